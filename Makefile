@@ -1,0 +1,127 @@
+# nrm - one non-recursive Makefile with explicit source lists.
+#
+#   make            build bin/nrmd and bin/nrmctl (warnings are errors)
+#   make run        install what is missing, start ./var cluster, run nrmd
+#   make check      install what is missing, run every test tier
+#   make bench      benchmarks (not part of check)
+#   make asan       build build/asan/{nrmd,nrmctl} with ASan+UBSan
+#   make fuzz       build the libFuzzer targets (clang)
+#   make format-check
+
+CC       ?= cc
+CSTD      = -std=c11 -D_GNU_SOURCE
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -fno-common \
+            -Wformat=2 -Wvla
+OPT      ?= -O2 -g
+# The schema version this build needs: the highest sql/NNNN_*.sql.
+SCHEMA_VERSION := $(shell ls sql 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) -iquote nrm-core -iquote nrm-api \
+            -I/usr/include/postgresql -DNRM_SCHEMA_VERSION=$(or $(SCHEMA_VERSION),0) \
+            -MMD -MP
+LDLIBS_CORE = -lcjson
+LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpq -lssl \
+              -lcrypto -lcjson
+
+BUILD    ?= build/release
+BIN      ?= bin
+
+CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
+           nrm-core/geo.c nrm-core/signal.c nrm-core/route.c
+
+API_COMMON_SRC = nrm-api/log.c nrm-api/crypto.c nrm-api/config.c \
+           nrm-api/util.c
+
+NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
+           nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
+           nrm-api/dbapi.c nrm-api/handler_signals.c \
+           nrm-api/handler_health.c
+
+NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c
+
+UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
+             tests/unit/test_timefmt tests/unit/test_utf8 \
+             tests/unit/test_route tests/unit/test_config
+
+CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
+NRMD_OBJ   = $(NRMD_SRC:%.c=$(BUILD)/%.o)
+NRMCTL_OBJ = $(NRMCTL_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all run check bench asan fuzz unit format format-check clean distclean deps
+
+all: $(BIN)/nrmd $(BIN)/nrmctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libnrmcore.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/nrmd: $(NRMD_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API)
+
+$(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API)
+
+# Unit tests link nrm-core alone (plus cmocka); test_config also links
+# the config module, which is pure apart from reading its file.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS_CORE)
+
+$(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
+    $(BUILD)/nrm-api/config.o $(BUILD)/nrm-api/log.o \
+    $(BUILD)/nrm-api/util.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS_CORE)
+
+unit: $(UNIT_TESTS:%=$(BUILD)/%)
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
+
+fuzz:
+	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin \
+	  OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	  build/fuzz/libnrmcore.a
+	@mkdir -p build/fuzz/bin
+	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_signal tests/fuzz/fuzz_signal.c \
+	  build/fuzz/libnrmcore.a -lcjson
+	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_geo tests/fuzz/fuzz_geo.c \
+	  build/fuzz/libnrmcore.a -lcjson
+
+run:
+	@scripts/run.sh
+
+check:
+	@scripts/check.sh
+
+bench:
+	@scripts/bench.sh
+
+deps:
+	@scripts/deps.sh
+
+FORMAT_FILES = $(wildcard nrm-core/*.[ch] nrm-api/*.[ch] tests/unit/*.c tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build bin
+
+distclean: clean
+	@scripts/pg.sh stop var 2>/dev/null || true
+	rm -rf var
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,376 @@
+/*
+ * config.c - the configuration table, its parser and the reload merge
+ * (see config.h).
+ */
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_type {
+	CFG_STR,
+	CFG_INT,
+	CFG_BOOL,
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	long min, max; /* for CFG_INT */
+	bool reloadable;
+	const char *help;
+};
+
+#define CFG_S(n, d, r, h)                                                    \
+	{ #n, CFG_STR, offsetof(struct nrm_config, n), d, 0, 0, r, h }
+#define CFG_I(n, d, lo, hi, r, h)                                            \
+	{ #n, CFG_INT, offsetof(struct nrm_config, n), d, lo, hi, r, h }
+#define CFG_B(n, d, r, h)                                                    \
+	{ #n, CFG_BOOL, offsetof(struct nrm_config, n), d, 0, 1, r, h }
+
+static const struct cfg_key cfg_keys[] = {
+	CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
+	CFG_S(listen_tls, "127.0.0.1:8443", false,
+	    "HTTPS host:port, empty to disable"),
+	CFG_S(tls_cert_file, "var/tls/cert.pem", false, "PEM certificate"),
+	CFG_S(tls_key_file, "var/tls/key.pem", false, "PEM private key"),
+	CFG_B(allow_remote_plain, "false", false,
+	    "allow plain HTTP on a non-loopback address"),
+	CFG_S(database_url, "postgresql:///nrm", false,
+	    "libpq connection string of the nrm_app role"),
+	CFG_I(db_pool_size, "4", 1, 64, false, "database connections"),
+	CFG_I(db_connect_timeout, "5", 1, 300, true, "seconds"),
+	CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
+	CFG_I(db_reconnect_max, "5", 1, 300, true,
+	    "longest reconnect backoff, seconds"),
+	CFG_I(max_body_size, "65536", 1024, 16777216, true, "bytes"),
+	CFG_I(max_header_size, "8192", 1024, 1048576, true, "bytes"),
+	CFG_I(max_connections, "1024", 1, 100000, true,
+	    "open client connections"),
+	CFG_I(client_timeout, "30", 1, 3600, true,
+	    "seconds a client may stall reading or writing"),
+	CFG_I(shutdown_timeout, "10", 0, 3600, true,
+	    "seconds to finish in-flight requests on SIGTERM"),
+	CFG_S(log_level, "info", true, "debug, info, warn or error"),
+	CFG_S(municipalities_file, "config/municipalities.csv", true,
+	    "municipality to region map (CSV)"),
+	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
+	    "64 hex characters: the HMAC key for subject pseudonyms"),
+	CFG_I(narrative_max, "8000", 100, 65536, true, "bytes"),
+	CFG_I(retry_after, "5", 1, 3600, true,
+	    "Retry-After seconds on 503 answers"),
+};
+
+static char **
+cfg_str_at(struct nrm_config *cfg, const struct cfg_key *k)
+{
+	return (char **)(void *)((char *)cfg + k->offset);
+}
+
+static int *
+cfg_int_at(struct nrm_config *cfg, const struct cfg_key *k)
+{
+	return (int *)(void *)((char *)cfg + k->offset);
+}
+
+static bool *
+cfg_bool_at(struct nrm_config *cfg, const struct cfg_key *k)
+{
+	return (bool *)(void *)((char *)cfg + k->offset);
+}
+
+static const struct cfg_key *
+cfg_find(const char *name)
+{
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++)
+		if (strcmp(cfg_keys[i].name, name) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* Parse `val` into the key's slot; `src` says where it came from. */
+static int
+cfg_set(struct nrm_config *cfg, const struct cfg_key *k, const char *val,
+    const char *src, struct nrm_error *err)
+{
+	switch (k->type) {
+	case CFG_STR: {
+		char **slot = cfg_str_at(cfg, k);
+
+		free(*slot);
+		*slot = nrm_xstrdup(val);
+		return NRM_OK;
+	}
+	case CFG_INT: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0')
+			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
+			    "%s: %s must be an integer", src, k->name);
+		if (v < k->min || v > k->max)
+			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
+			    "%s: %s must be between %ld and %ld", src,
+			    k->name, k->min, k->max);
+		*cfg_int_at(cfg, k) = (int)v;
+		return NRM_OK;
+	}
+	case CFG_BOOL:
+		if (strcmp(val, "true") == 0 || strcmp(val, "on") == 0 ||
+		    strcmp(val, "1") == 0)
+			*cfg_bool_at(cfg, k) = true;
+		else if (strcmp(val, "false") == 0 ||
+		    strcmp(val, "off") == 0 || strcmp(val, "0") == 0)
+			*cfg_bool_at(cfg, k) = false;
+		else
+			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
+			    "%s: %s must be true or false", src, k->name);
+		return NRM_OK;
+	}
+	return nrm_error_set(err, NRM_E_INTERNAL, k->name, "bad key type");
+}
+
+static char *
+cfg_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse the file text line by line. */
+static int
+cfg_parse_text(struct nrm_config *cfg, char *text, const char *path,
+    struct nrm_error *err)
+{
+	bool seen[NRM_ARRAY_LEN(cfg_keys)] = { false };
+	char src[300];
+	int lineno = 0;
+	char *next;
+
+	for (char *line = text; line != NULL; line = next) {
+		char *eq, *key, *val;
+		const struct cfg_key *k;
+		bool quoted = false;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		/* '#' starts a comment outside double quotes. */
+		for (char *p = line; *p != '\0'; p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '#' && !quoted) {
+				*p = '\0';
+				break;
+			}
+		}
+		line = cfg_trim(line);
+		if (*line == '\0')
+			continue;
+		snprintf(src, sizeof(src), "%s line %d", path, lineno);
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			return nrm_error_set(err, NRM_E_VALIDATION, "",
+			    "%s: expected key = value", src);
+		*eq = '\0';
+		key = cfg_trim(line);
+		val = cfg_trim(eq + 1);
+		if (val[0] == '"') {
+			size_t n = strlen(val);
+
+			if (n < 2 || val[n - 1] != '"')
+				return nrm_error_set(err, NRM_E_VALIDATION,
+				    key, "%s: unterminated quote", src);
+			val[n - 1] = '\0';
+			val++;
+		}
+		k = cfg_find(key);
+		if (k == NULL)
+			return nrm_error_set(err, NRM_E_VALIDATION, key,
+			    "%s: unknown key %.64s", src, key);
+		if (seen[k - cfg_keys])
+			return nrm_error_set(err, NRM_E_VALIDATION, key,
+			    "%s: %s is set twice", src, key);
+		seen[k - cfg_keys] = true;
+		if (cfg_set(cfg, k, val, src, err) != NRM_OK)
+			return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
+/* Cross-key checks, after file and environment. */
+static int
+cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
+{
+	char host[256];
+	int port;
+	enum nrm_log_level lvl;
+
+	if (nrm_parse_hostport(cfg->listen, host, sizeof(host), &port) !=
+	    NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION, "listen",
+		    "listen must be host:port");
+	if (!cfg->allow_remote_plain && !nrm_host_is_loopback(host))
+		return nrm_error_set(err, NRM_E_VALIDATION, "listen",
+		    "plain HTTP on a non-loopback address needs "
+		    "allow_remote_plain = true");
+	if (cfg->listen_tls[0] != '\0') {
+		if (nrm_parse_hostport(cfg->listen_tls, host, sizeof(host),
+		    &port) != NRM_OK)
+			return nrm_error_set(err, NRM_E_VALIDATION,
+			    "listen_tls", "listen_tls must be host:port or "
+			    "empty");
+		if (cfg->tls_cert_file[0] == '\0' ||
+		    cfg->tls_key_file[0] == '\0')
+			return nrm_error_set(err, NRM_E_VALIDATION,
+			    "tls_cert_file", "listen_tls needs "
+			    "tls_cert_file and tls_key_file");
+	}
+	if (nrm_log_level_parse(cfg->log_level, &lvl) != NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION, "log_level",
+		    "log_level must be debug, info, warn or error");
+	if (cfg->database_url[0] == '\0')
+		return nrm_error_set(err, NRM_E_VALIDATION, "database_url",
+		    "database_url is empty");
+	return NRM_OK;
+}
+
+int
+nrm_config_load(struct nrm_config *cfg, const char *path,
+    struct nrm_error *err)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = NRM_ERR;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++)
+		if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].def, "default",
+		    err) != NRM_OK)
+			goto out;
+	if (path != NULL) {
+		if (nrm_read_file(path, 1 << 20, &text, &len, "config",
+		    err) != NRM_OK)
+			goto out;
+		if (strlen(text) != len) {
+			nrm_error_set(err, NRM_E_VALIDATION, "config",
+			    "%s contains a NUL byte", path);
+			goto out;
+		}
+		if (cfg_parse_text(cfg, text, path, err) != NRM_OK)
+			goto out;
+	}
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
+		char env[64] = "NRM_";
+		const char *v;
+		size_t j;
+
+		for (j = 0; cfg_keys[i].name[j] != '\0' && j < 58; j++)
+			env[4 + j] = (char)toupper(
+			    (unsigned char)cfg_keys[i].name[j]);
+		env[4 + j] = '\0';
+		v = getenv(env);
+		if (v != NULL &&
+		    cfg_set(cfg, &cfg_keys[i], v, env, err) != NRM_OK)
+			goto out;
+	}
+	if (cfg_validate(cfg, err) != NRM_OK)
+		goto out;
+	rc = NRM_OK;
+out:
+	free(text);
+	if (rc != NRM_OK)
+		nrm_config_free(cfg);
+	return rc;
+}
+
+void
+nrm_config_free(struct nrm_config *cfg)
+{
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
+		if (cfg_keys[i].type == CFG_STR) {
+			char **slot = cfg_str_at(cfg, &cfg_keys[i]);
+
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}
+
+void
+nrm_config_merge_reload(struct nrm_config *fresh,
+    const struct nrm_config *running, char *changed, size_t bufsz)
+{
+	size_t used = 0;
+	struct nrm_config *run = (struct nrm_config *)(uintptr_t)running;
+
+	if (bufsz > 0)
+		changed[0] = '\0';
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		bool differs = false;
+
+		if (k->reloadable)
+			continue;
+		switch (k->type) {
+		case CFG_STR: {
+			char **f = cfg_str_at(fresh, k);
+			char **r = cfg_str_at(run, k);
+
+			differs = strcmp(*f, *r) != 0;
+			free(*f);
+			*f = nrm_xstrdup(*r);
+			break;
+		}
+		case CFG_INT:
+			differs = *cfg_int_at(fresh, k) != *cfg_int_at(run, k);
+			*cfg_int_at(fresh, k) = *cfg_int_at(run, k);
+			break;
+		case CFG_BOOL:
+			differs =
+			    *cfg_bool_at(fresh, k) != *cfg_bool_at(run, k);
+			*cfg_bool_at(fresh, k) = *cfg_bool_at(run, k);
+			break;
+		}
+		if (differs && used + strlen(k->name) + 2 < bufsz) {
+			used += (size_t)snprintf(changed + used, bufsz - used,
+			    "%s%s", used > 0 ? "," : "", k->name);
+		}
+	}
+}
+
+void
+nrm_config_describe(void *stream)
+{
+	FILE *f = stream;
+
+	fprintf(f, "configuration keys (file: key = value; environment "
+		   "NRM_<KEY> overrides):\n");
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		char range[48] = "";
+
+		if (k->type == CFG_INT)
+			snprintf(range, sizeof(range), " [%ld..%ld]", k->min,
+			    k->max);
+		fprintf(f, "  %-22s default %s%s%s; %s\n", k->name,
+		    k->def[0] != '\0' ? k->def : "\"\"", range,
+		    k->reloadable ? ", reloadable" : "", k->help);
+	}
+}

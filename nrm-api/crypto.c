@@ -1,0 +1,102 @@
+/*
+ * crypto.c - tokens, hashes and HMAC on OpenSSL 3 (see crypto.h).
+ */
+#include "crypto.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+int
+nrm_random_bytes(unsigned char *buf, size_t n)
+{
+	if (n > INT32_MAX || RAND_bytes(buf, (int)n) != 1)
+		return NRM_ERR;
+	return NRM_OK;
+}
+
+int
+nrm_token_new(char *buf, size_t bufsz)
+{
+	unsigned char raw[32];
+	unsigned char enc[64];
+	int n;
+
+	if (bufsz < NRM_TOKEN_LEN + 1)
+		return NRM_ERR;
+	if (nrm_random_bytes(raw, sizeof(raw)) != NRM_OK)
+		return NRM_ERR;
+	/* EVP_EncodeBlock is standard base64; map it to base64url, no pad. */
+	n = EVP_EncodeBlock(enc, raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (n != 44)
+		return NRM_ERR;
+	memcpy(buf, NRM_TOKEN_PREFIX, 4);
+	for (int i = 0; i < 43; i++) {
+		char c = (char)enc[i];
+		buf[4 + i] = c == '+' ? '-' : c == '/' ? '_' : c;
+	}
+	buf[NRM_TOKEN_LEN] = '\0';
+	OPENSSL_cleanse(enc, sizeof(enc));
+	return NRM_OK;
+}
+
+bool
+nrm_token_well_formed(const char *tok, size_t len)
+{
+	unsigned bad = 0;
+
+	if (len != NRM_TOKEN_LEN)
+		return false;
+	bad |= (unsigned)CRYPTO_memcmp(tok, NRM_TOKEN_PREFIX, 4);
+	for (size_t i = 4; i < len; i++) {
+		unsigned char c = (unsigned char)tok[i];
+		unsigned ok = (c >= 'A' && c <= 'Z') | (c >= 'a' && c <= 'z') |
+		    (c >= '0' && c <= '9') | (c == '-') | (c == '_');
+		bad |= ok ^ 1u;
+	}
+	return bad == 0;
+}
+
+void
+nrm_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int outlen = 32;
+
+	EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
+}
+
+int
+nrm_hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[32])
+{
+	unsigned int outlen = 32;
+
+	if (keylen > INT32_MAX)
+		return NRM_ERR;
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) ==
+	    NULL)
+		return NRM_ERR;
+	return outlen == 32 ? NRM_OK : NRM_ERR;
+}
+
+void
+nrm_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+bool
+nrm_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}

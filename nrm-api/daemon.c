@@ -1,0 +1,331 @@
+/*
+ * daemon.c - nrmd's lifecycle: start-up, reload, drain (see daemon.h).
+ *
+ * Signals are handled in the loop (libevent signal events), never in
+ * signal context.
+ */
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#define DAEMON_SCHEMA_CHECK_S 5
+
+/* Parse 64 hex characters (surrounding whitespace allowed). */
+static int
+daemon_parse_key(const char *text, unsigned char key[32])
+{
+	const char *p = text;
+	int n = 0;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	for (; n < 64 && isxdigit((unsigned char)p[n]); n++)
+		;
+	if (n != 64)
+		return NRM_ERR;
+	for (const char *q = p + 64; *q != '\0'; q++)
+		if (!isspace((unsigned char)*q))
+			return NRM_ERR;
+	for (int i = 0; i < 32; i++) {
+		char hex[3] = { p[2 * i], p[2 * i + 1], '\0' };
+
+		key[i] = (unsigned char)strtoul(hex, NULL, 16);
+	}
+	return NRM_OK;
+}
+
+int
+nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
+    struct nrm_router **router, unsigned char key[32], struct nrm_error *err)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = NRM_ERR;
+
+	*geo = NULL;
+	*router = NULL;
+	if (nrm_read_file(cfg->pseudonym_key_file, 4096, &text, &len,
+	    "pseudonym_key_file", err) != NRM_OK)
+		goto out;
+	if (daemon_parse_key(text, key) != NRM_OK) {
+		nrm_error_set(err, NRM_E_VALIDATION, "pseudonym_key_file",
+		    "%s must hold 64 hexadecimal characters",
+		    cfg->pseudonym_key_file);
+		goto out;
+	}
+	explicit_bzero(text, len);
+	free(text);
+	text = NULL;
+	if (nrm_read_file(cfg->municipalities_file, 16 << 20, &text, &len,
+	    "municipalities_file", err) != NRM_OK)
+		goto out;
+	if (nrm_geo_parse_csv(geo, text, len, err) != NRM_OK) {
+		char detail[512];
+
+		snprintf(detail, sizeof(detail), "%.120s: %.120s %.250s",
+		    cfg->municipalities_file, err->field, err->detail);
+		nrm_error_set(err, NRM_E_VALIDATION, "municipalities_file",
+		    "%s", detail);
+		goto out;
+	}
+	if (nrm_router_new_foundation(router, *geo, err) != NRM_OK) {
+		nrm_geo_free(*geo);
+		*geo = NULL;
+		goto out;
+	}
+	rc = NRM_OK;
+out:
+	free(text);
+	return rc;
+}
+
+static void
+daemon_apply(struct nrm_daemon *d)
+{
+	enum nrm_log_level lvl;
+
+	if (nrm_log_level_parse(d->cfg.log_level, &lvl) == NRM_OK)
+		nrm_log_threshold = lvl;
+	nrm_signal_limits_default(&d->limits);
+	d->limits.narrative_max = (size_t)d->cfg.narrative_max;
+}
+
+bool
+nrm_daemon_db_ready(const struct nrm_daemon *d)
+{
+	return nrm_db_n_up(d->db) > 0 &&
+	    d->schema_version >= NRM_SCHEMA_VERSION;
+}
+
+static void
+daemon_schema_done(void *arg, enum nrm_db_outcome outcome,
+    const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+	int v = -1;
+
+	d->schema_query_pending = false;
+	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		v = atoi(PQgetvalue(res, 0, 0));
+	else if (outcome == NRM_DB_ERROR)
+		v = 0;
+	if (v < 0)
+		return; /* unknown: keep the last answer */
+	if (v != d->schema_version) {
+		if (v < NRM_SCHEMA_VERSION)
+			nrm_warn("database schema is behind version=%d "
+				 "needed=%d",
+			    v, NRM_SCHEMA_VERSION);
+		else
+			nrm_info("database schema version=%d", v);
+	}
+	d->schema_version = v;
+}
+
+static void
+daemon_schema_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (d->schema_query_pending || d->draining)
+		return;
+	if (nrm_db_exec(d->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL, NULL,
+	    daemon_schema_done, d) != NULL)
+		d->schema_query_pending = true;
+}
+
+int
+nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
+{
+	struct nrm_config fresh;
+	struct nrm_geo *geo;
+	struct nrm_router *router;
+	unsigned char key[32];
+	char changed[256];
+
+	if (nrm_config_load(&fresh, d->config_path, err) != NRM_OK)
+		return NRM_ERR;
+	if (nrm_daemon_load_assets(&fresh, &geo, &router, key, err) !=
+	    NRM_OK) {
+		nrm_config_free(&fresh);
+		return NRM_ERR;
+	}
+	nrm_config_merge_reload(&fresh, &d->cfg, changed, sizeof(changed));
+	if (changed[0] != '\0')
+		nrm_warn("reload keeps running values, restart to apply "
+			 "keys=%s",
+		    changed);
+	/* The key file is not reloadable: keep the running key. */
+	explicit_bzero(key, sizeof(key));
+	nrm_router_free(d->router);
+	nrm_geo_free(d->geo);
+	nrm_config_free(&d->cfg);
+	d->cfg = fresh;
+	d->geo = geo;
+	d->router = router;
+	daemon_apply(d);
+	nrm_http_apply_limits(d->http);
+	nrm_db_set_timeouts(d->db, d->cfg.db_connect_timeout * 1000,
+	    d->cfg.db_query_timeout * 1000, d->cfg.db_reconnect_max * 1000);
+	return NRM_OK;
+}
+
+static void
+daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	nrm_warn("shutdown timeout reached inflight=%d",
+	    nrm_http_inflight(d->http));
+	event_base_loopbreak(d->base);
+}
+
+void
+nrm_daemon_request_done(struct nrm_daemon *d)
+{
+	if (d->draining && nrm_http_inflight(d->http) == 0)
+		event_base_loopbreak(d->base);
+}
+
+static void
+daemon_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+	struct nrm_error err;
+
+	NRM_UNUSED(what);
+	if (sig == SIGHUP) {
+		nrm_error_clear(&err);
+		if (nrm_daemon_reload(d, &err) != NRM_OK) {
+			d->metrics.reload_failures++;
+			nrm_error("reload refused, keeping the running "
+				  "configuration key=%s reason=\"%s\"",
+			    err.field[0] != '\0' ? err.field : "-",
+			    err.detail);
+		} else {
+			d->metrics.reloads++;
+			nrm_info("configuration reloaded");
+		}
+		return;
+	}
+	if (d->draining) {
+		nrm_warn("second stop signal, exiting now");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	nrm_info("stopping, finishing in-flight requests inflight=%d "
+		 "timeout_s=%d",
+	    nrm_http_inflight(d->http), d->cfg.shutdown_timeout);
+	d->draining = true;
+	nrm_http_stop_accepting(d->http);
+	if (nrm_http_inflight(d->http) == 0) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	{
+		struct timeval tv = { d->cfg.shutdown_timeout, 0 };
+
+		event_assign(&d->ev_drain, d->base, -1, 0,
+		    daemon_drain_timeout, d);
+		event_add(&d->ev_drain, &tv);
+	}
+}
+
+int
+nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
+    struct nrm_error *err)
+{
+	struct nrm_db_opts dbo;
+	struct timeval tv = { DAEMON_SCHEMA_CHECK_S, 0 };
+
+	memset(d, 0, sizeof(*d));
+	d->config_path = config_path;
+	d->schema_version = -1;
+	d->started_ms = nrm_mono_ms();
+	if (nrm_config_load(&d->cfg, config_path, err) != NRM_OK)
+		return NRM_ERR;
+	daemon_apply(d);
+	if (nrm_daemon_load_assets(&d->cfg, &d->geo, &d->router,
+	    d->pseudonym_key, err) != NRM_OK)
+		return NRM_ERR;
+	d->base = event_base_new();
+	if (d->base == NULL)
+		return nrm_error_set(err, NRM_E_INTERNAL, "",
+		    "could not create the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	evsignal_assign(&d->ev_term, d->base, SIGTERM, daemon_on_signal, d);
+	evsignal_assign(&d->ev_int, d->base, SIGINT, daemon_on_signal, d);
+	evsignal_assign(&d->ev_hup, d->base, SIGHUP, daemon_on_signal, d);
+	event_add(&d->ev_term, NULL);
+	event_add(&d->ev_int, NULL);
+	event_add(&d->ev_hup, NULL);
+	memset(&dbo, 0, sizeof(dbo));
+	dbo.conninfo = d->cfg.database_url;
+	dbo.pool_size = d->cfg.db_pool_size;
+	dbo.connect_timeout_ms = d->cfg.db_connect_timeout * 1000;
+	dbo.query_timeout_ms = d->cfg.db_query_timeout * 1000;
+	dbo.reconnect_max_ms = d->cfg.db_reconnect_max * 1000;
+	dbo.queue_max = 4096;
+	if (nrm_db_new(&d->db, d->base, &dbo) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
+		    "could not create the database pool");
+	if (nrm_http_start(&d->http, d, err) != NRM_OK)
+		return NRM_ERR;
+	event_assign(&d->ev_schema, d->base, -1, EV_PERSIST,
+	    daemon_schema_tick, d);
+	event_add(&d->ev_schema, &tv);
+	/* First check as soon as a connection is up (the tick retries). */
+	{
+		struct timeval soon = { 0, 200000 };
+
+		event_base_once(d->base, -1, EV_TIMEOUT, daemon_schema_tick, d,
+		    &soon);
+	}
+	nrm_info("nrmd started version=%s schema_needed=%d pool=%d",
+	    NRM_VERSION, NRM_SCHEMA_VERSION, d->cfg.db_pool_size);
+	return NRM_OK;
+}
+
+int
+nrm_daemon_run(struct nrm_daemon *d)
+{
+	event_base_dispatch(d->base);
+	nrm_info("stopped requests=%llu",
+	    (unsigned long long)d->metrics.requests);
+	return 0;
+}
+
+void
+nrm_daemon_free(struct nrm_daemon *d)
+{
+	if (d->base != NULL) {
+		event_del(&d->ev_term);
+		event_del(&d->ev_int);
+		event_del(&d->ev_hup);
+		if (event_initialized(&d->ev_schema))
+			event_del(&d->ev_schema);
+		if (event_initialized(&d->ev_drain))
+			event_del(&d->ev_drain);
+	}
+	nrm_http_free(d->http);
+	nrm_db_free(d->db);
+	nrm_router_free(d->router);
+	nrm_geo_free(d->geo);
+	nrm_config_free(&d->cfg);
+	explicit_bzero(d->pseudonym_key, sizeof(d->pseudonym_key));
+	if (d->base != NULL)
+		event_base_free(d->base);
+}

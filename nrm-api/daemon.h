@@ -1,0 +1,90 @@
+/*
+ * daemon.h - the state of one nrmd process and its lifecycle: start-up,
+ * SIGHUP reload (validate, then swap), SIGTERM/SIGINT drain and exit.
+ *
+ * Single-threaded: everything runs on one libevent loop, so handlers
+ * read this struct without locks.  A reload swaps `geo`, `router` and
+ * `cfg` between two events, never while a handler runs; handlers copy
+ * what they need before they wait for the database.
+ */
+#ifndef NRM_DAEMON_H
+#define NRM_DAEMON_H
+
+#include "config.h"
+#include "db.h"
+#include "geo.h"
+#include "nrm.h"
+#include "route.h"
+#include "signal.h"
+
+#include <event2/event_struct.h>
+
+#ifndef NRM_SCHEMA_VERSION
+#error "NRM_SCHEMA_VERSION must be set by the Makefile"
+#endif
+
+#define NRM_VERSION "0.1.0"
+
+struct nrm_http;
+
+struct nrm_metrics {
+	uint64_t requests;
+	uint64_t responses[6]; /* by status class 1xx..5xx, [0] unused */
+	uint64_t signals_created;
+	uint64_t notifications_created;
+	uint64_t idempotent_replays;
+	uint64_t reloads, reload_failures;
+};
+
+struct nrm_daemon {
+	struct event_base *base;
+	const char *config_path;
+	struct nrm_config cfg;
+	struct nrm_geo *geo;
+	struct nrm_router *router;
+	struct nrm_signal_limits limits;
+	unsigned char pseudonym_key[32];
+	struct nrm_db *db;
+	struct nrm_http *http;
+	int schema_version;   /* last seen in the database, -1 unknown */
+	bool schema_query_pending;
+	bool draining;
+	int64_t started_ms;
+	struct nrm_metrics metrics;
+	struct event ev_term, ev_int, ev_hup, ev_schema, ev_drain;
+};
+
+/*
+ * Load the config and everything it names, open the listeners and the
+ * pool.  Start-up failures are fatal with a clear message.
+ */
+int nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* Run the loop until drained after SIGTERM/SIGINT; returns exit status. */
+int nrm_daemon_run(struct nrm_daemon *d);
+
+void nrm_daemon_free(struct nrm_daemon *d);
+
+/*
+ * Re-read the config file and what it names; swap only when all of it
+ * is valid.  On failure the running config stays and *err says why.
+ */
+int nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
+    NRM_MUSTCHECK;
+
+/* True when the database is up and its schema is the one we expect. */
+bool nrm_daemon_db_ready(const struct nrm_daemon *d);
+
+/* Called by http when a request finishes while draining. */
+void nrm_daemon_request_done(struct nrm_daemon *d);
+
+/*
+ * Load the municipality map and pseudonym key named by `cfg` into fresh
+ * objects (used at start-up, reload and --check-config).
+ */
+int nrm_daemon_load_assets(const struct nrm_config *cfg,
+    struct nrm_geo **geo, struct nrm_router **router,
+    unsigned char key[32], struct nrm_error *err) NRM_MUSTCHECK;
+
+#endif /* NRM_DAEMON_H */

@@ -1,0 +1,676 @@
+/*
+ * db.c - the asynchronous libpq connection pool (see db.h).
+ *
+ * Each connection is a small state machine driven by one socket event
+ * and one timer embedded in it:
+ *
+ *   DOWN --backoff timer--> CONNECTING --PQconnectPoll ok--> PREPARING
+ *   PREPARING --all statements sent and answered--> IDLE <--> BUSY
+ *   any state --socket error / bad connection--> DOWN
+ *
+ * Queries wait in a FIFO when every connection is busy.  A query owns
+ * its copied parameters and a timer; it is freed after its callback (or
+ * when it completes after being detached).
+ */
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#define DB_BACKOFF_MIN_MS 100
+
+static const struct {
+	const char *name;
+	const char *sql;
+} db_stmts[NRM_STMT__COUNT] = {
+	[NRM_STMT_SCHEMA_VERSION] = { "schema_version",
+	    "SELECT api.schema_version()" },
+	[NRM_STMT_INTAKE] = { "intake",
+	    "SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
+	[NRM_STMT_SIGNAL_RECEIPT] = { "signal_receipt",
+	    "SELECT api.signal_receipt($1, $2, $3, $4)" },
+};
+
+enum db_conn_state {
+	DB_DOWN = 0,
+	DB_CONNECTING,
+	DB_PREPARING,
+	DB_IDLE,
+	DB_BUSY,
+};
+
+struct db_conn;
+
+enum db_query_state {
+	DBQ_QUEUED = 0,
+	DBQ_SENT,
+};
+
+struct nrm_dbq {
+	TAILQ_ENTRY(nrm_dbq) link;
+	struct nrm_db *db;
+	struct db_conn *conn; /* while SENT */
+	enum db_query_state state;
+	enum nrm_stmt stmt;
+	int nparams;
+	char **values;
+	int *lengths;
+	int *formats;
+	nrm_db_cb cb; /* NULL once detached */
+	void *arg;
+	struct event timer;
+	PGresult *result;    /* first result */
+	bool failed;         /* an error result arrived */
+};
+
+TAILQ_HEAD(db_queue, nrm_dbq);
+
+struct db_conn {
+	struct nrm_db *db;
+	int index;
+	enum db_conn_state state;
+	PGconn *pg;
+	int fd;               /* socket the event is registered on */
+	struct event io;
+	struct event timer;   /* backoff or connect timeout */
+	int backoff_ms;
+	int prep_next;        /* next statement to prepare */
+	uint32_t prepared;    /* bit per statement */
+	bool want_write;      /* PQflush said 1 */
+	struct nrm_dbq *q;    /* in flight */
+};
+
+struct nrm_db {
+	struct event_base *base;
+	char *conninfo;
+	int pool_size;
+	int connect_timeout_ms;
+	int query_timeout_ms;
+	int reconnect_max_ms;
+	int queue_max;
+	struct db_conn *conns;
+	struct db_queue queue;
+	int queued;
+	int n_up;
+	struct nrm_db_stats stats;
+};
+
+static void db_conn_start(struct db_conn *c);
+static void db_conn_down(struct db_conn *c, const char *why);
+static void db_conn_io(evutil_socket_t fd, short what, void *arg);
+static void db_dispatch(struct nrm_db *db);
+static void db_prepare_next(struct db_conn *c);
+
+/* (Re)register the socket event for `what` (EV_READ and/or EV_WRITE). */
+static void
+db_conn_wait(struct db_conn *c, short what)
+{
+	int fd = PQsocket(c->pg);
+
+	if (event_initialized(&c->io))
+		event_del(&c->io);
+	c->fd = fd;
+	if (fd < 0)
+		return;
+	event_assign(&c->io, c->db->base, fd, what, db_conn_io, c);
+	event_add(&c->io, NULL);
+}
+
+static void
+db_query_free(struct nrm_dbq *q)
+{
+	if (event_initialized(&q->timer))
+		event_del(&q->timer);
+	for (int i = 0; i < q->nparams; i++)
+		free(q->values[i]);
+	free(q->values);
+	free(q->lengths);
+	free(q->formats);
+	PQclear(q->result);
+	free(q);
+}
+
+/* Deliver the outcome (unless detached) and free the query. */
+static void
+db_query_finish(struct nrm_dbq *q, enum nrm_db_outcome outcome)
+{
+	switch (outcome) {
+	case NRM_DB_OK:
+		break;
+	case NRM_DB_ERROR:
+		q->db->stats.errors++;
+		break;
+	case NRM_DB_UNAVAILABLE:
+		q->db->stats.unavailable++;
+		break;
+	case NRM_DB_TIMEOUT:
+		q->db->stats.timeouts++;
+		break;
+	}
+	if (q->cb != NULL)
+		q->cb(q->arg, outcome,
+		    outcome == NRM_DB_OK || outcome == NRM_DB_ERROR ? q->result
+								    : NULL);
+	db_query_free(q);
+}
+
+static void
+db_query_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_dbq *q = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (q->state == DBQ_QUEUED) {
+		TAILQ_REMOVE(&q->db->queue, q, link);
+		q->db->queued--;
+		db_query_finish(q, NRM_DB_TIMEOUT);
+		return;
+	}
+	/*
+	 * In flight: PQcancel would block, so give up on the connection.
+	 * The server's statement_timeout normally fires first; this is the
+	 * backstop.
+	 */
+	{
+		struct db_conn *c = q->conn;
+
+		c->q = NULL;
+		db_query_finish(q, NRM_DB_TIMEOUT);
+		db_conn_down(c, "query timed out");
+	}
+}
+
+static void
+db_timer_restart(struct db_conn *c, int ms, event_callback_fn fn)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (event_initialized(&c->timer))
+		event_del(&c->timer);
+	event_assign(&c->timer, c->db->base, -1, 0, fn, c);
+	event_add(&c->timer, &tv);
+}
+
+static void
+db_backoff_fire(evutil_socket_t fd, short what, void *arg)
+{
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	db_conn_start(arg);
+}
+
+static void
+db_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *c = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (c->state == DB_CONNECTING || c->state == DB_PREPARING)
+		db_conn_down(c, "connect timed out");
+}
+
+/*
+ * Tear the connection down, fail its query, and schedule a reconnect
+ * after the backoff.  When the last connection goes, queued queries
+ * fail too: nothing waits for a database that is not there.
+ */
+static void
+db_conn_down(struct db_conn *c, const char *why)
+{
+	struct nrm_db *db = c->db;
+	bool was_up = c->state == DB_IDLE || c->state == DB_BUSY;
+	char msg[160] = "";
+
+	if (c->pg != NULL) {
+		const char *e = PQerrorMessage(c->pg);
+
+		/* First line only: libpq messages name hosts, never data. */
+		snprintf(msg, sizeof(msg), "%s", e != NULL ? e : "");
+		msg[strcspn(msg, "\n")] = '\0';
+	}
+	if (event_initialized(&c->io))
+		event_del(&c->io);
+	if (event_initialized(&c->timer))
+		event_del(&c->timer);
+	if (c->pg != NULL) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	c->fd = -1;
+	c->state = DB_DOWN;
+	c->prepared = 0;
+	c->want_write = false;
+	if (was_up) {
+		db->n_up--;
+		nrm_warn("database connection lost conn=%d reason=\"%s\" "
+			 "detail=\"%s\"",
+		    c->index, why, msg);
+	} else {
+		nrm_debug("database connect failed conn=%d reason=\"%s\" "
+			  "detail=\"%s\"",
+		    c->index, why, msg);
+	}
+	if (c->q != NULL) {
+		struct nrm_dbq *q = c->q;
+
+		c->q = NULL;
+		db_query_finish(q, NRM_DB_UNAVAILABLE);
+	}
+	if (db->n_up == 0) {
+		struct nrm_dbq *q;
+
+		while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
+			TAILQ_REMOVE(&db->queue, q, link);
+			db->queued--;
+			db_query_finish(q, NRM_DB_UNAVAILABLE);
+		}
+	}
+	db_timer_restart(c, c->backoff_ms, db_backoff_fire);
+	c->backoff_ms *= 2;
+	if (c->backoff_ms > db->reconnect_max_ms)
+		c->backoff_ms = db->reconnect_max_ms;
+}
+
+/* Begin a non-blocking connect. */
+static void
+db_conn_start(struct db_conn *c)
+{
+	struct nrm_db *db = c->db;
+	char opts[96];
+	const char *keys[] = { "dbname", "options", "application_name", NULL };
+	const char *vals[] = { db->conninfo, opts, "nrmd", NULL };
+
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
+	    db->query_timeout_ms);
+	c->state = DB_CONNECTING;
+	c->pg = PQconnectStartParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		db_conn_down(c, "could not start connection");
+		return;
+	}
+	db->stats.reconnects++;
+	db_timer_restart(c, db->connect_timeout_ms, db_connect_timeout);
+	/* A fresh connection first waits until its socket is writable. */
+	db_conn_wait(c, EV_WRITE);
+}
+
+/* PQconnectPoll step. */
+static void
+db_conn_poll(struct db_conn *c)
+{
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		db_conn_wait(c, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		db_conn_wait(c, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(c->pg, 1) != 0) {
+			db_conn_down(c, "could not set non-blocking");
+			return;
+		}
+		c->state = DB_PREPARING;
+		c->prep_next = 0;
+		db_prepare_next(c);
+		return;
+	case PGRES_POLLING_FAILED:
+	default:
+		db_conn_down(c, "could not connect");
+		return;
+	}
+}
+
+/* Send everything libpq buffered; wait for write when it could not. */
+static int
+db_conn_flush(struct db_conn *c)
+{
+	int rc = PQflush(c->pg);
+
+	if (rc < 0)
+		return NRM_ERR;
+	c->want_write = rc == 1;
+	db_conn_wait(c, c->want_write ? EV_READ | EV_WRITE : EV_READ);
+	return NRM_OK;
+}
+
+static void
+db_conn_ready(struct db_conn *c)
+{
+	struct nrm_db *db = c->db;
+
+	if (event_initialized(&c->timer))
+		event_del(&c->timer);
+	c->state = DB_IDLE;
+	c->backoff_ms = DB_BACKOFF_MIN_MS;
+	db->n_up++;
+	nrm_info("database connection up conn=%d prepared=%d/%d", c->index,
+	    __builtin_popcount(c->prepared), NRM_STMT__COUNT);
+	db_conn_wait(c, EV_READ); /* notice a server-side close while idle */
+	db_dispatch(db);
+}
+
+static void
+db_prepare_next(struct db_conn *c)
+{
+	if (c->prep_next >= NRM_STMT__COUNT) {
+		db_conn_ready(c);
+		return;
+	}
+	if (!PQsendPrepare(c->pg, db_stmts[c->prep_next].name,
+		db_stmts[c->prep_next].sql, 0, NULL)) {
+		db_conn_down(c, "could not send prepare");
+		return;
+	}
+	if (db_conn_flush(c) != NRM_OK)
+		db_conn_down(c, "could not flush prepare");
+}
+
+/*
+ * Read what arrived.  Returns true when the current command has been
+ * drained to its final NULL result.
+ */
+static bool
+db_conn_drain(struct db_conn *c, PGresult **first, bool *failed)
+{
+	if (!PQconsumeInput(c->pg))
+		return false;
+	while (!PQisBusy(c->pg)) {
+		PGresult *res = PQgetResult(c->pg);
+		ExecStatusType st;
+
+		if (res == NULL)
+			return true;
+		st = PQresultStatus(res);
+		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			if (!*failed) {
+				/* An error supersedes an earlier success. */
+				PQclear(*first);
+				*first = res;
+				*failed = true;
+				continue;
+			}
+		} else if (*first == NULL) {
+			*first = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	return false;
+}
+
+static void
+db_conn_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *c = arg;
+
+	NRM_UNUSED(fd);
+	switch (c->state) {
+	case DB_CONNECTING:
+		db_conn_poll(c);
+		return;
+	case DB_PREPARING: {
+		PGresult *res = NULL;
+		bool failed = false;
+
+		if ((what & EV_WRITE) && c->want_write &&
+		    db_conn_flush(c) != NRM_OK) {
+			db_conn_down(c, "could not flush");
+			return;
+		}
+		if (!(what & EV_READ))
+			return;
+		if (!db_conn_drain(c, &res, &failed)) {
+			PQclear(res);
+			if (PQstatus(c->pg) == CONNECTION_BAD)
+				db_conn_down(c, "connection broke");
+			return;
+		}
+		if (!failed)
+			c->prepared |= 1u << c->prep_next;
+		else
+			nrm_debug("statement not prepared stmt=%s "
+				  "reason=\"schema not migrated?\"",
+			    db_stmts[c->prep_next].name);
+		PQclear(res);
+		c->prep_next++;
+		db_prepare_next(c);
+		return;
+	}
+	case DB_IDLE:
+		/* Only an error or a close can arrive on an idle link. */
+		if (!PQconsumeInput(c->pg) ||
+		    PQstatus(c->pg) == CONNECTION_BAD) {
+			db_conn_down(c, "server closed the connection");
+			return;
+		}
+		while (PQnotifies(c->pg) != NULL)
+			; /* not listening on pool connections */
+		return;
+	case DB_BUSY: {
+		struct nrm_dbq *q = c->q;
+
+		if ((what & EV_WRITE) && c->want_write &&
+		    db_conn_flush(c) != NRM_OK) {
+			db_conn_down(c, "could not flush");
+			return;
+		}
+		if (!(what & EV_READ))
+			return;
+		if (!db_conn_drain(c, &q->result, &q->failed)) {
+			if (PQstatus(c->pg) == CONNECTION_BAD)
+				db_conn_down(c, "connection broke");
+			return;
+		}
+		c->q = NULL;
+		c->state = DB_IDLE;
+		db_query_finish(q, q->failed ? NRM_DB_ERROR : NRM_DB_OK);
+		if (c->state == DB_IDLE)
+			db_dispatch(c->db);
+		return;
+	}
+	case DB_DOWN:
+		return;
+	}
+}
+
+/* Send `q` on idle connection `c`. */
+static void
+db_send(struct db_conn *c, struct nrm_dbq *q)
+{
+	int ok;
+
+	q->state = DBQ_SENT;
+	q->conn = c;
+	c->q = q;
+	c->state = DB_BUSY;
+	c->db->stats.queries++;
+	if (c->prepared & (1u << q->stmt))
+		ok = PQsendQueryPrepared(c->pg, db_stmts[q->stmt].name,
+		    q->nparams, (const char *const *)q->values, q->lengths,
+		    q->formats, 0);
+	else
+		ok = PQsendQueryParams(c->pg, db_stmts[q->stmt].sql,
+		    q->nparams, NULL, (const char *const *)q->values,
+		    q->lengths, q->formats, 0);
+	if (!ok || db_conn_flush(c) != NRM_OK)
+		db_conn_down(c, "could not send query");
+}
+
+static void
+db_dispatch(struct nrm_db *db)
+{
+	for (int i = 0; i < db->pool_size && !TAILQ_EMPTY(&db->queue); i++) {
+		struct db_conn *c = &db->conns[i];
+		struct nrm_dbq *q;
+
+		if (c->state != DB_IDLE)
+			continue;
+		q = TAILQ_FIRST(&db->queue);
+		TAILQ_REMOVE(&db->queue, q, link);
+		db->queued--;
+		db_send(c, q);
+	}
+}
+
+struct nrm_dbq *
+nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    nrm_db_cb cb, void *arg)
+{
+	struct nrm_dbq *q;
+	struct timeval tv;
+
+	if (db->n_up == 0 || db->queued >= db->queue_max) {
+		db->stats.unavailable++;
+		return NULL;
+	}
+	q = nrm_xcalloc(1, sizeof(*q));
+	q->db = db;
+	q->stmt = stmt;
+	q->nparams = nparams;
+	q->values = nrm_xcalloc((size_t)nparams, sizeof(char *));
+	q->lengths = nrm_xcalloc((size_t)nparams, sizeof(int));
+	q->formats = nrm_xcalloc((size_t)nparams, sizeof(int));
+	for (int i = 0; i < nparams; i++) {
+		int bin = formats != NULL && formats[i] == 1;
+		size_t n;
+
+		q->formats[i] = bin;
+		if (values[i] == NULL)
+			continue;
+		n = bin ? (size_t)lengths[i] : strlen(values[i]);
+		q->values[i] = nrm_xmalloc(n + 1);
+		memcpy(q->values[i], values[i], n);
+		q->values[i][n] = '\0';
+		q->lengths[i] = (int)n;
+	}
+	q->cb = cb;
+	q->arg = arg;
+	event_assign(&q->timer, db->base, -1, 0, db_query_timeout, q);
+	/* Client-side backstop: a little after the server's timeout. */
+	tv.tv_sec = (db->query_timeout_ms + 1000) / 1000;
+	tv.tv_usec = ((db->query_timeout_ms + 1000) % 1000) * 1000;
+	event_add(&q->timer, &tv);
+	q->state = DBQ_QUEUED;
+	TAILQ_INSERT_TAIL(&db->queue, q, link);
+	db->queued++;
+	db_dispatch(db);
+	return q;
+}
+
+void
+nrm_db_detach(struct nrm_dbq *q)
+{
+	if (q == NULL)
+		return;
+	q->cb = NULL;
+	if (q->state == DBQ_QUEUED) {
+		TAILQ_REMOVE(&q->db->queue, q, link);
+		q->db->queued--;
+		db_query_free(q);
+	}
+}
+
+int
+nrm_db_new(struct nrm_db **out, struct event_base *base,
+    const struct nrm_db_opts *opts)
+{
+	struct nrm_db *db;
+
+	db = nrm_xcalloc(1, sizeof(*db));
+	db->base = base;
+	db->conninfo = nrm_xstrdup(opts->conninfo);
+	db->pool_size = opts->pool_size;
+	db->queue_max = opts->queue_max > 0 ? opts->queue_max : 1024;
+	TAILQ_INIT(&db->queue);
+	nrm_db_set_timeouts(db, opts->connect_timeout_ms,
+	    opts->query_timeout_ms, opts->reconnect_max_ms);
+	db->conns = nrm_xcalloc((size_t)db->pool_size, sizeof(*db->conns));
+	for (int i = 0; i < db->pool_size; i++) {
+		struct db_conn *c = &db->conns[i];
+
+		c->db = db;
+		c->index = i;
+		c->fd = -1;
+		c->backoff_ms = DB_BACKOFF_MIN_MS;
+		db_conn_start(c);
+	}
+	*out = db;
+	return NRM_OK;
+}
+
+void
+nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
+    int query_timeout_ms, int reconnect_max_ms)
+{
+	db->connect_timeout_ms = connect_timeout_ms;
+	db->query_timeout_ms = query_timeout_ms;
+	db->reconnect_max_ms = reconnect_max_ms < DB_BACKOFF_MIN_MS
+	    ? DB_BACKOFF_MIN_MS
+	    : reconnect_max_ms;
+}
+
+void
+nrm_db_free(struct nrm_db *db)
+{
+	struct nrm_dbq *q;
+
+	if (db == NULL)
+		return;
+	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
+		TAILQ_REMOVE(&db->queue, q, link);
+		db->queued--;
+		db_query_finish(q, NRM_DB_UNAVAILABLE);
+	}
+	for (int i = 0; i < db->pool_size; i++) {
+		struct db_conn *c = &db->conns[i];
+
+		if (event_initialized(&c->io))
+			event_del(&c->io);
+		if (event_initialized(&c->timer))
+			event_del(&c->timer);
+		if (c->q != NULL) {
+			q = c->q;
+			c->q = NULL;
+			db_query_finish(q, NRM_DB_UNAVAILABLE);
+		}
+		if (c->pg != NULL)
+			PQfinish(c->pg);
+	}
+	free(db->conns);
+	free(db->conninfo);
+	free(db);
+}
+
+int
+nrm_db_n_up(const struct nrm_db *db)
+{
+	return db->n_up;
+}
+
+int
+nrm_db_n_pending(const struct nrm_db *db)
+{
+	int n = db->queued;
+
+	for (int i = 0; i < db->pool_size; i++)
+		if (db->conns[i].q != NULL)
+			n++;
+	return n;
+}
+
+void
+nrm_db_stats(const struct nrm_db *db, struct nrm_db_stats *out)
+{
+	*out = db->stats;
+}

@@ -1,0 +1,202 @@
+/*
+ * dbapi.c - api.* calls and their answers (see dbapi.h).
+ */
+#include "dbapi.h"
+#include "daemon.h"
+#include "log.h"
+#include "problem.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dbapi_ctx {
+	struct nrm_req *r;
+	nrm_dbapi_hook hook;
+};
+
+void
+nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r)
+{
+	memset(c, 0, sizeof(*c));
+	nrm_dbapi_bytes(c, r->token_hash, sizeof(r->token_hash));
+	nrm_dbapi_text(c, r->id);
+	nrm_dbapi_text(c, r->client_addr[0] != '\0' ? r->client_addr : NULL);
+}
+
+void
+nrm_dbapi_text(struct nrm_dbapi_call *c, const char *v)
+{
+	if (c->n >= NRM_DBAPI_MAX_PARAMS)
+		return;
+	c->values[c->n] = v;
+	c->lengths[c->n] = 0;
+	c->formats[c->n] = 0;
+	c->n++;
+}
+
+void
+nrm_dbapi_bytes(struct nrm_dbapi_call *c, const void *v, size_t n)
+{
+	if (c->n >= NRM_DBAPI_MAX_PARAMS)
+		return;
+	c->values[c->n] = v;
+	c->lengths[c->n] = (int)n;
+	c->formats[c->n] = 1;
+	c->n++;
+}
+
+void
+nrm_dbapi_fail(struct nrm_req *r, enum nrm_db_outcome outcome,
+    const PGresult *res)
+{
+	const char *state = NULL;
+
+	switch (outcome) {
+	case NRM_DB_UNAVAILABLE:
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+		return;
+	case NRM_DB_TIMEOUT:
+		nrm_req_fail(r, NRM_E_TIMEOUT, "",
+		    "the database did not answer in time; retry later");
+		return;
+	case NRM_DB_ERROR:
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		break;
+	case NRM_DB_OK:
+		break;
+	}
+	if (state == NULL)
+		state = "XX000";
+	if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0 || strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "53300") == 0) {
+		nrm_warn("database error req=%s sqlstate=%s", r->id, state);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database could not complete the request; retry "
+		    "later");
+		return;
+	}
+	/* 42883 undefined function / 3F000 schema: not migrated yet. */
+	if (strcmp(state, "42883") == 0 || strcmp(state, "3F000") == 0 ||
+	    strcmp(state, "42P01") == 0) {
+		nrm_warn("database schema missing req=%s sqlstate=%s", r->id,
+		    state);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database schema is not ready");
+		return;
+	}
+	{
+		const char *cons = PQresultErrorField(res,
+		    PG_DIAG_CONSTRAINT_NAME);
+
+		nrm_error("database error req=%s sqlstate=%s constraint=%s",
+		    r->id, state, cons != NULL ? cons : "-");
+	}
+	nrm_req_fail(r, NRM_E_INTERNAL, "", "the request could not be stored");
+}
+
+/* Reply from {"status","body","location","problem"}. */
+static void
+dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
+{
+	cJSON *root = cJSON_Parse(text);
+	cJSON *st, *body, *loc, *prob;
+	int status;
+
+	if (root == NULL || !cJSON_IsObject(root)) {
+		nrm_error("unexpected api answer req=%s", r->id);
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+		return;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(root, "status");
+	status = cJSON_IsNumber(st) ? st->valueint : 500;
+	if (hook != NULL)
+		hook(r, status);
+	prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
+	if (status >= 400 || cJSON_IsObject(prob)) {
+		struct nrm_error err;
+		cJSON *code = cJSON_GetObjectItemCaseSensitive(prob, "code");
+		cJSON *detail = cJSON_GetObjectItemCaseSensitive(prob,
+		    "detail");
+		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
+
+		nrm_error_clear(&err);
+		err.code = cJSON_IsString(code)
+		    ? nrm_problem_code_by_name(code->valuestring)
+		    : NRM_E_INTERNAL;
+		if (cJSON_IsString(detail))
+			snprintf(err.detail, sizeof(err.detail), "%s",
+			    detail->valuestring);
+		if (cJSON_IsString(field))
+			snprintf(err.field, sizeof(err.field), "%s",
+			    field->valuestring);
+		cJSON_Delete(root);
+		nrm_req_problem(r, &err);
+		return;
+	}
+	body = cJSON_GetObjectItemCaseSensitive(root, "body");
+	loc = cJSON_GetObjectItemCaseSensitive(root, "location");
+	{
+		char *json = body != NULL ? cJSON_PrintUnformatted(body)
+					  : NULL;
+
+		nrm_req_json(r, status, json != NULL ? json : "{}",
+		    cJSON_IsString(loc) ? loc->valuestring : NULL);
+		free(json);
+	}
+	cJSON_Delete(root);
+}
+
+static void
+dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct dbapi_ctx *ctx = arg;
+	struct nrm_req *r = ctx->r;
+	nrm_dbapi_hook hook = ctx->hook;
+
+	free(ctx);
+	r->q = NULL;
+	if (outcome != NRM_DB_OK) {
+		nrm_dbapi_fail(r, outcome, res);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		nrm_error("unexpected api result shape req=%s", r->id);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+		return;
+	}
+	dbapi_answer(r, PQgetvalue(res, 0, 0), hook);
+}
+
+void
+nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
+    struct nrm_dbapi_call *c, nrm_dbapi_hook hook)
+{
+	struct dbapi_ctx *ctx;
+
+	if (!nrm_daemon_db_ready(r->d)) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+		return;
+	}
+	ctx = malloc(sizeof(*ctx));
+	if (ctx == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+	ctx->r = r;
+	ctx->hook = hook;
+	r->q = nrm_db_exec(r->d->db, stmt, c->n, c->values, c->lengths,
+	    c->formats, dbapi_done, ctx);
+	if (r->q == NULL) {
+		free(ctx);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+	}
+}

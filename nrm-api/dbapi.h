@@ -1,0 +1,55 @@
+/*
+ * dbapi.h - calling the database's api.* functions from a handler and
+ * turning their jsonb answer into the HTTP reply.
+ *
+ * Every api.* function takes (token_hash, request_id, client_addr, ...)
+ * first and answers {"status": N, "body": {...}, "location": "...",
+ * "problem": {"code", "detail", "field"}} (docs/sql-api.md).
+ */
+#ifndef NRM_DBAPI_H
+#define NRM_DBAPI_H
+
+#include "db.h"
+#include "http.h"
+
+#define NRM_DBAPI_MAX_PARAMS 16
+
+/* Parameters of one call; the first three are filled by _begin(). */
+struct nrm_dbapi_call {
+	int n;
+	const char *values[NRM_DBAPI_MAX_PARAMS];
+	int lengths[NRM_DBAPI_MAX_PARAMS];
+	int formats[NRM_DBAPI_MAX_PARAMS];
+};
+
+void nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r);
+
+/* Append a text parameter (NULL = SQL NULL). */
+void nrm_dbapi_text(struct nrm_dbapi_call *c, const char *v);
+
+/* Append a binary bytea parameter (NULL = SQL NULL). */
+void nrm_dbapi_bytes(struct nrm_dbapi_call *c, const void *v, size_t n);
+
+/*
+ * Called with the parsed answer before the reply is sent: a hook for
+ * metrics.  May be NULL.
+ */
+typedef void (*nrm_dbapi_hook)(struct nrm_req *r, int status);
+
+/*
+ * Send the call; the reply is made from the answer.  When no
+ * connection is available it replies 503 itself.
+ */
+void nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
+    struct nrm_dbapi_call *c, nrm_dbapi_hook hook);
+
+/*
+ * Map a failed query to a reply: 503 (with Retry-After) for
+ * unavailability, timeouts, serialization failures and a connection
+ * lost; 500 otherwise.  Logs the SQLSTATE only, never the message
+ * (it may quote data).
+ */
+void nrm_dbapi_fail(struct nrm_req *r, enum nrm_db_outcome outcome,
+    const PGresult *res);
+
+#endif /* NRM_DBAPI_H */

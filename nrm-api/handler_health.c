@@ -1,0 +1,118 @@
+/*
+ * handler_health.c - /healthz (the process is up), /readyz (the
+ * database answers and its schema is the one this build expects) and
+ * /metrics (Prometheus text; counts only, never personal data).
+ */
+#include "daemon.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void
+nrm_h_healthz(struct nrm_req *r)
+{
+	nrm_req_json(r, 200, "{\"status\":\"ok\"}", NULL);
+}
+
+static void
+health_ready_done(void *arg, enum nrm_db_outcome outcome,
+    const PGresult *res)
+{
+	struct nrm_req *r = arg;
+	char body[96];
+	int v;
+
+	r->q = NULL;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    outcome == NRM_DB_ERROR ? "the database schema is missing"
+					    : "the database is unavailable");
+		return;
+	}
+	v = atoi(PQgetvalue(res, 0, 0));
+	r->d->schema_version = v;
+	if (v < NRM_SCHEMA_VERSION) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database schema is at version %d, nrmd needs %d; "
+		    "run nrmctl migrate",
+		    v, NRM_SCHEMA_VERSION);
+		return;
+	}
+	snprintf(body, sizeof(body),
+	    "{\"status\":\"ready\",\"schema_version\":%d}", v);
+	nrm_req_json(r, 200, body, NULL);
+}
+
+void
+nrm_h_readyz(struct nrm_req *r)
+{
+	if (r->d->draining) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "", "nrmd is shutting down");
+		return;
+	}
+	r->q = nrm_db_exec(r->d->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL,
+	    NULL, health_ready_done, r);
+	if (r->q == NULL)
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable");
+}
+
+void
+nrm_h_metrics(struct nrm_req *r)
+{
+	struct nrm_daemon *d = r->d;
+	struct nrm_db_stats st;
+	char buf[4096];
+	int n = 0;
+
+	nrm_db_stats(d->db, &st);
+#define M(name, type, help, fmt, val)                                        \
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,                      \
+	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name      \
+	    " " fmt "\n",                                                    \
+	    val)
+	M("nrm_http_requests_total", "counter", "Requests received.", "%llu",
+	    (unsigned long long)d->metrics.requests);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+	    "# HELP nrm_http_responses_total Responses by status class.\n"
+	    "# TYPE nrm_http_responses_total counter\n");
+	for (int c = 1; c <= 5; c++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
+		    (unsigned long long)d->metrics.responses[c]);
+	M("nrm_signals_created_total", "counter",
+	    "Signals answered 201 (first answers and replays).", "%llu",
+	    (unsigned long long)d->metrics.signals_created);
+	M("nrm_http_connections", "gauge", "Open client connections.", "%d",
+	    nrm_http_connections(d->http));
+	M("nrm_http_inflight", "gauge", "Requests not yet answered.", "%d",
+	    nrm_http_inflight(d->http));
+	M("nrm_db_connections_up", "gauge", "Usable database connections.",
+	    "%d", nrm_db_n_up(d->db));
+	M("nrm_db_queries_total", "counter", "Queries sent.", "%llu",
+	    (unsigned long long)st.queries);
+	M("nrm_db_errors_total", "counter", "Queries answered with an error.",
+	    "%llu", (unsigned long long)st.errors);
+	M("nrm_db_timeouts_total", "counter", "Queries that timed out.",
+	    "%llu", (unsigned long long)st.timeouts);
+	M("nrm_db_unavailable_total", "counter",
+	    "Queries refused for want of a connection.", "%llu",
+	    (unsigned long long)st.unavailable);
+	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
+	    (unsigned long long)st.reconnects);
+	M("nrm_config_reloads_total", "counter", "Successful reloads.",
+	    "%llu", (unsigned long long)d->metrics.reloads);
+	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",
+	    "%llu", (unsigned long long)d->metrics.reload_failures);
+	M("nrm_schema_version", "gauge", "Schema version last seen.", "%d",
+	    d->schema_version);
+#undef M
+	if (n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	nrm_req_reply(r, 200, "text/plain; version=0.0.4", buf, (size_t)n);
+}

@@ -1,0 +1,167 @@
+/*
+ * handler_signals.c - POST /v1/signals (intake) and GET /v1/signals/{id}
+ * (the intake receipt).
+ *
+ * Intake: authenticate the shape of the token, check the headers, read
+ * and validate the body in nrm-core, route it, then make ONE database
+ * call (api.intake) that authenticates, enforces idempotency, stores
+ * the signal and its case, audits, and answers the receipt, all in one
+ * transaction.  The personal data goes to the database only as the
+ * subject JSON; nothing of it is logged.
+ */
+#include "auth.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "log.h"
+#include "routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIG_IDEM_KEY_MAX 200
+
+/* 1..200 printable ASCII characters, no spaces. */
+static bool
+sig_idem_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > SIG_IDEM_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static void
+sig_count(struct nrm_req *r, int status)
+{
+	if (status == 201)
+		r->d->metrics.signals_created++;
+}
+
+void
+nrm_h_signal_create(struct nrm_req *r)
+{
+	struct nrm_daemon *d = r->d;
+	struct nrm_signal s;
+	struct nrm_decision dec;
+	struct nrm_error err;
+	struct nrm_dbapi_call call;
+	const char *key;
+	char *facts = NULL, *subject = NULL, *canon = NULL, *route = NULL;
+	unsigned char req_hash[32], pseud[32];
+	char pin[1024];
+	size_t pin_len;
+	bool has_pseud = false;
+
+	if (nrm_auth_bearer(r) != NRM_OK)
+		return;
+	key = nrm_req_header(r, "Idempotency-Key");
+	if (key == NULL || !sig_idem_key_ok(key)) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "Idempotency-Key",
+		    "an Idempotency-Key header of 1 to %d printable ASCII "
+		    "characters is required",
+		    SIG_IDEM_KEY_MAX);
+		return;
+	}
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		return;
+	nrm_error_clear(&err);
+	if (nrm_signal_parse(&s, r->body, r->body_len, &d->limits, d->geo,
+	    (int64_t)time(NULL), &err) != NRM_OK) {
+		nrm_req_problem(r, &err);
+		return;
+	}
+	nrm_route(d->router, &s, &dec);
+	facts = nrm_signal_facts_json(&s);
+	subject = nrm_signal_subject_json(&s);
+	canon = nrm_signal_canonical_json(&s);
+	route = nrm_decision_json(&dec);
+	if (facts == NULL || subject == NULL || canon == NULL ||
+	    route == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		goto out;
+	}
+	nrm_sha256(canon, strlen(canon), req_hash);
+	if (!s.notification_only) {
+		pin_len = nrm_signal_pseudonym_input(&s, pin, sizeof(pin));
+		if (pin_len > 0) {
+			if (nrm_hmac_sha256(d->pseudonym_key,
+			    sizeof(d->pseudonym_key), pin, pin_len,
+			    pseud) != NRM_OK) {
+				nrm_req_fail(r, NRM_E_INTERNAL, "",
+				    "could not derive the pseudonym");
+				goto out;
+			}
+			has_pseud = true;
+		}
+		explicit_bzero(pin, sizeof(pin));
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, key);
+	nrm_dbapi_bytes(&call, req_hash, sizeof(req_hash));
+	nrm_dbapi_text(&call, facts);
+	nrm_dbapi_text(&call, s.notification_only ? NULL : subject);
+	if (has_pseud)
+		nrm_dbapi_bytes(&call, pseud, sizeof(pseud));
+	else
+		nrm_dbapi_bytes(&call, NULL, 0);
+	nrm_dbapi_text(&call, route);
+	/* nrm_db_exec copies the parameters: ours can go right after. */
+	nrm_dbapi_send(r, NRM_STMT_INTAKE, &call, sig_count);
+out:
+	if (subject != NULL)
+		explicit_bzero(subject, strlen(subject));
+	if (canon != NULL)
+		explicit_bzero(canon, strlen(canon));
+	free(facts);
+	free(subject);
+	free(canon);
+	free(route);
+	nrm_signal_free(&s);
+}
+
+/* 8-4-4-4-12 hexadecimal. */
+static bool
+sig_uuid_ok(const char *s)
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool want_dash = i == dash[0] || i == dash[1] ||
+		    i == dash[2] || i == dash[3];
+		char c = s[i];
+
+		if (want_dash ? c != '-'
+			      : !((c >= '0' && c <= '9') ||
+				    (c >= 'a' && c <= 'f') ||
+				    (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+void
+nrm_h_signal_get(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+
+	if (nrm_auth_bearer(r) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	/*
+	 * A malformed id is looked up as the nil UUID, which never exists:
+	 * the caller is still authenticated and gets the same 404 as for
+	 * an id it may not see.
+	 */
+	nrm_dbapi_text(&call, sig_uuid_ok(r->param)
+		? r->param
+		: "00000000-0000-0000-0000-000000000000");
+	nrm_dbapi_send(r, NRM_STMT_SIGNAL_RECEIPT, &call, NULL);
+}

@@ -1,0 +1,539 @@
+/*
+ * http.c - evhttp servers, request objects, routing and replies
+ * (see http.h for the request lifetime).
+ */
+#include "http.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "db.h"
+#include "log.h"
+#include "problem.h"
+#include "routes.h"
+#include "tls.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+struct nrm_http {
+	struct nrm_daemon *d;
+	struct evhttp *plain;
+	struct evhttp *tls;
+	struct evconnlistener *lev_plain;
+	struct evconnlistener *lev_tls;
+	SSL_CTX *ssl_ctx;
+	int connections;
+	int inflight;
+	bool paused;    /* listeners paused at max_connections */
+	bool accepting; /* false once draining */
+	uint64_t seq;
+	char boot[9];   /* per-process prefix of request ids */
+};
+
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static const char *
+http_method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "UNKNOWN";
+}
+
+/* --- connection accounting ------------------------------------------ */
+
+static void
+http_listeners_set(struct nrm_http *h, bool on)
+{
+	struct evconnlistener *ls[] = { h->lev_plain, h->lev_tls };
+
+	for (size_t i = 0; i < NRM_ARRAY_LEN(ls); i++) {
+		if (ls[i] == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(ls[i]);
+		else
+			evconnlistener_disable(ls[i]);
+	}
+}
+
+/* The filter bufferevent's free hook: a client connection has closed. */
+static void
+http_conn_closed(void *ctx)
+{
+	struct nrm_http *h = ctx;
+
+	h->connections--;
+	if (h->paused && h->accepting &&
+	    h->connections < h->d->cfg.max_connections) {
+		h->paused = false;
+		http_listeners_set(h, true);
+		nrm_info("accepting connections again connections=%d",
+		    h->connections);
+	}
+}
+
+/*
+ * Wrap the connection's bufferevent in a pass-through filter whose free
+ * hook tells us the connection closed (libevent 2.1 has no other hook
+ * for connections that never send a request), and pause the listeners
+ * at max_connections.
+ */
+static struct bufferevent *
+http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
+{
+	struct bufferevent *f;
+
+	if (under == NULL)
+		return NULL;
+	f = bufferevent_filter_new(under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE,
+	    http_conn_closed, h);
+	if (f == NULL) {
+		bufferevent_free(under);
+		return NULL;
+	}
+	h->connections++;
+	if (!h->paused && h->connections >= h->d->cfg.max_connections) {
+		h->paused = true;
+		http_listeners_set(h, false);
+		nrm_warn("connection limit reached, pausing accept "
+			 "connections=%d",
+		    h->connections);
+	}
+	return f;
+}
+
+static struct bufferevent *
+http_bev_plain(struct event_base *base, void *arg)
+{
+	return http_conn_wrap(arg,
+	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+}
+
+static struct bufferevent *
+http_bev_tls(struct event_base *base, void *arg)
+{
+	struct nrm_http *h = arg;
+	SSL *ssl = SSL_new(h->ssl_ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	return http_conn_wrap(h, bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
+}
+
+/* --- requests ---------------------------------------------------------- */
+
+static void
+http_req_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct nrm_req *r = arg;
+
+	NRM_UNUSED(evcon);
+	r->gone = true;
+	nrm_debug("client went away req=%s", r->id);
+}
+
+/* Release everything the request owns: the one place it is freed. */
+static void
+http_req_free(struct nrm_req *r)
+{
+	struct nrm_http *h = r->d->http;
+
+	nrm_db_detach(r->q);
+	free(r->body);
+	free(r);
+	h->inflight--;
+	nrm_daemon_request_done(h->d);
+}
+
+void
+nrm_req_add_header(struct nrm_req *r, const char *name, const char *value)
+{
+	if (r->ev != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    name, value);
+}
+
+void
+nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct nrm_daemon *d = r->d;
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
+	struct evhttp_connection *evcon = NULL;
+	struct bufferevent *bev = NULL;
+	struct evbuffer *buf;
+
+	r->status = status;
+	if (status >= 100 && status < 600)
+		d->metrics.responses[status / 100]++;
+	nrm_info("request done req=%s method=%s route=%s status=%d ms=%lld%s",
+	    r->id, http_method_name(evhttp_request_get_command(r->ev)),
+	    r->route != NULL ? r->route->pattern : "-", status,
+	    (long long)(nrm_mono_ms() - r->started_ms),
+	    r->gone ? " client=gone" : "");
+	if (!r->gone) {
+		evcon = evhttp_request_get_connection(r->ev);
+		if (evcon != NULL) {
+			evhttp_connection_set_closecb(evcon, NULL, NULL);
+			bev = evhttp_connection_get_bufferevent(evcon);
+		}
+		evhttp_add_header(hdr, "X-Request-Id", r->id);
+		evhttp_add_header(hdr, "Cache-Control", "no-store");
+		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
+		if (ctype != NULL)
+			evhttp_add_header(hdr, "Content-Type", ctype);
+		if (d->draining)
+			evhttp_add_header(hdr, "Connection", "close");
+	}
+	buf = evbuffer_new();
+	if (buf != NULL && body != NULL)
+		evbuffer_add(buf, body, len);
+	/* For a detached request (client gone) this only frees it. */
+	evhttp_send_reply(r->ev, status, http_reason(status), buf);
+	/*
+	 * A filter bufferevent only moves output that was added while
+	 * writing was enabled; evhttp adds the reply first and enables
+	 * writing after, so push it through.  The connection is still
+	 * alive here: evhttp frees it only after the write completes, from
+	 * the loop.
+	 */
+	if (bev != NULL)
+		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+	if (buf != NULL)
+		evbuffer_free(buf);
+	r->ev = NULL;
+	http_req_free(r);
+}
+
+void
+nrm_req_json(struct nrm_req *r, int status, const char *json,
+    const char *location)
+{
+	if (location != NULL)
+		nrm_req_add_header(r, "Location", location);
+	nrm_req_reply(r, status, "application/json", json, strlen(json));
+}
+
+void
+nrm_req_problem(struct nrm_req *r, const struct nrm_error *err)
+{
+	int status = nrm_problem_status(err->code);
+	char *body = nrm_problem_json(err, r->id);
+
+	if (status == 401)
+		nrm_req_add_header(r, "WWW-Authenticate",
+		    "Bearer realm=\"nrm\"");
+	if (status == 503) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%d", r->d->cfg.retry_after);
+		nrm_req_add_header(r, "Retry-After", ra);
+	}
+	if (status >= 500 || status == 401 || status == 403)
+		nrm_info("request failed req=%s code=%s", r->id,
+		    nrm_errcode_name(err->code));
+	nrm_req_reply(r, status, "application/problem+json",
+	    body != NULL ? body : "{}", body != NULL ? strlen(body) : 2);
+	free(body);
+}
+
+void
+nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
+    const char *fmt, ...)
+{
+	struct nrm_error err;
+	va_list ap;
+
+	nrm_error_clear(&err);
+	err.code = code;
+	snprintf(err.field, sizeof(err.field), "%s", field != NULL ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(err.detail, sizeof(err.detail), fmt, ap);
+	va_end(ap);
+	nrm_req_problem(r, &err);
+}
+
+const char *
+nrm_req_header(const struct nrm_req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->ev),
+	    name);
+}
+
+int
+nrm_req_read_body(struct nrm_req *r, bool json)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+
+	if (json) {
+		const char *ct = nrm_req_header(r, "Content-Type");
+		size_t n = strlen("application/json");
+
+		if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
+		    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+			nrm_req_fail(r, NRM_E_MEDIA_TYPE, "Content-Type",
+			    "the body must be application/json");
+			return NRM_ERR;
+		}
+	}
+	if (len > (size_t)r->d->cfg.max_body_size) {
+		nrm_req_fail(r, NRM_E_TOO_LARGE, "",
+		    "the body is larger than %d bytes",
+		    r->d->cfg.max_body_size);
+		return NRM_ERR;
+	}
+	r->body = nrm_xmalloc(len + 1);
+	if (evbuffer_remove(in, r->body, len) != (int)len) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not read the body");
+		return NRM_ERR;
+	}
+	r->body[len] = '\0';
+	r->body_len = len;
+	return NRM_OK;
+}
+
+int
+nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r->ev);
+	const char *q = u != NULL ? evhttp_uri_get_query(u) : NULL;
+
+	TAILQ_INIT(out);
+	if (q == NULL)
+		return NRM_OK;
+	return evhttp_parse_query_str(q, out) == 0 ? NRM_OK : NRM_ERR;
+}
+
+static void
+http_gencb(struct evhttp_request *ev, void *arg)
+{
+	struct nrm_http *h = arg;
+	struct nrm_daemon *d = h->d;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *method = http_method_name(evhttp_request_get_command(ev));
+	struct nrm_req *r;
+	char allow[64];
+	bool known;
+
+	r = nrm_xcalloc(1, sizeof(*r));
+	r->d = d;
+	r->ev = ev;
+	r->started_ms = nrm_mono_ms();
+	snprintf(r->id, sizeof(r->id), "%s-%06llu", h->boot,
+	    (unsigned long long)++h->seq);
+	h->inflight++;
+	d->metrics.requests++;
+	if (evcon != NULL) {
+		char *addr = NULL;
+		ev_uint16_t port = 0;
+
+		evhttp_connection_get_peer(evcon, &addr, &port);
+		snprintf(r->client_addr, sizeof(r->client_addr), "%s",
+		    addr != NULL ? addr : "");
+		evhttp_connection_set_closecb(evcon, http_req_closed, r);
+	}
+	if (d->draining) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "", "nrmd is shutting down");
+		return;
+	}
+	if (path == NULL || *path == '\0')
+		path = "/";
+	r->route = nrm_route_find(method, path, r->param, sizeof(r->param),
+	    &known, allow, sizeof(allow));
+	if (r->route == NULL) {
+		if (known) {
+			nrm_req_add_header(r, "Allow", allow);
+			nrm_req_fail(r, NRM_E_METHOD, "",
+			    "this resource allows %s", allow);
+		} else {
+			nrm_req_fail(r, NRM_E_NOT_FOUND, "",
+			    "no such resource");
+		}
+		return;
+	}
+	r->route->fn(r);
+}
+
+/* --- servers ----------------------------------------------------------- */
+
+static void
+http_limits(struct nrm_http *h, struct evhttp *s)
+{
+	const struct nrm_config *c = &h->d->cfg;
+	ev_ssize_t body = c->max_body_size;
+
+	if (s == NULL)
+		return;
+	evhttp_set_max_headers_size(s, c->max_header_size);
+	/*
+	 * Bodies up to twice the limit are read so that the handler can
+	 * answer 413 as problem+json; beyond that evhttp refuses at once
+	 * and closes, so a hostile client cannot make us buffer more.
+	 */
+	evhttp_set_max_body_size(s, body * 2);
+	evhttp_set_timeout(s, c->client_timeout);
+}
+
+void
+nrm_http_apply_limits(struct nrm_http *h)
+{
+	http_limits(h, h->plain);
+	http_limits(h, h->tls);
+	if (h->paused && h->accepting &&
+	    h->connections < h->d->cfg.max_connections) {
+		h->paused = false;
+		http_listeners_set(h, true);
+	}
+}
+
+static int
+http_bind(struct nrm_http *h, struct evhttp *s, const char *hostport,
+    const char *key, struct evconnlistener **lev, struct nrm_error *err)
+{
+	char host[256];
+	int port;
+	struct evhttp_bound_socket *bs;
+
+	if (nrm_parse_hostport(hostport, host, sizeof(host), &port) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, key,
+		    "%s must be host:port", key);
+	bs = evhttp_bind_socket_with_handle(s, host, (ev_uint16_t)port);
+	if (bs == NULL)
+		return nrm_error_set(err, NRM_E_INTERNAL, key,
+		    "could not listen on %s", hostport);
+	*lev = evhttp_bound_socket_get_listener(bs);
+	evhttp_set_allowed_methods(s, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(s, http_gencb, h);
+	http_limits(h, s);
+	nrm_info("listening addr=%s tls=%s", hostport,
+	    s == h->tls ? "yes" : "no");
+	return NRM_OK;
+}
+
+int
+nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
+    struct nrm_error *err)
+{
+	struct nrm_http *h;
+	unsigned char rnd[4];
+
+	h = nrm_xcalloc(1, sizeof(*h));
+	h->d = d;
+	h->accepting = true;
+	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
+		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
+		goto fail;
+	}
+	nrm_hex(rnd, sizeof(rnd), h->boot);
+	h->plain = evhttp_new(d->base);
+	if (h->plain == NULL) {
+		nrm_error_set(err, NRM_E_INTERNAL, "", "evhttp_new failed");
+		goto fail;
+	}
+	evhttp_set_bevcb(h->plain, http_bev_plain, h);
+	if (http_bind(h, h->plain, d->cfg.listen, "listen", &h->lev_plain,
+	    err) != NRM_OK)
+		goto fail;
+	if (d->cfg.listen_tls[0] != '\0') {
+		h->ssl_ctx = nrm_tls_ctx_new(d->cfg.tls_cert_file,
+		    d->cfg.tls_key_file, err);
+		if (h->ssl_ctx == NULL)
+			goto fail;
+		h->tls = evhttp_new(d->base);
+		if (h->tls == NULL) {
+			nrm_error_set(err, NRM_E_INTERNAL, "", "evhttp_new failed");
+			goto fail;
+		}
+		evhttp_set_bevcb(h->tls, http_bev_tls, h);
+		if (http_bind(h, h->tls, d->cfg.listen_tls, "listen_tls",
+		    &h->lev_tls, err) != NRM_OK)
+			goto fail;
+	}
+	*out = h;
+	return NRM_OK;
+fail:
+	nrm_http_free(h);
+	return NRM_ERR;
+}
+
+void
+nrm_http_stop_accepting(struct nrm_http *h)
+{
+	h->accepting = false;
+	http_listeners_set(h, false);
+}
+
+int
+nrm_http_inflight(const struct nrm_http *h)
+{
+	return h->inflight;
+}
+
+int
+nrm_http_connections(const struct nrm_http *h)
+{
+	return h->connections;
+}
+
+void
+nrm_http_free(struct nrm_http *h)
+{
+	if (h == NULL)
+		return;
+	/* evhttp_free closes the remaining connections (hooks run). */
+	if (h->plain != NULL)
+		evhttp_free(h->plain);
+	if (h->tls != NULL)
+		evhttp_free(h->tls);
+	if (h->ssl_ctx != NULL)
+		SSL_CTX_free(h->ssl_ctx);
+	free(h);
+}

@@ -1,0 +1,99 @@
+/*
+ * http.h - the HTTP edge: evhttp servers (plain and TLS) on the daemon's
+ * loop, request objects, routing to handlers, and replies.
+ *
+ * Request lifetime: http creates a struct nrm_req for every request that
+ * reaches the application and frees it in exactly one place, when the
+ * reply is sent (nrm_req_reply() and the helpers below all end there).
+ * A handler either replies before returning or starts one database query
+ * whose callback replies.  If the client goes away meanwhile, the
+ * connection's close callback marks the request gone; the reply then
+ * only releases it (libevent frees the detached evhttp_request, see
+ * libevent#997), and nothing is written.
+ *
+ * Client limits: header and body sizes, read/write timeouts and the
+ * number of open connections (the listeners pause at max_connections
+ * and resume when connections close).
+ */
+#ifndef NRM_HTTP_H
+#define NRM_HTTP_H
+
+#include "nrm.h"
+
+struct evhttp_request;
+struct evkeyvalq;
+struct nrm_daemon;
+struct nrm_dbq;
+struct nrm_route;
+
+struct nrm_req {
+	struct nrm_daemon *d;
+	struct evhttp_request *ev;
+	const struct nrm_route *route;
+	bool gone;             /* client closed before the reply */
+	char id[32];           /* request id, sent as X-Request-Id */
+	char param[80];        /* the {id} segment of the path, if any */
+	char client_addr[64];
+	int64_t started_ms;
+	struct nrm_dbq *q;     /* pending database query, if any */
+	unsigned char token_hash[32];
+	bool has_token;
+	char *body;            /* NUL-terminated copy of the request body */
+	size_t body_len;
+	int status;
+};
+
+typedef void (*nrm_handler_fn)(struct nrm_req *r);
+
+struct nrm_http;
+
+int nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* Apply reloadable limits from d->cfg. */
+void nrm_http_apply_limits(struct nrm_http *h);
+
+/* Stop accepting connections (drain). */
+void nrm_http_stop_accepting(struct nrm_http *h);
+
+/* Requests that have not been answered yet. */
+int nrm_http_inflight(const struct nrm_http *h);
+
+/* Open client connections. */
+int nrm_http_connections(const struct nrm_http *h);
+
+void nrm_http_free(struct nrm_http *h);
+
+/* Send a reply with this body and free the request. */
+void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
+    const char *body, size_t len);
+
+/* Reply with a JSON text (status 2xx); `location` may be NULL. */
+void nrm_req_json(struct nrm_req *r, int status, const char *json,
+    const char *location);
+
+/* Reply with the problem+json of `err`. */
+void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
+
+/* Build an error and reply with it. */
+void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code,
+    const char *field, const char *fmt, ...) NRM_PRINTF(4, 5);
+
+/* A request header, or NULL. */
+const char *nrm_req_header(const struct nrm_req *r, const char *name);
+
+/* Add a response header (before replying). */
+void nrm_req_add_header(struct nrm_req *r, const char *name,
+    const char *value);
+
+/*
+ * Read the body (enforcing max_body_size: 413) and, when `json`, the
+ * content type (415).  On failure it has already replied: return.
+ */
+int nrm_req_read_body(struct nrm_req *r, bool json) NRM_MUSTCHECK;
+
+/* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
+int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
+    NRM_MUSTCHECK;
+
+#endif /* NRM_HTTP_H */

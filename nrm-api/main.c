@@ -1,0 +1,133 @@
+/*
+ * main.c - nrmd's command line: parse options, then hand over to the
+ * daemon lifecycle in daemon.c.
+ */
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "routes.h"
+#include "tls.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: nrmd [--config FILE] [--check-config] [--list-routes]\n"
+	    "            [--help] [--version]\n"
+	    "\n"
+	    "nrmd is the national referral mechanism case router: it takes\n"
+	    "signals of possible victims of human trafficking over HTTP(S),\n"
+	    "routes each to a regional care coordinator and stores it in\n"
+	    "PostgreSQL.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration file (default "
+	    "config/nrmd.conf)\n"
+	    "      --check-config  load and validate the configuration and\n"
+	    "                      everything it names, then exit 0 or 1\n"
+	    "      --list-routes   print the served routes, one per line\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       print the version\n"
+	    "\n"
+	    "signals: SIGTERM/SIGINT finish in-flight requests and exit;\n"
+	    "SIGHUP reloads the configuration (a bad one is refused).\n"
+	    "\n");
+	nrm_config_describe(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "list-routes", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = "config/nrmd.conf";
+	bool check = false;
+	struct nrm_daemon d;
+	struct nrm_error err;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'r':
+			nrm_routes_print(stdout);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		case 'V':
+			printf("nrmd %s (schema %d)\n", NRM_VERSION,
+			    NRM_SCHEMA_VERSION);
+			return 0;
+		default:
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "nrmd: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	nrm_error_clear(&err);
+	if (check) {
+		struct nrm_config cfg;
+		struct nrm_geo *geo;
+		struct nrm_router *router;
+		unsigned char key[32];
+
+		if (nrm_config_load(&cfg, config_path, &err) != NRM_OK)
+			goto fail;
+		if (nrm_daemon_load_assets(&cfg, &geo, &router, key, &err) !=
+		    NRM_OK) {
+			nrm_config_free(&cfg);
+			goto fail;
+		}
+		if (cfg.listen_tls[0] != '\0') {
+			SSL_CTX *ctx = nrm_tls_ctx_new(cfg.tls_cert_file,
+			    cfg.tls_key_file, &err);
+
+			if (ctx == NULL) {
+				nrm_router_free(router);
+				nrm_geo_free(geo);
+				nrm_config_free(&cfg);
+				goto fail;
+			}
+			SSL_CTX_free(ctx);
+		}
+		printf("configuration ok: %s (%d municipalities, %d "
+		       "regions)\n",
+		    config_path, nrm_geo_n_municipalities(geo),
+		    nrm_geo_n_regions(geo));
+		nrm_router_free(router);
+		nrm_geo_free(geo);
+		nrm_config_free(&cfg);
+		return 0;
+	}
+	if (nrm_daemon_init(&d, config_path, &err) != NRM_OK) {
+		nrm_daemon_free(&d);
+		goto fail;
+	}
+	rc = nrm_daemon_run(&d);
+	nrm_daemon_free(&d);
+	return rc;
+fail:
+	fprintf(stderr, "nrmd: %s%s%s\n",
+	    err.field[0] != '\0' ? err.field : "",
+	    err.field[0] != '\0' ? ": " : "", err.detail);
+	return 1;
+}

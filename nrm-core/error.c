@@ -1,0 +1,90 @@
+/*
+ * error.c - the domain error and the stable names of error codes (see
+ * nrm.h).
+ */
+#include "nrm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
+
+/* Indexed by enum nrm_errcode: the enum suffix in lower case. */
+static const char *const err_names[NRM_E__COUNT] = {
+	[NRM_E_NONE] = "none",
+	[NRM_E_MALFORMED] = "malformed",
+	[NRM_E_BAD_REQUEST] = "bad_request",
+	[NRM_E_UNAUTHENTICATED] = "unauthenticated",
+	[NRM_E_FORBIDDEN] = "forbidden",
+	[NRM_E_NOT_FOUND] = "not_found",
+	[NRM_E_METHOD] = "method",
+	[NRM_E_CONFLICT] = "conflict",
+	[NRM_E_PRECONDITION] = "precondition",
+	[NRM_E_TOO_LARGE] = "too_large",
+	[NRM_E_MEDIA_TYPE] = "media_type",
+	[NRM_E_VALIDATION] = "validation",
+	[NRM_E_IDEMPOTENCY] = "idempotency",
+	[NRM_E_INTERNAL] = "internal",
+	[NRM_E_UNAVAILABLE] = "unavailable",
+	[NRM_E_TIMEOUT] = "timeout",
+};
+
+/* Copy src into dst[dstsz], cutting at a character boundary. */
+static void
+err_copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= dstsz)
+		n = nrm_utf8_trim(src, dstsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * Fill *err.  A NULL err is allowed (the caller only wants NRM_ERR); a
+ * NULL field or fmt leaves that part empty.  Over-long text is cut at a
+ * UTF-8 character boundary so the result stays valid UTF-8.
+ */
+int
+nrm_error_set(struct nrm_error *err, enum nrm_errcode code,
+    const char *field, const char *fmt, ...)
+{
+	char buf[sizeof(err->detail) + 8];
+	va_list ap;
+	int n;
+
+	if (err == NULL)
+		return NRM_ERR;
+	err->code = code;
+	err_copy(err->field, sizeof(err->field), field != NULL ? field : "");
+	buf[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		n = vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			buf[0] = '\0';
+	}
+	err_copy(err->detail, sizeof(err->detail), buf);
+	return NRM_ERR;
+}
+
+void
+nrm_error_clear(struct nrm_error *err)
+{
+	if (err == NULL)
+		return;
+	err->code = NRM_E_NONE;
+	err->field[0] = '\0';
+	err->detail[0] = '\0';
+}
+
+const char *
+nrm_errcode_name(enum nrm_errcode code)
+{
+	if ((int)code < 0 || code >= NRM_E__COUNT)
+		return "internal";
+	return err_names[code];
+}

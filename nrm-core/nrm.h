@@ -1,0 +1,72 @@
+/*
+ * nrm.h - definitions shared by every nrm module: result codes, the
+ * domain error that travels from validation to the HTTP edge, and the
+ * small helpers every file needs.
+ *
+ * Contract: nothing here does I/O.  A function that can fail returns
+ * NRM_OK or NRM_ERR and, when it takes a struct nrm_error *, fills it on
+ * NRM_ERR.  The mapping from enum nrm_errcode to an HTTP status and an
+ * RFC 9457 problem type lives in exactly one place: nrm-api/problem.c.
+ */
+#ifndef NRM_NRM_H
+#define NRM_NRM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NRM_OK 0
+#define NRM_ERR (-1)
+
+#define NRM_MUSTCHECK __attribute__((warn_unused_result))
+#define NRM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define NRM_UNUSED(x) ((void)(x))
+#define NRM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define nrm_container_of(ptr, type, member)                                   \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* Kinds of failure a request can meet; each maps to one HTTP status. */
+enum nrm_errcode {
+	NRM_E_NONE = 0,
+	NRM_E_MALFORMED,       /* 400: body is not JSON / not UTF-8 */
+	NRM_E_BAD_REQUEST,     /* 400: bad header or query parameter */
+	NRM_E_UNAUTHENTICATED, /* 401 */
+	NRM_E_FORBIDDEN,       /* 403 */
+	NRM_E_NOT_FOUND,       /* 404 */
+	NRM_E_METHOD,          /* 405 */
+	NRM_E_CONFLICT,        /* 409: state conflict, request in flight */
+	NRM_E_PRECONDITION,    /* 412 */
+	NRM_E_TOO_LARGE,       /* 413 */
+	NRM_E_MEDIA_TYPE,      /* 415 */
+	NRM_E_VALIDATION,      /* 422: well-formed but invalid field */
+	NRM_E_IDEMPOTENCY,     /* 422: same key, different body */
+	NRM_E_INTERNAL,        /* 500 */
+	NRM_E_UNAVAILABLE,     /* 503: database down, shutting down */
+	NRM_E_TIMEOUT,         /* 503: a query took too long */
+	NRM_E__COUNT
+};
+
+/*
+ * A domain error.  `field` is a JSON path ("subject.birth_date",
+ * "exploitation[2]") or a header/parameter name, empty when no single
+ * field is at fault.  `detail` is for people; it never holds a value the
+ * client sent (it could be personal data), only what was expected.
+ */
+struct nrm_error {
+	enum nrm_errcode code;
+	char field[128];
+	char detail[256];
+};
+
+/* Fill *err (if not NULL); always returns NRM_ERR for `return` chaining. */
+int nrm_error_set(struct nrm_error *err, enum nrm_errcode code,
+    const char *field, const char *fmt, ...) NRM_PRINTF(4, 5);
+
+/* Reset to NRM_E_NONE with empty strings. */
+void nrm_error_clear(struct nrm_error *err);
+
+/* Stable lowercase name of a code ("validation"), used in problem types. */
+const char *nrm_errcode_name(enum nrm_errcode code);
+
+#endif /* NRM_NRM_H */

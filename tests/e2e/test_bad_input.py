@@ -1,0 +1,434 @@
+"""Bad input: every case listed in the issue gets the right status, an
+application/problem+json body naming the field, and writes nothing."""
+
+import datetime
+import json
+import socket
+
+import pytest
+import requests
+
+from conftest import (
+    PERSONAL,
+    adult_signal,
+    assert_problem,
+    assert_receipt,
+    now_utc,
+    parse_http,
+    post_signal,
+    raw_exchange,
+    rfc3339,
+)
+
+
+def _set(path, value):
+    """A mutator that sets body[path] (dotted) to value."""
+    def mutate(body):
+        parts = path.split(".")
+        node = body
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return mutate
+
+
+def _del(path):
+    def mutate(body):
+        parts = path.split(".")
+        node = body
+        for p in parts[:-1]:
+            node = node[p]
+        del node[parts[-1]]
+    return mutate
+
+
+FUTURE = rfc3339(now_utc() + datetime.timedelta(days=1))
+
+# (id, mutator, expected field)
+VALIDATION_CASES = [
+    # unknown fields, at every level
+    ("unknown_top", _set("favourite_colour", "blue"), "favourite_colour"),
+    ("unknown_subject", _set("subject.nickname", "x"), "subject.nickname"),
+    ("unknown_contact", _set("subject.contact.email", "a@b"),
+     "subject.contact.email"),
+    ("unknown_location", _set("location.city", "Amsterdam"),
+     "location.city"),
+    ("unknown_urgency", _set("urgency.soon", True), "urgency.soon"),
+    # missing required fields
+    ("missing_observed_at", _del("observed_at"), "observed_at"),
+    ("missing_subject", _del("subject"), "subject"),
+    ("missing_exploitation", _del("exploitation"), "exploitation"),
+    ("missing_consent", _del("consent"), "consent"),
+    # wrong types
+    ("observed_at_number", _set("observed_at", 1700000000), "observed_at"),
+    ("subject_array", _set("subject", []), "subject"),
+    ("location_string", _set("location", "GM0363"), "location"),
+    ("municipality_number", _set("location.municipality_code", 363),
+     "location.municipality_code"),
+    ("given_name_number", _set("subject.given_name", 42),
+     "subject.given_name"),
+    ("age_string", _set("subject.age_estimate", "30"),
+     "subject.age_estimate"),
+    ("age_fraction", _set("subject.age_estimate", 30.5),
+     "subject.age_estimate"),
+    ("minor_string", _set("subject.minor", "yes"), "subject.minor"),
+    ("languages_string", _set("subject.languages", "nl"),
+     "subject.languages"),
+    ("exploitation_string", _set("exploitation", "labour"), "exploitation"),
+    ("exploitation_item_number", _set("exploitation", ["labour", 7]),
+     "exploitation[1]"),
+    ("urgency_flag_string", _set("urgency.immediate_danger", "true"),
+     "urgency.immediate_danger"),
+    ("consent_bool", _set("consent", True), "consent"),
+    ("narrative_object", _set("narrative", {"text": "x"}), "narrative"),
+    ("reference_number", _set("reporter_reference", 12),
+     "reporter_reference"),
+    ("null_subject", _set("subject", None), "subject"),
+    # enumerations
+    ("exploitation_unknown", _set("exploitation", ["labour", "slavery"]),
+     "exploitation[1]"),
+    ("exploitation_empty", _set("exploitation", []), "exploitation"),
+    ("control_unknown", _set("control_means", ["mind_control"]),
+     "control_means[0]"),
+    ("consent_unknown", _set("consent", "maybe"), "consent"),
+    ("gender_unknown", _set("subject.gender", "f"), "subject.gender"),
+    ("nationality_lower", _set("subject.nationality", "nl"),
+     "subject.nationality"),
+    ("nationality_alpha3", _set("subject.nationality", "NLD"),
+     "subject.nationality"),
+    ("language_upper", _set("subject.languages", ["nl", "EN"]),
+     "subject.languages[1]"),
+    ("language_long", _set("subject.languages", ["dut"]),
+     "subject.languages[0]"),
+    # dates
+    ("observed_at_garbage", _set("observed_at", "yesterday"), "observed_at"),
+    ("observed_at_month_13", _set("observed_at", "2024-13-01T10:00:00Z"),
+     "observed_at"),
+    ("observed_at_feb_30", _set("observed_at", "2024-02-30T10:00:00Z"),
+     "observed_at"),
+    ("observed_at_no_zone", _set("observed_at", "2024-03-01T10:00:00"),
+     "observed_at"),
+    ("observed_at_hour_25", _set("observed_at", "2024-03-01T25:00:00Z"),
+     "observed_at"),
+    ("observed_at_future", _set("observed_at", FUTURE), "observed_at"),
+    ("birth_date_invalid", _set("subject.birth_date", "1990-02-30"),
+     "subject.birth_date"),
+    ("birth_date_datetime", _set("subject.birth_date",
+                                 "1990-01-01T00:00:00Z"),
+     "subject.birth_date"),
+    ("birth_date_future", _set("subject.birth_date", FUTURE[:10]),
+     "subject.birth_date"),
+    ("age_negative", _set("subject.age_estimate", -1),
+     "subject.age_estimate"),
+    ("age_absurd", _set("subject.age_estimate", 121),
+     "subject.age_estimate"),
+    # municipality
+    ("municipality_unknown", _set("location.municipality_code", "GM9999"),
+     "location.municipality_code"),
+    ("municipality_malformed", _set("location.municipality_code", "0363"),
+     "location.municipality_code"),
+    ("municipality_lower", _set("location.municipality_code", "gm0363"),
+     "location.municipality_code"),
+    # absurd lengths
+    ("narrative_too_long", _set("narrative", "x" * 8001), "narrative"),
+    ("given_name_too_long", _set("subject.given_name", "x" * 201),
+     "subject.given_name"),
+    ("family_name_too_long", _set("subject.family_name", "y" * 5000),
+     "subject.family_name"),
+    ("phone_too_long", _set("subject.contact.phone", "1" * 41),
+     "subject.contact.phone"),
+    ("address_too_long", _set("subject.contact.address", "a" * 501),
+     "subject.contact.address"),
+    ("reference_too_long", _set("reporter_reference", "r" * 101),
+     "reporter_reference"),
+    ("too_many_languages", _set("subject.languages",
+                                ["nl", "en", "de", "fr", "es", "it", "pt",
+                                 "pl", "ro", "bg", "hu"]),
+     "subject.languages"),
+    ("huge_exploitation_list", _set("exploitation", ["labour"] * 5000),
+     None),
+]
+
+
+@pytest.mark.parametrize("case_id,mutate,field", VALIDATION_CASES,
+                         ids=[c[0] for c in VALIDATION_CASES])
+def test_validation_422_names_field_and_writes_nothing(nrmd, db, keys,
+                                                       case_id, mutate,
+                                                       field):
+    body = adult_signal()
+    mutate(body)
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    if field is None:
+        p = assert_problem(r, 422, "validation")
+        assert p.get("field", "").startswith("exploitation")
+    else:
+        assert_problem(r, 422, "validation", field)
+    assert db.counts() == before
+    # the error never echoes a personal value it was sent
+    for v in PERSONAL.values():
+        assert v not in r.text
+
+
+def test_duplicate_key_is_rejected(nrmd, db, keys):
+    text = json.dumps(adult_signal())
+    text = text[:-1] + ', "consent": "refused"}'  # consent twice
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, text.encode())
+    assert r.status_code in (400, 422), r.status_code
+    p = assert_problem(r, r.status_code,
+                       "malformed" if r.status_code == 400 else "validation")
+    if r.status_code == 422:
+        assert p.get("field") == "consent", p
+    assert db.counts() == before
+
+
+def test_body_not_an_object(nrmd, db, keys):
+    before = db.counts()
+    for body in (b"[]", b"42", b'"signal"', b"null", b"true"):
+        r = post_signal(nrmd, keys["reporter"].token, body)
+        assert r.status_code in (400, 422), (body, r.status_code)
+        assert_problem(r, r.status_code, "malformed"
+                       if r.status_code == 400 else "validation")
+    assert db.counts() == before
+
+
+@pytest.mark.parametrize("raw", [
+    b"",
+    b"{",
+    b'{"observed_at": }',
+    b'{"consent": "given",}',
+    b"{'consent': 'given'}",
+    b'{"a": 1} trailing',
+    b'{"a": NaN}',
+    b'{"consent": "given"',
+], ids=["empty", "open_brace", "missing_value", "trailing_comma",
+        "single_quotes", "trailing_garbage", "nan", "unterminated"])
+def test_malformed_json_400(nrmd, db, keys, raw):
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, raw)
+    assert_problem(r, 400, "malformed")
+    assert db.counts() == before
+
+
+@pytest.mark.parametrize("raw", [
+    b'"\xff\xfe"',
+    b'"\xc0\xaf"',            # overlong encoding of '/'
+    b'"\xed\xa0\x80"',        # UTF-16 surrogate encoded in UTF-8
+    b'"\xf4\x90\x80\x80"',    # beyond U+10FFFF
+    b'"abc\xe2\x82"',         # truncated sequence
+], ids=["ff_fe", "overlong", "surrogate", "beyond_max", "truncated"])
+def test_invalid_utf8_400(nrmd, db, keys, raw):
+    # invalid UTF-8 inside a string value of an otherwise valid body
+    body = json.dumps(adult_signal(), ensure_ascii=True).encode()
+    body = body.replace(b'"' + PERSONAL["given_name"].encode() + b'"', raw)
+    assert raw in body
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    assert_problem(r, 400, "malformed")
+    assert db.counts() == before
+
+
+def test_invalid_utf8_in_key_400(nrmd, db, keys):
+    body = json.dumps(adult_signal()).encode()
+    body = body.replace(b'"narrative"', b'"narr\xffative"')
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    assert_problem(r, 400, "malformed")
+    assert db.counts() == before
+
+
+def test_escaped_lone_surrogate_is_rejected(nrmd, db, keys):
+    body = json.dumps(adult_signal(), ensure_ascii=True)
+    body = body.replace(PERSONAL["given_name"], "Ilva\\ud800rinde")
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, body.encode())
+    assert r.status_code in (400, 422), r.status_code
+    assert_problem(r, r.status_code,
+                   "malformed" if r.status_code == 400 else "validation")
+    assert db.counts() == before
+
+
+def test_escaped_nul_in_string_is_rejected(nrmd, db, keys):
+    # a C string would silently end at the NUL
+    body = json.dumps(adult_signal(), ensure_ascii=True)
+    body = body.replace(PERSONAL["given_name"], "Ilva\\u0000rinde")
+    assert "\\u0000" in body
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, body.encode())
+    assert r.status_code in (400, 422), r.status_code
+    p = assert_problem(r, r.status_code, "malformed"
+                       if r.status_code == 400 else "validation")
+    if r.status_code == 422:
+        assert p.get("field") == "subject.given_name", p
+    assert db.counts() == before
+
+
+def test_deep_nesting_does_not_crash(nrmd, db, keys):
+    before = db.counts()
+    deep = b'{"subject": ' + b"[" * 20000 + b"]" * 20000 + b"}"
+    r = post_signal(nrmd, keys["reporter"].token, deep)
+    assert r.status_code in (400, 422), r.status_code
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert db.counts() == before
+    assert requests.get(nrmd.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_huge_key_and_many_keys(nrmd, db, keys):
+    before = db.counts()
+    body = adult_signal()
+    body["k" * 30000] = 1
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    p = assert_problem(r, 422, "validation")
+    # the field names the offending key, truncated or not, never more
+    assert len(p.get("field", "")) <= 30000
+    body = adult_signal()
+    for i in range(3000):
+        body["x%d" % i] = i
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    assert_problem(r, 422, "validation")
+    assert db.counts() == before
+
+
+def test_body_over_limit_413(nrmd, db, keys):
+    before = db.counts()
+    body = adult_signal(narrative="x" * 70000)  # > max_body_size 65536
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    assert_problem(r, 413, "too_large")
+    assert db.counts() == before
+    # just below the limit is not a 413 (the narrative is then too long
+    # for narrative_max, which is a 422)
+    body = adult_signal(narrative="x" * 60000)
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    assert_problem(r, 422, "validation", "narrative")
+
+
+def test_declared_length_over_limit_413_without_reading(nrmd, db, keys):
+    # Content-Length far over the limit: refused before the body arrives
+    before = db.counts()
+    req = ("POST /v1/signals HTTP/1.1\r\nHost: t\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "Idempotency-Key: e2e-cl\r\nContent-Length: 100000000\r\n\r\n"
+           % keys["reporter"].token).encode()
+    raw, _closed = raw_exchange(nrmd.port, req + b"{", timeout=5)
+    assert raw, "no answer to an oversized Content-Length"
+    status, headers, body = parse_http(raw)
+    assert status == 413
+    assert headers.get("content-type", "").startswith(
+        "application/problem+json")
+    assert json.loads(body)["type"] == "urn:nrm:problem:too_large"
+    assert db.counts() == before
+
+
+def test_chunked_body_over_limit_413(nrmd, db, keys):
+    before = db.counts()
+
+    def gen():
+        yield b'{"narrative": "'
+        for _ in range(40):
+            yield b"x" * 4096
+        yield b'"}'
+
+    r = requests.post(nrmd.url + "/v1/signals", data=gen(), headers={
+        "Authorization": "Bearer " + keys["reporter"].token,
+        "Content-Type": "application/json",
+        "Idempotency-Key": "e2e-chunked"}, timeout=10)
+    assert_problem(r, 413, "too_large")
+    assert db.counts() == before
+
+
+@pytest.mark.parametrize("ctype", [
+    None, "text/plain", "application/x-www-form-urlencoded",
+    "application/jsonx", "multipart/form-data; boundary=x",
+    "application/xml"])
+def test_wrong_content_type_415(nrmd, db, keys, ctype):
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, adult_signal(),
+                    content_type=ctype)
+    assert_problem(r, 415, "media_type")
+    assert db.counts() == before
+
+
+def test_missing_idempotency_key_400(nrmd, db, keys):
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token, adult_signal(), idem=None)
+    assert_problem(r, 400, "bad_request", "Idempotency-Key")
+    assert db.counts() == before
+
+
+@pytest.mark.parametrize("key", ["", "k" * 201, "tab\there", "caf\u00e9",
+                                 "del\x7f"],
+                         ids=["empty", "too_long", "tab", "non_ascii",
+                              "del"])
+def test_bad_idempotency_key_400(nrmd, db, keys, key):
+    before = db.counts()
+    req = ("POST /v1/signals HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           % keys["reporter"].token).encode()
+    body = json.dumps(adult_signal()).encode()
+    req += b"Idempotency-Key: " + key.encode("utf-8") + b"\r\n"
+    req += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    raw, _ = raw_exchange(nrmd.port, req, timeout=10)
+    status, headers, rbody = parse_http(raw)
+    assert status == 400, (status, rbody[:300])
+    assert headers["content-type"].startswith("application/problem+json")
+    p = json.loads(rbody)
+    assert p["type"] == "urn:nrm:problem:bad_request"
+    assert p["field"] == "Idempotency-Key"
+    assert db.counts() == before
+
+
+def test_longest_idempotency_key_accepted(nrmd, keys):
+    r = post_signal(nrmd, keys["reporter"].token, adult_signal(),
+                    idem="K" * 200)
+    assert_receipt(r)
+
+
+def test_unknown_route_404(nrmd, keys):
+    h = {"Authorization": "Bearer " + keys["reporter"].token}
+    for path in ("/", "/v1", "/v1/signal", "/v2/signals",
+                 "/v1/signals/%s/extra" % ("0" * 8),
+                 "/healthz/x", "/v1/signals/"):
+        r = requests.get(nrmd.url + path, headers=h, timeout=5)
+        assert_problem(r, 404, "not_found")
+    r = requests.post(nrmd.url + "/v1/cases", headers=h, data=b"{}",
+                      timeout=5)
+    assert_problem(r, 404, "not_found")
+
+
+def test_wrong_method_405_with_allow(nrmd, keys):
+    h = {"Authorization": "Bearer " + keys["reporter"].token}
+    cases = [("GET", "/v1/signals", "POST"),
+             ("PUT", "/v1/signals", "POST"),
+             ("DELETE", "/v1/signals/0b8f0d0e-4d5b-4a8e-9f52-1a3f0c0d0e0f",
+              "GET"),
+             ("POST", "/v1/signals/0b8f0d0e-4d5b-4a8e-9f52-1a3f0c0d0e0f",
+              "GET"),
+             ("POST", "/healthz", "GET"),
+             ("PATCH", "/readyz", "GET")]
+    for method, path, allowed in cases:
+        r = requests.request(method, nrmd.url + path, headers=h, timeout=5)
+        assert_problem(r, 405, "method")
+        allow = [m.strip() for m in r.headers.get("Allow", "").split(",")]
+        assert allowed in allow, (method, path, r.headers.get("Allow"))
+        assert method not in allow
+
+
+def test_query_string_is_ignored_or_refused_not_crashing(nrmd, keys):
+    r = requests.get(nrmd.url + "/healthz?x=%00%ff", timeout=5)
+    assert r.status_code in (200, 400)
+
+
+def test_daemon_survives_garbage_request_lines(nrmd):
+    for garbage in (b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n",
+                    b"GET / HTTP/9.9\r\n\r\n",
+                    b"POST /v1/signals HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                    b"POST /v1/signals HTTP/1.1\r\nContent-Length: 5\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+                    b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"):
+        try:
+            raw_exchange(nrmd.port, garbage, timeout=3)
+        except (ConnectionError, socket.timeout):
+            pass
+    nrmd.assert_running()
+    assert requests.get(nrmd.url + "/healthz", timeout=5).status_code == 200

@@ -1,0 +1,60 @@
+"""docker-compose.yml parses, and wires the services as documented."""
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT, clean_env
+
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def test_docker_compose_config_is_valid():
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose is not installed (scripts/deps.sh installs it)"
+    p = subprocess.run([exe, "-f", str(COMPOSE), "config", "-q"],
+                       capture_output=True, text=True, cwd=str(ROOT),
+                       env=clean_env(), timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.fixture(scope="module")
+def compose():
+    with open(COMPOSE) as f:
+        return yaml.safe_load(f)
+
+
+def test_services_and_health_checks(compose):
+    s = compose["services"]
+    assert set(s) >= {"db", "migrate", "nrmd"}
+    assert s["db"]["image"].startswith("postgres:15")
+    assert "healthcheck" in s["db"] and "healthcheck" in s["nrmd"]
+    assert "/healthz" in " ".join(map(str, s["nrmd"]["healthcheck"]["test"]))
+    deps = s["nrmd"]["depends_on"]
+    assert deps["db"]["condition"] == "service_healthy"
+    assert deps["migrate"]["condition"] == "service_completed_successfully"
+    assert "migrate" in " ".join(map(str, s["migrate"]["command"]))
+
+
+def test_ports_published_on_loopback_only(compose):
+    ports = [str(p) for p in compose["services"]["nrmd"]["ports"]]
+    assert ports, "nrmd publishes no port"
+    for p in ports:
+        assert p.startswith("127.0.0.1:"), p
+    assert any(p.endswith(":8080") for p in ports)
+    assert any(p.endswith(":8443") for p in ports)
+    for name, svc in compose["services"].items():
+        if name != "nrmd":
+            for p in svc.get("ports", []):
+                assert str(p).startswith("127.0.0.1:"), (name, p)
+
+
+def test_pseudonym_key_is_a_secret(compose):
+    nrmd = compose["services"]["nrmd"]
+    env = nrmd["environment"]
+    assert env["NRM_PSEUDONYM_KEY_FILE"].startswith("/run/secrets/")
+    names = [s if isinstance(s, str) else s["source"]
+             for s in nrmd["secrets"]]
+    assert env["NRM_PSEUDONYM_KEY_FILE"].rsplit("/", 1)[1] in names

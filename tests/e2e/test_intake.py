@@ -1,0 +1,315 @@
+"""Signal intake: the happy path, routing and priority, anonymous
+notifications, and the receipt (POST and GET /v1/signals)."""
+
+import datetime
+import uuid
+
+from conftest import (
+    PERSONAL,
+    adult_signal,
+    assert_problem,
+    assert_receipt,
+    get_receipt,
+    minor_signal,
+    notification_signal,
+    now_utc,
+    post_signal,
+    rfc3339,
+)
+
+
+def signal_row(db, signal_id):
+    return db.count("select count(*) from intake.signal where id = '%s'"
+                    % signal_id)
+
+
+def case_of(db, signal_id):
+    rows = db.sql("select id, region, priority, state from care.case "
+                  "where signal_id = '%s'" % signal_id)
+    return rows
+
+
+def test_happy_path_adult_with_consent(nrmd, db, keys):
+    before = db.counts()
+    body = adult_signal()
+    r = post_signal(nrmd, keys["reporter"].token, body)
+    rec = assert_receipt(r)
+    assert rec["notification_only"] is False
+    assert rec["region"] == "VR13"  # GM0363 Amsterdam
+    assert rec["priority"] == "normal"
+    assert rec["rule_id"] == "foundation.municipality"
+    received = datetime.datetime.strptime(
+        rec["received_at"][:19], "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc)
+    assert abs((received - now_utc()).total_seconds()) < 120
+
+    after = db.counts()
+    assert after["intake.signal"] == before["intake.signal"] + 1
+    assert after["care.case"] == before["care.case"] + 1
+    assert after["care.subject"] == before["care.subject"] + 1
+    assert after["care.case_history"] >= before["care.case_history"] + 1
+    assert after["intake.idempotency"] == before["intake.idempotency"] + 1
+
+    assert signal_row(db, rec["signal_id"]) == 1
+    cases = case_of(db, rec["signal_id"])
+    assert len(cases) == 1
+    case_id, region, priority, state = cases[0]
+    assert case_id == rec["case_id"]
+    assert region == "VR13"
+    assert priority == "normal"
+    assert state == "open"
+    # the personal data went to care.subject, and only there
+    assert db.count(
+        "select count(*) from care.subject s join care.case c "
+        "on c.subject_id = s.id where c.id = '%s' and s.family_name = '%s'"
+        % (rec["case_id"], PERSONAL["family_name"])) == 1
+    assert db.count(
+        "select count(*) from intake.signal where id = '%s' "
+        "and facts::text like '%%%s%%'"
+        % (rec["signal_id"], PERSONAL["family_name"])) == 0
+    # the write was audited with this request's id
+    assert db.count(
+        "select count(*) from audit.event where request_id = '%s'"
+        % r.headers["X-Request-Id"]) >= 1
+
+
+def test_content_type_with_charset_is_accepted(nrmd, keys):
+    r = post_signal(nrmd, keys["reporter"].token, adult_signal(),
+                    content_type="application/json; charset=utf-8")
+    assert_receipt(r)
+
+
+def test_receipt_get_same_principal_and_same_agency(nrmd, keys):
+    r = post_signal(nrmd, keys["reporter"].token, adult_signal())
+    rec = assert_receipt(r)
+    for who in ("reporter", "reporter_same_agency"):
+        g = get_receipt(nrmd, keys[who].token, rec["signal_id"])
+        assert g.status_code == 200, (who, g.status_code, g.text)
+        assert g.headers.get("X-Request-Id")
+        assert g.json() == rec
+
+
+def test_receipt_get_other_agency_is_404(nrmd, keys):
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token,
+                                     adult_signal()))
+    g = get_receipt(nrmd, keys["reporter_other"].token, rec["signal_id"])
+    p = assert_problem(g, 404, "not_found")
+    # the answer for an existing object of another agency is the same as
+    # for an object that does not exist
+    g2 = get_receipt(nrmd, keys["reporter_other"].token, str(uuid.uuid4()))
+    p2 = assert_problem(g2, 404, "not_found")
+    for k in ("type", "title", "status", "detail"):
+        assert p[k] == p2[k]
+
+
+def test_receipt_get_unknown_id_404(nrmd, keys):
+    g = get_receipt(nrmd, keys["reporter"].token, str(uuid.uuid4()))
+    assert_problem(g, 404, "not_found")
+
+
+def test_receipt_get_malformed_id(nrmd, keys):
+    for bad in ("not-a-uuid", "12345", "%27%20or%201%3D1--",
+                "0" * 36, "x" * 70):
+        g = get_receipt(nrmd, keys["reporter"].token, bad)
+        assert g.status_code in (400, 404), (bad, g.status_code)
+        assert_problem(g, g.status_code,
+                       "not_found" if g.status_code == 404 else
+                       "bad_request")
+
+
+def test_no_location_routes_to_national_desk(nrmd, db, keys):
+    body = adult_signal()
+    del body["location"]
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+    assert rec["region"] == "NATIONAL"
+    assert rec["rule_id"] == "foundation.national"
+    assert rec["notification_only"] is False
+    assert case_of(db, rec["signal_id"])[0][1] == "NATIONAL"
+
+
+def test_other_municipalities_route_to_their_safety_region(nrmd, keys):
+    for code, region in (("GM0599", "VR17"), ("GM0518", "VR15"),
+                         ("GM0014", "VR01"), ("GM0034", "VR25")):
+        body = adult_signal(location={"municipality_code": code})
+        rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+        assert rec["region"] == region, (code, rec)
+        assert rec["rule_id"] == "foundation.municipality"
+
+
+def test_priority_from_urgency(nrmd, keys):
+    tok = keys["reporter"].token
+    rec = assert_receipt(post_signal(nrmd, tok, adult_signal(
+        urgency={"immediate_danger": False, "needs_shelter": True})))
+    assert rec["priority"] == "high"
+    rec = assert_receipt(post_signal(nrmd, tok, adult_signal(
+        urgency={"immediate_danger": True, "needs_shelter": False})))
+    assert rec["priority"] == "urgent"
+    rec = assert_receipt(post_signal(nrmd, tok, adult_signal(
+        urgency={"immediate_danger": True, "needs_shelter": True})))
+    assert rec["priority"] == "urgent"
+    body = adult_signal()
+    del body["urgency"]
+    rec = assert_receipt(post_signal(nrmd, tok, body))
+    assert rec["priority"] == "normal"
+
+
+def test_minor_by_birth_date_is_urgent_case(nrmd, db, keys):
+    before = db.counts()
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token,
+                                     minor_signal()))
+    assert rec["notification_only"] is False
+    assert rec["priority"] == "urgent"
+    after = db.counts()
+    assert after["care.case"] == before["care.case"] + 1
+    assert after["care.subject"] == before["care.subject"] + 1
+
+
+def test_minor_by_age_estimate_or_flag(nrmd, keys):
+    tok = keys["reporter"].token
+    body = minor_signal()
+    del body["subject"]["birth_date"]
+    body["subject"]["age_estimate"] = 16
+    rec = assert_receipt(post_signal(nrmd, tok, body))
+    assert rec["priority"] == "urgent"
+
+    body = minor_signal()
+    del body["subject"]["birth_date"]
+    body["subject"]["minor"] = True
+    rec = assert_receipt(post_signal(nrmd, tok, body))
+    assert rec["priority"] == "urgent"
+
+
+def test_minor_birth_date_is_judged_at_observed_at(nrmd, keys):
+    # 17 at observed_at, although 18 today: still a minor
+    observed = now_utc() - datetime.timedelta(days=400)
+    birth = datetime.date(observed.year - 17, observed.month, 1)
+    body = minor_signal(observed_at=rfc3339(observed))
+    body["subject"]["birth_date"] = birth.isoformat()
+    body["consent"] = "refused"
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+    assert rec["notification_only"] is False
+    assert rec["priority"] == "urgent"
+
+
+def test_minor_never_needs_consent(nrmd, db, keys):
+    # a minor whose consent is refused is still a case, with personal data
+    for consent in ("refused", "unable", "given", "not_required_minor"):
+        before = db.counts()
+        body = minor_signal(consent=consent)
+        rec = assert_receipt(post_signal(nrmd, keys["reporter"].token,
+                                         body))
+        assert rec["notification_only"] is False, consent
+        assert rec["case_id"], consent
+        after = db.counts()
+        assert after["care.subject"] == before["care.subject"] + 1, consent
+
+
+def test_not_required_minor_for_adult_is_422(nrmd, db, keys):
+    before = db.counts()
+    r = post_signal(nrmd, keys["reporter"].token,
+                    adult_signal(consent="not_required_minor"))
+    assert_problem(r, 422, "validation", "consent")
+    assert db.counts() == before
+
+
+def test_notification_only_adult_without_consent(nrmd, db, keys):
+    for consent in ("refused", "unable"):
+        before = db.counts()
+        body = notification_signal(consent=consent)
+        r = post_signal(nrmd, keys["reporter"].token, body)
+        rec = assert_receipt(r)
+        assert rec["notification_only"] is True
+        assert rec["case_id"] is None
+        assert rec["priority"] is None
+        after = db.counts()
+        # stored and counted ...
+        assert after["intake.signal"] == before["intake.signal"] + 1
+        assert db.count(
+            "select count(*) from intake.signal where id = '%s' "
+            "and notification_only" % rec["signal_id"]) == 1
+        # ... with no case and no personal data
+        assert after["care.case"] == before["care.case"]
+        assert after["care.subject"] == before["care.subject"]
+        assert case_of(db, rec["signal_id"]) == []
+        # its receipt can be read back
+        g = get_receipt(nrmd, keys["reporter"].token, rec["signal_id"])
+        assert g.status_code == 200 and g.json() == rec
+
+
+def test_notification_may_not_carry_identifying_fields(nrmd, db, keys):
+    tok = keys["reporter"].token
+    cases = [
+        ("subject.given_name", lambda b: b["subject"].update(
+            given_name=PERSONAL["given_name"])),
+        ("subject.family_name", lambda b: b["subject"].update(
+            family_name=PERSONAL["family_name"])),
+        ("subject.birth_date", lambda b: b["subject"].update(
+            birth_date=PERSONAL["birth_date"])),
+        ("subject.contact", lambda b: b["subject"].update(
+            contact={"phone": PERSONAL["phone"]})),
+        ("narrative", lambda b: b.update(narrative=PERSONAL["narrative"])),
+    ]
+    for field, mutate in cases:
+        before = db.counts()
+        body = notification_signal()
+        mutate(body)
+        r = post_signal(nrmd, tok, body)
+        p = assert_problem(r, 422, "validation")
+        # the field named, or (for contact) one inside it
+        assert p.get("field") == field or \
+            p.get("field", "").startswith(field + "."), (field, p)
+        assert db.counts() == before, field
+        # the error does not echo the value
+        for v in PERSONAL.values():
+            assert v not in r.text
+
+
+def test_subject_may_be_empty(nrmd, keys):
+    body = adult_signal(subject={})
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+    assert rec["notification_only"] is False
+
+
+def test_minimal_body(nrmd, keys):
+    body = {
+        "observed_at": rfc3339(now_utc() - datetime.timedelta(minutes=5)),
+        "subject": {},
+        "exploitation": ["sexual"],
+        "consent": "given",
+    }
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+    assert rec["region"] == "NATIONAL"
+    assert rec["priority"] == "normal"
+
+
+def test_every_enumerated_value_is_accepted(nrmd, keys):
+    tok = keys["reporter"].token
+    body = adult_signal(
+        exploitation=["sexual", "labour", "criminal", "begging",
+                      "forced_marriage", "illegal_adoption", "surrogacy",
+                      "organ_removal", "other"],
+        control_means=[
+            "debt_bondage", "documents_withheld", "threats",
+            "threats_against_family", "physical_violence",
+            "sexual_violence", "psychological_abuse", "isolation",
+            "restricted_movement", "wages_withheld",
+            "substance_dependency", "deception", "abuse_of_vulnerability",
+            "excessive_hours", "loverboy", "other"])
+    assert_receipt(post_signal(nrmd, tok, body))
+    for g in ("female", "male", "non_binary", "other", "unknown"):
+        body = adult_signal()
+        body["subject"]["gender"] = g
+        assert_receipt(post_signal(nrmd, tok, body))
+
+
+def test_utf8_names_and_offsets(nrmd, db, keys):
+    body = adult_signal(observed_at=(now_utc() - datetime.timedelta(
+        hours=3)).astimezone(datetime.timezone(datetime.timedelta(
+            hours=2))).strftime("%Y-%m-%dT%H:%M:%S+02:00"))
+    body["subject"]["given_name"] = PERSONAL["given_name_utf8"]
+    body["subject"]["family_name"] = PERSONAL["family_name_utf8"]
+    rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
+    assert db.count(
+        "select count(*) from care.subject s join care.case c "
+        "on c.subject_id = s.id where c.id = '%s' and s.family_name = '%s'"
+        % (rec["case_id"], PERSONAL["family_name_utf8"])) == 1
