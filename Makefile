@@ -14,11 +14,8 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -fno-common \
             -Wformat=2 -Wvla
 OPT      ?= -O2 -g
-# The schema version this build needs: the highest sql/NNNN_*.sql.
-SCHEMA_VERSION := $(shell ls sql 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1)
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) -iquote nrm-core -iquote nrm-api \
-            -I/usr/include/postgresql -DNRM_SCHEMA_VERSION=$(or $(SCHEMA_VERSION),0) \
-            -MMD -MP
+            -I/usr/include/postgresql -iquote $(BUILD)/gen -MMD -MP
 LDLIBS_CORE = -lcjson
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpq -lssl \
               -lcrypto -lcjson
@@ -48,6 +45,15 @@ COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
 NRMD_OBJ   = $(NRMD_SRC:%.c=$(BUILD)/%.o)
 NRMCTL_OBJ = $(NRMCTL_SRC:%.c=$(BUILD)/%.o)
 
+# The schema version this build needs is the highest sql/NNNN_*.sql; the
+# generated header changes (and recompiles its users) only when it does.
+SCHEMA_VERSION := $(shell ls sql 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1)
+SCHEMA_H = $(BUILD)/gen/schema_version.h
+$(shell mkdir -p $(BUILD)/gen; \
+  echo '#define NRM_SCHEMA_VERSION $(or $(SCHEMA_VERSION),0)' > $(SCHEMA_H).tmp; \
+  cmp -s $(SCHEMA_H).tmp $(SCHEMA_H) || mv $(SCHEMA_H).tmp $(SCHEMA_H); \
+  rm -f $(SCHEMA_H).tmp)
+
 .PHONY: all run check bench asan fuzz unit format format-check clean distclean deps
 
 all: $(BIN)/nrmd $(BIN)/nrmctl
@@ -71,13 +77,13 @@ $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 # the config module, which is pure apart from reading its file.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS_CORE)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
 $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
     $(BUILD)/nrm-api/config.o $(BUILD)/nrm-api/log.o \
     $(BUILD)/nrm-api/util.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS_CORE)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

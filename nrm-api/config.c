@@ -28,44 +28,49 @@ struct cfg_key {
 	const char *help;
 };
 
-#define CFG_S(n, d, r, h)                                                    \
-	{ #n, CFG_STR, offsetof(struct nrm_config, n), d, 0, 0, r, h }
-#define CFG_I(n, d, lo, hi, r, h)                                            \
-	{ #n, CFG_INT, offsetof(struct nrm_config, n), d, lo, hi, r, h }
-#define CFG_B(n, d, r, h)                                                    \
-	{ #n, CFG_BOOL, offsetof(struct nrm_config, n), d, 0, 1, r, h }
+#define CFG_S(n, d, r, h) \
+	{ \
+#n, CFG_STR, offsetof(struct nrm_config, n), d, 0, 0, r, h \
+	}
+#define CFG_I(n, d, lo, hi, r, h) \
+	{ \
+#n, CFG_INT, offsetof(struct nrm_config, n), d, lo, hi, r, h \
+	}
+#define CFG_B(n, d, r, h) \
+	{ \
+#n, CFG_BOOL, offsetof(struct nrm_config, n), d, 0, 1, r, h \
+	}
 
 static const struct cfg_key cfg_keys[] = {
-	CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
-	CFG_S(listen_tls, "127.0.0.1:8443", false,
-	    "HTTPS host:port, empty to disable"),
-	CFG_S(tls_cert_file, "var/tls/cert.pem", false, "PEM certificate"),
-	CFG_S(tls_key_file, "var/tls/key.pem", false, "PEM private key"),
-	CFG_B(allow_remote_plain, "false", false,
-	    "allow plain HTTP on a non-loopback address"),
-	CFG_S(database_url, "postgresql:///nrm", false,
-	    "libpq connection string of the nrm_app role"),
-	CFG_I(db_pool_size, "4", 1, 64, false, "database connections"),
-	CFG_I(db_connect_timeout, "5", 1, 300, true, "seconds"),
-	CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
-	CFG_I(db_reconnect_max, "5", 1, 300, true,
-	    "longest reconnect backoff, seconds"),
-	CFG_I(max_body_size, "65536", 1024, 16777216, true, "bytes"),
-	CFG_I(max_header_size, "8192", 1024, 1048576, true, "bytes"),
-	CFG_I(max_connections, "1024", 1, 100000, true,
-	    "open client connections"),
-	CFG_I(client_timeout, "30", 1, 3600, true,
-	    "seconds a client may stall reading or writing"),
-	CFG_I(shutdown_timeout, "10", 0, 3600, true,
-	    "seconds to finish in-flight requests on SIGTERM"),
-	CFG_S(log_level, "info", true, "debug, info, warn or error"),
-	CFG_S(municipalities_file, "config/municipalities.csv", true,
-	    "municipality to region map (CSV)"),
-	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
-	    "64 hex characters: the HMAC key for subject pseudonyms"),
-	CFG_I(narrative_max, "8000", 100, 65536, true, "bytes"),
-	CFG_I(retry_after, "5", 1, 3600, true,
-	    "Retry-After seconds on 503 answers"),
+    CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
+    CFG_S(listen_tls, "127.0.0.1:8443", false,
+	"HTTPS host:port, empty to disable"),
+    CFG_S(tls_cert_file, "var/tls/cert.pem", false, "PEM certificate"),
+    CFG_S(tls_key_file, "var/tls/key.pem", false, "PEM private key"),
+    CFG_B(allow_remote_plain, "false", false,
+	"allow plain HTTP on a non-loopback address"),
+    CFG_S(database_url, "postgresql:///nrm", false,
+	"libpq connection string of the nrm_app role"),
+    CFG_I(db_pool_size, "4", 1, 64, false, "database connections"),
+    CFG_I(db_connect_timeout, "5", 1, 300, true, "seconds"),
+    CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
+    CFG_I(db_reconnect_max, "5", 1, 300, true,
+	"longest reconnect backoff, seconds"),
+    CFG_I(max_body_size, "65536", 1024, 16777216, true, "bytes"),
+    CFG_I(max_header_size, "8192", 1024, 1048576, true, "bytes"),
+    CFG_I(max_connections, "1024", 1, 100000, true, "open client connections"),
+    CFG_I(client_timeout, "30", 1, 3600, true,
+	"seconds a client may stall reading or writing"),
+    CFG_I(shutdown_timeout, "10", 0, 3600, true,
+	"seconds to finish in-flight requests on SIGTERM"),
+    CFG_S(log_level, "info", true, "debug, info, warn or error"),
+    CFG_S(municipalities_file, "config/municipalities.csv", true,
+	"municipality to region map (CSV)"),
+    CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
+	"64 hex characters: the HMAC key for subject pseudonyms"),
+    CFG_I(narrative_max, "8000", 100, 65536, true, "bytes"),
+    CFG_I(
+	retry_after, "5", 1, 3600, true, "Retry-After seconds on 503 answers"),
 };
 
 static char **
@@ -119,8 +124,8 @@ cfg_set(struct nrm_config *cfg, const struct cfg_key *k, const char *val,
 			    "%s: %s must be an integer", src, k->name);
 		if (v < k->min || v > k->max)
 			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
-			    "%s: %s must be between %ld and %ld", src,
-			    k->name, k->min, k->max);
+			    "%s: %s must be between %ld and %ld", src, k->name,
+			    k->min, k->max);
 		*cfg_int_at(cfg, k) = (int)v;
 		return NRM_OK;
 	}
@@ -128,8 +133,8 @@ cfg_set(struct nrm_config *cfg, const struct cfg_key *k, const char *val,
 		if (strcmp(val, "true") == 0 || strcmp(val, "on") == 0 ||
 		    strcmp(val, "1") == 0)
 			*cfg_bool_at(cfg, k) = true;
-		else if (strcmp(val, "false") == 0 ||
-		    strcmp(val, "off") == 0 || strcmp(val, "0") == 0)
+		else if (strcmp(val, "false") == 0 || strcmp(val, "off") == 0 ||
+		    strcmp(val, "0") == 0)
 			*cfg_bool_at(cfg, k) = false;
 		else
 			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
@@ -154,10 +159,10 @@ cfg_trim(char *s)
 
 /* Parse the file text line by line. */
 static int
-cfg_parse_text(struct nrm_config *cfg, char *text, const char *path,
-    struct nrm_error *err)
+cfg_parse_text(
+    struct nrm_config *cfg, char *text, const char *path, struct nrm_error *err)
 {
-	bool seen[NRM_ARRAY_LEN(cfg_keys)] = { false };
+	bool seen[NRM_ARRAY_LEN(cfg_keys)] = {false};
 	char src[300];
 	int lineno = 0;
 	char *next;
@@ -195,8 +200,8 @@ cfg_parse_text(struct nrm_config *cfg, char *text, const char *path,
 			size_t n = strlen(val);
 
 			if (n < 2 || val[n - 1] != '"')
-				return nrm_error_set(err, NRM_E_VALIDATION,
-				    key, "%s: unterminated quote", src);
+				return nrm_error_set(err, NRM_E_VALIDATION, key,
+				    "%s: unterminated quote", src);
 			val[n - 1] = '\0';
 			val++;
 		}
@@ -231,15 +236,17 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 		    "plain HTTP on a non-loopback address needs "
 		    "allow_remote_plain = true");
 	if (cfg->listen_tls[0] != '\0') {
-		if (nrm_parse_hostport(cfg->listen_tls, host, sizeof(host),
-		    &port) != NRM_OK)
+		if (nrm_parse_hostport(
+			cfg->listen_tls, host, sizeof(host), &port) != NRM_OK)
 			return nrm_error_set(err, NRM_E_VALIDATION,
-			    "listen_tls", "listen_tls must be host:port or "
+			    "listen_tls",
+			    "listen_tls must be host:port or "
 			    "empty");
 		if (cfg->tls_cert_file[0] == '\0' ||
 		    cfg->tls_key_file[0] == '\0')
 			return nrm_error_set(err, NRM_E_VALIDATION,
-			    "tls_cert_file", "listen_tls needs "
+			    "tls_cert_file",
+			    "listen_tls needs "
 			    "tls_cert_file and tls_key_file");
 	}
 	if (nrm_log_level_parse(cfg->log_level, &lvl) != NRM_OK)
@@ -252,8 +259,7 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 }
 
 int
-nrm_config_load(struct nrm_config *cfg, const char *path,
-    struct nrm_error *err)
+nrm_config_load(struct nrm_config *cfg, const char *path, struct nrm_error *err)
 {
 	char *text = NULL;
 	size_t len;
@@ -262,11 +268,11 @@ nrm_config_load(struct nrm_config *cfg, const char *path,
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++)
 		if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].def, "default",
-		    err) != NRM_OK)
+			err) != NRM_OK)
 			goto out;
 	if (path != NULL) {
-		if (nrm_read_file(path, 1 << 20, &text, &len, "config",
-		    err) != NRM_OK)
+		if (nrm_read_file(path, 1 << 20, &text, &len, "config", err) !=
+		    NRM_OK)
 			goto out;
 		if (strlen(text) != len) {
 			nrm_error_set(err, NRM_E_VALIDATION, "config",
@@ -282,8 +288,8 @@ nrm_config_load(struct nrm_config *cfg, const char *path,
 		size_t j;
 
 		for (j = 0; cfg_keys[i].name[j] != '\0' && j < 58; j++)
-			env[4 + j] = (char)toupper(
-			    (unsigned char)cfg_keys[i].name[j]);
+			env[4 + j] =
+			    (char)toupper((unsigned char)cfg_keys[i].name[j]);
 		env[4 + j] = '\0';
 		v = getenv(env);
 		if (v != NULL &&
@@ -360,8 +366,9 @@ nrm_config_describe(void *stream)
 {
 	FILE *f = stream;
 
-	fprintf(f, "configuration keys (file: key = value; environment "
-		   "NRM_<KEY> overrides):\n");
+	fprintf(f,
+	    "configuration keys (file: key = value; environment "
+	    "NRM_<KEY> overrides):\n");
 	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		char range[48] = "";

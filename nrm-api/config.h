@@ -20,26 +20,26 @@
 #include "nrm.h"
 
 struct nrm_config {
-	char *listen;           /* host:port of plain HTTP */
-	char *listen_tls;       /* host:port of HTTPS, "" = off */
+	char *listen; /* host:port of plain HTTP */
+	char *listen_tls; /* host:port of HTTPS, "" = off */
 	char *tls_cert_file;
 	char *tls_key_file;
 	bool allow_remote_plain;
 	char *database_url;
 	int db_pool_size;
 	int db_connect_timeout; /* seconds */
-	int db_query_timeout;   /* seconds */
-	int db_reconnect_max;   /* seconds */
-	int max_body_size;      /* bytes */
-	int max_header_size;    /* bytes */
+	int db_query_timeout; /* seconds */
+	int db_reconnect_max; /* seconds */
+	int max_body_size; /* bytes */
+	int max_header_size; /* bytes */
 	int max_connections;
-	int client_timeout;     /* seconds */
-	int shutdown_timeout;   /* seconds */
+	int client_timeout; /* seconds */
+	int shutdown_timeout; /* seconds */
 	char *log_level;
 	char *municipalities_file;
 	char *pseudonym_key_file;
-	int narrative_max;      /* bytes */
-	int retry_after;        /* seconds */
+	int narrative_max; /* bytes */
+	int retry_after; /* seconds */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -25,8 +25,8 @@ bool nrm_token_well_formed(const char *tok, size_t len);
 
 void nrm_sha256(const void *data, size_t len, unsigned char out[32]);
 
-int nrm_hmac_sha256(const unsigned char *key, size_t keylen,
-    const void *data, size_t len, unsigned char out[32]) NRM_MUSTCHECK;
+int nrm_hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[32]) NRM_MUSTCHECK;
 
 /* Lower-case hex of `n` bytes into out[2n+1]. */
 void nrm_hex(const unsigned char *in, size_t n, char *out);

@@ -35,7 +35,7 @@ daemon_parse_key(const char *text, unsigned char key[32])
 		if (!isspace((unsigned char)*q))
 			return NRM_ERR;
 	for (int i = 0; i < 32; i++) {
-		char hex[3] = { p[2 * i], p[2 * i + 1], '\0' };
+		char hex[3] = {p[2 * i], p[2 * i + 1], '\0'};
 
 		key[i] = (unsigned char)strtoul(hex, NULL, 16);
 	}
@@ -53,7 +53,7 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
 	*geo = NULL;
 	*router = NULL;
 	if (nrm_read_file(cfg->pseudonym_key_file, 4096, &text, &len,
-	    "pseudonym_key_file", err) != NRM_OK)
+		"pseudonym_key_file", err) != NRM_OK)
 		goto out;
 	if (daemon_parse_key(text, key) != NRM_OK) {
 		nrm_error_set(err, NRM_E_VALIDATION, "pseudonym_key_file",
@@ -65,15 +65,15 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
 	free(text);
 	text = NULL;
 	if (nrm_read_file(cfg->municipalities_file, 16 << 20, &text, &len,
-	    "municipalities_file", err) != NRM_OK)
+		"municipalities_file", err) != NRM_OK)
 		goto out;
 	if (nrm_geo_parse_csv(geo, text, len, err) != NRM_OK) {
 		char detail[512];
 
 		snprintf(detail, sizeof(detail), "%.120s: %.120s %.250s",
 		    cfg->municipalities_file, err->field, err->detail);
-		nrm_error_set(err, NRM_E_VALIDATION, "municipalities_file",
-		    "%s", detail);
+		nrm_error_set(
+		    err, NRM_E_VALIDATION, "municipalities_file", "%s", detail);
 		goto out;
 	}
 	if (nrm_router_new_foundation(router, *geo, err) != NRM_OK) {
@@ -106,8 +106,7 @@ nrm_daemon_db_ready(const struct nrm_daemon *d)
 }
 
 static void
-daemon_schema_done(void *arg, enum nrm_db_outcome outcome,
-    const PGresult *res)
+daemon_schema_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct nrm_daemon *d = arg;
 	int v = -1;
@@ -141,7 +140,7 @@ daemon_schema_tick(evutil_socket_t fd, short what, void *arg)
 	if (d->schema_query_pending || d->draining)
 		return;
 	if (nrm_db_exec(d->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL, NULL,
-	    daemon_schema_done, d) != NULL)
+		daemon_schema_done, d) != NULL)
 		d->schema_query_pending = true;
 }
 
@@ -156,8 +155,7 @@ nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
 
 	if (nrm_config_load(&fresh, d->config_path, err) != NRM_OK)
 		return NRM_ERR;
-	if (nrm_daemon_load_assets(&fresh, &geo, &router, key, err) !=
-	    NRM_OK) {
+	if (nrm_daemon_load_assets(&fresh, &geo, &router, key, err) != NRM_OK) {
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
@@ -188,15 +186,15 @@ daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
-	nrm_warn("shutdown timeout reached inflight=%d",
-	    nrm_http_inflight(d->http));
+	nrm_warn(
+	    "shutdown timeout reached inflight=%d", nrm_http_inflight(d->http));
 	event_base_loopbreak(d->base);
 }
 
 void
 nrm_daemon_request_done(struct nrm_daemon *d)
 {
-	if (d->draining && nrm_http_inflight(d->http) == 0)
+	if (d->draining && nrm_http_quiet(d->http))
 		event_base_loopbreak(d->base);
 }
 
@@ -213,8 +211,7 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 			d->metrics.reload_failures++;
 			nrm_error("reload refused, keeping the running "
 				  "configuration key=%s reason=\"%s\"",
-			    err.field[0] != '\0' ? err.field : "-",
-			    err.detail);
+			    err.field[0] != '\0' ? err.field : "-", err.detail);
 		} else {
 			d->metrics.reloads++;
 			nrm_info("configuration reloaded");
@@ -231,25 +228,25 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	    nrm_http_inflight(d->http), d->cfg.shutdown_timeout);
 	d->draining = true;
 	nrm_http_stop_accepting(d->http);
-	if (nrm_http_inflight(d->http) == 0) {
+	if (nrm_http_quiet(d->http)) {
 		event_base_loopbreak(d->base);
 		return;
 	}
 	{
-		struct timeval tv = { d->cfg.shutdown_timeout, 0 };
+		struct timeval tv = {d->cfg.shutdown_timeout, 0};
 
-		event_assign(&d->ev_drain, d->base, -1, 0,
-		    daemon_drain_timeout, d);
+		event_assign(
+		    &d->ev_drain, d->base, -1, 0, daemon_drain_timeout, d);
 		event_add(&d->ev_drain, &tv);
 	}
 }
 
 int
-nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
-    struct nrm_error *err)
+nrm_daemon_init(
+    struct nrm_daemon *d, const char *config_path, struct nrm_error *err)
 {
 	struct nrm_db_opts dbo;
-	struct timeval tv = { DAEMON_SCHEMA_CHECK_S, 0 };
+	struct timeval tv = {DAEMON_SCHEMA_CHECK_S, 0};
 
 	memset(d, 0, sizeof(*d));
 	d->config_path = config_path;
@@ -258,13 +255,13 @@ nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
 	if (nrm_config_load(&d->cfg, config_path, err) != NRM_OK)
 		return NRM_ERR;
 	daemon_apply(d);
-	if (nrm_daemon_load_assets(&d->cfg, &d->geo, &d->router,
-	    d->pseudonym_key, err) != NRM_OK)
+	if (nrm_daemon_load_assets(
+		&d->cfg, &d->geo, &d->router, d->pseudonym_key, err) != NRM_OK)
 		return NRM_ERR;
 	d->base = event_base_new();
 	if (d->base == NULL)
-		return nrm_error_set(err, NRM_E_INTERNAL, "",
-		    "could not create the event loop");
+		return nrm_error_set(
+		    err, NRM_E_INTERNAL, "", "could not create the event loop");
 	signal(SIGPIPE, SIG_IGN);
 	evsignal_assign(&d->ev_term, d->base, SIGTERM, daemon_on_signal, d);
 	evsignal_assign(&d->ev_int, d->base, SIGINT, daemon_on_signal, d);
@@ -284,15 +281,15 @@ nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
 		    "could not create the database pool");
 	if (nrm_http_start(&d->http, d, err) != NRM_OK)
 		return NRM_ERR;
-	event_assign(&d->ev_schema, d->base, -1, EV_PERSIST,
-	    daemon_schema_tick, d);
+	event_assign(
+	    &d->ev_schema, d->base, -1, EV_PERSIST, daemon_schema_tick, d);
 	event_add(&d->ev_schema, &tv);
 	/* First check as soon as a connection is up (the tick retries). */
 	{
-		struct timeval soon = { 0, 200000 };
+		struct timeval soon = {0, 200000};
 
-		event_base_once(d->base, -1, EV_TIMEOUT, daemon_schema_tick, d,
-		    &soon);
+		event_base_once(
+		    d->base, -1, EV_TIMEOUT, daemon_schema_tick, d, &soon);
 	}
 	nrm_info("nrmd started version=%s schema_needed=%d pool=%d",
 	    NRM_VERSION, NRM_SCHEMA_VERSION, d->cfg.db_pool_size);
@@ -303,8 +300,8 @@ int
 nrm_daemon_run(struct nrm_daemon *d)
 {
 	event_base_dispatch(d->base);
-	nrm_info("stopped requests=%llu",
-	    (unsigned long long)d->metrics.requests);
+	nrm_info(
+	    "stopped requests=%llu", (unsigned long long)d->metrics.requests);
 	return 0;
 }
 
@@ -320,8 +317,15 @@ nrm_daemon_free(struct nrm_daemon *d)
 		if (event_initialized(&d->ev_drain))
 			event_del(&d->ev_drain);
 	}
-	nrm_http_free(d->http);
+	/*
+	 * The pool first: queries still pending (shutdown timeout) fail
+	 * with 503 to requests whose connections still exist; then the
+	 * servers close every connection.
+	 */
 	nrm_db_free(d->db);
+	d->db = NULL;
+	nrm_http_free(d->http);
+	d->http = NULL;
 	nrm_router_free(d->router);
 	nrm_geo_free(d->geo);
 	nrm_config_free(&d->cfg);

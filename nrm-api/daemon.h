@@ -19,9 +19,7 @@
 
 #include <event2/event_struct.h>
 
-#ifndef NRM_SCHEMA_VERSION
-#error "NRM_SCHEMA_VERSION must be set by the Makefile"
-#endif
+#include "schema_version.h" /* generated: NRM_SCHEMA_VERSION */
 
 #define NRM_VERSION "0.1.0"
 
@@ -46,7 +44,7 @@ struct nrm_daemon {
 	unsigned char pseudonym_key[32];
 	struct nrm_db *db;
 	struct nrm_http *http;
-	int schema_version;   /* last seen in the database, -1 unknown */
+	int schema_version; /* last seen in the database, -1 unknown */
 	bool schema_query_pending;
 	bool draining;
 	int64_t started_ms;
@@ -70,8 +68,8 @@ void nrm_daemon_free(struct nrm_daemon *d);
  * Re-read the config file and what it names; swap only when all of it
  * is valid.  On failure the running config stays and *err says why.
  */
-int nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
-    NRM_MUSTCHECK;
+int nrm_daemon_reload(
+    struct nrm_daemon *d, struct nrm_error *err) NRM_MUSTCHECK;
 
 /* True when the database is up and its schema is the one we expect. */
 bool nrm_daemon_db_ready(const struct nrm_daemon *d);
@@ -83,8 +81,8 @@ void nrm_daemon_request_done(struct nrm_daemon *d);
  * Load the municipality map and pseudonym key named by `cfg` into fresh
  * objects (used at start-up, reload and --check-config).
  */
-int nrm_daemon_load_assets(const struct nrm_config *cfg,
-    struct nrm_geo **geo, struct nrm_router **router,
-    unsigned char key[32], struct nrm_error *err) NRM_MUSTCHECK;
+int nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
+    struct nrm_router **router, unsigned char key[32],
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_DAEMON_H */

@@ -30,12 +30,12 @@ static const struct {
 	const char *name;
 	const char *sql;
 } db_stmts[NRM_STMT__COUNT] = {
-	[NRM_STMT_SCHEMA_VERSION] = { "schema_version",
-	    "SELECT api.schema_version()" },
-	[NRM_STMT_INTAKE] = { "intake",
-	    "SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
-	[NRM_STMT_SIGNAL_RECEIPT] = { "signal_receipt",
-	    "SELECT api.signal_receipt($1, $2, $3, $4)" },
+    [NRM_STMT_SCHEMA_VERSION] = {"schema_version",
+	"SELECT api.schema_version()"},
+    [NRM_STMT_INTAKE] = {"intake",
+	"SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    [NRM_STMT_SIGNAL_RECEIPT] = {"signal_receipt",
+	"SELECT api.signal_receipt($1, $2, $3, $4)"},
 };
 
 enum db_conn_state {
@@ -66,8 +66,8 @@ struct nrm_dbq {
 	nrm_db_cb cb; /* NULL once detached */
 	void *arg;
 	struct event timer;
-	PGresult *result;    /* first result */
-	bool failed;         /* an error result arrived */
+	PGresult *result; /* first result */
+	bool failed; /* an error result arrived */
 };
 
 TAILQ_HEAD(db_queue, nrm_dbq);
@@ -77,14 +77,15 @@ struct db_conn {
 	int index;
 	enum db_conn_state state;
 	PGconn *pg;
-	int fd;               /* socket the event is registered on */
+	int fd; /* socket the event is registered on */
+	short ev_what; /* and for what */
 	struct event io;
-	struct event timer;   /* backoff or connect timeout */
+	struct event timer; /* backoff or connect timeout */
 	int backoff_ms;
-	int prep_next;        /* next statement to prepare */
-	uint32_t prepared;    /* bit per statement */
-	bool want_write;      /* PQflush said 1 */
-	struct nrm_dbq *q;    /* in flight */
+	int prep_next; /* next statement to prepare */
+	uint32_t prepared; /* bit per statement */
+	bool want_write; /* PQflush said 1 */
+	struct nrm_dbq *q; /* in flight */
 };
 
 struct nrm_db {
@@ -108,18 +109,26 @@ static void db_conn_io(evutil_socket_t fd, short what, void *arg);
 static void db_dispatch(struct nrm_db *db);
 static void db_prepare_next(struct db_conn *c);
 
-/* (Re)register the socket event for `what` (EV_READ and/or EV_WRITE). */
+/*
+ * Wait on the socket for `what` (EV_READ and/or EV_WRITE).  The event is
+ * persistent; it is re-registered only when the socket or the flags
+ * change (libpq may replace the socket while connecting).
+ */
 static void
 db_conn_wait(struct db_conn *c, short what)
 {
 	int fd = PQsocket(c->pg);
 
+	if (fd == c->fd && what == c->ev_what && event_initialized(&c->io) &&
+	    event_pending(&c->io, EV_READ | EV_WRITE, NULL))
+		return;
 	if (event_initialized(&c->io))
 		event_del(&c->io);
 	c->fd = fd;
+	c->ev_what = what;
 	if (fd < 0)
 		return;
-	event_assign(&c->io, c->db->base, fd, what, db_conn_io, c);
+	event_assign(&c->io, c->db->base, fd, what | EV_PERSIST, db_conn_io, c);
 	event_add(&c->io, NULL);
 }
 
@@ -191,7 +200,7 @@ db_query_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 db_timer_restart(struct db_conn *c, int ms, event_callback_fn fn)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	if (event_initialized(&c->timer))
 		event_del(&c->timer);
@@ -246,6 +255,7 @@ db_conn_down(struct db_conn *c, const char *why)
 		c->pg = NULL;
 	}
 	c->fd = -1;
+	c->ev_what = 0;
 	c->state = DB_DOWN;
 	c->prepared = 0;
 	c->want_write = false;
@@ -286,8 +296,8 @@ db_conn_start(struct db_conn *c)
 {
 	struct nrm_db *db = c->db;
 	char opts[96];
-	const char *keys[] = { "dbname", "options", "application_name", NULL };
-	const char *vals[] = { db->conninfo, opts, "nrmd", NULL };
+	const char *keys[] = {"dbname", "options", "application_name", NULL};
+	const char *vals[] = {db->conninfo, opts, "nrmd", NULL};
 
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
 	    db->query_timeout_ms);
@@ -446,16 +456,31 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 		db_prepare_next(c);
 		return;
 	}
-	case DB_IDLE:
-		/* Only an error or a close can arrive on an idle link. */
+	case DB_IDLE: {
+		PGnotify *n;
+		PGresult *res;
+
+		/*
+		 * Only a close or a FATAL (the server shutting down, the
+		 * backend terminated) arrives on an idle link: either way the
+		 * connection is done, before a query is sent on it.
+		 */
 		if (!PQconsumeInput(c->pg) ||
 		    PQstatus(c->pg) == CONNECTION_BAD) {
 			db_conn_down(c, "server closed the connection");
 			return;
 		}
-		while (PQnotifies(c->pg) != NULL)
-			; /* not listening on pool connections */
+		while ((n = PQnotifies(c->pg)) != NULL)
+			PQfreemem(n); /* pool connections do not LISTEN */
+		if (PQisBusy(c->pg))
+			return;
+		res = PQgetResult(c->pg);
+		if (res != NULL) {
+			PQclear(res);
+			db_conn_down(c, "error on an idle connection");
+		}
 		return;
+	}
 	case DB_BUSY: {
 		struct nrm_dbq *q = c->q;
 
@@ -499,9 +524,9 @@ db_send(struct db_conn *c, struct nrm_dbq *q)
 		    q->nparams, (const char *const *)q->values, q->lengths,
 		    q->formats, 0);
 	else
-		ok = PQsendQueryParams(c->pg, db_stmts[q->stmt].sql,
-		    q->nparams, NULL, (const char *const *)q->values,
-		    q->lengths, q->formats, 0);
+		ok = PQsendQueryParams(c->pg, db_stmts[q->stmt].sql, q->nparams,
+		    NULL, (const char *const *)q->values, q->lengths,
+		    q->formats, 0);
 	if (!ok || db_conn_flush(c) != NRM_OK)
 		db_conn_down(c, "could not send query");
 }

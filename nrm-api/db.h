@@ -39,13 +39,13 @@ enum nrm_stmt {
 
 enum nrm_db_outcome {
 	NRM_DB_OK = 0,
-	NRM_DB_ERROR,       /* the server answered with an error */
+	NRM_DB_ERROR, /* the server answered with an error */
 	NRM_DB_UNAVAILABLE, /* no connection, or it broke mid-query */
-	NRM_DB_TIMEOUT,     /* the query outlived query_timeout */
+	NRM_DB_TIMEOUT, /* the query outlived query_timeout */
 };
 
-typedef void (*nrm_db_cb)(void *arg, enum nrm_db_outcome outcome,
-    const PGresult *res);
+typedef void (*nrm_db_cb)(
+    void *arg, enum nrm_db_outcome outcome, const PGresult *res);
 
 struct nrm_db_opts {
 	const char *conninfo;
@@ -72,9 +72,9 @@ void nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
  * handle; NULL when no connection is up or the queue is full (the
  * callback is then not called: answer 503).
  */
-struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt,
-    int nparams, const char *const *values, const int *lengths,
-    const int *formats, nrm_db_cb cb, void *arg);
+struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    nrm_db_cb cb, void *arg);
 
 /*
  * The caller is no longer interested (its client went away): the

@@ -48,8 +48,8 @@ nrm_dbapi_bytes(struct nrm_dbapi_call *c, const void *v, size_t n)
 }
 
 void
-nrm_dbapi_fail(struct nrm_req *r, enum nrm_db_outcome outcome,
-    const PGresult *res)
+nrm_dbapi_fail(
+    struct nrm_req *r, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	const char *state = NULL;
 
@@ -83,15 +83,15 @@ nrm_dbapi_fail(struct nrm_req *r, enum nrm_db_outcome outcome,
 	/* 42883 undefined function / 3F000 schema: not migrated yet. */
 	if (strcmp(state, "42883") == 0 || strcmp(state, "3F000") == 0 ||
 	    strcmp(state, "42P01") == 0) {
-		nrm_warn("database schema missing req=%s sqlstate=%s", r->id,
-		    state);
+		nrm_warn(
+		    "database schema missing req=%s sqlstate=%s", r->id, state);
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database schema is not ready");
 		return;
 	}
 	{
-		const char *cons = PQresultErrorField(res,
-		    PG_DIAG_CONSTRAINT_NAME);
+		const char *cons =
+		    PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 
 		nrm_error("database error req=%s sqlstate=%s constraint=%s",
 		    r->id, state, cons != NULL ? cons : "-");
@@ -121,8 +121,8 @@ dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
 	if (status >= 400 || cJSON_IsObject(prob)) {
 		struct nrm_error err;
 		cJSON *code = cJSON_GetObjectItemCaseSensitive(prob, "code");
-		cJSON *detail = cJSON_GetObjectItemCaseSensitive(prob,
-		    "detail");
+		cJSON *detail =
+		    cJSON_GetObjectItemCaseSensitive(prob, "detail");
 		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
 
 		nrm_error_clear(&err);
@@ -142,8 +142,7 @@ dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	loc = cJSON_GetObjectItemCaseSensitive(root, "location");
 	{
-		char *json = body != NULL ? cJSON_PrintUnformatted(body)
-					  : NULL;
+		char *json = body != NULL ? cJSON_PrintUnformatted(body) : NULL;
 
 		nrm_req_json(r, status, json != NULL ? json : "{}",
 		    cJSON_IsString(loc) ? loc->valuestring : NULL);
@@ -175,8 +174,8 @@ dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 }
 
 void
-nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
-    struct nrm_dbapi_call *c, nrm_dbapi_hook hook)
+nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt, struct nrm_dbapi_call *c,
+    nrm_dbapi_hook hook)
 {
 	struct dbapi_ctx *ctx;
 

@@ -49,7 +49,7 @@ void nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
  * lost; 500 otherwise.  Logs the SQLSTATE only, never the message
  * (it may quote data).
  */
-void nrm_dbapi_fail(struct nrm_req *r, enum nrm_db_outcome outcome,
-    const PGresult *res);
+void nrm_dbapi_fail(
+    struct nrm_req *r, enum nrm_db_outcome outcome, const PGresult *res);
 
 #endif /* NRM_DBAPI_H */

@@ -19,8 +19,7 @@ nrm_h_healthz(struct nrm_req *r)
 }
 
 static void
-health_ready_done(void *arg, enum nrm_db_outcome outcome,
-    const PGresult *res)
+health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct nrm_req *r = arg;
 	char body[96];
@@ -58,8 +57,8 @@ nrm_h_readyz(struct nrm_req *r)
 	r->q = nrm_db_exec(r->d->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL,
 	    NULL, health_ready_done, r);
 	if (r->q == NULL)
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable");
+		nrm_req_fail(
+		    r, NRM_E_UNAVAILABLE, "", "the database is unavailable");
 }
 
 void
@@ -71,10 +70,10 @@ nrm_h_metrics(struct nrm_req *r)
 	int n = 0;
 
 	nrm_db_stats(d->db, &st);
-#define M(name, type, help, fmt, val)                                        \
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n,                      \
-	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name      \
-	    " " fmt "\n",                                                    \
+#define M(name, type, help, fmt, val) \
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, \
+	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
+	    " " fmt "\n", \
 	    val)
 	M("nrm_http_requests_total", "counter", "Requests received.", "%llu",
 	    (unsigned long long)d->metrics.requests);
@@ -98,15 +97,15 @@ nrm_h_metrics(struct nrm_req *r)
 	    (unsigned long long)st.queries);
 	M("nrm_db_errors_total", "counter", "Queries answered with an error.",
 	    "%llu", (unsigned long long)st.errors);
-	M("nrm_db_timeouts_total", "counter", "Queries that timed out.",
-	    "%llu", (unsigned long long)st.timeouts);
+	M("nrm_db_timeouts_total", "counter", "Queries that timed out.", "%llu",
+	    (unsigned long long)st.timeouts);
 	M("nrm_db_unavailable_total", "counter",
 	    "Queries refused for want of a connection.", "%llu",
 	    (unsigned long long)st.unavailable);
 	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
 	    (unsigned long long)st.reconnects);
-	M("nrm_config_reloads_total", "counter", "Successful reloads.",
-	    "%llu", (unsigned long long)d->metrics.reloads);
+	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",
+	    (unsigned long long)d->metrics.reloads);
 	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",
 	    "%llu", (unsigned long long)d->metrics.reload_failures);
 	M("nrm_schema_version", "gauge", "Schema version last seen.", "%d",

@@ -72,7 +72,7 @@ nrm_h_signal_create(struct nrm_req *r)
 		return;
 	nrm_error_clear(&err);
 	if (nrm_signal_parse(&s, r->body, r->body_len, &d->limits, d->geo,
-	    (int64_t)time(NULL), &err) != NRM_OK) {
+		(int64_t)time(NULL), &err) != NRM_OK) {
 		nrm_req_problem(r, &err);
 		return;
 	}
@@ -91,8 +91,8 @@ nrm_h_signal_create(struct nrm_req *r)
 		pin_len = nrm_signal_pseudonym_input(&s, pin, sizeof(pin));
 		if (pin_len > 0) {
 			if (nrm_hmac_sha256(d->pseudonym_key,
-			    sizeof(d->pseudonym_key), pin, pin_len,
-			    pseud) != NRM_OK) {
+				sizeof(d->pseudonym_key), pin, pin_len,
+				pseud) != NRM_OK) {
 				nrm_req_fail(r, NRM_E_INTERNAL, "",
 				    "could not derive the pseudonym");
 				goto out;
@@ -129,19 +129,19 @@ out:
 static bool
 sig_uuid_ok(const char *s)
 {
-	static const int dash[] = { 8, 13, 18, 23 };
+	static const int dash[] = {8, 13, 18, 23};
 
 	if (strlen(s) != 36)
 		return false;
 	for (int i = 0; i < 36; i++) {
-		bool want_dash = i == dash[0] || i == dash[1] ||
-		    i == dash[2] || i == dash[3];
+		bool want_dash = i == dash[0] || i == dash[1] || i == dash[2] ||
+		    i == dash[3];
 		char c = s[i];
 
-		if (want_dash ? c != '-'
-			      : !((c >= '0' && c <= '9') ||
-				    (c >= 'a' && c <= 'f') ||
-				    (c >= 'A' && c <= 'F')))
+		if (want_dash
+			? c != '-'
+			: !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			      (c >= 'A' && c <= 'F')))
 			return false;
 	}
 	return true;
@@ -160,8 +160,8 @@ nrm_h_signal_get(struct nrm_req *r)
 	 * the caller is still authenticated and gets the same 404 as for
 	 * an id it may not see.
 	 */
-	nrm_dbapi_text(&call, sig_uuid_ok(r->param)
-		? r->param
-		: "00000000-0000-0000-0000-000000000000");
+	nrm_dbapi_text(&call,
+	    sig_uuid_ok(r->param) ? r->param
+				  : "00000000-0000-0000-0000-000000000000");
 	nrm_dbapi_send(r, NRM_STMT_SIGNAL_RECEIPT, &call, NULL);
 }

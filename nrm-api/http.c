@@ -35,32 +35,49 @@ struct nrm_http {
 	SSL_CTX *ssl_ctx;
 	int connections;
 	int inflight;
-	bool paused;    /* listeners paused at max_connections */
+	int writing; /* replies handed to evhttp, not yet fully sent */
+	bool paused; /* listeners paused at max_connections */
 	bool accepting; /* false once draining */
 	uint64_t seq;
-	char boot[9];   /* per-process prefix of request ids */
+	char boot[9]; /* per-process prefix of request ids */
 };
 
 static const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -68,15 +85,24 @@ static const char *
 http_method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
 	}
 	return "UNKNOWN";
 }
@@ -86,7 +112,7 @@ http_method_name(enum evhttp_cmd_type cmd)
 static void
 http_listeners_set(struct nrm_http *h, bool on)
 {
-	struct evconnlistener *ls[] = { h->lev_plain, h->lev_tls };
+	struct evconnlistener *ls[] = {h->lev_plain, h->lev_tls};
 
 	for (size_t i = 0; i < NRM_ARRAY_LEN(ls); i++) {
 		if (ls[i] == NULL)
@@ -105,6 +131,8 @@ http_conn_closed(void *ctx)
 	struct nrm_http *h = ctx;
 
 	h->connections--;
+	if (h->d->draining)
+		nrm_daemon_request_done(h->d);
 	if (h->paused && h->accepting &&
 	    h->connections < h->d->cfg.max_connections) {
 		h->paused = false;
@@ -127,8 +155,8 @@ http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
 
 	if (under == NULL)
 		return NULL;
-	f = bufferevent_filter_new(under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE,
-	    http_conn_closed, h);
+	f = bufferevent_filter_new(
+	    under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, http_conn_closed, h);
 	if (f == NULL) {
 		bufferevent_free(under);
 		return NULL;
@@ -147,8 +175,8 @@ http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
 static struct bufferevent *
 http_bev_plain(struct event_base *base, void *arg)
 {
-	return http_conn_wrap(arg,
-	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+	return http_conn_wrap(
+	    arg, bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
 }
 
 static struct bufferevent *
@@ -159,8 +187,9 @@ http_bev_tls(struct event_base *base, void *arg)
 
 	if (ssl == NULL)
 		return NULL;
-	return http_conn_wrap(h, bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
+	return http_conn_wrap(h,
+	    bufferevent_openssl_socket_new(base, -1, ssl,
+		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
 }
 
 /* --- requests ---------------------------------------------------------- */
@@ -173,6 +202,17 @@ http_req_closed(struct evhttp_connection *evcon, void *arg)
 	NRM_UNUSED(evcon);
 	r->gone = true;
 	nrm_debug("client went away req=%s", r->id);
+}
+
+/* evhttp finished sending a reply. */
+static void
+http_reply_sent(struct evhttp_request *ev, void *arg)
+{
+	struct nrm_http *h = arg;
+
+	NRM_UNUSED(ev);
+	h->writing--;
+	nrm_daemon_request_done(h->d);
 }
 
 /* Release everything the request owns: the one place it is freed. */
@@ -192,8 +232,8 @@ void
 nrm_req_add_header(struct nrm_req *r, const char *name, const char *value)
 {
 	if (r->ev != NULL)
-		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-		    name, value);
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(r->ev), name, value);
 }
 
 void
@@ -227,6 +267,9 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 			evhttp_add_header(hdr, "Content-Type", ctype);
 		if (d->draining)
 			evhttp_add_header(hdr, "Connection", "close");
+		d->http->writing++;
+		evhttp_request_set_on_complete_cb(
+		    r->ev, http_reply_sent, d->http);
 	}
 	buf = evbuffer_new();
 	if (buf != NULL && body != NULL)
@@ -249,8 +292,8 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 }
 
 void
-nrm_req_json(struct nrm_req *r, int status, const char *json,
-    const char *location)
+nrm_req_json(
+    struct nrm_req *r, int status, const char *json, const char *location)
 {
 	if (location != NULL)
 		nrm_req_add_header(r, "Location", location);
@@ -264,8 +307,8 @@ nrm_req_problem(struct nrm_req *r, const struct nrm_error *err)
 	char *body = nrm_problem_json(err, r->id);
 
 	if (status == 401)
-		nrm_req_add_header(r, "WWW-Authenticate",
-		    "Bearer realm=\"nrm\"");
+		nrm_req_add_header(
+		    r, "WWW-Authenticate", "Bearer realm=\"nrm\"");
 	if (status == 503) {
 		char ra[16];
 
@@ -289,7 +332,8 @@ nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
 
 	nrm_error_clear(&err);
 	err.code = code;
-	snprintf(err.field, sizeof(err.field), "%s", field != NULL ? field : "");
+	snprintf(
+	    err.field, sizeof(err.field), "%s", field != NULL ? field : "");
 	va_start(ap, fmt);
 	vsnprintf(err.detail, sizeof(err.detail), fmt, ap);
 	va_end(ap);
@@ -299,8 +343,8 @@ nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
 const char *
 nrm_req_header(const struct nrm_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->ev),
-	    name);
+	return evhttp_find_header(
+	    evhttp_request_get_input_headers(r->ev), name);
 }
 
 int
@@ -392,8 +436,8 @@ http_gencb(struct evhttp_request *ev, void *arg)
 			nrm_req_fail(r, NRM_E_METHOD, "",
 			    "this resource allows %s", allow);
 		} else {
-			nrm_req_fail(r, NRM_E_NOT_FOUND, "",
-			    "no such resource");
+			nrm_req_fail(
+			    r, NRM_E_NOT_FOUND, "", "no such resource");
 		}
 		return;
 	}
@@ -441,26 +485,27 @@ http_bind(struct nrm_http *h, struct evhttp *s, const char *hostport,
 	struct evhttp_bound_socket *bs;
 
 	if (nrm_parse_hostport(hostport, host, sizeof(host), &port) != NRM_OK)
-		return nrm_error_set(err, NRM_E_INTERNAL, key,
-		    "%s must be host:port", key);
+		return nrm_error_set(
+		    err, NRM_E_INTERNAL, key, "%s must be host:port", key);
 	bs = evhttp_bind_socket_with_handle(s, host, (ev_uint16_t)port);
 	if (bs == NULL)
 		return nrm_error_set(err, NRM_E_INTERNAL, key,
 		    "could not listen on %s", hostport);
 	*lev = evhttp_bound_socket_get_listener(bs);
-	evhttp_set_allowed_methods(s, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(s,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+		EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(s, http_gencb, h);
 	http_limits(h, s);
-	nrm_info("listening addr=%s tls=%s", hostport,
-	    s == h->tls ? "yes" : "no");
+	nrm_info(
+	    "listening addr=%s tls=%s", hostport, s == h->tls ? "yes" : "no");
 	return NRM_OK;
 }
 
 int
-nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
-    struct nrm_error *err)
+nrm_http_start(
+    struct nrm_http **out, struct nrm_daemon *d, struct nrm_error *err)
 {
 	struct nrm_http *h;
 	unsigned char rnd[4];
@@ -480,21 +525,22 @@ nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
 	}
 	evhttp_set_bevcb(h->plain, http_bev_plain, h);
 	if (http_bind(h, h->plain, d->cfg.listen, "listen", &h->lev_plain,
-	    err) != NRM_OK)
+		err) != NRM_OK)
 		goto fail;
 	if (d->cfg.listen_tls[0] != '\0') {
-		h->ssl_ctx = nrm_tls_ctx_new(d->cfg.tls_cert_file,
-		    d->cfg.tls_key_file, err);
+		h->ssl_ctx = nrm_tls_ctx_new(
+		    d->cfg.tls_cert_file, d->cfg.tls_key_file, err);
 		if (h->ssl_ctx == NULL)
 			goto fail;
 		h->tls = evhttp_new(d->base);
 		if (h->tls == NULL) {
-			nrm_error_set(err, NRM_E_INTERNAL, "", "evhttp_new failed");
+			nrm_error_set(
+			    err, NRM_E_INTERNAL, "", "evhttp_new failed");
 			goto fail;
 		}
 		evhttp_set_bevcb(h->tls, http_bev_tls, h);
 		if (http_bind(h, h->tls, d->cfg.listen_tls, "listen_tls",
-		    &h->lev_tls, err) != NRM_OK)
+			&h->lev_tls, err) != NRM_OK)
 			goto fail;
 	}
 	*out = h;
@@ -515,6 +561,12 @@ int
 nrm_http_inflight(const struct nrm_http *h)
 {
 	return h->inflight;
+}
+
+bool
+nrm_http_quiet(const struct nrm_http *h)
+{
+	return h->inflight == 0 && (h->writing == 0 || h->connections == 0);
 }
 
 int

@@ -30,15 +30,15 @@ struct nrm_req {
 	struct nrm_daemon *d;
 	struct evhttp_request *ev;
 	const struct nrm_route *route;
-	bool gone;             /* client closed before the reply */
-	char id[32];           /* request id, sent as X-Request-Id */
-	char param[80];        /* the {id} segment of the path, if any */
+	bool gone; /* client closed before the reply */
+	char id[32]; /* request id, sent as X-Request-Id */
+	char param[80]; /* the {id} segment of the path, if any */
 	char client_addr[64];
 	int64_t started_ms;
-	struct nrm_dbq *q;     /* pending database query, if any */
+	struct nrm_dbq *q; /* pending database query, if any */
 	unsigned char token_hash[32];
 	bool has_token;
-	char *body;            /* NUL-terminated copy of the request body */
+	char *body; /* NUL-terminated copy of the request body */
 	size_t body_len;
 	int status;
 };
@@ -59,6 +59,12 @@ void nrm_http_stop_accepting(struct nrm_http *h);
 /* Requests that have not been answered yet. */
 int nrm_http_inflight(const struct nrm_http *h);
 
+/*
+ * Nothing left to answer or to send (or no connection left to send
+ * on): a draining daemon may exit.
+ */
+bool nrm_http_quiet(const struct nrm_http *h);
+
 /* Open client connections. */
 int nrm_http_connections(const struct nrm_http *h);
 
@@ -69,22 +75,21 @@ void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
     const char *body, size_t len);
 
 /* Reply with a JSON text (status 2xx); `location` may be NULL. */
-void nrm_req_json(struct nrm_req *r, int status, const char *json,
-    const char *location);
+void nrm_req_json(
+    struct nrm_req *r, int status, const char *json, const char *location);
 
 /* Reply with the problem+json of `err`. */
 void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
 
 /* Build an error and reply with it. */
-void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code,
-    const char *field, const char *fmt, ...) NRM_PRINTF(4, 5);
+void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
+    const char *fmt, ...) NRM_PRINTF(4, 5);
 
 /* A request header, or NULL. */
 const char *nrm_req_header(const struct nrm_req *r, const char *name);
 
 /* Add a response header (before replying). */
-void nrm_req_add_header(struct nrm_req *r, const char *name,
-    const char *value);
+void nrm_req_add_header(struct nrm_req *r, const char *name, const char *value);
 
 /*
  * Read the body (enforcing max_body_size: 413) and, when `json`, the
@@ -93,7 +98,6 @@ void nrm_req_add_header(struct nrm_req *r, const char *name,
 int nrm_req_read_body(struct nrm_req *r, bool json) NRM_MUSTCHECK;
 
 /* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
-int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
-    NRM_MUSTCHECK;
+int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out) NRM_MUSTCHECK;
 
 #endif /* NRM_HTTP_H */

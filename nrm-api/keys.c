@@ -13,13 +13,25 @@
 #include "log.h"
 
 static const char *const key_roles[] = {
-	"reporter", "coordinator", "assessor", "investigator", "auditor",
-	"analyst", "admin",
+    "reporter",
+    "coordinator",
+    "assessor",
+    "investigator",
+    "auditor",
+    "analyst",
+    "admin",
 };
 
 static const char *const key_kinds[] = {
-	"police", "kmar", "labour_inspectorate", "care_agency", "ngo",
-	"municipality", "national_centre", "assessment_body", "other",
+    "police",
+    "kmar",
+    "labour_inspectorate",
+    "care_agency",
+    "ngo",
+    "municipality",
+    "national_centre",
+    "assessment_body",
+    "other",
 };
 
 static void key_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -140,39 +152,46 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 	size_t off = 0;
 
 	if (!nrm_key_role_valid(spec->role)) {
-		key_seterr(errbuf, errlen, "could not create key: unknown role "
+		key_seterr(errbuf, errlen,
+		    "could not create key: unknown role "
 		    "(reporter, coordinator, assessor, investigator, auditor, "
 		    "analyst, admin)");
 		return NRM_ERR;
 	}
 	if (!nrm_key_kind_valid(spec->agency_kind)) {
-		key_seterr(errbuf, errlen, "could not create key: unknown "
+		key_seterr(errbuf, errlen,
+		    "could not create key: unknown "
 		    "agency kind (police, kmar, labour_inspectorate, "
 		    "care_agency, ngo, municipality, national_centre, "
 		    "assessment_body, other)");
 		return NRM_ERR;
 	}
 	if (spec->agency == NULL || spec->agency[0] == '\0' ||
-	    strlen(spec->agency) > 200 || isspace((unsigned char)spec->agency[0]) ||
+	    strlen(spec->agency) > 200 ||
+	    isspace((unsigned char)spec->agency[0]) ||
 	    isspace((unsigned char)spec->agency[strlen(spec->agency) - 1])) {
-		key_seterr(errbuf, errlen, "could not create key: the agency "
+		key_seterr(errbuf, errlen,
+		    "could not create key: the agency "
 		    "name must be 1 to 200 characters without surrounding "
 		    "spaces");
 		return NRM_ERR;
 	}
 	if (spec->label != NULL &&
 	    (spec->label[0] == '\0' || strlen(spec->label) > 200)) {
-		key_seterr(errbuf, errlen, "could not create key: the label "
+		key_seterr(errbuf, errlen,
+		    "could not create key: the label "
 		    "must be 1 to 200 characters");
 		return NRM_ERR;
 	}
 	if (strcmp(spec->role, "coordinator") == 0 && spec->n_regions == 0) {
-		key_seterr(errbuf, errlen, "could not create key: a "
+		key_seterr(errbuf, errlen,
+		    "could not create key: a "
 		    "coordinator key needs at least one --region");
 		return NRM_ERR;
 	}
 	if (strcmp(spec->role, "coordinator") != 0 && spec->n_regions > 0) {
-		key_seterr(errbuf, errlen, "could not create key: only "
+		key_seterr(errbuf, errlen,
+		    "could not create key: only "
 		    "coordinator keys take --region");
 		return NRM_ERR;
 	}
@@ -183,7 +202,8 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 		int n;
 
 		if (!nrm_key_region_code_valid(spec->regions[i])) {
-			key_seterr(errbuf, errlen, "could not create key: "
+			key_seterr(errbuf, errlen,
+			    "could not create key: "
 			    "region codes are upper-case letters and digits "
 			    "(VR13, NATIONAL)");
 			return NRM_ERR;
@@ -206,8 +226,8 @@ toolong:
 
 int
 nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
-    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1],
-    char *errbuf, size_t errlen)
+    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1], char *errbuf,
+    size_t errlen)
 {
 	char regions[NRM_KEY_MAX_REGIONS * 17 + 4];
 	unsigned char hash[NRM_SHA256_LEN];
@@ -224,7 +244,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 	    NRM_OK)
 		return NRM_ERR;
 	if (nrm_token_new(token, NRM_TOKEN_LEN + 1) != NRM_OK) {
-		key_seterr(errbuf, errlen, "could not create key: the random "
+		key_seterr(errbuf, errlen,
+		    "could not create key: the random "
 		    "number generator failed");
 		return NRM_ERR;
 	}
@@ -246,17 +267,18 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 	}
 	PQclear(res);
 	res = PQexecParams(conn,
-	    "SELECT id, kind FROM auth.agency WHERE name = $1",
-	    1, NULL, p, NULL, NULL, 0);
+	    "SELECT id, kind FROM auth.agency WHERE name = $1", 1, NULL, p,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		key_pgerr(res, conn, why, sizeof(why));
 		key_seterr(errbuf, errlen, "could not find agency: %s", why);
 		goto cleanup;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), spec->agency_kind) != 0) {
-		key_seterr(errbuf, errlen, "could not create key: agency "
-		    "\"%s\" exists with kind %s, not %s", spec->agency,
-		    PQgetvalue(res, 0, 1), spec->agency_kind);
+		key_seterr(errbuf, errlen,
+		    "could not create key: agency "
+		    "\"%s\" exists with kind %s, not %s",
+		    spec->agency, PQgetvalue(res, 0, 1), spec->agency_kind);
 		goto cleanup;
 	}
 	snprintf(agency_id, sizeof(agency_id), "%s", PQgetvalue(res, 0, 0));
@@ -293,8 +315,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 	    1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		key_pgerr(res, conn, why, sizeof(why));
-		key_seterr(errbuf, errlen, "could not audit key creation: %s",
-		    why);
+		key_seterr(
+		    errbuf, errlen, "could not audit key creation: %s", why);
 		goto cleanup;
 	}
 	PQclear(res);
@@ -317,10 +339,18 @@ int
 nrm_key_list(PGconn *conn, FILE *out, char *errbuf, size_t errlen)
 {
 	static const char *const head[] = {
-		"id", "role", "agency", "kind", "regions", "created",
-		"revoked", "label",
+	    "id",
+	    "role",
+	    "agency",
+	    "kind",
+	    "regions",
+	    "created",
+	    "revoked",
+	    "label",
 	};
-	enum { NCOL = NRM_ARRAY_LEN(head) };
+	enum {
+		NCOL = NRM_ARRAY_LEN(head)
+	};
 	PGresult *res;
 	char why[512];
 	int width[NCOL];
@@ -364,8 +394,8 @@ nrm_key_list(PGconn *conn, FILE *out, char *errbuf, size_t errlen)
 }
 
 int
-nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
-    size_t errlen)
+nrm_key_revoke(
+    PGconn *conn, const char *id, bool *already, char *errbuf, size_t errlen)
 {
 	PGresult *res = NULL;
 	char why[512];
@@ -374,7 +404,8 @@ nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
 
 	*already = false;
 	if (!nrm_key_id_valid(id)) {
-		key_seterr(errbuf, errlen, "could not revoke key: not a key id "
+		key_seterr(errbuf, errlen,
+		    "could not revoke key: not a key id "
 		    "(see nrmctl key list)");
 		return NRM_ERR;
 	}
@@ -391,8 +422,10 @@ nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
 		goto cleanup;
 	}
 	if (PQntuples(res) == 0) {
-		key_seterr(errbuf, errlen, "could not revoke key %s: no such "
-		    "key", id);
+		key_seterr(errbuf, errlen,
+		    "could not revoke key %s: no such "
+		    "key",
+		    id);
 		goto cleanup;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
@@ -402,8 +435,8 @@ nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
 	}
 	PQclear(res);
 	res = PQexecParams(conn,
-	    "UPDATE auth.api_key SET revoked_at = now() WHERE id = $1::uuid",
-	    1, NULL, p, NULL, NULL, 0);
+	    "UPDATE auth.api_key SET revoked_at = now() WHERE id = $1::uuid", 1,
+	    NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		key_pgerr(res, conn, why, sizeof(why));
 		key_seterr(errbuf, errlen, "could not revoke key: %s", why);
@@ -417,8 +450,8 @@ nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
 	    1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		key_pgerr(res, conn, why, sizeof(why));
-		key_seterr(errbuf, errlen, "could not audit key revocation: %s",
-		    why);
+		key_seterr(
+		    errbuf, errlen, "could not audit key revocation: %s", why);
 		goto cleanup;
 	}
 	PQclear(res);

@@ -27,12 +27,12 @@
 #define NRM_UUID_LEN 36
 
 struct nrm_key_spec {
-	const char *role;        /* reporter, coordinator, ... */
-	const char *agency;      /* agency name, 1..200 characters */
+	const char *role; /* reporter, coordinator, ... */
+	const char *agency; /* agency name, 1..200 characters */
 	const char *agency_kind; /* police, kmar, ... */
 	const char *regions[NRM_KEY_MAX_REGIONS]; /* coordinators only */
 	int n_regions;
-	const char *label;       /* optional, NULL when absent */
+	const char *label; /* optional, NULL when absent */
 };
 
 /* Predicates over the fixed vocabularies of docs/sql-api.md. */
@@ -48,18 +48,18 @@ bool nrm_key_id_valid(const char *id);
  * key_id the new key's id.
  */
 int nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
-    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1],
-    char *errbuf, size_t errlen) NRM_MUSTCHECK;
+    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1], char *errbuf,
+    size_t errlen) NRM_MUSTCHECK;
 
 /* Print every key (never its hash) as an aligned table to `out`. */
-int nrm_key_list(PGconn *conn, FILE *out, char *errbuf, size_t errlen)
-    NRM_MUSTCHECK;
+int nrm_key_list(
+    PGconn *conn, FILE *out, char *errbuf, size_t errlen) NRM_MUSTCHECK;
 
 /*
  * Revoke key `id` and audit it.  *already is set when the key was
  * revoked before (then nothing changes).  An unknown id is an error.
  */
-int nrm_key_revoke(PGconn *conn, const char *id, bool *already,
-    char *errbuf, size_t errlen) NRM_MUSTCHECK;
+int nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
+    size_t errlen) NRM_MUSTCHECK;
 
 #endif /* NRM_KEYS_H */

@@ -12,7 +12,11 @@
 enum nrm_log_level nrm_log_threshold = NRM_LOG_INFO;
 
 static const char *const log_names[] = {
-	"debug", "info", "warn", "error", "fatal",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "fatal",
 };
 
 static void
@@ -43,14 +47,14 @@ log_vemit(enum nrm_log_level level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ",
-	    now.tv_nsec / 1000000);
+	snprintf(
+	    ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
 	for (char *p = msg; *p != '\0'; p++)
 		if (*p == '"' || *p == '\n' || *p == '\r')
 			*p = '\'';
-	fprintf(stderr, "ts=%s level=%s msg=\"%.*s\"%s\n", ts,
-	    log_names[level], kv != NULL ? (int)(kv - msg) : (int)strlen(msg),
-	    msg, kv != NULL ? kv : "");
+	fprintf(stderr, "ts=%s level=%s msg=\"%.*s\"%s\n", ts, log_names[level],
+	    kv != NULL ? (int)(kv - msg) : (int)strlen(msg), msg,
+	    kv != NULL ? kv : "");
 }
 
 void

@@ -23,10 +23,10 @@ enum nrm_log_level {
 
 extern enum nrm_log_level nrm_log_threshold;
 
-#define nrm_log(level, ...)                                                   \
-	do {                                                                  \
-		if ((level) >= nrm_log_threshold)                             \
-			nrm_log_emit((level), __VA_ARGS__);                   \
+#define nrm_log(level, ...) \
+	do { \
+		if ((level) >= nrm_log_threshold) \
+			nrm_log_emit((level), __VA_ARGS__); \
 	} while (0)
 
 #define nrm_debug(...) nrm_log(NRM_LOG_DEBUG, __VA_ARGS__)
@@ -46,7 +46,6 @@ void nrm_log_emit(enum nrm_log_level level, const char *fmt, ...)
 _Noreturn void nrm_fatal(const char *fmt, ...) NRM_PRINTF(1, 2);
 
 /* "debug" "info" "warn" "error" -> level; NRM_ERR when unknown. */
-int nrm_log_level_parse(const char *s, enum nrm_log_level *out)
-    NRM_MUSTCHECK;
+int nrm_log_level_parse(const char *s, enum nrm_log_level *out) NRM_MUSTCHECK;
 
 #endif /* NRM_LOG_H */

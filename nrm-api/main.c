@@ -43,12 +43,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "list-routes", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'k'},
+	    {"list-routes", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = "config/nrmd.conf";
 	bool check = false;
@@ -98,8 +98,8 @@ main(int argc, char **argv)
 			goto fail;
 		}
 		if (cfg.listen_tls[0] != '\0') {
-			SSL_CTX *ctx = nrm_tls_ctx_new(cfg.tls_cert_file,
-			    cfg.tls_key_file, &err);
+			SSL_CTX *ctx = nrm_tls_ctx_new(
+			    cfg.tls_cert_file, cfg.tls_key_file, &err);
 
 			if (ctx == NULL) {
 				nrm_router_free(router);
@@ -126,8 +126,7 @@ main(int argc, char **argv)
 	nrm_daemon_free(&d);
 	return rc;
 fail:
-	fprintf(stderr, "nrmd: %s%s%s\n",
-	    err.field[0] != '\0' ? err.field : "",
+	fprintf(stderr, "nrmd: %s%s%s\n", err.field[0] != '\0' ? err.field : "",
 	    err.field[0] != '\0' ? ": " : "", err.detail);
 	return 1;
 }

@@ -27,7 +27,7 @@ struct mig_file {
 	int version;
 	char name[256]; /* "0001_foundation.sql" */
 	char checksum[2 * NRM_SHA256_LEN + 1];
-	char *sql;      /* file contents, NUL-terminated */
+	char *sql; /* file contents, NUL-terminated */
 };
 
 struct mig_set {
@@ -118,8 +118,8 @@ mig_pgerr(const PGresult *res, PGconn *conn, const char *sql, char *out,
 	if (line > 0 && n < outlen)
 		snprintf(out + n, outlen - n, " (line %ld)", line);
 	else if (ctx != NULL && n < outlen)
-		snprintf(out + n, outlen - n, " (%.*s)", (int)strcspn(ctx, "\n"),
-		    ctx);
+		snprintf(out + n, outlen - n, " (%.*s)",
+		    (int)strcspn(ctx, "\n"), ctx);
 }
 
 /* Run a command that returns no rows we need; NRM_ERR on failure. */
@@ -207,7 +207,8 @@ mig_has_txn_control(const char *sql)
 			s++;
 		while (e > s && isspace((unsigned char)e[-1]))
 			e--;
-		if (e - s >= 18 && strncasecmp(s, "start transaction", 17) == 0 &&
+		if (e - s >= 18 &&
+		    strncasecmp(s, "start transaction", 17) == 0 &&
 		    e[-1] == ';')
 			return true;
 		for (size_t i = 0; i < NRM_ARRAY_LEN(words); i++) {
@@ -231,8 +232,7 @@ mig_has_txn_control(const char *sql)
 
 /* Read one file into f->sql and compute its checksum. */
 static int
-mig_read_file(const char *dir, struct mig_file *f, char *errbuf,
-    size_t errlen)
+mig_read_file(const char *dir, struct mig_file *f, char *errbuf, size_t errlen)
 {
 	char path[4096];
 	unsigned char digest[NRM_SHA256_LEN];
@@ -280,20 +280,24 @@ mig_read_file(const char *dir, struct mig_file *f, char *errbuf,
 		goto cleanup;
 	}
 	if (buf == NULL || len == 0) {
-		mig_seterr(errbuf, errlen, "could not read %s: file is empty",
-		    path);
+		mig_seterr(
+		    errbuf, errlen, "could not read %s: file is empty", path);
 		goto cleanup;
 	}
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len) != NULL) {
-		mig_seterr(errbuf, errlen, "could not use %s: it contains a "
-		    "NUL byte", path);
+		mig_seterr(errbuf, errlen,
+		    "could not use %s: it contains a "
+		    "NUL byte",
+		    path);
 		goto cleanup;
 	}
 	if (mig_has_txn_control(buf)) {
-		mig_seterr(errbuf, errlen, "could not use %s: migrations must "
+		mig_seterr(errbuf, errlen,
+		    "could not use %s: migrations must "
 		    "not contain BEGIN, COMMIT or ROLLBACK (nrmctl wraps each "
-		    "file in one transaction)", path);
+		    "file in one transaction)",
+		    path);
 		goto cleanup;
 	}
 	nrm_sha256(buf, len, digest);
@@ -340,9 +344,11 @@ mig_scan(const char *dir, struct mig_set *set, char *errbuf, size_t errlen)
 			continue;
 		v = mig_parse_name(de->d_name);
 		if (v < 0) {
-			mig_seterr(errbuf, errlen, "could not use %s/%s: a "
+			mig_seterr(errbuf, errlen,
+			    "could not use %s/%s: a "
 			    "migration is named NNNN_name.sql with name in "
-			    "[a-z0-9_]", dir, de->d_name);
+			    "[a-z0-9_]",
+			    dir, de->d_name);
 			goto cleanup;
 		}
 		if (set->n == set->cap) {
@@ -350,14 +356,18 @@ mig_scan(const char *dir, struct mig_set *set, char *errbuf, size_t errlen)
 			struct mig_file *nf;
 
 			if (ncap > MIG_MAX_FILES) {
-				mig_seterr(errbuf, errlen, "could not scan %s: "
-				    "too many migrations", dir);
+				mig_seterr(errbuf, errlen,
+				    "could not scan %s: "
+				    "too many migrations",
+				    dir);
 				goto cleanup;
 			}
 			nf = realloc(set->files, ncap * sizeof(*nf));
 			if (nf == NULL) {
-				mig_seterr(errbuf, errlen, "could not scan %s: "
-				    "out of memory", dir);
+				mig_seterr(errbuf, errlen,
+				    "could not scan %s: "
+				    "out of memory",
+				    dir);
 				goto cleanup;
 			}
 			set->files = nf;
@@ -374,15 +384,17 @@ mig_scan(const char *dir, struct mig_set *set, char *errbuf, size_t errlen)
 		if (set->files[i].version == (int)i + 1)
 			continue;
 		if (i > 0 && set->files[i].version == set->files[i - 1].version)
-			mig_seterr(errbuf, errlen, "could not use %s: two "
-			    "migrations have version %d (%s, %s)", dir,
-			    set->files[i].version, set->files[i - 1].name,
+			mig_seterr(errbuf, errlen,
+			    "could not use %s: two "
+			    "migrations have version %d (%s, %s)",
+			    dir, set->files[i].version, set->files[i - 1].name,
 			    set->files[i].name);
 		else
-			mig_seterr(errbuf, errlen, "could not use %s: "
+			mig_seterr(errbuf, errlen,
+			    "could not use %s: "
 			    "migration version %04d is missing from the "
-			    "sequence (next file is %s)", dir, (int)i + 1,
-			    set->files[i].name);
+			    "sequence (next file is %s)",
+			    dir, (int)i + 1, set->files[i].name);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < set->n; i++)
@@ -408,8 +420,9 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, int *n_applied,
 	int rc = NRM_ERR;
 	int rows;
 
-	res = PQexec(conn, "SELECT version, name, checksum "
-			   "FROM nrm.schema_version ORDER BY version");
+	res = PQexec(conn,
+	    "SELECT version, name, checksum "
+	    "FROM nrm.schema_version ORDER BY version");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		mig_pgerr(res, conn, NULL, why, sizeof(why));
 		mig_seterr(errbuf, errlen,
@@ -424,30 +437,35 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, int *n_applied,
 		const struct mig_file *f;
 
 		if (v != i + 1) {
-			mig_seterr(errbuf, errlen, "could not migrate: the "
+			mig_seterr(errbuf, errlen,
+			    "could not migrate: the "
 			    "database records version %d but not version %d",
 			    v, i + 1);
 			goto cleanup;
 		}
 		if ((size_t)i >= set->n) {
-			mig_seterr(errbuf, errlen, "could not migrate: applied "
+			mig_seterr(errbuf, errlen,
+			    "could not migrate: applied "
 			    "migration %s is missing from the directory (the "
-			    "database is newer than these files)", name);
+			    "database is newer than these files)",
+			    name);
 			goto cleanup;
 		}
 		f = &set->files[i];
 		if (strcmp(f->name, name) != 0) {
-			mig_seterr(errbuf, errlen, "could not migrate: version "
-			    "%d was applied as %s but the file is now %s", v,
-			    name, f->name);
+			mig_seterr(errbuf, errlen,
+			    "could not migrate: version "
+			    "%d was applied as %s but the file is now %s",
+			    v, name, f->name);
 			goto cleanup;
 		}
 		if (strcmp(f->checksum, sum) != 0) {
-			mig_seterr(errbuf, errlen, "could not migrate: applied "
+			mig_seterr(errbuf, errlen,
+			    "could not migrate: applied "
 			    "migration %s has changed since it was applied "
 			    "(checksum %.12s..., file %.12s...); migrations "
-			    "are forward-only: add a new one", name, sum,
-			    f->checksum);
+			    "are forward-only: add a new one",
+			    name, sum, f->checksum);
 			goto cleanup;
 		}
 	}
@@ -470,8 +488,7 @@ mig_ms_since(const struct timespec *t0)
 
 /* Apply one file and record it, in one transaction. */
 static int
-mig_apply(PGconn *conn, const struct mig_file *f, char *errbuf,
-    size_t errlen)
+mig_apply(PGconn *conn, const struct mig_file *f, char *errbuf, size_t errlen)
 {
 	PGresult *res = NULL;
 	char why[1024];
@@ -480,23 +497,25 @@ mig_apply(PGconn *conn, const struct mig_file *f, char *errbuf,
 	int rc = NRM_ERR;
 
 	if (mig_exec(conn, "BEGIN", why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not begin %s: %s", f->name,
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not begin %s: %s", f->name, why);
 		goto cleanup;
 	}
 	res = PQexec(conn, f->sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK) {
 		mig_pgerr(res, conn, f->sql, why, sizeof(why));
-		mig_seterr(errbuf, errlen, "could not apply %s: %s", f->name,
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not apply %s: %s", f->name, why);
 		goto cleanup;
 	}
 	PQclear(res);
 	res = NULL;
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-		mig_seterr(errbuf, errlen, "could not apply %s: it ended the "
-		    "transaction nrmctl opened", f->name);
+		mig_seterr(errbuf, errlen,
+		    "could not apply %s: it ended the "
+		    "transaction nrmctl opened",
+		    f->name);
 		goto cleanup;
 	}
 	snprintf(vbuf, sizeof(vbuf), "%d", f->version);
@@ -509,15 +528,15 @@ mig_apply(PGconn *conn, const struct mig_file *f, char *errbuf,
 	    3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(errbuf, errlen, "could not record %s: %s", f->name,
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not record %s: %s", f->name, why);
 		goto cleanup;
 	}
 	PQclear(res);
 	res = NULL;
 	if (mig_exec(conn, "COMMIT", why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not commit %s: %s", f->name,
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not commit %s: %s", f->name, why);
 		goto cleanup;
 	}
 	rc = NRM_OK;
@@ -534,10 +553,11 @@ mig_warn_owner(PGconn *conn)
 {
 	PGresult *res;
 
-	res = PQexec(conn, "SELECT current_user, "
-			   "pg_catalog.pg_get_userbyid(d.datdba) "
-			   "FROM pg_catalog.pg_database d "
-			   "WHERE d.datname = pg_catalog.current_database()");
+	res = PQexec(conn,
+	    "SELECT current_user, "
+	    "pg_catalog.pg_get_userbyid(d.datdba) "
+	    "FROM pg_catalog.pg_database d "
+	    "WHERE d.datname = pg_catalog.current_database()");
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	    strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0)
 		nrm_warn("migrating as a role that does not own the database "
@@ -547,8 +567,8 @@ mig_warn_owner(PGconn *conn)
 }
 
 int
-nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
-    size_t errlen)
+nrm_migrate(
+    PGconn *conn, const char *dir, FILE *out, char *errbuf, size_t errlen)
 {
 	struct mig_set set = {0};
 	char why[512];
@@ -559,17 +579,18 @@ nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
 	/* Read and check every file before touching the database. */
 	if (mig_scan(dir, &set, errbuf, errlen) != NRM_OK)
 		goto cleanup;
-	if (mig_exec(conn, "SET client_min_messages = warning; "
-			   "SET statement_timeout = 0; SET lock_timeout = 0",
+	if (mig_exec(conn,
+		"SET client_min_messages = warning; "
+		"SET statement_timeout = 0; SET lock_timeout = 0",
 		why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not configure session: %s",
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not configure session: %s", why);
 		goto cleanup;
 	}
 	nrm_debug("waiting for the migration lock");
 	if (mig_exec(conn, MIG_LOCK_SQL, why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not take migration lock: %s",
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not take migration lock: %s", why);
 		goto cleanup;
 	}
 	locked = true;
@@ -579,8 +600,7 @@ nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
 		    "could not create nrm.schema_version: %s", why);
 		goto cleanup;
 	}
-	if (mig_check_applied(conn, &set, &n_applied, errbuf, errlen) !=
-	    NRM_OK)
+	if (mig_check_applied(conn, &set, &n_applied, errbuf, errlen) != NRM_OK)
 		goto cleanup;
 	if ((size_t)n_applied == set.n) {
 		fprintf(out, "schema is current at version %d\n", n_applied);
@@ -594,12 +614,11 @@ nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
 		if (mig_apply(conn, &set.files[i], errbuf, errlen) != NRM_OK)
 			goto cleanup;
 		fprintf(out, "applied %s (version %d) in %.0f ms\n",
-		    set.files[i].name, set.files[i].version,
-		    mig_ms_since(&t0));
+		    set.files[i].name, set.files[i].version, mig_ms_since(&t0));
 		fflush(out);
 	}
-	fprintf(out, "schema is now at version %d\n",
-	    set.files[set.n - 1].version);
+	fprintf(
+	    out, "schema is now at version %d\n", set.files[set.n - 1].version);
 	rc = NRM_OK;
 cleanup:
 	if (locked && PQstatus(conn) == CONNECTION_OK) {
@@ -618,12 +637,13 @@ nrm_migrate_current(PGconn *conn, int *version, char *errbuf, size_t errlen)
 	char why[512];
 	int rc = NRM_ERR;
 
-	res = PQexec(conn, "SELECT pg_catalog.to_regclass("
-			   "'nrm.schema_version') IS NOT NULL");
+	res = PQexec(conn,
+	    "SELECT pg_catalog.to_regclass("
+	    "'nrm.schema_version') IS NOT NULL");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(errbuf, errlen, "could not read schema version: %s",
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not read schema version: %s", why);
 		goto cleanup;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -632,12 +652,13 @@ nrm_migrate_current(PGconn *conn, int *version, char *errbuf, size_t errlen)
 		goto cleanup;
 	}
 	PQclear(res);
-	res = PQexec(conn, "SELECT coalesce(pg_catalog.max(version), 0) "
-			   "FROM nrm.schema_version");
+	res = PQexec(conn,
+	    "SELECT coalesce(pg_catalog.max(version), 0) "
+	    "FROM nrm.schema_version");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(errbuf, errlen, "could not read schema version: %s",
-		    why);
+		mig_seterr(
+		    errbuf, errlen, "could not read schema version: %s", why);
 		goto cleanup;
 	}
 	*version = atoi(PQgetvalue(res, 0, 0));

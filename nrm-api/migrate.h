@@ -37,7 +37,7 @@ int nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
  * Put the highest applied version into *version (0 when nothing is
  * applied or nrm.schema_version does not exist yet).
  */
-int nrm_migrate_current(PGconn *conn, int *version, char *errbuf,
-    size_t errlen) NRM_MUSTCHECK;
+int nrm_migrate_current(
+    PGconn *conn, int *version, char *errbuf, size_t errlen) NRM_MUSTCHECK;
 
 #endif /* NRM_MIGRATE_H */

@@ -148,8 +148,8 @@ static void
 ctl_notice(void *arg, const char *message)
 {
 	NRM_UNUSED(arg);
-	nrm_debug("server notice msg=%.*s", (int)strcspn(message, "\n"),
-	    message);
+	nrm_debug(
+	    "server notice msg=%.*s", (int)strcspn(message, "\n"), message);
 }
 
 /* Connect with the configured URL; NULL (after a message) on failure. */
@@ -157,7 +157,10 @@ static PGconn *
 ctl_connect(void)
 {
 	static const char *const keys[] = {
-		"dbname", "fallback_application_name", "client_encoding", NULL,
+	    "dbname",
+	    "fallback_application_name",
+	    "client_encoding",
+	    NULL,
 	};
 	const char *vals[4];
 	const char *url = ctl_database_url;
@@ -188,7 +191,7 @@ ctl_connect(void)
 		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 			msg[--n] = '\0';
 		for (char *p = msg; *p != '\0'; p++)
-			if (*p == '\n')
+			if (*p == '\n' || *p == '\t')
 				*p = ' ';
 		ctl_err("could not connect to the database: %s", msg);
 		PQfinish(conn);
@@ -206,7 +209,8 @@ ctl_is_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return true;
 	}
 	return false;
@@ -215,11 +219,12 @@ ctl_is_help(int argc, char **argv)
 static int
 ctl_migrate(int argc, char **argv)
 {
+	static char name_migrate[] = "nrmctl migrate";
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, CTL_OPT_DIR},
-		{"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, CTL_OPT_DIR},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = "sql";
 	char errbuf[1024];
@@ -231,6 +236,7 @@ ctl_migrate(int argc, char **argv)
 		fputs(ctl_usage_migrate, stdout);
 		return 0;
 	}
+	argv[0] = name_migrate; /* getopt names it in its messages */
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -246,8 +252,8 @@ ctl_migrate(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return ctl_usage_error(ctl_usage_migrate,
-		    "unexpected argument: %s", argv[optind]);
+		return ctl_usage_error(
+		    ctl_usage_migrate, "unexpected argument: %s", argv[optind]);
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
@@ -261,15 +267,16 @@ ctl_migrate(int argc, char **argv)
 static int
 ctl_key_create(int argc, char **argv)
 {
+	static char name_key_create[] = "nrmctl key create";
 	static const struct option opts[] = {
-		{"role", required_argument, NULL, CTL_OPT_ROLE},
-		{"agency", required_argument, NULL, CTL_OPT_AGENCY},
-		{"agency-kind", required_argument, NULL, CTL_OPT_AGENCY_KIND},
-		{"region", required_argument, NULL, CTL_OPT_REGION},
-		{"label", required_argument, NULL, CTL_OPT_LABEL},
-		{"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"role", required_argument, NULL, CTL_OPT_ROLE},
+	    {"agency", required_argument, NULL, CTL_OPT_AGENCY},
+	    {"agency-kind", required_argument, NULL, CTL_OPT_AGENCY_KIND},
+	    {"region", required_argument, NULL, CTL_OPT_REGION},
+	    {"label", required_argument, NULL, CTL_OPT_LABEL},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct nrm_key_spec spec;
 	char token[NRM_TOKEN_LEN + 1];
@@ -284,6 +291,7 @@ ctl_key_create(int argc, char **argv)
 		return 0;
 	}
 	memset(&spec, 0, sizeof(spec));
+	argv[0] = name_key_create; /* getopt names it in its messages */
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -298,8 +306,8 @@ ctl_key_create(int argc, char **argv)
 			break;
 		case CTL_OPT_REGION:
 			if (spec.n_regions == NRM_KEY_MAX_REGIONS)
-				return ctl_usage_error(ctl_usage_key_create,
-				    "too many regions");
+				return ctl_usage_error(
+				    ctl_usage_key_create, "too many regions");
 			spec.regions[spec.n_regions++] = optarg;
 			break;
 		case CTL_OPT_LABEL:
@@ -317,32 +325,32 @@ ctl_key_create(int argc, char **argv)
 		return ctl_usage_error(ctl_usage_key_create,
 		    "unexpected argument: %s", argv[optind]);
 	if (spec.role == NULL)
-		return ctl_usage_error(ctl_usage_key_create, "missing %s",
-		    "--role");
+		return ctl_usage_error(
+		    ctl_usage_key_create, "missing %s", "--role");
 	if (spec.agency == NULL)
-		return ctl_usage_error(ctl_usage_key_create, "missing %s",
-		    "--agency");
+		return ctl_usage_error(
+		    ctl_usage_key_create, "missing %s", "--agency");
 	if (spec.agency_kind == NULL)
-		return ctl_usage_error(ctl_usage_key_create, "missing %s",
-		    "--agency-kind");
+		return ctl_usage_error(
+		    ctl_usage_key_create, "missing %s", "--agency-kind");
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
-	rc = nrm_key_create(conn, &spec, token, key_id, errbuf,
-	    sizeof(errbuf));
+	rc = nrm_key_create(conn, &spec, token, key_id, errbuf, sizeof(errbuf));
 	PQfinish(conn);
 	if (rc != NRM_OK) {
 		ctl_err("%s", errbuf);
 		return CTL_EXIT_FAIL;
 	}
-	fprintf(stderr, "nrmctl: created key %s role=%s agency=\"%s\" "
-			"kind=%s",
+	fprintf(stderr,
+	    "nrmctl: created key %s role=%s agency=\"%s\" "
+	    "kind=%s",
 	    key_id, spec.role, spec.agency, spec.agency_kind);
 	for (int i = 0; i < spec.n_regions; i++)
 		fprintf(stderr, "%s%s", i == 0 ? " regions=" : ",",
 		    spec.regions[i]);
-	fputs("\nnrmctl: the token below is shown once; store it now\n",
-	    stderr);
+	fputs(
+	    "\nnrmctl: the token below is shown once; store it now\n", stderr);
 	printf("%s\n", token);
 	fflush(stdout);
 	OPENSSL_cleanse(token, sizeof(token));
@@ -352,10 +360,11 @@ ctl_key_create(int argc, char **argv)
 static int
 ctl_key_list(int argc, char **argv)
 {
+	static char name_key_list[] = "nrmctl key list";
 	static const struct option opts[] = {
-		{"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char errbuf[1024];
 	PGconn *conn;
@@ -366,6 +375,7 @@ ctl_key_list(int argc, char **argv)
 		fputs(ctl_usage_key_list, stdout);
 		return 0;
 	}
+	argv[0] = name_key_list; /* getopt names it in its messages */
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c != CTL_OPT_DATABASE_URL) {
@@ -390,10 +400,11 @@ ctl_key_list(int argc, char **argv)
 static int
 ctl_key_revoke(int argc, char **argv)
 {
+	static char name_key_revoke[] = "nrmctl key revoke";
 	static const struct option opts[] = {
-		{"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char errbuf[1024];
 	PGconn *conn;
@@ -405,6 +416,7 @@ ctl_key_revoke(int argc, char **argv)
 		fputs(ctl_usage_key_revoke, stdout);
 		return 0;
 	}
+	argv[0] = name_key_revoke; /* getopt names it in its messages */
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c != CTL_OPT_DATABASE_URL) {
@@ -414,13 +426,13 @@ ctl_key_revoke(int argc, char **argv)
 		ctl_database_url = optarg;
 	}
 	if (argc - optind != 1)
-		return ctl_usage_error(ctl_usage_key_revoke,
-		    "expected exactly one key id");
+		return ctl_usage_error(
+		    ctl_usage_key_revoke, "expected exactly one key id");
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
-	rc = nrm_key_revoke(conn, argv[optind], &already, errbuf,
-	    sizeof(errbuf));
+	rc = nrm_key_revoke(
+	    conn, argv[optind], &already, errbuf, sizeof(errbuf));
 	PQfinish(conn);
 	if (rc != NRM_OK) {
 		ctl_err("%s", errbuf);
@@ -450,19 +462,19 @@ ctl_key(int argc, char **argv)
 		fputs(ctl_usage_key, stdout);
 		return 0;
 	}
-	return ctl_usage_error(ctl_usage_key, "unknown key command: %s",
-	    argv[1]);
+	return ctl_usage_error(
+	    ctl_usage_key, "unknown key command: %s", argv[1]);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -488,8 +500,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return ctl_usage_error(ctl_usage_main, "missing %s",
-		    "command");
+		return ctl_usage_error(ctl_usage_main, "missing %s", "command");
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "migrate") == 0)
@@ -500,6 +511,5 @@ main(int argc, char **argv)
 		fputs(ctl_usage_main, stdout);
 		return 0;
 	}
-	return ctl_usage_error(ctl_usage_main, "unknown command: %s",
-	    argv[0]);
+	return ctl_usage_error(ctl_usage_main, "unknown command: %s", argv[0]);
 }

@@ -14,22 +14,22 @@ static const struct {
 	int status;
 	const char *title;
 } problem_table[NRM_E__COUNT] = {
-	[NRM_E_NONE] = { 500, "No error" },
-	[NRM_E_MALFORMED] = { 400, "Malformed request body" },
-	[NRM_E_BAD_REQUEST] = { 400, "Bad request" },
-	[NRM_E_UNAUTHENTICATED] = { 401, "Authentication required" },
-	[NRM_E_FORBIDDEN] = { 403, "Forbidden" },
-	[NRM_E_NOT_FOUND] = { 404, "Not found" },
-	[NRM_E_METHOD] = { 405, "Method not allowed" },
-	[NRM_E_CONFLICT] = { 409, "Conflict" },
-	[NRM_E_PRECONDITION] = { 412, "Precondition failed" },
-	[NRM_E_TOO_LARGE] = { 413, "Request body too large" },
-	[NRM_E_MEDIA_TYPE] = { 415, "Unsupported media type" },
-	[NRM_E_VALIDATION] = { 422, "Validation failed" },
-	[NRM_E_IDEMPOTENCY] = { 422, "Idempotency key reused" },
-	[NRM_E_INTERNAL] = { 500, "Internal error" },
-	[NRM_E_UNAVAILABLE] = { 503, "Service unavailable" },
-	[NRM_E_TIMEOUT] = { 503, "Database timeout" },
+    [NRM_E_NONE] = {500, "No error"},
+    [NRM_E_MALFORMED] = {400, "Malformed request body"},
+    [NRM_E_BAD_REQUEST] = {400, "Bad request"},
+    [NRM_E_UNAUTHENTICATED] = {401, "Authentication required"},
+    [NRM_E_FORBIDDEN] = {403, "Forbidden"},
+    [NRM_E_NOT_FOUND] = {404, "Not found"},
+    [NRM_E_METHOD] = {405, "Method not allowed"},
+    [NRM_E_CONFLICT] = {409, "Conflict"},
+    [NRM_E_PRECONDITION] = {412, "Precondition failed"},
+    [NRM_E_TOO_LARGE] = {413, "Request body too large"},
+    [NRM_E_MEDIA_TYPE] = {415, "Unsupported media type"},
+    [NRM_E_VALIDATION] = {422, "Validation failed"},
+    [NRM_E_IDEMPOTENCY] = {422, "Idempotency key reused"},
+    [NRM_E_INTERNAL] = {500, "Internal error"},
+    [NRM_E_UNAVAILABLE] = {503, "Service unavailable"},
+    [NRM_E_TIMEOUT] = {503, "Database timeout"},
 };
 
 int
@@ -67,8 +67,8 @@ nrm_problem_json(const struct nrm_error *err, const char *request_id)
 
 	if ((int)code <= 0 || code >= NRM_E__COUNT)
 		code = NRM_E_INTERNAL;
-	snprintf(type, sizeof(type), "urn:nrm:problem:%s",
-	    nrm_errcode_name(code));
+	snprintf(
+	    type, sizeof(type), "urn:nrm:problem:%s", nrm_errcode_name(code));
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return NULL;

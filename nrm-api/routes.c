@@ -7,17 +7,16 @@
 #include <string.h>
 
 static const struct nrm_route routes[] = {
-	{ "GET", "/healthz", nrm_h_healthz },
-	{ "GET", "/readyz", nrm_h_readyz },
-	{ "GET", "/metrics", nrm_h_metrics },
-	{ "POST", "/v1/signals", nrm_h_signal_create },
-	{ "GET", "/v1/signals/{id}", nrm_h_signal_get },
+    {"GET", "/healthz", nrm_h_healthz},
+    {"GET", "/readyz", nrm_h_readyz},
+    {"GET", "/metrics", nrm_h_metrics},
+    {"POST", "/v1/signals", nrm_h_signal_create},
+    {"GET", "/v1/signals/{id}", nrm_h_signal_get},
 };
 
 /* Match one pattern; "{id}" takes one non-empty segment. */
 static bool
-route_match(const char *pattern, const char *path, char *param,
-    size_t paramsz)
+route_match(const char *pattern, const char *path, char *param, size_t paramsz)
 {
 	const char *p = pattern, *s = path;
 
@@ -71,6 +70,5 @@ void
 nrm_routes_print(void *stream)
 {
 	for (size_t i = 0; i < NRM_ARRAY_LEN(routes); i++)
-		fprintf(stream, "%s %s\n", routes[i].method,
-		    routes[i].pattern);
+		fprintf(stream, "%s %s\n", routes[i].method, routes[i].pattern);
 }

@@ -8,7 +8,7 @@
 #include "http.h"
 
 struct nrm_route {
-	const char *method;  /* "GET", "POST", ... */
+	const char *method; /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/signals/{id}" */
 	nrm_handler_fn fn;
 };
@@ -20,8 +20,7 @@ struct nrm_route {
  * (404).
  */
 const struct nrm_route *nrm_route_find(const char *method, const char *path,
-    char *param, size_t paramsz, bool *path_known, char *allow,
-    size_t allowsz);
+    char *param, size_t paramsz, bool *path_known, char *allow, size_t allowsz);
 
 /* Print "METHOD /pattern" lines. */
 void nrm_routes_print(void *stream);

@@ -20,8 +20,8 @@ tls_last_error(char *buf, size_t n)
 }
 
 SSL_CTX *
-nrm_tls_ctx_new(const char *cert_file, const char *key_file,
-    struct nrm_error *err)
+nrm_tls_ctx_new(
+    const char *cert_file, const char *key_file, struct nrm_error *err)
 {
 	SSL_CTX *ctx;
 	char ebuf[256];
@@ -35,16 +35,16 @@ nrm_tls_ctx_new(const char *cert_file, const char *key_file,
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		goto fail_ctx;
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+		SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_cert_file",
 		    "could not load certificate %s: %s", cert_file,
 		    tls_last_error(ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) !=
-	    1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_key_file",
 		    "could not load private key %s: %s", key_file,
 		    tls_last_error(ebuf, sizeof(ebuf)));
@@ -52,14 +52,13 @@ nrm_tls_ctx_new(const char *cert_file, const char *key_file,
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_key_file",
-		    "private key %s does not match the certificate",
-		    key_file);
+		    "private key %s does not match the certificate", key_file);
 		goto fail;
 	}
 	return ctx;
 fail_ctx:
-	nrm_error_set(err, NRM_E_INTERNAL, "tls",
-	    "could not configure TLS: %s", tls_last_error(ebuf, sizeof(ebuf)));
+	nrm_error_set(err, NRM_E_INTERNAL, "tls", "could not configure TLS: %s",
+	    tls_last_error(ebuf, sizeof(ebuf)));
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;

@@ -10,7 +10,7 @@
 #include <openssl/ssl.h>
 
 /* A new server context, or NULL with *err naming the file at fault. */
-SSL_CTX *nrm_tls_ctx_new(const char *cert_file, const char *key_file,
-    struct nrm_error *err);
+SSL_CTX *nrm_tls_ctx_new(
+    const char *cert_file, const char *key_file, struct nrm_error *err);
 
 #endif /* NRM_TLS_H */

@@ -19,8 +19,8 @@ int nrm_read_file(const char *path, size_t max, char **out, size_t *outlen,
  * Split "host:port" / "[v6]:port" into host (bufsz bytes) and port
  * (1..65535).  NRM_ERR on anything else.
  */
-int nrm_parse_hostport(const char *s, char *host, size_t hostsz,
-    int *port) NRM_MUSTCHECK;
+int nrm_parse_hostport(
+    const char *s, char *host, size_t hostsz, int *port) NRM_MUSTCHECK;
 
 /* True for 127.0.0.0/8, ::1 and "localhost". */
 bool nrm_host_is_loopback(const char *host);

@@ -12,22 +12,22 @@
 
 /* Indexed by enum nrm_errcode: the enum suffix in lower case. */
 static const char *const err_names[NRM_E__COUNT] = {
-	[NRM_E_NONE] = "none",
-	[NRM_E_MALFORMED] = "malformed",
-	[NRM_E_BAD_REQUEST] = "bad_request",
-	[NRM_E_UNAUTHENTICATED] = "unauthenticated",
-	[NRM_E_FORBIDDEN] = "forbidden",
-	[NRM_E_NOT_FOUND] = "not_found",
-	[NRM_E_METHOD] = "method",
-	[NRM_E_CONFLICT] = "conflict",
-	[NRM_E_PRECONDITION] = "precondition",
-	[NRM_E_TOO_LARGE] = "too_large",
-	[NRM_E_MEDIA_TYPE] = "media_type",
-	[NRM_E_VALIDATION] = "validation",
-	[NRM_E_IDEMPOTENCY] = "idempotency",
-	[NRM_E_INTERNAL] = "internal",
-	[NRM_E_UNAVAILABLE] = "unavailable",
-	[NRM_E_TIMEOUT] = "timeout",
+    [NRM_E_NONE] = "none",
+    [NRM_E_MALFORMED] = "malformed",
+    [NRM_E_BAD_REQUEST] = "bad_request",
+    [NRM_E_UNAUTHENTICATED] = "unauthenticated",
+    [NRM_E_FORBIDDEN] = "forbidden",
+    [NRM_E_NOT_FOUND] = "not_found",
+    [NRM_E_METHOD] = "method",
+    [NRM_E_CONFLICT] = "conflict",
+    [NRM_E_PRECONDITION] = "precondition",
+    [NRM_E_TOO_LARGE] = "too_large",
+    [NRM_E_MEDIA_TYPE] = "media_type",
+    [NRM_E_VALIDATION] = "validation",
+    [NRM_E_IDEMPOTENCY] = "idempotency",
+    [NRM_E_INTERNAL] = "internal",
+    [NRM_E_UNAVAILABLE] = "unavailable",
+    [NRM_E_TIMEOUT] = "timeout",
 };
 
 /* Copy src into dst[dstsz], cutting at a character boundary. */
@@ -48,8 +48,8 @@ err_copy(char *dst, size_t dstsz, const char *src)
  * UTF-8 character boundary so the result stays valid UTF-8.
  */
 int
-nrm_error_set(struct nrm_error *err, enum nrm_errcode code,
-    const char *field, const char *fmt, ...)
+nrm_error_set(struct nrm_error *err, enum nrm_errcode code, const char *field,
+    const char *fmt, ...)
 {
 	char buf[sizeof(err->detail) + 8];
 	va_list ap;

@@ -18,8 +18,8 @@
 
 #define GEO_CODES 10000
 #define GEO_NATIONAL_NAME "national desk"
-#define GEO_HEADER                                                            \
-	"municipality_code,municipality_name,safety_region_code,"             \
+#define GEO_HEADER \
+	"municipality_code,municipality_name,safety_region_code," \
 	"safety_region_name"
 
 struct nrm_geo {
@@ -111,8 +111,8 @@ geo_csv_field(struct geo_csv *c, char **out, const char **detail)
 		return NRM_OK;
 	}
 	start = c->p;
-	while (c->p < c->end && *c->p != ',' && *c->p != '\r' &&
-	    *c->p != '\n') {
+	while (
+	    c->p < c->end && *c->p != ',' && *c->p != '\r' && *c->p != '\n') {
 		if (*c->p == '"') {
 			*detail = "quote inside an unquoted field";
 			return NRM_ERR;
@@ -200,7 +200,7 @@ geo_region_code_ok(const char *code)
 		char ch = code[i];
 
 		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
 			return false;
 	}
 	return strcmp(code, NRM_REGION_NATIONAL) != 0;
@@ -227,8 +227,8 @@ geo_name_ok(const char *name)
  * -1 with *detail set on a name conflict or allocation failure.
  */
 static int
-geo_region_intern(struct geo_builder *b, const char *code, char **name,
-    const char **detail)
+geo_region_intern(
+    struct geo_builder *b, const char *code, char **name, const char **detail)
 {
 	int i;
 
@@ -300,8 +300,7 @@ geo_finish(struct geo_builder *b, struct nrm_geo *geo)
 	}
 	geo->n_regions = b->n_regions + 1;
 	snprintf(geo->regions[b->n_regions].code,
-	    sizeof(geo->regions[b->n_regions].code), "%s",
-	    NRM_REGION_NATIONAL);
+	    sizeof(geo->regions[b->n_regions].code), "%s", NRM_REGION_NATIONAL);
 	geo->regions[b->n_regions].name = strdup(GEO_NATIONAL_NAME);
 	if (geo->regions[b->n_regions].name == NULL)
 		goto out;
@@ -357,8 +356,8 @@ geo_builder_free(struct geo_builder *b)
  * already present.
  */
 static int
-geo_add_row(struct geo_builder *b, char *f[GEO_FIELDS], bool *seen,
-    const char **detail)
+geo_add_row(
+    struct geo_builder *b, char *f[GEO_FIELDS], bool *seen, const char **detail)
 {
 	struct geo_row *row;
 	int num, region;
@@ -431,8 +430,8 @@ geo_bad_utf8_line(const char *text, size_t len)
  * record.  Errors name the physical line where the record starts.
  */
 int
-nrm_geo_parse_csv(struct nrm_geo **out, const char *text, size_t len,
-    struct nrm_error *err)
+nrm_geo_parse_csv(
+    struct nrm_geo **out, const char *text, size_t len, struct nrm_error *err)
 {
 	struct geo_builder b = {0};
 	struct geo_csv c = {text, text + len, 1};
@@ -476,8 +475,8 @@ nrm_geo_parse_csv(struct nrm_geo **out, const char *text, size_t len,
 			f[i] = NULL;
 		}
 		line = c.line;
-		if (*c.p == '\n' || (*c.p == '\r' && c.p + 1 < c.end &&
-		    c.p[1] == '\n')) {
+		if (*c.p == '\n' ||
+		    (*c.p == '\r' && c.p + 1 < c.end && c.p[1] == '\n')) {
 			c.p += *c.p == '\r' ? 2 : 1;
 			c.line++;
 			continue;

@@ -48,8 +48,8 @@ const struct nrm_municipality *nrm_geo_municipality(
     const struct nrm_geo *geo, const char *code);
 
 /* The region with this code (NRM_REGION_NATIONAL included), or NULL. */
-const struct nrm_region *nrm_geo_region(const struct nrm_geo *geo,
-    const char *code);
+const struct nrm_region *nrm_geo_region(
+    const struct nrm_geo *geo, const char *code);
 
 int nrm_geo_n_regions(const struct nrm_geo *geo);
 const struct nrm_region *nrm_geo_region_at(const struct nrm_geo *geo, int i);

@@ -23,27 +23,27 @@
 #define NRM_UNUSED(x) ((void)(x))
 #define NRM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define nrm_container_of(ptr, type, member)                                   \
+#define nrm_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* Kinds of failure a request can meet; each maps to one HTTP status. */
 enum nrm_errcode {
 	NRM_E_NONE = 0,
-	NRM_E_MALFORMED,       /* 400: body is not JSON / not UTF-8 */
-	NRM_E_BAD_REQUEST,     /* 400: bad header or query parameter */
+	NRM_E_MALFORMED, /* 400: body is not JSON / not UTF-8 */
+	NRM_E_BAD_REQUEST, /* 400: bad header or query parameter */
 	NRM_E_UNAUTHENTICATED, /* 401 */
-	NRM_E_FORBIDDEN,       /* 403 */
-	NRM_E_NOT_FOUND,       /* 404 */
-	NRM_E_METHOD,          /* 405 */
-	NRM_E_CONFLICT,        /* 409: state conflict, request in flight */
-	NRM_E_PRECONDITION,    /* 412 */
-	NRM_E_TOO_LARGE,       /* 413 */
-	NRM_E_MEDIA_TYPE,      /* 415 */
-	NRM_E_VALIDATION,      /* 422: well-formed but invalid field */
-	NRM_E_IDEMPOTENCY,     /* 422: same key, different body */
-	NRM_E_INTERNAL,        /* 500 */
-	NRM_E_UNAVAILABLE,     /* 503: database down, shutting down */
-	NRM_E_TIMEOUT,         /* 503: a query took too long */
+	NRM_E_FORBIDDEN, /* 403 */
+	NRM_E_NOT_FOUND, /* 404 */
+	NRM_E_METHOD, /* 405 */
+	NRM_E_CONFLICT, /* 409: state conflict, request in flight */
+	NRM_E_PRECONDITION, /* 412 */
+	NRM_E_TOO_LARGE, /* 413 */
+	NRM_E_MEDIA_TYPE, /* 415 */
+	NRM_E_VALIDATION, /* 422: well-formed but invalid field */
+	NRM_E_IDEMPOTENCY, /* 422: same key, different body */
+	NRM_E_INTERNAL, /* 500 */
+	NRM_E_UNAVAILABLE, /* 503: database down, shutting down */
+	NRM_E_TIMEOUT, /* 503: a query took too long */
 	NRM_E__COUNT
 };
 

@@ -22,27 +22,27 @@ struct nrm_router {
 
 /* Deadlines per priority, in seconds: take, first contact. */
 static const int64_t route_deadlines[][2] = {
-	[NRM_PRIO_URGENT] = {1 * ROUTE_HOUR, 4 * ROUTE_HOUR},
-	[NRM_PRIO_HIGH] = {4 * ROUTE_HOUR, 24 * ROUTE_HOUR},
-	[NRM_PRIO_NORMAL] = {24 * ROUTE_HOUR, 72 * ROUTE_HOUR},
+    [NRM_PRIO_URGENT] = {1 * ROUTE_HOUR, 4 * ROUTE_HOUR},
+    [NRM_PRIO_HIGH] = {4 * ROUTE_HOUR, 24 * ROUTE_HOUR},
+    [NRM_PRIO_NORMAL] = {24 * ROUTE_HOUR, 72 * ROUTE_HOUR},
 };
 
 static const char *const route_prio_names[] = {
-	[NRM_PRIO_URGENT] = "urgent",
-	[NRM_PRIO_HIGH] = "high",
-	[NRM_PRIO_NORMAL] = "normal",
+    [NRM_PRIO_URGENT] = "urgent",
+    [NRM_PRIO_HIGH] = "high",
+    [NRM_PRIO_NORMAL] = "normal",
 };
 
 int
-nrm_router_new_foundation(struct nrm_router **out,
-    const struct nrm_geo *geo, struct nrm_error *err)
+nrm_router_new_foundation(
+    struct nrm_router **out, const struct nrm_geo *geo, struct nrm_error *err)
 {
 	struct nrm_router *r;
 
 	*out = NULL;
 	if (geo == NULL)
-		return nrm_error_set(err, NRM_E_INTERNAL, "",
-		    "router needs a municipality map");
+		return nrm_error_set(
+		    err, NRM_E_INTERNAL, "", "router needs a municipality map");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return nrm_error_set(err, NRM_E_INTERNAL, "", "out of memory");
@@ -85,8 +85,8 @@ nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
 	if (s->municipality[0] != '\0')
 		m = nrm_geo_municipality(r->geo, s->municipality);
 	if (m != NULL) {
-		snprintf(out->region, sizeof(out->region), "%s",
-		    m->region->code);
+		snprintf(
+		    out->region, sizeof(out->region), "%s", m->region->code);
 		snprintf(out->rule_id, sizeof(out->rule_id), "%s",
 		    "foundation.municipality");
 		snprintf(where, sizeof(where),
@@ -128,8 +128,10 @@ nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
 	out->first_contact_within = route_deadlines[out->priority][1];
 
 	/* Cut the place part at a character boundary so the reason fits. */
-	n = nrm_utf8_trim(where, strnlen(where, sizeof(out->explanation) -
-	    sizeof("; priority urgent: ") - strlen(why)));
+	n = nrm_utf8_trim(where,
+	    strnlen(where,
+		sizeof(out->explanation) - sizeof("; priority urgent: ") -
+		    strlen(why)));
 	snprintf(out->explanation, sizeof(out->explanation),
 	    "%.*s; priority %s: %s", (int)n, where,
 	    nrm_priority_name(out->priority), why);
@@ -145,17 +147,20 @@ nrm_decision_json(const struct nrm_decision *d)
 
 	ok = ok && cJSON_AddStringToObject(o, "region", d->region) != NULL;
 	ok = ok &&
-	    cJSON_AddStringToObject(o, "priority", prio != NULL ? prio : "")
-		!= NULL;
+	    cJSON_AddStringToObject(o, "priority", prio != NULL ? prio : "") !=
+		NULL;
 	ok = ok && cJSON_AddStringToObject(o, "rule_id", d->rule_id) != NULL;
-	ok = ok && cJSON_AddStringToObject(o, "ruleset_version",
-		       d->ruleset_version) != NULL;
-	ok = ok && cJSON_AddNumberToObject(o, "take_within",
-		       (double)d->take_within) != NULL;
-	ok = ok && cJSON_AddNumberToObject(o, "first_contact_within",
-		       (double)d->first_contact_within) != NULL;
-	ok = ok && cJSON_AddStringToObject(o, "explanation",
-		       d->explanation) != NULL;
+	ok = ok &&
+	    cJSON_AddStringToObject(o, "ruleset_version", d->ruleset_version) !=
+		NULL;
+	ok = ok &&
+	    cJSON_AddNumberToObject(o, "take_within", (double)d->take_within) !=
+		NULL;
+	ok = ok &&
+	    cJSON_AddNumberToObject(o, "first_contact_within",
+		(double)d->first_contact_within) != NULL;
+	ok = ok &&
+	    cJSON_AddStringToObject(o, "explanation", d->explanation) != NULL;
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

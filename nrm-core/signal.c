@@ -32,7 +32,8 @@
  *   - The subject's age is taken on the calendar date of observed_at in
  *     the offset it was written in (what the reporter saw on the
  *     calendar); birth_date may not be after that date.
- *   - Nesting deeper than SIG_MAX_DEPTH is MALFORMED.
+ *   - Nesting deeper than SIG_MAX_DEPTH (32) and number literals longer
+ *     than SIG_NUMBER_MAX (63 bytes) are MALFORMED.
  */
 #include "signal.h"
 
@@ -46,6 +47,7 @@
 #include "utf8.h"
 
 #define SIG_MAX_DEPTH 32
+#define SIG_NUMBER_MAX 63
 #define SIG_PATH_MAX 128
 #define SIG_KEY_SHOWN_MAX 64
 #define SIG_LANG_SLOTS 10
@@ -55,54 +57,54 @@
 /* 2000-01-01T00:00:00Z: nothing observed earlier is a live signal. */
 #define SIG_OBSERVED_MIN 946684800LL
 
-#define SIG_FAIL(c, path, ...)                                                \
+#define SIG_FAIL(c, path, ...) \
 	nrm_error_set((c)->err, NRM_E_VALIDATION, (path), __VA_ARGS__)
 
 static const char *const sig_expl_names[NRM_EXPL_COUNT] = {
-	"sexual",
-	"labour",
-	"criminal",
-	"begging",
-	"forced_marriage",
-	"illegal_adoption",
-	"surrogacy",
-	"organ_removal",
-	"other",
+    "sexual",
+    "labour",
+    "criminal",
+    "begging",
+    "forced_marriage",
+    "illegal_adoption",
+    "surrogacy",
+    "organ_removal",
+    "other",
 };
 
 static const char *const sig_ctrl_names[NRM_CTRL_COUNT] = {
-	"debt_bondage",
-	"documents_withheld",
-	"threats",
-	"threats_against_family",
-	"physical_violence",
-	"sexual_violence",
-	"psychological_abuse",
-	"isolation",
-	"restricted_movement",
-	"wages_withheld",
-	"substance_dependency",
-	"deception",
-	"abuse_of_vulnerability",
-	"excessive_hours",
-	"loverboy",
-	"other",
+    "debt_bondage",
+    "documents_withheld",
+    "threats",
+    "threats_against_family",
+    "physical_violence",
+    "sexual_violence",
+    "psychological_abuse",
+    "isolation",
+    "restricted_movement",
+    "wages_withheld",
+    "substance_dependency",
+    "deception",
+    "abuse_of_vulnerability",
+    "excessive_hours",
+    "loverboy",
+    "other",
 };
 
 static const char *const sig_consent_names[] = {
-	[NRM_CONSENT_GIVEN] = "given",
-	[NRM_CONSENT_REFUSED] = "refused",
-	[NRM_CONSENT_UNABLE] = "unable",
-	[NRM_CONSENT_NOT_REQUIRED_MINOR] = "not_required_minor",
+    [NRM_CONSENT_GIVEN] = "given",
+    [NRM_CONSENT_REFUSED] = "refused",
+    [NRM_CONSENT_UNABLE] = "unable",
+    [NRM_CONSENT_NOT_REQUIRED_MINOR] = "not_required_minor",
 };
 
 static const char *const sig_gender_names[] = {
-	[NRM_GENDER_UNSPECIFIED] = NULL,
-	[NRM_GENDER_FEMALE] = "female",
-	[NRM_GENDER_MALE] = "male",
-	[NRM_GENDER_NON_BINARY] = "non_binary",
-	[NRM_GENDER_OTHER] = "other",
-	[NRM_GENDER_UNKNOWN] = "unknown",
+    [NRM_GENDER_UNSPECIFIED] = NULL,
+    [NRM_GENDER_FEMALE] = "female",
+    [NRM_GENDER_MALE] = "male",
+    [NRM_GENDER_NON_BINARY] = "non_binary",
+    [NRM_GENDER_OTHER] = "other",
+    [NRM_GENDER_UNKNOWN] = "unknown",
 };
 
 void
@@ -241,8 +243,9 @@ sig_lex_string(struct sig_lex *lx)
 		if (ch == '"')
 			return true;
 		if (ch < 0x20)
-			return sig_lex_fail(lx, "unescaped control character "
-						"in a string");
+			return sig_lex_fail(lx,
+			    "unescaped control character "
+			    "in a string");
 		if (ch != '\\')
 			continue;
 		if (lx->p >= lx->end)
@@ -292,10 +295,16 @@ sig_lex_digits(struct sig_lex *lx)
 	return lx->p > start;
 }
 
-/* -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+/*
+ * -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?, at most
+ * SIG_NUMBER_MAX bytes: some cJSON releases read a number through a
+ * 64-byte buffer and fail on longer ones.
+ */
 static bool
 sig_lex_number(struct sig_lex *lx)
 {
+	const char *start = lx->p;
+
 	if (lx->p < lx->end && *lx->p == '-')
 		lx->p++;
 	if (lx->p < lx->end && *lx->p == '0')
@@ -316,6 +325,8 @@ sig_lex_number(struct sig_lex *lx)
 	}
 	if (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9')
 		return sig_lex_fail(lx, "bad number");
+	if (lx->p - start > SIG_NUMBER_MAX)
+		return sig_lex_fail(lx, "number longer than 63 characters");
 	return true;
 }
 
@@ -368,8 +379,8 @@ sig_lex_container(struct sig_lex *lx, int depth)
 			lx->p++;
 			return true;
 		}
-		return sig_lex_fail(lx, object ? "expected ',' or '}'"
-					       : "expected ',' or ']'");
+		return sig_lex_fail(
+		    lx, object ? "expected ',' or '}'" : "expected ',' or ']'");
 	}
 }
 
@@ -460,7 +471,7 @@ sig_key_showable(const char *k)
 		if (i >= SIG_KEY_SHOWN_MAX)
 			return false;
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
 			return false;
 	}
 	return i > 0;
@@ -486,8 +497,8 @@ sig_members(struct sig_ctx *c, const cJSON *obj, const char *path,
 		i = sig_lookup(keys, n, m->string);
 		if (i < 0) {
 			if (!sig_key_showable(m->string))
-				return SIG_FAIL(c, path,
-				    "unknown field (name not shown)");
+				return SIG_FAIL(
+				    c, path, "unknown field (name not shown)");
 			sig_path(sub, path, m->string);
 			return SIG_FAIL(c, sub, "unknown field");
 		}
@@ -562,8 +573,8 @@ sig_text(struct sig_ctx *c, const cJSON *v, const char *path, size_t max,
 			  : "must not contain control characters");
 	*out = strdup(v->valuestring);
 	if (*out == NULL)
-		return nrm_error_set(c->err, NRM_E_INTERNAL, "",
-		    "out of memory");
+		return nrm_error_set(
+		    c->err, NRM_E_INTERNAL, "", "out of memory");
 	return NRM_OK;
 }
 
@@ -582,11 +593,12 @@ sig_bool(struct sig_ctx *c, const cJSON *v, const char *path, bool *out)
 /*
  * A set of names (exploitation types or means of control) as an array
  * of strings, no duplicates, into bits.  `what` names an item in the
- * error detail.
+ * error detail; `unknown` is the whole detail for an unknown name.
  */
 static int
 sig_name_set(struct sig_ctx *c, const cJSON *v, const char *path,
-    const char *const *names, int n, const char *what, uint32_t *out)
+    const char *const *names, int n, const char *what, const char *unknown,
+    uint32_t *out)
 {
 	char sub[SIG_PATH_MAX];
 	const cJSON *item;
@@ -602,9 +614,7 @@ sig_name_set(struct sig_ctx *c, const cJSON *v, const char *path,
 			return SIG_FAIL(c, sub, "must be a string");
 		k = sig_lookup(names, n, item->valuestring);
 		if (k < 0)
-			return SIG_FAIL(c, sub, "unknown %s (see the API "
-						"documentation for the list)",
-			    what);
+			return SIG_FAIL(c, sub, "%s", unknown);
 		if (bits & (1u << k))
 			return SIG_FAIL(c, sub, "duplicate %s", what);
 		bits |= 1u << k;
@@ -628,15 +638,15 @@ enum {
 };
 
 static const char *const sig_top_keys[SIG_K__TOP] = {
-	[SIG_K_OBSERVED_AT] = "observed_at",
-	[SIG_K_LOCATION] = "location",
-	[SIG_K_REPORTER_REFERENCE] = "reporter_reference",
-	[SIG_K_SUBJECT] = "subject",
-	[SIG_K_EXPLOITATION] = "exploitation",
-	[SIG_K_CONTROL_MEANS] = "control_means",
-	[SIG_K_URGENCY] = "urgency",
-	[SIG_K_CONSENT] = "consent",
-	[SIG_K_NARRATIVE] = "narrative",
+    [SIG_K_OBSERVED_AT] = "observed_at",
+    [SIG_K_LOCATION] = "location",
+    [SIG_K_REPORTER_REFERENCE] = "reporter_reference",
+    [SIG_K_SUBJECT] = "subject",
+    [SIG_K_EXPLOITATION] = "exploitation",
+    [SIG_K_CONTROL_MEANS] = "control_means",
+    [SIG_K_URGENCY] = "urgency",
+    [SIG_K_CONSENT] = "consent",
+    [SIG_K_NARRATIVE] = "narrative",
 };
 
 enum {
@@ -653,22 +663,22 @@ enum {
 };
 
 static const char *const sig_subject_keys[SIG_S__COUNT] = {
-	[SIG_S_GIVEN_NAME] = "given_name",
-	[SIG_S_FAMILY_NAME] = "family_name",
-	[SIG_S_BIRTH_DATE] = "birth_date",
-	[SIG_S_AGE_ESTIMATE] = "age_estimate",
-	[SIG_S_MINOR] = "minor",
-	[SIG_S_GENDER] = "gender",
-	[SIG_S_NATIONALITY] = "nationality",
-	[SIG_S_LANGUAGES] = "languages",
-	[SIG_S_CONTACT] = "contact",
+    [SIG_S_GIVEN_NAME] = "given_name",
+    [SIG_S_FAMILY_NAME] = "family_name",
+    [SIG_S_BIRTH_DATE] = "birth_date",
+    [SIG_S_AGE_ESTIMATE] = "age_estimate",
+    [SIG_S_MINOR] = "minor",
+    [SIG_S_GENDER] = "gender",
+    [SIG_S_NATIONALITY] = "nationality",
+    [SIG_S_LANGUAGES] = "languages",
+    [SIG_S_CONTACT] = "contact",
 };
 
 static const char *const sig_contact_keys[] = {"phone", "address"};
 static const char *const sig_location_keys[] = {"municipality_code"};
 static const char *const sig_urgency_keys[] = {
-	"immediate_danger",
-	"needs_shelter",
+    "immediate_danger",
+    "needs_shelter",
 };
 
 /* observed_at: RFC 3339, 2000-01-01 .. now + clock_skew. */
@@ -683,14 +693,14 @@ sig_parse_observed_at(struct sig_ctx *c, const cJSON *v, int64_t now)
 		return SIG_FAIL(c, path, "is required");
 	if (!cJSON_IsString(v))
 		return SIG_FAIL(c, path, "must be a string");
-	if (nrm_time_parse(v->valuestring, strlen(v->valuestring), &t,
-		&off) != NRM_OK)
+	if (nrm_time_parse(v->valuestring, strlen(v->valuestring), &t, &off) !=
+	    NRM_OK)
 		return SIG_FAIL(c, path,
 		    "must be an RFC 3339 timestamp with a UTC offset, like "
 		    "2026-11-28T22:15:00+01:00");
 	if (t < SIG_OBSERVED_MIN)
-		return SIG_FAIL(c, path,
-		    "must not be before 2000-01-01T00:00:00Z");
+		return SIG_FAIL(
+		    c, path, "must not be before 2000-01-01T00:00:00Z");
 	if (t > now + c->lim->clock_skew)
 		return SIG_FAIL(c, path,
 		    "must not lie in the future (more than %lld seconds "
@@ -720,8 +730,7 @@ sig_parse_location(struct sig_ctx *c, const cJSON *v)
 		return NRM_OK;
 	if (!cJSON_IsObject(v))
 		return SIG_FAIL(c, "location", "must be an object");
-	if (sig_members(c, v, "location", sig_location_keys, 1, slot) !=
-	    NRM_OK)
+	if (sig_members(c, v, "location", sig_location_keys, 1, slot) != NRM_OK)
 		return NRM_ERR;
 	if (slot[0] == NULL)
 		return NRM_OK;
@@ -733,8 +742,8 @@ sig_parse_location(struct sig_ctx *c, const cJSON *v)
 			break;
 	}
 	if (i != 6 || code[6] != '\0')
-		return SIG_FAIL(c, path,
-		    "must be a municipality code: GM and 4 digits");
+		return SIG_FAIL(
+		    c, path, "must be a municipality code: GM and 4 digits");
 	if (nrm_geo_municipality(c->geo, code) == NULL)
 		return SIG_FAIL(c, path, "unknown municipality code");
 	memcpy(c->s->municipality, code, 7);
@@ -834,8 +843,8 @@ sig_parse_contact(struct sig_ctx *c, const cJSON *v)
 			    SIG_PHONE_MIN, c->lim->phone_max, SIG_PHONE_MIN);
 		sub->phone = strdup(slot[0]->valuestring);
 		if (sub->phone == NULL)
-			return nrm_error_set(c->err, NRM_E_INTERNAL, "",
-			    "out of memory");
+			return nrm_error_set(
+			    c->err, NRM_E_INTERNAL, "", "out of memory");
 	}
 	return sig_text(c, slot[1], "subject.contact.address",
 	    c->lim->address_max, true, &sub->address);
@@ -870,14 +879,13 @@ sig_parse_subject(struct sig_ctx *c, const cJSON *v)
 		if (!cJSON_IsString(x) ||
 		    nrm_date_parse(x->valuestring, strlen(x->valuestring), &y,
 			&m, &d) != NRM_OK)
-			return SIG_FAIL(c, path,
-			    "must be a calendar date YYYY-MM-DD");
+			return SIG_FAIL(
+			    c, path, "must be a calendar date YYYY-MM-DD");
 		if (y < 1900)
-			return SIG_FAIL(c, path,
-			    "must not be before 1900-01-01");
+			return SIG_FAIL(
+			    c, path, "must not be before 1900-01-01");
 		if (nrm_days_from_civil(y, m, d) >
-		    nrm_days_from_civil(c->obs_year, c->obs_month,
-			c->obs_day))
+		    nrm_days_from_civil(c->obs_year, c->obs_month, c->obs_day))
 			return SIG_FAIL(c, path,
 			    "must not be after the date of observed_at");
 		sub->has_birth_date = true;
@@ -900,8 +908,8 @@ sig_parse_subject(struct sig_ctx *c, const cJSON *v)
 	x = slot[SIG_S_MINOR];
 	if (x != NULL) {
 		if (!cJSON_IsBool(x))
-			return SIG_FAIL(c, "subject.minor",
-			    "must be true or false");
+			return SIG_FAIL(
+			    c, "subject.minor", "must be true or false");
 		sub->minor_flag = cJSON_IsTrue(x) ? 1 : 0;
 	}
 
@@ -943,8 +951,8 @@ sig_parse_urgency(struct sig_ctx *c, const cJSON *v)
 	if (sig_bool(c, slot[0], "urgency.immediate_danger",
 		&c->s->immediate_danger) != NRM_OK)
 		return NRM_ERR;
-	return sig_bool(c, slot[1], "urgency.needs_shelter",
-	    &c->s->needs_shelter);
+	return sig_bool(
+	    c, slot[1], "urgency.needs_shelter", &c->s->needs_shelter);
 }
 
 static int
@@ -1033,7 +1041,11 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	if (x == NULL)
 		return SIG_FAIL(c, "exploitation", "is required");
 	if (sig_name_set(c, x, "exploitation", sig_expl_names, NRM_EXPL_COUNT,
-		"exploitation type", &c->s->exploitation) != NRM_OK)
+		"exploitation type",
+		"must be one of sexual, labour, criminal, begging, "
+		"forced_marriage, illegal_adoption, surrogacy, "
+		"organ_removal, other",
+		&c->s->exploitation) != NRM_OK)
 		return NRM_ERR;
 	if (c->s->exploitation == 0)
 		return SIG_FAIL(c, "exploitation",
@@ -1041,7 +1053,10 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	x = slot[SIG_K_CONTROL_MEANS];
 	if (x != NULL &&
 	    sig_name_set(c, x, "control_means", sig_ctrl_names, NRM_CTRL_COUNT,
-		"means of control", &c->s->control) != NRM_OK)
+		"means of control",
+		"unknown means of control (the API documentation lists "
+		"them)",
+		&c->s->control) != NRM_OK)
 		return NRM_ERR;
 	if (sig_parse_urgency(c, slot[SIG_K_URGENCY]) != NRM_OK)
 		return NRM_ERR;
@@ -1059,8 +1074,8 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
  */
 int
 nrm_signal_parse(struct nrm_signal *out, const char *body, size_t len,
-    const struct nrm_signal_limits *lim, const struct nrm_geo *geo,
-    int64_t now, struct nrm_error *err)
+    const struct nrm_signal_limits *lim, const struct nrm_geo *geo, int64_t now,
+    struct nrm_error *err)
 {
 	struct nrm_signal_limits deflim;
 	struct sig_ctx c;
@@ -1104,8 +1119,8 @@ nrm_signal_parse(struct nrm_signal *out, const char *body, size_t len,
 	root = cJSON_ParseWithLength(copy, len);
 	if (root == NULL) {
 		/* The syntax gate passed, so this is memory. */
-		nrm_error_set(err, NRM_E_INTERNAL, "",
-		    "could not parse the body");
+		nrm_error_set(
+		    err, NRM_E_INTERNAL, "", "could not parse the body");
 		goto out;
 	}
 	rc = sig_parse_tree(&c, root, now);
@@ -1164,8 +1179,8 @@ sig_put_int(cJSON *o, const char *k, int v, bool present)
 }
 
 static bool
-sig_put_bits(cJSON *o, const char *k, uint32_t bits,
-    const char *const *names, int n)
+sig_put_bits(
+    cJSON *o, const char *k, uint32_t bits, const char *const *names, int n)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, k);
 	int i;
@@ -1209,7 +1224,8 @@ sig_put_birth_date(cJSON *o, const struct nrm_subject *sub, bool always)
 	char buf[NRM_DATE_TEXT_SIZE];
 
 	if (!sub->has_birth_date)
-		return !always || cJSON_AddNullToObject(o, "birth_date") != NULL;
+		return !always ||
+		    cJSON_AddNullToObject(o, "birth_date") != NULL;
 	if (nrm_date_format(sub->birth_date.year, sub->birth_date.month,
 		sub->birth_date.day, buf, sizeof(buf)) != NRM_OK)
 		return false;
@@ -1239,15 +1255,18 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "municipality_code", s->municipality);
 	ok = ok && sig_put_str(o, "reporter_reference", s->reporter_reference);
 	ok = ok && sig_put_bool(o, "minor", s->minor);
-	ok = ok && sig_put_int(o, "age_estimate", sub->age_estimate,
-		       sub->age_estimate >= 0);
+	ok = ok &&
+	    sig_put_int(
+		o, "age_estimate", sub->age_estimate, sub->age_estimate >= 0);
 	ok = ok && sig_put_str(o, "gender", nrm_gender_name(sub->gender));
 	ok = ok && sig_put_str(o, "nationality", sub->nationality);
 	ok = ok && sig_put_languages(o, sub);
-	ok = ok && sig_put_bits(o, "exploitation", s->exploitation,
-		       sig_expl_names, NRM_EXPL_COUNT);
-	ok = ok && sig_put_bits(o, "control_means", s->control,
-		       sig_ctrl_names, NRM_CTRL_COUNT);
+	ok = ok &&
+	    sig_put_bits(o, "exploitation", s->exploitation, sig_expl_names,
+		NRM_EXPL_COUNT);
+	ok = ok &&
+	    sig_put_bits(
+		o, "control_means", s->control, sig_ctrl_names, NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
@@ -1307,8 +1326,9 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(so, "given_name", sub->given_name);
 	ok = ok && sig_put_str(so, "family_name", sub->family_name);
 	ok = ok && sig_put_birth_date(so, sub, true);
-	ok = ok && sig_put_int(so, "age_estimate", sub->age_estimate,
-		       sub->age_estimate >= 0);
+	ok = ok &&
+	    sig_put_int(
+		so, "age_estimate", sub->age_estimate, sub->age_estimate >= 0);
 	if (ok && sub->minor_flag < 0)
 		ok = cJSON_AddNullToObject(so, "minor") != NULL;
 	else
@@ -1318,10 +1338,12 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_languages(so, sub);
 	ok = ok && sig_put_str(so, "phone", sub->phone);
 	ok = ok && sig_put_str(so, "address", sub->address);
-	ok = ok && sig_put_bits(o, "exploitation", s->exploitation,
-		       sig_expl_names, NRM_EXPL_COUNT);
-	ok = ok && sig_put_bits(o, "control_means", s->control,
-		       sig_ctrl_names, NRM_CTRL_COUNT);
+	ok = ok &&
+	    sig_put_bits(o, "exploitation", s->exploitation, sig_expl_names,
+		NRM_EXPL_COUNT);
+	ok = ok &&
+	    sig_put_bits(
+		o, "control_means", s->control, sig_ctrl_names, NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
@@ -1342,22 +1364,54 @@ struct sig_fold {
 };
 
 static const struct sig_fold sig_folds[] = {
-	{0x00C0, 0x00C5, "a"}, {0x00C6, 0x00C6, "ae"}, {0x00C7, 0x00C7, "c"},
-	{0x00C8, 0x00CB, "e"}, {0x00CC, 0x00CF, "i"}, {0x00D0, 0x00D0, "d"},
-	{0x00D1, 0x00D1, "n"}, {0x00D2, 0x00D6, "o"}, {0x00D8, 0x00D8, "o"},
-	{0x00D9, 0x00DC, "u"}, {0x00DD, 0x00DD, "y"}, {0x00DE, 0x00DE, "th"},
-	{0x00DF, 0x00DF, "ss"}, {0x00E0, 0x00E5, "a"}, {0x00E6, 0x00E6, "ae"},
-	{0x00E7, 0x00E7, "c"}, {0x00E8, 0x00EB, "e"}, {0x00EC, 0x00EF, "i"},
-	{0x00F0, 0x00F0, "d"}, {0x00F1, 0x00F1, "n"}, {0x00F2, 0x00F6, "o"},
-	{0x00F8, 0x00F8, "o"}, {0x00F9, 0x00FC, "u"}, {0x00FD, 0x00FD, "y"},
-	{0x00FE, 0x00FE, "th"}, {0x00FF, 0x00FF, "y"}, {0x0100, 0x0105, "a"},
-	{0x0106, 0x010D, "c"}, {0x010E, 0x0111, "d"}, {0x0112, 0x011B, "e"},
-	{0x011C, 0x0123, "g"}, {0x0124, 0x0127, "h"}, {0x0128, 0x0131, "i"},
-	{0x0132, 0x0133, "ij"}, {0x0134, 0x0135, "j"}, {0x0136, 0x0138, "k"},
-	{0x0139, 0x0142, "l"}, {0x0143, 0x014B, "n"}, {0x014C, 0x0151, "o"},
-	{0x0152, 0x0153, "oe"}, {0x0154, 0x0159, "r"}, {0x015A, 0x0161, "s"},
-	{0x0162, 0x0167, "t"}, {0x0168, 0x0173, "u"}, {0x0174, 0x0175, "w"},
-	{0x0176, 0x0178, "y"}, {0x0179, 0x017E, "z"}, {0x017F, 0x017F, "s"},
+    {0x00C0, 0x00C5, "a"},
+    {0x00C6, 0x00C6, "ae"},
+    {0x00C7, 0x00C7, "c"},
+    {0x00C8, 0x00CB, "e"},
+    {0x00CC, 0x00CF, "i"},
+    {0x00D0, 0x00D0, "d"},
+    {0x00D1, 0x00D1, "n"},
+    {0x00D2, 0x00D6, "o"},
+    {0x00D8, 0x00D8, "o"},
+    {0x00D9, 0x00DC, "u"},
+    {0x00DD, 0x00DD, "y"},
+    {0x00DE, 0x00DE, "th"},
+    {0x00DF, 0x00DF, "ss"},
+    {0x00E0, 0x00E5, "a"},
+    {0x00E6, 0x00E6, "ae"},
+    {0x00E7, 0x00E7, "c"},
+    {0x00E8, 0x00EB, "e"},
+    {0x00EC, 0x00EF, "i"},
+    {0x00F0, 0x00F0, "d"},
+    {0x00F1, 0x00F1, "n"},
+    {0x00F2, 0x00F6, "o"},
+    {0x00F8, 0x00F8, "o"},
+    {0x00F9, 0x00FC, "u"},
+    {0x00FD, 0x00FD, "y"},
+    {0x00FE, 0x00FE, "th"},
+    {0x00FF, 0x00FF, "y"},
+    {0x0100, 0x0105, "a"},
+    {0x0106, 0x010D, "c"},
+    {0x010E, 0x0111, "d"},
+    {0x0112, 0x011B, "e"},
+    {0x011C, 0x0123, "g"},
+    {0x0124, 0x0127, "h"},
+    {0x0128, 0x0131, "i"},
+    {0x0132, 0x0133, "ij"},
+    {0x0134, 0x0135, "j"},
+    {0x0136, 0x0138, "k"},
+    {0x0139, 0x0142, "l"},
+    {0x0143, 0x014B, "n"},
+    {0x014C, 0x0151, "o"},
+    {0x0152, 0x0153, "oe"},
+    {0x0154, 0x0159, "r"},
+    {0x015A, 0x0161, "s"},
+    {0x0162, 0x0167, "t"},
+    {0x0168, 0x0173, "u"},
+    {0x0174, 0x0175, "w"},
+    {0x0176, 0x0178, "y"},
+    {0x0179, 0x017E, "z"},
+    {0x017F, 0x017F, "s"},
 };
 
 static const char *
@@ -1434,8 +1488,7 @@ sig_norm_append(const char *s, char *buf, size_t bufsz, size_t *n)
  * name normalises to nothing, or buf is too small.
  */
 size_t
-nrm_signal_pseudonym_input(const struct nrm_signal *s, char *buf,
-    size_t bufsz)
+nrm_signal_pseudonym_input(const struct nrm_signal *s, char *buf, size_t bufsz)
 {
 	const struct nrm_subject *sub = &s->subject;
 	char date[NRM_DATE_TEXT_SIZE];

@@ -72,13 +72,13 @@ enum nrm_gender {
 
 /* Limits of an intake body; nrm_signal_limits_default() fills them. */
 struct nrm_signal_limits {
-	size_t name_max;      /* bytes, given_name / family_name: 200 */
-	size_t phone_max;     /* bytes: 40 */
-	size_t address_max;   /* bytes: 500 */
+	size_t name_max; /* bytes, given_name / family_name: 200 */
+	size_t phone_max; /* bytes: 40 */
+	size_t address_max; /* bytes: 500 */
 	size_t reference_max; /* bytes, reporter_reference: 100 */
 	size_t narrative_max; /* bytes: 8000 */
 	size_t languages_max; /* items: 10 */
-	int64_t clock_skew;   /* seconds observed_at may lie ahead of now: 300 */
+	int64_t clock_skew; /* seconds observed_at may lie ahead of now: 300 */
 };
 
 void nrm_signal_limits_default(struct nrm_signal_limits *lim);
@@ -97,8 +97,8 @@ struct nrm_subject {
 	char *family_name;
 	bool has_birth_date;
 	struct nrm_date birth_date;
-	int age_estimate;    /* -1 when absent, else 0..120 */
-	int minor_flag;      /* -1 absent, 0 false, 1 true (as sent) */
+	int age_estimate; /* -1 when absent, else 0..120 */
+	int minor_flag; /* -1 absent, 0 false, 1 true (as sent) */
 	enum nrm_gender gender;
 	char nationality[3]; /* ISO 3166-1 alpha-2 upper case, "" absent */
 	char languages[10][3]; /* ISO 639-1 lower case */
@@ -108,20 +108,20 @@ struct nrm_subject {
 };
 
 struct nrm_signal {
-	int64_t observed_at;   /* unix seconds, UTC */
+	int64_t observed_at; /* unix seconds, UTC */
 	char observed_at_text[40]; /* canonical RFC 3339 UTC, "...Z" */
-	char municipality[8];  /* "GM0363" or "" when location unknown */
+	char municipality[8]; /* "GM0363" or "" when location unknown */
 	char *reporter_reference;
 	struct nrm_subject subject;
 	uint32_t exploitation; /* enum nrm_exploitation bits, never 0 */
-	uint32_t control;      /* enum nrm_control bits */
+	uint32_t control; /* enum nrm_control bits */
 	bool immediate_danger;
 	bool needs_shelter;
 	enum nrm_consent consent;
-	char *narrative;       /* PERSONAL DATA */
+	char *narrative; /* PERSONAL DATA */
 
 	/* Derived by nrm_signal_parse(). */
-	bool minor;             /* any indication of under 18 */
+	bool minor; /* any indication of under 18 */
 	bool notification_only; /* adult, consent refused or unable */
 };
 
@@ -138,8 +138,8 @@ struct nrm_signal {
  * The error detail never quotes input.
  */
 int nrm_signal_parse(struct nrm_signal *out, const char *body, size_t len,
-    const struct nrm_signal_limits *lim, const struct nrm_geo *geo,
-    int64_t now, struct nrm_error *err) NRM_MUSTCHECK;
+    const struct nrm_signal_limits *lim, const struct nrm_geo *geo, int64_t now,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 /* Release what a parsed signal owns; safe on a zeroed struct. */
 void nrm_signal_free(struct nrm_signal *s);
@@ -173,8 +173,8 @@ char *nrm_signal_canonical_json(const struct nrm_signal *s);
  * (no pseudonym is made then).  The caller HMACs it with the
  * deployment's key; this module never sees the key.
  */
-size_t nrm_signal_pseudonym_input(const struct nrm_signal *s, char *buf,
-    size_t bufsz);
+size_t nrm_signal_pseudonym_input(
+    const struct nrm_signal *s, char *buf, size_t bufsz);
 
 /* Wire names, for codecs and explanations; NULL when out of range. */
 const char *nrm_exploitation_name(uint32_t bit);

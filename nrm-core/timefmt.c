@@ -18,8 +18,7 @@ static int
 tf_days_in_month(int y, int m)
 {
 	static const int mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (m == 2 && tf_leap(y))
 		return 29;
@@ -158,8 +157,8 @@ nrm_time_parse(const char *s, size_t len, int64_t *t, int *offset)
 	}
 	if (i != len)
 		return NRM_ERR;
-	*t = nrm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	    sec - off;
+	*t = nrm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    off;
 	if (offset != NULL)
 		*offset = off;
 	return NRM_OK;

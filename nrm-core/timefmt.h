@@ -28,8 +28,8 @@
  * from UTC it was written in (seconds east, "Z" = 0), and returns
  * NRM_OK; otherwise returns NRM_ERR and leaves the outputs untouched.
  */
-int nrm_time_parse(const char *s, size_t len, int64_t *t, int *offset)
-    NRM_MUSTCHECK;
+int nrm_time_parse(
+    const char *s, size_t len, int64_t *t, int *offset) NRM_MUSTCHECK;
 
 /*
  * Write t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf[bufsz].  Returns
@@ -42,12 +42,12 @@ int nrm_time_format(int64_t t, char *buf, size_t bufsz) NRM_MUSTCHECK;
  * Parse exactly "YYYY-MM-DD" (a valid calendar date, year 0001..9999)
  * in s[0..len).  NRM_ERR, outputs untouched, otherwise.
  */
-int nrm_date_parse(const char *s, size_t len, int *year, int *month,
-    int *day) NRM_MUSTCHECK;
+int nrm_date_parse(
+    const char *s, size_t len, int *year, int *month, int *day) NRM_MUSTCHECK;
 
 /* Write "YYYY-MM-DD"; NRM_ERR when bufsz is too small or year > 9999. */
-int nrm_date_format(int year, int month, int day, char *buf, size_t bufsz)
-    NRM_MUSTCHECK;
+int nrm_date_format(
+    int year, int month, int day, char *buf, size_t bufsz) NRM_MUSTCHECK;
 
 /* True when year-month-day is a real date (year 1..9999). */
 bool nrm_date_valid(int year, int month, int day);

@@ -53,17 +53,22 @@ as_pg() {
 	runuser -u "$PGUSER_OS" -- "$@"
 }
 
-# Fail clearly when the postgres OS user cannot traverse to DIR.
+# Fail clearly when the postgres OS user cannot traverse to DIR, naming
+# the first directory on the way (from /) that it cannot enter.
 check_reachable() {
-	local dir=$1 p=$1
+	local dir=$1 p="" part rest
 	if as_pg test -x "$dir" 2>/dev/null; then
 		return 0
 	fi
-	while [ "$p" != "/" ] && [ -n "$p" ]; do
-		p=$(dirname "$p")
+	rest=${dir#/}
+	while [ -n "$rest" ]; do
+		part=${rest%%/*}
+		p=$p/$part
 		if ! as_pg test -x "$p" 2>/dev/null; then
-			die "the postgres OS user cannot reach $dir: parent directory $p is not traversable (chmod o+x $p, or choose a directory elsewhere)"
+			die "the postgres OS user cannot reach $dir: directory $p is not traversable for it (chmod o+x $p, or choose a directory elsewhere)"
 		fi
+		[ "$rest" = "$part" ] && break
+		rest=${rest#*/}
 	done
 	die "the postgres OS user cannot reach $dir"
 }

@@ -356,12 +356,12 @@ CREATE TABLE care.case (
 	    REFERENCES auth.api_key (id),
 	CONSTRAINT case_priority_check
 	    CHECK (priority IN ('urgent', 'high', 'normal')),
-	CONSTRAINT case_state_check CHECK (state IN ('open', 'taken', 'closed')),
+	CONSTRAINT case_state_check
+	    CHECK (state IN ('open', 'taken', 'closed')),
 	-- One holder: a taken case has one, an open case none.
 	CONSTRAINT case_holder_state_check CHECK (
-	    (state = 'taken' AND holder_key_id IS NOT NULL)
-	    OR (state = 'open' AND holder_key_id IS NULL)
-	    OR state = 'closed'),
+	    (state <> 'taken' OR holder_key_id IS NOT NULL)
+	    AND (state <> 'open' OR holder_key_id IS NULL)),
 	CONSTRAINT case_version_check CHECK (version >= 1),
 	CONSTRAINT case_rule_id_check
 	    CHECK (char_length(rule_id) BETWEEN 1 AND 64),
@@ -638,7 +638,8 @@ BEGIN
 	-- Idempotency: one request per (key, Idempotency-Key) at a time.
 	IF p_idem_key IS NOT NULL THEN
 		IF pg_catalog.char_length(p_idem_key) NOT BETWEEN 1 AND 200 THEN
-			PERFORM pg_catalog.set_config('role', v_prev_role, true);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
 			RETURN api.problem(400, 'bad_request',
 			    'Idempotency-Key must be 1 to 200 characters',
 			    'Idempotency-Key');
@@ -653,7 +654,8 @@ BEGIN
 			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
 			    'signal.create', 'signal', NULL, 'intake', 'failed',
 			    'idempotency_in_flight', p_request_id, p_client);
-			PERFORM pg_catalog.set_config('role', v_prev_role, true);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
 			RETURN api.problem(409, 'conflict',
 			    'a request with this key is in flight',
 			    'Idempotency-Key');
@@ -675,10 +677,11 @@ BEGIN
 			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
 			    'signal.create', 'signal', NULL, 'intake', 'failed',
 			    'idempotency_mismatch', p_request_id, p_client);
-			PERFORM pg_catalog.set_config('role', v_prev_role, true);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
 			RETURN api.problem(422, 'idempotency',
-			    'this Idempotency-Key was used with a different request',
-			    'Idempotency-Key');
+			    'this Idempotency-Key was used with a different '
+			    'request', 'Idempotency-Key');
 		END IF;
 	END IF;
 
@@ -693,8 +696,8 @@ BEGIN
 	v_has_subject := p_subject IS NOT NULL
 	    AND pg_catalog.jsonb_typeof(p_subject) <> 'null';
 	IF v_notification IS NULL OR v_notification = v_has_subject THEN
-		RAISE EXCEPTION 'p_subject must be null exactly when the signal '
-		    'is notification_only'
+		RAISE EXCEPTION 'p_subject must be null exactly when the '
+		    'signal is notification_only'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF v_has_subject AND pg_catalog.jsonb_typeof(p_subject) <> 'object'
@@ -760,9 +763,9 @@ BEGIN
 		    v_rule_id, p_route->>'ruleset_version',
 		    p_route->>'explanation',
 		    v_received + pg_catalog.make_interval(secs =>
-		        (p_route->>'take_within')::bigint),
+		        (p_route->>'take_within')::numeric),
 		    v_received + pg_catalog.make_interval(secs =>
-		        (p_route->>'first_contact_within')::bigint),
+		        (p_route->>'first_contact_within')::numeric),
 		    v_received, v_received);
 
 		INSERT INTO care.case_history (case_id, action, api_key_id,

@@ -145,6 +145,7 @@ def run(cmd, env=None, check=True, timeout=120, input=None):
     p = subprocess.run(
         cmd,
         env=env,
+        cwd=str(ROOT),
         input=input,
         capture_output=True,
         text=True,
@@ -265,7 +266,7 @@ def encode(body):
 
 
 def post_signal(base, token, body, idem=AUTO, content_type="application/json",
-                extra_headers=None, timeout=15, session=None):
+                extra_headers=None, timeout=15, session=None, verify=True):
     """POST /v1/signals; `base` is a Daemon or a base URL."""
     url = (base.url if hasattr(base, "url") else base) + "/v1/signals"
     http = session or requests
@@ -274,14 +275,15 @@ def post_signal(base, token, body, idem=AUTO, content_type="application/json",
         data=encode(body),
         headers=signal_headers(token, idem, content_type, extra_headers),
         timeout=timeout,
+        verify=verify,
     )
 
 
-def get_receipt(base, token, signal_id, timeout=10):
+def get_receipt(base, token, signal_id, timeout=10, verify=True):
     url = (base.url if hasattr(base, "url") else base) + "/v1/signals/" + \
         str(signal_id)
     h = {"Authorization": "Bearer " + token} if token else {}
-    return requests.get(url, headers=h, timeout=timeout)
+    return requests.get(url, headers=h, timeout=timeout, verify=verify)
 
 
 UNSET = object()
@@ -375,6 +377,43 @@ def read_until_close(s, timeout):
         if not chunk:
             return buf, True
         buf += chunk
+
+
+def read_response(s, timeout):
+    """Read one HTTP response (headers and a Content-Length body) from s,
+    without waiting for the connection to close.  Returns (status,
+    headers, body), or None when the server closed or timed out first."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+            need = int(m.group(1)) if m else 0
+            if len(rest) >= need:
+                return parse_http(buf)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+
+
+def raw_request(port, data, timeout=10.0):
+    """Send raw bytes; the first response as (status, headers, body), or
+    None when the server closed without one."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        return read_response(s, timeout)
+    finally:
+        s.close()
 
 
 def parse_http(raw):
@@ -832,3 +871,46 @@ def wait_for(pred, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
     raise AssertionError("timed out after %ss waiting for %s" % (
         timeout, what))
+
+
+# --------------------------------------------------------------------------
+# a hard per-test time limit (pytest-timeout is not packaged here): a hung
+# daemon fails its test instead of stalling the whole run
+
+TEST_TIMEOUT = int(os.environ.get("NRM_E2E_TEST_TIMEOUT", "120"))
+
+
+class TestTimeout(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _time_limit():
+    def on_alarm(signum, frame):
+        raise TestTimeout("test exceeded %ss" % TEST_TIMEOUT)
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TEST_TIMEOUT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def wait_http(d, path, status, timeout, what=None):
+    """Poll GET `path` on daemon `d` until it answers `status`; returns
+    that response.  The failure names the last answer seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        d.assert_running()
+        try:
+            r = requests.get(d.url + path, timeout=3)
+            last = "%d %s" % (r.status_code, r.text[:200])
+            if r.status_code == status:
+                return r
+        except requests.RequestException as e:
+            last = repr(e)[:300]
+        time.sleep(0.05)
+    raise AssertionError("%s: no %d from %s within %ss; last answer: %s" % (
+        what or path, status, path, timeout, last))
+

@@ -17,6 +17,7 @@ from conftest import (
     parse_http,
     post_signal,
     raw_exchange,
+    raw_request,
     rfc3339,
 )
 
@@ -310,9 +311,9 @@ def test_declared_length_over_limit_413_without_reading(nrmd, db, keys):
            "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
            "Idempotency-Key: e2e-cl\r\nContent-Length: 100000000\r\n\r\n"
            % keys["reporter"].token).encode()
-    raw, _closed = raw_exchange(nrmd.port, req + b"{", timeout=5)
-    assert raw, "no answer to an oversized Content-Length"
-    status, headers, body = parse_http(raw)
+    resp = raw_request(nrmd.port, req + b"{", timeout=5)
+    assert resp is not None, "no answer to an oversized Content-Length"
+    status, headers, body = resp
     assert status == 413
     assert headers.get("content-type", "").startswith(
         "application/problem+json")
@@ -362,14 +363,15 @@ def test_missing_idempotency_key_400(nrmd, db, keys):
                               "del"])
 def test_bad_idempotency_key_400(nrmd, db, keys, key):
     before = db.counts()
-    req = ("POST /v1/signals HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+    req = ("POST /v1/signals HTTP/1.1\r\nHost: t\r\n"
            "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
            % keys["reporter"].token).encode()
     body = json.dumps(adult_signal()).encode()
     req += b"Idempotency-Key: " + key.encode("utf-8") + b"\r\n"
     req += b"Content-Length: %d\r\n\r\n" % len(body) + body
-    raw, _ = raw_exchange(nrmd.port, req, timeout=10)
-    status, headers, rbody = parse_http(raw)
+    resp = raw_request(nrmd.port, req, timeout=10)
+    assert resp is not None, "no answer"
+    status, headers, rbody = resp
     assert status == 400, (status, rbody[:300])
     assert headers["content-type"].startswith("application/problem+json")
     p = json.loads(rbody)
@@ -382,6 +384,18 @@ def test_longest_idempotency_key_accepted(nrmd, keys):
     r = post_signal(nrmd, keys["reporter"].token, adult_signal(),
                     idem="K" * 200)
     assert_receipt(r)
+
+
+def test_connection_close_and_http10_get_their_answer(nrmd):
+    """A client that asks to close after the answer still gets it."""
+    for req in (b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                b"Connection: close\r\n\r\n",
+                b"GET /healthz HTTP/1.0\r\n\r\n"):
+        raw, closed = raw_exchange(nrmd.port, req, timeout=5)
+        assert raw, "no answer to %r" % req
+        status, headers, body = parse_http(raw)
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+        assert closed, "connection not closed after %r" % req
 
 
 def test_unknown_route_404(nrmd, keys):

@@ -13,6 +13,7 @@ from conftest import (
     assert_receipt,
     post_signal,
     wait_for,
+    wait_http,
 )
 
 
@@ -56,9 +57,7 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
         cluster.stop()
         phase[0] = "down"
         # /readyz goes 503 while the database is down; /healthz stays up
-        r = wait_for(lambda: (lambda x: x if x is not None and
-                              x.status_code == 503 else None)(readyz(d)),
-                     10, what="/readyz 503")
+        r = wait_http(d, "/readyz", 503, 10, "database down")
         assert_problem(r, 503, r.json()["type"].rsplit(":", 1)[1])
         assert r.headers.get("Retry-After") == "2"
         h = requests.get(d.url + "/healthz", timeout=5)
@@ -71,9 +70,7 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
         phase[0] = "starting"
         cluster.pg("start", cluster.dir, cluster.port)
         phase[0] = "restarted"
-        wait_for(lambda: (lambda x: x is not None and
-                          x.status_code == 200)(readyz(d)), 15,
-                 what="/readyz 200 after restart")
+        wait_http(d, "/readyz", 200, 15, "database restarted")
         n_up = sum(1 for x in results if x[2] == 201)
         wait_for(lambda: sum(1 for x in results if x[2] == 201) >= n_up + 3,
                  10, what="201s after restart")
@@ -101,8 +98,8 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
     acked = [x[1] for x in results if x[2] == 201]
     refs = ",".join("'%s'" % ref for ref in acked)
     rows = cluster.sql(
-        "select facts->>'reporter_reference', count(*) from intake.signal "
-        "where facts->>'reporter_reference' in (%s) group by 1" % refs)
+        "select reporter_reference, count(*) from intake.signal "
+        "where reporter_reference in (%s) group by 1" % refs)
     found = {ref: int(n) for ref, n in rows}
     missing = [ref for ref in acked if ref not in found]
     assert not missing, "acknowledged but not stored: %s" % missing
@@ -113,7 +110,7 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
         if status == 201:
             sid = r.json()["signal_id"]
             assert cluster.scalar(
-                "select facts->>'reporter_reference' from intake.signal "
+                "select reporter_reference from intake.signal "
                 "where id = '%s'" % sid) == ref
 
 
@@ -143,9 +140,7 @@ def test_schema_behind_is_not_ready(nrmd_factory, cluster, keys):
                 "delete from nrm.schema_version where version = %s"
                 % (backup, top, top))
     try:
-        r = wait_for(lambda: (lambda x: x if x is not None and
-                              x.status_code == 503 else None)(readyz(d)),
-                     10, what="/readyz 503 with the schema behind")
+        r = wait_http(d, "/readyz", 503, 10, "schema behind")
         assert_problem(r, 503, r.json()["type"].rsplit(":", 1)[1])
         # a daemon started now is not ready either and serves no intake
         d2 = nrmd_factory(wait_ready=False)
@@ -158,8 +153,6 @@ def test_schema_behind_is_not_ready(nrmd_factory, cluster, keys):
     finally:
         cluster.sql("insert into nrm.schema_version select * from %s; "
                     "drop table %s" % (backup, backup))
-    wait_for(lambda: (lambda x: x is not None and
-                      x.status_code == 200)(readyz(d)), 15,
-             what="/readyz 200 after the schema is restored")
+    wait_http(d, "/readyz", 200, 15, "schema restored")
     r = readyz(d)
     assert r.json() == {"status": "ready", "schema_version": int(top)}

@@ -16,7 +16,7 @@ from conftest import (
 
 def signals_with_ref(db, ref):
     return db.count("select count(*) from intake.signal "
-                    "where facts->>'reporter_reference' = '%s'" % ref)
+                    "where reporter_reference = '%s'" % ref)
 
 
 def test_replay_returns_identical_answer(nrmd, db, keys):

@@ -24,7 +24,7 @@ def signal_row(db, signal_id):
 
 
 def case_of(db, signal_id):
-    rows = db.sql("select id, region, priority, state from care.case "
+    rows = db.sql("select id, region_code, priority, state from care.case "
                   "where signal_id = '%s'" % signal_id)
     return rows
 
@@ -60,13 +60,22 @@ def test_happy_path_adult_with_consent(nrmd, db, keys):
     assert state == "open"
     # the personal data went to care.subject, and only there
     assert db.count(
-        "select count(*) from care.subject s join care.case c "
-        "on c.subject_id = s.id where c.id = '%s' and s.family_name = '%s'"
-        % (rec["case_id"], PERSONAL["family_name"])) == 1
-    assert db.count(
-        "select count(*) from intake.signal where id = '%s' "
-        "and facts::text like '%%%s%%'"
-        % (rec["signal_id"], PERSONAL["family_name"])) == 0
+        "select count(*) from care.subject where signal_id = '%s' "
+        "and given_name = '%s' and family_name = '%s' "
+        "and birth_date = '%s' and phone = '%s' and narrative = '%s' "
+        "and pseudonym is not null"
+        % (rec["signal_id"], PERSONAL["given_name"],
+           PERSONAL["family_name"], PERSONAL["birth_date"],
+           PERSONAL["phone"], PERSONAL["narrative"])) == 1
+    for table in ("intake.signal", "care.case"):
+        col = "id" if table == "intake.signal" else "signal_id"
+        assert db.count(
+            "select count(*) from %s t where t.%s = '%s' "
+            "and row_to_json(t)::text like '%%%s%%'"
+            % (table, col, rec["signal_id"], PERSONAL["family_name"])) == 0
+    assert db.scalar("select reporter_reference from intake.signal "
+                     "where id = '%s'" % rec["signal_id"]) == \
+        body["reporter_reference"]
     # the write was audited with this request's id
     assert db.count(
         "select count(*) from audit.event where request_id = '%s'"
@@ -310,6 +319,7 @@ def test_utf8_names_and_offsets(nrmd, db, keys):
     body["subject"]["family_name"] = PERSONAL["family_name_utf8"]
     rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
     assert db.count(
-        "select count(*) from care.subject s join care.case c "
-        "on c.subject_id = s.id where c.id = '%s' and s.family_name = '%s'"
-        % (rec["case_id"], PERSONAL["family_name_utf8"])) == 1
+        "select count(*) from care.subject where signal_id = '%s' "
+        "and given_name = '%s' and family_name = '%s'"
+        % (rec["signal_id"], PERSONAL["given_name_utf8"],
+           PERSONAL["family_name_utf8"])) == 1

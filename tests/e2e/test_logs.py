@@ -66,7 +66,7 @@ def test_no_personal_data_in_logs_even_at_debug(nrmd_factory, keys):
     b["subject"]["nationality"] = PERSONAL["given_name"]
     bad.append(b)
     b = adult_signal()
-    b[PERSONAL["family_name"]] = PERSONAL["narrative"]  # unknown field
+    b["remarks"] = PERSONAL["narrative"]  # unknown field
     bad.append(b)
     b = adult_signal()
     b["subject"]["contact"]["phone"] = PERSONAL["phone"] * 10  # too long

@@ -21,7 +21,11 @@ def test_https_serves_the_api(nrmd, pki, keys):
                      timeout=5)
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     rec = assert_receipt(post_signal(nrmd.tls_url, keys["reporter"].token,
-                                     adult_signal()))
+                                     adult_signal(),
+                                     verify=str(pki["cert"])))
+    g = get_receipt(nrmd.tls_url, keys["reporter"].token, rec["signal_id"],
+                    verify=str(pki["cert"]))
+    assert g.status_code == 200 and g.json() == rec
     # the same data through the plain listener
     g = get_receipt(nrmd, keys["reporter"].token, rec["signal_id"])
     assert g.status_code == 200 and g.json() == rec

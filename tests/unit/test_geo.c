@@ -15,8 +15,8 @@
 #include "geo.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
-#define HEADER                                                                \
-	"municipality_code,municipality_name,safety_region_code,"             \
+#define HEADER \
+	"municipality_code,municipality_name,safety_region_code," \
 	"safety_region_name\n"
 
 /* Read a whole file into a malloc'd buffer; fails the test if absent. */
@@ -52,8 +52,8 @@ setup_real(void **state)
 
 	free(text);
 	if (rc != NRM_OK) {
-		print_error("%s: %s: %s\n", GEO_CSV_PATH, err.field,
-		    err.detail);
+		print_error(
+		    "%s: %s: %s\n", GEO_CSV_PATH, err.field, err.detail);
 		return -1;
 	}
 	*state = geo;
@@ -75,25 +75,26 @@ struct lookup_case {
 };
 
 static const struct lookup_case lookup_cases[] = {
-	{"GM0363", "Amsterdam", "VR13", "Amsterdam-Amstelland"},
-	{"GM0014", "Groningen", "VR01", "Groningen"},
-	{"GM0599", "Rotterdam", "VR17", "Rotterdam-Rijnmond"},
-	{"GM0518", "'s-Gravenhage", "VR15", "Haaglanden"},
-	{"GM0344", "Utrecht", "VR09", "Utrecht"},
-	{"GM0034", "Almere", "VR25", "Flevoland"},
-	{"GM0820", "Nuenen, Gerwen en Nederwetten", "VR22",
-	    "Brabant-Zuidoost"},
-	{"GM0080", "Leeuwarden", "VR02", "Frysl\xC3\xA2n"},
-	{"GM1900", "S\xC3\xBA" "dwest-Frysl\xC3\xA2n", "VR02",
-	    "Frysl\xC3\xA2n"},
-	{"GM0000", NULL, NULL, NULL},
-	{"GM9999", NULL, NULL, NULL},
-	{"GM036", NULL, NULL, NULL},
-	{"GM03630", NULL, NULL, NULL},
-	{"gm0363", NULL, NULL, NULL},
-	{"XX0363", NULL, NULL, NULL},
-	{"GM036a", NULL, NULL, NULL},
-	{"", NULL, NULL, NULL},
+    {"GM0363", "Amsterdam", "VR13", "Amsterdam-Amstelland"},
+    {"GM0014", "Groningen", "VR01", "Groningen"},
+    {"GM0599", "Rotterdam", "VR17", "Rotterdam-Rijnmond"},
+    {"GM0518", "'s-Gravenhage", "VR15", "Haaglanden"},
+    {"GM0344", "Utrecht", "VR09", "Utrecht"},
+    {"GM0034", "Almere", "VR25", "Flevoland"},
+    {"GM0820", "Nuenen, Gerwen en Nederwetten", "VR22", "Brabant-Zuidoost"},
+    {"GM0080", "Leeuwarden", "VR02", "Frysl\xC3\xA2n"},
+    {"GM1900",
+	"S\xC3\xBA"
+	"dwest-Frysl\xC3\xA2n",
+	"VR02", "Frysl\xC3\xA2n"},
+    {"GM0000", NULL, NULL, NULL},
+    {"GM9999", NULL, NULL, NULL},
+    {"GM036", NULL, NULL, NULL},
+    {"GM03630", NULL, NULL, NULL},
+    {"gm0363", NULL, NULL, NULL},
+    {"XX0363", NULL, NULL, NULL},
+    {"GM036a", NULL, NULL, NULL},
+    {"", NULL, NULL, NULL},
 };
 
 static void
@@ -129,17 +130,17 @@ struct region_case {
 };
 
 static const struct region_case region_cases[] = {
-	{"VR01", 10},
-	{"VR02", 18},
-	{"VR09", 26},
-	{"VR13", 6},
-	{"VR25", 6},
-	{NRM_REGION_NATIONAL, 0},
-	{"VR26", -1},
-	{"VR1", -1},
-	{"vr13", -1},
-	{"", -1},
-	{"AN-EXTREMELY-LONG-REGION-CODE", -1},
+    {"VR01", 10},
+    {"VR02", 18},
+    {"VR09", 26},
+    {"VR13", 6},
+    {"VR25", 6},
+    {NRM_REGION_NATIONAL, 0},
+    {"VR26", -1},
+    {"VR1", -1},
+    {"vr13", -1},
+    {"", -1},
+    {"AN-EXTREMELY-LONG-REGION-CODE", -1},
 };
 
 static void
@@ -208,66 +209,65 @@ struct csv_case {
 	const char *text;
 	size_t len; /* 0: strlen(text) */
 	int rc;
-	const char *field;  /* expected err.field on NRM_ERR */
+	const char *field; /* expected err.field on NRM_ERR */
 	const char *detail; /* substring of err.detail on NRM_ERR */
-	int n_munis;        /* expected on NRM_OK */
+	int n_munis; /* expected on NRM_OK */
 };
 
 static const struct csv_case csv_cases[] = {
-	{"minimal", HEADER "GM0001,A,R1,Region one\n", 0, NRM_OK, NULL, NULL,
-	    1},
-	{"no final newline", HEADER "GM0001,A,R1,Region one", 0, NRM_OK, NULL,
-	    NULL, 1},
-	{"CRLF line ends",
-	    "municipality_code,municipality_name,safety_region_code,"
-	    "safety_region_name\r\nGM0001,A,R1,X\r\nGM0002,B,R1,X\r\n",
-	    0, NRM_OK, NULL, NULL, 2},
-	{"byte order mark", "\xEF\xBB\xBF" HEADER "GM0001,A,R1,X\n", 0,
-	    NRM_OK, NULL, NULL, 1},
-	{"blank lines skipped", HEADER "\nGM0001,A,R1,X\n\n\nGM0002,B,R2,Y\n\n",
-	    0, NRM_OK, NULL, NULL, 2},
-	{"quoted fields with comma and quote",
-	    HEADER "\"GM0001\",\"A, \"\"the\"\" town\",R1,\"X, Y\"\n", 0,
-	    NRM_OK, NULL, NULL, 1},
-	{"empty file", "", 0, NRM_ERR, "line 1", "empty", 0},
-	{"wrong header", "code,name,region,region_name\nGM0001,A,R1,X\n", 0,
-	    NRM_ERR, "line 1", "wrong header", 0},
-	{"header only", HEADER, 0, NRM_ERR, "line 2", "no municipalities", 0},
-	{"malformed code", HEADER "GM0001,A,R1,X\nGM36,B,R1,X\n", 0, NRM_ERR,
-	    "line 3", "municipality code", 0},
-	{"lower-case code", HEADER "gm0001,A,R1,X\n", 0, NRM_ERR, "line 2",
-	    "municipality code", 0},
-	{"duplicate municipality", HEADER "GM0001,A,R1,X\nGM0001,B,R1,X\n", 0,
-	    NRM_ERR, "line 3", "duplicate", 0},
-	{"region with two names", HEADER "GM0001,A,R1,X\nGM0002,B,R1,Y\n", 0,
-	    NRM_ERR, "line 3", "two names", 0},
-	{"three fields", HEADER "GM0001,A,R1\n", 0, NRM_ERR, "line 2",
-	    "4 fields", 0},
-	{"five fields", HEADER "GM0001,A,R1,X,extra\n", 0, NRM_ERR, "line 2",
-	    "4 fields", 0},
-	{"unterminated quote", HEADER "GM0001,\"A,R1,X\n", 0, NRM_ERR,
-	    "line 2", "unterminated", 0},
-	{"text after closing quote", HEADER "GM0001,\"A\"b,R1,X\n", 0, NRM_ERR,
-	    "line 2", "after a closing quote", 0},
-	{"quote in unquoted field", HEADER "GM0001,A\"b,R1,X\n", 0, NRM_ERR,
-	    "line 2", "quote inside", 0},
-	{"empty municipality name", HEADER "GM0001,,R1,X\n", 0, NRM_ERR,
-	    "line 2", "municipality name", 0},
-	{"line break in a name", HEADER "GM0001,\"A\nB\",R1,X\n", 0, NRM_ERR,
-	    "line 2", "municipality name", 0},
-	{"empty region name", HEADER "GM0001,A,R1,\n", 0, NRM_ERR, "line 2",
-	    "region name", 0},
-	{"region code NATIONAL", HEADER "GM0001,A,NATIONAL,X\n", 0, NRM_ERR,
-	    "line 2", "region code", 0},
-	{"region code with space", HEADER "GM0001,A,R 1,X\n", 0, NRM_ERR,
-	    "line 2", "region code", 0},
-	{"invalid UTF-8 on line 3", HEADER "GM0001,A,R1,X\nGM0002,\xC3(,R1,X\n",
-	    0, NRM_ERR, "line 3", "UTF-8", 0},
-	{"bare carriage return", HEADER "GM0001,A,R1,X\rGM0002,B,R1,X\n", 0,
-	    NRM_ERR, "line 2", "carriage return", 0},
-	{"line number after quoted line break",
-	    HEADER "GM0001,A,R1,\"X\"\n\"GM0002\",\"B\",R1,X\nbad\n", 0,
-	    NRM_ERR, "line 4", "4 fields", 0},
+    {"minimal", HEADER "GM0001,A,R1,Region one\n", 0, NRM_OK, NULL, NULL, 1},
+    {"no final newline", HEADER "GM0001,A,R1,Region one", 0, NRM_OK, NULL, NULL,
+	1},
+    {"CRLF line ends",
+	"municipality_code,municipality_name,safety_region_code,"
+	"safety_region_name\r\nGM0001,A,R1,X\r\nGM0002,B,R1,X\r\n",
+	0, NRM_OK, NULL, NULL, 2},
+    {"byte order mark", "\xEF\xBB\xBF" HEADER "GM0001,A,R1,X\n", 0, NRM_OK,
+	NULL, NULL, 1},
+    {"blank lines skipped", HEADER "\nGM0001,A,R1,X\n\n\nGM0002,B,R2,Y\n\n", 0,
+	NRM_OK, NULL, NULL, 2},
+    {"quoted fields with comma and quote",
+	HEADER "\"GM0001\",\"A, \"\"the\"\" town\",R1,\"X, Y\"\n", 0, NRM_OK,
+	NULL, NULL, 1},
+    {"empty file", "", 0, NRM_ERR, "line 1", "empty", 0},
+    {"wrong header", "code,name,region,region_name\nGM0001,A,R1,X\n", 0,
+	NRM_ERR, "line 1", "wrong header", 0},
+    {"header only", HEADER, 0, NRM_ERR, "line 2", "no municipalities", 0},
+    {"malformed code", HEADER "GM0001,A,R1,X\nGM36,B,R1,X\n", 0, NRM_ERR,
+	"line 3", "municipality code", 0},
+    {"lower-case code", HEADER "gm0001,A,R1,X\n", 0, NRM_ERR, "line 2",
+	"municipality code", 0},
+    {"duplicate municipality", HEADER "GM0001,A,R1,X\nGM0001,B,R1,X\n", 0,
+	NRM_ERR, "line 3", "duplicate", 0},
+    {"region with two names", HEADER "GM0001,A,R1,X\nGM0002,B,R1,Y\n", 0,
+	NRM_ERR, "line 3", "two names", 0},
+    {"three fields", HEADER "GM0001,A,R1\n", 0, NRM_ERR, "line 2", "4 fields",
+	0},
+    {"five fields", HEADER "GM0001,A,R1,X,extra\n", 0, NRM_ERR, "line 2",
+	"4 fields", 0},
+    {"unterminated quote", HEADER "GM0001,\"A,R1,X\n", 0, NRM_ERR, "line 2",
+	"unterminated", 0},
+    {"text after closing quote", HEADER "GM0001,\"A\"b,R1,X\n", 0, NRM_ERR,
+	"line 2", "after a closing quote", 0},
+    {"quote in unquoted field", HEADER "GM0001,A\"b,R1,X\n", 0, NRM_ERR,
+	"line 2", "quote inside", 0},
+    {"empty municipality name", HEADER "GM0001,,R1,X\n", 0, NRM_ERR, "line 2",
+	"municipality name", 0},
+    {"line break in a name", HEADER "GM0001,\"A\nB\",R1,X\n", 0, NRM_ERR,
+	"line 2", "municipality name", 0},
+    {"empty region name", HEADER "GM0001,A,R1,\n", 0, NRM_ERR, "line 2",
+	"region name", 0},
+    {"region code NATIONAL", HEADER "GM0001,A,NATIONAL,X\n", 0, NRM_ERR,
+	"line 2", "region code", 0},
+    {"region code with space", HEADER "GM0001,A,R 1,X\n", 0, NRM_ERR, "line 2",
+	"region code", 0},
+    {"invalid UTF-8 on line 3", HEADER "GM0001,A,R1,X\nGM0002,\xC3(,R1,X\n", 0,
+	NRM_ERR, "line 3", "UTF-8", 0},
+    {"bare carriage return", HEADER "GM0001,A,R1,X\rGM0002,B,R1,X\n", 0,
+	NRM_ERR, "line 2", "carriage return", 0},
+    {"line number after quoted line break",
+	HEADER "GM0001,A,R1,\"X\"\n\"GM0002\",\"B\",R1,X\nbad\n", 0, NRM_ERR,
+	"line 4", "4 fields", 0},
 };
 
 static void
@@ -289,8 +289,8 @@ test_csv_table(void **state)
 			fail_msg("%s: rc=%d, want %d (%s: %s)", c->name, rc,
 			    c->rc, err.field, err.detail);
 		if (rc == NRM_OK) {
-			assert_int_equal(nrm_geo_n_municipalities(geo),
-			    c->n_munis);
+			assert_int_equal(
+			    nrm_geo_n_municipalities(geo), c->n_munis);
 			assert_non_null(
 			    nrm_geo_region(geo, NRM_REGION_NATIONAL));
 			nrm_geo_free(geo);
@@ -299,8 +299,8 @@ test_csv_table(void **state)
 		if (geo != NULL)
 			fail_msg("%s: *out not NULL on error", c->name);
 		if (err.code != NRM_E_VALIDATION)
-			fail_msg("%s: code %s", c->name,
-			    nrm_errcode_name(err.code));
+			fail_msg(
+			    "%s: code %s", c->name, nrm_errcode_name(err.code));
 		if (strcmp(err.field, c->field) != 0)
 			fail_msg("%s: field \"%s\", want \"%s\"", c->name,
 			    err.field, c->field);
@@ -334,14 +334,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_real_lookup, setup_real,
-		    teardown_real),
-		cmocka_unit_test_setup_teardown(test_real_regions, setup_real,
-		    teardown_real),
-		cmocka_unit_test_setup_teardown(test_real_counts, setup_real,
-		    teardown_real),
-		cmocka_unit_test(test_csv_table),
-		cmocka_unit_test(test_csv_quoting),
+	    cmocka_unit_test_setup_teardown(
+		test_real_lookup, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(
+		test_real_regions, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(
+		test_real_counts, setup_real, teardown_real),
+	    cmocka_unit_test(test_csv_table),
+	    cmocka_unit_test(test_csv_quoting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,12 +30,12 @@
 #define S "{}"
 #define E "[\"sexual\"]"
 #define C "\"given\""
-#define BODY(obs, subj, expl, cons, extra)                                    \
-	"{\"observed_at\":" obs ",\"subject\":" subj                          \
-	",\"exploitation\":" expl ",\"consent\":" cons extra "}"
+#define BODY(obs, subj, expl, cons, extra) \
+	"{\"observed_at\":" obs ",\"subject\":" subj ",\"exploitation\":" expl \
+	",\"consent\":" cons extra "}"
 #define WITH(extra) BODY(O, S, E, C, extra)
 #define SUBJ(members) BODY(O, "{" members "}", E, C, "")
-#define SUBJ_CONSENT(members, consent)                                        \
+#define SUBJ_CONSENT(members, consent) \
 	BODY(O, "{" members "}", E, "\"" consent "\"", "")
 
 static struct nrm_geo *geo;
@@ -76,8 +76,7 @@ teardown(void **state)
 }
 
 static int
-parse(struct nrm_signal *s, const char *body, size_t len,
-    struct nrm_error *err)
+parse(struct nrm_signal *s, const char *body, size_t len, struct nrm_error *err)
 {
 	return nrm_signal_parse(s, body, len, &lim, geo, NOW, err);
 }
@@ -94,109 +93,103 @@ struct ok_case {
 };
 
 static const struct ok_case ok_cases[] = {
-	{"full adult with consent",
-	    "{\"observed_at\":\"2026-11-28T22:15:00+01:00\","
-	    "\"location\":{\"municipality_code\":\"GM0363\"},"
-	    "\"reporter_reference\":\"PL-2026-1234\","
-	    "\"subject\":{\"given_name\":\"Ada\",\"family_name\":\"Ok\","
-	    "\"birth_date\":\"1990-05-17\",\"age_estimate\":36,"
-	    "\"minor\":false,\"gender\":\"female\",\"nationality\":\"NG\","
-	    "\"languages\":[\"en\",\"yo\"],\"contact\":{\"phone\":"
-	    "\"+31 (0)6-1234 5678\",\"address\":\"Damrak 1\\nAmsterdam\"}},"
-	    "\"exploitation\":[\"sexual\",\"labour\"],"
-	    "\"control_means\":[\"debt_bondage\",\"loverboy\"],"
-	    "\"urgency\":{\"immediate_danger\":false,\"needs_shelter\":true},"
-	    "\"consent\":\"given\",\"narrative\":\"Line one.\\r\\nLine two.\"}",
-	    false, false, "GM0363"},
-	{"minimal adult", WITH(""), false, false, ""},
-	{"minor by birth date", SUBJ("\"birth_date\":\"2009-04-01\""), true,
-	    false, ""},
-	{"day before 18th birthday is a minor",
-	    SUBJ("\"birth_date\":\"2008-11-29\""), true, false, ""},
-	{"18th birthday is an adult", SUBJ("\"birth_date\":\"2008-11-28\""),
-	    false, false, ""},
-	{"age on the local date: 00:30+01:00 is already 29 November",
-	    BODY("\"2026-11-29T00:30:00+01:00\"",
-		"{\"birth_date\":\"2008-11-29\"}", E, C, ""),
-	    false, false, ""},
-	{"same instant in Z is still 28 November: minor",
-	    BODY("\"2026-11-28T23:30:00Z\"", "{\"birth_date\":\"2008-11-29\"}",
-		E, C, ""),
-	    true, false, ""},
-	{"born on the day observed", SUBJ("\"birth_date\":\"2026-11-28\""),
-	    true, false, ""},
-	{"minor by age_estimate", SUBJ("\"age_estimate\":16"), true, false,
-	    ""},
-	{"age_estimate 16.0 is an integer", SUBJ("\"age_estimate\":16.0"),
-	    true, false, ""},
-	{"age_estimate 18 is adult", SUBJ("\"age_estimate\":18"), false, false,
-	    ""},
-	{"age_estimate 0", SUBJ("\"age_estimate\":0"), true, false, ""},
-	{"age_estimate 120", SUBJ("\"age_estimate\":120"), false, false, ""},
-	{"minor flag", SUBJ("\"minor\":true"), true, false, ""},
-	{"minor:false loses to a minor birth date",
-	    SUBJ("\"minor\":false,\"birth_date\":\"2010-01-01\""), true, false,
-	    ""},
-	{"not_required_minor for a minor",
-	    SUBJ_CONSENT("\"minor\":true", "not_required_minor"), true, false,
-	    ""},
-	{"minor who refuses keeps personal data",
-	    SUBJ_CONSENT("\"given_name\":\"Kid\",\"age_estimate\":15",
-		"refused"),
-	    true, false, ""},
-	{"notification: adult refused",
-	    SUBJ_CONSENT("\"age_estimate\":30,\"gender\":\"male\","
-			 "\"nationality\":\"RO\",\"languages\":[\"ro\"]",
-		"refused"),
-	    false, true, ""},
-	{"notification: adult unable", SUBJ_CONSENT("", "unable"), false, true,
-	    ""},
-	{"notification: empty contact is no contact",
-	    SUBJ_CONSENT("\"contact\":{\"phone\":null}", "unable"), false,
-	    true, ""},
-	{"location null", WITH(",\"location\":null"), false, false, ""},
-	{"location empty object", WITH(",\"location\":{}"), false, false, ""},
-	{"municipality_code null",
-	    WITH(",\"location\":{\"municipality_code\":null}"), false, false,
-	    ""},
-	{"municipality GM0014", WITH(",\"location\":{\"municipality_code\":"
-				     "\"GM0014\"}"),
-	    false, false, "GM0014"},
-	{"null optionals",
-	    WITH(",\"reporter_reference\":null,\"narrative\":null,"
-		 "\"control_means\":null,\"urgency\":null"),
-	    false, false, ""},
-	{"null subject members",
-	    SUBJ("\"given_name\":null,\"family_name\":null,"
-		 "\"birth_date\":null,\"age_estimate\":null,\"minor\":null,"
-		 "\"gender\":null,\"nationality\":null,\"languages\":null,"
-		 "\"contact\":null"),
-	    false, false, ""},
-	{"empty arrays and objects",
-	    WITH(",\"control_means\":[],\"urgency\":{}"), false, false, ""},
-	{"unicode escapes in names",
-	    SUBJ("\"given_name\":\"Jos\\u00e9\",\"family_name\":"
-		 "\"\\ud83d\\ude00\""),
-	    false, false, ""},
-	{"every exploitation type",
-	    BODY(O, S,
-		"[\"sexual\",\"labour\",\"criminal\",\"begging\","
-		"\"forced_marriage\",\"illegal_adoption\",\"surrogacy\","
-		"\"organ_removal\",\"other\"]",
-		C, ""),
-	    false, false, ""},
-	{"observed exactly at now + skew",
-	    BODY("\"2026-11-29T12:05:00Z\"", S, E, C, ""), false, false, ""},
-	{"observed at 2000-01-01T00:00:00Z",
-	    BODY("\"2000-01-01T00:00:00Z\"", S, E, C, ""), false, false, ""},
-	{"whitespace around everything",
-	    " \r\n\t{ \"observed_at\" : " O " , \"subject\" : { } ,\n"
-	    "\"exploitation\" : [ \"sexual\" ] , \"consent\" : " C " }\n ",
-	    false, false, ""},
-	{"ten languages",
-	    SUBJ("\"languages\":[\"aa\",\"ab\",\"ac\",\"ad\",\"ae\",\"af\","
-		 "\"ag\",\"ah\",\"ai\",\"aj\"]"),
-	    false, false, ""},
+    {"full adult with consent",
+	"{\"observed_at\":\"2026-11-28T22:15:00+01:00\","
+	"\"location\":{\"municipality_code\":\"GM0363\"},"
+	"\"reporter_reference\":\"PL-2026-1234\","
+	"\"subject\":{\"given_name\":\"Ada\",\"family_name\":\"Ok\","
+	"\"birth_date\":\"1990-05-17\",\"age_estimate\":36,"
+	"\"minor\":false,\"gender\":\"female\",\"nationality\":\"NG\","
+	"\"languages\":[\"en\",\"yo\"],\"contact\":{\"phone\":"
+	"\"+31 (0)6-1234 5678\",\"address\":\"Damrak 1\\nAmsterdam\"}},"
+	"\"exploitation\":[\"sexual\",\"labour\"],"
+	"\"control_means\":[\"debt_bondage\",\"loverboy\"],"
+	"\"urgency\":{\"immediate_danger\":false,\"needs_shelter\":true},"
+	"\"consent\":\"given\",\"narrative\":\"Line one.\\r\\nLine two.\"}",
+	false, false, "GM0363"},
+    {"minimal adult", WITH(""), false, false, ""},
+    {"minor by birth date", SUBJ("\"birth_date\":\"2009-04-01\""), true, false,
+	""},
+    {"day before 18th birthday is a minor",
+	SUBJ("\"birth_date\":\"2008-11-29\""), true, false, ""},
+    {"18th birthday is an adult", SUBJ("\"birth_date\":\"2008-11-28\""), false,
+	false, ""},
+    {"age on the local date: 00:30+01:00 is already 29 November",
+	BODY("\"2026-11-29T00:30:00+01:00\"", "{\"birth_date\":\"2008-11-29\"}",
+	    E, C, ""),
+	false, false, ""},
+    {"same instant in Z is still 28 November: minor",
+	BODY("\"2026-11-28T23:30:00Z\"", "{\"birth_date\":\"2008-11-29\"}", E,
+	    C, ""),
+	true, false, ""},
+    {"born on the day observed", SUBJ("\"birth_date\":\"2026-11-28\""), true,
+	false, ""},
+    {"minor by age_estimate", SUBJ("\"age_estimate\":16"), true, false, ""},
+    {"age_estimate 16.0 is an integer", SUBJ("\"age_estimate\":16.0"), true,
+	false, ""},
+    {"age_estimate 18 is adult", SUBJ("\"age_estimate\":18"), false, false, ""},
+    {"age_estimate 0", SUBJ("\"age_estimate\":0"), true, false, ""},
+    {"age_estimate 120", SUBJ("\"age_estimate\":120"), false, false, ""},
+    {"minor flag", SUBJ("\"minor\":true"), true, false, ""},
+    {"minor:false loses to a minor birth date",
+	SUBJ("\"minor\":false,\"birth_date\":\"2010-01-01\""), true, false, ""},
+    {"not_required_minor for a minor",
+	SUBJ_CONSENT("\"minor\":true", "not_required_minor"), true, false, ""},
+    {"minor who refuses keeps personal data",
+	SUBJ_CONSENT("\"given_name\":\"Kid\",\"age_estimate\":15", "refused"),
+	true, false, ""},
+    {"notification: adult refused",
+	SUBJ_CONSENT("\"age_estimate\":30,\"gender\":\"male\","
+		     "\"nationality\":\"RO\",\"languages\":[\"ro\"]",
+	    "refused"),
+	false, true, ""},
+    {"notification: adult unable", SUBJ_CONSENT("", "unable"), false, true, ""},
+    {"notification: empty contact is no contact",
+	SUBJ_CONSENT("\"contact\":{\"phone\":null}", "unable"), false, true,
+	""},
+    {"location null", WITH(",\"location\":null"), false, false, ""},
+    {"location empty object", WITH(",\"location\":{}"), false, false, ""},
+    {"municipality_code null",
+	WITH(",\"location\":{\"municipality_code\":null}"), false, false, ""},
+    {"municipality GM0014",
+	WITH(",\"location\":{\"municipality_code\":"
+	     "\"GM0014\"}"),
+	false, false, "GM0014"},
+    {"null optionals",
+	WITH(",\"reporter_reference\":null,\"narrative\":null,"
+	     "\"control_means\":null,\"urgency\":null"),
+	false, false, ""},
+    {"null subject members",
+	SUBJ("\"given_name\":null,\"family_name\":null,"
+	     "\"birth_date\":null,\"age_estimate\":null,\"minor\":null,"
+	     "\"gender\":null,\"nationality\":null,\"languages\":null,"
+	     "\"contact\":null"),
+	false, false, ""},
+    {"empty arrays and objects", WITH(",\"control_means\":[],\"urgency\":{}"),
+	false, false, ""},
+    {"unicode escapes in names",
+	SUBJ("\"given_name\":\"Jos\\u00e9\",\"family_name\":"
+	     "\"\\ud83d\\ude00\""),
+	false, false, ""},
+    {"every exploitation type",
+	BODY(O, S,
+	    "[\"sexual\",\"labour\",\"criminal\",\"begging\","
+	    "\"forced_marriage\",\"illegal_adoption\",\"surrogacy\","
+	    "\"organ_removal\",\"other\"]",
+	    C, ""),
+	false, false, ""},
+    {"observed exactly at now + skew",
+	BODY("\"2026-11-29T12:05:00Z\"", S, E, C, ""), false, false, ""},
+    {"observed at 2000-01-01T00:00:00Z",
+	BODY("\"2000-01-01T00:00:00Z\"", S, E, C, ""), false, false, ""},
+    {"whitespace around everything",
+	" \r\n\t{ \"observed_at\" : " O " , \"subject\" : { } ,\n"
+	"\"exploitation\" : [ \"sexual\" ] , \"consent\" : " C " }\n ",
+	false, false, ""},
+    {"ten languages",
+	SUBJ("\"languages\":[\"aa\",\"ab\",\"ac\",\"ad\",\"ae\",\"af\","
+	     "\"ag\",\"ah\",\"ai\",\"aj\"]"),
+	false, false, ""},
 };
 
 static void
@@ -220,8 +213,8 @@ test_ok_table(void **state)
 			fail_msg("%s: notification_only=%d", c->name,
 			    s.notification_only);
 		if (strcmp(s.municipality, c->municipality) != 0)
-			fail_msg("%s: municipality %s", c->name,
-			    s.municipality);
+			fail_msg(
+			    "%s: municipality %s", c->name, s.municipality);
 		assert_int_not_equal(s.exploitation, 0);
 		facts = nrm_signal_facts_json(&s);
 		subject = nrm_signal_subject_json(&s);
@@ -246,8 +239,8 @@ test_full_adult_fields(void **state)
 	struct nrm_error err;
 
 	(void)state;
-	assert_int_equal(parse(&s, ok_cases[0].body, strlen(ok_cases[0].body),
-			     &err),
+	assert_int_equal(
+	    parse(&s, ok_cases[0].body, strlen(ok_cases[0].body), &err),
 	    NRM_OK);
 	assert_int_equal(s.observed_at, 1795900500);
 	assert_string_equal(s.observed_at_text, "2026-11-28T21:15:00Z");
@@ -269,8 +262,7 @@ test_full_adult_fields(void **state)
 	assert_string_equal(s.subject.phone, "+31 (0)6-1234 5678");
 	assert_string_equal(s.subject.address, "Damrak 1\nAmsterdam");
 	assert_int_equal(s.exploitation, NRM_EXPL_SEXUAL | NRM_EXPL_LABOUR);
-	assert_int_equal(s.control,
-	    NRM_CTRL_DEBT_BONDAGE | NRM_CTRL_LOVERBOY);
+	assert_int_equal(s.control, NRM_CTRL_DEBT_BONDAGE | NRM_CTRL_LOVERBOY);
 	assert_false(s.immediate_danger);
 	assert_true(s.needs_shelter);
 	assert_int_equal(s.consent, NRM_CONSENT_GIVEN);
@@ -295,330 +287,351 @@ struct bad_case {
 #define VAL NRM_E_VALIDATION
 
 static const struct bad_case bad_cases[] = {
-	/* Not JSON, not UTF-8. */
-	{"empty body", "", 0, MAL, "", "JSON"},
-	{"truncated object", "{\"observed_at\":", 0, MAL, "", NULL},
-	{"trailing comma", "{\"a\":1,}", 0, MAL, "", NULL},
-	{"text after the value", WITH("") " x", 0, MAL, "", "after"},
-	{"two values", "{} {}", 0, MAL, "", NULL},
-	{"single quotes", "{'observed_at':1}", 0, MAL, "", NULL},
-	{"leading zero", SUBJ("\"age_estimate\":016"), 0, MAL, "", "number"},
-	{"bare minus", SUBJ("\"age_estimate\":-"), 0, MAL, "", "number"},
-	{"raw tab in a string", SUBJ("\"given_name\":\"A\tB\""), 0, MAL, "",
-	    "control"},
-	{"\\u0000 in a string", SUBJ("\"given_name\":\"A\\u0000B\""), 0, MAL,
-	    "", "u0000"},
-	{"lone high surrogate", SUBJ("\"given_name\":\"\\ud800\""), 0, MAL, "",
-	    "surrogate"},
-	{"lone low surrogate", SUBJ("\"given_name\":\"\\udc00x\""), 0, MAL, "",
-	    "surrogate"},
-	{"bad escape", SUBJ("\"given_name\":\"\\x41\""), 0, MAL, "", "escape"},
-	{"invalid UTF-8 in a string", SUBJ("\"given_name\":\"\xC3\x28\""), 0,
-	    MAL, "", "UTF-8"},
-	{"overlong UTF-8 in a string", SUBJ("\"given_name\":\"\xC0\xAF\""), 0,
-	    MAL, "", "UTF-8"},
-	{"surrogate in UTF-8", SUBJ("\"given_name\":\"\xED\xA0\x80\""), 0,
-	    MAL, "", "UTF-8"},
-	{"NUL byte in the body", "{\"a\":\"\0\"}", 9, MAL, "", "NUL"},
-	{"True is not true", SUBJ("\"minor\":True"), 0, MAL, "", NULL},
-	/* Shape of the top level. */
-	{"top level array", "[]", 0, VAL, "", "object"},
-	{"top level string", "\"x\"", 0, VAL, "", "object"},
-	{"top level null", "null", 0, VAL, "", "object"},
-	{"top level number", "42", 0, VAL, "", "object"},
-	{"unknown field at top", WITH(",\"nickname\":\"x\""), 0, VAL,
-	    "nickname", "unknown field"},
-	{"unknown field in subject", SUBJ("\"nickname\":\"x\""), 0, VAL,
-	    "subject.nickname", "unknown field"},
-	{"unknown field in contact", SUBJ("\"contact\":{\"email\":\"a@b\"}"),
-	    0, VAL, "subject.contact.email", "unknown field"},
-	{"unknown field in location", WITH(",\"location\":{\"city\":\"A\"}"),
-	    0, VAL, "location.city", "unknown field"},
-	{"unknown field in urgency", WITH(",\"urgency\":{\"tonight\":true}"),
-	    0, VAL, "urgency.tonight", "unknown field"},
-	{"unknown key not echoed at top", WITH(",\"J. Doe\":1"), 0, VAL, "",
-	    "not shown"},
-	{"unknown key not echoed nested", SUBJ("\"na\\u00efve\":1"), 0, VAL,
-	    "subject", "not shown"},
-	{"case matters in keys", WITH(",\"Narrative\":\"x\""), 0, VAL,
-	    "Narrative", "unknown field"},
-	{"duplicate key at top", WITH(",\"consent\":\"given\""), 0, VAL,
-	    "consent", "duplicate"},
-	{"duplicate key in subject",
-	    SUBJ("\"given_name\":\"A\",\"given_name\":\"B\""), 0, VAL,
-	    "subject.given_name", "duplicate"},
-	{"duplicate key after a null", SUBJ("\"minor\":null,\"minor\":true"),
-	    0, VAL, "subject.minor", "duplicate"},
-	{"duplicate key in contact",
-	    SUBJ("\"contact\":{\"phone\":\"112\",\"phone\":\"112\"}"), 0, VAL,
-	    "subject.contact.phone", "duplicate"},
-	/* Required fields. */
-	{"observed_at missing",
-	    "{\"subject\":{},\"exploitation\":[\"sexual\"],\"consent\":"
-	    "\"given\"}",
-	    0, VAL, "observed_at", "required"},
-	{"observed_at null", BODY("null", S, E, C, ""), 0, VAL, "observed_at",
-	    "required"},
-	{"subject missing",
-	    "{\"observed_at\":" O ",\"exploitation\":[\"sexual\"],"
-	    "\"consent\":\"given\"}",
-	    0, VAL, "subject", "required"},
-	{"subject null", BODY(O, "null", E, C, ""), 0, VAL, "subject",
-	    "required"},
-	{"exploitation missing",
-	    "{\"observed_at\":" O ",\"subject\":{},\"consent\":\"given\"}", 0,
-	    VAL, "exploitation", "required"},
-	{"exploitation null", BODY(O, S, "null", C, ""), 0, VAL,
-	    "exploitation", "required"},
-	{"consent missing",
-	    "{\"observed_at\":" O ",\"subject\":{},"
-	    "\"exploitation\":[\"sexual\"]}",
-	    0, VAL, "consent", "required"},
-	{"consent null", BODY(O, S, E, "null", ""), 0, VAL, "consent",
-	    "required"},
-	/* Wrong types, every field. */
-	{"observed_at number", BODY("1795900500", S, E, C, ""), 0, VAL,
-	    "observed_at", "string"},
-	{"location string", WITH(",\"location\":\"GM0363\""), 0, VAL,
-	    "location", "object"},
-	{"municipality_code number",
-	    WITH(",\"location\":{\"municipality_code\":363}"), 0, VAL,
-	    "location.municipality_code", "string"},
-	{"reporter_reference number", WITH(",\"reporter_reference\":5"), 0,
-	    VAL, "reporter_reference", "string"},
-	{"subject array", BODY(O, "[]", E, C, ""), 0, VAL, "subject",
-	    "object"},
-	{"subject string", BODY(O, "\"x\"", E, C, ""), 0, VAL, "subject",
-	    "object"},
-	{"given_name number", SUBJ("\"given_name\":5"), 0, VAL,
-	    "subject.given_name", "string"},
-	{"family_name array", SUBJ("\"family_name\":[]"), 0, VAL,
-	    "subject.family_name", "string"},
-	{"birth_date number", SUBJ("\"birth_date\":20090401"), 0, VAL,
-	    "subject.birth_date", "date"},
-	{"age_estimate string", SUBJ("\"age_estimate\":\"16\""), 0, VAL,
-	    "subject.age_estimate", "integer"},
-	{"age_estimate bool", SUBJ("\"age_estimate\":true"), 0, VAL,
-	    "subject.age_estimate", "integer"},
-	{"minor string", SUBJ("\"minor\":\"yes\""), 0, VAL, "subject.minor",
-	    "true or false"},
-	{"minor number", SUBJ("\"minor\":1"), 0, VAL, "subject.minor",
-	    "true or false"},
-	{"gender number", SUBJ("\"gender\":1"), 0, VAL, "subject.gender",
-	    "one of"},
-	{"gender unknown value", SUBJ("\"gender\":\"f\""), 0, VAL,
-	    "subject.gender", "one of"},
-	{"gender upper case", SUBJ("\"gender\":\"Female\""), 0, VAL,
-	    "subject.gender", "one of"},
-	{"nationality number", SUBJ("\"nationality\":31"), 0, VAL,
-	    "subject.nationality", "3166"},
-	{"languages string", SUBJ("\"languages\":\"en\""), 0, VAL,
-	    "subject.languages", "array"},
-	{"languages item number", SUBJ("\"languages\":[1]"), 0, VAL,
-	    "subject.languages[0]", "639"},
-	{"contact string", SUBJ("\"contact\":\"x\""), 0, VAL,
-	    "subject.contact", "object"},
-	{"phone number", SUBJ("\"contact\":{\"phone\":31612345678}"), 0, VAL,
-	    "subject.contact.phone", "string"},
-	{"address number", SUBJ("\"contact\":{\"address\":5}"), 0, VAL,
-	    "subject.contact.address", "string"},
-	{"exploitation string", BODY(O, S, "\"sexual\"", C, ""), 0, VAL,
-	    "exploitation", "array"},
-	{"exploitation object", BODY(O, S, "{}", C, ""), 0, VAL,
-	    "exploitation", "array"},
-	{"exploitation item number", BODY(O, S, "[\"sexual\",1]", C, ""), 0,
-	    VAL, "exploitation[1]", "string"},
-	{"control_means string", WITH(",\"control_means\":\"threats\""), 0,
-	    VAL, "control_means", "array"},
-	{"control_means item null", WITH(",\"control_means\":[null]"), 0, VAL,
-	    "control_means[0]", "string"},
-	{"urgency bool", WITH(",\"urgency\":true"), 0, VAL, "urgency",
-	    "object"},
-	{"immediate_danger string",
-	    WITH(",\"urgency\":{\"immediate_danger\":\"no\"}"), 0, VAL,
-	    "urgency.immediate_danger", "true or false"},
-	{"needs_shelter number", WITH(",\"urgency\":{\"needs_shelter\":1}"),
-	    0, VAL, "urgency.needs_shelter", "true or false"},
-	{"consent bool", BODY(O, S, E, "true", ""), 0, VAL, "consent",
-	    "one of"},
-	{"narrative number", WITH(",\"narrative\":5"), 0, VAL, "narrative",
-	    "string"},
-	{"narrative object", WITH(",\"narrative\":{}"), 0, VAL, "narrative",
-	    "string"},
-	/* Dates and times. */
-	{"observed_at 2023-02-29",
-	    BODY("\"2023-02-29T10:00:00Z\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "RFC 3339"},
-	{"observed_at month 13",
-	    BODY("\"2026-13-01T10:00:00Z\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "RFC 3339"},
-	{"observed_at yesterday", BODY("\"yesterday\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "RFC 3339"},
-	{"observed_at without offset",
-	    BODY("\"2026-11-27T10:00:00\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "RFC 3339"},
-	{"observed_at beyond clock skew",
-	    BODY("\"2026-11-29T12:05:01Z\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "future"},
-	{"observed_at next year", BODY("\"2027-01-01T00:00:00Z\"", S, E, C, ""),
-	    0, VAL, "observed_at", "future"},
-	{"observed_at before 2000",
-	    BODY("\"1999-12-31T23:59:59Z\"", S, E, C, ""), 0, VAL,
-	    "observed_at", "2000"},
-	{"birth_date 2023-02-29", SUBJ("\"birth_date\":\"2023-02-29\""), 0,
-	    VAL, "subject.birth_date", "date"},
-	{"birth_date month 13", SUBJ("\"birth_date\":\"2009-13-01\""), 0, VAL,
-	    "subject.birth_date", "date"},
-	{"birth_date yesterday", SUBJ("\"birth_date\":\"yesterday\""), 0, VAL,
-	    "subject.birth_date", "date"},
-	{"birth_date with time",
-	    SUBJ("\"birth_date\":\"2009-04-01T00:00:00Z\""), 0, VAL,
-	    "subject.birth_date", "date"},
-	{"birth_date after observed_at", SUBJ("\"birth_date\":\"2026-11-29\""),
-	    0, VAL, "subject.birth_date", "after"},
-	{"birth_date after the local date of observed_at",
-	    BODY("\"2026-11-28T23:30:00-01:00\"",
-		"{\"birth_date\":\"2026-11-29\"}", E, C, ""),
-	    0, VAL, "subject.birth_date", "after"},
-	{"birth_date before 1900", SUBJ("\"birth_date\":\"1899-12-31\""), 0,
-	    VAL, "subject.birth_date", "1900"},
-	/* Location. */
-	{"unknown municipality",
-	    WITH(",\"location\":{\"municipality_code\":\"GM9999\"}"), 0, VAL,
-	    "location.municipality_code", "unknown"},
-	{"municipality without GM",
-	    WITH(",\"location\":{\"municipality_code\":\"0363\"}"), 0, VAL,
-	    "location.municipality_code", "GM and 4 digits"},
-	{"municipality lower case",
-	    WITH(",\"location\":{\"municipality_code\":\"gm0363\"}"), 0, VAL,
-	    "location.municipality_code", "GM and 4 digits"},
-	{"municipality three digits",
-	    WITH(",\"location\":{\"municipality_code\":\"GM363\"}"), 0, VAL,
-	    "location.municipality_code", "GM and 4 digits"},
-	{"municipality five digits",
-	    WITH(",\"location\":{\"municipality_code\":\"GM03630\"}"), 0, VAL,
-	    "location.municipality_code", "GM and 4 digits"},
-	{"municipality empty",
-	    WITH(",\"location\":{\"municipality_code\":\"\"}"), 0, VAL,
-	    "location.municipality_code", "GM and 4 digits"},
-	/* Exploitation and control means. */
-	{"empty exploitation", BODY(O, S, "[]", C, ""), 0, VAL, "exploitation",
-	    "at least one"},
-	{"unknown exploitation", BODY(O, S, "[\"sexual\",\"slavery\"]", C, ""),
-	    0, VAL, "exploitation[1]", "unknown"},
-	{"exploitation upper case", BODY(O, S, "[\"Sexual\"]", C, ""), 0, VAL,
-	    "exploitation[0]", "unknown"},
-	{"duplicate exploitation",
-	    BODY(O, S, "[\"sexual\",\"labour\",\"sexual\"]", C, ""), 0, VAL,
-	    "exploitation[2]", "duplicate"},
-	{"unknown control means", WITH(",\"control_means\":[\"blackmail\"]"),
-	    0, VAL, "control_means[0]", "unknown"},
-	{"duplicate control means",
-	    WITH(",\"control_means\":[\"threats\",\"threats\"]"), 0, VAL,
-	    "control_means[1]", "duplicate"},
-	/* Free text. */
-	{"empty given_name", SUBJ("\"given_name\":\"\""), 0, VAL,
-	    "subject.given_name", "1 to 200"},
-	{"blank family_name", SUBJ("\"family_name\":\"   \""), 0, VAL,
-	    "subject.family_name", "blank"},
-	{"newline in given_name", SUBJ("\"given_name\":\"A\\nB\""), 0, VAL,
-	    "subject.given_name", "control"},
-	{"C1 control in given_name", SUBJ("\"given_name\":\"A\\u0085B\""), 0,
-	    VAL, "subject.given_name", "control"},
-	{"DEL in reporter_reference", WITH(",\"reporter_reference\":\"A\x7F\""),
-	    0, VAL, "reporter_reference", "control"},
-	{"bell in narrative", WITH(",\"narrative\":\"A\\u0007B\""), 0, VAL,
-	    "narrative", "control"},
-	{"tab in narrative", WITH(",\"narrative\":\"A\\tB\""), 0, VAL,
-	    "narrative", "control"},
-	{"blank narrative", WITH(",\"narrative\":\" \\n \""), 0, VAL,
-	    "narrative", "blank"},
-	{"empty reporter_reference", WITH(",\"reporter_reference\":\"\""), 0,
-	    VAL, "reporter_reference", "1 to 100"},
-	{"empty address", SUBJ("\"contact\":{\"address\":\"\"}"), 0, VAL,
-	    "subject.contact.address", "1 to 500"},
-	{"phone with letters", SUBJ("\"contact\":{\"phone\":\"call me\"}"), 0,
-	    VAL, "subject.contact.phone", "digits"},
-	{"phone with a dot", SUBJ("\"contact\":{\"phone\":\"06.12345678\"}"),
-	    0, VAL, "subject.contact.phone", "digits"},
-	{"phone too short", SUBJ("\"contact\":{\"phone\":\"12\"}"), 0, VAL,
-	    "subject.contact.phone", "digits"},
-	{"phone without digits", SUBJ("\"contact\":{\"phone\":\"+-()+\"}"), 0,
-	    VAL, "subject.contact.phone", "digits"},
-	/* Codes and numbers. */
-	{"nationality three letters", SUBJ("\"nationality\":\"NLD\""), 0, VAL,
-	    "subject.nationality", "two upper-case"},
-	{"nationality lower case", SUBJ("\"nationality\":\"nl\""), 0, VAL,
-	    "subject.nationality", "two upper-case"},
-	{"nationality with digit", SUBJ("\"nationality\":\"N1\""), 0, VAL,
-	    "subject.nationality", "two upper-case"},
-	{"nationality empty", SUBJ("\"nationality\":\"\""), 0, VAL,
-	    "subject.nationality", "two upper-case"},
-	{"nationality non-ASCII", SUBJ("\"nationality\":\"\xC3\x89S\""), 0,
-	    VAL, "subject.nationality", "two upper-case"},
-	{"language upper case", SUBJ("\"languages\":[\"en\",\"NL\"]"), 0, VAL,
-	    "subject.languages[1]", "two lower-case"},
-	{"language three letters", SUBJ("\"languages\":[\"eng\"]"), 0, VAL,
-	    "subject.languages[0]", "two lower-case"},
-	{"language one letter", SUBJ("\"languages\":[\"e\"]"), 0, VAL,
-	    "subject.languages[0]", "two lower-case"},
-	{"duplicate language", SUBJ("\"languages\":[\"en\",\"nl\",\"en\"]"), 0,
-	    VAL, "subject.languages[2]", "duplicate"},
-	{"eleven languages",
-	    SUBJ("\"languages\":[\"aa\",\"ab\",\"ac\",\"ad\",\"ae\",\"af\","
-		 "\"ag\",\"ah\",\"ai\",\"aj\",\"ak\"]"),
-	    0, VAL, "subject.languages", "at most 10"},
-	{"age_estimate 12.5", SUBJ("\"age_estimate\":12.5"), 0, VAL,
-	    "subject.age_estimate", "integer"},
-	{"age_estimate 16.5", SUBJ("\"age_estimate\":16.5"), 0, VAL,
-	    "subject.age_estimate", "integer"},
-	{"age_estimate -1", SUBJ("\"age_estimate\":-1"), 0, VAL,
-	    "subject.age_estimate", "0 to 120"},
-	{"age_estimate 121", SUBJ("\"age_estimate\":121"), 0, VAL,
-	    "subject.age_estimate", "0 to 120"},
-	{"age_estimate 1e300", SUBJ("\"age_estimate\":1e300"), 0, VAL,
-	    "subject.age_estimate", "integer"},
-	{"age_estimate 1e400 (infinite)", SUBJ("\"age_estimate\":1e400"), 0,
-	    VAL, "subject.age_estimate", "integer"},
-	/* Consent and the anonymous notification. */
-	{"consent unknown", BODY(O, S, E, "\"yes\"", ""), 0, VAL, "consent",
-	    "one of"},
-	{"not_required_minor for an adult",
-	    SUBJ_CONSENT("\"age_estimate\":30", "not_required_minor"), 0, VAL,
-	    "consent", "minor"},
-	{"not_required_minor with no age",
-	    SUBJ_CONSENT("", "not_required_minor"), 0, VAL, "consent",
-	    "minor"},
-	{"notification with given_name",
-	    SUBJ_CONSENT("\"given_name\":\"A\"", "refused"), 0, VAL,
-	    "subject.given_name", "anonymous notification"},
-	{"notification with family_name",
-	    SUBJ_CONSENT("\"family_name\":\"B\"", "unable"), 0, VAL,
-	    "subject.family_name", "anonymous notification"},
-	{"notification with adult birth_date",
-	    SUBJ_CONSENT("\"birth_date\":\"1990-01-01\"", "refused"), 0, VAL,
-	    "subject.birth_date", "anonymous notification"},
-	{"notification with phone",
-	    SUBJ_CONSENT("\"contact\":{\"phone\":\"112\"}", "refused"), 0, VAL,
-	    "subject.contact", "anonymous notification"},
-	{"notification with address",
-	    SUBJ_CONSENT("\"contact\":{\"address\":\"A\"}", "unable"), 0, VAL,
-	    "subject.contact", "anonymous notification"},
-	{"notification with narrative",
-	    BODY(O, S, E, "\"refused\"", ",\"narrative\":\"x\""), 0, VAL,
-	    "narrative", "anonymous notification"},
+    /* Not JSON, not UTF-8. */
+    {"empty body", "", 0, MAL, "", "JSON"},
+    {"truncated object", "{\"observed_at\":", 0, MAL, "", NULL},
+    {"trailing comma", "{\"a\":1,}", 0, MAL, "", NULL},
+    {"text after the value", WITH("") " x", 0, MAL, "", "after"},
+    {"two values", "{} {}", 0, MAL, "", NULL},
+    {"single quotes", "{'observed_at':1}", 0, MAL, "", NULL},
+    {"leading zero", SUBJ("\"age_estimate\":016"), 0, MAL, "", "number"},
+    {"number of 64 characters",
+	SUBJ("\"age_estimate\":1."
+	     "00000000000000000000000000000000000000000000000000000000000000"),
+	0, MAL, "", "number longer"},
+    {"number of 63 characters parses: 1.5 is no age",
+	SUBJ("\"age_estimate\":1."
+	     "5000000000000000000000000000000000000000000000000000000000000"),
+	0, VAL, "subject.age_estimate", NULL},
+    {"bare minus", SUBJ("\"age_estimate\":-"), 0, MAL, "", "number"},
+    {"raw tab in a string", SUBJ("\"given_name\":\"A\tB\""), 0, MAL, "",
+	"control"},
+    {"\\u0000 in a string", SUBJ("\"given_name\":\"A\\u0000B\""), 0, MAL, "",
+	"u0000"},
+    {"lone high surrogate", SUBJ("\"given_name\":\"\\ud800\""), 0, MAL, "",
+	"surrogate"},
+    {"lone low surrogate", SUBJ("\"given_name\":\"\\udc00x\""), 0, MAL, "",
+	"surrogate"},
+    {"bad escape", SUBJ("\"given_name\":\"\\x41\""), 0, MAL, "", "escape"},
+    {"invalid UTF-8 in a string", SUBJ("\"given_name\":\"\xC3\x28\""), 0, MAL,
+	"", "UTF-8"},
+    {"overlong UTF-8 in a string", SUBJ("\"given_name\":\"\xC0\xAF\""), 0, MAL,
+	"", "UTF-8"},
+    {"surrogate in UTF-8", SUBJ("\"given_name\":\"\xED\xA0\x80\""), 0, MAL, "",
+	"UTF-8"},
+    {"NUL byte in the body", "{\"a\":\"\0\"}", 9, MAL, "", "NUL"},
+    {"True is not true", SUBJ("\"minor\":True"), 0, MAL, "", NULL},
+    /* Shape of the top level. */
+    {"top level array", "[]", 0, VAL, "", "object"},
+    {"top level string", "\"x\"", 0, VAL, "", "object"},
+    {"top level null", "null", 0, VAL, "", "object"},
+    {"top level number", "42", 0, VAL, "", "object"},
+    {"unknown field at top", WITH(",\"nickname\":\"x\""), 0, VAL, "nickname",
+	"unknown field"},
+    {"unknown field in subject", SUBJ("\"nickname\":\"x\""), 0, VAL,
+	"subject.nickname", "unknown field"},
+    {"unknown field in contact", SUBJ("\"contact\":{\"email\":\"a@b\"}"), 0,
+	VAL, "subject.contact.email", "unknown field"},
+    {"unknown field in location", WITH(",\"location\":{\"city\":\"A\"}"), 0,
+	VAL, "location.city", "unknown field"},
+    {"unknown field in urgency", WITH(",\"urgency\":{\"tonight\":true}"), 0,
+	VAL, "urgency.tonight", "unknown field"},
+    {"unknown key not echoed at top", WITH(",\"J. Doe\":1"), 0, VAL, "",
+	"not shown"},
+    {"unknown key not echoed nested", SUBJ("\"na\\u00efve\":1"), 0, VAL,
+	"subject", "not shown"},
+    {"case matters in keys", WITH(",\"Narrative\":\"x\""), 0, VAL, "Narrative",
+	"unknown field"},
+    {"duplicate key at top", WITH(",\"consent\":\"given\""), 0, VAL, "consent",
+	"duplicate"},
+    {"duplicate key in subject",
+	SUBJ("\"given_name\":\"A\",\"given_name\":\"B\""), 0, VAL,
+	"subject.given_name", "duplicate"},
+    {"duplicate key after a null", SUBJ("\"minor\":null,\"minor\":true"), 0,
+	VAL, "subject.minor", "duplicate"},
+    {"duplicate key in contact",
+	SUBJ("\"contact\":{\"phone\":\"112\",\"phone\":\"112\"}"), 0, VAL,
+	"subject.contact.phone", "duplicate"},
+    /* Required fields. */
+    {"observed_at missing",
+	"{\"subject\":{},\"exploitation\":[\"sexual\"],\"consent\":"
+	"\"given\"}",
+	0, VAL, "observed_at", "required"},
+    {"observed_at null", BODY("null", S, E, C, ""), 0, VAL, "observed_at",
+	"required"},
+    {"subject missing",
+	"{\"observed_at\":" O ",\"exploitation\":[\"sexual\"],"
+	"\"consent\":\"given\"}",
+	0, VAL, "subject", "required"},
+    {"subject null", BODY(O, "null", E, C, ""), 0, VAL, "subject", "required"},
+    {"exploitation missing",
+	"{\"observed_at\":" O ",\"subject\":{},\"consent\":\"given\"}", 0, VAL,
+	"exploitation", "required"},
+    {"exploitation null", BODY(O, S, "null", C, ""), 0, VAL, "exploitation",
+	"required"},
+    {"consent missing",
+	"{\"observed_at\":" O ",\"subject\":{},"
+	"\"exploitation\":[\"sexual\"]}",
+	0, VAL, "consent", "required"},
+    {"consent null", BODY(O, S, E, "null", ""), 0, VAL, "consent", "required"},
+    /* Wrong types, every field. */
+    {"observed_at number", BODY("1795900500", S, E, C, ""), 0, VAL,
+	"observed_at", "string"},
+    {"location string", WITH(",\"location\":\"GM0363\""), 0, VAL, "location",
+	"object"},
+    {"municipality_code number",
+	WITH(",\"location\":{\"municipality_code\":363}"), 0, VAL,
+	"location.municipality_code", "string"},
+    {"reporter_reference number", WITH(",\"reporter_reference\":5"), 0, VAL,
+	"reporter_reference", "string"},
+    {"subject array", BODY(O, "[]", E, C, ""), 0, VAL, "subject", "object"},
+    {"subject string", BODY(O, "\"x\"", E, C, ""), 0, VAL, "subject", "object"},
+    {"given_name number", SUBJ("\"given_name\":5"), 0, VAL,
+	"subject.given_name", "string"},
+    {"family_name array", SUBJ("\"family_name\":[]"), 0, VAL,
+	"subject.family_name", "string"},
+    {"birth_date number", SUBJ("\"birth_date\":20090401"), 0, VAL,
+	"subject.birth_date", "date"},
+    {"age_estimate string", SUBJ("\"age_estimate\":\"16\""), 0, VAL,
+	"subject.age_estimate", "integer"},
+    {"age_estimate bool", SUBJ("\"age_estimate\":true"), 0, VAL,
+	"subject.age_estimate", "integer"},
+    {"minor string", SUBJ("\"minor\":\"yes\""), 0, VAL, "subject.minor",
+	"true or false"},
+    {"minor number", SUBJ("\"minor\":1"), 0, VAL, "subject.minor",
+	"true or false"},
+    {"gender number", SUBJ("\"gender\":1"), 0, VAL, "subject.gender", "one of"},
+    {"gender unknown value", SUBJ("\"gender\":\"f\""), 0, VAL, "subject.gender",
+	"one of"},
+    {"gender upper case", SUBJ("\"gender\":\"Female\""), 0, VAL,
+	"subject.gender", "one of"},
+    {"nationality number", SUBJ("\"nationality\":31"), 0, VAL,
+	"subject.nationality", "3166"},
+    {"languages string", SUBJ("\"languages\":\"en\""), 0, VAL,
+	"subject.languages", "array"},
+    {"languages item number", SUBJ("\"languages\":[1]"), 0, VAL,
+	"subject.languages[0]", "639"},
+    {"contact string", SUBJ("\"contact\":\"x\""), 0, VAL, "subject.contact",
+	"object"},
+    {"phone number", SUBJ("\"contact\":{\"phone\":31612345678}"), 0, VAL,
+	"subject.contact.phone", "string"},
+    {"address number", SUBJ("\"contact\":{\"address\":5}"), 0, VAL,
+	"subject.contact.address", "string"},
+    {"exploitation string", BODY(O, S, "\"sexual\"", C, ""), 0, VAL,
+	"exploitation", "array"},
+    {"exploitation object", BODY(O, S, "{}", C, ""), 0, VAL, "exploitation",
+	"array"},
+    {"exploitation item number", BODY(O, S, "[\"sexual\",1]", C, ""), 0, VAL,
+	"exploitation[1]", "string"},
+    {"control_means string", WITH(",\"control_means\":\"threats\""), 0, VAL,
+	"control_means", "array"},
+    {"control_means item null", WITH(",\"control_means\":[null]"), 0, VAL,
+	"control_means[0]", "string"},
+    {"urgency bool", WITH(",\"urgency\":true"), 0, VAL, "urgency", "object"},
+    {"immediate_danger string",
+	WITH(",\"urgency\":{\"immediate_danger\":\"no\"}"), 0, VAL,
+	"urgency.immediate_danger", "true or false"},
+    {"needs_shelter number", WITH(",\"urgency\":{\"needs_shelter\":1}"), 0, VAL,
+	"urgency.needs_shelter", "true or false"},
+    {"consent bool", BODY(O, S, E, "true", ""), 0, VAL, "consent", "one of"},
+    {"narrative number", WITH(",\"narrative\":5"), 0, VAL, "narrative",
+	"string"},
+    {"narrative object", WITH(",\"narrative\":{}"), 0, VAL, "narrative",
+	"string"},
+    /* Dates and times. */
+    {"observed_at 2023-02-29", BODY("\"2023-02-29T10:00:00Z\"", S, E, C, ""), 0,
+	VAL, "observed_at", "RFC 3339"},
+    {"observed_at month 13", BODY("\"2026-13-01T10:00:00Z\"", S, E, C, ""), 0,
+	VAL, "observed_at", "RFC 3339"},
+    {"observed_at yesterday", BODY("\"yesterday\"", S, E, C, ""), 0, VAL,
+	"observed_at", "RFC 3339"},
+    {"observed_at without offset", BODY("\"2026-11-27T10:00:00\"", S, E, C, ""),
+	0, VAL, "observed_at", "RFC 3339"},
+    {"observed_at beyond clock skew",
+	BODY("\"2026-11-29T12:05:01Z\"", S, E, C, ""), 0, VAL, "observed_at",
+	"future"},
+    {"observed_at next year", BODY("\"2027-01-01T00:00:00Z\"", S, E, C, ""), 0,
+	VAL, "observed_at", "future"},
+    {"observed_at before 2000", BODY("\"1999-12-31T23:59:59Z\"", S, E, C, ""),
+	0, VAL, "observed_at", "2000"},
+    {"birth_date 2023-02-29", SUBJ("\"birth_date\":\"2023-02-29\""), 0, VAL,
+	"subject.birth_date", "date"},
+    {"birth_date month 13", SUBJ("\"birth_date\":\"2009-13-01\""), 0, VAL,
+	"subject.birth_date", "date"},
+    {"birth_date yesterday", SUBJ("\"birth_date\":\"yesterday\""), 0, VAL,
+	"subject.birth_date", "date"},
+    {"birth_date with time", SUBJ("\"birth_date\":\"2009-04-01T00:00:00Z\""), 0,
+	VAL, "subject.birth_date", "date"},
+    {"birth_date after observed_at", SUBJ("\"birth_date\":\"2026-11-29\""), 0,
+	VAL, "subject.birth_date", "after"},
+    {"birth_date after the local date of observed_at",
+	BODY("\"2026-11-28T23:30:00-01:00\"", "{\"birth_date\":\"2026-11-29\"}",
+	    E, C, ""),
+	0, VAL, "subject.birth_date", "after"},
+    {"birth_date before 1900", SUBJ("\"birth_date\":\"1899-12-31\""), 0, VAL,
+	"subject.birth_date", "1900"},
+    /* Location. */
+    {"unknown municipality",
+	WITH(",\"location\":{\"municipality_code\":\"GM9999\"}"), 0, VAL,
+	"location.municipality_code", "unknown"},
+    {"municipality without GM",
+	WITH(",\"location\":{\"municipality_code\":\"0363\"}"), 0, VAL,
+	"location.municipality_code", "GM and 4 digits"},
+    {"municipality lower case",
+	WITH(",\"location\":{\"municipality_code\":\"gm0363\"}"), 0, VAL,
+	"location.municipality_code", "GM and 4 digits"},
+    {"municipality three digits",
+	WITH(",\"location\":{\"municipality_code\":\"GM363\"}"), 0, VAL,
+	"location.municipality_code", "GM and 4 digits"},
+    {"municipality five digits",
+	WITH(",\"location\":{\"municipality_code\":\"GM03630\"}"), 0, VAL,
+	"location.municipality_code", "GM and 4 digits"},
+    {"municipality empty", WITH(",\"location\":{\"municipality_code\":\"\"}"),
+	0, VAL, "location.municipality_code", "GM and 4 digits"},
+    /* Exploitation and control means. */
+    {"empty exploitation", BODY(O, S, "[]", C, ""), 0, VAL, "exploitation",
+	"at least one"},
+    {"unknown exploitation", BODY(O, S, "[\"sexual\",\"slavery\"]", C, ""), 0,
+	VAL, "exploitation[1]", "one of sexual"},
+    {"exploitation upper case", BODY(O, S, "[\"Sexual\"]", C, ""), 0, VAL,
+	"exploitation[0]", "one of sexual"},
+    {"duplicate exploitation",
+	BODY(O, S, "[\"sexual\",\"labour\",\"sexual\"]", C, ""), 0, VAL,
+	"exploitation[2]", "duplicate"},
+    {"unknown control means", WITH(",\"control_means\":[\"blackmail\"]"), 0,
+	VAL, "control_means[0]", "unknown"},
+    {"duplicate control means",
+	WITH(",\"control_means\":[\"threats\",\"threats\"]"), 0, VAL,
+	"control_means[1]", "duplicate"},
+    /* Free text. */
+    {"empty given_name", SUBJ("\"given_name\":\"\""), 0, VAL,
+	"subject.given_name", "1 to 200"},
+    {"blank family_name", SUBJ("\"family_name\":\"   \""), 0, VAL,
+	"subject.family_name", "blank"},
+    {"newline in given_name", SUBJ("\"given_name\":\"A\\nB\""), 0, VAL,
+	"subject.given_name", "control"},
+    {"C1 control in given_name", SUBJ("\"given_name\":\"A\\u0085B\""), 0, VAL,
+	"subject.given_name", "control"},
+    {"DEL in reporter_reference", WITH(",\"reporter_reference\":\"A\x7F\""), 0,
+	VAL, "reporter_reference", "control"},
+    {"bell in narrative", WITH(",\"narrative\":\"A\\u0007B\""), 0, VAL,
+	"narrative", "control"},
+    {"tab in narrative", WITH(",\"narrative\":\"A\\tB\""), 0, VAL, "narrative",
+	"control"},
+    {"blank narrative", WITH(",\"narrative\":\" \\n \""), 0, VAL, "narrative",
+	"blank"},
+    {"empty reporter_reference", WITH(",\"reporter_reference\":\"\""), 0, VAL,
+	"reporter_reference", "1 to 100"},
+    {"empty address", SUBJ("\"contact\":{\"address\":\"\"}"), 0, VAL,
+	"subject.contact.address", "1 to 500"},
+    {"phone with letters", SUBJ("\"contact\":{\"phone\":\"call me\"}"), 0, VAL,
+	"subject.contact.phone", "digits"},
+    {"phone with a dot", SUBJ("\"contact\":{\"phone\":\"06.12345678\"}"), 0,
+	VAL, "subject.contact.phone", "digits"},
+    {"phone too short", SUBJ("\"contact\":{\"phone\":\"12\"}"), 0, VAL,
+	"subject.contact.phone", "digits"},
+    {"phone without digits", SUBJ("\"contact\":{\"phone\":\"+-()+\"}"), 0, VAL,
+	"subject.contact.phone", "digits"},
+    /* Codes and numbers. */
+    {"nationality three letters", SUBJ("\"nationality\":\"NLD\""), 0, VAL,
+	"subject.nationality", "two upper-case"},
+    {"nationality lower case", SUBJ("\"nationality\":\"nl\""), 0, VAL,
+	"subject.nationality", "two upper-case"},
+    {"nationality with digit", SUBJ("\"nationality\":\"N1\""), 0, VAL,
+	"subject.nationality", "two upper-case"},
+    {"nationality empty", SUBJ("\"nationality\":\"\""), 0, VAL,
+	"subject.nationality", "two upper-case"},
+    {"nationality non-ASCII", SUBJ("\"nationality\":\"\xC3\x89S\""), 0, VAL,
+	"subject.nationality", "two upper-case"},
+    {"language upper case", SUBJ("\"languages\":[\"en\",\"NL\"]"), 0, VAL,
+	"subject.languages[1]", "two lower-case"},
+    {"language three letters", SUBJ("\"languages\":[\"eng\"]"), 0, VAL,
+	"subject.languages[0]", "two lower-case"},
+    {"language one letter", SUBJ("\"languages\":[\"e\"]"), 0, VAL,
+	"subject.languages[0]", "two lower-case"},
+    {"duplicate language", SUBJ("\"languages\":[\"en\",\"nl\",\"en\"]"), 0, VAL,
+	"subject.languages[2]", "duplicate"},
+    {"eleven languages",
+	SUBJ("\"languages\":[\"aa\",\"ab\",\"ac\",\"ad\",\"ae\",\"af\","
+	     "\"ag\",\"ah\",\"ai\",\"aj\",\"ak\"]"),
+	0, VAL, "subject.languages", "at most 10"},
+    {"age_estimate 12.5", SUBJ("\"age_estimate\":12.5"), 0, VAL,
+	"subject.age_estimate", "integer"},
+    {"age_estimate 16.5", SUBJ("\"age_estimate\":16.5"), 0, VAL,
+	"subject.age_estimate", "integer"},
+    {"age_estimate -1", SUBJ("\"age_estimate\":-1"), 0, VAL,
+	"subject.age_estimate", "0 to 120"},
+    {"age_estimate 121", SUBJ("\"age_estimate\":121"), 0, VAL,
+	"subject.age_estimate", "0 to 120"},
+    {"age_estimate 1e300", SUBJ("\"age_estimate\":1e300"), 0, VAL,
+	"subject.age_estimate", "integer"},
+    {"age_estimate 1e400 (infinite)", SUBJ("\"age_estimate\":1e400"), 0, VAL,
+	"subject.age_estimate", "integer"},
+    /* Consent and the anonymous notification. */
+    {"consent unknown", BODY(O, S, E, "\"yes\"", ""), 0, VAL, "consent",
+	"one of"},
+    {"not_required_minor for an adult",
+	SUBJ_CONSENT("\"age_estimate\":30", "not_required_minor"), 0, VAL,
+	"consent", "minor"},
+    {"not_required_minor with no age", SUBJ_CONSENT("", "not_required_minor"),
+	0, VAL, "consent", "minor"},
+    {"notification with given_name",
+	SUBJ_CONSENT("\"given_name\":\"A\"", "refused"), 0, VAL,
+	"subject.given_name", "anonymous notification"},
+    {"notification with family_name",
+	SUBJ_CONSENT("\"family_name\":\"B\"", "unable"), 0, VAL,
+	"subject.family_name", "anonymous notification"},
+    {"notification with adult birth_date",
+	SUBJ_CONSENT("\"birth_date\":\"1990-01-01\"", "refused"), 0, VAL,
+	"subject.birth_date", "anonymous notification"},
+    {"notification with phone",
+	SUBJ_CONSENT("\"contact\":{\"phone\":\"112\"}", "refused"), 0, VAL,
+	"subject.contact", "anonymous notification"},
+    {"notification with address",
+	SUBJ_CONSENT("\"contact\":{\"address\":\"A\"}", "unable"), 0, VAL,
+	"subject.contact", "anonymous notification"},
+    {"notification with narrative",
+	BODY(O, S, E, "\"refused\"", ",\"narrative\":\"x\""), 0, VAL,
+	"narrative", "anonymous notification"},
 };
 
 /* Strings that may legitimately appear in both a body and a detail. */
 static const char *const shared_words[] = {
-	"observed_at", "location", "municipality_code", "reporter_reference",
-	"subject", "given_name", "family_name", "birth_date", "age_estimate",
-	"minor", "gender", "nationality", "languages", "contact", "phone",
-	"address", "exploitation", "control_means", "urgency",
-	"immediate_danger", "needs_shelter", "consent", "narrative",
-	"sexual", "labour", "given", "refused", "unable",
-	"not_required_minor", "female", "male", "non_binary", "other",
-	"unknown", "2026-11-28T22:15:00+01:00",
+    "observed_at",
+    "location",
+    "municipality_code",
+    "reporter_reference",
+    "subject",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "age_estimate",
+    "minor",
+    "gender",
+    "nationality",
+    "languages",
+    "contact",
+    "phone",
+    "address",
+    "exploitation",
+    "control_means",
+    "urgency",
+    "immediate_danger",
+    "needs_shelter",
+    "consent",
+    "narrative",
+    "sexual",
+    "labour",
+    "given",
+    "refused",
+    "unable",
+    "not_required_minor",
+    "female",
+    "male",
+    "non_binary",
+    "other",
+    "unknown",
+    "2026-11-28T22:15:00+01:00",
 };
 
 /*
@@ -626,8 +639,8 @@ static const char *const shared_words[] = {
  * longer) other than the shared words: details must never quote input.
  */
 static void
-assert_no_echo(const char *name, const char *body, size_t len,
-    const char *detail)
+assert_no_echo(
+    const char *name, const char *body, size_t len, const char *detail)
 {
 	char tok[256];
 	size_t i = 0, k, n;
@@ -706,15 +719,13 @@ struct len_case {
 };
 
 static const struct len_case len_cases[] = {
-	{"subject.given_name", SUBJ("\"given_name\":\"%s\""), 200, 'a'},
-	{"subject.family_name", SUBJ("\"family_name\":\"%s\""), 200, 'b'},
-	{"reporter_reference", WITH(",\"reporter_reference\":\"%s\""), 100,
-	    'R'},
-	{"narrative", WITH(",\"narrative\":\"%s\""), 8000, 'n'},
-	{"subject.contact.phone", SUBJ("\"contact\":{\"phone\":\"%s\"}"), 40,
-	    '1'},
-	{"subject.contact.address", SUBJ("\"contact\":{\"address\":\"%s\"}"),
-	    500, 'd'},
+    {"subject.given_name", SUBJ("\"given_name\":\"%s\""), 200, 'a'},
+    {"subject.family_name", SUBJ("\"family_name\":\"%s\""), 200, 'b'},
+    {"reporter_reference", WITH(",\"reporter_reference\":\"%s\""), 100, 'R'},
+    {"narrative", WITH(",\"narrative\":\"%s\""), 8000, 'n'},
+    {"subject.contact.phone", SUBJ("\"contact\":{\"phone\":\"%s\"}"), 40, '1'},
+    {"subject.contact.address", SUBJ("\"contact\":{\"address\":\"%s\"}"), 500,
+	'd'},
 };
 
 /* Copy fmt to out with its one "%s" replaced by val. */
@@ -753,11 +764,11 @@ test_length_limits(void **state)
 			fill_template(body, c->fmt, val);
 			rc = parse(&s, body, strlen(body), &err);
 			if (extra == 0 && rc != NRM_OK)
-				fail_msg("%s at %zu bytes refused: %s", c->field,
-				    n, err.detail);
+				fail_msg("%s at %zu bytes refused: %s",
+				    c->field, n, err.detail);
 			if (extra == 1 && rc == NRM_OK)
-				fail_msg("%s at %zu bytes accepted", c->field,
-				    n);
+				fail_msg(
+				    "%s at %zu bytes accepted", c->field, n);
 			if (extra == 1 && strcmp(err.field, c->field) != 0)
 				fail_msg("%s: field %s", c->field, err.field);
 			nrm_signal_free(&s);
@@ -906,15 +917,34 @@ static void
 test_facts_not_personal(void **state)
 {
 	static const char *const keys[] = {
-		"observed_at", "municipality_code", "reporter_reference",
-		"minor", "age_estimate", "gender", "nationality", "languages",
-		"exploitation", "control_means", "immediate_danger",
-		"needs_shelter", "consent", "notification_only",
+	    "observed_at",
+	    "municipality_code",
+	    "reporter_reference",
+	    "minor",
+	    "age_estimate",
+	    "gender",
+	    "nationality",
+	    "languages",
+	    "exploitation",
+	    "control_means",
+	    "immediate_danger",
+	    "needs_shelter",
+	    "consent",
+	    "notification_only",
 	};
 	static const char *const personal[] = {
-		"Ada", "\"Ok\"", "1990-05-17", "1234 5678", "Damrak",
-		"Line one", "given_name", "family_name", "birth_date", "phone",
-		"address", "narrative",
+	    "Ada",
+	    "\"Ok\"",
+	    "1990-05-17",
+	    "1234 5678",
+	    "Damrak",
+	    "Line one",
+	    "given_name",
+	    "family_name",
+	    "birth_date",
+	    "phone",
+	    "address",
+	    "narrative",
 	};
 	struct nrm_signal s;
 	struct nrm_error err;
@@ -923,8 +953,8 @@ test_facts_not_personal(void **state)
 	size_t i, n = 0;
 
 	(void)state;
-	assert_int_equal(parse(&s, ok_cases[0].body, strlen(ok_cases[0].body),
-			     &err),
+	assert_int_equal(
+	    parse(&s, ok_cases[0].body, strlen(ok_cases[0].body), &err),
 	    NRM_OK);
 	facts = nrm_signal_facts_json(&s);
 	assert_non_null(facts);
@@ -962,19 +992,19 @@ struct subject_case {
 };
 
 static const struct subject_case subject_cases[] = {
-	{"full adult", NULL,
-	    "{\"given_name\":\"Ada\",\"family_name\":\"Ok\","
-	    "\"birth_date\":\"1990-05-17\",\"phone\":\"+31 (0)6-1234 5678\","
-	    "\"address\":\"Damrak 1\\nAmsterdam\","
-	    "\"narrative\":\"Line one.\\r\\nLine two.\"}"},
-	{"nothing personal sent", WITH(""), "{}"},
-	{"notification refused",
-	    SUBJ_CONSENT("\"age_estimate\":30,\"gender\":\"male\"", "refused"),
-	    "null"},
-	{"notification unable", SUBJ_CONSENT("", "unable"), "null"},
-	{"minor without consent keeps data",
-	    SUBJ_CONSENT("\"family_name\":\"Kid\",\"minor\":true", "refused"),
-	    "{\"family_name\":\"Kid\"}"},
+    {"full adult", NULL,
+	"{\"given_name\":\"Ada\",\"family_name\":\"Ok\","
+	"\"birth_date\":\"1990-05-17\",\"phone\":\"+31 (0)6-1234 5678\","
+	"\"address\":\"Damrak 1\\nAmsterdam\","
+	"\"narrative\":\"Line one.\\r\\nLine two.\"}"},
+    {"nothing personal sent", WITH(""), "{}"},
+    {"notification refused",
+	SUBJ_CONSENT("\"age_estimate\":30,\"gender\":\"male\"", "refused"),
+	"null"},
+    {"notification unable", SUBJ_CONSENT("", "unable"), "null"},
+    {"minor without consent keeps data",
+	SUBJ_CONSENT("\"family_name\":\"Kid\",\"minor\":true", "refused"),
+	"{\"family_name\":\"Kid\"}"},
 };
 
 static void
@@ -983,8 +1013,7 @@ test_subject_json(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]);
-	     i++) {
+	for (i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
 		const struct subject_case *c = &subject_cases[i];
 		const char *body = c->body ? c->body : ok_cases[0].body;
 		struct nrm_signal s;
@@ -1004,7 +1033,7 @@ test_subject_json(void **state)
 
 struct pseudo_case {
 	const char *name;
-	const char *given;  /* NULL: absent */
+	const char *given; /* NULL: absent */
 	const char *family; /* NULL: absent */
 	bool has_birth_date;
 	size_t bufsz;
@@ -1012,33 +1041,43 @@ struct pseudo_case {
 };
 
 static const struct pseudo_case pseudo_cases[] = {
-	{"collapse, trim, fold, lower", "  Jos\xC3\xA9  ", " DE   Vries ", true,
-	    256, "jose|de vries|1990-05-17"},
-	{"same person, other spelling", "JOSE", "de vries", true, 256,
-	    "jose|de vries|1990-05-17"},
-	{"whole name in family", NULL, "  Jos\xC3\xA9   DE Vries ", true, 256,
-	    "|jose de vries|1990-05-17"},
-	{"Dutch ij ligature", "\xC4\xB2sbrand", "Smit", true, 256,
-	    "ijsbrand|smit|1990-05-17"},
-	{"Polish l-stroke, German sharp s", "\xC5\x81ukasz",
-	    "Stra\xC3\x9F" "e", true, 256, "lukasz|strasse|1990-05-17"},
-	{"Nordic o-slash and ae", "\xC3\x98rsted", "\xC3\x86" "sir", true, 256,
-	    "orsted|aesir|1990-05-17"},
-	{"Turkish dotless i and cedilla", "I\xC5\x9F\xC4\xB1k",
-	    "\xC3\x87" "elik", true, 256, "isik|celik|1990-05-17"},
-	{"no-break space and tab are whitespace", "Ana\xC2\xA0Maria",
-	    "van\tDam", true, 256, "ana maria|van dam|1990-05-17"},
-	{"multiplication sign is kept", "A\xC3\x97" "B", "C", true, 256,
-	    "a\xC3\x97" "b|c|1990-05-17"},
-	{"Cyrillic passes through", "\xD0\x90\xD0\xBD\xD0\xBD\xD0\xB0",
-	    "Ivanova", true, 256, "\xD0\x90\xD0\xBD\xD0\xBD\xD0\xB0|ivanova|"
-				  "1990-05-17"},
-	{"no family name", "Ada", NULL, true, 256, ""},
-	{"no birth date", "Ada", "Ok", false, 256, ""},
-	{"family only whitespace", "Ada", "\xC2\xA0 ", true, 256, ""},
-	{"buffer too small", "Ada", "Ok", true, 10, ""},
-	{"buffer exactly big enough", "Ada", "Ok", true, 18,
-	    "ada|ok|1990-05-17"},
+    {"collapse, trim, fold, lower", "  Jos\xC3\xA9  ", " DE   Vries ", true,
+	256, "jose|de vries|1990-05-17"},
+    {"same person, other spelling", "JOSE", "de vries", true, 256,
+	"jose|de vries|1990-05-17"},
+    {"whole name in family", NULL, "  Jos\xC3\xA9   DE Vries ", true, 256,
+	"|jose de vries|1990-05-17"},
+    {"Dutch ij ligature", "\xC4\xB2sbrand", "Smit", true, 256,
+	"ijsbrand|smit|1990-05-17"},
+    {"Polish l-stroke, German sharp s", "\xC5\x81ukasz",
+	"Stra\xC3\x9F"
+	"e",
+	true, 256, "lukasz|strasse|1990-05-17"},
+    {"Nordic o-slash and ae", "\xC3\x98rsted",
+	"\xC3\x86"
+	"sir",
+	true, 256, "orsted|aesir|1990-05-17"},
+    {"Turkish dotless i and cedilla", "I\xC5\x9F\xC4\xB1k",
+	"\xC3\x87"
+	"elik",
+	true, 256, "isik|celik|1990-05-17"},
+    {"no-break space and tab are whitespace", "Ana\xC2\xA0Maria", "van\tDam",
+	true, 256, "ana maria|van dam|1990-05-17"},
+    {"multiplication sign is kept",
+	"A\xC3\x97"
+	"B",
+	"C", true, 256,
+	"a\xC3\x97"
+	"b|c|1990-05-17"},
+    {"Cyrillic passes through", "\xD0\x90\xD0\xBD\xD0\xBD\xD0\xB0", "Ivanova",
+	true, 256,
+	"\xD0\x90\xD0\xBD\xD0\xBD\xD0\xB0|ivanova|"
+	"1990-05-17"},
+    {"no family name", "Ada", NULL, true, 256, ""},
+    {"no birth date", "Ada", "Ok", false, 256, ""},
+    {"family only whitespace", "Ada", "\xC2\xA0 ", true, 256, ""},
+    {"buffer too small", "Ada", "Ok", true, 10, ""},
+    {"buffer exactly big enough", "Ada", "Ok", true, 18, "ada|ok|1990-05-17"},
 };
 
 static void
@@ -1094,14 +1133,14 @@ struct name_case {
 };
 
 static const struct name_case name_cases[] = {
-	{NRM_EXPL_SEXUAL, "sexual", "debt_bondage"},
-	{NRM_EXPL_FORCED_MARRIAGE, "forced_marriage", "physical_violence"},
-	{NRM_EXPL_OTHER, "other", "restricted_movement"},
-	{NRM_CTRL_LOVERBOY, NULL, "loverboy"},
-	{NRM_CTRL_OTHER, NULL, "other"},
-	{0, NULL, NULL},
-	{3, NULL, NULL},
-	{1u << 31, NULL, NULL},
+    {NRM_EXPL_SEXUAL, "sexual", "debt_bondage"},
+    {NRM_EXPL_FORCED_MARRIAGE, "forced_marriage", "physical_violence"},
+    {NRM_EXPL_OTHER, "other", "restricted_movement"},
+    {NRM_CTRL_LOVERBOY, NULL, "loverboy"},
+    {NRM_CTRL_OTHER, NULL, "other"},
+    {0, NULL, NULL},
+    {3, NULL, NULL},
+    {1u << 31, NULL, NULL},
 };
 
 static void
@@ -1125,8 +1164,8 @@ test_names(void **state)
 	assert_string_equal(nrm_consent_name(NRM_CONSENT_NOT_REQUIRED_MINOR),
 	    "not_required_minor");
 	assert_null(nrm_consent_name((enum nrm_consent)4));
-	assert_string_equal(nrm_gender_name(NRM_GENDER_NON_BINARY),
-	    "non_binary");
+	assert_string_equal(
+	    nrm_gender_name(NRM_GENDER_NON_BINARY), "non_binary");
 	assert_null(nrm_gender_name(NRM_GENDER_UNSPECIFIED));
 	assert_null(nrm_gender_name((enum nrm_gender)99));
 }
@@ -1145,8 +1184,7 @@ test_every_control_means(void **state)
 		uint32_t bit = 1u << i;
 
 		snprintf(body, sizeof(body),
-		    WITH(",\"control_means\":[\"%s\"]"),
-		    nrm_control_name(bit));
+		    WITH(",\"control_means\":[\"%s\"]"), nrm_control_name(bit));
 		assert_int_equal(parse(&s, body, strlen(body), &err), NRM_OK);
 		assert_int_equal(s.control, bit);
 		nrm_signal_free(&s);
@@ -1157,20 +1195,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok_table),
-		cmocka_unit_test(test_full_adult_fields),
-		cmocka_unit_test(test_bad_table),
-		cmocka_unit_test(test_length_limits),
-		cmocka_unit_test(test_length_counts_bytes),
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_custom_limits),
-		cmocka_unit_test(test_canonical_equal),
-		cmocka_unit_test(test_facts_not_personal),
-		cmocka_unit_test(test_subject_json),
-		cmocka_unit_test(test_pseudonym),
-		cmocka_unit_test(test_pseudonym_from_body),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_every_control_means),
+	    cmocka_unit_test(test_ok_table),
+	    cmocka_unit_test(test_full_adult_fields),
+	    cmocka_unit_test(test_bad_table),
+	    cmocka_unit_test(test_length_limits),
+	    cmocka_unit_test(test_length_counts_bytes),
+	    cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_custom_limits),
+	    cmocka_unit_test(test_canonical_equal),
+	    cmocka_unit_test(test_facts_not_personal),
+	    cmocka_unit_test(test_subject_json),
+	    cmocka_unit_test(test_pseudonym),
+	    cmocka_unit_test(test_pseudonym_from_body),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_every_control_means),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,467 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: intake throughput of nrmd against pgbench
+# running the same SQL on the same database, side by side.
+#
+#   BENCH_SECONDS=20   length of each measured run
+#   BENCH_WARMUP=3     seconds of untimed warm-up of each side first
+#   BENCH_ENFORCE=1    also exit non-zero when the mean ratio < 0.7
+#   BENCH_POOL=4       nrmd's db_pool_size (4 is the measured setting;
+#                      other values are for diagnosis)
+#
+# Set-up: scripts/deps.sh, make, a throwaway cluster (scripts/pg.sh) in a
+# mktemp directory under /tmp on a free port, migrations, one reporter
+# key, a pseudonym key, and bin/nrmd on a free loopback port (plain HTTP
+# only, log_level warn, db_pool_size 4).
+#
+# Each round runs, one after the other on the same database:
+#   intake   wrk -t2 -c16 with bench/intake.lua: POST /v1/signals with
+#            bench/body.json and a unique Idempotency-Key per request
+#   pgbench  pgbench -j2 -c16 -M prepared with bench/intake.pgbench:
+#            the statement nrmd runs for that request
+#            (SELECT api.intake($1..$9)) as nrm_app, with the parameter
+#            values nrmd sends (computed by bench/payload.c from the
+#            same nrm-core code), a unique key per transaction
+# Round 1 runs intake then pgbench, round 2 the reverse.  Any answer
+# other than 201 (or a socket error, or a failed pgbench transaction)
+# fails the benchmark.  At the end every stored signal is checked to hold
+# the same content whichever side wrote it, and the results are printed
+# as a table with the CPU each process used.
+#
+# The cluster and everything else live in the mktemp directory, which
+# is stopped and removed on every exit, Ctrl-C included.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd -P)
+
+SECS=${BENCH_SECONDS:-20}
+WARM=${BENCH_WARMUP:-3}
+ENFORCE=${BENCH_ENFORCE:-0}
+CONNS=16
+THREADS=2
+POOL=${BENCH_POOL:-4}
+TARGET=0.7
+PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+
+case $SECS in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_SECONDS must be a positive integer" >&2; exit 2 ;; esac
+case $POOL in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_POOL must be a positive integer" >&2; exit 2 ;; esac
+case $WARM in '' | *[!0-9]*) echo "bench.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
+
+# Nothing from the caller's NRM_* environment: nrmd lets NRM_<KEY>
+# override its config file.
+for v in $(compgen -v NRM_ || true); do
+	[ "$v" = NRM_PGBIN ] || unset "$v"
+done
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() {
+	printf 'bench.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+scripts/deps.sh
+make -s
+for b in wrk curl "$PGBIN/pgbench" "$PGBIN/psql"; do
+	command -v "$b" >/dev/null 2>&1 || die "$b is missing (scripts/deps.sh)"
+done
+
+umask 077
+TMP=$(mktemp -d /tmp/nrm-bench.XXXXXX)
+chmod 711 "$TMP" # the cluster directory below runs as the postgres user
+PGDIR=$TMP/pg
+NRMD_PID=
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$NRMD_PID" ] && kill -0 "$NRMD_PID" 2>/dev/null; then
+		kill -TERM "$NRMD_PID" 2>/dev/null || true
+		wait "$NRMD_PID" 2>/dev/null || true
+	fi
+	if [ -d "$PGDIR" ]; then
+		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "bench.sh: interrupted" >&2; exit 130' INT TERM
+
+# A TCP port nothing listens on (127.0.0.1), from a random start.
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# ---------------------------------------------------------------------
+# set-up
+
+PGPORT=$(free_port)
+say "cluster in $PGDIR on port $PGPORT"
+scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
+eval "$(scripts/pg.sh env "$PGDIR" "$PGPORT")" # not exported
+PGDATA_DIR=$PGDIR/data
+
+NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate >/dev/null
+TOKEN=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key create \
+    --role reporter --agency bench --agency-kind police 2>/dev/null)
+case $TOKEN in nrm_*) ;; *) die "nrmctl key create printed no token" ;; esac
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/pseudonym.key"
+
+sql() { # SQL as superuser, one unaligned value per line
+	"$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$NRM_SUPERUSER_URL" \
+	    -c "$1"
+}
+
+# The api.intake() arguments nrmd derives from bench/body.json.
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -iquote nrm-core \
+    -iquote nrm-api -o "$TMP/payload" bench/payload.c nrm-api/crypto.c \
+    build/release/libnrmcore.a -lcjson -lcrypto
+mkdir "$TMP/payload.d"
+"$TMP/payload" bench/body.json config/municipalities.csv \
+    "$TMP/pseudonym.key" "$TMP/payload.d"
+TOKEN_HASH="\\x$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)"
+
+HTTP_PORT=$(free_port)
+cat >"$TMP/nrmd.conf" <<EOF
+listen = 127.0.0.1:$HTTP_PORT
+listen_tls =
+database_url = $NRM_DATABASE_URL
+db_pool_size = $POOL
+log_level = warn
+municipalities_file = $ROOT/config/municipalities.csv
+pseudonym_key_file = $TMP/pseudonym.key
+EOF
+bin/nrmd --config "$TMP/nrmd.conf" >"$TMP/nrmd.log" 2>&1 &
+NRMD_PID=$!
+URL=http://127.0.0.1:$HTTP_PORT
+for i in $(seq 1 100); do
+	kill -0 "$NRMD_PID" 2>/dev/null || {
+		cat "$TMP/nrmd.log" >&2
+		die "nrmd exited during start-up"
+	}
+	if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
+		break
+	fi
+	[ "$i" -lt 100 ] || die "nrmd not ready after 20 s"
+	sleep 0.2
+done
+say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, log_level warn)"
+
+# One request by hand: a clear message when the set-up is wrong.
+code=$(curl -sS -o "$TMP/first.out" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Idempotency-Key: bench-first' --data-binary @bench/body.json \
+    "$URL/v1/signals")
+[ "$code" = 201 ] || die "the first POST /v1/signals answered $code: $(cat "$TMP/first.out")"
+
+# ---------------------------------------------------------------------
+# CPU accounting from /proc (clock ticks)
+
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+PG_PM=$(head -1 "$PGDATA_DIR/postmaster.pid")
+
+# utime+stime of a process ($2 = 1: plus its reaped children's).
+proc_ticks() {
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || {
+		echo 0
+		return
+	}
+	line=${line##*) } # fields from 3 (state) on
+	read -r -a f <<<"$line"
+	if [ "${2:-0}" = 1 ]; then
+		echo $((f[11] + f[12] + f[13] + f[14]))
+	else
+		echo $((f[11] + f[12]))
+	fi
+}
+
+# The whole cluster: the postmaster, its live children, and what its
+# exited children (pgbench's backends) used.
+pg_ticks() {
+	local sum line f s
+	sum=$(proc_ticks "$PG_PM" 1)
+	for s in /proc/[0-9]*/stat; do
+		{ read -r line <"$s"; } 2>/dev/null || continue
+		line=${line##*) }
+		read -r -a f <<<"$line"
+		[ "${f[1]}" = "$PG_PM" ] && sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+
+# busy and total ticks of the machine.
+machine_ticks() {
+	local cpu u n s idle io irq sirq steal rest
+	read -r cpu u n s idle io irq sirq steal rest </proc/stat
+	echo "$((u + n + s + irq + sirq + steal)) $((u + n + s + idle + io + irq + sirq + steal))"
+}
+
+# Snapshot: nrmd postgres loadgen(children of this shell) busy total
+snapshot() {
+	echo "$(proc_ticks "$NRMD_PID") $(pg_ticks) $(proc_ticks $$ 1 |
+	    awk -v self="$(proc_ticks $$)" '{ print $1 - self }') $(machine_ticks)"
+}
+
+# cpu_report BEFORE AFTER N ->
+#   "nrmd_s pg_s gen_s other_s busy% nrmd_us/op pg_us/op"
+# other = every other process on the machine (busy minus the three).
+cpu_report() {
+	awk -v hz="$HZ" -v n="$3" -v b="$1" -v a="$2" 'BEGIN {
+		split(b, x, " "); split(a, y, " ")
+		nr = (y[1] - x[1]) / hz; pg = (y[2] - x[2]) / hz
+		gen = (y[3] - x[3]) / hz
+		busy_s = (y[4] - x[4]) / hz
+		other = busy_s - nr - pg - gen
+		if (other < 0) other = 0
+		busy = (y[5] - x[5]) > 0 ? 100 * (y[4] - x[4]) / (y[5] - x[5]) : 0
+		nrop = n > 0 ? 1e6 * nr / n : 0
+		pgop = n > 0 ? 1e6 * pg / n : 0
+		printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f\n", nr, pg, gen,
+		    other, busy, nrop, pgop
+	}'
+}
+
+# ---------------------------------------------------------------------
+# the two sides
+
+PGB_ARGS=(-n -c "$CONNS" -j "$THREADS" -M prepared -f bench/intake.pgbench
+	-D n=0 -D "token_hash=$TOKEN_HASH" -D client=127.0.0.1
+	-D "request_hash=$(cat "$TMP/payload.d/request_hash.hex")"
+	-D "facts=$(cat "$TMP/payload.d/facts.json")"
+	-D "subject=$(cat "$TMP/payload.d/subject.json")"
+	-D "pseudonym=$(cat "$TMP/payload.d/pseudonym.hex")"
+	-D "route=$(cat "$TMP/payload.d/route.json")")
+
+FAILED=0
+
+# run_intake TAG SECONDS -> sets I_RPS I_P50 I_P99 I_N I_CPU
+run_intake() {
+	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after line rows
+	before=$(snapshot)
+	(BENCH_TOKEN=$TOKEN exec wrk -t "$THREADS" -c "$CONNS" -d "${secs}s" \
+	    -s bench/intake.lua "$URL" -- "$tag" bench/body.json) \
+	    >"$out" 2>&1 || true
+	after=$(snapshot)
+	line=$(grep '^BENCH_WRK ' "$out" || true)
+	if [ -z "$line" ]; then
+		cat "$out" >&2
+		die "wrk ($tag) printed no result"
+	fi
+	I_N=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
+	I_RPS=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
+	I_P50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+	I_P99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
+	local bad errs
+	bad=$(sed 's/.*non201=\([0-9]*\).*/\1/' <<<"$line")
+	errs=$(sed 's/.*errors=\([0-9]*\).*/\1/' <<<"$line")
+	rows=$(sql "SELECT count(*) FROM intake.idempotency
+	    WHERE idem_key LIKE '$tag-%' AND status = 201")
+	I_CPU=$(cpu_report "$before" "$after" "$I_N")
+	say "intake $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $bad, socket errors $errs, signals stored $rows"
+	if [ "$bad" != 0 ] || [ "$errs" != 0 ]; then
+		grep '^BENCH_WRK_' "$out" >&2 || true
+		echo "bench.sh: intake $tag: $bad answers were not 201, $errs socket errors" >&2
+		FAILED=1
+	fi
+	if [ "$rows" -lt "$I_N" ]; then
+		echo "bench.sh: intake $tag: $I_N answers but only $rows signals stored" >&2
+		FAILED=1
+	fi
+}
+
+# run_pgbench TAG DIGIT SECONDS -> sets P_TPS P_P50 P_P99 P_N P_CPU
+# Keys and request ids are DIGIT * 10^14 + client * 10^9 + n.
+run_pgbench() {
+	local tag=$1 digit=$2 secs=$3 out=$TMP/pgbench-$1.out before after
+	local failed rows
+	rm -f "$TMP/pgblog-$tag".*
+	before=$(snapshot)
+	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -T "$secs" \
+	    -D "base=${digit}00000000000000" --log \
+	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1 ||
+	    {
+		    cat "$out" >&2
+		    echo "bench.sh: pgbench ($tag) failed" >&2
+		    FAILED=1
+	    }
+	after=$(snapshot)
+	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
+	P_N=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	[ -n "$P_TPS" ] && [ -n "$P_N" ] || {
+		cat "$out" >&2
+		die "pgbench ($tag) printed no result"
+	}
+	# Latency: the per-transaction log, microseconds in column 3.
+	read -r P_P50 P_P99 < <(cat "$TMP/pgblog-$tag".* | awk '{ print $3 }' |
+	    sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "0 0"; exit }
+		i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
+		printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }')
+	rm -f "$TMP/pgblog-$tag".*
+	rows=$(sql "SELECT count(*) FROM intake.idempotency
+	    WHERE idem_key ~ '^${digit}[0-9]{14}\$' AND status = 201")
+	P_CPU=$(cpu_report "$before" "$after" "$P_N")
+	P_TPS=$(printf '%.1f' "$P_TPS")
+	say "pgbench $tag: $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed ${failed:-0}, signals stored $rows"
+	if [ "${failed:-0}" != 0 ]; then
+		echo "bench.sh: pgbench $tag: $failed failed transactions" >&2
+		FAILED=1
+	fi
+	# Every transaction must have returned a 201 receipt (a 4xx answer
+	# is a normal result row to pgbench but stores no idempotency row).
+	if [ "$rows" -lt "$P_N" ]; then
+		echo "bench.sh: pgbench $tag: $P_N transactions but only $rows answered 201" >&2
+		FAILED=1
+	fi
+}
+
+# ---------------------------------------------------------------------
+# warm-up, then two rounds in opposite orders
+
+# Whatever else runs on the machine disturbs the comparison: say so.
+idle_b=$(machine_ticks)
+sleep 1
+idle_a=$(machine_ticks)
+BUSY0=$(awk -v b="$idle_b" -v a="$idle_a" 'BEGIN { split(b, x, " ")
+	split(a, y, " "); d = y[2] - x[2]
+	printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+say "machine busy before the runs: ${BUSY0}% of $NCPU CPUs"
+[ "$BUSY0" -le 10 ] ||
+	say "WARNING: the machine is not idle; the numbers will be disturbed"
+
+if [ "$WARM" -gt 0 ]; then
+	say "warm-up: ${WARM} s of each side"
+	run_intake w0 "$WARM"
+	run_pgbench p0 9 "$WARM"
+fi
+
+declare -a R_I_RPS R_I_LAT R_P_TPS R_P_LAT R_ORDER R_I_CPU R_P_CPU
+for round in 1 2; do
+	say "round $round: $SECS s each, $CONNS connections, $THREADS threads"
+	if [ "$round" = 1 ]; then
+		run_intake "w$round" "$SECS"
+		run_pgbench "p$round" "$round" "$SECS"
+		R_ORDER[round]="intake, pgbench"
+	else
+		run_pgbench "p$round" "$round" "$SECS"
+		run_intake "w$round" "$SECS"
+		R_ORDER[round]="pgbench, intake"
+	fi
+	R_I_RPS[round]=$I_RPS
+	R_I_LAT[round]="$I_P50 / $I_P99"
+	R_I_CPU[round]=$I_CPU
+	R_P_TPS[round]=$P_TPS
+	R_P_LAT[round]="$P_P50 / $P_P99"
+	R_P_CPU[round]=$P_CPU
+done
+
+# ---------------------------------------------------------------------
+# same content whichever side wrote it
+
+say "checking that both sides stored the same content"
+same=$(sql "
+WITH t AS (
+	SELECT CASE WHEN s.request_id ~ '^[0-9]+\$' THEN 'pgbench'
+		ELSE 'nrmd' END AS side,
+	    md5(row(s.observed_at, s.agency_id, s.api_key_id,
+		s.municipality_code, s.region_code, s.rule_id,
+		s.ruleset_version, s.reporter_reference, s.minor,
+		s.age_estimate, s.gender, s.nationality, s.languages,
+		s.exploitation, s.control_means, s.immediate_danger,
+		s.needs_shelter, s.consent, s.notification_only,
+		sub.given_name, sub.family_name, sub.birth_date, sub.phone,
+		sub.address, sub.narrative, sub.pseudonym,
+		c.region_code, c.priority, c.state, c.version, c.rule_id,
+		c.ruleset_version, c.explanation, c.take_by - c.created_at,
+		c.first_contact_by - c.created_at, i.request_hash, i.status,
+		a.client_addr, a.outcome)::text) AS h
+	FROM intake.signal s
+	JOIN care.subject sub ON sub.signal_id = s.id
+	JOIN care.\"case\" c ON c.signal_id = s.id
+	JOIN intake.idempotency i ON i.response->'body'->>'signal_id' = s.id::text
+	JOIN audit.event a ON a.action = 'signal.create'
+	    AND a.object_id = s.id::text
+)
+SELECT count(*) FILTER (WHERE side = 'nrmd') || ' ' ||
+    count(*) FILTER (WHERE side = 'pgbench') || ' ' ||
+    count(DISTINCT h) || ' ' || (SELECT count(*) FROM intake.signal)
+FROM t")
+read -r n_nrmd n_pgb n_distinct n_all <<<"$same"
+say "signals: $n_nrmd by nrmd, $n_pgb by pgbench, $n_all in all; distinct contents: $n_distinct"
+if [ "$n_distinct" != 1 ] || [ $((n_nrmd + n_pgb)) != "$n_all" ]; then
+	echo "bench.sh: the two sides did not store the same content" >&2
+	FAILED=1
+fi
+warns=$(grep -c . "$TMP/nrmd.log" || true)
+if [ "$warns" != 0 ]; then
+	say "nrmd logged $warns lines at warn or above; the first ones:"
+	head -5 "$TMP/nrmd.log" >&2
+fi
+
+# ---------------------------------------------------------------------
+# the table
+
+mean=$(awk -v a="${R_I_RPS[1]}" -v b="${R_P_TPS[1]}" -v c="${R_I_RPS[2]}" \
+    -v d="${R_P_TPS[2]}" 'BEGIN { printf "%.2f", (a / b + c / d) / 2 }')
+echo
+printf 'nrm intake benchmark: %s s per run, %d connections, %d threads, nrmd db_pool_size = %d, pgbench -M prepared, %d CPUs\n' \
+    "$SECS" "$CONNS" "$THREADS" "$POOL" "$NCPU"
+printf '%-6s %-16s %12s %12s %6s %18s %19s\n' round order 'intake req/s' \
+    'pgbench tps' ratio 'intake p50/p99 ms' 'pgbench p50/p99 ms'
+for round in 1 2; do
+	ratio=$(awk -v a="${R_I_RPS[round]}" -v b="${R_P_TPS[round]}" \
+	    'BEGIN { printf "%.2f", a / b }')
+	printf '%-6s %-16s %12s %12s %6s %18s %19s\n' "$round" \
+	    "${R_ORDER[round]}" "${R_I_RPS[round]}" "${R_P_TPS[round]}" \
+	    "$ratio" "${R_I_LAT[round]}" "${R_P_LAT[round]}"
+done
+printf '%-6s %-16s %12s %12s %6s\n' mean '' '' '' "$mean"
+echo
+echo "CPU seconds used during each run (user+system), and per request/transaction:"
+printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' round side nrmd \
+    postgres loadgen other 'machine %' 'nrmd us/op' 'postgres us/op'
+max_other=0
+for round in 1 2; do
+	for side in intake pgbench; do
+		if [ "$side" = intake ]; then
+			c=${R_I_CPU[round]}
+		else
+			c=${R_P_CPU[round]}
+		fi
+		read -r nr pg gen other busy nrop pgop <<<"$c"
+		printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' "$round" \
+		    "$side" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
+		max_other=$(awk -v a="$max_other" -v b="$other" \
+		    'BEGIN { print (b > a ? b : a) }')
+	done
+done
+echo "(loadgen = wrk or pgbench itself; other = every other process;"
+echo " machine % = busy share of all $NCPU CPUs; us/op = CPU microseconds per"
+echo " request or transaction)"
+if awk -v o="$max_other" -v s="$SECS" -v c="$NCPU" \
+    'BEGIN { exit !(o > 0.1 * s * c) }'; then
+	echo "WARNING: other processes used up to ${max_other} CPU s in a run:" \
+	    "the machine was not idle, the numbers are disturbed"
+fi
+echo
+if awk -v m="$mean" -v t="$TARGET" 'BEGIN { exit !(m >= t) }'; then
+	echo "target: mean ratio $mean >= $TARGET: met"
+else
+	echo "target: mean ratio $mean < $TARGET: NOT met"
+	[ "$ENFORCE" = 1 ] && FAILED=1
+fi
+if [ "$FAILED" != 0 ]; then
+	echo "bench.sh: FAILED (see the messages above)" >&2
+	exit 1
+fi

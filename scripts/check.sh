@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# check.sh - `make check`: every test tier, the way CI runs it.
+#
+#   deps       scripts/deps.sh installs what is missing (Debian packages)
+#   build      make (warnings are errors)
+#   unit       make unit (table-driven C tests, cmocka)
+#   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
+#   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
+#   asan-build make asan (ASan + UBSan)
+#   e2e-asan   tests/e2e again against build/asan/bin/nrmd
+#   compose    docker-compose -f docker-compose.yml config -q
+#
+# Every tier runs even when an earlier one failed (unless it depends on
+# it), so one run shows every failure.  A short summary per tier, then the
+# closing line "N passed, M failed" over every test counted; the exit
+# status is non-zero when anything failed.  The throwaway cluster lives
+# in a mktemp directory under /tmp and is stopped and removed on every
+# exit, Ctrl-C included.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd -P)
+
+# Debian's python3 (python3-pytest, -requests, -yaml, -jsonschema), never
+# a pyenv or virtualenv one that lacks them.
+PY=/usr/bin/python3
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# Sanitizer options for the ASan run: any report is fatal and fails the
+# daemon's exit status (tests/e2e checks it is 0 and scans its stderr).
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:print_summary=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
+export LSAN_OPTIONS="exitcode=88"
+
+TMP=$(mktemp -d /tmp/nrm-check.XXXXXX)
+chmod 755 "$TMP" # the cluster runs as the postgres OS user
+PGDIR=$TMP/pg
+PGPORT=
+LOGDIR=$TMP/logs
+mkdir -p "$LOGDIR"
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -d "$PGDIR" ]; then
+		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "check.sh: interrupted" >&2; exit 130' INT TERM
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUMMARY=()
+
+# record NAME STATUS PASSED FAILED SECONDS [NOTE]
+record() {
+	local name=$1 status=$2 p=$3 f=$4 secs=$5 note=${6:-}
+	TOTAL_PASS=$((TOTAL_PASS + p))
+	TOTAL_FAIL=$((TOTAL_FAIL + f))
+	SUMMARY+=("$(printf '  %-4s %-11s %5d ok %4d not ok %5ds  %s' \
+	    "$status" "$name" "$p" "$f" "$secs" "$note")")
+	printf '==> %s %s (%d ok, %d not ok, %ds)\n' "$name" "$status" \
+	    "$p" "$f" "$secs"
+}
+
+banner() {
+	printf '\n==> %s\n' "$*"
+}
+
+# step NAME CMD...: a step that counts as one check.
+step() {
+	local name=$1 t0 rc
+	shift
+	banner "$name: $*"
+	t0=$(date +%s)
+	"$@"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		record "$name" PASS 1 0 $(($(date +%s) - t0))
+	else
+		record "$name" FAIL 0 1 $(($(date +%s) - t0)) "exit $rc"
+	fi
+	return "$rc"
+}
+
+# Count "ok N" / "not ok N" TAP lines and cmocka's "[  PASSED  ] N" and
+# "[  FAILED  ] N" totals in a log; prints "PASSED FAILED".
+count_log() {
+	awk '
+	/^\[  PASSED  \] [0-9]+ test/ { cp += $4 }
+	/^\[  FAILED  \] [0-9]+ test/ { cf += $4 }
+	/^ok [0-9]+/ { tp++ }
+	/^not ok [0-9]+/ { if ($0 !~ /# *TODO/) tf++; else tp++ }
+	END { printf "%d %d\n", cp + tp, cf + tf }
+	' "$1"
+}
+
+# counted NAME LOG CMD...: a tier whose log holds per-test results.
+counted() {
+	local name=$1 log=$2 t0 rc p f
+	shift 2
+	banner "$name: $*"
+	t0=$(date +%s)
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	read -r p f < <(count_log "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # failed without saying which test: count the tier
+	fi
+	if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then
+		p=1 # ran, but in a format we do not count: count the tier
+	fi
+	if [ "$rc" -eq 0 ]; then
+		record "$name" PASS "$p" "$f" $(($(date +%s) - t0))
+	else
+		record "$name" FAIL "$p" "$f" $(($(date +%s) - t0)) "exit $rc"
+	fi
+	return "$rc"
+}
+
+# pytest_tier NAME [ENV=VALUE ...]: the e2e suite; counts from JUnit XML.
+# pytest's exit status 5 (no test collected) is a failure.
+pytest_tier() {
+	local name=$1 t0 rc xml counts p f s
+	shift
+	xml=$LOGDIR/$name.xml
+	banner "$name: pytest tests/e2e $*"
+	t0=$(date +%s)
+	env "$@" "$PY" -m pytest -p no:cacheprovider -q -rfEs \
+	    --junitxml="$xml" tests/e2e
+	rc=$?
+	counts=$("$PY" - "$xml" <<'EOF' 2>/dev/null || echo "0 0 0"
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = sum(int(s.get("tests", 0)) for s in suites)
+f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+k = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - f - k, f, k)
+EOF
+)
+	read -r p f s <<<"$counts"
+	if [ "$rc" -eq 5 ]; then
+		echo "check.sh: pytest collected no test" >&2
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	if [ "$rc" -eq 0 ]; then
+		record "$name" PASS "$p" "$f" $(($(date +%s) - t0)) \
+		    "$s skipped"
+	else
+		record "$name" FAIL "$p" "$f" $(($(date +%s) - t0)) \
+		    "exit $rc, $s skipped"
+	fi
+	return "$rc"
+}
+
+skip_tier() {
+	record "$1" SKIP 0 1 0 "$2"
+}
+
+# --------------------------------------------------------------------------
+
+step deps scripts/deps.sh
+step python "$PY" -c 'import pytest, requests, yaml, jsonschema' ||
+	echo "check.sh: python3-pytest, -requests, -yaml and -jsonschema are needed" >&2
+
+BUILD_OK=0
+if step build make -j"$JOBS"; then
+	BUILD_OK=1
+fi
+
+counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
+
+# make format-check is not required yet:
+# step format make format-check
+
+# The database tier: pgTAP in a throwaway cluster.
+banner "cluster: scripts/pg.sh start $PGDIR"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	PGPORT=$(shuf -i 55000-55999 -n 1)
+	[ -e "/tmp/.s.PGSQL.$PGPORT" ] && continue
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$PGPORT") 2>/dev/null; then
+		break
+	fi
+done
+if step cluster scripts/pg.sh start "$PGDIR" "$PGPORT"; then
+	# shellcheck disable=SC1090
+	eval "$(scripts/pg.sh env "$PGDIR" "$PGPORT")"
+	export NRM_PG_SOCKDIR NRM_PG_PORT NRM_OWNER_URL NRM_DATABASE_URL \
+	    NRM_SUPERUSER_URL
+	export NRM_PG_DIR=$PGDIR
+	counted db "$LOGDIR/db.log" scripts/test-db.sh "$PGDIR" "$PGPORT"
+	scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
+	unset NRM_PG_SOCKDIR NRM_PG_PORT NRM_OWNER_URL NRM_DATABASE_URL \
+	    NRM_SUPERUSER_URL NRM_PG_DIR
+else
+	skip_tier db "no cluster"
+fi
+
+# End-to-end, against the release build (the suite starts its own
+# cluster and daemons).
+if [ "$BUILD_OK" -eq 1 ]; then
+	pytest_tier e2e NRM_NRMD="$ROOT/bin/nrmd"
+else
+	skip_tier e2e "build failed"
+fi
+
+# End-to-end again, against the ASan + UBSan build.
+if step asan-build make -j"$JOBS" asan; then
+	pytest_tier e2e-asan NRM_NRMD="$ROOT/build/asan/bin/nrmd" \
+	    NRM_E2E_READY_TIMEOUT=40
+else
+	skip_tier e2e-asan "asan build failed"
+fi
+
+step compose docker-compose -f docker-compose.yml config -q
+
+# --------------------------------------------------------------------------
+
+printf '\n==> summary\n'
+printf '%s\n' "${SUMMARY[@]}"
+echo
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]

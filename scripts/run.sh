@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# run.sh - `make run`: install what is missing, build, start the private
+# cluster in ./var, migrate, make demo keys / pseudonym key / dev TLS
+# certificate on first run, then run nrmd in the foreground.
+#
+# Ctrl-C (or nrmd exiting) stops nrmd, then the cluster.  A second run
+# reuses the cluster, its data and the keys: the demo tokens are printed
+# only when they are created; afterwards run.sh says where they are.
+#
+#   var/            the cluster (pg.sh: var/data, var/log, var/run)
+#   var/demo-keys.env   demo API tokens, one per role (mode 600)
+#   var/keys/pseudonym.key  HMAC key for subject pseudonyms (mode 600)
+#   var/tls/{cert,key}.pem  self-signed certificate for localhost
+#
+# NRM_PG_PORT_RUN overrides the cluster port (default 54329).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+VAR=var
+PORT=${NRM_PG_PORT_RUN:-54329}
+KEYS_ENV=$VAR/demo-keys.env
+DEMO_LABEL=make-run-demo
+
+say() {
+	printf 'run.sh: %s\n' "$*" >&2
+}
+
+scripts/deps.sh
+make -j"$(nproc 2>/dev/null || echo 2)"
+
+scripts/pg.sh start "$VAR" "$PORT"
+eval "$(scripts/pg.sh env "$VAR" "$PORT")"
+APP_URL=$NRM_DATABASE_URL
+
+NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate
+
+umask 077
+
+# Demo keys: one per API role, created once per cluster.  They are
+# recreated when the env file exists but the database has no demo keys
+# (a fresh cluster after `make distclean` keeps nothing anyway).
+demo_keys_present() {
+	local list
+	list=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key list)
+	case $list in
+	*"$DEMO_LABEL"*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+new_key() {
+	# new_key VAR ROLE AGENCY KIND [REGION]
+	local var=$1 role=$2 agency=$3 kind=$4 region=${5:-} tok
+	local args=(key create --role "$role" --agency "$agency"
+	    --agency-kind "$kind" --label "$DEMO_LABEL")
+	if [ -n "$region" ]; then
+		args+=(--region "$region")
+	fi
+	# nrmctl's details go to stderr; show them only when it fails.
+	if ! tok=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "${args[@]}" \
+	    2>"$VAR/nrmctl.err"); then
+		cat "$VAR/nrmctl.err" >&2
+		rm -f "$VAR/nrmctl.err" "$KEYS_ENV.tmp"
+		exit 1
+	fi
+	rm -f "$VAR/nrmctl.err"
+	printf '%s=%s\n' "$var" "$tok" >>"$KEYS_ENV.tmp"
+}
+
+fresh_keys=0
+if [ ! -s "$KEYS_ENV" ] || ! demo_keys_present; then
+	rm -f "$KEYS_ENV.tmp"
+	{
+		echo "# nrm demo API tokens, made by scripts/run.sh for this"
+		echo "# cluster only.  Source it: . $KEYS_ENV"
+	} >"$KEYS_ENV.tmp"
+	new_key NRM_DEMO_REPORTER reporter "Demo Police" police
+	new_key NRM_DEMO_COORDINATOR_VR13 coordinator \
+	    "Demo Care Coordination Amsterdam" care_agency VR13
+	new_key NRM_DEMO_COORDINATOR_NATIONAL coordinator \
+	    "Demo National Coordination Centre" national_centre NATIONAL
+	new_key NRM_DEMO_ASSESSOR assessor "Demo Assessment Body" \
+	    assessment_body
+	new_key NRM_DEMO_INVESTIGATOR investigator "Demo Police" police
+	new_key NRM_DEMO_AUDITOR auditor "Demo Privacy Office" other
+	new_key NRM_DEMO_ANALYST analyst "Demo National Rapporteur" other
+	new_key NRM_DEMO_ADMIN admin "Demo Operations" other
+	chmod 600 "$KEYS_ENV.tmp"
+	mv "$KEYS_ENV.tmp" "$KEYS_ENV"
+	fresh_keys=1
+fi
+
+# The deployment's pseudonym key: 32 random bytes as 64 hex characters.
+if [ ! -s "$VAR/keys/pseudonym.key" ]; then
+	mkdir -p "$VAR/keys"
+	chmod 700 "$VAR/keys"
+	openssl rand -hex 32 >"$VAR/keys/pseudonym.key.tmp"
+	chmod 600 "$VAR/keys/pseudonym.key.tmp"
+	mv "$VAR/keys/pseudonym.key.tmp" "$VAR/keys/pseudonym.key"
+	say "created $VAR/keys/pseudonym.key"
+fi
+
+# A self-signed development certificate for localhost.
+if [ ! -s "$VAR/tls/cert.pem" ] || [ ! -s "$VAR/tls/key.pem" ]; then
+	mkdir -p "$VAR/tls"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -days 825 -subj "/CN=localhost" \
+	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	    -keyout "$VAR/tls/key.pem" -out "$VAR/tls/cert.pem" 2>/dev/null
+	chmod 600 "$VAR/tls/key.pem"
+	chmod 644 "$VAR/tls/cert.pem"
+	say "created a self-signed certificate in $VAR/tls"
+fi
+
+if [ "$fresh_keys" -eq 1 ]; then
+	cat <<EOF
+
+Demo API tokens (shown once; kept in $KEYS_ENV, mode 600):
+$(grep '^NRM_DEMO_' "$KEYS_ENV")
+
+Try it (in another terminal):
+
+  . $KEYS_ENV
+  curl -sS -X POST http://127.0.0.1:8080/v1/signals \\
+    -H "Authorization: Bearer \$NRM_DEMO_REPORTER" \\
+    -H "Content-Type: application/json" \\
+    -H "Idempotency-Key: demo-\$(date +%s)" \\
+    -d '{"observed_at": "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)",
+         "location": {"municipality_code": "GM0363"},
+         "subject": {"given_name": "Demo", "family_name": "Person",
+                     "birth_date": "1990-01-01", "gender": "female",
+                     "languages": ["en"]},
+         "exploitation": ["labour"], "control_means": ["documents_withheld"],
+         "urgency": {"immediate_danger": false, "needs_shelter": false},
+         "consent": "given"}'
+
+EOF
+else
+	say "demo tokens are in $KEYS_ENV (. $KEYS_ENV; echo \$NRM_DEMO_REPORTER)"
+fi
+
+NRMD_PID=
+# shellcheck disable=SC2317 # invoked by the trap
+stop_all() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$NRMD_PID" ] && kill -0 "$NRMD_PID" 2>/dev/null; then
+		kill -TERM "$NRMD_PID" 2>/dev/null || true
+		wait "$NRMD_PID" 2>/dev/null || true
+	fi
+	say "stopping the cluster"
+	scripts/pg.sh stop "$VAR" || true
+	exit "$rc"
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "starting nrmd (Ctrl-C stops nrmd and the cluster)"
+NRM_DATABASE_URL=$APP_URL bin/nrmd --config config/nrmd.conf &
+NRMD_PID=$!
+set +e
+wait "$NRMD_PID"
+rc=$?
+set -e
+NRMD_PID=
+exit "$rc"

@@ -1,0 +1,115 @@
+-- 00_schema.sql - migrations recorded, objects present, conventions kept.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+BEGIN;
+SELECT plan(25);
+
+-- nrm.schema_version: one row per file, in order, with checksums.
+SELECT results_eq(
+    $$SELECT version, name FROM nrm.schema_version ORDER BY version$$,
+    $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql')$$,
+    'schema_version records 0001 and 0002 in order');
+SELECT is((SELECT count(*)::int FROM nrm.schema_version
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 2,
+    'every applied migration has a sha256 hex checksum and a time');
+SELECT is(api.schema_version(), 2, 'api.schema_version() is 2');
+
+SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
+    'audit', 'api'], 'the nrm schemas exist (and no others)');
+SELECT tables_are('care', ARRAY['subject', 'case', 'case_history'],
+    'care tables');
+SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
+SELECT tables_are('auth', ARRAY['agency', 'api_key'], 'auth tables');
+SELECT tables_are('audit', ARRAY['event'], 'audit tables');
+SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
+
+-- Every table is commented; personal-data tables say so.
+SELECT is_empty($$
+    SELECT n.nspname || '.' || c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname IN ('nrm', 'ref', 'auth', 'intake',
+        'care', 'audit')
+      AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''$$,
+    'every table has a comment');
+SELECT ok(obj_description('care.subject'::regclass, 'pg_class')
+    LIKE 'PERSONAL DATA:%', 'care.subject is marked PERSONAL DATA');
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname IN ('ref', 'auth', 'intake',
+        'audit')
+      AND obj_description(c.oid, 'pg_class') LIKE '%PERSONAL DATA%'$$,
+    'no table outside care.subject claims personal data');
+SELECT hasnt_column('intake', 'signal', 'given_name',
+    'intake.signal holds no names');
+
+-- Every primary key carries the conventional name (named constraints).
+SELECT is_empty($$
+    SELECT conname FROM pg_constraint c
+    JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit')
+      AND contype = 'p'
+      AND conname <> (SELECT relname FROM pg_class
+          WHERE oid = c.conrelid) || '_pkey'$$,
+    'primary keys are named <table>_pkey');
+SELECT is_empty($$
+    SELECT conname FROM pg_constraint c
+    JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname IN ('ref', 'auth', 'intake', 'care', 'audit')
+      AND contype IN ('c', 'f', 'u')
+      AND conname !~ ('^' || (SELECT relname FROM pg_class
+          WHERE oid = c.conrelid) || '_[a-z_]+_(check|fkey|key)$')$$,
+    'check, foreign and unique constraints are named <table>_<what>_<kind>');
+
+-- Functions: search_path pinned, none SECURITY DEFINER in api, owner.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('api', 'auth', 'care')
+      AND NOT coalesce(p.proconfig, '{}') @>
+          ARRAY['search_path=pg_catalog, pg_temp']$$,
+    'every function pins search_path = pg_catalog, pg_temp');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api' AND p.prosecdef$$,
+    'api functions are SECURITY INVOKER (privileges of the switched role)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('api', 'auth', 'care')
+      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'PUBLIC may execute no nrm function');
+
+-- Roles.
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+    WHERE c.relowner = 'nrm_app'::regrole
+    UNION ALL SELECT proname FROM pg_proc WHERE proowner = 'nrm_app'::regrole
+    UNION ALL SELECT nspname FROM pg_namespace
+    WHERE nspowner = 'nrm_app'::regrole$$,
+    'nrm_app owns nothing');
+SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
+    'nrm_app is NOINHERIT: API role privileges only after the switch');
+SELECT is((SELECT count(*)::int FROM pg_roles r
+    WHERE r.rolname IN ('nrm_reporter', 'nrm_coordinator', 'nrm_assessor',
+        'nrm_investigator', 'nrm_auditor', 'nrm_analyst', 'nrm_admin')
+      AND NOT r.rolcanlogin
+      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 7,
+    'the seven NOLOGIN API roles exist and nrm_app is a member of each');
+SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
+    'nrm_app can log in');
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
+        'api') AND c.relowner <> (SELECT datdba FROM pg_database
+        WHERE datname = current_database())$$,
+    'the database owner owns every relation');
+SELECT has_index('care', 'subject', 'subject_pseudonym_idx',
+    'care.subject.pseudonym is indexed');
+SELECT has_trigger('care', 'subject', 'subject_not_notification',
+    'care.subject has its notification constraint trigger');
+
+SELECT * FROM finish();
+ROLLBACK;
