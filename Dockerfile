@@ -16,6 +16,9 @@ WORKDIR /src
 COPY Makefile ./
 COPY nrm-core/ nrm-core/
 COPY nrm-api/ nrm-api/
+# the Makefile derives the schema version nrmd needs from sql/NNNN_*.sql
+COPY sql/ sql/
+COPY config/ config/
 RUN make -j"$(nproc)" all
 
 FROM debian:12-slim AS runtime

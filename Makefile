@@ -24,10 +24,11 @@ BUILD    ?= build/release
 BIN      ?= bin
 
 CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
-           nrm-core/geo.c nrm-core/signal.c nrm-core/route.c
+           nrm-core/geo.c nrm-core/signal.c nrm-core/route.c \
+           nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c
 
 API_COMMON_SRC = nrm-api/log.c nrm-api/crypto.c nrm-api/config.c \
-           nrm-api/util.c
+           nrm-api/util.c nrm-api/routing.c
 
 NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
            nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
@@ -38,7 +39,8 @@ NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c
 
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
-             tests/unit/test_route tests/unit/test_config
+             tests/unit/test_route tests/unit/test_config \
+             tests/unit/test_rules
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -104,6 +106,9 @@ fuzz:
 	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_geo tests/fuzz/fuzz_geo.c \
 	  build/fuzz/libnrmcore.a -lcjson
+	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_rules tests/fuzz/fuzz_rules.c \
+	  build/fuzz/libnrmcore.a -lcjson
 
 run:
 	@scripts/run.sh
@@ -113,6 +118,15 @@ check:
 
 bench:
 	@scripts/bench.sh
+
+# The routing micro-benchmark (nrm-core alone, one core).
+.PHONY: bench-route
+$(BUILD)/bench/route_bench: bench/route_bench.c $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+bench-route: $(BUILD)/bench/route_bench
+	$(BUILD)/bench/route_bench
 
 deps:
 	@scripts/deps.sh

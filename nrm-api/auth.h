@@ -1,21 +1,52 @@
 /*
- * auth.h - bearer-token authentication at the HTTP edge.
+ * auth.h - authentication and role checks at the HTTP edge.
  *
- * The edge only checks the token's shape and hashes it; whether the key
- * exists, is revoked, and has the right role is decided in the same
- * database transaction as the work itself (docs/sql-api.md), so that
- * revocation takes effect on the very next request and a denial is
- * audited.  The token is never logged or stored; only SHA-256(token).
+ * The edge checks the bearer token's shape and hashes it; the token is
+ * never logged or stored, only SHA-256(token).  Who the caller is comes
+ * from the database (api.authorize), and is cached per token hash for
+ * auth_cache_ttl seconds so that a steady stream of requests costs one
+ * database round trip each, not two.
+ *
+ * The cache only decides what happens BEFORE the database call (401/403
+ * before validation, the reporter's agency kind for routing).  Every
+ * api.* function authenticates again inside its own transaction, so a
+ * revoked key never reads or writes anything after revocation; at most
+ * it still gets a validation answer for auth_cache_ttl seconds.  A 401
+ * from the database evicts the entry.
  */
 #ifndef NRM_AUTH_H
 #define NRM_AUTH_H
 
 #include "http.h"
+#include "principal.h"
+
+struct nrm_auth_cache;
+
+struct nrm_auth_cache *nrm_auth_cache_new(void);
+void nrm_auth_cache_free(struct nrm_auth_cache *c);
+void nrm_auth_cache_evict(struct nrm_auth_cache *c,
+    const unsigned char token_hash[32]);
+
+/* "reporter" -> NRM_ROLE_REPORTER; 0 when unknown. */
+enum nrm_role nrm_role_parse(const char *name);
+const char *nrm_role_name(enum nrm_role role);
 
 /*
  * Parse "Authorization: Bearer <token>" into r->token_hash.  On a
  * missing or malformed header it replies 401 and returns NRM_ERR.
  */
 int nrm_auth_bearer(struct nrm_req *r) NRM_MUSTCHECK;
+
+typedef void (*nrm_auth_cont)(struct nrm_req *r);
+
+/*
+ * Establish r->principal for a caller whose role is in `roles` (a mask
+ * of enum nrm_role), then call cont(r).  Parses the bearer token, uses
+ * the cache or asks api.authorize (which audits a denial).  On failure
+ * it replies 401/403/503 itself and cont is not called.  `action` names
+ * the attempted action in the denial audit event.
+ */
+void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
+    nrm_auth_cont cont);
 
 #endif /* NRM_AUTH_H */

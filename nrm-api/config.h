@@ -36,10 +36,11 @@ struct nrm_config {
 	int client_timeout; /* seconds */
 	int shutdown_timeout; /* seconds */
 	char *log_level;
-	char *municipalities_file;
+	char *routing_dir;
 	char *pseudonym_key_file;
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
+	int auth_cache_ttl; /* seconds, 0 = no cache */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -5,8 +5,10 @@
  * signal context.
  */
 #include "daemon.h"
+#include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "routing.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -43,15 +45,19 @@ daemon_parse_key(const char *text, unsigned char key[32])
 }
 
 int
-nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
-    struct nrm_router **router, unsigned char key[32], struct nrm_error *err)
+nrm_daemon_load_assets(const struct nrm_config *cfg,
+    struct nrm_router **router, unsigned char key[32],
+    struct nrm_diag *diag, struct nrm_error *err)
 {
+	struct nrm_diag local;
+	struct nrm_diag *dg = diag != NULL ? diag : &local;
 	char *text = NULL;
 	size_t len;
 	int rc = NRM_ERR;
 
-	*geo = NULL;
 	*router = NULL;
+	if (diag == NULL)
+		nrm_diag_init(&local);
 	if (nrm_read_file(cfg->pseudonym_key_file, 4096, &text, &len,
 		"pseudonym_key_file", err) != NRM_OK)
 		goto out;
@@ -61,29 +67,19 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
 		    cfg->pseudonym_key_file);
 		goto out;
 	}
-	explicit_bzero(text, len);
-	free(text);
-	text = NULL;
-	if (nrm_read_file(cfg->municipalities_file, 16 << 20, &text, &len,
-		"municipalities_file", err) != NRM_OK)
-		goto out;
-	if (nrm_geo_parse_csv(geo, text, len, err) != NRM_OK) {
-		char detail[512];
-
-		snprintf(detail, sizeof(detail), "%.120s: %.120s %.250s",
-		    cfg->municipalities_file, err->field, err->detail);
-		nrm_error_set(
-		    err, NRM_E_VALIDATION, "municipalities_file", "%s", detail);
-		goto out;
-	}
-	if (nrm_router_new_foundation(router, *geo, err) != NRM_OK) {
-		nrm_geo_free(*geo);
-		*geo = NULL;
+	if (nrm_routing_load_dir(cfg->routing_dir, router, dg) != NRM_OK) {
+		nrm_error_set(err, NRM_E_VALIDATION, "routing_dir",
+		    "%s: %d error(s), the first: %s", cfg->routing_dir,
+		    nrm_diag_errors(dg), nrm_routing_first_error(dg));
 		goto out;
 	}
 	rc = NRM_OK;
 out:
+	if (text != NULL)
+		explicit_bzero(text, len);
 	free(text);
+	if (diag == NULL)
+		nrm_diag_free(&local);
 	return rc;
 }
 
@@ -145,17 +141,18 @@ daemon_schema_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
+nrm_daemon_reload(
+    struct nrm_daemon *d, struct nrm_diag *diag, struct nrm_error *err)
 {
 	struct nrm_config fresh;
-	struct nrm_geo *geo;
 	struct nrm_router *router;
 	unsigned char key[32];
 	char changed[256];
 
 	if (nrm_config_load(&fresh, d->config_path, err) != NRM_OK)
 		return NRM_ERR;
-	if (nrm_daemon_load_assets(&fresh, &geo, &router, key, err) != NRM_OK) {
+	if (nrm_daemon_load_assets(&fresh, &router, key, diag, err) !=
+	    NRM_OK) {
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
@@ -166,11 +163,13 @@ nrm_daemon_reload(struct nrm_daemon *d, struct nrm_error *err)
 		    changed);
 	/* The key file is not reloadable: keep the running key. */
 	explicit_bzero(key, sizeof(key));
+	nrm_info("routing configuration loaded version=%.12s rules=%d "
+		 "warnings=%d",
+	    nrm_router_version(router), nrm_router_n_rules(router),
+	    nrm_router_n_warnings(router));
 	nrm_router_free(d->router);
-	nrm_geo_free(d->geo);
 	nrm_config_free(&d->cfg);
 	d->cfg = fresh;
-	d->geo = geo;
 	d->router = router;
 	daemon_apply(d);
 	nrm_http_apply_limits(d->http);
@@ -207,7 +206,7 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	NRM_UNUSED(what);
 	if (sig == SIGHUP) {
 		nrm_error_clear(&err);
-		if (nrm_daemon_reload(d, &err) != NRM_OK) {
+		if (nrm_daemon_reload(d, NULL, &err) != NRM_OK) {
 			d->metrics.reload_failures++;
 			nrm_error("reload refused, keeping the running "
 				  "configuration key=%s reason=\"%s\"",
@@ -256,7 +255,7 @@ nrm_daemon_init(
 		return NRM_ERR;
 	daemon_apply(d);
 	if (nrm_daemon_load_assets(
-		&d->cfg, &d->geo, &d->router, d->pseudonym_key, err) != NRM_OK)
+		&d->cfg, &d->router, d->pseudonym_key, NULL, err) != NRM_OK)
 		return NRM_ERR;
 	d->base = event_base_new();
 	if (d->base == NULL)
@@ -279,6 +278,7 @@ nrm_daemon_init(
 	if (nrm_db_new(&d->db, d->base, &dbo) != NRM_OK)
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
+	d->auth_cache = nrm_auth_cache_new();
 	if (nrm_http_start(&d->http, d, err) != NRM_OK)
 		return NRM_ERR;
 	event_assign(
@@ -326,8 +326,9 @@ nrm_daemon_free(struct nrm_daemon *d)
 	d->db = NULL;
 	nrm_http_free(d->http);
 	d->http = NULL;
+	nrm_auth_cache_free(d->auth_cache);
+	d->auth_cache = NULL;
 	nrm_router_free(d->router);
-	nrm_geo_free(d->geo);
 	nrm_config_free(&d->cfg);
 	explicit_bzero(d->pseudonym_key, sizeof(d->pseudonym_key));
 	if (d->base != NULL)

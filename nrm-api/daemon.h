@@ -3,7 +3,7 @@
  * SIGHUP reload (validate, then swap), SIGTERM/SIGINT drain and exit.
  *
  * Single-threaded: everything runs on one libevent loop, so handlers
- * read this struct without locks.  A reload swaps `geo`, `router` and
+ * read this struct without locks.  A reload swaps `router` and
  * `cfg` between two events, never while a handler runs; handlers copy
  * what they need before they wait for the database.
  */
@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "db.h"
-#include "geo.h"
+#include "diag.h"
 #include "nrm.h"
 #include "route.h"
 #include "signal.h"
@@ -24,6 +24,7 @@
 #define NRM_VERSION "0.1.0"
 
 struct nrm_http;
+struct nrm_auth_cache;
 
 struct nrm_metrics {
 	uint64_t requests;
@@ -38,12 +39,12 @@ struct nrm_daemon {
 	struct event_base *base;
 	const char *config_path;
 	struct nrm_config cfg;
-	struct nrm_geo *geo;
-	struct nrm_router *router;
+	struct nrm_router *router; /* owns the municipality map */
 	struct nrm_signal_limits limits;
 	unsigned char pseudonym_key[32];
 	struct nrm_db *db;
 	struct nrm_http *http;
+	struct nrm_auth_cache *auth_cache;
 	int schema_version; /* last seen in the database, -1 unknown */
 	bool schema_query_pending;
 	bool draining;
@@ -66,10 +67,11 @@ void nrm_daemon_free(struct nrm_daemon *d);
 
 /*
  * Re-read the config file and what it names; swap only when all of it
- * is valid.  On failure the running config stays and *err says why.
+ * is valid.  On failure the running config stays and *err says why;
+ * every routing problem is also appended to `diag` when not NULL.
  */
-int nrm_daemon_reload(
-    struct nrm_daemon *d, struct nrm_error *err) NRM_MUSTCHECK;
+int nrm_daemon_reload(struct nrm_daemon *d, struct nrm_diag *diag,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 /* True when the database is up and its schema is the one we expect. */
 bool nrm_daemon_db_ready(const struct nrm_daemon *d);
@@ -78,11 +80,12 @@ bool nrm_daemon_db_ready(const struct nrm_daemon *d);
 void nrm_daemon_request_done(struct nrm_daemon *d);
 
 /*
- * Load the municipality map and pseudonym key named by `cfg` into fresh
- * objects (used at start-up, reload and --check-config).
+ * Load the pseudonym key and the routing configuration named by `cfg`
+ * (start-up, reload, --check-config).  Routing problems go to `diag`
+ * when not NULL; *err summarises the first one.
  */
-int nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_geo **geo,
+int nrm_daemon_load_assets(const struct nrm_config *cfg,
     struct nrm_router **router, unsigned char key[32],
-    struct nrm_error *err) NRM_MUSTCHECK;
+    struct nrm_diag *diag, struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_DAEMON_H */

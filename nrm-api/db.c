@@ -36,6 +36,8 @@ static const struct {
 	"SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     [NRM_STMT_SIGNAL_RECEIPT] = {"signal_receipt",
 	"SELECT api.signal_receipt($1, $2, $3, $4)"},
+    [NRM_STMT_AUTHORIZE] = {"authorize",
+	"SELECT api.authorize($1, $2, $3, $4, $5)"},
 };
 
 enum db_conn_state {

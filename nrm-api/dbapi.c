@@ -100,8 +100,8 @@ nrm_dbapi_fail(
 }
 
 /* Reply from {"status","body","location","problem"}. */
-static void
-dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
+void
+nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
 {
 	cJSON *root = cJSON_Parse(text);
 	cJSON *st, *body, *loc, *prob;
@@ -170,7 +170,7 @@ dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
 		return;
 	}
-	dbapi_answer(r, PQgetvalue(res, 0, 0), hook);
+	nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), hook);
 }
 
 void

@@ -37,20 +37,24 @@ sig_idem_key_ok(const char *k)
 }
 
 static void
-sig_count(struct nrm_req *r, int status)
+sig_answered(struct nrm_req *r, int status)
 {
 	if (status == 201)
 		r->d->metrics.signals_created++;
+	else if (status == 401)
+		nrm_auth_cache_evict(r->d->auth_cache, r->token_hash);
 }
 
-void
-nrm_h_signal_create(struct nrm_req *r)
+/* The caller is a reporter (r->principal): validate, route, store. */
+static void
+sig_create_authed(struct nrm_req *r)
 {
 	struct nrm_daemon *d = r->d;
 	struct nrm_signal s;
 	struct nrm_decision dec;
 	struct nrm_error err;
 	struct nrm_dbapi_call call;
+	enum nrm_agency_kind kind;
 	const char *key;
 	char *facts = NULL, *subject = NULL, *canon = NULL, *route = NULL;
 	unsigned char req_hash[32], pseud[32];
@@ -58,8 +62,6 @@ nrm_h_signal_create(struct nrm_req *r)
 	size_t pin_len;
 	bool has_pseud = false;
 
-	if (nrm_auth_bearer(r) != NRM_OK)
-		return;
 	key = nrm_req_header(r, "Idempotency-Key");
 	if (key == NULL || !sig_idem_key_ok(key)) {
 		nrm_req_fail(r, NRM_E_BAD_REQUEST, "Idempotency-Key",
@@ -70,13 +72,17 @@ nrm_h_signal_create(struct nrm_req *r)
 	}
 	if (nrm_req_read_body(r, true) != NRM_OK)
 		return;
+	memset(&s, 0, sizeof(s));
 	nrm_error_clear(&err);
-	if (nrm_signal_parse(&s, r->body, r->body_len, &d->limits, d->geo,
-		(int64_t)time(NULL), &err) != NRM_OK) {
+	if (nrm_signal_parse(&s, r->body, r->body_len, &d->limits,
+		nrm_router_geo(d->router), (int64_t)time(NULL),
+		&err) != NRM_OK) {
 		nrm_req_problem(r, &err);
 		return;
 	}
-	nrm_route(d->router, &s, &dec);
+	if (nrm_agency_kind_parse(r->principal.agency_kind, &kind) != NRM_OK)
+		kind = NRM_AGENCY_OTHER;
+	nrm_route(d->router, &s, kind, &dec);
 	facts = nrm_signal_facts_json(&s);
 	subject = nrm_signal_subject_json(&s);
 	canon = nrm_signal_canonical_json(&s);
@@ -112,7 +118,7 @@ nrm_h_signal_create(struct nrm_req *r)
 		nrm_dbapi_bytes(&call, NULL, 0);
 	nrm_dbapi_text(&call, route);
 	/* nrm_db_exec copies the parameters: ours can go right after. */
-	nrm_dbapi_send(r, NRM_STMT_INTAKE, &call, sig_count);
+	nrm_dbapi_send(r, NRM_STMT_INTAKE, &call, sig_answered);
 out:
 	if (subject != NULL)
 		explicit_bzero(subject, strlen(subject));
@@ -123,6 +129,13 @@ out:
 	free(canon);
 	free(route);
 	nrm_signal_free(&s);
+}
+
+void
+nrm_h_signal_create(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_REPORTER, "signal.create",
+	    sig_create_authed);
 }
 
 /* 8-4-4-4-12 hexadecimal. */

@@ -17,17 +17,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#define HTTP_CONN_BUCKETS 1024
+
+struct http_conn;
+
 struct nrm_http {
 	struct nrm_daemon *d;
+	struct http_conn *conns[HTTP_CONN_BUCKETS];
 	struct evhttp *plain;
 	struct evhttp *tls;
 	struct evconnlistener *lev_plain;
@@ -124,12 +131,77 @@ http_listeners_set(struct nrm_http *h, bool on)
 	}
 }
 
+/*
+ * Per-connection guard.  libevent 2.1's timeouts are inactivity timeouts:
+ * a client that trickles one header line a second never trips them.  The
+ * guard gives every request a deadline to arrive whole (client_timeout
+ * seconds from the connection, or from the previous reply); at the
+ * deadline the socket is shut down and evhttp closes the connection.
+ */
+struct http_conn {
+	struct nrm_http *h;
+	struct bufferevent *bev;   /* the filter evhttp uses */
+	struct bufferevent *under; /* socket or TLS bufferevent */
+	struct event deadline;
+	struct http_conn *next;    /* hash chain */
+};
+
+static size_t
+http_conn_slot(const struct bufferevent *bev)
+{
+	return ((uintptr_t)bev >> 4) % HTTP_CONN_BUCKETS;
+}
+
+static struct http_conn *
+http_conn_find(struct nrm_http *h, const struct bufferevent *bev)
+{
+	struct http_conn *c = h->conns[http_conn_slot(bev)];
+
+	while (c != NULL && c->bev != bev)
+		c = c->next;
+	return c;
+}
+
+static void
+http_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	evutil_socket_t s = bufferevent_getfd(c->under);
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	nrm_info("closing a connection that did not send a whole request "
+		 "in time timeout_s=%d",
+	    c->h->d->cfg.client_timeout);
+	if (s >= 0)
+		shutdown(s, SHUT_RDWR);
+}
+
+static void
+http_conn_arm(struct http_conn *c, bool on)
+{
+	struct timeval tv = {c->h->d->cfg.client_timeout, 0};
+
+	if (on)
+		event_add(&c->deadline, &tv);
+	else
+		event_del(&c->deadline);
+}
+
 /* The filter bufferevent's free hook: a client connection has closed. */
 static void
 http_conn_closed(void *ctx)
 {
-	struct nrm_http *h = ctx;
+	struct http_conn *c = ctx;
+	struct nrm_http *h = c->h;
+	struct http_conn **pp = &h->conns[http_conn_slot(c->bev)];
 
+	while (*pp != NULL && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp == c)
+		*pp = c->next;
+	event_del(&c->deadline);
+	free(c);
 	h->connections--;
 	if (h->d->draining)
 		nrm_daemon_request_done(h->d);
@@ -145,22 +217,32 @@ http_conn_closed(void *ctx)
 /*
  * Wrap the connection's bufferevent in a pass-through filter whose free
  * hook tells us the connection closed (libevent 2.1 has no other hook
- * for connections that never send a request), and pause the listeners
- * at max_connections.
+ * for connections that never send a request), arm the request deadline,
+ * and pause the listeners at max_connections.
  */
 static struct bufferevent *
 http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
 {
-	struct bufferevent *f;
+	struct http_conn *c;
+	size_t slot;
 
 	if (under == NULL)
 		return NULL;
-	f = bufferevent_filter_new(
-	    under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, http_conn_closed, h);
-	if (f == NULL) {
+	c = nrm_xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->under = under;
+	c->bev = bufferevent_filter_new(
+	    under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, http_conn_closed, c);
+	if (c->bev == NULL) {
 		bufferevent_free(under);
+		free(c);
 		return NULL;
 	}
+	slot = http_conn_slot(c->bev);
+	c->next = h->conns[slot];
+	h->conns[slot] = c;
+	event_assign(&c->deadline, h->d->base, -1, 0, http_conn_deadline, c);
+	http_conn_arm(c, true);
 	h->connections++;
 	if (!h->paused && h->connections >= h->d->cfg.max_connections) {
 		h->paused = true;
@@ -169,7 +251,21 @@ http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
 			 "connections=%d",
 		    h->connections);
 	}
-	return f;
+	return c->bev;
+}
+
+/* The connection of `ev` has a whole request (on) or was answered (off). */
+static void
+http_conn_request(struct nrm_http *h, struct evhttp_request *ev, bool got)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	struct http_conn *c;
+
+	if (evcon == NULL)
+		return;
+	c = http_conn_find(h, evhttp_connection_get_bufferevent(evcon));
+	if (c != NULL)
+		http_conn_arm(c, !got);
 }
 
 static struct bufferevent *
@@ -255,6 +351,7 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	    (long long)(nrm_mono_ms() - r->started_ms),
 	    r->gone ? " client=gone" : "");
 	if (!r->gone) {
+		http_conn_request(d->http, r->ev, false);
 		evcon = evhttp_request_get_connection(r->ev);
 		if (evcon != NULL) {
 			evhttp_connection_set_closecb(evcon, NULL, NULL);
@@ -405,6 +502,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	char allow[64];
 	bool known;
 
+	http_conn_request(h, ev, true);
 	r = nrm_xcalloc(1, sizeof(*r));
 	r->d = d;
 	r->ev = ev;

@@ -19,6 +19,7 @@
 #define NRM_HTTP_H
 
 #include "nrm.h"
+#include "principal.h"
 
 struct evhttp_request;
 struct evkeyvalq;
@@ -38,6 +39,7 @@ struct nrm_req {
 	struct nrm_dbq *q; /* pending database query, if any */
 	unsigned char token_hash[32];
 	bool has_token;
+	struct nrm_principal principal; /* set by nrm_auth_require() */
 	char *body; /* NUL-terminated copy of the request body */
 	size_t body_len;
 	int status;

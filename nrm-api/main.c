@@ -86,14 +86,22 @@ main(int argc, char **argv)
 	nrm_error_clear(&err);
 	if (check) {
 		struct nrm_config cfg;
-		struct nrm_geo *geo;
 		struct nrm_router *router;
+		struct nrm_diag diag;
 		unsigned char key[32];
+		char *text;
 
 		if (nrm_config_load(&cfg, config_path, &err) != NRM_OK)
 			goto fail;
-		if (nrm_daemon_load_assets(&cfg, &geo, &router, key, &err) !=
-		    NRM_OK) {
+		nrm_diag_init(&diag);
+		rc = nrm_daemon_load_assets(&cfg, &router, key, &diag, &err);
+		text = nrm_diag_text(&diag);
+		if (text != NULL && (diag.n_errors > 0 || diag.n_warnings > 0))
+			fputs(text, stderr);
+		free(text);
+		nrm_diag_free(&diag);
+		explicit_bzero(key, sizeof(key));
+		if (rc != NRM_OK) {
 			nrm_config_free(&cfg);
 			goto fail;
 		}
@@ -103,18 +111,18 @@ main(int argc, char **argv)
 
 			if (ctx == NULL) {
 				nrm_router_free(router);
-				nrm_geo_free(geo);
 				nrm_config_free(&cfg);
 				goto fail;
 			}
 			SSL_CTX_free(ctx);
 		}
-		printf("configuration ok: %s (%d municipalities, %d "
-		       "regions)\n",
-		    config_path, nrm_geo_n_municipalities(geo),
-		    nrm_geo_n_regions(geo));
+		printf("configuration ok: %s (routing %.12s: %d rules, %d "
+		       "municipalities, %d regions)\n",
+		    config_path, nrm_router_version(router),
+		    nrm_router_n_rules(router),
+		    nrm_geo_n_municipalities(nrm_router_geo(router)),
+		    nrm_router_n_regions(router));
 		nrm_router_free(router);
-		nrm_geo_free(geo);
 		nrm_config_free(&cfg);
 		return 0;
 	}

@@ -19,8 +19,9 @@
 #   pgbench  pgbench -j2 -c16 -M prepared with bench/intake.pgbench:
 #            the statement nrmd runs for that request
 #            (SELECT api.intake($1..$9)) as nrm_app, with the parameter
-#            values nrmd sends (computed by bench/payload.c from the
-#            same nrm-core code), a unique key per transaction
+#            values nrmd sends (captured once from the database's
+#            statement log, bench/params.py), a unique key per
+#            transaction
 # Round 1 runs intake then pgbench, round 2 the reverse.  Any answer
 # other than 201 (or a socket error, or a failed pgbench transaction)
 # fails the benchmark.  At the end every stored signal is checked to hold
@@ -32,7 +33,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$(pwd -P)
 
 SECS=${BENCH_SECONDS:-20}
 WARM=${BENCH_WARMUP:-3}
@@ -120,47 +120,80 @@ sql() { # SQL as superuser, one unaligned value per line
 	    -c "$1"
 }
 
-# The api.intake() arguments nrmd derives from bench/body.json.
-cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -iquote nrm-core \
-    -iquote nrm-api -o "$TMP/payload" bench/payload.c nrm-api/crypto.c \
-    build/release/libnrmcore.a -lcjson -lcrypto
-mkdir "$TMP/payload.d"
-"$TMP/payload" bench/body.json config/municipalities.csv \
-    "$TMP/pseudonym.key" "$TMP/payload.d"
 TOKEN_HASH="\\x$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)"
 
 HTTP_PORT=$(free_port)
+URL=http://127.0.0.1:$HTTP_PORT
 cat >"$TMP/nrmd.conf" <<EOF
 listen = 127.0.0.1:$HTTP_PORT
 listen_tls =
 database_url = $NRM_DATABASE_URL
 db_pool_size = $POOL
 log_level = warn
-municipalities_file = $ROOT/config/municipalities.csv
 pseudonym_key_file = $TMP/pseudonym.key
 EOF
-bin/nrmd --config "$TMP/nrmd.conf" >"$TMP/nrmd.log" 2>&1 &
-NRMD_PID=$!
-URL=http://127.0.0.1:$HTTP_PORT
-for i in $(seq 1 100); do
-	kill -0 "$NRMD_PID" 2>/dev/null || {
-		cat "$TMP/nrmd.log" >&2
-		die "nrmd exited during start-up"
-	}
-	if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
-		break
-	fi
-	[ "$i" -lt 100 ] || die "nrmd not ready after 20 s"
-	sleep 0.2
-done
-say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, log_level warn)"
 
-# One request by hand: a clear message when the set-up is wrong.
-code=$(curl -sS -o "$TMP/first.out" -w '%{http_code}' -X POST \
-    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -H 'Idempotency-Key: bench-first' --data-binary @bench/body.json \
-    "$URL/v1/signals")
-[ "$code" = 201 ] || die "the first POST /v1/signals answered $code: $(cat "$TMP/first.out")"
+start_nrmd() {
+	local i
+	bin/nrmd --config "$TMP/nrmd.conf" >>"$TMP/nrmd.log" 2>&1 &
+	NRMD_PID=$!
+	for i in $(seq 1 100); do
+		kill -0 "$NRMD_PID" 2>/dev/null || {
+			cat "$TMP/nrmd.log" >&2
+			die "nrmd exited during start-up"
+		}
+		if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "nrmd not ready after 20 s"
+}
+
+stop_nrmd() {
+	local rc=0
+	kill -TERM "$NRMD_PID"
+	wait "$NRMD_PID" || rc=$?
+	NRMD_PID=
+	[ "$rc" = 0 ] || die "nrmd exited with status $rc on SIGTERM"
+}
+
+# post KEY: one POST /v1/signals of bench/body.json; dies unless 201.
+post() {
+	local code
+	code=$(curl -sS -o "$TMP/post.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
+	    --data-binary @bench/body.json "$URL/v1/signals")
+	[ "$code" = 201 ] ||
+		die "POST /v1/signals answered $code: $(cat "$TMP/post.out")"
+}
+
+# The parameters nrmd sends for bench/body.json, captured once: the
+# cluster logs nrm_app's statements with their parameters while a first
+# nrmd answers one request, and bench/params.py reads them back.  The
+# log holds only this synthetic body and goes away with $TMP.
+sql "ALTER ROLE nrm_app SET log_statement = 'all'" >/dev/null
+sql "ALTER ROLE nrm_app SET log_error_verbosity = 'default'" >/dev/null
+start_nrmd
+post bench-capture
+stop_nrmd
+sql "ALTER ROLE nrm_app RESET log_statement" >/dev/null
+sql "ALTER ROLE nrm_app RESET log_error_verbosity" >/dev/null
+mkdir "$TMP/params"
+python3 bench/params.py "$PGDIR/log/postgresql.log" "$TMP/params"
+if ls "$TMP/params/"*.null >/dev/null 2>&1; then
+	die "nrmd sent a NULL parameter; bench/body.json must create a case"
+fi
+[ "$(cat "$TMP/params/1")" = "$TOKEN_HASH" ] ||
+	die "the captured token hash is not the SHA-256 of the token"
+[ "$(cat "$TMP/params/4")" = bench-capture ] ||
+	die "the captured Idempotency-Key is not the one sent"
+
+# The nrmd that is measured: new sessions, nothing logged.
+start_nrmd
+post bench-first
+say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, log_level warn)"
 
 # ---------------------------------------------------------------------
 # CPU accounting from /proc (clock ticks)
@@ -186,17 +219,31 @@ proc_ticks() {
 }
 
 # The whole cluster: the postmaster, its live children, and what its
-# exited children (pgbench's backends) used.
+# exited children (pgbench's backends) used.  Children first, the
+# postmaster's total for reaped children last: a child that exits in
+# between is counted twice rather than lost (and run_pgbench waits for
+# pgbench's backends to be gone before it takes its snapshot).
 pg_ticks() {
-	local sum line f s
-	sum=$(proc_ticks "$PG_PM" 1)
+	local sum=0 line f s
 	for s in /proc/[0-9]*/stat; do
 		{ read -r line <"$s"; } 2>/dev/null || continue
 		line=${line##*) }
 		read -r -a f <<<"$line"
 		[ "${f[1]}" = "$PG_PM" ] && sum=$((sum + f[11] + f[12]))
 	done
-	echo "$sum"
+	echo $((sum + $(proc_ticks "$PG_PM" 1)))
+}
+
+# Wait (at most 5 s) until pgbench's backends have exited and been
+# reaped, so that their CPU time is in the postmaster's children total.
+pgbench_gone() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity
+		    WHERE application_name = 'pgbench'")" = 0 ] && break
+		sleep 0.1
+	done
+	sleep 0.2
 }
 
 # busy and total ticks of the machine.
@@ -234,13 +281,17 @@ cpu_report() {
 # ---------------------------------------------------------------------
 # the two sides
 
-PGB_ARGS=(-n -c "$CONNS" -j "$THREADS" -M prepared -f bench/intake.pgbench
-	-D n=0 -D "token_hash=$TOKEN_HASH" -D client=127.0.0.1
-	-D "request_hash=$(cat "$TMP/payload.d/request_hash.hex")"
-	-D "facts=$(cat "$TMP/payload.d/facts.json")"
-	-D "subject=$(cat "$TMP/payload.d/subject.json")"
-	-D "pseudonym=$(cat "$TMP/payload.d/pseudonym.hex")"
-	-D "route=$(cat "$TMP/payload.d/route.json")")
+# $1 the token hash (computed above, equal to what nrmd sent), $3 the
+# client address and $5..$9 as nrmd sent them; $2 (the request id) and
+# $4 (the Idempotency-Key) are unique per transaction (the script).
+PGB_ARGS=(-n -j "$THREADS" -M prepared -f bench/intake.pgbench
+	-D n=0 -D "token_hash=$TOKEN_HASH"
+	-D "client=$(cat "$TMP/params/3")"
+	-D "request_hash=$(cat "$TMP/params/5")"
+	-D "facts=$(cat "$TMP/params/6")"
+	-D "subject=$(cat "$TMP/params/7")"
+	-D "pseudonym=$(cat "$TMP/params/8")"
+	-D "route=$(cat "$TMP/params/9")")
 
 FAILED=0
 
@@ -279,14 +330,15 @@ run_intake() {
 	fi
 }
 
-# run_pgbench TAG DIGIT SECONDS -> sets P_TPS P_P50 P_P99 P_N P_CPU
-# Keys and request ids are DIGIT * 10^14 + client * 10^9 + n.
+# run_pgbench TAG DIGIT SECONDS [CLIENTS] -> sets P_TPS P_P50 P_P99 P_N
+# P_CPU.  Keys and request ids are DIGIT * 10^14 + client * 10^9 + n.
 run_pgbench() {
-	local tag=$1 digit=$2 secs=$3 out=$TMP/pgbench-$1.out before after
+	local tag=$1 digit=$2 secs=$3 clients=${4:-$CONNS}
+	local out=$TMP/pgbench-$1.out before after
 	local failed rows
 	rm -f "$TMP/pgblog-$tag".*
 	before=$(snapshot)
-	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -T "$secs" \
+	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" -T "$secs" \
 	    -D "base=${digit}00000000000000" --log \
 	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1 ||
 	    {
@@ -294,6 +346,7 @@ run_pgbench() {
 		    echo "bench.sh: pgbench ($tag) failed" >&2
 		    FAILED=1
 	    }
+	pgbench_gone
 	after=$(snapshot)
 	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
 	P_N=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
@@ -313,7 +366,7 @@ run_pgbench() {
 	    WHERE idem_key ~ '^${digit}[0-9]{14}\$' AND status = 201")
 	P_CPU=$(cpu_report "$before" "$after" "$P_N")
 	P_TPS=$(printf '%.1f' "$P_TPS")
-	say "pgbench $tag: $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed ${failed:-0}, signals stored $rows"
+	say "pgbench $tag ($clients clients): $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed ${failed:-0}, signals stored $rows"
 	if [ "${failed:-0}" != 0 ]; then
 		echo "bench.sh: pgbench $tag: $failed failed transactions" >&2
 		FAILED=1
@@ -365,6 +418,16 @@ for round in 1 2; do
 	R_P_LAT[round]="$P_P50 / $P_P99"
 	R_P_CPU[round]=$P_CPU
 done
+
+# Diagnosis: pgbench with as many clients as nrmd has database
+# connections.  intake / this isolates what nrmd itself costs from what
+# its pool size costs.
+DIAG_SECS=$(((SECS + 1) / 2))
+if [ "$POOL" != "$CONNS" ]; then
+	say "diagnosis: pgbench with $POOL clients (nrmd's db_pool_size), $DIAG_SECS s"
+	run_pgbench "p3" 3 "$DIAG_SECS" "$POOL"
+	D_TPS=$P_TPS D_LAT="$P_P50 / $P_P99" D_CPU=$P_CPU
+fi
 
 # ---------------------------------------------------------------------
 # same content whichever side wrote it
@@ -427,6 +490,14 @@ for round in 1 2; do
 	    "$ratio" "${R_I_LAT[round]}" "${R_P_LAT[round]}"
 done
 printf '%-6s %-16s %12s %12s %6s\n' mean '' '' '' "$mean"
+if [ -n "${D_TPS:-}" ]; then
+	mean_i=$(awk -v a="${R_I_RPS[1]}" -v b="${R_I_RPS[2]}" \
+	    'BEGIN { printf "%.1f", (a + b) / 2 }')
+	printf '\ndiagnosis: pgbench with %d clients (= db_pool_size): %s tps, p50/p99 %s ms;\n' \
+	    "$POOL" "$D_TPS" "$D_LAT"
+	printf '  mean intake req/s / that = %s (nrmd'"'"'s own cost at equal database concurrency)\n' \
+	    "$(awk -v a="$mean_i" -v b="$D_TPS" 'BEGIN { printf "%.2f", a / b }')"
+fi
 echo
 echo "CPU seconds used during each run (user+system), and per request/transaction:"
 printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' round side nrmd \
@@ -446,6 +517,11 @@ for round in 1 2; do
 		    'BEGIN { print (b > a ? b : a) }')
 	done
 done
+if [ -n "${D_CPU:-}" ]; then
+	read -r nr pg gen other busy nrop pgop <<<"$D_CPU"
+	printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' diag \
+	    "pgb-c$POOL" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
+fi
 echo "(loadgen = wrk or pgbench itself; other = every other process;"
 echo " machine % = busy share of all $NCPU CPUs; us/op = CPU microseconds per"
 echo " request or transaction)"

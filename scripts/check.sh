@@ -86,15 +86,28 @@ step() {
 	return "$rc"
 }
 
-# Count "ok N" / "not ok N" TAP lines and cmocka's "[  PASSED  ] N" and
-# "[  FAILED  ] N" totals in a log; prints "PASSED FAILED".
+# Count the tests a log reports; prints "PASSED FAILED".  Understands
+# cmocka's "[  PASSED  ] N test(s)" / "[  FAILED  ] N test(s)" totals,
+# TAP "ok N" / "not ok N" lines, and prove's (pg_prove's) closing
+# "Files=F, Tests=N" with its "Failed X/Y subtests" lines.
 count_log() {
 	awk '
 	/^\[  PASSED  \] [0-9]+ test/ { cp += $4 }
 	/^\[  FAILED  \] [0-9]+ test/ { cf += $4 }
 	/^ok [0-9]+/ { tp++ }
 	/^not ok [0-9]+/ { if ($0 !~ /# *TODO/) tf++; else tp++ }
-	END { printf "%d %d\n", cp + tp, cf + tf }
+	/^Files=[0-9]+, Tests=[0-9]+/ {
+		n = $2; sub(/^Tests=/, "", n); sub(/,$/, "", n); pt += n
+		prove = 1
+	}
+	/Failed [0-9]+\/[0-9]+ subtests/ {
+		for (i = 1; i <= NF; i++)
+			if ($i == "Failed") { split($(i + 1), a, "/"); pf += a[1] }
+	}
+	END {
+		if (prove) { tp = 0; tf = 0; cp += pt - pf; cf += pf }
+		printf "%d %d\n", cp + tp, cf + tf
+	}
 	' "$1"
 }
 

@@ -7,12 +7,13 @@ SELECT plan(25);
 -- nrm.schema_version: one row per file, in order, with checksums.
 SELECT results_eq(
     $$SELECT version, name FROM nrm.schema_version ORDER BY version$$,
-    $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql')$$,
-    'schema_version records 0001 and 0002 in order');
+    $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
+        (3, '0003_authorize.sql')$$,
+    'schema_version records 0001 to 0003 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 2,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 3,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 2, 'api.schema_version() is 2');
+SELECT is(api.schema_version(), 3, 'api.schema_version() is 3');
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api'], 'the nrm schemas exist (and no others)');

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NRMD = Path(os.environ.get("NRM_NRMD") or ROOT / "bin" / "nrmd")
 NRMCTL = Path(os.environ.get("NRM_NRMCTL") or ROOT / "bin" / "nrmctl")
 PG_SH = ROOT / "scripts" / "pg.sh"
-MUNICIPALITIES = ROOT / "config" / "municipalities.csv"
+ROUTING_DIR = ROOT / "config" / "routing"
 OPENAPI = ROOT / "nrm-api" / "openapi.yaml"
 
 # How long a fresh nrmd may take to become ready (ASan is slower).
@@ -78,6 +78,9 @@ PERSONAL = {
     "narrative": "Werkte zeventien uur per dag bij kwekerij Vlinderbloem; "
     "paspoort ingehouden door de opzichter Gorvandel.",
 }
+
+# The suite interpolates these into SQL literals.
+assert all("'" not in v for v in PERSONAL.values())
 
 # Distinctive fragments that must never appear in a log line.
 PERSONAL_FRAGMENTS = sorted(
@@ -668,7 +671,7 @@ class Daemon:
             "shutdown_timeout": "5",
             "retry_after": "2",
             "log_level": "info",
-            "municipalities_file": str(MUNICIPALITIES),
+            "routing_dir": str(ROUTING_DIR),
             "pseudonym_key_file": str(pki["pseudonym"]),
         }
         if config:

@@ -1,7 +1,10 @@
 /*
- * test_route.c - table-driven tests of the foundation router
- * (nrm-core/route.c) over the real config/municipalities.csv (tests run
- * from the repository root).
+ * test_route.c - the routing rule engine at work (nrm-core/route.c over
+ * configurations compiled by nrm-core/rules.c): the default
+ * configuration in config/routing/, every one of its municipalities,
+ * and the table-driven case files (every .json file in
+ * tests/unit/routing-cases/, format in README.md there).  Tests run from the
+ * repository root.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,37 +15,122 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include <cjson/cJSON.h>
 
+#include "duration.h"
 #include "route.h"
 
-#define GEO_CSV_PATH "config/municipalities.csv"
+#define RT_DEFAULT_DIR "config/routing"
+#define RT_CASES_DIR "tests/unit/routing-cases"
+/* 2025-06-01T00:00:00Z: "now" for every parsed signal. */
+#define RT_NOW 1748736000LL
 #define H 3600
 
-static struct nrm_geo *geo;
-static struct nrm_router *router;
+static struct nrm_router *dflt;
+
+/* The whole file at path, malloc'd and NUL-terminated; NULL if absent. */
+static char *
+rt_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n = -1;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf != NULL) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* The three texts of a configuration. */
+struct rt_cfg {
+	char *text[3];
+	size_t len[3];
+};
+
+static const char *const rt_files[3] = {
+    "regions.json", "municipalities.csv", "rules.json"};
+
+static void
+rt_cfg_free(struct rt_cfg *c)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		free(c->text[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Read the files of dir into c (missing ones stay NULL). */
+static void
+rt_cfg_dir(struct rt_cfg *c, const char *dir)
+{
+	char path[512];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, rt_files[i]);
+		free(c->text[i]);
+		c->len[i] = 0;
+		c->text[i] = rt_read(path, &c->len[i]);
+	}
+}
+
+static void
+rt_cfg_set(struct rt_cfg *c, int i, char *text)
+{
+	free(c->text[i]);
+	c->text[i] = text;
+	c->len[i] = text != NULL ? strlen(text) : 0;
+}
+
+static int
+rt_load(struct nrm_router **r, const struct rt_cfg *c, struct nrm_diag *d)
+{
+	struct nrm_routing_src src = {
+	    c->text[0], c->len[0], c->text[1], c->len[1], c->text[2],
+	    c->len[2], "test-version"};
+
+	return nrm_router_load(r, &src, d);
+}
 
 static int
 setup(void **state)
 {
-	struct nrm_error err;
-	FILE *f = fopen(GEO_CSV_PATH, "rb");
-	char buf[65536];
-	size_t n;
+	struct rt_cfg c = {0};
+	struct nrm_diag d;
+	char *text;
 
 	(void)state;
-	if (f == NULL) {
-		print_error("could not open %s (run from the repo root)\n",
-		    GEO_CSV_PATH);
+	nrm_diag_init(&d);
+	rt_cfg_dir(&c, RT_DEFAULT_DIR);
+	if (rt_load(&dflt, &c, &d) != NRM_OK) {
+		text = nrm_diag_text(&d);
+		print_error("default configuration refused (run from the "
+			    "repo root):\n%s",
+		    text != NULL ? text : "");
+		free(text);
+		nrm_diag_free(&d);
+		rt_cfg_free(&c);
 		return -1;
 	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (nrm_geo_parse_csv(&geo, buf, n, &err) != NRM_OK ||
-	    nrm_router_new_foundation(&router, geo, &err) != NRM_OK) {
-		print_error("%s: %s\n", err.field, err.detail);
-		return -1;
-	}
+	nrm_diag_free(&d);
+	rt_cfg_free(&c);
 	return 0;
 }
 
@@ -50,118 +138,110 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	nrm_router_free(router);
-	nrm_geo_free(geo);
+	nrm_router_free(dflt);
 	return 0;
 }
 
-struct route_case {
-	const char *name;
-	const char *municipality;
-	bool minor, danger, shelter;
-	const char *region;
-	enum nrm_priority prio;
-	const char *rule_id;
-	int64_t take, contact;
-	const char *explanation;
-};
-
-static const struct route_case route_cases[] = {
-    {"Amsterdam minor", "GM0363", true, false, false, "VR13", NRM_PRIO_URGENT,
-	"foundation.municipality", 1 * H, 4 * H,
-	"municipality GM0363 (Amsterdam) is in region VR13 "
-	"(Amsterdam-Amstelland); priority urgent: subject is a minor"},
-    {"Groningen adult, nothing urgent", "GM0014", false, false, false, "VR01",
-	NRM_PRIO_NORMAL, "foundation.municipality", 24 * H, 72 * H,
-	"municipality GM0014 (Groningen) is in region VR01 (Groningen); "
-	"priority normal: no urgency indicated"},
-    {"Leeuwarden needs shelter", "GM0080", false, false, true, "VR02",
-	NRM_PRIO_HIGH, "foundation.municipality", 4 * H, 24 * H,
-	"municipality GM0080 (Leeuwarden) is in region VR02 "
-	"(Frysl\xC3\xA2n); priority high: needs shelter"},
-    {"immediate danger beats shelter", "GM0599", false, true, true, "VR17",
-	NRM_PRIO_URGENT, "foundation.municipality", 1 * H, 4 * H,
-	"municipality GM0599 (Rotterdam) is in region VR17 "
-	"(Rotterdam-Rijnmond); priority urgent: immediate danger"},
-    {"danger and minor", "GM0820", true, true, false, "VR22", NRM_PRIO_URGENT,
-	"foundation.municipality", 1 * H, 4 * H,
-	"municipality GM0820 (Nuenen, Gerwen en Nederwetten) is in region "
-	"VR22 (Brabant-Zuidoost); priority urgent: immediate danger and "
-	"subject is a minor"},
-    {"minor beats shelter", "GM0344", true, false, true, "VR09",
-	NRM_PRIO_URGENT, "foundation.municipality", 1 * H, 4 * H, NULL},
-    {"location unknown", "", false, false, false, NRM_REGION_NATIONAL,
-	NRM_PRIO_NORMAL, "foundation.national", 24 * H, 72 * H,
-	"location unknown: national desk; priority normal: no urgency "
-	"indicated"},
-    {"location unknown, minor", "", true, false, false, NRM_REGION_NATIONAL,
-	NRM_PRIO_URGENT, "foundation.national", 1 * H, 4 * H,
-	"location unknown: national desk; priority urgent: subject is a "
-	"minor"},
-    {"municipality not in the map", "GM9999", false, false, true,
-	NRM_REGION_NATIONAL, NRM_PRIO_HIGH, "foundation.national", 4 * H,
-	24 * H,
-	"municipality GM9999 is not in the map: national desk; priority "
-	"high: needs shelter"},
-};
-
-/* A parsed-looking signal; personal fields carry a marker. */
+/* The default loads without errors or warnings; counts as shipped. */
 static void
-make_signal(struct nrm_signal *s, const struct route_case *c)
+test_default_clean(void **state)
 {
-	static char secret[] = "SECRET-NAME";
-
-	memset(s, 0, sizeof(*s));
-	snprintf(
-	    s->municipality, sizeof(s->municipality), "%s", c->municipality);
-	s->minor = c->minor;
-	s->immediate_danger = c->danger;
-	s->needs_shelter = c->shelter;
-	s->exploitation = NRM_EXPL_SEXUAL;
-	s->subject.given_name = secret;
-	s->subject.family_name = secret;
-	s->narrative = secret;
-	s->subject.age_estimate = -1;
-	s->subject.minor_flag = -1;
-}
-
-static void
-test_route_table(void **state)
-{
-	size_t i;
+	struct rt_cfg c = {0};
+	struct nrm_router *r = NULL;
+	struct nrm_diag d;
+	const struct nrm_routing_region *g;
+	int i, total = 0;
 
 	(void)state;
-	for (i = 0; i < sizeof(route_cases) / sizeof(route_cases[0]); i++) {
-		const struct route_case *c = &route_cases[i];
+	nrm_diag_init(&d);
+	rt_cfg_dir(&c, RT_DEFAULT_DIR);
+	assert_int_equal(rt_load(&r, &c, &d), NRM_OK);
+	assert_int_equal(nrm_diag_errors(&d), 0);
+	assert_int_equal(nrm_diag_warnings(&d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(nrm_router_n_warnings(r), 0);
+	assert_int_equal(nrm_geo_n_municipalities(nrm_router_geo(r)), 342);
+	assert_int_equal(nrm_router_n_regions(r), 26);
+	assert_int_equal(nrm_router_n_rules(r), 11);
+	assert_string_equal(nrm_router_version(r), "test-version");
+	for (i = 0; i < nrm_router_n_regions(r); i++) {
+		g = nrm_router_region_at(r, i);
+		assert_non_null(g);
+		assert_true(g->active);
+		assert_non_null(g->office_name);
+		assert_non_null(g->office_contact);
+		assert_string_equal(g->effective, g->code);
+		total += g->n_municipalities;
+		if (i < 25) {
+			char code[8];
+
+			snprintf(code, sizeof(code), "VR%02d", i + 1);
+			assert_string_equal(g->code, code);
+			assert_string_equal(g->fallback, NRM_REGION_NATIONAL);
+			assert_true(g->n_municipalities > 0);
+		}
+	}
+	assert_int_equal(total, 342);
+	g = nrm_router_region(r, NRM_REGION_NATIONAL);
+	assert_non_null(g);
+	assert_null(g->fallback);
+	assert_int_equal(g->n_municipalities, 0);
+	assert_null(nrm_router_region(r, "VR26"));
+	assert_null(nrm_router_region_at(r, 26));
+	nrm_router_free(r);
+	nrm_diag_free(&d);
+	rt_cfg_free(&c);
+}
+
+/* A plain adult signal at municipality `code` (no personal data). */
+static void
+rt_plain(struct nrm_signal *s, const char *code)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->municipality, sizeof(s->municipality), "%s", code);
+	s->observed_at = RT_NOW - 86400;
+	s->subject.age_estimate = 30;
+	s->subject.minor_flag = -1;
+	s->exploitation = NRM_EXPL_SEXUAL;
+	s->consent = NRM_CONSENT_GIVEN;
+}
+
+/* Every municipality of the default map routes to its safety region. */
+static void
+test_every_municipality(void **state)
+{
+	const struct nrm_geo *geo = nrm_router_geo(dflt);
+	int i, n = nrm_geo_n_municipalities(geo);
+	char want[256];
+
+	(void)state;
+	assert_int_equal(n, 342);
+	for (i = 0; i < n; i++) {
+		const struct nrm_municipality *m =
+		    nrm_geo_municipality_at(geo, i);
 		struct nrm_signal s;
 		struct nrm_decision d;
 
-		make_signal(&s, c);
-		memset(&d, 0x5A, sizeof(d));
-		nrm_route(router, &s, &d);
-		if (strcmp(d.region, c->region) != 0)
-			fail_msg("%s: region %s", c->name, d.region);
-		if (d.priority != c->prio)
-			fail_msg("%s: priority %s", c->name,
-			    nrm_priority_name(d.priority));
-		if (strcmp(d.rule_id, c->rule_id) != 0)
-			fail_msg("%s: rule %s", c->name, d.rule_id);
-		assert_string_equal(d.ruleset_version, "foundation-1");
-		if (d.take_within != c->take ||
-		    d.first_contact_within != c->contact)
-			fail_msg("%s: deadlines %lld/%lld", c->name,
-			    (long long)d.take_within,
-			    (long long)d.first_contact_within);
-		if (c->explanation != NULL &&
-		    strcmp(d.explanation, c->explanation) != 0)
-			fail_msg(
-			    "%s: explanation \"%s\"", c->name, d.explanation);
-		if (strstr(d.explanation, "SECRET") != NULL)
-			fail_msg("%s: personal data in explanation", c->name);
+		rt_plain(&s, m->code);
+		nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
+		if (strcmp(d.region, m->region->code) != 0)
+			fail_msg("%s: routed to %s, want %s", m->code, d.region,
+			    m->region->code);
+		assert_string_equal(d.rule_id, "default");
+		assert_int_equal(d.priority, NRM_PRIO_NORMAL);
+		assert_int_equal(d.n_hops, 0);
+		assert_int_equal(d.n_labels, 0);
+		assert_int_equal(d.take_within, 24 * H);
+		assert_int_equal(d.first_contact_within, 72 * H);
+		snprintf(want, sizeof(want), "; location %s %s -> %s %s;",
+		    m->code, m->name, m->region->code, m->region->name);
+		if (strstr(d.explanation, want) == NULL)
+			fail_msg("%s: explanation \"%s\"", m->code,
+			    d.explanation);
 	}
 }
 
-/* The JSON carries exactly the documented keys, seconds as integers. */
+/* The decision JSON: documented keys in order, exact content. */
 static void
 test_decision_json(void **state)
 {
@@ -172,6 +252,8 @@ test_decision_json(void **state)
 	    "ruleset_version",
 	    "take_within",
 	    "first_contact_within",
+	    "labels",
+	    "hops",
 	    "explanation",
 	};
 	struct nrm_signal s;
@@ -181,21 +263,24 @@ test_decision_json(void **state)
 	size_t n = 0;
 
 	(void)state;
-	make_signal(&s, &route_cases[0]);
-	nrm_route(router, &s, &d);
+	rt_plain(&s, "GM0363");
+	s.minor = true;
+	nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
 	json = nrm_decision_json(&d);
 	assert_non_null(json);
 	assert_string_equal(json,
-	    "{\"region\":\"VR13\",\"priority\":\"urgent\","
-	    "\"rule_id\":\"foundation.municipality\","
-	    "\"ruleset_version\":\"foundation-1\",\"take_within\":3600,"
-	    "\"first_contact_within\":14400,\"explanation\":\"municipality "
-	    "GM0363 (Amsterdam) is in region VR13 (Amsterdam-Amstelland); "
-	    "priority urgent: subject is a minor\"}");
+	    "{\"region\":\"VR13\",\"priority\":\"urgent\",\"rule_id\":"
+	    "\"minor\",\"ruleset_version\":\"test-version\","
+	    "\"take_within\":3600,\"first_contact_within\":14400,"
+	    "\"labels\":[\"minor\"],\"hops\":[],\"explanation\":\"rule minor "
+	    "matched: minor; location GM0363 Amsterdam -> VR13 "
+	    "Amsterdam-Amstelland; priority urgent, take within PT1H, first "
+	    "contact within PT4H\"}");
 	root = cJSON_Parse(json);
 	assert_non_null(root);
 	cJSON_ArrayForEach(m, root)
 	{
+		assert_true(n < sizeof(keys) / sizeof(keys[0]));
 		assert_string_equal(m->string, keys[n]);
 		n++;
 	}
@@ -204,48 +289,437 @@ test_decision_json(void **state)
 	free(json);
 }
 
-struct prio_name_case {
-	int prio;
+struct rt_name_case {
+	int value;
 	const char *name;
 };
 
-static const struct prio_name_case prio_names[] = {
-    {NRM_PRIO_URGENT, "urgent"},
-    {NRM_PRIO_HIGH, "high"},
-    {NRM_PRIO_NORMAL, "normal"},
-    {3, NULL},
-    {-1, NULL},
-};
-
 static void
-test_priority_names(void **state)
+test_names(void **state)
 {
+	static const struct rt_name_case prio[] = {
+	    {NRM_PRIO_URGENT, "urgent"},
+	    {NRM_PRIO_HIGH, "high"},
+	    {NRM_PRIO_NORMAL, "normal"},
+	    {3, NULL},
+	    {-1, NULL},
+	};
+	static const struct rt_name_case kinds[] = {
+	    {NRM_AGENCY_POLICE, "police"},
+	    {NRM_AGENCY_KMAR, "kmar"},
+	    {NRM_AGENCY_LABOUR_INSPECTORATE, "labour_inspectorate"},
+	    {NRM_AGENCY_CARE_AGENCY, "care_agency"},
+	    {NRM_AGENCY_NGO, "ngo"},
+	    {NRM_AGENCY_MUNICIPALITY, "municipality"},
+	    {NRM_AGENCY_NATIONAL_CENTRE, "national_centre"},
+	    {NRM_AGENCY_ASSESSMENT_BODY, "assessment_body"},
+	    {NRM_AGENCY_OTHER, "other"},
+	    {NRM_AGENCY_COUNT, NULL},
+	    {-1, NULL},
+	};
+	enum nrm_agency_kind k;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(prio_names) / sizeof(prio_names[0]); i++) {
+	for (i = 0; i < sizeof(prio) / sizeof(prio[0]); i++) {
 		const char *got =
-		    nrm_priority_name((enum nrm_priority)prio_names[i].prio);
+		    nrm_priority_name((enum nrm_priority)prio[i].value);
 
-		if (prio_names[i].name == NULL)
+		if (prio[i].name == NULL)
 			assert_null(got);
 		else
-			assert_string_equal(got, prio_names[i].name);
+			assert_string_equal(got, prio[i].name);
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *got =
+		    nrm_agency_kind_name((enum nrm_agency_kind)kinds[i].value);
+
+		if (kinds[i].name == NULL) {
+			assert_null(got);
+			continue;
+		}
+		assert_string_equal(got, kinds[i].name);
+		assert_int_equal(nrm_agency_kind_parse(kinds[i].name, &k),
+		    NRM_OK);
+		assert_int_equal((int)k, kinds[i].value);
+	}
+	assert_int_equal(nrm_agency_kind_parse("Police", &k), NRM_ERR);
+	assert_int_equal(nrm_agency_kind_parse("", &k), NRM_ERR);
+	assert_int_equal(nrm_agency_kind_parse(NULL, &k), NRM_ERR);
+}
+
+/*
+ * An out-of-range reporter kind counts as "other"; a municipality the
+ * router does not know is an unknown location and said so.
+ */
+static void
+test_odd_inputs(void **state)
+{
+	struct nrm_signal s;
+	struct nrm_decision d;
+
+	(void)state;
+	rt_plain(&s, "GM0363");
+	s.exploitation = NRM_EXPL_LABOUR;
+	nrm_route(dflt, &s, (enum nrm_agency_kind)99, &d);
+	assert_string_equal(d.rule_id, "default");
+	nrm_route(dflt, &s, NRM_AGENCY_LABOUR_INSPECTORATE, &d);
+	assert_string_equal(d.rule_id, "labour-inspectorate-labour");
+	rt_plain(&s, "GM9999");
+	s.minor = true;
+	nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
+	assert_string_equal(d.rule_id, "minor");
+	assert_string_equal(d.region, NRM_REGION_NATIONAL);
+	assert_non_null(strstr(d.explanation,
+	    "; location GM9999 not in the map -> NATIONAL Landelijk "
+	    "Co\xC3\xB6rdinatiepunt Mensenhandel;"));
+	rt_plain(&s, "GM9999");
+	nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
+	assert_string_equal(d.rule_id, "location-unknown");
+	assert_string_equal(d.region, NRM_REGION_NATIONAL);
+	rt_plain(&s, "XX");
+	s.minor = true;
+	nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
+	assert_string_equal(d.region, NRM_REGION_NATIONAL);
+	assert_non_null(strstr(d.explanation, "not in the map"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Case files                                                          */
+
+/*
+ * Deep-merge `over` into `base` (both objects): objects merge key by
+ * key, a null removes the key, anything else replaces it.
+ */
+static void
+rt_merge(cJSON *base, const cJSON *over)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, over)
+	{
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(base, m->string);
+
+		if (cJSON_IsNull(m)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(base, m->string);
+		} else if (old != NULL && cJSON_IsObject(old) &&
+		    cJSON_IsObject(m)) {
+			rt_merge(old, m);
+		} else {
+			cJSON *copy = cJSON_Duplicate(m, true);
+
+			assert_non_null(copy);
+			if (old != NULL)
+				cJSON_ReplaceItemInObjectCaseSensitive(
+				    base, m->string, copy);
+			else
+				cJSON_AddItemToObject(base, m->string, copy);
+		}
 	}
 }
 
-/* Long reference names are cut at a character boundary. */
+/* A duration in an expectation: ISO 8601 text or seconds. */
+static int64_t
+rt_seconds(const cJSON *v, const char *what)
+{
+	int64_t secs = -1;
+
+	if (cJSON_IsNumber(v))
+		return (int64_t)v->valuedouble;
+	if (!cJSON_IsString(v) ||
+	    nrm_duration_parse(v->valuestring, strlen(v->valuestring), &secs,
+		NULL) != NRM_OK)
+		fail_msg("%s: bad duration in the case file", what);
+	return secs;
+}
+
+/* Compare a decision's string array with a JSON array of strings. */
+static void
+rt_expect_list(const char *what, const cJSON *want, int n, const char *got,
+    size_t stride)
+{
+	const cJSON *x;
+	int i = 0;
+
+	if (!cJSON_IsArray(want))
+		fail_msg("%s: expectation must be an array", what);
+	if (cJSON_GetArraySize(want) != n)
+		fail_msg("%s: %d items, want %d", what, n,
+		    cJSON_GetArraySize(want));
+	cJSON_ArrayForEach(x, want)
+	{
+		if (strcmp(got + (size_t)i * stride, x->valuestring) != 0)
+			fail_msg("%s[%d]: %s, want %s", what, i,
+			    got + (size_t)i * stride, x->valuestring);
+		i++;
+	}
+}
+
+/* Check a decision against a case's "expect" object. */
+static void
+rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
+{
+	const cJSON *m;
+	char what[640];
+
+	cJSON_ArrayForEach(m, e)
+	{
+		if (snprintf(what, sizeof(what), "%s: %s", name, m->string) >=
+		    (int)sizeof(what))
+			fail_msg("%s: key too long", name);
+		if (strcmp(m->string, "region") == 0) {
+			if (strcmp(d->region, m->valuestring) != 0)
+				fail_msg("%s: %s, want %s (%s)", what,
+				    d->region, m->valuestring, d->explanation);
+		} else if (strcmp(m->string, "rule_id") == 0) {
+			if (strcmp(d->rule_id, m->valuestring) != 0)
+				fail_msg("%s: %s, want %s (%s)", what,
+				    d->rule_id, m->valuestring,
+				    d->explanation);
+		} else if (strcmp(m->string, "priority") == 0) {
+			if (strcmp(nrm_priority_name(d->priority),
+				m->valuestring) != 0)
+				fail_msg("%s: %s, want %s", what,
+				    nrm_priority_name(d->priority),
+				    m->valuestring);
+		} else if (strcmp(m->string, "take_within") == 0) {
+			if (d->take_within != rt_seconds(m, what))
+				fail_msg("%s: %lld", what,
+				    (long long)d->take_within);
+		} else if (strcmp(m->string, "first_contact_within") == 0) {
+			if (d->first_contact_within != rt_seconds(m, what))
+				fail_msg("%s: %lld", what,
+				    (long long)d->first_contact_within);
+		} else if (strcmp(m->string, "hops") == 0) {
+			rt_expect_list(what, m, d->n_hops, d->hops[0],
+			    sizeof(d->hops[0]));
+		} else if (strcmp(m->string, "labels") == 0) {
+			rt_expect_list(what, m, d->n_labels, d->labels[0],
+			    sizeof(d->labels[0]));
+		} else if (strcmp(m->string, "explanation") == 0) {
+			if (strcmp(d->explanation, m->valuestring) != 0)
+				fail_msg("%s:\n  got  %s\n  want %s", what,
+				    d->explanation, m->valuestring);
+		} else if (strcmp(m->string, "explanation_contains") == 0) {
+			const cJSON *x;
+
+			cJSON_ArrayForEach(x, m)
+			{
+				if (strstr(d->explanation, x->valuestring) ==
+				    NULL)
+					fail_msg("%s: \"%s\" not in \"%s\"",
+					    what, x->valuestring,
+					    d->explanation);
+			}
+		} else {
+			fail_msg("%s: unknown expectation", what);
+		}
+	}
+}
+
+/* Build the configuration a case file describes. */
+static void
+rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
+{
+	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(cfg, "dir");
+	const cJSON *v;
+
+	rt_cfg_dir(c, cJSON_IsString(dir) ? dir->valuestring
+					  : RT_DEFAULT_DIR);
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "regions");
+	if (v != NULL)
+		rt_cfg_set(c, 0, cJSON_Print(v));
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "rules");
+	if (v != NULL)
+		rt_cfg_set(c, 2, cJSON_Print(v));
+	v = cJSON_GetObjectItemCaseSensitive(cfg, "municipalities");
+	if (v != NULL) {
+		const cJSON *line;
+		size_t n = 0;
+		char *csv;
+
+		cJSON_ArrayForEach(line, v) n += strlen(line->valuestring) + 1;
+		csv = calloc(1, n + 1);
+		assert_non_null(csv);
+		n = 0;
+		cJSON_ArrayForEach(line, v)
+		{
+			n += (size_t)sprintf(csv + n, "%s\n", line->valuestring);
+		}
+		rt_cfg_set(c, 1, csv);
+	}
+	for (int i = 0; i < 3; i++) {
+		if (c->text[i] == NULL)
+			fail_msg("%s: configuration lacks %s", file,
+			    rt_files[i]);
+	}
+}
+
+/* Warnings of the load must be exactly those the file expects. */
+static void
+rt_case_warnings(const char *file, const struct nrm_diag *d, const cJSON *w)
+{
+	const cJSON *x;
+	int i = 0;
+
+	if (nrm_diag_warnings(d) != (w != NULL ? cJSON_GetArraySize(w) : 0)) {
+		char *text = nrm_diag_text(d);
+
+		fail_msg("%s: %d warnings, want %d:\n%s", file,
+		    nrm_diag_warnings(d), w != NULL ? cJSON_GetArraySize(w) : 0,
+		    text);
+	}
+	cJSON_ArrayForEach(x, w)
+	{
+		if (strstr(d->entries[i].text, x->valuestring) == NULL)
+			fail_msg("%s: warning %d is \"%s\", want \"%s\"", file,
+			    i, d->entries[i].text, x->valuestring);
+		i++;
+	}
+}
+
+/* Run one case file; returns the number of cases run. */
+static int
+rt_case_file(const char *file)
+{
+	struct nrm_signal_limits lim;
+	struct nrm_router *r = NULL;
+	struct rt_cfg c = {0};
+	struct nrm_diag d;
+	const cJSON *cases, *cs, *base;
+	cJSON *root;
+	size_t len;
+	char *text = rt_read(file, &len);
+	int n = 0;
+
+	assert_non_null(text);
+	root = cJSON_Parse(text);
+	if (root == NULL)
+		fail_msg("%s: not JSON", file);
+	nrm_diag_init(&d);
+	rt_case_config(file, cJSON_GetObjectItemCaseSensitive(root, "config"),
+	    &c);
+	if (rt_load(&r, &c, &d) != NRM_OK) {
+		char *dt = nrm_diag_text(&d);
+
+		fail_msg("%s: configuration refused:\n%s", file, dt);
+	}
+	rt_case_warnings(file, &d,
+	    cJSON_GetObjectItemCaseSensitive(root, "expect_warnings"));
+	nrm_signal_limits_default(&lim);
+	base = cJSON_GetObjectItemCaseSensitive(root, "signal");
+	cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
+	assert_true(cJSON_IsArray(cases));
+	cJSON_ArrayForEach(cs, cases)
+	{
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cs, "name");
+		const cJSON *kind =
+		    cJSON_GetObjectItemCaseSensitive(cs, "reporter_kind");
+		const cJSON *over = cJSON_GetObjectItemCaseSensitive(cs, "signal");
+		cJSON *body = cJSON_Duplicate(base, true);
+		enum nrm_agency_kind k = NRM_AGENCY_POLICE;
+		struct nrm_signal s;
+		struct nrm_decision dec;
+		struct nrm_error err;
+		char name[512], *bt;
+
+		if (snprintf(name, sizeof(name), "%s: %s", file,
+			cJSON_IsString(nm) ? nm->valuestring : "?") >=
+		    (int)sizeof(name))
+			fail_msg("%s: case name too long", file);
+		assert_non_null(body);
+		if (over != NULL)
+			rt_merge(body, over);
+		if (cJSON_IsString(kind) &&
+		    nrm_agency_kind_parse(kind->valuestring, &k) != NRM_OK)
+			fail_msg("%s: bad reporter_kind", name);
+		bt = cJSON_PrintUnformatted(body);
+		if (nrm_signal_parse(&s, bt, strlen(bt), &lim,
+			nrm_router_geo(r), RT_NOW, &err) != NRM_OK)
+			fail_msg("%s: signal refused: %s: %s", name, err.field,
+			    err.detail);
+		memset(&dec, 0x5A, sizeof(dec));
+		nrm_route(r, &s, k, &dec);
+		rt_expect(name, &dec,
+		    cJSON_GetObjectItemCaseSensitive(cs, "expect"));
+		/* Never personal data in an explanation. */
+		if (strstr(dec.explanation, "Secret") != NULL)
+			fail_msg("%s: personal data in the explanation", name);
+		/* hops end where the signal went. */
+		if (dec.n_hops > 0)
+			assert_string_equal(
+			    dec.hops[dec.n_hops - 1], dec.region);
+		nrm_signal_free(&s);
+		free(bt);
+		cJSON_Delete(body);
+		n++;
+	}
+	nrm_router_free(r);
+	nrm_diag_free(&d);
+	rt_cfg_free(&c);
+	cJSON_Delete(root);
+	free(text);
+	return n;
+}
+
+static int
+rt_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.json in the cases directory, in name order. */
+static void
+test_case_files(void **state)
+{
+	DIR *dir = opendir(RT_CASES_DIR);
+	struct dirent *e;
+	char *names[256];
+	int n = 0, i, cases = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	while ((e = readdir(dir)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char path[512];
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		assert_true(n < 256);
+		snprintf(path, sizeof(path), "%s/%s", RT_CASES_DIR, e->d_name);
+		names[n] = strdup(path);
+		assert_non_null(names[n]);
+		n++;
+	}
+	closedir(dir);
+	assert_true(n >= 5);
+	qsort(names, (size_t)n, sizeof(names[0]), rt_name_cmp);
+	for (i = 0; i < n; i++) {
+		cases += rt_case_file(names[i]);
+		free(names[i]);
+	}
+	print_message("[          ] %d case files, %d routing cases\n", n,
+	    cases);
+	assert_true(cases >= 80);
+}
+
+/*
+ * Very long names (from a hostile or careless map) are cut on a
+ * character boundary; the explanation stays valid UTF-8 and bounded.
+ */
 static void
 test_long_names(void **state)
 {
-	char csv[4096], name[1200];
-	struct nrm_geo *g = NULL;
+	static const char rules[] =
+	    "{\"rules\":[{\"id\":\"all\",\"then\":{\"route\":\"location\","
+	    "\"priority\":\"normal\",\"take_within\":\"P1D\","
+	    "\"first_contact_within\":\"P3D\"}}]}";
+	char csv[4096], regions[1024], name[1200];
 	struct nrm_router *r = NULL;
-	struct nrm_error err;
+	struct nrm_routing_src src;
+	struct nrm_diag d;
 	struct nrm_signal s;
-	struct nrm_decision d;
-	struct route_case c = {
-	    "long", "GM0001", false, false, false, NULL, 0, NULL, 0, 0, NULL};
+	struct nrm_decision dec;
 	int i;
 
 	(void)state;
@@ -254,36 +728,42 @@ test_long_names(void **state)
 	name[1198] = '\0';
 	snprintf(csv, sizeof(csv),
 	    "municipality_code,municipality_name,safety_region_code,"
-	    "safety_region_name\nGM0001,%s,R1,%s\n",
-	    name, name);
-	assert_int_equal(nrm_geo_parse_csv(&g, csv, strlen(csv), &err), NRM_OK);
-	assert_int_equal(nrm_router_new_foundation(&r, g, &err), NRM_OK);
-	make_signal(&s, &c);
-	nrm_route(r, &s, &d);
-	assert_string_equal(d.region, "R1");
-	assert_true(strlen(d.explanation) < sizeof(d.explanation));
-	assert_non_null(strstr(d.explanation,
-	    "; priority normal: no urgency "
-	    "indicated"));
-	/* No broken sequence: every lead byte C3 is followed by A2. */
-	for (i = 0; d.explanation[i] != '\0'; i++) {
-		if ((unsigned char)d.explanation[i] == 0xC3)
+	    "safety_region_name\nGM0001,%s,R1,R\n",
+	    name);
+	snprintf(regions, sizeof(regions),
+	    "{\"national\":{\"name\":\"N\",\"office\":{\"name\":\"n\","
+	    "\"contact\":\"c\"}},\"regions\":[{\"code\":\"R1\",\"name\":"
+	    "\"R\",\"active\":true,\"office\":{\"name\":\"o\",\"contact\":"
+	    "\"c\"}}]}");
+	src = (struct nrm_routing_src){regions, strlen(regions), csv,
+	    strlen(csv), rules, strlen(rules), "v"};
+	nrm_diag_init(&d);
+	assert_int_equal(nrm_router_load(&r, &src, &d), NRM_OK);
+	rt_plain(&s, "GM0001");
+	nrm_route(r, &s, NRM_AGENCY_NGO, &dec);
+	assert_string_equal(dec.region, "R1");
+	assert_true(strlen(dec.explanation) < sizeof(dec.explanation));
+	assert_non_null(strstr(dec.explanation, " -> R1 R;"));
+	assert_non_null(strstr(dec.explanation, "; priority normal"));
+	for (i = 0; dec.explanation[i] != '\0'; i++) {
+		if ((unsigned char)dec.explanation[i] == 0xC3)
 			assert_int_equal(
-			    (unsigned char)d.explanation[i + 1], 0xA2);
+			    (unsigned char)dec.explanation[i + 1], 0xA2);
 	}
 	nrm_router_free(r);
-	nrm_geo_free(g);
-	assert_int_equal(nrm_router_new_foundation(&r, NULL, &err), NRM_ERR);
-	assert_null(r);
+	nrm_diag_free(&d);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_route_table),
+	    cmocka_unit_test(test_default_clean),
+	    cmocka_unit_test(test_every_municipality),
 	    cmocka_unit_test(test_decision_json),
-	    cmocka_unit_test(test_priority_names),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_odd_inputs),
+	    cmocka_unit_test(test_case_files),
 	    cmocka_unit_test(test_long_names),
 	};
 

@@ -1,0 +1,195 @@
+/*
+ * diag.c - the diagnostics collector of configuration loads (see
+ * diag.h).
+ */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "utf8.h"
+
+#define DIAG_MESSAGE_MAX 1024
+
+void
+nrm_diag_init(struct nrm_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void
+nrm_diag_free(struct nrm_diag *d)
+{
+	int i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->entries[i].path);
+		free(d->entries[i].message);
+		free(d->entries[i].text);
+	}
+	free(d->entries);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Render the place and the message (see diag.h) into a new string. */
+static char *
+diag_render(const char *file, const char *path, const char *message)
+{
+	size_t n = strlen(file) + strlen(path) + strlen(message) + 8;
+	char *text = malloc(n);
+
+	if (text == NULL)
+		return NULL;
+	if (file[0] == '\0' && path[0] == '\0')
+		snprintf(text, n, "%s", message);
+	else if (path[0] == '\0')
+		snprintf(text, n, "%s: %s", file, message);
+	else if (file[0] == '\0')
+		snprintf(text, n, "%s: %s", path, message);
+	else if (strncmp(path, "line ", 5) == 0)
+		snprintf(text, n, "%s %s: %s", file, path, message);
+	else
+		snprintf(text, n, "%s: %s: %s", file, path, message);
+	return text;
+}
+
+/*
+ * Count first, then try to store; an entry that cannot be stored is
+ * still counted so that an error always fails the load.  The message is
+ * cut at DIAG_MESSAGE_MAX bytes on a character boundary.
+ */
+void
+nrm_diag_add(struct nrm_diag *d, enum nrm_diag_severity sev, const char *file,
+    const char *path, const char *fmt, ...)
+{
+	struct nrm_diag_entry *e;
+	char msg[DIAG_MESSAGE_MAX];
+	va_list ap;
+	size_t n;
+
+	if (sev == NRM_DIAG_ERROR)
+		d->n_errors++;
+	else
+		d->n_warnings++;
+	if (d->n >= NRM_DIAG_KEEP)
+		goto dropped;
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 16;
+		struct nrm_diag_entry *p;
+
+		p = realloc(d->entries, (size_t)cap * sizeof(*p));
+		if (p == NULL)
+			goto dropped;
+		d->entries = p;
+		d->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	msg[nrm_utf8_trim(msg, n)] = '\0';
+	e = &d->entries[d->n];
+	memset(e, 0, sizeof(*e));
+	e->severity = sev;
+	snprintf(e->file, sizeof(e->file), "%s", file != NULL ? file : "");
+	e->path = strdup(path != NULL ? path : "");
+	e->message = strdup(msg);
+	if (e->path == NULL || e->message == NULL)
+		goto oom;
+	e->text = diag_render(e->file, e->path, e->message);
+	if (e->text == NULL)
+		goto oom;
+	d->n++;
+	return;
+oom:
+	free(e->path);
+	free(e->message);
+dropped:
+	d->n_dropped++;
+}
+
+int
+nrm_diag_errors(const struct nrm_diag *d)
+{
+	return d->n_errors;
+}
+
+int
+nrm_diag_warnings(const struct nrm_diag *d)
+{
+	return d->n_warnings;
+}
+
+const char *
+nrm_diag_severity_name(enum nrm_diag_severity sev)
+{
+	return sev == NRM_DIAG_ERROR ? "error" : "warning";
+}
+
+char *
+nrm_diag_text(const struct nrm_diag *d)
+{
+	size_t cap = 128, n = 0;
+	char *out;
+	int i;
+
+	for (i = 0; i < d->n; i++)
+		cap += strlen(d->entries[i].text) + 12;
+	out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (i = 0; i < d->n; i++) {
+		n += (size_t)snprintf(out + n, cap - n, "%s: %s\n",
+		    nrm_diag_severity_name(d->entries[i].severity),
+		    d->entries[i].text);
+	}
+	if (d->n_dropped > 0)
+		n += (size_t)snprintf(out + n, cap - n,
+		    "(%d more not shown)\n", d->n_dropped);
+	snprintf(out + n, cap - n, "%d error%s, %d warning%s\n", d->n_errors,
+	    d->n_errors == 1 ? "" : "s", d->n_warnings,
+	    d->n_warnings == 1 ? "" : "s");
+	return out;
+}
+
+char *
+nrm_diag_json(const struct nrm_diag *d)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = NULL;
+	char *text = NULL;
+	bool ok = o != NULL;
+	int i;
+
+	ok = ok && cJSON_AddNumberToObject(o, "errors", d->n_errors) != NULL;
+	ok = ok &&
+	    cJSON_AddNumberToObject(o, "warnings", d->n_warnings) != NULL;
+	ok = ok && cJSON_AddNumberToObject(o, "dropped", d->n_dropped) != NULL;
+	if (ok)
+		arr = cJSON_AddArrayToObject(o, "entries");
+	ok = ok && arr != NULL;
+	for (i = 0; ok && i < d->n; i++) {
+		const struct nrm_diag_entry *e = &d->entries[i];
+		cJSON *x = cJSON_CreateObject();
+
+		ok = x != NULL && cJSON_AddItemToArray(arr, x);
+		if (!ok) {
+			cJSON_Delete(x);
+			break;
+		}
+		ok = cJSON_AddStringToObject(x, "severity",
+			 nrm_diag_severity_name(e->severity)) != NULL &&
+		    cJSON_AddStringToObject(x, "file", e->file) != NULL &&
+		    cJSON_AddStringToObject(x, "path", e->path) != NULL &&
+		    cJSON_AddStringToObject(x, "message", e->message) != NULL &&
+		    cJSON_AddStringToObject(x, "text", e->text) != NULL;
+	}
+	if (ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
