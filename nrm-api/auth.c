@@ -212,10 +212,14 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	cont(r);
 }
 
-/* Ask the database (audits a denial) and continue in auth_done. */
+/*
+ * Ask the database and continue in auth_done: api.authorize (audits a
+ * denial) or, when `object_type` is not NULL, api.record (also audits
+ * the allowed action).
+ */
 static void
 auth_ask(struct nrm_req *r, unsigned roles, const char *action,
-    nrm_auth_cont cont)
+    const char *object_type, const char *object_id, nrm_auth_cont cont)
 {
 	struct nrm_dbapi_call call;
 	struct auth_pending *ap;
@@ -224,12 +228,16 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 
 	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
 		if (roles & (1u << i))
-			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-			    n > 1 ? "," : "", auth_role_names[i]);
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+			    "%s%s", n > 1 ? "," : "", auth_role_names[i]);
 	snprintf(list + n, sizeof(list) - n, "}");
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, list);
 	nrm_dbapi_text(&call, action);
+	if (object_type != NULL) {
+		nrm_dbapi_text(&call, object_type);
+		nrm_dbapi_text(&call, object_id);
+	}
 	if (!nrm_daemon_db_ready(r->d)) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database is unavailable; retry later");
@@ -239,13 +247,24 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	ap->r = r;
 	ap->roles = roles;
 	ap->cont = cont;
-	r->q = nrm_db_exec(r->d->db, NRM_STMT_AUTHORIZE, call.n, call.values,
-	    call.lengths, call.formats, auth_done, ap);
+	r->q = nrm_db_exec(r->d->db,
+	    object_type != NULL ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE, call.n,
+	    call.values, call.lengths, call.formats, auth_done, ap);
 	if (r->q == NULL) {
 		free(ap);
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database is unavailable; retry later");
 	}
+}
+
+void
+nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, const char *object_id, nrm_auth_cont cont)
+{
+	if (nrm_auth_bearer(r) != NRM_OK)
+		return;
+	auth_ask(r, roles, action, object_type != NULL ? object_type : "",
+	    object_id, cont);
 }
 
 void
@@ -263,5 +282,5 @@ nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
 		return;
 	}
 	/* Unknown, or a role that may not: the database decides and audits. */
-	auth_ask(r, roles, action, cont);
+	auth_ask(r, roles, action, NULL, NULL, cont);
 }

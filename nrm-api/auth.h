@@ -49,4 +49,12 @@ typedef void (*nrm_auth_cont)(struct nrm_req *r);
 void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
     nrm_auth_cont cont);
 
+/*
+ * Like nrm_auth_require(), but always asks the database (api.record),
+ * which also writes an allowed audit event for `action` on
+ * (object_type, object_id): for actions that store nothing else.
+ */
+void nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, const char *object_id, nrm_auth_cont cont);
+
 #endif /* NRM_AUTH_H */

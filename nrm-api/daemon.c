@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -46,7 +47,7 @@ daemon_parse_key(const char *text, unsigned char key[32])
 
 int
 nrm_daemon_load_assets(const struct nrm_config *cfg,
-    struct nrm_router **router, unsigned char key[32],
+    struct nrm_router **router, char **csv, unsigned char key[32],
     struct nrm_diag *diag, struct nrm_error *err)
 {
 	struct nrm_diag local;
@@ -67,7 +68,8 @@ nrm_daemon_load_assets(const struct nrm_config *cfg,
 		    cfg->pseudonym_key_file);
 		goto out;
 	}
-	if (nrm_routing_load_dir(cfg->routing_dir, router, dg) != NRM_OK) {
+	if (nrm_routing_load_dir_csv(cfg->routing_dir, router, csv, dg) !=
+	    NRM_OK) {
 		nrm_error_set(err, NRM_E_VALIDATION, "routing_dir",
 		    "%s: %d error(s), the first: %s", cfg->routing_dir,
 		    nrm_diag_errors(dg), nrm_routing_first_error(dg));
@@ -146,12 +148,13 @@ nrm_daemon_reload(
 {
 	struct nrm_config fresh;
 	struct nrm_router *router;
+	char *csv = NULL;
 	unsigned char key[32];
 	char changed[256];
 
 	if (nrm_config_load(&fresh, d->config_path, err) != NRM_OK)
 		return NRM_ERR;
-	if (nrm_daemon_load_assets(&fresh, &router, key, diag, err) !=
+	if (nrm_daemon_load_assets(&fresh, &router, &csv, key, diag, err) !=
 	    NRM_OK) {
 		nrm_config_free(&fresh);
 		return NRM_ERR;
@@ -168,9 +171,12 @@ nrm_daemon_reload(
 	    nrm_router_version(router), nrm_router_n_rules(router),
 	    nrm_router_n_warnings(router));
 	nrm_router_free(d->router);
+	free(d->routing_csv);
 	nrm_config_free(&d->cfg);
 	d->cfg = fresh;
 	d->router = router;
+	d->routing_csv = csv;
+	d->router_loaded_at = (int64_t)time(NULL);
 	daemon_apply(d);
 	nrm_http_apply_limits(d->http);
 	nrm_db_set_timeouts(d->db, d->cfg.db_connect_timeout * 1000,
@@ -255,8 +261,10 @@ nrm_daemon_init(
 		return NRM_ERR;
 	daemon_apply(d);
 	if (nrm_daemon_load_assets(
-		&d->cfg, &d->router, d->pseudonym_key, NULL, err) != NRM_OK)
+		&d->cfg, &d->router, &d->routing_csv, d->pseudonym_key, NULL,
+		err) != NRM_OK)
 		return NRM_ERR;
+	d->router_loaded_at = (int64_t)time(NULL);
 	d->base = event_base_new();
 	if (d->base == NULL)
 		return nrm_error_set(
@@ -329,6 +337,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_auth_cache_free(d->auth_cache);
 	d->auth_cache = NULL;
 	nrm_router_free(d->router);
+	free(d->routing_csv);
 	nrm_config_free(&d->cfg);
 	explicit_bzero(d->pseudonym_key, sizeof(d->pseudonym_key));
 	if (d->base != NULL)

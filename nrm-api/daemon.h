@@ -40,6 +40,8 @@ struct nrm_daemon {
 	const char *config_path;
 	struct nrm_config cfg;
 	struct nrm_router *router; /* owns the municipality map */
+	char *routing_csv;         /* its municipalities.csv, for candidates */
+	int64_t router_loaded_at;  /* unix seconds */
 	struct nrm_signal_limits limits;
 	unsigned char pseudonym_key[32];
 	struct nrm_db *db;
@@ -85,7 +87,7 @@ void nrm_daemon_request_done(struct nrm_daemon *d);
  * when not NULL; *err summarises the first one.
  */
 int nrm_daemon_load_assets(const struct nrm_config *cfg,
-    struct nrm_router **router, unsigned char key[32],
+    struct nrm_router **router, char **csv, unsigned char key[32],
     struct nrm_diag *diag, struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_DAEMON_H */

@@ -38,6 +38,8 @@ static const struct {
 	"SELECT api.signal_receipt($1, $2, $3, $4)"},
     [NRM_STMT_AUTHORIZE] = {"authorize",
 	"SELECT api.authorize($1, $2, $3, $4, $5)"},
+    [NRM_STMT_RECORD] = {"record",
+	"SELECT api.record($1, $2, $3, $4, $5, $6, $7)"},
 };
 
 enum db_conn_state {

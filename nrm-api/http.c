@@ -398,11 +398,16 @@ nrm_req_json(
 }
 
 void
-nrm_req_problem(struct nrm_req *r, const struct nrm_error *err)
+nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
+    const char *key, const char *json)
 {
 	int status = nrm_problem_status(err->code);
-	char *body = nrm_problem_json(err, r->id);
+	char *body = NULL;
 
+	if (key != NULL)
+		body = nrm_problem_json_ext(err, r->id, key, json);
+	if (body == NULL)
+		body = nrm_problem_json(err, r->id);
 	if (status == 401)
 		nrm_req_add_header(
 		    r, "WWW-Authenticate", "Bearer realm=\"nrm\"");
@@ -418,6 +423,12 @@ nrm_req_problem(struct nrm_req *r, const struct nrm_error *err)
 	nrm_req_reply(r, status, "application/problem+json",
 	    body != NULL ? body : "{}", body != NULL ? strlen(body) : 2);
 	free(body);
+}
+
+void
+nrm_req_problem(struct nrm_req *r, const struct nrm_error *err)
+{
+	nrm_req_problem_ext(r, err, NULL, NULL);
 }
 
 void

@@ -83,6 +83,10 @@ void nrm_req_json(
 /* Reply with the problem+json of `err`. */
 void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
 
+/* The same, with an extension member `key` holding the JSON text `json`. */
+void nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
+    const char *key, const char *json);
+
 /* Build an error and reply with it. */
 void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
     const char *fmt, ...) NRM_PRINTF(4, 5);

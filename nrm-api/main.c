@@ -94,7 +94,8 @@ main(int argc, char **argv)
 		if (nrm_config_load(&cfg, config_path, &err) != NRM_OK)
 			goto fail;
 		nrm_diag_init(&diag);
-		rc = nrm_daemon_load_assets(&cfg, &router, key, &diag, &err);
+		rc = nrm_daemon_load_assets(
+		    &cfg, &router, NULL, key, &diag, &err);
 		text = nrm_diag_text(&diag);
 		if (text != NULL && (diag.n_errors > 0 || diag.n_warnings > 0))
 			fputs(text, stderr);

@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
+#include "routing.h"
 #include "migrate.h"
 #include "nrm.h"
 
@@ -53,6 +54,8 @@ static const char ctl_usage_main[] =
     "  key create   create an API key and print its token\n"
     "  key list     list API keys (never their tokens)\n"
     "  key revoke   revoke an API key\n"
+    "  config check check a routing configuration directory and print\n"
+    "               its coverage report (no database needed)\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"
@@ -109,6 +112,15 @@ static const char ctl_usage_key_revoke[] =
     "no-op.\n";
 
 static const char *ctl_database_url;
+
+static const char ctl_usage_config[] =
+    "usage: nrmctl config check [DIR]\n"
+    "\n"
+    "Load the routing configuration in DIR (default config/routing:\n"
+    "regions.json, municipalities.csv, rules.json) exactly as nrmd does,\n"
+    "print the coverage report (per region: municipalities, active,\n"
+    "office, fallback, effective target) and every warning and error.\n"
+    "Exit 0 when it loads, 1 on any error.  Needs no database.\n";
 
 static void ctl_err(const char *fmt, ...) NRM_PRINTF(1, 2);
 
@@ -466,6 +478,49 @@ ctl_key(int argc, char **argv)
 	    ctl_usage_key, "unknown key command: %s", argv[1]);
 }
 
+static int
+ctl_config(int argc, char **argv)
+{
+	const char *dir = "config/routing";
+	struct nrm_router *router = NULL;
+	struct nrm_diag diag;
+	char *text;
+	int rc;
+
+	if (argc < 2 || ctl_is_help(argc, argv)) {
+		fputs(ctl_usage_config, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CTL_EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "check") != 0)
+		return ctl_usage_error(
+		    ctl_usage_config, "unknown config command: %s", argv[1]);
+	if (argc > 3)
+		return ctl_usage_error(
+		    ctl_usage_config, "unexpected argument: %s", argv[3]);
+	if (argc == 3)
+		dir = argv[2];
+	nrm_diag_init(&diag);
+	rc = nrm_routing_load_dir(dir, &router, &diag);
+	if (rc == NRM_OK) {
+		text = nrm_router_coverage_text(router);
+		if (text != NULL)
+			fputs(text, stdout);
+		free(text);
+		printf("routing configuration %s: version %s\n", dir,
+		    nrm_router_version(router));
+	}
+	text = nrm_diag_text(&diag);
+	if (text != NULL)
+		fputs(text, rc == NRM_OK ? stdout : stderr);
+	free(text);
+	if (rc != NRM_OK)
+		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", dir,
+		    nrm_diag_errors(&diag));
+	nrm_diag_free(&diag);
+	nrm_router_free(router);
+	return rc == NRM_OK ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -507,6 +562,8 @@ main(int argc, char **argv)
 		return ctl_migrate(argc, argv);
 	if (strcmp(argv[0], "key") == 0)
 		return ctl_key(argc, argv);
+	if (strcmp(argv[0], "config") == 0)
+		return ctl_config(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		fputs(ctl_usage_main, stdout);
 		return 0;

@@ -57,18 +57,18 @@ nrm_problem_code_by_name(const char *name)
 	return NRM_E_INTERNAL;
 }
 
-char *
-nrm_problem_json(const struct nrm_error *err, const char *request_id)
+/* The problem object of `err` (caller deletes), NULL on OOM. */
+static cJSON *
+problem_object(const struct nrm_error *err, const char *request_id)
 {
 	enum nrm_errcode code = err->code;
 	char type[64];
 	cJSON *o;
-	char *out;
 
 	if ((int)code <= 0 || code >= NRM_E__COUNT)
 		code = NRM_E_INTERNAL;
-	snprintf(
-	    type, sizeof(type), "urn:nrm:problem:%s", nrm_errcode_name(code));
+	snprintf(type, sizeof(type), "urn:nrm:problem:%s",
+	    nrm_errcode_name(code));
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return NULL;
@@ -81,7 +81,36 @@ nrm_problem_json(const struct nrm_error *err, const char *request_id)
 		cJSON_AddStringToObject(o, "field", err->field);
 	if (request_id != NULL)
 		cJSON_AddStringToObject(o, "request_id", request_id);
+	return o;
+}
+
+char *
+nrm_problem_json(const struct nrm_error *err, const char *request_id)
+{
+	cJSON *o = problem_object(err, request_id);
+	char *out;
+
+	if (o == NULL)
+		return NULL;
 	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+char *
+nrm_problem_json_ext(const struct nrm_error *err, const char *request_id,
+    const char *key, const char *json)
+{
+	cJSON *o = problem_object(err, request_id);
+	cJSON *v = cJSON_Parse(json);
+	char *out = NULL;
+
+	if (o != NULL && v != NULL) {
+		cJSON_AddItemToObject(o, key, v);
+		v = NULL;
+		out = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(v);
 	cJSON_Delete(o);
 	return out;
 }

@@ -23,4 +23,12 @@ enum nrm_errcode nrm_problem_code_by_name(const char *name);
 /* malloc'd problem+json text; the caller frees it. */
 char *nrm_problem_json(const struct nrm_error *err, const char *request_id);
 
+/*
+ * The same with one extension member `key` whose value is the JSON text
+ * `json` (for example the list of configuration errors); NULL on OOM or
+ * when `json` does not parse.
+ */
+char *nrm_problem_json_ext(const struct nrm_error *err,
+    const char *request_id, const char *key, const char *json);
+
 #endif /* NRM_PROBLEM_H */

@@ -12,6 +12,9 @@ static const struct nrm_route routes[] = {
     {"GET", "/metrics", nrm_h_metrics},
     {"POST", "/v1/signals", nrm_h_signal_create},
     {"GET", "/v1/signals/{id}", nrm_h_signal_get},
+    {"GET", "/v1/routing/config", nrm_h_routing_config},
+    {"POST", "/v1/routing/explain", nrm_h_routing_explain},
+    {"POST", "/v1/admin/reload", nrm_h_admin_reload},
 };
 
 /* Match one pattern; "{id}" takes one non-empty segment. */

@@ -31,5 +31,8 @@ void nrm_h_readyz(struct nrm_req *r);
 void nrm_h_metrics(struct nrm_req *r);
 void nrm_h_signal_create(struct nrm_req *r);
 void nrm_h_signal_get(struct nrm_req *r);
+void nrm_h_routing_config(struct nrm_req *r);
+void nrm_h_routing_explain(struct nrm_req *r);
+void nrm_h_admin_reload(struct nrm_req *r);
 
 #endif /* NRM_ROUTES_H */

@@ -20,16 +20,58 @@ static const char *const routing_files[3] = {
 	"rules.json",
 };
 
+/* Hash the three texts (name, length, bytes each) into hex. */
+static int
+routing_hash(char *const text[3], const size_t len[3], char version[65])
+{
+	unsigned char md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = NRM_ERR;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		char head[96];
+		int n = snprintf(head, sizeof(head), "%s %zu\n",
+		    routing_files[i], len[i]);
+
+		if (EVP_DigestUpdate(ctx, head, (size_t)n) != 1 ||
+		    EVP_DigestUpdate(ctx, text[i], len[i]) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		goto out;
+	nrm_hex(md, sizeof(md), version);
+	rc = NRM_OK;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static int
+routing_compile(char *const text[3], const size_t len[3],
+    const char *version, struct nrm_router **out, struct nrm_diag *diag)
+{
+	struct nrm_routing_src src;
+
+	memset(&src, 0, sizeof(src));
+	src.regions_json = text[0];
+	src.regions_len = len[0];
+	src.municipalities_csv = text[1];
+	src.municipalities_len = len[1];
+	src.rules_json = text[2];
+	src.rules_len = len[2];
+	src.version = version;
+	return nrm_router_load(out, &src, diag);
+}
+
 int
-nrm_routing_load_dir(const char *dir, struct nrm_router **out,
-    struct nrm_diag *diag)
+nrm_routing_load_dir_csv(const char *dir, struct nrm_router **out,
+    char **csv, struct nrm_diag *diag)
 {
 	char *text[3] = {NULL, NULL, NULL};
 	size_t len[3] = {0, 0, 0};
-	struct nrm_routing_src src;
-	unsigned char md[32];
 	char version[65];
-	EVP_MD_CTX *ctx = NULL;
 	int rc = NRM_ERR;
 
 	*out = NULL;
@@ -45,35 +87,45 @@ nrm_routing_load_dir(const char *dir, struct nrm_router **out,
 			goto out;
 		}
 	}
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+	if (routing_hash(text, len, version) != NRM_OK) {
 		nrm_diag_add(diag, NRM_DIAG_ERROR, "", "", "could not hash");
 		goto out;
 	}
-	for (int i = 0; i < 3; i++) {
-		char head[96];
-		int n = snprintf(head, sizeof(head), "%s %zu\n",
-		    routing_files[i], len[i]);
-
-		EVP_DigestUpdate(ctx, head, (size_t)n);
-		EVP_DigestUpdate(ctx, text[i], len[i]);
+	rc = routing_compile(text, len, version, out, diag);
+	if (rc == NRM_OK && csv != NULL) {
+		*csv = text[1];
+		text[1] = NULL;
 	}
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	nrm_hex(md, sizeof(md), version);
-	memset(&src, 0, sizeof(src));
-	src.regions_json = text[0];
-	src.regions_len = len[0];
-	src.municipalities_csv = text[1];
-	src.municipalities_len = len[1];
-	src.rules_json = text[2];
-	src.rules_len = len[2];
-	src.version = version;
-	rc = nrm_router_load(out, &src, diag);
 out:
-	EVP_MD_CTX_free(ctx);
 	for (int i = 0; i < 3; i++)
 		free(text[i]);
 	return rc;
+}
+
+int
+nrm_routing_load_dir(
+    const char *dir, struct nrm_router **out, struct nrm_diag *diag)
+{
+	return nrm_routing_load_dir_csv(dir, out, NULL, diag);
+}
+
+int
+nrm_routing_load_texts(const char *regions, size_t regions_len,
+    const char *csv, size_t csv_len, const char *rules, size_t rules_len,
+    struct nrm_router **out, struct nrm_diag *diag)
+{
+	char *text[3] = {(char *)(uintptr_t)regions, (char *)(uintptr_t)csv,
+	    (char *)(uintptr_t)rules};
+	size_t len[3] = {regions_len, csv_len, rules_len};
+	char hash[65], version[32];
+
+	*out = NULL;
+	if (routing_hash(text, len, hash) != NRM_OK) {
+		nrm_diag_add(diag, NRM_DIAG_ERROR, "", "", "could not hash");
+		return NRM_ERR;
+	}
+	snprintf(version, sizeof(version), "candidate-%.16s", hash);
+	return routing_compile(text, len, version, out, diag);
 }
 
 const char *

@@ -19,6 +19,22 @@
 int nrm_routing_load_dir(const char *dir, struct nrm_router **out,
     struct nrm_diag *diag) NRM_MUSTCHECK;
 
+/*
+ * The same, also handing over the text of municipalities.csv in *csv
+ * (malloc'd, NUL-terminated; the caller frees it) so that a candidate
+ * configuration can later be compiled against the same map.
+ */
+int nrm_routing_load_dir_csv(const char *dir, struct nrm_router **out,
+    char **csv, struct nrm_diag *diag) NRM_MUSTCHECK;
+
+/*
+ * Compile a candidate configuration from texts (POST /v1/routing/explain).
+ * The version is "candidate-" and the first 16 hex digits of the hash.
+ */
+int nrm_routing_load_texts(const char *regions, size_t regions_len,
+    const char *csv, size_t csv_len, const char *rules, size_t rules_len,
+    struct nrm_router **out, struct nrm_diag *diag) NRM_MUSTCHECK;
+
 /* The first error of diag as one line, for a log or an nrm_error. */
 const char *nrm_routing_first_error(const struct nrm_diag *diag);
 

@@ -135,12 +135,12 @@ nrm_duration_parse(
 			return NRM_ERR;
 		}
 	}
-	if (!any) {
-		*why = "no components";
-		return NRM_ERR;
-	}
 	if (in_time && !time_any) {
 		*why = "T must be followed by hours, minutes or seconds";
+		return NRM_ERR;
+	}
+	if (!any) {
+		*why = "no components";
 		return NRM_ERR;
 	}
 	if (total == 0) {

@@ -9,9 +9,9 @@
  * earlier ones make meaningful (no "unknown region" errors when
  * regions.json did not even parse):
  *   1. regions.json   regions, offices, national desk (ld_regions)
- *   2. municipalities.csv through nrm_geo_parse_csv, then every
+ *   2. fallbacks: existence, cycles, path length (ld_fallbacks)
+ *   3. municipalities.csv through nrm_geo_parse_csv, then every
  *      municipality's region checked against regions.json (ld_munis)
- *   3. fallbacks: existence, cycles, path length (ld_fallbacks)
  *   4. rules.json     rules, conditions, actions (ld_rules)
  *   5. only without errors: location sets, shadowing analysis,
  *      candidate index, explanation texts (ld_compile)
@@ -738,7 +738,7 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Phase 2: municipalities.csv                                         */
+/* Phase 3: municipalities.csv                                         */
 
 /*
  * Check one data record of the CSV (which nrm_geo_parse_csv accepted)
@@ -884,7 +884,7 @@ ld_munis(struct ld *L)
 }
 
 /* ------------------------------------------------------------------ */
-/* Phase 3: fallbacks                                                  */
+/* Phase 2: fallbacks                                                  */
 
 /* Report the cycle that starts at stack[from] and returns to it. */
 static void
@@ -2440,9 +2440,9 @@ nrm_router_load(struct nrm_router **out, const struct nrm_routing_src *src,
 	ld_regions(&L);
 	if (L.r->regions == NULL)
 		goto fail;
-	ld_munis(&L);
 	if (L.regions_ok)
 		ld_fallbacks(&L, errors_before);
+	ld_munis(&L);
 	ld_rules(&L);
 	if (diag->n_errors > errors || !L.munis_ok || L.r->n_rules == 0)
 		goto fail;

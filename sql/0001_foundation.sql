@@ -773,7 +773,8 @@ BEGIN
 		VALUES (v_case_id, 'routed', v_p.key_id,
 		    pg_catalog.jsonb_build_object('region', v_region,
 		        'priority', v_priority, 'rule_id', v_rule_id,
-		        'ruleset_version', p_route->>'ruleset_version'));
+		        'ruleset_version', p_route->>'ruleset_version',
+		        'decision', p_route));
 	END IF;
 
 	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'signal.create',

@@ -1,4 +1,5 @@
--- 0003_authorize: api.authorize, the principal look-up nrmd caches.
+-- 0003_authorize: api.authorize, the principal look-up nrmd caches, and
+-- api.record, the audited authorisation of actions that store nothing.
 --
 -- nrmd needs to know a caller's role and agency kind before it can route
 -- a signal (rules may depend on the reporter's agency kind) and before it
@@ -36,3 +37,39 @@ REVOKE ALL ON FUNCTION api.authorize(bytea, text, inet, text[], text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.authorize(bytea, text, inet, text[], text)
     TO nrm_app;
+
+-- An allowed action that touches no table of its own (explaining a
+-- routing decision, reading the routing configuration, reloading it):
+-- authenticate, and record it in the audit log, in one transaction.
+CREATE FUNCTION api.record(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, p_roles, p_action, p_object_type, p_object_id);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, p_action,
+	    p_object_type, p_object_id, NULL, 'allowed', NULL, p_request_id,
+	    p_client);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
+	        'agency_id', v_p.agency_id, 'role', v_p.role,
+	        'agency_kind', v_p.agency_kind,
+	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+END
+$$;
+COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
+    IS 'Authenticate for p_roles and audit an allowed action that stores '
+    'nothing else (routing explain, configuration read and reload).';
+
+REVOKE ALL ON FUNCTION api.record(bytea, text, inet, text[], text, text,
+    text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
+    text) TO nrm_app;
