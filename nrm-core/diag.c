@@ -149,8 +149,8 @@ nrm_diag_text(const struct nrm_diag *d)
 		    d->entries[i].text);
 	}
 	if (d->n_dropped > 0)
-		n += (size_t)snprintf(out + n, cap - n,
-		    "(%d more not shown)\n", d->n_dropped);
+		n += (size_t)snprintf(
+		    out + n, cap - n, "(%d more not shown)\n", d->n_dropped);
 	snprintf(out + n, cap - n, "%d error%s, %d warning%s\n", d->n_errors,
 	    d->n_errors == 1 ? "" : "s", d->n_warnings,
 	    d->n_warnings == 1 ? "" : "s");
@@ -166,8 +166,8 @@ nrm_diag_json(const struct nrm_diag *d)
 	int i;
 
 	ok = ok && cJSON_AddNumberToObject(o, "errors", d->n_errors) != NULL;
-	ok = ok &&
-	    cJSON_AddNumberToObject(o, "warnings", d->n_warnings) != NULL;
+	ok =
+	    ok && cJSON_AddNumberToObject(o, "warnings", d->n_warnings) != NULL;
 	ok = ok && cJSON_AddNumberToObject(o, "dropped", d->n_dropped) != NULL;
 	if (ok)
 		arr = cJSON_AddArrayToObject(o, "entries");

@@ -55,8 +55,7 @@ void nrm_diag_free(struct nrm_diag *d);
  * n_warnings and n_dropped but not stored.
  */
 void nrm_diag_add(struct nrm_diag *d, enum nrm_diag_severity sev,
-    const char *file, const char *path, const char *fmt, ...)
-    NRM_PRINTF(5, 6);
+    const char *file, const char *path, const char *fmt, ...) NRM_PRINTF(5, 6);
 
 int nrm_diag_errors(const struct nrm_diag *d);
 int nrm_diag_warnings(const struct nrm_diag *d);

@@ -170,13 +170,16 @@ nrm_duration_format(int64_t seconds, char *buf, size_t bufsz)
 	sec = seconds % 60;
 	n = (size_t)snprintf(buf, bufsz, "P");
 	if (d > 0)
-		n += (size_t)snprintf(buf + n, bufsz - n, "%lldD", (long long)d);
+		n +=
+		    (size_t)snprintf(buf + n, bufsz - n, "%lldD", (long long)d);
 	if (h > 0 || m > 0 || sec > 0)
 		n += (size_t)snprintf(buf + n, bufsz - n, "T");
 	if (h > 0)
-		n += (size_t)snprintf(buf + n, bufsz - n, "%lldH", (long long)h);
+		n +=
+		    (size_t)snprintf(buf + n, bufsz - n, "%lldH", (long long)h);
 	if (m > 0)
-		n += (size_t)snprintf(buf + n, bufsz - n, "%lldM", (long long)m);
+		n +=
+		    (size_t)snprintf(buf + n, bufsz - n, "%lldM", (long long)m);
 	if (sec > 0)
 		snprintf(buf + n, bufsz - n, "%lldS", (long long)sec);
 	return NRM_OK;

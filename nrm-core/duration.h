@@ -35,7 +35,6 @@ int nrm_duration_parse(const char *s, size_t len, int64_t *seconds,
  * "P1DT2H", "PT30M", "P14D", "PT0S".  Weeks come out as days.  Returns
  * NRM_ERR when out of range or bufsz < NRM_DURATION_TEXT_SIZE.
  */
-int nrm_duration_format(int64_t seconds, char *buf, size_t bufsz)
-    NRM_MUSTCHECK;
+int nrm_duration_format(int64_t seconds, char *buf, size_t bufsz) NRM_MUSTCHECK;
 
 #endif /* NRM_DURATION_H */

@@ -159,13 +159,16 @@ route_age(const struct nrm_signal *s)
 
 	if (sub->has_birth_date) {
 		nrm_civil_from_days(t / 86400 - (t % 86400 < 0), &y, &m, &d);
-		age = nrm_age_years(sub->birth_date.year,
-		    sub->birth_date.month, sub->birth_date.day, y, m, d);
+		age = nrm_age_years(sub->birth_date.year, sub->birth_date.month,
+		    sub->birth_date.day, y, m, d);
 		return age >= 0 ? age : -1;
 	}
 	return sub->age_estimate >= 0 ? sub->age_estimate : -1;
 }
 
+/*
+ * Gather the facts of s (and the reporter) that rules test.
+ */
 static void
 route_facts(const struct nrm_router *r, const struct nrm_signal *s,
     enum nrm_agency_kind reporter, struct route_facts *f)
@@ -189,6 +192,10 @@ route_facts(const struct nrm_router *r, const struct nrm_signal *s,
 		f->nat = (n[0] - 'A') * 26 + (n[1] - 'A');
 }
 
+/*
+ * Whether the signal's facts pass every mask of one rule (see
+ * struct rules_cond).
+ */
 static bool
 route_cond_holds(const struct nrm_router *r, const struct rules_cond *c,
     const struct route_facts *f)
@@ -211,27 +218,31 @@ route_cond_holds(const struct nrm_router *r, const struct rules_cond *c,
 	return true;
 }
 
-/* The slot of a signal's location: 0 when unknown or not in the map. */
+/*
+ * The slot of a signal's location: 0 when unknown or not in the map.
+ * *missing is 1 for a GMnnnn code the map lacks, 2 for any other text
+ * (never from nrm_signal_parse()), 0 otherwise.
+ */
 static int
-route_slot(const struct nrm_router *r, const char *code, bool *not_in_map)
+route_slot(const struct nrm_router *r, const char *code, int *missing)
 {
 	int i, num = 0;
 
-	*not_in_map = false;
+	*missing = 0;
 	if (code[0] == '\0')
 		return 0;
-	if (code[0] != 'G' || code[1] != 'M' || code[6] != '\0') {
-		*not_in_map = true;
+	if (code[0] != 'G' || code[1] != 'M' || strnlen(code, 7) != 6) {
+		*missing = 2;
 		return 0;
 	}
 	for (i = 2; i < 6; i++) {
 		if (code[i] < '0' || code[i] > '9') {
-			*not_in_map = true;
+			*missing = 2;
 			return 0;
 		}
 		num = num * 10 + (code[i] - '0');
 	}
-	*not_in_map = r->slot_of[num] == 0;
+	*missing = r->slot_of[num] == 0;
 	return r->slot_of[num];
 }
 
@@ -242,6 +253,10 @@ struct route_text {
 	bool full;
 };
 
+/*
+ * Append s[0..len); a piece that does not fit is cut on a character
+ * boundary and ends the text.
+ */
 static void
 route_put(struct route_text *t, const char *s, size_t len)
 {
@@ -256,6 +271,9 @@ route_put(struct route_text *t, const char *s, size_t len)
 	t->buf[t->n] = '\0';
 }
 
+/*
+ * Append a NUL-terminated piece.
+ */
 static void
 route_puts(struct route_text *t, const char *s)
 {
@@ -272,23 +290,29 @@ route_code(char dst[16], const char *code)
 	dst[n] = '\0';
 }
 
+/*
+ * See route.h.  Slot, first matching candidate, then the decision and
+ * its explanation from the pieces made at load.
+ */
 void
 nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
     enum nrm_agency_kind reporter, struct nrm_decision *out)
 {
-	struct route_text t = {out->explanation, 0, sizeof(out->explanation),
-	    false};
+	struct route_text t = {
+	    out->explanation, 0, sizeof(out->explanation), false};
 	const struct rules_rule *rule = NULL;
 	const struct rules_region *g;
 	const struct rules_slot *slot;
 	struct route_facts f;
-	bool not_in_map;
-	int si, i, target;
+	int si, i, target, missing;
 	uint32_t k;
 
-	memset(out, 0, sizeof(*out));
+	/* The fixed fields; lists and text are written up to their ends. */
+	memset(out, 0, offsetof(struct nrm_decision, labels));
+	out->n_hops = 0;
+	out->explanation[0] = '\0';
 	route_facts(r, s, reporter, &f);
-	si = route_slot(r, s->municipality, &not_in_map);
+	si = route_slot(r, s->municipality, &missing);
 	slot = &r->slots[si];
 	for (k = 0; k < slot->n; k++) {
 		int ri = r->cands[slot->off + k];
@@ -321,11 +345,12 @@ nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
 			target = r->munis[si - 1].region;
 			route_put(&t, r->munis[si - 1].loc_text,
 			    r->munis[si - 1].loc_len);
-		} else if (not_in_map) {
+		} else if (missing == 1) {
 			route_puts(&t, "; location ");
-			route_put(&t, s->municipality,
-			    strnlen(s->municipality, 6));
+			route_put(&t, s->municipality, 6);
 			route_puts(&t, " not in the map -> ");
+		} else if (missing == 2) {
+			route_puts(&t, "; location not in the map -> ");
 		} else {
 			route_puts(&t, "; location unknown -> ");
 		}
@@ -418,8 +443,8 @@ nrm_router_coverage_json(const struct nrm_router *r)
 		if (ok && g->pub.office_name != NULL) {
 			office = cJSON_AddObjectToObject(x, "office");
 			ok = office != NULL &&
-			    cJSON_AddStringToObject(office, "name",
-				g->pub.office_name) != NULL &&
+			    cJSON_AddStringToObject(
+				office, "name", g->pub.office_name) != NULL &&
 			    cJSON_AddStringToObject(office, "contact",
 				g->pub.office_contact) != NULL;
 		} else if (ok) {
@@ -431,20 +456,22 @@ nrm_router_coverage_json(const struct nrm_router *r)
 		else if (ok)
 			ok = cJSON_AddNullToObject(x, "fallback") != NULL;
 		ok = ok &&
-		    cJSON_AddNumberToObject(x, "municipalities",
-			g->pub.n_municipalities) != NULL &&
+		    cJSON_AddNumberToObject(
+			x, "municipalities", g->pub.n_municipalities) != NULL &&
 		    cJSON_AddStringToObject(x, "effective", g->pub.effective) !=
 			NULL;
 		hops = ok ? cJSON_AddArrayToObject(x, "hops") : NULL;
 		ok = hops != NULL;
 		for (k = 0; ok && k < g->n_path; k++)
 			ok = cJSON_AddItemToArray(hops,
-			    cJSON_CreateString(r->regions[g->path[k]].pub.code));
+			    cJSON_CreateString(
+				r->regions[g->path[k]].pub.code));
 	}
 	w = ok ? cJSON_AddArrayToObject(o, "warnings") : NULL;
 	ok = w != NULL;
 	for (i = 0; ok && i < r->n_warnings; i++)
-		ok = cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
+		ok =
+		    cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -533,17 +560,18 @@ nrm_router_coverage_text(const struct nrm_router *r)
 	    "regions and the national desk\n\n",
 	    r->version, r->n_rules, r->n_munis, r->n_regions - 1);
 	route_cat(&buf, &n, &cap, "%-*s  %-*s  %-6s  %5s  %-*s  %-*s  %s\n",
-	    w_code, "CODE", w_name, "NAME", "ACTIVE", "MUNIS", w_fb,
-	    "FALLBACK", w_eff, "ROUTES TO", "OFFICE");
+	    w_code, "CODE", w_name, "NAME", "ACTIVE", "MUNIS", w_fb, "FALLBACK",
+	    w_eff, "ROUTES TO", "OFFICE");
 	for (i = 0; i < r->n_regions; i++) {
 		const struct nrm_routing_region *g = &r->regions[i].pub;
 
 		pad = w_name - route_width(g->name);
-		route_cat(&buf, &n, &cap, "%-*s  %s%*s  %-6s  %5d  %-*s  %-*s  ",
-		    w_code, g->code, g->name, pad, "",
-		    g->active ? "yes" : "no", g->n_municipalities, w_fb,
-		    g->fallback != NULL ? g->fallback : "-",
-		    w_eff, g->effective);
+		route_cat(&buf, &n, &cap,
+		    "%-*s  %s%*s  %-6s  %5d  %-*s  %-*s  ", w_code, g->code,
+		    g->name, pad, "", g->active ? "yes" : "no",
+		    g->n_municipalities, w_fb,
+		    g->fallback != NULL ? g->fallback : "-", w_eff,
+		    g->effective);
 		if (g->office_name != NULL)
 			route_cat(&buf, &n, &cap, "%s, %s\n", g->office_name,
 			    g->office_contact);

@@ -55,7 +55,10 @@ enum nrm_agency_kind {
 
 /*
  * A decision, self-contained (it stays valid after its router is
- * freed).  Strings are NUL-terminated UTF-8.
+ * freed).  Strings are NUL-terminated UTF-8.  nrm_route() writes the
+ * first n_labels labels, the first n_hops hops and the explanation up
+ * to its NUL; bytes beyond those are left as they were (use the counts,
+ * or nrm_decision_json()).
  *
  * hops: empty when the target region was active; otherwise the path of
  * region codes from the inactive target through each fallback to the
@@ -146,15 +149,16 @@ const struct nrm_routing_region *nrm_router_region(
     const struct nrm_router *r, const char *code);
 
 /*
- * Decide.  Never fails and never allocates; *out is overwritten
- * entirely.  `s` is a signal that nrm_signal_parse() accepted (against
- * nrm_router_geo(r) or another map: a municipality this router does not
- * know is treated as an unknown location and said so).  `reporter` is
- * the kind of the submitting agency; a value out of range counts as
- * NRM_AGENCY_OTHER.  The first rule whose conditions all hold decides;
- * route "location" with an unknown location goes to the national desk;
- * an inactive region hands over to its fallback, and so on, which the
- * decision records in hops and the explanation.
+ * Decide.  Never fails and never allocates; every field of *out is
+ * set (see struct nrm_decision for the lists).  `s` is a signal that
+ * nrm_signal_parse() accepted, against nrm_router_geo(r) or another
+ * map: a municipality this router does not know is treated as an
+ * unknown location and said so.  `reporter` is the kind of the
+ * submitting agency; a value out of range counts as NRM_AGENCY_OTHER.
+ * The first rule whose conditions all hold decides; route "location"
+ * with an unknown location goes to the national desk; an inactive
+ * region hands over to its fallback, and so on, which the decision
+ * records in hops and the explanation.
  */
 void nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
     enum nrm_agency_kind reporter, struct nrm_decision *out);
@@ -166,8 +170,8 @@ const char *nrm_priority_name(enum nrm_priority p);
 const char *nrm_agency_kind_name(enum nrm_agency_kind k);
 
 /* The kind named `name` (wire name, exact); NRM_ERR when unknown. */
-int nrm_agency_kind_parse(const char *name, enum nrm_agency_kind *out)
-    NRM_MUSTCHECK;
+int nrm_agency_kind_parse(
+    const char *name, enum nrm_agency_kind *out) NRM_MUSTCHECK;
 
 /*
  * malloc'd compact JSON of a decision (caller frees), NULL on OOM.

@@ -97,9 +97,12 @@ struct ld_buf {
 	bool oom;
 };
 
-static void ld_buf_add(struct ld_buf *b, const char *fmt, ...)
-    NRM_PRINTF(2, 3);
+static void ld_buf_add(struct ld_buf *b, const char *fmt, ...) NRM_PRINTF(2, 3);
 
+/*
+ * Append printf-style text; on OOM the buffer is marked and later
+ * appends do nothing (ld_buf_take then fails).
+ */
 static void
 ld_buf_add(struct ld_buf *b, const char *fmt, ...)
 {
@@ -178,9 +181,11 @@ static void ld_error(struct ld *L, const char *file, const char *path,
 static void ld_warn(struct ld *L, const char *file, const char *path,
     const char *fmt, ...) NRM_PRINTF(4, 5);
 
+/*
+ * Report an error of this load (see nrm_diag_add for file and path).
+ */
 static void
-ld_error(struct ld *L, const char *file, const char *path, const char *fmt,
-    ...)
+ld_error(struct ld *L, const char *file, const char *path, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -191,9 +196,11 @@ ld_error(struct ld *L, const char *file, const char *path, const char *fmt,
 	nrm_diag_add(L->diag, NRM_DIAG_ERROR, file, path, "%s", msg);
 }
 
+/*
+ * Report a warning of this load.
+ */
 static void
-ld_warn(struct ld *L, const char *file, const char *path, const char *fmt,
-    ...)
+ld_warn(struct ld *L, const char *file, const char *path, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -311,13 +318,15 @@ ld_json(struct ld *L, const char *file, const char *text, size_t len)
 		return NULL;
 	}
 	off = (size_t)(end - text);
-	while (off < len && (text[off] == ' ' || text[off] == '\t' ||
-			       text[off] == '\r' || text[off] == '\n'))
+	while (off < len &&
+	    (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
+		text[off] == '\n'))
 		off++;
 	if (off < len) {
 		ld_line_col(text, off, &line, &col);
 		snprintf(where, sizeof(where), "line %d, column %d", line, col);
-		ld_error(L, file, where, "unexpected text after the JSON value");
+		ld_error(
+		    L, file, where, "unexpected text after the JSON value");
 		cJSON_Delete(root);
 		return NULL;
 	}
@@ -333,8 +342,8 @@ ld_path(char *buf, const char *parent, const char *key)
 	if (parent[0] == '\0')
 		snprintf(buf, LD_PATH_MAX, "%s", ld_shown(key, shown));
 	else
-		snprintf(buf, LD_PATH_MAX, "%s.%s", parent,
-		    ld_shown(key, shown));
+		snprintf(
+		    buf, LD_PATH_MAX, "%s.%s", parent, ld_shown(key, shown));
 }
 
 /* "parent[i]". */
@@ -379,8 +388,8 @@ ld_members(struct ld *L, const char *file, const char *path, const cJSON *obj,
 		}
 		ld_path(sub, path, m->string);
 		if (k == n) {
-			ld_error(L, file, sub, "unknown key (expected one of %s)",
-			    expected);
+			ld_error(L, file, sub,
+			    "unknown key (expected one of %s)", expected);
 			errors++;
 			continue;
 		}
@@ -452,9 +461,12 @@ ld_text(struct ld *L, const char *file, const char *path, const cJSON *v,
 	return NRM_OK;
 }
 
+/*
+ * A JSON boolean into *out; reported and NRM_ERR otherwise.
+ */
 static int
-ld_bool(struct ld *L, const char *file, const char *path, const cJSON *v,
-    bool *out)
+ld_bool(
+    struct ld *L, const char *file, const char *path, const cJSON *v, bool *out)
 {
 	if (!cJSON_IsBool(v)) {
 		ld_error(L, file, path, "must be true or false");
@@ -520,8 +532,8 @@ ld_region_find(const struct ld *L, const char *code)
 
 /* An office object {name, contact} into *name / *contact. */
 static int
-ld_office(struct ld *L, const char *path, const cJSON *v, char **name,
-    char **contact)
+ld_office(
+    struct ld *L, const char *path, const cJSON *v, char **name, char **contact)
 {
 	static const char *const keys[] = {"name", "contact"};
 	const cJSON *f[2];
@@ -543,8 +555,8 @@ ld_office(struct ld *L, const char *path, const cJSON *v, char **name,
 	}
 	if (f[1] != NULL) {
 		ld_path(sub, path, "contact");
-		if (ld_text(L, LD_REGIONS, sub, f[1], LD_OFFICE_MAX,
-			contact) != NRM_OK)
+		if (ld_text(L, LD_REGIONS, sub, f[1], LD_OFFICE_MAX, contact) !=
+		    NRM_OK)
 			rc = NRM_ERR;
 	}
 	return rc;
@@ -569,8 +581,8 @@ ld_national(struct ld *L, const cJSON *v)
 	if (f[0] != NULL) {
 		free(g->name);
 		g->name = NULL;
-		(void)ld_text(
-		    L, LD_REGIONS, "national.name", f[0], LD_NAME_MAX, &g->name);
+		(void)ld_text(L, LD_REGIONS, "national.name", f[0], LD_NAME_MAX,
+		    &g->name);
 	}
 	if (f[1] != NULL)
 		(void)ld_office(L, "national.office", f[1], &g->office_name,
@@ -616,8 +628,8 @@ ld_region(struct ld *L, int i, const cJSON *v)
 				    "duplicate region %s (also regions[%d])",
 				    f[0]->valuestring, k);
 			else
-				snprintf(g->pub.code, sizeof(g->pub.code),
-				    "%s", f[0]->valuestring);
+				snprintf(g->pub.code, sizeof(g->pub.code), "%s",
+				    f[0]->valuestring);
 		}
 	}
 	if (f[1] != NULL) {
@@ -630,9 +642,10 @@ ld_region(struct ld *L, int i, const cJSON *v)
 	}
 	if (f[3] != NULL) {
 		ld_path(sub, path, "office");
-		if (ld_office(L, sub, f[3], &g->office_name,
-			&g->office_contact) == NRM_OK)
-			L->has_office[i] = true;
+		/* A bad office is its own error, not also "no office". */
+		(void)ld_office(
+		    L, sub, f[3], &g->office_name, &g->office_contact);
+		L->has_office[i] = true;
 	}
 	if (f[4] != NULL) {
 		ld_path(sub, path, "fallback");
@@ -676,10 +689,16 @@ ld_regions_alloc(struct ld *L, int n)
 	return NRM_OK;
 }
 
+/*
+ * Phase 1: parse regions.json into the region table (always allocated,
+ * with the national desk last, unless memory runs out); sets
+ * L->regions_ok when the file parsed as an object.
+ */
 static void
 ld_regions(struct ld *L)
 {
-	static const char *const keys[] = {"description", "national", "regions"};
+	static const char *const keys[] = {
+	    "description", "national", "regions"};
 	const struct nrm_routing_src *src = L->src;
 	const cJSON *f[3], *v;
 	cJSON *root;
@@ -796,8 +815,8 @@ ld_csv_scan(struct ld *L, const char *text, size_t len)
 		int start = line;
 		bool quoted = false;
 
-		if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len &&
-					   text[i + 1] == '\n')) {
+		if (text[i] == '\n' ||
+		    (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
 			i += text[i] == '\r' ? 2 : 1;
 			line++;
 			continue;
@@ -846,6 +865,10 @@ ld_csv_scan(struct ld *L, const char *text, size_t len)
 	}
 }
 
+/*
+ * Phase 3: parse the map (geo owns the format checks), index it by code
+ * number, then, if regions.json parsed, check every record's region.
+ */
 static void
 ld_munis(struct ld *L)
 {
@@ -880,7 +903,8 @@ ld_munis(struct ld *L)
 	L->slot_words = (L->n_slots + 63) / 64;
 	L->munis_ok = true;
 	if (L->regions_ok)
-		ld_csv_scan(L, src->municipalities_csv, src->municipalities_len);
+		ld_csv_scan(
+		    L, src->municipalities_csv, src->municipalities_len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1127,8 +1151,8 @@ ld_name_list(struct ld *L, const char *path, const cJSON *v,
 			    ld_shown(x->valuestring, shown), expected);
 			rc = NRM_ERR;
 		} else if ((*mask & (1u << k)) != 0) {
-			ld_error(L, LD_RULES, sub, "duplicate value %s",
-			    names[k]);
+			ld_error(
+			    L, LD_RULES, sub, "duplicate value %s", names[k]);
 			rc = NRM_ERR;
 		} else {
 			*mask |= 1u << k;
@@ -1191,8 +1215,8 @@ ld_age(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 
 /* when.municipality: codes of the map, into lr->munis (slots). */
 static void
-ld_when_munis(struct ld *L, const char *path, const cJSON *v,
-    struct ld_rule *lr)
+ld_when_munis(
+    struct ld *L, const char *path, const cJSON *v, struct ld_rule *lr)
 {
 	const cJSON *x;
 	char sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
@@ -1233,8 +1257,8 @@ ld_when_munis(struct ld *L, const char *path, const cJSON *v,
 
 /* when.region: region codes (not the national desk), into lr->regions. */
 static void
-ld_when_regions(struct ld *L, const char *path, const cJSON *v,
-    struct ld_rule *lr)
+ld_when_regions(
+    struct ld *L, const char *path, const cJSON *v, struct ld_rule *lr)
 {
 	const cJSON *x;
 	char sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
@@ -1387,8 +1411,8 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		lr->has_conds = true;
 #define LD_SUB(k) (ld_path(sub, path, keys[k]), sub)
 	if (f[LD_W_MINOR] != NULL)
-		ld_when_flag(L, LD_SUB(LD_W_MINOR), f[LD_W_MINOR],
-		    RULES_F_MINOR, c);
+		ld_when_flag(
+		    L, LD_SUB(LD_W_MINOR), f[LD_W_MINOR], RULES_F_MINOR, c);
 	if (f[LD_W_AGE] != NULL)
 		ld_age(L, LD_SUB(LD_W_AGE), f[LD_W_AGE], c, lr);
 	if (f[LD_W_EXPL] != NULL &&
@@ -1405,8 +1429,8 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		lr->has_ctrl = true;
 	}
 	if (f[LD_W_DANGER] != NULL)
-		ld_when_flag(L, LD_SUB(LD_W_DANGER), f[LD_W_DANGER],
-		    RULES_F_DANGER, c);
+		ld_when_flag(
+		    L, LD_SUB(LD_W_DANGER), f[LD_W_DANGER], RULES_F_DANGER, c);
 	if (f[LD_W_SHELTER] != NULL)
 		ld_when_flag(L, LD_SUB(LD_W_SHELTER), f[LD_W_SHELTER],
 		    RULES_F_SHELTER, c);
@@ -1447,8 +1471,8 @@ ld_deadline(struct ld *L, const char *path, const cJSON *v, int64_t *out)
 		    "must be an ISO 8601 duration string such as \"PT4H\"");
 		return NRM_ERR;
 	}
-	if (nrm_duration_parse(v->valuestring, strlen(v->valuestring), out,
-		&why) != NRM_OK) {
+	if (nrm_duration_parse(
+		v->valuestring, strlen(v->valuestring), out, &why) != NRM_OK) {
 		ld_error(L, LD_RULES, path, "\"%s\": %s",
 		    ld_shown(v->valuestring, shown), why);
 		return NRM_ERR;
@@ -1475,9 +1499,12 @@ ld_label_ok(const char *s)
 	return true;
 }
 
+/*
+ * then.labels: at most NRM_ROUTE_LABELS_MAX unique labels.
+ */
 static void
-ld_labels(struct ld *L, const char *path, const cJSON *v,
-    struct rules_rule *rule)
+ld_labels(
+    struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 {
 	const cJSON *x;
 	char sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
@@ -1690,6 +1717,9 @@ struct ld_id_ref {
 	int index;
 };
 
+/*
+ * By id, then by rule index.
+ */
 static int
 ld_id_ref_cmp(const void *a, const void *b)
 {
@@ -1735,6 +1765,10 @@ ld_unique_ids(struct ld *L)
 	free(refs);
 }
 
+/*
+ * Phase 4: parse rules.json: every rule, unique ids, the final
+ * catch-all.
+ */
 static void
 ld_rules(struct ld *L)
 {
@@ -1814,6 +1848,9 @@ out:
 /* ------------------------------------------------------------------ */
 /* Phase 5: compile and analyse                                        */
 
+/*
+ * Bit i of a bit set.
+ */
 static bool
 ld_bit(const uint64_t *bits, int i)
 {
@@ -1860,7 +1897,7 @@ ld_locations(struct ld *L)
 
 		if (!lr->has_munis && !lr->has_regions) {
 			lr->loc = lr->loc_known < 0 ? LD_LOC_ALL
-			    : lr->loc_known	    ? LD_LOC_KNOWN
+			    : lr->loc_known         ? LD_LOC_KNOWN
 						    : LD_LOC_UNKNOWN;
 			continue;
 		}
@@ -1907,8 +1944,8 @@ ld_locations(struct ld *L)
 
 /* Every location of rule b is a location of rule a. */
 static bool
-ld_loc_covers(const struct ld *L, const struct ld_rule *a,
-    const struct ld_rule *b)
+ld_loc_covers(
+    const struct ld *L, const struct ld_rule *a, const struct ld_rule *b)
 {
 	int w;
 
@@ -2125,7 +2162,8 @@ ld_text_mask(struct ld_buf *b, const char *what, uint32_t mask,
 	count = 0;
 	for (k = 0; k < n; k++) {
 		if ((mask >> k) & 1)
-			ld_buf_add(b, "%s%s", count++ > 0 ? ", " : "", names[k]);
+			ld_buf_add(
+			    b, "%s%s", count++ > 0 ? ", " : "", names[k]);
 	}
 }
 
@@ -2156,8 +2194,8 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 		    c->expl != 0 ? c->expl : (1u << NRM_EXPL_COUNT) - 1,
 		    ld_expl_names, NRM_EXPL_COUNT);
 	if (lr->has_ctrl)
-		ld_text_mask(b, "control means", c->ctrl, ld_ctrl_names,
-		    NRM_CTRL_COUNT);
+		ld_text_mask(
+		    b, "control means", c->ctrl, ld_ctrl_names, NRM_CTRL_COUNT);
 	if (c->fmask & RULES_F_DANGER)
 		ld_buf_add(b, "; %s",
 		    c->fval & RULES_F_DANGER ? "immediate danger"
@@ -2167,14 +2205,14 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 		    c->fval & RULES_F_SHELTER ? "needs shelter"
 					      : "no shelter needed");
 	if (lr->has_kinds)
-		ld_text_mask(b, "reporter", c->kinds, ld_kind_names,
-		    NRM_AGENCY_COUNT);
+		ld_text_mask(
+		    b, "reporter", c->kinds, ld_kind_names, NRM_AGENCY_COUNT);
 	if (lr->loc_known >= 0)
-		ld_buf_add(b, "; location %s",
-		    lr->loc_known ? "known" : "unknown");
+		ld_buf_add(
+		    b, "; location %s", lr->loc_known ? "known" : "unknown");
 	if (lr->has_munis) {
-		ld_buf_add(b, "; municipality%s",
-		    lr->n_munis > 1 ? " one of" : "");
+		ld_buf_add(
+		    b, "; municipality%s", lr->n_munis > 1 ? " one of" : "");
 		for (k = 0; k < lr->n_munis && k < LD_LIST_SHOWN; k++) {
 			const struct nrm_municipality *m =
 			    nrm_geo_municipality_at(r->geo, lr->munis[k] - 1);
@@ -2183,8 +2221,8 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 			    ld_cut(m->name, LD_TEXT_NAME_MAX), m->name);
 		}
 		if (lr->n_munis > LD_LIST_SHOWN)
-			ld_buf_add(b, " and %d more",
-			    lr->n_munis - LD_LIST_SHOWN);
+			ld_buf_add(
+			    b, " and %d more", lr->n_munis - LD_LIST_SHOWN);
 	}
 	if (lr->has_regions) {
 		ld_buf_add(b, "; region%s", lr->n_regions > 1 ? " one of" : "");
@@ -2192,8 +2230,8 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 			ld_buf_add(b, "%s %s", k > 0 ? "," : "",
 			    r->regions[lr->regions[k]].pub.code);
 		if (lr->n_regions > LD_LIST_SHOWN)
-			ld_buf_add(b, " and %d more",
-			    lr->n_regions - LD_LIST_SHOWN);
+			ld_buf_add(
+			    b, " and %d more", lr->n_regions - LD_LIST_SHOWN);
 	}
 	if (lr->has_nat) {
 		int shown = 0, total = 0, idx;
@@ -2211,16 +2249,16 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 			ld_buf_add(b, " and %d more", total - LD_LIST_SHOWN);
 	}
 	if (lr->has_genders)
-		ld_text_mask(b, "gender", c->genders, ld_gender_names,
-		    RULES_GENDERS);
+		ld_text_mask(
+		    b, "gender", c->genders, ld_gender_names, RULES_GENDERS);
 }
 
 /* "CODE name" of region g, the name cut for explanations. */
 static void
 ld_text_region(struct ld_buf *b, const struct rules_region *g)
 {
-	ld_buf_add(b, "%s %.*s", g->pub.code,
-	    ld_cut(g->name, LD_TEXT_NAME_MAX), g->name);
+	ld_buf_add(b, "%s %.*s", g->pub.code, ld_cut(g->name, LD_TEXT_NAME_MAX),
+	    g->name);
 }
 
 /*
@@ -2243,16 +2281,16 @@ ld_texts(struct ld *L)
 		ld_text_conds(L, i, &b);
 		/* "rule x matched; minor" -> "rule x matched: minor". */
 		if (b.p != NULL && !b.oom) {
-			char *semi = b.p + strlen("rule  matched") +
-			    strlen(rule->id);
+			char *semi =
+			    b.p + strlen("rule  matched") + strlen(rule->id);
 
 			semi[0] = ':';
 		}
 		rule->head = ld_buf_take(&b, LD_HEAD_MAX, &rule->head_len);
 		if (rule->head == NULL)
 			return NRM_ERR;
-		if (nrm_duration_format(rule->take_within, take,
-			sizeof(take)) != NRM_OK ||
+		if (nrm_duration_format(
+			rule->take_within, take, sizeof(take)) != NRM_OK ||
 		    nrm_duration_format(rule->first_contact_within, contact,
 			sizeof(contact)) != NRM_OK)
 			return NRM_ERR;
@@ -2272,7 +2310,8 @@ ld_texts(struct ld *L)
 			ld_buf_add(&b, " (inactive) -> fallback ");
 			ld_text_region(&b, &r->regions[g->path[k]]);
 		}
-		g->route_text = ld_buf_take(&b, LD_ROUTE_TEXT_MAX, &g->route_len);
+		g->route_text =
+		    ld_buf_take(&b, LD_ROUTE_TEXT_MAX, &g->route_len);
 		if (g->route_text == NULL)
 			return NRM_ERR;
 	}
@@ -2283,7 +2322,8 @@ ld_texts(struct ld *L)
 
 		ld_buf_add(&b, "; location %s %.*s -> ", m->code,
 		    ld_cut(m->name, LD_TEXT_NAME_MAX), m->name);
-		r->munis[k].loc_text = ld_buf_take(&b, 200, &r->munis[k].loc_len);
+		r->munis[k].loc_text =
+		    ld_buf_take(&b, 200, &r->munis[k].loc_len);
 		if (r->munis[k].loc_text == NULL)
 			return NRM_ERR;
 	}
@@ -2319,6 +2359,10 @@ ld_nat_pool(struct ld *L)
 	return NRM_OK;
 }
 
+/*
+ * Phase 5, only for a configuration without errors: locations,
+ * analysis, index, texts; OOM is reported as an error.
+ */
 static void
 ld_compile(struct ld *L)
 {
@@ -2358,6 +2402,9 @@ ld_keep_warnings(struct ld *L, int first)
 	return NRM_OK;
 }
 
+/*
+ * Release what only the loader needed (not the router).
+ */
 static void
 ld_free(struct ld *L)
 {
@@ -2406,13 +2453,16 @@ ld_publish(struct ld *L)
 		g->pub.name = g->name;
 		g->pub.office_name = g->office_name;
 		g->pub.office_contact = g->office_contact;
-		g->pub.fallback = g->fallback >= 0
-		    ? r->regions[g->fallback].pub.code
-		    : NULL;
+		g->pub.fallback =
+		    g->fallback >= 0 ? r->regions[g->fallback].pub.code : NULL;
 		g->pub.effective = r->regions[g->effective].pub.code;
 	}
 }
 
+/*
+ * See route.h.  Phases as described atop this file; any error frees
+ * the half-built router and leaves *out NULL.
+ */
 int
 nrm_router_load(struct nrm_router **out, const struct nrm_routing_src *src,
     struct nrm_diag *diag)
@@ -2465,6 +2515,9 @@ fail:
 	return NRM_ERR;
 }
 
+/*
+ * Everything the router owns, the map included.
+ */
 void
 nrm_router_free(struct nrm_router *r)
 {

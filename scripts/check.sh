@@ -39,12 +39,18 @@ PGPORT=
 LOGDIR=$TMP/logs
 mkdir -p "$LOGDIR"
 
+# The e2e suite makes its own cluster and daemons under here too
+# (NRM_E2E_TMPDIR), so a run killed halfway leaves nothing behind.
+export NRM_E2E_TMPDIR=$TMP
+
 cleanup() {
-	local rc=$?
+	local rc=$? d
 	trap - EXIT INT TERM
-	if [ -d "$PGDIR" ]; then
-		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
-	fi
+	for d in "$PGDIR" "$TMP"/nrm-e2e-*/pg; do
+		if [ -d "$d" ]; then
+			scripts/pg.sh drop "$d" >/dev/null 2>&1 || true
+		fi
+	done
 	rm -rf "$TMP"
 	exit "$rc"
 }

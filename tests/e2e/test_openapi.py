@@ -169,3 +169,25 @@ def test_responses_match_their_schemas(doc, nrmd, keys):
     m = requests.get(nrmd.url + "/metrics", timeout=5)
     assert m.status_code == 200
     assert m.headers["Content-Type"].startswith("text/plain")
+
+
+def test_routing_responses_match_their_schemas(doc, nrmd, keys):
+    """The routing routes, as far as the document describes them."""
+    tok = keys["analyst"].token
+    h = {"Authorization": "Bearer " + tok}
+    r = requests.get(nrmd.url + "/v1/routing/config", headers=h, timeout=5)
+    assert r.status_code == 200, r.text[:300]
+    validator(doc, "RoutingConfig").validate(r.json())
+    example = doc["paths"]["/v1/routing/explain"]["post"]["requestBody"][
+        "content"]["application/json"]["example"]
+    validator(doc, "ExplainRequest").validate(example)
+    r = requests.post(nrmd.url + "/v1/routing/explain", json=example,
+                      headers=h, timeout=5)
+    assert r.status_code == 200, r.text[:300]
+    validator(doc, "Explanation").validate(r.json())
+    assert r.json()["minor"] is True
+    # a reporter may not use them
+    r = requests.get(nrmd.url + "/v1/routing/config", timeout=5, headers={
+        "Authorization": "Bearer " + keys["reporter"].token})
+    assert r.status_code == 403
+    validator(doc, "Problem").validate(r.json())

@@ -27,7 +27,28 @@ static const char fuzz_csv[] =
     "GM0599,Rotterdam,VR17,Rotterdam-Rijnmond\n"
     "GM0820,\"Nuenen, Gerwen en Nederwetten\",VR22,Brabant-Zuidoost\n";
 
-static struct nrm_geo *fuzz_geo;
+/* A routing configuration over that map: minors urgent, else location. */
+static const char fuzz_regions[] =
+    "{\"national\":{\"name\":\"N\",\"office\":{\"name\":\"N\","
+    "\"contact\":\"0\"}},\"regions\":["
+    "{\"code\":\"VR01\",\"name\":\"Groningen\",\"active\":true,"
+    "\"office\":{\"name\":\"o\",\"contact\":\"1\"}},"
+    "{\"code\":\"VR02\",\"name\":\"Frysl\xC3\xA2n\",\"active\":false,"
+    "\"office\":{\"name\":\"o\",\"contact\":\"2\"}},"
+    "{\"code\":\"VR13\",\"name\":\"Amsterdam-Amstelland\",\"active\":"
+    "true,\"office\":{\"name\":\"o\",\"contact\":\"13\"}},"
+    "{\"code\":\"VR17\",\"name\":\"Rotterdam-Rijnmond\",\"active\":true,"
+    "\"office\":{\"name\":\"o\",\"contact\":\"17\"}},"
+    "{\"code\":\"VR22\",\"name\":\"Brabant-Zuidoost\",\"active\":true,"
+    "\"office\":{\"name\":\"o\",\"contact\":\"22\"}}]}";
+static const char fuzz_rules[] =
+    "{\"rules\":[{\"id\":\"minor\",\"when\":{\"minor\":true},\"then\":"
+    "{\"route\":\"location\",\"priority\":\"urgent\",\"take_within\":"
+    "\"PT1H\",\"first_contact_within\":\"PT4H\"}},{\"id\":\"default\","
+    "\"then\":{\"route\":\"location\",\"priority\":\"normal\","
+    "\"take_within\":\"P1D\",\"first_contact_within\":\"P3D\"}}]}";
+
+static const struct nrm_geo *fuzz_geo;
 static struct nrm_router *fuzz_router;
 static struct nrm_signal_limits fuzz_lim;
 
@@ -57,13 +78,16 @@ fuzz_check_json(char *text)
 static void
 fuzz_init(void)
 {
-	struct nrm_error err;
+	struct nrm_routing_src src = {fuzz_regions, sizeof(fuzz_regions) - 1,
+	    fuzz_csv, sizeof(fuzz_csv) - 1, fuzz_rules, sizeof(fuzz_rules) - 1,
+	    "fuzz"};
+	struct nrm_diag diag;
 
-	if (nrm_geo_parse_csv(
-		&fuzz_geo, fuzz_csv, sizeof(fuzz_csv) - 1, &err) != NRM_OK)
+	nrm_diag_init(&diag);
+	if (nrm_router_load(&fuzz_router, &src, &diag) != NRM_OK)
 		abort();
-	if (nrm_router_new_foundation(&fuzz_router, fuzz_geo, &err) != NRM_OK)
-		abort();
+	nrm_diag_free(&diag);
+	fuzz_geo = nrm_router_geo(fuzz_router);
 	nrm_signal_limits_default(&fuzz_lim);
 }
 
@@ -107,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nrm_signal_pseudonym_input(&s, pin, sizeof(pin)) > 0)
 		fuzz_check(nrm_utf8_valid(pin, strlen(pin)));
 
-	nrm_route(fuzz_router, &s, &d);
+	nrm_route(fuzz_router, &s, NRM_AGENCY_POLICE, &d);
 	fuzz_check(d.take_within > 0 && d.first_contact_within > 0);
 	fuzz_check(nrm_utf8_valid(d.explanation, strlen(d.explanation)));
 	fuzz_check(s.municipality[0] != '\0' ||

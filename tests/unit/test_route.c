@@ -102,9 +102,8 @@ rt_cfg_set(struct rt_cfg *c, int i, char *text)
 static int
 rt_load(struct nrm_router **r, const struct rt_cfg *c, struct nrm_diag *d)
 {
-	struct nrm_routing_src src = {
-	    c->text[0], c->len[0], c->text[1], c->len[1], c->text[2],
-	    c->len[2], "test-version"};
+	struct nrm_routing_src src = {c->text[0], c->len[0], c->text[1],
+	    c->len[1], c->text[2], c->len[2], "test-version"};
 
 	return nrm_router_load(r, &src, d);
 }
@@ -173,7 +172,7 @@ test_default_clean(void **state)
 		assert_string_equal(g->effective, g->code);
 		total += g->n_municipalities;
 		if (i < 25) {
-			char code[8];
+			char code[16];
 
 			snprintf(code, sizeof(code), "VR%02d", i + 1);
 			assert_string_equal(g->code, code);
@@ -206,19 +205,30 @@ rt_plain(struct nrm_signal *s, const char *code)
 	s->consent = NRM_CONSENT_GIVEN;
 }
 
-/* Every municipality of the default map routes to its safety region. */
+/*
+ * Every municipality of the reference map (config/municipalities.csv,
+ * which the default routing map copies) routes to its safety region for
+ * a plain adult signal, through the catch-all, without hops.
+ */
 static void
 test_every_municipality(void **state)
 {
-	const struct nrm_geo *geo = nrm_router_geo(dflt);
-	int i, n = nrm_geo_n_municipalities(geo);
+	struct nrm_geo *ref = NULL;
+	struct nrm_error err;
+	size_t len = 0;
+	char *csv = rt_read("config/municipalities.csv", &len);
 	char want[256];
+	int i, n;
 
 	(void)state;
+	assert_non_null(csv);
+	assert_int_equal(nrm_geo_parse_csv(&ref, csv, len, &err), NRM_OK);
+	n = nrm_geo_n_municipalities(ref);
 	assert_int_equal(n, 342);
+	assert_int_equal(nrm_geo_n_municipalities(nrm_router_geo(dflt)), n);
 	for (i = 0; i < n; i++) {
 		const struct nrm_municipality *m =
-		    nrm_geo_municipality_at(geo, i);
+		    nrm_geo_municipality_at(ref, i);
 		struct nrm_signal s;
 		struct nrm_decision d;
 
@@ -236,9 +246,11 @@ test_every_municipality(void **state)
 		snprintf(want, sizeof(want), "; location %s %s -> %s %s;",
 		    m->code, m->name, m->region->code, m->region->name);
 		if (strstr(d.explanation, want) == NULL)
-			fail_msg("%s: explanation \"%s\"", m->code,
-			    d.explanation);
+			fail_msg(
+			    "%s: explanation \"%s\"", m->code, d.explanation);
 	}
+	nrm_geo_free(ref);
+	free(csv);
 }
 
 /* The decision JSON: documented keys in order, exact content. */
@@ -339,8 +351,8 @@ test_names(void **state)
 			continue;
 		}
 		assert_string_equal(got, kinds[i].name);
-		assert_int_equal(nrm_agency_kind_parse(kinds[i].name, &k),
-		    NRM_OK);
+		assert_int_equal(
+		    nrm_agency_kind_parse(kinds[i].name, &k), NRM_OK);
 		assert_int_equal((int)k, kinds[i].value);
 	}
 	assert_int_equal(nrm_agency_kind_parse("Police", &k), NRM_ERR);
@@ -401,7 +413,8 @@ rt_merge(cJSON *base, const cJSON *over)
 		cJSON *old = cJSON_GetObjectItemCaseSensitive(base, m->string);
 
 		if (cJSON_IsNull(m)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(base, m->string);
+			cJSON_DeleteItemFromObjectCaseSensitive(
+			    base, m->string);
 		} else if (old != NULL && cJSON_IsObject(old) &&
 		    cJSON_IsObject(m)) {
 			rt_merge(old, m);
@@ -427,16 +440,16 @@ rt_seconds(const cJSON *v, const char *what)
 	if (cJSON_IsNumber(v))
 		return (int64_t)v->valuedouble;
 	if (!cJSON_IsString(v) ||
-	    nrm_duration_parse(v->valuestring, strlen(v->valuestring), &secs,
-		NULL) != NRM_OK)
+	    nrm_duration_parse(
+		v->valuestring, strlen(v->valuestring), &secs, NULL) != NRM_OK)
 		fail_msg("%s: bad duration in the case file", what);
 	return secs;
 }
 
 /* Compare a decision's string array with a JSON array of strings. */
 static void
-rt_expect_list(const char *what, const cJSON *want, int n, const char *got,
-    size_t stride)
+rt_expect_list(
+    const char *what, const cJSON *want, int n, const char *got, size_t stride)
 {
 	const cJSON *x;
 	int i = 0;
@@ -444,8 +457,8 @@ rt_expect_list(const char *what, const cJSON *want, int n, const char *got,
 	if (!cJSON_IsArray(want))
 		fail_msg("%s: expectation must be an array", what);
 	if (cJSON_GetArraySize(want) != n)
-		fail_msg("%s: %d items, want %d", what, n,
-		    cJSON_GetArraySize(want));
+		fail_msg(
+		    "%s: %d items, want %d", what, n, cJSON_GetArraySize(want));
 	cJSON_ArrayForEach(x, want)
 	{
 		if (strcmp(got + (size_t)i * stride, x->valuestring) != 0)
@@ -474,8 +487,7 @@ rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
 		} else if (strcmp(m->string, "rule_id") == 0) {
 			if (strcmp(d->rule_id, m->valuestring) != 0)
 				fail_msg("%s: %s, want %s (%s)", what,
-				    d->rule_id, m->valuestring,
-				    d->explanation);
+				    d->rule_id, m->valuestring, d->explanation);
 		} else if (strcmp(m->string, "priority") == 0) {
 			if (strcmp(nrm_priority_name(d->priority),
 				m->valuestring) != 0)
@@ -491,8 +503,8 @@ rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
 				fail_msg("%s: %lld", what,
 				    (long long)d->first_contact_within);
 		} else if (strcmp(m->string, "hops") == 0) {
-			rt_expect_list(what, m, d->n_hops, d->hops[0],
-			    sizeof(d->hops[0]));
+			rt_expect_list(
+			    what, m, d->n_hops, d->hops[0], sizeof(d->hops[0]));
 		} else if (strcmp(m->string, "labels") == 0) {
 			rt_expect_list(what, m, d->n_labels, d->labels[0],
 			    sizeof(d->labels[0]));
@@ -524,8 +536,7 @@ rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
 	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(cfg, "dir");
 	const cJSON *v;
 
-	rt_cfg_dir(c, cJSON_IsString(dir) ? dir->valuestring
-					  : RT_DEFAULT_DIR);
+	rt_cfg_dir(c, cJSON_IsString(dir) ? dir->valuestring : RT_DEFAULT_DIR);
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "regions");
 	if (v != NULL)
 		rt_cfg_set(c, 0, cJSON_Print(v));
@@ -544,14 +555,15 @@ rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
 		n = 0;
 		cJSON_ArrayForEach(line, v)
 		{
-			n += (size_t)sprintf(csv + n, "%s\n", line->valuestring);
+			n +=
+			    (size_t)sprintf(csv + n, "%s\n", line->valuestring);
 		}
 		rt_cfg_set(c, 1, csv);
 	}
 	for (int i = 0; i < 3; i++) {
 		if (c->text[i] == NULL)
-			fail_msg("%s: configuration lacks %s", file,
-			    rt_files[i]);
+			fail_msg(
+			    "%s: configuration lacks %s", file, rt_files[i]);
 	}
 }
 
@@ -597,8 +609,8 @@ rt_case_file(const char *file)
 	if (root == NULL)
 		fail_msg("%s: not JSON", file);
 	nrm_diag_init(&d);
-	rt_case_config(file, cJSON_GetObjectItemCaseSensitive(root, "config"),
-	    &c);
+	rt_case_config(
+	    file, cJSON_GetObjectItemCaseSensitive(root, "config"), &c);
 	if (rt_load(&r, &c, &d) != NRM_OK) {
 		char *dt = nrm_diag_text(&d);
 
@@ -615,7 +627,8 @@ rt_case_file(const char *file)
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cs, "name");
 		const cJSON *kind =
 		    cJSON_GetObjectItemCaseSensitive(cs, "reporter_kind");
-		const cJSON *over = cJSON_GetObjectItemCaseSensitive(cs, "signal");
+		const cJSON *over =
+		    cJSON_GetObjectItemCaseSensitive(cs, "signal");
 		cJSON *body = cJSON_Duplicate(base, true);
 		enum nrm_agency_kind k = NRM_AGENCY_POLICE;
 		struct nrm_signal s;
@@ -640,8 +653,8 @@ rt_case_file(const char *file)
 			    err.detail);
 		memset(&dec, 0x5A, sizeof(dec));
 		nrm_route(r, &s, k, &dec);
-		rt_expect(name, &dec,
-		    cJSON_GetObjectItemCaseSensitive(cs, "expect"));
+		rt_expect(
+		    name, &dec, cJSON_GetObjectItemCaseSensitive(cs, "expect"));
 		/* Never personal data in an explanation. */
 		if (strstr(dec.explanation, "Secret") != NULL)
 			fail_msg("%s: personal data in the explanation", name);
@@ -698,8 +711,8 @@ test_case_files(void **state)
 		cases += rt_case_file(names[i]);
 		free(names[i]);
 	}
-	print_message("[          ] %d case files, %d routing cases\n", n,
-	    cases);
+	print_message(
+	    "[          ] %d case files, %d routing cases\n", n, cases);
 	assert_true(cases >= 80);
 }
 

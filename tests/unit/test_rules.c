@@ -93,9 +93,8 @@ tr_cfg_dir(struct tr_cfg *c, const char *dir, const char *fallback_dir)
 static int
 tr_load(struct nrm_router **r, const struct tr_cfg *c, struct nrm_diag *d)
 {
-	struct nrm_routing_src src = {
-	    c->text[0], c->len[0], c->text[1], c->len[1], c->text[2],
-	    c->len[2], "v1"};
+	struct nrm_routing_src src = {c->text[0], c->len[0], c->text[1],
+	    c->len[1], c->text[2], c->len[2], "v1"};
 
 	return nrm_router_load(r, &src, d);
 }
@@ -226,8 +225,8 @@ test_broken_configs(void **state)
 		lines += tr_broken(names[i]);
 		free(names[i]);
 	}
-	print_message("[          ] %d broken configurations, %d messages\n",
-	    n, lines);
+	print_message(
+	    "[          ] %d broken configurations, %d messages\n", n, lines);
 	assert_true(n >= 20);
 }
 
@@ -245,8 +244,8 @@ test_refused_reload_keeps_old(void **state)
 	nrm_diag_init(&d);
 	tr_cfg_dir(&c, TR_DEFAULT_DIR, NULL);
 	assert_int_equal(tr_load(&live, &c, &d), NRM_OK);
-	tr_cfg_dir(&bad, TR_BROKEN_DIR "/02-fallback-cycle",
-	    TR_BROKEN_DIR "/base");
+	tr_cfg_dir(
+	    &bad, TR_BROKEN_DIR "/02-fallback-cycle", TR_BROKEN_DIR "/base");
 	assert_int_equal(tr_load(&candidate, &bad, &d), NRM_ERR);
 	assert_null(candidate);
 	memset(&s, 0, sizeof(s));
@@ -372,8 +371,8 @@ test_durations(void **state)
 		const struct tr_dur_case *c = &tr_durs[i];
 		const char *why = NULL;
 		int64_t secs = -7;
-		int rc = nrm_duration_parse(
-		    c->text, strlen(c->text), &secs, &why);
+		int rc =
+		    nrm_duration_parse(c->text, strlen(c->text), &secs, &why);
 
 		if (c->seconds >= 0) {
 			if (rc != NRM_OK || secs != c->seconds)
@@ -430,15 +429,15 @@ test_duration_format(void **state)
 		    NRM_OK);
 		assert_string_equal(buf, tr_fmts[i].text);
 		if (tr_fmts[i].seconds > 0) {
-			assert_int_equal(nrm_duration_parse(buf, strlen(buf),
-					     &back, NULL),
+			assert_int_equal(
+			    nrm_duration_parse(buf, strlen(buf), &back, NULL),
 			    NRM_OK);
 			assert_int_equal(back, tr_fmts[i].seconds);
 		}
 	}
 	assert_int_equal(nrm_duration_format(-1, buf, sizeof(buf)), NRM_ERR);
-	assert_int_equal(nrm_duration_format(NRM_DURATION_MAX + 1, buf,
-			     sizeof(buf)),
+	assert_int_equal(
+	    nrm_duration_format(NRM_DURATION_MAX + 1, buf, sizeof(buf)),
 	    NRM_ERR);
 	assert_int_equal(nrm_duration_format(60, buf, 8), NRM_ERR);
 }
@@ -482,10 +481,8 @@ test_diag(void **state)
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	assert_non_null(root);
-	assert_int_equal(
-	    cJSON_GetObjectItem(root, "errors")->valueint, 3);
-	assert_int_equal(
-	    cJSON_GetObjectItem(root, "warnings")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(root, "errors")->valueint, 3);
+	assert_int_equal(cJSON_GetObjectItem(root, "warnings")->valueint, 2);
 	entries = cJSON_GetObjectItem(root, "entries");
 	assert_int_equal(cJSON_GetArraySize(entries), 5);
 	e = cJSON_GetArrayItem(entries, 1);
@@ -657,16 +654,16 @@ static const struct tr_shadow_case tr_shadows[] = {
     {"{\"age\":{\"max\":17}}", "{\"age\":{\"min\":3,\"max\":12}}", true},
     {"{\"age\":{\"max\":17}}", "{\"age\":{\"min\":3,\"max\":18}}", false},
     {"{\"age\":{\"min\":0}}", "{\"minor\":true}", false},
-    {"{\"nationality\":[\"NG\",\"RO\"]}", "{\"nationality\":[\"RO\"]}",
-	true},
+    {"{\"nationality\":[\"NG\",\"RO\"]}", "{\"nationality\":[\"RO\"]}", true},
     {"{\"nationality\":[\"NG\"]}", "{\"nationality\":[\"RO\"]}", false},
     {"{\"nationality\":[\"NG\"]}", "{\"minor\":true}", false},
     {"{\"gender\":[\"female\",\"male\"]}", "{\"gender\":[\"male\"]}", true},
     {"{\"gender\":[\"female\"]}", "{}", false},
     {"{\"location_known\":true}", "{\"municipality\":[\"GM0001\"]}", true},
     {"{\"location_known\":true}", "{\"location_known\":false}", false},
-    {"{\"location_known\":false}", "{\"location_known\":false,"
-				   "\"minor\":true}",
+    {"{\"location_known\":false}",
+	"{\"location_known\":false,"
+	"\"minor\":true}",
 	true},
     {"{\"region\":[\"C\"]}", "{\"municipality\":[\"GM0004\"]}", true},
     {"{\"region\":[\"C\"]}", "{\"municipality\":[\"GM0001\"]}", false},
@@ -712,8 +709,8 @@ test_shadowing(void **state)
 			"first)") != NULL;
 		if (found != tr_shadows[i].shadowed)
 			fail_msg("case %zu (%s then %s): shadowed %d, want %d",
-			    i, tr_shadows[i].first, tr_shadows[i].second,
-			    found, tr_shadows[i].shadowed);
+			    i, tr_shadows[i].first, tr_shadows[i].second, found,
+			    tr_shadows[i].shadowed);
 		nrm_router_free(r);
 		nrm_diag_free(&d);
 	}
