@@ -31,6 +31,7 @@ API_COMMON_SRC = nrm-api/log.c nrm-api/crypto.c nrm-api/config.c \
            nrm-api/util.c nrm-api/routing.c
 
 NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
+           nrm-api/conn.c \
            nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
            nrm-api/dbapi.c nrm-api/handler_signals.c \
            nrm-api/handler_routing.c \

@@ -21,13 +21,13 @@ struct nrm_auth_cache {
 };
 
 static const char *const auth_role_names[] = {
-	"reporter",
-	"coordinator",
-	"assessor",
-	"investigator",
-	"auditor",
-	"analyst",
-	"admin",
+    "reporter",
+    "coordinator",
+    "assessor",
+    "investigator",
+    "auditor",
+    "analyst",
+    "admin",
 };
 
 enum nrm_role
@@ -138,8 +138,8 @@ auth_parse_principal(const cJSON *body, struct nrm_principal *p)
 		return NRM_ERR;
 	snprintf(p->key_id, sizeof(p->key_id), "%s", key->valuestring);
 	snprintf(p->agency_id, sizeof(p->agency_id), "%s", ag->valuestring);
-	snprintf(p->agency_kind, sizeof(p->agency_kind), "%s",
-	    kind->valuestring);
+	snprintf(
+	    p->agency_kind, sizeof(p->agency_kind), "%s", kind->valuestring);
 	p->role = nrm_role_parse(role->valuestring);
 	if (p->role == 0)
 		return NRM_ERR;
@@ -268,8 +268,8 @@ nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
 }
 
 void
-nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
-    nrm_auth_cont cont)
+nrm_auth_require(
+    struct nrm_req *r, unsigned roles, const char *action, nrm_auth_cont cont)
 {
 	const struct nrm_principal *p;
 

@@ -24,8 +24,8 @@ struct nrm_auth_cache;
 
 struct nrm_auth_cache *nrm_auth_cache_new(void);
 void nrm_auth_cache_free(struct nrm_auth_cache *c);
-void nrm_auth_cache_evict(struct nrm_auth_cache *c,
-    const unsigned char token_hash[32]);
+void nrm_auth_cache_evict(
+    struct nrm_auth_cache *c, const unsigned char token_hash[32]);
 
 /* "reporter" -> NRM_ROLE_REPORTER; 0 when unknown. */
 enum nrm_role nrm_role_parse(const char *name);
@@ -46,8 +46,8 @@ typedef void (*nrm_auth_cont)(struct nrm_req *r);
  * it replies 401/403/503 itself and cont is not called.  `action` names
  * the attempted action in the denial audit event.
  */
-void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
-    nrm_auth_cont cont);
+void nrm_auth_require(
+    struct nrm_req *r, unsigned roles, const char *action, nrm_auth_cont cont);
 
 /*
  * Like nrm_auth_require(), but always asks the database (api.record),

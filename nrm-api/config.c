@@ -59,7 +59,7 @@ static const struct cfg_key cfg_keys[] = {
 	    "longest reconnect backoff, seconds"),
 	CFG_I(max_body_size, "65536", 1024, 16777216, true, "bytes"),
 	CFG_I(max_header_size, "8192", 1024, 1048576, true, "bytes"),
-	CFG_I(max_connections, "1024", 1, 100000, true,
+	CFG_I(max_connections, "1024", 16, 100000, false,
 	    "open client connections"),
 	CFG_I(client_timeout, "30", 1, 3600, true,
 	    "seconds a client may take to send a whole request"),

@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "auth.h"
+#include "conn.h"
 #include "http.h"
 #include "log.h"
 #include "routing.h"
@@ -46,9 +47,9 @@ daemon_parse_key(const char *text, unsigned char key[32])
 }
 
 int
-nrm_daemon_load_assets(const struct nrm_config *cfg,
-    struct nrm_router **router, char **csv, unsigned char key[32],
-    struct nrm_diag *diag, struct nrm_error *err)
+nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
+    char **csv, unsigned char key[32], struct nrm_diag *diag,
+    struct nrm_error *err)
 {
 	struct nrm_diag local;
 	struct nrm_diag *dg = diag != NULL ? diag : &local;
@@ -260,9 +261,8 @@ nrm_daemon_init(
 	if (nrm_config_load(&d->cfg, config_path, err) != NRM_OK)
 		return NRM_ERR;
 	daemon_apply(d);
-	if (nrm_daemon_load_assets(
-		&d->cfg, &d->router, &d->routing_csv, d->pseudonym_key, NULL,
-		err) != NRM_OK)
+	if (nrm_daemon_load_assets(&d->cfg, &d->router, &d->routing_csv,
+		d->pseudonym_key, NULL, err) != NRM_OK)
 		return NRM_ERR;
 	d->router_loaded_at = (int64_t)time(NULL);
 	d->base = event_base_new();
@@ -287,8 +287,18 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	d->auth_cache = nrm_auth_cache_new();
+
 	if (nrm_http_start(&d->http, d, err) != NRM_OK)
 		return NRM_ERR;
+	/* Client connections are bounded by the descriptor limit. */
+	{
+		int n = nrm_conns_limit(d->cfg.max_connections, 2);
+
+		if (n < d->cfg.max_connections)
+			nrm_warn("max_connections lowered to the descriptor "
+				 "limit max_connections=%d",
+			    n);
+	}
 	event_assign(
 	    &d->ev_schema, d->base, -1, EV_PERSIST, daemon_schema_tick, d);
 	event_add(&d->ev_schema, &tv);

@@ -40,8 +40,8 @@ struct nrm_daemon {
 	const char *config_path;
 	struct nrm_config cfg;
 	struct nrm_router *router; /* owns the municipality map */
-	char *routing_csv;         /* its municipalities.csv, for candidates */
-	int64_t router_loaded_at;  /* unix seconds */
+	char *routing_csv; /* its municipalities.csv, for candidates */
+	int64_t router_loaded_at; /* unix seconds */
 	struct nrm_signal_limits limits;
 	unsigned char pseudonym_key[32];
 	struct nrm_db *db;

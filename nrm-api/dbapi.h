@@ -44,8 +44,7 @@ void nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
     struct nrm_dbapi_call *c, nrm_dbapi_hook hook);
 
 /* Reply from an api.* answer text (see the top of this file). */
-void nrm_dbapi_answer(struct nrm_req *r, const char *text,
-    nrm_dbapi_hook hook);
+void nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook);
 
 /*
  * Map a failed query to a reply: 503 (with Retry-After) for

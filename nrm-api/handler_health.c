@@ -87,8 +87,11 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)d->metrics.signals_created);
-	M("nrm_http_connections", "gauge", "Open client connections.", "%d",
-	    nrm_http_connections(d->http));
+	M("nrm_http_requests_arriving", "gauge", "Requests partly received.",
+	    "%d", nrm_http_arriving(d->http));
+	M("nrm_http_accept_pauses_total", "counter",
+	    "Times accept paused at the connection limit.", "%llu",
+	    (unsigned long long)nrm_http_accept_pauses(d->http));
 	M("nrm_http_inflight", "gauge", "Requests not yet answered.", "%d",
 	    nrm_http_inflight(d->http));
 	M("nrm_db_connections_up", "gauge", "Usable database connections.",

@@ -46,7 +46,8 @@ rt_config_authed(struct nrm_req *r)
 
 	rt_time(d->router_loaded_at, ts, sizeof(ts));
 	if (o != NULL && c != NULL) {
-		cJSON_AddStringToObject(o, "version", nrm_router_version(d->router));
+		cJSON_AddStringToObject(
+		    o, "version", nrm_router_version(d->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "coverage", c);
 		c = NULL;
@@ -153,8 +154,8 @@ rt_explain_authed(struct nrm_req *r)
 		goto done;
 	root = cJSON_ParseWithLength(r->body, r->body_len);
 	if (root == NULL || !cJSON_IsObject(root)) {
-		nrm_req_fail(r, NRM_E_MALFORMED, "",
-		    "the body must be a JSON object");
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
 		goto done;
 	}
 	cJSON_ArrayForEach(it, root)
@@ -175,9 +176,9 @@ rt_explain_authed(struct nrm_req *r)
 		goto done;
 	}
 	rk = cJSON_GetObjectItemCaseSensitive(root, "reporter_kind");
-	if (rk != NULL && (!cJSON_IsString(rk) ||
-			      nrm_agency_kind_parse(rk->valuestring, &kind) !=
-				  NRM_OK)) {
+	if (rk != NULL &&
+	    (!cJSON_IsString(rk) ||
+		nrm_agency_kind_parse(rk->valuestring, &kind) != NRM_OK)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "reporter_kind",
 		    "reporter_kind must be an agency kind (police, kmar, "
 		    "labour_inspectorate, care_agency, ngo, municipality, "
@@ -186,12 +187,12 @@ rt_explain_authed(struct nrm_req *r)
 	}
 	cd = cJSON_GetObjectItemCaseSensitive(root, "candidate");
 	if (cd != NULL) {
-		const cJSON *reg = cJSON_GetObjectItemCaseSensitive(cd,
-		    "regions");
-		const cJSON *rules = cJSON_GetObjectItemCaseSensitive(cd,
-		    "rules");
-		const cJSON *csv = cJSON_GetObjectItemCaseSensitive(cd,
-		    "municipalities_csv");
+		const cJSON *reg =
+		    cJSON_GetObjectItemCaseSensitive(cd, "regions");
+		const cJSON *rules =
+		    cJSON_GetObjectItemCaseSensitive(cd, "rules");
+		const cJSON *csv =
+		    cJSON_GetObjectItemCaseSensitive(cd, "municipalities_csv");
 		char *rt = NULL, *ut = NULL;
 		int rc;
 
@@ -207,8 +208,8 @@ rt_explain_authed(struct nrm_req *r)
 		rt = rt_member_text(reg);
 		ut = rt_member_text(rules);
 		{
-			const char *ct = csv != NULL ? csv->valuestring
-						     : d->routing_csv;
+			const char *ct =
+			    csv != NULL ? csv->valuestring : d->routing_csv;
 
 			rc = rt != NULL && ut != NULL
 			    ? nrm_routing_load_texts(rt, strlen(rt), ct,

@@ -3,6 +3,7 @@
  * (see http.h for the request lifetime).
  */
 #include "http.h"
+#include "conn.h"
 #include "crypto.h"
 #include "daemon.h"
 #include "db.h"
@@ -28,22 +29,16 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#define HTTP_CONN_BUCKETS 1024
-
-struct http_conn;
-
 struct nrm_http {
 	struct nrm_daemon *d;
-	struct http_conn *conns[HTTP_CONN_BUCKETS];
+	struct nrm_conns *conns;
 	struct evhttp *plain;
 	struct evhttp *tls;
 	struct evconnlistener *lev_plain;
 	struct evconnlistener *lev_tls;
 	SSL_CTX *ssl_ctx;
-	int connections;
 	int inflight;
 	int writing; /* replies handed to evhttp, not yet fully sent */
-	bool paused; /* listeners paused at max_connections */
 	bool accepting; /* false once draining */
 	uint64_t seq;
 	char boot[9]; /* per-process prefix of request ids */
@@ -131,148 +126,32 @@ http_listeners_set(struct nrm_http *h, bool on)
 	}
 }
 
-/*
- * Per-connection guard.  libevent 2.1's timeouts are inactivity timeouts:
- * a client that trickles one header line a second never trips them.  The
- * guard gives every request a deadline to arrive whole (client_timeout
- * seconds from the connection, or from the previous reply); at the
- * deadline the socket is shut down and evhttp closes the connection.
- */
-struct http_conn {
-	struct nrm_http *h;
-	struct bufferevent *bev;   /* the filter evhttp uses */
-	struct bufferevent *under; /* socket or TLS bufferevent */
-	struct event deadline;
-	struct http_conn *next;    /* hash chain */
-};
-
-static size_t
-http_conn_slot(const struct bufferevent *bev)
-{
-	return ((uintptr_t)bev >> 4) % HTTP_CONN_BUCKETS;
-}
-
-static struct http_conn *
-http_conn_find(struct nrm_http *h, const struct bufferevent *bev)
-{
-	struct http_conn *c = h->conns[http_conn_slot(bev)];
-
-	while (c != NULL && c->bev != bev)
-		c = c->next;
-	return c;
-}
-
+/* A request began or stopped arriving: a draining daemon may be done. */
 static void
-http_conn_deadline(evutil_socket_t fd, short what, void *arg)
+http_conns_changed(void *arg)
 {
-	struct http_conn *c = arg;
-	evutil_socket_t s = bufferevent_getfd(c->under);
+	struct nrm_http *h = arg;
 
-	NRM_UNUSED(fd);
-	NRM_UNUSED(what);
-	nrm_info("closing a connection that did not send a whole request "
-		 "in time timeout_s=%d",
-	    c->h->d->cfg.client_timeout);
-	if (s >= 0)
-		shutdown(s, SHUT_RDWR);
-}
-
-static void
-http_conn_arm(struct http_conn *c, bool on)
-{
-	struct timeval tv = {c->h->d->cfg.client_timeout, 0};
-
-	if (on)
-		event_add(&c->deadline, &tv);
-	else
-		event_del(&c->deadline);
-}
-
-/* The filter bufferevent's free hook: a client connection has closed. */
-static void
-http_conn_closed(void *ctx)
-{
-	struct http_conn *c = ctx;
-	struct nrm_http *h = c->h;
-	struct http_conn **pp = &h->conns[http_conn_slot(c->bev)];
-
-	while (*pp != NULL && *pp != c)
-		pp = &(*pp)->next;
-	if (*pp == c)
-		*pp = c->next;
-	event_del(&c->deadline);
-	free(c);
-	h->connections--;
 	if (h->d->draining)
 		nrm_daemon_request_done(h->d);
-	if (h->paused && h->accepting &&
-	    h->connections < h->d->cfg.max_connections) {
-		h->paused = false;
-		http_listeners_set(h, true);
-		nrm_info("accepting connections again connections=%d",
-		    h->connections);
-	}
 }
 
-/*
- * Wrap the connection's bufferevent in a pass-through filter whose free
- * hook tells us the connection closed (libevent 2.1 has no other hook
- * for connections that never send a request), arm the request deadline,
- * and pause the listeners at max_connections.
- */
+/* The evhttp bufferevent of a request's connection, or NULL. */
 static struct bufferevent *
-http_conn_wrap(struct nrm_http *h, struct bufferevent *under)
-{
-	struct http_conn *c;
-	size_t slot;
-
-	if (under == NULL)
-		return NULL;
-	c = nrm_xcalloc(1, sizeof(*c));
-	c->h = h;
-	c->under = under;
-	c->bev = bufferevent_filter_new(
-	    under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, http_conn_closed, c);
-	if (c->bev == NULL) {
-		bufferevent_free(under);
-		free(c);
-		return NULL;
-	}
-	slot = http_conn_slot(c->bev);
-	c->next = h->conns[slot];
-	h->conns[slot] = c;
-	event_assign(&c->deadline, h->d->base, -1, 0, http_conn_deadline, c);
-	http_conn_arm(c, true);
-	h->connections++;
-	if (!h->paused && h->connections >= h->d->cfg.max_connections) {
-		h->paused = true;
-		http_listeners_set(h, false);
-		nrm_warn("connection limit reached, pausing accept "
-			 "connections=%d",
-		    h->connections);
-	}
-	return c->bev;
-}
-
-/* The connection of `ev` has a whole request (on) or was answered (off). */
-static void
-http_conn_request(struct nrm_http *h, struct evhttp_request *ev, bool got)
+http_req_bev(struct evhttp_request *ev)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
-	struct http_conn *c;
 
-	if (evcon == NULL)
-		return;
-	c = http_conn_find(h, evhttp_connection_get_bufferevent(evcon));
-	if (c != NULL)
-		http_conn_arm(c, !got);
+	return evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
 }
 
 static struct bufferevent *
 http_bev_plain(struct event_base *base, void *arg)
 {
-	return http_conn_wrap(
-	    arg, bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+	struct nrm_http *h = arg;
+
+	return nrm_conns_wrap(
+	    h->conns, bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
 }
 
 static struct bufferevent *
@@ -283,7 +162,7 @@ http_bev_tls(struct event_base *base, void *arg)
 
 	if (ssl == NULL)
 		return NULL;
-	return http_conn_wrap(h,
+	return nrm_conns_wrap(h->conns,
 	    bufferevent_openssl_socket_new(base, -1, ssl,
 		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
 }
@@ -351,7 +230,6 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	    (long long)(nrm_mono_ms() - r->started_ms),
 	    r->gone ? " client=gone" : "");
 	if (!r->gone) {
-		http_conn_request(d->http, r->ev, false);
 		evcon = evhttp_request_get_connection(r->ev);
 		if (evcon != NULL) {
 			evhttp_connection_set_closecb(evcon, NULL, NULL);
@@ -513,7 +391,6 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	char allow[64];
 	bool known;
 
-	http_conn_request(h, ev, true);
 	r = nrm_xcalloc(1, sizeof(*r));
 	r->d = d;
 	r->ev = ev;
@@ -522,6 +399,9 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	    (unsigned long long)++h->seq);
 	h->inflight++;
 	d->metrics.requests++;
+	/* After inflight++: a drain must not see a gap between the two. */
+	if (http_req_bev(ev) != NULL)
+		nrm_conns_request_begin(h->conns, http_req_bev(ev));
 	if (evcon != NULL) {
 		char *addr = NULL;
 		ev_uint16_t port = 0;
@@ -531,10 +411,11 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		    addr != NULL ? addr : "");
 		evhttp_connection_set_closecb(evcon, http_req_closed, r);
 	}
-	if (d->draining) {
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "", "nrmd is shutting down");
-		return;
-	}
+	/*
+	 * While draining, a request that arrives whole is still served: it
+	 * was in flight when the stop began (listeners are closed, so no
+	 * new connection brings one), and its reply says Connection: close.
+	 */
 	if (path == NULL || *path == '\0')
 		path = "/";
 	r->route = nrm_route_find(method, path, r->param, sizeof(r->param),
@@ -565,24 +446,22 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 		return;
 	evhttp_set_max_headers_size(s, c->max_header_size);
 	/*
-	 * Bodies up to twice the limit are read so that the handler can
-	 * answer 413 as problem+json; beyond that evhttp refuses at once
-	 * and closes, so a hostile client cannot make us buffer more.
+	 * Bodies up to four times the limit are read so that the handler
+	 * answers 413 as problem+json.  Beyond that (a declared length or a
+	 * chunked stream) evhttp refuses by itself, with its own 413 page,
+	 * and closes: libevent 2.1 has no hook to shape that answer, and
+	 * reading more would let a client make us buffer what it likes.
 	 */
-	evhttp_set_max_body_size(s, body * 2);
+	evhttp_set_max_body_size(s, body * 4);
 	evhttp_set_timeout(s, c->client_timeout);
 }
 
 void
 nrm_http_apply_limits(struct nrm_http *h)
 {
+	nrm_conns_set_timeout(h->conns, h->d->cfg.client_timeout);
 	http_limits(h, h->plain);
 	http_limits(h, h->tls);
-	if (h->paused && h->accepting &&
-	    h->connections < h->d->cfg.max_connections) {
-		h->paused = false;
-		http_listeners_set(h, true);
-	}
 }
 
 static int
@@ -601,6 +480,7 @@ http_bind(struct nrm_http *h, struct evhttp *s, const char *hostport,
 		return nrm_error_set(err, NRM_E_INTERNAL, key,
 		    "could not listen on %s", hostport);
 	*lev = evhttp_bound_socket_get_listener(bs);
+	nrm_conns_watch_listener(h->conns, *lev);
 	evhttp_set_allowed_methods(s,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -622,6 +502,8 @@ nrm_http_start(
 	h = nrm_xcalloc(1, sizeof(*h));
 	h->d = d;
 	h->accepting = true;
+	h->conns = nrm_conns_new(d->base, http_conns_changed, h);
+	nrm_conns_set_timeout(h->conns, d->cfg.client_timeout);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
 		goto fail;
@@ -675,13 +557,20 @@ nrm_http_inflight(const struct nrm_http *h)
 bool
 nrm_http_quiet(const struct nrm_http *h)
 {
-	return h->inflight == 0 && (h->writing == 0 || h->connections == 0);
+	return h->inflight == 0 && h->writing == 0 &&
+	    nrm_conns_arriving(h->conns) == 0;
 }
 
 int
-nrm_http_connections(const struct nrm_http *h)
+nrm_http_arriving(const struct nrm_http *h)
 {
-	return h->connections;
+	return nrm_conns_arriving(h->conns);
+}
+
+uint64_t
+nrm_http_accept_pauses(const struct nrm_http *h)
+{
+	return nrm_conns_accept_pauses(h->conns);
 }
 
 void
@@ -689,11 +578,11 @@ nrm_http_free(struct nrm_http *h)
 {
 	if (h == NULL)
 		return;
-	/* evhttp_free closes the remaining connections (hooks run). */
 	if (h->plain != NULL)
 		evhttp_free(h->plain);
 	if (h->tls != NULL)
 		evhttp_free(h->tls);
+	nrm_conns_free(h->conns);
 	if (h->ssl_ctx != NULL)
 		SSL_CTX_free(h->ssl_ctx);
 	free(h);

@@ -11,9 +11,9 @@
  * only releases it (libevent frees the detached evhttp_request, see
  * libevent#997), and nothing is written.
  *
- * Client limits: header and body sizes, read/write timeouts and the
- * number of open connections (the listeners pause at max_connections
- * and resume when connections close).
+ * Client limits: header and body sizes, read/write inactivity timeouts,
+ * a deadline for each request to arrive whole, and the number of open
+ * connections (see conn.h).
  */
 #ifndef NRM_HTTP_H
 #define NRM_HTTP_H
@@ -67,8 +67,11 @@ int nrm_http_inflight(const struct nrm_http *h);
  */
 bool nrm_http_quiet(const struct nrm_http *h);
 
-/* Open client connections. */
-int nrm_http_connections(const struct nrm_http *h);
+/* Requests partly received (bytes in, handler not yet run). */
+int nrm_http_arriving(const struct nrm_http *h);
+
+/* Times accept() ran out of descriptors (max_connections reached). */
+uint64_t nrm_http_accept_pauses(const struct nrm_http *h);
 
 void nrm_http_free(struct nrm_http *h);
 

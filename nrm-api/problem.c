@@ -67,8 +67,8 @@ problem_object(const struct nrm_error *err, const char *request_id)
 
 	if ((int)code <= 0 || code >= NRM_E__COUNT)
 		code = NRM_E_INTERNAL;
-	snprintf(type, sizeof(type), "urn:nrm:problem:%s",
-	    nrm_errcode_name(code));
+	snprintf(
+	    type, sizeof(type), "urn:nrm:problem:%s", nrm_errcode_name(code));
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return NULL;

@@ -28,7 +28,7 @@ char *nrm_problem_json(const struct nrm_error *err, const char *request_id);
  * `json` (for example the list of configuration errors); NULL on OOM or
  * when `json` does not parse.
  */
-char *nrm_problem_json_ext(const struct nrm_error *err,
-    const char *request_id, const char *key, const char *json);
+char *nrm_problem_json_ext(const struct nrm_error *err, const char *request_id,
+    const char *key, const char *json);
 
 #endif /* NRM_PROBLEM_H */

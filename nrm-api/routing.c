@@ -15,9 +15,9 @@
 #define ROUTING_FILE_MAX (16 << 20)
 
 static const char *const routing_files[3] = {
-	"regions.json",
-	"municipalities.csv",
-	"rules.json",
+    "regions.json",
+    "municipalities.csv",
+    "rules.json",
 };
 
 /* Hash the three texts (name, length, bytes each) into hex. */
@@ -32,8 +32,8 @@ routing_hash(char *const text[3], const size_t len[3], char version[65])
 		goto out;
 	for (int i = 0; i < 3; i++) {
 		char head[96];
-		int n = snprintf(head, sizeof(head), "%s %zu\n",
-		    routing_files[i], len[i]);
+		int n = snprintf(
+		    head, sizeof(head), "%s %zu\n", routing_files[i], len[i]);
 
 		if (EVP_DigestUpdate(ctx, head, (size_t)n) != 1 ||
 		    EVP_DigestUpdate(ctx, text[i], len[i]) != 1)
@@ -49,8 +49,8 @@ out:
 }
 
 static int
-routing_compile(char *const text[3], const size_t len[3],
-    const char *version, struct nrm_router **out, struct nrm_diag *diag)
+routing_compile(char *const text[3], const size_t len[3], const char *version,
+    struct nrm_router **out, struct nrm_diag *diag)
 {
 	struct nrm_routing_src src;
 
@@ -66,8 +66,8 @@ routing_compile(char *const text[3], const size_t len[3],
 }
 
 int
-nrm_routing_load_dir_csv(const char *dir, struct nrm_router **out,
-    char **csv, struct nrm_diag *diag)
+nrm_routing_load_dir_csv(
+    const char *dir, struct nrm_router **out, char **csv, struct nrm_diag *diag)
 {
 	char *text[3] = {NULL, NULL, NULL};
 	size_t len[3] = {0, 0, 0};
@@ -110,8 +110,8 @@ nrm_routing_load_dir(
 }
 
 int
-nrm_routing_load_texts(const char *regions, size_t regions_len,
-    const char *csv, size_t csv_len, const char *rules, size_t rules_len,
+nrm_routing_load_texts(const char *regions, size_t regions_len, const char *csv,
+    size_t csv_len, const char *rules, size_t rules_len,
     struct nrm_router **out, struct nrm_diag *diag)
 {
 	char *text[3] = {(char *)(uintptr_t)regions, (char *)(uintptr_t)csv,

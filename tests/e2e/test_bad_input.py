@@ -320,10 +320,14 @@ def test_declared_length_over_limit_413_without_reading(nrmd_factory, db,
     assert resp is not None, "no answer to an oversized Content-Length"
     status, headers, body = resp
     assert status == 413
-    assert headers.get("content-type", "").startswith(
-        "application/problem+json")
-    assert json.loads(body)["type"] == "urn:nrm:problem:too_large"
+    # Beyond four times max_body_size, libevent 2.1 itself refuses the
+    # declared length before any handler runs, with its own 413 page (it
+    # has no error callback to shape it), and closes the connection.  A
+    # body up to four times the limit gets problem+json: see
+    # test_body_over_limit_413 and test_chunked_body_over_limit_413.
+    assert headers.get("connection", "").lower() == "close"
     assert db.counts() == before
+    nrmd.assert_running()
 
 
 def test_chunked_body_over_limit_413(nrmd_factory, db, keys):

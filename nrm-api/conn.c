@@ -1,0 +1,333 @@
+/*
+ * conn.c - request deadlines, arrival tracking and the connection bound
+ * (see conn.h).
+ */
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+
+#define CONN_BUCKETS 1024
+#define CONN_PAUSE_MS 200
+
+/* A request whose first bytes arrived and whose handler has not run. */
+struct arrival {
+	struct nrm_conns *cs;
+	evutil_socket_t fd;
+	ino_t ino;
+	struct event deadline;
+	struct arrival *next; /* hash chain, by fd */
+};
+
+struct paused {
+	struct nrm_conns *cs;
+	struct evconnlistener *lev;
+	struct event resume;
+	struct paused *next;
+};
+
+struct nrm_conns {
+	struct event_base *base;
+	nrm_conns_changed_fn changed;
+	void *arg;
+	int timeout_s;
+	int arriving;
+	uint64_t accept_pauses;
+	struct arrival *bucket[CONN_BUCKETS];
+	struct paused *listeners;
+};
+
+static size_t
+conn_slot(evutil_socket_t fd)
+{
+	return (size_t)fd % CONN_BUCKETS;
+}
+
+static ino_t
+conn_inode(evutil_socket_t fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return 0;
+	return st.st_ino;
+}
+
+static struct arrival **
+conn_find(struct nrm_conns *cs, evutil_socket_t fd)
+{
+	struct arrival **pp = &cs->bucket[conn_slot(fd)];
+
+	while (*pp != NULL && (*pp)->fd != fd)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void
+conn_drop(struct arrival **pp)
+{
+	struct arrival *a = *pp;
+	struct nrm_conns *cs = a->cs;
+
+	*pp = a->next;
+	event_del(&a->deadline);
+	free(a);
+	cs->arriving--;
+	if (cs->changed != NULL)
+		cs->changed(cs->arg);
+}
+
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct arrival *a = arg;
+	struct nrm_conns *cs = a->cs;
+	struct arrival **pp = conn_find(cs, a->fd);
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	/* Only the same socket: a reused descriptor has another inode. */
+	if (conn_inode(a->fd) == a->ino && a->ino != 0) {
+		nrm_info("closing a connection that did not send a whole "
+			 "request in time timeout_s=%d",
+		    cs->timeout_s);
+		shutdown(a->fd, SHUT_RDWR);
+	}
+	if (*pp == a)
+		conn_drop(pp);
+}
+
+/*
+ * The process's connection set.  The input hook's one argument is the
+ * bufferevent (nothing is allocated per connection, so nothing leaks
+ * when one closes unseen); the set it belongs to is this one.
+ */
+static struct nrm_conns *conn_set;
+
+/* Input arrived on a connection's bufferevent (arg). */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+	struct nrm_conns *cs = conn_set;
+	evutil_socket_t fd;
+	struct arrival **pp, *a;
+	struct timeval tv;
+
+	NRM_UNUSED(buf);
+	if (cs == NULL || info->n_added == 0)
+		return;
+	fd = bufferevent_getfd(bev);
+	if (fd < 0)
+		return;
+	pp = conn_find(cs, fd);
+	if (*pp != NULL) {
+		if ((*pp)->ino == conn_inode(fd))
+			return; /* the same request, still arriving */
+		conn_drop(pp); /* a stale entry of a closed connection */
+	}
+	a = nrm_xcalloc(1, sizeof(*a));
+	a->cs = cs;
+	a->fd = fd;
+	a->ino = conn_inode(fd);
+	event_assign(&a->deadline, cs->base, -1, 0, conn_deadline, a);
+	tv.tv_sec = cs->timeout_s;
+	tv.tv_usec = 0;
+	event_add(&a->deadline, &tv);
+	a->next = cs->bucket[conn_slot(fd)];
+	cs->bucket[conn_slot(fd)] = a;
+	cs->arriving++;
+	if (cs->changed != NULL)
+		cs->changed(cs->arg);
+}
+
+struct bufferevent *
+nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
+{
+	NRM_UNUSED(cs);
+	if (bev == NULL)
+		return NULL;
+	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input, bev) ==
+	    NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
+void
+nrm_conns_request_begin(struct nrm_conns *cs, struct bufferevent *bev)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct arrival **pp;
+
+	if (fd < 0)
+		return;
+	pp = conn_find(cs, fd);
+	if (*pp != NULL)
+		conn_drop(pp);
+}
+
+int
+nrm_conns_arriving(const struct nrm_conns *cs)
+{
+	return cs->arriving;
+}
+
+uint64_t
+nrm_conns_accept_pauses(const struct nrm_conns *cs)
+{
+	return cs->accept_pauses;
+}
+
+void
+nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s)
+{
+	cs->timeout_s = client_timeout_s;
+}
+
+/* Descriptors open in this process now; -1 if unknown. */
+static int
+conn_open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (dir == NULL)
+		return -1;
+	while ((e = readdir(dir)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n - 1; /* the directory's own descriptor */
+}
+
+int
+nrm_conns_limit(int max_connections, int headroom)
+{
+	struct rlimit rl;
+	int open_now = conn_open_fds();
+	rlim_t want;
+
+	if (open_now < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return max_connections;
+	want = (rlim_t)open_now + (rlim_t)max_connections + (rlim_t)headroom;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		nrm_warn("descriptor hard limit is lower than "
+			 "max_connections needs limit=%llu wanted=%llu",
+		    (unsigned long long)rl.rlim_max, (unsigned long long)want);
+		want = rl.rlim_max;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		nrm_warn("could not set the descriptor limit errno=%d", errno);
+		return max_connections;
+	}
+	return (int)want - open_now - headroom;
+}
+
+static void
+conn_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct paused *p = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	evconnlistener_enable(p->lev);
+}
+
+/* accept() failed: out of descriptors means pause, not spin. */
+static void
+conn_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct nrm_conns *cs = conn_set;
+	struct paused *p;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, CONN_PAUSE_MS * 1000};
+
+	NRM_UNUSED(arg);
+	if (cs == NULL)
+		return;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		nrm_warn("accept failed errno=%d", err);
+		return;
+	}
+	for (p = cs->listeners; p != NULL && p->lev != lev; p = p->next)
+		;
+	if (p == NULL)
+		return;
+	cs->accept_pauses++;
+	nrm_warn(
+	    "connection limit reached, pausing accept ms=%d", CONN_PAUSE_MS);
+	evconnlistener_disable(lev);
+	event_add(&p->resume, &tv);
+}
+
+void
+nrm_conns_watch_listener(struct nrm_conns *cs, struct evconnlistener *lev)
+{
+	struct paused *p;
+
+	if (lev == NULL)
+		return;
+	p = nrm_xcalloc(1, sizeof(*p));
+	p->cs = cs;
+	p->lev = lev;
+	event_assign(&p->resume, cs->base, -1, 0, conn_resume, p);
+	p->next = cs->listeners;
+	cs->listeners = p;
+	evconnlistener_set_error_cb(lev, conn_accept_error);
+}
+
+struct nrm_conns *
+nrm_conns_new(struct event_base *base, nrm_conns_changed_fn changed, void *arg)
+{
+	struct nrm_conns *cs = nrm_xcalloc(1, sizeof(*cs));
+
+	cs->base = base;
+	cs->changed = changed;
+	cs->arg = arg;
+	cs->timeout_s = 30;
+	conn_set = cs;
+	return cs;
+}
+
+void
+nrm_conns_free(struct nrm_conns *cs)
+{
+	struct paused *p;
+
+	if (cs == NULL)
+		return;
+	for (size_t i = 0; i < CONN_BUCKETS; i++) {
+		while (cs->bucket[i] != NULL) {
+			struct arrival *a = cs->bucket[i];
+
+			cs->bucket[i] = a->next;
+			event_del(&a->deadline);
+			free(a);
+		}
+	}
+	while ((p = cs->listeners) != NULL) {
+		cs->listeners = p->next;
+		event_del(&p->resume);
+		free(p);
+	}
+	if (conn_set == cs)
+		conn_set = NULL;
+	free(cs);
+}
