@@ -89,6 +89,7 @@ struct db_conn {
 	int prep_next; /* next statement to prepare */
 	uint32_t prepared; /* bit per statement */
 	bool want_write; /* PQflush said 1 */
+	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
 };
 
@@ -105,6 +106,11 @@ struct nrm_db {
 	int queued;
 	int n_up;
 	struct nrm_db_stats stats;
+	struct db_conn *listener; /* NULL until nrm_db_listen() */
+	char listen_sql[96];
+	nrm_db_notify_fn notify;
+	void *notify_arg;
+	bool listening;
 };
 
 static void db_conn_start(struct db_conn *c);
@@ -263,7 +269,13 @@ db_conn_down(struct db_conn *c, const char *why)
 	c->state = DB_DOWN;
 	c->prepared = 0;
 	c->want_write = false;
-	if (was_up) {
+	if (c->is_listener) {
+		if (db->listening)
+			nrm_warn("listen connection lost reason=\"%s\" "
+				 "detail=\"%s\"",
+			    why, msg);
+		db->listening = false;
+	} else if (was_up) {
 		db->n_up--;
 		nrm_warn("database connection lost conn=%d reason=\"%s\" "
 			 "detail=\"%s\"",
@@ -279,7 +291,7 @@ db_conn_down(struct db_conn *c, const char *why)
 		c->q = NULL;
 		db_query_finish(q, NRM_DB_UNAVAILABLE);
 	}
-	if (db->n_up == 0) {
+	if (db->n_up == 0 && !c->is_listener) {
 		struct nrm_dbq *q;
 
 		while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
@@ -366,6 +378,15 @@ db_conn_ready(struct db_conn *c)
 		event_del(&c->timer);
 	c->state = DB_IDLE;
 	c->backoff_ms = DB_BACKOFF_MIN_MS;
+	if (c->is_listener) {
+		db->listening = true;
+		nrm_info("listen connection up");
+		db_conn_wait(c, EV_READ);
+		/* Anything sent while we were not listening is lost: say so. */
+		if (db->notify != NULL)
+			db->notify(db->notify_arg, NULL);
+		return;
+	}
 	db->n_up++;
 	nrm_info("database connection up conn=%d prepared=%d/%d", c->index,
 	    __builtin_popcount(c->prepared), NRM_STMT__COUNT);
@@ -376,6 +397,17 @@ db_conn_ready(struct db_conn *c)
 static void
 db_prepare_next(struct db_conn *c)
 {
+	if (c->is_listener && c->prep_next == 0) {
+		/* The listener prepares nothing: it only LISTENs. */
+		c->prep_next = NRM_STMT__COUNT;
+		if (!PQsendQuery(c->pg, c->db->listen_sql)) {
+			db_conn_down(c, "could not send LISTEN");
+			return;
+		}
+		if (db_conn_flush(c) != NRM_OK)
+			db_conn_down(c, "could not flush LISTEN");
+		return;
+	}
 	if (c->prep_next >= NRM_STMT__COUNT) {
 		db_conn_ready(c);
 		return;
@@ -449,9 +481,14 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 				db_conn_down(c, "connection broke");
 			return;
 		}
-		if (!failed)
+		if (c->is_listener && failed) {
+			PQclear(res);
+			db_conn_down(c, "LISTEN failed");
+			return;
+		}
+		if (!failed && c->prep_next < NRM_STMT__COUNT)
 			c->prepared |= 1u << c->prep_next;
-		else
+		else if (failed)
 			nrm_debug("statement not prepared stmt=%s "
 				  "reason=\"schema not migrated?\"",
 			    db_stmts[c->prep_next].name);
@@ -474,8 +511,11 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 			db_conn_down(c, "server closed the connection");
 			return;
 		}
-		while ((n = PQnotifies(c->pg)) != NULL)
-			PQfreemem(n); /* pool connections do not LISTEN */
+		while ((n = PQnotifies(c->pg)) != NULL) {
+			if (c->is_listener && c->db->notify != NULL)
+				c->db->notify(c->db->notify_arg, n->extra);
+			PQfreemem(n);
+		}
 		if (PQisBusy(c->pg))
 			return;
 		res = PQgetResult(c->pg);
@@ -676,9 +716,58 @@ nrm_db_free(struct nrm_db *db)
 		if (c->pg != NULL)
 			PQfinish(c->pg);
 	}
+	if (db->listener != NULL) {
+		struct db_conn *c = db->listener;
+
+		if (event_initialized(&c->io))
+			event_del(&c->io);
+		if (event_initialized(&c->timer))
+			event_del(&c->timer);
+		if (c->pg != NULL)
+			PQfinish(c->pg);
+		free(c);
+	}
 	free(db->conns);
 	free(db->conninfo);
 	free(db);
+}
+
+int
+nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_fn fn,
+    void *arg)
+{
+	struct db_conn *c;
+
+	if (db->listener != NULL || channel[0] == '\0' ||
+	    strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != strlen(channel) ||
+	    strlen(channel) > 63)
+		return NRM_ERR;
+	snprintf(db->listen_sql, sizeof(db->listen_sql), "LISTEN %s", channel);
+	db->notify = fn;
+	db->notify_arg = arg;
+	c = nrm_xcalloc(1, sizeof(*c));
+	c->db = db;
+	c->index = -1;
+	c->fd = -1;
+	c->is_listener = true;
+	c->backoff_ms = DB_BACKOFF_MIN_MS;
+	db->listener = c;
+	db_conn_start(c);
+	return NRM_OK;
+}
+
+bool
+nrm_db_listening(const struct nrm_db *db)
+{
+	return db->listening;
+}
+
+int
+nrm_db_listener_pid(const struct nrm_db *db)
+{
+	if (db->listener == NULL || !db->listening)
+		return 0;
+	return PQbackendPID(db->listener->pg);
 }
 
 int

@@ -85,6 +85,28 @@ struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
  */
 void nrm_db_detach(struct nrm_dbq *q);
 
+/*
+ * A notification arrived on the LISTEN connection (payload), or, with
+ * payload NULL, the connection was (re)established: notifications sent
+ * while it was down are lost, so listeners must re-check what they wait
+ * for.
+ */
+typedef void (*nrm_db_notify_fn)(void *arg, const char *payload);
+
+/*
+ * Open one more connection, outside the pool, that LISTENs on `channel`
+ * (lower-case letters and '_') and hands every notification to fn.  It
+ * reconnects with the same backoff as the pool.  Once per pool.
+ */
+int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_fn fn,
+    void *arg) NRM_MUSTCHECK;
+
+/* True while the LISTEN connection is up. */
+bool nrm_db_listening(const struct nrm_db *db);
+
+/* Backend pid of the LISTEN connection (0 when down), for tests. */
+int nrm_db_listener_pid(const struct nrm_db *db);
+
 /* Connections currently usable (idle or busy). */
 int nrm_db_n_up(const struct nrm_db *db);
 

@@ -20,13 +20,22 @@
 #            the statement nrmd runs for that request
 #            (SELECT api.intake($1..$9)) as nrm_app, with the parameter
 #            values nrmd sends (captured once from the database's
-#            statement log, bench/params.py), a unique key per
+#            statement log by bench/params.py) and a unique key per
 #            transaction
-# Round 1 runs intake then pgbench, round 2 the reverse.  Any answer
-# other than 201 (or a socket error, or a failed pgbench transaction)
-# fails the benchmark.  At the end every stored signal is checked to hold
-# the same content whichever side wrote it, and the results are printed
-# as a table with the CPU each process used.
+# Round 1 runs intake then pgbench, round 2 the reverse, after a short
+# warm-up of each.  Then, for diagnosis, pgbench with as many clients as
+# nrmd has database connections (half as long).
+#
+# Checks (any failure: exit status 1): every wrk answer is 201, no socket
+# errors, no failed pgbench transaction, each run stored as many new
+# signals as it counted (an idempotent replay answers 201 too), and every
+# stored signal holds the same content whichever side wrote it.
+#
+# Output: one line per run, then a table (req/s, tps, ratio, p50/p99 of
+# both, mean ratio against the 0.7 target) and the CPU seconds nrmd, the
+# cluster, the load generator and everything else used in each run, from
+# /proc.  A machine that is not idle disturbs the comparison; the script
+# says so when it sees it.  About two minutes with the defaults.
 #
 # The cluster and everything else live in the mktemp directory, which
 # is stopped and removed on every exit, Ctrl-C included.
@@ -61,7 +70,7 @@ die() {
 
 scripts/deps.sh
 make -s
-for b in wrk curl "$PGBIN/pgbench" "$PGBIN/psql"; do
+for b in wrk curl python3 "$PGBIN/pgbench" "$PGBIN/psql"; do
 	command -v "$b" >/dev/null 2>&1 || die "$b is missing (scripts/deps.sh)"
 done
 
@@ -294,7 +303,7 @@ cpu_report() {
 # $1 the token hash (computed above, equal to what nrmd sent), $3 the
 # client address and $5..$9 as nrmd sent them; $2 (the request id) and
 # $4 (the Idempotency-Key) are unique per transaction (the script).
-PGB_ARGS=(-n -j "$THREADS" -M prepared -f bench/intake.pgbench
+PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
 	-D n=0 -D "token_hash=$TOKEN_HASH"
 	-D "client=$(cat "$TMP/params/3")"
 	-D "request_hash=$(cat "$TMP/params/5")"
@@ -367,7 +376,8 @@ run_pgbench() {
 	rm -f "$TMP/pgblog-$tag".*
 	n0=$(n_signals)
 	before=$(snapshot)
-	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" -T "$secs" \
+	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
+	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" \
 	    -D "base=${digit}00000000000000" --log \
 	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1 &
 	LOADGEN_PID=$!
@@ -526,7 +536,7 @@ if [ -n "${D_TPS:-}" ]; then
 	    'BEGIN { printf "%.1f", (a + b) / 2 }')
 	printf '\ndiagnosis: pgbench with %d clients (= db_pool_size): %s tps, p50/p99 %s ms;\n' \
 	    "$POOL" "$D_TPS" "$D_LAT"
-	printf '  mean intake req/s / that = %s (nrmd'"'"'s own cost at equal database concurrency)\n' \
+	printf '  mean intake req/s / that = %s (what HTTP, nrmd and wrk cost at equal database concurrency)\n' \
 	    "$(awk -v a="$mean_i" -v b="$D_TPS" 'BEGIN { printf "%.2f", a / b }')"
 fi
 echo

@@ -8,16 +8,17 @@ SELECT plan(25);
 SELECT results_eq(
     $$SELECT version, name FROM nrm.schema_version ORDER BY version$$,
     $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
-        (3, '0003_authorize.sql')$$,
-    'schema_version records 0001 to 0003 in order');
+        (3, '0003_authorize.sql'), (4, '0004_inbox.sql')$$,
+    'schema_version records 0001 to 0004 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 3,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 4,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 3, 'api.schema_version() is 3');
+SELECT is(api.schema_version(), 4, 'api.schema_version() is 4');
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api'], 'the nrm schemas exist (and no others)');
-SELECT tables_are('care', ARRAY['subject', 'case', 'case_history'],
+SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
+    'escalation'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key'], 'auth tables');
