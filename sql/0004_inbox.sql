@@ -31,6 +31,9 @@ BEGIN
 	END IF;
 END
 $roles$;
+COMMENT ON ROLE nrm_sweeper IS
+    'nrm: owner of care.escalate_overdue (SECURITY DEFINER); holds what '
+    'escalating an overdue case writes.  NOLOGIN; nrm_app is no member.';
 
 -- ---------------------------------------------------------------------
 -- care.case: inbox sequence, declines, closing reason, escalation mark.
@@ -372,10 +375,11 @@ COMMENT ON FUNCTION api.sort_key(integer, timestamptz, bigint) IS
  * locked row and from_pos the caller's position.
  *
  * SELECT ... FOR UPDATE at READ COMMITTED: when another transaction
- * holds the row, this waits for it; if it committed a change, the lock
- * is taken on, and the row returned is, the newest version.  So every
- * check below sees the state the winner left, and a concurrent second
- * taker is answered 409 with the winner as holder.
+ * holds the row lock, this waits for it to end; if it committed a
+ * change, the row returned (and now locked) is that newest version, not
+ * the one in this statement's snapshot.  So every check below sees the
+ * state the winner left: a concurrent second taker is answered 409 with
+ * the winner as holder, or takes the case if the first rolled back.
  */
 CREATE FUNCTION api.case_lock(p_key_id uuid, p_agency_id uuid,
     p_role text, p_regions text[], p_case_id uuid, p_if_match integer,
@@ -388,7 +392,7 @@ DECLARE
 	v_audit_action text := 'case.' || p_action;
 BEGIN
 	SELECT * INTO c FROM care.case x WHERE x.id = p_case_id FOR UPDATE;
-	IF NOT FOUND OR NOT c.region_code = ANY (p_regions) THEN
+	IF NOT FOUND OR (c.region_code = ANY (p_regions)) IS NOT TRUE THEN
 		PERFORM api.audit(p_key_id, p_agency_id, p_role,
 		    v_audit_action, 'case', p_case_id::text, 'care', 'denied',
 		    CASE WHEN c.id IS NULL THEN 'not_found'
@@ -420,8 +424,10 @@ BEGIN
 		problem := api.problem(409, 'conflict',
 		    pg_catalog.format('cannot %s a case that is %s (state %s, '
 		        'holder %s, version %s)', p_action,
-		        CASE from_pos WHEN 'taken_by_caller' THEN 'taken by you'
-		        WHEN 'taken_by_other' THEN 'taken by another coordinator'
+		        CASE from_pos
+		        WHEN 'taken_by_caller' THEN 'taken by you'
+		        WHEN 'taken_by_other'
+		            THEN 'taken by another coordinator'
 		        ELSE from_pos END, c.state,
 		        COALESCE(c.holder_key_id::text, 'none'), c.version));
 		problem := pg_catalog.jsonb_set(problem, '{problem}',
@@ -471,7 +477,6 @@ DECLARE
 	v_field text;
 	v_detail text;
 	v_page record;
-	v_watermark bigint;
 BEGIN
 	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'inbox.list', 'inbox', NULL);
@@ -522,21 +527,25 @@ BEGIN
 	END IF;
 	IF v_field IS NOT NULL THEN
 		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'inbox.list', 'inbox', NULL, 'care', 'failed', 'bad_request',
-		    p_request_id, p_client);
+		    'inbox.list', 'inbox', NULL, 'care', 'failed',
+		    'bad_request', p_request_id, p_client);
 		PERFORM pg_catalog.set_config('role', v_prev_role, true);
 		RETURN api.problem(400, 'bad_request', v_detail, v_field);
 	END IF;
 
 	-- Keyset page in (prio_rank, take_by, inbox_seq) order: the key is
 	-- unique (inbox_seq is), so pages neither repeat nor skip a case
-	-- whose key did not change, whatever arrives meanwhile.
+	-- whose key did not change, whatever arrives meanwhile.  The page
+	-- and the watermark come from one statement, so one snapshot: no
+	-- case can be counted in the watermark but missing from the page.
 	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.prio_rank,
 	        q.take_by, q.inbox_seq), '[]'::jsonb) AS items,
 	    pg_catalog.count(*) AS n,
 	    (pg_catalog.array_agg(api.sort_key(q.prio_rank, q.take_by,
 	        q.inbox_seq) ORDER BY q.prio_rank DESC, q.take_by DESC,
-	        q.inbox_seq DESC))[1] AS last_key
+	        q.inbox_seq DESC))[1] AS last_key,
+	    (SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) FROM care.case c
+	        WHERE c.region_code = ANY (v_p.regions)) AS watermark
 	INTO v_page
 	FROM (SELECT i.item, i.prio_rank, i.take_by, i.inbox_seq
 	    FROM care.case_item i
@@ -549,9 +558,6 @@ BEGIN
 	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
 	    LIMIT v_limit) q;
 
-	SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) INTO v_watermark
-	FROM care.case c WHERE c.region_code = ANY (v_p.regions);
-
 	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'inbox.list',
 	    'inbox', NULL, 'care', 'allowed', NULL, p_request_id, p_client);
 	PERFORM pg_catalog.set_config('role', v_prev_role, true);
@@ -559,7 +565,7 @@ BEGIN
 	    pg_catalog.jsonb_build_object('items', v_page.items,
 	        'next_key', CASE WHEN v_page.n = v_limit
 	            THEN v_page.last_key END,
-	        'watermark', v_watermark));
+	        'watermark', v_page.watermark));
 END
 $$;
 COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
@@ -636,7 +642,7 @@ BEGIN
 	SELECT c.region_code INTO v_region FROM care.case c
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_p.role = 'coordinator'
-	    AND NOT v_region = ANY (v_p.regions)) THEN
+	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
 		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
 		    'case.read', 'case', p_case_id::text, v_purpose, 'denied',
 		    CASE WHEN v_region IS NULL THEN 'not_found'
@@ -1180,7 +1186,8 @@ BEGIN
 		v_ids := v_ids || v_r.id;
 	END LOOP;
 	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids', pg_catalog.to_jsonb(v_ids));
+	    pg_catalog.cardinality(v_ids), 'case_ids',
+	    pg_catalog.to_jsonb(v_ids));
 END
 $$;
 COMMENT ON FUNCTION care.escalate_overdue(integer) IS
