@@ -34,7 +34,8 @@ NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
            nrm-api/conn.c \
            nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
            nrm-api/dbapi.c nrm-api/handler_signals.c \
-           nrm-api/handler_routing.c \
+           nrm-api/handler_routing.c nrm-api/handler_inbox.c \
+           nrm-api/handler_cases.c \
            nrm-api/handler_health.c
 
 NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c

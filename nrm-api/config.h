@@ -41,6 +41,12 @@ struct nrm_config {
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
+	int longpoll_max_wait; /* seconds */
+	int longpoll_recheck; /* seconds */
+	int sweep_interval; /* seconds */
+	int decline_limit;
+	int transfer_take_within; /* seconds */
+	int transfer_first_contact_within; /* seconds */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -3,6 +3,7 @@
  */
 #include "crypto.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -99,4 +100,55 @@ bool
 nrm_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+size_t
+nrm_b64url_encode(const void *in, size_t n, char *out)
+{
+	int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+
+	while (len > 0 && out[len - 1] == '=')
+		len--;
+	for (int i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	out[len] = '\0';
+	return (size_t)len;
+}
+
+int
+nrm_b64url_decode(const char *in, size_t n, unsigned char *out)
+{
+	char *tmp;
+	size_t m = n, pad;
+	int len;
+
+	if (n > 65536)
+		return -1;
+	pad = (4 - n % 4) % 4;
+	if (pad == 3)
+		return -1;
+	tmp = malloc(n + pad + 1);
+	if (tmp == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9'))) {
+			free(tmp);
+			return -1;
+		}
+		tmp[i] = c;
+	}
+	while (m < n + pad)
+		tmp[m++] = '=';
+	len = EVP_DecodeBlock(out, (unsigned char *)tmp, (int)m);
+	free(tmp);
+	if (len < 0)
+		return -1;
+	return len - (int)pad;
 }

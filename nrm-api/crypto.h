@@ -31,6 +31,19 @@ int nrm_hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
 /* Lower-case hex of `n` bytes into out[2n+1]. */
 void nrm_hex(const unsigned char *in, size_t n, char *out);
 
+/*
+ * base64url without padding of `n` bytes into out (room for 4n/3 + 4),
+ * NUL-terminated; returns the length.
+ */
+size_t nrm_b64url_encode(const void *in, size_t n, char *out);
+
+/*
+ * Decode base64url (no padding) into out (room for 3n/4 + 3); returns
+ * the length, or -1 on a character outside the alphabet.
+ */
+int nrm_b64url_decode(
+    const char *in, size_t n, unsigned char *out) NRM_MUSTCHECK;
+
 /* Fill buf with n random bytes; NRM_ERR if the RNG fails. */
 int nrm_random_bytes(unsigned char *buf, size_t n) NRM_MUSTCHECK;
 

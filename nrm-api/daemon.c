@@ -7,11 +7,13 @@
 #include "daemon.h"
 #include "auth.h"
 #include "conn.h"
+#include "inbox.h"
 #include "http.h"
 #include "log.h"
 #include "routing.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -185,6 +187,75 @@ nrm_daemon_reload(
 	return NRM_OK;
 }
 
+/* A NOTIFY nrm_inbox '<region>' (or NULL: the listener reconnected). */
+static void
+daemon_notify(void *arg, const char *payload)
+{
+	struct nrm_daemon *d = arg;
+
+	if (d->inbox == NULL)
+		return;
+	if (payload != NULL &&
+	    (payload[0] == '\0' || strlen(payload) > 15 ||
+		strspn(payload,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+		    strlen(payload))) {
+		nrm_warn("ignoring a malformed inbox notification");
+		return;
+	}
+	nrm_inbox_notify(d->inbox, payload);
+}
+
+static void
+daemon_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+
+	d->sweep_pending = false;
+	d->metrics.sweeps++;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		const char *st = outcome == NRM_DB_ERROR
+		    ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+		    : NULL;
+
+		nrm_warn("escalation sweep failed outcome=%d sqlstate=%s",
+		    (int)outcome, st != NULL ? st : "-");
+		return;
+	}
+	{
+		cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+		cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "escalated");
+
+		if (cJSON_IsNumber(n) && n->valueint > 0) {
+			d->metrics.escalations += (uint64_t)n->valueint;
+			nrm_info("escalated overdue cases to the national "
+				 "desk count=%d",
+			    n->valueint);
+		}
+		cJSON_Delete(o);
+	}
+}
+
+/* Every sweep_interval: escalate overdue cases (every daemon does it;
+ * the database makes each escalation happen once). */
+static void
+daemon_sweep_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+	const char *v[1] = {"100"};
+	struct timeval tv = {d->cfg.sweep_interval, 0};
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (!d->draining && !d->sweep_pending && nrm_daemon_db_ready(d) &&
+	    nrm_db_exec(d->db, NRM_STMT_ESCALATE, 1, v, NULL, NULL,
+		daemon_sweep_done, d) != NULL)
+		d->sweep_pending = true;
+	event_add(&d->ev_sweep, &tv);
+}
+
 static void
 daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -234,6 +305,7 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	    nrm_http_inflight(d->http), d->cfg.shutdown_timeout);
 	d->draining = true;
 	nrm_http_stop_accepting(d->http);
+	nrm_inbox_release_all(d->inbox); /* long-polls answer now */
 	if (nrm_http_quiet(d->http)) {
 		event_base_loopbreak(d->base);
 		return;
@@ -287,6 +359,16 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	d->auth_cache = nrm_auth_cache_new();
+	d->inbox = nrm_inbox_new(d);
+	if (nrm_db_listen(d->db, "nrm_inbox", daemon_notify, d) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, "",
+		    "could not start the LISTEN connection");
+	event_assign(&d->ev_sweep, d->base, -1, 0, daemon_sweep_tick, d);
+	{
+		struct timeval first = {1, 0};
+
+		event_add(&d->ev_sweep, &first);
+	}
 
 	if (nrm_http_start(&d->http, d, err) != NRM_OK)
 		return NRM_ERR;
@@ -335,6 +417,10 @@ nrm_daemon_free(struct nrm_daemon *d)
 		if (event_initialized(&d->ev_drain))
 			event_del(&d->ev_drain);
 	}
+	if (d->base != NULL && event_initialized(&d->ev_sweep))
+		event_del(&d->ev_sweep);
+	nrm_inbox_free(d->inbox);
+	d->inbox = NULL;
 	/*
 	 * The pool first: queries still pending (shutdown timeout) fail
 	 * with 503 to requests whose connections still exist; then the

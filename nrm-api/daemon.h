@@ -25,6 +25,7 @@
 
 struct nrm_http;
 struct nrm_auth_cache;
+struct nrm_inbox;
 
 struct nrm_metrics {
 	uint64_t requests;
@@ -33,6 +34,7 @@ struct nrm_metrics {
 	uint64_t notifications_created;
 	uint64_t idempotent_replays;
 	uint64_t reloads, reload_failures;
+	uint64_t escalations, sweeps;
 };
 
 struct nrm_daemon {
@@ -47,12 +49,14 @@ struct nrm_daemon {
 	struct nrm_db *db;
 	struct nrm_http *http;
 	struct nrm_auth_cache *auth_cache;
+	struct nrm_inbox *inbox;
 	int schema_version; /* last seen in the database, -1 unknown */
 	bool schema_query_pending;
+	bool sweep_pending;
 	bool draining;
 	int64_t started_ms;
 	struct nrm_metrics metrics;
-	struct event ev_term, ev_int, ev_hup, ev_schema, ev_drain;
+	struct event ev_term, ev_int, ev_hup, ev_schema, ev_drain, ev_sweep;
 };
 
 /*

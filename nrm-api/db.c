@@ -40,6 +40,26 @@ static const struct {
 	"SELECT api.authorize($1, $2, $3, $4, $5)"},
     [NRM_STMT_RECORD] = {"record",
 	"SELECT api.record($1, $2, $3, $4, $5, $6, $7)"},
+    [NRM_STMT_INBOX] = {"inbox",
+	"SELECT api.inbox($1, $2, $3, $4, $5, $6::jsonb, $7::bigint, "
+	"$8::integer)"},
+    [NRM_STMT_CASE_GET] = {"case_get",
+	"SELECT api.case_get($1, $2, $3, $4::uuid, $5)"},
+    [NRM_STMT_CASE_TAKE] = {"case_take",
+	"SELECT api.case_take($1, $2, $3, $4::uuid, $5::integer)"},
+    [NRM_STMT_CASE_DECLINE] = {"case_decline",
+	"SELECT api.case_decline($1, $2, $3, $4::uuid, $5::integer, $6, "
+	"$7::integer)"},
+    [NRM_STMT_CASE_TRANSFER] = {"case_transfer",
+	"SELECT api.case_transfer($1, $2, $3, $4::uuid, $5::integer, $6, $7, "
+	"$8::integer, $9::integer)"},
+    [NRM_STMT_CASE_CLOSE] = {"case_close",
+	"SELECT api.case_close($1, $2, $3, $4::uuid, $5::integer, $6)"},
+    [NRM_STMT_CASE_REOPEN] = {"case_reopen",
+	"SELECT api.case_reopen($1, $2, $3, $4::uuid, $5::integer, $6, "
+	"$7::integer, $8::integer)"},
+    [NRM_STMT_ESCALATE] = {"escalate",
+	"SELECT api.escalate_overdue($1::integer)"},
 };
 
 enum db_conn_state {
@@ -733,8 +753,8 @@ nrm_db_free(struct nrm_db *db)
 }
 
 int
-nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_fn fn,
-    void *arg)
+nrm_db_listen(
+    struct nrm_db *db, const char *channel, nrm_db_notify_fn fn, void *arg)
 {
 	struct db_conn *c;
 

@@ -124,6 +124,7 @@ nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
 		cJSON *detail =
 		    cJSON_GetObjectItemCaseSensitive(prob, "detail");
 		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
+		char *extra = NULL;
 
 		nrm_error_clear(&err);
 		err.code = cJSON_IsString(code)
@@ -135,12 +136,30 @@ nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
 		if (cJSON_IsString(field))
 			snprintf(err.field, sizeof(err.field), "%s",
 			    field->valuestring);
+		/* Extension members (a case's state, holder, version). */
+		cJSON_DeleteItemFromObjectCaseSensitive(prob, "code");
+		cJSON_DeleteItemFromObjectCaseSensitive(prob, "detail");
+		cJSON_DeleteItemFromObjectCaseSensitive(prob, "field");
+		if (cJSON_IsObject(prob) && prob->child != NULL)
+			extra = cJSON_PrintUnformatted(prob);
 		cJSON_Delete(root);
-		nrm_req_problem(r, &err);
+		nrm_req_problem_ext(r, &err, NULL, extra);
+		free(extra);
 		return;
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	loc = cJSON_GetObjectItemCaseSensitive(root, "location");
+	{
+		/* A versioned resource: its version is the ETag. */
+		cJSON *ver = cJSON_GetObjectItemCaseSensitive(body, "version");
+
+		if (cJSON_IsNumber(ver)) {
+			char etag[32];
+
+			snprintf(etag, sizeof(etag), "\"%d\"", ver->valueint);
+			nrm_req_add_header(r, "ETag", etag);
+		}
+	}
 	{
 		char *json = body != NULL ? cJSON_PrintUnformatted(body) : NULL;
 

@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "routes.h"
 
@@ -66,7 +67,7 @@ nrm_h_metrics(struct nrm_req *r)
 {
 	struct nrm_daemon *d = r->d;
 	struct nrm_db_stats st;
-	char buf[4096];
+	char buf[8192];
 	int n = 0;
 
 	nrm_db_stats(d->db, &st);
@@ -107,6 +108,17 @@ nrm_h_metrics(struct nrm_req *r)
 	    (unsigned long long)st.unavailable);
 	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
 	    (unsigned long long)st.reconnects);
+	M("nrm_inbox_longpolls_waiting", "gauge",
+	    "GET /v1/inbox long-polls waiting.", "%d",
+	    nrm_inbox_n_waiting(d->inbox));
+	M("nrm_inbox_wakeups_total", "counter",
+	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
+	    (unsigned long long)nrm_inbox_wakeups(d->inbox));
+	M("nrm_cases_escalated_total", "counter",
+	    "Overdue cases this daemon escalated to the national desk.", "%llu",
+	    (unsigned long long)d->metrics.escalations);
+	M("nrm_db_listening", "gauge", "The LISTEN connection is up.", "%d",
+	    nrm_db_listening(d->db) ? 1 : 0);
 	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",
 	    (unsigned long long)d->metrics.reloads);
 	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",

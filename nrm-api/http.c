@@ -282,7 +282,7 @@ nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
 	int status = nrm_problem_status(err->code);
 	char *body = NULL;
 
-	if (key != NULL)
+	if (json != NULL)
 		body = nrm_problem_json_ext(err, r->id, key, json);
 	if (body == NULL)
 		body = nrm_problem_json(err, r->id);

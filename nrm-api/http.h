@@ -86,7 +86,10 @@ void nrm_req_json(
 /* Reply with the problem+json of `err`. */
 void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
 
-/* The same, with an extension member `key` holding the JSON text `json`. */
+/*
+ * The same, with an extension member `key` holding the JSON text `json`,
+ * or with `key` NULL, the members of the JSON object `json` merged in.
+ */
 void nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
     const char *key, const char *json);
 

@@ -106,8 +106,25 @@ nrm_problem_json_ext(const struct nrm_error *err, const char *request_id,
 	char *out = NULL;
 
 	if (o != NULL && v != NULL) {
-		cJSON_AddItemToObject(o, key, v);
-		v = NULL;
+		if (key != NULL) {
+			cJSON_AddItemToObject(o, key, v);
+			v = NULL;
+		} else if (cJSON_IsObject(v)) {
+			/* Merge the members the problem does not have yet. */
+			cJSON *it = v->child;
+
+			while (it != NULL) {
+				cJSON *next = it->next;
+
+				if (it->string != NULL &&
+				    !cJSON_HasObjectItem(o, it->string)) {
+					cJSON_DetachItemViaPointer(v, it);
+					cJSON_AddItemToObject(
+					    o, it->string, it);
+				}
+				it = next;
+			}
+		}
 		out = cJSON_PrintUnformatted(o);
 	}
 	cJSON_Delete(v);

@@ -25,8 +25,10 @@ char *nrm_problem_json(const struct nrm_error *err, const char *request_id);
 
 /*
  * The same with one extension member `key` whose value is the JSON text
- * `json` (for example the list of configuration errors); NULL on OOM or
- * when `json` does not parse.
+ * `json` (for example the list of configuration errors), or, with `key`
+ * NULL, every member of the JSON object `json` that the problem does not
+ * already have (the current state of a case, say); NULL on OOM or when
+ * `json` does not parse.
  */
 char *nrm_problem_json_ext(const struct nrm_error *err, const char *request_id,
     const char *key, const char *json);
