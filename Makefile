@@ -121,6 +121,7 @@ check:
 
 bench:
 	@scripts/bench.sh
+	@$(MAKE) --no-print-directory bench-route
 
 # The routing micro-benchmark (nrm-core alone, one core).
 .PHONY: bench-route

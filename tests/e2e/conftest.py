@@ -931,3 +931,51 @@ def wait_http(d, path, status, timeout, what=None):
     raise AssertionError("%s: no %d from %s within %ss; last answer: %s" % (
         what or path, status, path, timeout, last))
 
+
+
+# --------------------------------------------------------------------------
+# inbox and case lifecycle (issue 4): more principals, and their key ids
+
+
+def key_id(cluster, key):
+    """The auth.api_key id of a key (looked up by its token's SHA-256)."""
+    import hashlib
+
+    h = hashlib.sha256(key.token.encode("ascii")).hexdigest()
+    return cluster.scalar(
+        "select id from auth.api_key where token_hash = '\\x%s'::bytea" % h)
+
+
+@pytest.fixture(scope="session")
+def case_keys(cluster, keys):
+    """Coordinators of several regions, the national desk and an assessor,
+    besides the suite's keys; every key carries its auth.api_key id as
+    `.id`.  "co13" is the suite's VR13 coordinator; "co13b" and "co13c"
+    are two more VR13 coordinators (of another agency), so that VR13 is
+    never "declined by every coordinator" by accident."""
+    suffix = uuid.uuid4().hex[:6]
+    care = "Zorgcoordinatie %s " + suffix
+    k = {
+        "co13": keys["coordinator"],
+        "co13b": create_key(cluster, "coordinator", care % "Amstelland",
+                            "care_agency", regions=("VR13",)),
+        "co13c": create_key(cluster, "coordinator", care % "Amstelland",
+                            "care_agency", regions=("VR13",)),
+        "co17": create_key(cluster, "coordinator", care % "Rotterdam",
+                           "care_agency", regions=("VR17",)),
+        "co09": create_key(cluster, "coordinator", care % "Utrecht",
+                           "care_agency", regions=("VR09",)),
+        "co13_17": create_key(cluster, "coordinator", care % "Randstad",
+                              "care_agency", regions=("VR13", "VR17")),
+        "national": create_key(cluster, "coordinator",
+                               "Landelijk Coordinatiepunt " + suffix,
+                               "national_centre", regions=("NATIONAL",)),
+        "assessor": create_key(cluster, "assessor",
+                               "Beoordelingsteam " + suffix,
+                               "assessment_body"),
+        "reporter": keys["reporter"],
+        "analyst": keys["analyst"],
+    }
+    for key in k.values():
+        key.id = key_id(cluster, key)
+    return k

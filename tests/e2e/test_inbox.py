@@ -1,0 +1,618 @@
+"""The coordinator inbox end to end (issue 4): GET /v1/inbox with its
+scope, order, cursors, filters and refusals, and the long-poll
+(?wait=&after=) with its wake-ups: for the caller's regions only, within
+a second of the commit, not lost when the daemon's LISTEN connection is
+killed, released on SIGTERM.
+
+The cluster is shared by the whole suite, so other modules' cases are in
+the same inboxes: every assertion about order or completeness is made on
+the cases this module submitted (a subsequence of a sorted list is
+sorted), or on the whole listing where it must hold for every case."""
+
+import base64
+import concurrent.futures
+import json
+import re
+import time
+
+import pytest
+import requests
+import yaml
+
+import jsonschema
+
+from conftest import (
+    OPENAPI,
+    DaemonPool,
+    PERSONAL,
+    PERSONAL_FRAGMENTS,
+    adult_signal,
+    assert_problem,
+    assert_receipt,
+    minor_signal,
+    post_signal,
+    wait_for,
+)
+
+# A municipality per region the tests use (config/routing/municipalities.csv).
+MUNICIPALITY = {
+    "VR05": "GM0153",  # Enschede
+    "VR09": "GM0344",  # Utrecht
+    "VR13": "GM0363",  # Amsterdam
+    "VR17": "GM0599",  # Rotterdam
+}
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+
+# The inbox item (docs/sql-api.md, "The inbox item"): triage facts only.
+ITEM_KEYS = {
+    "case_id", "region", "priority", "state", "holder", "holder_agency",
+    "take_by", "first_contact_by", "minor", "exploitation", "urgency",
+    "declines", "escalated", "closed_reason", "inbox_seq", "created_at",
+    "version",
+}
+PAGE_KEYS = {"items", "next_cursor", "after"}
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def auth(key):
+    return {"Authorization": "Bearer " + key.token}
+
+
+def get_inbox(d, key, timeout=15, **params):
+    """GET /v1/inbox with these query parameters (key None: no token)."""
+    h = auth(key) if key is not None else {}
+    return requests.get(d.url + "/v1/inbox", params=params, headers=h,
+                        timeout=timeout)
+
+
+def inbox_page(d, key, **params):
+    r = get_inbox(d, key, **params)
+    assert r.status_code == 200, (r.status_code, r.text[:500])
+    assert r.headers["Content-Type"].split(";")[0] == "application/json"
+    body = r.json()
+    assert set(body) == PAGE_KEYS, body.keys()
+    return body
+
+
+def inbox_all(d, key, **params):
+    """Every item of the caller's inbox (paged by 200)."""
+    items, cursor = [], None
+    for _ in range(1000):
+        p = dict(params, limit=200)
+        if cursor:
+            p["cursor"] = cursor
+        body = inbox_page(d, key, **p)
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("more than 1000 inbox pages")
+
+
+def watermark(d, key):
+    """The `after` of an answer now: the caller's inbox watermark."""
+    after = inbox_page(d, key, limit=1)["after"]
+    assert re.match(r"^[0-9]+$", after), after
+    return after
+
+
+def signal_for(region, priority="normal", minor=False):
+    """A signal the default rules route to `region` (None: no location,
+    the national desk) with `priority`."""
+    body = minor_signal() if minor else adult_signal()
+    if region is None:
+        body.pop("location", None)
+    else:
+        body["location"] = {"municipality_code": MUNICIPALITY[region]}
+    body["urgency"] = {"immediate_danger": priority == "urgent",
+                       "needs_shelter": priority == "high"}
+    return body
+
+
+def submit(d, reporter, region, priority="normal", minor=False):
+    """Submit a signal; the receipt (a case in `region`)."""
+    rec = assert_receipt(post_signal(d, reporter.token,
+                                     signal_for(region, priority, minor)))
+    assert rec["case_id"], rec
+    assert rec["region"] == (region or "NATIONAL"), rec
+    if not minor:
+        assert rec["priority"] == priority, rec
+    return rec
+
+
+def metric(d, name):
+    text = requests.get(d.url + "/metrics", timeout=5).text
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, "no metric %s" % name
+    return int(m.group(1))
+
+
+def timed_inbox(d, key, **params):
+    """(response, seconds it took, monotonic end): for a thread."""
+    t0 = time.monotonic()
+    r = get_inbox(d, key, timeout=60, **params)
+    t1 = time.monotonic()
+    return r, t1 - t0, t1
+
+
+def ids(items):
+    return [it["case_id"] for it in items]
+
+
+def b64(text):
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.fixture(scope="module")
+def doc():
+    with open(OPENAPI) as f:
+        return yaml.safe_load(f)
+
+
+def validator(doc, name):
+    resolver = jsonschema.RefResolver.from_schema(doc)
+    return jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/" + name}, resolver=resolver,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="module")
+def d(workdir, cluster, pki):
+    """This module's daemon: no backstop re-check during a test (so a
+    wake-up can only come from a notification), long waits allowed."""
+    pool = DaemonPool(workdir, cluster, pki)
+    daemon = pool(config={"longpoll_recheck": 3600,
+                          "longpoll_max_wait": 30})
+    yield daemon
+    pool.close()
+
+
+# --------------------------------------------------------------------------
+# 1. scope, order, pages, filters, no personal data, refusals
+
+
+def test_inbox_shows_only_the_callers_regions(d, case_keys, doc):
+    k = case_keys
+    c13 = submit(d, k["reporter"], "VR13")["case_id"]
+    c17 = submit(d, k["reporter"], "VR17")["case_id"]
+    cnat = submit(d, k["reporter"], None)["case_id"]
+
+    seen13 = inbox_all(d, k["co13"])
+    seen17 = inbox_all(d, k["co17"])
+    seen_both = inbox_all(d, k["co13_17"])
+    seen_nat = inbox_all(d, k["national"])
+    assert c13 in ids(seen13) and c17 not in ids(seen13)
+    assert c17 in ids(seen17) and c13 not in ids(seen17)
+    assert {c13, c17} <= set(ids(seen_both)) and cnat not in ids(seen_both)
+    assert cnat in ids(seen_nat)
+    assert c13 not in ids(seen_nat) and c17 not in ids(seen_nat)
+    assert {it["region"] for it in seen13} == {"VR13"}
+    assert {it["region"] for it in seen17} == {"VR17"}
+    assert {it["region"] for it in seen_both} <= {"VR13", "VR17"}
+    assert {it["region"] for it in seen_nat} == {"NATIONAL"}
+    # the default filter is state=open
+    for items in (seen13, seen17, seen_both, seen_nat):
+        assert {it["state"] for it in items} == {"open"}
+
+    page = validator(doc, "InboxPage")
+    for key in ("co13", "co17", "national"):
+        page.validate(inbox_page(d, k[key], limit=5))
+    item = [it for it in seen13 if it["case_id"] == c13][0]
+    assert set(item) == ITEM_KEYS, item
+    assert item["holder"] is None and item["holder_agency"] is None
+    assert item["declines"] == 0 and item["escalated"] is False
+    assert item["closed_reason"] is None and item["version"] == 1
+    assert item["exploitation"] == ["labour"] and item["minor"] is False
+    assert item["urgency"] == {"immediate_danger": False,
+                               "needs_shelter": False}
+
+
+def test_inbox_order_priority_then_take_by_then_arrival(d, case_keys,
+                                                        cluster):
+    k = case_keys
+    rep = k["reporter"]
+    c = {}
+    # arrival order; the default rules set the deadlines:
+    c["norm1"] = submit(d, rep, "VR13", "normal")            # P1D
+    c["high1"] = submit(d, rep, "VR13", "high")              # PT2H
+    c["urg_1h"] = submit(d, rep, "VR13", "urgent")           # PT1H
+    c["norm2"] = submit(d, rep, "VR13", "normal")            # P1D
+    c["urg_30m"] = submit(d, rep, "VR13", "urgent", minor=True)  # PT30M
+    c["high2"] = submit(d, rep, "VR13", "high")              # PT2H
+    c["urg_1h_b"] = submit(d, rep, "VR13", "normal", minor=True)  # PT1H
+    assert c["urg_30m"]["priority"] == "urgent"
+    assert c["urg_30m"]["rule_id"] == "minor-immediate-danger"
+    assert c["urg_1h_b"]["priority"] == "urgent"
+    assert c["urg_1h_b"]["rule_id"] == "minor"
+    # Arrival decides only between equal deadlines, which two signals
+    # never have by themselves: give norm2 the very deadline of norm1
+    # (the test's clock trick; it changes no inbox_seq).
+    cluster.sql(
+        "update care.case set take_by = (select take_by from care.case "
+        "where id = '%s') where id = '%s'"
+        % (c["norm1"]["case_id"], c["norm2"]["case_id"]))
+
+    items = inbox_all(d, k["co13"])
+    mine = {v["case_id"]: name for name, v in c.items()}
+    order = [mine[i] for i in ids(items) if i in mine]
+    assert order == ["urg_30m", "urg_1h", "urg_1h_b", "high1", "high2",
+                     "norm1", "norm2"], order
+    by_name = {mine[it["case_id"]]: it for it in items
+               if it["case_id"] in mine}
+    assert by_name["norm1"]["take_by"] == by_name["norm2"]["take_by"]
+    assert by_name["norm1"]["inbox_seq"] < by_name["norm2"]["inbox_seq"]
+    # the whole listing, whoever submitted: priority, then deadline
+    keys_ = [(PRIORITY_RANK[it["priority"]], it["take_by"]) for it in items]
+    assert keys_ == sorted(keys_)
+
+
+def test_inbox_cursor_pages_are_complete_while_cases_arrive(d, case_keys):
+    k = case_keys
+    rep = k["reporter"]
+    mine = [submit(d, rep, "VR13", p)["case_id"] for p in
+            ("normal", "urgent", "high", "normal", "high", "urgent",
+             "normal")]
+    before = ids(inbox_all(d, k["co13"]))
+    assert set(mine) <= set(before)
+    assert len(before) == len(set(before))
+
+    arrived = {}
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2}
+        if cursor is not None:
+            params["cursor"] = cursor
+        body = inbox_page(d, k["co13"], **params)
+        assert len(body["items"]) <= 2
+        seen += ids(body["items"])
+        pages += 1
+        if pages == 1:
+            # a case sorting last (normal, latest deadline) and one that
+            # may sort before the cursor arrive between pages
+            arrived["late"] = submit(d, rep, "VR13", "normal")["case_id"]
+            arrived["early"] = submit(d, rep, "VR13", "urgent",
+                                      minor=True)["case_id"]
+        if pages == 3:
+            arrived["late2"] = submit(d, rep, "VR13", "normal")["case_id"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        assert len(body["items"]) == 2, "a cursor after a short page"
+        assert re.match(r"^[A-Za-z0-9_-]+=*$", cursor), cursor
+        assert pages < 5000
+    dups = {i for i in seen if seen.count(i) > 1}
+    assert not dups, "cases on two pages: %s" % sorted(dups)
+    missing = set(before) - set(seen)
+    assert not missing, "cases on no page: %s" % sorted(missing)
+    # the ones sorting after the cursor show once; the other at most once
+    assert seen.count(arrived["late"]) == 1
+    assert seen.count(arrived["late2"]) == 1
+    assert seen.count(arrived["early"]) <= 1
+    assert set(seen) <= set(before) | set(arrived.values())
+    assert pages >= 4
+
+
+def test_inbox_filters_state_and_priority(d, case_keys):
+    k = case_keys
+    rep = k["reporter"]
+    urgent = submit(d, rep, "VR13", "urgent")["case_id"]
+    taken = submit(d, rep, "VR13", "high")["case_id"]
+    closed = submit(d, rep, "VR13", "normal")["case_id"]
+    for cid in (taken, closed):
+        r = requests.post(d.url + "/v1/cases/%s/take" % cid,
+                          headers=auth(k["co13"]), timeout=10)
+        assert r.status_code == 200, r.text[:300]
+    r = requests.post(d.url + "/v1/cases/%s/close" % closed,
+                      headers=auth(k["co13"]), json={"reason": "duplicate"},
+                      timeout=10)
+    assert r.status_code == 200, r.text[:300]
+
+    open_ = inbox_all(d, k["co13"], state="open")
+    assert urgent in ids(open_)
+    assert taken not in ids(open_) and closed not in ids(open_)
+    t = inbox_all(d, k["co13"], state="taken")
+    assert taken in ids(t) and urgent not in ids(t)
+    assert {it["state"] for it in t} == {"taken"}
+    item = [it for it in t if it["case_id"] == taken][0]
+    assert item["holder"] == k["co13"].id
+    assert item["holder_agency"] == k["co13"].agency
+    cl = inbox_all(d, k["co13"], state="closed")
+    assert closed in ids(cl) and {it["state"] for it in cl} == {"closed"}
+    assert [it for it in cl if it["case_id"] == closed][0][
+        "closed_reason"] == "duplicate"
+    every = ids(inbox_all(d, k["co13"], state="all"))
+    assert {urgent, taken, closed} <= set(every)
+    assert len(every) == len(open_) + len(t) + len(cl)
+
+    for prio in ("urgent", "high", "normal"):
+        items = inbox_all(d, k["co13"], priority=prio)
+        assert {it["priority"] for it in items} == {prio}
+        assert (urgent in ids(items)) == (prio == "urgent")
+    hi_taken = inbox_all(d, k["co13"], state="taken", priority="high")
+    assert taken in ids(hi_taken)
+    assert taken not in ids(inbox_all(d, k["co13"], state="taken",
+                                      priority="normal"))
+
+
+def test_inbox_items_carry_no_personal_data(d, case_keys):
+    k = case_keys
+    rep = k["reporter"]
+    refs = []
+    bodies = [adult_signal(), minor_signal(), signal_for("VR13", "urgent")]
+    utf8 = adult_signal()
+    utf8["subject"]["given_name"] = PERSONAL["given_name_utf8"]
+    utf8["subject"]["family_name"] = PERSONAL["family_name_utf8"]
+    bodies.append(utf8)
+    cases = []
+    for body in bodies:
+        refs.append(body["reporter_reference"])
+        cases.append(assert_receipt(post_signal(d, rep.token, body))[
+            "case_id"])
+    # one of them taken and one closed: every state's listing
+    requests.post(d.url + "/v1/cases/%s/take" % cases[1],
+                  headers=auth(k["co13"]), timeout=10)
+    requests.post(d.url + "/v1/cases/%s/take" % cases[2],
+                  headers=auth(k["co13"]), timeout=10)
+    requests.post(d.url + "/v1/cases/%s/close" % cases[2],
+                  headers=auth(k["co13"]), json={"reason": "other"},
+                  timeout=10)
+
+    r = get_inbox(d, k["co13"], state="all", limit=200)
+    assert r.status_code == 200
+    texts = [r.text]
+    found = set()
+    cursor = r.json()["next_cursor"]
+    found |= set(ids(r.json()["items"]))
+    while cursor:
+        r = get_inbox(d, k["co13"], state="all", limit=200, cursor=cursor)
+        texts.append(r.text)
+        found |= set(ids(r.json()["items"]))
+        cursor = r.json()["next_cursor"]
+    assert set(cases) <= found
+    raw = "".join(texts)
+    decoded = "".join(json.dumps(json.loads(t), ensure_ascii=False)
+                      for t in texts)
+    values = set(PERSONAL.values()) | set(PERSONAL_FRAGMENTS) | set(refs)
+    for text in (raw, decoded):
+        for v in sorted(values):
+            assert v not in text, "the inbox holds %r" % v
+    for t in texts:
+        for it in json.loads(t)["items"]:
+            assert set(it) == ITEM_KEYS, sorted(it)
+
+
+BAD_PARAMS = [
+    ("limit_zero", {"limit": "0"}, "limit"),
+    ("limit_201", {"limit": "201"}, "limit"),
+    ("limit_word", {"limit": "ten"}, "limit"),
+    ("limit_negative", {"limit": "-1"}, "limit"),
+    ("limit_fraction", {"limit": "1.5"}, "limit"),
+    ("cursor_garbage", {"cursor": "!!not-base64!!"}, "cursor"),
+    ("cursor_array", {"cursor": b64("[1,2,3]")}, "cursor"),
+    ("cursor_other_keys", {"cursor": b64('{"x": 1}')}, "cursor"),
+    ("cursor_bad_time", {"cursor": b64('{"p": 0, "d": "soon", "s": 1}')},
+     "cursor"),
+    ("cursor_bad_rank", {"cursor": b64(
+        '{"p": 7, "d": "2024-05-01T13:00:00.000000Z", "s": 1}')}, "cursor"),
+    ("cursor_too_long", {"cursor": "A" * 2000}, "cursor"),
+    ("after_word", {"after": "latest"}, "after"),
+    ("after_negative", {"after": "-1"}, "after"),
+    ("after_too_long", {"after": "9" * 40}, "after"),
+    ("state_unknown", {"state": "pending"}, "state"),
+    ("state_upper", {"state": "OPEN"}, "state"),
+    ("state_too_long", {"state": "open-and-taken"}, "state"),
+    ("priority_unknown", {"priority": "low"}, "priority"),
+    ("wait_word", {"wait": "forever", "after": "0"}, "wait"),
+    ("wait_negative", {"wait": "-5", "after": "0"}, "wait"),
+]
+
+
+@pytest.mark.parametrize("name,params,field", BAD_PARAMS,
+                         ids=[b[0] for b in BAD_PARAMS])
+def test_inbox_bad_parameters_are_400_with_field(d, case_keys, name, params,
+                                                 field):
+    r = get_inbox(d, case_keys["co13"], **params)
+    p = assert_problem(r, 400, "bad_request", field)
+    for v in params.values():
+        if len(v) > 3:
+            assert v not in p["detail"], p
+
+
+def test_inbox_refuses_other_roles_and_no_token(d, case_keys, cluster):
+    k = case_keys
+    r = get_inbox(d, None)
+    assert_problem(r, 401, "unauthenticated")
+    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    r = requests.get(d.url + "/v1/inbox", timeout=10, headers={
+        "Authorization": "Bearer " + "x" * 43})
+    assert_problem(r, 401, "unauthenticated")
+    for who in ("reporter", "assessor", "analyst"):
+        r = get_inbox(d, k[who])
+        assert_problem(r, 403, "forbidden")
+        rows = cluster.sql(
+            "select action, outcome, reason from audit.event "
+            "where request_id = '%s'" % r.headers["X-Request-Id"])
+        assert rows == [["inbox.list", "denied", "role_not_permitted"]], \
+            (who, rows)
+
+
+def test_inbox_listing_is_one_audit_event(d, case_keys, cluster):
+    k = case_keys
+    submit(d, k["reporter"], "VR13")
+    r = get_inbox(d, k["co13"], limit=50)
+    assert r.status_code == 200 and r.json()["items"]
+    rows = cluster.sql(
+        "select action, object_type, coalesce(object_id, '-'), purpose, "
+        "outcome, api_key_id from audit.event where request_id = '%s'"
+        % r.headers["X-Request-Id"])
+    assert rows == [["inbox.list", "inbox", "-", "care", "allowed",
+                     k["co13"].id]], rows
+
+
+# --------------------------------------------------------------------------
+# 2. long-poll
+
+
+def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys):
+    k = case_keys
+    w13 = watermark(d, k["co13"])
+    w17 = watermark(d, k["co17"])
+    assert metric(d, "nrm_inbox_longpolls_waiting") == 0
+    wakeups = metric(d, "nrm_inbox_wakeups_total")
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        f13 = ex.submit(timed_inbox, d, k["co13"], wait=10, after=w13)
+        f17 = ex.submit(timed_inbox, d, k["co17"], wait=2, after=w17)
+        wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 2, 5,
+                 what="two long-polls waiting")
+        rec = submit(d, k["reporter"], "VR13", "urgent")
+        committed = time.monotonic()  # the 201 follows the commit
+        r13, took13, end13 = f13.result(timeout=15)
+        r17, took17, _ = f17.result(timeout=15)
+
+    assert r13.status_code == 200, r13.text[:300]
+    body = r13.json()
+    assert rec["case_id"] in ids(body["items"]), body
+    latency = end13 - committed
+    assert latency < 2.0, "long-poll answered %.3fs after the commit" % \
+        latency
+    assert took13 < 9, took13
+    assert all(it["inbox_seq"] > int(w13) for it in body["items"])
+    assert int(body["after"]) >= max(it["inbox_seq"] for it in
+                                     body["items"])
+    # the VR17 long-poll was not answered with the VR13 case: it waited
+    # its whole wait and answered an empty page
+    assert r17.status_code == 200, r17.text[:300]
+    assert r17.json() == {"items": [], "next_cursor": None, "after": w17}
+    assert 1.5 <= took17 <= 4.0, took17
+    # ... and was not even woken (this daemon has no backstop re-check)
+    assert metric(d, "nrm_inbox_wakeups_total") - wakeups == 1
+    assert metric(d, "nrm_inbox_longpolls_waiting") == 0
+
+
+def test_longpoll_answers_at_once_when_a_newer_case_exists(d, case_keys):
+    k = case_keys
+    w = watermark(d, k["co13"])
+    rec = submit(d, k["reporter"], "VR13")
+    r, took, _ = timed_inbox(d, k["co13"], wait=10, after=w)
+    assert r.status_code == 200
+    assert ids(r.json()["items"]) == [rec["case_id"]], r.text[:500]
+    assert took < 1.0, took
+    # `after` alone (no wait) filters too: only cases newer than it
+    assert ids(inbox_page(d, k["co13"], after=w)["items"]) == \
+        [rec["case_id"]]
+    # `wait` without `after` is an ordinary listing, answered at once
+    r, took, _ = timed_inbox(d, k["co13"], wait=10, limit=1)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+    assert took < 1.0, took
+
+
+def test_longpoll_without_new_cases_ends_empty_and_is_capped(
+        nrmd_factory, case_keys):
+    # a backstop re-check every second: it queries, finds nothing newer,
+    # and must not answer before the wait ends
+    dd = nrmd_factory(config={"longpoll_recheck": 1,
+                              "longpoll_max_wait": 3})
+    co = case_keys["co09"]
+    w = watermark(dd, co)
+    wakeups = metric(dd, "nrm_inbox_wakeups_total")
+    r, took, _ = timed_inbox(dd, co, wait=2, after=w)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json() == {"items": [], "next_cursor": None, "after": w}
+    assert 1.5 <= took <= 4.0, took
+    assert metric(dd, "nrm_inbox_wakeups_total") > wakeups, \
+        "the backstop re-check did not run"
+    # a wait beyond longpoll_max_wait is cut to it
+    r, took, _ = timed_inbox(dd, co, wait=600, after=w)
+    assert r.status_code == 200
+    assert r.json()["items"] == []
+    assert 2.5 <= took <= 5.0, took
+
+
+def test_killed_listen_connection_loses_no_wakeup(nrmd_factory, case_keys,
+                                                  cluster):
+    """Terminate the daemon's LISTEN backend and keep it from coming back
+    while a case arrives (so that case's NOTIFY is certainly lost): the
+    waiting long-poll is answered with the case once the listener is back
+    (the re-check after reconnecting), not by a backstop (none within the
+    test: longpoll_recheck is an hour), and later wake-ups work again."""
+    k = case_keys
+    since = cluster.scalar("select clock_timestamp()")
+    dd = nrmd_factory(config={"longpoll_recheck": 3600,
+                              "db_reconnect_max": 1})
+
+    def listener():
+        rows = cluster.sql(
+            "select pid from pg_stat_activity where application_name = "
+            "'nrmd' and query ilike 'LISTEN%%' and backend_start >= '%s'"
+            % since)
+        return rows[0][0] if len(rows) == 1 else None
+
+    pid = wait_for(listener, 10, what="the daemon's LISTEN backend")
+    wait_for(lambda: metric(dd, "nrm_db_listening") == 1, 5)
+    w = watermark(dd, k["co13"])
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        f = ex.submit(timed_inbox, dd, k["co13"], wait=25, after=w)
+        wait_for(lambda: metric(dd, "nrm_inbox_longpolls_waiting") == 1, 5)
+        try:
+            # existing connections stay; the listener cannot reconnect
+            cluster.sql("alter role nrm_app connection limit 0")
+            assert cluster.scalar(
+                "select pg_terminate_backend(%s, 5000)" % pid) == "t"
+            wait_for(lambda: metric(dd, "nrm_db_listening") == 0, 5,
+                     what="the daemon to notice the lost listener")
+            rec = submit(dd, k["reporter"], "VR13")
+            time.sleep(1.0)  # the NOTIFY went nowhere
+            early = f.done()
+        finally:
+            cluster.sql("alter role nrm_app connection limit -1")
+        restored = time.monotonic()
+        r, took, end = f.result(timeout=30)
+    print("DEBUG early=%s after_restore=%.3f took=%.3f" % (early, end - restored, took))
+    assert r.status_code == 200, r.text[:300]
+    assert rec["case_id"] in ids(r.json()["items"]), r.text[:500]
+    if not early:
+        assert end - restored < 4.0, \
+            "answered %.1fs after the listener could reconnect" % (
+                end - restored)
+    assert took < 20, took
+    wait_for(lambda: metric(dd, "nrm_db_listening") == 1, 5,
+             what="the listener to come back")
+    assert listener() not in (None, pid)
+    log = dd.log_text()
+    assert "listen connection lost" in log
+    assert log.count("listen connection up") >= 2
+
+    # wake-ups by notification work again
+    w2 = watermark(dd, k["co13"])
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        f = ex.submit(timed_inbox, dd, k["co13"], wait=10, after=w2)
+        wait_for(lambda: metric(dd, "nrm_inbox_longpolls_waiting") == 1, 5)
+        rec2 = submit(dd, k["reporter"], "VR13")
+        committed = time.monotonic()
+        r, took, end = f.result(timeout=15)
+    assert r.status_code == 200
+    assert ids(r.json()["items"]) == [rec2["case_id"]]
+    assert end - committed < 2.0, end - committed
+
+
+def test_sigterm_answers_waiting_longpolls(nrmd_factory, case_keys):
+    dd = nrmd_factory()
+    co = case_keys["co17"]
+    w = watermark(dd, co)
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        fs = [ex.submit(timed_inbox, dd, co, wait=30, after=w)
+              for _ in range(2)]
+        wait_for(lambda: metric(dd, "nrm_inbox_longpolls_waiting") == 2, 5)
+        t0 = time.monotonic()
+        rc = dd.stop()
+        for f in fs:
+            r, took, end = f.result(timeout=15)
+            assert r.status_code == 200, r.text[:300]
+            assert r.json() == {"items": [], "next_cursor": None,
+                                "after": w}
+            assert end - t0 < 3.0, end - t0
+    assert rc == 0, dd.log_text()[-2000:]
