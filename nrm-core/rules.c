@@ -1028,37 +1028,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* Phase 4: rules.json                                                 */
 
-static const char *const ld_expl_names[NRM_EXPL_COUNT] = {
-    "sexual",
-    "labour",
-    "criminal",
-    "begging",
-    "forced_marriage",
-    "illegal_adoption",
-    "surrogacy",
-    "organ_removal",
-    "other",
-};
-
-static const char *const ld_ctrl_names[NRM_CTRL_COUNT] = {
-    "debt_bondage",
-    "documents_withheld",
-    "threats",
-    "threats_against_family",
-    "physical_violence",
-    "sexual_violence",
-    "psychological_abuse",
-    "isolation",
-    "restricted_movement",
-    "wages_withheld",
-    "substance_dependency",
-    "deception",
-    "abuse_of_vulnerability",
-    "excessive_hours",
-    "loverboy",
-    "other",
-};
-
 /* Indexed by enum nrm_agency_kind. */
 static const char *const ld_kind_names[NRM_AGENCY_COUNT] = {
     "police",
@@ -1416,14 +1385,14 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 	if (f[LD_W_AGE] != NULL)
 		ld_age(L, LD_SUB(LD_W_AGE), f[LD_W_AGE], c, lr);
 	if (f[LD_W_EXPL] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_EXPL), f[LD_W_EXPL], ld_expl_names,
+	    ld_name_list(L, LD_SUB(LD_W_EXPL), f[LD_W_EXPL], nrm_exploitation_names,
 		NRM_EXPL_COUNT, "exploitation type", &mask) == NRM_OK) {
 		/* A signal always has some type: all of them is no test. */
 		c->expl = mask == (1u << NRM_EXPL_COUNT) - 1 ? 0 : mask;
 		lr->has_expl = true;
 	}
 	if (f[LD_W_CTRL] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL], ld_ctrl_names,
+	    ld_name_list(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL], nrm_control_names,
 		NRM_CTRL_COUNT, "control means", &mask) == NRM_OK) {
 		c->ctrl = mask;
 		lr->has_ctrl = true;
@@ -2192,10 +2161,10 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 	if (lr->has_expl)
 		ld_text_mask(b, "exploitation",
 		    c->expl != 0 ? c->expl : (1u << NRM_EXPL_COUNT) - 1,
-		    ld_expl_names, NRM_EXPL_COUNT);
+		    nrm_exploitation_names, NRM_EXPL_COUNT);
 	if (lr->has_ctrl)
 		ld_text_mask(
-		    b, "control means", c->ctrl, ld_ctrl_names, NRM_CTRL_COUNT);
+		    b, "control means", c->ctrl, nrm_control_names, NRM_CTRL_COUNT);
 	if (c->fmask & RULES_F_DANGER)
 		ld_buf_add(b, "; %s",
 		    c->fval & RULES_F_DANGER ? "immediate danger"

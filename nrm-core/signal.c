@@ -60,7 +60,7 @@
 #define SIG_FAIL(c, path, ...) \
 	nrm_error_set((c)->err, NRM_E_VALIDATION, (path), __VA_ARGS__)
 
-static const char *const sig_expl_names[NRM_EXPL_COUNT] = {
+const char *const nrm_exploitation_names[NRM_EXPL_COUNT] = {
     "sexual",
     "labour",
     "criminal",
@@ -72,7 +72,7 @@ static const char *const sig_expl_names[NRM_EXPL_COUNT] = {
     "other",
 };
 
-static const char *const sig_ctrl_names[NRM_CTRL_COUNT] = {
+const char *const nrm_control_names[NRM_CTRL_COUNT] = {
     "debt_bondage",
     "documents_withheld",
     "threats",
@@ -137,7 +137,7 @@ nrm_exploitation_name(uint32_t bit)
 {
 	int i = sig_bit_index(bit, NRM_EXPL_COUNT);
 
-	return i < 0 ? NULL : sig_expl_names[i];
+	return i < 0 ? NULL : nrm_exploitation_names[i];
 }
 
 const char *
@@ -145,7 +145,7 @@ nrm_control_name(uint32_t bit)
 {
 	int i = sig_bit_index(bit, NRM_CTRL_COUNT);
 
-	return i < 0 ? NULL : sig_ctrl_names[i];
+	return i < 0 ? NULL : nrm_control_names[i];
 }
 
 const char *
@@ -1040,7 +1040,7 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	x = slot[SIG_K_EXPLOITATION];
 	if (x == NULL)
 		return SIG_FAIL(c, "exploitation", "is required");
-	if (sig_name_set(c, x, "exploitation", sig_expl_names, NRM_EXPL_COUNT,
+	if (sig_name_set(c, x, "exploitation", nrm_exploitation_names, NRM_EXPL_COUNT,
 		"exploitation type",
 		"must be one of sexual, labour, criminal, begging, "
 		"forced_marriage, illegal_adoption, surrogacy, "
@@ -1052,7 +1052,7 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 		    "must list at least one exploitation type");
 	x = slot[SIG_K_CONTROL_MEANS];
 	if (x != NULL &&
-	    sig_name_set(c, x, "control_means", sig_ctrl_names, NRM_CTRL_COUNT,
+	    sig_name_set(c, x, "control_means", nrm_control_names, NRM_CTRL_COUNT,
 		"means of control",
 		"unknown means of control (the API documentation lists "
 		"them)",
@@ -1262,11 +1262,11 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "nationality", sub->nationality);
 	ok = ok && sig_put_languages(o, sub);
 	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation, sig_expl_names,
+	    sig_put_bits(o, "exploitation", s->exploitation, nrm_exploitation_names,
 		NRM_EXPL_COUNT);
 	ok = ok &&
 	    sig_put_bits(
-		o, "control_means", s->control, sig_ctrl_names, NRM_CTRL_COUNT);
+		o, "control_means", s->control, nrm_control_names, NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
@@ -1339,11 +1339,11 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(so, "phone", sub->phone);
 	ok = ok && sig_put_str(so, "address", sub->address);
 	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation, sig_expl_names,
+	    sig_put_bits(o, "exploitation", s->exploitation, nrm_exploitation_names,
 		NRM_EXPL_COUNT);
 	ok = ok &&
 	    sig_put_bits(
-		o, "control_means", s->control, sig_ctrl_names, NRM_CTRL_COUNT);
+		o, "control_means", s->control, nrm_control_names, NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));

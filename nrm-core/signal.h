@@ -176,6 +176,14 @@ char *nrm_signal_canonical_json(const struct nrm_signal *s);
 size_t nrm_signal_pseudonym_input(
     const struct nrm_signal *s, char *buf, size_t bufsz);
 
+/*
+ * The wire names of exploitation types and means of control, indexed by
+ * bit position (name i is the bit 1u << i): the one list the validator,
+ * the codecs and the routing rules all read.
+ */
+extern const char *const nrm_exploitation_names[NRM_EXPL_COUNT];
+extern const char *const nrm_control_names[NRM_CTRL_COUNT];
+
 /* Wire names, for codecs and explanations; NULL when out of range. */
 const char *nrm_exploitation_name(uint32_t bit);
 const char *nrm_control_name(uint32_t bit);

@@ -571,7 +571,6 @@ def test_killed_listen_connection_loses_no_wakeup(nrmd_factory, case_keys,
             cluster.sql("alter role nrm_app connection limit -1")
         restored = time.monotonic()
         r, took, end = f.result(timeout=30)
-    print("DEBUG early=%s after_restore=%.3f took=%.3f" % (early, end - restored, took))
     assert r.status_code == 200, r.text[:300]
     assert rec["case_id"] in ids(r.json()["items"]), r.text[:500]
     if not early:
