@@ -30,8 +30,8 @@ struct nrm_checkpoints {
 };
 
 size_t
-nrm_checkpoint_message(int64_t pos, const char *hash_hex, const char *at,
-    char *buf, size_t n)
+nrm_checkpoint_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t n)
 {
 	int len = snprintf(buf, n, "nrm-audit-checkpoint\n%lld\n%s\n%s",
 	    (long long)pos, hash_hex, at);
@@ -134,8 +134,8 @@ nrm_checkpoints_free(struct nrm_checkpoints *cp)
 }
 
 int
-nrm_checkpoints_add(struct nrm_checkpoints *cp, int64_t pos,
-    const char *hash_hex, int64_t at)
+nrm_checkpoints_add(
+    struct nrm_checkpoints *cp, int64_t pos, const char *hash_hex, int64_t at)
 {
 	char ts[40], msg[256], *line = NULL;
 	unsigned char sig[64];
@@ -153,8 +153,8 @@ nrm_checkpoints_add(struct nrm_checkpoints *cp, int64_t pos,
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL ||
 	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, cp->key) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg,
-		mlen) != 1)
+	    EVP_DigestSign(
+		ctx, sig, &siglen, (const unsigned char *)msg, mlen) != 1)
 		goto out;
 	EVP_EncodeBlock((unsigned char *)sig64, sig, (int)siglen);
 	o = cJSON_CreateObject();

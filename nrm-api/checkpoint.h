@@ -49,7 +49,7 @@ char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);
 int nrm_checkpoints_count(const struct nrm_checkpoints *cp);
 
 /* The text that is signed, into buf; returns its length. */
-size_t nrm_checkpoint_message(int64_t pos, const char *hash_hex,
-    const char *at, char *buf, size_t n);
+size_t nrm_checkpoint_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t n);
 
 #endif /* NRM_CHECKPOINT_H */

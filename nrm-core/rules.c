@@ -1385,8 +1385,9 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 	if (f[LD_W_AGE] != NULL)
 		ld_age(L, LD_SUB(LD_W_AGE), f[LD_W_AGE], c, lr);
 	if (f[LD_W_EXPL] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_EXPL), f[LD_W_EXPL], nrm_exploitation_names,
-		NRM_EXPL_COUNT, "exploitation type", &mask) == NRM_OK) {
+	    ld_name_list(L, LD_SUB(LD_W_EXPL), f[LD_W_EXPL],
+		nrm_exploitation_names, NRM_EXPL_COUNT, "exploitation type",
+		&mask) == NRM_OK) {
 		/* A signal always has some type: all of them is no test. */
 		c->expl = mask == (1u << NRM_EXPL_COUNT) - 1 ? 0 : mask;
 		lr->has_expl = true;
@@ -2163,8 +2164,8 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 		    c->expl != 0 ? c->expl : (1u << NRM_EXPL_COUNT) - 1,
 		    nrm_exploitation_names, NRM_EXPL_COUNT);
 	if (lr->has_ctrl)
-		ld_text_mask(
-		    b, "control means", c->ctrl, nrm_control_names, NRM_CTRL_COUNT);
+		ld_text_mask(b, "control means", c->ctrl, nrm_control_names,
+		    NRM_CTRL_COUNT);
 	if (c->fmask & RULES_F_DANGER)
 		ld_buf_add(b, "; %s",
 		    c->fval & RULES_F_DANGER ? "immediate danger"

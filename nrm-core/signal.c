@@ -1040,8 +1040,8 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	x = slot[SIG_K_EXPLOITATION];
 	if (x == NULL)
 		return SIG_FAIL(c, "exploitation", "is required");
-	if (sig_name_set(c, x, "exploitation", nrm_exploitation_names, NRM_EXPL_COUNT,
-		"exploitation type",
+	if (sig_name_set(c, x, "exploitation", nrm_exploitation_names,
+		NRM_EXPL_COUNT, "exploitation type",
 		"must be one of sexual, labour, criminal, begging, "
 		"forced_marriage, illegal_adoption, surrogacy, "
 		"organ_removal, other",
@@ -1052,8 +1052,8 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 		    "must list at least one exploitation type");
 	x = slot[SIG_K_CONTROL_MEANS];
 	if (x != NULL &&
-	    sig_name_set(c, x, "control_means", nrm_control_names, NRM_CTRL_COUNT,
-		"means of control",
+	    sig_name_set(c, x, "control_means", nrm_control_names,
+		NRM_CTRL_COUNT, "means of control",
 		"unknown means of control (the API documentation lists "
 		"them)",
 		&c->s->control) != NRM_OK)
@@ -1262,11 +1262,11 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "nationality", sub->nationality);
 	ok = ok && sig_put_languages(o, sub);
 	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation, nrm_exploitation_names,
-		NRM_EXPL_COUNT);
+	    sig_put_bits(o, "exploitation", s->exploitation,
+		nrm_exploitation_names, NRM_EXPL_COUNT);
 	ok = ok &&
-	    sig_put_bits(
-		o, "control_means", s->control, nrm_control_names, NRM_CTRL_COUNT);
+	    sig_put_bits(o, "control_means", s->control, nrm_control_names,
+		NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
@@ -1339,11 +1339,11 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(so, "phone", sub->phone);
 	ok = ok && sig_put_str(so, "address", sub->address);
 	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation, nrm_exploitation_names,
-		NRM_EXPL_COUNT);
+	    sig_put_bits(o, "exploitation", s->exploitation,
+		nrm_exploitation_names, NRM_EXPL_COUNT);
 	ok = ok &&
-	    sig_put_bits(
-		o, "control_means", s->control, nrm_control_names, NRM_CTRL_COUNT);
+	    sig_put_bits(o, "control_means", s->control, nrm_control_names,
+		NRM_CTRL_COUNT);
 	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
 	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
 	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));

@@ -196,8 +196,8 @@ fi
 
 counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
 
-# make format-check is not required yet:
-# step format make format-check
+# The pinned .clang-format (STYLE.md rule 13).
+step format make format-check
 
 # The database tier: pgTAP in a throwaway cluster.
 banner "cluster: scripts/pg.sh start $PGDIR"
