@@ -182,11 +182,27 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	root = cJSON_Parse(PQgetvalue(res, 0, 0));
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
 	if (!cJSON_IsNumber(st) || st->valueint != 200) {
+		cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
+		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
+		char *text;
+
+		/*
+		 * The database names its arguments: p_after_key is the
+		 * client's cursor, p_since the client's after.
+		 */
+		if (cJSON_IsString(field) &&
+		    strcmp(field->valuestring, "after") == 0)
+			cJSON_SetValuestring(field, "cursor");
+		else if (cJSON_IsString(field) &&
+		    strcmp(field->valuestring, "since") == 0)
+			cJSON_SetValuestring(field, "after");
+		text = cJSON_PrintUnformatted(root);
 		cJSON_Delete(root);
 		inbox_waiter_free(w);
 		if (cJSON_IsNumber(st) && st->valueint == 401)
 			nrm_auth_cache_evict(r->d->auth_cache, r->token_hash);
-		nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), NULL);
+		nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
+		free(text);
 		return;
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
