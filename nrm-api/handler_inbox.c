@@ -426,7 +426,7 @@ inbox_authed(struct nrm_req *r)
 			    "after is not one this server gave");
 			goto replied;
 		}
-		snprintf(w->since, sizeof(w->since), "%s", after);
+		snprintf(w->since, sizeof(w->since), "%.18s", after);
 	}
 	if (wait[0] != '\0') {
 		if (!inbox_digits(wait, 6)) {
