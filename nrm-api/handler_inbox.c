@@ -196,10 +196,12 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		else if (cJSON_IsString(field) &&
 		    strcmp(field->valuestring, "since") == 0)
 			cJSON_SetValuestring(field, "after");
+		int status = cJSON_IsNumber(st) ? st->valueint : 500;
+
 		text = cJSON_PrintUnformatted(root);
-		cJSON_Delete(root);
+		cJSON_Delete(root); /* st and field go with it */
 		inbox_waiter_free(w);
-		if (cJSON_IsNumber(st) && st->valueint == 401)
+		if (status == 401)
 			nrm_auth_cache_evict(r->d->auth_cache, r->token_hash);
 		nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
 		free(text);
