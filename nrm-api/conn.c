@@ -76,8 +76,9 @@ conn_find(struct nrm_conns *cs, evutil_socket_t fd)
 	return pp;
 }
 
+/* Forget an entry; `notify` tells the owner the count changed. */
 static void
-conn_drop(struct arrival **pp)
+conn_forget(struct arrival **pp, bool notify)
 {
 	struct arrival *a = *pp;
 	struct nrm_conns *cs = a->cs;
@@ -86,8 +87,14 @@ conn_drop(struct arrival **pp)
 	event_del(&a->deadline);
 	free(a);
 	cs->arriving--;
-	if (cs->changed != NULL)
+	if (notify && cs->changed != NULL)
 		cs->changed(cs->arg);
+}
+
+static void
+conn_drop(struct arrival **pp)
+{
+	conn_forget(pp, true);
 }
 
 static void
@@ -182,8 +189,23 @@ nrm_conns_request_begin(struct nrm_conns *cs, struct bufferevent *bev)
 }
 
 int
-nrm_conns_arriving(const struct nrm_conns *cs)
+nrm_conns_arriving(struct nrm_conns *cs)
 {
+	/*
+	 * Forget entries whose connection is gone (evhttp closed it when the
+	 * client left mid-request): they must not hold up a drain until
+	 * their deadline.
+	 */
+	for (size_t i = 0; i < CONN_BUCKETS && cs->arriving > 0; i++) {
+		struct arrival **pp = &cs->bucket[i];
+
+		while (*pp != NULL) {
+			if (conn_inode((*pp)->fd) != (*pp)->ino)
+				conn_forget(pp, false); /* no re-entry */
+			else
+				pp = &(*pp)->next;
+		}
+	}
 	return cs->arriving;
 }
 

@@ -60,8 +60,11 @@ struct bufferevent *nrm_conns_wrap(
 /* A whole request arrived on `bev`: its deadline is over. */
 void nrm_conns_request_begin(struct nrm_conns *cs, struct bufferevent *bev);
 
-/* Requests partly received (their bytes are in, the handler not run). */
-int nrm_conns_arriving(const struct nrm_conns *cs);
+/*
+ * Requests partly received (their bytes are in, the handler not run);
+ * entries of connections that have closed since are dropped first.
+ */
+int nrm_conns_arriving(struct nrm_conns *cs);
 
 /* Times accept() ran out of descriptors. */
 uint64_t nrm_conns_accept_pauses(const struct nrm_conns *cs);

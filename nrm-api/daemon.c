@@ -419,8 +419,6 @@ nrm_daemon_free(struct nrm_daemon *d)
 	}
 	if (d->base != NULL && event_initialized(&d->ev_sweep))
 		event_del(&d->ev_sweep);
-	nrm_inbox_free(d->inbox);
-	d->inbox = NULL;
 	/*
 	 * The pool first: queries still pending (shutdown timeout) fail
 	 * with 503 to requests whose connections still exist; then the
@@ -428,6 +426,9 @@ nrm_daemon_free(struct nrm_daemon *d)
 	 */
 	nrm_db_free(d->db);
 	d->db = NULL;
+	/* After the pool: no inbox query is out any more. */
+	nrm_inbox_free(d->inbox);
+	d->inbox = NULL;
 	nrm_http_free(d->http);
 	d->http = NULL;
 	nrm_auth_cache_free(d->auth_cache);

@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/keyvalq_struct.h>
@@ -65,6 +67,7 @@ struct nrm_inbox {
 	struct inbox_list waiters;
 	int n_waiting;
 	struct event recheck;
+	struct event reap;
 	uint64_t wakeups;
 };
 
@@ -163,25 +166,79 @@ inbox_timeout(evutil_socket_t fd, short what, void *arg)
 	inbox_answer(w, NULL);
 }
 
+/*
+ * One query answers a batch of waiters that ask the same question (same
+ * key, filters, cursor and watermark): a thousand long-polls of one
+ * coordinator woken by one case cost one query, not a thousand.
+ */
+struct inbox_batch {
+	struct nrm_inbox *ib;
+	int n;
+	struct inbox_waiter *w[];
+};
+
+static bool
+inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
+{
+	return memcmp(a->r->token_hash, b->r->token_hash, 32) == 0 &&
+	    strcmp(a->state, b->state) == 0 &&
+	    strcmp(a->priority, b->priority) == 0 &&
+	    strcmp(a->after_key, b->after_key) == 0 &&
+	    strcmp(a->since, b->since) == 0 && strcmp(a->limit, b->limit) == 0;
+}
+
+/* Hand one waiter its share of a batch's answer. */
+static void
+inbox_deliver(
+    struct inbox_waiter *w, cJSON *body, bool has_items, bool *requery)
+{
+	w->querying = false;
+	if (w->r->gone) {
+		inbox_answer(w, NULL); /* frees; writes nothing */
+		return;
+	}
+	if (has_items || !w->long_poll || w->expired || w->ib->d->draining) {
+		cJSON *copy = cJSON_Duplicate(body, true);
+
+		inbox_answer(w, copy);
+		cJSON_Delete(copy);
+		return;
+	}
+	/* Woken while the query was out: what woke it may be newer. */
+	if (w->again) {
+		w->again = false;
+		*requery = true;
+	}
+}
+
+static void inbox_query_many(
+    struct nrm_inbox *ib, struct inbox_waiter **ws, int n, bool initial);
+
 static void
 inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
-	struct inbox_waiter *w = arg;
-	struct nrm_req *r = w->r;
-	cJSON *root, *st, *body, *items;
-	bool has_items, long_poll;
+	struct inbox_batch *b = arg;
+	struct nrm_req *lead = b->w[0]->r;
+	cJSON *root = NULL, *st, *body, *items;
+	bool has_items;
+	int status;
 
-	r->q = NULL;
-	w->querying = false;
+	lead->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
 	    PQgetisnull(res, 0, 0)) {
-		inbox_waiter_free(w);
-		nrm_dbapi_fail(r, outcome, res);
+		for (int i = 0; i < b->n; i++) {
+			struct nrm_req *r = b->w[i]->r;
+
+			inbox_waiter_free(b->w[i]);
+			nrm_dbapi_fail(r, outcome, res);
+		}
+		free(b);
 		return;
 	}
 	root = cJSON_Parse(PQgetvalue(res, 0, 0));
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	if (!cJSON_IsNumber(st) || st->valueint != 200) {
+	status = cJSON_IsNumber(st) ? st->valueint : 500;
+	if (status != 200) {
 		cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
 		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
 		char *text;
@@ -196,71 +253,120 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		else if (cJSON_IsString(field) &&
 		    strcmp(field->valuestring, "since") == 0)
 			cJSON_SetValuestring(field, "after");
-		int status = cJSON_IsNumber(st) ? st->valueint : 500;
-
 		text = cJSON_PrintUnformatted(root);
-		cJSON_Delete(root); /* st and field go with it */
-		inbox_waiter_free(w);
+		cJSON_Delete(root);
 		if (status == 401)
-			nrm_auth_cache_evict(r->d->auth_cache, r->token_hash);
-		nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
+			nrm_auth_cache_evict(
+			    lead->d->auth_cache, lead->token_hash);
+		for (int i = 0; i < b->n; i++) {
+			struct nrm_req *r = b->w[i]->r;
+
+			inbox_waiter_free(b->w[i]);
+			nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
+		}
 		free(text);
+		free(b);
 		return;
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	items = cJSON_GetObjectItemCaseSensitive(body, "items");
 	has_items = cJSON_GetArraySize(items) > 0;
-	long_poll = w->long_poll && !w->expired;
-	if (has_items || !long_poll || r->d->draining) {
-		inbox_answer(w, body);
+	{
+		struct inbox_waiter **again =
+		    nrm_xcalloc((size_t)b->n, sizeof(*again));
+		int n_again = 0;
+
+		for (int i = 0; i < b->n; i++) {
+			bool requery = false;
+			struct inbox_waiter *w = b->w[i];
+
+			inbox_deliver(w, body, has_items, &requery);
+			if (requery)
+				again[n_again++] = w;
+		}
 		cJSON_Delete(root);
-		return;
+		if (n_again > 0)
+			inbox_query_many(b->ib, again, n_again, false);
+		free(again);
 	}
-	cJSON_Delete(root);
-	/* Woken while the query was out: what woke it may be newer. */
-	if (w->again) {
-		w->again = false;
-		inbox_query(w);
+	free(b);
+}
+
+/*
+ * Query for these waiters (none querying), one query per group that asks
+ * the same.  `initial`: a request's first query, answered 503 when the
+ * database cannot take it; a re-check that cannot be sent just waits
+ * for the next wake-up or the backstop.
+ */
+static void
+inbox_query_many(
+    struct nrm_inbox *ib, struct inbox_waiter **ws, int n, bool initial)
+{
+	for (int i = 0; i < n; i++) {
+		struct inbox_waiter *w = ws[i];
+		struct inbox_batch *b;
+		struct nrm_dbapi_call call;
+		struct nrm_req *r;
+		int m = 0;
+
+		if (w == NULL)
+			continue;
+		if (w->r->gone) {
+			ws[i] = NULL;
+			inbox_answer(w, NULL); /* frees; writes nothing */
+			continue;
+		}
+		b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
+		b->ib = ib;
+		for (int j = i; j < n; j++) {
+			if (ws[j] != NULL && !ws[j]->r->gone &&
+			    inbox_same(w, ws[j])) {
+				b->w[m++] = ws[j];
+				ws[j] = NULL;
+			}
+		}
+		b->n = m;
+		r = w->r;
+		nrm_dbapi_begin(&call, r);
+		nrm_dbapi_text(&call, w->state);
+		nrm_dbapi_text(
+		    &call, w->priority[0] != '\0' ? w->priority : NULL);
+		nrm_dbapi_text(
+		    &call, w->after_key[0] != '\0' ? w->after_key : NULL);
+		nrm_dbapi_text(&call, w->since[0] != '\0' ? w->since : NULL);
+		nrm_dbapi_text(&call, w->limit);
+		r->q = nrm_db_exec(r->d->db, NRM_STMT_INBOX, call.n,
+		    call.values, call.lengths, call.formats, inbox_done, b);
+		if (r->q == NULL) {
+			for (int k = 0; k < m; k++) {
+				struct inbox_waiter *x = b->w[k];
+
+				if (initial || !x->long_poll) {
+					struct nrm_req *xr = x->r;
+
+					inbox_waiter_free(x);
+					nrm_req_fail(xr, NRM_E_UNAVAILABLE, "",
+					    "the database is unavailable; "
+					    "retry later");
+				} else {
+					x->again =
+					    false; /* the backstop retries */
+				}
+			}
+			free(b);
+			continue;
+		}
+		for (int k = 0; k < m; k++)
+			b->w[k]->querying = true;
 	}
 }
 
 static void
 inbox_query(struct inbox_waiter *w)
 {
-	struct nrm_req *r = w->r;
-	struct nrm_dbapi_call call;
+	struct inbox_waiter *one[1] = {w};
 
-	if (r->gone) {
-		inbox_answer(w, NULL); /* frees the request; writes nothing */
-		return;
-	}
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, w->state);
-	nrm_dbapi_text(&call, w->priority[0] != '\0' ? w->priority : NULL);
-	nrm_dbapi_text(&call, w->after_key[0] != '\0' ? w->after_key : NULL);
-	nrm_dbapi_text(&call, w->since[0] != '\0' ? w->since : NULL);
-	nrm_dbapi_text(&call, w->limit);
-	r->q = nrm_db_exec(r->d->db, NRM_STMT_INBOX, call.n, call.values,
-	    call.lengths, call.formats, inbox_done, w);
-	if (r->q == NULL) {
-		inbox_waiter_free(w);
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-		return;
-	}
-	w->querying = true;
-}
-
-/* Wake one waiter: query now, or once more after the query in flight. */
-static void
-inbox_wake(struct inbox_waiter *w)
-{
-	w->ib->wakeups++;
-	if (w->querying) {
-		w->again = true;
-		return;
-	}
-	inbox_query(w);
+	inbox_query_many(w->ib, one, 1, true);
 }
 
 static bool
@@ -277,28 +383,79 @@ inbox_in_scope(const struct inbox_waiter *w, const char *region)
 void
 nrm_inbox_notify(struct nrm_inbox *ib, const char *region)
 {
-	struct inbox_waiter *w, *next;
+	struct inbox_waiter *w, **ws;
+	int n = 0;
 
+	if (ib->n_waiting == 0)
+		return;
 	/*
-	 * Waiters stay in the list while they query (a wake-up during a
-	 * query is not lost: it queries again).  Waking may answer and free
-	 * only the waiter itself, so keep `next` first.
+	 * Waiters stay in the list while they query; one that is woken
+	 * during its query queries once more afterwards, so no wake-up is
+	 * lost.  The others are batched by question.
 	 */
-	for (w = TAILQ_FIRST(&ib->waiters); w != NULL; w = next) {
-		next = TAILQ_NEXT(w, link);
+	ws = nrm_xcalloc((size_t)ib->n_waiting, sizeof(*ws));
+	TAILQ_FOREACH(w, &ib->waiters, link)
+	{
 		if (region != NULL && !inbox_in_scope(w, region))
 			continue;
-		inbox_wake(w);
+		ib->wakeups++;
+		if (w->querying)
+			w->again = true;
+		else if (n < ib->n_waiting)
+			ws[n++] = w;
+	}
+	inbox_query_many(ib, ws, n, false);
+	free(ws);
+}
+
+/*
+ * Answer waiters whose client has gone: libevent does not read from a
+ * connection whose request is pending, so a closed long-poll is only
+ * seen by looking.  A peek that reads 0 bytes is an orderly close.
+ */
+static void
+inbox_reap(struct nrm_inbox *ib)
+{
+	struct inbox_waiter *w, *next;
+
+	for (w = TAILQ_FIRST(&ib->waiters); w != NULL; w = next) {
+		struct evhttp_connection *evcon;
+		struct bufferevent *bev;
+		char c;
+		int fd;
+		ssize_t got;
+
+		next = TAILQ_NEXT(w, link);
+		if (w->querying || w->r->gone || w->r->ev == NULL)
+			continue;
+		evcon = evhttp_request_get_connection(w->r->ev);
+		bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon)
+				    : NULL;
+		fd = bev != NULL ? (int)bufferevent_getfd(bev) : -1;
+		if (fd < 0)
+			continue;
+		got = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (got == 0 ||
+		    (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			errno != EINTR)) {
+			w->r->gone = true;
+			inbox_answer(w, NULL); /* frees; writes nothing */
+		}
 	}
 }
 
 void
 nrm_inbox_release_all(struct nrm_inbox *ib)
 {
-	struct inbox_waiter *w;
+	struct inbox_waiter *w, *next;
 
-	while ((w = TAILQ_FIRST(&ib->waiters)) != NULL)
-		inbox_answer(w, NULL);
+	for (w = TAILQ_FIRST(&ib->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, link);
+		if (w->querying)
+			w->expired = true; /* its answer comes with the query */
+		else
+			inbox_answer(w, NULL);
+	}
 }
 
 int
@@ -318,7 +475,16 @@ inbox_recheck(evutil_socket_t fd, short what, void *arg)
 {
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
+	inbox_reap(arg);
 	nrm_inbox_notify(arg, NULL);
+}
+
+static void
+inbox_reap_tick(evutil_socket_t fd, short what, void *arg)
+{
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	inbox_reap(arg);
 }
 
 struct nrm_inbox *
@@ -331,6 +497,13 @@ nrm_inbox_new(struct nrm_daemon *d)
 	TAILQ_INIT(&ib->waiters);
 	event_assign(&ib->recheck, d->base, -1, EV_PERSIST, inbox_recheck, ib);
 	event_add(&ib->recheck, &tv);
+	{
+		struct timeval two = {2, 0};
+
+		event_assign(
+		    &ib->reap, d->base, -1, EV_PERSIST, inbox_reap_tick, ib);
+		event_add(&ib->reap, &two);
+	}
 	return ib;
 }
 
@@ -340,6 +513,7 @@ nrm_inbox_free(struct nrm_inbox *ib)
 	if (ib == NULL)
 		return;
 	event_del(&ib->recheck);
+	event_del(&ib->reap);
 	nrm_inbox_release_all(ib);
 	free(ib);
 }

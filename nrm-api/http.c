@@ -555,14 +555,14 @@ nrm_http_inflight(const struct nrm_http *h)
 }
 
 bool
-nrm_http_quiet(const struct nrm_http *h)
+nrm_http_quiet(struct nrm_http *h)
 {
 	return h->inflight == 0 && h->writing == 0 &&
 	    nrm_conns_arriving(h->conns) == 0;
 }
 
 int
-nrm_http_arriving(const struct nrm_http *h)
+nrm_http_arriving(struct nrm_http *h)
 {
 	return nrm_conns_arriving(h->conns);
 }

@@ -65,10 +65,10 @@ int nrm_http_inflight(const struct nrm_http *h);
  * Nothing left to answer or to send (or no connection left to send
  * on): a draining daemon may exit.
  */
-bool nrm_http_quiet(const struct nrm_http *h);
+bool nrm_http_quiet(struct nrm_http *h);
 
 /* Requests partly received (bytes in, handler not yet run). */
-int nrm_http_arriving(const struct nrm_http *h);
+int nrm_http_arriving(struct nrm_http *h);
 
 /* Times accept() ran out of descriptors (max_connections reached). */
 uint64_t nrm_http_accept_pauses(const struct nrm_http *h);
