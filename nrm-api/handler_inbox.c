@@ -187,10 +187,23 @@ inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 	    strcmp(a->since, b->since) == 0 && strcmp(a->limit, b->limit) == 0;
 }
 
-/* Hand one waiter its share of a batch's answer. */
+/* Answer a waiter with a page already rendered, and free it. */
+static void
+inbox_answer_text(struct inbox_waiter *w, const char *page)
+{
+	struct nrm_req *r = w->r;
+
+	inbox_waiter_free(w);
+	nrm_req_json(r, 200, page, NULL);
+}
+
+/*
+ * Hand one waiter its share of a batch's answer.  `page` is the body
+ * rendered once for the whole batch (its waiters asked the same).
+ */
 static void
 inbox_deliver(
-    struct inbox_waiter *w, cJSON *body, bool has_items, bool *requery)
+    struct inbox_waiter *w, const char *page, bool has_items, bool *requery)
 {
 	w->querying = false;
 	if (w->r->gone) {
@@ -198,10 +211,7 @@ inbox_deliver(
 		return;
 	}
 	if (has_items || !w->long_poll || w->expired || w->ib->d->draining) {
-		cJSON *copy = cJSON_Duplicate(body, true);
-
-		inbox_answer(w, copy);
-		cJSON_Delete(copy);
+		inbox_answer_text(w, page);
 		return;
 	}
 	/* Woken while the query was out: what woke it may be newer. */
@@ -275,15 +285,18 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		struct inbox_waiter **again =
 		    nrm_xcalloc((size_t)b->n, sizeof(*again));
 		int n_again = 0;
+		char *page = inbox_page(body); /* once for the batch */
 
 		for (int i = 0; i < b->n; i++) {
 			bool requery = false;
 			struct inbox_waiter *w = b->w[i];
 
-			inbox_deliver(w, body, has_items, &requery);
+			inbox_deliver(
+			    w, page != NULL ? page : "{}", has_items, &requery);
 			if (requery)
 				again[n_again++] = w;
 		}
+		free(page);
 		cJSON_Delete(root);
 		if (n_again > 0)
 			inbox_query_many(b->ib, again, n_again, false);
@@ -438,8 +451,13 @@ inbox_reap(struct nrm_inbox *ib)
 		if (got == 0 ||
 		    (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 			errno != EINTR)) {
-			w->r->gone = true;
-			inbox_answer(w, NULL); /* frees; writes nothing */
+			/*
+			 * Not r->gone: that means evhttp already dropped the
+			 * connection.  Here it is alive, and the reply must
+			 * detach its close callback; what it writes goes
+			 * nowhere.
+			 */
+			inbox_answer(w, NULL);
 		}
 	}
 }
