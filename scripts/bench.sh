@@ -585,3 +585,4 @@ if [ "$FAILED" != 0 ]; then
 	echo "bench.sh: FAILED (see the messages above)" >&2
 	exit 1
 fi
+scripts/bench-inbox.sh
