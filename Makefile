@@ -35,10 +35,12 @@ NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
            nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
            nrm-api/dbapi.c nrm-api/handler_signals.c \
            nrm-api/handler_routing.c nrm-api/handler_inbox.c \
-           nrm-api/handler_cases.c \
+           nrm-api/handler_cases.c nrm-api/handler_audit.c \
+           nrm-api/checkpoint.c \
            nrm-api/handler_health.c
 
-NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c
+NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c \
+             nrm-api/audit_cli.c
 
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \

@@ -87,6 +87,15 @@ static const struct cfg_key cfg_keys[] = {
 	    "seconds a transferred case has to be taken"),
 	CFG_I(transfer_first_contact_within, "86400", 60, 31622400, true,
 	    "seconds a transferred case has to first contact"),
+	CFG_S(audit_signing_key_file, "", false,
+	    "Ed25519 private key (PEM) that signs audit checkpoints; "
+	    "empty disables checkpoints (make run sets it)"),
+	CFG_S(audit_checkpoint_file, "var/audit/checkpoints.jsonl", false,
+	    "where signed checkpoints are appended (outside the database)"),
+	CFG_I(audit_checkpoint_interval, "60", 1, 86400, true,
+	    "seconds between signed audit checkpoints"),
+	CFG_I(audit_seal_interval, "1", 1, 3600, true,
+	    "seconds between audit chain seals"),
 	CFG_I(auth_cache_ttl, "10", 0, 300, true,
 	    "seconds a key's role and agency are cached; data access "
 	    "always re-checks the key"),

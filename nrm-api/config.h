@@ -41,6 +41,10 @@ struct nrm_config {
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
+	char *audit_signing_key_file; /* "" = no checkpoints */
+	char *audit_checkpoint_file;
+	int audit_checkpoint_interval; /* seconds */
+	int audit_seal_interval; /* seconds */
 	int longpoll_max_wait; /* seconds */
 	int longpoll_recheck; /* seconds */
 	int sweep_interval; /* seconds */

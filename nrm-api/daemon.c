@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "auth.h"
+#include "checkpoint.h"
 #include "conn.h"
 #include "inbox.h"
 #include "http.h"
@@ -257,6 +258,31 @@ daemon_sweep_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+daemon_seal_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+	struct timeval tv = {d->cfg.audit_seal_interval, 0};
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (!d->draining)
+		nrm_audit_seal_tick(d);
+	event_add(&d->ev_seal, &tv);
+}
+
+static void
+daemon_checkpoint_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+	struct timeval tv = {d->cfg.audit_checkpoint_interval, 0};
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	nrm_audit_checkpoint_tick(d);
+	event_add(&d->ev_checkpoint, &tv);
+}
+
+static void
 daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct nrm_daemon *d = arg;
@@ -359,6 +385,28 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	d->auth_cache = nrm_auth_cache_new();
+	if (d->cfg.audit_signing_key_file[0] != '\0') {
+		if (nrm_checkpoints_open(&d->checkpoints,
+			d->cfg.audit_signing_key_file,
+			d->cfg.audit_checkpoint_file, err) != NRM_OK)
+			return NRM_ERR;
+		nrm_info("audit checkpoints on file=%s count=%d",
+		    d->cfg.audit_checkpoint_file,
+		    nrm_checkpoints_count(d->checkpoints));
+	} else {
+		nrm_warn("audit checkpoints are off: set "
+			 "audit_signing_key_file so that a rewritten chain "
+			 "can be caught");
+	}
+	event_assign(&d->ev_seal, d->base, -1, 0, daemon_seal_tick, d);
+	event_assign(
+	    &d->ev_checkpoint, d->base, -1, 0, daemon_checkpoint_tick, d);
+	{
+		struct timeval one = {1, 0}, two = {2, 0};
+
+		event_add(&d->ev_seal, &one);
+		event_add(&d->ev_checkpoint, &two);
+	}
 	d->inbox = nrm_inbox_new(d);
 	if (nrm_db_listen(d->db, "nrm_inbox", daemon_notify, d) != NRM_OK)
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
@@ -419,6 +467,10 @@ nrm_daemon_free(struct nrm_daemon *d)
 	}
 	if (d->base != NULL && event_initialized(&d->ev_sweep))
 		event_del(&d->ev_sweep);
+	if (d->base != NULL && event_initialized(&d->ev_seal))
+		event_del(&d->ev_seal);
+	if (d->base != NULL && event_initialized(&d->ev_checkpoint))
+		event_del(&d->ev_checkpoint);
 	/*
 	 * The pool first: queries still pending (shutdown timeout) fail
 	 * with 503 to requests whose connections still exist; then the
@@ -431,6 +483,8 @@ nrm_daemon_free(struct nrm_daemon *d)
 	d->inbox = NULL;
 	nrm_http_free(d->http);
 	d->http = NULL;
+	nrm_checkpoints_free(d->checkpoints);
+	d->checkpoints = NULL;
 	nrm_auth_cache_free(d->auth_cache);
 	d->auth_cache = NULL;
 	nrm_router_free(d->router);

@@ -35,6 +35,7 @@ struct nrm_metrics {
 	uint64_t idempotent_replays;
 	uint64_t reloads, reload_failures;
 	uint64_t escalations, sweeps;
+	uint64_t audit_sealed;
 };
 
 struct nrm_daemon {
@@ -50,13 +51,16 @@ struct nrm_daemon {
 	struct nrm_http *http;
 	struct nrm_auth_cache *auth_cache;
 	struct nrm_inbox *inbox;
+	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
+	bool seal_pending, head_pending;
 	int schema_version; /* last seen in the database, -1 unknown */
 	bool schema_query_pending;
 	bool sweep_pending;
 	bool draining;
 	int64_t started_ms;
 	struct nrm_metrics metrics;
-	struct event ev_term, ev_int, ev_hup, ev_schema, ev_drain, ev_sweep;
+	struct event ev_term, ev_int, ev_hup, ev_schema, ev_drain, ev_sweep,
+	    ev_seal, ev_checkpoint;
 };
 
 /*
@@ -93,5 +97,9 @@ void nrm_daemon_request_done(struct nrm_daemon *d);
 int nrm_daemon_load_assets(const struct nrm_config *cfg,
     struct nrm_router **router, char **csv, unsigned char key[32],
     struct nrm_diag *diag, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* The audit ticks (handler_audit.c): seal the chain, sign its head. */
+void nrm_audit_seal_tick(struct nrm_daemon *d);
+void nrm_audit_checkpoint_tick(struct nrm_daemon *d);
 
 #endif /* NRM_DAEMON_H */

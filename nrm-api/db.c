@@ -60,6 +60,14 @@ static const struct {
 	"$7::integer, $8::integer)"},
     [NRM_STMT_ESCALATE] = {"escalate",
 	"SELECT api.escalate_overdue($1::integer)"},
+    [NRM_STMT_AUDIT_SEAL] = {"audit_seal",
+	"SELECT api.audit_seal($1::integer)"},
+    [NRM_STMT_AUDIT_HEAD] = {"audit_head", "SELECT api.audit_head()"},
+    [NRM_STMT_AUDIT_SEARCH] = {"audit_search",
+	"SELECT api.audit_search($1, $2, $3, $4::jsonb, $5::bigint, "
+	"$6::integer)"},
+    [NRM_STMT_AUDIT_VERIFY] = {"audit_verify",
+	"SELECT api.audit_verify($1, $2, $3, $4::jsonb)"},
 };
 
 enum db_conn_state {

@@ -6,6 +6,12 @@
  *          --agency-kind KIND [--region CODE ...] [--label TEXT]
  *   nrmctl [--database-url URL] key list
  *   nrmctl [--database-url URL] key revoke ID
+ *   nrmctl [--database-url URL] audit verify [--checkpoints FILE
+ *          --public-key PEM]
+ *   nrmctl [--database-url URL] audit export --from TIME --to TIME
+ *          [--checkpoints FILE [--public-key PEM]]
+ *   nrmctl audit keygen --out FILE
+ *   nrmctl [--database-url URL] audit checkpoint --key FILE
  *
  * The database URL comes from --database-url or NRM_DATABASE_URL; run
  * migrations and key commands as the owner role (nrm_owner).  Results go
@@ -14,6 +20,7 @@
  * success, 1 on failure, 2 on a usage error.  Synchronous libpq is fine
  * here: this is a command-line tool, not the daemon.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 
+#include "audit_cli.h"
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
@@ -42,6 +50,12 @@ enum {
 	CTL_OPT_AGENCY_KIND,
 	CTL_OPT_REGION,
 	CTL_OPT_LABEL,
+	CTL_OPT_CHECKPOINTS,
+	CTL_OPT_PUBLIC_KEY,
+	CTL_OPT_FROM,
+	CTL_OPT_TO,
+	CTL_OPT_OUT,
+	CTL_OPT_KEY,
 };
 
 static const char ctl_usage_main[] =
@@ -54,6 +68,11 @@ static const char ctl_usage_main[] =
     "  key create   create an API key and print its token\n"
     "  key list     list API keys (never their tokens)\n"
     "  key revoke   revoke an API key\n"
+    "  audit verify recompute the audit hash chain (and checkpoints)\n"
+    "  audit export export audit events as JSON lines for archiving\n"
+    "  audit keygen create an Ed25519 key for signed checkpoints\n"
+    "  audit checkpoint\n"
+    "               sign the current chain head as a checkpoint\n"
     "  config check check a routing configuration directory and print\n"
     "               its coverage report (no database needed)\n"
     "\n"
@@ -110,6 +129,68 @@ static const char ctl_usage_key_revoke[] =
     "Revoke the API key with this id (see nrmctl key list).  A revoked\n"
     "key is refused from the next request on.  Revoking twice is a\n"
     "no-op.\n";
+
+static const char ctl_usage_audit[] =
+    "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
+    "       nrmctl audit export --from TIME --to TIME\n"
+    "                           [--checkpoints FILE [--public-key PEM]]\n"
+    "       nrmctl audit keygen --out FILE\n"
+    "       nrmctl audit checkpoint --key FILE\n"
+    "\n"
+    "The audit log is hash-chained in the database (docs/audit.md).\n"
+    "verify and export read it as the connecting role (run them as the\n"
+    "owner) and record their own audit event.\n";
+
+static const char ctl_usage_audit_verify[] =
+    "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
+    "\n"
+    "Recompute every link of the audit chain here, from the retention\n"
+    "anchor (or the genesis value), with nrmctl's own implementation of\n"
+    "the canonical encoding, cross-checked against the database's.\n"
+    "Prints \"intact, N events, head H\" and exits 0, or prints the first\n"
+    "problem, e.g. \"broken at position P (event E): expected X, found\n"
+    "Y (hash mismatch)\", and exits 1.  Reasons: hash mismatch, missing\n"
+    "event, order, canonical mismatch, unchained event, bad signature,\n"
+    "checkpoint mismatch, beyond head.\n"
+    "\n"
+    "  --checkpoints FILE  JSON lines {\"pos\",\"hash\",\"at\",\"sig\"} as\n"
+    "                      nrmd writes them: every signature must verify\n"
+    "                      and every (pos, hash) must match the chain;\n"
+    "                      this is what catches a chain rewritten\n"
+    "                      consistently inside the database\n"
+    "  --public-key PEM    the Ed25519 public key of the checkpoints\n"
+    "                      (required with --checkpoints)\n";
+
+static const char ctl_usage_audit_export[] =
+    "usage: nrmctl audit export --from TIME --to TIME\n"
+    "                           [--checkpoints FILE [--public-key PEM]]\n"
+    "\n"
+    "Write the sealed audit events with FROM <= at < TO (RFC 3339 times)\n"
+    "to stdout as JSON lines "
+    "{\"pos\",\"prev_hash\",\"hash\",\"event\":{...}},\n"
+    "as the contiguous range of chain positions from the first to the\n"
+    "last of them (so a few events just outside the window may come\n"
+    "along), re-hashing every link on the way.  With --checkpoints the\n"
+    "range runs on to the covering checkpoint (the first at or after its\n"
+    "last position), which must match the chain and is written last as\n"
+    "{\"checkpoint\":{...}}; with --public-key its signature is checked.\n"
+    "Events not sealed yet are not exported (counted on stderr).\n";
+
+static const char ctl_usage_audit_keygen[] =
+    "usage: nrmctl audit keygen --out FILE\n"
+    "\n"
+    "Create a new Ed25519 private key for nrmd's audit checkpoints as\n"
+    "PEM in FILE (mode 0600; an existing file is never overwritten) and\n"
+    "print its public key (PEM) on stdout: keep that for\n"
+    "nrmctl audit verify --public-key.  Needs no database.\n";
+
+static const char ctl_usage_audit_checkpoint[] =
+    "usage: nrmctl audit checkpoint --key FILE\n"
+    "\n"
+    "Sign the current chain head (api.audit_head()) with the Ed25519\n"
+    "private key in FILE and print the checkpoint line, exactly as nrmd\n"
+    "writes them (append it to a checkpoints file kept outside the\n"
+    "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
 
 static const char *ctl_database_url;
 
@@ -479,6 +560,285 @@ ctl_key(int argc, char **argv)
 }
 
 static int
+ctl_audit_verify(int argc, char **argv)
+{
+	static char name_audit_verify[] = "nrmctl audit verify";
+	static const struct option opts[] = {
+	    {"checkpoints", required_argument, NULL, CTL_OPT_CHECKPOINTS},
+	    {"public-key", required_argument, NULL, CTL_OPT_PUBLIC_KEY},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *checkpoints = NULL;
+	const char *public_key = NULL;
+	char errbuf[1024];
+	PGconn *conn;
+	int c;
+	int rc;
+
+	if (ctl_is_help(argc, argv)) {
+		fputs(ctl_usage_audit_verify, stdout);
+		return 0;
+	}
+	argv[0] = name_audit_verify; /* getopt names it in its messages */
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case CTL_OPT_CHECKPOINTS:
+			checkpoints = optarg;
+			break;
+		case CTL_OPT_PUBLIC_KEY:
+			public_key = optarg;
+			break;
+		case CTL_OPT_DATABASE_URL:
+			ctl_database_url = optarg;
+			break;
+		default:
+			fputs(ctl_usage_audit_verify, stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl_usage_audit_verify,
+		    "unexpected argument: %s", argv[optind]);
+	if (checkpoints != NULL && public_key == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_verify, "--checkpoints needs --public-key");
+	if (checkpoints == NULL && public_key != NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_verify, "--public-key needs --checkpoints");
+	conn = ctl_connect();
+	if (conn == NULL)
+		return CTL_EXIT_FAIL;
+	rc = nrm_audit_verify(
+	    conn, checkpoints, public_key, stdout, errbuf, sizeof(errbuf));
+	PQfinish(conn);
+	if (rc == NRM_ERR) {
+		ctl_err("%s", errbuf);
+		return CTL_EXIT_FAIL;
+	}
+	return rc == NRM_AUDIT_INTACT ? 0 : CTL_EXIT_FAIL;
+}
+
+/*
+ * Starts like an RFC 3339 date, YYYY-MM-DD, and is at most 40 bytes:
+ * keeps PostgreSQL's other spellings ("yesterday") out; PostgreSQL
+ * parses the rest (a time without a zone is UTC).
+ */
+static bool
+ctl_is_rfc3339ish(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (strlen(s) < 10 || strlen(s) > 40)
+		return false;
+	for (int i = 0; i < 10; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+				    : s[i] != shape[i])
+			return false;
+	}
+	return s[10] == '\0' || s[10] == 'T' || s[10] == ' ';
+}
+
+static int
+ctl_audit_export(int argc, char **argv)
+{
+	static char name_audit_export[] = "nrmctl audit export";
+	static const struct option opts[] = {
+	    {"from", required_argument, NULL, CTL_OPT_FROM},
+	    {"to", required_argument, NULL, CTL_OPT_TO},
+	    {"checkpoints", required_argument, NULL, CTL_OPT_CHECKPOINTS},
+	    {"public-key", required_argument, NULL, CTL_OPT_PUBLIC_KEY},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *from = NULL;
+	const char *to = NULL;
+	const char *checkpoints = NULL;
+	const char *public_key = NULL;
+	char errbuf[1024];
+	PGconn *conn;
+	int c;
+	int rc;
+
+	if (ctl_is_help(argc, argv)) {
+		fputs(ctl_usage_audit_export, stdout);
+		return 0;
+	}
+	argv[0] = name_audit_export; /* getopt names it in its messages */
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case CTL_OPT_FROM:
+			from = optarg;
+			break;
+		case CTL_OPT_TO:
+			to = optarg;
+			break;
+		case CTL_OPT_CHECKPOINTS:
+			checkpoints = optarg;
+			break;
+		case CTL_OPT_PUBLIC_KEY:
+			public_key = optarg;
+			break;
+		case CTL_OPT_DATABASE_URL:
+			ctl_database_url = optarg;
+			break;
+		default:
+			fputs(ctl_usage_audit_export, stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl_usage_audit_export,
+		    "unexpected argument: %s", argv[optind]);
+	if (from == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_export, "missing %s", "--from");
+	if (to == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_export, "missing %s", "--to");
+	if (!ctl_is_rfc3339ish(from))
+		return ctl_usage_error(ctl_usage_audit_export,
+		    "--from must be an RFC 3339 time (2024-05-01T00:00:00Z)");
+	if (!ctl_is_rfc3339ish(to))
+		return ctl_usage_error(ctl_usage_audit_export,
+		    "--to must be an RFC 3339 time (2024-05-01T00:00:00Z)");
+	if (public_key != NULL && checkpoints == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_export, "--public-key needs --checkpoints");
+	conn = ctl_connect();
+	if (conn == NULL)
+		return CTL_EXIT_FAIL;
+	rc = nrm_audit_export(conn, from, to, checkpoints, public_key, stdout,
+	    errbuf, sizeof(errbuf));
+	PQfinish(conn);
+	if (rc != NRM_OK) {
+		ctl_err("%s", errbuf);
+		return CTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int
+ctl_audit_keygen(int argc, char **argv)
+{
+	static char name_audit_keygen[] = "nrmctl audit keygen";
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, CTL_OPT_OUT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *out = NULL;
+	char errbuf[1024];
+	int c;
+
+	if (ctl_is_help(argc, argv)) {
+		fputs(ctl_usage_audit_keygen, stdout);
+		return 0;
+	}
+	argv[0] = name_audit_keygen; /* getopt names it in its messages */
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c != CTL_OPT_OUT) {
+			fputs(ctl_usage_audit_keygen, stderr);
+			return CTL_EXIT_USAGE;
+		}
+		out = optarg;
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl_usage_audit_keygen,
+		    "unexpected argument: %s", argv[optind]);
+	if (out == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_keygen, "missing %s", "--out");
+	if (nrm_audit_keygen(out, stdout, errbuf, sizeof(errbuf)) != NRM_OK) {
+		ctl_err("%s", errbuf);
+		return CTL_EXIT_FAIL;
+	}
+	fprintf(
+	    stderr, "nrmctl: wrote the private key to %s (mode 0600)\n", out);
+	return 0;
+}
+
+static int
+ctl_audit_checkpoint(int argc, char **argv)
+{
+	static char name_audit_checkpoint[] = "nrmctl audit checkpoint";
+	static const struct option opts[] = {
+	    {"key", required_argument, NULL, CTL_OPT_KEY},
+	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *key = NULL;
+	char errbuf[1024];
+	PGconn *conn;
+	int c;
+	int rc;
+
+	if (ctl_is_help(argc, argv)) {
+		fputs(ctl_usage_audit_checkpoint, stdout);
+		return 0;
+	}
+	argv[0] = name_audit_checkpoint; /* getopt names it in its messages */
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case CTL_OPT_KEY:
+			key = optarg;
+			break;
+		case CTL_OPT_DATABASE_URL:
+			ctl_database_url = optarg;
+			break;
+		default:
+			fputs(ctl_usage_audit_checkpoint, stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl_usage_audit_checkpoint,
+		    "unexpected argument: %s", argv[optind]);
+	if (key == NULL)
+		return ctl_usage_error(
+		    ctl_usage_audit_checkpoint, "missing %s", "--key");
+	conn = ctl_connect();
+	if (conn == NULL)
+		return CTL_EXIT_FAIL;
+	rc = nrm_audit_checkpoint(conn, key, stdout, errbuf, sizeof(errbuf));
+	PQfinish(conn);
+	if (rc != NRM_OK) {
+		ctl_err("%s", errbuf);
+		return CTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int
+ctl_audit(int argc, char **argv)
+{
+	if (argc < 2)
+		return ctl_usage_error(ctl_usage_audit, "missing %s",
+		    "audit command (verify, export, keygen, checkpoint)");
+	if (strcmp(argv[1], "verify") == 0)
+		return ctl_audit_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return ctl_audit_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return ctl_audit_keygen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "checkpoint") == 0)
+		return ctl_audit_checkpoint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(ctl_usage_audit, stdout);
+		return 0;
+	}
+	return ctl_usage_error(
+	    ctl_usage_audit, "unknown audit command: %s", argv[1]);
+}
+
+static int
 ctl_config(int argc, char **argv)
 {
 	const char *dir = "config/routing";
@@ -564,6 +924,8 @@ main(int argc, char **argv)
 		return ctl_key(argc, argv);
 	if (strcmp(argv[0], "config") == 0)
 		return ctl_config(argc, argv);
+	if (strcmp(argv[0], "audit") == 0)
+		return ctl_audit(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		fputs(ctl_usage_main, stdout);
 		return 0;

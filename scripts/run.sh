@@ -100,6 +100,16 @@ if [ ! -s "$VAR/keys/pseudonym.key" ]; then
 	say "created $VAR/keys/pseudonym.key"
 fi
 
+# The key that signs audit checkpoints (Ed25519), kept outside the
+# database with the checkpoints themselves (var/audit).
+if [ ! -s "$VAR/keys/audit-signing.pem" ]; then
+	mkdir -p "$VAR/keys" "$VAR/audit"
+	bin/nrmctl audit keygen --out "$VAR/keys/audit-signing.pem" \
+	    >"$VAR/keys/audit-signing.pub.pem"
+	say "created $VAR/keys/audit-signing.pem (public key next to it)"
+fi
+mkdir -p "$VAR/audit"
+
 # A self-signed development certificate for localhost.
 if [ ! -s "$VAR/tls/cert.pem" ] || [ ! -s "$VAR/tls/key.pem" ]; then
 	mkdir -p "$VAR/tls"
@@ -157,7 +167,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting nrmd (Ctrl-C stops nrmd and the cluster)"
-NRM_DATABASE_URL=$APP_URL bin/nrmd --config config/nrmd.conf &
+NRM_DATABASE_URL=$APP_URL \
+NRM_AUDIT_SIGNING_KEY_FILE=$VAR/keys/audit-signing.pem \
+NRM_AUDIT_CHECKPOINT_FILE=$VAR/audit/checkpoints.jsonl \
+    bin/nrmd --config config/nrmd.conf &
 NRMD_PID=$!
 set +e
 wait "$NRMD_PID"

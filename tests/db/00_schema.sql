@@ -2,35 +2,40 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 -- nrm.schema_version: one row per file, in order, with checksums.
 SELECT results_eq(
     $$SELECT version, name FROM nrm.schema_version ORDER BY version$$,
     $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
-        (3, '0003_authorize.sql'), (4, '0004_inbox.sql')$$,
-    'schema_version records 0001 to 0004 in order');
+        (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
+        (5, '0005_audit.sql'), (6, '0006_separation.sql')$$,
+    'schema_version records 0001 to 0006 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 4,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 6,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 4, 'api.schema_version() is 4');
+SELECT is(api.schema_version(), 6, 'api.schema_version() is 6');
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
-    'audit', 'api'], 'the nrm schemas exist (and no others)');
+    'audit', 'api', 'ident', 'invest'],
+    'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
     'escalation'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key'], 'auth tables');
-SELECT tables_are('audit', ARRAY['event'], 'audit tables');
+SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention'],
+    'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
+SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
+SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
 
 -- Every table is commented; personal-data tables say so.
 SELECT is_empty($$
     SELECT n.nspname || '.' || c.relname FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind = 'r' AND n.nspname IN ('nrm', 'ref', 'auth', 'intake',
-        'care', 'audit')
+        'care', 'audit', 'ident', 'invest')
       AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''$$,
     'every table has a comment');
 SELECT ok(obj_description('care.subject'::regclass, 'pg_class')
@@ -49,7 +54,8 @@ SELECT hasnt_column('intake', 'signal', 'given_name',
 SELECT is_empty($$
     SELECT conname FROM pg_constraint c
     JOIN pg_namespace n ON n.oid = c.connamespace
-    WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit')
+    WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
+        'ident', 'invest')
       AND contype = 'p'
       AND conname <> (SELECT relname FROM pg_class
           WHERE oid = c.conrelid) || '_pkey'$$,
@@ -57,7 +63,8 @@ SELECT is_empty($$
 SELECT is_empty($$
     SELECT conname FROM pg_constraint c
     JOIN pg_namespace n ON n.oid = c.connamespace
-    WHERE n.nspname IN ('ref', 'auth', 'intake', 'care', 'audit')
+    WHERE n.nspname IN ('ref', 'auth', 'intake', 'care', 'audit', 'ident',
+        'invest')
       AND contype IN ('c', 'f', 'u')
       AND conname !~ ('^' || (SELECT relname FROM pg_class
           WHERE oid = c.conrelid) || '_[a-z_]+_(check|fkey|key)$')$$,
@@ -67,7 +74,7 @@ SELECT is_empty($$
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'auth', 'care')
+    WHERE n.nspname IN ('api', 'auth', 'care', 'ident', 'invest')
       AND NOT coalesce(p.proconfig, '{}') @>
           ARRAY['search_path=pg_catalog, pg_temp']$$,
     'every function pins search_path = pg_catalog, pg_temp');
@@ -79,7 +86,7 @@ SELECT is_empty($$
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'auth', 'care')
+    WHERE n.nspname IN ('api', 'auth', 'care', 'ident', 'invest')
       AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
     'PUBLIC may execute no nrm function');
 
@@ -105,7 +112,7 @@ SELECT is_empty($$
     SELECT c.relname FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
-        'api') AND c.relowner <> (SELECT datdba FROM pg_database
+        'api', 'ident', 'invest') AND c.relowner <> (SELECT datdba FROM pg_database
         WHERE datname = current_database())$$,
     'the database owner owns every relation');
 SELECT has_index('care', 'subject', 'subject_pseudonym_idx',

@@ -28,7 +28,18 @@ INSERT INTO expected_grant VALUES
 	('nrm_analyst', 'care.case', 'SELECT'),
 	('nrm_analyst', 'care.case_history', 'SELECT'),
 	('nrm_auditor', 'audit.event', 'SELECT'),
-	('nrm_admin', 'auth.agency', 'SELECT');
+	('nrm_auditor', 'audit.chain', 'SELECT'),
+	('nrm_auditor', 'audit.retention', 'SELECT'),
+	('nrm_auditor', 'audit.unsealed', 'SELECT'),
+	('nrm_admin', 'auth.agency', 'SELECT'),
+	('nrm_coordinator', 'ident.decision', 'SELECT'),
+	('nrm_coordinator', 'ident.decision', 'INSERT'),
+	('nrm_coordinator', 'ident.profile', 'SELECT'),
+	('nrm_assessor', 'ident.decision', 'SELECT'),
+	('nrm_assessor', 'ident.decision', 'INSERT'),
+	('nrm_assessor', 'ident.profile', 'SELECT'),
+	('nrm_investigator', 'invest.record', 'SELECT'),
+	('nrm_investigator', 'invest.record', 'INSERT');
 INSERT INTO expected_grant
 SELECT r, t, p FROM unnest(ARRAY['nrm_reporter', 'nrm_coordinator',
     'nrm_assessor', 'nrm_investigator', 'nrm_auditor', 'nrm_analyst',
@@ -47,7 +58,8 @@ WHERE r.rolname IN ('nrm_app', 'nrm_reporter', 'nrm_coordinator',
         'nrm_assessor', 'nrm_investigator', 'nrm_auditor', 'nrm_analyst',
         'nrm_admin')
   AND c.relkind = 'r'
-  AND n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit')
+  AND n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
+      'ident', 'invest')
   AND has_table_privilege(r.oid, c.oid, p);
 
 SELECT set_eq('SELECT role, tbl, priv FROM actual_grant',
@@ -79,8 +91,11 @@ SELECT ok(has_column_privilege('nrm_admin', 'auth.api_key', 'label',
 SELECT ok(NOT has_column_privilege('nrm_admin', 'auth.api_key',
     'token_hash', 'SELECT'), 'admin: may not read token hashes');
 SELECT ok(NOT has_any_column_privilege('nrm_investigator', 'care.subject',
-    'SELECT') AND NOT has_any_column_privilege('nrm_investigator',
-    'intake.signal', 'SELECT'), 'investigator: reads nothing of the care side');
+    'SELECT') AND NOT has_table_privilege('nrm_investigator',
+    'intake.signal', 'SELECT') AND NOT has_column_privilege(
+    'nrm_investigator', 'intake.signal', 'reporter_reference', 'SELECT'),
+    'investigator: reads nothing of the care side (of intake.signal only '
+    'id and agency_id, 0006)');
 SELECT ok(NOT has_any_column_privilege('nrm_auditor', 'care.subject',
     'SELECT'), 'auditor: never personal data');
 SELECT ok(NOT has_any_column_privilege('nrm_analyst', 'care.subject',

@@ -1,0 +1,259 @@
+/*
+ * handler_audit.c - the audit log for auditors, and the daemon's part of
+ * keeping it tamper-evident:
+ *
+ *   GET /v1/audit              search: ?principal= &agency= &object_type=
+ *                              &object_id= &action= &purpose= &outcome=
+ *                              &from= &to= (RFC 3339) &limit=1..200
+ *                              &cursor= (next_cursor of the last page);
+ *                              newest first; the search is audited
+ *   GET /v1/audit/verify       recompute the chain in the database and
+ *                              check this daemon's signed checkpoints
+ *   GET /v1/audit/checkpoints  the signed checkpoints and the public key
+ *
+ * The ticks: every audit_seal_interval seconds api.audit_seal() chains
+ * what was written since (one sealer at a time across daemons), and
+ * every audit_checkpoint_interval seconds the chain head is signed and
+ * appended to audit_checkpoint_file (checkpoint.c).
+ */
+#include "auth.h"
+#include "checkpoint.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "log.h"
+#include "routes.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define AUDIT_SEAL_BATCH 5000 /* events sealed per call */
+
+static const char *const audit_filters[] = {
+    "principal",
+    "agency",
+    "object_type",
+    "object_id",
+    "action",
+    "purpose",
+    "outcome",
+    "from",
+    "to",
+    NULL,
+};
+
+static void
+audit_search_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct nrm_dbapi_call call;
+	cJSON *filters = cJSON_CreateObject();
+	const char *limit, *cursor;
+	char *ftext = NULL;
+	struct evkeyval *kv;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		cJSON_Delete(filters);
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		bool known = strcmp(kv->key, "limit") == 0 ||
+		    strcmp(kv->key, "cursor") == 0;
+
+		for (int i = 0; audit_filters[i] != NULL && !known; i++)
+			if (strcmp(kv->key, audit_filters[i]) == 0) {
+				known = true;
+				cJSON_AddStringToObject(
+				    filters, kv->key, kv->value);
+			}
+		if (!known) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			evhttp_clear_headers(&q);
+			cJSON_Delete(filters);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			return;
+		}
+	}
+	limit = evhttp_find_header(&q, "limit");
+	cursor = evhttp_find_header(&q, "cursor");
+	if ((limit != NULL &&
+		(strlen(limit) == 0 || strlen(limit) > 3 ||
+		    strspn(limit, "0123456789") != strlen(limit))) ||
+	    (cursor != NULL &&
+		(strlen(cursor) == 0 || strlen(cursor) > 18 ||
+		    strspn(cursor, "0123456789") != strlen(cursor)))) {
+		const char *f = limit != NULL &&
+			(strlen(limit) == 0 || strlen(limit) > 3 ||
+			    strspn(limit, "0123456789") != strlen(limit))
+		    ? "limit"
+		    : "cursor";
+
+		evhttp_clear_headers(&q);
+		cJSON_Delete(filters);
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, f, "%s is not valid", f);
+		return;
+	}
+	ftext = cJSON_PrintUnformatted(filters);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, ftext);
+	nrm_dbapi_text(&call, cursor);
+	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_SEARCH, &call, NULL);
+	evhttp_clear_headers(&q);
+	free(ftext);
+	cJSON_Delete(filters);
+}
+
+void
+nrm_h_audit_search(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.search", audit_search_authed);
+}
+
+static void
+audit_verify_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *cps = r->d->checkpoints != NULL
+	    ? nrm_checkpoints_json(r->d->checkpoints)
+	    : NULL;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, cps);
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_VERIFY, &call, NULL);
+	free(cps);
+}
+
+void
+nrm_h_audit_verify(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.verify", audit_verify_authed);
+}
+
+static void
+audit_checkpoints_authed(struct nrm_req *r)
+{
+	struct nrm_checkpoints *cp = r->d->checkpoints;
+	cJSON *o = cJSON_CreateObject();
+	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
+	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
+	char *out;
+
+	cJSON_AddBoolToObject(o, "enabled", cp != NULL);
+	if (pem != NULL)
+		cJSON_AddStringToObject(o, "public_key", pem);
+	else
+		cJSON_AddNullToObject(o, "public_key");
+	cJSON_AddItemToObject(o, "checkpoints",
+	    list != NULL ? cJSON_Parse(list) : cJSON_CreateArray());
+	out = cJSON_PrintUnformatted(o);
+	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
+	free(out);
+	free(list);
+	free(pem);
+	cJSON_Delete(o);
+}
+
+void
+nrm_h_audit_checkpoints(struct nrm_req *r)
+{
+	nrm_auth_record(r, NRM_ROLE_AUDITOR, "audit.checkpoints.read", "audit",
+	    NULL, audit_checkpoints_authed);
+}
+
+/* --- the ticks --------------------------------------------------------- */
+
+static void
+audit_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+
+	d->seal_pending = false;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		const char *st = outcome == NRM_DB_ERROR
+		    ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+		    : NULL;
+
+		if (outcome != NRM_DB_UNAVAILABLE)
+			nrm_warn("audit seal failed sqlstate=%s",
+			    st != NULL ? st : "-");
+		return;
+	}
+	{
+		cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+		cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "sealed");
+
+		bool full =
+		    cJSON_IsNumber(n) && n->valuedouble >= AUDIT_SEAL_BATCH;
+
+		if (cJSON_IsNumber(n))
+			d->metrics.audit_sealed += (uint64_t)n->valuedouble;
+		cJSON_Delete(o);
+		/* A full batch: more are waiting, seal on at once. */
+		if (full && !d->draining)
+			nrm_audit_seal_tick(d);
+	}
+}
+
+void
+nrm_audit_seal_tick(struct nrm_daemon *d)
+{
+	char limit[16];
+	const char *v[1] = {limit};
+
+	snprintf(limit, sizeof(limit), "%d", AUDIT_SEAL_BATCH);
+
+	if (d->seal_pending || !nrm_daemon_db_ready(d))
+		return;
+	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_SEAL, 1, v, NULL, NULL,
+		audit_seal_done, d) != NULL)
+		d->seal_pending = true;
+}
+
+static void
+audit_head_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+	cJSON *o, *pos, *hash;
+
+	d->head_pending = false;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0) || d->checkpoints == NULL)
+		return;
+	o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	pos = cJSON_GetObjectItemCaseSensitive(o, "pos");
+	hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
+	if (cJSON_IsNumber(pos) && cJSON_IsString(hash) &&
+	    pos->valuedouble > 0) {
+		if (nrm_checkpoints_add(d->checkpoints,
+			(int64_t)pos->valuedouble, hash->valuestring,
+			(int64_t)time(NULL)) != NRM_OK)
+			nrm_error("could not write an audit checkpoint");
+	}
+	cJSON_Delete(o);
+}
+
+void
+nrm_audit_checkpoint_tick(struct nrm_daemon *d)
+{
+	if (d->checkpoints == NULL || d->head_pending ||
+	    !nrm_daemon_db_ready(d))
+		return;
+	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_HEAD, 0, NULL, NULL, NULL,
+		audit_head_done, d) != NULL)
+		d->head_pending = true;
+}

@@ -1,0 +1,1198 @@
+-- 0005_audit.sql - the tamper-evident audit log (issue 6): a SHA-256
+-- hash chain over audit.event sealed in the background, append-only
+-- enforced by the database, one documented retention procedure, the
+-- purpose-of-access vocabulary, and the auditor's verify and search
+-- (docs/audit.md, docs/sql-api.md).
+--
+-- Applied by `nrmctl migrate` in one transaction as nrm_owner; no
+-- BEGIN/COMMIT here.  0001..0004 are released and stay unchanged: what
+-- this file changes of theirs it changes with ALTER / CREATE OR REPLACE.
+--
+-- Design in one paragraph.  Writers insert audit.event rows exactly as
+-- before (no lock, no hash on the request path); an AFTER INSERT trigger
+-- adds the id to audit.unsealed, the queue of events not yet chained.
+-- Every nrmd calls api.audit_seal() about once a second: under one
+-- transaction-level advisory lock (another sealer just answers "busy")
+-- it appends queued events, in id order, to audit.chain with
+-- hash = sha256(prev_hash || audit.canonical(event)) and removes them
+-- from the queue, in one transaction.  An event whose transaction
+-- commits late simply gets a later position.  Verification recomputes
+-- every link; a chain rewritten consistently from some position on is
+-- caught only by the daemon's signed checkpoints outside the database.
+
+-- ---------------------------------------------------------------------
+-- The sealer's role.  NOLOGIN, and nrm_app is NOT a member: nrm_app
+-- reaches its privileges only through audit.seal() and audit.head()
+-- (SECURITY DEFINER, owned by nrm_audit_sealer), so the daemon's login
+-- role gets no INSERT on audit.chain and cannot SET ROLE to it.
+-- nrm_owner becomes a member only because a new function owner must be
+-- a role the current one belongs to (as for nrm_sweeper in 0004).
+-- ---------------------------------------------------------------------
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles
+	    WHERE rolname = 'nrm_audit_sealer') THEN
+		CREATE ROLE nrm_audit_sealer NOLOGIN;
+	END IF;
+	IF NOT pg_catalog.pg_has_role(current_user, 'nrm_audit_sealer',
+	    'MEMBER') THEN
+		EXECUTE pg_catalog.format('GRANT nrm_audit_sealer TO %I',
+		    current_user);
+	END IF;
+	IF pg_catalog.pg_has_role('nrm_app', 'nrm_audit_sealer', 'MEMBER')
+	THEN
+		REVOKE nrm_audit_sealer FROM nrm_app;
+	END IF;
+END
+$roles$;
+COMMENT ON ROLE nrm_audit_sealer IS
+    'nrm: owner of audit.seal and audit.head (SECURITY DEFINER); the only '
+    'role that appends to audit.chain.  NOLOGIN; nrm_app is no member.';
+
+-- ---------------------------------------------------------------------
+-- Purpose of access: a closed vocabulary (docs/audit.md#purposes).
+-- The list is spelled twice, here and in audit.purpose_codes() (a CHECK
+-- must not call a function every inserting role would need EXECUTE
+-- on); tests/db/60_audit.sql keeps the two equal.  'nrmctl' is the
+-- purpose nrmctl has written for key management since 0001.
+-- ---------------------------------------------------------------------
+ALTER TABLE audit.event
+	DROP CONSTRAINT event_purpose_check,
+	ADD CONSTRAINT event_purpose_check CHECK (purpose IS NULL
+	    OR purpose IN ('care', 'intake', 'identification',
+	        'investigation', 'audit', 'monitoring', 'emergency',
+	        'nrmctl'));
+COMMENT ON COLUMN audit.event.purpose IS
+    'Why the principal acted: a code from audit.purpose_codes() '
+    '(docs/audit.md#purposes), or null (a denial before the purpose is '
+    'known, an action that reads no personal data).';
+
+CREATE FUNCTION audit.purpose_codes() RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
+	    'audit', 'monitoring', 'emergency', 'nrmctl']::text[]
+$$;
+COMMENT ON FUNCTION audit.purpose_codes() IS
+    'The purpose-of-access codes audit.event.purpose accepts (the same '
+    'list as event_purpose_check).';
+
+-- Event search filters by agency and by action; key and object are
+-- indexed since 0001, time by event_at_idx.
+CREATE INDEX event_agency_id_idx ON audit.event (agency_id, id);
+CREATE INDEX event_action_idx ON audit.event (action, id);
+
+-- ---------------------------------------------------------------------
+-- The chain.
+-- ---------------------------------------------------------------------
+CREATE TABLE audit.chain (
+	pos bigint NOT NULL,
+	event_id bigint NOT NULL,
+	prev_hash bytea NOT NULL,
+	hash bytea NOT NULL,
+	sealed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	CONSTRAINT chain_pkey PRIMARY KEY (pos),
+	CONSTRAINT chain_event_id_key UNIQUE (event_id),
+	CONSTRAINT chain_event_id_fkey FOREIGN KEY (event_id)
+	    REFERENCES audit.event (id),
+	CONSTRAINT chain_pos_check CHECK (pos >= 1),
+	CONSTRAINT chain_prev_hash_check CHECK (octet_length(prev_hash) = 32),
+	CONSTRAINT chain_hash_check CHECK (octet_length(hash) = 32)
+);
+COMMENT ON TABLE audit.chain IS
+    'The hash chain over audit.event: link pos seals event event_id with '
+    'hash = sha256(prev_hash || audit.canonical(event)), prev_hash being '
+    'the hash of link pos - 1 (link 1: audit.genesis(); after a purge: '
+    'the retention anchor).  Appended by audit.seal only; append-only.  '
+    'No personal data.';
+
+CREATE TABLE audit.unsealed (
+	event_id bigint NOT NULL,
+	CONSTRAINT unsealed_pkey PRIMARY KEY (event_id)
+);
+COMMENT ON TABLE audit.unsealed IS
+    'The queue of audit events not yet in audit.chain: filled by the '
+    'event_enqueue trigger in the inserting transaction, emptied by '
+    'audit.seal in the sealing one.  An event neither here nor in the '
+    'chain was inserted behind the trigger''s back (verify reports it).  '
+    'No personal data.';
+
+CREATE TABLE audit.retention (
+	purged_through_pos bigint NOT NULL,
+	anchor_hash bytea NOT NULL,
+	before timestamptz NOT NULL,
+	events bigint NOT NULL,
+	at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	CONSTRAINT retention_pkey PRIMARY KEY (purged_through_pos),
+	CONSTRAINT retention_purged_through_pos_check
+	    CHECK (purged_through_pos >= 1),
+	CONSTRAINT retention_anchor_hash_check
+	    CHECK (octet_length(anchor_hash) = 32),
+	CONSTRAINT retention_events_check CHECK (events >= 1)
+);
+COMMENT ON TABLE audit.retention IS
+    'One row per run of audit.purge_before that removed something: links '
+    '1..purged_through_pos and their events are gone; anchor_hash is the '
+    'hash of link purged_through_pos, where verification starts.  '
+    'Append-only.  No personal data.';
+
+-- ---------------------------------------------------------------------
+-- Canonical encoding and the genesis value.
+-- ---------------------------------------------------------------------
+
+-- The prev_hash of link 1: sha256 of the 18 ASCII bytes
+-- "nrm-audit-chain-v1" =
+-- a06dc8d4062f19f11bf5a47ad2eb8689bc0ed5f373fe835d03a3eff2e73ea94f.
+CREATE FUNCTION audit.genesis() RETURNS bytea
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.sha256('nrm-audit-chain-v1'::bytea)
+$$;
+COMMENT ON FUNCTION audit.genesis() IS
+    'The prev_hash of chain link 1: sha256(''nrm-audit-chain-v1'').';
+
+/*
+ * The bytes a link hashes for an event: 14 length-prefixed fields, each
+ * a 4-byte big-endian length then that many bytes of UTF-8 text, or the
+ * 4 bytes ff ff ff ff for SQL NULL (so NULL and '' differ).  Field 0 is
+ * the format tag "nrm.audit.event.v1"; then, in this order: id
+ * (decimal), at (UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ", always six
+ * fraction digits), api_key_id, agency_id (lowercase uuid text), role,
+ * action, object_type, object_id, purpose, outcome, reason, request_id,
+ * client_addr (abbrev(inet): "192.0.2.10", "2001:db8::1",
+ * "10.0.0.0/8").  Length prefixes, not JSON: no escaping rules, no key
+ * order or number formatting of a JSON library to pin, trivial to
+ * reimplement (nrmctl does, in C, and cross-checks this function).  A new
+ * column needs a new tag (v2) for the links sealed after it.
+ *
+ * One PL/pgSQL expression: five times faster than a SQL function (which
+ * is not inlined here: to_char and convert_to are only STABLE) or a loop
+ * over the fields.  octet_length(text) counts UTF-8 bytes because the
+ * database encoding is UTF8 (checked below, at migration time).
+ */
+DO $enc$
+BEGIN
+	IF pg_catalog.current_setting('server_encoding') <> 'UTF8' THEN
+		RAISE EXCEPTION 'the nrm database must be UTF8, not %',
+		    pg_catalog.current_setting('server_encoding')
+		    USING ERRCODE = 'feature_not_supported';
+	END IF;
+END
+$enc$;
+
+CREATE FUNCTION audit.canonical(e audit.event) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_null constant bytea := '\xffffffff';
+	v_id text := e.id::text;
+	v_at text := pg_catalog.to_char(e.at AT TIME ZONE 'UTC',
+	    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+	v_key text := e.api_key_id::text;
+	v_agency text := e.agency_id::text;
+	v_addr text := pg_catalog.abbrev(e.client_addr);
+BEGIN
+	-- The tag "nrm.audit.event.v1" with its length (18), then each field.
+	RETURN '\x000000126e726d2e61756469742e6576656e742e7631'::bytea
+	    || CASE WHEN v_id IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_id))
+	            || pg_catalog.convert_to(v_id, 'UTF8') END
+	    || CASE WHEN v_at IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_at))
+	            || pg_catalog.convert_to(v_at, 'UTF8') END
+	    || CASE WHEN v_key IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_key))
+	            || pg_catalog.convert_to(v_key, 'UTF8') END
+	    || CASE WHEN v_agency IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_agency))
+	            || pg_catalog.convert_to(v_agency, 'UTF8') END
+	    || CASE WHEN e.role IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.role))
+	            || pg_catalog.convert_to(e.role, 'UTF8') END
+	    || CASE WHEN e.action IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.action))
+	            || pg_catalog.convert_to(e.action, 'UTF8') END
+	    || CASE WHEN e.object_type IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.object_type))
+	            || pg_catalog.convert_to(e.object_type, 'UTF8') END
+	    || CASE WHEN e.object_id IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.object_id))
+	            || pg_catalog.convert_to(e.object_id, 'UTF8') END
+	    || CASE WHEN e.purpose IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.purpose))
+	            || pg_catalog.convert_to(e.purpose, 'UTF8') END
+	    || CASE WHEN e.outcome IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.outcome))
+	            || pg_catalog.convert_to(e.outcome, 'UTF8') END
+	    || CASE WHEN e.reason IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.reason))
+	            || pg_catalog.convert_to(e.reason, 'UTF8') END
+	    || CASE WHEN e.request_id IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.request_id))
+	            || pg_catalog.convert_to(e.request_id, 'UTF8') END
+	    || CASE WHEN v_addr IS NULL THEN v_null
+	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_addr))
+	            || pg_catalog.convert_to(v_addr, 'UTF8') END;
+END
+$$;
+COMMENT ON FUNCTION audit.canonical(audit.event) IS
+    'The canonical bytes of an audit event that its chain link hashes: '
+    'length-prefixed UTF-8 fields in a fixed order (docs/audit.md).';
+
+-- ---------------------------------------------------------------------
+-- Append-only, enforced by triggers (privileges already keep every
+-- role but the owner out; these stop the owner and superusers too,
+-- unless they go around them on purpose: see docs/audit.md).
+-- ---------------------------------------------------------------------
+
+/*
+ * BEFORE UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement) on
+ * audit.event, audit.chain and audit.retention: refuse.  The one
+ * exception is a DELETE on a table whose trigger passes the argument
+ * 'purgeable' (event, chain) while the transaction-local setting
+ * nrm.audit_retention is 'on', which audit.purge_before sets around
+ * its deletes.  UPDATE and TRUNCATE are never allowed.
+ */
+CREATE FUNCTION audit.refuse_change() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'DELETE' AND TG_NARGS > 0 AND TG_ARGV[0] = 'purgeable'
+	    AND pg_catalog.current_setting('nrm.audit_retention', true) = 'on'
+	THEN
+		RETURN OLD;
+	END IF;
+	RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA,
+	    TG_TABLE_NAME, TG_OP
+	    USING ERRCODE = 'insufficient_privilege',
+	    HINT = 'audit rows leave only through audit.purge_before '
+	        '(docs/audit.md)';
+END
+$$;
+COMMENT ON FUNCTION audit.refuse_change() IS
+    'Trigger: refuses UPDATE, DELETE and TRUNCATE on the audit tables, '
+    'except the deletes of audit.purge_before.';
+
+CREATE TRIGGER event_append_only
+BEFORE UPDATE OR DELETE ON audit.event
+FOR EACH ROW EXECUTE FUNCTION audit.refuse_change('purgeable');
+CREATE TRIGGER event_no_truncate
+BEFORE TRUNCATE ON audit.event
+FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER chain_append_only
+BEFORE UPDATE OR DELETE ON audit.chain
+FOR EACH ROW EXECUTE FUNCTION audit.refuse_change('purgeable');
+CREATE TRIGGER chain_no_truncate
+BEFORE TRUNCATE ON audit.chain
+FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER retention_append_only
+BEFORE UPDATE OR DELETE ON audit.retention
+FOR EACH ROW EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER retention_no_truncate
+BEFORE TRUNCATE ON audit.retention
+FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+COMMENT ON TRIGGER event_append_only ON audit.event IS
+    'Append-only: no UPDATE; DELETE only inside audit.purge_before.';
+COMMENT ON TRIGGER event_no_truncate ON audit.event IS
+    'Append-only: never TRUNCATE.';
+COMMENT ON TRIGGER chain_append_only ON audit.chain IS
+    'Append-only: no UPDATE; DELETE only inside audit.purge_before.';
+COMMENT ON TRIGGER chain_no_truncate ON audit.chain IS
+    'Append-only: never TRUNCATE.';
+COMMENT ON TRIGGER retention_append_only ON audit.retention IS
+    'Retention anchors are never changed or removed.';
+COMMENT ON TRIGGER retention_no_truncate ON audit.retention IS
+    'Retention anchors are never truncated.';
+
+/*
+ * AFTER INSERT on audit.event: queue the new event for the sealer, in
+ * the inserting transaction (so it is queued exactly when it commits).
+ * SECURITY DEFINER: writers need no privilege on the queue.  The only
+ * cost an audited request pays for the chain: one small insert.
+ */
+CREATE FUNCTION audit.enqueue() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO audit.unsealed (event_id) VALUES (NEW.id);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION audit.enqueue() IS
+    'Trigger: queues a new audit event in audit.unsealed for the sealer.';
+CREATE TRIGGER event_enqueue
+AFTER INSERT ON audit.event
+FOR EACH ROW EXECUTE FUNCTION audit.enqueue();
+COMMENT ON TRIGGER event_enqueue ON audit.event IS
+    'Queues every new event for sealing into audit.chain.';
+
+-- Events that exist already are sealed by the first sealer run, in id
+-- order.
+INSERT INTO audit.unsealed (event_id) SELECT id FROM audit.event;
+
+-- ---------------------------------------------------------------------
+-- Sealing.
+-- ---------------------------------------------------------------------
+
+/*
+ * The chain head: the last link, or else the newest retention anchor,
+ * or else position 0 with the genesis hash.
+ */
+CREATE FUNCTION audit.head_link(OUT pos bigint, OUT hash bytea)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT x.pos, x.hash FROM (
+	    (SELECT c.pos, c.hash FROM audit.chain c ORDER BY c.pos DESC
+	        LIMIT 1)
+	    UNION ALL
+	    (SELECT r.purged_through_pos, r.anchor_hash FROM audit.retention r
+	        ORDER BY r.purged_through_pos DESC LIMIT 1)
+	    UNION ALL
+	    SELECT 0, audit.genesis()) x
+	ORDER BY x.pos DESC
+	LIMIT 1
+$$;
+COMMENT ON FUNCTION audit.head_link() IS
+    'The chain head (pos, hash): the last link, else the newest retention '
+    'anchor, else (0, genesis).';
+
+/*
+ * Seal up to p_limit (1..10000) queued events, in id order, onto the
+ * chain.  Runs as nrm_audit_sealer (SECURITY DEFINER).  The advisory
+ * transaction lock (5, 1) makes one sealer at a time: another one gets
+ * {"sealed": 0, "busy": true} at once and never waits.  The lock is held
+ * until commit, and a sealer reads the head only after taking it, so
+ * positions never collide (the primary key would refuse it anyway).
+ * A queued event whose row is gone (deleted behind the triggers before
+ * it was sealed) is dropped from the queue unchained.
+ */
+CREATE FUNCTION audit.seal(p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_head record;
+	v_pos bigint;
+	v_prev bytea;
+	v_done bigint[] := '{}';
+	v_ids bigint[] := '{}';
+	v_prevs bytea[] := '{}';
+	v_hashes bytea[] := '{}';
+	v_r record;
+BEGIN
+	IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+		RAISE EXCEPTION 'p_limit must be 1 to 10000'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(5, 1) THEN
+		RETURN pg_catalog.jsonb_build_object('sealed', 0, 'busy', true);
+	END IF;
+	SELECT * INTO v_head FROM audit.head_link();
+	v_pos := v_head.pos;
+	v_prev := v_head.hash;
+	-- The hashes are a sequence; the rows go in with one INSERT.
+	FOR v_r IN
+		SELECT u.event_id, e AS ev, e.id IS NOT NULL AS present
+		FROM audit.unsealed u
+		LEFT JOIN audit.event e ON e.id = u.event_id
+		ORDER BY u.event_id
+		LIMIT p_limit
+	LOOP
+		v_done := v_done || v_r.event_id;
+		IF v_r.present THEN
+			v_ids := v_ids || v_r.event_id;
+			v_prevs := v_prevs || v_prev;
+			v_prev := pg_catalog.sha256(v_prev
+			    || audit.canonical(v_r.ev));
+			v_hashes := v_hashes || v_prev;
+		END IF;
+	END LOOP;
+	INSERT INTO audit.chain (pos, event_id, prev_hash, hash)
+	SELECT v_pos + x.n, x.event_id, x.prev_hash, x.hash
+	FROM ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_prevs),
+	    pg_catalog.unnest(v_hashes))
+	    WITH ORDINALITY AS x(event_id, prev_hash, hash, n);
+	DELETE FROM audit.unsealed WHERE event_id = ANY (v_done);
+	v_pos := v_pos + pg_catalog.cardinality(v_ids);
+	RETURN pg_catalog.jsonb_build_object('sealed',
+	    pg_catalog.cardinality(v_ids), 'busy', false, 'head_pos', v_pos,
+	    'head_hash', pg_catalog.encode(v_prev, 'hex'),
+	    'unsealed', (SELECT pg_catalog.count(*) FROM audit.unsealed));
+END
+$$;
+COMMENT ON FUNCTION audit.seal(integer) IS
+    'The sealer: append up to p_limit queued events to audit.chain in id '
+    'order, one sealer at a time (advisory xact lock (5, 1); others get '
+    '"busy").  SECURITY DEFINER owned by nrm_audit_sealer.';
+
+-- The chain head for nrmd's signed checkpoints; nrm_app may not read
+-- audit.chain itself.
+CREATE FUNCTION audit.head() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('pos', h.pos,
+	    'hash', pg_catalog.encode(h.hash, 'hex'))
+	FROM audit.head_link() h
+$$;
+COMMENT ON FUNCTION audit.head() IS
+    'The chain head {"pos", "hash"}.  SECURITY DEFINER owned by '
+    'nrm_audit_sealer.';
+
+CREATE FUNCTION api.audit_seal(p_limit integer) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT audit.seal(p_limit)
+$$;
+COMMENT ON FUNCTION api.audit_seal(integer) IS
+    'Called by every nrmd about once a second as nrm_app (no token): seal '
+    'up to p_limit queued audit events; {"sealed", "busy", "head_pos", '
+    '"head_hash", "unsealed"} or {"sealed": 0, "busy": true}.';
+
+CREATE FUNCTION api.audit_head() RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT audit.head()
+$$;
+COMMENT ON FUNCTION api.audit_head() IS
+    'nrm_app, no token: the chain head {"pos", "hash"} to sign as a '
+    'checkpoint.';
+
+-- ---------------------------------------------------------------------
+-- Verification.
+-- ---------------------------------------------------------------------
+
+/*
+ * Recompute the chain from the newest retention anchor (or genesis) in
+ * ONE statement (one snapshot; set-based: each link is checked against
+ * its own stored prev_hash and its predecessor's stored hash, which by
+ * induction proves the whole chain, so no sequential loop is needed).
+ * Per link, in this order, the first failing check names the break:
+ *
+ *   position gap             "missing event"  pos = the missing
+ *                            position, expected = the prev_hash its
+ *                            successor records, found null
+ *   prev_hash <> the hash    "order"          expected = predecessor's
+ *   of the predecessor                        hash, found = prev_hash
+ *   event row gone           "missing event"  expected = stored hash
+ *   recomputed hash <>       "hash mismatch"  expected = stored hash,
+ *   stored hash                               found = recomputed
+ *
+ * and, after all links, an event neither chained nor queued is an
+ * "unchained event" (pos null).  p_checkpoints (NULL, or an array of
+ * {"pos", "hash"} checked by the caller) are compared with the stored
+ * hashes: a position past the head is "beyond head", a different hash
+ * "hash mismatch"; positions purged before the anchor are skipped.
+ * Returns the body documented for api.audit_verify.
+ */
+CREATE FUNCTION audit.verify_chain(p_checkpoints jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+	v_head_pos bigint;
+	v_head_hash text;
+	v_broken jsonb;
+	v_cp jsonb;
+	v_intact boolean;
+BEGIN
+	WITH a AS MATERIALIZED (
+		SELECT x.pos, x.hash, x.at FROM (
+		    SELECT r.purged_through_pos AS pos, r.anchor_hash AS hash,
+		        r.at
+		    FROM audit.retention r
+		    UNION ALL
+		    SELECT 0, audit.genesis(), NULL::timestamptz) x
+		ORDER BY x.pos DESC
+		LIMIT 1),
+	l AS (
+		SELECT c.pos, c.event_id, c.prev_hash, c.hash,
+		    COALESCE(pg_catalog.lag(c.pos) OVER w, a.pos) AS ppos,
+		    COALESCE(pg_catalog.lag(c.hash) OVER w, a.hash) AS phash,
+		    e.id IS NOT NULL AS present,
+		    CASE WHEN e.id IS NOT NULL THEN pg_catalog.sha256(
+		        c.prev_hash || audit.canonical(e)) END AS rehash
+		FROM a
+		JOIN audit.chain c ON c.pos > a.pos
+		LEFT JOIN audit.event e ON e.id = c.event_id
+		WINDOW w AS (ORDER BY c.pos)),
+	k AS (
+		SELECT l.pos, l.hash, CASE
+		    WHEN l.pos <> l.ppos + 1 THEN pg_catalog.jsonb_build_object(
+		        'pos', l.ppos + 1, 'event_id', NULL,
+		        'expected', pg_catalog.encode(l.prev_hash, 'hex'),
+		        'found', NULL, 'reason', 'missing event')
+		    WHEN l.prev_hash <> l.phash
+		    THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.phash, 'hex'),
+		        'found', pg_catalog.encode(l.prev_hash, 'hex'),
+		        'reason', 'order')
+		    WHEN NOT l.present THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.hash, 'hex'),
+		        'found', NULL, 'reason', 'missing event')
+		    WHEN l.rehash <> l.hash THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.hash, 'hex'),
+		        'found', pg_catalog.encode(l.rehash, 'hex'),
+		        'reason', 'hash mismatch')
+		    END AS broken
+		FROM l)
+	SELECT pg_catalog.count(k.pos) AS events,
+	    pg_catalog.max(pg_catalog.lpad(k.pos::text, 19, '0')
+	        || pg_catalog.encode(k.hash, 'hex')) AS head,
+	    (pg_catalog.array_agg(k.broken ORDER BY k.pos)
+	        FILTER (WHERE k.broken IS NOT NULL))[1] AS broken,
+	    (SELECT pg_catalog.jsonb_build_object('pos', a.pos,
+	        'hash', pg_catalog.encode(a.hash, 'hex'),
+	        'at', api.rfc3339(a.at)) FROM a WHERE a.pos > 0) AS anchor,
+	    (SELECT a.pos FROM a) AS anchor_pos,
+	    (SELECT pg_catalog.encode(a.hash, 'hex') FROM a) AS anchor_hash,
+	    (SELECT pg_catalog.count(*) FROM audit.unsealed) AS unsealed,
+	    (SELECT pg_catalog.jsonb_build_object('n', pg_catalog.count(*),
+	        'first', pg_catalog.min(e.id))
+	    FROM audit.event e
+	    WHERE NOT EXISTS (SELECT 1 FROM audit.chain c
+	        WHERE c.event_id = e.id)
+	      AND NOT EXISTS (SELECT 1 FROM audit.unsealed u
+	        WHERE u.event_id = e.id)) AS unchained
+	INTO v
+	FROM k;
+
+	IF v.head IS NULL THEN
+		v_head_pos := v.anchor_pos;
+		v_head_hash := v.anchor_hash;
+	ELSE
+		v_head_pos := pg_catalog.substr(v.head, 1, 19)::bigint;
+		v_head_hash := pg_catalog.substr(v.head, 20);
+	END IF;
+	v_broken := v.broken;
+	IF v_broken IS NULL AND (v.unchained->>'n')::bigint > 0 THEN
+		v_broken := pg_catalog.jsonb_build_object('pos', NULL,
+		    'event_id', (v.unchained->>'first')::bigint,
+		    'expected', NULL, 'found', NULL,
+		    'reason', 'unchained event');
+	END IF;
+	v_intact := v_broken IS NULL;
+
+	-- Checkpoints: stored hash at each position (links are append-only:
+	-- a second snapshot cannot see a link the first one lacked, only
+	-- new ones past the head, which count as "beyond head" only if the
+	-- first statement did not reach them either).
+	IF p_checkpoints IS NOT NULL THEN
+		WITH cp AS (
+			SELECT (x->>'pos')::bigint AS pos, x->>'hash' AS hash
+			FROM pg_catalog.jsonb_array_elements(p_checkpoints) x),
+		m AS (
+			SELECT cp.pos, cp.hash, CASE
+			    WHEN cp.pos > v_head_pos THEN 'beyond head'
+			    WHEN cp.pos < v.anchor_pos THEN 'skipped'
+			    WHEN cp.pos = v.anchor_pos THEN CASE
+			        WHEN cp.hash = v.anchor_hash THEN NULL
+			        ELSE 'hash mismatch' END
+			    WHEN c.hash IS NULL THEN 'missing event'
+			    WHEN pg_catalog.encode(c.hash, 'hex') = cp.hash
+			        THEN NULL
+			    ELSE 'hash mismatch' END AS reason,
+			    CASE WHEN cp.pos = v.anchor_pos THEN v.anchor_hash
+			    ELSE pg_catalog.encode(c.hash, 'hex') END AS found
+			FROM cp
+			LEFT JOIN audit.chain c ON c.pos = cp.pos)
+		SELECT pg_catalog.jsonb_build_object(
+		    'checked', pg_catalog.count(*) FILTER (WHERE m.reason
+		        IS DISTINCT FROM 'skipped'),
+		    'skipped', pg_catalog.count(*) FILTER (WHERE m.reason
+		        = 'skipped'),
+		    'first_mismatch', (pg_catalog.array_agg(
+		        pg_catalog.jsonb_build_object('pos', m.pos,
+		            'expected', m.hash,
+		            'found', CASE WHEN m.reason = 'beyond head'
+		                THEN NULL ELSE m.found END,
+		            'reason', m.reason) ORDER BY m.pos)
+		        FILTER (WHERE m.reason IS NOT NULL
+		            AND m.reason <> 'skipped'))[1])
+		INTO v_cp
+		FROM m;
+		v_intact := v_intact AND v_cp->'first_mismatch' = 'null'::jsonb;
+	END IF;
+
+	RETURN pg_catalog.jsonb_build_object('intact', v_intact,
+	    'events', v.events, 'head_pos', v_head_pos,
+	    'head_hash', v_head_hash, 'unsealed', v.unsealed,
+	    'unchained', (v.unchained->>'n')::bigint,
+	    'first_broken', v_broken, 'anchor', v.anchor,
+	    'checkpoints', v_cp);
+END
+$$;
+COMMENT ON FUNCTION audit.verify_chain(jsonb) IS
+    'Recompute the audit chain from the retention anchor (or genesis) and '
+    'report the first broken link and any unchained event; optionally '
+    'compare checkpoints {"pos", "hash"} with it.';
+
+/*
+ * Whether p_checkpoints is NULL / JSON null or an array of at most
+ * 100000 objects with an integer "pos" >= 0 and a 64-hex "hash" (other
+ * keys, e.g. "at" and "sig", are ignored).
+ */
+CREATE FUNCTION audit.checkpoints_valid(p_checkpoints jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p_checkpoints IS NULL
+	    OR pg_catalog.jsonb_typeof(p_checkpoints) = 'null'
+	    OR (pg_catalog.jsonb_typeof(p_checkpoints) = 'array'
+	        AND pg_catalog.jsonb_array_length(p_checkpoints) <= 100000
+	        AND NOT EXISTS (SELECT 1
+	            FROM pg_catalog.jsonb_array_elements(p_checkpoints) x
+	            WHERE pg_catalog.jsonb_typeof(x) IS DISTINCT FROM 'object'
+	               OR pg_catalog.jsonb_typeof(x->'pos')
+	                  IS DISTINCT FROM 'number'
+	               OR (x->>'pos') !~ '^(0|[1-9][0-9]{0,17})$'
+	               OR pg_catalog.jsonb_typeof(x->'hash')
+	                  IS DISTINCT FROM 'string'
+	               OR (x->>'hash') !~ '^[0-9a-f]{64}$'))
+$$;
+COMMENT ON FUNCTION audit.checkpoints_valid(jsonb) IS
+    'Shape check of api.audit_verify''s p_checkpoints.';
+
+CREATE FUNCTION api.audit_verify(p_token_hash bytea, p_request_id text,
+    p_client inet, p_checkpoints jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.verify', 'audit', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF NOT audit.checkpoints_valid(p_checkpoints) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'audit.verify', 'audit', NULL, 'audit', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request',
+		    'checkpoints must be an array of {"pos": integer >= 0, '
+		    '"hash": 64 lowercase hex digits}', 'checkpoints');
+	END IF;
+
+	v_body := audit.verify_chain(CASE WHEN p_checkpoints IS NULL
+	    OR pg_catalog.jsonb_typeof(p_checkpoints) = 'null' THEN NULL
+	    ELSE p_checkpoints END);
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.verify', 'audit', NULL, 'audit', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) IS
+    'GET /v1/audit/verify (auditor): recompute the audit chain, report '
+    'the first broken link; optionally compare signed checkpoints; '
+    'audited audit.verify.';
+
+-- ---------------------------------------------------------------------
+-- Search.
+-- ---------------------------------------------------------------------
+
+/*
+ * Check api.audit_search's arguments.  NULL when they are fine, else
+ * {"field", "detail"} of the first problem: p_filters is not an object
+ * or has an unknown key (field "filters"); a filter that is not a
+ * string or not of its form (field = the filter's name); p_after_id
+ * negative ("after"); p_limit outside 1..200 ("limit"); from >= to
+ * ("to").  A detail never quotes the value.
+ */
+CREATE FUNCTION audit.search_problem(p_filters jsonb, p_after_id bigint,
+    p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_key text;
+	v_val text;
+	v_from timestamptz;
+	v_to timestamptz;
+	v_uuid constant text :=
+	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+	    '[0-9a-fA-F]{12}$';
+	v_time constant text := '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:'
+	    '[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$';
+BEGIN
+	IF p_filters IS NOT NULL
+	    AND pg_catalog.jsonb_typeof(p_filters) <> 'object' THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'filters',
+		    'detail', 'filters must be a JSON object');
+	END IF;
+	FOR v_key IN SELECT k FROM pg_catalog.jsonb_object_keys(
+	    COALESCE(p_filters, '{}'::jsonb)) k ORDER BY k
+	LOOP
+		IF v_key NOT IN ('principal', 'agency', 'object_type',
+		    'object_id', 'action', 'purpose', 'outcome', 'from', 'to')
+		THEN
+			RETURN pg_catalog.jsonb_build_object('field',
+			    'filters', 'detail', 'unknown filter; known: '
+			    'principal, agency, object_type, object_id, '
+			    'action, purpose, outcome, from, to');
+		END IF;
+		IF pg_catalog.jsonb_typeof(p_filters->v_key) <> 'string' THEN
+			RETURN pg_catalog.jsonb_build_object('field', v_key,
+			    'detail', v_key || ' must be a string');
+		END IF;
+		v_val := p_filters->>v_key;
+		IF (v_key IN ('principal', 'agency') AND v_val !~ v_uuid)
+		    OR (v_key = 'object_type'
+		        AND v_val !~ '^[a-z][a-z_]{0,63}$')
+		    OR (v_key = 'object_id'
+		        AND pg_catalog.char_length(v_val) NOT BETWEEN 1 AND 100)
+		    OR (v_key = 'action' AND (pg_catalog.char_length(v_val) > 64
+		        OR v_val !~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$'))
+		    OR (v_key = 'purpose'
+		        AND NOT v_val = ANY (audit.purpose_codes()))
+		    OR (v_key = 'outcome'
+		        AND v_val NOT IN ('allowed', 'denied', 'failed'))
+		    OR (v_key IN ('from', 'to') AND v_val !~ v_time)
+		THEN
+			RETURN pg_catalog.jsonb_build_object('field', v_key,
+			    'detail', CASE v_key
+			    WHEN 'principal'
+			        THEN 'principal must be an API key id'
+			    WHEN 'agency' THEN 'agency must be an agency id'
+			    WHEN 'object_type'
+			        THEN 'object_type must be a lowercase code'
+			    WHEN 'object_id'
+			        THEN 'object_id must be 1 to 100 characters'
+			    WHEN 'action' THEN 'action must be a dotted '
+			        'lowercase code such as case.read'
+			    WHEN 'purpose' THEN 'purpose must be one of: '
+			        || pg_catalog.array_to_string(
+			            audit.purpose_codes(), ', ')
+			    WHEN 'outcome' THEN 'outcome must be allowed, '
+			        'denied or failed'
+			    ELSE v_key
+			        || ' must be an RFC 3339 time with a zone'
+			    END);
+		END IF;
+		IF v_key IN ('from', 'to') THEN
+			BEGIN
+				IF v_key = 'from' THEN
+					v_from := v_val::timestamptz;
+				ELSE
+					v_to := v_val::timestamptz;
+				END IF;
+			EXCEPTION WHEN data_exception THEN
+				RETURN pg_catalog.jsonb_build_object(
+				    'field', v_key, 'detail', v_key
+				    || ' must be an RFC 3339 time with a zone');
+			END;
+		END IF;
+	END LOOP;
+	IF v_from IS NOT NULL AND v_to IS NOT NULL AND v_from >= v_to THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'to',
+		    'detail', 'to must be later than from');
+	END IF;
+	IF p_after_id < 0 THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'after',
+		    'detail', 'after must be an event id');
+	END IF;
+	IF p_limit NOT BETWEEN 1 AND 200 THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'limit',
+		    'detail', 'limit must be 1 to 200');
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION audit.search_problem(jsonb, bigint, integer) IS
+    'Argument check of api.audit_search: NULL, or {"field", "detail"} of '
+    'the first bad filter or paging argument.';
+
+/*
+ * GET /v1/audit.  Filters (all optional, JSON strings, combined with
+ * AND): principal (API key id), agency (agency id), object_type,
+ * object_id, action, purpose, outcome, from (at >= from), to (at < to).
+ * Newest first; keyset on id: p_after_id is the previous page's
+ * next_after.  The query text is assembled from fixed fragments only;
+ * the values travel as parameters.
+ */
+CREATE FUNCTION api.audit_search(p_token_hash bytea, p_request_id text,
+    p_client inet, p_filters jsonb DEFAULT NULL, p_after_id bigint DEFAULT NULL,
+    p_limit integer DEFAULT 50) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_f jsonb := CASE WHEN p_filters IS NULL
+	    OR pg_catalog.jsonb_typeof(p_filters) = 'null' THEN '{}'::jsonb
+	    ELSE p_filters END;
+	v_limit integer := COALESCE(p_limit, 50);
+	v_problem jsonb;
+	v_sql text;
+	v_items jsonb;
+	v_n integer;
+	v_next bigint;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.search', 'audit', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	v_problem := audit.search_problem(v_f, p_after_id, v_limit);
+	IF v_problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'audit.search', 'audit', NULL, 'audit', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request', v_problem->>'detail',
+		    v_problem->>'field');
+	END IF;
+
+	v_sql := 'SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id '
+	    'DESC), ''[]''::jsonb), pg_catalog.count(*)::integer FROM ('
+	    'SELECT e.id, pg_catalog.jsonb_build_object(''id'', e.id, '
+	    '''at'', pg_catalog.to_char(e.at AT TIME ZONE ''UTC'', '
+	    '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"''), '
+	    '''api_key_id'', e.api_key_id, ''agency_id'', e.agency_id, '
+	    '''role'', e.role, ''action'', e.action, '
+	    '''object_type'', e.object_type, ''object_id'', e.object_id, '
+	    '''purpose'', e.purpose, ''outcome'', e.outcome, '
+	    '''reason'', e.reason, ''request_id'', e.request_id, '
+	    '''client_addr'', pg_catalog.abbrev(e.client_addr), '
+	    '''pos'', c.pos) AS item '
+	    'FROM audit.event e LEFT JOIN audit.chain c ON c.event_id = e.id '
+	    'WHERE true';
+	IF v_f ? 'principal' THEN
+		v_sql := v_sql || ' AND e.api_key_id = $1';
+	END IF;
+	IF v_f ? 'agency' THEN
+		v_sql := v_sql || ' AND e.agency_id = $2';
+	END IF;
+	IF v_f ? 'object_type' THEN
+		v_sql := v_sql || ' AND e.object_type = $3';
+	END IF;
+	IF v_f ? 'object_id' THEN
+		v_sql := v_sql || ' AND e.object_id = $4';
+	END IF;
+	IF v_f ? 'action' THEN
+		v_sql := v_sql || ' AND e.action = $5';
+	END IF;
+	IF v_f ? 'purpose' THEN
+		v_sql := v_sql || ' AND e.purpose = $6';
+	END IF;
+	IF v_f ? 'outcome' THEN
+		v_sql := v_sql || ' AND e.outcome = $7';
+	END IF;
+	IF v_f ? 'from' THEN
+		v_sql := v_sql || ' AND e.at >= $8';
+	END IF;
+	IF v_f ? 'to' THEN
+		v_sql := v_sql || ' AND e.at < $9';
+	END IF;
+	IF p_after_id IS NOT NULL THEN
+		v_sql := v_sql || ' AND e.id < $10';
+	END IF;
+	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
+	EXECUTE v_sql INTO v_items, v_n
+	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,
+	    v_f->>'object_type', v_f->>'object_id', v_f->>'action',
+	    v_f->>'purpose', v_f->>'outcome', (v_f->>'from')::timestamptz,
+	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1;
+	IF v_n > v_limit THEN
+		v_items := v_items - v_limit;
+		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
+	END IF;
+
+	-- Reading the audit log is itself audited (after the read: the
+	-- search does not find its own event).
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.search', 'audit', NULL, 'audit', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('items', v_items,
+	        'next_after', v_next));
+END
+$$;
+COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
+    integer) IS
+    'GET /v1/audit (auditor): filtered audit events, newest first, keyset '
+    'on id; audited audit.search.';
+
+-- ---------------------------------------------------------------------
+-- Retention: the one way rows leave the audit log.
+-- ---------------------------------------------------------------------
+
+/*
+ * Purge the oldest part of the audit log: the longest prefix of the
+ * chain (after the current anchor) whose events all have at <
+ * p_before, with those events.  Only the owner may run it (EXECUTE is
+ * revoked from everyone else); it takes the sealer's lock (waiting for
+ * a running sealer), refuses (SQLSTATE XX001) unless the whole log
+ * verifies intact, so evidence of tampering is never purged, records
+ * the anchor (the hash of the last purged link) in audit.retention,
+ * deletes with nrm.audit_retention = 'on' for those statements only,
+ * and audits itself as audit.purge.  Unsealed events are never purged.
+ * Returns {"purged": N, "purged_through_pos": P, "anchor_hash": hex}
+ * (purged 0 and the current anchor when nothing is old enough).
+ */
+CREATE FUNCTION audit.purge_before(p_before timestamptz) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_check jsonb;
+	v_anchor_pos bigint;
+	v_through bigint;
+	v_hash bytea;
+	v_links bigint;
+	v_events bigint;
+BEGIN
+	IF p_before IS NULL OR p_before > pg_catalog.now() THEN
+		RAISE EXCEPTION 'p_before must be a time in the past'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.pg_advisory_xact_lock(5, 1);
+	v_check := audit.verify_chain(NULL);
+	IF NOT (v_check->>'intact')::boolean THEN
+		RAISE EXCEPTION
+		    'the audit log does not verify (%): nothing purged',
+		    v_check->'first_broken'->>'reason'
+		    USING ERRCODE = 'data_corrupted';
+	END IF;
+	v_anchor_pos := COALESCE((v_check->'anchor'->>'pos')::bigint, 0);
+
+	SELECT pg_catalog.min(c.pos) - 1 INTO v_through
+	FROM audit.chain c JOIN audit.event e ON e.id = c.event_id
+	WHERE c.pos > v_anchor_pos AND e.at >= p_before;
+	IF v_through IS NULL THEN
+		SELECT pg_catalog.max(c.pos) INTO v_through FROM audit.chain c;
+	END IF;
+	IF v_through IS NULL OR v_through <= v_anchor_pos THEN
+		RETURN pg_catalog.jsonb_build_object('purged', 0,
+		    'purged_through_pos', v_anchor_pos,
+		    'anchor_hash', v_check->'anchor'->'hash');
+	END IF;
+
+	SELECT c.hash INTO v_hash FROM audit.chain c WHERE c.pos = v_through;
+	PERFORM pg_catalog.set_config('nrm.audit_retention', 'on', true);
+	WITH d AS (
+		DELETE FROM audit.chain c WHERE c.pos <= v_through
+		RETURNING c.event_id)
+	DELETE FROM audit.event e WHERE e.id IN (SELECT d.event_id FROM d);
+	GET DIAGNOSTICS v_events = ROW_COUNT;
+	PERFORM pg_catalog.set_config('nrm.audit_retention', 'off', true);
+	v_links := v_through - v_anchor_pos;
+	IF v_events <> v_links THEN
+		RAISE EXCEPTION 'purge removed % events for % links', v_events,
+		    v_links USING ERRCODE = 'internal_error';
+	END IF;
+
+	INSERT INTO audit.retention (purged_through_pos, anchor_hash, before,
+	    events)
+	VALUES (v_through, v_hash, p_before, v_events);
+	INSERT INTO audit.event (action, object_type, object_id, purpose,
+	    outcome)
+	VALUES ('audit.purge', 'audit', v_through::text, 'audit', 'allowed');
+	RETURN pg_catalog.jsonb_build_object('purged', v_events,
+	    'purged_through_pos', v_through,
+	    'anchor_hash', pg_catalog.encode(v_hash, 'hex'));
+END
+$$;
+COMMENT ON FUNCTION audit.purge_before(timestamptz) IS
+    'The retention procedure (owner only): purge the chain prefix whose '
+    'events are older than p_before, with its events, after verifying '
+    'the log; record the anchor in audit.retention; audited audit.purge.';
+
+-- ---------------------------------------------------------------------
+-- api.case_get (0004) with the purpose vocabulary: the purpose must be
+-- one of audit.purpose_codes() (else 400 on field purpose, where 0004
+-- would have failed on event_purpose_check), and the default depends
+-- on the role: care for coordinators, identification for assessors.
+-- The body is 0004's otherwise.
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION api.case_get(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid,
+    p_purpose text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_purpose text;
+	v_region text;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'], 'case.read', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+	v_purpose := COALESCE(p_purpose, CASE v_p.role
+	    WHEN 'assessor' THEN 'identification' ELSE 'care' END);
+
+	-- A purpose is a code like an audit reason: never free text.
+	IF v_purpose !~ '^[a-z][a-z_]{0,63}$' THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.read', 'case', p_case_id::text, NULL, 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request',
+		    'purpose must be a lowercase code (a-z and _)', 'purpose');
+	END IF;
+	IF NOT v_purpose = ANY (audit.purpose_codes()) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.read', 'case', p_case_id::text, NULL, 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request',
+		    'purpose must be one of: ' || pg_catalog.array_to_string(
+		        audit.purpose_codes(), ', '), 'purpose');
+	END IF;
+
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_p.role = 'coordinator'
+	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.read', 'case', p_case_id::text, v_purpose, 'denied',
+		    CASE WHEN v_region IS NULL THEN 'not_found'
+		    ELSE 'out_of_scope' END, p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no case with this id in your regions');
+	END IF;
+
+	SELECT pg_catalog.jsonb_build_object(
+	    'case', i.item || pg_catalog.jsonb_build_object(
+	        'signal_id', c.signal_id,
+	        'rule_id', c.rule_id,
+	        'ruleset_version', c.ruleset_version,
+	        'explanation', c.explanation,
+	        'escalated_at', api.rfc3339(c.escalated_at),
+	        'updated_at', api.rfc3339(c.updated_at)),
+	    'signal', pg_catalog.jsonb_build_object(
+	        'signal_id', s.id,
+	        'received_at', api.rfc3339(s.received_at),
+	        'observed_at', api.rfc3339(s.observed_at),
+	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
+	            'kind', ra.kind),
+	        'reporter_reference', s.reporter_reference,
+	        'municipality_code', s.municipality_code,
+	        'routed_region', s.region_code,
+	        'minor', s.minor,
+	        'age_estimate', s.age_estimate,
+	        'gender', s.gender,
+	        'nationality', s.nationality,
+	        'languages', pg_catalog.to_jsonb(s.languages),
+	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+	        'control_means', pg_catalog.to_jsonb(s.control_means),
+	        'immediate_danger', s.immediate_danger,
+	        'needs_shelter', s.needs_shelter,
+	        'consent', s.consent),
+	    'subject', pg_catalog.jsonb_build_object(
+	        'given_name', sub.given_name,
+	        'family_name', sub.family_name,
+	        'birth_date', sub.birth_date,
+	        'phone', sub.phone,
+	        'address', sub.address,
+	        'narrative', sub.narrative),
+	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        pg_catalog.jsonb_build_object('at', api.rfc3339(h.at),
+	            'action', h.action, 'by', h.api_key_id,
+	            'detail', h.detail) ORDER BY h.id DESC)
+	        FROM care.case_history h WHERE h.case_id = c.id),
+	        '[]'::jsonb),
+	    'version', c.version)
+	INTO v_body
+	FROM care.case c
+	JOIN care.case_item i ON i.id = c.id
+	JOIN intake.signal s ON s.id = c.signal_id
+	JOIN auth.agency ra ON ra.id = s.agency_id
+	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
+	WHERE c.id = p_case_id;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.read',
+	    'case', p_case_id::text, v_purpose, 'allowed', NULL, p_request_id,
+	    p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.case_get(bytea, text, inet, uuid, text) IS
+    'GET /v1/cases/{id}: the full case with the subject''s PERSONAL DATA '
+    'and its history, for coordinators of its region and assessors; an '
+    'audited read (case.read) with a purpose from audit.purpose_codes() '
+    '(default care, for assessors identification); 404 for unknown and '
+    'out-of-scope alike.';
+
+-- ---------------------------------------------------------------------
+-- Grants.
+-- ---------------------------------------------------------------------
+REVOKE ALL ON FUNCTION audit.purpose_codes(), audit.genesis(),
+    audit.canonical(audit.event), audit.refuse_change(), audit.enqueue(),
+    audit.head_link(), audit.seal(integer), audit.head(),
+    audit.verify_chain(jsonb), audit.checkpoints_valid(jsonb),
+    audit.search_problem(jsonb, bigint, integer),
+    audit.purge_before(timestamptz),
+    api.audit_seal(integer), api.audit_head(),
+    api.audit_verify(bytea, text, inet, jsonb),
+    api.audit_search(bytea, text, inet, jsonb, bigint, integer)
+    FROM PUBLIC;
+
+-- nrm_app: the entry points, and the two sealer functions behind
+-- api.audit_seal and api.audit_head (no privilege on the tables).
+GRANT EXECUTE ON FUNCTION api.audit_seal(integer), api.audit_head(),
+    api.audit_verify(bytea, text, inet, jsonb),
+    api.audit_search(bytea, text, inet, jsonb, bigint, integer),
+    audit.seal(integer), audit.head()
+    TO nrm_app;
+
+-- auditor: what verify and search read and call after the switch.
+GRANT SELECT ON audit.chain, audit.retention, audit.unsealed
+    TO nrm_auditor;
+GRANT EXECUTE ON FUNCTION audit.genesis(), audit.canonical(audit.event),
+    audit.verify_chain(jsonb), audit.checkpoints_valid(jsonb),
+    audit.search_problem(jsonb, bigint, integer)
+    TO nrm_auditor;
+GRANT EXECUTE ON FUNCTION audit.purpose_codes()
+    TO nrm_app, nrm_coordinator, nrm_assessor, nrm_auditor;
+
+-- nrm_audit_sealer: exactly what sealing and the head read need.
+GRANT USAGE ON SCHEMA audit TO nrm_audit_sealer;
+GRANT SELECT ON audit.event, audit.chain, audit.retention, audit.unsealed
+    TO nrm_audit_sealer;
+GRANT INSERT ON audit.chain TO nrm_audit_sealer;
+GRANT DELETE ON audit.unsealed TO nrm_audit_sealer;
+GRANT EXECUTE ON FUNCTION audit.genesis(), audit.canonical(audit.event),
+    audit.head_link() TO nrm_audit_sealer;
+
+-- audit.seal and audit.head run as nrm_audit_sealer.  A new owner needs
+-- CREATE on the schema at the moment of the change only.
+GRANT CREATE ON SCHEMA audit TO nrm_audit_sealer;
+ALTER FUNCTION audit.seal(integer) OWNER TO nrm_audit_sealer;
+ALTER FUNCTION audit.head() OWNER TO nrm_audit_sealer;
+REVOKE CREATE ON SCHEMA audit FROM nrm_audit_sealer;

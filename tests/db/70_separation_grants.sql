@@ -1,0 +1,437 @@
+-- 70_separation_grants.sql - 0006: the identification and investigation
+-- tracks are separated by grants, both directions, table by table and
+-- column by column; no identification code mentions the investigation
+-- track and the reverse; row-level security is on where it must be.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+BEGIN;
+SELECT plan(120);
+\ir fixtures.psql
+
+-- Every nrm role but the owner (API roles, nrm_app, helper roles).
+CREATE TEMP VIEW nrm_role AS
+SELECT r.oid, r.rolname::text AS rolname FROM pg_roles r
+WHERE r.rolname LIKE 'nrm\_%' AND r.rolname <> 'nrm_owner';
+
+CREATE TEMP VIEW priv AS
+SELECT unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
+    'REFERENCES', 'TRIGGER']) AS p;
+
+-- Any privilege of a role on a table: table-level, or on any column.
+CREATE FUNCTION pg_temp.any_priv(p_role oid, p_tbl oid) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(p ORDER BY p), '{}') FROM priv
+	WHERE has_table_privilege(p_role, p_tbl, p)
+	   OR (p IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+	       AND has_any_column_privilege(p_role, p_tbl, p))
+$$;
+
+-- ---------------------------------------------------------------------
+-- The complete table-level matrix of schemas ident and invest.
+-- ---------------------------------------------------------------------
+SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
+SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
+SELECT set_eq($$
+    SELECT r.rolname, n.nspname || '.' || c.relname, p.p
+    FROM nrm_role r CROSS JOIN pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN priv p
+    WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
+      AND has_table_privilege(r.oid, c.oid, p.p)$$,
+    $$VALUES ('nrm_coordinator', 'ident.decision', 'SELECT'),
+        ('nrm_coordinator', 'ident.decision', 'INSERT'),
+        ('nrm_coordinator', 'ident.profile', 'SELECT'),
+        ('nrm_assessor', 'ident.decision', 'SELECT'),
+        ('nrm_assessor', 'ident.decision', 'INSERT'),
+        ('nrm_assessor', 'ident.profile', 'SELECT'),
+        ('nrm_investigator', 'invest.record', 'SELECT'),
+        ('nrm_investigator', 'invest.record', 'INSERT'),
+        ('nrm_case_sharer', 'invest.case_share', 'SELECT'),
+        ('nrm_case_sharer', 'invest.case_share', 'INSERT')$$,
+    'ident/invest table grants are exactly the documented matrix');
+
+-- Identification track -> nobody on the criminal side, and the reverse:
+-- every table, every privilege, table or column level.
+SELECT is_empty($$
+    SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
+    FROM nrm_role r CROSS JOIN pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'ident'
+      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
+      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
+    'ident.*: no privilege at all for any role but coordinator and '
+    'assessor (not investigator, reporter, auditor, analyst, admin, '
+    'nrm_app, sweeper, sharer)');
+SELECT is_empty($$
+    SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
+    FROM nrm_role r CROSS JOIN pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'invest'
+      AND r.rolname NOT IN ('nrm_investigator', 'nrm_case_sharer')
+      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
+    'invest.*: no privilege at all for any role but investigator and '
+    'the sharer (not coordinator, assessor, reporter, auditor, analyst, '
+    'admin, nrm_app, sweeper)');
+SELECT ok(NOT has_schema_privilege(r, 'ident', 'USAGE'),
+    r || ' has no USAGE on schema ident')
+FROM unnest(ARRAY['nrm_investigator', 'nrm_reporter', 'nrm_auditor',
+    'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
+    'nrm_case_sharer']) r;
+SELECT ok(NOT has_schema_privilege(r, 'invest', 'USAGE'),
+    r || ' has no USAGE on schema invest')
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
+    'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app',
+    'nrm_sweeper']) r;
+
+-- Per table, both directions, with has_table_privilege.
+SELECT ok(has_table_privilege(r, t, 'SELECT')
+    AND has_table_privilege(r, t, 'INSERT')
+    AND NOT has_table_privilege(r, t, 'UPDATE')
+    AND NOT has_table_privilege(r, t, 'DELETE'),
+    r || ': SELECT and INSERT on ' || t || ', no UPDATE or DELETE '
+    '(append-only)')
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r,
+    unnest(ARRAY['ident.decision']) t;
+SELECT ok(NOT has_table_privilege(r, t, 'SELECT')
+    AND NOT has_table_privilege(r, t, 'INSERT'),
+    r || ': nothing of ' || t)
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r,
+    unnest(ARRAY['invest.record', 'invest.case_share']) t;
+SELECT ok(NOT has_table_privilege('nrm_investigator', t, 'SELECT')
+    AND NOT has_table_privilege('nrm_investigator', t, 'INSERT'),
+    'investigator: nothing of ' || t)
+FROM unnest(ARRAY['ident.decision', 'ident.profile']) t;
+
+-- The investigator on the care side and intake: two columns of
+-- intake.signal, nothing else.
+SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
+    WHERE a.attrelid = 'intake.signal'::regclass AND a.attnum > 0
+      AND NOT a.attisdropped
+      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
+          'SELECT')$$,
+    ARRAY['id', 'agency_id'],
+    'investigator reads exactly intake.signal (id, agency_id)');
+SELECT is(pg_temp.any_priv('nrm_investigator'::regrole, t::regclass),
+    CASE t WHEN 'intake.signal' THEN ARRAY['SELECT'] ELSE '{}' END,
+    'investigator on ' || t || ': '
+    || CASE t WHEN 'intake.signal' THEN 'SELECT of two columns only'
+    ELSE 'nothing' END)
+FROM unnest(ARRAY['care.subject', 'care.case', 'care.case_history',
+    'care.escalation', 'care.case_item', 'intake.signal',
+    'intake.idempotency', 'auth.api_key', 'auth.agency']) t;
+SELECT ok(NOT has_schema_privilege('nrm_investigator', 'care', 'USAGE'),
+    'investigator has no USAGE on schema care');
+
+-- Investigator: which columns of its own track it may change or read.
+SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
+    WHERE a.attrelid = 'invest.record'::regclass AND a.attnum > 0
+      AND NOT a.attisdropped
+      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
+          'UPDATE')$$,
+    ARRAY['police_reference', 'prosecution_reference', 'report_filed',
+        'report_filed_on', 'status', 'updated_at', 'version'],
+    'investigator updates references, report and status of a record; '
+    'never its agency, signal, case, creator');
+SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
+    WHERE a.attrelid = 'invest.case_share'::regclass AND a.attnum > 0
+      AND NOT a.attisdropped
+      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
+          'SELECT')$$,
+    ARRAY['case_id', 'agency_id', 'consent_recorded_at'],
+    'investigator reads which cases were shared with it, not by whom');
+
+-- Really try, as the role (42501 = insufficient_privilege).
+SELECT is(pg_temp.sqlstate_as('nrm_investigator', s), '42501',
+    'investigator: ' || regexp_replace(s, '\s+', ' ', 'g') || ' refused')
+FROM unnest(ARRAY['SELECT count(*) FROM ident.decision',
+    'SELECT count(*) FROM ident.profile',
+    'SELECT count(*) FROM care.case',
+    'SELECT count(*) FROM care.subject',
+    'SELECT count(*) FROM care.case_history',
+    'SELECT reporter_reference FROM intake.signal',
+    'SELECT count(*) FROM care.case_item',
+    $$INSERT INTO ident.decision (case_id, stage, outcome, deciding_body,
+        decided_on, recorded_by, profile) VALUES (gen_random_uuid(),
+        'initial', 'positive', 'other', '2024-05-01',
+        'b0000000-0000-4000-8000-000000000001', 'nl')$$]) s;
+SELECT is(pg_temp.sqlstate_as('nrm_investigator',
+    'SELECT id, agency_id FROM intake.signal'), 'ok',
+    'investigator: may select intake.signal (id, agency_id)');
+SELECT is(pg_temp.sqlstate_as('nrm_investigator',
+    'SELECT count(*) FROM invest.record'), 'ok',
+    'investigator: may select invest.record');
+SELECT is(pg_temp.sqlstate_as(r, s), '42501',
+    r || ': ' || regexp_replace(s, '\s+', ' ', 'g') || ' refused')
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r,
+    unnest(ARRAY['SELECT count(*) FROM invest.record',
+        'SELECT count(*) FROM invest.case_share',
+        $$INSERT INTO invest.case_share (case_id, agency_id, shared_by)
+            VALUES (gen_random_uuid(), gen_random_uuid(),
+            gen_random_uuid())$$]) s;
+SELECT is(pg_temp.sqlstate_as(r, 'SELECT count(*) FROM ident.decision'),
+    'ok', r || ': may select ident.decision')
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r;
+SELECT is(pg_temp.sqlstate_as(r, s), '42501', r || ': ' || s || ' refused')
+FROM unnest(ARRAY['nrm_reporter', 'nrm_auditor', 'nrm_analyst',
+    'nrm_admin', 'nrm_app']) r,
+    unnest(ARRAY['SELECT count(*) FROM ident.decision',
+        'SELECT count(*) FROM invest.record']) s;
+
+-- Functions of each track: executable by that track's roles only.
+SELECT is_empty($$
+    SELECT r.rolname || ' ' || p.oid::regprocedure::text
+    FROM nrm_role r CROSS JOIN pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'ident'
+      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
+      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
+    'ident functions: executable by coordinators and assessors only');
+SELECT is_empty($$
+    SELECT r.rolname || ' ' || p.oid::regprocedure::text
+    FROM nrm_role r CROSS JOIN pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'invest'
+      AND r.rolname <> 'nrm_investigator'
+      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
+    'invest functions: executable by investigators only');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('ident', 'invest', 'api', 'care')
+      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'PUBLIC may execute no function of ident, invest, api, care');
+SELECT ok(NOT has_function_privilege(r, 'care.share_case(uuid, uuid)',
+    'EXECUTE'), r || ' may not run care.share_case')
+FROM unnest(ARRAY['nrm_reporter', 'nrm_assessor', 'nrm_investigator',
+    'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app']) r;
+SELECT ok(has_function_privilege('nrm_coordinator',
+    'care.share_case(uuid, uuid)', 'EXECUTE'),
+    'coordinators may run care.share_case (the consented share)');
+SELECT ok(has_function_privilege('nrm_app', f, 'EXECUTE'),
+    'nrm_app may execute ' || f)
+FROM unnest(ARRAY['api.ident_record(bytea, text, inet, uuid, jsonb, text)',
+    'api.ident_list(bytea, text, inet, uuid, text)',
+    'api.case_share(bytea, text, inet, uuid, uuid, boolean)',
+    'api.invest_create(bytea, text, inet, jsonb)',
+    'api.invest_get(bytea, text, inet, uuid)',
+    'api.invest_patch(bytea, text, inet, uuid, integer, jsonb)']) f;
+
+-- ---------------------------------------------------------------------
+-- Source: no identification code mentions the investigation track, and
+-- no investigation code mentions identification or care-side content.
+-- ---------------------------------------------------------------------
+CREATE TEMP VIEW ident_code AS
+SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'ident' OR (n.nspname = 'api' AND p.proname LIKE 'ident\_%');
+CREATE TEMP VIEW invest_code AS
+SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'invest'
+   OR (n.nspname = 'api' AND p.proname LIKE 'invest\_%');
+
+SELECT is_empty($$SELECT fn FROM ident_code WHERE prosrc ~* 'invest'$$,
+    'no api.ident_* or ident.* function mentions invest(igation)');
+SELECT is_empty($$SELECT fn FROM invest_code WHERE prosrc ~* 'ident'$$,
+    'no api.invest_* or invest.* function mentions ident(ification)');
+SELECT is_empty($$SELECT fn FROM invest_code WHERE prosrc ~* ('narrative|'
+    'explanation|case_history|care\.subject|care\.case\M|rationale|'
+    'routing|region')$$,
+    'no investigation function mentions the narrative, routing '
+    'explanations, case history, the subject or the case row');
+-- The views are not empty, and the search does find what it looks for.
+SELECT cmp_ok((SELECT count(*)::int FROM ident_code), '>=', 5,
+    'the identification functions are found (api.ident_*, ident.*)');
+SELECT cmp_ok((SELECT count(*)::int FROM invest_code), '>=', 7,
+    'the investigation functions are found (api.invest_*, invest.*)');
+SELECT ok(EXISTS (SELECT 1 FROM ident_code WHERE prosrc ~* 'ident\.decision')
+    AND EXISTS (SELECT 1 FROM invest_code WHERE prosrc ~* 'invest\.record'),
+    'each track''s code does mention its own tables (the search works)');
+-- The one care-side bridge writes the share and reads nothing else of
+-- the investigation track.
+SELECT ok((SELECT prosrc FROM pg_proc
+    WHERE oid = 'care.share_case(uuid, uuid)'::regprocedure)
+    !~* 'invest\.record',
+    'care.share_case does not touch investigation records');
+SELECT ok((SELECT prosrc FROM pg_proc
+    WHERE oid = 'api.case_share(bytea, text, inet, uuid, uuid, boolean)'
+        ::regprocedure) !~* 'invest\.',
+    'api.case_share names no invest table (it calls care.share_case)');
+
+-- ---------------------------------------------------------------------
+-- Row-level security: on, not forced, nobody bypasses it.
+-- ---------------------------------------------------------------------
+SELECT results_eq($$
+    SELECT (n.nspname || '.' || c.relname) COLLATE "default",
+        c.relrowsecurity,
+        c.relforcerowsecurity
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid IN ('care.case'::regclass, 'care.subject'::regclass,
+        'care.case_history'::regclass, 'intake.signal'::regclass,
+        'intake.idempotency'::regclass, 'ident.decision'::regclass,
+        'invest.record'::regclass, 'invest.case_share'::regclass)
+    ORDER BY 1$$,
+    $$VALUES ('care.case', true, false), ('care.case_history', true, false),
+        ('care.subject', true, false), ('ident.decision', true, false),
+        ('intake.idempotency', true, false), ('intake.signal', true, false),
+        ('invest.case_share', true, false), ('invest.record', true, false)$$,
+    'row-level security is enabled (not forced: the owner runs '
+    'migrations and the SECURITY DEFINER helpers)');
+SELECT is_empty($$SELECT rolname FROM pg_roles
+    WHERE rolname LIKE 'nrm\_%' AND (rolbypassrls OR rolsuper)$$,
+    'no nrm role is a superuser or bypasses row-level security');
+SELECT set_eq($$SELECT tablename::text, policyname::text,
+        array_to_string(roles, ','), cmd
+    FROM pg_policies WHERE schemaname IN ('care', 'intake', 'ident',
+        'invest')$$,
+    $$VALUES ('case', 'case_reporter_select', 'nrm_reporter', 'SELECT'),
+    ('case', 'case_reporter_insert', 'nrm_reporter', 'INSERT'),
+    ('case', 'case_coordinator_select', 'nrm_coordinator', 'SELECT'),
+    ('case', 'case_coordinator_update', 'nrm_coordinator', 'UPDATE'),
+    ('case', 'case_assessor_select', 'nrm_assessor', 'SELECT'),
+    ('case', 'case_analyst_select', 'nrm_analyst', 'SELECT'),
+    ('case', 'case_sweeper_select', 'nrm_sweeper', 'SELECT'),
+    ('case', 'case_sweeper_update', 'nrm_sweeper', 'UPDATE'),
+    ('case', 'case_case_sharer_select', 'nrm_case_sharer', 'SELECT'),
+    ('signal', 'signal_reporter_select', 'nrm_reporter', 'SELECT'),
+    ('signal', 'signal_reporter_insert', 'nrm_reporter', 'INSERT'),
+    ('signal', 'signal_investigator_select', 'nrm_investigator', 'SELECT'),
+    ('signal', 'signal_coordinator_select', 'nrm_coordinator', 'SELECT'),
+    ('signal', 'signal_assessor_select', 'nrm_assessor', 'SELECT'),
+    ('signal', 'signal_analyst_select', 'nrm_analyst', 'SELECT'),
+    ('idempotency', 'idempotency_reporter_select', 'nrm_reporter',
+        'SELECT'),
+    ('idempotency', 'idempotency_reporter_insert', 'nrm_reporter',
+        'INSERT'),
+    ('subject', 'subject_reporter_insert', 'nrm_reporter', 'INSERT'),
+    ('subject', 'subject_coordinator_select', 'nrm_coordinator', 'SELECT'),
+    ('subject', 'subject_assessor_select', 'nrm_assessor', 'SELECT'),
+    ('case_history', 'case_history_reporter_insert', 'nrm_reporter',
+        'INSERT'),
+    ('case_history', 'case_history_coordinator_select', 'nrm_coordinator',
+        'SELECT'),
+    ('case_history', 'case_history_coordinator_insert', 'nrm_coordinator',
+        'INSERT'),
+    ('case_history', 'case_history_assessor_select', 'nrm_assessor',
+        'SELECT'),
+    ('case_history', 'case_history_analyst_select', 'nrm_analyst',
+        'SELECT'),
+    ('case_history', 'case_history_sweeper_select', 'nrm_sweeper',
+        'SELECT'),
+    ('case_history', 'case_history_sweeper_insert', 'nrm_sweeper',
+        'INSERT'),
+    ('decision', 'decision_coordinator_select', 'nrm_coordinator',
+        'SELECT'),
+    ('decision', 'decision_coordinator_insert', 'nrm_coordinator',
+        'INSERT'),
+    ('decision', 'decision_assessor_select', 'nrm_assessor', 'SELECT'),
+    ('decision', 'decision_assessor_insert', 'nrm_assessor', 'INSERT'),
+    ('case_share', 'case_share_investigator_select', 'nrm_investigator',
+        'SELECT'),
+    ('case_share', 'case_share_case_sharer_select', 'nrm_case_sharer',
+        'SELECT'),
+    ('case_share', 'case_share_case_sharer_insert', 'nrm_case_sharer',
+        'INSERT'),
+    ('record', 'record_investigator_select', 'nrm_investigator', 'SELECT'),
+    ('record', 'record_investigator_insert', 'nrm_investigator', 'INSERT'),
+    ('record', 'record_investigator_update', 'nrm_investigator',
+        'UPDATE')$$,
+    'the row-level security policies are exactly the documented ones '
+    '(one role each; nothing for auditor, admin, PUBLIC)');
+SELECT is_empty($$SELECT policyname FROM pg_policies
+    WHERE schemaname IN ('care', 'intake', 'ident', 'invest')
+      AND permissive <> 'PERMISSIVE'$$,
+    'all policies are permissive grants of rows (no restrictive ones)');
+SELECT is_empty($$SELECT p.policyname FROM pg_policies p
+    JOIN pg_class c ON c.relname = p.tablename
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+        AND n.nspname = p.schemaname
+    JOIN pg_policy x ON x.polrelid = c.oid AND x.polname = p.policyname
+    WHERE p.schemaname IN ('care', 'intake', 'ident', 'invest')
+      AND coalesce(obj_description(x.oid, 'pg_policy'), '') = ''$$,
+    'every policy has a comment');
+
+-- ---------------------------------------------------------------------
+-- Roles, ownership, conventions of the new objects.
+-- ---------------------------------------------------------------------
+SELECT is((SELECT rolcanlogin FROM pg_roles
+    WHERE rolname = 'nrm_case_sharer'), false, 'nrm_case_sharer: NOLOGIN');
+SELECT ok(NOT pg_has_role('nrm_app', 'nrm_case_sharer', 'MEMBER'),
+    'nrm_app is not a member of nrm_case_sharer (no SET ROLE to it)');
+SELECT results_eq($$SELECT prosecdef, proowner::regrole::text
+    FROM pg_proc WHERE oid = 'care.share_case(uuid, uuid)'::regprocedure$$,
+    $$VALUES (true, 'nrm_case_sharer'::text)$$,
+    'care.share_case is SECURITY DEFINER, owned by nrm_case_sharer');
+SELECT is(pg_temp.any_priv('nrm_case_sharer'::regrole, t::regclass),
+    e, 'nrm_case_sharer on ' || t)
+FROM (VALUES ('care.case', ARRAY['SELECT']),
+    ('care.subject', '{}'::text[]), ('care.case_history', '{}'),
+    ('intake.signal', '{}'), ('invest.case_share', ARRAY['INSERT', 'SELECT']),
+    ('invest.record', '{}'), ('ident.decision', '{}')) AS x(t, e);
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('ident', 'invest')
+      AND NOT coalesce(p.proconfig, '{}') @>
+          ARRAY['search_path=pg_catalog, pg_temp']$$,
+    'every ident/invest function pins search_path = pg_catalog, pg_temp');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api' AND p.prosecdef$$,
+    'api functions (the new ones too) are SECURITY INVOKER');
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('ident', 'invest')
+      AND c.relowner <> (SELECT datdba FROM pg_database
+          WHERE datname = current_database())$$,
+    'the database owner owns every ident/invest relation');
+SELECT is_empty($$
+    SELECT conname FROM pg_constraint c
+    JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname IN ('ident', 'invest')
+      AND ((contype = 'p' AND conname <> (SELECT relname FROM pg_class
+              WHERE oid = c.conrelid) || '_pkey')
+          OR (contype IN ('c', 'f', 'u')
+              AND conname !~ ('^' || (SELECT relname FROM pg_class
+                  WHERE oid = c.conrelid) || '_[a-z_]+_(check|fkey|key)$')))$$,
+    'ident/invest constraints are named <table>_<what>_<kind>');
+SELECT is_empty($$
+    SELECT n.nspname || '.' || c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
+      AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''
+    UNION ALL
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE (n.nspname IN ('ident', 'invest')
+        OR p.oid IN ('api.scope(uuid, uuid, text, text[])'::regprocedure,
+            'api.json_date(jsonb)'::regprocedure,
+            'care.case_exists(uuid)'::regprocedure,
+            'care.share_case(uuid, uuid)'::regprocedure)
+        OR (n.nspname = 'api' AND (p.proname LIKE 'ident\_%'
+            OR p.proname LIKE 'invest\_%' OR p.proname = 'case_share')))
+      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+    'every new table and function has a comment');
+SELECT ok(obj_description('ident.decision'::regclass, 'pg_class')
+    LIKE 'PERSONAL DATA:%' AND col_description('ident.decision'::regclass,
+    (SELECT attnum FROM pg_attribute WHERE attrelid =
+        'ident.decision'::regclass AND attname = 'rationale'))
+    LIKE 'PERSONAL DATA:%',
+    'ident.decision and its rationale are marked PERSONAL DATA');
+SELECT ok(obj_description('invest.record'::regclass, 'pg_class')
+    LIKE 'PERSONAL DATA:%', 'invest.record is marked PERSONAL DATA');
+SELECT has_trigger('invest', 'record', 'record_signal_agency',
+    'invest.record has its signal-agency constraint trigger');
+SELECT results_eq($$SELECT code, initial_target_working_days,
+        min_days_initial_to_conclusive, reflection_days, recovery_min_days
+    FROM ident.profile ORDER BY code$$,
+    $$VALUES ('nl'::text, 5, 30, 90, NULL::integer),
+        ('uk', 5, 30, NULL, 30)$$,
+    'the shipped jurisdiction profiles nl and uk');
+SELECT ok(NOT EXISTS (SELECT 1 FROM ident.profile
+    WHERE source NOT LIKE 'configuration, not law:%'),
+    'every profile says it is configuration, not law');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# audit_cli.sh - shell-level tests of nrmctl audit verify / export /
+# keygen / checkpoint against a real PostgreSQL (issue 6).
+#
+#   tests/db/audit_cli.sh DIR PORT      (a cluster from scripts/pg.sh)
+#
+# Creates database nrm_auditcli (owner nrm_owner), migrates it, seals a
+# few hundred events, then runs every scenario on its own copy of that
+# database (CREATE DATABASE ... TEMPLATE), so each tampering starts from
+# an intact log: a changed field, a deleted event, swapped links, an
+# event slipped in behind the triggers, a replaced audit.canonical(), a
+# consistent rewrite (caught only by a checkpoint), a cut tail, a forged
+# signature, and a purge.  Checkpoints are signed both by nrmctl and by
+# the openssl command line (an independent implementation of the
+# format); the export is re-hashed by python3 from docs/audit.md alone.
+# Prints "ok N - ..." lines; exits 1 on the first failure.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+NRMCTL=${NRMCTL:-bin/nrmctl}
+DB=nrm_auditcli
+
+[ $# -eq 2 ] || { echo "usage: $0 DIR PORT" >&2; exit 2; }
+eval "$(scripts/pg.sh env "$1" "$2")"
+[ -x "$NRMCTL" ] || { echo "$NRMCTL is not built (run make)" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/nrm-auditcli.XXXXXX)
+n=0
+cleanup() {
+	local d
+	for d in $(su_psql postgres -c "SELECT datname FROM pg_database
+	    WHERE datname LIKE '${DB}%'" 2>/dev/null); do
+		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
+		    >/dev/null 2>&1 || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+su_psql() {
+	local db=$1
+	shift
+	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
+	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
+	    -U postgres -d "$db" "$@"
+}
+url() {
+	echo "postgresql://${2:-nrm_owner}@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
+}
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $*"
+}
+fail() {
+	n=$((n + 1))
+	echo "not ok $n - $*"
+	exit 1
+}
+# expect STATUS CMD...: run, keep stdout in $T/out and stderr in $T/err.
+expect() {
+	local want=$1 got=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "# exit $got, wanted $want: $*" >&2
+		sed 's/^/# out: /' "$T/out" >&2
+		sed 's/^/# err: /' "$T/err" >&2
+		return 1
+	fi
+}
+# A fresh copy of the sealed database; prints its name.
+copy() {
+	local name=${DB}_$1
+	su_psql postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
+	    -c "CREATE DATABASE $name TEMPLATE $DB OWNER nrm_owner"
+	echo "$name"
+}
+verify() { # DB [args]
+	local db=$1
+	shift
+	"$NRMCTL" --database-url "$(url "$db")" audit verify "$@"
+}
+seal() { # DB: seal everything, as nrmd does (as nrm_app)
+	"$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 \
+	    -d "$(url "$1" nrm_app)" -c "SELECT api.audit_seal(10000)" >/dev/null
+}
+sqlverify() { # DB: the database's own verdict, as JSON
+	su_psql "$1" -c "SELECT audit.verify_chain(NULL)"
+}
+jget() { # JSON PATH (python expression on j)
+	python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"
+}
+
+# ---------------------------------------------------------------------
+# Setup: a migrated database with 300 sealed events.
+# ---------------------------------------------------------------------
+su_psql postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
+    -c "CREATE DATABASE $DB OWNER nrm_owner"
+"$NRMCTL" --database-url "$(url $DB)" migrate --dir sql >/dev/null
+su_psql $DB -c "GRANT CONNECT ON DATABASE $DB TO nrm_app"
+"$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(url $DB nrm_app)" \
+    -o /dev/null <<'EOF'
+SELECT api.audit(NULL, NULL, NULL, 'case.read', 'case',
+    'c' || i, (ARRAY['care', 'identification', 'emergency'])[1 + i % 3],
+    (ARRAY['allowed', 'denied', 'failed'])[1 + i % 3],
+    CASE WHEN i % 3 = 1 THEN 'out_of_scope' END, 'cli-' || i,
+    CASE WHEN i % 2 = 0 THEN '192.0.2.7'::inet ELSE '2001:db8::7' END)
+FROM generate_series(1, 300) i;
+EOF
+seal $DB
+
+# ---------------------------------------------------------------------
+# Help and usage.
+# ---------------------------------------------------------------------
+for c in "audit --help" "audit verify --help" "audit export --help" \
+    "audit keygen --help" "audit checkpoint --help"; do
+	# shellcheck disable=SC2086
+	expect 0 "$NRMCTL" $c && grep -q '^usage: nrmctl audit' "$T/out" ||
+	    fail "nrmctl $c prints its usage"
+	ok "nrmctl $c prints its usage"
+done
+expect 2 "$NRMCTL" audit verify --checkpoints x ||
+    fail "--checkpoints without --public-key is a usage error"
+ok "--checkpoints without --public-key is a usage error"
+expect 2 "$NRMCTL" audit export --from 2024-01-01T00:00:00Z ||
+    fail "export without --to is a usage error"
+ok "export without --to is a usage error"
+expect 2 "$NRMCTL" audit export --from yesterday --to 2030-01-01T00:00:00Z ||
+    fail "export: a time that is not RFC 3339 is a usage error"
+ok "export: a time that is not RFC 3339 is a usage error"
+expect 2 "$NRMCTL" audit frobnicate || fail "an unknown audit command: 2"
+ok "an unknown audit command: exit 2"
+
+# ---------------------------------------------------------------------
+# keygen
+# ---------------------------------------------------------------------
+expect 0 "$NRMCTL" audit keygen --out "$T/key.pem" ||
+    fail "keygen writes a key"
+cp "$T/out" "$T/pub.pem"
+[ "$(stat -c %a "$T/key.pem")" = 600 ] || fail "the private key is mode 600"
+ok "keygen: private key file mode 600"
+grep -q 'BEGIN PRIVATE KEY' "$T/key.pem" && grep -q 'BEGIN PUBLIC KEY' \
+    "$T/pub.pem" || fail "keygen: PEM private key, PEM public key on stdout"
+openssl pkey -in "$T/key.pem" -noout -text 2>/dev/null | grep -q ED25519 ||
+    fail "keygen: an Ed25519 key"
+[ "$(openssl pkey -in "$T/key.pem" -pubout)" = "$(cat "$T/pub.pem")" ] ||
+    fail "keygen: the printed public key belongs to the private key"
+ok "keygen: Ed25519, the printed public key is its own"
+expect 1 "$NRMCTL" audit keygen --out "$T/key.pem" &&
+    grep -q 'File exists' "$T/err" || fail "keygen never overwrites a key"
+ok "keygen refuses to overwrite an existing file"
+
+# ---------------------------------------------------------------------
+# verify: intact; the same head as the database says.
+# ---------------------------------------------------------------------
+expect 0 verify $DB || fail "verify: an intact log exits 0"
+head=$(su_psql $DB -c "SELECT api.audit_head()->>'hash'")
+grep -qx "intact, 300 events, head $head" "$T/out" ||
+    fail "verify: prints intact, 300 events, head H"
+ok "verify: intact, 300 events, head = api.audit_head()"
+[ "$(su_psql $DB -c "SELECT count(*) FROM audit.event
+    WHERE action = 'audit.verify' AND purpose = 'audit'")" = 1 ] ||
+    fail "verify records its own audit event"
+ok "verify records its own audit event (audit.verify)"
+seal $DB
+
+# Checkpoints: one by nrmctl, one signed by the openssl command line.
+expect 0 "$NRMCTL" --database-url "$(url $DB)" audit checkpoint \
+    --key "$T/key.pem" || fail "checkpoint signs the head"
+cp "$T/out" "$T/cp.jsonl"
+cp_head=$(jget "$(cat "$T/cp.jsonl")" "str(j['pos']) + ' ' + j['hash']")
+[ "$cp_head" = "$(su_psql $DB -c "SELECT (api.audit_head()->>'pos') || ' '
+    || (api.audit_head()->>'hash')")" ] ||
+    fail "checkpoint: the line carries the head"
+ok "checkpoint: one JSON line with the chain head"
+at=2030-01-01T00:00:00Z
+mid=150
+mid_hash=$(su_psql $DB -c "SELECT encode(hash, 'hex') FROM audit.chain
+    WHERE pos = $mid")
+printf 'nrm-audit-checkpoint\n%s\n%s\n%s' $mid "$mid_hash" $at >"$T/msg"
+openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$T/msg" -out "$T/sig"
+printf '{"pos": %s, "hash": "%s", "at": "%s", "sig": "%s"}\n' $mid \
+    "$mid_hash" $at "$(base64 -w0 "$T/sig")" >>"$T/cp.jsonl"
+expect 0 verify $DB --checkpoints "$T/cp.jsonl" --public-key "$T/pub.pem" ||
+    fail "verify with checkpoints"
+grep -q '2 checkpoint(s) verified' "$T/out" ||
+    fail "verify: both checkpoints verified"
+ok "verify: checkpoints by nrmctl and by openssl pkeyutl both verify"
+
+# ---------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------
+from=$(su_psql $DB -c "SELECT to_char(min(at) AT TIME ZONE 'UTC',
+    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM audit.event")
+to=$(su_psql $DB -c "SELECT to_char(at AT TIME ZONE 'UTC',
+    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM audit.event
+    WHERE request_id = 'cli-100'")
+expect 0 "$NRMCTL" --database-url "$(url $DB)" audit export --from "$from" \
+    --to "$to" || fail "export a window"
+[ "$(wc -l <"$T/out")" = 99 ] || fail "export: 99 events before cli-100"
+ok "export: one line per event of the window"
+python3 - "$T/out" <<'EOF' || fail "export: lines re-hash from docs alone"
+# Recompute every exported link from the documented encoding.
+import hashlib, json, struct, sys
+def field(v):
+    if v is None:
+        return b'\xff\xff\xff\xff'
+    b = str(v).encode()
+    return struct.pack('>I', len(b)) + b
+names = ['id', 'at', 'api_key_id', 'agency_id', 'role', 'action',
+         'object_type', 'object_id', 'purpose', 'outcome', 'reason',
+         'request_id', 'client_addr']
+prev = None
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    e = j['event']
+    assert list(e) == names, list(e)
+    canon = field('nrm.audit.event.v1') + b''.join(field(e[k]) for k in names)
+    ph = bytes.fromhex(j['prev_hash'])
+    assert hashlib.sha256(ph + canon).hexdigest() == j['hash'], j['pos']
+    if prev is not None:
+        assert j['pos'] == prev[0] + 1 and j['prev_hash'] == prev[1]
+    if j['pos'] == 1:
+        assert ph == hashlib.sha256(b'nrm-audit-chain-v1').digest()
+    prev = (j['pos'], j['hash'])
+EOF
+ok "export: every line re-hashes from the documented encoding (python)"
+expect 0 "$NRMCTL" --database-url "$(url $DB)" audit export --from "$from" \
+    --to "$to" --checkpoints "$T/cp.jsonl" --public-key "$T/pub.pem" ||
+    fail "export with the covering checkpoint"
+last=$(tail -1 "$T/out")
+[ "$(jget "$last" "j['checkpoint']['pos']")" = $mid ] ||
+    fail "export: the covering checkpoint is the first at or after the end"
+[ "$(wc -l <"$T/out")" = $((mid + 1)) ] ||
+    fail "export: the range runs on to the covering checkpoint"
+[ "$(tail -2 "$T/out" | head -1 | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["hash"])')" = "$mid_hash" ] ||
+    fail "export: the last link is the checkpoint's"
+ok "export: runs on to the covering checkpoint and ends with it"
+late_from=$(su_psql $DB -c "SELECT to_char(now() AT TIME ZONE 'UTC' -
+    interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+late_to=$(su_psql $DB -c "SELECT to_char(now() AT TIME ZONE 'UTC' +
+    interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+head -1 "$T/cp.jsonl" | sed 's/"pos":[0-9]*/"pos":1/' >"$T/early.jsonl"
+expect 1 "$NRMCTL" --database-url "$(url $DB)" audit export \
+    --from "$late_from" --to "$late_to" --checkpoints "$T/early.jsonl" &&
+    grep -q 'no checkpoint in .* covers position' "$T/err" ||
+    fail "export: refuses without a covering checkpoint"
+ok "export: no covering checkpoint, no export"
+
+# ---------------------------------------------------------------------
+# Tampering, each on its own copy.
+# ---------------------------------------------------------------------
+behind() { # DB SQL: as a superuser behind triggers and foreign keys
+	su_psql "$1" -c "SET session_replication_role = replica" -c "$2"
+}
+# broken DB REASON [checkpoint args]: verify exits 1 naming REASON, and
+# for a position the database's own verify agrees.
+broken() {
+	local db=$1 reason=$2
+	shift 2
+	expect 1 verify "$db" "$@" || return 1
+	grep -q "($reason)\$" "$T/out" || {
+		sed 's/^/# /' "$T/out" >&2
+		return 1
+	}
+}
+
+d=$(copy field)
+ev=$(su_psql "$d" -c "SELECT event_id FROM audit.chain WHERE pos = 42")
+behind "$d" "UPDATE audit.event SET purpose = 'audit' WHERE id = $ev"
+broken "$d" 'hash mismatch' || fail "a changed field is caught"
+sql=$(sqlverify "$d")
+want="broken at position 42 (event $ev): expected $(jget "$sql" \
+    "j['first_broken']['expected']"), found $(jget "$sql" \
+    "j['first_broken']['found']") (hash mismatch)"
+[ "$(cat "$T/out")" = "$want" ] ||
+    fail "a changed field: position, expected and found as the database says"
+ok "a changed field: broken at position 42 (event E): expected X, found Y"
+
+d=$(copy delete)
+ev=$(su_psql "$d" -c "SELECT event_id FROM audit.chain WHERE pos = 7")
+behind "$d" "DELETE FROM audit.event WHERE id = $ev"
+broken "$d" 'missing event' && grep -q "^broken at position 7 (event $ev)" \
+    "$T/out" || fail "a deleted event is caught"
+ok "a deleted event: broken at position 7 (missing event)"
+
+d=$(copy gap)
+behind "$d" "DELETE FROM audit.event WHERE id = (SELECT event_id
+    FROM audit.chain WHERE pos = 9); DELETE FROM audit.chain WHERE pos = 9"
+broken "$d" 'missing event' && grep -q "^broken at position 9 (event unknown)" \
+    "$T/out" || fail "a deleted event and link are caught"
+ok "a deleted event and link: broken at position 9 (missing event)"
+
+d=$(copy swap)
+behind "$d" "UPDATE audit.chain SET pos = 999999 WHERE pos = 20;
+    UPDATE audit.chain SET pos = 20 WHERE pos = 30;
+    UPDATE audit.chain SET pos = 30 WHERE pos = 999999"
+broken "$d" 'order' && grep -q "^broken at position 20 " "$T/out" ||
+    fail "swapped links are caught"
+ok "two links swapped: broken at position 20 (order)"
+
+d=$(copy unchained)
+behind "$d" "INSERT INTO audit.event (id, action, outcome)
+    OVERRIDING SYSTEM VALUE VALUES (0, 'case.read', 'allowed')"
+broken "$d" 'unchained event' && grep -q '^broken: event 0 ' "$T/out" ||
+    fail "an event behind the triggers is caught"
+ok "an event slipped in behind the triggers: unchained event"
+
+d=$(copy canon)
+su_psql "$d" -c "CREATE OR REPLACE FUNCTION audit.canonical(e audit.event)
+    RETURNS bytea LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp AS \$\$ SELECT '\\x00'::bytea \$\$"
+broken "$d" 'canonical mismatch' ||
+    fail "a replaced audit.canonical() is caught"
+ok "a replaced audit.canonical(): canonical mismatch"
+
+d=$(copy rewrite)
+behind "$d" "UPDATE audit.event SET outcome = 'allowed'
+    WHERE id = (SELECT event_id FROM audit.chain WHERE pos = 100);
+    DO \$r\$
+    DECLARE
+        c record;
+        v_prev bytea;
+    BEGIN
+        FOR c IN SELECT * FROM audit.chain WHERE pos >= 100 ORDER BY pos
+        LOOP
+            IF v_prev IS NOT NULL THEN
+                UPDATE audit.chain SET prev_hash = v_prev WHERE pos = c.pos;
+            ELSE
+                v_prev := c.prev_hash;
+            END IF;
+            UPDATE audit.chain SET hash = sha256(v_prev
+                || audit.canonical(e)) FROM audit.event e
+            WHERE pos = c.pos AND e.id = c.event_id
+            RETURNING hash INTO v_prev;
+        END LOOP;
+    END
+    \$r\$"
+expect 0 verify "$d" ||
+    fail "a consistent rewrite passes without checkpoints"
+ok "a consistent rewrite is not detectable inside the database"
+broken "$d" 'checkpoint mismatch' --checkpoints "$T/cp.jsonl" \
+    --public-key "$T/pub.pem" &&
+    grep -q "^broken at position $mid: the checkpoint on line 2 expected \
+$mid_hash" "$T/out" || fail "a consistent rewrite is caught by a checkpoint"
+ok "a consistent rewrite: caught by the signed checkpoint"
+
+d=$(copy tail)
+behind "$d" "DELETE FROM audit.event WHERE id IN (SELECT event_id
+    FROM audit.chain WHERE pos > 200); DELETE FROM audit.chain
+    WHERE pos > 200"
+broken "$d" 'beyond head' --checkpoints "$T/cp.jsonl" \
+    --public-key "$T/pub.pem" || fail "a cut tail is caught by a checkpoint"
+ok "a cut tail: beyond head"
+
+sed "2s/\"hash\": \"./\"hash\": \"0/" "$T/cp.jsonl" >"$T/forged.jsonl"
+cmp -s "$T/forged.jsonl" "$T/cp.jsonl" && sed -i \
+    "2s/\"hash\": \"0/\"hash\": \"1/" "$T/forged.jsonl"
+broken $DB 'bad signature' --checkpoints "$T/forged.jsonl" \
+    --public-key "$T/pub.pem" || fail "a forged checkpoint is caught"
+ok "a checkpoint whose hash was changed: bad signature"
+"$NRMCTL" audit keygen --out "$T/other.pem" >"$T/other.pub" 2>/dev/null
+broken $DB 'bad signature' --checkpoints "$T/cp.jsonl" \
+    --public-key "$T/other.pub" || fail "another key's signature is refused"
+ok "checkpoints checked with another public key: bad signature"
+
+# ---------------------------------------------------------------------
+# Purge: verify continues from the anchor, old checkpoints are skipped.
+# ---------------------------------------------------------------------
+d=$(copy purge)
+behind "$d" "UPDATE audit.event SET at = at - interval '400 days'
+    WHERE id IN (SELECT event_id FROM audit.chain WHERE pos <= 120)"
+behind "$d" "DO \$r\$
+    DECLARE c record; v_prev bytea := audit.genesis();
+    BEGIN
+        FOR c IN SELECT * FROM audit.chain ORDER BY pos LOOP
+            UPDATE audit.chain SET prev_hash = v_prev, hash = sha256(v_prev
+                || audit.canonical(e)) FROM audit.event e
+            WHERE pos = c.pos AND e.id = c.event_id
+            RETURNING hash INTO v_prev;
+        END LOOP;
+    END \$r\$"
+r=$(su_psql "$d" -c "SET ROLE nrm_owner" \
+    -c "SELECT audit.purge_before(now() - interval '1 day')")
+[ "$(jget "$r" "j['purged_through_pos']")" = 120 ] ||
+    fail "purge_before removes the first 120 links"
+expect 0 verify "$d" && grep -q "verified from the retention anchor at position 120" \
+    "$T/out" ||
+    fail "verify after a purge starts from the anchor"
+ok "after purge_before: intact from retention anchor 120"
+
+echo "1..$n"
