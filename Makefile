@@ -36,6 +36,7 @@ NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
            nrm-api/dbapi.c nrm-api/handler_signals.c \
            nrm-api/handler_routing.c nrm-api/handler_inbox.c \
            nrm-api/handler_cases.c nrm-api/handler_audit.c \
+           nrm-api/handler_tracks.c \
            nrm-api/checkpoint.c \
            nrm-api/handler_health.c
 

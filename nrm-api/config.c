@@ -87,6 +87,8 @@ static const struct cfg_key cfg_keys[] = {
 	    "seconds a transferred case has to be taken"),
 	CFG_I(transfer_first_contact_within, "86400", 60, 31622400, true,
 	    "seconds a transferred case has to first contact"),
+	CFG_S(jurisdiction_profile, "nl", true,
+	    "identification rules profile (ident.profile code: nl, uk)"),
 	CFG_S(audit_signing_key_file, "", false,
 	    "Ed25519 private key (PEM) that signs audit checkpoints; "
 	    "empty disables checkpoints (make run sets it)"),

@@ -51,6 +51,7 @@ struct nrm_config {
 	int decline_limit;
 	int transfer_take_within; /* seconds */
 	int transfer_first_contact_within; /* seconds */
+	char *jurisdiction_profile; /* ident.profile code */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

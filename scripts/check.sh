@@ -5,6 +5,7 @@
 #   build      make (warnings are errors)
 #   unit       make unit (table-driven C tests, cmocka)
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
+#   audit-cli  tests/db/audit_cli.sh: nrmctl audit against a real chain
 #   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
 #   asan-build make asan (ASan + UBSan)
 #   e2e-asan   tests/e2e again against build/asan/bin/nrmd
@@ -215,6 +216,9 @@ if step cluster scripts/pg.sh start "$PGDIR" "$PGPORT"; then
 	    NRM_SUPERUSER_URL
 	export NRM_PG_DIR=$PGDIR
 	counted db "$LOGDIR/db.log" scripts/test-db.sh "$PGDIR" "$PGPORT"
+	# nrmctl audit verify/export/keygen/checkpoint against a real chain.
+	counted audit-cli "$LOGDIR/audit-cli.log" \
+	    tests/db/audit_cli.sh "$PGDIR" "$PGPORT"
 	scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
 	unset NRM_PG_SOCKDIR NRM_PG_PORT NRM_OWNER_URL NRM_DATABASE_URL \
 	    NRM_SUPERUSER_URL NRM_PG_DIR

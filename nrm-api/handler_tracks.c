@@ -1,0 +1,312 @@
+/*
+ * handler_tracks.c - the two separated tracks of issue 5
+ * (docs/separation.md): victim identification on the care side and the
+ * criminal investigation, plus the consented share between them.
+ *
+ *   POST  /v1/cases/{id}/identification  coordinator, assessor: one
+ *                                        entry -> api.ident_record
+ *   GET   /v1/cases/{id}/identification  coordinator, assessor: the
+ *                                        history -> api.ident_list
+ *   POST  /v1/cases/{id}/share           coordinator: {"agency_id",
+ *                                        "consent"} -> api.case_share
+ *   POST  /v1/investigations             investigator -> invest_create
+ *   GET   /v1/investigations/{id}        investigator -> invest_get
+ *   PATCH /v1/investigations/{id}        investigator, If-Match ->
+ *                                        api.invest_patch
+ *
+ * Each is one api.* call; the database validates the entries and
+ * enforces the separation (roles, row-level security).  The
+ * identification handlers pass only the configured jurisdiction
+ * profile; nothing here reads or forwards investigation data, and the
+ * reverse.  Bodies are never logged (they hold personal data).
+ */
+#include "auth.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "routes.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRACK_NIL_UUID "00000000-0000-0000-0000-000000000000"
+
+/* 8-4-4-4-12 hexadecimal. */
+static bool
+track_uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		char c = s[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			       (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* An unknown id is looked up as the nil UUID: the same 404 either way. */
+static const char *
+track_id(const struct nrm_req *r)
+{
+	return track_uuid_ok(r->param) ? r->param : TRACK_NIL_UUID;
+}
+
+/*
+ * If-Match: absent or "*" -> no precondition (buf ""); "N", W/"N" or N
+ * -> the version.  NRM_ERR (after replying 400) when malformed.
+ */
+static int
+track_if_match(struct nrm_req *r, char *buf, size_t n)
+{
+	const char *h = nrm_req_header(r, "If-Match");
+	char tmp[32];
+	char *end;
+	long v;
+	size_t len;
+
+	buf[0] = '\0';
+	if (h == NULL || strcmp(h, "*") == 0)
+		return NRM_OK;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	len = strlen(h);
+	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+		h++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(tmp))
+		goto bad;
+	memcpy(tmp, h, len);
+	tmp[len] = '\0';
+	errno = 0;
+	v = strtol(tmp, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 2147483647)
+		goto bad;
+	snprintf(buf, n, "%ld", v);
+	return NRM_OK;
+bad:
+	nrm_req_fail(r, NRM_E_BAD_REQUEST, "If-Match",
+	    "If-Match must be the version of the record (\"N\")");
+	return NRM_ERR;
+}
+
+/*
+ * Read a JSON object body (content type, size and syntax checked; the
+ * whole body must be one object).  The caller deletes *out.  Replies
+ * and returns NRM_ERR on any fault.
+ */
+static int
+track_body(struct nrm_req *r, cJSON **out)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	*out = NULL;
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		return NRM_ERR;
+	root = r->body_len == 0
+	    ? NULL
+	    : cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
+	while (root != NULL && end != NULL && end < r->body + r->body_len &&
+	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (root == NULL || !cJSON_IsObject(root) ||
+	    end != r->body + r->body_len) {
+		cJSON_Delete(root);
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+		return NRM_ERR;
+	}
+	*out = root;
+	return NRM_OK;
+}
+
+/*
+ * Read a JSON object body and print it back compactly for a jsonb
+ * parameter (the caller frees *text).  Replies and returns NRM_ERR on
+ * any fault.
+ */
+static int
+track_body_text(struct nrm_req *r, char **text)
+{
+	cJSON *root;
+
+	*text = NULL;
+	if (track_body(r, &root) != NRM_OK)
+		return NRM_ERR;
+	*text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (*text == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
+static void
+ident_record_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *entry;
+
+	if (track_body_text(r, &entry) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, entry);
+	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	/* The parameters are copied by the pool before entry goes. */
+	nrm_dbapi_send(r, NRM_STMT_IDENT_RECORD, &call, NULL);
+	free(entry);
+}
+
+void
+nrm_h_ident_record(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "identification.create", ident_record_authed);
+}
+
+static void
+ident_list_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	nrm_dbapi_send(r, NRM_STMT_IDENT_LIST, &call, NULL);
+}
+
+void
+nrm_h_ident_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "identification.read", ident_list_authed);
+}
+
+/*
+ * {"agency_id": uuid, "consent": bool}: only these keys; a missing
+ * consent is passed as NULL (the database answers 422 "consent").
+ */
+static void
+case_share_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const cJSON *agency, *consent;
+	cJSON *body, *it;
+
+	if (track_body(r, &body) != NRM_OK)
+		return;
+	cJSON_ArrayForEach(it, body)
+	{
+		if (strcmp(it->string, "agency_id") != 0 &&
+		    strcmp(it->string, "consent") != 0) {
+			cJSON_Delete(body);
+			nrm_req_fail(r, NRM_E_VALIDATION, "",
+			    "unknown field; known: agency_id, consent");
+			return;
+		}
+	}
+	agency = cJSON_GetObjectItemCaseSensitive(body, "agency_id");
+	consent = cJSON_GetObjectItemCaseSensitive(body, "consent");
+	if (!cJSON_IsString(agency) || !track_uuid_ok(agency->valuestring)) {
+		cJSON_Delete(body);
+		nrm_req_fail(r, NRM_E_VALIDATION, "agency_id",
+		    "must be the id (UUID) of an investigating agency");
+		return;
+	}
+	if (consent != NULL && !cJSON_IsBool(consent)) {
+		cJSON_Delete(body);
+		nrm_req_fail(r, NRM_E_VALIDATION, "consent",
+		    "must be true (the victim's recorded consent)");
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, agency->valuestring);
+	nrm_dbapi_text(&call,
+	    consent == NULL             ? NULL
+		: cJSON_IsTrue(consent) ? "true"
+					: "false");
+	/* The parameters are copied by the pool before body goes. */
+	nrm_dbapi_send(r, NRM_STMT_CASE_SHARE, &call, NULL);
+	cJSON_Delete(body);
+}
+
+void
+nrm_h_case_share(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_COORDINATOR, "case.share", case_share_authed);
+}
+
+static void
+invest_create_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *text;
+
+	if (track_body_text(r, &text) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, text);
+	nrm_dbapi_send(r, NRM_STMT_INVEST_CREATE, &call, NULL);
+	free(text);
+}
+
+void
+nrm_h_invest_create(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.create",
+	    invest_create_authed);
+}
+
+static void
+invest_get_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_send(r, NRM_STMT_INVEST_GET, &call, NULL);
+}
+
+void
+nrm_h_invest_get(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_INVESTIGATOR, "investigation.read", invest_get_authed);
+}
+
+static void
+invest_patch_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char ifm[16];
+	char *text;
+
+	if (track_if_match(r, ifm, sizeof(ifm)) != NRM_OK)
+		return;
+	if (track_body_text(r, &text) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
+	nrm_dbapi_text(&call, text);
+	nrm_dbapi_send(r, NRM_STMT_INVEST_PATCH, &call, NULL);
+	free(text);
+}
+
+void
+nrm_h_invest_patch(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.update",
+	    invest_patch_authed);
+}
