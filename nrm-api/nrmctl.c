@@ -540,26 +540,6 @@ ctl_key_revoke(int argc, char **argv)
 }
 
 static int
-ctl_key(int argc, char **argv)
-{
-	if (argc < 2)
-		return ctl_usage_error(ctl_usage_key, "missing %s",
-		    "key command (create, list, revoke)");
-	if (strcmp(argv[1], "create") == 0)
-		return ctl_key_create(argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return ctl_key_list(argc - 1, argv + 1);
-	if (strcmp(argv[1], "revoke") == 0)
-		return ctl_key_revoke(argc - 1, argv + 1);
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(ctl_usage_key, stdout);
-		return 0;
-	}
-	return ctl_usage_error(
-	    ctl_usage_key, "unknown key command: %s", argv[1]);
-}
-
-static int
 ctl_audit_verify(int argc, char **argv)
 {
 	static char name_audit_verify[] = "nrmctl audit verify";
@@ -816,26 +796,61 @@ ctl_audit_checkpoint(int argc, char **argv)
 	return 0;
 }
 
+/* A command group's subcommands: "key create", "audit verify", ... */
+struct ctl_sub {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+/*
+ * Run the subcommand argv[1] of a group (`what`, e.g. "key") from its
+ * table; -h/--help prints `usage`; anything else is a usage error that
+ * lists `names`.
+ */
+static int
+ctl_dispatch(int argc, char **argv, const struct ctl_sub *subs,
+    const char *usage, const char *what, const char *names)
+{
+	if (argc < 2)
+		return ctl_usage_error(
+		    usage, "missing %s command (%s)", what, names);
+	for (const struct ctl_sub *c = subs; c->name != NULL; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->fn(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	return ctl_usage_error(usage, "unknown %s command: %s", what, argv[1]);
+}
+
+static int
+ctl_key(int argc, char **argv)
+{
+	static const struct ctl_sub subs[] = {
+	    {"create", ctl_key_create},
+	    {"list", ctl_key_list},
+	    {"revoke", ctl_key_revoke},
+	    {NULL, NULL},
+	};
+
+	return ctl_dispatch(
+	    argc, argv, subs, ctl_usage_key, "key", "create, list, revoke");
+}
+
 static int
 ctl_audit(int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_error(ctl_usage_audit, "missing %s",
-		    "audit command (verify, export, keygen, checkpoint)");
-	if (strcmp(argv[1], "verify") == 0)
-		return ctl_audit_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "export") == 0)
-		return ctl_audit_export(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keygen") == 0)
-		return ctl_audit_keygen(argc - 1, argv + 1);
-	if (strcmp(argv[1], "checkpoint") == 0)
-		return ctl_audit_checkpoint(argc - 1, argv + 1);
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(ctl_usage_audit, stdout);
-		return 0;
-	}
-	return ctl_usage_error(
-	    ctl_usage_audit, "unknown audit command: %s", argv[1]);
+	static const struct ctl_sub subs[] = {
+	    {"verify", ctl_audit_verify},
+	    {"export", ctl_audit_export},
+	    {"keygen", ctl_audit_keygen},
+	    {"checkpoint", ctl_audit_checkpoint},
+	    {NULL, NULL},
+	};
+
+	return ctl_dispatch(argc, argv, subs, ctl_usage_audit, "audit",
+	    "verify, export, keygen, checkpoint");
 }
 
 static int
