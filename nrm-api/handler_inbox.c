@@ -118,27 +118,22 @@ inbox_page(cJSON *body)
 	return out;
 }
 
-/* Answer the waiter's request with this page (or empty) and free it. */
+/*
+ * Answer the waiter's request with an empty page (its wait ran out, the
+ * daemon is stopping, or its client left) and free it.  Pages with
+ * items are rendered once per batch (inbox_done).
+ */
 static void
-inbox_answer(struct inbox_waiter *w, cJSON *body)
+inbox_answer(struct inbox_waiter *w)
 {
 	struct nrm_req *r = w->r;
-	char *out;
+	char empty[96];
 
-	if (body == NULL) {
-		char empty[96];
-
-		snprintf(empty, sizeof(empty),
-		    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}",
-		    w->since[0] != '\0' ? w->since : "0");
-		inbox_waiter_free(w);
-		nrm_req_json(r, 200, empty, NULL);
-		return;
-	}
-	out = inbox_page(body);
+	snprintf(empty, sizeof(empty),
+	    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}",
+	    w->since[0] != '\0' ? w->since : "0");
 	inbox_waiter_free(w);
-	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-	free(out);
+	nrm_req_json(r, 200, empty, NULL);
 }
 
 /* Register the waiter for wake-ups until its wait runs out. */
@@ -163,7 +158,7 @@ inbox_timeout(evutil_socket_t fd, short what, void *arg)
 		w->expired = true; /* the answer in flight is the last */
 		return;
 	}
-	inbox_answer(w, NULL);
+	inbox_answer(w);
 }
 
 /*
@@ -207,7 +202,7 @@ inbox_deliver(
 {
 	w->querying = false;
 	if (w->r->gone) {
-		inbox_answer(w, NULL); /* frees; writes nothing */
+		inbox_answer(w); /* frees; writes nothing */
 		return;
 	}
 	if (has_items || !w->long_poll || w->expired || w->ib->d->draining) {
@@ -326,7 +321,7 @@ inbox_query_many(
 			continue;
 		if (w->r->gone) {
 			ws[i] = NULL;
-			inbox_answer(w, NULL); /* frees; writes nothing */
+			inbox_answer(w); /* frees; writes nothing */
 			continue;
 		}
 		b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
@@ -457,7 +452,7 @@ inbox_reap(struct nrm_inbox *ib)
 			 * detach its close callback; what it writes goes
 			 * nowhere.
 			 */
-			inbox_answer(w, NULL);
+			inbox_answer(w);
 		}
 	}
 }
@@ -472,7 +467,7 @@ nrm_inbox_release_all(struct nrm_inbox *ib)
 		if (w->querying)
 			w->expired = true; /* its answer comes with the query */
 		else
-			inbox_answer(w, NULL);
+			inbox_answer(w);
 	}
 }
 
