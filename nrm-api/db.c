@@ -44,7 +44,7 @@ static const struct {
 	"SELECT api.inbox($1, $2, $3, $4, $5, $6::jsonb, $7::bigint, "
 	"$8::integer)"},
     [NRM_STMT_CASE_GET] = {"case_get",
-	"SELECT api.case_get($1, $2, $3, $4::uuid, $5)"},
+	"SELECT api.case_get($1, $2, $3, $4::uuid, $5, $6)"},
     [NRM_STMT_CASE_TAKE] = {"case_take",
 	"SELECT api.case_take($1, $2, $3, $4::uuid, $5::integer)"},
     [NRM_STMT_CASE_DECLINE] = {"case_decline",
@@ -61,7 +61,7 @@ static const struct {
     [NRM_STMT_IDENT_RECORD] = {"ident_record",
 	"SELECT api.ident_record($1, $2, $3, $4::uuid, $5::jsonb, $6)"},
     [NRM_STMT_IDENT_LIST] = {"ident_list",
-	"SELECT api.ident_list($1, $2, $3, $4::uuid, $5)"},
+	"SELECT api.ident_list($1, $2, $3, $4::uuid, $5, $6, $7)"},
     [NRM_STMT_CASE_SHARE] = {"case_share",
 	"SELECT api.case_share($1, $2, $3, $4::uuid, $5::uuid, $6::boolean)"},
     [NRM_STMT_INVEST_CREATE] = {"invest_create",
@@ -81,6 +81,10 @@ static const struct {
 	"$6::integer)"},
     [NRM_STMT_AUDIT_VERIFY] = {"audit_verify",
 	"SELECT api.audit_verify($1, $2, $3, $4::jsonb)"},
+    [NRM_STMT_AUDIT_REVIEWS] = {"audit_reviews",
+	"SELECT api.audit_reviews($1, $2, $3, $4, $5::bigint, $6::integer)"},
+    [NRM_STMT_AUDIT_REVIEW] = {"audit_review",
+	"SELECT api.audit_review($1, $2, $3, $4::bigint, $5)"},
 };
 
 enum db_conn_state {

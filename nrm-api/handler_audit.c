@@ -10,6 +10,12 @@
  *   GET /v1/audit/verify       recompute the chain in the database and
  *                              check this daemon's signed checkpoints
  *   GET /v1/audit/checkpoints  the signed checkpoints and the public key
+ *   GET /v1/audit/reviews      events flagged for review (emergency
+ *                              reads): ?state=pending|reviewed|all
+ *                              &limit=1..200 &cursor=; oldest first
+ *   POST /v1/audit/reviews/{event_id}
+ *                              {"verdict": "justified"|"unjustified"},
+ *                              once per event
  *
  * The ticks: every audit_seal_interval seconds api.audit_seal() chains
  * what was written since (one sealer at a time across daemons), and
@@ -47,6 +53,24 @@ static const char *const audit_filters[] = {
     "to",
     NULL,
 };
+
+/*
+ * A paging parameter: absent, or 1..maxlen decimal digits.  Replies 400
+ * naming it and returns NRM_ERR otherwise.
+ */
+static int
+audit_digits(struct nrm_req *r, const char *name, const char *v, size_t maxlen)
+{
+	size_t n;
+
+	if (v == NULL)
+		return NRM_OK;
+	n = strlen(v);
+	if (n >= 1 && n <= maxlen && strspn(v, "0123456789") == n)
+		return NRM_OK;
+	nrm_req_fail(r, NRM_E_BAD_REQUEST, name, "%s is not valid", name);
+	return NRM_ERR;
+}
 
 static void
 audit_search_authed(struct nrm_req *r)
@@ -87,21 +111,10 @@ audit_search_authed(struct nrm_req *r)
 	}
 	limit = evhttp_find_header(&q, "limit");
 	cursor = evhttp_find_header(&q, "cursor");
-	if ((limit != NULL &&
-		(strlen(limit) == 0 || strlen(limit) > 3 ||
-		    strspn(limit, "0123456789") != strlen(limit))) ||
-	    (cursor != NULL &&
-		(strlen(cursor) == 0 || strlen(cursor) > 18 ||
-		    strspn(cursor, "0123456789") != strlen(cursor)))) {
-		const char *f = limit != NULL &&
-			(strlen(limit) == 0 || strlen(limit) > 3 ||
-			    strspn(limit, "0123456789") != strlen(limit))
-		    ? "limit"
-		    : "cursor";
-
+	if (audit_digits(r, "limit", limit, 3) != NRM_OK ||
+	    audit_digits(r, "cursor", cursor, 18) != NRM_OK) {
 		evhttp_clear_headers(&q);
 		cJSON_Delete(filters);
-		nrm_req_fail(r, NRM_E_BAD_REQUEST, f, "%s is not valid", f);
 		return;
 	}
 	ftext = cJSON_PrintUnformatted(filters);
@@ -172,6 +185,111 @@ nrm_h_audit_checkpoints(struct nrm_req *r)
 {
 	nrm_auth_record(r, NRM_ROLE_AUDITOR, "audit.checkpoints.read", "audit",
 	    NULL, audit_checkpoints_authed);
+}
+
+/* --- the review queue -------------------------------------------------- */
+
+static void
+audit_reviews_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct nrm_dbapi_call call;
+	struct evkeyval *kv;
+	const char *state, *limit, *cursor;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		if (strcmp(kv->key, "state") != 0 &&
+		    strcmp(kv->key, "limit") != 0 &&
+		    strcmp(kv->key, "cursor") != 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			evhttp_clear_headers(&q);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			return;
+		}
+	}
+	state = evhttp_find_header(&q, "state");
+	limit = evhttp_find_header(&q, "limit");
+	cursor = evhttp_find_header(&q, "cursor");
+	if (audit_digits(r, "limit", limit, 3) != NRM_OK ||
+	    audit_digits(r, "cursor", cursor, 18) != NRM_OK) {
+		evhttp_clear_headers(&q);
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, state != NULL ? state : "pending");
+	nrm_dbapi_text(&call, cursor);
+	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEWS, &call, NULL);
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_audit_reviews(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.reviews", audit_reviews_authed);
+}
+
+static void
+audit_review_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	cJSON *root, *it;
+	const char *verdict = NULL;
+	/* A malformed event id is looked up as 0: the same 404. */
+	const char *id = strlen(r->param) >= 1 && strlen(r->param) <= 18 &&
+		strspn(r->param, "0123456789") == strlen(r->param)
+	    ? r->param
+	    : "0";
+
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		return;
+	root = cJSON_ParseWithLength(r->body, r->body_len);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+		return;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		if (strcmp(it->string, "verdict") != 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", it->string);
+			cJSON_Delete(root);
+			nrm_req_fail(
+			    r, NRM_E_VALIDATION, field, "unknown field");
+			return;
+		}
+		if (!cJSON_IsString(it)) {
+			cJSON_Delete(root);
+			nrm_req_fail(r, NRM_E_VALIDATION, "verdict",
+			    "verdict must be a string");
+			return;
+		}
+		verdict = it->valuestring;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, verdict);
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEW, &call, NULL);
+	cJSON_Delete(root);
+}
+
+void
+nrm_h_audit_review(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.review", audit_review_authed);
 }
 
 /* --- the ticks --------------------------------------------------------- */

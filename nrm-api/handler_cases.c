@@ -96,10 +96,16 @@ static void
 case_get_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
+	const char *purpose, *reason;
 
+	if (nrm_req_code_header(r, "NRM-Purpose", "purpose", &purpose) !=
+		NRM_OK ||
+	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
+		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, case_id(r));
-	nrm_dbapi_text(&call, nrm_req_header(r, "NRM-Purpose"));
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
 	nrm_dbapi_send(r, NRM_STMT_CASE_GET, &call, NULL);
 }
 

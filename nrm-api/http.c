@@ -334,6 +334,25 @@ nrm_req_header(const struct nrm_req *r, const char *name)
 }
 
 int
+nrm_req_code_header(
+    struct nrm_req *r, const char *name, const char *field, const char **out)
+{
+	const char *v = nrm_req_header(r, name);
+	size_t n;
+
+	*out = v;
+	if (v == NULL)
+		return NRM_OK;
+	n = strlen(v);
+	if (n >= 1 && n <= 64 && v[0] >= 'a' && v[0] <= 'z' &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz_") == n)
+		return NRM_OK;
+	nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+	    "%s must be a lowercase code (a-z and _, at most 64)", name);
+	return NRM_ERR;
+}
+
+int
 nrm_req_read_body(struct nrm_req *r, bool json)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);

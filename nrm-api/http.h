@@ -100,6 +100,15 @@ void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
 /* A request header, or NULL. */
 const char *nrm_req_header(const struct nrm_req *r, const char *name);
 
+/*
+ * A request header that must hold a code (a lowercase letter, then up to
+ * 63 of a-z and _), like NRM-Purpose: *out is the value or NULL when the
+ * header is absent.  Anything else is answered 400 naming `field`, and
+ * NRM_ERR returned.  The database decides which codes are known.
+ */
+int nrm_req_code_header(struct nrm_req *r, const char *name, const char *field,
+    const char **out) NRM_MUSTCHECK;
+
 /* Add a response header (before replying). */
 void nrm_req_add_header(struct nrm_req *r, const char *name, const char *value);
 

@@ -28,6 +28,8 @@ static const struct nrm_route routes[] = {
     {"GET", "/v1/audit", nrm_h_audit_search},
     {"GET", "/v1/audit/verify", nrm_h_audit_verify},
     {"GET", "/v1/audit/checkpoints", nrm_h_audit_checkpoints},
+    {"GET", "/v1/audit/reviews", nrm_h_audit_reviews},
+    {"POST", "/v1/audit/reviews/{id}", nrm_h_audit_review},
     {"GET", "/v1/routing/config", nrm_h_routing_config},
     {"POST", "/v1/routing/explain", nrm_h_routing_explain},
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},

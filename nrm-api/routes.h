@@ -47,6 +47,8 @@ void nrm_h_invest_patch(struct nrm_req *r);
 void nrm_h_audit_search(struct nrm_req *r);
 void nrm_h_audit_verify(struct nrm_req *r);
 void nrm_h_audit_checkpoints(struct nrm_req *r);
+void nrm_h_audit_reviews(struct nrm_req *r);
+void nrm_h_audit_review(struct nrm_req *r);
 void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);

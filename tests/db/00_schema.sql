@@ -9,12 +9,13 @@ SELECT results_eq(
     $$SELECT version, name FROM nrm.schema_version ORDER BY version$$,
     $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
         (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
-        (5, '0005_audit.sql'), (6, '0006_separation.sql')$$,
-    'schema_version records 0001 to 0006 in order');
+        (5, '0005_audit.sql'), (6, '0006_separation.sql'),
+        (7, '0007_break_glass.sql')$$,
+    'schema_version records 0001 to 0007 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 6,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 7,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 6, 'api.schema_version() is 6');
+SELECT is(api.schema_version(), 7, 'api.schema_version() is 7');
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest'],
@@ -24,7 +25,8 @@ SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key'], 'auth tables');
-SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention'],
+SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
+    'break_glass_policy', 'review'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');

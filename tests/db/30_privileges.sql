@@ -31,6 +31,7 @@ INSERT INTO expected_grant VALUES
 	('nrm_auditor', 'audit.chain', 'SELECT'),
 	('nrm_auditor', 'audit.retention', 'SELECT'),
 	('nrm_auditor', 'audit.unsealed', 'SELECT'),
+	('nrm_auditor', 'audit.review', 'SELECT'),
 	('nrm_admin', 'auth.agency', 'SELECT'),
 	('nrm_coordinator', 'ident.decision', 'SELECT'),
 	('nrm_coordinator', 'ident.decision', 'INSERT'),

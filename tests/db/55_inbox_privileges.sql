@@ -81,7 +81,7 @@ SELECT ok(has_function_privilege('nrm_app', f, 'EXECUTE'),
 FROM unnest(ARRAY[
     'api.inbox(bytea, text, inet, text, text, jsonb, bigint, integer)',
     'api.inbox_wakeup_check(bytea, text, inet, bigint)',
-    'api.case_get(bytea, text, inet, uuid, text)',
+    'api.case_get(bytea, text, inet, uuid, text, text)',
     'api.case_take(bytea, text, inet, uuid, integer)',
     'api.case_decline(bytea, text, inet, uuid, integer, text, integer)',
     'api.case_transfer(bytea, text, inet, uuid, integer, text, text, integer, integer)',

@@ -57,10 +57,15 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_roles r ON r.oid = p.proowner
     WHERE n.nspname = 'audit' AND p.prosecdef),
-    ARRAY['audit.enqueue() nrm_owner', 'audit.head() nrm_audit_sealer',
+    ARRAY['audit.break_glass_allowed(text,text) nrm_owner',
+        'audit.enqueue() nrm_owner',
+        'audit.event_flagged(uuid,uuid,text,text,text,text,text,text,text,'
+        'inet,text) nrm_owner',
+        'audit.event_purged() nrm_owner', 'audit.head() nrm_audit_sealer',
         'audit.seal(integer) nrm_audit_sealer'],
-    'SECURITY DEFINER: only the sealer pair (nrm_audit_sealer) and the '
-    'queue trigger');
+    'SECURITY DEFINER: only the sealer pair (nrm_audit_sealer), the queue '
+    'trigger and the break-glass trio of 0007 (policy lookup, flagged '
+    'event, purge of a review)');
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles
     WHERE rolname = 'nrm_audit_sealer')
     AND NOT pg_has_role('nrm_app', 'nrm_audit_sealer', 'MEMBER'),
@@ -546,7 +551,8 @@ SELECT results_eq($$SELECT purpose, outcome, reason FROM audit.event
     $$VALUES (NULL::text, 'failed'::text, 'bad_request'::text)$$,
     '... audited without it');
 SELECT is(pg_temp.case_get('tok-coordinator', pg_temp.cid('P'), 'emergency',
-    'req-purpose-2')->'status', '200', 'case read: emergency is a purpose');
+    'req-purpose-2', 'immediate_danger')->'status', '200',
+    'case read: emergency is a purpose (with a reason: 0007)');
 SELECT is((SELECT purpose FROM audit.event WHERE request_id = 'req-purpose-2'),
     'emergency', '... recorded as such');
 SELECT is(pg_temp.case_get('tok-coordinator', pg_temp.cid('P'), NULL,

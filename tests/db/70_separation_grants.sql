@@ -209,7 +209,7 @@ SELECT ok(has_function_privilege('nrm_coordinator',
 SELECT ok(has_function_privilege('nrm_app', f, 'EXECUTE'),
     'nrm_app may execute ' || f)
 FROM unnest(ARRAY['api.ident_record(bytea, text, inet, uuid, jsonb, text)',
-    'api.ident_list(bytea, text, inet, uuid, text)',
+    'api.ident_list(bytea, text, inet, uuid, text, text, text)',
     'api.case_share(bytea, text, inet, uuid, uuid, boolean)',
     'api.invest_create(bytea, text, inet, jsonb)',
     'api.invest_get(bytea, text, inet, uuid)',
