@@ -1,6 +1,6 @@
 -- 60_audit_concurrency.sql - sealing under real concurrency (dblink):
 -- a second sealer never waits ("busy"), an event whose transaction
--- commits late is chained after later ids, and 8 writers x 300 events
+-- commits late is chained after later ids, and 8 writers x 1000 events
 -- each, committed one by one while two sealers run in a loop, end up
 -- chained exactly once each, in a chain that verifies.
 --
@@ -120,14 +120,14 @@ SELECT results_eq($$SELECT e.request_id FROM audit.chain c
 SELECT is(pg_temp.verify_body()->'intact', 'true', 'the chain verifies');
 
 -- ---------------------------------------------------------------------
--- 3. 8 writers x 300 committed events, two sealers looping meanwhile.
+-- 3. 8 writers x 1000 committed events, two sealers looping meanwhile.
 -- ---------------------------------------------------------------------
 SELECT dblink_exec(c, 'SET synchronous_commit = off')
 FROM unnest(ARRAY['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 's1',
     's2']) c \g /dev/null
 SELECT dblink_send_query(c, format($q$DO $d$
     BEGIN
-        FOR i IN 1..300 LOOP
+        FOR i IN 1..1000 LOOP
             PERFORM set_config('role', 'nrm_app', true);
             PERFORM api.audit(NULL, NULL, NULL, 'test.race', 'case',
                 %L || '-' || i, 'care', 'allowed', NULL,
@@ -138,7 +138,7 @@ SELECT dblink_send_query(c, format($q$DO $d$
     $d$$q$, c, c))
 FROM unnest(ARRAY['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8']) c
     \g /dev/null
--- Each sealer loops until all 2400 events are in and sealed (at most
+-- Each sealer loops until all 8000 events are in and sealed (at most
 -- 60 s), and leaves what it sealed and how often it was busy in
 -- session settings.
 SELECT dblink_send_query(s, $q$DO $d$
@@ -157,7 +157,7 @@ SELECT dblink_send_query(s, $q$DO $d$
             END IF;
             COMMIT;
             EXIT WHEN (SELECT count(*) FROM audit.event
-                WHERE request_id LIKE 'aud-w_-%') = 2400
+                WHERE request_id LIKE 'aud-w_-%') = 8000
               AND NOT EXISTS (SELECT 1 FROM audit.unsealed u
                 JOIN audit.event e ON e.id = u.event_id
                 WHERE e.request_id LIKE 'aud-w_-%');
@@ -191,19 +191,19 @@ SELECT diag(format('sealer %s: sealed %s, busy %s times', s, sealed, busy))
 FROM sealer;
 
 SELECT is((SELECT count(*)::int FROM audit.event
-    WHERE request_id LIKE 'aud-w_-%'), 2400, '2400 events committed');
+    WHERE request_id LIKE 'aud-w_-%'), 8000, '8000 events committed');
 SELECT is((SELECT count(*)::int FROM audit.chain c JOIN audit.event e
-    ON e.id = c.event_id WHERE e.request_id LIKE 'aud-w_-%'), 2400,
+    ON e.id = c.event_id WHERE e.request_id LIKE 'aud-w_-%'), 8000,
     'every one of them is chained');
 SELECT is((SELECT count(DISTINCT c.event_id)::int FROM audit.chain c
     JOIN audit.event e ON e.id = c.event_id
-    WHERE e.request_id LIKE 'aud-w_-%'), 2400, '... exactly once');
-SELECT is((SELECT sum(sealed)::int FROM sealer), 2400,
-    'the two sealers together sealed exactly these 2400');
+    WHERE e.request_id LIKE 'aud-w_-%'), 8000, '... exactly once');
+SELECT is((SELECT sum(sealed)::int FROM sealer), 8000,
+    'the two sealers together sealed exactly these 8000');
 SELECT results_eq($$SELECT count(*), max(pos) - min(pos) + 1
     FROM audit.chain WHERE pos > (SELECT pos FROM h0)$$,
-    $$SELECT 2403::bigint, 2403::bigint$$,
-    'positions after the start are contiguous: 2403 links, no gap');
+    $$SELECT 8003::bigint, 8003::bigint$$,
+    'positions after the start are contiguous: 8003 links, no gap');
 SELECT is((pg_temp.verify_body() - 'events' - 'head_pos' - 'head_hash'
     - 'anchor'), '{"intact": true, "unsealed": 0, "unchained": 0,
     "first_broken": null, "checkpoints": null}',
