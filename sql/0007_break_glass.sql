@@ -287,6 +287,117 @@ COMMENT ON FUNCTION api.read_purpose(text, text, text, text) IS
     'personal-data read, or the 400 problem naming purpose or reason.';
 
 -- ---------------------------------------------------------------------
+-- The body of GET /v1/cases/{id}, in one place.  0004, 0005 and 0006
+-- each carried a whole copy of it inside api.case_get (forward-only
+-- migrations replace whole functions); from here on a change to the
+-- case's JSON replaces this function alone.
+-- ---------------------------------------------------------------------
+/*
+ * The full case as GET /v1/cases/{id} answers it: the inbox item and
+ * routing decision, the signal's facts, the subject's PERSONAL DATA and
+ * the history, newest first, and the version.  SECURITY INVOKER: it
+ * reads under the caller's privileges and row-level security (NULL for
+ * a case the caller cannot see); the caller audits.
+ *
+ * PL/pgSQL, not a SQL function, on purpose: a SQL function called from
+ * a PL/pgSQL expression keeps its plan for the rest of the transaction,
+ * row-level security quals included, so a second call under another role
+ * (as tests/db/80_break_glass.sql makes: a coordinator, then an
+ * assessor) would read with the first role's policies.  PL/pgSQL's plan
+ * cache re-plans when the role changes.
+ */
+CREATE FUNCTION care.case_json(p_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb;
+BEGIN
+	SELECT pg_catalog.jsonb_build_object(
+	    'case', i.item || pg_catalog.jsonb_build_object(
+	        'signal_id', c.signal_id,
+	        'rule_id', c.rule_id,
+	        'ruleset_version', c.ruleset_version,
+	        'explanation', c.explanation,
+	        'escalated_at', api.rfc3339(c.escalated_at),
+	        'updated_at', api.rfc3339(c.updated_at)),
+	    'signal', pg_catalog.jsonb_build_object(
+	        'signal_id', s.id,
+	        'received_at', api.rfc3339(s.received_at),
+	        'observed_at', api.rfc3339(s.observed_at),
+	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
+	            'kind', ra.kind),
+	        'reporter_reference', s.reporter_reference,
+	        'municipality_code', s.municipality_code,
+	        'routed_region', s.region_code,
+	        'minor', s.minor,
+	        'age_estimate', s.age_estimate,
+	        'gender', s.gender,
+	        'nationality', s.nationality,
+	        'languages', pg_catalog.to_jsonb(s.languages),
+	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+	        'control_means', pg_catalog.to_jsonb(s.control_means),
+	        'immediate_danger', s.immediate_danger,
+	        'needs_shelter', s.needs_shelter,
+	        'consent', s.consent),
+	    'subject', pg_catalog.jsonb_build_object(
+	        'given_name', sub.given_name,
+	        'family_name', sub.family_name,
+	        'birth_date', sub.birth_date,
+	        'phone', sub.phone,
+	        'address', sub.address,
+	        'narrative', sub.narrative),
+	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        pg_catalog.jsonb_build_object('at', api.rfc3339(h.at),
+	            'action', h.action, 'by', h.api_key_id,
+	            'detail', h.detail) ORDER BY h.id DESC)
+	        FROM care.case_history h WHERE h.case_id = c.id),
+	        '[]'::jsonb),
+	    'version', c.version)
+	INTO v
+	FROM care.case c
+	JOIN care.case_item i ON i.id = c.id
+	JOIN intake.signal s ON s.id = c.signal_id
+	JOIN auth.agency ra ON ra.id = s.agency_id
+	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
+	WHERE c.id = p_id;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION care.case_json(uuid) IS
+    'The JSON of GET /v1/cases/{id} (PERSONAL DATA), read with the '
+    'caller''s privileges and row-level security; not audited itself.';
+
+/*
+ * Audit a read of personal data: an emergency read through
+ * audit.event_flagged (flagged for review), any other through api.audit.
+ * Always outcome allowed: denials are written where they happen.
+ */
+CREATE FUNCTION api.audit_read(p_key_id uuid, p_agency_id uuid,
+    p_role text, p_action text, p_object_type text, p_object_id text,
+    p_purpose text, p_reason text, p_request_id text, p_client inet)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_purpose = 'emergency' THEN
+		PERFORM audit.event_flagged(p_key_id, p_agency_id, p_role,
+		    p_action, p_object_type, p_object_id, p_purpose, p_reason,
+		    p_request_id, p_client, 'break_glass');
+	ELSE
+		PERFORM api.audit(p_key_id, p_agency_id, p_role, p_action,
+		    p_object_type, p_object_id, p_purpose, 'allowed', NULL,
+		    p_request_id, p_client);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.audit_read(uuid, uuid, text, text, text, text, text,
+    text, text, inet) IS
+    'Audit an allowed read of personal data; an emergency read is also '
+    'flagged for review (audit.event_flagged).';
+
+-- ---------------------------------------------------------------------
 -- api.case_get with the reason and break-glass.
 -- ---------------------------------------------------------------------
 DROP FUNCTION api.case_get(bytea, text, inet, uuid, text);
@@ -361,67 +472,15 @@ BEGIN
 		END IF;
 	END IF;
 
-	SELECT pg_catalog.jsonb_build_object(
-	    'case', i.item || pg_catalog.jsonb_build_object(
-	        'signal_id', c.signal_id,
-	        'rule_id', c.rule_id,
-	        'ruleset_version', c.ruleset_version,
-	        'explanation', c.explanation,
-	        'escalated_at', api.rfc3339(c.escalated_at),
-	        'updated_at', api.rfc3339(c.updated_at)),
-	    'signal', pg_catalog.jsonb_build_object(
-	        'signal_id', s.id,
-	        'received_at', api.rfc3339(s.received_at),
-	        'observed_at', api.rfc3339(s.observed_at),
-	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
-	            'kind', ra.kind),
-	        'reporter_reference', s.reporter_reference,
-	        'municipality_code', s.municipality_code,
-	        'routed_region', s.region_code,
-	        'minor', s.minor,
-	        'age_estimate', s.age_estimate,
-	        'gender', s.gender,
-	        'nationality', s.nationality,
-	        'languages', pg_catalog.to_jsonb(s.languages),
-	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
-	        'control_means', pg_catalog.to_jsonb(s.control_means),
-	        'immediate_danger', s.immediate_danger,
-	        'needs_shelter', s.needs_shelter,
-	        'consent', s.consent),
-	    'subject', pg_catalog.jsonb_build_object(
-	        'given_name', sub.given_name,
-	        'family_name', sub.family_name,
-	        'birth_date', sub.birth_date,
-	        'phone', sub.phone,
-	        'address', sub.address,
-	        'narrative', sub.narrative),
-	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
-	        pg_catalog.jsonb_build_object('at', api.rfc3339(h.at),
-	            'action', h.action, 'by', h.api_key_id,
-	            'detail', h.detail) ORDER BY h.id DESC)
-	        FROM care.case_history h WHERE h.case_id = c.id),
-	        '[]'::jsonb),
-	    'version', c.version)
-	INTO v_body
-	FROM care.case c
-	JOIN care.case_item i ON i.id = c.id
-	JOIN intake.signal s ON s.id = c.signal_id
-	JOIN auth.agency ra ON ra.id = s.agency_id
-	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
-	WHERE c.id = p_case_id;
+	v_body := care.case_json(p_case_id);
 
+	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
+	    'case.read', 'case', p_case_id::text, v_rp.purpose, v_rp.reason,
+	    p_request_id, p_client);
 	IF v_rp.purpose = 'emergency' THEN
-		PERFORM audit.event_flagged(v_p.key_id, v_p.agency_id,
-		    v_p.role, 'case.read', 'case', p_case_id::text,
-		    'emergency', v_rp.reason, p_request_id, p_client,
-		    'break_glass');
 		v_body := v_body || pg_catalog.jsonb_build_object('break_glass',
 		    pg_catalog.jsonb_build_object('reason', v_rp.reason,
 		        'beyond_scope', v_beyond, 'review', 'pending'));
-	ELSE
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.read', 'case', p_case_id::text, v_rp.purpose,
-		    'allowed', NULL, p_request_id, p_client);
 	END IF;
 	PERFORM pg_catalog.set_config('role', v_prev_role, true);
 	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
@@ -514,16 +573,9 @@ BEGIN
 	FROM ident.decision d
 	WHERE d.case_id = p_case_id;
 
-	IF v_rp.purpose = 'emergency' THEN
-		PERFORM audit.event_flagged(v_p.key_id, v_p.agency_id,
-		    v_p.role, 'identification.read', 'case', p_case_id::text,
-		    'emergency', v_rp.reason, p_request_id, p_client,
-		    'break_glass');
-	ELSE
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.read', 'case', p_case_id::text,
-		    v_rp.purpose, 'allowed', NULL, p_request_id, p_client);
-	END IF;
+	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
+	    'identification.read', 'case', p_case_id::text, v_rp.purpose,
+	    v_rp.reason, p_request_id, p_client);
 	v_resp := pg_catalog.jsonb_build_object('status', 200, 'body',
 	    pg_catalog.jsonb_build_object('case_id', p_case_id,
 	        'items', v_items,
@@ -729,7 +781,9 @@ REVOKE ALL ON FUNCTION audit.default_purpose(text),
     audit.review_guard(), audit.event_purged(),
     audit.event_flagged(uuid, uuid, text, text, text, text, text, text,
         text, inet, text),
-    api.read_purpose(text, text, text, text),
+    api.read_purpose(text, text, text, text), care.case_json(uuid),
+    api.audit_read(uuid, uuid, text, text, text, text, text, text, text,
+        inet),
     api.case_get(bytea, text, inet, uuid, text, text),
     api.ident_list(bytea, text, inet, uuid, text, text, text),
     api.audit_reviews(bytea, text, inet, text, bigint, integer),
@@ -747,6 +801,9 @@ GRANT EXECUTE ON FUNCTION
 -- the role switch.
 GRANT EXECUTE ON FUNCTION audit.default_purpose(text),
     audit.break_glass_reasons(), api.read_purpose(text, text, text, text),
+    care.case_json(uuid),
+    api.audit_read(uuid, uuid, text, text, text, text, text, text, text,
+        inet),
     audit.event_flagged(uuid, uuid, text, text, text, text, text, text,
         text, inet, text)
     TO nrm_coordinator, nrm_assessor;

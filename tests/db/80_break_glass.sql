@@ -351,9 +351,10 @@ SELECT is((pg_temp.verify_body()->>'intact')::boolean, true,
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'audit') AND p.proname IN (
+    WHERE n.nspname IN ('api', 'audit', 'care') AND p.proname IN (
         'default_purpose', 'break_glass_reasons', 'break_glass_allowed',
         'review_guard', 'event_purged', 'event_flagged', 'read_purpose',
+        'case_json', 'audit_read',
         'case_get', 'ident_list', 'audit_reviews', 'audit_review')
       AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
     'every 0007 function has a comment');

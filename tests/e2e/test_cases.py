@@ -293,13 +293,13 @@ def test_case_read_by_the_regions_coordinator(d, case_keys, cluster, doc):
 
     # the history grows, newest first; the ETag follows the version
     ok(act(d, k["co13"], cid, "take"))
-    r = get_case(d, k["co13"], cid, purpose="emergency")
+    r = get_case(d, k["co13"], cid, purpose="identification")
     c = ok(r)
     assert [h["action"] for h in c["history"]] == ["taken", "routed"]
     assert c["history"][0]["by"] == k["co13"].id
     assert r.headers.get("ETag") == '"2"' and c["version"] == 2
     assert audit(cluster, r.headers["X-Request-Id"])[0][:4] == [
-        "case.read", cid, "emergency", "allowed"]
+        "case.read", cid, "identification", "allowed"]
 
     # a purpose is a code, never free text
     r = get_case(d, k["co13"], cid, purpose="Checking up on her")
