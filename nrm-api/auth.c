@@ -213,13 +213,30 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 }
 
 /*
+ * The route's {id} as an audit object id: only when it is a uuid or a
+ * decimal number (at most 36 characters of hex digits and dashes), so
+ * that nothing a client writes into a path reaches the audit log.
+ */
+static const char *
+auth_object_id(const struct nrm_req *r)
+{
+	size_t n = strlen(r->param);
+
+	if (n == 0 || n > 36 ||
+	    strspn(r->param, "0123456789abcdefABCDEF-") != n)
+		return NULL;
+	return r->param;
+}
+
+/*
  * Ask the database and continue in auth_done: api.authorize (audits a
- * denial) or, when `object_type` is not NULL, api.record (also audits
- * the allowed action).
+ * denial on the object) or, when `record`, api.record (also audits the
+ * allowed action).
  */
 static void
 auth_ask(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, const char *object_id, nrm_auth_cont cont)
+    const char *object_type, const char *object_id, bool record,
+    nrm_auth_cont cont)
 {
 	struct nrm_dbapi_call call;
 	struct auth_pending *ap;
@@ -234,10 +251,8 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, list);
 	nrm_dbapi_text(&call, action);
-	if (object_type != NULL) {
-		nrm_dbapi_text(&call, object_type);
-		nrm_dbapi_text(&call, object_id);
-	}
+	nrm_dbapi_text(&call, object_type);
+	nrm_dbapi_text(&call, object_id);
 	if (!nrm_daemon_db_ready(r->d)) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database is unavailable; retry later");
@@ -247,9 +262,9 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	ap->r = r;
 	ap->roles = roles;
 	ap->cont = cont;
-	r->q = nrm_db_exec(r->d->db,
-	    object_type != NULL ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE, call.n,
-	    call.values, call.lengths, call.formats, auth_done, ap);
+	r->q =
+	    nrm_db_exec(r->d->db, record ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE,
+		call.n, call.values, call.lengths, call.formats, auth_done, ap);
 	if (r->q == NULL) {
 		free(ap);
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
@@ -264,12 +279,12 @@ nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
 	if (nrm_auth_bearer(r) != NRM_OK)
 		return;
 	auth_ask(r, roles, action, object_type != NULL ? object_type : "",
-	    object_id, cont);
+	    object_id, true, cont);
 }
 
 void
-nrm_auth_require(
-    struct nrm_req *r, unsigned roles, const char *action, nrm_auth_cont cont)
+nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, nrm_auth_cont cont)
 {
 	const struct nrm_principal *p;
 
@@ -282,5 +297,5 @@ nrm_auth_require(
 		return;
 	}
 	/* Unknown, or a role that may not: the database decides and audits. */
-	auth_ask(r, roles, action, NULL, NULL, cont);
+	auth_ask(r, roles, action, object_type, auth_object_id(r), false, cont);
 }

@@ -43,11 +43,14 @@ typedef void (*nrm_auth_cont)(struct nrm_req *r);
  * Establish r->principal for a caller whose role is in `roles` (a mask
  * of enum nrm_role), then call cont(r).  Parses the bearer token, uses
  * the cache or asks api.authorize (which audits a denial).  On failure
- * it replies 401/403/503 itself and cont is not called.  `action` names
- * the attempted action in the denial audit event.
+ * it replies 401/403/503 itself and cont is not called.  `action` and
+ * `object_type` name the attempted action and its object in the denial
+ * audit event; the object id is the route's {id} when it is well formed
+ * (a uuid or a decimal number: never free text from the path), else
+ * none.
  */
-void nrm_auth_require(
-    struct nrm_req *r, unsigned roles, const char *action, nrm_auth_cont cont);
+void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, nrm_auth_cont cont);
 
 /*
  * Like nrm_auth_require(), but always asks the database (api.record),

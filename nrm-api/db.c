@@ -37,7 +37,7 @@ static const struct {
     [NRM_STMT_SIGNAL_RECEIPT] = {"signal_receipt",
 	"SELECT api.signal_receipt($1, $2, $3, $4)"},
     [NRM_STMT_AUTHORIZE] = {"authorize",
-	"SELECT api.authorize($1, $2, $3, $4, $5)"},
+	"SELECT api.authorize($1, $2, $3, $4, $5, $6, $7)"},
     [NRM_STMT_RECORD] = {"record",
 	"SELECT api.record($1, $2, $3, $4, $5, $6, $7)"},
     [NRM_STMT_INBOX] = {"inbox",

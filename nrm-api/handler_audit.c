@@ -5,7 +5,7 @@
  *   GET /v1/audit              search: ?principal= &agency= &object_type=
  *                              &object_id= &action= &purpose= &outcome=
  *                              &from= &to= (RFC 3339) &limit=1..200
- *                              &cursor= (next_cursor of the last page);
+ *                              &cursor= (next_after of the last page);
  *                              newest first; the search is audited
  *   GET /v1/audit/verify       recompute the chain in the database and
  *                              check this daemon's signed checkpoints
@@ -132,7 +132,7 @@ void
 nrm_h_audit_search(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.search", audit_search_authed);
+	    r, NRM_ROLE_AUDITOR, "audit.search", "audit", audit_search_authed);
 }
 
 static void
@@ -153,7 +153,7 @@ void
 nrm_h_audit_verify(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.verify", audit_verify_authed);
+	    r, NRM_ROLE_AUDITOR, "audit.verify", "audit", audit_verify_authed);
 }
 
 static void
@@ -234,8 +234,8 @@ audit_reviews_authed(struct nrm_req *r)
 void
 nrm_h_audit_reviews(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.reviews", audit_reviews_authed);
+	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.reviews", "audit",
+	    audit_reviews_authed);
 }
 
 static void
@@ -288,8 +288,8 @@ audit_review_authed(struct nrm_req *r)
 void
 nrm_h_audit_review(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.review", audit_review_authed);
+	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.review", "audit_event",
+	    audit_review_authed);
 }
 
 /* --- the ticks --------------------------------------------------------- */

@@ -113,7 +113,7 @@ void
 nrm_h_case_get(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "case.read", case_get_authed);
+	    "case.read", "case", case_get_authed);
 }
 
 /*
@@ -283,33 +283,33 @@ void
 nrm_h_case_take(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.take", case_take_authed);
+	    r, NRM_ROLE_COORDINATOR, "case.take", "case", case_take_authed);
 }
 
 void
 nrm_h_case_decline(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.decline", case_decline_authed);
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.decline", "case",
+	    case_decline_authed);
 }
 
 void
 nrm_h_case_transfer(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.transfer", case_transfer_authed);
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.transfer", "case",
+	    case_transfer_authed);
 }
 
 void
 nrm_h_case_close(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.close", case_close_authed);
+	    r, NRM_ROLE_COORDINATOR, "case.close", "case", case_close_authed);
 }
 
 void
 nrm_h_case_reopen(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.reopen", case_reopen_authed);
+	    r, NRM_ROLE_COORDINATOR, "case.reopen", "case", case_reopen_authed);
 }

@@ -653,5 +653,6 @@ replied:
 void
 nrm_h_inbox(struct nrm_req *r)
 {
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "inbox.list", inbox_authed);
+	nrm_auth_require(
+	    r, NRM_ROLE_COORDINATOR, "inbox.list", "inbox", inbox_authed);
 }

@@ -135,7 +135,7 @@ void
 nrm_h_signal_create(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_REPORTER, "signal.create", sig_create_authed);
+	    r, NRM_ROLE_REPORTER, "signal.create", "signal", sig_create_authed);
 }
 
 /* 8-4-4-4-12 hexadecimal. */

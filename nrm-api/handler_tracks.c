@@ -170,7 +170,7 @@ void
 nrm_h_ident_record(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "identification.create", ident_record_authed);
+	    "identification.create", "case", ident_record_authed);
 }
 
 static void
@@ -195,7 +195,7 @@ void
 nrm_h_ident_list(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "identification.read", ident_list_authed);
+	    "identification.read", "case", ident_list_authed);
 }
 
 /*
@@ -251,7 +251,7 @@ void
 nrm_h_case_share(struct nrm_req *r)
 {
 	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.share", case_share_authed);
+	    r, NRM_ROLE_COORDINATOR, "case.share", "case", case_share_authed);
 }
 
 static void
@@ -272,7 +272,7 @@ void
 nrm_h_invest_create(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.create",
-	    invest_create_authed);
+	    "investigation", invest_create_authed);
 }
 
 static void
@@ -288,8 +288,8 @@ invest_get_authed(struct nrm_req *r)
 void
 nrm_h_invest_get(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_INVESTIGATOR, "investigation.read", invest_get_authed);
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.read",
+	    "investigation", invest_get_authed);
 }
 
 static void
@@ -315,5 +315,5 @@ void
 nrm_h_invest_patch(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.update",
-	    invest_patch_authed);
+	    "investigation", invest_patch_authed);
 }

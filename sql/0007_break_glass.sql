@@ -6,7 +6,9 @@
 -- Applied by `nrmctl migrate` in one transaction as nrm_owner; no
 -- BEGIN/COMMIT here.  0001..0006 are released and stay unchanged: this
 -- file replaces api.case_get and api.ident_list (one more argument
--- each, so DROP and CREATE) and adds tables and functions.
+-- each, so DROP and CREATE) and api.signal_receipt (an out-of-scope
+-- receipt is audited denied/out_of_scope), adds an api.authorize that
+-- names the object of a denial, and adds tables and functions.
 --
 -- Design in one paragraph.  A read of personal data states why: the
 -- NRM-Purpose header, else the role's default (audit.default_purpose).
@@ -773,6 +775,113 @@ COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS
     'flagged event, once; audited audit.review.';
 
 -- ---------------------------------------------------------------------
+-- Denials name their object.  nrmd refuses a caller whose role may not
+-- act before it calls the action's own function (api.authorize, 0003),
+-- and 0003's api.authorize audited that denial without the object:
+-- "who tried to read this file" (GET /v1/audit?object_type=case&
+-- object_id=...) missed an investigator's attempt on a case.  This
+-- overload takes the object; nrmd passes the route's id when it is
+-- well formed (never free text from the path).
+-- ---------------------------------------------------------------------
+CREATE FUNCTION api.authorize(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, p_roles, p_action, p_object_type, p_object_id);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
+	        'agency_id', v_p.agency_id, 'role', v_p.role,
+	        'agency_kind', v_p.agency_kind,
+	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+END
+$$;
+COMMENT ON FUNCTION api.authorize(bytea, text, inet, text[], text, text,
+    text) IS
+    'The principal of a token hash if its role is one of p_roles, else '
+    'the audited 401/403 answer naming the object (p_object_type, '
+    'p_object_id).  Reads no personal data; switches no role.';
+
+-- ---------------------------------------------------------------------
+-- The receipt of another agency's signal: denied/out_of_scope, like
+-- every other read outside the caller's scope (0001 wrote failed/
+-- not_found for both).  The answer is the same 404 either way.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION intake.signal_exists(p_signal_id uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM intake.signal s WHERE s.id = p_signal_id)
+$$;
+COMMENT ON FUNCTION intake.signal_exists(uuid) IS
+    'Whether a signal with this id exists (SECURITY DEFINER, owner: past '
+    'row-level security).  For the audit reason not_found vs '
+    'out_of_scope only; the answer to the client is the same 404.';
+
+CREATE OR REPLACE FUNCTION api.signal_receipt(p_token_hash bytea,
+    p_request_id text, p_client inet, p_signal_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_r record;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['reporter'], 'signal.read_receipt', 'signal',
+	    p_signal_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT s.id, s.received_at, s.region_code, s.rule_id,
+	    s.notification_only, c.id AS case_id, c.priority
+	INTO v_r
+	FROM intake.signal s
+	LEFT JOIN care.case c ON c.signal_id = s.id
+	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
+	IF NOT FOUND THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'signal.read_receipt', 'signal', p_signal_id::text,
+		    'intake', 'denied',
+		    CASE WHEN intake.signal_exists(p_signal_id)
+		    THEN 'out_of_scope' ELSE 'not_found' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no signal with this id was submitted by your agency');
+	END IF;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'signal.read_receipt', 'signal', p_signal_id::text, 'intake',
+	    'allowed', NULL, p_request_id, p_client);
+	v_resp := pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('signal_id', v_r.id,
+	        'case_id', v_r.case_id, 'region', v_r.region_code,
+	        'priority', v_r.priority, 'rule_id', v_r.rule_id,
+	        'received_at', api.rfc3339(v_r.received_at),
+	        'notification_only', v_r.notification_only));
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
+    'GET /v1/signals/{id}: the receipt of a signal of the caller''s '
+    'agency (reporter), else 404 (audited denied, out_of_scope or '
+    'not_found); audited.';
+
+-- ---------------------------------------------------------------------
 -- Grants.
 -- ---------------------------------------------------------------------
 REVOKE ALL ON audit.break_glass_policy, audit.review FROM PUBLIC;
@@ -787,14 +896,18 @@ REVOKE ALL ON FUNCTION audit.default_purpose(text),
     api.case_get(bytea, text, inet, uuid, text, text),
     api.ident_list(bytea, text, inet, uuid, text, text, text),
     api.audit_reviews(bytea, text, inet, text, bigint, integer),
-    api.audit_review(bytea, text, inet, bigint, text)
+    api.audit_review(bytea, text, inet, bigint, text),
+    api.authorize(bytea, text, inet, text[], text, text, text),
+    intake.signal_exists(uuid)
     FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION intake.signal_exists(uuid) TO nrm_reporter;
 
 GRANT EXECUTE ON FUNCTION
     api.case_get(bytea, text, inet, uuid, text, text),
     api.ident_list(bytea, text, inet, uuid, text, text, text),
     api.audit_reviews(bytea, text, inet, text, bigint, integer),
-    api.audit_review(bytea, text, inet, bigint, text)
+    api.audit_review(bytea, text, inet, bigint, text),
+    api.authorize(bytea, text, inet, text[], text, text, text)
     TO nrm_app;
 
 -- The readers of personal data: what case_get and ident_list call after

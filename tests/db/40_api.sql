@@ -3,7 +3,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(73);
+SELECT plan(74);
 \ir fixtures.psql
 
 CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
@@ -354,10 +354,14 @@ SELECT is(pg_temp.receipt_as('nrm_app', 'tok-reporter-ngo', 'req-42',
     '{"status": 404, "problem": {"code": "not_found",
       "detail": "no signal with this id was submitted by your agency"}}',
     'receipt: 404 for another agency''s signal');
-SELECT is((SELECT reason FROM audit.event WHERE request_id = 'req-42'),
-    'not_found', 'receipt: the refusal is audited');
+SELECT is((SELECT outcome || '/' || reason FROM audit.event
+    WHERE request_id = 'req-42'), 'denied/out_of_scope',
+    'receipt: the refusal is audited denied/out_of_scope (0007)');
 SELECT is(pg_temp.receipt_as('nrm_app', 'tok-reporter', 'req-43',
     gen_random_uuid())->>'status', '404', 'receipt: 404 for an unknown id');
+SELECT is((SELECT outcome || '/' || reason FROM audit.event
+    WHERE request_id = 'req-43'), 'denied/not_found',
+    'receipt: ... audited denied/not_found');
 SELECT is(pg_temp.receipt_as('nrm_app', 'tok-coordinator', 'req-44',
     (SELECT signal_id FROM first_ids))->>'status', '403',
     'receipt: 403 for a coordinator');

@@ -11,7 +11,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(99);
+SELECT plan(103);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.ident_list(p_token text, p_case uuid,
@@ -341,6 +341,25 @@ SELECT is(pg_temp.probe(format($$UPDATE audit.review SET
     reviewed_at = now() WHERE event_id = %s$$,
     (pg_temp.ev('req-bg-12')).id)), 'review_complete_check',
     'a review needs verdict, reviewer and time together');
+
+-- A denial decided by api.authorize names its object (0007's overload;
+-- nrmd calls it before the action's own function).
+SELECT is(pg_temp.api_as('nrm_app', format($$SELECT api.authorize(
+    sha256('tok-assessor'::bytea), 'req-authz-1', '192.0.2.30'::inet,
+    '{coordinator}', 'case.take', 'case', %L)$$, pg_temp.cid('B')))
+    ->'status', '403', 'api.authorize with an object: 403 for a wrong role');
+SELECT is(row((pg_temp.ev('req-authz-1')).object_type,
+    (pg_temp.ev('req-authz-1')).object_id,
+    (pg_temp.ev('req-authz-1')).outcome,
+    (pg_temp.ev('req-authz-1')).reason)::text,
+    row('case', pg_temp.cid('B')::text, 'denied',
+        'role_not_permitted')::text, '... audited on the case');
+SELECT is(pg_temp.api_as('nrm_app', $$SELECT api.authorize(
+    sha256('tok-coordinator'::bytea), 'req-authz-2', '192.0.2.30'::inet,
+    '{coordinator}', 'case.take', 'case', NULL)$$)->'body'->>'role',
+    'coordinator', 'an allowed principal: the principal, no event');
+SELECT is((SELECT count(*)::int FROM audit.event
+    WHERE request_id = 'req-authz-2'), 0, '... nothing audited');
 
 -- The chain still verifies with everything above in it.
 SELECT is((pg_temp.audit_seal()->>'busy')::boolean, false, 'sealed');
