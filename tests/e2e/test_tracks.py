@@ -176,6 +176,40 @@ def test_conclusive_positive_without_investigation(nrmd, track_keys, db):
     assert [i["id"] for i in again["items"]] == [second["id"], first["id"]]
 
 
+def test_conclusive_positive_when_no_report_was_filed(nrmd, track_keys, db):
+    """Art. 11(3): the police agency that reported the victim records an
+    investigation saying no report (aangifte) was filed; the assessment
+    body still recognises the victim, initial then conclusive positive,
+    and nothing in the identification answers mentions the record."""
+    k = track_keys
+    rec = new_case(nrmd, k["reporter_a"])
+    case_id = rec["case_id"]
+    inv = ok(invest_create(nrmd, k["inv_a"], {
+        "signal_id": rec["signal_id"], "report_filed": False,
+        "status": "open"}), 201)
+    assert inv["report_filed"] is False and inv["report_filed_on"] is None
+    assert db.scalar("select report_filed from invest.record where id = "
+                     "'%s'" % inv["id"]) == "f"
+    # the nl profile's minimum: the initial decision back-dated past it
+    first = ok(record(nrmd, k["assessor"], case_id,
+                      entry("initial", day(-31),
+                            reflection_start=day(-31),
+                            reflection_end=day(-1))), 201)
+    second = ok(record(nrmd, k["assessor"], case_id,
+                       entry("conclusive", day(0))), 201)
+    assert (second["stage"], second["outcome"]) == ("conclusive",
+                                                    "positive")
+    listed = ok(history(nrmd, k["assessor"], case_id))
+    assert [i["id"] for i in listed["items"]] == [second["id"], first["id"]]
+    for answer in (first, second, listed):
+        assert_no_investigation(answer)
+    assert db.count("select count(*) from ident.decision where case_id = "
+                    "'%s' and stage = 'conclusive' and outcome = 'positive'"
+                    % case_id) == 1
+    # the record is unchanged by all this
+    assert ok(invest_get(nrmd, k["inv_a"], inv["id"])) == inv
+
+
 def test_conclusive_before_the_minimum_names_the_rule(nrmd, track_keys):
     k = track_keys
     case_id = new_case(nrmd, k["reporter"])["case_id"]

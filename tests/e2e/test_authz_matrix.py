@@ -1,0 +1,775 @@
+"""The authorization matrix of issue 5, over the real daemon: every route
+of `nrmd --list-routes` x every role (plus no token and a revoked key) x
+an object in or out of the caller's scope, with the status each cell
+must get.  MATRIX below is the contract; docs/authorization.md holds the
+same table (a test compares them cell by cell) and explains the scopes.
+
+Besides the statuses, for every cell:
+
+- a denied write changes nothing in the database (a fingerprint of the
+  tables every write route touches, taken before and after), and an
+  allowed write does change it;
+- an object the caller may not see and an unknown (or malformed) id get
+  the same answer: status, headers and body byte for byte, once the
+  request id is set aside; no error body carries personal data.
+
+And across cells: out of scope and unknown take the same time, and a
+coordinator's inbox counts no case of another region.
+
+One daemon and one set of keys and objects serve the whole module."""
+
+import datetime
+import random
+import re
+import statistics
+import subprocess
+import time
+import uuid
+
+import jsonschema
+import pytest
+import requests
+import yaml
+
+from conftest import (
+    NRMD,
+    OPENAPI,
+    PERSONAL_FRAGMENTS,
+    ROOT,
+    adult_signal,
+    assert_receipt,
+    create_key,
+    key_id,
+    post_signal,
+    signal_headers,
+)
+
+DOC = ROOT / "docs" / "authorization.md"
+
+# The expected status of every cell.  Columns: rep reporter, crd
+# coordinator (VR13), asr assessor, inv investigator, aud auditor, ana
+# analyst, adm admin, non no token, rvk a revoked key (of the role that
+# may use the route, same agency and regions).  obj: "in" an object in
+# the caller's scope, "out" one outside it, "-" a route without object.
+# r/w: read or write.  Every object id is a real one; docs/
+# authorization.md says which object each row uses.
+MATRIX = """
+route                              obj r/w rep crd asr inv aud ana adm non rvk
+GET /healthz                       -   r   200 200 200 200 200 200 200 200 200
+GET /readyz                        -   r   200 200 200 200 200 200 200 200 200
+GET /metrics                       -   r   200 200 200 200 200 200 200 200 200
+POST /v1/signals                   -   w   201 403 403 403 403 403 403 401 401
+GET /v1/signals/{id}               in  r   200 403 403 403 403 403 403 401 401
+GET /v1/signals/{id}               out r   404 403 403 403 403 403 403 401 401
+GET /v1/inbox                      -   r   403 200 403 403 403 403 403 401 401
+GET /v1/cases/{id}                 in  r   403 200 200 403 403 403 403 401 401
+GET /v1/cases/{id}                 out r   403 404 200 403 403 403 403 401 401
+POST /v1/cases/{id}/take           in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/take           out w   403 404 403 403 403 403 403 401 401
+POST /v1/cases/{id}/decline        in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/decline        out w   403 404 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer       in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer       out w   403 404 403 403 403 403 403 401 401
+POST /v1/cases/{id}/close          in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/close          out w   403 404 403 403 403 403 403 401 401
+POST /v1/cases/{id}/reopen         in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/reopen         out w   403 404 403 403 403 403 403 401 401
+POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 401 401
+POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 401 401
+GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 401 401
+GET /v1/cases/{id}/identification  out r   403 404 200 403 403 403 403 401 401
+POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 401 401
+POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 401 401
+POST /v1/investigations            in  w   403 403 403 201 403 403 403 401 401
+POST /v1/investigations            out w   403 403 403 422 403 403 403 401 401
+GET /v1/investigations/{id}        in  r   403 403 403 200 403 403 403 401 401
+GET /v1/investigations/{id}        out r   403 403 403 404 403 403 403 401 401
+PATCH /v1/investigations/{id}      in  w   403 403 403 200 403 403 403 401 401
+PATCH /v1/investigations/{id}      out w   403 403 403 404 403 403 403 401 401
+GET /v1/audit                      -   r   403 403 403 403 200 403 403 401 401
+GET /v1/audit/verify               -   r   403 403 403 403 200 403 403 401 401
+GET /v1/audit/checkpoints          -   r   403 403 403 403 200 403 403 401 401
+GET /v1/audit/reviews              -   r   403 403 403 403 200 403 403 401 401
+POST /v1/audit/reviews/{id}        in  w   403 403 403 403 200 403 403 401 401
+POST /v1/audit/reviews/{id}        out w   403 403 403 403 404 403 403 401 401
+GET /v1/routing/config             -   r   403 403 403 403 403 200 200 401 401
+POST /v1/routing/explain           -   r   403 200 403 403 403 200 200 401 401
+POST /v1/admin/reload              -   w   403 403 403 403 403 403 200 401 401
+"""
+
+ROLES = ("reporter", "coordinator", "assessor", "investigator", "auditor",
+         "analyst", "admin")
+COLUMNS = ROLES + ("none", "revoked")
+SHORT = dict(zip(("rep", "crd", "asr", "inv", "aud", "ana", "adm", "non",
+                  "rvk"), COLUMNS))
+# The headers of docs/authorization.md's table.
+DOC_HEADERS = ("route", "object", "access") + ROLES + ("no token",
+                                                       "revoked key")
+
+PROBLEM_CODE = {400: "bad_request", 401: "unauthenticated",
+                403: "forbidden", 404: "not_found", 409: "conflict",
+                412: "precondition", 422: "validation"}
+
+MUNICIPALITY = {"in": "GM0363", "out": "GM0599"}  # VR13, VR17
+REGION = {"in": "VR13", "out": "VR17"}
+
+
+# --------------------------------------------------------------------------
+# the table, in the test and in the doc
+
+
+def parse_matrix(text):
+    """[(route, object, access, {column: status})] of MATRIX."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    head = lines[0].split()
+    assert head[:3] == ["route", "obj", "r/w"], head
+    cols = [SHORT[h] for h in head[3:]]
+    assert tuple(cols) == COLUMNS, cols
+    rows = []
+    for ln in lines[1:]:
+        f = ln.split()
+        assert len(f) == 2 + 2 + len(cols), ln
+        route = f[0] + " " + f[1]
+        rows.append((route, f[2], {"r": "read", "w": "write"}[f[3]],
+                     dict(zip(cols, (int(x) for x in f[4:])))))
+    return rows
+
+
+def parse_doc_matrix(text):
+    """The same list, from the table between the authz-matrix markers of
+    docs/authorization.md."""
+    m = re.search(r"<!-- authz-matrix:begin -->(.*?)"
+                  r"<!-- authz-matrix:end -->", text, re.S)
+    assert m, "no authz-matrix markers in %s" % DOC
+    lines = [ln.strip() for ln in m.group(1).strip().splitlines()]
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    assert tuple(cells[0]) == DOC_HEADERS, cells[0]
+    assert all(set(c) <= set("-: ") for c in cells[1]), cells[1]
+    rows = []
+    for c in cells[2:]:
+        assert len(c) == len(DOC_HEADERS), c
+        rows.append((c[0].strip("`"), c[1], c[2],
+                     dict(zip(COLUMNS, (int(x) for x in c[3:])))))
+    return rows
+
+
+ROWS = parse_matrix(MATRIX)
+
+
+def routes_served():
+    out = subprocess.run([str(NRMD), "--list-routes"], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    return [ln.strip() for ln in out.splitlines() if ln.strip()]
+
+
+def test_doc_table_is_the_test_table():
+    assert parse_doc_matrix(DOC.read_text(encoding="utf-8")) == ROWS
+
+
+def test_every_route_has_its_rows():
+    """The table covers exactly the routes nrmd serves (a new route
+    without a row fails here), a route with an {id} has one "in" and one
+    "out" row, POST /v1/investigations (whose object is the signal it
+    refers to) too, every other route one "-" row."""
+    served = routes_served()
+    assert len(served) == len(set(served)), served
+    assert {r for r, _, _, _ in ROWS} == set(served)
+    for route in served:
+        objects = sorted(o for r, o, _, _ in ROWS if r == route)
+        has_object = "{id}" in route or route == "POST /v1/investigations"
+        assert objects == (["in", "out"] if has_object else ["-"]), \
+            (route, objects)
+    for route, obj, access, _ in ROWS:
+        method = route.split()[0]
+        if method == "GET":
+            assert access == "read", route
+        elif route != "POST /v1/routing/explain":  # stores nothing
+            assert access == "write", route
+
+
+def test_table_is_consistent():
+    """Facts the whole table must respect, whatever a row says."""
+    for route, obj, access, cells in ROWS:
+        public = not route.split()[1].startswith("/v1/")
+        for col, status in cells.items():
+            if public:
+                assert status == 200, (route, col)
+            elif col in ("none", "revoked"):
+                assert status == 401, (route, col)
+        # a role is refused (403) out of scope exactly where it is
+        # refused in scope: 403 is about the role, never the object
+        if obj == "out":
+            inside = [c for r, o, _, c in ROWS if r == route and o == "in"]
+            for col, status in cells.items():
+                assert (status == 403) == (inside[0][col] == 403), \
+                    (route, col)
+
+
+# --------------------------------------------------------------------------
+# principals and objects
+
+
+def auth(key):
+    return {"Authorization": "Bearer " + key.token}
+
+
+def day(offset):
+    return (datetime.datetime.now(datetime.timezone.utc).date() +
+            datetime.timedelta(days=offset)).isoformat()
+
+
+class World:
+    """Keys and objects of the module, and the database fingerprint."""
+
+    def __init__(self, d, cluster):
+        self.d = d
+        self.cluster = cluster
+        self.cases = []
+        self.records = []
+        self.events = []
+
+    # -- objects
+
+    def submit(self, reporter, scope):
+        body = adult_signal()
+        body["location"] = {"municipality_code": MUNICIPALITY[scope]}
+        rec = assert_receipt(post_signal(self.d, reporter.token, body))
+        assert rec["region"] == REGION[scope], rec
+        self.cases.append(rec["case_id"])
+        return rec
+
+    def act(self, key, case_id, action, body):
+        r = requests.post("%s/v1/cases/%s/%s" % (self.d.url, case_id,
+                                                 action),
+                          json=body, headers=auth(key), timeout=15)
+        assert r.status_code == 200, (action, r.status_code, r.text[:300])
+
+    def case(self, scope, state="open"):
+        """A new case of VR13 ("in") or VR17 ("out"), open, taken or
+        closed by a coordinator of its region."""
+        reporter = self.same["reporter"] if scope == "in" else \
+            self.other["reporter"]
+        case_id = self.submit(reporter, scope)["case_id"]
+        holder = self.keys["coordinator"] if scope == "in" else \
+            self.other["coordinator"]
+        if state in ("taken", "closed"):
+            self.act(holder, case_id, "take", {})
+        if state == "closed":
+            self.act(holder, case_id, "close", {"reason": "duplicate"})
+        return case_id
+
+    def record(self, scope):
+        """A new investigation record of agency A ("in") or B ("out")."""
+        inv = self.same["investigator"] if scope == "in" else \
+            self.other["investigator"]
+        r = requests.post(self.d.url + "/v1/investigations",
+                          json={"signal_id": self.signal[scope],
+                                "report_filed": False},
+                          headers=auth(inv), timeout=15)
+        assert r.status_code == 201, (r.status_code, r.text[:300])
+        self.records.append(r.json()["id"])
+        return r.json()["id"]
+
+    def flagged_event(self):
+        """A new audit event awaiting an auditor's review: an emergency
+        read of a case of another region by the VR13 coordinator
+        (docs/audit.md#break-glass)."""
+        r = requests.get("%s/v1/cases/%s" % (self.d.url, self.open["out"]),
+                         headers=dict(auth(self.keys["coordinator"]),
+                                      **{"NRM-Purpose": "emergency",
+                                         "NRM-Reason": "immediate_danger"}),
+                         timeout=15)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        event = self.cluster.scalar(
+            "select r.event_id from audit.review r join audit.event e "
+            "on e.id = r.event_id where e.request_id = '%s'"
+            % r.headers["X-Request-Id"])
+        self.events.append(event)
+        return event
+
+    # -- the database
+
+    def fingerprint(self):
+        """Row counts of every table a write route touches (escalations
+        by the sweeper aside) and the full rows of this module's cases,
+        investigation records and reviews."""
+        def ids(xs, kind="uuid"):
+            return "ARRAY[%s]::%s[]" % (",".join(
+                "'%s'" % x for x in xs), kind) if xs else \
+                "'{}'::%s[]" % kind
+        q = ("select (select count(*) from intake.signal), "
+             "(select count(*) from intake.idempotency), "
+             "(select count(*) from care.case), "
+             "(select count(*) from care.subject), "
+             "(select count(*) from care.case_history "
+             " where action <> 'escalated'), "
+             "(select count(*) from ident.decision), "
+             "(select count(*) from invest.record), "
+             "(select count(*) from invest.case_share), "
+             "(select md5(string_agg(c::text, ';' order by c.id)) "
+             " from care.case c where c.id = any(%s)), "
+             "(select md5(string_agg(r::text, ';' order by r.id)) "
+             " from invest.record r where r.id = any(%s)), "
+             "(select count(*) from audit.review "
+             " where reviewed_at is not null), "
+             "(select md5(string_agg(v::text, ';' order by v.event_id)) "
+             " from audit.review v where v.event_id = any(%s))"
+             % (ids(self.cases), ids(self.records),
+                ids(self.events, "bigint")))
+        return self.cluster.sql(q)[0]
+
+
+@pytest.fixture(scope="module")
+def world(nrmd, cluster):
+    """Agency A (police: a reporter and an investigator, the matrix's,
+    and a second key of each that makes agency A's objects, so that
+    "in scope" means the agency, not the key), agency B (another police
+    force: a reporter and an investigator), coordinators of VR13 (the
+    matrix's) and VR17, an assessor, auditor, analyst and admin; a
+    revoked key of every role (in agency A and VR13), each used once
+    before it was revoked so that nrmd has it cached; and the shared
+    objects in and out of scope."""
+    w = World(nrmd, cluster)
+    sfx = uuid.uuid4().hex[:6]
+    agency_a = "Politie Matrix-A " + sfx
+    agency_b = "Politie Matrix-B " + sfx
+    care13 = "Zorgcoordinatie Matrix-13 " + sfx
+    spec = {
+        "reporter": (agency_a, "police", ()),
+        "coordinator": (care13, "care_agency", ("VR13",)),
+        "assessor": ("Beoordelingsteam Matrix " + sfx, "assessment_body",
+                     ()),
+        "investigator": (agency_a, "police", ()),
+        "auditor": ("Toezicht Matrix " + sfx, "other", ()),
+        "analyst": ("Rapporteur Matrix " + sfx, "national_centre", ()),
+        "admin": ("Beheer Matrix " + sfx, "other", ()),
+    }
+    w.keys = {role: create_key(cluster, role, *spec[role]) for role in ROLES}
+    w.revoked = {role: create_key(cluster, role, *spec[role])
+                 for role in ROLES}
+    w.same = {role: create_key(cluster, role, agency_a, "police")
+              for role in ("reporter", "investigator")}
+    w.other = {
+        "reporter": create_key(cluster, "reporter", agency_b, "police"),
+        "investigator": create_key(cluster, "investigator", agency_b,
+                                   "police"),
+        "coordinator": create_key(cluster, "coordinator",
+                                  "Zorgcoordinatie Matrix-17 " + sfx,
+                                  "care_agency", ("VR17",)),
+    }
+    w.agency_a = cluster.scalar(
+        "select agency_id from auth.api_key where id = '%s'"
+        % key_id(cluster, w.keys["investigator"]))
+
+    # shared objects: a signal and its case in and out of scope, cases
+    # taken and closed, an investigation record of each agency
+    w.signal, w.open = {}, {}
+    for scope, reporter in (("in", w.same["reporter"]),
+                            ("out", w.other["reporter"])):
+        rec = w.submit(reporter, scope)
+        w.signal[scope], w.open[scope] = rec["signal_id"], rec["case_id"]
+    w.taken = {s: w.case(s, "taken") for s in ("in", "out")}
+    w.closed = {s: w.case(s, "closed") for s in ("in", "out")}
+    w.rec = {s: w.record(s) for s in ("in", "out")}
+    # an audit event awaiting review, and an ordinary one
+    w.event = {"in": w.flagged_event(), "out": cluster.scalar(
+        "select max(e.id) from audit.event e where not exists "
+        "(select 1 from audit.review r where r.event_id = e.id)")}
+
+    # the revoked keys: cached by nrmd (one allowed request), then revoked
+    nil = "00000000-0000-0000-0000-000000000000"
+    warm = {
+        "reporter": lambda k: post_signal(nrmd, k.token, adult_signal()),
+        "coordinator": lambda k: requests.get(
+            nrmd.url + "/v1/inbox?limit=1", headers=auth(k), timeout=15),
+        "assessor": lambda k: requests.get(
+            nrmd.url + "/v1/cases/" + nil, headers=auth(k), timeout=15),
+        "investigator": lambda k: requests.get(
+            nrmd.url + "/v1/investigations/" + nil, headers=auth(k),
+            timeout=15),
+        "auditor": lambda k: requests.get(
+            nrmd.url + "/v1/audit?limit=1", headers=auth(k), timeout=15),
+        "analyst": lambda k: requests.get(
+            nrmd.url + "/v1/routing/config", headers=auth(k), timeout=15),
+        "admin": lambda k: requests.get(
+            nrmd.url + "/v1/routing/config", headers=auth(k), timeout=15),
+    }
+    for role, key in w.revoked.items():
+        r = warm[role](key)
+        assert r.status_code in (200, 201, 404), (role, r.status_code)
+        cluster.nrmctl("key", "revoke", key_id(cluster, key))
+    return w
+
+
+# --------------------------------------------------------------------------
+# one cell
+
+
+CASE_BODY = {
+    "take": {},
+    "decline": {"reason": "no_capacity"},
+    "transfer": {"target_region": "VR09", "reason": "wrong_region"},
+    "close": {"reason": "victim_supported"},
+    "reopen": {"reason": "new_information"},
+}
+# The state a case must be in for the action to succeed in scope.
+CASE_STATE = {"take": "open", "decline": "open", "transfer": "open",
+              "close": "taken", "reopen": "closed"}
+
+
+def column_key(w, route_row, column):
+    """The key of a column (None: no token).  The revoked column uses the
+    revoked key of the first role the row does not refuse by role."""
+    if column == "none":
+        return None
+    if column == "revoked":
+        cells = route_row[3]
+        role = next(r for r in ROLES if cells[r] not in (401, 403))
+        return w.revoked[role]
+    return w.keys[column]
+
+
+def role_of(w, key):
+    for role in ROLES:
+        if key is w.keys[role] or key is w.revoked[role]:
+            return role
+    return None
+
+
+def target(w, route, obj, fresh):
+    """The object id a cell acts on: the shared one, or (fresh: an
+    allowed write) a new one in the state the write needs."""
+    method, path = route.split()
+    if path == "/v1/signals/{id}" or route == "POST /v1/investigations":
+        return w.signal[obj]
+    if path.startswith("/v1/investigations/"):
+        return w.record(obj) if fresh else w.rec[obj]
+    if path.startswith("/v1/audit/reviews/"):
+        return w.flagged_event() if fresh else w.event[obj]
+    if path.startswith("/v1/cases/"):
+        action = path.rsplit("/", 1)[1]
+        state = CASE_STATE.get(action, "open")
+        if fresh:
+            return w.case(obj, state)
+        return {"open": w.open, "taken": w.taken,
+                "closed": w.closed}[state][obj]
+    return None
+
+
+def request_for(w, route, key, obj_id):
+    """(method, url, keyword arguments of requests.request)."""
+    method, path = route.split()
+    headers = auth(key) if key is not None else {}
+    kw = {"headers": headers, "timeout": 30}
+    url = w.d.url + path.replace("{id}", obj_id or "")
+    role = role_of(w, key)
+    if route == "POST /v1/signals":
+        kw["headers"] = signal_headers(key.token if key else None)
+        kw["json"] = adult_signal()
+    elif path.startswith("/v1/cases/{id}/") and method == "POST":
+        action = path.rsplit("/", 1)[1]
+        if action in CASE_BODY:
+            kw["json"] = CASE_BODY[action]
+        elif action == "identification":
+            kw["json"] = {
+                "stage": "initial", "outcome": "positive",
+                "deciding_body": "assessment_body" if role == "assessor"
+                else "care_coordination",
+                "rationale": None, "decided_on": day(0)}
+        elif action == "share":
+            kw["json"] = {"agency_id": w.agency_a, "consent": True}
+    elif route == "POST /v1/investigations":
+        kw["json"] = {"signal_id": obj_id, "report_filed": False}
+    elif method == "PATCH":
+        kw["json"] = {"police_reference": "PL-" + uuid.uuid4().hex[:10]}
+    elif route == "POST /v1/audit/reviews/{id}":
+        kw["json"] = {"verdict": "justified"}
+    elif route in ("GET /v1/audit", "GET /v1/audit/reviews"):
+        url += "?limit=1"
+    elif route == "POST /v1/routing/explain":
+        kw["json"] = {"signal": adult_signal(), "reporter_kind": "police"}
+    return method, url, kw
+
+
+def send(w, route, key, obj_id):
+    method, url, kw = request_for(w, route, key, obj_id)
+    return requests.request(method, url, **kw)
+
+
+def problems_of(r, expected):
+    """What is wrong with an answer that should have status `expected`."""
+    out = []
+    ctype = r.headers.get("Content-Type", "").split(";")[0].strip()
+    if r.status_code != expected:
+        # a problem body is shown; any other body may hold personal data
+        return ["status %d, want %d: %s" % (
+            r.status_code, expected, r.text[:200]
+            if ctype == "application/problem+json" else ctype)]
+    if expected < 400:
+        return out
+    if ctype != "application/problem+json":
+        out.append("content type %r" % ctype)
+        return out
+    p = r.json()
+    if p.get("type") != "urn:nrm:problem:" + PROBLEM_CODE[expected]:
+        out.append("type %r" % p.get("type"))
+    if p.get("request_id") != r.headers.get("X-Request-Id"):
+        out.append("request_id %r" % p.get("request_id"))
+    if expected == 401 and not r.headers.get(
+            "WWW-Authenticate", "").startswith("Bearer"):
+        out.append("no WWW-Authenticate: Bearer")
+    for frag in PERSONAL_FRAGMENTS:
+        if frag in r.text:
+            out.append("personal data in the body: %r" % frag)
+    return out
+
+
+IGNORED_HEADERS = {"date", "x-request-id", "content-length", "connection",
+                   "keep-alive"}
+
+
+def comparable(r):
+    """An answer with the request id set aside: (status, headers, body)."""
+    rid = r.headers.get("X-Request-Id", "")
+    body = r.content.replace(rid.encode(), b"<request-id>") if rid else \
+        r.content
+    headers = {k.lower(): v for k, v in r.headers.items()
+               if k.lower() not in IGNORED_HEADERS}
+    return r.status_code, headers, body
+
+
+def unknown_variants(route):
+    """Ids that name nothing: a random UUID and, in a path, a malformed
+    one (both answer like an object the caller may not see)."""
+    if route.startswith("POST /v1/audit/reviews/"):  # a bigint
+        out = [str(random.randrange(10 ** 15, 10 ** 17))]
+    else:
+        out = [str(uuid.uuid4())]
+    if "{id}" in route:
+        out.append("not-a-uuid")
+    return out
+
+
+# --------------------------------------------------------------------------
+# the matrix
+
+
+# "revoked" first: its keys are still in nrmd's principal cache then
+# (auth_cache_ttl, 10 s), which is the harder case.
+@pytest.mark.parametrize("column", ("revoked",) + ROLES + ("none",))
+def test_matrix_column(nrmd, world, column):
+    w = world
+    wrong = []
+    # The fingerprint after the last write cell: reads change nothing it
+    # covers, so it serves as the next denied write's "before".
+    last = None
+    for row in ROWS:
+        route, obj, access, cells = row
+        expected = cells[column]
+        key = column_key(w, row, column)
+        where = "%s [%s] as %s" % (route, obj, column)
+        write = access == "write"
+        fresh = write and expected < 300
+        obj_id = target(w, route, obj, fresh) if obj != "-" else None
+        if write and (fresh or last is None):
+            last = w.fingerprint()
+        r = send(w, route, key, obj_id)
+        wrong += ["%s: %s" % (where, p) for p in problems_of(r, expected)]
+        if obj != "-" and expected >= 400 and r.status_code == expected:
+            # a caller that may not see the object learns nothing from
+            # the answer: an unknown or malformed id gets the same one
+            for other in unknown_variants(route):
+                u = send(w, route, key, other)
+                if comparable(u) != comparable(r):
+                    wrong.append(
+                        "%s: the answer differs for an unknown id %r:\n"
+                        "  object:  %r\n  unknown: %r"
+                        % (where, other, comparable(r), comparable(u)))
+        if write:
+            after = w.fingerprint()
+            if expected >= 300 and after != last:
+                wrong.append("%s: a denied write changed the database "
+                             "(%s -> %s)" % (where, last, after))
+            if (expected < 300 and route != "POST /v1/admin/reload" and
+                    after == last):
+                wrong.append("%s: an allowed write changed nothing" % where)
+            last = after
+    assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
+
+
+def test_allowed_share_is_in_the_case_history(nrmd, world):
+    """The one allowed write whose trace on the care side is only in the
+    history: a new share appends one 'shared' entry naming the agency
+    (docs/case-lifecycle.md), a repeated one nothing; the state and
+    version stay; and the case answer still matches
+    nrm-api/openapi.yaml."""
+    w = world
+    co13 = w.keys["coordinator"]
+    case_id = w.case("in")
+
+    def get_case():
+        r = requests.get("%s/v1/cases/%s" % (nrmd.url, case_id),
+                         headers=auth(co13), timeout=15)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return r.json()
+
+    before = get_case()
+    for new in (True, False):
+        r = send(w, "POST /v1/cases/{id}/share", co13, case_id)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        assert r.json()["new"] is new, r.json()
+    case = get_case()
+    shared = [h for h in case["history"] if h["action"] == "shared"]
+    assert len(shared) == 1, case["history"]
+    assert shared[0]["detail"] == {"agency_id": w.agency_a}, shared
+    assert shared[0]["by"] == key_id(w.cluster, co13), shared
+    assert case["history"][0] == shared[0]
+    assert len(case["history"]) == len(before["history"]) + 1
+    assert case["version"] == before["version"]
+    assert case["case"]["state"] == before["case"]["state"] == "open"
+    with open(OPENAPI) as f:
+        doc = yaml.safe_load(f)
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Case"},
+        resolver=jsonschema.RefResolver.from_schema(doc),
+    ).validate(case)
+
+
+# --------------------------------------------------------------------------
+# timing: out of scope and unknown cost the same
+
+
+TIMED = {
+    # what: (role, route, object)
+    "case": ("coordinator", "GET /v1/cases/{id}"),
+    "receipt": ("reporter", "GET /v1/signals/{id}"),
+    "investigation": ("investigator", "GET /v1/investigations/{id}"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(TIMED))
+def test_out_of_scope_and_unknown_take_the_same_time(nrmd, world, what):
+    """Interleaved pairs, the order swapped every pair, on one keep-alive
+    connection: the median time of a 404 for an object out of scope and
+    for an unknown id must be within a factor 2 of each other.  Both go
+    the same way through the database: row-level security (or the
+    agency condition) hides the row, so the lookup finds nothing either
+    way (and for a case or a record the function then asks the same
+    SECURITY DEFINER helper, only to write the audit reason).  The bound
+    is generous because the suite runs on a noisy 2-core machine and
+    under ASan; a real oracle
+    (say an extra query or a 403 path for existing rows) shows up as a
+    multiple, and the statuses and bodies are compared byte for byte by
+    test_matrix_column anyway."""
+    w = world
+    role, route = TIMED[what]
+    obj = {"case": w.open, "receipt": w.signal,
+           "investigation": w.rec}[what]["out"]
+    path = route.split()[1]
+    http = requests.Session()
+    http.headers.update(auth(w.keys[role]))
+
+    def timed(obj_id):
+        url = nrmd.url + path.replace("{id}", obj_id)
+        t0 = time.perf_counter()
+        r = http.get(url, timeout=30)
+        dt = time.perf_counter() - t0
+        assert r.status_code == 404, (r.status_code, r.text[:200])
+        return dt
+
+    for _ in range(5):  # warm up: connection, plans, caches
+        timed(obj)
+        timed(str(uuid.uuid4()))
+    out, unknown = [], []
+    for i in range(60):
+        if i % 2:
+            out.append(timed(obj))
+            unknown.append(timed(str(uuid.uuid4())))
+        else:
+            unknown.append(timed(str(uuid.uuid4())))
+            out.append(timed(obj))
+    ratio = statistics.median(out) / statistics.median(unknown)
+    assert 0.5 <= ratio <= 2.0, (
+        "median out of scope %.2f ms, unknown %.2f ms (ratio %.2f)"
+        % (statistics.median(out) * 1e3, statistics.median(unknown) * 1e3,
+           ratio))
+
+
+# --------------------------------------------------------------------------
+# counts: an inbox counts its own regions only
+
+
+def inbox_state(d, key):
+    """(ids of every case in the caller's inbox, any state; `after`)."""
+    ids, cursor, after = [], None, None
+    for _ in range(1000):
+        params = {"state": "all", "limit": 200}
+        if cursor:
+            params["cursor"] = cursor
+        r = requests.get(d.url + "/v1/inbox", params=params,
+                         headers=auth(key), timeout=30)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        body = r.json()
+        assert set(body) == {"items", "next_cursor", "after"}, body.keys()
+        ids += [i["case_id"] for i in body["items"]]
+        after = after or body["after"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return sorted(ids), after
+    raise AssertionError("more than 1000 inbox pages")
+
+
+def escalations(cluster):
+    return cluster.count("select count(*) from care.case_history "
+                         "where action = 'escalated'")
+
+
+def test_inbox_counts_only_its_regions(nrmd, world, cluster):
+    """A case of VR17 changes nothing the VR13 coordinator's inbox
+    shows: not its items, not their number, not the watermark `after`
+    (the inbox has no other count).  A VR13 case does change them, so
+    the comparison can fail.  Retried when the sweeper escalated an
+    overdue case of an earlier module meanwhile."""
+    w = world
+    co13 = w.keys["coordinator"]
+    for _ in range(3):
+        esc = escalations(cluster)
+        ids, after = inbox_state(nrmd, co13)
+        out = w.submit(w.other["reporter"], "out")["case_id"]
+        ids2, after2 = inbox_state(nrmd, co13)
+        if escalations(cluster) == esc:
+            break
+    assert out not in ids2
+    assert len(ids2) == len(ids) and ids2 == ids
+    assert after2 == after
+    # the VR17 coordinator does see it
+    assert out in inbox_state(nrmd, w.other["coordinator"])[0]
+    inside = w.submit(w.keys["reporter"], "in")["case_id"]
+    ids3, after3 = inbox_state(nrmd, co13)
+    assert inside in ids3 and len(ids3) == len(ids2) + 1
+    assert int(after3) > int(after2)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "inbox_seq comes from one global sequence (sql/0004_inbox.sql), so "
+    "the gap between two of a coordinator's cases counts the inbox "
+    "entries of every other region in between; reported to the lead"))
+def test_inbox_seq_does_not_count_other_regions(nrmd, world):
+    """Two consecutive VR13 arrivals, with VR17 arrivals in between, must
+    look consecutive to the VR13 coordinator: the arrival numbers it is
+    shown (`inbox_seq`, and the watermark `after`) must not reveal how
+    many cases entered other regions' inboxes meanwhile."""
+    w = world
+    co13 = w.keys["coordinator"]
+
+    def seq(case_id):
+        r = requests.get("%s/v1/cases/%s" % (nrmd.url, case_id),
+                         headers=auth(co13), timeout=15)
+        assert r.status_code == 200, (r.status_code, r.text[:200])
+        return r.json()["case"]["inbox_seq"]
+
+    first = w.submit(w.keys["reporter"], "in")["case_id"]
+    for _ in range(3):
+        w.submit(w.other["reporter"], "out")
+    second = w.submit(w.keys["reporter"], "in")["case_id"]
+    assert seq(second) - seq(first) == 1
