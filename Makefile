@@ -46,7 +46,7 @@ NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c \
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
-             tests/unit/test_rules
+             tests/unit/test_rules tests/unit/test_crypto
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -93,6 +93,12 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
+# test_crypto links the crypto module and OpenSSL.
+$(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
+    $(BUILD)/nrm-api/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
@@ -115,6 +121,10 @@ fuzz:
 	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_rules tests/fuzz/fuzz_rules.c \
 	  build/fuzz/libnrmcore.a -lcjson
+	clang $(CSTD) -D_GNU_SOURCE -iquote nrm-core -iquote nrm-api -O1 -g \
+	  -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_token tests/fuzz/fuzz_token.c nrm-api/crypto.c \
+	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 
 run:
 	@scripts/run.sh
@@ -124,6 +134,8 @@ check:
 
 bench:
 	@scripts/bench.sh
+	@scripts/bench-inbox.sh
+	@scripts/bench-audit.sh
 	@$(MAKE) --no-print-directory bench-route
 
 # The routing micro-benchmark (nrm-core alone, one core).

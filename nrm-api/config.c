@@ -98,6 +98,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "seconds between signed audit checkpoints"),
 	CFG_I(audit_seal_interval, "1", 1, 3600, true,
 	    "seconds between audit chain seals"),
+	CFG_S(metrics_token_file, "", false,
+	    "file holding the bearer token GET /metrics then requires; "
+	    "empty: /metrics answers loopback clients only"),
 	CFG_I(auth_cache_ttl, "10", 0, 300, true,
 	    "seconds a key's role and agency are cached; data access "
 	    "always re-checks the key"),

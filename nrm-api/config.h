@@ -42,6 +42,7 @@ struct nrm_config {
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
 	char *audit_signing_key_file; /* "" = no checkpoints */
+	char *metrics_token_file; /* "" = /metrics for loopback only */
 	char *audit_checkpoint_file;
 	int audit_checkpoint_interval; /* seconds */
 	int audit_seal_interval; /* seconds */

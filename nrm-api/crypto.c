@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 int
@@ -151,4 +154,98 @@ nrm_b64url_decode(const char *in, size_t n, unsigned char *out)
 	if (len < 0)
 		return -1;
 	return len - (int)pad;
+}
+
+int
+nrm_hkdf_sha256(const unsigned char *ikm, size_t ikmlen, const char *info,
+    unsigned char *out, size_t outlen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[4];
+	int rc = NRM_ERR;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikmlen);
+	params[2] = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info, strlen(info));
+	params[3] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_KDF_derive(ctx, out, outlen, params) == 1)
+		rc = NRM_OK;
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+#define TOKEN_NONCE 12
+#define TOKEN_TAG 16
+#define TOKEN_PLAIN_MAX 512
+
+int
+nrm_token_seal(const unsigned char *key, const char *label, const void *in,
+    size_t n, char *out, size_t outsz)
+{
+	unsigned char buf[TOKEN_NONCE + TOKEN_PLAIN_MAX + TOKEN_TAG];
+	unsigned char siv[64 + 1 + TOKEN_PLAIN_MAX], mac[32];
+	size_t ll = strlen(label);
+	EVP_CIPHER_CTX *ctx;
+	int len, rc = NRM_ERR;
+
+	if (n > TOKEN_PLAIN_MAX || ll > 64 || outsz < NRM_TOKEN_SEALED_MAX(n))
+		return NRM_ERR;
+	/* The synthetic IV: HMAC over the label, a 0 and the plaintext. */
+	memcpy(siv, label, ll);
+	siv[ll] = 0;
+	memcpy(siv + ll + 1, in, n);
+	if (nrm_hmac_sha256(key + 32, 32, siv, ll + 1 + n, mac) != NRM_OK)
+		return NRM_ERR;
+	memcpy(buf, mac, TOKEN_NONCE);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx != NULL &&
+	    EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, buf, NULL) == 1 &&
+	    EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)label,
+		(int)strlen(label)) == 1 &&
+	    EVP_EncryptUpdate(ctx, buf + TOKEN_NONCE, &len, in, (int)n) == 1 &&
+	    EVP_EncryptFinal_ex(ctx, buf + TOKEN_NONCE + n, &len) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TOKEN_TAG,
+		buf + TOKEN_NONCE + n) == 1) {
+		nrm_b64url_encode(buf, TOKEN_NONCE + n + TOKEN_TAG, out);
+		rc = NRM_OK;
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+nrm_token_open(const unsigned char *key, const char *label, const char *tok,
+    unsigned char *out, size_t outsz)
+{
+	unsigned char buf[TOKEN_NONCE + TOKEN_PLAIN_MAX + TOKEN_TAG + 8];
+	size_t tl = strlen(tok);
+	EVP_CIPHER_CTX *ctx;
+	int n, len, rc = -1;
+
+	if (tl > NRM_TOKEN_SEALED_MAX(TOKEN_PLAIN_MAX))
+		return -1;
+	n = nrm_b64url_decode(tok, tl, buf);
+	if (n < TOKEN_NONCE + TOKEN_TAG ||
+	    (size_t)(n - TOKEN_NONCE - TOKEN_TAG) > outsz)
+		return -1;
+	n -= TOKEN_NONCE + TOKEN_TAG;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx != NULL &&
+	    EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, buf, NULL) == 1 &&
+	    EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)label,
+		(int)strlen(label)) == 1 &&
+	    EVP_DecryptUpdate(ctx, out, &len, buf + TOKEN_NONCE, n) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TOKEN_TAG,
+		buf + TOKEN_NONCE + n) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, out + n, &len) == 1)
+		rc = n;
+	EVP_CIPHER_CTX_free(ctx);
+	if (rc < 0)
+		OPENSSL_cleanse(out, outsz);
+	return rc;
 }

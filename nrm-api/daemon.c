@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "checkpoint.h"
 #include "conn.h"
+#include "crypto.h"
 #include "inbox.h"
 #include "http.h"
 #include "log.h"
@@ -86,6 +87,39 @@ out:
 	free(text);
 	if (diag == NULL)
 		nrm_diag_free(&local);
+	return rc;
+}
+
+/*
+ * metrics_token_file: one token (at least 32 characters, no white space;
+ * a trailing newline is fine).  Only its SHA-256 is kept.
+ */
+static int
+daemon_metrics_token(struct nrm_daemon *d, struct nrm_error *err)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = NRM_ERR;
+
+	if (d->cfg.metrics_token_file[0] == '\0')
+		return NRM_OK;
+	if (nrm_read_file(d->cfg.metrics_token_file, 4096, &text, &len,
+		"metrics_token_file", err) != NRM_OK)
+		return NRM_ERR;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (len < 32 || strcspn(text, " \t\r\n") != len) {
+		nrm_error_set(err, NRM_E_VALIDATION, "metrics_token_file",
+		    "%s must hold one token of at least 32 characters",
+		    d->cfg.metrics_token_file);
+		goto out;
+	}
+	nrm_sha256(text, len, d->metrics_token_hash);
+	d->metrics_token = true;
+	rc = NRM_OK;
+out:
+	explicit_bzero(text, len);
+	free(text);
 	return rc;
 }
 
@@ -362,6 +396,11 @@ nrm_daemon_init(
 	if (nrm_daemon_load_assets(&d->cfg, &d->router, &d->routing_csv,
 		d->pseudonym_key, NULL, err) != NRM_OK)
 		return NRM_ERR;
+	if (nrm_hkdf_sha256(d->pseudonym_key, sizeof(d->pseudonym_key),
+		"nrm opaque token v1", d->token_key,
+		sizeof(d->token_key)) != NRM_OK)
+		return nrm_error_set(
+		    err, NRM_E_INTERNAL, "", "could not derive the token key");
 	d->router_loaded_at = (int64_t)time(NULL);
 	d->base = event_base_new();
 	if (d->base == NULL)
@@ -385,6 +424,8 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	d->auth_cache = nrm_auth_cache_new();
+	if (daemon_metrics_token(d, err) != NRM_OK)
+		return NRM_ERR;
 	if (d->cfg.audit_signing_key_file[0] != '\0') {
 		if (nrm_checkpoints_open(&d->checkpoints,
 			d->cfg.audit_signing_key_file,
@@ -491,6 +532,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	free(d->routing_csv);
 	nrm_config_free(&d->cfg);
 	explicit_bzero(d->pseudonym_key, sizeof(d->pseudonym_key));
+	explicit_bzero(d->token_key, sizeof(d->token_key));
 	if (d->base != NULL)
 		event_base_free(d->base);
 }

@@ -47,6 +47,12 @@ struct nrm_daemon {
 	int64_t router_loaded_at; /* unix seconds */
 	struct nrm_signal_limits limits;
 	unsigned char pseudonym_key[32];
+	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
+	 * and watermarks, the same in every daemon of a deployment */
+	unsigned char token_key[64]; /* NRM_TOKEN_KEY_LEN */
+	/* SHA-256 of the metrics_token_file token, when one is set */
+	unsigned char metrics_token_hash[32];
+	bool metrics_token;
 	struct nrm_db *db;
 	struct nrm_http *http;
 	struct nrm_auth_cache *auth_cache;

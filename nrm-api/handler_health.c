@@ -1,17 +1,22 @@
 /*
  * handler_health.c - /healthz (the process is up), /readyz (the
  * database answers and its schema is the one this build expects) and
- * /metrics (Prometheus text; counts only, never personal data).
+ * /metrics (Prometheus text; counts only, never personal data; for
+ * loopback clients, or with the metrics_token_file token).
  */
+#include "crypto.h"
 #include "daemon.h"
 #include "db.h"
 #include "http.h"
 #include "inbox.h"
 #include "log.h"
 #include "routes.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 void
 nrm_h_healthz(struct nrm_req *r)
@@ -62,6 +67,28 @@ nrm_h_readyz(struct nrm_req *r)
 		    r, NRM_E_UNAVAILABLE, "", "the database is unavailable");
 }
 
+/*
+ * Who may read /metrics: with metrics_token_file set, whoever presents
+ * that bearer token (compared as SHA-256, in constant time); without,
+ * loopback clients only (a Prometheus agent on the host).  The counts
+ * are operational, but a national intake rate is nobody's business
+ * outside operations.
+ */
+static bool
+metrics_allowed(struct nrm_req *r)
+{
+	const char *h;
+	unsigned char hash[32];
+
+	if (!r->d->metrics_token)
+		return nrm_host_is_loopback(r->client_addr);
+	h = nrm_req_header(r, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	nrm_sha256(h + 7, strlen(h + 7), hash);
+	return nrm_ct_equal(hash, r->d->metrics_token_hash, sizeof(hash));
+}
+
 void
 nrm_h_metrics(struct nrm_req *r)
 {
@@ -69,6 +96,17 @@ nrm_h_metrics(struct nrm_req *r)
 	struct nrm_db_stats st;
 	char buf[8192];
 	int n = 0;
+
+	if (!metrics_allowed(r)) {
+		if (d->metrics_token)
+			nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "",
+			    "/metrics needs the metrics token");
+		else
+			nrm_req_fail(r, NRM_E_FORBIDDEN, "",
+			    "/metrics answers loopback clients only "
+			    "(or set metrics_token_file)");
+		return;
+	}
 
 	nrm_db_stats(d->db, &st);
 #define M(name, type, help, fmt, val) \

@@ -86,34 +86,68 @@ inbox_waiter_free(struct inbox_waiter *w)
 	free(w);
 }
 
-/* Reshape the api.inbox body for the client: opaque cursors. */
+/*
+ * The cursor and the watermark travel sealed (nrm_token_seal with the
+ * daemon's token key): the keyset key and the watermark hold inbox_seq
+ * values, which come from one national sequence, and the difference of
+ * two would count the cases that entered other regions' inboxes in
+ * between.  Sealed, they are opaque and cannot be forged.
+ */
+#define INBOX_CURSOR_LABEL "nrm.inbox.cursor"
+#define INBOX_AFTER_LABEL "nrm.inbox.after"
+#define INBOX_CURSOR_PLAIN 400 /* cursors are padded to this length */
+#define INBOX_AFTER_PLAIN 20 /* watermarks to this many digits */
+#define INBOX_TOKEN_MAX NRM_TOKEN_SEALED_MAX(INBOX_CURSOR_PLAIN)
+
+/* Seal the watermark `since` (decimal) as the "after" of an answer. */
+static void
+inbox_seal_after(
+    struct nrm_daemon *d, const char *since, char *out, size_t outsz)
+{
+	char fixed[INBOX_AFTER_PLAIN + 1];
+
+	/* Fixed width: the token's length must not tell the count's size. */
+	snprintf(fixed, sizeof(fixed), "%0*lld", INBOX_AFTER_PLAIN,
+	    strtoll(since, NULL, 10));
+	if (nrm_token_seal(d->token_key, INBOX_AFTER_LABEL, fixed,
+		INBOX_AFTER_PLAIN, out, outsz) != NRM_OK)
+		snprintf(out, outsz, "%s", ""); /* never: OpenSSL failed */
+}
+
+/* Reshape the api.inbox body for the client: sealed cursors. */
 static char *
-inbox_page(cJSON *body)
+inbox_page(struct nrm_daemon *d, cJSON *body)
 {
 	cJSON *next = cJSON_DetachItemFromObjectCaseSensitive(body, "next_key");
 	cJSON *wm = cJSON_GetObjectItemCaseSensitive(body, "watermark");
-	char after[32];
+	char since[32], tok[INBOX_TOKEN_MAX];
 	char *out;
 
+	cJSON_AddNullToObject(body, "next_cursor");
 	if (cJSON_IsObject(next)) {
 		char *txt = cJSON_PrintUnformatted(next);
-		char enc[1024];
 
-		if (txt != NULL && strlen(txt) < 700) {
-			nrm_b64url_encode(txt, strlen(txt), enc);
-			cJSON_AddStringToObject(body, "next_cursor", enc);
-		} else {
-			cJSON_AddNullToObject(body, "next_cursor");
+		char plain[INBOX_CURSOR_PLAIN];
+		size_t len = txt != NULL ? strlen(txt) : 0;
+
+		/* Padded with spaces (JSON white space) to a fixed length. */
+		if (txt != NULL && len <= INBOX_CURSOR_PLAIN) {
+			memset(plain, ' ', sizeof(plain));
+			memcpy(plain, txt, len);
+			if (nrm_token_seal(d->token_key, INBOX_CURSOR_LABEL,
+				plain, sizeof(plain), tok,
+				sizeof(tok)) == NRM_OK)
+				cJSON_ReplaceItemInObjectCaseSensitive(body,
+				    "next_cursor", cJSON_CreateString(tok));
 		}
 		free(txt);
-	} else {
-		cJSON_AddNullToObject(body, "next_cursor");
 	}
 	cJSON_Delete(next);
-	snprintf(after, sizeof(after), "%.0f",
+	snprintf(since, sizeof(since), "%.0f",
 	    cJSON_IsNumber(wm) ? wm->valuedouble : 0.0);
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "watermark");
-	cJSON_AddStringToObject(body, "after", after);
+	inbox_seal_after(d, since, tok, sizeof(tok));
+	cJSON_AddStringToObject(body, "after", tok);
 	out = cJSON_PrintUnformatted(body);
 	return out;
 }
@@ -127,11 +161,12 @@ static void
 inbox_answer(struct inbox_waiter *w)
 {
 	struct nrm_req *r = w->r;
-	char empty[96];
+	char tok[INBOX_TOKEN_MAX], empty[INBOX_TOKEN_MAX + 64];
 
+	inbox_seal_after(
+	    r->d, w->since[0] != '\0' ? w->since : "0", tok, sizeof(tok));
 	snprintf(empty, sizeof(empty),
-	    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}",
-	    w->since[0] != '\0' ? w->since : "0");
+	    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}", tok);
 	inbox_waiter_free(w);
 	nrm_req_json(r, 200, empty, NULL);
 }
@@ -280,7 +315,7 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		struct inbox_waiter **again =
 		    nrm_xcalloc((size_t)b->n, sizeof(*again));
 		int n_again = 0;
-		char *page = inbox_page(body); /* once for the batch */
+		char *page = inbox_page(lead->d, body); /* once per batch */
 
 		for (int i = 0; i < b->n; i++) {
 			bool requery = false;
@@ -564,7 +599,7 @@ inbox_authed(struct nrm_req *r)
 	struct nrm_daemon *d = r->d;
 	struct evkeyvalq q;
 	struct inbox_waiter *w;
-	char cursor[1024], wait[16], after[32];
+	char cursor[1024], wait[16], after[INBOX_TOKEN_MAX];
 	long wait_s = 0;
 
 	if (nrm_req_query(r, &q) != NRM_OK) {
@@ -592,8 +627,9 @@ inbox_authed(struct nrm_req *r)
 		goto replied;
 	}
 	if (cursor[0] != '\0') {
-		unsigned char dec[800];
-		int n = nrm_b64url_decode(cursor, strlen(cursor), dec);
+		unsigned char dec[512];
+		int n = nrm_token_open(
+		    d->token_key, INBOX_CURSOR_LABEL, cursor, dec, sizeof(dec));
 		cJSON *k;
 
 		k = n > 0 ? cJSON_ParseWithLength((const char *)dec, (size_t)n)
@@ -606,16 +642,27 @@ inbox_authed(struct nrm_req *r)
 			goto replied;
 		}
 		cJSON_Delete(k);
+		while (n > 0 && dec[n - 1] == ' ') /* the padding */
+			n--;
 		memcpy(w->after_key, dec, (size_t)n);
 		w->after_key[n] = '\0';
 	}
 	if (after[0] != '\0') {
-		if (!inbox_digits(after, 18)) {
+		unsigned char dec[32];
+		int n = nrm_token_open(d->token_key, INBOX_AFTER_LABEL, after,
+		    dec, sizeof(dec) - 1);
+
+		if (n > 0)
+			dec[n] = '\0';
+		if (n != INBOX_AFTER_PLAIN ||
+		    !inbox_digits((const char *)dec, INBOX_AFTER_PLAIN)) {
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "after",
 			    "after is not one this server gave");
 			goto replied;
 		}
-		snprintf(w->since, sizeof(w->since), "%.18s", after);
+		/* without the padding: equal watermarks, equal questions */
+		snprintf(w->since, sizeof(w->since), "%lld",
+		    strtoll((const char *)dec, NULL, 10));
 	}
 	if (wait[0] != '\0') {
 		if (!inbox_digits(wait, 6)) {

@@ -22,7 +22,7 @@ int nrm_read_file(const char *path, size_t max, char **out, size_t *outlen,
 int nrm_parse_hostport(
     const char *s, char *host, size_t hostsz, int *port) NRM_MUSTCHECK;
 
-/* True for 127.0.0.0/8, ::1 and "localhost". */
+/* True for 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 and "localhost". */
 bool nrm_host_is_loopback(const char *host);
 
 /* malloc/strdup that abort through nrm_fatal() on exhaustion. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-inbox.sh - the coordinator inbox benchmarks of issue 4 (part of
-# `make bench`, run at the end of scripts/bench.sh; also alone).
+# `make bench`, after scripts/bench.sh; also alone).
 #
 #   BENCH_INBOX_SECONDS=10   length of each measured inbox-page run
 #   BENCH_WARMUP=3           seconds of untimed warm-up of each side
@@ -11,9 +11,9 @@
 #   BENCH_POOL=4             nrmd's db_pool_size
 #   BENCH_ENFORCE=1          also exit non-zero when a target is missed
 #
-# Set-up (like scripts/bench.sh): scripts/deps.sh, make, a throwaway
-# cluster (scripts/pg.sh) in a mktemp directory under /tmp on a free port,
-# with track_commit_timestamp = on (for the commit times below),
+# Set-up (scripts/bench-lib.sh, as bench.sh): scripts/deps.sh, make, a
+# throwaway cluster (scripts/pg.sh) in a mktemp directory under /tmp on a
+# free port, with track_commit_timestamp = on (for the commit times below),
 # migrations, a reporter key and ten coordinator keys (VR13, the busy
 # region, and VR01..VR09, one key each), a pseudonym key, and bin/nrmd
 # on a free loopback port (plain HTTP, log_level warn, db_pool_size 4,
@@ -89,7 +89,6 @@ POOL=${BENCH_POOL:-4}
 ENFORCE=${BENCH_ENFORCE:-0}
 CONNS=16
 THREADS=2
-PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 HOT=VR13
 COLD="VR01 VR02 VR03 VR04 VR05 VR06 VR07 VR08 VR09"
 
@@ -98,25 +97,13 @@ for v in SECS WAITERS SIGNALS NCONNS POOL; do
 done
 case $WARM in '' | *[!0-9]*) echo "bench-inbox.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
-# Nothing from the caller's NRM_* environment: nrmd lets NRM_<KEY>
-# override its config file.
-for v in $(compgen -v NRM_ || true); do
-	[ "$v" = NRM_PGBIN ] || unset "$v"
-done
+BENCH_NAME=bench-inbox.sh
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
-T_START=$SECONDS
-say() { printf '==> [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
-die() {
-	printf 'bench-inbox.sh: %s\n' "$*" >&2
-	exit 1
-}
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
-scripts/deps.sh
-make -s
-for b in wrk curl python3 "$PGBIN/pgbench" "$PGBIN/psql"; do
-	command -v "$b" >/dev/null 2>&1 || die "$b is missing (scripts/deps.sh)"
-done
+bench_init bench-inbox
 
 # Descriptors: the client holds BENCH_INBOX_CONNS sockets (nrmd raises
 # its own limit from max_connections, up to the same hard limit).
@@ -126,110 +113,28 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NEED_FDS" ]; then
 	die "the descriptor limit ($(ulimit -n), hard $(ulimit -Hn)) is below the $NEED_FDS that $NCONNS connections need"
 fi
 
-umask 077
-TMP=$(mktemp -d /tmp/nrm-bench-inbox.XXXXXX)
-chmod 711 "$TMP" # the cluster directory below runs as the postgres user
-PGDIR=$TMP/pg
-NRMD_PID=
-LOADGEN_PID=
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$rc" != 0 ] && [ -s "$TMP/nrmd.log" ]; then
-		echo "bench-inbox.sh: the last lines nrmd logged:" >&2
-		tail -5 "$TMP/nrmd.log" >&2
-	fi
-	if [ -n "$LOADGEN_PID" ]; then
-		kill -TERM "$LOADGEN_PID" 2>/dev/null || true
-		wait "$LOADGEN_PID" 2>/dev/null || true
-	fi
-	if [ -n "$NRMD_PID" ] && kill -0 "$NRMD_PID" 2>/dev/null; then
-		kill -TERM "$NRMD_PID" 2>/dev/null || true
-		wait "$NRMD_PID" 2>/dev/null || true
-	fi
-	if [ -d "$PGDIR" ]; then
-		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$TMP"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench-inbox.sh: interrupted" >&2; exit 130' INT TERM
-
-# A TCP port nothing listens on (127.0.0.1), below the ephemeral range
-# (32768-60999 by default): the 10,000 client connections below take
-# ephemeral ports, which must not collide with a listener's.
-free_port() {
-	local p _
-	for _ in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-
-# Run a load generator in the background and wait for it: a Ctrl-C
-# reaches this script (and its clean-up) at once.
-run_bg() {
-	"$@" &
-	LOADGEN_PID=$!
-	local rc=0
-	wait "$LOADGEN_PID" || rc=$?
-	LOADGEN_PID=
-	return "$rc"
-}
-
 # ---------------------------------------------------------------------
 # set-up
 
-PGPORT=$(free_port)
-say "cluster in $PGDIR on port $PGPORT"
-scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
-eval "$(scripts/pg.sh env "$PGDIR" "$PGPORT")" # not exported
-PGDATA_DIR=$PGDIR/data
-
-sql() { # SQL as superuser, one unaligned value per line
-	"$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$NRM_SUPERUSER_URL" \
-	    -c "$1"
-}
+bench_cluster
 
 # Commit timestamps, for the wake-up latency from the commit.
 sql "ALTER SYSTEM SET track_commit_timestamp = on" >/dev/null
-scripts/pg.sh stop "$PGDIR" >/dev/null
-scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
+bench_cluster_restart
 [ "$(sql "SHOW track_commit_timestamp")" = on ] ||
 	die "track_commit_timestamp did not take effect"
 
-NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate >/dev/null
-key() {
-	NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key create "$@" 2>/dev/null
-}
-TOKEN=$(key --role reporter --agency bench --agency-kind police)
-case $TOKEN in nrm_*) ;; *) die "nrmctl key create printed no token" ;; esac
+bench_migrate
+TOKEN=$(bench_key --role reporter --agency bench --agency-kind police)
 : >"$TMP/keys"
 for r in $HOT $COLD; do
-	t=$(key --role coordinator --agency "bench care $r" \
+	t=$(bench_key --role coordinator --agency "bench care $r" \
 	    --agency-kind care_agency --region "$r")
-	case $t in nrm_*) ;; *) die "nrmctl key create printed no token" ;; esac
 	echo "$r $t" >>"$TMP/keys"
 done
 CO_TOKEN=$(awk 'NR == 1 { print $2 }' "$TMP/keys")
 CO_HASH="\\x$(printf '%s' "$CO_TOKEN" | sha256sum | cut -c1-64)"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/pseudonym.key"
-
-HTTP_PORT=$(free_port)
-URL=http://127.0.0.1:$HTTP_PORT
-cat >"$TMP/nrmd.conf" <<EOF
-listen = 127.0.0.1:$HTTP_PORT
-listen_tls =
-database_url = $NRM_DATABASE_URL
-db_pool_size = $POOL
-log_level = warn
-pseudonym_key_file = $TMP/pseudonym.key
+bench_nrmd_conf "$TMP/nrmd.conf" <<EOF
 max_connections = $((NCONNS + 200))
 longpoll_max_wait = 300
 shutdown_timeout = 3
@@ -239,35 +144,6 @@ EOF
 # (longpoll_recheck, 30 s by default) moved out of the measurement.
 cp "$TMP/nrmd.conf" "$TMP/nrmd-memory.conf"
 echo "longpoll_recheck = 300" >>"$TMP/nrmd-memory.conf"
-
-start_nrmd() { # [CONFIG]
-	local _
-	bin/nrmd --config "${1:-$TMP/nrmd.conf}" >>"$TMP/nrmd.log" 2>&1 &
-	NRMD_PID=$!
-	for _ in $(seq 1 100); do
-		kill -0 "$NRMD_PID" 2>/dev/null || {
-			cat "$TMP/nrmd.log" >&2
-			die "nrmd exited during start-up"
-		}
-		if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	die "nrmd not ready after 20 s"
-}
-
-NRMD_EXIT_BAD=
-stop_nrmd() {
-	local rc=0
-	kill -TERM "$NRMD_PID"
-	wait "$NRMD_PID" 2>/dev/null || rc=$?
-	NRMD_PID=
-	if [ "$rc" != 0 ]; then
-		say "WARNING: nrmd exited with status $rc on SIGTERM (expected 0)"
-		NRMD_EXIT_BAD=$rc
-	fi
-}
 
 start_nrmd
 say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, max_connections = $((NCONNS + 200)))"
@@ -279,83 +155,7 @@ python3 bench/longpoll.py seed --url "$URL" --count 45 --tag cold \
     $(for r in $COLD; do printf -- '--region %s ' "$r"; done)
 
 FAILED=0
-HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
-PG_PM=$(head -1 "$PGDATA_DIR/postmaster.pid")
-
-# ---------------------------------------------------------------------
-# CPU accounting from /proc (clock ticks), as in bench.sh
-
-proc_ticks() {
-	local line f
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || {
-		echo 0
-		return
-	}
-	line=${line##*) }
-	read -r -a f <<<"$line"
-	if [ "${2:-0}" = 1 ]; then
-		echo $((f[11] + f[12] + f[13] + f[14]))
-	else
-		echo $((f[11] + f[12]))
-	fi
-}
-pg_ticks() {
-	local sum=0 line f s
-	for s in /proc/[0-9]*/stat; do
-		{ read -r line <"$s"; } 2>/dev/null || continue
-		line=${line##*) }
-		read -r -a f <<<"$line"
-		[ "${f[1]}" = "$PG_PM" ] && sum=$((sum + f[11] + f[12]))
-	done
-	echo $((sum + $(proc_ticks "$PG_PM" 1)))
-}
-machine_ticks() { # busy total
-	local _ u n s idle io irq sirq steal
-	read -r _ u n s idle io irq sirq steal _ </proc/stat
-	echo "$((u + n + s + irq + sirq + steal)) $((u + n + s + idle + io + irq + sirq + steal))"
-}
-# Snapshot: nrmd postgres loadgen(children of this shell) busy total
-snapshot() {
-	echo "$(proc_ticks "$NRMD_PID") $(pg_ticks) $(proc_ticks $$ 1 |
-	    awk -v self="$(proc_ticks $$)" '{ print $1 - self }') $(machine_ticks)"
-}
-# cpu_report BEFORE AFTER N ->
-#   "nrmd_s pg_s gen_s other_s busy% nrmd_us/op pg_us/op"
-cpu_report() {
-	awk -v hz="$HZ" -v n="$3" -v b="$1" -v a="$2" 'BEGIN {
-		split(b, x, " "); split(a, y, " ")
-		nr = (y[1] - x[1]) / hz; pg = (y[2] - x[2]) / hz
-		gen = (y[3] - x[3]) / hz
-		other = (y[4] - x[4]) / hz - nr - pg - gen
-		if (other < 0) other = 0
-		busy = (y[5] - x[5]) > 0 ? 100 * (y[4] - x[4]) / (y[5] - x[5]) : 0
-		nrop = n > 0 ? 1e6 * nr / n : 0
-		pgop = n > 0 ? 1e6 * pg / n : 0
-		printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f\n", nr, pg, gen,
-		    other, busy, nrop, pgop
-	}'
-}
-pgbench_gone() {
-	local _
-	for _ in $(seq 1 50); do
-		[ "$(sql "SELECT count(*) FROM pg_stat_activity
-		    WHERE application_name = 'pgbench'")" = 0 ] && break
-		sleep 0.1
-	done
-	sleep 0.2
-}
-
-# Whatever else runs on the machine disturbs the figures: say so.
-idle_b=$(machine_ticks)
-sleep 1
-idle_a=$(machine_ticks)
-BUSY0=$(awk -v b="$idle_b" -v a="$idle_a" 'BEGIN { split(b, x, " ")
-	split(a, y, " "); d = y[2] - x[2]
-	printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
-say "machine busy before the runs: ${BUSY0}% of $NCPU CPUs"
-[ "$BUSY0" -le 10 ] ||
-	say "WARNING: the machine is not idle; the numbers will be disturbed"
+bench_idle_check
 
 # ---------------------------------------------------------------------
 # 1. wake-up latency
@@ -377,19 +177,13 @@ print(",".join(s["signal_id"] for s in json.load(open(sys.argv[1]))["signals"]))
 	    >"$TMP/commits"
 	W_LINE=$(python3 bench/longpoll.py summary "$TMP/wakeup.json" \
 	    "$TMP/commits")
-	echo "$W_LINE" | sed 's/^/    /' >&2
+	indent <<<"$W_LINE" >&2
 	W_CPU=$(cpu_report "$before" "$after" 0)
 	grep -q ' ok=1' <<<"$W_LINE" || FAILED=1
 fi
 
 # ---------------------------------------------------------------------
 # 2. inbox page: nrmd against pgbench
-
-# field NAME LINE: the value of NAME=value in a key=value line.
-field() {
-	[[ " $2 " =~ \ $1=([^ ]+)\  ]] || die "no $1 in: $2"
-	echo "${BASH_REMATCH[1]}"
-}
 
 PGB_ARGS=(-n -M prepared -f bench/inbox.pgbench -D n=0
 	-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open -D limit=50)
@@ -515,7 +309,7 @@ fi
 M_LINE=
 if has_phase memory; then
 	stop_nrmd
-	start_nrmd "$TMP/nrmd-memory.conf"
+	NRMD_CONF=$TMP/nrmd-memory.conf start_nrmd
 	say "memory: a fresh nrmd (pid $NRMD_PID, longpoll_recheck = 300), $NCONNS idle long-polls (wait=300)"
 	curl -fsS -o /dev/null -H "Authorization: Bearer $CO_TOKEN" \
 	    "$URL/v1/inbox?limit=50" || die "GET /v1/inbox failed"
@@ -524,17 +318,13 @@ if has_phase memory; then
 	    --conns "$NCONNS" ||
 		die "the memory benchmark failed"
 	M_LINE=$(python3 bench/longpoll.py memsummary "$TMP/memory.json")
-	echo "$M_LINE" | sed 's/^/    /' >&2
+	indent <<<"$M_LINE" >&2
 	grep -q ' ok=1' <<<"$M_LINE" || FAILED=1
 	kill -0 "$NRMD_PID" 2>/dev/null || die "nrmd is gone"
 fi
 
 stop_nrmd
-warns=$(grep -c . "$TMP/nrmd.log" || true)
-if [ "$warns" != 0 ]; then
-	say "nrmd logged $warns lines at warn or above; the first ones:"
-	head -5 "$TMP/nrmd.log" >&2
-fi
+bench_nrmd_log_report
 
 # ---------------------------------------------------------------------
 # the table

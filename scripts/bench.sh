@@ -8,10 +8,11 @@
 #   BENCH_POOL=4       nrmd's db_pool_size (4 is the measured setting;
 #                      other values are for diagnosis)
 #
-# Set-up: scripts/deps.sh, make, a throwaway cluster (scripts/pg.sh) in a
-# mktemp directory under /tmp on a free port, migrations, one reporter
-# key, a pseudonym key, and bin/nrmd on a free loopback port (plain HTTP
-# only, log_level warn, db_pool_size 4).
+# Set-up (scripts/bench-lib.sh, shared with bench-inbox.sh and
+# bench-audit.sh): scripts/deps.sh, make, a throwaway cluster
+# (scripts/pg.sh) in a mktemp directory under /tmp on a free port,
+# migrations, one reporter key, a pseudonym key, and bin/nrmd on a free
+# loopback port (plain HTTP only, log_level warn, db_pool_size 4).
 #
 # Each round runs, one after the other on the same database:
 #   intake   wrk -t2 -c16 with bench/intake.lua: POST /v1/signals with
@@ -50,143 +51,25 @@ CONNS=16
 THREADS=2
 POOL=${BENCH_POOL:-4}
 TARGET=0.7
-PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 
 case $SECS in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_SECONDS must be a positive integer" >&2; exit 2 ;; esac
 case $POOL in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_POOL must be a positive integer" >&2; exit 2 ;; esac
 case $WARM in '' | *[!0-9]*) echo "bench.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
-# Nothing from the caller's NRM_* environment: nrmd lets NRM_<KEY>
-# override its config file.
-for v in $(compgen -v NRM_ || true); do
-	[ "$v" = NRM_PGBIN ] || unset "$v"
-done
+BENCH_NAME=bench.sh
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-scripts/deps.sh
-make -s
-for b in wrk curl python3 "$PGBIN/pgbench" "$PGBIN/psql"; do
-	command -v "$b" >/dev/null 2>&1 || die "$b is missing (scripts/deps.sh)"
-done
-
-umask 077
-TMP=$(mktemp -d /tmp/nrm-bench.XXXXXX)
-chmod 711 "$TMP" # the cluster directory below runs as the postgres user
-PGDIR=$TMP/pg
-NRMD_PID=
-NRMD_EXIT_BAD=
-LOADGEN_PID=
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ -n "$LOADGEN_PID" ]; then
-		kill -TERM "$LOADGEN_PID" 2>/dev/null || true
-		wait "$LOADGEN_PID" 2>/dev/null || true
-	fi
-	if [ -n "$NRMD_PID" ] && kill -0 "$NRMD_PID" 2>/dev/null; then
-		kill -TERM "$NRMD_PID" 2>/dev/null || true
-		wait "$NRMD_PID" 2>/dev/null || true
-	fi
-	if [ -d "$PGDIR" ]; then
-		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$TMP"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench.sh: interrupted" >&2; exit 130' INT TERM
-
-# A TCP port nothing listens on (127.0.0.1), from a random start.
-free_port() {
-	local p _
-	for _ in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
+bench_init bench
 
 # ---------------------------------------------------------------------
 # set-up
 
-PGPORT=$(free_port)
-say "cluster in $PGDIR on port $PGPORT"
-scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
-eval "$(scripts/pg.sh env "$PGDIR" "$PGPORT")" # not exported
-PGDATA_DIR=$PGDIR/data
-
-NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate >/dev/null
-TOKEN=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key create \
-    --role reporter --agency bench --agency-kind police 2>/dev/null)
-case $TOKEN in nrm_*) ;; *) die "nrmctl key create printed no token" ;; esac
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/pseudonym.key"
-
-sql() { # SQL as superuser, one unaligned value per line
-	"$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$NRM_SUPERUSER_URL" \
-	    -c "$1"
-}
-
+bench_cluster
+bench_migrate
+TOKEN=$(bench_key --role reporter --agency bench --agency-kind police)
 TOKEN_HASH="\\x$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)"
-
-HTTP_PORT=$(free_port)
-URL=http://127.0.0.1:$HTTP_PORT
-cat >"$TMP/nrmd.conf" <<EOF
-listen = 127.0.0.1:$HTTP_PORT
-listen_tls =
-database_url = $NRM_DATABASE_URL
-db_pool_size = $POOL
-log_level = warn
-pseudonym_key_file = $TMP/pseudonym.key
-EOF
-
-start_nrmd() {
-	local _
-	bin/nrmd --config "$TMP/nrmd.conf" >>"$TMP/nrmd.log" 2>&1 &
-	NRMD_PID=$!
-	for _ in $(seq 1 100); do
-		kill -0 "$NRMD_PID" 2>/dev/null || {
-			cat "$TMP/nrmd.log" >&2
-			die "nrmd exited during start-up"
-		}
-		if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	die "nrmd not ready after 20 s"
-}
-
-# SIGTERM; a non-zero exit is reported (it does not change the figures).
-stop_nrmd() {
-	local rc=0
-	kill -TERM "$NRMD_PID"
-	wait "$NRMD_PID" 2>/dev/null || rc=$?
-	NRMD_PID=
-	if [ "$rc" != 0 ]; then
-		say "WARNING: nrmd exited with status $rc on SIGTERM (expected 0)"
-		NRMD_EXIT_BAD=$rc
-	fi
-}
-
-# post KEY: one POST /v1/signals of bench/body.json; dies unless 201.
-post() {
-	local code
-	code=$(curl -sS -o "$TMP/post.out" -w '%{http_code}' -X POST \
-	    -H "Authorization: Bearer $TOKEN" \
-	    -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
-	    --data-binary @bench/body.json "$URL/v1/signals")
-	[ "$code" = 201 ] ||
-		die "POST /v1/signals answered $code: $(cat "$TMP/post.out")"
-}
+bench_nrmd_conf "$TMP/nrmd.conf" </dev/null
 
 # The parameters nrmd sends for bench/body.json, captured once: the
 # cluster logs nrm_app's statements with their parameters while a first
@@ -215,89 +98,6 @@ post bench-first
 say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, log_level warn)"
 
 # ---------------------------------------------------------------------
-# CPU accounting from /proc (clock ticks)
-
-HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
-PG_PM=$(head -1 "$PGDATA_DIR/postmaster.pid")
-
-# utime+stime of a process ($2 = 1: plus its reaped children's).
-proc_ticks() {
-	local line f
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || {
-		echo 0
-		return
-	}
-	line=${line##*) } # fields from 3 (state) on
-	read -r -a f <<<"$line"
-	if [ "${2:-0}" = 1 ]; then
-		echo $((f[11] + f[12] + f[13] + f[14]))
-	else
-		echo $((f[11] + f[12]))
-	fi
-}
-
-# The whole cluster: the postmaster, its live children, and what its
-# exited children (pgbench's backends) used.  Children first, the
-# postmaster's total for reaped children last: a child that exits in
-# between is counted twice rather than lost (and run_pgbench waits for
-# pgbench's backends to be gone before it takes its snapshot).
-pg_ticks() {
-	local sum=0 line f s
-	for s in /proc/[0-9]*/stat; do
-		{ read -r line <"$s"; } 2>/dev/null || continue
-		line=${line##*) }
-		read -r -a f <<<"$line"
-		[ "${f[1]}" = "$PG_PM" ] && sum=$((sum + f[11] + f[12]))
-	done
-	echo $((sum + $(proc_ticks "$PG_PM" 1)))
-}
-
-# Wait (at most 5 s) until pgbench's backends have exited and been
-# reaped, so that their CPU time is in the postmaster's children total.
-pgbench_gone() {
-	local _
-	for _ in $(seq 1 50); do
-		[ "$(sql "SELECT count(*) FROM pg_stat_activity
-		    WHERE application_name = 'pgbench'")" = 0 ] && break
-		sleep 0.1
-	done
-	sleep 0.2
-}
-
-# busy and total ticks of the machine.
-machine_ticks() {
-	local _ u n s idle io irq sirq steal
-	read -r _ u n s idle io irq sirq steal _ </proc/stat
-	echo "$((u + n + s + irq + sirq + steal)) $((u + n + s + idle + io + irq + sirq + steal))"
-}
-
-# Snapshot: nrmd postgres loadgen(children of this shell) busy total
-snapshot() {
-	echo "$(proc_ticks "$NRMD_PID") $(pg_ticks) $(proc_ticks $$ 1 |
-	    awk -v self="$(proc_ticks $$)" '{ print $1 - self }') $(machine_ticks)"
-}
-
-# cpu_report BEFORE AFTER N ->
-#   "nrmd_s pg_s gen_s other_s busy% nrmd_us/op pg_us/op"
-# other = every other process on the machine (busy minus the three).
-cpu_report() {
-	awk -v hz="$HZ" -v n="$3" -v b="$1" -v a="$2" 'BEGIN {
-		split(b, x, " "); split(a, y, " ")
-		nr = (y[1] - x[1]) / hz; pg = (y[2] - x[2]) / hz
-		gen = (y[3] - x[3]) / hz
-		busy_s = (y[4] - x[4]) / hz
-		other = busy_s - nr - pg - gen
-		if (other < 0) other = 0
-		busy = (y[5] - x[5]) > 0 ? 100 * (y[4] - x[4]) / (y[5] - x[5]) : 0
-		nrop = n > 0 ? 1e6 * nr / n : 0
-		pgop = n > 0 ? 1e6 * pg / n : 0
-		printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f\n", nr, pg, gen,
-		    other, busy, nrop, pgop
-	}'
-}
-
-# ---------------------------------------------------------------------
 # the two sides
 
 # $1 the token hash (computed above, equal to what nrmd sent), $3 the
@@ -318,38 +118,27 @@ n_signals() {
 	sql "SELECT count(*) FROM intake.signal"
 }
 
-# wrk_field NAME LINE: the value of NAME=value in bench/intake.lua's line.
-wrk_field() {
-	[[ " $2 " =~ \ $1=([0-9.]+)\  ]] || die "wrk printed no $1: $2"
-	echo "${BASH_REMATCH[1]}"
-}
-
 # run_intake TAG SECONDS -> sets I_RPS I_P50 I_P99 I_N I_CPU
 run_intake() {
 	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after line n0 rows
 	n0=$(n_signals)
 	before=$(snapshot)
-	# In the background, waited for: a Ctrl-C reaches this script (and
-	# its clean-up) at once, not only the load generator.
-	BENCH_TOKEN=$TOKEN wrk -t "$THREADS" -c "$CONNS" -d "${secs}s" \
+	BENCH_TOKEN=$TOKEN run_bg wrk -t "$THREADS" -c "$CONNS" -d "${secs}s" \
 	    -s bench/intake.lua "$URL" -- "$tag" bench/body.json \
-	    >"$out" 2>&1 &
-	LOADGEN_PID=$!
-	wait "$LOADGEN_PID" || true
-	LOADGEN_PID=
+	    >"$out" 2>&1 || true
 	after=$(snapshot)
 	line=$(grep '^BENCH_WRK ' "$out" || true)
 	if [ -z "$line" ]; then
 		cat "$out" >&2
 		die "wrk ($tag) printed no result"
 	fi
-	I_N=$(wrk_field requests "$line")
-	I_RPS=$(wrk_field rps "$line")
-	I_P50=$(wrk_field p50_ms "$line")
-	I_P99=$(wrk_field p99_ms "$line")
+	I_N=$(field requests "$line")
+	I_RPS=$(field rps "$line")
+	I_P50=$(field p50_ms "$line")
+	I_P99=$(field p99_ms "$line")
 	local bad errs
-	bad=$(wrk_field non201 "$line")
-	errs=$(wrk_field errors "$line")
+	bad=$(field non201 "$line")
+	errs=$(field errors "$line")
 	rows=$(($(n_signals) - n0))
 	I_CPU=$(cpu_report "$before" "$after" "$I_N")
 	say "intake $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $bad, socket errors $errs, new signals $rows"
@@ -376,17 +165,14 @@ run_pgbench() {
 	rm -f "$TMP/pgblog-$tag".*
 	n0=$(n_signals)
 	before=$(snapshot)
-	"$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
+	if ! run_bg "$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
 	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" \
 	    -D "base=${digit}00000000000000" --log \
-	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1 &
-	LOADGEN_PID=$!
-	if ! wait "$LOADGEN_PID"; then
+	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1; then
 		cat "$out" >&2
 		echo "bench.sh: pgbench ($tag) failed" >&2
 		FAILED=1
 	fi
-	LOADGEN_PID=
 	pgbench_gone
 	after=$(snapshot)
 	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
@@ -422,16 +208,7 @@ run_pgbench() {
 # ---------------------------------------------------------------------
 # warm-up, then two rounds in opposite orders
 
-# Whatever else runs on the machine disturbs the comparison: say so.
-idle_b=$(machine_ticks)
-sleep 1
-idle_a=$(machine_ticks)
-BUSY0=$(awk -v b="$idle_b" -v a="$idle_a" 'BEGIN { split(b, x, " ")
-	split(a, y, " "); d = y[2] - x[2]
-	printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
-say "machine busy before the runs: ${BUSY0}% of $NCPU CPUs"
-[ "$BUSY0" -le 10 ] ||
-	say "WARNING: the machine is not idle; the numbers will be disturbed"
+bench_idle_check
 
 if [ "$WARM" -gt 0 ]; then
 	say "warm-up: ${WARM} s of each side"
@@ -507,11 +284,7 @@ if [ "$n_distinct" != 1 ] || [ $((n_nrmd + n_pgb)) != "$n_all" ]; then
 	FAILED=1
 fi
 stop_nrmd
-warns=$(grep -c . "$TMP/nrmd.log" || true)
-if [ "$warns" != 0 ]; then
-	say "nrmd logged $warns lines at warn or above; the first ones:"
-	head -5 "$TMP/nrmd.log" >&2
-fi
+bench_nrmd_log_report
 
 # ---------------------------------------------------------------------
 # the table
@@ -585,4 +358,3 @@ if [ "$FAILED" != 0 ]; then
 	echo "bench.sh: FAILED (see the messages above)" >&2
 	exit 1
 fi
-scripts/bench-inbox.sh

@@ -8,7 +8,9 @@
 -- file replaces api.case_get and api.ident_list (one more argument
 -- each, so DROP and CREATE) and api.signal_receipt (an out-of-scope
 -- receipt is audited denied/out_of_scope), adds an api.authorize that
--- names the object of a denial, and adds tables and functions.
+-- names the object of a denial, drops inbox_seq from the case item
+-- (care.case_item: it counted other regions' arrivals), and adds tables
+-- and functions.
 --
 -- Design in one paragraph.  A read of personal data states why: the
 -- NRM-Purpose header, else the role's default (audit.default_purpose).
@@ -880,6 +882,50 @@ COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
     'GET /v1/signals/{id}: the receipt of a signal of the caller''s '
     'agency (reporter), else 404 (audited denied, out_of_scope or '
     'not_found); audited.';
+
+-- ---------------------------------------------------------------------
+-- No arrival numbers in answers.  inbox_seq comes from one national
+-- sequence (0004: it orders every inbox and makes the long-poll
+-- watermark final), so the gap between two of a coordinator's cases
+-- would count the cases that entered other regions' inboxes meanwhile.
+-- The item leaves it out; nrmd seals the keyset cursor and the
+-- watermark, which still carry it, into opaque tokens (handler_inbox.c).
+-- The column stays: the order and the watermark are unchanged.
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE VIEW care.case_item WITH (security_invoker = true) AS
+SELECT c.id, c.region_code, c.state, c.priority,
+    CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
+        AS prio_rank,
+    c.take_by, c.inbox_seq,
+    pg_catalog.jsonb_build_object(
+        'case_id', c.id,
+        'region', c.region_code,
+        'priority', c.priority,
+        'state', c.state,
+        'holder', c.holder_key_id,
+        'holder_agency', a.name,
+        'take_by', api.rfc3339(c.take_by),
+        'first_contact_by', api.rfc3339(c.first_contact_by),
+        'minor', s.minor,
+        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+        'urgency', pg_catalog.jsonb_build_object(
+            'immediate_danger', s.immediate_danger,
+            'needs_shelter', s.needs_shelter),
+        'declines', c.declines,
+        'escalated', c.escalated_at IS NOT NULL,
+        'closed_reason', c.closed_reason,
+        'created_at', api.rfc3339(c.created_at),
+        'version', c.version) AS item
+FROM care.case c
+JOIN intake.signal s ON s.id = c.signal_id
+LEFT JOIN auth.api_key k ON k.id = c.holder_key_id
+LEFT JOIN auth.agency a ON a.id = k.agency_id;
+COMMENT ON VIEW care.case_item IS
+    'Each case as an inbox item (jsonb) with its sort key columns '
+    '(prio_rank, take_by, inbox_seq).  Triage facts only, no personal '
+    'data, and no inbox_seq in the item (0007: it would count other '
+    'regions'' arrivals).  security_invoker: read with the caller''s '
+    'privileges.';
 
 -- ---------------------------------------------------------------------
 -- Grants.

@@ -29,6 +29,7 @@ from conftest import (
     adult_signal,
     assert_problem,
     assert_receipt,
+    create_key,
     minor_signal,
     post_signal,
     wait_for,
@@ -48,7 +49,7 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 ITEM_KEYS = {
     "case_id", "region", "priority", "state", "holder", "holder_agency",
     "take_by", "first_contact_by", "minor", "exploitation", "urgency",
-    "declines", "escalated", "closed_reason", "inbox_seq", "created_at",
+    "declines", "escalated", "closed_reason", "created_at",
     "version",
 }
 PAGE_KEYS = {"items", "next_cursor", "after"}
@@ -94,10 +95,38 @@ def inbox_all(d, key, **params):
 
 
 def watermark(d, key):
-    """The `after` of an answer now: the caller's inbox watermark."""
+    """The `after` of an answer now: the caller's inbox watermark, an
+    opaque token (sealed by nrmd; it shows no arrival number)."""
     after = inbox_page(d, key, limit=1)["after"]
-    assert re.match(r"^[0-9]+$", after), after
+    assert re.match(r"^[A-Za-z0-9_-]+$", after), after
+    assert not re.match(r"^[0-9]+$", after), after
     return after
+
+
+def db_seq(cluster, case_id):
+    """The case's arrival number (care.case.inbox_seq): no answer shows
+    it, the database still orders by it."""
+    return cluster.count("select inbox_seq from care.case where id = '%s'"
+                         % case_id)
+
+
+def db_watermark(cluster, regions):
+    """The watermark of an inbox of `regions` as a number, as
+    api.inbox computes it (the highest inbox_seq of its cases)."""
+    return cluster.count(
+        "select coalesce(max(inbox_seq), 0) from care.case "
+        "where region_code in (%s)" % ", ".join("'%s'" % r for r in regions))
+
+
+def watermark_and_seq(d, key, cluster, regions):
+    """watermark(d, key) and the number it seals: the database's
+    watermark, unchanged across the request."""
+    for _ in range(5):
+        before = db_watermark(cluster, regions)
+        w = watermark(d, key)
+        if db_watermark(cluster, regions) == before:
+            return w, before
+    raise AssertionError("the %s watermark kept moving" % (regions,))
 
 
 def signal_for(region, priority="normal", minor=False):
@@ -244,7 +273,10 @@ def test_inbox_order_priority_then_take_by_then_arrival(d, case_keys,
     by_name = {mine[it["case_id"]]: it for it in items
                if it["case_id"] in mine}
     assert by_name["norm1"]["take_by"] == by_name["norm2"]["take_by"]
-    assert by_name["norm1"]["inbox_seq"] < by_name["norm2"]["inbox_seq"]
+    # arrival decided it: norm1 entered the inbox first (the answer shows
+    # no arrival number; the database has it)
+    assert db_seq(cluster, c["norm1"]["case_id"]) < \
+        db_seq(cluster, c["norm2"]["case_id"])
     # the whole listing, whoever submitted: priority, then deadline
     keys_ = [(PRIORITY_RANK[it["priority"]], it["take_by"]) for it in items]
     assert keys_ == sorted(keys_)
@@ -389,6 +421,21 @@ def test_inbox_items_carry_no_personal_data(d, case_keys):
             assert set(it) == ITEM_KEYS, sorted(it)
 
 
+# Stand-ins in BAD_PARAMS for tokens the daemon gave (the test asks for
+# them): a real watermark and cursor, and each with one character changed.
+REAL_AFTER = "<real after>"
+REAL_CURSOR = "<real cursor>"
+CHANGED_AFTER = "<changed after>"
+CHANGED_CURSOR = "<changed cursor>"
+
+
+def changed(token):
+    """`token` with one character in its middle replaced (not the last,
+    whose low bits base64 may not use)."""
+    i = len(token) // 2
+    return token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
+
+
 BAD_PARAMS = [
     ("limit_zero", {"limit": "0"}, "limit"),
     ("limit_201", {"limit": "201"}, "limit"),
@@ -406,12 +453,24 @@ BAD_PARAMS = [
     ("after_word", {"after": "latest"}, "after"),
     ("after_negative", {"after": "-1"}, "after"),
     ("after_too_long", {"after": "9" * 40}, "after"),
+    # a number is no token (it was the watermark's form before it was
+    # sealed), nor is a token of another kind or a changed one
+    ("after_zero", {"after": "0"}, "after"),
+    ("after_digits", {"after": "4711"}, "after"),
+    ("after_base64_digits", {"after": b64("4711")}, "after"),
+    ("after_is_a_cursor", {"after": REAL_CURSOR}, "after"),
+    ("after_changed", {"after": CHANGED_AFTER}, "after"),
+    ("cursor_is_an_after", {"cursor": REAL_AFTER}, "cursor"),
+    ("cursor_changed", {"cursor": CHANGED_CURSOR}, "cursor"),
     ("state_unknown", {"state": "pending"}, "state"),
     ("state_upper", {"state": "OPEN"}, "state"),
     ("state_too_long", {"state": "open-and-taken"}, "state"),
     ("priority_unknown", {"priority": "low"}, "priority"),
-    ("wait_word", {"wait": "forever", "after": "0"}, "wait"),
-    ("wait_negative", {"wait": "-5", "after": "0"}, "wait"),
+    ("wait_word", {"wait": "forever", "after": REAL_AFTER}, "wait"),
+    ("wait_negative", {"wait": "-5", "after": REAL_AFTER}, "wait"),
+    # `after` is checked before `wait` (handler_inbox.c inbox_authed)
+    ("wait_word_after_made_up", {"wait": "forever", "after": "0"},
+     "after"),
 ]
 
 
@@ -419,7 +478,19 @@ BAD_PARAMS = [
                          ids=[b[0] for b in BAD_PARAMS])
 def test_inbox_bad_parameters_are_400_with_field(d, case_keys, name, params,
                                                  field):
-    r = get_inbox(d, case_keys["co13"], **params)
+    co = case_keys["co13"]
+    if any(v.startswith("<") for v in params.values()):
+        submit(d, case_keys["reporter"], "VR13")  # a full page of 1
+        page = inbox_page(d, co, limit=1)
+        assert page["next_cursor"], page
+        real = {REAL_AFTER: page["after"], REAL_CURSOR: page["next_cursor"],
+                CHANGED_AFTER: changed(page["after"]),
+                CHANGED_CURSOR: changed(page["next_cursor"])}
+        # the real ones are good on their own
+        assert inbox_page(d, co, after=page["after"])["items"] == []
+        assert inbox_page(d, co, limit=1, cursor=page["next_cursor"])
+        params = {p: real.get(v, v) for p, v in params.items()}
+    r = get_inbox(d, co, **params)
     p = assert_problem(r, 400, "bad_request", field)
     for v in params.values():
         if len(v) > 3:
@@ -461,9 +532,10 @@ def test_inbox_listing_is_one_audit_event(d, case_keys, cluster):
 # 2. long-poll
 
 
-def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys):
+def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys,
+                                                       cluster):
     k = case_keys
-    w13 = watermark(d, k["co13"])
+    w13, seq13 = watermark_and_seq(d, k["co13"], cluster, ["VR13"])
     w17 = watermark(d, k["co17"])
     assert metric(d, "nrm_inbox_longpolls_waiting") == 0
     wakeups = metric(d, "nrm_inbox_wakeups_total")
@@ -484,9 +556,16 @@ def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys):
     assert latency < 2.0, "long-poll answered %.3fs after the commit" % \
         latency
     assert took13 < 9, took13
-    assert all(it["inbox_seq"] > int(w13) for it in body["items"])
-    assert int(body["after"]) >= max(it["inbox_seq"] for it in
-                                     body["items"])
+    # every item arrived after w13 (by the arrival numbers the database
+    # keeps; the answer shows none) ...
+    assert all(db_seq(cluster, it["case_id"]) > seq13
+               for it in body["items"])
+    # ... and the answer's watermark covers them all: a new token, and
+    # nothing of this answer is newer than it
+    assert body["after"] != w13
+    newer = ids(inbox_page(d, k["co13"], state="all",
+                           after=body["after"])["items"])
+    assert not set(newer) & set(ids(body["items"])), newer
     # the VR17 long-poll was not answered with the VR13 case: it waited
     # its whole wait and answered an empty page
     assert r17.status_code == 200, r17.text[:300]
@@ -619,3 +698,36 @@ def test_sigterm_answers_waiting_longpolls(nrmd_factory, case_keys):
                                 "after": w}
             assert end - t0 < 3.0, end - t0
     assert rc == 0, dd.log_text()[-2000:]
+
+
+def test_inbox_tokens_do_not_tell_the_size_of_the_count(d, case_keys,
+                                                        cluster):
+    """Arrival numbers are national (one sequence): a token whose length
+    followed the number of digits would tell a coordinator roughly how
+    many cases the whole country has seen.  Watermarks and cursors are
+    padded before sealing, so every token of a kind has one length,
+    from a region with no case at all (watermark 0) to a busy one."""
+    import uuid
+
+    k = case_keys
+    # VR11 (Zeeland): no test routes a case there
+    empty = create_key(cluster, "coordinator",
+                       "Zorg Leeg " + uuid.uuid4().hex[:6], "care_agency",
+                       regions=("VR11",))
+    submit(d, k["reporter"], "VR13", "normal")
+    submit(d, k["reporter"], "VR13", "urgent")
+    afters = {inbox_page(d, key, state="all")["after"]
+              for key in (empty, k["co13"], k["co17"], k["national"])}
+    assert len(afters) >= 2, "different watermarks, different tokens"
+    assert len({len(a) for a in afters}) == 1, sorted(afters, key=len)
+    cursors = set()
+    for key in (k["co13"], k["co13_17"]):
+        body = inbox_page(d, key, state="all", limit=1)
+        assert body["next_cursor"] is not None
+        cursors.add(body["next_cursor"])
+        body = inbox_page(d, key, state="all", limit=1,
+                          cursor=body["next_cursor"])
+        if body["next_cursor"] is not None:
+            cursors.add(body["next_cursor"])
+    assert len(cursors) >= 2
+    assert len({len(c) for c in cursors}) == 1, sorted(cursors, key=len)

@@ -1,0 +1,328 @@
+# shellcheck shell=bash
+# bench-lib.sh - what scripts/bench.sh, bench-inbox.sh and bench-audit.sh
+# share: the set-up and clean-up of a throwaway cluster and one nrmd,
+# CPU accounting from /proc, and the idle-machine check.  Sourced (after
+# `set -euo pipefail` and a cd to the repository), never run.
+#
+# The sourcing script sets BENCH_NAME (the prefix of its messages) and
+# POOL (nrmd's db_pool_size), then calls, in order:
+#
+#   bench_init TAG       unset the caller's NRM_* variables (nrmd lets
+#                        NRM_<KEY> override its config file), run
+#                        scripts/deps.sh and make, check the tools, make
+#                        $TMP (mktemp -d /tmp/nrm-TAG.XXXXXX) and install
+#                        the clean-up: on every exit, Ctrl-C included,
+#                        the load generator and nrmd are stopped and the
+#                        cluster and $TMP removed
+#   bench_cluster        start a cluster (scripts/pg.sh) in $TMP/pg on a
+#                        free port; sets PGDIR PGPORT PGDATA_DIR and the
+#                        NRM_*_URL variables of `pg.sh env` (not exported)
+#   bench_cluster_restart   after an ALTER SYSTEM that needs it
+#   bench_migrate        bin/nrmctl migrate as the owner
+#   bench_key ARGS...    bin/nrmctl key create ARGS as the owner; prints
+#                        the token, dies when there is none
+#   bench_nrmd_conf FILE a pseudonym key ($TMP/pseudonym.key) and nrmd's
+#                        config: plain HTTP on a free loopback port ($URL),
+#                        db_pool_size $POOL, log_level warn; lines on
+#                        stdin are appended; sets NRMD_CONF to FILE
+#   start_nrmd           bin/nrmd --config $NRMD_CONF in the background
+#                        (NRMD_PID), logging to $TMP/nrmd.log, until
+#                        /readyz answers
+#   stop_nrmd            SIGTERM; a non-zero exit sets NRMD_EXIT_BAD
+#
+# and during the runs: sql (as superuser), post (one intake with
+# $TOKEN), run_bg (a load generator in the background, waited for, so
+# that a Ctrl-C reaches the script at once), field (NAME=value out of a
+# result line), snapshot and cpu_report (CPU seconds from /proc),
+# pgbench_gone, bench_idle_check (BUSY0, a warning when the machine is
+# busy), bench_nrmd_log_report, indent.
+
+PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+T_START=$SECONDS
+TMP=
+PGDIR=
+NRMD_PID=
+NRMD_EXIT_BAD=
+LOADGEN_PID=
+
+say() { printf '==> [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
+die() {
+	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
+	exit 1
+}
+
+# shellcheck disable=SC2317 # invoked by the trap
+bench_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "$rc" != 0 ] && [ -s "$TMP/nrmd.log" ]; then
+		echo "$BENCH_NAME: the last lines nrmd logged:" >&2
+		tail -5 "$TMP/nrmd.log" >&2
+	fi
+	if [ -n "$LOADGEN_PID" ]; then
+		kill -TERM "$LOADGEN_PID" 2>/dev/null || true
+		wait "$LOADGEN_PID" 2>/dev/null || true
+	fi
+	if [ -n "$NRMD_PID" ] && kill -0 "$NRMD_PID" 2>/dev/null; then
+		kill -TERM "$NRMD_PID" 2>/dev/null || true
+		wait "$NRMD_PID" 2>/dev/null || true
+	fi
+	if [ -n "$PGDIR" ] && [ -d "$PGDIR" ]; then
+		scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
+	fi
+	[ -z "$TMP" ] || rm -rf "$TMP"
+	exit "$rc"
+}
+
+bench_init() { # TAG
+	local v b
+	for v in $(compgen -v NRM_ || true); do
+		[ "$v" = NRM_PGBIN ] || unset "$v"
+	done
+	scripts/deps.sh
+	make -s
+	for b in wrk curl python3 "$PGBIN/pgbench" "$PGBIN/psql"; do
+		command -v "$b" >/dev/null 2>&1 ||
+			die "$b is missing (scripts/deps.sh)"
+	done
+	umask 077
+	TMP=$(mktemp -d "/tmp/nrm-$1.XXXXXX")
+	chmod 711 "$TMP" # the cluster directory below runs as the postgres user
+	PGDIR=$TMP/pg
+	PGDATA_DIR=$PGDIR/data
+	trap bench_cleanup EXIT
+	trap 'echo "$BENCH_NAME: interrupted" >&2; exit 130' INT TERM
+}
+
+# A TCP port nothing listens on (127.0.0.1), below the ephemeral range
+# (32768-60999 by default): bench-inbox.sh's 10,000 client connections
+# take ephemeral ports, which must not collide with a listener's.
+free_port() {
+	local p _
+	for _ in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+bench_cluster() {
+	PGPORT=$(free_port)
+	say "cluster in $PGDIR on port $PGPORT"
+	scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
+	eval "$(scripts/pg.sh env "$PGDIR" "$PGPORT")" # not exported
+}
+
+bench_cluster_restart() {
+	scripts/pg.sh stop "$PGDIR" >/dev/null
+	scripts/pg.sh start "$PGDIR" "$PGPORT" >/dev/null
+}
+
+sql() { # SQL as superuser, one unaligned value per line
+	"$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$NRM_SUPERUSER_URL" \
+	    -c "$1"
+}
+
+bench_migrate() {
+	NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate >/dev/null
+}
+
+bench_key() { # nrmctl key create ARGS -> the token
+	local t
+	t=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key create "$@" \
+	    2>/dev/null)
+	case $t in nrm_*) ;; *) die "nrmctl key create printed no token" ;; esac
+	echo "$t"
+}
+
+bench_nrmd_conf() { # FILE, extra lines on stdin
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+	    >"$TMP/pseudonym.key"
+	HTTP_PORT=$(free_port)
+	URL=http://127.0.0.1:$HTTP_PORT
+	{
+		cat <<-EOF
+		listen = 127.0.0.1:$HTTP_PORT
+		listen_tls =
+		database_url = $NRM_DATABASE_URL
+		db_pool_size = $POOL
+		log_level = warn
+		pseudonym_key_file = $TMP/pseudonym.key
+		EOF
+		cat
+	} >"$1"
+	NRMD_CONF=$1
+}
+
+start_nrmd() {
+	local _
+	bin/nrmd --config "$NRMD_CONF" >>"$TMP/nrmd.log" 2>&1 &
+	NRMD_PID=$!
+	for _ in $(seq 1 100); do
+		kill -0 "$NRMD_PID" 2>/dev/null || {
+			cat "$TMP/nrmd.log" >&2
+			die "nrmd exited during start-up"
+		}
+		if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "nrmd not ready after 20 s"
+}
+
+# SIGTERM; a non-zero exit is reported (it does not change the figures).
+stop_nrmd() {
+	local rc=0
+	kill -TERM "$NRMD_PID"
+	wait "$NRMD_PID" 2>/dev/null || rc=$?
+	NRMD_PID=
+	if [ "$rc" != 0 ]; then
+		say "WARNING: nrmd exited with status $rc on SIGTERM (expected 0)"
+		# shellcheck disable=SC2034 # read by the sourcing script
+		NRMD_EXIT_BAD=$rc
+	fi
+}
+
+# What nrmd logged (at warn or above: the configured level).
+bench_nrmd_log_report() {
+	local warns
+	warns=$(grep -c . "$TMP/nrmd.log" || true)
+	if [ "$warns" != 0 ]; then
+		say "nrmd logged $warns lines at warn or above; the first ones:"
+		head -5 "$TMP/nrmd.log" >&2
+	fi
+}
+
+# post KEY: one POST /v1/signals of bench/body.json with $TOKEN and
+# Idempotency-Key KEY; dies unless the answer is 201.
+post() {
+	local code
+	code=$(curl -sS -o "$TMP/post.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
+	    --data-binary @bench/body.json "$URL/v1/signals")
+	[ "$code" = 201 ] ||
+		die "POST /v1/signals answered $code: $(cat "$TMP/post.out")"
+}
+
+# Standard input, each line indented by four spaces.
+indent() { sed 's/^/    /'; }
+
+# Run a load generator in the background and wait for it: a Ctrl-C
+# reaches this script (and its clean-up) at once, not only the load
+# generator.
+run_bg() {
+	"$@" &
+	LOADGEN_PID=$!
+	local rc=0
+	wait "$LOADGEN_PID" || rc=$?
+	LOADGEN_PID=
+	return "$rc"
+}
+
+# field NAME LINE: the value of NAME=value in a line of key=value words
+# (bench/intake.lua's BENCH_WRK line, bench/longpoll.py's summaries).
+field() {
+	[[ " $2 " =~ \ $1=([^ ]+)\  ]] || die "no $1 in: $2"
+	echo "${BASH_REMATCH[1]}"
+}
+
+# ---------------------------------------------------------------------
+# CPU accounting from /proc (clock ticks)
+
+# utime+stime of a process ($2 = 1: plus its reaped children's).
+proc_ticks() {
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || {
+		echo 0
+		return
+	}
+	line=${line##*) } # fields from 3 (state) on
+	read -r -a f <<<"$line"
+	if [ "${2:-0}" = 1 ]; then
+		echo $((f[11] + f[12] + f[13] + f[14]))
+	else
+		echo $((f[11] + f[12]))
+	fi
+}
+
+# The whole cluster: the postmaster, its live children, and what its
+# exited children (pgbench's backends) used.  Children first, the
+# postmaster's total for reaped children last: a child that exits in
+# between is counted twice rather than lost (and pgbench_gone waits for
+# pgbench's backends to be gone before the snapshot after a run).
+pg_ticks() {
+	local sum=0 line f s pm
+	read -r pm <"$PGDATA_DIR/postmaster.pid"
+	for s in /proc/[0-9]*/stat; do
+		{ read -r line <"$s"; } 2>/dev/null || continue
+		line=${line##*) }
+		read -r -a f <<<"$line"
+		[ "${f[1]}" = "$pm" ] && sum=$((sum + f[11] + f[12]))
+	done
+	echo $((sum + $(proc_ticks "$pm" 1)))
+}
+
+# busy and total ticks of the machine.
+machine_ticks() {
+	local _ u n s idle io irq sirq steal
+	read -r _ u n s idle io irq sirq steal _ </proc/stat
+	echo "$((u + n + s + irq + sirq + steal)) $((u + n + s + idle + io + irq + sirq + steal))"
+}
+
+# Snapshot: nrmd postgres loadgen(children of this shell) busy total
+snapshot() {
+	echo "$(proc_ticks "$NRMD_PID") $(pg_ticks) $(proc_ticks $$ 1 |
+	    awk -v self="$(proc_ticks $$)" '{ print $1 - self }') $(machine_ticks)"
+}
+
+# cpu_report BEFORE AFTER N ->
+#   "nrmd_s pg_s gen_s other_s busy% nrmd_us/op pg_us/op"
+# other = every other process on the machine (busy minus the three).
+cpu_report() {
+	awk -v hz="$HZ" -v n="$3" -v b="$1" -v a="$2" 'BEGIN {
+		split(b, x, " "); split(a, y, " ")
+		nr = (y[1] - x[1]) / hz; pg = (y[2] - x[2]) / hz
+		gen = (y[3] - x[3]) / hz
+		other = (y[4] - x[4]) / hz - nr - pg - gen
+		if (other < 0) other = 0
+		busy = (y[5] - x[5]) > 0 ? 100 * (y[4] - x[4]) / (y[5] - x[5]) : 0
+		nrop = n > 0 ? 1e6 * nr / n : 0
+		pgop = n > 0 ? 1e6 * pg / n : 0
+		printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f\n", nr, pg, gen,
+		    other, busy, nrop, pgop
+	}'
+}
+
+# Wait (at most 5 s) until pgbench's backends have exited and been
+# reaped, so that their CPU time is in the postmaster's children total.
+pgbench_gone() {
+	local _
+	for _ in $(seq 1 50); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity
+		    WHERE application_name = 'pgbench'")" = 0 ] && break
+		sleep 0.1
+	done
+	sleep 0.2
+}
+
+# Whatever else runs on the machine disturbs the figures: say so.
+# Sets BUSY0 (percent of all CPUs busy over one second).
+bench_idle_check() {
+	local b a
+	b=$(machine_ticks)
+	sleep 1
+	a=$(machine_ticks)
+	BUSY0=$(awk -v b="$b" -v a="$a" 'BEGIN { split(b, x, " ")
+		split(a, y, " "); d = y[2] - x[2]
+		printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+	say "machine busy before the runs: ${BUSY0}% of $NCPU CPUs"
+	[ "$BUSY0" -le 10 ] ||
+		say "WARNING: the machine is not idle; the numbers will be disturbed"
+}

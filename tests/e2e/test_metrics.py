@@ -1,0 +1,87 @@
+"""Who may read GET /metrics: loopback clients by default, or whoever
+presents the token of metrics_token_file once one is set.  The counts
+hold no personal data, but a national intake rate is operations'
+business only (issue 5: nothing leaks through counts)."""
+
+import socket
+import subprocess
+
+import pytest
+import requests
+
+from conftest import ROOT, NRMD, clean_env, free_port
+
+TOKEN = "metrics-" + "k3Jq9vT2xW7pL5mN8rB4cZ6yH1dF0gA"
+
+
+def non_loopback_address():
+    """A local IPv4 address that is not loopback, or None (no route)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent
+        addr = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if addr.startswith("127.") else addr
+
+
+def test_metrics_for_loopback_clients(nrmd):
+    r = requests.get(nrmd.url + "/metrics", timeout=5)
+    assert r.status_code == 200, r.text[:200]
+    assert "nrm_http_requests_total" in r.text
+
+
+def test_metrics_refused_to_other_clients(nrmd_factory):
+    addr = non_loopback_address()
+    if addr is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    port = free_port()
+    d = nrmd_factory(config={"listen": "0.0.0.0:%d" % port,
+                             "allow_remote_plain": "true"},
+                     wait_ready=False)
+    d.port = port
+    d.wait_ready()
+    r = requests.get("http://%s:%d/metrics" % (addr, port), timeout=5)
+    assert r.status_code == 403, r.text[:200]
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert "nrm_" not in r.text
+    # the rest of the API is not affected
+    assert requests.get("http://%s:%d/healthz" % (addr, port),
+                        timeout=5).status_code == 200
+    assert requests.get("http://127.0.0.1:%d/metrics" % port,
+                        timeout=5).status_code == 200
+
+
+def test_metrics_token(nrmd_factory, tmp_path):
+    tok = tmp_path / "metrics.token"
+    tok.write_text(TOKEN + "\n")
+    d = nrmd_factory(config={"metrics_token_file": str(tok)})
+    url = d.url + "/metrics"
+    r = requests.get(url, timeout=5)
+    assert r.status_code == 401, r.text[:200]
+    assert "nrm_" not in r.text
+    for bad in ("Bearer " + TOKEN[:-1], "Bearer " + TOKEN + "x",
+                "Basic " + TOKEN, "Bearer"):
+        r = requests.get(url, headers={"Authorization": bad}, timeout=5)
+        assert r.status_code == 401, (bad, r.status_code)
+    r = requests.get(url, headers={"Authorization": "Bearer " + TOKEN},
+                     timeout=5)
+    assert r.status_code == 200, r.text[:200]
+    assert "nrm_http_requests_total" in r.text
+    # never in the log
+    assert TOKEN not in d.log_text()
+
+
+@pytest.mark.parametrize("content", ["short\n", "two words and more "
+                                     "characters than thirty-two\n", ""])
+def test_bad_metrics_token_file_is_refused(nrmd_factory, tmp_path, content):
+    tok = tmp_path / "metrics.token"
+    tok.write_text(content)
+    d = nrmd_factory(config={"metrics_token_file": str(tok)}, start=False)
+    p = subprocess.run([str(NRMD), "--config", str(d.config_path)],
+                       capture_output=True, text=True, env=clean_env(),
+                       timeout=20, cwd=str(ROOT))
+    assert p.returncode == 1, (p.returncode, p.stderr[-500:])
+    assert "metrics_token_file" in p.stdout + p.stderr
