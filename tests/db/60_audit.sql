@@ -572,7 +572,7 @@ SELECT is((pg_temp.audit_seal()->>'busy')::boolean, false,
 SELECT is_empty($$SELECT e.id FROM audit.event e
     WHERE concat_ws('|', e.action, e.object_type, e.object_id, e.purpose,
         e.reason, e.request_id, e.role, host(e.client_addr)) ~
-        '(Ana|Teststraat|test narrative|1994|0000 0000|PV-2024)'$$,
+        '(Ana|Teststraat|test narrative|1994-03-02|0000 0000|PV-2024)'$$,
     'no audit event holds a name, birth date, contact, narrative or '
     'reporter reference');
 SELECT is_empty($$SELECT e.id FROM audit.event e
