@@ -244,6 +244,11 @@ def notification_signal(**overrides):
 AUTO = object()  # "make a fresh Idempotency-Key"
 
 
+def auth(key):
+    """The Authorization header of a Key (or of a bare token string)."""
+    return {"Authorization": "Bearer " + getattr(key, "token", key)}
+
+
 def signal_headers(token, idem=AUTO, content_type="application/json",
                    extra=None):
     h = {}

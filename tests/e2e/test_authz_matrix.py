@@ -40,6 +40,7 @@ from conftest import (
     ROOT,
     adult_signal,
     assert_receipt,
+    auth,
     create_key,
     key_id,
     post_signal,
@@ -209,10 +210,6 @@ def test_table_is_consistent():
 
 # --------------------------------------------------------------------------
 # principals and objects
-
-
-def auth(key):
-    return {"Authorization": "Bearer " + key.token}
 
 
 def day(offset):

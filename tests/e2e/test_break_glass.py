@@ -14,16 +14,13 @@ from conftest import (
     adult_signal,
     assert_problem,
     assert_receipt,
+    auth,
     create_key,
     key_id,
     post_signal,
 )
 
 AMSTERDAM = "GM0363"  # VR13
-
-
-def auth(key):
-    return {"Authorization": "Bearer " + key.token}
 
 
 def get_case(d, key, case_id, purpose=None, reason=None):

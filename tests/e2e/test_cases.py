@@ -23,13 +23,14 @@ import requests
 import yaml
 
 from conftest import (
+    DaemonPool,
     OPENAPI,
     PERSONAL,
     ROOT,
-    DaemonPool,
     adult_signal,
     assert_problem,
     assert_receipt,
+    auth,
     create_key,
     key_id,
     post_signal,
@@ -111,10 +112,6 @@ BODY = {
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def auth(key):
-    return {"Authorization": "Bearer " + key.token}
 
 
 def new_case(d, reporter, region="VR13", body=None):

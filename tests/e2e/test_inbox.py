@@ -22,13 +22,14 @@ import yaml
 import jsonschema
 
 from conftest import (
-    OPENAPI,
     DaemonPool,
+    OPENAPI,
     PERSONAL,
     PERSONAL_FRAGMENTS,
     adult_signal,
     assert_problem,
     assert_receipt,
+    auth,
     create_key,
     minor_signal,
     post_signal,
@@ -57,10 +58,6 @@ PAGE_KEYS = {"items", "next_cursor", "after"}
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def auth(key):
-    return {"Authorization": "Bearer " + key.token}
 
 
 def get_inbox(d, key, timeout=15, **params):

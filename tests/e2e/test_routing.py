@@ -27,6 +27,7 @@ from conftest import (
     adult_signal,
     assert_problem,
     assert_receipt,
+    auth,
     create_key,
     minor_signal,
     now_utc,
@@ -150,10 +151,6 @@ def e2e_rule_ids(monkeypatch):
     shipped = conftest.rule_ids
     monkeypatch.setattr(conftest, "rule_ids",
                         lambda: shipped() | {BEGGING_RULE["id"]})
-
-
-def auth(token):
-    return {"Authorization": "Bearer " + token}
 
 
 def get_config(d, token):

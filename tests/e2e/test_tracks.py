@@ -17,6 +17,7 @@ from conftest import (
     adult_signal,
     assert_problem,
     assert_receipt,
+    auth,
     create_key,
     key_id,
     post_signal,
@@ -45,10 +46,6 @@ ENTRY_KEYS = {"id", "case_id", "stage", "outcome", "deciding_body",
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def auth(key):
-    return {"Authorization": "Bearer " + key.token}
 
 
 def day(offset):
