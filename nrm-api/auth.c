@@ -213,19 +213,19 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 }
 
 /*
- * The route's {id} as an audit object id: only when it is a uuid or a
- * decimal number (at most 36 characters of hex digits and dashes), so
- * that nothing a client writes into a path reaches the audit log.
+ * The route's {id} as an audit object id: only a uuid or a decimal
+ * number, so that nothing a client writes into a path reaches the
+ * audit log.
  */
 static const char *
 auth_object_id(const struct nrm_req *r)
 {
 	size_t n = strlen(r->param);
 
-	if (n == 0 || n > 36 ||
-	    strspn(r->param, "0123456789abcdefABCDEF-") != n)
-		return NULL;
-	return r->param;
+	if (nrm_uuid_valid(r->param) ||
+	    (n >= 1 && n <= 18 && strspn(r->param, "0123456789") == n))
+		return r->param;
+	return NULL;
 }
 
 /*

@@ -41,7 +41,8 @@
 
 #define AUDIT_SEAL_BATCH 5000 /* events sealed per call */
 
-static const char *const audit_filters[] = {
+/* GET /v1/audit's parameters; all but the last two are filters. */
+static const char *const audit_search_params[] = {
     "principal",
     "agency",
     "object_type",
@@ -51,6 +52,16 @@ static const char *const audit_filters[] = {
     "outcome",
     "from",
     "to",
+    "limit",
+    "cursor",
+    NULL,
+};
+#define AUDIT_N_FILTERS 9
+
+static const char *const audit_reviews_params[] = {
+    "state",
+    "limit",
+    "cursor",
     NULL,
 };
 
@@ -72,51 +83,74 @@ audit_digits(struct nrm_req *r, const char *name, const char *v, size_t maxlen)
 	return NRM_ERR;
 }
 
+/* The index of `key` in the NULL-terminated `names`, or -1. */
+static int
+audit_param_index(const char *const *names, const char *key)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(key, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Read the query string into *q: only the parameters in `known`, and
+ * `limit` and `cursor` (when given) digits.  NRM_ERR after replying 400
+ * naming the parameter (q already cleared); else the caller clears q.
+ */
+static int
+audit_query(struct nrm_req *r, const char *const *known, struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+
+	if (nrm_req_query(r, q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return NRM_ERR;
+	}
+	TAILQ_FOREACH(kv, q, next)
+	{
+		if (audit_param_index(known, kv->key) < 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			evhttp_clear_headers(q);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			return NRM_ERR;
+		}
+	}
+	if (audit_digits(r, "limit", evhttp_find_header(q, "limit"), 3) !=
+		NRM_OK ||
+	    audit_digits(r, "cursor", evhttp_find_header(q, "cursor"), 18) !=
+		NRM_OK) {
+		evhttp_clear_headers(q);
+		return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
 static void
 audit_search_authed(struct nrm_req *r)
 {
 	struct evkeyvalq q;
 	struct nrm_dbapi_call call;
-	cJSON *filters = cJSON_CreateObject();
+	cJSON *filters;
 	const char *limit, *cursor;
 	char *ftext = NULL;
 	struct evkeyval *kv;
 
-	if (nrm_req_query(r, &q) != NRM_OK) {
-		cJSON_Delete(filters);
-		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+	if (audit_query(r, audit_search_params, &q) != NRM_OK)
 		return;
-	}
+	filters = cJSON_CreateObject();
 	TAILQ_FOREACH(kv, &q, next)
 	{
-		bool known = strcmp(kv->key, "limit") == 0 ||
-		    strcmp(kv->key, "cursor") == 0;
+		int i = audit_param_index(audit_search_params, kv->key);
 
-		for (int i = 0; audit_filters[i] != NULL && !known; i++)
-			if (strcmp(kv->key, audit_filters[i]) == 0) {
-				known = true;
-				cJSON_AddStringToObject(
-				    filters, kv->key, kv->value);
-			}
-		if (!known) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "%.60s", kv->key);
-			evhttp_clear_headers(&q);
-			cJSON_Delete(filters);
-			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
-			    "unknown query parameter");
-			return;
-		}
+		if (i >= 0 && i < AUDIT_N_FILTERS)
+			cJSON_AddStringToObject(filters, kv->key, kv->value);
 	}
 	limit = evhttp_find_header(&q, "limit");
 	cursor = evhttp_find_header(&q, "cursor");
-	if (audit_digits(r, "limit", limit, 3) != NRM_OK ||
-	    audit_digits(r, "cursor", cursor, 18) != NRM_OK) {
-		evhttp_clear_headers(&q);
-		cJSON_Delete(filters);
-		return;
-	}
 	ftext = cJSON_PrintUnformatted(filters);
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, ftext);
@@ -194,35 +228,13 @@ audit_reviews_authed(struct nrm_req *r)
 {
 	struct evkeyvalq q;
 	struct nrm_dbapi_call call;
-	struct evkeyval *kv;
 	const char *state, *limit, *cursor;
 
-	if (nrm_req_query(r, &q) != NRM_OK) {
-		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+	if (audit_query(r, audit_reviews_params, &q) != NRM_OK)
 		return;
-	}
-	TAILQ_FOREACH(kv, &q, next)
-	{
-		if (strcmp(kv->key, "state") != 0 &&
-		    strcmp(kv->key, "limit") != 0 &&
-		    strcmp(kv->key, "cursor") != 0) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "%.60s", kv->key);
-			evhttp_clear_headers(&q);
-			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
-			    "unknown query parameter");
-			return;
-		}
-	}
 	state = evhttp_find_header(&q, "state");
 	limit = evhttp_find_header(&q, "limit");
 	cursor = evhttp_find_header(&q, "cursor");
-	if (audit_digits(r, "limit", limit, 3) != NRM_OK ||
-	    audit_digits(r, "cursor", cursor, 18) != NRM_OK) {
-		evhttp_clear_headers(&q);
-		return;
-	}
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, state != NULL ? state : "pending");
 	nrm_dbapi_text(&call, cursor);

@@ -22,75 +22,8 @@
 #include "routes.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CASE_NIL_UUID "00000000-0000-0000-0000-000000000000"
-
-/* 8-4-4-4-12 hexadecimal. */
-static bool
-case_uuid_ok(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		char c = s[i];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			       (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
-/* An unknown id is looked up as the nil UUID: the same 404 either way. */
-static const char *
-case_id(const struct nrm_req *r)
-{
-	return case_uuid_ok(r->param) ? r->param : CASE_NIL_UUID;
-}
-
-/*
- * If-Match: absent or "*" -> no precondition (buf ""); "N", W/"N" or N
- * -> the version.  NRM_ERR (after replying 400) when malformed.
- */
-static int
-case_if_match(struct nrm_req *r, char *buf, size_t n)
-{
-	const char *h = nrm_req_header(r, "If-Match");
-	char tmp[32];
-	char *end;
-	long v;
-	size_t len;
-
-	buf[0] = '\0';
-	if (h == NULL || strcmp(h, "*") == 0)
-		return NRM_OK;
-	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
-	len = strlen(h);
-	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
-		h++;
-		len -= 2;
-	}
-	if (len == 0 || len >= sizeof(tmp))
-		goto bad;
-	memcpy(tmp, h, len);
-	tmp[len] = '\0';
-	errno = 0;
-	v = strtol(tmp, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > 2147483647)
-		goto bad;
-	snprintf(buf, n, "%ld", v);
-	return NRM_OK;
-bad:
-	nrm_req_fail(r, NRM_E_BAD_REQUEST, "If-Match",
-	    "If-Match must be the ETag of the case (\"N\")");
-	return NRM_ERR;
-}
 
 static void
 case_get_authed(struct nrm_req *r)
@@ -103,7 +36,7 @@ case_get_authed(struct nrm_req *r)
 	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, case_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, purpose);
 	nrm_dbapi_text(&call, reason);
 	nrm_dbapi_send(r, NRM_STMT_CASE_GET, &call, NULL);
@@ -199,7 +132,8 @@ case_act(struct nrm_req *r, enum case_action act)
 	cJSON *body = NULL;
 	enum nrm_stmt stmt = NRM_STMT_CASE_TAKE;
 
-	if (case_if_match(r, ifm, sizeof(ifm)) != NRM_OK)
+	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
+	    NRM_OK)
 		return;
 	if (case_body(r,
 		act == CASE_TAKE           ? none
@@ -208,7 +142,7 @@ case_act(struct nrm_req *r, enum case_action act)
 		&body) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, case_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
 	switch (act) {
 	case CASE_TAKE:

@@ -138,28 +138,6 @@ nrm_h_signal_create(struct nrm_req *r)
 	    r, NRM_ROLE_REPORTER, "signal.create", "signal", sig_create_authed);
 }
 
-/* 8-4-4-4-12 hexadecimal. */
-static bool
-sig_uuid_ok(const char *s)
-{
-	static const int dash[] = {8, 13, 18, 23};
-
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool want_dash = i == dash[0] || i == dash[1] || i == dash[2] ||
-		    i == dash[3];
-		char c = s[i];
-
-		if (want_dash
-			? c != '-'
-			: !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			      (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
 void
 nrm_h_signal_get(struct nrm_req *r)
 {
@@ -173,8 +151,6 @@ nrm_h_signal_get(struct nrm_req *r)
 	 * the caller is still authenticated and gets the same 404 as for
 	 * an id it may not see.
 	 */
-	nrm_dbapi_text(&call,
-	    sig_uuid_ok(r->param) ? r->param
-				  : "00000000-0000-0000-0000-000000000000");
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_send(r, NRM_STMT_SIGNAL_RECEIPT, &call, NULL);
 }

@@ -24,77 +24,11 @@
 #include "daemon.h"
 #include "dbapi.h"
 #include "routes.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRACK_NIL_UUID "00000000-0000-0000-0000-000000000000"
-
-/* 8-4-4-4-12 hexadecimal. */
-static bool
-track_uuid_ok(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		char c = s[i];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			       (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
-/* An unknown id is looked up as the nil UUID: the same 404 either way. */
-static const char *
-track_id(const struct nrm_req *r)
-{
-	return track_uuid_ok(r->param) ? r->param : TRACK_NIL_UUID;
-}
-
-/*
- * If-Match: absent or "*" -> no precondition (buf ""); "N", W/"N" or N
- * -> the version.  NRM_ERR (after replying 400) when malformed.
- */
-static int
-track_if_match(struct nrm_req *r, char *buf, size_t n)
-{
-	const char *h = nrm_req_header(r, "If-Match");
-	char tmp[32];
-	char *end;
-	long v;
-	size_t len;
-
-	buf[0] = '\0';
-	if (h == NULL || strcmp(h, "*") == 0)
-		return NRM_OK;
-	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
-	len = strlen(h);
-	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
-		h++;
-		len -= 2;
-	}
-	if (len == 0 || len >= sizeof(tmp))
-		goto bad;
-	memcpy(tmp, h, len);
-	tmp[len] = '\0';
-	errno = 0;
-	v = strtol(tmp, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > 2147483647)
-		goto bad;
-	snprintf(buf, n, "%ld", v);
-	return NRM_OK;
-bad:
-	nrm_req_fail(r, NRM_E_BAD_REQUEST, "If-Match",
-	    "If-Match must be the version of the record (\"N\")");
-	return NRM_ERR;
-}
 
 /*
  * Read a JSON object body (content type, size and syntax checked; the
@@ -158,7 +92,7 @@ ident_record_authed(struct nrm_req *r)
 	if (track_body_text(r, &entry) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, entry);
 	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
 	/* The parameters are copied by the pool before entry goes. */
@@ -184,7 +118,7 @@ ident_list_authed(struct nrm_req *r)
 	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
 	nrm_dbapi_text(&call, purpose);
 	nrm_dbapi_text(&call, reason);
@@ -223,7 +157,7 @@ case_share_authed(struct nrm_req *r)
 	}
 	agency = cJSON_GetObjectItemCaseSensitive(body, "agency_id");
 	consent = cJSON_GetObjectItemCaseSensitive(body, "consent");
-	if (!cJSON_IsString(agency) || !track_uuid_ok(agency->valuestring)) {
+	if (!cJSON_IsString(agency) || !nrm_uuid_valid(agency->valuestring)) {
 		cJSON_Delete(body);
 		nrm_req_fail(r, NRM_E_VALIDATION, "agency_id",
 		    "must be the id (UUID) of an investigating agency");
@@ -236,7 +170,7 @@ case_share_authed(struct nrm_req *r)
 		return;
 	}
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, agency->valuestring);
 	nrm_dbapi_text(&call,
 	    consent == NULL             ? NULL
@@ -281,7 +215,7 @@ invest_get_authed(struct nrm_req *r)
 	struct nrm_dbapi_call call;
 
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_send(r, NRM_STMT_INVEST_GET, &call, NULL);
 }
 
@@ -299,12 +233,13 @@ invest_patch_authed(struct nrm_req *r)
 	char ifm[16];
 	char *text;
 
-	if (track_if_match(r, ifm, sizeof(ifm)) != NRM_OK)
+	if (nrm_req_if_match(
+		r, "the version of the record", ifm, sizeof(ifm)) != NRM_OK)
 		return;
 	if (track_body_text(r, &text) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, track_id(r));
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
 	nrm_dbapi_text(&call, text);
 	nrm_dbapi_send(r, NRM_STMT_INVEST_PATCH, &call, NULL);

@@ -13,6 +13,7 @@
 #include "tls.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,47 @@ nrm_req_header(const struct nrm_req *r, const char *name)
 {
 	return evhttp_find_header(
 	    evhttp_request_get_input_headers(r->ev), name);
+}
+
+const char *
+nrm_req_uuid_param(const struct nrm_req *r)
+{
+	return nrm_uuid_valid(r->param) ? r->param : NRM_NIL_UUID;
+}
+
+int
+nrm_req_if_match(struct nrm_req *r, const char *what, char *buf, size_t n)
+{
+	const char *h = nrm_req_header(r, "If-Match");
+	char tmp[32];
+	char *end;
+	long v;
+	size_t len;
+
+	buf[0] = '\0';
+	if (h == NULL || strcmp(h, "*") == 0)
+		return NRM_OK;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	len = strlen(h);
+	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+		h++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(tmp))
+		goto bad;
+	memcpy(tmp, h, len);
+	tmp[len] = '\0';
+	errno = 0;
+	v = strtol(tmp, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 2147483647)
+		goto bad;
+	snprintf(buf, n, "%ld", v);
+	return NRM_OK;
+bad:
+	nrm_req_fail(r, NRM_E_BAD_REQUEST, "If-Match",
+	    "If-Match must be %s (\"N\")", what);
+	return NRM_ERR;
 }
 
 int

@@ -97,6 +97,21 @@ void nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
 void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
     const char *fmt, ...) NRM_PRINTF(4, 5);
 
+/*
+ * The route's {id} when it is a uuid, else the nil uuid: a malformed id
+ * is looked up like an unknown one and gets the same 404.
+ */
+const char *nrm_req_uuid_param(const struct nrm_req *r);
+
+/*
+ * If-Match: absent or "*" -> no precondition (buf ""); "N", W/"N" or N
+ * (1..2^31-1) -> that version in buf.  Anything else is answered 400 on
+ * field If-Match ("If-Match must be <what> (\"N\")") and NRM_ERR
+ * returned.
+ */
+int nrm_req_if_match(
+    struct nrm_req *r, const char *what, char *buf, size_t n) NRM_MUSTCHECK;
+
 /* A request header, or NULL. */
 const char *nrm_req_header(const struct nrm_req *r, const char *name);
 

@@ -98,23 +98,6 @@ nrm_key_region_code_valid(const char *code)
 	return n >= 1 && n <= 15;
 }
 
-/* 8-4-4-4-12 hexadecimal digits. */
-bool
-nrm_key_id_valid(const char *id)
-{
-	if (id == NULL || strlen(id) != NRM_UUID_LEN)
-		return false;
-	for (int i = 0; i < NRM_UUID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (id[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)id[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 static int
 key_exec(PGconn *conn, const char *sql, char *errbuf, size_t errlen,
     const char *what)
@@ -403,7 +386,7 @@ nrm_key_revoke(
 	int rc = NRM_ERR;
 
 	*already = false;
-	if (!nrm_key_id_valid(id)) {
+	if (!nrm_uuid_valid(id)) {
 		key_seterr(errbuf, errlen,
 		    "could not revoke key: not a key id "
 		    "(see nrmctl key list)");

@@ -22,9 +22,9 @@
 
 #include "crypto.h"
 #include "nrm.h"
+#include "util.h"
 
 #define NRM_KEY_MAX_REGIONS 32
-#define NRM_UUID_LEN 36
 
 struct nrm_key_spec {
 	const char *role; /* reporter, coordinator, ... */
@@ -39,7 +39,6 @@ struct nrm_key_spec {
 bool nrm_key_role_valid(const char *role);
 bool nrm_key_kind_valid(const char *kind);
 bool nrm_key_region_code_valid(const char *code);
-bool nrm_key_id_valid(const char *id);
 
 /*
  * Check `spec` (role and kind known, regions exactly for coordinators),

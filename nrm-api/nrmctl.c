@@ -44,18 +44,6 @@
 
 enum {
 	CTL_OPT_DATABASE_URL = 256,
-	CTL_OPT_DIR,
-	CTL_OPT_ROLE,
-	CTL_OPT_AGENCY,
-	CTL_OPT_AGENCY_KIND,
-	CTL_OPT_REGION,
-	CTL_OPT_LABEL,
-	CTL_OPT_CHECKPOINTS,
-	CTL_OPT_PUBLIC_KEY,
-	CTL_OPT_FROM,
-	CTL_OPT_TO,
-	CTL_OPT_OUT,
-	CTL_OPT_KEY,
 };
 
 static const char ctl_usage_main[] =
@@ -309,44 +297,103 @@ ctl_is_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * One option of a subcommand, --NAME VALUE (every option takes a value).
+ * The value goes to *value (the last one wins), or, when `list` is set,
+ * is appended to list[*n] (at most `max`; one more is the usage error
+ * `too_many`).  `required`: leaving it out is the usage error
+ * "missing --NAME".  --help is every subcommand's, --database-url every
+ * one's that talks to the database (`db`).
+ */
+struct ctl_opt {
+	const char *name;
+	const char **value;
+	bool required;
+	const char **list;
+	int *n;
+	int max;
+	const char *too_many;
+};
+
+#define CTL_PARSED (-1) /* ctl_parse: go on */
+#define CTL_OPTS_MAX 8
+
+/*
+ * Parse a subcommand's options (argv[0] is the subcommand; `name` is
+ * what getopt calls it in its messages).  `args`: whether arguments
+ * may follow the options (the caller checks them), else one is the
+ * usage error "unexpected argument".
+ * Returns CTL_PARSED with *first at the first positional argument, or
+ * the exit status to return at once: 0 after printing `usage` for
+ * -h/--help, CTL_EXIT_USAGE after a usage error.
+ */
 static int
-ctl_migrate(int argc, char **argv)
+ctl_parse(int argc, char **argv, char *name, const char *usage,
+    const struct ctl_opt *opts, int n_opts, bool db, bool args, int *first)
 {
-	static char name_migrate[] = "nrmctl migrate";
-	static const struct option opts[] = {
-	    {"dir", required_argument, NULL, CTL_OPT_DIR},
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *dir = "sql";
-	char errbuf[1024];
-	PGconn *conn;
-	int c;
-	int rc;
+	struct option lo[CTL_OPTS_MAX + 3];
+	int n = 0, c;
 
 	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_migrate, stdout);
+		fputs(usage, stdout);
 		return 0;
 	}
-	argv[0] = name_migrate; /* getopt names it in its messages */
+	for (int i = 0; i < n_opts && i < CTL_OPTS_MAX; i++)
+		lo[n++] =
+		    (struct option){opts[i].name, required_argument, NULL, i};
+	if (db)
+		lo[n++] = (struct option){"database-url", required_argument,
+		    NULL, CTL_OPT_DATABASE_URL};
+	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[n] = (struct option){NULL, 0, NULL, 0};
+	argv[0] = name; /* getopt names it in its messages */
 	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case CTL_OPT_DIR:
-			dir = optarg;
-			break;
-		case CTL_OPT_DATABASE_URL:
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		const struct ctl_opt *o =
+		    c >= 0 && c < n_opts ? &opts[c] : NULL;
+
+		if (c == CTL_OPT_DATABASE_URL) {
 			ctl_database_url = optarg;
-			break;
-		default:
-			fputs(ctl_usage_migrate, stderr);
+		} else if (o != NULL && o->list == NULL) {
+			*o->value = optarg;
+		} else if (o != NULL) {
+			if (*o->n == o->max)
+				return ctl_usage_error(
+				    usage, "%s", o->too_many);
+			o->list[(*o->n)++] = optarg;
+		} else {
+			fputs(usage, stderr);
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
+	if (!args && optind < argc)
 		return ctl_usage_error(
-		    ctl_usage_migrate, "unexpected argument: %s", argv[optind]);
+		    usage, "unexpected argument: %s", argv[optind]);
+	for (int i = 0; i < n_opts; i++)
+		if (opts[i].required && *opts[i].value == NULL)
+			return ctl_usage_error(
+			    usage, "missing --%s", opts[i].name);
+	*first = optind;
+	return CTL_PARSED;
+}
+
+static int
+ctl_migrate(int argc, char **argv)
+{
+	static char name[] = "nrmctl migrate";
+	const char *dir = "sql";
+	const struct ctl_opt opts[] = {
+	    {.name = "dir", .value = &dir},
+	};
+	char errbuf[1024];
+	PGconn *conn;
+	int first;
+	int rc;
+
+	rc = ctl_parse(argc, argv, name, ctl_usage_migrate, opts,
+	    NRM_ARRAY_LEN(opts), true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
@@ -360,72 +407,33 @@ ctl_migrate(int argc, char **argv)
 static int
 ctl_key_create(int argc, char **argv)
 {
-	static char name_key_create[] = "nrmctl key create";
-	static const struct option opts[] = {
-	    {"role", required_argument, NULL, CTL_OPT_ROLE},
-	    {"agency", required_argument, NULL, CTL_OPT_AGENCY},
-	    {"agency-kind", required_argument, NULL, CTL_OPT_AGENCY_KIND},
-	    {"region", required_argument, NULL, CTL_OPT_REGION},
-	    {"label", required_argument, NULL, CTL_OPT_LABEL},
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl key create";
 	struct nrm_key_spec spec;
+	const struct ctl_opt opts[] = {
+	    {.name = "role", .value = &spec.role, .required = true},
+	    {.name = "agency", .value = &spec.agency, .required = true},
+	    {.name = "agency-kind",
+		.value = &spec.agency_kind,
+		.required = true},
+	    {.name = "region",
+		.list = spec.regions,
+		.n = &spec.n_regions,
+		.max = NRM_KEY_MAX_REGIONS,
+		.too_many = "too many regions"},
+	    {.name = "label", .value = &spec.label},
+	};
 	char token[NRM_TOKEN_LEN + 1];
 	char key_id[NRM_UUID_LEN + 1];
 	char errbuf[1024];
 	PGconn *conn;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_key_create, stdout);
-		return 0;
-	}
 	memset(&spec, 0, sizeof(spec));
-	argv[0] = name_key_create; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case CTL_OPT_ROLE:
-			spec.role = optarg;
-			break;
-		case CTL_OPT_AGENCY:
-			spec.agency = optarg;
-			break;
-		case CTL_OPT_AGENCY_KIND:
-			spec.agency_kind = optarg;
-			break;
-		case CTL_OPT_REGION:
-			if (spec.n_regions == NRM_KEY_MAX_REGIONS)
-				return ctl_usage_error(
-				    ctl_usage_key_create, "too many regions");
-			spec.regions[spec.n_regions++] = optarg;
-			break;
-		case CTL_OPT_LABEL:
-			spec.label = optarg;
-			break;
-		case CTL_OPT_DATABASE_URL:
-			ctl_database_url = optarg;
-			break;
-		default:
-			fputs(ctl_usage_key_create, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_key_create,
-		    "unexpected argument: %s", argv[optind]);
-	if (spec.role == NULL)
-		return ctl_usage_error(
-		    ctl_usage_key_create, "missing %s", "--role");
-	if (spec.agency == NULL)
-		return ctl_usage_error(
-		    ctl_usage_key_create, "missing %s", "--agency");
-	if (spec.agency_kind == NULL)
-		return ctl_usage_error(
-		    ctl_usage_key_create, "missing %s", "--agency-kind");
+	rc = ctl_parse(argc, argv, name, ctl_usage_key_create, opts,
+	    NRM_ARRAY_LEN(opts), true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
@@ -453,33 +461,16 @@ ctl_key_create(int argc, char **argv)
 static int
 ctl_key_list(int argc, char **argv)
 {
-	static char name_key_list[] = "nrmctl key list";
-	static const struct option opts[] = {
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl key list";
 	char errbuf[1024];
 	PGconn *conn;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_key_list, stdout);
-		return 0;
-	}
-	argv[0] = name_key_list; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c != CTL_OPT_DATABASE_URL) {
-			fputs(ctl_usage_key_list, stderr);
-			return CTL_EXIT_USAGE;
-		}
-		ctl_database_url = optarg;
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_key_list,
-		    "unexpected argument: %s", argv[optind]);
+	rc = ctl_parse(
+	    argc, argv, name, ctl_usage_key_list, NULL, 0, true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
@@ -493,39 +484,25 @@ ctl_key_list(int argc, char **argv)
 static int
 ctl_key_revoke(int argc, char **argv)
 {
-	static char name_key_revoke[] = "nrmctl key revoke";
-	static const struct option opts[] = {
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl key revoke";
 	char errbuf[1024];
 	PGconn *conn;
 	bool already;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_key_revoke, stdout);
-		return 0;
-	}
-	argv[0] = name_key_revoke; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c != CTL_OPT_DATABASE_URL) {
-			fputs(ctl_usage_key_revoke, stderr);
-			return CTL_EXIT_USAGE;
-		}
-		ctl_database_url = optarg;
-	}
-	if (argc - optind != 1)
+	rc = ctl_parse(argc, argv, name, ctl_usage_key_revoke, NULL, 0, true,
+	    true, &first);
+	if (rc != CTL_PARSED)
+		return rc;
+	if (argc - first != 1)
 		return ctl_usage_error(
 		    ctl_usage_key_revoke, "expected exactly one key id");
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;
-	rc = nrm_key_revoke(
-	    conn, argv[optind], &already, errbuf, sizeof(errbuf));
+	rc =
+	    nrm_key_revoke(conn, argv[first], &already, errbuf, sizeof(errbuf));
 	PQfinish(conn);
 	if (rc != NRM_OK) {
 		ctl_err("%s", errbuf);
@@ -533,55 +510,31 @@ ctl_key_revoke(int argc, char **argv)
 	}
 	if (already)
 		fprintf(stderr, "nrmctl: key %s was already revoked\n",
-		    argv[optind]);
+		    argv[first]);
 	else
-		fprintf(stderr, "nrmctl: revoked key %s\n", argv[optind]);
+		fprintf(stderr, "nrmctl: revoked key %s\n", argv[first]);
 	return 0;
 }
 
 static int
 ctl_audit_verify(int argc, char **argv)
 {
-	static char name_audit_verify[] = "nrmctl audit verify";
-	static const struct option opts[] = {
-	    {"checkpoints", required_argument, NULL, CTL_OPT_CHECKPOINTS},
-	    {"public-key", required_argument, NULL, CTL_OPT_PUBLIC_KEY},
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl audit verify";
 	const char *checkpoints = NULL;
 	const char *public_key = NULL;
+	const struct ctl_opt opts[] = {
+	    {.name = "checkpoints", .value = &checkpoints},
+	    {.name = "public-key", .value = &public_key},
+	};
 	char errbuf[1024];
 	PGconn *conn;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_audit_verify, stdout);
-		return 0;
-	}
-	argv[0] = name_audit_verify; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case CTL_OPT_CHECKPOINTS:
-			checkpoints = optarg;
-			break;
-		case CTL_OPT_PUBLIC_KEY:
-			public_key = optarg;
-			break;
-		case CTL_OPT_DATABASE_URL:
-			ctl_database_url = optarg;
-			break;
-		default:
-			fputs(ctl_usage_audit_verify, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_audit_verify,
-		    "unexpected argument: %s", argv[optind]);
+	rc = ctl_parse(argc, argv, name, ctl_usage_audit_verify, opts,
+	    NRM_ARRAY_LEN(opts), true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	if (checkpoints != NULL && public_key == NULL)
 		return ctl_usage_error(
 		    ctl_usage_audit_verify, "--checkpoints needs --public-key");
@@ -624,62 +577,26 @@ ctl_is_rfc3339ish(const char *s)
 static int
 ctl_audit_export(int argc, char **argv)
 {
-	static char name_audit_export[] = "nrmctl audit export";
-	static const struct option opts[] = {
-	    {"from", required_argument, NULL, CTL_OPT_FROM},
-	    {"to", required_argument, NULL, CTL_OPT_TO},
-	    {"checkpoints", required_argument, NULL, CTL_OPT_CHECKPOINTS},
-	    {"public-key", required_argument, NULL, CTL_OPT_PUBLIC_KEY},
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl audit export";
 	const char *from = NULL;
 	const char *to = NULL;
 	const char *checkpoints = NULL;
 	const char *public_key = NULL;
+	const struct ctl_opt opts[] = {
+	    {.name = "from", .value = &from, .required = true},
+	    {.name = "to", .value = &to, .required = true},
+	    {.name = "checkpoints", .value = &checkpoints},
+	    {.name = "public-key", .value = &public_key},
+	};
 	char errbuf[1024];
 	PGconn *conn;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_audit_export, stdout);
-		return 0;
-	}
-	argv[0] = name_audit_export; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case CTL_OPT_FROM:
-			from = optarg;
-			break;
-		case CTL_OPT_TO:
-			to = optarg;
-			break;
-		case CTL_OPT_CHECKPOINTS:
-			checkpoints = optarg;
-			break;
-		case CTL_OPT_PUBLIC_KEY:
-			public_key = optarg;
-			break;
-		case CTL_OPT_DATABASE_URL:
-			ctl_database_url = optarg;
-			break;
-		default:
-			fputs(ctl_usage_audit_export, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_audit_export,
-		    "unexpected argument: %s", argv[optind]);
-	if (from == NULL)
-		return ctl_usage_error(
-		    ctl_usage_audit_export, "missing %s", "--from");
-	if (to == NULL)
-		return ctl_usage_error(
-		    ctl_usage_audit_export, "missing %s", "--to");
+	rc = ctl_parse(argc, argv, name, ctl_usage_audit_export, opts,
+	    NRM_ARRAY_LEN(opts), true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	if (!ctl_is_rfc3339ish(from))
 		return ctl_usage_error(ctl_usage_audit_export,
 		    "--from must be an RFC 3339 time (2024-05-01T00:00:00Z)");
@@ -705,35 +622,19 @@ ctl_audit_export(int argc, char **argv)
 static int
 ctl_audit_keygen(int argc, char **argv)
 {
-	static char name_audit_keygen[] = "nrmctl audit keygen";
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, CTL_OPT_OUT},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl audit keygen";
 	const char *out = NULL;
+	const struct ctl_opt opts[] = {
+	    {.name = "out", .value = &out, .required = true},
+	};
 	char errbuf[1024];
-	int c;
+	int first;
+	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_audit_keygen, stdout);
-		return 0;
-	}
-	argv[0] = name_audit_keygen; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c != CTL_OPT_OUT) {
-			fputs(ctl_usage_audit_keygen, stderr);
-			return CTL_EXIT_USAGE;
-		}
-		out = optarg;
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_audit_keygen,
-		    "unexpected argument: %s", argv[optind]);
-	if (out == NULL)
-		return ctl_usage_error(
-		    ctl_usage_audit_keygen, "missing %s", "--out");
+	rc = ctl_parse(argc, argv, name, ctl_usage_audit_keygen, opts,
+	    NRM_ARRAY_LEN(opts), false, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	if (nrm_audit_keygen(out, stdout, errbuf, sizeof(errbuf)) != NRM_OK) {
 		ctl_err("%s", errbuf);
 		return CTL_EXIT_FAIL;
@@ -746,44 +647,20 @@ ctl_audit_keygen(int argc, char **argv)
 static int
 ctl_audit_checkpoint(int argc, char **argv)
 {
-	static char name_audit_checkpoint[] = "nrmctl audit checkpoint";
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, CTL_OPT_KEY},
-	    {"database-url", required_argument, NULL, CTL_OPT_DATABASE_URL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	static char name[] = "nrmctl audit checkpoint";
 	const char *key = NULL;
+	const struct ctl_opt opts[] = {
+	    {.name = "key", .value = &key, .required = true},
+	};
 	char errbuf[1024];
 	PGconn *conn;
-	int c;
+	int first;
 	int rc;
 
-	if (ctl_is_help(argc, argv)) {
-		fputs(ctl_usage_audit_checkpoint, stdout);
-		return 0;
-	}
-	argv[0] = name_audit_checkpoint; /* getopt names it in its messages */
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case CTL_OPT_KEY:
-			key = optarg;
-			break;
-		case CTL_OPT_DATABASE_URL:
-			ctl_database_url = optarg;
-			break;
-		default:
-			fputs(ctl_usage_audit_checkpoint, stderr);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(ctl_usage_audit_checkpoint,
-		    "unexpected argument: %s", argv[optind]);
-	if (key == NULL)
-		return ctl_usage_error(
-		    ctl_usage_audit_checkpoint, "missing %s", "--key");
+	rc = ctl_parse(argc, argv, name, ctl_usage_audit_checkpoint, opts,
+	    NRM_ARRAY_LEN(opts), true, false, &first);
+	if (rc != CTL_PARSED)
+		return rc;
 	conn = ctl_connect();
 	if (conn == NULL)
 		return CTL_EXIT_FAIL;

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,20 @@ nrm_parse_hostport(const char *s, char *host, size_t hostsz, int *port)
 	host[hlen] = '\0';
 	*port = (int)p;
 	return NRM_OK;
+}
+
+bool
+nrm_uuid_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != NRM_UUID_LEN)
+		return false;
+	for (int i = 0; i < NRM_UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
 }
 
 bool

@@ -22,6 +22,12 @@ int nrm_read_file(const char *path, size_t max, char **out, size_t *outlen,
 int nrm_parse_hostport(
     const char *s, char *host, size_t hostsz, int *port) NRM_MUSTCHECK;
 
+#define NRM_UUID_LEN 36
+#define NRM_NIL_UUID "00000000-0000-0000-0000-000000000000"
+
+/* True for a uuid in text form: 8-4-4-4-12 hexadecimal digits. */
+bool nrm_uuid_valid(const char *s);
+
 /* True for 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 and "localhost". */
 bool nrm_host_is_loopback(const char *host);
 
