@@ -14,9 +14,19 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -fno-common \
             -Wformat=2 -Wvla
 OPT      ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) -iquote nrm-core -iquote nrm-api \
-            -I/usr/include/postgresql -iquote $(BUILD)/gen -MMD -MP
+# Include paths, one set per program: nrm-core's headers are reached as
+# "nrm/x.h" (so none shadows the C library); nrmd sees common/ and its own
+# folder, nrmctl common/ and its own, so neither can include the other's
+# headers: the build enforces the split.
+INC_CORE   = -iquote nrm-core/include
+INC_COMMON = $(INC_CORE) -iquote nrm-api/common
+INC_NRMD   = $(INC_COMMON) -iquote nrm-api/nrmd -iquote $(BUILD)/gen \
+             -I/usr/include/postgresql
+INC_NRMCTL = $(INC_COMMON) -iquote nrm-api/nrmctl -I/usr/include/postgresql
+INC       ?= $(INC_CORE)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) $(INC) -MMD -MP
 LDLIBS_CORE = -lcjson
+LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpq -lssl \
               -lcrypto -lcjson
 
@@ -27,21 +37,21 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/geo.c nrm-core/signal.c nrm-core/route.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c
 
-API_COMMON_SRC = nrm-api/log.c nrm-api/crypto.c nrm-api/config.c \
-           nrm-api/util.c nrm-api/routing.c
+API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
+           nrm-api/common/util.c nrm-api/common/routing.c
 
-NRMD_SRC = nrm-api/main.c nrm-api/daemon.c nrm-api/db.c nrm-api/http.c \
-           nrm-api/conn.c \
-           nrm-api/routes.c nrm-api/tls.c nrm-api/problem.c nrm-api/auth.c \
-           nrm-api/dbapi.c nrm-api/handler_signals.c \
-           nrm-api/handler_routing.c nrm-api/handler_inbox.c \
-           nrm-api/handler_cases.c nrm-api/handler_audit.c \
-           nrm-api/handler_tracks.c \
-           nrm-api/checkpoint.c \
-           nrm-api/handler_health.c
+NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
+           nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
+           nrm-api/nrmd/routes.c nrm-api/nrmd/tls.c nrm-api/nrmd/problem.c \
+           nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
+           nrm-api/nrmd/checkpoint.c \
+           nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
+           nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
+           nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
+           nrm-api/nrmd/handlers/health.c
 
-NRMCTL_SRC = nrm-api/nrmctl.c nrm-api/migrate.c nrm-api/keys.c \
-             nrm-api/audit_cli.c
+NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/migrate.c \
+             nrm-api/nrmctl/keys.c nrm-api/nrmctl/audit_cli.c
 
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
@@ -66,6 +76,10 @@ $(shell mkdir -p $(BUILD)/gen; \
 
 all: $(BIN)/nrmd $(BIN)/nrmctl
 
+$(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
+$(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
+$(BUILD)/nrm-api/nrmctl/%.o: INC = $(INC_NRMCTL)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -79,7 +93,7 @@ $(BIN)/nrmd: $(NRMD_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 
 $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CTL)
 
 # Unit tests link nrm-core alone (plus cmocka); test_config also links
 # the config module, which is pure apart from reading its file.
@@ -87,15 +101,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
+$(BUILD)/tests/unit/test_config: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
-    $(BUILD)/nrm-api/config.o $(BUILD)/nrm-api/log.o \
-    $(BUILD)/nrm-api/util.o $(BUILD)/libnrmcore.a
+    $(BUILD)/nrm-api/nrmd/config.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
 # test_crypto links the crypto module and OpenSSL.
+$(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
-    $(BUILD)/nrm-api/crypto.o $(BUILD)/libnrmcore.a
+    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
@@ -112,18 +128,18 @@ fuzz:
 	  OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 	  build/fuzz/libnrmcore.a
 	@mkdir -p build/fuzz/bin
-	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_signal tests/fuzz/fuzz_signal.c \
 	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_geo tests/fuzz/fuzz_geo.c \
 	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) -iquote nrm-core -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_rules tests/fuzz/fuzz_rules.c \
 	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) -D_GNU_SOURCE -iquote nrm-core -iquote nrm-api -O1 -g \
+	clang $(CSTD) -D_GNU_SOURCE $(INC_COMMON) -O1 -g \
 	  -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_token tests/fuzz/fuzz_token.c nrm-api/crypto.c \
+	  -o build/fuzz/bin/fuzz_token tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 
 run:
@@ -150,7 +166,9 @@ bench-route: $(BUILD)/bench/route_bench
 deps:
 	@scripts/deps.sh
 
-FORMAT_FILES = $(wildcard nrm-core/*.[ch] nrm-api/*.[ch] tests/unit/*.c tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard nrm-core/*.c nrm-core/include/nrm/*.h \
+               nrm-api/*/*.[ch] nrm-api/nrmd/handlers/*.c \
+               tests/unit/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "route.h"
+#include "nrm/route.h"
 
 #define BENCH_SIGNALS 4096 /* a power of two */
 #define BENCH_SECONDS 2.0 /* CPU seconds per configuration */

@@ -2,7 +2,7 @@
  * diag.c - the diagnostics collector of configuration loads (see
  * diag.h).
  */
-#include "diag.h"
+#include "nrm/diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "utf8.h"
+#include "nrm/utf8.h"
 
 #define DIAG_MESSAGE_MAX 1024
 

@@ -5,7 +5,7 @@
  * the day part and the time part, each component a run of 1..9 digits
  * followed by its designator, designators in the order D, H, M, S.
  */
-#include "duration.h"
+#include "nrm/duration.h"
 
 #include <stdio.h>
 

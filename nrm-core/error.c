@@ -2,13 +2,13 @@
  * error.c - the domain error and the stable names of error codes (see
  * nrm.h).
  */
-#include "nrm.h"
+#include "nrm/nrm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "nrm/utf8.h"
 
 /* Indexed by enum nrm_errcode: the enum suffix in lower case. */
 static const char *const err_names[NRM_E__COUNT] = {

@@ -8,13 +8,13 @@
  * national desk last; municipalities point into it, so it is never
  * reallocated once those pointers are set.
  */
-#include "geo.h"
+#include "nrm/geo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "nrm/utf8.h"
 
 #define GEO_CODES 10000
 #define GEO_NATIONAL_NAME "national desk"

@@ -9,7 +9,7 @@
  * that assemble the explanation from pieces precomputed at load.  No
  * allocation, no formatting on the hot path.
  */
-#include "route.h"
+#include "nrm/route.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,10 +18,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "duration.h"
-#include "rules.h"
-#include "timefmt.h"
-#include "utf8.h"
+#include "nrm/duration.h"
+#include "nrm/rules.h"
+#include "nrm/timefmt.h"
+#include "nrm/utf8.h"
 
 static const char *const route_prio_names[] = {
     [NRM_PRIO_URGENT] = "urgent",

@@ -16,7 +16,7 @@
  *   5. only without errors: location sets, shadowing analysis,
  *      candidate index, explanation texts (ld_compile)
  */
-#include "rules.h"
+#include "nrm/rules.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -26,8 +26,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "duration.h"
-#include "utf8.h"
+#include "nrm/duration.h"
+#include "nrm/utf8.h"
 
 #define LD_REGIONS "regions.json"
 #define LD_MUNIS "municipalities.csv"
@@ -380,8 +380,7 @@ ld_members(struct ld *L, const char *file, const char *path, const cJSON *obj,
 		if (e >= sizeof(expected))
 			e = sizeof(expected) - 1;
 	}
-	cJSON_ArrayForEach(m, obj)
-	{
+	cJSON_ArrayForEach (m, obj) {
 		for (k = 0; k < n; k++) {
 			if (strcmp(m->string, names[k]) == 0)
 				break;
@@ -742,8 +741,7 @@ ld_regions(struct ld *L)
 	ld_national(L, f[1]);
 	i = 0;
 	if (f[2] != NULL) {
-		cJSON_ArrayForEach(v, f[2])
-		{
+		cJSON_ArrayForEach (v, f[2]) {
 			ld_region(L, i, v);
 			i++;
 		}
@@ -1073,8 +1071,7 @@ ld_string_list(struct ld *L, const char *path, const cJSON *v, int max)
 		ld_error(L, LD_RULES, path, "must list 1 to %d values", max);
 		return NRM_ERR;
 	}
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		if (!cJSON_IsString(x)) {
 			ld_path_index(sub, path, i);
 			ld_error(L, LD_RULES, sub, "must be a string");
@@ -1101,8 +1098,7 @@ ld_name_list(struct ld *L, const char *path, const cJSON *v,
 	*mask = 0;
 	if (ld_string_list(L, path, v, n) != NRM_OK)
 		return NRM_ERR;
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		ld_path_index(sub, path, i++);
 		for (k = 0; k < n; k++) {
 			if (strcmp(x->valuestring, names[k]) == 0)
@@ -1199,8 +1195,7 @@ ld_when_munis(
 		ld_error(L, NULL, NULL, "out of memory");
 		return;
 	}
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		int num = ld_muni_num(x->valuestring);
 
 		ld_path_index(sub, path, i++);
@@ -1240,8 +1235,7 @@ ld_when_regions(
 		ld_error(L, NULL, NULL, "out of memory");
 		return;
 	}
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		ld_path_index(sub, path, i++);
 		if (strcmp(x->valuestring, NRM_REGION_NATIONAL) == 0) {
 			ld_error(L, LD_RULES, sub,
@@ -1286,8 +1280,7 @@ ld_when_nat(struct ld *L, const char *path, const cJSON *v, struct ld_rule *lr)
 
 	if (ld_string_list(L, path, v, 26 * 26) != NRM_OK)
 		return;
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		const char *s = x->valuestring;
 		int idx;
 
@@ -1489,8 +1482,7 @@ ld_labels(
 		    NRM_ROUTE_LABELS_MAX);
 		return;
 	}
-	cJSON_ArrayForEach(x, v)
-	{
+	cJSON_ArrayForEach (x, v) {
 		ld_path_index(sub, path, i++);
 		if (!cJSON_IsString(x) || !ld_label_ok(x->valuestring)) {
 			ld_error(L, LD_RULES, sub,
@@ -1791,8 +1783,7 @@ ld_rules(struct ld *L)
 	}
 	r->n_rules = n;
 	i = 0;
-	cJSON_ArrayForEach(v, f[1])
-	{
+	cJSON_ArrayForEach (v, f[1]) {
 		ld_rule(L, i, v);
 		i++;
 	}

@@ -35,7 +35,7 @@
  *   - Nesting deeper than SIG_MAX_DEPTH (32) and number literals longer
  *     than SIG_NUMBER_MAX (63 bytes) are MALFORMED.
  */
-#include "signal.h"
+#include "nrm/signal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +43,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "timefmt.h"
-#include "utf8.h"
+#include "nrm/timefmt.h"
+#include "nrm/utf8.h"
 
 #define SIG_MAX_DEPTH 32
 #define SIG_NUMBER_MAX 63
@@ -607,8 +607,7 @@ sig_name_set(struct sig_ctx *c, const cJSON *v, const char *path,
 
 	if (!cJSON_IsArray(v))
 		return SIG_FAIL(c, path, "must be an array of strings");
-	cJSON_ArrayForEach(item, v)
-	{
+	cJSON_ArrayForEach (item, v) {
 		sig_path_index(sub, path, i);
 		if (!cJSON_IsString(item))
 			return SIG_FAIL(c, sub, "must be a string");
@@ -782,8 +781,7 @@ sig_parse_languages(struct sig_ctx *c, const cJSON *v)
 	if ((size_t)cJSON_GetArraySize(v) > c->languages_max)
 		return SIG_FAIL(c, path, "must list at most %zu languages",
 		    c->languages_max);
-	cJSON_ArrayForEach(item, v)
-	{
+	cJSON_ArrayForEach (item, v) {
 		sig_path_index(ipath, path, i);
 		if (!sig_code2(item, false, sub->languages[i]))
 			return SIG_FAIL(c, ipath,

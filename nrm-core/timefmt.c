@@ -4,7 +4,7 @@
  * The day arithmetic is Howard Hinnant's days_from_civil /
  * civil_from_days, exact for the whole proleptic Gregorian calendar.
  */
-#include "timefmt.h"
+#include "nrm/timefmt.h"
 
 #include <stdio.h>
 

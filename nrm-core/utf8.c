@@ -1,7 +1,7 @@
 /*
  * utf8.c - strict UTF-8 validation and decoding (see utf8.h).
  */
-#include "utf8.h"
+#include "nrm/utf8.h"
 
 /*
  * Decode one sequence at s[*pos].  Table 3-7 of the Unicode standard

@@ -773,7 +773,7 @@ def test_inbox_seq_does_not_count_other_regions(nrmd, world, cluster):
     answer shows one: not in the case, not in an item, and `after` is an
     opaque token, not the number, that does not change while only other
     regions' cases arrive (sql/0007_break_glass.sql, care.case_item;
-    nrm-api/handler_inbox.c)."""
+    nrm-api/nrmd/handlers/inbox.c)."""
     w = world
     co13 = w.keys["coordinator"]
 

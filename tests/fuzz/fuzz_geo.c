@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "geo.h"
-#include "utf8.h"
+#include "nrm/geo.h"
+#include "nrm/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "route.h"
-#include "utf8.h"
+#include "nrm/route.h"
+#include "nrm/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,9 +11,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "route.h"
-#include "signal.h"
-#include "utf8.h"
+#include "nrm/route.h"
+#include "nrm/signal.h"
+#include "nrm/utf8.h"
 
 /* 2026-11-29T12:00:00Z */
 #define FUZZ_NOW 1795953600LL

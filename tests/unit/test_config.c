@@ -1,6 +1,6 @@
 /*
  * test_config.c - table-driven tests of nrmd's configuration parser
- * (nrm-api/config.c): defaults, file syntax, ranges, unknown keys,
+ * (nrm-api/nrmd/config.c): defaults, file syntax, ranges, unknown keys,
  * environment overrides and the reload merge.
  */
 #include <stdarg.h>

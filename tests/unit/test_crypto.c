@@ -1,6 +1,6 @@
 /*
  * test_crypto.c - the key derivation and the opaque tokens of
- * nrm-api/crypto.c: HKDF against RFC 5869, and sealed tokens that
+ * nrm-api/common/crypto.c: HKDF against RFC 5869, and sealed tokens that
  * round-trip, are deterministic, and refuse any change, another label
  * and another key.
  */

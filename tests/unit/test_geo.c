@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "geo.h"
+#include "nrm/geo.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 #define HEADER \

@@ -19,8 +19,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "duration.h"
-#include "route.h"
+#include "nrm/duration.h"
+#include "nrm/route.h"
 
 #define RT_DEFAULT_DIR "config/routing"
 #define RT_CASES_DIR "tests/unit/routing-cases"
@@ -290,8 +290,7 @@ test_decision_json(void **state)
 	    "contact within PT4H\"}");
 	root = cJSON_Parse(json);
 	assert_non_null(root);
-	cJSON_ArrayForEach(m, root)
-	{
+	cJSON_ArrayForEach (m, root) {
 		assert_true(n < sizeof(keys) / sizeof(keys[0]));
 		assert_string_equal(m->string, keys[n]);
 		n++;
@@ -408,8 +407,7 @@ rt_merge(cJSON *base, const cJSON *over)
 {
 	const cJSON *m;
 
-	cJSON_ArrayForEach(m, over)
-	{
+	cJSON_ArrayForEach (m, over) {
 		cJSON *old = cJSON_GetObjectItemCaseSensitive(base, m->string);
 
 		if (cJSON_IsNull(m)) {
@@ -459,8 +457,7 @@ rt_expect_list(
 	if (cJSON_GetArraySize(want) != n)
 		fail_msg(
 		    "%s: %d items, want %d", what, n, cJSON_GetArraySize(want));
-	cJSON_ArrayForEach(x, want)
-	{
+	cJSON_ArrayForEach (x, want) {
 		if (strcmp(got + (size_t)i * stride, x->valuestring) != 0)
 			fail_msg("%s[%d]: %s, want %s", what, i,
 			    got + (size_t)i * stride, x->valuestring);
@@ -475,8 +472,7 @@ rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
 	const cJSON *m;
 	char what[640];
 
-	cJSON_ArrayForEach(m, e)
-	{
+	cJSON_ArrayForEach (m, e) {
 		if (snprintf(what, sizeof(what), "%s: %s", name, m->string) >=
 		    (int)sizeof(what))
 			fail_msg("%s: key too long", name);
@@ -515,8 +511,7 @@ rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
 		} else if (strcmp(m->string, "explanation_contains") == 0) {
 			const cJSON *x;
 
-			cJSON_ArrayForEach(x, m)
-			{
+			cJSON_ArrayForEach (x, m) {
 				if (strstr(d->explanation, x->valuestring) ==
 				    NULL)
 					fail_msg("%s: \"%s\" not in \"%s\"",
@@ -549,12 +544,12 @@ rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
 		size_t n = 0;
 		char *csv;
 
-		cJSON_ArrayForEach(line, v) n += strlen(line->valuestring) + 1;
+		cJSON_ArrayForEach (line, v)
+			n += strlen(line->valuestring) + 1;
 		csv = calloc(1, n + 1);
 		assert_non_null(csv);
 		n = 0;
-		cJSON_ArrayForEach(line, v)
-		{
+		cJSON_ArrayForEach (line, v) {
 			n +=
 			    (size_t)sprintf(csv + n, "%s\n", line->valuestring);
 		}
@@ -581,8 +576,7 @@ rt_case_warnings(const char *file, const struct nrm_diag *d, const cJSON *w)
 		    nrm_diag_warnings(d), w != NULL ? cJSON_GetArraySize(w) : 0,
 		    text);
 	}
-	cJSON_ArrayForEach(x, w)
-	{
+	cJSON_ArrayForEach (x, w) {
 		if (strstr(d->entries[i].text, x->valuestring) == NULL)
 			fail_msg("%s: warning %d is \"%s\", want \"%s\"", file,
 			    i, d->entries[i].text, x->valuestring);
@@ -622,8 +616,7 @@ rt_case_file(const char *file)
 	base = cJSON_GetObjectItemCaseSensitive(root, "signal");
 	cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
 	assert_true(cJSON_IsArray(cases));
-	cJSON_ArrayForEach(cs, cases)
-	{
+	cJSON_ArrayForEach (cs, cases) {
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cs, "name");
 		const cJSON *kind =
 		    cJSON_GetObjectItemCaseSensitive(cs, "reporter_kind");

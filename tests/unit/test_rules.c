@@ -18,9 +18,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "diag.h"
-#include "duration.h"
-#include "route.h"
+#include "nrm/diag.h"
+#include "nrm/duration.h"
+#include "nrm/route.h"
 
 #define TR_BROKEN_DIR "tests/unit/broken-configs"
 #define TR_DEFAULT_DIR "config/routing"

@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "signal.h"
+#include "nrm/signal.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 
@@ -964,8 +964,7 @@ test_facts_not_personal(void **state)
 	}
 	root = cJSON_Parse(facts);
 	assert_non_null(root);
-	cJSON_ArrayForEach(m, root)
-	{
+	cJSON_ArrayForEach (m, root) {
 		assert_string_equal(m->string, keys[n]);
 		n++;
 	}

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "timefmt.h"
+#include "nrm/timefmt.h"
 
 struct parse_case {
 	const char *name;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "nrm.h"
-#include "utf8.h"
+#include "nrm/nrm.h"
+#include "nrm/utf8.h"
 
 struct valid_case {
 	const char *name;

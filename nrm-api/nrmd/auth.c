@@ -1,0 +1,300 @@
+/*
+ * auth.c - bearer tokens, the principal cache and role checks (see
+ * auth.h).
+ */
+#include "auth.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "log.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTH_CACHE_SLOTS 4096 /* direct-mapped; a collision evicts */
+
+struct nrm_auth_cache {
+	struct nrm_principal slot[AUTH_CACHE_SLOTS];
+};
+
+static const char *const auth_role_names[] = {
+    "reporter",
+    "coordinator",
+    "assessor",
+    "investigator",
+    "auditor",
+    "analyst",
+    "admin",
+};
+
+enum nrm_role
+nrm_role_parse(const char *name)
+{
+	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
+		if (strcmp(name, auth_role_names[i]) == 0)
+			return (enum nrm_role)(1u << i);
+	return 0;
+}
+
+const char *
+nrm_role_name(enum nrm_role role)
+{
+	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
+		if ((unsigned)role == 1u << i)
+			return auth_role_names[i];
+	return "unknown";
+}
+
+struct nrm_auth_cache *
+nrm_auth_cache_new(void)
+{
+	return nrm_xcalloc(1, sizeof(struct nrm_auth_cache));
+}
+
+void
+nrm_auth_cache_free(struct nrm_auth_cache *c)
+{
+	if (c != NULL)
+		explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+static struct nrm_principal *
+auth_slot(struct nrm_auth_cache *c, const unsigned char h[32])
+{
+	return &c->slot[((unsigned)h[0] << 8 | h[1]) % AUTH_CACHE_SLOTS];
+}
+
+void
+nrm_auth_cache_evict(struct nrm_auth_cache *c, const unsigned char h[32])
+{
+	struct nrm_principal *p = auth_slot(c, h);
+
+	if (nrm_ct_equal(p->token_hash, h, 32))
+		memset(p, 0, sizeof(*p));
+}
+
+static const struct nrm_principal *
+auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32])
+{
+	struct nrm_principal *p = auth_slot(c, h);
+
+	if (p->expires_ms == 0 || !nrm_ct_equal(p->token_hash, h, 32))
+		return NULL;
+	if (p->expires_ms <= nrm_mono_ms()) {
+		memset(p, 0, sizeof(*p));
+		return NULL;
+	}
+	return p;
+}
+
+int
+nrm_auth_bearer(struct nrm_req *r)
+{
+	const char *h = nrm_req_header(r, "Authorization");
+	const char *tok;
+
+	if (h == NULL) {
+		nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "Authorization",
+		    "a bearer token is required");
+		return NRM_ERR;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "Authorization",
+		    "the Authorization scheme must be Bearer");
+		return NRM_ERR;
+	}
+	tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	if (!nrm_token_well_formed(tok, strlen(tok))) {
+		nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "Authorization",
+		    "the bearer token is not valid");
+		return NRM_ERR;
+	}
+	nrm_sha256(tok, strlen(tok), r->token_hash);
+	r->has_token = true;
+	return NRM_OK;
+}
+
+/* Fill *p from api.authorize's body; NRM_ERR on an unexpected shape. */
+static int
+auth_parse_principal(const cJSON *body, struct nrm_principal *p)
+{
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(body, "key_id");
+	const cJSON *ag = cJSON_GetObjectItemCaseSensitive(body, "agency_id");
+	const cJSON *role = cJSON_GetObjectItemCaseSensitive(body, "role");
+	const cJSON *kind =
+	    cJSON_GetObjectItemCaseSensitive(body, "agency_kind");
+	const cJSON *regs = cJSON_GetObjectItemCaseSensitive(body, "regions");
+	const cJSON *it;
+
+	if (!cJSON_IsString(key) || !cJSON_IsString(ag) ||
+	    !cJSON_IsString(role) || !cJSON_IsString(kind) ||
+	    !cJSON_IsArray(regs))
+		return NRM_ERR;
+	snprintf(p->key_id, sizeof(p->key_id), "%s", key->valuestring);
+	snprintf(p->agency_id, sizeof(p->agency_id), "%s", ag->valuestring);
+	snprintf(
+	    p->agency_kind, sizeof(p->agency_kind), "%s", kind->valuestring);
+	p->role = nrm_role_parse(role->valuestring);
+	if (p->role == 0)
+		return NRM_ERR;
+	p->n_regions = 0;
+	cJSON_ArrayForEach (it, regs) {
+		if (!cJSON_IsString(it) ||
+		    p->n_regions >= NRM_PRINCIPAL_MAX_REGIONS)
+			return NRM_ERR;
+		snprintf(p->regions[p->n_regions++], sizeof(p->regions[0]),
+		    "%s", it->valuestring);
+	}
+	return NRM_OK;
+}
+
+struct auth_pending {
+	struct nrm_req *r;
+	unsigned roles;
+	nrm_auth_cont cont;
+};
+
+static void
+auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct auth_pending *ap = arg;
+	struct nrm_req *r = ap->r;
+	unsigned roles = ap->roles;
+	nrm_auth_cont cont = ap->cont;
+	struct nrm_principal p;
+	cJSON *root = NULL, *st, *body;
+
+	free(ap);
+	r->q = NULL;
+	if (outcome != NRM_DB_OK) {
+		nrm_dbapi_fail(r, outcome, res);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+		return;
+	}
+	root = cJSON_Parse(PQgetvalue(res, 0, 0));
+	st = cJSON_GetObjectItemCaseSensitive(root, "status");
+	if (!cJSON_IsNumber(st) || st->valueint != 200) {
+		cJSON_Delete(root);
+		/* A denial: let the generic path render the problem. */
+		nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), NULL);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	body = cJSON_GetObjectItemCaseSensitive(root, "body");
+	if (auth_parse_principal(body, &p) != NRM_OK) {
+		cJSON_Delete(root);
+		nrm_error("unexpected principal shape req=%s", r->id);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+		return;
+	}
+	cJSON_Delete(root);
+	memcpy(p.token_hash, r->token_hash, 32);
+	p.expires_ms = nrm_mono_ms() + (int64_t)r->d->cfg.auth_cache_ttl * 1000;
+	if (r->d->cfg.auth_cache_ttl > 0)
+		*auth_slot(r->d->auth_cache, r->token_hash) = p;
+	if (!(p.role & roles)) {
+		/* Cannot happen: api.authorize checked the role list. */
+		nrm_req_fail(r, NRM_E_FORBIDDEN, "",
+		    "this API role may not perform this action");
+		return;
+	}
+	r->principal = p;
+	cont(r);
+}
+
+/*
+ * The route's {id} as an audit object id: only a uuid or a decimal
+ * number, so that nothing a client writes into a path reaches the
+ * audit log.
+ */
+static const char *
+auth_object_id(const struct nrm_req *r)
+{
+	size_t n = strlen(r->param);
+
+	if (nrm_uuid_valid(r->param) ||
+	    (n >= 1 && n <= 18 && strspn(r->param, "0123456789") == n))
+		return r->param;
+	return NULL;
+}
+
+/*
+ * Ask the database and continue in auth_done: api.authorize (audits a
+ * denial on the object) or, when `record`, api.record (also audits the
+ * allowed action).
+ */
+static void
+auth_ask(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, const char *object_id, bool record,
+    nrm_auth_cont cont)
+{
+	struct nrm_dbapi_call call;
+	struct auth_pending *ap;
+	char list[128] = "{";
+	size_t n = 1;
+
+	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
+		if (roles & (1u << i))
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+			    "%s%s", n > 1 ? "," : "", auth_role_names[i]);
+	snprintf(list + n, sizeof(list) - n, "}");
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, list);
+	nrm_dbapi_text(&call, action);
+	nrm_dbapi_text(&call, object_type);
+	nrm_dbapi_text(&call, object_id);
+	if (!nrm_daemon_db_ready(r->d)) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+		return;
+	}
+	ap = nrm_xmalloc(sizeof(*ap));
+	ap->r = r;
+	ap->roles = roles;
+	ap->cont = cont;
+	r->q =
+	    nrm_db_exec(r->d->db, record ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE,
+		call.n, call.values, call.lengths, call.formats, auth_done, ap);
+	if (r->q == NULL) {
+		free(ap);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+	}
+}
+
+void
+nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, const char *object_id, nrm_auth_cont cont)
+{
+	if (nrm_auth_bearer(r) != NRM_OK)
+		return;
+	auth_ask(r, roles, action, object_type != NULL ? object_type : "",
+	    object_id, true, cont);
+}
+
+void
+nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, nrm_auth_cont cont)
+{
+	const struct nrm_principal *p;
+
+	if (nrm_auth_bearer(r) != NRM_OK)
+		return;
+	p = auth_cache_get(r->d->auth_cache, r->token_hash);
+	if (p != NULL && (p->role & roles)) {
+		r->principal = *p;
+		cont(r);
+		return;
+	}
+	/* Unknown, or a role that may not: the database decides and audits. */
+	auth_ask(r, roles, action, object_type, auth_object_id(r), false, cont);
+}

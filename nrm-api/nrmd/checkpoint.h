@@ -1,0 +1,55 @@
+/*
+ * checkpoint.h - signed checkpoints of the audit chain, kept outside the
+ * database.
+ *
+ * Every audit_checkpoint_interval seconds nrmd reads the chain head
+ * (position and hash) from the database, signs it with its Ed25519 key
+ * and appends one JSON line to audit_checkpoint_file:
+ *
+ *   {"pos":P,"hash":"<hex>","at":"<RFC 3339>","sig":"<base64>"}
+ *
+ * The signature covers the bytes "nrm-audit-checkpoint\n<P>\n<hex>\n<at>".
+ * Someone who rewrites the whole chain consistently inside the database
+ * cannot forge these lines without the key, so `nrmctl audit verify
+ * --checkpoints FILE --public-key PEM` catches the rewrite.
+ *
+ * The file is read once at start-up (blocking I/O is fine then); later
+ * lines are appended and fsync'd from the loop (a few hundred bytes per
+ * interval); GET /v1/audit/checkpoints is served from memory.
+ */
+#ifndef NRM_CHECKPOINT_H
+#define NRM_CHECKPOINT_H
+
+#include "nrm/nrm.h"
+
+struct nrm_checkpoints;
+
+/*
+ * Load the private key (PEM, Ed25519) and the existing file (created if
+ * missing).  *err names the key or file at fault.
+ */
+int nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
+    const char *path, struct nrm_error *err) NRM_MUSTCHECK;
+
+void nrm_checkpoints_free(struct nrm_checkpoints *cp);
+
+/*
+ * Sign (pos, hash_hex) at unix time `at` and append it.  Skipped (NRM_OK)
+ * when the head has not moved since the last checkpoint.
+ */
+int nrm_checkpoints_add(struct nrm_checkpoints *cp, int64_t pos,
+    const char *hash_hex, int64_t at) NRM_MUSTCHECK;
+
+/* All checkpoints as a JSON array text (malloc'd; caller frees). */
+char *nrm_checkpoints_json(const struct nrm_checkpoints *cp);
+
+/* The public key as PEM text (malloc'd; caller frees), for docs/tests. */
+char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);
+
+int nrm_checkpoints_count(const struct nrm_checkpoints *cp);
+
+/* The text that is signed, into buf; returns its length. */
+size_t nrm_checkpoint_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t n);
+
+#endif /* NRM_CHECKPOINT_H */

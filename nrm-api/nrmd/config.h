@@ -1,0 +1,76 @@
+/*
+ * config.h - nrmd's configuration: one table of keys, each with a type,
+ * a default, a range and a reload flag (as PgBouncer's).
+ *
+ * File format: lines "key = value"; '#' starts a comment; blank lines
+ * are ignored; values may be wrapped in double quotes.  Every key may
+ * be overridden by the environment variable NRM_<KEY IN UPPER CASE>
+ * (NRM_DATABASE_URL, NRM_LISTEN, ...); the environment wins.  An unknown
+ * key, a duplicate key, a malformed value or one out of range is refused
+ * with err->field set to the key.
+ *
+ * Reload (SIGHUP): the new file is parsed and validated completely into
+ * a fresh struct; only then does the caller swap.  Keys not marked
+ * reloadable keep their running value (nrm_config_merge_reload() copies
+ * them back and says which ones changed).
+ */
+#ifndef NRM_CONFIG_H
+#define NRM_CONFIG_H
+
+#include "nrm/nrm.h"
+
+struct nrm_config {
+	char *listen; /* host:port of plain HTTP */
+	char *listen_tls; /* host:port of HTTPS, "" = off */
+	char *tls_cert_file;
+	char *tls_key_file;
+	bool allow_remote_plain;
+	char *database_url;
+	int db_pool_size;
+	int db_connect_timeout; /* seconds */
+	int db_query_timeout; /* seconds */
+	int db_reconnect_max; /* seconds */
+	int max_body_size; /* bytes */
+	int max_header_size; /* bytes */
+	int max_connections;
+	int client_timeout; /* seconds */
+	int shutdown_timeout; /* seconds */
+	char *log_level;
+	char *routing_dir;
+	char *pseudonym_key_file;
+	int narrative_max; /* bytes */
+	int retry_after; /* seconds */
+	int auth_cache_ttl; /* seconds, 0 = no cache */
+	char *audit_signing_key_file; /* "" = no checkpoints */
+	char *metrics_token_file; /* "" = /metrics for loopback only */
+	char *audit_checkpoint_file;
+	int audit_checkpoint_interval; /* seconds */
+	int audit_seal_interval; /* seconds */
+	int longpoll_max_wait; /* seconds */
+	int longpoll_recheck; /* seconds */
+	int sweep_interval; /* seconds */
+	int decline_limit;
+	int transfer_take_within; /* seconds */
+	int transfer_first_contact_within; /* seconds */
+	char *jurisdiction_profile; /* ident.profile code */
+};
+
+/* Fill *cfg with defaults, then the file at `path`, then the environment. */
+int nrm_config_load(struct nrm_config *cfg, const char *path,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* Release the strings; the struct may be loaded again afterwards. */
+void nrm_config_free(struct nrm_config *cfg);
+
+/*
+ * After a reload: copy every non-reloadable key from `running` into
+ * `fresh`, and write into `changed` (bufsz bytes) a comma-separated list
+ * of those whose value differed (empty when none).
+ */
+void nrm_config_merge_reload(struct nrm_config *fresh,
+    const struct nrm_config *running, char *changed, size_t bufsz);
+
+/* Print the key table (name, default, range, reloadable) for --help. */
+void nrm_config_describe(void *stream);
+
+#endif /* NRM_CONFIG_H */

@@ -1,0 +1,72 @@
+/*
+ * conn.h - client connections under evhttp: a deadline for each request
+ * to arrive whole, "request in progress" tracking for the drain, and the
+ * bound on open connections.
+ *
+ * libevent 2.1 has no hook for a server connection opening or closing,
+ * and its timeouts are inactivity timeouts: a client trickling a header
+ * line a second never trips them.  So every connection's bufferevent
+ * gets a callback on its input buffer (arg = the bufferevent, nothing
+ * allocated): the first bytes of a request open an entry, keyed by the
+ * socket, with a deadline; a whole request (evhttp calls the handler)
+ * closes it.  At the deadline the socket is shut down and evhttp frees
+ * the connection.  Entries identify their socket by descriptor AND inode,
+ * so a descriptor reused by a new connection is never touched.
+ *
+ * The bound on open connections is the process's descriptor limit,
+ * set from max_connections at start-up; when accept() runs out the
+ * listeners pause briefly instead of spinning (as PgBouncer does).
+ *
+ * No bufferevent is wrapped or replaced: evhttp's own write-completion
+ * and close logic stay intact (replies on "Connection: close" and
+ * HTTP/1.0 requests are delivered whole).
+ */
+#ifndef NRM_CONN_H
+#define NRM_CONN_H
+
+#include "nrm/nrm.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct event_base;
+struct nrm_conns;
+
+/* Called when the number of requests in progress changes. */
+typedef void (*nrm_conns_changed_fn)(void *arg);
+
+struct nrm_conns *nrm_conns_new(
+    struct event_base *base, nrm_conns_changed_fn changed, void *arg);
+void nrm_conns_free(struct nrm_conns *cs);
+
+/* The deadline for a request to arrive whole, in seconds. */
+void nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s);
+
+/*
+ * Set the descriptor limit to what is open now (listeners, the pool,
+ * logs: call it once they exist) plus max_connections clients plus
+ * `headroom` (files a reload reads).  Returns the number of client
+ * connections the limit allows (less than asked when the hard limit is
+ * lower).
+ */
+int nrm_conns_limit(int max_connections, int headroom);
+
+/* Watch a listener: pause it briefly when accept() runs out. */
+void nrm_conns_watch_listener(struct nrm_conns *cs, struct evconnlistener *lev);
+
+/* Install the input hook on a fresh bufferevent; returns it. */
+struct bufferevent *nrm_conns_wrap(
+    struct nrm_conns *cs, struct bufferevent *bev);
+
+/* A whole request arrived on `bev`: its deadline is over. */
+void nrm_conns_request_begin(struct nrm_conns *cs, struct bufferevent *bev);
+
+/*
+ * Requests partly received (their bytes are in, the handler not run);
+ * entries of connections that have closed since are dropped first.
+ */
+int nrm_conns_arriving(struct nrm_conns *cs);
+
+/* Times accept() ran out of descriptors. */
+uint64_t nrm_conns_accept_pauses(const struct nrm_conns *cs);
+
+#endif /* NRM_CONN_H */

@@ -1,0 +1,142 @@
+/*
+ * db.h - a pool of asynchronous libpq connections on the daemon's event
+ * loop.
+ *
+ * Nothing here blocks: connections are made with PQconnectStartParams /
+ * PQconnectPoll, run non-blocking (PQsetnonblocking), prepare every
+ * statement of the statement table when they connect, and are
+ * re-established with exponential backoff (100 ms doubling up to
+ * reconnect_max) when they break.  Every query carries a timer; the
+ * server also enforces statement_timeout.  A query is one statement in
+ * its own implicit transaction, and its callback runs only after
+ * PQgetResult has been drained to NULL, so NRM_DB_OK means the server
+ * has committed (a failure at commit arrives as an error result).
+ *
+ * Callback contract: the callback runs exactly once per query from the
+ * event loop (never from inside nrm_db_exec()), unless the query was
+ * detached first.  `res` is valid only during the callback (the pool
+ * clears it afterwards); it is non-NULL for NRM_DB_OK and for
+ * NRM_DB_ERROR (SQLSTATE via PQresultErrorField), NULL otherwise.
+ */
+#ifndef NRM_DB_H
+#define NRM_DB_H
+
+#include "nrm/nrm.h"
+
+#include <libpq-fe.h>
+
+struct event_base;
+struct nrm_db;
+struct nrm_dbq;
+
+/* The statements nrmd prepares on every connection. */
+enum nrm_stmt {
+	NRM_STMT_SCHEMA_VERSION = 0,
+	NRM_STMT_INTAKE,
+	NRM_STMT_SIGNAL_RECEIPT,
+	NRM_STMT_AUTHORIZE,
+	NRM_STMT_RECORD,
+	NRM_STMT_INBOX,
+	NRM_STMT_CASE_GET,
+	NRM_STMT_CASE_TAKE,
+	NRM_STMT_CASE_DECLINE,
+	NRM_STMT_CASE_TRANSFER,
+	NRM_STMT_CASE_CLOSE,
+	NRM_STMT_CASE_REOPEN,
+	NRM_STMT_IDENT_RECORD,
+	NRM_STMT_IDENT_LIST,
+	NRM_STMT_CASE_SHARE,
+	NRM_STMT_INVEST_CREATE,
+	NRM_STMT_INVEST_GET,
+	NRM_STMT_INVEST_PATCH,
+	NRM_STMT_ESCALATE,
+	NRM_STMT_AUDIT_SEAL,
+	NRM_STMT_AUDIT_HEAD,
+	NRM_STMT_AUDIT_SEARCH,
+	NRM_STMT_AUDIT_VERIFY,
+	NRM_STMT_AUDIT_REVIEWS,
+	NRM_STMT_AUDIT_REVIEW,
+	NRM_STMT__COUNT
+};
+
+enum nrm_db_outcome {
+	NRM_DB_OK = 0,
+	NRM_DB_ERROR, /* the server answered with an error */
+	NRM_DB_UNAVAILABLE, /* no connection, or it broke mid-query */
+	NRM_DB_TIMEOUT, /* the query outlived query_timeout */
+};
+
+typedef void (*nrm_db_cb)(
+    void *arg, enum nrm_db_outcome outcome, const PGresult *res);
+
+struct nrm_db_opts {
+	const char *conninfo;
+	int pool_size;
+	int connect_timeout_ms;
+	int query_timeout_ms;
+	int reconnect_max_ms;
+	int queue_max; /* queries waiting for a connection */
+};
+
+int nrm_db_new(struct nrm_db **out, struct event_base *base,
+    const struct nrm_db_opts *opts) NRM_MUSTCHECK;
+
+/* Close every connection; queued queries get NRM_DB_UNAVAILABLE. */
+void nrm_db_free(struct nrm_db *db);
+
+/* Apply reloadable options (timeouts, backoff). */
+void nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
+    int query_timeout_ms, int reconnect_max_ms);
+
+/*
+ * Run a prepared statement.  `values`/`lengths`/`formats` are copied
+ * (formats: 0 text, 1 binary; NULL = all text).  Returns the query
+ * handle; NULL when no connection is up or the queue is full (the
+ * callback is then not called: answer 503).
+ */
+struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    nrm_db_cb cb, void *arg);
+
+/*
+ * The caller is no longer interested (its client went away): the
+ * callback will not run.  A query already sent still completes on the
+ * server; its result is discarded.
+ */
+void nrm_db_detach(struct nrm_dbq *q);
+
+/*
+ * A notification arrived on the LISTEN connection (payload), or, with
+ * payload NULL, the connection was (re)established: notifications sent
+ * while it was down are lost, so listeners must re-check what they wait
+ * for.
+ */
+typedef void (*nrm_db_notify_fn)(void *arg, const char *payload);
+
+/*
+ * Open one more connection, outside the pool, that LISTENs on `channel`
+ * (lower-case letters and '_') and hands every notification to fn.  It
+ * reconnects with the same backoff as the pool.  Once per pool.
+ */
+int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_fn fn,
+    void *arg) NRM_MUSTCHECK;
+
+/* True while the LISTEN connection is up. */
+bool nrm_db_listening(const struct nrm_db *db);
+
+/* Backend pid of the LISTEN connection (0 when down), for tests. */
+int nrm_db_listener_pid(const struct nrm_db *db);
+
+/* Connections currently usable (idle or busy). */
+int nrm_db_n_up(const struct nrm_db *db);
+
+/* Queries in flight or queued. */
+int nrm_db_n_pending(const struct nrm_db *db);
+
+/* Counters for metrics. */
+struct nrm_db_stats {
+	uint64_t queries, errors, timeouts, unavailable, reconnects;
+};
+void nrm_db_stats(const struct nrm_db *db, struct nrm_db_stats *out);
+
+#endif /* NRM_DB_H */

@@ -1,0 +1,388 @@
+/*
+ * handler_audit.c - the audit log for auditors, and the daemon's part of
+ * keeping it tamper-evident:
+ *
+ *   GET /v1/audit              search: ?principal= &agency= &object_type=
+ *                              &object_id= &action= &purpose= &outcome=
+ *                              &from= &to= (RFC 3339) &limit=1..200
+ *                              &cursor= (next_after of the last page);
+ *                              newest first; the search is audited
+ *   GET /v1/audit/verify       recompute the chain in the database and
+ *                              check this daemon's signed checkpoints
+ *   GET /v1/audit/checkpoints  the signed checkpoints and the public key
+ *   GET /v1/audit/reviews      events flagged for review (emergency
+ *                              reads): ?state=pending|reviewed|all
+ *                              &limit=1..200 &cursor=; oldest first
+ *   POST /v1/audit/reviews/{event_id}
+ *                              {"verdict": "justified"|"unjustified"},
+ *                              once per event
+ *
+ * The ticks: every audit_seal_interval seconds api.audit_seal() chains
+ * what was written since (one sealer at a time across daemons), and
+ * every audit_checkpoint_interval seconds the chain head is signed and
+ * appended to audit_checkpoint_file (checkpoint.c).
+ */
+#include "auth.h"
+#include "checkpoint.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "log.h"
+#include "routes.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define AUDIT_SEAL_BATCH 5000 /* events sealed per call */
+
+/* GET /v1/audit's parameters; all but the last two are filters. */
+static const char *const audit_search_params[] = {
+    "principal",
+    "agency",
+    "object_type",
+    "object_id",
+    "action",
+    "purpose",
+    "outcome",
+    "from",
+    "to",
+    "limit",
+    "cursor",
+    NULL,
+};
+#define AUDIT_N_FILTERS 9
+
+static const char *const audit_reviews_params[] = {
+    "state",
+    "limit",
+    "cursor",
+    NULL,
+};
+
+/*
+ * A paging parameter: absent, or 1..maxlen decimal digits.  Replies 400
+ * naming it and returns NRM_ERR otherwise.
+ */
+static int
+audit_digits(struct nrm_req *r, const char *name, const char *v, size_t maxlen)
+{
+	size_t n;
+
+	if (v == NULL)
+		return NRM_OK;
+	n = strlen(v);
+	if (n >= 1 && n <= maxlen && strspn(v, "0123456789") == n)
+		return NRM_OK;
+	nrm_req_fail(r, NRM_E_BAD_REQUEST, name, "%s is not valid", name);
+	return NRM_ERR;
+}
+
+/* The index of `key` in the NULL-terminated `names`, or -1. */
+static int
+audit_param_index(const char *const *names, const char *key)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(key, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Read the query string into *q: only the parameters in `known`, and
+ * `limit` and `cursor` (when given) digits.  NRM_ERR after replying 400
+ * naming the parameter (q already cleared); else the caller clears q.
+ */
+static int
+audit_query(struct nrm_req *r, const char *const *known, struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+
+	if (nrm_req_query(r, q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return NRM_ERR;
+	}
+	TAILQ_FOREACH(kv, q, next)
+	{
+		if (audit_param_index(known, kv->key) < 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			evhttp_clear_headers(q);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			return NRM_ERR;
+		}
+	}
+	if (audit_digits(r, "limit", evhttp_find_header(q, "limit"), 3) !=
+		NRM_OK ||
+	    audit_digits(r, "cursor", evhttp_find_header(q, "cursor"), 18) !=
+		NRM_OK) {
+		evhttp_clear_headers(q);
+		return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
+static void
+audit_search_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct nrm_dbapi_call call;
+	cJSON *filters;
+	const char *limit, *cursor;
+	char *ftext = NULL;
+	struct evkeyval *kv;
+
+	if (audit_query(r, audit_search_params, &q) != NRM_OK)
+		return;
+	filters = cJSON_CreateObject();
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		int i = audit_param_index(audit_search_params, kv->key);
+
+		if (i >= 0 && i < AUDIT_N_FILTERS)
+			cJSON_AddStringToObject(filters, kv->key, kv->value);
+	}
+	limit = evhttp_find_header(&q, "limit");
+	cursor = evhttp_find_header(&q, "cursor");
+	ftext = cJSON_PrintUnformatted(filters);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, ftext);
+	nrm_dbapi_text(&call, cursor);
+	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_SEARCH, &call, NULL);
+	evhttp_clear_headers(&q);
+	free(ftext);
+	cJSON_Delete(filters);
+}
+
+void
+nrm_h_audit_search(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.search", "audit", audit_search_authed);
+}
+
+static void
+audit_verify_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *cps = r->d->checkpoints != NULL
+	    ? nrm_checkpoints_json(r->d->checkpoints)
+	    : NULL;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, cps);
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_VERIFY, &call, NULL);
+	free(cps);
+}
+
+void
+nrm_h_audit_verify(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_AUDITOR, "audit.verify", "audit", audit_verify_authed);
+}
+
+static void
+audit_checkpoints_authed(struct nrm_req *r)
+{
+	struct nrm_checkpoints *cp = r->d->checkpoints;
+	cJSON *o = cJSON_CreateObject();
+	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
+	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
+	char *out;
+
+	cJSON_AddBoolToObject(o, "enabled", cp != NULL);
+	if (pem != NULL)
+		cJSON_AddStringToObject(o, "public_key", pem);
+	else
+		cJSON_AddNullToObject(o, "public_key");
+	cJSON_AddItemToObject(o, "checkpoints",
+	    list != NULL ? cJSON_Parse(list) : cJSON_CreateArray());
+	out = cJSON_PrintUnformatted(o);
+	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
+	free(out);
+	free(list);
+	free(pem);
+	cJSON_Delete(o);
+}
+
+void
+nrm_h_audit_checkpoints(struct nrm_req *r)
+{
+	nrm_auth_record(r, NRM_ROLE_AUDITOR, "audit.checkpoints.read", "audit",
+	    NULL, audit_checkpoints_authed);
+}
+
+/* --- the review queue -------------------------------------------------- */
+
+static void
+audit_reviews_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct nrm_dbapi_call call;
+	const char *state, *limit, *cursor;
+
+	if (audit_query(r, audit_reviews_params, &q) != NRM_OK)
+		return;
+	state = evhttp_find_header(&q, "state");
+	limit = evhttp_find_header(&q, "limit");
+	cursor = evhttp_find_header(&q, "cursor");
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, state != NULL ? state : "pending");
+	nrm_dbapi_text(&call, cursor);
+	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEWS, &call, NULL);
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_audit_reviews(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.reviews", "audit",
+	    audit_reviews_authed);
+}
+
+static void
+audit_review_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	cJSON *root, *it;
+	const char *verdict = NULL;
+	/* A malformed event id is looked up as 0: the same 404. */
+	const char *id = strlen(r->param) >= 1 && strlen(r->param) <= 18 &&
+		strspn(r->param, "0123456789") == strlen(r->param)
+	    ? r->param
+	    : "0";
+
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		return;
+	root = cJSON_ParseWithLength(r->body, r->body_len);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+		return;
+	}
+	cJSON_ArrayForEach (it, root) {
+		if (strcmp(it->string, "verdict") != 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%.60s", it->string);
+			cJSON_Delete(root);
+			nrm_req_fail(
+			    r, NRM_E_VALIDATION, field, "unknown field");
+			return;
+		}
+		if (!cJSON_IsString(it)) {
+			cJSON_Delete(root);
+			nrm_req_fail(r, NRM_E_VALIDATION, "verdict",
+			    "verdict must be a string");
+			return;
+		}
+		verdict = it->valuestring;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, verdict);
+	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEW, &call, NULL);
+	cJSON_Delete(root);
+}
+
+void
+nrm_h_audit_review(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.review", "audit_event",
+	    audit_review_authed);
+}
+
+/* --- the ticks --------------------------------------------------------- */
+
+static void
+audit_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+
+	d->seal_pending = false;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		const char *st = outcome == NRM_DB_ERROR
+		    ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+		    : NULL;
+
+		if (outcome != NRM_DB_UNAVAILABLE)
+			nrm_warn("audit seal failed sqlstate=%s",
+			    st != NULL ? st : "-");
+		return;
+	}
+	{
+		cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+		cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "sealed");
+
+		bool full =
+		    cJSON_IsNumber(n) && n->valuedouble >= AUDIT_SEAL_BATCH;
+
+		if (cJSON_IsNumber(n))
+			d->metrics.audit_sealed += (uint64_t)n->valuedouble;
+		cJSON_Delete(o);
+		/* A full batch: more are waiting, seal on at once. */
+		if (full && !d->draining)
+			nrm_audit_seal_tick(d);
+	}
+}
+
+void
+nrm_audit_seal_tick(struct nrm_daemon *d)
+{
+	char limit[16];
+	const char *v[1] = {limit};
+
+	snprintf(limit, sizeof(limit), "%d", AUDIT_SEAL_BATCH);
+
+	if (d->seal_pending || !nrm_daemon_db_ready(d))
+		return;
+	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_SEAL, 1, v, NULL, NULL,
+		audit_seal_done, d) != NULL)
+		d->seal_pending = true;
+}
+
+static void
+audit_head_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_daemon *d = arg;
+	cJSON *o, *pos, *hash;
+
+	d->head_pending = false;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0) || d->checkpoints == NULL)
+		return;
+	o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	pos = cJSON_GetObjectItemCaseSensitive(o, "pos");
+	hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
+	if (cJSON_IsNumber(pos) && cJSON_IsString(hash) &&
+	    pos->valuedouble > 0) {
+		if (nrm_checkpoints_add(d->checkpoints,
+			(int64_t)pos->valuedouble, hash->valuestring,
+			(int64_t)time(NULL)) != NRM_OK)
+			nrm_error("could not write an audit checkpoint");
+	}
+	cJSON_Delete(o);
+}
+
+void
+nrm_audit_checkpoint_tick(struct nrm_daemon *d)
+{
+	if (d->checkpoints == NULL || d->head_pending ||
+	    !nrm_daemon_db_ready(d))
+		return;
+	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_HEAD, 0, NULL, NULL, NULL,
+		audit_head_done, d) != NULL)
+		d->head_pending = true;
+}

@@ -1,0 +1,286 @@
+/*
+ * handler_routing.c - the routing configuration over HTTP:
+ *
+ *   GET  /v1/routing/config   (admin, analyst) live version, load time,
+ *                             coverage report
+ *   POST /v1/routing/explain  (admin, coordinator, analyst) a decision
+ *                             and its explanation for a signal-shaped
+ *                             body, on the live or a candidate config;
+ *                             stores nothing but an audit event
+ *   POST /v1/admin/reload     (admin) re-read the configuration like
+ *                             SIGHUP: validate, then swap
+ *
+ * Each is one database round trip (api.record: authenticate and audit)
+ * followed by work in memory.
+ */
+#include "auth.h"
+#include "daemon.h"
+#include "log.h"
+#include "routes.h"
+#include "routing.h"
+#include "nrm/timefmt.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* RFC 3339 UTC of unix seconds, "" if it cannot be formatted. */
+static void
+rt_time(int64_t t, char *buf, size_t n)
+{
+	if (nrm_time_format(t, buf, n) != NRM_OK && n > 0)
+		buf[0] = '\0';
+}
+
+/* {"version","loaded_at","coverage":{...}} of the live router. */
+static void
+rt_config_authed(struct nrm_req *r)
+{
+	struct nrm_daemon *d = r->d;
+	char *cov = nrm_router_coverage_json(d->router);
+	char ts[40];
+	cJSON *o = cJSON_CreateObject();
+	cJSON *c = cov != NULL ? cJSON_Parse(cov) : NULL;
+	char *out = NULL;
+
+	rt_time(d->router_loaded_at, ts, sizeof(ts));
+	if (o != NULL && c != NULL) {
+		cJSON_AddStringToObject(
+		    o, "version", nrm_router_version(d->router));
+		cJSON_AddStringToObject(o, "loaded_at", ts);
+		cJSON_AddItemToObject(o, "coverage", c);
+		c = NULL;
+		out = cJSON_PrintUnformatted(o);
+	}
+	if (out != NULL)
+		nrm_req_json(r, 200, out, NULL);
+	else
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+	free(out);
+	free(cov);
+	cJSON_Delete(c);
+	cJSON_Delete(o);
+}
+
+void
+nrm_h_routing_config(struct nrm_req *r)
+{
+	nrm_auth_record(r, NRM_ROLE_ADMIN | NRM_ROLE_ANALYST,
+	    "routing.config.read", "routing", NULL, rt_config_authed);
+}
+
+static void
+rt_reload_authed(struct nrm_req *r)
+{
+	struct nrm_daemon *d = r->d;
+	struct nrm_diag diag;
+	struct nrm_error err;
+	char *dj;
+
+	nrm_diag_init(&diag);
+	nrm_error_clear(&err);
+	if (nrm_daemon_reload(d, &diag, &err) != NRM_OK) {
+		d->metrics.reload_failures++;
+		nrm_error("reload refused, keeping the running configuration "
+			  "req=%s key=%s errors=%d",
+		    r->id, err.field[0] != '\0' ? err.field : "-",
+		    nrm_diag_errors(&diag));
+		dj = nrm_diag_json(&diag);
+		err.code = NRM_E_VALIDATION;
+		nrm_req_problem_ext(r, &err, "errors", dj != NULL ? dj : "{}");
+		free(dj);
+		nrm_diag_free(&diag);
+		return;
+	}
+	d->metrics.reloads++;
+	nrm_info("configuration reloaded req=%s version=%.12s", r->id,
+	    nrm_router_version(d->router));
+	{
+		char ts[40];
+		cJSON *o = cJSON_CreateObject();
+		char *out;
+
+		dj = nrm_diag_json(&diag);
+		rt_time(d->router_loaded_at, ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "status", "reloaded");
+		cJSON_AddStringToObject(
+		    o, "version", nrm_router_version(d->router));
+		cJSON_AddStringToObject(o, "loaded_at", ts);
+		cJSON_AddItemToObject(o, "diagnostics",
+		    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
+		out = cJSON_PrintUnformatted(o);
+		nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
+		free(out);
+		free(dj);
+		cJSON_Delete(o);
+	}
+	nrm_diag_free(&diag);
+}
+
+void
+nrm_h_admin_reload(struct nrm_req *r)
+{
+	nrm_auth_record(r, NRM_ROLE_ADMIN, "config.reload", "config", NULL,
+	    rt_reload_authed);
+}
+
+/* The text of a JSON member: a string as is, anything else printed. */
+static char *
+rt_member_text(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	return cJSON_PrintUnformatted(v);
+}
+
+static void
+rt_explain_authed(struct nrm_req *r)
+{
+	struct nrm_daemon *d = r->d;
+	struct nrm_router *cand = NULL;
+	const struct nrm_router *router = d->router;
+	struct nrm_diag diag;
+	struct nrm_signal s;
+	struct nrm_decision dec;
+	struct nrm_error err;
+	enum nrm_agency_kind kind = NRM_AGENCY_OTHER;
+	cJSON *root = NULL, *sig, *rk, *cd, *it;
+	char *sig_text = NULL, *dj = NULL, *out = NULL;
+
+	nrm_diag_init(&diag);
+	memset(&s, 0, sizeof(s));
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		goto done;
+	root = cJSON_ParseWithLength(r->body, r->body_len);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+		goto done;
+	}
+	cJSON_ArrayForEach (it, root) {
+		if (strcmp(it->string, "signal") != 0 &&
+		    strcmp(it->string, "reporter_kind") != 0 &&
+		    strcmp(it->string, "candidate") != 0) {
+			nrm_req_fail(r, NRM_E_VALIDATION, "",
+			    "unknown field; expected signal, reporter_kind, "
+			    "candidate");
+			goto done;
+		}
+	}
+	sig = cJSON_GetObjectItemCaseSensitive(root, "signal");
+	if (!cJSON_IsObject(sig)) {
+		nrm_req_fail(r, NRM_E_VALIDATION, "signal",
+		    "signal must be an intake body (an object)");
+		goto done;
+	}
+	rk = cJSON_GetObjectItemCaseSensitive(root, "reporter_kind");
+	if (rk != NULL &&
+	    (!cJSON_IsString(rk) ||
+		nrm_agency_kind_parse(rk->valuestring, &kind) != NRM_OK)) {
+		nrm_req_fail(r, NRM_E_VALIDATION, "reporter_kind",
+		    "reporter_kind must be an agency kind (police, kmar, "
+		    "labour_inspectorate, care_agency, ngo, municipality, "
+		    "national_centre, assessment_body, other)");
+		goto done;
+	}
+	cd = cJSON_GetObjectItemCaseSensitive(root, "candidate");
+	if (cd != NULL) {
+		const cJSON *reg =
+		    cJSON_GetObjectItemCaseSensitive(cd, "regions");
+		const cJSON *rules =
+		    cJSON_GetObjectItemCaseSensitive(cd, "rules");
+		const cJSON *csv =
+		    cJSON_GetObjectItemCaseSensitive(cd, "municipalities_csv");
+		char *rt = NULL, *ut = NULL;
+		int rc;
+
+		if (!cJSON_IsObject(cd) || !cJSON_IsObject(reg) ||
+		    !cJSON_IsObject(rules) ||
+		    (csv != NULL && !cJSON_IsString(csv))) {
+			nrm_req_fail(r, NRM_E_VALIDATION, "candidate",
+			    "candidate must hold regions and rules (the "
+			    "contents of regions.json and rules.json) and "
+			    "optionally municipalities_csv (text)");
+			goto done;
+		}
+		rt = rt_member_text(reg);
+		ut = rt_member_text(rules);
+		{
+			const char *ct =
+			    csv != NULL ? csv->valuestring : d->routing_csv;
+
+			rc = rt != NULL && ut != NULL
+			    ? nrm_routing_load_texts(rt, strlen(rt), ct,
+				  strlen(ct), ut, strlen(ut), &cand, &diag)
+			    : NRM_ERR;
+		}
+		free(rt);
+		free(ut);
+		if (rc != NRM_OK) {
+			nrm_error_clear(&err);
+			nrm_error_set(&err, NRM_E_VALIDATION, "candidate",
+			    "the candidate configuration has %d error(s)",
+			    nrm_diag_errors(&diag));
+			dj = nrm_diag_json(&diag);
+			nrm_req_problem_ext(
+			    r, &err, "errors", dj != NULL ? dj : "{}");
+			goto done;
+		}
+		router = cand;
+	}
+	sig_text = cJSON_PrintUnformatted(sig);
+	nrm_error_clear(&err);
+	if (sig_text == NULL ||
+	    nrm_signal_parse(&s, sig_text, strlen(sig_text), &d->limits,
+		nrm_router_geo(router), (int64_t)time(NULL), &err) != NRM_OK) {
+		char field[160];
+
+		/* Paths are relative to the signal inside this body. */
+		snprintf(field, sizeof(field), "signal%s%.120s",
+		    err.field[0] != '\0' ? "." : "", err.field);
+		snprintf(err.field, sizeof(err.field), "%.127s", field);
+		nrm_req_problem(r, &err);
+		goto done;
+	}
+	nrm_route(router, &s, kind, &dec);
+	{
+		char *dec_json = nrm_decision_json(&dec);
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(o, "decision",
+		    dec_json != NULL ? cJSON_Parse(dec_json)
+				     : cJSON_CreateNull());
+		cJSON_AddBoolToObject(o, "candidate", cand != NULL);
+		cJSON_AddBoolToObject(o, "minor", s.minor);
+		cJSON_AddBoolToObject(
+		    o, "notification_only", s.notification_only);
+		if (cand != NULL) {
+			dj = nrm_diag_json(&diag);
+			cJSON_AddItemToObject(o, "diagnostics",
+			    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
+		}
+		out = cJSON_PrintUnformatted(o);
+		free(dec_json);
+		cJSON_Delete(o);
+	}
+	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
+done:
+	if (sig_text != NULL)
+		explicit_bzero(sig_text, strlen(sig_text));
+	free(sig_text);
+	free(out);
+	free(dj);
+	nrm_signal_free(&s);
+	nrm_router_free(cand);
+	nrm_diag_free(&diag);
+	cJSON_Delete(root);
+}
+
+void
+nrm_h_routing_explain(struct nrm_req *r)
+{
+	nrm_auth_record(r,
+	    NRM_ROLE_ADMIN | NRM_ROLE_COORDINATOR | NRM_ROLE_ANALYST,
+	    "routing.explain", "routing", NULL, rt_explain_authed);
+}

@@ -1,0 +1,253 @@
+/*
+ * handler_tracks.c - the two separated tracks of issue 5
+ * (docs/separation.md): victim identification on the care side and the
+ * criminal investigation, plus the consented share between them.
+ *
+ *   POST  /v1/cases/{id}/identification  coordinator, assessor: one
+ *                                        entry -> api.ident_record
+ *   GET   /v1/cases/{id}/identification  coordinator, assessor: the
+ *                                        history -> api.ident_list
+ *   POST  /v1/cases/{id}/share           coordinator: {"agency_id",
+ *                                        "consent"} -> api.case_share
+ *   POST  /v1/investigations             investigator -> invest_create
+ *   GET   /v1/investigations/{id}        investigator -> invest_get
+ *   PATCH /v1/investigations/{id}        investigator, If-Match ->
+ *                                        api.invest_patch
+ *
+ * Each is one api.* call; the database validates the entries and
+ * enforces the separation (roles, row-level security).  The
+ * identification handlers pass only the configured jurisdiction
+ * profile; nothing here reads or forwards investigation data, and the
+ * reverse.  Bodies are never logged (they hold personal data).
+ */
+#include "auth.h"
+#include "daemon.h"
+#include "dbapi.h"
+#include "routes.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Read a JSON object body (content type, size and syntax checked; the
+ * whole body must be one object).  The caller deletes *out.  Replies
+ * and returns NRM_ERR on any fault.
+ */
+static int
+track_body(struct nrm_req *r, cJSON **out)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	*out = NULL;
+	if (nrm_req_read_body(r, true) != NRM_OK)
+		return NRM_ERR;
+	root = r->body_len == 0
+	    ? NULL
+	    : cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
+	while (root != NULL && end != NULL && end < r->body + r->body_len &&
+	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (root == NULL || !cJSON_IsObject(root) ||
+	    end != r->body + r->body_len) {
+		cJSON_Delete(root);
+		nrm_req_fail(
+		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+		return NRM_ERR;
+	}
+	*out = root;
+	return NRM_OK;
+}
+
+/*
+ * Read a JSON object body and print it back compactly for a jsonb
+ * parameter (the caller frees *text).  Replies and returns NRM_ERR on
+ * any fault.
+ */
+static int
+track_body_text(struct nrm_req *r, char **text)
+{
+	cJSON *root;
+
+	*text = NULL;
+	if (track_body(r, &root) != NRM_OK)
+		return NRM_ERR;
+	*text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (*text == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
+static void
+ident_record_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *entry;
+
+	if (track_body_text(r, &entry) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_text(&call, entry);
+	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	/* The parameters are copied by the pool before entry goes. */
+	nrm_dbapi_send(r, NRM_STMT_IDENT_RECORD, &call, NULL);
+	free(entry);
+}
+
+void
+nrm_h_ident_record(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "identification.create", "case", ident_record_authed);
+}
+
+static void
+ident_list_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const char *purpose, *reason;
+
+	if (nrm_req_code_header(r, "NRM-Purpose", "purpose", &purpose) !=
+		NRM_OK ||
+	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
+	nrm_dbapi_send(r, NRM_STMT_IDENT_LIST, &call, NULL);
+}
+
+void
+nrm_h_ident_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "identification.read", "case", ident_list_authed);
+}
+
+/*
+ * {"agency_id": uuid, "consent": bool}: only these keys; a missing
+ * consent is passed as NULL (the database answers 422 "consent").
+ */
+static void
+case_share_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const cJSON *agency, *consent;
+	cJSON *body, *it;
+
+	if (track_body(r, &body) != NRM_OK)
+		return;
+	cJSON_ArrayForEach (it, body) {
+		if (strcmp(it->string, "agency_id") != 0 &&
+		    strcmp(it->string, "consent") != 0) {
+			cJSON_Delete(body);
+			nrm_req_fail(r, NRM_E_VALIDATION, "",
+			    "unknown field; known: agency_id, consent");
+			return;
+		}
+	}
+	agency = cJSON_GetObjectItemCaseSensitive(body, "agency_id");
+	consent = cJSON_GetObjectItemCaseSensitive(body, "consent");
+	if (!cJSON_IsString(agency) || !nrm_uuid_valid(agency->valuestring)) {
+		cJSON_Delete(body);
+		nrm_req_fail(r, NRM_E_VALIDATION, "agency_id",
+		    "must be the id (UUID) of an investigating agency");
+		return;
+	}
+	if (consent != NULL && !cJSON_IsBool(consent)) {
+		cJSON_Delete(body);
+		nrm_req_fail(r, NRM_E_VALIDATION, "consent",
+		    "must be true (the victim's recorded consent)");
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_text(&call, agency->valuestring);
+	nrm_dbapi_text(&call,
+	    consent == NULL             ? NULL
+		: cJSON_IsTrue(consent) ? "true"
+					: "false");
+	/* The parameters are copied by the pool before body goes. */
+	nrm_dbapi_send(r, NRM_STMT_CASE_SHARE, &call, NULL);
+	cJSON_Delete(body);
+}
+
+void
+nrm_h_case_share(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_COORDINATOR, "case.share", "case", case_share_authed);
+}
+
+static void
+invest_create_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char *text;
+
+	if (track_body_text(r, &text) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, text);
+	nrm_dbapi_send(r, NRM_STMT_INVEST_CREATE, &call, NULL);
+	free(text);
+}
+
+void
+nrm_h_invest_create(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.create",
+	    "investigation", invest_create_authed);
+}
+
+static void
+invest_get_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_send(r, NRM_STMT_INVEST_GET, &call, NULL);
+}
+
+void
+nrm_h_invest_get(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.read",
+	    "investigation", invest_get_authed);
+}
+
+static void
+invest_patch_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	char ifm[16];
+	char *text;
+
+	if (nrm_req_if_match(
+		r, "the version of the record", ifm, sizeof(ifm)) != NRM_OK)
+		return;
+	if (track_body_text(r, &text) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
+	nrm_dbapi_text(&call, text);
+	nrm_dbapi_send(r, NRM_STMT_INVEST_PATCH, &call, NULL);
+	free(text);
+}
+
+void
+nrm_h_invest_patch(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.update",
+	    "investigation", invest_patch_authed);
+}

@@ -1,0 +1,139 @@
+/*
+ * http.h - the HTTP edge: evhttp servers (plain and TLS) on the daemon's
+ * loop, request objects, routing to handlers, and replies.
+ *
+ * Request lifetime: http creates a struct nrm_req for every request that
+ * reaches the application and frees it in exactly one place, when the
+ * reply is sent (nrm_req_reply() and the helpers below all end there).
+ * A handler either replies before returning or starts one database query
+ * whose callback replies.  If the client goes away meanwhile, the
+ * connection's close callback marks the request gone; the reply then
+ * only releases it (libevent frees the detached evhttp_request, see
+ * libevent#997), and nothing is written.
+ *
+ * Client limits: header and body sizes, read/write inactivity timeouts,
+ * a deadline for each request to arrive whole, and the number of open
+ * connections (see conn.h).
+ */
+#ifndef NRM_HTTP_H
+#define NRM_HTTP_H
+
+#include "nrm/nrm.h"
+#include "principal.h"
+
+struct evhttp_request;
+struct evkeyvalq;
+struct nrm_daemon;
+struct nrm_dbq;
+struct nrm_route;
+
+struct nrm_req {
+	struct nrm_daemon *d;
+	struct evhttp_request *ev;
+	const struct nrm_route *route;
+	bool gone; /* client closed before the reply */
+	char id[32]; /* request id, sent as X-Request-Id */
+	char param[80]; /* the {id} segment of the path, if any */
+	char client_addr[64];
+	int64_t started_ms;
+	struct nrm_dbq *q; /* pending database query, if any */
+	unsigned char token_hash[32];
+	bool has_token;
+	struct nrm_principal principal; /* set by nrm_auth_require() */
+	char *body; /* NUL-terminated copy of the request body */
+	size_t body_len;
+	int status;
+};
+
+typedef void (*nrm_handler_fn)(struct nrm_req *r);
+
+struct nrm_http;
+
+int nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* Apply reloadable limits from d->cfg. */
+void nrm_http_apply_limits(struct nrm_http *h);
+
+/* Stop accepting connections (drain). */
+void nrm_http_stop_accepting(struct nrm_http *h);
+
+/* Requests that have not been answered yet. */
+int nrm_http_inflight(const struct nrm_http *h);
+
+/*
+ * Nothing left to answer or to send (or no connection left to send
+ * on): a draining daemon may exit.
+ */
+bool nrm_http_quiet(struct nrm_http *h);
+
+/* Requests partly received (bytes in, handler not yet run). */
+int nrm_http_arriving(struct nrm_http *h);
+
+/* Times accept() ran out of descriptors (max_connections reached). */
+uint64_t nrm_http_accept_pauses(const struct nrm_http *h);
+
+void nrm_http_free(struct nrm_http *h);
+
+/* Send a reply with this body and free the request. */
+void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
+    const char *body, size_t len);
+
+/* Reply with a JSON text (status 2xx); `location` may be NULL. */
+void nrm_req_json(
+    struct nrm_req *r, int status, const char *json, const char *location);
+
+/* Reply with the problem+json of `err`. */
+void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
+
+/*
+ * The same, with an extension member `key` holding the JSON text `json`,
+ * or with `key` NULL, the members of the JSON object `json` merged in.
+ */
+void nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
+    const char *key, const char *json);
+
+/* Build an error and reply with it. */
+void nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
+    const char *fmt, ...) NRM_PRINTF(4, 5);
+
+/*
+ * The route's {id} when it is a uuid, else the nil uuid: a malformed id
+ * is looked up like an unknown one and gets the same 404.
+ */
+const char *nrm_req_uuid_param(const struct nrm_req *r);
+
+/*
+ * If-Match: absent or "*" -> no precondition (buf ""); "N", W/"N" or N
+ * (1..2^31-1) -> that version in buf.  Anything else is answered 400 on
+ * field If-Match ("If-Match must be <what> (\"N\")") and NRM_ERR
+ * returned.
+ */
+int nrm_req_if_match(
+    struct nrm_req *r, const char *what, char *buf, size_t n) NRM_MUSTCHECK;
+
+/* A request header, or NULL. */
+const char *nrm_req_header(const struct nrm_req *r, const char *name);
+
+/*
+ * A request header that must hold a code (a lowercase letter, then up to
+ * 63 of a-z and _), like NRM-Purpose: *out is the value or NULL when the
+ * header is absent.  Anything else is answered 400 naming `field`, and
+ * NRM_ERR returned.  The database decides which codes are known.
+ */
+int nrm_req_code_header(struct nrm_req *r, const char *name, const char *field,
+    const char **out) NRM_MUSTCHECK;
+
+/* Add a response header (before replying). */
+void nrm_req_add_header(struct nrm_req *r, const char *name, const char *value);
+
+/*
+ * Read the body (enforcing max_body_size: 413) and, when `json`, the
+ * content type (415).  On failure it has already replied: return.
+ */
+int nrm_req_read_body(struct nrm_req *r, bool json) NRM_MUSTCHECK;
+
+/* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
+int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out) NRM_MUSTCHECK;
+
+#endif /* NRM_HTTP_H */
