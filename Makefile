@@ -38,7 +38,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
-           nrm-api/common/util.c nrm-api/common/routing.c
+           nrm-api/common/util.c nrm-api/common/routing.c \
+           nrm-api/common/auditchain.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -51,7 +52,9 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/health.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/migrate.c \
-             nrm-api/nrmctl/keys.c nrm-api/nrmctl/audit_cli.c
+             nrm-api/nrmctl/keys.c nrm-api/nrmctl/ctl_db.c \
+             nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
+             nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c
 
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \

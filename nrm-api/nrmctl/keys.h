@@ -11,7 +11,8 @@
  *
  * Synchronous libpq, admin tool only.  Every function leaves `conn` idle
  * and outside a transaction, and on NRM_ERR puts "could not ...: reason"
- * (no prefix, no newline) into errbuf.
+ * (no prefix, no newline) into err->detail (err->field names the option
+ * at fault when one is).
  */
 #ifndef NRM_KEYS_H
 #define NRM_KEYS_H
@@ -47,18 +48,17 @@ bool nrm_key_region_code_valid(const char *code);
  * key_id the new key's id.
  */
 int nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
-    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1], char *errbuf,
-    size_t errlen) NRM_MUSTCHECK;
+    char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1],
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 /* Print every key (never its hash) as an aligned table to `out`. */
-int nrm_key_list(
-    PGconn *conn, FILE *out, char *errbuf, size_t errlen) NRM_MUSTCHECK;
+int nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
  * Revoke key `id` and audit it.  *already is set when the key was
  * revoked before (then nothing changes).  An unknown id is an error.
  */
-int nrm_key_revoke(PGconn *conn, const char *id, bool *already, char *errbuf,
-    size_t errlen) NRM_MUSTCHECK;
+int nrm_key_revoke(PGconn *conn, const char *id, bool *already,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_KEYS_H */

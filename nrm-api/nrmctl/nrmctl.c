@@ -32,6 +32,7 @@
 
 #include "audit_cli.h"
 #include "crypto.h"
+#include "ctl_db.h"
 #include "keys.h"
 #include "log.h"
 #include "routing.h"
@@ -224,64 +225,35 @@ ctl_usage_error(const char *usage, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-/* Keep libpq's NOTICE lines off the terminal unless verbose. */
-static void
-ctl_notice(void *arg, const char *message)
-{
-	NRM_UNUSED(arg);
-	nrm_debug(
-	    "server notice msg=%.*s", (int)strcspn(message, "\n"), message);
-}
+/*
+ * What a database subcommand runs once connected: NRM_ERR with err set,
+ * else the exit status.
+ */
+typedef int (*ctl_run_cb)(PGconn *conn, void *arg, struct nrm_error *err);
 
-/* Connect with the configured URL; NULL (after a message) on failure. */
-static PGconn *
-ctl_connect(void)
+/*
+ * Connect with the configured URL, run, disconnect; report an error as
+ * "nrmctl: could not ..." and return the exit status.
+ */
+static int
+ctl_with_db(ctl_run_cb run, void *arg)
 {
-	static const char *const keys[] = {
-	    "dbname",
-	    "fallback_application_name",
-	    "client_encoding",
-	    NULL,
-	};
-	const char *vals[4];
-	const char *url = ctl_database_url;
+	struct nrm_error err;
 	PGconn *conn;
-	char msg[512];
-	size_t n;
+	int rc;
 
-	if (url == NULL)
-		url = getenv("NRM_DATABASE_URL");
-	if (url == NULL || url[0] == '\0') {
-		ctl_err("could not connect to the database: NRM_DATABASE_URL "
-			"is not set (or pass --database-url)");
-		return NULL;
+	nrm_error_clear(&err);
+	if (nrm_ctl_connect(ctl_database_url, &conn, &err) != NRM_OK) {
+		ctl_err("%s", err.detail);
+		return CTL_EXIT_FAIL;
 	}
-	vals[0] = url;
-	vals[1] = "nrmctl";
-	vals[2] = "UTF8";
-	vals[3] = NULL;
-	conn = PQconnectdbParams(keys, vals, 1);
-	if (conn == NULL) {
-		ctl_err("could not connect to the database: out of memory");
-		return NULL;
+	rc = run(conn, arg, &err);
+	PQfinish(conn);
+	if (rc == NRM_ERR) {
+		ctl_err("%s", err.detail);
+		return CTL_EXIT_FAIL;
 	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		/* libpq's message may span lines: join them. */
-		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
-		n = strlen(msg);
-		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
-		for (char *p = msg; *p != '\0'; p++)
-			if (*p == '\n' || *p == '\t')
-				*p = ' ';
-		ctl_err("could not connect to the database: %s", msg);
-		PQfinish(conn);
-		return NULL;
-	}
-	PQsetNoticeProcessor(conn, ctl_notice, NULL);
-	nrm_debug("connected user=%s db=%s server_version=%d", PQuser(conn),
-	    PQdb(conn), PQserverVersion(conn));
-	return conn;
+	return rc;
 }
 
 static bool
@@ -377,16 +349,33 @@ ctl_parse(int argc, char **argv, char *name, const char *usage,
 	return CTL_PARSED;
 }
 
+/* nrm_migrate() still reports into a buffer: its own message. */
+struct ctl_migrate_args {
+	const char *dir;
+	char errbuf[1024];
+};
+
+static int
+ctl_migrate_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	struct ctl_migrate_args *a = arg;
+
+	NRM_UNUSED(err);
+	if (nrm_migrate(conn, a->dir, stdout, a->errbuf, sizeof(a->errbuf)) ==
+	    NRM_OK)
+		return 0;
+	ctl_err("%s", a->errbuf);
+	return CTL_EXIT_FAIL;
+}
+
 static int
 ctl_migrate(int argc, char **argv)
 {
 	static char name[] = "nrmctl migrate";
-	const char *dir = "sql";
+	struct ctl_migrate_args a = {.dir = "sql"};
 	const struct ctl_opt opts[] = {
-	    {.name = "dir", .value = &dir},
+	    {.name = "dir", .value = &a.dir},
 	};
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -394,14 +383,31 @@ ctl_migrate(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_migrate(conn, dir, stdout, errbuf, sizeof(errbuf));
-	if (rc != NRM_OK)
-		ctl_err("%s", errbuf);
-	PQfinish(conn);
-	return rc == NRM_OK ? 0 : CTL_EXIT_FAIL;
+	return ctl_with_db(ctl_migrate_run, &a);
+}
+
+static int
+ctl_key_create_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	const struct nrm_key_spec *spec = arg;
+	char token[NRM_TOKEN_LEN + 1];
+	char key_id[NRM_UUID_LEN + 1];
+
+	if (nrm_key_create(conn, spec, token, key_id, err) != NRM_OK)
+		return NRM_ERR;
+	fprintf(stderr,
+	    "nrmctl: created key %s role=%s agency=\"%s\" "
+	    "kind=%s",
+	    key_id, spec->role, spec->agency, spec->agency_kind);
+	for (int i = 0; i < spec->n_regions; i++)
+		fprintf(stderr, "%s%s", i == 0 ? " regions=" : ",",
+		    spec->regions[i]);
+	fputs(
+	    "\nnrmctl: the token below is shown once; store it now\n", stderr);
+	printf("%s\n", token);
+	fflush(stdout);
+	OPENSSL_cleanse(token, sizeof(token));
+	return 0;
 }
 
 static int
@@ -422,10 +428,6 @@ ctl_key_create(int argc, char **argv)
 		.too_many = "too many regions"},
 	    {.name = "label", .value = &spec.label},
 	};
-	char token[NRM_TOKEN_LEN + 1];
-	char key_id[NRM_UUID_LEN + 1];
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -434,36 +436,20 @@ ctl_key_create(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_key_create(conn, &spec, token, key_id, errbuf, sizeof(errbuf));
-	PQfinish(conn);
-	if (rc != NRM_OK) {
-		ctl_err("%s", errbuf);
-		return CTL_EXIT_FAIL;
-	}
-	fprintf(stderr,
-	    "nrmctl: created key %s role=%s agency=\"%s\" "
-	    "kind=%s",
-	    key_id, spec.role, spec.agency, spec.agency_kind);
-	for (int i = 0; i < spec.n_regions; i++)
-		fprintf(stderr, "%s%s", i == 0 ? " regions=" : ",",
-		    spec.regions[i]);
-	fputs(
-	    "\nnrmctl: the token below is shown once; store it now\n", stderr);
-	printf("%s\n", token);
-	fflush(stdout);
-	OPENSSL_cleanse(token, sizeof(token));
-	return 0;
+	return ctl_with_db(ctl_key_create_run, &spec);
+}
+
+static int
+ctl_key_list_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	NRM_UNUSED(arg);
+	return nrm_key_list(conn, stdout, err);
 }
 
 static int
 ctl_key_list(int argc, char **argv)
 {
 	static char name[] = "nrmctl key list";
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -471,23 +457,28 @@ ctl_key_list(int argc, char **argv)
 	    argc, argv, name, ctl_usage_key_list, NULL, 0, true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_key_list(conn, stdout, errbuf, sizeof(errbuf));
-	if (rc != NRM_OK)
-		ctl_err("%s", errbuf);
-	PQfinish(conn);
-	return rc == NRM_OK ? 0 : CTL_EXIT_FAIL;
+	return ctl_with_db(ctl_key_list_run, NULL);
+}
+
+static int
+ctl_key_revoke_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	const char *id = arg;
+	bool already;
+
+	if (nrm_key_revoke(conn, id, &already, err) != NRM_OK)
+		return NRM_ERR;
+	if (already)
+		fprintf(stderr, "nrmctl: key %s was already revoked\n", id);
+	else
+		fprintf(stderr, "nrmctl: revoked key %s\n", id);
+	return 0;
 }
 
 static int
 ctl_key_revoke(int argc, char **argv)
 {
 	static char name[] = "nrmctl key revoke";
-	char errbuf[1024];
-	PGconn *conn;
-	bool already;
 	int first;
 	int rc;
 
@@ -498,36 +489,39 @@ ctl_key_revoke(int argc, char **argv)
 	if (argc - first != 1)
 		return ctl_usage_error(
 		    ctl_usage_key_revoke, "expected exactly one key id");
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc =
-	    nrm_key_revoke(conn, argv[first], &already, errbuf, sizeof(errbuf));
-	PQfinish(conn);
-	if (rc != NRM_OK) {
-		ctl_err("%s", errbuf);
-		return CTL_EXIT_FAIL;
-	}
-	if (already)
-		fprintf(stderr, "nrmctl: key %s was already revoked\n",
-		    argv[first]);
-	else
-		fprintf(stderr, "nrmctl: revoked key %s\n", argv[first]);
-	return 0;
+	return ctl_with_db(ctl_key_revoke_run, argv[first]);
+}
+
+/* The options of audit verify, export and checkpoint. */
+struct ctl_audit_args {
+	const char *from;
+	const char *to;
+	const char *checkpoints;
+	const char *public_key;
+	const char *key;
+};
+
+static int
+ctl_audit_verify_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	const struct ctl_audit_args *a = arg;
+	int rc;
+
+	rc = nrm_audit_verify(conn, a->checkpoints, a->public_key, stdout, err);
+	if (rc == NRM_ERR)
+		return NRM_ERR;
+	return rc == NRM_AUDIT_INTACT ? 0 : CTL_EXIT_FAIL;
 }
 
 static int
 ctl_audit_verify(int argc, char **argv)
 {
 	static char name[] = "nrmctl audit verify";
-	const char *checkpoints = NULL;
-	const char *public_key = NULL;
+	struct ctl_audit_args a = {0};
 	const struct ctl_opt opts[] = {
-	    {.name = "checkpoints", .value = &checkpoints},
-	    {.name = "public-key", .value = &public_key},
+	    {.name = "checkpoints", .value = &a.checkpoints},
+	    {.name = "public-key", .value = &a.public_key},
 	};
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -535,23 +529,13 @@ ctl_audit_verify(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	if (checkpoints != NULL && public_key == NULL)
+	if (a.checkpoints != NULL && a.public_key == NULL)
 		return ctl_usage_error(
 		    ctl_usage_audit_verify, "--checkpoints needs --public-key");
-	if (checkpoints == NULL && public_key != NULL)
+	if (a.checkpoints == NULL && a.public_key != NULL)
 		return ctl_usage_error(
 		    ctl_usage_audit_verify, "--public-key needs --checkpoints");
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_audit_verify(
-	    conn, checkpoints, public_key, stdout, errbuf, sizeof(errbuf));
-	PQfinish(conn);
-	if (rc == NRM_ERR) {
-		ctl_err("%s", errbuf);
-		return CTL_EXIT_FAIL;
-	}
-	return rc == NRM_AUDIT_INTACT ? 0 : CTL_EXIT_FAIL;
+	return ctl_with_db(ctl_audit_verify_run, &a);
 }
 
 /*
@@ -575,21 +559,25 @@ ctl_is_rfc3339ish(const char *s)
 }
 
 static int
+ctl_audit_export_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	const struct ctl_audit_args *a = arg;
+
+	return nrm_audit_export(
+	    conn, a->from, a->to, a->checkpoints, a->public_key, stdout, err);
+}
+
+static int
 ctl_audit_export(int argc, char **argv)
 {
 	static char name[] = "nrmctl audit export";
-	const char *from = NULL;
-	const char *to = NULL;
-	const char *checkpoints = NULL;
-	const char *public_key = NULL;
+	struct ctl_audit_args a = {0};
 	const struct ctl_opt opts[] = {
-	    {.name = "from", .value = &from, .required = true},
-	    {.name = "to", .value = &to, .required = true},
-	    {.name = "checkpoints", .value = &checkpoints},
-	    {.name = "public-key", .value = &public_key},
+	    {.name = "from", .value = &a.from, .required = true},
+	    {.name = "to", .value = &a.to, .required = true},
+	    {.name = "checkpoints", .value = &a.checkpoints},
+	    {.name = "public-key", .value = &a.public_key},
 	};
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -597,26 +585,16 @@ ctl_audit_export(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	if (!ctl_is_rfc3339ish(from))
+	if (!ctl_is_rfc3339ish(a.from))
 		return ctl_usage_error(ctl_usage_audit_export,
 		    "--from must be an RFC 3339 time (2024-05-01T00:00:00Z)");
-	if (!ctl_is_rfc3339ish(to))
+	if (!ctl_is_rfc3339ish(a.to))
 		return ctl_usage_error(ctl_usage_audit_export,
 		    "--to must be an RFC 3339 time (2024-05-01T00:00:00Z)");
-	if (public_key != NULL && checkpoints == NULL)
+	if (a.public_key != NULL && a.checkpoints == NULL)
 		return ctl_usage_error(
 		    ctl_usage_audit_export, "--public-key needs --checkpoints");
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_audit_export(conn, from, to, checkpoints, public_key, stdout,
-	    errbuf, sizeof(errbuf));
-	PQfinish(conn);
-	if (rc != NRM_OK) {
-		ctl_err("%s", errbuf);
-		return CTL_EXIT_FAIL;
-	}
-	return 0;
+	return ctl_with_db(ctl_audit_export_run, &a);
 }
 
 static int
@@ -627,7 +605,7 @@ ctl_audit_keygen(int argc, char **argv)
 	const struct ctl_opt opts[] = {
 	    {.name = "out", .value = &out, .required = true},
 	};
-	char errbuf[1024];
+	struct nrm_error err;
 	int first;
 	int rc;
 
@@ -635,8 +613,9 @@ ctl_audit_keygen(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), false, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	if (nrm_audit_keygen(out, stdout, errbuf, sizeof(errbuf)) != NRM_OK) {
-		ctl_err("%s", errbuf);
+	nrm_error_clear(&err);
+	if (nrm_audit_keygen(out, stdout, &err) != NRM_OK) {
+		ctl_err("%s", err.detail);
 		return CTL_EXIT_FAIL;
 	}
 	fprintf(
@@ -645,15 +624,21 @@ ctl_audit_keygen(int argc, char **argv)
 }
 
 static int
+ctl_audit_checkpoint_run(PGconn *conn, void *arg, struct nrm_error *err)
+{
+	const struct ctl_audit_args *a = arg;
+
+	return nrm_audit_checkpoint(conn, a->key, stdout, err);
+}
+
+static int
 ctl_audit_checkpoint(int argc, char **argv)
 {
 	static char name[] = "nrmctl audit checkpoint";
-	const char *key = NULL;
+	struct ctl_audit_args a = {0};
 	const struct ctl_opt opts[] = {
-	    {.name = "key", .value = &key, .required = true},
+	    {.name = "key", .value = &a.key, .required = true},
 	};
-	char errbuf[1024];
-	PGconn *conn;
 	int first;
 	int rc;
 
@@ -661,16 +646,7 @@ ctl_audit_checkpoint(int argc, char **argv)
 	    NRM_ARRAY_LEN(opts), true, false, &first);
 	if (rc != CTL_PARSED)
 		return rc;
-	conn = ctl_connect();
-	if (conn == NULL)
-		return CTL_EXIT_FAIL;
-	rc = nrm_audit_checkpoint(conn, key, stdout, errbuf, sizeof(errbuf));
-	PQfinish(conn);
-	if (rc != NRM_OK) {
-		ctl_err("%s", errbuf);
-		return CTL_EXIT_FAIL;
-	}
-	return 0;
+	return ctl_with_db(ctl_audit_checkpoint_run, &a);
 }
 
 /* A command group's subcommands: "key create", "audit verify", ... */

@@ -1,8 +1,10 @@
 /*
- * checkpoint.c - signed checkpoints of the audit chain (see
- * checkpoint.h).
+ * checkpoint.c - nrmd's signed checkpoints of the audit chain: the file,
+ * the in-memory list, appending (see checkpoint.h).  The format itself
+ * (message, line, parser, key loading, signing) is auditchain.c's.
  */
 #include "checkpoint.h"
+#include "auditchain.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,104 +22,47 @@
 
 #include "nrm/timefmt.h"
 
+#define CP_FIELD_KEY "audit_signing_key_file"
+#define CP_FIELD_FILE "audit_checkpoint_file"
+
 struct nrm_checkpoints {
 	EVP_PKEY *key;
-	char *path;
 	int fd;
-	cJSON *list; /* array of checkpoint objects */
-	int64_t last_pos;
-	char last_hash[65];
+	struct nrm_audit_cps list; /* in file order */
 };
-
-size_t
-nrm_checkpoint_message(
-    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t n)
-{
-	int len = snprintf(buf, n, "nrm-audit-checkpoint\n%lld\n%s\n%s",
-	    (long long)pos, hash_hex, at);
-
-	return len < 0 ? 0 : (size_t)len;
-}
-
-static int
-cp_load_file(struct nrm_checkpoints *cp, struct nrm_error *err)
-{
-	char *text = NULL, *line, *next;
-	size_t len;
-
-	if (access(cp->path, F_OK) != 0)
-		return NRM_OK;
-	if (nrm_read_file(cp->path, 64 << 20, &text, &len,
-		"audit_checkpoint_file", err) != NRM_OK)
-		return NRM_ERR;
-	for (line = text; line != NULL && *line != '\0'; line = next) {
-		cJSON *o;
-		const cJSON *pos, *hash;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		if (*line == '\0')
-			continue;
-		o = cJSON_Parse(line);
-		pos = cJSON_GetObjectItemCaseSensitive(o, "pos");
-		hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
-		if (!cJSON_IsNumber(pos) || !cJSON_IsString(hash)) {
-			cJSON_Delete(o);
-			free(text);
-			return nrm_error_set(err, NRM_E_VALIDATION,
-			    "audit_checkpoint_file",
-			    "%s holds a line that is not a checkpoint",
-			    cp->path);
-		}
-		cp->last_pos = (int64_t)pos->valuedouble;
-		snprintf(cp->last_hash, sizeof(cp->last_hash), "%s",
-		    hash->valuestring);
-		cJSON_AddItemToArray(cp->list, o);
-	}
-	free(text);
-	return NRM_OK;
-}
 
 int
 nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
     const char *path, struct nrm_error *err)
 {
 	struct nrm_checkpoints *cp = nrm_xcalloc(1, sizeof(*cp));
-	FILE *f;
 
 	*out = NULL;
 	cp->fd = -1;
-	cp->list = cJSON_CreateArray();
-	cp->path = nrm_xstrdup(path);
-	f = fopen(key_file, "r");
-	if (f == NULL) {
-		nrm_error_set(err, NRM_E_VALIDATION, "audit_signing_key_file",
-		    "could not open %s: %s", key_file, strerror(errno));
-		goto fail;
+	cp->key = nrm_audit_key_load(key_file, true, CP_FIELD_KEY, err);
+	if (cp->key == NULL) {
+		/* Point at the tool that makes one. */
+		size_t n = strlen(err->detail);
+
+		snprintf(err->detail + n, sizeof(err->detail) - n,
+		    "; make one with nrmctl audit keygen");
+		goto out;
 	}
-	cp->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (cp->key == NULL || EVP_PKEY_id(cp->key) != EVP_PKEY_ED25519) {
-		nrm_error_set(err, NRM_E_VALIDATION, "audit_signing_key_file",
-		    "%s must hold an Ed25519 private key (PEM); make one "
-		    "with nrmctl audit keygen",
-		    key_file);
-		goto fail;
-	}
-	if (cp_load_file(cp, err) != NRM_OK)
-		goto fail;
+	if (access(path, F_OK) == 0 &&
+	    nrm_audit_cps_load(path, NULL, &cp->list, CP_FIELD_FILE, err) !=
+		NRM_OK)
+		goto out;
 	cp->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (cp->fd < 0) {
-		nrm_error_set(err, NRM_E_VALIDATION, "audit_checkpoint_file",
+		nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
 		    "could not open %s: %s", path, strerror(errno));
-		goto fail;
+		goto out;
 	}
 	*out = cp;
-	return NRM_OK;
-fail:
+	cp = NULL;
+out:
 	nrm_checkpoints_free(cp);
-	return NRM_ERR;
+	return *out != NULL ? NRM_OK : NRM_ERR;
 }
 
 void
@@ -128,8 +73,7 @@ nrm_checkpoints_free(struct nrm_checkpoints *cp)
 	if (cp->fd >= 0)
 		close(cp->fd);
 	EVP_PKEY_free(cp->key);
-	cJSON_Delete(cp->list);
-	free(cp->path);
+	nrm_audit_cps_free(&cp->list);
 	free(cp);
 }
 
@@ -137,68 +81,67 @@ int
 nrm_checkpoints_add(
     struct nrm_checkpoints *cp, int64_t pos, const char *hash_hex, int64_t at)
 {
-	char ts[40], msg[256], *line = NULL;
-	unsigned char sig[64];
-	char sig64[128];
-	size_t siglen = sizeof(sig), mlen;
-	EVP_MD_CTX *ctx = NULL;
-	cJSON *o = NULL;
+	struct nrm_audit_cp c;
+	const struct nrm_audit_cp *last =
+	    cp->list.n > 0 ? &cp->list.v[cp->list.n - 1] : NULL;
+	char *line = NULL;
+	size_t n;
 	int rc = NRM_ERR;
 
-	if (pos == cp->last_pos && strcmp(hash_hex, cp->last_hash) == 0)
+	if (last != NULL && pos == last->pos &&
+	    strcmp(hash_hex, last->hash) == 0)
 		return NRM_OK;
-	if (nrm_time_format(at, ts, sizeof(ts)) != NRM_OK)
-		return NRM_ERR;
-	mlen = nrm_checkpoint_message(pos, hash_hex, ts, msg, sizeof(msg));
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, cp->key) != 1 ||
-	    EVP_DigestSign(
-		ctx, sig, &siglen, (const unsigned char *)msg, mlen) != 1)
+	memset(&c, 0, sizeof(c));
+	c.pos = pos;
+	if (strlen(hash_hex) >= sizeof(c.hash) ||
+	    nrm_time_format(at, c.at, sizeof(c.at)) != NRM_OK)
 		goto out;
-	EVP_EncodeBlock((unsigned char *)sig64, sig, (int)siglen);
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "pos", (double)pos);
-	cJSON_AddStringToObject(o, "hash", hash_hex);
-	cJSON_AddStringToObject(o, "at", ts);
-	cJSON_AddStringToObject(o, "sig", sig64);
-	line = cJSON_PrintUnformatted(o);
+	memcpy(c.hash, hash_hex, strlen(hash_hex) + 1);
+	if (nrm_audit_cp_sign(cp->key, &c) != NRM_OK)
+		goto out;
+	line = nrm_audit_cp_line(&c);
 	if (line == NULL)
 		goto out;
-	{
-		size_t n = strlen(line);
-
-		line[n] = '\n';
-		if (write(cp->fd, line, n + 1) != (ssize_t)(n + 1) ||
-		    fdatasync(cp->fd) != 0) {
-			nrm_error("could not append an audit checkpoint "
-				  "errno=%d",
-			    errno);
-			goto out;
-		}
+	n = strlen(line);
+	line[n] = '\n';
+	if (write(cp->fd, line, n + 1) != (ssize_t)(n + 1) ||
+	    fdatasync(cp->fd) != 0) {
+		nrm_error(
+		    "could not append an audit checkpoint errno=%d", errno);
+		goto out;
 	}
-	cJSON_AddItemToArray(cp->list, o);
-	o = NULL;
-	cp->last_pos = pos;
-	snprintf(cp->last_hash, sizeof(cp->last_hash), "%s", hash_hex);
+	nrm_audit_cps_push(&cp->list, &c);
 	rc = NRM_OK;
 out:
 	free(line);
-	cJSON_Delete(o);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
 char *
 nrm_checkpoints_json(const struct nrm_checkpoints *cp)
 {
-	return cJSON_PrintUnformatted(cp->list);
+	cJSON *a = cJSON_CreateArray();
+	char *text = NULL;
+
+	if (a == NULL)
+		return NULL;
+	for (size_t i = 0; i < cp->list.n; i++) {
+		cJSON *o = nrm_audit_cp_json(&cp->list.v[i]);
+
+		if (o == NULL)
+			goto out;
+		cJSON_AddItemToArray(a, o);
+	}
+	text = cJSON_PrintUnformatted(a);
+out:
+	cJSON_Delete(a);
+	return text;
 }
 
 int
 nrm_checkpoints_count(const struct nrm_checkpoints *cp)
 {
-	return cJSON_GetArraySize(cp->list);
+	return (int)cp->list.n;
 }
 
 char *

@@ -8,7 +8,10 @@
  *
  *   {"pos":P,"hash":"<hex>","at":"<RFC 3339>","sig":"<base64>"}
  *
- * The signature covers the bytes "nrm-audit-checkpoint\n<P>\n<hex>\n<at>".
+ * The signature covers the bytes "nrm-audit-checkpoint\n<P>\n<hex>\n<at>";
+ * the format (and its strict parser) is nrm-api/common/auditchain.h's,
+ * shared with nrmctl, so a line nrmd writes is one nrmctl verifies and a
+ * file nrmctl would refuse is refused here at start-up too.
  * Someone who rewrites the whole chain consistently inside the database
  * cannot forge these lines without the key, so `nrmctl audit verify
  * --checkpoints FILE --public-key PEM` catches the rewrite.
@@ -26,7 +29,8 @@ struct nrm_checkpoints;
 
 /*
  * Load the private key (PEM, Ed25519) and the existing file (created if
- * missing).  *err names the key or file at fault.
+ * missing; every line must be a checkpoint, see auditchain.h).  *err
+ * names the key or file at fault.
  */
 int nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
     const char *path, struct nrm_error *err) NRM_MUSTCHECK;
@@ -47,9 +51,5 @@ char *nrm_checkpoints_json(const struct nrm_checkpoints *cp);
 char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);
 
 int nrm_checkpoints_count(const struct nrm_checkpoints *cp);
-
-/* The text that is signed, into buf; returns its length. */
-size_t nrm_checkpoint_message(
-    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t n);
 
 #endif /* NRM_CHECKPOINT_H */

@@ -1,0 +1,424 @@
+/*
+ * auditchain.c - the audit chain's formats: canonical event bytes, the
+ * signed checkpoint and its line, Ed25519 keys (see auditchain.h).
+ */
+#include "auditchain.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include "crypto.h"
+#include "util.h"
+
+int
+nrm_audit_canonical(const char *const fields[NRM_AUDIT_FIELDS],
+    unsigned char **out, size_t *outlen)
+{
+	const char *all[NRM_AUDIT_FIELDS + 1];
+	size_t total = 0;
+	unsigned char *buf;
+	size_t off = 0;
+
+	all[0] = NRM_AUDIT_CANON_TAG;
+	for (int i = 0; i < NRM_AUDIT_FIELDS; i++)
+		all[i + 1] = fields[i];
+	for (int i = 0; i <= NRM_AUDIT_FIELDS; i++) {
+		size_t n = all[i] != NULL ? strlen(all[i]) : 0;
+
+		if (n > UINT32_MAX - 1)
+			return NRM_ERR;
+		total += 4 + n;
+	}
+	buf = malloc(total);
+	if (buf == NULL)
+		return NRM_ERR;
+	for (int i = 0; i <= NRM_AUDIT_FIELDS; i++) {
+		uint32_t n;
+
+		if (all[i] == NULL) {
+			memset(buf + off, 0xff, 4);
+			off += 4;
+			continue;
+		}
+		n = (uint32_t)strlen(all[i]);
+		buf[off++] = (unsigned char)(n >> 24);
+		buf[off++] = (unsigned char)(n >> 16);
+		buf[off++] = (unsigned char)(n >> 8);
+		buf[off++] = (unsigned char)n;
+		memcpy(buf + off, all[i], n);
+		off += n;
+	}
+	*out = buf;
+	*outlen = off;
+	return NRM_OK;
+}
+
+void
+nrm_audit_genesis(unsigned char out[32])
+{
+	nrm_sha256(
+	    NRM_AUDIT_GENESIS_INPUT, strlen(NRM_AUDIT_GENESIS_INPUT), out);
+}
+
+bool
+nrm_audit_hash_hex_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') ||
+			(s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == NRM_AUDIT_HEX_LEN;
+}
+
+bool
+nrm_audit_at_valid(const char *at)
+{
+	size_t n = 0;
+
+	for (; at[n] != '\0'; n++)
+		if ((unsigned char)at[n] < 0x20 || (unsigned char)at[n] > 0x7e)
+			return false;
+	return n >= 1 && n <= NRM_AUDIT_AT_MAX;
+}
+
+static bool
+ac_pos_valid(int64_t pos)
+{
+	return pos >= 0 && pos <= NRM_AUDIT_POS_MAX;
+}
+
+int
+nrm_audit_cp_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+{
+	int n;
+
+	if (!ac_pos_valid(pos) || !nrm_audit_hash_hex_valid(hash_hex) ||
+	    !nrm_audit_at_valid(at))
+		return -1;
+	n = snprintf(buf, bufsz, "%s\n%" PRId64 "\n%s\n%s", NRM_AUDIT_CP_TAG,
+	    pos, hash_hex, at);
+	if (n < 0 || (size_t)n >= bufsz)
+		return -1;
+	return n;
+}
+
+/* The member of a line's object, NULL when absent; *dup when twice. */
+static const cJSON *
+ac_member(const cJSON *o, const char *name, bool *dup)
+{
+	const cJSON *found = NULL;
+	const cJSON *m;
+
+	cJSON_ArrayForEach (m, o) {
+		if (m->string == NULL || strcmp(m->string, name) != 0)
+			continue;
+		if (found != NULL)
+			*dup = true;
+		found = m;
+	}
+	return found;
+}
+
+int
+nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
+{
+	static const char *const names[] = {"pos", "hash", "at", "sig"};
+	const cJSON *m[NRM_ARRAY_LEN(names)];
+	const cJSON *pos, *hash, *at, *sig;
+	bool dup = false;
+	cJSON *o;
+	int rc = NRM_ERR;
+
+	memset(cp, 0, sizeof(*cp));
+	o = cJSON_ParseWithOpts(text, NULL, 1);
+	if (o == NULL || !cJSON_IsObject(o)) {
+		*why = "not a JSON object";
+		goto out;
+	}
+	for (size_t i = 0; i < NRM_ARRAY_LEN(names); i++)
+		m[i] = ac_member(o, names[i], &dup);
+	if (dup) {
+		*why = "a member appears twice";
+		goto out;
+	}
+	if (cJSON_GetArraySize(o) > (int)NRM_ARRAY_LEN(names)) {
+		*why = "unknown member (pos, hash, at, sig only)";
+		goto out;
+	}
+	pos = m[0];
+	hash = m[1];
+	at = m[2];
+	sig = m[3];
+	if (!cJSON_IsNumber(pos) || pos->valuedouble < 0 ||
+	    pos->valuedouble > (double)NRM_AUDIT_POS_MAX ||
+	    pos->valuedouble != (double)(int64_t)pos->valuedouble) {
+		*why = "\"pos\" is not an integer >= 0";
+		goto out;
+	}
+	if (!cJSON_IsString(hash) ||
+	    !nrm_audit_hash_hex_valid(hash->valuestring)) {
+		*why = "\"hash\" is not 64 lowercase hex digits";
+		goto out;
+	}
+	if (!cJSON_IsString(at) || !nrm_audit_at_valid(at->valuestring)) {
+		*why = "\"at\" is not a time string";
+		goto out;
+	}
+	if (!cJSON_IsString(sig) || sig->valuestring[0] == '\0' ||
+	    strlen(sig->valuestring) > NRM_AUDIT_SIG_B64_MAX) {
+		*why = "\"sig\" is not a base64 string";
+		goto out;
+	}
+	cp->pos = (int64_t)pos->valuedouble;
+	snprintf(cp->hash, sizeof(cp->hash), "%s", hash->valuestring);
+	snprintf(cp->at, sizeof(cp->at), "%s", at->valuestring);
+	snprintf(cp->sig, sizeof(cp->sig), "%s", sig->valuestring);
+	rc = NRM_OK;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+cJSON *
+nrm_audit_cp_json(const struct nrm_audit_cp *cp)
+{
+	cJSON *o = cJSON_CreateObject();
+	char pos[24];
+
+	if (o == NULL)
+		return NULL;
+	snprintf(pos, sizeof(pos), "%" PRId64, cp->pos);
+	if (!cJSON_AddItemToObject(o, "pos", cJSON_CreateRaw(pos)) ||
+	    cJSON_AddStringToObject(o, "hash", cp->hash) == NULL ||
+	    cJSON_AddStringToObject(o, "at", cp->at) == NULL ||
+	    cJSON_AddStringToObject(o, "sig", cp->sig) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *
+nrm_audit_cp_line(const struct nrm_audit_cp *cp)
+{
+	cJSON *o = nrm_audit_cp_json(cp);
+	char *text;
+
+	if (o == NULL)
+		return NULL;
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+void
+nrm_audit_cps_push(struct nrm_audit_cps *cps, const struct nrm_audit_cp *cp)
+{
+	if (cps->n == cps->cap) {
+		size_t cap = cps->cap == 0 ? 64 : cps->cap * 2;
+		struct nrm_audit_cp *v = nrm_xmalloc(cap * sizeof(*v));
+
+		if (cps->n > 0)
+			memcpy(v, cps->v, cps->n * sizeof(*v));
+		free(cps->v);
+		cps->v = v;
+		cps->cap = cap;
+	}
+	cps->v[cps->n++] = *cp;
+}
+
+void
+nrm_audit_cps_free(struct nrm_audit_cps *cps)
+{
+	free(cps->v);
+	cps->v = NULL;
+	cps->n = cps->cap = 0;
+}
+
+int
+nrm_audit_cps_load(const char *path, EVP_PKEY *pubkey,
+    struct nrm_audit_cps *cps, const char *field, struct nrm_error *err)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+	int rc = NRM_ERR;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		nrm_error_set(err, NRM_E_VALIDATION, field,
+		    "could not open checkpoints %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((len = getline(&line, &cap, f)) != -1) {
+		struct nrm_audit_cp cp;
+		const char *why = NULL;
+
+		lineno++;
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (strspn(line, " \t") == (size_t)len)
+			continue;
+		if (len > NRM_AUDIT_CP_LINE_MAX) {
+			nrm_error_set(err, NRM_E_VALIDATION, field,
+			    "could not read checkpoints %s: line %d is too "
+			    "long",
+			    path, lineno);
+			goto out;
+		}
+		if (nrm_audit_cp_parse(line, &cp, &why) != NRM_OK) {
+			nrm_error_set(err, NRM_E_VALIDATION, field,
+			    "could not read checkpoints %s: line %d: %s", path,
+			    lineno, why);
+			goto out;
+		}
+		cp.line = lineno;
+		cp.sig_bad =
+		    pubkey != NULL && !nrm_audit_cp_verify(pubkey, &cp);
+		nrm_audit_cps_push(cps, &cp);
+	}
+	if (ferror(f)) {
+		nrm_error_set(err, NRM_E_VALIDATION, field,
+		    "could not read checkpoints %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = NRM_OK;
+out:
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	if (rc != NRM_OK)
+		nrm_audit_cps_free(cps);
+	return rc;
+}
+
+EVP_PKEY *
+nrm_audit_key_load(const char *path, bool private_key, const char *field,
+    struct nrm_error *err)
+{
+	const char *what = private_key ? "key" : "public key";
+	EVP_PKEY *pkey;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		nrm_error_set(err, NRM_E_VALIDATION, field,
+		    "could not open %s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+			   : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "ED25519")) {
+		EVP_PKEY_free(pkey);
+		nrm_error_set(err, NRM_E_VALIDATION, field,
+		    "could not read %s %s: not a PEM Ed25519 %s", what, path,
+		    private_key ? "private key"
+				: "public key (BEGIN PUBLIC KEY)");
+		return NULL;
+	}
+	return pkey;
+}
+
+int
+nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+	unsigned char sig[NRM_AUDIT_SIG_LEN];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = NULL;
+	int msglen;
+	int rc = NRM_ERR;
+
+	msglen =
+	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
+	if (msglen < 0)
+		goto out;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg,
+		(size_t)msglen) != 1 ||
+	    siglen != NRM_AUDIT_SIG_LEN)
+		goto out;
+	EVP_EncodeBlock((unsigned char *)cp->sig, sig, (int)siglen);
+	rc = NRM_OK;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * Standard base64 (padding optional) into out[outsz]; the decoded length,
+ * or -1 on a bad character or a result longer than outsz.
+ */
+static int
+ac_b64_decode(const char *in, unsigned char *out, size_t outsz)
+{
+	unsigned char tmp[NRM_AUDIT_SIG_B64_MAX + 4];
+	unsigned char dec[NRM_AUDIT_SIG_B64_MAX];
+	size_t n = strlen(in);
+	size_t pad = 0;
+	int len;
+
+	while (n > 0 && in[n - 1] == '=') {
+		n--;
+		pad++;
+	}
+	if (pad > 2 || n == 0 || n > NRM_AUDIT_SIG_B64_MAX || n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	memcpy(tmp, in, n);
+	pad = (4 - n % 4) % 4;
+	memset(tmp + n, '=', pad);
+	len = EVP_DecodeBlock(dec, tmp, (int)(n + pad));
+	if (len >= 0)
+		len -= (int)pad;
+	if (len < 0 || (size_t)len > outsz)
+		return -1;
+	memcpy(out, dec, (size_t)len);
+	return len;
+}
+
+bool
+nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+	unsigned char sig[NRM_AUDIT_SIG_LEN + 3];
+	int msglen;
+	int siglen;
+	EVP_MD_CTX *ctx;
+	bool ok = false;
+
+	msglen =
+	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
+	siglen = ac_b64_decode(cp->sig, sig, sizeof(sig));
+	if (msglen < 0 || siglen != NRM_AUDIT_SIG_LEN)
+		return false;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return false;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, (size_t)siglen,
+		(const unsigned char *)msg, (size_t)msglen) == 1)
+		ok = true;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}

@@ -1,0 +1,297 @@
+/*
+ * audit_link.c - the chain as nrmctl reads it: session, anchor, links,
+ * checkpoints file (see audit_link.h).
+ */
+#include "audit_link.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "ctl_db.h"
+
+/*
+ * The columns every link query selects, in this order: the link (pos,
+ * event_id, prev_hash hex, hash hex, whether the event row exists), the
+ * 13 event columns as canonical text, and the database's own canonical
+ * bytes (hex) for the cross-check.
+ */
+#define LINK_COLUMNS \
+	"c.pos, c.event_id, pg_catalog.encode(c.prev_hash, 'hex'), " \
+	"pg_catalog.encode(c.hash, 'hex'), e.id IS NOT NULL, " \
+	"e.id::text, pg_catalog.to_char(e.at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.api_key_id::text, " \
+	"e.agency_id::text, e.role, e.action, e.object_type, e.object_id, " \
+	"e.purpose, e.outcome, e.reason, e.request_id, " \
+	"pg_catalog.abbrev(e.client_addr), " \
+	"CASE WHEN e.id IS NOT NULL " \
+	"THEN pg_catalog.encode(audit.canonical(e), 'hex') END "
+#define LINK_COL_POS 0
+#define LINK_COL_EVENT 1
+#define LINK_COL_PREV 2
+#define LINK_COL_HASH 3
+#define LINK_COL_PRESENT 4
+#define LINK_COL_FIELDS 5
+#define LINK_COL_DBCANON (LINK_COL_FIELDS + NRM_AUDIT_FIELDS)
+#define LINK_NCOLS (LINK_COL_DBCANON + 1)
+
+const char *const nrm_audit_field_names[NRM_AUDIT_FIELDS] = {
+    "id",
+    "at",
+    "api_key_id",
+    "agency_id",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "client_addr",
+};
+
+/* Hex digit value, or -1. */
+static int
+link_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode `len` hex characters into out[len / 2]; NRM_ERR on bad input. */
+static int
+link_unhex(const char *hex, size_t len, unsigned char *out)
+{
+	if (len % 2 != 0)
+		return NRM_ERR;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = link_hexval(hex[i]);
+		int lo = link_hexval(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return NRM_ERR;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return NRM_OK;
+}
+
+int
+nrm_audit_parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || s[0] == '\0')
+		return NRM_ERR;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return NRM_ERR;
+	*out = (int64_t)v;
+	return NRM_OK;
+}
+
+int
+nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
+{
+	const char *p[1] = {action};
+
+	if (nrm_ctl_query(conn,
+		"INSERT INTO audit.event (action, object_type, purpose, "
+		"outcome) VALUES ($1, 'audit', 'audit', 'allowed')",
+		1, p, NULL, NULL, NULL, err,
+		"record the audit event %s (run as the owner)",
+		action) != NRM_OK)
+		return NRM_ERR;
+	/* Times without a zone (--from, --to) are UTC. */
+	if (nrm_ctl_exec(conn,
+		"SET search_path = pg_catalog, pg_temp; SET TimeZone = 'UTC'",
+		err, "set up the session") != NRM_OK)
+		return NRM_ERR;
+	return nrm_ctl_begin(conn, "ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	    err, "begin a read-only transaction");
+}
+
+int
+nrm_audit_link_anchor(
+    PGconn *conn, int64_t *pos, unsigned char hash[32], struct nrm_error *err)
+{
+	PGresult *res;
+	int rc = NRM_ERR;
+
+	if (nrm_ctl_query(conn,
+		"SELECT purged_through_pos, "
+		"pg_catalog.encode(anchor_hash, 'hex') FROM audit.retention "
+		"ORDER BY purged_through_pos DESC LIMIT 1",
+		0, NULL, NULL, NULL, &res, err, "read the anchor") != NRM_OK)
+		return NRM_ERR;
+	if (PQntuples(res) == 0) {
+		*pos = 0;
+		nrm_audit_genesis(hash);
+	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), pos) != NRM_OK ||
+	    PQgetlength(res, 0, 1) != NRM_AUDIT_HEX_LEN ||
+	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, hash) !=
+		NRM_OK) {
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not read the anchor: unexpected row");
+		goto out;
+	}
+	rc = NRM_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Re-hash a present link and compare with the database's encoding. */
+static int
+link_rehash(const PGresult *res, struct nrm_audit_link *l)
+{
+	unsigned char *canon = NULL;
+	unsigned char *buf = NULL;
+	size_t clen = 0;
+	const char *db;
+	unsigned char *dbc = NULL;
+	size_t dblen;
+	int rc = NRM_ERR;
+
+	if (nrm_audit_canonical(l->fields, &canon, &clen) != NRM_OK)
+		goto out;
+	db = PQgetvalue(res, 0, LINK_COL_DBCANON);
+	dblen = (size_t)PQgetlength(res, 0, LINK_COL_DBCANON);
+	dbc = malloc(dblen / 2 + 1);
+	if (dbc == NULL || link_unhex(db, dblen, dbc) != NRM_OK)
+		goto out;
+	l->canon_differs = dblen / 2 != clen || memcmp(dbc, canon, clen) != 0;
+	buf = malloc(32 + clen);
+	if (buf == NULL)
+		goto out;
+	memcpy(buf, l->prev, 32);
+	memcpy(buf + 32, canon, clen);
+	nrm_sha256(buf, 32 + clen, l->rehash);
+	rc = NRM_OK;
+out:
+	free(buf);
+	free(canon);
+	free(dbc);
+	return rc;
+}
+
+/* Decode a row; NRM_ERR when the database sent something malformed. */
+static int
+link_read(const PGresult *res, struct nrm_audit_link *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (PQnfields(res) != LINK_NCOLS ||
+	    nrm_audit_parse_i64(PQgetvalue(res, 0, LINK_COL_POS), &l->pos) !=
+		NRM_OK ||
+	    PQgetlength(res, 0, LINK_COL_PREV) != NRM_AUDIT_HEX_LEN ||
+	    PQgetlength(res, 0, LINK_COL_HASH) != NRM_AUDIT_HEX_LEN)
+		return NRM_ERR;
+	l->event_id = PQgetvalue(res, 0, LINK_COL_EVENT);
+	l->prev_hex = PQgetvalue(res, 0, LINK_COL_PREV);
+	l->hash_hex = PQgetvalue(res, 0, LINK_COL_HASH);
+	if (link_unhex(l->prev_hex, NRM_AUDIT_HEX_LEN, l->prev) != NRM_OK ||
+	    link_unhex(l->hash_hex, NRM_AUDIT_HEX_LEN, l->hash) != NRM_OK)
+		return NRM_ERR;
+	l->present = strcmp(PQgetvalue(res, 0, LINK_COL_PRESENT), "t") == 0;
+	for (int i = 0; i < NRM_AUDIT_FIELDS; i++)
+		l->fields[i] = PQgetisnull(res, 0, LINK_COL_FIELDS + i)
+		    ? NULL
+		    : PQgetvalue(res, 0, LINK_COL_FIELDS + i);
+	return l->present ? link_rehash(res, l) : NRM_OK;
+}
+
+int
+nrm_audit_link_each(PGconn *conn, int64_t lo, int64_t hi, nrm_audit_link_cb cb,
+    void *arg, struct nrm_error *err)
+{
+	char los[24], his[24];
+	const char *p[2] = {los, his};
+	PGresult *res = NULL;
+	bool skip = false;
+	int rc = NRM_ERR;
+
+	snprintf(los, sizeof(los), "%" PRId64, lo);
+	snprintf(his, sizeof(his), "%" PRId64, hi);
+	if (!PQsendQueryParams(conn,
+		"SELECT " LINK_COLUMNS
+		"FROM audit.chain c LEFT JOIN audit.event e "
+		"ON e.id = c.event_id "
+		"WHERE c.pos >= $1::bigint "
+		"AND ($2::bigint < 0 OR c.pos <= $2::bigint) "
+		"ORDER BY c.pos",
+		2, NULL, p, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(conn))
+		return nrm_ctl_db_error(NULL, conn, err, "read the chain");
+	while ((res = PQgetResult(conn)) != NULL) {
+		struct nrm_audit_link l;
+		int r;
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			PQclear(res);
+			continue;
+		}
+		if (PQresultStatus(res) != PGRES_SINGLE_TUPLE) {
+			nrm_ctl_db_error(res, conn, err, "read the chain");
+			goto out;
+		}
+		if (!skip) {
+			if (link_read(res, &l) != NRM_OK) {
+				nrm_error_set(err, NRM_E_INTERNAL, NULL,
+				    "could not read the chain: malformed row");
+				goto out;
+			}
+			r = cb(&l, arg, err);
+			if (r == NRM_ERR)
+				goto out;
+			skip = r != NRM_OK;
+		}
+		PQclear(res);
+	}
+	rc = NRM_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static int
+link_cp_cmp(const void *a, const void *b)
+{
+	const struct nrm_audit_cp *x = a;
+	const struct nrm_audit_cp *y = b;
+
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+int
+nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
+    struct nrm_audit_cps *cps, struct nrm_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	int rc = NRM_ERR;
+
+	if (pubkey_path != NULL) {
+		pkey = nrm_audit_key_load(pubkey_path, false, NULL, err);
+		if (pkey == NULL)
+			return NRM_ERR;
+	}
+	if (nrm_audit_cps_load(path, pkey, cps, NULL, err) != NRM_OK)
+		goto out;
+	if (cps->n > 0)
+		qsort(cps->v, cps->n, sizeof(*cps->v), link_cp_cmp);
+	rc = NRM_OK;
+out:
+	EVP_PKEY_free(pkey);
+	return rc;
+}

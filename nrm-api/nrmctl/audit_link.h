@@ -1,0 +1,72 @@
+/*
+ * audit_link.h - what nrmctl's audit verify and export share: the
+ * session they read in, the audit event they record, the retention
+ * anchor, the checkpoints file, and the chain streamed link by link and
+ * re-hashed on the way.
+ *
+ * Synchronous libpq.  Errors go to err as "could not ...: reason".
+ */
+#ifndef NRM_AUDIT_LINK_H
+#define NRM_AUDIT_LINK_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "auditchain.h"
+#include "nrm/nrm.h"
+
+/* A link row, checked; the pointers live as long as the callback. */
+struct nrm_audit_link {
+	int64_t pos;
+	const char *event_id; /* text, "" when the link has none */
+	const char *prev_hex;
+	const char *hash_hex;
+	unsigned char prev[32];
+	unsigned char hash[32];
+	unsigned char rehash[32]; /* of the event as it is now */
+	bool present;
+	bool canon_differs; /* the database's audit.canonical() disagrees */
+	const char *fields[NRM_AUDIT_FIELDS]; /* NULL for SQL NULL */
+};
+
+/* The event columns' names, in table order (export's JSON keys). */
+extern const char *const nrm_audit_field_names[NRM_AUDIT_FIELDS];
+
+/*
+ * Called for each link in position order.  Returns NRM_OK to go on, 1 to
+ * read the rest without decoding it, NRM_ERR (err set) to stop.
+ */
+typedef int (*nrm_audit_link_cb)(
+    const struct nrm_audit_link *l, void *arg, struct nrm_error *err);
+
+/*
+ * Record `action` (audit.verify, audit.export) as an audit event of its
+ * own, committed; then open the one REPEATABLE READ READ ONLY snapshot
+ * everything after reads in (session in UTC, a safe search_path).
+ */
+int nrm_audit_link_session(
+    PGconn *conn, const char *action, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* The anchor verification starts from: (0, genesis) without a purge. */
+int nrm_audit_link_anchor(PGconn *conn, int64_t *pos, unsigned char hash[32],
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Stream the links with lo <= pos <= hi (hi < 0: no bound) to `cb`,
+ * each re-hashed and its canonical bytes compared with the database's.
+ */
+int nrm_audit_link_each(PGconn *conn, int64_t lo, int64_t hi,
+    nrm_audit_link_cb cb, void *arg, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * The checkpoints of `path` sorted by position (then line), each
+ * signature checked when the public key file `pubkey_path` is given.
+ */
+int nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
+    struct nrm_audit_cps *cps, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* A decimal integer (optional '-') that fits int64_t. */
+int nrm_audit_parse_i64(const char *s, int64_t *out) NRM_MUSTCHECK;
+
+#endif /* NRM_AUDIT_LINK_H */

@@ -1,0 +1,69 @@
+/*
+ * ctl_db.h - nrmctl's one database helper: connect, run a statement
+ * (with or without parameters, or a whole script), transactions, and the
+ * error of a failed result in a struct nrm_error.
+ *
+ * Synchronous libpq: nrmctl is a command-line tool, not the daemon.
+ * Every error is "could not <what>: <reason>" in err->detail (no prefix,
+ * no newline; <what> is the caller's printf format, <reason> the
+ * server's primary message, one line).  No function logs or prints;
+ * server notices go to the debug log.
+ */
+#ifndef NRM_CTL_DB_H
+#define NRM_CTL_DB_H
+
+#include <libpq-fe.h>
+
+#include "nrm/nrm.h"
+
+/*
+ * Connect to `url` (NULL: $NRM_DATABASE_URL) as application "nrmctl",
+ * client encoding UTF8.  On NRM_ERR *out is NULL and err says "could not
+ * connect to the database: ...".  The caller PQfinish()es *out.
+ */
+int nrm_ctl_connect(
+    const char *url, PGconn **out, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Run `sql` with n text parameters (lens and fmts as PQexecParams: NULL
+ * for all text), accepting a command or any rows.  On NRM_OK the result
+ * goes to *res when res is not NULL (the caller PQclear()s it), else it
+ * is cleared; on NRM_ERR *res is NULL and err is set from `what`.
+ */
+int nrm_ctl_query(PGconn *conn, const char *sql, int n,
+    const char *const *params, const int *lens, const int *fmts, PGresult **res,
+    struct nrm_error *err, const char *what, ...)
+    NRM_PRINTF(9, 10) NRM_MUSTCHECK;
+
+/* nrm_ctl_query() without parameters and without a result. */
+int nrm_ctl_exec(PGconn *conn, const char *sql, struct nrm_error *err,
+    const char *what, ...) NRM_PRINTF(4, 5) NRM_MUSTCHECK;
+
+/*
+ * Run a script of statements (a migration file): as nrm_ctl_exec(), but
+ * the reason ends with the script's line the error points at, " (line
+ * N)", or else the first line of the error's context.
+ */
+int nrm_ctl_exec_script(PGconn *conn, const char *sql, struct nrm_error *err,
+    const char *what, ...) NRM_PRINTF(4, 5) NRM_MUSTCHECK;
+
+/*
+ * Set err from a result the caller found wrong (NULL: the connection's
+ * error): "could not <what>: <primary message>".  Returns NRM_ERR.
+ */
+int nrm_ctl_db_error(const PGresult *res, PGconn *conn, struct nrm_error *err,
+    const char *what, ...) NRM_PRINTF(4, 5);
+
+/* BEGIN [mode] and COMMIT; `what` names the work ("create key"). */
+int nrm_ctl_begin(PGconn *conn, const char *mode, struct nrm_error *err,
+    const char *what) NRM_MUSTCHECK;
+int nrm_ctl_commit(
+    PGconn *conn, struct nrm_error *err, const char *what) NRM_MUSTCHECK;
+
+/*
+ * Leave `conn` idle: drain pending results, roll back an open or failed
+ * transaction.  Safe to call in any state.
+ */
+void nrm_ctl_rollback(PGconn *conn);
+
+#endif /* NRM_CTL_DB_H */
