@@ -59,7 +59,8 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/migrate.c \
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
-             tests/unit/test_rules tests/unit/test_crypto
+             tests/unit/test_rules tests/unit/test_crypto \
+             tests/unit/test_auditchain
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -115,6 +116,15 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
 $(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_auditchain links the audit-chain formats (+ crypto, util, log).
+$(BUILD)/tests/unit/test_auditchain: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_auditchain: tests/unit/test_auditchain.c \
+    $(BUILD)/nrm-api/common/auditchain.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 

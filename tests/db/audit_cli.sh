@@ -361,6 +361,21 @@ cmp -s "$T/forged.jsonl" "$T/cp.jsonl" && sed -i \
 broken $DB 'bad signature' --checkpoints "$T/forged.jsonl" \
     --public-key "$T/pub.pem" || fail "a forged checkpoint is caught"
 ok "a checkpoint whose hash was changed: bad signature"
+# The shared checkpoint format (nrm-api/common/auditchain.c) is strict:
+# a line that could be read two ways is refused, not guessed at.
+line2=$(sed -n 2p "$T/cp.jsonl")
+for bad in "dup|${line2%\}}, \"pos\": 1}|a member appears twice" \
+    "trail|$line2 x|not a JSON object" \
+    "extra|${line2%\}}, \"note\": \"x\"}|unknown member" \
+    "at|${line2/\"at\": \"$at\"/\"at\": \"2030-01-01\\u00e9\"}|\"at\" is not a time string"; do
+	IFS='|' read -r name text why <<<"$bad"
+	{ head -1 "$T/cp.jsonl"; printf '%s\n' "$text"; } >"$T/strict-$name.jsonl"
+	expect 1 verify $DB --checkpoints "$T/strict-$name.jsonl" \
+	    --public-key "$T/pub.pem" &&
+	    grep -q "line 2: $why" "$T/err" ||
+	    fail "a checkpoints file with a line of kind '$name' is refused"
+	ok "a checkpoint line of kind '$name' is refused: $why"
+done
 "$NRMCTL" audit keygen --out "$T/other.pem" >"$T/other.pub" 2>/dev/null
 broken $DB 'bad signature' --checkpoints "$T/cp.jsonl" \
     --public-key "$T/other.pub" || fail "another key's signature is refused"

@@ -1,0 +1,372 @@
+/*
+ * test_auditchain.c - the audit chain's shared formats
+ * (nrm-api/common/auditchain.c), table-driven: the checkpoint message
+ * and what it refuses, checkpoint lines that parse and round-trip and
+ * those that do not, the canonical event bytes, and Ed25519 signing and
+ * verifying with a generated key (a tampered checkpoint fails).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "auditchain.h"
+#include "crypto.h"
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SIG88 \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAAAAAAAAAAAAAAAAAAAAA=="
+
+static void
+test_message(void **state)
+{
+	static const struct {
+		int64_t pos;
+		const char *hash;
+		const char *at;
+		const char *want; /* NULL: refused */
+	} cases[] = {
+	    {42, H64, "2030-01-01T00:00:00Z",
+		"nrm-audit-checkpoint\n42\n" H64 "\n2030-01-01T00:00:00Z"},
+	    {0, H64, "x", "nrm-audit-checkpoint\n0\n" H64 "\nx"},
+	    {NRM_AUDIT_POS_MAX, H64, "t",
+		"nrm-audit-checkpoint\n9007199254740992\n" H64 "\nt"},
+	    /* a newline would let one message stand for another */
+	    {42, H64, "2030-01-01\n00:00:00Z", NULL},
+	    {42, H64, "2030-01-01T00:00:00Z\n", NULL},
+	    {42, H64, "2030-01-01\r00:00:00Z", NULL},
+	    {42, H64, "2030\t01", NULL},
+	    {42, H64, "2030-01-01T00:00:00\xc3\xa9", NULL},
+	    {42, H64, "", NULL},
+	    {42, H64,
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"1234",
+		NULL},
+	    {-1, H64, "t", NULL},
+	    {NRM_AUDIT_POS_MAX + 1, H64, "t", NULL},
+	    {42, "0123", "t", NULL},
+	    {42,
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789ab"
+		"cdef",
+		"t", NULL},
+	    {42, H64 "0", "t", NULL},
+	};
+	char buf[NRM_AUDIT_CP_MSG_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = nrm_audit_cp_message(
+		    cases[i].pos, cases[i].hash, cases[i].at, buf, sizeof(buf));
+
+		if (cases[i].want == NULL) {
+			if (n != -1)
+				fail_msg("case %zu accepted: %s", i, buf);
+			continue;
+		}
+		assert_int_equal(n, (int)strlen(cases[i].want));
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* too small a buffer is refused, never cut */
+	assert_int_equal(nrm_audit_cp_message(42, H64, "t", buf, 20), -1);
+}
+
+static void
+test_parse_ok_and_round_trip(void **state)
+{
+	static const char *const lines[] = {
+	    "{\"pos\":42,\"hash\":\"" H64 "\",\"at\":\"2030-01-01T00:00:00Z\","
+	    "\"sig\":\"" SIG88 "\"}",
+	    /* as the openssl test writes it: spaces, another order */
+	    "{\"sig\": \"" SIG88 "\", \"at\": \"t\", \"hash\": \"" H64 "\", "
+	    "\"pos\": 0}",
+	    "  {\"pos\":9007199254740992,\"hash\":\"" H64 "\",\"at\":\"t\","
+	    "\"sig\":\"abc\"}  ",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct nrm_audit_cp cp, again;
+		const char *why = NULL;
+		char *line;
+
+		assert_int_equal(
+		    nrm_audit_cp_parse(lines[i], &cp, &why), NRM_OK);
+		assert_string_equal(cp.hash, H64);
+		line = nrm_audit_cp_line(&cp);
+		assert_non_null(line);
+		assert_int_equal(
+		    nrm_audit_cp_parse(line, &again, &why), NRM_OK);
+		assert_int_equal(again.pos, cp.pos);
+		assert_string_equal(again.hash, cp.hash);
+		assert_string_equal(again.at, cp.at);
+		assert_string_equal(again.sig, cp.sig);
+		/* the line format: these members, this order, no spaces */
+		assert_int_equal(strncmp(line, "{\"pos\":", 7), 0);
+		assert_non_null(
+		    strstr(line, ",\"hash\":\"" H64 "\",\"at\":\""));
+		assert_null(strchr(line, ' '));
+		assert_null(strchr(line, '\n'));
+		free(line);
+	}
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *why;
+	} cases[] = {
+	    {"", "not a JSON object"},
+	    {"[1]", "not a JSON object"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"} x",
+		"not a JSON object"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}{}",
+		"not a JSON object"},
+	    {"{\"pos\":1,\"pos\":2,\"hash\":\"" H64 "\",\"at\":\"t\","
+	     "\"sig\":\"a\"}",
+		"a member appears twice"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\","
+	     "\"note\":1}",
+		"unknown member (pos, hash, at, sig only)"},
+	    {"{\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"pos\" is not an integer >= 0"},
+	    {"{\"pos\":-1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"pos\" is not an integer >= 0"},
+	    {"{\"pos\":1.5,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"pos\" is not an integer >= 0"},
+	    {"{\"pos\":\"1\",\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"pos\" is not an integer >= 0"},
+	    {"{\"pos\":1e300,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"pos\" is not an integer >= 0"},
+	    {"{\"pos\":1,\"hash\":\"ABC\",\"at\":\"t\",\"sig\":\"a\"}",
+		"\"hash\" is not 64 lowercase hex digits"},
+	    {"{\"pos\":1,\"hash\":7,\"at\":\"t\",\"sig\":\"a\"}",
+		"\"hash\" is not 64 lowercase hex digits"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"a\\nb\",\"sig\":\"a\"}",
+		"\"at\" is not a time string"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"\",\"sig\":\"a\"}",
+		"\"at\" is not a time string"},
+	    {"{\"pos\":1,\"hash\":\"" H64
+	     "\",\"at\":\"\\u00e9\",\"sig\":\"a\"}",
+		"\"at\" is not a time string"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"\"}",
+		"\"sig\" is not a base64 string"},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":null}",
+		"\"sig\" is not a base64 string"},
+	    {"{\"pos\":1,\"hash\":\"" H64
+	     "\",\"at\":\"t\",\"sig\":\"" SIG88 SIG88 "\"}",
+		"\"sig\" is not a base64 string"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nrm_audit_cp cp;
+		const char *why = NULL;
+
+		if (nrm_audit_cp_parse(cases[i].line, &cp, &why) != NRM_ERR)
+			fail_msg("case %zu accepted: %s", i, cases[i].line);
+		assert_string_equal(why, cases[i].why);
+	}
+}
+
+static void
+test_canonical(void **state)
+{
+	const char *fields[NRM_AUDIT_FIELDS] = {"7", "2030-01-01T00:00:00Z"};
+	unsigned char *c = NULL;
+	unsigned char g[32];
+	char hex[65];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(nrm_audit_canonical(fields, &c, &n), NRM_OK);
+	/* tag, "7", the time, then 11 NULLs */
+	assert_int_equal(n, 4 + 18 + 4 + 1 + 4 + 20 + 11 * 4);
+	assert_memory_equal(c,
+	    "\0\0\0\x12nrm.audit.event.v1\0\0\0\x01"
+	    "7",
+	    27);
+	assert_memory_equal(c + n - 4, "\xff\xff\xff\xff", 4);
+	free(c);
+	nrm_audit_genesis(g);
+	nrm_hex(g, 32, hex);
+	/* sha256("nrm-audit-chain-v1"), as audit.genesis() */
+	nrm_sha256("nrm-audit-chain-v1", 18, g);
+	{
+		char want[65];
+
+		nrm_hex(g, 32, want);
+		assert_string_equal(hex, want);
+	}
+}
+
+/* Write `key`'s PEM (private or public) to a temporary file. */
+static void
+write_pem(EVP_PKEY *key, bool priv, char *path)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/test_auditchain.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	if (priv)
+		assert_int_equal(
+		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL), 1);
+	else
+		assert_int_equal(PEM_write_PUBKEY(f, key), 1);
+	fclose(f);
+}
+
+static void
+test_sign_verify(void **state)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *priv, *pub;
+	char priv_path[64], pub_path[64];
+	struct nrm_audit_cp cp, t;
+	struct nrm_error err;
+
+	(void)state;
+	assert_non_null(gen);
+	assert_non_null(other);
+	write_pem(gen, true, priv_path);
+	write_pem(gen, false, pub_path);
+	priv = nrm_audit_key_load(priv_path, true, "k", &err);
+	pub = nrm_audit_key_load(pub_path, false, NULL, &err);
+	assert_non_null(priv);
+	assert_non_null(pub);
+	/* a public key is not a private one, and the other way round */
+	assert_null(nrm_audit_key_load(pub_path, true, "k", &err));
+	assert_string_equal(err.field, "k");
+	assert_non_null(strstr(err.detail, "not a PEM Ed25519 private key"));
+	assert_null(nrm_audit_key_load(priv_path, false, NULL, &err));
+	assert_non_null(strstr(err.detail, "not a PEM Ed25519 public key"));
+	assert_null(nrm_audit_key_load("/nonexistent/k.pem", true, NULL, &err));
+	assert_int_equal(strncmp(err.detail, "could not open key ", 19), 0);
+
+	memset(&cp, 0, sizeof(cp));
+	cp.pos = 150;
+	strcpy(cp.hash, H64);
+	strcpy(cp.at, "2030-01-01T00:00:00Z");
+	assert_int_equal(nrm_audit_cp_sign(priv, &cp), NRM_OK);
+	assert_int_equal(strlen(cp.sig), 88);
+	assert_true(nrm_audit_cp_verify(pub, &cp));
+	assert_true(nrm_audit_cp_verify(priv, &cp));
+	assert_false(nrm_audit_cp_verify(other, &cp));
+	/* unpadded base64 is the same signature */
+	t = cp;
+	t.sig[86] = '\0';
+	assert_true(nrm_audit_cp_verify(pub, &t));
+	/* every tampered part fails */
+	t = cp;
+	t.pos = 151;
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	t = cp;
+	t.hash[0] = '1';
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	t = cp;
+	t.at[3] = '1';
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	t = cp;
+	t.sig[10] = t.sig[10] == 'A' ? 'B' : 'A';
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	t = cp;
+	t.sig[40] = '!';
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	t = cp;
+	t.sig[20] = '\0';
+	assert_false(nrm_audit_cp_verify(pub, &t));
+	/* what the message cannot carry is never signed */
+	t = cp;
+	strcpy(t.at, "2030-01-01\n00:00:00Z");
+	assert_int_equal(nrm_audit_cp_sign(priv, &t), NRM_ERR);
+
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(gen);
+	EVP_PKEY_free(other);
+	unlink(priv_path);
+	unlink(pub_path);
+}
+
+static void
+test_cps_load(void **state)
+{
+	static const struct {
+		const char *text;
+		int n; /* checkpoints read, -1: refused */
+		const char *detail; /* the refusal names line and reason */
+	} cases[] = {
+	    {"", 0, NULL},
+	    {"\n  \n\t\n", 0, NULL},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}\r\n"
+	     "\n"
+	     "{\"pos\":2,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}",
+		2, NULL},
+	    {"{\"pos\":1,\"hash\":\"" H64 "\",\"at\":\"t\",\"sig\":\"a\"}\n"
+	     "\n"
+	     "{\"pos\":2,\"hash\":\"" H64 "\"}\n",
+		-1, ": line 3: \"at\" is not a time string"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nrm_audit_cps cps = {NULL, 0, 0};
+		struct nrm_error err;
+		char path[] = "/tmp/test_auditchain.XXXXXX";
+		int fd = mkstemp(path);
+		int rc;
+
+		assert_true(fd >= 0);
+		assert_int_equal(
+		    write(fd, cases[i].text, strlen(cases[i].text)),
+		    (ssize_t)strlen(cases[i].text));
+		close(fd);
+		rc = nrm_audit_cps_load(path, NULL, &cps, "f", &err);
+		if (cases[i].n < 0) {
+			assert_int_equal(rc, NRM_ERR);
+			assert_string_equal(err.field, "f");
+			assert_non_null(strstr(err.detail, cases[i].detail));
+			assert_null(cps.v);
+		} else {
+			assert_int_equal(rc, NRM_OK);
+			assert_int_equal(cps.n, (size_t)cases[i].n);
+			if (cps.n == 2) {
+				assert_int_equal(cps.v[0].line, 1);
+				assert_int_equal(cps.v[1].line, 3);
+				assert_int_equal(cps.v[1].pos, 2);
+			}
+		}
+		nrm_audit_cps_free(&cps);
+		unlink(path);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_message),
+	    cmocka_unit_test(test_parse_ok_and_round_trip),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_canonical),
+	    cmocka_unit_test(test_sign_verify),
+	    cmocka_unit_test(test_cps_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
