@@ -1,0 +1,395 @@
+/*
+ * ctl_cmds.c - nrmctl's subcommands: their usage texts, their options,
+ * the checks across options, and what each runs once parsed (see
+ * ctl_cmds.h; the work itself is keys.c's, migrate.c's and the audit
+ * files').
+ */
+#include "ctl_cmds.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "audit_cli.h"
+#include "crypto.h"
+#include "migrate.h"
+#include "routing.h"
+
+#define OPT(field) offsetof(struct nrm_ctl_args, field)
+
+static const char ctl_usage_migrate[] =
+    "usage: nrmctl migrate [--dir DIR]\n"
+    "\n"
+    "Apply each DIR/NNNN_name.sql not yet recorded in nrm.schema_version,\n"
+    "in version order, each in one transaction with its record.  Refuses\n"
+    "when an applied file changed or a version is missing.  Concurrent\n"
+    "runs wait for each other.\n"
+    "\n"
+    "options:\n"
+    "  --dir DIR   migration directory (default: sql)\n";
+
+static const char ctl_usage_key[] =
+    "usage: nrmctl key create --role ROLE --agency NAME --agency-kind KIND\n"
+    "                         [--region CODE ...] [--label TEXT]\n"
+    "       nrmctl key list\n"
+    "       nrmctl key revoke ID\n";
+
+static const char ctl_usage_key_create[] =
+    "usage: nrmctl key create --role ROLE --agency NAME --agency-kind KIND\n"
+    "                         [--region CODE ...] [--label TEXT]\n"
+    "\n"
+    "Create an API key.  The token is printed ALONE on stdout, once: it\n"
+    "is not stored (only its SHA-256 is).  Details go to stderr.  The\n"
+    "agency is created on first use.\n"
+    "\n"
+    "  --role ROLE         reporter, coordinator, assessor, investigator,\n"
+    "                      auditor, analyst, admin\n"
+    "  --agency NAME       the agency the key belongs to\n"
+    "  --agency-kind KIND  police, kmar, labour_inspectorate, care_agency,\n"
+    "                      ngo, municipality, national_centre,\n"
+    "                      assessment_body, other\n"
+    "  --region CODE       a region of a coordinator key (VR13, NATIONAL);\n"
+    "                      repeat for several; coordinators need one\n"
+    "  --label TEXT        a note to recognise the key by\n";
+
+static const char ctl_usage_key_list[] =
+    "usage: nrmctl key list\n"
+    "\n"
+    "List every API key: id, role, agency, kind, regions, created,\n"
+    "revoked, label.  Token hashes are never shown.\n";
+
+static const char ctl_usage_key_revoke[] =
+    "usage: nrmctl key revoke ID\n"
+    "\n"
+    "Revoke the API key with this id (see nrmctl key list).  A revoked\n"
+    "key is refused from the next request on.  Revoking twice is a\n"
+    "no-op.\n";
+
+static const char ctl_usage_audit[] =
+    "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
+    "       nrmctl audit export --from TIME --to TIME\n"
+    "                           [--checkpoints FILE [--public-key PEM]]\n"
+    "       nrmctl audit keygen --out FILE\n"
+    "       nrmctl audit checkpoint --key FILE\n"
+    "\n"
+    "The audit log is hash-chained in the database (docs/audit.md).\n"
+    "verify and export read it as the connecting role (run them as the\n"
+    "owner) and record their own audit event.\n";
+
+static const char ctl_usage_audit_verify[] =
+    "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
+    "\n"
+    "Recompute every link of the audit chain here, from the retention\n"
+    "anchor (or the genesis value), with nrmctl's own implementation of\n"
+    "the canonical encoding, cross-checked against the database's.\n"
+    "Prints \"intact, N events, head H\" and exits 0, or prints the first\n"
+    "problem, e.g. \"broken at position P (event E): expected X, found\n"
+    "Y (hash mismatch)\", and exits 1.  Reasons: hash mismatch, missing\n"
+    "event, order, canonical mismatch, unchained event, bad signature,\n"
+    "checkpoint mismatch, beyond head.\n"
+    "\n"
+    "  --checkpoints FILE  JSON lines {\"pos\",\"hash\",\"at\",\"sig\"} as\n"
+    "                      nrmd writes them: every signature must verify\n"
+    "                      and every (pos, hash) must match the chain;\n"
+    "                      this is what catches a chain rewritten\n"
+    "                      consistently inside the database\n"
+    "  --public-key PEM    the Ed25519 public key of the checkpoints\n"
+    "                      (required with --checkpoints)\n";
+
+static const char ctl_usage_audit_export[] =
+    "usage: nrmctl audit export --from TIME --to TIME\n"
+    "                           [--checkpoints FILE [--public-key PEM]]\n"
+    "\n"
+    "Write the sealed audit events with FROM <= at < TO (RFC 3339 times)\n"
+    "to stdout as JSON lines "
+    "{\"pos\",\"prev_hash\",\"hash\",\"event\":{...}},\n"
+    "as the contiguous range of chain positions from the first to the\n"
+    "last of them (so a few events just outside the window may come\n"
+    "along), re-hashing every link on the way.  With --checkpoints the\n"
+    "range runs on to the covering checkpoint (the first at or after its\n"
+    "last position), which must match the chain and is written last as\n"
+    "{\"checkpoint\":{...}}; with --public-key its signature is checked.\n"
+    "Events not sealed yet are not exported (counted on stderr).\n";
+
+static const char ctl_usage_audit_keygen[] =
+    "usage: nrmctl audit keygen --out FILE\n"
+    "\n"
+    "Create a new Ed25519 private key for nrmd's audit checkpoints as\n"
+    "PEM in FILE (mode 0600; an existing file is never overwritten) and\n"
+    "print its public key (PEM) on stdout: keep that for\n"
+    "nrmctl audit verify --public-key.  Needs no database.\n";
+
+static const char ctl_usage_audit_checkpoint[] =
+    "usage: nrmctl audit checkpoint --key FILE\n"
+    "\n"
+    "Sign the current chain head (api.audit_head()) with the Ed25519\n"
+    "private key in FILE and print the checkpoint line, exactly as nrmd\n"
+    "writes them (append it to a checkpoints file kept outside the\n"
+    "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
+
+static const char ctl_usage_config[] =
+    "usage: nrmctl config check [DIR]\n"
+    "\n"
+    "Load the routing configuration in DIR (default config/routing:\n"
+    "regions.json, municipalities.csv, rules.json) exactly as nrmd does,\n"
+    "print the coverage report (per region: municipalities, active,\n"
+    "office, fallback, effective target) and every warning and error.\n"
+    "Exit 0 when it loads, 1 on any error.  Needs no database.\n";
+
+static int
+cmd_migrate_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	/* nrm_migrate() still reports into a buffer of its own. */
+	char errbuf[1024];
+
+	if (nrm_migrate(conn, a->dir != NULL ? a->dir : "sql", stdout, errbuf,
+		sizeof(errbuf)) == NRM_OK)
+		return 0;
+	NRM_UNUSED(err);
+	fprintf(stderr, "nrmctl: %s\n", errbuf);
+	return NRM_CTL_EXIT_FAIL;
+}
+
+static int
+cmd_key_create_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	const struct nrm_key_spec *spec = &a->spec;
+	char token[NRM_TOKEN_LEN + 1];
+	char key_id[NRM_UUID_LEN + 1];
+
+	if (nrm_key_create(conn, spec, token, key_id, err) != NRM_OK)
+		return NRM_ERR;
+	fprintf(stderr,
+	    "nrmctl: created key %s role=%s agency=\"%s\" "
+	    "kind=%s",
+	    key_id, spec->role, spec->agency, spec->agency_kind);
+	for (int i = 0; i < spec->n_regions; i++)
+		fprintf(stderr, "%s%s", i == 0 ? " regions=" : ",",
+		    spec->regions[i]);
+	fputs(
+	    "\nnrmctl: the token below is shown once; store it now\n", stderr);
+	printf("%s\n", token);
+	fflush(stdout);
+	OPENSSL_cleanse(token, sizeof(token));
+	return 0;
+}
+
+static int
+cmd_key_list_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	NRM_UNUSED(a);
+	return nrm_key_list(conn, stdout, err);
+}
+
+static int
+cmd_key_revoke_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	bool already;
+
+	if (nrm_key_revoke(conn, a->arg, &already, err) != NRM_OK)
+		return NRM_ERR;
+	if (already)
+		fprintf(stderr, "nrmctl: key %s was already revoked\n", a->arg);
+	else
+		fprintf(stderr, "nrmctl: revoked key %s\n", a->arg);
+	return 0;
+}
+
+static const char *
+cmd_audit_verify_check(const struct nrm_ctl_args *a)
+{
+	if (a->checkpoints != NULL && a->public_key == NULL)
+		return "--checkpoints needs --public-key";
+	if (a->checkpoints == NULL && a->public_key != NULL)
+		return "--public-key needs --checkpoints";
+	return NULL;
+}
+
+static int
+cmd_audit_verify_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	int rc;
+
+	rc = nrm_audit_verify(conn, a->checkpoints, a->public_key, stdout, err);
+	if (rc == NRM_ERR)
+		return NRM_ERR;
+	return rc == NRM_AUDIT_INTACT ? 0 : NRM_CTL_EXIT_FAIL;
+}
+
+/*
+ * Starts like an RFC 3339 date, YYYY-MM-DD, and is at most 40 bytes:
+ * keeps PostgreSQL's other spellings ("yesterday") out; PostgreSQL
+ * parses the rest (a time without a zone is UTC).
+ */
+static bool
+cmd_is_rfc3339ish(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (strlen(s) < 10 || strlen(s) > 40)
+		return false;
+	for (int i = 0; i < 10; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+				    : s[i] != shape[i])
+			return false;
+	}
+	return s[10] == '\0' || s[10] == 'T' || s[10] == ' ';
+}
+
+static const char *
+cmd_audit_export_check(const struct nrm_ctl_args *a)
+{
+	if (!cmd_is_rfc3339ish(a->from))
+		return "--from must be an RFC 3339 time (2024-05-01T00:00:00Z)";
+	if (!cmd_is_rfc3339ish(a->to))
+		return "--to must be an RFC 3339 time (2024-05-01T00:00:00Z)";
+	if (a->public_key != NULL && a->checkpoints == NULL)
+		return "--public-key needs --checkpoints";
+	return NULL;
+}
+
+static int
+cmd_audit_export_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_audit_export(
+	    conn, a->from, a->to, a->checkpoints, a->public_key, stdout, err);
+}
+
+static int
+cmd_audit_keygen_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	NRM_UNUSED(conn);
+	if (nrm_audit_keygen(a->out, stdout, err) != NRM_OK)
+		return NRM_ERR;
+	fprintf(stderr, "nrmctl: wrote the private key to %s (mode 0600)\n",
+	    a->out);
+	return 0;
+}
+
+static int
+cmd_audit_checkpoint_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_audit_checkpoint(conn, a->key, stdout, err);
+}
+
+static int
+cmd_config_check_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	const char *dir = a->arg != NULL ? a->arg : "config/routing";
+	struct nrm_router *router = NULL;
+	struct nrm_diag diag;
+	char *text;
+	int rc;
+
+	NRM_UNUSED(conn);
+	NRM_UNUSED(err);
+	nrm_diag_init(&diag);
+	rc = nrm_routing_load_dir(dir, &router, &diag);
+	if (rc == NRM_OK) {
+		text = nrm_router_coverage_text(router);
+		if (text != NULL)
+			fputs(text, stdout);
+		free(text);
+		printf("routing configuration %s: version %s\n", dir,
+		    nrm_router_version(router));
+	}
+	text = nrm_diag_text(&diag);
+	if (text != NULL)
+		fputs(text, rc == NRM_OK ? stdout : stderr);
+	free(text);
+	if (rc != NRM_OK)
+		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", dir,
+		    nrm_diag_errors(&diag));
+	nrm_diag_free(&diag);
+	nrm_router_free(router);
+	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+}
+
+const struct nrm_ctl_group nrm_ctl_groups[] = {
+    {"key", ctl_usage_key, "create, list, revoke"},
+    {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint"},
+    {"config", ctl_usage_config, "check"},
+    {NULL, NULL, NULL},
+};
+
+const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
+    {.name = "migrate",
+	.usage = ctl_usage_migrate,
+	.opts = {{"dir", OPT(dir)}},
+	.db = true,
+	.run_cb = cmd_migrate_run},
+    {.group = "key",
+	.name = "create",
+	.usage = ctl_usage_key_create,
+	.opts =
+	    {
+		{"role", OPT(spec.role), .required = true},
+		{"agency", OPT(spec.agency), .required = true},
+		{"agency-kind", OPT(spec.agency_kind), .required = true},
+		{"region", 0, .regions = true},
+		{"label", OPT(spec.label)},
+	    },
+	.db = true,
+	.run_cb = cmd_key_create_run},
+    {.group = "key",
+	.name = "list",
+	.usage = ctl_usage_key_list,
+	.db = true,
+	.run_cb = cmd_key_list_run},
+    {.group = "key",
+	.name = "revoke",
+	.usage = ctl_usage_key_revoke,
+	.db = true,
+	.arg = "expected exactly one key id",
+	.run_cb = cmd_key_revoke_run},
+    {.group = "audit",
+	.name = "verify",
+	.usage = ctl_usage_audit_verify,
+	.opts = {{"checkpoints", OPT(checkpoints)},
+	    {"public-key", OPT(public_key)}},
+	.db = true,
+	.check_cb = cmd_audit_verify_check,
+	.run_cb = cmd_audit_verify_run},
+    {.group = "audit",
+	.name = "export",
+	.usage = ctl_usage_audit_export,
+	.opts =
+	    {
+		{"from", OPT(from), .required = true},
+		{"to", OPT(to), .required = true},
+		{"checkpoints", OPT(checkpoints)},
+		{"public-key", OPT(public_key)},
+	    },
+	.db = true,
+	.check_cb = cmd_audit_export_check,
+	.run_cb = cmd_audit_export_run},
+    {.group = "audit",
+	.name = "keygen",
+	.usage = ctl_usage_audit_keygen,
+	.opts = {{"out", OPT(out), .required = true}},
+	.run_cb = cmd_audit_keygen_run},
+    {.group = "audit",
+	.name = "checkpoint",
+	.usage = ctl_usage_audit_checkpoint,
+	.opts = {{"key", OPT(key), .required = true}},
+	.db = true,
+	.run_cb = cmd_audit_checkpoint_run},
+    {.group = "config",
+	.name = "check",
+	.usage = ctl_usage_config,
+	.arg_optional = true,
+	.run_cb = cmd_config_check_run},
+    {.name = NULL},
+};

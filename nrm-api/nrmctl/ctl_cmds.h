@@ -1,0 +1,83 @@
+/*
+ * ctl_cmds.h - nrmctl's subcommands as a table: each row names the
+ * command, its usage, its options (where their values go), whether it
+ * talks to the database, the checks across options, and what it runs.
+ * nrmctl.c parses a row's options, connects when the row says so, and
+ * turns the result into the exit status; ctl_cmds.c holds the rows.
+ *
+ * Contract of the callbacks: check_cb sees every parsed option and
+ * returns NULL, or the message of a usage error (exit 2, usage shown);
+ * run_cb gets the connection (NULL when the row has db false) and
+ * returns NRM_ERR with err set (printed as "nrmctl: <detail>", exit 1),
+ * or the exit status itself (0, or 1 for a verdict such as a broken
+ * chain that it printed).  Results go to stdout, details to stderr.
+ */
+#ifndef NRM_CTL_CMDS_H
+#define NRM_CTL_CMDS_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "keys.h"
+#include "nrm/nrm.h"
+
+#define NRM_CTL_EXIT_FAIL 1
+#define NRM_CTL_EXIT_USAGE 2
+#define NRM_CTL_OPTS_MAX 6
+
+/* Every option value of every subcommand (each uses a few). */
+struct nrm_ctl_args {
+	const char *dir;
+	const char *from;
+	const char *to;
+	const char *checkpoints;
+	const char *public_key;
+	const char *key;
+	const char *out;
+	struct nrm_key_spec spec; /* key create */
+	const char *arg; /* the one argument (key revoke ID, config DIR) */
+};
+
+/*
+ * One option, --NAME VALUE (every option takes a value): the value goes
+ * to the const char * at offset `off` of struct nrm_ctl_args (the last
+ * one wins), or with `regions` is appended to spec.regions (at most
+ * NRM_KEY_MAX_REGIONS; one more is the usage error "too many regions").
+ * `required`: leaving it out is the usage error "missing --NAME".
+ */
+struct nrm_ctl_opt {
+	const char *name;
+	size_t off;
+	bool required;
+	bool regions;
+};
+
+typedef const char *(*nrm_ctl_check_cb)(const struct nrm_ctl_args *a);
+typedef int (*nrm_ctl_run_cb)(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);
+
+struct nrm_ctl_cmd {
+	const char *group; /* "key", "audit"; NULL for a top-level command */
+	const char *name;
+	const char *usage;
+	struct nrm_ctl_opt opts[NRM_CTL_OPTS_MAX]; /* up to a NULL name */
+	bool db; /* connects; takes --database-url */
+	const char *arg; /* takes exactly one argument; else this error */
+	bool arg_optional; /* takes at most one argument */
+	nrm_ctl_check_cb check_cb; /* NULL: nothing to check */
+	nrm_ctl_run_cb run_cb;
+};
+
+/* A group of subcommands ("key", "audit"). */
+struct nrm_ctl_group {
+	const char *name;
+	const char *usage;
+	const char *names; /* "create, list, revoke" */
+};
+
+/* The rows, up to one with a NULL name. */
+extern const struct nrm_ctl_cmd nrm_ctl_cmds[];
+extern const struct nrm_ctl_group nrm_ctl_groups[];
+
+#endif /* NRM_CTL_CMDS_H */
