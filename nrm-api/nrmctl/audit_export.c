@@ -92,7 +92,7 @@ exp_range(PGconn *conn, const char *from, const char *to, int64_t *lo,
 {
 	const char *p[2] = {from, to};
 	PGresult *res;
-	int rc = NRM_ERR;
+	int rc = NRM_OK;
 
 	if (nrm_ctl_query(conn,
 		"SELECT pg_catalog.min(c.pos), pg_catalog.max(c.pos), "
@@ -101,25 +101,16 @@ exp_range(PGconn *conn, const char *from, const char *to, int64_t *lo,
 		"WHERE x.at >= $1::timestamptz AND x.at < $2::timestamptz) "
 		"FROM audit.chain c JOIN audit.event e ON e.id = c.event_id "
 		"WHERE e.at >= $1::timestamptz AND e.at < $2::timestamptz",
-		2, p, NULL, NULL, &res, err, "export") != NRM_OK)
+		2, p, 1, &res, err, "export") != NRM_OK)
 		return NRM_ERR;
-	if (PQntuples(res) != 1) {
-		nrm_ctl_db_error(res, conn, err, "export");
-		goto out;
-	}
 	if (PQgetisnull(res, 0, 0))
 		*lo = *hi = -1;
 	if (nrm_audit_parse_i64(PQgetvalue(res, 0, 2), unsealed) != NRM_OK ||
 	    (!PQgetisnull(res, 0, 0) &&
 		(nrm_audit_parse_i64(PQgetvalue(res, 0, 0), lo) != NRM_OK ||
-		    nrm_audit_parse_i64(PQgetvalue(res, 0, 1), hi) !=
-			NRM_OK))) {
-		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    nrm_audit_parse_i64(PQgetvalue(res, 0, 1), hi) != NRM_OK)))
+		rc = nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not export: unexpected row");
-		goto out;
-	}
-	rc = NRM_OK;
-out:
 	PQclear(res);
 	return rc;
 }

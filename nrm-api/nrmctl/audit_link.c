@@ -108,7 +108,7 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 	if (nrm_ctl_query(conn,
 		"INSERT INTO audit.event (action, object_type, purpose, "
 		"outcome) VALUES ($1, 'audit', 'audit', 'allowed')",
-		1, p, NULL, NULL, NULL, err,
+		1, p, -1, NULL, err,
 		"record the audit event %s (run as the owner)",
 		action) != NRM_OK)
 		return NRM_ERR;
@@ -126,13 +126,13 @@ nrm_audit_link_anchor(
     PGconn *conn, int64_t *pos, unsigned char hash[32], struct nrm_error *err)
 {
 	PGresult *res;
-	int rc = NRM_ERR;
+	int rc = NRM_OK;
 
 	if (nrm_ctl_query(conn,
 		"SELECT purged_through_pos, "
 		"pg_catalog.encode(anchor_hash, 'hex') FROM audit.retention "
 		"ORDER BY purged_through_pos DESC LIMIT 1",
-		0, NULL, NULL, NULL, &res, err, "read the anchor") != NRM_OK)
+		0, NULL, -1, &res, err, "read the anchor") != NRM_OK)
 		return NRM_ERR;
 	if (PQntuples(res) == 0) {
 		*pos = 0;
@@ -140,13 +140,9 @@ nrm_audit_link_anchor(
 	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), pos) != NRM_OK ||
 	    PQgetlength(res, 0, 1) != NRM_AUDIT_HEX_LEN ||
 	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, hash) !=
-		NRM_OK) {
-		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		NRM_OK)
+		rc = nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not read the anchor: unexpected row");
-		goto out;
-	}
-	rc = NRM_OK;
-out:
 	PQclear(res);
 	return rc;
 }

@@ -86,30 +86,24 @@ static int
 sign_head(PGconn *conn, struct nrm_audit_cp *cp, struct nrm_error *err)
 {
 	PGresult *res;
-	cJSON *head = NULL;
+	cJSON *head;
 	const cJSON *pos, *hash;
-	int rc = NRM_ERR;
+	int rc = NRM_OK;
 
-	if (nrm_ctl_query(conn, "SELECT api.audit_head()::text", 0, NULL, NULL,
-		NULL, &res, err, "read the chain head") != NRM_OK)
+	if (nrm_ctl_query(conn, "SELECT api.audit_head()::text", 0, NULL, 1,
+		&res, err, "read the chain head") != NRM_OK)
 		return NRM_ERR;
-	if (PQntuples(res) != 1) {
-		nrm_ctl_db_error(res, conn, err, "read the chain head");
-		goto out;
-	}
 	head = cJSON_Parse(PQgetvalue(res, 0, 0));
 	pos = cJSON_GetObjectItemCaseSensitive(head, "pos");
 	hash = cJSON_GetObjectItemCaseSensitive(head, "hash");
-	if (!cJSON_IsNumber(pos) || !cJSON_IsString(hash) ||
-	    !nrm_audit_hash_hex_valid(hash->valuestring)) {
-		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+	if (cJSON_IsNumber(pos) && cJSON_IsString(hash) &&
+	    nrm_audit_hash_hex_valid(hash->valuestring)) {
+		cp->pos = (int64_t)pos->valuedouble;
+		snprintf(cp->hash, sizeof(cp->hash), "%s", hash->valuestring);
+	} else {
+		rc = nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not read the chain head: unexpected answer");
-		goto out;
 	}
-	cp->pos = (int64_t)pos->valuedouble;
-	snprintf(cp->hash, sizeof(cp->hash), "%s", hash->valuestring);
-	rc = NRM_OK;
-out:
 	cJSON_Delete(head);
 	PQclear(res);
 	return rc;

@@ -127,7 +127,7 @@ ver_unchained(PGconn *conn, int64_t *n, char *first, size_t firstsz,
     int64_t *unsealed, struct nrm_error *err)
 {
 	PGresult *res;
-	int rc = NRM_ERR;
+	int rc = NRM_OK;
 
 	if (nrm_ctl_query(conn,
 		"SELECT pg_catalog.count(*), pg_catalog.min(e.id)::text, "
@@ -137,18 +137,13 @@ ver_unchained(PGconn *conn, int64_t *n, char *first, size_t firstsz,
 		"WHERE c.event_id = e.id) "
 		"AND NOT EXISTS (SELECT 1 FROM audit.unsealed u "
 		"WHERE u.event_id = e.id)",
-		0, NULL, NULL, NULL, &res, err,
-		"look for unchained events") != NRM_OK)
+		0, NULL, 1, &res, err, "look for unchained events") != NRM_OK)
 		return NRM_ERR;
-	if (PQntuples(res) != 1 ||
-	    nrm_audit_parse_i64(PQgetvalue(res, 0, 0), n) != NRM_OK ||
-	    nrm_audit_parse_i64(PQgetvalue(res, 0, 2), unsealed) != NRM_OK) {
-		nrm_ctl_db_error(res, conn, err, "look for unchained events");
-		goto out;
-	}
+	if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), n) != NRM_OK ||
+	    nrm_audit_parse_i64(PQgetvalue(res, 0, 2), unsealed) != NRM_OK)
+		rc = nrm_ctl_db_error(
+		    res, conn, err, "look for unchained events");
 	snprintf(first, firstsz, "%s", PQgetvalue(res, 0, 1));
-	rc = NRM_OK;
-out:
 	PQclear(res);
 	return rc;
 }

@@ -146,8 +146,8 @@ nrm_ctl_db_error(const PGresult *res, PGconn *conn, struct nrm_error *err,
 /* Run and check; on failure set err from `what` (with the script). */
 static int
 db_run(PGconn *conn, const char *sql, int n, const char *const *params,
-    const int *lens, const int *fmts, bool script, PGresult **out,
-    struct nrm_error *err, const char *what, va_list ap)
+    int rows, bool script, PGresult **out, struct nrm_error *err,
+    const char *what, va_list ap)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -155,11 +155,12 @@ db_run(PGconn *conn, const char *sql, int n, const char *const *params,
 	if (out != NULL)
 		*out = NULL;
 	if (n > 0)
-		res = PQexecParams(conn, sql, n, NULL, params, lens, fmts, 0);
+		res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 	else
 		res = PQexec(conn, sql);
 	st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	if ((st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) ||
+	    (rows >= 0 && PQntuples(res) != rows)) {
 		db_verror(res, conn, script ? sql : NULL, err, what, ap);
 		PQclear(res);
 		return NRM_ERR;
@@ -173,28 +174,13 @@ db_run(PGconn *conn, const char *sql, int n, const char *const *params,
 
 int
 nrm_ctl_query(PGconn *conn, const char *sql, int n, const char *const *params,
-    const int *lens, const int *fmts, PGresult **res, struct nrm_error *err,
-    const char *what, ...)
+    int rows, PGresult **res, struct nrm_error *err, const char *what, ...)
 {
 	va_list ap;
 	int rc;
 
 	va_start(ap, what);
-	rc =
-	    db_run(conn, sql, n, params, lens, fmts, false, res, err, what, ap);
-	va_end(ap);
-	return rc;
-}
-
-int
-nrm_ctl_exec(
-    PGconn *conn, const char *sql, struct nrm_error *err, const char *what, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, what);
-	rc = db_run(conn, sql, 0, NULL, NULL, NULL, false, NULL, err, what, ap);
+	rc = db_run(conn, sql, n, params, rows, false, res, err, what, ap);
 	va_end(ap);
 	return rc;
 }
@@ -207,7 +193,7 @@ nrm_ctl_exec_script(
 	int rc;
 
 	va_start(ap, what);
-	rc = db_run(conn, sql, 0, NULL, NULL, NULL, true, NULL, err, what, ap);
+	rc = db_run(conn, sql, 0, NULL, -1, true, NULL, err, what, ap);
 	va_end(ap);
 	return rc;
 }

@@ -25,19 +25,20 @@ int nrm_ctl_connect(
     const char *url, PGconn **out, struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
- * Run `sql` with n text parameters (lens and fmts as PQexecParams: NULL
- * for all text), accepting a command or any rows.  On NRM_OK the result
- * goes to *res when res is not NULL (the caller PQclear()s it), else it
- * is cleared; on NRM_ERR *res is NULL and err is set from `what`.
+ * Run `sql` with n text parameters (n 0: no parameters, and `sql` may
+ * hold several statements), accepting a command or rows; with rows >= 0
+ * exactly that many rows (else the error, reason the server's message
+ * or empty).  On NRM_OK the result goes to *res when res is not NULL
+ * (the caller PQclear()s it), else it is cleared; on NRM_ERR *res is
+ * NULL and err is set from `what`.
  */
 int nrm_ctl_query(PGconn *conn, const char *sql, int n,
-    const char *const *params, const int *lens, const int *fmts, PGresult **res,
-    struct nrm_error *err, const char *what, ...)
-    NRM_PRINTF(9, 10) NRM_MUSTCHECK;
+    const char *const *params, int rows, PGresult **res, struct nrm_error *err,
+    const char *what, ...) NRM_PRINTF(8, 9) NRM_MUSTCHECK;
 
 /* nrm_ctl_query() without parameters and without a result. */
-int nrm_ctl_exec(PGconn *conn, const char *sql, struct nrm_error *err,
-    const char *what, ...) NRM_PRINTF(4, 5) NRM_MUSTCHECK;
+#define nrm_ctl_exec(conn, sql, err, ...) \
+	nrm_ctl_query((conn), (sql), 0, NULL, -1, NULL, (err), __VA_ARGS__)
 
 /*
  * Run a script of statements (a migration file): as nrm_ctl_exec(), but

@@ -133,18 +133,24 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 	return NRM_OK;
 }
 
-/* Audit one key change (inside the caller's transaction). */
+/*
+ * Audit one key change (action key.create, key.revoke) in the caller's
+ * transaction and commit it; `change` names it in errors ("key
+ * creation").
+ */
 static int
-key_audit(PGconn *conn, const char *action, const char *key_id,
-    struct nrm_error *err, const char *what)
+key_audit_commit(PGconn *conn, const char *action, const char *key_id,
+    const char *change, struct nrm_error *err)
 {
 	const char *p[2] = {action, key_id};
 
-	return nrm_ctl_query(conn,
-	    "INSERT INTO audit.event (action, object_type, object_id, "
-	    "purpose, outcome) "
-	    "VALUES ($1, 'api_key', $2, 'nrmctl', 'allowed')",
-	    2, p, NULL, NULL, NULL, err, "%s", what);
+	if (nrm_ctl_query(conn,
+		"INSERT INTO audit.event (action, object_type, object_id, "
+		"purpose, outcome) "
+		"VALUES ($1, 'api_key', $2, 'nrmctl', 'allowed')",
+		2, p, -1, NULL, err, "audit %s", change) != NRM_OK)
+		return NRM_ERR;
+	return nrm_ctl_exec(conn, "COMMIT", err, "commit %s", change);
 }
 
 /* Upsert the agency; its id into agency_id (its kind must match). */
@@ -153,31 +159,25 @@ key_agency(PGconn *conn, const struct nrm_key_spec *spec,
     char agency_id[NRM_UUID_LEN + 1], struct nrm_error *err)
 {
 	const char *p[2] = {spec->agency, spec->agency_kind};
-	PGresult *res = NULL;
-	int rc = NRM_ERR;
+	PGresult *res;
+	int rc = NRM_OK;
 
 	if (nrm_ctl_query(conn,
 		"INSERT INTO auth.agency (name, kind) VALUES ($1, $2) "
 		"ON CONFLICT (name) DO NOTHING",
-		2, p, NULL, NULL, NULL, err, "create agency") != NRM_OK ||
+		2, p, -1, NULL, err, "create agency") != NRM_OK ||
 	    nrm_ctl_query(conn,
-		"SELECT id, kind FROM auth.agency WHERE name = $1", 1, p, NULL,
-		NULL, &res, err, "find agency") != NRM_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		nrm_ctl_db_error(res, conn, err, "find agency");
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, 0, 1), spec->agency_kind) != 0) {
-		nrm_error_set(err, NRM_E_CONFLICT, "agency-kind",
+		"SELECT id, kind FROM auth.agency WHERE name = $1", 1, p, 1,
+		&res, err, "find agency") != NRM_OK)
+		return NRM_ERR;
+	if (strcmp(PQgetvalue(res, 0, 1), spec->agency_kind) != 0)
+		rc = nrm_error_set(err, NRM_E_CONFLICT, "agency-kind",
 		    "could not create key: agency "
 		    "\"%s\" exists with kind %s, not %s",
 		    spec->agency, PQgetvalue(res, 0, 1), spec->agency_kind);
-		goto out;
-	}
-	snprintf(agency_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-	rc = NRM_OK;
-out:
+	else
+		snprintf(
+		    agency_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
@@ -189,9 +189,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 {
 	char regions[NRM_KEY_MAX_REGIONS * 17 + 4];
 	unsigned char hash[NRM_SHA256_LEN];
+	char hash_text[2 + 2 * NRM_SHA256_LEN + 1] = "\\x"; /* bytea input */
 	const char *p[5];
-	const int lens[5] = {NRM_SHA256_LEN, 0, 0, 0, 0};
-	const int fmts[5] = {1, 0, 0, 0, 0};
 	PGresult *res = NULL;
 	char agency_id[NRM_UUID_LEN + 1];
 	int rc = NRM_ERR;
@@ -204,11 +203,12 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		    "could not create key: the random "
 		    "number generator failed");
 	nrm_sha256(token, NRM_TOKEN_LEN, hash);
+	nrm_hex(hash, sizeof(hash), hash_text + 2);
 
 	if (nrm_ctl_begin(conn, NULL, err, "create key") != NRM_OK ||
 	    key_agency(conn, spec, agency_id, err) != NRM_OK)
 		goto out;
-	p[0] = (const char *)hash;
+	p[0] = hash_text;
 	p[1] = agency_id;
 	p[2] = spec->role;
 	p[3] = spec->n_regions > 0 ? regions : NULL;
@@ -217,21 +217,17 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		"INSERT INTO auth.api_key (token_hash, agency_id, role, "
 		"regions, label) VALUES ($1, $2::uuid, $3, $4::text[], $5) "
 		"RETURNING id",
-		5, p, lens, fmts, &res, err, "create key") != NRM_OK)
+		5, p, 1, &res, err, "create key") != NRM_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		nrm_ctl_db_error(res, conn, err, "create key");
-		goto out;
-	}
 	snprintf(key_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-	if (key_audit(conn, "key.create", key_id, err, "audit key creation") !=
-		NRM_OK ||
-	    nrm_ctl_commit(conn, err, "commit key") != NRM_OK)
+	if (key_audit_commit(conn, "key.create", key_id, "key creation", err) !=
+	    NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:
 	PQclear(res);
 	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(hash_text, sizeof(hash_text));
 	if (rc != NRM_OK) {
 		nrm_ctl_rollback(conn);
 		OPENSSL_cleanse(token, NRM_TOKEN_LEN + 1);
@@ -270,7 +266,7 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 		"coalesce(k.label, '-') "
 		"FROM auth.api_key k JOIN auth.agency a ON a.id = k.agency_id "
 		"ORDER BY k.created_at, k.id",
-		0, NULL, NULL, NULL, &res, err, "list keys") != NRM_OK)
+		0, NULL, -1, &res, err, "list keys") != NRM_OK)
 		return NRM_ERR;
 	rows = PQntuples(res);
 	for (int c = 0; c < NCOL; c++) {
@@ -310,7 +306,7 @@ nrm_key_revoke(
 	    nrm_ctl_query(conn,
 		"SELECT revoked_at IS NOT NULL FROM auth.api_key "
 		"WHERE id = $1::uuid FOR UPDATE",
-		1, p, NULL, NULL, &res, err, "revoke key") != NRM_OK)
+		1, p, -1, &res, err, "revoke key") != NRM_OK)
 		goto out;
 	if (PQntuples(res) == 0) {
 		nrm_error_set(err, NRM_E_NOT_FOUND, "id",
@@ -325,10 +321,9 @@ nrm_key_revoke(
 	if (nrm_ctl_query(conn,
 		"UPDATE auth.api_key SET revoked_at = now() "
 		"WHERE id = $1::uuid",
-		1, p, NULL, NULL, NULL, err, "revoke key") != NRM_OK ||
-	    key_audit(conn, "key.revoke", id, err, "audit key revocation") !=
-		NRM_OK ||
-	    nrm_ctl_commit(conn, err, "commit revocation") != NRM_OK)
+		1, p, -1, NULL, err, "revoke key") != NRM_OK ||
+	    key_audit_commit(conn, "key.revoke", id, "key revocation", err) !=
+		NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:

@@ -70,19 +70,25 @@ static const char ctl_usage_main[] =
 
 static const char *ctl_database_url;
 
+/* "nrmctl: <message>" on stderr. */
+static void
+ctl_verr(const char *fmt, va_list ap)
+{
+	fputs("nrmctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void ctl_err(const char *fmt, ...) NRM_PRINTF(1, 2);
 
-/* "nrmctl: <message>" on stderr. */
 static void
 ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("nrmctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int ctl_usage_error(const char *usage, const char *fmt, ...)
@@ -94,11 +100,9 @@ ctl_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("nrmctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	fputs(usage, stderr);
 	return NRM_CTL_EXIT_USAGE;
 }

@@ -117,6 +117,12 @@ out:
 	return rc;
 }
 
+int
+nrm_checkpoints_count(const struct nrm_checkpoints *cp)
+{
+	return (int)cp->list.n;
+}
+
 char *
 nrm_checkpoints_json(const struct nrm_checkpoints *cp)
 {
@@ -136,12 +142,6 @@ nrm_checkpoints_json(const struct nrm_checkpoints *cp)
 out:
 	cJSON_Delete(a);
 	return text;
-}
-
-int
-nrm_checkpoints_count(const struct nrm_checkpoints *cp)
-{
-	return (int)cp->list.n;
 }
 
 char *
