@@ -120,10 +120,12 @@ $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
-# test_auditchain links the audit-chain formats (+ crypto, util, log).
-$(BUILD)/tests/unit/test_auditchain: INC = $(INC_COMMON)
+# test_auditchain links the audit-chain formats (+ crypto, util, log)
+# and nrmd's checkpoint file on top of them.
+$(BUILD)/tests/unit/test_auditchain: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_auditchain: tests/unit/test_auditchain.c \
     $(BUILD)/nrm-api/common/auditchain.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/nrmd/checkpoint.o \
     $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
     $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)

@@ -117,8 +117,9 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 		"SET search_path = pg_catalog, pg_temp; SET TimeZone = 'UTC'",
 		err, "set up the session") != NRM_OK)
 		return NRM_ERR;
-	return nrm_ctl_begin(conn, "ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-	    err, "begin a read-only transaction");
+	return nrm_ctl_exec(conn,
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err,
+	    "begin a read-only transaction");
 }
 
 int

@@ -198,23 +198,6 @@ nrm_ctl_exec_script(
 	return rc;
 }
 
-int
-nrm_ctl_begin(
-    PGconn *conn, const char *mode, struct nrm_error *err, const char *what)
-{
-	char sql[128];
-
-	snprintf(sql, sizeof(sql), "BEGIN%s%s", mode != NULL ? " " : "",
-	    mode != NULL ? mode : "");
-	return nrm_ctl_exec(conn, sql, err, "%s", what);
-}
-
-int
-nrm_ctl_commit(PGconn *conn, struct nrm_error *err, const char *what)
-{
-	return nrm_ctl_exec(conn, "COMMIT", err, "%s", what);
-}
-
 void
 nrm_ctl_rollback(PGconn *conn)
 {

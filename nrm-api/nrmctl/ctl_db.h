@@ -6,8 +6,9 @@
  * Synchronous libpq: nrmctl is a command-line tool, not the daemon.
  * Every error is "could not <what>: <reason>" in err->detail (no prefix,
  * no newline; <what> is the caller's printf format, <reason> the
- * server's primary message, one line).  No function logs or prints;
- * server notices go to the debug log.
+ * server's primary message, one line), at most 255 bytes as struct
+ * nrm_error holds it (a longer one is cut at a character boundary).
+ * No function logs or prints; server notices go to the debug log.
  */
 #ifndef NRM_CTL_DB_H
 #define NRM_CTL_DB_H
@@ -55,11 +56,11 @@ int nrm_ctl_exec_script(PGconn *conn, const char *sql, struct nrm_error *err,
 int nrm_ctl_db_error(const PGresult *res, PGconn *conn, struct nrm_error *err,
     const char *what, ...) NRM_PRINTF(4, 5);
 
-/* BEGIN [mode] and COMMIT; `what` names the work ("create key"). */
-int nrm_ctl_begin(PGconn *conn, const char *mode, struct nrm_error *err,
-    const char *what) NRM_MUSTCHECK;
-int nrm_ctl_commit(
-    PGconn *conn, struct nrm_error *err, const char *what) NRM_MUSTCHECK;
+/* BEGIN and COMMIT, as nrm_ctl_exec(): "could not <what>: reason". */
+#define nrm_ctl_begin(conn, err, ...) \
+	nrm_ctl_exec((conn), "BEGIN", (err), __VA_ARGS__)
+#define nrm_ctl_commit(conn, err, ...) \
+	nrm_ctl_exec((conn), "COMMIT", (err), __VA_ARGS__)
 
 /*
  * Leave `conn` idle: drain pending results, roll back an open or failed

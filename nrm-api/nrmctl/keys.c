@@ -150,7 +150,7 @@ key_audit_commit(PGconn *conn, const char *action, const char *key_id,
 		"VALUES ($1, 'api_key', $2, 'nrmctl', 'allowed')",
 		2, p, -1, NULL, err, "audit %s", change) != NRM_OK)
 		return NRM_ERR;
-	return nrm_ctl_exec(conn, "COMMIT", err, "commit %s", change);
+	return nrm_ctl_commit(conn, err, "commit %s", change);
 }
 
 /* Upsert the agency; its id into agency_id (its kind must match). */
@@ -205,7 +205,7 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 	nrm_sha256(token, NRM_TOKEN_LEN, hash);
 	nrm_hex(hash, sizeof(hash), hash_text + 2);
 
-	if (nrm_ctl_begin(conn, NULL, err, "create key") != NRM_OK ||
+	if (nrm_ctl_begin(conn, err, "create key") != NRM_OK ||
 	    key_agency(conn, spec, agency_id, err) != NRM_OK)
 		goto out;
 	p[0] = hash_text;
@@ -302,7 +302,7 @@ nrm_key_revoke(
 		return nrm_error_set(err, NRM_E_VALIDATION, "id",
 		    "could not revoke key: not a key id "
 		    "(see nrmctl key list)");
-	if (nrm_ctl_begin(conn, NULL, err, "revoke key") != NRM_OK ||
+	if (nrm_ctl_begin(conn, err, "revoke key") != NRM_OK ||
 	    nrm_ctl_query(conn,
 		"SELECT revoked_at IS NOT NULL FROM auth.api_key "
 		"WHERE id = $1::uuid FOR UPDATE",

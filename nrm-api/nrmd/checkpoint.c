@@ -42,10 +42,11 @@ nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
 	cp->key = nrm_audit_key_load(key_file, true, CP_FIELD_KEY, err);
 	if (cp->key == NULL) {
 		/* Point at the tool that makes one. */
-		size_t n = strlen(err->detail);
+		size_t n = err != NULL ? strlen(err->detail) : 0;
 
-		snprintf(err->detail + n, sizeof(err->detail) - n,
-		    "; make one with nrmctl audit keygen");
+		if (err != NULL)
+			snprintf(err->detail + n, sizeof(err->detail) - n,
+			    "; make one with nrmctl audit keygen");
 		goto out;
 	}
 	if (access(path, F_OK) == 0 &&

@@ -3,7 +3,10 @@
  * (nrm-api/common/auditchain.c), table-driven: the checkpoint message
  * and what it refuses, checkpoint lines that parse and round-trip and
  * those that do not, the canonical event bytes, and Ed25519 signing and
- * verifying with a generated key (a tampered checkpoint fails).
+ * verifying with a generated key (a tampered checkpoint fails); and
+ * nrmd's checkpoint file (nrm-api/nrmd/checkpoint.c) on top of them:
+ * what it appends is what the shared parser reads and verifies, and a
+ * file the parser refuses is refused at start-up.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,7 @@
 #include <openssl/pem.h>
 
 #include "auditchain.h"
+#include "checkpoint.h"
 #include "crypto.h"
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -349,6 +353,86 @@ test_cps_load(void **state)
 	}
 }
 
+static void
+test_nrmd_checkpoints(void **state)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct nrm_checkpoints *cps = NULL;
+	struct nrm_audit_cps read = {NULL, 0, 0};
+	char key_path[64], pub_path[64];
+	char dir[] = "/tmp/test_auditchain.XXXXXX";
+	char path[128];
+	struct nrm_error err;
+	EVP_PKEY *pub;
+	char *json;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(gen);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
+	write_pem(gen, true, key_path);
+	write_pem(gen, false, pub_path);
+	pub = nrm_audit_key_load(pub_path, false, NULL, &err);
+	assert_non_null(pub);
+
+	/* a missing file is created; the same head is signed once */
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456000), NRM_OK);
+	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456060), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	json = nrm_checkpoints_json(cps);
+	assert_non_null(json);
+	assert_non_null(strstr(json,
+	    "[{\"pos\":7,\"hash\":\"" H64
+	    "\",\"at\":\"2030-01-01T00:00:00Z\""));
+	free(json);
+	/* a hash the format cannot carry is never signed */
+	assert_int_equal(
+	    nrm_checkpoints_add(cps, 8, "0123", 1893456000), NRM_ERR);
+	nrm_checkpoints_free(cps);
+
+	/* what nrmd wrote, the shared reader reads and verifies */
+	assert_int_equal(
+	    nrm_audit_cps_load(path, pub, &read, NULL, &err), NRM_OK);
+	assert_int_equal(read.n, 1);
+	assert_int_equal(read.v[0].pos, 7);
+	assert_false(read.v[0].sig_bad);
+	nrm_audit_cps_free(&read);
+
+	/* reopened, it carries on; a refused line stops the start-up */
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	nrm_checkpoints_free(cps);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fprintf(f,
+	    "{\"pos\":8,\"pos\":9,\"hash\":\"" H64 "\",\"at\":\"t\","
+	    "\"sig\":\"a\"}\n");
+	fclose(f);
+	cps = NULL;
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
+	assert_null(cps);
+	assert_string_equal(err.field, "audit_checkpoint_file");
+	assert_non_null(strstr(err.detail, "line 2: a member appears twice"));
+	/* a public key is no signing key */
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, pub_path, path, &err), NRM_ERR);
+	assert_string_equal(err.field, "audit_signing_key_file");
+	assert_non_null(
+	    strstr(err.detail, "make one with nrmctl audit keygen"));
+
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(gen);
+	unlink(path);
+	unlink(key_path);
+	unlink(pub_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -359,6 +443,7 @@ main(void)
 	    cmocka_unit_test(test_canonical),
 	    cmocka_unit_test(test_sign_verify),
 	    cmocka_unit_test(test_cps_load),
+	    cmocka_unit_test(test_nrmd_checkpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
