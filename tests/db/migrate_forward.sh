@@ -28,20 +28,15 @@ eval "$(scripts/pg.sh env "$1" "$2")"
 T=$(mktemp -d /tmp/nrm-fwd.XXXXXX)
 n=0
 failed=0
-su_psql() {
-	local db=$1
-	shift
+# psql_as USER DB [psql args]
+psql_as() {
+	local user=$1 db=$2
+	shift 2
 	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
 	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
-	    -U postgres -d "$db" "$@"
+	    -U "$user" -d "$db" "$@"
 }
-owner_psql() {
-	local db=$1
-	shift
-	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
-	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
-	    -U nrm_owner -d "$db" "$@"
-}
+su_psql() { psql_as postgres "$@"; }
 url() {
 	echo "postgresql://nrm_owner@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
 }
@@ -80,28 +75,15 @@ done
 # The released files, applied as that release's nrmctl migrate did.
 mkdir -p "$T/old"
 git archive "$RELEASED" sql | tar -x -C "$T/old"
-owner_psql ${DB}_old <<'EOF'
-SET client_min_messages = warning;
-CREATE SCHEMA IF NOT EXISTS nrm;
-COMMENT ON SCHEMA nrm IS 'nrm bookkeeping: schema_version.';
-CREATE TABLE nrm.schema_version (
-	version integer NOT NULL,
-	name text NOT NULL,
-	checksum text NOT NULL,
-	applied_at timestamptz NOT NULL DEFAULT now(),
-	CONSTRAINT schema_version_pkey PRIMARY KEY (version),
-	CONSTRAINT schema_version_version_check
-	    CHECK (version BETWEEN 1 AND 9999),
-	CONSTRAINT schema_version_name_key UNIQUE (name),
-	CONSTRAINT schema_version_checksum_check
-	    CHECK (checksum ~ '^[0-9a-f]{64}$')
-);
-COMMENT ON TABLE nrm.schema_version IS
-    'Applied migrations: version, file name, SHA-256 of the file, when.  Written by nrmctl migrate only.  No personal data.';
-EOF
+# nrm.schema_version as nrmctl creates it (unchanged since that release;
+# an empty directory applies nothing), without today's schema_repeatable.
+mkdir -p "$T/empty"
+"$NRMCTL" --database-url "$(url ${DB}_old)" migrate --dir "$T/empty" \
+    >/dev/null
+su_psql ${DB}_old -c "DROP TABLE nrm.schema_repeatable"
 for f in "$T"/old/sql/[0-9][0-9][0-9][0-9]_*.sql; do
 	name=$(basename "$f")
-	owner_psql ${DB}_old -1 -c "SET client_min_messages = warning" \
+	psql_as nrm_owner ${DB}_old -1 -c "SET client_min_messages = warning" \
 	    -f "$f" -c "INSERT INTO nrm.schema_version (version, name, checksum)
 	    VALUES (${name:0:4}::integer, '$name',
 	        '$(sha256sum <"$f" | cut -c1-64)')" >/dev/null
