@@ -88,10 +88,6 @@ LANGUAGE sql STABLE AS $$
 	JOIN care.case c ON c.id = n.id
 	WHERE n.id::text = ANY (p_ids) OR c.signal_id::text = ANY (p_ids)
 $$;
-CREATE FUNCTION pg_temp.sig(p_name text) RETURNS uuid
-LANGUAGE sql STABLE AS $$
-	SELECT signal_id FROM care.case WHERE id = pg_temp.cid(p_name)
-$$;
 
 -- A13 and B01: police (Test Police) signals in VR13 and VR01; NAT at
 -- the national desk; N13: an NGO signal in VR13; and an NGO

@@ -82,11 +82,6 @@ LANGUAGE sql STABLE AS $$
 	    outcome, coalesce(reason, '-')) ORDER BY id), '{}')
 	FROM audit.event WHERE request_id = p_request_id
 $$;
-CREATE FUNCTION pg_temp.sig(p_name text) RETURNS uuid
-LANGUAGE sql STABLE AS $$
-	SELECT signal_id FROM care.case WHERE id = pg_temp.cid(p_name)
-$$;
-
 
 -- A and B: police (Test Police) cases in VR13; V: in VR01; N: an NGO
 -- case in VR13.
