@@ -509,6 +509,7 @@ GRANT USAGE ON SCHEMA nrm, api, auth, audit TO nrm_app;
 GRANT SELECT ON nrm.schema_version TO nrm_app;
 GRANT SELECT ON auth.api_key, auth.agency TO nrm_app;
 GRANT INSERT ON audit.event TO nrm_app;
+-- (ALL FUNCTIONS: api.rfc3339 here; sql/api/ grants its own functions.)
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO nrm_app;
 
 -- Common to every API role: the api helpers, reference data, and

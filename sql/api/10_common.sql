@@ -1,5 +1,6 @@
--- common - the current definitions of nrm's api functions (a repeatable
--- file: see docs/sql-api.md, "Repeatable files").
+-- 10_common.sql - api functions: the helpers every entry point uses
+-- (problem, audit, authenticate, scope, purposes), authorize/record and
+-- schema_version. A repeatable file (docs/sql-api.md, "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
 -- transaction, every file of sql/api/ in name order, and recorded with

@@ -1,5 +1,5 @@
--- intake - the current definitions of nrm's api functions (a repeatable
--- file: see docs/sql-api.md, "Repeatable files").
+-- 20_intake.sql - api functions: POST /v1/signals and the receipt. A
+-- repeatable file (docs/sql-api.md, "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
 -- transaction, every file of sql/api/ in name order, and recorded with

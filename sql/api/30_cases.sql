@@ -1,5 +1,6 @@
--- cases - the current definitions of nrm's api functions (a repeatable
--- file: see docs/sql-api.md, "Repeatable files").
+-- 30_cases.sql - api functions: the inbox and the case lifecycle (read,
+-- take, decline, transfer, close, reopen, share, escalate). A repeatable
+-- file (docs/sql-api.md, "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
 -- transaction, every file of sql/api/ in name order, and recorded with

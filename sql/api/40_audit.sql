@@ -1,5 +1,6 @@
--- audit - the current definitions of nrm's api functions (a repeatable
--- file: see docs/sql-api.md, "Repeatable files").
+-- 40_audit.sql - api functions: the audit chain (seal, head, verify),
+-- search and the review queue. A repeatable file (docs/sql-api.md,
+-- "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
 -- transaction, every file of sql/api/ in name order, and recorded with

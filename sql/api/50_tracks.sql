@@ -1,5 +1,5 @@
--- tracks - the current definitions of nrm's api functions (a repeatable
--- file: see docs/sql-api.md, "Repeatable files").
+-- 50_tracks.sql - api functions: identification decisions and investigation
+-- records. A repeatable file (docs/sql-api.md, "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
 -- transaction, every file of sql/api/ in name order, and recorded with
