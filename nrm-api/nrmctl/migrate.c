@@ -548,6 +548,22 @@ mig_is_released(const char *rel, const char *name, const char *sum)
 	return strstr(rel, want) != NULL;
 }
 
+/* The rows of a bookkeeping query; NULL (errbuf set) on failure. */
+static PGresult *
+mig_read(PGconn *conn, const char *table, const char *sql, char *errbuf,
+    size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+	char why[512];
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	mig_pgerr(res, conn, NULL, why, sizeof(why));
+	mig_seterr(errbuf, errlen, "could not read %s: %s", table, why);
+	PQclear(res);
+	return NULL;
+}
+
 /*
  * Compare what the database recorded with the files: every applied
  * version must have its file, unchanged or changed from a released
@@ -558,19 +574,15 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
     int *n_applied, char *errbuf, size_t errlen)
 {
 	PGresult *res;
-	char why[512];
 	int rc = NRM_ERR;
 	int rows;
 
-	res = PQexec(conn,
+	res = mig_read(conn, "nrm.schema_version",
 	    "SELECT version, name, checksum "
-	    "FROM nrm.schema_version ORDER BY version");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(errbuf, errlen,
-		    "could not read nrm.schema_version: %s", why);
-		goto out;
-	}
+	    "FROM nrm.schema_version ORDER BY version",
+	    errbuf, errlen);
+	if (res == NULL)
+		return NRM_ERR;
 	rows = PQntuples(res);
 	for (int i = 0; i < rows; i++) {
 		int v = atoi(PQgetvalue(res, i, 0));
@@ -629,19 +641,14 @@ mig_repeatable_current(PGconn *conn, const struct mig_set *rep, bool *current,
     char *errbuf, size_t errlen)
 {
 	PGresult *res;
-	char why[512];
 	int rows;
 
-	res = PQexec(conn,
+	res = mig_read(conn, "nrm.schema_repeatable",
 	    "SELECT name, checksum FROM nrm.schema_repeatable "
-	    "ORDER BY name COLLATE \"C\"");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(errbuf, errlen,
-		    "could not read nrm.schema_repeatable: %s", why);
-		PQclear(res);
+	    "ORDER BY name COLLATE \"C\"",
+	    errbuf, errlen);
+	if (res == NULL)
 		return NRM_ERR;
-	}
 	rows = PQntuples(res);
 	*current = (size_t)rows == rep->n;
 	for (int i = 0; i < rows && *current; i++)
