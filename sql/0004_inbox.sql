@@ -312,6 +312,14 @@ COMMENT ON TRIGGER case_inbox_notify_update ON care.case IS
 -- inbox, the lifecycle answers and the case read.  No personal data:
 -- no names, birth date, contact or narrative.
 -- ---------------------------------------------------------------------
+-- No arrival numbers in answers: the item leaves inbox_seq out.  It
+-- comes from one national sequence (it orders every inbox and makes the
+-- long-poll watermark final), so the gap between two of a coordinator's
+-- cases would count the cases that entered other regions' inboxes
+-- meanwhile; nrmd seals the keyset cursor and the watermark, which
+-- still carry it, into opaque tokens (handler_inbox.c).  (Released
+-- 0004 had it in the item and 0007 replaced the view; the view now
+-- stands here once, as it is.)
 CREATE VIEW care.case_item WITH (security_invoker = true) AS
 SELECT c.id, c.region_code, c.state, c.priority,
     CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
@@ -334,7 +342,6 @@ SELECT c.id, c.region_code, c.state, c.priority,
         'declines', c.declines,
         'escalated', c.escalated_at IS NOT NULL,
         'closed_reason', c.closed_reason,
-        'inbox_seq', c.inbox_seq,
         'created_at', api.rfc3339(c.created_at),
         'version', c.version) AS item
 FROM care.case c
@@ -344,7 +351,9 @@ LEFT JOIN auth.agency a ON a.id = k.agency_id;
 COMMENT ON VIEW care.case_item IS
     'Each case as an inbox item (jsonb) with its sort key columns '
     '(prio_rank, take_by, inbox_seq).  Triage facts only, no personal '
-    'data.  security_invoker: read with the caller''s privileges.';
+    'data, and no inbox_seq in the item (0007: it would count other '
+    'regions'' arrivals).  security_invoker: read with the caller''s '
+    'privileges.';
 
 -- ---------------------------------------------------------------------
 -- Escalation of overdue cases: the sweeper.

@@ -342,48 +342,9 @@ COMMENT ON FUNCTION intake.signal_exists(uuid) IS
     'out_of_scope only; the answer to the client is the same 404.';
 
 -- ---------------------------------------------------------------------
--- No arrival numbers in answers.  inbox_seq comes from one national
--- sequence (0004: it orders every inbox and makes the long-poll
--- watermark final), so the gap between two of a coordinator's cases
--- would count the cases that entered other regions' inboxes meanwhile.
--- The item leaves it out; nrmd seals the keyset cursor and the
--- watermark, which still carry it, into opaque tokens (handler_inbox.c).
--- The column stays: the order and the watermark are unchanged.
+-- No arrival numbers in answers: care.case_item leaves inbox_seq out of
+-- the item (the view, as it is now, stands in 0004).
 -- ---------------------------------------------------------------------
-CREATE OR REPLACE VIEW care.case_item WITH (security_invoker = true) AS
-SELECT c.id, c.region_code, c.state, c.priority,
-    CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
-        AS prio_rank,
-    c.take_by, c.inbox_seq,
-    pg_catalog.jsonb_build_object(
-        'case_id', c.id,
-        'region', c.region_code,
-        'priority', c.priority,
-        'state', c.state,
-        'holder', c.holder_key_id,
-        'holder_agency', a.name,
-        'take_by', api.rfc3339(c.take_by),
-        'first_contact_by', api.rfc3339(c.first_contact_by),
-        'minor', s.minor,
-        'exploitation', pg_catalog.to_jsonb(s.exploitation),
-        'urgency', pg_catalog.jsonb_build_object(
-            'immediate_danger', s.immediate_danger,
-            'needs_shelter', s.needs_shelter),
-        'declines', c.declines,
-        'escalated', c.escalated_at IS NOT NULL,
-        'closed_reason', c.closed_reason,
-        'created_at', api.rfc3339(c.created_at),
-        'version', c.version) AS item
-FROM care.case c
-JOIN intake.signal s ON s.id = c.signal_id
-LEFT JOIN auth.api_key k ON k.id = c.holder_key_id
-LEFT JOIN auth.agency a ON a.id = k.agency_id;
-COMMENT ON VIEW care.case_item IS
-    'Each case as an inbox item (jsonb) with its sort key columns '
-    '(prio_rank, take_by, inbox_seq).  Triage facts only, no personal '
-    'data, and no inbox_seq in the item (0007: it would count other '
-    'regions'' arrivals).  security_invoker: read with the caller''s '
-    'privileges.';
 
 -- ---------------------------------------------------------------------
 -- Grants.
