@@ -68,12 +68,18 @@ COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
 NRMD_OBJ   = $(NRMD_SRC:%.c=$(BUILD)/%.o)
 NRMCTL_OBJ = $(NRMCTL_SRC:%.c=$(BUILD)/%.o)
 
-# The schema version this build needs is the highest sql/NNNN_*.sql; the
-# generated header changes (and recompiles its users) only when it does.
+# The schema version this build needs is the highest sql/NNNN_*.sql, and
+# the repeatable files it needs are sql/api/*.sql: NRM_SCHEMA_CHECKSUM is
+# the SHA-256 of their lines "SHA256 NAME" in name order (C locale), as
+# api.schema_checksum() computes it from nrm.schema_repeatable.  The
+# generated header changes (and recompiles its users) only when they do.
 SCHEMA_VERSION := $(shell ls sql 2>/dev/null | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1)
+SCHEMA_CHECKSUM := $(shell for f in $$(ls sql/api 2>/dev/null | LC_ALL=C sort | grep -E '^[a-z0-9_]+[.]sql$$'); do \
+  printf '%s %s\n' "$$(sha256sum < sql/api/$$f | cut -c1-64)" "$$f"; done | sha256sum | cut -c1-64)
 SCHEMA_H = $(BUILD)/gen/schema_version.h
 $(shell mkdir -p $(BUILD)/gen; \
-  echo '#define NRM_SCHEMA_VERSION $(or $(SCHEMA_VERSION),0)' > $(SCHEMA_H).tmp; \
+  { echo '#define NRM_SCHEMA_VERSION $(or $(SCHEMA_VERSION),0)'; \
+    echo '#define NRM_SCHEMA_CHECKSUM "$(SCHEMA_CHECKSUM)"'; } > $(SCHEMA_H).tmp; \
   cmp -s $(SCHEMA_H).tmp $(SCHEMA_H) || mv $(SCHEMA_H).tmp $(SCHEMA_H); \
   rm -f $(SCHEMA_H).tmp)
 

@@ -6,6 +6,8 @@
 #   unit       make unit (table-driven C tests, cmocka)
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
 #   audit-cli  tests/db/audit_cli.sh: nrmctl audit against a real chain
+#   migrate-fwd tests/db/migrate_forward.sh: a released database migrates
+#              forward without loss
 #   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
 #   asan-build make asan (ASan + UBSan)
 #   e2e-asan   tests/e2e again against build/asan/bin/nrmd
@@ -219,6 +221,10 @@ if step cluster scripts/pg.sh start "$PGDIR" "$PGPORT"; then
 	# nrmctl audit verify/export/keygen/checkpoint against a real chain.
 	counted audit-cli "$LOGDIR/audit-cli.log" \
 	    tests/db/audit_cli.sh "$PGDIR" "$PGPORT"
+	# A database migrated with the released files, with data, migrates
+	# forward to today's layout without loss (sql/released.sha256).
+	counted migrate-fwd "$LOGDIR/migrate-fwd.log" \
+	    tests/db/migrate_forward.sh "$PGDIR" "$PGPORT"
 	scripts/pg.sh drop "$PGDIR" >/dev/null 2>&1 || true
 	unset NRM_PG_SOCKDIR NRM_PG_PORT NRM_OWNER_URL NRM_DATABASE_URL \
 	    NRM_SUPERUSER_URL NRM_PG_DIR

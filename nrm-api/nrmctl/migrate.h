@@ -1,5 +1,6 @@
 /*
- * migrate.h - apply nrm's numbered, forward-only SQL migrations.
+ * migrate.h - apply nrm's numbered, forward-only SQL migrations and its
+ * repeatable files.
  *
  * A migration is a file DIR/NNNN_name.sql (four digits, then a name of
  * [a-z0-9_]).  Versions must run 1, 2, 3, ... without gaps or
@@ -8,10 +9,24 @@
  * SHA-256 hex of the file's bytes, applied_at); files therefore contain
  * no BEGIN/COMMIT.  A session advisory lock serialises concurrent runs.
  *
+ * A repeatable file is DIR/api/name.sql (name in [a-z0-9_]): the current
+ * definition of functions, CREATE OR REPLACE.  Whenever a migration is
+ * pending or a repeatable file differs from what nrm.schema_repeatable
+ * records (name, checksum), every repeatable file is applied, in name
+ * order (strcmp), inside the transaction of the last migration (or a
+ * transaction of their own when no migration is pending), and
+ * nrm.schema_repeatable is rewritten to list exactly them.
+ *
+ * DIR/released.sha256 (sha256sum's format) lists checksums of migrations
+ * as released: an applied version whose recorded checksum is listed
+ * there for its file name is accepted although the file changed since
+ * (the change moved function bodies to the repeatable files).
+ *
  * Refused (nothing applied): a file name that does not fit the pattern,
  * a gap or duplicate in the sequence, an applied version whose file is
- * missing, renamed or changed (checksum), a file with transaction
- * control or a NUL byte.  Errors never quote row values.
+ * missing, renamed or changed (checksum neither the file's nor a
+ * released one), a file with transaction control or a NUL byte.  Errors
+ * never quote row values.
  */
 #ifndef NRM_MIGRATE_H
 #define NRM_MIGRATE_H
@@ -32,12 +47,5 @@
  */
 int nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
     size_t errlen) NRM_MUSTCHECK;
-
-/*
- * Put the highest applied version into *version (0 when nothing is
- * applied or nrm.schema_version does not exist yet).
- */
-int nrm_migrate_current(
-    PGconn *conn, int *version, char *errbuf, size_t errlen) NRM_MUSTCHECK;
 
 #endif /* NRM_MIGRATE_H */

@@ -31,7 +31,7 @@ static const struct {
 	const char *sql;
 } db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SCHEMA_VERSION] = {"schema_version",
-	"SELECT api.schema_version()"},
+	"SELECT api.schema_version(), api.schema_checksum()"},
     [NRM_STMT_INTAKE] = {"intake",
 	"SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     [NRM_STMT_SIGNAL_RECEIPT] = {"signal_receipt",

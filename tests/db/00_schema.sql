@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 -- nrm.schema_version: one row per file, in order, with checksums.
 SELECT results_eq(
@@ -10,12 +10,26 @@ SELECT results_eq(
     $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
         (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
-        (7, '0007_break_glass.sql')$$,
-    'schema_version records 0001 to 0007 in order');
+        (7, '0007_break_glass.sql'), (8, '0008_current_state.sql')$$,
+    'schema_version records 0001 to 0008 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 7,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 8,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 7, 'api.schema_version() is 7');
+SELECT is(api.schema_version(), 8, 'api.schema_version() is 8');
+
+-- nrm.schema_repeatable: every file of sql/api/, with its checksum.
+SELECT results_eq(
+    $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
+    $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
+        ('40_audit.sql'), ('50_tracks.sql')$$,
+    'schema_repeatable records the repeatable files');
+SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 5,
+    'every repeatable file has a sha256 hex checksum and a time');
+SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
+    checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
+    'UTF8')), 'hex'), 'api.schema_checksum() sums the recorded files')
+FROM nrm.schema_repeatable;
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest'],

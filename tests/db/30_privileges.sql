@@ -10,6 +10,7 @@ SELECT plan(48);
 CREATE TEMP TABLE expected_grant (role text, tbl text, priv text);
 INSERT INTO expected_grant VALUES
 	('nrm_app', 'nrm.schema_version', 'SELECT'),
+	('nrm_app', 'nrm.schema_repeatable', 'SELECT'),
 	('nrm_app', 'auth.api_key', 'SELECT'),
 	('nrm_app', 'auth.agency', 'SELECT'),
 	('nrm_app', 'audit.event', 'INSERT'),

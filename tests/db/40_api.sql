@@ -6,7 +6,6 @@ BEGIN;
 SELECT plan(74);
 \ir fixtures.psql
 
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
 
 -- ---------------------------------------------------------------------
 -- Happy path: a signal with consent becomes signal + subject + case.

@@ -1,24 +1,29 @@
--- 45_authorize.sql - api.authorize: the principal nrmd caches, or the
--- audited 401/403; never a role switch, never personal data.
+-- 45_authorize.sql - api.authorize (the overload nrmd calls, with the
+-- object): the principal nrmd caches, or the audited 401/403 naming the
+-- object; never a role switch, never personal data.  0003's 5-argument
+-- overload is gone (0008).
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 \ir fixtures.psql
 
 SET LOCAL ROLE nrm_app;
 CREATE TEMP TABLE a (name text PRIMARY KEY, v jsonb);
 INSERT INTO a VALUES
 	('ok', api.authorize(sha256('tok-reporter'), 'req-a1', '127.0.0.1',
-	    ARRAY['reporter'], 'signal.create')),
+	    ARRAY['reporter'], 'signal.create', 'signal', NULL)),
 	('coord', api.authorize(sha256('tok-coordinator'), 'req-a2', NULL,
-	    ARRAY['coordinator', 'assessor'], 'case.read')),
+	    ARRAY['coordinator', 'assessor'], 'case.read', 'case',
+	    'c4500000-0000-4000-8000-000000000001')),
 	('wrong_role', api.authorize(sha256('tok-coordinator'), 'req-a3',
-	    NULL, ARRAY['reporter'], 'signal.create')),
+	    NULL, ARRAY['reporter'], 'signal.create', 'signal', NULL)),
 	('revoked', api.authorize(sha256('tok-revoked'), 'req-a4', NULL,
-	    ARRAY['reporter'], 'signal.create')),
+	    ARRAY['reporter'], 'case.read', 'case',
+	    'c4500000-0000-4000-8000-000000000004')),
 	('unknown', api.authorize(sha256('no-such-token'), 'req-a5', NULL,
-	    ARRAY['reporter'], 'signal.create'));
+	    ARRAY['reporter'], 'case.read', 'case',
+	    'c4500000-0000-4000-8000-000000000005'));
 SELECT is(current_user, 'nrm_app'::name,
     'authorize leaves the role as it found it');
 RESET ROLE;
@@ -43,14 +48,32 @@ SELECT is((SELECT count(*)::int FROM audit.event
       AND outcome = 'denied'), 3, 'every denial is audited');
 SELECT is((SELECT reason FROM audit.event WHERE request_id = 'req-a3'),
     'role_not_permitted', 'the 403 is audited with its reason');
+SELECT results_eq($$SELECT request_id, object_type, object_id
+    FROM audit.event WHERE request_id IN ('req-a4', 'req-a5')
+    ORDER BY request_id$$,
+    $$VALUES ('req-a4', 'case', 'c4500000-0000-4000-8000-000000000004'),
+        ('req-a5', 'case', 'c4500000-0000-4000-8000-000000000005')$$,
+    'the 401s are audited with the object they were for');
 SELECT is((SELECT count(*)::int FROM audit.event
     WHERE request_id IN ('req-a1', 'req-a2')), 0,
     'a successful look-up is not an access to personal data: no event');
 SELECT ok(NOT has_function_privilege('nrm_reporter',
-    'api.authorize(bytea, text, inet, text[], text)', 'EXECUTE')
+    'api.authorize(bytea, text, inet, text[], text, text, text)',
+    'EXECUTE')
     OR has_function_privilege('nrm_app',
-    'api.authorize(bytea, text, inet, text[], text)', 'EXECUTE'),
+    'api.authorize(bytea, text, inet, text[], text, text, text)',
+    'EXECUTE'),
     'nrm_app may call api.authorize');
+SELECT ok(has_function_privilege('nrm_app',
+    'api.authorize(bytea, text, inet, text[], text, text, text)', 'EXECUTE')
+    AND NOT has_function_privilege('nrm_reporter',
+    'api.authorize(bytea, text, inet, text[], text, text, text)',
+    'EXECUTE'),
+    'only nrm_app may call api.authorize');
+SELECT hasnt_function('api', 'authorize',
+    ARRAY['bytea', 'text', 'inet', 'text[]', 'text'],
+    'the 5-argument api.authorize, which audited denials without the '
+    'object, is gone');
 
 SELECT * FROM finish();
 ROLLBACK;

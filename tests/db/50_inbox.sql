@@ -7,7 +7,6 @@ BEGIN;
 SELECT plan(69);
 \ir fixtures.psql
 
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
 
 -- VR13 cases, in the expected inbox order C, E, B, D, A:
 -- priority (urgent, high, normal), then take_by, then arrival.

@@ -7,7 +7,6 @@ BEGIN;
 SELECT plan(35);
 \ir fixtures.psql
 
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
 DO $$
 BEGIN
 	PERFORM pg_temp.named_case('K', '{"priority": "high"}',

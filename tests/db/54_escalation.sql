@@ -7,11 +7,6 @@ BEGIN;
 SELECT plan(37);
 \ir fixtures.psql
 
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
-CREATE FUNCTION pg_temp.row_of(p_name text) RETURNS care.case
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM care.case WHERE id = pg_temp.cid(p_name)
-$$;
 
 DO $$
 BEGIN

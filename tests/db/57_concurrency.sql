@@ -13,20 +13,8 @@ BEGIN;
 SELECT plan(33);
 \ir fixtures.psql
 
-CREATE TEMP TABLE conn (name text PRIMARY KEY, pid integer);
-DO $$
-DECLARE
-	n text;
-BEGIN
-	FOREACH n IN ARRAY ARRAY['w', 'a', 'b', 'c', 'd'] LOOP
-		PERFORM dblink_connect(n, pg_temp.dblink_connstr());
-		-- A bug must fail the test, not hang it.
-		PERFORM dblink_exec(n, 'SET statement_timeout = ''20s''');
-		INSERT INTO conn SELECT n, pid FROM dblink(n,
-		    'SELECT pg_backend_pid()') AS t(pid integer);
-	END LOOP;
-END
-$$;
+SELECT pg_temp.dblink_open(ARRAY['w', 'a', 'b', 'c', 'd'], '20s')
+\g /dev/null
 CREATE FUNCTION pg_temp.pid(p_name text) RETURNS integer
 LANGUAGE sql STABLE AS $$
 	SELECT pid FROM conn WHERE name = p_name

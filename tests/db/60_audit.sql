@@ -246,7 +246,6 @@ FROM audit.chain c JOIN ev ON ev.id = c.event_id;
 CREATE FUNCTION pg_temp.lk(p_n integer) RETURNS link
 LANGUAGE sql STABLE AS $$ SELECT * FROM link WHERE n = p_n $$;
 
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
 INSERT INTO r SELECT 'ok', pg_temp.audit_verify('tok-auditor', NULL,
     'req-verify-1');
 SELECT is((SELECT (v->'body') - 'events' FROM r WHERE name = 'ok'),

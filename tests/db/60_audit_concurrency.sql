@@ -14,21 +14,8 @@ BEGIN;
 SELECT plan(16);
 \ir fixtures.psql
 
-CREATE TEMP TABLE conn (name text PRIMARY KEY, pid integer);
-DO $$
-DECLARE
-	n text;
-BEGIN
-	FOREACH n IN ARRAY ARRAY['w', 's1', 's2', 'x', 'y', 'w1', 'w2', 'w3',
-	    'w4', 'w5', 'w6', 'w7', 'w8'] LOOP
-		PERFORM dblink_connect(n, pg_temp.dblink_connstr());
-		-- A bug must fail the test, not hang it.
-		PERFORM dblink_exec(n, 'SET statement_timeout = ''90s''');
-		INSERT INTO conn SELECT n, pid FROM dblink(n,
-		    'SELECT pg_backend_pid()') AS t(pid integer);
-	END LOOP;
-END
-$$;
+SELECT pg_temp.dblink_open(ARRAY['w', 's1', 's2', 'x', 'y', 'w1', 'w2',
+    'w3', 'w4', 'w5', 'w6', 'w7', 'w8'], '90s') \g /dev/null
 CREATE FUNCTION pg_temp.on(p_conn text, p_sql text) RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT v::jsonb FROM dblink(p_conn, p_sql) AS t(v text)

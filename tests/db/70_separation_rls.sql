@@ -14,16 +14,11 @@ SELECT plan(66);
 -- both police agencies (Test Police a...01 and Sep Police Two); a
 -- reporter of the second; an analyst.
 -- ---------------------------------------------------------------------
+SELECT pg_temp.sep_investigators() \g /dev/null
 INSERT INTO auth.agency (id, name, kind) VALUES
-	('70000000-0000-4000-8000-000000000001', 'Sep Police Two', 'police'),
 	('70000000-0000-4000-8000-000000000002', 'Sep Monitoring', 'other');
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
 VALUES
-	('71000000-0000-4000-8000-000000000001', sha256('tok-sep-investigator'),
-	    'a0000000-0000-4000-8000-000000000001', 'investigator', NULL, NULL),
-	('71000000-0000-4000-8000-000000000002',
-	    sha256('tok-sep-investigator-2'),
-	    '70000000-0000-4000-8000-000000000001', 'investigator', NULL, NULL),
 	('71000000-0000-4000-8000-000000000003', sha256('tok-sep-reporter-2'),
 	    '70000000-0000-4000-8000-000000000001', 'reporter', NULL, NULL),
 	('71000000-0000-4000-8000-000000000004', sha256('tok-sep-analyst'),
@@ -92,10 +87,6 @@ LANGUAGE sql STABLE AS $$
 	FROM case_name n
 	JOIN care.case c ON c.id = n.id
 	WHERE n.id::text = ANY (p_ids) OR c.signal_id::text = ANY (p_ids)
-$$;
-CREATE FUNCTION pg_temp.sig(p_name text) RETURNS uuid
-LANGUAGE sql STABLE AS $$
-	SELECT signal_id FROM care.case WHERE id = pg_temp.cid(p_name)
 $$;
 
 -- A13 and B01: police (Test Police) signals in VR13 and VR01; NAT at

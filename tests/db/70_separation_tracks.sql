@@ -14,15 +14,7 @@ SELECT plan(136);
 -- Fixtures of this file: a second police agency, investigator keys of
 -- Test Police (a...01) and of it.  The NGO (a...02) has no investigator.
 -- ---------------------------------------------------------------------
-INSERT INTO auth.agency (id, name, kind) VALUES
-	('70000000-0000-4000-8000-000000000001', 'Sep Police Two', 'police');
-INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
-VALUES
-	('71000000-0000-4000-8000-000000000001', sha256('tok-sep-investigator'),
-	    'a0000000-0000-4000-8000-000000000001', 'investigator', NULL, NULL),
-	('71000000-0000-4000-8000-000000000002',
-	    sha256('tok-sep-investigator-2'),
-	    '70000000-0000-4000-8000-000000000001', 'investigator', NULL, NULL);
+SELECT pg_temp.sep_investigators() \g /dev/null
 
 -- The 0006 entry points as nrmd calls them (as nrm_app, token hashed).
 CREATE FUNCTION pg_temp.ident_record(p_token text, p_case uuid,
@@ -90,12 +82,6 @@ LANGUAGE sql STABLE AS $$
 	    outcome, coalesce(reason, '-')) ORDER BY id), '{}')
 	FROM audit.event WHERE request_id = p_request_id
 $$;
-CREATE FUNCTION pg_temp.sig(p_name text) RETURNS uuid
-LANGUAGE sql STABLE AS $$
-	SELECT signal_id FROM care.case WHERE id = pg_temp.cid(p_name)
-$$;
-
-CREATE TEMP TABLE r (name text PRIMARY KEY, v jsonb);
 
 -- A and B: police (Test Police) cases in VR13; V: in VR01; N: an NGO
 -- case in VR13.

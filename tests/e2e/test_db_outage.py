@@ -1,5 +1,6 @@
 """Availability: PostgreSQL stopped and restarted under load, and a schema
-that is behind what nrmd was built for."""
+that is behind what nrmd was built for (numbered migrations or api
+functions)."""
 
 import threading
 import time
@@ -156,3 +157,27 @@ def test_schema_behind_is_not_ready(nrmd_factory, cluster, keys):
     wait_http(d, "/readyz", 200, 15, "schema restored")
     r = readyz(d)
     assert r.json() == {"status": "ready", "schema_version": int(top)}
+
+
+def test_repeatable_files_differ_is_not_ready(nrmd_factory, cluster):
+    """At the build's version, api functions (sql/api) other than the
+    build's make /readyz 503, logged once naming sql/api; ready again
+    once the record matches."""
+    d = nrmd_factory()
+    name, saved = cluster.scalar(
+        "select name || ' ' || checksum from nrm.schema_repeatable "
+        "order by name collate \"C\" limit 1").split()
+    cluster.sql("update nrm.schema_repeatable set checksum = repeat('0', 64)"
+                " where name = '%s'" % name)
+    try:
+        r = wait_http(d, "/readyz", 503, 10, "api functions differ")
+        assert_problem(r, 503, r.json()["type"].rsplit(":", 1)[1])
+        assert "sql/api" in r.json()["detail"]
+        readyz(d)
+        log = d.log_text()
+        assert log.count("sql/api repeatable files") == 1, log[-2000:]
+    finally:
+        cluster.sql("update nrm.schema_repeatable set checksum = '%s' "
+                    "where name = '%s'" % (saved, name))
+    r = wait_http(d, "/readyz", 200, 15, "api functions restored")
+    assert r.json()["status"] == "ready"

@@ -1,6 +1,7 @@
 /*
  * handler_health.c - /healthz (the process is up), /readyz (the
- * database answers and its schema is the one this build expects) and
+ * database answers and its schema, numbered migrations and repeatable
+ * files, is the one this build expects) and
  * /metrics (Prometheus text; counts only, never personal data; for
  * loopback clients, or with the metrics_token_file token).
  */
@@ -24,28 +25,62 @@ nrm_h_healthz(struct nrm_req *r)
 	nrm_req_json(r, 200, "{\"status\":\"ok\"}", NULL);
 }
 
+/*
+ * The repeatable files (sql/api) the database recorded differ from the
+ * build's: logged once per distinct database checksum, not per probe.
+ */
+static void
+health_log_checksum(const char *have)
+{
+	static char logged[72];
+
+	if (strcmp(logged, have) == 0)
+		return;
+	snprintf(logged, sizeof(logged), "%s", have);
+	nrm_warn("database api functions differ from this build "
+		 "what=\"sql/api repeatable files\" checksum=%.12s "
+		 "needed=%.12s; run nrmctl migrate",
+	    have, NRM_SCHEMA_CHECKSUM);
+}
+
 static void
 health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct nrm_req *r = arg;
 	char body[96];
+	const char *sum;
 	int v;
 
 	r->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
-	    PQgetisnull(res, 0, 0)) {
+	    PQnfields(res) != 2 || PQgetisnull(res, 0, 0)) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    outcome == NRM_DB_ERROR ? "the database schema is missing"
-					    : "the database is unavailable");
+		    outcome == NRM_DB_ERROR
+			? "the database schema is missing or older than "
+			  "nrmd; run nrmctl migrate"
+			: "the database is unavailable");
 		return;
 	}
 	v = atoi(PQgetvalue(res, 0, 0));
+	sum = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
 	r->d->schema_version = v;
 	if (v < NRM_SCHEMA_VERSION) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database schema is at version %d, nrmd needs %d; "
 		    "run nrmctl migrate",
 		    v, NRM_SCHEMA_VERSION);
+		return;
+	}
+	/*
+	 * At the build's version the api functions must be the build's
+	 * too.  A newer schema (migrated ahead of a rolling upgrade) has
+	 * newer functions by design and stays ready, as before.
+	 */
+	if (v == NRM_SCHEMA_VERSION && strcmp(sum, NRM_SCHEMA_CHECKSUM) != 0) {
+		health_log_checksum(sum);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database's api functions (sql/api) are not the ones "
+		    "nrmd was built with; run nrmctl migrate");
 		return;
 	}
 	snprintf(body, sizeof(body),

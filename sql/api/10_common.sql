@@ -1,0 +1,381 @@
+-- 10_common.sql - api functions: the helpers every entry point uses
+-- (problem, audit, authenticate, scope, purposes), authorize/record and
+-- schema_version. A repeatable file (docs/sql-api.md, "Migrations").
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment and grants; change it here.  A
+-- new signature, a dropped function or anything a table, view, policy
+-- or trigger needs at creation time belongs in a numbered migration.
+
+-- Role switch: set_config('role', ..., true) inside a function with a
+-- SET search_path clause works (privileges are checked as the new role
+-- from the next statement on) but is NOT undone when the function
+-- returns: it lasts until the end of the transaction.  Every entry point
+-- therefore saves current_setting('role') first and restores it before
+-- each normal return, so a caller running several statements in one
+-- transaction never inherits an API role.  An error aborts the
+-- (sub)transaction, which restores the role by itself.  The helpers are
+-- SECURITY INVOKER: they run with the caller's privileges, which after
+-- the switch are those of the API role.
+
+-- {"status": s, "problem": {"code", "detail"[, "field"]}}
+CREATE OR REPLACE FUNCTION api.problem(p_status integer, p_code text,
+    p_detail text,
+    p_field text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('status', p_status, 'problem',
+	    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+	        'code', p_code, 'detail', p_detail, 'field', p_field)))
+$$;
+COMMENT ON FUNCTION api.problem(integer, text, text, text) IS
+    'The jsonb answer of a refused request.';
+GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO nrm_app,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin;
+
+CREATE OR REPLACE FUNCTION api.audit(p_key_id uuid, p_agency_id uuid,
+    p_role text,
+    p_action text, p_object_type text, p_object_id text, p_purpose text,
+    p_outcome text, p_reason text, p_request_id text, p_client inet)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO audit.event (api_key_id, agency_id, role, action,
+	    object_type, object_id, purpose, outcome, reason, request_id,
+	    client_addr)
+	VALUES (p_key_id, p_agency_id, p_role, p_action, p_object_type,
+	    p_object_id, p_purpose, p_outcome, p_reason, p_request_id, p_client)
+$$;
+COMMENT ON FUNCTION api.audit(uuid, uuid, text, text, text, text, text,
+    text, text, text, inet) IS
+    'Append one audit event in the caller''s transaction.';
+GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
+    text, text, text, text, inet) TO nrm_app, nrm_reporter, nrm_coordinator,
+    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+
+/*
+ * api.authenticate (0001) with the scope: cleared on entry (a denied
+ * call never keeps the scope of an earlier call in the transaction),
+ * published on success.  Answers, audit events and OUT columns are
+ * 0001's.
+ */
+CREATE OR REPLACE FUNCTION api.authenticate(p_token_hash bytea,
+    p_request_id text, p_client inet, p_roles text[], p_action text,
+    p_object_type text, p_object_id text, OUT key_id uuid,
+    OUT agency_id uuid, OUT role text, OUT regions text[],
+    OUT agency_kind text, OUT denial jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_key record;
+BEGIN
+	PERFORM api.scope(NULL, NULL, NULL, NULL);
+	SELECT k.id, k.agency_id, k.role, k.regions, k.revoked_at, a.kind
+	INTO v_key
+	FROM auth.api_key k
+	JOIN auth.agency a ON a.id = k.agency_id
+	WHERE k.token_hash = p_token_hash;
+	IF NOT FOUND THEN
+		PERFORM api.audit(NULL, NULL, NULL, p_action, p_object_type,
+		    p_object_id, NULL, 'denied', 'unknown_token', p_request_id,
+		    p_client);
+		denial := api.problem(401, 'unauthenticated',
+		    'missing, unknown or revoked API token');
+		RETURN;
+	END IF;
+	IF v_key.revoked_at IS NOT NULL THEN
+		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
+		    p_action, p_object_type, p_object_id, NULL, 'denied',
+		    'revoked_key', p_request_id, p_client);
+		denial := api.problem(401, 'unauthenticated',
+		    'missing, unknown or revoked API token');
+		RETURN;
+	END IF;
+	IF NOT v_key.role = ANY (p_roles) THEN
+		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
+		    p_action, p_object_type, p_object_id, NULL, 'denied',
+		    'role_not_permitted', p_request_id, p_client);
+		denial := api.problem(403, 'forbidden',
+		    'this API role may not perform this action');
+		RETURN;
+	END IF;
+	key_id := v_key.id;
+	agency_id := v_key.agency_id;
+	role := v_key.role;
+	regions := v_key.regions;
+	agency_kind := v_key.kind;
+	PERFORM api.scope(key_id, agency_id, role, regions);
+END
+$$;
+COMMENT ON FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
+    text) IS
+    'Token hash to principal, or the audited 401/403 answer.  Publishes '
+    'the principal''s scope for row-level security (api.scope); does not '
+    'switch role: the caller does, in its own body.';
+GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
+    text, text) TO nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor,
+    nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+
+-- The advisory lock key of an (API key, Idempotency-Key) pair.
+CREATE OR REPLACE FUNCTION api.idempotency_lock_key(p_key_id uuid,
+    p_idem_key text)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.hashtextextended(
+	    'nrm.idempotency/' || p_key_id::text || '/' || p_idem_key, 0)
+$$;
+GRANT EXECUTE ON FUNCTION api.idempotency_lock_key(uuid, text) TO nrm_app,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin;
+
+CREATE OR REPLACE FUNCTION api.schema_version() RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.max(version) FROM nrm.schema_version
+$$;
+COMMENT ON FUNCTION api.schema_version() IS
+    'The highest applied migration, for nrmd''s start-up check.';
+GRANT EXECUTE ON FUNCTION api.schema_version() TO nrm_app, nrm_reporter,
+    nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
+    nrm_analyst, nrm_admin;
+
+CREATE OR REPLACE FUNCTION api.schema_checksum() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+	    COALESCE(pg_catalog.string_agg(r.checksum || ' ' || r.name
+	        || E'\n', '' ORDER BY r.name COLLATE "C"), ''), 'UTF8')),
+	    'hex')
+	FROM nrm.schema_repeatable r
+$$;
+COMMENT ON FUNCTION api.schema_checksum() IS
+    'SHA-256 of the lines "CHECKSUM NAME" of the repeatable files as '
+    'applied, in name order: what the build of nrmd expects '
+    '(NRM_SCHEMA_CHECKSUM), for /readyz.';
+GRANT EXECUTE ON FUNCTION api.schema_checksum() TO nrm_app;
+
+/*
+ * Publish the principal's scope as transaction-local settings that the
+ * row-level security policies read: nrm.key_id, nrm.agency_id,
+ * nrm.role, nrm.regions (region codes joined by commas; codes never
+ * contain one) and nrm.case_id (cleared here; api.case_lock sets it to
+ * the case a lifecycle action locked).  NULL arguments clear the scope.
+ * Called by api.authenticate, so every entry point, old and new, sets
+ * its scope before it switches role.  The settings are not secrets: a
+ * session that can SET ROLE to an API role can set them too.  They keep
+ * a bug in an api function (a forgotten WHERE) and a bare SET ROLE from
+ * reading across scopes; they are no defence against a hostile session
+ * of nrm_app (docs/separation.md).
+ */
+CREATE OR REPLACE FUNCTION api.scope(p_key_id uuid, p_agency_id uuid,
+    p_role text,
+    p_regions text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.set_config('nrm.key_id',
+	    COALESCE(p_key_id::text, ''), true);
+	PERFORM pg_catalog.set_config('nrm.agency_id',
+	    COALESCE(p_agency_id::text, ''), true);
+	PERFORM pg_catalog.set_config('nrm.role', COALESCE(p_role, ''), true);
+	PERFORM pg_catalog.set_config('nrm.regions',
+	    COALESCE(pg_catalog.array_to_string(p_regions, ','), ''), true);
+	PERFORM pg_catalog.set_config('nrm.case_id', '', true);
+END
+$$;
+COMMENT ON FUNCTION api.scope(uuid, uuid, text, text[]) IS
+    'Set (or, with NULLs, clear) the transaction-local scope settings '
+    'nrm.key_id, nrm.agency_id, nrm.role, nrm.regions, nrm.case_id that '
+    'the row-level security policies read.  Called by api.authenticate.';
+GRANT EXECUTE ON FUNCTION api.scope(uuid, uuid, text, text[]) TO nrm_app,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin;
+
+-- A JSON string holding a calendar date YYYY-MM-DD, as a date; NULL for
+-- anything else (another type, another format, 2024-02-30).
+CREATE OR REPLACE FUNCTION api.json_date(p_value jsonb) RETURNS date
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_value IS NULL OR pg_catalog.jsonb_typeof(p_value) <> 'string'
+	    OR (p_value #>> '{}') !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+		RETURN NULL;
+	END IF;
+	RETURN (p_value #>> '{}')::date;
+EXCEPTION WHEN data_exception THEN
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.json_date(jsonb) IS
+    'A JSON string "YYYY-MM-DD" as a date, else NULL.';
+GRANT EXECUTE ON FUNCTION api.json_date(jsonb) TO nrm_coordinator,
+    nrm_assessor, nrm_investigator;
+
+/*
+ * The purpose and reason of a personal-data read from the headers
+ * (NULL: absent): purpose defaults to p_default (a read whose content
+ * has one sound purpose, like a track's history), else to the role's
+ * (audit.default_purpose); a purpose is a code
+ * of audit.purpose_codes(); emergency needs a reason code of
+ * audit.break_glass_reasons(); a reason without emergency is refused
+ * (it would be recorded nowhere, and the caller may believe otherwise).
+ * problem is the 400 answer (field purpose or reason), else NULL.
+ */
+CREATE OR REPLACE FUNCTION api.read_purpose(p_role text, p_purpose text,
+    p_reason text, p_default text DEFAULT NULL, OUT purpose text,
+    OUT reason text, OUT problem jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	purpose := COALESCE(p_purpose, p_default,
+	    audit.default_purpose(p_role));
+	IF purpose IS NULL OR purpose !~ '^[a-z][a-z_]{0,63}$' THEN
+		problem := api.problem(400, 'bad_request',
+		    'purpose must be a lowercase code (a-z and _)', 'purpose');
+		RETURN;
+	END IF;
+	IF NOT purpose = ANY (audit.purpose_codes()) THEN
+		problem := api.problem(400, 'bad_request',
+		    'purpose must be one of: ' || pg_catalog.array_to_string(
+		        audit.purpose_codes(), ', '), 'purpose');
+		RETURN;
+	END IF;
+	IF purpose <> 'emergency' THEN
+		IF p_reason IS NOT NULL THEN
+			problem := api.problem(400, 'bad_request',
+			    'a reason is given only with purpose emergency',
+			    'reason');
+		END IF;
+		RETURN;
+	END IF;
+	IF p_reason IS NULL OR NOT p_reason = ANY (audit.break_glass_reasons())
+	THEN
+		problem := api.problem(400, 'bad_request',
+		    'an emergency read needs a reason, one of: '
+		    || pg_catalog.array_to_string(audit.break_glass_reasons(),
+		        ', '), 'reason');
+		RETURN;
+	END IF;
+	reason := p_reason;
+END
+$$;
+COMMENT ON FUNCTION api.read_purpose(text, text, text, text) IS
+    'Purpose (header or the role''s default) and reason of a '
+    'personal-data read, or the 400 problem naming purpose or reason.';
+GRANT EXECUTE ON FUNCTION api.read_purpose(text, text, text, text) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
+ * Audit a read of personal data: an emergency read through
+ * audit.event_flagged (flagged for review), any other through api.audit.
+ * Always outcome allowed: denials are written where they happen.
+ */
+CREATE OR REPLACE FUNCTION api.audit_read(p_key_id uuid, p_agency_id uuid,
+    p_role text, p_action text, p_object_type text, p_object_id text,
+    p_purpose text, p_reason text, p_request_id text, p_client inet)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_purpose = 'emergency' THEN
+		PERFORM audit.event_flagged(p_key_id, p_agency_id, p_role,
+		    p_action, p_object_type, p_object_id, p_purpose, p_reason,
+		    p_request_id, p_client, 'break_glass');
+	ELSE
+		PERFORM api.audit(p_key_id, p_agency_id, p_role, p_action,
+		    p_object_type, p_object_id, p_purpose, 'allowed', NULL,
+		    p_request_id, p_client);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.audit_read(uuid, uuid, text, text, text, text, text,
+    text, text, inet) IS
+    'Audit an allowed read of personal data; an emergency read is also '
+    'flagged for review (audit.event_flagged).';
+GRANT EXECUTE ON FUNCTION api.audit_read(uuid, uuid, text, text, text, text,
+    text, text, text, inet) TO nrm_coordinator, nrm_assessor;
+
+/*
+ * Denials name their object.  nrmd refuses a caller whose role may not
+ * act before it calls the action's own function, and audits that denial
+ * with the object (0003's 5-argument api.authorize did not, and 0008
+ * drops it): "who tried to read this file" (GET /v1/audit?object_type=
+ * case&object_id=...) sees an investigator's attempt on a case.  nrmd
+ * passes the route's id when it is well formed (never free text from
+ * the path).
+ */
+CREATE OR REPLACE FUNCTION api.authorize(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, p_roles, p_action, p_object_type, p_object_id);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
+	        'agency_id', v_p.agency_id, 'role', v_p.role,
+	        'agency_kind', v_p.agency_kind,
+	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+END
+$$;
+COMMENT ON FUNCTION api.authorize(bytea, text, inet, text[], text, text,
+    text) IS
+    'The principal of a token hash if its role is one of p_roles, else '
+    'the audited 401/403 answer naming the object (p_object_type, '
+    'p_object_id).  Reads no personal data; switches no role.';
+GRANT EXECUTE ON FUNCTION api.authorize(bytea, text, inet, text[], text,
+    text, text) TO nrm_app;
+
+-- An allowed action that touches no table of its own (explaining a
+-- routing decision, reading the routing configuration, reloading it):
+-- authenticate, and record it in the audit log, in one transaction.
+CREATE OR REPLACE FUNCTION api.record(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, p_roles, p_action, p_object_type, p_object_id);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, p_action,
+	    p_object_type, p_object_id, NULL, 'allowed', NULL, p_request_id,
+	    p_client);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
+	        'agency_id', v_p.agency_id, 'role', v_p.role,
+	        'agency_kind', v_p.agency_kind,
+	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+END
+$$;
+COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
+    IS 'Authenticate for p_roles and audit an allowed action that stores '
+    'nothing else (routing explain, configuration read and reload).';
+GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
+    text) TO nrm_app;

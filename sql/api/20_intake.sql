@@ -1,0 +1,269 @@
+-- 20_intake.sql - api functions: POST /v1/signals and the receipt. A
+-- repeatable file (docs/sql-api.md, "Migrations").
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment and grants; change it here.  A
+-- new signature, a dropped function or anything a table, view, policy
+-- or trigger needs at creation time belongs in a numbered migration.
+
+CREATE OR REPLACE FUNCTION api.intake(p_token_hash bytea, p_request_id text,
+    p_client inet, p_idem_key text, p_request_hash bytea, p_signal jsonb,
+    p_subject jsonb, p_pseudonym bytea, p_route jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_idem record;
+	v_signal_id uuid := pg_catalog.gen_random_uuid();
+	v_case_id uuid;
+	v_received timestamptz := pg_catalog.now();
+	v_notification boolean;
+	v_has_subject boolean;
+	v_municipality text;
+	v_region text;
+	v_priority text;
+	v_rule_id text;
+	v_body jsonb;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['reporter'], 'signal.create', 'signal', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	-- Idempotency: one request per (key, Idempotency-Key) at a time.
+	IF p_idem_key IS NOT NULL THEN
+		IF pg_catalog.char_length(p_idem_key) NOT BETWEEN 1 AND 200 THEN
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
+			RETURN api.problem(400, 'bad_request',
+			    'Idempotency-Key must be 1 to 200 characters',
+			    'Idempotency-Key');
+		END IF;
+		IF p_request_hash IS NULL
+		    OR pg_catalog.octet_length(p_request_hash) <> 32 THEN
+			RAISE EXCEPTION 'p_request_hash must be 32 bytes'
+			    USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF NOT pg_catalog.pg_try_advisory_xact_lock(
+		    api.idempotency_lock_key(v_p.key_id, p_idem_key)) THEN
+			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+			    'signal.create', 'signal', NULL, 'intake', 'failed',
+			    'idempotency_in_flight', p_request_id, p_client);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
+			RETURN api.problem(409, 'conflict',
+			    'a request with this key is in flight',
+			    'Idempotency-Key');
+		END IF;
+		SELECT i.request_hash, i.response INTO v_idem
+		FROM intake.idempotency i
+		WHERE i.api_key_id = v_p.key_id AND i.idem_key = p_idem_key;
+		IF FOUND THEN
+			IF v_idem.request_hash = p_request_hash THEN
+				PERFORM api.audit(v_p.key_id, v_p.agency_id,
+				    v_p.role, 'signal.replay', 'signal',
+				    v_idem.response->'body'->>'signal_id',
+				    'intake', 'allowed', NULL, p_request_id,
+				    p_client);
+				PERFORM pg_catalog.set_config('role',
+				    v_prev_role, true);
+				RETURN v_idem.response;
+			END IF;
+			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+			    'signal.create', 'signal', NULL, 'intake', 'failed',
+			    'idempotency_mismatch', p_request_id, p_client);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
+			RETURN api.problem(422, 'idempotency',
+			    'this Idempotency-Key was used with a different '
+			    'request', 'Idempotency-Key');
+		END IF;
+	END IF;
+
+	-- Arguments nrmd computed: a mismatch is a daemon bug, not input.
+	IF p_signal IS NULL OR pg_catalog.jsonb_typeof(p_signal) <> 'object'
+	    OR p_route IS NULL OR pg_catalog.jsonb_typeof(p_route) <> 'object'
+	THEN
+		RAISE EXCEPTION 'p_signal and p_route must be JSON objects'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_notification := (p_signal->>'notification_only')::boolean;
+	v_has_subject := p_subject IS NOT NULL
+	    AND pg_catalog.jsonb_typeof(p_subject) <> 'null';
+	IF v_notification IS NULL OR v_notification = v_has_subject THEN
+		RAISE EXCEPTION 'p_subject must be null exactly when the '
+		    'signal is notification_only'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF v_has_subject AND pg_catalog.jsonb_typeof(p_subject) <> 'object'
+	THEN
+		RAISE EXCEPTION 'p_subject must be a JSON object or null'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	-- A municipality the reference data does not know is the client's
+	-- error (nrmd checks it too; this keeps the answer a 422 if its
+	-- config and the database ever disagree).
+	v_municipality := p_signal->>'municipality_code';
+	IF v_municipality IS NOT NULL AND NOT EXISTS (SELECT 1
+	    FROM ref.municipality m WHERE m.code = v_municipality) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'signal.create', 'signal', NULL, 'intake', 'failed',
+		    'unknown_municipality', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'unknown municipality code', 'location.municipality_code');
+	END IF;
+
+	v_region := p_route->>'region';
+	v_rule_id := p_route->>'rule_id';
+	INSERT INTO intake.signal (id, received_at, observed_at, agency_id,
+	    api_key_id, municipality_code, region_code, rule_id,
+	    ruleset_version, reporter_reference, minor, age_estimate, gender,
+	    nationality, languages, exploitation, control_means,
+	    immediate_danger, needs_shelter, consent, notification_only,
+	    request_id)
+	VALUES (v_signal_id, v_received,
+	    (p_signal->>'observed_at')::timestamptz, v_p.agency_id, v_p.key_id,
+	    v_municipality, v_region, v_rule_id, p_route->>'ruleset_version',
+	    p_signal->>'reporter_reference', (p_signal->>'minor')::boolean,
+	    (p_signal->>'age_estimate')::integer, p_signal->>'gender',
+	    p_signal->>'nationality',
+	    ARRAY(SELECT pg_catalog.jsonb_array_elements_text(
+	        COALESCE(p_signal->'languages', '[]'::jsonb))),
+	    ARRAY(SELECT pg_catalog.jsonb_array_elements_text(
+	        COALESCE(p_signal->'exploitation', '[]'::jsonb))),
+	    ARRAY(SELECT pg_catalog.jsonb_array_elements_text(
+	        COALESCE(p_signal->'control_means', '[]'::jsonb))),
+	    (p_signal->>'immediate_danger')::boolean,
+	    (p_signal->>'needs_shelter')::boolean, p_signal->>'consent',
+	    v_notification, p_request_id);
+
+	IF NOT v_notification THEN
+		INSERT INTO care.subject (signal_id, given_name, family_name,
+		    birth_date, phone, address, narrative, pseudonym,
+		    created_at)
+		VALUES (v_signal_id, p_subject->>'given_name',
+		    p_subject->>'family_name',
+		    (p_subject->>'birth_date')::date, p_subject->>'phone',
+		    p_subject->>'address', p_subject->>'narrative', p_pseudonym,
+		    v_received);
+
+		v_case_id := pg_catalog.gen_random_uuid();
+		v_priority := p_route->>'priority';
+		INSERT INTO care.case (id, signal_id, region_code, priority,
+		    state, version, rule_id, ruleset_version, explanation,
+		    take_by, first_contact_by, created_at, updated_at)
+		VALUES (v_case_id, v_signal_id, v_region, v_priority, 'open', 1,
+		    v_rule_id, p_route->>'ruleset_version',
+		    p_route->>'explanation',
+		    v_received + pg_catalog.make_interval(secs =>
+		        (p_route->>'take_within')::numeric),
+		    v_received + pg_catalog.make_interval(secs =>
+		        (p_route->>'first_contact_within')::numeric),
+		    v_received, v_received);
+
+		INSERT INTO care.case_history (case_id, action, api_key_id,
+		    detail)
+		VALUES (v_case_id, 'routed', v_p.key_id,
+		    pg_catalog.jsonb_build_object('region', v_region,
+		        'priority', v_priority, 'rule_id', v_rule_id,
+		        'ruleset_version', p_route->>'ruleset_version',
+		        'decision', p_route));
+	END IF;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'signal.create',
+	    'signal', v_signal_id::text, 'intake', 'allowed', NULL,
+	    p_request_id, p_client);
+
+	v_body := pg_catalog.jsonb_build_object('signal_id', v_signal_id,
+	    'case_id', v_case_id, 'region', v_region, 'priority', v_priority,
+	    'rule_id', v_rule_id, 'received_at', api.rfc3339(v_received),
+	    'notification_only', v_notification);
+	v_resp := pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
+	    'location', '/v1/signals/' || v_signal_id::text);
+
+	IF p_idem_key IS NOT NULL THEN
+		INSERT INTO intake.idempotency (api_key_id, idem_key,
+		    request_hash, status, response, created_at)
+		VALUES (v_p.key_id, p_idem_key, p_request_hash, 201, v_resp,
+		    v_received);
+	END IF;
+
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.intake(bytea, text, inet, text, bytea, jsonb, jsonb,
+    bytea, jsonb) IS
+    'POST /v1/signals: authenticate (reporter), idempotency, store the '
+    'signal and, unless a notification, subject, case and history; audit; '
+    'return the receipt.';
+GRANT EXECUTE ON FUNCTION api.intake(bytea, text, inet, text, bytea, jsonb,
+    jsonb, bytea, jsonb) TO nrm_app, nrm_reporter, nrm_coordinator,
+    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+
+CREATE OR REPLACE FUNCTION api.signal_receipt(p_token_hash bytea,
+    p_request_id text, p_client inet, p_signal_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_r record;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['reporter'], 'signal.read_receipt', 'signal',
+	    p_signal_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT s.id, s.received_at, s.region_code, s.rule_id,
+	    s.notification_only, c.id AS case_id, c.priority
+	INTO v_r
+	FROM intake.signal s
+	LEFT JOIN care.case c ON c.signal_id = s.id
+	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
+	IF NOT FOUND THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'signal.read_receipt', 'signal', p_signal_id::text,
+		    'intake', 'denied',
+		    CASE WHEN intake.signal_exists(p_signal_id)
+		    THEN 'out_of_scope' ELSE 'not_found' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no signal with this id was submitted by your agency');
+	END IF;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'signal.read_receipt', 'signal', p_signal_id::text, 'intake',
+	    'allowed', NULL, p_request_id, p_client);
+	v_resp := pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('signal_id', v_r.id,
+	        'case_id', v_r.case_id, 'region', v_r.region_code,
+	        'priority', v_r.priority, 'rule_id', v_r.rule_id,
+	        'received_at', api.rfc3339(v_r.received_at),
+	        'notification_only', v_r.notification_only));
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
+    'GET /v1/signals/{id}: the receipt of a signal of the caller''s '
+    'agency (reporter), else 404 (audited denied, out_of_scope or '
+    'not_found); audited.';
+GRANT EXECUTE ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) TO
+    nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin;

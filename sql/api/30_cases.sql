@@ -1,0 +1,852 @@
+-- 30_cases.sql - api functions: the inbox and the case lifecycle (read,
+-- take, decline, transfer, close, reopen, share, escalate). A repeatable
+-- file (docs/sql-api.md, "Migrations").
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment and grants; change it here.  A
+-- new signature, a dropped function or anything a table, view, policy
+-- or trigger needs at creation time belongs in a numbered migration.
+
+-- Timestamps in sort keys need microseconds to round-trip exactly.
+CREATE OR REPLACE FUNCTION api.sort_key(p_rank integer, p_take_by timestamptz,
+    p_inbox_seq bigint) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('p', p_rank,
+	    'd', pg_catalog.to_char(p_take_by AT TIME ZONE 'UTC',
+	        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+	    's', p_inbox_seq)
+$$;
+COMMENT ON FUNCTION api.sort_key(integer, timestamptz, bigint) IS
+    'The inbox sort key {"p": priority rank, "d": take_by with '
+    'microseconds, "s": inbox_seq}: nrmd''s opaque cursor.';
+GRANT EXECUTE ON FUNCTION api.sort_key(integer, timestamp with time zone,
+    bigint) TO nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.case_lock(p_key_id uuid, p_agency_id uuid,
+    p_role text, p_regions text[], p_case_id uuid, p_if_match integer,
+    p_action text, p_request_id text, p_client inet, OUT c care.case,
+    OUT from_pos text, OUT problem jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_audit_action text := 'case.' || p_action;
+BEGIN
+	SELECT * INTO c FROM care.case x WHERE x.id = p_case_id FOR UPDATE;
+	IF NOT FOUND OR (c.region_code = ANY (p_regions)) IS NOT TRUE THEN
+		PERFORM api.audit(p_key_id, p_agency_id, p_role,
+		    v_audit_action, 'case', p_case_id::text, 'care', 'denied',
+		    CASE WHEN c.id IS NULL AND NOT care.case_exists(p_case_id)
+		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
+		    p_client);
+		c := NULL;
+		problem := api.problem(404, 'not_found',
+		    'no case with this id in your regions');
+		RETURN;
+	END IF;
+	-- In scope and locked: this transaction may follow the case out of
+	-- the caller's regions (row-level security, nrm.case_id).
+	PERFORM pg_catalog.set_config('nrm.case_id', p_case_id::text, true);
+	from_pos := CASE c.state
+	    WHEN 'taken' THEN CASE WHEN c.holder_key_id = p_key_id
+	        THEN 'taken_by_caller' ELSE 'taken_by_other' END
+	    ELSE c.state END;
+	IF p_if_match IS NOT NULL AND p_if_match <> c.version THEN
+		PERFORM api.audit(p_key_id, p_agency_id, p_role,
+		    v_audit_action, 'case', p_case_id::text, 'care', 'failed',
+		    'stale_version', p_request_id, p_client);
+		problem := api.problem(412, 'precondition',
+		    pg_catalog.format('the case has changed: its version is %s',
+		        c.version));
+		problem := pg_catalog.jsonb_set(problem, '{problem,version}',
+		    pg_catalog.to_jsonb(c.version));
+		RETURN;
+	END IF;
+	IF care.transition(from_pos, p_action) IS NULL THEN
+		PERFORM api.audit(p_key_id, p_agency_id, p_role,
+		    v_audit_action, 'case', p_case_id::text, 'care', 'failed',
+		    'illegal_transition', p_request_id, p_client);
+		problem := api.problem(409, 'conflict',
+		    pg_catalog.format('cannot %s a case that is %s (state %s, '
+		        'holder %s, version %s)', p_action,
+		        CASE from_pos
+		        WHEN 'taken_by_caller' THEN 'taken by you'
+		        WHEN 'taken_by_other'
+		            THEN 'taken by another coordinator'
+		        ELSE from_pos END, c.state,
+		        COALESCE(c.holder_key_id::text, 'none'), c.version));
+		problem := pg_catalog.jsonb_set(problem, '{problem}',
+		    problem->'problem' || pg_catalog.jsonb_build_object(
+		        'state', c.state, 'holder', c.holder_key_id,
+		        'version', c.version));
+		RETURN;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.case_lock(uuid, uuid, text, text[], uuid, integer,
+    text, text, inet) IS
+    'Lifecycle helper: lock the case, then 404 (not found / out of '
+    'scope), 412 (stale If-Match), 409 (state table), each audited; an '
+    'in-scope case becomes nrm.case_id for row-level security.';
+GRANT EXECUTE ON FUNCTION api.case_lock(uuid, uuid, text, text[], uuid,
+    integer, text, text, inet) TO nrm_coordinator;
+
+-- 200 with the case summary (inbox item, version included).
+CREATE OR REPLACE FUNCTION api.case_answer(p_case_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('status', 200, 'body', i.item)
+	FROM care.case_item i WHERE i.id = p_case_id
+$$;
+COMMENT ON FUNCTION api.case_answer(uuid) IS
+    'The 200 answer of a lifecycle action: the case as an inbox item.';
+GRANT EXECUTE ON FUNCTION api.case_answer(uuid) TO nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
+    p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
+    p_after_key jsonb DEFAULT NULL, p_since bigint DEFAULT NULL,
+    p_limit integer DEFAULT 50) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_state text := COALESCE(p_state, 'open');
+	v_limit integer := COALESCE(p_limit, 50);
+	v_ap integer;
+	v_ad timestamptz;
+	v_as bigint;
+	v_field text;
+	v_detail text;
+	v_page record;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'inbox.list', 'inbox', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF v_state NOT IN ('open', 'taken', 'closed', 'all') THEN
+		v_field := 'state';
+		v_detail := 'state must be open, taken, closed or all';
+	ELSIF p_priority IS NOT NULL
+	    AND p_priority NOT IN ('urgent', 'high', 'normal') THEN
+		v_field := 'priority';
+		v_detail := 'priority must be urgent, high or normal';
+	ELSIF v_limit NOT BETWEEN 1 AND 200 THEN
+		v_field := 'limit';
+		v_detail := 'limit must be 1 to 200';
+	ELSIF p_since IS NOT NULL AND p_since < 0 THEN
+		v_field := 'since';
+		v_detail := 'since must not be negative';
+	ELSIF p_after_key IS NOT NULL THEN
+		-- {"p": 0..2, "d": timestamp, "s": integer >= 0}, nothing else.
+		BEGIN
+			IF pg_catalog.jsonb_typeof(p_after_key) <> 'object'
+			    OR (SELECT pg_catalog.count(*) FROM
+			        pg_catalog.jsonb_object_keys(p_after_key)) <> 3
+			    OR pg_catalog.jsonb_typeof(p_after_key->'p')
+			        IS DISTINCT FROM 'number'
+			    OR pg_catalog.jsonb_typeof(p_after_key->'d')
+			        IS DISTINCT FROM 'string'
+			    OR pg_catalog.jsonb_typeof(p_after_key->'s')
+			        IS DISTINCT FROM 'number' THEN
+				RAISE EXCEPTION 'bad sort key'
+				    USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			v_ap := (p_after_key->>'p')::integer;
+			v_ad := (p_after_key->>'d')::timestamptz;
+			v_as := (p_after_key->>'s')::bigint;
+			IF v_ap NOT BETWEEN 0 AND 2 OR v_as < 0 THEN
+				RAISE EXCEPTION 'bad sort key'
+				    USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+		EXCEPTION WHEN OTHERS THEN
+			v_field := 'after';
+			v_detail := 'the cursor is not valid';
+		END;
+	END IF;
+	IF v_field IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'inbox.list', 'inbox', NULL, 'care', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request', v_detail, v_field);
+	END IF;
+
+	-- Keyset page in (prio_rank, take_by, inbox_seq) order: the key is
+	-- unique (inbox_seq is), so pages neither repeat nor skip a case
+	-- whose key did not change, whatever arrives meanwhile.  The page
+	-- and the watermark come from one statement, so one snapshot: no
+	-- case can be counted in the watermark but missing from the page.
+	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.prio_rank,
+	        q.take_by, q.inbox_seq), '[]'::jsonb) AS items,
+	    pg_catalog.count(*) AS n,
+	    (pg_catalog.array_agg(api.sort_key(q.prio_rank, q.take_by,
+	        q.inbox_seq) ORDER BY q.prio_rank DESC, q.take_by DESC,
+	        q.inbox_seq DESC))[1] AS last_key,
+	    (SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) FROM care.case c
+	        WHERE c.region_code = ANY (v_p.regions)) AS watermark
+	INTO v_page
+	FROM (SELECT i.item, i.prio_rank, i.take_by, i.inbox_seq
+	    FROM care.case_item i
+	    WHERE i.region_code = ANY (v_p.regions)
+	      AND (v_state = 'all' OR i.state = v_state)
+	      AND (p_priority IS NULL OR i.priority = p_priority)
+	      AND (p_since IS NULL OR i.inbox_seq > p_since)
+	      AND (v_ap IS NULL
+	          OR (i.prio_rank, i.take_by, i.inbox_seq) > (v_ap, v_ad, v_as))
+	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
+	    LIMIT v_limit) q;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'inbox.list',
+	    'inbox', NULL, 'care', 'allowed', NULL, p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('items', v_page.items,
+	        'next_key', CASE WHEN v_page.n = v_limit
+	            THEN v_page.last_key END,
+	        'watermark', v_page.watermark));
+END
+$$;
+COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
+    integer) IS
+    'GET /v1/inbox: the cases of the caller''s regions (coordinator), '
+    'keyset-paged in (priority, take_by, inbox_seq) order, with the '
+    'inbox watermark; one audit event per call.';
+GRANT EXECUTE ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb,
+    bigint, integer) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.inbox_wakeup_check(p_token_hash bytea,
+    p_request_id text, p_client inet, p_since bigint) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_watermark bigint;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'inbox.check', 'inbox', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	IF p_since IS NOT NULL AND p_since < 0 THEN
+		RETURN api.problem(400, 'bad_request',
+		    'since must not be negative', 'since');
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+	SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) INTO v_watermark
+	FROM care.case c WHERE c.region_code = ANY (v_p.regions);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object(
+	        'newer', v_watermark > COALESCE(p_since, 0),
+	        'watermark', v_watermark));
+END
+$$;
+COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint) IS
+    'Long-poll re-check: whether a case of the caller''s regions entered '
+    'an inbox after watermark p_since, and the current watermark.  Reads '
+    'no case data; not audited (denials are).';
+GRANT EXECUTE ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint)
+    TO nrm_app;
+
+/*
+ * GET /v1/cases/{id} as 0006 left it, plus: p_reason (NRM-Reason);
+ * purpose and reason checked by api.read_purpose (400, audited failed/
+ * bad_request); a case outside the caller's scope is read only with
+ * purpose emergency, where audit.break_glass_policy allows the role
+ * case.read, and when it exists (else the same 404 as ever, audited
+ * denied/out_of_scope or not_found).  An emergency read answers the
+ * usual body plus "break_glass": {"reason", "beyond_scope",
+ * "review": "pending"} and is audited through audit.event_flagged.
+ */
+CREATE OR REPLACE FUNCTION api.case_get(p_token_hash bytea, p_request_id text,
+    p_client inet, p_case_id uuid, p_purpose text DEFAULT NULL,
+    p_reason text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_rp record;
+	v_region text;
+	v_beyond boolean := false;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'], 'case.read', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT * INTO v_rp FROM api.read_purpose(v_p.role, p_purpose,
+	    p_reason);
+	IF v_rp.problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.read', 'case', p_case_id::text, NULL, 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_rp.problem;
+	END IF;
+
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_p.role = 'coordinator'
+	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
+		IF v_rp.purpose = 'emergency'
+		    AND audit.break_glass_allowed(v_p.role, 'case.read')
+		    AND care.case_exists(p_case_id) THEN
+			-- Break glass: this transaction may read this one
+			-- case (row-level security, nrm.case_id).
+			PERFORM pg_catalog.set_config('nrm.case_id',
+			    p_case_id::text, true);
+			v_beyond := true;
+		ELSE
+			PERFORM api.audit(v_p.key_id, v_p.agency_id,
+			    v_p.role, 'case.read', 'case', p_case_id::text,
+			    v_rp.purpose, 'denied',
+			    CASE WHEN v_region IS NULL
+			        AND NOT care.case_exists(p_case_id)
+			    THEN 'not_found' ELSE 'out_of_scope' END,
+			    p_request_id, p_client);
+			PERFORM pg_catalog.set_config('role', v_prev_role,
+			    true);
+			RETURN api.problem(404, 'not_found',
+			    'no case with this id in your regions');
+		END IF;
+	END IF;
+
+	v_body := care.case_json(p_case_id);
+
+	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
+	    'case.read', 'case', p_case_id::text, v_rp.purpose, v_rp.reason,
+	    p_request_id, p_client);
+	IF v_rp.purpose = 'emergency' THEN
+		v_body := v_body || pg_catalog.jsonb_build_object('break_glass',
+		    pg_catalog.jsonb_build_object('reason', v_rp.reason,
+		        'beyond_scope', v_beyond, 'review', 'pending'));
+	END IF;
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.case_get(bytea, text, inet, uuid, text, text) IS
+    'GET /v1/cases/{id}: the full case with the subject''s PERSONAL DATA '
+    'and its history, for coordinators of its region and assessors; an '
+    'audited read (case.read) with a purpose (api.read_purpose); an '
+    'emergency read may go beyond the caller''s regions where '
+    'audit.break_glass_policy allows, and is flagged for review; 404 '
+    'for unknown and out-of-scope alike otherwise.';
+GRANT EXECUTE ON FUNCTION api.case_get(bytea, text, inet, uuid, text, text)
+    TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.case_take(p_token_hash bytea, p_request_id text,
+    p_client inet, p_case_id uuid, p_if_match integer DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_l record;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.take', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, p_if_match, 'take',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_l.problem;
+	END IF;
+
+	UPDATE care.case SET state = 'taken', holder_key_id = v_p.key_id,
+	    version = version + 1, updated_at = pg_catalog.now()
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'taken', v_p.key_id,
+	    pg_catalog.jsonb_build_object('region', (v_l.c).region_code));
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.take',
+	    'case', p_case_id::text, 'care', 'allowed', NULL, p_request_id,
+	    p_client);
+	v_resp := api.case_answer(p_case_id);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) IS
+    'POST /v1/cases/{id}/take: open -> taken by the caller; of concurrent '
+    'takers exactly one wins, the others get 409 naming the holder.';
+GRANT EXECUTE ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) TO
+    nrm_app;
+
+CREATE OR REPLACE FUNCTION api.case_decline(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_case_id uuid, p_if_match integer, p_reason text,
+    p_decline_limit integer DEFAULT 3) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_l record;
+	v_region text;
+	v_since bigint;
+	v_decliners uuid[];
+	v_region_declines integer;
+	v_everyone boolean;
+	v_why text;
+	v_to text;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.decline', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	IF p_decline_limit IS NULL OR p_decline_limit < 1 THEN
+		RAISE EXCEPTION 'p_decline_limit must be at least 1'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_reason IS NULL OR NOT care.reason_allowed('decline', p_reason)
+	THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.decline', 'case', p_case_id::text, 'care', 'failed',
+		    'invalid_reason', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'reason must be one of the documented decline reasons',
+		    'reason');
+	END IF;
+
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, p_if_match, 'decline',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_l.problem;
+	END IF;
+	v_region := (v_l.c).region_code;
+
+	-- The declines since the case entered its current region: history
+	-- rows after the last one that brought it there (routed,
+	-- transferred, escalated, reopened, or a decline that moved it).
+	SELECT COALESCE(pg_catalog.max(h.id), 0) INTO v_since
+	FROM care.case_history h
+	WHERE h.case_id = p_case_id
+	  AND (h.action IN ('routed', 'transferred', 'escalated', 'reopened')
+	      OR (h.action = 'declined'
+	          AND h.detail->>'to_region' IS DISTINCT FROM
+	              h.detail->>'region'));
+	SELECT pg_catalog.count(*)::integer + 1,
+	    pg_catalog.array_agg(DISTINCT h.api_key_id)
+	        || ARRAY[v_p.key_id]
+	INTO v_region_declines, v_decliners
+	FROM care.case_history h
+	WHERE h.case_id = p_case_id AND h.action = 'declined'
+	  AND h.id > v_since;
+	-- Every active coordinator key of the region has declined it.
+	v_everyone := NOT EXISTS (SELECT 1 FROM auth.api_key k
+	    WHERE k.role = 'coordinator' AND k.revoked_at IS NULL
+	      AND v_region = ANY (k.regions)
+	      AND NOT k.id = ANY (v_decliners));
+
+	v_to := v_region;
+	IF v_region <> 'NATIONAL' THEN
+		IF v_everyone THEN
+			v_why := 'declined_by_every_coordinator';
+		ELSIF v_region_declines >= p_decline_limit THEN
+			v_why := 'decline_limit_reached';
+		END IF;
+		IF v_why IS NOT NULL THEN
+			v_to := 'NATIONAL';
+		END IF;
+	END IF;
+
+	UPDATE care.case SET state = 'open', holder_key_id = NULL,
+	    region_code = v_to, declines = declines + 1,
+	    version = version + 1, updated_at = pg_catalog.now()
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'declined', v_p.key_id,
+	    pg_catalog.jsonb_build_object('reason', p_reason,
+	        'region', v_region, 'to_region', v_to,
+	        'declines', (v_l.c).declines + 1,
+	        'region_declines', v_region_declines,
+	        'decline_limit', p_decline_limit, 'why', v_why));
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'case.decline', 'case', p_case_id::text, 'care', 'allowed', NULL,
+	    p_request_id, p_client);
+	v_resp := api.case_answer(p_case_id);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
+    integer) IS
+    'POST /v1/cases/{id}/decline: open or taken by the caller -> open, '
+    'back in its region''s inbox, or at the national desk once declined '
+    'p_decline_limit times in its region or by every active coordinator '
+    'key of the region.';
+GRANT EXECUTE ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer,
+    text, integer) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.case_transfer(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_case_id uuid, p_if_match integer,
+    p_target_region text, p_reason text, p_take_within_s integer,
+    p_first_contact_within_s integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_l record;
+	v_now timestamptz := pg_catalog.now();
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.transfer', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	IF p_take_within_s IS NULL OR p_take_within_s < 0
+	    OR p_first_contact_within_s IS NULL
+	    OR p_first_contact_within_s < 0 THEN
+		RAISE EXCEPTION 'p_take_within_s and p_first_contact_within_s '
+		    'must be seconds >= 0'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_reason IS NULL OR NOT care.reason_allowed('transfer', p_reason)
+	THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
+		    'invalid_reason', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'reason must be one of the documented transfer reasons',
+		    'reason');
+	END IF;
+	IF p_target_region IS NULL OR NOT EXISTS (SELECT 1 FROM ref.region r
+	    WHERE r.code = p_target_region) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
+		    'unknown_region', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation', 'unknown region',
+		    'target_region');
+	END IF;
+
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, p_if_match, 'transfer',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_l.problem;
+	END IF;
+	IF (v_l.c).region_code = p_target_region THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
+		    'same_region', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'the case is already in this region', 'target_region');
+	END IF;
+
+	UPDATE care.case SET state = 'open', holder_key_id = NULL,
+	    region_code = p_target_region,
+	    take_by = v_now + pg_catalog.make_interval(secs => p_take_within_s),
+	    first_contact_by = v_now
+	        + pg_catalog.make_interval(secs => p_first_contact_within_s),
+	    version = version + 1, updated_at = v_now
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'transferred', v_p.key_id,
+	    pg_catalog.jsonb_build_object('reason', p_reason,
+	        'from_region', (v_l.c).region_code,
+	        'to_region', p_target_region,
+	        'take_within_s', p_take_within_s,
+	        'first_contact_within_s', p_first_contact_within_s));
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'case.transfer', 'case', p_case_id::text, 'care', 'allowed', NULL,
+	    p_request_id, p_client);
+	v_resp := api.case_answer(p_case_id);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.case_transfer(bytea, text, inet, uuid, integer,
+    text, text, integer, integer) IS
+    'POST /v1/cases/{id}/transfer: open or taken by the caller -> open in '
+    'another region''s inbox, with the deadlines nrmd computed for it.';
+GRANT EXECUTE ON FUNCTION api.case_transfer(bytea, text, inet, uuid,
+    integer, text, text, integer, integer) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.case_close(p_token_hash bytea, p_request_id text,
+    p_client inet, p_case_id uuid, p_if_match integer, p_reason text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_l record;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.close', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_reason IS NULL OR NOT care.reason_allowed('close', p_reason) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.close', 'case', p_case_id::text, 'care', 'failed',
+		    'invalid_reason', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'reason must be one of the documented closing reasons',
+		    'reason');
+	END IF;
+
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, p_if_match, 'close',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_l.problem;
+	END IF;
+
+	-- The holder stays recorded on the closed case.
+	UPDATE care.case SET state = 'closed', closed_reason = p_reason,
+	    version = version + 1, updated_at = pg_catalog.now()
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'closed', v_p.key_id,
+	    pg_catalog.jsonb_build_object('reason', p_reason,
+	        'region', (v_l.c).region_code));
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.close',
+	    'case', p_case_id::text, 'care', 'allowed', NULL, p_request_id,
+	    p_client);
+	v_resp := api.case_answer(p_case_id);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.case_close(bytea, text, inet, uuid, integer, text)
+    IS 'POST /v1/cases/{id}/close: taken by the caller -> closed, with a '
+    'reason from the documented list.';
+GRANT EXECUTE ON FUNCTION api.case_close(bytea, text, inet, uuid, integer,
+    text) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.case_reopen(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_case_id uuid, p_if_match integer, p_reason text,
+    p_take_within_s integer DEFAULT NULL,
+    p_first_contact_within_s integer DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_l record;
+	v_now timestamptz := pg_catalog.now();
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.reopen', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	IF (p_take_within_s IS NULL) <> (p_first_contact_within_s IS NULL)
+	    OR p_take_within_s < 0 OR p_first_contact_within_s < 0 THEN
+		RAISE EXCEPTION 'p_take_within_s and p_first_contact_within_s '
+		    'are both null or both seconds >= 0'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_reason IS NULL OR NOT care.reason_allowed('reopen', p_reason)
+	THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.reopen', 'case', p_case_id::text, 'care', 'failed',
+		    'invalid_reason', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'reason must be one of the documented reopening reasons',
+		    'reason');
+	END IF;
+
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, p_if_match, 'reopen',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_l.problem;
+	END IF;
+
+	UPDATE care.case SET state = 'open', holder_key_id = NULL,
+	    closed_reason = NULL,
+	    take_by = CASE WHEN p_take_within_s IS NULL THEN take_by
+	        ELSE v_now + pg_catalog.make_interval(secs => p_take_within_s)
+	        END,
+	    first_contact_by = CASE WHEN p_first_contact_within_s IS NULL
+	        THEN first_contact_by ELSE v_now
+	        + pg_catalog.make_interval(secs => p_first_contact_within_s)
+	        END,
+	    version = version + 1, updated_at = v_now
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'reopened', v_p.key_id,
+	    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+	        'reason', p_reason, 'region', (v_l.c).region_code,
+	        'take_within_s', p_take_within_s,
+	        'first_contact_within_s', p_first_contact_within_s)));
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'case.reopen', 'case', p_case_id::text, 'care', 'allowed', NULL,
+	    p_request_id, p_client);
+	v_resp := api.case_answer(p_case_id);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,
+    integer, integer) IS
+    'POST /v1/cases/{id}/reopen: closed -> open in its region''s inbox; '
+    'new deadlines when given, else the old ones (an overdue reopened '
+    'case is escalated by the next sweep unless escalated before).';
+GRANT EXECUTE ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer,
+    text, integer, integer) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.escalate_overdue(p_limit integer) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT care.escalate_overdue(p_limit)
+$$;
+COMMENT ON FUNCTION api.escalate_overdue(integer) IS
+    'Called by every nrmd''s sweeper as nrm_app (no token): escalate up '
+    'to p_limit overdue cases; {"escalated": n, "case_ids": [...]}.';
+GRANT EXECUTE ON FUNCTION api.escalate_overdue(integer) TO nrm_app;
+
+/*
+ * POST /v1/cases/{id}/share: a coordinator of the case's region records
+ * that the victim consented to share the case id with an investigating
+ * agency (one that holds an active investigator key).  Order: 401/403;
+ * p_consent not true (422 field consent, audited failed/no_consent);
+ * the agency (422 field agency_id, failed/unknown_agency); the case
+ * (404 alike for unknown and out of scope); then 200 with the share
+ * {"case_id", "agency_id", "consent_recorded_at", "shared_by", "new"}
+ * (new false: it was shared before; the first share is kept).  A new
+ * share appends a 'shared' history entry (detail {"agency_id"}).
+ * Audited case.share, purpose investigation.
+ */
+CREATE OR REPLACE FUNCTION api.case_share(p_token_hash bytea, p_request_id text,
+    p_client inet, p_case_id uuid, p_agency_id uuid, p_consent boolean)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_region text;
+	v_share jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.share', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_consent IS NOT TRUE THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.share', 'case', p_case_id::text, 'investigation',
+		    'failed', 'no_consent', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'a case is shared with the police only with the victim''s '
+		    'consent', 'consent');
+	END IF;
+	IF p_agency_id IS NULL OR NOT EXISTS (SELECT 1 FROM auth.api_key k
+	    WHERE k.agency_id = p_agency_id AND k.role = 'investigator'
+	      AND k.revoked_at IS NULL) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.share', 'case', p_case_id::text, 'investigation',
+		    'failed', 'unknown_agency', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'not an agency with investigator keys', 'agency_id');
+	END IF;
+
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'case.share', 'case', p_case_id::text, 'investigation',
+		    'denied', CASE WHEN v_region IS NULL
+		        AND NOT care.case_exists(p_case_id)
+		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no case with this id in your regions');
+	END IF;
+
+	v_share := care.share_case(p_case_id, p_agency_id);
+	IF (v_share->>'new')::boolean THEN
+		INSERT INTO care.case_history (case_id, action, api_key_id,
+		    detail)
+		VALUES (p_case_id, 'shared', v_p.key_id,
+		    pg_catalog.jsonb_build_object('agency_id', p_agency_id));
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.share',
+	    'case', p_case_id::text, 'investigation', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_share);
+END
+$$;
+COMMENT ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid, boolean)
+    IS 'POST /v1/cases/{id}/share: a coordinator of the case''s region '
+    'shares the case id with an investigating agency, with the victim''s '
+    'consent (422 without); audited case.share.';
+GRANT EXECUTE ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid,
+    boolean) TO nrm_app;

@@ -1,0 +1,368 @@
+-- 40_audit.sql - api functions: the audit chain (seal, head, verify),
+-- search and the review queue. A repeatable file (docs/sql-api.md,
+-- "Migrations").
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment and grants; change it here.  A
+-- new signature, a dropped function or anything a table, view, policy
+-- or trigger needs at creation time belongs in a numbered migration.
+
+CREATE OR REPLACE FUNCTION api.audit_seal(p_limit integer) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT audit.seal(p_limit)
+$$;
+COMMENT ON FUNCTION api.audit_seal(integer) IS
+    'Called by every nrmd about once a second as nrm_app (no token): seal '
+    'up to p_limit queued audit events; {"sealed", "busy", "head_pos", '
+    '"head_hash", "unsealed"} or {"sealed": 0, "busy": true}.';
+GRANT EXECUTE ON FUNCTION api.audit_seal(integer) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.audit_head() RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT audit.head()
+$$;
+COMMENT ON FUNCTION api.audit_head() IS
+    'nrm_app, no token: the chain head {"pos", "hash"} to sign as a '
+    'checkpoint.';
+GRANT EXECUTE ON FUNCTION api.audit_head() TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.audit_verify(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_checkpoints jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.verify', 'audit', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF NOT audit.checkpoints_valid(p_checkpoints) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'audit.verify', 'audit', NULL, 'audit', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request',
+		    'checkpoints must be an array of {"pos": integer >= 0, '
+		    '"hash": 64 lowercase hex digits}', 'checkpoints');
+	END IF;
+
+	v_body := audit.verify_chain(CASE WHEN p_checkpoints IS NULL
+	    OR pg_catalog.jsonb_typeof(p_checkpoints) = 'null' THEN NULL
+	    ELSE p_checkpoints END);
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.verify', 'audit', NULL, 'audit', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) IS
+    'GET /v1/audit/verify (auditor): recompute the audit chain, report '
+    'the first broken link; optionally compare signed checkpoints; '
+    'audited audit.verify.';
+GRANT EXECUTE ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) TO
+    nrm_app;
+
+/*
+ * GET /v1/audit.  Filters (all optional, JSON strings, combined with
+ * AND): principal (API key id), agency (agency id), object_type,
+ * object_id, action, purpose, outcome, from (at >= from), to (at < to).
+ * Newest first; keyset on id: p_after_id is the previous page's
+ * next_after.  The query text is assembled from fixed fragments only;
+ * the values travel as parameters.
+ */
+CREATE OR REPLACE FUNCTION api.audit_search(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_filters jsonb DEFAULT NULL, p_after_id bigint DEFAULT NULL,
+    p_limit integer DEFAULT 50) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_f jsonb := CASE WHEN p_filters IS NULL
+	    OR pg_catalog.jsonb_typeof(p_filters) = 'null' THEN '{}'::jsonb
+	    ELSE p_filters END;
+	v_limit integer := COALESCE(p_limit, 50);
+	v_problem jsonb;
+	v_sql text;
+	v_items jsonb;
+	v_n integer;
+	v_next bigint;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.search', 'audit', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	v_problem := audit.search_problem(v_f, p_after_id, v_limit);
+	IF v_problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'audit.search', 'audit', NULL, 'audit', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request', v_problem->>'detail',
+		    v_problem->>'field');
+	END IF;
+
+	v_sql := 'SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id '
+	    'DESC), ''[]''::jsonb), pg_catalog.count(*)::integer FROM ('
+	    'SELECT e.id, pg_catalog.jsonb_build_object(''id'', e.id, '
+	    '''at'', pg_catalog.to_char(e.at AT TIME ZONE ''UTC'', '
+	    '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"''), '
+	    '''api_key_id'', e.api_key_id, ''agency_id'', e.agency_id, '
+	    '''role'', e.role, ''action'', e.action, '
+	    '''object_type'', e.object_type, ''object_id'', e.object_id, '
+	    '''purpose'', e.purpose, ''outcome'', e.outcome, '
+	    '''reason'', e.reason, ''request_id'', e.request_id, '
+	    '''client_addr'', pg_catalog.abbrev(e.client_addr), '
+	    '''pos'', c.pos) AS item '
+	    'FROM audit.event e LEFT JOIN audit.chain c ON c.event_id = e.id '
+	    'WHERE true';
+	IF v_f ? 'principal' THEN
+		v_sql := v_sql || ' AND e.api_key_id = $1';
+	END IF;
+	IF v_f ? 'agency' THEN
+		v_sql := v_sql || ' AND e.agency_id = $2';
+	END IF;
+	IF v_f ? 'object_type' THEN
+		v_sql := v_sql || ' AND e.object_type = $3';
+	END IF;
+	IF v_f ? 'object_id' THEN
+		v_sql := v_sql || ' AND e.object_id = $4';
+	END IF;
+	IF v_f ? 'action' THEN
+		v_sql := v_sql || ' AND e.action = $5';
+	END IF;
+	IF v_f ? 'purpose' THEN
+		v_sql := v_sql || ' AND e.purpose = $6';
+	END IF;
+	IF v_f ? 'outcome' THEN
+		v_sql := v_sql || ' AND e.outcome = $7';
+	END IF;
+	IF v_f ? 'from' THEN
+		v_sql := v_sql || ' AND e.at >= $8';
+	END IF;
+	IF v_f ? 'to' THEN
+		v_sql := v_sql || ' AND e.at < $9';
+	END IF;
+	IF p_after_id IS NOT NULL THEN
+		v_sql := v_sql || ' AND e.id < $10';
+	END IF;
+	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
+	EXECUTE v_sql INTO v_items, v_n
+	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,
+	    v_f->>'object_type', v_f->>'object_id', v_f->>'action',
+	    v_f->>'purpose', v_f->>'outcome', (v_f->>'from')::timestamptz,
+	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1;
+	IF v_n > v_limit THEN
+		v_items := v_items - v_limit;
+		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
+	END IF;
+
+	-- Reading the audit log is itself audited (after the read: the
+	-- search does not find its own event).
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.search', 'audit', NULL, 'audit', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('items', v_items,
+	        'next_after', v_next));
+END
+$$;
+COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
+    integer) IS
+    'GET /v1/audit (auditor): filtered audit events, newest first, keyset '
+    'on id; audited audit.search.';
+GRANT EXECUTE ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
+    integer) TO nrm_app;
+
+/*
+ * GET /v1/audit/reviews (auditor): flagged events, oldest first (a
+ * queue), each the event's fields (as GET /v1/audit shows them) plus
+ * kind, flagged_at, reviewed_at, reviewed_by, verdict.  p_state:
+ * pending (default), reviewed, all; keyset on event id (p_after_id =
+ * the previous page's next_after); p_limit 1..200.  Audited
+ * audit.reviews, purpose audit.
+ */
+CREATE OR REPLACE FUNCTION api.audit_reviews(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_state text DEFAULT 'pending',
+    p_after_id bigint DEFAULT NULL, p_limit integer DEFAULT 50)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_state text := COALESCE(p_state, 'pending');
+	v_limit integer := COALESCE(p_limit, 50);
+	v_field text;
+	v_items jsonb;
+	v_n integer;
+	v_next bigint;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.reviews', 'audit', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	v_field := CASE
+	    WHEN v_state NOT IN ('pending', 'reviewed', 'all') THEN 'state'
+	    WHEN v_limit NOT BETWEEN 1 AND 200 THEN 'limit'
+	    WHEN p_after_id < 0 THEN 'cursor' END;
+	IF v_field IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'audit.reviews', 'audit', NULL, 'audit', 'failed',
+		    'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(400, 'bad_request', CASE v_field
+		    WHEN 'state' THEN 'state must be pending, reviewed or all'
+		    WHEN 'limit' THEN 'limit must be 1..200'
+		    ELSE 'cursor is not valid' END, v_field);
+	END IF;
+
+	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]'),
+	    pg_catalog.count(*)::integer
+	INTO v_items, v_n
+	FROM (
+		SELECT e.id, pg_catalog.jsonb_build_object('id', e.id,
+		    'at', api.rfc3339(e.at),
+		    'api_key_id', e.api_key_id, 'agency_id', e.agency_id,
+		    'role', e.role, 'action', e.action,
+		    'object_type', e.object_type, 'object_id', e.object_id,
+		    'purpose', e.purpose, 'reason', e.reason,
+		    'request_id', e.request_id,
+		    'client_addr', pg_catalog.abbrev(e.client_addr),
+		    'kind', rv.kind, 'flagged_at', api.rfc3339(rv.flagged_at),
+		    'reviewed_at', api.rfc3339(rv.reviewed_at),
+		    'reviewed_by', rv.reviewed_by, 'verdict', rv.verdict)
+		    AS item
+		FROM audit.review rv
+		JOIN audit.event e ON e.id = rv.event_id
+		WHERE (v_state = 'all'
+		    OR (v_state = 'pending') = (rv.reviewed_at IS NULL))
+		  AND (p_after_id IS NULL OR rv.event_id > p_after_id)
+		ORDER BY rv.event_id
+		LIMIT v_limit + 1) x;
+	IF v_n > v_limit THEN
+		v_items := v_items - v_limit;
+		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
+	END IF;
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.reviews', 'audit', NULL, 'audit', 'allowed', NULL,
+	    p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('items', v_items,
+	        'next_after', v_next));
+END
+$$;
+COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
+    integer) IS
+    'GET /v1/audit/reviews (auditor): events flagged for review, oldest '
+    'first, by state; keyset on event id; audited audit.reviews.';
+GRANT EXECUTE ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
+    integer) TO nrm_app;
+
+/*
+ * POST /v1/audit/reviews/{event_id} (auditor): record the verdict
+ * (justified, unjustified) on a flagged event.  422 field verdict; 404
+ * for an event that is not flagged (or does not exist); 409 when it was
+ * reviewed already (the first verdict stands; the answer carries it);
+ * 200 with the review.  Audited audit.review on object audit_event.
+ */
+CREATE OR REPLACE FUNCTION api.audit_review(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_event_id bigint, p_verdict text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_rv audit.review;
+	v_outcome text := 'allowed';
+	v_reason text;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['auditor'], 'audit.review', 'audit_event',
+	    p_event_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	IF p_verdict IS NULL OR p_verdict NOT IN ('justified', 'unjustified')
+	THEN
+		v_outcome := 'failed';
+		v_reason := 'invalid_body';
+		v_resp := api.problem(422, 'validation',
+		    'verdict must be justified or unjustified', 'verdict');
+	ELSE
+		SELECT * INTO v_rv FROM audit.review r
+		WHERE r.event_id = p_event_id FOR UPDATE;
+		IF NOT FOUND THEN
+			v_outcome := 'failed';
+			v_reason := 'not_found';
+			v_resp := api.problem(404, 'not_found',
+			    'no audit event with this id awaits review');
+		ELSIF v_rv.reviewed_at IS NOT NULL THEN
+			v_outcome := 'failed';
+			v_reason := 'already_reviewed';
+			v_resp := pg_catalog.jsonb_set(api.problem(409,
+			    'conflict', pg_catalog.format(
+			        'this event was reviewed already (%s)',
+			        v_rv.verdict)),
+			    '{problem,verdict}',
+    pg_catalog.to_jsonb(v_rv.verdict));
+		ELSE
+			UPDATE audit.review r
+			SET reviewed_at = pg_catalog.clock_timestamp(),
+			    reviewed_by = v_p.key_id, verdict = p_verdict
+			WHERE r.event_id = p_event_id
+			RETURNING * INTO v_rv;
+			v_resp := pg_catalog.jsonb_build_object('status', 200,
+			    'body', pg_catalog.jsonb_build_object(
+			        'event_id', v_rv.event_id, 'kind', v_rv.kind,
+			        'flagged_at', api.rfc3339(v_rv.flagged_at),
+			        'reviewed_at', api.rfc3339(v_rv.reviewed_at),
+			        'reviewed_by', v_rv.reviewed_by,
+			        'verdict', v_rv.verdict));
+		END IF;
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'audit.review', 'audit_event', p_event_id::text, 'audit',
+	    v_outcome, v_reason, p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS
+    'POST /v1/audit/reviews/{event_id} (auditor): the verdict on a '
+    'flagged event, once; audited audit.review.';
+GRANT EXECUTE ON FUNCTION api.audit_review(bytea, text, inet, bigint, text)
+    TO nrm_app;

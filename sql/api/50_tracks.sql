@@ -1,0 +1,600 @@
+-- 50_tracks.sql - api functions: identification decisions and investigation
+-- records. A repeatable file (docs/sql-api.md, "Migrations").
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment and grants; change it here.  A
+-- new signature, a dropped function or anything a table, view, policy
+-- or trigger needs at creation time belongs in a numbered migration.
+
+/*
+ * POST /v1/cases/{id}/identification.  Order of checks: 401/403
+ * (api.authenticate); the shape of p_entry (400/422, audited
+ * failed/bad_request or invalid_entry); a coordinator recording
+ * anything but an initial indication (403, field stage, audited
+ * denied/stage_not_permitted: it depends on the role only, so it comes
+ * before the case is looked at); the case (404 for unknown and
+ * out-of-scope alike); the profile's rules (422, field stage,
+ * reflection_end or recovery_end, extension "rule"; audited failed with
+ * the rule as reason); then 201.  Entries on one case are serialised by
+ * a transaction advisory lock (6, hash of the case id).  Reads the case
+ * and earlier identification entries only.
+ */
+CREATE OR REPLACE FUNCTION api.ident_record(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_case_id uuid, p_entry jsonb,
+    p_profile text DEFAULT 'nl') RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_prof record;
+	v_problem jsonb;
+	v_region text;
+	v_stage text;
+	v_decided date;
+	v_rs date;
+	v_re date;
+	v_cs date;
+	v_ce date;
+	v_first date;
+	v_rule text;
+	v_field text;
+	v_detail text;
+	v_earliest date;
+	v_id uuid := pg_catalog.gen_random_uuid();
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'],
+	    'identification.create', 'case', p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	-- The profile comes from nrmd's configuration: unknown is a bug.
+	SELECT * INTO v_prof FROM ident.profile pr
+	WHERE pr.code = COALESCE(p_profile, 'nl');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown profile'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	v_problem := ident.entry_problem(p_entry);
+	IF v_problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.create', 'case', p_case_id::text,
+		    'identification', 'failed',
+		    CASE WHEN (v_problem->>'status')::integer = 400
+		    THEN 'bad_request' ELSE 'invalid_entry' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem((v_problem->>'status')::integer,
+		    v_problem->>'code', v_problem->>'detail',
+		    v_problem->>'field');
+	END IF;
+	v_stage := p_entry->>'stage';
+	v_decided := api.json_date(p_entry->'decided_on');
+	v_rs := api.json_date(p_entry->'reflection_start');
+	v_re := api.json_date(p_entry->'reflection_end');
+	v_cs := api.json_date(p_entry->'recovery_start');
+	v_ce := api.json_date(p_entry->'recovery_end');
+
+	-- Who records which stage (docs/separation.md).
+	IF v_p.role = 'coordinator' AND v_stage <> 'initial' THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.create', 'case', p_case_id::text,
+		    'identification', 'denied', 'stage_not_permitted',
+		    p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(403, 'forbidden',
+		    'coordinators record initial indications only; conclusive '
+		    'decisions and reconsiderations are the assessment body''s',
+		    'stage');
+	END IF;
+
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_p.role = 'coordinator'
+	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.create', 'case', p_case_id::text,
+		    'identification', 'denied',
+		    CASE WHEN v_region IS NULL
+		        AND NOT care.case_exists(p_case_id)
+		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no case with this id in your regions');
+	END IF;
+
+	-- One entry per case at a time: the rules below read the others.
+	PERFORM pg_catalog.pg_advisory_xact_lock(6,
+	    pg_catalog.hashtext(p_case_id::text));
+
+	-- The profile's rules.
+	IF v_stage = 'conclusive' THEN
+		SELECT pg_catalog.min(d.decided_on) INTO v_first
+		FROM ident.decision d
+		WHERE d.case_id = p_case_id AND d.stage = 'initial';
+		IF v_first IS NULL THEN
+			v_rule := 'conclusive_requires_initial';
+			v_field := 'stage';
+			v_detail := 'conclusive_requires_initial: a conclusive '
+			    'decision follows an initial decision';
+		ELSE
+			v_earliest := v_first
+			    + v_prof.min_days_initial_to_conclusive;
+			IF v_decided < v_earliest THEN
+				v_rule := 'conclusive_min_days';
+				v_field := 'stage';
+				v_detail := pg_catalog.format(
+				    'conclusive_min_days: %s days after the '
+				    'initial decision of %s',
+				    v_prof.min_days_initial_to_conclusive,
+				    pg_catalog.to_char(v_first, 'YYYY-MM-DD'));
+			END IF;
+		END IF;
+	END IF;
+	IF v_rule IS NULL AND v_prof.reflection_days IS NOT NULL
+	    AND v_re - v_rs > v_prof.reflection_days THEN
+		v_rule := 'reflection_max_days';
+		v_field := 'reflection_end';
+		v_detail := pg_catalog.format('reflection_max_days: the %s '
+		    'profile allows a reflection period of at most %s days',
+		    v_prof.code, v_prof.reflection_days);
+	END IF;
+	IF v_rule IS NULL AND v_prof.recovery_min_days IS NOT NULL
+	    AND v_ce - v_cs < v_prof.recovery_min_days THEN
+		v_rule := 'recovery_min_days';
+		v_field := 'recovery_end';
+		v_detail := pg_catalog.format('recovery_min_days: the %s '
+		    'profile requires a recovery period of at least %s days',
+		    v_prof.code, v_prof.recovery_min_days);
+	END IF;
+	IF v_rule IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.create', 'case', p_case_id::text,
+		    'identification', 'failed', v_rule, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		v_problem := api.problem(422, 'validation', v_detail, v_field);
+		RETURN pg_catalog.jsonb_set(v_problem, '{problem}',
+		    (v_problem->'problem') || pg_catalog.jsonb_strip_nulls(
+		        pg_catalog.jsonb_build_object('rule', v_rule,
+		            'profile', v_prof.code,
+		            'earliest', v_earliest)));
+	END IF;
+
+	INSERT INTO ident.decision (id, case_id, stage, outcome,
+	    deciding_body, rationale, decided_on, reflection_start,
+	    reflection_end, recovery_start, recovery_end, recorded_by,
+	    profile)
+	VALUES (v_id, p_case_id, v_stage, p_entry->>'outcome',
+	    p_entry->>'deciding_body', p_entry->>'rationale', v_decided,
+	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code);
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'identification.create', 'case', p_case_id::text,
+	    'identification', 'allowed', NULL, p_request_id, p_client);
+	SELECT ident.entry_json(d) INTO v_body FROM ident.decision d
+	WHERE d.id = v_id;
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
+	    'location', '/v1/cases/' || p_case_id::text || '/identification');
+END
+$$;
+COMMENT ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb, text)
+    IS 'POST /v1/cases/{id}/identification: coordinators of the case''s '
+    'region record initial indications, assessors every stage, under the '
+    'profile p_profile''s rules; audited identification.create.';
+GRANT EXECUTE ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb,
+    text) TO nrm_app;
+
+/*
+ * GET /v1/cases/{id}/identification as 0006 left it, plus the purpose
+ * and reason of the read (api.read_purpose: NRM-Purpose, default
+ * identification for every role,
+    400 audited failed/bad_request).  No break-glass here: the
+ * policy covers case.read only, so an emergency read of an
+ * out-of-scope case's identification is the usual 404; an emergency
+ * read in scope is flagged for review like any other.
+ */
+CREATE OR REPLACE FUNCTION api.ident_list(p_token_hash bytea, p_request_id text,
+    p_client inet, p_case_id uuid, p_profile text DEFAULT 'nl',
+    p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_rp record;
+	v_prof record;
+	v_c record;
+	v_items jsonb;
+	v_first date;
+	v_resp jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'],
+	    'identification.read', 'case', p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT * INTO v_rp FROM api.read_purpose(v_p.role, p_purpose,
+	    p_reason, 'identification');
+	IF v_rp.problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.read', 'case', p_case_id::text, NULL,
+		    'failed', 'bad_request', p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN v_rp.problem;
+	END IF;
+
+	SELECT * INTO v_prof FROM ident.profile pr
+	WHERE pr.code = COALESCE(p_profile, 'nl');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown profile'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	SELECT c.region_code, c.created_at INTO v_c FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_p.role = 'coordinator'
+	    AND (v_c.region_code = ANY (v_p.regions)) IS NOT TRUE) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'identification.read', 'case', p_case_id::text,
+		    v_rp.purpose, 'denied',
+		    CASE WHEN v_c.region_code IS NULL
+		        AND NOT care.case_exists(p_case_id)
+		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no case with this id in your regions');
+	END IF;
+
+	SELECT COALESCE(pg_catalog.jsonb_agg(ident.entry_json(d)
+	        ORDER BY d.decided_on DESC, d.recorded_at DESC, d.id DESC),
+	        '[]'::jsonb),
+	    pg_catalog.min(d.decided_on) FILTER (WHERE d.stage = 'initial')
+	INTO v_items, v_first
+	FROM ident.decision d
+	WHERE d.case_id = p_case_id;
+
+	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
+	    'identification.read', 'case', p_case_id::text, v_rp.purpose,
+	    v_rp.reason, p_request_id, p_client);
+	v_resp := pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('case_id', p_case_id,
+	        'items', v_items,
+	        'rules', pg_catalog.jsonb_build_object(
+	            'profile', v_prof.code,
+	            'initial_target_working_days',
+	                v_prof.initial_target_working_days,
+	            'initial_due_on', ident.add_working_days(
+	                (v_c.created_at AT TIME ZONE 'UTC')::date,
+	                v_prof.initial_target_working_days),
+	            'min_days_initial_to_conclusive',
+	                v_prof.min_days_initial_to_conclusive,
+	            'conclusive_earliest_on',
+	                v_first + v_prof.min_days_initial_to_conclusive,
+	            'reflection_days', v_prof.reflection_days,
+	            'recovery_min_days', v_prof.recovery_min_days)));
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN v_resp;
+END
+$$;
+COMMENT ON FUNCTION api.ident_list(bytea, text, inet, uuid, text, text,
+    text) IS
+    'GET /v1/cases/{id}/identification: the identification history, '
+    'newest first, with the profile''s dates for the case; coordinators '
+    'of its region and assessors; audited identification.read with a '
+    'purpose (api.read_purpose).';
+GRANT EXECUTE ON FUNCTION api.ident_list(bytea, text, inet, uuid, text,
+    text, text) TO nrm_app;
+
+/*
+ * POST /v1/investigations (investigator).  Order: 401/403; the body
+ * (400/422, audited failed/bad_request or invalid_body); signal_id not
+ * a signal of the caller's agency (422 field signal_id, failed/
+ * unknown_signal; the same for an unknown id); case_id not shared with
+ * the caller's agency (422 field case_id, failed/case_not_shared);
+ * report_filed_on without report_filed (422 field report_filed_on);
+ * then 201, location /v1/investigations/<id>, body the record.
+ */
+CREATE OR REPLACE FUNCTION api.invest_create(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_body jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_problem jsonb;
+	v_signal uuid;
+	v_case uuid;
+	v_filed boolean;
+	v_filed_on date;
+	v_id uuid := pg_catalog.gen_random_uuid();
+	v_now timestamptz := pg_catalog.now();
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['investigator'], 'investigation.create',
+	    'investigation', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	v_problem := invest.body_problem(p_body, true);
+	IF v_problem IS NULL THEN
+		v_signal := (p_body->>'signal_id')::uuid;
+		v_case := (p_body->>'case_id')::uuid;
+		v_filed := COALESCE((p_body->>'report_filed')::boolean, false);
+		v_filed_on := api.json_date(p_body->'report_filed_on');
+		IF v_filed_on IS NOT NULL AND NOT v_filed THEN
+			v_problem := pg_catalog.jsonb_build_object(
+			    'status', 422, 'code', 'validation',
+			    'field', 'report_filed_on',
+			    'detail', 'report_filed_on requires report_filed '
+			    'true');
+		END IF;
+	END IF;
+	IF v_problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.create', 'investigation', NULL,
+		    'investigation', 'failed',
+		    CASE WHEN (v_problem->>'status')::integer = 400
+		    THEN 'bad_request' ELSE 'invalid_body' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem((v_problem->>'status')::integer,
+		    v_problem->>'code', v_problem->>'detail',
+		    v_problem->>'field');
+	END IF;
+
+	IF v_signal IS NOT NULL AND NOT EXISTS (SELECT 1 FROM intake.signal s
+	    WHERE s.id = v_signal AND s.agency_id = v_p.agency_id) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.create', 'investigation', NULL,
+		    'investigation', 'failed', 'unknown_signal', p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'no signal with this id was submitted by your agency',
+		    'signal_id');
+	END IF;
+	IF v_case IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invest.case_share x
+	    WHERE x.case_id = v_case AND x.agency_id = v_p.agency_id) THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.create', 'investigation', NULL,
+		    'investigation', 'failed', 'case_not_shared', p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'no case with this id was shared with your agency',
+		    'case_id');
+	END IF;
+
+	INSERT INTO invest.record (id, agency_id, signal_id, case_id,
+	    police_reference, prosecution_reference, report_filed,
+	    report_filed_on, status, created_by, created_at, updated_at,
+	    version)
+	VALUES (v_id, v_p.agency_id, v_signal, v_case,
+	    p_body->>'police_reference', p_body->>'prosecution_reference',
+	    v_filed, v_filed_on, COALESCE(p_body->>'status', 'open'),
+	    v_p.key_id, v_now, v_now, 1);
+
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'investigation.create', 'investigation', v_id::text,
+	    'investigation', 'allowed', NULL, p_request_id, p_client);
+	SELECT invest.record_json(r) INTO v_body FROM invest.record r
+	WHERE r.id = v_id;
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
+	    'location', '/v1/investigations/' || v_id::text);
+END
+$$;
+COMMENT ON FUNCTION api.invest_create(bytea, text, inet, jsonb) IS
+    'POST /v1/investigations: an investigator records an investigation of '
+    'its agency about a signal the agency submitted or a case shared '
+    'with it; audited investigation.create.';
+GRANT EXECUTE ON FUNCTION api.invest_create(bytea, text, inet, jsonb) TO
+    nrm_app;
+
+/*
+ * GET /v1/investigations/{id} (investigator): 200 with the record when
+ * it belongs to the caller's agency, else 404 (the same for another
+ * agency's record and an unknown id), audited investigation.read
+ * (allowed, or denied with not_found / out_of_scope).
+ */
+CREATE OR REPLACE FUNCTION api.invest_get(p_token_hash bytea, p_request_id text,
+    p_client inet, p_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['investigator'], 'investigation.read',
+	    'investigation', p_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	SELECT invest.record_json(r) INTO v_body FROM invest.record r
+	WHERE r.id = p_id AND r.agency_id = v_p.agency_id;
+	IF NOT FOUND THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.read', 'investigation', p_id::text,
+		    'investigation', 'denied',
+		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
+		    ELSE 'not_found' END, p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no investigation with this id for your agency');
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'investigation.read', 'investigation', p_id::text,
+	    'investigation', 'allowed', NULL, p_request_id, p_client);
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.invest_get(bytea, text, inet, uuid) IS
+    'GET /v1/investigations/{id}: the record, for investigators of its '
+    'agency; 404 alike for other agencies'' and unknown ids; audited.';
+GRANT EXECUTE ON FUNCTION api.invest_get(bytea, text, inet, uuid) TO
+    nrm_app;
+
+/*
+ * PATCH /v1/investigations/{id} (investigator), a JSON merge patch of
+ * police_reference, prosecution_reference (null clears), report_filed,
+ * report_filed_on (null clears), status.  Order: 401/403; the body
+ * (400/422, audited failed/bad_request or invalid_body); the record
+ * (404 alike for another agency's and an unknown id, denied); p_if_match
+ * given and not the version (412 precondition with "version", failed/
+ * stale_version); report_filed_on without report_filed after the merge
+ * (422 field report_filed_on, failed/invalid_body); then 200 with the
+ * record (version + 1; an empty patch changes nothing and keeps it).
+ */
+CREATE OR REPLACE FUNCTION api.invest_patch(p_token_hash bytea,
+    p_request_id text,
+    p_client inet, p_id uuid, p_if_match integer, p_body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_prev_role text := pg_catalog.current_setting('role');
+	v_p record;
+	v_problem jsonb;
+	v_r record;
+	v_police text;
+	v_prosecution text;
+	v_filed boolean;
+	v_filed_on date;
+	v_status text;
+	v_body jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['investigator'], 'investigation.update',
+	    'investigation', p_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
+
+	v_problem := invest.body_problem(p_body, false);
+	IF v_problem IS NULL AND p_body ? 'report_filed'
+	    AND pg_catalog.jsonb_typeof(p_body->'report_filed') = 'null' THEN
+		v_problem := pg_catalog.jsonb_build_object('status', 422,
+		    'code', 'validation', 'field', 'report_filed',
+		    'detail', 'report_filed must be true or false');
+	END IF;
+	IF v_problem IS NOT NULL THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.update', 'investigation', p_id::text,
+		    'investigation', 'failed',
+		    CASE WHEN (v_problem->>'status')::integer = 400
+		    THEN 'bad_request' ELSE 'invalid_body' END, p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem((v_problem->>'status')::integer,
+		    v_problem->>'code', v_problem->>'detail',
+		    v_problem->>'field');
+	END IF;
+
+	SELECT r.police_reference, r.prosecution_reference, r.report_filed,
+	    r.report_filed_on, r.status, r.version
+	INTO v_r
+	FROM invest.record r
+	WHERE r.id = p_id AND r.agency_id = v_p.agency_id
+	FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.update', 'investigation', p_id::text,
+		    'investigation', 'denied',
+		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
+		    ELSE 'not_found' END, p_request_id, p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(404, 'not_found',
+		    'no investigation with this id for your agency');
+	END IF;
+	IF p_if_match IS NOT NULL AND p_if_match <> v_r.version THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.update', 'investigation', p_id::text,
+		    'investigation', 'failed', 'stale_version', p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		v_problem := api.problem(412, 'precondition',
+		    pg_catalog.format('the investigation has changed: its '
+		        'version is %s', v_r.version));
+		RETURN pg_catalog.jsonb_set(v_problem, '{problem,version}',
+		    pg_catalog.to_jsonb(v_r.version));
+	END IF;
+
+	v_police := CASE WHEN p_body ? 'police_reference'
+	    THEN p_body->>'police_reference' ELSE v_r.police_reference END;
+	v_prosecution := CASE WHEN p_body ? 'prosecution_reference'
+	    THEN p_body->>'prosecution_reference'
+	    ELSE v_r.prosecution_reference END;
+	v_filed := CASE WHEN p_body ? 'report_filed'
+	    THEN (p_body->>'report_filed')::boolean ELSE v_r.report_filed END;
+	v_filed_on := CASE WHEN p_body ? 'report_filed_on'
+	    THEN api.json_date(p_body->'report_filed_on')
+	    ELSE v_r.report_filed_on END;
+	v_status := COALESCE(p_body->>'status', v_r.status);
+	IF v_filed_on IS NOT NULL AND NOT v_filed THEN
+		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+		    'investigation.update', 'investigation', p_id::text,
+		    'investigation', 'failed', 'invalid_body', p_request_id,
+		    p_client);
+		PERFORM pg_catalog.set_config('role', v_prev_role, true);
+		RETURN api.problem(422, 'validation',
+		    'report_filed_on requires report_filed true',
+		    'report_filed_on');
+	END IF;
+
+	IF (v_police, v_prosecution, v_filed, v_filed_on, v_status)
+	    IS DISTINCT FROM (v_r.police_reference, v_r.prosecution_reference,
+	        v_r.report_filed, v_r.report_filed_on, v_r.status) THEN
+		UPDATE invest.record SET police_reference = v_police,
+		    prosecution_reference = v_prosecution,
+		    report_filed = v_filed, report_filed_on = v_filed_on,
+		    status = v_status, version = version + 1,
+		    updated_at = pg_catalog.now()
+		WHERE id = p_id;
+	END IF;
+	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
+	    'investigation.update', 'investigation', p_id::text,
+	    'investigation', 'allowed', NULL, p_request_id, p_client);
+	SELECT invest.record_json(r) INTO v_body FROM invest.record r
+	WHERE r.id = p_id;
+	PERFORM pg_catalog.set_config('role', v_prev_role, true);
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+END
+$$;
+COMMENT ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
+    jsonb) IS
+    'PATCH /v1/investigations/{id}: merge-patch references, report and '
+    'status of a record of the caller''s agency, with If-Match; 404 alike '
+    'for other agencies'' and unknown ids; audited investigation.update.';
+GRANT EXECUTE ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
+    jsonb) TO nrm_app;

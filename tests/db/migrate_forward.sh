@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# migrate_forward.sh - an installed database migrates forward without loss.
+#
+#   tests/db/migrate_forward.sh DIR PORT   (a cluster from scripts/pg.sh)
+#
+# Builds a database from the migrations as released (commit $NRM_RELEASED,
+# 507f353: every api body still inside sql/0001..0007), applied the way
+# the nrmctl of that release did (each file in one transaction with its
+# nrm.schema_version row, checksum = SHA-256 of the file); stores data
+# through the api functions (a signal, its case taken, an audited action,
+# a sealed chain); then migrates it with bin/nrmctl and today's sql/.
+# Checks, as TAP: the data is unchanged, the api answers are unchanged,
+# the schema (pg_dump --schema-only: function bodies, grants, comments)
+# equals a fresh database's, and nrmctl still refuses an unknown checksum
+# and re-applies a changed repeatable file.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+NRMCTL=${NRMCTL:-bin/nrmctl}
+RELEASED=${NRM_RELEASED:-507f353}
+DB=nrm_fwd
+
+[ $# -eq 2 ] || { echo "usage: $0 DIR PORT" >&2; exit 2; }
+eval "$(scripts/pg.sh env "$1" "$2")"
+[ -x "$NRMCTL" ] || { echo "$NRMCTL is not built (run make)" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/nrm-fwd.XXXXXX)
+n=0
+failed=0
+# psql_as USER DB [psql args]
+psql_as() {
+	local user=$1 db=$2
+	shift 2
+	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
+	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
+	    -U "$user" -d "$db" "$@"
+}
+su_psql() { psql_as postgres "$@"; }
+url() {
+	echo "postgresql://nrm_owner@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
+}
+dump() {
+	"$PGBIN/pg_dump" -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" -U postgres \
+	    "$@" | grep -v '^\\\(un\)\{0,1\}restrict '
+}
+cleanup() {
+	local d
+	for d in ${DB}_old ${DB}_new; do
+		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
+		    >/dev/null 2>&1 || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+check() { # check DESCRIPTION CMD...
+	local what=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$T/out" 2>&1; then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what"
+		sed 's/^/# /' "$T/out" | head -40
+		failed=$((failed + 1))
+	fi
+}
+
+echo "1..9"
+for d in ${DB}_old ${DB}_new; do
+	su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
+	    -c "CREATE DATABASE $d OWNER nrm_owner"
+done
+
+# The released files, applied as that release's nrmctl migrate did.
+mkdir -p "$T/old"
+git archive "$RELEASED" sql | tar -x -C "$T/old"
+# nrm.schema_version as nrmctl creates it (unchanged since that release;
+# an empty directory applies nothing), without today's schema_repeatable.
+mkdir -p "$T/empty"
+"$NRMCTL" --database-url "$(url ${DB}_old)" migrate --dir "$T/empty" \
+    >/dev/null
+su_psql ${DB}_old -c "DROP TABLE nrm.schema_repeatable"
+for f in "$T"/old/sql/[0-9][0-9][0-9][0-9]_*.sql; do
+	name=$(basename "$f")
+	psql_as nrm_owner ${DB}_old -1 -c "SET client_min_messages = warning" \
+	    -f "$f" -c "INSERT INTO nrm.schema_version (version, name, checksum)
+	    VALUES (${name:0:4}::integer, '$name',
+	        '$(sha256sum <"$f" | cut -c1-64)')" >/dev/null
+done
+
+# Data, through the api functions as nrmd calls them.
+su_psql ${DB}_old <<'EOF' >/dev/null
+INSERT INTO auth.agency (id, name, kind) VALUES
+	('a0000000-0000-4000-8000-000000000001', 'Test Police', 'police'),
+	('a0000000-0000-4000-8000-000000000003', 'Test Care', 'care_agency');
+INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions) VALUES
+	('b0000000-0000-4000-8000-000000000001', sha256('tok-reporter'),
+	    'a0000000-0000-4000-8000-000000000001', 'reporter', NULL),
+	('b0000000-0000-4000-8000-000000000003', sha256('tok-coordinator'),
+	    'a0000000-0000-4000-8000-000000000003', 'coordinator', '{VR13}');
+SET ROLE nrm_app;
+CREATE TEMP TABLE s AS SELECT api.intake(sha256('tok-reporter'), 'req-f1',
+    '192.0.2.10', 'idem-f1', sha256('body'),
+    '{"observed_at": "2024-05-01T10:00:00Z", "municipality_code": "GM0363",
+      "minor": false, "age_estimate": 30, "gender": "female",
+      "nationality": "RO", "languages": ["ro"], "exploitation": ["sexual"],
+      "control_means": [], "immediate_danger": true, "needs_shelter": false,
+      "consent": "given", "notification_only": false}',
+    '{"given_name": "Ana", "family_name": "Test", "birth_date": "1994-03-02"}',
+    sha256('pseudonym'),
+    '{"region": "VR13", "priority": "urgent", "rule_id": "municipality",
+      "ruleset_version": "sha256:0123abcd", "take_within": 3600,
+      "first_contact_within": 86400, "explanation": "GM0363 is in VR13"}')
+    AS r;
+SELECT api.case_take(sha256('tok-coordinator'), 'req-f2', NULL,
+    (SELECT (r->'body'->>'case_id')::uuid FROM s), 1);
+SELECT api.record(sha256('tok-coordinator'), 'req-f3', NULL,
+    ARRAY['coordinator'], 'routing.explain', NULL, NULL);
+SELECT api.audit_seal(1000);
+RESET ROLE;
+CREATE TABLE public.fwd_ids AS
+    SELECT (r->'body'->>'signal_id')::uuid AS signal_id,
+        (r->'body'->>'case_id')::uuid AS case_id FROM s;
+EOF
+
+# A few api answers (they append audit events: taken before the dump).
+answers() {
+	su_psql "$1" <<'EOF'
+SELECT signal_id, case_id FROM public.fwd_ids \gset
+SET ROLE nrm_app;
+SELECT api.signal_receipt(sha256('tok-reporter'), 'req-a1', NULL,
+    :'signal_id');
+SELECT api.case_get(sha256('tok-coordinator'), 'req-a2', NULL,
+    :'case_id', 'care', NULL);
+SELECT api.inbox(sha256('tok-coordinator'), 'req-a3', NULL, NULL, NULL,
+    NULL, NULL, 50) #- '{body,next_since}';
+SELECT api.audit_head() - 'at';
+EOF
+}
+answers ${DB}_old >"$T/answers.before"
+dump --data-only -N nrm ${DB}_old >"$T/data.before"
+
+check "nrmctl migrate takes the released database forward" \
+    "$NRMCTL" --database-url "$(url ${DB}_old)" migrate --dir sql
+check "a second migrate is a no-op" sh -c \
+    "'$NRMCTL' --database-url '$(url ${DB}_old)' migrate --dir sql |
+    grep -q '^schema is current at version'"
+dump --data-only -N nrm ${DB}_old >"$T/data.after"
+check "the data is unchanged" diff -u "$T/data.before" "$T/data.after"
+answers ${DB}_old >"$T/answers.after"
+check "the api answers are unchanged" \
+    diff -u "$T/answers.before" "$T/answers.after"
+
+check "a fresh database migrates with today's files" \
+    "$NRMCTL" --database-url "$(url ${DB}_new)" migrate --dir sql
+su_psql ${DB}_old -c "DROP TABLE public.fwd_ids"
+dump --schema-only ${DB}_old >"$T/schema.old"
+dump --schema-only ${DB}_new >"$T/schema.new"
+check "the schema (functions, grants, comments) equals a fresh one's" \
+    diff -u "$T/schema.old" "$T/schema.new"
+check "the functions' access lists equal a fresh one's" diff -u \
+    <(su_psql ${DB}_old -c "SELECT oid::regprocedure::text AS f, proacl FROM pg_proc
+        WHERE pronamespace::regnamespace::text NOT IN
+        ('pg_catalog', 'information_schema') ORDER BY 1") \
+    <(su_psql ${DB}_new -c "SELECT oid::regprocedure::text AS f, proacl FROM pg_proc
+        WHERE pronamespace::regnamespace::text NOT IN
+        ('pg_catalog', 'information_schema') ORDER BY 1")
+
+# A checksum neither the file's nor a released one is refused.
+su_psql ${DB}_old -c "UPDATE nrm.schema_version SET checksum = repeat('0', 64)
+    WHERE version = 4"
+refused() {
+	local out rc=0
+	out=$("$NRMCTL" --database-url "$(url ${DB}_old)" migrate --dir sql \
+	    2>&1) || rc=$?
+	echo "$out"
+	[ "$rc" -ne 0 ] &&
+	    grep -q '0004_inbox.sql has changed since it was applied' <<<"$out"
+}
+check "an unknown checksum of an applied migration is refused" refused
+su_psql ${DB}_old -c "UPDATE nrm.schema_version
+    SET checksum = '$(grep ' 0004_inbox.sql$' sql/released.sha256 |
+        cut -c1-64)' WHERE version = 4"
+
+# A repeatable file whose checksum differs from the record is applied.
+su_psql ${DB}_new -c "UPDATE nrm.schema_repeatable
+    SET checksum = repeat('0', 64) WHERE name = '30_cases.sql'"
+check "a changed repeatable file is applied again, and recorded" sh -c \
+    "'$NRMCTL' --database-url '$(url ${DB}_new)' migrate --dir sql |
+    grep -q '^applied api/30_cases.sql (repeatable)' &&
+    '$NRMCTL' --database-url '$(url ${DB}_new)' migrate --dir sql |
+    grep -q '^schema is current at version'"
+
+[ "$failed" -eq 0 ]
