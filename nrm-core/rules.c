@@ -27,13 +27,14 @@
 #include <cjson/cJSON.h>
 
 #include "nrm/duration.h"
+#include "nrm/json.h"
 #include "nrm/utf8.h"
 
 #define LD_REGIONS "regions.json"
 #define LD_MUNIS "municipalities.csv"
 #define LD_RULES "rules.json"
 
-#define LD_PATH_MAX 160
+#define LD_PATH_MAX NRM_JSON_PATH_MAX
 #define LD_REGIONS_MAX 1000
 #define LD_NAME_MAX 100 /* region and national desk names, bytes */
 #define LD_OFFICE_MAX 200 /* office name and contact, bytes */
@@ -248,216 +249,82 @@ ld_line_col(const char *text, size_t off, int *line, int *col)
 }
 
 /*
- * The offset of the first "\u0000" escape inside a JSON string, or
- * len.  cJSON would decode it to a NUL byte and silently cut the string.
- */
-static size_t
-ld_json_nul_escape(const char *text, size_t len)
-{
-	bool in_string = false;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (!in_string) {
-			in_string = text[i] == '"';
-			continue;
-		}
-		if (text[i] == '"') {
-			in_string = false;
-		} else if (text[i] == '\\' && i + 1 < len) {
-			if (text[i + 1] == 'u' && i + 5 < len &&
-			    memcmp(text + i + 2, "0000", 4) == 0)
-				return i;
-			i++;
-		}
-	}
-	return len;
-}
-
-/*
- * Parse one JSON file: strict UTF-8 without NUL bytes, no "\u0000"
- * escape, one value and nothing after it but white space.  Reports the
- * problem (with line and column) and returns NULL on failure.
+ * Parse one JSON file with the strict reader (json.h).  Reports the
+ * problem (a fault in the bytes with its line and column, a duplicate
+ * key at its path) and returns NULL on failure.
  */
 static cJSON *
 ld_json(struct ld *L, const char *file, const char *text, size_t len)
 {
-	const char *end = NULL;
+	struct nrm_error err;
 	char where[48];
 	cJSON *root;
-	size_t off, pos = 0;
+	size_t at = 0;
 	int line, col;
 
 	if (text == NULL || len == 0) {
 		ld_error(L, file, NULL, "empty file");
 		return NULL;
 	}
-	if (!nrm_utf8_valid(text, len)) {
-		while (pos < len && nrm_utf8_next(text, len, &pos) > 0)
-			;
-		ld_line_col(text, pos, &line, &col);
+	if (nrm_json_parse(&root, text, len, &at, &err) == NRM_OK)
+		return root;
+	if (err.code != NRM_E_MALFORMED) {
+		ld_error(L, file, err.field, "%s", err.detail);
+		return NULL;
+	}
+	ld_line_col(text, at, &line, &col);
+	if (strstr(err.detail, "UTF-8") != NULL)
 		snprintf(where, sizeof(where), "line %d", line);
-		ld_error(L, file, where, "not valid UTF-8 (or a NUL byte)");
-		return NULL;
-	}
-	off = ld_json_nul_escape(text, len);
-	if (off < len) {
-		ld_line_col(text, off, &line, &col);
-		snprintf(where, sizeof(where), "line %d, column %d", line, col);
-		ld_error(L, file, where, "\\u0000 is not allowed in a string");
-		return NULL;
-	}
-	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (root == NULL) {
-		off = end != NULL && end >= text && end <= text + len
-		    ? (size_t)(end - text)
-		    : 0;
-		ld_line_col(text, off, &line, &col);
-		snprintf(where, sizeof(where), "line %d, column %d", line, col);
-		ld_error(L, file, where, "malformed JSON");
-		return NULL;
-	}
-	off = (size_t)(end - text);
-	while (off < len &&
-	    (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
-		text[off] == '\n'))
-		off++;
-	if (off < len) {
-		ld_line_col(text, off, &line, &col);
-		snprintf(where, sizeof(where), "line %d, column %d", line, col);
-		ld_error(
-		    L, file, where, "unexpected text after the JSON value");
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
-}
-
-/* "parent.key", or "key" at the top. */
-static void
-ld_path(char *buf, const char *parent, const char *key)
-{
-	char shown[LD_SHOWN_MAX + 4];
-
-	if (parent[0] == '\0')
-		snprintf(buf, LD_PATH_MAX, "%s", ld_shown(key, shown));
 	else
-		snprintf(
-		    buf, LD_PATH_MAX, "%s.%s", parent, ld_shown(key, shown));
+		snprintf(where, sizeof(where), "line %d, column %d", line, col);
+	ld_error(L, file, where, "%s", err.detail);
+	return NULL;
 }
 
-/* "parent[i]". */
+/* Where the member helpers report: this load and one file. */
+struct ld_at {
+	struct ld *L;
+	const char *file;
+};
+
 static void
-ld_path_index(char *buf, const char *parent, int i)
+ld_report(void *arg, const struct nrm_error *err)
 {
-	/* Paths are short; a cut one is still a readable prefix. */
-	if (snprintf(buf, LD_PATH_MAX, "%s[%d]", parent, i) >= LD_PATH_MAX)
-		buf[LD_PATH_MAX - 1] = '\0';
+	const struct ld_at *at = arg;
+
+	ld_error(at->L, at->file, err->field, "%s", err->detail);
 }
 
 /*
- * Match the members of object `obj` (at `path`) against names[0..n):
- * found[k] is the member named names[k], or NULL when absent or JSON
- * null.  Reports unknown keys, duplicate keys, and the missing ones
- * among those whose bit is set in `required`.  Returns the number of
+ * Match the members of object `obj` (at `path`) against names[0..n)
+ * (nrm_json_members, every fault reported).  Returns the number of
  * errors reported.
  */
 static int
 ld_members(struct ld *L, const char *file, const char *path, const cJSON *obj,
     const char *const *names, int n, uint32_t required, const cJSON **found)
 {
-	const cJSON *m;
-	char sub[LD_PATH_MAX], expected[512];
-	uint32_t seen = 0;
-	int k, errors = 0;
-	size_t e = 0;
+	struct ld_at at = {L, file};
 
-	expected[0] = '\0';
-	for (k = 0; k < n; k++) {
-		found[k] = NULL;
-		e += (size_t)snprintf(expected + e, sizeof(expected) - e,
-		    "%s%s", k > 0 ? ", " : "", names[k]);
-		if (e >= sizeof(expected))
-			e = sizeof(expected) - 1;
-	}
-	cJSON_ArrayForEach (m, obj) {
-		for (k = 0; k < n; k++) {
-			if (strcmp(m->string, names[k]) == 0)
-				break;
-		}
-		ld_path(sub, path, m->string);
-		if (k == n) {
-			ld_error(L, file, sub,
-			    "unknown key (expected one of %s)", expected);
-			errors++;
-			continue;
-		}
-		if ((seen & (1u << k)) != 0) {
-			ld_error(L, file, sub, "duplicate key");
-			errors++;
-			continue;
-		}
-		seen |= 1u << k;
-		if (cJSON_IsNull(m) && (required & (1u << k)) == 0)
-			continue;
-		found[k] = m;
-	}
-	for (k = 0; k < n; k++) {
-		if ((required & (1u << k)) != 0 && found[k] == NULL) {
-			ld_error(L, file, path, "missing key %s", names[k]);
-			errors++;
-		}
-	}
-	return errors;
+	return nrm_json_members(
+	    obj, path, names, n, required, found, ld_report, &at, NULL);
 }
 
 /*
- * A string of 1..max bytes of text without control characters (C0, DEL,
- * C1) and not only white space: a malloc'd copy in *out.  NRM_ERR, with
- * the error reported, otherwise.
+ * A free-text value (nrm_json_text: 1..max bytes, not blank, no control
+ * characters): a malloc'd copy in *out.  NRM_ERR, reported, otherwise.
  */
 static int
 ld_text(struct ld *L, const char *file, const char *path, const cJSON *v,
     size_t max, char **out)
 {
-	const unsigned char *p;
-	size_t n;
-	bool blank = true;
+	struct nrm_error err;
 
 	*out = NULL;
-	if (!cJSON_IsString(v) || v->valuestring == NULL) {
-		ld_error(L, file, path, "must be a string");
-		return NRM_ERR;
-	}
-	n = strlen(v->valuestring);
-	if (n == 0 || n > max) {
-		ld_error(L, file, path, "must be 1 to %zu bytes long", max);
-		return NRM_ERR;
-	}
-	if (!nrm_utf8_valid(v->valuestring, n)) {
-		ld_error(L, file, path, "not valid UTF-8");
-		return NRM_ERR;
-	}
-	for (p = (const unsigned char *)v->valuestring; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7F ||
-		    (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)) {
-			ld_error(L, file, path,
-			    "must not contain control characters");
-			return NRM_ERR;
-		}
-		if (*p != ' ')
-			blank = false;
-	}
-	if (blank) {
-		ld_error(L, file, path, "must not be blank");
-		return NRM_ERR;
-	}
-	*out = strdup(v->valuestring);
-	if (*out == NULL) {
-		ld_error(L, file, path, "out of memory");
-		return NRM_ERR;
-	}
-	return NRM_OK;
+	if (nrm_json_text(v, path, max, false, out, &err) == NRM_OK)
+		return NRM_OK;
+	ld_error(L, file, err.field, "%s", err.detail);
+	return NRM_ERR;
 }
 
 /*
@@ -467,12 +334,12 @@ static int
 ld_bool(
     struct ld *L, const char *file, const char *path, const cJSON *v, bool *out)
 {
-	if (!cJSON_IsBool(v)) {
-		ld_error(L, file, path, "must be true or false");
-		return NRM_ERR;
-	}
-	*out = cJSON_IsTrue(v);
-	return NRM_OK;
+	struct nrm_error err;
+
+	if (nrm_json_bool(v, path, out, &err) == NRM_OK)
+		return NRM_OK;
+	ld_error(L, file, err.field, "%s", err.detail);
+	return NRM_ERR;
 }
 
 /* A region code: 1..15 of [A-Za-z0-9_-] (the rule of geo.c). */
@@ -547,13 +414,13 @@ ld_office(
 	if (ld_members(L, LD_REGIONS, path, v, keys, 2, 3u, f) > 0)
 		rc = NRM_ERR;
 	if (f[0] != NULL) {
-		ld_path(sub, path, "name");
+		nrm_json_path(sub, path, "name");
 		if (ld_text(L, LD_REGIONS, sub, f[0], LD_OFFICE_MAX, name) !=
 		    NRM_OK)
 			rc = NRM_ERR;
 	}
 	if (f[1] != NULL) {
-		ld_path(sub, path, "contact");
+		nrm_json_path(sub, path, "contact");
 		if (ld_text(L, LD_REGIONS, sub, f[1], LD_OFFICE_MAX, contact) !=
 		    NRM_OK)
 			rc = NRM_ERR;
@@ -599,7 +466,7 @@ ld_region(struct ld *L, int i, const cJSON *v)
 	char path[LD_PATH_MAX], sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
 	int k;
 
-	ld_path_index(path, "regions", i);
+	nrm_json_path_index(path, "regions", i);
 	g->fallback = -1;
 	if (!cJSON_IsObject(v)) {
 		ld_error(L, LD_REGIONS, path, "must be an object");
@@ -607,7 +474,7 @@ ld_region(struct ld *L, int i, const cJSON *v)
 	}
 	ld_members(L, LD_REGIONS, path, v, keys, 5, 7u, f);
 	if (f[0] != NULL) {
-		ld_path(sub, path, "code");
+		nrm_json_path(sub, path, "code");
 		if (!cJSON_IsString(f[0])) {
 			ld_error(L, LD_REGIONS, sub, "must be a string");
 		} else if (strcmp(f[0]->valuestring, NRM_REGION_NATIONAL) ==
@@ -632,22 +499,22 @@ ld_region(struct ld *L, int i, const cJSON *v)
 		}
 	}
 	if (f[1] != NULL) {
-		ld_path(sub, path, "name");
+		nrm_json_path(sub, path, "name");
 		(void)ld_text(L, LD_REGIONS, sub, f[1], LD_NAME_MAX, &g->name);
 	}
 	if (f[2] != NULL) {
-		ld_path(sub, path, "active");
+		nrm_json_path(sub, path, "active");
 		(void)ld_bool(L, LD_REGIONS, sub, f[2], &g->pub.active);
 	}
 	if (f[3] != NULL) {
-		ld_path(sub, path, "office");
+		nrm_json_path(sub, path, "office");
 		/* A bad office is its own error, not also "no office". */
 		(void)ld_office(
 		    L, sub, f[3], &g->office_name, &g->office_contact);
 		L->has_office[i] = true;
 	}
 	if (f[4] != NULL) {
-		ld_path(sub, path, "fallback");
+		nrm_json_path(sub, path, "fallback");
 		if (!cJSON_IsString(f[4]))
 			ld_error(L, LD_REGIONS, sub, "must be a string");
 		else if (!ld_code_ok(f[4]->valuestring))
@@ -943,13 +810,13 @@ ld_fallbacks(struct ld *L, int errors_before)
 	for (i = 0; i < nat; i++) {
 		struct rules_region *g = &r->regions[i];
 
-		ld_path_index(path, "regions", i);
+		nrm_json_path_index(path, "regions", i);
 		if (g->pub.code[0] == '\0')
 			continue;
 		if (L->fb_set[i]) {
 			g->fallback = ld_region_find(L, L->fb_code[i]);
 			if (g->fallback < 0) {
-				ld_path(sub, path, "fallback");
+				nrm_json_path(sub, path, "fallback");
 				ld_error(L, LD_REGIONS, sub,
 				    "unknown region %s", L->fb_code[i]);
 			}
@@ -1004,7 +871,7 @@ ld_fallbacks(struct ld *L, int errors_before)
 		g->n_path = 1;
 		for (j = g->fallback;; j = r->regions[j].fallback) {
 			if (g->n_path == NRM_ROUTE_HOPS_MAX) {
-				ld_path_index(path, "regions", i);
+				nrm_json_path_index(path, "regions", i);
 				ld_error(L, LD_REGIONS, path,
 				    "the fallback path from %s passes more "
 				    "than %d inactive regions",
@@ -1073,7 +940,7 @@ ld_string_list(struct ld *L, const char *path, const cJSON *v, int max)
 	}
 	cJSON_ArrayForEach (x, v) {
 		if (!cJSON_IsString(x)) {
-			ld_path_index(sub, path, i);
+			nrm_json_path_index(sub, path, i);
 			ld_error(L, LD_RULES, sub, "must be a string");
 			rc = NRM_ERR;
 		}
@@ -1099,7 +966,7 @@ ld_name_list(struct ld *L, const char *path, const cJSON *v,
 	if (ld_string_list(L, path, v, n) != NRM_OK)
 		return NRM_ERR;
 	cJSON_ArrayForEach (x, v) {
-		ld_path_index(sub, path, i++);
+		nrm_json_path_index(sub, path, i++);
 		for (k = 0; k < n; k++) {
 			if (strcmp(x->valuestring, names[k]) == 0)
 				break;
@@ -1154,7 +1021,7 @@ ld_age(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 
 		if (f[k] == NULL)
 			continue;
-		ld_path(sub, path, keys[k]);
+		nrm_json_path(sub, path, keys[k]);
 		d = f[k]->valuedouble;
 		if (!cJSON_IsNumber(f[k]) || !(d >= 0 && d <= LD_AGE_MAX) ||
 		    d != (double)(int32_t)d) {
@@ -1198,7 +1065,7 @@ ld_when_munis(
 	cJSON_ArrayForEach (x, v) {
 		int num = ld_muni_num(x->valuestring);
 
-		ld_path_index(sub, path, i++);
+		nrm_json_path_index(sub, path, i++);
 		if (num < 0) {
 			ld_error(L, LD_RULES, sub,
 			    "\"%s\" is not a municipality code (GM and 4 "
@@ -1236,7 +1103,7 @@ ld_when_regions(
 		return;
 	}
 	cJSON_ArrayForEach (x, v) {
-		ld_path_index(sub, path, i++);
+		nrm_json_path_index(sub, path, i++);
 		if (strcmp(x->valuestring, NRM_REGION_NATIONAL) == 0) {
 			ld_error(L, LD_RULES, sub,
 			    "the national desk has no municipalities (use "
@@ -1284,7 +1151,7 @@ ld_when_nat(struct ld *L, const char *path, const cJSON *v, struct ld_rule *lr)
 		const char *s = x->valuestring;
 		int idx;
 
-		ld_path_index(sub, path, i++);
+		nrm_json_path_index(sub, path, i++);
 		if (!(s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' &&
 			s[1] <= 'Z' && s[2] == '\0')) {
 			ld_error(L, LD_RULES, sub,
@@ -1371,7 +1238,7 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 	/* Any member, even an unknown or null one, means "has conditions". */
 	if (v->child != NULL)
 		lr->has_conds = true;
-#define LD_SUB(k) (ld_path(sub, path, keys[k]), sub)
+#define LD_SUB(k) (nrm_json_path(sub, path, keys[k]), sub)
 	if (f[LD_W_MINOR] != NULL)
 		ld_when_flag(
 		    L, LD_SUB(LD_W_MINOR), f[LD_W_MINOR], RULES_F_MINOR, c);
@@ -1483,7 +1350,7 @@ ld_labels(
 		return;
 	}
 	cJSON_ArrayForEach (x, v) {
-		ld_path_index(sub, path, i++);
+		nrm_json_path_index(sub, path, i++);
 		if (!cJSON_IsString(x) || !ld_label_ok(x->valuestring)) {
 			ld_error(L, LD_RULES, sub,
 			    "%s%s%s is not a label (1 to %d of A-Z a-z 0-9 . _ "
@@ -1525,7 +1392,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 	}
 	ld_members(L, LD_RULES, path, v, keys, 6, 0x1Du, f);
 	if (f[0] != NULL) {
-		ld_path(sub, path, "route");
+		nrm_json_path(sub, path, "route");
 		if (cJSON_IsString(f[0]) &&
 		    strcmp(f[0]->valuestring, "location") == 0) {
 			rule->target = RULES_TO_LOCATION;
@@ -1544,7 +1411,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 			    "\"national\"");
 		}
 	}
-	ld_path(sub, path, "region");
+	nrm_json_path(sub, path, "region");
 	if (route_ok && rule->target == RULES_TO_REGION && f[1] == NULL) {
 		ld_error(L, LD_RULES, path,
 		    "missing key region (\"route\": \"region\" needs one)");
@@ -1568,7 +1435,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 			    f[1]->valuestring);
 	}
 	if (f[2] != NULL) {
-		ld_path(sub, path, "priority");
+		nrm_json_path(sub, path, "priority");
 		for (k = 0; k < 3 && cJSON_IsString(f[2]); k++) {
 			if (strcmp(f[2]->valuestring, ld_prio_names[k]) == 0)
 				break;
@@ -1579,10 +1446,10 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 		else
 			rule->priority = (enum nrm_priority)k;
 	}
-	ld_path(sub, path, "take_within");
+	nrm_json_path(sub, path, "take_within");
 	take_ok = f[3] != NULL &&
 	    ld_deadline(L, sub, f[3], &rule->take_within) == NRM_OK;
-	ld_path(sub, path, "first_contact_within");
+	nrm_json_path(sub, path, "first_contact_within");
 	contact_ok = f[4] != NULL &&
 	    ld_deadline(L, sub, f[4], &rule->first_contact_within) == NRM_OK;
 	if (take_ok && contact_ok &&
@@ -1592,7 +1459,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 		    "(%s)",
 		    f[4]->valuestring, f[3]->valuestring);
 	if (f[5] != NULL) {
-		ld_path(sub, path, "labels");
+		nrm_json_path(sub, path, "labels");
 		ld_labels(L, sub, f[5], rule);
 	}
 	return L->diag->n_errors > errors ? NRM_ERR : NRM_OK;
@@ -1635,7 +1502,7 @@ ld_rule(struct ld *L, int i, const cJSON *v)
 	c->nat = -1;
 	lr->loc_known = -1;
 	rule->region = -1;
-	ld_path_index(path, "rules", i);
+	nrm_json_path_index(path, "rules", i);
 	if (!cJSON_IsObject(v)) {
 		ld_error(L, LD_RULES, path, "must be an object");
 		lr->has_conds = true;
@@ -1643,7 +1510,7 @@ ld_rule(struct ld *L, int i, const cJSON *v)
 	}
 	ld_members(L, LD_RULES, path, v, keys, 4, 9u, f);
 	if (f[0] != NULL) {
-		ld_path(sub, path, "id");
+		nrm_json_path(sub, path, "id");
 		if (!cJSON_IsString(f[0]) || !ld_id_ok(f[0]->valuestring)) {
 			ld_error(L, LD_RULES, sub,
 			    "%s%s%s is not a rule id (1 to %d of A-Z a-z 0-9 . "
@@ -1659,16 +1526,16 @@ ld_rule(struct ld *L, int i, const cJSON *v)
 		}
 	}
 	if (f[1] != NULL) {
-		ld_path(sub, path, "description");
+		nrm_json_path(sub, path, "description");
 		(void)ld_text(L, LD_RULES, sub, f[1], LD_DESCRIPTION_MAX,
 		    &rule->description);
 	}
 	if (f[2] != NULL) {
-		ld_path(sub, path, "when");
+		nrm_json_path(sub, path, "when");
 		ld_when(L, sub, f[2], c, lr);
 	}
 	if (f[3] != NULL) {
-		ld_path(sub, path, "then");
+		nrm_json_path(sub, path, "then");
 		(void)ld_then(L, sub, f[3], rule);
 	}
 }
@@ -2021,7 +1888,7 @@ ld_analyse(struct ld *L)
 
 		if (used[i] || r->regions[i].pub.n_municipalities > 0)
 			continue;
-		ld_path_index(path, "regions", i);
+		nrm_json_path_index(path, "regions", i);
 		ld_warn(L, LD_REGIONS, path,
 		    "region %s has no municipalities and no rule or "
 		    "fallback leads to it",
