@@ -466,8 +466,9 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 		return nrm_error_set(
 		    err, NRM_E_MALFORMED, "", "the body must be a JSON object");
 	}
-	if (nrm_json_members(root, "", keys, n, 0, slot, NULL, NULL, err) !=
-	    0) {
+	if (n >= 0 &&
+	    nrm_json_members(root, "", keys, n, 0, slot, NULL, NULL, err) !=
+		0) {
 		cJSON_Delete(root);
 		return NRM_ERR;
 	}
@@ -554,7 +555,7 @@ nrm_json_members(const cJSON *obj, const char *path, const char *const *keys,
 
 	if (err == NULL)
 		err = &scratch;
-	expected[0] = '\0';
+	snprintf(expected, sizeof(expected), "%s", "none");
 	for (k = 0; k < n; k++) {
 		slot[k] = NULL;
 		e += (size_t)snprintf(expected + e, sizeof(expected) - e,

@@ -70,7 +70,8 @@ int nrm_json_members(const cJSON *obj, const char *path,
 
 /*
  * nrm_json_parse(), then the whole value must be an object whose keys
- * are among keys[0..n) (nrm_json_members with nothing required).  An
+ * are among keys[0..n) (nrm_json_members with nothing required; n < 0
+ * lets any key through, keys and slot unused).  An
  * empty text (len 0) is an empty object when `empty_ok`.  On failure
  * *out is NULL.  Used for request bodies.
  */
