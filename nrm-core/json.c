@@ -479,18 +479,7 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 bool
 nrm_json_key_showable(const char *k)
 {
-	size_t i;
-
-	for (i = 0; k[i] != '\0'; i++) {
-		char ch = k[i];
-
-		if (i >= NRM_JSON_KEY_SHOWN_MAX)
-			return false;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return false;
-	}
-	return i > 0;
+	return nrm_ascii_word(k, NRM_JSON_KEY_SHOWN_MAX, "_-");
 }
 
 /* Copy src into buf[NRM_JSON_PATH_MAX], cut when too long. */

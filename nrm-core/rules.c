@@ -106,6 +106,17 @@ nrm_ld_cut(const char *s, size_t max)
 	return (int)(n > max ? nrm_utf8_trim(s, max) : n);
 }
 
+/* Add one entry of this load to the diagnostics. */
+static void
+ld_vadd(struct ld *L, enum nrm_diag_severity sev, const char *file,
+    const char *path, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	nrm_diag_add(L->diag, sev, file, path, "%s", msg);
+}
+
 /*
  * Report an error of this load (see nrm_diag_add for file and path).
  */
@@ -113,13 +124,11 @@ void
 nrm_ld_error(
     struct ld *L, const char *file, const char *path, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ld_vadd(L, NRM_DIAG_ERROR, file, path, fmt, ap);
 	va_end(ap);
-	nrm_diag_add(L->diag, NRM_DIAG_ERROR, file, path, "%s", msg);
 }
 
 /*
@@ -129,13 +138,11 @@ void
 nrm_ld_warn(
     struct ld *L, const char *file, const char *path, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ld_vadd(L, NRM_DIAG_WARNING, file, path, fmt, ap);
 	va_end(ap);
-	nrm_diag_add(L->diag, NRM_DIAG_WARNING, file, path, "%s", msg);
 }
 
 /*
@@ -273,18 +280,7 @@ nrm_ld_bool(
 bool
 nrm_ld_code_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 15)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return nrm_ascii_word(s, 15, "_-");
 }
 
 /* "GM" and four digits: the number, else -1. */

@@ -376,7 +376,7 @@ ld_text_conds(struct ld *L, int i, struct ld_buf *b)
 		    c->fval & RULES_F_SHELTER ? "needs shelter"
 					      : "no shelter needed");
 	if (lr->has_kinds)
-		ld_text_mask(b, "reporter", c->kinds, nrm_ld_kind_names,
+		ld_text_mask(b, "reporter", c->kinds, nrm_agency_kind_names,
 		    NRM_AGENCY_COUNT);
 	if (lr->loc_known >= 0)
 		nrm_ld_buf_add(
@@ -471,7 +471,7 @@ ld_texts(struct ld *L)
 			return NRM_ERR;
 		nrm_ld_buf_add(&b,
 		    "; priority %s, take within %s, first contact within %s",
-		    nrm_ld_prio_names[rule->priority], take, contact);
+		    nrm_priority_names[rule->priority], take, contact);
 		rule->tail = nrm_ld_buf_take(&b, 200, &rule->tail_len);
 		if (rule->tail == NULL)
 			return NRM_ERR;

@@ -17,19 +17,6 @@
 /* ------------------------------------------------------------------ */
 /* Phase 4: rules.json                                                 */
 
-/* Indexed by enum nrm_agency_kind. */
-const char *const nrm_ld_kind_names[NRM_AGENCY_COUNT] = {
-    "police",
-    "kmar",
-    "labour_inspectorate",
-    "care_agency",
-    "ngo",
-    "municipality",
-    "national_centre",
-    "assessment_body",
-    "other",
-};
-
 /* Indexed by enum nrm_gender; "unspecified" is an absent gender. */
 const char *const nrm_ld_gender_names[RULES_GENDERS] = {
     "unspecified",
@@ -39,8 +26,6 @@ const char *const nrm_ld_gender_names[RULES_GENDERS] = {
     "other",
     "unknown",
 };
-
-const char *const nrm_ld_prio_names[3] = {"urgent", "high", "normal"};
 
 /*
  * The common shape of list conditions: a non-empty array of at most
@@ -391,8 +376,9 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		ld_when_flag(L, LD_SUB(LD_W_SHELTER), f[LD_W_SHELTER],
 		    RULES_F_SHELTER, c);
 	if (f[LD_W_KIND] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_KIND), f[LD_W_KIND], nrm_ld_kind_names,
-		NRM_AGENCY_COUNT, "reporter kind", &mask) == NRM_OK) {
+	    ld_name_list(L, LD_SUB(LD_W_KIND), f[LD_W_KIND],
+		nrm_agency_kind_names, NRM_AGENCY_COUNT, "reporter kind",
+		&mask) == NRM_OK) {
 		c->kinds = mask;
 		lr->has_kinds = true;
 	}
@@ -441,19 +427,7 @@ ld_deadline(struct ld *L, const char *path, const cJSON *v, int64_t *out)
 static bool
 ld_label_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > LD_LABEL_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			c == ':' || c == '-'))
-			return false;
-	}
-	return true;
+	return nrm_ascii_word(s, LD_LABEL_MAX, "._:-");
 }
 
 /*
@@ -565,12 +539,11 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 	}
 	if (f[2] != NULL) {
 		nrm_json_path(sub, path, "priority");
-		for (k = 0; k < 3 && cJSON_IsString(f[2]); k++) {
-			if (strcmp(f[2]->valuestring, nrm_ld_prio_names[k]) ==
-			    0)
-				break;
-		}
-		if (!cJSON_IsString(f[2]) || k == 3)
+		k = cJSON_IsString(f[2])
+		    ? nrm_json_lookup(
+			  nrm_priority_names, NRM_PRIO_COUNT, f[2]->valuestring)
+		    : -1;
+		if (k < 0)
 			nrm_ld_error(L, LD_RULES, sub,
 			    "must be \"urgent\", \"high\" or \"normal\"");
 		else
@@ -599,19 +572,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 static bool
 ld_id_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > LD_ID_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			c == '-'))
-			return false;
-	}
-	return true;
+	return nrm_ascii_word(s, LD_ID_MAX, "._-");
 }
 
 /* rules[i]: id, description, when, then. */

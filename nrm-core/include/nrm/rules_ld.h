@@ -80,10 +80,8 @@ struct ld {
 	int slot_words;
 };
 
-/* Wire names by index: agency kinds, genders, priorities (rules_parse.c). */
-extern const char *const nrm_ld_kind_names[NRM_AGENCY_COUNT];
+/* Gender names by enum nrm_gender, "unspecified" first (rules_parse.c). */
 extern const char *const nrm_ld_gender_names[RULES_GENDERS];
-extern const char *const nrm_ld_prio_names[3];
 
 /* A growing string for explanation pieces. */
 struct ld_buf {
