@@ -106,6 +106,9 @@ nrm_ld_cut(const char *s, size_t max)
 	return (int)(n > max ? nrm_utf8_trim(s, max) : n);
 }
 
+static void ld_vadd(struct ld *L, enum nrm_diag_severity sev, const char *file,
+    const char *path, const char *fmt, va_list ap) NRM_PRINTF(5, 0);
+
 /* Add one entry of this load to the diagnostics. */
 static void
 ld_vadd(struct ld *L, enum nrm_diag_severity sev, const char *file,

@@ -105,6 +105,28 @@ sig_print(cJSON *o, bool ok)
 	return text;
 }
 
+/*
+ * The members both the facts and the canonical encoding carry, in this
+ * order: exploitation, control_means, immediate_danger, needs_shelter,
+ * consent.
+ */
+static bool
+sig_put_case_facts(cJSON *o, const struct nrm_signal *s)
+{
+	bool ok = true;
+
+	ok = ok &&
+	    sig_put_bits(o, "exploitation", s->exploitation,
+		nrm_exploitation_names, NRM_EXPL_COUNT);
+	ok = ok &&
+	    sig_put_bits(o, "control_means", s->control, nrm_control_names,
+		NRM_CTRL_COUNT);
+	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
+	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
+	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
+	return ok;
+}
+
 char *
 nrm_signal_facts_json(const struct nrm_signal *s)
 {
@@ -122,15 +144,7 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "gender", nrm_gender_name(sub->gender));
 	ok = ok && sig_put_str(o, "nationality", sub->nationality);
 	ok = ok && sig_put_languages(o, sub);
-	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation,
-		nrm_exploitation_names, NRM_EXPL_COUNT);
-	ok = ok &&
-	    sig_put_bits(o, "control_means", s->control, nrm_control_names,
-		NRM_CTRL_COUNT);
-	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
-	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
-	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
+	ok = ok && sig_put_case_facts(o, s);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);
 	return sig_print(o, ok);
 }
@@ -199,15 +213,7 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_languages(so, sub);
 	ok = ok && sig_put_str(so, "phone", sub->phone);
 	ok = ok && sig_put_str(so, "address", sub->address);
-	ok = ok &&
-	    sig_put_bits(o, "exploitation", s->exploitation,
-		nrm_exploitation_names, NRM_EXPL_COUNT);
-	ok = ok &&
-	    sig_put_bits(o, "control_means", s->control, nrm_control_names,
-		NRM_CTRL_COUNT);
-	ok = ok && sig_put_bool(o, "immediate_danger", s->immediate_danger);
-	ok = ok && sig_put_bool(o, "needs_shelter", s->needs_shelter);
-	ok = ok && sig_put_str(o, "consent", nrm_consent_name(s->consent));
+	ok = ok && sig_put_case_facts(o, s);
 	ok = ok && sig_put_str(o, "narrative", s->narrative);
 	ok = ok && sig_put_bool(o, "minor", s->minor);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);

@@ -12,17 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "nrm/json.h"
 #include "nrm/utf8.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-fuzz_check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* Walk every object with a fixed key list and every string as text. */
 static void
