@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "nrm/geo.h"
+#include "unit_files.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 #define HEADER \
@@ -23,21 +24,10 @@
 static char *
 read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = unit_read(path, len);
 
-	if (f == NULL)
-		fail_msg("could not open %s (run from the repo root)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
+	if (buf == NULL)
+		fail_msg("could not read %s (run from the repo root)", path);
 	return buf;
 }
 

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "nrm/signal.h"
+#include "unit_files.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 
@@ -45,20 +46,18 @@ static int
 setup(void **state)
 {
 	struct nrm_error err;
-	FILE *f = fopen(GEO_CSV_PATH, "rb");
-	char buf[65536];
-	size_t n;
+	size_t n = 0;
+	char *buf = unit_read(GEO_CSV_PATH, &n);
 	int rc;
 
 	(void)state;
-	if (f == NULL) {
+	if (buf == NULL) {
 		print_error("could not open %s (run from the repo root)\n",
 		    GEO_CSV_PATH);
 		return -1;
 	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
 	rc = nrm_geo_parse_csv(&geo, buf, n, &err);
+	free(buf);
 	if (rc != NRM_OK) {
 		print_error("geo: %s: %s\n", err.field, err.detail);
 		return -1;
