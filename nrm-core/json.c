@@ -476,8 +476,9 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 	return NRM_OK;
 }
 
-bool
-nrm_json_key_showable(const char *k)
+/* Whether a key may be shown in a path: 1..64 of [A-Za-z0-9_-]. */
+static bool
+json_key_showable(const char *k)
 {
 	return nrm_ascii_word(k, NRM_JSON_KEY_SHOWN_MAX, "_-");
 }
@@ -494,7 +495,7 @@ json_path_put(char *buf, const char *parent, const char *sep, const char *key)
 bool
 nrm_json_path(char *buf, const char *parent, const char *key)
 {
-	if (!nrm_json_key_showable(key)) {
+	if (!json_key_showable(key)) {
 		json_path_put(buf, parent, "", "");
 		return false;
 	}

@@ -87,6 +87,23 @@ static const struct lookup_case lookup_cases[] = {
     {"", NULL, NULL, NULL},
 };
 
+/*
+ * Whether p was found as wanted (fails the test otherwise); false when
+ * there is nothing more to check.
+ */
+static bool
+found_as_wanted(const void *p, bool want, const char *code)
+{
+	if (!want) {
+		if (p != NULL)
+			fail_msg("%s: resolved, want NULL", code);
+		return false;
+	}
+	if (p == NULL)
+		fail_msg("%s: not found", code);
+	return true;
+}
+
 static void
 test_real_lookup(void **state)
 {
@@ -98,13 +115,8 @@ test_real_lookup(void **state)
 		const struct nrm_municipality *m =
 		    nrm_geo_municipality(geo, c->code);
 
-		if (c->muni_name == NULL) {
-			if (m != NULL)
-				fail_msg("%s: resolved, want NULL", c->code);
+		if (!found_as_wanted(m, c->muni_name != NULL, c->code))
 			continue;
-		}
-		if (m == NULL)
-			fail_msg("%s: not found", c->code);
 		assert_string_equal(m->code, c->code);
 		assert_string_equal(m->name, c->muni_name);
 		assert_string_equal(m->region->code, c->region);
@@ -143,13 +155,8 @@ test_real_regions(void **state)
 		const struct region_case *c = &region_cases[i];
 		const struct nrm_region *r = nrm_geo_region(geo, c->code);
 
-		if (c->n_municipalities < 0) {
-			if (r != NULL)
-				fail_msg("%s: resolved, want NULL", c->code);
+		if (!found_as_wanted(r, c->n_municipalities >= 0, c->code))
 			continue;
-		}
-		if (r == NULL)
-			fail_msg("%s: not found", c->code);
 		assert_string_equal(r->code, c->code);
 		if (r->n_municipalities != c->n_municipalities)
 			fail_msg("%s: %d municipalities, want %d", c->code,

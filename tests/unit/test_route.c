@@ -481,8 +481,8 @@ rt_case_config(const char *file, const cJSON *cfg, struct unit_cfg *c)
 	}
 	for (int i = 0; i < 3; i++) {
 		if (c->text[i] == NULL)
-			fail_msg(
-			    "%s: configuration lacks %s", file, unit_cfg_files[i]);
+			fail_msg("%s: configuration lacks %s", file,
+			    unit_cfg_files[i]);
 	}
 }
 

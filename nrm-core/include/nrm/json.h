@@ -87,9 +87,6 @@ int nrm_json_parse_object(cJSON **out, const char *text, size_t len,
 bool nrm_json_path(char *buf, const char *parent, const char *key);
 void nrm_json_path_index(char *buf, const char *parent, int i);
 
-/* Whether a key may be shown in a path: 1..64 of [A-Za-z0-9_-]. */
-bool nrm_json_key_showable(const char *key);
-
 /*
  * Blank: empty or only spaces, tabs, CR and LF.  The one definition of
  * "blank" in nrm.
