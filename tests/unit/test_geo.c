@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "nrm/geo.h"
-#include "unit_files.h"
+#include "unit.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 #define HEADER \
@@ -295,15 +295,8 @@ test_csv_table(void **state)
 		}
 		if (geo != NULL)
 			fail_msg("%s: *out not NULL on error", c->name);
-		if (err.code != NRM_E_VALIDATION)
-			fail_msg(
-			    "%s: code %s", c->name, nrm_errcode_name(err.code));
-		if (strcmp(err.field, c->field) != 0)
-			fail_msg("%s: field \"%s\", want \"%s\"", c->name,
-			    err.field, c->field);
-		if (strstr(err.detail, c->detail) == NULL)
-			fail_msg("%s: detail \"%s\" lacks \"%s\"", c->name,
-			    err.detail, c->detail);
+		unit_expect_error(
+		    c->name, &err, NRM_E_VALIDATION, c->field, c->detail);
 	}
 }
 

@@ -21,7 +21,7 @@
 
 #include "nrm/duration.h"
 #include "nrm/route.h"
-#include "unit_files.h"
+#include "unit.h"
 
 #define RT_DEFAULT_DIR "config/routing"
 #define RT_CASES_DIR "tests/unit/routing-cases"

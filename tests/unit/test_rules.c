@@ -21,7 +21,7 @@
 #include "nrm/diag.h"
 #include "nrm/duration.h"
 #include "nrm/route.h"
-#include "unit_files.h"
+#include "unit.h"
 
 #define TR_BROKEN_DIR "tests/unit/broken-configs"
 #define TR_DEFAULT_DIR "config/routing"

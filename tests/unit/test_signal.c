@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "nrm/signal.h"
-#include "unit_files.h"
+#include "unit.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 
@@ -686,18 +686,7 @@ test_bad_table(void **state)
 
 		if (rc != NRM_ERR)
 			fail_msg("%s: accepted", c->name);
-		if (err.code != c->code)
-			fail_msg("%s: code %s, want %s (%s: %s)", c->name,
-			    nrm_errcode_name(err.code),
-			    nrm_errcode_name(c->code), err.field, err.detail);
-		if (strcmp(err.field, c->field) != 0)
-			fail_msg("%s: field \"%s\", want \"%s\" (%s)", c->name,
-			    err.field, c->field, err.detail);
-		if (c->detail != NULL && strstr(err.detail, c->detail) == NULL)
-			fail_msg("%s: detail \"%s\" lacks \"%s\"", c->name,
-			    err.detail, c->detail);
-		if (err.detail[0] == '\0')
-			fail_msg("%s: empty detail", c->name);
+		unit_expect_error(c->name, &err, c->code, c->field, c->detail);
 		assert_no_echo(c->name, c->body, len, err.detail);
 		/* *out is released: freeing again is harmless, all NULL. */
 		assert_null(s.subject.given_name);

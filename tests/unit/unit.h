@@ -1,18 +1,40 @@
 /*
- * unit_files.h - what the unit tests that read the repository's files
- * share: a whole-file reader and the three texts of a routing
- * configuration.  Header-only (static inline), included by the test
- * programs after <cmocka.h>; paths are relative to the repository root,
- * where `make unit` runs them.
+ * unit.h - what the unit tests share: the check of a refusal's error, a
+ * whole-file reader and the three texts of a routing configuration.
+ * Header-only (static inline), included by the test programs after
+ * <cmocka.h>; paths are relative to the repository root, where
+ * `make unit` runs them.
  */
-#ifndef NRM_UNIT_FILES_H
-#define NRM_UNIT_FILES_H
+#ifndef NRM_UNIT_H
+#define NRM_UNIT_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nrm/route.h"
+
+/*
+ * Fail the test `name` unless err has this code and field and its detail
+ * contains `detail` (NULL: any detail, but not an empty one).
+ */
+static inline void
+unit_expect_error(const char *name, const struct nrm_error *err,
+    enum nrm_errcode code, const char *field, const char *detail)
+{
+	if (err->code != code)
+		fail_msg("%s: code %s, want %s (%s: %s)", name,
+		    nrm_errcode_name(err->code), nrm_errcode_name(code),
+		    err->field, err->detail);
+	if (strcmp(err->field, field) != 0)
+		fail_msg("%s: field \"%s\", want \"%s\" (%s)", name, err->field,
+		    field, err->detail);
+	if (detail != NULL && strstr(err->detail, detail) == NULL)
+		fail_msg("%s: detail \"%s\" lacks \"%s\"", name, err->detail,
+		    detail);
+	if (err->detail[0] == '\0')
+		fail_msg("%s: empty detail", name);
+}
 
 /*
  * The whole file at path, malloc'd and NUL-terminated, its length in
@@ -103,4 +125,4 @@ unit_cfg_load(struct nrm_router **r, const struct unit_cfg *c,
 	return nrm_router_load(r, &src, d);
 }
 
-#endif /* NRM_UNIT_FILES_H */
+#endif /* NRM_UNIT_H */
