@@ -106,46 +106,21 @@ nrm_ld_cut(const char *s, size_t max)
 	return (int)(n > max ? nrm_utf8_trim(s, max) : n);
 }
 
-static void ld_vadd(struct ld *L, enum nrm_diag_severity sev, const char *file,
-    const char *path, const char *fmt, va_list ap) NRM_PRINTF(5, 0);
-
-/* Add one entry of this load to the diagnostics. */
-static void
-ld_vadd(struct ld *L, enum nrm_diag_severity sev, const char *file,
-    const char *path, const char *fmt, va_list ap)
+/*
+ * Report an error or a warning of this load (see nrm_diag_add for file
+ * and path); nrm_ld_error and nrm_ld_warn are this with a severity.
+ */
+void
+nrm_ld_report(struct ld *L, enum nrm_diag_severity sev, const char *file,
+    const char *path, const char *fmt, ...)
 {
 	char msg[1024];
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	nrm_diag_add(L->diag, sev, file, path, "%s", msg);
-}
-
-/*
- * Report an error of this load (see nrm_diag_add for file and path).
- */
-void
-nrm_ld_error(
-    struct ld *L, const char *file, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ld_vadd(L, NRM_DIAG_ERROR, file, path, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Report a warning of this load.
- */
-void
-nrm_ld_warn(
-    struct ld *L, const char *file, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ld_vadd(L, NRM_DIAG_WARNING, file, path, fmt, ap);
-	va_end(ap);
 }
 
 /*

@@ -109,10 +109,6 @@ void nrm_ld_compile(struct ld *L);
 /* The first `max` bytes of s, cut on a character boundary. */
 int nrm_ld_cut(const char *s, size_t max);
 
-/* Report an error of this load (see nrm_diag_add for file and path). */
-void nrm_ld_error(struct ld *L, const char *file, const char *path,
-    const char *fmt, ...) NRM_PRINTF(4, 5);
-
 /* Phase 2 (rules_regions.c): fallbacks, cycles, path lengths. */
 void nrm_ld_fallbacks(struct ld *L, int errors_before);
 
@@ -147,8 +143,12 @@ const char *nrm_ld_shown(const char *s, char buf[LD_SHOWN_MAX + 4]);
 int nrm_ld_text(struct ld *L, const char *file, const char *path,
     const cJSON *v, size_t max, char **out);
 
-/* Report a warning of this load. */
-void nrm_ld_warn(struct ld *L, const char *file, const char *path,
-    const char *fmt, ...) NRM_PRINTF(4, 5);
+/* Report an error or a warning of this load (see nrm_diag_add). */
+void nrm_ld_report(struct ld *L, enum nrm_diag_severity sev, const char *file,
+    const char *path, const char *fmt, ...) NRM_PRINTF(5, 6);
+#define nrm_ld_error(L, file, path, ...) \
+	nrm_ld_report((L), NRM_DIAG_ERROR, (file), (path), __VA_ARGS__)
+#define nrm_ld_warn(L, file, path, ...) \
+	nrm_ld_report((L), NRM_DIAG_WARNING, (file), (path), __VA_ARGS__)
 
 #endif /* NRM_RULES_LD_H */
