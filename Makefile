@@ -56,7 +56,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/migrate.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/audit_cli.c
 
-UNIT_TESTS = tests/unit/test_json tests/unit/test_signal tests/unit/test_geo \
+UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
+             tests/unit/test_signal_codec tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
              tests/unit/test_rules tests/unit/test_crypto
