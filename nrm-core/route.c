@@ -1,7 +1,7 @@
 /*
  * route.c - running a compiled routing configuration (see route.h and
  * rules.h): the decision, its JSON, the coverage report, and the
- * accessors.  Loading and compiling live in rules.c.
+ * accessors.  Loading and compiling live in rules*.c (rules_ld.h).
  *
  * A decision costs one slot lookup, a walk over that slot's candidate
  * list (only the rules that can match at that location, in rule order)

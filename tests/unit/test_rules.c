@@ -1,6 +1,6 @@
 /*
  * test_rules.c - loading and checking routing configurations
- * (nrm-core/rules.c), their diagnostics (diag.c), ISO 8601 deadlines
+ * (nrm-core/rules*.c), their diagnostics (diag.c), ISO 8601 deadlines
  * (duration.c) and the coverage report (route.c): every directory of
  * tests/unit/broken-configs/ must be refused with the messages its
  * `expect` file lists.  Tests run from the repository root.
