@@ -34,8 +34,11 @@ BUILD    ?= build/release
 BIN      ?= bin
 
 CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
-           nrm-core/geo.c nrm-core/signal.c nrm-core/route.c \
-           nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c
+           nrm-core/geo.c nrm-core/json.c nrm-core/signal.c \
+           nrm-core/signal_codec.c nrm-core/route.c \
+           nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
+           nrm-core/rules_regions.c nrm-core/rules_parse.c \
+           nrm-core/rules_compile.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
@@ -57,7 +60,8 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
              nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c
 
-UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
+UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
+             tests/unit/test_signal_codec tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
              tests/unit/test_rules tests/unit/test_crypto \
@@ -155,6 +159,9 @@ fuzz:
 	  build/fuzz/libnrmcore.a -lcjson
 	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_geo tests/fuzz/fuzz_geo.c \
+	  build/fuzz/libnrmcore.a -lcjson
+	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_json tests/fuzz/fuzz_json.c \
 	  build/fuzz/libnrmcore.a -lcjson
 	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_rules tests/fuzz/fuzz_rules.c \

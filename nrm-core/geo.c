@@ -192,18 +192,9 @@ geo_code_num(const char *code, int *num)
 static bool
 geo_region_code_ok(const char *code)
 {
-	size_t i, n = strlen(code);
-
-	if (n == 0 || n >= sizeof(((struct nrm_region *)0)->code))
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = code[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return false;
-	}
-	return strcmp(code, NRM_REGION_NATIONAL) != 0;
+	return nrm_ascii_word(
+		   code, sizeof(((struct nrm_region *)0)->code) - 1, "_-") &&
+	    strcmp(code, NRM_REGION_NATIONAL) != 0;
 }
 
 /* A name: non-empty, no control characters (UTF-8 checked earlier). */

@@ -1,7 +1,7 @@
 /*
  * route.c - running a compiled routing configuration (see route.h and
  * rules.h): the decision, its JSON, the coverage report, and the
- * accessors.  Loading and compiling live in rules.c.
+ * accessors.  Loading and compiling live in rules*.c (rules_ld.h).
  *
  * A decision costs one slot lookup, a walk over that slot's candidate
  * list (only the rules that can match at that location, in rule order)
@@ -23,13 +23,13 @@
 #include "nrm/timefmt.h"
 #include "nrm/utf8.h"
 
-static const char *const route_prio_names[] = {
+const char *const nrm_priority_names[NRM_PRIO_COUNT] = {
     [NRM_PRIO_URGENT] = "urgent",
     [NRM_PRIO_HIGH] = "high",
     [NRM_PRIO_NORMAL] = "normal",
 };
 
-static const char *const route_kind_names[NRM_AGENCY_COUNT] = {
+const char *const nrm_agency_kind_names[NRM_AGENCY_COUNT] = {
     [NRM_AGENCY_POLICE] = "police",
     [NRM_AGENCY_KMAR] = "kmar",
     [NRM_AGENCY_LABOUR_INSPECTORATE] = "labour_inspectorate",
@@ -44,9 +44,9 @@ static const char *const route_kind_names[NRM_AGENCY_COUNT] = {
 const char *
 nrm_priority_name(enum nrm_priority p)
 {
-	if ((int)p < 0 || (size_t)p >= NRM_ARRAY_LEN(route_prio_names))
+	if ((int)p < 0 || (size_t)p >= NRM_ARRAY_LEN(nrm_priority_names))
 		return NULL;
-	return route_prio_names[p];
+	return nrm_priority_names[p];
 }
 
 const char *
@@ -54,7 +54,7 @@ nrm_agency_kind_name(enum nrm_agency_kind k)
 {
 	if ((int)k < 0 || (int)k >= NRM_AGENCY_COUNT)
 		return NULL;
-	return route_kind_names[k];
+	return nrm_agency_kind_names[k];
 }
 
 int
@@ -65,7 +65,7 @@ nrm_agency_kind_parse(const char *name, enum nrm_agency_kind *out)
 	if (name == NULL)
 		return NRM_ERR;
 	for (k = 0; k < NRM_AGENCY_COUNT; k++) {
-		if (strcmp(name, route_kind_names[k]) == 0) {
+		if (strcmp(name, nrm_agency_kind_names[k]) == 0) {
 			*out = (enum nrm_agency_kind)k;
 			return NRM_OK;
 		}

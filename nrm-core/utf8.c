@@ -3,6 +3,8 @@
  */
 #include "nrm/utf8.h"
 
+#include <string.h>
+
 /*
  * Decode one sequence at s[*pos].  Table 3-7 of the Unicode standard
  * ("well-formed UTF-8 byte sequences") spells out exactly which second
@@ -111,4 +113,21 @@ nrm_utf8_trim(const char *s, size_t len)
 	else
 		return i - 1; /* a fourth continuation byte: not valid anyway */
 	return tail >= need ? len : i - 1;
+}
+
+bool
+nrm_ascii_word(const char *s, size_t max, const char *extra)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (i >= max)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || strchr(extra, c) != NULL))
+			return false;
+	}
+	return i > 0;
 }

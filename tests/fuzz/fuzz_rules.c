@@ -20,10 +20,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "fuzz.h"
 #include "nrm/route.h"
 #include "nrm/utf8.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char fz_regions[] =
     "{\"national\":{\"name\":\"National desk\",\"office\":{\"name\":\"N\","
@@ -43,13 +42,6 @@ static const char fz_csv[] =
     "GM0014,Groningen,VR01,Groningen\nGM0080,Leeuwarden,VR02,"
     "Frysl\xC3\xA2n\nGM0106,Assen,VR03,Drenthe\nGM0363,Amsterdam,VR13,"
     "Amsterdam-Amstelland\nGM0362,Amstelveen,VR13,Amsterdam-Amstelland\n";
-
-static void
-fz_check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* A spread of signal facts, varied by i. */
 static void
@@ -97,25 +89,26 @@ fz_routes(const struct nrm_router *r)
 		fz_signal(&s, i);
 		nrm_route(r, &s, (enum nrm_agency_kind)(i % 10), &d);
 		g = nrm_router_region(r, d.region);
-		fz_check(g != NULL && g->active);
-		fz_check(d.rule_id[0] != '\0');
-		fz_check(d.take_within > 0 && d.first_contact_within > 0);
-		fz_check(nrm_priority_name(d.priority) != NULL);
-		fz_check(d.n_labels >= 0 && d.n_labels <= NRM_ROUTE_LABELS_MAX);
-		fz_check(d.n_hops >= 0 && d.n_hops <= NRM_ROUTE_HOPS_MAX);
-		fz_check(d.n_hops != 1);
+		fuzz_check(g != NULL && g->active);
+		fuzz_check(d.rule_id[0] != '\0');
+		fuzz_check(d.take_within > 0 && d.first_contact_within > 0);
+		fuzz_check(nrm_priority_name(d.priority) != NULL);
+		fuzz_check(
+		    d.n_labels >= 0 && d.n_labels <= NRM_ROUTE_LABELS_MAX);
+		fuzz_check(d.n_hops >= 0 && d.n_hops <= NRM_ROUTE_HOPS_MAX);
+		fuzz_check(d.n_hops != 1);
 		if (d.n_hops > 0)
-			fz_check(strcmp(d.hops[d.n_hops - 1], d.region) == 0);
+			fuzz_check(strcmp(d.hops[d.n_hops - 1], d.region) == 0);
 		for (k = 0; k + 1 < d.n_hops; k++) {
 			g = nrm_router_region(r, d.hops[k]);
-			fz_check(g != NULL && !g->active);
+			fuzz_check(g != NULL && !g->active);
 		}
 		n = strnlen(d.explanation, sizeof(d.explanation));
-		fz_check(n < sizeof(d.explanation));
-		fz_check(nrm_utf8_valid(d.explanation, n));
-		fz_check(strncmp(d.explanation, "rule ", 5) == 0);
+		fuzz_check(n < sizeof(d.explanation));
+		fuzz_check(nrm_utf8_valid(d.explanation, n));
+		fuzz_check(strncmp(d.explanation, "rule ", 5) == 0);
 		json = nrm_decision_json(&d);
-		fz_check(json != NULL);
+		fuzz_check(json != NULL);
 		free(json);
 	}
 }
@@ -146,31 +139,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	nrm_diag_init(&d);
 	if (nrm_router_load(&r, &src, &d) != NRM_OK) {
-		fz_check(r == NULL);
-		fz_check(nrm_diag_errors(&d) > 0);
+		fuzz_check(r == NULL);
+		fuzz_check(nrm_diag_errors(&d) > 0);
 	} else {
-		fz_check(r != NULL);
-		fz_check(nrm_diag_errors(&d) == 0);
-		fz_check(nrm_router_n_rules(r) >= 1);
-		fz_check(nrm_router_n_warnings(r) == nrm_diag_warnings(&d) ||
+		fuzz_check(r != NULL);
+		fuzz_check(nrm_diag_errors(&d) == 0);
+		fuzz_check(nrm_router_n_rules(r) >= 1);
+		fuzz_check(nrm_router_n_warnings(r) == nrm_diag_warnings(&d) ||
 		    d.n_dropped > 0);
 		fz_routes(r);
 		text = nrm_router_coverage_json(r);
-		fz_check(text != NULL);
+		fuzz_check(text != NULL);
 		free(text);
 		text = nrm_router_coverage_text(r);
-		fz_check(text != NULL);
+		fuzz_check(text != NULL);
 		free(text);
 		nrm_router_free(r);
 	}
 	for (k = 0; k < d.n; k++)
-		fz_check(nrm_utf8_valid(
+		fuzz_check(nrm_utf8_valid(
 		    d.entries[k].text, strlen(d.entries[k].text)));
 	text = nrm_diag_text(&d);
-	fz_check(text != NULL);
+	fuzz_check(text != NULL);
 	free(text);
 	text = nrm_diag_json(&d);
-	fz_check(text != NULL);
+	fuzz_check(text != NULL);
 	free(text);
 	nrm_diag_free(&d);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fuzz.h"
 #include "nrm/route.h"
 #include "nrm/signal.h"
 #include "nrm/utf8.h"
@@ -51,15 +52,6 @@ static const char fuzz_rules[] =
 static const struct nrm_geo *fuzz_geo;
 static struct nrm_router *fuzz_router;
 static struct nrm_signal_limits fuzz_lim;
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-fuzz_check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* A non-NULL encoding that is valid UTF-8 and valid JSON. */
 static void

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "nrm/geo.h"
+#include "unit.h"
 
 #define GEO_CSV_PATH "config/municipalities.csv"
 #define HEADER \
@@ -23,21 +24,10 @@
 static char *
 read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = unit_read(path, len);
 
-	if (f == NULL)
-		fail_msg("could not open %s (run from the repo root)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
+	if (buf == NULL)
+		fail_msg("could not read %s (run from the repo root)", path);
 	return buf;
 }
 
@@ -97,6 +87,23 @@ static const struct lookup_case lookup_cases[] = {
     {"", NULL, NULL, NULL},
 };
 
+/*
+ * Whether p was found as wanted (fails the test otherwise); false when
+ * there is nothing more to check.
+ */
+static bool
+found_as_wanted(const void *p, bool want, const char *code)
+{
+	if (!want) {
+		if (p != NULL)
+			fail_msg("%s: resolved, want NULL", code);
+		return false;
+	}
+	if (p == NULL)
+		fail_msg("%s: not found", code);
+	return true;
+}
+
 static void
 test_real_lookup(void **state)
 {
@@ -108,13 +115,8 @@ test_real_lookup(void **state)
 		const struct nrm_municipality *m =
 		    nrm_geo_municipality(geo, c->code);
 
-		if (c->muni_name == NULL) {
-			if (m != NULL)
-				fail_msg("%s: resolved, want NULL", c->code);
+		if (!found_as_wanted(m, c->muni_name != NULL, c->code))
 			continue;
-		}
-		if (m == NULL)
-			fail_msg("%s: not found", c->code);
 		assert_string_equal(m->code, c->code);
 		assert_string_equal(m->name, c->muni_name);
 		assert_string_equal(m->region->code, c->region);
@@ -153,13 +155,8 @@ test_real_regions(void **state)
 		const struct region_case *c = &region_cases[i];
 		const struct nrm_region *r = nrm_geo_region(geo, c->code);
 
-		if (c->n_municipalities < 0) {
-			if (r != NULL)
-				fail_msg("%s: resolved, want NULL", c->code);
+		if (!found_as_wanted(r, c->n_municipalities >= 0, c->code))
 			continue;
-		}
-		if (r == NULL)
-			fail_msg("%s: not found", c->code);
 		assert_string_equal(r->code, c->code);
 		if (r->n_municipalities != c->n_municipalities)
 			fail_msg("%s: %d municipalities, want %d", c->code,
@@ -298,15 +295,8 @@ test_csv_table(void **state)
 		}
 		if (geo != NULL)
 			fail_msg("%s: *out not NULL on error", c->name);
-		if (err.code != NRM_E_VALIDATION)
-			fail_msg(
-			    "%s: code %s", c->name, nrm_errcode_name(err.code));
-		if (strcmp(err.field, c->field) != 0)
-			fail_msg("%s: field \"%s\", want \"%s\"", c->name,
-			    err.field, c->field);
-		if (strstr(err.detail, c->detail) == NULL)
-			fail_msg("%s: detail \"%s\" lacks \"%s\"", c->name,
-			    err.detail, c->detail);
+		unit_expect_error(
+		    c->name, &err, NRM_E_VALIDATION, c->field, c->detail);
 	}
 }
 

@@ -21,6 +21,7 @@
 
 #include "nrm/duration.h"
 #include "nrm/route.h"
+#include "unit.h"
 
 #define RT_DEFAULT_DIR "config/routing"
 #define RT_CASES_DIR "tests/unit/routing-cases"
@@ -30,106 +31,28 @@
 
 static struct nrm_router *dflt;
 
-/* The whole file at path, malloc'd and NUL-terminated; NULL if absent. */
-static char *
-rt_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n = -1;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0)
-		n = ftell(f);
-	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf != NULL) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/* The three texts of a configuration. */
-struct rt_cfg {
-	char *text[3];
-	size_t len[3];
-};
-
-static const char *const rt_files[3] = {
-    "regions.json", "municipalities.csv", "rules.json"};
-
-static void
-rt_cfg_free(struct rt_cfg *c)
-{
-	int i;
-
-	for (i = 0; i < 3; i++)
-		free(c->text[i]);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Read the files of dir into c (missing ones stay NULL). */
-static void
-rt_cfg_dir(struct rt_cfg *c, const char *dir)
-{
-	char path[512];
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, rt_files[i]);
-		free(c->text[i]);
-		c->len[i] = 0;
-		c->text[i] = rt_read(path, &c->len[i]);
-	}
-}
-
-static void
-rt_cfg_set(struct rt_cfg *c, int i, char *text)
-{
-	free(c->text[i]);
-	c->text[i] = text;
-	c->len[i] = text != NULL ? strlen(text) : 0;
-}
-
-static int
-rt_load(struct nrm_router **r, const struct rt_cfg *c, struct nrm_diag *d)
-{
-	struct nrm_routing_src src = {c->text[0], c->len[0], c->text[1],
-	    c->len[1], c->text[2], c->len[2], "test-version"};
-
-	return nrm_router_load(r, &src, d);
-}
-
 static int
 setup(void **state)
 {
-	struct rt_cfg c = {0};
+	struct unit_cfg c = {0};
 	struct nrm_diag d;
 	char *text;
 
 	(void)state;
 	nrm_diag_init(&d);
-	rt_cfg_dir(&c, RT_DEFAULT_DIR);
-	if (rt_load(&dflt, &c, &d) != NRM_OK) {
+	unit_cfg_dir(&c, RT_DEFAULT_DIR, NULL);
+	if (unit_cfg_load(&dflt, &c, "test-version", &d) != NRM_OK) {
 		text = nrm_diag_text(&d);
 		print_error("default configuration refused (run from the "
 			    "repo root):\n%s",
 		    text != NULL ? text : "");
 		free(text);
 		nrm_diag_free(&d);
-		rt_cfg_free(&c);
+		unit_cfg_free(&c);
 		return -1;
 	}
 	nrm_diag_free(&d);
-	rt_cfg_free(&c);
+	unit_cfg_free(&c);
 	return 0;
 }
 
@@ -145,7 +68,7 @@ teardown(void **state)
 static void
 test_default_clean(void **state)
 {
-	struct rt_cfg c = {0};
+	struct unit_cfg c = {0};
 	struct nrm_router *r = NULL;
 	struct nrm_diag d;
 	const struct nrm_routing_region *g;
@@ -153,8 +76,8 @@ test_default_clean(void **state)
 
 	(void)state;
 	nrm_diag_init(&d);
-	rt_cfg_dir(&c, RT_DEFAULT_DIR);
-	assert_int_equal(rt_load(&r, &c, &d), NRM_OK);
+	unit_cfg_dir(&c, RT_DEFAULT_DIR, NULL);
+	assert_int_equal(unit_cfg_load(&r, &c, "test-version", &d), NRM_OK);
 	assert_int_equal(nrm_diag_errors(&d), 0);
 	assert_int_equal(nrm_diag_warnings(&d), 0);
 	assert_int_equal(d.n, 0);
@@ -189,7 +112,7 @@ test_default_clean(void **state)
 	assert_null(nrm_router_region_at(r, 26));
 	nrm_router_free(r);
 	nrm_diag_free(&d);
-	rt_cfg_free(&c);
+	unit_cfg_free(&c);
 }
 
 /* A plain adult signal at municipality `code` (no personal data). */
@@ -216,7 +139,7 @@ test_every_municipality(void **state)
 	struct nrm_geo *ref = NULL;
 	struct nrm_error err;
 	size_t len = 0;
-	char *csv = rt_read("config/municipalities.csv", &len);
+	char *csv = unit_read("config/municipalities.csv", &len);
 	char want[256];
 	int i, n;
 
@@ -526,18 +449,19 @@ rt_expect(const char *name, const struct nrm_decision *d, const cJSON *e)
 
 /* Build the configuration a case file describes. */
 static void
-rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
+rt_case_config(const char *file, const cJSON *cfg, struct unit_cfg *c)
 {
 	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(cfg, "dir");
 	const cJSON *v;
 
-	rt_cfg_dir(c, cJSON_IsString(dir) ? dir->valuestring : RT_DEFAULT_DIR);
+	unit_cfg_dir(
+	    c, cJSON_IsString(dir) ? dir->valuestring : RT_DEFAULT_DIR, NULL);
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "regions");
 	if (v != NULL)
-		rt_cfg_set(c, 0, cJSON_Print(v));
+		unit_cfg_set(c, 0, cJSON_Print(v));
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "rules");
 	if (v != NULL)
-		rt_cfg_set(c, 2, cJSON_Print(v));
+		unit_cfg_set(c, 2, cJSON_Print(v));
 	v = cJSON_GetObjectItemCaseSensitive(cfg, "municipalities");
 	if (v != NULL) {
 		const cJSON *line;
@@ -553,12 +477,12 @@ rt_case_config(const char *file, const cJSON *cfg, struct rt_cfg *c)
 			n +=
 			    (size_t)sprintf(csv + n, "%s\n", line->valuestring);
 		}
-		rt_cfg_set(c, 1, csv);
+		unit_cfg_set(c, 1, csv);
 	}
 	for (int i = 0; i < 3; i++) {
 		if (c->text[i] == NULL)
-			fail_msg(
-			    "%s: configuration lacks %s", file, rt_files[i]);
+			fail_msg("%s: configuration lacks %s", file,
+			    unit_cfg_files[i]);
 	}
 }
 
@@ -590,12 +514,12 @@ rt_case_file(const char *file)
 {
 	struct nrm_signal_limits lim;
 	struct nrm_router *r = NULL;
-	struct rt_cfg c = {0};
+	struct unit_cfg c = {0};
 	struct nrm_diag d;
 	const cJSON *cases, *cs, *base;
 	cJSON *root;
 	size_t len;
-	char *text = rt_read(file, &len);
+	char *text = unit_read(file, &len);
 	int n = 0;
 
 	assert_non_null(text);
@@ -605,7 +529,7 @@ rt_case_file(const char *file)
 	nrm_diag_init(&d);
 	rt_case_config(
 	    file, cJSON_GetObjectItemCaseSensitive(root, "config"), &c);
-	if (rt_load(&r, &c, &d) != NRM_OK) {
+	if (unit_cfg_load(&r, &c, "test-version", &d) != NRM_OK) {
 		char *dt = nrm_diag_text(&d);
 
 		fail_msg("%s: configuration refused:\n%s", file, dt);
@@ -662,7 +586,7 @@ rt_case_file(const char *file)
 	}
 	nrm_router_free(r);
 	nrm_diag_free(&d);
-	rt_cfg_free(&c);
+	unit_cfg_free(&c);
 	cJSON_Delete(root);
 	free(text);
 	return n;

@@ -1,6 +1,6 @@
 /*
  * test_rules.c - loading and checking routing configurations
- * (nrm-core/rules.c), their diagnostics (diag.c), ISO 8601 deadlines
+ * (nrm-core/rules*.c), their diagnostics (diag.c), ISO 8601 deadlines
  * (duration.c) and the coverage report (route.c): every directory of
  * tests/unit/broken-configs/ must be refused with the messages its
  * `expect` file lists.  Tests run from the repository root.
@@ -21,83 +21,10 @@
 #include "nrm/diag.h"
 #include "nrm/duration.h"
 #include "nrm/route.h"
+#include "unit.h"
 
 #define TR_BROKEN_DIR "tests/unit/broken-configs"
 #define TR_DEFAULT_DIR "config/routing"
-
-static const char *const tr_files[3] = {
-    "regions.json", "municipalities.csv", "rules.json"};
-
-/* The whole file at path, malloc'd and NUL-terminated; NULL if absent. */
-static char *
-tr_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n = -1;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0)
-		n = ftell(f);
-	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf != NULL) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-struct tr_cfg {
-	char *text[3];
-	size_t len[3];
-};
-
-static void
-tr_cfg_free(struct tr_cfg *c)
-{
-	int i;
-
-	for (i = 0; i < 3; i++)
-		free(c->text[i]);
-	memset(c, 0, sizeof(*c));
-}
-
-/* The files of dir; a missing one from fallback_dir (if not NULL). */
-static void
-tr_cfg_dir(struct tr_cfg *c, const char *dir, const char *fallback_dir)
-{
-	char path[512];
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, tr_files[i]);
-		c->text[i] = tr_read(path, &c->len[i]);
-		if (c->text[i] == NULL && fallback_dir != NULL) {
-			snprintf(path, sizeof(path), "%s/%s", fallback_dir,
-			    tr_files[i]);
-			c->text[i] = tr_read(path, &c->len[i]);
-		}
-		if (c->text[i] == NULL)
-			c->len[i] = 0;
-	}
-}
-
-static int
-tr_load(struct nrm_router **r, const struct tr_cfg *c, struct nrm_diag *d)
-{
-	struct nrm_routing_src src = {c->text[0], c->len[0], c->text[1],
-	    c->len[1], c->text[2], c->len[2], "v1"};
-
-	return nrm_router_load(r, &src, d);
-}
 
 /* A small valid configuration as literals, for focused tests. */
 static const char tr_regions[] =
@@ -135,19 +62,19 @@ tr_load_small(struct nrm_router **r, struct nrm_diag *d, const char *rules)
 static void
 test_broken_base_is_valid(void **state)
 {
-	struct tr_cfg c = {0};
+	struct unit_cfg c = {0};
 	struct nrm_router *r = NULL;
 	struct nrm_diag d;
 
 	(void)state;
 	nrm_diag_init(&d);
-	tr_cfg_dir(&c, TR_BROKEN_DIR "/base", NULL);
-	assert_int_equal(tr_load(&r, &c, &d), NRM_OK);
+	unit_cfg_dir(&c, TR_BROKEN_DIR "/base", NULL);
+	assert_int_equal(unit_cfg_load(&r, &c, "v1", &d), NRM_OK);
 	assert_int_equal(nrm_diag_errors(&d), 0);
 	assert_int_equal(nrm_diag_warnings(&d), 0);
 	nrm_router_free(r);
 	nrm_diag_free(&d);
-	tr_cfg_free(&c);
+	unit_cfg_free(&c);
 }
 
 static int
@@ -163,7 +90,7 @@ tr_name_cmp(const void *a, const void *b)
 static int
 tr_broken(const char *name)
 {
-	struct tr_cfg c = {0};
+	struct unit_cfg c = {0};
 	struct nrm_router *r = (struct nrm_router *)&c;
 	struct nrm_diag d;
 	char dir[512], path[600], *expect, *text, *line, *save = NULL;
@@ -172,12 +99,12 @@ tr_broken(const char *name)
 
 	snprintf(dir, sizeof(dir), "%s/%s", TR_BROKEN_DIR, name);
 	snprintf(path, sizeof(path), "%s/expect", dir);
-	expect = tr_read(path, &len);
+	expect = unit_read(path, &len);
 	if (expect == NULL)
 		fail_msg("%s: no expect file", name);
 	nrm_diag_init(&d);
-	tr_cfg_dir(&c, dir, TR_BROKEN_DIR "/base");
-	if (tr_load(&r, &c, &d) != NRM_ERR)
+	unit_cfg_dir(&c, dir, TR_BROKEN_DIR "/base");
+	if (unit_cfg_load(&r, &c, "v1", &d) != NRM_ERR)
 		fail_msg("%s: configuration accepted", name);
 	assert_null(r);
 	assert_true(nrm_diag_errors(&d) > 0);
@@ -196,7 +123,7 @@ tr_broken(const char *name)
 	free(text);
 	free(expect);
 	nrm_diag_free(&d);
-	tr_cfg_free(&c);
+	unit_cfg_free(&c);
 	return n;
 }
 
@@ -234,7 +161,7 @@ test_broken_configs(void **state)
 static void
 test_refused_reload_keeps_old(void **state)
 {
-	struct tr_cfg c = {0}, bad = {0};
+	struct unit_cfg c = {0}, bad = {0};
 	struct nrm_router *live = NULL, *candidate = NULL;
 	struct nrm_diag d;
 	struct nrm_signal s;
@@ -242,11 +169,11 @@ test_refused_reload_keeps_old(void **state)
 
 	(void)state;
 	nrm_diag_init(&d);
-	tr_cfg_dir(&c, TR_DEFAULT_DIR, NULL);
-	assert_int_equal(tr_load(&live, &c, &d), NRM_OK);
-	tr_cfg_dir(
+	unit_cfg_dir(&c, TR_DEFAULT_DIR, NULL);
+	assert_int_equal(unit_cfg_load(&live, &c, "v1", &d), NRM_OK);
+	unit_cfg_dir(
 	    &bad, TR_BROKEN_DIR "/02-fallback-cycle", TR_BROKEN_DIR "/base");
-	assert_int_equal(tr_load(&candidate, &bad, &d), NRM_ERR);
+	assert_int_equal(unit_cfg_load(&candidate, &bad, "v1", &d), NRM_ERR);
 	assert_null(candidate);
 	memset(&s, 0, sizeof(s));
 	snprintf(s.municipality, sizeof(s.municipality), "GM0363");
@@ -257,8 +184,8 @@ test_refused_reload_keeps_old(void **state)
 	assert_string_equal(dec.ruleset_version, "v1");
 	nrm_router_free(live);
 	nrm_diag_free(&d);
-	tr_cfg_free(&c);
-	tr_cfg_free(&bad);
+	unit_cfg_free(&c);
+	unit_cfg_free(&bad);
 }
 
 /* Missing texts and bad versions are errors, not crashes. */

@@ -30,6 +30,8 @@
 #include "routes.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,9 +255,12 @@ nrm_h_audit_reviews(struct nrm_req *r)
 static void
 audit_review_authed(struct nrm_req *r)
 {
+	static const char *const keys[] = {"verdict"};
 	struct nrm_dbapi_call call;
-	cJSON *root, *it;
-	const char *verdict = NULL;
+	struct nrm_error err;
+	const cJSON *slot[1];
+	cJSON *root;
+	const char *verdict;
 	/* A malformed event id is looked up as 0: the same 404. */
 	const char *id = strlen(r->param) >= 1 && strlen(r->param) <= 18 &&
 		strspn(r->param, "0123456789") == strlen(r->param)
@@ -264,31 +269,19 @@ audit_review_authed(struct nrm_req *r)
 
 	if (nrm_req_read_body(r, true) != NRM_OK)
 		return;
-	root = cJSON_ParseWithLength(r->body, r->body_len);
-	if (root == NULL || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		nrm_req_fail(
-		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+	nrm_error_clear(&err);
+	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 1,
+		slot, &err) != NRM_OK) {
+		nrm_req_problem(r, &err);
 		return;
 	}
-	cJSON_ArrayForEach (it, root) {
-		if (strcmp(it->string, "verdict") != 0) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "%.60s", it->string);
-			cJSON_Delete(root);
-			nrm_req_fail(
-			    r, NRM_E_VALIDATION, field, "unknown field");
-			return;
-		}
-		if (!cJSON_IsString(it)) {
-			cJSON_Delete(root);
-			nrm_req_fail(r, NRM_E_VALIDATION, "verdict",
-			    "verdict must be a string");
-			return;
-		}
-		verdict = it->valuestring;
+	if (slot[0] != NULL && !cJSON_IsString(slot[0])) {
+		cJSON_Delete(root);
+		nrm_req_fail(
+		    r, NRM_E_VALIDATION, "verdict", "verdict must be a string");
+		return;
 	}
+	verdict = slot[0] != NULL ? slot[0]->valuestring : NULL;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, id);
 	nrm_dbapi_text(&call, verdict);

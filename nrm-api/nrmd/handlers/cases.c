@@ -21,6 +21,8 @@
 #include "dbapi.h"
 #include "routes.h"
 
+#include "nrm/json.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,65 +52,46 @@ nrm_h_case_get(struct nrm_req *r)
 }
 
 /*
- * Read the action's JSON body: an object with only the keys in `allowed`
- * (NULL-terminated), each a string; missing keys are NULL.  An empty
- * body is an empty object.  Replies and returns NRM_ERR on any fault.
+ * Read the action's JSON body with the strict reader: an object with
+ * only the keys in keys[0..n), each a string; slot[i] is member keys[i]
+ * or NULL (absent or null).  An empty body is an empty object.  Replies
+ * and returns NRM_ERR on any fault.
  */
 static int
-case_body(struct nrm_req *r, const char *const *allowed, cJSON **out)
+case_body(struct nrm_req *r, const char *const *keys, int n, const cJSON **slot,
+    cJSON **out)
 {
-	cJSON *root, *it;
+	struct nrm_error err;
+	int i;
 
 	*out = NULL;
-	if (r->body_len == 0 && nrm_req_header(r, "Content-Type") == NULL) {
-		*out = cJSON_CreateObject();
-		return NRM_OK;
-	}
-	if (nrm_req_read_body(r, true) != NRM_OK)
+	if ((r->body_len != 0 || nrm_req_header(r, "Content-Type") != NULL) &&
+	    nrm_req_read_body(r, true) != NRM_OK)
 		return NRM_ERR;
-	if (r->body_len == 0) {
-		*out = cJSON_CreateObject();
-		return NRM_OK;
-	}
-	root = cJSON_ParseWithLength(r->body, r->body_len);
-	if (root == NULL || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		nrm_req_fail(
-		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
-		return NRM_ERR;
-	}
-	cJSON_ArrayForEach (it, root) {
-		bool ok = false;
-
-		for (int i = 0; allowed[i] != NULL; i++)
-			if (strcmp(it->string, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			cJSON_Delete(root);
-			nrm_req_fail(r, NRM_E_VALIDATION, "",
-			    "unknown field (name not shown)");
-			return NRM_ERR;
-		}
-		if (!cJSON_IsString(it)) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "%.60s", it->string);
-			cJSON_Delete(root);
-			nrm_req_fail(
-			    r, NRM_E_VALIDATION, field, "must be a string");
-			return NRM_ERR;
+	nrm_error_clear(&err);
+	if (nrm_json_parse_object(
+		out, r->body, r->body_len, true, keys, n, slot, &err) != NRM_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (slot[i] != NULL && !cJSON_IsString(slot[i])) {
+			nrm_error_set(&err, NRM_E_VALIDATION, keys[i],
+			    "must be a string");
+			cJSON_Delete(*out);
+			*out = NULL;
+			goto out;
 		}
 	}
-	*out = root;
 	return NRM_OK;
+out:
+	nrm_req_problem(r, &err);
+	return NRM_ERR;
 }
 
+/* The string member in slot, or NULL. */
 static const char *
-case_str(const cJSON *o, const char *key)
+case_str(const cJSON *v)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return v != NULL ? v->valuestring : NULL;
 }
 
 enum case_action {
@@ -122,23 +105,25 @@ enum case_action {
 static void
 case_act(struct nrm_req *r, enum case_action act)
 {
-	static const char *const none[] = {NULL};
-	static const char *const reason[] = {"reason", NULL};
-	static const char *const transfer[] = {"target_region", "reason", NULL};
+	/* target_region first: take and the others read a prefix. */
+	static const char *const keys[] = {"target_region", "reason"};
 	struct nrm_daemon *d = r->d;
 	struct nrm_dbapi_call call;
 	char ifm[16], n1[16], n2[16], n3[16];
+	const cJSON *slot[2] = {NULL, NULL};
 	cJSON *body = NULL;
 	enum nrm_stmt stmt = NRM_STMT_CASE_TAKE;
+	int rc;
 
 	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
 	    NRM_OK)
 		return;
-	if (case_body(r,
-		act == CASE_TAKE           ? none
-		    : act == CASE_TRANSFER ? transfer
-					   : reason,
-		&body) != NRM_OK)
+	if (act == CASE_TRANSFER)
+		rc = case_body(r, keys, 2, slot, &body);
+	else
+		rc = case_body(
+		    r, keys + 1, act == CASE_TAKE ? 0 : 1, slot + 1, &body);
+	if (rc != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
@@ -149,14 +134,14 @@ case_act(struct nrm_req *r, enum case_action act)
 		break;
 	case CASE_DECLINE:
 		stmt = NRM_STMT_CASE_DECLINE;
-		nrm_dbapi_text(&call, case_str(body, "reason"));
+		nrm_dbapi_text(&call, case_str(slot[1]));
 		snprintf(n1, sizeof(n1), "%d", d->cfg.decline_limit);
 		nrm_dbapi_text(&call, n1);
 		break;
 	case CASE_TRANSFER:
 		stmt = NRM_STMT_CASE_TRANSFER;
-		nrm_dbapi_text(&call, case_str(body, "target_region"));
-		nrm_dbapi_text(&call, case_str(body, "reason"));
+		nrm_dbapi_text(&call, case_str(slot[0]));
+		nrm_dbapi_text(&call, case_str(slot[1]));
 		snprintf(n2, sizeof(n2), "%d", d->cfg.transfer_take_within);
 		snprintf(
 		    n3, sizeof(n3), "%d", d->cfg.transfer_first_contact_within);
@@ -165,11 +150,11 @@ case_act(struct nrm_req *r, enum case_action act)
 		break;
 	case CASE_CLOSE:
 		stmt = NRM_STMT_CASE_CLOSE;
-		nrm_dbapi_text(&call, case_str(body, "reason"));
+		nrm_dbapi_text(&call, case_str(slot[1]));
 		break;
 	case CASE_REOPEN:
 		stmt = NRM_STMT_CASE_REOPEN;
-		nrm_dbapi_text(&call, case_str(body, "reason"));
+		nrm_dbapi_text(&call, case_str(slot[1]));
 		snprintf(n2, sizeof(n2), "%d", d->cfg.transfer_take_within);
 		snprintf(
 		    n3, sizeof(n3), "%d", d->cfg.transfer_first_contact_within);

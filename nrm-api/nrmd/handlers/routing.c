@@ -18,6 +18,7 @@
 #include "log.h"
 #include "routes.h"
 #include "routing.h"
+#include "nrm/json.h"
 #include "nrm/timefmt.h"
 
 #include <cjson/cJSON.h>
@@ -145,36 +146,31 @@ rt_explain_authed(struct nrm_req *r)
 	struct nrm_decision dec;
 	struct nrm_error err;
 	enum nrm_agency_kind kind = NRM_AGENCY_OTHER;
-	cJSON *root = NULL, *sig, *rk, *cd, *it;
-	char *sig_text = NULL, *dj = NULL, *out = NULL;
+	static const char *const keys[] = {
+	    "signal", "reporter_kind", "candidate"};
+	static const char *const ckeys[] = {
+	    "regions", "rules", "municipalities_csv"};
+	const cJSON *slot[3], *cslot[3], *sig, *rk, *cd;
+	cJSON *root = NULL;
+	char *dj = NULL, *out = NULL;
 
 	nrm_diag_init(&diag);
 	memset(&s, 0, sizeof(s));
 	if (nrm_req_read_body(r, true) != NRM_OK)
 		goto done;
-	root = cJSON_ParseWithLength(r->body, r->body_len);
-	if (root == NULL || !cJSON_IsObject(root)) {
-		nrm_req_fail(
-		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
+	nrm_error_clear(&err);
+	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 3,
+		slot, &err) != NRM_OK) {
+		nrm_req_problem(r, &err);
 		goto done;
 	}
-	cJSON_ArrayForEach (it, root) {
-		if (strcmp(it->string, "signal") != 0 &&
-		    strcmp(it->string, "reporter_kind") != 0 &&
-		    strcmp(it->string, "candidate") != 0) {
-			nrm_req_fail(r, NRM_E_VALIDATION, "",
-			    "unknown field; expected signal, reporter_kind, "
-			    "candidate");
-			goto done;
-		}
-	}
-	sig = cJSON_GetObjectItemCaseSensitive(root, "signal");
+	sig = slot[0];
 	if (!cJSON_IsObject(sig)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "signal",
 		    "signal must be an intake body (an object)");
 		goto done;
 	}
-	rk = cJSON_GetObjectItemCaseSensitive(root, "reporter_kind");
+	rk = slot[1];
 	if (rk != NULL &&
 	    (!cJSON_IsString(rk) ||
 		nrm_agency_kind_parse(rk->valuestring, &kind) != NRM_OK)) {
@@ -184,14 +180,17 @@ rt_explain_authed(struct nrm_req *r)
 		    "national_centre, assessment_body, other)");
 		goto done;
 	}
-	cd = cJSON_GetObjectItemCaseSensitive(root, "candidate");
+	cd = slot[2];
+	if (cd != NULL && cJSON_IsObject(cd) &&
+	    nrm_json_members(
+		cd, "candidate", ckeys, 3, 0, cslot, NULL, NULL, &err) != 0) {
+		nrm_req_problem(r, &err);
+		goto done;
+	}
 	if (cd != NULL) {
-		const cJSON *reg =
-		    cJSON_GetObjectItemCaseSensitive(cd, "regions");
-		const cJSON *rules =
-		    cJSON_GetObjectItemCaseSensitive(cd, "rules");
-		const cJSON *csv =
-		    cJSON_GetObjectItemCaseSensitive(cd, "municipalities_csv");
+		const cJSON *reg = cJSON_IsObject(cd) ? cslot[0] : NULL;
+		const cJSON *rules = cJSON_IsObject(cd) ? cslot[1] : NULL;
+		const cJSON *csv = cJSON_IsObject(cd) ? cslot[2] : NULL;
 		char *rt = NULL, *ut = NULL;
 		int rc;
 
@@ -229,11 +228,9 @@ rt_explain_authed(struct nrm_req *r)
 		}
 		router = cand;
 	}
-	sig_text = cJSON_PrintUnformatted(sig);
 	nrm_error_clear(&err);
-	if (sig_text == NULL ||
-	    nrm_signal_parse(&s, sig_text, strlen(sig_text), &d->limits,
-		nrm_router_geo(router), (int64_t)time(NULL), &err) != NRM_OK) {
+	if (nrm_signal_from_json(&s, sig, &d->limits, nrm_router_geo(router),
+		(int64_t)time(NULL), &err) != NRM_OK) {
 		char field[160];
 
 		/* Paths are relative to the signal inside this body. */
@@ -266,9 +263,6 @@ rt_explain_authed(struct nrm_req *r)
 	}
 	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
 done:
-	if (sig_text != NULL)
-		explicit_bzero(sig_text, strlen(sig_text));
-	free(sig_text);
 	free(out);
 	free(dj);
 	nrm_signal_free(&s);

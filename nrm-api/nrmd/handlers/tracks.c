@@ -26,39 +26,35 @@
 #include "routes.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Read a JSON object body (content type, size and syntax checked; the
- * whole body must be one object).  The caller deletes *out.  Replies
- * and returns NRM_ERR on any fault.
+ * Read a JSON object body with the strict reader (content type, size,
+ * syntax, duplicate keys; the whole body must be one object).  With
+ * `keys`, only keys[0..n) may occur and slot[] receives them (see
+ * nrm_json_members); without, the database checks the members.  The
+ * caller deletes *out.  Replies and returns NRM_ERR on any fault.
  */
 static int
-track_body(struct nrm_req *r, cJSON **out)
+track_body(struct nrm_req *r, const char *const *keys, int n,
+    const cJSON **slot, cJSON **out)
 {
-	const char *end = NULL;
-	cJSON *root;
+	struct nrm_error err;
+	int rc;
 
 	*out = NULL;
 	if (nrm_req_read_body(r, true) != NRM_OK)
 		return NRM_ERR;
-	root = r->body_len == 0
-	    ? NULL
-	    : cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
-	while (root != NULL && end != NULL && end < r->body + r->body_len &&
-	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-		end++;
-	if (root == NULL || !cJSON_IsObject(root) ||
-	    end != r->body + r->body_len) {
-		cJSON_Delete(root);
-		nrm_req_fail(
-		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
-		return NRM_ERR;
-	}
-	*out = root;
-	return NRM_OK;
+	nrm_error_clear(&err);
+	rc = nrm_json_parse_object(
+	    out, r->body, r->body_len, false, keys, n, slot, &err);
+	if (rc != NRM_OK)
+		nrm_req_problem(r, &err);
+	return rc;
 }
 
 /*
@@ -72,7 +68,7 @@ track_body_text(struct nrm_req *r, char **text)
 	cJSON *root;
 
 	*text = NULL;
-	if (track_body(r, &root) != NRM_OK)
+	if (track_body(r, NULL, -1, NULL, &root) != NRM_OK)
 		return NRM_ERR;
 	*text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -140,22 +136,14 @@ static void
 case_share_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
-	const cJSON *agency, *consent;
-	cJSON *body, *it;
+	static const char *const keys[] = {"agency_id", "consent"};
+	const cJSON *slot[2], *agency, *consent;
+	cJSON *body;
 
-	if (track_body(r, &body) != NRM_OK)
+	if (track_body(r, keys, 2, slot, &body) != NRM_OK)
 		return;
-	cJSON_ArrayForEach (it, body) {
-		if (strcmp(it->string, "agency_id") != 0 &&
-		    strcmp(it->string, "consent") != 0) {
-			cJSON_Delete(body);
-			nrm_req_fail(r, NRM_E_VALIDATION, "",
-			    "unknown field; known: agency_id, consent");
-			return;
-		}
-	}
-	agency = cJSON_GetObjectItemCaseSensitive(body, "agency_id");
-	consent = cJSON_GetObjectItemCaseSensitive(body, "consent");
+	agency = slot[0];
+	consent = slot[1];
 	if (!cJSON_IsString(agency) || !nrm_uuid_valid(agency->valuestring)) {
 		cJSON_Delete(body);
 		nrm_req_fail(r, NRM_E_VALIDATION, "agency_id",

@@ -33,6 +33,7 @@ enum nrm_priority {
 	NRM_PRIO_HIGH,
 	NRM_PRIO_NORMAL,
 };
+#define NRM_PRIO_COUNT 3
 
 /* The kind of the reporting agency (of the principal that submits). */
 enum nrm_agency_kind {
@@ -165,6 +166,13 @@ void nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
 
 /* "urgent", "high", "normal"; NULL when out of range. */
 const char *nrm_priority_name(enum nrm_priority p);
+
+/*
+ * The wire names of priorities and agency kinds, indexed by the enums:
+ * the one list the codecs, the rules loader and nrmctl read.
+ */
+extern const char *const nrm_priority_names[NRM_PRIO_COUNT];
+extern const char *const nrm_agency_kind_names[NRM_AGENCY_COUNT];
 
 /* "police", "kmar", ...; NULL when out of range. */
 const char *nrm_agency_kind_name(enum nrm_agency_kind k);

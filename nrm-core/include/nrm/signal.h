@@ -10,8 +10,9 @@
  * whether the subject is a minor and whether the signal may only be kept
  * as an anonymous notification (adult without consent).
  *
- * Pure: no I/O, no clock (the caller passes `now`), no globals.  Uses
- * cJSON internally; cJSON types never appear in this header.
+ * Pure: no I/O, no clock (the caller passes `now`), no globals.  The
+ * body is read by the strict reader (json.h); of cJSON only the tag
+ * struct cJSON appears here, for a body already read that way.
  */
 #ifndef NRM_SIGNAL_H
 #define NRM_SIGNAL_H
@@ -138,6 +139,16 @@ struct nrm_signal {
  * The error detail never quotes input.
  */
 int nrm_signal_parse(struct nrm_signal *out, const char *body, size_t len,
+    const struct nrm_signal_limits *lim, const struct nrm_geo *geo, int64_t now,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * The same validation over a tree that nrm_json_parse() produced (for a
+ * signal inside a larger body, such as a routing explanation): fields
+ * are named relative to `root`.  Same results as nrm_signal_parse().
+ */
+struct cJSON;
+int nrm_signal_from_json(struct nrm_signal *out, const struct cJSON *root,
     const struct nrm_signal_limits *lim, const struct nrm_geo *geo, int64_t now,
     struct nrm_error *err) NRM_MUSTCHECK;
 

@@ -28,4 +28,10 @@ int32_t nrm_utf8_next(const char *s, size_t len, size_t *pos);
  */
 size_t nrm_utf8_trim(const char *s, size_t len);
 
+/*
+ * A word: 1..max bytes of ASCII letters, digits and the characters in
+ * `extra` (ids, codes, labels, keys shown in paths).
+ */
+bool nrm_ascii_word(const char *s, size_t max, const char *extra);
+
 #endif /* NRM_UTF8_H */

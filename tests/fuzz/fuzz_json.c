@@ -1,0 +1,82 @@
+/*
+ * fuzz_json.c - libFuzzer target for the strict JSON reader
+ * (nrm_json_parse and the member/text helpers): any bytes must be
+ * accepted or refused without a crash, a leak or undefined behaviour;
+ * a refusal fills the error; an accepted text is valid UTF-8, and the
+ * tree cJSON prints back from it is accepted again (no duplicate keys,
+ * no "\u0000", nothing cJSON alone would let through).
+ *
+ *   make fuzz && build/fuzz/bin/fuzz_json -max_total_time=120
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "nrm/json.h"
+#include "nrm/utf8.h"
+
+/* Walk every object with a fixed key list and every string as text. */
+static void
+fuzz_walk(const cJSON *v, const char *path, int depth)
+{
+	static const char *const keys[] = {"a", "reason", "k"};
+	char sub[NRM_JSON_PATH_MAX];
+	const cJSON *slot[3], *m;
+	struct nrm_error err;
+	char *text = NULL;
+	bool b;
+	int i = 0;
+
+	fuzz_check(depth <= NRM_JSON_MAX_DEPTH);
+	if (cJSON_IsObject(v)) {
+		if (nrm_json_members(
+			v, path, keys, 3, 1u, slot, NULL, NULL, &err) != 0)
+			fuzz_check(err.code == NRM_E_VALIDATION);
+	}
+	if (nrm_json_text(v, path, 100, depth % 2 == 0, &text, &err) ==
+		NRM_OK &&
+	    text != NULL)
+		fuzz_check(!nrm_json_blank(text) && strlen(text) <= 100);
+	free(text);
+	(void)nrm_json_bool(v, path, &b, &err);
+	for (m = v->child; m != NULL; m = m->next, i++) {
+		if (cJSON_IsObject(v))
+			(void)nrm_json_path(sub, path, m->string);
+		else
+			nrm_json_path_index(sub, path, i);
+		fuzz_walk(m, sub, depth + 1);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nrm_error err;
+	cJSON *root = NULL, *again = NULL;
+	char *printed;
+	size_t at = 0;
+
+	nrm_error_clear(&err);
+	if (nrm_json_parse(&root, (const char *)data, size, &at, &err) !=
+	    NRM_OK) {
+		fuzz_check(root == NULL);
+		fuzz_check(err.code == NRM_E_MALFORMED ||
+		    err.code == NRM_E_VALIDATION || err.code == NRM_E_INTERNAL);
+		fuzz_check(err.detail[0] != '\0');
+		fuzz_check(err.code != NRM_E_MALFORMED || at <= size);
+		return 0;
+	}
+	fuzz_check(root != NULL);
+	fuzz_check(nrm_utf8_valid((const char *)data, size));
+	fuzz_walk(root, "", 1);
+	printed = cJSON_PrintUnformatted(root);
+	if (printed != NULL) {
+		fuzz_check(nrm_json_parse(&again, printed, strlen(printed),
+			       NULL, &err) == NRM_OK);
+		cJSON_Delete(again);
+		free(printed);
+	}
+	cJSON_Delete(root);
+	return 0;
+}

@@ -1,0 +1,128 @@
+/*
+ * unit.h - what the unit tests share: the check of a refusal's error, a
+ * whole-file reader and the three texts of a routing configuration.
+ * Header-only (static inline), included by the test programs after
+ * <cmocka.h>; paths are relative to the repository root, where
+ * `make unit` runs them.
+ */
+#ifndef NRM_UNIT_H
+#define NRM_UNIT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nrm/route.h"
+
+/*
+ * Fail the test `name` unless err has this code and field and its detail
+ * contains `detail` (NULL: any detail, but not an empty one).
+ */
+static inline void
+unit_expect_error(const char *name, const struct nrm_error *err,
+    enum nrm_errcode code, const char *field, const char *detail)
+{
+	if (err->code != code)
+		fail_msg("%s: code %s, want %s (%s: %s)", name,
+		    nrm_errcode_name(err->code), nrm_errcode_name(code),
+		    err->field, err->detail);
+	if (strcmp(err->field, field) != 0)
+		fail_msg("%s: field \"%s\", want \"%s\" (%s)", name, err->field,
+		    field, err->detail);
+	if (detail != NULL && strstr(err->detail, detail) == NULL)
+		fail_msg("%s: detail \"%s\" lacks \"%s\"", name, err->detail,
+		    detail);
+	if (err->detail[0] == '\0')
+		fail_msg("%s: empty detail", name);
+}
+
+/*
+ * The whole file at path, malloc'd and NUL-terminated, its length in
+ * *len; NULL (and *len 0) if absent.
+ */
+static inline char *
+unit_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n = -1;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf != NULL) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* The three texts of a routing configuration, in the order of files. */
+struct unit_cfg {
+	char *text[3];
+	size_t len[3];
+};
+
+static const char *const unit_cfg_files[3] = {
+    "regions.json", "municipalities.csv", "rules.json"};
+
+static inline void
+unit_cfg_free(struct unit_cfg *c)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		free(c->text[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Replace text i (taking `text`, which may be NULL). */
+static inline void
+unit_cfg_set(struct unit_cfg *c, int i, char *text)
+{
+	free(c->text[i]);
+	c->text[i] = text;
+	c->len[i] = text != NULL ? strlen(text) : 0;
+}
+
+/* The files of dir; a missing one from fallback_dir (if not NULL). */
+static inline void
+unit_cfg_dir(struct unit_cfg *c, const char *dir, const char *fallback_dir)
+{
+	char path[512];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, unit_cfg_files[i]);
+		unit_cfg_set(c, i, unit_read(path, &len));
+		if (c->text[i] == NULL && fallback_dir != NULL) {
+			snprintf(path, sizeof(path), "%s/%s", fallback_dir,
+			    unit_cfg_files[i]);
+			unit_cfg_set(c, i, unit_read(path, &len));
+		}
+		c->len[i] = c->text[i] != NULL ? len : 0;
+	}
+}
+
+static inline int
+unit_cfg_load(struct nrm_router **r, const struct unit_cfg *c,
+    const char *version, struct nrm_diag *d)
+{
+	struct nrm_routing_src src = {c->text[0], c->len[0], c->text[1],
+	    c->len[1], c->text[2], c->len[2], version};
+
+	return nrm_router_load(r, &src, d);
+}
+
+#endif /* NRM_UNIT_H */
