@@ -76,18 +76,22 @@ pw_b64(const char *s, size_t *len)
 static int
 pw_phc_parse(const char *s, struct pw_phc *phc)
 {
-	s = pw_lit(s, "$argon2id$v=");
-	if (s != NULL)
-		s = pw_num(s, UINT32_MAX, &phc->v);
-	s = pw_lit(s, "$m=");
-	if (s != NULL)
-		s = pw_num(s, NRM_ARGON2_M_KIB_MAX, &phc->m);
-	s = pw_lit(s, ",t=");
-	if (s != NULL)
-		s = pw_num(s, NRM_ARGON2_T_COST_MAX, &phc->t);
-	s = pw_lit(s, ",p=");
-	if (s != NULL)
-		s = pw_num(s, NRM_ARGON2_LANES_MAX, &phc->p);
+	const struct {
+		const char *lit;
+		uint32_t max;
+		uint32_t *val;
+	} nums[] = {
+	    {"$argon2id$v=", UINT32_MAX, &phc->v},
+	    {"$m=", NRM_ARGON2_M_KIB_MAX, &phc->m},
+	    {",t=", NRM_ARGON2_T_COST_MAX, &phc->t},
+	    {",p=", NRM_ARGON2_LANES_MAX, &phc->p},
+	};
+
+	for (size_t i = 0; i < NRM_ARRAY_LEN(nums) && s != NULL; i++) {
+		s = pw_lit(s, nums[i].lit);
+		if (s != NULL)
+			s = pw_num(s, nums[i].max, nums[i].val);
+	}
 	s = pw_b64(pw_lit(s, "$"), &phc->saltlen);
 	s = pw_b64(pw_lit(s, "$"), &phc->taglen);
 	if (s == NULL || *s != '\0' || phc->v != ARGON2_VERSION_13 ||
