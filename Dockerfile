@@ -11,6 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev make \
       libevent-dev libpq-dev libssl-dev libcjson-dev \
+      libargon2-dev libcrack2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -25,7 +26,9 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
-      libpq5 libssl3 libcjson1 \
+      libpq5 libssl3 libcjson1 libargon2-1 libcrack2 \
+      cracklib-runtime \
+ && { test -r /var/cache/cracklib/cracklib_dict.pwd || update-cracklib; } \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 nrm \
  && useradd --system --uid 10001 --gid nrm --home-dir /opt/nrm \

@@ -26,9 +26,9 @@ INC_NRMCTL = $(INC_COMMON) -iquote nrm-api/nrmctl -I/usr/include/postgresql
 INC       ?= $(INC_CORE)
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) $(INC) -MMD -MP
 LDLIBS_CORE = -lcjson
-LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson
+LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson -largon2 -lcrack
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpq -lssl \
-              -lcrypto -lcjson
+              -lcrypto -lcjson -largon2 -lcrack
 
 BUILD    ?= build/release
 BIN      ?= bin
@@ -42,7 +42,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
-           nrm-api/common/auditchain.c
+           nrm-api/common/auditchain.c nrm-api/common/password.c \
+           nrm-api/common/totp.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -65,7 +66,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
              tests/unit/test_rules tests/unit/test_crypto \
-             tests/unit/test_auditchain
+             tests/unit/test_auditchain tests/unit/test_password \
+             tests/unit/test_totp
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -141,6 +143,18 @@ $(BUILD)/tests/unit/test_auditchain: tests/unit/test_auditchain.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
+# test_password and test_totp link their credential module, crypto,
+# OpenSSL, libargon2 and cracklib.
+CRED_TESTS = $(BUILD)/tests/unit/test_password $(BUILD)/tests/unit/test_totp
+$(BUILD)/tests/unit/test_password: $(BUILD)/nrm-api/common/password.o
+$(BUILD)/tests/unit/test_totp: $(BUILD)/nrm-api/common/totp.o
+$(CRED_TESTS): INC = $(INC_COMMON)
+$(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
+    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h %.a,$^) \
+	  $(BUILD)/libnrmcore.a -lcmocka $(LDLIBS_CORE) -lcrypto -largon2 -lcrack
+
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
@@ -169,6 +183,11 @@ fuzz:
 	clang $(CSTD) -D_GNU_SOURCE $(INC_COMMON) -O1 -g \
 	  -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/bin/fuzz_token tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
+	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+	clang $(CSTD) -D_GNU_SOURCE $(INC_COMMON) -O1 -g \
+	  -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/bin/fuzz_totp tests/fuzz/fuzz_totp.c \
+	  nrm-api/common/totp.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 
 run:

@@ -11,6 +11,7 @@ set -euo pipefail
 PKGS=(
 	build-essential clang pkg-config
 	libevent-dev libpq-dev libssl-dev libcjson-dev libcmocka-dev
+	libargon2-dev libcrack2-dev cracklib-runtime
 	postgresql-15 postgresql-client-15 postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	python3 python3-pytest python3-requests python3-yaml

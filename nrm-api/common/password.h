@@ -1,0 +1,107 @@
+/*
+ * password.h - personal passwords: the policy a new password must meet,
+ * Argon2id hashing into a PHC string, verification, and the rehash
+ * predicate that lets the parameters be raised later.
+ *
+ * Hashing: Argon2id (Debian's libargon2), version 0x13, with the
+ * parameters below, which meet OWASP's Password Storage Cheat Sheet
+ * minimum for Argon2id (m = 19 MiB, t = 2, p = 1), a 16-byte random salt
+ * and a 32-byte tag.  The result is the PHC string
+ *   $argon2id$v=19$m=19456,t=2,p=1$<salt b64>$<tag b64>
+ * which carries its parameters: a stored hash keeps verifying after the
+ * constants are raised, and nrm_password_needs_rehash() tells the caller
+ * to store a new hash at the next successful login.
+ *
+ * Policy (nrm_password_check): at most NRM_PASSWORD_MAX_BYTES bytes
+ * (bounds the hashing cost of what a client sends), strict UTF-8 without
+ * NUL (nrm/utf8.h), at least NRM_PASSWORD_MIN_CHARS Unicode code points,
+ * and not refused by cracklib's FascistCheckUser() against the cracklib
+ * dictionary, the person's login and display name; the part between
+ * leading and trailing runs of ASCII digits, spaces and punctuation is
+ * checked too, since cracklib alone accepts "password1234".  The password is hashed as the
+ * bytes sent: no Unicode normalisation.
+ *
+ * Errors: a struct nrm_error with field "password" (NRM_E_VALIDATION for
+ * a policy refusal, NRM_E_INTERNAL when the dictionary or the hash fails);
+ * a message never holds the password or any part of it.  Buffers this
+ * module copies a password into are wiped (OPENSSL_cleanse) before they
+ * are freed; the caller wipes its own.  Comparisons of secrets are
+ * constant-time (libargon2 compares tags so).  Not thread-safe: cracklib
+ * keeps static state.  Checking and hashing block (dictionary reads, ~20
+ * MiB of memory-hard work): callers on an event loop budget for that.
+ */
+#ifndef NRM_PASSWORD_H
+#define NRM_PASSWORD_H
+
+#include "nrm/nrm.h"
+
+#define NRM_PASSWORD_MIN_CHARS 12 /* Unicode code points */
+#define NRM_PASSWORD_MAX_BYTES 1024
+
+#define NRM_ARGON2_M_KIB 19456 /* memory: 19 MiB */
+#define NRM_ARGON2_T_COST 2 /* passes */
+#define NRM_ARGON2_LANES 1 /* parallelism */
+#define NRM_ARGON2_SALT_LEN 16
+#define NRM_ARGON2_TAG_LEN 32
+
+/* Limits on a stored hash this module will run (a tampered or foreign
+ * string must not make a login allocate gigabytes). */
+#define NRM_ARGON2_M_KIB_MAX (1024 * 1024)
+#define NRM_ARGON2_T_COST_MAX 16
+#define NRM_ARGON2_LANES_MAX 16
+
+/* Room for an encoded hash with the current parameters, NUL included. */
+#define NRM_PASSWORD_HASH_MAX 128
+
+/*
+ * Check `pw` (len bytes, need not be NUL-terminated) against the policy.
+ * `login` and `display_name` (NUL-terminated, either may be NULL) are what
+ * the password must not be based on.  `dict` is the cracklib dictionary
+ * path prefix, NULL for the library default (GetDefaultCracklibDict(),
+ * /var/cache/cracklib/cracklib_dict on Debian).  NRM_OK when acceptable.
+ */
+int nrm_password_check(const char *pw, size_t len, const char *login,
+    const char *display_name, const char *dict,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * NRM_OK when the cracklib dictionary `dict` (NULL: the default) can be
+ * read, for a check at start-up: cracklib would otherwise refuse every
+ * password later with "error loading dictionary".
+ */
+int nrm_password_dict_ready(
+    const char *dict, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Hash `pw` (len bytes, at most NRM_PASSWORD_MAX_BYTES) with a fresh salt
+ * and the current parameters into out[outsz] (NRM_PASSWORD_HASH_MAX
+ * suffices), NUL-terminated.  Does not apply the policy.
+ */
+int nrm_password_hash(const char *pw, size_t len, char *out, size_t outsz,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Verify `pw` against the stored PHC string `encoded`.  NRM_OK with
+ * *match set (false for a wrong password, also one over the maximum
+ * length, which is not hashed); NRM_ERR with *match false when `encoded`
+ * is not an Argon2id hash within the limits above or libargon2 fails.
+ */
+int nrm_password_verify(
+    const char *encoded, const char *pw, size_t len, bool *match) NRM_MUSTCHECK;
+
+/*
+ * Spend the time of one verification with the current parameters and
+ * match nothing: what a login with an unknown name does instead of
+ * nrm_password_verify(), so that both take the same time.
+ */
+void nrm_password_verify_dummy(const char *pw, size_t len);
+
+/*
+ * True when `encoded` should be replaced by a new hash of the same
+ * password: not an Argon2id v=19 string this module can read, or any of
+ * its memory, passes, parallelism, salt or tag length below the current
+ * constants.
+ */
+bool nrm_password_needs_rehash(const char *encoded);
+
+#endif /* NRM_PASSWORD_H */
