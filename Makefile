@@ -42,8 +42,9 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
-           nrm-api/nrmd/routes.c nrm-api/nrmd/tls.c nrm-api/nrmd/problem.c \
-           nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
+           nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
+           nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
+           nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \

@@ -5,7 +5,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "tls.h"
 
 #include <getopt.h>
@@ -65,7 +65,7 @@ main(int argc, char **argv)
 			check = true;
 			break;
 		case 'r':
-			nrm_routes_print(stdout);
+			nrm_endpoints_print(stdout);
 			return 0;
 		case 'h':
 			main_usage(stdout);

@@ -14,13 +14,13 @@
  * followed by work in memory.
  */
 #include "auth.h"
-#include "daemon.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "routing.h"
 #include "nrm/timefmt.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,17 +37,17 @@ rt_time(int64_t t, char *buf, size_t n)
 static void
 rt_config_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
-	char *cov = nrm_router_coverage_json(d->router);
+	struct nrm_app *app = r->app;
+	char *cov = nrm_router_coverage_json(app->router);
 	char ts[40];
 	cJSON *o = cJSON_CreateObject();
 	cJSON *c = cov != NULL ? cJSON_Parse(cov) : NULL;
 	char *out = NULL;
 
-	rt_time(d->router_loaded_at, ts, sizeof(ts));
+	rt_time(app->router_loaded_at, ts, sizeof(ts));
 	if (o != NULL && c != NULL) {
 		cJSON_AddStringToObject(
-		    o, "version", nrm_router_version(d->router));
+		    o, "version", nrm_router_version(app->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "coverage", c);
 		c = NULL;
@@ -73,15 +73,14 @@ nrm_h_routing_config(struct nrm_req *r)
 static void
 rt_reload_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_diag diag;
 	struct nrm_error err;
 	char *dj;
 
 	nrm_diag_init(&diag);
 	nrm_error_clear(&err);
-	if (nrm_daemon_reload(d, &diag, &err) != NRM_OK) {
-		d->metrics.reload_failures++;
+	if (app->reload(app->reload_arg, &diag, &err) != NRM_OK) {
 		nrm_error("reload refused, keeping the running configuration "
 			  "req=%s key=%s errors=%d",
 		    r->id, err.field[0] != '\0' ? err.field : "-",
@@ -93,19 +92,18 @@ rt_reload_authed(struct nrm_req *r)
 		nrm_diag_free(&diag);
 		return;
 	}
-	d->metrics.reloads++;
 	nrm_info("configuration reloaded req=%s version=%.12s", r->id,
-	    nrm_router_version(d->router));
+	    nrm_router_version(app->router));
 	{
 		char ts[40];
 		cJSON *o = cJSON_CreateObject();
 		char *out;
 
 		dj = nrm_diag_json(&diag);
-		rt_time(d->router_loaded_at, ts, sizeof(ts));
+		rt_time(app->router_loaded_at, ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "status", "reloaded");
 		cJSON_AddStringToObject(
-		    o, "version", nrm_router_version(d->router));
+		    o, "version", nrm_router_version(app->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "diagnostics",
 		    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
@@ -137,9 +135,9 @@ rt_member_text(const cJSON *v)
 static void
 rt_explain_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_router *cand = NULL;
-	const struct nrm_router *router = d->router;
+	const struct nrm_router *router = app->router;
 	struct nrm_diag diag;
 	struct nrm_signal s;
 	struct nrm_decision dec;
@@ -151,12 +149,12 @@ rt_explain_authed(struct nrm_req *r)
 	nrm_diag_init(&diag);
 	memset(&s, 0, sizeof(s));
 	if (nrm_req_read_body(r, true) != NRM_OK)
-		goto done;
+		goto out;
 	root = cJSON_ParseWithLength(r->body, r->body_len);
 	if (root == NULL || !cJSON_IsObject(root)) {
 		nrm_req_fail(
 		    r, NRM_E_MALFORMED, "", "the body must be a JSON object");
-		goto done;
+		goto out;
 	}
 	cJSON_ArrayForEach (it, root) {
 		if (strcmp(it->string, "signal") != 0 &&
@@ -165,14 +163,14 @@ rt_explain_authed(struct nrm_req *r)
 			nrm_req_fail(r, NRM_E_VALIDATION, "",
 			    "unknown field; expected signal, reporter_kind, "
 			    "candidate");
-			goto done;
+			goto out;
 		}
 	}
 	sig = cJSON_GetObjectItemCaseSensitive(root, "signal");
 	if (!cJSON_IsObject(sig)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "signal",
 		    "signal must be an intake body (an object)");
-		goto done;
+		goto out;
 	}
 	rk = cJSON_GetObjectItemCaseSensitive(root, "reporter_kind");
 	if (rk != NULL &&
@@ -182,7 +180,7 @@ rt_explain_authed(struct nrm_req *r)
 		    "reporter_kind must be an agency kind (police, kmar, "
 		    "labour_inspectorate, care_agency, ngo, municipality, "
 		    "national_centre, assessment_body, other)");
-		goto done;
+		goto out;
 	}
 	cd = cJSON_GetObjectItemCaseSensitive(root, "candidate");
 	if (cd != NULL) {
@@ -202,13 +200,13 @@ rt_explain_authed(struct nrm_req *r)
 			    "candidate must hold regions and rules (the "
 			    "contents of regions.json and rules.json) and "
 			    "optionally municipalities_csv (text)");
-			goto done;
+			goto out;
 		}
 		rt = rt_member_text(reg);
 		ut = rt_member_text(rules);
 		{
 			const char *ct =
-			    csv != NULL ? csv->valuestring : d->routing_csv;
+			    csv != NULL ? csv->valuestring : app->routing_csv;
 
 			rc = rt != NULL && ut != NULL
 			    ? nrm_routing_load_texts(rt, strlen(rt), ct,
@@ -225,14 +223,14 @@ rt_explain_authed(struct nrm_req *r)
 			dj = nrm_diag_json(&diag);
 			nrm_req_problem_ext(
 			    r, &err, "errors", dj != NULL ? dj : "{}");
-			goto done;
+			goto out;
 		}
 		router = cand;
 	}
 	sig_text = cJSON_PrintUnformatted(sig);
 	nrm_error_clear(&err);
 	if (sig_text == NULL ||
-	    nrm_signal_parse(&s, sig_text, strlen(sig_text), &d->limits,
+	    nrm_signal_parse(&s, sig_text, strlen(sig_text), &app->limits,
 		nrm_router_geo(router), (int64_t)time(NULL), &err) != NRM_OK) {
 		char field[160];
 
@@ -241,7 +239,7 @@ rt_explain_authed(struct nrm_req *r)
 		    err.field[0] != '\0' ? "." : "", err.field);
 		snprintf(err.field, sizeof(err.field), "%.127s", field);
 		nrm_req_problem(r, &err);
-		goto done;
+		goto out;
 	}
 	nrm_route(router, &s, kind, &dec);
 	{
@@ -265,7 +263,7 @@ rt_explain_authed(struct nrm_req *r)
 		cJSON_Delete(o);
 	}
 	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-done:
+out:
 	if (sig_text != NULL)
 		explicit_bzero(sig_text, strlen(sig_text));
 	free(sig_text);
