@@ -57,7 +57,8 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/migrate.c \
 UNIT_TESTS = tests/unit/test_signal tests/unit/test_geo \
              tests/unit/test_timefmt tests/unit/test_utf8 \
              tests/unit/test_route tests/unit/test_config \
-             tests/unit/test_rules tests/unit/test_crypto
+             tests/unit/test_rules tests/unit/test_crypto \
+             tests/unit/test_http_alone
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -115,6 +116,18 @@ $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_http_alone links the HTTP edge, auth and the api.* call path with
+# the pool and what they need from common/ and nrm-core, but NOT daemon.o
+# nor any handler: the modules stand alone.
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
+                 db.o conn.o problem.o tls.o) \
+                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
+$(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
+    $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_API)
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

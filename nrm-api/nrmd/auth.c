@@ -67,14 +67,15 @@ nrm_auth_cache_evict(struct nrm_auth_cache *c, const unsigned char h[32])
 		memset(p, 0, sizeof(*p));
 }
 
+/* An entry younger than the live auth_cache_ttl (0: no cache). */
 static const struct nrm_principal *
-auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32])
+auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32], int ttl_s)
 {
 	struct nrm_principal *p = auth_slot(c, h);
 
-	if (p->expires_ms == 0 || !nrm_ct_equal(p->token_hash, h, 32))
+	if (p->cached_ms == 0 || !nrm_ct_equal(p->token_hash, h, 32))
 		return NULL;
-	if (p->expires_ms <= nrm_mono_ms()) {
+	if (p->cached_ms + (int64_t)ttl_s * 1000 <= nrm_mono_ms()) {
 		memset(p, 0, sizeof(*p));
 		return NULL;
 	}
@@ -188,8 +189,7 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	}
 	cJSON_Delete(root);
 	memcpy(p.token_hash, r->token_hash, 32);
-	p.expires_ms =
-	    nrm_mono_ms() + (int64_t)r->app->cfg.auth_cache_ttl * 1000;
+	p.cached_ms = nrm_mono_ms();
 	if (r->app->cfg.auth_cache_ttl > 0)
 		*auth_slot(r->app->auth_cache, r->token_hash) = p;
 	if (!(p.role & roles)) {
@@ -270,7 +270,8 @@ nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
 
 	if (nrm_auth_bearer(r) != NRM_OK)
 		return;
-	p = auth_cache_get(r->app->auth_cache, r->token_hash);
+	p = auth_cache_get(
+	    r->app->auth_cache, r->token_hash, r->app->cfg.auth_cache_ttl);
 	if (p != NULL && (p->role & roles)) {
 		r->principal = *p;
 		cont(r);

@@ -5,7 +5,9 @@
  * never logged or stored, only SHA-256(token).  Who the caller is comes
  * from the database (api.authorize), and is cached per token hash for
  * auth_cache_ttl seconds so that a steady stream of requests costs one
- * database round trip each, not two.
+ * database round trip each, not two.  The live auth_cache_ttl decides
+ * whether an entry is still good, so a reload that shortens it (or sets
+ * 0) applies to entries already cached.
  *
  * The cache only decides what happens BEFORE the database call (401/403
  * before validation, the reporter's agency kind for routing).  Every

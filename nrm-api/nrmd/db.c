@@ -347,6 +347,9 @@ db_conn_down(struct db_conn *c, const char *why)
 			db_query_finish(q, NRM_DB_UNAVAILABLE);
 		}
 	}
+	/* Capped again here: reconnect_max may have been lowered since. */
+	if (c->backoff_ms > db->reconnect_max_ms)
+		c->backoff_ms = db->reconnect_max_ms;
 	db_timer_restart(c, c->backoff_ms, db_backoff_fire);
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > db->reconnect_max_ms)
