@@ -397,17 +397,12 @@ nrm_daemon_free(struct nrm_daemon *d)
 	 * the pool: no query of theirs is out any more.
 	 */
 	nrm_db_free(app->db);
-	app->db = NULL;
+	app->db = NULL; /* nothing may reach the pool any more */
 	nrm_jobs_free(app->jobs);
-	app->jobs = NULL;
 	nrm_waiters_free(app->waiters);
-	app->waiters = NULL;
 	nrm_http_free(app->http);
-	app->http = NULL;
 	nrm_checkpoints_free(app->checkpoints);
-	app->checkpoints = NULL;
 	nrm_auth_cache_free(app->auth_cache);
-	app->auth_cache = NULL;
 	nrm_router_free(app->router);
 	free(app->routing_csv);
 	nrm_config_free(&app->cfg);

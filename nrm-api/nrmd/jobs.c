@@ -155,13 +155,21 @@ jobs_answer(
 	return NULL;
 }
 
-/* A number member of a job's answer, or -1. */
+/*
+ * A job's query is back: clear its pending flag and return the number
+ * member `key` of the answer, or -1.
+ */
 static double
-jobs_number(const cJSON *o, const char *key)
+jobs_done(struct jobs_job *j, enum nrm_db_outcome outcome, const PGresult *res,
+    const char *key)
 {
+	cJSON *o = jobs_answer(j, outcome, res);
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+	double v = cJSON_IsNumber(n) ? n->valuedouble : -1;
 
-	return cJSON_IsNumber(n) ? n->valuedouble : -1;
+	j->pending = false;
+	cJSON_Delete(o);
+	return v;
 }
 
 /* --- seal ------------------------------------------------------------ */
@@ -170,11 +178,8 @@ static void
 jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct jobs_job *j = arg;
-	cJSON *o = jobs_answer(j, outcome, res);
-	double n = jobs_number(o, "sealed");
+	double n = jobs_done(j, outcome, res, "sealed");
 
-	j->pending = false;
-	cJSON_Delete(o);
 	if (n > 0)
 		j->jobs->audit_sealed += (uint64_t)n;
 	/* A full batch: more are waiting, seal on at once. */
@@ -204,7 +209,8 @@ jobs_checkpoint_done(
 	struct nrm_checkpoints *cp = j->jobs->app->checkpoints;
 	cJSON *o = jobs_answer(j, outcome, res);
 	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
-	double pos = jobs_number(o, "pos");
+	const cJSON *pos_n = cJSON_GetObjectItemCaseSensitive(o, "pos");
+	double pos = cJSON_IsNumber(pos_n) ? pos_n->valuedouble : -1;
 
 	j->pending = false;
 	if (cp != NULL && cJSON_IsString(hash) && pos > 0 &&
@@ -228,11 +234,8 @@ static void
 jobs_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct jobs_job *j = arg;
-	cJSON *o = jobs_answer(j, outcome, res);
-	double n = jobs_number(o, "escalated");
+	double n = jobs_done(j, outcome, res, "escalated");
 
-	j->pending = false;
-	cJSON_Delete(o);
 	if (n > 0) {
 		j->jobs->escalations += (uint64_t)n;
 		nrm_info("escalated overdue cases to the national desk "

@@ -179,16 +179,11 @@ nrm_waiters_release_all(struct nrm_waiters *reg)
 	}
 }
 
-int
-nrm_waiters_n_waiting(const struct nrm_waiters *reg)
+void
+nrm_waiters_stats(const struct nrm_waiters *reg, struct nrm_waiters_stats *out)
 {
-	return reg->n_waiting;
-}
-
-uint64_t
-nrm_waiters_wakeups(const struct nrm_waiters *reg)
-{
-	return reg->wakeups;
+	out->waiting = reg->n_waiting;
+	out->wakeups = reg->wakeups;
 }
 
 static void

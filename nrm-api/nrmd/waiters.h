@@ -81,7 +81,12 @@ void nrm_waiters_recheck(struct nrm_waiters *reg);
 /* Answer every waiter now with an empty page (the daemon is stopping). */
 void nrm_waiters_release_all(struct nrm_waiters *reg);
 
-int nrm_waiters_n_waiting(const struct nrm_waiters *reg);
-uint64_t nrm_waiters_wakeups(const struct nrm_waiters *reg);
+/* What /metrics reports of the long-polls. */
+struct nrm_waiters_stats {
+	int waiting; /* registered now */
+	uint64_t wakeups; /* notifications and re-checks, per waiter */
+};
+void nrm_waiters_stats(
+    const struct nrm_waiters *reg, struct nrm_waiters_stats *out);
 
 #endif /* NRM_WAITERS_H */

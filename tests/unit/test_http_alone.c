@@ -259,6 +259,17 @@ test_teardown(void **state)
 
 /* --- the tests --------------------------------------------------------- */
 
+/* A request answered with problem+json `status` (and this Retry-After). */
+static void
+test_problem(enum evhttp_cmd_type cmd, const char *path, bool token, int status,
+    const char *retry_after, struct test_reply *rep)
+{
+	test_request(cmd, path, token, rep);
+	assert_int_equal(rep->status, status);
+	assert_string_equal(rep->ctype, "application/problem+json");
+	assert_string_equal(rep->retry_after, retry_after);
+}
+
 static void
 test_not_ready_is_503(void **state)
 {
@@ -267,17 +278,10 @@ test_not_ready_is_503(void **state)
 	(void)state;
 	assert_false(nrm_db_ready(env->app.db));
 	/* Through auth (api.authorize) and through a plain api.* call. */
-	test_request(EVHTTP_REQ_GET, "/auth", true, &rep);
-	assert_int_equal(rep.status, 503);
-	assert_string_equal(rep.ctype, "application/problem+json");
-	assert_string_equal(rep.retry_after, "7");
+	test_problem(EVHTTP_REQ_GET, "/auth", true, 503, "7", &rep);
 	assert_non_null(strstr(rep.body, "\"status\":503"));
 	assert_null(strstr(rep.body, "reached")); /* never continued */
-
-	test_request(EVHTTP_REQ_POST, "/call", true, &rep);
-	assert_int_equal(rep.status, 503);
-	assert_string_equal(rep.ctype, "application/problem+json");
-	assert_string_equal(rep.retry_after, "7");
+	test_problem(EVHTTP_REQ_POST, "/call", true, 503, "7", &rep);
 }
 
 static void
@@ -287,10 +291,7 @@ test_auth_before_database(void **state)
 
 	(void)state;
 	/* No token: 401 at the edge, the pool is never asked. */
-	test_request(EVHTTP_REQ_GET, "/auth", false, &rep);
-	assert_int_equal(rep.status, 401);
-	assert_string_equal(rep.ctype, "application/problem+json");
-	assert_string_equal(rep.retry_after, "");
+	test_problem(EVHTTP_REQ_GET, "/auth", false, 401, "", &rep);
 }
 
 static void
@@ -340,16 +341,14 @@ test_drain(void **state)
 int
 main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-		test_not_ready_is_503, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_auth_before_database, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_dispatch, test_setup, test_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_drain, test_setup, test_teardown),
+	    T(test_not_ready_is_503),
+	    T(test_auth_before_database),
+	    T(test_dispatch),
+	    T(test_drain),
 	};
+#undef T
 
 	nrm_log_threshold = NRM_LOG_WARN;
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,11 +156,6 @@ case_act(struct nrm_req *r, enum case_action act)
 		stmt = NRM_STMT_CASE_TRANSFER;
 		nrm_dbapi_text(&call, case_str(body, "target_region"));
 		nrm_dbapi_text(&call, case_str(body, "reason"));
-		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
-		snprintf(
-		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
-		nrm_dbapi_text(&call, n2);
-		nrm_dbapi_text(&call, n3);
 		break;
 	case CASE_CLOSE:
 		stmt = NRM_STMT_CASE_CLOSE;
@@ -169,12 +164,15 @@ case_act(struct nrm_req *r, enum case_action act)
 	case CASE_REOPEN:
 		stmt = NRM_STMT_CASE_REOPEN;
 		nrm_dbapi_text(&call, case_str(body, "reason"));
+		break;
+	}
+	/* A transferred or reopened case's deadlines (live config). */
+	if (act == CASE_TRANSFER || act == CASE_REOPEN) {
 		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
 		snprintf(
 		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
 		nrm_dbapi_text(&call, n2);
 		nrm_dbapi_text(&call, n3);
-		break;
 	}
 	/* The parameters are copied by the pool before body goes. */
 	nrm_dbapi_send(r, stmt, &call, NULL);

@@ -98,6 +98,7 @@ nrm_h_metrics(struct nrm_req *r)
 	struct nrm_db_stats st;
 	struct nrm_http_stats hs;
 	struct nrm_jobs_stats js;
+	struct nrm_waiters_stats ws;
 	char buf[8192];
 	int n = 0;
 
@@ -115,6 +116,7 @@ nrm_h_metrics(struct nrm_req *r)
 	nrm_db_stats(app->db, &st);
 	nrm_http_stats(app->http, &hs);
 	nrm_jobs_stats(app->jobs, &js);
+	nrm_waiters_stats(app->waiters, &ws);
 #define M(name, type, help, fmt, val) \
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, \
 	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
@@ -153,11 +155,10 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
 	    (unsigned long long)st.reconnects);
 	M("nrm_inbox_longpolls_waiting", "gauge",
-	    "GET /v1/inbox long-polls waiting.", "%d",
-	    nrm_waiters_n_waiting(app->waiters));
+	    "GET /v1/inbox long-polls waiting.", "%d", ws.waiting);
 	M("nrm_inbox_wakeups_total", "counter",
 	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
-	    (unsigned long long)nrm_waiters_wakeups(app->waiters));
+	    (unsigned long long)ws.wakeups);
 	M("nrm_cases_escalated_total", "counter",
 	    "Overdue cases this daemon escalated to the national desk.", "%llu",
 	    (unsigned long long)js.escalations);
