@@ -134,7 +134,12 @@ daemon_apply(struct nrm_app *app)
 	app->limits.narrative_max = (size_t)app->cfg.narrative_max;
 }
 
-/* Validate and swap (see daemon.h); the caller counts the outcome. */
+/*
+ * Re-read the config file and what it names; swap only when all of it
+ * is valid, then apply it to the pool, http and the jobs.  On failure
+ * the running config stays and *err says why; every routing problem is
+ * also appended to `diag` when not NULL.
+ */
 static int
 daemon_reload(
     struct nrm_daemon *d, struct nrm_diag *diag, struct nrm_error *err)
@@ -179,23 +184,21 @@ daemon_reload(
 	return NRM_OK;
 }
 
-int
-nrm_daemon_reload(
-    struct nrm_daemon *d, struct nrm_diag *diag, struct nrm_error *err)
+/*
+ * The application's reload callback (SIGHUP and POST /v1/admin/reload):
+ * reload and count the outcome.
+ */
+static int
+daemon_reload_cb(void *arg, struct nrm_diag *diag, struct nrm_error *err)
 {
+	struct nrm_daemon *d = arg;
+
 	if (daemon_reload(d, diag, err) != NRM_OK) {
 		d->app.counters.reload_failures++;
 		return NRM_ERR;
 	}
 	d->app.counters.reloads++;
 	return NRM_OK;
-}
-
-/* The application's reload callback (POST /v1/admin/reload). */
-static int
-daemon_reload_cb(void *arg, struct nrm_diag *diag, struct nrm_error *err)
-{
-	return nrm_daemon_reload(arg, diag, err);
 }
 
 /* A NOTIFY nrm_inbox '<region>' (or NULL: the listener reconnected). */
@@ -251,7 +254,7 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	NRM_UNUSED(what);
 	if (sig == SIGHUP) {
 		nrm_error_clear(&err);
-		if (nrm_daemon_reload(d, NULL, &err) != NRM_OK)
+		if (daemon_reload_cb(d, NULL, &err) != NRM_OK)
 			nrm_error("reload refused, keeping the running "
 				  "configuration key=%s reason=\"%s\"",
 			    err.field[0] != '\0' ? err.field : "-", err.detail);

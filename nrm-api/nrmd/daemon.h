@@ -7,7 +7,8 @@
  * the waiter registry (waiters.c) and the periodic jobs (jobs.c).  No
  * module calls back into the daemon except through the callbacks it
  * registers: http's idle callback (drain), the pool's LISTEN callback
- * and the application's reload callback.
+ * and the application's reload callback (SIGHUP and POST
+ * /v1/admin/reload both go through it, and it counts the outcomes).
  */
 #ifndef NRM_DAEMON_H
 #define NRM_DAEMON_H
@@ -36,15 +37,6 @@ int nrm_daemon_init(struct nrm_daemon *d, const char *config_path,
 int nrm_daemon_run(struct nrm_daemon *d);
 
 void nrm_daemon_free(struct nrm_daemon *d);
-
-/*
- * Re-read the config file and what it names; swap only when all of it
- * is valid, then apply it to the pool, http and the jobs.  On failure
- * the running config stays and *err says why; every routing problem is
- * also appended to `diag` when not NULL.  Counts reloads and failures.
- */
-int nrm_daemon_reload(struct nrm_daemon *d, struct nrm_diag *diag,
-    struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
  * Load the pseudonym key and the routing configuration named by `cfg`
