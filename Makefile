@@ -47,8 +47,9 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
-           nrm-api/nrmd/routes.c nrm-api/nrmd/tls.c nrm-api/nrmd/problem.c \
-           nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
+           nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
+           nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
+           nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
@@ -67,7 +68,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_route tests/unit/test_config \
              tests/unit/test_rules tests/unit/test_crypto \
              tests/unit/test_auditchain tests/unit/test_password \
-             tests/unit/test_totp
+             tests/unit/test_totp tests/unit/test_http_alone
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -154,6 +155,18 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h %.a,$^) \
 	  $(BUILD)/libnrmcore.a -lcmocka $(LDLIBS_CORE) -lcrypto -largon2 -lcrack
+
+# test_http_alone links the HTTP edge, auth and the api.* call path with
+# the pool and what they need from common/ and nrm-core, but NOT daemon.o
+# nor any handler: the modules stand alone.
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
+                 db.o conn.o problem.o tls.o) \
+                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
+$(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
+    $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_API)
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

@@ -4,7 +4,6 @@
  */
 #include "auth.h"
 #include "crypto.h"
-#include "daemon.h"
 #include "dbapi.h"
 #include "log.h"
 #include "util.h"
@@ -39,15 +38,6 @@ nrm_role_parse(const char *name)
 	return 0;
 }
 
-const char *
-nrm_role_name(enum nrm_role role)
-{
-	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
-		if ((unsigned)role == 1u << i)
-			return auth_role_names[i];
-	return "unknown";
-}
-
 struct nrm_auth_cache *
 nrm_auth_cache_new(void)
 {
@@ -77,14 +67,15 @@ nrm_auth_cache_evict(struct nrm_auth_cache *c, const unsigned char h[32])
 		memset(p, 0, sizeof(*p));
 }
 
+/* An entry younger than the live auth_cache_ttl (0: no cache). */
 static const struct nrm_principal *
-auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32])
+auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32], int ttl_s)
 {
 	struct nrm_principal *p = auth_slot(c, h);
 
-	if (p->expires_ms == 0 || !nrm_ct_equal(p->token_hash, h, 32))
+	if (p->cached_ms == 0 || !nrm_ct_equal(p->token_hash, h, 32))
 		return NULL;
-	if (p->expires_ms <= nrm_mono_ms()) {
+	if (p->cached_ms + (int64_t)ttl_s * 1000 <= nrm_mono_ms()) {
 		memset(p, 0, sizeof(*p));
 		return NULL;
 	}
@@ -157,7 +148,7 @@ auth_parse_principal(const cJSON *body, struct nrm_principal *p)
 struct auth_pending {
 	struct nrm_req *r;
 	unsigned roles;
-	nrm_auth_cont cont;
+	nrm_auth_cb cont;
 };
 
 static void
@@ -166,7 +157,7 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	struct auth_pending *ap = arg;
 	struct nrm_req *r = ap->r;
 	unsigned roles = ap->roles;
-	nrm_auth_cont cont = ap->cont;
+	nrm_auth_cb cont = ap->cont;
 	struct nrm_principal p;
 	cJSON *root = NULL, *st, *body;
 
@@ -198,9 +189,9 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	}
 	cJSON_Delete(root);
 	memcpy(p.token_hash, r->token_hash, 32);
-	p.expires_ms = nrm_mono_ms() + (int64_t)r->d->cfg.auth_cache_ttl * 1000;
-	if (r->d->cfg.auth_cache_ttl > 0)
-		*auth_slot(r->d->auth_cache, r->token_hash) = p;
+	p.cached_ms = nrm_mono_ms();
+	if (r->app->cfg.auth_cache_ttl > 0)
+		*auth_slot(r->app->auth_cache, r->token_hash) = p;
 	if (!(p.role & roles)) {
 		/* Cannot happen: api.authorize checked the role list. */
 		nrm_req_fail(r, NRM_E_FORBIDDEN, "",
@@ -235,7 +226,7 @@ auth_object_id(const struct nrm_req *r)
 static void
 auth_ask(struct nrm_req *r, unsigned roles, const char *action,
     const char *object_type, const char *object_id, bool record,
-    nrm_auth_cont cont)
+    nrm_auth_cb cont)
 {
 	struct nrm_dbapi_call call;
 	struct auth_pending *ap;
@@ -252,28 +243,18 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	nrm_dbapi_text(&call, action);
 	nrm_dbapi_text(&call, object_type);
 	nrm_dbapi_text(&call, object_id);
-	if (!nrm_daemon_db_ready(r->d)) {
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-		return;
-	}
 	ap = nrm_xmalloc(sizeof(*ap));
 	ap->r = r;
 	ap->roles = roles;
 	ap->cont = cont;
-	r->q =
-	    nrm_db_exec(r->d->db, record ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE,
-		call.n, call.values, call.lengths, call.formats, auth_done, ap);
-	if (r->q == NULL) {
+	if (nrm_dbapi_exec(r, record ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE,
+		&call, auth_done, ap) != NRM_OK)
 		free(ap);
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-	}
 }
 
 void
 nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, const char *object_id, nrm_auth_cont cont)
+    const char *object_type, const char *object_id, nrm_auth_cb cont)
 {
 	if (nrm_auth_bearer(r) != NRM_OK)
 		return;
@@ -283,13 +264,14 @@ nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
 
 void
 nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, nrm_auth_cont cont)
+    const char *object_type, nrm_auth_cb cont)
 {
 	const struct nrm_principal *p;
 
 	if (nrm_auth_bearer(r) != NRM_OK)
 		return;
-	p = auth_cache_get(r->d->auth_cache, r->token_hash);
+	p = auth_cache_get(
+	    r->app->auth_cache, r->token_hash, r->app->cfg.auth_cache_ttl);
 	if (p != NULL && (p->role & roles)) {
 		r->principal = *p;
 		cont(r);

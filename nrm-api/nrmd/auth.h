@@ -5,7 +5,9 @@
  * never logged or stored, only SHA-256(token).  Who the caller is comes
  * from the database (api.authorize), and is cached per token hash for
  * auth_cache_ttl seconds so that a steady stream of requests costs one
- * database round trip each, not two.
+ * database round trip each, not two.  The live auth_cache_ttl decides
+ * whether an entry is still good, so a reload that shortens it (or sets
+ * 0) applies to entries already cached.
  *
  * The cache only decides what happens BEFORE the database call (401/403
  * before validation, the reporter's agency kind for routing).  Every
@@ -29,7 +31,6 @@ void nrm_auth_cache_evict(
 
 /* "reporter" -> NRM_ROLE_REPORTER; 0 when unknown. */
 enum nrm_role nrm_role_parse(const char *name);
-const char *nrm_role_name(enum nrm_role role);
 
 /*
  * Parse "Authorization: Bearer <token>" into r->token_hash.  On a
@@ -37,7 +38,8 @@ const char *nrm_role_name(enum nrm_role role);
  */
 int nrm_auth_bearer(struct nrm_req *r) NRM_MUSTCHECK;
 
-typedef void (*nrm_auth_cont)(struct nrm_req *r);
+/* Continue a request once r->principal is set. */
+typedef void (*nrm_auth_cb)(struct nrm_req *r);
 
 /*
  * Establish r->principal for a caller whose role is in `roles` (a mask
@@ -50,7 +52,7 @@ typedef void (*nrm_auth_cont)(struct nrm_req *r);
  * none.
  */
 void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, nrm_auth_cont cont);
+    const char *object_type, nrm_auth_cb cont);
 
 /*
  * Like nrm_auth_require(), but always asks the database (api.record),
@@ -58,6 +60,6 @@ void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
  * (object_type, object_id): for actions that store nothing else.
  */
 void nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, const char *object_id, nrm_auth_cont cont);
+    const char *object_type, const char *object_id, nrm_auth_cb cont);
 
 #endif /* NRM_AUTH_H */

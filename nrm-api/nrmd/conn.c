@@ -41,7 +41,7 @@ struct paused {
 
 struct nrm_conns {
 	struct event_base *base;
-	nrm_conns_changed_fn changed;
+	nrm_conns_changed_cb changed;
 	void *arg;
 	int timeout_s;
 	int arriving;
@@ -316,7 +316,7 @@ nrm_conns_watch_listener(struct nrm_conns *cs, struct evconnlistener *lev)
 }
 
 struct nrm_conns *
-nrm_conns_new(struct event_base *base, nrm_conns_changed_fn changed, void *arg)
+nrm_conns_new(struct event_base *base, nrm_conns_changed_cb changed, void *arg)
 {
 	struct nrm_conns *cs = nrm_xcalloc(1, sizeof(*cs));
 

@@ -32,10 +32,10 @@ struct event_base;
 struct nrm_conns;
 
 /* Called when the number of requests in progress changes. */
-typedef void (*nrm_conns_changed_fn)(void *arg);
+typedef void (*nrm_conns_changed_cb)(void *arg);
 
 struct nrm_conns *nrm_conns_new(
-    struct event_base *base, nrm_conns_changed_fn changed, void *arg);
+    struct event_base *base, nrm_conns_changed_cb changed, void *arg);
 void nrm_conns_free(struct nrm_conns *cs);
 
 /* The deadline for a request to arrive whole, in seconds. */

@@ -153,9 +153,11 @@ struct nrm_db {
 	struct nrm_db_stats stats;
 	struct db_conn *listener; /* NULL until nrm_db_listen() */
 	char listen_sql[96];
-	nrm_db_notify_fn notify;
+	nrm_db_notify_cb notify;
 	void *notify_arg;
 	bool listening;
+	int schema_needed;
+	int schema_seen; /* -1 unknown */
 };
 
 static void db_conn_start(struct db_conn *c);
@@ -345,6 +347,9 @@ db_conn_down(struct db_conn *c, const char *why)
 			db_query_finish(q, NRM_DB_UNAVAILABLE);
 		}
 	}
+	/* Capped again here: reconnect_max may have been lowered since. */
+	if (c->backoff_ms > db->reconnect_max_ms)
+		c->backoff_ms = db->reconnect_max_ms;
 	db_timer_restart(c, c->backoff_ms, db_backoff_fire);
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > db->reconnect_max_ms)
@@ -706,6 +711,8 @@ nrm_db_new(struct nrm_db **out, struct event_base *base,
 	db->conninfo = nrm_xstrdup(opts->conninfo);
 	db->pool_size = opts->pool_size;
 	db->queue_max = opts->queue_max > 0 ? opts->queue_max : 1024;
+	db->schema_needed = opts->schema_needed;
+	db->schema_seen = -1;
 	TAILQ_INIT(&db->queue);
 	nrm_db_set_timeouts(db, opts->connect_timeout_ms,
 	    opts->query_timeout_ms, opts->reconnect_max_ms);
@@ -779,7 +786,7 @@ nrm_db_free(struct nrm_db *db)
 
 int
 nrm_db_listen(
-    struct nrm_db *db, const char *channel, nrm_db_notify_fn fn, void *arg)
+    struct nrm_db *db, const char *channel, nrm_db_notify_cb fn, void *arg)
 {
 	struct db_conn *c;
 
@@ -808,28 +815,37 @@ nrm_db_listening(const struct nrm_db *db)
 }
 
 int
-nrm_db_listener_pid(const struct nrm_db *db)
-{
-	if (db->listener == NULL || !db->listening)
-		return 0;
-	return PQbackendPID(db->listener->pg);
-}
-
-int
 nrm_db_n_up(const struct nrm_db *db)
 {
 	return db->n_up;
 }
 
-int
-nrm_db_n_pending(const struct nrm_db *db)
+bool
+nrm_db_ready(const struct nrm_db *db)
 {
-	int n = db->queued;
+	return db->n_up > 0 && db->schema_seen >= db->schema_needed;
+}
 
-	for (int i = 0; i < db->pool_size; i++)
-		if (db->conns[i].q != NULL)
-			n++;
-	return n;
+void
+nrm_db_schema_seen(struct nrm_db *db, int version)
+{
+	if (version < 0)
+		return; /* unknown: keep the last answer */
+	if (version != db->schema_seen) {
+		if (version < db->schema_needed)
+			nrm_warn("database schema is behind version=%d "
+				 "needed=%d",
+			    version, db->schema_needed);
+		else
+			nrm_info("database schema version=%d", version);
+	}
+	db->schema_seen = version;
+}
+
+int
+nrm_db_schema(const struct nrm_db *db)
+{
+	return db->schema_seen;
 }
 
 void

@@ -76,6 +76,7 @@ struct nrm_db_opts {
 	int query_timeout_ms;
 	int reconnect_max_ms;
 	int queue_max; /* queries waiting for a connection */
+	int schema_needed; /* the schema version this build needs */
 };
 
 int nrm_db_new(struct nrm_db **out, struct event_base *base,
@@ -111,27 +112,33 @@ void nrm_db_detach(struct nrm_dbq *q);
  * while it was down are lost, so listeners must re-check what they wait
  * for.
  */
-typedef void (*nrm_db_notify_fn)(void *arg, const char *payload);
+typedef void (*nrm_db_notify_cb)(void *arg, const char *payload);
 
 /*
  * Open one more connection, outside the pool, that LISTENs on `channel`
  * (lower-case letters and '_') and hands every notification to fn.  It
  * reconnects with the same backoff as the pool.  Once per pool.
  */
-int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_fn fn,
+int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_cb fn,
     void *arg) NRM_MUSTCHECK;
 
 /* True while the LISTEN connection is up. */
 bool nrm_db_listening(const struct nrm_db *db);
 
-/* Backend pid of the LISTEN connection (0 when down), for tests. */
-int nrm_db_listener_pid(const struct nrm_db *db);
-
 /* Connections currently usable (idle or busy). */
 int nrm_db_n_up(const struct nrm_db *db);
 
-/* Queries in flight or queued. */
-int nrm_db_n_pending(const struct nrm_db *db);
+/*
+ * Ready for application queries: a connection is up and the schema last
+ * seen is at least opts.schema_needed.  Whoever reads the schema version
+ * (NRM_STMT_SCHEMA_VERSION) reports it with nrm_db_schema_seen();
+ * a negative version means "could not tell" and changes nothing.
+ */
+bool nrm_db_ready(const struct nrm_db *db);
+void nrm_db_schema_seen(struct nrm_db *db, int version);
+
+/* The schema version last seen, -1 when unknown. */
+int nrm_db_schema(const struct nrm_db *db);
 
 /* Counters for metrics. */
 struct nrm_db_stats {

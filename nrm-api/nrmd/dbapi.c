@@ -2,9 +2,9 @@
  * dbapi.c - api.* calls and their answers (see dbapi.h).
  */
 #include "dbapi.h"
-#include "daemon.h"
 #include "log.h"
 #include "problem.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 
 struct dbapi_ctx {
 	struct nrm_req *r;
-	nrm_dbapi_hook hook;
+	nrm_dbapi_answer_cb hook;
 };
 
 void
@@ -101,7 +101,7 @@ nrm_dbapi_fail(
 
 /* Reply from {"status","body","location","problem"}. */
 void
-nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook)
+nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook)
 {
 	cJSON *root = cJSON_Parse(text);
 	cJSON *st, *body, *loc, *prob;
@@ -175,7 +175,7 @@ dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct dbapi_ctx *ctx = arg;
 	struct nrm_req *r = ctx->r;
-	nrm_dbapi_hook hook = ctx->hook;
+	nrm_dbapi_answer_cb hook = ctx->hook;
 
 	free(ctx);
 	r->q = NULL;
@@ -192,29 +192,31 @@ dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), hook);
 }
 
-void
-nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt, struct nrm_dbapi_call *c,
-    nrm_dbapi_hook hook)
+int
+nrm_dbapi_exec(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, nrm_db_cb cb, void *arg)
 {
-	struct dbapi_ctx *ctx;
+	struct nrm_db *db = r->app->db;
 
-	if (!nrm_daemon_db_ready(r->d)) {
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-		return;
-	}
-	ctx = malloc(sizeof(*ctx));
-	if (ctx == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return;
-	}
+	r->q = NULL;
+	if (db != NULL && nrm_db_ready(db))
+		r->q = nrm_db_exec(
+		    db, stmt, c->n, c->values, c->lengths, c->formats, cb, arg);
+	if (r->q != NULL)
+		return NRM_OK;
+	nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+	    "the database is unavailable; retry later");
+	return NRM_ERR;
+}
+
+void
+nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, nrm_dbapi_answer_cb hook)
+{
+	struct dbapi_ctx *ctx = nrm_xmalloc(sizeof(*ctx));
+
 	ctx->r = r;
 	ctx->hook = hook;
-	r->q = nrm_db_exec(r->d->db, stmt, c->n, c->values, c->lengths,
-	    c->formats, dbapi_done, ctx);
-	if (r->q == NULL) {
+	if (nrm_dbapi_exec(r, stmt, c, dbapi_done, ctx) != NRM_OK)
 		free(ctx);
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-	}
 }

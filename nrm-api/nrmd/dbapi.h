@@ -31,20 +31,29 @@ void nrm_dbapi_text(struct nrm_dbapi_call *c, const char *v);
 void nrm_dbapi_bytes(struct nrm_dbapi_call *c, const void *v, size_t n);
 
 /*
- * Called with the parsed answer before the reply is sent: a hook for
- * metrics.  May be NULL.
+ * The one way a request reaches the database.  When the pool is ready
+ * (nrm_db_ready()) and takes the query, r->q is the query, cb(arg, ...)
+ * runs later from the loop (it must set r->q to NULL and reply), and
+ * NRM_OK is returned.  Otherwise it replies 503 (with Retry-After) and
+ * returns NRM_ERR: cb is not called and `arg` is still the caller's to
+ * free.  The parameters are copied.
  */
-typedef void (*nrm_dbapi_hook)(struct nrm_req *r, int status);
+int nrm_dbapi_exec(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, nrm_db_cb cb, void *arg) NRM_MUSTCHECK;
 
 /*
- * Send the call; the reply is made from the answer.  When no
- * connection is available it replies 503 itself.
+ * Called with the parsed answer before the reply is sent: for metrics.
+ * May be NULL.
  */
+typedef void (*nrm_dbapi_answer_cb)(struct nrm_req *r, int status);
+
+/* Send the call (nrm_dbapi_exec); the reply is made from the answer. */
 void nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
-    struct nrm_dbapi_call *c, nrm_dbapi_hook hook);
+    const struct nrm_dbapi_call *c, nrm_dbapi_answer_cb hook);
 
 /* Reply from an api.* answer text (see the top of this file). */
-void nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_hook hook);
+void nrm_dbapi_answer(
+    struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook);
 
 /*
  * Map a failed query to a reply: 503 (with Retry-After) for

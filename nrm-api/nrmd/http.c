@@ -1,15 +1,13 @@
 /*
- * http.c - evhttp servers, request objects, routing and replies
+ * http.c - evhttp servers, request objects, dispatch and replies
  * (see http.h for the request lifetime).
  */
 #include "http.h"
 #include "conn.h"
 #include "crypto.h"
-#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "problem.h"
-#include "routes.h"
 #include "tls.h"
 #include "util.h"
 
@@ -31,7 +29,11 @@
 #include <event2/listener.h>
 
 struct nrm_http {
-	struct nrm_daemon *d;
+	struct nrm_app *app;
+	const struct nrm_endpoint *table;
+	size_t n_endpoints;
+	nrm_http_idle_cb idle_cb;
+	void *idle_arg;
 	struct nrm_conns *conns;
 	struct evhttp *plain;
 	struct evhttp *tls;
@@ -40,7 +42,9 @@ struct nrm_http {
 	SSL_CTX *ssl_ctx;
 	int inflight;
 	int writing; /* replies handed to evhttp, not yet fully sent */
-	bool accepting; /* false once draining */
+	bool draining; /* listeners closed, replies say Connection: close */
+	uint64_t requests;
+	uint64_t responses[6]; /* by status class, [0] unused */
 	uint64_t seq;
 	char boot[9]; /* per-process prefix of request ids */
 };
@@ -127,14 +131,26 @@ http_listeners_set(struct nrm_http *h, bool on)
 	}
 }
 
-/* A request began or stopped arriving: a draining daemon may be done. */
+static bool
+http_quiet(struct nrm_http *h)
+{
+	return h->inflight == 0 && h->writing == 0 &&
+	    nrm_conns_arriving(h->conns) == 0;
+}
+
+/* Something finished: when draining and quiet, tell the idle callback. */
+static void
+http_check_idle(struct nrm_http *h)
+{
+	if (h->draining && h->idle_cb != NULL && http_quiet(h))
+		h->idle_cb(h->idle_arg);
+}
+
+/* A request began or stopped arriving. */
 static void
 http_conns_changed(void *arg)
 {
-	struct nrm_http *h = arg;
-
-	if (h->d->draining)
-		nrm_daemon_request_done(h->d);
+	http_check_idle(arg);
 }
 
 /* The evhttp bufferevent of a request's connection, or NULL. */
@@ -188,20 +204,20 @@ http_reply_sent(struct evhttp_request *ev, void *arg)
 
 	NRM_UNUSED(ev);
 	h->writing--;
-	nrm_daemon_request_done(h->d);
+	http_check_idle(h);
 }
 
 /* Release everything the request owns: the one place it is freed. */
 static void
 http_req_free(struct nrm_req *r)
 {
-	struct nrm_http *h = r->d->http;
+	struct nrm_http *h = r->app->http;
 
 	nrm_db_detach(r->q);
 	free(r->body);
 	free(r);
 	h->inflight--;
-	nrm_daemon_request_done(h->d);
+	http_check_idle(h);
 }
 
 void
@@ -216,7 +232,7 @@ void
 nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
     const char *body, size_t len)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_http *h = r->app->http;
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
 	struct evhttp_connection *evcon = NULL;
 	struct bufferevent *bev = NULL;
@@ -224,10 +240,10 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 
 	r->status = status;
 	if (status >= 100 && status < 600)
-		d->metrics.responses[status / 100]++;
+		h->responses[status / 100]++;
 	nrm_info("request done req=%s method=%s route=%s status=%d ms=%lld%s",
 	    r->id, http_method_name(evhttp_request_get_command(r->ev)),
-	    r->route != NULL ? r->route->pattern : "-", status,
+	    r->endpoint != NULL ? r->endpoint->pattern : "-", status,
 	    (long long)(nrm_mono_ms() - r->started_ms),
 	    r->gone ? " client=gone" : "");
 	if (!r->gone) {
@@ -241,11 +257,10 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
 		if (ctype != NULL)
 			evhttp_add_header(hdr, "Content-Type", ctype);
-		if (d->draining)
+		if (h->draining)
 			evhttp_add_header(hdr, "Connection", "close");
-		d->http->writing++;
-		evhttp_request_set_on_complete_cb(
-		    r->ev, http_reply_sent, d->http);
+		h->writing++;
+		evhttp_request_set_on_complete_cb(r->ev, http_reply_sent, h);
 	}
 	buf = evbuffer_new();
 	if (buf != NULL && body != NULL)
@@ -293,7 +308,7 @@ nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
 	if (status == 503) {
 		char ra[16];
 
-		snprintf(ra, sizeof(ra), "%d", r->d->cfg.retry_after);
+		snprintf(ra, sizeof(ra), "%d", r->app->cfg.retry_after);
 		nrm_req_add_header(r, "Retry-After", ra);
 	}
 	if (status >= 500 || status == 401 || status == 403)
@@ -360,16 +375,16 @@ nrm_req_if_match(struct nrm_req *r, const char *what, char *buf, size_t n)
 		len -= 2;
 	}
 	if (len == 0 || len >= sizeof(tmp))
-		goto bad;
+		goto out;
 	memcpy(tmp, h, len);
 	tmp[len] = '\0';
 	errno = 0;
 	v = strtol(tmp, &end, 10);
 	if (errno != 0 || *end != '\0' || v < 1 || v > 2147483647)
-		goto bad;
+		goto out;
 	snprintf(buf, n, "%ld", v);
 	return NRM_OK;
-bad:
+out:
 	nrm_req_fail(r, NRM_E_BAD_REQUEST, "If-Match",
 	    "If-Match must be %s (\"N\")", what);
 	return NRM_ERR;
@@ -411,10 +426,10 @@ nrm_req_read_body(struct nrm_req *r, bool json)
 			return NRM_ERR;
 		}
 	}
-	if (len > (size_t)r->d->cfg.max_body_size) {
+	if (len > (size_t)r->app->cfg.max_body_size) {
 		nrm_req_fail(r, NRM_E_TOO_LARGE, "",
 		    "the body is larger than %d bytes",
-		    r->d->cfg.max_body_size);
+		    r->app->cfg.max_body_size);
 		return NRM_ERR;
 	}
 	r->body = nrm_xmalloc(len + 1);
@@ -439,11 +454,68 @@ nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
 	return evhttp_parse_query_str(q, out) == 0 ? NRM_OK : NRM_ERR;
 }
 
+/* Match one pattern; "{id}" takes one non-empty segment. */
+static bool
+http_match(const char *pattern, const char *path, char *param, size_t paramsz)
+{
+	const char *p = pattern, *s = path;
+
+	while (*p != '\0') {
+		if (strncmp(p, "{id}", 4) == 0) {
+			size_t n = strcspn(s, "/");
+
+			if (n == 0 || n >= paramsz)
+				return false;
+			memcpy(param, s, n);
+			param[n] = '\0';
+			p += 4;
+			s += n;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+/*
+ * The endpoint for `method` and `path`, with a "{id}" segment copied into
+ * param; NULL with *path_known set when the path exists for other
+ * methods (405; `allow` lists them), NULL otherwise (404).
+ */
+static const struct nrm_endpoint *
+http_find(const struct nrm_http *h, const char *method, const char *path,
+    char *param, size_t paramsz, bool *path_known, char *allow, size_t allowsz)
+{
+	size_t used = 0;
+
+	*path_known = false;
+	if (allowsz > 0)
+		allow[0] = '\0';
+	for (size_t i = 0; i < h->n_endpoints; i++) {
+		const struct nrm_endpoint *e = &h->table[i];
+		char tmp[80];
+
+		if (!http_match(e->pattern, path, tmp, sizeof(tmp)))
+			continue;
+		if (strcmp(e->method, method) == 0) {
+			snprintf(param, paramsz, "%s", tmp);
+			return e;
+		}
+		*path_known = true;
+		if (used + strlen(e->method) + 3 < allowsz)
+			used += (size_t)snprintf(allow + used, allowsz - used,
+			    "%s%s", used > 0 ? ", " : "", e->method);
+	}
+	return NULL;
+}
+
 static void
 http_gencb(struct evhttp_request *ev, void *arg)
 {
 	struct nrm_http *h = arg;
-	struct nrm_daemon *d = h->d;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
@@ -453,13 +525,13 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	bool known;
 
 	r = nrm_xcalloc(1, sizeof(*r));
-	r->d = d;
+	r->app = h->app;
 	r->ev = ev;
 	r->started_ms = nrm_mono_ms();
 	snprintf(r->id, sizeof(r->id), "%s-%06llu", h->boot,
 	    (unsigned long long)++h->seq);
 	h->inflight++;
-	d->metrics.requests++;
+	h->requests++;
 	/* After inflight++: a drain must not see a gap between the two. */
 	if (http_req_bev(ev) != NULL)
 		nrm_conns_request_begin(h->conns, http_req_bev(ev));
@@ -479,9 +551,9 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	 */
 	if (path == NULL || *path == '\0')
 		path = "/";
-	r->route = nrm_route_find(method, path, r->param, sizeof(r->param),
+	r->endpoint = http_find(h, method, path, r->param, sizeof(r->param),
 	    &known, allow, sizeof(allow));
-	if (r->route == NULL) {
+	if (r->endpoint == NULL) {
 		if (known) {
 			nrm_req_add_header(r, "Allow", allow);
 			nrm_req_fail(r, NRM_E_METHOD, "",
@@ -492,7 +564,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		}
 		return;
 	}
-	r->route->fn(r);
+	r->endpoint->handler(r);
 }
 
 /* --- servers ----------------------------------------------------------- */
@@ -500,7 +572,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 static void
 http_limits(struct nrm_http *h, struct evhttp *s)
 {
-	const struct nrm_config *c = &h->d->cfg;
+	const struct nrm_config *c = &h->app->cfg;
 	ev_ssize_t body = c->max_body_size;
 
 	if (s == NULL)
@@ -520,7 +592,7 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 void
 nrm_http_apply_limits(struct nrm_http *h)
 {
-	nrm_conns_set_timeout(h->conns, h->d->cfg.client_timeout);
+	nrm_conns_set_timeout(h->conns, h->app->cfg.client_timeout);
 	http_limits(h, h->plain);
 	http_limits(h, h->tls);
 }
@@ -554,84 +626,90 @@ http_bind(struct nrm_http *h, struct evhttp *s, const char *hostport,
 }
 
 int
-nrm_http_start(
-    struct nrm_http **out, struct nrm_daemon *d, struct nrm_error *err)
+nrm_http_start(struct nrm_http **out, struct nrm_app *app,
+    const struct nrm_endpoint *table, size_t n, struct nrm_error *err)
 {
+	const struct nrm_config *c = &app->cfg;
 	struct nrm_http *h;
 	unsigned char rnd[4];
+	int rc = NRM_ERR;
 
 	h = nrm_xcalloc(1, sizeof(*h));
-	h->d = d;
-	h->accepting = true;
-	h->conns = nrm_conns_new(d->base, http_conns_changed, h);
-	nrm_conns_set_timeout(h->conns, d->cfg.client_timeout);
+	h->app = app;
+	h->table = table;
+	h->n_endpoints = n;
+	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
+	nrm_conns_set_timeout(h->conns, c->client_timeout);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
-		goto fail;
+		goto out;
 	}
 	nrm_hex(rnd, sizeof(rnd), h->boot);
-	h->plain = evhttp_new(d->base);
+	h->plain = evhttp_new(app->base);
 	if (h->plain == NULL) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "evhttp_new failed");
-		goto fail;
+		goto out;
 	}
 	evhttp_set_bevcb(h->plain, http_bev_plain, h);
-	if (http_bind(h, h->plain, d->cfg.listen, "listen", &h->lev_plain,
-		err) != NRM_OK)
-		goto fail;
-	if (d->cfg.listen_tls[0] != '\0') {
-		h->ssl_ctx = nrm_tls_ctx_new(
-		    d->cfg.tls_cert_file, d->cfg.tls_key_file, err);
+	if (http_bind(h, h->plain, c->listen, "listen", &h->lev_plain, err) !=
+	    NRM_OK)
+		goto out;
+	if (c->listen_tls[0] != '\0') {
+		h->ssl_ctx =
+		    nrm_tls_ctx_new(c->tls_cert_file, c->tls_key_file, err);
 		if (h->ssl_ctx == NULL)
-			goto fail;
-		h->tls = evhttp_new(d->base);
+			goto out;
+		h->tls = evhttp_new(app->base);
 		if (h->tls == NULL) {
 			nrm_error_set(
 			    err, NRM_E_INTERNAL, "", "evhttp_new failed");
-			goto fail;
+			goto out;
 		}
 		evhttp_set_bevcb(h->tls, http_bev_tls, h);
-		if (http_bind(h, h->tls, d->cfg.listen_tls, "listen_tls",
+		if (http_bind(h, h->tls, c->listen_tls, "listen_tls",
 			&h->lev_tls, err) != NRM_OK)
-			goto fail;
+			goto out;
+	}
+	rc = NRM_OK;
+out:
+	if (rc != NRM_OK) {
+		nrm_http_free(h);
+		h = NULL;
 	}
 	*out = h;
-	return NRM_OK;
-fail:
-	nrm_http_free(h);
-	return NRM_ERR;
+	return rc;
 }
 
 void
-nrm_http_stop_accepting(struct nrm_http *h)
+nrm_http_set_idle_cb(struct nrm_http *h, nrm_http_idle_cb cb, void *arg)
 {
-	h->accepting = false;
-	http_listeners_set(h, false);
+	h->idle_cb = cb;
+	h->idle_arg = arg;
 }
 
-int
-nrm_http_inflight(const struct nrm_http *h)
+void
+nrm_http_drain(struct nrm_http *h)
 {
-	return h->inflight;
+	h->draining = true;
+	http_listeners_set(h, false);
+	http_check_idle(h);
 }
 
 bool
-nrm_http_quiet(struct nrm_http *h)
+nrm_http_draining(const struct nrm_http *h)
 {
-	return h->inflight == 0 && h->writing == 0 &&
-	    nrm_conns_arriving(h->conns) == 0;
+	return h->draining;
 }
 
-int
-nrm_http_arriving(struct nrm_http *h)
+void
+nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 {
-	return nrm_conns_arriving(h->conns);
-}
-
-uint64_t
-nrm_http_accept_pauses(const struct nrm_http *h)
-{
-	return nrm_conns_accept_pauses(h->conns);
+	memset(out, 0, sizeof(*out));
+	out->requests = h->requests;
+	memcpy(out->responses, h->responses, sizeof(out->responses));
+	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
+	out->inflight = h->inflight;
+	out->arriving = nrm_conns_arriving(h->conns);
 }
 
 void

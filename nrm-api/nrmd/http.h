@@ -1,6 +1,7 @@
 /*
  * http.h - the HTTP edge: evhttp servers (plain and TLS) on the daemon's
- * loop, request objects, routing to handlers, and replies.
+ * loop, request objects, dispatch to the endpoint table's handlers, and
+ * replies.
  *
  * Request lifetime: http creates a struct nrm_req for every request that
  * reaches the application and frees it in exactly one place, when the
@@ -13,24 +14,32 @@
  *
  * Client limits: header and body sizes, read/write inactivity timeouts,
  * a deadline for each request to arrive whole, and the number of open
- * connections (see conn.h).
+ * connections (see conn.h).  They are read from the application's live
+ * config (app.h) when the servers start and on nrm_http_apply_limits().
+ *
+ * Draining: after nrm_http_drain() the listeners are closed; requests
+ * that already arrived are still served (their replies say Connection:
+ * close).  http owns its counters and its draining flag and knows
+ * nothing of the daemon: whenever it is draining and has become quiet
+ * (nothing left to answer, to send or arriving) it calls the idle
+ * callback, possibly more than once.
  */
 #ifndef NRM_HTTP_H
 #define NRM_HTTP_H
 
+#include "app.h"
 #include "nrm/nrm.h"
 #include "principal.h"
 
 struct evhttp_request;
 struct evkeyvalq;
-struct nrm_daemon;
 struct nrm_dbq;
-struct nrm_route;
+struct nrm_endpoint;
 
 struct nrm_req {
-	struct nrm_daemon *d;
+	struct nrm_app *app;
 	struct evhttp_request *ev;
-	const struct nrm_route *route;
+	const struct nrm_endpoint *endpoint;
 	bool gone; /* client closed before the reply */
 	char id[32]; /* request id, sent as X-Request-Id */
 	char param[80]; /* the {id} segment of the path, if any */
@@ -45,33 +54,58 @@ struct nrm_req {
 	int status;
 };
 
-typedef void (*nrm_handler_fn)(struct nrm_req *r);
+/*
+ * A handler: it replies before it returns, or starts one database query
+ * whose callback replies (see the request lifetime above).
+ */
+typedef void (*nrm_handler_cb)(struct nrm_req *r);
+
+/* One HTTP endpoint: a method on a path pattern, and its handler. */
+struct nrm_endpoint {
+	const char *method; /* "GET", "POST", ... */
+	const char *pattern; /* "/v1/signals/{id}": {id} is one segment */
+	nrm_handler_cb handler;
+};
+
+/* Called when http is draining and has become quiet (see above). */
+typedef void (*nrm_http_idle_cb)(void *arg);
 
 struct nrm_http;
 
-int nrm_http_start(struct nrm_http **out, struct nrm_daemon *d,
+/*
+ * Listen on app->cfg.listen (and listen_tls when set) on app->base and
+ * dispatch every request to the endpoint of `table` (n entries, which
+ * must outlive the servers) that matches it: 405 with Allow when the
+ * path exists for other methods, 404 otherwise.
+ */
+int nrm_http_start(struct nrm_http **out, struct nrm_app *app,
+    const struct nrm_endpoint *table, size_t n,
     struct nrm_error *err) NRM_MUSTCHECK;
 
-/* Apply reloadable limits from d->cfg. */
+/* Register the idle callback (replaces any earlier one). */
+void nrm_http_set_idle_cb(struct nrm_http *h, nrm_http_idle_cb cb, void *arg);
+
+/* Apply the reloadable limits of the live config. */
 void nrm_http_apply_limits(struct nrm_http *h);
 
-/* Stop accepting connections (drain). */
-void nrm_http_stop_accepting(struct nrm_http *h);
-
-/* Requests that have not been answered yet. */
-int nrm_http_inflight(const struct nrm_http *h);
-
 /*
- * Nothing left to answer or to send (or no connection left to send
- * on): a draining daemon may exit.
+ * Stop accepting connections and mark replies Connection: close; calls
+ * the idle callback at once when already quiet.
  */
-bool nrm_http_quiet(struct nrm_http *h);
+void nrm_http_drain(struct nrm_http *h);
 
-/* Requests partly received (bytes in, handler not yet run). */
-int nrm_http_arriving(struct nrm_http *h);
+/* True after nrm_http_drain(). */
+bool nrm_http_draining(const struct nrm_http *h);
 
-/* Times accept() ran out of descriptors (max_connections reached). */
-uint64_t nrm_http_accept_pauses(const struct nrm_http *h);
+/* What /metrics reports of the edge. */
+struct nrm_http_stats {
+	uint64_t requests; /* received */
+	uint64_t responses[6]; /* by status class 1xx..5xx, [0] unused */
+	uint64_t accept_pauses; /* accept() ran out of descriptors */
+	int inflight; /* not yet answered */
+	int arriving; /* partly received (handler not yet run) */
+};
+void nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out);
 
 void nrm_http_free(struct nrm_http *h);
 

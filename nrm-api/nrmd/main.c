@@ -5,7 +5,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "tls.h"
 
 #include <getopt.h>
@@ -65,7 +65,7 @@ main(int argc, char **argv)
 			check = true;
 			break;
 		case 'r':
-			nrm_routes_print(stdout);
+			nrm_endpoints_print(stdout);
 			return 0;
 		case 'h':
 			main_usage(stdout);
@@ -92,7 +92,7 @@ main(int argc, char **argv)
 		char *text;
 
 		if (nrm_config_load(&cfg, config_path, &err) != NRM_OK)
-			goto fail;
+			goto out;
 		nrm_diag_init(&diag);
 		rc = nrm_daemon_load_assets(
 		    &cfg, &router, NULL, key, &diag, &err);
@@ -104,7 +104,7 @@ main(int argc, char **argv)
 		explicit_bzero(key, sizeof(key));
 		if (rc != NRM_OK) {
 			nrm_config_free(&cfg);
-			goto fail;
+			goto out;
 		}
 		if (cfg.listen_tls[0] != '\0') {
 			SSL_CTX *ctx = nrm_tls_ctx_new(
@@ -113,7 +113,7 @@ main(int argc, char **argv)
 			if (ctx == NULL) {
 				nrm_router_free(router);
 				nrm_config_free(&cfg);
-				goto fail;
+				goto out;
 			}
 			SSL_CTX_free(ctx);
 		}
@@ -129,12 +129,12 @@ main(int argc, char **argv)
 	}
 	if (nrm_daemon_init(&d, config_path, &err) != NRM_OK) {
 		nrm_daemon_free(&d);
-		goto fail;
+		goto out;
 	}
 	rc = nrm_daemon_run(&d);
 	nrm_daemon_free(&d);
 	return rc;
-fail:
+out:
 	fprintf(stderr, "nrmd: %s%s%s\n", err.field[0] != '\0' ? err.field : "",
 	    err.field[0] != '\0' ? ": " : "", err.detail);
 	return 1;

@@ -27,7 +27,7 @@ struct nrm_principal {
 	char agency_kind[24];
 	int n_regions;
 	char regions[NRM_PRINCIPAL_MAX_REGIONS][16];
-	int64_t expires_ms; /* monotonic */
+	int64_t cached_ms; /* monotonic; 0: not cached */
 };
 
 #endif /* NRM_PRINCIPAL_H */

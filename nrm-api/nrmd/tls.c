@@ -33,8 +33,12 @@ nrm_tls_ctx_new(
 		    tls_last_error(ebuf, sizeof(ebuf)));
 		return NULL;
 	}
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-		goto fail_ctx;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		nrm_error_set(err, NRM_E_INTERNAL, "tls",
+		    "could not configure TLS: %s",
+		    tls_last_error(ebuf, sizeof(ebuf)));
+		goto out;
+	}
 	SSL_CTX_set_options(ctx,
 	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 		SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -42,24 +46,21 @@ nrm_tls_ctx_new(
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_cert_file",
 		    "could not load certificate %s: %s", cert_file,
 		    tls_last_error(ebuf, sizeof(ebuf)));
-		goto fail;
+		goto out;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_key_file",
 		    "could not load private key %s: %s", key_file,
 		    tls_last_error(ebuf, sizeof(ebuf)));
-		goto fail;
+		goto out;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		nrm_error_set(err, NRM_E_INTERNAL, "tls_key_file",
 		    "private key %s does not match the certificate", key_file);
-		goto fail;
+		goto out;
 	}
 	return ctx;
-fail_ctx:
-	nrm_error_set(err, NRM_E_INTERNAL, "tls", "could not configure TLS: %s",
-	    tls_last_error(ebuf, sizeof(ebuf)));
-fail:
+out:
 	SSL_CTX_free(ctx);
 	return NULL;
 }

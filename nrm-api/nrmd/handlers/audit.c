@@ -1,6 +1,5 @@
 /*
- * handler_audit.c - the audit log for auditors, and the daemon's part of
- * keeping it tamper-evident:
+ * handlers/audit.c - the audit log for auditors:
  *
  *   GET /v1/audit              search: ?principal= &agency= &object_type=
  *                              &object_id= &action= &purpose= &outcome=
@@ -17,17 +16,13 @@
  *                              {"verdict": "justified"|"unjustified"},
  *                              once per event
  *
- * The ticks: every audit_seal_interval seconds api.audit_seal() chains
- * what was written since (one sealer at a time across daemons), and
- * every audit_checkpoint_interval seconds the chain head is signed and
- * appended to audit_checkpoint_file (checkpoint.c).
+ * Sealing the chain and signing its head are periodic jobs (jobs.c).
  */
 #include "auth.h"
 #include "checkpoint.h"
-#include "daemon.h"
 #include "dbapi.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "util.h"
 
 #include "nrm/json.h"
@@ -36,12 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <time.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-
-#define AUDIT_SEAL_BATCH 5000 /* events sealed per call */
 
 /* GET /v1/audit's parameters; all but the last two are filters. */
 static const char *const audit_search_params[] = {
@@ -175,8 +167,8 @@ static void
 audit_verify_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
-	char *cps = r->d->checkpoints != NULL
-	    ? nrm_checkpoints_json(r->d->checkpoints)
+	char *cps = r->app->checkpoints != NULL
+	    ? nrm_checkpoints_json(r->app->checkpoints)
 	    : NULL;
 
 	nrm_dbapi_begin(&call, r);
@@ -195,7 +187,7 @@ nrm_h_audit_verify(struct nrm_req *r)
 static void
 audit_checkpoints_authed(struct nrm_req *r)
 {
-	struct nrm_checkpoints *cp = r->d->checkpoints;
+	struct nrm_checkpoints *cp = r->app->checkpoints;
 	cJSON *o = cJSON_CreateObject();
 	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
 	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
@@ -294,88 +286,4 @@ nrm_h_audit_review(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.review", "audit_event",
 	    audit_review_authed);
-}
-
-/* --- the ticks --------------------------------------------------------- */
-
-static void
-audit_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
-{
-	struct nrm_daemon *d = arg;
-
-	d->seal_pending = false;
-	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
-	    PQgetisnull(res, 0, 0)) {
-		const char *st = outcome == NRM_DB_ERROR
-		    ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-		    : NULL;
-
-		if (outcome != NRM_DB_UNAVAILABLE)
-			nrm_warn("audit seal failed sqlstate=%s",
-			    st != NULL ? st : "-");
-		return;
-	}
-	{
-		cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
-		cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "sealed");
-
-		bool full =
-		    cJSON_IsNumber(n) && n->valuedouble >= AUDIT_SEAL_BATCH;
-
-		if (cJSON_IsNumber(n))
-			d->metrics.audit_sealed += (uint64_t)n->valuedouble;
-		cJSON_Delete(o);
-		/* A full batch: more are waiting, seal on at once. */
-		if (full && !d->draining)
-			nrm_audit_seal_tick(d);
-	}
-}
-
-void
-nrm_audit_seal_tick(struct nrm_daemon *d)
-{
-	char limit[16];
-	const char *v[1] = {limit};
-
-	snprintf(limit, sizeof(limit), "%d", AUDIT_SEAL_BATCH);
-
-	if (d->seal_pending || !nrm_daemon_db_ready(d))
-		return;
-	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_SEAL, 1, v, NULL, NULL,
-		audit_seal_done, d) != NULL)
-		d->seal_pending = true;
-}
-
-static void
-audit_head_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
-{
-	struct nrm_daemon *d = arg;
-	cJSON *o, *pos, *hash;
-
-	d->head_pending = false;
-	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
-	    PQgetisnull(res, 0, 0) || d->checkpoints == NULL)
-		return;
-	o = cJSON_Parse(PQgetvalue(res, 0, 0));
-	pos = cJSON_GetObjectItemCaseSensitive(o, "pos");
-	hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
-	if (cJSON_IsNumber(pos) && cJSON_IsString(hash) &&
-	    pos->valuedouble > 0) {
-		if (nrm_checkpoints_add(d->checkpoints,
-			(int64_t)pos->valuedouble, hash->valuestring,
-			(int64_t)time(NULL)) != NRM_OK)
-			nrm_error("could not write an audit checkpoint");
-	}
-	cJSON_Delete(o);
-}
-
-void
-nrm_audit_checkpoint_tick(struct nrm_daemon *d)
-{
-	if (d->checkpoints == NULL || d->head_pending ||
-	    !nrm_daemon_db_ready(d))
-		return;
-	if (nrm_db_exec(d->db, NRM_STMT_AUDIT_HEAD, 0, NULL, NULL, NULL,
-		audit_head_done, d) != NULL)
-		d->head_pending = true;
 }

@@ -17,9 +17,8 @@
  * in the database (docs/case-lifecycle.md).
  */
 #include "auth.h"
-#include "daemon.h"
 #include "dbapi.h"
-#include "routes.h"
+#include "endpoints.h"
 
 #include "nrm/json.h"
 
@@ -107,7 +106,7 @@ case_act(struct nrm_req *r, enum case_action act)
 {
 	/* target_region first: take and the others read a prefix. */
 	static const char *const keys[] = {"target_region", "reason"};
-	struct nrm_daemon *d = r->d;
+	const struct nrm_config *cfg = &r->app->cfg;
 	struct nrm_dbapi_call call;
 	char ifm[16], n1[16], n2[16], n3[16];
 	const cJSON *slot[2] = {NULL, NULL};
@@ -135,16 +134,16 @@ case_act(struct nrm_req *r, enum case_action act)
 	case CASE_DECLINE:
 		stmt = NRM_STMT_CASE_DECLINE;
 		nrm_dbapi_text(&call, case_str(slot[1]));
-		snprintf(n1, sizeof(n1), "%d", d->cfg.decline_limit);
+		snprintf(n1, sizeof(n1), "%d", cfg->decline_limit);
 		nrm_dbapi_text(&call, n1);
 		break;
 	case CASE_TRANSFER:
 		stmt = NRM_STMT_CASE_TRANSFER;
 		nrm_dbapi_text(&call, case_str(slot[0]));
 		nrm_dbapi_text(&call, case_str(slot[1]));
-		snprintf(n2, sizeof(n2), "%d", d->cfg.transfer_take_within);
+		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
 		snprintf(
-		    n3, sizeof(n3), "%d", d->cfg.transfer_first_contact_within);
+		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
 		nrm_dbapi_text(&call, n2);
 		nrm_dbapi_text(&call, n3);
 		break;
@@ -155,12 +154,11 @@ case_act(struct nrm_req *r, enum case_action act)
 	case CASE_REOPEN:
 		stmt = NRM_STMT_CASE_REOPEN;
 		nrm_dbapi_text(&call, case_str(slot[1]));
-		snprintf(n2, sizeof(n2), "%d", d->cfg.transfer_take_within);
+		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
 		snprintf(
-		    n3, sizeof(n3), "%d", d->cfg.transfer_first_contact_within);
+		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
 		nrm_dbapi_text(&call, n2);
 		nrm_dbapi_text(&call, n3);
-		break;
 	}
 	/* The parameters are copied by the pool before body goes. */
 	nrm_dbapi_send(r, stmt, &call, NULL);

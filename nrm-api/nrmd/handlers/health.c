@@ -1,18 +1,20 @@
 /*
- * handler_health.c - /healthz (the process is up), /readyz (the
+ * handlers/health.c - /healthz (the process is up), /readyz (the
  * database answers and its schema, numbered migrations and repeatable
  * files, is the one this build expects) and
  * /metrics (Prometheus text; counts only, never personal data; for
  * loopback clients, or with the metrics_token_file token).
  */
 #include "crypto.h"
-#include "daemon.h"
 #include "db.h"
+#include "endpoints.h"
 #include "http.h"
-#include "inbox.h"
+#include "jobs.h"
 #include "log.h"
-#include "routes.h"
 #include "util.h"
+#include "waiters.h"
+
+#include "schema_version.h" /* generated: NRM_SCHEMA_VERSION */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,7 @@ health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	}
 	v = atoi(PQgetvalue(res, 0, 0));
 	sum = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
-	r->d->schema_version = v;
+	nrm_db_schema_seen(r->app->db, v);
 	if (v < NRM_SCHEMA_VERSION) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database schema is at version %d, nrmd needs %d; "
@@ -91,11 +93,11 @@ health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 void
 nrm_h_readyz(struct nrm_req *r)
 {
-	if (r->d->draining) {
+	if (nrm_http_draining(r->app->http)) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "", "nrmd is shutting down");
 		return;
 	}
-	r->q = nrm_db_exec(r->d->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL,
+	r->q = nrm_db_exec(r->app->db, NRM_STMT_SCHEMA_VERSION, 0, NULL, NULL,
 	    NULL, health_ready_done, r);
 	if (r->q == NULL)
 		nrm_req_fail(
@@ -115,25 +117,28 @@ metrics_allowed(struct nrm_req *r)
 	const char *h;
 	unsigned char hash[32];
 
-	if (!r->d->metrics_token)
+	if (!r->app->metrics_token)
 		return nrm_host_is_loopback(r->client_addr);
 	h = nrm_req_header(r, "Authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	nrm_sha256(h + 7, strlen(h + 7), hash);
-	return nrm_ct_equal(hash, r->d->metrics_token_hash, sizeof(hash));
+	return nrm_ct_equal(hash, r->app->metrics_token_hash, sizeof(hash));
 }
 
 void
 nrm_h_metrics(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_db_stats st;
+	struct nrm_http_stats hs;
+	struct nrm_jobs_stats js;
+	struct nrm_waiters_stats ws;
 	char buf[8192];
 	int n = 0;
 
 	if (!metrics_allowed(r)) {
-		if (d->metrics_token)
+		if (app->metrics_token)
 			nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "",
 			    "/metrics needs the metrics token");
 		else
@@ -143,33 +148,36 @@ nrm_h_metrics(struct nrm_req *r)
 		return;
 	}
 
-	nrm_db_stats(d->db, &st);
+	nrm_db_stats(app->db, &st);
+	nrm_http_stats(app->http, &hs);
+	nrm_jobs_stats(app->jobs, &js);
+	nrm_waiters_stats(app->waiters, &ws);
 #define M(name, type, help, fmt, val) \
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, \
 	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
 	    " " fmt "\n", \
 	    val)
 	M("nrm_http_requests_total", "counter", "Requests received.", "%llu",
-	    (unsigned long long)d->metrics.requests);
+	    (unsigned long long)hs.requests);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 	    "# HELP nrm_http_responses_total Responses by status class.\n"
 	    "# TYPE nrm_http_responses_total counter\n");
 	for (int c = 1; c <= 5; c++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
-		    (unsigned long long)d->metrics.responses[c]);
+		    (unsigned long long)hs.responses[c]);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
-	    (unsigned long long)d->metrics.signals_created);
+	    (unsigned long long)app->counters.signals_created);
 	M("nrm_http_requests_arriving", "gauge", "Requests partly received.",
-	    "%d", nrm_http_arriving(d->http));
+	    "%d", hs.arriving);
 	M("nrm_http_accept_pauses_total", "counter",
 	    "Times accept paused at the connection limit.", "%llu",
-	    (unsigned long long)nrm_http_accept_pauses(d->http));
+	    (unsigned long long)hs.accept_pauses);
 	M("nrm_http_inflight", "gauge", "Requests not yet answered.", "%d",
-	    nrm_http_inflight(d->http));
+	    hs.inflight);
 	M("nrm_db_connections_up", "gauge", "Usable database connections.",
-	    "%d", nrm_db_n_up(d->db));
+	    "%d", nrm_db_n_up(app->db));
 	M("nrm_db_queries_total", "counter", "Queries sent.", "%llu",
 	    (unsigned long long)st.queries);
 	M("nrm_db_errors_total", "counter", "Queries answered with an error.",
@@ -182,23 +190,33 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
 	    (unsigned long long)st.reconnects);
 	M("nrm_inbox_longpolls_waiting", "gauge",
-	    "GET /v1/inbox long-polls waiting.", "%d",
-	    nrm_inbox_n_waiting(d->inbox));
+	    "GET /v1/inbox long-polls waiting.", "%d", ws.waiting);
 	M("nrm_inbox_wakeups_total", "counter",
 	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
-	    (unsigned long long)nrm_inbox_wakeups(d->inbox));
+	    (unsigned long long)ws.wakeups);
 	M("nrm_cases_escalated_total", "counter",
 	    "Overdue cases this daemon escalated to the national desk.", "%llu",
-	    (unsigned long long)d->metrics.escalations);
+	    (unsigned long long)js.escalations);
 	M("nrm_db_listening", "gauge", "The LISTEN connection is up.", "%d",
-	    nrm_db_listening(d->db) ? 1 : 0);
+	    nrm_db_listening(app->db) ? 1 : 0);
 	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",
-	    (unsigned long long)d->metrics.reloads);
+	    (unsigned long long)app->counters.reloads);
 	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",
-	    "%llu", (unsigned long long)d->metrics.reload_failures);
+	    "%llu", (unsigned long long)app->counters.reload_failures);
 	M("nrm_schema_version", "gauge", "Schema version last seen.", "%d",
-	    d->schema_version);
+	    nrm_db_schema(app->db));
+	M("nrm_audit_sealed_total", "counter",
+	    "Audit events this daemon sealed into the chain.", "%llu",
+	    (unsigned long long)js.audit_sealed);
 #undef M
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+	    "# HELP nrm_job_ticks_total Ticks of each periodic job.\n"
+	    "# TYPE nrm_job_ticks_total counter\n");
+	for (int j = 0; j < NRM_JOB__COUNT; j++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    "nrm_job_ticks_total{job=\"%s\"} %llu\n",
+		    nrm_job_name((enum nrm_job)j),
+		    (unsigned long long)js.ticks[j]);
 	if (n >= (int)sizeof(buf))
 		n = (int)sizeof(buf) - 1;
 	nrm_req_reply(r, 200, "text/plain; version=0.0.4", buf, (size_t)n);

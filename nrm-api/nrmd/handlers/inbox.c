@@ -1,5 +1,5 @@
 /*
- * handler_inbox.c - GET /v1/inbox (role coordinator): the cases routed
+ * handlers/inbox.c - GET /v1/inbox (role coordinator): the cases routed
  * to the caller's regions, paged, and long-polled.
  *
  *   ?state=open|taken|closed|all  ?priority=urgent|high|normal
@@ -10,49 +10,32 @@
  *                                 inbox, or with an empty page after
  *                                 S seconds (at most longpoll_max_wait)
  *
- * A waiting request costs no database work.  One LISTEN connection per
- * daemon (db.c) hands every NOTIFY nrm_inbox '<region>' to
- * nrm_inbox_notify(), which re-queries only the waiters whose regions
- * include it.  After the LISTEN connection (re)connects, and every
- * longpoll_recheck seconds as a backstop, every waiter re-queries, so a
- * notification lost while the connection was down costs latency, never
- * a case.
+ * A waiting request costs no database work: it sits in the waiter
+ * registry (waiters.c), which wakes it on a NOTIFY for one of its
+ * regions, when the LISTEN connection comes back, and on the
+ * longpoll_recheck backstop (jobs.c).  This file is the inbox's part:
+ * what a waiter asks, its query (batched by question) and its answers.
  */
 #include "auth.h"
 #include "crypto.h"
-#include "daemon.h"
 #include "dbapi.h"
-#include "inbox.h"
+#include "endpoints.h"
 #include "log.h"
-#include "routes.h"
 #include "util.h"
+#include "waiters.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
-#include <sys/socket.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/event_struct.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #define INBOX_LIMIT_MAX 200
 #define INBOX_LIMIT_DEFAULT 50
 
 struct inbox_waiter {
-	TAILQ_ENTRY(inbox_waiter) link;
-	struct nrm_inbox *ib;
-	struct nrm_req *r;
-	struct event timer;
-	bool long_poll; /* waits for a newer case */
-	bool waiting; /* in the list of waiters: may be woken */
-	bool querying; /* a query is out */
-	bool again; /* woken while querying: query once more */
-	bool expired; /* the wait ran out while querying */
+	struct nrm_waiter w; /* the registry's part */
 	char state[8];
 	char priority[8];
 	char after_key[512]; /* JSON sort key or "" */
@@ -60,30 +43,17 @@ struct inbox_waiter {
 	char limit[8];
 };
 
-TAILQ_HEAD(inbox_list, inbox_waiter);
-
-struct nrm_inbox {
-	struct nrm_daemon *d;
-	struct inbox_list waiters;
-	int n_waiting;
-	struct event recheck;
-	struct event reap;
-	uint64_t wakeups;
-};
-
-static void inbox_query(struct inbox_waiter *w);
+static struct inbox_waiter *
+inbox_of(struct nrm_waiter *w)
+{
+	return nrm_container_of(w, struct inbox_waiter, w);
+}
 
 static void
-inbox_waiter_free(struct inbox_waiter *w)
+inbox_waiter_free(struct inbox_waiter *iw)
 {
-	if (w->waiting) {
-		TAILQ_REMOVE(&w->ib->waiters, w, link);
-		w->ib->n_waiting--;
-		w->waiting = false;
-	}
-	if (event_initialized(&w->timer))
-		event_del(&w->timer);
-	free(w);
+	nrm_waiter_remove(&iw->w);
+	free(iw);
 }
 
 /*
@@ -102,21 +72,21 @@ inbox_waiter_free(struct inbox_waiter *w)
 /* Seal the watermark `since` (decimal) as the "after" of an answer. */
 static void
 inbox_seal_after(
-    struct nrm_daemon *d, const char *since, char *out, size_t outsz)
+    const struct nrm_app *app, const char *since, char *out, size_t outsz)
 {
 	char fixed[INBOX_AFTER_PLAIN + 1];
 
 	/* Fixed width: the token's length must not tell the count's size. */
 	snprintf(fixed, sizeof(fixed), "%0*lld", INBOX_AFTER_PLAIN,
 	    strtoll(since, NULL, 10));
-	if (nrm_token_seal(d->token_key, INBOX_AFTER_LABEL, fixed,
+	if (nrm_token_seal(app->token_key, INBOX_AFTER_LABEL, fixed,
 		INBOX_AFTER_PLAIN, out, outsz) != NRM_OK)
 		snprintf(out, outsz, "%s", ""); /* never: OpenSSL failed */
 }
 
 /* Reshape the api.inbox body for the client: sealed cursors. */
 static char *
-inbox_page(struct nrm_daemon *d, cJSON *body)
+inbox_page(const struct nrm_app *app, cJSON *body)
 {
 	cJSON *next = cJSON_DetachItemFromObjectCaseSensitive(body, "next_key");
 	cJSON *wm = cJSON_GetObjectItemCaseSensitive(body, "watermark");
@@ -134,7 +104,7 @@ inbox_page(struct nrm_daemon *d, cJSON *body)
 		if (txt != NULL && len <= INBOX_CURSOR_PLAIN) {
 			memset(plain, ' ', sizeof(plain));
 			memcpy(plain, txt, len);
-			if (nrm_token_seal(d->token_key, INBOX_CURSOR_LABEL,
+			if (nrm_token_seal(app->token_key, INBOX_CURSOR_LABEL,
 				plain, sizeof(plain), tok,
 				sizeof(tok)) == NRM_OK)
 				cJSON_ReplaceItemInObjectCaseSensitive(body,
@@ -146,7 +116,7 @@ inbox_page(struct nrm_daemon *d, cJSON *body)
 	snprintf(since, sizeof(since), "%.0f",
 	    cJSON_IsNumber(wm) ? wm->valuedouble : 0.0);
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "watermark");
-	inbox_seal_after(d, since, tok, sizeof(tok));
+	inbox_seal_after(app, since, tok, sizeof(tok));
 	cJSON_AddStringToObject(body, "after", tok);
 	out = cJSON_PrintUnformatted(body);
 	return out;
@@ -158,42 +128,23 @@ inbox_page(struct nrm_daemon *d, cJSON *body)
  * items are rendered once per batch (inbox_done).
  */
 static void
-inbox_answer(struct inbox_waiter *w)
+inbox_answer(struct inbox_waiter *iw)
 {
-	struct nrm_req *r = w->r;
+	struct nrm_req *r = iw->w.r;
 	char tok[INBOX_TOKEN_MAX], empty[INBOX_TOKEN_MAX + 64];
 
 	inbox_seal_after(
-	    r->d, w->since[0] != '\0' ? w->since : "0", tok, sizeof(tok));
+	    r->app, iw->since[0] != '\0' ? iw->since : "0", tok, sizeof(tok));
 	snprintf(empty, sizeof(empty),
 	    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}", tok);
-	inbox_waiter_free(w);
+	inbox_waiter_free(iw);
 	nrm_req_json(r, 200, empty, NULL);
 }
 
-/* Register the waiter for wake-ups until its wait runs out. */
-static void
-inbox_wait(struct inbox_waiter *w)
+void
+nrm_h_inbox_answer_empty(struct nrm_waiter *w)
 {
-	if (w->waiting)
-		return;
-	TAILQ_INSERT_TAIL(&w->ib->waiters, w, link);
-	w->ib->n_waiting++;
-	w->waiting = true;
-}
-
-static void
-inbox_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct inbox_waiter *w = arg;
-
-	NRM_UNUSED(fd);
-	NRM_UNUSED(what);
-	if (w->querying) {
-		w->expired = true; /* the answer in flight is the last */
-		return;
-	}
-	inbox_answer(w);
+	inbox_answer(inbox_of(w));
 }
 
 /*
@@ -202,7 +153,6 @@ inbox_timeout(evutil_socket_t fd, short what, void *arg)
  * coordinator woken by one case cost one query, not a thousand.
  */
 struct inbox_batch {
-	struct nrm_inbox *ib;
 	int n;
 	struct inbox_waiter *w[];
 };
@@ -210,7 +160,7 @@ struct inbox_batch {
 static bool
 inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 {
-	return memcmp(a->r->token_hash, b->r->token_hash, 32) == 0 &&
+	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
 	    strcmp(a->state, b->state) == 0 &&
 	    strcmp(a->priority, b->priority) == 0 &&
 	    strcmp(a->after_key, b->after_key) == 0 &&
@@ -219,11 +169,11 @@ inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 
 /* Answer a waiter with a page already rendered, and free it. */
 static void
-inbox_answer_text(struct inbox_waiter *w, const char *page)
+inbox_answer_text(struct inbox_waiter *iw, const char *page)
 {
-	struct nrm_req *r = w->r;
+	struct nrm_req *r = iw->w.r;
 
-	inbox_waiter_free(w);
+	inbox_waiter_free(iw);
 	nrm_req_json(r, 200, page, NULL);
 }
 
@@ -233,15 +183,18 @@ inbox_answer_text(struct inbox_waiter *w, const char *page)
  */
 static void
 inbox_deliver(
-    struct inbox_waiter *w, const char *page, bool has_items, bool *requery)
+    struct inbox_waiter *iw, const char *page, bool has_items, bool *requery)
 {
+	struct nrm_waiter *w = &iw->w;
+
 	w->querying = false;
 	if (w->r->gone) {
-		inbox_answer(w); /* frees; writes nothing */
+		inbox_answer(iw); /* frees; writes nothing */
 		return;
 	}
-	if (has_items || !w->long_poll || w->expired || w->ib->d->draining) {
-		inbox_answer_text(w, page);
+	if (has_items || !w->long_poll || w->expired ||
+	    nrm_http_draining(w->r->app->http)) {
+		inbox_answer_text(iw, page);
 		return;
 	}
 	/* Woken while the query was out: what woke it may be newer. */
@@ -251,14 +204,13 @@ inbox_deliver(
 	}
 }
 
-static void inbox_query_many(
-    struct nrm_inbox *ib, struct inbox_waiter **ws, int n, bool initial);
+static void inbox_query_many(struct inbox_waiter **ws, int n, bool initial);
 
 static void
 inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct inbox_batch *b = arg;
-	struct nrm_req *lead = b->w[0]->r;
+	struct nrm_req *lead = b->w[0]->w.r;
 	cJSON *root = NULL, *st, *body, *items;
 	bool has_items;
 	int status;
@@ -267,7 +219,7 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
 	    PQgetisnull(res, 0, 0)) {
 		for (int i = 0; i < b->n; i++) {
-			struct nrm_req *r = b->w[i]->r;
+			struct nrm_req *r = b->w[i]->w.r;
 
 			inbox_waiter_free(b->w[i]);
 			nrm_dbapi_fail(r, outcome, res);
@@ -297,9 +249,9 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		cJSON_Delete(root);
 		if (status == 401)
 			nrm_auth_cache_evict(
-			    lead->d->auth_cache, lead->token_hash);
+			    lead->app->auth_cache, lead->token_hash);
 		for (int i = 0; i < b->n; i++) {
-			struct nrm_req *r = b->w[i]->r;
+			struct nrm_req *r = b->w[i]->w.r;
 
 			inbox_waiter_free(b->w[i]);
 			nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
@@ -315,7 +267,7 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		struct inbox_waiter **again =
 		    nrm_xcalloc((size_t)b->n, sizeof(*again));
 		int n_again = 0;
-		char *page = inbox_page(lead->d, body); /* once per batch */
+		char *page = inbox_page(lead->app, body); /* once per batch */
 
 		for (int i = 0; i < b->n; i++) {
 			bool requery = false;
@@ -329,7 +281,7 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		free(page);
 		cJSON_Delete(root);
 		if (n_again > 0)
-			inbox_query_many(b->ib, again, n_again, false);
+			inbox_query_many(again, n_again, false);
 		free(again);
 	}
 	free(b);
@@ -337,233 +289,79 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 /*
  * Query for these waiters (none querying), one query per group that asks
- * the same.  `initial`: a request's first query, answered 503 when the
- * database cannot take it; a re-check that cannot be sent just waits
- * for the next wake-up or the backstop.
+ * the same.  `initial`: a request's first query (one waiter), answered
+ * 503 when the database cannot take it; a re-check that cannot be sent
+ * just waits for the next wake-up or the backstop.
  */
 static void
-inbox_query_many(
-    struct nrm_inbox *ib, struct inbox_waiter **ws, int n, bool initial)
+inbox_query_many(struct inbox_waiter **ws, int n, bool initial)
 {
 	for (int i = 0; i < n; i++) {
-		struct inbox_waiter *w = ws[i];
+		struct inbox_waiter *iw = ws[i];
 		struct inbox_batch *b;
 		struct nrm_dbapi_call call;
 		struct nrm_req *r;
 		int m = 0;
 
-		if (w == NULL)
+		if (iw == NULL)
 			continue;
-		if (w->r->gone) {
+		if (iw->w.r->gone) {
 			ws[i] = NULL;
-			inbox_answer(w); /* frees; writes nothing */
+			inbox_answer(iw); /* frees; writes nothing */
 			continue;
 		}
 		b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
-		b->ib = ib;
 		for (int j = i; j < n; j++) {
-			if (ws[j] != NULL && !ws[j]->r->gone &&
-			    inbox_same(w, ws[j])) {
+			if (ws[j] != NULL && !ws[j]->w.r->gone &&
+			    inbox_same(iw, ws[j])) {
 				b->w[m++] = ws[j];
 				ws[j] = NULL;
 			}
 		}
 		b->n = m;
-		r = w->r;
+		r = iw->w.r;
 		nrm_dbapi_begin(&call, r);
-		nrm_dbapi_text(&call, w->state);
+		nrm_dbapi_text(&call, iw->state);
 		nrm_dbapi_text(
-		    &call, w->priority[0] != '\0' ? w->priority : NULL);
+		    &call, iw->priority[0] != '\0' ? iw->priority : NULL);
 		nrm_dbapi_text(
-		    &call, w->after_key[0] != '\0' ? w->after_key : NULL);
-		nrm_dbapi_text(&call, w->since[0] != '\0' ? w->since : NULL);
-		nrm_dbapi_text(&call, w->limit);
-		r->q = nrm_db_exec(r->d->db, NRM_STMT_INBOX, call.n,
-		    call.values, call.lengths, call.formats, inbox_done, b);
-		if (r->q == NULL) {
-			for (int k = 0; k < m; k++) {
-				struct inbox_waiter *x = b->w[k];
-
-				if (initial || !x->long_poll) {
-					struct nrm_req *xr = x->r;
-
-					inbox_waiter_free(x);
-					nrm_req_fail(xr, NRM_E_UNAVAILABLE, "",
-					    "the database is unavailable; "
-					    "retry later");
-				} else {
-					x->again =
-					    false; /* the backstop retries */
-				}
+		    &call, iw->after_key[0] != '\0' ? iw->after_key : NULL);
+		nrm_dbapi_text(&call, iw->since[0] != '\0' ? iw->since : NULL);
+		nrm_dbapi_text(&call, iw->limit);
+		if (initial) {
+			/* On failure it has replied 503 to r. */
+			if (nrm_dbapi_exec(r, NRM_STMT_INBOX, &call, inbox_done,
+				b) != NRM_OK) {
+				inbox_waiter_free(iw);
+				free(b);
+				continue;
 			}
-			free(b);
-			continue;
+		} else {
+			r->q = nrm_db_exec(r->app->db, NRM_STMT_INBOX, call.n,
+			    call.values, call.lengths, call.formats, inbox_done,
+			    b);
+			if (r->q == NULL) {
+				for (int k = 0; k < m; k++)
+					b->w[k]->w.again = false; /* backstop */
+				free(b);
+				continue;
+			}
 		}
 		for (int k = 0; k < m; k++)
-			b->w[k]->querying = true;
-	}
-}
-
-static void
-inbox_query(struct inbox_waiter *w)
-{
-	struct inbox_waiter *one[1] = {w};
-
-	inbox_query_many(w->ib, one, 1, true);
-}
-
-static bool
-inbox_in_scope(const struct inbox_waiter *w, const char *region)
-{
-	const struct nrm_principal *p = &w->r->principal;
-
-	for (int i = 0; i < p->n_regions; i++)
-		if (strcmp(p->regions[i], region) == 0)
-			return true;
-	return false;
-}
-
-void
-nrm_inbox_notify(struct nrm_inbox *ib, const char *region)
-{
-	struct inbox_waiter *w, **ws;
-	int n = 0;
-
-	if (ib->n_waiting == 0)
-		return;
-	/*
-	 * Waiters stay in the list while they query; one that is woken
-	 * during its query queries once more afterwards, so no wake-up is
-	 * lost.  The others are batched by question.
-	 */
-	ws = nrm_xcalloc((size_t)ib->n_waiting, sizeof(*ws));
-	TAILQ_FOREACH(w, &ib->waiters, link)
-	{
-		if (region != NULL && !inbox_in_scope(w, region))
-			continue;
-		ib->wakeups++;
-		if (w->querying)
-			w->again = true;
-		else if (n < ib->n_waiting)
-			ws[n++] = w;
-	}
-	inbox_query_many(ib, ws, n, false);
-	free(ws);
-}
-
-/*
- * Answer waiters whose client has gone: libevent does not read from a
- * connection whose request is pending, so a closed long-poll is only
- * seen by looking.  A peek that reads 0 bytes is an orderly close.
- */
-static void
-inbox_reap(struct nrm_inbox *ib)
-{
-	struct inbox_waiter *w, *next;
-
-	for (w = TAILQ_FIRST(&ib->waiters); w != NULL; w = next) {
-		struct evhttp_connection *evcon;
-		struct bufferevent *bev;
-		char c;
-		int fd;
-		ssize_t got;
-
-		next = TAILQ_NEXT(w, link);
-		if (w->querying || w->r->gone || w->r->ev == NULL)
-			continue;
-		evcon = evhttp_request_get_connection(w->r->ev);
-		bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon)
-				    : NULL;
-		fd = bev != NULL ? (int)bufferevent_getfd(bev) : -1;
-		if (fd < 0)
-			continue;
-		got = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (got == 0 ||
-		    (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			errno != EINTR)) {
-			/*
-			 * Not r->gone: that means evhttp already dropped the
-			 * connection.  Here it is alive, and the reply must
-			 * detach its close callback; what it writes goes
-			 * nowhere.
-			 */
-			inbox_answer(w);
-		}
+			b->w[k]->w.querying = true;
 	}
 }
 
 void
-nrm_inbox_release_all(struct nrm_inbox *ib)
+nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 {
-	struct inbox_waiter *w, *next;
+	struct inbox_waiter **iws = nrm_xcalloc((size_t)n, sizeof(*iws));
 
-	for (w = TAILQ_FIRST(&ib->waiters); w != NULL; w = next) {
-		next = TAILQ_NEXT(w, link);
-		if (w->querying)
-			w->expired = true; /* its answer comes with the query */
-		else
-			inbox_answer(w);
-	}
-}
-
-int
-nrm_inbox_n_waiting(const struct nrm_inbox *ib)
-{
-	return ib->n_waiting;
-}
-
-uint64_t
-nrm_inbox_wakeups(const struct nrm_inbox *ib)
-{
-	return ib->wakeups;
-}
-
-static void
-inbox_recheck(evutil_socket_t fd, short what, void *arg)
-{
-	NRM_UNUSED(fd);
-	NRM_UNUSED(what);
-	inbox_reap(arg);
-	nrm_inbox_notify(arg, NULL);
-}
-
-static void
-inbox_reap_tick(evutil_socket_t fd, short what, void *arg)
-{
-	NRM_UNUSED(fd);
-	NRM_UNUSED(what);
-	inbox_reap(arg);
-}
-
-struct nrm_inbox *
-nrm_inbox_new(struct nrm_daemon *d)
-{
-	struct nrm_inbox *ib = nrm_xcalloc(1, sizeof(*ib));
-	struct timeval tv = {d->cfg.longpoll_recheck, 0};
-
-	ib->d = d;
-	TAILQ_INIT(&ib->waiters);
-	event_assign(&ib->recheck, d->base, -1, EV_PERSIST, inbox_recheck, ib);
-	event_add(&ib->recheck, &tv);
-	{
-		struct timeval two = {2, 0};
-
-		event_assign(
-		    &ib->reap, d->base, -1, EV_PERSIST, inbox_reap_tick, ib);
-		event_add(&ib->reap, &two);
-	}
-	return ib;
-}
-
-void
-nrm_inbox_free(struct nrm_inbox *ib)
-{
-	if (ib == NULL)
-		return;
-	event_del(&ib->recheck);
-	event_del(&ib->reap);
-	nrm_inbox_release_all(ib);
-	free(ib);
+	NRM_UNUSED(reg);
+	for (int i = 0; i < n; i++)
+		iws[i] = inbox_of(ws[i]);
+	inbox_query_many(iws, n, false);
+	free(iws);
 }
 
 /* Copy query parameter `name` into buf; NRM_ERR (replied) when too long. */
@@ -596,7 +394,7 @@ inbox_digits(const char *s, size_t max)
 static void
 inbox_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct evkeyvalq q;
 	struct inbox_waiter *w;
 	char cursor[1024], wait[16], after[INBOX_TOKEN_MAX];
@@ -607,15 +405,14 @@ inbox_authed(struct nrm_req *r)
 		return;
 	}
 	w = nrm_xcalloc(1, sizeof(*w));
-	w->ib = d->inbox;
-	w->r = r;
+	nrm_waiter_init(app->waiters, &w->w, r);
 	if (inbox_param(r, &q, "state", w->state, sizeof(w->state)) ||
 	    inbox_param(r, &q, "priority", w->priority, sizeof(w->priority)) ||
 	    inbox_param(r, &q, "limit", w->limit, sizeof(w->limit)) ||
 	    inbox_param(r, &q, "cursor", cursor, sizeof(cursor)) ||
 	    inbox_param(r, &q, "wait", wait, sizeof(wait)) ||
 	    inbox_param(r, &q, "after", after, sizeof(after)))
-		goto replied;
+		goto out;
 	if (w->state[0] == '\0')
 		snprintf(w->state, sizeof(w->state), "open");
 	if (w->limit[0] == '\0')
@@ -624,12 +421,12 @@ inbox_authed(struct nrm_req *r)
 	    atoi(w->limit) > INBOX_LIMIT_MAX) {
 		nrm_req_fail(r, NRM_E_BAD_REQUEST, "limit",
 		    "limit must be 1 to %d", INBOX_LIMIT_MAX);
-		goto replied;
+		goto out;
 	}
 	if (cursor[0] != '\0') {
 		unsigned char dec[512];
-		int n = nrm_token_open(
-		    d->token_key, INBOX_CURSOR_LABEL, cursor, dec, sizeof(dec));
+		int n = nrm_token_open(app->token_key, INBOX_CURSOR_LABEL,
+		    cursor, dec, sizeof(dec));
 		cJSON *k;
 
 		k = n > 0 ? cJSON_ParseWithLength((const char *)dec, (size_t)n)
@@ -639,7 +436,7 @@ inbox_authed(struct nrm_req *r)
 			cJSON_Delete(k);
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "cursor",
 			    "cursor is not one this server gave");
-			goto replied;
+			goto out;
 		}
 		cJSON_Delete(k);
 		while (n > 0 && dec[n - 1] == ' ') /* the padding */
@@ -649,7 +446,7 @@ inbox_authed(struct nrm_req *r)
 	}
 	if (after[0] != '\0') {
 		unsigned char dec[32];
-		int n = nrm_token_open(d->token_key, INBOX_AFTER_LABEL, after,
+		int n = nrm_token_open(app->token_key, INBOX_AFTER_LABEL, after,
 		    dec, sizeof(dec) - 1);
 
 		if (n > 0)
@@ -658,7 +455,7 @@ inbox_authed(struct nrm_req *r)
 		    !inbox_digits((const char *)dec, INBOX_AFTER_PLAIN)) {
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "after",
 			    "after is not one this server gave");
-			goto replied;
+			goto out;
 		}
 		/* without the padding: equal watermarks, equal questions */
 		snprintf(w->since, sizeof(w->since), "%lld",
@@ -668,31 +465,23 @@ inbox_authed(struct nrm_req *r)
 		if (!inbox_digits(wait, 6)) {
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "wait",
 			    "wait must be 0 to %d seconds",
-			    d->cfg.longpoll_max_wait);
-			goto replied;
+			    app->cfg.longpoll_max_wait);
+			goto out;
 		}
 		wait_s = atol(wait);
-		if (wait_s > d->cfg.longpoll_max_wait)
-			wait_s = d->cfg.longpoll_max_wait;
+		if (wait_s > app->cfg.longpoll_max_wait)
+			wait_s = app->cfg.longpoll_max_wait;
 	}
 	evhttp_clear_headers(&q);
-	if (!nrm_daemon_db_ready(d)) {
-		free(w);
-		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-		    "the database is unavailable; retry later");
-		return;
-	}
-	if (wait_s > 0 && w->since[0] != '\0' && !d->draining) {
-		struct timeval tv = {wait_s, 0};
+	if (wait_s > 0 && w->since[0] != '\0' && !nrm_http_draining(app->http))
+		nrm_waiter_wait(&w->w, (int)wait_s); /* no wake-up is missed */
+	{
+		struct inbox_waiter *one[1] = {w};
 
-		w->long_poll = true;
-		event_assign(&w->timer, d->base, -1, 0, inbox_timeout, w);
-		event_add(&w->timer, &tv);
-		inbox_wait(w); /* from now on no wake-up is missed */
+		inbox_query_many(one, 1, true);
 	}
-	inbox_query(w);
 	return;
-replied:
+out:
 	evhttp_clear_headers(&q);
 	free(w);
 }

@@ -14,14 +14,14 @@
  * followed by work in memory.
  */
 #include "auth.h"
-#include "daemon.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "routing.h"
 #include "nrm/json.h"
 #include "nrm/timefmt.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,17 +38,17 @@ rt_time(int64_t t, char *buf, size_t n)
 static void
 rt_config_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
-	char *cov = nrm_router_coverage_json(d->router);
+	struct nrm_app *app = r->app;
+	char *cov = nrm_router_coverage_json(app->router);
 	char ts[40];
 	cJSON *o = cJSON_CreateObject();
 	cJSON *c = cov != NULL ? cJSON_Parse(cov) : NULL;
 	char *out = NULL;
 
-	rt_time(d->router_loaded_at, ts, sizeof(ts));
+	rt_time(app->router_loaded_at, ts, sizeof(ts));
 	if (o != NULL && c != NULL) {
 		cJSON_AddStringToObject(
-		    o, "version", nrm_router_version(d->router));
+		    o, "version", nrm_router_version(app->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "coverage", c);
 		c = NULL;
@@ -74,15 +74,14 @@ nrm_h_routing_config(struct nrm_req *r)
 static void
 rt_reload_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_diag diag;
 	struct nrm_error err;
 	char *dj;
 
 	nrm_diag_init(&diag);
 	nrm_error_clear(&err);
-	if (nrm_daemon_reload(d, &diag, &err) != NRM_OK) {
-		d->metrics.reload_failures++;
+	if (app->reload(app->reload_arg, &diag, &err) != NRM_OK) {
 		nrm_error("reload refused, keeping the running configuration "
 			  "req=%s key=%s errors=%d",
 		    r->id, err.field[0] != '\0' ? err.field : "-",
@@ -94,19 +93,18 @@ rt_reload_authed(struct nrm_req *r)
 		nrm_diag_free(&diag);
 		return;
 	}
-	d->metrics.reloads++;
 	nrm_info("configuration reloaded req=%s version=%.12s", r->id,
-	    nrm_router_version(d->router));
+	    nrm_router_version(app->router));
 	{
 		char ts[40];
 		cJSON *o = cJSON_CreateObject();
 		char *out;
 
 		dj = nrm_diag_json(&diag);
-		rt_time(d->router_loaded_at, ts, sizeof(ts));
+		rt_time(app->router_loaded_at, ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "status", "reloaded");
 		cJSON_AddStringToObject(
-		    o, "version", nrm_router_version(d->router));
+		    o, "version", nrm_router_version(app->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "diagnostics",
 		    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
@@ -138,9 +136,9 @@ rt_member_text(const cJSON *v)
 static void
 rt_explain_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_router *cand = NULL;
-	const struct nrm_router *router = d->router;
+	const struct nrm_router *router = app->router;
 	struct nrm_diag diag;
 	struct nrm_signal s;
 	struct nrm_decision dec;
@@ -152,23 +150,23 @@ rt_explain_authed(struct nrm_req *r)
 	    "regions", "rules", "municipalities_csv"};
 	const cJSON *slot[3], *cslot[3], *sig, *rk, *cd;
 	cJSON *root = NULL;
-	char *dj = NULL, *out = NULL;
+	char *dj = NULL, *text = NULL;
 
 	nrm_diag_init(&diag);
 	memset(&s, 0, sizeof(s));
 	if (nrm_req_read_body(r, true) != NRM_OK)
-		goto done;
+		goto out;
 	nrm_error_clear(&err);
 	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 3,
 		slot, &err) != NRM_OK) {
 		nrm_req_problem(r, &err);
-		goto done;
+		goto out;
 	}
 	sig = slot[0];
 	if (!cJSON_IsObject(sig)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "signal",
 		    "signal must be an intake body (an object)");
-		goto done;
+		goto out;
 	}
 	rk = slot[1];
 	if (rk != NULL &&
@@ -178,14 +176,14 @@ rt_explain_authed(struct nrm_req *r)
 		    "reporter_kind must be an agency kind (police, kmar, "
 		    "labour_inspectorate, care_agency, ngo, municipality, "
 		    "national_centre, assessment_body, other)");
-		goto done;
+		goto out;
 	}
 	cd = slot[2];
 	if (cd != NULL && cJSON_IsObject(cd) &&
 	    nrm_json_members(
 		cd, "candidate", ckeys, 3, 0, cslot, NULL, NULL, &err) != 0) {
 		nrm_req_problem(r, &err);
-		goto done;
+		goto out;
 	}
 	if (cd != NULL) {
 		const cJSON *reg = cJSON_IsObject(cd) ? cslot[0] : NULL;
@@ -201,13 +199,13 @@ rt_explain_authed(struct nrm_req *r)
 			    "candidate must hold regions and rules (the "
 			    "contents of regions.json and rules.json) and "
 			    "optionally municipalities_csv (text)");
-			goto done;
+			goto out;
 		}
 		rt = rt_member_text(reg);
 		ut = rt_member_text(rules);
 		{
 			const char *ct =
-			    csv != NULL ? csv->valuestring : d->routing_csv;
+			    csv != NULL ? csv->valuestring : app->routing_csv;
 
 			rc = rt != NULL && ut != NULL
 			    ? nrm_routing_load_texts(rt, strlen(rt), ct,
@@ -224,12 +222,12 @@ rt_explain_authed(struct nrm_req *r)
 			dj = nrm_diag_json(&diag);
 			nrm_req_problem_ext(
 			    r, &err, "errors", dj != NULL ? dj : "{}");
-			goto done;
+			goto out;
 		}
 		router = cand;
 	}
 	nrm_error_clear(&err);
-	if (nrm_signal_from_json(&s, sig, &d->limits, nrm_router_geo(router),
+	if (nrm_signal_from_json(&s, sig, &app->limits, nrm_router_geo(router),
 		(int64_t)time(NULL), &err) != NRM_OK) {
 		char field[160];
 
@@ -238,7 +236,7 @@ rt_explain_authed(struct nrm_req *r)
 		    err.field[0] != '\0' ? "." : "", err.field);
 		snprintf(err.field, sizeof(err.field), "%.127s", field);
 		nrm_req_problem(r, &err);
-		goto done;
+		goto out;
 	}
 	nrm_route(router, &s, kind, &dec);
 	{
@@ -257,13 +255,13 @@ rt_explain_authed(struct nrm_req *r)
 			cJSON_AddItemToObject(o, "diagnostics",
 			    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
 		}
-		out = cJSON_PrintUnformatted(o);
+		text = cJSON_PrintUnformatted(o);
 		free(dec_json);
 		cJSON_Delete(o);
 	}
-	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-done:
-	free(out);
+	nrm_req_json(r, 200, text != NULL ? text : "{}", NULL);
+out:
+	free(text);
 	free(dj);
 	nrm_signal_free(&s);
 	nrm_router_free(cand);

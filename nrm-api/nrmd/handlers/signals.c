@@ -11,10 +11,9 @@
  */
 #include "auth.h"
 #include "crypto.h"
-#include "daemon.h"
 #include "dbapi.h"
 #include "log.h"
-#include "routes.h"
+#include "endpoints.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +39,16 @@ static void
 sig_answered(struct nrm_req *r, int status)
 {
 	if (status == 201)
-		r->d->metrics.signals_created++;
+		r->app->counters.signals_created++;
 	else if (status == 401)
-		nrm_auth_cache_evict(r->d->auth_cache, r->token_hash);
+		nrm_auth_cache_evict(r->app->auth_cache, r->token_hash);
 }
 
 /* The caller is a reporter (r->principal): validate, route, store. */
 static void
 sig_create_authed(struct nrm_req *r)
 {
-	struct nrm_daemon *d = r->d;
+	struct nrm_app *app = r->app;
 	struct nrm_signal s;
 	struct nrm_decision dec;
 	struct nrm_error err;
@@ -74,15 +73,15 @@ sig_create_authed(struct nrm_req *r)
 		return;
 	memset(&s, 0, sizeof(s));
 	nrm_error_clear(&err);
-	if (nrm_signal_parse(&s, r->body, r->body_len, &d->limits,
-		nrm_router_geo(d->router), (int64_t)time(NULL),
+	if (nrm_signal_parse(&s, r->body, r->body_len, &app->limits,
+		nrm_router_geo(app->router), (int64_t)time(NULL),
 		&err) != NRM_OK) {
 		nrm_req_problem(r, &err);
 		return;
 	}
 	if (nrm_agency_kind_parse(r->principal.agency_kind, &kind) != NRM_OK)
 		kind = NRM_AGENCY_OTHER;
-	nrm_route(d->router, &s, kind, &dec);
+	nrm_route(app->router, &s, kind, &dec);
 	facts = nrm_signal_facts_json(&s);
 	subject = nrm_signal_subject_json(&s);
 	canon = nrm_signal_canonical_json(&s);
@@ -96,8 +95,8 @@ sig_create_authed(struct nrm_req *r)
 	if (!s.notification_only) {
 		pin_len = nrm_signal_pseudonym_input(&s, pin, sizeof(pin));
 		if (pin_len > 0) {
-			if (nrm_hmac_sha256(d->pseudonym_key,
-				sizeof(d->pseudonym_key), pin, pin_len,
+			if (nrm_hmac_sha256(app->pseudonym_key,
+				sizeof(app->pseudonym_key), pin, pin_len,
 				pseud) != NRM_OK) {
 				nrm_req_fail(r, NRM_E_INTERNAL, "",
 				    "could not derive the pseudonym");

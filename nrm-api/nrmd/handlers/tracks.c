@@ -21,9 +21,8 @@
  * reverse.  Bodies are never logged (they hold personal data).
  */
 #include "auth.h"
-#include "daemon.h"
 #include "dbapi.h"
-#include "routes.h"
+#include "endpoints.h"
 #include "util.h"
 
 #include "nrm/json.h"
@@ -90,7 +89,7 @@ ident_record_authed(struct nrm_req *r)
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, entry);
-	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
 	/* The parameters are copied by the pool before entry goes. */
 	nrm_dbapi_send(r, NRM_STMT_IDENT_RECORD, &call, NULL);
 	free(entry);
@@ -115,7 +114,7 @@ ident_list_authed(struct nrm_req *r)
 		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, r->d->cfg.jurisdiction_profile);
+	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
 	nrm_dbapi_text(&call, purpose);
 	nrm_dbapi_text(&call, reason);
 	nrm_dbapi_send(r, NRM_STMT_IDENT_LIST, &call, NULL);

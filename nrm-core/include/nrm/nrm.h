@@ -23,6 +23,10 @@
 #define NRM_UNUSED(x) ((void)(x))
 #define NRM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The object that embeds `ptr` as its `member` (libevent structs). */
+#define nrm_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* Kinds of failure a request can meet; each maps to one HTTP status. */
 enum nrm_errcode {
 	NRM_E_NONE = 0,

@@ -1,12 +1,13 @@
 /*
- * routes.c - the route table and path matching (see routes.h).
+ * endpoints.c - the endpoint table (see endpoints.h); http.c matches
+ * requests against it.
  */
-#include "routes.h"
+#include "endpoints.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const struct nrm_route routes[] = {
+static const struct nrm_endpoint endpoints[] = {
     {"GET", "/healthz", nrm_h_healthz},
     {"GET", "/readyz", nrm_h_readyz},
     {"GET", "/metrics", nrm_h_metrics},
@@ -35,61 +36,17 @@ static const struct nrm_route routes[] = {
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},
 };
 
-/* Match one pattern; "{id}" takes one non-empty segment. */
-static bool
-route_match(const char *pattern, const char *path, char *param, size_t paramsz)
+const struct nrm_endpoint *
+nrm_endpoints(size_t *n)
 {
-	const char *p = pattern, *s = path;
-
-	while (*p != '\0') {
-		if (strncmp(p, "{id}", 4) == 0) {
-			size_t n = strcspn(s, "/");
-
-			if (n == 0 || n >= paramsz)
-				return false;
-			memcpy(param, s, n);
-			param[n] = '\0';
-			p += 4;
-			s += n;
-			continue;
-		}
-		if (*p != *s)
-			return false;
-		p++;
-		s++;
-	}
-	return *s == '\0';
-}
-
-const struct nrm_route *
-nrm_route_find(const char *method, const char *path, char *param,
-    size_t paramsz, bool *path_known, char *allow, size_t allowsz)
-{
-	size_t used = 0;
-
-	*path_known = false;
-	if (allowsz > 0)
-		allow[0] = '\0';
-	for (size_t i = 0; i < NRM_ARRAY_LEN(routes); i++) {
-		char tmp[80];
-
-		if (!route_match(routes[i].pattern, path, tmp, sizeof(tmp)))
-			continue;
-		if (strcmp(routes[i].method, method) == 0) {
-			snprintf(param, paramsz, "%s", tmp);
-			return &routes[i];
-		}
-		*path_known = true;
-		if (used + strlen(routes[i].method) + 3 < allowsz)
-			used += (size_t)snprintf(allow + used, allowsz - used,
-			    "%s%s", used > 0 ? ", " : "", routes[i].method);
-	}
-	return NULL;
+	*n = NRM_ARRAY_LEN(endpoints);
+	return endpoints;
 }
 
 void
-nrm_routes_print(void *stream)
+nrm_endpoints_print(void *stream)
 {
-	for (size_t i = 0; i < NRM_ARRAY_LEN(routes); i++)
-		fprintf(stream, "%s %s\n", routes[i].method, routes[i].pattern);
+	for (size_t i = 0; i < NRM_ARRAY_LEN(endpoints); i++)
+		fprintf(stream, "%s %s\n", endpoints[i].method,
+		    endpoints[i].pattern);
 }

@@ -1,29 +1,22 @@
 /*
- * routes.h - the table of every route nrmd serves.  `nrmd --list-routes`
- * prints it; a test checks it against nrm-api/openapi.yaml.
+ * endpoints.h - the table of every HTTP endpoint nrmd serves (method,
+ * path pattern, handler), and the handlers' entry points.  `nrmd
+ * --list-routes` prints the table; a test checks it against
+ * nrm-api/openapi.yaml.
  */
-#ifndef NRM_ROUTES_H
-#define NRM_ROUTES_H
+#ifndef NRM_ENDPOINTS_H
+#define NRM_ENDPOINTS_H
 
 #include "http.h"
 
-struct nrm_route {
-	const char *method; /* "GET", "POST", ... */
-	const char *pattern; /* "/v1/signals/{id}" */
-	nrm_handler_fn fn;
-};
+struct nrm_waiter;
+struct nrm_waiters;
 
-/*
- * Find the route for `method` and `path`.  Returns it and copies a
- * "{id}" segment into param; NULL with *path_known set when the path
- * exists for other methods (405; `allow` lists them), NULL otherwise
- * (404).
- */
-const struct nrm_route *nrm_route_find(const char *method, const char *path,
-    char *param, size_t paramsz, bool *path_known, char *allow, size_t allowsz);
+/* The table, for nrm_http_start(); *n receives its length. */
+const struct nrm_endpoint *nrm_endpoints(size_t *n);
 
 /* Print "METHOD /pattern" lines. */
-void nrm_routes_print(void *stream);
+void nrm_endpoints_print(void *stream);
 
 /* Handlers (one file each per resource). */
 void nrm_h_healthz(struct nrm_req *r);
@@ -32,6 +25,10 @@ void nrm_h_metrics(struct nrm_req *r);
 void nrm_h_signal_create(struct nrm_req *r);
 void nrm_h_signal_get(struct nrm_req *r);
 void nrm_h_inbox(struct nrm_req *r);
+/* The inbox's callbacks for the waiter registry (waiters.h). */
+void nrm_h_inbox_requery(
+    struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
+void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 void nrm_h_case_get(struct nrm_req *r);
 void nrm_h_case_take(struct nrm_req *r);
 void nrm_h_case_decline(struct nrm_req *r);
@@ -53,4 +50,4 @@ void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
 
-#endif /* NRM_ROUTES_H */
+#endif /* NRM_ENDPOINTS_H */

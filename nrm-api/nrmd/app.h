@@ -1,0 +1,73 @@
+/*
+ * app.h - the application context handlers see: the pool, the router,
+ * the limits, the keys and the caches, and nothing of the daemon's
+ * lifecycle.
+ *
+ * Single-threaded: everything runs on one libevent loop, so handlers
+ * read this struct without locks.  The daemon owns it; a reload swaps
+ * `cfg`, `router` and `limits` between two events, never while a handler
+ * runs, so handlers copy what they need before they wait for the
+ * database.  Pointers to `cfg` stay valid across reloads (it is swapped
+ * by value).  Every module that is not the daemon reads the live config
+ * here, each time it needs a value, so that a reload takes effect.
+ */
+#ifndef NRM_APP_H
+#define NRM_APP_H
+
+#include "config.h"
+#include "nrm/nrm.h"
+#include "nrm/route.h"
+#include "nrm/signal.h"
+
+#define NRM_VERSION "0.1.0"
+#define NRM_TOKEN_KEY_BYTES 64
+
+struct event_base;
+struct nrm_auth_cache;
+struct nrm_checkpoints;
+struct nrm_db;
+struct nrm_diag;
+struct nrm_http;
+struct nrm_jobs;
+struct nrm_waiters;
+
+/*
+ * Reload the configuration (POST /v1/admin/reload): the daemon registers
+ * it.  NRM_OK when swapped; else the running configuration stays, *err
+ * says why and `diag` (when not NULL) lists every routing problem.
+ */
+typedef int (*nrm_app_reload_cb)(
+    void *arg, struct nrm_diag *diag, struct nrm_error *err);
+
+/* Counters the handlers and the lifecycle keep (for /metrics). */
+struct nrm_app_counters {
+	uint64_t signals_created;
+	uint64_t reloads, reload_failures;
+};
+
+struct nrm_app {
+	struct event_base *base;
+	struct nrm_config cfg; /* the live configuration */
+	struct nrm_db *db;
+	struct nrm_http *http;
+	struct nrm_router *router; /* owns the municipality map */
+	char *routing_csv; /* its municipalities.csv, for candidates */
+	int64_t router_loaded_at; /* unix seconds */
+	struct nrm_signal_limits limits;
+	unsigned char pseudonym_key[32];
+	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
+	 * and watermarks, the same in every daemon of a deployment */
+	unsigned char token_key[NRM_TOKEN_KEY_BYTES];
+	/* SHA-256 of the metrics_token_file token, when one is set */
+	unsigned char metrics_token_hash[32];
+	bool metrics_token;
+	struct nrm_auth_cache *auth_cache;
+	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
+	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
+	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
+	struct nrm_app_counters counters;
+	nrm_app_reload_cb reload;
+	void *reload_arg;
+};
+
+#endif /* NRM_APP_H */

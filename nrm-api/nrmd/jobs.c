@@ -1,0 +1,346 @@
+/*
+ * jobs.c - the periodic jobs and their timers (see jobs.h).
+ */
+#include "jobs.h"
+#include "checkpoint.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+#include "waiters.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#define JOBS_SEAL_BATCH 5000 /* audit events sealed per call */
+#define JOBS_SCHEMA_S 5
+
+struct nrm_jobs;
+
+struct jobs_job {
+	struct nrm_jobs *jobs;
+	enum nrm_job id;
+	struct event ev;
+	int armed_s; /* the interval the timer was last armed with */
+	bool pending; /* its query is out */
+	uint64_t ticks;
+};
+
+struct nrm_jobs {
+	struct nrm_app *app;
+	struct jobs_job job[NRM_JOB__COUNT];
+	uint64_t escalations;
+	uint64_t audit_sealed;
+};
+
+/* The table: name, the config key of the interval (or a fixed one), the
+ * delay of the first tick in milliseconds, and what a tick does. */
+static void jobs_seal(struct jobs_job *j);
+static void jobs_checkpoint(struct jobs_job *j);
+static void jobs_sweep(struct jobs_job *j);
+static void jobs_recheck(struct jobs_job *j);
+static void jobs_schema(struct jobs_job *j);
+
+#define JOBS_KEY(k) offsetof(struct nrm_config, k)
+#define JOBS_FIXED ((size_t)-1)
+
+static const struct {
+	const char *name;
+	size_t interval_key;
+	int fixed_s;
+	int first_ms;
+	void (*run)(struct jobs_job *j);
+} jobs_table[NRM_JOB__COUNT] = {
+    [NRM_JOB_SEAL] = {"seal", JOBS_KEY(audit_seal_interval), 0, 1000,
+	jobs_seal},
+    [NRM_JOB_CHECKPOINT] = {"checkpoint", JOBS_KEY(audit_checkpoint_interval),
+	0, 2000, jobs_checkpoint},
+    [NRM_JOB_SWEEP] = {"sweep", JOBS_KEY(sweep_interval), 0, 1000, jobs_sweep},
+    [NRM_JOB_RECHECK] = {"recheck", JOBS_KEY(longpoll_recheck), 0, -1,
+	jobs_recheck},
+    [NRM_JOB_SCHEMA] = {"schema", JOBS_FIXED, JOBS_SCHEMA_S, 200, jobs_schema},
+};
+
+const char *
+nrm_job_name(enum nrm_job job)
+{
+	return job < NRM_JOB__COUNT ? jobs_table[job].name : "unknown";
+}
+
+/* The job's interval in the live config, in seconds. */
+static int
+jobs_interval(const struct jobs_job *j)
+{
+	size_t key = jobs_table[j->id].interval_key;
+
+	if (key == JOBS_FIXED)
+		return jobs_table[j->id].fixed_s;
+	return *(
+	    const int *)(const void *)((const char *)&j->jobs->app->cfg + key);
+}
+
+static void
+jobs_arm_ms(struct jobs_job *j, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_add(&j->ev, &tv);
+}
+
+static void
+jobs_arm(struct jobs_job *j)
+{
+	j->armed_s = jobs_interval(j);
+	jobs_arm_ms(j, j->armed_s * 1000);
+}
+
+static bool
+jobs_draining(const struct nrm_jobs *jobs)
+{
+	return jobs->app->http != NULL && nrm_http_draining(jobs->app->http);
+}
+
+static void
+jobs_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jobs_job *j = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	j->ticks++;
+	jobs_table[j->id].run(j);
+	jobs_arm(j); /* from the live config */
+}
+
+/*
+ * Send the job's query unless one is out (or, when `ready`, the pool is
+ * not ready); `done` must clear j->pending.
+ */
+static void
+jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
+    const char *const *values, bool ready, nrm_db_cb done)
+{
+	struct nrm_db *db = j->jobs->app->db;
+
+	if (j->pending || (ready && !nrm_db_ready(db)))
+		return;
+	if (nrm_db_exec(db, stmt, n, values, NULL, NULL, done, j) != NULL)
+		j->pending = true;
+}
+
+/*
+ * The jsonb answer of a job's query, parsed; NULL (after a warning
+ * unless the pool was only unavailable) when the query failed.
+ */
+static cJSON *
+jobs_answer(
+    const struct jobs_job *j, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	const char *st;
+
+	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		return cJSON_Parse(PQgetvalue(res, 0, 0));
+	if (outcome == NRM_DB_UNAVAILABLE)
+		return NULL;
+	st = outcome == NRM_DB_ERROR ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				     : NULL;
+	nrm_warn("periodic job failed job=%s outcome=%d sqlstate=%s",
+	    jobs_table[j->id].name, (int)outcome, st != NULL ? st : "-");
+	return NULL;
+}
+
+/*
+ * A job's query is back: clear its pending flag and return the number
+ * member `key` of the answer, or -1.
+ */
+static double
+jobs_done(struct jobs_job *j, enum nrm_db_outcome outcome, const PGresult *res,
+    const char *key)
+{
+	cJSON *o = jobs_answer(j, outcome, res);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+	double v = cJSON_IsNumber(n) ? n->valuedouble : -1;
+
+	j->pending = false;
+	cJSON_Delete(o);
+	return v;
+}
+
+/* --- seal ------------------------------------------------------------ */
+
+static void
+jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	double n = jobs_done(j, outcome, res, "sealed");
+
+	if (n > 0)
+		j->jobs->audit_sealed += (uint64_t)n;
+	/* A full batch: more are waiting, seal on at once. */
+	if (n >= JOBS_SEAL_BATCH)
+		jobs_seal(j);
+}
+
+static void
+jobs_seal(struct jobs_job *j)
+{
+	char limit[16];
+	const char *v[1] = {limit};
+
+	if (jobs_draining(j->jobs))
+		return;
+	snprintf(limit, sizeof(limit), "%d", JOBS_SEAL_BATCH);
+	jobs_send(j, NRM_STMT_AUDIT_SEAL, 1, v, true, jobs_seal_done);
+}
+
+/* --- checkpoint ------------------------------------------------------ */
+
+static void
+jobs_checkpoint_done(
+    void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	struct nrm_checkpoints *cp = j->jobs->app->checkpoints;
+	cJSON *o = jobs_answer(j, outcome, res);
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
+	const cJSON *pos_n = cJSON_GetObjectItemCaseSensitive(o, "pos");
+	double pos = cJSON_IsNumber(pos_n) ? pos_n->valuedouble : -1;
+
+	j->pending = false;
+	if (cp != NULL && cJSON_IsString(hash) && pos > 0 &&
+	    nrm_checkpoints_add(cp, (int64_t)pos, hash->valuestring,
+		(int64_t)time(NULL)) != NRM_OK)
+		nrm_error("could not write an audit checkpoint");
+	cJSON_Delete(o);
+}
+
+static void
+jobs_checkpoint(struct jobs_job *j)
+{
+	if (j->jobs->app->checkpoints != NULL)
+		jobs_send(j, NRM_STMT_AUDIT_HEAD, 0, NULL, true,
+		    jobs_checkpoint_done);
+}
+
+/* --- sweep ----------------------------------------------------------- */
+
+static void
+jobs_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	double n = jobs_done(j, outcome, res, "escalated");
+
+	if (n > 0) {
+		j->jobs->escalations += (uint64_t)n;
+		nrm_info("escalated overdue cases to the national desk "
+			 "count=%d",
+		    (int)n);
+	}
+}
+
+static void
+jobs_sweep(struct jobs_job *j)
+{
+	const char *v[1] = {"100"};
+
+	if (!jobs_draining(j->jobs))
+		jobs_send(j, NRM_STMT_ESCALATE, 1, v, true, jobs_sweep_done);
+}
+
+/* --- long-poll recheck ----------------------------------------------- */
+
+static void
+jobs_recheck(struct jobs_job *j)
+{
+	if (j->jobs->app->waiters != NULL)
+		nrm_waiters_recheck(j->jobs->app->waiters);
+}
+
+/* --- schema ---------------------------------------------------------- */
+
+static void
+jobs_schema_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	int v = -1;
+
+	j->pending = false;
+	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		v = atoi(PQgetvalue(res, 0, 0));
+	else if (outcome == NRM_DB_ERROR)
+		v = 0; /* no schema at all */
+	nrm_db_schema_seen(j->jobs->app->db, v);
+}
+
+static void
+jobs_schema(struct jobs_job *j)
+{
+	if (!jobs_draining(j->jobs))
+		jobs_send(j, NRM_STMT_SCHEMA_VERSION, 0, NULL, false,
+		    jobs_schema_done);
+}
+
+/* --- the timers ------------------------------------------------------ */
+
+struct nrm_jobs *
+nrm_jobs_start(struct nrm_app *app)
+{
+	struct nrm_jobs *jobs = nrm_xcalloc(1, sizeof(*jobs));
+
+	jobs->app = app;
+	for (int i = 0; i < NRM_JOB__COUNT; i++) {
+		struct jobs_job *j = &jobs->job[i];
+
+		j->jobs = jobs;
+		j->id = (enum nrm_job)i;
+		event_assign(&j->ev, app->base, -1, 0, jobs_tick, j);
+		if (jobs_table[i].first_ms < 0) {
+			jobs_arm(j);
+		} else {
+			j->armed_s = jobs_interval(j);
+			jobs_arm_ms(j, jobs_table[i].first_ms);
+		}
+	}
+	return jobs;
+}
+
+void
+nrm_jobs_reload(struct nrm_jobs *jobs)
+{
+	for (int i = 0; i < NRM_JOB__COUNT; i++) {
+		struct jobs_job *j = &jobs->job[i];
+
+		if (jobs_interval(j) == j->armed_s)
+			continue;
+		event_del(&j->ev);
+		jobs_arm(j);
+		nrm_info("job interval changed job=%s interval_s=%d",
+		    jobs_table[i].name, j->armed_s);
+	}
+}
+
+void
+nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out)
+{
+	for (int i = 0; i < NRM_JOB__COUNT; i++)
+		out->ticks[i] = jobs->job[i].ticks;
+	out->escalations = jobs->escalations;
+	out->audit_sealed = jobs->audit_sealed;
+}
+
+void
+nrm_jobs_free(struct nrm_jobs *jobs)
+{
+	if (jobs == NULL)
+		return;
+	for (int i = 0; i < NRM_JOB__COUNT; i++)
+		event_del(&jobs->job[i].ev);
+	free(jobs);
+}

@@ -1,0 +1,221 @@
+/*
+ * waiters.c - the long-poll waiter registry (see waiters.h).
+ */
+#include "waiters.h"
+#include "http.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#define WAITERS_REAP_S 2
+
+TAILQ_HEAD(waiters_list, nrm_waiter);
+
+struct nrm_waiters {
+	struct event_base *base;
+	nrm_waiters_requery_cb requery;
+	nrm_waiters_answer_cb answer;
+	struct waiters_list list;
+	int n_waiting;
+	struct event reap;
+	uint64_t wakeups;
+};
+
+void
+nrm_waiter_init(
+    struct nrm_waiters *reg, struct nrm_waiter *w, struct nrm_req *r)
+{
+	w->reg = reg;
+	w->r = r;
+}
+
+void
+nrm_waiter_remove(struct nrm_waiter *w)
+{
+	if (w->waiting) {
+		TAILQ_REMOVE(&w->reg->list, w, link);
+		w->reg->n_waiting--;
+		w->waiting = false;
+	}
+	if (event_initialized(&w->timer))
+		event_del(&w->timer);
+}
+
+static void
+waiters_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_waiter *w = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (w->querying) {
+		w->expired = true; /* the answer in flight is the last */
+		return;
+	}
+	w->reg->answer(w);
+}
+
+void
+nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
+{
+	struct timeval tv = {wait_s, 0};
+
+	if (w->waiting)
+		return;
+	w->long_poll = true;
+	event_assign(&w->timer, w->reg->base, -1, 0, waiters_timeout, w);
+	event_add(&w->timer, &tv);
+	TAILQ_INSERT_TAIL(&w->reg->list, w, link);
+	w->reg->n_waiting++;
+	w->waiting = true;
+}
+
+static bool
+waiters_in_scope(const struct nrm_waiter *w, const char *region)
+{
+	const struct nrm_principal *p = &w->r->principal;
+
+	for (int i = 0; i < p->n_regions; i++)
+		if (strcmp(p->regions[i], region) == 0)
+			return true;
+	return false;
+}
+
+void
+nrm_waiters_notify(struct nrm_waiters *reg, const char *region)
+{
+	struct nrm_waiter *w, **ws;
+	int n = 0;
+
+	if (reg->n_waiting == 0)
+		return;
+	/*
+	 * Waiters stay in the list while they query; one that is woken
+	 * during its query queries once more afterwards, so no wake-up is
+	 * lost.
+	 */
+	ws = nrm_xcalloc((size_t)reg->n_waiting, sizeof(*ws));
+	TAILQ_FOREACH(w, &reg->list, link)
+	{
+		if (region != NULL && !waiters_in_scope(w, region))
+			continue;
+		reg->wakeups++;
+		if (w->querying)
+			w->again = true;
+		else if (n < reg->n_waiting)
+			ws[n++] = w;
+	}
+	if (n > 0)
+		reg->requery(reg, ws, n);
+	free(ws);
+}
+
+/*
+ * Answer waiters whose client has gone: libevent does not read from a
+ * connection whose request is pending, so a closed long-poll is only
+ * seen by looking.  A peek that reads 0 bytes is an orderly close.
+ */
+static void
+waiters_reap(struct nrm_waiters *reg)
+{
+	struct nrm_waiter *w, *next;
+
+	for (w = TAILQ_FIRST(&reg->list); w != NULL; w = next) {
+		struct evhttp_connection *evcon;
+		struct bufferevent *bev;
+		char c;
+		int fd;
+		ssize_t got;
+
+		next = TAILQ_NEXT(w, link);
+		if (w->querying || w->r->gone || w->r->ev == NULL)
+			continue;
+		evcon = evhttp_request_get_connection(w->r->ev);
+		bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon)
+				    : NULL;
+		fd = bev != NULL ? (int)bufferevent_getfd(bev) : -1;
+		if (fd < 0)
+			continue;
+		got = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (got == 0 ||
+		    (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			errno != EINTR)) {
+			/*
+			 * Not r->gone: that means evhttp already dropped the
+			 * connection.  Here it is alive, and the reply must
+			 * detach its close callback; what it writes goes
+			 * nowhere.
+			 */
+			reg->answer(w);
+		}
+	}
+}
+
+void
+nrm_waiters_recheck(struct nrm_waiters *reg)
+{
+	waiters_reap(reg);
+	nrm_waiters_notify(reg, NULL);
+}
+
+void
+nrm_waiters_release_all(struct nrm_waiters *reg)
+{
+	struct nrm_waiter *w, *next;
+
+	for (w = TAILQ_FIRST(&reg->list); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, link);
+		if (w->querying)
+			w->expired = true; /* its answer comes with the query */
+		else
+			reg->answer(w);
+	}
+}
+
+void
+nrm_waiters_stats(const struct nrm_waiters *reg, struct nrm_waiters_stats *out)
+{
+	out->waiting = reg->n_waiting;
+	out->wakeups = reg->wakeups;
+}
+
+static void
+waiters_reap_tick(evutil_socket_t fd, short what, void *arg)
+{
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	waiters_reap(arg);
+}
+
+struct nrm_waiters *
+nrm_waiters_new(struct event_base *base, nrm_waiters_requery_cb requery,
+    nrm_waiters_answer_cb answer)
+{
+	struct nrm_waiters *reg = nrm_xcalloc(1, sizeof(*reg));
+	struct timeval tv = {WAITERS_REAP_S, 0};
+
+	reg->base = base;
+	reg->requery = requery;
+	reg->answer = answer;
+	TAILQ_INIT(&reg->list);
+	event_assign(&reg->reap, base, -1, EV_PERSIST, waiters_reap_tick, reg);
+	event_add(&reg->reap, &tv);
+	return reg;
+}
+
+void
+nrm_waiters_free(struct nrm_waiters *reg)
+{
+	if (reg == NULL)
+		return;
+	event_del(&reg->reap);
+	nrm_waiters_release_all(reg);
+	free(reg);
+}

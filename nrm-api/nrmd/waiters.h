@@ -1,0 +1,92 @@
+/*
+ * waiters.h - the registry of long-poll waiters (GET /v1/inbox?wait=):
+ * requests parked until something they wait for may have changed, their
+ * wait timers, wake-ups by region, and the reaping of waiters whose
+ * client has gone.
+ *
+ * The registry knows nothing of what a waiter asks: the handler embeds a
+ * struct nrm_waiter in its own waiter and registers two callbacks.
+ * `requery` is handed waiters that were woken and have no query out; it
+ * must send their query (setting `querying`), or answer them.  `answer`
+ * must answer one waiter with an empty page, remove it and free it; it
+ * runs when the wait ran out, when the daemon stops and when the client
+ * has gone (the reply then writes nothing).
+ *
+ * A waiter that is woken while its query is out gets `again` set: its
+ * handler queries once more when the answer comes, so no wake-up is
+ * lost.  One whose wait runs out meanwhile gets `expired`: the answer in
+ * flight is its last.
+ */
+#ifndef NRM_WAITERS_H
+#define NRM_WAITERS_H
+
+#include "nrm/nrm.h"
+
+#include <sys/queue.h>
+
+#include <event2/event_struct.h>
+
+struct event_base;
+struct nrm_req;
+struct nrm_waiters;
+
+struct nrm_waiter {
+	TAILQ_ENTRY(nrm_waiter) link;
+	struct nrm_waiters *reg;
+	struct nrm_req *r;
+	struct event timer;
+	bool long_poll; /* registered: waits for a wake-up */
+	bool waiting; /* in the list of waiters: may be woken */
+	bool querying; /* a query is out */
+	bool again; /* woken while querying: query once more */
+	bool expired; /* the wait ran out while querying */
+};
+
+typedef void (*nrm_waiters_requery_cb)(
+    struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
+typedef void (*nrm_waiters_answer_cb)(struct nrm_waiter *w);
+
+struct nrm_waiters *nrm_waiters_new(struct event_base *base,
+    nrm_waiters_requery_cb requery, nrm_waiters_answer_cb answer);
+
+/* Answer every waiter (see nrm_waiters_release_all), then free. */
+void nrm_waiters_free(struct nrm_waiters *reg);
+
+/* Prepare `w` (zeroed by the caller) for request r; not yet waiting. */
+void nrm_waiter_init(
+    struct nrm_waiters *reg, struct nrm_waiter *w, struct nrm_req *r);
+
+/*
+ * Register w for wake-ups for at most wait_s seconds: from now on no
+ * wake-up is missed.
+ */
+void nrm_waiter_wait(struct nrm_waiter *w, int wait_s);
+
+/* Take w out of the registry and stop its timer (before freeing it). */
+void nrm_waiter_remove(struct nrm_waiter *w);
+
+/*
+ * Wake the waiters whose principal's regions include `region` (NULL:
+ * every waiter).
+ */
+void nrm_waiters_notify(struct nrm_waiters *reg, const char *region);
+
+/*
+ * The backstop: answer waiters whose client has gone, then wake every
+ * waiter (a notification lost while the LISTEN connection was down costs
+ * latency, never a case).
+ */
+void nrm_waiters_recheck(struct nrm_waiters *reg);
+
+/* Answer every waiter now with an empty page (the daemon is stopping). */
+void nrm_waiters_release_all(struct nrm_waiters *reg);
+
+/* What /metrics reports of the long-polls. */
+struct nrm_waiters_stats {
+	int waiting; /* registered now */
+	uint64_t wakeups; /* notifications and re-checks, per waiter */
+};
+void nrm_waiters_stats(
+    const struct nrm_waiters *reg, struct nrm_waiters_stats *out);
+
+#endif /* NRM_WAITERS_H */

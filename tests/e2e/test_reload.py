@@ -1,0 +1,503 @@
+"""SIGHUP really reloads (issue 10): for every key that `nrmd --help`
+marks reloadable, a test changes it in the config file, sends SIGHUP and
+observes the new value take effect through behaviour, the log or
+/metrics.  The periodic jobs (and the long-poll backstop) are seen to
+change their tick rate.  A guard test fails when a key becomes
+reloadable without a test here."""
+
+import datetime
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import (
+    NRMD,
+    PG_SH,
+    ROUTING_DIR,
+    adult_signal,
+    assert_receipt,
+    auth,
+    free_port,
+    post_signal,
+    read_until_close,
+    wait_for,
+)
+
+AMSTERDAM = "GM0363"  # VR13
+
+# Every reloadable key, and the test that proves it reloads.
+COVERED = {
+    "db_connect_timeout": "test_db_connect_timeout",
+    "db_query_timeout": "test_db_query_timeout",
+    "db_reconnect_max": "test_db_reconnect_max",
+    "max_body_size": "test_max_body_size",
+    "max_header_size": "test_max_header_size",
+    "client_timeout": "test_client_timeout",
+    "shutdown_timeout": "test_shutdown_timeout",
+    "log_level": "test_log_level",
+    "routing_dir": "test_routing_dir",
+    "narrative_max": "test_narrative_max",
+    "retry_after": "test_retry_after",
+    "longpoll_max_wait": "test_longpoll_max_wait",
+    "longpoll_recheck": "test_job_interval",
+    "sweep_interval": "test_job_interval",
+    "audit_seal_interval": "test_job_interval",
+    "audit_checkpoint_interval": "test_job_interval",
+    "decline_limit": "test_decline_limit",
+    "transfer_take_within": "test_transfer_deadlines",
+    "transfer_first_contact_within": "test_transfer_deadlines",
+    "jurisdiction_profile": "test_jurisdiction_profile",
+    "auth_cache_ttl": "test_auth_cache_ttl",
+}
+
+# The periodic jobs' interval keys and their names in /metrics.
+JOBS = {
+    "audit_seal_interval": "seal",
+    "audit_checkpoint_interval": "checkpoint",
+    "sweep_interval": "sweep",
+    "longpoll_recheck": "recheck",
+}
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def metric(d, name):
+    text = requests.get(d.url + "/metrics", timeout=5).text
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, "no metric %s in:\n%s" % (name, text[:3000])
+    return int(m.group(1))
+
+
+def reload(d, **changes):
+    """Write `changes` into d's config file, send SIGHUP and wait until
+    the daemon counts the reload; returns the log offset before it."""
+    before = metric(d, "nrm_config_reloads_total")
+    log_at = len(d.log_text())
+    for k, v in changes.items():
+        d.config[k] = str(v)
+    d.write_config()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reloads_total") > before, 10,
+             what="the reload")
+    assert "reload refused" not in d.log_text()[log_at:]
+    return log_at
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    r = fn()
+    return r, time.monotonic() - t0
+
+
+def new_case(d, reporter, narrative=None):
+    body = adult_signal()
+    body["location"] = {"municipality_code": AMSTERDAM}
+    if narrative is not None:
+        body["narrative"] = narrative
+    return assert_receipt(post_signal(d, reporter.token, body))
+
+
+def act(d, key, case_id, action, body):
+    return requests.post("%s/v1/cases/%s/%s" % (d.url, case_id, action),
+                         json=body, headers=auth(key), timeout=15)
+
+
+def seconds_from_now(text):
+    t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (t - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+
+
+def connects_per_s(d, window):
+    c0 = metric(d, "nrm_db_connects_total")
+    time.sleep(window)
+    return (metric(d, "nrm_db_connects_total") - c0) / window
+
+
+class SilentServer:
+    """A TCP server that accepts and never answers: a database that
+    hangs while connecting."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        for s in self.held:
+            s.close()
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------
+# the guard
+
+
+def test_every_reloadable_key_has_a_test():
+    out = subprocess.run([str(NRMD), "--help"], capture_output=True,
+                         text=True, timeout=10).stdout
+    keys = set(re.findall(r"^  (\w+)\s.*\breloadable;", out, re.M))
+    assert keys, out
+    assert keys == set(COVERED), (
+        "reloadable keys without a test: %s; tests of keys that are not "
+        "reloadable: %s" % (sorted(keys - set(COVERED)),
+                            sorted(set(COVERED) - keys)))
+    for name in set(COVERED.values()):
+        assert callable(globals().get(name)), name
+
+
+# --------------------------------------------------------------------------
+# the jobs: the tick rate follows the interval
+
+
+@pytest.mark.parametrize("key", sorted(JOBS))
+def test_job_interval(nrmd_factory, key):
+    job = 'nrm_job_ticks_total{job="%s"}' % JOBS[key]
+    d = nrmd_factory(config={key: 3600})
+    time.sleep(2.5)  # the first ticks (at 1 s and 2 s) are done
+    t0 = metric(d, job)
+    time.sleep(2)
+    assert metric(d, job) == t0, "%s ticked with a 3600 s interval" % key
+    log_at = reload(d, **{key: 1})
+    assert ('msg="job interval changed" job=%s interval_s=1' % JOBS[key]
+            in d.log_text()[log_at:])
+    t1 = metric(d, job)
+    time.sleep(3.5)
+    assert metric(d, job) - t1 >= 2, "%s did not speed up" % key
+    # and back: slower again
+    reload(d, **{key: 3600})
+    time.sleep(1.2)
+    t2 = metric(d, job)
+    time.sleep(2)
+    assert metric(d, job) == t2
+
+
+# --------------------------------------------------------------------------
+# the pool
+
+
+def test_retry_after(nrmd_factory, case_keys):
+    # a database that refuses connections: every api call answers 503
+    d = nrmd_factory(config={"database_url": "postgresql://nrm@127.0.0.1:%d/"
+                             "nrm" % free_port()}, wait_ready=False)
+    d.wait_listening()
+
+    def inbox():
+        return requests.get(d.url + "/v1/inbox", headers=auth(
+            case_keys["co13"]), timeout=10)
+
+    r = inbox()
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2", (
+        r.status_code, r.headers)
+    reload(d, retry_after=9)
+    r = inbox()
+    assert r.status_code == 503 and r.headers["Retry-After"] == "9"
+
+
+def test_db_reconnect_max(nrmd_factory):
+    d = nrmd_factory(config={"database_url": "postgresql://nrm@127.0.0.1:%d/"
+                             "nrm" % free_port(), "db_reconnect_max": 3},
+                     wait_ready=False)
+    d.wait_listening()
+    time.sleep(4)  # the backoff reaches its 3 s ceiling
+    slow = connects_per_s(d, 6)
+    reload(d, db_reconnect_max=1)
+    time.sleep(3.5)  # the attempts already scheduled
+    fast = connects_per_s(d, 3)
+    assert fast >= 2 * slow and fast >= 2.5, (slow, fast)
+
+
+def test_db_connect_timeout(nrmd_factory):
+    srv = SilentServer()
+    try:
+        d = nrmd_factory(config={
+            "database_url": "postgresql://nrm@127.0.0.1:%d/nrm?sslmode="
+                            "disable" % srv.port,
+            "db_connect_timeout": 5, "db_reconnect_max": 1},
+            wait_ready=False)
+        d.wait_listening()
+        time.sleep(1)
+        slow = connects_per_s(d, 6)
+        reload(d, db_connect_timeout=1)
+        time.sleep(5.5)  # the attempts under way time out on the old value
+        fast = connects_per_s(d, 6)
+        assert fast >= 2 * slow and fast >= 1.5, (slow, fast)
+    finally:
+        srv.close()
+
+
+class TableLock:
+    """Hold ACCESS EXCLUSIVE on a table in an open transaction."""
+
+    def __init__(self, cluster, table):
+        cluster._psql_cmd("select 1")  # decides how psql reaches it
+        opts = ["-X", "-A", "-t", "-q"]
+        if cluster._direct:
+            cmd = ["psql", "-d", cluster.env["NRM_SUPERUSER_URL"], *opts]
+        else:
+            cmd = [str(PG_SH), "psql", str(cluster.dir), str(cluster.port),
+                   *opts]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.p.stdin.write("begin; lock table %s in access exclusive mode; "
+                           "select 'locked';\n" % table)
+        self.p.stdin.flush()
+        assert self.p.stdout.readline().strip() == "locked"
+
+    def release(self):
+        self.p.stdin.write("rollback;\n\\q\n")
+        self.p.stdin.flush()
+        self.p.wait(10)
+
+
+def test_db_query_timeout(nrmd_factory, keys, cluster):
+    d = nrmd_factory(config={"db_query_timeout": 5,
+                             "sweep_interval": 3600})
+    lock = TableLock(cluster, "care.case")
+    try:
+        r, slow = timed(lambda: post_signal(d, keys["reporter"].token,
+                                            adult_signal()))
+        assert r.status_code >= 500 and slow >= 4, (r.status_code, slow)
+        reload(d, db_query_timeout=1)
+        r, fast = timed(lambda: post_signal(d, keys["reporter"].token,
+                                            adult_signal()))
+        assert r.status_code >= 500 and fast < 3.5, (r.status_code, fast)
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------
+# the HTTP edge
+
+
+def test_max_body_size(nrmd_factory, keys):
+    d = nrmd_factory()
+    body = '{"x":"%s"}' % ("a" * 3000)
+
+    def post():
+        return requests.post(d.url + "/v1/signals", data=body,
+                             headers=dict(auth(keys["reporter"]), **{
+                                 "Content-Type": "application/json",
+                                 "Idempotency-Key": str(uuid.uuid4())}),
+                             timeout=10)
+
+    assert post().status_code in (400, 422)
+    reload(d, max_body_size=1024)
+    r = post()
+    assert r.status_code == 413, (r.status_code, r.text[:300])
+
+
+def test_max_header_size(nrmd_factory):
+    d = nrmd_factory()
+
+    def get():
+        try:
+            return requests.get(d.url + "/healthz", headers={
+                "X-Pad": "p" * 3000}, timeout=10).status_code
+        except requests.ConnectionError:
+            return None
+
+    assert get() == 200
+    reload(d, max_header_size=1024)
+    assert get() != 200
+
+
+def partial_request(d):
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+    return s
+
+
+def test_client_timeout(nrmd_factory):
+    d = nrmd_factory(config={"client_timeout": 30})
+    s = partial_request(d)
+    _, closed = read_until_close(s, 2.5)
+    s.close()
+    assert not closed, "closed before client_timeout"
+    reload(d, client_timeout=1)
+    s = partial_request(d)
+    _, closed = read_until_close(s, 4)
+    s.close()
+    assert closed, "a partial request outlived client_timeout = 1"
+
+
+def test_shutdown_timeout(nrmd_factory):
+    d = nrmd_factory(config={"shutdown_timeout": 30, "client_timeout": 60})
+    reload(d, shutdown_timeout=1)
+    s = partial_request(d)  # keeps the drain from finishing
+    try:
+        time.sleep(0.3)
+        rc, took = timed(lambda: d.stop(timeout=20))
+    finally:
+        s.close()
+    assert rc == 0 and took < 5, (rc, took)
+    assert "shutdown timeout reached" in d.log_text()
+
+
+def test_log_level(nrmd_factory):
+    d = nrmd_factory()
+    at = len(d.log_text())
+    requests.get(d.url + "/healthz", timeout=5)
+    wait_for(lambda: "request done" in d.log_text()[at:], 5)
+    reload(d, log_level="warn")
+    at = len(d.log_text())
+    requests.get(d.url + "/healthz", timeout=5)
+    time.sleep(0.5)
+    assert "level=info" not in d.log_text()[at:]
+    reload(d, log_level="debug")
+    at = len(d.log_text())
+    requests.get(d.url + "/healthz", timeout=5)
+    wait_for(lambda: "request done" in d.log_text()[at:], 5)
+
+
+# --------------------------------------------------------------------------
+# routing and intake
+
+
+def test_routing_dir(nrmd_factory, keys, workdir):
+    alt = workdir / ("routing-%s" % uuid.uuid4().hex[:6])
+    shutil.copytree(ROUTING_DIR, alt)
+    regions = json.loads((alt / "regions.json").read_text())
+    for r in regions["regions"]:
+        if r["code"] == "VR13":
+            r["active"] = False
+            r["fallback"] = "VR09"
+    (alt / "regions.json").write_text(json.dumps(regions))
+    d = nrmd_factory()
+    assert new_case(d, keys["reporter"])["region"] == "VR13"
+    reload(d, routing_dir=alt)
+    assert new_case(d, keys["reporter"])["region"] == "VR09"
+
+
+def test_narrative_max(nrmd_factory, keys):
+    d = nrmd_factory()
+    long_text = ("Werkte zeventien uur per dag. " * 20)[:500]
+    new_case(d, keys["reporter"], narrative=long_text)
+    reload(d, narrative_max=100)
+    body = adult_signal()
+    body["narrative"] = long_text
+    r = post_signal(d, keys["reporter"].token, body)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+
+
+# --------------------------------------------------------------------------
+# the inbox and cases
+
+
+def test_longpoll_max_wait(nrmd_factory, case_keys):
+    d = nrmd_factory()
+    co = case_keys["co13"]
+    after = requests.get(d.url + "/v1/inbox", params={"limit": 1},
+                         headers=auth(co), timeout=10).json()["after"]
+
+    def poll():
+        return requests.get(d.url + "/v1/inbox",
+                            params={"wait": 3, "after": after},
+                            headers=auth(co), timeout=30)
+
+    r, took = timed(poll)
+    assert r.status_code == 200 and took >= 2.5, (r.status_code, took)
+    reload(d, longpoll_max_wait=1)
+    r, took = timed(poll)
+    assert r.status_code == 200 and took < 2.2, (r.status_code, took)
+
+
+def test_decline_limit(nrmd_factory, case_keys):
+    k = case_keys
+    d = nrmd_factory()
+    cid = new_case(d, k["reporter"])["case_id"]
+    r = act(d, k["co13"], cid, "decline", {"reason": "no_capacity"})
+    assert r.status_code == 200 and r.json()["region"] == "VR13", r.text
+    reload(d, decline_limit=1)
+    cid = new_case(d, k["reporter"])["case_id"]
+    r = act(d, k["co13"], cid, "decline", {"reason": "no_capacity"})
+    assert r.status_code == 200 and r.json()["region"] == "NATIONAL", r.text
+
+
+@pytest.mark.parametrize("key,field,other", [
+    ("transfer_take_within", "take_by", "first_contact_by"),
+    ("transfer_first_contact_within", "first_contact_by", "take_by")])
+def test_transfer_deadlines(nrmd_factory, case_keys, key, field, other):
+    k = case_keys
+    d = nrmd_factory()
+    default = {"take_by": 14400, "first_contact_by": 86400}
+
+    def transfer():
+        cid = new_case(d, k["reporter"])["case_id"]
+        r = act(d, k["co13"], cid, "transfer",
+                {"target_region": "VR09", "reason": "victim_relocated"})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    item = transfer()
+    assert abs(seconds_from_now(item[field]) - default[field]) < 60, item
+    reload(d, **{key: 7777})
+    item = transfer()
+    assert abs(seconds_from_now(item[field]) - 7777) < 60, item
+    assert abs(seconds_from_now(item[other]) - default[other]) < 60, item
+
+
+def test_jurisdiction_profile(nrmd_factory, case_keys):
+    k = case_keys
+    d = nrmd_factory(config={"jurisdiction_profile": "nl"})
+    yesterday = (datetime.datetime.now(datetime.timezone.utc).date() -
+                 datetime.timedelta(days=1)).isoformat()
+
+    def record():
+        cid = new_case(d, k["reporter"])["case_id"]
+        r = requests.post(
+            "%s/v1/cases/%s/identification" % (d.url, cid),
+            json={"stage": "initial", "outcome": "positive",
+                  "deciding_body": "assessment_body", "rationale": None,
+                  "decided_on": yesterday},
+            headers=auth(k["assessor"]), timeout=15)
+        assert r.status_code == 201, r.text
+        return r.json()["profile"]
+
+    assert record() == "nl"
+    reload(d, jurisdiction_profile="uk")
+    assert record() == "uk"
+
+
+def test_auth_cache_ttl(nrmd_factory, case_keys):
+    co = case_keys["co13"]
+    d = nrmd_factory(config={"auth_cache_ttl": 300, "sweep_interval": 3600,
+                             "audit_seal_interval": 3600,
+                             "audit_checkpoint_interval": 3600})
+
+    def queries_for_ten():
+        requests.get(d.url + "/v1/inbox", headers=auth(co), timeout=10)
+        q0 = metric(d, "nrm_db_queries_total")
+        for _ in range(10):
+            r = requests.get(d.url + "/v1/inbox", params={"limit": 1},
+                             headers=auth(co), timeout=10)
+            assert r.status_code == 200, r.text
+        return metric(d, "nrm_db_queries_total") - q0
+
+    cached = queries_for_ten()  # one query each: the principal is cached
+    reload(d, auth_cache_ttl=0)
+    uncached = queries_for_ten()  # api.authorize every time, too
+    assert cached <= 12 and uncached >= cached + 8, (cached, uncached)
