@@ -10,28 +10,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    key_id,
-    post_signal,
-)
-
-AMSTERDAM = "GM0363"  # VR13
-
-
-def get_case(d, key, case_id, purpose=None, reason=None):
-    h = auth(key)
-    if purpose is not None:
-        h["NRM-Purpose"] = purpose
-    if reason is not None:
-        h["NRM-Reason"] = reason
-    return requests.get("%s/v1/cases/%s" % (d.url, case_id), headers=h,
-                        timeout=15)
-
+from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
+from nrm_e2e.cases import AMSTERDAM, get_case
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import adult_signal
 
 def reviews(d, key, **params):
     return requests.get(d.url + "/v1/audit/reviews", params=params,

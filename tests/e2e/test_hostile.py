@@ -7,14 +7,10 @@ import time
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_receipt,
-    parse_http,
-    post_signal,
-    read_until_close,
-    wait_for,
-)
+from nrm_e2e.api import assert_receipt, post_signal
+from nrm_e2e.env import wait_for
+from nrm_e2e.rawhttp import parse_http, read_until_close
+from nrm_e2e.signals import adult_signal
 
 
 def closed_within(s, seconds, trickle=None, interval=0.5):
