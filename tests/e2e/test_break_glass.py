@@ -10,10 +10,10 @@ import uuid
 import pytest
 import requests
 
-from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
-from nrm_e2e.cases import AMSTERDAM, get_case
+from nrm_e2e.api import assert_problem, auth
+from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.pg import create_key, key_id
-from nrm_e2e.signals import adult_signal
+
 
 def reviews(d, key, **params):
     return requests.get(d.url + "/v1/audit/reviews", params=params,
@@ -56,21 +56,16 @@ def all_reviews(d, key, state):
 
 @pytest.fixture(scope="module")
 def bg(cluster, case_keys):
-    suffix = uuid.uuid4().hex[:6]
-    k = dict(case_keys)
-    k["auditor"] = create_key(cluster, "auditor", "Toezicht BG " + suffix,
-                              "other")
-    k["auditor"].id = key_id(cluster, k["auditor"])
-    return k
+    """The case keys and an auditor (with `.id`)."""
+    auditor = create_key(cluster, "auditor",
+                         "Toezicht BG " + uuid.uuid4().hex[:6], "other")
+    auditor.id = key_id(cluster, auditor)
+    return dict(case_keys, auditor=auditor)
 
 
 @pytest.fixture(scope="module")
 def vr13_case(nrmd, bg):
-    body = adult_signal()
-    body["location"] = {"municipality_code": AMSTERDAM}
-    rec = assert_receipt(post_signal(nrmd, bg["reporter"].token, body))
-    assert rec["region"] == "VR13", rec
-    return rec["case_id"]
+    return new_case(nrmd, bg["reporter"])["case_id"]
 
 
 def test_purpose_headers_checked_at_the_edge(nrmd, bg, vr13_case):
