@@ -116,20 +116,18 @@ def minor_signal(**overrides):
 
 def notification_signal(**overrides):
     """An adult who refuses consent: only non-identifying fields."""
-    body = {
-        "observed_at": rfc3339(now_utc() - datetime.timedelta(hours=1)),
-        "location": {"municipality_code": "GM0599"},
-        "reporter_reference": new_ref(),
-        "subject": {
-            "age_estimate": 30,
-            "gender": "male",
-            "nationality": "PL",
-            "languages": ["pl"],
-        },
-        "exploitation": ["labour", "criminal"],
-        "control_means": ["debt_bondage"],
-        "urgency": {"immediate_danger": False, "needs_shelter": False},
-        "consent": "refused",
+    body = adult_signal()
+    del body["narrative"]
+    body["observed_at"] = rfc3339(now_utc() - datetime.timedelta(hours=1))
+    body["location"] = {"municipality_code": "GM0599"}
+    body["subject"] = {
+        "age_estimate": 30,
+        "gender": "male",
+        "nationality": "PL",
+        "languages": ["pl"],
     }
+    body["exploitation"] = ["labour", "criminal"]
+    body["control_means"] = ["debt_bondage"]
+    body["consent"] = "refused"
     body.update(overrides)
     return body
