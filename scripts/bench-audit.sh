@@ -96,23 +96,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECONDS:-10}
-WARM=${BENCH_WARMUP:-3}
 BLOCKS=${BENCH_AUDIT_BLOCKS:-4}
-POOL=${BENCH_POOL:-4}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
 TARGET=10 # percent
 CATCHUP_MAX=120
-
-for v in SECS BLOCKS POOL; do
-	case ${!v} in '' | *[!0-9]* | 0) echo "bench-audit.sh: $v must be a positive integer" >&2; exit 2 ;; esac
-done
-case $WARM in '' | *[!0-9]*) echo "bench-audit.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench-audit.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS BLOCKS
 
 bench_init bench-audit
 

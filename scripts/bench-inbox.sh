@@ -80,26 +80,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_INBOX_SECONDS:-10}
-WARM=${BENCH_WARMUP:-3}
 WAITERS=${BENCH_INBOX_WAITERS:-1000}
 SIGNALS=${BENCH_INBOX_SIGNALS:-30}
 NCONNS=${BENCH_INBOX_CONNS:-10000}
 PHASES=${BENCH_INBOX_PHASES:-wakeup page memory}
-POOL=${BENCH_POOL:-4}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
 HOT=VR13
 COLD="VR01 VR02 VR03 VR04 VR05 VR06 VR07 VR08 VR09"
-
-for v in SECS WAITERS SIGNALS NCONNS POOL; do
-	case ${!v} in '' | *[!0-9]* | 0) echo "bench-inbox.sh: $v must be a positive integer" >&2; exit 2 ;; esac
-done
-case $WARM in '' | *[!0-9]*) echo "bench-inbox.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench-inbox.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS WAITERS SIGNALS NCONNS
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 

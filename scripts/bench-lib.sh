@@ -1,12 +1,20 @@
 # shellcheck shell=bash
 # bench-lib.sh - what scripts/bench.sh, bench-inbox.sh and bench-audit.sh
-# share: the set-up and clean-up of a throwaway cluster and one nrmd,
-# CPU accounting from /proc, and the idle-machine check.  Sourced (after
-# `set -euo pipefail` and a cd to the repository), never run.
+# share: their settings, the set-up and clean-up of a throwaway cluster
+# and one nrmd, reading wrk and pgbench results, the rounds of nrmd
+# against pgbench, CPU accounting from /proc, the idle-machine check and
+# the end of the report.  Sourced (after `set -euo pipefail` and a cd to
+# the repository), never run.
 #
 # The sourcing script sets BENCH_NAME (the prefix of its messages) and
-# POOL (nrmd's db_pool_size), then calls, in order:
+# SECS (the length of a measured run); this file sets what every
+# benchmark shares: WARM (BENCH_WARMUP, default 3 s of warm-up), POOL
+# (BENCH_POOL, nrmd's db_pool_size, default 4), ENFORCE (BENCH_ENFORCE=1:
+# a target not met fails the run), CONNS (16 client connections) and
+# THREADS (2 load generator threads).  The script then calls, in order:
 #
+#   bench_check_ints VAR...   each VAR (and POOL) is a positive integer,
+#                        WARM a whole number; exit 2 when one is not
 #   bench_init TAG       unset the caller's NRM_* variables (nrmd lets
 #                        NRM_<KEY> override its config file), run
 #                        scripts/deps.sh and make, check the tools, make
@@ -41,6 +49,11 @@
 # in FAILED, and bench_finish ends the report (exit 1 when FAILED).
 
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+WARM=${BENCH_WARMUP:-3}
+POOL=${BENCH_POOL:-4}
+ENFORCE=${BENCH_ENFORCE:-0}
+CONNS=16
+THREADS=2
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 T_START=$SECONDS
@@ -62,6 +75,22 @@ die() {
 fail() {
 	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
 	FAILED=1
+}
+
+bench_check_ints() { # VAR...
+	local v
+	for v in "$@" POOL; do
+		case ${!v} in '' | *[!0-9]* | 0)
+			echo "$BENCH_NAME: $v must be a positive integer" >&2
+			exit 2
+			;;
+		esac
+	done
+	case $WARM in '' | *[!0-9]*)
+		echo "$BENCH_NAME: BENCH_WARMUP must be an integer" >&2
+		exit 2
+		;;
+	esac
 }
 
 # shellcheck disable=SC2317 # invoked by the trap

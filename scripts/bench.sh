@@ -45,20 +45,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECONDS:-20}
-WARM=${BENCH_WARMUP:-3}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
-POOL=${BENCH_POOL:-4}
 TARGET=0.7
-
-case $SECS in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_SECONDS must be a positive integer" >&2; exit 2 ;; esac
-case $POOL in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_POOL must be a positive integer" >&2; exit 2 ;; esac
-case $WARM in '' | *[!0-9]*) echo "bench.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS
 
 bench_init bench
 
