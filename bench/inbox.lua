@@ -12,6 +12,9 @@
 --   BENCH_WRK requests=N seconds=S rps=R p50_ms=A p99_ms=B non200=K
 --     short=P errors=E
 
+package.path = "bench/?.lua;" .. package.path
+local report = require("wrk_report")
+
 local threads = {}
 
 function setup(thread)
@@ -38,8 +41,7 @@ function response(status, hdrs, body)
 	if status ~= 200 then
 		non200 = non200 + 1
 		if first_bad == "" then
-			local b = string.gsub(body or "", "%s+", " ")
-			first_bad = tostring(status) .. " " .. string.sub(b, 1, 300)
+			first_bad = report.bad_answer(status, body)
 		end
 	elseif not string.find(body, '"next_cursor":"', 1, true) then
 		short = short + 1
@@ -47,30 +49,11 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-	local bad, sh, sample = 0, 0, ""
-	for _, t in ipairs(threads) do
-		bad = bad + (t:get("non200") or 0)
-		sh = sh + (t:get("short") or 0)
-		local fb = t:get("first_bad") or ""
-		if sample == "" and fb ~= "" then
-			sample = fb
-		end
-	end
-	local e = summary.errors
-	local errors = e.connect + e.read + e.write + e.timeout
-	local secs = summary.duration / 1e6
-	io.write(string.format(
-	    "BENCH_WRK requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f " ..
-	    "p99_ms=%.3f non200=%d short=%d errors=%d\n",
-	    summary.requests, secs, summary.requests / secs,
-	    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-	    bad, sh, errors))
+	local bad = report.sum(threads, "non200")
+	local lines = {}
 	if bad > 0 then
-		io.write("BENCH_WRK_FIRST_BAD " .. sample .. "\n")
+		lines[1] = "BENCH_WRK_FIRST_BAD " .. report.first_bad(threads)
 	end
-	if errors > 0 then
-		io.write(string.format(
-		    "BENCH_WRK_ERRORS connect=%d read=%d write=%d timeout=%d\n",
-		    e.connect, e.read, e.write, e.timeout))
-	end
+	report.print(summary, latency, string.format("non200=%d short=%d",
+	    bad, report.sum(threads, "short")), lines)
 end

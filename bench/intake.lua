@@ -15,6 +15,9 @@
 -- first such body.  Every status counts, also 2xx ones (200 would be an
 -- idempotent replay: not a new signal).
 
+package.path = "bench/?.lua;" .. package.path
+local report = require("wrk_report")
+
 local threads = {}
 
 function setup(thread)
@@ -56,8 +59,7 @@ function response(status, hdrs, resp_body)
 		non201 = non201 + 1
 		statuses[status] = (statuses[status] or 0) + 1
 		if first_bad == "" then
-			local b = string.gsub(resp_body or "", "%s+", " ")
-			first_bad = tostring(status) .. " " .. string.sub(b, 1, 300)
+			first_bad = report.bad_answer(status, resp_body)
 		end
 	end
 end
@@ -72,35 +74,17 @@ local function status_text(t)
 end
 
 function done(summary, latency, requests)
-	local bad = 0
+	local bad = report.sum(threads, "non201")
 	local by_status = {}
-	local sample = ""
 	for _, t in ipairs(threads) do
-		bad = bad + (t:get("non201") or 0)
 		for s, n in pairs(t:get("statuses") or {}) do
 			by_status[s] = (by_status[s] or 0) + n
 		end
-		local fb = t:get("first_bad") or ""
-		if sample == "" and fb ~= "" then
-			sample = fb
-		end
 	end
-	local e = summary.errors
-	local errors = e.connect + e.read + e.write + e.timeout
-	local secs = summary.duration / 1e6
-	io.write(string.format(
-	    "BENCH_WRK requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f " ..
-	    "p99_ms=%.3f non201=%d errors=%d\n",
-	    summary.requests, secs, summary.requests / secs,
-	    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-	    bad, errors))
+	local lines = {}
 	if bad > 0 then
-		io.write("BENCH_WRK_STATUSES " .. status_text(by_status) .. "\n")
-		io.write("BENCH_WRK_FIRST_BAD " .. sample .. "\n")
+		lines[1] = "BENCH_WRK_STATUSES " .. status_text(by_status)
+		lines[2] = "BENCH_WRK_FIRST_BAD " .. report.first_bad(threads)
 	end
-	if errors > 0 then
-		io.write(string.format(
-		    "BENCH_WRK_ERRORS connect=%d read=%d write=%d timeout=%d\n",
-		    e.connect, e.read, e.write, e.timeout))
-	end
+	report.print(summary, latency, string.format("non201=%d", bad), lines)
 end

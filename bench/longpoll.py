@@ -781,6 +781,20 @@ def cmd_memsummary(a):
         file=sys.stderr)
 
 
+def load_parser(sub, name, wait, **numbers):
+    """A sub-command that holds long-polls: --url, --keys, --out, --wait
+    (seconds, default `wait`) and an option per `numbers` entry
+    (name=default; the default's type is the option's)."""
+    p = sub.add_parser(name)
+    for opt in ("--url", "--keys", "--out"):
+        p.add_argument(opt, required=True)
+    p.add_argument("--wait", type=int, default=wait)
+    for opt, default in numbers.items():
+        p.add_argument("--" + opt.replace("_", "-"), type=type(default),
+                       default=default)
+    return p
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -789,25 +803,11 @@ def main():
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--region", action="append", required=True)
     s.add_argument("--tag", default="s")
-    w = sub.add_parser("wakeup")
-    w.add_argument("--url", required=True)
-    w.add_argument("--keys", required=True)
-    w.add_argument("--out", required=True)
-    w.add_argument("--waiters", type=int, default=1000)
-    w.add_argument("--cold-each", type=int, default=10)
-    w.add_argument("--signals", type=int, default=30)
-    w.add_argument("--wait", type=int, default=60)
-    w.add_argument("--timeout", type=int, default=10)
-    m = sub.add_parser("memory")
-    m.add_argument("--url", required=True)
-    m.add_argument("--keys", required=True)
+    load_parser(sub, "wakeup", 60, waiters=1000, cold_each=10, signals=30,
+                timeout=10)
+    m = load_parser(sub, "memory", 300, conns=10000, batch=1000, hold=2.0,
+                    follow=10.0)
     m.add_argument("--pid", type=int, required=True)
-    m.add_argument("--out", required=True)
-    m.add_argument("--conns", type=int, default=10000)
-    m.add_argument("--batch", type=int, default=1000)
-    m.add_argument("--wait", type=int, default=300)
-    m.add_argument("--hold", type=float, default=2.0)
-    m.add_argument("--follow", type=float, default=10.0)
     s = sub.add_parser("summary")
     s.add_argument("wakeup")
     s.add_argument("commits")

@@ -96,23 +96,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECONDS:-10}
-WARM=${BENCH_WARMUP:-3}
 BLOCKS=${BENCH_AUDIT_BLOCKS:-4}
-POOL=${BENCH_POOL:-4}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
 TARGET=10 # percent
 CATCHUP_MAX=120
-
-for v in SECS BLOCKS POOL; do
-	case ${!v} in '' | *[!0-9]* | 0) echo "bench-audit.sh: $v must be a positive integer" >&2; exit 2 ;; esac
-done
-case $WARM in '' | *[!0-9]*) echo "bench-audit.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench-audit.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS BLOCKS
 
 bench_init bench-audit
 
@@ -196,12 +187,6 @@ wait_sealed() {
 	W_SECS=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 }
 
-FAILED=0
-fail() {
-	echo "$BENCH_NAME: $*" >&2
-	FAILED=1
-}
-
 start_nrmd
 say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, audit_seal_interval 1 s)"
 
@@ -223,8 +208,8 @@ OFF_EVENTS=0
 # run TAG MODE SECONDS -> I_RPS I_P50 I_P99 I_N I_CPU I_LEFT I_CATCH
 #   I_EVENTS
 run() {
-	local tag=$1 mode=$2 secs=$3 out=$TMP/wrk-$1.out before after line
-	local bad errs s0 e0 c0 u0 s1 e1 c1 u1 rows chained queued
+	local tag=$1 mode=$2 secs=$3 out=$TMP/wrk-$1.out before after
+	local s0 e0 c0 u0 s1 e1 c1 u1 rows chained queued
 	wait_sealed
 	set_chain "$mode"
 	# Every run starts alike: no dead rows or dirty buffers of the one
@@ -244,17 +229,7 @@ run() {
 	after=$(snapshot)
 	sleep 1 # requests in flight when wrk stopped finish
 	read -r s1 e1 c1 u1 <<<"$(counters)"
-	line=$(grep '^BENCH_WRK ' "$out" || true)
-	if [ -z "$line" ]; then
-		cat "$out" >&2
-		die "wrk ($tag) printed no result"
-	fi
-	I_N=$(field requests "$line")
-	I_RPS=$(field rps "$line")
-	I_P50=$(field p50_ms "$line")
-	I_P99=$(field p99_ms "$line")
-	bad=$(field non201 "$line")
-	errs=$(field errors "$line")
+	wrk_result "$out" "$tag" non201
 	rows=$((s1 - s0))
 	I_EVENTS=$((e1 - e0))
 	chained=$((c1 - c0))
@@ -264,14 +239,8 @@ run() {
 	if [ "$mode" = on ]; then
 		extra="queued at the end $I_LEFT, caught up in $I_CATCH s"
 	fi
-	say "$tag chain $mode: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $bad, socket errors $errs, new signals $rows, audit events $I_EVENTS, $extra"
-	if [ "$bad" != 0 ] || [ "$errs" != 0 ]; then
-		grep '^BENCH_WRK_' "$out" >&2 || true
-		fail "$tag: $bad answers were not 201, $errs socket errors"
-	fi
-	if [ "$rows" -lt $((I_N - bad)) ]; then
-		fail "$tag: $((I_N - bad)) answers 201 but only $rows new signals"
-	fi
+	say "$tag chain $mode: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $I_BAD, socket errors $I_ERRS, new signals $rows, audit events $I_EVENTS, $extra"
+	intake_check "$out" "$tag" "$rows"
 	if [ "$I_EVENTS" != $((K * rows)) ]; then
 		fail "$tag: $rows new signals wrote $I_EVENTS audit events, not $((K * rows))"
 	fi
@@ -501,15 +470,9 @@ echo "  nrmctl audit verify --checkpoints ($N_CKPT checkpoint(s)) at the end: ${
 
 echo
 echo "CPU seconds used during each run (user+system; on runs include the catch-up), and per request:"
-printf '%-4s %-6s %6s %9s %8s %6s %10s %11s %15s\n' run chain nrmd \
-    postgres loadgen other 'machine %' 'nrmd us/op' 'postgres us/op'
-max_other=0
+cpu_header run chain
 for j in $(seq 1 "$NRUNS"); do
-	read -r nr pg gen other busy nrop pgop <<<"${R_CPU[j]}"
-	printf '%-4s %-6s %6s %9s %8s %6s %10s %11s %15s\n' "$j" "${R_MODE[j]}" \
-	    "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
-	max_other=$(awk -v a="$max_other" -v b="$other" \
-	    'BEGIN { print (b > a ? b : a) }')
+	cpu_row "$j" "${R_MODE[j]}" "${R_CPU[j]}"
 done
 cpuus() { # MODE -> mean nrmd + postgres CPU us per request
 	local j s=0 n=0 nrop pgop
@@ -526,23 +489,13 @@ CPU_OFF=$(cpuus off)
 printf 'mean nrmd + postgres CPU per request: on %s us, off %s us (%+.1f%%: the CPU the chain costs, sealing included)\n' \
     "$CPU_ON" "$CPU_OFF" \
     "$(awk -v a="$CPU_ON" -v b="$CPU_OFF" 'BEGIN { print (b > 0 ? 100 * (a / b - 1) : 0) }')"
-if awk -v o="$max_other" -v s="$SECS" -v c="$NCPU" \
-    'BEGIN { exit !(o > 0.1 * s * c) }' || [ "$BUSY0" -gt 10 ]; then
-	echo "WARNING: other processes used up to ${max_other} CPU s in a run" \
+if bench_disturbed "$MAX_OTHER" || [ "$BUSY0" -gt 10 ]; then
+	echo "WARNING: other processes used up to ${MAX_OTHER} CPU s in a run" \
 	    "(${BUSY0}% busy before the runs): the machine was not idle, the" \
 	    "numbers are disturbed"
 fi
 echo
-if awk -v c="$COST" -v t="$TARGET" 'BEGIN { exit !(c <= t) }'; then
-	echo "target: mean chain cost ${COST}% (standard error $COST_SE) <= ${TARGET}%: met"
-else
-	echo "target: mean chain cost ${COST}% (standard error $COST_SE) > ${TARGET}%: NOT met"
-	[ "$ENFORCE" = 1 ] && FAILED=1
-fi
-if [ -n "$NRMD_EXIT_BAD" ]; then
-	echo "WARNING: nrmd exited with status $NRMD_EXIT_BAD on SIGTERM (a daemon bug; the figures stand)"
-fi
-if [ "$FAILED" != 0 ]; then
-	echo "bench-audit.sh: FAILED (see the messages above)" >&2
-	exit 1
-fi
+bench_target "$(awk -v c="$COST" -v t="$TARGET" 'BEGIN { print (c <= t) }')" \
+    "mean chain cost ${COST}% (standard error $COST_SE) <= ${TARGET}%" \
+    "mean chain cost ${COST}% (standard error $COST_SE) > ${TARGET}%"
+bench_finish

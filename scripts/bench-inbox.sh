@@ -80,26 +80,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_INBOX_SECONDS:-10}
-WARM=${BENCH_WARMUP:-3}
 WAITERS=${BENCH_INBOX_WAITERS:-1000}
 SIGNALS=${BENCH_INBOX_SIGNALS:-30}
 NCONNS=${BENCH_INBOX_CONNS:-10000}
 PHASES=${BENCH_INBOX_PHASES:-wakeup page memory}
-POOL=${BENCH_POOL:-4}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
 HOT=VR13
 COLD="VR01 VR02 VR03 VR04 VR05 VR06 VR07 VR08 VR09"
-
-for v in SECS WAITERS SIGNALS NCONNS POOL; do
-	case ${!v} in '' | *[!0-9]* | 0) echo "bench-inbox.sh: $v must be a positive integer" >&2; exit 2 ;; esac
-done
-case $WARM in '' | *[!0-9]*) echo "bench-inbox.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench-inbox.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS WAITERS SIGNALS NCONNS
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
@@ -154,7 +145,6 @@ python3 bench/longpoll.py seed --url "$URL" --count 500 --region "$HOT" --tag ho
 python3 bench/longpoll.py seed --url "$URL" --count 45 --tag cold \
     $(for r in $COLD; do printf -- '--region %s ' "$r"; done)
 
-FAILED=0
 bench_idle_check
 
 # ---------------------------------------------------------------------
@@ -189,67 +179,25 @@ PGB_ARGS=(-n -M prepared -f bench/inbox.pgbench -D n=0
 	-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open -D limit=50)
 
 run_page() { # TAG SECONDS -> I_RPS I_P50 I_P99 I_N I_CPU
-	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after line bad sh errs
+	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after sh
 	before=$(snapshot)
 	BENCH_TOKEN=$CO_TOKEN run_bg wrk -t "$THREADS" -c "$CONNS" \
 	    -d "${secs}s" -s bench/inbox.lua "$URL" -- "/v1/inbox?limit=50" \
 	    >"$out" 2>&1 || true
 	after=$(snapshot)
-	line=$(grep '^BENCH_WRK ' "$out" || true)
-	if [ -z "$line" ]; then
-		cat "$out" >&2
-		die "wrk ($tag) printed no result"
-	fi
-	I_N=$(field requests "$line")
-	I_RPS=$(field rps "$line")
-	I_P50=$(field p50_ms "$line")
-	I_P99=$(field p99_ms "$line")
-	bad=$(field non200 "$line")
-	sh=$(field short "$line")
-	errs=$(field errors "$line")
+	wrk_result "$out" "$tag" non200
+	sh=$(field short "$WRK_LINE")
 	I_CPU=$(cpu_report "$before" "$after" "$I_N")
-	say "inbox $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-200 $bad, short pages $sh, socket errors $errs"
-	if [ "$bad" != 0 ] || [ "$sh" != 0 ] || [ "$errs" != 0 ]; then
+	say "inbox $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-200 $I_BAD, short pages $sh, socket errors $I_ERRS"
+	if [ "$I_BAD" != 0 ] || [ "$sh" != 0 ] || [ "$I_ERRS" != 0 ]; then
 		grep '^BENCH_WRK_' "$out" >&2 || true
-		echo "bench-inbox.sh: inbox $tag: $bad answers not 200, $sh short pages, $errs socket errors" >&2
-		FAILED=1
+		fail "inbox $tag: $I_BAD answers not 200, $sh short pages, $I_ERRS socket errors"
 	fi
 }
 
 run_pgbench() { # TAG DIGIT SECONDS [CLIENTS] -> P_TPS P_P50 P_P99 P_N P_CPU
-	local tag=$1 digit=$2 secs=$3 clients=${4:-$CONNS}
-	local out=$TMP/pgbench-$1.out before after failed
-	rm -f "$TMP/pgblog-$tag".*
-	before=$(snapshot)
-	if ! run_bg "$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
-	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" -D "base=${digit}00000000000000" --log \
-	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1; then
-		cat "$out" >&2
-		echo "bench-inbox.sh: pgbench ($tag) failed" >&2
-		FAILED=1
-	fi
-	pgbench_gone
-	after=$(snapshot)
-	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
-	P_N=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
-	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
-	if [ -z "$P_TPS" ] || [ -z "$P_N" ]; then
-		cat "$out" >&2
-		die "pgbench ($tag) printed no result"
-	fi
-	read -r P_P50 P_P99 < <(cat "$TMP/pgblog-$tag".* | awk '{ print $3 }' |
-	    sort -n | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "0 0"; exit }
-		i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
-		printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }')
-	rm -f "$TMP/pgblog-$tag".*
-	P_CPU=$(cpu_report "$before" "$after" "$P_N")
-	P_TPS=$(printf '%.1f' "$P_TPS")
-	say "pgbench $tag ($clients clients): $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed ${failed:-0}"
-	if [ "${failed:-0}" != 0 ]; then
-		echo "bench-inbox.sh: pgbench $tag: $failed failed transactions" >&2
-		FAILED=1
-	fi
+	bench_pgbench "$1" "$2" "$3" "${4:-$CONNS}"
+	say "pgbench $1 (${4:-$CONNS} clients): $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed $P_FAILED"
 }
 
 if has_phase page; then
@@ -271,36 +219,7 @@ d = json.load(sys.stdin); assert d["status"] == 200, d
 print(" ".join(i["case_id"] for i in d["body"]["items"]))')
 	[ "$a" = "$b" ] || die "GET /v1/inbox and api.inbox() returned different pages"
 	[ "$(wc -w <<<"$a")" = 50 ] || die "the inbox page holds $(wc -w <<<"$a") cases, not 50"
-	if [ "$WARM" -gt 0 ]; then
-		say "inbox page: warm-up, $WARM s of each side"
-		run_page w0 "$WARM"
-		run_pgbench p0 9 "$WARM"
-	fi
-	declare -a R_I_RPS R_I_LAT R_P_TPS R_P_LAT R_I_CPU R_P_CPU
-	for round in 1 2; do
-		say "inbox page round $round: $SECS s each, $CONNS connections"
-		if [ "$round" = 1 ]; then
-			run_page "w$round" "$SECS"
-			run_pgbench "p$round" "$round" "$SECS"
-		else
-			run_pgbench "p$round" "$round" "$SECS"
-			run_page "w$round" "$SECS"
-		fi
-		R_I_RPS[round]=$I_RPS
-		R_I_LAT[round]="$I_P50 / $I_P99"
-		R_I_CPU[round]=$I_CPU
-		R_P_TPS[round]=$P_TPS
-		R_P_LAT[round]="$P_P50 / $P_P99"
-		R_P_CPU[round]=$P_CPU
-	done
-	# Diagnosis, as in bench.sh: pgbench with as many clients as nrmd
-	# has database connections.
-	DIAG_SECS=$(((SECS + 1) / 2))
-	if [ "$POOL" != "$CONNS" ]; then
-		say "diagnosis: pgbench with $POOL clients (nrmd's db_pool_size), $DIAG_SECS s"
-		run_pgbench p3 3 "$DIAG_SECS" "$POOL"
-		D_TPS=$P_TPS D_LAT="$P_P50 / $P_P99" D_CPU=$P_CPU
-	fi
+	bench_rounds "inbox page" run_page
 fi
 
 # ---------------------------------------------------------------------
@@ -411,29 +330,9 @@ fi
 if has_phase page; then
 	echo
 	echo "inbox page, CPU seconds used during each run (user+system), and per request/transaction:"
-	printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' round side nrmd \
-	    postgres loadgen other 'machine %' 'nrmd us/op' 'postgres us/op'
-	for round in 1 2; do
-		for side in nrmd pgbench; do
-			if [ "$side" = nrmd ]; then c=${R_I_CPU[round]}; else c=${R_P_CPU[round]}; fi
-			read -r nr pg gen other busy nrop pgop <<<"$c"
-			printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' "$round" \
-			    "$side" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
-		done
-	done
-	if [ -n "${D_CPU:-}" ]; then
-		read -r nr pg gen other busy nrop pgop <<<"$D_CPU"
-		printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' diag \
-		    "pgb-c$POOL" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
-	fi
-fi
-if [ -n "$NRMD_EXIT_BAD" ]; then
-	echo "WARNING: nrmd exited with status $NRMD_EXIT_BAD on SIGTERM (a daemon bug; the figures stand)"
+	cpu_rounds nrmd
 fi
 if [ -n "$MISSED" ] && [ "$ENFORCE" = 1 ]; then
 	FAILED=1
 fi
-if [ "$FAILED" != 0 ]; then
-	echo "bench-inbox.sh: FAILED (see the messages above)" >&2
-	exit 1
-fi
+bench_finish

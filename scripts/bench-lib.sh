@@ -1,12 +1,20 @@
 # shellcheck shell=bash
 # bench-lib.sh - what scripts/bench.sh, bench-inbox.sh and bench-audit.sh
-# share: the set-up and clean-up of a throwaway cluster and one nrmd,
-# CPU accounting from /proc, and the idle-machine check.  Sourced (after
-# `set -euo pipefail` and a cd to the repository), never run.
+# share: their settings, the set-up and clean-up of a throwaway cluster
+# and one nrmd, reading wrk and pgbench results, the rounds of nrmd
+# against pgbench, CPU accounting from /proc, the idle-machine check and
+# the end of the report.  Sourced (after `set -euo pipefail` and a cd to
+# the repository), never run.
 #
 # The sourcing script sets BENCH_NAME (the prefix of its messages) and
-# POOL (nrmd's db_pool_size), then calls, in order:
+# SECS (the length of a measured run); this file sets what every
+# benchmark shares: WARM (BENCH_WARMUP, default 3 s of warm-up), POOL
+# (BENCH_POOL, nrmd's db_pool_size, default 4), ENFORCE (BENCH_ENFORCE=1:
+# a target not met fails the run), CONNS (16 client connections) and
+# THREADS (2 load generator threads).  The script then calls, in order:
 #
+#   bench_check_ints VAR...   each VAR (and POOL) is a positive integer,
+#                        WARM a whole number; exit 2 when one is not
 #   bench_init TAG       unset the caller's NRM_* variables (nrmd lets
 #                        NRM_<KEY> override its config file), run
 #                        scripts/deps.sh and make, check the tools, make
@@ -33,11 +41,19 @@
 # and during the runs: sql (as superuser), post (one intake with
 # $TOKEN), run_bg (a load generator in the background, waited for, so
 # that a Ctrl-C reaches the script at once), field (NAME=value out of a
-# result line), snapshot and cpu_report (CPU seconds from /proc),
-# pgbench_gone, bench_idle_check (BUSY0, a warning when the machine is
-# busy), bench_nrmd_log_report, indent.
+# result line), wrk_result (the BENCH_WRK line of a wrk run), bench_pgbench
+# (one timed pgbench run), bench_rounds (nrmd against pgbench), snapshot and cpu_report (CPU seconds from
+# /proc), cpu_header and cpu_row (the table of them), pgbench_gone,
+# bench_idle_check (BUSY0, a warning when the machine is busy),
+# bench_disturbed, bench_nrmd_log_report, indent; fail records a failure
+# in FAILED, and bench_finish ends the report (exit 1 when FAILED).
 
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+WARM=${BENCH_WARMUP:-3}
+POOL=${BENCH_POOL:-4}
+ENFORCE=${BENCH_ENFORCE:-0}
+CONNS=16
+THREADS=2
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 T_START=$SECONDS
@@ -46,11 +62,35 @@ PGDIR=
 NRMD_PID=
 NRMD_EXIT_BAD=
 LOADGEN_PID=
+FAILED=0
+declare -a R_ORDER R_I_RPS R_I_LAT R_I_CPU R_P_TPS R_P_LAT R_P_CPU
+D_TPS='' D_LAT='' D_CPU=''
 
 say() { printf '==> [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
 die() {
 	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
 	exit 1
+}
+# A failed check: said now, the exit status at the end (bench_finish).
+fail() {
+	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
+	FAILED=1
+}
+
+bench_check_ints() { # VAR...
+	local v
+	for v in "$@" POOL; do
+		case ${!v} in '' | *[!0-9]* | 0)
+			echo "$BENCH_NAME: $v must be a positive integer" >&2
+			exit 2
+			;;
+		esac
+	done
+	case $WARM in '' | *[!0-9]*)
+		echo "$BENCH_NAME: BENCH_WARMUP must be an integer" >&2
+		exit 2
+		;;
+	esac
 }
 
 # shellcheck disable=SC2317 # invoked by the trap
@@ -233,6 +273,81 @@ field() {
 	echo "${BASH_REMATCH[1]}"
 }
 
+# wrk_result FILE TAG BAD: the BENCH_WRK line that bench/*.lua printed
+# into FILE, as WRK_LINE, and its requests, rps, p50, p99, socket errors
+# and field BAD (the count of unexpected answers) as I_N I_RPS I_P50
+# I_P99 I_ERRS I_BAD; dies (showing FILE) when there is none.
+# shellcheck disable=SC2034 # read by the sourcing script
+wrk_result() {
+	WRK_LINE=$(grep '^BENCH_WRK ' "$1" || true)
+	if [ -z "$WRK_LINE" ]; then
+		cat "$1" >&2
+		die "wrk ($2) printed no result"
+	fi
+	I_N=$(field requests "$WRK_LINE")
+	I_RPS=$(field rps "$WRK_LINE")
+	I_P50=$(field p50_ms "$WRK_LINE")
+	I_P99=$(field p99_ms "$WRK_LINE")
+	I_ERRS=$(field errors "$WRK_LINE")
+	I_BAD=$(field "$3" "$WRK_LINE")
+}
+
+# intake_check FILE TAG ROWS: the checks of an intake run (wrk with
+# bench/intake.lua, output in FILE, read by wrk_result): every answer
+# 201, no socket error, and ROWS new signals for every 201 counted: an
+# idempotent replay answers 201 too.  Requests still in flight when wrk
+# stopped may add up to one per connection.
+intake_check() {
+	if [ "$I_BAD" != 0 ] || [ "$I_ERRS" != 0 ]; then
+		grep '^BENCH_WRK_' "$1" >&2 || true
+		fail "$2: $I_BAD answers were not 201, $I_ERRS socket errors"
+	fi
+	if [ "$3" -lt $((I_N - I_BAD)) ]; then
+		fail "$2: $((I_N - I_BAD)) answers 201 but only $3 new signals"
+	fi
+}
+
+# bench_pgbench TAG DIGIT SECONDS CLIENTS: pgbench "${PGB_ARGS[@]}" (set
+# by the sourcing script) against $NRM_DATABASE_URL for SECONDS with
+# CLIENTS clients and at most $THREADS threads; keys and request ids are
+# DIGIT * 10^14 + client * 10^9 + n.  Sets P_TPS P_P50 P_P99 (ms) P_N
+# P_CPU and P_FAILED (failed transactions, each a fail).
+bench_pgbench() {
+	local tag=$1 digit=$2 secs=$3 clients=$4
+	local out=$TMP/pgbench-$1.out before after
+	rm -f "$TMP/pgblog-$tag".*
+	before=$(snapshot)
+	if ! run_bg "$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
+	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" \
+	    -D "base=${digit}00000000000000" --log \
+	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1; then
+		cat "$out" >&2
+		fail "pgbench ($tag) failed"
+	fi
+	pgbench_gone
+	after=$(snapshot)
+	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
+	P_N=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	P_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	P_FAILED=${P_FAILED:-0}
+	if [ -z "$P_TPS" ] || [ -z "$P_N" ]; then
+		cat "$out" >&2
+		die "pgbench ($tag) printed no result"
+	fi
+	# Latency: the per-transaction log, microseconds in column 3.
+	read -r P_P50 P_P99 < <(cat "$TMP/pgblog-$tag".* | awk '{ print $3 }' |
+	    sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "0 0"; exit }
+		i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
+		printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }')
+	rm -f "$TMP/pgblog-$tag".*
+	P_CPU=$(cpu_report "$before" "$after" "$P_N")
+	P_TPS=$(printf '%.1f' "$P_TPS")
+	if [ "$P_FAILED" != 0 ]; then
+		fail "pgbench $tag: $P_FAILED failed transactions"
+	fi
+}
+
 # ---------------------------------------------------------------------
 # CPU accounting from /proc (clock ticks)
 
@@ -298,6 +413,112 @@ cpu_report() {
 		printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f\n", nr, pg, gen,
 		    other, busy, nrop, pgop
 	}'
+}
+
+# bench_rounds LABEL RUN: nrmd against pgbench on the same database.  A
+# warm-up of $WARM s of each side, then two rounds of $SECS s: RUN TAG
+# SECONDS (the nrmd side: sets I_RPS I_P50 I_P99 I_CPU) then run_pgbench
+# TAG DIGIT SECONDS [CLIENTS] (the sourcing script's, around
+# bench_pgbench), and the reverse.  Sets, per round, R_ORDER R_I_RPS
+# R_I_LAT R_I_CPU R_P_TPS R_P_LAT R_P_CPU.  Then, for diagnosis, pgbench
+# with as many clients as nrmd has database connections (half as long),
+# into D_TPS D_LAT D_CPU: nrmd / that isolates what nrmd itself costs from
+# what its pool size costs.
+# shellcheck disable=SC2034,SC2153 # set and read by the sourcing script
+bench_rounds() {
+	local label=$1 run=$2 round diag_secs
+	if [ "$WARM" -gt 0 ]; then
+		say "$label: warm-up, $WARM s of each side"
+		"$run" w0 "$WARM"
+		run_pgbench p0 9 "$WARM"
+	fi
+	for round in 1 2; do
+		say "$label round $round: $SECS s each, $CONNS connections, $THREADS threads"
+		if [ "$round" = 1 ]; then
+			"$run" "w$round" "$SECS"
+			run_pgbench "p$round" "$round" "$SECS"
+			R_ORDER[round]="$label, pgbench"
+		else
+			run_pgbench "p$round" "$round" "$SECS"
+			"$run" "w$round" "$SECS"
+			R_ORDER[round]="pgbench, $label"
+		fi
+		R_I_RPS[round]=$I_RPS
+		R_I_LAT[round]="$I_P50 / $I_P99"
+		R_I_CPU[round]=$I_CPU
+		R_P_TPS[round]=$P_TPS
+		R_P_LAT[round]="$P_P50 / $P_P99"
+		R_P_CPU[round]=$P_CPU
+	done
+	diag_secs=$(((SECS + 1) / 2))
+	if [ "$POOL" != "$CONNS" ]; then
+		say "diagnosis: pgbench with $POOL clients (nrmd's db_pool_size), $diag_secs s"
+		run_pgbench p3 3 "$diag_secs" "$POOL"
+		D_TPS=$P_TPS D_LAT="$P_P50 / $P_P99" D_CPU=$P_CPU
+	fi
+}
+
+# The table of cpu_report figures: cpu_header C1 C2 (the names of the
+# first two columns), then cpu_row C1 C2 FIGURES per run, which keeps in
+# MAX_OTHER the most CPU seconds other processes used in one run.
+cpu_header() {
+	printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' "$1" "$2" nrmd \
+	    postgres loadgen other 'machine %' 'nrmd us/op' 'postgres us/op'
+	MAX_OTHER=0
+}
+cpu_row() {
+	local nr pg gen other busy nrop pgop
+	read -r nr pg gen other busy nrop pgop <<<"$3"
+	printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' "$1" "$2" \
+	    "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
+	MAX_OTHER=$(awk -v a="$MAX_OTHER" -v b="$other" \
+	    'BEGIN { print (b > a ? b : a) }')
+}
+
+# cpu_rounds SIDE: the table of bench_rounds' runs, SIDE naming nrmd's.
+cpu_rounds() {
+	local round
+	cpu_header round side
+	for round in 1 2; do
+		cpu_row "$round" "$1" "${R_I_CPU[round]}"
+		cpu_row "$round" pgbench "${R_P_CPU[round]}"
+	done
+	if [ -n "$D_CPU" ]; then
+		cpu_row diag "pgb-c$POOL" "$D_CPU"
+	fi
+}
+
+# bench_disturbed MAX_OTHER: true when other processes used more than a
+# tenth of the machine's CPUs in a run of $SECS seconds.
+bench_disturbed() {
+	awk -v o="$1" -v s="$SECS" -v c="$NCPU" \
+	    'BEGIN { exit !(o > 0.1 * s * c) }'
+}
+
+# bench_target MET YES NO: the report's target line, "target: YES: met"
+# when MET is 1, else "target: NO: NOT met" (a failure when $ENFORCE is
+# 1).
+bench_target() {
+	if [ "$1" = 1 ]; then
+		echo "target: $2: met"
+	else
+		echo "target: $3: NOT met"
+		if [ "$ENFORCE" = 1 ]; then
+			FAILED=1
+		fi
+	fi
+}
+
+# The end of every report: nrmd's bad exit said, exit 1 when a check
+# failed.
+bench_finish() {
+	if [ -n "$NRMD_EXIT_BAD" ]; then
+		echo "WARNING: nrmd exited with status $NRMD_EXIT_BAD on SIGTERM (a daemon bug; the figures stand)"
+	fi
+	if [ "$FAILED" != 0 ]; then
+		echo "$BENCH_NAME: FAILED (see the messages above)" >&2
+		exit 1
+	fi
 }
 
 # Wait (at most 5 s) until pgbench's backends have exited and been

@@ -45,20 +45,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECONDS:-20}
-WARM=${BENCH_WARMUP:-3}
-ENFORCE=${BENCH_ENFORCE:-0}
-CONNS=16
-THREADS=2
-POOL=${BENCH_POOL:-4}
 TARGET=0.7
-
-case $SECS in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_SECONDS must be a positive integer" >&2; exit 2 ;; esac
-case $POOL in '' | *[!0-9]* | 0) echo "bench.sh: BENCH_POOL must be a positive integer" >&2; exit 2 ;; esac
-case $WARM in '' | *[!0-9]*) echo "bench.sh: BENCH_WARMUP must be an integer" >&2; exit 2 ;; esac
 
 BENCH_NAME=bench.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+bench_check_ints SECS
 
 bench_init bench
 
@@ -112,7 +104,6 @@ PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
 	-D "pseudonym=$(cat "$TMP/params/8")"
 	-D "route=$(cat "$TMP/params/9")")
 
-FAILED=0
 
 n_signals() {
 	sql "SELECT count(*) FROM intake.signal"
@@ -120,88 +111,32 @@ n_signals() {
 
 # run_intake TAG SECONDS -> sets I_RPS I_P50 I_P99 I_N I_CPU
 run_intake() {
-	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after line n0 rows
+	local tag=$1 secs=$2 out=$TMP/wrk-$1.out before after n0 rows
 	n0=$(n_signals)
 	before=$(snapshot)
 	BENCH_TOKEN=$TOKEN run_bg wrk -t "$THREADS" -c "$CONNS" -d "${secs}s" \
 	    -s bench/intake.lua "$URL" -- "$tag" bench/body.json \
 	    >"$out" 2>&1 || true
 	after=$(snapshot)
-	line=$(grep '^BENCH_WRK ' "$out" || true)
-	if [ -z "$line" ]; then
-		cat "$out" >&2
-		die "wrk ($tag) printed no result"
-	fi
-	I_N=$(field requests "$line")
-	I_RPS=$(field rps "$line")
-	I_P50=$(field p50_ms "$line")
-	I_P99=$(field p99_ms "$line")
-	local bad errs
-	bad=$(field non201 "$line")
-	errs=$(field errors "$line")
+	wrk_result "$out" "$tag" non201
 	rows=$(($(n_signals) - n0))
 	I_CPU=$(cpu_report "$before" "$after" "$I_N")
-	say "intake $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $bad, socket errors $errs, new signals $rows"
-	if [ "$bad" != 0 ] || [ "$errs" != 0 ]; then
-		grep '^BENCH_WRK_' "$out" >&2 || true
-		echo "bench.sh: intake $tag: $bad answers were not 201, $errs socket errors" >&2
-		FAILED=1
-	fi
-	# Each 201 counted must be a new signal, not a replay (which
-	# answers 201 too).  Requests still in flight when wrk stopped may
-	# add up to one per connection.
-	if [ "$rows" -lt $((I_N - bad)) ]; then
-		echo "bench.sh: intake $tag: $((I_N - bad)) answers 201 but only $rows new signals" >&2
-		FAILED=1
-	fi
+	say "intake $tag: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, non-201 $I_BAD, socket errors $I_ERRS, new signals $rows"
+	intake_check "$out" "intake $tag" "$rows"
 }
 
 # run_pgbench TAG DIGIT SECONDS [CLIENTS] -> sets P_TPS P_P50 P_P99 P_N
-# P_CPU.  Keys and request ids are DIGIT * 10^14 + client * 10^9 + n.
+# P_CPU (bench_pgbench), and checks that every transaction stored a new
+# signal: a 4xx answer ({"status": 409, ...}) is a normal result row to
+# pgbench.
 run_pgbench() {
-	local tag=$1 digit=$2 secs=$3 clients=${4:-$CONNS}
-	local out=$TMP/pgbench-$1.out before after
-	local failed n0 rows
-	rm -f "$TMP/pgblog-$tag".*
+	local tag=$1 n0 rows
 	n0=$(n_signals)
-	before=$(snapshot)
-	if ! run_bg "$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
-	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" \
-	    -D "base=${digit}00000000000000" --log \
-	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1; then
-		cat "$out" >&2
-		echo "bench.sh: pgbench ($tag) failed" >&2
-		FAILED=1
-	fi
-	pgbench_gone
-	after=$(snapshot)
-	P_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$out")
-	P_N=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
-	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
-	if [ -z "$P_TPS" ] || [ -z "$P_N" ]; then
-		cat "$out" >&2
-		die "pgbench ($tag) printed no result"
-	fi
-	# Latency: the per-transaction log, microseconds in column 3.
-	read -r P_P50 P_P99 < <(cat "$TMP/pgblog-$tag".* | awk '{ print $3 }' |
-	    sort -n | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "0 0"; exit }
-		i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
-		printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }')
-	rm -f "$TMP/pgblog-$tag".*
+	bench_pgbench "$1" "$2" "$3" "${4:-$CONNS}"
 	rows=$(($(n_signals) - n0))
-	P_CPU=$(cpu_report "$before" "$after" "$P_N")
-	P_TPS=$(printf '%.1f' "$P_TPS")
-	say "pgbench $tag ($clients clients): $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed ${failed:-0}, new signals $rows"
-	if [ "${failed:-0}" != 0 ]; then
-		echo "bench.sh: pgbench $tag: $failed failed transactions" >&2
-		FAILED=1
-	fi
-	# Every transaction must have stored a new signal: a 4xx answer
-	# ({"status": 409, ...}) is a normal result row to pgbench.
+	say "pgbench $tag (${4:-$CONNS} clients): $P_N transactions, $P_TPS tps, p50 $P_P50 ms, p99 $P_P99 ms, failed $P_FAILED, new signals $rows"
 	if [ "$rows" -lt "$P_N" ]; then
-		echo "bench.sh: pgbench $tag: $P_N transactions but only $rows new signals" >&2
-		FAILED=1
+		fail "pgbench $tag: $P_N transactions but only $rows new signals"
 	fi
 }
 
@@ -210,41 +145,7 @@ run_pgbench() {
 
 bench_idle_check
 
-if [ "$WARM" -gt 0 ]; then
-	say "warm-up: ${WARM} s of each side"
-	run_intake w0 "$WARM"
-	run_pgbench p0 9 "$WARM"
-fi
-
-declare -a R_I_RPS R_I_LAT R_P_TPS R_P_LAT R_ORDER R_I_CPU R_P_CPU
-for round in 1 2; do
-	say "round $round: $SECS s each, $CONNS connections, $THREADS threads"
-	if [ "$round" = 1 ]; then
-		run_intake "w$round" "$SECS"
-		run_pgbench "p$round" "$round" "$SECS"
-		R_ORDER[round]="intake, pgbench"
-	else
-		run_pgbench "p$round" "$round" "$SECS"
-		run_intake "w$round" "$SECS"
-		R_ORDER[round]="pgbench, intake"
-	fi
-	R_I_RPS[round]=$I_RPS
-	R_I_LAT[round]="$I_P50 / $I_P99"
-	R_I_CPU[round]=$I_CPU
-	R_P_TPS[round]=$P_TPS
-	R_P_LAT[round]="$P_P50 / $P_P99"
-	R_P_CPU[round]=$P_CPU
-done
-
-# Diagnosis: pgbench with as many clients as nrmd has database
-# connections.  intake / this isolates what nrmd itself costs from what
-# its pool size costs.
-DIAG_SECS=$(((SECS + 1) / 2))
-if [ "$POOL" != "$CONNS" ]; then
-	say "diagnosis: pgbench with $POOL clients (nrmd's db_pool_size), $DIAG_SECS s"
-	run_pgbench "p3" 3 "$DIAG_SECS" "$POOL"
-	D_TPS=$P_TPS D_LAT="$P_P50 / $P_P99" D_CPU=$P_CPU
-fi
+bench_rounds intake run_intake
 
 # ---------------------------------------------------------------------
 # same content whichever side wrote it
@@ -280,8 +181,7 @@ FROM t")
 read -r n_nrmd n_pgb n_distinct n_all <<<"$same"
 say "signals: $n_nrmd by nrmd, $n_pgb by pgbench, $n_all in all; distinct contents: $n_distinct"
 if [ "$n_distinct" != 1 ] || [ $((n_nrmd + n_pgb)) != "$n_all" ]; then
-	echo "bench.sh: the two sides did not store the same content" >&2
-	FAILED=1
+	fail "the two sides did not store the same content"
 fi
 stop_nrmd
 bench_nrmd_log_report
@@ -314,47 +214,15 @@ if [ -n "${D_TPS:-}" ]; then
 fi
 echo
 echo "CPU seconds used during each run (user+system), and per request/transaction:"
-printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' round side nrmd \
-    postgres loadgen other 'machine %' 'nrmd us/op' 'postgres us/op'
-max_other=0
-for round in 1 2; do
-	for side in intake pgbench; do
-		if [ "$side" = intake ]; then
-			c=${R_I_CPU[round]}
-		else
-			c=${R_P_CPU[round]}
-		fi
-		read -r nr pg gen other busy nrop pgop <<<"$c"
-		printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' "$round" \
-		    "$side" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
-		max_other=$(awk -v a="$max_other" -v b="$other" \
-		    'BEGIN { print (b > a ? b : a) }')
-	done
-done
-if [ -n "${D_CPU:-}" ]; then
-	read -r nr pg gen other busy nrop pgop <<<"$D_CPU"
-	printf '%-6s %-8s %6s %9s %8s %6s %10s %11s %15s\n' diag \
-	    "pgb-c$POOL" "$nr" "$pg" "$gen" "$other" "$busy" "$nrop" "$pgop"
-fi
+cpu_rounds intake
 echo "(loadgen = wrk or pgbench itself; other = every other process;"
 echo " machine % = busy share of all $NCPU CPUs; us/op = CPU microseconds per"
 echo " request or transaction)"
-if awk -v o="$max_other" -v s="$SECS" -v c="$NCPU" \
-    'BEGIN { exit !(o > 0.1 * s * c) }'; then
-	echo "WARNING: other processes used up to ${max_other} CPU s in a run:" \
+if bench_disturbed "$MAX_OTHER"; then
+	echo "WARNING: other processes used up to ${MAX_OTHER} CPU s in a run:" \
 	    "the machine was not idle, the numbers are disturbed"
 fi
 echo
-if awk -v m="$mean" -v t="$TARGET" 'BEGIN { exit !(m >= t) }'; then
-	echo "target: mean ratio $mean >= $TARGET: met"
-else
-	echo "target: mean ratio $mean < $TARGET: NOT met"
-	[ "$ENFORCE" = 1 ] && FAILED=1
-fi
-if [ -n "$NRMD_EXIT_BAD" ]; then
-	echo "WARNING: nrmd exited with status $NRMD_EXIT_BAD on SIGTERM (a daemon bug; the figures stand)"
-fi
-if [ "$FAILED" != 0 ]; then
-	echo "bench.sh: FAILED (see the messages above)" >&2
-	exit 1
-fi
+bench_target "$(awk -v m="$mean" -v t="$TARGET" 'BEGIN { print (m >= t) }')" \
+    "mean ratio $mean >= $TARGET" "mean ratio $mean < $TARGET"
+bench_finish

@@ -25,22 +25,12 @@ import uuid
 import pytest
 import requests
 
-from conftest import (
-    NRMCTL,
-    PERSONAL,
-    PERSONAL_FRAGMENTS,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    clean_env,
-    create_key,
-    key_id,
-    post_signal,
-    run,
-    wait_for,
-)
+from nrm_e2e.api import assert_problem, assert_receipt, post_signal
+from nrm_e2e.cases import AMSTERDAM, new_case
+from nrm_e2e.env import NRMCTL, clean_env, run, wait_for
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import PERSONAL, PERSONAL_FRAGMENTS, adult_signal
 
-AMSTERDAM = "GM0363"  # VR13: the suite's coordinator "co13"
 
 # Identification rationale: free text about a person, so it must never
 # reach the audit log (the scan also looks for every rationale stored).
@@ -112,14 +102,6 @@ def fake_token():
 def today(offset=0):
     return (datetime.datetime.now(datetime.timezone.utc).date() +
             datetime.timedelta(days=offset)).isoformat()
-
-
-def new_case(d, reporter):
-    body = adult_signal()
-    body["location"] = {"municipality_code": AMSTERDAM}
-    rec = assert_receipt(post_signal(d, reporter.token, body))
-    assert rec["region"] == "VR13" and rec["case_id"], rec
-    return rec
 
 
 def search(d, key, **params):
@@ -934,7 +916,7 @@ SUBJECT_COLUMNS = ("given_name", "family_name", "birth_date", "phone",
 
 def scan_needles():
     """SQL for the needles (text, where from): every value the suite
-    submits (conftest.PERSONAL and its fragments, this module's
+    submits (nrm_e2e.signals.PERSONAL and its fragments, this module's
     rationale), and every personal value and rationale actually stored,
     whichever test stored it."""
     literal = sorted(set(PERSONAL.values()) | set(PERSONAL_FRAGMENTS) |

@@ -9,14 +9,10 @@ import uuid
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_receipt,
-    create_key,
-    key_id,
-    post_signal,
-    wait_for,
-)
+from nrm_e2e.api import assert_receipt, post_signal
+from nrm_e2e.env import wait_for
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import adult_signal
 
 CLIENTS = 8
 PER_CLIENT = 1000

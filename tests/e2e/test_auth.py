@@ -8,21 +8,10 @@ import uuid
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    create_key,
-    get_receipt,
-    post_signal,
-)
-
-
-def key_id(db, key):
-    """The id of a key in auth.api_key, found by the hash of its token."""
-    return db.scalar(
-        "select id from auth.api_key where token_hash = "
-        "sha256(convert_to('%s', 'UTF8'))" % key.token)
+from nrm_e2e.api import (
+    assert_problem, assert_receipt, get_receipt, post_signal)
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import adult_signal
 
 
 def audit_rows(db, request_id):

@@ -28,24 +28,14 @@ import subprocess
 import time
 import uuid
 
-import jsonschema
 import pytest
 import requests
-import yaml
 
-from conftest import (
-    NRMD,
-    OPENAPI,
-    PERSONAL_FRAGMENTS,
-    ROOT,
-    adult_signal,
-    assert_receipt,
-    auth,
-    create_key,
-    key_id,
-    post_signal,
-    signal_headers,
-)
+from nrm_e2e.api import assert_receipt, auth, post_signal, signal_headers
+from nrm_e2e.env import NRMD, ROOT
+from nrm_e2e.openapi import validator
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import PERSONAL_FRAGMENTS, adult_signal
 
 DOC = ROOT / "docs" / "authorization.md"
 
@@ -596,7 +586,7 @@ def test_matrix_column(nrmd, world, column):
     assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
 
 
-def test_allowed_share_is_in_the_case_history(nrmd, world):
+def test_allowed_share_is_in_the_case_history(nrmd, world, doc):
     """The one allowed write whose trace on the care side is only in the
     history: a new share appends one 'shared' entry naming the agency
     (docs/case-lifecycle.md), a repeated one nothing; the state and
@@ -626,12 +616,7 @@ def test_allowed_share_is_in_the_case_history(nrmd, world):
     assert len(case["history"]) == len(before["history"]) + 1
     assert case["version"] == before["version"]
     assert case["case"]["state"] == before["case"]["state"] == "open"
-    with open(OPENAPI) as f:
-        doc = yaml.safe_load(f)
-    jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/Case"},
-        resolver=jsonschema.RefResolver.from_schema(doc),
-    ).validate(case)
+    validator(doc, "Case").validate(case)
 
 
 # --------------------------------------------------------------------------

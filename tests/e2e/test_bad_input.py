@@ -9,18 +9,9 @@ import time
 import pytest
 import requests
 
-from conftest import (
-    PERSONAL,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    now_utc,
-    parse_http,
-    post_signal,
-    raw_exchange,
-    raw_request,
-    rfc3339,
-)
+from nrm_e2e.api import assert_problem, assert_receipt, post_signal
+from nrm_e2e.rawhttp import parse_http, raw_exchange, raw_request
+from nrm_e2e.signals import PERSONAL, adult_signal, now_utc, rfc3339
 
 
 def _set(path, value):

@@ -10,27 +10,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    key_id,
-    post_signal,
-)
-
-AMSTERDAM = "GM0363"  # VR13
-
-
-def get_case(d, key, case_id, purpose=None, reason=None):
-    h = auth(key)
-    if purpose is not None:
-        h["NRM-Purpose"] = purpose
-    if reason is not None:
-        h["NRM-Reason"] = reason
-    return requests.get("%s/v1/cases/%s" % (d.url, case_id), headers=h,
-                        timeout=15)
+from nrm_e2e.api import assert_problem, auth
+from nrm_e2e.cases import get_case, new_case
+from nrm_e2e.pg import create_key, key_id
 
 
 def reviews(d, key, **params):
@@ -74,21 +56,16 @@ def all_reviews(d, key, state):
 
 @pytest.fixture(scope="module")
 def bg(cluster, case_keys):
-    suffix = uuid.uuid4().hex[:6]
-    k = dict(case_keys)
-    k["auditor"] = create_key(cluster, "auditor", "Toezicht BG " + suffix,
-                              "other")
-    k["auditor"].id = key_id(cluster, k["auditor"])
-    return k
+    """The case keys and an auditor (with `.id`)."""
+    auditor = create_key(cluster, "auditor",
+                         "Toezicht BG " + uuid.uuid4().hex[:6], "other")
+    auditor.id = key_id(cluster, auditor)
+    return dict(case_keys, auditor=auditor)
 
 
 @pytest.fixture(scope="module")
 def vr13_case(nrmd, bg):
-    body = adult_signal()
-    body["location"] = {"municipality_code": AMSTERDAM}
-    rec = assert_receipt(post_signal(nrmd, bg["reporter"].token, body))
-    assert rec["region"] == "VR13", rec
-    return rec["case_id"]
+    return new_case(nrmd, bg["reporter"])["case_id"]
 
 
 def test_purpose_headers_checked_at_the_edge(nrmd, bg, vr13_case):

@@ -17,36 +17,19 @@ import threading
 import time
 import uuid
 
-import jsonschema
 import pytest
 import requests
-import yaml
 
-from conftest import (
-    DaemonPool,
-    OPENAPI,
-    PERSONAL,
-    ROOT,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    key_id,
-    post_signal,
-    wait_for,
-)
+from nrm_e2e.api import (
+    assert_problem, assert_receipt, auth, metric, ok, post_signal)
+from nrm_e2e.cases import get_case, new_case
+from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.env import ROOT, wait_for
+from nrm_e2e.openapi import validator
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.signals import PERSONAL, adult_signal
 
 LIFECYCLE_DOC = ROOT / "docs" / "case-lifecycle.md"
-
-MUNICIPALITY = {
-    "VR03": "GM0106",  # Assen
-    "VR05": "GM0153",  # Enschede
-    "VR09": "GM0344",  # Utrecht
-    "VR13": "GM0363",  # Amsterdam
-    "VR17": "GM0599",  # Rotterdam
-    "VR25": "GM0034",  # Almere
-}
 
 ACTIONS = ("take", "decline", "transfer", "close", "reopen")
 HISTORY_ACTION = {"take": "taken", "decline": "declined",
@@ -114,14 +97,6 @@ BODY = {
 # helpers
 
 
-def new_case(d, reporter, region="VR13", body=None):
-    body = body or adult_signal()
-    body["location"] = {"municipality_code": MUNICIPALITY[region]}
-    rec = assert_receipt(post_signal(d, reporter.token, body))
-    assert rec["region"] == region and rec["case_id"], rec
-    return rec["case_id"]
-
-
 def national_case(d, reporter):
     body = adult_signal()
     body.pop("location")
@@ -144,19 +119,6 @@ def act(d, key, case_id, action, body=None, if_match=None, session=None,
     if isinstance(body, (bytes, str)):
         return http.post(url, data=body, headers=h, timeout=15)
     return http.post(url, json=body, headers=h, timeout=15)
-
-
-def get_case(d, key, case_id, purpose=None):
-    h = auth(key) if key is not None else {}
-    if purpose is not None:
-        h["NRM-Purpose"] = purpose
-    return requests.get("%s/v1/cases/%s" % (d.url, case_id), headers=h,
-                        timeout=15)
-
-
-def ok(r, status=200):
-    assert r.status_code == status, (r.status_code, r.text[:500])
-    return r.json()
 
 
 def db_case(cluster, case_id):
@@ -188,13 +150,6 @@ def audit(cluster, request_id):
         "from audit.event where request_id = '%s' order by id" % request_id)
 
 
-def metric(d, name):
-    text = requests.get(d.url + "/metrics", timeout=5).text
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    assert m, "no metric %s" % name
-    return int(m.group(1))
-
-
 def inbox_ids(d, key, **params):
     out, cursor = [], None
     while True:
@@ -221,19 +176,6 @@ def seconds_from_now(text):
 
 
 @pytest.fixture(scope="module")
-def doc():
-    with open(OPENAPI) as f:
-        return yaml.safe_load(f)
-
-
-def validator(doc, name):
-    resolver = jsonschema.RefResolver.from_schema(doc)
-    return jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/" + name}, resolver=resolver,
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-
-
-@pytest.fixture(scope="module")
 def d(workdir, cluster, pki):
     pool = DaemonPool(workdir, cluster, pki)
     daemon = pool(config={"transfer_take_within": TRANSFER_TAKE,
@@ -245,7 +187,7 @@ def d(workdir, cluster, pki):
 
 def put_case_in(d, k, position):
     """A fresh VR13 case in `position`, as seen by co13 (the caller)."""
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     if position in ("taken_by_caller", "closed"):
         ok(act(d, k["co13"], cid, "take"))
     elif position == "taken_by_other":
@@ -263,7 +205,7 @@ def test_case_read_by_the_regions_coordinator(d, case_keys, cluster, doc):
     k = case_keys
     body = adult_signal()
     ref = body["reporter_reference"]
-    cid = new_case(d, k["reporter"], body=body)
+    cid = new_case(d, k["reporter"], body=body)["case_id"]
     r = get_case(d, k["co13"], cid)
     c = ok(r)
     validator(doc, "Case").validate(c)
@@ -307,7 +249,7 @@ def test_case_read_by_the_regions_coordinator(d, case_keys, cluster, doc):
 def test_case_read_out_of_scope_is_the_unknown_404(d, case_keys, cluster,
                                                    doc):
     k = case_keys
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     unknown = str(uuid.uuid4())
     answers = {}
     for name, case_id in (("out_of_scope", cid), ("not_found", unknown),
@@ -329,7 +271,7 @@ def test_case_read_out_of_scope_is_the_unknown_404(d, case_keys, cluster,
 
 def test_case_read_by_roles(d, case_keys, cluster):
     k = case_keys
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     r = get_case(d, k["assessor"], cid)
     c = ok(r)
     assert c["subject"]["given_name"] == PERSONAL["given_name"]
@@ -426,7 +368,7 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
 
 def test_if_match_compare_and_set(d, case_keys, cluster, doc):
     k = case_keys
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     etag = get_case(d, k["co13"], cid).headers["ETag"]
     assert etag == '"1"'
     r = act(d, k["co13"], cid, "take", if_match=etag)
@@ -477,7 +419,7 @@ def test_decline_marks_and_reaches_the_national_desk_at_the_limit(
         nrmd_factory, case_keys, cluster):
     k = case_keys
     dd = nrmd_factory(config={"decline_limit": 2})
-    cid = new_case(dd, k["reporter"])
+    cid = new_case(dd, k["reporter"])["case_id"]
     seq0 = db_case(cluster, cid)["inbox_seq"]
     w = ok(requests.get(dd.url + "/v1/inbox", params={"limit": 1},
                         headers=auth(k["co13"]), timeout=10))["after"]
@@ -532,7 +474,7 @@ def test_declined_by_every_coordinator_goes_national(d, case_keys, cluster):
     if n != 2:
         pytest.fail("this test needs VR25 to have exactly its own two "
                     "coordinator keys; it has %d" % n)
-    cid = new_case(d, k["reporter"], "VR25")
+    cid = new_case(d, k["reporter"], "VR25")["case_id"]
     item = ok(act(d, x, cid, "decline", {"reason": "no_capacity"}))
     assert (item["region"], item["declines"]) == ("VR25", 1)
     item = ok(act(d, y, cid, "decline", {"reason": "conflict_of_interest"}))
@@ -544,7 +486,7 @@ def test_declined_by_every_coordinator_goes_national(d, case_keys, cluster):
 
 def test_transfer_moves_the_case_between_inboxes(d, case_keys, cluster):
     k = case_keys
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     old = ok(get_case(d, k["co13"], cid))["case"]
     w09 = ok(requests.get(d.url + "/v1/inbox", params={"limit": 1},
                           headers=auth(k["co09"]), timeout=10))["after"]
@@ -686,7 +628,7 @@ def test_reopen_puts_the_case_back_in_the_inbox(d, case_keys, cluster):
 
 def test_other_region_gets_404_on_every_action(d, case_keys, cluster, doc):
     k = case_keys
-    cid = new_case(d, k["reporter"])
+    cid = new_case(d, k["reporter"])["case_id"]
     closed = put_case_in(d, k, "closed")
     before = {c: db_case(cluster, c) for c in (cid, closed)}
     unknown = str(uuid.uuid4())
@@ -732,7 +674,8 @@ def test_exactly_one_holder_among_racing_takers(nrmd_factory, case_keys,
 
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         cases = list(ex.map(
-            lambda i: new_case(daemons[i % 2], k["reporter"], "VR05"),
+            lambda i: new_case(daemons[i % 2], k["reporter"],
+                               "VR05")["case_id"],
             range(200)))
     assert len(set(cases)) == 200
 
@@ -822,7 +765,8 @@ def test_escalation_exactly_once_with_two_daemons(nrmd_factory, d,
     before = {x.name: metric(x, "nrm_cases_escalated_total") for x in every}
     t_start = cluster.scalar("select clock_timestamp()")
 
-    made = [new_case(daemons[0], k["reporter"], "VR03") for _ in range(16)]
+    made = [new_case(daemons[0], k["reporter"], "VR03")["case_id"]
+            for _ in range(16)]
     past, due, taken = made[:6], made[6:12], made[12:]
     for cid in taken:
         ok(act(daemons[1], co03, cid, "take"))

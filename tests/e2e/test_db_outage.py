@@ -8,14 +8,9 @@ import uuid
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    post_signal,
-    wait_for,
-    wait_http,
-)
+from nrm_e2e.api import assert_problem, assert_receipt, post_signal, wait_http
+from nrm_e2e.env import wait_for
+from nrm_e2e.signals import adult_signal
 
 
 def readyz(d):

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, clean_env
+from nrm_e2e.env import ROOT, clean_env
 
 COMPOSE = ROOT / "docker-compose.yml"
 

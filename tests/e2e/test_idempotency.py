@@ -6,12 +6,8 @@ import uuid
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    post_signal,
-)
+from nrm_e2e.api import assert_problem, assert_receipt, post_signal
+from nrm_e2e.signals import adult_signal
 
 
 def signals_with_ref(db, ref):

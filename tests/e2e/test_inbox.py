@@ -17,32 +17,16 @@ import time
 
 import pytest
 import requests
-import yaml
 
-import jsonschema
-
-from conftest import (
-    DaemonPool,
-    OPENAPI,
-    PERSONAL,
-    PERSONAL_FRAGMENTS,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    minor_signal,
-    post_signal,
-    wait_for,
-)
-
-# A municipality per region the tests use (config/routing/municipalities.csv).
-MUNICIPALITY = {
-    "VR05": "GM0153",  # Enschede
-    "VR09": "GM0344",  # Utrecht
-    "VR13": "GM0363",  # Amsterdam
-    "VR17": "GM0599",  # Rotterdam
-}
+from nrm_e2e.api import (
+    assert_problem, assert_receipt, auth, metric, post_signal)
+from nrm_e2e.cases import MUNICIPALITY
+from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.env import wait_for
+from nrm_e2e.openapi import validator
+from nrm_e2e.pg import create_key
+from nrm_e2e.signals import (
+    PERSONAL, PERSONAL_FRAGMENTS, adult_signal, minor_signal)
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 
@@ -150,13 +134,6 @@ def submit(d, reporter, region, priority="normal", minor=False):
     return rec
 
 
-def metric(d, name):
-    text = requests.get(d.url + "/metrics", timeout=5).text
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    assert m, "no metric %s" % name
-    return int(m.group(1))
-
-
 def timed_inbox(d, key, **params):
     """(response, seconds it took, monotonic end): for a thread."""
     t0 = time.monotonic()
@@ -171,19 +148,6 @@ def ids(items):
 
 def b64(text):
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-@pytest.fixture(scope="module")
-def doc():
-    with open(OPENAPI) as f:
-        return yaml.safe_load(f)
-
-
-def validator(doc, name):
-    resolver = jsonschema.RefResolver.from_schema(doc)
-    return jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/" + name}, resolver=resolver,
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 @pytest.fixture(scope="module")

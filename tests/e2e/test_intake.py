@@ -4,18 +4,11 @@ notifications, and the receipt (POST and GET /v1/signals)."""
 import datetime
 import uuid
 
-from conftest import (
-    PERSONAL,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    get_receipt,
-    minor_signal,
-    notification_signal,
-    now_utc,
-    post_signal,
-    rfc3339,
-)
+from nrm_e2e.api import (
+    assert_problem, assert_receipt, get_receipt, post_signal)
+from nrm_e2e.signals import (
+    PERSONAL, adult_signal, minor_signal, notification_signal, now_utc,
+    rfc3339)
 
 
 def signal_row(db, signal_id):

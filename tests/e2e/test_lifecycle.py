@@ -11,18 +11,10 @@ import time
 import pytest
 import requests
 
-from conftest import (
-    NRMD,
-    ROOT,
-    adult_signal,
-    assert_receipt,
-    clean_env,
-    free_port,
-    post_signal,
-    read_response,
-    signal_headers,
-    wait_for,
-)
+from nrm_e2e.api import assert_receipt, post_signal, signal_headers
+from nrm_e2e.env import NRMD, ROOT, clean_env, free_port, wait_for
+from nrm_e2e.rawhttp import read_response
+from nrm_e2e.signals import adult_signal
 
 
 def nrmd_cli(args, env=None, timeout=20):

@@ -5,16 +5,10 @@ not from requests that fail)."""
 import json
 import re
 
-from conftest import (
-    PERSONAL,
-    PERSONAL_FRAGMENTS,
-    adult_signal,
-    assert_receipt,
-    get_receipt,
-    minor_signal,
-    notification_signal,
-    post_signal,
-)
+from nrm_e2e.api import assert_receipt, get_receipt, post_signal
+from nrm_e2e.signals import (
+    PERSONAL, PERSONAL_FRAGMENTS, adult_signal, minor_signal,
+    notification_signal)
 
 LINE_RE = re.compile(
     r'^ts=\S+ level=(debug|info|warn|error|fatal) msg="[^"]*"( \S+=\S+)*')

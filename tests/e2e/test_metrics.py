@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import ROOT, NRMD, clean_env, free_port
+from nrm_e2e.env import NRMD, ROOT, clean_env, free_port
 
 TOKEN = "metrics-" + "k3Jq9vT2xW7pL5mN8rB4cZ6yH1dF0gA"
 

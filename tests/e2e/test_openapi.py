@@ -7,36 +7,14 @@ import subprocess
 import jsonschema
 import pytest
 import requests
-import yaml
 
-from conftest import (
-    NRMD,
-    OPENAPI,
-    ROOT,
-    adult_signal,
-    assert_receipt,
-    clean_env,
-    minor_signal,
-    notification_signal,
-    post_signal,
-)
+from nrm_e2e.api import assert_receipt, post_signal
+from nrm_e2e.env import NRMD, ROOT, clean_env
+from nrm_e2e.openapi import validator
+from nrm_e2e.signals import adult_signal, minor_signal, notification_signal
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
            "trace")
-
-
-@pytest.fixture(scope="module")
-def doc():
-    with open(OPENAPI) as f:
-        return yaml.safe_load(f)
-
-
-def validator(doc, name):
-    schema = {"$ref": "#/components/schemas/" + name}
-    resolver = jsonschema.RefResolver.from_schema(doc)
-    return jsonschema.Draft202012Validator(
-        schema, resolver=resolver,
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def served_routes():

@@ -19,21 +19,12 @@ import uuid
 import pytest
 import requests
 
-import conftest
-from conftest import (
-    PERSONAL,
-    PERSONAL_FRAGMENTS,
-    ROUTING_DIR,
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    minor_signal,
-    now_utc,
-    post_signal,
-    wait_for,
-)
+import nrm_e2e.api
+from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
+from nrm_e2e.env import ROUTING_DIR, wait_for
+from nrm_e2e.pg import create_key
+from nrm_e2e.signals import (
+    PERSONAL, PERSONAL_FRAGMENTS, adult_signal, minor_signal, now_utc)
 
 # --------------------------------------------------------------------------
 # the configuration as shipped
@@ -148,8 +139,8 @@ def routing_dir(workdir):
 @pytest.fixture
 def e2e_rule_ids(monkeypatch):
     """assert_receipt accepts the rule ids of the test's own rule sets."""
-    shipped = conftest.rule_ids
-    monkeypatch.setattr(conftest, "rule_ids",
+    shipped = nrm_e2e.api.rule_ids
+    monkeypatch.setattr(nrm_e2e.api, "rule_ids",
                         lambda: shipped() | {BEGGING_RULE["id"]})
 
 

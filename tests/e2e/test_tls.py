@@ -6,14 +6,10 @@ import warnings
 
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    get_receipt,
-    post_signal,
-    raw_exchange,
-)
+from nrm_e2e.api import (
+    assert_problem, assert_receipt, get_receipt, post_signal)
+from nrm_e2e.rawhttp import raw_exchange
+from nrm_e2e.signals import adult_signal
 
 
 def test_https_serves_the_api(nrmd, pki, keys):

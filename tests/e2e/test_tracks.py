@@ -13,18 +13,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import (
-    adult_signal,
-    assert_problem,
-    assert_receipt,
-    auth,
-    create_key,
-    key_id,
-    post_signal,
-)
-
-# Amsterdam: the suite's coordinator ("co13") serves VR13.
-AMSTERDAM = "GM0363"
+from nrm_e2e.api import assert_problem, auth, ok
+from nrm_e2e.cases import new_case
+from nrm_e2e.openapi import validator
+from nrm_e2e.pg import create_key, key_id
 
 IDENT_FIELDS = {"stage", "outcome", "deciding_body", "rationale",
                 "decided_on", "reflection_start", "reflection_end",
@@ -61,14 +53,6 @@ def entry(stage, decided_on, outcome="positive",
     return e
 
 
-def new_case(d, reporter):
-    body = adult_signal()
-    body["location"] = {"municipality_code": AMSTERDAM}
-    rec = assert_receipt(post_signal(d, reporter.token, body))
-    assert rec["region"] == "VR13" and rec["case_id"], rec
-    return rec
-
-
 def record(d, key, case_id, body):
     return requests.post("%s/v1/cases/%s/identification" % (d.url, case_id),
                          json=body, headers=auth(key), timeout=15)
@@ -95,11 +79,6 @@ def invest_patch(d, key, rid, body, if_match=None):
         h["If-Match"] = if_match
     return requests.patch("%s/v1/investigations/%s" % (d.url, rid),
                           json=body, headers=h, timeout=15)
-
-
-def ok(r, status=200):
-    assert r.status_code == status, (r.status_code, r.text[:500])
-    return r.json()
 
 
 def all_keys(o):
@@ -378,21 +357,9 @@ def test_care_roles_get_403_on_investigations(nrmd, track_keys):
 # the answers agree with nrm-api/openapi.yaml
 
 
-def test_answers_match_openapi(nrmd, track_keys):
-    import jsonschema
-    import yaml
-
-    from conftest import OPENAPI
-
-    with open(OPENAPI) as f:
-        doc = yaml.safe_load(f)
-
+def test_answers_match_openapi(nrmd, track_keys, doc):
     def check(name, value):
-        jsonschema.Draft202012Validator(
-            {"$ref": "#/components/schemas/" + name},
-            resolver=jsonschema.RefResolver.from_schema(doc),
-            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
-        ).validate(value)
+        validator(doc, name).validate(value)
 
     k = track_keys
     rec = new_case(nrmd, k["reporter_a"])

@@ -1,0 +1,132 @@
+"""The private PostgreSQL cluster (scripts/pg.sh in a temp dir) and the
+API keys nrmctl creates in it.
+"""
+
+import hashlib
+import shlex
+from pathlib import Path
+
+from .env import NRMCTL, PG_SH, clean_env, free_pg_port, run
+
+class Cluster:
+    """A private cluster run by scripts/pg.sh in a temp dir."""
+
+    def __init__(self, top):
+        self.top = Path(top)
+        self.dir = self.top / "pg"
+        self.port = free_pg_port()
+        self.env = {}
+        self._direct = None
+
+    def pg(self, *args, check=True, timeout=120):
+        return run([PG_SH, *args], env=clean_env(), check=check,
+                   timeout=timeout)
+
+    def start(self):
+        self.pg("start", self.dir, self.port)
+        self.load_env()
+
+    def stop(self):
+        self.pg("stop", self.dir)
+
+    def load_env(self):
+        out = self.pg("env", self.dir, self.port).stdout
+        env = {}
+        for line in out.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):]
+            k, eq, v = line.partition("=")
+            if not eq:
+                continue
+            parts = shlex.split(v)
+            env[k.strip()] = parts[0] if parts else ""
+        for k in ("NRM_OWNER_URL", "NRM_DATABASE_URL", "NRM_SUPERUSER_URL"):
+            assert env.get(k), "scripts/pg.sh env printed no %s:\n%s" % (
+                k, out)
+        self.env = env
+
+    @property
+    def owner_url(self):
+        return self.env["NRM_OWNER_URL"]
+
+    @property
+    def app_url(self):
+        return self.env["NRM_DATABASE_URL"]
+
+    def _psql_cmd(self, sql):
+        opts = ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+                "-F", "\t", "-c", sql]
+        if self._direct is None:
+            # Prefer psql with the superuser URL (fast); fall back to
+            # scripts/pg.sh psql when that role needs the postgres user.
+            p = run(["psql", "-d", self.env["NRM_SUPERUSER_URL"], *opts[:-2],
+                     "-c", "select 1"], env=clean_env(), check=False)
+            self._direct = p.returncode == 0 and p.stdout.strip() == "1"
+        if self._direct:
+            return ["psql", "-d", self.env["NRM_SUPERUSER_URL"], *opts]
+        return [PG_SH, "psql", self.dir, self.port, *opts]
+
+    def sql(self, sql, check=True):
+        """Run SQL as superuser in the nrm database; rows of strings."""
+        p = run(self._psql_cmd(sql), env=clean_env(), check=check)
+        if not check and p.returncode != 0:
+            return None
+        return [line.split("\t") for line in p.stdout.splitlines()
+                if line != ""]
+
+    def scalar(self, sql):
+        rows = self.sql(sql)
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
+
+    def count(self, sql):
+        return int(self.scalar(sql))
+
+    TABLES = ("intake.signal", "intake.idempotency", "care.subject",
+              "care.case", "care.case_history")
+
+    def counts(self):
+        """Row counts of every table an intake writes."""
+        q = "select " + ", ".join(
+            "(select count(*) from %s)" % t for t in self.TABLES)
+        row = self.sql(q)[0]
+        return dict(zip(self.TABLES, (int(x) for x in row)))
+
+    def nrmctl(self, *args, check=True):
+        return run([NRMCTL, *args],
+                   env=clean_env({"NRM_DATABASE_URL": self.owner_url}),
+                   check=check)
+
+
+class Key:
+    def __init__(self, token, role, agency, kind):
+        self.token = token
+        self.role = role
+        self.agency = agency
+        self.kind = kind
+
+    def __repr__(self):  # never print a token
+        return "<key %s %s>" % (self.role, self.agency)
+
+
+def create_key(cluster, role, agency, kind, regions=()):
+    args = ["key", "create", "--role", role, "--agency", agency,
+            "--agency-kind", kind]
+    for r in regions:
+        args += ["--region", r]
+    out = cluster.nrmctl(*args).stdout
+    token = out.strip()
+    assert token and "\n" not in token and " " not in token, \
+        "nrmctl key create must print the token alone"
+    return Key(token, role, agency, kind)
+
+
+def key_id(cluster, key):
+    """The auth.api_key id of a key (looked up by its token's SHA-256)."""
+    h = hashlib.sha256(key.token.encode("ascii")).hexdigest()
+    return cluster.scalar(
+        "select id from auth.api_key where token_hash = '\\x%s'::bytea" % h)
+
