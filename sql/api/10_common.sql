@@ -379,3 +379,114 @@ COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
     'nothing else (routing explain, configuration read and reload).';
 GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
     text) TO nrm_app;
+
+/*
+ * The steps every entry point takes, once.  An entry point runs:
+ *
+ *	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+ *	    p_client, ARRAY['coordinator'], 'case.take', 'case', id);
+ *	IF v_p.denial IS NOT NULL THEN
+ *		RETURN v_p.denial;
+ *	END IF;
+ *	... (as the API role) ...
+ *	RETURN api.refuse(v_p, purpose, 'failed', reason, api.problem(...));
+ *	RETURN api.answer(v_p, purpose, api.case_answer(id));
+ *
+ * api.enter authenticates (api.authenticate: the audited 401/403 in
+ * denial, the scope published) and, for a principal, saves the role to
+ * restore (prev_role) and switches to nrm_<role>: set_config('role',
+ * ..., true) in a helper lasts past its return, as in the entry point's
+ * own body (see the top of this file).  The principal record also keeps
+ * what the call's audit events name (action, object_type, object_id,
+ * request_id, client), so api.refuse (audit a failed or denied outcome),
+ * api.answer (audit an allowed one) and
+ * api.leave (no audit) record the same fields the entry point was
+ * called for, restore prev_role and return the answer.  The answer is an
+ * argument: it is computed before the role is restored, as the API role.
+ * All PL/pgSQL: a LANGUAGE sql helper called from PL/pgSQL keeps its plan
+ * (row-level security quals included) for the rest of the transaction.
+ */
+CREATE OR REPLACE FUNCTION api.enter(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text, OUT key_id uuid, OUT agency_id uuid, OUT role text,
+    OUT regions text[], OUT agency_kind text, OUT denial jsonb,
+    OUT prev_role text, OUT action text, OUT object_type text,
+    OUT object_id text, OUT request_id text, OUT client inet)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	prev_role := pg_catalog.current_setting('role');
+	SELECT a.key_id, a.agency_id, a.role, a.regions, a.agency_kind,
+	    a.denial
+	INTO key_id, agency_id, role, regions, agency_kind, denial
+	FROM api.authenticate(p_token_hash, p_request_id, p_client, p_roles,
+	    p_action, p_object_type, p_object_id) a;
+	action := p_action;
+	object_type := p_object_type;
+	object_id := p_object_id;
+	request_id := p_request_id;
+	client := p_client;
+	IF denial IS NULL THEN
+		PERFORM pg_catalog.set_config('role', 'nrm_' || role, true);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.enter(bytea, text, inet, text[], text, text, text)
+    IS 'An entry point''s start: api.authenticate (denial: the audited '
+    '401/403), then the switch to the principal''s API role; the record '
+    'keeps the role to restore and the call''s audit fields for '
+    'api.refuse, api.answer and api.leave.';
+GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
+    text) TO nrm_app;
+
+-- Restore the role api.enter switched from; return p_answer.
+CREATE OR REPLACE FUNCTION api.leave(p_p record, p_answer jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.set_config('role', p_p.prev_role, true);
+	RETURN p_answer;
+END
+$$;
+COMMENT ON FUNCTION api.leave(record, jsonb) IS
+    'An entry point''s return without an audit event: restore the role '
+    'api.enter saved (p_p.prev_role), return p_answer.';
+
+-- Audit the call's outcome, restore the role, return p_answer.
+CREATE OR REPLACE FUNCTION api.refuse(p_p record, p_purpose text,
+    p_outcome text, p_reason text, p_answer jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM api.audit(p_p.key_id, p_p.agency_id, p_p.role, p_p.action,
+	    p_p.object_type, p_p.object_id, p_purpose, p_outcome, p_reason,
+	    p_p.request_id, p_p.client);
+	RETURN api.leave(p_p, p_answer);
+END
+$$;
+COMMENT ON FUNCTION api.refuse(record, text, text, text, jsonb) IS
+    'An entry point''s refusal: audit (the action and object api.enter '
+    'was called for, p_purpose, p_outcome, p_reason), restore the role, '
+    'return p_answer (the problem).';
+
+-- Audit the call allowed (p_purpose), restore the role, return p_answer.
+CREATE OR REPLACE FUNCTION api.answer(p_p record, p_purpose text,
+    p_answer jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'allowed', NULL, p_answer);
+END
+$$;
+COMMENT ON FUNCTION api.answer(record, text, jsonb) IS
+    'An entry point''s success: audit it allowed (p_purpose), restore the '
+    'role, return p_answer.';
+GRANT EXECUTE ON FUNCTION api.leave(record, jsonb), api.refuse(record, text,
+    text, text, jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
+    nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
+    nrm_analyst, nrm_admin;
