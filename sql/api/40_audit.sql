@@ -39,35 +39,27 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.verify', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF NOT audit.checkpoints_valid(p_checkpoints) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.verify', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request',
-		    'checkpoints must be an array of {"pos": integer >= 0, '
-		    '"hash": 64 lowercase hex digits}', 'checkpoints');
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request',
+		        'checkpoints must be an array of {"pos": integer >= 0, '
+		        '"hash": 64 lowercase hex digits}', 'checkpoints'));
 	END IF;
 
 	v_body := audit.verify_chain(CASE WHEN p_checkpoints IS NULL
 	    OR pg_catalog.jsonb_typeof(p_checkpoints) = 'null' THEN NULL
 	    ELSE p_checkpoints END);
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.verify', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+	RETURN api.answer(v_p, 'audit',
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
 COMMENT ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) IS
@@ -93,7 +85,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_f jsonb := CASE WHEN p_filters IS NULL
 	    OR pg_catalog.jsonb_typeof(p_filters) = 'null' THEN '{}'::jsonb
@@ -105,21 +96,17 @@ DECLARE
 	v_n integer;
 	v_next bigint;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.search', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_problem := audit.search_problem(v_f, p_after_id, v_limit);
 	IF v_problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.search', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request', v_problem->>'detail',
-		    v_problem->>'field');
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', v_problem->>'detail',
+		        v_problem->>'field'));
 	END IF;
 
 	v_sql := 'SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id '
@@ -179,13 +166,10 @@ BEGIN
 
 	-- Reading the audit log is itself audited (after the read: the
 	-- search does not find its own event).
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.search', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('items', v_items,
-	        'next_after', v_next));
+	RETURN api.answer(v_p, 'audit',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_items,
+	            'next_after', v_next)));
 END
 $$;
 COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
@@ -212,7 +196,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_state text := COALESCE(p_state, 'pending');
 	v_limit integer := COALESCE(p_limit, 50);
@@ -221,26 +204,22 @@ DECLARE
 	v_n integer;
 	v_next bigint;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.reviews', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_field := CASE
 	    WHEN v_state NOT IN ('pending', 'reviewed', 'all') THEN 'state'
 	    WHEN v_limit NOT BETWEEN 1 AND 200 THEN 'limit'
 	    WHEN p_after_id < 0 THEN 'cursor' END;
 	IF v_field IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.reviews', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request', CASE v_field
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', CASE v_field
 		    WHEN 'state' THEN 'state must be pending, reviewed or all'
 		    WHEN 'limit' THEN 'limit must be 1..200'
-		    ELSE 'cursor is not valid' END, v_field);
+		    ELSE 'cursor is not valid' END, v_field));
 	END IF;
 
 	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]'),
@@ -271,13 +250,10 @@ BEGIN
 		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
 	END IF;
 
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.reviews', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('items', v_items,
-	        'next_after', v_next));
+	RETURN api.answer(v_p, 'audit',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_items,
+	            'next_after', v_next)));
 END
 $$;
 COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
@@ -301,20 +277,18 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_rv audit.review;
 	v_outcome text := 'allowed';
 	v_reason text;
 	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.review', 'audit_event',
 	    p_event_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_verdict IS NULL OR p_verdict NOT IN ('justified', 'unjustified')
 	THEN
@@ -354,11 +328,7 @@ BEGIN
 			        'verdict', v_rv.verdict));
 		END IF;
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.review', 'audit_event', p_event_id::text, 'audit',
-	    v_outcome, v_reason, p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.refuse(v_p, 'audit', v_outcome, v_reason, v_resp);
 END
 $$;
 COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS
