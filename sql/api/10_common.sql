@@ -486,6 +486,32 @@ $$;
 COMMENT ON FUNCTION api.answer(record, text, jsonb) IS
     'An entry point''s success: audit it allowed (p_purpose), restore the '
     'role, return p_answer.';
+/*
+ * The 404 of a case the caller may not see: audited denied, reason
+ * not_found when no such case exists (p_region NULL: the caller's read
+ * found no row, and care.case_exists finds none either), else
+ * out_of_scope; the same answer for both.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_case(p_p record, p_purpose text,
+    p_case_id uuid, p_region text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'denied',
+	    CASE WHEN p_region IS NULL AND NOT care.case_exists(p_case_id)
+	    THEN 'not_found' ELSE 'out_of_scope' END,
+	    api.problem(404, 'not_found',
+	        'no case with this id in your regions'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_case(record, text, uuid, text) IS
+    'An entry point''s 404 for a case out of the caller''s scope or '
+    'unknown (p_region: the region the caller read, NULL for no row), '
+    'audited denied out_of_scope or not_found.';
+GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
+    nrm_coordinator, nrm_assessor;
+
 GRANT EXECUTE ON FUNCTION api.leave(record, jsonb), api.refuse(record, text,
     text, text, jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
     nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,

@@ -68,9 +68,10 @@ BEGIN
 				RETURN api.leave(v_p, v_idem.response);
 			END IF;
 			RETURN api.refuse(v_p, 'intake', 'failed',
-			    'idempotency_mismatch', api.problem(422, 'idempotency',
-			    'this Idempotency-Key was used with a different request',
-			    'Idempotency-Key'));
+			    'idempotency_mismatch',
+			    api.problem(422, 'idempotency', 'this '
+			        'Idempotency-Key was used with a different '
+			        'request', 'Idempotency-Key'));
 		END IF;
 	END IF;
 

@@ -302,12 +302,8 @@ BEGIN
 			    p_case_id::text, true);
 			v_beyond := true;
 		ELSE
-			RETURN api.refuse(v_p, v_rp.purpose, 'denied',
-			    CASE WHEN v_region IS NULL
-			        AND NOT care.case_exists(p_case_id)
-			    THEN 'not_found' ELSE 'out_of_scope' END,
-			    api.problem(404, 'not_found',
-			        'no case with this id in your regions'));
+			RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
+			    v_region);
 		END IF;
 	END IF;
 
@@ -729,12 +725,8 @@ BEGIN
 	SELECT c.region_code INTO v_region FROM care.case c
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
-		RETURN api.refuse(v_p, 'investigation', 'denied',
-		    CASE WHEN v_region IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END,
-		    api.problem(404, 'not_found',
-		        'no case with this id in your regions'));
+		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
+		    v_region);
 	END IF;
 
 	v_share := care.share_case(p_case_id, p_agency_id);

@@ -91,12 +91,8 @@ BEGIN
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_p.role = 'coordinator'
 	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
-		RETURN api.refuse(v_p, 'identification', 'denied',
-		    CASE WHEN v_region IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END,
-		    api.problem(404, 'not_found',
-		        'no case with this id in your regions'));
+		RETURN api.refuse_case(v_p, 'identification', p_case_id,
+		    v_region);
 	END IF;
 
 	-- One entry per case at a time: the rules below read the others.
@@ -226,12 +222,8 @@ BEGIN
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_p.role = 'coordinator'
 	    AND (v_c.region_code = ANY (v_p.regions)) IS NOT TRUE) THEN
-		RETURN api.refuse(v_p, v_rp.purpose, 'denied',
-		    CASE WHEN v_c.region_code IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END,
-		    api.problem(404, 'not_found',
-		        'no case with this id in your regions'));
+		RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
+		    v_c.region_code);
 	END IF;
 
 	SELECT COALESCE(pg_catalog.jsonb_agg(ident.entry_json(d)
