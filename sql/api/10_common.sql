@@ -349,7 +349,7 @@ GRANT EXECUTE ON FUNCTION api.authorize(bytea, text, inet, text[], text,
 
 -- An allowed action that touches no table of its own (explaining a
 -- routing decision, reading the routing configuration, reloading it):
--- authenticate, and record it in the audit log, in one transaction.
+-- api.authorize, and record it in the audit log, in one transaction.
 CREATE OR REPLACE FUNCTION api.record(p_token_hash bytea, p_request_id text,
     p_client inet, p_roles text[], p_action text, p_object_type text,
     p_object_id text) RETURNS jsonb
@@ -357,21 +357,17 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_p record;
+	v_answer jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
-	    p_client, p_roles, p_action, p_object_type, p_object_id);
-	IF v_p.denial IS NOT NULL THEN
-		RETURN v_p.denial;
+	v_answer := api.authorize(p_token_hash, p_request_id, p_client,
+	    p_roles, p_action, p_object_type, p_object_id);
+	IF (v_answer->>'status')::integer = 200 THEN
+		PERFORM api.audit((v_answer #>> '{body,key_id}')::uuid,
+		    (v_answer #>> '{body,agency_id}')::uuid,
+		    v_answer #>> '{body,role}', p_action, p_object_type,
+		    p_object_id, NULL, 'allowed', NULL, p_request_id, p_client);
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, p_action,
-	    p_object_type, p_object_id, NULL, 'allowed', NULL, p_request_id,
-	    p_client);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
-	        'agency_id', v_p.agency_id, 'role', v_p.role,
-	        'agency_kind', v_p.agency_kind,
-	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+	RETURN v_answer;
 END
 $$;
 COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
