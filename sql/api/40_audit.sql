@@ -70,6 +70,37 @@ GRANT EXECUTE ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) TO
     nrm_app;
 
 /*
+ * The 200 of a keyset page of audit events: p_items holds up to
+ * p_limit + 1 items, each with an "id"; more than p_limit means a next
+ * page, whose cursor (next_after) is the id of the page's last item.
+ * Audited allowed, purpose audit (api.answer).
+ */
+CREATE OR REPLACE FUNCTION api.audit_page(p_p record, p_items jsonb,
+    p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_items jsonb := p_items;
+	v_next bigint;
+BEGIN
+	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
+		v_items := v_items - p_limit;
+		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
+	END IF;
+	RETURN api.answer(p_p, 'audit',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_items,
+	            'next_after', v_next)));
+END
+$$;
+COMMENT ON FUNCTION api.audit_page(record, jsonb, integer) IS
+    'The audited 200 of a keyset page of audit events (GET /v1/audit, '
+    'GET /v1/audit/reviews): at most p_limit items and next_after.';
+GRANT EXECUTE ON FUNCTION api.audit_page(record, jsonb, integer) TO
+    nrm_auditor;
+
+/*
  * GET /v1/audit.  Filters (all optional, JSON strings, combined with
  * AND): principal (API key id), agency (agency id), object_type,
  * object_id, action, purpose, outcome, from (at >= from), to (at < to).
@@ -93,8 +124,6 @@ DECLARE
 	v_problem jsonb;
 	v_sql text;
 	v_items jsonb;
-	v_n integer;
-	v_next bigint;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.search', 'audit', NULL);
@@ -110,7 +139,7 @@ BEGIN
 	END IF;
 
 	v_sql := 'SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id '
-	    'DESC), ''[]''::jsonb), pg_catalog.count(*)::integer FROM ('
+	    'DESC), ''[]''::jsonb) FROM ('
 	    'SELECT e.id, pg_catalog.jsonb_build_object(''id'', e.id, '
 	    '''at'', pg_catalog.to_char(e.at AT TIME ZONE ''UTC'', '
 	    '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"''), '
@@ -154,22 +183,15 @@ BEGIN
 		v_sql := v_sql || ' AND e.id < $10';
 	END IF;
 	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
-	EXECUTE v_sql INTO v_items, v_n
+	EXECUTE v_sql INTO v_items
 	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,
 	    v_f->>'object_type', v_f->>'object_id', v_f->>'action',
 	    v_f->>'purpose', v_f->>'outcome', (v_f->>'from')::timestamptz,
 	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1;
-	IF v_n > v_limit THEN
-		v_items := v_items - v_limit;
-		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
-	END IF;
 
 	-- Reading the audit log is itself audited (after the read: the
 	-- search does not find its own event).
-	RETURN api.answer(v_p, 'audit',
-	    pg_catalog.jsonb_build_object('status', 200, 'body',
-	        pg_catalog.jsonb_build_object('items', v_items,
-	            'next_after', v_next)));
+	RETURN api.audit_page(v_p, v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
@@ -201,8 +223,6 @@ DECLARE
 	v_limit integer := COALESCE(p_limit, 50);
 	v_field text;
 	v_items jsonb;
-	v_n integer;
-	v_next bigint;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.reviews', 'audit', NULL);
@@ -222,9 +242,8 @@ BEGIN
 		    ELSE 'cursor is not valid' END, v_field));
 	END IF;
 
-	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]'),
-	    pg_catalog.count(*)::integer
-	INTO v_items, v_n
+	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]')
+	INTO v_items
 	FROM (
 		SELECT e.id, pg_catalog.jsonb_build_object('id', e.id,
 		    'at', api.rfc3339(e.at),
@@ -245,15 +264,8 @@ BEGIN
 		  AND (p_after_id IS NULL OR rv.event_id > p_after_id)
 		ORDER BY rv.event_id
 		LIMIT v_limit + 1) x;
-	IF v_n > v_limit THEN
-		v_items := v_items - v_limit;
-		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
-	END IF;
 
-	RETURN api.answer(v_p, 'audit',
-	    pg_catalog.jsonb_build_object('status', 200, 'body',
-	        pg_catalog.jsonb_build_object('items', v_items,
-	            'next_after', v_next)));
+	RETURN api.audit_page(v_p, v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
