@@ -13,8 +13,9 @@
 -- SET search_path clause works (privileges are checked as the new role
 -- from the next statement on) but is NOT undone when the function
 -- returns: it lasts until the end of the transaction.  Every entry point
--- therefore saves current_setting('role') first and restores it before
--- each normal return, so a caller running several statements in one
+-- therefore enters through api.enter, which saves current_setting('role')
+-- and switches, and returns through api.leave, api.refuse or api.answer,
+-- which restore it, so a caller running several statements in one
 -- transaction never inherits an API role.  An error aborts the
 -- (sub)transaction, which restores the role by itself.  The helpers are
 -- SECURITY INVOKER: they run with the caller's privileges, which after
