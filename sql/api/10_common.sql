@@ -509,6 +509,37 @@ COMMENT ON FUNCTION api.refuse_case(record, text, uuid, text) IS
 GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
     nrm_coordinator, nrm_assessor;
 
+/*
+ * The 200 of a keyset page on "id" (GET /v1/audit, GET /v1/audit/
+ * reviews): p_items holds up to p_limit + 1 items, each with an "id";
+ * more than p_limit means a next page, whose cursor (next_after) is the
+ * id of the page's last item.  Audited allowed (api.answer).
+ */
+CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
+    p_items jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_items jsonb := p_items;
+	v_next bigint;
+BEGIN
+	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
+		v_items := v_items - p_limit;
+		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
+	END IF;
+	RETURN api.answer(p_p, p_purpose,
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_items,
+	            'next_after', v_next)));
+END
+$$;
+COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer) IS
+    'The audited 200 of a keyset page on id: at most p_limit items and '
+    'next_after (the last item''s id when there are more).';
+GRANT EXECUTE ON FUNCTION api.answer_page(record, text, jsonb, integer) TO
+    nrm_auditor;
+
 GRANT EXECUTE ON FUNCTION api.leave(record, jsonb), api.refuse(record, text,
     text, text, jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
     nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,

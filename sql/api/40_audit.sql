@@ -70,37 +70,6 @@ GRANT EXECUTE ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) TO
     nrm_app;
 
 /*
- * The 200 of a keyset page of audit events: p_items holds up to
- * p_limit + 1 items, each with an "id"; more than p_limit means a next
- * page, whose cursor (next_after) is the id of the page's last item.
- * Audited allowed, purpose audit (api.answer).
- */
-CREATE OR REPLACE FUNCTION api.audit_page(p_p record, p_items jsonb,
-    p_limit integer) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_items jsonb := p_items;
-	v_next bigint;
-BEGIN
-	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
-		v_items := v_items - p_limit;
-		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
-	END IF;
-	RETURN api.answer(p_p, 'audit',
-	    pg_catalog.jsonb_build_object('status', 200, 'body',
-	        pg_catalog.jsonb_build_object('items', v_items,
-	            'next_after', v_next)));
-END
-$$;
-COMMENT ON FUNCTION api.audit_page(record, jsonb, integer) IS
-    'The audited 200 of a keyset page of audit events (GET /v1/audit, '
-    'GET /v1/audit/reviews): at most p_limit items and next_after.';
-GRANT EXECUTE ON FUNCTION api.audit_page(record, jsonb, integer) TO
-    nrm_auditor;
-
-/*
  * GET /v1/audit.  Filters (all optional, JSON strings, combined with
  * AND): principal (API key id), agency (agency id), object_type,
  * object_id, action, purpose, outcome, from (at >= from), to (at < to).
@@ -191,7 +160,7 @@ BEGIN
 
 	-- Reading the audit log is itself audited (after the read: the
 	-- search does not find its own event).
-	RETURN api.audit_page(v_p, v_items, v_limit);
+	RETURN api.answer_page(v_p, 'audit', v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
@@ -265,7 +234,7 @@ BEGIN
 		ORDER BY rv.event_id
 		LIMIT v_limit + 1) x;
 
-	RETURN api.audit_page(v_p, v_items, v_limit);
+	RETURN api.answer_page(v_p, 'audit', v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
