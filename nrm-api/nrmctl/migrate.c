@@ -1,5 +1,6 @@
 /*
- * migrate.c - apply nrm's numbered SQL migrations (see migrate.h).
+ * migrate.c - apply nrm's numbered SQL migrations and its repeatable
+ * files (see migrate.h); every statement goes through ctl_db.
  *
  * Synchronous libpq: this runs in the admin tool, never in the daemon.
  */
