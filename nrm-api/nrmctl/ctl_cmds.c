@@ -25,8 +25,14 @@ static const char ctl_usage_migrate[] =
     "\n"
     "Apply each DIR/NNNN_name.sql not yet recorded in nrm.schema_version,\n"
     "in version order, each in one transaction with its record.  Refuses\n"
-    "when an applied file changed or a version is missing.  Concurrent\n"
-    "runs wait for each other.\n"
+    "when an applied file changed (unless DIR/released.sha256 lists its\n"
+    "recorded checksum) or a version is missing.\n"
+    "\n"
+    "Then, when a migration ran or a repeatable file DIR/api/name.sql\n"
+    "differs from what nrm.schema_repeatable records, apply every\n"
+    "repeatable file (the current function definitions) in name order,\n"
+    "in the last migration's transaction, and record their checksums.\n"
+    "Concurrent runs wait for each other.\n"
     "\n"
     "options:\n"
     "  --dir DIR   migration directory (default: sql)\n";
@@ -143,15 +149,7 @@ static int
 cmd_migrate_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
 {
-	/* nrm_migrate() still reports into a buffer of its own. */
-	char errbuf[1024];
-
-	if (nrm_migrate(conn, a->dir != NULL ? a->dir : "sql", stdout, errbuf,
-		sizeof(errbuf)) == NRM_OK)
-		return 0;
-	NRM_UNUSED(err);
-	fprintf(stderr, "nrmctl: %s\n", errbuf);
-	return NRM_CTL_EXIT_FAIL;
+	return nrm_migrate(conn, a->dir != NULL ? a->dir : "sql", stdout, err);
 }
 
 static int

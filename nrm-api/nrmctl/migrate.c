@@ -1,5 +1,6 @@
 /*
- * migrate.c - apply nrm's numbered SQL migrations (see migrate.h).
+ * migrate.c - apply nrm's numbered SQL migrations and its repeatable
+ * files (see migrate.h); every statement goes through ctl_db.
  *
  * Synchronous libpq: this runs in the admin tool, never in the daemon.
  */
@@ -8,13 +9,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "crypto.h"
+#include "ctl_db.h"
 #include "log.h"
 
 /* pg_advisory_lock(key1, key2): "nrm" and the migrate lock number. */
@@ -24,6 +25,7 @@
 #define MIG_MAX_SIZE (64u * 1024u * 1024u)
 #define MIG_REPEATABLE_DIR "api"
 #define MIG_RELEASED_FILE "released.sha256"
+#define MIG_SHOWN_MAX 120
 
 struct mig_file {
 	int version; /* 0 for a repeatable file */
@@ -79,94 +81,25 @@ static const char mig_bootstrap_sql[] =
     "END\n"
     "$bootstrap$";
 
-static void mig_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-    NRM_PRINTF(3, 4);
-
-static void
-mig_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
- * The primary message of a failed result, one line, plus the line in
- * `sql` its statement position points at (when there is one).
+ * `path` as errors show it: whole when it has at most MIG_SHOWN_MAX
+ * bytes, else "..." and its tail from a '/' (written to `buf`), so that
+ * an error about a file under a long directory still names the file
+ * and says why: struct nrm_error holds 255 bytes.
  */
-static void
-mig_pgerr(const PGresult *res, PGconn *conn, const char *sql, char *out,
-    size_t outlen)
+static const char *
+mig_shown(const char *path, char buf[MIG_SHOWN_MAX + 1])
 {
-	const char *msg = NULL;
-	const char *pos;
-	const char *ctx;
-	long line = 0;
-	size_t n;
+	size_t n = strlen(path);
+	const char *tail;
 
-	if (res != NULL)
-		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (msg == NULL)
-		msg = PQerrorMessage(conn);
-	snprintf(out, outlen, "%s", msg);
-	n = strcspn(out, "\n");
-	out[n] = '\0';
-	if (res == NULL || sql == NULL)
-		return;
-	pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-	if (pos != NULL) {
-		/* The position counts characters (UTF-8) from 1. */
-		long want = strtol(pos, NULL, 10);
-		long chars = 0;
-
-		line = 1;
-		for (const char *p = sql; *p != '\0'; p++) {
-			if (((unsigned char)*p & 0xc0) == 0x80)
-				continue;
-			if (++chars >= want)
-				break;
-			if (*p == '\n')
-				line++;
-		}
-	}
-	ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
-	n = strlen(out);
-	if (line > 0 && n < outlen)
-		snprintf(out + n, outlen - n, " (line %ld)", line);
-	else if (ctx != NULL && n < outlen)
-		snprintf(out + n, outlen - n, " (%.*s)",
-		    (int)strcspn(ctx, "\n"), ctx);
-}
-
-/* Run a command that returns no rows we need; NRM_ERR on failure. */
-static int
-mig_exec(PGconn *conn, const char *sql, char *why, size_t whylen)
-{
-	PGresult *res;
-	ExecStatusType st;
-	int rc = NRM_OK;
-
-	res = PQexec(conn, sql);
-	st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		mig_pgerr(res, conn, NULL, why, whylen);
-		rc = NRM_ERR;
-	}
-	PQclear(res);
-	return rc;
-}
-
-static void
-mig_rollback(PGconn *conn)
-{
-	PGresult *res;
-
-	if (PQtransactionStatus(conn) == PQTRANS_IDLE)
-		return;
-	res = PQexec(conn, "ROLLBACK");
-	PQclear(res);
+	if (n <= MIG_SHOWN_MAX)
+		return path;
+	tail = path + n - (MIG_SHOWN_MAX - 3);
+	if (strchr(tail, '/') != NULL)
+		tail = strchr(tail, '/');
+	snprintf(buf, MIG_SHOWN_MAX + 1, "...%s", tail);
+	return buf;
 }
 
 static void
@@ -250,9 +183,11 @@ mig_has_txn_control(const char *sql)
 
 /* Read one file into f->sql and compute its checksum. */
 static int
-mig_read_file(const char *dir, struct mig_file *f, char *errbuf, size_t errlen)
+mig_read_file(const char *dir, struct mig_file *f, struct nrm_error *err)
 {
 	char path[4096];
+	char sbuf[MIG_SHOWN_MAX + 1];
+	const char *shown;
 	unsigned char digest[NRM_SHA256_LEN];
 	FILE *fp = NULL;
 	char *buf = NULL;
@@ -261,10 +196,11 @@ mig_read_file(const char *dir, struct mig_file *f, char *errbuf, size_t errlen)
 	int rc = NRM_ERR;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+	shown = mig_shown(path, sbuf);
 	fp = fopen(path, "rb");
 	if (fp == NULL) {
-		mig_seterr(errbuf, errlen, "could not open %s: %s", path,
-		    strerror(errno));
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not open %s: %s", shown, strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -275,14 +211,14 @@ mig_read_file(const char *dir, struct mig_file *f, char *errbuf, size_t errlen)
 
 			cap = cap == 0 ? 131072 : cap * 2;
 			if (cap > MIG_MAX_SIZE) {
-				mig_seterr(errbuf, errlen,
-				    "could not read %s: file too large", path);
+				nrm_error_set(err, NRM_E_INTERNAL, NULL,
+				    "could not read %s: file too large", shown);
 				goto out;
 			}
 			nb = realloc(buf, cap);
 			if (nb == NULL) {
-				mig_seterr(errbuf, errlen,
-				    "could not read %s: out of memory", path);
+				nrm_error_set(err, NRM_E_INTERNAL, NULL,
+				    "could not read %s: out of memory", shown);
 				goto out;
 			}
 			buf = nb;
@@ -293,29 +229,29 @@ mig_read_file(const char *dir, struct mig_file *f, char *errbuf, size_t errlen)
 			break;
 	}
 	if (ferror(fp)) {
-		mig_seterr(errbuf, errlen, "could not read %s: %s", path,
-		    strerror(errno));
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not read %s: %s", shown, strerror(errno));
 		goto out;
 	}
 	if (buf == NULL || len == 0) {
-		mig_seterr(
-		    errbuf, errlen, "could not read %s: file is empty", path);
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not read %s: file is empty", shown);
 		goto out;
 	}
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len) != NULL) {
-		mig_seterr(errbuf, errlen,
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not use %s: it contains a "
 		    "NUL byte",
-		    path);
+		    shown);
 		goto out;
 	}
 	if (mig_has_txn_control(buf)) {
-		mig_seterr(errbuf, errlen,
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not use %s: migrations must "
 		    "not contain BEGIN, COMMIT or ROLLBACK (nrmctl wraps each "
 		    "file in one transaction)",
-		    path);
+		    shown);
 		goto out;
 	}
 	nrm_sha256(buf, len, digest);
@@ -388,9 +324,13 @@ mig_repeatable_name(const char *name)
  * is an empty set).
  */
 static int
-mig_scan(const char *dir, bool repeatable, struct mig_set *set, char *errbuf,
-    size_t errlen)
+mig_scan(const char *dir, bool repeatable, struct mig_set *set,
+    struct nrm_error *err)
 {
+	char sbuf[MIG_SHOWN_MAX + 1];
+	char pbuf[MIG_SHOWN_MAX + 1];
+	char path[4096];
+	const char *shown = mig_shown(dir, sbuf);
 	DIR *d;
 	struct dirent *de;
 	int rc = NRM_ERR;
@@ -399,8 +339,8 @@ mig_scan(const char *dir, bool repeatable, struct mig_set *set, char *errbuf,
 	if (d == NULL && repeatable && errno == ENOENT)
 		return NRM_OK;
 	if (d == NULL) {
-		mig_seterr(errbuf, errlen, "could not open directory %s: %s",
-		    dir, strerror(errno));
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not open directory %s: %s", shown, strerror(errno));
 		return NRM_ERR;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -412,21 +352,22 @@ mig_scan(const char *dir, bool repeatable, struct mig_set *set, char *errbuf,
 			continue;
 		if (!repeatable)
 			v = mig_parse_name(de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (repeatable ? !mig_repeatable_name(de->d_name) : v < 0) {
-			mig_seterr(errbuf, errlen,
-			    "could not use %s/%s: %s is named %s with name "
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
+			    "could not use %s: %s is named %s with name "
 			    "in [a-z0-9_]",
-			    dir, de->d_name,
+			    mig_shown(path, pbuf),
 			    repeatable ? "a repeatable file" : "a migration",
 			    repeatable ? "name.sql" : "NNNN_name.sql");
 			goto out;
 		}
 		f = mig_set_add(set);
 		if (f == NULL) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not scan %s: too many files or out of "
 			    "memory",
-			    dir);
+			    shown);
 			goto out;
 		}
 		f->version = v;
@@ -437,22 +378,21 @@ mig_scan(const char *dir, bool repeatable, struct mig_set *set, char *errbuf,
 		if (set->files[i].version == (int)i + 1)
 			continue;
 		if (i > 0 && set->files[i].version == set->files[i - 1].version)
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not use %s: two "
 			    "migrations have version %d (%s, %s)",
-			    dir, set->files[i].version, set->files[i - 1].name,
-			    set->files[i].name);
+			    shown, set->files[i].version,
+			    set->files[i - 1].name, set->files[i].name);
 		else
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not use %s: "
 			    "migration version %04d is missing from the "
 			    "sequence (next file is %s)",
-			    dir, (int)i + 1, set->files[i].name);
+			    shown, (int)i + 1, set->files[i].name);
 		goto out;
 	}
 	for (size_t i = 0; i < set->n; i++)
-		if (mig_read_file(dir, &set->files[i], errbuf, errlen) !=
-		    NRM_OK)
+		if (mig_read_file(dir, &set->files[i], err) != NRM_OK)
 			goto out;
 	rc = NRM_OK;
 out:
@@ -466,9 +406,11 @@ out:
  * "NAME HEX\n" lines.  A missing file is an empty list.
  */
 static int
-mig_read_released(const char *dir, char **rel, char *errbuf, size_t errlen)
+mig_read_released(const char *dir, char **rel, struct nrm_error *err)
 {
 	char path[4096];
+	char sbuf[MIG_SHOWN_MAX + 1];
+	const char *shown;
 	char line[512];
 	FILE *fp;
 	char *buf = NULL;
@@ -478,12 +420,13 @@ mig_read_released(const char *dir, char **rel, char *errbuf, size_t errlen)
 
 	*rel = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, MIG_RELEASED_FILE);
+	shown = mig_shown(path, sbuf);
 	fp = fopen(path, "r");
 	if (fp == NULL && errno == ENOENT)
 		return NRM_OK;
 	if (fp == NULL) {
-		mig_seterr(errbuf, errlen, "could not open %s: %s", path,
-		    strerror(errno));
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not open %s: %s", shown, strerror(errno));
 		return NRM_ERR;
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -504,16 +447,16 @@ mig_read_released(const char *dir, char **rel, char *errbuf, size_t errlen)
 		    line[2 * NRM_SHA256_LEN] != ' ' ||
 		    (name[-1] != ' ' && name[-1] != '*') ||
 		    mig_parse_name(name) < 0) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not read %s: line %d is not \"SHA256  "
 			    "NNNN_name.sql\"",
-			    path, lineno);
+			    shown, lineno);
 			goto out;
 		}
 		nb = realloc(buf, len + n + 2);
 		if (nb == NULL) {
-			mig_seterr(errbuf, errlen,
-			    "could not read %s: out of memory", path);
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
+			    "could not read %s: out of memory", shown);
 			goto out;
 		}
 		buf = nb;
@@ -521,7 +464,8 @@ mig_read_released(const char *dir, char **rel, char *errbuf, size_t errlen)
 		    buf + len, "%s %.*s\n", name, 2 * NRM_SHA256_LEN, line);
 	}
 	if (ferror(fp)) {
-		mig_seterr(errbuf, errlen, "could not read %s", path);
+		nrm_error_set(
+		    err, NRM_E_INTERNAL, NULL, "could not read %s", shown);
 		goto out;
 	}
 	*rel = buf;
@@ -548,20 +492,17 @@ mig_is_released(const char *rel, const char *name, const char *sum)
 	return strstr(rel, want) != NULL;
 }
 
-/* The rows of a bookkeeping query; NULL (errbuf set) on failure. */
+/* The rows of a bookkeeping query; NULL (err set) on failure. */
 static PGresult *
-mig_read(PGconn *conn, const char *table, const char *sql, char *errbuf,
-    size_t errlen)
+mig_read(
+    PGconn *conn, const char *table, const char *sql, struct nrm_error *err)
 {
-	PGresult *res = PQexec(conn, sql);
-	char why[512];
+	PGresult *res;
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	mig_pgerr(res, conn, NULL, why, sizeof(why));
-	mig_seterr(errbuf, errlen, "could not read %s: %s", table, why);
-	PQclear(res);
-	return NULL;
+	if (nrm_ctl_query(
+		conn, sql, 0, NULL, -1, &res, err, "read %s", table) != NRM_OK)
+		return NULL;
+	return res;
 }
 
 /*
@@ -571,7 +512,7 @@ mig_read(PGconn *conn, const char *table, const char *sql, char *errbuf,
  */
 static int
 mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
-    int *n_applied, char *errbuf, size_t errlen)
+    int *n_applied, struct nrm_error *err)
 {
 	PGresult *res;
 	int rc = NRM_ERR;
@@ -580,7 +521,7 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
 	res = mig_read(conn, "nrm.schema_version",
 	    "SELECT version, name, checksum "
 	    "FROM nrm.schema_version ORDER BY version",
-	    errbuf, errlen);
+	    err);
 	if (res == NULL)
 		return NRM_ERR;
 	rows = PQntuples(res);
@@ -591,14 +532,14 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
 		const struct mig_file *f;
 
 		if (v != i + 1) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not migrate: the "
 			    "database records version %d but not version %d",
 			    v, i + 1);
 			goto out;
 		}
 		if ((size_t)i >= set->n) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not migrate: applied "
 			    "migration %s is missing from the directory (the "
 			    "database is newer than these files)",
@@ -607,7 +548,7 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
 		}
 		f = &set->files[i];
 		if (strcmp(f->name, name) != 0) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not migrate: version "
 			    "%d was applied as %s but the file is now %s",
 			    v, name, f->name);
@@ -615,7 +556,7 @@ mig_check_applied(PGconn *conn, const struct mig_set *set, const char *rel,
 		}
 		if (strcmp(f->checksum, sum) != 0 &&
 		    !mig_is_released(rel, name, sum)) {
-			mig_seterr(errbuf, errlen,
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
 			    "could not migrate: applied "
 			    "migration %s has changed since it was applied "
 			    "(checksum %.12s..., file %.12s...) and the "
@@ -638,7 +579,7 @@ out:
  */
 static int
 mig_repeatable_current(PGconn *conn, const struct mig_set *rep, bool *current,
-    char *errbuf, size_t errlen)
+    struct nrm_error *err)
 {
 	PGresult *res;
 	int rows;
@@ -646,7 +587,7 @@ mig_repeatable_current(PGconn *conn, const struct mig_set *rep, bool *current,
 	res = mig_read(conn, "nrm.schema_repeatable",
 	    "SELECT name, checksum FROM nrm.schema_repeatable "
 	    "ORDER BY name COLLATE \"C\"",
-	    errbuf, errlen);
+	    err);
 	if (res == NULL)
 		return NRM_ERR;
 	rows = PQntuples(res);
@@ -671,56 +612,34 @@ mig_ms_since(const struct timespec *t0)
 
 /* Run one file's SQL inside the open transaction. */
 static int
-mig_run(PGconn *conn, const char *label, const struct mig_file *f, char *errbuf,
-    size_t errlen)
+mig_run(PGconn *conn, const char *label, const struct mig_file *f,
+    struct nrm_error *err)
 {
-	PGresult *res;
-	char why[1024];
-	int rc = NRM_OK;
-
-	res = PQexec(conn, f->sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
-		mig_pgerr(res, conn, f->sql, why, sizeof(why));
-		mig_seterr(errbuf, errlen, "could not apply %s%s: %s", label,
-		    f->name, why);
-		rc = NRM_ERR;
-	} else if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-		mig_seterr(errbuf, errlen,
-		    "could not apply %s%s: it ended the "
-		    "transaction nrmctl opened",
+	if (nrm_ctl_exec_script(
+		conn, f->sql, err, "apply %s%s", label, f->name) != NRM_OK)
+		return NRM_ERR;
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		return nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not apply %s%s: it ended the transaction nrmctl "
+		    "opened",
 		    label, f->name);
-		rc = NRM_ERR;
-	}
-	PQclear(res);
-	return rc;
+	return NRM_OK;
 }
 
 /* Record a run's SQL row; `sql` takes name, checksum[, version]. */
 static int
 mig_record(PGconn *conn, const char *sql, const struct mig_file *f,
-    char *errbuf, size_t errlen)
+    struct nrm_error *err)
 {
-	PGresult *res;
-	char why[512];
 	char vbuf[16];
 	const char *params[3];
-	int rc = NRM_OK;
 
 	snprintf(vbuf, sizeof(vbuf), "%d", f->version);
 	params[0] = f->name;
 	params[1] = f->checksum;
 	params[2] = vbuf;
-	res = PQexecParams(
-	    conn, sql, f->version > 0 ? 3 : 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		mig_pgerr(res, conn, NULL, why, sizeof(why));
-		mig_seterr(
-		    errbuf, errlen, "could not record %s: %s", f->name, why);
-		rc = NRM_ERR;
-	}
-	PQclear(res);
-	return rc;
+	return nrm_ctl_query(conn, sql, f->version > 0 ? 3 : 2, params, -1,
+	    NULL, err, "record %s", f->name);
 }
 
 /*
@@ -730,47 +649,39 @@ mig_record(PGconn *conn, const char *sql, const struct mig_file *f,
  */
 static int
 mig_apply(PGconn *conn, const struct mig_file *f, const struct mig_set *rep,
-    char *errbuf, size_t errlen)
+    struct nrm_error *err)
 {
-	char why[1024];
 	int rc = NRM_ERR;
 
-	if (mig_exec(conn, "BEGIN", why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not begin: %s", why);
+	if (nrm_ctl_begin(conn, err, "begin") != NRM_OK)
 		goto out;
-	}
 	if (f != NULL &&
-	    (mig_run(conn, "", f, errbuf, errlen) != NRM_OK ||
+	    (mig_run(conn, "", f, err) != NRM_OK ||
 		mig_record(conn,
 		    "INSERT INTO nrm.schema_version (name, checksum, version) "
 		    "VALUES ($1, $2, $3::integer)",
-		    f, errbuf, errlen) != NRM_OK))
+		    f, err) != NRM_OK))
 		goto out;
 	if (rep != NULL) {
-		if (mig_exec(conn, "DELETE FROM nrm.schema_repeatable", why,
-			sizeof(why)) != NRM_OK) {
-			mig_seterr(errbuf, errlen,
-			    "could not clear nrm.schema_repeatable: %s", why);
+		if (nrm_ctl_exec(conn, "DELETE FROM nrm.schema_repeatable", err,
+			"clear nrm.schema_repeatable") != NRM_OK)
 			goto out;
-		}
 		for (size_t i = 0; i < rep->n; i++)
 			if (mig_run(conn, MIG_REPEATABLE_DIR "/",
-				&rep->files[i], errbuf, errlen) != NRM_OK ||
+				&rep->files[i], err) != NRM_OK ||
 			    mig_record(conn,
 				"INSERT INTO nrm.schema_repeatable "
 				"(name, checksum) VALUES ($1, $2)",
-				&rep->files[i], errbuf, errlen) != NRM_OK)
+				&rep->files[i], err) != NRM_OK)
 				goto out;
 	}
-	if (mig_exec(conn, "COMMIT", why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen, "could not commit %s: %s",
-		    f != NULL ? f->name : "the repeatable files", why);
+	if (nrm_ctl_commit(conn, err, "commit %s",
+		f != NULL ? f->name : "the repeatable files") != NRM_OK)
 		goto out;
-	}
 	rc = NRM_OK;
 out:
 	if (rc != NRM_OK)
-		mig_rollback(conn);
+		nrm_ctl_rollback(conn);
 	return rc;
 }
 
@@ -794,14 +705,13 @@ mig_warn_owner(PGconn *conn)
 }
 
 int
-nrm_migrate(
-    PGconn *conn, const char *dir, FILE *out, char *errbuf, size_t errlen)
+nrm_migrate(PGconn *conn, const char *dir, FILE *out, struct nrm_error *err)
 {
 	struct mig_set set = {0};
 	struct mig_set rep = {0};
 	char repdir[4096];
 	char *rel = NULL;
-	char why[512];
+	struct nrm_error ignored;
 	bool locked = false;
 	bool rep_current = false;
 	int n_applied = 0;
@@ -809,35 +719,26 @@ nrm_migrate(
 
 	/* Read and check every file before touching the database. */
 	snprintf(repdir, sizeof(repdir), "%s/%s", dir, MIG_REPEATABLE_DIR);
-	if (mig_scan(dir, false, &set, errbuf, errlen) != NRM_OK ||
-	    mig_scan(repdir, true, &rep, errbuf, errlen) != NRM_OK ||
-	    mig_read_released(dir, &rel, errbuf, errlen) != NRM_OK)
+	if (mig_scan(dir, false, &set, err) != NRM_OK ||
+	    mig_scan(repdir, true, &rep, err) != NRM_OK ||
+	    mig_read_released(dir, &rel, err) != NRM_OK)
 		goto out;
-	if (mig_exec(conn,
+	if (nrm_ctl_exec(conn,
 		"SET client_min_messages = warning; "
 		"SET statement_timeout = 0; SET lock_timeout = 0",
-		why, sizeof(why)) != NRM_OK) {
-		mig_seterr(
-		    errbuf, errlen, "could not configure session: %s", why);
+		err, "configure session") != NRM_OK)
 		goto out;
-	}
 	nrm_debug("waiting for the migration lock");
-	if (mig_exec(conn, MIG_LOCK_SQL, why, sizeof(why)) != NRM_OK) {
-		mig_seterr(
-		    errbuf, errlen, "could not take migration lock: %s", why);
+	if (nrm_ctl_exec(conn, MIG_LOCK_SQL, err, "take migration lock") !=
+	    NRM_OK)
 		goto out;
-	}
 	locked = true;
 	mig_warn_owner(conn);
-	if (mig_exec(conn, mig_bootstrap_sql, why, sizeof(why)) != NRM_OK) {
-		mig_seterr(errbuf, errlen,
-		    "could not create nrm.schema_version: %s", why);
+	if (nrm_ctl_exec(conn, mig_bootstrap_sql, err,
+		"create nrm.schema_version") != NRM_OK)
 		goto out;
-	}
-	if (mig_check_applied(conn, &set, rel, &n_applied, errbuf, errlen) !=
-		NRM_OK ||
-	    mig_repeatable_current(conn, &rep, &rep_current, errbuf, errlen) !=
-		NRM_OK)
+	if (mig_check_applied(conn, &set, rel, &n_applied, err) != NRM_OK ||
+	    mig_repeatable_current(conn, &rep, &rep_current, err) != NRM_OK)
 		goto out;
 	if ((size_t)n_applied == set.n && rep_current) {
 		fprintf(out, "schema is current at version %d\n", n_applied);
@@ -855,8 +756,7 @@ nrm_migrate(
 		struct timespec t0;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (mig_apply(conn, f, last ? &rep : NULL, errbuf, errlen) !=
-		    NRM_OK)
+		if (mig_apply(conn, f, last ? &rep : NULL, err) != NRM_OK)
 			goto out;
 		if (f != NULL)
 			fprintf(out, "applied %s (version %d) in %.0f ms\n",
@@ -873,8 +773,9 @@ nrm_migrate(
 	rc = NRM_OK;
 out:
 	if (locked && PQstatus(conn) == CONNECTION_OK) {
-		mig_rollback(conn);
-		if (mig_exec(conn, MIG_UNLOCK_SQL, why, sizeof(why)) != NRM_OK)
+		nrm_ctl_rollback(conn);
+		if (nrm_ctl_exec(conn, MIG_UNLOCK_SQL, &ignored,
+			"release the migration lock") != NRM_OK)
 			nrm_warn("could not release the migration lock");
 	}
 	free(rel);

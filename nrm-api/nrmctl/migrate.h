@@ -41,11 +41,12 @@
  * Bring the database on `conn` up to the newest migration in `dir`.
  * Writes one progress line per applied file to `out`, then "schema is
  * current at version N" (nothing to do) or "schema is now at version
- * N".  On NRM_ERR, errbuf holds "could not ...: reason" (no prefix, no
- * newline).  `conn` must be idle and outside a transaction; it stays
- * usable afterwards.
+ * N".  On NRM_ERR, err->detail holds "could not ...: reason" (no
+ * prefix, no newline; a path longer than 120 bytes is shown as "..."
+ * and its tail).  `conn` must be idle and outside a transaction; it
+ * stays usable afterwards.
  */
-int nrm_migrate(PGconn *conn, const char *dir, FILE *out, char *errbuf,
-    size_t errlen) NRM_MUSTCHECK;
+int nrm_migrate(PGconn *conn, const char *dir, FILE *out,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_MIGRATE_H */

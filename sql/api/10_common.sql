@@ -13,8 +13,9 @@
 -- SET search_path clause works (privileges are checked as the new role
 -- from the next statement on) but is NOT undone when the function
 -- returns: it lasts until the end of the transaction.  Every entry point
--- therefore saves current_setting('role') first and restores it before
--- each normal return, so a caller running several statements in one
+-- therefore enters through api.enter, which saves current_setting('role')
+-- and switches, and returns through api.leave, api.refuse or api.answer,
+-- which restore it, so a caller running several statements in one
 -- transaction never inherits an API role.  An error aborts the
 -- (sub)transaction, which restores the role by itself.  The helpers are
 -- SECURITY INVOKER: they run with the caller's privileges, which after
@@ -349,7 +350,7 @@ GRANT EXECUTE ON FUNCTION api.authorize(bytea, text, inet, text[], text,
 
 -- An allowed action that touches no table of its own (explaining a
 -- routing decision, reading the routing configuration, reloading it):
--- authenticate, and record it in the audit log, in one transaction.
+-- api.authorize, and record it in the audit log, in one transaction.
 CREATE OR REPLACE FUNCTION api.record(p_token_hash bytea, p_request_id text,
     p_client inet, p_roles text[], p_action text, p_object_type text,
     p_object_id text) RETURNS jsonb
@@ -357,21 +358,17 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_p record;
+	v_answer jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
-	    p_client, p_roles, p_action, p_object_type, p_object_id);
-	IF v_p.denial IS NOT NULL THEN
-		RETURN v_p.denial;
+	v_answer := api.authorize(p_token_hash, p_request_id, p_client,
+	    p_roles, p_action, p_object_type, p_object_id);
+	IF (v_answer->>'status')::integer = 200 THEN
+		PERFORM api.audit((v_answer #>> '{body,key_id}')::uuid,
+		    (v_answer #>> '{body,agency_id}')::uuid,
+		    v_answer #>> '{body,role}', p_action, p_object_type,
+		    p_object_id, NULL, 'allowed', NULL, p_request_id, p_client);
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, p_action,
-	    p_object_type, p_object_id, NULL, 'allowed', NULL, p_request_id,
-	    p_client);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
-	        'agency_id', v_p.agency_id, 'role', v_p.role,
-	        'agency_kind', v_p.agency_kind,
-	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+	RETURN v_answer;
 END
 $$;
 COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
@@ -379,3 +376,171 @@ COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
     'nothing else (routing explain, configuration read and reload).';
 GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
     text) TO nrm_app;
+
+/*
+ * The steps every entry point takes, once.  An entry point runs:
+ *
+ *	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+ *	    p_client, ARRAY['coordinator'], 'case.take', 'case', id);
+ *	IF v_p.denial IS NOT NULL THEN
+ *		RETURN v_p.denial;
+ *	END IF;
+ *	... (as the API role) ...
+ *	RETURN api.refuse(v_p, purpose, 'failed', reason, api.problem(...));
+ *	RETURN api.answer(v_p, purpose, api.case_answer(id));
+ *
+ * api.enter authenticates (api.authenticate: the audited 401/403 in
+ * denial, the scope published) and, for a principal, saves the role to
+ * restore (prev_role) and switches to nrm_<role>: set_config('role',
+ * ..., true) in a helper lasts past its return, as in the entry point's
+ * own body (see the top of this file).  The principal record also keeps
+ * what the call's audit events name (action, object_type, object_id,
+ * request_id, client), so api.refuse (audit a failed or denied outcome),
+ * api.answer (audit an allowed one) and
+ * api.leave (no audit) record the same fields the entry point was
+ * called for, restore prev_role and return the answer.  The answer is an
+ * argument: it is computed before the role is restored, as the API role.
+ * All PL/pgSQL: a LANGUAGE sql helper called from PL/pgSQL keeps its plan
+ * (row-level security quals included) for the rest of the transaction.
+ */
+CREATE OR REPLACE FUNCTION api.enter(p_token_hash bytea, p_request_id text,
+    p_client inet, p_roles text[], p_action text, p_object_type text,
+    p_object_id text, OUT key_id uuid, OUT agency_id uuid, OUT role text,
+    OUT regions text[], OUT agency_kind text, OUT denial jsonb,
+    OUT prev_role text, OUT action text, OUT object_type text,
+    OUT object_id text, OUT request_id text, OUT client inet)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	prev_role := pg_catalog.current_setting('role');
+	SELECT a.key_id, a.agency_id, a.role, a.regions, a.agency_kind,
+	    a.denial
+	INTO key_id, agency_id, role, regions, agency_kind, denial
+	FROM api.authenticate(p_token_hash, p_request_id, p_client, p_roles,
+	    p_action, p_object_type, p_object_id) a;
+	action := p_action;
+	object_type := p_object_type;
+	object_id := p_object_id;
+	request_id := p_request_id;
+	client := p_client;
+	IF denial IS NULL THEN
+		PERFORM pg_catalog.set_config('role', 'nrm_' || role, true);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.enter(bytea, text, inet, text[], text, text, text)
+    IS 'An entry point''s start: api.authenticate (denial: the audited '
+    '401/403), then the switch to the principal''s API role; the record '
+    'keeps the role to restore and the call''s audit fields for '
+    'api.refuse, api.answer and api.leave.';
+GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
+    text) TO nrm_app;
+
+-- Restore the role api.enter switched from; return p_answer.
+CREATE OR REPLACE FUNCTION api.leave(p_p record, p_answer jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.set_config('role', p_p.prev_role, true);
+	RETURN p_answer;
+END
+$$;
+COMMENT ON FUNCTION api.leave(record, jsonb) IS
+    'An entry point''s return without an audit event: restore the role '
+    'api.enter saved (p_p.prev_role), return p_answer.';
+
+-- Audit the call's outcome, restore the role, return p_answer.
+CREATE OR REPLACE FUNCTION api.refuse(p_p record, p_purpose text,
+    p_outcome text, p_reason text, p_answer jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM api.audit(p_p.key_id, p_p.agency_id, p_p.role, p_p.action,
+	    p_p.object_type, p_p.object_id, p_purpose, p_outcome, p_reason,
+	    p_p.request_id, p_p.client);
+	RETURN api.leave(p_p, p_answer);
+END
+$$;
+COMMENT ON FUNCTION api.refuse(record, text, text, text, jsonb) IS
+    'An entry point''s refusal: audit (the action and object api.enter '
+    'was called for, p_purpose, p_outcome, p_reason), restore the role, '
+    'return p_answer (the problem).';
+
+-- Audit the call allowed (p_purpose), restore the role, return p_answer.
+CREATE OR REPLACE FUNCTION api.answer(p_p record, p_purpose text,
+    p_answer jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'allowed', NULL, p_answer);
+END
+$$;
+COMMENT ON FUNCTION api.answer(record, text, jsonb) IS
+    'An entry point''s success: audit it allowed (p_purpose), restore the '
+    'role, return p_answer.';
+/*
+ * The 404 of a case the caller may not see: audited denied, reason
+ * not_found when no such case exists (p_region NULL: the caller's read
+ * found no row, and care.case_exists finds none either), else
+ * out_of_scope; the same answer for both.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_case(p_p record, p_purpose text,
+    p_case_id uuid, p_region text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'denied',
+	    CASE WHEN p_region IS NULL AND NOT care.case_exists(p_case_id)
+	    THEN 'not_found' ELSE 'out_of_scope' END,
+	    api.problem(404, 'not_found',
+	        'no case with this id in your regions'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_case(record, text, uuid, text) IS
+    'An entry point''s 404 for a case out of the caller''s scope or '
+    'unknown (p_region: the region the caller read, NULL for no row), '
+    'audited denied out_of_scope or not_found.';
+GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
+ * The 200 of a keyset page on "id" (GET /v1/audit, GET /v1/audit/
+ * reviews): p_items holds up to p_limit + 1 items, each with an "id";
+ * more than p_limit means a next page, whose cursor (next_after) is the
+ * id of the page's last item.  Audited allowed (api.answer).
+ */
+CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
+    p_items jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_items jsonb := p_items;
+	v_next bigint;
+BEGIN
+	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
+		v_items := v_items - p_limit;
+		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
+	END IF;
+	RETURN api.answer(p_p, p_purpose,
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_items,
+	            'next_after', v_next)));
+END
+$$;
+COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer) IS
+    'The audited 200 of a keyset page on id: at most p_limit items and '
+    'next_after (the last item''s id when there are more).';
+GRANT EXECUTE ON FUNCTION api.answer_page(record, text, jsonb, integer) TO
+    nrm_auditor;
+
+GRANT EXECUTE ON FUNCTION api.leave(record, jsonb), api.refuse(record, text,
+    text, text, jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
+    nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
+    nrm_analyst, nrm_admin;

@@ -15,7 +15,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_idem record;
 	v_signal_id uuid := pg_catalog.gen_random_uuid();
@@ -30,21 +29,18 @@ DECLARE
 	v_body jsonb;
 	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['reporter'], 'signal.create', 'signal', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	-- Idempotency: one request per (key, Idempotency-Key) at a time.
 	IF p_idem_key IS NOT NULL THEN
 		IF pg_catalog.char_length(p_idem_key) NOT BETWEEN 1 AND 200 THEN
-			PERFORM pg_catalog.set_config('role', v_prev_role,
-			    true);
-			RETURN api.problem(400, 'bad_request',
+			RETURN api.leave(v_p, api.problem(400, 'bad_request',
 			    'Idempotency-Key must be 1 to 200 characters',
-			    'Idempotency-Key');
+			    'Idempotency-Key'));
 		END IF;
 		IF p_request_hash IS NULL
 		    OR pg_catalog.octet_length(p_request_hash) <> 32 THEN
@@ -53,14 +49,11 @@ BEGIN
 		END IF;
 		IF NOT pg_catalog.pg_try_advisory_xact_lock(
 		    api.idempotency_lock_key(v_p.key_id, p_idem_key)) THEN
-			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-			    'signal.create', 'signal', NULL, 'intake', 'failed',
-			    'idempotency_in_flight', p_request_id, p_client);
-			PERFORM pg_catalog.set_config('role', v_prev_role,
-			    true);
-			RETURN api.problem(409, 'conflict',
-			    'a request with this key is in flight',
-			    'Idempotency-Key');
+			RETURN api.refuse(v_p, 'intake', 'failed',
+			    'idempotency_in_flight',
+			    api.problem(409, 'conflict',
+			        'a request with this key is in flight',
+			        'Idempotency-Key'));
 		END IF;
 		SELECT i.request_hash, i.response INTO v_idem
 		FROM intake.idempotency i
@@ -72,18 +65,13 @@ BEGIN
 				    v_idem.response->'body'->>'signal_id',
 				    'intake', 'allowed', NULL, p_request_id,
 				    p_client);
-				PERFORM pg_catalog.set_config('role',
-				    v_prev_role, true);
-				RETURN v_idem.response;
+				RETURN api.leave(v_p, v_idem.response);
 			END IF;
-			PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-			    'signal.create', 'signal', NULL, 'intake', 'failed',
-			    'idempotency_mismatch', p_request_id, p_client);
-			PERFORM pg_catalog.set_config('role', v_prev_role,
-			    true);
-			RETURN api.problem(422, 'idempotency',
-			    'this Idempotency-Key was used with a different '
-			    'request', 'Idempotency-Key');
+			RETURN api.refuse(v_p, 'intake', 'failed',
+			    'idempotency_mismatch',
+			    api.problem(422, 'idempotency', 'this '
+			        'Idempotency-Key was used with a different '
+			        'request', 'Idempotency-Key'));
 		END IF;
 	END IF;
 
@@ -114,12 +102,10 @@ BEGIN
 	v_municipality := p_signal->>'municipality_code';
 	IF v_municipality IS NOT NULL AND NOT EXISTS (SELECT 1
 	    FROM ref.municipality m WHERE m.code = v_municipality) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'signal.create', 'signal', NULL, 'intake', 'failed',
-		    'unknown_municipality', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'unknown municipality code', 'location.municipality_code');
+		RETURN api.refuse(v_p, 'intake', 'failed',
+		    'unknown_municipality', api.problem(422, 'validation',
+		        'unknown municipality code',
+		        'location.municipality_code'));
 	END IF;
 
 	v_region := p_route->>'region';
@@ -197,8 +183,7 @@ BEGIN
 		    v_received);
 	END IF;
 
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.leave(v_p, v_resp);
 END
 $$;
 COMMENT ON FUNCTION api.intake(bytea, text, inet, text, bytea, jsonb, jsonb,
@@ -216,18 +201,15 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_r record;
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['reporter'], 'signal.read_receipt', 'signal',
 	    p_signal_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	SELECT s.id, s.received_at, s.region_code, s.rule_id,
 	    s.notification_only, c.id AS case_id, c.priority
@@ -236,28 +218,20 @@ BEGIN
 	LEFT JOIN care.case c ON c.signal_id = s.id
 	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'signal.read_receipt', 'signal', p_signal_id::text,
-		    'intake', 'denied',
+		RETURN api.refuse(v_p, 'intake', 'denied',
 		    CASE WHEN intake.signal_exists(p_signal_id)
-		    THEN 'out_of_scope' ELSE 'not_found' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no signal with this id was submitted by your agency');
+		    THEN 'out_of_scope' ELSE 'not_found' END,
+		    api.problem(404, 'not_found',
+		        'no signal with this id was submitted by your agency'));
 	END IF;
 
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'signal.read_receipt', 'signal', p_signal_id::text, 'intake',
-	    'allowed', NULL, p_request_id, p_client);
-	v_resp := pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('signal_id', v_r.id,
-	        'case_id', v_r.case_id, 'region', v_r.region_code,
-	        'priority', v_r.priority, 'rule_id', v_r.rule_id,
-	        'received_at', api.rfc3339(v_r.received_at),
-	        'notification_only', v_r.notification_only));
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'intake',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('signal_id', v_r.id,
+	            'case_id', v_r.case_id, 'region', v_r.region_code,
+	            'priority', v_r.priority, 'rule_id', v_r.rule_id,
+	            'received_at', api.rfc3339(v_r.received_at),
+	            'notification_only', v_r.notification_only)));
 END
 $$;
 COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS

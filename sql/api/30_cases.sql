@@ -115,7 +115,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_state text := COALESCE(p_state, 'open');
 	v_limit integer := COALESCE(p_limit, 50);
@@ -126,12 +125,11 @@ DECLARE
 	v_detail text;
 	v_page record;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'inbox.list', 'inbox', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF v_state NOT IN ('open', 'taken', 'closed', 'all') THEN
 		v_field := 'state';
@@ -174,11 +172,8 @@ BEGIN
 		END;
 	END IF;
 	IF v_field IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'inbox.list', 'inbox', NULL, 'care', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request', v_detail, v_field);
+		RETURN api.refuse(v_p, 'care', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', v_detail, v_field));
 	END IF;
 
 	-- Keyset page in (prio_rank, take_by, inbox_seq) order: the key is
@@ -206,14 +201,12 @@ BEGIN
 	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
 	    LIMIT v_limit) q;
 
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'inbox.list',
-	    'inbox', NULL, 'care', 'allowed', NULL, p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('items', v_page.items,
-	        'next_key', CASE WHEN v_page.n = v_limit
-	            THEN v_page.last_key END,
-	        'watermark', v_page.watermark));
+	RETURN api.answer(v_p, 'care',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_page.items,
+	            'next_key', CASE WHEN v_page.n = v_limit
+	                THEN v_page.last_key END,
+	            'watermark', v_page.watermark)));
 END
 $$;
 COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
@@ -230,27 +223,25 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_watermark bigint;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'inbox.check', 'inbox', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
 	IF p_since IS NOT NULL AND p_since < 0 THEN
-		RETURN api.problem(400, 'bad_request',
-		    'since must not be negative', 'since');
+		RETURN api.leave(v_p, api.problem(400, 'bad_request',
+		    'since must not be negative', 'since'));
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 	SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) INTO v_watermark
 	FROM care.case c WHERE c.region_code = ANY (v_p.regions);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object(
-	        'newer', v_watermark > COALESCE(p_since, 0),
-	        'watermark', v_watermark));
+	RETURN api.leave(v_p,
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object(
+	            'newer', v_watermark > COALESCE(p_since, 0),
+	            'watermark', v_watermark)));
 END
 $$;
 COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint) IS
@@ -278,29 +269,24 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_rp record;
 	v_region text;
 	v_beyond boolean := false;
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator', 'assessor'], 'case.read', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	SELECT * INTO v_rp FROM api.read_purpose(v_p.role, p_purpose,
 	    p_reason);
 	IF v_rp.problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.read', 'case', p_case_id::text, NULL, 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_rp.problem;
+		RETURN api.refuse(v_p, NULL, 'failed', 'bad_request',
+		    v_rp.problem);
 	END IF;
 
 	SELECT c.region_code INTO v_region FROM care.case c
@@ -316,17 +302,8 @@ BEGIN
 			    p_case_id::text, true);
 			v_beyond := true;
 		ELSE
-			PERFORM api.audit(v_p.key_id, v_p.agency_id,
-			    v_p.role, 'case.read', 'case', p_case_id::text,
-			    v_rp.purpose, 'denied',
-			    CASE WHEN v_region IS NULL
-			        AND NOT care.case_exists(p_case_id)
-			    THEN 'not_found' ELSE 'out_of_scope' END,
-			    p_request_id, p_client);
-			PERFORM pg_catalog.set_config('role', v_prev_role,
-			    true);
-			RETURN api.problem(404, 'not_found',
-			    'no case with this id in your regions');
+			RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
+			    v_region);
 		END IF;
 	END IF;
 
@@ -340,8 +317,8 @@ BEGIN
 		    pg_catalog.jsonb_build_object('reason', v_rp.reason,
 		        'beyond_scope', v_beyond, 'review', 'pending'));
 	END IF;
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+	RETURN api.leave(v_p,
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
 COMMENT ON FUNCTION api.case_get(bytea, text, inet, uuid, text, text) IS
@@ -361,25 +338,21 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_l record;
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.take', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
 	    v_p.role, v_p.regions, p_case_id, p_if_match, 'take',
 	    p_request_id, p_client);
 	IF v_l.problem IS NOT NULL THEN
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_l.problem;
+		RETURN api.leave(v_p, v_l.problem);
 	END IF;
 
 	UPDATE care.case SET state = 'taken', holder_key_id = v_p.key_id,
@@ -388,12 +361,7 @@ BEGIN
 	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
 	VALUES (p_case_id, 'taken', v_p.key_id,
 	    pg_catalog.jsonb_build_object('region', (v_l.c).region_code));
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.take',
-	    'case', p_case_id::text, 'care', 'allowed', NULL, p_request_id,
-	    p_client);
-	v_resp := api.case_answer(p_case_id);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) IS
@@ -410,7 +378,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_l record;
 	v_region text;
@@ -420,9 +387,8 @@ DECLARE
 	v_everyone boolean;
 	v_why text;
 	v_to text;
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.decline', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
@@ -432,25 +398,20 @@ BEGIN
 		RAISE EXCEPTION 'p_decline_limit must be at least 1'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_reason IS NULL OR NOT care.reason_allowed('decline', p_reason)
 	THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.decline', 'case', p_case_id::text, 'care', 'failed',
-		    'invalid_reason', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'reason must be one of the documented decline reasons',
-		    'reason');
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
+		    api.problem(422, 'validation',
+		        'reason must be one of the documented decline reasons',
+		        'reason'));
 	END IF;
 
 	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
 	    v_p.role, v_p.regions, p_case_id, p_if_match, 'decline',
 	    p_request_id, p_client);
 	IF v_l.problem IS NOT NULL THEN
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_l.problem;
+		RETURN api.leave(v_p, v_l.problem);
 	END IF;
 	v_region := (v_l.c).region_code;
 
@@ -500,12 +461,7 @@ BEGIN
 	        'declines', (v_l.c).declines + 1,
 	        'region_declines', v_region_declines,
 	        'decline_limit', p_decline_limit, 'why', v_why));
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'case.decline', 'case', p_case_id::text, 'care', 'allowed', NULL,
-	    p_request_id, p_client);
-	v_resp := api.case_answer(p_case_id);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
@@ -526,13 +482,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_l record;
 	v_now timestamptz := pg_catalog.now();
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.transfer', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
@@ -545,42 +499,31 @@ BEGIN
 		    'must be seconds >= 0'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_reason IS NULL OR NOT care.reason_allowed('transfer', p_reason)
 	THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
-		    'invalid_reason', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'reason must be one of the documented transfer reasons',
-		    'reason');
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
+		    api.problem(422, 'validation',
+		        'reason must be one of the documented transfer reasons',
+		        'reason'));
 	END IF;
 	IF p_target_region IS NULL OR NOT EXISTS (SELECT 1 FROM ref.region r
 	    WHERE r.code = p_target_region) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
-		    'unknown_region', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation', 'unknown region',
-		    'target_region');
+		RETURN api.refuse(v_p, 'care', 'failed', 'unknown_region',
+		    api.problem(422, 'validation', 'unknown region',
+		        'target_region'));
 	END IF;
 
 	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
 	    v_p.role, v_p.regions, p_case_id, p_if_match, 'transfer',
 	    p_request_id, p_client);
 	IF v_l.problem IS NOT NULL THEN
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_l.problem;
+		RETURN api.leave(v_p, v_l.problem);
 	END IF;
 	IF (v_l.c).region_code = p_target_region THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.transfer', 'case', p_case_id::text, 'care', 'failed',
-		    'same_region', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'the case is already in this region', 'target_region');
+		RETURN api.refuse(v_p, 'care', 'failed', 'same_region',
+		    api.problem(422, 'validation',
+		        'the case is already in this region', 'target_region'));
 	END IF;
 
 	UPDATE care.case SET state = 'open', holder_key_id = NULL,
@@ -597,12 +540,7 @@ BEGIN
 	        'to_region', p_target_region,
 	        'take_within_s', p_take_within_s,
 	        'first_contact_within_s', p_first_contact_within_s));
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'case.transfer', 'case', p_case_id::text, 'care', 'allowed', NULL,
-	    p_request_id, p_client);
-	v_resp := api.case_answer(p_case_id);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_transfer(bytea, text, inet, uuid, integer,
@@ -619,35 +557,28 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_l record;
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.close', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_reason IS NULL OR NOT care.reason_allowed('close', p_reason) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.close', 'case', p_case_id::text, 'care', 'failed',
-		    'invalid_reason', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'reason must be one of the documented closing reasons',
-		    'reason');
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
+		    api.problem(422, 'validation',
+		        'reason must be one of the documented closing reasons',
+		        'reason'));
 	END IF;
 
 	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
 	    v_p.role, v_p.regions, p_case_id, p_if_match, 'close',
 	    p_request_id, p_client);
 	IF v_l.problem IS NOT NULL THEN
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_l.problem;
+		RETURN api.leave(v_p, v_l.problem);
 	END IF;
 
 	-- The holder stays recorded on the closed case.
@@ -658,12 +589,7 @@ BEGIN
 	VALUES (p_case_id, 'closed', v_p.key_id,
 	    pg_catalog.jsonb_build_object('reason', p_reason,
 	        'region', (v_l.c).region_code));
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.close',
-	    'case', p_case_id::text, 'care', 'allowed', NULL, p_request_id,
-	    p_client);
-	v_resp := api.case_answer(p_case_id);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_close(bytea, text, inet, uuid, integer, text)
@@ -681,13 +607,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_l record;
 	v_now timestamptz := pg_catalog.now();
-	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.reopen', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
@@ -699,25 +623,19 @@ BEGIN
 		    'are both null or both seconds >= 0'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_reason IS NULL OR NOT care.reason_allowed('reopen', p_reason)
 	THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.reopen', 'case', p_case_id::text, 'care', 'failed',
-		    'invalid_reason', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'reason must be one of the documented reopening reasons',
-		    'reason');
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
+		    api.problem(422, 'validation', 'reason must be one of the '
+		        'documented reopening reasons', 'reason'));
 	END IF;
 
 	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
 	    v_p.role, v_p.regions, p_case_id, p_if_match, 'reopen',
 	    p_request_id, p_client);
 	IF v_l.problem IS NOT NULL THEN
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_l.problem;
+		RETURN api.leave(v_p, v_l.problem);
 	END IF;
 
 	UPDATE care.case SET state = 'open', holder_key_id = NULL,
@@ -737,12 +655,7 @@ BEGIN
 	        'reason', p_reason, 'region', (v_l.c).region_code,
 	        'take_within_s', p_take_within_s,
 	        'first_contact_within_s', p_first_contact_within_s)));
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'case.reopen', 'case', p_case_id::text, 'care', 'allowed', NULL,
-	    p_request_id, p_client);
-	v_resp := api.case_answer(p_case_id);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,
@@ -783,51 +696,37 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_region text;
 	v_share jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.share', 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_consent IS NOT TRUE THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.share', 'case', p_case_id::text, 'investigation',
-		    'failed', 'no_consent', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'a case is shared with the police only with the victim''s '
-		    'consent', 'consent');
+		RETURN api.refuse(v_p, 'investigation', 'failed', 'no_consent',
+		    api.problem(422, 'validation',
+		        'a case is shared with the police only with the '
+		        'victim''s consent', 'consent'));
 	END IF;
 	IF p_agency_id IS NULL OR NOT EXISTS (SELECT 1 FROM auth.api_key k
 	    WHERE k.agency_id = p_agency_id AND k.role = 'investigator'
 	      AND k.revoked_at IS NULL) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.share', 'case', p_case_id::text, 'investigation',
-		    'failed', 'unknown_agency', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'not an agency with investigator keys', 'agency_id');
+		RETURN api.refuse(v_p, 'investigation', 'failed',
+		    'unknown_agency',
+		    api.problem(422, 'validation',
+		        'not an agency with investigator keys', 'agency_id'));
 	END IF;
 
 	SELECT c.region_code INTO v_region FROM care.case c
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'case.share', 'case', p_case_id::text, 'investigation',
-		    'denied', CASE WHEN v_region IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no case with this id in your regions');
+		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
+		    v_region);
 	END IF;
 
 	v_share := care.share_case(p_case_id, p_agency_id);
@@ -837,11 +736,8 @@ BEGIN
 		VALUES (p_case_id, 'shared', v_p.key_id,
 		    pg_catalog.jsonb_build_object('agency_id', p_agency_id));
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role, 'case.share',
-	    'case', p_case_id::text, 'investigation', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_share);
+	RETURN api.answer(v_p, 'investigation',
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_share));
 END
 $$;
 COMMENT ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid, boolean)

@@ -39,35 +39,27 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.verify', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF NOT audit.checkpoints_valid(p_checkpoints) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.verify', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request',
-		    'checkpoints must be an array of {"pos": integer >= 0, '
-		    '"hash": 64 lowercase hex digits}', 'checkpoints');
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request',
+		        'checkpoints must be an array of {"pos": integer >= 0, '
+		        '"hash": 64 lowercase hex digits}', 'checkpoints'));
 	END IF;
 
 	v_body := audit.verify_chain(CASE WHEN p_checkpoints IS NULL
 	    OR pg_catalog.jsonb_typeof(p_checkpoints) = 'null' THEN NULL
 	    ELSE p_checkpoints END);
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.verify', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+	RETURN api.answer(v_p, 'audit',
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
 COMMENT ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) IS
@@ -93,7 +85,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_f jsonb := CASE WHEN p_filters IS NULL
 	    OR pg_catalog.jsonb_typeof(p_filters) = 'null' THEN '{}'::jsonb
@@ -102,28 +93,22 @@ DECLARE
 	v_problem jsonb;
 	v_sql text;
 	v_items jsonb;
-	v_n integer;
-	v_next bigint;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.search', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_problem := audit.search_problem(v_f, p_after_id, v_limit);
 	IF v_problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.search', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request', v_problem->>'detail',
-		    v_problem->>'field');
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', v_problem->>'detail',
+		        v_problem->>'field'));
 	END IF;
 
 	v_sql := 'SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id '
-	    'DESC), ''[]''::jsonb), pg_catalog.count(*)::integer FROM ('
+	    'DESC), ''[]''::jsonb) FROM ('
 	    'SELECT e.id, pg_catalog.jsonb_build_object(''id'', e.id, '
 	    '''at'', pg_catalog.to_char(e.at AT TIME ZONE ''UTC'', '
 	    '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"''), '
@@ -167,25 +152,15 @@ BEGIN
 		v_sql := v_sql || ' AND e.id < $10';
 	END IF;
 	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
-	EXECUTE v_sql INTO v_items, v_n
+	EXECUTE v_sql INTO v_items
 	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,
 	    v_f->>'object_type', v_f->>'object_id', v_f->>'action',
 	    v_f->>'purpose', v_f->>'outcome', (v_f->>'from')::timestamptz,
 	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1;
-	IF v_n > v_limit THEN
-		v_items := v_items - v_limit;
-		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
-	END IF;
 
 	-- Reading the audit log is itself audited (after the read: the
 	-- search does not find its own event).
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.search', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('items', v_items,
-	        'next_after', v_next));
+	RETURN api.answer_page(v_p, 'audit', v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
@@ -212,40 +187,32 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_state text := COALESCE(p_state, 'pending');
 	v_limit integer := COALESCE(p_limit, 50);
 	v_field text;
 	v_items jsonb;
-	v_n integer;
-	v_next bigint;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.reviews', 'audit', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_field := CASE
 	    WHEN v_state NOT IN ('pending', 'reviewed', 'all') THEN 'state'
 	    WHEN v_limit NOT BETWEEN 1 AND 200 THEN 'limit'
 	    WHEN p_after_id < 0 THEN 'cursor' END;
 	IF v_field IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'audit.reviews', 'audit', NULL, 'audit', 'failed',
-		    'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(400, 'bad_request', CASE v_field
+		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', CASE v_field
 		    WHEN 'state' THEN 'state must be pending, reviewed or all'
 		    WHEN 'limit' THEN 'limit must be 1..200'
-		    ELSE 'cursor is not valid' END, v_field);
+		    ELSE 'cursor is not valid' END, v_field));
 	END IF;
 
-	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]'),
-	    pg_catalog.count(*)::integer
-	INTO v_items, v_n
+	SELECT COALESCE(pg_catalog.jsonb_agg(x.item ORDER BY x.id), '[]')
+	INTO v_items
 	FROM (
 		SELECT e.id, pg_catalog.jsonb_build_object('id', e.id,
 		    'at', api.rfc3339(e.at),
@@ -266,18 +233,8 @@ BEGIN
 		  AND (p_after_id IS NULL OR rv.event_id > p_after_id)
 		ORDER BY rv.event_id
 		LIMIT v_limit + 1) x;
-	IF v_n > v_limit THEN
-		v_items := v_items - v_limit;
-		v_next := (v_items->(v_limit - 1)->>'id')::bigint;
-	END IF;
 
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.reviews', 'audit', NULL, 'audit', 'allowed', NULL,
-	    p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('items', v_items,
-	        'next_after', v_next));
+	RETURN api.answer_page(v_p, 'audit', v_items, v_limit);
 END
 $$;
 COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
@@ -301,20 +258,18 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_rv audit.review;
 	v_outcome text := 'allowed';
 	v_reason text;
 	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['auditor'], 'audit.review', 'audit_event',
 	    p_event_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	IF p_verdict IS NULL OR p_verdict NOT IN ('justified', 'unjustified')
 	THEN
@@ -354,11 +309,7 @@ BEGIN
 			        'verdict', v_rv.verdict));
 		END IF;
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'audit.review', 'audit_event', p_event_id::text, 'audit',
-	    v_outcome, v_reason, p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.refuse(v_p, 'audit', v_outcome, v_reason, v_resp);
 END
 $$;
 COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS

@@ -29,7 +29,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_prof record;
 	v_problem jsonb;
@@ -48,13 +47,12 @@ DECLARE
 	v_id uuid := pg_catalog.gen_random_uuid();
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator', 'assessor'],
 	    'identification.create', 'case', p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	-- The profile comes from nrmd's configuration: unknown is a bug.
 	SELECT * INTO v_prof FROM ident.profile pr
@@ -66,16 +64,12 @@ BEGIN
 
 	v_problem := ident.entry_problem(p_entry);
 	IF v_problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.create', 'case', p_case_id::text,
-		    'identification', 'failed',
+		RETURN api.refuse(v_p, 'identification', 'failed',
 		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_entry' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem((v_problem->>'status')::integer,
-		    v_problem->>'code', v_problem->>'detail',
-		    v_problem->>'field');
+		    THEN 'bad_request' ELSE 'invalid_entry' END,
+		    api.problem((v_problem->>'status')::integer,
+		        v_problem->>'code', v_problem->>'detail',
+		        v_problem->>'field'));
 	END IF;
 	v_stage := p_entry->>'stage';
 	v_decided := api.json_date(p_entry->'decided_on');
@@ -86,31 +80,19 @@ BEGIN
 
 	-- Who records which stage (docs/separation.md).
 	IF v_p.role = 'coordinator' AND v_stage <> 'initial' THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.create', 'case', p_case_id::text,
-		    'identification', 'denied', 'stage_not_permitted',
-		    p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(403, 'forbidden',
+		RETURN api.refuse(v_p, 'identification', 'denied',
+		    'stage_not_permitted', api.problem(403, 'forbidden',
 		    'coordinators record initial indications only; conclusive '
 		    'decisions and reconsiderations are the assessment body''s',
-		    'stage');
+		    'stage'));
 	END IF;
 
 	SELECT c.region_code INTO v_region FROM care.case c
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_p.role = 'coordinator'
 	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.create', 'case', p_case_id::text,
-		    'identification', 'denied',
-		    CASE WHEN v_region IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no case with this id in your regions');
+		RETURN api.refuse_case(v_p, 'identification', p_case_id,
+		    v_region);
 	END IF;
 
 	-- One entry per case at a time: the rules below read the others.
@@ -158,17 +140,13 @@ BEGIN
 		    v_prof.code, v_prof.recovery_min_days);
 	END IF;
 	IF v_rule IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.create', 'case', p_case_id::text,
-		    'identification', 'failed', v_rule, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
 		v_problem := api.problem(422, 'validation', v_detail, v_field);
-		RETURN pg_catalog.jsonb_set(v_problem, '{problem}',
-		    (v_problem->'problem') || pg_catalog.jsonb_strip_nulls(
-		        pg_catalog.jsonb_build_object('rule', v_rule,
-		            'profile', v_prof.code,
-		            'earliest', v_earliest)));
+		RETURN api.refuse(v_p, 'identification', 'failed', v_rule,
+		    pg_catalog.jsonb_set(v_problem, '{problem}',
+		        (v_problem->'problem') || pg_catalog.jsonb_strip_nulls(
+		            pg_catalog.jsonb_build_object('rule', v_rule,
+		                'profile', v_prof.code,
+		                'earliest', v_earliest))));
 	END IF;
 
 	INSERT INTO ident.decision (id, case_id, stage, outcome,
@@ -179,14 +157,12 @@ BEGIN
 	    p_entry->>'deciding_body', p_entry->>'rationale', v_decided,
 	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code);
 
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'identification.create', 'case', p_case_id::text,
-	    'identification', 'allowed', NULL, p_request_id, p_client);
 	SELECT ident.entry_json(d) INTO v_body FROM ident.decision d
 	WHERE d.id = v_id;
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
-	    'location', '/v1/cases/' || p_case_id::text || '/identification');
+	RETURN api.answer(v_p, 'identification',
+	    pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
+	        'location',
+	        '/v1/cases/' || p_case_id::text || '/identification'));
 END
 $$;
 COMMENT ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb, text)
@@ -213,7 +189,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_rp record;
 	v_prof record;
@@ -222,22 +197,18 @@ DECLARE
 	v_first date;
 	v_resp jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator', 'assessor'],
 	    'identification.read', 'case', p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	SELECT * INTO v_rp FROM api.read_purpose(v_p.role, p_purpose,
 	    p_reason, 'identification');
 	IF v_rp.problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.read', 'case', p_case_id::text, NULL,
-		    'failed', 'bad_request', p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN v_rp.problem;
+		RETURN api.refuse(v_p, NULL, 'failed', 'bad_request',
+		    v_rp.problem);
 	END IF;
 
 	SELECT * INTO v_prof FROM ident.profile pr
@@ -251,16 +222,8 @@ BEGIN
 	WHERE c.id = p_case_id;
 	IF NOT FOUND OR (v_p.role = 'coordinator'
 	    AND (v_c.region_code = ANY (v_p.regions)) IS NOT TRUE) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'identification.read', 'case', p_case_id::text,
-		    v_rp.purpose, 'denied',
-		    CASE WHEN v_c.region_code IS NULL
-		        AND NOT care.case_exists(p_case_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no case with this id in your regions');
+		RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
+		    v_c.region_code);
 	END IF;
 
 	SELECT COALESCE(pg_catalog.jsonb_agg(ident.entry_json(d)
@@ -290,8 +253,7 @@ BEGIN
 	                v_first + v_prof.min_days_initial_to_conclusive,
 	            'reflection_days', v_prof.reflection_days,
 	            'recovery_min_days', v_prof.recovery_min_days)));
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN v_resp;
+	RETURN api.leave(v_p, v_resp);
 END
 $$;
 COMMENT ON FUNCTION api.ident_list(bytea, text, inet, uuid, text, text,
@@ -319,7 +281,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_problem jsonb;
 	v_signal uuid;
@@ -330,13 +291,12 @@ DECLARE
 	v_now timestamptz := pg_catalog.now();
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['investigator'], 'investigation.create',
 	    'investigation', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_problem := invest.body_problem(p_body, true);
 	IF v_problem IS NULL THEN
@@ -353,39 +313,29 @@ BEGIN
 		END IF;
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.create', 'investigation', NULL,
-		    'investigation', 'failed',
+		RETURN api.refuse(v_p, 'investigation', 'failed',
 		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem((v_problem->>'status')::integer,
-		    v_problem->>'code', v_problem->>'detail',
-		    v_problem->>'field');
+		    THEN 'bad_request' ELSE 'invalid_body' END,
+		    api.problem((v_problem->>'status')::integer,
+		        v_problem->>'code', v_problem->>'detail',
+		        v_problem->>'field'));
 	END IF;
 
 	IF v_signal IS NOT NULL AND NOT EXISTS (SELECT 1 FROM intake.signal s
 	    WHERE s.id = v_signal AND s.agency_id = v_p.agency_id) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.create', 'investigation', NULL,
-		    'investigation', 'failed', 'unknown_signal', p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'no signal with this id was submitted by your agency',
-		    'signal_id');
+		RETURN api.refuse(v_p, 'investigation', 'failed',
+		    'unknown_signal',
+		    api.problem(422, 'validation',
+		        'no signal with this id was submitted by your agency',
+		        'signal_id'));
 	END IF;
 	IF v_case IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invest.case_share x
 	    WHERE x.case_id = v_case AND x.agency_id = v_p.agency_id) THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.create', 'investigation', NULL,
-		    'investigation', 'failed', 'case_not_shared', p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'no case with this id was shared with your agency',
-		    'case_id');
+		RETURN api.refuse(v_p, 'investigation', 'failed',
+		    'case_not_shared',
+		    api.problem(422, 'validation',
+		        'no case with this id was shared with your agency',
+		        'case_id'));
 	END IF;
 
 	INSERT INTO invest.record (id, agency_id, signal_id, case_id,
@@ -402,9 +352,9 @@ BEGIN
 	    'investigation', 'allowed', NULL, p_request_id, p_client);
 	SELECT invest.record_json(r) INTO v_body FROM invest.record r
 	WHERE r.id = v_id;
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
-	    'location', '/v1/investigations/' || v_id::text);
+	RETURN api.leave(v_p,
+	    pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
+	        'location', '/v1/investigations/' || v_id::text));
 END
 $$;
 COMMENT ON FUNCTION api.invest_create(bytea, text, inet, jsonb) IS
@@ -426,35 +376,27 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['investigator'], 'investigation.read',
 	    'investigation', p_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	SELECT invest.record_json(r) INTO v_body FROM invest.record r
 	WHERE r.id = p_id AND r.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.read', 'investigation', p_id::text,
-		    'investigation', 'denied',
+		RETURN api.refuse(v_p, 'investigation', 'denied',
 		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-		    ELSE 'not_found' END, p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no investigation with this id for your agency');
+		    ELSE 'not_found' END,
+		    api.problem(404, 'not_found',
+		        'no investigation with this id for your agency'));
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'investigation.read', 'investigation', p_id::text,
-	    'investigation', 'allowed', NULL, p_request_id, p_client);
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+	RETURN api.answer(v_p, 'investigation',
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
 COMMENT ON FUNCTION api.invest_get(bytea, text, inet, uuid) IS
@@ -482,7 +424,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_prev_role text := pg_catalog.current_setting('role');
 	v_p record;
 	v_problem jsonb;
 	v_r record;
@@ -493,13 +434,12 @@ DECLARE
 	v_status text;
 	v_body jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.authenticate(p_token_hash, p_request_id,
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['investigator'], 'investigation.update',
 	    'investigation', p_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	PERFORM pg_catalog.set_config('role', 'nrm_' || v_p.role, true);
 
 	v_problem := invest.body_problem(p_body, false);
 	IF v_problem IS NULL AND p_body ? 'report_filed'
@@ -509,16 +449,12 @@ BEGIN
 		    'detail', 'report_filed must be true or false');
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.update', 'investigation', p_id::text,
-		    'investigation', 'failed',
+		RETURN api.refuse(v_p, 'investigation', 'failed',
 		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END, p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem((v_problem->>'status')::integer,
-		    v_problem->>'code', v_problem->>'detail',
-		    v_problem->>'field');
+		    THEN 'bad_request' ELSE 'invalid_body' END,
+		    api.problem((v_problem->>'status')::integer,
+		        v_problem->>'code', v_problem->>'detail',
+		        v_problem->>'field'));
 	END IF;
 
 	SELECT r.police_reference, r.prosecution_reference, r.report_filed,
@@ -528,26 +464,19 @@ BEGIN
 	WHERE r.id = p_id AND r.agency_id = v_p.agency_id
 	FOR UPDATE;
 	IF NOT FOUND THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.update', 'investigation', p_id::text,
-		    'investigation', 'denied',
+		RETURN api.refuse(v_p, 'investigation', 'denied',
 		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-		    ELSE 'not_found' END, p_request_id, p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(404, 'not_found',
-		    'no investigation with this id for your agency');
+		    ELSE 'not_found' END,
+		    api.problem(404, 'not_found',
+		        'no investigation with this id for your agency'));
 	END IF;
 	IF p_if_match IS NOT NULL AND p_if_match <> v_r.version THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.update', 'investigation', p_id::text,
-		    'investigation', 'failed', 'stale_version', p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
 		v_problem := api.problem(412, 'precondition',
 		    pg_catalog.format('the investigation has changed: its '
 		        'version is %s', v_r.version));
-		RETURN pg_catalog.jsonb_set(v_problem, '{problem,version}',
-		    pg_catalog.to_jsonb(v_r.version));
+		RETURN api.refuse(v_p, 'investigation', 'failed',
+		    'stale_version', pg_catalog.jsonb_set(v_problem,
+		        '{problem,version}', pg_catalog.to_jsonb(v_r.version)));
 	END IF;
 
 	v_police := CASE WHEN p_body ? 'police_reference'
@@ -562,14 +491,11 @@ BEGIN
 	    ELSE v_r.report_filed_on END;
 	v_status := COALESCE(p_body->>'status', v_r.status);
 	IF v_filed_on IS NOT NULL AND NOT v_filed THEN
-		PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-		    'investigation.update', 'investigation', p_id::text,
-		    'investigation', 'failed', 'invalid_body', p_request_id,
-		    p_client);
-		PERFORM pg_catalog.set_config('role', v_prev_role, true);
-		RETURN api.problem(422, 'validation',
-		    'report_filed_on requires report_filed true',
-		    'report_filed_on');
+		RETURN api.refuse(v_p, 'investigation', 'failed',
+		    'invalid_body',
+		    api.problem(422, 'validation',
+		        'report_filed_on requires report_filed true',
+		        'report_filed_on'));
 	END IF;
 
 	IF (v_police, v_prosecution, v_filed, v_filed_on, v_status)
@@ -582,13 +508,10 @@ BEGIN
 		    updated_at = pg_catalog.now()
 		WHERE id = p_id;
 	END IF;
-	PERFORM api.audit(v_p.key_id, v_p.agency_id, v_p.role,
-	    'investigation.update', 'investigation', p_id::text,
-	    'investigation', 'allowed', NULL, p_request_id, p_client);
 	SELECT invest.record_json(r) INTO v_body FROM invest.record r
 	WHERE r.id = p_id;
-	PERFORM pg_catalog.set_config('role', v_prev_role, true);
-	RETURN pg_catalog.jsonb_build_object('status', 200, 'body', v_body);
+	RETURN api.answer(v_p, 'investigation',
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
 COMMENT ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,

@@ -17,13 +17,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
-NRMCTL=${NRMCTL:-bin/nrmctl}
 DB=nrm_auditcli
-
-[ $# -eq 2 ] || { echo "usage: $0 DIR PORT" >&2; exit 2; }
-eval "$(scripts/pg.sh env "$1" "$2")"
-[ -x "$NRMCTL" ] || { echo "$NRMCTL is not built (run make)" >&2; exit 2; }
+. tests/db/lib.sh
 
 T=$(mktemp -d /tmp/nrm-auditcli.XXXXXX)
 n=0
@@ -38,16 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-su_psql() {
-	local db=$1
-	shift
-	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
-	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
-	    -U postgres -d "$db" "$@"
-}
-url() {
-	echo "postgresql://${2:-nrm_owner}@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
-}
 ok() {
 	n=$((n + 1))
 	echo "ok $n - $*"

@@ -16,30 +16,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
-NRMCTL=${NRMCTL:-bin/nrmctl}
 RELEASED=${NRM_RELEASED:-507f353}
 DB=nrm_fwd
-
-[ $# -eq 2 ] || { echo "usage: $0 DIR PORT" >&2; exit 2; }
-eval "$(scripts/pg.sh env "$1" "$2")"
-[ -x "$NRMCTL" ] || { echo "$NRMCTL is not built (run make)" >&2; exit 2; }
+. tests/db/lib.sh
 
 T=$(mktemp -d /tmp/nrm-fwd.XXXXXX)
 n=0
 failed=0
-# psql_as USER DB [psql args]
-psql_as() {
-	local user=$1 db=$2
-	shift 2
-	PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -At \
-	    -v ON_ERROR_STOP=1 -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" \
-	    -U "$user" -d "$db" "$@"
-}
-su_psql() { psql_as postgres "$@"; }
-url() {
-	echo "postgresql://nrm_owner@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
-}
 dump() {
 	"$PGBIN/pg_dump" -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" -U postgres \
 	    "$@" | grep -v '^\\\(un\)\{0,1\}restrict '
