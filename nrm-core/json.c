@@ -512,18 +512,6 @@ nrm_json_path_index(char *buf, const char *parent, int i)
 	json_path_put(buf, parent, "", idx);
 }
 
-int
-nrm_json_lookup(const char *const *names, int n, const char *s)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (names[i] != NULL && strcmp(names[i], s) == 0)
-			return i;
-	}
-	return -1;
-}
-
 /* Hand a fault to report, or keep it in *err for the caller. */
 static void
 json_fault(nrm_json_report_cb report, void *arg, struct nrm_error *err)
@@ -554,7 +542,7 @@ nrm_json_members(const cJSON *obj, const char *path, const char *const *keys,
 			e = sizeof(expected) - 1;
 	}
 	for (m = obj->child; m != NULL; m = m->next) {
-		k = nrm_json_lookup(keys, n, m->string);
+		k = nrm_name_index(keys, n, m->string);
 		if (k >= 0) {
 			if (!cJSON_IsNull(m) || (required & (1u << k)) != 0)
 				slot[k] = m;

@@ -44,33 +44,26 @@ const char *const nrm_agency_kind_names[NRM_AGENCY_COUNT] = {
 const char *
 nrm_priority_name(enum nrm_priority p)
 {
-	if ((int)p < 0 || (size_t)p >= NRM_ARRAY_LEN(nrm_priority_names))
-		return NULL;
-	return nrm_priority_names[p];
+	return nrm_name_at(nrm_priority_names, NRM_PRIO_COUNT, (int)p);
 }
 
 const char *
 nrm_agency_kind_name(enum nrm_agency_kind k)
 {
-	if ((int)k < 0 || (int)k >= NRM_AGENCY_COUNT)
-		return NULL;
-	return nrm_agency_kind_names[k];
+	return nrm_name_at(nrm_agency_kind_names, NRM_AGENCY_COUNT, (int)k);
 }
 
 int
 nrm_agency_kind_parse(const char *name, enum nrm_agency_kind *out)
 {
-	int k;
+	int k = name != NULL
+	    ? nrm_name_index(nrm_agency_kind_names, NRM_AGENCY_COUNT, name)
+	    : -1;
 
-	if (name == NULL)
+	if (k < 0)
 		return NRM_ERR;
-	for (k = 0; k < NRM_AGENCY_COUNT; k++) {
-		if (strcmp(name, nrm_agency_kind_names[k]) == 0) {
-			*out = (enum nrm_agency_kind)k;
-			return NRM_OK;
-		}
-	}
-	return NRM_ERR;
+	*out = (enum nrm_agency_kind)k;
+	return NRM_OK;
 }
 
 const struct nrm_geo *

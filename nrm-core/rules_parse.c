@@ -77,11 +77,8 @@ ld_name_list(struct ld *L, const char *path, const cJSON *v,
 		return NRM_ERR;
 	cJSON_ArrayForEach (x, v) {
 		nrm_json_path_index(sub, path, i++);
-		for (k = 0; k < n; k++) {
-			if (strcmp(x->valuestring, names[k]) == 0)
-				break;
-		}
-		if (k == n) {
+		k = nrm_name_index(names, (size_t)n, x->valuestring);
+		if (k < 0) {
 			if (e == 0) {
 				for (k = 0; k < n; k++)
 					e += (size_t)snprintf(expected + e,
@@ -540,7 +537,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 	if (f[2] != NULL) {
 		nrm_json_path(sub, path, "priority");
 		k = cJSON_IsString(f[2])
-		    ? nrm_json_lookup(
+		    ? nrm_name_index(
 			  nrm_priority_names, NRM_PRIO_COUNT, f[2]->valuestring)
 		    : -1;
 		if (k < 0)

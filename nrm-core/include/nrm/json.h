@@ -111,7 +111,4 @@ int nrm_json_text(const cJSON *v, const char *path, size_t max, bool lines,
 int nrm_json_bool(const cJSON *v, const char *path, bool *out,
     struct nrm_error *err) NRM_MUSTCHECK;
 
-/* Index of s in names[0..n) (NULL entries skipped), or -1. */
-int nrm_json_lookup(const char *const *names, int n, const char *s);
-
 #endif /* NRM_JSON_H */
