@@ -191,7 +191,6 @@ audit_checkpoints_authed(struct nrm_req *r)
 	cJSON *o = cJSON_CreateObject();
 	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
 	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
-	char *out;
 
 	cJSON_AddBoolToObject(o, "enabled", cp != NULL);
 	if (pem != NULL)
@@ -200,9 +199,7 @@ audit_checkpoints_authed(struct nrm_req *r)
 		cJSON_AddNullToObject(o, "public_key");
 	cJSON_AddItemToObject(o, "checkpoints",
 	    list != NULL ? cJSON_Parse(list) : cJSON_CreateArray());
-	out = cJSON_PrintUnformatted(o);
-	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-	free(out);
+	nrm_req_json_obj(r, 200, o);
 	free(list);
 	free(pem);
 	cJSON_Delete(o);
@@ -249,7 +246,6 @@ audit_review_authed(struct nrm_req *r)
 {
 	static const char *const keys[] = {"verdict"};
 	struct nrm_dbapi_call call;
-	struct nrm_error err;
 	const cJSON *slot[1];
 	cJSON *root;
 	const char *verdict;
@@ -259,14 +255,8 @@ audit_review_authed(struct nrm_req *r)
 	    ? r->param
 	    : "0";
 
-	if (nrm_req_read_body(r, true) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, 1, slot, &root) != NRM_OK)
 		return;
-	nrm_error_clear(&err);
-	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 1,
-		slot, &err) != NRM_OK) {
-		nrm_req_problem(r, &err);
-		return;
-	}
 	if (slot[0] != NULL && !cJSON_IsString(slot[0])) {
 		cJSON_Delete(root);
 		nrm_req_fail(

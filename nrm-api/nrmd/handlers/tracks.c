@@ -32,31 +32,6 @@
 #include <string.h>
 
 /*
- * Read a JSON object body with the strict reader (content type, size,
- * syntax, duplicate keys; the whole body must be one object).  With
- * `keys`, only keys[0..n) may occur and slot[] receives them (see
- * nrm_json_members); without, the database checks the members.  The
- * caller deletes *out.  Replies and returns NRM_ERR on any fault.
- */
-static int
-track_body(struct nrm_req *r, const char *const *keys, int n,
-    const cJSON **slot, cJSON **out)
-{
-	struct nrm_error err;
-	int rc;
-
-	*out = NULL;
-	if (nrm_req_read_body(r, true) != NRM_OK)
-		return NRM_ERR;
-	nrm_error_clear(&err);
-	rc = nrm_json_parse_object(
-	    out, r->body, r->body_len, false, keys, n, slot, &err);
-	if (rc != NRM_OK)
-		nrm_req_problem(r, &err);
-	return rc;
-}
-
-/*
  * Read a JSON object body and print it back compactly for a jsonb
  * parameter (the caller frees *text).  Replies and returns NRM_ERR on
  * any fault.
@@ -67,7 +42,7 @@ track_body_text(struct nrm_req *r, char **text)
 	cJSON *root;
 
 	*text = NULL;
-	if (track_body(r, NULL, -1, NULL, &root) != NRM_OK)
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return NRM_ERR;
 	*text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -108,9 +83,7 @@ ident_list_authed(struct nrm_req *r)
 	struct nrm_dbapi_call call;
 	const char *purpose, *reason;
 
-	if (nrm_req_code_header(r, "NRM-Purpose", "purpose", &purpose) !=
-		NRM_OK ||
-	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
+	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
@@ -139,7 +112,7 @@ case_share_authed(struct nrm_req *r)
 	const cJSON *slot[2], *agency, *consent;
 	cJSON *body;
 
-	if (track_body(r, keys, 2, slot, &body) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, 2, slot, &body) != NRM_OK)
 		return;
 	agency = slot[0];
 	consent = slot[1];
