@@ -29,16 +29,12 @@
 static void
 case_get_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	const char *purpose, *reason;
 
 	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
-	nrm_dbapi_send(r, NRM_STMT_CASE_GET, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_CASE_GET, nrm_req_uuid_param(r), purpose, reason);
 }
 
 void
