@@ -291,11 +291,8 @@ static const struct tr_dur_case tr_durs[] = {
 static void
 test_durations(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(tr_durs) / sizeof(tr_durs[0]); i++) {
-		const struct tr_dur_case *c = &tr_durs[i];
+	UNIT_EACH (struct tr_dur_case, c, tr_durs) {
 		const char *why = NULL;
 		int64_t secs = -7;
 		int rc =

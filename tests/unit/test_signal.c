@@ -120,11 +120,8 @@ static const struct ok_case ok_cases[] = {
 static void
 test_ok_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
-		const struct ok_case *c = &ok_cases[i];
+	UNIT_EACH (struct ok_case, c, ok_cases) {
 		struct nrm_signal s;
 		struct nrm_error err;
 		char *facts, *subject, *canon;
@@ -600,11 +597,8 @@ assert_no_echo(
 static void
 test_bad_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		const struct bad_case *c = &bad_cases[i];
+	UNIT_EACH (struct bad_case, c, bad_cases) {
 		size_t len = c->len ? c->len : strlen(c->body);
 		struct nrm_signal s;
 		struct nrm_error err;
@@ -657,11 +651,10 @@ fill_template(char *out, const char *fmt, const char *val)
 static void
 test_length_limits(void **state)
 {
-	size_t i, extra;
+	size_t extra;
 
 	(void)state;
-	for (i = 0; i < sizeof(len_cases) / sizeof(len_cases[0]); i++) {
-		const struct len_case *c = &len_cases[i];
+	UNIT_EACH (struct len_case, c, len_cases) {
 
 		for (extra = 0; extra <= 1; extra++) {
 			size_t n = c->max + extra;

@@ -14,6 +14,10 @@
 
 #include "nrm/route.h"
 
+/* Run the loop's body for each element c (a `const type *`) of table. */
+#define UNIT_EACH(type, c, table) \
+	for (const type *c = (table); c < (table) + NRM_ARRAY_LEN(table); c++)
+
 /*
  * Fail the test `name` unless err has this code and field and its detail
  * contains `detail` (NULL: any detail, but not an empty one).
