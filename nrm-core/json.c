@@ -476,6 +476,17 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 	return NRM_OK;
 }
 
+char *
+nrm_json_print_take(cJSON *o, bool ok)
+{
+	char *text = NULL;
+
+	if (o != NULL && ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
 /* Whether a key may be shown in a path: 1..64 of [A-Za-z0-9_-]. */
 static bool
 json_key_showable(const char *k)

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "nrm/duration.h"
+#include "nrm/json.h"
 #include "nrm/rules.h"
 #include "nrm/timefmt.h"
 #include "nrm/utf8.h"
@@ -370,7 +371,6 @@ nrm_decision_json(const struct nrm_decision *d)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
 	const char *prio = nrm_priority_name(d->priority);
-	char *text = NULL;
 	bool ok = o != NULL;
 	int i;
 
@@ -398,10 +398,7 @@ nrm_decision_json(const struct nrm_decision *d)
 		ok = cJSON_AddItemToArray(a, cJSON_CreateString(d->hops[i]));
 	ok = ok &&
 	    cJSON_AddStringToObject(o, "explanation", d->explanation) != NULL;
-	if (ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(o, ok);
 }
 
 /* ------------------------------------------------------------------ */
@@ -411,7 +408,6 @@ char *
 nrm_router_coverage_json(const struct nrm_router *r)
 {
 	cJSON *o = cJSON_CreateObject(), *regions, *w;
-	char *text = NULL;
 	bool ok = o != NULL;
 	int i, k;
 
@@ -465,10 +461,7 @@ nrm_router_coverage_json(const struct nrm_router *r)
 	for (i = 0; ok && i < r->n_warnings; i++)
 		ok =
 		    cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
-	if (ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(o, ok);
 }
 
 /* Characters (code points) in a UTF-8 string, for column alignment. */

@@ -44,8 +44,7 @@ track_body_text(struct nrm_req *r, char **text)
 	*text = NULL;
 	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return NRM_ERR;
-	*text = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
+	*text = nrm_json_print_take(root, true);
 	if (*text == NULL) {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
 		return NRM_ERR;
