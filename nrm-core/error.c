@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nrm/utf8.h"
@@ -103,4 +104,19 @@ nrm_name_index(const char *const *names, size_t n, const char *s)
 			return (int)i;
 	}
 	return -1;
+}
+
+static int
+err_name_ref_cmp(const void *a, const void *b)
+{
+	const struct nrm_name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+void
+nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n)
+{
+	qsort(refs, n, sizeof(*refs), err_name_ref_cmp);
 }

@@ -307,24 +307,6 @@ json_check(const char *text, size_t len, size_t *at, struct nrm_error *err)
 	    err, NRM_E_MALFORMED, "", "malformed JSON: %s", lx.why);
 }
 
-/* A member and its position in its object, for the duplicate check. */
-struct json_member {
-	const cJSON *m;
-	int pos;
-};
-
-/* By key, then by position: equal keys stay in document order. */
-static int
-json_member_cmp(const void *a, const void *b)
-{
-	const struct json_member *x = a, *y = b;
-	int c = strcmp(x->m->string, y->m->string);
-
-	if (c != 0)
-		return c;
-	return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 /*
  * The first member of object o (in document order) whose key an
  * earlier member already has, or NULL.  Sorting keeps this O(n log n)
@@ -334,7 +316,7 @@ json_member_cmp(const void *a, const void *b)
 static const cJSON *
 json_dup_in(const cJSON *o, bool *oom)
 {
-	struct json_member *v;
+	struct nrm_name_ref *v;
 	const cJSON *m;
 	int n = 0, i, first = -1;
 
@@ -348,16 +330,16 @@ json_dup_in(const cJSON *o, bool *oom)
 		return NULL;
 	}
 	for (m = o->child, i = 0; m != NULL; m = m->next, i++) {
-		v[i].m = m;
-		v[i].pos = i;
+		v[i].name = m->string;
+		v[i].index = i;
 	}
-	qsort(v, (size_t)n, sizeof(*v), json_member_cmp);
+	nrm_name_refs_sort(v, (size_t)n);
 	for (i = 1; i < n; i++) {
-		if (strcmp(v[i].m->string, v[i - 1].m->string) == 0 &&
-		    (first < 0 || v[i].pos < v[first].pos))
+		if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+		    (first < 0 || v[i].index < v[first].index))
 			first = i;
 	}
-	m = first < 0 ? NULL : v[first].m;
+	m = first < 0 ? NULL : cJSON_GetArrayItem(o, v[first].index);
 	free(v);
 	return m;
 }

@@ -628,30 +628,12 @@ ld_rule(struct ld *L, int i, const cJSON *v)
 	}
 }
 
-/* Sort context for the duplicate-id check (qsort has no argument). */
-struct ld_id_ref {
-	const char *id;
-	int index;
-};
-
-/*
- * By id, then by rule index.
- */
-static int
-ld_id_ref_cmp(const void *a, const void *b)
-{
-	const struct ld_id_ref *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
-}
-
 /* Rule ids are unique: sort (id, index) pairs, compare neighbours. */
 static void
 ld_unique_ids(struct ld *L)
 {
 	struct nrm_router *r = L->r;
-	struct ld_id_ref *refs;
+	struct nrm_name_ref *refs;
 	char path[LD_PATH_MAX];
 	int i, n = 0;
 
@@ -662,22 +644,23 @@ ld_unique_ids(struct ld *L)
 	}
 	for (i = 0; i < r->n_rules; i++) {
 		if (r->rules[i].id[0] != '\0') {
-			refs[n].id = r->rules[i].id;
+			refs[n].name = r->rules[i].id;
 			refs[n].index = i;
 			n++;
 		}
 	}
-	qsort(refs, (size_t)n, sizeof(*refs), ld_id_ref_cmp);
+	nrm_name_refs_sort(refs, (size_t)n);
 	for (i = 1; i < n; i++) {
 		int first = i - 1;
 
-		if (strcmp(refs[i].id, refs[i - 1].id) != 0)
+		if (strcmp(refs[i].name, refs[i - 1].name) != 0)
 			continue;
-		while (first > 0 && strcmp(refs[first - 1].id, refs[i].id) == 0)
+		while (first > 0 &&
+		    strcmp(refs[first - 1].name, refs[i].name) == 0)
 			first--;
 		snprintf(path, sizeof(path), "rules[%d].id", refs[i].index);
 		nrm_ld_error(L, LD_RULES, path,
-		    "duplicate id %s (also rules[%d])", refs[i].id,
+		    "duplicate id %s (also rules[%d])", refs[i].name,
 		    refs[first].index);
 	}
 	free(refs);

@@ -82,4 +82,13 @@ const char *nrm_name_at(const char *const *names, size_t n, int i);
 /* Index of s in names[0..n) (NULL entries skipped), or -1. */
 int nrm_name_index(const char *const *names, size_t n, const char *s);
 
+/* A name and where it stands, for finding a name given twice. */
+struct nrm_name_ref {
+	const char *name;
+	int index;
+};
+
+/* Sort refs[0..n) by name, equal names in index order. */
+void nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n);
+
 #endif /* NRM_NRM_H */
