@@ -152,6 +152,23 @@ ld_age(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 	lr->has_age = true;
 }
 
+/*
+ * A list of at most max strings at `path`, and room for as many ints
+ * (calloc'd, the caller's), or NULL after reporting why not.
+ */
+static int *
+ld_slot_list(struct ld *L, const char *path, const cJSON *v, int max)
+{
+	int *slots;
+
+	if (ld_string_list(L, path, v, max) != NRM_OK)
+		return NULL;
+	slots = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
+	if (slots == NULL)
+		nrm_ld_error(L, NULL, NULL, "out of memory");
+	return slots;
+}
+
 /* when.municipality: codes of the map, into lr->munis (slots). */
 static void
 ld_when_munis(
@@ -162,13 +179,9 @@ ld_when_munis(
 	uint64_t seen[RULES_CODES / 64 + 1] = {0};
 	int i = 0;
 
-	if (ld_string_list(L, path, v, RULES_CODES) != NRM_OK)
+	lr->munis = ld_slot_list(L, path, v, RULES_CODES);
+	if (lr->munis == NULL)
 		return;
-	lr->munis = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
-	if (lr->munis == NULL) {
-		nrm_ld_error(L, NULL, NULL, "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach (x, v) {
 		int num = nrm_ld_muni_num(x->valuestring);
 
@@ -202,13 +215,9 @@ ld_when_regions(
 	char sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
 	int i = 0, k, g;
 
-	if (ld_string_list(L, path, v, LD_REGIONS_MAX) != NRM_OK)
+	lr->regions = ld_slot_list(L, path, v, LD_REGIONS_MAX);
+	if (lr->regions == NULL)
 		return;
-	lr->regions = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
-	if (lr->regions == NULL) {
-		nrm_ld_error(L, NULL, NULL, "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach (x, v) {
 		nrm_json_path_index(sub, path, i++);
 		if (strcmp(x->valuestring, NRM_REGION_NATIONAL) == 0) {
