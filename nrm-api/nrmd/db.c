@@ -216,6 +216,38 @@ db_query_finish(struct nrm_dbq *q, enum nrm_db_outcome outcome)
 	db_query_free(q);
 }
 
+/* Finish the connection's query in flight (if any) with `outcome`. */
+static void
+db_conn_fail_query(struct db_conn *c, enum nrm_db_outcome outcome)
+{
+	struct nrm_dbq *q = c->q;
+
+	if (q != NULL) {
+		c->q = NULL;
+		db_query_finish(q, outcome);
+	}
+}
+
+/* Take a waiting query off the queue. */
+static void
+db_unqueue(struct nrm_dbq *q)
+{
+	TAILQ_REMOVE(&q->db->queue, q, link);
+	q->db->queued--;
+}
+
+/* Fail every waiting query: there is no database to wait for. */
+static void
+db_fail_queued(struct nrm_db *db)
+{
+	struct nrm_dbq *q;
+
+	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
+		db_unqueue(q);
+		db_query_finish(q, NRM_DB_UNAVAILABLE);
+	}
+}
+
 static void
 db_query_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -224,8 +256,7 @@ db_query_timeout(evutil_socket_t fd, short what, void *arg)
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
 	if (q->state == DBQ_QUEUED) {
-		TAILQ_REMOVE(&q->db->queue, q, link);
-		q->db->queued--;
+		db_unqueue(q);
 		db_query_finish(q, NRM_DB_TIMEOUT);
 		return;
 	}
@@ -237,8 +268,7 @@ db_query_timeout(evutil_socket_t fd, short what, void *arg)
 	{
 		struct db_conn *c = q->conn;
 
-		c->q = NULL;
-		db_query_finish(q, NRM_DB_TIMEOUT);
+		db_conn_fail_query(c, NRM_DB_TIMEOUT);
 		db_conn_down(c, "query timed out");
 	}
 }
@@ -321,21 +351,9 @@ db_conn_down(struct db_conn *c, const char *why)
 			  "detail=\"%s\"",
 		    c->index, why, msg);
 	}
-	if (c->q != NULL) {
-		struct nrm_dbq *q = c->q;
-
-		c->q = NULL;
-		db_query_finish(q, NRM_DB_UNAVAILABLE);
-	}
-	if (db->n_up == 0 && !c->is_listener) {
-		struct nrm_dbq *q;
-
-		while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-			TAILQ_REMOVE(&db->queue, q, link);
-			db->queued--;
-			db_query_finish(q, NRM_DB_UNAVAILABLE);
-		}
-	}
+	db_conn_fail_query(c, NRM_DB_UNAVAILABLE);
+	if (db->n_up == 0 && !c->is_listener)
+		db_fail_queued(db);
 	/* Capped again here: reconnect_max may have been lowered since. */
 	if (c->backoff_ms > db->reconnect_max_ms)
 		c->backoff_ms = db->reconnect_max_ms;
@@ -624,8 +642,7 @@ db_dispatch(struct nrm_db *db)
 		if (c->state != DB_IDLE)
 			continue;
 		q = TAILQ_FIRST(&db->queue);
-		TAILQ_REMOVE(&db->queue, q, link);
-		db->queued--;
+		db_unqueue(q);
 		db_send(c, q);
 	}
 }
@@ -683,8 +700,7 @@ nrm_db_detach(struct nrm_dbq *q)
 		return;
 	q->cb = NULL;
 	if (q->state == DBQ_QUEUED) {
-		TAILQ_REMOVE(&q->db->queue, q, link);
-		q->db->queued--;
+		db_unqueue(q);
 		db_query_free(q);
 	}
 }
@@ -730,43 +746,33 @@ nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
 	    : reconnect_max_ms;
 }
 
+/* Stop the connection's events and close it (at the end only). */
+static void
+db_conn_close(struct db_conn *c)
+{
+	if (event_initialized(&c->io))
+		event_del(&c->io);
+	if (event_initialized(&c->timer))
+		event_del(&c->timer);
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+}
+
 void
 nrm_db_free(struct nrm_db *db)
 {
-	struct nrm_dbq *q;
-
 	if (db == NULL)
 		return;
-	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-		TAILQ_REMOVE(&db->queue, q, link);
-		db->queued--;
-		db_query_finish(q, NRM_DB_UNAVAILABLE);
-	}
+	db_fail_queued(db);
 	for (int i = 0; i < db->pool_size; i++) {
 		struct db_conn *c = &db->conns[i];
 
-		if (event_initialized(&c->io))
-			event_del(&c->io);
-		if (event_initialized(&c->timer))
-			event_del(&c->timer);
-		if (c->q != NULL) {
-			q = c->q;
-			c->q = NULL;
-			db_query_finish(q, NRM_DB_UNAVAILABLE);
-		}
-		if (c->pg != NULL)
-			PQfinish(c->pg);
+		db_conn_fail_query(c, NRM_DB_UNAVAILABLE);
+		db_conn_close(c);
 	}
 	if (db->listener != NULL) {
-		struct db_conn *c = db->listener;
-
-		if (event_initialized(&c->io))
-			event_del(&c->io);
-		if (event_initialized(&c->timer))
-			event_del(&c->timer);
-		if (c->pg != NULL)
-			PQfinish(c->pg);
-		free(c);
+		db_conn_close(db->listener);
+		free(db->listener);
 	}
 	free(db->conns);
 	free(db->conninfo);
