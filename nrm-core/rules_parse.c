@@ -316,6 +316,20 @@ ld_when_flag(struct ld *L, const char *path, const cJSON *v, uint32_t bit,
 		c->fval |= bit;
 }
 
+/* A when.<list> of names: its mask into *mask and *has set, if valid. */
+static void
+ld_when_names(struct ld *L, const char *path, const cJSON *v,
+    const char *const *names, int n, const char *what, uint32_t *mask,
+    bool *has)
+{
+	uint32_t m;
+
+	if (ld_name_list(L, path, v, names, n, what, &m) == NRM_OK) {
+		*mask = m;
+		*has = true;
+	}
+}
+
 /* rules[i].when: every condition (see docs/routing.md). */
 static void
 ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
@@ -369,25 +383,20 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		c->expl = mask == (1u << NRM_EXPL_COUNT) - 1 ? 0 : mask;
 		lr->has_expl = true;
 	}
-	if (f[LD_W_CTRL] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL], nrm_control_names,
-		NRM_CTRL_COUNT, "control means", &mask) == NRM_OK) {
-		c->ctrl = mask;
-		lr->has_ctrl = true;
-	}
+	if (f[LD_W_CTRL] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL],
+		    nrm_control_names, NRM_CTRL_COUNT, "control means",
+		    &c->ctrl, &lr->has_ctrl);
 	if (f[LD_W_DANGER] != NULL)
 		ld_when_flag(
 		    L, LD_SUB(LD_W_DANGER), f[LD_W_DANGER], RULES_F_DANGER, c);
 	if (f[LD_W_SHELTER] != NULL)
 		ld_when_flag(L, LD_SUB(LD_W_SHELTER), f[LD_W_SHELTER],
 		    RULES_F_SHELTER, c);
-	if (f[LD_W_KIND] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_KIND), f[LD_W_KIND],
-		nrm_agency_kind_names, NRM_AGENCY_COUNT, "reporter kind",
-		&mask) == NRM_OK) {
-		c->kinds = mask;
-		lr->has_kinds = true;
-	}
+	if (f[LD_W_KIND] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_KIND), f[LD_W_KIND],
+		    nrm_agency_kind_names, NRM_AGENCY_COUNT, "reporter kind",
+		    &c->kinds, &lr->has_kinds);
 	if (f[LD_W_MUNI] != NULL)
 		ld_when_munis(L, LD_SUB(LD_W_MUNI), f[LD_W_MUNI], lr);
 	if (f[LD_W_REGION] != NULL)
@@ -398,13 +407,10 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		lr->loc_known = b ? 1 : 0;
 	if (f[LD_W_NAT] != NULL)
 		ld_when_nat(L, LD_SUB(LD_W_NAT), f[LD_W_NAT], lr);
-	if (f[LD_W_GENDER] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_GENDER), f[LD_W_GENDER],
-		nrm_ld_gender_names, RULES_GENDERS, "gender",
-		&mask) == NRM_OK) {
-		c->genders = mask;
-		lr->has_genders = true;
-	}
+	if (f[LD_W_GENDER] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_GENDER), f[LD_W_GENDER],
+		    nrm_ld_gender_names, RULES_GENDERS, "gender", &c->genders,
+		    &lr->has_genders);
 #undef LD_SUB
 }
 
