@@ -38,7 +38,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/signal_codec.c nrm-core/route.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
-           nrm-core/rules_compile.c
+           nrm-core/rules_compile.c nrm-core/role.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \

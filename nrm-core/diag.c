@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nrm/json.h"
 #include "nrm/utf8.h"
 
 #define DIAG_MESSAGE_MAX 1024
@@ -161,7 +162,6 @@ char *
 nrm_diag_json(const struct nrm_diag *d)
 {
 	cJSON *o = cJSON_CreateObject(), *arr = NULL;
-	char *text = NULL;
 	bool ok = o != NULL;
 	int i;
 
@@ -188,8 +188,5 @@ nrm_diag_json(const struct nrm_diag *d)
 		    cJSON_AddStringToObject(x, "message", e->message) != NULL &&
 		    cJSON_AddStringToObject(x, "text", e->text) != NULL;
 	}
-	if (ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(o, ok);
 }

@@ -1,11 +1,12 @@
 /*
- * error.c - the domain error and the stable names of error codes (see
- * nrm.h).
+ * error.c - the domain error, the stable names of error codes and the
+ * name-table lookups (see nrm.h).
  */
 #include "nrm/nrm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nrm/utf8.h"
@@ -84,7 +85,38 @@ nrm_error_clear(struct nrm_error *err)
 const char *
 nrm_errcode_name(enum nrm_errcode code)
 {
-	if ((int)code < 0 || code >= NRM_E__COUNT)
-		return "internal";
-	return err_names[code];
+	const char *name = nrm_name_at(err_names, NRM_E__COUNT, (int)code);
+
+	return name != NULL ? name : "internal";
+}
+
+const char *
+nrm_name_at(const char *const *names, size_t n, int i)
+{
+	return i < 0 || (size_t)i >= n ? NULL : names[i];
+}
+
+int
+nrm_name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] != NULL && strcmp(names[i], s) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int
+err_name_ref_cmp(const void *a, const void *b)
+{
+	const struct nrm_name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+void
+nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n)
+{
+	qsort(refs, n, sizeof(*refs), err_name_ref_cmp);
 }

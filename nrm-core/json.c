@@ -307,24 +307,6 @@ json_check(const char *text, size_t len, size_t *at, struct nrm_error *err)
 	    err, NRM_E_MALFORMED, "", "malformed JSON: %s", lx.why);
 }
 
-/* A member and its position in its object, for the duplicate check. */
-struct json_member {
-	const cJSON *m;
-	int pos;
-};
-
-/* By key, then by position: equal keys stay in document order. */
-static int
-json_member_cmp(const void *a, const void *b)
-{
-	const struct json_member *x = a, *y = b;
-	int c = strcmp(x->m->string, y->m->string);
-
-	if (c != 0)
-		return c;
-	return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 /*
  * The first member of object o (in document order) whose key an
  * earlier member already has, or NULL.  Sorting keeps this O(n log n)
@@ -334,7 +316,7 @@ json_member_cmp(const void *a, const void *b)
 static const cJSON *
 json_dup_in(const cJSON *o, bool *oom)
 {
-	struct json_member *v;
+	struct nrm_name_ref *v;
 	const cJSON *m;
 	int n = 0, i, first = -1;
 
@@ -348,16 +330,16 @@ json_dup_in(const cJSON *o, bool *oom)
 		return NULL;
 	}
 	for (m = o->child, i = 0; m != NULL; m = m->next, i++) {
-		v[i].m = m;
-		v[i].pos = i;
+		v[i].name = m->string;
+		v[i].index = i;
 	}
-	qsort(v, (size_t)n, sizeof(*v), json_member_cmp);
+	nrm_name_refs_sort(v, (size_t)n);
 	for (i = 1; i < n; i++) {
-		if (strcmp(v[i].m->string, v[i - 1].m->string) == 0 &&
-		    (first < 0 || v[i].pos < v[first].pos))
+		if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+		    (first < 0 || v[i].index < v[first].index))
 			first = i;
 	}
-	m = first < 0 ? NULL : v[first].m;
+	m = first < 0 ? NULL : cJSON_GetArrayItem(o, v[first].index);
 	free(v);
 	return m;
 }
@@ -476,6 +458,17 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 	return NRM_OK;
 }
 
+char *
+nrm_json_print_take(cJSON *o, bool ok)
+{
+	char *text = NULL;
+
+	if (o != NULL && ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
 /* Whether a key may be shown in a path: 1..64 of [A-Za-z0-9_-]. */
 static bool
 json_key_showable(const char *k)
@@ -512,18 +505,6 @@ nrm_json_path_index(char *buf, const char *parent, int i)
 	json_path_put(buf, parent, "", idx);
 }
 
-int
-nrm_json_lookup(const char *const *names, int n, const char *s)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (names[i] != NULL && strcmp(names[i], s) == 0)
-			return i;
-	}
-	return -1;
-}
-
 /* Hand a fault to report, or keep it in *err for the caller. */
 static void
 json_fault(nrm_json_report_cb report, void *arg, struct nrm_error *err)
@@ -554,7 +535,7 @@ nrm_json_members(const cJSON *obj, const char *path, const char *const *keys,
 			e = sizeof(expected) - 1;
 	}
 	for (m = obj->child; m != NULL; m = m->next) {
-		k = nrm_json_lookup(keys, n, m->string);
+		k = nrm_name_index(keys, n, m->string);
 		if (k >= 0) {
 			if (!cJSON_IsNull(m) || (required & (1u << k)) != 0)
 				slot[k] = m;

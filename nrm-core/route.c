@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "nrm/duration.h"
+#include "nrm/json.h"
 #include "nrm/rules.h"
 #include "nrm/timefmt.h"
 #include "nrm/utf8.h"
@@ -44,33 +45,26 @@ const char *const nrm_agency_kind_names[NRM_AGENCY_COUNT] = {
 const char *
 nrm_priority_name(enum nrm_priority p)
 {
-	if ((int)p < 0 || (size_t)p >= NRM_ARRAY_LEN(nrm_priority_names))
-		return NULL;
-	return nrm_priority_names[p];
+	return nrm_name_at(nrm_priority_names, NRM_PRIO_COUNT, (int)p);
 }
 
 const char *
 nrm_agency_kind_name(enum nrm_agency_kind k)
 {
-	if ((int)k < 0 || (int)k >= NRM_AGENCY_COUNT)
-		return NULL;
-	return nrm_agency_kind_names[k];
+	return nrm_name_at(nrm_agency_kind_names, NRM_AGENCY_COUNT, (int)k);
 }
 
 int
 nrm_agency_kind_parse(const char *name, enum nrm_agency_kind *out)
 {
-	int k;
+	int k = name != NULL
+	    ? nrm_name_index(nrm_agency_kind_names, NRM_AGENCY_COUNT, name)
+	    : -1;
 
-	if (name == NULL)
+	if (k < 0)
 		return NRM_ERR;
-	for (k = 0; k < NRM_AGENCY_COUNT; k++) {
-		if (strcmp(name, nrm_agency_kind_names[k]) == 0) {
-			*out = (enum nrm_agency_kind)k;
-			return NRM_OK;
-		}
-	}
-	return NRM_ERR;
+	*out = (enum nrm_agency_kind)k;
+	return NRM_OK;
 }
 
 const struct nrm_geo *
@@ -377,7 +371,6 @@ nrm_decision_json(const struct nrm_decision *d)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
 	const char *prio = nrm_priority_name(d->priority);
-	char *text = NULL;
 	bool ok = o != NULL;
 	int i;
 
@@ -405,10 +398,7 @@ nrm_decision_json(const struct nrm_decision *d)
 		ok = cJSON_AddItemToArray(a, cJSON_CreateString(d->hops[i]));
 	ok = ok &&
 	    cJSON_AddStringToObject(o, "explanation", d->explanation) != NULL;
-	if (ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(o, ok);
 }
 
 /* ------------------------------------------------------------------ */
@@ -418,7 +408,6 @@ char *
 nrm_router_coverage_json(const struct nrm_router *r)
 {
 	cJSON *o = cJSON_CreateObject(), *regions, *w;
-	char *text = NULL;
 	bool ok = o != NULL;
 	int i, k;
 
@@ -472,10 +461,7 @@ nrm_router_coverage_json(const struct nrm_router *r)
 	for (i = 0; ok && i < r->n_warnings; i++)
 		ok =
 		    cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
-	if (ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(o, ok);
 }
 
 /* Characters (code points) in a UTF-8 string, for column alignment. */

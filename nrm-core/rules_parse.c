@@ -77,11 +77,8 @@ ld_name_list(struct ld *L, const char *path, const cJSON *v,
 		return NRM_ERR;
 	cJSON_ArrayForEach (x, v) {
 		nrm_json_path_index(sub, path, i++);
-		for (k = 0; k < n; k++) {
-			if (strcmp(x->valuestring, names[k]) == 0)
-				break;
-		}
-		if (k == n) {
+		k = nrm_name_index(names, (size_t)n, x->valuestring);
+		if (k < 0) {
 			if (e == 0) {
 				for (k = 0; k < n; k++)
 					e += (size_t)snprintf(expected + e,
@@ -155,6 +152,23 @@ ld_age(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 	lr->has_age = true;
 }
 
+/*
+ * A list of at most max strings at `path`, and room for as many ints
+ * (calloc'd, the caller's), or NULL after reporting why not.
+ */
+static int *
+ld_slot_list(struct ld *L, const char *path, const cJSON *v, int max)
+{
+	int *slots;
+
+	if (ld_string_list(L, path, v, max) != NRM_OK)
+		return NULL;
+	slots = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
+	if (slots == NULL)
+		nrm_ld_error(L, NULL, NULL, "out of memory");
+	return slots;
+}
+
 /* when.municipality: codes of the map, into lr->munis (slots). */
 static void
 ld_when_munis(
@@ -165,13 +179,9 @@ ld_when_munis(
 	uint64_t seen[RULES_CODES / 64 + 1] = {0};
 	int i = 0;
 
-	if (ld_string_list(L, path, v, RULES_CODES) != NRM_OK)
+	lr->munis = ld_slot_list(L, path, v, RULES_CODES);
+	if (lr->munis == NULL)
 		return;
-	lr->munis = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
-	if (lr->munis == NULL) {
-		nrm_ld_error(L, NULL, NULL, "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach (x, v) {
 		int num = nrm_ld_muni_num(x->valuestring);
 
@@ -205,13 +215,9 @@ ld_when_regions(
 	char sub[LD_PATH_MAX], shown[LD_SHOWN_MAX + 4];
 	int i = 0, k, g;
 
-	if (ld_string_list(L, path, v, LD_REGIONS_MAX) != NRM_OK)
+	lr->regions = ld_slot_list(L, path, v, LD_REGIONS_MAX);
+	if (lr->regions == NULL)
 		return;
-	lr->regions = calloc((size_t)cJSON_GetArraySize(v), sizeof(int));
-	if (lr->regions == NULL) {
-		nrm_ld_error(L, NULL, NULL, "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach (x, v) {
 		nrm_json_path_index(sub, path, i++);
 		if (strcmp(x->valuestring, NRM_REGION_NATIONAL) == 0) {
@@ -310,6 +316,20 @@ ld_when_flag(struct ld *L, const char *path, const cJSON *v, uint32_t bit,
 		c->fval |= bit;
 }
 
+/* A when.<list> of names: its mask into *mask and *has set, if valid. */
+static void
+ld_when_names(struct ld *L, const char *path, const cJSON *v,
+    const char *const *names, int n, const char *what, uint32_t *mask,
+    bool *has)
+{
+	uint32_t m;
+
+	if (ld_name_list(L, path, v, names, n, what, &m) == NRM_OK) {
+		*mask = m;
+		*has = true;
+	}
+}
+
 /* rules[i].when: every condition (see docs/routing.md). */
 static void
 ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
@@ -363,25 +383,20 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		c->expl = mask == (1u << NRM_EXPL_COUNT) - 1 ? 0 : mask;
 		lr->has_expl = true;
 	}
-	if (f[LD_W_CTRL] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL], nrm_control_names,
-		NRM_CTRL_COUNT, "control means", &mask) == NRM_OK) {
-		c->ctrl = mask;
-		lr->has_ctrl = true;
-	}
+	if (f[LD_W_CTRL] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_CTRL), f[LD_W_CTRL],
+		    nrm_control_names, NRM_CTRL_COUNT, "control means",
+		    &c->ctrl, &lr->has_ctrl);
 	if (f[LD_W_DANGER] != NULL)
 		ld_when_flag(
 		    L, LD_SUB(LD_W_DANGER), f[LD_W_DANGER], RULES_F_DANGER, c);
 	if (f[LD_W_SHELTER] != NULL)
 		ld_when_flag(L, LD_SUB(LD_W_SHELTER), f[LD_W_SHELTER],
 		    RULES_F_SHELTER, c);
-	if (f[LD_W_KIND] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_KIND), f[LD_W_KIND],
-		nrm_agency_kind_names, NRM_AGENCY_COUNT, "reporter kind",
-		&mask) == NRM_OK) {
-		c->kinds = mask;
-		lr->has_kinds = true;
-	}
+	if (f[LD_W_KIND] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_KIND), f[LD_W_KIND],
+		    nrm_agency_kind_names, NRM_AGENCY_COUNT, "reporter kind",
+		    &c->kinds, &lr->has_kinds);
 	if (f[LD_W_MUNI] != NULL)
 		ld_when_munis(L, LD_SUB(LD_W_MUNI), f[LD_W_MUNI], lr);
 	if (f[LD_W_REGION] != NULL)
@@ -392,13 +407,10 @@ ld_when(struct ld *L, const char *path, const cJSON *v, struct rules_cond *c,
 		lr->loc_known = b ? 1 : 0;
 	if (f[LD_W_NAT] != NULL)
 		ld_when_nat(L, LD_SUB(LD_W_NAT), f[LD_W_NAT], lr);
-	if (f[LD_W_GENDER] != NULL &&
-	    ld_name_list(L, LD_SUB(LD_W_GENDER), f[LD_W_GENDER],
-		nrm_ld_gender_names, RULES_GENDERS, "gender",
-		&mask) == NRM_OK) {
-		c->genders = mask;
-		lr->has_genders = true;
-	}
+	if (f[LD_W_GENDER] != NULL)
+		ld_when_names(L, LD_SUB(LD_W_GENDER), f[LD_W_GENDER],
+		    nrm_ld_gender_names, RULES_GENDERS, "gender", &c->genders,
+		    &lr->has_genders);
 #undef LD_SUB
 }
 
@@ -540,7 +552,7 @@ ld_then(struct ld *L, const char *path, const cJSON *v, struct rules_rule *rule)
 	if (f[2] != NULL) {
 		nrm_json_path(sub, path, "priority");
 		k = cJSON_IsString(f[2])
-		    ? nrm_json_lookup(
+		    ? nrm_name_index(
 			  nrm_priority_names, NRM_PRIO_COUNT, f[2]->valuestring)
 		    : -1;
 		if (k < 0)
@@ -631,30 +643,12 @@ ld_rule(struct ld *L, int i, const cJSON *v)
 	}
 }
 
-/* Sort context for the duplicate-id check (qsort has no argument). */
-struct ld_id_ref {
-	const char *id;
-	int index;
-};
-
-/*
- * By id, then by rule index.
- */
-static int
-ld_id_ref_cmp(const void *a, const void *b)
-{
-	const struct ld_id_ref *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
-}
-
 /* Rule ids are unique: sort (id, index) pairs, compare neighbours. */
 static void
 ld_unique_ids(struct ld *L)
 {
 	struct nrm_router *r = L->r;
-	struct ld_id_ref *refs;
+	struct nrm_name_ref *refs;
 	char path[LD_PATH_MAX];
 	int i, n = 0;
 
@@ -665,22 +659,23 @@ ld_unique_ids(struct ld *L)
 	}
 	for (i = 0; i < r->n_rules; i++) {
 		if (r->rules[i].id[0] != '\0') {
-			refs[n].id = r->rules[i].id;
+			refs[n].name = r->rules[i].id;
 			refs[n].index = i;
 			n++;
 		}
 	}
-	qsort(refs, (size_t)n, sizeof(*refs), ld_id_ref_cmp);
+	nrm_name_refs_sort(refs, (size_t)n);
 	for (i = 1; i < n; i++) {
 		int first = i - 1;
 
-		if (strcmp(refs[i].id, refs[i - 1].id) != 0)
+		if (strcmp(refs[i].name, refs[i - 1].name) != 0)
 			continue;
-		while (first > 0 && strcmp(refs[first - 1].id, refs[i].id) == 0)
+		while (first > 0 &&
+		    strcmp(refs[first - 1].name, refs[i].name) == 0)
 			first--;
 		snprintf(path, sizeof(path), "rules[%d].id", refs[i].index);
 		nrm_ld_error(L, LD_RULES, path,
-		    "duplicate id %s (also rules[%d])", refs[i].id,
+		    "duplicate id %s (also rules[%d])", refs[i].name,
 		    refs[first].index);
 	}
 	free(refs);

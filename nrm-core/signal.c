@@ -124,34 +124,30 @@ sig_bit_index(uint32_t bit, int count)
 const char *
 nrm_exploitation_name(uint32_t bit)
 {
-	int i = sig_bit_index(bit, NRM_EXPL_COUNT);
-
-	return i < 0 ? NULL : nrm_exploitation_names[i];
+	return nrm_name_at(nrm_exploitation_names, NRM_EXPL_COUNT,
+	    sig_bit_index(bit, NRM_EXPL_COUNT));
 }
 
 const char *
 nrm_control_name(uint32_t bit)
 {
-	int i = sig_bit_index(bit, NRM_CTRL_COUNT);
-
-	return i < 0 ? NULL : nrm_control_names[i];
+	return nrm_name_at(nrm_control_names, NRM_CTRL_COUNT,
+	    sig_bit_index(bit, NRM_CTRL_COUNT));
 }
 
 const char *
 nrm_consent_name(enum nrm_consent c)
 {
-	if ((int)c < 0 || (size_t)c >= NRM_ARRAY_LEN(sig_consent_names))
-		return NULL;
-	return sig_consent_names[c];
+	return nrm_name_at(
+	    sig_consent_names, NRM_ARRAY_LEN(sig_consent_names), (int)c);
 }
 
 /* NULL for NRM_GENDER_UNSPECIFIED, which has no wire name. */
 const char *
 nrm_gender_name(enum nrm_gender g)
 {
-	if ((int)g < 0 || (size_t)g >= NRM_ARRAY_LEN(sig_gender_names))
-		return NULL;
-	return sig_gender_names[g];
+	return nrm_name_at(
+	    sig_gender_names, NRM_ARRAY_LEN(sig_gender_names), (int)g);
 }
 
 /* Index of s in names[0..n), or -1. */
@@ -197,7 +193,7 @@ sig_name_set(struct sig_ctx *c, const cJSON *v, const char *path,
 		nrm_json_path_index(sub, path, i);
 		if (!cJSON_IsString(item))
 			return SIG_FAIL(c, sub, "must be a string");
-		k = nrm_json_lookup(names, n, item->valuestring);
+		k = nrm_name_index(names, n, item->valuestring);
 		if (k < 0)
 			return SIG_FAIL(c, sub, "%s", unknown);
 		if (bits & (1u << k))
@@ -500,8 +496,8 @@ sig_parse_subject(struct sig_ctx *c, const cJSON *v)
 	x = slot[SIG_S_GENDER];
 	if (x != NULL) {
 		k = cJSON_IsString(x)
-		    ? nrm_json_lookup(sig_gender_names,
-			  (int)NRM_ARRAY_LEN(sig_gender_names), x->valuestring)
+		    ? nrm_name_index(sig_gender_names,
+			  NRM_ARRAY_LEN(sig_gender_names), x->valuestring)
 		    : -1;
 		if (k <= 0)
 			return SIG_FAIL(c, "subject.gender",
@@ -547,8 +543,8 @@ sig_parse_consent(struct sig_ctx *c, const cJSON *v)
 	if (v == NULL)
 		return SIG_FAIL(c, "consent", "is required");
 	k = cJSON_IsString(v)
-	    ? nrm_json_lookup(sig_consent_names,
-		  (int)NRM_ARRAY_LEN(sig_consent_names), v->valuestring)
+	    ? nrm_name_index(sig_consent_names,
+		  NRM_ARRAY_LEN(sig_consent_names), v->valuestring)
 	    : -1;
 	if (k < 0)
 		return SIG_FAIL(c, "consent",

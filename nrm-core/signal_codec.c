@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nrm/json.h"
 #include "nrm/timefmt.h"
 #include "nrm/utf8.h"
 
@@ -93,18 +94,6 @@ sig_put_birth_date(cJSON *o, const struct nrm_subject *sub, bool always)
 	return cJSON_AddStringToObject(o, "birth_date", buf) != NULL;
 }
 
-/* Print compactly and release the tree; NULL on failure. */
-static char *
-sig_print(cJSON *o, bool ok)
-{
-	char *text = NULL;
-
-	if (o != NULL && ok)
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
-}
-
 /*
  * The members both the facts and the canonical encoding carry, in this
  * order: exploitation, control_means, immediate_danger, needs_shelter,
@@ -146,7 +135,7 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_languages(o, sub);
 	ok = ok && sig_put_case_facts(o, s);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);
-	return sig_print(o, ok);
+	return nrm_json_print_take(o, ok);
 }
 
 /* Add k: v only when v is set. */
@@ -175,7 +164,7 @@ nrm_signal_subject_json(const struct nrm_signal *s)
 	ok = ok && sig_put_opt(o, "phone", sub->phone);
 	ok = ok && sig_put_opt(o, "address", sub->address);
 	ok = ok && sig_put_opt(o, "narrative", s->narrative);
-	return sig_print(o, ok);
+	return nrm_json_print_take(o, ok);
 }
 
 /*
@@ -217,7 +206,7 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "narrative", s->narrative);
 	ok = ok && sig_put_bool(o, "minor", s->minor);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);
-	return sig_print(o, ok);
+	return nrm_json_print_take(o, ok);
 }
 
 /*

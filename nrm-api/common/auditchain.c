@@ -15,6 +15,8 @@
 #include "crypto.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 int
 nrm_audit_canonical(const char *const fields[NRM_AUDIT_FIELDS],
     unsigned char **out, size_t *outlen)
@@ -209,14 +211,7 @@ nrm_audit_cp_json(const struct nrm_audit_cp *cp)
 char *
 nrm_audit_cp_line(const struct nrm_audit_cp *cp)
 {
-	cJSON *o = nrm_audit_cp_json(cp);
-	char *text;
-
-	if (o == NULL)
-		return NULL;
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
+	return nrm_json_print_take(nrm_audit_cp_json(cp), true);
 }
 
 void

@@ -11,50 +11,21 @@
 
 #include "ctl_db.h"
 #include "log.h"
-
-static const char *const key_roles[] = {
-    "reporter",
-    "coordinator",
-    "assessor",
-    "investigator",
-    "auditor",
-    "analyst",
-    "admin",
-};
-
-static const char *const key_kinds[] = {
-    "police",
-    "kmar",
-    "labour_inspectorate",
-    "care_agency",
-    "ngo",
-    "municipality",
-    "national_centre",
-    "assessment_body",
-    "other",
-};
-
-static bool
-key_in(const char *s, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, set[i]) == 0)
-			return true;
-	return false;
-}
+#include "nrm/role.h"
+#include "nrm/route.h"
 
 bool
 nrm_key_role_valid(const char *role)
 {
-	return role != NULL &&
-	    key_in(role, key_roles, NRM_ARRAY_LEN(key_roles));
+	return nrm_role_parse(role) != 0;
 }
 
 bool
 nrm_key_kind_valid(const char *kind)
 {
-	return kind != NULL &&
-	    key_in(kind, key_kinds, NRM_ARRAY_LEN(key_kinds));
+	enum nrm_agency_kind k;
+
+	return nrm_agency_kind_parse(kind, &k) == NRM_OK;
 }
 
 /* "VR13", "NATIONAL": upper-case letters and digits, 1..15. */

@@ -19,25 +19,6 @@ struct nrm_auth_cache {
 	struct nrm_principal slot[AUTH_CACHE_SLOTS];
 };
 
-static const char *const auth_role_names[] = {
-    "reporter",
-    "coordinator",
-    "assessor",
-    "investigator",
-    "auditor",
-    "analyst",
-    "admin",
-};
-
-enum nrm_role
-nrm_role_parse(const char *name)
-{
-	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
-		if (strcmp(name, auth_role_names[i]) == 0)
-			return (enum nrm_role)(1u << i);
-	return 0;
-}
-
 struct nrm_auth_cache *
 nrm_auth_cache_new(void)
 {
@@ -233,10 +214,10 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	char list[128] = "{";
 	size_t n = 1;
 
-	for (size_t i = 0; i < NRM_ARRAY_LEN(auth_role_names); i++)
+	for (size_t i = 0; i < NRM_ROLE_COUNT; i++)
 		if (roles & (1u << i))
 			n += (size_t)snprintf(list + n, sizeof(list) - n,
-			    "%s%s", n > 1 ? "," : "", auth_role_names[i]);
+			    "%s%s", n > 1 ? "," : "", nrm_role_names[i]);
 	snprintf(list + n, sizeof(list) - n, "}");
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, list);

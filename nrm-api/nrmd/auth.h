@@ -29,9 +29,6 @@ void nrm_auth_cache_free(struct nrm_auth_cache *c);
 void nrm_auth_cache_evict(
     struct nrm_auth_cache *c, const unsigned char token_hash[32]);
 
-/* "reporter" -> NRM_ROLE_REPORTER; 0 when unknown. */
-enum nrm_role nrm_role_parse(const char *name);
-
 /*
  * Parse "Authorization: Bearer <token>" into r->token_hash.  On a
  * missing or malformed header it replies 401 and returns NRM_ERR.

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "nrm/json.h"
 #include "nrm/timefmt.h"
 
 #define CP_FIELD_KEY "audit_signing_key_file"
@@ -128,21 +129,16 @@ char *
 nrm_checkpoints_json(const struct nrm_checkpoints *cp)
 {
 	cJSON *a = cJSON_CreateArray();
-	char *text = NULL;
+	bool ok = a != NULL;
 
-	if (a == NULL)
-		return NULL;
-	for (size_t i = 0; i < cp->list.n; i++) {
+	for (size_t i = 0; ok && i < cp->list.n; i++) {
 		cJSON *o = nrm_audit_cp_json(&cp->list.v[i]);
 
-		if (o == NULL)
-			goto out;
-		cJSON_AddItemToArray(a, o);
+		ok = o != NULL;
+		if (ok)
+			cJSON_AddItemToArray(a, o);
 	}
-	text = cJSON_PrintUnformatted(a);
-out:
-	cJSON_Delete(a);
-	return text;
+	return nrm_json_print_take(a, ok);
 }
 
 char *

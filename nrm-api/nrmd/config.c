@@ -28,20 +28,13 @@ struct cfg_key {
 	const char *help;
 };
 
-#define CFG_S(n, d, r, h) \
-	{ \
-#n, CFG_STR, offsetof(struct nrm_config, n), d, 0, 0, r, h \
-	}
-#define CFG_I(n, d, lo, hi, r, h) \
-	{ \
-#n, CFG_INT, offsetof(struct nrm_config, n), d, lo, hi, r, h \
-	}
-#define CFG_B(n, d, r, h) \
-	{ \
-#n, CFG_BOOL, offsetof(struct nrm_config, n), d, 0, 1, r, h \
-	}
-
 /* clang-format off */
+#define CFG_KEY(n, t, d, lo, hi, r, h) \
+	{#n, t, offsetof(struct nrm_config, n), d, lo, hi, r, h}
+#define CFG_S(n, d, r, h) CFG_KEY(n, CFG_STR, d, 0, 0, r, h)
+#define CFG_I(n, d, lo, hi, r, h) CFG_KEY(n, CFG_INT, d, lo, hi, r, h)
+#define CFG_B(n, d, r, h) CFG_KEY(n, CFG_BOOL, d, 0, 1, r, h)
+
 static const struct cfg_key cfg_keys[] = {
 	CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
 	CFG_S(listen_tls, "127.0.0.1:8443", false,
@@ -107,23 +100,17 @@ static const struct cfg_key cfg_keys[] = {
 };
 /* clang-format on */
 
-static char **
-cfg_str_at(struct nrm_config *cfg, const struct cfg_key *k)
+/* The member of cfg that key k sets (a char *, int or bool by k->type). */
+static void *
+cfg_slot(struct nrm_config *cfg, const struct cfg_key *k)
 {
-	return (char **)(void *)((char *)cfg + k->offset);
+	return (char *)cfg + k->offset;
 }
 
-static int *
-cfg_int_at(struct nrm_config *cfg, const struct cfg_key *k)
-{
-	return (int *)(void *)((char *)cfg + k->offset);
-}
-
-static bool *
-cfg_bool_at(struct nrm_config *cfg, const struct cfg_key *k)
-{
-	return (bool *)(void *)((char *)cfg + k->offset);
-}
+/* The spellings of a boolean: index < CFG_TRUE_AT is false. */
+static const char *const cfg_bool_names[] = {
+    "false", "off", "0", "true", "on", "1"};
+#define CFG_TRUE_AT 3
 
 static const struct cfg_key *
 cfg_find(const char *name)
@@ -141,7 +128,7 @@ cfg_set(struct nrm_config *cfg, const struct cfg_key *k, const char *val,
 {
 	switch (k->type) {
 	case CFG_STR: {
-		char **slot = cfg_str_at(cfg, k);
+		char **slot = cfg_slot(cfg, k);
 
 		free(*slot);
 		*slot = nrm_xstrdup(val);
@@ -160,20 +147,19 @@ cfg_set(struct nrm_config *cfg, const struct cfg_key *k, const char *val,
 			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
 			    "%s: %s must be between %ld and %ld", src, k->name,
 			    k->min, k->max);
-		*cfg_int_at(cfg, k) = (int)v;
+		*(int *)cfg_slot(cfg, k) = (int)v;
 		return NRM_OK;
 	}
-	case CFG_BOOL:
-		if (strcmp(val, "true") == 0 || strcmp(val, "on") == 0 ||
-		    strcmp(val, "1") == 0)
-			*cfg_bool_at(cfg, k) = true;
-		else if (strcmp(val, "false") == 0 || strcmp(val, "off") == 0 ||
-		    strcmp(val, "0") == 0)
-			*cfg_bool_at(cfg, k) = false;
-		else
+	case CFG_BOOL: {
+		int b = nrm_name_index(
+		    cfg_bool_names, NRM_ARRAY_LEN(cfg_bool_names), val);
+
+		if (b < 0)
 			return nrm_error_set(err, NRM_E_VALIDATION, k->name,
 			    "%s: %s must be true or false", src, k->name);
+		*(bool *)cfg_slot(cfg, k) = b >= CFG_TRUE_AT;
 		return NRM_OK;
+	}
 	}
 	return nrm_error_set(err, NRM_E_INTERNAL, k->name, "bad key type");
 }
@@ -345,7 +331,7 @@ nrm_config_free(struct nrm_config *cfg)
 {
 	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
 		if (cfg_keys[i].type == CFG_STR) {
-			char **slot = cfg_str_at(cfg, &cfg_keys[i]);
+			char **slot = cfg_slot(cfg, &cfg_keys[i]);
 
 			free(*slot);
 			*slot = NULL;
@@ -364,28 +350,24 @@ nrm_config_merge_reload(struct nrm_config *fresh,
 		changed[0] = '\0';
 	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
 		const struct cfg_key *k = &cfg_keys[i];
+		void *f = cfg_slot(fresh, k), *r = cfg_slot(run, k);
 		bool differs = false;
 
 		if (k->reloadable)
 			continue;
 		switch (k->type) {
-		case CFG_STR: {
-			char **f = cfg_str_at(fresh, k);
-			char **r = cfg_str_at(run, k);
-
-			differs = strcmp(*f, *r) != 0;
-			free(*f);
-			*f = nrm_xstrdup(*r);
+		case CFG_STR:
+			differs = strcmp(*(char **)f, *(char **)r) != 0;
+			free(*(char **)f);
+			*(char **)f = nrm_xstrdup(*(char **)r);
 			break;
-		}
 		case CFG_INT:
-			differs = *cfg_int_at(fresh, k) != *cfg_int_at(run, k);
-			*cfg_int_at(fresh, k) = *cfg_int_at(run, k);
+			differs = *(int *)f != *(int *)r;
+			*(int *)f = *(int *)r;
 			break;
 		case CFG_BOOL:
-			differs =
-			    *cfg_bool_at(fresh, k) != *cfg_bool_at(run, k);
-			*cfg_bool_at(fresh, k) = *cfg_bool_at(run, k);
+			differs = *(bool *)f != *(bool *)r;
+			*(bool *)f = *(bool *)r;
 			break;
 		}
 		if (differs && used + strlen(k->name) + 2 < bufsz) {

@@ -26,65 +26,54 @@
 
 #define DB_BACKOFF_MIN_MS 100
 
+/*
+ * The prepared statements, each named after the api.* function it
+ * calls.  A request's call (DB_REQ) passes token_hash, request_id and
+ * client as $1..$3 (see dbapi.h), then its own parameters.
+ */
+/* clang-format off */
+#define DB_API(fn, args) {#fn, "SELECT api." #fn "(" args ")"}
+/* clang-format on */
+#define DB_REQ(fn, args) DB_API(fn, "$1, $2, $3, " args)
+
 static const struct {
 	const char *name;
 	const char *sql;
 } db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SCHEMA_VERSION] = {"schema_version",
 	"SELECT api.schema_version(), api.schema_checksum()"},
-    [NRM_STMT_INTAKE] = {"intake",
-	"SELECT api.intake($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
-    [NRM_STMT_SIGNAL_RECEIPT] = {"signal_receipt",
-	"SELECT api.signal_receipt($1, $2, $3, $4)"},
-    [NRM_STMT_AUTHORIZE] = {"authorize",
-	"SELECT api.authorize($1, $2, $3, $4, $5, $6, $7)"},
-    [NRM_STMT_RECORD] = {"record",
-	"SELECT api.record($1, $2, $3, $4, $5, $6, $7)"},
-    [NRM_STMT_INBOX] = {"inbox",
-	"SELECT api.inbox($1, $2, $3, $4, $5, $6::jsonb, $7::bigint, "
-	"$8::integer)"},
-    [NRM_STMT_CASE_GET] = {"case_get",
-	"SELECT api.case_get($1, $2, $3, $4::uuid, $5, $6)"},
-    [NRM_STMT_CASE_TAKE] = {"case_take",
-	"SELECT api.case_take($1, $2, $3, $4::uuid, $5::integer)"},
-    [NRM_STMT_CASE_DECLINE] = {"case_decline",
-	"SELECT api.case_decline($1, $2, $3, $4::uuid, $5::integer, $6, "
-	"$7::integer)"},
-    [NRM_STMT_CASE_TRANSFER] = {"case_transfer",
-	"SELECT api.case_transfer($1, $2, $3, $4::uuid, $5::integer, $6, $7, "
-	"$8::integer, $9::integer)"},
-    [NRM_STMT_CASE_CLOSE] = {"case_close",
-	"SELECT api.case_close($1, $2, $3, $4::uuid, $5::integer, $6)"},
-    [NRM_STMT_CASE_REOPEN] = {"case_reopen",
-	"SELECT api.case_reopen($1, $2, $3, $4::uuid, $5::integer, $6, "
-	"$7::integer, $8::integer)"},
-    [NRM_STMT_IDENT_RECORD] = {"ident_record",
-	"SELECT api.ident_record($1, $2, $3, $4::uuid, $5::jsonb, $6)"},
-    [NRM_STMT_IDENT_LIST] = {"ident_list",
-	"SELECT api.ident_list($1, $2, $3, $4::uuid, $5, $6, $7)"},
-    [NRM_STMT_CASE_SHARE] = {"case_share",
-	"SELECT api.case_share($1, $2, $3, $4::uuid, $5::uuid, $6::boolean)"},
-    [NRM_STMT_INVEST_CREATE] = {"invest_create",
-	"SELECT api.invest_create($1, $2, $3, $4::jsonb)"},
-    [NRM_STMT_INVEST_GET] = {"invest_get",
-	"SELECT api.invest_get($1, $2, $3, $4::uuid)"},
-    [NRM_STMT_INVEST_PATCH] = {"invest_patch",
-	"SELECT api.invest_patch($1, $2, $3, $4::uuid, $5::integer, "
-	"$6::jsonb)"},
-    [NRM_STMT_ESCALATE] = {"escalate",
-	"SELECT api.escalate_overdue($1::integer)"},
-    [NRM_STMT_AUDIT_SEAL] = {"audit_seal",
-	"SELECT api.audit_seal($1::integer)"},
-    [NRM_STMT_AUDIT_HEAD] = {"audit_head", "SELECT api.audit_head()"},
-    [NRM_STMT_AUDIT_SEARCH] = {"audit_search",
-	"SELECT api.audit_search($1, $2, $3, $4::jsonb, $5::bigint, "
-	"$6::integer)"},
-    [NRM_STMT_AUDIT_VERIFY] = {"audit_verify",
-	"SELECT api.audit_verify($1, $2, $3, $4::jsonb)"},
-    [NRM_STMT_AUDIT_REVIEWS] = {"audit_reviews",
-	"SELECT api.audit_reviews($1, $2, $3, $4, $5::bigint, $6::integer)"},
-    [NRM_STMT_AUDIT_REVIEW] = {"audit_review",
-	"SELECT api.audit_review($1, $2, $3, $4::bigint, $5)"},
+    [NRM_STMT_INTAKE] = DB_REQ(intake, "$4, $5, $6, $7, $8, $9"),
+    [NRM_STMT_SIGNAL_RECEIPT] = DB_REQ(signal_receipt, "$4"),
+    [NRM_STMT_AUTHORIZE] = DB_REQ(authorize, "$4, $5, $6, $7"),
+    [NRM_STMT_RECORD] = DB_REQ(record, "$4, $5, $6, $7"),
+    [NRM_STMT_INBOX] =
+	DB_REQ(inbox, "$4, $5, $6::jsonb, $7::bigint, $8::integer"),
+    [NRM_STMT_CASE_GET] = DB_REQ(case_get, "$4::uuid, $5, $6"),
+    [NRM_STMT_CASE_TAKE] = DB_REQ(case_take, "$4::uuid, $5::integer"),
+    [NRM_STMT_CASE_DECLINE] =
+	DB_REQ(case_decline, "$4::uuid, $5::integer, $6, $7::integer"),
+    [NRM_STMT_CASE_TRANSFER] = DB_REQ(case_transfer,
+	"$4::uuid, $5::integer, $6, $7, $8::integer, $9::integer"),
+    [NRM_STMT_CASE_CLOSE] = DB_REQ(case_close, "$4::uuid, $5::integer, $6"),
+    [NRM_STMT_CASE_REOPEN] = DB_REQ(
+	case_reopen, "$4::uuid, $5::integer, $6, $7::integer, $8::integer"),
+    [NRM_STMT_IDENT_RECORD] = DB_REQ(ident_record, "$4::uuid, $5::jsonb, $6"),
+    [NRM_STMT_IDENT_LIST] = DB_REQ(ident_list, "$4::uuid, $5, $6, $7"),
+    [NRM_STMT_CASE_SHARE] =
+	DB_REQ(case_share, "$4::uuid, $5::uuid, $6::boolean"),
+    [NRM_STMT_INVEST_CREATE] = DB_REQ(invest_create, "$4::jsonb"),
+    [NRM_STMT_INVEST_GET] = DB_REQ(invest_get, "$4::uuid"),
+    [NRM_STMT_INVEST_PATCH] =
+	DB_REQ(invest_patch, "$4::uuid, $5::integer, $6::jsonb"),
+    [NRM_STMT_ESCALATE] = DB_API(escalate_overdue, "$1::integer"),
+    [NRM_STMT_AUDIT_SEAL] = DB_API(audit_seal, "$1::integer"),
+    [NRM_STMT_AUDIT_HEAD] = DB_API(audit_head, ""),
+    [NRM_STMT_AUDIT_SEARCH] =
+	DB_REQ(audit_search, "$4::jsonb, $5::bigint, $6::integer"),
+    [NRM_STMT_AUDIT_VERIFY] = DB_REQ(audit_verify, "$4::jsonb"),
+    [NRM_STMT_AUDIT_REVIEWS] =
+	DB_REQ(audit_reviews, "$4, $5::bigint, $6::integer"),
+    [NRM_STMT_AUDIT_REVIEW] = DB_REQ(audit_review, "$4::bigint, $5"),
 };
 
 enum db_conn_state {
@@ -227,6 +216,38 @@ db_query_finish(struct nrm_dbq *q, enum nrm_db_outcome outcome)
 	db_query_free(q);
 }
 
+/* Finish the connection's query in flight (if any) with `outcome`. */
+static void
+db_conn_fail_query(struct db_conn *c, enum nrm_db_outcome outcome)
+{
+	struct nrm_dbq *q = c->q;
+
+	if (q != NULL) {
+		c->q = NULL;
+		db_query_finish(q, outcome);
+	}
+}
+
+/* Take a waiting query off the queue. */
+static void
+db_unqueue(struct nrm_dbq *q)
+{
+	TAILQ_REMOVE(&q->db->queue, q, link);
+	q->db->queued--;
+}
+
+/* Fail every waiting query: there is no database to wait for. */
+static void
+db_fail_queued(struct nrm_db *db)
+{
+	struct nrm_dbq *q;
+
+	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
+		db_unqueue(q);
+		db_query_finish(q, NRM_DB_UNAVAILABLE);
+	}
+}
+
 static void
 db_query_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -235,8 +256,7 @@ db_query_timeout(evutil_socket_t fd, short what, void *arg)
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
 	if (q->state == DBQ_QUEUED) {
-		TAILQ_REMOVE(&q->db->queue, q, link);
-		q->db->queued--;
+		db_unqueue(q);
 		db_query_finish(q, NRM_DB_TIMEOUT);
 		return;
 	}
@@ -248,8 +268,7 @@ db_query_timeout(evutil_socket_t fd, short what, void *arg)
 	{
 		struct db_conn *c = q->conn;
 
-		c->q = NULL;
-		db_query_finish(q, NRM_DB_TIMEOUT);
+		db_conn_fail_query(c, NRM_DB_TIMEOUT);
 		db_conn_down(c, "query timed out");
 	}
 }
@@ -332,21 +351,9 @@ db_conn_down(struct db_conn *c, const char *why)
 			  "detail=\"%s\"",
 		    c->index, why, msg);
 	}
-	if (c->q != NULL) {
-		struct nrm_dbq *q = c->q;
-
-		c->q = NULL;
-		db_query_finish(q, NRM_DB_UNAVAILABLE);
-	}
-	if (db->n_up == 0 && !c->is_listener) {
-		struct nrm_dbq *q;
-
-		while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-			TAILQ_REMOVE(&db->queue, q, link);
-			db->queued--;
-			db_query_finish(q, NRM_DB_UNAVAILABLE);
-		}
-	}
+	db_conn_fail_query(c, NRM_DB_UNAVAILABLE);
+	if (db->n_up == 0 && !c->is_listener)
+		db_fail_queued(db);
 	/* Capped again here: reconnect_max may have been lowered since. */
 	if (c->backoff_ms > db->reconnect_max_ms)
 		c->backoff_ms = db->reconnect_max_ms;
@@ -635,8 +642,7 @@ db_dispatch(struct nrm_db *db)
 		if (c->state != DB_IDLE)
 			continue;
 		q = TAILQ_FIRST(&db->queue);
-		TAILQ_REMOVE(&db->queue, q, link);
-		db->queued--;
+		db_unqueue(q);
 		db_send(c, q);
 	}
 }
@@ -694,8 +700,7 @@ nrm_db_detach(struct nrm_dbq *q)
 		return;
 	q->cb = NULL;
 	if (q->state == DBQ_QUEUED) {
-		TAILQ_REMOVE(&q->db->queue, q, link);
-		q->db->queued--;
+		db_unqueue(q);
 		db_query_free(q);
 	}
 }
@@ -741,43 +746,33 @@ nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
 	    : reconnect_max_ms;
 }
 
+/* Stop the connection's events and close it (at the end only). */
+static void
+db_conn_close(struct db_conn *c)
+{
+	if (event_initialized(&c->io))
+		event_del(&c->io);
+	if (event_initialized(&c->timer))
+		event_del(&c->timer);
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+}
+
 void
 nrm_db_free(struct nrm_db *db)
 {
-	struct nrm_dbq *q;
-
 	if (db == NULL)
 		return;
-	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-		TAILQ_REMOVE(&db->queue, q, link);
-		db->queued--;
-		db_query_finish(q, NRM_DB_UNAVAILABLE);
-	}
+	db_fail_queued(db);
 	for (int i = 0; i < db->pool_size; i++) {
 		struct db_conn *c = &db->conns[i];
 
-		if (event_initialized(&c->io))
-			event_del(&c->io);
-		if (event_initialized(&c->timer))
-			event_del(&c->timer);
-		if (c->q != NULL) {
-			q = c->q;
-			c->q = NULL;
-			db_query_finish(q, NRM_DB_UNAVAILABLE);
-		}
-		if (c->pg != NULL)
-			PQfinish(c->pg);
+		db_conn_fail_query(c, NRM_DB_UNAVAILABLE);
+		db_conn_close(c);
 	}
 	if (db->listener != NULL) {
-		struct db_conn *c = db->listener;
-
-		if (event_initialized(&c->io))
-			event_del(&c->io);
-		if (event_initialized(&c->timer))
-			event_del(&c->timer);
-		if (c->pg != NULL)
-			PQfinish(c->pg);
-		free(c);
+		db_conn_close(db->listener);
+		free(db->listener);
 	}
 	free(db->conns);
 	free(db->conninfo);

@@ -220,3 +220,15 @@ nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
 	if (nrm_dbapi_exec(r, stmt, c, dbapi_done, ctx) != NRM_OK)
 		free(ctx);
 }
+
+void
+nrm_dbapi_send_texts(
+    struct nrm_req *r, enum nrm_stmt stmt, const char *const *texts, size_t n)
+{
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	for (size_t i = 0; i < n; i++)
+		nrm_dbapi_text(&call, texts[i]);
+	nrm_dbapi_send(r, stmt, &call, NULL);
+}

@@ -51,6 +51,18 @@ typedef void (*nrm_dbapi_answer_cb)(struct nrm_req *r, int status);
 void nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
     const struct nrm_dbapi_call *c, nrm_dbapi_answer_cb hook);
 
+/*
+ * Send the request's call with the text parameters texts[0..n) (NULL =
+ * SQL NULL) after the first three; the reply is made from the answer.
+ */
+void nrm_dbapi_send_texts(
+    struct nrm_req *r, enum nrm_stmt stmt, const char *const *texts, size_t n);
+
+/* nrm_dbapi_send_texts() of the text arguments that follow stmt. */
+#define NRM_DBAPI_SEND_TEXTS(r, stmt, ...) \
+	nrm_dbapi_send_texts((r), (stmt), (const char *const[]){__VA_ARGS__}, \
+	    sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
 /* Reply from an api.* answer text (see the top of this file). */
 void nrm_dbapi_answer(
     struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook);

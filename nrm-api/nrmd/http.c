@@ -11,6 +11,8 @@
 #include "tls.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -292,6 +295,18 @@ nrm_req_json(
 }
 
 void
+nrm_req_json_obj(struct nrm_req *r, int status, const cJSON *o)
+{
+	char *out = cJSON_PrintUnformatted(o);
+
+	if (out != NULL)
+		nrm_req_json(r, status, out, NULL);
+	else
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+	free(out);
+}
+
+void
 nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
     const char *key, const char *json)
 {
@@ -390,8 +405,9 @@ out:
 	return NRM_ERR;
 }
 
-int
-nrm_req_code_header(
+/* A header holding a code or absent (see nrm_req_purpose). */
+static int
+http_code_header(
     struct nrm_req *r, const char *name, const char *field, const char **out)
 {
 	const char *v = nrm_req_header(r, name);
@@ -407,6 +423,14 @@ nrm_req_code_header(
 	nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
 	    "%s must be a lowercase code (a-z and _, at most 64)", name);
 	return NRM_ERR;
+}
+
+int
+nrm_req_purpose(struct nrm_req *r, const char **purpose, const char **reason)
+{
+	if (http_code_header(r, "NRM-Purpose", "purpose", purpose) != NRM_OK)
+		return NRM_ERR;
+	return http_code_header(r, "NRM-Reason", "reason", reason);
 }
 
 int
@@ -439,6 +463,25 @@ nrm_req_read_body(struct nrm_req *r, bool json)
 	}
 	r->body[len] = '\0';
 	r->body_len = len;
+	return NRM_OK;
+}
+
+int
+nrm_req_body_object(struct nrm_req *r, bool empty_ok, const char *const *keys,
+    int n, const cJSON **slot, cJSON **out)
+{
+	struct nrm_error err;
+
+	*out = NULL;
+	if ((!empty_ok || nrm_req_header(r, "Content-Type") != NULL) &&
+	    nrm_req_read_body(r, true) != NRM_OK)
+		return NRM_ERR;
+	nrm_error_clear(&err);
+	if (nrm_json_parse_object(out, r->body, r->body_len, empty_ok, keys, n,
+		slot, &err) != NRM_OK) {
+		nrm_req_problem(r, &err);
+		return NRM_ERR;
+	}
 	return NRM_OK;
 }
 

@@ -31,6 +31,8 @@
 #include "nrm/nrm.h"
 #include "principal.h"
 
+struct cJSON;
+
 struct evhttp_request;
 struct evkeyvalq;
 struct nrm_dbq;
@@ -117,6 +119,12 @@ void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 void nrm_req_json(
     struct nrm_req *r, int status, const char *json, const char *location);
 
+/*
+ * Reply `status` with the compact JSON of o, or 500 when it cannot be
+ * printed (out of memory); o stays the caller's.
+ */
+void nrm_req_json_obj(struct nrm_req *r, int status, const struct cJSON *o);
+
 /* Reply with the problem+json of `err`. */
 void nrm_req_problem(struct nrm_req *r, const struct nrm_error *err);
 
@@ -150,13 +158,13 @@ int nrm_req_if_match(
 const char *nrm_req_header(const struct nrm_req *r, const char *name);
 
 /*
- * A request header that must hold a code (a lowercase letter, then up to
- * 63 of a-z and _), like NRM-Purpose: *out is the value or NULL when the
- * header is absent.  Anything else is answered 400 naming `field`, and
+ * The NRM-Purpose and NRM-Reason headers of an audited read, each a code
+ * (a lowercase letter, then up to 63 of a-z and _) or NULL when absent.
+ * Anything else is answered 400 naming field "purpose" or "reason", and
  * NRM_ERR returned.  The database decides which codes are known.
  */
-int nrm_req_code_header(struct nrm_req *r, const char *name, const char *field,
-    const char **out) NRM_MUSTCHECK;
+int nrm_req_purpose(
+    struct nrm_req *r, const char **purpose, const char **reason) NRM_MUSTCHECK;
 
 /* Add a response header (before replying). */
 void nrm_req_add_header(struct nrm_req *r, const char *name, const char *value);
@@ -166,6 +174,17 @@ void nrm_req_add_header(struct nrm_req *r, const char *name, const char *value);
  * content type (415).  On failure it has already replied: return.
  */
 int nrm_req_read_body(struct nrm_req *r, bool json) NRM_MUSTCHECK;
+
+/*
+ * Read the body as one JSON object with the strict reader
+ * (nrm_json_parse_object: with keys, only keys[0..n) may occur and
+ * slot[] receives them; n < 0 lets any key through).  When `empty_ok`,
+ * a request without Content-Type has the empty body {}.  The caller
+ * deletes *out.  On failure it has already replied: return.
+ */
+int nrm_req_body_object(struct nrm_req *r, bool empty_ok,
+    const char *const *keys, int n, const struct cJSON **slot,
+    struct cJSON **out) NRM_MUSTCHECK;
 
 /* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
 int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out) NRM_MUSTCHECK;

@@ -6,16 +6,7 @@
 #define NRM_PRINCIPAL_H
 
 #include "nrm/nrm.h"
-
-enum nrm_role {
-	NRM_ROLE_REPORTER = 1u << 0,
-	NRM_ROLE_COORDINATOR = 1u << 1,
-	NRM_ROLE_ASSESSOR = 1u << 2,
-	NRM_ROLE_INVESTIGATOR = 1u << 3,
-	NRM_ROLE_AUDITOR = 1u << 4,
-	NRM_ROLE_ANALYST = 1u << 5,
-	NRM_ROLE_ADMIN = 1u << 6,
-};
+#include "nrm/role.h"
 
 #define NRM_PRINCIPAL_MAX_REGIONS 32
 

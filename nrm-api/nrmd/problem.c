@@ -5,6 +5,8 @@
 #include "problem.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,14 +89,7 @@ problem_object(const struct nrm_error *err, const char *request_id)
 char *
 nrm_problem_json(const struct nrm_error *err, const char *request_id)
 {
-	cJSON *o = problem_object(err, request_id);
-	char *out;
-
-	if (o == NULL)
-		return NULL;
-	out = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return out;
+	return nrm_json_print_take(problem_object(err, request_id), true);
 }
 
 char *

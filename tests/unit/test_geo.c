@@ -108,10 +108,8 @@ static void
 test_real_lookup(void **state)
 {
 	const struct nrm_geo *geo = *state;
-	size_t i;
 
-	for (i = 0; i < sizeof(lookup_cases) / sizeof(lookup_cases[0]); i++) {
-		const struct lookup_case *c = &lookup_cases[i];
+	UNIT_EACH (struct lookup_case, c, lookup_cases) {
 		const struct nrm_municipality *m =
 		    nrm_geo_municipality(geo, c->code);
 
@@ -149,10 +147,8 @@ static void
 test_real_regions(void **state)
 {
 	const struct nrm_geo *geo = *state;
-	size_t i;
 
-	for (i = 0; i < sizeof(region_cases) / sizeof(region_cases[0]); i++) {
-		const struct region_case *c = &region_cases[i];
+	UNIT_EACH (struct region_case, c, region_cases) {
 		const struct nrm_region *r = nrm_geo_region(geo, c->code);
 
 		if (!found_as_wanted(r, c->n_municipalities >= 0, c->code))
@@ -270,11 +266,8 @@ static const struct csv_case csv_cases[] = {
 static void
 test_csv_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(csv_cases) / sizeof(csv_cases[0]); i++) {
-		const struct csv_case *c = &csv_cases[i];
+	UNIT_EACH (struct csv_case, c, csv_cases) {
 		struct nrm_geo *geo = (struct nrm_geo *)1;
 		struct nrm_error err;
 		size_t len = c->len ? c->len : strlen(c->text);

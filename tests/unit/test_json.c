@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "nrm/json.h"
+#include "unit.h"
 
 #define MAL NRM_E_MALFORMED
 #define VAL NRM_E_VALIDATION
@@ -79,11 +80,8 @@ static const struct parse_case parse_cases[] = {
 static void
 test_parse_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < NRM_ARRAY_LEN(parse_cases); i++) {
-		const struct parse_case *c = &parse_cases[i];
+	UNIT_EACH (struct parse_case, c, parse_cases) {
 		size_t len = c->len ? c->len : strlen(c->text);
 		struct nrm_error err;
 		cJSON *root = (cJSON *)1;

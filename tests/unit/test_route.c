@@ -15,8 +15,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-
 #include <cjson/cJSON.h>
 
 #include "nrm/duration.h"
@@ -592,42 +590,33 @@ rt_case_file(const char *file)
 	return n;
 }
 
-static int
-rt_name_cmp(const void *a, const void *b)
+static bool
+rt_is_case_file(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(name);
+
+	return len >= 6 && strcmp(name + len - 5, ".json") == 0;
+}
+
+static int
+rt_case_entry(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", RT_CASES_DIR, name);
+	return rt_case_file(path);
 }
 
 /* Every *.json in the cases directory, in name order. */
 static void
 test_case_files(void **state)
 {
-	DIR *dir = opendir(RT_CASES_DIR);
-	struct dirent *e;
-	char *names[256];
-	int n = 0, i, cases = 0;
+	int n, cases;
 
 	(void)state;
-	assert_non_null(dir);
-	while ((e = readdir(dir)) != NULL) {
-		size_t len = strlen(e->d_name);
-		char path[512];
-
-		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-			continue;
-		assert_true(n < 256);
-		snprintf(path, sizeof(path), "%s/%s", RT_CASES_DIR, e->d_name);
-		names[n] = strdup(path);
-		assert_non_null(names[n]);
-		n++;
-	}
-	closedir(dir);
+	cases =
+	    unit_each_entry(RT_CASES_DIR, rt_is_case_file, rt_case_entry, &n);
 	assert_true(n >= 5);
-	qsort(names, (size_t)n, sizeof(names[0]), rt_name_cmp);
-	for (i = 0; i < n; i++) {
-		cases += rt_case_file(names[i]);
-		free(names[i]);
-	}
 	print_message(
 	    "[          ] %d case files, %d routing cases\n", n, cases);
 	assert_true(cases >= 80);

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-
 #include <cjson/cJSON.h>
 
 #include "nrm/diag.h"
@@ -77,12 +75,6 @@ test_broken_base_is_valid(void **state)
 	unit_cfg_free(&c);
 }
 
-static int
-tr_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * One broken directory: refused, no router, and every expected line
  * found in the rendered diagnostics.  Returns the lines checked.
@@ -127,31 +119,21 @@ tr_broken(const char *name)
 	return n;
 }
 
+/* A broken configuration directory: not hidden, not the shared base. */
+static bool
+tr_is_broken_dir(const char *name)
+{
+	return name[0] != '.' && strcmp(name, "base") != 0 &&
+	    strchr(name, '.') == NULL;
+}
+
 static void
 test_broken_configs(void **state)
 {
-	DIR *dir = opendir(TR_BROKEN_DIR);
-	struct dirent *e;
-	char *names[256];
-	int n = 0, i, lines = 0;
+	int n, lines;
 
 	(void)state;
-	assert_non_null(dir);
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.' || strcmp(e->d_name, "base") == 0 ||
-		    strchr(e->d_name, '.') != NULL)
-			continue;
-		assert_true(n < 256);
-		names[n] = strdup(e->d_name);
-		assert_non_null(names[n]);
-		n++;
-	}
-	closedir(dir);
-	qsort(names, (size_t)n, sizeof(names[0]), tr_name_cmp);
-	for (i = 0; i < n; i++) {
-		lines += tr_broken(names[i]);
-		free(names[i]);
-	}
+	lines = unit_each_entry(TR_BROKEN_DIR, tr_is_broken_dir, tr_broken, &n);
 	print_message(
 	    "[          ] %d broken configurations, %d messages\n", n, lines);
 	assert_true(n >= 20);
@@ -291,11 +273,8 @@ static const struct tr_dur_case tr_durs[] = {
 static void
 test_durations(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(tr_durs) / sizeof(tr_durs[0]); i++) {
-		const struct tr_dur_case *c = &tr_durs[i];
+	UNIT_EACH (struct tr_dur_case, c, tr_durs) {
 		const char *why = NULL;
 		int64_t secs = -7;
 		int rc =

@@ -120,11 +120,8 @@ static const struct ok_case ok_cases[] = {
 static void
 test_ok_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
-		const struct ok_case *c = &ok_cases[i];
+	UNIT_EACH (struct ok_case, c, ok_cases) {
 		struct nrm_signal s;
 		struct nrm_error err;
 		char *facts, *subject, *canon;
@@ -600,11 +597,8 @@ assert_no_echo(
 static void
 test_bad_table(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		const struct bad_case *c = &bad_cases[i];
+	UNIT_EACH (struct bad_case, c, bad_cases) {
 		size_t len = c->len ? c->len : strlen(c->body);
 		struct nrm_signal s;
 		struct nrm_error err;
@@ -657,11 +651,10 @@ fill_template(char *out, const char *fmt, const char *val)
 static void
 test_length_limits(void **state)
 {
-	size_t i, extra;
+	size_t extra;
 
 	(void)state;
-	for (i = 0; i < sizeof(len_cases) / sizeof(len_cases[0]); i++) {
-		const struct len_case *c = &len_cases[i];
+	UNIT_EACH (struct len_case, c, len_cases) {
 
 		for (extra = 0; extra <= 1; extra++) {
 			size_t n = c->max + extra;
@@ -734,35 +727,38 @@ test_deep_nesting(void **state)
 	free(body);
 }
 
+/* The custom-limits body is refused under `limits` at `now`, on `field`. */
+static void
+custom_refused(
+    const struct nrm_signal_limits *limits, int64_t now, const char *field)
+{
+	static const char body[] = SUBJ("\"given_name\":\"Abcdef\","
+					"\"languages\":[\"en\",\"nl\"]");
+	struct nrm_signal s;
+	struct nrm_error err;
+
+	assert_int_equal(nrm_signal_parse(&s, body, sizeof(body) - 1, limits,
+			     geo, now, &err),
+	    NRM_ERR);
+	assert_string_equal(err.field, field);
+}
+
 /* Limits are honoured as configured, not as defaults. */
 static void
 test_custom_limits(void **state)
 {
-	static const char body[] = SUBJ("\"given_name\":\"Abcdef\","
-					"\"languages\":[\"en\",\"nl\"]");
 	struct nrm_signal_limits small;
-	struct nrm_signal s;
-	struct nrm_error err;
 
 	(void)state;
 	nrm_signal_limits_default(&small);
 	small.name_max = 5;
-	assert_int_equal(nrm_signal_parse(&s, body, sizeof(body) - 1, &small,
-			     geo, NOW, &err),
-	    NRM_ERR);
-	assert_string_equal(err.field, "subject.given_name");
+	custom_refused(&small, NOW, "subject.given_name");
 	nrm_signal_limits_default(&small);
 	small.languages_max = 1;
-	assert_int_equal(nrm_signal_parse(&s, body, sizeof(body) - 1, &small,
-			     geo, NOW, &err),
-	    NRM_ERR);
-	assert_string_equal(err.field, "subject.languages");
+	custom_refused(&small, NOW, "subject.languages");
 	nrm_signal_limits_default(&small);
 	small.clock_skew = 0;
-	assert_int_equal(nrm_signal_parse(&s, body, sizeof(body) - 1, &small,
-			     geo, 1795900499, &err),
-	    NRM_ERR);
-	assert_string_equal(err.field, "observed_at");
+	custom_refused(&small, 1795900499, "observed_at");
 }
 
 /* Two bodies differing only in key order and whitespace. */

@@ -175,11 +175,8 @@ static const struct subject_case subject_cases[] = {
 static void
 test_subject_json(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
-		const struct subject_case *c = &subject_cases[i];
+	UNIT_EACH (struct subject_case, c, subject_cases) {
 		const char *body = c->body ? c->body : FULL_ADULT;
 		struct nrm_signal s;
 		struct nrm_error err;
@@ -248,11 +245,8 @@ static const struct pseudo_case pseudo_cases[] = {
 static void
 test_pseudonym(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(pseudo_cases) / sizeof(pseudo_cases[0]); i++) {
-		const struct pseudo_case *c = &pseudo_cases[i];
+	UNIT_EACH (struct pseudo_case, c, pseudo_cases) {
 		struct nrm_signal s;
 		char buf[256];
 		size_t n;
@@ -311,11 +305,8 @@ static const struct name_case name_cases[] = {
 static void
 test_names(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
-		const struct name_case *c = &name_cases[i];
+	UNIT_EACH (struct name_case, c, name_cases) {
 		const char *e = nrm_exploitation_name(c->bit);
 		const char *k = nrm_control_name(c->bit);
 

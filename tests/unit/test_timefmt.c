@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "nrm/timefmt.h"
+#include "unit.h"
 
 struct parse_case {
 	const char *name;
@@ -65,11 +66,8 @@ static const struct parse_case parse_cases[] = {
 static void
 test_parse(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
-		const struct parse_case *c = &parse_cases[i];
+	UNIT_EACH (struct parse_case, c, parse_cases) {
 		int64_t t = 12345;
 		int off = 777;
 		int rc = nrm_time_parse(c->text, strlen(c->text), &t, &off);
@@ -109,11 +107,9 @@ static void
 test_format(void **state)
 {
 	char buf[NRM_TIME_TEXT_SIZE];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
-		const struct format_case *c = &format_cases[i];
+	UNIT_EACH (struct format_case, c, format_cases) {
 		int rc = nrm_time_format(c->t, buf, sizeof(buf));
 
 		if (rc != c->rc)
@@ -171,11 +167,9 @@ static void
 test_date(void **state)
 {
 	char buf[NRM_DATE_TEXT_SIZE];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(date_cases) / sizeof(date_cases[0]); i++) {
-		const struct date_case *c = &date_cases[i];
+	UNIT_EACH (struct date_case, c, date_cases) {
 		int y = -1, m = -1, d = -1;
 		int rc = nrm_date_parse(c->text, strlen(c->text), &y, &m, &d);
 
@@ -210,11 +204,8 @@ static const struct days_case days_cases[] = {
 static void
 test_days(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(days_cases) / sizeof(days_cases[0]); i++) {
-		const struct days_case *c = &days_cases[i];
+	UNIT_EACH (struct days_case, c, days_cases) {
 		int y, m, d;
 
 		assert_int_equal(
@@ -248,11 +239,8 @@ static const struct age_case age_cases[] = {
 static void
 test_age(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(age_cases) / sizeof(age_cases[0]); i++) {
-		const struct age_case *c = &age_cases[i];
+	UNIT_EACH (struct age_case, c, age_cases) {
 		int got = nrm_age_years(c->by, c->bm, c->bd, c->y, c->m, c->d);
 
 		if (got != c->age)

@@ -11,6 +11,7 @@
 
 #include "nrm/nrm.h"
 #include "nrm/utf8.h"
+#include "unit.h"
 
 struct valid_case {
 	const char *name;
@@ -60,11 +61,8 @@ static const struct valid_case valid_cases[] = {
 static void
 test_valid(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(valid_cases) / sizeof(valid_cases[0]); i++) {
-		const struct valid_case *c = &valid_cases[i];
+	UNIT_EACH (struct valid_case, c, valid_cases) {
 		bool got = nrm_utf8_valid(c->bytes, c->len);
 
 		if (got != c->valid)
@@ -97,11 +95,8 @@ static const struct next_case next_cases[] = {
 static void
 test_next(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]); i++) {
-		const struct next_case *c = &next_cases[i];
+	UNIT_EACH (struct next_case, c, next_cases) {
 		size_t pos = 0;
 		int32_t cp = nrm_utf8_next(c->bytes, c->len, &pos);
 
@@ -134,11 +129,8 @@ static const struct trim_case trim_cases[] = {
 static void
 test_trim(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(trim_cases) / sizeof(trim_cases[0]); i++) {
-		const struct trim_case *c = &trim_cases[i];
+	UNIT_EACH (struct trim_case, c, trim_cases) {
 		size_t got = nrm_utf8_trim(c->bytes, c->len);
 
 		if (got != c->want)

@@ -1,6 +1,7 @@
 /*
- * unit.h - what the unit tests share: the check of a refusal's error, a
- * whole-file reader and the three texts of a routing configuration.
+ * unit.h - what the unit tests share: a case-table walk, the check of a
+ * refusal's error, a whole-file reader, a directory walk and the three
+ * texts of a routing configuration.
  * Header-only (static inline), included by the test programs after
  * <cmocka.h>; paths are relative to the repository root, where
  * `make unit` runs them.
@@ -8,11 +9,17 @@
 #ifndef NRM_UNIT_H
 #define NRM_UNIT_H
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nrm/route.h"
+
+/* Run the loop's body for each element c (a `const type *`) of table. */
+#define UNIT_EACH(type, c, table) \
+	for (const type *c = (table); c < (table) + NRM_ARRAY_LEN(table); c++)
 
 /*
  * Fail the test `name` unless err has this code and field and its detail
@@ -65,6 +72,52 @@ unit_read(const char *path, size_t *len)
 	}
 	fclose(f);
 	return buf;
+}
+
+/* Whether a directory entry is one the walk runs on. */
+typedef bool (*unit_keep_cb)(const char *name);
+
+/* Run one directory entry; what it counted. */
+typedef int (*unit_entry_cb)(const char *name);
+
+static inline int
+unit_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Run each_cb on every entry of dir that keep_cb accepts, in name order
+ * (at most 256).  *n receives the number of entries run; returns the sum
+ * of what each_cb returned.
+ */
+static inline int
+unit_each_entry(
+    const char *dir, unit_keep_cb keep_cb, unit_entry_cb each_cb, int *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *names[256];
+	int sum = 0;
+
+	*n = 0;
+	if (d == NULL)
+		fail_msg("%s: cannot open", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (!keep_cb(e->d_name))
+			continue;
+		assert_true(*n < 256);
+		names[*n] = strdup(e->d_name);
+		assert_non_null(names[*n]);
+		(*n)++;
+	}
+	closedir(d);
+	qsort(names, (size_t)*n, sizeof(names[0]), unit_name_cmp);
+	for (int i = 0; i < *n; i++) {
+		sum += each_cb(names[i]);
+		free(names[i]);
+	}
+	return sum;
 }
 
 /* The three texts of a routing configuration, in the order of files. */

@@ -127,7 +127,6 @@ static void
 audit_search_authed(struct nrm_req *r)
 {
 	struct evkeyvalq q;
-	struct nrm_dbapi_call call;
 	cJSON *filters;
 	const char *limit, *cursor;
 	char *ftext = NULL;
@@ -146,11 +145,8 @@ audit_search_authed(struct nrm_req *r)
 	limit = evhttp_find_header(&q, "limit");
 	cursor = evhttp_find_header(&q, "cursor");
 	ftext = cJSON_PrintUnformatted(filters);
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, ftext);
-	nrm_dbapi_text(&call, cursor);
-	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
-	nrm_dbapi_send(r, NRM_STMT_AUDIT_SEARCH, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_AUDIT_SEARCH, ftext, cursor,
+	    limit != NULL ? limit : "50");
 	evhttp_clear_headers(&q);
 	free(ftext);
 	cJSON_Delete(filters);
@@ -166,14 +162,11 @@ nrm_h_audit_search(struct nrm_req *r)
 static void
 audit_verify_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	char *cps = r->app->checkpoints != NULL
 	    ? nrm_checkpoints_json(r->app->checkpoints)
 	    : NULL;
 
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, cps);
-	nrm_dbapi_send(r, NRM_STMT_AUDIT_VERIFY, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_AUDIT_VERIFY, cps);
 	free(cps);
 }
 
@@ -191,7 +184,6 @@ audit_checkpoints_authed(struct nrm_req *r)
 	cJSON *o = cJSON_CreateObject();
 	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
 	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
-	char *out;
 
 	cJSON_AddBoolToObject(o, "enabled", cp != NULL);
 	if (pem != NULL)
@@ -200,9 +192,7 @@ audit_checkpoints_authed(struct nrm_req *r)
 		cJSON_AddNullToObject(o, "public_key");
 	cJSON_AddItemToObject(o, "checkpoints",
 	    list != NULL ? cJSON_Parse(list) : cJSON_CreateArray());
-	out = cJSON_PrintUnformatted(o);
-	nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-	free(out);
+	nrm_req_json_obj(r, 200, o);
 	free(list);
 	free(pem);
 	cJSON_Delete(o);
@@ -221,7 +211,6 @@ static void
 audit_reviews_authed(struct nrm_req *r)
 {
 	struct evkeyvalq q;
-	struct nrm_dbapi_call call;
 	const char *state, *limit, *cursor;
 
 	if (audit_query(r, audit_reviews_params, &q) != NRM_OK)
@@ -229,11 +218,9 @@ audit_reviews_authed(struct nrm_req *r)
 	state = evhttp_find_header(&q, "state");
 	limit = evhttp_find_header(&q, "limit");
 	cursor = evhttp_find_header(&q, "cursor");
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, state != NULL ? state : "pending");
-	nrm_dbapi_text(&call, cursor);
-	nrm_dbapi_text(&call, limit != NULL ? limit : "50");
-	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEWS, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_AUDIT_REVIEWS,
+	    state != NULL ? state : "pending", cursor,
+	    limit != NULL ? limit : "50");
 	evhttp_clear_headers(&q);
 }
 
@@ -248,8 +235,6 @@ static void
 audit_review_authed(struct nrm_req *r)
 {
 	static const char *const keys[] = {"verdict"};
-	struct nrm_dbapi_call call;
-	struct nrm_error err;
 	const cJSON *slot[1];
 	cJSON *root;
 	const char *verdict;
@@ -259,14 +244,8 @@ audit_review_authed(struct nrm_req *r)
 	    ? r->param
 	    : "0";
 
-	if (nrm_req_read_body(r, true) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, 1, slot, &root) != NRM_OK)
 		return;
-	nrm_error_clear(&err);
-	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 1,
-		slot, &err) != NRM_OK) {
-		nrm_req_problem(r, &err);
-		return;
-	}
 	if (slot[0] != NULL && !cJSON_IsString(slot[0])) {
 		cJSON_Delete(root);
 		nrm_req_fail(
@@ -274,10 +253,7 @@ audit_review_authed(struct nrm_req *r)
 		return;
 	}
 	verdict = slot[0] != NULL ? slot[0]->valuestring : NULL;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	nrm_dbapi_text(&call, verdict);
-	nrm_dbapi_send(r, NRM_STMT_AUDIT_REVIEW, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_AUDIT_REVIEW, id, verdict);
 	cJSON_Delete(root);
 }
 

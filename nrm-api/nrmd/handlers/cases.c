@@ -29,18 +29,12 @@
 static void
 case_get_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	const char *purpose, *reason;
 
-	if (nrm_req_code_header(r, "NRM-Purpose", "purpose", &purpose) !=
-		NRM_OK ||
-	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
+	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
-	nrm_dbapi_send(r, NRM_STMT_CASE_GET, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_CASE_GET, nrm_req_uuid_param(r), purpose, reason);
 }
 
 void
@@ -51,39 +45,29 @@ nrm_h_case_get(struct nrm_req *r)
 }
 
 /*
- * Read the action's JSON body with the strict reader: an object with
- * only the keys in keys[0..n), each a string; slot[i] is member keys[i]
- * or NULL (absent or null).  An empty body is an empty object.  Replies
- * and returns NRM_ERR on any fault.
+ * Read the action's JSON body: an object with only the keys in
+ * keys[0..n), each a string; slot[i] is member keys[i] or NULL (absent
+ * or null).  An empty body is an empty object.  Replies and returns
+ * NRM_ERR on any fault.
  */
 static int
 case_body(struct nrm_req *r, const char *const *keys, int n, const cJSON **slot,
     cJSON **out)
 {
-	struct nrm_error err;
 	int i;
 
-	*out = NULL;
-	if ((r->body_len != 0 || nrm_req_header(r, "Content-Type") != NULL) &&
-	    nrm_req_read_body(r, true) != NRM_OK)
+	if (nrm_req_body_object(r, true, keys, n, slot, out) != NRM_OK)
 		return NRM_ERR;
-	nrm_error_clear(&err);
-	if (nrm_json_parse_object(
-		out, r->body, r->body_len, true, keys, n, slot, &err) != NRM_OK)
-		goto out;
 	for (i = 0; i < n; i++) {
 		if (slot[i] != NULL && !cJSON_IsString(slot[i])) {
-			nrm_error_set(&err, NRM_E_VALIDATION, keys[i],
-			    "must be a string");
 			cJSON_Delete(*out);
 			*out = NULL;
-			goto out;
+			nrm_req_fail(
+			    r, NRM_E_VALIDATION, keys[i], "must be a string");
+			return NRM_ERR;
 		}
 	}
 	return NRM_OK;
-out:
-	nrm_req_problem(r, &err);
-	return NRM_ERR;
 }
 
 /* The string member in slot, or NULL. */
@@ -101,6 +85,14 @@ enum case_action {
 	CASE_REOPEN,
 };
 
+static const enum nrm_stmt case_stmts[] = {
+    [CASE_TAKE] = NRM_STMT_CASE_TAKE,
+    [CASE_DECLINE] = NRM_STMT_CASE_DECLINE,
+    [CASE_TRANSFER] = NRM_STMT_CASE_TRANSFER,
+    [CASE_CLOSE] = NRM_STMT_CASE_CLOSE,
+    [CASE_REOPEN] = NRM_STMT_CASE_REOPEN,
+};
+
 static void
 case_act(struct nrm_req *r, enum case_action act)
 {
@@ -108,10 +100,9 @@ case_act(struct nrm_req *r, enum case_action act)
 	static const char *const keys[] = {"target_region", "reason"};
 	const struct nrm_config *cfg = &r->app->cfg;
 	struct nrm_dbapi_call call;
-	char ifm[16], n1[16], n2[16], n3[16];
+	char ifm[16], n1[16], n2[16];
 	const cJSON *slot[2] = {NULL, NULL};
 	cJSON *body = NULL;
-	enum nrm_stmt stmt = NRM_STMT_CASE_TAKE;
 	int rc;
 
 	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
@@ -127,41 +118,23 @@ case_act(struct nrm_req *r, enum case_action act)
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
 	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
-	switch (act) {
-	case CASE_TAKE:
-		stmt = NRM_STMT_CASE_TAKE;
-		break;
-	case CASE_DECLINE:
-		stmt = NRM_STMT_CASE_DECLINE;
+	if (act == CASE_TRANSFER)
+		nrm_dbapi_text(&call, case_str(slot[0]));
+	if (act != CASE_TAKE)
 		nrm_dbapi_text(&call, case_str(slot[1]));
+	if (act == CASE_DECLINE) {
 		snprintf(n1, sizeof(n1), "%d", cfg->decline_limit);
 		nrm_dbapi_text(&call, n1);
-		break;
-	case CASE_TRANSFER:
-		stmt = NRM_STMT_CASE_TRANSFER;
-		nrm_dbapi_text(&call, case_str(slot[0]));
-		nrm_dbapi_text(&call, case_str(slot[1]));
-		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
+	} else if (act == CASE_TRANSFER || act == CASE_REOPEN) {
+		/* A transferred or reopened case gets fresh deadlines. */
+		snprintf(n1, sizeof(n1), "%d", cfg->transfer_take_within);
 		snprintf(
-		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
+		    n2, sizeof(n2), "%d", cfg->transfer_first_contact_within);
+		nrm_dbapi_text(&call, n1);
 		nrm_dbapi_text(&call, n2);
-		nrm_dbapi_text(&call, n3);
-		break;
-	case CASE_CLOSE:
-		stmt = NRM_STMT_CASE_CLOSE;
-		nrm_dbapi_text(&call, case_str(slot[1]));
-		break;
-	case CASE_REOPEN:
-		stmt = NRM_STMT_CASE_REOPEN;
-		nrm_dbapi_text(&call, case_str(slot[1]));
-		snprintf(n2, sizeof(n2), "%d", cfg->transfer_take_within);
-		snprintf(
-		    n3, sizeof(n3), "%d", cfg->transfer_first_contact_within);
-		nrm_dbapi_text(&call, n2);
-		nrm_dbapi_text(&call, n3);
 	}
 	/* The parameters are copied by the pool before body goes. */
-	nrm_dbapi_send(r, stmt, &call, NULL);
+	nrm_dbapi_send(r, case_stmts[act], &call, NULL);
 	cJSON_Delete(body);
 }
 

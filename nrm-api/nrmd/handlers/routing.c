@@ -34,6 +34,14 @@ rt_time(int64_t t, char *buf, size_t n)
 		buf[0] = '\0';
 }
 
+/* Add the JSON text `json` to o as member `key`; null when json is NULL. */
+static void
+rt_add_json(cJSON *o, const char *key, const char *json)
+{
+	cJSON_AddItemToObject(
+	    o, key, json != NULL ? cJSON_Parse(json) : cJSON_CreateNull());
+}
+
 /* {"version","loaded_at","coverage":{...}} of the live router. */
 static void
 rt_config_authed(struct nrm_req *r)
@@ -43,7 +51,6 @@ rt_config_authed(struct nrm_req *r)
 	char ts[40];
 	cJSON *o = cJSON_CreateObject();
 	cJSON *c = cov != NULL ? cJSON_Parse(cov) : NULL;
-	char *out = NULL;
 
 	rt_time(app->router_loaded_at, ts, sizeof(ts));
 	if (o != NULL && c != NULL) {
@@ -52,13 +59,10 @@ rt_config_authed(struct nrm_req *r)
 		cJSON_AddStringToObject(o, "loaded_at", ts);
 		cJSON_AddItemToObject(o, "coverage", c);
 		c = NULL;
-		out = cJSON_PrintUnformatted(o);
-	}
-	if (out != NULL)
-		nrm_req_json(r, 200, out, NULL);
-	else
+		nrm_req_json_obj(r, 200, o);
+	} else {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-	free(out);
+	}
 	free(cov);
 	cJSON_Delete(c);
 	cJSON_Delete(o);
@@ -98,7 +102,6 @@ rt_reload_authed(struct nrm_req *r)
 	{
 		char ts[40];
 		cJSON *o = cJSON_CreateObject();
-		char *out;
 
 		dj = nrm_diag_json(&diag);
 		rt_time(app->router_loaded_at, ts, sizeof(ts));
@@ -106,11 +109,8 @@ rt_reload_authed(struct nrm_req *r)
 		cJSON_AddStringToObject(
 		    o, "version", nrm_router_version(app->router));
 		cJSON_AddStringToObject(o, "loaded_at", ts);
-		cJSON_AddItemToObject(o, "diagnostics",
-		    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
-		out = cJSON_PrintUnformatted(o);
-		nrm_req_json(r, 200, out != NULL ? out : "{}", NULL);
-		free(out);
+		rt_add_json(o, "diagnostics", dj);
+		nrm_req_json_obj(r, 200, o);
 		free(dj);
 		cJSON_Delete(o);
 	}
@@ -150,18 +150,13 @@ rt_explain_authed(struct nrm_req *r)
 	    "regions", "rules", "municipalities_csv"};
 	const cJSON *slot[3], *cslot[3], *sig, *rk, *cd;
 	cJSON *root = NULL;
-	char *dj = NULL, *text = NULL;
+	char *dj = NULL;
 
 	nrm_diag_init(&diag);
 	memset(&s, 0, sizeof(s));
-	if (nrm_req_read_body(r, true) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, 3, slot, &root) != NRM_OK)
 		goto out;
 	nrm_error_clear(&err);
-	if (nrm_json_parse_object(&root, r->body, r->body_len, false, keys, 3,
-		slot, &err) != NRM_OK) {
-		nrm_req_problem(r, &err);
-		goto out;
-	}
 	sig = slot[0];
 	if (!cJSON_IsObject(sig)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "signal",
@@ -243,25 +238,20 @@ rt_explain_authed(struct nrm_req *r)
 		char *dec_json = nrm_decision_json(&dec);
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddItemToObject(o, "decision",
-		    dec_json != NULL ? cJSON_Parse(dec_json)
-				     : cJSON_CreateNull());
+		rt_add_json(o, "decision", dec_json);
 		cJSON_AddBoolToObject(o, "candidate", cand != NULL);
 		cJSON_AddBoolToObject(o, "minor", s.minor);
 		cJSON_AddBoolToObject(
 		    o, "notification_only", s.notification_only);
 		if (cand != NULL) {
 			dj = nrm_diag_json(&diag);
-			cJSON_AddItemToObject(o, "diagnostics",
-			    dj != NULL ? cJSON_Parse(dj) : cJSON_CreateNull());
+			rt_add_json(o, "diagnostics", dj);
 		}
-		text = cJSON_PrintUnformatted(o);
+		nrm_req_json_obj(r, 200, o);
 		free(dec_json);
 		cJSON_Delete(o);
 	}
-	nrm_req_json(r, 200, text != NULL ? text : "{}", NULL);
 out:
-	free(text);
 	free(dj);
 	nrm_signal_free(&s);
 	nrm_router_free(cand);

@@ -140,16 +140,12 @@ nrm_h_signal_create(struct nrm_req *r)
 void
 nrm_h_signal_get(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
-
 	if (nrm_auth_bearer(r) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
 	/*
 	 * A malformed id is looked up as the nil UUID, which never exists:
 	 * the caller is still authenticated and gets the same 404 as for
 	 * an id it may not see.
 	 */
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_send(r, NRM_STMT_SIGNAL_RECEIPT, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_SIGNAL_RECEIPT, nrm_req_uuid_param(r));
 }

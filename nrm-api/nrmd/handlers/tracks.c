@@ -32,31 +32,6 @@
 #include <string.h>
 
 /*
- * Read a JSON object body with the strict reader (content type, size,
- * syntax, duplicate keys; the whole body must be one object).  With
- * `keys`, only keys[0..n) may occur and slot[] receives them (see
- * nrm_json_members); without, the database checks the members.  The
- * caller deletes *out.  Replies and returns NRM_ERR on any fault.
- */
-static int
-track_body(struct nrm_req *r, const char *const *keys, int n,
-    const cJSON **slot, cJSON **out)
-{
-	struct nrm_error err;
-	int rc;
-
-	*out = NULL;
-	if (nrm_req_read_body(r, true) != NRM_OK)
-		return NRM_ERR;
-	nrm_error_clear(&err);
-	rc = nrm_json_parse_object(
-	    out, r->body, r->body_len, false, keys, n, slot, &err);
-	if (rc != NRM_OK)
-		nrm_req_problem(r, &err);
-	return rc;
-}
-
-/*
  * Read a JSON object body and print it back compactly for a jsonb
  * parameter (the caller frees *text).  Replies and returns NRM_ERR on
  * any fault.
@@ -67,10 +42,9 @@ track_body_text(struct nrm_req *r, char **text)
 	cJSON *root;
 
 	*text = NULL;
-	if (track_body(r, NULL, -1, NULL, &root) != NRM_OK)
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return NRM_ERR;
-	*text = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
+	*text = nrm_json_print_take(root, true);
 	if (*text == NULL) {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
 		return NRM_ERR;
@@ -81,17 +55,13 @@ track_body_text(struct nrm_req *r, char **text)
 static void
 ident_record_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	char *entry;
 
 	if (track_body_text(r, &entry) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, entry);
-	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
 	/* The parameters are copied by the pool before entry goes. */
-	nrm_dbapi_send(r, NRM_STMT_IDENT_RECORD, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_RECORD, nrm_req_uuid_param(r),
+	    entry, r->app->cfg.jurisdiction_profile);
 	free(entry);
 }
 
@@ -105,19 +75,12 @@ nrm_h_ident_record(struct nrm_req *r)
 static void
 ident_list_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	const char *purpose, *reason;
 
-	if (nrm_req_code_header(r, "NRM-Purpose", "purpose", &purpose) !=
-		NRM_OK ||
-	    nrm_req_code_header(r, "NRM-Reason", "reason", &reason) != NRM_OK)
+	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
-	nrm_dbapi_send(r, NRM_STMT_IDENT_LIST, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_LIST, nrm_req_uuid_param(r),
+	    r->app->cfg.jurisdiction_profile, purpose, reason);
 }
 
 void
@@ -127,6 +90,15 @@ nrm_h_ident_list(struct nrm_req *r)
 	    "identification.read", "case", ident_list_authed);
 }
 
+/* A JSON boolean as a text parameter: "true", "false", NULL when absent. */
+static const char *
+track_bool_text(const cJSON *v)
+{
+	if (v == NULL)
+		return NULL;
+	return cJSON_IsTrue(v) ? "true" : "false";
+}
+
 /*
  * {"agency_id": uuid, "consent": bool}: only these keys; a missing
  * consent is passed as NULL (the database answers 422 "consent").
@@ -134,12 +106,11 @@ nrm_h_ident_list(struct nrm_req *r)
 static void
 case_share_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	static const char *const keys[] = {"agency_id", "consent"};
 	const cJSON *slot[2], *agency, *consent;
 	cJSON *body;
 
-	if (track_body(r, keys, 2, slot, &body) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, 2, slot, &body) != NRM_OK)
 		return;
 	agency = slot[0];
 	consent = slot[1];
@@ -155,15 +126,9 @@ case_share_authed(struct nrm_req *r)
 		    "must be true (the victim's recorded consent)");
 		return;
 	}
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, agency->valuestring);
-	nrm_dbapi_text(&call,
-	    consent == NULL             ? NULL
-		: cJSON_IsTrue(consent) ? "true"
-					: "false");
 	/* The parameters are copied by the pool before body goes. */
-	nrm_dbapi_send(r, NRM_STMT_CASE_SHARE, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_SHARE, nrm_req_uuid_param(r),
+	    agency->valuestring, track_bool_text(consent));
 	cJSON_Delete(body);
 }
 
@@ -177,14 +142,11 @@ nrm_h_case_share(struct nrm_req *r)
 static void
 invest_create_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	char *text;
 
 	if (track_body_text(r, &text) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, text);
-	nrm_dbapi_send(r, NRM_STMT_INVEST_CREATE, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_CREATE, text);
 	free(text);
 }
 
@@ -198,11 +160,7 @@ nrm_h_invest_create(struct nrm_req *r)
 static void
 invest_get_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
-
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_send(r, NRM_STMT_INVEST_GET, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_GET, nrm_req_uuid_param(r));
 }
 
 void
@@ -215,7 +173,6 @@ nrm_h_invest_get(struct nrm_req *r)
 static void
 invest_patch_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
 	char ifm[16];
 	char *text;
 
@@ -224,11 +181,8 @@ invest_patch_authed(struct nrm_req *r)
 		return;
 	if (track_body_text(r, &text) != NRM_OK)
 		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
-	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
-	nrm_dbapi_text(&call, text);
-	nrm_dbapi_send(r, NRM_STMT_INVEST_PATCH, &call, NULL);
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_PATCH, nrm_req_uuid_param(r),
+	    ifm[0] != '\0' ? ifm : NULL, text);
 	free(text);
 }
 

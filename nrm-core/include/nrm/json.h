@@ -111,7 +111,11 @@ int nrm_json_text(const cJSON *v, const char *path, size_t max, bool lines,
 int nrm_json_bool(const cJSON *v, const char *path, bool *out,
     struct nrm_error *err) NRM_MUSTCHECK;
 
-/* Index of s in names[0..n) (NULL entries skipped), or -1. */
-int nrm_json_lookup(const char *const *names, int n, const char *s);
+/*
+ * The compact text of o when `ok` (every member went in), malloc'd
+ * (caller frees); NULL when o is NULL, !ok or out of memory.  Deletes o:
+ * the one way a built tree becomes text.
+ */
+char *nrm_json_print_take(cJSON *o, bool ok);
 
 #endif /* NRM_JSON_H */

@@ -70,4 +70,25 @@ void nrm_error_clear(struct nrm_error *err);
 /* Stable lowercase name of a code ("validation"), used in problem types. */
 const char *nrm_errcode_name(enum nrm_errcode code);
 
+/*
+ * Name tables: an enum's wire names indexed by its values (NULL for a
+ * value without a name).  These two lookups serve every name getter
+ * and parser.
+ */
+
+/* names[i], or NULL when i is outside [0, n). */
+const char *nrm_name_at(const char *const *names, size_t n, int i);
+
+/* Index of s in names[0..n) (NULL entries skipped), or -1. */
+int nrm_name_index(const char *const *names, size_t n, const char *s);
+
+/* A name and where it stands, for finding a name given twice. */
+struct nrm_name_ref {
+	const char *name;
+	int index;
+};
+
+/* Sort refs[0..n) by name, equal names in index order. */
+void nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n);
+
 #endif /* NRM_NRM_H */
