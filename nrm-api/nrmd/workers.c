@@ -23,8 +23,8 @@ enum wk_state {
 	WK_DONE, /* on the done list (or being delivered) */
 };
 
-struct nrm_job {
-	struct nrm_job *prev, *next; /* queue or done list */
+struct nrm_work_job {
+	struct nrm_work_job *prev, *next; /* queue or done list */
 	nrm_work_cb work;
 	nrm_work_done_cb done;
 	void *arg;
@@ -36,7 +36,7 @@ struct nrm_job {
 };
 
 struct wk_list {
-	struct nrm_job *head, *tail;
+	struct nrm_work_job *head, *tail;
 };
 
 struct nrm_workers {
@@ -64,7 +64,7 @@ struct nrm_workers {
 static pthread_mutex_t wk_cracklib_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
-wk_list_push(struct wk_list *l, struct nrm_job *job)
+wk_list_push(struct wk_list *l, struct nrm_work_job *job)
 {
 	job->next = NULL;
 	job->prev = l->tail;
@@ -76,7 +76,7 @@ wk_list_push(struct wk_list *l, struct nrm_job *job)
 }
 
 static void
-wk_list_unlink(struct wk_list *l, struct nrm_job *job)
+wk_list_unlink(struct wk_list *l, struct nrm_work_job *job)
 {
 	if (job->prev != NULL)
 		job->prev->next = job->next;
@@ -105,7 +105,7 @@ wk_signal(struct nrm_workers *w)
 /* Under w->mu: put a job on the done list and wake the loop if the list
  * was not already announced. */
 static void
-wk_finish(struct nrm_workers *w, struct nrm_job *job)
+wk_finish(struct nrm_workers *w, struct nrm_work_job *job)
 {
 	job->state = WK_DONE;
 	wk_list_push(&w->done, job);
@@ -119,7 +119,7 @@ static void *
 wk_main(void *p)
 {
 	struct nrm_workers *w = p;
-	struct nrm_job *job;
+	struct nrm_work_job *job;
 	int rc;
 
 	pthread_mutex_lock(&w->mu);
@@ -151,10 +151,10 @@ wk_main(void *p)
 /* Call the done callbacks of a list taken off the pool, and free the
  * jobs.  `gone_all` at shutdown. */
 static void
-wk_deliver(struct nrm_workers *w, struct nrm_job *job, bool gone_all)
+wk_deliver(struct nrm_workers *w, struct nrm_work_job *job, bool gone_all)
 {
 	while (job != NULL) {
-		struct nrm_job *next = job->next;
+		struct nrm_work_job *next = job->next;
 		bool gone = gone_all || job->cancelled || !job->ran;
 
 		w->pending--;
@@ -170,7 +170,7 @@ static void
 wk_on_done(evutil_socket_t fd, short what, void *p)
 {
 	struct nrm_workers *w = p;
-	struct nrm_job *batch;
+	struct nrm_work_job *batch;
 	uint64_t count;
 
 	NRM_UNUSED(what);
@@ -191,7 +191,7 @@ wk_on_done(evutil_socket_t fd, short what, void *p)
 static void
 wk_destroy(struct nrm_workers *w)
 {
-	struct nrm_job *job;
+	struct nrm_work_job *job;
 
 	pthread_mutex_lock(&w->mu);
 	w->stopping = true;
@@ -294,9 +294,9 @@ out:
 
 int
 nrm_workers_submit(struct nrm_workers *w, nrm_work_cb work,
-    nrm_work_done_cb done, void *arg, struct nrm_job **job)
+    nrm_work_done_cb done, void *arg, struct nrm_work_job **job)
 {
-	struct nrm_job *j;
+	struct nrm_work_job *j;
 	bool full;
 
 	if (job != NULL)
@@ -330,7 +330,7 @@ nrm_workers_submit(struct nrm_workers *w, nrm_work_cb work,
 }
 
 void
-nrm_workers_cancel(struct nrm_workers *w, struct nrm_job *job)
+nrm_workers_cancel(struct nrm_workers *w, struct nrm_work_job *job)
 {
 	if (job == NULL || job->cancelled || job->delivering)
 		return;

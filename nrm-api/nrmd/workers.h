@@ -75,7 +75,7 @@
 #include "nrm/nrm.h"
 
 struct event_base;
-struct nrm_job;
+struct nrm_work_job;
 struct nrm_workers;
 
 #define NRM_WORKERS_THREADS_AUTO_MAX 8 /* default on a big machine */
@@ -122,14 +122,14 @@ int nrm_workers_new(struct nrm_workers **out, struct event_base *base,
  * will not be called and arg is still the caller's.
  */
 int nrm_workers_submit(struct nrm_workers *w, nrm_work_cb work,
-    nrm_work_done_cb done, void *arg, struct nrm_job **job) NRM_MUSTCHECK;
+    nrm_work_done_cb done, void *arg, struct nrm_work_job **job) NRM_MUSTCHECK;
 
 /*
  * The holder of `job` is going away: do not start the work if it has not
  * started, and call done with gone true.  Only until done returns;
  * repeating it, or calling it from the job's own done, does nothing more.
  */
-void nrm_workers_cancel(struct nrm_workers *w, struct nrm_job *job);
+void nrm_workers_cancel(struct nrm_workers *w, struct nrm_work_job *job);
 
 /*
  * Drain: refuse new jobs from now on; queued and running ones go on and

@@ -370,7 +370,7 @@ test_cancel_queued_and_running(void **state)
 	struct tjob *a = tw_owned(0, req_a, done_calls);
 	struct tjob *b = tw_owned(1, req_b, done_calls);
 	struct tjob *c = tw_owned(2, NULL, done_calls);
-	struct nrm_job *ja = NULL, *jb = NULL;
+	struct nrm_work_job *ja = NULL, *jb = NULL;
 	struct nrm_workers_stats st;
 	int req_c = 0;
 
@@ -423,7 +423,7 @@ test_cancel_queued_and_running(void **state)
  * would: nothing happens, nothing is counted, nothing is freed twice. */
 struct tw_self {
 	struct nrm_workers *w;
-	struct nrm_job *job;
+	struct nrm_work_job *job;
 };
 
 static int
