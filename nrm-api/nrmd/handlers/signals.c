@@ -142,7 +142,7 @@ nrm_h_signal_get(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 
-	if (nrm_auth_bearer(r) != NRM_OK)
+	if (nrm_auth_token(r) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
 	/*
