@@ -174,3 +174,25 @@ def test_nothing_secret_in_the_log(nrmd, secrets):
                      base64.b64encode(h).decode()):
             assert form not in text, "a secret reached the log"
     assert COOKIE not in text
+
+
+def test_openapi_documents_the_session(doc):
+    """The cookie scheme beside the bearer one, and X-CSRF-Token on every
+    unsafe operation."""
+    scheme = doc["components"]["securitySchemes"]["session"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == \
+        ("apiKey", "cookie", COOKIE)
+    assert {"bearer": []} in doc["security"]
+    assert {"session": []} in doc["security"]
+    param = doc["components"]["parameters"]["X-CSRF-Token"]
+    assert (param["in"], param["name"]) == ("header", "X-CSRF-Token")
+    ref = "#/components/parameters/X-CSRF-Token"
+    unsafe = 0
+    for path, item in doc["paths"].items():
+        for m, op in item.items():
+            if m not in ("post", "put", "patch", "delete"):
+                continue
+            unsafe += 1
+            refs = [p.get("$ref") for p in op.get("parameters", [])]
+            assert ref in refs, (m, path)
+    assert unsafe >= 10
