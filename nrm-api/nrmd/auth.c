@@ -125,8 +125,7 @@ nrm_auth_set_session_cookie(struct nrm_req *r, const char *tok, int max_age_s)
 		nrm_session_set_cookie(v, tok, max_age_s);
 	else
 		nrm_session_clear_cookie(v);
-	nrm_req_add_header(r, "Set-Cookie", v);
-	nrm_req_add_header(r, "Cache-Control", "no-store");
+	nrm_req_add_header(r, "Set-Cookie", v); /* every reply is no-store */
 	explicit_bzero(v, sizeof(v));
 	return NRM_OK;
 }
