@@ -241,16 +241,6 @@ daemon_notify(void *arg, const char *payload)
 	nrm_waiters_notify(d->app.waiters, payload);
 }
 
-static void daemon_idle(void *arg);
-
-static void
-daemon_workers_wait(evutil_socket_t fd, short what, void *arg)
-{
-	NRM_UNUSED(fd);
-	NRM_UNUSED(what);
-	daemon_idle(arg);
-}
-
 static void
 daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -266,23 +256,32 @@ daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 /*
  * http is draining and quiet.  A job the pool still runs (a hash whose
- * request went away) is waited for too, polling every 10 ms, so that the
- * threads are joined idle; the shutdown timeout bounds the wait.
+ * request went away) is waited for too, polling every 10 ms (this is
+ * also the timer's callback), so that the threads are joined idle; the
+ * shutdown timeout bounds the wait.
  */
 static void
-daemon_idle(void *arg)
+daemon_finish(evutil_socket_t fd, short what, void *arg)
 {
 	struct nrm_daemon *d = arg;
 	struct timeval tv = {0, 10 * 1000};
 
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
 	if (nrm_workers_quiet(d->app.workers)) {
 		event_base_loopbreak(d->app.base);
 		return;
 	}
 	if (!event_initialized(&d->ev_workers_wait))
 		evtimer_assign(
-		    &d->ev_workers_wait, d->app.base, daemon_workers_wait, d);
+		    &d->ev_workers_wait, d->app.base, daemon_finish, d);
 	evtimer_add(&d->ev_workers_wait, &tv);
+}
+
+static void
+daemon_idle(void *arg)
+{
+	daemon_finish(-1, 0, arg);
 }
 
 static void

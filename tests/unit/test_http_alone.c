@@ -379,14 +379,7 @@ test_session_cookie(void **state)
 	test_problem(EVHTTP_REQ_POST, "/sess", true, 503, "7", &rep);
 	test_headers(NULL, NULL, NULL, NULL, NULL, NULL);
 	test_problem(EVHTTP_REQ_DELETE, "/sess", true, 503, "7", &rep);
-}
-
-static void
-test_no_cookie_on_plain(void **state)
-{
-	struct test_reply rep;
-
-	(void)state;
+	/* The plain listener never sets a session cookie. */
 	test_request(EVHTTP_REQ_POST, "/cookie", false, &rep);
 	assert_int_equal(rep.status, 200);
 	assert_string_equal(rep.body, "{\"set\":false}");
@@ -445,7 +438,6 @@ main(void)
 	    T(test_not_ready_is_503),
 	    T(test_auth_before_database),
 	    T(test_session_cookie),
-	    T(test_no_cookie_on_plain),
 	    T(test_dispatch),
 	    T(test_drain),
 	};
