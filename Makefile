@@ -27,7 +27,7 @@ INC       ?= $(INC_CORE)
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) $(INC) -MMD -MP
 LDLIBS_CORE = -lcjson
 LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson -largon2 -lcrack
-LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpq -lssl \
+LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpthread -lpq -lssl \
               -lcrypto -lcjson -largon2 -lcrack
 
 BUILD    ?= build/release
@@ -50,7 +50,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
-           nrm-api/nrmd/checkpoint.c \
+           nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
+           nrm-api/nrmd/session.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
@@ -68,7 +69,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_route tests/unit/test_config \
              tests/unit/test_rules tests/unit/test_crypto \
              tests/unit/test_auditchain tests/unit/test_password \
-             tests/unit/test_totp tests/unit/test_http_alone
+             tests/unit/test_totp tests/unit/test_http_alone \
+             tests/unit/test_workers tests/unit/test_session_edge
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -160,13 +162,33 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
 # nor any handler: the modules stand alone.
 HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
-                 db.o conn.o problem.o tls.o) \
+                 db.o conn.o problem.o tls.o session.o config.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
     $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_API)
+
+# test_session_edge links the session edge alone: session.c, crypto.c
+# and OpenSSL, no daemon and no libevent.
+$(BUILD)/tests/unit/test_session_edge: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
+    $(BUILD)/nrm-api/nrmd/session.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	  -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_workers links the pool alone (no daemon), libevent and pthreads,
+# and the password module for a real Argon2id verification through it.
+$(BUILD)/tests/unit/test_workers: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_workers: tests/unit/test_workers.c \
+    $(BUILD)/nrm-api/nrmd/workers.o $(BUILD)/nrm-api/common/password.o \
+    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	  -lcmocka $(LDLIBS_CORE) -levent_core -lpthread -lcrypto -largon2 -lcrack
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

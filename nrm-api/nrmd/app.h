@@ -30,6 +30,7 @@ struct nrm_diag;
 struct nrm_http;
 struct nrm_jobs;
 struct nrm_waiters;
+struct nrm_workers;
 
 /*
  * Reload the configuration (POST /v1/admin/reload): the daemon registers
@@ -58,6 +59,9 @@ struct nrm_app {
 	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
 	 * and watermarks, the same in every daemon of a deployment */
 	unsigned char token_key[NRM_TOKEN_KEY_BYTES];
+	/* HKDF(pseudonym key, "nrm csrf v1"): the HMAC key of session CSRF
+	 * tokens (see session.h) */
+	unsigned char csrf_key[32];
 	/* SHA-256 of the metrics_token_file token, when one is set */
 	unsigned char metrics_token_hash[32];
 	bool metrics_token;
@@ -65,6 +69,8 @@ struct nrm_app {
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
+	/* blocking work (password hashing) off the loop, see workers.h */
+	struct nrm_workers *workers;
 	struct nrm_app_counters counters;
 	nrm_app_reload_cb reload;
 	void *reload_arg;

@@ -1,11 +1,12 @@
 /*
- * auth.c - bearer tokens, the principal cache and role checks (see
- * auth.h).
+ * auth.c - bearer tokens and session cookies, the principal cache and
+ * role checks (see auth.h).
  */
 #include "auth.h"
 #include "crypto.h"
 #include "dbapi.h"
 #include "log.h"
+#include "session.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -63,12 +64,67 @@ auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32], int ttl_s)
 	return p;
 }
 
+/*
+ * A well-formed session cookie: its hash, then the CSRF and Origin rules
+ * for an unsafe method (refused here, before the database).
+ */
+static int
+auth_session(struct nrm_req *r, const char *tok)
+{
+	char origin[300];
+	const char *field;
+	const char *method = r->endpoint != NULL ? r->endpoint->method : "POST";
+
+	nrm_sha256(tok, strlen(tok), r->token_hash);
+	r->has_token = true;
+	r->by_cookie = true;
+	if (nrm_session_check_method(r->app->csrf_key, tok, method,
+		nrm_req_header(r, NRM_SESSION_CSRF_HEADER),
+		nrm_req_header(r, "Origin"),
+		nrm_config_origin(&r->app->cfg, origin, sizeof(origin)),
+		&field) == NRM_OK)
+		return NRM_OK;
+	if (strcmp(field, "Origin") == 0)
+		nrm_req_fail(r, NRM_E_FORBIDDEN, field,
+		    "a request made with the session cookie must come from "
+		    "the service's own origin");
+	else
+		nrm_req_fail(r, NRM_E_FORBIDDEN, field,
+		    "a request made with the session cookie needs the "
+		    "csrf_token given at login in X-CSRF-Token");
+	return NRM_ERR;
+}
+
 int
-nrm_auth_bearer(struct nrm_req *r)
+nrm_auth_set_session_cookie(struct nrm_req *r, const char *tok, int max_age_s)
+{
+	char v[NRM_SESSION_SET_COOKIE_MAX];
+
+	if (!nrm_req_tls(r))
+		return NRM_ERR;
+	if (tok != NULL)
+		nrm_session_set_cookie(v, tok, max_age_s);
+	else
+		nrm_session_clear_cookie(v);
+	nrm_req_add_header(r, "Set-Cookie", v); /* every reply is no-store */
+	explicit_bzero(v, sizeof(v));
+	return NRM_OK;
+}
+
+int
+nrm_auth_token(struct nrm_req *r)
 {
 	const char *h = nrm_req_header(r, "Authorization");
 	const char *tok;
+	char cookie[NRM_SESSION_TOKEN_LEN + 1];
 
+	if (h == NULL &&
+	    nrm_session_cookie_parse(nrm_req_header(r, "Cookie"), cookie)) {
+		int rc = auth_session(r, cookie);
+
+		explicit_bzero(cookie, sizeof(cookie));
+		return rc;
+	}
 	if (h == NULL) {
 		nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "Authorization",
 		    "a bearer token is required");
@@ -237,7 +293,7 @@ void
 nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
     const char *object_type, const char *object_id, nrm_auth_cb cont)
 {
-	if (nrm_auth_bearer(r) != NRM_OK)
+	if (nrm_auth_token(r) != NRM_OK)
 		return;
 	auth_ask(r, roles, action, object_type != NULL ? object_type : "",
 	    object_id, true, cont);
@@ -249,7 +305,7 @@ nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
 {
 	const struct nrm_principal *p;
 
-	if (nrm_auth_bearer(r) != NRM_OK)
+	if (nrm_auth_token(r) != NRM_OK)
 		return;
 	p = auth_cache_get(
 	    r->app->auth_cache, r->token_hash, r->app->cfg.auth_cache_ttl);

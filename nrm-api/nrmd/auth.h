@@ -30,10 +30,28 @@ void nrm_auth_cache_evict(
     struct nrm_auth_cache *c, const unsigned char token_hash[32]);
 
 /*
- * Parse "Authorization: Bearer <token>" into r->token_hash.  On a
- * missing or malformed header it replies 401 and returns NRM_ERR.
+ * The caller's token into r->token_hash: "Authorization: Bearer <token>"
+ * when the header is present (a malformed one is 401, even with a
+ * cookie); else the __Host-nrm_session cookie (session.h), hashed the
+ * same way, with r->by_cookie set: every api.* function then finds the
+ * session by its hash as it finds a key.  A cookie-authenticated unsafe
+ * method (POST, PUT, PATCH, DELETE) must carry X-CSRF-Token and the
+ * public Origin, else 403 naming the header, before the database: such
+ * a refusal names nobody verifiable and is not audited (like a
+ * malformed bearer token).  No credential at all (or a malformed cookie,
+ * treated as absent) is 401 on field Authorization.  On failure it has
+ * replied and returns NRM_ERR.  The cookie value is never logged.
  */
-int nrm_auth_bearer(struct nrm_req *r) NRM_MUSTCHECK;
+int nrm_auth_token(struct nrm_req *r) NRM_MUSTCHECK;
+
+/*
+ * Add the Set-Cookie header that starts a session (session.h) for
+ * max_age_s seconds, or, with tok NULL, the one that removes it.
+ * NRM_ERR, and nothing added, on the plain listener: a session cookie
+ * is set only over TLS.
+ */
+int nrm_auth_set_session_cookie(
+    struct nrm_req *r, const char *tok, int max_age_s) NRM_MUSTCHECK;
 
 /* Continue a request once r->principal is set. */
 typedef void (*nrm_auth_cb)(struct nrm_req *r);

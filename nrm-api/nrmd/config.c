@@ -97,6 +97,27 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_I(auth_cache_ttl, "10", 0, 300, true,
 	    "seconds a key's role and agency are cached; data access "
 	    "always re-checks the key"),
+	CFG_I(session_idle_timeout, "900", 1, 86400, false,
+	    "seconds a session may stay unused (read by new sessions)"),
+	CFG_I(session_lifetime, "36000", 1, 604800, false,
+	    "seconds a session lasts at most, used or not"),
+	CFG_I(login_lock_after, "10", 1, 1000, false,
+	    "failed logins within login_lock_window that lock the login"),
+	CFG_I(login_lock_window, "900", 1, 86400, false,
+	    "seconds over which failed logins are counted"),
+	CFG_I(login_lock_duration, "900", 1, 86400, false,
+	    "seconds a locked login stays locked"),
+	CFG_I(enrolment_valid, "86400", 1, 2592000, false,
+	    "seconds an enrolment code stays valid"),
+	CFG_S(public_origin, "", true,
+	    "scheme://host[:port] that browsers send as Origin; empty: "
+	    "https://<listen_tls>"),
+	CFG_S(cracklib_dict, "", false,
+	    "cracklib dictionary path; empty: the library's default"),
+	CFG_I(worker_threads, "0", 0, 64, false,
+	    "threads hashing passwords off the loop; 0: cores less one"),
+	CFG_I(worker_queue, "32", 1, 65536, false,
+	    "jobs waiting for a worker before 503"),
 };
 /* clang-format on */
 
@@ -239,6 +260,59 @@ cfg_parse_text(
 	return NRM_OK;
 }
 
+/*
+ * An origin as browsers serialise it (RFC 6454): http or https, "://",
+ * a host of letters, digits, '.', '-', or an IPv6 literal in brackets,
+ * an optional ":port"; no path, no trailing slash, no user info.
+ */
+static bool
+cfg_origin_valid(const char *o)
+{
+	const char *p;
+
+	if (strncmp(o, "https://", 8) == 0)
+		p = o + 8;
+	else if (strncmp(o, "http://", 7) == 0)
+		p = o + 7;
+	else
+		return false;
+	if (*p == '[') {
+		size_t n = strspn(p + 1, "0123456789abcdefABCDEF:.");
+
+		if (n == 0 || p[1 + n] != ']')
+			return false;
+		p += n + 2;
+	} else {
+		size_t n = strspn(p,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-");
+
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	if (*p == ':') {
+		size_t n = strspn(p + 1, "0123456789");
+
+		if (n == 0 || n > 5)
+			return false;
+		p += n + 1;
+	}
+	return *p == '\0';
+}
+
+const char *
+nrm_config_origin(const struct nrm_config *cfg, char *buf, size_t n)
+{
+	if (cfg->public_origin[0] != '\0')
+		snprintf(buf, n, "%s", cfg->public_origin);
+	else if (cfg->listen_tls[0] != '\0')
+		snprintf(buf, n, "https://%s", cfg->listen_tls);
+	else if (n > 0)
+		buf[0] = '\0';
+	return buf;
+}
+
 /* Cross-key checks, after file and environment. */
 static int
 cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
@@ -275,6 +349,15 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 	if (cfg->database_url[0] == '\0')
 		return nrm_error_set(err, NRM_E_VALIDATION, "database_url",
 		    "database_url is empty");
+	if (cfg->public_origin[0] != '\0' &&
+	    !cfg_origin_valid(cfg->public_origin))
+		return nrm_error_set(err, NRM_E_VALIDATION, "public_origin",
+		    "public_origin must be scheme://host[:port] (https or "
+		    "http, no path)");
+	if (cfg->session_idle_timeout > cfg->session_lifetime)
+		return nrm_error_set(err, NRM_E_VALIDATION,
+		    "session_idle_timeout",
+		    "session_idle_timeout must not exceed session_lifetime");
 	return NRM_OK;
 }
 

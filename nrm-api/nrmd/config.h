@@ -53,6 +53,17 @@ struct nrm_config {
 	int transfer_take_within; /* seconds */
 	int transfer_first_contact_within; /* seconds */
 	char *jurisdiction_profile; /* ident.profile code */
+	/* people and sessions (issue 11) */
+	int session_idle_timeout; /* seconds */
+	int session_lifetime; /* seconds */
+	int login_lock_after; /* failures */
+	int login_lock_window; /* seconds */
+	int login_lock_duration; /* seconds */
+	int enrolment_valid; /* seconds */
+	char *public_origin; /* "" = https://<listen_tls> */
+	char *cracklib_dict; /* "" = the library's default */
+	int worker_threads; /* 0 = nrm_workers_default_threads() */
+	int worker_queue; /* jobs waiting to start */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */
@@ -69,6 +80,15 @@ void nrm_config_free(struct nrm_config *cfg);
  */
 void nrm_config_merge_reload(struct nrm_config *fresh,
     const struct nrm_config *running, char *changed, size_t bufsz);
+
+/*
+ * The origin that cookie-authenticated unsafe requests must send (the
+ * Origin header, compared byte for byte): public_origin, or when it is
+ * empty "https://" + listen_tls, or "" (nothing matches) when both are
+ * empty.  Writes at most n bytes into buf and returns buf.
+ */
+const char *nrm_config_origin(
+    const struct nrm_config *cfg, char *buf, size_t n);
 
 /* Print the key table (name, default, range, reloadable) for --help. */
 void nrm_config_describe(void *stream);

@@ -14,9 +14,11 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "password.h"
 #include "routing.h"
 #include "util.h"
 #include "waiters.h"
+#include "workers.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -120,6 +122,24 @@ daemon_metrics_token(struct nrm_app *app, struct nrm_error *err)
 out:
 	explicit_bzero(text, len);
 	free(text);
+	return rc;
+}
+
+/*
+ * New passwords are checked against the cracklib dictionary: a missing
+ * one is found at start, not by the first person who enrols.
+ */
+static int
+daemon_cracklib_check(const struct nrm_config *cfg, struct nrm_error *err)
+{
+	int rc;
+
+	nrm_workers_cracklib_lock();
+	rc = nrm_password_dict_ready(
+	    cfg->cracklib_dict[0] != '\0' ? cfg->cracklib_dict : NULL, err);
+	nrm_workers_cracklib_unlock();
+	if (rc != NRM_OK)
+		snprintf(err->field, sizeof(err->field), "cracklib_dict");
 	return rc;
 }
 
@@ -234,13 +254,34 @@ daemon_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(d->app.base);
 }
 
-/* http is draining and quiet: nothing is left to finish. */
+/*
+ * http is draining and quiet.  A job the pool still runs (a hash whose
+ * request went away) is waited for too, polling every 10 ms (this is
+ * also the timer's callback), so that the threads are joined idle; the
+ * shutdown timeout bounds the wait.
+ */
+static void
+daemon_finish(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_daemon *d = arg;
+	struct timeval tv = {0, 10 * 1000};
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (nrm_workers_quiet(d->app.workers)) {
+		event_base_loopbreak(d->app.base);
+		return;
+	}
+	if (!event_initialized(&d->ev_workers_wait))
+		evtimer_assign(
+		    &d->ev_workers_wait, d->app.base, daemon_finish, d);
+	evtimer_add(&d->ev_workers_wait, &tv);
+}
+
 static void
 daemon_idle(void *arg)
 {
-	struct nrm_daemon *d = arg;
-
-	event_base_loopbreak(d->app.base);
+	daemon_finish(-1, 0, arg);
 }
 
 static void
@@ -271,6 +312,7 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	nrm_info("stopping, finishing in-flight requests inflight=%d "
 		 "timeout_s=%d",
 	    hs.inflight, app->cfg.shutdown_timeout);
+	nrm_workers_stop(app->workers); /* running jobs go on */
 	/* Quiet already, or once the last reply is out: daemon_idle. */
 	nrm_http_drain(app->http);
 	nrm_waiters_release_all(app->waiters); /* long-polls answer now */
@@ -305,6 +347,12 @@ nrm_daemon_init(
 		sizeof(app->token_key)) != NRM_OK)
 		return nrm_error_set(
 		    err, NRM_E_INTERNAL, "", "could not derive the token key");
+	if (nrm_hkdf_sha256(app->pseudonym_key, sizeof(app->pseudonym_key),
+		"nrm csrf v1", app->csrf_key, sizeof(app->csrf_key)) != NRM_OK)
+		return nrm_error_set(
+		    err, NRM_E_INTERNAL, "", "could not derive the csrf key");
+	if (daemon_cracklib_check(&app->cfg, err) != NRM_OK)
+		return NRM_ERR;
 	app->router_loaded_at = (int64_t)time(NULL);
 	app->reload = daemon_reload_cb;
 	app->reload_arg = d;
@@ -331,6 +379,9 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	app->auth_cache = nrm_auth_cache_new();
+	if (nrm_workers_new(&app->workers, app->base, app->cfg.worker_threads,
+		app->cfg.worker_queue, err) != NRM_OK)
+		return NRM_ERR;
 	if (daemon_metrics_token(app, err) != NRM_OK)
 		return NRM_ERR;
 	if (app->cfg.audit_signing_key_file[0] != '\0') {
@@ -365,8 +416,10 @@ nrm_daemon_init(
 			    n);
 	}
 	app->jobs = nrm_jobs_start(app);
-	nrm_info("nrmd started version=%s schema_needed=%d pool=%d",
-	    NRM_VERSION, NRM_SCHEMA_VERSION, app->cfg.db_pool_size);
+	nrm_info("nrmd started version=%s schema_needed=%d pool=%d workers=%d",
+	    NRM_VERSION, NRM_SCHEMA_VERSION, app->cfg.db_pool_size,
+	    app->cfg.worker_threads > 0 ? app->cfg.worker_threads
+					: nrm_workers_default_threads());
 	return NRM_OK;
 }
 
@@ -392,6 +445,8 @@ nrm_daemon_free(struct nrm_daemon *d)
 		event_del(&d->ev_hup);
 		if (event_initialized(&d->ev_drain))
 			event_del(&d->ev_drain);
+		if (event_initialized(&d->ev_workers_wait))
+			event_del(&d->ev_workers_wait);
 	}
 	/*
 	 * The pool first: queries still pending (shutdown timeout) fail
@@ -401,6 +456,10 @@ nrm_daemon_free(struct nrm_daemon *d)
 	 */
 	nrm_db_free(app->db);
 	app->db = NULL; /* nothing may reach the pool any more */
+	/* Joins the threads; undelivered jobs get done(gone): before the
+	 * requests and the base go. */
+	nrm_workers_free(app->workers);
+	app->workers = NULL;
 	nrm_jobs_free(app->jobs);
 	nrm_waiters_free(app->waiters);
 	nrm_http_free(app->http);
@@ -411,6 +470,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_config_free(&app->cfg);
 	explicit_bzero(app->pseudonym_key, sizeof(app->pseudonym_key));
 	explicit_bzero(app->token_key, sizeof(app->token_key));
+	explicit_bzero(app->csrf_key, sizeof(app->csrf_key));
 	if (app->base != NULL)
 		event_base_free(app->base);
 }

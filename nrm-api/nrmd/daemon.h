@@ -24,6 +24,7 @@ struct nrm_daemon {
 	struct nrm_app app;
 	const char *config_path;
 	struct event ev_term, ev_int, ev_hup, ev_drain;
+	struct event ev_workers_wait; /* drain: polls the pool until quiet */
 };
 
 /*

@@ -357,6 +357,12 @@ nrm_req_fail(struct nrm_req *r, enum nrm_errcode code, const char *field,
 	nrm_req_problem(r, &err);
 }
 
+bool
+nrm_req_tls(const struct nrm_req *r)
+{
+	return r->tls;
+}
+
 const char *
 nrm_req_header(const struct nrm_req *r, const char *name)
 {
@@ -576,8 +582,11 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	h->inflight++;
 	h->requests++;
 	/* After inflight++: a drain must not see a gap between the two. */
-	if (http_req_bev(ev) != NULL)
+	if (http_req_bev(ev) != NULL) {
 		nrm_conns_request_begin(h->conns, http_req_bev(ev));
+		/* NULL for a socket bufferevent: the plain listener */
+		r->tls = bufferevent_openssl_get_ssl(http_req_bev(ev)) != NULL;
+	}
 	if (evcon != NULL) {
 		char *addr = NULL;
 		ev_uint16_t port = 0;

@@ -50,6 +50,8 @@ struct nrm_req {
 	struct nrm_dbq *q; /* pending database query, if any */
 	unsigned char token_hash[32];
 	bool has_token;
+	bool by_cookie; /* token_hash is of the session cookie (session.h) */
+	bool tls; /* arrived on the TLS listener */
 	struct nrm_principal principal; /* set by nrm_auth_require() */
 	char *body; /* NUL-terminated copy of the request body */
 	size_t body_len;
@@ -153,6 +155,12 @@ const char *nrm_req_uuid_param(const struct nrm_req *r);
  */
 int nrm_req_if_match(
     struct nrm_req *r, const char *what, char *buf, size_t n) NRM_MUSTCHECK;
+
+/*
+ * True when the request arrived on the TLS listener: the only one on
+ * which a session cookie may be set (a __Host- cookie is Secure).
+ */
+bool nrm_req_tls(const struct nrm_req *r);
 
 /* A request header, or NULL. */
 const char *nrm_req_header(const struct nrm_req *r, const char *name);

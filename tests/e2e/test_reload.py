@@ -57,6 +57,7 @@ COVERED = {
     "transfer_first_contact_within": "test_transfer_deadlines",
     "jurisdiction_profile": "test_jurisdiction_profile",
     "auth_cache_ttl": "test_auth_cache_ttl",
+    "public_origin": "test_public_origin",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -501,3 +502,29 @@ def test_auth_cache_ttl(nrmd_factory, case_keys):
     reload(d, auth_cache_ttl=0)
     uncached = queries_for_ten()  # api.authorize every time, too
     assert cached <= 12 and uncached >= cached + 8, (cached, uncached)
+
+
+# --------------------------------------------------------------------------
+# sessions (issue 11)
+
+
+def test_public_origin(nrmd_factory):
+    """A session's unsafe request must come from public_origin: after a
+    reload the new origin passes the edge (then the database answers 401
+    for the unknown session) and the old one is refused 403 Origin."""
+    from test_session_edge import csrf_token, new_cookie, post_with_cookie
+
+    d = nrmd_factory()
+    cookie = new_cookie()
+    csrf = csrf_token(d, cookie)
+
+    def status(origin):
+        r = post_with_cookie(d, cookie, {"X-CSRF-Token": csrf,
+                                         "Origin": origin})
+        return r.status_code, r.json().get("field")
+
+    assert status(d.tls_url)[0] == 401
+    assert status("https://nrm.example.org") == (403, "Origin")
+    reload(d, public_origin="https://nrm.example.org")
+    assert status("https://nrm.example.org")[0] == 401
+    assert status(d.tls_url) == (403, "Origin")

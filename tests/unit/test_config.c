@@ -54,7 +54,57 @@ static const struct bad_case bad_cases[] = {
     {"unterminated quote", "database_url = \"abc\n", "database_url"},
     {"empty database url", "database_url = \"\"\n", "database_url"},
     {"no equals sign", "listen\n", ""},
+    {"origin with a path", "public_origin = https://a.example/\n",
+	"public_origin"},
+    {"origin without scheme", "public_origin = a.example\n", "public_origin"},
+    {"origin of another scheme", "public_origin = ftp://a.example\n",
+	"public_origin"},
+    {"origin with user info", "public_origin = https://u@a.example\n",
+	"public_origin"},
+    {"origin with an empty port", "public_origin = https://a.example:\n",
+	"public_origin"},
+    {"origin with a long port", "public_origin = https://a:123456\n",
+	"public_origin"},
+    {"origin with an open bracket", "public_origin = https://[::1\n",
+	"public_origin"},
+    {"idle longer than the lifetime",
+	"session_idle_timeout = 600\nsession_lifetime = 300\n",
+	"session_idle_timeout"},
+    {"no worker queue", "worker_queue = 0\n", "worker_queue"},
+    {"too many workers", "worker_threads = 65\n", "worker_threads"},
 };
+
+/* The origin a session's unsafe requests must send. */
+static void
+test_public_origin(void **state)
+{
+	static const char *const good[] = {"https://nrm.example.org",
+	    "http://localhost:8080", "https://[::1]:8443", "https://10.0.0.1"};
+	struct nrm_config cfg;
+	struct nrm_error err;
+	char buf[300], text[200];
+
+	(void)state;
+	write_config("listen_tls = 127.0.0.1:9443\n");
+	assert_int_equal(nrm_config_load(&cfg, cfg_path, &err), NRM_OK);
+	assert_string_equal(cfg.public_origin, "");
+	assert_string_equal(nrm_config_origin(&cfg, buf, sizeof(buf)),
+	    "https://127.0.0.1:9443");
+	nrm_config_free(&cfg);
+	write_config("listen_tls = \"\"\n");
+	assert_int_equal(nrm_config_load(&cfg, cfg_path, &err), NRM_OK);
+	assert_string_equal(nrm_config_origin(&cfg, buf, sizeof(buf)), "");
+	nrm_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "public_origin = %s\n", good[i]);
+		write_config(text);
+		if (nrm_config_load(&cfg, cfg_path, &err) != NRM_OK)
+			fail_msg("%s refused: %s", good[i], err.detail);
+		assert_string_equal(
+		    nrm_config_origin(&cfg, buf, sizeof(buf)), good[i]);
+		nrm_config_free(&cfg);
+	}
+}
 
 static void
 test_bad(void **state)
@@ -181,6 +231,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_public_origin),
 	    cmocka_unit_test(test_defaults_and_file),
 	    cmocka_unit_test(test_remote_plain_allowed),
 	    cmocka_unit_test(test_environment_wins),

@@ -5,7 +5,10 @@
  * test endpoint table.  Proves the modules stand alone and checks what
  * they promise: the request-exec helper answers 503 problem+json with
  * Retry-After when the pool is not ready, dispatch answers 404/405, and
- * draining closes connections and calls the idle callback once quiet.
+ * draining closes connections and calls the idle callback once quiet;
+ * the session cookie stands in for a bearer token, and its unsafe
+ * requests need X-CSRF-Token and Origin before anything reaches the
+ * database; a session cookie is never set on the plain listener.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,11 +34,15 @@
 #include "dbapi.h"
 #include "http.h"
 #include "log.h"
+#include "session.h"
 
 /* A token of the right shape ("nrm_" + 43 base64url characters). */
 #define TEST_TOKEN \
 	"nrm_" \
 	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+/* A session cookie value of the right shape, and the public origin. */
+#define TEST_SESSION "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1-f4CBgoM"
+#define TEST_ORIGIN "https://nrm.test"
 
 struct test_env {
 	struct event_base *base;
@@ -43,6 +50,7 @@ struct test_env {
 	int port;
 	int idle_calls;
 	struct nrm_req *held; /* a request /hold has not answered yet */
+	const char *extra[8]; /* name, value, ... added by test_request */
 };
 
 static struct test_env *env;
@@ -81,8 +89,21 @@ test_h_hold(struct nrm_req *r)
 	nrm_http_drain(r->app->http);
 }
 
+/* Tries to set a session cookie: 200 {"set":true|false}. */
+static void
+test_h_cookie(struct nrm_req *r)
+{
+	bool set = nrm_auth_set_session_cookie(r, TEST_SESSION, 60) == NRM_OK;
+
+	nrm_req_json(r, 200, set ? "{\"set\":true}" : "{\"set\":false}", NULL);
+}
+
 static const struct nrm_endpoint test_endpoints[] = {
     {"GET", "/auth", test_h_auth},
+    {"GET", "/sess", test_h_auth},
+    {"POST", "/sess", test_h_auth},
+    {"DELETE", "/sess", test_h_auth},
+    {"POST", "/cookie", test_h_cookie},
     {"POST", "/call", test_h_call},
     {"GET", "/hold", test_h_hold},
     {"GET", "/things/{id}", test_h_auth},
@@ -96,6 +117,7 @@ struct test_reply {
 	char retry_after[16];
 	char connection[16];
 	char allow[64];
+	char set_cookie[200];
 	char body[1024];
 };
 
@@ -125,6 +147,8 @@ test_client_done(struct evhttp_request *req, void *arg)
 		test_copy_header(
 		    h, "Connection", rep->connection, sizeof(rep->connection));
 		test_copy_header(h, "Allow", rep->allow, sizeof(rep->allow));
+		test_copy_header(
+		    h, "Set-Cookie", rep->set_cookie, sizeof(rep->set_cookie));
 		if (len >= sizeof(rep->body))
 			len = sizeof(rep->body) - 1;
 		evbuffer_remove(b, rep->body, len);
@@ -163,6 +187,8 @@ test_request(enum evhttp_cmd_type cmd, const char *path, bool token,
 	evhttp_add_header(h, "Host", "localhost");
 	if (token)
 		evhttp_add_header(h, "Authorization", "Bearer " TEST_TOKEN);
+	for (size_t i = 0; i + 1 < 8 && env->extra[i] != NULL; i += 2)
+		evhttp_add_header(h, env->extra[i], env->extra[i + 1]);
 	if (cmd == EVHTTP_REQ_POST) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), "{}", 2);
@@ -223,6 +249,9 @@ test_setup(void **state)
 	cfg->max_header_size = 8192;
 	cfg->retry_after = 7;
 	cfg->auth_cache_ttl = 10;
+	cfg->public_origin = strdup(TEST_ORIGIN);
+	for (int i = 0; i < 32; i++)
+		env->app.csrf_key[i] = (unsigned char)(i * 7);
 	/* A pool that can never connect: never ready. */
 	memset(&dbo, 0, sizeof(dbo));
 	dbo.conninfo = "host=/nonexistent/nrm-test dbname=nrm";
@@ -251,6 +280,7 @@ test_teardown(void **state)
 	nrm_auth_cache_free(env->app.auth_cache);
 	free(env->app.cfg.listen);
 	free(env->app.cfg.listen_tls);
+	free(env->app.cfg.public_origin);
 	event_base_free(env->base);
 	free(env);
 	env = NULL;
@@ -292,6 +322,68 @@ test_auth_before_database(void **state)
 	(void)state;
 	/* No token: 401 at the edge, the pool is never asked. */
 	test_problem(EVHTTP_REQ_GET, "/auth", false, 401, "", &rep);
+}
+
+/* The extra headers of the next requests (NULL-terminated pairs). */
+static void
+test_headers(const char *n1, const char *v1, const char *n2, const char *v2,
+    const char *n3, const char *v3)
+{
+	const char *v[] = {n1, v1, n2, v2, n3, v3, NULL, NULL};
+
+	memcpy(env->extra, v, sizeof(v));
+}
+
+static void
+test_session_cookie(void **state)
+{
+	struct test_reply rep;
+	char csrf[NRM_SESSION_CSRF_LEN + 1];
+	const char *cookie = NRM_SESSION_COOKIE "=" TEST_SESSION;
+
+	(void)state;
+	assert_int_equal(
+	    nrm_session_csrf(env->app.csrf_key, TEST_SESSION, csrf), NRM_OK);
+	/* A safe method: the cookie is the credential, the pool is asked. */
+	test_headers("Cookie", cookie, NULL, NULL, NULL, NULL);
+	test_problem(EVHTTP_REQ_GET, "/sess", false, 503, "7", &rep);
+	/* A malformed cookie is absent: 401 at the edge. */
+	test_headers(
+	    "Cookie", NRM_SESSION_COOKIE "=short", NULL, NULL, NULL, NULL);
+	test_problem(EVHTTP_REQ_GET, "/sess", false, 401, "", &rep);
+	assert_non_null(strstr(rep.body, "\"field\":\"Authorization\""));
+	/* Unsafe without the CSRF token: 403 naming it, before the pool. */
+	test_headers("Cookie", cookie, "Origin", TEST_ORIGIN, NULL, NULL);
+	test_problem(EVHTTP_REQ_POST, "/sess", false, 403, "", &rep);
+	assert_non_null(strstr(rep.body, "\"field\":\"X-CSRF-Token\""));
+	assert_null(strstr(rep.body, TEST_SESSION));
+	test_headers("Cookie", cookie, "X-CSRF-Token", TEST_SESSION, "Origin",
+	    TEST_ORIGIN);
+	test_problem(EVHTTP_REQ_DELETE, "/sess", false, 403, "", &rep);
+	assert_non_null(strstr(rep.body, "\"field\":\"X-CSRF-Token\""));
+	/* The right token from another origin, or none: 403 naming Origin. */
+	test_headers("Cookie", cookie, "X-CSRF-Token", csrf, "Origin",
+	    "https://evil.test");
+	test_problem(EVHTTP_REQ_POST, "/sess", false, 403, "", &rep);
+	assert_non_null(strstr(rep.body, "\"field\":\"Origin\""));
+	assert_null(strstr(rep.body, csrf));
+	test_headers("Cookie", cookie, "X-CSRF-Token", csrf, NULL, NULL);
+	test_problem(EVHTTP_REQ_POST, "/sess", false, 403, "", &rep);
+	assert_non_null(strstr(rep.body, "\"field\":\"Origin\""));
+	/* Both right: past the edge, to the pool. */
+	test_headers(
+	    "Cookie", cookie, "X-CSRF-Token", csrf, "Origin", TEST_ORIGIN);
+	test_problem(EVHTTP_REQ_POST, "/sess", false, 503, "7", &rep);
+	/* A bearer token wins over the cookie, and needs neither header. */
+	test_headers("Cookie", cookie, NULL, NULL, NULL, NULL);
+	test_problem(EVHTTP_REQ_POST, "/sess", true, 503, "7", &rep);
+	test_headers(NULL, NULL, NULL, NULL, NULL, NULL);
+	test_problem(EVHTTP_REQ_DELETE, "/sess", true, 503, "7", &rep);
+	/* The plain listener never sets a session cookie. */
+	test_request(EVHTTP_REQ_POST, "/cookie", false, &rep);
+	assert_int_equal(rep.status, 200);
+	assert_string_equal(rep.body, "{\"set\":false}");
+	assert_string_equal(rep.set_cookie, "");
 }
 
 static void
@@ -345,6 +437,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_not_ready_is_503),
 	    T(test_auth_before_database),
+	    T(test_session_cookie),
 	    T(test_dispatch),
 	    T(test_drain),
 	};

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "util.h"
 #include "waiters.h"
+#include "workers.h"
 
 #include "schema_version.h" /* generated: NRM_SCHEMA_VERSION */
 
@@ -134,7 +135,8 @@ nrm_h_metrics(struct nrm_req *r)
 	struct nrm_http_stats hs;
 	struct nrm_jobs_stats js;
 	struct nrm_waiters_stats ws;
-	char buf[8192];
+	struct nrm_workers_stats wk;
+	char buf[12288];
 	int n = 0;
 
 	if (!metrics_allowed(r)) {
@@ -152,6 +154,7 @@ nrm_h_metrics(struct nrm_req *r)
 	nrm_http_stats(app->http, &hs);
 	nrm_jobs_stats(app->jobs, &js);
 	nrm_waiters_stats(app->waiters, &ws);
+	nrm_workers_stats(app->workers, &wk);
 #define M(name, type, help, fmt, val) \
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, \
 	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
@@ -208,7 +211,21 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_audit_sealed_total", "counter",
 	    "Audit events this daemon sealed into the chain.", "%llu",
 	    (unsigned long long)js.audit_sealed);
+	M("nrm_worker_queue_depth", "gauge",
+	    "Worker jobs waiting for a thread.", "%d", wk.queued);
+	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",
+	    wk.running);
 #undef M
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+	    "# HELP nrm_worker_jobs_total Worker jobs by outcome (completed: "
+	    "ran to their end; cancelled: their request went away; "
+	    "rejected: queue full or draining).\n"
+	    "# TYPE nrm_worker_jobs_total counter\n"
+	    "nrm_worker_jobs_total{outcome=\"completed\"} %llu\n"
+	    "nrm_worker_jobs_total{outcome=\"cancelled\"} %llu\n"
+	    "nrm_worker_jobs_total{outcome=\"rejected\"} %llu\n",
+	    (unsigned long long)wk.completed, (unsigned long long)wk.cancelled,
+	    (unsigned long long)wk.rejected);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 	    "# HELP nrm_job_ticks_total Ticks of each periodic job.\n"
 	    "# TYPE nrm_job_ticks_total counter\n");

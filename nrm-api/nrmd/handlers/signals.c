@@ -140,7 +140,7 @@ nrm_h_signal_create(struct nrm_req *r)
 void
 nrm_h_signal_get(struct nrm_req *r)
 {
-	if (nrm_auth_bearer(r) != NRM_OK)
+	if (nrm_auth_token(r) != NRM_OK)
 		return;
 	/*
 	 * A malformed id is looked up as the nil UUID, which never exists:
