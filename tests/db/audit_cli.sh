@@ -200,8 +200,12 @@ prev = None
 for line in open(sys.argv[1]):
     j = json.loads(line)
     e = j['event']
-    assert list(e) == names, list(e)
-    canon = field('nrm.audit.event.v1') + b''.join(field(e[k]) for k in names)
+    # person_id: present (and tag v2) only when an event names a person
+    person = e.get('person_id')
+    assert list(e) == names + (['person_id'] if person else []), list(e)
+    canon = (field('nrm.audit.event.v2' if person else 'nrm.audit.event.v1')
+             + b''.join(field(e[k]) for k in names)
+             + (field(person) if person else b''))
     ph = bytes.fromhex(j['prev_hash'])
     assert hashlib.sha256(ph + canon).hexdigest() == j['hash'], j['pos']
     if prev is not None:
