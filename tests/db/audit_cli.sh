@@ -21,7 +21,6 @@ DB=nrm_auditcli
 . tests/db/lib.sh
 
 T=$(mktemp -d /tmp/nrm-auditcli.XXXXXX)
-n=0
 cleanup() {
 	local d
 	for d in $(su_psql postgres -c "SELECT datname FROM pg_database
@@ -33,27 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	n=$((n + 1))
-	echo "not ok $n - $*"
-	exit 1
-}
-# expect STATUS CMD...: run, keep stdout in $T/out and stderr in $T/err.
-expect() {
-	local want=$1 got=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || got=$?
-	if [ "$got" != "$want" ]; then
-		echo "# exit $got, wanted $want: $*" >&2
-		sed 's/^/# out: /' "$T/out" >&2
-		sed 's/^/# err: /' "$T/err" >&2
-		return 1
-	fi
-}
 # A fresh copy of the sealed database; prints its name.
 copy() {
 	local name=${DB}_$1
