@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(122);
+SELECT plan(124);
 \ir fixtures.psql
 
 -- An admin key (the auditor key tok-auditor is the fixtures').
@@ -502,6 +502,17 @@ SELECT is((SELECT count(*)::int FROM jsonb_array_elements(pg_temp.a(format(
 SELECT is(pg_temp.a($$SELECT api.audit_search(sha256('tok-auditor'), 'r',
     NULL, '{"person": "x"}', NULL, 10)$$)->'problem'->>'field', 'person',
     'a person filter that is no id: 400 field person');
+SELECT is((SELECT substring(audit.canonical(e) FROM 5 FOR 18)
+        || substring(audit.canonical(e) FROM octet_length(
+            audit.canonical(e)) - 39)
+    FROM pg_temp.last_event('case.handover') e),
+    convert_to('nrm.audit.event.v2', 'UTF8') || int4send(36)
+        || convert_to(pg_temp.pid('coord.one')::text, 'UTF8'),
+    'the chain encodes an event with a person as v2, person_id last');
+SELECT is((SELECT substring(audit.canonical(e) FROM 5 FOR 18)
+    FROM audit.event e WHERE e.person_id IS NULL ORDER BY id DESC LIMIT 1),
+    convert_to('nrm.audit.event.v1', 'UTF8'),
+    'an event without a person keeps v1''s bytes');
 SELECT is_empty($$SELECT e.id FROM audit.event e, auth.person_credential c
     WHERE e::text LIKE '%argon2id%'
        OR e::text LIKE '%' || encode(c.totp_secret, 'hex') || '%'

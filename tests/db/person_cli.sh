@@ -125,6 +125,24 @@ ok "an unknown login: exit 1"
 expect 2 ctl person disable || fail "disable without a login"
 ok "disable without a login: usage error, exit 2"
 
+# The audit chain with an event that names a person (format v2) still
+# verifies with nrmctl's own encoding, and the export carries person_id.
+sql "INSERT INTO audit.event (action, object_type, outcome, person_id)
+    SELECT 'case.read', 'case', 'allowed', id FROM auth.person
+    WHERE login = 'cli.coord'"
+psql_as nrm_app "$DB" -c "SELECT api.audit_seal(1000)" >/dev/null
+expect 0 ctl audit verify || fail "audit verify with a person's event"
+grep -q '^intact' "$T/out" || fail "verify: intact"
+ok "nrmctl audit verify: intact with an event naming a person (v2)"
+expect 0 ctl audit export --from 2000-01-01T00:00:00Z \
+    --to 2100-01-01T00:00:00Z || fail "audit export"
+pid=$(sql "SELECT id FROM auth.person WHERE login = 'cli.coord'")
+grep -q "\"person_id\":\"$pid\"" "$T/out" ||
+    fail "export: person_id of the person's event"
+[ "$(grep -c '"person_id"' "$T/out")" = 1 ] ||
+    fail "export: person_id only where set"
+ok "nrmctl audit export: person_id only on the event that names one"
+
 for c in create list disable enable reset; do
 	expect 0 "$NRMCTL" person "$c" --help || fail "person $c --help"
 	grep -q "usage: nrmctl person $c" "$T/out" "$T/err" ||
