@@ -340,8 +340,8 @@ cmd_person_list_run(
 
 /* disable, enable, reset: the command's name is the change. */
 static int
-cmd_person_change(PGconn *conn, const struct nrm_ctl_args *a,
-    const char *op, struct nrm_error *err)
+cmd_person_change(PGconn *conn, const struct nrm_ctl_args *a, const char *op,
+    struct nrm_error *err)
 {
 	char code[NRM_PERSON_CODE_LEN + 1];
 

@@ -213,9 +213,8 @@ nrm_ctl_rollback(PGconn *conn)
 }
 
 int
-nrm_ctl_audit_commit(PGconn *conn, const char *action,
-    const char *object_type, const char *object_id, const char *change,
-    struct nrm_error *err)
+nrm_ctl_audit_commit(PGconn *conn, const char *action, const char *object_type,
+    const char *object_id, const char *change, struct nrm_error *err)
 {
 	const char *p[3] = {action, object_type, object_id};
 

@@ -200,9 +200,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		5, p, 1, &res, err, "create key") != NRM_OK)
 		goto out;
 	snprintf(key_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-	if (nrm_ctl_audit_commit(
-		conn, "key.create", "api_key", key_id, "key creation", err) !=
-	    NRM_OK)
+	if (nrm_ctl_audit_commit(conn, "key.create", "api_key", key_id,
+		"key creation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:
@@ -285,9 +284,8 @@ nrm_key_revoke(
 		"UPDATE auth.api_key SET revoked_at = now() "
 		"WHERE id = $1::uuid",
 		1, p, -1, NULL, err, "revoke key") != NRM_OK ||
-	    nrm_ctl_audit_commit(
-		conn, "key.revoke", "api_key", id, "key revocation", err) !=
-		NRM_OK)
+	    nrm_ctl_audit_commit(conn, "key.revoke", "api_key", id,
+		"key revocation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:

@@ -29,8 +29,8 @@ person_code_new(char code[NRM_PERSON_CODE_LEN + 1],
 	int rc = NRM_ERR;
 
 	if (nrm_random_bytes(raw, sizeof(raw)) != NRM_OK ||
-	    nrm_base32_encode(raw, sizeof(raw), code, NRM_PERSON_CODE_LEN + 1) !=
-		NRM_PERSON_CODE_LEN) {
+	    nrm_base32_encode(raw, sizeof(raw), code,
+		NRM_PERSON_CODE_LEN + 1) != NRM_PERSON_CODE_LEN) {
 		nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not make an enrolment code: the random number "
 		    "generator failed");
@@ -61,8 +61,8 @@ person_regions(const struct nrm_person_spec *spec, char *buf, size_t len,
 			return nrm_error_set(err, NRM_E_VALIDATION, "region",
 			    "could not create person: region codes are "
 			    "upper-case letters and digits (VR13, NATIONAL)");
-		n = snprintf(buf + off, len - off, "%s%s",
-		    i == 0 ? "{" : ",", spec->regions[i]);
+		n = snprintf(buf + off, len - off, "%s%s", i == 0 ? "{" : ",",
+		    spec->regions[i]);
 		if (n < 0 || (size_t)n + 2 > len - off)
 			return nrm_error_set(err, NRM_E_VALIDATION, "region",
 			    "could not create person: too many regions");
@@ -194,8 +194,8 @@ nrm_person_list(PGconn *conn, FILE *out, struct nrm_error *err)
 }
 
 int
-nrm_person_change(PGconn *conn, const char *login, const char *op,
-    int valid_s, char code[NRM_PERSON_CODE_LEN + 1], struct nrm_error *err)
+nrm_person_change(PGconn *conn, const char *login, const char *op, int valid_s,
+    char code[NRM_PERSON_CODE_LEN + 1], struct nrm_error *err)
 {
 	char hash_text[PERSON_HASH_TEXT_LEN] = "";
 	char valid[16];
