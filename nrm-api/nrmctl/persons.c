@@ -46,6 +46,24 @@ out:
 	return rc;
 }
 
+/*
+ * The end of a change: free the result, wipe the hash, leave the
+ * connection idle, and on failure wipe the code; returns rc.
+ */
+static int
+person_done(PGconn *conn, PGresult *res, char hash_text[PERSON_HASH_TEXT_LEN],
+    char code[NRM_PERSON_CODE_LEN + 1], int rc)
+{
+	PQclear(res);
+	OPENSSL_cleanse(hash_text, PERSON_HASH_TEXT_LEN);
+	nrm_ctl_rollback(conn);
+	if (rc != NRM_OK) {
+		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
+		code[0] = '\0';
+	}
+	return rc;
+}
+
 /* The regions as a text[] literal "{VR13,VR01}" (NULL for none). */
 static int
 person_regions(const struct nrm_person_spec *spec, char *buf, size_t len,
@@ -151,14 +169,7 @@ nrm_person_create(PGconn *conn, const struct nrm_person_spec *spec,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	OPENSSL_cleanse(hash_text, sizeof(hash_text));
-	nrm_ctl_rollback(conn);
-	if (rc != NRM_OK) {
-		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
-		code[0] = '\0';
-	}
-	return rc;
+	return person_done(conn, res, hash_text, code, rc);
 }
 
 int
@@ -240,12 +251,5 @@ nrm_person_change(PGconn *conn, const char *login, const char *op, int valid_s,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	OPENSSL_cleanse(hash_text, sizeof(hash_text));
-	nrm_ctl_rollback(conn);
-	if (rc != NRM_OK) {
-		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
-		code[0] = '\0';
-	}
-	return rc;
+	return person_done(conn, res, hash_text, code, rc);
 }
