@@ -64,33 +64,6 @@ person_done(PGconn *conn, PGresult *res, char hash_text[PERSON_HASH_TEXT_LEN],
 	return rc;
 }
 
-/* The regions as a text[] literal "{VR13,VR01}" (NULL for none). */
-static int
-person_regions(const struct nrm_person_spec *spec, char *buf, size_t len,
-    struct nrm_error *err)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < spec->n_regions; i++) {
-		int n;
-
-		if (!nrm_key_region_code_valid(spec->regions[i]))
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create person: region codes are "
-			    "upper-case letters and digits (VR13, NATIONAL)");
-		n = snprintf(buf + off, len - off, "%s%s", i == 0 ? "{" : ",",
-		    spec->regions[i]);
-		if (n < 0 || (size_t)n + 2 > len - off)
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create person: too many regions");
-		off += (size_t)n;
-	}
-	if (spec->n_regions > 0)
-		snprintf(buf + off, len - off, "}");
-	return NRM_OK;
-}
-
 /* The database's verdict on the fields, as a validation error. */
 static int
 person_check(PGconn *conn, const char *const p[5], struct nrm_error *err)
@@ -124,7 +97,8 @@ nrm_person_create(PGconn *conn, const struct nrm_person_spec *spec,
 	int rc = NRM_ERR;
 
 	code[0] = '\0';
-	if (person_regions(spec, regions, sizeof(regions), err) != NRM_OK ||
+	if (nrm_key_regions_text(spec->regions, spec->n_regions, regions,
+		sizeof(regions), "person", err) != NRM_OK ||
 	    person_code_new(code, hash_text, err) != NRM_OK)
 		goto out;
 	if (nrm_ctl_begin(conn, err, "create person") != NRM_OK)
