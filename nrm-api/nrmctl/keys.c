@@ -47,8 +47,6 @@ static int
 key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
     struct nrm_error *err)
 {
-	size_t off = 0;
-
 	if (!nrm_key_role_valid(spec->role))
 		return nrm_error_set(err, NRM_E_VALIDATION, "role",
 		    "could not create key: unknown role "
@@ -81,47 +79,38 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 		return nrm_error_set(err, NRM_E_VALIDATION, "region",
 		    "could not create key: only "
 		    "coordinator keys take --region");
-	regions[0] = '\0';
-	for (int i = 0; i < spec->n_regions; i++) {
-		int n;
-
-		if (!nrm_key_region_code_valid(spec->regions[i]))
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create key: "
-			    "region codes are upper-case letters and digits "
-			    "(VR13, NATIONAL)");
-		n = snprintf(regions + off, rlen - off, "%s%s",
-		    i == 0 ? "{" : ",", spec->regions[i]);
-		if (n < 0 || (size_t)n + 2 > rlen - off)
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create key: too many regions");
-		off += (size_t)n;
-	}
-	if (spec->n_regions > 0) {
-		regions[off] = '}';
-		regions[off + 1] = '\0';
-	}
-	return NRM_OK;
+	return nrm_key_regions_text(
+	    spec->regions, spec->n_regions, regions, rlen, "key", err);
 }
 
-/*
- * Audit one key change (action key.create, key.revoke) in the caller's
- * transaction and commit it; `change` names it in errors ("key
- * creation").
- */
-static int
-key_audit_commit(PGconn *conn, const char *action, const char *key_id,
-    const char *change, struct nrm_error *err)
+int
+nrm_key_regions_text(const char *const *codes, int n_codes, char *buf,
+    size_t len, const char *what, struct nrm_error *err)
 {
-	const char *p[2] = {action, key_id};
+	size_t off = 0;
 
-	if (nrm_ctl_query(conn,
-		"INSERT INTO audit.event (action, object_type, object_id, "
-		"purpose, outcome) "
-		"VALUES ($1, 'api_key', $2, 'nrmctl', 'allowed')",
-		2, p, -1, NULL, err, "audit %s", change) != NRM_OK)
-		return NRM_ERR;
-	return nrm_ctl_commit(conn, err, "commit %s", change);
+	buf[0] = '\0';
+	for (int i = 0; i < n_codes; i++) {
+		int n;
+
+		if (!nrm_key_region_code_valid(codes[i]))
+			return nrm_error_set(err, NRM_E_VALIDATION, "region",
+			    "could not create %s: "
+			    "region codes are upper-case letters and digits "
+			    "(VR13, NATIONAL)",
+			    what);
+		n = snprintf(
+		    buf + off, len - off, "%s%s", i == 0 ? "{" : ",", codes[i]);
+		if (n < 0 || (size_t)n + 2 > len - off)
+			return nrm_error_set(err, NRM_E_VALIDATION, "region",
+			    "could not create %s: too many regions", what);
+		off += (size_t)n;
+	}
+	if (n_codes > 0) {
+		buf[off] = '}';
+		buf[off + 1] = '\0';
+	}
+	return NRM_OK;
 }
 
 /* Upsert the agency; its id into agency_id (its kind must match). */
@@ -191,8 +180,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		5, p, 1, &res, err, "create key") != NRM_OK)
 		goto out;
 	snprintf(key_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-	if (key_audit_commit(conn, "key.create", key_id, "key creation", err) !=
-	    NRM_OK)
+	if (nrm_ctl_audit_commit(conn, "key.create", "api_key", key_id,
+		"key creation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:
@@ -224,8 +213,6 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 		NCOL = NRM_ARRAY_LEN(head)
 	};
 	PGresult *res;
-	int width[NCOL];
-	int rows;
 
 	if (nrm_ctl_query(conn,
 		"SELECT k.id, k.role, a.name, a.kind, "
@@ -239,23 +226,7 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 		"ORDER BY k.created_at, k.id",
 		0, NULL, -1, &res, err, "list keys") != NRM_OK)
 		return NRM_ERR;
-	rows = PQntuples(res);
-	for (int c = 0; c < NCOL; c++) {
-		width[c] = (int)strlen(head[c]);
-		for (int r = 0; r < rows; r++) {
-			int w = PQgetlength(res, r, c);
-
-			if (w > width[c])
-				width[c] = w;
-		}
-	}
-	for (int c = 0; c < NCOL; c++)
-		fprintf(out, "%-*s%s", c == NCOL - 1 ? 0 : width[c], head[c],
-		    c == NCOL - 1 ? "\n" : "  ");
-	for (int r = 0; r < rows; r++)
-		for (int c = 0; c < NCOL; c++)
-			fprintf(out, "%-*s%s", c == NCOL - 1 ? 0 : width[c],
-			    PQgetvalue(res, r, c), c == NCOL - 1 ? "\n" : "  ");
+	nrm_ctl_print_table(out, res, head, NCOL);
 	PQclear(res);
 	return NRM_OK;
 }
@@ -293,8 +264,8 @@ nrm_key_revoke(
 		"UPDATE auth.api_key SET revoked_at = now() "
 		"WHERE id = $1::uuid",
 		1, p, -1, NULL, err, "revoke key") != NRM_OK ||
-	    key_audit_commit(conn, "key.revoke", id, "key revocation", err) !=
-		NRM_OK)
+	    nrm_ctl_audit_commit(conn, "key.revoke", "api_key", id,
+		"key revocation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:

@@ -71,8 +71,9 @@ GRANT EXECUTE ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) TO
 
 /*
  * GET /v1/audit.  Filters (all optional, JSON strings, combined with
- * AND): principal (API key id), agency (agency id), object_type,
- * object_id, action, purpose, outcome, from (at >= from), to (at < to).
+ * AND): principal (API key id), person (person id), agency (agency
+ * id), object_type, object_id, action, purpose, outcome, from (at >=
+ * from), to (at < to).
  * Newest first; keyset on id: p_after_id is the previous page's
  * next_after.  The query text is assembled from fixed fragments only;
  * the values travel as parameters.
@@ -100,7 +101,16 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	v_problem := audit.search_problem(v_f, p_after_id, v_limit);
+	-- person (0009) is checked here; 0005's check knows the others.
+	v_problem := audit.search_problem(v_f - 'person', p_after_id,
+	    v_limit);
+	IF v_problem IS NULL AND v_f ? 'person'
+	    AND (pg_catalog.jsonb_typeof(v_f->'person') <> 'string'
+	        OR (v_f->>'person') !~ ('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-'
+	            '[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')) THEN
+		v_problem := pg_catalog.jsonb_build_object('field', 'person',
+		    'detail', 'person must be a person id');
+	END IF;
 	IF v_problem IS NOT NULL THEN
 		RETURN api.refuse(v_p, 'audit', 'failed', 'bad_request',
 		    api.problem(400, 'bad_request', v_problem->>'detail',
@@ -118,7 +128,7 @@ BEGIN
 	    '''purpose'', e.purpose, ''outcome'', e.outcome, '
 	    '''reason'', e.reason, ''request_id'', e.request_id, '
 	    '''client_addr'', pg_catalog.abbrev(e.client_addr), '
-	    '''pos'', c.pos) AS item '
+	    '''person_id'', e.person_id, ''pos'', c.pos) AS item '
 	    'FROM audit.event e LEFT JOIN audit.chain c ON c.event_id = e.id '
 	    'WHERE true';
 	IF v_f ? 'principal' THEN
@@ -151,12 +161,16 @@ BEGIN
 	IF p_after_id IS NOT NULL THEN
 		v_sql := v_sql || ' AND e.id < $10';
 	END IF;
+	IF v_f ? 'person' THEN
+		v_sql := v_sql || ' AND e.person_id = $12';
+	END IF;
 	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
 	EXECUTE v_sql INTO v_items
 	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,
 	    v_f->>'object_type', v_f->>'object_id', v_f->>'action',
 	    v_f->>'purpose', v_f->>'outcome', (v_f->>'from')::timestamptz,
-	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1;
+	    (v_f->>'to')::timestamptz, p_after_id, v_limit + 1,
+	    (v_f->>'person')::uuid;
 
 	-- Reading the audit log is itself audited (after the read: the
 	-- search does not find its own event).
