@@ -6,6 +6,7 @@
 #   unit       make unit (table-driven C tests, cmocka)
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
 #   audit-cli  tests/db/audit_cli.sh: nrmctl audit against a real chain
+#   person-cli tests/db/person_cli.sh: nrmctl person against a database
 #   migrate-fwd tests/db/migrate_forward.sh: a released database migrates
 #              forward without loss
 #   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
@@ -221,6 +222,9 @@ if step cluster scripts/pg.sh start "$PGDIR" "$PGPORT"; then
 	# nrmctl audit verify/export/keygen/checkpoint against a real chain.
 	counted audit-cli "$LOGDIR/audit-cli.log" \
 	    tests/db/audit_cli.sh "$PGDIR" "$PGPORT"
+	# nrmctl person create/list/disable/enable/reset: codes, audit.
+	counted person-cli "$LOGDIR/person-cli.log" \
+	    tests/db/person_cli.sh "$PGDIR" "$PGPORT"
 	# A database migrated with the released files, with data, migrates
 	# forward to today's layout without loss (sql/released.sha256).
 	counted migrate-fwd "$LOGDIR/migrate-fwd.log" \

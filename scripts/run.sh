@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # run.sh - `make run`: install what is missing, build, start the private
-# cluster in ./var, migrate, make demo keys / pseudonym key / dev TLS
-# certificate on first run, then run nrmd in the foreground.
+# cluster in ./var, migrate, make demo keys / demo persons / pseudonym
+# key / dev TLS certificate on first run, then run nrmd in the
+# foreground.
 #
 # Ctrl-C (or nrmd exiting) stops nrmd, then the cluster.  A second run
-# reuses the cluster, its data and the keys: the demo tokens are printed
-# only when they are created; afterwards run.sh says where they are.
+# reuses the cluster, its data and the keys: the demo tokens and the
+# demo persons' enrolment codes are printed only when they are created;
+# afterwards run.sh says where they are (and how to reset a person).
 #
 #   var/            the cluster (pg.sh: var/data, var/log, var/run)
 #   var/demo-keys.env   demo API tokens, one per role (mode 600)
+#   var/demo-persons.env  demo persons' one-time enrolment codes, one
+#                   per role, login demo-<role> (mode 600)
 #   var/keys/pseudonym.key  HMAC key for subject pseudonyms (mode 600)
 #   var/tls/{cert,key}.pem  self-signed certificate for localhost
 #
@@ -19,6 +23,7 @@ cd "$(dirname "$0")/.."
 VAR=var
 PORT=${NRM_PG_PORT_RUN:-54329}
 KEYS_ENV=$VAR/demo-keys.env
+PERSONS_ENV=$VAR/demo-persons.env
 DEMO_LABEL=make-run-demo
 
 say() {
@@ -90,6 +95,58 @@ if [ ! -s "$KEYS_ENV" ] || ! demo_keys_present; then
 	fresh_keys=1
 fi
 
+# Demo persons: one per role, login demo-<role> (the coordinator in
+# VR13), in the demo keys' agencies; their one-time enrolment codes go
+# to $PERSONS_ENV.  Created once per cluster: when they exist, a second
+# run only says how to issue a new code (nrmctl person reset).
+demo_persons_present() {
+	local list
+	list=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl person list)
+	case $list in
+	*"demo-reporter "*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+new_person() {
+	# new_person ROLE AGENCY [REGION]
+	local role=$1 agency=$2 region=${3:-} code var
+	local args=(person create --login "demo-$role"
+	    --name "Demo ${role^}" --agency "$agency" --role "$role")
+	if [ -n "$region" ]; then
+		args+=(--region "$region")
+	fi
+	if ! code=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "${args[@]}" \
+	    2>"$VAR/nrmctl.err"); then
+		cat "$VAR/nrmctl.err" >&2
+		rm -f "$VAR/nrmctl.err" "$PERSONS_ENV.tmp"
+		exit 1
+	fi
+	rm -f "$VAR/nrmctl.err"
+	var=NRM_DEMO_ENROL_${role^^}
+	printf '%s=%s\n' "$var" "$code" >>"$PERSONS_ENV.tmp"
+}
+
+fresh_persons=0
+if ! demo_persons_present; then
+	rm -f "$PERSONS_ENV.tmp"
+	{
+		echo "# nrm demo persons' one-time enrolment codes (login"
+		echo "# demo-<role>), made by scripts/run.sh for this cluster"
+		echo "# only; each works once, for 24 hours."
+	} >"$PERSONS_ENV.tmp"
+	new_person reporter "Demo Police"
+	new_person coordinator "Demo Care Coordination Amsterdam" VR13
+	new_person assessor "Demo Assessment Body"
+	new_person investigator "Demo Police"
+	new_person auditor "Demo Privacy Office"
+	new_person analyst "Demo National Rapporteur"
+	new_person admin "Demo Operations"
+	chmod 600 "$PERSONS_ENV.tmp"
+	mv "$PERSONS_ENV.tmp" "$PERSONS_ENV"
+	fresh_persons=1
+fi
+
 # The deployment's pseudonym key: 32 random bytes as 64 hex characters.
 if [ ! -s "$VAR/keys/pseudonym.key" ]; then
 	mkdir -p "$VAR/keys"
@@ -147,6 +204,22 @@ Try it (in another terminal):
 EOF
 else
 	say "demo tokens are in $KEYS_ENV (. $KEYS_ENV; echo \$NRM_DEMO_REPORTER)"
+fi
+
+if [ "$fresh_persons" -eq 1 ]; then
+	cat <<EOF
+Demo persons' enrolment codes (login demo-<role>; shown once, each works
+once within 24 hours; kept in $PERSONS_ENV, mode 600):
+$(grep '^NRM_DEMO_ENROL_' "$PERSONS_ENV")
+
+Enrol with POST https://127.0.0.1:8443/v1/enrol {"enrolment_code",
+"password"}, then log in with POST https://127.0.0.1:8443/v1/session.
+The web console comes with issue 12; there is none yet.
+
+EOF
+else
+	say "demo persons (demo-<role>) exist; a new enrolment code for one:"
+	say "  NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl person reset demo-coordinator"
 fi
 
 NRMD_PID=

@@ -22,14 +22,16 @@ nrm_audit_canonical(const char *const fields[NRM_AUDIT_FIELDS],
     unsigned char **out, size_t *outlen)
 {
 	const char *all[NRM_AUDIT_FIELDS + 1];
+	bool person = fields[NRM_AUDIT_FIELDS - 1] != NULL;
+	int n_all = person ? NRM_AUDIT_FIELDS + 1 : NRM_AUDIT_FIELDS;
 	size_t total = 0;
 	unsigned char *buf;
 	size_t off = 0;
 
-	all[0] = NRM_AUDIT_CANON_TAG;
+	all[0] = person ? NRM_AUDIT_CANON_TAG_PERSON : NRM_AUDIT_CANON_TAG;
 	for (int i = 0; i < NRM_AUDIT_FIELDS; i++)
 		all[i + 1] = fields[i];
-	for (int i = 0; i <= NRM_AUDIT_FIELDS; i++) {
+	for (int i = 0; i < n_all; i++) {
 		size_t n = all[i] != NULL ? strlen(all[i]) : 0;
 
 		if (n > UINT32_MAX - 1)
@@ -39,7 +41,7 @@ nrm_audit_canonical(const char *const fields[NRM_AUDIT_FIELDS],
 	buf = malloc(total);
 	if (buf == NULL)
 		return NRM_ERR;
-	for (int i = 0; i <= NRM_AUDIT_FIELDS; i++) {
+	for (int i = 0; i < n_all; i++) {
 		uint32_t n;
 
 		if (all[i] == NULL) {

@@ -38,8 +38,9 @@
 
 #define NRM_AUDIT_GENESIS_INPUT "nrm-audit-chain-v1"
 #define NRM_AUDIT_CANON_TAG "nrm.audit.event.v1"
+#define NRM_AUDIT_CANON_TAG_PERSON "nrm.audit.event.v2" /* with person_id */
 #define NRM_AUDIT_CP_TAG "nrm-audit-checkpoint"
-#define NRM_AUDIT_FIELDS 13 /* columns of audit.event */
+#define NRM_AUDIT_FIELDS 14 /* columns of audit.event */
 #define NRM_AUDIT_HEX_LEN 64 /* a SHA-256 in lowercase hex */
 #define NRM_AUDIT_AT_MAX 64
 #define NRM_AUDIT_SIG_LEN 64 /* an Ed25519 signature */
@@ -66,14 +67,17 @@ struct nrm_audit_cps {
 };
 
 /*
- * The canonical bytes of one event, from its 13 columns as text in table
+ * The canonical bytes of one event, from its 14 columns as text in table
  * order (id, at, api_key_id, agency_id, role, action, object_type,
- * object_id, purpose, outcome, reason, request_id, client_addr; `at` as
- * "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC, client_addr as abbrev(inet)),
- * NULL for SQL NULL: the tag and each field as a 4-byte big-endian
- * length and its bytes, 0xffffffff for NULL.  *out is malloc'd; the
- * caller frees it.  NRM_ERR only when out of memory or a field is
- * longer than 4 GiB - 2.
+ * object_id, purpose, outcome, reason, request_id, client_addr,
+ * person_id; `at` as "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC, client_addr
+ * as abbrev(inet)), NULL for SQL NULL: the tag and each field as a
+ * 4-byte big-endian length and its bytes, 0xffffffff for NULL.  Without
+ * a person (person_id NULL) the tag is NRM_AUDIT_CANON_TAG and the
+ * first 13 fields follow (the bytes of every event sealed before
+ * persons existed); with one, NRM_AUDIT_CANON_TAG_PERSON and all 14.
+ * *out is malloc'd; the caller frees it.  NRM_ERR only when out of
+ * memory or a field is longer than 4 GiB - 2.
  */
 int nrm_audit_canonical(const char *const fields[NRM_AUDIT_FIELDS],
     unsigned char **out, size_t *outlen) NRM_MUSTCHECK;

@@ -51,7 +51,8 @@ int nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
  * Write one JSON line per chain link whose event has from <= at < to
  * (RFC 3339 times, parsed by PostgreSQL), as the contiguous position
  * range from the first to the last such link, each line
- * {"pos", "prev_hash", "hash", "event": {13 columns as canonical text,
+ * {"pos", "prev_hash", "hash", "event": {the 13 columns as canonical
+ * text, and person_id when not NULL,
  * id as a number}}; every link is re-hashed on the way and a break
  * stops the export with NRM_ERR.  With checkpoints_path the range is
  * extended to the first checkpoint at or after its last position (the

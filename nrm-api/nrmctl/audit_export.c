@@ -59,6 +59,9 @@ exp_link_line(FILE *out, const struct nrm_audit_link *l)
 	/* id is digits (with an optional '-'): a JSON number as is. */
 	cJSON_AddItemToObject(e, "id", cJSON_CreateRaw(l->fields[0]));
 	for (int i = 1; i < NRM_AUDIT_FIELDS; i++) {
+		/* person_id only when set: as in the canonical bytes */
+		if (i == NRM_AUDIT_FIELDS - 1 && l->fields[i] == NULL)
+			continue;
 		if (l->fields[i] == NULL)
 			cJSON_AddNullToObject(e, nrm_audit_field_names[i]);
 		else

@@ -16,7 +16,7 @@
 /*
  * The columns every link query selects, in this order: the link (pos,
  * event_id, prev_hash hex, hash hex, whether the event row exists), the
- * 13 event columns as canonical text, and the database's own canonical
+ * 14 event columns as canonical text, and the database's own canonical
  * bytes (hex) for the cross-check.
  */
 #define LINK_COLUMNS \
@@ -26,7 +26,7 @@
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.api_key_id::text, " \
 	"e.agency_id::text, e.role, e.action, e.object_type, e.object_id, " \
 	"e.purpose, e.outcome, e.reason, e.request_id, " \
-	"pg_catalog.abbrev(e.client_addr), " \
+	"pg_catalog.abbrev(e.client_addr), e.person_id::text, " \
 	"CASE WHEN e.id IS NOT NULL " \
 	"THEN pg_catalog.encode(audit.canonical(e), 'hex') END "
 #define LINK_COL_POS 0
@@ -52,6 +52,7 @@ const char *const nrm_audit_field_names[NRM_AUDIT_FIELDS] = {
     "reason",
     "request_id",
     "client_addr",
+    "person_id",
 };
 
 /* Hex digit value, or -1. */

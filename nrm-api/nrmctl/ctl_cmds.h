@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "keys.h"
+#include "persons.h"
 #include "nrm/nrm.h"
 
 #define NRM_CTL_EXIT_FAIL 1
@@ -35,7 +36,11 @@ struct nrm_ctl_args {
 	const char *public_key;
 	const char *key;
 	const char *out;
-	struct nrm_key_spec spec; /* key create */
+	struct nrm_key_spec spec; /* key create; person create's role,
+				   agency, regions */
+	const char *login; /* person create */
+	const char *name; /* person create */
+	const char *valid; /* person create, reset: seconds */
 	const char *arg; /* the one argument (key revoke ID, config DIR) */
 };
 

@@ -211,3 +211,45 @@ nrm_ctl_rollback(PGconn *conn)
 		PQclear(res);
 	}
 }
+
+int
+nrm_ctl_audit_commit(PGconn *conn, const char *action, const char *object_type,
+    const char *object_id, const char *change, struct nrm_error *err)
+{
+	const char *p[3] = {action, object_type, object_id};
+
+	if (nrm_ctl_query(conn,
+		"INSERT INTO audit.event (action, object_type, object_id, "
+		"purpose, outcome) "
+		"VALUES ($1, $2, $3, 'nrmctl', 'allowed')",
+		3, p, -1, NULL, err, "audit %s", change) != NRM_OK)
+		return NRM_ERR;
+	return nrm_ctl_commit(conn, err, "commit %s", change);
+}
+
+void
+nrm_ctl_print_table(
+    FILE *out, const PGresult *res, const char *const *head, int ncol)
+{
+	int rows = PQntuples(res);
+	int width[16];
+
+	if (ncol > (int)NRM_ARRAY_LEN(width))
+		ncol = (int)NRM_ARRAY_LEN(width);
+	for (int c = 0; c < ncol; c++) {
+		width[c] = (int)strlen(head[c]);
+		for (int r = 0; r < rows; r++) {
+			int w = PQgetlength(res, r, c);
+
+			if (w > width[c])
+				width[c] = w;
+		}
+	}
+	for (int c = 0; c < ncol; c++)
+		fprintf(out, "%-*s%s", c == ncol - 1 ? 0 : width[c], head[c],
+		    c == ncol - 1 ? "\n" : "  ");
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < ncol; c++)
+			fprintf(out, "%-*s%s", c == ncol - 1 ? 0 : width[c],
+			    PQgetvalue(res, r, c), c == ncol - 1 ? "\n" : "  ");
+}

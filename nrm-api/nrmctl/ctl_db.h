@@ -13,6 +13,8 @@
 #ifndef NRM_CTL_DB_H
 #define NRM_CTL_DB_H
 
+#include <stdio.h>
+
 #include <libpq-fe.h>
 
 #include "nrm/nrm.h"
@@ -67,5 +69,23 @@ int nrm_ctl_db_error(const PGresult *res, PGconn *conn, struct nrm_error *err,
  * transaction.  Safe to call in any state.
  */
 void nrm_ctl_rollback(PGconn *conn);
+
+/*
+ * Audit one change nrmctl made as the operator (action key.create,
+ * person.reset, ...: api_key_id and person_id NULL, purpose nrmctl,
+ * outcome allowed) on object_type/object_id, in the caller's
+ * transaction, and commit it; `change` names it in errors ("key
+ * creation").
+ */
+int nrm_ctl_audit_commit(PGconn *conn, const char *action,
+    const char *object_type, const char *object_id, const char *change,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Print every row of `res` as an aligned table to `out`, under the
+ * column names head[0..ncol) (res has ncol text columns).
+ */
+void nrm_ctl_print_table(
+    FILE *out, const PGresult *res, const char *const *head, int ncol);
 
 #endif /* NRM_CTL_DB_H */

@@ -104,26 +104,6 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 	return NRM_OK;
 }
 
-/*
- * Audit one key change (action key.create, key.revoke) in the caller's
- * transaction and commit it; `change` names it in errors ("key
- * creation").
- */
-static int
-key_audit_commit(PGconn *conn, const char *action, const char *key_id,
-    const char *change, struct nrm_error *err)
-{
-	const char *p[2] = {action, key_id};
-
-	if (nrm_ctl_query(conn,
-		"INSERT INTO audit.event (action, object_type, object_id, "
-		"purpose, outcome) "
-		"VALUES ($1, 'api_key', $2, 'nrmctl', 'allowed')",
-		2, p, -1, NULL, err, "audit %s", change) != NRM_OK)
-		return NRM_ERR;
-	return nrm_ctl_commit(conn, err, "commit %s", change);
-}
-
 /* Upsert the agency; its id into agency_id (its kind must match). */
 static int
 key_agency(PGconn *conn, const struct nrm_key_spec *spec,
@@ -191,8 +171,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		5, p, 1, &res, err, "create key") != NRM_OK)
 		goto out;
 	snprintf(key_id, NRM_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-	if (key_audit_commit(conn, "key.create", key_id, "key creation", err) !=
-	    NRM_OK)
+	if (nrm_ctl_audit_commit(conn, "key.create", "api_key", key_id,
+		"key creation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:
@@ -224,8 +204,6 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 		NCOL = NRM_ARRAY_LEN(head)
 	};
 	PGresult *res;
-	int width[NCOL];
-	int rows;
 
 	if (nrm_ctl_query(conn,
 		"SELECT k.id, k.role, a.name, a.kind, "
@@ -239,23 +217,7 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 		"ORDER BY k.created_at, k.id",
 		0, NULL, -1, &res, err, "list keys") != NRM_OK)
 		return NRM_ERR;
-	rows = PQntuples(res);
-	for (int c = 0; c < NCOL; c++) {
-		width[c] = (int)strlen(head[c]);
-		for (int r = 0; r < rows; r++) {
-			int w = PQgetlength(res, r, c);
-
-			if (w > width[c])
-				width[c] = w;
-		}
-	}
-	for (int c = 0; c < NCOL; c++)
-		fprintf(out, "%-*s%s", c == NCOL - 1 ? 0 : width[c], head[c],
-		    c == NCOL - 1 ? "\n" : "  ");
-	for (int r = 0; r < rows; r++)
-		for (int c = 0; c < NCOL; c++)
-			fprintf(out, "%-*s%s", c == NCOL - 1 ? 0 : width[c],
-			    PQgetvalue(res, r, c), c == NCOL - 1 ? "\n" : "  ");
+	nrm_ctl_print_table(out, res, head, NCOL);
 	PQclear(res);
 	return NRM_OK;
 }
@@ -293,8 +255,8 @@ nrm_key_revoke(
 		"UPDATE auth.api_key SET revoked_at = now() "
 		"WHERE id = $1::uuid",
 		1, p, -1, NULL, err, "revoke key") != NRM_OK ||
-	    key_audit_commit(conn, "key.revoke", id, "key revocation", err) !=
-		NRM_OK)
+	    nrm_ctl_audit_commit(conn, "key.revoke", "api_key", id,
+		"key revocation", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:

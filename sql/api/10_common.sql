@@ -37,6 +37,10 @@ COMMENT ON FUNCTION api.problem(integer, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO nrm_app,
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
+-- nrm_people (0009) in a GRANT of its own: the access list then reads
+-- the same in a database migrated forward and in a fresh one.
+GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
+    nrm_people;
 
 CREATE OR REPLACE FUNCTION api.audit(p_key_id uuid, p_agency_id uuid,
     p_role text,
@@ -58,23 +62,64 @@ COMMENT ON FUNCTION api.audit(uuid, uuid, text, text, text, text, text,
 GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
     text, text, text, text, inet) TO nrm_app, nrm_reporter, nrm_coordinator,
     nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
+    text, text, text, text, inet) TO nrm_people;
 
 /*
- * api.authenticate (0001) with the scope: cleared on entry (a denied
- * call never keeps the scope of an earlier call in the transaction),
- * published on success.  Answers, audit events and OUT columns are
- * 0001's.
+ * Append one audit event naming a person explicitly (p_person_id; the
+ * login, the enrolment, an expired session: no principal published).
+ * api.audit leaves person_id to the column default, the principal's
+ * person (nrm.person_id, published by api.authenticate).
+ */
+CREATE OR REPLACE FUNCTION api.audit_person(p_person_id uuid, p_key_id uuid,
+    p_agency_id uuid, p_role text, p_action text, p_object_type text,
+    p_object_id text, p_purpose text, p_outcome text, p_reason text,
+    p_request_id text, p_client inet)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO audit.event (person_id, api_key_id, agency_id, role,
+	    action, object_type, object_id, purpose, outcome, reason,
+	    request_id, client_addr)
+	VALUES (p_person_id, p_key_id, p_agency_id, p_role, p_action,
+	    p_object_type, p_object_id, p_purpose, p_outcome, p_reason,
+	    p_request_id, p_client)
+$$;
+COMMENT ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text,
+    text, text, text, text, text, inet) IS
+    'Append one audit event naming p_person_id (NULL: none) in the '
+    'caller''s transaction.';
+GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
+    text, text, text, text, text, text, inet) TO nrm_app, nrm_people,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin;
+
+/*
+ * api.authenticate (0001) with the scope and sessions: the scope is
+ * cleared on entry (a denied call never keeps the scope of an earlier
+ * call in the transaction) and published on success, the principal's
+ * person (NULL for a key) as nrm.person_id too.  A token hash that is no
+ * API key is looked up as a session (auth.session_principal, SECURITY
+ * DEFINER: nrm_app cannot read auth.session): a session ended, past its
+ * idle or absolute expiry, or of a disabled person is refused with the
+ * same 401 as an unknown token (audited denied: session_expired,
+ * session_ended, person_disabled, with the person).  A person's
+ * principal carries the person's own key (auth.person.key_id) as key_id.
  */
 CREATE OR REPLACE FUNCTION api.authenticate(p_token_hash bytea,
     p_request_id text, p_client inet, p_roles text[], p_action text,
     p_object_type text, p_object_id text, OUT key_id uuid,
     OUT agency_id uuid, OUT role text, OUT regions text[],
-    OUT agency_kind text, OUT denial jsonb)
+    OUT agency_kind text, OUT denial jsonb, OUT person_id uuid)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_key record;
+	v_s record;
+	v_401 constant jsonb := api.problem(401, 'unauthenticated',
+	    'missing, unknown or revoked API token');
 BEGIN
 	PERFORM api.scope(NULL, NULL, NULL, NULL);
 	SELECT k.id, k.agency_id, k.role, k.regions, k.revoked_at, a.kind
@@ -83,27 +128,38 @@ BEGIN
 	JOIN auth.agency a ON a.id = k.agency_id
 	WHERE k.token_hash = p_token_hash;
 	IF NOT FOUND THEN
-		PERFORM api.audit(NULL, NULL, NULL, p_action, p_object_type,
-		    p_object_id, NULL, 'denied', 'unknown_token', p_request_id,
-		    p_client);
-		denial := api.problem(401, 'unauthenticated',
-		    'missing, unknown or revoked API token');
-		RETURN;
-	END IF;
-	IF v_key.revoked_at IS NOT NULL THEN
+		SELECT * INTO v_s FROM auth.session_principal(p_token_hash);
+		IF v_s.person_id IS NULL THEN
+			PERFORM api.audit(NULL, NULL, NULL, p_action,
+			    p_object_type, p_object_id, NULL, 'denied',
+			    'unknown_token', p_request_id, p_client);
+			denial := v_401;
+			RETURN;
+		END IF;
+		IF v_s.problem IS NOT NULL THEN
+			PERFORM api.audit_person(v_s.person_id, v_s.id,
+			    v_s.agency_id, v_s.role, p_action, p_object_type,
+			    p_object_id, NULL, 'denied', v_s.problem,
+			    p_request_id, p_client);
+			denial := v_401;
+			RETURN;
+		END IF;
+		v_key := v_s;
+		person_id := v_s.person_id;
+	ELSIF v_key.revoked_at IS NOT NULL THEN
 		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
 		    p_action, p_object_type, p_object_id, NULL, 'denied',
 		    'revoked_key', p_request_id, p_client);
-		denial := api.problem(401, 'unauthenticated',
-		    'missing, unknown or revoked API token');
+		denial := v_401;
 		RETURN;
 	END IF;
 	IF NOT v_key.role = ANY (p_roles) THEN
-		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
-		    p_action, p_object_type, p_object_id, NULL, 'denied',
-		    'role_not_permitted', p_request_id, p_client);
+		PERFORM api.audit_person(person_id, v_key.id, v_key.agency_id,
+		    v_key.role, p_action, p_object_type, p_object_id, NULL,
+		    'denied', 'role_not_permitted', p_request_id, p_client);
 		denial := api.problem(403, 'forbidden',
 		    'this API role may not perform this action');
+		person_id := NULL;
 		RETURN;
 	END IF;
 	key_id := v_key.id;
@@ -112,16 +168,22 @@ BEGIN
 	regions := v_key.regions;
 	agency_kind := v_key.kind;
 	PERFORM api.scope(key_id, agency_id, role, regions);
+	PERFORM pg_catalog.set_config('nrm.person_id',
+	    COALESCE(person_id::text, ''), true);
 END
 $$;
 COMMENT ON FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
     text) IS
-    'Token hash to principal, or the audited 401/403 answer.  Publishes '
-    'the principal''s scope for row-level security (api.scope); does not '
-    'switch role: the caller does, in its own body.';
+    'Token hash (API key or session) to principal, or the audited 401/403 '
+    'answer.  Publishes the principal''s scope for row-level security '
+    '(api.scope) and its person (nrm.person_id, the default of '
+    'audit.event.person_id); does not switch role: the caller does, in '
+    'its own body.';
 GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
-    text, text) TO nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor,
-    nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+    text, text) TO nrm_app, nrm_reporter, nrm_coordinator,
+    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
+GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
+    text, text) TO nrm_people;
 
 -- The advisory lock key of an (API key, Idempotency-Key) pair.
 CREATE OR REPLACE FUNCTION api.idempotency_lock_key(p_key_id uuid,
@@ -193,15 +255,18 @@ BEGIN
 	PERFORM pg_catalog.set_config('nrm.regions',
 	    COALESCE(pg_catalog.array_to_string(p_regions, ','), ''), true);
 	PERFORM pg_catalog.set_config('nrm.case_id', '', true);
+	PERFORM pg_catalog.set_config('nrm.person_id', '', true);
 END
 $$;
 COMMENT ON FUNCTION api.scope(uuid, uuid, text, text[]) IS
     'Set (or, with NULLs, clear) the transaction-local scope settings '
     'nrm.key_id, nrm.agency_id, nrm.role, nrm.regions, nrm.case_id that '
-    'the row-level security policies read.  Called by api.authenticate.';
+    'the row-level security policies read, and clear nrm.person_id.  '
+    'Called by api.authenticate.';
 GRANT EXECUTE ON FUNCTION api.scope(uuid, uuid, text, text[]) TO nrm_app,
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
+GRANT EXECUTE ON FUNCTION api.scope(uuid, uuid, text, text[]) TO nrm_people;
 
 -- A JSON string holding a calendar date YYYY-MM-DD, as a date; NULL for
 -- anything else (another type, another format, 2024-02-30).
@@ -337,7 +402,8 @@ BEGIN
 	    pg_catalog.jsonb_build_object('key_id', v_p.key_id,
 	        'agency_id', v_p.agency_id, 'role', v_p.role,
 	        'agency_kind', v_p.agency_kind,
-	        'regions', COALESCE(v_p.regions, '{}'::text[])));
+	        'regions', COALESCE(v_p.regions, '{}'::text[]),
+	        'person_id', v_p.person_id));
 END
 $$;
 COMMENT ON FUNCTION api.authorize(bytea, text, inet, text[], text, text,
@@ -408,15 +474,16 @@ CREATE OR REPLACE FUNCTION api.enter(p_token_hash bytea, p_request_id text,
     p_object_id text, OUT key_id uuid, OUT agency_id uuid, OUT role text,
     OUT regions text[], OUT agency_kind text, OUT denial jsonb,
     OUT prev_role text, OUT action text, OUT object_type text,
-    OUT object_id text, OUT request_id text, OUT client inet)
+    OUT object_id text, OUT request_id text, OUT client inet,
+    OUT person_id uuid)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	prev_role := pg_catalog.current_setting('role');
 	SELECT a.key_id, a.agency_id, a.role, a.regions, a.agency_kind,
-	    a.denial
-	INTO key_id, agency_id, role, regions, agency_kind, denial
+	    a.denial, a.person_id
+	INTO key_id, agency_id, role, regions, agency_kind, denial, person_id
 	FROM api.authenticate(p_token_hash, p_request_id, p_client, p_roles,
 	    p_action, p_object_type, p_object_id) a;
 	action := p_action;
@@ -433,7 +500,8 @@ COMMENT ON FUNCTION api.enter(bytea, text, inet, text[], text, text, text)
     IS 'An entry point''s start: api.authenticate (denial: the audited '
     '401/403), then the switch to the principal''s API role; the record '
     'keeps the role to restore and the call''s audit fields for '
-    'api.refuse, api.answer and api.leave.';
+    'api.refuse, api.answer and api.leave, and the person (NULL for '
+    'an API key).';
 GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
     text) TO nrm_app;
 
@@ -459,9 +527,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM api.audit(p_p.key_id, p_p.agency_id, p_p.role, p_p.action,
-	    p_p.object_type, p_p.object_id, p_purpose, p_outcome, p_reason,
-	    p_p.request_id, p_p.client);
+	PERFORM api.audit_person(p_p.person_id, p_p.key_id, p_p.agency_id,
+	    p_p.role, p_p.action, p_p.object_type, p_p.object_id, p_purpose,
+	    p_outcome, p_reason, p_p.request_id, p_p.client);
 	RETURN api.leave(p_p, p_answer);
 END
 $$;

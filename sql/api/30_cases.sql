@@ -110,7 +110,7 @@ GRANT EXECUTE ON FUNCTION api.case_answer(uuid) TO nrm_coordinator;
 CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
     p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
     p_after_key jsonb DEFAULT NULL, p_since bigint DEFAULT NULL,
-    p_limit integer DEFAULT 50) RETURNS jsonb
+    p_limit integer DEFAULT 50, p_mine boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -196,6 +196,8 @@ BEGIN
 	      AND (v_state = 'all' OR i.state = v_state)
 	      AND (p_priority IS NULL OR i.priority = p_priority)
 	      AND (p_since IS NULL OR i.inbox_seq > p_since)
+	      AND (p_mine IS NOT TRUE
+	          OR i.item->>'holder' = v_p.key_id::text)
 	      AND (v_ap IS NULL
 	          OR (i.prio_rank, i.take_by, i.inbox_seq) > (v_ap, v_ad, v_as))
 	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
@@ -210,12 +212,13 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
-    integer) IS
-    'GET /v1/inbox: the cases of the caller''s regions (coordinator), '
+    integer, boolean) IS
+    'GET /v1/inbox: the cases of the caller''s regions (coordinator; '
+    'p_mine: only those the caller holds), '
     'keyset-paged in (priority, take_by, inbox_seq) order, with the '
     'inbox watermark; one audit event per call.';
 GRANT EXECUTE ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb,
-    bigint, integer) TO nrm_app;
+    bigint, integer, boolean) TO nrm_app;
 
 CREATE OR REPLACE FUNCTION api.inbox_wakeup_check(p_token_hash bytea,
     p_request_id text, p_client inet, p_since bigint) RETURNS jsonb
@@ -356,7 +359,8 @@ BEGIN
 	END IF;
 
 	UPDATE care.case SET state = 'taken', holder_key_id = v_p.key_id,
-	    version = version + 1, updated_at = pg_catalog.now()
+	    holder_person_id = v_p.person_id, version = version + 1,
+	    updated_at = pg_catalog.now()
 	WHERE id = p_case_id;
 	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
 	VALUES (p_case_id, 'taken', v_p.key_id,

@@ -10,21 +10,23 @@ SELECT results_eq(
     $$VALUES (1, '0001_foundation.sql'), (2, '0002_reference_data.sql'),
         (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
-        (7, '0007_break_glass.sql'), (8, '0008_current_state.sql')$$,
-    'schema_version records 0001 to 0008 in order');
+        (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
+        (9, '0009_people.sql')$$,
+    'schema_version records 0001 to 0009 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 8,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 8, 'api.schema_version() is 8');
+SELECT is(api.schema_version(), 9, 'api.schema_version() is 9');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
-        ('40_audit.sql'), ('50_tracks.sql')$$,
+        ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
+        ('65_sessions.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 5,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 7,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -38,7 +40,9 @@ SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
     'escalation'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
-SELECT tables_are('auth', ARRAY['agency', 'api_key'], 'auth tables');
+SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
+    'person_credential', 'enrolment', 'recovery_code', 'session',
+    'login_failure', 'login_lock'], 'auth tables');
 SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
     'break_glass_policy', 'review'],
     'audit tables');

@@ -34,6 +34,7 @@ INSERT INTO expected_grant VALUES
 	('nrm_auditor', 'audit.unsealed', 'SELECT'),
 	('nrm_auditor', 'audit.review', 'SELECT'),
 	('nrm_admin', 'auth.agency', 'SELECT'),
+	('nrm_admin', 'auth.person', 'SELECT'),
 	('nrm_coordinator', 'ident.decision', 'SELECT'),
 	('nrm_coordinator', 'ident.decision', 'INSERT'),
 	('nrm_coordinator', 'ident.profile', 'SELECT'),

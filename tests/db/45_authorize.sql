@@ -33,7 +33,7 @@ SELECT is((SELECT v FROM a WHERE name = 'ok'),
         'key_id', 'b0000000-0000-4000-8000-000000000001',
         'agency_id', 'a0000000-0000-4000-8000-000000000001',
         'role', 'reporter', 'agency_kind', 'police',
-        'regions', '[]'::jsonb)),
+        'regions', '[]'::jsonb, 'person_id', NULL)),
     'a reporter key: its principal, agency kind and no regions');
 SELECT is((SELECT v->'body'->'regions' FROM a WHERE name = 'coord'),
     '["VR13"]'::jsonb, 'a coordinator key carries its regions');

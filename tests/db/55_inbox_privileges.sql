@@ -79,7 +79,7 @@ SELECT is(pg_temp.sqlstate_as('nrm_assessor',
 SELECT ok(has_function_privilege('nrm_app', f, 'EXECUTE'),
     'nrm_app may execute ' || f)
 FROM unnest(ARRAY[
-    'api.inbox(bytea, text, inet, text, text, jsonb, bigint, integer)',
+    'api.inbox(bytea, text, inet, text, text, jsonb, bigint, integer, boolean)',
     'api.inbox_wakeup_check(bytea, text, inet, bigint)',
     'api.case_get(bytea, text, inet, uuid, text, text)',
     'api.case_take(bytea, text, inet, uuid, integer)',

@@ -20,7 +20,7 @@ SELECT plan(174);
 -- ---------------------------------------------------------------------
 SELECT columns_are('audit', 'event', ARRAY['id', 'at', 'api_key_id',
     'agency_id', 'role', 'action', 'object_type', 'object_id', 'purpose',
-    'outcome', 'reason', 'request_id', 'client_addr'],
+    'outcome', 'reason', 'request_id', 'client_addr', 'person_id'],
     'audit.event holds exactly the documented columns (ids and codes)');
 SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid,
         NULL) ORDER BY a.attnum)
@@ -29,7 +29,7 @@ SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid,
     ARRAY['id bigint', 'at timestamp with time zone', 'api_key_id uuid',
         'agency_id uuid', 'role text', 'action text', 'object_type text',
         'object_id text', 'purpose text', 'outcome text', 'reason text',
-        'request_id text', 'client_addr inet'],
+        'request_id text', 'client_addr inet', 'person_id uuid'],
     'audit.event column types: no free-text column beyond bounded ids');
 SELECT columns_are('audit', 'chain', ARRAY['pos', 'event_id', 'prev_hash',
     'hash', 'sealed_at'], 'audit.chain columns');

@@ -105,7 +105,7 @@ SELECT is((SELECT x FROM jsonb_array_elements(pg_temp.audit_search(
         'role', 'assessor', 'action', 'case.read', 'object_type', 'case',
         'object_id', 'case-a', 'purpose', 'identification',
         'outcome', 'allowed', 'reason', NULL, 'request_id', 'req-s-3',
-        'client_addr', '2001:db8::1',
+        'client_addr', '2001:db8::1', 'person_id', NULL,
         'pos', (SELECT c.pos FROM audit.chain c JOIN audit.event e
             ON e.id = c.event_id WHERE e.request_id = 'req-s-3')),
     'an item holds every event column and its chain position');

@@ -5,7 +5,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(120);
+SELECT plan(134);
 \ir fixtures.psql
 
 -- Every nrm role but the owner (API roles, nrm_app, helper roles).
@@ -75,12 +75,12 @@ SELECT ok(NOT has_schema_privilege(r, 'ident', 'USAGE'),
     r || ' has no USAGE on schema ident')
 FROM unnest(ARRAY['nrm_investigator', 'nrm_reporter', 'nrm_auditor',
     'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
-    'nrm_case_sharer']) r;
+    'nrm_case_sharer', 'nrm_people']) r;
 SELECT ok(NOT has_schema_privilege(r, 'invest', 'USAGE'),
     r || ' has no USAGE on schema invest')
 FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
     'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app',
-    'nrm_sweeper']) r;
+    'nrm_sweeper', 'nrm_people']) r;
 
 -- Per table, both directions, with has_table_privilege.
 SELECT ok(has_table_privilege(r, t, 'SELECT')
@@ -432,6 +432,56 @@ SELECT results_eq($$SELECT code, initial_target_working_days,
 SELECT ok(NOT EXISTS (SELECT 1 FROM ident.profile
     WHERE source NOT LIKE 'configuration, not law:%'),
     'every profile says it is configuration, not law');
+
+-- ---------------------------------------------------------------------
+-- 0009: the people's tables.  The complete matrix of every nrm role on
+-- them (table or column level), the secret holder nrm_people and its
+-- SECURITY DEFINER functions.
+-- ---------------------------------------------------------------------
+SELECT set_eq($$
+    SELECT r.rolname, c.relname, pg_temp.any_priv(r.oid, c.oid)::text
+    FROM nrm_role r CROSS JOIN pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname = 'auth'
+      AND c.relname IN ('person', 'person_credential', 'enrolment',
+          'recovery_code', 'session', 'login_failure', 'login_lock')
+      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
+    $$VALUES ('nrm_admin', 'person', '{SELECT}'),
+        ('nrm_coordinator', 'person', '{SELECT}'),
+        ('nrm_people', 'person', '{INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'person_credential', '{DELETE,INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'enrolment', '{DELETE,INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'recovery_code', '{DELETE,INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'session', '{DELETE,INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'login_failure', '{DELETE,INSERT,SELECT,UPDATE}'),
+        ('nrm_people', 'login_lock', '{DELETE,INSERT,SELECT,UPDATE}')$$,
+    'auth people tables: only nrm_people touches the secrets; admins '
+    'read persons, coordinators the columns a handover checks');
+SELECT is((SELECT array_agg(a.attname::text ORDER BY a.attname)
+    FROM pg_attribute a WHERE a.attrelid = 'auth.person'::regclass
+      AND a.attnum > 0 AND has_column_privilege('nrm_coordinator',
+          'auth.person', a.attname, 'SELECT')),
+    ARRAY['agency_id', 'id', 'key_id', 'regions', 'role', 'status'],
+    'nrm_coordinator reads no login or name of auth.person');
+SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_people'),
+    false, 'nrm_people: NOLOGIN');
+SELECT ok(NOT pg_has_role('nrm_app', 'nrm_people', 'MEMBER'),
+    'nrm_app is not a member of nrm_people (no SET ROLE to it)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'auth' AND p.prosecdef
+      AND p.proowner <> 'nrm_people'::regrole
+      AND p.oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
+    'every SECURITY DEFINER function of auth (but 0001''s region check) '
+    'is owned by nrm_people');
+SELECT is(pg_temp.any_priv('nrm_people'::regrole, t::regclass), '{}',
+    'nrm_people has nothing of ' || t)
+FROM unnest(ARRAY['care.case', 'care.subject', 'intake.signal',
+    'ident.decision', 'invest.record']) t;
+SELECT ok(NOT has_schema_privilege('nrm_people', s, 'CREATE'),
+    'nrm_people may not create in schema ' || s)
+FROM unnest(ARRAY['auth', 'api']) s;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -129,8 +129,59 @@ check "nrmctl migrate takes the released database forward" \
 check "a second migrate is a no-op" sh -c \
     "'$NRMCTL' --database-url '$(url ${DB}_old)' migrate --dir sql |
     grep -q '^schema is current at version'"
-dump --data-only -N nrm ${DB}_old >"$T/data.after"
-check "the data is unchanged" diff -u "$T/data.before" "$T/data.after"
+dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
+# What 0009 adds is left out of the comparison once checked: its tables
+# are empty and its columns NULL in every row that existed.
+python3 - "$T/data.after" >"$T/data.after.old" <<'EOF'
+import sys
+new_cols = {'audit.event': 'person_id', 'care."case"': 'holder_person_id'}
+new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
+              'auth.recovery_code', 'auth.session', 'auth.login_failure',
+              'auth.login_lock'}
+lines = open(sys.argv[1]).read().split('\n')
+out, i = [], 0
+while i < len(lines):
+    line = lines[i]
+    i += 1
+    seq = line.startswith("SELECT pg_catalog.setval('auth.")
+    if seq and line.split("'")[1][:-len('_id_seq')] in new_tables:
+        assert line.endswith(', 1, false);'), line  # never used
+        del out[-4:]
+        while i < len(lines) and lines[i] == '':
+            i += 1
+        continue
+    if not line.startswith('COPY '):
+        out.append(line)
+        continue
+    table = line.split(' ')[1]
+    cols = line[line.index('(') + 1:line.index(')')].split(', ')
+    rows = []
+    while lines[i] != '\\.':
+        rows.append(lines[i].split('\t'))
+        i += 1
+    i += 1
+    if table in new_tables:
+        assert not rows, table + ' is not empty'
+        # its "-- Data for Name" header and the blank lines around it
+        del out[-4:]
+        while i < len(lines) and lines[i] == '':
+            i += 1
+        continue
+    if table in new_cols:
+        drop = cols.index(new_cols[table])
+        assert all(r[drop] == '\\N' for r in rows), table
+        cols.pop(drop)
+        for r in rows:
+            r.pop(drop)
+        line = line[:line.index('(') + 1] + ', '.join(cols) + \
+            line[line.index(')'):]
+    out.append(line)
+    out.extend('\t'.join(r) for r in rows)
+    out.append('\\.')
+print('\n'.join(out), end='')
+EOF
+check "the data is unchanged (0009's tables empty, its columns NULL)" \
+    diff -u "$T/data.before" "$T/data.after.old"
 answers ${DB}_old >"$T/answers.after"
 check "the api answers are unchanged" \
     diff -u "$T/answers.before" "$T/answers.after"

@@ -43,7 +43,7 @@ RFC3339_MICRO_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 ITEM_KEYS = {"id", "at", "api_key_id", "agency_id", "role", "action",
              "object_type", "object_id", "purpose", "outcome", "reason",
-             "request_id", "client_addr", "pos"}
+             "request_id", "client_addr", "person_id", "pos"}
 OTHER_ROLES = ("reporter", "coordinator", "assessor", "investigator",
                "analyst", "admin")
 AUDIT_PATHS = {
@@ -376,6 +376,7 @@ def test_search_items_are_the_events(nrmd, db, ak, trail):
     assert len(body["items"]) == 1, body
     item = body["items"][0]
     assert set(item) == ITEM_KEYS, sorted(item)
+    assert item["person_id"] is None, item  # a key's event (issue 11)
     e = events(db, trail["read_co13"])[0]
     assert RFC3339_MICRO_RE.match(item["at"]), item
     assert item["at"] == utc_micro(e["at"]), (item, e)

@@ -202,6 +202,13 @@ test_canonical(void **state)
 	    27);
 	assert_memory_equal(c + n - 4, "\xff\xff\xff\xff", 4);
 	free(c);
+	/* with a person: tag v2, and person_id as a 14th field */
+	fields[NRM_AUDIT_FIELDS - 1] = "p";
+	assert_int_equal(nrm_audit_canonical(fields, &c, &n), NRM_OK);
+	assert_int_equal(n, 4 + 18 + 4 + 1 + 4 + 20 + 11 * 4 + 4 + 1);
+	assert_memory_equal(c, "\0\0\0\x12nrm.audit.event.v2", 22);
+	assert_memory_equal(c + n - 5, "\0\0\0\x01p", 5);
+	free(c);
 	nrm_audit_genesis(g);
 	nrm_hex(g, 32, hex);
 	/* sha256("nrm-audit-chain-v1"), as audit.genesis() */

@@ -1,0 +1,611 @@
+-- 65_sessions.sql - api functions of personal accounts (issue 11), part
+-- two: enrolment, login, the session's own view and end, and the
+-- handover of a held case.  A repeatable file (docs/sql-api.md,
+-- "Migrations"; the tables and the role nrm_people are 0009's; the
+-- person helpers are 60_people.sql's).
+--
+-- Applied by `nrmctl migrate` after the numbered migrations, in the same
+-- transaction, every file of sql/api/ in name order, and recorded with
+-- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
+-- as CREATE OR REPLACE, with its comment, grants and owner; change it
+-- here.  The functions without an API role are SECURITY DEFINER owned
+-- by nrm_people (see 60_people.sql); nothing secret goes into an answer
+-- (but login_lookup's, to nrmd), an audit event or an error.
+-- The SECURITY DEFINER functions below are handed to nrm_people, which
+-- may create in schema auth only while this file runs (a new owner
+-- needs CREATE on the schema, as in 0004-0006); revoked at the end.
+GRANT CREATE ON SCHEMA auth TO nrm_people;
+
+-- ---------------------------------------------------------------------
+-- Enrolment and login (no token; SECURITY DEFINER, owned by nrm_people)
+-- ---------------------------------------------------------------------
+
+-- The person of a usable enrolment code (unused, unexpired, person
+-- active), locked FOR UPDATE when p_lock; NULL otherwise.
+CREATE OR REPLACE FUNCTION auth.enrolment_person(p_code_hash bytea,
+    p_lock boolean) RETURNS auth.person
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id uuid;
+	v_p auth.person;
+BEGIN
+	IF p_lock THEN
+		-- The row lock makes the code work once: of two concurrent
+		-- enrolments the second waits, then sees used_at set.
+		UPDATE auth.enrolment e SET used_at = pg_catalog.now()
+		WHERE e.code_hash = p_code_hash AND e.used_at IS NULL
+		  AND e.expires_at > pg_catalog.now()
+		RETURNING e.person_id INTO v_id;
+	ELSE
+		SELECT e.person_id INTO v_id FROM auth.enrolment e
+		WHERE e.code_hash = p_code_hash AND e.used_at IS NULL
+		  AND e.expires_at > pg_catalog.now();
+	END IF;
+	SELECT * INTO v_p FROM auth.person p
+	WHERE p.id = v_id AND p.status = 'active';
+	RETURN v_p;
+END
+$$;
+COMMENT ON FUNCTION auth.enrolment_person(bytea, boolean) IS
+    'The active person of a usable enrolment code (p_lock: and use it).';
+ALTER FUNCTION auth.enrolment_person(bytea, boolean) OWNER TO nrm_people;
+
+/*
+ * POST /v1/enrol, first step (nrmd checks the password against the
+ * person's login and name): 200 {login, display_name} for a usable
+ * code, else 400 field enrolment_code with one detail for unknown,
+ * expired, used codes and disabled persons.  Reads only; not audited
+ * (api.enrol is).
+ */
+CREATE OR REPLACE FUNCTION auth.enrol_lookup(p_request_id text,
+    p_client inet, p_code_hash bytea) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p auth.person := auth.enrolment_person(p_code_hash, false);
+BEGIN
+	IF v_p.id IS NULL THEN
+		RETURN api.problem(400, 'bad_request',
+		    'invalid or expired enrolment code', 'enrolment_code');
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('login', v_p.login,
+	        'display_name', v_p.display_name));
+END
+$$;
+COMMENT ON FUNCTION auth.enrol_lookup(text, inet, bytea) IS
+    'The login and display name of a usable enrolment code, or the 400 '
+    'that does not say why a code is not usable.';
+
+/*
+ * POST /v1/enrol: store the password hash, the TOTP secret and the
+ * recovery code hashes of the code's person and use the code up.  201
+ * {login}; 400 as api.enrol_lookup (audited failed/invalid_code).
+ * Audited person.enrol on the person.  Raises 22023 on arguments nrmd
+ * cannot have sent (not an Argon2id string, a secret not 20 bytes, a
+ * recovery hash not 32 bytes, not 1..20 of them).
+ */
+CREATE OR REPLACE FUNCTION auth.enrol(p_request_id text, p_client inet,
+    p_code_hash bytea, p_password_phc text, p_totp_secret bytea,
+    p_recovery_hashes bytea[]) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p auth.person;
+BEGIN
+	IF p_password_phc IS NULL OR p_password_phc NOT LIKE '$argon2id$%'
+	    OR pg_catalog.octet_length(p_totp_secret) IS DISTINCT FROM 20
+	    OR COALESCE(pg_catalog.cardinality(p_recovery_hashes), 0)
+	        NOT BETWEEN 1 AND 20
+	    OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p_recovery_hashes) h
+	        WHERE pg_catalog.octet_length(h) IS DISTINCT FROM 32) THEN
+		RAISE EXCEPTION 'enrolment arguments invalid'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_p := auth.enrolment_person(p_code_hash, true);
+	IF v_p.id IS NULL THEN
+		PERFORM api.audit_person(NULL, NULL, NULL, NULL,
+		    'person.enrol', 'person', NULL, NULL, 'failed',
+		    'invalid_code', p_request_id, p_client);
+		RETURN api.problem(400, 'bad_request',
+		    'invalid or expired enrolment code', 'enrolment_code');
+	END IF;
+	DELETE FROM auth.recovery_code r WHERE r.person_id = v_p.id;
+	INSERT INTO auth.person_credential (person_id, password_phc,
+	    totp_secret)
+	VALUES (v_p.id, p_password_phc, p_totp_secret)
+	ON CONFLICT (person_id) DO UPDATE SET
+	    password_phc = EXCLUDED.password_phc,
+	    totp_secret = EXCLUDED.totp_secret, totp_last_step = 0,
+	    enrolled_at = pg_catalog.now(), updated_at = pg_catalog.now();
+	INSERT INTO auth.recovery_code (person_id, code_hash)
+	SELECT DISTINCT v_p.id, h FROM pg_catalog.unnest(p_recovery_hashes) h;
+	PERFORM api.audit_person(v_p.id, v_p.key_id, v_p.agency_id, v_p.role,
+	    'person.enrol', 'person', v_p.id::text, NULL, 'allowed', NULL,
+	    p_request_id, p_client);
+	RETURN pg_catalog.jsonb_build_object('status', 201, 'body',
+	    pg_catalog.jsonb_build_object('login', v_p.login));
+END
+$$;
+COMMENT ON FUNCTION auth.enrol(text, inet, bytea, text, bytea, bytea[]) IS
+    'POST /v1/enrol: set a person''s credentials with a one-time '
+    'enrolment code (works once, also under concurrency); audited '
+    'person.enrol.';
+
+-- Whether a login or a client address is locked now.
+CREATE OR REPLACE FUNCTION auth.login_locked(p_login text, p_client inet)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM auth.login_lock l
+	    WHERE l.locked_until > pg_catalog.now()
+	      AND ((l.kind = 'login' AND l.subject = p_login)
+	        OR (l.kind = 'address'
+	            AND l.subject = pg_catalog.abbrev(p_client))))
+$$;
+COMMENT ON FUNCTION auth.login_locked(text, inet) IS
+    'Whether the login or the client address is locked now.';
+ALTER FUNCTION auth.login_locked(text, inet) OWNER TO nrm_people;
+
+/*
+ * POST /v1/session, first step: what nrmd verifies the password and
+ * the TOTP code against.  200 {person_id, password_phc, totp_secret
+ * (hex), totp_last_step, locked} for an enrolled person (any status:
+ * api.login_finish refuses a disabled one), else 200 {person_id: null}
+ * (unknown login, not enrolled; nrmd then runs a dummy verification so
+ * that both take the same time).  The one answer that carries secrets,
+ * to nrmd only; never logged.  Not audited (api.login_finish is).
+ */
+CREATE OR REPLACE FUNCTION auth.login_lookup(p_request_id text,
+    p_client inet, p_login text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+BEGIN
+	SELECT p.id, c.password_phc, c.totp_secret, c.totp_last_step INTO v
+	FROM auth.person p
+	JOIN auth.person_credential c ON c.person_id = p.id
+	WHERE p.login = p_login;
+	IF NOT FOUND THEN
+		RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+		    pg_catalog.jsonb_build_object('person_id', NULL));
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    pg_catalog.jsonb_build_object('person_id', v.id,
+	        'password_phc', v.password_phc,
+	        'totp_secret', pg_catalog.encode(v.totp_secret, 'hex'),
+	        'totp_last_step', v.totp_last_step,
+	        'locked', auth.login_locked(p_login, p_client)));
+END
+$$;
+COMMENT ON FUNCTION auth.login_lookup(text, inet, text) IS
+    'The credentials nrmd verifies a login against (to nrmd only), or '
+    '{"person_id": null}; not audited.';
+
+/*
+ * Record a failed login and lock the login (and the client address)
+ * when p_lock_after failures of it fell within the window.
+ */
+CREATE OR REPLACE FUNCTION auth.login_failed(p_login text, p_client inet,
+    p_person auth.person, p_lock_after integer, p_lock_window_s integer,
+    p_lock_for_s integer, p_request_id text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_login text := CASE WHEN p_login ~ '^[a-z0-9][a-z0-9._-]{2,63}$'
+	    THEN p_login END;
+	v_since timestamptz := pg_catalog.now()
+	    - p_lock_window_s * interval '1 second';
+	v_until timestamptz := pg_catalog.now()
+	    + p_lock_for_s * interval '1 second';
+BEGIN
+	INSERT INTO auth.login_failure (login, client_addr)
+	VALUES (v_login, p_client);
+	IF v_login IS NOT NULL AND (SELECT pg_catalog.count(*)
+	    FROM auth.login_failure f
+	    WHERE f.login = v_login AND f.at > v_since) >= p_lock_after
+	    AND NOT auth.login_locked(v_login, NULL) THEN
+		INSERT INTO auth.login_lock (kind, subject, locked_until)
+		VALUES ('login', v_login, v_until)
+		ON CONFLICT (kind, subject)
+		DO UPDATE SET locked_until = EXCLUDED.locked_until;
+		PERFORM api.audit_person(p_person.id, p_person.key_id,
+		    p_person.agency_id, p_person.role, 'person.lock',
+		    'person', p_person.id::text, NULL, 'allowed',
+		    'too_many_failures', p_request_id, p_client);
+	END IF;
+	IF p_client IS NOT NULL AND (SELECT pg_catalog.count(*)
+	    FROM auth.login_failure f
+	    WHERE f.client_addr = p_client AND f.at > v_since)
+	        >= p_lock_after
+	    AND NOT EXISTS (SELECT 1 FROM auth.login_lock l
+	        WHERE l.kind = 'address'
+	          AND l.subject = pg_catalog.abbrev(p_client)
+	          AND l.locked_until > pg_catalog.now()) THEN
+		INSERT INTO auth.login_lock (kind, subject, locked_until)
+		VALUES ('address', pg_catalog.abbrev(p_client), v_until)
+		ON CONFLICT (kind, subject)
+		DO UPDATE SET locked_until = EXCLUDED.locked_until;
+		PERFORM api.audit_person(NULL, NULL, NULL, NULL, 'person.lock',
+		    'client', NULL, NULL, 'allowed', 'too_many_failures',
+		    p_request_id, p_client);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION auth.login_failed(text, inet, auth.person, integer,
+    integer, integer, text) IS
+    'Count a failed login; lock the login and the address after '
+    'p_lock_after failures within the window (audited person.lock).';
+ALTER FUNCTION auth.login_failed(text, inet, auth.person, integer, integer,
+    integer, text) OWNER TO nrm_people;
+
+/*
+ * POST /v1/session, second step (docs/sql-api.md "People"): nrmd has
+ * verified the password (p_password_ok) and the TOTP code (p_totp_step:
+ * the step it matched, NULL when it matched none) or hashed a recovery
+ * code (p_recovery_hash).  201 with a new session (p_session_token_hash)
+ * when the person is active, neither login nor address is locked, the
+ * password was right and the step is later than the last one (stored)
+ * or the recovery code is unused (used up).  Otherwise the failure is
+ * counted (auth.login_failed) and the answer is the same 401 for every
+ * reason (audited person.login denied: bad_credentials, locked,
+ * disabled, replay).
+ */
+CREATE OR REPLACE FUNCTION auth.login_finish(p_request_id text, p_client inet,
+    p_login text, p_person_id uuid, p_password_ok boolean,
+    p_totp_step bigint, p_recovery_hash bytea, p_session_token_hash bytea,
+    p_idle_s integer, p_lifetime_s integer, p_lock_after integer,
+    p_lock_window_s integer, p_lock_for_s integer, p_new_phc text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p auth.person;
+	v_c auth.person_credential;
+	v_reason text;
+	v_used timestamptz;
+	v_s auth.session;
+BEGIN
+	IF pg_catalog.octet_length(p_session_token_hash) IS DISTINCT FROM 32
+	    OR p_idle_s IS NULL OR p_idle_s < 1 OR p_lifetime_s IS NULL
+	    OR p_lifetime_s < 1 OR p_lock_after IS NULL OR p_lock_after < 1
+	    OR p_lock_window_s IS NULL OR p_lock_window_s < 1
+	    OR p_lock_for_s IS NULL OR p_lock_for_s < 1
+	    OR (p_new_phc IS NOT NULL AND p_new_phc NOT LIKE '$argon2id$%')
+	THEN
+		RAISE EXCEPTION 'login arguments invalid'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO v_p FROM auth.person p
+	WHERE p.login = p_login AND p.id = p_person_id;
+	SELECT * INTO v_c FROM auth.person_credential c
+	WHERE c.person_id = v_p.id FOR UPDATE;
+	IF auth.login_locked(p_login, p_client) THEN
+		v_reason := 'locked';
+	ELSIF v_c.person_id IS NULL OR p_password_ok IS NOT TRUE THEN
+		v_reason := 'bad_credentials';
+	ELSIF v_p.status <> 'active' THEN
+		v_reason := 'disabled';
+	ELSIF p_totp_step IS NOT NULL THEN
+		IF p_totp_step <= v_c.totp_last_step THEN
+			v_reason := 'replay';
+		ELSE
+			UPDATE auth.person_credential c
+			SET totp_last_step = p_totp_step
+			WHERE c.person_id = v_p.id;
+		END IF;
+	ELSIF p_recovery_hash IS NOT NULL THEN
+		SELECT r.used_at INTO v_used FROM auth.recovery_code r
+		WHERE r.person_id = v_p.id AND r.code_hash = p_recovery_hash
+		FOR UPDATE;
+		IF NOT FOUND THEN
+			v_reason := 'bad_credentials';
+		ELSIF v_used IS NOT NULL THEN
+			v_reason := 'replay';
+		ELSE
+			UPDATE auth.recovery_code r
+			SET used_at = pg_catalog.now()
+			WHERE r.person_id = v_p.id
+			  AND r.code_hash = p_recovery_hash;
+		END IF;
+	ELSE
+		v_reason := 'bad_credentials';
+	END IF;
+	IF v_reason IS NOT NULL THEN
+		PERFORM auth.login_failed(p_login, p_client, v_p, p_lock_after,
+		    p_lock_window_s, p_lock_for_s, p_request_id);
+		PERFORM api.audit_person(v_p.id, v_p.key_id, v_p.agency_id,
+		    v_p.role, 'person.login', 'person', v_p.id::text, NULL,
+		    'denied', v_reason, p_request_id, p_client);
+		RETURN api.problem(401, 'unauthenticated', 'login failed');
+	END IF;
+	IF p_new_phc IS NOT NULL THEN
+		UPDATE auth.person_credential c SET password_phc = p_new_phc,
+		    updated_at = pg_catalog.now()
+		WHERE c.person_id = v_p.id;
+	END IF;
+	DELETE FROM auth.login_failure f WHERE f.login = p_login;
+	INSERT INTO auth.session (token_hash, person_id, idle_seconds,
+	    expires_at, client_addr)
+	VALUES (p_session_token_hash, v_p.id, p_idle_s,
+	    pg_catalog.now() + p_lifetime_s * interval '1 second', p_client)
+	RETURNING * INTO v_s;
+	PERFORM api.audit_person(v_p.id, v_p.key_id, v_p.agency_id, v_p.role,
+	    'person.login', 'person', v_p.id::text, NULL, 'allowed',
+	    CASE WHEN p_totp_step IS NULL THEN 'recovery_code' END,
+	    p_request_id, p_client);
+	RETURN pg_catalog.jsonb_build_object('status', 201, 'body',
+	    auth.session_json(v_p, v_s));
+END
+$$;
+COMMENT ON FUNCTION auth.login_finish(text, inet, text, uuid, boolean, bigint,
+    bytea, bytea, integer, integer, integer, integer, integer, text) IS
+    'POST /v1/session: a new session when the verified credentials hold, '
+    'else the counted, audited 401 "login failed".';
+
+-- A session as GET /v1/session and the login answer show it.
+CREATE OR REPLACE FUNCTION auth.session_json(p auth.person, s auth.session)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('person',
+	    pg_catalog.jsonb_build_object('id', p.id, 'login', p.login,
+	        'display_name', p.display_name, 'role', p.role,
+	        'agency_id', p.agency_id,
+	        'regions', COALESCE(p.regions, '{}'::text[])),
+	    'idle_expires_at', api.rfc3339(LEAST(s.expires_at, s.last_seen_at
+	        + s.idle_seconds * interval '1 second')),
+	    'expires_at', api.rfc3339(s.expires_at))
+$$;
+COMMENT ON FUNCTION auth.session_json(auth.person, auth.session) IS
+    'The person and expiry of a session (no token hash).';
+
+-- ---------------------------------------------------------------------
+-- The session's own view and end (any role, a session token hash)
+-- ---------------------------------------------------------------------
+
+/*
+ * GET /v1/session (p_end false) and DELETE /v1/session (p_end true):
+ * authenticate as any role; an API key gets 404 "not a session"
+ * (denied/not_a_session); 200 the session (session.read) or 204, the
+ * session ended with reason logout (session.end).
+ */
+CREATE OR REPLACE FUNCTION auth.session_act(p_token_hash bytea,
+    p_request_id text, p_client inet, p_end boolean) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_a record;
+	v_p auth.person;
+	v_s auth.session;
+	v_action text := CASE WHEN p_end THEN 'session.end'
+	    ELSE 'session.read' END;
+BEGIN
+	SELECT * INTO v_a FROM api.authenticate(p_token_hash, p_request_id,
+	    p_client, ARRAY['reporter', 'coordinator', 'assessor',
+	        'investigator', 'auditor', 'analyst', 'admin'], v_action,
+	    'session', NULL);
+	IF v_a.denial IS NOT NULL THEN
+		RETURN v_a.denial;
+	END IF;
+	IF v_a.person_id IS NULL THEN
+		PERFORM api.audit(v_a.key_id, v_a.agency_id, v_a.role,
+		    v_action, 'session', NULL, NULL, 'denied', 'not_a_session',
+		    p_request_id, p_client);
+		RETURN api.problem(404, 'not_found',
+		    'this request was not authenticated by a session');
+	END IF;
+	IF p_end THEN
+		UPDATE auth.session s SET ended_at = pg_catalog.now(),
+		    end_reason = 'logout'
+		WHERE s.token_hash = p_token_hash RETURNING * INTO v_s;
+	ELSE
+		SELECT * INTO v_s FROM auth.session s
+		WHERE s.token_hash = p_token_hash;
+	END IF;
+	SELECT * INTO v_p FROM auth.person p WHERE p.id = v_a.person_id;
+	PERFORM api.audit(v_a.key_id, v_a.agency_id, v_a.role, v_action,
+	    'session', v_s.id::text, NULL, 'allowed', NULL, p_request_id,
+	    p_client);
+	IF p_end THEN
+		RETURN pg_catalog.jsonb_build_object('status', 204);
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
+	    auth.session_json(v_p, v_s));
+END
+$$;
+COMMENT ON FUNCTION auth.session_act(bytea, text, inet, boolean) IS
+    'GET and DELETE /v1/session: the caller''s session, or its end.';
+ALTER FUNCTION auth.session_act(bytea, text, inet, boolean) OWNER TO
+    nrm_people;
+
+CREATE OR REPLACE FUNCTION api.session_get(p_token_hash bytea,
+    p_request_id text, p_client inet) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.session_act(p_token_hash, p_request_id, p_client, false)
+$$;
+COMMENT ON FUNCTION api.session_get(bytea, text, inet) IS
+    'GET /v1/session: who I am and until when; 404 for an API key; '
+    'audited session.read.';
+
+CREATE OR REPLACE FUNCTION api.session_end(p_token_hash bytea,
+    p_request_id text, p_client inet) RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.session_act(p_token_hash, p_request_id, p_client, true)
+$$;
+COMMENT ON FUNCTION api.session_end(bytea, text, inet) IS
+    'DELETE /v1/session: 204, the session ended (logout); 404 for an API '
+    'key; audited session.end.';
+
+ALTER FUNCTION auth.enrol_lookup(text, inet, bytea) OWNER TO nrm_people;
+ALTER FUNCTION auth.enrol(text, inet, bytea, text, bytea, bytea[]) OWNER TO
+    nrm_people;
+ALTER FUNCTION auth.login_lookup(text, inet, text) OWNER TO nrm_people;
+ALTER FUNCTION auth.login_finish(text, inet, text, uuid, boolean,
+    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
+    OWNER TO nrm_people;
+-- The api entry points: SECURITY INVOKER, as every api function; the
+-- work is the SECURITY DEFINER auth.* function's.
+CREATE OR REPLACE FUNCTION api.enrol_lookup(p_request_id text,
+    p_client inet, p_code_hash bytea)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.enrol_lookup(p_request_id, p_client, p_code_hash)
+$$;
+COMMENT ON FUNCTION api.enrol_lookup(text, inet, bytea) IS
+    'See auth.enrol_lookup.';
+GRANT EXECUTE ON FUNCTION api.enrol_lookup(text, inet, bytea) TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.enrol_lookup(text, inet, bytea) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.enrol(p_request_id text, p_client inet,
+    p_code_hash bytea, p_password_phc text, p_totp_secret bytea,
+    p_recovery_hashes bytea[])
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.enrol(p_request_id, p_client, p_code_hash, p_password_phc,
+	    p_totp_secret, p_recovery_hashes)
+$$;
+COMMENT ON FUNCTION api.enrol(text, inet, bytea, text, bytea, bytea[]) IS
+    'See auth.enrol.';
+GRANT EXECUTE ON FUNCTION api.enrol(text, inet, bytea, text, bytea,
+    bytea[]) TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.enrol(text, inet, bytea, text, bytea,
+    bytea[]) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.login_lookup(p_request_id text,
+    p_client inet, p_login text)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.login_lookup(p_request_id, p_client, p_login)
+$$;
+COMMENT ON FUNCTION api.login_lookup(text, inet, text) IS
+    'See auth.login_lookup.';
+GRANT EXECUTE ON FUNCTION api.login_lookup(text, inet, text) TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.login_lookup(text, inet, text) TO nrm_app;
+
+CREATE OR REPLACE FUNCTION api.login_finish(p_request_id text, p_client inet,
+    p_login text, p_person_id uuid, p_password_ok boolean,
+    p_totp_step bigint, p_recovery_hash bytea, p_session_token_hash bytea,
+    p_idle_s integer, p_lifetime_s integer, p_lock_after integer,
+    p_lock_window_s integer, p_lock_for_s integer, p_new_phc text)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT auth.login_finish(p_request_id, p_client, p_login, p_person_id,
+	    p_password_ok, p_totp_step, p_recovery_hash, p_session_token_hash,
+	    p_idle_s, p_lifetime_s, p_lock_after, p_lock_window_s,
+	    p_lock_for_s, p_new_phc)
+$$;
+COMMENT ON FUNCTION api.login_finish(text, inet, text, uuid, boolean, bigint,
+    bytea, bytea, integer, integer, integer, integer, integer, text) IS
+    'See auth.login_finish.';
+GRANT EXECUTE ON FUNCTION api.login_finish(text, inet, text, uuid, boolean,
+    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
+    TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.login_finish(text, inet, text, uuid, boolean,
+    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
+    TO nrm_app;
+
+GRANT EXECUTE ON FUNCTION api.session_get(bytea, text, inet),
+    api.session_end(bytea, text, inet) TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.session_act(bytea, text, inet, boolean) TO
+    nrm_app;
+
+-- ---------------------------------------------------------------------
+-- The handover of a held case (role coordinator, a person)
+-- ---------------------------------------------------------------------
+
+/*
+ * POST /v1/cases/{id}/handover {person}: the person holding the case
+ * hands it to an active coordinator person of the case's region.
+ * p_if_match: NULL or the version (digits, quotes allowed).  Answers:
+ * 403 for an API key (denied/not_a_person); 404/412/409 as the other
+ * lifecycle actions (api.case_lock); 422 field person (failed/
+ * invalid_person) for anyone else as receiver (the caller included);
+ * 200 the case, held by the receiver; a history row handed_over.
+ * Audited case.handover, purpose care.
+ */
+CREATE OR REPLACE FUNCTION api.case_handover(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid, p_if_match text,
+    p_person_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_l record;
+	v_to record;
+	v_version text := pg_catalog.btrim(p_if_match, '"');
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.handover', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	IF v_p.person_id IS NULL THEN
+		RETURN api.refuse(v_p, 'care', 'denied', 'not_a_person',
+		    api.problem(403, 'forbidden',
+		        'only a person holding the case can hand it over'));
+	END IF;
+	IF v_version IS NOT NULL AND v_version !~ '^[0-9]{1,9}$' THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request',
+		        'If-Match must be a case version', 'If-Match'));
+	END IF;
+	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
+	    v_p.role, v_p.regions, p_case_id, v_version::integer, 'handover',
+	    p_request_id, p_client);
+	IF v_l.problem IS NOT NULL THEN
+		RETURN api.leave(v_p, v_l.problem);
+	END IF;
+	SELECT p.id, p.key_id INTO v_to FROM auth.person p
+	WHERE p.id = p_person_id AND p.id <> v_p.person_id
+	  AND p.role = 'coordinator' AND p.status = 'active'
+	  AND (v_l.c).region_code = ANY (p.regions);
+	IF NOT FOUND THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_person',
+		    api.problem(422, 'validation', 'the person must be another '
+		        'active coordinator of the case''s region', 'person'));
+	END IF;
+	UPDATE care.case SET holder_key_id = v_to.key_id,
+	    holder_person_id = v_to.id, version = version + 1,
+	    updated_at = pg_catalog.now()
+	WHERE id = p_case_id;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'handed_over', v_p.key_id,
+	    pg_catalog.jsonb_build_object('from_person', v_p.person_id,
+	        'to_person', v_to.id));
+	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
+END
+$$;
+COMMENT ON FUNCTION api.case_handover(bytea, text, inet, uuid, text, uuid) IS
+    'POST /v1/cases/{id}/handover (coordinator person holding the case): '
+    'hand it to another active coordinator person of its region.';
+GRANT EXECUTE ON FUNCTION api.case_handover(bytea, text, inet, uuid, text,
+    uuid) TO nrm_app;
+GRANT EXECUTE ON FUNCTION auth.session_json(auth.person, auth.session) TO
+    nrm_people;
+REVOKE CREATE ON SCHEMA auth FROM nrm_people;
