@@ -23,6 +23,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/cases/{id}/identification", nrm_h_ident_record},
     {"GET", "/v1/cases/{id}/identification", nrm_h_ident_list},
     {"POST", "/v1/cases/{id}/share", nrm_h_case_share},
+    {"POST", "/v1/cases/{id}/handover", nrm_h_case_handover},
     {"POST", "/v1/investigations", nrm_h_invest_create},
     {"GET", "/v1/investigations/{id}", nrm_h_invest_get},
     {"PATCH", "/v1/investigations/{id}", nrm_h_invest_patch},
@@ -34,6 +35,16 @@ static const struct nrm_endpoint endpoints[] = {
     {"GET", "/v1/routing/config", nrm_h_routing_config},
     {"POST", "/v1/routing/explain", nrm_h_routing_explain},
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},
+    {"GET", "/v1/admin/persons", nrm_h_person_list},
+    {"POST", "/v1/admin/persons", nrm_h_person_create},
+    {"GET", "/v1/admin/persons/{id}", nrm_h_person_get},
+    {"POST", "/v1/admin/persons/{id}/disable", nrm_h_person_disable},
+    {"POST", "/v1/admin/persons/{id}/enable", nrm_h_person_enable},
+    {"POST", "/v1/admin/persons/{id}/reset", nrm_h_person_reset},
+    {"POST", "/v1/enrol", nrm_h_enrol},
+    {"POST", "/v1/session", nrm_h_session_create},
+    {"GET", "/v1/session", nrm_h_session_get},
+    {"DELETE", "/v1/session", nrm_h_session_end},
 };
 
 const struct nrm_endpoint *

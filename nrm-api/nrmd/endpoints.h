@@ -49,5 +49,16 @@ void nrm_h_audit_review(struct nrm_req *r);
 void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
+void nrm_h_case_handover(struct nrm_req *r);
+void nrm_h_person_list(struct nrm_req *r);
+void nrm_h_person_create(struct nrm_req *r);
+void nrm_h_person_get(struct nrm_req *r);
+void nrm_h_person_disable(struct nrm_req *r);
+void nrm_h_person_enable(struct nrm_req *r);
+void nrm_h_person_reset(struct nrm_req *r);
+void nrm_h_enrol(struct nrm_req *r);
+void nrm_h_session_create(struct nrm_req *r);
+void nrm_h_session_get(struct nrm_req *r);
+void nrm_h_session_end(struct nrm_req *r);
 
 #endif /* NRM_ENDPOINTS_H */

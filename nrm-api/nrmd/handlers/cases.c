@@ -9,6 +9,9 @@
  *   POST /v1/cases/{id}/transfer    {"target_region", "reason"}
  *   POST /v1/cases/{id}/close       {"reason"}
  *   POST /v1/cases/{id}/reopen      {"reason"}
+ *   POST /v1/cases/{id}/handover    {"person"}: from the person who
+ *                                   holds it to an active coordinator
+ *                                   person of the case's region
  *
  * Each is one api.* call.  If-Match (the ETag of GET) makes a change a
  * compare-and-set on the case version (412 when stale); without it the
@@ -19,6 +22,7 @@
 #include "auth.h"
 #include "dbapi.h"
 #include "endpoints.h"
+#include "util.h"
 
 #include "nrm/json.h"
 
@@ -166,6 +170,36 @@ static void
 case_reopen_authed(struct nrm_req *r)
 {
 	case_act(r, CASE_REOPEN);
+}
+
+static void
+case_handover_authed(struct nrm_req *r)
+{
+	static const char *const keys[] = {"person"};
+	const cJSON *slot[1] = {NULL};
+	cJSON *body = NULL;
+	const char *person;
+	char ifm[16];
+
+	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
+		NRM_OK ||
+	    case_body(r, keys, 1, slot, &body) != NRM_OK)
+		return;
+	person = case_str(slot[0]);
+	if (person == NULL || !nrm_uuid_valid(person))
+		nrm_req_fail(r, NRM_E_VALIDATION, "person",
+		    "person must be the id of a coordinator person");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_HANDOVER,
+		    nrm_req_uuid_param(r), ifm[0] != '\0' ? ifm : NULL, person);
+	cJSON_Delete(body);
+}
+
+void
+nrm_h_case_handover(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.handover", "case",
+	    case_handover_authed);
 }
 
 void
