@@ -326,17 +326,14 @@ nrm_enrolment_code_new(
     char code[NRM_ENROLMENT_CODE_LEN + 1], unsigned char hash[32])
 {
 	unsigned char raw[NRM_ENROLMENT_CODE_BYTES];
-	int rc = NRM_ERR;
-
-	if (nrm_random_bytes(raw, sizeof(raw)) != NRM_OK ||
+	bool made = nrm_random_bytes(raw, sizeof(raw)) == NRM_OK &&
 	    nrm_base32_encode(raw, sizeof(raw), code,
-		NRM_ENROLMENT_CODE_LEN + 1) != NRM_ENROLMENT_CODE_LEN)
-		goto out;
-	nrm_sha256(code, NRM_ENROLMENT_CODE_LEN, hash);
-	rc = NRM_OK;
-out:
+		NRM_ENROLMENT_CODE_LEN + 1) == NRM_ENROLMENT_CODE_LEN;
+
 	OPENSSL_cleanse(raw, sizeof(raw));
-	return rc;
+	if (made)
+		nrm_sha256(code, NRM_ENROLMENT_CODE_LEN, hash);
+	return made ? NRM_OK : NRM_ERR;
 }
 
 int

@@ -184,27 +184,24 @@ static void
 dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct dbapi_ctx *ctx = arg;
-	struct nrm_req *r = ctx->r;
-	nrm_dbapi_answer_cb hook = ctx->hook;
-	nrm_dbapi_text_cb text_cb = ctx->text_cb;
-	void *cb_arg = ctx->arg;
 	const char *text = NULL;
 
-	free(ctx);
-	r->q = NULL;
+	ctx->r->q = NULL;
 	if (outcome != NRM_DB_OK) {
-		nrm_dbapi_fail(r, outcome, res);
+		nrm_dbapi_fail(ctx->r, outcome, res);
 	} else if (PQntuples(res) != 1 || PQnfields(res) != 1 ||
 	    PQgetisnull(res, 0, 0)) {
-		nrm_error("unexpected api result shape req=%s", r->id);
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+		nrm_error("unexpected api result shape req=%s", ctx->r->id);
+		nrm_req_fail(ctx->r, NRM_E_INTERNAL, "", "unexpected answer");
 	} else {
 		text = PQgetvalue(res, 0, 0);
 	}
-	if (text_cb != NULL)
-		text_cb(r, cb_arg, text);
+	/* text stays valid until this returns (res is the pool's). */
+	if (ctx->text_cb != NULL)
+		ctx->text_cb(ctx->r, ctx->arg, text);
 	else if (text != NULL)
-		nrm_dbapi_answer(r, text, hook);
+		nrm_dbapi_answer(ctx->r, text, ctx->hook);
+	free(ctx);
 }
 
 int
