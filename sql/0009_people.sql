@@ -304,74 +304,37 @@ $$;
 -- a person (the v1 fields, then person_id); an event without one keeps
 -- v1's bytes, so every link sealed before this migration verifies.
 -- ---------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION audit.canonical(e audit.event) RETURNS bytea
+-- 0005's function keeps its body under the name canonical_v1; the new
+-- audit.canonical takes its bytes and, for a person, swaps the tag and
+-- appends the person.
+ALTER FUNCTION audit.canonical(audit.event) RENAME TO canonical_v1;
+COMMENT ON FUNCTION audit.canonical_v1(audit.event) IS
+    'The canonical bytes of format v1 (0005): the tag and 13 fields.';
+CREATE FUNCTION audit.canonical(e audit.event) RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_null constant bytea := '\xffffffff';
-	v_id text := e.id::text;
-	v_at text := pg_catalog.to_char(e.at AT TIME ZONE 'UTC',
-	    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-	v_key text := e.api_key_id::text;
-	v_agency text := e.agency_id::text;
-	v_addr text := pg_catalog.abbrev(e.client_addr);
 	v_person text := e.person_id::text;
 BEGIN
-	-- The tag "nrm.audit.event.v1" or ".v2" with its length (18).
-	RETURN CASE WHEN v_person IS NULL
-	        THEN '\x000000126e726d2e61756469742e6576656e742e7631'::bytea
-	        ELSE '\x000000126e726d2e61756469742e6576656e742e7632'::bytea
-	        END
-	    || CASE WHEN v_id IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_id))
-	            || pg_catalog.convert_to(v_id, 'UTF8') END
-	    || CASE WHEN v_at IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_at))
-	            || pg_catalog.convert_to(v_at, 'UTF8') END
-	    || CASE WHEN v_key IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_key))
-	            || pg_catalog.convert_to(v_key, 'UTF8') END
-	    || CASE WHEN v_agency IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_agency))
-	            || pg_catalog.convert_to(v_agency, 'UTF8') END
-	    || CASE WHEN e.role IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.role))
-	            || pg_catalog.convert_to(e.role, 'UTF8') END
-	    || CASE WHEN e.action IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.action))
-	            || pg_catalog.convert_to(e.action, 'UTF8') END
-	    || CASE WHEN e.object_type IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.object_type))
-	            || pg_catalog.convert_to(e.object_type, 'UTF8') END
-	    || CASE WHEN e.object_id IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.object_id))
-	            || pg_catalog.convert_to(e.object_id, 'UTF8') END
-	    || CASE WHEN e.purpose IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.purpose))
-	            || pg_catalog.convert_to(e.purpose, 'UTF8') END
-	    || CASE WHEN e.outcome IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.outcome))
-	            || pg_catalog.convert_to(e.outcome, 'UTF8') END
-	    || CASE WHEN e.reason IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.reason))
-	            || pg_catalog.convert_to(e.reason, 'UTF8') END
-	    || CASE WHEN e.request_id IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(e.request_id))
-	            || pg_catalog.convert_to(e.request_id, 'UTF8') END
-	    || CASE WHEN v_addr IS NULL THEN v_null
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_addr))
-	            || pg_catalog.convert_to(v_addr, 'UTF8') END
-	    || CASE WHEN v_person IS NULL THEN ''::bytea
-	        ELSE pg_catalog.int4send(pg_catalog.octet_length(v_person))
-	            || pg_catalog.convert_to(v_person, 'UTF8') END;
+	IF v_person IS NULL THEN
+		RETURN audit.canonical_v1(e);
+	END IF;
+	-- The tag "nrm.audit.event.v2" with its length (18), v1's 13
+	-- fields (after v1's 22-byte tag), then person_id.
+	RETURN '\x000000126e726d2e61756469742e6576656e742e7632'::bytea
+	    || pg_catalog.substr(audit.canonical_v1(e), 23)
+	    || pg_catalog.int4send(pg_catalog.octet_length(v_person))
+	    || pg_catalog.convert_to(v_person, 'UTF8');
 END
 $$;
 COMMENT ON FUNCTION audit.canonical(audit.event) IS
     'The canonical bytes of an audit event that its chain link hashes: '
     'length-prefixed UTF-8 fields in a fixed order; tag v1 and 13 fields '
-    'without a person, tag v2 and person_id as a 14th with one '
-    '(docs/audit.md).';
+    'without a person (audit.canonical_v1), tag v2 and person_id as a '
+    '14th with one (docs/audit.md).';
+GRANT EXECUTE ON FUNCTION audit.canonical(audit.event) TO nrm_auditor,
+    nrm_audit_sealer;
 
 -- ---------------------------------------------------------------------
 -- Signature changes: the principal gains person_id (api.authenticate,

@@ -47,8 +47,6 @@ static int
 key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
     struct nrm_error *err)
 {
-	size_t off = 0;
-
 	if (!nrm_key_role_valid(spec->role))
 		return nrm_error_set(err, NRM_E_VALIDATION, "role",
 		    "could not create key: unknown role "
@@ -81,25 +79,36 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 		return nrm_error_set(err, NRM_E_VALIDATION, "region",
 		    "could not create key: only "
 		    "coordinator keys take --region");
-	regions[0] = '\0';
-	for (int i = 0; i < spec->n_regions; i++) {
+	return nrm_key_regions_text(
+	    spec->regions, spec->n_regions, regions, rlen, "key", err);
+}
+
+int
+nrm_key_regions_text(const char *const *codes, int n_codes, char *buf,
+    size_t len, const char *what, struct nrm_error *err)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n_codes; i++) {
 		int n;
 
-		if (!nrm_key_region_code_valid(spec->regions[i]))
+		if (!nrm_key_region_code_valid(codes[i]))
 			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create key: "
+			    "could not create %s: "
 			    "region codes are upper-case letters and digits "
-			    "(VR13, NATIONAL)");
-		n = snprintf(regions + off, rlen - off, "%s%s",
-		    i == 0 ? "{" : ",", spec->regions[i]);
-		if (n < 0 || (size_t)n + 2 > rlen - off)
+			    "(VR13, NATIONAL)",
+			    what);
+		n = snprintf(
+		    buf + off, len - off, "%s%s", i == 0 ? "{" : ",", codes[i]);
+		if (n < 0 || (size_t)n + 2 > len - off)
 			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create key: too many regions");
+			    "could not create %s: too many regions", what);
 		off += (size_t)n;
 	}
-	if (spec->n_regions > 0) {
-		regions[off] = '}';
-		regions[off + 1] = '\0';
+	if (n_codes > 0) {
+		buf[off] = '}';
+		buf[off + 1] = '\0';
 	}
 	return NRM_OK;
 }

@@ -42,6 +42,14 @@ bool nrm_key_kind_valid(const char *kind);
 bool nrm_key_region_code_valid(const char *code);
 
 /*
+ * The region codes as a text[] literal "{VR13,VR01}" into buf[len] (""
+ * for none); a malformed code or too many for buf is a validation error
+ * "could not create <what>: ..." (field region).
+ */
+int nrm_key_regions_text(const char *const *codes, int n_codes, char *buf,
+    size_t len, const char *what, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
  * Check `spec` (role and kind known, regions exactly for coordinators),
  * upsert its agency (an existing agency of another kind is refused),
  * store a new key and audit it.  On NRM_OK, token holds the token and

@@ -36,31 +36,22 @@ person_code_new(char code[NRM_PERSON_CODE_LEN + 1],
 	return NRM_OK;
 }
 
-/* The regions as a text[] literal "{VR13,VR01}" (NULL for none). */
+/*
+ * The end of a change: free the result, wipe the hash, leave the
+ * connection idle, and on failure wipe the code; returns rc.
+ */
 static int
-person_regions(const struct nrm_person_spec *spec, char *buf, size_t len,
-    struct nrm_error *err)
+person_done(PGconn *conn, PGresult *res, char hash_text[PERSON_HASH_TEXT_LEN],
+    char code[NRM_PERSON_CODE_LEN + 1], int rc)
 {
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < spec->n_regions; i++) {
-		int n;
-
-		if (!nrm_key_region_code_valid(spec->regions[i]))
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create person: region codes are "
-			    "upper-case letters and digits (VR13, NATIONAL)");
-		n = snprintf(buf + off, len - off, "%s%s", i == 0 ? "{" : ",",
-		    spec->regions[i]);
-		if (n < 0 || (size_t)n + 2 > len - off)
-			return nrm_error_set(err, NRM_E_VALIDATION, "region",
-			    "could not create person: too many regions");
-		off += (size_t)n;
+	PQclear(res);
+	OPENSSL_cleanse(hash_text, PERSON_HASH_TEXT_LEN);
+	nrm_ctl_rollback(conn);
+	if (rc != NRM_OK) {
+		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
+		code[0] = '\0';
 	}
-	if (spec->n_regions > 0)
-		snprintf(buf + off, len - off, "}");
-	return NRM_OK;
+	return rc;
 }
 
 /* The database's verdict on the fields, as a validation error. */
@@ -96,7 +87,8 @@ nrm_person_create(PGconn *conn, const struct nrm_person_spec *spec,
 	int rc = NRM_ERR;
 
 	code[0] = '\0';
-	if (person_regions(spec, regions, sizeof(regions), err) != NRM_OK ||
+	if (nrm_key_regions_text(spec->regions, spec->n_regions, regions,
+		sizeof(regions), "person", err) != NRM_OK ||
 	    person_code_new(code, hash_text, err) != NRM_OK)
 		goto out;
 	if (nrm_ctl_begin(conn, err, "create person") != NRM_OK)
@@ -141,14 +133,7 @@ nrm_person_create(PGconn *conn, const struct nrm_person_spec *spec,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	OPENSSL_cleanse(hash_text, sizeof(hash_text));
-	nrm_ctl_rollback(conn);
-	if (rc != NRM_OK) {
-		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
-		code[0] = '\0';
-	}
-	return rc;
+	return person_done(conn, res, hash_text, code, rc);
 }
 
 int
@@ -230,12 +215,5 @@ nrm_person_change(PGconn *conn, const char *login, const char *op, int valid_s,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	OPENSSL_cleanse(hash_text, sizeof(hash_text));
-	nrm_ctl_rollback(conn);
-	if (rc != NRM_OK) {
-		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
-		code[0] = '\0';
-	}
-	return rc;
+	return person_done(conn, res, hash_text, code, rc);
 }

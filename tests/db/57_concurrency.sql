@@ -24,18 +24,6 @@ CREATE FUNCTION pg_temp.on(p_conn text, p_sql text) RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT v::jsonb FROM dblink(p_conn, p_sql) AS t(v text)
 $$;
--- The result of the query sent with dblink_send_query on p_conn.
-CREATE FUNCTION pg_temp.result(p_conn text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-	v text;
-BEGIN
-	SELECT t.v INTO v FROM dblink_get_result(p_conn) AS t(v text);
-	-- One more call returns the empty set and frees the connection.
-	PERFORM * FROM dblink_get_result(p_conn) AS t(v text);
-	RETURN v::jsonb;
-END
-$$;
 
 -- 20 cases in VR05, committed; named R1.. in inbox order.
 DO $$

@@ -48,16 +48,6 @@ LANGUAGE sql AS $$
 	    '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$dGFndGFn',
 	    'rc-' || p_rid)
 $$;
-CREATE FUNCTION pg_temp.result(p_conn text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-	v text;
-BEGIN
-	SELECT t.v INTO v FROM dblink_get_result(p_conn) AS t(v text);
-	PERFORM * FROM dblink_get_result(p_conn) AS t(v text);
-	RETURN v::jsonb;
-END
-$$;
 
 DO $$
 BEGIN
