@@ -27,6 +27,7 @@ import requests
 from nrm_e2e.api import assert_problem, auth, metric
 from nrm_e2e.cases import new_case
 from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.pg import create_key, key_id
 
 COOKIE = "__Host-nrm_session"
@@ -454,6 +455,34 @@ def test_session_acts_like_a_key_of_its_role(w):
     actions = {i["action"] for i in r.json()["items"]}
     assert {"person.login", "case.take", "case.handover"} <= actions, actions
     assert all(i["person_id"] == a.id for i in r.json()["items"])
+
+
+def test_answers_match_the_openapi_schemas(w):
+    """Each people answer against its schema in nrm-api/openapi.yaml."""
+    doc = load_openapi()
+    r = requests.post(w.d.url + "/v1/admin/persons", headers=auth(w.admin),
+                      timeout=15, json={
+                          "login": "s" + uuid.uuid4().hex[:12],
+                          "display_name": "Schema Medewerker",
+                          "agency_id": w.agency, "role": "coordinator",
+                          "regions": ["VR13"]})
+    assert r.status_code == 201, r.text
+    validator(doc, "PersonEnrolment").validate(r.json())
+    p = Person(r.json()["login"], r.json()["id"], r.json()["enrolment_code"])
+    w.secrets.append(p.code)
+    validator(doc, "Enrolment").validate(w.enrol(p))
+    r = w.login(p)
+    assert r.status_code == 201, r.text
+    validator(doc, "LoginAnswer").validate(r.json())
+    cookie = cookie_of(r)
+    w.secrets += [cookie, r.json()["csrf_token"]]
+    g = with_cookie(w.d, "GET", "/v1/session", cookie)
+    validator(doc, "Session").validate(g.json())
+    base = w.d.url + "/v1/admin/persons"
+    validator(doc, "Person").validate(requests.get(
+        base + "/" + p.id, headers=auth(w.admin), timeout=15).json())
+    validator(doc, "PersonPage").validate(requests.get(
+        base + "?limit=2", headers=auth(w.admin), timeout=15).json())
 
 
 # --------------------------------------------------------------------------
