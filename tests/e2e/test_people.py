@@ -13,6 +13,8 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
+import random
 import re
 import secrets as pysecrets
 import statistics
@@ -328,6 +330,44 @@ def test_login_body_is_strict(w):
     r = requests.post(url, json={"login": 5, "password": "x",
                                  "totp": "123456"}, timeout=30, verify=v)
     assert_problem(r, 422, "validation", "login")
+
+
+JUNK = [None, True, 0, -1, 1.5, [], {}, ["a"], {"a": 1}, "", " ", "\u0000",
+        "x" * 257, "x" * 1025, "\u00e9" * 300, "123456", "'; drop table x",
+        "\ud800", "a\nb"]
+
+
+def test_login_and_enrolment_bodies_never_break(w):
+    """Property test: random bodies of POST /v1/session and /v1/enrol
+    (members missing, of any JSON type, too long, unpaired surrogates,
+    unknown members, not JSON at all) get 400, 401 or 422 problems that
+    echo nothing sent, never a 5xx or a cookie; the daemon keeps
+    serving."""
+    rng = random.Random(11)
+    p = w.person()
+    cases = [("/v1/session", ("login", "password", "totp",
+                              "recovery_code"), w.d.tls_url),
+             ("/v1/enrol", ("enrolment_code", "password"), w.d.url)]
+    for i in range(120):
+        path, keys, base = cases[i % 2]
+        body = {}
+        for k in keys:
+            if rng.random() < 0.8:
+                body[k] = rng.choice(JUNK + [p.login, p.password, p.code])
+        if rng.random() < 0.2:
+            body[rng.choice(["extra", "Login", "totp "])] = "x"
+        data = json.dumps(body) if rng.random() < 0.9 else \
+            rng.choice(["{", "[]", "null", '{"login":"a",}', "\xff"])
+        r = requests.post(base + path, data=data.encode("utf-8", "replace"),
+                          headers={"Content-Type": "application/json"},
+                          timeout=30, verify=str(w.d.pki["cert"]))
+        assert r.status_code in (400, 401, 422), (i, body, r.text[:300])
+        assert "Set-Cookie" not in r.headers, (i, body)
+        prob = r.json()
+        for v in body.values():
+            if isinstance(v, str) and len(v) >= 6:
+                assert v not in prob.get("detail", ""), (i, body, prob)
+    assert requests.get(w.d.url + "/healthz", timeout=5).status_code == 200
 
 
 def test_unknown_and_known_login_take_the_same_time(w):
