@@ -37,14 +37,14 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},
     {"GET", "/v1/admin/persons", nrm_h_person_list},
     {"POST", "/v1/admin/persons", nrm_h_person_create},
-    {"GET", "/v1/admin/persons/{id}", nrm_h_person_get},
-    {"POST", "/v1/admin/persons/{id}/disable", nrm_h_person_disable},
-    {"POST", "/v1/admin/persons/{id}/enable", nrm_h_person_enable},
-    {"POST", "/v1/admin/persons/{id}/reset", nrm_h_person_reset},
+    {"GET", "/v1/admin/persons/{id}", nrm_h_person_act},
+    {"POST", "/v1/admin/persons/{id}/disable", nrm_h_person_act},
+    {"POST", "/v1/admin/persons/{id}/enable", nrm_h_person_act},
+    {"POST", "/v1/admin/persons/{id}/reset", nrm_h_person_act},
     {"POST", "/v1/enrol", nrm_h_enrol},
     {"POST", "/v1/session", nrm_h_session_create},
-    {"GET", "/v1/session", nrm_h_session_get},
-    {"DELETE", "/v1/session", nrm_h_session_end},
+    {"GET", "/v1/session", nrm_h_session},
+    {"DELETE", "/v1/session", nrm_h_session},
 };
 
 const struct nrm_endpoint *

@@ -52,13 +52,11 @@ void nrm_h_admin_reload(struct nrm_req *r);
 void nrm_h_case_handover(struct nrm_req *r);
 void nrm_h_person_list(struct nrm_req *r);
 void nrm_h_person_create(struct nrm_req *r);
-void nrm_h_person_get(struct nrm_req *r);
-void nrm_h_person_disable(struct nrm_req *r);
-void nrm_h_person_enable(struct nrm_req *r);
-void nrm_h_person_reset(struct nrm_req *r);
+/* GET /v1/admin/persons/{id} and its POST .../disable, enable, reset. */
+void nrm_h_person_act(struct nrm_req *r);
 void nrm_h_enrol(struct nrm_req *r);
 void nrm_h_session_create(struct nrm_req *r);
-void nrm_h_session_get(struct nrm_req *r);
-void nrm_h_session_end(struct nrm_req *r);
+/* GET /v1/session (who am I) and DELETE /v1/session (log out). */
+void nrm_h_session(struct nrm_req *r);
 
 #endif /* NRM_ENDPOINTS_H */

@@ -157,16 +157,19 @@ login_answer(struct nrm_req *r, const char *text, int want, cJSON **body)
 	return NULL;
 }
 
-/* Hand the job to the pool; NRM_ERR when it is full (replied 503). */
-static int
+/*
+ * Hand x to the pool, which owns it from now on (its done callback frees
+ * it); when the queue is full, reply 503 and free x.
+ */
+static void
 login_submit(struct login_ctx *x, nrm_work_cb work, nrm_work_done_cb done)
 {
 	if (nrm_workers_submit(x->r->app->workers, work, done, x, NULL) ==
 	    NRM_OK)
-		return NRM_OK;
+		return;
 	nrm_req_fail(x->r, NRM_E_UNAVAILABLE, "",
 	    "too many password checks at once; retry later");
-	return NRM_ERR;
+	login_ctx_free(x);
 }
 
 /* A string member of o copied into buf[n]; "" when absent. */
@@ -309,8 +312,8 @@ enrol_looked_up(struct nrm_req *r, void *arg, const char *text)
 	login_copy(body, "display_name", display, sizeof(display));
 	x->display = nrm_xstrdup(display);
 	cJSON_Delete(root);
-	if (login_submit(x, enrol_work, enrol_hashed) == NRM_OK)
-		x = NULL;
+	login_submit(x, enrol_work, enrol_hashed);
+	return;
 out:
 	login_ctx_free(x);
 }
@@ -466,8 +469,11 @@ login_looked_up(struct nrm_req *r, void *arg, const char *text)
 	cJSON *root, *body, *v;
 	char hex[2 * NRM_TOTP_SECRET_LEN + 1];
 
-	if (text == NULL || (root = login_answer(r, text, 200, &body)) == NULL)
-		goto out;
+	if (text == NULL ||
+	    (root = login_answer(r, text, 200, &body)) == NULL) {
+		login_ctx_free(x);
+		return;
+	}
 	login_copy(body, "person_id", x->person_id, sizeof(x->person_id));
 	login_copy(body, "password_phc", x->phc, sizeof(x->phc));
 	login_copy(body, "totp_secret", hex, sizeof(hex));
@@ -477,10 +483,7 @@ login_looked_up(struct nrm_req *r, void *arg, const char *text)
 	    login_unhex(hex, x->secret, sizeof(x->secret)) == NRM_OK;
 	login_body_free(root);
 	OPENSSL_cleanse(hex, sizeof(hex));
-	if (login_submit(x, login_work, login_verified) == NRM_OK)
-		x = NULL;
-out:
-	login_ctx_free(x);
+	login_submit(x, login_work, login_verified);
 }
 
 void
@@ -522,17 +525,6 @@ out:
 
 /* --- GET and DELETE /v1/session ---------------------------------------- */
 
-void
-nrm_h_session_get(struct nrm_req *r)
-{
-	struct nrm_dbapi_call call;
-
-	if (nrm_auth_token(r) != NRM_OK)
-		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_send(r, NRM_STMT_SESSION_GET, &call, NULL);
-}
-
 static void
 session_ended(struct nrm_req *r, void *arg, const char *text)
 {
@@ -550,14 +542,16 @@ session_ended(struct nrm_req *r, void *arg, const char *text)
 }
 
 void
-nrm_h_session_end(struct nrm_req *r)
+nrm_h_session(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 
 	if (nrm_auth_token(r) != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
-	if (nrm_dbapi_exec_text(
-		r, NRM_STMT_SESSION_END, &call, session_ended, NULL) != NRM_OK)
-		return;
+	if (strcmp(r->endpoint->method, "GET") == 0)
+		nrm_dbapi_send(r, NRM_STMT_SESSION_GET, &call, NULL);
+	else if (nrm_dbapi_exec_text(r, NRM_STMT_SESSION_END, &call,
+		     session_ended, NULL) != NRM_OK)
+		return; /* replied 503 */
 }

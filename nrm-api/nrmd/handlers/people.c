@@ -239,31 +239,41 @@ nrm_h_person_list(struct nrm_req *r)
 	    r, NRM_ROLE_ADMIN, "person.list", "person", person_list_authed);
 }
 
-static void
-person_get_authed(struct nrm_req *r)
+/* The actions on one person, by the last segment of the route. */
+static const struct person_act {
+	const char *segment; /* of the endpoint's pattern */
+	const char *action; /* audited as */
+	enum nrm_stmt stmt;
+} person_acts[] = {
+    {"{id}", "person.read", NRM_STMT_PERSON_GET},
+    {"disable", "person.disable", NRM_STMT_PERSON_DISABLE},
+    {"enable", "person.enable", NRM_STMT_PERSON_ENABLE},
+    {"reset", "person.reset", NRM_STMT_PERSON_RESET},
+};
+
+static const struct person_act *
+person_act_of(const struct nrm_req *r)
 {
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_PERSON_GET, nrm_req_uuid_param(r));
+	const char *seg = strrchr(r->endpoint->pattern, '/') + 1;
+
+	for (size_t i = 0; i + 1 < NRM_ARRAY_LEN(person_acts); i++)
+		if (strcmp(seg, person_acts[i].segment) == 0)
+			return &person_acts[i];
+	return &person_acts[NRM_ARRAY_LEN(person_acts) - 1];
 }
 
 static void
-person_disable_authed(struct nrm_req *r)
+person_act_authed(struct nrm_req *r)
 {
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_PERSON_DISABLE, nrm_req_uuid_param(r));
-}
-
-static void
-person_enable_authed(struct nrm_req *r)
-{
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_PERSON_ENABLE, nrm_req_uuid_param(r));
-}
-
-static void
-person_reset_authed(struct nrm_req *r)
-{
+	const struct person_act *a = person_act_of(r);
 	struct nrm_dbapi_call call;
-	struct person_code *pc = person_code_new(r);
+	struct person_code *pc;
 
-	if (pc == NULL)
+	if (a->stmt != NRM_STMT_PERSON_RESET) {
+		NRM_DBAPI_SEND_TEXTS(r, a->stmt, nrm_req_uuid_param(r));
+		return;
+	}
+	if ((pc = person_code_new(r)) == NULL)
 		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
@@ -271,29 +281,8 @@ person_reset_authed(struct nrm_req *r)
 }
 
 void
-nrm_h_person_get(struct nrm_req *r)
+nrm_h_person_act(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_ADMIN, "person.read", "person", person_get_authed);
-}
-
-void
-nrm_h_person_disable(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_ADMIN, "person.disable", "person",
-	    person_disable_authed);
-}
-
-void
-nrm_h_person_enable(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ADMIN, "person.enable", "person", person_enable_authed);
-}
-
-void
-nrm_h_person_reset(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ADMIN, "person.reset", "person", person_reset_authed);
+	nrm_auth_require(r, NRM_ROLE_ADMIN, person_act_of(r)->action, "person",
+	    person_act_authed);
 }
