@@ -87,15 +87,36 @@ enum case_action {
 	CASE_TRANSFER,
 	CASE_CLOSE,
 	CASE_REOPEN,
+	CASE_HANDOVER,
 };
 
-static const enum nrm_stmt case_stmts[] = {
-    [CASE_TAKE] = NRM_STMT_CASE_TAKE,
-    [CASE_DECLINE] = NRM_STMT_CASE_DECLINE,
-    [CASE_TRANSFER] = NRM_STMT_CASE_TRANSFER,
-    [CASE_CLOSE] = NRM_STMT_CASE_CLOSE,
-    [CASE_REOPEN] = NRM_STMT_CASE_REOPEN,
+/* Each action: the last segment of its route, its audited name, its
+ * api.* function. */
+static const struct case_action_def {
+	const char *segment;
+	const char *action;
+	enum nrm_stmt stmt;
+} case_actions[] = {
+    [CASE_TAKE] = {"take", "case.take", NRM_STMT_CASE_TAKE},
+    [CASE_DECLINE] = {"decline", "case.decline", NRM_STMT_CASE_DECLINE},
+    [CASE_TRANSFER] = {"transfer", "case.transfer", NRM_STMT_CASE_TRANSFER},
+    [CASE_CLOSE] = {"close", "case.close", NRM_STMT_CASE_CLOSE},
+    [CASE_REOPEN] = {"reopen", "case.reopen", NRM_STMT_CASE_REOPEN},
+    [CASE_HANDOVER] = {"handover", "case.handover", NRM_STMT_CASE_HANDOVER},
 };
+
+/* The action of the request's route (the table holds only these). */
+static enum case_action
+case_action_of(const struct nrm_req *r)
+{
+	const char *seg = strrchr(r->endpoint->pattern, '/') + 1;
+	size_t i = 0;
+
+	while (i + 1 < NRM_ARRAY_LEN(case_actions) &&
+	    strcmp(seg, case_actions[i].segment) != 0)
+		i++;
+	return (enum case_action)i;
+}
 
 static void
 case_act(struct nrm_req *r, enum case_action act)
@@ -138,38 +159,8 @@ case_act(struct nrm_req *r, enum case_action act)
 		nrm_dbapi_text(&call, n2);
 	}
 	/* The parameters are copied by the pool before body goes. */
-	nrm_dbapi_send(r, case_stmts[act], &call, NULL);
+	nrm_dbapi_send(r, case_actions[act].stmt, &call, NULL);
 	cJSON_Delete(body);
-}
-
-static void
-case_take_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_TAKE);
-}
-
-static void
-case_decline_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_DECLINE);
-}
-
-static void
-case_transfer_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_TRANSFER);
-}
-
-static void
-case_close_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_CLOSE);
-}
-
-static void
-case_reopen_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_REOPEN);
 }
 
 static void
@@ -195,44 +186,20 @@ case_handover_authed(struct nrm_req *r)
 	cJSON_Delete(body);
 }
 
-void
-nrm_h_case_handover(struct nrm_req *r)
+static void
+case_act_authed(struct nrm_req *r)
 {
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.handover", "case",
-	    case_handover_authed);
+	enum case_action act = case_action_of(r);
+
+	if (act == CASE_HANDOVER)
+		case_handover_authed(r);
+	else
+		case_act(r, act);
 }
 
 void
-nrm_h_case_take(struct nrm_req *r)
+nrm_h_case_act(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.take", "case", case_take_authed);
-}
-
-void
-nrm_h_case_decline(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.decline", "case",
-	    case_decline_authed);
-}
-
-void
-nrm_h_case_transfer(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.transfer", "case",
-	    case_transfer_authed);
-}
-
-void
-nrm_h_case_close(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.close", "case", case_close_authed);
-}
-
-void
-nrm_h_case_reopen(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.reopen", "case", case_reopen_authed);
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR,
+	    case_actions[case_action_of(r)].action, "case", case_act_authed);
 }
