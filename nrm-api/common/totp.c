@@ -320,3 +320,41 @@ out:
 	OPENSSL_cleanse(norm, sizeof(norm));
 	return rc;
 }
+
+int
+nrm_enrolment_code_new(
+    char code[NRM_ENROLMENT_CODE_LEN + 1], unsigned char hash[32])
+{
+	unsigned char raw[NRM_ENROLMENT_CODE_BYTES];
+	bool made = nrm_random_bytes(raw, sizeof(raw)) == NRM_OK &&
+	    nrm_base32_encode(raw, sizeof(raw), code,
+		NRM_ENROLMENT_CODE_LEN + 1) == NRM_ENROLMENT_CODE_LEN;
+
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (made)
+		nrm_sha256(code, NRM_ENROLMENT_CODE_LEN, hash);
+	return made ? NRM_OK : NRM_ERR;
+}
+
+int
+nrm_enrolment_code_hash(const char *s, size_t len, unsigned char hash[32])
+{
+	char up[NRM_ENROLMENT_CODE_LEN];
+
+	if (len != NRM_ENROLMENT_CODE_LEN)
+		return NRM_ERR;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) {
+			OPENSSL_cleanse(up, sizeof(up));
+			return NRM_ERR;
+		}
+		up[i] = c;
+	}
+	nrm_sha256(up, sizeof(up), hash);
+	OPENSSL_cleanse(up, sizeof(up));
+	return NRM_OK;
+}

@@ -122,4 +122,23 @@ int nrm_recovery_code_normalise(
 int nrm_recovery_code_hash(
     const char *s, size_t len, unsigned char *out) NRM_MUSTCHECK;
 
+/*
+ * Enrolment codes (nrmctl person create|reset and the admin endpoints):
+ * NRM_ENROLMENT_CODE_BYTES random bytes from OpenSSL's RNG as RFC 4648
+ * base32 (NRM_ENROLMENT_CODE_LEN characters, upper case); only SHA-256
+ * over those characters is stored.  A typed code is read in either case.
+ */
+#define NRM_ENROLMENT_CODE_BYTES 20
+#define NRM_ENROLMENT_CODE_LEN 32
+
+/* A fresh code into code[] and SHA-256 of it into hash[32]; NRM_ERR when
+ * the RNG fails. */
+int nrm_enrolment_code_new(char code[NRM_ENROLMENT_CODE_LEN + 1],
+    unsigned char hash[32]) NRM_MUSTCHECK;
+
+/* SHA-256 of a typed code (upper-cased) into hash[32]; NRM_ERR when it is
+ * not NRM_ENROLMENT_CODE_LEN base32 characters. */
+int nrm_enrolment_code_hash(
+    const char *s, size_t len, unsigned char hash[32]) NRM_MUSTCHECK;
+
 #endif /* NRM_TOTP_H */

@@ -24,26 +24,16 @@ static int
 person_code_new(char code[NRM_PERSON_CODE_LEN + 1],
     char hash_text[PERSON_HASH_TEXT_LEN], struct nrm_error *err)
 {
-	unsigned char raw[NRM_PERSON_CODE_BYTES];
 	unsigned char hash[NRM_SHA256_LEN];
-	int rc = NRM_ERR;
 
-	if (nrm_random_bytes(raw, sizeof(raw)) != NRM_OK ||
-	    nrm_base32_encode(raw, sizeof(raw), code,
-		NRM_PERSON_CODE_LEN + 1) != NRM_PERSON_CODE_LEN) {
-		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+	if (nrm_enrolment_code_new(code, hash) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not make an enrolment code: the random number "
 		    "generator failed");
-		goto out;
-	}
-	nrm_sha256(code, NRM_PERSON_CODE_LEN, hash);
 	memcpy(hash_text, "\\x", 2);
 	nrm_hex(hash, sizeof(hash), hash_text + 2);
-	rc = NRM_OK;
-out:
-	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(hash, sizeof(hash));
-	return rc;
+	return NRM_OK;
 }
 
 /*

@@ -26,11 +26,11 @@
 #include <libpq-fe.h>
 
 #include "keys.h"
+#include "totp.h"
 #include "nrm/nrm.h"
 #include "util.h"
 
-#define NRM_PERSON_CODE_BYTES 20
-#define NRM_PERSON_CODE_LEN 32 /* base32 characters of the code */
+#define NRM_PERSON_CODE_LEN NRM_ENROLMENT_CODE_LEN /* totp.h */
 #define NRM_PERSON_VALID_DEFAULT 86400 /* seconds: 24 hours */
 
 struct nrm_person_spec {

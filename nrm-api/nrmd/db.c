@@ -46,8 +46,8 @@ static const struct {
     [NRM_STMT_SIGNAL_RECEIPT] = DB_REQ(signal_receipt, "$4"),
     [NRM_STMT_AUTHORIZE] = DB_REQ(authorize, "$4, $5, $6, $7"),
     [NRM_STMT_RECORD] = DB_REQ(record, "$4, $5, $6, $7"),
-    [NRM_STMT_INBOX] =
-	DB_REQ(inbox, "$4, $5, $6::jsonb, $7::bigint, $8::integer"),
+    [NRM_STMT_INBOX] = DB_REQ(
+	inbox, "$4, $5, $6::jsonb, $7::bigint, $8::integer, $9::boolean"),
     [NRM_STMT_CASE_GET] = DB_REQ(case_get, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_TAKE] = DB_REQ(case_take, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_DECLINE] =
@@ -74,6 +74,24 @@ static const struct {
     [NRM_STMT_AUDIT_REVIEWS] =
 	DB_REQ(audit_reviews, "$4, $5::bigint, $6::integer"),
     [NRM_STMT_AUDIT_REVIEW] = DB_REQ(audit_review, "$4::bigint, $5"),
+    /* People (issue 11): enrolment and login carry no token (dbapi.h). */
+    [NRM_STMT_PERSON_CREATE] = DB_REQ(
+	person_create, "$4, $5, $6::uuid, $7, $8::text[], $9, $10::integer"),
+    [NRM_STMT_PERSON_LIST] = DB_REQ(person_list, "$4, $5::integer"),
+    [NRM_STMT_PERSON_GET] = DB_REQ(person_get, "$4::uuid"),
+    [NRM_STMT_PERSON_DISABLE] = DB_REQ(person_disable, "$4::uuid"),
+    [NRM_STMT_PERSON_ENABLE] = DB_REQ(person_enable, "$4::uuid"),
+    [NRM_STMT_PERSON_RESET] = DB_REQ(person_reset, "$4::uuid, $5, $6::integer"),
+    [NRM_STMT_ENROL_LOOKUP] = DB_API(enrol_lookup, "$1, $2, $3"),
+    [NRM_STMT_ENROL] = DB_API(enrol, "$1, $2, $3, $4, $5, $6::bytea[]"),
+    [NRM_STMT_LOGIN_LOOKUP] = DB_API(login_lookup, "$1, $2, $3"),
+    [NRM_STMT_LOGIN_FINISH] = DB_API(login_finish,
+	"$1, $2, $3, $4::uuid, $5::boolean, $6::bigint, $7, $8, "
+	"$9::integer, $10::integer, $11::integer, $12::integer, "
+	"$13::integer, $14"),
+    [NRM_STMT_SESSION_GET] = DB_API(session_get, "$1, $2, $3"),
+    [NRM_STMT_SESSION_END] = DB_API(session_end, "$1, $2, $3"),
+    [NRM_STMT_CASE_HANDOVER] = DB_REQ(case_handover, "$4::uuid, $5, $6::uuid"),
 };
 
 enum db_conn_state {
@@ -121,7 +139,7 @@ struct db_conn {
 	struct event timer; /* backoff or connect timeout */
 	int backoff_ms;
 	int prep_next; /* next statement to prepare */
-	uint32_t prepared; /* bit per statement */
+	uint64_t prepared; /* bit per statement */
 	bool want_write; /* PQflush said 1 */
 	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
@@ -446,7 +464,7 @@ db_conn_ready(struct db_conn *c)
 	}
 	db->n_up++;
 	nrm_info("database connection up conn=%d prepared=%d/%d", c->index,
-	    __builtin_popcount(c->prepared), NRM_STMT__COUNT);
+	    __builtin_popcountll(c->prepared), NRM_STMT__COUNT);
 	db_conn_wait(c, EV_READ); /* notice a server-side close while idle */
 	db_dispatch(db);
 }
@@ -544,7 +562,7 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (!failed && c->prep_next < NRM_STMT__COUNT)
-			c->prepared |= 1u << c->prep_next;
+			c->prepared |= UINT64_C(1) << c->prep_next;
 		else if (failed)
 			nrm_debug("statement not prepared stmt=%s "
 				  "reason=\"schema not migrated?\"",
@@ -620,7 +638,7 @@ db_send(struct db_conn *c, struct nrm_dbq *q)
 	c->q = q;
 	c->state = DB_BUSY;
 	c->db->stats.queries++;
-	if (c->prepared & (1u << q->stmt))
+	if (c->prepared & (UINT64_C(1) << q->stmt))
 		ok = PQsendQueryPrepared(c->pg, db_stmts[q->stmt].name,
 		    q->nparams, (const char *const *)q->values, q->lengths,
 		    q->formats, 0);

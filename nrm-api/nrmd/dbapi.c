@@ -14,6 +14,8 @@
 struct dbapi_ctx {
 	struct nrm_req *r;
 	nrm_dbapi_answer_cb hook;
+	nrm_dbapi_text_cb text_cb; /* nrm_dbapi_exec_text() */
+	void *arg;
 };
 
 void
@@ -21,6 +23,14 @@ nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r)
 {
 	memset(c, 0, sizeof(*c));
 	nrm_dbapi_bytes(c, r->token_hash, sizeof(r->token_hash));
+	nrm_dbapi_text(c, r->id);
+	nrm_dbapi_text(c, r->client_addr[0] != '\0' ? r->client_addr : NULL);
+}
+
+void
+nrm_dbapi_begin_anon(struct nrm_dbapi_call *c, const struct nrm_req *r)
+{
+	memset(c, 0, sizeof(*c));
 	nrm_dbapi_text(c, r->id);
 	nrm_dbapi_text(c, r->client_addr[0] != '\0' ? r->client_addr : NULL);
 }
@@ -174,22 +184,24 @@ static void
 dbapi_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct dbapi_ctx *ctx = arg;
-	struct nrm_req *r = ctx->r;
-	nrm_dbapi_answer_cb hook = ctx->hook;
+	const char *text = NULL;
 
-	free(ctx);
-	r->q = NULL;
+	ctx->r->q = NULL;
 	if (outcome != NRM_DB_OK) {
-		nrm_dbapi_fail(r, outcome, res);
-		return;
-	}
-	if (PQntuples(res) != 1 || PQnfields(res) != 1 ||
+		nrm_dbapi_fail(ctx->r, outcome, res);
+	} else if (PQntuples(res) != 1 || PQnfields(res) != 1 ||
 	    PQgetisnull(res, 0, 0)) {
-		nrm_error("unexpected api result shape req=%s", r->id);
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
-		return;
+		nrm_error("unexpected api result shape req=%s", ctx->r->id);
+		nrm_req_fail(ctx->r, NRM_E_INTERNAL, "", "unexpected answer");
+	} else {
+		text = PQgetvalue(res, 0, 0);
 	}
-	nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), hook);
+	/* text stays valid until this returns (res is the pool's). */
+	if (ctx->text_cb != NULL)
+		ctx->text_cb(ctx->r, ctx->arg, text);
+	else if (text != NULL)
+		nrm_dbapi_answer(ctx->r, text, ctx->hook);
+	free(ctx);
 }
 
 int
@@ -213,12 +225,27 @@ void
 nrm_dbapi_send(struct nrm_req *r, enum nrm_stmt stmt,
     const struct nrm_dbapi_call *c, nrm_dbapi_answer_cb hook)
 {
-	struct dbapi_ctx *ctx = nrm_xmalloc(sizeof(*ctx));
+	struct dbapi_ctx *ctx = nrm_xcalloc(1, sizeof(*ctx));
 
 	ctx->r = r;
 	ctx->hook = hook;
 	if (nrm_dbapi_exec(r, stmt, c, dbapi_done, ctx) != NRM_OK)
 		free(ctx);
+}
+
+int
+nrm_dbapi_exec_text(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, nrm_dbapi_text_cb cb, void *arg)
+{
+	struct dbapi_ctx *ctx = nrm_xcalloc(1, sizeof(*ctx));
+
+	ctx->r = r;
+	ctx->text_cb = cb;
+	ctx->arg = arg;
+	if (nrm_dbapi_exec(r, stmt, c, dbapi_done, ctx) == NRM_OK)
+		return NRM_OK;
+	free(ctx);
+	return NRM_ERR;
 }
 
 void

@@ -24,6 +24,13 @@ struct nrm_dbapi_call {
 
 void nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r);
 
+/*
+ * The same for the functions that take no token (api.enrol_lookup,
+ * api.enrol, api.login_lookup, api.login_finish): request id and client
+ * address only.
+ */
+void nrm_dbapi_begin_anon(struct nrm_dbapi_call *c, const struct nrm_req *r);
+
 /* Append a text parameter (NULL = SQL NULL). */
 void nrm_dbapi_text(struct nrm_dbapi_call *c, const char *v);
 
@@ -62,6 +69,23 @@ void nrm_dbapi_send_texts(
 #define NRM_DBAPI_SEND_TEXTS(r, stmt, ...) \
 	nrm_dbapi_send_texts((r), (stmt), (const char *const[]){__VA_ARGS__}, \
 	    sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+/*
+ * Called with the api.* answer text of a call sent by nrm_dbapi_exec_text:
+ * exactly once, with text NULL when the query failed and the reply has
+ * been made (then only free arg).  r->q is already NULL.
+ */
+typedef void (*nrm_dbapi_text_cb)(
+    struct nrm_req *r, void *arg, const char *text);
+
+/*
+ * nrm_dbapi_exec() whose callback gets the answer text (for handlers
+ * that look into the answer before replying).  NRM_ERR: replied 503, cb
+ * not called, arg still the caller's.
+ */
+int nrm_dbapi_exec_text(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, nrm_dbapi_text_cb cb,
+    void *arg) NRM_MUSTCHECK;
 
 /* Reply from an api.* answer text (see the top of this file). */
 void nrm_dbapi_answer(

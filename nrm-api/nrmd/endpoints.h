@@ -30,11 +30,8 @@ void nrm_h_inbox_requery(
     struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
 void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 void nrm_h_case_get(struct nrm_req *r);
-void nrm_h_case_take(struct nrm_req *r);
-void nrm_h_case_decline(struct nrm_req *r);
-void nrm_h_case_transfer(struct nrm_req *r);
-void nrm_h_case_close(struct nrm_req *r);
-void nrm_h_case_reopen(struct nrm_req *r);
+/* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
+void nrm_h_case_act(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
 void nrm_h_case_share(struct nrm_req *r);
@@ -49,5 +46,13 @@ void nrm_h_audit_review(struct nrm_req *r);
 void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
+void nrm_h_person_list(struct nrm_req *r);
+void nrm_h_person_create(struct nrm_req *r);
+/* GET /v1/admin/persons/{id} and its POST .../disable, enable, reset. */
+void nrm_h_person_act(struct nrm_req *r);
+void nrm_h_enrol(struct nrm_req *r);
+void nrm_h_session_create(struct nrm_req *r);
+/* GET /v1/session (who am I) and DELETE /v1/session (log out). */
+void nrm_h_session(struct nrm_req *r);
 
 #endif /* NRM_ENDPOINTS_H */

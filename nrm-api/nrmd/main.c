@@ -33,6 +33,12 @@ main_usage(FILE *f)
 	    "  -h, --help          this text\n"
 	    "  -V, --version       print the version\n"
 	    "\n"
+	    "people (docs/people.md): an admin creates a person with\n"
+	    "POST /v1/admin/persons (a one-time enrolment code); the person\n"
+	    "sets a password and TOTP with POST /v1/enrol and logs in with\n"
+	    "POST /v1/session on the TLS listener only (a __Host- session\n"
+	    "cookie; unsafe requests then need X-CSRF-Token and Origin).\n"
+	    "\n"
 	    "signals: SIGTERM/SIGINT finish in-flight requests and exit;\n"
 	    "SIGHUP reloads the configuration (a bad one is refused).\n"
 	    "\n");

@@ -1,7 +1,7 @@
 /*
  * handlers/audit.c - the audit log for auditors:
  *
- *   GET /v1/audit              search: ?principal= &agency= &object_type=
+ *   GET /v1/audit              search: ?principal= &person= &agency= &object_type=
  *                              &object_id= &action= &purpose= &outcome=
  *                              &from= &to= (RFC 3339) &limit=1..200
  *                              &cursor= (next_after of the last page);
@@ -38,6 +38,7 @@
 /* GET /v1/audit's parameters; all but the last two are filters. */
 static const char *const audit_search_params[] = {
     "principal",
+    "person",
     "agency",
     "object_type",
     "object_id",
@@ -50,7 +51,7 @@ static const char *const audit_search_params[] = {
     "cursor",
     NULL,
 };
-#define AUDIT_N_FILTERS 9
+#define AUDIT_N_FILTERS 10
 
 static const char *const audit_reviews_params[] = {
     "state",

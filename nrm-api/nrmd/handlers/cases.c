@@ -9,6 +9,9 @@
  *   POST /v1/cases/{id}/transfer    {"target_region", "reason"}
  *   POST /v1/cases/{id}/close       {"reason"}
  *   POST /v1/cases/{id}/reopen      {"reason"}
+ *   POST /v1/cases/{id}/handover    {"person"}: from the person who
+ *                                   holds it to an active coordinator
+ *                                   person of the case's region
  *
  * Each is one api.* call.  If-Match (the ETag of GET) makes a change a
  * compare-and-set on the case version (412 when stale); without it the
@@ -19,6 +22,7 @@
 #include "auth.h"
 #include "dbapi.h"
 #include "endpoints.h"
+#include "util.h"
 
 #include "nrm/json.h"
 
@@ -83,15 +87,36 @@ enum case_action {
 	CASE_TRANSFER,
 	CASE_CLOSE,
 	CASE_REOPEN,
+	CASE_HANDOVER,
 };
 
-static const enum nrm_stmt case_stmts[] = {
-    [CASE_TAKE] = NRM_STMT_CASE_TAKE,
-    [CASE_DECLINE] = NRM_STMT_CASE_DECLINE,
-    [CASE_TRANSFER] = NRM_STMT_CASE_TRANSFER,
-    [CASE_CLOSE] = NRM_STMT_CASE_CLOSE,
-    [CASE_REOPEN] = NRM_STMT_CASE_REOPEN,
+/* Each action: the last segment of its route, its audited name, its
+ * api.* function. */
+static const struct case_action_def {
+	const char *segment;
+	const char *action;
+	enum nrm_stmt stmt;
+} case_actions[] = {
+    [CASE_TAKE] = {"take", "case.take", NRM_STMT_CASE_TAKE},
+    [CASE_DECLINE] = {"decline", "case.decline", NRM_STMT_CASE_DECLINE},
+    [CASE_TRANSFER] = {"transfer", "case.transfer", NRM_STMT_CASE_TRANSFER},
+    [CASE_CLOSE] = {"close", "case.close", NRM_STMT_CASE_CLOSE},
+    [CASE_REOPEN] = {"reopen", "case.reopen", NRM_STMT_CASE_REOPEN},
+    [CASE_HANDOVER] = {"handover", "case.handover", NRM_STMT_CASE_HANDOVER},
 };
+
+/* The action of the request's route (the table holds only these). */
+static enum case_action
+case_action_of(const struct nrm_req *r)
+{
+	const char *seg = strrchr(r->endpoint->pattern, '/') + 1;
+	size_t i = 0;
+
+	while (i + 1 < NRM_ARRAY_LEN(case_actions) &&
+	    strcmp(seg, case_actions[i].segment) != 0)
+		i++;
+	return (enum case_action)i;
+}
 
 static void
 case_act(struct nrm_req *r, enum case_action act)
@@ -134,71 +159,47 @@ case_act(struct nrm_req *r, enum case_action act)
 		nrm_dbapi_text(&call, n2);
 	}
 	/* The parameters are copied by the pool before body goes. */
-	nrm_dbapi_send(r, case_stmts[act], &call, NULL);
+	nrm_dbapi_send(r, case_actions[act].stmt, &call, NULL);
 	cJSON_Delete(body);
 }
 
 static void
-case_take_authed(struct nrm_req *r)
+case_handover_authed(struct nrm_req *r)
 {
-	case_act(r, CASE_TAKE);
+	static const char *const keys[] = {"person"};
+	const cJSON *slot[1] = {NULL};
+	cJSON *body = NULL;
+	const char *person;
+	char ifm[16];
+
+	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
+		NRM_OK ||
+	    case_body(r, keys, 1, slot, &body) != NRM_OK)
+		return;
+	person = case_str(slot[0]);
+	if (person == NULL || !nrm_uuid_valid(person))
+		nrm_req_fail(r, NRM_E_VALIDATION, "person",
+		    "person must be the id of a coordinator person");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_HANDOVER,
+		    nrm_req_uuid_param(r), ifm[0] != '\0' ? ifm : NULL, person);
+	cJSON_Delete(body);
 }
 
 static void
-case_decline_authed(struct nrm_req *r)
+case_act_authed(struct nrm_req *r)
 {
-	case_act(r, CASE_DECLINE);
-}
+	enum case_action act = case_action_of(r);
 
-static void
-case_transfer_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_TRANSFER);
-}
-
-static void
-case_close_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_CLOSE);
-}
-
-static void
-case_reopen_authed(struct nrm_req *r)
-{
-	case_act(r, CASE_REOPEN);
+	if (act == CASE_HANDOVER)
+		case_handover_authed(r);
+	else
+		case_act(r, act);
 }
 
 void
-nrm_h_case_take(struct nrm_req *r)
+nrm_h_case_act(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.take", "case", case_take_authed);
-}
-
-void
-nrm_h_case_decline(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.decline", "case",
-	    case_decline_authed);
-}
-
-void
-nrm_h_case_transfer(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.transfer", "case",
-	    case_transfer_authed);
-}
-
-void
-nrm_h_case_close(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.close", "case", case_close_authed);
-}
-
-void
-nrm_h_case_reopen(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.reopen", "case", case_reopen_authed);
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR,
+	    case_actions[case_action_of(r)].action, "case", case_act_authed);
 }

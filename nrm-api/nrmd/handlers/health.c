@@ -211,6 +211,12 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_audit_sealed_total", "counter",
 	    "Audit events this daemon sealed into the chain.", "%llu",
 	    (unsigned long long)js.audit_sealed);
+	M("nrm_login_failures_total", "counter",
+	    "Logins refused (POST /v1/session answered 401).", "%llu",
+	    (unsigned long long)app->counters.login_failures);
+	M("nrm_sessions_created_total", "counter",
+	    "Sessions started (POST /v1/session answered 201).", "%llu",
+	    (unsigned long long)app->counters.sessions_created);
 	M("nrm_worker_queue_depth", "gauge",
 	    "Worker jobs waiting for a thread.", "%d", wk.queued);
 	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",

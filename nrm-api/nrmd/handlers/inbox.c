@@ -41,6 +41,7 @@ struct inbox_waiter {
 	char after_key[512]; /* JSON sort key or "" */
 	char since[24]; /* watermark or "" */
 	char limit[8];
+	char mine[8]; /* "true": only the cases the caller holds */
 };
 
 static struct inbox_waiter *
@@ -164,7 +165,8 @@ inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 	    strcmp(a->state, b->state) == 0 &&
 	    strcmp(a->priority, b->priority) == 0 &&
 	    strcmp(a->after_key, b->after_key) == 0 &&
-	    strcmp(a->since, b->since) == 0 && strcmp(a->limit, b->limit) == 0;
+	    strcmp(a->since, b->since) == 0 &&
+	    strcmp(a->limit, b->limit) == 0 && strcmp(a->mine, b->mine) == 0;
 }
 
 /* Answer a waiter with a page already rendered, and free it. */
@@ -328,6 +330,7 @@ inbox_query_many(struct inbox_waiter **ws, int n, bool initial)
 		    &call, iw->after_key[0] != '\0' ? iw->after_key : NULL);
 		nrm_dbapi_text(&call, iw->since[0] != '\0' ? iw->since : NULL);
 		nrm_dbapi_text(&call, iw->limit);
+		nrm_dbapi_text(&call, iw->mine);
 		if (initial) {
 			/* On failure it has replied 503 to r. */
 			if (nrm_dbapi_exec(r, NRM_STMT_INBOX, &call, inbox_done,
@@ -411,8 +414,17 @@ inbox_authed(struct nrm_req *r)
 	    inbox_param(r, &q, "limit", w->limit, sizeof(w->limit)) ||
 	    inbox_param(r, &q, "cursor", cursor, sizeof(cursor)) ||
 	    inbox_param(r, &q, "wait", wait, sizeof(wait)) ||
-	    inbox_param(r, &q, "after", after, sizeof(after)))
+	    inbox_param(r, &q, "after", after, sizeof(after)) ||
+	    inbox_param(r, &q, "mine", w->mine, sizeof(w->mine)))
 		goto out;
+	if (w->mine[0] == '\0')
+		snprintf(w->mine, sizeof(w->mine), "false");
+	else if (strcmp(w->mine, "true") != 0 &&
+	    strcmp(w->mine, "false") != 0) {
+		nrm_req_fail(
+		    r, NRM_E_BAD_REQUEST, "mine", "mine must be true or false");
+		goto out;
+	}
 	if (w->state[0] == '\0')
 		snprintf(w->state, sizeof(w->state), "open");
 	if (w->limit[0] == '\0')
