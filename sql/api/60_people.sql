@@ -253,8 +253,11 @@ COMMENT ON FUNCTION auth.person_change(uuid, text, bytea, integer) IS
  * (session_ended, person_disabled, session_expired: idle or absolute
  * expiry passed; the session is then ended).  Every column NULL when no
  * session has this hash.  Moves last_seen_at forward when it is older
- * than 30 seconds (one write per session and half minute, not per
- * request).
+ * than the refresh granularity, min(30 s, idle_seconds / 4): one write
+ * per session and half minute, not per request, and with a short idle
+ * timeout (under two minutes) a session in use is never idle longer
+ * than a quarter of it between refreshes, so a busy session stays
+ * alive while an idle one expires on time.
  */
 CREATE OR REPLACE FUNCTION auth.session_principal(p_token_hash bytea,
     OUT id uuid, OUT agency_id uuid, OUT role text, OUT regions text[],
@@ -294,7 +297,8 @@ BEGIN
 		UPDATE auth.session s SET ended_at = pg_catalog.now(),
 		    end_reason = 'expired'
 		WHERE s.id = v.session_id;
-	ELSIF v.last_seen_at < pg_catalog.now() - interval '30 seconds' THEN
+	ELSIF v.last_seen_at < pg_catalog.now() - LEAST(interval '30 seconds',
+	        v.idle_seconds * interval '250 milliseconds') THEN
 		UPDATE auth.session s SET last_seen_at = pg_catalog.now()
 		WHERE s.id = v.session_id;
 	END IF;

@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(124);
+SELECT plan(128);
 \ir fixtures.psql
 
 -- An admin key (the auditor key tok-auditor is the fixtures').
@@ -371,13 +371,37 @@ SELECT is(pg_temp.a($$SELECT api.session_get(sha256('sess-c1'), 'r',
 SELECT is(pg_temp.a($$SELECT api.session_get(sha256('tok-coordinator'),
     'r', NULL)$$)->>'status', '404', 'session_get with an API key: 404');
 
--- Expiry: idle, absolute; last_seen_at moves after 30 s.
+-- Expiry: idle, absolute; last_seen_at moves after min(30 s, idle / 4).
 UPDATE auth.session SET last_seen_at = now() - interval '60 seconds'
 WHERE token_hash = sha256('sess-c1');
 SELECT pg_temp.inbox('sess-c1') \g /dev/null
 SELECT is((SELECT last_seen_at FROM auth.session
     WHERE token_hash = sha256('sess-c1')), now(),
     'an authenticated request moves last_seen_at');
+-- The refresh granularity is min(30 s, idle / 4): 20 s old with idle
+-- 900 s stays; with idle 8 s, 3 s old moves and 1 s old stays.
+UPDATE auth.session SET last_seen_at = now() - interval '20 seconds'
+WHERE token_hash = sha256('sess-c1');
+SELECT pg_temp.inbox('sess-c1') \g /dev/null
+SELECT is((SELECT last_seen_at FROM auth.session
+    WHERE token_hash = sha256('sess-c1')), now() - interval '20 seconds',
+    'idle 900 s: last_seen_at 20 s old does not move (30 s steps)');
+UPDATE auth.session SET idle_seconds = 8,
+    last_seen_at = now() - interval '3 seconds'
+WHERE token_hash = sha256('sess-c1');
+SELECT is(pg_temp.inbox('sess-c1')->>'status', '200',
+    'idle 8 s, used 3 s ago: still alive');
+SELECT is((SELECT last_seen_at FROM auth.session
+    WHERE token_hash = sha256('sess-c1')), now(),
+    'idle 8 s: last_seen_at 3 s old moves (idle / 4 = 2 s steps)');
+UPDATE auth.session SET last_seen_at = now() - interval '1 second'
+WHERE token_hash = sha256('sess-c1');
+SELECT pg_temp.inbox('sess-c1') \g /dev/null
+SELECT is((SELECT last_seen_at FROM auth.session
+    WHERE token_hash = sha256('sess-c1')), now() - interval '1 second',
+    'idle 8 s: last_seen_at 1 s old does not move');
+UPDATE auth.session SET idle_seconds = 900
+WHERE token_hash = sha256('sess-c1');
 SELECT pg_temp.login('coord.one', 'sess-idle', 2000) \g /dev/null
 UPDATE auth.session SET last_seen_at = now() - interval '901 seconds',
     created_at = now() - interval '1 hour'

@@ -551,9 +551,9 @@ def test_lockout_and_its_expiry(w, nrmd_factory):
 
 def test_idle_and_absolute_expiry(w, nrmd_factory):
     """Idle: a session unused for session_idle_timeout is over.  The
-    database moves last_seen_at in 30-second steps, so the lifetime is
-    shown with idle = lifetime: the answer's expires_at is login +
-    session_lifetime, and then the session is over."""
+    lifetime is shown with idle = lifetime: the answer's expires_at is
+    login + session_lifetime, and then the session is over (the busy
+    session under a short idle timeout is the next test)."""
     d = nrmd_factory(config={"session_idle_timeout": "2",
                              "session_lifetime": "600",
                              "login_lock_after": "1000"})
@@ -578,6 +578,37 @@ def test_idle_and_absolute_expiry(w, nrmd_factory):
     assert w.cluster.count(
         "select count(*) from audit.event where action = 'session.read' "
         "and reason = 'session_expired' and person_id = '%s'" % p.id) >= 1
+
+
+def test_busy_session_outlives_a_short_idle_timeout(w, nrmd_factory):
+    """The database refreshes last_seen_at every min(30 s, idle / 4): with
+    session_idle_timeout = 4 a session used every second for 8 s (twice
+    the idle timeout) stays alive, and one left alone for 6 s is refused
+    with 401, audited session_expired."""
+    d = nrmd_factory(config={"session_idle_timeout": "4",
+                             "session_lifetime": "60",
+                             "login_lock_after": "1000"})
+    p = w.person()
+    busy, _, _ = w.session(p, d=d)
+    r = w.login(p, recovery=p.recovery[0], d=d)  # no wait for a step
+    assert r.status_code == 201, r.text
+    idle = cookie_of(r)
+    w.secrets += [idle, r.json()["csrf_token"]]
+    t0 = time.time()
+    while time.time() - t0 < 8:
+        r = with_cookie(d, "GET", "/v1/session", busy)
+        assert r.status_code == 200, (time.time() - t0, r.text)
+        time.sleep(1)
+    assert time.time() - t0 >= 6
+    assert_problem(with_cookie(d, "GET", "/v1/session", idle), 401,
+                   "unauthenticated")
+    assert with_cookie(d, "GET", "/v1/session", busy).status_code == 200
+    assert w.cluster.count(
+        "select count(*) from audit.event where action = 'session.read' "
+        "and reason = 'session_expired' and person_id = '%s'" % p.id) == 1
+    assert w.cluster.count(
+        "select count(*) from auth.session where person_id = '%s' "
+        "and end_reason = 'expired'" % p.id) == 1
 
 
 # --------------------------------------------------------------------------
