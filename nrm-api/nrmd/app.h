@@ -45,6 +45,7 @@ struct nrm_app_counters {
 	uint64_t signals_created;
 	uint64_t reloads, reload_failures;
 	uint64_t login_failures; /* POST /v1/session answered 401 */
+	uint64_t login_locks; /* of those, failures that locked */
 	uint64_t sessions_created; /* POST /v1/session answered 201 */
 };
 

@@ -136,17 +136,29 @@ COMMENT ON FUNCTION auth.enrol(text, inet, bytea, text, bytea, bytea[]) IS
     'enrolment code (works once, also under concurrency); audited '
     'person.enrol.';
 
+-- How many of a login and a client address are locked now (0..2).
+CREATE OR REPLACE FUNCTION auth.login_locks(p_login text, p_client inet)
+RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.count(*)::integer FROM auth.login_lock l
+	WHERE l.locked_until > pg_catalog.now()
+	  AND ((l.kind = 'login' AND l.subject = p_login)
+	    OR (l.kind = 'address'
+	        AND l.subject = pg_catalog.abbrev(p_client)))
+$$;
+COMMENT ON FUNCTION auth.login_locks(text, inet) IS
+    'How many of the login and the client address are locked now.';
+ALTER FUNCTION auth.login_locks(text, inet) OWNER TO nrm_people;
+
 -- Whether a login or a client address is locked now.
 CREATE OR REPLACE FUNCTION auth.login_locked(p_login text, p_client inet)
 RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT EXISTS (SELECT 1 FROM auth.login_lock l
-	    WHERE l.locked_until > pg_catalog.now()
-	      AND ((l.kind = 'login' AND l.subject = p_login)
-	        OR (l.kind = 'address'
-	            AND l.subject = pg_catalog.abbrev(p_client))))
+	SELECT auth.login_locks(p_login, p_client) > 0
 $$;
 COMMENT ON FUNCTION auth.login_locked(text, inet) IS
     'Whether the login or the client address is locked now.';
@@ -257,7 +269,10 @@ ALTER FUNCTION auth.login_failed(text, inet, auth.person, integer, integer,
  * or the recovery code is unused (used up).  Otherwise the failure is
  * counted (auth.login_failed) and the answer is the same 401 for every
  * reason (audited person.login denied: bad_credentials, locked,
- * disabled, replay).
+ * disabled, replay), with one member beside status and problem for
+ * nrmd alone: locked_now, true when this failure locked the login or
+ * the client address (nrmd counts it in nrm_login_locks_total and does
+ * not pass it on; the client's 401 body is the same either way).
  */
 CREATE OR REPLACE FUNCTION auth.login_finish(p_request_id text, p_client inet,
     p_login text, p_person_id uuid, p_password_ok boolean,
@@ -274,6 +289,8 @@ DECLARE
 	v_reason text;
 	v_used timestamptz;
 	v_s auth.session;
+	v_locks integer;
+	v_locked_now boolean;
 BEGIN
 	IF pg_catalog.octet_length(p_session_token_hash) IS DISTINCT FROM 32
 	    OR p_idle_s IS NULL OR p_idle_s < 1 OR p_lifetime_s IS NULL
@@ -321,12 +338,17 @@ BEGIN
 		v_reason := 'bad_credentials';
 	END IF;
 	IF v_reason IS NOT NULL THEN
+		-- locked now: the login or the address was not locked before
+		-- this failure was counted and is now
+		v_locks := auth.login_locks(p_login, p_client);
 		PERFORM auth.login_failed(p_login, p_client, v_p, p_lock_after,
 		    p_lock_window_s, p_lock_for_s, p_request_id);
+		v_locked_now := auth.login_locks(p_login, p_client) > v_locks;
 		PERFORM api.audit_person(v_p.id, v_p.key_id, v_p.agency_id,
 		    v_p.role, 'person.login', 'person', v_p.id::text, NULL,
 		    'denied', v_reason, p_request_id, p_client);
-		RETURN api.problem(401, 'unauthenticated', 'login failed');
+		RETURN api.problem(401, 'unauthenticated', 'login failed')
+		    || pg_catalog.jsonb_build_object('locked_now', v_locked_now);
 	END IF;
 	IF p_new_phc IS NOT NULL THEN
 		UPDATE auth.person_credential c SET password_phc = p_new_phc,
@@ -350,7 +372,8 @@ $$;
 COMMENT ON FUNCTION auth.login_finish(text, inet, text, uuid, boolean, bigint,
     bytea, bytea, integer, integer, integer, integer, integer, text) IS
     'POST /v1/session: a new session when the verified credentials hold, '
-    'else the counted, audited 401 "login failed".';
+    'else the counted, audited 401 "login failed" (locked_now: this '
+    'failure locked the login or the address; for nrmd only).';
 
 -- A session as GET /v1/session and the login answer show it.
 CREATE OR REPLACE FUNCTION auth.session_json(p auth.person, s auth.session)

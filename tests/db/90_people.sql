@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(128);
+SELECT plan(131);
 \ir fixtures.psql
 
 -- An admin key (the auditor key tok-auditor is the fixtures').
@@ -256,7 +256,7 @@ SELECT is((SELECT row(person_id, outcome, reason)::text
 
 SELECT is(pg_temp.login('coord.one', 'sess-x', 1000),
     '{"status": 401, "problem": {"code": "unauthenticated",
-      "detail": "login failed"}}'::jsonb,
+      "detail": "login failed"}, "locked_now": false}'::jsonb,
     'a replayed step: 401 "login failed"');
 SELECT is((pg_temp.last_event('person.login')).reason, 'replay',
     'audited denied/replay');
@@ -297,8 +297,14 @@ SELECT is(pg_temp.login('coord.one', 'sess-x', NULL, 'rc9-coord.one')
     ->>'status', '401', 'an unknown recovery code: 401');
 
 -- The lock: three failures in the window lock the login, not the others.
-SELECT pg_temp.login('locked.one', 'sess-x', 5, NULL, false,
-    '203.0.113.5', 3) FROM generate_series(1, 3) \g /dev/null
+INSERT INTO r SELECT 'lockfail' || g, pg_temp.login('locked.one', 'sess-x',
+    5, NULL, false, '203.0.113.5', 3) FROM generate_series(1, 3) g;
+SELECT is((SELECT array_agg(v->>'locked_now' ORDER BY name) FROM r
+    WHERE name LIKE 'lockfail%'), ARRAY['false', 'false', 'true'],
+    'locked_now: true for the failure that locked, only');
+SELECT is((SELECT v->'problem' FROM r WHERE name = 'lockfail3'),
+    (SELECT v->'problem' FROM r WHERE name = 'lockfail1'),
+    'the failure that locked has the same problem as the others');
 SELECT is((SELECT array_agg(row(person_id, object_type, reason)::text
         ORDER BY id)
     FROM audit.event WHERE action = 'person.lock'),
@@ -309,6 +315,9 @@ SELECT is((SELECT array_agg(row(person_id, object_type, reason)::text
     'person.lock)');
 SELECT is(pg_temp.a($$SELECT api.login_lookup('r', NULL, 'locked.one')$$)
     ->'body'->'locked', 'true'::jsonb, 'login_lookup says locked');
+SELECT is(pg_temp.login('locked.one', 'sess-l', 6, NULL, true,
+    '192.0.2.99', 3)->>'locked_now', 'false',
+    'a failure while locked does not lock again: locked_now false');
 SELECT is(pg_temp.login('locked.one', 'sess-l', 6, NULL, true,
     '192.0.2.99', 3)->>'status', '401',
     'the right password and code while locked: 401');

@@ -534,13 +534,35 @@ def test_lockout_and_its_expiry(w, nrmd_factory):
                              "login_lock_window": "60",
                              "login_lock_duration": "6"})
     p = w.person()
-    for _ in range(3):
-        assert_login_failed(w.login(p, password="Fout-" + uuid.uuid4().hex,
-                                    code="000000", d=d))
+    fails = []
+    lock_events = ("select count(*) from audit.event "
+                   "where action = 'person.lock'")
+    for i in range(3):
+        locks = metric(d, "nrm_login_locks_total")
+        events = w.cluster.count(lock_events)
+        fails.append(w.login(p, password="Fout-" + uuid.uuid4().hex,
+                             code="000000", d=d))
+        assert_login_failed(fails[-1])
+        # a failure that locked (the login, or the client address, which
+        # earlier tests' failures may already count towards) is counted
+        # once; the third one locked the login
+        locked = w.cluster.count(lock_events) > events
+        assert locked == (i == 2) or i < 2
+        assert metric(d, "nrm_login_locks_total") == locks + locked
     # the current step: still within the drift after the lock
     p.steps.append(step_now())
     code = totp(p.secret, p.steps[-1])
-    assert_login_failed(w.login(p, code=code, d=d))  # locked
+    fails.append(w.login(p, code=code, d=d))
+    assert_login_failed(fails[-1])  # locked; no new lock counted
+    assert metric(d, "nrm_login_locks_total") == locks + 1
+    # the failure that locked says byte for byte what the others say
+    # (request ids set aside): locked_now never reaches the client
+    def bare(r):
+        return re.sub(rb'"request_id":"[^"]*"', b"", r.content)
+    assert bare(fails[2]) == bare(fails[0]) == bare(fails[3])
+    assert b"locked" not in fails[2].content
+    assert fails[2].headers.get("Content-Length") == \
+        fails[0].headers.get("Content-Length")
     assert w.cluster.count(
         "select count(*) from audit.event where action = 'person.lock' "
         "and person_id = '%s'" % p.id) == 1

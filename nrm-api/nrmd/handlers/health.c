@@ -214,6 +214,9 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_login_failures_total", "counter",
 	    "Logins refused (POST /v1/session answered 401).", "%llu",
 	    (unsigned long long)app->counters.login_failures);
+	M("nrm_login_locks_total", "counter",
+	    "Refused logins that locked the login or the client address.",
+	    "%llu", (unsigned long long)app->counters.login_locks);
 	M("nrm_sessions_created_total", "counter",
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);

@@ -362,8 +362,13 @@ login_finished(struct nrm_req *r, void *arg, const char *text)
 		goto out;
 	root = cJSON_Parse(text);
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	if (cJSON_IsNumber(st) && st->valueint == 401)
+	if (cJSON_IsNumber(st) && st->valueint == 401) {
 		r->app->counters.login_failures++;
+		/* for the metric only: the 401 body never carries it */
+		if (cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(root, "locked_now")))
+			r->app->counters.login_locks++;
+	}
 	cJSON_Delete(root);
 	if ((root = login_answer(r, text, 201, &body)) == NULL)
 		goto out;
