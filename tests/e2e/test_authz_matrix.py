@@ -20,10 +20,13 @@ One daemon and one set of keys and objects serve the whole module."""
 
 import base64
 import datetime
+import hashlib
+import hmac
 import json
 import random
 import re
 import statistics
+import struct
 import subprocess
 import time
 import uuid
@@ -243,6 +246,8 @@ class World:
         self.d = d
         self.cluster = cluster
         self.cases = []
+        self.holder = None  # a session that takes "in" cases, or the key
+        self.sessions = {}
         self.records = []
         self.events = []
 
@@ -257,9 +262,14 @@ class World:
         return rec
 
     def act(self, key, case_id, action, body):
-        r = requests.post("%s/v1/cases/%s/%s" % (self.d.url, case_id,
-                                                 action),
-                          json=body, headers=auth(key), timeout=15)
+        if isinstance(key, Session):
+            r = requests.post("%s/v1/cases/%s/%s" % (
+                self.d.tls_url, case_id, action), json=body, timeout=15,
+                headers=key.headers("POST"), verify=str(self.d.pki["cert"]))
+        else:
+            r = requests.post("%s/v1/cases/%s/%s" % (
+                self.d.url, case_id, action), json=body,
+                headers=auth(key), timeout=15)
         assert r.status_code == 200, (action, r.status_code, r.text[:300])
 
     def case(self, scope, state="open"):
@@ -268,8 +278,8 @@ class World:
         reporter = self.same["reporter"] if scope == "in" else \
             self.other["reporter"]
         case_id = self.submit(reporter, scope)["case_id"]
-        holder = self.keys["coordinator"] if scope == "in" else \
-            self.other["coordinator"]
+        holder = (self.holder or self.keys["coordinator"]) \
+            if scope == "in" else self.other["coordinator"]
         if state in ("taken", "closed"):
             self.act(holder, case_id, "take", {})
         if state == "closed":
@@ -305,6 +315,33 @@ class World:
                               timeout=15)
             assert r.status_code == 200, (r.status_code, r.text[:300])
         return pid
+
+    def session(self, agency, role, regions):
+        """A person of the agency, role and regions (as the key of the
+        role), enrolled and logged in: a Session."""
+        aid = self.cluster.scalar(
+            "select id from auth.agency where name = '%s'" % agency)
+        r = requests.post(self.d.url + "/v1/admin/persons",
+                          headers=auth(self.keys["admin"]), timeout=15,
+                          json={"login": "s" + uuid.uuid4().hex[:12],
+                                "display_name": "Matrix Sessie",
+                                "agency_id": aid, "role": role,
+                                "regions": list(regions)})
+        assert r.status_code == 201, (r.status_code, r.text[:300])
+        login, code = r.json()["login"], r.json()["enrolment_code"]
+        for _ in range(5):  # the dictionary check refuses a random few
+            password = "Matrix-" + base64.b32encode(
+                uuid.uuid4().bytes).decode().rstrip("=").lower()
+            r = requests.post(self.d.url + "/v1/enrol", timeout=30, json={
+                "enrolment_code": code, "password": password})
+            if r.status_code != 422:
+                break
+        assert r.status_code == 201, (r.status_code, r.text[:300])
+        secret = re.search(r"secret=([A-Z2-7]+)",
+                           r.json()["otpauth_uri"]).group(1)
+        s = Session(self.d, login, password, r.json()["recovery_codes"])
+        s.login(totp=totp(secret, int(time.time()) // 30))
+        return s
 
     def flagged_event(self):
         """A new audit event awaiting an auditor's review: an emergency
@@ -358,6 +395,49 @@ class World:
              % (ids(self.cases), ids(self.records),
                 ids(self.events, "bigint")))
         return self.cluster.sql(q)[0]
+
+
+def totp(secret_b32, step):
+    """RFC 6238: HOTP (RFC 4226) of the step, SHA-1, 6 digits."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    code = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (code % 1000000)
+
+
+class Session:
+    """A person's session: the cookie and the CSRF token (issue 11)."""
+
+    def __init__(self, d, login, password, recovery):
+        self.d = d
+        self.name = login
+        self.password = password
+        self.recovery = list(recovery)
+        self.cookie = self.csrf = None
+
+    def login(self, totp=None):
+        """Log in with the code, else with an unused recovery code."""
+        body = {"login": self.name, "password": self.password}
+        if totp is not None:
+            body["totp"] = totp
+        else:
+            body["recovery_code"] = self.recovery.pop()
+        r = requests.post(self.d.tls_url + "/v1/session", json=body,
+                          timeout=30, verify=str(self.d.pki["cert"]))
+        assert r.status_code == 201, (r.status_code, r.text[:300])
+        self.cookie = re.match(r"__Host-nrm_session=([^;]+);",
+                               r.headers["Set-Cookie"]).group(1)
+        self.csrf = r.json()["csrf_token"]
+
+    def headers(self, method, csrf=True, origin=True):
+        h = {"Cookie": "__Host-nrm_session=" + self.cookie}
+        if method not in ("GET", "HEAD") and csrf:
+            h["X-CSRF-Token"] = self.csrf
+        if method not in ("GET", "HEAD") and origin:
+            h["Origin"] = self.d.config.get("public_origin") or \
+                self.d.tls_url
+        return h
 
 
 @pytest.fixture(scope="module")
@@ -422,6 +502,21 @@ def world(nrmd, cluster):
         "select max(e.id) from audit.event e where not exists "
         "(select 1 from audit.review r where r.event_id = e.id)")}
 
+    # a person's session of every role, of the key's agency and regions
+    # (made first: the matrix's failed logins count towards the address)
+    w.sessions = {role: w.session(spec[role][0], role, spec[role][2])
+                  for role in ROLES}
+    r = requests.post(nrmd.url + "/v1/admin/persons",
+                      headers=auth(w.keys["admin"]), timeout=15, json={
+                          "login": "c" + uuid.uuid4().hex[:12],
+                          "display_name": "Matrix Collega",
+                          "agency_id": cluster.scalar(
+                              "select id from auth.agency where name = '%s'"
+                              % care13),
+                          "role": "coordinator", "regions": ["VR13"]})
+    assert r.status_code == 201, r.text[:300]
+    w.colleague = r.json()["id"]
+
     # the revoked keys: cached by nrmd (one allowed request), then revoked
     nil = "00000000-0000-0000-0000-000000000000"
     warm = {
@@ -460,7 +555,7 @@ CASE_BODY = {
 }
 # The state a case must be in for the action to succeed in scope.
 CASE_STATE = {"take": "open", "decline": "open", "transfer": "open",
-              "close": "taken", "reopen": "closed"}
+              "close": "taken", "reopen": "closed", "handover": "taken"}
 
 
 def column_key(w, route_row, column):
@@ -478,7 +573,8 @@ def column_key(w, route_row, column):
 
 def role_of(w, key):
     for role in ROLES:
-        if key is w.keys[role] or key is w.revoked[role]:
+        if key is w.keys[role] or key is w.revoked[role] or \
+                key is w.sessions.get(role):
             return role
     return None
 
@@ -511,12 +607,19 @@ def target(w, route, obj, fresh):
 def request_for(w, route, key, obj_id):
     """(method, url, keyword arguments of requests.request)."""
     method, path = route.split()
-    headers = auth(key) if key is not None else {}
+    headers = auth(key) if key is not None and \
+        not isinstance(key, Session) else {}
     kw = {"headers": headers, "timeout": 30}
     url = w.d.url + path.replace("{id}", obj_id or "")
+    if isinstance(key, Session):
+        url = w.d.tls_url + path.replace("{id}", obj_id or "")
+        kw["verify"] = str(w.d.pki["cert"])
+        kw["headers"] = key.headers(method)
     role = role_of(w, key)
     if route == "POST /v1/signals":
-        kw["headers"] = signal_headers(key.token if key else None)
+        kw["headers"] = signal_headers(
+            None, extra=key.headers(method)) if isinstance(key, Session) \
+            else signal_headers(key.token if key else None)
         kw["json"] = adult_signal()
     elif path.startswith("/v1/cases/{id}/") and method == "POST":
         action = path.rsplit("/", 1)[1]
@@ -531,7 +634,9 @@ def request_for(w, route, key, obj_id):
         elif action == "share":
             kw["json"] = {"agency_id": w.agency_a, "consent": True}
         elif action == "handover":
-            kw["json"] = {"person": str(uuid.uuid4())}
+            # a session's colleague: an active coordinator of VR13
+            kw["json"] = {"person": w.colleague if isinstance(key, Session)
+                          else str(uuid.uuid4())}
     elif route == "POST /v1/investigations":
         kw["json"] = {"signal_id": obj_id, "report_filed": False}
     elif method == "PATCH":
@@ -663,6 +768,136 @@ def test_matrix_column(nrmd, world, column):
                 wrong.append("%s: an allowed write changed nothing" % where)
             last = after
     assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
+
+
+# A person's session (issue 11) gets a key's cell of its role on every
+# route (GET with the cookie; an unsafe method with the cookie, the CSRF
+# token and the Origin), but on these rows, where a session is what the
+# route is about.  docs/authorization.md holds the same list.
+SESSION_CELLS = """
+route                              obj rep crd asr inv aud ana adm
+POST /v1/cases/{id}/handover       in  403 200 403 403 403 403 403
+POST /v1/cases/{id}/handover       out 403 404 403 403 403 403 403
+GET /v1/session                    -   200 200 200 200 200 200 200
+DELETE /v1/session                 -   204 204 204 204 204 204 204
+"""
+
+
+def parse_session_cells(text):
+    """{(route, object): {role: session status}}."""
+    lines = [ln.split() for ln in text.strip().splitlines()[1:]]
+    return {(f[0] + " " + f[1], f[2]): dict(zip(ROLES, map(int, f[3:])))
+            for f in lines}
+
+
+def parse_doc_session_cells(text):
+    m = re.search(r"<!-- authz-session:begin -->(.*?)"
+                  r"<!-- authz-session:end -->", text, re.S)
+    assert m, "no authz-session markers in %s" % DOC
+    lines = [ln.strip() for ln in m.group(1).strip().splitlines()]
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    assert tuple(cells[0]) == ("route", "object") + ROLES, cells[0]
+    return {(c[0].strip("`"), c[1]): dict(zip(ROLES, map(int, c[2:])))
+            for c in cells[2:]}
+
+
+SESSION_ROWS = parse_session_cells(SESSION_CELLS)
+
+
+def test_doc_session_cells_are_the_test_cells():
+    assert parse_doc_session_cells(DOC.read_text(encoding="utf-8")) == \
+        SESSION_ROWS
+    for (route, obj), cells in SESSION_ROWS.items():
+        row = next(r for r in ROWS if r[0] == route and r[1] == obj)
+        assert any(row[3][role] != cells[role] for role in ROLES), row
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix_session_column(nrmd, world, role):
+    """The role's column, sent with a person's session instead of the
+    key: the same statuses (but SESSION_CELLS), the same checks."""
+    w = world
+    sess = w.sessions[role]
+    wrong = []
+    last = None
+    w.holder = sess if role == "coordinator" else None
+    try:
+        wrong = session_cells(w, role, sess)
+    finally:
+        w.holder = None
+    assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
+
+
+def session_cells(w, role, sess):
+    """What is wrong in the role's session column."""
+    wrong = []
+    last = None
+    for row in ROWS:
+        route, obj, access, cells = row
+        if route in NO_CREDENTIAL:
+            continue  # the credential is in the body: no session to use
+        expected = SESSION_ROWS.get((route, obj), cells)[role]
+        where = "%s [%s] as %s's session" % (route, obj, role)
+        write = access == "write"
+        fresh = write and expected < 300
+        obj_id = target(w, route, obj, fresh) if obj != "-" else None
+        if write and (fresh or last is None):
+            last = w.fingerprint()
+        r = send(w, route, sess, obj_id)
+        wrong += ["%s: %s" % (where, p) for p in problems_of(r, expected)]
+        if obj != "-" and expected >= 400 and r.status_code == expected:
+            for other in unknown_variants(route):
+                u = send(w, route, sess, other)
+                if comparable(u) != comparable(r):
+                    wrong.append("%s: the answer differs for an unknown "
+                                 "id %r" % (where, other))
+        if write:
+            after = w.fingerprint()
+            if expected >= 300 and after != last:
+                wrong.append("%s: a denied write changed the database"
+                             % where)
+            last = after
+        if route == "DELETE /v1/session" and r.status_code < 300:
+            sess.login()  # ended: a new session for the rows after
+    return wrong
+
+
+def test_session_csrf_and_expiry_cells(nrmd, world):
+    """An unsafe method by cookie without X-CSRF-Token or without Origin
+    is a 403 naming the header and changes nothing; an expired session
+    is a 401 on a read as on a write."""
+    w = world
+    sess = w.sessions["coordinator"]
+    case = w.case("in", "open")
+    url = "%s/v1/cases/%s/take" % (w.d.tls_url, case)
+    cert = str(w.d.pki["cert"])
+    for csrf, origin, header in ((False, True, "X-CSRF-Token"),
+                                 (True, False, "Origin")):
+        before = w.fingerprint()
+        r = requests.post(url, json={}, timeout=30, verify=cert,
+                          headers=sess.headers("POST", csrf, origin))
+        assert r.status_code == 403, r.text[:300]
+        assert r.headers["Content-Type"].startswith(
+            "application/problem+json")
+        assert header in r.json().get("detail", "") + \
+            r.json().get("field", ""), r.text[:300]
+        assert w.fingerprint() == before
+    # expired: a new session of the role, never used (nothing cached),
+    # whose idle timeout the database says has passed
+    old = w.sessions["coordinator"]
+    gone = Session(w.d, old.name, old.password, old.recovery)
+    gone.login()
+    old.recovery = gone.recovery
+    w.cluster.sql(
+        "update auth.session set last_seen_at = now() - interval '1 day' "
+        "where token_hash = sha256('%s'::bytea)" % gone.cookie)
+    for method, path in (("GET", "/v1/inbox"),
+                         ("POST", "/v1/cases/%s/take" % case)):
+        r = requests.request(method, w.d.tls_url + path, json={},
+                             timeout=30, verify=cert,
+                             headers=gone.headers(method))
+        assert r.status_code == 401, (method, r.text[:300])
+        assert r.json()["type"] == "urn:nrm:problem:unauthenticated"
 
 
 def test_allowed_share_is_in_the_case_history(nrmd, world, doc):
