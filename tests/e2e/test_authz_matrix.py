@@ -20,13 +20,10 @@ One daemon and one set of keys and objects serve the whole module."""
 
 import base64
 import datetime
-import hashlib
-import hmac
 import json
 import random
 import re
 import statistics
-import struct
 import subprocess
 import time
 import uuid
@@ -37,6 +34,7 @@ import requests
 from nrm_e2e.api import assert_receipt, auth, post_signal, signal_headers
 from nrm_e2e.env import NRMD, ROOT
 from nrm_e2e.openapi import validator
+from nrm_e2e.person import Session, totp
 from nrm_e2e.pg import create_key, key_id
 from nrm_e2e.signals import PERSONAL_FRAGMENTS, adult_signal
 
@@ -397,49 +395,6 @@ class World:
         return self.cluster.sql(q)[0]
 
 
-def totp(secret_b32, step):
-    """RFC 6238: HOTP (RFC 4226) of the step, SHA-1, 6 digits."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    off = mac[-1] & 0x0F
-    code = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
-    return "%06d" % (code % 1000000)
-
-
-class Session:
-    """A person's session: the cookie and the CSRF token (issue 11)."""
-
-    def __init__(self, d, login, password, recovery):
-        self.d = d
-        self.name = login
-        self.password = password
-        self.recovery = list(recovery)
-        self.cookie = self.csrf = None
-
-    def login(self, totp=None):
-        """Log in with the code, else with an unused recovery code."""
-        body = {"login": self.name, "password": self.password}
-        if totp is not None:
-            body["totp"] = totp
-        else:
-            body["recovery_code"] = self.recovery.pop()
-        r = requests.post(self.d.tls_url + "/v1/session", json=body,
-                          timeout=30, verify=str(self.d.pki["cert"]))
-        assert r.status_code == 201, (r.status_code, r.text[:300])
-        self.cookie = re.match(r"__Host-nrm_session=([^;]+);",
-                               r.headers["Set-Cookie"]).group(1)
-        self.csrf = r.json()["csrf_token"]
-
-    def headers(self, method, csrf=True, origin=True):
-        h = {"Cookie": "__Host-nrm_session=" + self.cookie}
-        if method not in ("GET", "HEAD") and csrf:
-            h["X-CSRF-Token"] = self.csrf
-        if method not in ("GET", "HEAD") and origin:
-            h["Origin"] = self.d.config.get("public_origin") or \
-                self.d.tls_url
-        return h
-
-
 @pytest.fixture(scope="module")
 def world(nrmd, cluster):
     """Agency A (police: a reporter and an investigator, the matrix's,
@@ -731,15 +686,28 @@ def unknown_variants(route):
 # (auth_cache_ttl, 10 s), which is the harder case.
 @pytest.mark.parametrize("column", ("revoked",) + ROLES + ("none",))
 def test_matrix_column(nrmd, world, column):
-    w = world
+    wrong = column_wrong(world, column, lambda row: row[3][column],
+                         lambda row: column_key(world, row, column))
+    assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
+
+
+# Allowed writes that change nothing the fingerprint covers.
+NO_CHANGE = ("POST /v1/admin/reload", "DELETE /v1/session")
+
+
+def column_wrong(w, column, expected_of, key_of):
+    """What is wrong in a column: expected_of(row) its status (None: the
+    column has no such cell), key_of(row) the key or session it sends."""
     wrong = []
     # The fingerprint after the last write cell: reads change nothing it
     # covers, so it serves as the next denied write's "before".
     last = None
     for row in ROWS:
         route, obj, access, cells = row
-        expected = cells[column]
-        key = column_key(w, row, column)
+        expected = expected_of(row)
+        if expected is None:
+            continue
+        key = key_of(row)
         where = "%s [%s] as %s" % (route, obj, column)
         write = access == "write"
         fresh = write and expected < 300
@@ -763,11 +731,12 @@ def test_matrix_column(nrmd, world, column):
             if expected >= 300 and after != last:
                 wrong.append("%s: a denied write changed the database "
                              "(%s -> %s)" % (where, last, after))
-            if (expected < 300 and route != "POST /v1/admin/reload" and
-                    after == last):
+            if expected < 300 and route not in NO_CHANGE and after == last:
                 wrong.append("%s: an allowed write changed nothing" % where)
             last = after
-    assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
+        if route == "DELETE /v1/session" and r.status_code < 300:
+            key.login()  # the session ended: a new one for the rows after
+    return wrong
 
 
 # A person's session (issue 11) gets a key's cell of its role on every
@@ -815,51 +784,20 @@ def test_doc_session_cells_are_the_test_cells():
 @pytest.mark.parametrize("role", ROLES)
 def test_matrix_session_column(nrmd, world, role):
     """The role's column, sent with a person's session instead of the
-    key: the same statuses (but SESSION_CELLS), the same checks."""
+    key: the same statuses (but SESSION_CELLS), the same checks; the
+    coordinator's session holds the cases it acts on."""
     w = world
     sess = w.sessions[role]
-    wrong = []
-    last = None
     w.holder = sess if role == "coordinator" else None
     try:
-        wrong = session_cells(w, role, sess)
+        wrong = column_wrong(
+            w, role + "'s session",
+            lambda row: None if row[0] in NO_CREDENTIAL else
+            SESSION_ROWS.get((row[0], row[1]), row[3])[role],
+            lambda row: sess)
     finally:
         w.holder = None
     assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
-
-
-def session_cells(w, role, sess):
-    """What is wrong in the role's session column."""
-    wrong = []
-    last = None
-    for row in ROWS:
-        route, obj, access, cells = row
-        if route in NO_CREDENTIAL:
-            continue  # the credential is in the body: no session to use
-        expected = SESSION_ROWS.get((route, obj), cells)[role]
-        where = "%s [%s] as %s's session" % (route, obj, role)
-        write = access == "write"
-        fresh = write and expected < 300
-        obj_id = target(w, route, obj, fresh) if obj != "-" else None
-        if write and (fresh or last is None):
-            last = w.fingerprint()
-        r = send(w, route, sess, obj_id)
-        wrong += ["%s: %s" % (where, p) for p in problems_of(r, expected)]
-        if obj != "-" and expected >= 400 and r.status_code == expected:
-            for other in unknown_variants(route):
-                u = send(w, route, sess, other)
-                if comparable(u) != comparable(r):
-                    wrong.append("%s: the answer differs for an unknown "
-                                 "id %r" % (where, other))
-        if write:
-            after = w.fingerprint()
-            if expected >= 300 and after != last:
-                wrong.append("%s: a denied write changed the database"
-                             % where)
-            last = after
-        if route == "DELETE /v1/session" and r.status_code < 300:
-            sess.login()  # ended: a new session for the rows after
-    return wrong
 
 
 def test_session_csrf_and_expiry_cells(nrmd, world):

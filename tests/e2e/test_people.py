@@ -9,16 +9,13 @@ the login exists or not; lockout, idle and absolute expiry, logout,
 disable and reset end sessions; the person is in the audit; no password,
 code, token or cookie reaches a log line or an audit row."""
 
-import base64
 import datetime
 import hashlib
-import hmac
 import json
 import random
 import re
 import secrets as pysecrets
 import statistics
-import struct
 import time
 import urllib.parse
 import uuid
@@ -30,6 +27,7 @@ from nrm_e2e.api import assert_problem, auth, metric
 from nrm_e2e.cases import new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.openapi import load_openapi, validator
+from nrm_e2e.person import totp
 from nrm_e2e.pg import create_key, key_id
 
 COOKIE = "__Host-nrm_session"
@@ -42,15 +40,6 @@ SHARED_CONFIG = {"login_lock_after": "1000"}
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def totp(secret_b32, step):
-    """RFC 6238: HOTP (RFC 4226) of the step, SHA-1, 6 digits."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    off = mac[-1] & 0x0F
-    code = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
-    return "%06d" % (code % 1000000)
 
 
 def step_now():
