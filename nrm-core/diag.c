@@ -78,16 +78,10 @@ nrm_diag_add(struct nrm_diag *d, enum nrm_diag_severity sev, const char *file,
 		d->n_warnings++;
 	if (d->n >= NRM_DIAG_KEEP)
 		goto dropped;
-	if (d->n == d->cap) {
-		int cap = d->cap ? d->cap * 2 : 16;
-		struct nrm_diag_entry *p;
-
-		p = realloc(d->entries, (size_t)cap * sizeof(*p));
-		if (p == NULL)
-			goto dropped;
-		d->entries = p;
-		d->cap = cap;
-	}
+	e = nrm_grow(d->entries, &d->cap, d->n, sizeof(*e), 16);
+	if (e == NULL)
+		goto dropped;
+	d->entries = e;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

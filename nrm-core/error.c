@@ -1,9 +1,10 @@
 /*
- * error.c - the domain error, the stable names of error codes and the
- * name-table lookups (see nrm.h).
+ * error.c - the domain error, the stable names of error codes, the
+ * name-table lookups and the array growth (see nrm.h).
  */
 #include "nrm/nrm.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +120,25 @@ void
 nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n)
 {
 	qsort(refs, n, sizeof(*refs), err_name_ref_cmp);
+}
+
+void *
+nrm_grow(void *v, int *cap, int n, size_t size, int first)
+{
+	int ncap = *cap > 0 ? *cap : first;
+	void *p;
+
+	if (n < *cap)
+		return v;
+	if (*cap > 0) {
+		if (*cap > INT_MAX / 2)
+			return NULL;
+		ncap = *cap * 2;
+	}
+	if ((size_t)ncap > SIZE_MAX / size)
+		return NULL;
+	p = realloc(v, (size_t)ncap * size);
+	if (p != NULL)
+		*cap = ncap;
+	return p;
 }

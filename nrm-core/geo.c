@@ -221,6 +221,7 @@ static int
 geo_region_intern(
     struct geo_builder *b, const char *code, char **name, const char **detail)
 {
+	struct nrm_region *r;
 	int i;
 
 	for (i = 0; i < b->n_regions; i++) {
@@ -232,18 +233,12 @@ geo_region_intern(
 		}
 		return i;
 	}
-	if (b->n_regions == b->cap_regions) {
-		int cap = b->cap_regions ? b->cap_regions * 2 : 32;
-		struct nrm_region *r;
-
-		r = realloc(b->regions, (size_t)cap * sizeof(*r));
-		if (r == NULL) {
-			*detail = "out of memory";
-			return -1;
-		}
-		b->regions = r;
-		b->cap_regions = cap;
+	r = nrm_grow(b->regions, &b->cap_regions, b->n_regions, sizeof(*r), 32);
+	if (r == NULL) {
+		*detail = "out of memory";
+		return -1;
 	}
+	b->regions = r;
 	i = b->n_regions++;
 	memset(&b->regions[i], 0, sizeof(b->regions[i]));
 	snprintf(b->regions[i].code, sizeof(b->regions[i].code), "%s", code);
@@ -378,18 +373,12 @@ geo_add_row(
 	region = geo_region_intern(b, f[2], &f[3], detail);
 	if (region < 0)
 		return NRM_ERR;
-	if (b->n_rows == b->cap_rows) {
-		int cap = b->cap_rows ? b->cap_rows * 2 : 512;
-		struct geo_row *r;
-
-		r = realloc(b->rows, (size_t)cap * sizeof(*r));
-		if (r == NULL) {
-			*detail = "out of memory";
-			return NRM_ERR;
-		}
-		b->rows = r;
-		b->cap_rows = cap;
+	row = nrm_grow(b->rows, &b->cap_rows, b->n_rows, sizeof(*row), 512);
+	if (row == NULL) {
+		*detail = "out of memory";
+		return NRM_ERR;
 	}
+	b->rows = row;
 	row = &b->rows[b->n_rows++];
 	memcpy(row->code, f[0], 7);
 	row->name = f[1];

@@ -11,7 +11,6 @@
  */
 #include "nrm/route.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,46 +474,6 @@ route_width(const char *s)
 	return n;
 }
 
-/* Append to a growing text; on OOM the text is dropped. */
-static void route_cat(char **buf, size_t *n, size_t *cap, const char *fmt, ...)
-    NRM_PRINTF(4, 5);
-
-static void
-route_cat(char **buf, size_t *n, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	if (*buf == NULL)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		len = vsnprintf(*buf + *n, *cap - *n, fmt, ap);
-		va_end(ap);
-		if (len < 0) {
-			free(*buf);
-			*buf = NULL;
-			return;
-		}
-		if ((size_t)len < *cap - *n) {
-			*n += (size_t)len;
-			return;
-		}
-		{
-			size_t ncap = (*cap + (size_t)len + 1) * 2;
-			char *p = realloc(*buf, ncap);
-
-			if (p == NULL) {
-				free(*buf);
-				*buf = NULL;
-				return;
-			}
-			*buf = p;
-			*cap = ncap;
-		}
-	}
-}
-
 /*
  * The table: one line per region, columns padded to their widest cell
  * (names counted in characters, not bytes), then the warnings.
@@ -522,13 +481,10 @@ route_cat(char **buf, size_t *n, size_t *cap, const char *fmt, ...)
 char *
 nrm_router_coverage_text(const struct nrm_router *r)
 {
-	size_t n = 0, cap = 4096;
-	char *buf = malloc(cap);
+	struct ld_buf b = {0};
+	size_t len;
 	int i, w_code = 4, w_name = 4, w_fb = 8, w_eff, pad;
 
-	if (buf == NULL)
-		return NULL;
-	buf[0] = '\0';
 	for (i = 0; i < r->n_regions; i++) {
 		const struct nrm_routing_region *g = &r->regions[i].pub;
 		int wn = route_width(g->name);
@@ -541,35 +497,34 @@ nrm_router_coverage_text(const struct nrm_router *r)
 			w_fb = (int)strlen(g->fallback);
 	}
 	w_eff = w_code < 9 ? 9 : w_code;
-	route_cat(&buf, &n, &cap,
+	nrm_ld_buf_add(&b,
 	    "routing configuration %s\n%d rules, %d municipalities, %d "
 	    "regions and the national desk\n\n",
 	    r->version, r->n_rules, r->n_munis, r->n_regions - 1);
-	route_cat(&buf, &n, &cap, "%-*s  %-*s  %-6s  %5s  %-*s  %-*s  %s\n",
-	    w_code, "CODE", w_name, "NAME", "ACTIVE", "MUNIS", w_fb, "FALLBACK",
-	    w_eff, "ROUTES TO", "OFFICE");
+	nrm_ld_buf_add(&b, "%-*s  %-*s  %-6s  %5s  %-*s  %-*s  %s\n", w_code,
+	    "CODE", w_name, "NAME", "ACTIVE", "MUNIS", w_fb, "FALLBACK", w_eff,
+	    "ROUTES TO", "OFFICE");
 	for (i = 0; i < r->n_regions; i++) {
 		const struct nrm_routing_region *g = &r->regions[i].pub;
 
 		pad = w_name - route_width(g->name);
-		route_cat(&buf, &n, &cap,
-		    "%-*s  %s%*s  %-6s  %5d  %-*s  %-*s  ", w_code, g->code,
-		    g->name, pad, "", g->active ? "yes" : "no",
+		nrm_ld_buf_add(&b, "%-*s  %s%*s  %-6s  %5d  %-*s  %-*s  ",
+		    w_code, g->code, g->name, pad, "", g->active ? "yes" : "no",
 		    g->n_municipalities, w_fb,
 		    g->fallback != NULL ? g->fallback : "-", w_eff,
 		    g->effective);
 		if (g->office_name != NULL)
-			route_cat(&buf, &n, &cap, "%s, %s\n", g->office_name,
-			    g->office_contact);
+			nrm_ld_buf_add(
+			    &b, "%s, %s\n", g->office_name, g->office_contact);
 		else
-			route_cat(&buf, &n, &cap, "(no office)\n");
+			nrm_ld_buf_add(&b, "(no office)\n");
 	}
 	if (r->n_warnings == 0) {
-		route_cat(&buf, &n, &cap, "\nwarnings: none\n");
+		nrm_ld_buf_add(&b, "\nwarnings: none\n");
 	} else {
-		route_cat(&buf, &n, &cap, "\nwarnings (%d):\n", r->n_warnings);
+		nrm_ld_buf_add(&b, "\nwarnings (%d):\n", r->n_warnings);
 		for (i = 0; i < r->n_warnings; i++)
-			route_cat(&buf, &n, &cap, "  %s\n", r->warnings[i]);
+			nrm_ld_buf_add(&b, "  %s\n", r->warnings[i]);
 	}
-	return buf;
+	return nrm_ld_buf_take(&b, SIZE_MAX, &len);
 }

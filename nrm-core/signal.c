@@ -150,7 +150,6 @@ nrm_gender_name(enum nrm_gender g)
 	    sig_gender_names, NRM_ARRAY_LEN(sig_gender_names), (int)g);
 }
 
-/* Index of s in names[0..n), or -1. */
 /* What the schema walk needs. */
 struct sig_ctx {
 	struct nrm_signal *s;
@@ -161,11 +160,19 @@ struct sig_ctx {
 	int obs_year, obs_month, obs_day; /* date of observed_at, local */
 };
 
-/* Members of `obj` at `path` into slot[]; the first fault in c->err. */
+/*
+ * The object at `path` (the body itself when path is ""): its members
+ * into slot[]; anything but an object, or a fault among its members, is
+ * the first fault in c->err.
+ */
 static int
 sig_members(struct sig_ctx *c, const cJSON *obj, const char *path,
     const char *const *keys, int n, const cJSON **slot)
 {
+	if (!cJSON_IsObject(obj))
+		return path[0] == '\0'
+		    ? SIG_FAIL(c, "", "body must be a JSON object")
+		    : SIG_FAIL(c, path, "must be an object");
 	if (nrm_json_members(obj, path, keys, n, 0, slot, NULL, NULL, c->err) !=
 	    0)
 		return NRM_ERR;
@@ -309,8 +316,6 @@ sig_parse_location(struct sig_ctx *c, const cJSON *v)
 
 	if (v == NULL)
 		return NRM_OK;
-	if (!cJSON_IsObject(v))
-		return SIG_FAIL(c, "location", "must be an object");
 	if (sig_members(c, v, "location", sig_location_keys, 1, slot) != NRM_OK)
 		return NRM_ERR;
 	if (slot[0] == NULL)
@@ -404,8 +409,6 @@ sig_parse_contact(struct sig_ctx *c, const cJSON *v)
 
 	if (v == NULL)
 		return NRM_OK;
-	if (!cJSON_IsObject(v))
-		return SIG_FAIL(c, path, "must be an object");
 	if (sig_members(c, v, path, sig_contact_keys, 2, slot) != NRM_OK)
 		return NRM_ERR;
 	if (slot[0] != NULL) {
@@ -440,8 +443,6 @@ sig_parse_subject(struct sig_ctx *c, const cJSON *v)
 
 	if (v == NULL)
 		return SIG_FAIL(c, "subject", "is required");
-	if (!cJSON_IsObject(v))
-		return SIG_FAIL(c, "subject", "must be an object");
 	if (sig_members(c, v, "subject", sig_subject_keys, SIG_S__COUNT,
 		slot) != NRM_OK)
 		return NRM_ERR;
@@ -524,8 +525,6 @@ sig_parse_urgency(struct sig_ctx *c, const cJSON *v)
 
 	if (v == NULL)
 		return NRM_OK;
-	if (!cJSON_IsObject(v))
-		return SIG_FAIL(c, "urgency", "must be an object");
 	if (sig_members(c, v, "urgency", sig_urgency_keys, 2, slot) != NRM_OK)
 		return NRM_ERR;
 	if (nrm_json_bool(slot[0], "urgency.immediate_danger",
@@ -603,8 +602,6 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	const cJSON *slot[SIG_K__TOP];
 	const cJSON *x;
 
-	if (!cJSON_IsObject(root))
-		return SIG_FAIL(c, "", "body must be a JSON object");
 	if (sig_members(c, root, "", sig_top_keys, SIG_K__TOP, slot) != NRM_OK)
 		return NRM_ERR;
 	if (sig_parse_observed_at(c, slot[SIG_K_OBSERVED_AT], now) != NRM_OK)

@@ -227,12 +227,18 @@ nrm_ctl_audit_commit(PGconn *conn, const char *action, const char *object_type,
 	return nrm_ctl_commit(conn, err, "commit %s", change);
 }
 
-void
-nrm_ctl_print_table(
-    FILE *out, const PGresult *res, const char *const *head, int ncol)
+int
+nrm_ctl_list(PGconn *conn, FILE *out, const char *sql, const char *const *head,
+    int ncol, struct nrm_error *err, const char *what)
 {
-	int rows = PQntuples(res);
+	PGresult *res;
+	int rows;
 	int width[16];
+
+	if (nrm_ctl_query(conn, sql, 0, NULL, -1, &res, err, "%s", what) !=
+	    NRM_OK)
+		return NRM_ERR;
+	rows = PQntuples(res);
 
 	if (ncol > (int)NRM_ARRAY_LEN(width))
 		ncol = (int)NRM_ARRAY_LEN(width);
@@ -252,4 +258,6 @@ nrm_ctl_print_table(
 		for (int c = 0; c < ncol; c++)
 			fprintf(out, "%-*s%s", c == ncol - 1 ? 0 : width[c],
 			    PQgetvalue(res, r, c), c == ncol - 1 ? "\n" : "  ");
+	PQclear(res);
+	return NRM_OK;
 }

@@ -82,10 +82,12 @@ int nrm_ctl_audit_commit(PGconn *conn, const char *action,
     struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
- * Print every row of `res` as an aligned table to `out`, under the
- * column names head[0..ncol) (res has ncol text columns).
+ * Run the listing query `sql` (no parameters, ncol text columns) and
+ * print every row as an aligned table to `out`, under the column names
+ * head[0..ncol).  `what` names the listing in errors ("list keys").
  */
-void nrm_ctl_print_table(
-    FILE *out, const PGresult *res, const char *const *head, int ncol);
+int nrm_ctl_list(PGconn *conn, FILE *out, const char *sql,
+    const char *const *head, int ncol, struct nrm_error *err,
+    const char *what) NRM_MUSTCHECK;
 
 #endif /* NRM_CTL_DB_H */

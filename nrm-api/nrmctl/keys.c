@@ -209,26 +209,18 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 	    "revoked",
 	    "label",
 	};
-	enum {
-		NCOL = NRM_ARRAY_LEN(head)
-	};
-	PGresult *res;
 
-	if (nrm_ctl_query(conn,
-		"SELECT k.id, k.role, a.name, a.kind, "
-		"coalesce(pg_catalog.array_to_string(k.regions, ','), '-'), "
-		"pg_catalog.to_char(k.created_at AT TIME ZONE 'UTC', "
-		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"coalesce(pg_catalog.to_char(k.revoked_at AT TIME ZONE 'UTC', "
-		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), "
-		"coalesce(k.label, '-') "
-		"FROM auth.api_key k JOIN auth.agency a ON a.id = k.agency_id "
-		"ORDER BY k.created_at, k.id",
-		0, NULL, -1, &res, err, "list keys") != NRM_OK)
-		return NRM_ERR;
-	nrm_ctl_print_table(out, res, head, NCOL);
-	PQclear(res);
-	return NRM_OK;
+	return nrm_ctl_list(conn, out,
+	    "SELECT k.id, k.role, a.name, a.kind, "
+	    "coalesce(pg_catalog.array_to_string(k.regions, ','), '-'), "
+	    "pg_catalog.to_char(k.created_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "coalesce(pg_catalog.to_char(k.revoked_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), "
+	    "coalesce(k.label, '-') "
+	    "FROM auth.api_key k JOIN auth.agency a ON a.id = k.agency_id "
+	    "ORDER BY k.created_at, k.id",
+	    head, (int)NRM_ARRAY_LEN(head), err, "list keys");
 }
 
 int

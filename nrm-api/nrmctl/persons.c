@@ -149,23 +149,18 @@ nrm_person_list(PGconn *conn, FILE *out, struct nrm_error *err)
 	    "created",
 	    "name",
 	};
-	PGresult *res;
 
-	if (nrm_ctl_query(conn,
-		"SELECT p.login, p.role, a.name, "
-		"coalesce(pg_catalog.array_to_string(p.regions, ','), '-'), "
-		"p.status, CASE WHEN c.person_id IS NULL THEN 'no' "
-		"ELSE 'yes' END, "
-		"pg_catalog.to_char(p.created_at AT TIME ZONE 'UTC', "
-		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), p.display_name "
-		"FROM auth.person p JOIN auth.agency a ON a.id = p.agency_id "
-		"LEFT JOIN auth.person_credential c ON c.person_id = p.id "
-		"ORDER BY p.login COLLATE \"C\"",
-		0, NULL, -1, &res, err, "list persons") != NRM_OK)
-		return NRM_ERR;
-	nrm_ctl_print_table(out, res, head, (int)NRM_ARRAY_LEN(head));
-	PQclear(res);
-	return NRM_OK;
+	return nrm_ctl_list(conn, out,
+	    "SELECT p.login, p.role, a.name, "
+	    "coalesce(pg_catalog.array_to_string(p.regions, ','), '-'), "
+	    "p.status, CASE WHEN c.person_id IS NULL THEN 'no' "
+	    "ELSE 'yes' END, "
+	    "pg_catalog.to_char(p.created_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), p.display_name "
+	    "FROM auth.person p JOIN auth.agency a ON a.id = p.agency_id "
+	    "LEFT JOIN auth.person_credential c ON c.person_id = p.id "
+	    "ORDER BY p.login COLLATE \"C\"",
+	    head, (int)NRM_ARRAY_LEN(head), err, "list persons");
 }
 
 int

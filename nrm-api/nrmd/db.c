@@ -529,6 +529,28 @@ db_conn_drain(struct db_conn *c, PGresult **first, bool *failed)
 	return false;
 }
 
+/*
+ * One socket event on a connection with a command out (preparing, or a
+ * query): flush what libpq still holds when the socket is writable, then
+ * read.  True when the command has been drained to its end; false when
+ * it has not yet, or when the link failed (then it is taken down).
+ */
+static bool
+db_conn_step(struct db_conn *c, short what, PGresult **first, bool *failed)
+{
+	if ((what & EV_WRITE) && c->want_write && db_conn_flush(c) != NRM_OK) {
+		db_conn_down(c, "could not flush");
+		return false;
+	}
+	if (!(what & EV_READ))
+		return false;
+	if (db_conn_drain(c, first, failed))
+		return true;
+	if (PQstatus(c->pg) == CONNECTION_BAD)
+		db_conn_down(c, "connection broke");
+	return false;
+}
+
 static void
 db_conn_io(evutil_socket_t fd, short what, void *arg)
 {
@@ -543,17 +565,8 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 		PGresult *res = NULL;
 		bool failed = false;
 
-		if ((what & EV_WRITE) && c->want_write &&
-		    db_conn_flush(c) != NRM_OK) {
-			db_conn_down(c, "could not flush");
-			return;
-		}
-		if (!(what & EV_READ))
-			return;
-		if (!db_conn_drain(c, &res, &failed)) {
+		if (!db_conn_step(c, what, &res, &failed)) {
 			PQclear(res);
-			if (PQstatus(c->pg) == CONNECTION_BAD)
-				db_conn_down(c, "connection broke");
 			return;
 		}
 		if (c->is_listener && failed) {
@@ -603,18 +616,8 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 	case DB_BUSY: {
 		struct nrm_dbq *q = c->q;
 
-		if ((what & EV_WRITE) && c->want_write &&
-		    db_conn_flush(c) != NRM_OK) {
-			db_conn_down(c, "could not flush");
+		if (!db_conn_step(c, what, &q->result, &q->failed))
 			return;
-		}
-		if (!(what & EV_READ))
-			return;
-		if (!db_conn_drain(c, &q->result, &q->failed)) {
-			if (PQstatus(c->pg) == CONNECTION_BAD)
-				db_conn_down(c, "connection broke");
-			return;
-		}
 		c->q = NULL;
 		c->state = DB_IDLE;
 		db_query_finish(q, q->failed ? NRM_DB_ERROR : NRM_DB_OK);

@@ -91,4 +91,12 @@ struct nrm_name_ref {
 /* Sort refs[0..n) by name, equal names in index order. */
 void nrm_name_refs_sort(struct nrm_name_ref *refs, size_t n);
 
+/*
+ * Room for one more element in the array `v` of *cap elements of `size`
+ * bytes, n of them used: v itself while n < *cap, else v reallocated to
+ * twice *cap elements (`first` when *cap is 0) with *cap updated.  NULL
+ * when memory runs out; v is then unchanged and still the caller's.
+ */
+void *nrm_grow(void *v, int *cap, int n, size_t size, int first) NRM_MUSTCHECK;
+
 #endif /* NRM_NRM_H */

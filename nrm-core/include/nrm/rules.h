@@ -114,4 +114,20 @@ struct nrm_router {
 	int n_warnings;
 };
 
+/*
+ * A growing string (rules.c): the explanation pieces of a load and the
+ * coverage report (route.c).  Start from {0}.
+ */
+struct ld_buf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Append printf-style text; on OOM the buffer is marked and later appends do nothing. */
+void nrm_ld_buf_add(struct ld_buf *b, const char *fmt, ...) NRM_PRINTF(2, 3);
+
+/* Take the text, cut to max bytes ("..." when cut); NULL on OOM. */
+char *nrm_ld_buf_take(struct ld_buf *b, size_t max, size_t *len);
+
 #endif /* NRM_RULES_H */

@@ -83,22 +83,9 @@ struct ld {
 /* Gender names by enum nrm_gender, "unspecified" first (rules_parse.c). */
 extern const char *const nrm_ld_gender_names[RULES_GENDERS];
 
-/* A growing string for explanation pieces. */
-struct ld_buf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
 /* A JSON boolean into *out; reported and NRM_ERR otherwise. */
 int nrm_ld_bool(struct ld *L, const char *file, const char *path,
     const cJSON *v, bool *out);
-
-/* Append printf-style text; on OOM the buffer is marked and later appends do nothing. */
-void nrm_ld_buf_add(struct ld_buf *b, const char *fmt, ...) NRM_PRINTF(2, 3);
-
-/* Take the text, cut to max bytes ("..." when cut); NULL on OOM. */
-char *nrm_ld_buf_take(struct ld_buf *b, size_t max, size_t *len);
 
 /* A region code: 1..15 of [A-Za-z0-9_-]. */
 bool nrm_ld_code_ok(const char *s);
