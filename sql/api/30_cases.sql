@@ -9,6 +9,35 @@
 -- new signature, a dropped function or anything a table, view, policy
 -- or trigger needs at creation time belongs in a numbered migration.
 
+/*
+ * The lifecycle state table (docs/case-lifecycle.md).  p_from is the
+ * case's position as seen by the caller: open, taken_by_caller,
+ * taken_by_other or closed.  Returns the state the action leads to, or
+ * NULL when the action is illegal there (answered 409).  0004 created
+ * it; 0009 added the handover.
+ */
+CREATE OR REPLACE FUNCTION care.transition(p_from text, p_action text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.to_state
+	FROM (VALUES
+	    ('open', 'take', 'taken'),
+	    ('open', 'decline', 'open'),
+	    ('open', 'transfer', 'open'),
+	    ('taken_by_caller', 'decline', 'open'),
+	    ('taken_by_caller', 'transfer', 'open'),
+	    ('taken_by_caller', 'close', 'closed'),
+	    ('taken_by_caller', 'handover', 'taken'),
+	    ('closed', 'reopen', 'open')) AS t(from_pos, action, to_state)
+	WHERE t.from_pos = p_from AND t.action = p_action
+$$;
+COMMENT ON FUNCTION care.transition(text, text) IS
+    'The state table: the state (from_position, action) leads to, or '
+    'NULL when illegal.  Used by every lifecycle function.';
+GRANT EXECUTE ON FUNCTION care.transition(text, text) TO nrm_coordinator;
+
 -- Timestamps in sort keys need microseconds to round-trip exactly.
 CREATE OR REPLACE FUNCTION api.sort_key(p_rank integer, p_take_by timestamptz,
     p_inbox_seq bigint) RETURNS jsonb
