@@ -137,30 +137,9 @@ COMMENT ON TABLE care.escalation IS
 -- Vocabularies and the state table: each in exactly one place.
 -- ---------------------------------------------------------------------
 
-/*
- * The lifecycle state table (docs/case-lifecycle.md).  p_from is the
- * case's position as seen by the caller: open, taken_by_caller,
- * taken_by_other or closed.  Returns the state the action leads to, or
- * NULL when the action is illegal there (answered 409).
- */
-CREATE FUNCTION care.transition(p_from text, p_action text) RETURNS text
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT t.to_state
-	FROM (VALUES
-	    ('open', 'take', 'taken'),
-	    ('open', 'decline', 'open'),
-	    ('open', 'transfer', 'open'),
-	    ('taken_by_caller', 'decline', 'open'),
-	    ('taken_by_caller', 'transfer', 'open'),
-	    ('taken_by_caller', 'close', 'closed'),
-	    ('closed', 'reopen', 'open')) AS t(from_pos, action, to_state)
-	WHERE t.from_pos = p_from AND t.action = p_action
-$$;
-COMMENT ON FUNCTION care.transition(text, text) IS
-    'The state table: the state (from_position, action) leads to, or '
-    'NULL when illegal.  Used by every lifecycle function.';
+-- The lifecycle state table care.transition (docs/case-lifecycle.md)
+-- stands in sql/api/30_cases.sql with its comment and grant: 0009 added
+-- a row, and a table that changes lives in a repeatable file.
 
 -- The reason codes each action accepts (docs/case-lifecycle.md).  Codes,
 -- never free text: history and audit never hold text about a person.
@@ -456,8 +435,7 @@ COMMENT ON FUNCTION care.escalate_overdue(integer) IS
 -- matrix of tests/db/30_privileges.sql); what the inbox needs beyond
 -- 0001 is granted per column.
 -- ---------------------------------------------------------------------
-REVOKE ALL ON FUNCTION care.transition(text, text),
-    care.reason_allowed(text, text),
+REVOKE ALL ON FUNCTION care.reason_allowed(text, text),
     care.iso_duration(bigint),
     care.next_inbox_seq(),
     care.case_inbox_entry(),
@@ -475,8 +453,7 @@ GRANT EXECUTE ON FUNCTION care.escalate_overdue(integer)
 -- coordinator: the helpers it runs after the switch; the holder's and
 -- reporter's agency and, for "every coordinator declined", the
 -- coordinator keys (never token hashes or labels); new case columns.
-GRANT EXECUTE ON FUNCTION care.transition(text, text),
-    care.reason_allowed(text, text)
+GRANT EXECUTE ON FUNCTION care.reason_allowed(text, text)
     TO nrm_coordinator;
 GRANT SELECT ON care.case_item TO nrm_coordinator;
 GRANT USAGE ON SCHEMA auth TO nrm_coordinator;

@@ -279,25 +279,8 @@ ALTER TABLE care.case_history
 	    'taken', 'declined', 'released', 'transferred', 'escalated',
 	    'closed', 'reopened', 'first_contact', 'shared', 'handed_over'));
 
--- The state table gains the handover: a case taken by the caller stays
--- taken, by another holder.
-CREATE OR REPLACE FUNCTION care.transition(p_from text, p_action text)
-RETURNS text
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT t.to_state
-	FROM (VALUES
-	    ('open', 'take', 'taken'),
-	    ('open', 'decline', 'open'),
-	    ('open', 'transfer', 'open'),
-	    ('taken_by_caller', 'decline', 'open'),
-	    ('taken_by_caller', 'transfer', 'open'),
-	    ('taken_by_caller', 'close', 'closed'),
-	    ('taken_by_caller', 'handover', 'taken'),
-	    ('closed', 'reopen', 'open')) AS t(from_pos, action, to_state)
-	WHERE t.from_pos = p_from AND t.action = p_action
-$$;
+-- The state table gains the handover (a case taken by the caller stays
+-- taken, by another holder): care.transition in sql/api/30_cases.sql.
 
 -- ---------------------------------------------------------------------
 -- The audit chain's canonical bytes: format v2 for an event that names

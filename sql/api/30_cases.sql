@@ -9,6 +9,35 @@
 -- new signature, a dropped function or anything a table, view, policy
 -- or trigger needs at creation time belongs in a numbered migration.
 
+/*
+ * The lifecycle state table (docs/case-lifecycle.md).  p_from is the
+ * case's position as seen by the caller: open, taken_by_caller,
+ * taken_by_other or closed.  Returns the state the action leads to, or
+ * NULL when the action is illegal there (answered 409).  0004 created
+ * it; 0009 added the handover.
+ */
+CREATE OR REPLACE FUNCTION care.transition(p_from text, p_action text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.to_state
+	FROM (VALUES
+	    ('open', 'take', 'taken'),
+	    ('open', 'decline', 'open'),
+	    ('open', 'transfer', 'open'),
+	    ('taken_by_caller', 'decline', 'open'),
+	    ('taken_by_caller', 'transfer', 'open'),
+	    ('taken_by_caller', 'close', 'closed'),
+	    ('taken_by_caller', 'handover', 'taken'),
+	    ('closed', 'reopen', 'open')) AS t(from_pos, action, to_state)
+	WHERE t.from_pos = p_from AND t.action = p_action
+$$;
+COMMENT ON FUNCTION care.transition(text, text) IS
+    'The state table: the state (from_position, action) leads to, or '
+    'NULL when illegal.  Used by every lifecycle function.';
+GRANT EXECUTE ON FUNCTION care.transition(text, text) TO nrm_coordinator;
+
 -- Timestamps in sort keys need microseconds to round-trip exactly.
 CREATE OR REPLACE FUNCTION api.sort_key(p_rank integer, p_take_by timestamptz,
     p_inbox_seq bigint) RETURNS jsonb
@@ -106,6 +135,107 @@ $$;
 COMMENT ON FUNCTION api.case_answer(uuid) IS
     'The 200 answer of a lifecycle action: the case as an inbox item.';
 GRANT EXECUTE ON FUNCTION api.case_answer(uuid) TO nrm_coordinator;
+
+/*
+ * The steps the lifecycle actions share, taking the principal record of
+ * api.enter (as api.refuse and api.answer do), run as the coordinator:
+ *
+ *	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+ *	    'close', p_reason);
+ *	IF v_l.answer IS NOT NULL THEN	-- 422 reason, 404, 412, 409
+ *		RETURN v_l.answer;
+ *	END IF;
+ *	UPDATE care.case SET ... WHERE id = p_case_id;
+ *	RETURN api.case_done(v_p, p_case_id, 'closed', detail);
+ */
+CREATE OR REPLACE FUNCTION api.case_reason(p_p record, p_action text,
+    p_reason text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF care.reason_allowed(p_action, p_reason) THEN
+		RETURN NULL;
+	END IF;
+	RETURN api.refuse(p_p, 'care', 'failed', 'invalid_reason',
+	    api.problem(422, 'validation', pg_catalog.format(
+	        'reason must be one of the documented %s reasons',
+	        CASE p_action WHEN 'close' THEN 'closing'
+	        WHEN 'reopen' THEN 'reopening' ELSE p_action END), 'reason'));
+END
+$$;
+COMMENT ON FUNCTION api.case_reason(record, text, text) IS
+    'Lifecycle helper: NULL when p_reason is one of p_action''s reason '
+    'codes (care.reason_allowed), else the 422 (field reason), audited '
+    'failed/invalid_reason, the role restored.';
+GRANT EXECUTE ON FUNCTION api.case_reason(record, text, text) TO
+    nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.case_lock(p_p record, p_case_id uuid,
+    p_if_match integer, p_action text, OUT c care.case, OUT answer jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_l record;
+BEGIN
+	SELECT * INTO v_l FROM api.case_lock(p_p.key_id, p_p.agency_id,
+	    p_p.role, p_p.regions, p_case_id, p_if_match, p_action,
+	    p_p.request_id, p_p.client);
+	c := v_l.c;
+	IF v_l.problem IS NOT NULL THEN
+		answer := api.leave(p_p, v_l.problem);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.case_lock(record, uuid, integer, text) IS
+    'Lifecycle helper: api.case_lock for the principal of api.enter; '
+    'answer is its 404/412/409 with the role restored, NULL when the '
+    'action may go on (c: the locked case).';
+GRANT EXECUTE ON FUNCTION api.case_lock(record, uuid, integer, text) TO
+    nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.case_lock(p_p record, p_case_id uuid,
+    p_if_match integer, p_action text, p_reason text, OUT c care.case,
+    OUT answer jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_l record;
+BEGIN
+	answer := api.case_reason(p_p, p_action, p_reason);
+	IF answer IS NULL THEN
+		SELECT * INTO v_l
+		FROM api.case_lock(p_p, p_case_id, p_if_match, p_action);
+		c := v_l.c;
+		answer := v_l.answer;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION api.case_lock(record, uuid, integer, text, text) IS
+    'Lifecycle helper: api.case_reason, then api.case_lock for the '
+    'principal; answer is the first refusal (role restored), NULL when '
+    'the action may go on (c: the locked case).';
+GRANT EXECUTE ON FUNCTION api.case_lock(record, uuid, integer, text, text)
+    TO nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.case_done(p_p record, p_case_id uuid,
+    p_history text, p_detail jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, p_history, p_p.key_id, p_detail);
+	RETURN api.answer(p_p, 'care', api.case_answer(p_case_id));
+END
+$$;
+COMMENT ON FUNCTION api.case_done(record, uuid, text, jsonb) IS
+    'Lifecycle helper: the history row of an action done (p_history, '
+    'p_detail), then the audited 200 with the case (api.case_answer).';
+GRANT EXECUTE ON FUNCTION api.case_done(record, uuid, text, jsonb) TO
+    nrm_coordinator;
 
 CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
     p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
@@ -351,21 +481,18 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, p_if_match, 'take',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'take');
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 
 	UPDATE care.case SET state = 'taken', holder_key_id = v_p.key_id,
 	    holder_person_id = v_p.person_id, version = version + 1,
 	    updated_at = pg_catalog.now()
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'taken', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'taken',
 	    pg_catalog.jsonb_build_object('region', (v_l.c).region_code));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) IS
@@ -403,19 +530,10 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
-	IF p_reason IS NULL OR NOT care.reason_allowed('decline', p_reason)
-	THEN
-		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
-		    api.problem(422, 'validation',
-		        'reason must be one of the documented decline reasons',
-		        'reason'));
-	END IF;
-
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, p_if_match, 'decline',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'decline', p_reason);
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 	v_region := (v_l.c).region_code;
 
@@ -458,14 +576,12 @@ BEGIN
 	    region_code = v_to, declines = declines + 1,
 	    version = version + 1, updated_at = pg_catalog.now()
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'declined', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'declined',
 	    pg_catalog.jsonb_build_object('reason', p_reason,
 	        'region', v_region, 'to_region', v_to,
 	        'declines', (v_l.c).declines + 1,
 	        'region_declines', v_region_declines,
 	        'decline_limit', p_decline_limit, 'why', v_why));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
@@ -488,6 +604,7 @@ AS $$
 DECLARE
 	v_p record;
 	v_l record;
+	v_a jsonb;
 	v_now timestamptz := pg_catalog.now();
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -504,12 +621,9 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
-	IF p_reason IS NULL OR NOT care.reason_allowed('transfer', p_reason)
-	THEN
-		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
-		    api.problem(422, 'validation',
-		        'reason must be one of the documented transfer reasons',
-		        'reason'));
+	v_a := api.case_reason(v_p, 'transfer', p_reason);
+	IF v_a IS NOT NULL THEN
+		RETURN v_a;
 	END IF;
 	IF p_target_region IS NULL OR NOT EXISTS (SELECT 1 FROM ref.region r
 	    WHERE r.code = p_target_region) THEN
@@ -518,11 +632,10 @@ BEGIN
 		        'target_region'));
 	END IF;
 
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, p_if_match, 'transfer',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'transfer');
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 	IF (v_l.c).region_code = p_target_region THEN
 		RETURN api.refuse(v_p, 'care', 'failed', 'same_region',
@@ -537,14 +650,12 @@ BEGIN
 	        + pg_catalog.make_interval(secs => p_first_contact_within_s),
 	    version = version + 1, updated_at = v_now
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'transferred', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'transferred',
 	    pg_catalog.jsonb_build_object('reason', p_reason,
 	        'from_region', (v_l.c).region_code,
 	        'to_region', p_target_region,
 	        'take_within_s', p_take_within_s,
 	        'first_contact_within_s', p_first_contact_within_s));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_transfer(bytea, text, inet, uuid, integer,
@@ -571,29 +682,19 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	IF p_reason IS NULL OR NOT care.reason_allowed('close', p_reason) THEN
-		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
-		    api.problem(422, 'validation',
-		        'reason must be one of the documented closing reasons',
-		        'reason'));
-	END IF;
-
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, p_if_match, 'close',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'close', p_reason);
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 
 	-- The holder stays recorded on the closed case.
 	UPDATE care.case SET state = 'closed', closed_reason = p_reason,
 	    version = version + 1, updated_at = pg_catalog.now()
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'closed', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'closed',
 	    pg_catalog.jsonb_build_object('reason', p_reason,
 	        'region', (v_l.c).region_code));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_close(bytea, text, inet, uuid, integer, text)
@@ -628,18 +729,10 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
-	IF p_reason IS NULL OR NOT care.reason_allowed('reopen', p_reason)
-	THEN
-		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_reason',
-		    api.problem(422, 'validation', 'reason must be one of the '
-		        'documented reopening reasons', 'reason'));
-	END IF;
-
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, p_if_match, 'reopen',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'reopen', p_reason);
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 
 	UPDATE care.case SET state = 'open', holder_key_id = NULL,
@@ -653,13 +746,11 @@ BEGIN
 	        END,
 	    version = version + 1, updated_at = v_now
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'reopened', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'reopened',
 	    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
 	        'reason', p_reason, 'region', (v_l.c).region_code,
 	        'take_within_s', p_take_within_s,
 	        'first_contact_within_s', p_first_contact_within_s)));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,

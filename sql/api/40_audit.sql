@@ -131,39 +131,20 @@ BEGIN
 	    '''person_id'', e.person_id, ''pos'', c.pos) AS item '
 	    'FROM audit.event e LEFT JOIN audit.chain c ON c.event_id = e.id '
 	    'WHERE true';
-	IF v_f ? 'principal' THEN
-		v_sql := v_sql || ' AND e.api_key_id = $1';
-	END IF;
-	IF v_f ? 'agency' THEN
-		v_sql := v_sql || ' AND e.agency_id = $2';
-	END IF;
-	IF v_f ? 'object_type' THEN
-		v_sql := v_sql || ' AND e.object_type = $3';
-	END IF;
-	IF v_f ? 'object_id' THEN
-		v_sql := v_sql || ' AND e.object_id = $4';
-	END IF;
-	IF v_f ? 'action' THEN
-		v_sql := v_sql || ' AND e.action = $5';
-	END IF;
-	IF v_f ? 'purpose' THEN
-		v_sql := v_sql || ' AND e.purpose = $6';
-	END IF;
-	IF v_f ? 'outcome' THEN
-		v_sql := v_sql || ' AND e.outcome = $7';
-	END IF;
-	IF v_f ? 'from' THEN
-		v_sql := v_sql || ' AND e.at >= $8';
-	END IF;
-	IF v_f ? 'to' THEN
-		v_sql := v_sql || ' AND e.at < $9';
-	END IF;
-	IF p_after_id IS NOT NULL THEN
-		v_sql := v_sql || ' AND e.id < $10';
-	END IF;
-	IF v_f ? 'person' THEN
-		v_sql := v_sql || ' AND e.person_id = $12';
-	END IF;
+	-- Each filter given adds its condition; $n is its place in USING.
+	SELECT v_sql || COALESCE(pg_catalog.string_agg(' AND ' || f.cond, ''
+	    ORDER BY f.n), '')
+	INTO v_sql
+	FROM (VALUES (1, 'principal', 'e.api_key_id = $1'),
+	    (2, 'agency', 'e.agency_id = $2'),
+	    (3, 'object_type', 'e.object_type = $3'),
+	    (4, 'object_id', 'e.object_id = $4'), (5, 'action', 'e.action = $5'),
+	    (6, 'purpose', 'e.purpose = $6'), (7, 'outcome', 'e.outcome = $7'),
+	    (8, 'from', 'e.at >= $8'), (9, 'to', 'e.at < $9'),
+	    (10, NULL, 'e.id < $10'), (12, 'person', 'e.person_id = $12'))
+	    AS f(n, filter, cond)
+	WHERE CASE WHEN f.filter IS NULL THEN p_after_id IS NOT NULL
+	    ELSE v_f ? f.filter END;
 	v_sql := v_sql || ' ORDER BY e.id DESC LIMIT $11) x';
 	EXECUTE v_sql INTO v_items
 	USING (v_f->>'principal')::uuid, (v_f->>'agency')::uuid,

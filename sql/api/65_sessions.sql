@@ -598,11 +598,10 @@ BEGIN
 		    api.problem(400, 'bad_request',
 		        'If-Match must be a case version', 'If-Match'));
 	END IF;
-	SELECT * INTO v_l FROM api.case_lock(v_p.key_id, v_p.agency_id,
-	    v_p.role, v_p.regions, p_case_id, v_version::integer, 'handover',
-	    p_request_id, p_client);
-	IF v_l.problem IS NOT NULL THEN
-		RETURN api.leave(v_p, v_l.problem);
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id,
+	    v_version::integer, 'handover');
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
 	END IF;
 	SELECT p.id, p.key_id INTO v_to FROM auth.person p
 	WHERE p.id = p_person_id AND p.id <> v_p.person_id
@@ -617,11 +616,9 @@ BEGIN
 	    holder_person_id = v_to.id, version = version + 1,
 	    updated_at = pg_catalog.now()
 	WHERE id = p_case_id;
-	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
-	VALUES (p_case_id, 'handed_over', v_p.key_id,
+	RETURN api.case_done(v_p, p_case_id, 'handed_over',
 	    pg_catalog.jsonb_build_object('from_person', v_p.person_id,
 	        'to_person', v_to.id));
-	RETURN api.answer(v_p, 'care', api.case_answer(p_case_id));
 END
 $$;
 COMMENT ON FUNCTION api.case_handover(bytea, text, inet, uuid, text, uuid) IS

@@ -214,7 +214,7 @@ refused() {
 }
 check "an unknown checksum of an applied migration is refused" refused
 su_psql ${DB}_old -c "UPDATE nrm.schema_version
-    SET checksum = '$(grep ' 0004_inbox.sql$' sql/released.sha256 |
+    SET checksum = '$(grep -m1 ' 0004_inbox.sql$' sql/released.sha256 |
         cut -c1-64)' WHERE version = 4"
 
 # A repeatable file whose checksum differs from the record is applied.
