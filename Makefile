@@ -51,7 +51,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
-           nrm-api/nrmd/session.c \
+           nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
@@ -71,7 +71,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_rules tests/unit/test_crypto \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
-             tests/unit/test_workers tests/unit/test_session_edge
+             tests/unit/test_workers tests/unit/test_session_edge \
+             tests/unit/test_backoff
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -125,7 +126,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libnrmcore.a
 $(BUILD)/tests/unit/test_config: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
     $(BUILD)/nrm-api/nrmd/config.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/nrm-api/common/util.o $(BUILD)/libnrmcore.a
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
 
@@ -176,6 +178,16 @@ $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
 $(BUILD)/tests/unit/test_session_edge: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
     $(BUILD)/nrm-api/nrmd/session.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	  -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_backoff links the login backoff table alone (and OpenSSL's RNG).
+$(BUILD)/tests/unit/test_backoff: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_backoff: tests/unit/test_backoff.c \
+    $(BUILD)/nrm-api/nrmd/backoff.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
     $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \

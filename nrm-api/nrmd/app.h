@@ -24,6 +24,7 @@
 
 struct event_base;
 struct nrm_auth_cache;
+struct nrm_backoff;
 struct nrm_checkpoints;
 struct nrm_db;
 struct nrm_diag;
@@ -46,6 +47,7 @@ struct nrm_app_counters {
 	uint64_t reloads, reload_failures;
 	uint64_t login_failures; /* POST /v1/session answered 401 */
 	uint64_t login_locks; /* of those, failures that locked */
+	uint64_t login_backoffs; /* of those, answers held back */
 	uint64_t sessions_created; /* POST /v1/session answered 201 */
 };
 
@@ -69,6 +71,8 @@ struct nrm_app {
 	unsigned char metrics_token_hash[32];
 	bool metrics_token;
 	struct nrm_auth_cache *auth_cache;
+	/* consecutive failed logins, for the backoff (backoff.h) */
+	struct nrm_backoff *backoff;
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */

@@ -60,6 +60,9 @@ struct nrm_config {
 	int login_lock_window; /* seconds */
 	int login_lock_duration; /* seconds */
 	int enrolment_valid; /* seconds */
+	int login_backoff_after; /* consecutive failures before a delay */
+	int login_backoff_base_ms; /* the first delay; 0: no backoff */
+	int login_backoff_max_ms; /* the longest delay */
 	char *public_origin; /* "" = https://<listen_tls> */
 	char *cracklib_dict; /* "" = the library's default */
 	int worker_threads; /* 0 = nrm_workers_default_threads() */

@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "auth.h"
+#include "backoff.h"
 #include "checkpoint.h"
 #include "conn.h"
 #include "crypto.h"
@@ -379,6 +380,7 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");
 	app->auth_cache = nrm_auth_cache_new();
+	app->backoff = nrm_backoff_new();
 	if (nrm_workers_new(&app->workers, app->base, app->cfg.worker_threads,
 		app->cfg.worker_queue, err) != NRM_OK)
 		return NRM_ERR;
@@ -465,6 +467,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_http_free(app->http);
 	nrm_checkpoints_free(app->checkpoints);
 	nrm_auth_cache_free(app->auth_cache);
+	nrm_backoff_free(app->backoff);
 	nrm_router_free(app->router);
 	free(app->routing_csv);
 	nrm_config_free(&app->cfg);

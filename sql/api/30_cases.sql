@@ -554,11 +554,17 @@ BEGIN
 	FROM care.case_history h
 	WHERE h.case_id = p_case_id AND h.action = 'declined'
 	  AND h.id > v_since;
-	-- Every active coordinator key of the region has declined it.
+	-- Every coordinator of the region has declined it: each active
+	-- coordinator key and each active coordinator person (enrolled or
+	-- not, as for a handover; a person declines through its own key).
 	v_everyone := NOT EXISTS (SELECT 1 FROM auth.api_key k
 	    WHERE k.role = 'coordinator' AND k.revoked_at IS NULL
 	      AND v_region = ANY (k.regions)
-	      AND NOT k.id = ANY (v_decliners));
+	      AND NOT k.id = ANY (v_decliners))
+	  AND NOT EXISTS (SELECT 1 FROM auth.person p
+	    WHERE p.role = 'coordinator' AND p.status = 'active'
+	      AND v_region = ANY (p.regions)
+	      AND NOT p.key_id = ANY (v_decliners));
 
 	v_to := v_region;
 	IF v_region <> 'NATIONAL' THEN
@@ -589,7 +595,7 @@ COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
     'POST /v1/cases/{id}/decline: open or taken by the caller -> open, '
     'back in its region''s inbox, or at the national desk once declined '
     'p_decline_limit times in its region or by every active coordinator '
-    'key of the region.';
+    'key and person of the region.';
 GRANT EXECUTE ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer,
     text, integer) TO nrm_app;
 
@@ -775,7 +781,7 @@ GRANT EXECUTE ON FUNCTION api.escalate_overdue(integer) TO nrm_app;
 /*
  * POST /v1/cases/{id}/share: a coordinator of the case's region records
  * that the victim consented to share the case id with an investigating
- * agency (one that holds an active investigator key).  Order: 401/403;
+ * agency (one with an active investigator key or person).  Order: 401/403;
  * p_consent not true (422 field consent, audited failed/no_consent);
  * the agency (422 field agency_id, failed/unknown_agency); the case
  * (404 alike for unknown and out of scope); then 200 with the share
@@ -808,9 +814,12 @@ BEGIN
 		        'a case is shared with the police only with the '
 		        'victim''s consent', 'consent'));
 	END IF;
-	IF p_agency_id IS NULL OR NOT EXISTS (SELECT 1 FROM auth.api_key k
+	IF p_agency_id IS NULL OR NOT (EXISTS (SELECT 1 FROM auth.api_key k
 	    WHERE k.agency_id = p_agency_id AND k.role = 'investigator'
-	      AND k.revoked_at IS NULL) THEN
+	      AND k.revoked_at IS NULL)
+	    OR EXISTS (SELECT 1 FROM auth.person p
+	    WHERE p.agency_id = p_agency_id AND p.role = 'investigator'
+	      AND p.status = 'active')) THEN
 		RETURN api.refuse(v_p, 'investigation', 'failed',
 		    'unknown_agency',
 		    api.problem(422, 'validation',

@@ -468,12 +468,16 @@ def test_declined_by_every_coordinator_goes_national(d, case_keys, cluster):
                    "care_agency", regions=("VR25",))
     y = create_key(cluster, "coordinator", "Zorg Flevoland B " + suffix,
                    "care_agency", regions=("VR25",))
+    # persons count too (docs/people.md): none may be of VR25
     n = cluster.count(
         "select count(*) from auth.api_key where role = 'coordinator' "
-        "and revoked_at is null and 'VR25' = any(regions)")
+        "and revoked_at is null and 'VR25' = any(regions)") + cluster.count(
+        "select count(*) from auth.person where role = 'coordinator' "
+        "and status = 'active' and 'VR25' = any(regions)")
     if n != 2:
         pytest.fail("this test needs VR25 to have exactly its own two "
-                    "coordinator keys; it has %d" % n)
+                    "coordinator keys and no coordinator person; it has "
+                    "%d coordinators" % n)
     cid = new_case(d, k["reporter"], "VR25")["case_id"]
     item = ok(act(d, x, cid, "decline", {"reason": "no_capacity"}))
     assert (item["region"], item["declines"]) == ("VR25", 1)

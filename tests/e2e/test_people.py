@@ -34,8 +34,17 @@ COOKIE = "__Host-nrm_session"
 LOGIN_FAILED = "login failed"
 
 # Logins from 127.0.0.1 would lock the address in the shared daemon
-# (the timing test alone fails 30 times): the lock has its own tests.
-SHARED_CONFIG = {"login_lock_after": "1000"}
+# (the timing test alone fails 30 times), and hold back every later
+# failure by the backoff's longest delay: the lock and the backoff have
+# their own tests, with their own daemons.
+SHARED_CONFIG = {"login_lock_after": "1000", "login_backoff_base_ms": "0"}
+
+# The backoff's own daemons: 1 s from the third failure in a row,
+# doubling up to 4 s (the fifth); no lock in the way.  The delays are
+# long beside a login's own time on a busy machine (up to 2 s seen).
+BACKOFF_CONFIG = {"login_lock_after": "1000", "login_backoff_after": "3",
+                  "login_backoff_base_ms": "1000",
+                  "login_backoff_max_ms": "4000"}
 
 
 # --------------------------------------------------------------------------
@@ -552,8 +561,6 @@ def test_lockout_and_its_expiry(w, nrmd_factory):
     assert metric(d, "nrm_login_locks_total") == locks + 1
     # the failure that locked says byte for byte what the others say
     # (request ids set aside): locked_now never reaches the client
-    def bare(r):
-        return re.sub(rb'"request_id":"[^"]*"', b"", r.content)
     assert bare(fails[2]) == bare(fails[0]) == bare(fails[3])
     assert b"locked" not in fails[2].content
     assert fails[2].headers.get("Content-Length") == \
@@ -626,6 +633,79 @@ def test_busy_session_outlives_a_short_idle_timeout(w, nrmd_factory):
     assert w.cluster.count(
         "select count(*) from auth.session where person_id = '%s' "
         "and end_reason = 'expired'" % p.id) == 1
+
+
+# --------------------------------------------------------------------------
+# progressive backoff (own daemons: its counts are per process)
+
+
+def bare(r):
+    """A failed login's bytes, the request id set aside."""
+    return re.sub(rb'"request_id":"[^"]*"', b"", r.content)
+
+
+def timed_failures(w, d, n, login):
+    """n failed logins by `login()` on d: (answers, seconds each)."""
+    out, took = [], []
+    for _ in range(n):
+        t0 = time.monotonic()
+        r = login()
+        took.append(time.monotonic() - t0)
+        assert_login_failed(r)
+        out.append(r)
+    return out, took
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known", "unknown"])
+def test_backoff_holds_back_repeated_failures(w, nrmd_factory, known):
+    """From the third failure in a row the 401 comes later and later
+    (1, 2, 4 s): the fifth takes at least 4 s and at least 2 s more than
+    the slower of the first two, for a known login (wrong password) as
+    for an unknown one, with the same bytes; nrm_login_backoff_total
+    counts the three held back."""
+    d = nrmd_factory(config=BACKOFF_CONFIG)
+    if known:
+        p = w.person()
+        fails, took = timed_failures(w, d, 5, lambda: w.login(
+            p, password="Fout-" + uuid.uuid4().hex, code="000000", d=d))
+    else:
+        name = "nobody-" + uuid.uuid4().hex[:8]
+        fails, took = timed_failures(w, d, 5, lambda: requests.post(
+            d.tls_url + "/v1/session", timeout=30,
+            verify=str(d.pki["cert"]), json={
+                "login": name, "password": "x" * 20, "totp": "000000"}))
+    assert took[4] >= 4.0 and took[4] >= max(took[:2]) + 2.0, took
+    assert took[3] >= 2.0 and took[2] >= 1.0, took
+    assert len({bare(r) for r in fails}) == 1, [r.content for r in fails]
+    assert fails[4].headers["Content-Length"] == \
+        fails[0].headers["Content-Length"]
+    assert metric(d, "nrm_login_backoff_total") == 3
+    assert metric(d, "nrm_login_failures_total") == 5
+
+
+def test_backoff_per_address_and_a_correct_login(w, nrmd_factory):
+    """The right password and code are never held back (only the lock
+    refuses them), and a success starts the counts again; three failures
+    of three different logins from one address are held back like three
+    of one login."""
+    d = nrmd_factory(config=BACKOFF_CONFIG)
+    p = w.person()
+    timed_failures(w, d, 4, lambda: w.login(
+        p, password="Fout-" + uuid.uuid4().hex, code="000000", d=d))
+    assert metric(d, "nrm_login_backoff_total") == 2
+    r = w.login(p, d=d)
+    assert r.status_code == 201, r.text
+    w.secrets += [cookie_of(r), r.json()["csrf_token"]]
+    assert metric(d, "nrm_login_backoff_total") == 2
+    # counts start again: two failures are not held back...
+    timed_failures(w, d, 2, lambda: w.login(
+        p, password="Fout-" + uuid.uuid4().hex, code="000000", d=d))
+    assert metric(d, "nrm_login_backoff_total") == 2
+    # ... and the third of the address, another (unknown) login, is
+    _, took = timed_failures(w, d, 1, lambda: w.login(None, code="000000",
+                                                      d=d))
+    assert metric(d, "nrm_login_backoff_total") == 3
+    assert took[0] >= 1.0, took
 
 
 # --------------------------------------------------------------------------

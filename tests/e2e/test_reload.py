@@ -58,6 +58,15 @@ COVERED = {
     "jurisdiction_profile": "test_jurisdiction_profile",
     "auth_cache_ttl": "test_auth_cache_ttl",
     "public_origin": "test_public_origin",
+    "session_idle_timeout": "test_session_times",
+    "session_lifetime": "test_session_times",
+    "enrolment_valid": "test_enrolment_valid",
+    "login_lock_after": "test_login_lock_after",
+    "login_lock_window": "test_login_lock_window",
+    "login_lock_duration": "test_login_lock_duration",
+    "login_backoff_after": "test_login_backoff",
+    "login_backoff_base_ms": "test_login_backoff",
+    "login_backoff_max_ms": "test_login_backoff",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -528,3 +537,168 @@ def test_public_origin(nrmd_factory):
     reload(d, public_origin="https://nrm.example.org")
     assert status("https://nrm.example.org")[0] == 401
     assert status(d.tls_url) == (403, "Origin")
+
+
+# --------------------------------------------------------------------------
+# people (issue 11): read at every login, failure and enrolment code
+
+
+def people(nrmd_factory, cluster, **config):
+    """A daemon with `config` and test_people's World on it (persons made
+    by its admin endpoint, logins on its TLS listener)."""
+    from test_people import World
+
+    d = nrmd_factory(config={k: str(v) for k, v in config.items()})
+    return d, World(d, cluster)
+
+
+def person_locks(w, p):
+    return w.cluster.count(
+        "select count(*) from audit.event where action = 'person.lock' "
+        "and person_id = '%s'" % p.id)
+
+
+def fail(w, p):
+    r = w.login(p, password="Fout-" + uuid.uuid4().hex, code="000000")
+    assert r.status_code == 401, r.text
+    return r
+
+
+def recovery_login(w, p):
+    """The right password with an unused recovery code (no TOTP step to
+    wait for): the answer."""
+    return w.login(p, recovery=p.recovery.pop())
+
+
+@pytest.mark.parametrize("key,field", [
+    ("session_idle_timeout", "idle_expires_at"),
+    ("session_lifetime", "expires_at")])
+def test_session_times(nrmd_factory, cluster, key, field):
+    """A new session's idle_expires_at / expires_at (and the cookie's
+    Max-Age for the lifetime) follow the reloaded value."""
+    d, w = people(nrmd_factory, cluster, session_idle_timeout=600,
+                  session_lifetime=3600)
+    p = w.person()
+    first = {"session_idle_timeout": 600, "session_lifetime": 3600}[key]
+    r = recovery_login(w, p)
+    assert r.status_code == 201, r.text
+    assert abs(seconds_from_now(r.json()[field]) - first) < 60, r.json()
+    reload(d, **{key: 1800})  # idle <= lifetime either way
+    r = recovery_login(w, p)
+    assert r.status_code == 201, r.text
+    assert abs(seconds_from_now(r.json()[field]) - 1800) < 60, r.json()
+    max_age = re.search(r"Max-Age=(\d+)", r.headers["Set-Cookie"])
+    assert int(max_age.group(1)) == (
+        1800 if key == "session_lifetime" else 3600), r.headers
+
+
+def test_enrolment_valid(nrmd_factory, cluster):
+    """A new enrolment code's expiry follows enrolment_valid."""
+    d, w = people(nrmd_factory, cluster)
+
+    def expiry():
+        r = requests.post(d.url + "/v1/admin/persons", timeout=15,
+                          headers=auth(w.admin), json={
+                              "login": "r" + uuid.uuid4().hex[:12],
+                              "display_name": "Medewerker Reload",
+                              "agency_id": w.agency,
+                              "role": "coordinator",
+                              "regions": ["VR13"]})
+        assert r.status_code == 201, r.text
+        return seconds_from_now(r.json()["enrolment_expires_at"])
+
+    assert abs(expiry() - 86400) < 60
+    reload(d, enrolment_valid=600)
+    assert abs(expiry() - 600) < 60
+
+
+# The lock tests lock 127.0.0.1 too (the database counts the address's
+# failures of every earlier test): the locks last 2 s and each test waits
+# them out, so no later test finds the address locked.
+
+
+def test_login_lock_after(nrmd_factory, cluster):
+    """Two failures do not lock with login_lock_after = 1000; lowered to
+    3, the third one locks the login."""
+    d, w = people(nrmd_factory, cluster, login_lock_after=1000,
+                  login_lock_duration=2, login_backoff_base_ms=0)
+    p = w.person()
+    fail(w, p)
+    fail(w, p)
+    assert person_locks(w, p) == 0
+    reload(d, login_lock_after=3)
+    fail(w, p)
+    assert person_locks(w, p) == 1
+    assert recovery_login(w, p).status_code == 401  # locked
+    time.sleep(2.5)
+
+
+def test_login_lock_window(nrmd_factory, cluster):
+    """Three failures 1.3 s apart do not lock with a 1 s window; with the
+    window widened to 600 s the next failure finds four in it and
+    locks."""
+    d, w = people(nrmd_factory, cluster, login_lock_after=3,
+                  login_lock_window=1, login_lock_duration=2,
+                  login_backoff_base_ms=0)
+    p = w.person()
+    for _ in range(3):
+        fail(w, p)
+        time.sleep(1.3)
+    assert person_locks(w, p) == 0
+    reload(d, login_lock_window=600)
+    fail(w, p)
+    assert person_locks(w, p) == 1
+    time.sleep(2.5)
+
+
+def test_login_lock_duration(nrmd_factory, cluster):
+    """A lock made after login_lock_duration went from 60 s to 2 s ends
+    after 2 s: the right password and code are then accepted."""
+    d, w = people(nrmd_factory, cluster, login_lock_after=2,
+                  login_lock_duration=60, login_backoff_base_ms=0)
+    p = w.person()
+    reload(d, login_lock_duration=2)
+    fail(w, p)
+    fail(w, p)
+    assert person_locks(w, p) == 1
+    assert recovery_login(w, p).status_code == 401  # locked
+    time.sleep(2.5)
+    r = recovery_login(w, p)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("key", ["login_backoff_after",
+                                 "login_backoff_base_ms",
+                                 "login_backoff_max_ms"])
+def test_login_backoff(nrmd_factory, cluster, key):
+    """The backoff follows each of its keys: a failure not held back (or
+    held back 0.6 s) before the reload is held back (at least 0.6 s, or
+    2.4 s) after it; nrm_login_backoff_total counts it."""
+    before = {"login_backoff_after": (1000, 600, 600),
+              "login_backoff_base_ms": (1, 0, 600),
+              "login_backoff_max_ms": (1, 600, 600)}[key]
+    after = {"login_backoff_after": 1, "login_backoff_base_ms": 600,
+             "login_backoff_max_ms": 2400}[key]
+    d, w = people(nrmd_factory, cluster, login_lock_after=1000,
+                  login_backoff_after=before[0],
+                  login_backoff_base_ms=before[1],
+                  login_backoff_max_ms=before[2])
+    name = "nobody-" + uuid.uuid4().hex[:8]
+
+    def failure():
+        t0 = time.monotonic()
+        r = requests.post(d.tls_url + "/v1/session", timeout=30,
+                          verify=str(d.pki["cert"]), json={
+                              "login": name, "password": "x" * 20,
+                              "totp": "000000"})
+        assert r.status_code == 401, r.text
+        return time.monotonic() - t0
+
+    failure()
+    failure()
+    held = metric(d, "nrm_login_backoff_total")
+    assert held == (2 if key == "login_backoff_max_ms" else 0)
+    reload(d, **{key: after})
+    took = failure()  # the third in a row
+    assert metric(d, "nrm_login_backoff_total") == held + 1
+    assert took >= (2.4 if key == "login_backoff_max_ms" else 0.6), took

@@ -217,6 +217,9 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_login_locks_total", "counter",
 	    "Refused logins that locked the login or the client address.",
 	    "%llu", (unsigned long long)app->counters.login_locks);
+	M("nrm_login_backoff_total", "counter",
+	    "Refused logins whose answer was held back (backoff).", "%llu",
+	    (unsigned long long)app->counters.login_backoffs);
 	M("nrm_sessions_created_total", "counter",
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);

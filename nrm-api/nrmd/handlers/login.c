@@ -13,10 +13,14 @@
  * Argon2id hash, a login's verification, or for an unknown login the
  * dummy verification that takes the same time.  A full queue answers 503
  * with Retry-After.  Every failed login is the database's one 401 'login
- * failed'.  Passwords, codes, secrets and session tokens are wiped when
- * done and never logged.
+ * failed'; from the login_backoff_after-th consecutive failure of the
+ * login or of the client address on, it is held back on an evtimer for
+ * a doubling delay (backoff.h), while the loop goes on.  Passwords,
+ * codes, secrets and session tokens are wiped when done and never
+ * logged.
  */
 #include "auth.h"
+#include "backoff.h"
 #include "crypto.h"
 #include "dbapi.h"
 #include "endpoints.h"
@@ -27,6 +31,7 @@
 #include "workers.h"
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +356,66 @@ out:
 
 /* --- POST /v1/session -------------------------------------------------- */
 
+/* A refused login whose answer the backoff holds back. */
+struct login_delay {
+	struct event *ev;
+	struct nrm_req *r;
+	char *text; /* the database's 401 answer: no secret in it */
+};
+
+static void
+login_delay_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct login_delay *d = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	/* a client gone meanwhile: this only frees the request */
+	nrm_dbapi_answer(d->r, d->text, NULL);
+	event_free(d->ev);
+	free(d->text);
+	free(d);
+}
+
+/*
+ * Answer a refused login (the database's 401 `text`): count it for the
+ * login as typed and for the client address, known or not alike, and
+ * hold the answer back for the backoff delay, if any, on an evtimer.
+ * A correct login is never held back (only the database's lock refuses
+ * it); nrm_backoff_clear() starts both counts again.
+ */
+static void
+login_refused(struct nrm_req *r, const char *login, const char *text)
+{
+	const struct nrm_config *cfg = &r->app->cfg;
+	unsigned k = nrm_backoff_fail(r->app->backoff, login, r->client_addr,
+	    (int64_t)time(NULL), cfg->login_lock_window);
+	int64_t ms = nrm_backoff_delay_ms(k, cfg->login_backoff_after,
+	    cfg->login_backoff_base_ms, cfg->login_backoff_max_ms);
+	struct login_delay *d;
+	struct timeval tv;
+
+	if (ms <= 0) {
+		nrm_dbapi_answer(r, text, NULL);
+		return;
+	}
+	d = nrm_xcalloc(1, sizeof(*d));
+	d->r = r;
+	d->text = nrm_xstrdup(text);
+	d->ev = evtimer_new(r->app->base, login_delay_fire, d);
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (d->ev == NULL || evtimer_add(d->ev, &tv) != 0) {
+		if (d->ev != NULL)
+			event_free(d->ev);
+		free(d->text);
+		free(d);
+		nrm_dbapi_answer(r, text, NULL);
+		return;
+	}
+	r->app->counters.login_backoffs++;
+}
+
 static void
 login_finished(struct nrm_req *r, void *arg, const char *text)
 {
@@ -368,10 +433,14 @@ login_finished(struct nrm_req *r, void *arg, const char *text)
 		if (cJSON_IsTrue(
 			cJSON_GetObjectItemCaseSensitive(root, "locked_now")))
 			r->app->counters.login_locks++;
+		cJSON_Delete(root);
+		login_refused(r, x->login, text);
+		goto out;
 	}
 	cJSON_Delete(root);
 	if ((root = login_answer(r, text, 201, &body)) == NULL)
 		goto out;
+	nrm_backoff_clear(r->app->backoff, x->login, r->client_addr);
 	if (nrm_auth_set_session_cookie(r, x->tok, cfg->session_lifetime) !=
 	    NRM_OK) {
 		cJSON_Delete(root);
