@@ -7,6 +7,7 @@
 BEGIN;
 SELECT plan(134);
 \ir fixtures.psql
+\ir grants.psql
 
 -- Every nrm role but the owner (API roles, nrm_app, helper roles).
 CREATE TEMP VIEW nrm_role AS
@@ -37,16 +38,8 @@ SELECT set_eq($$
     JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN priv p
     WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
       AND has_table_privilege(r.oid, c.oid, p.p)$$,
-    $$VALUES ('nrm_coordinator', 'ident.decision', 'SELECT'),
-        ('nrm_coordinator', 'ident.decision', 'INSERT'),
-        ('nrm_coordinator', 'ident.profile', 'SELECT'),
-        ('nrm_assessor', 'ident.decision', 'SELECT'),
-        ('nrm_assessor', 'ident.decision', 'INSERT'),
-        ('nrm_assessor', 'ident.profile', 'SELECT'),
-        ('nrm_investigator', 'invest.record', 'SELECT'),
-        ('nrm_investigator', 'invest.record', 'INSERT'),
-        ('nrm_case_sharer', 'invest.case_share', 'SELECT'),
-        ('nrm_case_sharer', 'invest.case_share', 'INSERT')$$,
+    $$SELECT role, tbl, priv FROM expected_grant
+    WHERE tbl ~ '^(ident|invest)\.'$$,
     'ident/invest table grants are exactly the documented matrix');
 
 -- Identification track -> nobody on the criminal side, and the reverse:
