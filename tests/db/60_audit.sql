@@ -33,24 +33,11 @@ SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid,
     'audit.event column types: no free-text column beyond bounded ids');
 SELECT columns_are('audit', 'chain', ARRAY['pos', 'event_id', 'prev_hash',
     'hash', 'sealed_at'], 'audit.chain columns');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND NOT coalesce(p.proconfig, '{}') @>
-          ARRAY['search_path=pg_catalog, pg_temp']$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND NOT pinned$$,
     'every audit function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND public_exec$$,
     'PUBLIC may execute no audit function');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND comment = ''$$,
     'every audit function has a comment');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
         ORDER BY p.proname)

@@ -44,36 +44,35 @@ SELECT set_eq($$
 
 -- Identification track -> nobody on the criminal side, and the reverse:
 -- every table, every privilege, table or column level.
-SELECT is_empty($$
+-- Per schema of a track: the only roles with any privilege on its
+-- tables and views, or EXECUTE on its functions (the others listed).
+CREATE TEMP TABLE track (schema text, roles text[], others text);
+INSERT INTO track VALUES
+('ident', '{nrm_coordinator,nrm_assessor}',
+    'not investigator, reporter, auditor, analyst, admin, nrm_app, '
+    'sweeper, sharer'),
+('invest', '{nrm_investigator,nrm_case_sharer}',
+    'not coordinator, assessor, reporter, auditor, analyst, admin, '
+    'nrm_app, sweeper');
+SELECT is_empty(format($$
     SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
     FROM nrm_role r CROSS JOIN pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'ident'
-      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
-      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
-    'ident.*: no privilege at all for any role but coordinator and '
-    'assessor (not investigator, reporter, auditor, analyst, admin, '
-    'nrm_app, sweeper, sharer)');
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
-    FROM nrm_role r CROSS JOIN pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'invest'
-      AND r.rolname NOT IN ('nrm_investigator', 'nrm_case_sharer')
-      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
-    'invest.*: no privilege at all for any role but investigator and '
-    'the sharer (not coordinator, assessor, reporter, auditor, analyst, '
-    'admin, nrm_app, sweeper)');
-SELECT ok(NOT has_schema_privilege(r, 'ident', 'USAGE'),
-    r || ' has no USAGE on schema ident')
-FROM unnest(ARRAY['nrm_investigator', 'nrm_reporter', 'nrm_auditor',
-    'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
-    'nrm_case_sharer', 'nrm_people']) r;
-SELECT ok(NOT has_schema_privilege(r, 'invest', 'USAGE'),
-    r || ' has no USAGE on schema invest')
-FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
-    'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app',
-    'nrm_sweeper', 'nrm_people']) r;
+    WHERE c.relkind IN ('r', 'v') AND n.nspname = %L
+      AND r.rolname <> ALL (%L)
+      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$, t.schema, t.roles),
+    t.schema || '.*: no privilege at all for any role but '
+    || array_to_string(t.roles, ' and ') || ' (' || t.others || ')')
+FROM track t;
+SELECT ok(NOT has_schema_privilege(r, t.schema, 'USAGE'),
+    r || ' has no USAGE on schema ' || t.schema)
+FROM track t, unnest(CASE t.schema WHEN 'ident' THEN ARRAY[
+        'nrm_investigator', 'nrm_reporter', 'nrm_auditor', 'nrm_analyst',
+        'nrm_admin', 'nrm_app', 'nrm_sweeper', 'nrm_case_sharer',
+        'nrm_people']
+    ELSE ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
+        'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
+        'nrm_people'] END) r;
 
 -- Per table, both directions, with has_table_privilege.
 SELECT ok(has_table_privilege(r, t, 'SELECT')
@@ -170,27 +169,15 @@ FROM unnest(ARRAY['nrm_reporter', 'nrm_auditor', 'nrm_analyst',
         'SELECT count(*) FROM invest.record']) s;
 
 -- Functions of each track: executable by that track's roles only.
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || p.oid::regprocedure::text
-    FROM nrm_role r CROSS JOIN pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'ident'
-      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
-      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-    'ident functions: executable by coordinators and assessors only');
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || p.oid::regprocedure::text
-    FROM nrm_role r CROSS JOIN pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'invest'
-      AND r.rolname <> 'nrm_investigator'
-      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-    'invest functions: executable by investigators only');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('ident', 'invest', 'api', 'care')
-      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+SELECT is_empty(format($$SELECT r.rolname || ' ' || f.sig
+    FROM nrm_role r CROSS JOIN fn f WHERE f.schema = %L
+      AND r.rolname <> ALL (%L)
+      AND has_function_privilege(r.oid, f.oid, 'EXECUTE')$$, t.schema,
+    t.roles), t.schema || ' functions: executable by '
+    || array_to_string(t.roles, ' and ') || ' only')
+FROM track t;
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('ident', 'invest', 'api', 'care') AND public_exec$$,
     'PUBLIC may execute no function of ident, invest, api, care');
 SELECT ok(NOT has_function_privilege(r, 'care.share_case(uuid, uuid)',
     'EXECUTE'), r || ' may not run care.share_case')
@@ -213,14 +200,11 @@ FROM unnest(ARRAY['api.ident_record(bytea, text, inet, uuid, jsonb, text)',
 -- no investigation code mentions identification or care-side content.
 -- ---------------------------------------------------------------------
 CREATE TEMP VIEW ident_code AS
-SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'ident' OR (n.nspname = 'api' AND p.proname LIKE 'ident\_%');
+SELECT sig AS fn, src AS prosrc FROM fn
+WHERE schema = 'ident' OR (schema = 'api' AND name LIKE 'ident\_%');
 CREATE TEMP VIEW invest_code AS
-SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'invest'
-   OR (n.nspname = 'api' AND p.proname LIKE 'invest\_%');
+SELECT sig AS fn, src AS prosrc FROM fn
+WHERE schema = 'invest' OR (schema = 'api' AND name LIKE 'invest\_%');
 
 SELECT is_empty($$SELECT fn FROM ident_code WHERE prosrc ~* 'invest'$$,
     'no api.ident_* or ident.* function mentions invest(igation)');
@@ -360,17 +344,10 @@ FROM (VALUES ('care.case', ARRAY['SELECT']),
     ('care.subject', '{}'::text[]), ('care.case_history', '{}'),
     ('intake.signal', '{}'), ('invest.case_share', ARRAY['INSERT', 'SELECT']),
     ('invest.record', '{}'), ('ident.decision', '{}')) AS x(t, e);
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('ident', 'invest')
-      AND NOT coalesce(p.proconfig, '{}') @>
-          ARRAY['search_path=pg_catalog, pg_temp']$$,
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('ident', 'invest') AND NOT pinned$$,
     'every ident/invest function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'api' AND p.prosecdef$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef$$,
     'api functions (the new ones too) are SECURITY INVOKER');
 SELECT is_empty($$
     SELECT c.relname FROM pg_class c
@@ -395,16 +372,15 @@ SELECT is_empty($$
     WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
       AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''
     UNION ALL
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE (n.nspname IN ('ident', 'invest')
-        OR p.oid IN ('api.scope(uuid, uuid, text, text[])'::regprocedure,
+    SELECT sig FROM fn
+    WHERE (schema IN ('ident', 'invest')
+        OR oid IN ('api.scope(uuid, uuid, text, text[])'::regprocedure,
             'api.json_date(jsonb)'::regprocedure,
             'care.case_exists(uuid)'::regprocedure,
             'care.share_case(uuid, uuid)'::regprocedure)
-        OR (n.nspname = 'api' AND (p.proname LIKE 'ident\_%'
-            OR p.proname LIKE 'invest\_%' OR p.proname = 'case_share')))
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+        OR (schema = 'api' AND (name LIKE 'ident\_%'
+            OR name LIKE 'invest\_%' OR name = 'case_share')))
+      AND comment = ''$$,
     'every new table and function has a comment');
 SELECT ok(obj_description('ident.decision'::regclass, 'pg_class')
     LIKE 'PERSONAL DATA:%' AND col_description('ident.decision'::regclass,
@@ -460,12 +436,9 @@ SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_people'),
     false, 'nrm_people: NOLOGIN');
 SELECT ok(NOT pg_has_role('nrm_app', 'nrm_people', 'MEMBER'),
     'nrm_app is not a member of nrm_people (no SET ROLE to it)');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'auth' AND p.prosecdef
-      AND p.proowner <> 'nrm_people'::regrole
-      AND p.oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema = 'auth' AND secdef AND owner <> 'nrm_people'::regrole
+      AND oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
     'every SECURITY DEFINER function of auth (but 0001''s region check) '
     'is owned by nrm_people');
 SELECT is(pg_temp.any_priv('nrm_people'::regrole, t::regclass), '{}',

@@ -367,15 +367,13 @@ SELECT is((pg_temp.verify_body()->>'intact')::boolean, true,
     'the chain verifies');
 
 -- Every 0007 object carries a comment.
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'audit', 'care') AND p.proname IN (
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('api', 'audit', 'care') AND name IN (
         'default_purpose', 'break_glass_reasons', 'break_glass_allowed',
         'review_guard', 'event_purged', 'event_flagged', 'read_purpose',
         'case_json', 'audit_read',
         'case_get', 'ident_list', 'audit_reviews', 'audit_review')
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+      AND comment = ''$$,
     'every 0007 function has a comment');
 
 SELECT * FROM finish();
