@@ -18,6 +18,15 @@ CREATE TEMP VIEW priv AS
 SELECT unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
     'REFERENCES', 'TRIGGER']) AS p;
 
+-- The columns of p_tbl on which p_role has p_priv, in name order.
+CREATE FUNCTION pg_temp.cols(p_role text, p_tbl regclass, p_priv text)
+RETURNS text[] LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(a.attname::text ORDER BY a.attname), '{}')
+	FROM pg_attribute a WHERE a.attrelid = p_tbl AND a.attnum > 0
+	  AND NOT a.attisdropped
+	  AND has_column_privilege(p_role, a.attrelid, a.attnum, p_priv)
+$$;
+
 -- Any privilege of a role on a table: table-level, or on any column.
 CREATE FUNCTION pg_temp.any_priv(p_role oid, p_tbl oid) RETURNS text[]
 LANGUAGE sql STABLE AS $$
@@ -93,15 +102,27 @@ SELECT ok(NOT has_table_privilege('nrm_investigator', t, 'SELECT')
     'investigator: nothing of ' || t)
 FROM unnest(ARRAY['ident.decision', 'ident.profile']) t;
 
+-- Column grants: role, table, privilege, exactly these columns.
+SELECT is(pg_temp.cols(c.role, c.tbl, c.priv), c.cols, c.descr)
+FROM (VALUES
 -- The investigator on the care side and intake: two columns of
 -- intake.signal, nothing else.
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'intake.signal'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'SELECT')$$,
-    ARRAY['id', 'agency_id'],
-    'investigator reads exactly intake.signal (id, agency_id)');
+('nrm_investigator', 'intake.signal'::regclass, 'SELECT',
+    '{agency_id,id}'::text[],
+    'investigator reads exactly intake.signal (id, agency_id)'),
+-- Investigator: which columns of its own track it may change or read.
+('nrm_investigator', 'invest.record', 'UPDATE',
+    '{police_reference,prosecution_reference,report_filed,'
+    'report_filed_on,status,updated_at,version}',
+    'investigator updates references, report and status of a record; '
+    'never its agency, signal, case, creator'),
+('nrm_investigator', 'invest.case_share', 'SELECT',
+    '{agency_id,case_id,consent_recorded_at}',
+    'investigator reads which cases were shared with it, not by whom'),
+('nrm_coordinator', 'auth.person', 'SELECT',
+    '{agency_id,id,key_id,regions,role,status}',
+    'nrm_coordinator reads no login or name of auth.person')
+) AS c(role, tbl, priv, cols, descr);
 SELECT is(pg_temp.any_priv('nrm_investigator'::regrole, t::regclass),
     CASE t WHEN 'intake.signal' THEN ARRAY['SELECT'] ELSE '{}' END,
     'investigator on ' || t || ': '
@@ -112,24 +133,6 @@ FROM unnest(ARRAY['care.subject', 'care.case', 'care.case_history',
     'intake.idempotency', 'auth.api_key', 'auth.agency']) t;
 SELECT ok(NOT has_schema_privilege('nrm_investigator', 'care', 'USAGE'),
     'investigator has no USAGE on schema care');
-
--- Investigator: which columns of its own track it may change or read.
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'invest.record'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'UPDATE')$$,
-    ARRAY['police_reference', 'prosecution_reference', 'report_filed',
-        'report_filed_on', 'status', 'updated_at', 'version'],
-    'investigator updates references, report and status of a record; '
-    'never its agency, signal, case, creator');
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'invest.case_share'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'SELECT')$$,
-    ARRAY['case_id', 'agency_id', 'consent_recorded_at'],
-    'investigator reads which cases were shared with it, not by whom');
 
 -- Really try, as the role (42501 = insufficient_privilege).
 SELECT is(pg_temp.sqlstate_as('nrm_investigator', s), '42501',
@@ -145,12 +148,10 @@ FROM unnest(ARRAY['SELECT count(*) FROM ident.decision',
         decided_on, recorded_by, profile) VALUES (gen_random_uuid(),
         'initial', 'positive', 'other', '2024-05-01',
         'b0000000-0000-4000-8000-000000000001', 'nl')$$]) s;
-SELECT is(pg_temp.sqlstate_as('nrm_investigator',
-    'SELECT id, agency_id FROM intake.signal'), 'ok',
-    'investigator: may select intake.signal (id, agency_id)');
-SELECT is(pg_temp.sqlstate_as('nrm_investigator',
-    'SELECT count(*) FROM invest.record'), 'ok',
-    'investigator: may select invest.record');
+SELECT is(pg_temp.sqlstate_as('nrm_investigator', s), 'ok',
+    'investigator: may run ' || s)
+FROM unnest(ARRAY['SELECT id, agency_id FROM intake.signal',
+    'SELECT count(*) FROM invest.record']) s;
 SELECT is(pg_temp.sqlstate_as(r, s), '42501',
     r || ': ' || regexp_replace(s, '\s+', ' ', 'g') || ' refused')
 FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r,
@@ -260,58 +261,46 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
         array_to_string(roles, ','), cmd
     FROM pg_policies WHERE schemaname IN ('care', 'intake', 'ident',
         'invest')$$,
-    $$VALUES ('case', 'case_reporter_select', 'nrm_reporter', 'SELECT'),
-    ('case', 'case_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('case', 'case_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('case', 'case_coordinator_update', 'nrm_coordinator', 'UPDATE'),
-    ('case', 'case_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('case', 'case_analyst_select', 'nrm_analyst', 'SELECT'),
-    ('case', 'case_sweeper_select', 'nrm_sweeper', 'SELECT'),
-    ('case', 'case_sweeper_update', 'nrm_sweeper', 'UPDATE'),
-    ('case', 'case_case_sharer_select', 'nrm_case_sharer', 'SELECT'),
-    ('signal', 'signal_reporter_select', 'nrm_reporter', 'SELECT'),
-    ('signal', 'signal_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('signal', 'signal_investigator_select', 'nrm_investigator', 'SELECT'),
-    ('signal', 'signal_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('signal', 'signal_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('signal', 'signal_analyst_select', 'nrm_analyst', 'SELECT'),
-    ('idempotency', 'idempotency_reporter_select', 'nrm_reporter',
-        'SELECT'),
-    ('idempotency', 'idempotency_reporter_insert', 'nrm_reporter',
-        'INSERT'),
-    ('subject', 'subject_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('subject', 'subject_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('subject', 'subject_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('case_history', 'case_history_reporter_insert', 'nrm_reporter',
-        'INSERT'),
-    ('case_history', 'case_history_coordinator_select', 'nrm_coordinator',
-        'SELECT'),
-    ('case_history', 'case_history_coordinator_insert', 'nrm_coordinator',
-        'INSERT'),
-    ('case_history', 'case_history_assessor_select', 'nrm_assessor',
-        'SELECT'),
-    ('case_history', 'case_history_analyst_select', 'nrm_analyst',
-        'SELECT'),
-    ('case_history', 'case_history_sweeper_select', 'nrm_sweeper',
-        'SELECT'),
-    ('case_history', 'case_history_sweeper_insert', 'nrm_sweeper',
-        'INSERT'),
-    ('decision', 'decision_coordinator_select', 'nrm_coordinator',
-        'SELECT'),
-    ('decision', 'decision_coordinator_insert', 'nrm_coordinator',
-        'INSERT'),
-    ('decision', 'decision_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('decision', 'decision_assessor_insert', 'nrm_assessor', 'INSERT'),
-    ('case_share', 'case_share_investigator_select', 'nrm_investigator',
-        'SELECT'),
-    ('case_share', 'case_share_case_sharer_select', 'nrm_case_sharer',
-        'SELECT'),
-    ('case_share', 'case_share_case_sharer_insert', 'nrm_case_sharer',
-        'INSERT'),
-    ('record', 'record_investigator_select', 'nrm_investigator', 'SELECT'),
-    ('record', 'record_investigator_insert', 'nrm_investigator', 'INSERT'),
-    ('record', 'record_investigator_update', 'nrm_investigator',
-        'UPDATE')$$,
+    -- each policy is named <table>_<role without nrm_>_<command>
+    $$SELECT t, t || '_' || substr(r, 5) || '_' || lower(c), r, c
+    FROM (VALUES
+    ('case', 'nrm_reporter', 'SELECT'),
+    ('case', 'nrm_reporter', 'INSERT'),
+    ('case', 'nrm_coordinator', 'SELECT'),
+    ('case', 'nrm_coordinator', 'UPDATE'),
+    ('case', 'nrm_assessor', 'SELECT'),
+    ('case', 'nrm_analyst', 'SELECT'),
+    ('case', 'nrm_sweeper', 'SELECT'),
+    ('case', 'nrm_sweeper', 'UPDATE'),
+    ('case', 'nrm_case_sharer', 'SELECT'),
+    ('signal', 'nrm_reporter', 'SELECT'),
+    ('signal', 'nrm_reporter', 'INSERT'),
+    ('signal', 'nrm_investigator', 'SELECT'),
+    ('signal', 'nrm_coordinator', 'SELECT'),
+    ('signal', 'nrm_assessor', 'SELECT'),
+    ('signal', 'nrm_analyst', 'SELECT'),
+    ('idempotency', 'nrm_reporter', 'SELECT'),
+    ('idempotency', 'nrm_reporter', 'INSERT'),
+    ('subject', 'nrm_reporter', 'INSERT'),
+    ('subject', 'nrm_coordinator', 'SELECT'),
+    ('subject', 'nrm_assessor', 'SELECT'),
+    ('case_history', 'nrm_reporter', 'INSERT'),
+    ('case_history', 'nrm_coordinator', 'SELECT'),
+    ('case_history', 'nrm_coordinator', 'INSERT'),
+    ('case_history', 'nrm_assessor', 'SELECT'),
+    ('case_history', 'nrm_analyst', 'SELECT'),
+    ('case_history', 'nrm_sweeper', 'SELECT'),
+    ('case_history', 'nrm_sweeper', 'INSERT'),
+    ('decision', 'nrm_coordinator', 'SELECT'),
+    ('decision', 'nrm_coordinator', 'INSERT'),
+    ('decision', 'nrm_assessor', 'SELECT'),
+    ('decision', 'nrm_assessor', 'INSERT'),
+    ('case_share', 'nrm_investigator', 'SELECT'),
+    ('case_share', 'nrm_case_sharer', 'SELECT'),
+    ('case_share', 'nrm_case_sharer', 'INSERT'),
+    ('record', 'nrm_investigator', 'SELECT'),
+    ('record', 'nrm_investigator', 'INSERT'),
+    ('record', 'nrm_investigator', 'UPDATE')) AS p(t, r, c)$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');
 SELECT is_empty($$SELECT policyname FROM pg_policies
@@ -330,14 +319,8 @@ SELECT is_empty($$SELECT p.policyname FROM pg_policies p
 -- ---------------------------------------------------------------------
 -- Roles, ownership, conventions of the new objects.
 -- ---------------------------------------------------------------------
-SELECT is((SELECT rolcanlogin FROM pg_roles
-    WHERE rolname = 'nrm_case_sharer'), false, 'nrm_case_sharer: NOLOGIN');
-SELECT ok(NOT pg_has_role('nrm_app', 'nrm_case_sharer', 'MEMBER'),
-    'nrm_app is not a member of nrm_case_sharer (no SET ROLE to it)');
-SELECT results_eq($$SELECT prosecdef, proowner::regrole::text
-    FROM pg_proc WHERE oid = 'care.share_case(uuid, uuid)'::regprocedure$$,
-    $$VALUES (true, 'nrm_case_sharer'::text)$$,
-    'care.share_case is SECURITY DEFINER, owned by nrm_case_sharer');
+SELECT pg_temp.definer_role('nrm_case_sharer',
+    'care.share_case(uuid, uuid)');
 SELECT is(pg_temp.any_priv('nrm_case_sharer'::regrole, t::regclass),
     e, 'nrm_case_sharer on ' || t)
 FROM (VALUES ('care.case', ARRAY['SELECT']),
@@ -426,16 +409,8 @@ SELECT set_eq($$
         ('nrm_people', 'login_lock', '{DELETE,INSERT,SELECT,UPDATE}')$$,
     'auth people tables: only nrm_people touches the secrets; admins '
     'read persons, coordinators the columns a handover checks');
-SELECT is((SELECT array_agg(a.attname::text ORDER BY a.attname)
-    FROM pg_attribute a WHERE a.attrelid = 'auth.person'::regclass
-      AND a.attnum > 0 AND has_column_privilege('nrm_coordinator',
-          'auth.person', a.attname, 'SELECT')),
-    ARRAY['agency_id', 'id', 'key_id', 'regions', 'role', 'status'],
-    'nrm_coordinator reads no login or name of auth.person');
-SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_people'),
-    false, 'nrm_people: NOLOGIN');
-SELECT ok(NOT pg_has_role('nrm_app', 'nrm_people', 'MEMBER'),
-    'nrm_app is not a member of nrm_people (no SET ROLE to it)');
+-- (its functions: every SECURITY DEFINER one of auth, below)
+SELECT pg_temp.definer_role('nrm_people', NULL);
 SELECT is_empty($$SELECT sig FROM fn
     WHERE schema = 'auth' AND secdef AND owner <> 'nrm_people'::regrole
       AND oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
