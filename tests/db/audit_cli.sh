@@ -20,24 +20,10 @@ cd "$(dirname "$0")/../.."
 DB=nrm_auditcli
 . tests/db/lib.sh
 
-T=$(mktemp -d /tmp/nrm-auditcli.XXXXXX)
-cleanup() {
-	local d
-	for d in $(su_psql postgres -c "SELECT datname FROM pg_database
-	    WHERE datname LIKE '${DB}%'" 2>/dev/null); do
-		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
-		    >/dev/null 2>&1 || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
 # A fresh copy of the sealed database; prints its name.
 copy() {
-	local name=${DB}_$1
-	su_psql postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
-	    -c "CREATE DATABASE $name TEMPLATE $DB OWNER nrm_owner"
-	echo "$name"
+	new_db "${DB}_$1" "$DB"
+	echo "${DB}_$1"
 }
 verify() { # DB [args]
 	local db=$1
@@ -58,8 +44,7 @@ jget() { # JSON PATH (python expression on j)
 # ---------------------------------------------------------------------
 # Setup: a migrated database with 300 sealed events.
 # ---------------------------------------------------------------------
-su_psql postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-    -c "CREATE DATABASE $DB OWNER nrm_owner"
+new_db $DB
 "$NRMCTL" --database-url "$(url $DB)" migrate --dir sql >/dev/null
 su_psql $DB -c "GRANT CONNECT ON DATABASE $DB TO nrm_app"
 "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(url $DB nrm_app)" \
