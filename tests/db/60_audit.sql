@@ -388,24 +388,8 @@ ROLLBACK TO SAVEPOINT t;
 SAVEPOINT t;
 SELECT pg_temp.behind_triggers(format($$
     UPDATE audit.event SET purpose = 'emergency' WHERE id = %s;
-    DO $r$
-    DECLARE
-        c record;
-        v_prev bytea;
-    BEGIN
-        FOR c IN SELECT * FROM audit.chain WHERE pos >= %s ORDER BY pos LOOP
-            IF v_prev IS NOT NULL THEN
-                UPDATE audit.chain SET prev_hash = v_prev WHERE pos = c.pos;
-            ELSE
-                v_prev := c.prev_hash;
-            END IF;
-            UPDATE audit.chain SET hash = sha256(v_prev
-                || audit.canonical(e)) FROM audit.event e
-            WHERE pos = c.pos AND e.id = c.event_id
-            RETURNING hash INTO v_prev;
-        END LOOP;
-    END
-    $r$;$$, (pg_temp.lk(3)).event_id, (pg_temp.lk(3)).pos));
+    SELECT pg_temp.rechain(%s)$$, (pg_temp.lk(3)).event_id,
+    (pg_temp.lk(3)).pos));
 SELECT is(pg_temp.verify_body()->'intact', 'true',
     'a consistent rewrite is not detectable inside the database');
 SELECT isnt(pg_temp.verify_body()->>'head_hash', (SELECT hash FROM head),
