@@ -264,30 +264,27 @@ SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
         UPDATE care.case SET region_code = 'VR01' WHERE id = %L$$,
         pg_temp.cid('A13'), pg_temp.cid('A13'))), 'ok 1',
     '... only the case api.case_lock locked (nrm.case_id) may leave');
-SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
+-- ident.decision entries: the acting role (nrm_<role>, token
+-- tok-<role>), case, stage, deciding body, recording key (b...0N).
+SELECT is(pg_temp.try_as('nrm_' || x.role, 'tok-' || x.role,
     format($$INSERT INTO ident.decision (case_id, stage, outcome,
         deciding_body, decided_on, recorded_by, profile) VALUES (%L, %L,
-        'positive', 'care_coordination', '2024-05-02',
-        'b0000000-0000-4000-8000-000000000003', 'nl')$$,
-        pg_temp.cid(n), s)), e,
-    'coordinator VR13 inserting a ' || s || ' entry on ' || n || ': ' || e)
-FROM (VALUES ('A13', 'initial', 'ok 1'), ('A13', 'conclusive', '42501'),
-    ('A13', 'reconsideration', '42501'), ('B01', 'initial', '42501'))
-    AS x(n, s, e);
-SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
-    format($$INSERT INTO ident.decision (case_id, stage, outcome,
-        deciding_body, decided_on, recorded_by, profile) VALUES (%L,
-        'initial', 'positive', 'care_coordination', '2024-05-02',
-        'b0000000-0000-4000-8000-000000000005', 'nl')$$,
-        pg_temp.cid('A13'))), '42501',
-    'a coordinator records entries as its own key only');
-SELECT is(pg_temp.try_as('nrm_assessor', 'tok-assessor',
-    format($$INSERT INTO ident.decision (case_id, stage, outcome,
-        deciding_body, decided_on, recorded_by, profile) VALUES (%L,
-        'conclusive', 'positive', 'assessment_body', '2024-06-01',
-        'b0000000-0000-4000-8000-000000000008', 'nl')$$,
-        pg_temp.cid('B01'))), 'ok 1',
-    'an assessor records a conclusive decision on any case');
+        'positive', %L, %L, %L, 'nl')$$, pg_temp.cid(x.n), x.s, x.body,
+        CASE x.role WHEN 'assessor' THEN '2024-06-01' ELSE '2024-05-02' END,
+        'b0000000-0000-4000-8000-00000000000' || x.key)), x.e,
+    coalesce(x.descr, 'coordinator VR13 inserting a ' || x.s || ' entry on '
+        || x.n || ': ' || x.e))
+FROM (VALUES
+('coordinator', 'A13', 'initial', 'care_coordination', '3', 'ok 1', NULL),
+('coordinator', 'A13', 'conclusive', 'care_coordination', '3', '42501', NULL),
+('coordinator', 'A13', 'reconsideration', 'care_coordination', '3', '42501',
+    NULL),
+('coordinator', 'B01', 'initial', 'care_coordination', '3', '42501', NULL),
+('coordinator', 'A13', 'initial', 'care_coordination', '5', '42501',
+    'a coordinator records entries as its own key only'),
+('assessor', 'B01', 'conclusive', 'assessment_body', '8', 'ok 1',
+    'an assessor records a conclusive decision on any case')
+) AS x(role, n, s, body, key, e, descr);
 SELECT is(pg_temp.try_as('nrm_investigator', 'tok-sep-investigator',
     format($$INSERT INTO invest.record (agency_id, signal_id, case_id,
         created_by) VALUES (%L, %L, %L,

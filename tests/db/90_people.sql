@@ -381,34 +381,34 @@ SELECT is(pg_temp.a($$SELECT api.session_get(sha256('tok-coordinator'),
     'r', NULL)$$)->>'status', '404', 'session_get with an API key: 404');
 
 -- Expiry: idle, absolute; last_seen_at moves after min(30 s, idle / 4).
-UPDATE auth.session SET last_seen_at = now() - interval '60 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now(),
-    'an authenticated request moves last_seen_at');
+-- pg_temp.use_c1(idle, age): session sess-c1 with that idle timeout,
+-- last seen age ago, makes a request; its status, and how long ago
+-- the session was last seen after it.
+CREATE FUNCTION pg_temp.use_c1(p_idle integer, p_age interval,
+    OUT status text, OUT seen interval) LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE auth.session SET idle_seconds = p_idle,
+	    last_seen_at = now() - p_age
+	WHERE token_hash = sha256('sess-c1');
+	status := pg_temp.inbox('sess-c1')->>'status';
+	seen := now() - (SELECT last_seen_at FROM auth.session
+	    WHERE token_hash = sha256('sess-c1'));
+END
+$$;
 -- The refresh granularity is min(30 s, idle / 4): 20 s old with idle
 -- 900 s stays; with idle 8 s, 3 s old moves and 1 s old stays.
-UPDATE auth.session SET last_seen_at = now() - interval '20 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now() - interval '20 seconds',
-    'idle 900 s: last_seen_at 20 s old does not move (30 s steps)');
-UPDATE auth.session SET idle_seconds = 8,
-    last_seen_at = now() - interval '3 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT is(pg_temp.inbox('sess-c1')->>'status', '200',
+SELECT is(u.seen, c.seen, c.descr) FROM (VALUES
+(900, '60 seconds'::interval, '0'::interval,
+    'an authenticated request moves last_seen_at'),
+(900, '20 seconds', '20 seconds',
+    'idle 900 s: last_seen_at 20 s old does not move (30 s steps)'),
+(8, '3 seconds', '0',
+    'idle 8 s: last_seen_at 3 s old moves (idle / 4 = 2 s steps)'),
+(8, '1 second', '1 second',
+    'idle 8 s: last_seen_at 1 s old does not move')
+) AS c(idle, age, seen, descr), pg_temp.use_c1(c.idle, c.age) u;
+SELECT is((pg_temp.use_c1(8, '3 seconds')).status, '200',
     'idle 8 s, used 3 s ago: still alive');
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now(),
-    'idle 8 s: last_seen_at 3 s old moves (idle / 4 = 2 s steps)');
-UPDATE auth.session SET last_seen_at = now() - interval '1 second'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now() - interval '1 second',
-    'idle 8 s: last_seen_at 1 s old does not move');
 UPDATE auth.session SET idle_seconds = 900
 WHERE token_hash = sha256('sess-c1');
 SELECT pg_temp.login('coord.one', 'sess-idle', 2000) \g /dev/null
