@@ -232,6 +232,13 @@ SELECT ev.n, c.pos, c.event_id, encode(c.hash, 'hex') AS hash
 FROM audit.chain c JOIN ev ON ev.id = c.event_id;
 CREATE FUNCTION pg_temp.lk(p_n integer) RETURNS link
 LANGUAGE sql STABLE AS $$ SELECT * FROM link WHERE n = p_n $$;
+-- Delete link p_n and its event, behind the triggers.
+CREATE FUNCTION pg_temp.cut(p_n integer) RETURNS void
+LANGUAGE sql AS $$
+	SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
+	    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
+	    (pg_temp.lk(p_n)).pos, (pg_temp.lk(p_n)).event_id))
+$$;
 
 INSERT INTO r SELECT 'ok', pg_temp.audit_verify('tok-auditor', NULL,
     'req-verify-1');
@@ -332,9 +339,7 @@ ROLLBACK TO SAVEPOINT t;
 
 -- 2b. Event and link deleted: the gap is found.
 SAVEPOINT t;
-SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
-    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
-    (pg_temp.lk(3)).pos, (pg_temp.lk(3)).event_id));
+SELECT pg_temp.cut(3);
 SELECT is(pg_temp.verify_body()->'first_broken',
     jsonb_build_object('pos', (pg_temp.lk(3)).pos, 'event_id', NULL,
         'expected', (pg_temp.lk(3)).hash, 'found', NULL,
@@ -412,9 +417,7 @@ ROLLBACK TO SAVEPOINT t;
 -- 6. The tail cut off (last link and event gone): only a checkpoint
 -- past the new head shows it.
 SAVEPOINT t;
-SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
-    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
-    (pg_temp.lk(5)).pos, (pg_temp.lk(5)).event_id));
+SELECT pg_temp.cut(5);
 SELECT is(pg_temp.verify_body()->'intact', 'true',
     'a cut tail is not detectable inside the database');
 SELECT is(audit.verify_chain(jsonb_build_array(
