@@ -20,50 +20,31 @@ SELECT pg_temp.sep_investigators() \g /dev/null
 CREATE FUNCTION pg_temp.ident_record(p_token text, p_case uuid,
     p_entry jsonb, p_profile text DEFAULT 'nl',
     p_request_id text DEFAULT 'req-ident') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_record('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::jsonb, %L)',
-	    p_token, p_request_id, '192.0.2.10', p_case, p_entry, p_profile))
-$$;
+RETURN pg_temp.api_call('ident_record', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_entry::text, p_profile);
 CREATE FUNCTION pg_temp.ident_list(p_token text, p_case uuid,
     p_profile text DEFAULT 'nl', p_request_id text DEFAULT 'req-ident-list')
 RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_list('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L)', p_token,
-	    p_request_id, '192.0.2.10', p_case, p_profile))
-$$;
+RETURN pg_temp.api_call('ident_list', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_profile);
 CREATE FUNCTION pg_temp.case_share(p_token text, p_case uuid,
     p_agency uuid, p_consent boolean, p_request_id text DEFAULT 'req-share')
 RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.case_share('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::uuid, %L::boolean)',
-	    p_token, p_request_id, '192.0.2.10', p_case, p_agency, p_consent))
-$$;
+RETURN pg_temp.api_call('case_share', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_agency::text, p_consent::text);
 CREATE FUNCTION pg_temp.invest_create(p_token text, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-create') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_create('
-	    'sha256(%L::bytea), %L, %L::inet, %L::jsonb)', p_token,
-	    p_request_id, '192.0.2.10', p_body))
-$$;
+RETURN pg_temp.api_call('invest_create', p_token, p_request_id,
+    '192.0.2.10', p_body::text);
 CREATE FUNCTION pg_temp.invest_get(p_token text, p_id uuid,
     p_request_id text DEFAULT 'req-inv-get') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_get('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid)', p_token,
-	    p_request_id, '192.0.2.10', p_id))
-$$;
+RETURN pg_temp.api_call('invest_get', p_token, p_request_id, '192.0.2.10',
+    p_id::text);
 CREATE FUNCTION pg_temp.invest_patch(p_token text, p_id uuid,
     p_if_match integer, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-patch') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_patch('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::integer, '
-	    '%L::jsonb)', p_token, p_request_id, '192.0.2.10', p_id,
-	    p_if_match, p_body))
-$$;
+RETURN pg_temp.api_call('invest_patch', p_token, p_request_id,
+    '192.0.2.10', p_id::text, p_if_match::text, p_body::text);
 
 -- An identification entry, with overrides.
 CREATE FUNCTION pg_temp.entry(p jsonb DEFAULT '{}') RETURNS jsonb
