@@ -411,12 +411,21 @@ SELECT is((pg_temp.use_c1(8, '3 seconds')).status, '200',
     'idle 8 s, used 3 s ago: still alive');
 UPDATE auth.session SET idle_seconds = 900
 WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.login('coord.one', 'sess-idle', 2000) \g /dev/null
-UPDATE auth.session SET last_seen_at = now() - interval '901 seconds',
-    created_at = now() - interval '1 hour'
-WHERE token_hash = sha256('sess-idle');
-SELECT is(pg_temp.inbox('sess-idle')->>'status', '401',
-    'past the idle timeout: 401');
+-- pg_temp.aged(token, n, set): coord.one logs in (session token, login
+-- n), the session is aged (set: a SET list of auth.session), and it
+-- makes a request: its status.
+CREATE FUNCTION pg_temp.aged(p_token text, p_n integer, p_set text)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_temp.login('coord.one', p_token, p_n);
+	EXECUTE format('UPDATE auth.session SET %s WHERE token_hash = '
+	    'sha256(%L)', p_set, p_token);
+	RETURN pg_temp.inbox(p_token)->>'status';
+END
+$$;
+SELECT is(pg_temp.aged('sess-idle', 2000, $$last_seen_at = now()
+    - interval '901 seconds', created_at = now() - interval '1 hour'$$),
+    '401', 'past the idle timeout: 401');
 SELECT is((SELECT row(person_id, outcome, reason)::text
     FROM pg_temp.last_event('inbox.list')),
     row(pg_temp.pid('coord.one'), 'denied', 'session_expired')::text,
@@ -424,12 +433,9 @@ SELECT is((SELECT row(person_id, outcome, reason)::text
 SELECT is((SELECT end_reason FROM auth.session
     WHERE token_hash = sha256('sess-idle')), 'expired',
     'the session is ended');
-SELECT pg_temp.login('coord.one', 'sess-abs', 2001) \g /dev/null
-UPDATE auth.session SET created_at = now() - interval '11 hours',
-    expires_at = now() - interval '1 hour'
-WHERE token_hash = sha256('sess-abs');
-SELECT is(pg_temp.inbox('sess-abs')->>'status', '401',
-    'past the absolute lifetime: 401');
+SELECT is(pg_temp.aged('sess-abs', 2001, $$created_at = now()
+    - interval '11 hours', expires_at = now() - interval '1 hour'$$),
+    '401', 'past the absolute lifetime: 401');
 
 -- Logout, disable, reset.
 SELECT pg_temp.login('coord.one', 'sess-out', 2002) \g /dev/null
