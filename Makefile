@@ -211,31 +211,25 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 
+# The fuzzers: those of nrm-core alone, then those that need sources of
+# nrm-api/common (fuzz_<name>.c and its extra sources).
+FUZZ_CORE = signal geo json rules
+FUZZ_CC = clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined
+
 fuzz:
 	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin \
 	  OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 	  build/fuzz/libnrmcore.a
 	@mkdir -p build/fuzz/bin
-	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_signal tests/fuzz/fuzz_signal.c \
-	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_geo tests/fuzz/fuzz_geo.c \
-	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_json tests/fuzz/fuzz_json.c \
-	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) $(INC_CORE) -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_rules tests/fuzz/fuzz_rules.c \
-	  build/fuzz/libnrmcore.a -lcjson
-	clang $(CSTD) -D_GNU_SOURCE $(INC_COMMON) -O1 -g \
-	  -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_token tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
+	set -e; for f in $(FUZZ_CORE); do \
+	  $(FUZZ_CC) $(INC_CORE) -o build/fuzz/bin/fuzz_$$f tests/fuzz/fuzz_$$f.c \
+	    build/fuzz/libnrmcore.a -lcjson; \
+	done
+	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_token \
+	  tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
-	clang $(CSTD) -D_GNU_SOURCE $(INC_COMMON) -O1 -g \
-	  -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/bin/fuzz_totp tests/fuzz/fuzz_totp.c \
-	  nrm-api/common/totp.c nrm-api/common/crypto.c \
+	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
+	  tests/fuzz/fuzz_totp.c nrm-api/common/totp.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 
 run:

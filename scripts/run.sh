@@ -41,39 +41,44 @@ NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate
 
 umask 077
 
-# Demo keys: one per API role, created once per cluster.  They are
-# recreated when the env file exists but the database has no demo keys
-# (a fresh cluster after `make distclean` keeps nothing anyway).
-demo_keys_present() {
+# demo_listed WHAT TEXT: whether `nrmctl WHAT list` (key, person) shows
+# TEXT.
+demo_listed() {
 	local list
-	list=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key list)
-	case $list in
-	*"$DEMO_LABEL"*) return 0 ;;
-	*) return 1 ;;
-	esac
+	list=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "$1" list)
+	[[ $list == *"$2"* ]]
 }
 
-new_key() {
-	# new_key VAR ROLE AGENCY KIND [REGION]
-	local var=$1 role=$2 agency=$3 kind=$4 region=${5:-} tok
-	local args=(key create --role "$role" --agency "$agency"
-	    --agency-kind "$kind" --label "$DEMO_LABEL")
-	if [ -n "$region" ]; then
-		args+=(--region "$region")
-	fi
-	# nrmctl's details go to stderr; show them only when it fails.
-	if ! tok=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "${args[@]}" \
+# demo_secret VAR FILE NRMCTL-ARGS...: run nrmctl as the owner and add
+# its output (a token, an enrolment code) to FILE as VAR=output.
+# nrmctl's details go to stderr; they are shown only when it fails, and
+# then FILE is removed and run.sh stops.
+demo_secret() {
+	local var=$1 file=$2 out
+	shift 2
+	if ! out=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "$@" \
 	    2>"$VAR/nrmctl.err"); then
 		cat "$VAR/nrmctl.err" >&2
-		rm -f "$VAR/nrmctl.err" "$KEYS_ENV.tmp"
+		rm -f "$VAR/nrmctl.err" "$file"
 		exit 1
 	fi
 	rm -f "$VAR/nrmctl.err"
-	printf '%s=%s\n' "$var" "$tok" >>"$KEYS_ENV.tmp"
+	printf '%s=%s\n' "$var" "$out" >>"$file"
+}
+
+# Demo keys: one per API role, created once per cluster.  They are
+# recreated when the env file exists but the database has no demo keys
+# (a fresh cluster after `make distclean` keeps nothing anyway).
+new_key() {
+	# new_key VAR ROLE AGENCY KIND [REGION]
+	local var=$1 role=$2 agency=$3 kind=$4 region=${5:-}
+	demo_secret "$var" "$KEYS_ENV.tmp" key create --role "$role" \
+	    --agency "$agency" --agency-kind "$kind" --label "$DEMO_LABEL" \
+	    ${region:+--region "$region"}
 }
 
 fresh_keys=0
-if [ ! -s "$KEYS_ENV" ] || ! demo_keys_present; then
+if [ ! -s "$KEYS_ENV" ] || ! demo_listed key "$DEMO_LABEL"; then
 	rm -f "$KEYS_ENV.tmp"
 	{
 		echo "# nrm demo API tokens, made by scripts/run.sh for this"
@@ -99,36 +104,16 @@ fi
 # VR13), in the demo keys' agencies; their one-time enrolment codes go
 # to $PERSONS_ENV.  Created once per cluster: when they exist, a second
 # run only says how to issue a new code (nrmctl person reset).
-demo_persons_present() {
-	local list
-	list=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl person list)
-	case $list in
-	*"demo-reporter "*) return 0 ;;
-	*) return 1 ;;
-	esac
-}
-
 new_person() {
 	# new_person ROLE AGENCY [REGION]
-	local role=$1 agency=$2 region=${3:-} code var
-	local args=(person create --login "demo-$role"
-	    --name "Demo ${role^}" --agency "$agency" --role "$role")
-	if [ -n "$region" ]; then
-		args+=(--region "$region")
-	fi
-	if ! code=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl "${args[@]}" \
-	    2>"$VAR/nrmctl.err"); then
-		cat "$VAR/nrmctl.err" >&2
-		rm -f "$VAR/nrmctl.err" "$PERSONS_ENV.tmp"
-		exit 1
-	fi
-	rm -f "$VAR/nrmctl.err"
-	var=NRM_DEMO_ENROL_${role^^}
-	printf '%s=%s\n' "$var" "$code" >>"$PERSONS_ENV.tmp"
+	local role=$1 agency=$2 region=${3:-}
+	demo_secret "NRM_DEMO_ENROL_${role^^}" "$PERSONS_ENV.tmp" person create \
+	    --login "demo-$role" --name "Demo ${role^}" --agency "$agency" \
+	    --role "$role" ${region:+--region "$region"}
 }
 
 fresh_persons=0
-if ! demo_persons_present; then
+if ! demo_listed person "demo-reporter "; then
 	rm -f "$PERSONS_ENV.tmp"
 	{
 		echo "# nrm demo persons' one-time enrolment codes (login"

@@ -3,6 +3,7 @@
 \set QUIET 1
 BEGIN;
 SELECT plan(30);
+\ir catalog.psql
 
 -- nrm.schema_version: one row per file, in order, with checksums.
 SELECT results_eq(
@@ -91,23 +92,15 @@ SELECT is_empty($$
     'check, foreign and unique constraints are named <table>_<what>_<kind>');
 
 -- Functions: search_path pinned, none SECURITY DEFINER in api, owner.
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'auth', 'care', 'ident', 'invest')
-      AND NOT coalesce(p.proconfig, '{}') @>
-          ARRAY['search_path=pg_catalog, pg_temp']$$,
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest')
+      AND NOT pinned$$,
     'every function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'api' AND p.prosecdef$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef$$,
     'api functions are SECURITY INVOKER (privileges of the switched role)');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'auth', 'care', 'ident', 'invest')
-      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest')
+      AND public_exec$$,
     'PUBLIC may execute no nrm function');
 
 -- Roles.
@@ -121,8 +114,7 @@ SELECT is_empty($$
 SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
     'nrm_app is NOINHERIT: API role privileges only after the switch');
 SELECT is((SELECT count(*)::int FROM pg_roles r
-    WHERE r.rolname IN ('nrm_reporter', 'nrm_coordinator', 'nrm_assessor',
-        'nrm_investigator', 'nrm_auditor', 'nrm_analyst', 'nrm_admin')
+    WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
       AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 7,
     'the seven NOLOGIN API roles exist and nrm_app is a member of each');

@@ -72,169 +72,156 @@ SELECT is(pg_temp.ins_case('c0000000-0000-4000-8000-000000000001',
     'ok', 'a valid case is accepted');
 SELECT is(pg_temp.ins_event(), 'ok', 'a valid audit event is accepted');
 
+-- The bad rows: each case is one row of a table, run in order (the
+-- baselines above are stored; a refused row changes nothing), and
+-- asserts the constraint that refused it.
+
+-- Statements run as they stand.
+SELECT is(pg_temp.violation(c.stmt), c.want, c.descr) FROM (VALUES
 -- ref
-SELECT is(pg_temp.violation($$INSERT INTO ref.region VALUES ('VR1', 'x')$$),
-    'region_code_check', 'region code must be VRnn or NATIONAL');
-SELECT is(pg_temp.violation(
-    $$INSERT INTO ref.municipality VALUES ('GM12', 'x', 'VR01')$$),
-    'municipality_code_check', 'municipality code must be GMnnnn');
-SELECT is(pg_temp.violation(
-    $$INSERT INTO ref.municipality VALUES ('GM9999', 'x', 'NATIONAL')$$),
+($$INSERT INTO ref.region VALUES ('VR1', 'x')$$,
+    'region_code_check', 'region code must be VRnn or NATIONAL'),
+($$INSERT INTO ref.municipality VALUES ('GM12', 'x', 'VR01')$$,
+    'municipality_code_check', 'municipality code must be GMnnnn'),
+($$INSERT INTO ref.municipality VALUES ('GM9999', 'x', 'NATIONAL')$$,
     'municipality_region_not_national_check',
-    'no municipality belongs to the national desk');
-SELECT is(pg_temp.violation(
-    $$INSERT INTO ref.municipality VALUES ('GM9999', 'x', 'VR99')$$),
-    'municipality_region_code_fkey', 'a municipality needs a known region');
-
+    'no municipality belongs to the national desk'),
+($$INSERT INTO ref.municipality VALUES ('GM9999', 'x', 'VR99')$$,
+    'municipality_region_code_fkey', 'a municipality needs a known region'),
 -- auth
-SELECT is(pg_temp.violation(
-    $$INSERT INTO auth.agency (name, kind) VALUES ('X', 'mafia')$$),
-    'agency_kind_check', 'agency kind is from the fixed list');
-SELECT is(pg_temp.violation(
-    $$INSERT INTO auth.agency (name, kind) VALUES ('Test Police', 'ngo')$$),
-    'agency_name_key', 'agency names are unique');
-SELECT is(pg_temp.violation(
-    $$INSERT INTO auth.agency (name, kind) VALUES (' padded', 'ngo')$$),
-    'agency_name_check', 'agency names have no surrounding spaces');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role) VALUES ('\x00ff'::bytea,
-    'a0000000-0000-4000-8000-000000000001', 'reporter')$$),
-    'api_key_token_hash_check', 'token hash is 32 bytes');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role) VALUES (sha256('tok-reporter'),
-    'a0000000-0000-4000-8000-000000000001', 'reporter')$$),
-    'api_key_token_hash_key', 'token hashes are unique');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role) VALUES (sha256('x1'),
-    'a0000000-0000-4000-8000-000000000001', 'root')$$),
-    'api_key_role_check', 'API role is from the fixed list');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role) VALUES (sha256('x2'),
-    'a0000000-0000-4000-8000-000000000003', 'coordinator')$$),
-    'api_key_regions_check', 'a coordinator key needs regions');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role, regions) VALUES (sha256('x3'),
-    'a0000000-0000-4000-8000-000000000003', 'coordinator', '{}')$$),
-    'api_key_regions_check', 'a coordinator key needs at least one region');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role, regions) VALUES (sha256('x4'),
-    'a0000000-0000-4000-8000-000000000001', 'reporter', '{VR13}')$$),
-    'api_key_regions_check', 'only coordinator keys carry regions');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role, regions) VALUES (sha256('x5'),
-    'a0000000-0000-4000-8000-000000000003', 'coordinator', '{VR13,VR99}')$$),
-    'api_key_regions_exist', 'every region of a key exists');
-SELECT is(pg_temp.violation($$UPDATE auth.api_key SET regions = '{XX}'
-    WHERE id = 'b0000000-0000-4000-8000-000000000003'$$),
-    'api_key_regions_exist', 'regions are checked on update too');
-SELECT is(pg_temp.violation($$INSERT INTO auth.api_key (token_hash,
-    agency_id, role) VALUES (sha256('x6'),
-    'a0000000-0000-4000-8000-0000000000ff', 'reporter')$$),
-    'api_key_agency_id_fkey', 'a key belongs to a known agency');
-
--- intake.signal
-SELECT is(pg_temp.ins_signal('{"exploitation": []}'),
-    'signal_exploitation_check', 'at least one exploitation type');
-SELECT is(pg_temp.ins_signal('{"exploitation": ["sexual", "piracy"]}'),
-    'signal_exploitation_check', 'exploitation types are from the list');
-SELECT is(pg_temp.ins_signal('{"control_means": ["magic"]}'),
-    'signal_control_means_check', 'means of control are from the list');
-SELECT is(pg_temp.ins_signal('{"consent": "maybe"}'),
-    'signal_consent_check', 'consent is from the list');
-SELECT is(pg_temp.ins_signal('{"consent": "refused"}'),
-    'signal_notification_only_check',
-    'an adult without consent must be a notification');
-SELECT is(pg_temp.ins_signal('{"minor": true, "age_estimate": 15,
-    "consent": "refused", "notification_only": true}'),
-    'signal_notification_only_check', 'a minor is never a notification');
-SELECT is(pg_temp.ins_signal('{"age_estimate": 15}'),
-    'signal_minor_age_check', 'an age estimate under 18 means minor');
-SELECT is(pg_temp.ins_signal('{"age_estimate": 130}'),
-    'signal_age_estimate_check', 'age estimate is 0..120');
-SELECT is(pg_temp.ins_signal('{"gender": "robot"}'),
-    'signal_gender_check', 'gender is from the list');
-SELECT is(pg_temp.ins_signal('{"nationality": "nl"}'),
-    'signal_nationality_check', 'nationality is ISO 3166-1 alpha-2');
-SELECT is(pg_temp.ins_signal('{"languages": ["eng"]}'),
-    'signal_languages_check', 'languages are ISO 639-1');
-SELECT is(pg_temp.ins_signal('{"municipality_code": "GM9999"}'),
-    'signal_municipality_code_fkey', 'an unknown municipality is refused');
-SELECT is(pg_temp.ins_signal('{"region_code": "VR99"}'),
-    'signal_region_code_fkey', 'an unknown region is refused');
-SELECT is(pg_temp.ins_signal(jsonb_build_object('observed_at',
-    now() + interval '1 day')),
-    'signal_observed_at_check', 'a signal is not observed in the future');
-SELECT is(pg_temp.ins_signal('{"rule_id": ""}'),
-    'signal_rule_id_check', 'a signal records the deciding rule');
-SELECT is(pg_temp.ins_signal(jsonb_build_object('reporter_reference',
-    repeat('x', 101))),
-    'signal_reporter_reference_check', 'reporter reference is at most 100');
-
+($$INSERT INTO auth.agency (name, kind) VALUES ('X', 'mafia')$$,
+    'agency_kind_check', 'agency kind is from the fixed list'),
+($$INSERT INTO auth.agency (name, kind) VALUES ('Test Police', 'ngo')$$,
+    'agency_name_key', 'agency names are unique'),
+($$INSERT INTO auth.agency (name, kind) VALUES (' padded', 'ngo')$$,
+    'agency_name_check', 'agency names have no surrounding spaces'),
+($$UPDATE auth.api_key SET regions = '{XX}'
+    WHERE id = 'b0000000-0000-4000-8000-000000000003'$$,
+    'api_key_regions_exist', 'regions are checked on update too'),
 -- care.subject
-SELECT is(pg_temp.violation($$INSERT INTO care.subject (signal_id,
-    given_name) VALUES ('c0000000-0000-4000-8000-000000000002', 'Ana')$$),
+($$INSERT INTO care.subject (signal_id, given_name)
+    VALUES ('c0000000-0000-4000-8000-000000000002', 'Ana')$$,
     'subject_not_notification',
-    'no subject is kept for a notification-only signal');
-SELECT is(pg_temp.violation($$INSERT INTO care.subject (signal_id,
-    pseudonym) VALUES ('c0000000-0000-4000-8000-000000000001',
-    '\x0102'::bytea)$$),
-    'subject_pseudonym_check', 'a pseudonym is a 32-byte HMAC');
-SELECT is(pg_temp.violation($$INSERT INTO care.subject (signal_id,
-    given_name) VALUES ('c0000000-0000-4000-8000-000000000001', '')$$),
-    'subject_given_name_check', 'names are not empty strings');
-SELECT is(pg_temp.violation($$INSERT INTO care.subject (signal_id,
-    birth_date) VALUES ('c0000000-0000-4000-8000-000000000001',
-    '1850-01-01')$$),
-    'subject_birth_date_check', 'birth dates are plausible');
-SELECT is(pg_temp.violation($$INSERT INTO care.subject (signal_id)
-    VALUES ('c0000000-0000-4000-8000-0000000000ff')$$),
-    'subject_signal_id_fkey', 'a subject belongs to a stored signal');
-
+    'no subject is kept for a notification-only signal'),
+($$INSERT INTO care.subject (signal_id, pseudonym)
+    VALUES ('c0000000-0000-4000-8000-000000000001', '\x0102'::bytea)$$,
+    'subject_pseudonym_check', 'a pseudonym is a 32-byte HMAC'),
+($$INSERT INTO care.subject (signal_id, given_name)
+    VALUES ('c0000000-0000-4000-8000-000000000001', '')$$,
+    'subject_given_name_check', 'names are not empty strings'),
+($$INSERT INTO care.subject (signal_id, birth_date)
+    VALUES ('c0000000-0000-4000-8000-000000000001', '1850-01-01')$$,
+    'subject_birth_date_check', 'birth dates are plausible'),
+($$INSERT INTO care.subject (signal_id)
+    VALUES ('c0000000-0000-4000-8000-0000000000ff')$$,
+    'subject_signal_id_fkey', 'a subject belongs to a stored signal'),
 -- care.case
-SELECT is(pg_temp.ins_case('c0000000-0000-4000-8000-000000000002'),
-    'case_not_notification', 'a notification-only signal gets no case');
-SELECT is(pg_temp.ins_case('c0000000-0000-4000-8000-000000000001'),
-    'case_signal_id_key', 'one case per signal');
-SELECT is(pg_temp.ins_case('c0000000-0000-4000-8000-000000000001',
-    '{"state": "lost"}'), 'case_state_check', 'case state is from the list');
-SELECT is(pg_temp.ins_case('c0000000-0000-4000-8000-000000000001',
-    '{"priority": "whenever"}'),
-    'case_priority_check', 'case priority is from the list');
-SELECT is(pg_temp.violation($$UPDATE care.case SET state = 'taken'
-    WHERE id = 'd0000000-0000-4000-8000-000000000001'$$),
-    'case_holder_state_check', 'a taken case has a holder');
-SELECT is(pg_temp.violation($$UPDATE care.case
+($$UPDATE care.case SET state = 'taken'
+    WHERE id = 'd0000000-0000-4000-8000-000000000001'$$,
+    'case_holder_state_check', 'a taken case has a holder'),
+($$UPDATE care.case
     SET holder_key_id = 'b0000000-0000-4000-8000-000000000003'
-    WHERE id = 'd0000000-0000-4000-8000-000000000001'$$),
-    'case_holder_state_check', 'an open case has no holder');
-SELECT is(pg_temp.violation($$INSERT INTO care.case_history (case_id,
-    action) VALUES ('d0000000-0000-4000-8000-000000000001', 'shredded')$$),
-    'case_history_action_check', 'case history actions are from the list');
+    WHERE id = 'd0000000-0000-4000-8000-000000000001'$$,
+    'case_holder_state_check', 'an open case has no holder'),
+($$INSERT INTO care.case_history (case_id, action)
+    VALUES ('d0000000-0000-4000-8000-000000000001', 'shredded')$$,
+    'case_history_action_check', 'case history actions are from the list')
+) AS c(stmt, want, descr);
 
--- intake.idempotency
-SELECT is(pg_temp.violation(format($$INSERT INTO intake.idempotency
-    (api_key_id, idem_key, request_hash, status, response) VALUES
-    ('b0000000-0000-4000-8000-000000000001', %L, sha256('b'), 201,
-    '{"status": 201}')$$, repeat('k', 201))),
-    'idempotency_idem_key_check', 'an idempotency key is 1..200 long');
-SELECT is(pg_temp.violation($$INSERT INTO intake.idempotency
-    (api_key_id, idem_key, request_hash, status, response) VALUES
-    ('b0000000-0000-4000-8000-000000000001', 'k', '\x01', 201,
-    '{"status": 201}')$$),
-    'idempotency_request_hash_check', 'a request hash is 32 bytes');
-SELECT is(pg_temp.violation($$INSERT INTO intake.idempotency
-    (api_key_id, idem_key, request_hash, status, response) VALUES
-    ('b0000000-0000-4000-8000-000000000001', 'k', sha256('b'), 201,
-    '{"status": 200}')$$),
-    'idempotency_response_check', 'the stored answer carries its status');
+-- auth.api_key: token hash, agency (a...0N), role, regions.
+SELECT is(pg_temp.violation(format('INSERT INTO auth.api_key (token_hash, '
+    'agency_id, role, regions) VALUES (%L, %L, %L, %L)', c.token_hash,
+    'a0000000-0000-4000-8000-0000000000' || c.agency, c.role, c.regions)),
+    c.want, c.descr) FROM (VALUES
+('\x00ff'::bytea, '01', 'reporter', NULL::text[],
+    'api_key_token_hash_check', 'token hash is 32 bytes'),
+(sha256('tok-reporter'), '01', 'reporter', NULL,
+    'api_key_token_hash_key', 'token hashes are unique'),
+(sha256('x1'), '01', 'root', NULL,
+    'api_key_role_check', 'API role is from the fixed list'),
+(sha256('x2'), '03', 'coordinator', NULL,
+    'api_key_regions_check', 'a coordinator key needs regions'),
+(sha256('x3'), '03', 'coordinator', '{}',
+    'api_key_regions_check', 'a coordinator key needs at least one region'),
+(sha256('x4'), '01', 'reporter', '{VR13}',
+    'api_key_regions_check', 'only coordinator keys carry regions'),
+(sha256('x5'), '03', 'coordinator', '{VR13,VR99}',
+    'api_key_regions_exist', 'every region of a key exists'),
+(sha256('x6'), 'ff', 'reporter', NULL,
+    'api_key_agency_id_fkey', 'a key belongs to a known agency')
+) AS c(token_hash, agency, role, regions, want, descr);
 
--- audit.event
-SELECT is(pg_temp.ins_event('{"outcome": "maybe"}'),
-    'event_outcome_check', 'audit outcome is allowed, denied or failed');
-SELECT is(pg_temp.ins_event('{"action": "Read Everything"}'),
-    'event_action_check', 'audit actions are dotted codes');
-SELECT is(pg_temp.ins_event('{"reason": "Ana Test was here"}'),
-    'event_reason_check', 'audit reasons are codes, never free text');
+-- intake.signal: overrides of the valid row.
+SELECT is(pg_temp.ins_signal(c.p), c.want, c.descr) FROM (VALUES
+('{"exploitation": []}'::jsonb,
+    'signal_exploitation_check', 'at least one exploitation type'),
+('{"exploitation": ["sexual", "piracy"]}',
+    'signal_exploitation_check', 'exploitation types are from the list'),
+('{"control_means": ["magic"]}',
+    'signal_control_means_check', 'means of control are from the list'),
+('{"consent": "maybe"}',
+    'signal_consent_check', 'consent is from the list'),
+('{"consent": "refused"}', 'signal_notification_only_check',
+    'an adult without consent must be a notification'),
+('{"minor": true, "age_estimate": 15, "consent": "refused",
+    "notification_only": true}',
+    'signal_notification_only_check', 'a minor is never a notification'),
+('{"age_estimate": 15}',
+    'signal_minor_age_check', 'an age estimate under 18 means minor'),
+('{"age_estimate": 130}',
+    'signal_age_estimate_check', 'age estimate is 0..120'),
+('{"gender": "robot"}',
+    'signal_gender_check', 'gender is from the list'),
+('{"nationality": "nl"}',
+    'signal_nationality_check', 'nationality is ISO 3166-1 alpha-2'),
+('{"languages": ["eng"]}',
+    'signal_languages_check', 'languages are ISO 639-1'),
+('{"municipality_code": "GM9999"}',
+    'signal_municipality_code_fkey', 'an unknown municipality is refused'),
+('{"region_code": "VR99"}',
+    'signal_region_code_fkey', 'an unknown region is refused'),
+(jsonb_build_object('observed_at', now() + interval '1 day'),
+    'signal_observed_at_check', 'a signal is not observed in the future'),
+('{"rule_id": ""}',
+    'signal_rule_id_check', 'a signal records the deciding rule'),
+(jsonb_build_object('reporter_reference', repeat('x', 101)),
+    'signal_reporter_reference_check', 'reporter reference is at most 100')
+) AS c(p, want, descr);
+
+-- care.case: the signal and overrides of the valid row.
+SELECT is(pg_temp.ins_case(c.signal, c.p), c.want, c.descr) FROM (VALUES
+('c0000000-0000-4000-8000-000000000002'::uuid, '{}'::jsonb,
+    'case_not_notification', 'a notification-only signal gets no case'),
+('c0000000-0000-4000-8000-000000000001', '{}',
+    'case_signal_id_key', 'one case per signal'),
+('c0000000-0000-4000-8000-000000000001', '{"state": "lost"}',
+    'case_state_check', 'case state is from the list'),
+('c0000000-0000-4000-8000-000000000001', '{"priority": "whenever"}',
+    'case_priority_check', 'case priority is from the list')
+) AS c(signal, p, want, descr);
+
+-- intake.idempotency: key, request hash, stored answer.
+SELECT is(pg_temp.violation(format('INSERT INTO intake.idempotency '
+    '(api_key_id, idem_key, request_hash, status, response) VALUES '
+    '(%L, %L, %L, 201, %L)', 'b0000000-0000-4000-8000-000000000001',
+    c.idem_key, c.request_hash, c.response)), c.want, c.descr) FROM (VALUES
+(repeat('k', 201), sha256('b'), '{"status": 201}'::jsonb,
+    'idempotency_idem_key_check', 'an idempotency key is 1..200 long'),
+('k', '\x01'::bytea, '{"status": 201}',
+    'idempotency_request_hash_check', 'a request hash is 32 bytes'),
+('k', sha256('b'), '{"status": 200}',
+    'idempotency_response_check', 'the stored answer carries its status')
+) AS c(idem_key, request_hash, response, want, descr);
+
+-- audit.event: overrides of the valid event.
+SELECT is(pg_temp.ins_event(c.p), c.want, c.descr) FROM (VALUES
+('{"outcome": "maybe"}'::jsonb,
+    'event_outcome_check', 'audit outcome is allowed, denied or failed'),
+('{"action": "Read Everything"}',
+    'event_action_check', 'audit actions are dotted codes'),
+('{"reason": "Ana Test was here"}',
+    'event_reason_check', 'audit reasons are codes, never free text')
+) AS c(p, want, descr);
 
 SELECT * FROM finish();
 ROLLBACK;

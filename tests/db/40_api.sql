@@ -256,37 +256,39 @@ SELECT throws_ok($$INSERT INTO intake.signal (observed_at, agency_id,
     false, '{labour}', false, false, 'given', false)$$, '23503', NULL,
     'unknown municipality: the foreign key refuses it in the table too');
 
-SELECT is(pg_temp.intake_as('nrm_app', 'tok-revoked', 'req-21', 'idem-21',
-    'body-21', pg_temp.facts(), pg_temp.subject(), pg_temp.route()),
+-- Refused intakes: the token, request n (req-n, idem-n, body-n), the
+-- answer, and the denial audited with the key and its agency and role
+-- (key 'A/K': agency a...0A, key b...0K), or nulls for an unknown token.
+CREATE TEMP TABLE refusal (what text, token text, n integer, answer jsonb,
+    key text, role text, reason text);
+INSERT INTO refusal VALUES
+('revoked key', 'tok-revoked', 21,
     '{"status": 401, "problem": {"code": "unauthenticated",
       "detail": "missing, unknown or revoked API token"}}',
-    'revoked key: 401');
-SELECT results_eq($$SELECT api_key_id, role, action, outcome, reason
-    FROM audit.event WHERE request_id = 'req-21'$$,
-    $$VALUES ('b0000000-0000-4000-8000-000000000004'::uuid,
-    'reporter'::text, 'signal.create'::text, 'denied'::text,
-    'revoked_key'::text)$$, 'revoked key: denial audited with the key');
-
-SELECT is(pg_temp.intake_as('nrm_app', 'tok-nobody', 'req-22', 'idem-22',
-    'body-22', pg_temp.facts(), pg_temp.subject(), pg_temp.route())
-    ->>'status', '401', 'unknown token: 401');
-SELECT results_eq($$SELECT api_key_id, agency_id, role, outcome, reason,
-    client_addr FROM audit.event WHERE request_id = 'req-22'$$,
-    $$VALUES (NULL::uuid, NULL::uuid, NULL::text, 'denied'::text,
-    'unknown_token'::text, '192.0.2.10'::inet)$$,
-    'unknown token: denial audited with a null key');
-
-SELECT is(pg_temp.intake_as('nrm_app', 'tok-coordinator', 'req-23',
-    'idem-23', 'body-23', pg_temp.facts(), pg_temp.subject(),
-    pg_temp.route()),
+    '1/4', 'reporter', 'revoked_key'),
+('unknown token', 'tok-nobody', 22,
+    '{"status": 401, "problem": {"code": "unauthenticated",
+      "detail": "missing, unknown or revoked API token"}}',
+    NULL, NULL, 'unknown_token'),
+('wrong role', 'tok-coordinator', 23,
     '{"status": 403, "problem": {"code": "forbidden",
       "detail": "this API role may not perform this action"}}',
-    'wrong role: 403');
-SELECT results_eq($$SELECT api_key_id, role, action, outcome, reason
-    FROM audit.event WHERE request_id = 'req-23'$$,
-    $$VALUES ('b0000000-0000-4000-8000-000000000003'::uuid,
-    'coordinator'::text, 'signal.create'::text, 'denied'::text,
-    'role_not_permitted'::text)$$, 'wrong role: denial audited');
+    '3/3', 'coordinator', 'role_not_permitted');
+SELECT is(pg_temp.intake_as('nrm_app', c.token, 'req-' || c.n,
+    'idem-' || c.n, 'body-' || c.n, pg_temp.facts(), pg_temp.subject(),
+    pg_temp.route()), c.answer, c.what || ': ' || (c.answer->>'status'))
+FROM refusal c ORDER BY c.n;
+SELECT results_eq(format($$SELECT api_key_id, agency_id, role, action,
+    outcome, reason, client_addr FROM audit.event
+    WHERE request_id = 'req-%s'$$, c.n),
+    format($$VALUES (%L::uuid, %L::uuid, %L::text, 'signal.create'::text,
+    'denied'::text, %L::text, '192.0.2.10'::inet)$$,
+    'b0000000-0000-4000-8000-00000000000' || split_part(c.key, '/', 2),
+    'a0000000-0000-4000-8000-00000000000' || split_part(c.key, '/', 1),
+    c.role, c.reason),
+    c.what || ': denial audited with ' || coalesce(c.role || '''s key',
+    'a null key'))
+FROM refusal c ORDER BY c.n;
 SELECT is((SELECT count(*)::int FROM intake.signal
     WHERE request_id IN ('req-21', 'req-22', 'req-23')), 0,
     'refused requests store no signal');

@@ -52,14 +52,8 @@ SELECT has_index('care', 'case', 'case_region_inbox_seq_idx',
 -- ---------------------------------------------------------------------
 INSERT INTO r SELECT 'all', pg_temp.inbox('tok-coordinator',
     p_request_id => 'req-inbox-1');
-SELECT is((SELECT v->'status' FROM r WHERE name = 'all'), '200',
-    'inbox: 200');
-SELECT is(current_setting('nrm_test.role_after'), 'nrm_app',
-    'inbox: the caller''s role is restored');
-SELECT is((SELECT array_agg(k ORDER BY k) FROM r,
-    jsonb_object_keys(v->'body') k WHERE name = 'all'),
-    ARRAY['items', 'next_key', 'watermark'],
-    'inbox: body has items, next_key, watermark');
+SELECT pg_temp.answer_is('all', 200, 'inbox',
+    ARRAY['items', 'next_key', 'watermark']);
 SELECT is((SELECT pg_temp.item_names(v->'body'->'items') FROM r
     WHERE name = 'all'), ARRAY['C', 'E', 'B', 'D', 'A'],
     'inbox: the caller''s regions only, by priority, take_by, arrival');

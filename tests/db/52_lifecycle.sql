@@ -12,6 +12,17 @@ LANGUAGE sql STABLE AS $$
 	SELECT coalesce(array_agg(action ORDER BY id), '{}')
 	FROM care.case_history WHERE case_id = pg_temp.cid(p_name)
 $$;
+-- The detail of the one p_action entry in case p_name's history.
+CREATE FUNCTION pg_temp.detail(p_name text, p_action text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v jsonb;
+BEGIN
+	SELECT detail INTO STRICT v FROM care.case_history
+	WHERE case_id = pg_temp.cid(p_name) AND action = p_action;
+	RETURN v;
+END
+$$;
 
 DO $$
 BEGIN
@@ -107,8 +118,7 @@ SELECT cmp_ok((pg_temp.row_of('T')).inbox_seq, '>', :w_before::bigint,
     'decline: the case re-enters the inbox (new inbox_seq)');
 SELECT is((SELECT max(inbox_seq) FROM care.case), (pg_temp.row_of('T'))
     .inbox_seq, 'decline: ... the newest entry');
-SELECT is((SELECT detail FROM care.case_history WHERE case_id =
-    pg_temp.cid('T') AND action = 'declined'),
+SELECT is(pg_temp.detail('T', 'declined'),
     '{"reason": "no_capacity", "region": "VR13", "to_region": "VR13",
       "declines": 1, "region_declines": 1, "decline_limit": 3,
       "why": null}', 'decline: history with the reason code');
@@ -215,8 +225,7 @@ SELECT is(((pg_temp.row_of('TR')).take_by, (pg_temp.row_of('TR'))
     now() + interval '172800 s'), 'transfer: the target''s deadlines');
 SELECT cmp_ok((pg_temp.row_of('TR')).inbox_seq, '>', :tr_seq::bigint,
     'transfer: the case enters the target''s inbox');
-SELECT is((SELECT detail FROM care.case_history WHERE case_id =
-    pg_temp.cid('TR') AND action = 'transferred'),
+SELECT is(pg_temp.detail('TR', 'transferred'),
     '{"reason": "victim_relocated", "from_region": "VR13",
       "to_region": "VR01", "take_within_s": 7200,
       "first_contact_within_s": 172800}', 'transfer: history');
@@ -280,12 +289,10 @@ SELECT is((SELECT v->'body'->>'state' || '/' || (v->'body'->>'holder') || '/'
     'close: closed, the holder kept, the reason, v3');
 SELECT is((pg_temp.row_of('CL')).inbox_seq, :cl_seq::bigint,
     'close: does not enter an inbox');
-SELECT is((SELECT detail FROM care.case_history WHERE case_id =
-    pg_temp.cid('CL') AND action = 'closed'),
+SELECT is(pg_temp.detail('CL', 'closed'),
     '{"reason": "referred_elsewhere", "region": "VR13"}', 'close: history');
 SELECT is((SELECT action || '/' || outcome FROM audit.event
-    WHERE request_id = 'req-close-1'), 'case.close/allowed',
-    'close: audited');
+    WHERE request_id = 'req-close-1'), 'case.close/allowed', 'close: audited');
 
 INSERT INTO r SELECT 'reopen', pg_temp.case_reopen('tok-coordinator-2',
     pg_temp.cid('CL'), 'victim_returned', 3, 'req-reopen-1');
@@ -298,12 +305,10 @@ SELECT cmp_ok((pg_temp.row_of('CL')).inbox_seq, '>', :cl_seq::bigint,
     'reopen: the case re-enters its region''s inbox');
 SELECT is((pg_temp.row_of('CL')).take_by, now() + interval '3600 s',
     'reopen without deadlines keeps the old ones');
-SELECT is((SELECT detail FROM care.case_history WHERE case_id =
-    pg_temp.cid('CL') AND action = 'reopened'),
+SELECT is(pg_temp.detail('CL', 'reopened'),
     '{"reason": "victim_returned", "region": "VR13"}', 'reopen: history');
 SELECT is((SELECT action || '/' || outcome FROM audit.event
-    WHERE request_id = 'req-reopen-1'), 'case.reopen/allowed',
-    'reopen: audited');
+    WHERE request_id = 'req-reopen-1'), 'case.reopen/allowed', 'reopen: audited');
 SELECT is(pg_temp.history('CL'), ARRAY['routed', 'taken', 'closed',
     'reopened'], 'CL: the whole history');
 SELECT is(pg_temp.case_reopen('tok-coordinator', pg_temp.cid('CL'))

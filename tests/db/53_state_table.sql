@@ -122,16 +122,14 @@ SELECT ok((SELECT prosrc FROM pg_proc WHERE oid =
     'api.case_lock(uuid, uuid, text, text[], uuid, integer, text, text, inet)'
     ::regprocedure) LIKE '%care.transition(from_pos, p_action)%',
     'api.case_lock asks care.transition');
-SELECT is_empty($$SELECT p.proname FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'api' AND p.proname IN ('case_take', 'case_decline',
+SELECT is_empty($$SELECT name FROM fn
+    WHERE schema = 'api' AND name IN ('case_take', 'case_decline',
         'case_transfer', 'case_close', 'case_reopen')
-      AND p.prosrc NOT LIKE '%api.case_lock(%'$$,
+      AND src NOT LIKE '%api.case_lock(%'$$,
     'all five lifecycle functions go through api.case_lock');
-SELECT is_empty($$SELECT p.proname FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'care') AND p.proname <> 'transition'
-      AND p.prosrc ~ '''taken_by_caller'', ''(decline|close)'''
+SELECT is_empty($$SELECT name FROM fn
+    WHERE schema IN ('api', 'care') AND name <> 'transition'
+      AND src ~ '''taken_by_caller'', ''(decline|close)'''
     $$, 'no other function spells out the table');
 
 SELECT * FROM finish();

@@ -100,16 +100,13 @@ SELECT is((SELECT regexp_replace(prosrc, '\s+', ' ', 'g') FROM pg_proc
     'the notify trigger sends the region code and nothing else');
 
 -- Every 0004 object carries a comment.
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'care') AND p.proname IN ('transition',
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('api', 'care') AND name IN ('transition',
         'reason_allowed', 'iso_duration', 'next_inbox_seq',
         'case_inbox_entry', 'case_inbox_notify', 'escalate_overdue',
         'sort_key', 'case_lock', 'case_answer', 'inbox',
         'inbox_wakeup_check', 'case_get', 'case_take', 'case_decline',
-        'case_transfer', 'case_close', 'case_reopen')
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+        'case_transfer', 'case_close', 'case_reopen') AND comment = ''$$,
     'every 0004 function has a comment');
 SELECT ok(obj_description('care.case_item'::regclass, 'pg_class') <> ''
     AND obj_description('care.case_inbox_seq'::regclass, 'pg_class') <> ''

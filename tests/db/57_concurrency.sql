@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 \ir fixtures.psql
 
 SELECT pg_temp.dblink_open(ARRAY['w', 'a', 'b', 'c', 'd'], '20s')
@@ -46,19 +46,32 @@ $$;
 SELECT is((SELECT count(*)::int FROM rc), 20,
     'twenty committed cases visible to every session');
 
+-- a opens a transaction and runs p_a (200: test p_a_what); b sends p_b,
+-- which must wait for a's row lock (two tests: it waits, a holds the
+-- lock); then a ends with p_end (COMMIT or ROLLBACK).  b's answer is
+-- pg_temp.result('b').
+CREATE FUNCTION pg_temp.race(p_a text, p_a_what text, p_b text,
+    p_end text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dblink_exec('a', 'BEGIN');
+	RETURN NEXT is(pg_temp.on('a', p_a)->'status', '200', p_a_what);
+	PERFORM dblink_send_query('b', p_b);
+	RETURN NEXT ok(pg_temp.wait_blocked(pg_temp.pid('b')),
+	    'b waits for a''s row lock');
+	RETURN NEXT is(pg_blocking_pids(pg_temp.pid('b')),
+	    ARRAY[pg_temp.pid('a')], '... held by a');
+	PERFORM dblink_exec('a', p_end);
+END
+$$;
+
 -- ---------------------------------------------------------------------
 -- 1. a takes and commits while b waits: b gets 409 naming a.
 -- ---------------------------------------------------------------------
-SELECT dblink_exec('a', 'BEGIN') \g /dev/null
-SELECT is(pg_temp.on('a', pg_temp.race_call_sql('case_take', 'race-c1',
-    pg_temp.rc('R1')))->'status', '200', 'a takes R1 (not committed yet)');
-SELECT dblink_send_query('b', pg_temp.race_call_sql('case_take', 'race-c2',
-    pg_temp.rc('R1'))) \g /dev/null
-SELECT ok(pg_temp.wait_blocked(pg_temp.pid('b')),
-    'b''s take waits for a''s row lock');
-SELECT is(pg_blocking_pids(pg_temp.pid('b')), ARRAY[pg_temp.pid('a')],
-    '... held by a');
-SELECT dblink_exec('a', 'COMMIT') \g /dev/null
+SELECT pg_temp.race(pg_temp.race_call_sql('case_take', 'race-c1',
+    pg_temp.rc('R1')), 'a takes R1 (not committed yet)',
+    pg_temp.race_call_sql('case_take', 'race-c2', pg_temp.rc('R1')),
+    'COMMIT');
 SELECT is(pg_temp.result('b'),
     '{"status": 409, "problem": {"code": "conflict",
       "detail": "cannot take a case that is taken by another coordinator (state taken, holder f0000000-0000-4000-8000-000000000002, version 2)",
@@ -76,13 +89,10 @@ SELECT is((SELECT count(*)::int FROM care.case_history
 -- ---------------------------------------------------------------------
 -- 2. a takes and rolls back while b waits: b wins.
 -- ---------------------------------------------------------------------
-SELECT dblink_exec('a', 'BEGIN') \g /dev/null
-SELECT is(pg_temp.on('a', pg_temp.race_call_sql('case_take', 'race-c1',
-    pg_temp.rc('R2')))->'status', '200', 'a takes R2 (not committed)');
-SELECT dblink_send_query('b', pg_temp.race_call_sql('case_take', 'race-c2',
-    pg_temp.rc('R2'))) \g /dev/null
-SELECT ok(pg_temp.wait_blocked(pg_temp.pid('b')), 'b waits for a');
-SELECT dblink_exec('a', 'ROLLBACK') \g /dev/null
+SELECT pg_temp.race(pg_temp.race_call_sql('case_take', 'race-c1',
+    pg_temp.rc('R2')), 'a takes R2 (not committed)',
+    pg_temp.race_call_sql('case_take', 'race-c2', pg_temp.rc('R2')),
+    'ROLLBACK');
 SELECT is(pg_temp.result('b')->'body'->>'holder',
     'f0000000-0000-4000-8000-000000000003',
     'when a rolls back, b finds the case open and takes it');
@@ -94,13 +104,10 @@ SELECT results_eq($$SELECT h.api_key_id FROM care.case_history h
 -- ---------------------------------------------------------------------
 -- 3. Both send If-Match 1: the loser gets 412 with version 2.
 -- ---------------------------------------------------------------------
-SELECT dblink_exec('a', 'BEGIN') \g /dev/null
-SELECT is(pg_temp.on('a', pg_temp.race_call_sql('case_take', 'race-c1',
-    pg_temp.rc('R3'), 1))->'status', '200', 'a takes R3 with If-Match 1');
-SELECT dblink_send_query('b', pg_temp.race_call_sql('case_take', 'race-c2',
-    pg_temp.rc('R3'), 1)) \g /dev/null
-SELECT ok(pg_temp.wait_blocked(pg_temp.pid('b')), 'b waits for a');
-SELECT dblink_exec('a', 'COMMIT') \g /dev/null
+SELECT pg_temp.race(pg_temp.race_call_sql('case_take', 'race-c1',
+    pg_temp.rc('R3'), 1), 'a takes R3 with If-Match 1',
+    pg_temp.race_call_sql('case_take', 'race-c2', pg_temp.rc('R3'), 1),
+    'COMMIT');
 SELECT is(pg_temp.result('b')->'problem',
     '{"code": "precondition",
       "detail": "the case has changed: its version is 2", "version": 2}', 'b''s If-Match 1 is stale now: 412, version 2');

@@ -60,6 +60,28 @@ CREATE FUNCTION pg_temp.w(p_sql text) RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT v::jsonb FROM dblink('w', p_sql) AS t(v text)
 $$;
+-- One lifecycle step: w calls api.p_fn on case p_case as key p_key
+-- (p_args: the rest of the arguments) and gets 200 (test p_what); the
+-- step then notifies once for each of p_payloads, or nobody (a test of
+-- the count, and one of the regions if there are any).
+CREATE FUNCTION pg_temp.step(p_fn text, p_key text, p_case uuid,
+    p_args text, p_what text, p_payloads text[]) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_n integer := cardinality(p_payloads);
+	v_step text := substr(p_fn, 6);
+BEGIN
+	RETURN NEXT is(pg_temp.w(pg_temp.race_call_sql(p_fn, p_key, p_case,
+	    NULL, p_args))->'status', '200', p_what);
+	RETURN NEXT is(pg_temp.collect(v_step, v_n), v_n,
+	    CASE v_n WHEN 0 THEN 'a ' || v_step || ' notifies nobody'
+	    ELSE 'a ' || v_step || ' notifies once ...' END);
+	IF v_n > 0 THEN
+		RETURN NEXT is(pg_temp.payloads(v_step), p_payloads,
+		    '... the region ' || array_to_string(p_payloads, ', '));
+	END IF;
+END
+$$;
 
 -- 1. One transaction: two cases into VR05, one into VR06.
 SELECT dblink_exec('w', 'BEGIN') \g /dev/null
@@ -86,25 +108,16 @@ SELECT c.id AS vr06_case FROM care.case c
 JOIN intake.signal s ON s.id = c.signal_id
 WHERE s.request_id = 'race-n3' \gset
 
--- 2. Take: no inbox entered, no notification.
-SELECT is(pg_temp.w(pg_temp.race_call_sql('case_take', 'race-c1',
-    :'vr05_case'))->'status', '200', 'w takes the VR05 case');
-SELECT is(pg_temp.collect('take', 0), 0, 'a take notifies nobody');
-
--- 3. Decline: back into VR05.
-SELECT is(pg_temp.w(pg_temp.race_call_sql('case_decline', 'race-c1',
-    :'vr05_case', NULL, ', ''no_capacity'''))->'status', '200',
-    'w declines it');
-SELECT is(pg_temp.collect('decline', 1), 1, 'a decline notifies once');
-SELECT is(pg_temp.payloads('decline'), ARRAY['VR05'], '... its region');
-
--- 4. Transfer: into VR07 (the target, not the source).
-SELECT is(pg_temp.w(pg_temp.race_call_sql('case_transfer', 'race-c1',
-    :'vr05_case', NULL, ', ''VR07'', ''wrong_region'', 3600, 86400'))
-    ->'status', '200', 'w transfers it to VR07');
-SELECT is(pg_temp.collect('transfer', 1), 1,
-    'a transfer notifies once ...');
-SELECT is(pg_temp.payloads('transfer'), ARRAY['VR07'], '... the target');
+-- 2. Take: no inbox entered, no notification.  3. Decline: back into
+-- VR05.  4. Transfer: into VR07 (the target, not the source).
+SELECT pg_temp.step(s.fn, 'race-c1', :'vr05_case', s.args, s.what,
+    s.regions)
+FROM (VALUES
+('case_take', '', 'w takes the VR05 case', '{}'::text[]),
+('case_decline', ', ''no_capacity''', 'w declines it', '{VR05}'),
+('case_transfer', ', ''VR07'', ''wrong_region'', 3600, 86400',
+    'w transfers it to VR07', '{VR07}')
+) AS s(fn, args, what, regions);
 
 -- 5. Deadline edit: nothing; escalation: the national desk.
 SELECT dblink_exec('w', format($$UPDATE care.case
@@ -131,11 +144,8 @@ SELECT is(pg_temp.w(pg_temp.race_call_sql('case_take', 'race-c2',
     'case_close', 'race-c2', :'n2_case', NULL, ', ''duplicate'''))
     ->>'status'), '200/200', 'w takes and closes the other VR05 case');
 SELECT is(pg_temp.collect('close', 0), 0, 'a close notifies nobody');
-SELECT is(pg_temp.w(pg_temp.race_call_sql('case_reopen', 'race-c2',
-    :'n2_case', NULL, ', ''closed_in_error'''))->'status', '200',
-    'w reopens it');
-SELECT is(pg_temp.collect('reopen', 1), 1, 'a reopen notifies once ...');
-SELECT is(pg_temp.payloads('reopen'), ARRAY['VR05'], '... its region');
+SELECT pg_temp.step('case_reopen', 'race-c2', :'n2_case',
+    ', ''closed_in_error''', 'w reopens it', '{VR05}');
 
 -- 7. A rolled-back intake notifies nobody.
 SELECT dblink_exec('w', 'BEGIN') \g /dev/null

@@ -33,24 +33,11 @@ SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid,
     'audit.event column types: no free-text column beyond bounded ids');
 SELECT columns_are('audit', 'chain', ARRAY['pos', 'event_id', 'prev_hash',
     'hash', 'sealed_at'], 'audit.chain columns');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND NOT coalesce(p.proconfig, '{}') @>
-          ARRAY['search_path=pg_catalog, pg_temp']$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND NOT pinned$$,
     'every audit function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND public_exec$$,
     'PUBLIC may execute no audit function');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'audit'
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'audit' AND comment = ''$$,
     'every audit function has a comment');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
         ORDER BY p.proname)
@@ -245,6 +232,13 @@ SELECT ev.n, c.pos, c.event_id, encode(c.hash, 'hex') AS hash
 FROM audit.chain c JOIN ev ON ev.id = c.event_id;
 CREATE FUNCTION pg_temp.lk(p_n integer) RETURNS link
 LANGUAGE sql STABLE AS $$ SELECT * FROM link WHERE n = p_n $$;
+-- Delete link p_n and its event, behind the triggers.
+CREATE FUNCTION pg_temp.cut(p_n integer) RETURNS void
+LANGUAGE sql AS $$
+	SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
+	    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
+	    (pg_temp.lk(p_n)).pos, (pg_temp.lk(p_n)).event_id))
+$$;
 
 INSERT INTO r SELECT 'ok', pg_temp.audit_verify('tok-auditor', NULL,
     'req-verify-1');
@@ -345,9 +339,7 @@ ROLLBACK TO SAVEPOINT t;
 
 -- 2b. Event and link deleted: the gap is found.
 SAVEPOINT t;
-SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
-    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
-    (pg_temp.lk(3)).pos, (pg_temp.lk(3)).event_id));
+SELECT pg_temp.cut(3);
 SELECT is(pg_temp.verify_body()->'first_broken',
     jsonb_build_object('pos', (pg_temp.lk(3)).pos, 'event_id', NULL,
         'expected', (pg_temp.lk(3)).hash, 'found', NULL,
@@ -401,24 +393,8 @@ ROLLBACK TO SAVEPOINT t;
 SAVEPOINT t;
 SELECT pg_temp.behind_triggers(format($$
     UPDATE audit.event SET purpose = 'emergency' WHERE id = %s;
-    DO $r$
-    DECLARE
-        c record;
-        v_prev bytea;
-    BEGIN
-        FOR c IN SELECT * FROM audit.chain WHERE pos >= %s ORDER BY pos LOOP
-            IF v_prev IS NOT NULL THEN
-                UPDATE audit.chain SET prev_hash = v_prev WHERE pos = c.pos;
-            ELSE
-                v_prev := c.prev_hash;
-            END IF;
-            UPDATE audit.chain SET hash = sha256(v_prev
-                || audit.canonical(e)) FROM audit.event e
-            WHERE pos = c.pos AND e.id = c.event_id
-            RETURNING hash INTO v_prev;
-        END LOOP;
-    END
-    $r$;$$, (pg_temp.lk(3)).event_id, (pg_temp.lk(3)).pos));
+    SELECT pg_temp.rechain(%s)$$, (pg_temp.lk(3)).event_id,
+    (pg_temp.lk(3)).pos));
 SELECT is(pg_temp.verify_body()->'intact', 'true',
     'a consistent rewrite is not detectable inside the database');
 SELECT isnt(pg_temp.verify_body()->>'head_hash', (SELECT hash FROM head),
@@ -441,9 +417,7 @@ ROLLBACK TO SAVEPOINT t;
 -- 6. The tail cut off (last link and event gone): only a checkpoint
 -- past the new head shows it.
 SAVEPOINT t;
-SELECT pg_temp.behind_triggers(format('DELETE FROM audit.chain '
-    'WHERE pos = %s; DELETE FROM audit.event WHERE id = %s',
-    (pg_temp.lk(5)).pos, (pg_temp.lk(5)).event_id));
+SELECT pg_temp.cut(5);
 SELECT is(pg_temp.verify_body()->'intact', 'true',
     'a cut tail is not detectable inside the database');
 SELECT is(audit.verify_chain(jsonb_build_array(

@@ -7,6 +7,7 @@
 BEGIN;
 SELECT plan(134);
 \ir fixtures.psql
+\ir grants.psql
 
 -- Every nrm role but the owner (API roles, nrm_app, helper roles).
 CREATE TEMP VIEW nrm_role AS
@@ -16,6 +17,15 @@ WHERE r.rolname LIKE 'nrm\_%' AND r.rolname <> 'nrm_owner';
 CREATE TEMP VIEW priv AS
 SELECT unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
     'REFERENCES', 'TRIGGER']) AS p;
+
+-- The columns of p_tbl on which p_role has p_priv, in name order.
+CREATE FUNCTION pg_temp.cols(p_role text, p_tbl regclass, p_priv text)
+RETURNS text[] LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(a.attname::text ORDER BY a.attname), '{}')
+	FROM pg_attribute a WHERE a.attrelid = p_tbl AND a.attnum > 0
+	  AND NOT a.attisdropped
+	  AND has_column_privilege(p_role, a.attrelid, a.attnum, p_priv)
+$$;
 
 -- Any privilege of a role on a table: table-level, or on any column.
 CREATE FUNCTION pg_temp.any_priv(p_role oid, p_tbl oid) RETURNS text[]
@@ -37,50 +47,41 @@ SELECT set_eq($$
     JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN priv p
     WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
       AND has_table_privilege(r.oid, c.oid, p.p)$$,
-    $$VALUES ('nrm_coordinator', 'ident.decision', 'SELECT'),
-        ('nrm_coordinator', 'ident.decision', 'INSERT'),
-        ('nrm_coordinator', 'ident.profile', 'SELECT'),
-        ('nrm_assessor', 'ident.decision', 'SELECT'),
-        ('nrm_assessor', 'ident.decision', 'INSERT'),
-        ('nrm_assessor', 'ident.profile', 'SELECT'),
-        ('nrm_investigator', 'invest.record', 'SELECT'),
-        ('nrm_investigator', 'invest.record', 'INSERT'),
-        ('nrm_case_sharer', 'invest.case_share', 'SELECT'),
-        ('nrm_case_sharer', 'invest.case_share', 'INSERT')$$,
+    $$SELECT role, tbl, priv FROM expected_grant
+    WHERE tbl ~ '^(ident|invest)\.'$$,
     'ident/invest table grants are exactly the documented matrix');
 
 -- Identification track -> nobody on the criminal side, and the reverse:
 -- every table, every privilege, table or column level.
-SELECT is_empty($$
+-- Per schema of a track: the only roles with any privilege on its
+-- tables and views, or EXECUTE on its functions (the others listed).
+CREATE TEMP TABLE track (schema text, roles text[], others text);
+INSERT INTO track VALUES
+('ident', '{nrm_coordinator,nrm_assessor}',
+    'not investigator, reporter, auditor, analyst, admin, nrm_app, '
+    'sweeper, sharer'),
+('invest', '{nrm_investigator,nrm_case_sharer}',
+    'not coordinator, assessor, reporter, auditor, analyst, admin, '
+    'nrm_app, sweeper');
+SELECT is_empty(format($$
     SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
     FROM nrm_role r CROSS JOIN pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'ident'
-      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
-      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
-    'ident.*: no privilege at all for any role but coordinator and '
-    'assessor (not investigator, reporter, auditor, analyst, admin, '
-    'nrm_app, sweeper, sharer)');
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || n.nspname || '.' || c.relname
-    FROM nrm_role r CROSS JOIN pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'v') AND n.nspname = 'invest'
-      AND r.rolname NOT IN ('nrm_investigator', 'nrm_case_sharer')
-      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
-    'invest.*: no privilege at all for any role but investigator and '
-    'the sharer (not coordinator, assessor, reporter, auditor, analyst, '
-    'admin, nrm_app, sweeper)');
-SELECT ok(NOT has_schema_privilege(r, 'ident', 'USAGE'),
-    r || ' has no USAGE on schema ident')
-FROM unnest(ARRAY['nrm_investigator', 'nrm_reporter', 'nrm_auditor',
-    'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
-    'nrm_case_sharer', 'nrm_people']) r;
-SELECT ok(NOT has_schema_privilege(r, 'invest', 'USAGE'),
-    r || ' has no USAGE on schema invest')
-FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
-    'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app',
-    'nrm_sweeper', 'nrm_people']) r;
+    WHERE c.relkind IN ('r', 'v') AND n.nspname = %L
+      AND r.rolname <> ALL (%L)
+      AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$, t.schema, t.roles),
+    t.schema || '.*: no privilege at all for any role but '
+    || array_to_string(t.roles, ' and ') || ' (' || t.others || ')')
+FROM track t;
+SELECT ok(NOT has_schema_privilege(r, t.schema, 'USAGE'),
+    r || ' has no USAGE on schema ' || t.schema)
+FROM track t, unnest(CASE t.schema WHEN 'ident' THEN ARRAY[
+        'nrm_investigator', 'nrm_reporter', 'nrm_auditor', 'nrm_analyst',
+        'nrm_admin', 'nrm_app', 'nrm_sweeper', 'nrm_case_sharer',
+        'nrm_people']
+    ELSE ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_reporter',
+        'nrm_auditor', 'nrm_analyst', 'nrm_admin', 'nrm_app', 'nrm_sweeper',
+        'nrm_people'] END) r;
 
 -- Per table, both directions, with has_table_privilege.
 SELECT ok(has_table_privilege(r, t, 'SELECT')
@@ -101,15 +102,27 @@ SELECT ok(NOT has_table_privilege('nrm_investigator', t, 'SELECT')
     'investigator: nothing of ' || t)
 FROM unnest(ARRAY['ident.decision', 'ident.profile']) t;
 
+-- Column grants: role, table, privilege, exactly these columns.
+SELECT is(pg_temp.cols(c.role, c.tbl, c.priv), c.cols, c.descr)
+FROM (VALUES
 -- The investigator on the care side and intake: two columns of
 -- intake.signal, nothing else.
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'intake.signal'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'SELECT')$$,
-    ARRAY['id', 'agency_id'],
-    'investigator reads exactly intake.signal (id, agency_id)');
+('nrm_investigator', 'intake.signal'::regclass, 'SELECT',
+    '{agency_id,id}'::text[],
+    'investigator reads exactly intake.signal (id, agency_id)'),
+-- Investigator: which columns of its own track it may change or read.
+('nrm_investigator', 'invest.record', 'UPDATE',
+    '{police_reference,prosecution_reference,report_filed,'
+    'report_filed_on,status,updated_at,version}',
+    'investigator updates references, report and status of a record; '
+    'never its agency, signal, case, creator'),
+('nrm_investigator', 'invest.case_share', 'SELECT',
+    '{agency_id,case_id,consent_recorded_at}',
+    'investigator reads which cases were shared with it, not by whom'),
+('nrm_coordinator', 'auth.person', 'SELECT',
+    '{agency_id,id,key_id,regions,role,status}',
+    'nrm_coordinator reads no login or name of auth.person')
+) AS c(role, tbl, priv, cols, descr);
 SELECT is(pg_temp.any_priv('nrm_investigator'::regrole, t::regclass),
     CASE t WHEN 'intake.signal' THEN ARRAY['SELECT'] ELSE '{}' END,
     'investigator on ' || t || ': '
@@ -120,24 +133,6 @@ FROM unnest(ARRAY['care.subject', 'care.case', 'care.case_history',
     'intake.idempotency', 'auth.api_key', 'auth.agency']) t;
 SELECT ok(NOT has_schema_privilege('nrm_investigator', 'care', 'USAGE'),
     'investigator has no USAGE on schema care');
-
--- Investigator: which columns of its own track it may change or read.
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'invest.record'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'UPDATE')$$,
-    ARRAY['police_reference', 'prosecution_reference', 'report_filed',
-        'report_filed_on', 'status', 'updated_at', 'version'],
-    'investigator updates references, report and status of a record; '
-    'never its agency, signal, case, creator');
-SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
-    WHERE a.attrelid = 'invest.case_share'::regclass AND a.attnum > 0
-      AND NOT a.attisdropped
-      AND has_column_privilege('nrm_investigator', a.attrelid, a.attnum,
-          'SELECT')$$,
-    ARRAY['case_id', 'agency_id', 'consent_recorded_at'],
-    'investigator reads which cases were shared with it, not by whom');
 
 -- Really try, as the role (42501 = insufficient_privilege).
 SELECT is(pg_temp.sqlstate_as('nrm_investigator', s), '42501',
@@ -153,12 +148,10 @@ FROM unnest(ARRAY['SELECT count(*) FROM ident.decision',
         decided_on, recorded_by, profile) VALUES (gen_random_uuid(),
         'initial', 'positive', 'other', '2024-05-01',
         'b0000000-0000-4000-8000-000000000001', 'nl')$$]) s;
-SELECT is(pg_temp.sqlstate_as('nrm_investigator',
-    'SELECT id, agency_id FROM intake.signal'), 'ok',
-    'investigator: may select intake.signal (id, agency_id)');
-SELECT is(pg_temp.sqlstate_as('nrm_investigator',
-    'SELECT count(*) FROM invest.record'), 'ok',
-    'investigator: may select invest.record');
+SELECT is(pg_temp.sqlstate_as('nrm_investigator', s), 'ok',
+    'investigator: may run ' || s)
+FROM unnest(ARRAY['SELECT id, agency_id FROM intake.signal',
+    'SELECT count(*) FROM invest.record']) s;
 SELECT is(pg_temp.sqlstate_as(r, s), '42501',
     r || ': ' || regexp_replace(s, '\s+', ' ', 'g') || ' refused')
 FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r,
@@ -177,27 +170,15 @@ FROM unnest(ARRAY['nrm_reporter', 'nrm_auditor', 'nrm_analyst',
         'SELECT count(*) FROM invest.record']) s;
 
 -- Functions of each track: executable by that track's roles only.
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || p.oid::regprocedure::text
-    FROM nrm_role r CROSS JOIN pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'ident'
-      AND r.rolname NOT IN ('nrm_coordinator', 'nrm_assessor')
-      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-    'ident functions: executable by coordinators and assessors only');
-SELECT is_empty($$
-    SELECT r.rolname || ' ' || p.oid::regprocedure::text
-    FROM nrm_role r CROSS JOIN pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'invest'
-      AND r.rolname <> 'nrm_investigator'
-      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-    'invest functions: executable by investigators only');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('ident', 'invest', 'api', 'care')
-      AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+SELECT is_empty(format($$SELECT r.rolname || ' ' || f.sig
+    FROM nrm_role r CROSS JOIN fn f WHERE f.schema = %L
+      AND r.rolname <> ALL (%L)
+      AND has_function_privilege(r.oid, f.oid, 'EXECUTE')$$, t.schema,
+    t.roles), t.schema || ' functions: executable by '
+    || array_to_string(t.roles, ' and ') || ' only')
+FROM track t;
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('ident', 'invest', 'api', 'care') AND public_exec$$,
     'PUBLIC may execute no function of ident, invest, api, care');
 SELECT ok(NOT has_function_privilege(r, 'care.share_case(uuid, uuid)',
     'EXECUTE'), r || ' may not run care.share_case')
@@ -220,14 +201,11 @@ FROM unnest(ARRAY['api.ident_record(bytea, text, inet, uuid, jsonb, text)',
 -- no investigation code mentions identification or care-side content.
 -- ---------------------------------------------------------------------
 CREATE TEMP VIEW ident_code AS
-SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'ident' OR (n.nspname = 'api' AND p.proname LIKE 'ident\_%');
+SELECT sig AS fn, src AS prosrc FROM fn
+WHERE schema = 'ident' OR (schema = 'api' AND name LIKE 'ident\_%');
 CREATE TEMP VIEW invest_code AS
-SELECT p.oid::regprocedure::text AS fn, p.prosrc FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'invest'
-   OR (n.nspname = 'api' AND p.proname LIKE 'invest\_%');
+SELECT sig AS fn, src AS prosrc FROM fn
+WHERE schema = 'invest' OR (schema = 'api' AND name LIKE 'invest\_%');
 
 SELECT is_empty($$SELECT fn FROM ident_code WHERE prosrc ~* 'invest'$$,
     'no api.ident_* or ident.* function mentions invest(igation)');
@@ -283,58 +261,36 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
         array_to_string(roles, ','), cmd
     FROM pg_policies WHERE schemaname IN ('care', 'intake', 'ident',
         'invest')$$,
-    $$VALUES ('case', 'case_reporter_select', 'nrm_reporter', 'SELECT'),
-    ('case', 'case_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('case', 'case_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('case', 'case_coordinator_update', 'nrm_coordinator', 'UPDATE'),
-    ('case', 'case_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('case', 'case_analyst_select', 'nrm_analyst', 'SELECT'),
-    ('case', 'case_sweeper_select', 'nrm_sweeper', 'SELECT'),
-    ('case', 'case_sweeper_update', 'nrm_sweeper', 'UPDATE'),
-    ('case', 'case_case_sharer_select', 'nrm_case_sharer', 'SELECT'),
-    ('signal', 'signal_reporter_select', 'nrm_reporter', 'SELECT'),
-    ('signal', 'signal_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('signal', 'signal_investigator_select', 'nrm_investigator', 'SELECT'),
-    ('signal', 'signal_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('signal', 'signal_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('signal', 'signal_analyst_select', 'nrm_analyst', 'SELECT'),
-    ('idempotency', 'idempotency_reporter_select', 'nrm_reporter',
-        'SELECT'),
-    ('idempotency', 'idempotency_reporter_insert', 'nrm_reporter',
-        'INSERT'),
-    ('subject', 'subject_reporter_insert', 'nrm_reporter', 'INSERT'),
-    ('subject', 'subject_coordinator_select', 'nrm_coordinator', 'SELECT'),
-    ('subject', 'subject_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('case_history', 'case_history_reporter_insert', 'nrm_reporter',
-        'INSERT'),
-    ('case_history', 'case_history_coordinator_select', 'nrm_coordinator',
-        'SELECT'),
-    ('case_history', 'case_history_coordinator_insert', 'nrm_coordinator',
-        'INSERT'),
-    ('case_history', 'case_history_assessor_select', 'nrm_assessor',
-        'SELECT'),
-    ('case_history', 'case_history_analyst_select', 'nrm_analyst',
-        'SELECT'),
-    ('case_history', 'case_history_sweeper_select', 'nrm_sweeper',
-        'SELECT'),
-    ('case_history', 'case_history_sweeper_insert', 'nrm_sweeper',
-        'INSERT'),
-    ('decision', 'decision_coordinator_select', 'nrm_coordinator',
-        'SELECT'),
-    ('decision', 'decision_coordinator_insert', 'nrm_coordinator',
-        'INSERT'),
-    ('decision', 'decision_assessor_select', 'nrm_assessor', 'SELECT'),
-    ('decision', 'decision_assessor_insert', 'nrm_assessor', 'INSERT'),
-    ('case_share', 'case_share_investigator_select', 'nrm_investigator',
-        'SELECT'),
-    ('case_share', 'case_share_case_sharer_select', 'nrm_case_sharer',
-        'SELECT'),
-    ('case_share', 'case_share_case_sharer_insert', 'nrm_case_sharer',
-        'INSERT'),
-    ('record', 'record_investigator_select', 'nrm_investigator', 'SELECT'),
-    ('record', 'record_investigator_insert', 'nrm_investigator', 'INSERT'),
-    ('record', 'record_investigator_update', 'nrm_investigator',
-        'UPDATE')$$,
+    -- each policy is named <table>_<role>_<command>, for one nrm_<role>
+    $$SELECT t, t || '_' || r || '_' || lower(c) AS policy,
+        'nrm_' || r AS role, c
+    FROM (VALUES
+    ('case', 'reporter', ARRAY['SELECT', 'INSERT']),
+    ('case', 'coordinator', ARRAY['SELECT', 'UPDATE']),
+    ('case', 'assessor', ARRAY['SELECT']),
+    ('case', 'analyst', ARRAY['SELECT']),
+    ('case', 'sweeper', ARRAY['SELECT', 'UPDATE']),
+    ('case', 'case_sharer', ARRAY['SELECT']),
+    ('signal', 'reporter', ARRAY['SELECT', 'INSERT']),
+    ('signal', 'investigator', ARRAY['SELECT']),
+    ('signal', 'coordinator', ARRAY['SELECT']),
+    ('signal', 'assessor', ARRAY['SELECT']),
+    ('signal', 'analyst', ARRAY['SELECT']),
+    ('idempotency', 'reporter', ARRAY['SELECT', 'INSERT']),
+    ('subject', 'reporter', ARRAY['INSERT']),
+    ('subject', 'coordinator', ARRAY['SELECT']),
+    ('subject', 'assessor', ARRAY['SELECT']),
+    ('case_history', 'reporter', ARRAY['INSERT']),
+    ('case_history', 'coordinator', ARRAY['SELECT', 'INSERT']),
+    ('case_history', 'assessor', ARRAY['SELECT']),
+    ('case_history', 'analyst', ARRAY['SELECT']),
+    ('case_history', 'sweeper', ARRAY['SELECT', 'INSERT']),
+    ('decision', 'coordinator', ARRAY['SELECT', 'INSERT']),
+    ('decision', 'assessor', ARRAY['SELECT', 'INSERT']),
+    ('case_share', 'investigator', ARRAY['SELECT']),
+    ('case_share', 'case_sharer', ARRAY['SELECT', 'INSERT']),
+    ('record', 'investigator', ARRAY['SELECT', 'INSERT', 'UPDATE'])
+    ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');
 SELECT is_empty($$SELECT policyname FROM pg_policies
@@ -353,31 +309,18 @@ SELECT is_empty($$SELECT p.policyname FROM pg_policies p
 -- ---------------------------------------------------------------------
 -- Roles, ownership, conventions of the new objects.
 -- ---------------------------------------------------------------------
-SELECT is((SELECT rolcanlogin FROM pg_roles
-    WHERE rolname = 'nrm_case_sharer'), false, 'nrm_case_sharer: NOLOGIN');
-SELECT ok(NOT pg_has_role('nrm_app', 'nrm_case_sharer', 'MEMBER'),
-    'nrm_app is not a member of nrm_case_sharer (no SET ROLE to it)');
-SELECT results_eq($$SELECT prosecdef, proowner::regrole::text
-    FROM pg_proc WHERE oid = 'care.share_case(uuid, uuid)'::regprocedure$$,
-    $$VALUES (true, 'nrm_case_sharer'::text)$$,
-    'care.share_case is SECURITY DEFINER, owned by nrm_case_sharer');
+SELECT pg_temp.definer_role('nrm_case_sharer',
+    'care.share_case(uuid, uuid)');
 SELECT is(pg_temp.any_priv('nrm_case_sharer'::regrole, t::regclass),
     e, 'nrm_case_sharer on ' || t)
 FROM (VALUES ('care.case', ARRAY['SELECT']),
     ('care.subject', '{}'::text[]), ('care.case_history', '{}'),
     ('intake.signal', '{}'), ('invest.case_share', ARRAY['INSERT', 'SELECT']),
     ('invest.record', '{}'), ('ident.decision', '{}')) AS x(t, e);
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('ident', 'invest')
-      AND NOT coalesce(p.proconfig, '{}') @>
-          ARRAY['search_path=pg_catalog, pg_temp']$$,
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('ident', 'invest') AND NOT pinned$$,
     'every ident/invest function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'api' AND p.prosecdef$$,
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef$$,
     'api functions (the new ones too) are SECURITY INVOKER');
 SELECT is_empty($$
     SELECT c.relname FROM pg_class c
@@ -402,16 +345,15 @@ SELECT is_empty($$
     WHERE c.relkind = 'r' AND n.nspname IN ('ident', 'invest')
       AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''
     UNION ALL
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE (n.nspname IN ('ident', 'invest')
-        OR p.oid IN ('api.scope(uuid, uuid, text, text[])'::regprocedure,
+    SELECT sig FROM fn
+    WHERE (schema IN ('ident', 'invest')
+        OR oid IN ('api.scope(uuid, uuid, text, text[])'::regprocedure,
             'api.json_date(jsonb)'::regprocedure,
             'care.case_exists(uuid)'::regprocedure,
             'care.share_case(uuid, uuid)'::regprocedure)
-        OR (n.nspname = 'api' AND (p.proname LIKE 'ident\_%'
-            OR p.proname LIKE 'invest\_%' OR p.proname = 'case_share')))
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+        OR (schema = 'api' AND (name LIKE 'ident\_%'
+            OR name LIKE 'invest\_%' OR name = 'case_share')))
+      AND comment = ''$$,
     'every new table and function has a comment');
 SELECT ok(obj_description('ident.decision'::regclass, 'pg_class')
     LIKE 'PERSONAL DATA:%' AND col_description('ident.decision'::regclass,
@@ -457,22 +399,11 @@ SELECT set_eq($$
         ('nrm_people', 'login_lock', '{DELETE,INSERT,SELECT,UPDATE}')$$,
     'auth people tables: only nrm_people touches the secrets; admins '
     'read persons, coordinators the columns a handover checks');
-SELECT is((SELECT array_agg(a.attname::text ORDER BY a.attname)
-    FROM pg_attribute a WHERE a.attrelid = 'auth.person'::regclass
-      AND a.attnum > 0 AND has_column_privilege('nrm_coordinator',
-          'auth.person', a.attname, 'SELECT')),
-    ARRAY['agency_id', 'id', 'key_id', 'regions', 'role', 'status'],
-    'nrm_coordinator reads no login or name of auth.person');
-SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_people'),
-    false, 'nrm_people: NOLOGIN');
-SELECT ok(NOT pg_has_role('nrm_app', 'nrm_people', 'MEMBER'),
-    'nrm_app is not a member of nrm_people (no SET ROLE to it)');
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'auth' AND p.prosecdef
-      AND p.proowner <> 'nrm_people'::regrole
-      AND p.oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
+-- (its functions: every SECURITY DEFINER one of auth, below)
+SELECT pg_temp.definer_role('nrm_people', NULL);
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema = 'auth' AND secdef AND owner <> 'nrm_people'::regrole
+      AND oid <> 'auth.api_key_regions_exist()'::regprocedure$$,
     'every SECURITY DEFINER function of auth (but 0001''s region check) '
     'is owned by nrm_people');
 SELECT is(pg_temp.any_priv('nrm_people'::regrole, t::regclass), '{}',

@@ -163,66 +163,75 @@ SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator',
 -- ---------------------------------------------------------------------
 -- Personal data and history follow the case.
 -- ---------------------------------------------------------------------
-SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator', t,
-    'SELECT signal_id FROM care.subject'))), e,
-    'care.subject as ' || t || ': the subjects of its cases')
-FROM (VALUES ('tok-coordinator', ARRAY['A13', 'N13']),
-    ('tok-coordinator-vr01', ARRAY['B01'])) AS x(t, e);
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator', NULL,
-    'SELECT count(*) FROM care.subject')), ARRAY['0'],
-    'care.subject without a scope: nothing');
-SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator', t,
-    'SELECT case_id FROM care.case_history'))), e,
-    'care.case_history as ' || t || ': the history of its cases')
-FROM (VALUES ('tok-coordinator', ARRAY['A13', 'N13']),
-    ('tok-coordinator-vr01', ARRAY['B01'])) AS x(t, e);
-SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator',
-    'tok-coordinator', 'SELECT id FROM intake.signal'))),
-    ARRAY['A13', 'N13'], 'intake.signal as coordinator VR13: the signals '
-    'of its cases');
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_coordinator', 'tok-coordinator',
-    'SELECT count(*) FROM intake.signal WHERE notification_only')),
-    ARRAY['0'], 'coordinators see no notification (it has no case)');
-
--- ---------------------------------------------------------------------
--- Agencies: reporters and investigators.
--- ---------------------------------------------------------------------
-SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as(r, t,
-    'SELECT id FROM intake.signal'))), e, d)
+-- Each row: the role and token acting, the query, its rows as they are
+-- ('rows') or as the names of their cases ('names'), the rows wanted.
+SELECT is(CASE x.shown WHEN 'names'
+        THEN pg_temp.names(ARRAY(SELECT pg_temp.rows_as(x.r, x.t, x.q)))
+        ELSE ARRAY(SELECT pg_temp.rows_as(x.r, x.t, x.q)) END, x.e, x.d)
 FROM (VALUES
-    ('nrm_reporter', 'tok-reporter', ARRAY['A13', 'B01', 'NAT'],
-        'police reporter: its agency''s signals'),
-    ('nrm_reporter', 'tok-reporter-ngo', ARRAY['N13'],
-        'NGO reporter: its agency''s signals'),
-    ('nrm_investigator', 'tok-sep-investigator', ARRAY['A13', 'B01', 'NAT'],
-        'investigator of Test Police: its agency''s signals'),
-    ('nrm_investigator', 'tok-sep-investigator-2', '{}'::text[],
-        'investigator of Sep Police Two: none of these')) AS x(r, t, e, d);
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_reporter', 'tok-reporter-ngo',
-    'SELECT count(*) FROM intake.signal WHERE notification_only')),
-    ARRAY['1'], 'the NGO reporter sees its notification too');
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_investigator', NULL,
-    'SELECT count(*) FROM intake.signal')), ARRAY['0'],
-    'investigator without a scope: no signal');
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_reporter', t,
-    $$SELECT count(*) FROM intake.idempotency WHERE idem_key = 'idem-n13'$$)),
-    ARRAY[e], 'intake.idempotency as ' || t || ': ' || e || ' row')
-FROM (VALUES ('tok-reporter-ngo', '1'), ('tok-reporter', '0')) AS x(t, e);
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_investigator', t,
-    'SELECT id FROM invest.record ORDER BY 1')), e,
-    'invest.record as ' || t || ': its agency''s records only')
-FROM (VALUES ('tok-sep-investigator',
-        ARRAY['72000000-0000-4000-8000-000000000001']),
-    ('tok-sep-investigator-2',
-        ARRAY['72000000-0000-4000-8000-000000000002'])) AS x(t, e);
-SELECT is(ARRAY(SELECT pg_temp.rows_as('nrm_investigator', NULL,
-    'SELECT count(*) FROM invest.record')), ARRAY['0'],
-    'invest.record without a scope: nothing');
-SELECT is(pg_temp.names(ARRAY(SELECT pg_temp.rows_as('nrm_investigator', t,
-    'SELECT case_id FROM invest.case_share'))), e,
-    'invest.case_share as ' || t || ': the cases shared with its agency')
-FROM (VALUES ('tok-sep-investigator', '{}'::text[]),
-    ('tok-sep-investigator-2', ARRAY['A13'])) AS x(t, e);
+('nrm_coordinator', 'tok-coordinator', 'SELECT signal_id FROM care.subject',
+    'names', '{A13,N13}'::text[],
+    'care.subject as tok-coordinator: the subjects of its cases'),
+('nrm_coordinator', 'tok-coordinator-vr01',
+    'SELECT signal_id FROM care.subject', 'names', '{B01}',
+    'care.subject as tok-coordinator-vr01: the subjects of its cases'),
+('nrm_coordinator', NULL, 'SELECT count(*) FROM care.subject', 'rows',
+    '{0}', 'care.subject without a scope: nothing'),
+('nrm_coordinator', 'tok-coordinator', 'SELECT case_id FROM care.case_history',
+    'names', '{A13,N13}',
+    'care.case_history as tok-coordinator: the history of its cases'),
+('nrm_coordinator', 'tok-coordinator-vr01',
+    'SELECT case_id FROM care.case_history', 'names', '{B01}',
+    'care.case_history as tok-coordinator-vr01: the history of its cases'),
+('nrm_coordinator', 'tok-coordinator', 'SELECT id FROM intake.signal',
+    'names', '{A13,N13}',
+    'intake.signal as coordinator VR13: the signals of its cases'),
+('nrm_coordinator', 'tok-coordinator',
+    'SELECT count(*) FROM intake.signal WHERE notification_only', 'rows',
+    '{0}', 'coordinators see no notification (it has no case)'),
+-- -------------------------------------------------------------------
+-- Agencies: reporters and investigators.
+-- -------------------------------------------------------------------
+('nrm_reporter', 'tok-reporter', 'SELECT id FROM intake.signal', 'names',
+    '{A13,B01,NAT}', 'police reporter: its agency''s signals'),
+('nrm_reporter', 'tok-reporter-ngo', 'SELECT id FROM intake.signal',
+    'names', '{N13}', 'NGO reporter: its agency''s signals'),
+('nrm_investigator', 'tok-sep-investigator', 'SELECT id FROM intake.signal',
+    'names', '{A13,B01,NAT}',
+    'investigator of Test Police: its agency''s signals'),
+('nrm_investigator', 'tok-sep-investigator-2',
+    'SELECT id FROM intake.signal', 'names', '{}',
+    'investigator of Sep Police Two: none of these'),
+('nrm_reporter', 'tok-reporter-ngo',
+    'SELECT count(*) FROM intake.signal WHERE notification_only', 'rows',
+    '{1}', 'the NGO reporter sees its notification too'),
+('nrm_investigator', NULL, 'SELECT count(*) FROM intake.signal', 'rows',
+    '{0}', 'investigator without a scope: no signal'),
+('nrm_reporter', 'tok-reporter-ngo',
+    'SELECT count(*) FROM intake.idempotency WHERE idem_key = ''idem-n13''',
+    'rows', '{1}', 'intake.idempotency as tok-reporter-ngo: 1 row'),
+('nrm_reporter', 'tok-reporter',
+    'SELECT count(*) FROM intake.idempotency WHERE idem_key = ''idem-n13''',
+    'rows', '{0}', 'intake.idempotency as tok-reporter: 0 row'),
+('nrm_investigator', 'tok-sep-investigator',
+    'SELECT id FROM invest.record ORDER BY 1', 'rows',
+    '{72000000-0000-4000-8000-000000000001}',
+    'invest.record as tok-sep-investigator: its agency''s records only'),
+('nrm_investigator', 'tok-sep-investigator-2',
+    'SELECT id FROM invest.record ORDER BY 1', 'rows',
+    '{72000000-0000-4000-8000-000000000002}',
+    'invest.record as tok-sep-investigator-2: its agency''s records only'),
+('nrm_investigator', NULL, 'SELECT count(*) FROM invest.record', 'rows',
+    '{0}', 'invest.record without a scope: nothing'),
+('nrm_investigator', 'tok-sep-investigator',
+    'SELECT case_id FROM invest.case_share', 'names', '{}',
+    'invest.case_share as tok-sep-investigator: the cases shared with its '
+    'agency'),
+('nrm_investigator', 'tok-sep-investigator-2',
+    'SELECT case_id FROM invest.case_share', 'names', '{A13}',
+    'invest.case_share as tok-sep-investigator-2: the cases shared with its '
+    'agency')
+) AS x(r, t, q, shown, e, d);
 
 -- ---------------------------------------------------------------------
 -- Identification entries follow the case; never for the criminal side.
@@ -264,30 +273,27 @@ SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
         UPDATE care.case SET region_code = 'VR01' WHERE id = %L$$,
         pg_temp.cid('A13'), pg_temp.cid('A13'))), 'ok 1',
     '... only the case api.case_lock locked (nrm.case_id) may leave');
-SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
+-- ident.decision entries: the acting role (nrm_<role>, token
+-- tok-<role>), case, stage, deciding body, recording key (b...0N).
+SELECT is(pg_temp.try_as('nrm_' || x.role, 'tok-' || x.role,
     format($$INSERT INTO ident.decision (case_id, stage, outcome,
         deciding_body, decided_on, recorded_by, profile) VALUES (%L, %L,
-        'positive', 'care_coordination', '2024-05-02',
-        'b0000000-0000-4000-8000-000000000003', 'nl')$$,
-        pg_temp.cid(n), s)), e,
-    'coordinator VR13 inserting a ' || s || ' entry on ' || n || ': ' || e)
-FROM (VALUES ('A13', 'initial', 'ok 1'), ('A13', 'conclusive', '42501'),
-    ('A13', 'reconsideration', '42501'), ('B01', 'initial', '42501'))
-    AS x(n, s, e);
-SELECT is(pg_temp.try_as('nrm_coordinator', 'tok-coordinator',
-    format($$INSERT INTO ident.decision (case_id, stage, outcome,
-        deciding_body, decided_on, recorded_by, profile) VALUES (%L,
-        'initial', 'positive', 'care_coordination', '2024-05-02',
-        'b0000000-0000-4000-8000-000000000005', 'nl')$$,
-        pg_temp.cid('A13'))), '42501',
-    'a coordinator records entries as its own key only');
-SELECT is(pg_temp.try_as('nrm_assessor', 'tok-assessor',
-    format($$INSERT INTO ident.decision (case_id, stage, outcome,
-        deciding_body, decided_on, recorded_by, profile) VALUES (%L,
-        'conclusive', 'positive', 'assessment_body', '2024-06-01',
-        'b0000000-0000-4000-8000-000000000008', 'nl')$$,
-        pg_temp.cid('B01'))), 'ok 1',
-    'an assessor records a conclusive decision on any case');
+        'positive', %L, %L, %L, 'nl')$$, pg_temp.cid(x.n), x.s, x.body,
+        CASE x.role WHEN 'assessor' THEN '2024-06-01' ELSE '2024-05-02' END,
+        'b0000000-0000-4000-8000-00000000000' || x.key)), x.e,
+    coalesce(x.descr, 'coordinator VR13 inserting a ' || x.s || ' entry on '
+        || x.n || ': ' || x.e))
+FROM (VALUES
+('coordinator', 'A13', 'initial', 'care_coordination', '3', 'ok 1', NULL),
+('coordinator', 'A13', 'conclusive', 'care_coordination', '3', '42501', NULL),
+('coordinator', 'A13', 'reconsideration', 'care_coordination', '3', '42501',
+    NULL),
+('coordinator', 'B01', 'initial', 'care_coordination', '3', '42501', NULL),
+('coordinator', 'A13', 'initial', 'care_coordination', '5', '42501',
+    'a coordinator records entries as its own key only'),
+('assessor', 'B01', 'conclusive', 'assessment_body', '8', 'ok 1',
+    'an assessor records a conclusive decision on any case')
+) AS x(role, n, s, body, key, e, descr);
 SELECT is(pg_temp.try_as('nrm_investigator', 'tok-sep-investigator',
     format($$INSERT INTO invest.record (agency_id, signal_id, case_id,
         created_by) VALUES (%L, %L, %L,

@@ -20,50 +20,39 @@ SELECT pg_temp.sep_investigators() \g /dev/null
 CREATE FUNCTION pg_temp.ident_record(p_token text, p_case uuid,
     p_entry jsonb, p_profile text DEFAULT 'nl',
     p_request_id text DEFAULT 'req-ident') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_record('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::jsonb, %L)',
-	    p_token, p_request_id, '192.0.2.10', p_case, p_entry, p_profile))
-$$;
+RETURN pg_temp.api_call('ident_record', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_entry::text, p_profile);
 CREATE FUNCTION pg_temp.ident_list(p_token text, p_case uuid,
     p_profile text DEFAULT 'nl', p_request_id text DEFAULT 'req-ident-list')
 RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_list('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L)', p_token,
-	    p_request_id, '192.0.2.10', p_case, p_profile))
-$$;
+RETURN pg_temp.api_call('ident_list', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_profile);
 CREATE FUNCTION pg_temp.case_share(p_token text, p_case uuid,
     p_agency uuid, p_consent boolean, p_request_id text DEFAULT 'req-share')
 RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.case_share('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::uuid, %L::boolean)',
-	    p_token, p_request_id, '192.0.2.10', p_case, p_agency, p_consent))
-$$;
+RETURN pg_temp.api_call('case_share', p_token, p_request_id, '192.0.2.10',
+    p_case::text, p_agency::text, p_consent::text);
 CREATE FUNCTION pg_temp.invest_create(p_token text, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-create') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_create('
-	    'sha256(%L::bytea), %L, %L::inet, %L::jsonb)', p_token,
-	    p_request_id, '192.0.2.10', p_body))
-$$;
+RETURN pg_temp.api_call('invest_create', p_token, p_request_id,
+    '192.0.2.10', p_body::text);
 CREATE FUNCTION pg_temp.invest_get(p_token text, p_id uuid,
     p_request_id text DEFAULT 'req-inv-get') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_get('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid)', p_token,
-	    p_request_id, '192.0.2.10', p_id))
-$$;
+RETURN pg_temp.api_call('invest_get', p_token, p_request_id, '192.0.2.10',
+    p_id::text);
 CREATE FUNCTION pg_temp.invest_patch(p_token text, p_id uuid,
     p_if_match integer, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-patch') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.invest_patch('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::integer, '
-	    '%L::jsonb)', p_token, p_request_id, '192.0.2.10', p_id,
-	    p_if_match, p_body))
-$$;
+RETURN pg_temp.api_call('invest_patch', p_token, p_request_id,
+    '192.0.2.10', p_id::text, p_if_match::text, p_body::text);
+
+-- An api answer refused with status p_status: a problem of this code,
+-- field and detail, and the members p_more.
+CREATE FUNCTION pg_temp.problem(p_status integer, p_code text,
+    p_field text, p_detail text, p_more jsonb DEFAULT '{}') RETURNS jsonb
+RETURN jsonb_build_object('status', p_status, 'problem',
+    jsonb_build_object('code', p_code, 'field', p_field, 'detail', p_detail)
+    || p_more);
 
 -- An identification entry, with overrides.
 CREATE FUNCTION pg_temp.entry(p jsonb DEFAULT '{}') RETURNS jsonb
@@ -164,14 +153,11 @@ SELECT is(pg_temp.audit_of('req-i1'), ARRAY['identification.create/'
     'audited identification.create, purpose identification');
 
 -- Coordinators record nothing but initial indications.
-INSERT INTO r SELECT 'c1', pg_temp.ident_record('tok-coordinator',
-    pg_temp.cid('A'), pg_temp.entry('{"stage": "conclusive",
-    "decided_on": "2024-06-15"}'), 'nl', 'req-c1');
-SELECT is((SELECT v FROM r WHERE name = 'c1'),
-    jsonb_build_object('status', 403, 'problem', jsonb_build_object(
-        'code', 'forbidden', 'field', 'stage', 'detail',
+SELECT is(pg_temp.ident_record('tok-coordinator', pg_temp.cid('A'),
+    pg_temp.entry('{"stage": "conclusive", "decided_on": "2024-06-15"}'),
+    'nl', 'req-c1'), pg_temp.problem(403, 'forbidden', 'stage',
         'coordinators record initial indications only; conclusive '
-        || 'decisions and reconsiderations are the assessment body''s')),
+        || 'decisions and reconsiderations are the assessment body''s'),
     'a coordinator cannot record a conclusive decision: 403 on stage');
 SELECT is(pg_temp.audit_of('req-c1'), ARRAY['identification.create/'
     || pg_temp.cid('A') || '/identification/denied/stage_not_permitted'],
@@ -208,15 +194,13 @@ FROM unnest(ARRAY['tok-reporter', 'tok-sep-investigator']) t;
 -- =====================================================================
 -- The profile's rules (assessors record every stage).
 -- =====================================================================
-INSERT INTO r SELECT 'ci', pg_temp.ident_record('tok-assessor',
-    pg_temp.cid('V'), pg_temp.entry('{"stage": "conclusive",
-    "deciding_body": "assessment_body"}'), 'nl', 'req-ci');
-SELECT is((SELECT v FROM r WHERE name = 'ci'),
-    jsonb_build_object('status', 422, 'problem', jsonb_build_object(
-        'code', 'validation', 'field', 'stage', 'detail',
+SELECT is(pg_temp.ident_record('tok-assessor', pg_temp.cid('V'),
+    pg_temp.entry('{"stage": "conclusive",
+    "deciding_body": "assessment_body"}'), 'nl', 'req-ci'),
+    pg_temp.problem(422, 'validation', 'stage',
         'conclusive_requires_initial: a conclusive decision follows an '
-        || 'initial decision', 'rule', 'conclusive_requires_initial',
-        'profile', 'nl')),
+        || 'initial decision',
+        '{"rule": "conclusive_requires_initial", "profile": "nl"}'),
     'conclusive without an initial decision: 422 naming the rule');
 
 INSERT INTO r SELECT 'early', pg_temp.ident_record('tok-assessor',
@@ -224,11 +208,10 @@ INSERT INTO r SELECT 'early', pg_temp.ident_record('tok-assessor',
     "deciding_body": "assessment_body", "decided_on": "2024-05-30"}'),
     'nl', 'req-early');
 SELECT is((SELECT v FROM r WHERE name = 'early'),
-    jsonb_build_object('status', 422, 'problem', jsonb_build_object(
-        'code', 'validation', 'field', 'stage', 'detail',
+    pg_temp.problem(422, 'validation', 'stage',
         'conclusive_min_days: 30 days after the initial decision of '
-        || '2024-05-01', 'rule', 'conclusive_min_days', 'profile', 'nl',
-        'earliest', '2024-05-31')),
+        || '2024-05-01', '{"rule": "conclusive_min_days", "profile": "nl",
+        "earliest": "2024-05-31"}'),
     'conclusive 29 days after the initial decision: 422 on stage, naming '
     'the rule and the initial decision''s date');
 SELECT is(pg_temp.audit_of('req-early'), ARRAY['identification.create/'
@@ -351,13 +334,9 @@ SELECT is(pg_temp.probe(format($$SELECT api.ident_record(
 -- =====================================================================
 INSERT INTO r SELECT 'l1', pg_temp.ident_list('tok-coordinator',
     pg_temp.cid('A'), 'nl', 'req-l1');
-SELECT is((SELECT v->'status' FROM r WHERE name = 'l1'), '200',
-    'a coordinator of the region lists the history: 200');
-SELECT is(current_setting('nrm_test.role_after'), 'nrm_app',
-    'the caller''s role is restored');
-SELECT is((SELECT array_agg(k ORDER BY k) FROM r,
-    jsonb_object_keys(v->'body') k WHERE name = 'l1'),
-    ARRAY['case_id', 'items', 'rules'], 'body: case_id, items, rules');
+SELECT pg_temp.answer_is('l1', 200,
+    'a coordinator of the region lists the history',
+    ARRAY['case_id', 'items', 'rules']);
 SELECT is((SELECT array_agg((i->>'stage') || ' ' || (i->>'decided_on'))
     FROM r, jsonb_array_elements(v->'body'->'items') i WHERE name = 'l1'),
     ARRAY['conclusive 2024-05-31', 'initial 2024-05-01'],
@@ -404,10 +383,9 @@ SELECT is(ARRAY[ident.add_working_days('2024-05-03', 5),
 SELECT is((pg_temp.case_share('tok-coordinator', pg_temp.cid('B'),
     'a0000000-0000-4000-8000-000000000001', c,
     'req-nc-' || coalesce(c::text, 'null'))),
-    jsonb_build_object('status', 422, 'problem', jsonb_build_object(
-        'code', 'validation', 'field', 'consent', 'detail',
+    pg_temp.problem(422, 'validation', 'consent',
         'a case is shared with the police only with the victim''s '
-        || 'consent')),
+        || 'consent'),
     'share without consent (' || coalesce(c::text, 'null') || '): 422')
 FROM unnest(ARRAY[false, NULL]) c;
 SELECT is(pg_temp.audit_of('req-nc-false'), ARRAY['case.share/'

@@ -17,28 +17,19 @@ SELECT plan(103);
 CREATE FUNCTION pg_temp.ident_list(p_token text, p_case uuid,
     p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL,
     p_request_id text DEFAULT 'req-ident-list') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_list('
-	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L, %L, %L)', p_token,
-	    p_request_id, '192.0.2.10', p_case, 'nl', p_purpose, p_reason))
-$$;
+RETURN pg_temp.api_call('ident_list', p_token, p_request_id, '192.0.2.10',
+    p_case::text, 'nl', p_purpose, p_reason);
 CREATE FUNCTION pg_temp.reviews(p_state text DEFAULT 'pending',
     p_after bigint DEFAULT NULL, p_limit integer DEFAULT 50,
     p_token text DEFAULT 'tok-auditor',
     p_request_id text DEFAULT 'req-reviews') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.audit_reviews('
-	    'sha256(%L::bytea), %L, %L::inet, %L, %L::bigint, %L::integer)',
-	    p_token, p_request_id, '192.0.2.20', p_state, p_after, p_limit))
-$$;
+RETURN pg_temp.api_call('audit_reviews', p_token, p_request_id,
+    '192.0.2.20', p_state, p_after::text, p_limit::text);
 CREATE FUNCTION pg_temp.review(p_event bigint, p_verdict text,
     p_token text DEFAULT 'tok-auditor',
     p_request_id text DEFAULT 'req-review') RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', format('SELECT api.audit_review('
-	    'sha256(%L::bytea), %L, %L::inet, %L::bigint, %L)', p_token,
-	    p_request_id, '192.0.2.20', p_event, p_verdict))
-$$;
+RETURN pg_temp.api_call('audit_review', p_token, p_request_id, '192.0.2.20',
+    p_event::text, p_verdict);
 -- The event a request wrote (exactly one, or the test fails on NULL).
 CREATE FUNCTION pg_temp.ev(p_request_id text) RETURNS audit.event
 LANGUAGE sql STABLE AS $$
@@ -367,15 +358,13 @@ SELECT is((pg_temp.verify_body()->>'intact')::boolean, true,
     'the chain verifies');
 
 -- Every 0007 object carries a comment.
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('api', 'audit', 'care') AND p.proname IN (
+SELECT is_empty($$SELECT sig FROM fn
+    WHERE schema IN ('api', 'audit', 'care') AND name IN (
         'default_purpose', 'break_glass_reasons', 'break_glass_allowed',
         'review_guard', 'event_purged', 'event_flagged', 'read_purpose',
         'case_json', 'audit_read',
         'case_get', 'ident_list', 'audit_reviews', 'audit_review')
-      AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''$$,
+      AND comment = ''$$,
     'every 0007 function has a comment');
 
 SELECT * FROM finish();

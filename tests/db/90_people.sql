@@ -381,42 +381,51 @@ SELECT is(pg_temp.a($$SELECT api.session_get(sha256('tok-coordinator'),
     'r', NULL)$$)->>'status', '404', 'session_get with an API key: 404');
 
 -- Expiry: idle, absolute; last_seen_at moves after min(30 s, idle / 4).
-UPDATE auth.session SET last_seen_at = now() - interval '60 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now(),
-    'an authenticated request moves last_seen_at');
+-- pg_temp.use_c1(idle, age): session sess-c1 with that idle timeout,
+-- last seen age ago, makes a request; its status, and how long ago
+-- the session was last seen after it.
+CREATE FUNCTION pg_temp.use_c1(p_idle integer, p_age interval,
+    OUT status text, OUT seen interval) LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE auth.session SET idle_seconds = p_idle,
+	    last_seen_at = now() - p_age
+	WHERE token_hash = sha256('sess-c1');
+	status := pg_temp.inbox('sess-c1')->>'status';
+	seen := now() - (SELECT last_seen_at FROM auth.session
+	    WHERE token_hash = sha256('sess-c1'));
+END
+$$;
 -- The refresh granularity is min(30 s, idle / 4): 20 s old with idle
 -- 900 s stays; with idle 8 s, 3 s old moves and 1 s old stays.
-UPDATE auth.session SET last_seen_at = now() - interval '20 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now() - interval '20 seconds',
-    'idle 900 s: last_seen_at 20 s old does not move (30 s steps)');
-UPDATE auth.session SET idle_seconds = 8,
-    last_seen_at = now() - interval '3 seconds'
-WHERE token_hash = sha256('sess-c1');
-SELECT is(pg_temp.inbox('sess-c1')->>'status', '200',
+SELECT is(u.seen, c.seen, c.descr) FROM (VALUES
+(900, '60 seconds'::interval, '0'::interval,
+    'an authenticated request moves last_seen_at'),
+(900, '20 seconds', '20 seconds',
+    'idle 900 s: last_seen_at 20 s old does not move (30 s steps)'),
+(8, '3 seconds', '0',
+    'idle 8 s: last_seen_at 3 s old moves (idle / 4 = 2 s steps)'),
+(8, '1 second', '1 second',
+    'idle 8 s: last_seen_at 1 s old does not move')
+) AS c(idle, age, seen, descr), pg_temp.use_c1(c.idle, c.age) u;
+SELECT is((pg_temp.use_c1(8, '3 seconds')).status, '200',
     'idle 8 s, used 3 s ago: still alive');
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now(),
-    'idle 8 s: last_seen_at 3 s old moves (idle / 4 = 2 s steps)');
-UPDATE auth.session SET last_seen_at = now() - interval '1 second'
-WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.inbox('sess-c1') \g /dev/null
-SELECT is((SELECT last_seen_at FROM auth.session
-    WHERE token_hash = sha256('sess-c1')), now() - interval '1 second',
-    'idle 8 s: last_seen_at 1 s old does not move');
 UPDATE auth.session SET idle_seconds = 900
 WHERE token_hash = sha256('sess-c1');
-SELECT pg_temp.login('coord.one', 'sess-idle', 2000) \g /dev/null
-UPDATE auth.session SET last_seen_at = now() - interval '901 seconds',
-    created_at = now() - interval '1 hour'
-WHERE token_hash = sha256('sess-idle');
-SELECT is(pg_temp.inbox('sess-idle')->>'status', '401',
-    'past the idle timeout: 401');
+-- pg_temp.aged(token, n, set): coord.one logs in (session token, login
+-- n), the session is aged (set: a SET list of auth.session), and it
+-- makes a request: its status.
+CREATE FUNCTION pg_temp.aged(p_token text, p_n integer, p_set text)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_temp.login('coord.one', p_token, p_n);
+	EXECUTE format('UPDATE auth.session SET %s WHERE token_hash = '
+	    'sha256(%L)', p_set, p_token);
+	RETURN pg_temp.inbox(p_token)->>'status';
+END
+$$;
+SELECT is(pg_temp.aged('sess-idle', 2000, $$last_seen_at = now()
+    - interval '901 seconds', created_at = now() - interval '1 hour'$$),
+    '401', 'past the idle timeout: 401');
 SELECT is((SELECT row(person_id, outcome, reason)::text
     FROM pg_temp.last_event('inbox.list')),
     row(pg_temp.pid('coord.one'), 'denied', 'session_expired')::text,
@@ -424,12 +433,9 @@ SELECT is((SELECT row(person_id, outcome, reason)::text
 SELECT is((SELECT end_reason FROM auth.session
     WHERE token_hash = sha256('sess-idle')), 'expired',
     'the session is ended');
-SELECT pg_temp.login('coord.one', 'sess-abs', 2001) \g /dev/null
-UPDATE auth.session SET created_at = now() - interval '11 hours',
-    expires_at = now() - interval '1 hour'
-WHERE token_hash = sha256('sess-abs');
-SELECT is(pg_temp.inbox('sess-abs')->>'status', '401',
-    'past the absolute lifetime: 401');
+SELECT is(pg_temp.aged('sess-abs', 2001, $$created_at = now()
+    - interval '11 hours', expires_at = now() - interval '1 hour'$$),
+    '401', 'past the absolute lifetime: 401');
 
 -- Logout, disable, reset.
 SELECT pg_temp.login('coord.one', 'sess-out', 2002) \g /dev/null

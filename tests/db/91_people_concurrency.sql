@@ -8,7 +8,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 \ir fixtures.psql
 
 SELECT pg_temp.dblink_open(ARRAY['w', 'a', 'b'], '20s') \g /dev/null
@@ -66,30 +66,36 @@ BEGIN
 END
 $$;
 
+-- a opens a transaction and enrols with p_code (201: test p_what); b
+-- sends the same code and must wait for a's row lock on it (a test);
+-- then a ends with p_end (COMMIT or ROLLBACK).  b's answer is
+-- pg_temp.result('b').
+CREATE FUNCTION pg_temp.enrol_race(p_code text, p_a_rid text, p_what text,
+    p_b_rid text, p_end text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dblink_exec('a', 'BEGIN');
+	RETURN NEXT is((SELECT v::jsonb->>'status' FROM dblink('a',
+	    pg_temp.enrol_sql(p_code, p_a_rid)) AS t(v text)), '201', p_what);
+	PERFORM dblink_send_query('b', pg_temp.enrol_sql(p_code, p_b_rid));
+	PERFORM pg_sleep(0.2);
+	PERFORM pg_stat_clear_snapshot();
+	RETURN NEXT is((SELECT wait_event_type FROM pg_stat_activity
+	    WHERE pid = (SELECT pid FROM conn WHERE name = 'b')), 'Lock',
+	    'b waits for a''s row lock on the code');
+	PERFORM dblink_exec('a', p_end);
+END
+$$;
+
 -- a enrols and commits while b waits on the same code: b loses.
-SELECT dblink_exec('a', 'BEGIN') \g /dev/null
-SELECT is((SELECT v::jsonb->>'status' FROM dblink('a',
-    pg_temp.enrol_sql('code-race-commit', 'enrace-a1')) AS t(v text)),
-    '201', 'a enrols (not yet committed)');
-SELECT dblink_send_query('b', pg_temp.enrol_sql('code-race-commit',
-    'enrace-b1')) \g /dev/null
-SELECT pg_sleep(0.2) \g /dev/null
-SELECT is((SELECT wait_event_type FROM pg_stat_activity
-    WHERE pid = (SELECT pid FROM conn WHERE name = 'b')), 'Lock',
-    'b waits for a''s row lock on the code');
-SELECT dblink_exec('a', 'COMMIT') \g /dev/null
+SELECT pg_temp.enrol_race('code-race-commit', 'enrace-a1',
+    'a enrols (not yet committed)', 'enrace-b1', 'COMMIT');
 SELECT is(pg_temp.result('b')->>'status', '400',
     'after a commits, b is refused: the code works once');
 
 -- a enrols and rolls back while b waits: b wins.
-SELECT dblink_exec('a', 'BEGIN') \g /dev/null
-SELECT is((SELECT v::jsonb->>'status' FROM dblink('a',
-    pg_temp.enrol_sql('code-race-rollback', 'enrace-a2')) AS t(v text)),
-    '201', 'a enrols with the second code');
-SELECT dblink_send_query('b', pg_temp.enrol_sql('code-race-rollback',
-    'enrace-b2')) \g /dev/null
-SELECT pg_sleep(0.2) \g /dev/null
-SELECT dblink_exec('a', 'ROLLBACK') \g /dev/null
+SELECT pg_temp.enrol_race('code-race-rollback', 'enrace-a2',
+    'a enrols with the second code', 'enrace-b2', 'ROLLBACK');
 SELECT is(pg_temp.result('b')->>'status', '201',
     'after a rolls back, b enrols');
 

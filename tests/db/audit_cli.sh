@@ -20,24 +20,10 @@ cd "$(dirname "$0")/../.."
 DB=nrm_auditcli
 . tests/db/lib.sh
 
-T=$(mktemp -d /tmp/nrm-auditcli.XXXXXX)
-cleanup() {
-	local d
-	for d in $(su_psql postgres -c "SELECT datname FROM pg_database
-	    WHERE datname LIKE '${DB}%'" 2>/dev/null); do
-		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
-		    >/dev/null 2>&1 || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
 # A fresh copy of the sealed database; prints its name.
 copy() {
-	local name=${DB}_$1
-	su_psql postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
-	    -c "CREATE DATABASE $name TEMPLATE $DB OWNER nrm_owner"
-	echo "$name"
+	new_db "${DB}_$1" "$DB"
+	echo "${DB}_$1"
 }
 verify() { # DB [args]
 	local db=$1
@@ -58,8 +44,7 @@ jget() { # JSON PATH (python expression on j)
 # ---------------------------------------------------------------------
 # Setup: a migrated database with 300 sealed events.
 # ---------------------------------------------------------------------
-su_psql postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-    -c "CREATE DATABASE $DB OWNER nrm_owner"
+new_db $DB
 "$NRMCTL" --database-url "$(url $DB)" migrate --dir sql >/dev/null
 su_psql $DB -c "GRANT CONNECT ON DATABASE $DB TO nrm_app"
 "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(url $DB nrm_app)" \
@@ -219,8 +204,10 @@ ok "export: no covering checkpoint, no export"
 # ---------------------------------------------------------------------
 # Tampering, each on its own copy.
 # ---------------------------------------------------------------------
-behind() { # DB SQL: as a superuser behind triggers and foreign keys
-	su_psql "$1" -c "SET session_replication_role = replica" -c "$2"
+behind() { # DB SQL [psql args]: as a superuser behind triggers and keys
+	local db=$1 sql=$2
+	shift 2
+	su_psql "$db" -c "SET session_replication_role = replica" -c "$sql" "$@"
 }
 # broken DB REASON [checkpoint args]: verify exits 1 naming REASON, and
 # for a position the database's own verify agrees.
@@ -285,26 +272,8 @@ ok "a replaced audit.canonical(): canonical mismatch"
 
 d=$(copy rewrite)
 behind "$d" "UPDATE audit.event SET outcome = 'allowed'
-    WHERE id = (SELECT event_id FROM audit.chain WHERE pos = 100);
-    DO \$r\$
-    DECLARE
-        c record;
-        v_prev bytea;
-    BEGIN
-        FOR c IN SELECT * FROM audit.chain WHERE pos >= 100 ORDER BY pos
-        LOOP
-            IF v_prev IS NOT NULL THEN
-                UPDATE audit.chain SET prev_hash = v_prev WHERE pos = c.pos;
-            ELSE
-                v_prev := c.prev_hash;
-            END IF;
-            UPDATE audit.chain SET hash = sha256(v_prev
-                || audit.canonical(e)) FROM audit.event e
-            WHERE pos = c.pos AND e.id = c.event_id
-            RETURNING hash INTO v_prev;
-        END LOOP;
-    END
-    \$r\$"
+    WHERE id = (SELECT event_id FROM audit.chain WHERE pos = 100)" \
+    -f tests/db/rechain.psql -c "SELECT pg_temp.rechain(100)" >/dev/null
 expect 0 verify "$d" ||
     fail "a consistent rewrite passes without checkpoints"
 ok "a consistent rewrite is not detectable inside the database"

@@ -1,8 +1,11 @@
 # lib.sh - what the shell tests in tests/db share.  Sourced from the
 # repository root with the test's arguments (DIR PORT, a cluster from
-# scripts/pg.sh): checks them, loads the cluster's environment
-# (NRM_PG_SOCKDIR, NRM_PG_PORT), checks $NRMCTL is built, and defines
-# psql_as, su_psql and url.
+# scripts/pg.sh), after the test has set DB (the name of its database;
+# its copies are named ${DB}_*): checks them, loads the cluster's
+# environment (NRM_PG_SOCKDIR, NRM_PG_PORT), checks $NRMCTL is built,
+# makes the scratch directory $T, removes it and every database of the
+# test on exit, and defines psql_as, su_psql, url, new_db, ok, fail and
+# expect.
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 NRMCTL=${NRMCTL:-bin/nrmctl}
 
@@ -24,6 +27,25 @@ su_psql() { psql_as postgres "$@"; }
 url() {
 	echo "postgresql://${2:-nrm_owner}@/$1?host=$NRM_PG_SOCKDIR&port=$NRM_PG_PORT"
 }
+# new_db NAME [TEMPLATE]: a fresh database NAME owned by nrm_owner (a
+# copy of TEMPLATE if given), replacing any of that name.
+new_db() {
+	su_psql postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+	    -c "CREATE DATABASE $1 ${2:+TEMPLATE $2} OWNER nrm_owner"
+}
+
+T=$(mktemp -d "/tmp/$DB.XXXXXX")
+lib_cleanup() {
+	local d
+	for d in $(su_psql postgres -c "SELECT datname FROM pg_database
+	    WHERE datname = '$DB' OR starts_with(datname, '${DB}_')" \
+	    2>/dev/null); do
+		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
+		    >/dev/null 2>&1 || true
+	done
+	rm -rf "$T"
+}
+trap lib_cleanup EXIT
 
 # TAP: "ok N - ...", or "not ok N - ..." and exit 1 (the first failure
 # ends the test); the test prints "1..$n" at its end.

@@ -20,22 +20,12 @@ RELEASED=${NRM_RELEASED:-507f353}
 DB=nrm_fwd
 . tests/db/lib.sh
 
-T=$(mktemp -d /tmp/nrm-fwd.XXXXXX)
 n=0
 failed=0
 dump() {
 	"$PGBIN/pg_dump" -h "$NRM_PG_SOCKDIR" -p "$NRM_PG_PORT" -U postgres \
 	    "$@" | grep -v '^\\\(un\)\{0,1\}restrict '
 }
-cleanup() {
-	local d
-	for d in ${DB}_old ${DB}_new; do
-		su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
-		    >/dev/null 2>&1 || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 check() { # check DESCRIPTION CMD...
 	local what=$1
 	shift
@@ -50,10 +40,8 @@ check() { # check DESCRIPTION CMD...
 }
 
 echo "1..9"
-for d in ${DB}_old ${DB}_new; do
-	su_psql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" \
-	    -c "CREATE DATABASE $d OWNER nrm_owner"
-done
+new_db ${DB}_old
+new_db ${DB}_new
 
 # The released files, applied as that release's nrmctl migrate did.
 mkdir -p "$T/old"

@@ -17,21 +17,12 @@ cd "$(dirname "$0")/../.."
 DB=nrm_personcli
 . tests/db/lib.sh
 
-T=$(mktemp -d /tmp/nrm-personcli.XXXXXX)
-cleanup() {
-	su_psql postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-	    >/dev/null 2>&1 || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
 ctl() { "$NRMCTL" --database-url "$(url $DB)" "$@"; }
 sql() { su_psql "$DB" -c "$1"; }
 # code_ok FILE: stdout is exactly one line, a 32-character base32 code.
 code_ok() { [ "$(wc -l <"$1")" = 1 ] && grep -Eqx '[A-Z2-7]{32}' "$1"; }
 
-su_psql postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-    -c "CREATE DATABASE $DB OWNER nrm_owner"
+new_db $DB
 ctl migrate --dir sql >/dev/null
 sql "INSERT INTO auth.agency (name, kind) VALUES ('Cli Care', 'care_agency')"
 

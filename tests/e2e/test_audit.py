@@ -679,6 +679,23 @@ EXPECTED = [
             "unknown_token")]),
 ]
 
+
+
+def on_case(action, method, path, body, who, status, wrong, purpose,
+            case="{case}"):
+    """The three rows of an endpoint on a case, in this order: a key of
+    the wrong role (403, no purpose), a coordinator of another region
+    (co17: 404, out of scope), then `who`, allowed with `status`."""
+    return [
+        ("%s wrong role" % action, wrong, method, path, body, 403,
+         [(action, "case", case, None, "denied", "role_not_permitted")]),
+        ("%s out of scope" % action, "co17", method, path, body, 404,
+         [(action, "case", case, purpose, "denied", "out_of_scope")]),
+        ("%s allowed" % action, who, method, path, body, status,
+         [(action, "case", case, purpose, "allowed", None)]),
+    ]
+
+
 LIFECYCLE = [
     ("take", None),
     ("close", {"reason": "victim_supported"}),
@@ -687,52 +704,17 @@ LIFECYCLE = [
     ("transfer", {"target_region": "VR09", "reason": "wrong_region"}),
 ]
 for _act, _body in LIFECYCLE:
-    _path = "/v1/cases/{case2}/" + _act
-    EXPECTED += [
-        ("case.%s wrong role" % _act, "assessor", "POST", _path, _body, 403,
-         [("case." + _act, "case", "{case2}", None, "denied",
-           "role_not_permitted")]),
-        ("case.%s out of scope" % _act, "co17", "POST", _path, _body, 404,
-         [("case." + _act, "case", "{case2}", "care", "denied",
-           "out_of_scope")]),
-        ("case.%s allowed" % _act, "co13", "POST", _path, _body, 200,
-         [("case." + _act, "case", "{case2}", "care", "allowed", None)]),
-    ]
+    EXPECTED += on_case("case." + _act, "POST", "/v1/cases/{case2}/" + _act,
+                        _body, "co13", 200, "assessor", "care", "{case2}")
 
+_IDENT = "/v1/cases/{case}/identification"
+EXPECTED += on_case("identification.create", "POST", _IDENT, ENTRY,
+                    "assessor", 201, "inv_a", "identification")
+EXPECTED += on_case("identification.read", "GET", _IDENT, None, "co13", 200,
+                    "reporter", "identification")
+EXPECTED += on_case("case.share", "POST", "/v1/cases/{case}/share", SHARE,
+                    "co13", 200, "assessor", "investigation")
 EXPECTED += [
-    ("identification.create allowed", "assessor", "POST",
-     "/v1/cases/{case}/identification", ENTRY, 201,
-     [("identification.create", "case", "{case}", "identification",
-       "allowed", None)]),
-    ("identification.create wrong role", "inv_a", "POST",
-     "/v1/cases/{case}/identification", ENTRY, 403,
-     [("identification.create", "case", "{case}", None, "denied",
-       "role_not_permitted")]),
-    ("identification.create out of scope", "co17", "POST",
-     "/v1/cases/{case}/identification", ENTRY, 404,
-     [("identification.create", "case", "{case}", "identification",
-       "denied", "out_of_scope")]),
-    ("identification.read allowed", "co13", "GET",
-     "/v1/cases/{case}/identification", None, 200,
-     [("identification.read", "case", "{case}", "identification",
-       "allowed", None)]),
-    ("identification.read wrong role", "reporter", "GET",
-     "/v1/cases/{case}/identification", None, 403,
-     [("identification.read", "case", "{case}", None, "denied",
-       "role_not_permitted")]),
-    ("identification.read out of scope", "co17", "GET",
-     "/v1/cases/{case}/identification", None, 404,
-     [("identification.read", "case", "{case}", "identification",
-       "denied", "out_of_scope")]),
-    ("case.share allowed", "co13", "POST", "/v1/cases/{case}/share", SHARE,
-     200, [("case.share", "case", "{case}", "investigation", "allowed",
-            None)]),
-    ("case.share wrong role", "assessor", "POST", "/v1/cases/{case}/share",
-     SHARE, 403, [("case.share", "case", "{case}", None, "denied",
-                   "role_not_permitted")]),
-    ("case.share out of scope", "co17", "POST", "/v1/cases/{case}/share",
-     SHARE, 404, [("case.share", "case", "{case}", "investigation",
-                   "denied", "out_of_scope")]),
     ("investigation.create allowed", "inv_a", "POST", "/v1/investigations",
      {"signal_id": "{signal}", "police_reference": "PL-AUDIT-1"}, 201,
      [("investigation.create", "investigation", "@id", "investigation",
@@ -871,13 +853,20 @@ def test_purpose_is_recorded(nrmd, db, ak, purpose_case, who, header,
         "case.read", purpose_case, "allowed", purpose), e
 
 
-@pytest.mark.parametrize("header", ["marketing", "billing_review"])
-def test_unknown_purpose_is_400_and_audited_without_it(nrmd, db, ak,
-                                                       purpose_case, header):
-    r = send(nrmd, ak["co13"], "GET", "/v1/cases/" + purpose_case,
+def purpose_refused(nrmd, ak, case, header):
+    """GET the case with NRM-Purpose `header`: a 400 naming the purpose
+    and no personal data.  The response and its problem."""
+    r = send(nrmd, ak["co13"], "GET", "/v1/cases/" + case,
              headers={"NRM-Purpose": header})
     p = assert_problem(r, 400, "bad_request", "purpose")
     assert PERSONAL["family_name"] not in r.text
+    return r, p
+
+
+@pytest.mark.parametrize("header", ["marketing", "billing_review"])
+def test_unknown_purpose_is_400_and_audited_without_it(nrmd, db, ak,
+                                                       purpose_case, header):
+    r, p = purpose_refused(nrmd, ak, purpose_case, header)
     assert header not in p["detail"], p
     assert "care" in p["detail"], p  # it lists the codes
     e = one_event(db, r)
@@ -890,10 +879,7 @@ def test_unknown_purpose_is_400_and_audited_without_it(nrmd, db, ak,
     "Care", "x" * 65, "", "Ilvarinde", "identification,care", "care!"])
 def test_malformed_purpose_is_400_and_never_stored(nrmd, db, ak,
                                                    purpose_case, header):
-    r = send(nrmd, ak["co13"], "GET", "/v1/cases/" + purpose_case,
-             headers={"NRM-Purpose": header})
-    p = assert_problem(r, 400, "bad_request", "purpose")
-    assert PERSONAL["family_name"] not in r.text
+    r, p = purpose_refused(nrmd, ak, purpose_case, header)
     assert header == "" or header not in p["detail"], p
     # nrmd refuses a malformed code before the database: whatever the
     # request left in the audit log, the text is not in it
