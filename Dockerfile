@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev make \
       libevent-dev libpq-dev libssl-dev libcjson-dev \
-      libargon2-dev libcrack2-dev \
+      libargon2-dev libcrack2-dev libqrencode-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -20,13 +20,14 @@ COPY nrm-api/ nrm-api/
 # the Makefile derives the schema version nrmd needs from sql/NNNN_*.sql
 COPY sql/ sql/
 COPY config/ config/
-RUN make -j"$(nproc)" all
+# bin/ only: the console tree (make web) needs Node.js, see docs/console.md
+RUN make -j"$(nproc)" bin/nrmd bin/nrmctl
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
-      libpq5 libssl3 libcjson1 libargon2-1 libcrack2 \
+      libpq5 libssl3 libcjson1 libargon2-1 libcrack2 libqrencode4 \
       cracklib-runtime \
  && { test -r /var/cache/cracklib/cracklib_dict.pwd || update-cracklib; } \
  && rm -rf /var/lib/apt/lists/* \

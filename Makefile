@@ -1,6 +1,9 @@
 # nrm - one non-recursive Makefile with explicit source lists.
 #
-#   make            build bin/nrmd and bin/nrmctl (warnings are errors)
+#   make            build bin/nrmd, bin/nrmctl and build/web (warnings are
+#                   errors)
+#   make web        build/web: the console tree nrmd serves (docs/console.md)
+#   make browser    the browser tests (tests/browser, chromium)
 #   make run        install what is missing, start ./var cluster, run nrmd
 #   make check      install what is missing, run every test tier
 #   make bench      benchmarks (not part of check)
@@ -29,6 +32,8 @@ LDLIBS_CORE = -lcjson
 LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson -largon2 -lcrack
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpthread -lpq -lssl \
               -lcrypto -lcjson -largon2 -lcrack
+# nrmd draws the enrolment QR code (qr.c) with libqrencode
+LDLIBS_QR  := $(shell pkg-config --libs libqrencode 2>/dev/null || echo -lqrencode)
 
 BUILD    ?= build/release
 BIN      ?= bin
@@ -52,11 +57,12 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
+           nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
-           nrm-api/nrmd/handlers/login.c
+           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -72,7 +78,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
-             tests/unit/test_backoff
+             tests/unit/test_backoff tests/unit/test_webroot
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -94,9 +100,20 @@ $(shell mkdir -p $(BUILD)/gen; \
   cmp -s $(SCHEMA_H).tmp $(SCHEMA_H) || mv $(SCHEMA_H).tmp $(SCHEMA_H); \
   rm -f $(SCHEMA_H).tmp)
 
-.PHONY: all run check bench asan fuzz unit format format-check clean distclean deps
+.PHONY: all run check bench asan fuzz unit format format-check clean distclean deps \
+        web browser
 
-all: $(BIN)/nrmd $(BIN)/nrmctl
+all: $(BIN)/nrmd $(BIN)/nrmctl web
+
+# The console tree (web/ + the Utrecht CSS from web/node_modules + the
+# API document, each text file with a .gz beside it): always remade, it
+# takes a moment and npm ci runs only when the lockfile changed.
+web:
+	@scripts/build-web.sh
+
+# The browser tier: one cluster, one nrmd, chromium (tests/browser).
+browser: all
+	@tests/browser/run.sh
 
 $(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
@@ -111,7 +128,7 @@ $(BUILD)/libnrmcore.a: $(CORE_OBJ)
 
 $(BIN)/nrmd: $(NRMD_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API) $(LDLIBS_QR)
 
 $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
@@ -183,15 +200,20 @@ $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
 	  -lcmocka $(LDLIBS_CORE) -lcrypto
 
-# test_backoff links the login backoff table alone (and OpenSSL's RNG).
-$(BUILD)/tests/unit/test_backoff: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_backoff: tests/unit/test_backoff.c \
-    $(BUILD)/nrm-api/nrmd/backoff.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
-	  -lcmocka $(LDLIBS_CORE) -lcrypto
+# Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
+# and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
+# (test_backoff: the login backoff table; test_webroot: the console's tree).
+define NRMD_ALONE
+$(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
+$(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
+    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/nrm-api/common/util.o \
+    $(BUILD)/nrm-api/common/log.o $(BUILD)/libnrmcore.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) $$(EXTRA_LDFLAGS) -o $$@ $$(filter-out %.h,$$^) \
+	  -lcmocka $$(LDLIBS_CORE) -lcrypto
+endef
+$(eval $(call NRMD_ALONE,test_backoff,backoff))
+$(eval $(call NRMD_ALONE,test_webroot,webroot))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.

@@ -67,6 +67,7 @@ COVERED = {
     "login_backoff_after": "test_login_backoff",
     "login_backoff_base_ms": "test_login_backoff",
     "login_backoff_max_ms": "test_login_backoff",
+    "web_root": "test_web_root",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -702,3 +703,37 @@ def test_login_backoff(nrmd_factory, cluster, key):
     took = failure()  # the third in a row
     assert metric(d, "nrm_login_backoff_total") == held + 1
     assert took >= (2.4 if key == "login_backoff_max_ms" else 0.6), took
+
+
+def test_web_root(nrmd_factory, tmp_path):
+    """The console's tree is read again on reload: a new web_root is
+    served at once; one that cannot be read refuses the reload and the
+    running tree stays."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for d_, text in ((one, b"<p>one</p>"), (two, b"<p>two</p>")):
+        d_.mkdir()
+        (d_ / "index.html").write_bytes(text)
+    (two / "extra.js").write_bytes(b"export {};\n")
+    d = nrmd_factory(config={"web_root": one})
+
+    def get(path):
+        r = requests.get(d.tls_url + path, verify=str(d.pki["cert"]),
+                         timeout=5)
+        return r.status_code, r.content
+
+    assert get("/") == (200, b"<p>one</p>")
+    assert get("/extra.js")[0] == 404
+    reload(d, web_root=two)
+    assert get("/") == (200, b"<p>two</p>")
+    assert get("/extra.js") == (200, b"export {};\n")
+    # an unreadable web_root: refused, the running tree stays
+    failures = metric(d, "nrm_config_reload_failures_total")
+    d.config["web_root"] = str(tmp_path / "absent")
+    d.write_config()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reload_failures_total") >
+             failures, 10, what="the refused reload")
+    assert get("/") == (200, b"<p>two</p>")
+    # and empty: no console at all
+    reload(d, web_root="")
+    assert get("/")[0] == 404
