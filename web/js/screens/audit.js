@@ -263,7 +263,7 @@ function reviewSection(ctx) {
 	                          'aria-labelledby': 'reviews-h'},
 		heading(2, t('audit.rv.title'), {id: 'reviews-h'}),
 		para(t('audit.rv.intro')),
-		h('div', {class: 'nrm-inline-form'}, filter,
+		h('div', {class: 'nrm-inline-form nrm-toolbar'}, filter,
 		  button(t('common.refresh'), {onclick: () => load(true)})),
 		list, h('div', {class: 'nrm-actions'}, more));
 	return {sec, load};

@@ -33,7 +33,8 @@ export function table(columns, rows, opts = {}) {
 			h('tr', {class: 'utrecht-table__row', ...(opts.rowAttrs ?
 			          opts.rowAttrs(r) : {})}, columns.map((c) =>
 				h('td', {class: 'utrecht-table__cell',
-				         'data-label': c.label}, c.cell(r))))))));
+				         'data-label': c.label},
+				  h('div', {class: 'nrm-cell'}, c.cell(r)))))))));
 }
 
 /* A description list of [term, value] pairs (value: node or text). */

@@ -233,7 +233,7 @@ export async function render(root, ctx) {
 
 	const done = h('div');
 	root.append(heading(1, t('queue.title')), para(t('queue.intro')), done,
-		h('div', {class: 'nrm-inline-form'}, filter,
+		h('div', {class: 'nrm-inline-form nrm-toolbar'}, filter,
 		  button(t('common.refresh'), {onclick: () => load(true)})),
 		status, list, h('div', {class: 'nrm-actions'}, more), panel);
 	more.hidden = true;
