@@ -57,8 +57,69 @@ function response(doc, r) {
 const bodyTypes = (content) => Object.entries(content || {}).map(([ct, v]) =>
 	ct + ': ' + typeOf(v.schema)).join('; ');
 
-const text = (s, cls) => h('p', {class: 'utrecht-paragraph nrm-freetext '
-                                  + (cls || '')}, s);
+/*
+ * The document's descriptions are CommonMark; shown as text, with only
+ * its block shape kept: paragraphs (single line breaks joined), "## "
+ * headings, "* " / "- " lists, "|" tables as preformatted text, and
+ * `code` spans as code elements.  Nothing is parsed as HTML.
+ */
+function inline(s) {
+	const out = [];
+	String(s).replace(/\*\*/g, '').split('`').forEach((part, i) => {
+		if (i % 2)
+			out.push(h('code', {class: 'utrecht-code'}, part));
+		else if (part)
+			out.push(part);
+	});
+	return out;
+}
+
+function text(s) {
+	const blocks = [];
+	let para = [], list = null, pre = null;
+	const flush = () => {
+		if (para.length)
+			blocks.push(h('p', {class: 'utrecht-paragraph nrm-doc'},
+			              inline(para.join(' '))));
+		para = [];
+		list = null;
+		pre = null;
+	};
+	for (const raw of String(s).split('\n')) {
+		const line = raw.trimEnd();
+		const item = /^\s*[*-] (.*)$/.exec(line);
+		if (!line.trim()) {
+			flush();
+		} else if (/^#{1,6} /.test(line)) {
+			flush();
+			blocks.push(h('p', {class: 'utrecht-paragraph nrm-doc'},
+			              h('strong', null, inline(line.replace(/^#+ /, '')))));
+		} else if (/^\s*\|/.test(line)) {
+			if (!pre) {
+				flush();
+				pre = h('pre', {class: 'nrm-pre nrm-mono'});
+				blocks.push(pre);
+			}
+			pre.append(line + '\n');
+		} else if (item) {
+			if (!list) {
+				flush();
+				list = h('ul', {class: 'utrecht-unordered-list nrm-doc'});
+				blocks.push(list);
+			}
+			list.append(h('li', {class: 'utrecht-unordered-list__item'},
+			              inline(item[1])));
+		} else if (list && /^\s+\S/.test(line)) {
+			list.lastChild.append(' ', ...inline(line.trim()));
+		} else {
+			if (list || pre)
+				flush();
+			para.push(line.trim());
+		}
+	}
+	flush();
+	return h('div', {class: 'nrm-docs'}, blocks);
+}
 
 function operation(ctx, doc, path, method, op, pathParams) {
 	const {t} = ctx;
@@ -82,7 +143,7 @@ function operation(ctx, doc, path, method, op, pathParams) {
 				p.required ? t('common.yes') : t('common.no')},
 			{label: t('apiref.type'), cell: (p) => typeOf(p.schema)},
 			{label: t('apiref.description'), cell: (p) =>
-				h('span', {class: 'nrm-freetext'}, p.description || '')}
+				p.description ? inline(p.description) : ''}
 		], params, {caption: t('apiref.params')}) : null,
 		body ? para([h('strong', null, t('apiref.body')), ' ',
 		             bodyTypes(body)]) : null,
@@ -90,8 +151,7 @@ function operation(ctx, doc, path, method, op, pathParams) {
 			{label: t('apiref.status'), cell: (r) =>
 				h('code', {class: 'utrecht-code'}, r[0])},
 			{label: t('apiref.description'), cell: (r) =>
-				h('span', {class: 'nrm-freetext'},
-				  response(doc, r[1]).description || '')},
+				inline(response(doc, r[1]).description || '')},
 			{label: t('apiref.type'), cell: (r) =>
 				bodyTypes(response(doc, r[1]).content) || '—'}
 		], Object.entries(op.responses || {}),
@@ -114,8 +174,7 @@ function schema(ctx, name, s) {
 				req.has(k) ? t('common.yes') : t('common.no')},
 			{label: t('apiref.type'), cell: ([, v]) => typeOf(v)},
 			{label: t('apiref.description'), cell: ([, v]) =>
-				h('span', {class: 'nrm-freetext'},
-				  (v && v.description) || '')}
+				inline((v && v.description) || '')}
 		], props, {caption: t('apiref.properties', {name})})
 		: para(t('apiref.type') + ': ' + typeOf(s)));
 }
