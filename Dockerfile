@@ -20,7 +20,8 @@ COPY nrm-api/ nrm-api/
 # the Makefile derives the schema version nrmd needs from sql/NNNN_*.sql
 COPY sql/ sql/
 COPY config/ config/
-RUN make -j"$(nproc)" all
+# bin/ only: the console tree (make web) needs Node.js, see docs/console.md
+RUN make -j"$(nproc)" bin/nrmd bin/nrmctl
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \

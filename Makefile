@@ -1,6 +1,9 @@
 # nrm - one non-recursive Makefile with explicit source lists.
 #
-#   make            build bin/nrmd and bin/nrmctl (warnings are errors)
+#   make            build bin/nrmd, bin/nrmctl and build/web (warnings are
+#                   errors)
+#   make web        build/web: the console tree nrmd serves (docs/console.md)
+#   make browser    the browser tests (tests/browser, chromium)
 #   make run        install what is missing, start ./var cluster, run nrmd
 #   make check      install what is missing, run every test tier
 #   make bench      benchmarks (not part of check)
@@ -93,9 +96,20 @@ $(shell mkdir -p $(BUILD)/gen; \
   cmp -s $(SCHEMA_H).tmp $(SCHEMA_H) || mv $(SCHEMA_H).tmp $(SCHEMA_H); \
   rm -f $(SCHEMA_H).tmp)
 
-.PHONY: all run check bench asan fuzz unit format format-check clean distclean deps
+.PHONY: all run check bench asan fuzz unit format format-check clean distclean deps \
+        web browser
 
-all: $(BIN)/nrmd $(BIN)/nrmctl
+all: $(BIN)/nrmd $(BIN)/nrmctl web
+
+# The console tree (web/ + the Utrecht CSS from web/node_modules + the
+# API document, each text file with a .gz beside it): always remade, it
+# takes a moment and npm ci runs only when the lockfile changed.
+web:
+	@scripts/build-web.sh
+
+# The browser tier: one cluster, one nrmd, chromium (tests/browser).
+browser: all
+	@tests/browser/run.sh
 
 $(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)

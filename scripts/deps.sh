@@ -8,6 +8,13 @@
 # package's service from starting during the install.
 set -euo pipefail
 
+# The console's build and browser tests need Node.js 20+ with npm (web/);
+# they come with the machine, never from Debian's nodejs/npm packages.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "deps.sh: node and npm (Node.js 20 or later) are needed for web/" >&2
+	exit 1
+fi
+
 PKGS=(
 	build-essential clang pkg-config
 	libevent-dev libpq-dev libssl-dev libcjson-dev libcmocka-dev
@@ -18,6 +25,7 @@ PKGS=(
 	python3-jsonschema
 	wrk docker-compose valgrind openssl ca-certificates
 	libclang-rt-14-dev curl clang-format
+	libqrencode-dev chromium zbar-tools
 )
 
 missing=()
