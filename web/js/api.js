@@ -37,6 +37,8 @@ function csrf() {
 	}
 }
 
+export const hasCsrf = () => Boolean(csrf());
+
 async function parse(res) {
 	if (res.status === 204 || res.status === 304)
 		return null;

@@ -108,8 +108,8 @@ function wrap(name, label, control, opts) {
 	h('div', {class: 'utrecht-form-field__label' + (inline ?
 		' utrecht-form-field__label--checkbox' : '')},
 	  h('label', {class: 'utrecht-form-label' + (inline ?
-		' utrecht-form-label--checkbox' : ''), for: id}, label,
-	    opts.required ? h('span', {class: 'nrm-required'}, ' *') : null)),
+		' utrecht-form-label--checkbox' : ''), for: id}, label),
+	  opts.required ? h('span', {class: 'nrm-required', 'aria-hidden': 'true'}, ' *') : null),
 	desc,
 	inline ? null : h('div', {class: 'utrecht-form-field__input'}, control),
 	h('div', {class: 'utrecht-form-field-error-message nrm-error',
@@ -175,7 +175,7 @@ export function choices(name, legend, type, options, opts = {}) {
 		id: base, dataset: {field: name},
 		'aria-describedby': opts.description ? base + '-desc' : null},
 	h('legend', {class: 'utrecht-form-fieldset__legend'}, legend,
-	  opts.required ? h('span', {class: 'nrm-required'}, ' *') : null),
+	  opts.required ? h('span', {class: 'nrm-required', 'aria-hidden': 'true'}, ' *') : null),
 	opts.description ? h('div', {class: 'utrecht-form-field-description',
 	                             id: base + '-desc'}, opts.description) : null,
 	h('div', {class: 'nrm-choices'},

@@ -171,7 +171,10 @@ export function showProblem(form, p, status) {
 	const msg = problemMessage(p, status);
 	const detail = p && p.detail ? t('err.detail', {detail: p.detail}) : '';
 	const name = p && typeof p.field === 'string' ? p.field : null;
-	const slot = name && form.querySelector('#' + fieldId(name) + '-err');
+	const wrapOf = name && [...form.querySelectorAll('[data-field]')]
+		.find((e) => e.dataset.field === name.replace(/\[\d+\]$/, ''));
+	const slot = name && (form.querySelector('#' + fieldId(name) + '-err') ||
+		(wrapOf && wrapOf.querySelector('.nrm-error')));
 	if (slot) {
 		slot.hidden = false;
 		slot.textContent = msg;
@@ -179,7 +182,8 @@ export function showProblem(form, p, status) {
 		if (wrap)
 			wrap.classList.add('utrecht-form-field--invalid');
 		const input = form.querySelector('#' + fieldId(name)) ||
-			form.querySelector('[name="' + name.replace(/\[\d+\]$/, '') + '"]');
+			(wrapOf && (wrapOf.matches('fieldset') ? wrapOf :
+			 wrapOf.querySelector('input, select, textarea')));
 		if (input) {
 			input.setAttribute('aria-invalid', 'true');
 			const by = (input.getAttribute('aria-describedby') || '')

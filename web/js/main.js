@@ -7,7 +7,7 @@
  * asks for the password and code again, and the screen is drawn anew with
  * the values put back.
  */
-import {api, onExpired, setCsrf} from './api.js';
+import {api, onExpired, setCsrf, hasCsrf} from './api.js';
 import {routes} from './routes.js';
 import {t, getLang, setLang, languages} from './i18n.js';
 import {h, clear, heading, para, button, alert, link} from './dom.js';
@@ -289,9 +289,18 @@ async function logout() {
 async function boot() {
 	setLang(getLang());
 	onExpired(expired);
-	const r = await api.get('/v1/session', {public: true});
-	if (r.status === 200 && r.body && r.body.person)
-		state.session = r.body;
+	/*
+	 * Ask who is logged in only when this tab logged in (it holds the
+	 * CSRF token): a new tab without it could make no unsafe request
+	 * anyway, and a needless 401 is not asked for.
+	 */
+	if (hasCsrf()) {
+		const r = await api.get('/v1/session', {public: true});
+		if (r.status === 200 && r.body && r.body.person)
+			state.session = r.body;
+		else
+			setCsrf(null);
+	}
 	window.addEventListener('hashchange', () => {
 		state.focusOnRender = true;
 		route();
