@@ -276,6 +276,7 @@ export default {
 	'audit.rv.reviewed': 'reviewed',
 	'audit.rv.all': 'all',
 	'audit.rv.caption': 'Flagged events',
+	'audit.rv.more': 'Load more',
 	'audit.rv.none': 'No flagged events.',
 	'audit.rv.reason': 'Reason code',
 	'audit.rv.verdict': 'Verdict',

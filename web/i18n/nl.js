@@ -278,6 +278,7 @@ export default {
 	'audit.rv.reviewed': 'beoordeeld',
 	'audit.rv.all': 'alle',
 	'audit.rv.caption': 'Gemarkeerde gebeurtenissen',
+	'audit.rv.more': 'Meer laden',
 	'audit.rv.none': 'Geen gemarkeerde gebeurtenissen.',
 	'audit.rv.reason': 'Redencode',
 	'audit.rv.verdict': 'Oordeel',

@@ -6,7 +6,7 @@
  * with their properties.  Every string of the document is shown as text
  * (text nodes), never as HTML or Markdown; $refs show the schema's name.
  */
-import {h, heading, para, alert} from '../dom.js';
+import {h, heading, para, alert, append} from '../dom.js';
 import {table, failure} from './parts.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -191,7 +191,7 @@ export async function render(root, ctx) {
 	}
 	const doc = r.body;
 	const info = doc.info || {};
-	root.append(
+	append(root, [
 		para([h('strong', null, info.title || 'nrm'), ' ',
 		      t('apiref.version', {v: info.version || '?',
 		                           oas: doc.openapi || '?'})]),
@@ -200,7 +200,7 @@ export async function render(root, ctx) {
 		      h('a', {class: 'utrecht-link utrecht-link--html-a',
 		              href: '/v1/openapi.yaml'}, 'openapi.yaml'), ', ',
 		      h('a', {class: 'utrecht-link utrecht-link--html-a',
-		              href: '/v1/openapi.json'}, 'openapi.json')]));
+		              href: '/v1/openapi.json'}, 'openapi.json')])]);
 
 	/* operations grouped by their first tag, in the document's tag order */
 	const groups = new Map((doc.tags || []).map((g) => [g.name,
@@ -222,9 +222,9 @@ export async function render(root, ctx) {
 	for (const {tag, ops: list} of groups.values()) {
 		if (!list.length)
 			continue;
-		ops.append(heading(3, tag.name),
-		           tag.description ? text(tag.description) : null,
-		           h('div', {class: 'nrm-ops'}, list));
+		append(ops, [heading(3, tag.name),
+		             tag.description ? text(tag.description) : null,
+		             h('div', {class: 'nrm-ops'}, list)]);
 	}
 	const schemas = Object.entries((doc.components || {}).schemas || {});
 	root.append(ops, h('section', {class: 'nrm-section',

@@ -7,7 +7,7 @@
  * verdicts justified / unjustified (POST /v1/audit/reviews/{id}, once per
  * event).  Events hold ids and codes only; all is shown as text.
  */
-import {h, heading, para, alert, field, select, button, clear,
+import {h, heading, para, alert, field, select, button, clear, append,
         announce} from '../dom.js';
 import {dateTime, code, showProblem, clearProblems,
         amsterdamToRfc3339} from '../i18n.js';
@@ -182,7 +182,7 @@ function reviewSection(ctx) {
 	const {t, api} = ctx;
 	const list = h('div', {'aria-live': 'polite'});
 	const state = {filter: 'pending', items: [], next: null};
-	const more = button(t('audit.older'), {hidden: true,
+	const more = button(t('audit.rv.more'), {hidden: true,
 		onclick: () => load(false)});
 	const filter = select('review_state', t('audit.rv.state'), [
 		['pending', t('audit.rv.pending')],
@@ -199,7 +199,7 @@ function reviewSection(ctx) {
 			return;
 		if (r.status === 200 && r.body) {
 			Object.assign(item, r.body);
-			clear(cell).append(verdictCell(item));
+			append(clear(cell), verdictCell(item));
 			announce(t('audit.rv.judged', {verdict:
 				code('audit.verdict', verdict)}));
 			return;
