@@ -74,7 +74,8 @@ export function render(root, ctx) {
 		  button(t('common.refresh'), {type: 'submit'})));
 	const live = h('p', {class: 'utrecht-paragraph nrm-live', id: 'inbox-live'});
 	const notice = h('div', {id: 'inbox-alert'});
-	const table = h('div', {class: 'nrm-table-wrap'});
+	const table = h('div', {class: 'nrm-table-wrap', tabindex: '0', role: 'region',
+	                        'aria-label': t('inbox.caption')});
 	const more = h('div', {class: 'nrm-actions'});
 	root.append(heading(1, t('inbox.title')),
 	            para(t('inbox.intro', {regions: (ctx.session.person.regions || [])
