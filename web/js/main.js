@@ -74,7 +74,15 @@ function header() {
 			h('li', {class: 'nrm-nav__item'},
 			  link('#/' + name, t(def.nav), {
 				class: 'utrecht-link utrecht-link--html-a nrm-nav__link',
-				'aria-current': name === cur ? 'page' : null}))))),
+				'aria-current': name === cur ? 'page' : null,
+				/* the current screen's link starts it afresh */
+				onclick: (ev) => {
+					if (location.hash === '#/' + name) {
+						ev.preventDefault();
+						state.focusOnRender = true;
+						route();
+					}
+				}}))))),
 		h('div', {class: 'nrm-person'},
 		  state.session ? h('p', {class: 'nrm-person__who', id: 'who'},
 			h('span', {class: 'nrm-person__name'},

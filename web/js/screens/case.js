@@ -47,7 +47,8 @@ function historyTable(t, history) {
 	if (!history.length)
 		return para(t('case.history.none'));
 	const cols = ['at', 'action', 'by', 'detail'];
-	return h('div', {class: 'nrm-table-wrap'},
+	return h('div', {class: 'nrm-table-wrap', tabindex: '0', role: 'region',
+	                 'aria-label': t('case.history')},
 		h('table', {class: 'utrecht-table nrm-table nrm-table--cards', id: 'case-history'},
 		  h('caption', {class: 'utrecht-table__caption nrm-visually-hidden'},
 		    t('case.history')),

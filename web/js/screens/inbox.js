@@ -74,12 +74,14 @@ export function render(root, ctx) {
 		  button(t('common.refresh'), {type: 'submit'})));
 	const live = h('p', {class: 'utrecht-paragraph nrm-live', id: 'inbox-live'});
 	const notice = h('div', {id: 'inbox-alert'});
-	const table = h('div', {class: 'nrm-table-wrap'});
+	const loadErr = h('div', {id: 'inbox-error'});
+	const table = h('div', {class: 'nrm-table-wrap', tabindex: '0', role: 'region',
+	                        'aria-label': t('inbox.caption')});
 	const more = h('div', {class: 'nrm-actions'});
 	root.append(heading(1, t('inbox.title')),
 	            para(t('inbox.intro', {regions: (ctx.session.person.regions || [])
 	                 .map(regionName).join(', ')})),
-	            filters, live, notice, table, more);
+	            filters, live, loadErr, notice, table, more);
 	let after = null;
 	let seen = null;	/* case ids shown before, to mark new ones */
 	let cursor = null;
@@ -157,10 +159,10 @@ export function render(root, ctx) {
 		if (!ctx.alive() || r.expired)
 			return;
 		if (r.status !== 200) {
-			clear(notice).append(alert('error', problemMessage(r.body, r.status)));
+			clear(loadErr).append(alert('error', problemMessage(r.body, r.status)));
 			return;
 		}
-		clear(notice);
+		clear(loadErr);
 		const items = r.body.items;
 		const fresh = seen ? items.filter((i) => !seen.has(i.case_id)) : [];
 		draw(items, false);
