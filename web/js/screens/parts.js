@@ -19,7 +19,10 @@ import {dateTime, code, problemMessage, showProblem, clearProblems,
 export function table(columns, rows, opts = {}) {
 	if (!rows.length && opts.empty)
 		return para(opts.empty, {class: 'utrecht-paragraph nrm-empty'});
-	return h('div', {class: 'nrm-table-wrap'},
+	/* a region of its own: it scrolls sideways when it must, by keyboard too */
+	return h('div', {class: 'nrm-table-wrap', tabindex: opts.caption ? '0'
+	                 : null, role: opts.caption ? 'region' : null,
+	                 'aria-label': opts.caption || null},
 		h('table', {class: 'utrecht-table utrecht-table--html-table nrm-table'
 		            + ' nrm-table--cards', ...opts.attrs},
 		  opts.caption ? h('caption', {class: 'utrecht-table__caption'
