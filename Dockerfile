@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev make \
       libevent-dev libpq-dev libssl-dev libcjson-dev \
-      libargon2-dev libcrack2-dev \
+      libargon2-dev libcrack2-dev libqrencode-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -27,7 +27,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
-      libpq5 libssl3 libcjson1 libargon2-1 libcrack2 \
+      libpq5 libssl3 libcjson1 libargon2-1 libcrack2 libqrencode4 \
       cracklib-runtime \
  && { test -r /var/cache/cracklib/cracklib_dict.pwd || update-cracklib; } \
  && rm -rf /var/lib/apt/lists/* \

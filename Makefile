@@ -32,6 +32,8 @@ LDLIBS_CORE = -lcjson
 LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson -largon2 -lcrack
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpthread -lpq -lssl \
               -lcrypto -lcjson -largon2 -lcrack
+# nrmd draws the enrolment QR code (qr.c) with libqrencode
+LDLIBS_QR  := $(shell pkg-config --libs libqrencode 2>/dev/null || echo -lqrencode)
 
 BUILD    ?= build/release
 BIN      ?= bin
@@ -54,12 +56,13 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
-           nrm-api/nrmd/session.c \
+           nrm-api/nrmd/session.c nrm-api/nrmd/webroot.c \
+           nrm-api/nrmd/qr.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
-           nrm-api/nrmd/handlers/login.c
+           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -74,7 +77,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_rules tests/unit/test_crypto \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
-             tests/unit/test_workers tests/unit/test_session_edge
+             tests/unit/test_workers tests/unit/test_session_edge \
+             tests/unit/test_webroot
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -124,7 +128,7 @@ $(BUILD)/libnrmcore.a: $(CORE_OBJ)
 
 $(BIN)/nrmd: $(NRMD_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API) $(LDLIBS_QR)
 
 $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
@@ -190,6 +194,17 @@ $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
 $(BUILD)/tests/unit/test_session_edge: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
     $(BUILD)/nrm-api/nrmd/session.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	  -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_webroot links the console's tree alone: webroot.c, crypto.c,
+# util.c, log.c and OpenSSL, no daemon and no libevent.
+$(BUILD)/tests/unit/test_webroot: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_webroot: tests/unit/test_webroot.c \
+    $(BUILD)/nrm-api/nrmd/webroot.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
     $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \

@@ -43,6 +43,7 @@ else
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>nrm</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/css/utrecht.css">
 </head>
 <body class="utrecht-document">
@@ -53,6 +54,8 @@ else
 </body>
 </html>
 HTML
+	printf '%s\n' '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" fill="#154273"/></svg>' \
+		>"$TMP/favicon.svg"
 fi
 
 # /css/utrecht.css: the font faces, the design tokens, the components.

@@ -12,6 +12,8 @@
 #   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
 #   asan-build make asan (ASan + UBSan)
 #   e2e-asan   tests/e2e again against build/asan/bin/nrmd
+#   browser    tests/browser/run.sh: the console in chromium (Playwright)
+#              against the release build, one TAP line per test
 #   compose    docker-compose -f docker-compose.yml config -q
 #
 # Every tier runs even when an earlier one failed (unless it depends on
@@ -242,6 +244,15 @@ if [ "$BUILD_OK" -eq 1 ]; then
 	pytest_tier e2e NRM_NRMD="$ROOT/bin/nrmd"
 else
 	skip_tier e2e "build failed"
+fi
+
+# The console in a real browser, against the release build (its own
+# cluster and nrmd; screenshots under build/screenshots).
+if [ "$BUILD_OK" -eq 1 ]; then
+	counted browser "$LOGDIR/browser.log" \
+	    env NRM_NRMD="$ROOT/bin/nrmd" tests/browser/run.sh
+else
+	skip_tier browser "build failed"
 fi
 
 # End-to-end again, against the ASan + UBSan build.

@@ -15,6 +15,8 @@
 #                   per role, login demo-<role> (mode 600)
 #   var/keys/pseudonym.key  HMAC key for subject pseudonyms (mode 600)
 #   var/tls/{cert,key}.pem  self-signed certificate for localhost
+#   build/web/      the console nrmd serves at https://127.0.0.1:8443/
+#                   (make web, part of make)
 #
 # NRM_PG_PORT_RUN overrides the cluster port (default 54329).
 set -euo pipefail
@@ -212,9 +214,11 @@ Demo persons' enrolment codes (login demo-<role>; shown once, each works
 once within 24 hours; kept in $PERSONS_ENV, mode 600):
 $(grep '^NRM_DEMO_ENROL_' "$PERSONS_ENV")
 
-Enrol with POST https://127.0.0.1:8443/v1/enrol {"enrolment_code",
-"password"}, then log in with POST https://127.0.0.1:8443/v1/session.
-The web console comes with issue 12; there is none yet.
+Open the console at https://127.0.0.1:8443/ (the certificate is the
+self-signed one in $VAR/tls: accept it once), choose "enrol" and give one
+of these codes with a new password; the console shows the QR code for
+your authenticator app.  Or by hand: POST https://127.0.0.1:8443/v1/enrol
+{"enrolment_code", "password"}, then POST https://127.0.0.1:8443/v1/session.
 
 EOF
 else
@@ -239,6 +243,8 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+say "the console: https://127.0.0.1:8443/ (API document:"
+say "  https://127.0.0.1:8443/v1/openapi.yaml)"
 say "starting nrmd (Ctrl-C stops nrmd and the cluster)"
 NRM_DATABASE_URL=$APP_URL \
 NRM_AUDIT_SIGNING_KEY_FILE=$VAR/keys/audit-signing.pem \

@@ -5,7 +5,7 @@
  *
  * Single-threaded: everything runs on one libevent loop, so handlers
  * read this struct without locks.  The daemon owns it; a reload swaps
- * `cfg`, `router` and `limits` between two events, never while a handler
+ * `cfg`, `router`, `web` and `limits` between two events, never while a handler
  * runs, so handlers copy what they need before they wait for the
  * database.  Pointers to `cfg` stay valid across reloads (it is swapped
  * by value).  Every module that is not the daemon reads the live config
@@ -30,6 +30,7 @@ struct nrm_diag;
 struct nrm_http;
 struct nrm_jobs;
 struct nrm_waiters;
+struct nrm_webroot;
 struct nrm_workers;
 
 /*
@@ -58,6 +59,9 @@ struct nrm_app {
 	char *routing_csv; /* its municipalities.csv, for candidates */
 	int64_t router_loaded_at; /* unix seconds */
 	struct nrm_signal_limits limits;
+	/* the console's files and the API document (webroot.h); NULL when
+	 * web_root is empty.  Swapped on reload like the router. */
+	struct nrm_webroot *web;
 	unsigned char pseudonym_key[32];
 	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
 	 * and watermarks, the same in every daemon of a deployment */

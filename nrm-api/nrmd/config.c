@@ -118,6 +118,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "threads hashing passwords off the loop; 0: cores less one"),
 	CFG_I(worker_queue, "32", 1, 65536, false,
 	    "jobs waiting for a worker before 503"),
+	CFG_S(web_root, "build/web", true,
+	    "the console's files (make web), read into memory at start and "
+	    "reload; empty: no console and no /v1/openapi.*"),
 };
 /* clang-format on */
 

@@ -64,6 +64,7 @@ struct nrm_config {
 	char *cracklib_dict; /* "" = the library's default */
 	int worker_threads; /* 0 = nrm_workers_default_threads() */
 	int worker_queue; /* jobs waiting to start */
+	char *web_root; /* the console's tree, "" = no console */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

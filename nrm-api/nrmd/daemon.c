@@ -18,6 +18,7 @@
 #include "routing.h"
 #include "util.h"
 #include "waiters.h"
+#include "webroot.h"
 #include "workers.h"
 
 #include <ctype.h>
@@ -143,6 +144,26 @@ daemon_cracklib_check(const struct nrm_config *cfg, struct nrm_error *err)
 	return rc;
 }
 
+/*
+ * The console's tree named by web_root (start-up and reload), or NULL
+ * when web_root is empty.
+ */
+static int
+daemon_load_web(const struct nrm_config *cfg, struct nrm_webroot **out,
+    struct nrm_error *err)
+{
+	*out = NULL;
+	if (cfg->web_root[0] == '\0') {
+		nrm_info("web_root is empty: no console, no /v1/openapi.*");
+		return NRM_OK;
+	}
+	if (nrm_webroot_load(out, cfg->web_root, err) != NRM_OK)
+		return NRM_ERR;
+	nrm_info("console loaded web_root=%s files=%zu bytes=%zu",
+	    cfg->web_root, nrm_webroot_count(*out), nrm_webroot_bytes(*out));
+	return NRM_OK;
+}
+
 static void
 daemon_apply(struct nrm_app *app)
 {
@@ -167,6 +188,7 @@ daemon_reload(
 	struct nrm_app *app = &d->app;
 	struct nrm_config fresh;
 	struct nrm_router *router;
+	struct nrm_webroot *web = NULL;
 	char *csv = NULL;
 	unsigned char key[32];
 	char changed[256];
@@ -175,6 +197,13 @@ daemon_reload(
 		return NRM_ERR;
 	if (nrm_daemon_load_assets(&fresh, &router, &csv, key, diag, err) !=
 	    NRM_OK) {
+		nrm_config_free(&fresh);
+		return NRM_ERR;
+	}
+	if (daemon_load_web(&fresh, &web, err) != NRM_OK) {
+		explicit_bzero(key, sizeof(key));
+		nrm_router_free(router);
+		free(csv);
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
@@ -195,6 +224,8 @@ daemon_reload(
 	app->cfg = fresh;
 	app->router = router;
 	app->routing_csv = csv;
+	nrm_webroot_free(app->web);
+	app->web = web;
 	app->router_loaded_at = (int64_t)time(NULL);
 	daemon_apply(app);
 	nrm_http_apply_limits(app->http);
@@ -353,6 +384,8 @@ nrm_daemon_init(
 		    err, NRM_E_INTERNAL, "", "could not derive the csrf key");
 	if (daemon_cracklib_check(&app->cfg, err) != NRM_OK)
 		return NRM_ERR;
+	if (daemon_load_web(&app->cfg, &app->web, err) != NRM_OK)
+		return NRM_ERR;
 	app->router_loaded_at = (int64_t)time(NULL);
 	app->reload = daemon_reload_cb;
 	app->reload_arg = d;
@@ -406,6 +439,7 @@ nrm_daemon_init(
 	if (nrm_http_start(&app->http, app, table, n_endpoints, err) != NRM_OK)
 		return NRM_ERR;
 	nrm_http_set_idle_cb(app->http, daemon_idle, d);
+	nrm_http_set_fallback(app->http, nrm_h_static);
 	/* Client connections are bounded by the descriptor limit. */
 	{
 		int n = nrm_conns_limit(app->cfg.max_connections, 2);
@@ -467,6 +501,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_router_free(app->router);
 	free(app->routing_csv);
+	nrm_webroot_free(app->web);
 	nrm_config_free(&app->cfg);
 	explicit_bzero(app->pseudonym_key, sizeof(app->pseudonym_key));
 	explicit_bzero(app->token_key, sizeof(app->token_key));

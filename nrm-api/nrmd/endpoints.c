@@ -45,6 +45,8 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/session", nrm_h_session_create},
     {"GET", "/v1/session", nrm_h_session},
     {"DELETE", "/v1/session", nrm_h_session},
+    {"GET", "/v1/openapi.yaml", nrm_h_openapi},
+    {"GET", "/v1/openapi.json", nrm_h_openapi},
 };
 
 const struct nrm_endpoint *

@@ -54,5 +54,9 @@ void nrm_h_enrol(struct nrm_req *r);
 void nrm_h_session_create(struct nrm_req *r);
 /* GET /v1/session (who am I) and DELETE /v1/session (log out). */
 void nrm_h_session(struct nrm_req *r);
+/* GET /v1/openapi.yaml and .json: the API document (handlers/web.c). */
+void nrm_h_openapi(struct nrm_req *r);
+/* The console's files: http's fallback for GET/HEAD (handlers/web.c). */
+void nrm_h_static(struct nrm_req *r);
 
 #endif /* NRM_ENDPOINTS_H */

@@ -37,6 +37,7 @@ struct nrm_http {
 	size_t n_endpoints;
 	nrm_http_idle_cb idle_cb;
 	void *idle_arg;
+	nrm_handler_cb fallback; /* GET/HEAD of a path no endpoint has */
 	struct nrm_conns *conns;
 	struct evhttp *plain;
 	struct evhttp *tls;
@@ -62,6 +63,8 @@ http_reason(int status)
 		return "Created";
 	case 204:
 		return "No Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -240,6 +243,9 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	struct evhttp_connection *evcon = NULL;
 	struct bufferevent *bev = NULL;
 	struct evbuffer *buf;
+	/* evhttp would send a HEAD reply's body: send its length only */
+	bool head = evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD;
+	char clen[24];
 
 	r->status = status;
 	if (status >= 100 && status < 600)
@@ -256,17 +262,24 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 			bev = evhttp_connection_get_bufferevent(evcon);
 		}
 		evhttp_add_header(hdr, "X-Request-Id", r->id);
-		evhttp_add_header(hdr, "Cache-Control", "no-store");
+		evhttp_add_header(hdr, "Cache-Control",
+		    r->cache_control != NULL ? r->cache_control : "no-store");
 		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(hdr, "Content-Security-Policy", NRM_HTTP_CSP);
+		evhttp_add_header(hdr, "Referrer-Policy", "no-referrer");
 		if (ctype != NULL)
 			evhttp_add_header(hdr, "Content-Type", ctype);
+		if (head && status != 304) {
+			snprintf(clen, sizeof(clen), "%zu", len);
+			evhttp_add_header(hdr, "Content-Length", clen);
+		}
 		if (h->draining)
 			evhttp_add_header(hdr, "Connection", "close");
 		h->writing++;
 		evhttp_request_set_on_complete_cb(r->ev, http_reply_sent, h);
 	}
 	buf = evbuffer_new();
-	if (buf != NULL && body != NULL)
+	if (buf != NULL && body != NULL && !head)
 		evbuffer_add(buf, body, len);
 	/* For a detached request (client gone) this only frees it. */
 	evhttp_send_reply(r->ev, status, http_reason(status), buf);
@@ -610,6 +623,10 @@ http_gencb(struct evhttp_request *ev, void *arg)
 			nrm_req_add_header(r, "Allow", allow);
 			nrm_req_fail(r, NRM_E_METHOD, "",
 			    "this resource allows %s", allow);
+		} else if (h->fallback != NULL &&
+		    (strcmp(method, "GET") == 0 ||
+			strcmp(method, "HEAD") == 0)) {
+			h->fallback(r);
 		} else {
 			nrm_req_fail(
 			    r, NRM_E_NOT_FOUND, "", "no such resource");
@@ -730,6 +747,12 @@ out:
 	}
 	*out = h;
 	return rc;
+}
+
+void
+nrm_http_set_fallback(struct nrm_http *h, nrm_handler_cb cb)
+{
+	h->fallback = cb;
 }
 
 void

@@ -52,6 +52,7 @@ struct nrm_req {
 	bool has_token;
 	bool by_cookie; /* token_hash is of the session cookie (session.h) */
 	bool tls; /* arrived on the TLS listener */
+	const char *cache_control; /* NULL: "no-store" (see nrm_req_reply) */
 	struct nrm_principal principal; /* set by nrm_auth_require() */
 	char *body; /* NUL-terminated copy of the request body */
 	size_t body_len;
@@ -86,6 +87,13 @@ int nrm_http_start(struct nrm_http **out, struct nrm_app *app,
     const struct nrm_endpoint *table, size_t n,
     struct nrm_error *err) NRM_MUSTCHECK;
 
+/*
+ * The handler of GET and HEAD requests whose path no endpoint has (the
+ * console's files, handlers/web.c); it replies, 404 included.  Without
+ * one (the default) such requests are answered 404.
+ */
+void nrm_http_set_fallback(struct nrm_http *h, nrm_handler_cb cb);
+
 /* Register the idle callback (replaces any earlier one). */
 void nrm_http_set_idle_cb(struct nrm_http *h, nrm_http_idle_cb cb, void *arg);
 
@@ -113,7 +121,17 @@ void nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out);
 
 void nrm_http_free(struct nrm_http *h);
 
-/* Send a reply with this body and free the request. */
+/*
+ * Send a reply with this body and free the request.  Every reply carries
+ * X-Request-Id, Cache-Control (r->cache_control, else no-store) and the
+ * security headers of NRM_HTTP_CSP, nosniff and Referrer-Policy:
+ * no-referrer.  A HEAD request's reply carries the Content-Length of
+ * `body` and not the body itself.
+ */
+#define NRM_HTTP_CSP \
+	"default-src 'self'; object-src 'none'; frame-ancestors 'none'; " \
+	"base-uri 'none'; form-action 'self'"
+
 void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
     const char *body, size_t len);
 

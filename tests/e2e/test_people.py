@@ -119,7 +119,8 @@ class World:
                 break
         assert r.status_code == 201, r.text
         b = r.json()
-        assert set(b) == {"login", "otpauth_uri", "recovery_codes"}, b
+        assert set(b) == {"login", "otpauth_uri", "otpauth_qr",
+                          "recovery_codes"}, b
         u = urllib.parse.urlparse(b["otpauth_uri"])
         q = urllib.parse.parse_qs(u.query)
         assert u.scheme == "otpauth" and u.netloc == "totp", u

@@ -58,6 +58,7 @@ COVERED = {
     "jurisdiction_profile": "test_jurisdiction_profile",
     "auth_cache_ttl": "test_auth_cache_ttl",
     "public_origin": "test_public_origin",
+    "web_root": "test_web_root",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -528,3 +529,37 @@ def test_public_origin(nrmd_factory):
     reload(d, public_origin="https://nrm.example.org")
     assert status("https://nrm.example.org")[0] == 401
     assert status(d.tls_url) == (403, "Origin")
+
+
+def test_web_root(nrmd_factory, tmp_path):
+    """The console's tree is read again on reload: a new web_root is
+    served at once; one that cannot be read refuses the reload and the
+    running tree stays."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for d_, text in ((one, b"<p>one</p>"), (two, b"<p>two</p>")):
+        d_.mkdir()
+        (d_ / "index.html").write_bytes(text)
+    (two / "extra.js").write_bytes(b"export {};\n")
+    d = nrmd_factory(config={"web_root": one})
+
+    def get(path):
+        r = requests.get(d.tls_url + path, verify=str(d.pki["cert"]),
+                         timeout=5)
+        return r.status_code, r.content
+
+    assert get("/") == (200, b"<p>one</p>")
+    assert get("/extra.js")[0] == 404
+    reload(d, web_root=two)
+    assert get("/") == (200, b"<p>two</p>")
+    assert get("/extra.js") == (200, b"export {};\n")
+    # an unreadable web_root: refused, the running tree stays
+    failures = metric(d, "nrm_config_reload_failures_total")
+    d.config["web_root"] = str(tmp_path / "absent")
+    d.write_config()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reload_failures_total") >
+             failures, 10, what="the refused reload")
+    assert get("/") == (200, b"<p>two</p>")
+    # and empty: no console at all
+    reload(d, web_root="")
+    assert get("/")[0] == 404

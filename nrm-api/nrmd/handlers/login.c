@@ -20,7 +20,9 @@
 #include "crypto.h"
 #include "dbapi.h"
 #include "endpoints.h"
+#include "log.h"
 #include "password.h"
+#include "qr.h"
 #include "session.h"
 #include "totp.h"
 #include "util.h"
@@ -127,14 +129,23 @@ login_body(struct nrm_req *r, const char *const *keys, int n, int nreq,
 	return NRM_OK;
 }
 
+/* Wipe every string of a JSON value, at any depth. */
+static void
+login_wipe(cJSON *v)
+{
+	for (cJSON *c = v != NULL ? v->child : NULL; c != NULL; c = c->next) {
+		if (cJSON_IsString(c))
+			OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
+		else
+			login_wipe(c);
+	}
+}
+
 /* Wipe the strings of a body that held secrets, and free it. */
 static void
 login_body_free(cJSON *body)
 {
-	for (cJSON *c = body != NULL ? body->child : NULL; c != NULL;
-	     c = c->next)
-		if (cJSON_IsString(c))
-			OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
+	login_wipe(body);
 	cJSON_Delete(body);
 }
 
@@ -209,7 +220,7 @@ enrol_done(struct nrm_req *r, void *arg, const char *text)
 {
 	struct login_ctx *x = arg;
 	char uri[512];
-	cJSON *root, *body, *o, *codes;
+	cJSON *root, *body, *o, *codes, *qr;
 
 	if (text == NULL || (root = login_answer(r, text, 201, &body)) == NULL)
 		goto out;
@@ -222,6 +233,17 @@ enrol_done(struct nrm_req *r, void *arg, const char *text)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "login", x->login);
 	cJSON_AddStringToObject(o, "otpauth_uri", uri);
+	/*
+	 * The same URI as a QR code for the console (qr.h).  The person is
+	 * enrolled already: should drawing fail (out of memory), the answer
+	 * goes without it rather than lose the secret.
+	 */
+	qr = nrm_qr_json(uri);
+	if (qr != NULL)
+		cJSON_AddItemToObject(o, "otpauth_qr", qr);
+	else
+		nrm_warn(
+		    "enrolment answered without its qr code req=%s", r->id);
 	codes = cJSON_AddArrayToObject(o, "recovery_codes");
 	for (int i = 0; i < NRM_RECOVERY_CODES; i++)
 		cJSON_AddItemToArray(codes, cJSON_CreateString(x->codes[i]));
