@@ -77,7 +77,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_rules tests/unit/test_crypto \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
-             tests/unit/test_workers tests/unit/test_session_edge
+             tests/unit/test_workers tests/unit/test_session_edge \
+             tests/unit/test_webroot
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -193,6 +194,17 @@ $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
 $(BUILD)/tests/unit/test_session_edge: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
     $(BUILD)/nrm-api/nrmd/session.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	  -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_webroot links the console's tree alone: webroot.c, crypto.c,
+# util.c, log.c and OpenSSL, no daemon and no libevent.
+$(BUILD)/tests/unit/test_webroot: INC = $(INC_NRMD)
+$(BUILD)/tests/unit/test_webroot: tests/unit/test_webroot.c \
+    $(BUILD)/nrm-api/nrmd/webroot.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
     $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \

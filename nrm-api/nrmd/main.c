@@ -7,6 +7,7 @@
 #include "log.h"
 #include "endpoints.h"
 #include "tls.h"
+#include "webroot.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -38,6 +39,10 @@ main_usage(FILE *f)
 	    "sets a password and TOTP with POST /v1/enrol and logs in with\n"
 	    "POST /v1/session on the TLS listener only (a __Host- session\n"
 	    "cookie; unsafe requests then need X-CSRF-Token and Origin).\n"
+	    "\n"
+	    "console (docs/console.md): the files of web_root (make web),\n"
+	    "read into memory, served on the TLS listener at /; the API\n"
+	    "document at /v1/openapi.yaml and .json on both listeners.\n"
 	    "\n"
 	    "signals: SIGTERM/SIGINT finish in-flight requests and exit;\n"
 	    "SIGHUP reloads the configuration (a bad one is refused).\n"
@@ -122,6 +127,17 @@ main(int argc, char **argv)
 				goto out;
 			}
 			SSL_CTX_free(ctx);
+		}
+		if (cfg.web_root[0] != '\0') {
+			struct nrm_webroot *web;
+
+			if (nrm_webroot_load(&web, cfg.web_root, &err) !=
+			    NRM_OK) {
+				nrm_router_free(router);
+				nrm_config_free(&cfg);
+				goto out;
+			}
+			nrm_webroot_free(web);
 		}
 		printf("configuration ok: %s (routing %.12s: %d rules, %d "
 		       "municipalities, %d regions)\n",

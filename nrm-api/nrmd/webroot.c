@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 struct nrm_webroot {
@@ -261,6 +262,82 @@ size_t
 nrm_webroot_bytes(const struct nrm_webroot *w)
 {
 	return w != NULL ? w->bytes : 0;
+}
+
+/*
+ * True when Accept-Encoding admits gzip: "gzip" or "x-gzip" (or "*" when
+ * gzip is not named) with a q-value above zero.
+ */
+bool
+nrm_webroot_accepts_gzip(const char *ae)
+{
+	int gzip = -1, star = -1; /* -1 unnamed, 0 refused, 1 admitted */
+
+	while (ae != NULL && *ae != '\0') {
+		const char *end = strchr(ae, ',');
+		size_t n = end != NULL ? (size_t)(end - ae) : strlen(ae);
+		char tok[64];
+		char *q, *name;
+		size_t k;
+		int ok = 1;
+
+		if (n < sizeof(tok)) {
+			memcpy(tok, ae, n);
+			tok[n] = '\0';
+			name = tok + strspn(tok, " \t");
+			k = strcspn(name, " \t;");
+			q = strstr(name + k, "q=");
+			if (q != NULL) {
+				/* q=0, q=0.0, q=0.00, q=0.000 refuse */
+				q += 2;
+				ok = !(q[0] == '0' &&
+				    (strchr(" \t;", q[1]) != NULL ||
+					(q[1] == '.' &&
+					    strspn(q + 2, "0") ==
+						strcspn(q + 2, " \t;"))));
+			}
+			name[k] = '\0';
+			if (strcasecmp(name, "gzip") == 0 ||
+			    strcasecmp(name, "x-gzip") == 0)
+				gzip = gzip == 1 ? 1 : ok;
+			else if (strcmp(name, "*") == 0)
+				star = ok;
+		}
+		ae = end != NULL ? end + 1 : NULL;
+	}
+	return gzip == 1 || (gzip == -1 && star == 1);
+}
+
+/*
+ * True when If-None-Match names `a` or `b` (weak comparison: a W/ prefix
+ * is ignored) or is "*".
+ */
+bool
+nrm_webroot_etag_match(const char *inm, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (inm != NULL && *inm != '\0') {
+		const char *end;
+		size_t n;
+
+		inm += strspn(inm, " \t,");
+		if (*inm == '*')
+			return true;
+		if (strncmp(inm, "W/", 2) == 0)
+			inm += 2;
+		if (*inm != '"')
+			return false;
+		end = strchr(inm + 1, '"');
+		if (end == NULL)
+			return false;
+		n = (size_t)(end - inm) + 1;
+		if ((n == la && memcmp(inm, a, n) == 0) ||
+		    (n == lb && memcmp(inm, b, n) == 0))
+			return true;
+		inm = end + 1;
+	}
+	return false;
 }
 
 void

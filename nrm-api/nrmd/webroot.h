@@ -62,4 +62,18 @@ const char *nrm_webroot_ctype(const char *name);
 
 void nrm_webroot_free(struct nrm_webroot *w);
 
+/*
+ * True when an Accept-Encoding value (NULL: absent) admits gzip: "gzip"
+ * or "x-gzip", or "*" when gzip is not named, with a q-value above zero.
+ */
+bool nrm_webroot_accepts_gzip(const char *accept_encoding);
+
+/*
+ * True when an If-None-Match value (NULL: absent) is "*" or names the
+ * entity tag `a` or `b` (quoted, as stored; weak comparison: a W/ prefix
+ * is ignored).  A malformed list matches nothing from where it breaks.
+ */
+bool nrm_webroot_etag_match(
+    const char *if_none_match, const char *a, const char *b);
+
 #endif /* NRM_WEBROOT_H */

@@ -11,9 +11,11 @@
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 
+import {readFileSync, writeFileSync} from 'node:fs';
+
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, fixture,
-	launch, newPage,
+	BASE, FIXTURE, assertClean, catalogue, checkScreen, enrolAndLogin,
+	fixture, launch, newPage,
 } from './lib.mjs';
 
 let browser;
@@ -90,6 +92,23 @@ test('the admin creates a person and sees the enrolment code', async () => {
 	const x = root.getByTestId('explanation');
 	await x.getByText('VR17', {exact: true}).waitFor();
 
+	/*
+	 * An analyst of this file's own, made in this session and added to
+	 * the fixture (the harness's analyst is edge.test.mjs's to enrol).
+	 */
+	const csrf = await page.evaluate(() => sessionStorage.getItem('nrm.csrf'));
+	const me = await (await page.request.get(BASE + '/v1/session')).json();
+	const made = await page.request.post(BASE + '/v1/admin/persons', {
+		headers: {'X-CSRF-Token': csrf, Origin: BASE},
+		data: {login: 'b-analyst-ui2', display_name: 'Anna Analist',
+		       agency_id: me.person.agency_id, role: 'analyst'}});
+	assert.equal(made.status(), 201, await made.text());
+	const f = JSON.parse(readFileSync(FIXTURE, 'utf8'));
+	f.persons.analyst_ui2 = {login: 'b-analyst-ui2', role: 'analyst',
+		regions: [], display_name: 'Anna Analist',
+		enrolment_code: (await made.json()).enrolment_code};
+	writeFileSync(FIXTURE, JSON.stringify(f, null, 1));
+
 	await switchTo(page, 'en', nl);
 	await page.locator('[data-screen="admin"]').getByRole('table',
 		{name: en['admin.persons.caption']}).waitFor();
@@ -99,8 +118,9 @@ test('the admin creates a person and sees the enrolment code', async () => {
 });
 
 test('the analyst sees what exists and what issue 13 adds', async () => {
+	assert.ok(fixture().persons.analyst_ui2, 'the admin test made one');
 	const page = await newPage(browser);
-	await enrolAndLogin(page, 'analyst');
+	await enrolAndLogin(page, 'analyst_ui2');
 	await page.goto(BASE + '/#/stats');
 	const root = page.locator('[data-screen="stats"]');
 	await root.getByText(nl['stats.later']).waitFor();

@@ -9,12 +9,13 @@
  * (WCAG 2.1 AA) and screenshots of every screen in nl and en at 1280 and
  * 375 px.  Tests run in order and share one browser.
  */
-import {test, before, after} from 'node:test';
+import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {launch, newPage, enrolAndLogin, axeCheck, shot, noProblems,
-        URL, totp, fixture} from './lib.mjs';
-import nl from '../../web/i18n/nl.js';
-import en from '../../web/i18n/en.js';
+import {launch, newPage, enrolAndLogin, checkScreen, assertClean, expect,
+        nextCode, fixture, catalogue, BASE as URL} from './lib.mjs';
+
+const nl = await catalogue('nl');
+const en = await catalogue('en');
 
 /* Fixture names of the people (tests/browser/run.sh makes them). */
 const WHO = {
@@ -34,9 +35,19 @@ let browser;
 const pages = [];
 const seen = {};	/* receipts of the flows */
 
-async function open(who, width) {
-	const page = await newPage(browser, {width});
+const dialogs = [];	/* any alert() would be an injection that ran */
+
+function watch(page) {
+	page.on('dialog', (d) => {
+		dialogs.push(d.message());
+		d.dismiss();
+	});
 	pages.push(page);
+	return page;
+}
+
+async function open(who, width) {
+	const page = watch(await newPage(browser, {width}));
 	await enrolAndLogin(page, WHO[who]);
 	return page;
 }
@@ -46,9 +57,12 @@ before(async () => {
 });
 
 after(async () => {
-	for (const p of pages)
-		noProblems(p);
 	await browser.close();
+});
+
+afterEach(() => {
+	for (const p of pages)
+		assertClean(p);
 });
 
 /* Open a screen afresh (a new document: the same hash would not re-render). */
@@ -126,6 +140,8 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	await row.getByRole('button', {name: /nemen|take/i}).click();
 	await co.locator('#inbox-alert .utrecht-alert--ok').waitFor();
 	/* the second one's row is stale: its take is refused and says why */
+	expect(co2, 412, '/take');
+	expect(co2, 409, '/take');
 	await row2.getByRole('button', {name: /nemen|take/i}).click();
 	const conflict = co2.locator('#inbox-alert [data-conflict]');
 	await conflict.waitFor();
@@ -179,6 +195,7 @@ test('an adult who refuses consent: identifying fields hidden and cleared; a not
 test('a validation answer is shown at its field, in the person\'s language', async () => {
 	const rep = pages[2];
 	await go(rep, '#/signal');
+	expect(rep, 422, '/v1/signals');
 	await fillSignal(rep, {municipality: 'GM9999', consent: 'given', age: 30,
 	                       exploitation: ['sexual']});
 	await rep.getByRole('button', {name: nl['signal.submit']}).click();
@@ -194,18 +211,17 @@ test('session expiry keeps what was typed and asks to log in again', async () =>
 	await go(rep, '#/signal');
 	await rep.locator('#f-reporter_reference').fill('kept-after-login');
 	await rep.locator('#f-exploitation-begging').check();
+	expect(rep, 401, '/v1/signals');
 	/* end the session behind the screen's back */
 	await rep.evaluate(() => fetch('/v1/session', {method: 'DELETE',
 		headers: {'X-CSRF-Token': sessionStorage.getItem('nrm.csrf')}}));
 	await rep.getByRole('button', {name: nl['signal.submit']}).click();
 	const dlg = rep.getByRole('dialog');
 	await dlg.waitFor();
-	const f = fixture()[WHO.reporter];
-	await dlg.locator('input[type="password"]').fill(f.password);
-	const step = Math.floor(Date.now() / 30000);
-	if (f.lastStep >= step)
-		await rep.waitForTimeout((f.lastStep + 1) * 30000 - Date.now() + 300);
-	await dlg.locator('#x-f-totp').fill(totp(f.secret));
+	const code = await nextCode(WHO.reporter);
+	await dlg.locator('input[type="password"]')
+		.fill(fixture().persons[WHO.reporter].password);
+	await dlg.locator('#x-f-totp').fill(code);
 	await dlg.getByRole('button', {name: nl['login.submit']}).click();
 	await dlg.waitFor({state: 'detached'});
 	assert.equal(await rep.locator('#f-reporter_reference').inputValue(), 'kept-after-login');
@@ -234,8 +250,7 @@ test('hostile text is shown exactly as typed, and nothing runs', async () => {
 	assert.equal(await co.locator('main img, main script').count(), 0);
 	seen.hostile = id;
 	await co.waitForTimeout(300);	/* an onerror would have fired by now */
-	for (const p of pages)
-		assert.deepEqual(p.problems.filter((x) => x.startsWith('dialog')), []);
+	assert.deepEqual(dialogs, []);
 });
 
 test('keyboard only: the reporter sends a signal, the coordinator takes it', async () => {
@@ -282,8 +297,7 @@ test('keyboard only: the reporter sends a signal, the coordinator takes it', asy
 
 /* Every screen of this helper, in nl and en, at 1280 and 375 px. */
 test('axe finds no WCAG 2.1 AA violation on any screen; screenshots', async () => {
-	const anon = await newPage(browser);
-	pages.push(anon);
+	const anon = watch(await newPage(browser));
 	const rep = pages[2];
 	const co = pages[0];
 	const screens = [
@@ -305,12 +319,7 @@ test('axe finds no WCAG 2.1 AA violation on any screen; screenshots', async () =
 				await page.locator('#case-state').waitFor();
 			}
 			assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
-			for (const w of [1280, 375]) {
-				await page.setViewportSize({width: w, height: 900});
-				await axeCheck(page, `${name} ${lang} ${w}`);
-			}
-			await page.setViewportSize({width: 1280, height: 900});
-			await shot(page, `${name}-${lang}`);
+			await checkScreen(page, `${name}-${lang}`);
 		}
 	}
 	for (const p of [anon, rep, co])

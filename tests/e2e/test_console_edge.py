@@ -390,6 +390,18 @@ def test_missing_web_root_refuses_to_start(nrmd_factory, tmp_path):
     rc = d.proc.wait(30)
     assert rc == 1
     assert "web_root" in d.log_text()
+    # --check-config says the same, and is content with the built tree
+    from nrm_e2e.env import NRMD, clean_env
+    p = subprocess.run([str(NRMD), "--config", str(d.config_path),
+                        "--check-config"], capture_output=True, text=True,
+                       env=clean_env(), cwd=str(ROOT), timeout=30)
+    assert p.returncode == 1 and "web_root" in p.stderr, p.stderr
+    d.config["web_root"] = str(WEB)
+    d.write_config()
+    p = subprocess.run([str(NRMD), "--config", str(d.config_path),
+                        "--check-config"], capture_output=True, text=True,
+                       env=clean_env(), cwd=str(ROOT), timeout=30)
+    assert p.returncode == 0, p.stderr
 
 
 # --------------------------------------------------------------------------

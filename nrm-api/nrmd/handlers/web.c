@@ -14,90 +14,13 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-
-/*
- * True when Accept-Encoding admits gzip: "gzip" or "x-gzip" (or "*" when
- * gzip is not named) with a q-value above zero.
- */
-static bool
-web_accepts_gzip(const char *ae)
-{
-	int gzip = -1, star = -1; /* -1 unnamed, 0 refused, 1 admitted */
-
-	while (ae != NULL && *ae != '\0') {
-		const char *end = strchr(ae, ',');
-		size_t n = end != NULL ? (size_t)(end - ae) : strlen(ae);
-		char tok[64];
-		char *q, *name;
-		size_t k;
-		int ok = 1;
-
-		if (n < sizeof(tok)) {
-			memcpy(tok, ae, n);
-			tok[n] = '\0';
-			name = tok + strspn(tok, " \t");
-			k = strcspn(name, " \t;");
-			q = strstr(name + k, "q=");
-			if (q != NULL) {
-				/* q=0, q=0.0, q=0.00, q=0.000 refuse */
-				q += 2;
-				ok = !(q[0] == '0' &&
-				    (strchr(" \t;", q[1]) != NULL ||
-					(q[1] == '.' &&
-					    strspn(q + 2, "0") ==
-						strcspn(q + 2, " \t;"))));
-			}
-			name[k] = '\0';
-			if (strcasecmp(name, "gzip") == 0 ||
-			    strcasecmp(name, "x-gzip") == 0)
-				gzip = gzip == 1 ? 1 : ok;
-			else if (strcmp(name, "*") == 0)
-				star = ok;
-		}
-		ae = end != NULL ? end + 1 : NULL;
-	}
-	return gzip == 1 || (gzip == -1 && star == 1);
-}
-
-/*
- * True when If-None-Match names `a` or `b` (weak comparison: a W/ prefix
- * is ignored) or is "*".
- */
-static bool
-web_none_match(const char *inm, const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	while (inm != NULL && *inm != '\0') {
-		const char *end;
-		size_t n;
-
-		inm += strspn(inm, " \t,");
-		if (*inm == '*')
-			return true;
-		if (strncmp(inm, "W/", 2) == 0)
-			inm += 2;
-		if (*inm != '"')
-			return false;
-		end = strchr(inm + 1, '"');
-		if (end == NULL)
-			return false;
-		n = (size_t)(end - inm) + 1;
-		if ((n == la && memcmp(inm, a, n) == 0) ||
-		    (n == lb && memcmp(inm, b, n) == 0))
-			return true;
-		inm = end + 1;
-	}
-	return false;
-}
 
 /* Answer with file f (GET or HEAD). */
 static void
 web_send(struct nrm_req *r, const struct nrm_webfile *f)
 {
 	bool gz = f->gz != NULL &&
-	    web_accepts_gzip(nrm_req_header(r, "Accept-Encoding"));
+	    nrm_webroot_accepts_gzip(nrm_req_header(r, "Accept-Encoding"));
 	const unsigned char *body = gz ? f->gz : f->data;
 	size_t len = gz ? f->gz_len : f->len;
 
@@ -105,7 +28,7 @@ web_send(struct nrm_req *r, const struct nrm_webfile *f)
 	nrm_req_add_header(r, "ETag", gz ? f->etag_gz : f->etag);
 	if (f->gz != NULL)
 		nrm_req_add_header(r, "Vary", "Accept-Encoding");
-	if (web_none_match(
+	if (nrm_webroot_etag_match(
 		nrm_req_header(r, "If-None-Match"), f->etag, f->etag_gz)) {
 		nrm_req_reply(r, 304, NULL, NULL, 0);
 		return;

@@ -11,7 +11,7 @@
  * shown as text, isolated from the page's direction.
  */
 import {h, heading, para, field, select, check, button, alert, clear,
-        announce} from '../dom.js';
+        announce, append} from '../dom.js';
 import {code, dateTime, date, showProblem, clearProblems, problemMessage,
         amsterdamToday} from '../i18n.js';
 import {regionName, regionOptions} from '../regions.js';
@@ -64,7 +64,7 @@ function historyTable(t, history) {
 			    code('history', e.action)),
 			  h('td', {class: 'utrecht-table__cell nrm-mono', 'data-label': t('case.history.by')},
 			    e.by ? shortId(e.by) : t('case.history.system')),
-			  h('td', {class: 'utrecht-table__cell', 'data-label': t('case.history.detail')},
+			  h('td', {class: 'utrecht-table__cell nrm-wrap', 'data-label': t('case.history.detail')},
 			    Object.entries(e.detail || {}).map(([k, v]) =>
 				k + ': ' + (typeof v === 'object' ? JSON.stringify(v) : v)).join('; ')))))));
 }
@@ -161,7 +161,7 @@ export async function render(root, ctx) {
 		const bg = body.break_glass;
 		const notice = h('div', {id: 'case-alert'});
 		clear(view);
-		view.append(
+		append(view, [
 			bg ? h('div', {class: 'nrm-breakglass-banner', role: 'note', id: 'bg-banner'},
 			       t('case.bg.banner', {reason: t('bg.' + bg.reason)}) + ' ' +
 			       (bg.beyond_scope ? t('case.bg.beyond') : '') + ' ' +
@@ -218,7 +218,9 @@ export async function render(root, ctx) {
 			heading(2, t('case.history')),
 			historyTable(t, body.history),
 			coordinator && !(bg && bg.beyond_scope) ? identification(c) : null,
-			coordinator && !(bg && bg.beyond_scope) ? share(c) : null);
+			coordinator && !(bg && bg.beyond_scope) ? share(c) : null]);
+		/* read in scope: the emergency form is no longer needed */
+		glass.hidden = !bg;
 	}
 
 	/* An action form: reason (and more), If-Match, conflict handling. */
