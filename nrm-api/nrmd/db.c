@@ -92,6 +92,8 @@ static const struct {
     [NRM_STMT_SESSION_GET] = DB_API(session_get, "$1, $2, $3"),
     [NRM_STMT_SESSION_END] = DB_API(session_end, "$1, $2, $3"),
     [NRM_STMT_CASE_HANDOVER] = DB_REQ(case_handover, "$4::uuid, $5, $6::uuid"),
+    [NRM_STMT_IDENT_QUEUE] =
+	DB_REQ(ident_queue, "$4, $5::uuid, $6::integer, $7"),
 };
 
 enum db_conn_state {

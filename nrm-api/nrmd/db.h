@@ -69,6 +69,7 @@ enum nrm_stmt {
 	NRM_STMT_SESSION_GET,
 	NRM_STMT_SESSION_END,
 	NRM_STMT_CASE_HANDOVER,
+	NRM_STMT_IDENT_QUEUE,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

@@ -22,6 +22,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/cases/{id}/reopen", nrm_h_case_act},
     {"POST", "/v1/cases/{id}/identification", nrm_h_ident_record},
     {"GET", "/v1/cases/{id}/identification", nrm_h_ident_list},
+    {"GET", "/v1/identifications", nrm_h_ident_queue},
     {"POST", "/v1/cases/{id}/share", nrm_h_case_share},
     {"POST", "/v1/cases/{id}/handover", nrm_h_case_act},
     {"POST", "/v1/investigations", nrm_h_invest_create},

@@ -34,6 +34,7 @@ void nrm_h_case_get(struct nrm_req *r);
 void nrm_h_case_act(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
+void nrm_h_ident_queue(struct nrm_req *r);
 void nrm_h_case_share(struct nrm_req *r);
 void nrm_h_invest_create(struct nrm_req *r);
 void nrm_h_invest_get(struct nrm_req *r);

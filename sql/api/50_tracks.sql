@@ -521,3 +521,132 @@ COMMENT ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
     'for other agencies'' and unknown ids; audited investigation.update.';
 GRANT EXECUTE ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
     jsonb) TO nrm_app;
+
+/*
+ * GET /v1/identifications (assessor): the queue of cases awaiting an
+ * identification decision, with the profile p_profile's clocks.  A case
+ * awaits one while it is not closed and has no conclusive decision:
+ * "initial" when it has no initial entry yet, else "conclusive".
+ * p_awaiting initial, conclusive or any (NULL = any).  Keyset pages in
+ * (created_at, id) order, oldest first (so earliest initial_due_on
+ * first): p_after is the case id of the last item of the previous page
+ * (next_cursor); a cursor naming no case is a 400 field cursor.  Order
+ * of checks: 401/403; awaiting, limit (1..200), cursor (400 bad_request
+ * naming the parameter, audited failed/bad_request); then 200.  An item
+ * holds no personal data: no subject data, no outcome or rationale of
+ * an entry (those are read, audited per case, through GET /v1/cases/
+ * {id}/identification).  One audit event per call, like the inbox:
+ * identification.queue, object type identification, purpose
+ * identification.
+ */
+CREATE OR REPLACE FUNCTION api.ident_queue(p_token_hash bytea,
+    p_request_id text, p_client inet, p_awaiting text DEFAULT NULL,
+    p_after uuid DEFAULT NULL, p_limit integer DEFAULT 50,
+    p_profile text DEFAULT 'nl')
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_prof record;
+	v_awaiting text := COALESCE(p_awaiting, 'any');
+	v_limit integer := COALESCE(p_limit, 50);
+	v_today date := (pg_catalog.now() AT TIME ZONE 'UTC')::date;
+	v_at timestamptz;
+	v_field text;
+	v_detail text;
+	v_page record;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['assessor'], 'identification.queue',
+	    'identification', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+
+	SELECT * INTO v_prof FROM ident.profile pr
+	WHERE pr.code = COALESCE(p_profile, 'nl');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown profile'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	IF v_awaiting NOT IN ('initial', 'conclusive', 'any') THEN
+		v_field := 'awaiting';
+		v_detail := 'awaiting must be initial, conclusive or any';
+	ELSIF v_limit NOT BETWEEN 1 AND 200 THEN
+		v_field := 'limit';
+		v_detail := 'limit must be 1 to 200';
+	ELSIF p_after IS NOT NULL THEN
+		SELECT c.created_at INTO v_at FROM care.case c
+		WHERE c.id = p_after;
+		IF NOT FOUND THEN
+			v_field := 'cursor';
+			v_detail := 'the cursor is not valid';
+		END IF;
+	END IF;
+	IF v_field IS NOT NULL THEN
+		RETURN api.refuse(v_p, 'identification', 'failed',
+		    'bad_request', api.problem(400, 'bad_request', v_detail,
+		        v_field));
+	END IF;
+
+	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.created_at,
+	        q.id), '[]'::jsonb) AS items,
+	    pg_catalog.count(*) AS n,
+	    (pg_catalog.array_agg(q.id ORDER BY q.created_at DESC,
+	        q.id DESC))[1] AS last_id
+	INTO v_page
+	FROM (SELECT c.id, c.created_at,
+	        pg_catalog.jsonb_build_object(
+	            'case_id', c.id,
+	            'region', c.region_code,
+	            'priority', c.priority,
+	            'state', c.state,
+	            'created_at', api.rfc3339(c.created_at),
+	            'awaiting', CASE WHEN d.first_initial IS NULL
+	                THEN 'initial' ELSE 'conclusive' END,
+	            'initial_decided_on', d.first_initial,
+	            'initial_due_on', due.on_date,
+	            'initial_overdue', d.first_initial IS NULL
+	                AND due.on_date < v_today,
+	            'conclusive_earliest_on', d.first_initial
+	                + v_prof.min_days_initial_to_conclusive) AS item
+	    FROM care.case c
+	    CROSS JOIN LATERAL (SELECT pg_catalog.min(x.decided_on)
+	            FILTER (WHERE x.stage = 'initial') AS first_initial,
+	        pg_catalog.bool_or(x.stage = 'conclusive') AS concluded
+	        FROM ident.decision x WHERE x.case_id = c.id) d
+	    CROSS JOIN LATERAL (SELECT ident.add_working_days(
+	        (c.created_at AT TIME ZONE 'UTC')::date,
+	        v_prof.initial_target_working_days) AS on_date) due
+	    WHERE c.state <> 'closed'
+	      AND d.concluded IS NOT TRUE
+	      AND (v_awaiting = 'any'
+	          OR (v_awaiting = 'initial') = (d.first_initial IS NULL))
+	      AND (v_at IS NULL OR (c.created_at, c.id) > (v_at, p_after))
+	    ORDER BY c.created_at, c.id
+	    LIMIT v_limit) q;
+
+	RETURN api.answer(v_p, 'identification',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_page.items,
+	            'next_cursor', CASE WHEN v_page.n = v_limit
+	                THEN v_page.last_id END,
+	            'rules', pg_catalog.jsonb_build_object(
+	                'profile', v_prof.code,
+	                'initial_target_working_days',
+	                    v_prof.initial_target_working_days,
+	                'min_days_initial_to_conclusive',
+	                    v_prof.min_days_initial_to_conclusive))));
+END
+$$;
+COMMENT ON FUNCTION api.ident_queue(bytea, text, inet, text, uuid, integer,
+    text) IS
+    'GET /v1/identifications: the assessor''s queue of open or taken '
+    'cases without a conclusive decision, keyset-paged oldest first, '
+    'with the profile''s initial due date and earliest conclusive date; '
+    'no personal data; one audit event (identification.queue) per call.';
+GRANT EXECUTE ON FUNCTION api.ident_queue(bytea, text, inet, text, uuid,
+    integer, text) TO nrm_app;

@@ -72,6 +72,7 @@ POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 401 401
 POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  out r   403 404 200 403 403 403 403 401 401
+GET /v1/identifications            -   r   403 403 200 403 403 403 403 401 401
 POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 401 401
 POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 401 401
 POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 401 401

@@ -378,3 +378,97 @@ def test_answers_match_openapi(nrmd, track_keys, doc):
     check("InvestigationPatch", patch)
     check("Investigation", ok(invest_patch(nrmd, k["inv_a"], inv["id"],
                                            patch)))
+
+
+# --------------------------------------------------------------------------
+# the assessor's queue (GET /v1/identifications)
+
+
+QUEUE_ITEM_KEYS = {"case_id", "region", "priority", "state", "created_at",
+                   "awaiting", "initial_decided_on", "initial_due_on",
+                   "initial_overdue", "conclusive_earliest_on"}
+
+
+def queue_all(d, key, **params):
+    """Every item of the queue, page by page (limit 2), and the answers."""
+    items, answers, cursor = [], [], None
+    for _ in range(1000):
+        p = dict(params, limit=2)
+        if cursor:
+            p["cursor"] = cursor
+        r = requests.get(d.url + "/v1/identifications", params=p,
+                         headers=auth(key), timeout=15)
+        answers.append(r)
+        body = ok(r)
+        assert len(body["items"]) <= 2
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items, answers
+    raise AssertionError("more than 1000 queue pages")
+
+
+def test_identification_queue(nrmd, track_keys, db, doc):
+    """The assessor's queue: a new case awaits the initial decision, one
+    with an initial entry the conclusive one (with its earliest date), a
+    concluded case leaves; pages neither repeat nor skip; items validate
+    against the document and hold no personal data; one audit event per
+    page."""
+    k = track_keys
+    fresh = new_case(nrmd, k["reporter"])["case_id"]
+    begun = new_case(nrmd, k["reporter"], region="VR09")["case_id"]
+    ok(record(nrmd, k["assessor"], begun, entry("initial", day(-40))), 201)
+    items, answers = queue_all(nrmd, k["assessor"])
+    ids = [i["case_id"] for i in items]
+    assert len(ids) == len(set(ids)), "a page repeated a case"
+    by_id = {i["case_id"]: i for i in items}
+    v = validator(doc, "IdentificationQueue")
+    for r in answers:
+        v.validate(r.json())
+    for i in items:
+        assert set(i) == QUEUE_ITEM_KEYS, sorted(i)
+    assert by_id[fresh]["awaiting"] == "initial"
+    assert by_id[fresh]["initial_decided_on"] is None
+    assert by_id[fresh]["conclusive_earliest_on"] is None
+    assert by_id[fresh]["initial_due_on"] > day(0)
+    assert by_id[fresh]["initial_overdue"] is False
+    assert by_id[begun]["awaiting"] == "conclusive"
+    assert by_id[begun]["region"] == "VR09"
+    assert by_id[begun]["initial_decided_on"] == day(-40)
+    assert by_id[begun]["conclusive_earliest_on"] == day(-10)
+    # oldest first
+    created = [i["created_at"] for i in items]
+    assert created == sorted(created)
+    # the filter
+    only = [i["case_id"] for i in queue_all(
+        nrmd, k["assessor"], awaiting="conclusive")[0]]
+    assert begun in only and fresh not in only
+    # one audit event per page, not per case
+    rid = answers[0].headers["X-Request-Id"]
+    assert db.count("select count(*) from audit.event where request_id = "
+                    "'%s' and action = 'identification.queue' and purpose "
+                    "= 'identification' and outcome = 'allowed'" % rid) == 1
+    assert db.count("select count(*) from audit.event where request_id = "
+                    "'%s'" % rid) == 1
+    # a conclusive decision takes the case out of the queue
+    ok(record(nrmd, k["assessor"], begun, entry("conclusive", day(0))), 201)
+    after = [i["case_id"] for i in queue_all(nrmd, k["assessor"])[0]]
+    assert begun not in after and fresh in after
+
+
+def test_identification_queue_refuses(nrmd, track_keys):
+    k = track_keys
+    url = nrmd.url + "/v1/identifications"
+    for params, field in (({"awaiting": "all"}, "awaiting"),
+                          ({"limit": "0"}, "limit"),
+                          ({"limit": "201"}, "limit"),
+                          ({"limit": "x"}, "limit"),
+                          ({"cursor": "not-a-uuid"}, "cursor"),
+                          ({"cursor": str(uuid.uuid4())}, "cursor"),
+                          ({"state": "open"}, "state")):
+        r = requests.get(url, params=params, headers=auth(k["assessor"]),
+                         timeout=15)
+        assert_problem(r, 400, "bad_request", field)
+    for who in ("coordinator", "reporter", "inv_a"):
+        r = requests.get(url, headers=auth(k[who]), timeout=15)
+        assert_problem(r, 403, "forbidden")

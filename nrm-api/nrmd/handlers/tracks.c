@@ -7,6 +7,10 @@
  *                                        entry -> api.ident_record
  *   GET   /v1/cases/{id}/identification  coordinator, assessor: the
  *                                        history -> api.ident_list
+ *   GET   /v1/identifications            assessor: the queue of cases
+ *                                        awaiting a decision,
+ *                                        ?awaiting= &limit= &cursor=
+ *                                        -> api.ident_queue
  *   POST  /v1/cases/{id}/share           coordinator: {"agency_id",
  *                                        "consent"} -> api.case_share
  *   POST  /v1/investigations             investigator -> invest_create
@@ -28,8 +32,13 @@
 #include "nrm/json.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 /*
  * Read a JSON object body and print it back compactly for a jsonb
@@ -88,6 +97,67 @@ nrm_h_ident_list(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
 	    "identification.read", "case", ident_list_authed);
+}
+
+/*
+ * ?awaiting= (initial|conclusive|any, checked by the database), ?limit=
+ * (1 to 3 digits; the range is the database's), ?cursor= (a case id,
+ * next_cursor of the previous page); any other parameter is a 400
+ * naming it.
+ */
+static void
+ident_queue_authed(struct nrm_req *r)
+{
+	static const char *const known[] = {"awaiting", "limit", "cursor"};
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	const char *awaiting, *limit, *cursor;
+	char field[64];
+	size_t n;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		size_t i = 0;
+
+		while (i < NRM_ARRAY_LEN(known) && strcmp(kv->key, known[i]))
+			i++;
+		if (i == NRM_ARRAY_LEN(known)) {
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			goto out;
+		}
+	}
+	awaiting = evhttp_find_header(&q, "awaiting");
+	limit = evhttp_find_header(&q, "limit");
+	cursor = evhttp_find_header(&q, "cursor");
+	n = limit != NULL ? strlen(limit) : 0;
+	if (limit != NULL &&
+	    (n < 1 || n > 3 || strspn(limit, "0123456789") != n)) {
+		nrm_req_fail(
+		    r, NRM_E_BAD_REQUEST, "limit", "limit must be 1 to 200");
+		goto out;
+	}
+	if (cursor != NULL && !nrm_uuid_valid(cursor)) {
+		nrm_req_fail(
+		    r, NRM_E_BAD_REQUEST, "cursor", "the cursor is not valid");
+		goto out;
+	}
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_QUEUE, awaiting, cursor, limit,
+	    r->app->cfg.jurisdiction_profile);
+out:
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_ident_queue(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_ASSESSOR, "identification.queue",
+	    "identification", ident_queue_authed);
 }
 
 /* A JSON boolean as a text parameter: "true", "false", NULL when absent. */

@@ -1,0 +1,164 @@
+/*
+ * admin.test.mjs - the administrator, the analyst and the API reference
+ * in a real browser (issue 12): the admin creates a person and sees the
+ * one-time enrolment code (which then enrols that person), disables and
+ * re-enables them, and explains a routing decision; the analyst's screen
+ * says statistics come with issue 13 and shows the routing coverage; the
+ * API reference renders nrmd's OpenAPI document as text (a hostile
+ * string in it stays text).  axe at WCAG 2.1 AA and screenshots of each
+ * screen in nl and en at 1280 and 375.
+ */
+import assert from 'node:assert/strict';
+import {after, before, test} from 'node:test';
+
+import {readFileSync, writeFileSync} from 'node:fs';
+
+import {
+	BASE, FIXTURE, assertClean, catalogue, checkScreen, enrolAndLogin,
+	fixture, launch, newPage,
+} from './lib.mjs';
+
+let browser;
+let nl;
+let en;
+
+const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
+
+async function switchTo(page, lang, t) {
+	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
+		.click();
+	await page.waitForFunction((l) => document.documentElement.lang === l,
+	                           lang);
+}
+
+before(async () => {
+	browser = await launch();
+	nl = await catalogue('nl');
+	en = await catalogue('en');
+});
+after(async () => {
+	await browser?.close();
+});
+
+test('the admin creates a person and sees the enrolment code', async () => {
+	const page = await newPage(browser);
+	await enrolAndLogin(page, 'admin');
+	await page.goto(BASE + '/#/admin');
+	const root = page.locator('[data-screen="admin"]');
+	await root.getByRole('table', {name: nl['admin.persons.caption']})
+		.waitFor();
+	await checkScreen(page, 'admin');
+
+	const login = 'b-new-' + Date.now().toString(36);
+	const form = root.locator('form', {has: page.getByRole('button',
+		{name: nl['admin.f.submit'], exact: true})});
+	await form.getByLabel(nl['admin.f.login'], {exact: true}).fill(login);
+	await form.getByLabel(nl['admin.f.display_name'], {exact: true})
+		.fill('Nina <b>Nieuw</b> \u202Eesrever');
+	await form.getByLabel(nl['admin.f.role'], {exact: true})
+		.selectOption('coordinator');
+	await form.getByLabel(nl['admin.f.regions'], {exact: true})
+		.fill('vr13');
+	await form.getByRole('button', {name: nl['admin.f.submit'],
+	                                exact: true}).click();
+	const code = root.locator('#enrolment-code');
+	await code.waitFor();
+	const text = (await code.textContent()).trim();
+	assert.match(text, /^[A-Z2-7]{32}$/);
+	await root.getByText(fill(nl['admin.code.title'], {login})).waitFor();
+	await checkScreen(page, 'admin-code');
+
+	/* the person is listed, its name as typed, and the code works once */
+	const row = root.locator('tr', {hasText: login});
+	await row.getByText('Nina <b>Nieuw</b> \u202Eesrever').waitFor();
+	const enrol = await page.request.post(BASE + '/v1/enrol', {data:
+		{enrolment_code: text, password: 'Zeef-' + Date.now() + '-ok!'}});
+	assert.equal(enrol.status(), 201, await enrol.text());
+
+	/* disable and enable it again */
+	await row.getByRole('button', {name: fill(nl['admin.act.disable_for'],
+	                                          {login})}).click();
+	await root.getByText(fill(nl['admin.done.disable'], {login})).waitFor();
+	await row.getByRole('button', {name: fill(nl['admin.act.enable_for'],
+	                                          {login})}).click();
+	await root.getByText(fill(nl['admin.done.enable'], {login})).waitFor();
+
+	/* explain a routing decision: a minor in Rotterdam goes to VR17 */
+	await root.getByLabel(nl['routing.f.municipality']).fill('GM0599');
+	await root.getByLabel(nl['routing.f.age']).fill('15');
+	await root.getByLabel(nl['routing.f.consent'])
+		.selectOption('not_required_minor');
+	await root.getByRole('button', {name: nl['routing.f.submit']}).click();
+	const x = root.getByTestId('explanation');
+	await x.getByText('VR17', {exact: true}).waitFor();
+
+	/*
+	 * An analyst of this file's own, made in this session and added to
+	 * the fixture (the harness's analyst is edge.test.mjs's to enrol).
+	 */
+	const csrf = await page.evaluate(() => sessionStorage.getItem('nrm.csrf'));
+	const me = await (await page.request.get(BASE + '/v1/session')).json();
+	const made = await page.request.post(BASE + '/v1/admin/persons', {
+		headers: {'X-CSRF-Token': csrf, Origin: BASE},
+		data: {login: 'b-analyst-ui2', display_name: 'Anna Analist',
+		       agency_id: me.person.agency_id, role: 'analyst'}});
+	assert.equal(made.status(), 201, await made.text());
+	const f = JSON.parse(readFileSync(FIXTURE, 'utf8'));
+	f.persons.analyst_ui2 = {login: 'b-analyst-ui2', role: 'analyst',
+		regions: [], display_name: 'Anna Analist',
+		enrolment_code: (await made.json()).enrolment_code};
+	writeFileSync(FIXTURE, JSON.stringify(f, null, 1));
+
+	await switchTo(page, 'en', nl);
+	await page.locator('[data-screen="admin"]').getByRole('table',
+		{name: en['admin.persons.caption']}).waitFor();
+	await checkScreen(page, 'admin-en');
+	assertClean(page);
+	await page.context().close();
+});
+
+test('the analyst sees what exists and what issue 13 adds', async () => {
+	assert.ok(fixture().persons.analyst_ui2, 'the admin test made one');
+	const page = await newPage(browser);
+	await enrolAndLogin(page, 'analyst_ui2');
+	await page.goto(BASE + '/#/stats');
+	const root = page.locator('[data-screen="stats"]');
+	await root.getByText(nl['stats.later']).waitFor();
+	await root.getByRole('table', {name: nl['routing.coverage']}).waitFor();
+	await checkScreen(page, 'stats');
+	await switchTo(page, 'en', nl);
+	await page.locator('[data-screen="stats"]')
+		.getByRole('table', {name: en['routing.coverage']}).waitFor();
+	await checkScreen(page, 'stats-en');
+	assertClean(page);
+	await page.context().close();
+});
+
+test('the API reference renders the OpenAPI document as text', async () => {
+	const page = await newPage(browser);
+	await page.goto(BASE + '/#/api');
+	const root = page.locator('[data-screen="api"]');
+	await root.getByRole('heading', {level: 1, name: nl['apiref.title']})
+		.waitFor();
+	const op = root.locator('#op-identificationQueue');
+	await op.locator('summary').click();
+	await op.getByText('/v1/identifications', {exact: true}).waitFor();
+	await op.getByRole('table', {name: nl['apiref.params']})
+		.getByText('awaiting', {exact: true}).waitFor();
+	/* every operation of the document is on the page */
+	const doc = await (await page.request.get(BASE + '/v1/openapi.json'))
+		.json();
+	const n = Object.values(doc.paths).reduce((a, item) => a + ['get',
+		'post', 'put', 'patch', 'delete'].filter((m) => item[m]).length, 0);
+	assert.equal(await root.locator('details.nrm-op[id^="op-"]').count(), n);
+	/* no element came from the document's text: no script, no img */
+	assert.equal(await root.locator('script, img, iframe').count(), 0);
+	await checkScreen(page, 'api');
+	await switchTo(page, 'en', nl);
+	await page.locator('[data-screen="api"]').getByRole('heading',
+		{level: 1, name: en['apiref.title']}).waitFor();
+	await checkScreen(page, 'api-en');
+	assertClean(page);
+	await page.context().close();
+	assert.ok(fixture().persons.admin.enrolled);
+});
