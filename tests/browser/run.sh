@@ -170,11 +170,21 @@ log_level = info
 EOF
 
 export NRM_FIXTURE=$TMP/fixture.json
-{
-	python3 - "$NRM_URL" "$TMP/cert.pem" "${PERSONS[@]}" <<'PY'
+# The keys go through a file (mode 600): the program itself is python's
+# stdin (the here-document), so the keys cannot come that way too.
+(umask 077 && for k in "${!KEYS[@]}"; do
+	printf '%s=%s\n' "$k" "${KEYS[$k]}"
+done >"$TMP/keys.txt") || exit 1
+python3 - "$NRM_URL" "$TMP/cert.pem" "$TMP/keys.txt" "${#KEYS[@]}" \
+    "${PERSONS[@]}" \
+    >"$NRM_FIXTURE" <<'PY' || exit 1
 import json, sys
-url, cert, rows = sys.argv[1], sys.argv[2], sys.argv[3:]
-keys = dict(line.split("=", 1) for line in sys.stdin.read().split())
+url, cert, keyfile, nkeys = sys.argv[1:5]
+rows = sys.argv[5:]
+with open(keyfile) as f:
+    keys = dict(line.split("=", 1) for line in f.read().split())
+if len(keys) != int(nkeys):
+    sys.exit("run.sh: %d keys made, %d in the fixture" % (int(nkeys), len(keys)))
 persons = {}
 for row in rows:
     name, login, role, agency, region, code, display = row.split("|")
@@ -184,9 +194,6 @@ for row in rows:
 print(json.dumps({"url": url, "cert": cert, "keys": keys,
                   "persons": persons}, indent=1))
 PY
-} >"$NRM_FIXTURE" < <(for k in "${!KEYS[@]}"; do
-	printf '%s=%s\n' "$k" "${KEYS[$k]}"
-done) || exit 1
 
 "$NRMD" --config "$TMP/nrmd.conf" >"$TMP/nrmd.log" 2>&1 &
 NRMD_PID=$!
