@@ -11,8 +11,9 @@
  */
 import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {launch, newPage, enrolAndLogin, checkScreen, assertClean, expect,
-        nextCode, fixture, catalogue, BASE as URL} from './lib.mjs';
+import {launch, newPage, enrolAndLogin, enrolViaUi, loginViaUi, checkScreen,
+        assertClean, expect, nextCode, fixture, catalogue,
+        BASE as URL} from './lib.mjs';
 
 const nl = await catalogue('nl');
 const en = await catalogue('en');
@@ -34,6 +35,7 @@ const HOSTILE = {
 let browser;
 const pages = [];
 const seen = {};	/* receipts of the flows */
+const shots = {};	/* screens shot once */
 
 const dialogs = [];	/* any alert() would be an injection that ran */
 
@@ -48,7 +50,17 @@ function watch(page) {
 
 async function open(who, width) {
 	const page = watch(await newPage(browser, {width}));
-	await enrolAndLogin(page, WHO[who]);
+	page.who = who;
+	if (!fixture().persons[WHO[who]].enrolled && !shots.enrolled) {
+		/* once: the enrolment's answer (QR code, URI, recovery codes) */
+		shots.enrolled = true;
+		await enrolViaUi(page, WHO[who]);
+		assert.ok(await page.locator('svg.nrm-qr rect').count() > 20);
+		await checkScreen(page, 'enrol-done-nl');
+		await loginViaUi(page, WHO[who]);
+	} else {
+		await enrolAndLogin(page, WHO[who]);
+	}
 	return page;
 }
 
@@ -131,6 +143,7 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	assert.match(r.text, /needs-shelter|default/);	/* the deciding rule */
 	const id = await caseIdOf(rep);
 	seen.case13 = id;
+	await checkScreen(rep, 'receipt-nl');
 	/* both coordinators see it without reloading */
 	const row = co.locator(`tr[data-case="${id}"]`);
 	await row.waitFor({timeout: 30000});
@@ -145,6 +158,7 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	const conflict = co2.locator('#inbox-alert [data-conflict]');
 	await conflict.waitFor();
 	assert.match(await conflict.textContent(), /In behandeling|Taken|versie|version/);
+	await checkScreen(co2, 'inbox-conflict-nl');
 	/* the reporter's receipts screen lists it */
 	await rep.getByRole('navigation').getByRole('link', {name: nl['nav.receipts']}).click();
 	await rep.locator(`[data-screen="receipts"] [data-receipt="${r.signal}"]`).waitFor();
@@ -217,6 +231,7 @@ test('session expiry keeps what was typed and asks to log in again', async () =>
 	await rep.getByRole('button', {name: nl['signal.submit']}).click();
 	const dlg = rep.getByRole('dialog');
 	await dlg.waitFor();
+	await checkScreen(rep, 'session-expired-nl');
 	const code = await nextCode(WHO.reporter);
 	await dlg.locator('input[type="password"]')
 		.fill(fixture().persons[WHO.reporter].password);
@@ -250,6 +265,23 @@ test('hostile text is shown exactly as typed, and nothing runs', async () => {
 	seen.hostile = id;
 	await co.waitForTimeout(300);	/* an onerror would have fired by now */
 	assert.deepEqual(dialogs, []);
+});
+
+test('break-glass: a case outside the regions, read with a reason, clearly marked, no actions', async () => {
+	const co09 = pages.find((p) => p.who === 'co09');
+	expect(co09, 404, '/v1/cases/');
+	await go(co09, '#/case/' + seen.hostile);
+	await co09.getByRole('button', {name: nl['case.open']}).click();
+	await co09.locator('#purpose-form .nrm-form-alert:not([hidden])').waitFor();
+	const glass = co09.locator('#breakglass-form');
+	await glass.locator('#f-bg-reason').selectOption('person_relocated');
+	await glass.getByLabel(nl['case.bg.confirm']).check();
+	await glass.getByRole('button', {name: nl['case.bg.open']}).click();
+	await co09.locator('#bg-banner').waitFor();
+	assert.match(await co09.locator('#bg-banner').textContent(), /NOODINZAGE/);
+	assert.equal(await co09.locator('#subject-given_name').textContent(), HOSTILE.script);
+	assert.equal(await co09.locator('form[data-action]').count(), 0);
+	await checkScreen(co09, 'case-breakglass-nl');
 });
 
 test('keyboard only: the reporter sends a signal, the coordinator takes it', async () => {
