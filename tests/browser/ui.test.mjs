@@ -259,8 +259,11 @@ test('hostile text is shown exactly as typed, and nothing runs', async () => {
 	await co.locator('#subject-given_name').waitFor();
 	assert.equal(await co.locator('#subject-given_name').textContent(), HOSTILE.script);
 	assert.equal(await co.locator('#subject-family_name').textContent(), HOSTILE.img);
-	assert.equal(await co.locator('#subject-narrative').textContent(),
+	assert.equal(await co.locator('#subject-narrative bdi').textContent(),
 	             HOSTILE.bidi + ' ' + HOSTILE.script);
+	/* the override stays inside its own text, and the reader is told */
+	assert.ok(await co.locator('#subject-narrative .nrm-bidi').isVisible());
+	assert.equal(await co.locator('#subject-given_name .nrm-bidi').count(), 0);
 	assert.equal(await co.locator('main img, main script').count(), 0);
 	seen.hostile = id;
 	await co.waitForTimeout(300);	/* an onerror would have fired by now */
