@@ -329,6 +329,21 @@ test('keyboard only: the reporter sends a signal, the coordinator takes it', asy
 	await tabTo(co, co.getByRole('button', {name: nl['case.open']}));
 	await co.keyboard.press('Enter');
 	await co.locator('#case-state[data-state="taken"]').waitFor();
+	seen.kb = id;
+});
+
+test('close and reopen a held case (If-Match): the state follows, the history grows', async () => {
+	const co = pages[0];
+	const close = co.locator('form[data-action="close"]');
+	await close.locator('#f-close-reason').selectOption('victim_supported');
+	await close.getByRole('button', {name: nl['case.close']}).click();
+	await co.locator('#case-state[data-state="closed"]').waitFor();
+	assert.equal(await co.locator('#case-version').textContent(), '3');
+	const reopen = co.locator('form[data-action="reopen"]');
+	await reopen.locator('#f-reopen-reason').selectOption('new_information');
+	await reopen.getByRole('button', {name: nl['case.reopen']}).click();
+	await co.locator('#case-state[data-state="open"]').waitFor();
+	assert.equal(await co.locator('#case-history tbody tr').count(), 4);
 });
 
 /* Every screen of this helper, in nl and en, at 1280 and 375 px. */
