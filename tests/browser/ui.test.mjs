@@ -11,8 +11,9 @@
  */
 import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {launch, newPage, enrolAndLogin, checkScreen, assertClean, expect,
-        nextCode, fixture, catalogue, BASE as URL} from './lib.mjs';
+import {launch, newPage, enrolAndLogin, enrolViaUi, loginViaUi, checkScreen,
+        assertClean, expect, nextCode, fixture, catalogue,
+        BASE as URL} from './lib.mjs';
 
 const nl = await catalogue('nl');
 const en = await catalogue('en');
@@ -34,6 +35,7 @@ const HOSTILE = {
 let browser;
 const pages = [];
 const seen = {};	/* receipts of the flows */
+const shots = {};	/* screens shot once */
 
 const dialogs = [];	/* any alert() would be an injection that ran */
 
@@ -48,7 +50,17 @@ function watch(page) {
 
 async function open(who, width) {
 	const page = watch(await newPage(browser, {width}));
-	await enrolAndLogin(page, WHO[who]);
+	page.who = who;
+	if (!fixture().persons[WHO[who]].enrolled && !shots.enrolled) {
+		/* once: the enrolment's answer (QR code, URI, recovery codes) */
+		shots.enrolled = true;
+		await enrolViaUi(page, WHO[who]);
+		assert.ok(await page.locator('svg.nrm-qr rect').count() > 20);
+		await checkScreen(page, 'enrol-done-nl');
+		await loginViaUi(page, WHO[who]);
+	} else {
+		await enrolAndLogin(page, WHO[who]);
+	}
 	return page;
 }
 
@@ -74,9 +86,8 @@ async function go(page, hash) {
 
 /* Press Tab until `loc` has the focus (keyboard-only runs). */
 async function tabTo(page, loc, max = 200) {
-	const el = await loc.elementHandle();
 	for (let i = 0; i < max; i++) {
-		if (await page.evaluate((e) => document.activeElement === e, el))
+		if (await loc.evaluate((e) => document.activeElement === e))
 			return;
 		await page.keyboard.press('Tab');
 	}
@@ -132,6 +143,7 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	assert.match(r.text, /needs-shelter|default/);	/* the deciding rule */
 	const id = await caseIdOf(rep);
 	seen.case13 = id;
+	await checkScreen(rep, 'receipt-nl');
 	/* both coordinators see it without reloading */
 	const row = co.locator(`tr[data-case="${id}"]`);
 	await row.waitFor({timeout: 30000});
@@ -146,6 +158,7 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	const conflict = co2.locator('#inbox-alert [data-conflict]');
 	await conflict.waitFor();
 	assert.match(await conflict.textContent(), /In behandeling|Taken|versie|version/);
+	await checkScreen(co2, 'inbox-conflict-nl');
 	/* the reporter's receipts screen lists it */
 	await rep.getByRole('navigation').getByRole('link', {name: nl['nav.receipts']}).click();
 	await rep.locator(`[data-screen="receipts"] [data-receipt="${r.signal}"]`).waitFor();
@@ -218,6 +231,7 @@ test('session expiry keeps what was typed and asks to log in again', async () =>
 	await rep.getByRole('button', {name: nl['signal.submit']}).click();
 	const dlg = rep.getByRole('dialog');
 	await dlg.waitFor();
+	await checkScreen(rep, 'session-expired-nl');
 	const code = await nextCode(WHO.reporter);
 	await dlg.locator('input[type="password"]')
 		.fill(fixture().persons[WHO.reporter].password);
@@ -245,12 +259,32 @@ test('hostile text is shown exactly as typed, and nothing runs', async () => {
 	await co.locator('#subject-given_name').waitFor();
 	assert.equal(await co.locator('#subject-given_name').textContent(), HOSTILE.script);
 	assert.equal(await co.locator('#subject-family_name').textContent(), HOSTILE.img);
-	assert.equal(await co.locator('#subject-narrative').textContent(),
+	assert.equal(await co.locator('#subject-narrative bdi').textContent(),
 	             HOSTILE.bidi + ' ' + HOSTILE.script);
+	/* the override stays inside its own text, and the reader is told */
+	assert.ok(await co.locator('#subject-narrative .nrm-bidi').isVisible());
+	assert.equal(await co.locator('#subject-given_name .nrm-bidi').count(), 0);
 	assert.equal(await co.locator('main img, main script').count(), 0);
 	seen.hostile = id;
 	await co.waitForTimeout(300);	/* an onerror would have fired by now */
 	assert.deepEqual(dialogs, []);
+});
+
+test('break-glass: a case outside the regions, read with a reason, clearly marked, no actions', async () => {
+	const co09 = pages.find((p) => p.who === 'co09');
+	expect(co09, 404, '/v1/cases/');
+	await go(co09, '#/case/' + seen.hostile);
+	await co09.getByRole('button', {name: nl['case.open']}).click();
+	await co09.locator('#purpose-form .nrm-form-alert:not([hidden])').waitFor();
+	const glass = co09.locator('#breakglass-form');
+	await glass.locator('#f-bg-reason').selectOption('person_relocated');
+	await glass.getByLabel(nl['case.bg.confirm']).check();
+	await glass.getByRole('button', {name: nl['case.bg.open']}).click();
+	await co09.locator('#bg-banner').waitFor();
+	assert.match(await co09.locator('#bg-banner').textContent(), /NOODINZAGE/);
+	assert.equal(await co09.locator('#subject-given_name').textContent(), HOSTILE.script);
+	assert.equal(await co09.locator('form[data-action]').count(), 0);
+	await checkScreen(co09, 'case-breakglass-nl');
 });
 
 test('keyboard only: the reporter sends a signal, the coordinator takes it', async () => {
@@ -285,7 +319,9 @@ test('keyboard only: the reporter sends a signal, the coordinator takes it', asy
 	await co.locator('#inbox-alert .utrecht-alert--ok').waitFor();
 	/* on to the case with the keyboard */
 	const link = co.locator(`tr[data-case="${id}"] a`);
-	await co.locator('#f-state').selectOption('taken');
+	await tabTo(co, co.locator('#f-state'));
+	await co.keyboard.press('ArrowDown');	/* open -> taken */
+	assert.equal(await co.locator('#f-state').inputValue(), 'taken');
 	await link.waitFor();
 	await tabTo(co, link);
 	await co.keyboard.press('Enter');
@@ -293,6 +329,21 @@ test('keyboard only: the reporter sends a signal, the coordinator takes it', asy
 	await tabTo(co, co.getByRole('button', {name: nl['case.open']}));
 	await co.keyboard.press('Enter');
 	await co.locator('#case-state[data-state="taken"]').waitFor();
+	seen.kb = id;
+});
+
+test('close and reopen a held case (If-Match): the state follows, the history grows', async () => {
+	const co = pages[0];
+	const close = co.locator('form[data-action="close"]');
+	await close.locator('#f-close-reason').selectOption('victim_supported');
+	await close.getByRole('button', {name: nl['case.close']}).click();
+	await co.locator('#case-state[data-state="closed"]').waitFor();
+	assert.equal(await co.locator('#case-version').textContent(), '3');
+	const reopen = co.locator('form[data-action="reopen"]');
+	await reopen.locator('#f-reopen-reason').selectOption('new_information');
+	await reopen.getByRole('button', {name: nl['case.reopen']}).click();
+	await co.locator('#case-state[data-state="open"]').waitFor();
+	assert.equal(await co.locator('#case-history tbody tr').count(), 4);
 });
 
 /* Every screen of this helper, in nl and en, at 1280 and 375 px. */

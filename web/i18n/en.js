@@ -685,6 +685,7 @@ export default {
 	'case.f.danger': 'Immediate danger',
 	'case.f.shelter': 'Needs shelter',
 	'case.f.consent': 'Consent',
+	'case.bidi': 'contains characters that reverse the reading direction',
 	'case.history': 'History',
 	'case.history.none': 'No history yet.',
 	'case.history.at': 'Time',

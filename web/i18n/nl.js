@@ -687,6 +687,7 @@ export default {
 	'case.f.danger': 'Acuut gevaar',
 	'case.f.shelter': 'Opvang nodig',
 	'case.f.consent': 'Toestemming',
+	'case.bidi': 'bevat tekens die de leesrichting omdraaien',
 	'case.history': 'Geschiedenis',
 	'case.history.none': 'Nog geen geschiedenis.',
 	'case.history.at': 'Tijd',

@@ -33,10 +33,21 @@ const formAlert = () => h('div', {
 	class: 'utrecht-alert utrecht-alert--error nrm-form-alert',
 	role: 'alert', tabindex: '-1', hidden: true});
 
-/* Free text of the server: as typed, bidi isolated. */
-const free = (s) => (s === null || s === undefined || s === '' ?
-	h('span', {class: 'nrm-empty'}, '—') :
-	h('bdi', {class: 'nrm-freetext', dir: 'auto'}, s));
+/* Direction controls (LRE..RLO, LRI..PDI): they may reorder what is read. */
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/;
+
+/*
+ * Free text of the server: as typed, bidi isolated (an override cannot
+ * reach the page around it), and said when it holds direction controls.
+ */
+function free(s) {
+	if (s === null || s === undefined || s === '')
+		return h('span', {class: 'nrm-empty'}, '—');
+	return [h('bdi', {class: 'nrm-freetext', dir: 'auto'}, s),
+	        BIDI.test(s) ? h('span', {class: 'nrm-badge nrm-badge--declined nrm-bidi'},
+	                         ' ' + tr('case.bidi')) : null];
+}
+let tr = (k) => k;
 
 function facts(t, rows) {
 	return h('dl', {class: 'nrm-facts'}, rows.filter(Boolean).map(([k, v, attrs]) =>
@@ -71,6 +82,7 @@ function historyTable(t, history) {
 
 export async function render(root, ctx) {
 	const {t, api, params} = ctx;
+	tr = t;
 	const id = params.id || '';
 	const coordinator = ctx.session.person.role === 'coordinator';
 	const view = h('div', {id: 'case-view'});
@@ -97,9 +109,10 @@ export async function render(root, ctx) {
 	              h('a', {class: 'utrecht-link utrecht-link--html-a',
 	                      href: coordinator ? '#/inbox' : '#/queue'},
 	                t(coordinator ? 'case.back' : 'case.back.queue'))),
-	            ask, view);
+	            ask);
 	if (coordinator)
 		root.append(glass);
+	root.append(view);
 	let current = null;	/* {purpose, reason, body, version} */
 
 	async function read(purpose, reason, form) {
@@ -116,6 +129,8 @@ export async function render(root, ctx) {
 				glass.querySelector('#f-bg-reason').focus();
 			return false;
 		}
+		clearProblems(ask);
+		clearProblems(glass);
 		current = {purpose, reason, body: r.body, version: r.body.version};
 		draw();
 		return true;

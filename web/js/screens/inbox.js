@@ -85,6 +85,7 @@ export function render(root, ctx) {
 	let after = null;
 	let seen = null;	/* case ids shown before, to mark new ones */
 	let cursor = null;
+	let shown = null;	/* the items drawn, to redraw only on a change */
 
 	const query = (extra) => {
 		const q = new URLSearchParams();
@@ -165,7 +166,21 @@ export function render(root, ctx) {
 		clear(loadErr);
 		const items = r.body.items;
 		const fresh = seen ? items.filter((i) => !seen.has(i.case_id)) : [];
-		draw(items, false);
+		const key = JSON.stringify(items);
+		if (key !== shown) {
+			/* redraw only on a change, and keep the keyboard's place */
+			shown = key;
+			const f = document.activeElement;
+			const at = f && table.contains(f) && f.closest('tr[data-case]') ?
+				[f.closest('tr[data-case]').dataset.case, f.tagName] : null;
+			draw(items, false);
+			const back = at && table.querySelector(
+				`tr[data-case="${CSS.escape(at[0])}"] ${at[1].toLowerCase()}`);
+			if (back)
+				back.focus();
+			else if (at)
+				table.focus();
+		}
 		seen = new Set([...(seen || []), ...items.map((i) => i.case_id)]);
 		cursor = r.body.next_cursor;
 		clear(more);
@@ -183,6 +198,7 @@ export function render(root, ctx) {
 		if (!ctx.alive() || r.status !== 200)
 			return;
 		draw(r.body.items, true);
+		shown = null;
 		for (const i of r.body.items)
 			seen.add(i.case_id);
 		cursor = r.body.next_cursor;

@@ -50,7 +50,7 @@ export function receiptView(r, t, idPrefix) {
 export async function render(root, ctx) {
 	const {t, api} = ctx;
 	const list = h('div', {class: 'nrm-section', 'aria-live': 'polite'});
-	const lookup = h('form', {class: 'nrm-form nrm-inline-form', novalidate: true},
+	const lookup = h('form', {class: 'nrm-inline-form', novalidate: true},
 		h('div', {class: 'utrecht-alert utrecht-alert--error nrm-form-alert',
 		          role: 'alert', tabindex: '-1', hidden: true}),
 		field('signal_id', t('receipts.lookup.id'), {
