@@ -28,17 +28,27 @@ except ImportError:  # pytest-xdist is not installed: serial runs only
 # a long file at the end (measured; a file not named here just starts in
 # collection order).
 SLOW_FIRST = (
-    "test_people.py",
-    "test_reload.py",
     "test_authz_matrix.py",
     "test_cases.py",
-    "test_audit.py",
-    "test_inbox.py",
+    "test_reload.py",
+    "test_strict_bodies.py",
     "test_routing.py",
-    "test_lifecycle.py",
-    "test_hostile.py",
+    "test_people.py",
+    "test_bad_input.py",
+    "test_audit.py",
     "test_db_outage.py",
+    "test_audit_concurrency.py",
+    "test_intake.py",
+    "test_inbox.py",
 )
+
+# Files longer than a worker's fair share, cut in two units at a test
+# (and its parameters): the tests from there on run on another worker,
+# with module fixtures of their own.  The test_matrix_column and
+# test_matrix_session_column columns take about half of the matrix each.
+SPLIT_AT = {
+    "test_authz_matrix.py": "test_matrix_session_column",
+}
 
 
 def worker_id(config):
@@ -60,6 +70,27 @@ def slow_first(items):
     return sorted(items, key=rank)
 
 
+def function_of(nodeid):
+    return nodeid.split("::")[-1].split("[", 1)[0]
+
+
+def units(collection):
+    """{node id: the unit it runs in} for the node ids in collection
+    order: its file; a second unit of a SPLIT_AT file from the cut on;
+    a unit of its own for the tests moved to the end (late_nodeids)."""
+    late = late_nodeids(collection)
+    cut, out = set(), {}
+    for nodeid in collection:
+        f = file_of(nodeid)
+        if nodeid in late:
+            out[nodeid] = f + "::(last)"
+            continue
+        if SPLIT_AT.get(Path(f).name) == function_of(nodeid):
+            cut.add(f)
+        out[nodeid] = f + "::(2)" if f in cut else f
+    return out
+
+
 def late_nodeids(collection):
     """Node ids that come after another file's tests although their own
     file came earlier: the tests the collection hook moved to the end."""
@@ -76,20 +107,20 @@ def late_nodeids(collection):
 
 if LoadFileScheduling is not None:
     class FileScheduling(LoadFileScheduling):
-        """--dist loadfile, but the tests moved to the end of the
-        collection form a unit of their own (not their file's)."""
+        """--dist loadfile, but in the units of units(): the SPLIT_AT
+        files in two, the tests moved to the end of the collection in a
+        unit of their own (not their file's)."""
 
-        _late = frozenset()
+        _units = {}
 
         def schedule(self):
             if self.collection is None and self.registered_collections:
                 first = next(iter(self.registered_collections.values()))
-                self._late = frozenset(late_nodeids(first))
+                self._units = units(first)
             super().schedule()
 
         def _split_scope(self, nodeid):
-            scope = super()._split_scope(nodeid)
-            return scope + "::(last)" if nodeid in self._late else scope
+            return self._units.get(nodeid) or super()._split_scope(nodeid)
 else:
     FileScheduling = None
 
