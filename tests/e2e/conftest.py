@@ -6,7 +6,9 @@ use are in the nrm_e2e package next to this file (see its __init__),
 which test files import from.  Everything runs against the real
 binaries: scripts/pg.sh for the cluster, bin/nrmctl for migrations and
 keys, and bin/nrmd (or the binary named by NRM_NRMD, so the same suite
-runs against build/asan/bin/nrmd).
+runs against build/asan/bin/nrmd).  With pytest-xdist (`-n 4`, as
+scripts/check.sh runs it) every worker has all of this to itself
+(nrm_e2e/parallel.py).
 """
 
 import os
