@@ -49,10 +49,18 @@ mkdir -p "$LOGDIR"
 # (NRM_E2E_TMPDIR), so a run killed halfway leaves nothing behind.
 export NRM_E2E_TMPDIR=$TMP
 
+# The e2e suite runs in pytest-xdist workers (python3-pytest-xdist):
+# its tests mostly wait (on daemons, timers, PostgreSQL), so more workers
+# than cores pay.  Each worker has its own cluster and daemons, and every
+# test still runs once per tier (tests/e2e/nrm_e2e/parallel.py).
+# NRM_E2E_WORKERS=1 runs it serially.
+E2E_WORKERS=${NRM_E2E_WORKERS:-4}
+XDIST=() # set once deps.sh has run
+
 cleanup() {
 	local rc=$? d
 	trap - EXIT INT TERM
-	for d in "$PGDIR" "$TMP"/nrm-e2e-*/pg; do
+	for d in "$PGDIR" "$TMP"/nrm-e2e-*/pg; do # one per xdist worker
 		if [ -d "$d" ]; then
 			scripts/pg.sh drop "$d" >/dev/null 2>&1 || true
 		fi
@@ -154,7 +162,7 @@ pytest_tier() {
 	xml=$LOGDIR/$name.xml
 	banner "$name: pytest tests/e2e $*"
 	t0=$(date +%s)
-	env "$@" "$PY" -m pytest -p no:cacheprovider -q -rfEs \
+	env "$@" "$PY" -m pytest -p no:cacheprovider -q -rfEs "${XDIST[@]}" \
 	    --junitxml="$xml" tests/e2e
 	rc=$?
 	counts=$("$PY" - "$xml" <<'EOF' 2>/dev/null || echo "0 0 0"
@@ -194,6 +202,13 @@ skip_tier() {
 step deps scripts/deps.sh
 step python "$PY" -c 'import pytest, requests, yaml, jsonschema' ||
 	echo "check.sh: python3-pytest, -requests, -yaml and -jsonschema are needed" >&2
+if [ "$E2E_WORKERS" -gt 1 ]; then
+	if "$PY" -c 'import xdist' 2>/dev/null; then
+		XDIST=(-n "$E2E_WORKERS")
+	else
+		echo "check.sh: no python3-pytest-xdist: e2e runs serially" >&2
+	fi
+fi
 
 BUILD_OK=0
 if step build make -j"$JOBS"; then

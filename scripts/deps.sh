@@ -22,7 +22,7 @@ PKGS=(
 	postgresql-15 postgresql-client-15 postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	python3 python3-pytest python3-requests python3-yaml
-	python3-jsonschema
+	python3-jsonschema python3-pytest-xdist
 	wrk docker-compose valgrind openssl ca-certificates
 	libclang-rt-14-dev curl clang-format
 	libqrencode-dev chromium zbar-tools

@@ -6,7 +6,9 @@ use are in the nrm_e2e package next to this file (see its __init__),
 which test files import from.  Everything runs against the real
 binaries: scripts/pg.sh for the cluster, bin/nrmctl for migrations and
 keys, and bin/nrmd (or the binary named by NRM_NRMD, so the same suite
-runs against build/asan/bin/nrmd).
+runs against build/asan/bin/nrmd).  With pytest-xdist (`-n 4`, as
+scripts/check.sh runs it) every worker has all of this to itself
+(nrm_e2e/parallel.py).
 """
 
 import os
@@ -21,6 +23,7 @@ import pytest
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import NRMCTL, NRMD, run
 from nrm_e2e.openapi import load_openapi
+from nrm_e2e.parallel import FileScheduling, RunDir, slow_first, worker_id
 from nrm_e2e.pg import Cluster, create_key, key_id
 
 # Re-exported for test files that import these names from conftest, as
@@ -45,30 +48,45 @@ from nrm_e2e.signals import (  # noqa: F401
 # --------------------------------------------------------------------------
 # the PostgreSQL cluster
 
-@pytest.fixture(scope="session")
-def workdir():
+def tmp_parent():
     # NRM_E2E_TMPDIR: where scripts/check.sh wants it (it removes that
     # directory, clusters included, however the run ends)
-    parent = os.environ.get("NRM_E2E_TMPDIR") or "/tmp"
-    top = Path(tempfile.mkdtemp(prefix="nrm-e2e-", dir=parent))
-    os.chmod(top, 0o755)  # the cluster runs as the postgres user
-    yield top
-    shutil.rmtree(top, ignore_errors=True)
+    return os.environ.get("NRM_E2E_TMPDIR") or "/tmp"
+
+
+def run_dir(config):
+    """The RunDir the xdist workers share, or None when serial."""
+    path = getattr(config, "workerinput", {}).get("nrm_e2e_rundir")
+    return RunDir(path) if path else None
 
 
 @pytest.fixture(scope="session")
-def cluster(workdir):
+def workdir(request):
+    top = Path(tempfile.mkdtemp(prefix="nrm-e2e-", dir=tmp_parent()))
+    os.chmod(top, 0o755)  # the cluster runs as the postgres user
+    yield top
+    if run_dir(request.config) is None:  # else the controller removes it
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cluster(request, workdir):
     for binary in (NRMD, NRMCTL):
         assert binary.is_file() and os.access(binary, os.X_OK), \
             "%s is not built (run make)" % binary
+    rundir = run_dir(request.config)
     c = Cluster(workdir)
+    if rundir:  # registered first, so that it is dropped however it ends
+        rundir.register_cluster(worker_id(request.config), c)
     c.start()
     try:
+        c.not_durable()
         c.nrmctl("migrate")
         yield c
     finally:
-        c.pg("stop", c.dir, check=False)
-        c.pg("drop", c.dir, check=False)
+        if rundir is None:  # else the controller drops it (see below)
+            c.pg("stop", c.dir, check=False)
+            c.pg("drop", c.dir, check=False)
 
 
 # --------------------------------------------------------------------------
@@ -229,8 +247,77 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)  # after any other plugin's reordering
 def pytest_collection_modifyitems(session, config, items):
+    if worker_id(config):
+        items[:] = slow_first(items)  # every worker alike (parallel.py)
     last = [i for i in items if i.get_closest_marker("audit_scan_last")]
     if last:
         moved = set(last)
         items[:] = [i for i in items if i not in moved] + last
+    config._nrm_scan_last = {i.nodeid for i in last}
+    config._nrm_finished = 0
+
+
+# --------------------------------------------------------------------------
+# pytest-xdist (nrm_e2e/parallel.py): each worker has its own cluster; the
+# controller makes the directory the workers share, and drops every
+# worker's cluster once they have all finished, so that the audit scan
+# can read them all.
+
+SCAN_WAIT = float(os.environ.get("NRM_E2E_SCAN_WAIT", "900"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    # whole files per worker; --dist load (the default of -n) would split
+    # a module from its module-scoped daemon and its order
+    if config.getvalue("dist") in ("load", "loadfile"):
+        return FileScheduling(config, log)
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    config = node.config
+    if not hasattr(config, "_nrm_rundir"):
+        config._nrm_rundir = tempfile.mkdtemp(prefix="nrm-e2e-run-",
+                                              dir=tmp_parent())
+    node.workerinput["nrm_e2e_rundir"] = config._nrm_rundir
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "_nrm_rundir", None)
+    if path is None:
+        return
+    for pgdir, port in RunDir(path).clusters():
+        Cluster(Path(pgdir).parent, port).pg("drop", pgdir, check=False)
+        shutil.rmtree(Path(pgdir).parent, ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    yield
+    config = item.config
+    rundir = run_dir(config)
+    if rundir and item.nodeid not in config._nrm_scan_last:
+        config._nrm_finished += 1
+        rundir.mark_done(worker_id(config), config._nrm_finished)
+
+
+@pytest.fixture
+def every_cluster(request, cluster):
+    """This session's cluster and, under pytest-xdist, every other
+    worker's, once every test of the run but the audit_scan_last ones
+    has finished there (for the scans that run last)."""
+    config = request.config
+    rundir = run_dir(config)
+    if rundir is None:
+        return [cluster]
+    total = len(request.session.items) - len(config._nrm_scan_last)
+    signal.alarm(0)  # waiting for the others is not this test's time
+    rundir.wait_done(total, SCAN_WAIT)
+    signal.alarm(TEST_TIMEOUT)
+    return [cluster] + [Cluster.attach(d, port)
+                        for d, port in rundir.clusters()
+                        if d != str(cluster.dir)]
 

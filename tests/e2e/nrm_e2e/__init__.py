@@ -9,4 +9,5 @@ fixtures and hooks, which stay in tests/e2e/conftest.py.
   daemon   nrmd processes and the pool that checks their logs
   openapi  the OpenAPI document and schema validators
   cases    cases made by a reporter, and the case read
+  parallel the suite in pytest-xdist workers: units, the shared run dir
 """

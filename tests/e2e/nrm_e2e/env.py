@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[3]
 NRMD = Path(os.environ.get("NRM_NRMD") or ROOT / "bin" / "nrmd")
 NRMCTL = Path(os.environ.get("NRM_NRMCTL") or ROOT / "bin" / "nrmctl")
 PG_SH = ROOT / "scripts" / "pg.sh"
+# psql itself, not Debian's /usr/bin/psql (a Perl wrapper that costs a
+# Perl start on each of the suite's thousands of queries)
+PGBIN = Path(os.environ.get("NRM_PGBIN") or "/usr/lib/postgresql/15/bin")
+PSQL = str(PGBIN / "psql") if (PGBIN / "psql").exists() else "psql"
 ROUTING_DIR = ROOT / "config" / "routing"
 OPENAPI = ROOT / "nrm-api" / "openapi.yaml"
 

@@ -6,15 +6,15 @@ import hashlib
 import shlex
 from pathlib import Path
 
-from .env import NRMCTL, PG_SH, clean_env, free_pg_port, run
+from .env import NRMCTL, PG_SH, PSQL, clean_env, free_pg_port, run
 
 class Cluster:
     """A private cluster run by scripts/pg.sh in a temp dir."""
 
-    def __init__(self, top):
+    def __init__(self, top, port=None):
         self.top = Path(top)
         self.dir = self.top / "pg"
-        self.port = free_pg_port()
+        self.port = port or free_pg_port()
         self.env = {}
         self._direct = None
 
@@ -28,6 +28,26 @@ class Cluster:
 
     def stop(self):
         self.pg("stop", self.dir)
+
+    @classmethod
+    def attach(cls, pgdir, port):
+        """The running cluster in `pgdir` (another worker's)."""
+        c = cls(Path(pgdir).parent, port)
+        c.load_env()
+        return c
+
+    # A test cluster that need not survive a crash of the machine: the
+    # suite never crashes PostgreSQL (test_db_outage stops it with a
+    # fast shutdown, which writes every commit out first), so a commit
+    # need not wait for its WAL on disk.  Only this cluster: pg.sh's
+    # own settings keep durability on.
+    NOT_DURABLE = ("fsync = off", "synchronous_commit = off",
+                   "full_page_writes = off")
+
+    def not_durable(self):
+        for setting in self.NOT_DURABLE:
+            self.sql("alter system set " + setting)
+        self.sql("select pg_reload_conf()")
 
     def load_env(self):
         out = self.pg("env", self.dir, self.port).stdout
@@ -62,11 +82,11 @@ class Cluster:
         if self._direct is None:
             # Prefer psql with the superuser URL (fast); fall back to
             # scripts/pg.sh psql when that role needs the postgres user.
-            p = run(["psql", "-d", self.env["NRM_SUPERUSER_URL"], *opts[:-2],
+            p = run([PSQL, "-d", self.env["NRM_SUPERUSER_URL"], *opts[:-2],
                      "-c", "select 1"], env=clean_env(), check=False)
             self._direct = p.returncode == 0 and p.stdout.strip() == "1"
         if self._direct:
-            return ["psql", "-d", self.env["NRM_SUPERUSER_URL"], *opts]
+            return [PSQL, "-d", self.env["NRM_SUPERUSER_URL"], *opts]
         return [PG_SH, "psql", self.dir, self.port, *opts]
 
     def sql(self, sql, check=True):
