@@ -47,11 +47,34 @@ SANITIZER_ENV = {
 }
 
 
+_HANDED = set()  # ports free_port gave out in this process
+PORTS_PER_WORKER = 1500
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nobody listens on right now, never
+    the same one twice in this process, from this pytest-xdist worker's
+    own range (20000 + 1500 a worker: below the kernel's ephemeral
+    range).  Asking the kernel for port 0 twice can give the same port
+    twice (the first is closed before the daemon binds it), and another
+    worker can draw it too: a daemon then finds its TLS port taken."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    k = int(worker[2:]) if worker[2:].isdigit() else 0
+    lo = 20000 + (k % 8) * PORTS_PER_WORKER
+    ports = list(range(lo, lo + PORTS_PER_WORKER))
+    random.shuffle(ports)
+    for port in ports:
+        if port in _HANDED:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED.add(port)
+        return port
+    raise RuntimeError("no free port in %d-%d" % (lo, lo + PORTS_PER_WORKER
+                                                    - 1))
 
 
 def free_pg_port():
