@@ -24,6 +24,7 @@ void nrm_h_readyz(struct nrm_req *r);
 void nrm_h_metrics(struct nrm_req *r);
 void nrm_h_signal_create(struct nrm_req *r);
 void nrm_h_signal_get(struct nrm_req *r);
+void nrm_h_signal_list(struct nrm_req *r);
 void nrm_h_inbox(struct nrm_req *r);
 /* The inbox's callbacks for the waiter registry (waiters.h). */
 void nrm_h_inbox_requery(
@@ -32,6 +33,8 @@ void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 void nrm_h_case_get(struct nrm_req *r);
 /* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
 void nrm_h_case_act(struct nrm_req *r);
+/* GET /v1/cases/{id}/colleagues: whom a handover may go to. */
+void nrm_h_case_colleagues(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
 void nrm_h_ident_queue(struct nrm_req *r);

@@ -516,6 +516,53 @@ nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
 	return evhttp_parse_query_str(q, out) == 0 ? NRM_OK : NRM_ERR;
 }
 
+int
+nrm_req_page_query(struct nrm_req *r, struct evkeyvalq *out,
+    const char *const *known, size_t n)
+{
+	struct evkeyval *kv;
+	const char *limit, *cursor;
+	char field[64];
+	size_t len;
+
+	if (nrm_req_query(r, out) != NRM_OK) {
+		evhttp_clear_headers(out);
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return NRM_ERR;
+	}
+	TAILQ_FOREACH(kv, out, next)
+	{
+		size_t i = 0;
+
+		while (i < n && strcmp(kv->key, known[i]))
+			i++;
+		if (i == n) {
+			snprintf(field, sizeof(field), "%.60s", kv->key);
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
+			    "unknown query parameter");
+			goto fail;
+		}
+	}
+	limit = evhttp_find_header(out, "limit");
+	cursor = evhttp_find_header(out, "cursor");
+	len = limit != NULL ? strlen(limit) : 0;
+	if (limit != NULL &&
+	    (len < 1 || len > 3 || strspn(limit, "0123456789") != len)) {
+		nrm_req_fail(
+		    r, NRM_E_BAD_REQUEST, "limit", "limit must be 1 to 200");
+		goto fail;
+	}
+	if (cursor != NULL && !nrm_uuid_valid(cursor)) {
+		nrm_req_fail(
+		    r, NRM_E_BAD_REQUEST, "cursor", "the cursor is not valid");
+		goto fail;
+	}
+	return NRM_OK;
+fail:
+	evhttp_clear_headers(out);
+	return NRM_ERR;
+}
+
 /* Match one pattern; "{id}" takes one non-empty segment. */
 static bool
 http_match(const char *pattern, const char *path, char *param, size_t paramsz)

@@ -215,4 +215,15 @@ int nrm_req_body_object(struct nrm_req *r, bool empty_ok,
 /* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
 int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out) NRM_MUSTCHECK;
 
+/*
+ * The query of a keyset-paged list: only the parameters known[0..n)
+ * may occur (else 400 naming the first other one); "limit", when
+ * present, is 1 to 3 digits (its range is the database's) and "cursor"
+ * a UUID (else 400 naming it).  On NRM_OK *out holds the parameters
+ * (caller frees with evhttp_clear_headers); on failure it has already
+ * replied and freed them: return.
+ */
+int nrm_req_page_query(struct nrm_req *r, struct evkeyvalq *out,
+    const char *const *known, size_t n) NRM_MUSTCHECK;
+
 #endif /* NRM_HTTP_H */

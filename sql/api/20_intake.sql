@@ -241,3 +241,83 @@ COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
 GRANT EXECUTE ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) TO
     nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
+
+/*
+ * GET /v1/signals (reporter): the receipts of the caller's agency's
+ * signals, newest first, in keyset pages on (received_at, id): p_after
+ * is the signal id of the last item of the previous page (next_cursor);
+ * a cursor naming no signal of the agency is a 400 field cursor.  Order
+ * of checks: 401/403; limit (1..200), cursor (400 bad_request naming
+ * the parameter, audited failed/bad_request); then 200.  An item is
+ * what the receipt of GET /v1/signals/{id} shows and nothing more (no
+ * subject data, no reporter reference).  One audit event per call, like
+ * the inbox: signal.list, object type signal, purpose intake.
+ */
+CREATE OR REPLACE FUNCTION api.signal_list(p_token_hash bytea,
+    p_request_id text, p_client inet, p_after uuid DEFAULT NULL,
+    p_limit integer DEFAULT 50) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_limit integer := COALESCE(p_limit, 50);
+	v_at timestamptz;
+	v_field text;
+	v_detail text;
+	v_page record;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['reporter'], 'signal.list', 'signal', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+
+	IF v_limit NOT BETWEEN 1 AND 200 THEN
+		v_field := 'limit';
+		v_detail := 'limit must be 1 to 200';
+	ELSIF p_after IS NOT NULL THEN
+		SELECT s.received_at INTO v_at FROM intake.signal s
+		WHERE s.id = p_after AND s.agency_id = v_p.agency_id;
+		IF NOT FOUND THEN
+			v_field := 'cursor';
+			v_detail := 'the cursor is not valid';
+		END IF;
+	END IF;
+	IF v_field IS NOT NULL THEN
+		RETURN api.refuse(v_p, 'intake', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', v_detail, v_field));
+	END IF;
+
+	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.received_at
+	        DESC, q.id DESC), '[]'::jsonb) AS items,
+	    pg_catalog.count(*) AS n,
+	    (pg_catalog.array_agg(q.id ORDER BY q.received_at, q.id))[1]
+	        AS last_id
+	INTO v_page
+	FROM (SELECT s.id, s.received_at,
+	        pg_catalog.jsonb_build_object('signal_id', s.id,
+	            'case_id', c.id, 'region', s.region_code,
+	            'priority', c.priority, 'rule_id', s.rule_id,
+	            'received_at', api.rfc3339(s.received_at),
+	            'notification_only', s.notification_only) AS item
+	    FROM intake.signal s
+	    LEFT JOIN care.case c ON c.signal_id = s.id
+	    WHERE s.agency_id = v_p.agency_id
+	      AND (v_at IS NULL OR (s.received_at, s.id) < (v_at, p_after))
+	    ORDER BY s.received_at DESC, s.id DESC
+	    LIMIT v_limit) q;
+
+	RETURN api.answer(v_p, 'intake',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items', v_page.items,
+	            'next_cursor', CASE WHEN v_page.n = v_limit
+	                THEN v_page.last_id END)));
+END
+$$;
+COMMENT ON FUNCTION api.signal_list(bytea, text, inet, uuid, integer) IS
+    'GET /v1/signals: the receipts of the caller''s agency''s signals '
+    '(reporter), newest first, keyset-paged; no personal data; one audit '
+    'event (signal.list) per call.';
+GRANT EXECUTE ON FUNCTION api.signal_list(bytea, text, inet, uuid, integer)
+    TO nrm_app;

@@ -441,6 +441,11 @@ BEGIN
 	END IF;
 
 	v_body := care.case_json(p_case_id);
+	-- held_by_me: whether the caller (its key; a person's own key)
+	-- holds the case, so a screen offers only the actions that fit.
+	v_body := pg_catalog.jsonb_set(v_body, '{case,held_by_me}',
+	    pg_catalog.to_jsonb(COALESCE(
+	        v_body->'case'->>'holder' = v_p.key_id::text, false)));
 
 	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
 	    'case.read', 'case', p_case_id::text, v_rp.purpose, v_rp.reason,

@@ -629,3 +629,81 @@ GRANT EXECUTE ON FUNCTION api.case_handover(bytea, text, inet, uuid, text,
 GRANT EXECUTE ON FUNCTION auth.session_json(auth.person, auth.session) TO
     nrm_people;
 REVOKE CREATE ON SCHEMA auth FROM nrm_people;
+
+/*
+ * The colleagues a case of region p_region may be handed over to: id
+ * and display name (STAFF DATA) of its active coordinator persons but
+ * p_except (the caller; NULL for a key), ordered by display name, as a
+ * jsonb array.  SECURITY DEFINER owned by nrm_people: nrm_coordinator
+ * reads no name of auth.person itself (0009 granted it the columns a
+ * handover checks), so it sees the names of these persons only.
+ */
+CREATE OR REPLACE FUNCTION auth.person_colleagues(p_region text,
+    p_except uuid) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+	        'person_id', p.id, 'display_name', p.display_name)
+	        ORDER BY p.display_name, p.id), '[]'::jsonb)
+	FROM auth.person p
+	WHERE p.role = 'coordinator' AND p.status = 'active'
+	  AND p_region = ANY (p.regions)
+	  AND p.id IS DISTINCT FROM p_except
+$$;
+COMMENT ON FUNCTION auth.person_colleagues(text, uuid) IS
+    'Id and display name of the active coordinator persons of a region '
+    'but one (GET /v1/cases/{id}/colleagues); SECURITY DEFINER, owned '
+    'by nrm_people.';
+-- Handed to nrm_people, which may create in schema auth only meanwhile
+-- (as in 60_people.sql).
+GRANT CREATE ON SCHEMA auth TO nrm_people;
+ALTER FUNCTION auth.person_colleagues(text, uuid) OWNER TO nrm_people;
+REVOKE CREATE ON SCHEMA auth FROM nrm_people;
+REVOKE EXECUTE ON FUNCTION auth.person_colleagues(text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.person_colleagues(text, uuid) TO
+    nrm_coordinator;
+
+/*
+ * GET /v1/cases/{id}/colleagues (coordinator of the case's region): the
+ * persons a handover of the case may go to, i.e. the active coordinator
+ * persons of the case's region other than the caller, as {"items":
+ * [{"person_id", "display_name"}]} ordered by display_name, id; nothing
+ * else of them (no login, no agency, no regions).  The same set
+ * api.case_handover accepts.  404 for an unknown case or one outside
+ * the caller's regions (audited denied not_found/out_of_scope), as GET
+ * /v1/cases/{id}.  Audited case.colleagues, object the case, purpose
+ * care; reads no personal data of the case.
+ */
+CREATE OR REPLACE FUNCTION api.case_colleagues(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_region text;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.colleagues', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
+		RETURN api.refuse_case(v_p, 'care', p_case_id, v_region);
+	END IF;
+	RETURN api.answer(v_p, 'care',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items',
+	            auth.person_colleagues(v_region, v_p.person_id))));
+END
+$$;
+COMMENT ON FUNCTION api.case_colleagues(bytea, text, inet, uuid) IS
+    'GET /v1/cases/{id}/colleagues (coordinator of the case''s region): '
+    'id and display name of the active coordinator persons of the '
+    'case''s region but the caller: whom a handover may go to.';
+GRANT EXECUTE ON FUNCTION api.case_colleagues(bytea, text, inet, uuid) TO
+    nrm_app;

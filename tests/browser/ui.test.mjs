@@ -162,6 +162,7 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	/* the reporter's receipts screen lists it */
 	await rep.getByRole('navigation').getByRole('link', {name: nl['nav.receipts']}).click();
 	await rep.locator(`[data-screen="receipts"] [data-receipt="${r.signal}"]`).waitFor();
+	seen.signal13 = r.signal;
 });
 
 test('transfer to another region: it arrives in that region\'s inbox', async () => {
@@ -332,6 +333,22 @@ test('keyboard only: the reporter sends a signal, the coordinator takes it', asy
 	seen.kb = id;
 });
 
+test('the receipts screen lists the agency\'s earlier receipts from the server, after a reload too', async () => {
+	const rep = pages[2];
+	await go(rep, '#/receipts');
+	/* made in the first test; this browser keeps no list of its own */
+	assert.equal(await rep.evaluate(() => sessionStorage.getItem('nrm.receipts')), null);
+	await rep.reload();
+	const earlier = rep.locator(`[data-screen="receipts"] [data-receipt="${seen.signal13}"]`);
+	await earlier.waitFor();
+	assert.equal(await earlier.locator('[data-kind]').getAttribute('data-kind'), 'case');
+	assert.equal(await earlier.locator('[data-region]').getAttribute('data-region'), 'VR13');
+	/* newest first: the latest signal (the keyboard run's) above it */
+	const ids = await rep.locator('[data-screen="receipts"] [data-receipt]')
+		.evaluateAll((els) => els.map((e) => e.dataset.receipt));
+	assert.ok(ids.indexOf(seen.signal13) > 0, ids.join(' '));
+});
+
 test('close and reopen a held case (If-Match): the state follows, the history grows', async () => {
 	const co = pages[0];
 	const close = co.locator('form[data-action="close"]');
@@ -344,6 +361,38 @@ test('close and reopen a held case (If-Match): the state follows, the history gr
 	await reopen.getByRole('button', {name: nl['case.reopen']}).click();
 	await co.locator('#case-state[data-state="open"]').waitFor();
 	assert.equal(await co.locator('#case-history tbody tr').count(), 4);
+});
+
+test('hand a held case over to a colleague picked from the list: it shows in that person\'s "mine" inbox', async () => {
+	const co = pages[0];
+	const co2 = pages[1];
+	/* reopened, so open: no handover or close offered, take is */
+	await co.locator('#case-state[data-state="open"]').waitFor();
+	assert.equal(await co.locator('form[data-action="handover"]').count(), 0);
+	assert.equal(await co.locator('form[data-action="close"]').count(), 0);
+	await co.locator('form[data-action="take"]')
+		.getByRole('button', {name: nl['case.take']}).click();
+	await co.locator('#case-state[data-state="taken"]').waitFor();
+	const form = co.locator('form[data-action="handover"]');
+	const pick = form.getByLabel(nl['case.handover.person'], {exact: true});
+	const names = await pick.locator('option').allTextContents();
+	const to = fixture().persons[WHO.co13b].display_name;
+	assert.ok(names.includes(to), names.join('|'));
+	assert.ok(!names.includes(fixture().persons[WHO.co13].display_name));
+	assert.ok(!names.includes(fixture().persons[WHO.co09].display_name));
+	await pick.selectOption({label: to});
+	await form.getByRole('button', {name: nl['case.handover']}).click();
+	/* held by the colleague now: no action is offered any more */
+	await co.locator('#case-held-other').waitFor();
+	assert.equal(await co.locator('#case-state').getAttribute('data-state'), 'taken');
+	assert.equal(await co.locator('form[data-action]').count(), 0);
+	await co.locator('.utrecht-alert--ok').waitFor();
+	await checkScreen(co, 'case-held-other-nl');
+	await go(co2, '#/inbox');
+	await co2.locator('#f-state').selectOption('taken');
+	await co2.locator('#f-mine').check();
+	await co2.getByRole('button', {name: nl['common.refresh']}).click();
+	await co2.locator(`tr[data-case="${seen.kb}"]`).waitFor({timeout: 30000});
 });
 
 /* Every screen of this helper, in nl and en, at 1280 and 375 px. */

@@ -30,7 +30,7 @@ SELECT is((SELECT v->'body'->'version' FROM r WHERE name = 'get'), '1',
     'version (the ETag) is the case version');
 SELECT is((SELECT v->'body'->'case' FROM r WHERE name = 'get')
     - ARRAY['signal_id', 'rule_id', 'ruleset_version', 'explanation',
-        'escalated_at', 'updated_at'],
+        'escalated_at', 'updated_at', 'held_by_me'],
     (SELECT item FROM care.case_item WHERE id = pg_temp.cid('K')),
     'case: the inbox item ...');
 SELECT is((SELECT v->'body'->'case' FROM r WHERE name = 'get')
@@ -40,8 +40,9 @@ SELECT is((SELECT v->'body'->'case' FROM r WHERE name = 'get')
         WHERE id = pg_temp.cid('K')), 'rule_id', 'municipality',
         'ruleset_version', 'sha256:0123abcd',
         'explanation', 'GM0363 lies in safety region VR13',
-        'escalated_at', NULL, 'updated_at', api.rfc3339(now())),
-    '... plus the routing decision and times');
+        'escalated_at', NULL, 'updated_at', api.rfc3339(now()),
+        'held_by_me', false),
+    '... plus the routing decision, times and held_by_me (open: false)');
 SELECT is((SELECT (v->'body'->'signal') - 'signal_id' - 'received_at'
     FROM r WHERE name = 'get'),
     '{"observed_at": "2024-05-01T10:00:00Z",

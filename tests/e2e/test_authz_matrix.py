@@ -77,6 +77,9 @@ POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 401 401
 POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 401 401
 POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/handover       out w   403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/colleagues      in  r   403 200 403 403 403 403 403 401 401
+GET /v1/cases/{id}/colleagues      out r   403 404 403 403 403 403 403 401 401
+GET /v1/signals                    -   r   200 403 403 403 403 403 403 401 401
 POST /v1/investigations            in  w   403 403 403 201 403 403 403 401 401
 POST /v1/investigations            out w   403 403 403 422 403 403 403 401 401
 GET /v1/investigations/{id}        in  r   403 403 403 200 403 403 403 401 401

@@ -1,11 +1,15 @@
 """Signal intake: the happy path, routing and priority, anonymous
-notifications, and the receipt (POST and GET /v1/signals)."""
+notifications, the receipt (POST and GET /v1/signals/{id}) and the
+agency's receipts (GET /v1/signals)."""
 
 import datetime
 import uuid
 
+import requests
+
 from nrm_e2e.api import (
-    assert_problem, assert_receipt, get_receipt, post_signal)
+    assert_problem, assert_receipt, auth, get_receipt, ok, post_signal)
+from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.signals import (
     PERSONAL, adult_signal, minor_signal, notification_signal, now_utc,
     rfc3339)
@@ -319,3 +323,86 @@ def test_utf8_names_and_offsets(nrmd, db, keys):
         "and given_name = '%s' and family_name = '%s'"
         % (rec["signal_id"], PERSONAL["given_name_utf8"],
            PERSONAL["family_name_utf8"])) == 1
+
+
+# --------------------------------------------------------------------------
+# the agency's receipts (GET /v1/signals)
+
+
+def signal_pages(d, key, limit):
+    """Every receipt the key's agency may list, page by page; and the
+    answers."""
+    items, answers, cursor = [], [], None
+    for _ in range(10000):
+        p = {"limit": limit}
+        if cursor:
+            p["cursor"] = cursor
+        r = requests.get(d.url + "/v1/signals", params=p,
+                         headers=auth(key), timeout=15)
+        answers.append(r)
+        body = ok(r)
+        assert len(body["items"]) <= limit
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items, answers
+    raise AssertionError("more than 10000 pages")
+
+
+def test_signal_list_is_the_agency_receipts(nrmd, db, keys):
+    """Every receipt of the agency (another key's too), newest first,
+    exactly as GET /v1/signals/{id} shows it; another agency's are not
+    there; pages of 2 neither repeat nor skip; one audit event per page;
+    the answers validate against the document."""
+    mine = [assert_receipt(post_signal(nrmd, keys[who].token, body))
+            for who, body in (("reporter", adult_signal()),
+                              ("reporter_same_agency", minor_signal()),
+                              ("reporter", notification_signal()))]
+    theirs = assert_receipt(post_signal(
+        nrmd, keys["reporter_other"].token, adult_signal()))
+    items, answers = signal_pages(nrmd, keys["reporter_same_agency"], 2)
+    ids = [i["signal_id"] for i in items]
+    assert len(ids) == len(set(ids)), "a page repeated a signal"
+    assert theirs["signal_id"] not in ids
+    by_id = {i["signal_id"]: i for i in items}
+    for rec in mine:
+        assert by_id[rec["signal_id"]] == rec
+    assert by_id[mine[2]["signal_id"]]["notification_only"] is True
+    # newest first (received_at is shown to the second, kept finer)
+    times = [i["received_at"] for i in items]
+    assert times == sorted(times, reverse=True), "not newest first"
+    assert ids.index(mine[2]["signal_id"]) < ids.index(
+        mine[1]["signal_id"]) < ids.index(mine[0]["signal_id"])
+    v = validator(load_openapi(), "ReceiptList")
+    for r in answers:
+        v.validate(r.json())
+    rid = answers[0].headers["X-Request-Id"]
+    assert db.count("select count(*) from audit.event where request_id = "
+                    "'%s' and action = 'signal.list' and purpose = 'intake' "
+                    "and outcome = 'allowed'" % rid) == 1
+    assert db.count("select count(*) from audit.event where request_id = "
+                    "'%s'" % rid) == 1
+    other = [i["signal_id"] for i in signal_pages(
+        nrmd, keys["reporter_other"], 200)[0]]
+    assert theirs["signal_id"] in other
+    assert not {r["signal_id"] for r in mine} & set(other)
+
+
+def test_signal_list_refuses(nrmd, keys):
+    url = nrmd.url + "/v1/signals"
+    theirs = assert_receipt(post_signal(
+        nrmd, keys["reporter_other"].token, adult_signal()))
+    for params, field in (({"limit": "0"}, "limit"),
+                          ({"limit": "201"}, "limit"),
+                          ({"limit": "x"}, "limit"),
+                          ({"cursor": "not-a-uuid"}, "cursor"),
+                          ({"cursor": str(uuid.uuid4())}, "cursor"),
+                          ({"cursor": theirs["signal_id"]}, "cursor"),
+                          ({"state": "open"}, "state")):
+        r = requests.get(url, params=params,
+                         headers=auth(keys["reporter"]), timeout=15)
+        assert_problem(r, 400, "bad_request", field)
+    for who in ("coordinator", "analyst"):
+        r = requests.get(url, headers=auth(keys[who]), timeout=15)
+        assert_problem(r, 403, "forbidden")
+    assert_problem(requests.get(url, timeout=15), 401, "unauthenticated")

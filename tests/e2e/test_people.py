@@ -504,6 +504,60 @@ def test_session_acts_like_a_key_of_its_role(w):
     assert all(i["person_id"] == a.id for i in r.json()["items"])
 
 
+def test_colleagues_and_held_by_me(w):
+    """GET /v1/cases/{id}/colleagues names the active coordinator persons
+    of the case's region but the caller (id and display name only): not
+    a disabled one, not one of another region; out of the caller's
+    regions it is a 404.  GET /v1/cases/{id} says held_by_me for the
+    holder only; the handover to a listed colleague moves it."""
+    a = w.person(name="Ada Colleague")
+    b = w.person(name="Bea Colleague")
+    off = w.create(name="Off Colleague")
+    c17 = w.person(regions=("VR17",))
+    r = requests.post(w.d.url + "/v1/admin/persons/%s/disable" % off.id,
+                      headers=auth(w.admin), timeout=15)
+    assert r.status_code == 200, r.text
+    cookie, csrf, _ = w.session(a)
+    case_id = new_case(w.d, w.reporter, "VR13")["case_id"]
+    path = "/v1/cases/%s/colleagues" % case_id
+    r = with_cookie(w.d, "GET", path, cookie)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), "Colleagues").validate(r.json())
+    items = r.json()["items"]
+    assert all(set(i) == {"person_id", "display_name"} for i in items)
+    by_id = {i["person_id"]: i["display_name"] for i in items}
+    assert by_id.get(b.id) == "Bea Colleague", items
+    assert a.id not in by_id and off.id not in by_id
+    assert c17.id not in by_id
+    names = [i["display_name"] for i in items]
+    assert names == sorted(names), names
+    c17_cookie, _, _ = w.session(c17)
+    r = with_cookie(w.d, "GET", path, c17_cookie)
+    assert_problem(r, 404, "not_found")
+    r = requests.get(w.d.url + path, headers=auth(w.reporter), timeout=15)
+    assert_problem(r, 403, "forbidden")
+
+    def held(ck):
+        g = with_cookie(w.d, "GET", "/v1/cases/%s" % case_id, ck,
+                        headers={"NRM-Purpose": "care"})
+        assert g.status_code == 200, g.text
+        return g.json()["case"]["held_by_me"], g.headers["ETag"]
+
+    assert held(cookie)[0] is False
+    r = with_cookie(w.d, "POST", "/v1/cases/%s/take" % case_id, cookie,
+                    csrf=csrf)
+    assert r.status_code == 200, r.text
+    cb, _, _ = w.session(b)
+    assert held(cookie)[0] is True
+    assert held(cb)[0] is False
+    r = with_cookie(w.d, "POST", "/v1/cases/%s/handover" % case_id, cookie,
+                    csrf=csrf, headers={"If-Match": held(cookie)[1]},
+                    json={"person": b.id})
+    assert r.status_code == 200, r.text
+    assert held(cookie)[0] is False
+    assert held(cb)[0] is True
+
+
 def test_answers_match_the_openapi_schemas(w):
     """Each people answer against its schema in nrm-api/openapi.yaml."""
     doc = load_openapi()

@@ -12,6 +12,9 @@
  *   POST /v1/cases/{id}/handover    {"person"}: from the person who
  *                                   holds it to an active coordinator
  *                                   person of the case's region
+ *   GET  /v1/cases/{id}/colleagues  whom a handover may go to (id and
+ *                                   display name of the region's other
+ *                                   active coordinator persons)
  *
  * Each is one api.* call.  If-Match (the ETag of GET) makes a change a
  * compare-and-set on the case version (412 when stale); without it the
@@ -202,4 +205,18 @@ nrm_h_case_act(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR,
 	    case_actions[case_action_of(r)].action, "case", case_act_authed);
+}
+
+static void
+case_colleagues_authed(struct nrm_req *r)
+{
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_CASE_COLLEAGUES, nrm_req_uuid_param(r));
+}
+
+void
+nrm_h_case_colleagues(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.colleagues", "case",
+	    case_colleagues_authed);
 }

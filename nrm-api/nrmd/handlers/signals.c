@@ -1,6 +1,7 @@
 /*
- * handler_signals.c - POST /v1/signals (intake) and GET /v1/signals/{id}
- * (the intake receipt).
+ * handler_signals.c - POST /v1/signals (intake), GET /v1/signals/{id}
+ * (the intake receipt) and GET /v1/signals (the agency's receipts,
+ * ?limit= &cursor= keyset pages -> api.signal_list).
  *
  * Intake: authenticate the shape of the token, check the headers, read
  * and validate the body in nrm-core, route it, then make ONE database
@@ -18,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #define SIG_IDEM_KEY_MAX 200
 
@@ -148,4 +152,25 @@ nrm_h_signal_get(struct nrm_req *r)
 	 * an id it may not see.
 	 */
 	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_SIGNAL_RECEIPT, nrm_req_uuid_param(r));
+}
+
+/* ?limit= (1..200, the database's range), ?cursor= (next_cursor). */
+static void
+sig_list_authed(struct nrm_req *r)
+{
+	static const char *const known[] = {"limit", "cursor"};
+	struct evkeyvalq q;
+
+	if (nrm_req_page_query(r, &q, known, NRM_ARRAY_LEN(known)) != NRM_OK)
+		return;
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_SIGNAL_LIST,
+	    evhttp_find_header(&q, "cursor"), evhttp_find_header(&q, "limit"));
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_signal_list(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_REPORTER, "signal.list", "signal", sig_list_authed);
 }

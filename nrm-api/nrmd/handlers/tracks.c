@@ -110,46 +110,13 @@ ident_queue_authed(struct nrm_req *r)
 {
 	static const char *const known[] = {"awaiting", "limit", "cursor"};
 	struct evkeyvalq q;
-	struct evkeyval *kv;
-	const char *awaiting, *limit, *cursor;
-	char field[64];
-	size_t n;
 
-	if (nrm_req_query(r, &q) != NRM_OK) {
-		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+	if (nrm_req_page_query(r, &q, known, NRM_ARRAY_LEN(known)) != NRM_OK)
 		return;
-	}
-	TAILQ_FOREACH(kv, &q, next)
-	{
-		size_t i = 0;
-
-		while (i < NRM_ARRAY_LEN(known) && strcmp(kv->key, known[i]))
-			i++;
-		if (i == NRM_ARRAY_LEN(known)) {
-			snprintf(field, sizeof(field), "%.60s", kv->key);
-			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
-			    "unknown query parameter");
-			goto out;
-		}
-	}
-	awaiting = evhttp_find_header(&q, "awaiting");
-	limit = evhttp_find_header(&q, "limit");
-	cursor = evhttp_find_header(&q, "cursor");
-	n = limit != NULL ? strlen(limit) : 0;
-	if (limit != NULL &&
-	    (n < 1 || n > 3 || strspn(limit, "0123456789") != n)) {
-		nrm_req_fail(
-		    r, NRM_E_BAD_REQUEST, "limit", "limit must be 1 to 200");
-		goto out;
-	}
-	if (cursor != NULL && !nrm_uuid_valid(cursor)) {
-		nrm_req_fail(
-		    r, NRM_E_BAD_REQUEST, "cursor", "the cursor is not valid");
-		goto out;
-	}
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_QUEUE, awaiting, cursor, limit,
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_QUEUE,
+	    evhttp_find_header(&q, "awaiting"),
+	    evhttp_find_header(&q, "cursor"), evhttp_find_header(&q, "limit"),
 	    r->app->cfg.jurisdiction_profile);
-out:
 	evhttp_clear_headers(&q);
 }
 

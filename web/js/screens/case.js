@@ -6,6 +6,9 @@
  * Actions (take, decline, transfer, handover, close, reopen) send the
  * ETag of the read as If-Match; a 409 or 412 shows the case as it is now
  * and changes nothing (the screen never retries with the newer version).
+ * Only the actions that fit are offered: a taken case's by its holder
+ * (held_by_me), none of a case a colleague holds; the handover picks a
+ * colleague from GET /v1/cases/{id}/colleagues.
  * Also the initial identification record and sharing the case id with a
  * police agency when the victim consents.  Every text of the case is
  * shown as text, isolated from the page's direction.
@@ -131,7 +134,17 @@ export async function render(root, ctx) {
 		}
 		clearProblems(ask);
 		clearProblems(glass);
-		current = {purpose, reason, body: r.body, version: r.body.version};
+		current = {purpose, reason, body: r.body, version: r.body.version,
+		           colleagues: null};
+		const c = r.body.case;
+		if (coordinator && c.state === 'taken' && c.held_by_me &&
+		    !(r.body.break_glass && r.body.break_glass.beyond_scope)) {
+			const cr = await api.get('/v1/cases/' + encodeURIComponent(id) +
+			                         '/colleagues');
+			if (!ctx.alive() || cr.expired)
+				return false;
+			current.colleagues = cr.status === 200 ? cr.body.items : null;
+		}
 		draw();
 		return true;
 	}
@@ -265,6 +278,10 @@ export async function render(root, ctx) {
 		const reasonOf = (name) => (form) => ({reason:
 			form.querySelector('#f-' + name + '-reason').value});
 		const cols = h('div', {class: 'nrm-columns'});
+		if (c.state === 'taken' && !c.held_by_me) {
+			box.append(para(t('case.held.other'), {id: 'case-held-other'}));
+			return box;
+		}
 		if (c.state === 'open')
 			cols.append(actionForm('take', para(t('case.take.help')), () => ({})));
 		if (c.state !== 'closed') {
@@ -278,16 +295,27 @@ export async function render(root, ctx) {
 				reason: form.querySelector('#f-transfer-reason').value})));
 		}
 		if (c.state === 'taken') {
-			cols.append(actionForm('handover', field('person', t('case.handover.person'), {
-				description: t('case.handover.help'),
-				attrs: {autocomplete: 'off', spellcheck: 'false'}}),
-			(form) => ({person: form.querySelector('#f-person').value.trim()})));
+			cols.append(handoverForm());
 			cols.append(actionForm('close', reasonSelect('close'), reasonOf('close')));
 		}
 		if (c.state === 'closed')
 			cols.append(actionForm('reopen', reasonSelect('reopen'), reasonOf('reopen')));
 		box.append(cols);
 		return box;
+	}
+
+	/* The handover: a colleague of the region to pick, if any. */
+	function handoverForm() {
+		const people = current.colleagues;
+		if (!people || !people.length)
+			return h('section', {class: 'nrm-action', dataset: {action: 'handover'},
+			                     'aria-labelledby': 'a-handover'},
+				heading(3, t('case.action.handover'), {id: 'a-handover'}),
+				para(t(people ? 'case.handover.none' : 'case.handover.unknown')));
+		return actionForm('handover', select('person', t('case.handover.person'),
+			people.map((p) => [p.person_id, p.display_name]),
+			{empty: t('case.choose'), description: t('case.handover.help')}),
+		(form) => ({person: form.querySelector('#f-person').value}));
 	}
 
 	async function act(name, body, form) {

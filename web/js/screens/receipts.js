@@ -1,35 +1,12 @@
 /*
- * screens/receipts.js - the reporter's receipts.  The API has no list of an
- * agency's signals (only GET /v1/signals/{id}, for the agency that sent
- * it), so the console keeps the ids of the signals sent in this browser
- * session (sessionStorage, cleared at logout) and reads each receipt from
- * the server; any other receipt of the agency can be looked up by its id.
+ * screens/receipts.js - the reporter's receipts: the agency's signals,
+ * newest first, from GET /v1/signals (each item is what the receipt
+ * shows, no personal data; "more" pages by next_cursor), and a look-up
+ * of one receipt by its signal number (GET /v1/signals/{id}).
  */
 import {h, heading, para, field, button, alert, clear} from '../dom.js';
-import {code, dateTime, showProblem, clearProblems} from '../i18n.js';
+import {code, dateTime, showProblem, clearProblems, problemMessage} from '../i18n.js';
 import {regionName} from '../regions.js';
-
-const KEY = 'nrm.receipts';
-
-export function sessionReceipts() {
-	try {
-		const v = JSON.parse(sessionStorage.getItem(KEY) || '[]');
-		return Array.isArray(v) ? v : [];
-	} catch (e) {
-		return [];
-	}
-}
-
-/* Keep a signal id (newest first, once). */
-export function keepReceipt(r) {
-	const ids = sessionReceipts().filter((id) => id !== r.signal_id);
-	ids.unshift(r.signal_id);
-	try {
-		sessionStorage.setItem(KEY, JSON.stringify(ids.slice(0, 100)));
-	} catch (e) {
-		/* storage full or refused: the receipt is still on screen */
-	}
-}
 
 /* A receipt as a description list. */
 export function receiptView(r, t, idPrefix) {
@@ -64,7 +41,7 @@ export async function render(root, ctx) {
 		h('p', {class: 'utrecht-paragraph'},
 		  h('a', {class: 'utrecht-link utrecht-link--html-a', href: '#/signal'},
 		    t('receipts.new'))),
-		heading(2, t('receipts.session')), list,
+		heading(2, t('receipts.agency')), list,
 		heading(2, t('receipts.lookup')), lookup, found);
 	lookup.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
@@ -82,22 +59,34 @@ export async function render(root, ctx) {
 			{type: 'urn:nrm:problem:not_found', field: 'signal_id'} :
 			r.body, r.status);
 	});
-	const ids = sessionReceipts();
-	if (!ids.length) {
-		list.append(para(t('receipts.none')));
-		return;
+	let n = 0;
+	async function page(cursor) {
+		const q = '/v1/signals?limit=20' +
+			(cursor ? '&cursor=' + encodeURIComponent(cursor) : '');
+		const r = await api.get(q);
+		if (!ctx.alive() || r.expired)
+			return;
+		const more = list.querySelector('.nrm-more');
+		if (more)
+			more.remove();
+		if (r.status !== 200) {
+			list.append(alert('error', problemMessage(r.body, r.status)));
+			return;
+		}
+		if (!cursor && !r.body.items.length)
+			list.append(para(t('receipts.none')));
+		for (const item of r.body.items) {
+			n++;
+			list.append(h('section', {class: 'nrm-receipt',
+			                          'aria-labelledby': 'rh-' + n},
+				heading(3, t('receipts.item', {
+					when: dateTime(item.received_at)}), {id: 'rh-' + n}),
+				receiptView(item, t)));
+		}
+		if (r.body.next_cursor)
+			list.append(h('div', {class: 'nrm-actions nrm-more'},
+				button(t('receipts.more'), {onclick: () =>
+					page(r.body.next_cursor)})));
 	}
-	list.append(para(t('common.loading')));
-	const answers = await Promise.all(ids.map((id) =>
-		api.get('/v1/signals/' + encodeURIComponent(id))));
-	if (!ctx.alive() || answers.some((a) => a.expired))
-		return;
-	clear(list);
-	answers.forEach((a, i) => {
-		list.append(h('section', {class: 'nrm-receipt',
-		                          'aria-labelledby': 'rh-' + i},
-			heading(3, t('receipts.item', {n: ids.length - i}), {id: 'rh-' + i}),
-			a.status === 200 ? receiptView(a.body, t)
-			                 : alert('warning', t('receipts.unreadable'))));
-	});
+	await page(null);
 }

@@ -15,7 +15,7 @@ import {h, heading, para, field, select, check, choices, button, alert,
 import {showProblem, clearProblems, amsterdamNowLocal, amsterdamToRfc3339,
         problemCode} from '../i18n.js';
 import {newKey} from '../api.js';
-import {receiptView, keepReceipt} from './receipts.js';
+import {receiptView} from './receipts.js';
 
 const KEY = 'nrm.signal.key';
 const EXPLOITATION = ['sexual', 'labour', 'criminal', 'begging',
@@ -263,7 +263,6 @@ export function render(root, ctx) {
 		if (!keep)
 			setPendingKey(null);
 		if (r.status === 201 && r.body) {
-			keepReceipt(r.body);
 			if (ctx.alive())
 				showReceipt(root, ctx, r.body);
 			return;
