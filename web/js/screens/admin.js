@@ -169,7 +169,7 @@ function personsSection(ctx) {
 function tokenBox(t, k) {
 	const el = alert('warning', [
 		h('strong', null, t('admin.token.title', {label: k.label})), h('br'),
-		t('admin.token.text'), ' ',
+		t('admin.token.text'),
 		h('code', {class: 'utrecht-code nrm-mono nrm-token', id: 'key-token'},
 		  k.token)]);
 	el.setAttribute('tabindex', '-1');
