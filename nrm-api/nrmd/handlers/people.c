@@ -42,11 +42,14 @@
 
 #define PERSON_LIMIT_MAX 200
 #define PERSON_REGIONS_MAX 32
+#define PERSON_CODE_MAX \
+	(NRM_TOKEN_LEN > NRM_ENROLMENT_CODE_LEN ? NRM_TOKEN_LEN \
+						: NRM_ENROLMENT_CODE_LEN)
 
 /* The code or token of a create or reset, until the answer carries it. */
 struct person_code {
 	const char *member; /* "enrolment_code" or "token" */
-	char code[NRM_TOKEN_LEN + NRM_ENROLMENT_CODE_LEN + 1];
+	char code[PERSON_CODE_MAX + 1];
 	unsigned char hash[32];
 };
 
@@ -173,8 +176,8 @@ bad:
 /*
  * Create a person (POST /v1/admin/persons: login, display_name,
  * agency_id, role, regions) or a key (POST /v1/admin/keys: label,
- * agency_id, role, regions); the string members first, agency_id the
- * second to last of them.
+ * agency_id, role, regions): the string members first, the last three
+ * of all always agency_id, role, regions.
  */
 static void
 person_create_authed(struct nrm_req *r)
