@@ -49,6 +49,15 @@ nrm_auth_cache_evict(struct nrm_auth_cache *c, const unsigned char h[32])
 		memset(p, 0, sizeof(*p));
 }
 
+void
+nrm_auth_cache_evict_key(struct nrm_auth_cache *c, const char *key_id)
+{
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
+		if (c->slot[i].cached_ms != 0 &&
+		    strcmp(c->slot[i].key_id, key_id) == 0)
+			memset(&c->slot[i], 0, sizeof(c->slot[i]));
+}
+
 /* An entry younger than the live auth_cache_ttl (0: no cache). */
 static const struct nrm_principal *
 auth_cache_get(struct nrm_auth_cache *c, const unsigned char h[32], int ttl_s)

@@ -29,6 +29,9 @@ void nrm_auth_cache_free(struct nrm_auth_cache *c);
 void nrm_auth_cache_evict(
     struct nrm_auth_cache *c, const unsigned char token_hash[32]);
 
+/* Drop every entry of the key key_id (a key revoked over HTTP). */
+void nrm_auth_cache_evict_key(struct nrm_auth_cache *c, const char *key_id);
+
 /*
  * The caller's token into r->token_hash: "Authorization: Bearer <token>"
  * when the header is present (a malformed one is 401, even with a

@@ -82,6 +82,10 @@ static const struct {
     [NRM_STMT_PERSON_DISABLE] = DB_REQ(person_disable, "$4::uuid"),
     [NRM_STMT_PERSON_ENABLE] = DB_REQ(person_enable, "$4::uuid"),
     [NRM_STMT_PERSON_RESET] = DB_REQ(person_reset, "$4::uuid, $5, $6::integer"),
+    [NRM_STMT_KEY_CREATE] =
+	DB_REQ(key_create, "$4, $5::uuid, $6, $7::text[], $8"),
+    [NRM_STMT_KEY_LIST] = DB_REQ(key_list, "$4::uuid, $5::integer"),
+    [NRM_STMT_KEY_REVOKE] = DB_REQ(key_revoke, "$4::uuid"),
     [NRM_STMT_ENROL_LOOKUP] = DB_API(enrol_lookup, "$1, $2, $3"),
     [NRM_STMT_ENROL] = DB_API(enrol, "$1, $2, $3, $4, $5, $6::bytea[]"),
     [NRM_STMT_LOGIN_LOOKUP] = DB_API(login_lookup, "$1, $2, $3"),

@@ -50,7 +50,10 @@ void nrm_h_audit_review(struct nrm_req *r);
 void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
+/* GET /v1/admin/persons and GET /v1/admin/keys (handlers/people.c). */
 void nrm_h_person_list(struct nrm_req *r);
+void nrm_h_key_create(struct nrm_req *r);
+void nrm_h_key_revoke(struct nrm_req *r);
 void nrm_h_person_create(struct nrm_req *r);
 /* GET /v1/admin/persons/{id} and its POST .../disable, enable, reset. */
 void nrm_h_person_act(struct nrm_req *r);

@@ -43,28 +43,17 @@ GRANT EXECUTE ON FUNCTION auth.person_json(auth.person) TO nrm_admin,
     nrm_people;
 
 /*
- * The first field at fault of a new person, {"field", "detail"}, or
- * NULL.  Shared by api.person_create and `nrmctl person create`.
+ * The first field at fault of a new principal's agency, role and
+ * regions, {"field", "detail"}, or NULL.  Shared by auth.person_problem
+ * and api.key_create.
  */
-CREATE OR REPLACE FUNCTION auth.person_problem(p_login text,
-    p_display_name text, p_agency_id uuid, p_role text, p_regions text[])
+CREATE OR REPLACE FUNCTION auth.principal_problem(p_agency_id uuid,
+    p_role text, p_regions text[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF p_login IS NULL OR p_login !~ '^[a-z0-9][a-z0-9._-]{2,63}$' THEN
-		RETURN pg_catalog.jsonb_build_object('field', 'login',
-		    'detail', 'login must be 3 to 64 characters: a-z, 0-9, '
-		    '".", "_", "-", starting with a letter or digit');
-	END IF;
-	IF p_display_name IS NULL
-	    OR pg_catalog.char_length(p_display_name) NOT BETWEEN 1 AND 200
-	    OR p_display_name ~ '[[:cntrl:]]' THEN
-		RETURN pg_catalog.jsonb_build_object('field', 'display_name',
-		    'detail', 'display_name must be 1 to 200 characters '
-		    'without control characters');
-	END IF;
 	IF p_agency_id IS NULL OR NOT EXISTS (SELECT 1 FROM auth.agency a
 	    WHERE a.id = p_agency_id) THEN
 		RETURN pg_catalog.jsonb_build_object('field', 'agency_id',
@@ -89,6 +78,38 @@ BEGIN
 		    'detail', 'unknown region code');
 	END IF;
 	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION auth.principal_problem(uuid, text, text[]) IS
+    'The field at fault of a new principal''s agency, role and regions '
+    '({"field", "detail"}) or NULL.';
+GRANT EXECUTE ON FUNCTION auth.principal_problem(uuid, text, text[]) TO
+    nrm_admin, nrm_people;
+
+/*
+ * The first field at fault of a new person, {"field", "detail"}, or
+ * NULL.  Shared by api.person_create and `nrmctl person create`.
+ */
+CREATE OR REPLACE FUNCTION auth.person_problem(p_login text,
+    p_display_name text, p_agency_id uuid, p_role text, p_regions text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_login IS NULL OR p_login !~ '^[a-z0-9][a-z0-9._-]{2,63}$' THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'login',
+		    'detail', 'login must be 3 to 64 characters: a-z, 0-9, '
+		    '".", "_", "-", starting with a letter or digit');
+	END IF;
+	IF p_display_name IS NULL
+	    OR pg_catalog.char_length(p_display_name) NOT BETWEEN 1 AND 200
+	    OR p_display_name ~ '[[:cntrl:]]' THEN
+		RETURN pg_catalog.jsonb_build_object('field', 'display_name',
+		    'detail', 'display_name must be 1 to 200 characters '
+		    'without control characters');
+	END IF;
+	RETURN auth.principal_problem(p_agency_id, p_role, p_regions);
 END
 $$;
 COMMENT ON FUNCTION auth.person_problem(text, text, uuid, text, text[]) IS

@@ -2,7 +2,9 @@
  * admin.test.mjs - the administrator, the analyst and the API reference
  * in a real browser (issue 12): the admin creates a person and sees the
  * one-time enrolment code (which then enrols that person), disables and
- * re-enables them, and explains a routing decision; the analyst's screen
+ * re-enables them, and explains a routing decision; makes an API key,
+ * sees its token once (which works at once), revokes it after a
+ * confirmation (and the token is refused); the analyst's screen
  * says statistics come with issue 13 and shows the routing coverage; the
  * API reference renders nrmd's OpenAPI document as text (a hostile
  * string in it stays text).  axe at WCAG 2.1 AA and screenshots of each
@@ -15,7 +17,7 @@ import {readFileSync, writeFileSync} from 'node:fs';
 
 import {
 	BASE, FIXTURE, assertClean, catalogue, checkScreen, enrolAndLogin,
-	fixture, launch, newPage,
+	expect, fixture, launch, newPage,
 } from './lib.mjs';
 
 let browser;
@@ -113,6 +115,82 @@ test('the admin creates a person and sees the enrolment code', async () => {
 	await page.locator('[data-screen="admin"]').getByRole('table',
 		{name: en['admin.persons.caption']}).waitFor();
 	await checkScreen(page, 'admin-en');
+	assertClean(page);
+	await page.context().close();
+});
+
+test('the admin makes an API key, sees the token once, revokes it',
+     async () => {
+	const page = await newPage(browser);
+	await enrolAndLogin(page, 'admin');
+	await page.goto(BASE + '/#/admin');
+	const root = page.locator('[data-screen="admin"]');
+	await root.getByRole('table', {name: nl['admin.keys.caption']})
+		.waitFor();
+
+	const label = 'Koppeling <i>' + Date.now().toString(36) + '</i>';
+	const form = root.locator('form', {has: page.getByRole('button',
+		{name: nl['admin.keys.f.submit'], exact: true})});
+	/* a field at fault is named */
+	expect(page, 422, '/v1/admin/keys');
+	await form.getByRole('button', {name: nl['admin.keys.f.submit'],
+	                                exact: true}).click();
+	await form.locator('#k-label-err').waitFor();
+	await form.getByLabel(nl['admin.keys.f.label'], {exact: true})
+		.fill(label);
+	await form.getByLabel(nl['admin.f.role'], {exact: true})
+		.selectOption('auditor');
+	await form.getByRole('button', {name: nl['admin.keys.f.submit'],
+	                                exact: true}).click();
+	const tok = root.locator('#key-token');
+	await tok.waitFor();
+	const token = (await tok.textContent()).trim();
+	assert.match(token, /^nrm_[A-Za-z0-9_-]{43}$/);
+	await root.getByText(fill(nl['admin.token.title'], {label})).waitFor();
+	await root.getByText(nl['admin.token.text']).waitFor();
+	await checkScreen(page, 'admin-key-token');
+
+	/* the token works at once, from a client without the session */
+	const other = await browser.newContext({ignoreHTTPSErrors: true});
+	const bearer = {Authorization: 'Bearer ' + token};
+	let r = await other.request.get(BASE + '/v1/audit?limit=1',
+	                                {headers: bearer});
+	assert.equal(r.status(), 200, await r.text());
+
+	/* shown once: after a reload the list has the key, not the token */
+	await page.reload();
+	const row = root.locator('tr', {hasText: label});
+	await row.waitFor();
+	assert.equal(await root.locator('#key-token').count(), 0);
+	assert.ok(!(await page.content()).includes(token), 'token shown again');
+
+	/* revoke: a confirmation first; cancel keeps the key */
+	const revokeBtn = row.getByRole('button', {name:
+		fill(nl['admin.keys.revoke_for'], {label})});
+	await revokeBtn.click();
+	await root.getByText(fill(nl['admin.keys.confirm.title'], {label}))
+		.waitFor();
+	await checkScreen(page, 'admin-key-confirm');
+	await root.getByRole('button', {name: nl['admin.keys.confirm.no']})
+		.click();
+	r = await other.request.get(BASE + '/v1/audit?limit=1',
+	                            {headers: bearer});
+	assert.equal(r.status(), 200, 'cancel revoked the key');
+	await revokeBtn.click();
+	await root.getByRole('button', {name: nl['admin.keys.confirm.yes']})
+		.click();
+	await root.getByText(fill(nl['admin.keys.revoked'], {label})).waitFor();
+	await row.getByText(nl['admin.keys.revoked_at'].split(' ')[0],
+	                    {exact: false}).waitFor();
+	r = await other.request.get(BASE + '/v1/audit?limit=1',
+	                            {headers: bearer});
+	assert.equal(r.status(), 401, 'a revoked token still works');
+	await other.close();
+
+	await switchTo(page, 'en', nl);
+	await page.locator('[data-screen="admin"]').getByRole('table',
+		{name: en['admin.keys.caption']}).waitFor();
+	await checkScreen(page, 'admin-keys-en');
 	assertClean(page);
 	await page.context().close();
 });

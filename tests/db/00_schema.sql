@@ -12,22 +12,22 @@ SELECT results_eq(
         (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
-        (9, '0009_people.sql')$$,
-    'schema_version records 0001 to 0009 in order');
+        (9, '0009_people.sql'), (10, '0010_admin_keys.sql')$$,
+    'schema_version records 0001 to 0010 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 9, 'api.schema_version() is 9');
+SELECT is(api.schema_version(), 10, 'api.schema_version() is 10');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('65_sessions.sql')$$,
+        ('62_keys.sql'), ('65_sessions.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 7,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 8,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),

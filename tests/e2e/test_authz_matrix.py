@@ -105,6 +105,10 @@ POST /v1/admin/persons/{id}/enable in  w   403 403 403 403 403 403 200 401 401
 POST /v1/admin/persons/{id}/enable out w   403 403 403 403 403 403 200 401 401
 POST /v1/admin/persons/{id}/reset  in  w   403 403 403 403 403 403 200 401 401
 POST /v1/admin/persons/{id}/reset  out w   403 403 403 403 403 403 200 401 401
+GET /v1/admin/keys                 -   r   403 403 403 403 403 403 200 401 401
+POST /v1/admin/keys                -   w   403 403 403 403 403 403 201 401 401
+POST /v1/admin/keys/{id}/revoke    in  w   403 403 403 403 403 403 200 401 401
+POST /v1/admin/keys/{id}/revoke    out w   403 403 403 403 403 403 200 401 401
 POST /v1/enrol                     -   w   400 400 400 400 400 400 400 400 400
 POST /v1/session                   -   w   401 401 401 401 401 401 401 401 401
 GET /v1/session                    -   r   404 404 404 404 404 404 404 401 401
@@ -324,6 +328,17 @@ class World:
             assert r.status_code == 200, (r.status_code, r.text[:300])
         return pid
 
+    def apikey(self, scope):
+        """A new auditor key of agency A ("in") or of VR17's care
+        agency ("out"), made over HTTP by the admin key: its id."""
+        r = requests.post(self.d.url + "/v1/admin/keys",
+                          headers=auth(self.keys["admin"]), timeout=15,
+                          json={"label": "Matrix Koppeling",
+                                "agency_id": self.person_agency[scope],
+                                "role": "auditor"})
+        assert r.status_code == 201, (r.status_code, r.text[:300])
+        return r.json()["id"]
+
     def session(self, agency, role, regions):
         """A person of the agency, role and regions (as the key of the
         role), enrolled and logged in: a Session."""
@@ -399,7 +414,9 @@ class World:
              " order by p.id)) from auth.person p), "
              "(select count(*) from auth.person_credential), "
              "(select md5(string_agg(e.code_hash::text, ';' "
-             " order by e.code_hash)) from auth.enrolment e)"
+             " order by e.code_hash)) from auth.enrolment e), "
+             "(select count(*) || '/' || count(revoked_at) "
+             " from auth.api_key)"
              % (ids(self.cases), ids(self.records),
                 ids(self.events, "bigint")))
         return self.cluster.sql(q)[0]
@@ -462,6 +479,7 @@ def world(nrmd, cluster):
         "select agency_id from auth.api_key where id = '%s'"
         % key_id(cluster, w.other["coordinator"]))}
     w.persons = {s: w.person(s) for s in ("in", "out")}
+    w.apikeys = {s: w.apikey(s) for s in ("in", "out")}
     # an audit event awaiting review, and an ordinary one
     w.event = {"in": w.flagged_event(), "out": cluster.scalar(
         "select max(e.id) from audit.event e where not exists "
@@ -559,6 +577,8 @@ def target(w, route, obj, fresh):
         if fresh:
             return w.person(obj, disabled=action == "enable")
         return w.persons[obj]
+    if path.startswith("/v1/admin/keys/"):
+        return w.apikey(obj) if fresh else w.apikeys[obj]
     if path.startswith("/v1/cases/"):
         action = path.rsplit("/", 1)[1]
         state = CASE_STATE.get(action, "open")
@@ -616,6 +636,9 @@ def request_for(w, route, key, obj_id):
         kw["json"] = {"login": "m" + uuid.uuid4().hex[:12],
                       "display_name": "Matrix Medewerker",
                       "agency_id": w.agency_a, "role": "reporter"}
+    elif route == "POST /v1/admin/keys":
+        kw["json"] = {"label": "Matrix Koppeling", "agency_id": w.agency_a,
+                      "role": "reporter"}
     elif route == "POST /v1/enrol":
         kw["json"] = {"enrolment_code": "A" * 32,
                       "password": "Matrix-" + uuid.uuid4().hex}

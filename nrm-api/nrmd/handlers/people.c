@@ -10,13 +10,21 @@
  *   POST /v1/admin/persons/{id}/enable
  *   POST /v1/admin/persons/{id}/reset    new enrolment code, ends every
  *                                        session
+ *   GET  /v1/admin/keys                  ?after=<key id> &limit=1..200
+ *   POST /v1/admin/keys                  {"label", "agency_id", "role",
+ *                                         "regions"}
+ *   POST /v1/admin/keys/{id}/revoke      also drops the key from the
+ *                                        principal cache
  *
  * Create and reset make the one-time enrolment code here, from OpenSSL's
  * RNG (totp.h, as nrmctl does), send only its SHA-256 to the database
- * and return the code once in the answer as "enrolment_code".  Each is
- * one api.* call, audited there with the acting key or person.
+ * and return the code once in the answer as "enrolment_code".  A key's
+ * token is made the same way by crypto.h's nrm_token_new (nrmctl's
+ * generator) and returned once as "token".  Each is one api.* call,
+ * audited there with the acting key or person.
  */
 #include "auth.h"
+#include "crypto.h"
 #include "dbapi.h"
 #include "endpoints.h"
 #include "totp.h"
@@ -34,10 +42,14 @@
 
 #define PERSON_LIMIT_MAX 200
 #define PERSON_REGIONS_MAX 32
+#define PERSON_CODE_MAX \
+	(NRM_TOKEN_LEN > NRM_ENROLMENT_CODE_LEN ? NRM_TOKEN_LEN \
+						: NRM_ENROLMENT_CODE_LEN)
 
-/* The code of a create or reset, until the answer carries it. */
+/* The code or token of a create or reset, until the answer carries it. */
 struct person_code {
-	char code[NRM_ENROLMENT_CODE_LEN + 1];
+	const char *member; /* "enrolment_code" or "token" */
+	char code[PERSON_CODE_MAX + 1];
 	unsigned char hash[32];
 };
 
@@ -60,7 +72,7 @@ person_coded(struct nrm_req *r, void *arg, const char *text)
 		nrm_dbapi_answer(r, text, NULL);
 		goto out;
 	}
-	cJSON_AddStringToObject(body, "enrolment_code", pc->code);
+	cJSON_AddStringToObject(body, pc->member, pc->code);
 	out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	nrm_dbapi_answer(r, out != NULL ? out : "{}", NULL);
@@ -78,10 +90,27 @@ person_code_new(struct nrm_req *r)
 {
 	struct person_code *pc = nrm_xcalloc(1, sizeof(*pc));
 
+	pc->member = "enrolment_code";
 	if (nrm_enrolment_code_new(pc->code, pc->hash) == NRM_OK)
 		return pc;
 	free(pc);
 	nrm_req_fail(r, NRM_E_INTERNAL, "", "could not make an enrolment code");
+	return NULL;
+}
+
+/* A fresh API key token and its SHA-256, or NULL after replying 500. */
+static struct person_code *
+person_token_new(struct nrm_req *r)
+{
+	struct person_code *pc = nrm_xcalloc(1, sizeof(*pc));
+
+	pc->member = "token";
+	if (nrm_token_new(pc->code, sizeof(pc->code)) == NRM_OK) {
+		nrm_sha256(pc->code, strlen(pc->code), pc->hash);
+		return pc;
+	}
+	free(pc);
+	nrm_req_fail(r, NRM_E_INTERNAL, "", "could not make a token");
 	return NULL;
 }
 
@@ -94,7 +123,8 @@ person_send_coded(struct nrm_req *r, enum nrm_stmt stmt,
 
 	snprintf(valid, sizeof(valid), "%d", r->app->cfg.enrolment_valid);
 	nrm_dbapi_bytes(call, pc->hash, sizeof(pc->hash));
-	nrm_dbapi_text(call, valid);
+	if (stmt != NRM_STMT_KEY_CREATE)
+		nrm_dbapi_text(call, valid);
 	if (nrm_dbapi_exec_text(r, stmt, call, person_coded, pc) != NRM_OK) {
 		OPENSSL_cleanse(pc, sizeof(*pc));
 		free(pc);
@@ -143,11 +173,22 @@ bad:
 	return NRM_ERR;
 }
 
+/*
+ * Create a person (POST /v1/admin/persons: login, display_name,
+ * agency_id, role, regions) or a key (POST /v1/admin/keys: label,
+ * agency_id, role, regions): the string members first, the last three
+ * of all always agency_id, role, regions.
+ */
 static void
 person_create_authed(struct nrm_req *r)
 {
-	static const char *const keys[] = {
+	static const char *const person_keys[] = {
 	    "login", "display_name", "agency_id", "role", "regions"};
+	static const char *const key_keys[] = {
+	    "label", "agency_id", "role", "regions"};
+	bool is_key = strcmp(r->endpoint->pattern, "/v1/admin/keys") == 0;
+	const char *const *keys = is_key ? key_keys : person_keys;
+	int n = is_key ? 4 : 5;
 	const cJSON *slot[5] = {NULL, NULL, NULL, NULL, NULL};
 	char regions[PERSON_REGIONS_MAX * 18 + 3];
 	const char *rtext;
@@ -155,9 +196,10 @@ person_create_authed(struct nrm_req *r)
 	struct person_code *pc;
 	cJSON *body = NULL;
 
-	if (nrm_req_body_object(r, false, keys, 5, slot, &body) != NRM_OK)
+	if (nrm_req_body_object(r, false, keys, (size_t)n, slot, &body) !=
+	    NRM_OK)
 		return;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n - 1; i++) {
 		if (slot[i] != NULL && !cJSON_IsNull(slot[i]) &&
 		    !cJSON_IsString(slot[i])) {
 			nrm_req_fail(r, NRM_E_VALIDATION, keys[i],
@@ -165,21 +207,23 @@ person_create_authed(struct nrm_req *r)
 			goto out;
 		}
 	}
-	if (cJSON_IsString(slot[2]) && !nrm_uuid_valid(slot[2]->valuestring)) {
+	if (cJSON_IsString(slot[n - 3]) &&
+	    !nrm_uuid_valid(slot[n - 3]->valuestring)) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "agency_id",
 		    "agency_id must be an agency id");
 		goto out;
 	}
-	if (person_regions(r, slot[4], regions, sizeof(regions), &rtext) !=
+	if (person_regions(r, slot[n - 1], regions, sizeof(regions), &rtext) !=
 	    NRM_OK)
 		goto out;
-	if ((pc = person_code_new(r)) == NULL)
+	if ((pc = is_key ? person_token_new(r) : person_code_new(r)) == NULL)
 		goto out;
 	nrm_dbapi_begin(&call, r);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < n - 1; i++)
 		nrm_dbapi_text(&call, cJSON_GetStringValue(slot[i]));
 	nrm_dbapi_text(&call, rtext);
-	person_send_coded(r, NRM_STMT_PERSON_CREATE, &call, pc);
+	person_send_coded(r,
+	    is_key ? NRM_STMT_KEY_CREATE : NRM_STMT_PERSON_CREATE, &call, pc);
 out:
 	cJSON_Delete(body);
 }
@@ -191,9 +235,42 @@ nrm_h_person_create(struct nrm_req *r)
 	    r, NRM_ROLE_ADMIN, "person.create", "person", person_create_authed);
 }
 
+void
+nrm_h_key_create(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ADMIN, "key.create", "api_key", person_create_authed);
+}
+
+/* A revocation answered 200: no request of the key passes the cache. */
+static void
+key_revoked(struct nrm_req *r, int status)
+{
+	if (status == 200)
+		nrm_auth_cache_evict_key(r->app->auth_cache, r->param);
+}
+
+static void
+key_revoke_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_send(r, NRM_STMT_KEY_REVOKE, &call, key_revoked);
+}
+
+void
+nrm_h_key_revoke(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ADMIN, "key.revoke", "api_key", key_revoke_authed);
+}
+
 static void
 person_list_authed(struct nrm_req *r)
 {
+	bool is_key = strcmp(r->endpoint->pattern, "/v1/admin/keys") == 0;
 	struct evkeyvalq q;
 	const char *after, *limit;
 	struct evkeyval *kv;
@@ -213,9 +290,10 @@ person_list_authed(struct nrm_req *r)
 	}
 	after = evhttp_find_header(&q, "after");
 	limit = evhttp_find_header(&q, "limit");
-	if (after != NULL && strlen(after) > 64) {
-		nrm_req_fail(
-		    r, NRM_E_BAD_REQUEST, "after", "after is too long");
+	if (after != NULL &&
+	    (is_key ? !nrm_uuid_valid(after) : strlen(after) > 64)) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "after",
+		    is_key ? "after must be a key id" : "after is too long");
 		goto out;
 	}
 	if (limit != NULL &&
@@ -226,8 +304,9 @@ person_list_authed(struct nrm_req *r)
 		    "limit must be 1 to %d", PERSON_LIMIT_MAX);
 		goto out;
 	}
-	NRM_DBAPI_SEND_TEXTS(
-	    r, NRM_STMT_PERSON_LIST, after, limit != NULL ? limit : "50");
+	NRM_DBAPI_SEND_TEXTS(r,
+	    is_key ? NRM_STMT_KEY_LIST : NRM_STMT_PERSON_LIST, after,
+	    limit != NULL ? limit : "50");
 out:
 	evhttp_clear_headers(&q);
 }
@@ -235,8 +314,12 @@ out:
 void
 nrm_h_person_list(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, NRM_ROLE_ADMIN, "person.list", "person", person_list_authed);
+	if (strcmp(r->endpoint->pattern, "/v1/admin/keys") == 0)
+		nrm_auth_require(r, NRM_ROLE_ADMIN, "key.list", "api_key",
+		    person_list_authed);
+	else
+		nrm_auth_require(r, NRM_ROLE_ADMIN, "person.list", "person",
+		    person_list_authed);
 }
 
 /* The actions on one person, by the last segment of the route. */

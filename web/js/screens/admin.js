@@ -2,10 +2,10 @@
  * screens/admin.js - the administrator's screen: persons (GET /v1/admin/
  * persons, paged by next_after; create with POST /v1/admin/persons, whose
  * one-time enrolment code is shown once, here, and never again; disable,
- * enable, reset, the last with a new enrolment code); API keys, which are
- * made and revoked with nrmctl on the server (no HTTP route: the screen
- * says so); the routing configuration, its coverage report and "explain a
- * decision" (parts.js).
+ * enable, reset, the last with a new enrolment code); API keys (GET and
+ * POST /v1/admin/keys, whose token is shown once, here, with a "copy it
+ * now" message; revoke after a confirmation); the routing configuration,
+ * its coverage report and "explain a decision" (parts.js).
  */
 import {h, heading, para, alert, field, select, button, clear,
         announce} from '../dom.js';
@@ -165,19 +165,173 @@ function personsSection(ctx) {
 	return {sec, load};
 }
 
+/* The one-time token of a key just made. */
+function tokenBox(t, k) {
+	const el = alert('warning', [
+		h('strong', null, t('admin.token.title', {label: k.label})), h('br'),
+		t('admin.token.text'),
+		h('code', {class: 'utrecht-code nrm-mono nrm-token', id: 'key-token'},
+		  k.token)]);
+	el.setAttribute('tabindex', '-1');
+	return el;
+}
+
+function keysSection(ctx) {
+	const {t, api} = ctx;
+	const state = {items: [], next: null};
+	const list = h('div');
+	const notice = h('div');
+	const more = button(t('admin.keys.more'), {hidden: true,
+		onclick: () => load(false)});
+
+	function show(el) {
+		clear(notice).append(el);
+		el.focus();
+	}
+
+	async function revoke(k, btn) {
+		const r = await busy(btn, () => api.post('/v1/admin/keys/'
+			+ encodeURIComponent(k.id) + '/revoke', {}));
+		if (!ctx.alive())
+			return;
+		if (r.status !== 200 || !r.body) {
+			const f = failure(t, r);
+			f.setAttribute('tabindex', '-1');
+			show(f);
+			return;
+		}
+		Object.assign(k, r.body);
+		const a = alert('ok', t('admin.keys.revoked', {label: k.label}));
+		a.setAttribute('tabindex', '-1');
+		show(a);
+		draw();
+	}
+
+	/* Ask first: the key's systems stop working at once. */
+	function confirmRevoke(k) {
+		const yes = button(t('admin.keys.confirm.yes'), {
+			onclick: (e) => revoke(k, e.currentTarget)}, 'primary-action');
+		const no = button(t('admin.keys.confirm.no'), {onclick: () => {
+			clear(notice);
+			const back = list.querySelector('[data-key="' + k.id + '"]');
+			if (back)
+				back.focus();
+		}});
+		const el = alert('warning', [
+			h('strong', null, t('admin.keys.confirm.title',
+			                    {label: k.label})), h('br'),
+			t('admin.keys.confirm.text'),
+			h('div', {class: 'utrecht-button-group nrm-actions'}, yes, no)]);
+		el.setAttribute('tabindex', '-1');
+		show(el);
+	}
+
+	function draw() {
+		clear(list).append(table([
+			{label: t('admin.keys.col.label'), cell: (k) =>
+				h('span', {class: 'nrm-freetext'}, k.label || '—')},
+			{label: t('admin.col.role'), cell: (k) => code('role', k.role)},
+			{label: t('admin.col.regions'), cell: (k) =>
+				k.regions && k.regions.length ? k.regions.join(', ') : '—'},
+			{label: t('admin.col.agency'), cell: (k) =>
+				h('span', {class: 'nrm-freetext'}, k.agency)},
+			{label: t('admin.keys.col.created'), cell: (k) =>
+				dateTime(k.created_at)},
+			{label: t('admin.col.status'), cell: (k) => k.revoked_at ?
+				badge('overdue', t('admin.keys.revoked_at',
+				                   {at: dateTime(k.revoked_at)}))
+				: badge('mine', t('admin.active'))},
+			{label: t('admin.col.actions'), cell: (k) => k.revoked_at ? '—'
+				: button(t('admin.keys.revoke'), {
+					'aria-label': t('admin.keys.revoke_for',
+					                {label: k.label || shortId(k.id)}),
+					dataset: {key: k.id},
+					onclick: () => confirmRevoke(k)})}
+		], state.items, {caption: t('admin.keys.caption'),
+		                 empty: t('admin.keys.none')}));
+		more.hidden = !state.next;
+	}
+
+	async function load(fresh) {
+		const q = new URLSearchParams({limit: '50'});
+		if (!fresh && state.next)
+			q.set('after', state.next);
+		const r = await api.get('/v1/admin/keys?' + q);
+		if (!ctx.alive())
+			return;
+		if (r.status !== 200 || !r.body) {
+			clear(list).append(failure(t, r));
+			return;
+		}
+		state.items = (fresh ? [] : state.items).concat(r.body.items || []);
+		state.next = r.body.next_after || null;
+		draw();
+	}
+
+	const form = h('form', {class: 'nrm-form', novalidate: true,
+	                        'aria-labelledby': 'key-create-h'},
+		formAlert(),
+		field('label', t('admin.keys.f.label'), {required: true,
+			id: 'k-label', description: t('admin.keys.f.label.help'),
+			attrs: {autocomplete: 'off'}}),
+		select('role', t('admin.f.role'), ROLES.map((r) =>
+			[r, code('role', r)]), {required: true, value: 'reporter',
+			id: 'k-role'}),
+		field('regions', t('admin.f.regions'), {id: 'k-regions',
+			description: t('admin.f.regions.help'),
+			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+		field('agency_id', t('admin.f.agency_id'), {required: true,
+			id: 'k-agency_id', description: t('admin.f.agency_id.help'),
+			value: ctx.session ? ctx.session.person.agency_id : '',
+			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+		h('div', {class: 'utrecht-button-group nrm-actions'},
+		  button(t('admin.keys.f.submit'), {type: 'submit'},
+		         'primary-action')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		clearProblems(form);
+		const v = (n) => form.querySelector('#k-' + n).value.trim();
+		const body = {label: v('label'), agency_id: v('agency_id'),
+		              role: v('role')};
+		const regions = v('regions').split(/[\s,]+/).filter(Boolean)
+			.map((x) => x.toUpperCase());
+		if (regions.length)
+			body.regions = regions;
+		const btn = form.querySelector('button[type="submit"]');
+		const r = await busy(btn, () => api.post('/v1/admin/keys', body));
+		if (!ctx.alive())
+			return;
+		if (r.status === 201 && r.body) {
+			for (const n of ['label', 'regions'])
+				form.querySelector('#k-' + n).value = '';
+			show(tokenBox(t, r.body));
+			announce(t('admin.token.title', {label: r.body.label}));
+			load(true);
+			return;
+		}
+		showProblem(form, r.status === 0 ?
+			{type: 'urn:nrm:problem:network'} : r.body, r.status);
+	});
+
+	const sec = h('section', {class: 'nrm-section',
+	                          'aria-labelledby': 'keys-h'},
+		heading(2, t('admin.keys'), {id: 'keys-h'}),
+		para(t('admin.keys.text')), notice,
+		list, h('div', {class: 'nrm-actions'}, more),
+		heading(3, t('admin.keys.create'), {id: 'key-create-h'}), form);
+	return {sec, load};
+}
+
 export async function render(root, ctx) {
 	const {t} = ctx;
 	const persons = personsSection(ctx);
+	const keys = keysSection(ctx);
 	root.append(heading(1, t('admin.title')), para(t('admin.intro')),
-	            persons.sec,
-	            h('section', {class: 'nrm-section', 'aria-labelledby': 'keys-h'},
-	              heading(2, t('admin.keys'), {id: 'keys-h'}),
-	              para(t('admin.keys.text')),
-	              h('pre', {class: 'nrm-mono nrm-pre'},
-	                'nrmctl key create --role ROLE --agency NAME '
-	                + '--agency-kind KIND [--region CODE]\n'
-	                + 'nrmctl key list\nnrmctl key revoke ID')));
+	            persons.sec, keys.sec);
 	await persons.load(true);
+	if (!ctx.alive())
+		return;
+	await keys.load(true);
 	if (!ctx.alive())
 		return;
 	const routing = await routingSection(ctx);
