@@ -380,7 +380,10 @@ def test_unknown_route_404(nrmd, keys):
 
 def test_wrong_method_405_with_allow(nrmd, keys):
     h = {"Authorization": "Bearer " + keys["reporter"].token}
-    cases = [("GET", "/v1/signals", "POST"),
+    # GET /v1/signals is a route since issue 12 (the agency's receipts):
+    # DELETE and PATCH stand where GET stood, and Allow names both
+    cases = [("DELETE", "/v1/signals", "POST"),
+             ("PATCH", "/v1/signals", "GET"),
              ("PUT", "/v1/signals", "POST"),
              ("DELETE", "/v1/signals/0b8f0d0e-4d5b-4a8e-9f52-1a3f0c0d0e0f",
               "GET"),
