@@ -100,6 +100,7 @@ static const struct {
 	DB_REQ(ident_queue, "$4, $5::uuid, $6::integer, $7"),
     [NRM_STMT_SIGNAL_LIST] = DB_REQ(signal_list, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
+    [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
 };
 
 enum db_conn_state {

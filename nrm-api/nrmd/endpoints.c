@@ -27,6 +27,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/cases/{id}/share", nrm_h_case_share},
     {"POST", "/v1/cases/{id}/handover", nrm_h_case_act},
     {"GET", "/v1/cases/{id}/colleagues", nrm_h_case_colleagues},
+    {"GET", "/v1/cases/{id}/share-targets", nrm_h_case_share_targets},
     {"POST", "/v1/investigations", nrm_h_invest_create},
     {"GET", "/v1/investigations/{id}", nrm_h_invest_get},
     {"PATCH", "/v1/investigations/{id}", nrm_h_invest_patch},

@@ -35,6 +35,8 @@ void nrm_h_case_get(struct nrm_req *r);
 void nrm_h_case_act(struct nrm_req *r);
 /* GET /v1/cases/{id}/colleagues: whom a handover may go to. */
 void nrm_h_case_colleagues(struct nrm_req *r);
+/* GET /v1/cases/{id}/share-targets: whom a share may go to. */
+void nrm_h_case_share_targets(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
 void nrm_h_ident_queue(struct nrm_req *r);

@@ -784,6 +784,33 @@ COMMENT ON FUNCTION api.escalate_overdue(integer) IS
 GRANT EXECUTE ON FUNCTION api.escalate_overdue(integer) TO nrm_app;
 
 /*
+ * The agencies a case may be shared with: those with an active
+ * investigator key or person, ordered by name.  The one definition both
+ * POST /v1/cases/{id}/share (which refuses any other agency) and GET
+ * /v1/cases/{id}/share-targets (which lists them) use; run as the
+ * coordinator, reading the columns 0004 and 0009 granted it.
+ */
+CREATE OR REPLACE FUNCTION api.share_targets()
+RETURNS TABLE (agency_id uuid, name text, kind text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT a.id, a.name, a.kind FROM auth.agency a
+	WHERE EXISTS (SELECT 1 FROM auth.api_key k
+	    WHERE k.agency_id = a.id AND k.role = 'investigator'
+	      AND k.revoked_at IS NULL)
+	   OR EXISTS (SELECT 1 FROM auth.person p
+	    WHERE p.agency_id = a.id AND p.role = 'investigator'
+	      AND p.status = 'active')
+	ORDER BY a.name, a.id
+$$;
+COMMENT ON FUNCTION api.share_targets() IS
+    'The agencies a case may be shared with (an active investigator key '
+    'or person): checked by api.case_share, listed by '
+    'api.case_share_targets.';
+GRANT EXECUTE ON FUNCTION api.share_targets() TO nrm_coordinator;
+
+/*
  * POST /v1/cases/{id}/share: a coordinator of the case's region records
  * that the victim consented to share the case id with an investigating
  * agency (one with an active investigator key or person).  Order: 401/403;
@@ -819,12 +846,8 @@ BEGIN
 		        'a case is shared with the police only with the '
 		        'victim''s consent', 'consent'));
 	END IF;
-	IF p_agency_id IS NULL OR NOT (EXISTS (SELECT 1 FROM auth.api_key k
-	    WHERE k.agency_id = p_agency_id AND k.role = 'investigator'
-	      AND k.revoked_at IS NULL)
-	    OR EXISTS (SELECT 1 FROM auth.person p
-	    WHERE p.agency_id = p_agency_id AND p.role = 'investigator'
-	      AND p.status = 'active')) THEN
+	IF p_agency_id IS NULL OR NOT EXISTS (SELECT 1
+	    FROM api.share_targets() t WHERE t.agency_id = p_agency_id) THEN
 		RETURN api.refuse(v_p, 'investigation', 'failed',
 		    'unknown_agency',
 		    api.problem(422, 'validation',
@@ -855,3 +878,49 @@ COMMENT ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid, boolean)
     'consent (422 without); audited case.share.';
 GRANT EXECUTE ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid,
     boolean) TO nrm_app;
+
+/*
+ * GET /v1/cases/{id}/share-targets (coordinator of the case's region):
+ * the agencies the case may be shared with (api.share_targets, the set
+ * api.case_share accepts), as {"items": [{"agency_id", "name",
+ * "kind"}]} ordered by name, id; agency names are not personal data.
+ * 404 for an unknown case or one outside the caller's regions (audited
+ * denied not_found/out_of_scope), as GET /v1/cases/{id}.  Audited
+ * case.share_targets, object the case, purpose investigation; reads no
+ * personal data of the case.
+ */
+CREATE OR REPLACE FUNCTION api.case_share_targets(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_region text;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.share_targets', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	SELECT c.region_code INTO v_region FROM care.case c
+	WHERE c.id = p_case_id;
+	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
+		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
+		    v_region);
+	END IF;
+	RETURN api.answer(v_p, 'investigation',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items',
+	            (SELECT COALESCE(pg_catalog.jsonb_agg(
+	                pg_catalog.to_jsonb(t) ORDER BY t.name, t.agency_id),
+	                '[]'::jsonb)
+	             FROM api.share_targets() t))));
+END
+$$;
+COMMENT ON FUNCTION api.case_share_targets(bytea, text, inet, uuid) IS
+    'GET /v1/cases/{id}/share-targets (coordinator of the case''s '
+    'region): the agencies the case may be shared with (id, name, kind).';
+GRANT EXECUTE ON FUNCTION api.case_share_targets(bytea, text, inet, uuid)
+    TO nrm_app;

@@ -16,7 +16,9 @@
 # The persons: coordinator_vr13, coordinator_vr13b (a second one of the
 # same region, for conflicts), coordinator_vr09, coordinator_national,
 # reporter, assessor, auditor, analyst, admin; one API key per role as
-# well (tests that set up data through the API use them).
+# well (tests that set up data through the API use them), investigator
+# included (its agency, Recherche Browser, is one a case may be shared
+# with).
 #
 # Arguments are test files (default: every tests/browser/*.test.mjs).
 # NRM_BROWSER_KEEP=1 keeps the temporary directory (nrmd's log) after.
@@ -115,6 +117,8 @@ key assessor assessor "Beoordelingsinstantie Browser" assessment_body
 key auditor auditor "Privacybureau Browser" other
 key analyst analyst "Nationaal Rapporteur Browser" other
 key admin admin "Beheer Browser" other
+# An investigating agency (a case may be shared with it).
+key investigator investigator "Recherche Browser" kmar
 
 PERSONS=()
 person() {

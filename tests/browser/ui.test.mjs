@@ -395,6 +395,25 @@ test('hand a held case over to a colleague picked from the list: it shows in tha
 	await co2.locator(`tr[data-case="${seen.kb}"]`).waitFor({timeout: 30000});
 });
 
+test('share a case with an investigating agency picked from the list, with consent: it is shared', async () => {
+	const co = pages[0];
+	const form = co.locator('#share-form');
+	const pick = form.getByLabel(nl['share.agency'], {exact: true});
+	const names = await pick.locator('option').allTextContents();
+	const to = 'Recherche Browser (' + nl['routing.kind.kmar'] + ')';
+	assert.ok(names.includes(to), names.join('|'));
+	/* an agency without investigators is not offered */
+	assert.ok(!names.some((n) => n.startsWith('Politie Browser')), names.join('|'));
+	await pick.selectOption({label: to});
+	await form.getByLabel(nl['share.consent']).check();
+	await form.getByRole('button', {name: nl['share.submit']}).click();
+	await form.locator('.utrecht-alert--ok', {hasText: nl['share.done']}).waitFor();
+	await checkScreen(co, 'case-shared-nl');
+	/* shared once: a second share says so */
+	await form.getByRole('button', {name: nl['share.submit']}).click();
+	await form.locator('.utrecht-alert--ok', {hasText: nl['share.again']}).waitFor();
+});
+
 /* Every screen of this helper, in nl and en, at 1280 and 375 px. */
 test('axe finds no WCAG 2.1 AA violation on any screen; screenshots', async () => {
 	const anon = watch(await newPage(browser));

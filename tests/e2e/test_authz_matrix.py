@@ -79,6 +79,8 @@ POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/handover       out w   403 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/colleagues      in  r   403 200 403 403 403 403 403 401 401
 GET /v1/cases/{id}/colleagues      out r   403 404 403 403 403 403 403 401 401
+GET /v1/cases/{id}/share-targets   in  r   403 200 403 403 403 403 403 401 401
+GET /v1/cases/{id}/share-targets   out r   403 404 403 403 403 403 403 401 401
 GET /v1/signals                    -   r   200 403 403 403 403 403 403 401 401
 POST /v1/investigations            in  w   403 403 403 201 403 403 403 401 401
 POST /v1/investigations            out w   403 403 403 422 403 403 403 401 401

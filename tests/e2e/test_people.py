@@ -558,6 +558,53 @@ def test_colleagues_and_held_by_me(w):
     assert held(cb)[0] is True
 
 
+def test_share_targets(w):
+    """GET /v1/cases/{id}/share-targets lists the agencies with an active
+    investigator key (id, name, kind), by name, not one without; the
+    share takes a listed agency; out of the caller's regions it is a
+    404, for a reporter a 403."""
+    sfx = uuid.uuid4().hex[:6]
+    inv = create_key(w.cluster, "investigator", "Recherche Share " + sfx,
+                     "kmar")
+    inv_agency = w.cluster.scalar(
+        "select agency_id from auth.api_key where id = '%s'"
+        % key_id(w.cluster, inv))
+    reporter_agency = w.cluster.scalar(
+        "select agency_id from auth.api_key where id = '%s'"
+        % key_id(w.cluster, w.reporter))
+    a = w.person(name="Ada Sharer")
+    cookie, csrf, _ = w.session(a)
+    case_id = new_case(w.d, w.reporter, "VR13")["case_id"]
+    path = "/v1/cases/%s/share-targets" % case_id
+    r = with_cookie(w.d, "GET", path, cookie)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), "ShareTargets").validate(r.json())
+    items = r.json()["items"]
+    assert all(set(i) == {"agency_id", "name", "kind"} for i in items)
+    by_id = {i["agency_id"]: i for i in items}
+    assert by_id.get(inv_agency) == {
+        "agency_id": inv_agency, "name": "Recherche Share " + sfx,
+        "kind": "kmar"}, items
+    assert reporter_agency not in by_id
+    names = [i["name"] for i in items]
+    assert names == sorted(names), names
+    r = with_cookie(w.d, "POST", "/v1/cases/%s/share" % case_id, cookie,
+                    csrf=csrf, json={"agency_id": inv_agency,
+                                     "consent": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["agency_id"] == inv_agency
+    r = with_cookie(w.d, "POST", "/v1/cases/%s/share" % case_id, cookie,
+                    csrf=csrf, json={"agency_id": reporter_agency,
+                                     "consent": True})
+    assert_problem(r, 422, "validation")
+    c17 = w.person(regions=("VR17",))
+    c17_cookie, _, _ = w.session(c17)
+    r = with_cookie(w.d, "GET", path, c17_cookie)
+    assert_problem(r, 404, "not_found")
+    r = requests.get(w.d.url + path, headers=auth(w.reporter), timeout=15)
+    assert_problem(r, 403, "forbidden")
+
+
 def test_answers_match_the_openapi_schemas(w):
     """Each people answer against its schema in nrm-api/openapi.yaml."""
     doc = load_openapi()

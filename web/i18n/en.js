@@ -766,8 +766,10 @@ export default {
 
 	'share.title': 'Share with the police',
 	'share.text': 'Only with the victim\'s consent: the investigating agency gets the case number, nothing else.',
-	'share.agency': 'Investigating agency\'s id',
-	'share.agency.help': 'The agency id (xxxxxxxx-xxxx-…), from the administrator.',
+	'share.agency': 'Investigating agency',
+	'share.agency.help': 'An agency with active investigators.',
+	'share.none': 'There is no investigating agency to share with yet.',
+	'share.unknown': 'The investigating agencies could not be read.',
 	'share.consent': 'The victim consents to sharing the case number',
 	'share.submit': 'Share case number',
 	'share.done': 'The case number was shared.',

@@ -768,8 +768,10 @@ export default {
 
 	'share.title': 'Delen met de politie',
 	'share.text': 'Alleen met toestemming van het slachtoffer: de opsporingsinstantie krijgt het zaaknummer, niets anders.',
-	'share.agency': 'Id van de opsporingsinstantie',
-	'share.agency.help': 'Het organisatie-id (xxxxxxxx-xxxx-…), te krijgen van de beheerder.',
+	'share.agency': 'Opsporingsinstantie',
+	'share.agency.help': 'Een instantie met actieve opsporingsmedewerkers.',
+	'share.none': 'Er is nog geen opsporingsinstantie om mee te delen.',
+	'share.unknown': 'De opsporingsinstanties konden niet worden gelezen.',
 	'share.consent': 'Het slachtoffer geeft toestemming om het zaaknummer te delen',
 	'share.submit': 'Zaaknummer delen',
 	'share.done': 'Het zaaknummer is gedeeld.',

@@ -15,6 +15,8 @@
  *   GET  /v1/cases/{id}/colleagues  whom a handover may go to (id and
  *                                   display name of the region's other
  *                                   active coordinator persons)
+ *   GET  /v1/cases/{id}/share-targets  the agencies POST .../share
+ *                                   accepts (id, name, kind)
  *
  * Each is one api.* call.  If-Match (the ETag of GET) makes a change a
  * compare-and-set on the case version (412 when stale); without it the
@@ -219,4 +221,18 @@ nrm_h_case_colleagues(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.colleagues", "case",
 	    case_colleagues_authed);
+}
+
+static void
+case_share_targets_authed(struct nrm_req *r)
+{
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_CASE_SHARE_TARGETS, nrm_req_uuid_param(r));
+}
+
+void
+nrm_h_case_share_targets(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.share_targets", "case",
+	    case_share_targets_authed);
 }

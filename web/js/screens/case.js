@@ -9,8 +9,9 @@
  * Only the actions that fit are offered: a taken case's by its holder
  * (held_by_me), none of a case a colleague holds; the handover picks a
  * colleague from GET /v1/cases/{id}/colleagues.
- * Also the initial identification record and sharing the case id with a
- * police agency when the victim consents.  Every text of the case is
+ * Also the initial identification record and sharing the case id with an
+ * investigating agency picked from GET /v1/cases/{id}/share-targets when
+ * the victim consents.  Every text of the case is
  * shown as text, isolated from the page's direction.
  */
 import {h, heading, para, field, select, check, button, alert, clear,
@@ -135,8 +136,16 @@ export async function render(root, ctx) {
 		clearProblems(ask);
 		clearProblems(glass);
 		current = {purpose, reason, body: r.body, version: r.body.version,
-		           colleagues: null};
+		           colleagues: null, targets: null};
 		const c = r.body.case;
+		if (coordinator && !(r.body.break_glass &&
+		                     r.body.break_glass.beyond_scope)) {
+			const tr = await api.get('/v1/cases/' + encodeURIComponent(id) +
+			                         '/share-targets');
+			if (!ctx.alive() || tr.expired)
+				return false;
+			current.targets = tr.status === 200 ? tr.body.items : null;
+		}
 		if (coordinator && c.state === 'taken' && c.held_by_me &&
 		    !(r.body.break_glass && r.body.break_glass.beyond_scope)) {
 			const cr = await api.get('/v1/cases/' + encodeURIComponent(id) +
@@ -435,14 +444,22 @@ export async function render(root, ctx) {
 			list, form);
 	}
 
+	/* Sharing: an agency of GET .../share-targets (name, kind) to pick. */
 	function share() {
+		const agencies = current.targets;
+		if (!agencies || !agencies.length)
+			return h('section', {class: 'nrm-form', id: 'share-form',
+			                     'aria-labelledby': 'share-title'},
+				heading(2, t('share.title'), {id: 'share-title'}),
+				para(t(agencies ? 'share.none' : 'share.unknown')));
 		const form = h('form', {class: 'nrm-form', novalidate: true, id: 'share-form',
 		                        'aria-labelledby': 'share-title'},
 			heading(2, t('share.title'), {id: 'share-title'}),
 			para(t('share.text')),
 			formAlert(),
-			field('agency_id', t('share.agency'), {description: t('share.agency.help'),
-				attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+			select('agency_id', t('share.agency'), agencies.map((a) =>
+				[a.agency_id, a.name + ' (' + t('routing.kind.' + a.kind) + ')']),
+			{empty: t('case.choose'), description: t('share.agency.help')}),
 			check('consent', t('share.consent'), {id: 'f-share-consent'}),
 			h('div', {class: 'nrm-actions'},
 			  button(t('share.submit'), {type: 'submit'})));
@@ -456,7 +473,7 @@ export async function render(root, ctx) {
 				return;
 			}
 			const r = await api.post('/v1/cases/' + encodeURIComponent(id) + '/share',
-				{agency_id: form.querySelector('#f-agency_id').value.trim(),
+				{agency_id: form.querySelector('#f-agency_id').value,
 				 consent: true});
 			if (!ctx.alive() || r.expired)
 				return;
