@@ -19,11 +19,6 @@ VALUES
 	('b9000000-0000-4000-8000-000000000001', sha256('tok-admin'),
 	    'a0000000-0000-4000-8000-000000000004', 'admin', NULL, NULL);
 
--- Any api call as nrm_app (the SQL text of one jsonb value).
-CREATE FUNCTION pg_temp.a(p_sql text) RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', p_sql)
-$$;
 -- api.person_create as the admin key (or p_token).
 CREATE FUNCTION pg_temp.create(p_login text, p_role text,
     p_regions text[] DEFAULT NULL,

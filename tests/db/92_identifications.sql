@@ -32,13 +32,6 @@ CREATE FUNCTION pg_temp.names(p_answer jsonb) RETURNS text[]
 LANGUAGE sql STABLE AS $$
 	SELECT pg_temp.item_names(p_answer->'body'->'items')
 $$;
-CREATE FUNCTION pg_temp.events(p_request_id text) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(concat_ws('/', action, object_type,
-	    coalesce(object_id, '-'), coalesce(purpose, '-'), outcome,
-	    coalesce(reason, '-')) ORDER BY id), '{}')
-	FROM audit.event WHERE request_id = p_request_id
-$$;
 
 -- A: no entry (awaits the initial decision; created on Friday
 -- 2024-05-03, so due five working days later, on 2024-05-10).  B: an

@@ -14,17 +14,6 @@ VALUES
 	('b9400000-0000-4000-8000-000000000001', sha256('tok-admin'),
 	    'a0000000-0000-4000-8000-000000000004', 'admin', NULL, NULL);
 
-CREATE FUNCTION pg_temp.a(p_sql text) RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.api_as('nrm_app', p_sql)
-$$;
-CREATE FUNCTION pg_temp.events(p_request_id text) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(concat_ws('/', action, object_type,
-	    coalesce(object_id, '-'), coalesce(purpose, '-'), outcome,
-	    coalesce(reason, '-')) ORDER BY id), '{}')
-	FROM audit.event WHERE request_id = p_request_id
-$$;
 CREATE FUNCTION pg_temp.targets(p_token text, p_case uuid,
     p_request_id text DEFAULT 'req-st') RETURNS jsonb
 LANGUAGE sql AS $$
