@@ -24,39 +24,10 @@ fi
 TMP=$OUT.tmp.$$
 trap 'rm -rf "$TMP"' EXIT
 rm -rf "$TMP"
-mkdir -p "$TMP/css"
+mkdir -p "$TMP"
 
-# The console's own sources (the ui helpers' files); whatever exists.
-for d in js i18n css img; do
-	if [ -d "web/$d" ]; then
-		cp -R "web/$d" "$TMP/"
-	fi
-done
-if [ -f web/index.html ]; then
-	cp web/index.html "$TMP/index.html"
-else
-	# No screens yet: a page that loads the styles and says so.
-	cat >"$TMP/index.html" <<'HTML'
-<!doctype html>
-<html lang="nl" class="utrecht-theme">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nrm</title>
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/css/utrecht.css">
-</head>
-<body class="utrecht-document">
-<main class="utrecht-page-content">
-<h1 class="utrecht-heading-1">nrm</h1>
-<p class="utrecht-paragraph">De console wordt gebouwd. / The console is being built.</p>
-</main>
-</body>
-</html>
-HTML
-	printf '%s\n' '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" fill="#154273"/></svg>' \
-		>"$TMP/favicon.svg"
-fi
+# The console's own sources.
+cp -R web/index.html web/js web/i18n web/css web/img "$TMP/"
 
 # /css/utrecht.css: the font faces, the design tokens, the components.
 FONTS=$NM/@fontsource-variable/noto-sans

@@ -4,6 +4,7 @@
  */
 #include "backoff.h"
 #include "crypto.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -18,7 +19,7 @@ struct backoff_slot {
 };
 
 struct nrm_backoff {
-	uint64_t seed;
+	unsigned char key[2][32]; /* HMAC keys: logins, addresses */
 	struct backoff_slot slot[NRM_BACKOFF_SLOTS];
 };
 
@@ -27,10 +28,9 @@ nrm_backoff_new(void)
 {
 	struct nrm_backoff *b = nrm_xcalloc(1, sizeof(*b));
 
-	/* A seed the client cannot guess: no crafted colliding keys. */
-	if (nrm_random_bytes((unsigned char *)&b->seed, sizeof(b->seed)) !=
-	    NRM_OK)
-		b->seed = (uint64_t)(uintptr_t)b ^ 0x9e3779b97f4a7c15ULL;
+	/* Keys the client cannot know: no crafted colliding names. */
+	if (nrm_random_bytes(&b->key[0][0], sizeof(b->key)) != NRM_OK)
+		nrm_fatal("backoff: no random bytes for the table's keys");
 	return b;
 }
 
@@ -40,15 +40,17 @@ nrm_backoff_free(struct nrm_backoff *b)
 	free(b);
 }
 
-/* FNV-1a of the kind byte and s, from the seed; never 0. */
+/* 64 bits of HMAC-SHA-256 of s under the kind's key; never 0. */
 static uint64_t
 backoff_key(const struct nrm_backoff *b, char kind, const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ b->seed;
+	unsigned char md[32];
+	uint64_t h = 0;
 
-	h = (h ^ (unsigned char)kind) * 0x100000001b3ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	if (nrm_hmac_sha256(b->key[kind == 'l' ? 0 : 1], sizeof(b->key[0]), s,
+		strlen(s), md) != NRM_OK)
+		nrm_fatal("backoff: HMAC-SHA-256 failed");
+	memcpy(&h, md, sizeof(h));
 	return h != 0 ? h : 1;
 }
 

@@ -6,8 +6,9 @@
  *
  * Pure: no libevent, no database; the caller passes the time and holds
  * the answer (handlers/login.c, with an evtimer).  Keys are the login as
- * typed and the address as text, each kept only as a 64-bit keyed hash
- * (FNV-1a over a random per-table seed), in a fixed table of
+ * typed and the address as text, each kept only as 64 bits of
+ * HMAC-SHA-256 (crypto.h) under a random per-table key, one key for
+ * logins and one for addresses, in a fixed table of
  * NRM_BACKOFF_SLOTS entries: a full table forgets the entry seen least
  * recently, a count not touched for `forget_s` seconds starts again
  * from zero, and a successful login clears both of its counts.  Unknown

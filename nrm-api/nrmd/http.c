@@ -524,11 +524,11 @@ nrm_req_page_query(struct nrm_req *r, struct evkeyvalq *out,
 	const char *limit, *cursor;
 	char field[64];
 	size_t len;
+	int rc = NRM_ERR;
 
 	if (nrm_req_query(r, out) != NRM_OK) {
-		evhttp_clear_headers(out);
 		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
-		return NRM_ERR;
+		goto out;
 	}
 	TAILQ_FOREACH(kv, out, next)
 	{
@@ -540,7 +540,7 @@ nrm_req_page_query(struct nrm_req *r, struct evkeyvalq *out,
 			snprintf(field, sizeof(field), "%.60s", kv->key);
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, field,
 			    "unknown query parameter");
-			goto fail;
+			goto out;
 		}
 	}
 	limit = evhttp_find_header(out, "limit");
@@ -550,17 +550,18 @@ nrm_req_page_query(struct nrm_req *r, struct evkeyvalq *out,
 	    (len < 1 || len > 3 || strspn(limit, "0123456789") != len)) {
 		nrm_req_fail(
 		    r, NRM_E_BAD_REQUEST, "limit", "limit must be 1 to 200");
-		goto fail;
+		goto out;
 	}
 	if (cursor != NULL && !nrm_uuid_valid(cursor)) {
 		nrm_req_fail(
 		    r, NRM_E_BAD_REQUEST, "cursor", "the cursor is not valid");
-		goto fail;
+		goto out;
 	}
-	return NRM_OK;
-fail:
-	evhttp_clear_headers(out);
-	return NRM_ERR;
+	rc = NRM_OK;
+out:
+	if (rc != NRM_OK)
+		evhttp_clear_headers(out);
+	return rc;
 }
 
 /* Match one pattern; "{id}" takes one non-empty segment. */

@@ -16,6 +16,7 @@ nrm_qr_json(const char *text)
 	QRcode *qr = NULL;
 	cJSON *o = NULL, *rows;
 	char *row = NULL;
+	bool ok = false;
 	int n;
 
 	if (text == NULL || strlen(text) > NRM_QR_MAX_TEXT)
@@ -30,7 +31,7 @@ nrm_qr_json(const char *text)
 	if (row == NULL || o == NULL ||
 	    cJSON_AddNumberToObject(o, "size", n) == NULL ||
 	    (rows = cJSON_AddArrayToObject(o, "rows")) == NULL)
-		goto fail;
+		goto out;
 	for (int y = 0; y < n; y++) {
 		cJSON *s;
 
@@ -40,14 +41,15 @@ nrm_qr_json(const char *text)
 		s = cJSON_CreateString(row);
 		if (s == NULL || !cJSON_AddItemToArray(rows, s)) {
 			cJSON_Delete(s);
-			goto fail;
+			goto out;
 		}
 	}
-	goto out;
-fail:
-	cJSON_Delete(o);
-	o = NULL;
+	ok = true;
 out:
+	if (!ok) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	if (row != NULL) {
 		OPENSSL_cleanse(row, (size_t)qr->width + 1);
 		free(row);

@@ -16,7 +16,7 @@
 
 struct nrm_webroot {
 	struct nrm_webfile *files; /* sorted by path once loaded */
-	size_t n, cap;
+	int n, cap;
 	size_t bytes;
 };
 
@@ -99,18 +99,12 @@ webroot_add(struct nrm_webroot *w, const char *fspath, const char *url,
 		    "web_root holds more than %d files", NRM_WEBROOT_MAX_FILES);
 		goto out;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap > 0 ? w->cap * 2 : 64;
-		struct nrm_webfile *nf = realloc(w->files, cap * sizeof(*nf));
-
-		if (nf == NULL) {
-			nrm_error_set(
-			    err, NRM_E_INTERNAL, "web_root", "out of memory");
-			goto out;
-		}
-		w->files = nf;
-		w->cap = cap;
+	f = nrm_grow(w->files, &w->cap, w->n, sizeof(*f), 64);
+	if (f == NULL) {
+		nrm_error_set(err, NRM_E_INTERNAL, "web_root", "out of memory");
+		goto out;
 	}
+	w->files = f;
 	f = &w->files[w->n];
 	memset(f, 0, sizeof(*f));
 	if (nrm_read_file(fspath, NRM_WEBROOT_MAX_FILE, &buf, &len, "web_root",
@@ -235,7 +229,7 @@ nrm_webroot_load(
 		return NRM_ERR;
 	}
 	if (w->n > 0)
-		qsort(w->files, w->n, sizeof(*w->files), webroot_cmp);
+		qsort(w->files, (size_t)w->n, sizeof(*w->files), webroot_cmp);
 	*out = w;
 	return NRM_OK;
 }
@@ -249,13 +243,14 @@ nrm_webroot_find(const struct nrm_webroot *w, const char *path)
 		return NULL;
 	memset(&key, 0, sizeof(key));
 	key.path = (char *)(uintptr_t)path;
-	return bsearch(&key, w->files, w->n, sizeof(*w->files), webroot_cmp);
+	return bsearch(
+	    &key, w->files, (size_t)w->n, sizeof(*w->files), webroot_cmp);
 }
 
 size_t
 nrm_webroot_count(const struct nrm_webroot *w)
 {
-	return w != NULL ? w->n : 0;
+	return w != NULL ? (size_t)w->n : 0;
 }
 
 size_t
@@ -345,7 +340,7 @@ nrm_webroot_free(struct nrm_webroot *w)
 {
 	if (w == NULL)
 		return;
-	for (size_t i = 0; i < w->n; i++) {
+	for (int i = 0; i < w->n; i++) {
 		free(w->files[i].path);
 		free(w->files[i].data);
 		free(w->files[i].gz);

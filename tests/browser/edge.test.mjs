@@ -7,12 +7,10 @@
  * session the console can use.
  */
 import assert from 'node:assert/strict';
-import {existsSync} from 'node:fs';
-import {join} from 'node:path';
 import {after, before, test} from 'node:test';
 
 import {
-	BASE, WEBROOT, assertClean, checkScreen, enrolAndLogin, enrolViaApi,
+	BASE, assertClean, checkScreen, enrolAndLogin, enrolViaApi,
 	expect, firstLoad, launch, loginViaApi, newPage,
 } from './lib.mjs';
 
@@ -97,11 +95,7 @@ test('a session made through the API works in the console', async () => {
 	await page.context().close();
 });
 
-const screens = existsSync(join(WEBROOT, 'js', 'screens', 'enrol.js'));
-
-test('enrolment and login through the screens', {
-	skip: screens ? false : 'no enrolment screen in build/web yet',
-}, async () => {
+test('enrolment and login through the screens', async () => {
 	const page = await newPage(browser);
 	await enrolAndLogin(page, 'auditor');
 	const s = await page.request.get(BASE + '/v1/session');

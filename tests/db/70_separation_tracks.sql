@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(136);
+SELECT plan(138);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -324,6 +324,17 @@ SELECT is((pg_temp.ident_record('tok-assessor', pg_temp.cid('A'),
     'unknown field; known: stage, outcome, deciding_body, rationale, '
     'decided_on, reflection_start, reflection_end, recovery_start, '
     'recovery_end', 'an unknown key is named by the list, not echoed');
+-- decided_on may be today in Europe/Amsterdam, whatever the session's
+-- time zone: under UTC-12 the session's date lags Amsterdam's for 13 or
+-- 14 hours of every day, when a check on now()::date refuses today.
+SET LOCAL TimeZone = 'Etc/GMT+12';
+SELECT is(ident.entry_problem(pg_temp.entry(jsonb_build_object('decided_on',
+    ((now() AT TIME ZONE 'Europe/Amsterdam')::date)::text))), NULL,
+    'decided_on today in Europe/Amsterdam is accepted');
+SELECT is(ident.entry_problem(pg_temp.entry(jsonb_build_object('decided_on',
+    ((now() AT TIME ZONE 'Europe/Amsterdam')::date + 1)::text)))->>'field',
+    'decided_on', 'decided_on tomorrow in Europe/Amsterdam is refused');
+RESET TimeZone;
 SELECT is(pg_temp.probe(format($$SELECT api.ident_record(
     sha256('tok-assessor'), 'req-prof', '192.0.2.10', %L, %L, 'xx')$$,
     pg_temp.cid('A'), pg_temp.entry())), '22023',

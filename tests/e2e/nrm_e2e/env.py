@@ -51,6 +51,23 @@ _HANDED = set()  # ports free_port gave out in this process
 PORTS_PER_WORKER = 1500
 
 
+def _bindable(lo, hi, taken):
+    """A port of lo..hi, in random order, that taken(port) does not
+    refuse and that 127.0.0.1 can bind right now."""
+    ports = list(range(lo, hi + 1))
+    random.shuffle(ports)
+    for port in ports:
+        if taken(port):
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port in %d-%d" % (lo, hi))
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nobody listens on right now, never
     the same one twice in this process, from this pytest-xdist worker's
@@ -61,36 +78,15 @@ def free_port():
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     k = int(worker[2:]) if worker[2:].isdigit() else 0
     lo = 20000 + (k % 8) * PORTS_PER_WORKER
-    ports = list(range(lo, lo + PORTS_PER_WORKER))
-    random.shuffle(ports)
-    for port in ports:
-        if port in _HANDED:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _HANDED.add(port)
-        return port
-    raise RuntimeError("no free port in %d-%d" % (lo, lo + PORTS_PER_WORKER
-                                                    - 1))
+    port = _bindable(lo, lo + PORTS_PER_WORKER - 1, _HANDED.__contains__)
+    _HANDED.add(port)
+    return port
 
 
 def free_pg_port():
     """A free port in 55000-55999 for the private cluster."""
-    ports = list(range(55000, 56000))
-    random.shuffle(ports)
-    for port in ports:
-        if os.path.exists("/tmp/.s.PGSQL.%d" % port):
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port in 55000-55999")
+    return _bindable(55000, 55999, lambda port: os.path.exists(
+        "/tmp/.s.PGSQL.%d" % port))
 
 
 def clean_env(extra=None):

@@ -10,7 +10,7 @@
 import {h, heading, para, alert, field, select, button, clear,
         announce} from '../dom.js';
 import {dateTime, code, showProblem, clearProblems} from '../i18n.js';
-import {table, failure, shortId, badge, formAlert, busy,
+import {table, loadPage, failure, shortId, badge, formAlert, busy,
         routingSection} from './parts.js';
 
 const ROLES = ['reporter', 'coordinator', 'assessor', 'investigator',
@@ -94,21 +94,9 @@ function personsSection(ctx) {
 		more.hidden = !state.next;
 	}
 
-	async function load(fresh) {
-		const q = new URLSearchParams({limit: '50'});
-		if (!fresh && state.next)
-			q.set('after', state.next);
-		const r = await api.get('/v1/admin/persons?' + q);
-		if (!ctx.alive())
-			return;
-		if (r.status !== 200 || !r.body) {
-			clear(list).append(failure(t, r));
-			return;
-		}
-		state.items = (fresh ? [] : state.items).concat(r.body.items || []);
-		state.next = r.body.next_after || null;
-		draw();
-	}
+	const load = (fresh) => loadPage(ctx, {path: '/v1/admin/persons',
+		q: new URLSearchParams({limit: '50'}), cursor: 'after',
+		next: 'next_after', state, fresh, list, draw});
 
 	const form = h('form', {class: 'nrm-form', novalidate: true,
 	                        'aria-labelledby': 'create-h'},
@@ -252,21 +240,9 @@ function keysSection(ctx) {
 		more.hidden = !state.next;
 	}
 
-	async function load(fresh) {
-		const q = new URLSearchParams({limit: '50'});
-		if (!fresh && state.next)
-			q.set('after', state.next);
-		const r = await api.get('/v1/admin/keys?' + q);
-		if (!ctx.alive())
-			return;
-		if (r.status !== 200 || !r.body) {
-			clear(list).append(failure(t, r));
-			return;
-		}
-		state.items = (fresh ? [] : state.items).concat(r.body.items || []);
-		state.next = r.body.next_after || null;
-		draw();
-	}
+	const load = (fresh) => loadPage(ctx, {path: '/v1/admin/keys',
+		q: new URLSearchParams({limit: '50'}), cursor: 'after',
+		next: 'next_after', state, fresh, list, draw});
 
 	const form = h('form', {class: 'nrm-form', novalidate: true,
 	                        'aria-labelledby': 'key-create-h'},

@@ -11,7 +11,7 @@ import {h, heading, para, alert, field, select, button, clear, append,
         announce} from '../dom.js';
 import {dateTime, code, showProblem, clearProblems,
         amsterdamToRfc3339} from '../i18n.js';
-import {table, facts, failure, shortId, badge, formAlert,
+import {table, facts, loadPage, failure, shortId, badge, formAlert,
         busy} from './parts.js';
 
 const FILTERS = ['object_id', 'object_type', 'action', 'purpose', 'outcome',
@@ -243,21 +243,9 @@ function reviewSection(ctx) {
 		more.hidden = !state.next;
 	}
 
-	async function load(fresh) {
-		const q = new URLSearchParams({state: state.filter, limit: '50'});
-		if (!fresh && state.next)
-			q.set('cursor', String(state.next));
-		const r = await api.get('/v1/audit/reviews?' + q);
-		if (!ctx.alive())
-			return;
-		if (r.status !== 200 || !r.body) {
-			clear(list).append(failure(t, r));
-			return;
-		}
-		state.items = (fresh ? [] : state.items).concat(r.body.items || []);
-		state.next = r.body.next_after;
-		draw();
-	}
+	const load = (fresh) => loadPage(ctx, {path: '/v1/audit/reviews',
+		q: new URLSearchParams({state: state.filter, limit: '50'}),
+		cursor: 'cursor', next: 'next_after', state, fresh, list, draw});
 
 	const sec = h('section', {class: 'nrm-section',
 	                          'aria-labelledby': 'reviews-h'},

@@ -80,8 +80,32 @@ function historyTable(t, history) {
 			  h('td', {class: 'utrecht-table__cell nrm-mono', 'data-label': t('case.history.by')},
 			    e.by ? shortId(e.by) : t('case.history.system')),
 			  h('td', {class: 'utrecht-table__cell nrm-wrap', 'data-label': t('case.history.detail')},
-			    Object.entries(e.detail || {}).map(([k, v]) =>
-				k + ': ' + (typeof v === 'object' ? JSON.stringify(v) : v)).join('; ')))))));
+			    detailText(e.detail)))))));
+}
+
+/*
+ * A history entry's detail as "key: value; ..." text: nested objects
+ * flattened to dotted keys, empty lists and a nested value equal to its
+ * parent's same key (the routing decision repeats region, rule_id,
+ * priority and ruleset_version) left out.
+ */
+function detailText(detail) {
+	const out = [];
+	const walk = (obj, prefix, parent) => {
+		for (const [k, v] of Object.entries(obj || {})) {
+			if (Array.isArray(v) && v.length === 0)
+				continue;
+			if (parent && parent[k] === v)
+				continue;
+			if (v !== null && typeof v === 'object' && !Array.isArray(v))
+				walk(v, prefix + k + '.', obj);
+			else
+				out.push(prefix + k + ': ' +
+				         (Array.isArray(v) ? v.join(', ') : v));
+		}
+	};
+	walk(detail, '', null);
+	return out.join('; ');
 }
 
 export async function render(root, ctx) {

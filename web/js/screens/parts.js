@@ -53,6 +53,29 @@ export function failure(t, r) {
 	return alert('error', problemMessage(r.body, r.status));
 }
 
+/*
+ * One page of a keyset-paged list (GET path?q): the cursor parameter
+ * `cursor` is set from state.next unless `fresh`; on a 200 the page's
+ * items replace (fresh) or extend state.items, state.next takes the
+ * answer's `next` member and draw() runs; otherwise `list` shows the
+ * failure.  Nothing happens once the screen is left.
+ */
+export async function loadPage(ctx, {path, q, cursor, next, state, fresh,
+                                     list, draw}) {
+	if (!fresh && state.next)
+		q.set(cursor, String(state.next));
+	const r = await ctx.api.get(path + '?' + q);
+	if (!ctx.alive())
+		return;
+	if (r.status !== 200 || !r.body) {
+		clear(list).append(failure(ctx.t, r));
+		return;
+	}
+	state.items = (fresh ? [] : state.items).concat(r.body.items || []);
+	state.next = r.body[next] || null;
+	draw();
+}
+
 /* An id shown short but whole for screen readers and copying. */
 export function shortId(id) {
 	if (!id)
