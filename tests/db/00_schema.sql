@@ -12,12 +12,13 @@ SELECT results_eq(
         (3, '0003_authorize.sql'), (4, '0004_inbox.sql'),
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
-        (9, '0009_people.sql'), (10, '0010_admin_keys.sql')$$,
-    'schema_version records 0001 to 0010 in order');
+        (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
+        (11, '0011_decision_date_amsterdam.sql')$$,
+    'schema_version records 0001 to 0011 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 11,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 10, 'api.schema_version() is 10');
+SELECT is(api.schema_version(), 11, 'api.schema_version() is 11');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
