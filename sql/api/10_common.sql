@@ -552,6 +552,31 @@ COMMENT ON FUNCTION api.answer(record, text, jsonb) IS
     'An entry point''s success: audit it allowed (p_purpose), restore the '
     'role, return p_answer.';
 /*
+ * The case p_case_id as the caller p_p may see it: region (NULL when no
+ * such case, or row-level security hides it), created_at, and visible:
+ * the case exists and the caller is not a coordinator or holds its
+ * region.  The one statement of that rule; it audits nothing (the
+ * caller answers api.refuse_case, or breaks glass, when not visible).
+ */
+CREATE OR REPLACE FUNCTION api.case_scope(p_p record, p_case_id uuid,
+    OUT region text, OUT created_at timestamptz, OUT visible boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	SELECT c.region_code, c.created_at INTO region, created_at
+	FROM care.case c WHERE c.id = p_case_id;
+	visible := FOUND AND (p_p.role <> 'coordinator'
+	    OR (region = ANY (p_p.regions)) IS TRUE);
+END
+$$;
+COMMENT ON FUNCTION api.case_scope(record, uuid) IS
+    'The case''s region and created_at as the caller sees it, and '
+    'whether it is visible (exists; a coordinator holds its region).';
+GRANT EXECUTE ON FUNCTION api.case_scope(record, uuid) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
  * The 404 of a case the caller may not see: audited denied, reason
  * not_found when no such case exists (p_region NULL: the caller's read
  * found no row, and care.case_exists finds none either), else

@@ -404,7 +404,7 @@ AS $$
 DECLARE
 	v_p record;
 	v_rp record;
-	v_region text;
+	v_s record;
 	v_beyond boolean := false;
 	v_body jsonb;
 BEGIN
@@ -422,10 +422,8 @@ BEGIN
 		    v_rp.problem);
 	END IF;
 
-	SELECT c.region_code INTO v_region FROM care.case c
-	WHERE c.id = p_case_id;
-	IF NOT FOUND OR (v_p.role = 'coordinator'
-	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
+	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible THEN
 		IF v_rp.purpose = 'emergency'
 		    AND audit.break_glass_allowed(v_p.role, 'case.read')
 		    AND care.case_exists(p_case_id) THEN
@@ -436,7 +434,7 @@ BEGIN
 			v_beyond := true;
 		ELSE
 			RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
-			    v_region);
+			    v_s.region);
 		END IF;
 	END IF;
 
@@ -830,7 +828,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_region text;
+	v_s record;
 	v_share jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -854,11 +852,10 @@ BEGIN
 		        'not an agency with investigator keys', 'agency_id'));
 	END IF;
 
-	SELECT c.region_code INTO v_region FROM care.case c
-	WHERE c.id = p_case_id;
-	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
+	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible THEN
 		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
-		    v_region);
+		    v_s.region);
 	END IF;
 
 	v_share := care.share_case(p_case_id, p_agency_id);
@@ -896,7 +893,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_region text;
+	v_s record;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.share_targets', 'case',
@@ -904,11 +901,10 @@ BEGIN
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	SELECT c.region_code INTO v_region FROM care.case c
-	WHERE c.id = p_case_id;
-	IF NOT FOUND OR (v_region = ANY (v_p.regions)) IS NOT TRUE THEN
+	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible THEN
 		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
-		    v_region);
+		    v_s.region);
 	END IF;
 	RETURN api.answer(v_p, 'investigation',
 	    pg_catalog.jsonb_build_object('status', 200, 'body',

@@ -159,7 +159,7 @@ DECLARE
 	v_p record;
 	v_prof record;
 	v_problem jsonb;
-	v_region text;
+	v_s record;
 	v_stage text;
 	v_decided date;
 	v_rs date;
@@ -214,12 +214,10 @@ BEGIN
 		    'stage'));
 	END IF;
 
-	SELECT c.region_code INTO v_region FROM care.case c
-	WHERE c.id = p_case_id;
-	IF NOT FOUND OR (v_p.role = 'coordinator'
-	    AND (v_region = ANY (v_p.regions)) IS NOT TRUE) THEN
+	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible THEN
 		RETURN api.refuse_case(v_p, 'identification', p_case_id,
-		    v_region);
+		    v_s.region);
 	END IF;
 
 	-- One entry per case at a time: the rules below read the others.
@@ -345,12 +343,10 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
-	SELECT c.region_code, c.created_at INTO v_c FROM care.case c
-	WHERE c.id = p_case_id;
-	IF NOT FOUND OR (v_p.role = 'coordinator'
-	    AND (v_c.region_code = ANY (v_p.regions)) IS NOT TRUE) THEN
+	SELECT * INTO v_c FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_c.visible THEN
 		RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
-		    v_c.region_code);
+		    v_c.region);
 	END IF;
 
 	SELECT COALESCE(pg_catalog.jsonb_agg(ident.entry_json(d)
