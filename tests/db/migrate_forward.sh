@@ -39,7 +39,7 @@ check() { # check DESCRIPTION CMD...
 	fi
 }
 
-echo "1..10"
+echo "1..11"
 new_db ${DB}_old
 new_db ${DB}_new
 
@@ -227,5 +227,20 @@ check "a changed repeatable file is applied again, and recorded" sh -c \
     grep -q '^applied api/30_cases.sql (repeatable)' &&
     '$NRMCTL' --database-url '$(url ${DB}_new)' migrate --dir sql |
     grep -q '^schema is current at version'"
+
+# A database as stop 23 left it (commit $NRM_STOP23, 4f496e7: 0011 with
+# its whole ident.entry_problem body, 0006 before that body moved to
+# sql/api/) migrates forward to today's schema.
+STOP23=${NRM_STOP23:-4f496e7}
+new_db ${DB}_s23
+mkdir -p "$T/s23"
+git archive "$STOP23" sql | tar -x -C "$T/s23"
+stop23() {
+	"$NRMCTL" --database-url "$(url ${DB}_s23)" migrate --dir "$T/s23/sql" &&
+	    "$NRMCTL" --database-url "$(url ${DB}_s23)" migrate --dir sql &&
+	    diff -u "$T/schema.new" <(dump --schema-only ${DB}_s23)
+}
+check "a database migrated at stop 23 migrates forward to a fresh one's schema" \
+    stop23
 
 [ "$failed" -eq 0 ]
