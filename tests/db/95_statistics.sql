@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(94);
+SELECT plan(108);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -394,7 +394,8 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
     ARRAY['care.case.created_at', 'care.case.id', 'care.case.priority',
         'care.case.signal_id', 'care.case_history.action',
         'care.case_history.at', 'care.case_history.case_id',
-        'care.case_history.detail', 'care.escalation.at',
+        'care.case_history.detail', 'care.case_history.id',
+        'care.escalation.at',
         'care.escalation.case_id', 'care.escalation.from_region',
         'care.subject.pseudonym', 'care.subject.signal_id',
         'ident.decision.case_id', 'ident.decision.decided_on',
@@ -407,6 +408,19 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
     'nrm_statistician reads exactly the counted columns');
 SELECT is(pg_has_role('nrm_app', 'nrm_statistician', 'MEMBER'), false,
     'nrm_app cannot become the statistician');
+-- Through its door, the analyst's role gets every measure (the
+-- statistician's grants cover what each one reads) ...
+SELECT is(pg_temp.sqlstate_as('nrm_analyst', format(
+    'SELECT stats.table(%L, %L, %L)', m.name, '2025-Q3', m.dims[1:1])),
+    'ok', 'nrm_analyst reads ' || m.name || ' through stats.table')
+FROM stats.measures() m;
+SELECT is(pg_temp.sqlstate_as('nrm_auditor',
+    $$SELECT stats.emergency_reads('2025-Q3', '{verdict}')$$), 'ok',
+    'nrm_auditor reads emergency reads through its door');
+SELECT is(pg_temp.sqlstate_as('nrm_auditor',
+    $$SELECT stats.table('emergency_reads', '2025-Q3', '{}')$$), '42501',
+    'but not through the analyst''s');
+-- ... but not behind it.
 SELECT is(pg_temp.sqlstate_as('nrm_analyst',
     $$SELECT stats.compute('signals', '2025-Q3', '{}')$$), '42501',
     'nrm_analyst cannot call the unsuppressed computation');
