@@ -216,3 +216,12 @@ def test_every_allowed_breakdown_answers(nrmd, st_keys):
             else:
                 assert r.status_code == 400, (m, d, r.status_code)
                 assert r.json()["field"] == "by"
+
+
+def test_a_parameter_given_twice_is_refused(nrmd, st_keys):
+    r = requests.get(nrmd.url + "/v1/statistics",
+                     params=[("measure", "signals"), ("measure", "cases"),
+                             ("period", "2026")],
+                     headers=auth(st_keys["analyst"]), timeout=30)
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["field"] == "measure"
