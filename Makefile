@@ -43,7 +43,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/signal_codec.c nrm-core/route.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
-           nrm-core/rules_compile.c nrm-core/role.c
+           nrm-core/rules_compile.c nrm-core/role.c \
+           nrm-core/statvocab.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
@@ -62,7 +63,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
-           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c
+           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
+           nrm-api/nrmd/handlers/statistics.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -78,7 +80,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
-             tests/unit/test_backoff tests/unit/test_webroot
+             tests/unit/test_backoff tests/unit/test_webroot \
+             tests/unit/test_statvocab
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
