@@ -43,7 +43,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/signal_codec.c nrm-core/route.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
-           nrm-core/rules_compile.c nrm-core/role.c
+           nrm-core/rules_compile.c nrm-core/role.c \
+           nrm-core/statvocab.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
@@ -78,7 +79,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
-             tests/unit/test_backoff tests/unit/test_webroot
+             tests/unit/test_backoff tests/unit/test_webroot \
+             tests/unit/test_statvocab
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
