@@ -44,7 +44,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
            nrm-core/rules_compile.c nrm-core/role.c \
-           nrm-core/statvocab.c
+           nrm-core/statvocab.c nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
@@ -80,7 +80,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
-             tests/unit/test_statvocab
+             tests/unit/test_statvocab tests/unit/test_indicators
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -237,7 +237,7 @@ asan:
 
 # The fuzzers: those of nrm-core alone, then those that need sources of
 # nrm-api/common (fuzz_<name>.c and its extra sources).
-FUZZ_CORE = signal geo json rules
+FUZZ_CORE = signal geo json rules indicators
 FUZZ_CC = clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined
 
 fuzz:

@@ -269,3 +269,18 @@ nrm_diag_text_value(struct nrm_diag *d, const char *file, const char *path,
 	nrm_diag_add(d, NRM_DIAG_ERROR, file, err.field, "%s", err.detail);
 	return NRM_ERR;
 }
+
+const char *
+nrm_diag_shown(const char *s, char buf[NRM_DIAG_SHOWN_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < NRM_DIAG_SHOWN_MAX; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}

@@ -131,16 +131,7 @@ nrm_ld_report(struct ld *L, enum nrm_diag_severity sev, const char *file,
 const char *
 nrm_ld_shown(const char *s, char buf[LD_SHOWN_MAX + 4])
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < LD_SHOWN_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
+	return nrm_diag_shown(s, buf);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include "nrm/nrm.h"
 
 #define NRM_DIAG_KEEP 256
+#define NRM_DIAG_SHOWN_MAX 40 /* bytes of a value quoted in a message */
 
 enum nrm_diag_severity {
 	NRM_DIAG_ERROR = 0,
@@ -80,6 +81,13 @@ char *nrm_diag_text(const struct nrm_diag *d);
  * malloc'd, caller frees; NULL on OOM.
  */
 char *nrm_diag_json(const struct nrm_diag *d);
+
+/*
+ * A configuration value quoted in a message: at most NRM_DIAG_SHOWN_MAX
+ * bytes (then "..."), printable ASCII kept, anything else as '?', so a
+ * message stays one readable line.  Returns buf.
+ */
+const char *nrm_diag_shown(const char *s, char buf[NRM_DIAG_SHOWN_MAX + 4]);
 
 /*
  * The JSON edge of a configuration load (routing rules, the indicators
