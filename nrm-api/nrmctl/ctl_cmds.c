@@ -470,6 +470,29 @@ cmd_audit_checkpoint_run(
 	return nrm_audit_checkpoint(conn, a->key, stdout, err);
 }
 
+/*
+ * The end of a configuration check of `what` (rc from its load): the
+ * diagnostics on stdout when it loaded (with `quiet`, only when there
+ * are warnings), else on stderr with "nrmctl: WHAT refused: N
+ * error(s)"; d is released.  Returns the exit status.
+ */
+static int
+ctl_check_verdict(const char *what, struct nrm_diag *d, int rc, bool quiet)
+{
+	char *text = NULL;
+
+	if (rc != NRM_OK || !quiet || nrm_diag_warnings(d) > 0)
+		text = nrm_diag_text(d);
+	if (text != NULL)
+		fputs(text, rc == NRM_OK ? stdout : stderr);
+	free(text);
+	if (rc != NRM_OK)
+		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", what,
+		    nrm_diag_errors(d));
+	nrm_diag_free(d);
+	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+}
+
 static int
 cmd_config_check_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
@@ -492,16 +515,8 @@ cmd_config_check_run(
 		printf("routing configuration %s: version %s\n", dir,
 		    nrm_router_version(router));
 	}
-	text = nrm_diag_text(&diag);
-	if (text != NULL)
-		fputs(text, rc == NRM_OK ? stdout : stderr);
-	free(text);
-	if (rc != NRM_OK)
-		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", dir,
-		    nrm_diag_errors(&diag));
-	nrm_diag_free(&diag);
 	nrm_router_free(router);
-	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+	return ctl_check_verdict(dir, &diag, rc, false);
 }
 
 static int
@@ -512,27 +527,17 @@ cmd_indicators_check_run(
 	    a->arg != NULL ? a->arg : NRM_INDICATORS_FILE_DEFAULT;
 	struct nrm_indicators *reg = NULL;
 	struct nrm_diag diag;
-	char *text;
 	int rc;
 
 	NRM_UNUSED(conn);
 	NRM_UNUSED(err);
 	nrm_diag_init(&diag);
 	rc = nrm_indicators_load_file(file, &reg, &diag);
-	if (rc == NRM_OK) {
+	if (rc == NRM_OK)
 		printf("indicators register %s: %d indicators, %d warnings\n",
 		    file, nrm_indicators_count(reg), nrm_diag_warnings(&diag));
-	} else {
-		text = nrm_diag_text(&diag);
-		if (text != NULL)
-			fputs(text, stderr);
-		free(text);
-		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", file,
-		    nrm_diag_errors(&diag));
-	}
-	nrm_diag_free(&diag);
 	nrm_indicators_free(reg);
-	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+	return ctl_check_verdict(file, &diag, rc, true);
 }
 
 const struct nrm_ctl_group nrm_ctl_groups[] = {

@@ -16,28 +16,7 @@ NRMCTL=${NRMCTL:-bin/nrmctl}
 T=$(mktemp -d /tmp/nrm_indcli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	n=$((n + 1))
-	echo "not ok $n - $*"
-	exit 1
-}
-# expect STATUS CMD...: run, keep stdout in $T/out and stderr in $T/err.
-expect() {
-	local want=$1 got=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || got=$?
-	if [ "$got" != "$want" ]; then
-		echo "# exit $got, wanted $want: $*" >&2
-		sed 's/^/# out: /' "$T/out" >&2
-		sed 's/^/# err: /' "$T/err" >&2
-		return 1
-	fi
-}
+. tests/db/tap.sh
 # has FILE TEXT: FILE holds the line TEXT exactly.
 has() { grep -qxF -- "$2" "$1"; }
 
