@@ -38,6 +38,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/audit/reviews/{id}", nrm_h_audit_review},
     {"GET", "/v1/routing/config", nrm_h_routing_config},
     {"POST", "/v1/routing/explain", nrm_h_routing_explain},
+    {"GET", "/v1/statistics", nrm_h_statistics},
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},
     {"GET", "/v1/admin/persons", nrm_h_person_list},
     {"POST", "/v1/admin/persons", nrm_h_person_create},

@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 \ir catalog.psql
 
 -- nrm.schema_version: one row per file, in order, with checksums.
@@ -13,22 +13,23 @@ SELECT results_eq(
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
-        (11, '0011_decision_date_amsterdam.sql')$$,
-    'schema_version records 0001 to 0011 in order');
+        (11, '0011_decision_date_amsterdam.sql'),
+        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql')$$,
+    'schema_version records 0001 to 0013 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 11,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 11, 'api.schema_version() is 11');
+SELECT is(api.schema_version(), 13, 'api.schema_version() is 13');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql')$$,
+        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 8,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -36,7 +37,7 @@ SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
 FROM nrm.schema_repeatable;
 
 SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
-    'audit', 'api', 'ident', 'invest'],
+    'audit', 'api', 'ident', 'invest', 'stats'],
     'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
     'escalation'],
@@ -51,13 +52,14 @@ SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
+SELECT tables_are('stats', ARRAY['config'], 'stats tables');
 
 -- Every table is commented; personal-data tables say so.
 SELECT is_empty($$
     SELECT n.nspname || '.' || c.relname FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind = 'r' AND n.nspname IN ('nrm', 'ref', 'auth', 'intake',
-        'care', 'audit', 'ident', 'invest')
+        'care', 'audit', 'ident', 'invest', 'stats')
       AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''$$,
     'every table has a comment');
 SELECT ok(obj_description('care.subject'::regclass, 'pg_class')
@@ -77,7 +79,7 @@ SELECT is_empty($$
     SELECT conname FROM pg_constraint c
     JOIN pg_namespace n ON n.oid = c.connamespace
     WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
-        'ident', 'invest')
+        'ident', 'invest', 'stats')
       AND contype = 'p'
       AND conname <> (SELECT relname FROM pg_class
           WHERE oid = c.conrelid) || '_pkey'$$,
@@ -86,7 +88,7 @@ SELECT is_empty($$
     SELECT conname FROM pg_constraint c
     JOIN pg_namespace n ON n.oid = c.connamespace
     WHERE n.nspname IN ('ref', 'auth', 'intake', 'care', 'audit', 'ident',
-        'invest')
+        'invest', 'stats')
       AND contype IN ('c', 'f', 'u')
       AND conname !~ ('^' || (SELECT relname FROM pg_class
           WHERE oid = c.conrelid) || '_[a-z_]+_(check|fkey|key)$')$$,
@@ -94,13 +96,13 @@ SELECT is_empty($$
 
 -- Functions: search_path pinned, none SECURITY DEFINER in api, owner.
 SELECT is_empty($$SELECT sig FROM fn
-    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest')
+    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats')
       AND NOT pinned$$,
     'every function pins search_path = pg_catalog, pg_temp');
 SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef$$,
     'api functions are SECURITY INVOKER (privileges of the switched role)');
 SELECT is_empty($$SELECT sig FROM fn
-    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest')
+    WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats')
       AND public_exec$$,
     'PUBLIC may execute no nrm function');
 
@@ -125,7 +127,7 @@ SELECT is_empty($$
     SELECT c.relname FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname IN ('nrm', 'ref', 'auth', 'intake', 'care', 'audit',
-        'api', 'ident', 'invest') AND c.relowner <> (SELECT datdba FROM pg_database
+        'api', 'ident', 'invest', 'stats') AND c.relowner <> (SELECT datdba FROM pg_database
         WHERE datname = current_database())$$,
     'the database owner owns every relation');
 SELECT has_index('care', 'subject', 'subject_pseudonym_idx',

@@ -144,14 +144,16 @@ FROM (VALUES
         'the national coordinator sees the national desk'),
     ('nrm_assessor', 'tok-assessor', ARRAY['A13', 'B01', 'N13', 'NAT'],
         'assessors (national) see every case'),
-    ('nrm_analyst', 'tok-sep-analyst', ARRAY['A13', 'B01', 'N13', 'NAT'],
-        'analysts see every case (no personal data in care.case)'),
     ('nrm_reporter', 'tok-reporter', ARRAY['A13', 'B01', 'NAT'],
         'a police reporter sees its agency''s cases only'),
     ('nrm_reporter', 'tok-reporter-ngo', ARRAY['N13'],
         'an NGO reporter sees its agency''s case only'),
     ('nrm_reporter', 'tok-sep-reporter-2', '{}'::text[],
         'another agency''s reporter sees none of them')) AS x(r, t, e, d);
+-- 0013: the analyst reads no row (statistics through api.statistics).
+SELECT is(pg_temp.try_as('nrm_analyst', 'tok-sep-analyst',
+    'SELECT id FROM care.case'), '42501',
+    'analysts read no case: their role holds no SELECT on care.case');
 SELECT is(ARRAY(SELECT pg_temp.rows_as(r, NULL,
     'SELECT count(*) FROM care.case')), ARRAY['0'],
     r || ' without a scope (a bare SET ROLE) sees no case at all')
