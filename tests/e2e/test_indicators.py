@@ -177,6 +177,10 @@ def test_unknown_id_is_404(nrmd, keys):
                 period="2026-Q3")
         assert_problem(r, 404, "not_found", "id")
         assert ident not in r.text
+    # the request's own arguments come first (docs/authorization.md)
+    r = get(nrmd, keys["analyst"], "/v1/indicators/no_such_indicator",
+            period="2026-Q9")
+    assert_problem(r, 400, "bad_request", "period")
 
 
 @pytest.mark.parametrize("period", [None, "", "2026-Q5", "2026-13",

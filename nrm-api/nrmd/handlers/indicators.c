@@ -11,8 +11,8 @@
  *                               measure and breakdown for that period
  *
  * The values come from the same statement as GET /v1/statistics
- * (NRM_STMT_STATISTICS, api.statistics): computed, suppressed and
- * audited in the database, so an indicator shows exactly what the
+ * (NRM_STMT_STATISTICS, api.statistics): computed, suppressed,
+ * authenticated and audited in the database, so an indicator shows exactly what the
  * statistics show, and the database decides who may read which measure
  * (an auditor reads emergency_reads only).  The register is read before
  * the query and the entry copied, so a reload meanwhile changes nothing
@@ -42,11 +42,24 @@ ind_list_authed(struct nrm_req *r)
 	    r, 200, nrm_indicators_list_json(r->app->indicators), NULL);
 }
 
+/*
+ * The list needs no query of its own, so the database authenticates
+ * (and audits) it: a revoked key still in the principal cache is 401
+ * here as everywhere.
+ */
 void
 nrm_h_indicator_list(struct nrm_req *r)
 {
-	nrm_auth_require(
-	    r, IND_ROLES, "indicators.read", "indicators", ind_list_authed);
+	nrm_auth_record(r, IND_ROLES, "indicators.read", "indicators", NULL,
+	    ind_list_authed);
+}
+
+/* An unknown id, once the database has authenticated the caller. */
+static void
+ind_not_found(struct nrm_req *r)
+{
+	nrm_req_fail(r, NRM_E_NOT_FOUND, "id",
+	    "no indicator with this id in the register");
 }
 
 /*
@@ -121,18 +134,20 @@ ind_get_authed(struct nrm_req *r)
 	const char *period = NULL;
 	char *entry;
 
-	if (it == NULL) {
-		nrm_req_fail(r, NRM_E_NOT_FOUND, "id",
-		    "no indicator with this id in the register");
-		return;
-	}
 	nrm_error_clear(&err);
 	if (nrm_req_query(r, &q) != NRM_OK) {
 		nrm_req_fail(r, NRM_E_BAD_REQUEST, "period", "malformed query");
 		return;
 	}
+	/* The request's own arguments (400) before the object (404). */
 	if (ind_period(&q, &period, &err) != NRM_OK) {
 		nrm_req_problem(r, &err);
+		goto out;
+	}
+	if (it == NULL) {
+		/* the database says 401 or 404: never the principal cache */
+		nrm_auth_record(r, IND_ROLES, "indicators.read", "indicators",
+		    NULL, ind_not_found);
 		goto out;
 	}
 	entry = strdup(it->json);
