@@ -114,6 +114,10 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
 	    NRM_OK) {
 		nrm_router_free(*router);
 		*router = NULL;
+		if (csv != NULL) {
+			free(*csv);
+			*csv = NULL;
+		}
 		goto out;
 	}
 	rc = NRM_OK;

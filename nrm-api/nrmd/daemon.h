@@ -44,7 +44,7 @@ void nrm_daemon_free(struct nrm_daemon *d);
  * register named by `cfg` (start-up, reload, --check-config).  Routing
  * and register problems go to `diag` when not NULL (else every register
  * problem is logged); *err summarises the first one.  On NRM_ERR
- * *router and *indicators are NULL.
+ * *router, *indicators (and *csv when asked for) are NULL.
  */
 int nrm_daemon_load_assets(const struct nrm_config *cfg,
     struct nrm_router **router, char **csv, struct nrm_indicators **indicators,
