@@ -110,8 +110,7 @@ nrm_stat_by_parse(const struct nrm_stat_measure *m, const char *text,
 			    err, NRM_E_BAD_REQUEST, "by", "unknown dimension");
 		if (!nrm_stat_measure_allows(m, d))
 			return nrm_error_set(err, NRM_E_BAD_REQUEST, "by",
-			    "dimension %s is not available for %s",
-			    nrm_stat_dim_names[d], m->name);
+			    "a dimension is not available for this measure");
 		if (*n == 1 && dims[0] == d)
 			return nrm_error_set(err, NRM_E_BAD_REQUEST, "by",
 			    "a dimension is named twice");

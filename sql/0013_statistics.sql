@@ -104,7 +104,7 @@ GRANT SELECT (id, received_at, agency_id, region_code, minor, age_estimate,
     ON intake.signal TO nrm_statistician;
 GRANT SELECT (id, signal_id, priority, created_at) ON care.case
     TO nrm_statistician;
-GRANT SELECT (case_id, at, action, detail) ON care.case_history
+GRANT SELECT (id, case_id, at, action, detail) ON care.case_history
     TO nrm_statistician;
 GRANT SELECT (case_id, at, from_region) ON care.escalation
     TO nrm_statistician;

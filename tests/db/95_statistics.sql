@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(94);
+SELECT plan(108);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -79,22 +79,41 @@ LANGUAGE sql AS $$
 	FROM fx f WHERE f.name = p_name
 $$;
 
---            name   received (UTC)            region  ngo   minor age gender     nat   exploitation          consent              pseud prio      take_within
-SELECT pg_temp.sig('s8', '2025-01-15T10:00Z', 'VR13', false, false, 28, 'female', 'RO', '{sexual}', 'given', 'P1', 'normal', 3600);
-SELECT pg_temp.sig('s12', '2024-06-01T10:00Z', 'VR13', false, false, 59, NULL, 'MA', '{labour}', 'given', 'P3', 'normal', 3600);
--- 2025-Q3
-SELECT pg_temp.sig('s7', '2025-06-30T22:30Z', 'VR17', false, false, 25, 'female', 'BG', '{criminal}', 'given', NULL, 'high', 3600);
-SELECT pg_temp.sig('s1', '2025-08-02T09:00Z', 'VR13', false, false, 30, 'female', 'RO', '{sexual}', 'given', 'P1', 'high', 3600);
-SELECT pg_temp.sig('s2', '2025-08-03T09:00Z', 'VR13', false, true, 16, 'female', 'NL', '{sexual}', 'not_required_minor', NULL, 'urgent', 900);
-SELECT pg_temp.sig('s3', '2025-08-04T09:00Z', 'VR13', true, false, 40, 'male', 'UA', '{labour}', 'refused', NULL, NULL, 0);
-SELECT pg_temp.sig('s4', '2025-08-05T09:00Z', 'VR17', true, false, NULL, NULL, NULL, '{labour,criminal}', 'given', NULL, 'normal', 86400);
-SELECT pg_temp.sig('s5', '2025-08-06T09:00Z', 'VR17', false, false, 22, 'male', 'PL', '{labour}', 'unable', NULL, NULL, 0);
-SELECT pg_temp.sig('s9', '2025-08-07T09:00Z', 'VR17', true, false, 33, 'female', 'NL', '{sexual}', 'given', 'P1', 'normal', 3600);
-SELECT pg_temp.sig('s13', '2025-08-08T09:00Z', 'VR13', true, false, 60, NULL, 'MA', '{labour}', 'given', 'P3', 'normal', 3600);
--- 2025-Q4
-SELECT pg_temp.sig('s6', '2025-09-30T22:30Z', 'VR13', false, false, 50, 'female', 'NL', '{sexual}', 'given', NULL, 'normal', 3600);
-SELECT pg_temp.sig('s10', '2025-11-10T09:00Z', 'VR01', false, true, 10, 'male', 'SY', '{begging}', 'not_required_minor', 'P2', 'urgent', 900);
-SELECT pg_temp.sig('s11', '2025-12-01T09:00Z', 'VR01', false, true, 10, 'male', 'SY', '{begging}', 'not_required_minor', 'P2', 'urgent', 900);
+-- name, received (UTC), region, by the NGO, minor, age, gender,
+-- nationality; exploitation, consent, pseudonym, priority, take_within
+SELECT pg_temp.sig(n, at::timestamptz, reg, ngo, minor, age, gender, nat,
+    expl::text[], consent, pseud, prio, take_within)
+FROM (VALUES
+	('s8', '2025-01-15T10:00Z', 'VR13', false, false, 28, 'female', 'RO',
+	    '{sexual}', 'given', 'P1', 'normal', 3600),
+	('s12', '2024-06-01T10:00Z', 'VR13', false, false, 59, NULL, 'MA',
+	    '{labour}', 'given', 'P3', 'normal', 3600),
+	-- 2025-Q3
+	('s7', '2025-06-30T22:30Z', 'VR17', false, false, 25, 'female', 'BG',
+	    '{criminal}', 'given', NULL, 'high', 3600),
+	('s1', '2025-08-02T09:00Z', 'VR13', false, false, 30, 'female', 'RO',
+	    '{sexual}', 'given', 'P1', 'high', 3600),
+	('s2', '2025-08-03T09:00Z', 'VR13', false, true, 16, 'female', 'NL',
+	    '{sexual}', 'not_required_minor', NULL, 'urgent', 900),
+	('s3', '2025-08-04T09:00Z', 'VR13', true, false, 40, 'male', 'UA',
+	    '{labour}', 'refused', NULL, NULL, 0),
+	('s4', '2025-08-05T09:00Z', 'VR17', true, false, NULL, NULL, NULL,
+	    '{labour,criminal}', 'given', NULL, 'normal', 86400),
+	('s5', '2025-08-06T09:00Z', 'VR17', false, false, 22, 'male', 'PL',
+	    '{labour}', 'unable', NULL, NULL, 0),
+	('s9', '2025-08-07T09:00Z', 'VR17', true, false, 33, 'female', 'NL',
+	    '{sexual}', 'given', 'P1', 'normal', 3600),
+	('s13', '2025-08-08T09:00Z', 'VR13', true, false, 60, NULL, 'MA',
+	    '{labour}', 'given', 'P3', 'normal', 3600),
+	-- 2025-Q4
+	('s6', '2025-09-30T22:30Z', 'VR13', false, false, 50, 'female', 'NL',
+	    '{sexual}', 'given', NULL, 'normal', 3600),
+	('s10', '2025-11-10T09:00Z', 'VR01', false, true, 10, 'male', 'SY',
+	    '{begging}', 'not_required_minor', 'P2', 'urgent', 900),
+	('s11', '2025-12-01T09:00Z', 'VR01', false, true, 10, 'male', 'SY',
+	    '{begging}', 'not_required_minor', 'P2', 'urgent', 900)
+) AS v(n, at, reg, ngo, minor, age, gender, nat, expl, consent, pseud,
+    prio, take_within) \g /dev/null
 
 -- Takes: s1 in time (1800 s), s2 late (1200 > 900), s4 in time (7200),
 -- s7 late (10000, after its escalation), s9 in time (600); s13 never.
@@ -394,7 +413,8 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
     ARRAY['care.case.created_at', 'care.case.id', 'care.case.priority',
         'care.case.signal_id', 'care.case_history.action',
         'care.case_history.at', 'care.case_history.case_id',
-        'care.case_history.detail', 'care.escalation.at',
+        'care.case_history.detail', 'care.case_history.id',
+        'care.escalation.at',
         'care.escalation.case_id', 'care.escalation.from_region',
         'care.subject.pseudonym', 'care.subject.signal_id',
         'ident.decision.case_id', 'ident.decision.decided_on',
@@ -407,6 +427,19 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
     'nrm_statistician reads exactly the counted columns');
 SELECT is(pg_has_role('nrm_app', 'nrm_statistician', 'MEMBER'), false,
     'nrm_app cannot become the statistician');
+-- Through its door, the analyst's role gets every measure (the
+-- statistician's grants cover what each one reads) ...
+SELECT is(pg_temp.sqlstate_as('nrm_analyst', format(
+    'SELECT stats.table(%L, %L, %L)', m.name, '2025-Q3', m.dims[1:1])),
+    'ok', 'nrm_analyst reads ' || m.name || ' through stats.table')
+FROM stats.measures() m;
+SELECT is(pg_temp.sqlstate_as('nrm_auditor',
+    $$SELECT stats.emergency_reads('2025-Q3', '{verdict}')$$), 'ok',
+    'nrm_auditor reads emergency reads through its door');
+SELECT is(pg_temp.sqlstate_as('nrm_auditor',
+    $$SELECT stats.table('emergency_reads', '2025-Q3', '{}')$$), '42501',
+    'but not through the analyst''s');
+-- ... but not behind it.
 SELECT is(pg_temp.sqlstate_as('nrm_analyst',
     $$SELECT stats.compute('signals', '2025-Q3', '{}')$$), '42501',
     'nrm_analyst cannot call the unsuppressed computation');

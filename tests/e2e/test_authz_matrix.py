@@ -99,6 +99,7 @@ POST /v1/audit/reviews/{id}        in  w   403 403 403 403 200 403 403 401 401
 POST /v1/audit/reviews/{id}        out w   403 403 403 403 404 403 403 401 401
 GET /v1/routing/config             -   r   403 403 403 403 403 200 200 401 401
 POST /v1/routing/explain           -   r   403 200 403 403 403 200 200 401 401
+GET /v1/statistics                 -   r   403 403 403 403 200 200 403 401 401
 POST /v1/admin/reload              -   w   403 403 403 403 403 403 200 401 401
 GET /v1/admin/persons              -   r   403 403 403 403 403 403 200 401 401
 POST /v1/admin/persons             -   w   403 403 403 403 403 403 201 401 401
@@ -642,6 +643,9 @@ def request_for(w, route, key, obj_id):
         kw["json"] = {"verdict": "justified"}
     elif route in ("GET /v1/audit", "GET /v1/audit/reviews"):
         url += "?limit=1"
+    elif route == "GET /v1/statistics":
+        # the one measure both the auditor and the analyst may read
+        url += "?measure=emergency_reads&period=2026&by=verdict"
     elif route == "POST /v1/routing/explain":
         kw["json"] = {"signal": adult_signal(), "reporter_kind": "police"}
     elif route == "POST /v1/admin/persons":

@@ -36,8 +36,10 @@
  *
  *  dimension          values (from)
  *  -----------------  ------------------------------------------------
- *  region             VR01..VR25, NATIONAL (the region the signal was
- *                     routed to; escalations: the region escalated from)
+ *  region             VR01..VR25, NATIONAL: the region the signal was
+ *                     routed to; for escalations and transfers the
+ *                     region the case left, for closures the region
+ *                     that closed it
  *  exploitation       the one type of the signal, or "multiple"
  *  reporter_kind      the reporting agency's kind (police, ngo, ...)
  *  minor              true / false
