@@ -113,10 +113,13 @@ ind_list(
 	}
 }
 
-/* A text in both languages: {"nl": text, "en": text}. */
+/*
+ * A text in both languages: {"nl": text, "en": text}, each 1..max bytes;
+ * line breaks only where `lines` (not in a title).
+ */
 static void
 ind_texts(struct nrm_diag *d, const char *path, const cJSON *v, size_t max,
-    char *out[NRM_IND_LANGS])
+    bool lines, char *out[NRM_IND_LANGS])
 {
 	const cJSON *f[NRM_IND_LANGS];
 	char sub[NRM_JSON_PATH_MAX];
@@ -133,7 +136,7 @@ ind_texts(struct nrm_diag *d, const char *path, const cJSON *v, size_t max,
 			continue;
 		nrm_json_path(sub, path, ind_langs[k]);
 		(void)nrm_diag_text_value(
-		    d, IND_F, sub, f[k], max, true, &out[k]);
+		    d, IND_F, sub, f[k], max, lines, &out[k]);
 	}
 }
 
@@ -345,10 +348,10 @@ ind_entry(struct nrm_diag *d, int i, const cJSON *v, struct nrm_indicator *it)
 		ind_id(d, IND_SUB(IND_K_ID), f[IND_K_ID], it);
 	if (f[IND_K_TITLE] != NULL)
 		ind_texts(d, IND_SUB(IND_K_TITLE), f[IND_K_TITLE],
-		    NRM_IND_TITLE_MAX, it->title);
+		    NRM_IND_TITLE_MAX, false, it->title);
 	if (f[IND_K_DEFINITION] != NULL)
 		ind_texts(d, IND_SUB(IND_K_DEFINITION), f[IND_K_DEFINITION],
-		    NRM_IND_TEXT_MAX, it->definition);
+		    NRM_IND_TEXT_MAX, true, it->definition);
 	if (f[IND_K_MEASURE] != NULL)
 		ind_measure(d, IND_SUB(IND_K_MEASURE), f[IND_K_MEASURE], it);
 	if (f[IND_K_BY] != NULL)
@@ -357,7 +360,7 @@ ind_entry(struct nrm_diag *d, int i, const cJSON *v, struct nrm_indicator *it)
 		ind_unit(d, IND_SUB(IND_K_UNIT), f[IND_K_UNIT], it);
 	if (f[IND_K_HOW] != NULL)
 		ind_texts(d, IND_SUB(IND_K_HOW), f[IND_K_HOW], NRM_IND_TEXT_MAX,
-		    it->how);
+		    true, it->how);
 	if (f[IND_K_WHEN] != NULL)
 		ind_when(d, IND_SUB(IND_K_WHEN), f[IND_K_WHEN], it);
 	if (f[IND_K_BY_WHOM] != NULL)
@@ -365,7 +368,7 @@ ind_entry(struct nrm_diag *d, int i, const cJSON *v, struct nrm_indicator *it)
 		    f[IND_K_BY_WHOM], NRM_IND_BODY_MAX, false, &it->by_whom);
 	if (f[IND_K_GOAL] != NULL)
 		ind_texts(d, IND_SUB(IND_K_GOAL), f[IND_K_GOAL],
-		    NRM_IND_TEXT_MAX, it->goal);
+		    NRM_IND_TEXT_MAX, true, it->goal);
 #undef IND_SUB
 }
 
