@@ -44,12 +44,12 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
            nrm-core/rules_compile.c nrm-core/role.c \
-           nrm-core/statvocab.c
+           nrm-core/statvocab.c nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
-           nrm-api/common/totp.c
+           nrm-api/common/totp.c nrm-api/common/indicators_file.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -64,7 +64,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
-           nrm-api/nrmd/handlers/statistics.c
+           nrm-api/nrmd/handlers/statistics.c \
+           nrm-api/nrmd/handlers/indicators.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -81,7 +82,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
-             tests/unit/test_statvocab
+             tests/unit/test_statvocab tests/unit/test_indicators
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -238,7 +239,7 @@ asan:
 
 # The fuzzers: those of nrm-core alone, then those that need sources of
 # nrm-api/common (fuzz_<name>.c and its extra sources).
-FUZZ_CORE = signal geo json rules
+FUZZ_CORE = signal geo json rules indicators
 FUZZ_CC = clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined
 
 fuzz:

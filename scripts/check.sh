@@ -4,6 +4,7 @@
 #   deps       scripts/deps.sh installs what is missing (Debian packages)
 #   build      make (warnings are errors)
 #   unit       make unit (table-driven C tests, cmocka)
+#   indicators-cli tests/db/indicators_cli.sh: nrmctl indicators check
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
 #   audit-cli  tests/db/audit_cli.sh: nrmctl audit against a real chain
 #   person-cli tests/db/person_cli.sh: nrmctl person against a database
@@ -216,6 +217,8 @@ if step build make -j"$JOBS"; then
 fi
 
 counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
+# nrmctl indicators check: the register's checker (no database).
+counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
 
 # The pinned .clang-format (STYLE.md rule 13).
 step format make format-check
