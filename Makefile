@@ -52,6 +52,7 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
+           nrm-api/nrmd/framing.c \
            nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
@@ -78,7 +79,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
-             tests/unit/test_backoff tests/unit/test_webroot
+             tests/unit/test_backoff tests/unit/test_webroot \
+             tests/unit/test_framing
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -181,7 +183,7 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # test_http_alone links the HTTP edge, auth and the api.* call path with
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
 # nor any handler: the modules stand alone.
-HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o auth.o dbapi.o \
                  db.o conn.o problem.o tls.o session.o config.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
@@ -214,6 +216,7 @@ $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
 endef
 $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
+$(eval $(call NRMD_ALONE,test_framing,framing))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.
@@ -250,6 +253,8 @@ fuzz:
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_token \
 	  tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+	$(FUZZ_CC) $(INC_NRMD) -o build/fuzz/bin/fuzz_framing \
+	  tests/fuzz/fuzz_framing.c nrm-api/nrmd/framing.c
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
 	  tests/fuzz/fuzz_totp.c nrm-api/common/totp.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto

@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "crypto.h"
 #include "db.h"
+#include "framing.h"
 #include "log.h"
 #include "problem.h"
 #include "tls.h"
@@ -28,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the request's HTTP version */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -49,6 +51,8 @@ struct nrm_http {
 	bool draining; /* listeners closed, replies say Connection: close */
 	uint64_t requests;
 	uint64_t responses[6]; /* by status class, [0] unused */
+	uint64_t framing_refused; /* heads the strict edge refused */
+	uint64_t parser_refused; /* requests libevent refused itself */
 	uint64_t seq;
 	char boot[9]; /* per-process prefix of request ids */
 };
@@ -190,6 +194,58 @@ http_bev_tls(struct event_base *base, void *arg)
 		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
 }
 
+/*
+ * The answer that replaces libevent's own error page (conn.h): the same
+ * status as problem+json, with a request id and the headers every reply
+ * carries, closing the connection.  libevent does not say which part of
+ * the request was at fault, so no field is named.
+ */
+static void
+http_own_answer(
+    void *arg, int minor, int status, const char *reason, struct evbuffer *out)
+{
+	struct nrm_http *h = arg;
+	enum nrm_errcode code = NRM_E_BAD_REQUEST;
+	const char *detail = "the request line or a header is malformed";
+	char id[32], body[400];
+	int n;
+
+	if (status == 413) {
+		code = NRM_E_TOO_LARGE;
+		detail = "the body is larger than the limit";
+	} else if (status == 417) {
+		detail = "the only expectation accepted is 100-continue";
+	} else if (status == 501) {
+		code = NRM_E_METHOD;
+		detail = "this method is not implemented";
+	}
+	snprintf(
+	    id, sizeof(id), "%s-%06llu", h->boot, (unsigned long long)++h->seq);
+	n = snprintf(body, sizeof(body),
+	    "{\"type\":\"urn:nrm:problem:%s\",\"title\":\"%s\","
+	    "\"status\":%d,\"detail\":\"%s\",\"request_id\":\"%s\"}",
+	    nrm_errcode_name(code),
+	    nrm_problem_status(code) == status ? nrm_problem_title(code)
+					       : reason,
+	    status, detail, id);
+	if (n < 0 || n >= (int)sizeof(body))
+		return;
+	h->parser_refused++;
+	if (status >= 100 && status < 600)
+		h->responses[status / 100]++;
+	nrm_info(
+	    "request refused by the HTTP parser req=%s status=%d", id, status);
+	evbuffer_add_printf(out,
+	    "HTTP/1.%d %d %s\r\n"
+	    "Content-Type: application/problem+json\r\n"
+	    "Content-Length: %d\r\nConnection: close\r\n"
+	    "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: " NRM_HTTP_CSP "\r\n"
+	    "Referrer-Policy: no-referrer\r\n\r\n%s",
+	    minor, status, reason, n, id, body);
+}
+
 /* --- requests ---------------------------------------------------------- */
 
 static void
@@ -273,7 +329,7 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 			snprintf(clen, sizeof(clen), "%zu", len);
 			evhttp_add_header(hdr, "Content-Length", clen);
 		}
-		if (h->draining)
+		if (h->draining || r->close)
 			evhttp_add_header(hdr, "Connection", "close");
 		h->writing++;
 		evhttp_request_set_on_complete_cb(r->ev, http_reply_sent, h);
@@ -631,6 +687,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	const char *method = http_method_name(evhttp_request_get_command(ev));
 	struct nrm_req *r;
+	struct nrm_framing_error fe;
 	char allow[64];
 	bool known;
 
@@ -656,6 +713,20 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		snprintf(r->client_addr, sizeof(r->client_addr), "%s",
 		    addr != NULL ? addr : "");
 		evhttp_connection_set_closecb(evcon, http_req_closed, r);
+	}
+	/*
+	 * The strict edge (framing.h): a faulty head is refused before any
+	 * handler, and the connection closed, so no byte after it is read
+	 * as a request.
+	 */
+	if (nrm_framing_check(evhttp_request_get_input_headers(ev), ev->major,
+		ev->minor, h->app->cfg.max_body_size, &fe) != NRM_OK) {
+		h->framing_refused++;
+		r->close = true;
+		nrm_req_fail(r,
+		    fe.status == 413 ? NRM_E_TOO_LARGE : NRM_E_BAD_REQUEST,
+		    fe.field, "%s", fe.detail);
+		return;
 	}
 	/*
 	 * While draining, a request that arrives whole is still served: it
@@ -697,10 +768,10 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 	evhttp_set_max_headers_size(s, c->max_header_size);
 	/*
 	 * Bodies up to four times the limit are read so that the handler
-	 * answers 413 as problem+json.  Beyond that (a declared length or a
-	 * chunked stream) evhttp refuses by itself, with its own 413 page,
-	 * and closes: libevent 2.1 has no hook to shape that answer, and
-	 * reading more would let a client make us buffer what it likes.
+	 * answers 413 naming the field.  Beyond that (a declared length or
+	 * a chunked stream) evhttp refuses by itself and closes, and its
+	 * page is replaced by problem+json (conn.h); reading more would let
+	 * a client make us buffer what it likes.
 	 */
 	evhttp_set_max_body_size(s, body * 4);
 	evhttp_set_timeout(s, c->client_timeout);
@@ -756,6 +827,7 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	h->table = table;
 	h->n_endpoints = n;
 	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
+	nrm_conns_set_own_answer(h->conns, http_own_answer);
 	nrm_conns_set_timeout(h->conns, c->client_timeout);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
@@ -829,6 +901,8 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->requests = h->requests;
+	out->framing_refused = h->framing_refused;
+	out->parser_refused = h->parser_refused;
 	memcpy(out->responses, h->responses, sizeof(out->responses));
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;

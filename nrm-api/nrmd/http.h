@@ -52,6 +52,7 @@ struct nrm_req {
 	bool has_token;
 	bool by_cookie; /* token_hash is of the session cookie (session.h) */
 	bool tls; /* arrived on the TLS listener */
+	bool close; /* the reply says Connection: close (framing.h) */
 	const char *cache_control; /* NULL: "no-store" (see nrm_req_reply) */
 	struct nrm_principal principal; /* set by nrm_auth_require() */
 	char *body; /* NUL-terminated copy of the request body */
@@ -112,6 +113,8 @@ bool nrm_http_draining(const struct nrm_http *h);
 /* What /metrics reports of the edge. */
 struct nrm_http_stats {
 	uint64_t requests; /* received */
+	uint64_t framing_refused; /* heads the strict edge refused */
+	uint64_t parser_refused; /* refused by libevent itself (conn.h) */
 	uint64_t responses[6]; /* by status class 1xx..5xx, [0] unused */
 	uint64_t accept_pauses; /* accept() ran out of descriptors */
 	int inflight; /* not yet answered */

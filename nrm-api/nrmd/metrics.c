@@ -104,6 +104,15 @@ nrm_h_metrics(struct nrm_req *r)
 		evbuffer_add_printf(buf,
 		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
 		    (unsigned long long)hs.responses[c]);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_http_edge_refused_total Requests refused before any "
+	    "handler, the connection closed (by: nrmd's framing checks or "
+	    "libevent's parser).\n"
+	    "# TYPE nrm_http_edge_refused_total counter\n"
+	    "nrm_http_edge_refused_total{by=\"nrmd\"} %llu\n"
+	    "nrm_http_edge_refused_total{by=\"libevent\"} %llu\n",
+	    (unsigned long long)hs.framing_refused,
+	    (unsigned long long)hs.parser_refused);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)app->counters.signals_created);
