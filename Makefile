@@ -46,6 +46,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/rules_compile.c nrm-core/role.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
+           nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
            nrm-api/common/totp.c
@@ -118,6 +119,7 @@ browser: all
 	@tests/browser/run.sh
 
 $(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
+$(BUILD)/nrm-api/common/pgnotice.o: INC = $(INC_COMMON) -I/usr/include/postgresql
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
 $(BUILD)/nrm-api/nrmctl/%.o: INC = $(INC_NRMCTL)
 

@@ -14,6 +14,7 @@
  */
 #include "db.h"
 #include "log.h"
+#include "pgnotice.h"
 #include "util.h"
 
 #include <errno.h>
@@ -152,6 +153,7 @@ struct db_conn {
 	bool want_write; /* PQflush said 1 */
 	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
+	char sqlstate[6]; /* of the last notice (the FATAL before a loss) */
 };
 
 struct nrm_db {
@@ -342,10 +344,15 @@ db_conn_down(struct db_conn *c, const char *why)
 	bool was_up = c->state == DB_IDLE || c->state == DB_BUSY;
 	char msg[160] = "";
 
-	if (c->pg != NULL) {
+	if (c->pg != NULL && !was_up) {
 		const char *e = PQerrorMessage(c->pg);
 
-		/* First line only: libpq messages name hosts, never data. */
+		/*
+		 * A connect that failed: libpq's first line names the host
+		 * and what went wrong ("Connection refused"), which the
+		 * operator needs.  A lost connection is logged with the
+		 * SQLSTATE of the server's last notice instead of its text.
+		 */
 		snprintf(msg, sizeof(msg), "%s", e != NULL ? e : "");
 		msg[strcspn(msg, "\n")] = '\0';
 	}
@@ -365,14 +372,14 @@ db_conn_down(struct db_conn *c, const char *why)
 	if (c->is_listener) {
 		if (db->listening)
 			nrm_warn("listen connection lost reason=\"%s\" "
-				 "detail=\"%s\"",
-			    why, msg);
+				 "sqlstate=%s",
+			    why, c->sqlstate[0] != '\0' ? c->sqlstate : "-");
 		db->listening = false;
 	} else if (was_up) {
 		db->n_up--;
 		nrm_warn("database connection lost conn=%d reason=\"%s\" "
-			 "detail=\"%s\"",
-		    c->index, why, msg);
+			 "sqlstate=%s",
+		    c->index, why, c->sqlstate[0] != '\0' ? c->sqlstate : "-");
 	} else {
 		nrm_debug("database connect failed conn=%d reason=\"%s\" "
 			  "detail=\"%s\"",
@@ -390,6 +397,16 @@ db_conn_down(struct db_conn *c, const char *why)
 		c->backoff_ms = db->reconnect_max_ms;
 }
 
+/* A notice of connection arg: logged without its text (pgnotice.h). */
+static void
+db_notice(void *arg, const PGresult *res)
+{
+	struct db_conn *c = arg;
+
+	nrm_pg_notice_log(res, c->is_listener ? "nrmd-listen" : "nrmd",
+	    c->index, c->sqlstate, sizeof(c->sqlstate));
+}
+
 /* Begin a non-blocking connect. */
 static void
 db_conn_start(struct db_conn *c)
@@ -402,11 +419,13 @@ db_conn_start(struct db_conn *c)
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
 	    db->query_timeout_ms);
 	c->state = DB_CONNECTING;
+	c->sqlstate[0] = '\0';
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		db_conn_down(c, "could not start connection");
 		return;
 	}
+	PQsetNoticeReceiver(c->pg, db_notice, c);
 	db->stats.reconnects++;
 	db_timer_restart(c, db->connect_timeout_ms, db_connect_timeout);
 	/* A fresh connection first waits until its socket is writable. */

@@ -389,7 +389,12 @@ nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
 	if (status == 401)
 		nrm_req_add_header(
 		    r, "WWW-Authenticate", "Bearer realm=\"nrm\"");
-	if (status == 503) {
+	/*
+	 * 503, and 409 retry_later (an earlier request with the same
+	 * Idempotency-Key still holds its lock): the client retries the
+	 * same request after this many seconds and learns the outcome.
+	 */
+	if (status == 503 || err->code == NRM_E_RETRY_LATER) {
 		char ra[16];
 
 		snprintf(ra, sizeof(ra), "%d", r->app->cfg.retry_after);
