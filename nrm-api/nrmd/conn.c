@@ -316,9 +316,8 @@ nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s)
 	cs->timeout_s = client_timeout_s;
 }
 
-/* Descriptors open in this process now; -1 if unknown. */
-static int
-conn_open_fds(void)
+int
+nrm_conns_open_fds(void)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -337,7 +336,7 @@ int
 nrm_conns_limit(int max_connections, int headroom)
 {
 	struct rlimit rl;
-	int open_now = conn_open_fds();
+	int open_now = nrm_conns_open_fds();
 	rlim_t want;
 
 	if (open_now < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)

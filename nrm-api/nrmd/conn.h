@@ -63,6 +63,9 @@ void nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s);
  */
 int nrm_conns_limit(int max_connections, int headroom);
 
+/* Descriptors open in this process now; -1 if unknown. */
+int nrm_conns_open_fds(void);
+
 /* Watch a listener: pause it briefly when accept() runs out. */
 void nrm_conns_watch_listener(struct nrm_conns *cs, struct evconnlistener *lev);
 

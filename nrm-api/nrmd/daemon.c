@@ -14,6 +14,7 @@
 #include "endpoints.h"
 #include "http.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "log.h"
 #include "password.h"
 #include "routing.h"
@@ -438,6 +439,7 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
 		    "could not start the LISTEN connection");
 	table = nrm_endpoints(&n_endpoints);
+	nrm_metrics_started();
 	if (nrm_http_start(&app->http, app, table, n_endpoints, err) != NRM_OK)
 		return NRM_ERR;
 	nrm_http_set_idle_cb(app->http, daemon_idle, d);

@@ -13,6 +13,7 @@
  * when it completes after being detached).
  */
 #include "db.h"
+#include "hist.h"
 #include "log.h"
 #include "pgnotice.h"
 #include "util.h"
@@ -134,6 +135,7 @@ struct nrm_dbq {
 	struct event timer;
 	PGresult *result; /* first result */
 	bool failed; /* an error result arrived */
+	int64_t queued_us; /* when it was queued (the wait histogram) */
 };
 
 TAILQ_HEAD(db_queue, nrm_dbq);
@@ -169,6 +171,7 @@ struct nrm_db {
 	int queued;
 	int n_up;
 	struct nrm_db_stats stats;
+	struct nrm_hist queue_wait;
 	struct db_conn *listener; /* NULL until nrm_db_listen() */
 	char listen_sql[96];
 	nrm_db_notify_cb notify;
@@ -483,6 +486,7 @@ db_conn_ready(struct db_conn *c)
 	c->backoff_ms = DB_BACKOFF_MIN_MS;
 	if (c->is_listener) {
 		db->listening = true;
+		db->stats.listen_connects++;
 		nrm_info("listen connection up");
 		db_conn_wait(c, EV_READ);
 		/* Anything sent while we were not listening is lost: say so. */
@@ -669,6 +673,8 @@ db_send(struct db_conn *c, struct nrm_dbq *q)
 	c->q = q;
 	c->state = DB_BUSY;
 	c->db->stats.queries++;
+	nrm_hist_observe(&c->db->queue_wait, &nrm_buckets_queue,
+	    (double)(nrm_mono_us() - q->queued_us) / 1e6);
 	if (c->prepared & (UINT64_C(1) << q->stmt))
 		ok = PQsendQueryPrepared(c->pg, db_stmts[q->stmt].name,
 		    q->nparams, (const char *const *)q->values, q->lengths,
@@ -736,6 +742,7 @@ nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
 	tv.tv_usec = ((db->query_timeout_ms + 1000) % 1000) * 1000;
 	event_add(&q->timer, &tv);
 	q->state = DBQ_QUEUED;
+	q->queued_us = nrm_mono_us();
 	TAILQ_INSERT_TAIL(&db->queue, q, link);
 	db->queued++;
 	db_dispatch(db);
@@ -896,4 +903,11 @@ void
 nrm_db_stats(const struct nrm_db *db, struct nrm_db_stats *out)
 {
 	*out = db->stats;
+	out->pool_size = db->pool_size;
+	out->busy = 0;
+	for (int i = 0; i < db->pool_size; i++)
+		if (db->conns[i].state == DB_BUSY)
+			out->busy++;
+	out->queued = db->queued;
+	out->queue_wait = &db->queue_wait;
 }

@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "framing.h"
+#include "hist.h"
 #include "log.h"
 #include "problem.h"
 #include "tls.h"
@@ -53,6 +54,9 @@ struct nrm_http {
 	uint64_t responses[6]; /* by status class, [0] unused */
 	uint64_t framing_refused; /* heads the strict edge refused */
 	uint64_t parser_refused; /* requests libevent refused itself */
+	/* durations by [route][class]: route n_endpoints is "other" (no
+	 * endpoint: 404, 405, the console's files, a refused head) */
+	struct nrm_hist *durations;
 	uint64_t seq;
 	char boot[9]; /* per-process prefix of request ids */
 };
@@ -304,8 +308,16 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	char clen[24];
 
 	r->status = status;
-	if (status >= 100 && status < 600)
+	if (status >= 100 && status < 600) {
+		size_t route = r->endpoint != NULL
+		    ? (size_t)(r->endpoint - h->table)
+		    : h->n_endpoints;
+
 		h->responses[status / 100]++;
+		nrm_hist_observe(&h->durations[route * 5 + status / 100 - 1],
+		    &nrm_buckets_request,
+		    (double)(nrm_mono_us() - r->started_us) / 1e6);
+	}
 	nrm_info("request done req=%s method=%s route=%s status=%d ms=%lld%s",
 	    r->id, http_method_name(evhttp_request_get_command(r->ev)),
 	    r->endpoint != NULL ? r->endpoint->pattern : "-", status,
@@ -700,6 +712,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	r->app = h->app;
 	r->ev = ev;
 	r->started_ms = nrm_mono_ms();
+	r->started_us = nrm_mono_us();
 	snprintf(r->id, sizeof(r->id), "%s-%06llu", h->boot,
 	    (unsigned long long)++h->seq);
 	h->inflight++;
@@ -831,6 +844,7 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	h->app = app;
 	h->table = table;
 	h->n_endpoints = n;
+	h->durations = nrm_xcalloc((n + 1) * 5, sizeof(*h->durations));
 	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
 	nrm_conns_set_own_answer(h->conns, http_own_answer);
 	nrm_conns_set_timeout(h->conns, c->client_timeout);
@@ -908,6 +922,9 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 	out->requests = h->requests;
 	out->framing_refused = h->framing_refused;
 	out->parser_refused = h->parser_refused;
+	out->table = h->table;
+	out->n_endpoints = h->n_endpoints;
+	out->durations = h->durations;
 	memcpy(out->responses, h->responses, sizeof(out->responses));
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;
@@ -926,5 +943,6 @@ nrm_http_free(struct nrm_http *h)
 	nrm_conns_free(h->conns);
 	if (h->ssl_ctx != NULL)
 		SSL_CTX_free(h->ssl_ctx);
+	free(h->durations);
 	free(h);
 }

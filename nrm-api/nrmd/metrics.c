@@ -3,8 +3,10 @@
  * 0.0.4) of what every module counts.  Counts only, never personal data;
  * for loopback clients, or with the metrics_token_file token.
  */
+#include "conn.h"
 #include "crypto.h"
 #include "db.h"
+#include "hist.h"
 #include "endpoints.h"
 #include "http.h"
 #include "jobs.h"
@@ -14,10 +16,14 @@
 #include "waiters.h"
 #include "workers.h"
 
+#include "schema_version.h" /* generated: NRM_SCHEMA_VERSION */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -41,6 +47,155 @@ metrics_allowed(struct nrm_req *r)
 		return false;
 	nrm_sha256(h + 7, strlen(h + 7), hash);
 	return nrm_ct_equal(hash, r->app->metrics_token_hash, sizeof(hash));
+}
+
+static double metrics_start; /* unix seconds, with fractions */
+
+void
+nrm_metrics_started(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	metrics_start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One family's HELP and TYPE lines. */
+static void
+metrics_head(
+    struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(
+	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * One histogram series (cumulative buckets, +Inf, _sum, _count);
+ * `labels` is "" or `k="v",...` without braces.
+ */
+static void
+metrics_hist(struct evbuffer *b, const char *name, const char *labels,
+    const struct nrm_hist *h, const struct nrm_buckets *bk)
+{
+	const char *sep = labels[0] != '\0' ? "," : "";
+	uint64_t cum = 0;
+
+	for (int i = 0; i < bk->n; i++) {
+		cum += h->bucket[i];
+		evbuffer_add_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name,
+		    labels, sep, bk->le[i], (unsigned long long)cum);
+	}
+	cum += h->bucket[bk->n];
+	evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
+	    labels, sep, (unsigned long long)cum);
+	evbuffer_add_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name,
+	    labels, h->sum, name, labels, (unsigned long long)h->count);
+}
+
+/*
+ * Request durations by route pattern (never the raw path: no ids) and
+ * status class; only the series that have seen a request.
+ */
+static void
+metrics_durations(struct evbuffer *b, const struct nrm_http_stats *hs)
+{
+	metrics_head(b, "nrm_http_request_duration_seconds", "histogram",
+	    "Time from a request's arrival to its reply, by method, route "
+	    "pattern (route=\"other\": no endpoint) and status class.");
+	for (size_t i = 0; i <= hs->n_endpoints; i++) {
+		for (int c = 1; c <= 5; c++) {
+			const struct nrm_hist *h =
+			    &hs->durations[i * 5 + c - 1];
+			char labels[160];
+
+			if (h->count == 0)
+				continue;
+			snprintf(labels, sizeof(labels),
+			    "method=\"%s\",route=\"%s\",class=\"%dxx\"",
+			    i < hs->n_endpoints ? hs->table[i].method : "any",
+			    i < hs->n_endpoints ? hs->table[i].pattern
+						: "other",
+			    c);
+			metrics_hist(b, "nrm_http_request_duration_seconds",
+			    labels, h, &nrm_buckets_request);
+		}
+	}
+}
+
+/* The pool, the audit jobs, the long-polls, the process. */
+static void
+metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
+    const struct nrm_jobs_stats *js, const struct nrm_waiters_stats *ws)
+{
+	struct rlimit rl;
+	int64_t now = (int64_t)time(NULL);
+	int fds = nrm_conns_open_fds();
+
+	metrics_head(b, "nrm_db_pool_size", "gauge",
+	    "Pool connections configured (db_pool_size).");
+	evbuffer_add_printf(b, "nrm_db_pool_size %d\n", st->pool_size);
+	metrics_head(b, "nrm_db_connections_busy", "gauge",
+	    "Pool connections with a query out.");
+	evbuffer_add_printf(b, "nrm_db_connections_busy %d\n", st->busy);
+	metrics_head(b, "nrm_db_queue_length", "gauge",
+	    "Queries waiting for a pool connection.");
+	evbuffer_add_printf(b, "nrm_db_queue_length %d\n", st->queued);
+	metrics_head(b, "nrm_db_queue_wait_seconds", "histogram",
+	    "Time each query sent waited for a pool connection.");
+	metrics_hist(b, "nrm_db_queue_wait_seconds", "", st->queue_wait,
+	    &nrm_buckets_queue);
+	metrics_head(b, "nrm_db_listen_connects_total", "counter",
+	    "Times the LISTEN connection came up (1 + reconnects).");
+	evbuffer_add_printf(b, "nrm_db_listen_connects_total %llu\n",
+	    (unsigned long long)st->listen_connects);
+	if (js->audit_unsealed >= 0) {
+		metrics_head(b, "nrm_audit_unsealed_events", "gauge",
+		    "Audit events waiting to be sealed, as the last seal "
+		    "left them.");
+		evbuffer_add_printf(b, "nrm_audit_unsealed_events %lld\n",
+		    (long long)js->audit_unsealed);
+		metrics_head(b, "nrm_audit_seal_lag_seconds", "gauge",
+		    "Seconds the seal job has left events unsealed without "
+		    "a pause (0: the last seal emptied the queue).");
+		evbuffer_add_printf(b, "nrm_audit_seal_lag_seconds %lld\n",
+		    (long long)(js->seal_behind_since != 0
+			    ? now - js->seal_behind_since
+			    : 0));
+	}
+	if (js->checkpoint_ok_at != 0) {
+		metrics_head(b, "nrm_audit_checkpoint_age_seconds", "gauge",
+		    "Seconds since the chain head was last covered by a "
+		    "signed checkpoint (or since start-up).");
+		evbuffer_add_printf(b,
+		    "nrm_audit_checkpoint_age_seconds %lld\n",
+		    (long long)(now - js->checkpoint_ok_at));
+	}
+	metrics_head(b, "nrm_inbox_wakeup_latency_seconds", "histogram",
+	    "Time from a long-poll's wake-up (NOTIFY or re-check) to its "
+	    "answer with cases.");
+	metrics_hist(b, "nrm_inbox_wakeup_latency_seconds", "", ws->wake,
+	    &nrm_buckets_wake);
+	metrics_head(b, "nrm_build_info", "gauge",
+	    "The build: nrmd's version and the schema version it needs.");
+	evbuffer_add_printf(b,
+	    "nrm_build_info{version=\"%s\",schema_version=\"%d\"} 1\n",
+	    NRM_VERSION, NRM_SCHEMA_VERSION);
+	metrics_head(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	evbuffer_add_printf(
+	    b, "process_start_time_seconds %.3f\n", metrics_start);
+	if (fds >= 0) {
+		metrics_head(b, "process_open_fds", "gauge",
+		    "Number of open file descriptors.");
+		evbuffer_add_printf(b, "process_open_fds %d\n", fds);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		metrics_head(b, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.");
+		evbuffer_add_printf(b, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
 }
 
 /* Reply with the text in buf, and free it. */
@@ -190,5 +345,7 @@ nrm_h_metrics(struct nrm_req *r)
 		    "nrm_job_ticks_total{job=\"%s\"} %llu\n",
 		    nrm_job_name((enum nrm_job)j),
 		    (unsigned long long)js.ticks[j]);
+	metrics_durations(buf, &hs);
+	metrics_more(buf, &st, &js, &ws);
 	metrics_reply(r, buf);
 }

@@ -11,4 +11,7 @@
 
 #include "nrm/nrm.h"
 
+/* Note the process's start (process_start_time_seconds); call once. */
+void nrm_metrics_started(void);
+
 #endif /* NRM_METRICS_H */
