@@ -88,8 +88,13 @@ metrics_hist(struct evbuffer *b, const char *name, const char *labels,
 	cum += h->bucket[bk->n];
 	evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
 	    labels, sep, (unsigned long long)cum);
-	evbuffer_add_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name,
-	    labels, h->sum, name, labels, (unsigned long long)h->count);
+	if (labels[0] == '\0')
+		evbuffer_add_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+		    h->sum, name, (unsigned long long)h->count);
+	else
+		evbuffer_add_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
+		    name, labels, h->sum, name, labels,
+		    (unsigned long long)h->count);
 }
 
 /*

@@ -16,6 +16,8 @@ from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import NRMCTL, ROOT, clean_env, wait_for
 
 DOCS = ROOT / "docs" / "operations.md"
+RULES = ROOT / "config" / "prometheus" / "nrm-rules.yml"
+DASHBOARD = ROOT / "config" / "grafana" / "nrm-dashboard.json"
 OPENAPI = ROOT / "nrm-api" / "openapi.yaml"
 
 
@@ -132,3 +134,18 @@ def test_promtool_check_metrics(full):
     p = subprocess.run(["promtool", "check", "metrics"],
                        input=served(full), capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def used_families(text):
+    names = set(re.findall(r"\b((?:nrm|process)_[a-z0-9_]+)", text))
+    return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+
+
+def test_rules_and_dashboard_read_served_families(full):
+    """An alert or a panel on a family nrmd does not serve never fires
+    and never draws: each one they read is served."""
+    have = families(served(full))
+    for f in (RULES, DASHBOARD):
+        used = used_families(f.read_text())
+        assert used, f
+        assert used - have == set(), "%s reads what is not served" % f.name
