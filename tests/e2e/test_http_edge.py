@@ -10,6 +10,7 @@ docs/operations.md and pinned at the end of this file."""
 import json
 import re
 import socket
+import ssl
 
 import pytest
 import requests
@@ -202,4 +203,47 @@ def test_libevent_own_refusals_are_problem_json(nrmd, what, raw, status):
     assert p["type"].startswith("urn:nrm:problem:"), p
     assert p["request_id"] == headers["x-request-id"]
     assert "field" not in p
+    nrmd.assert_running()
+
+
+def tls_exchange(port, data):
+    """exchange() over the TLS listener (certificate not checked)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    try:
+        s.sendall(data)
+        buf = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ssl.SSLError, ConnectionResetError, socket.timeout):
+                return buf, True
+            if not chunk:
+                return buf, True
+            buf += chunk
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("what,raw,status", [
+    ("no Host", b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+    ("space before the colon",
+     b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-A : 1\r\n\r\n", 400),
+    ("a malformed request line (libevent's own)", b"GET\r\n\r\n", 400),
+    ("a method libevent does not allow", b"TRACE / HTTP/1.1\r\nHost: t\r\n"
+     b"\r\n", 501),
+], ids=["no Host", "space before colon", "malformed line", "TRACE"])
+def test_tls_listener_refuses_the_same(nrmd, what, raw, status):
+    """The TLS listener's bufferevent is OpenSSL's: the same checks and
+    the same replacement of libevent's pages apply there."""
+    out, closed = tls_exchange(nrmd.tls_port, raw)
+    assert closed, what
+    assert answers(out) == 1, (what, out[:300])
+    st, headers, body = parse_http(out)
+    assert st == status, (what, st)
+    assert headers["content-type"] == "application/problem+json", what
+    assert json.loads(body)["status"] == status
     nrmd.assert_running()
