@@ -59,7 +59,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
-           nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c nrm-api/nrmd/metrics.c \
+           nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
+           nrm-api/nrmd/metrics.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
@@ -119,7 +120,9 @@ browser: all
 	@tests/browser/run.sh
 
 $(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
-$(BUILD)/nrm-api/common/pgnotice.o: INC = $(INC_COMMON) -I/usr/include/postgresql
+# pgnotice.c reads libpq's result fields (both programs link libpq)
+$(BUILD)/nrm-api/common/pgnotice.o: INC = $(INC_COMMON) \
+    -I/usr/include/postgresql
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
 $(BUILD)/nrm-api/nrmctl/%.o: INC = $(INC_NRMCTL)
 
@@ -185,9 +188,11 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # test_http_alone links the HTTP edge, auth and the api.* call path with
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
 # nor any handler: the modules stand alone.
-HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o auth.o dbapi.o \
-                 db.o conn.o problem.o tls.o session.o config.o) \
-                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
+                 auth.o dbapi.o db.o conn.o problem.o tls.o session.o \
+                 config.o) \
+                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
+                 pgnotice.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
     $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
