@@ -149,3 +149,15 @@ def test_rules_and_dashboard_read_served_families(full):
         used = used_families(f.read_text())
         assert used, f
         assert used - have == set(), "%s reads what is not served" % f.name
+
+
+def test_queue_wait_observes_every_query_sent(full):
+    """Every query sent is one observation of the pool's queue wait: the
+    histogram's count and nrm_db_queries_total move together."""
+    assert requests.get(full.url + "/readyz", timeout=5).status_code == 200
+    text = served(full)
+    sent = count_of(text, "nrm_db_queries_total")
+    assert sent > 0
+    assert count_of(text, "nrm_db_queue_wait_seconds_count") == sent
+    assert count_of(text, 'nrm_db_queue_wait_seconds_bucket{le="+Inf"}') \
+        == sent
