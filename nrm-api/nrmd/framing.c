@@ -61,7 +61,7 @@ framing_name(const char *key, struct nrm_framing_error *err)
 
 int
 nrm_framing_check(const struct evkeyvalq *headers, int major, int minor,
-    long long max_body, struct nrm_framing_error *err)
+    bool reads_body, long long max_body, struct nrm_framing_error *err)
 {
 	const struct evkeyval *kv;
 	const char *cl = NULL, *te = NULL;
@@ -102,6 +102,9 @@ nrm_framing_check(const struct evkeyvalq *headers, int major, int minor,
 	if (te != NULL && !(major == 1 && minor >= 1))
 		return framing_fail(err, 400, "Transfer-Encoding",
 		    "Transfer-Encoding needs HTTP/1.1");
+	if (te != NULL && !reads_body)
+		return framing_fail(err, 400, "Transfer-Encoding",
+		    "this method carries no body");
 	if (cl == NULL)
 		return NRM_OK;
 	/* the value without the white space around it (RFC 9110 §5.5) */
@@ -111,6 +114,9 @@ nrm_framing_check(const struct evkeyvalq *headers, int major, int minor,
 		    "Content-Length must be decimal digits only");
 	for (const char *p = cl; *p != '\0'; p++)
 		len = len * 10 + (*p - '0');
+	if (len > 0 && !reads_body)
+		return framing_fail(
+		    err, 400, "Content-Length", "this method carries no body");
 	if (len > max_body)
 		return framing_fail(err, 413, "Content-Length",
 		    "the body is larger than %lld bytes", max_body);

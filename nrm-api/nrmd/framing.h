@@ -12,7 +12,9 @@
  * header before the colon is visible) and refuses; the caller answers
  * 400 (413 for a declared length over the limit) as problem+json and
  * closes the connection, so no byte after the faulty head is ever read
- * as a request.
+ * as a request.  libevent reads no body for HEAD: one there (a proxy
+ * would forward it) would be read as the next request, so a HEAD with a
+ * body is refused too.
  *
  * Pure: no I/O, no allocation; the headers are libevent's parsed list
  * (a header-only structure, so the unit test needs no libevent).
@@ -34,9 +36,11 @@ struct nrm_framing_error {
 /*
  * Check the head of an HTTP/major.minor request with these headers
  * against the rules above; `max_body` is the largest body any endpoint
- * takes.  NRM_OK when it is sound, else NRM_ERR with *err filled.
+ * takes; `reads_body` is false for a method whose body libevent does not
+ * read (HEAD).  NRM_OK when it is sound, else NRM_ERR with *err filled.
  */
 int nrm_framing_check(const struct evkeyvalq *headers, int major, int minor,
-    long long max_body, struct nrm_framing_error *err) NRM_MUSTCHECK;
+    bool reads_body, long long max_body,
+    struct nrm_framing_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_FRAMING_H */

@@ -738,7 +738,8 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	 * as a request.
 	 */
 	if (nrm_framing_check(evhttp_request_get_input_headers(ev), ev->major,
-		ev->minor, h->app->cfg.max_body_size, &fe) != NRM_OK) {
+		ev->minor, evhttp_request_get_command(ev) != EVHTTP_REQ_HEAD,
+		h->app->cfg.max_body_size, &fe) != NRM_OK) {
 		h->framing_refused++;
 		r->close = true;
 		nrm_req_fail(r,

@@ -72,6 +72,9 @@ FRAMINGS = [
      b"POST /v1/signals HTTP/1.0\r\nHost: t\r\n"
      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
      "Transfer-Encoding?"),
+    ("HEAD with a body (libevent would read it as the next request)",
+     b"HEAD /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+     % len(SMUGGLED) + SMUGGLED, 400, "Content-Length"),
     ("a declared length over max_body_size",
      b"POST /v1/signals HTTP/1.1\r\nHost: t\r\nContent-Length: 65537\r\n"
      b"\r\n" + b"x" * 65537, 413, "Content-Length"),
@@ -110,13 +113,16 @@ def test_faulty_framing_refused_and_closed(nrmd, what, raw, status, field):
     assert st == status, (what, st, body[:200])
     assert headers["content-type"] == "application/problem+json", what
     assert headers.get("connection", "").lower() == "close", what
-    p = json.loads(body)
-    assert p["status"] == status
-    if field.endswith("?"):
-        assert p.get("field") in (None, field[:-1]), (what, p)
-    else:
-        assert p["field"] == field, (what, p)
     assert "x-request-id" in headers
+    if raw.startswith(b"HEAD "):
+        assert body == b"", what  # a HEAD answer has no body
+    else:
+        p = json.loads(body)
+        assert p["status"] == status
+        if field.endswith("?"):
+            assert p.get("field") in (None, field[:-1]), (what, p)
+        else:
+            assert p["field"] == field, (what, p)
     # the other connection is served, and so are new ones
     assert other.get(nrmd.url + "/healthz", timeout=5).status_code == 200
     other.close()

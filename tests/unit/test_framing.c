@@ -23,7 +23,7 @@
 
 struct head_case {
 	const char *what;
-	int minor; /* HTTP/1.minor */
+	int minor; /* HTTP/1.minor; 10 + minor: a HEAD request */
 	const char *headers[6][2];
 	int status; /* 0: accepted */
 	const char *field;
@@ -83,6 +83,13 @@ static const struct head_case cases[] = {
 	"Transfer-Encoding"},
     {"coding on HTTP/1.0", 0, {{"Transfer-Encoding", "chunked"}}, 400,
 	"Transfer-Encoding"},
+    {"HEAD", 11, {{"Host", "t"}}, 0, NULL},
+    {"HEAD with length 0", 11, {{"Host", "t"}, {"Content-Length", "0"}}, 0,
+	NULL},
+    {"HEAD with a body", 11, {{"Host", "t"}, {"Content-Length", "40"}}, 400,
+	"Content-Length"},
+    {"HEAD chunked", 11, {{"Host", "t"}, {"Transfer-Encoding", "chunked"}}, 400,
+	"Transfer-Encoding"},
 };
 
 static void
@@ -102,7 +109,8 @@ test_heads(void **state)
 			kv[j].value = (char *)(uintptr_t)c->headers[j][1];
 			TAILQ_INSERT_TAIL(&q, &kv[j], next);
 		}
-		rc = nrm_framing_check(&q, 1, c->minor, MAX_BODY, &err);
+		rc = nrm_framing_check(
+		    &q, 1, c->minor % 10, c->minor < 10, MAX_BODY, &err);
 		printf("# %s\n", c->what);
 		if (c->status == 0) {
 			assert_int_equal(rc, NRM_OK);
