@@ -223,6 +223,7 @@ step format make format-check
 # The alerting rules (promtool, Debian package prometheus) and the
 # dashboard's JSON; the live scrape is checked in the e2e tier.
 step prom-rules promtool check rules config/prometheus/nrm-rules.yml
+step prom-rules-test promtool test rules tests/prometheus/nrm-rules.test.yml
 step dashboard "$PY" -m json.tool config/grafana/nrm-dashboard.json /dev/null
 
 # The database tier: pgTAP in a throwaway cluster.
