@@ -209,45 +209,39 @@ http_own_answer(
     void *arg, int minor, int status, const char *reason, struct evbuffer *out)
 {
 	struct nrm_http *h = arg;
-	enum nrm_errcode code = NRM_E_BAD_REQUEST;
-	const char *detail = "the request line or a header is malformed";
-	char id[32], body[400];
-	int n;
+	struct nrm_error err;
+	char id[32], *body;
 
-	if (status == 413) {
-		code = NRM_E_TOO_LARGE;
-		detail = "the body is larger than the limit";
-	} else if (status == 417) {
-		detail = "the only expectation accepted is 100-continue";
-	} else if (status == 501) {
-		code = NRM_E_METHOD;
-		detail = "this method is not implemented";
-	}
+	nrm_error_clear(&err);
+	err.code = status == 413 ? NRM_E_TOO_LARGE
+	    : status == 501      ? NRM_E_METHOD
+				 : NRM_E_BAD_REQUEST;
+	snprintf(err.detail, sizeof(err.detail), "%s",
+	    status == 413       ? "the body is larger than the limit"
+		: status == 417 ? "the only expectation accepted is "
+				  "100-continue"
+		: status == 501 ? "this method is not implemented"
+				: "the request line or a header is malformed");
 	snprintf(
 	    id, sizeof(id), "%s-%06llu", h->boot, (unsigned long long)++h->seq);
-	n = snprintf(body, sizeof(body),
-	    "{\"type\":\"urn:nrm:problem:%s\",\"title\":\"%s\","
-	    "\"status\":%d,\"detail\":\"%s\",\"request_id\":\"%s\"}",
-	    nrm_errcode_name(code),
-	    nrm_problem_status(code) == status ? nrm_problem_title(code)
-					       : reason,
-	    status, detail, id);
-	if (n < 0 || n >= (int)sizeof(body))
-		return;
+	body = nrm_problem_json_status(&err, id, status,
+	    nrm_problem_status(err.code) == status ? nrm_problem_title(err.code)
+						   : reason);
+	if (body == NULL)
+		return; /* libevent's page goes out as it is */
 	h->parser_refused++;
-	if (status >= 100 && status < 600)
-		h->responses[status / 100]++;
+	h->responses[status / 100]++;
 	nrm_info(
 	    "request refused by the HTTP parser req=%s status=%d", id, status);
 	evbuffer_add_printf(out,
-	    "HTTP/1.%d %d %s\r\n"
-	    "Content-Type: application/problem+json\r\n"
-	    "Content-Length: %d\r\nConnection: close\r\n"
+	    "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n"
 	    "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Content-Security-Policy: " NRM_HTTP_CSP "\r\n"
 	    "Referrer-Policy: no-referrer\r\n\r\n%s",
-	    minor, status, reason, n, id, body);
+	    minor, status, reason, strlen(body), id, body);
+	free(body);
 }
 
 /* --- requests ---------------------------------------------------------- */

@@ -94,6 +94,21 @@ nrm_problem_json(const struct nrm_error *err, const char *request_id)
 }
 
 char *
+nrm_problem_json_status(const struct nrm_error *err, const char *request_id,
+    int status, const char *title)
+{
+	cJSON *o = problem_object(err, request_id);
+
+	if (o != NULL) {
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    o, "status", cJSON_CreateNumber(status));
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    o, "title", cJSON_CreateString(title));
+	}
+	return nrm_json_print_take(o, true);
+}
+
+char *
 nrm_problem_json_ext(const struct nrm_error *err, const char *request_id,
     const char *key, const char *json)
 {
