@@ -223,6 +223,12 @@ counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
 # The pinned .clang-format (STYLE.md rule 13).
 step format make format-check
 
+# The alerting rules (promtool, Debian package prometheus) and the
+# dashboard's JSON; the live scrape is checked in the e2e tier.
+step prom-rules promtool check rules config/prometheus/nrm-rules.yml
+step prom-rules-test promtool test rules tests/prometheus/nrm-rules.test.yml
+step dashboard "$PY" -m json.tool config/grafana/nrm-dashboard.json /dev/null
+
 # The database tier: pgTAP in a throwaway cluster.
 banner "cluster: scripts/pg.sh start $PGDIR"
 for _ in 1 2 3 4 5 6 7 8 9 10; do

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "indicators_file.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "log.h"
 #include "password.h"
 #include "routing.h"
@@ -478,6 +479,7 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
 		    "could not start the LISTEN connection");
 	table = nrm_endpoints(&n_endpoints);
+	nrm_metrics_started();
 	if (nrm_http_start(&app->http, app, table, n_endpoints, err) != NRM_OK)
 		return NRM_ERR;
 	nrm_http_set_idle_cb(app->http, daemon_idle, d);
