@@ -52,7 +52,7 @@ static const char ctl_usage_key_create[] =
     "agency is created on first use.\n"
     "\n"
     "  --role ROLE         reporter, coordinator, assessor, investigator,\n"
-    "                      auditor, analyst, admin\n"
+    "                      auditor, analyst, admin, chain_director\n"
     "  --agency NAME       the agency the key belongs to\n"
     "  --agency-kind KIND  police, kmar, labour_inspectorate, care_agency,\n"
     "                      ngo, municipality, national_centre,\n"
@@ -100,7 +100,7 @@ static const char ctl_usage_person_create[] =
     "  --name NAME       the display name, 1 to 200 characters\n"
     "  --agency AGENCY   an existing agency's name or id\n"
     "  --role ROLE       reporter, coordinator, assessor, investigator,\n"
-    "                    auditor, analyst, admin\n"
+    "                    auditor, analyst, admin, chain_director\n"
     "  --region CODE     a coordinator's region (VR13); repeat for\n"
     "                    several; coordinators need one\n"
     "  --valid SECONDS   how long the code works (default 86400, 60 to\n"
@@ -279,7 +279,8 @@ cmd_person_create_check(const struct nrm_ctl_args *a)
 {
 	if (!nrm_key_role_valid(a->spec.role))
 		return "--role must be reporter, coordinator, assessor, "
-		       "investigator, auditor, analyst or admin";
+		       "investigator, auditor, analyst, admin or "
+		       "chain_director";
 	if (cmd_valid(a) < 0)
 		return "--valid must be 60 to 2592000 seconds";
 	return NULL;

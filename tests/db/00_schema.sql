@@ -13,12 +13,13 @@ SELECT results_eq(
         (5, '0005_audit.sql'), (6, '0006_separation.sql'),
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
-        (11, '0011_decision_date_amsterdam.sql')$$,
-    'schema_version records 0001 to 0011 in order');
+        (11, '0011_decision_date_amsterdam.sql'),
+        (12, '0012_chain_director.sql')$$,
+    'schema_version records 0001 to 0012 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 11,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 12,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 11, 'api.schema_version() is 11');
+SELECT is(api.schema_version(), 12, 'api.schema_version() is 12');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -117,8 +118,8 @@ SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
 SELECT is((SELECT count(*)::int FROM pg_roles r
     WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
-      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 7,
-    'the seven NOLOGIN API roles exist and nrm_app is a member of each');
+      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
+    'the eight NOLOGIN API roles exist and nrm_app is a member of each');
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
     'nrm_app can log in');
 SELECT is_empty($$
