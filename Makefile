@@ -62,7 +62,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
-           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c
+           nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
+           nrm-api/nrmd/handlers/overview.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \

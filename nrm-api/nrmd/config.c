@@ -128,6 +128,9 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_S(web_root, "build/web", true,
 	    "the console's files (make web), read into memory at start and "
 	    "reload; empty: no console and no /v1/openapi.*"),
+	CFG_I(coverage_silent_after, "259200", 60, 31622400, true,
+	    "seconds after which a region none of whose coordinators acted "
+	    "counts as uncovered (GET /v1/overview, /metrics)"),
 };
 /* clang-format on */
 

@@ -68,6 +68,8 @@ struct nrm_config {
 	int worker_threads; /* 0 = nrm_workers_default_threads() */
 	int worker_queue; /* jobs waiting to start */
 	char *web_root; /* the console's tree, "" = no console */
+	/* the central information point (issue 20) */
+	int coverage_silent_after; /* seconds without an act: uncovered */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -101,6 +101,7 @@ static const struct {
     [NRM_STMT_SIGNAL_LIST] = DB_REQ(signal_list, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
     [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
+    [NRM_STMT_OVERVIEW] = DB_REQ(overview, "$4::integer"),
 };
 
 enum db_conn_state {

@@ -95,6 +95,7 @@ GET /v1/audit/checkpoints          -   r   403 403 403 403 200 403 403 403 401 4
 GET /v1/audit/reviews              -   r   403 403 403 403 200 403 403 403 401 401
 POST /v1/audit/reviews/{id}        in  w   403 403 403 403 200 403 403 403 401 401
 POST /v1/audit/reviews/{id}        out w   403 403 403 403 404 403 403 403 401 401
+GET /v1/overview                   -   r   403 200 403 403 403 403 403 200 401 401
 GET /v1/routing/config             -   r   403 403 403 403 403 200 200 403 401 401
 POST /v1/routing/explain           -   r   403 200 403 403 403 200 200 403 401 401
 POST /v1/admin/reload              -   w   403 403 403 403 403 403 200 403 401 401
@@ -536,7 +537,7 @@ def world(nrmd, cluster):
         "admin": lambda k: requests.get(
             nrmd.url + "/v1/routing/config", headers=auth(k), timeout=15),
         "chain_director": lambda k: requests.get(
-            nrmd.url + "/v1/session", headers=auth(k), timeout=15),
+            nrmd.url + "/v1/overview", headers=auth(k), timeout=15),
     }
     for role, key in w.revoked.items():
         r = warm[role](key)
