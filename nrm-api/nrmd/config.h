@@ -70,6 +70,8 @@ struct nrm_config {
 	char *web_root; /* the console's tree, "" = no console */
 	/* the central information point (issue 20) */
 	int coverage_silent_after; /* seconds without an act: uncovered */
+	int coverage_refresh; /* seconds between coverage refreshes */
+	bool route_uncovered_to_national; /* reroute to the national desk */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -77,6 +77,7 @@ enum nrm_stmt {
 	NRM_STMT_CASE_COLLEAGUES,
 	NRM_STMT_CASE_SHARE_TARGETS,
 	NRM_STMT_OVERVIEW,
+	NRM_STMT_COVERAGE,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

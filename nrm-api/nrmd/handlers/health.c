@@ -127,6 +127,24 @@ metrics_allowed(struct nrm_req *r)
 	return nrm_ct_equal(hash, r->app->metrics_token_hash, sizeof(hash));
 }
 
+/*
+ * The live coverage (issue 20): nrm_regions_uncovered, the regions with
+ * no active coordinator or none who acted within coverage_silent_after,
+ * as of the last refresh (coverage_refresh); absent until the first.
+ */
+static int
+metrics_coverage(const struct nrm_app *app, char *buf, size_t n)
+{
+	if (!app->coverage.known)
+		return 0;
+	return snprintf(buf, n,
+	    "# HELP nrm_regions_uncovered Regions without an active "
+	    "coordinator who acted within coverage_silent_after.\n"
+	    "# TYPE nrm_regions_uncovered gauge\n"
+	    "nrm_regions_uncovered %d\n",
+	    app->coverage.n_uncovered);
+}
+
 void
 nrm_h_metrics(struct nrm_req *r)
 {
@@ -246,6 +264,8 @@ nrm_h_metrics(struct nrm_req *r)
 		    "nrm_job_ticks_total{job=\"%s\"} %llu\n",
 		    nrm_job_name((enum nrm_job)j),
 		    (unsigned long long)js.ticks[j]);
+	if (n < (int)sizeof(buf))
+		n += metrics_coverage(app, buf + n, sizeof(buf) - (size_t)n);
 	if (n >= (int)sizeof(buf))
 		n = (int)sizeof(buf) - 1;
 	nrm_req_reply(r, 200, "text/plain; version=0.0.4", buf, (size_t)n);
