@@ -79,7 +79,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_auditchain tests/unit/test_password \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
-             tests/unit/test_backoff tests/unit/test_webroot
+             tests/unit/test_backoff tests/unit/test_webroot \
+             tests/unit/test_coverage
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -203,7 +204,8 @@ $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
 
 # Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
 # and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
-# (test_backoff: the login backoff table; test_webroot: the console's tree).
+# (test_backoff: the login backoff table; test_webroot: the console's tree;
+# test_coverage: the live coverage nrmd keeps).
 define NRMD_ALONE
 $(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
 $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
@@ -215,6 +217,7 @@ $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
 endef
 $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
+$(eval $(call NRMD_ALONE,test_coverage,coverage))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.
