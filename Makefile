@@ -68,7 +68,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \
-           nrm-api/nrmd/handlers/indicators.c
+           nrm-api/nrmd/handlers/indicators.c \
+           nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -86,7 +87,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
-             tests/unit/test_framing
+             tests/unit/test_framing tests/unit/test_coverage
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -215,7 +216,8 @@ $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
 
 # Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
 # and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
-# (test_backoff: the login backoff table; test_webroot: the console's tree).
+# (test_backoff: the login backoff table; test_webroot: the console's tree;
+# test_coverage: the live coverage nrmd keeps).
 define NRMD_ALONE
 $(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
 $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
@@ -228,6 +230,7 @@ endef
 $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
 $(eval $(call NRMD_ALONE,test_framing,framing))
+$(eval $(call NRMD_ALONE,test_coverage,coverage))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.

@@ -11,6 +11,7 @@ const char *const nrm_role_names[NRM_ROLE_COUNT] = {
     "auditor",
     "analyst",
     "admin",
+    "chain_director",
 };
 
 enum nrm_role

@@ -365,6 +365,31 @@ nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
 		route_code(out->hops[i], r->regions[g->path[i]].pub.code);
 }
 
+void
+nrm_decision_reroute_uncovered(struct nrm_decision *d)
+{
+	struct route_text t = {d->explanation, strlen(d->explanation),
+	    sizeof(d->explanation), false};
+	char from[16];
+
+	if (strcmp(d->region, NRM_REGION_NATIONAL) == 0)
+		return;
+	route_code(from, d->region);
+	if (d->n_hops == 0) {
+		route_code(d->hops[0], from);
+		d->n_hops = 1;
+	}
+	if (d->n_hops == NRM_ROUTE_HOPS_MAX)
+		d->n_hops--; /* the last hop gives way to the desk */
+	route_code(d->hops[d->n_hops++], NRM_REGION_NATIONAL);
+	route_code(d->region, NRM_REGION_NATIONAL);
+	route_puts(&t, "; ");
+	route_puts(&t, from);
+	route_puts(&t,
+	    " is uncovered (no active coordinator who acted "
+	    "recently) -> national desk");
+}
+
 char *
 nrm_decision_json(const struct nrm_decision *d)
 {

@@ -136,3 +136,26 @@ nrm_routing_first_error(const struct nrm_diag *diag)
 			return diag->entries[i].text;
 	return diag->n_errors > 0 ? "out of memory" : "no error";
 }
+
+int
+nrm_routing_unstaffed(const struct nrm_router *rt, const char *const *codes,
+    int n, nrm_routing_unstaffed_cb cb, void *arg)
+{
+	int found = 0;
+
+	for (int i = 0; i < nrm_router_n_regions(rt); i++) {
+		const struct nrm_routing_region *reg =
+		    nrm_router_region_at(rt, i);
+
+		if (reg->office_name == NULL)
+			continue;
+		for (int k = 0; k < n; k++) {
+			if (strcmp(codes[k], reg->code) == 0) {
+				cb(reg, arg);
+				found++;
+				break;
+			}
+		}
+	}
+	return found;
+}

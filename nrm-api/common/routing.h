@@ -35,6 +35,21 @@ int nrm_routing_load_texts(const char *regions, size_t regions_len,
     const char *csv, size_t csv_len, const char *rules, size_t rules_len,
     struct nrm_router **out, struct nrm_diag *diag) NRM_MUSTCHECK;
 
+/* Called for each region nrm_routing_unstaffed() finds. */
+typedef void (*nrm_routing_unstaffed_cb)(
+    const struct nrm_routing_region *reg, void *arg);
+
+/*
+ * The regions of the configuration (the national desk included) that
+ * have a coordinator office but whose code is among codes[0..n), the
+ * regions the database knows no coordinator key or person for
+ * (api.coverage_uncovered's "unstaffed"): cb for each, in configuration
+ * order; the number of them.  nrmd logs them at start and reload,
+ * nrmctl config check --database-url prints them.
+ */
+int nrm_routing_unstaffed(const struct nrm_router *rt, const char *const *codes,
+    int n, nrm_routing_unstaffed_cb cb, void *arg);
+
 /* The first error of diag as one line, for a log or an nrm_error. */
 const char *nrm_routing_first_error(const struct nrm_diag *diag);
 

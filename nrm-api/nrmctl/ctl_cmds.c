@@ -53,7 +53,7 @@ static const char ctl_usage_key_create[] =
     "agency is created on first use.\n"
     "\n"
     "  --role ROLE         reporter, coordinator, assessor, investigator,\n"
-    "                      auditor, analyst, admin\n"
+    "                      auditor, analyst, admin, chain_director\n"
     "  --agency NAME       the agency the key belongs to\n"
     "  --agency-kind KIND  police, kmar, labour_inspectorate, care_agency,\n"
     "                      ngo, municipality, national_centre,\n"
@@ -101,7 +101,7 @@ static const char ctl_usage_person_create[] =
     "  --name NAME       the display name, 1 to 200 characters\n"
     "  --agency AGENCY   an existing agency's name or id\n"
     "  --role ROLE       reporter, coordinator, assessor, investigator,\n"
-    "                    auditor, analyst, admin\n"
+    "                    auditor, analyst, admin, chain_director\n"
     "  --region CODE     a coordinator's region (VR13); repeat for\n"
     "                    several; coordinators need one\n"
     "  --valid SECONDS   how long the code works (default 86400, 60 to\n"
@@ -197,13 +197,17 @@ static const char ctl_usage_audit_checkpoint[] =
     "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
 
 static const char ctl_usage_config[] =
-    "usage: nrmctl config check [DIR]\n"
+    "usage: nrmctl [--database-url URL] config check [DIR]\n"
     "\n"
     "Load the routing configuration in DIR (default config/routing:\n"
     "regions.json, municipalities.csv, rules.json) exactly as nrmd does,\n"
     "print the coverage report (per region: municipalities, active,\n"
     "office, fallback, effective target) and every warning and error.\n"
-    "Exit 0 when it loads, 1 on any error.  Needs no database.\n";
+    "Exit 0 when it loads, 1 on any error.  Needs no database; with\n"
+    "--database-url (only then: not from $NRM_DATABASE_URL) it also\n"
+    "warns, naming each, about the regions whose coordinator office has\n"
+    "no coordinator at all (no active coordinator key or person of the\n"
+    "region in that database).\n";
 
 static const char ctl_usage_indicators[] =
     "usage: nrmctl indicators check [FILE]\n"
@@ -293,7 +297,8 @@ cmd_person_create_check(const struct nrm_ctl_args *a)
 {
 	if (!nrm_key_role_valid(a->spec.role))
 		return "--role must be reporter, coordinator, assessor, "
-		       "investigator, auditor, analyst or admin";
+		       "investigator, auditor, analyst, admin or "
+		       "chain_director";
 	if (cmd_valid(a) < 0)
 		return "--valid must be 60 to 2592000 seconds";
 	return NULL;
@@ -493,6 +498,46 @@ ctl_check_verdict(const char *what, struct nrm_diag *d, int rc, bool quiet)
 	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
 }
 
+static void
+cmd_unstaffed_print(const struct nrm_routing_region *reg, void *arg)
+{
+	NRM_UNUSED(arg);
+	printf("warning: region %s (%s): its office \"%s\" has no "
+	       "coordinator key or person\n",
+	    reg->code, reg->name, reg->office_name);
+}
+
+/*
+ * The regions with an office but no coordinator key or person in the
+ * database (api.coverage_uncovered's "unstaffed"), printed as warnings.
+ */
+static int
+cmd_config_unstaffed(
+    PGconn *conn, const struct nrm_router *router, struct nrm_error *err)
+{
+	const char *codes[128];
+	PGresult *res = PQexec(conn,
+	    "SELECT u FROM pg_catalog.jsonb_array_elements_text("
+	    "api.coverage_uncovered(60)->'unstaffed') u");
+	int n, rc = NRM_ERR;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		nrm_error_set(err, NRM_E_INTERNAL, "",
+		    "could not read the coordinators: %s",
+		    PQresultErrorMessage(res));
+		goto out;
+	}
+	n = PQntuples(res) < 128 ? PQntuples(res) : 128;
+	for (int i = 0; i < n; i++)
+		codes[i] = PQgetvalue(res, i, 0);
+	n = nrm_routing_unstaffed(router, codes, n, cmd_unstaffed_print, NULL);
+	printf("%d region(s) with an office and no coordinator\n", n);
+	rc = NRM_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
 static int
 cmd_config_check_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
@@ -501,10 +546,8 @@ cmd_config_check_run(
 	struct nrm_router *router = NULL;
 	struct nrm_diag diag;
 	char *text;
-	int rc;
+	int rc, db_rc = NRM_OK;
 
-	NRM_UNUSED(conn);
-	NRM_UNUSED(err);
 	nrm_diag_init(&diag);
 	rc = nrm_routing_load_dir(dir, &router, &diag);
 	if (rc == NRM_OK) {
@@ -515,8 +558,11 @@ cmd_config_check_run(
 		printf("routing configuration %s: version %s\n", dir,
 		    nrm_router_version(router));
 	}
+	if (rc == NRM_OK && conn != NULL)
+		db_rc = cmd_config_unstaffed(conn, router, err);
 	nrm_router_free(router);
-	return ctl_check_verdict(dir, &diag, rc, false);
+	rc = ctl_check_verdict(dir, &diag, rc, false);
+	return db_rc != NRM_OK ? NRM_ERR : rc;
 }
 
 static int
@@ -655,6 +701,7 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.name = "check",
 	.usage = ctl_usage_config,
 	.arg_optional = true,
+	.db_optional = true,
 	.run_cb = cmd_config_check_run},
     {.group = "indicators",
 	.name = "check",

@@ -68,6 +68,7 @@ struct nrm_ctl_cmd {
 	const char *usage;
 	struct nrm_ctl_opt opts[NRM_CTL_OPTS_MAX]; /* up to a NULL name */
 	bool db; /* connects; takes --database-url */
+	bool db_optional; /* connects only when --database-url is given */
 	const char *arg; /* takes exactly one argument; else this error */
 	bool arg_optional; /* takes at most one argument */
 	nrm_ctl_check_cb check_cb; /* NULL: nothing to check */

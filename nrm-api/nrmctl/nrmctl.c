@@ -12,7 +12,7 @@
  *          [--checkpoints FILE [--public-key PEM]]
  *   nrmctl audit keygen --out FILE
  *   nrmctl [--database-url URL] audit checkpoint --key FILE
- *   nrmctl config check [DIR]
+ *   nrmctl [--database-url URL] config check [DIR]
  *   nrmctl indicators check [FILE]
  *
  * This file is the command line: global options, finding the command,
@@ -61,7 +61,8 @@ static const char ctl_usage_main[] =
     "  audit checkpoint\n"
     "               sign the current chain head as a checkpoint\n"
     "  config check check a routing configuration directory and print\n"
-    "               its coverage report (no database needed)\n"
+    "               its coverage report (no database needed; with\n"
+    "               --database-url, offices with no coordinator)\n"
     "  indicators check\n"
     "               check the indicators register (no database needed)\n"
     "\n"
@@ -162,7 +163,7 @@ ctl_parse(
 	for (; n < NRM_CTL_OPTS_MAX && c->opts[n].name != NULL; n++)
 		lo[n] = (struct option){
 		    c->opts[n].name, required_argument, NULL, n};
-	if (c->db)
+	if (c->db || c->db_optional)
 		lo[n++] = (struct option){"database-url", required_argument,
 		    NULL, CTL_OPT_DATABASE_URL};
 	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
@@ -224,7 +225,8 @@ ctl_run(const struct nrm_ctl_cmd *c, int argc, char **argv)
 	rc = ctl_parse(c, argc, argv, &a);
 	if (rc != CTL_PARSED)
 		return rc;
-	if (c->db && nrm_ctl_connect(ctl_database_url, &conn, &err) != NRM_OK) {
+	if ((c->db || (c->db_optional && ctl_database_url != NULL)) &&
+	    nrm_ctl_connect(ctl_database_url, &conn, &err) != NRM_OK) {
 		ctl_err("%s", err.detail);
 		return NRM_CTL_EXIT_FAIL;
 	}

@@ -15,6 +15,7 @@
 #define NRM_APP_H
 
 #include "config.h"
+#include "coverage.h"
 #include "nrm/nrm.h"
 #include "nrm/indicators.h"
 #include "nrm/route.h"
@@ -86,6 +87,7 @@ struct nrm_app {
 	/* blocking work (password hashing) off the loop, see workers.h */
 	struct nrm_workers *workers;
 	struct nrm_app_counters counters;
+	struct nrm_coverage coverage; /* the live coverage (coverage.h) */
 	nrm_app_reload_cb reload;
 	void *reload_arg;
 };

@@ -130,6 +130,15 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_S(web_root, "build/web", true,
 	    "the console's files (make web), read into memory at start and "
 	    "reload; empty: no console and no /v1/openapi.*"),
+	CFG_I(coverage_silent_after, "259200", 1, 31622400, true,
+	    "seconds after which a region none of whose coordinators acted "
+	    "counts as uncovered (GET /v1/overview, /metrics)"),
+	CFG_I(coverage_refresh, "60", 1, 3600, true,
+	    "seconds between refreshes of the uncovered regions nrmd keeps "
+	    "(/metrics, route_uncovered_to_national)"),
+	CFG_B(route_uncovered_to_national, "false", true,
+	    "route a signal whose region is uncovered to the national desk, "
+	    "saying so in the decision's explanation"),
 };
 /* clang-format on */
 

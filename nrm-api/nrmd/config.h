@@ -69,6 +69,10 @@ struct nrm_config {
 	int worker_threads; /* 0 = nrm_workers_default_threads() */
 	int worker_queue; /* jobs waiting to start */
 	char *web_root; /* the console's tree, "" = no console */
+	/* the central information point (issue 20) */
+	int coverage_silent_after; /* seconds without an act: uncovered */
+	int coverage_refresh; /* seconds between coverage refreshes */
+	bool route_uncovered_to_national; /* reroute to the national desk */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */

@@ -104,6 +104,8 @@ static const struct {
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
     [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
+    [NRM_STMT_OVERVIEW] = DB_REQ(overview, "$4::integer"),
+    [NRM_STMT_COVERAGE] = DB_API(coverage_uncovered, "$1::integer"),
 };
 
 enum db_conn_state {

@@ -36,6 +36,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"GET", "/v1/audit/checkpoints", nrm_h_audit_checkpoints},
     {"GET", "/v1/audit/reviews", nrm_h_audit_reviews},
     {"POST", "/v1/audit/reviews/{id}", nrm_h_audit_review},
+    {"GET", "/v1/overview", nrm_h_overview},
     {"GET", "/v1/routing/config", nrm_h_routing_config},
     {"POST", "/v1/routing/explain", nrm_h_routing_explain},
     {"GET", "/v1/statistics", nrm_h_statistics},

@@ -41,6 +41,8 @@ void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
 void nrm_h_ident_queue(struct nrm_req *r);
 void nrm_h_case_share(struct nrm_req *r);
+/* GET /v1/overview: counts and coverage per region (handlers/overview.c). */
+void nrm_h_overview(struct nrm_req *r);
 void nrm_h_invest_create(struct nrm_req *r);
 void nrm_h_invest_get(struct nrm_req *r);
 void nrm_h_invest_patch(struct nrm_req *r);

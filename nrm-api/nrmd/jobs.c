@@ -3,14 +3,17 @@
  */
 #include "jobs.h"
 #include "checkpoint.h"
+#include "coverage.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "routing.h"
 #include "util.h"
 #include "waiters.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -49,6 +52,7 @@ static void jobs_checkpoint(struct jobs_job *j);
 static void jobs_sweep(struct jobs_job *j);
 static void jobs_recheck(struct jobs_job *j);
 static void jobs_schema(struct jobs_job *j);
+static void jobs_coverage(struct jobs_job *j);
 
 #define JOBS_KEY(k) offsetof(struct nrm_config, k)
 #define JOBS_FIXED ((size_t)-1)
@@ -68,6 +72,8 @@ static const struct {
     [NRM_JOB_RECHECK] = {"recheck", JOBS_KEY(longpoll_recheck), 0, -1,
 	jobs_recheck},
     [NRM_JOB_SCHEMA] = {"schema", JOBS_FIXED, JOBS_SCHEMA_S, 200, jobs_schema},
+    [NRM_JOB_COVERAGE] = {"coverage", JOBS_KEY(coverage_refresh), 0, 500,
+	jobs_coverage},
 };
 
 const char *
@@ -313,6 +319,59 @@ jobs_schema(struct jobs_job *j)
 		    jobs_schema_done);
 }
 
+/* --- coverage -------------------------------------------------------- */
+
+static void
+jobs_unstaffed_warn(const struct nrm_routing_region *reg, void *arg)
+{
+	NRM_UNUSED(arg);
+	nrm_warn("region has a coordinator office but no coordinator key or "
+		 "person region=%s office=\"%s\"",
+	    reg->code, reg->office_name);
+}
+
+static void
+jobs_coverage_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	struct nrm_app *app = j->jobs->app;
+	struct nrm_coverage *c = &app->coverage;
+	const char *codes[NRM_COVERAGE_MAX];
+	bool changed = false;
+
+	j->pending = false;
+	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
+	    PQgetisnull(res, 0, 0)) {
+		cJSON_Delete(jobs_answer(j, outcome, res)); /* logs why */
+		return;
+	}
+	if (nrm_coverage_take(c, PQgetvalue(res, 0, 0), (int64_t)time(NULL),
+		&changed) != NRM_OK) {
+		nrm_warn("periodic job failed job=coverage: malformed answer");
+		return;
+	}
+	if (!changed && !c->warn)
+		return;
+	for (int i = 0; i < c->n_unstaffed; i++)
+		codes[i] = c->unstaffed[i];
+	nrm_routing_unstaffed(
+	    app->router, codes, c->n_unstaffed, jobs_unstaffed_warn, NULL);
+	c->warn = false;
+}
+
+static void
+jobs_coverage(struct jobs_job *j)
+{
+	char silent[16];
+	const char *v[1] = {silent};
+
+	if (jobs_draining(j->jobs))
+		return;
+	snprintf(silent, sizeof(silent), "%d",
+	    j->jobs->app->cfg.coverage_silent_after);
+	jobs_send(j, NRM_STMT_COVERAGE, 1, v, true, jobs_coverage_done);
+}
+
 /* --- the timers ------------------------------------------------------ */
 
 struct nrm_jobs *
@@ -325,6 +384,7 @@ nrm_jobs_start(struct nrm_app *app)
 	/* the age of the first checkpoint counts from start-up */
 	if (app->checkpoints != NULL)
 		jobs->checkpoint_ok_at = (int64_t)time(NULL);
+	app->coverage.warn = true;
 	for (int i = 0; i < NRM_JOB__COUNT; i++) {
 		struct jobs_job *j = &jobs->job[i];
 
@@ -354,6 +414,11 @@ nrm_jobs_reload(struct nrm_jobs *jobs)
 		nrm_info("job interval changed job=%s interval_s=%d",
 		    jobs_table[i].name, j->armed_s);
 	}
+	/* The coverage at once: its silence may have changed, the routing
+	 * offices too; warn about unstaffed offices again. */
+	jobs->app->coverage.warn = true;
+	event_del(&jobs->job[NRM_JOB_COVERAGE].ev);
+	jobs_arm_ms(&jobs->job[NRM_JOB_COVERAGE], 100);
 }
 
 void

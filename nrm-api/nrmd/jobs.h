@@ -14,6 +14,11 @@
  *               waiters whose client left, wake every waiter)
  *   schema      every 5 s: read the schema version for the pool's
  *               readiness (nrm_db_schema_seen)
+ *   coverage    every coverage_refresh, and at once after a reload:
+ *               api.coverage_uncovered into app->coverage (coverage.h),
+ *               warning about regions with an office but no coordinator
+ *               key or person at start, after a reload and when that
+ *               list changes
  *
  * Every job re-arms from the application's LIVE config after each tick,
  * and nrm_jobs_reload() re-arms at once a job whose interval changed, so
@@ -32,6 +37,7 @@ enum nrm_job {
 	NRM_JOB_SWEEP,
 	NRM_JOB_RECHECK,
 	NRM_JOB_SCHEMA,
+	NRM_JOB_COVERAGE,
 	NRM_JOB__COUNT
 };
 

@@ -203,6 +203,23 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 	}
 }
 
+/*
+ * The live coverage (issue 20): nrm_regions_uncovered, the regions with
+ * no active coordinator or none who acted within coverage_silent_after,
+ * as of the last refresh (coverage_refresh); absent until the first.
+ */
+static void
+metrics_coverage(struct evbuffer *b, const struct nrm_app *app)
+{
+	if (!app->coverage.known)
+		return;
+	metrics_head(b, "nrm_regions_uncovered", "gauge",
+	    "Regions without an active coordinator who acted within "
+	    "coverage_silent_after.");
+	evbuffer_add_printf(
+	    b, "nrm_regions_uncovered %d\n", app->coverage.n_uncovered);
+}
+
 /* Reply with the text in buf, and free it. */
 static void
 metrics_reply(struct nrm_req *r, struct evbuffer *buf)
@@ -352,5 +369,6 @@ nrm_h_metrics(struct nrm_req *r)
 		    (unsigned long long)js.ticks[j]);
 	metrics_durations(buf, &hs);
 	metrics_more(buf, &st, &js, &ws);
+	metrics_coverage(buf, app);
 	metrics_reply(r, buf);
 }

@@ -60,10 +60,11 @@ BEGIN
 		    'detail', 'no agency with this id');
 	END IF;
 	IF p_role IS NULL OR p_role NOT IN ('reporter', 'coordinator',
-	    'assessor', 'investigator', 'auditor', 'analyst', 'admin') THEN
+	    'assessor', 'investigator', 'auditor', 'analyst', 'admin',
+	    'chain_director') THEN
 		RETURN pg_catalog.jsonb_build_object('field', 'role',
 		    'detail', 'role must be reporter, coordinator, assessor, '
-		    'investigator, auditor, analyst or admin');
+		    'investigator, auditor, analyst, admin or chain_director');
 	END IF;
 	IF (p_role = 'coordinator') <> (COALESCE(
 	    pg_catalog.cardinality(p_regions), 0) > 0) THEN

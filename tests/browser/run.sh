@@ -15,10 +15,10 @@
 #
 # The persons: coordinator_vr13, coordinator_vr13b (a second one of the
 # same region, for conflicts), coordinator_vr09, coordinator_national,
-# reporter, assessor, auditor, analyst, admin; one API key per role as
-# well (tests that set up data through the API use them), investigator
-# included (its agency, Recherche Browser, is one a case may be shared
-# with).
+# reporter, assessor, auditor, analyst, admin, chain_director; one API
+# key per role as well (tests that set up data through the API use
+# them), investigator included (its agency, Recherche Browser, is one a
+# case may be shared with).
 #
 # Arguments are test files (default: every tests/browser/*.test.mjs).
 # NRM_BROWSER_KEEP=1 keeps the temporary directory (nrmd's log) after.
@@ -117,6 +117,7 @@ key assessor assessor "Beoordelingsinstantie Browser" assessment_body
 key auditor auditor "Privacybureau Browser" other
 key analyst analyst "Nationaal Rapporteur Browser" other
 key admin admin "Beheer Browser" other
+key chain_director chain_director "Ketenregie Browser" national_centre
 # An investigating agency (a case may be shared with it).
 key investigator investigator "Recherche Browser" kmar
 
@@ -147,6 +148,7 @@ person assessor assessor "Beoordelingsinstantie Browser" "Bea Beoordelaar"
 person auditor auditor "Privacybureau Browser" "Ad Auditor"
 person analyst analyst "Nationaal Rapporteur Browser" "Ana Analist"
 person admin admin "Beheer Browser" "Bert Beheer"
+person chain_director chain_director "Ketenregie Browser" "Kees Ketenregie"
 
 # TLS material and the pseudonym key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \

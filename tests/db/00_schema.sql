@@ -14,7 +14,7 @@ SELECT results_eq(
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
-        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql')$$,
+        (12, '0012_chain_director.sql'), (13, '0013_statistics.sql')$$,
     'schema_version records 0001 to 0013 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
     WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
@@ -26,10 +26,11 @@ SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql')$$,
+        ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
+        ('75_statistics.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -119,8 +120,8 @@ SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
 SELECT is((SELECT count(*)::int FROM pg_roles r
     WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
-      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 7,
-    'the seven NOLOGIN API roles exist and nrm_app is a member of each');
+      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
+    'the eight NOLOGIN API roles exist and nrm_app is a member of each');
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
     'nrm_app can log in');
 SELECT is_empty($$

@@ -272,6 +272,7 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case', 'assessor', ARRAY['SELECT']),
     ('case', 'sweeper', ARRAY['SELECT', 'UPDATE']),
     ('case', 'case_sharer', ARRAY['SELECT']),
+    ('case', 'overview', ARRAY['SELECT']),
     ('signal', 'reporter', ARRAY['SELECT', 'INSERT']),
     ('signal', 'investigator', ARRAY['SELECT']),
     ('signal', 'coordinator', ARRAY['SELECT']),
@@ -284,6 +285,7 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_history', 'coordinator', ARRAY['SELECT', 'INSERT']),
     ('case_history', 'assessor', ARRAY['SELECT']),
     ('case_history', 'sweeper', ARRAY['SELECT', 'INSERT']),
+    ('case_history', 'overview', ARRAY['SELECT']),
     ('decision', 'coordinator', ARRAY['SELECT', 'INSERT']),
     ('decision', 'assessor', ARRAY['SELECT', 'INSERT']),
     ('case_share', 'investigator', ARRAY['SELECT']),
@@ -396,6 +398,7 @@ SELECT set_eq($$
       AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
     $$VALUES ('nrm_admin', 'person', '{SELECT}'),
         ('nrm_coordinator', 'person', '{SELECT}'),
+        ('nrm_overview', 'person', '{SELECT}'),
         ('nrm_people', 'person', '{INSERT,SELECT,UPDATE}'),
         ('nrm_people', 'person_credential', '{DELETE,INSERT,SELECT,UPDATE}'),
         ('nrm_people', 'enrolment', '{DELETE,INSERT,SELECT,UPDATE}'),
@@ -403,7 +406,8 @@ SELECT set_eq($$
         ('nrm_people', 'session', '{DELETE,INSERT,SELECT,UPDATE}'),
         ('nrm_people', 'login_failure', '{DELETE,INSERT,SELECT,UPDATE}'),
         ('nrm_people', 'login_lock', '{DELETE,INSERT,SELECT,UPDATE}')$$,
-    'auth people tables: only nrm_people touches the secrets; admins '
+    'auth people tables: only nrm_people touches the secrets; admins, '
+    'and the overview (role, regions, status, key_id) '
     'read persons, coordinators the columns a handover checks');
 -- (its functions: every SECURITY DEFINER one of auth, below)
 SELECT pg_temp.definer_role('nrm_people', NULL);

@@ -32,6 +32,7 @@ from conftest import (
     wait_for,
 )
 from nrm_e2e.env import INDICATORS_FILE
+from nrm_e2e.pg import create_key
 
 AMSTERDAM = "GM0363"  # VR13
 
@@ -70,6 +71,9 @@ COVERED = {
     "login_backoff_base_ms": "test_login_backoff",
     "login_backoff_max_ms": "test_login_backoff",
     "web_root": "test_web_root",
+    "coverage_silent_after": "test_coverage_keys",
+    "coverage_refresh": "test_job_interval",
+    "route_uncovered_to_national": "test_coverage_keys",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -78,6 +82,7 @@ JOBS = {
     "audit_checkpoint_interval": "checkpoint",
     "sweep_interval": "sweep",
     "longpoll_recheck": "recheck",
+    "coverage_refresh": "coverage",
 }
 
 
@@ -455,6 +460,44 @@ def test_longpoll_max_wait(nrmd_factory, case_keys):
     reload(d, longpoll_max_wait=1)
     r, took = timed(poll)
     assert r.status_code == 200 and took < 2.2, (r.status_code, took)
+
+
+def test_coverage_keys(nrmd_factory, cluster):
+    """coverage_silent_after: a region whose coordinator acted a moment
+    ago is covered with 3600 s, uncovered after a reload to 1 s (the
+    overview says so at once); route_uncovered_to_national: after a
+    reload to true, a signal for that region goes to the national desk
+    (within coverage_refresh, 1 s here, as the refresh follows)."""
+    sfx = uuid.uuid4().hex[:6]
+    chain = create_key(cluster, "chain_director", "Ketenregie R " + sfx,
+                       "national_centre")
+    co = create_key(cluster, "coordinator", "Zorg VR22 R " + sfx,
+                    "care_agency", ("VR22",))
+    rep = create_key(cluster, "reporter", "Politie R " + sfx, "police")
+    d = nrmd_factory(config={"coverage_silent_after": 3600,
+                             "coverage_refresh": 1})
+    requests.get(d.url + "/v1/inbox", headers=auth(co), timeout=10)
+
+    def vr22():
+        r = requests.get(d.url + "/v1/overview", headers=auth(chain),
+                         timeout=10)
+        assert r.status_code == 200, r.text[:300]
+        return [x for x in r.json()["regions"] if x["region"] == "VR22"][0]
+
+    def signal_region():
+        body = adult_signal()
+        body["location"] = {"municipality_code": "GM0753"}  # Best, VR22
+        return assert_receipt(post_signal(d, rep.token, body))["region"]
+
+    assert vr22()["coverage"]["covered"] is True
+    assert signal_region() == "VR22"
+    time.sleep(1.5)
+    reload(d, coverage_silent_after=1)
+    assert vr22()["coverage"]["covered"] is False
+    assert signal_region() == "VR22"  # the option is off
+    reload(d, route_uncovered_to_national="true")
+    wait_for(lambda: signal_region() == "NATIONAL", 10,
+             what="routed to the national desk")
 
 
 def test_decline_limit(nrmd_factory, case_keys):

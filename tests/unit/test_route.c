@@ -221,6 +221,37 @@ test_decision_json(void **state)
 	free(json);
 }
 
+/* An uncovered region's decision goes to the national desk, saying so;
+ * one already there stays as it was. */
+static void
+test_reroute_uncovered(void **state)
+{
+	struct nrm_signal s;
+	struct nrm_decision d, before;
+	char *json;
+
+	(void)state;
+	rt_plain(&s, "GM0363");
+	s.minor = true;
+	nrm_route(dflt, &s, NRM_AGENCY_POLICE, &d);
+	nrm_decision_reroute_uncovered(&d);
+	json = nrm_decision_json(&d);
+	assert_non_null(json);
+	assert_string_equal(json,
+	    "{\"region\":\"NATIONAL\",\"priority\":\"urgent\",\"rule_id\":"
+	    "\"minor\",\"ruleset_version\":\"test-version\","
+	    "\"take_within\":3600,\"first_contact_within\":14400,"
+	    "\"labels\":[\"minor\"],\"hops\":[\"VR13\",\"NATIONAL\"],"
+	    "\"explanation\":\"rule minor matched: minor; location GM0363 "
+	    "Amsterdam -> VR13 Amsterdam-Amstelland; priority urgent, take "
+	    "within PT1H, first contact within PT4H; VR13 is uncovered (no "
+	    "active coordinator who acted recently) -> national desk\"}");
+	free(json);
+	before = d;
+	nrm_decision_reroute_uncovered(&d);
+	assert_memory_equal(&d, &before, sizeof(d));
+}
+
 struct rt_name_case {
 	int value;
 	const char *name;
@@ -680,6 +711,7 @@ main(void)
 	    cmocka_unit_test(test_default_clean),
 	    cmocka_unit_test(test_every_municipality),
 	    cmocka_unit_test(test_decision_json),
+	    cmocka_unit_test(test_reroute_uncovered),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_odd_inputs),
 	    cmocka_unit_test(test_case_files),

@@ -17,6 +17,9 @@ export const routes = {
 	inbox: {module: './screens/inbox.js', roles: ['coordinator'],
 	        nav: 'nav.inbox'},
 	case: {module: './screens/case.js', roles: ['coordinator', 'assessor']},
+	/* chain director, national desk and regional coordinators (issue 20) */
+	overview: {module: './screens/overview.js',
+	           roles: ['chain_director', 'coordinator'], nav: 'nav.overview'},
 	/* assessor, auditor, analyst, admin, API reference: helper ui2 */
 	queue: {module: './screens/queue.js', roles: ['assessor'],
 	        nav: 'nav.queue'},

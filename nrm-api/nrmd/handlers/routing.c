@@ -234,6 +234,10 @@ rt_explain_authed(struct nrm_req *r)
 		goto out;
 	}
 	nrm_route(router, &s, kind, &dec);
+	/* The live configuration decides as intake would (coverage.h). */
+	if (cand == NULL && app->cfg.route_uncovered_to_national &&
+	    nrm_coverage_uncovered(&app->coverage, dec.region))
+		nrm_decision_reroute_uncovered(&dec);
 	{
 		char *dec_json = nrm_decision_json(&dec);
 		cJSON *o = cJSON_CreateObject();

@@ -86,6 +86,10 @@ sig_create_authed(struct nrm_req *r)
 	if (nrm_agency_kind_parse(r->principal.agency_kind, &kind) != NRM_OK)
 		kind = NRM_AGENCY_OTHER;
 	nrm_route(app->router, &s, kind, &dec);
+	/* The coverage as of the last refresh (coverage.h): no round trip. */
+	if (app->cfg.route_uncovered_to_national &&
+	    nrm_coverage_uncovered(&app->coverage, dec.region))
+		nrm_decision_reroute_uncovered(&dec);
 	facts = nrm_signal_facts_json(&s);
 	subject = nrm_signal_subject_json(&s);
 	canon = nrm_signal_canonical_json(&s);

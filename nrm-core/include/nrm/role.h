@@ -19,8 +19,10 @@ enum nrm_role {
 	NRM_ROLE_AUDITOR = 1u << 4,
 	NRM_ROLE_ANALYST = 1u << 5,
 	NRM_ROLE_ADMIN = 1u << 6,
+	/* national, live counts only: never a case id or personal data */
+	NRM_ROLE_CHAIN_DIRECTOR = 1u << 7,
 };
-#define NRM_ROLE_COUNT 7
+#define NRM_ROLE_COUNT 8
 
 /* "reporter", "coordinator", ...: indexed by the bit's position. */
 extern const char *const nrm_role_names[NRM_ROLE_COUNT];

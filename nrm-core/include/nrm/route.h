@@ -164,6 +164,17 @@ const struct nrm_routing_region *nrm_router_region(
 void nrm_route(const struct nrm_router *r, const struct nrm_signal *s,
     enum nrm_agency_kind reporter, struct nrm_decision *out);
 
+/*
+ * Send decision d, made by nrm_route(), to the national desk because its
+ * region is uncovered (nrmd's route_uncovered_to_national, issue 20):
+ * region becomes NRM_REGION_NATIONAL, hops gain the region (when empty)
+ * and the desk, and the explanation ends with "; <code> is uncovered (no
+ * active coordinator who acted recently) -> national desk" (cut like
+ * any piece when it does not fit).  Priority, rule and deadlines stay.
+ * Nothing changes for a decision already at the national desk.
+ */
+void nrm_decision_reroute_uncovered(struct nrm_decision *d);
+
 /* "urgent", "high", "normal"; NULL when out of range. */
 const char *nrm_priority_name(enum nrm_priority p);
 

@@ -14,7 +14,7 @@ import {table, loadPage, failure, shortId, badge, formAlert, busy,
         routingSection} from './parts.js';
 
 const ROLES = ['reporter', 'coordinator', 'assessor', 'investigator',
-               'auditor', 'analyst', 'admin'];
+               'auditor', 'analyst', 'admin', 'chain_director'];
 
 /* The one-time enrolment code of a created or reset person. */
 function codeBox(t, p) {

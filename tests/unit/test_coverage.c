@@ -1,0 +1,91 @@
+/*
+ * test_coverage.c - the live coverage nrmd keeps (coverage.c, alone): an
+ * answer of api.coverage_uncovered is taken whole or not at all, the
+ * unstaffed list's change is reported, a region is uncovered only once
+ * a refresh said so.  The refresh job and the reroute are in
+ * tests/e2e/test_overview.py.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "coverage.h"
+
+static void
+test_take_and_ask(void **state)
+{
+	struct nrm_coverage c;
+	bool changed = false;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_false(nrm_coverage_uncovered(&c, "VR02")); /* unknown */
+	assert_int_equal(nrm_coverage_take(&c,
+			     "{\"uncovered\": [\"VR02\", \"NATIONAL\"], "
+			     "\"unstaffed\": [\"VR02\"]}",
+			     100, &changed),
+	    NRM_OK);
+	assert_true(changed);
+	assert_true(c.known);
+	assert_int_equal(c.refreshed_at, 100);
+	assert_true(nrm_coverage_uncovered(&c, "VR02"));
+	assert_true(nrm_coverage_uncovered(&c, "NATIONAL"));
+	assert_false(nrm_coverage_uncovered(&c, "VR13"));
+	assert_false(nrm_coverage_uncovered(&c, "VR0"));
+	/* the same unstaffed list: no change reported */
+	assert_int_equal(nrm_coverage_take(&c,
+			     "{\"uncovered\": [], \"unstaffed\": [\"VR02\"]}",
+			     200, &changed),
+	    NRM_OK);
+	assert_false(changed);
+	assert_false(nrm_coverage_uncovered(&c, "VR02"));
+	assert_int_equal(
+	    nrm_coverage_take(
+		&c, "{\"uncovered\": [], \"unstaffed\": []}", 300, &changed),
+	    NRM_OK);
+	assert_true(changed);
+}
+
+static void
+test_malformed_keeps_the_state(void **state)
+{
+	static const char *const bad[] = {
+	    NULL,
+	    "",
+	    "[]",
+	    "{\"uncovered\": [\"VR02\"]}",
+	    "{\"uncovered\": \"VR02\", \"unstaffed\": []}",
+	    "{\"uncovered\": [1], \"unstaffed\": []}",
+	    "{\"uncovered\": [\"VR0123456789012345\"], \"unstaffed\": []}",
+	};
+	struct nrm_coverage c;
+	bool changed;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(
+	    nrm_coverage_take(&c,
+		"{\"uncovered\": [\"VR05\"], \"unstaffed\": []}", 1, &changed),
+	    NRM_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    nrm_coverage_take(&c, bad[i], 2, &changed), NRM_ERR);
+		assert_true(nrm_coverage_uncovered(&c, "VR05"));
+		assert_int_equal(c.refreshed_at, 1);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_take_and_ask),
+	    cmocka_unit_test(test_malformed_keeps_the_state),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
