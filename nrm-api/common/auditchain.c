@@ -98,20 +98,35 @@ ac_pos_valid(int64_t pos)
 	return pos >= 0 && pos <= NRM_AUDIT_POS_MAX;
 }
 
-int
-nrm_audit_cp_message(
-    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+/* "<tag>\n<pos>\n<hash>\n<at>": every signed message's shape. */
+static int
+ac_message(const char *tag, int64_t pos, const char *hash_hex, const char *at,
+    char *buf, size_t bufsz)
 {
 	int n;
 
 	if (!ac_pos_valid(pos) || !nrm_audit_hash_hex_valid(hash_hex) ||
 	    !nrm_audit_at_valid(at))
 		return -1;
-	n = snprintf(buf, bufsz, "%s\n%" PRId64 "\n%s\n%s", NRM_AUDIT_CP_TAG,
-	    pos, hash_hex, at);
+	n = snprintf(
+	    buf, bufsz, "%s\n%" PRId64 "\n%s\n%s", tag, pos, hash_hex, at);
 	if (n < 0 || (size_t)n >= bufsz)
 		return -1;
 	return n;
+}
+
+int
+nrm_audit_cp_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+{
+	return ac_message(NRM_AUDIT_CP_TAG, pos, hash_hex, at, buf, bufsz);
+}
+
+int
+nrm_audit_anchor_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+{
+	return ac_message(NRM_AUDIT_ANCHOR_TAG, pos, hash_hex, at, buf, bufsz);
 }
 
 /* The member of a line's object, NULL when absent; *dup when twice. */
@@ -328,32 +343,50 @@ nrm_audit_key_load(const char *path, bool private_key, const char *field,
 	return pkey;
 }
 
-int
-nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
+/* Sign msg[0..len) into sig (base64, NUL-terminated). */
+static int
+ac_sign(EVP_PKEY *key, const char *msg, int len,
+    char sig_b64[NRM_AUDIT_SIG_B64_MAX + 1])
 {
-	char msg[NRM_AUDIT_CP_MSG_MAX];
 	unsigned char sig[NRM_AUDIT_SIG_LEN];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *ctx = NULL;
-	int msglen;
 	int rc = NRM_ERR;
 
-	msglen =
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
-	if (msglen < 0)
+	if (len < 0)
 		goto out;
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL ||
 	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
 	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg,
-		(size_t)msglen) != 1 ||
+		(size_t)len) != 1 ||
 	    siglen != NRM_AUDIT_SIG_LEN)
 		goto out;
-	EVP_EncodeBlock((unsigned char *)cp->sig, sig, (int)siglen);
+	EVP_EncodeBlock((unsigned char *)sig_b64, sig, (int)siglen);
 	rc = NRM_OK;
 out:
 	EVP_MD_CTX_free(ctx);
 	return rc;
+}
+
+int
+nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_sign(key, msg,
+	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg)),
+	    cp->sig);
+}
+
+int
+nrm_audit_anchor_sign(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, char sig[NRM_AUDIT_SIG_B64_MAX + 1])
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_sign(key, msg,
+	    nrm_audit_anchor_message(pos, hash_hex, at, msg, sizeof(msg)), sig);
 }
 
 /*
@@ -394,28 +427,60 @@ ac_b64_decode(const char *in, unsigned char *out, size_t outsz)
 	return len;
 }
 
-bool
-nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
+/* Whether sig_b64 is a valid signature of msg[0..len) under key. */
+static bool
+ac_verify(EVP_PKEY *key, const char *msg, int len, const char *sig_b64)
 {
-	char msg[NRM_AUDIT_CP_MSG_MAX];
 	unsigned char sig[NRM_AUDIT_SIG_LEN + 3];
-	int msglen;
 	int siglen;
 	EVP_MD_CTX *ctx;
 	bool ok = false;
 
-	msglen =
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
-	siglen = ac_b64_decode(cp->sig, sig, sizeof(sig));
-	if (msglen < 0 || siglen != NRM_AUDIT_SIG_LEN)
+	siglen = ac_b64_decode(sig_b64, sig, sizeof(sig));
+	if (len < 0 || siglen != NRM_AUDIT_SIG_LEN)
 		return false;
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		return false;
 	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
 	    EVP_DigestVerify(ctx, sig, (size_t)siglen,
-		(const unsigned char *)msg, (size_t)msglen) == 1)
+		(const unsigned char *)msg, (size_t)len) == 1)
 		ok = true;
 	EVP_MD_CTX_free(ctx);
 	return ok;
+}
+
+bool
+nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_verify(key, msg,
+	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg)),
+	    cp->sig);
+}
+
+bool
+nrm_audit_anchor_verify(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	if (at == NULL || sig == NULL || strlen(sig) > NRM_AUDIT_SIG_B64_MAX)
+		return false;
+	return ac_verify(key, msg,
+	    nrm_audit_anchor_message(pos, hash_hex, at, msg, sizeof(msg)), sig);
+}
+
+const char *
+nrm_audit_anchor_problem(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig, int64_t skipped)
+{
+	if (pos <= 0)
+		return NULL;
+	if (sig != NULL)
+		return nrm_audit_anchor_verify(key, pos, hash_hex, at, sig)
+		    ? NULL
+		    : "bad anchor signature";
+	return skipped > 0 ? "unsigned anchor" : NULL;
 }

@@ -40,6 +40,7 @@
 #define NRM_AUDIT_CANON_TAG "nrm.audit.event.v1"
 #define NRM_AUDIT_CANON_TAG_PERSON "nrm.audit.event.v2" /* with person_id */
 #define NRM_AUDIT_CP_TAG "nrm-audit-checkpoint"
+#define NRM_AUDIT_ANCHOR_TAG "nrm-audit-anchor"
 #define NRM_AUDIT_FIELDS 14 /* columns of audit.event */
 #define NRM_AUDIT_HEX_LEN 64 /* a SHA-256 in lowercase hex */
 #define NRM_AUDIT_AT_MAX 64
@@ -158,5 +159,35 @@ int nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp) NRM_MUSTCHECK;
  * key, or a private key's public half).
  */
 bool nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp);
+
+/*
+ * A retention anchor's signature (audit.anchor_signature, 0014): the
+ * same key, the same message shape with its own tag, so a checkpoint's
+ * signature can never pass for an anchor's or the other way round:
+ * "nrm-audit-anchor\n<purged_through_pos>\n<anchor hash>\n<at>".
+ * nrmctl audit purge signs; both verifiers check.
+ */
+int nrm_audit_anchor_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz);
+
+int nrm_audit_anchor_sign(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, char sig[NRM_AUDIT_SIG_B64_MAX + 1]) NRM_MUSTCHECK;
+
+/* True when sig (base64) verifies for the anchor (pos, hash_hex, at). */
+bool nrm_audit_anchor_verify(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig);
+
+/*
+ * The verifiers' one rule for an anchor (pos > 0) whose signature is
+ * (at, sig), both NULL when it has none, that skips `skipped` signed
+ * checkpoints or verified positions: NULL when it may be trusted, else
+ * the reason: "bad anchor signature" (a signature that does not verify:
+ * always a break) or "unsigned anchor" (no signature and something
+ * skipped; an unsigned anchor that skips nothing hides nothing a
+ * signature vouched for, e.g. one made before 0014 on a log without
+ * checkpoints).
+ */
+const char *nrm_audit_anchor_problem(EVP_PKEY *key, int64_t pos,
+    const char *hash_hex, const char *at, const char *sig, int64_t skipped);
 
 #endif /* NRM_AUDITCHAIN_H */

@@ -81,4 +81,14 @@ int nrm_audit_keygen(
 int nrm_audit_checkpoint(PGconn *conn, const char *key_path, FILE *out,
     struct nrm_error *err) NRM_MUSTCHECK;
 
+/*
+ * Purge the audit events older than `before` (audit.purge_before, which
+ * refuses a boundary younger than audit.retention_policy.min_age) and,
+ * in the same transaction, sign the anchor it leaves with the Ed25519
+ * private key in key_path (audit.anchor_signature).  Prints the purge's
+ * answer with the signature's "signed_at" to `out`.  Run as the owner.
+ */
+int nrm_audit_purge(PGconn *conn, const char *before, const char *key_path,
+    FILE *out, struct nrm_error *err) NRM_MUSTCHECK;
+
 #endif /* NRM_AUDIT_CLI_H */

@@ -106,11 +106,10 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 {
 	const char *p[1] = {action};
 
-	if (nrm_ctl_query(conn,
-		"INSERT INTO audit.event (action, object_type, purpose, "
-		"outcome) VALUES ($1, 'audit', 'audit', 'allowed')",
-		1, p, -1, NULL, err,
-		"record the audit event %s (run as the owner)",
+	if (nrm_ctl_query(conn, "SELECT audit.record_cli($1)", 1, p, -1, NULL,
+		err,
+		"record the audit event %s (run as the owner or a member of "
+		"nrm_audit_reader)",
 		action) != NRM_OK)
 		return NRM_ERR;
 	/* Times without a zone (--from, --to) are UTC. */
@@ -125,26 +124,38 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 
 int
 nrm_audit_link_anchor(
-    PGconn *conn, int64_t *pos, unsigned char hash[32], struct nrm_error *err)
+    PGconn *conn, struct nrm_audit_anchor *a, struct nrm_error *err)
 {
 	PGresult *res;
 	int rc = NRM_OK;
 
+	memset(a, 0, sizeof(*a));
 	if (nrm_ctl_query(conn,
-		"SELECT purged_through_pos, "
-		"pg_catalog.encode(anchor_hash, 'hex') FROM audit.retention "
-		"ORDER BY purged_through_pos DESC LIMIT 1",
+		"SELECT r.purged_through_pos, "
+		"pg_catalog.encode(r.anchor_hash, 'hex'), s.signed_at, s.sig "
+		"FROM audit.retention r LEFT JOIN audit.anchor_signature s "
+		"ON s.purged_through_pos = r.purged_through_pos "
+		"ORDER BY r.purged_through_pos DESC LIMIT 1",
 		0, NULL, -1, &res, err, "read the anchor") != NRM_OK)
 		return NRM_ERR;
 	if (PQntuples(res) == 0) {
-		*pos = 0;
-		nrm_audit_genesis(hash);
-	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), pos) != NRM_OK ||
+		nrm_audit_genesis(a->hash);
+	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), &a->pos) !=
+		NRM_OK ||
 	    PQgetlength(res, 0, 1) != NRM_AUDIT_HEX_LEN ||
-	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, hash) !=
-		NRM_OK)
+	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, a->hash) !=
+		NRM_OK ||
+	    PQgetlength(res, 0, 2) > NRM_AUDIT_AT_MAX ||
+	    PQgetlength(res, 0, 3) > NRM_AUDIT_SIG_B64_MAX) {
 		rc = nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not read the anchor: unexpected row");
+	} else if (!PQgetisnull(res, 0, 3)) {
+		a->has_sig = true;
+		snprintf(a->signed_at, sizeof(a->signed_at), "%s",
+		    PQgetvalue(res, 0, 2));
+		snprintf(a->sig, sizeof(a->sig), "%s", PQgetvalue(res, 0, 3));
+	}
+	nrm_hex(a->hash, 32, a->hash_hex);
 	PQclear(res);
 	return rc;
 }

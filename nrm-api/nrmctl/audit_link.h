@@ -48,8 +48,18 @@ typedef int (*nrm_audit_link_cb)(
 int nrm_audit_link_session(
     PGconn *conn, const char *action, struct nrm_error *err) NRM_MUSTCHECK;
 
-/* The anchor verification starts from: (0, genesis) without a purge. */
-int nrm_audit_link_anchor(PGconn *conn, int64_t *pos, unsigned char hash[32],
+/* The retention anchor verification starts from, and its signature. */
+struct nrm_audit_anchor {
+	int64_t pos; /* 0: no purge, hash = genesis */
+	unsigned char hash[32];
+	char hash_hex[NRM_AUDIT_HEX_LEN + 1];
+	bool has_sig; /* audit.anchor_signature holds a row for it */
+	char signed_at[NRM_AUDIT_AT_MAX + 1];
+	char sig[NRM_AUDIT_SIG_B64_MAX + 1];
+};
+
+/* The newest anchor: (0, genesis, no signature) without a purge. */
+int nrm_audit_link_anchor(PGconn *conn, struct nrm_audit_anchor *a,
     struct nrm_error *err) NRM_MUSTCHECK;
 
 /*

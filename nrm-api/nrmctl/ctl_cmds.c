@@ -139,10 +139,12 @@ static const char ctl_usage_audit[] =
     "                           [--checkpoints FILE [--public-key PEM]]\n"
     "       nrmctl audit keygen --out FILE\n"
     "       nrmctl audit checkpoint --key FILE\n"
+    "       nrmctl audit purge --before TIME --key FILE\n"
     "\n"
     "The audit log is hash-chained in the database (docs/audit.md).\n"
-    "verify and export read it as the connecting role (run them as the\n"
-    "owner) and record their own audit event.\n";
+    "verify and export read it as the connecting role (the owner, or a\n"
+    "login in nrm_audit_reader) and record their own audit event; purge\n"
+    "runs as the owner.\n";
 
 static const char ctl_usage_audit_verify[] =
     "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
@@ -194,6 +196,18 @@ static const char ctl_usage_audit_checkpoint[] =
     "private key in FILE and print the checkpoint line, exactly as nrmd\n"
     "writes them (append it to a checkpoints file kept outside the\n"
     "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
+
+static const char ctl_usage_audit_purge[] =
+    "usage: nrmctl audit purge --before TIME --key FILE\n"
+    "\n"
+    "Remove the oldest audit events (at < TIME, an RFC 3339 time) with\n"
+    "audit.purge_before, and sign the retention anchor it leaves with the\n"
+    "Ed25519 checkpoint key in FILE, in the same transaction (an anchor\n"
+    "without a valid signature fails verification once it skips a\n"
+    "checkpoint).  Refused, nothing purged, when TIME is younger than\n"
+    "the minimum retention age audit.retention_policy.min_age (default\n"
+    "5 years) or the log does not verify.  Run as the owner; export the\n"
+    "period first (audit export).  Prints the purge's JSON answer.\n";
 
 static const char ctl_usage_config[] =
     "usage: nrmctl config check [DIR]\n"
@@ -456,6 +470,22 @@ cmd_audit_checkpoint_run(
 	return nrm_audit_checkpoint(conn, a->key, stdout, err);
 }
 
+static const char *
+cmd_audit_purge_check(const struct nrm_ctl_args *a)
+{
+	if (!cmd_is_rfc3339ish(a->before))
+		return "--before must be an RFC 3339 time "
+		       "(2019-01-01T00:00:00Z)";
+	return NULL;
+}
+
+static int
+cmd_audit_purge_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_audit_purge(conn, a->before, a->key, stdout, err);
+}
+
 static int
 cmd_config_check_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
@@ -493,7 +523,7 @@ cmd_config_check_run(
 const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"key", ctl_usage_key, "create, list, revoke"},
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
-    {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint"},
+    {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint, purge"},
     {"config", ctl_usage_config, "check"},
     {NULL, NULL, NULL},
 };
@@ -600,6 +630,17 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.opts = {{"key", OPT(key), .required = true}},
 	.db = true,
 	.run_cb = cmd_audit_checkpoint_run},
+    {.group = "audit",
+	.name = "purge",
+	.usage = ctl_usage_audit_purge,
+	.opts =
+	    {
+		{"before", OPT(before), .required = true},
+		{"key", OPT(key), .required = true},
+	    },
+	.db = true,
+	.check_cb = cmd_audit_purge_check,
+	.run_cb = cmd_audit_purge_run},
     {.group = "config",
 	.name = "check",
 	.usage = ctl_usage_config,

@@ -159,3 +159,54 @@ nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp)
 	BIO_free(b);
 	return out;
 }
+
+/* A string member, or NULL. */
+static const char *
+cp_str(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+int
+nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
+{
+	cJSON *anchor = cJSON_GetObjectItemCaseSensitive(body, "anchor");
+	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(anchor, "pos");
+	const cJSON *cps =
+	    cJSON_GetObjectItemCaseSensitive(body, "checkpoints");
+	const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(cps, "skipped");
+	const char *hash = cp_str(anchor, "hash");
+	const char *sig = cp_str(anchor, "sig");
+	const char *why;
+	cJSON *broken;
+
+	if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(pos) || hash == NULL)
+		return NRM_OK;
+	why = nrm_audit_anchor_problem(cp->key, (int64_t)pos->valuedouble, hash,
+	    cp_str(anchor, "signed_at"), sig,
+	    cJSON_IsNumber(skipped) ? (int64_t)skipped->valuedouble : 0);
+	if (cJSON_AddStringToObject(anchor, "signature",
+		sig == NULL       ? "missing"
+		    : why == NULL ? "valid"
+				  : "invalid") == NULL)
+		return NRM_ERR;
+	if (why == NULL)
+		return NRM_OK;
+	broken = cJSON_CreateObject();
+	if (broken == NULL ||
+	    cJSON_AddNumberToObject(broken, "pos", pos->valuedouble) == NULL ||
+	    cJSON_AddNullToObject(broken, "event_id") == NULL ||
+	    cJSON_AddStringToObject(broken, "expected", hash) == NULL ||
+	    cJSON_AddNullToObject(broken, "found") == NULL ||
+	    cJSON_AddStringToObject(broken, "reason", why) == NULL) {
+		cJSON_Delete(broken);
+		return NRM_ERR;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    body, "intact", cJSON_CreateFalse());
+	cJSON_DeleteItemFromObjectCaseSensitive(body, "first_broken");
+	cJSON_AddItemToObject(body, "first_broken", broken);
+	return NRM_OK;
+}

@@ -23,6 +23,8 @@
 #ifndef NRM_CHECKPOINT_H
 #define NRM_CHECKPOINT_H
 
+#include <cjson/cJSON.h>
+
 #include "nrm/nrm.h"
 
 struct nrm_checkpoints;
@@ -51,5 +53,16 @@ char *nrm_checkpoints_json(const struct nrm_checkpoints *cp);
 char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);
 
 int nrm_checkpoints_count(const struct nrm_checkpoints *cp);
+
+/*
+ * The verdict of GET /v1/audit/verify's body (api.audit_verify's, a
+ * cJSON object) on its retention anchor's signature, checked with this
+ * daemon's key (auditchain.h's nrm_audit_anchor_problem): when the
+ * anchor may not be trusted, "intact" becomes false and "first_broken"
+ * names the anchor and the reason; "anchor"."signature" says "valid",
+ * "invalid" or "missing".  NRM_ERR only when out of memory.
+ */
+int nrm_checkpoints_judge_anchor(
+    const struct nrm_checkpoints *cp, cJSON *body) NRM_MUSTCHECK;
 
 #endif /* NRM_CHECKPOINT_H */

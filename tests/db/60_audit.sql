@@ -49,10 +49,11 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
         'audit.event_flagged(uuid,uuid,text,text,text,text,text,text,text,'
         'inet,text) nrm_owner',
         'audit.event_purged() nrm_owner', 'audit.head() nrm_audit_sealer',
+        'audit.record_cli(text) nrm_owner',
         'audit.seal(integer) nrm_audit_sealer'],
     'SECURITY DEFINER: only the sealer pair (nrm_audit_sealer), the queue '
     'trigger and the break-glass trio of 0007 (policy lookup, flagged '
-    'event, purge of a review)');
+    'event, purge of a review) and nrmctl''s own audit event (0014)');
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles
     WHERE rolname = 'nrm_audit_sealer')
     AND NOT pg_has_role('nrm_app', 'nrm_audit_sealer', 'MEMBER'),
