@@ -1,0 +1,133 @@
+"""The audit log against its own operator (issue 14, part 3), as nrmd
+sees it: GET /v1/audit/verify checks the retention anchor's signature
+with the daemon's checkpoint key, so an anchor the database owner
+INSERTs at the head (to rewrite what lies before it) is a break, and an
+anchor that `nrmctl audit purge` signed is trusted.
+
+Each test works in a database of its own (migrated here): anchors are
+append-only, and a forged one must not leak into the shared database.
+"""
+
+import base64
+import os
+import re
+import uuid
+
+from nrm_e2e.env import NRMCTL, PSQL, clean_env, run, wait_for
+from nrm_e2e.pg import Key
+
+import requests
+
+
+def _url(url, dbname):
+    return re.sub(r"/nrm\?", "/%s?" % dbname, url, count=1)
+
+
+class OwnDb:
+    """A fresh, migrated database in the shared cluster."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.name = "nrm_op_" + uuid.uuid4().hex[:8]
+        cluster.sql("create database %s owner nrm_owner" % self.name)
+        self.owner_url = _url(cluster.owner_url, self.name)
+        self.app_url = _url(cluster.app_url, self.name)
+        self.su_url = _url(cluster.env["NRM_SUPERUSER_URL"], self.name)
+        self.nrmctl("migrate", "--dir", "sql")
+        self.sql("grant connect on database %s to nrm_app" % self.name)
+
+    def nrmctl(self, *args, check=True):
+        return run([NRMCTL, *args],
+                   env=clean_env({"NRM_DATABASE_URL": self.owner_url}),
+                   check=check)
+
+    def sql(self, sql, url=None):
+        p = run([PSQL, "-d", url or self.su_url, "-X", "-A", "-t", "-q",
+                 "-v", "ON_ERROR_STOP=1", "-c", sql], env=clean_env())
+        return p.stdout.strip()
+
+    def auditor(self):
+        token = self.nrmctl("key", "create", "--role", "auditor",
+                            "--agency", "Audit " + self.name,
+                            "--agency-kind", "other").stdout.strip()
+        return Key(token, "auditor", "Audit " + self.name, "other")
+
+    def drop(self):
+        self.cluster.sql("drop database if exists %s with (force)"
+                         % self.name, check=False)
+
+
+def verify(d, key):
+    r = requests.get(d.url + "/v1/audit/verify",
+                     headers={"Authorization": "Bearer " + key.token},
+                     timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    return r.json()
+
+
+def test_verify_judges_the_anchor_signature(nrmd_factory, workdir, cluster):
+    own = OwnDb(cluster)
+    try:
+        _judge(nrmd_factory, workdir, own)
+    finally:
+        own.drop()
+
+
+def _judge(nrmd_factory, workdir, own):
+    tag = uuid.uuid4().hex[:8]
+    key_file = workdir / ("op-key-%s.pem" % tag)
+    cp_file = workdir / ("op-cps-%s.jsonl" % tag)
+    run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
+    d = nrmd_factory(config={"database_url": own.app_url,
+                             "audit_signing_key_file": key_file,
+                             "audit_checkpoint_file": cp_file,
+                             "audit_checkpoint_interval": 1})
+    a = own.auditor()
+
+    def two_checkpoints():
+        verify(d, a)  # every call adds an event: the head moves
+        lines = cp_file.read_text().splitlines() if cp_file.exists() else []
+        return len(lines) >= 3
+    wait_for(two_checkpoints, 30, interval=0.5, what="three checkpoints")
+    v = verify(d, a)
+    assert v["intact"] is True and v["anchor"] is None, v
+
+    # 1. A purge signed by nrmctl with the daemon's key: trusted.
+    own.sql("update audit.retention_policy set min_age = '0'")
+    wait_for(lambda: own.sql("select count(*) from audit.unsealed") == "0",
+             15, interval=0.2, what="the sealer")
+    before = own.sql("select to_char(max(e.at) at time zone 'UTC' "
+                     "- interval '1 millisecond', "
+                     "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                     "from audit.event e join audit.chain c "
+                     "on c.event_id = e.id where c.pos = 2")
+    own.nrmctl("audit", "purge", "--before", before, "--key", key_file)
+    v = verify(d, a)
+    assert v["anchor"]["signature"] == "valid", v
+    assert v["intact"] is True and v["first_broken"] is None, v
+
+    # 2. The owner INSERTs an anchor at the head: no signature, and it
+    # skips the daemon's checkpoints: a break.
+    head = own.sql("select pos || ' ' || encode(hash, 'hex') "
+                   "from audit.chain order by pos desc limit 1").split()
+    own.sql("insert into audit.retention (purged_through_pos, anchor_hash, "
+            "before, events) values (%s, '\\x%s', now(), 1)"
+            % (head[0], head[1]), url=own.owner_url)
+    v = verify(d, a)
+    assert v["anchor"]["pos"] == int(head[0]), v
+    assert v["anchor"]["signature"] == "missing", v
+    assert v["checkpoints"]["skipped"] >= 1, v
+    assert v["intact"] is False, v
+    assert v["first_broken"] == {"pos": int(head[0]), "event_id": None,
+                                 "expected": head[1], "found": None,
+                                 "reason": "unsigned anchor"}, v
+
+    # 3. ... and a signature that is not the key's: a break, always.
+    sig = base64.b64encode(os.urandom(64)).decode()
+    own.sql("insert into audit.anchor_signature values (%s, "
+            "'2030-01-01T00:00:00Z', '%s')" % (head[0], sig),
+            url=own.owner_url)
+    v = verify(d, a)
+    assert v["anchor"]["signature"] == "invalid", v
+    assert v["intact"] is False, v
+    assert v["first_broken"]["reason"] == "bad anchor signature", v
