@@ -122,6 +122,26 @@ nrm_audit_cp_message(
 	return ac_message(NRM_AUDIT_CP_TAG, pos, hash_hex, at, buf, bufsz);
 }
 
+/* The signed bytes of cp, in its own format (old or numbered). */
+static int
+ac_cp_message(const struct nrm_audit_cp *cp, char *buf, size_t bufsz)
+{
+	char head[32 + NRM_AUDIT_HEX_LEN + 24];
+	int n;
+
+	if (cp->seq == 0)
+		return nrm_audit_cp_message(
+		    cp->pos, cp->hash, cp->at, buf, bufsz);
+	if (!ac_pos_valid(cp->seq) || cp->seq == 0 ||
+	    !nrm_audit_hash_hex_valid(cp->prev))
+		return -1;
+	n = snprintf(head, sizeof(head), "%s\n%" PRId64 "\n%s",
+	    NRM_AUDIT_CP2_TAG, cp->seq, cp->prev);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	return ac_message(head, cp->pos, cp->hash, cp->at, buf, bufsz);
+}
+
 int
 nrm_audit_anchor_message(
     int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
@@ -149,9 +169,11 @@ ac_member(const cJSON *o, const char *name, bool *dup)
 int
 nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 {
-	static const char *const names[] = {"pos", "hash", "at", "sig"};
+	static const char *const names[] = {
+	    "pos", "hash", "at", "sig", "seq", "prev"};
 	const cJSON *m[NRM_ARRAY_LEN(names)];
-	const cJSON *pos, *hash, *at, *sig;
+	const cJSON *pos, *hash, *at, *sig, *seq, *prev;
+	int want;
 	bool dup = false;
 	cJSON *o;
 	int rc = NRM_ERR;
@@ -168,14 +190,32 @@ nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 		*why = "a member appears twice";
 		goto out;
 	}
-	if (cJSON_GetArraySize(o) > (int)NRM_ARRAY_LEN(names)) {
-		*why = "unknown member (pos, hash, at, sig only)";
-		goto out;
-	}
 	pos = m[0];
 	hash = m[1];
 	at = m[2];
 	sig = m[3];
+	seq = m[4];
+	prev = m[5];
+	want = seq != NULL || prev != NULL ? 6 : 4;
+	if (cJSON_GetArraySize(o) > want) {
+		*why = want == 4 ? "unknown member (pos, hash, at, sig only)"
+				 : "unknown member (seq, prev, pos, hash, at, "
+				   "sig only)";
+		goto out;
+	}
+	if (want == 6 &&
+	    (!cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
+		seq->valuedouble > (double)NRM_AUDIT_POS_MAX ||
+		seq->valuedouble != (double)(int64_t)seq->valuedouble)) {
+		*why = "\"seq\" is not an integer >= 1";
+		goto out;
+	}
+	if (want == 6 &&
+	    (!cJSON_IsString(prev) ||
+		!nrm_audit_hash_hex_valid(prev->valuestring))) {
+		*why = "\"prev\" is not 64 lowercase hex digits";
+		goto out;
+	}
 	if (!cJSON_IsNumber(pos) || pos->valuedouble < 0 ||
 	    pos->valuedouble > (double)NRM_AUDIT_POS_MAX ||
 	    pos->valuedouble != (double)(int64_t)pos->valuedouble) {
@@ -196,6 +236,10 @@ nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 		*why = "\"sig\" is not a base64 string";
 		goto out;
 	}
+	if (want == 6) {
+		cp->seq = (int64_t)seq->valuedouble;
+		snprintf(cp->prev, sizeof(cp->prev), "%s", prev->valuestring);
+	}
 	cp->pos = (int64_t)pos->valuedouble;
 	snprintf(cp->hash, sizeof(cp->hash), "%s", hash->valuestring);
 	snprintf(cp->at, sizeof(cp->at), "%s", at->valuestring);
@@ -210,12 +254,16 @@ cJSON *
 nrm_audit_cp_json(const struct nrm_audit_cp *cp)
 {
 	cJSON *o = cJSON_CreateObject();
-	char pos[24];
+	char pos[24], seq[24];
 
 	if (o == NULL)
 		return NULL;
 	snprintf(pos, sizeof(pos), "%" PRId64, cp->pos);
-	if (!cJSON_AddItemToObject(o, "pos", cJSON_CreateRaw(pos)) ||
+	snprintf(seq, sizeof(seq), "%" PRId64, cp->seq);
+	if ((cp->seq > 0 &&
+		(!cJSON_AddItemToObject(o, "seq", cJSON_CreateRaw(seq)) ||
+		    cJSON_AddStringToObject(o, "prev", cp->prev) == NULL)) ||
+	    !cJSON_AddItemToObject(o, "pos", cJSON_CreateRaw(pos)) ||
 	    cJSON_AddStringToObject(o, "hash", cp->hash) == NULL ||
 	    cJSON_AddStringToObject(o, "at", cp->at) == NULL ||
 	    cJSON_AddStringToObject(o, "sig", cp->sig) == NULL) {
@@ -253,6 +301,51 @@ nrm_audit_cps_free(struct nrm_audit_cps *cps)
 	free(cps->v);
 	cps->v = NULL;
 	cps->n = cps->cap = 0;
+}
+
+void
+nrm_audit_line_hash(const char *line, size_t len, char out[65])
+{
+	unsigned char h[32];
+
+	nrm_sha256(line, len, h);
+	nrm_hex(h, 32, out);
+}
+
+int
+nrm_audit_cps_check(
+    const struct nrm_audit_cps *cps, size_t *bad, const char **why)
+{
+	static const char zeros[NRM_AUDIT_HEX_LEN + 1] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+	bool numbered = false;
+
+	for (size_t i = 0; i < cps->n; i++) {
+		const struct nrm_audit_cp *c = &cps->v[i];
+		const char *prev = i == 0 ? zeros : cps->v[i - 1].self;
+
+		*bad = i;
+		if (c->seq == 0 && numbered) {
+			*why = "old-format line after a numbered one";
+			return NRM_ERR;
+		}
+		if (c->seq == 0)
+			continue;
+		numbered = true;
+		if (c->seq != (int64_t)i + 1) {
+			*why = "checkpoint sequence";
+			return NRM_ERR;
+		}
+		if (strcmp(c->prev, prev) != 0) {
+			*why = "checkpoint chain";
+			return NRM_ERR;
+		}
+		if (i > 0 && c->pos < cps->v[i - 1].pos) {
+			*why = "head moved backwards";
+			return NRM_ERR;
+		}
+	}
+	return NRM_OK;
 }
 
 int
@@ -296,6 +389,7 @@ nrm_audit_cps_load(const char *path, EVP_PKEY *pubkey,
 			goto out;
 		}
 		cp.line = lineno;
+		nrm_audit_line_hash(line, (size_t)len, cp.self);
 		cp.sig_bad =
 		    pubkey != NULL && !nrm_audit_cp_verify(pubkey, &cp);
 		nrm_audit_cps_push(cps, &cp);
@@ -374,9 +468,7 @@ nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
 {
 	char msg[NRM_AUDIT_CP_MSG_MAX];
 
-	return ac_sign(key, msg,
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg)),
-	    cp->sig);
+	return ac_sign(key, msg, ac_cp_message(cp, msg, sizeof(msg)), cp->sig);
 }
 
 int
@@ -455,9 +547,8 @@ nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
 {
 	char msg[NRM_AUDIT_CP_MSG_MAX];
 
-	return ac_verify(key, msg,
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg)),
-	    cp->sig);
+	return ac_verify(
+	    key, msg, ac_cp_message(cp, msg, sizeof(msg)), cp->sig);
 }
 
 bool

@@ -285,9 +285,12 @@ link_cp_cmp(const void *a, const void *b)
 
 int
 nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
-    struct nrm_audit_cps *cps, struct nrm_error *err)
+    struct nrm_audit_cps *cps, struct nrm_audit_series_break *brk,
+    struct nrm_error *err)
 {
 	EVP_PKEY *pkey = NULL;
+	size_t bad = 0;
+	const char *why = NULL;
 	int rc = NRM_ERR;
 
 	if (pubkey_path != NULL) {
@@ -297,6 +300,20 @@ nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
 	}
 	if (nrm_audit_cps_load(path, pkey, cps, NULL, err) != NRM_OK)
 		goto out;
+	if (brk != NULL)
+		memset(brk, 0, sizeof(*brk));
+	if (nrm_audit_cps_check(cps, &bad, &why) != NRM_OK) {
+		if (brk == NULL) {
+			nrm_error_set(err, NRM_E_VALIDATION, NULL,
+			    "could not read checkpoints %s: line %d: %s", path,
+			    cps->v[bad].line, why);
+			nrm_audit_cps_free(cps);
+			goto out;
+		}
+		brk->line = cps->v[bad].line;
+		brk->seq = cps->v[bad].seq;
+		brk->why = why;
+	}
 	if (cps->n > 0)
 		qsort(cps->v, cps->n, sizeof(*cps->v), link_cp_cmp);
 	rc = NRM_OK;

@@ -69,12 +69,23 @@ int nrm_audit_link_anchor(PGconn *conn, struct nrm_audit_anchor *a,
 int nrm_audit_link_each(PGconn *conn, int64_t lo, int64_t hi,
     nrm_audit_link_cb cb, void *arg, struct nrm_error *err) NRM_MUSTCHECK;
 
+/* Where a checkpoint series does not hold together (line 0: it does). */
+struct nrm_audit_series_break {
+	int line;
+	int64_t seq; /* that line's number, 0 for the old format */
+	const char *why; /* nrm_audit_cps_check's reason */
+};
+
 /*
  * The checkpoints of `path` sorted by position (then line), each
- * signature checked when the public key file `pubkey_path` is given.
+ * signature checked when the public key file `pubkey_path` is given;
+ * the series is checked first, in file order (nrm_audit_cps_check):
+ * with `brk` its first break is reported there, without one it is an
+ * error ("could not read checkpoints P: line N: reason").
  */
 int nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
-    struct nrm_audit_cps *cps, struct nrm_error *err) NRM_MUSTCHECK;
+    struct nrm_audit_cps *cps, struct nrm_audit_series_break *brk,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 /* A decimal integer (optional '-') that fits int64_t. */
 int nrm_audit_parse_i64(const char *s, int64_t *out) NRM_MUSTCHECK;

@@ -252,6 +252,7 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 	struct nrm_audit_cps cps = {NULL, 0, 0};
 	struct ver_state v;
 	struct nrm_audit_anchor anchor;
+	struct nrm_audit_series_break series = {0, 0, NULL};
 	EVP_PKEY *pkey = NULL;
 	int64_t unchained = 0, unsealed = 0;
 	char first_unchained[32];
@@ -265,8 +266,8 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 			    "could not check checkpoints: no public key");
 			goto out;
 		}
-		if (nrm_audit_link_checkpoints(
-			checkpoints_path, pubkey_path, &cps, err) != NRM_OK)
+		if (nrm_audit_link_checkpoints(checkpoints_path, pubkey_path,
+			&cps, &series, err) != NRM_OK)
 			goto out;
 		pkey = nrm_audit_key_load(pubkey_path, false, NULL, err);
 		if (pkey == NULL)
@@ -291,9 +292,19 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 		sizeof(first_unchained), &unsealed, err) != NRM_OK)
 		goto out;
 	nrm_ctl_rollback(conn);
-	rc = ver_report(&v, &anchor, ver_anchor(&anchor, pkey, v.cp_skipped),
-	    unchained, first_unchained, unsealed,
-	    checkpoints_path != NULL ? pubkey_path : NULL, out);
+	if (series.line > 0) {
+		fprintf(out,
+		    "broken: the checkpoint on line %d (number %" PRId64
+		    ") does not continue the series: a line was removed, "
+		    "reordered or spliced in (%s)\n",
+		    series.line, series.seq, series.why);
+		rc = NRM_AUDIT_BROKEN;
+	} else {
+		rc = ver_report(&v, &anchor,
+		    ver_anchor(&anchor, pkey, v.cp_skipped), unchained,
+		    first_unchained, unsealed,
+		    checkpoints_path != NULL ? pubkey_path : NULL, out);
+	}
 	fflush(out);
 out:
 	nrm_ctl_rollback(conn);

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,29 @@ struct nrm_checkpoints {
 	EVP_PKEY *key;
 	int fd;
 	struct nrm_audit_cps list; /* in file order */
+	int64_t next_seq; /* the number of the next line */
+	char last_self[NRM_AUDIT_HEX_LEN + 1]; /* SHA-256 of the last line */
+	uint64_t refused_backwards;
 };
+
+/* The series must hold together: nrmd never appends to a broken one. */
+static int
+cp_check(struct nrm_checkpoints *cp, const char *path, struct nrm_error *err)
+{
+	size_t bad = 0;
+	const char *why = NULL;
+
+	if (nrm_audit_cps_check(&cp->list, &bad, &why) != NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
+		    "could not read checkpoints %s: line %d: %s", path,
+		    cp->list.v[bad].line, why);
+	cp->next_seq = (int64_t)cp->list.n + 1;
+	snprintf(cp->last_self, sizeof(cp->last_self), "%s",
+	    cp->list.n > 0 ? cp->list.v[cp->list.n - 1].self
+			   : "000000000000000000000000000000000000000000000000"
+			     "0000000000000000");
+	return NRM_OK;
+}
 
 int
 nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
@@ -53,6 +76,8 @@ nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
 	if (access(path, F_OK) == 0 &&
 	    nrm_audit_cps_load(path, NULL, &cp->list, CP_FIELD_FILE, err) !=
 		NRM_OK)
+		goto out;
+	if (cp_check(cp, path, err) != NRM_OK)
 		goto out;
 	cp->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (cp->fd < 0) {
@@ -93,7 +118,18 @@ nrm_checkpoints_add(
 	if (last != NULL && pos == last->pos &&
 	    strcmp(hash_hex, last->hash) == 0)
 		return NRM_OK;
+	if (last != NULL && pos < last->pos) {
+		/* A rollback, a restore, or a database swapped underneath. */
+		cp->refused_backwards++;
+		nrm_error(
+		    "refusing to sign an audit checkpoint: the head moved "
+		    "backwards pos=%" PRId64 " last_signed=%" PRId64,
+		    pos, last->pos);
+		return NRM_OK;
+	}
 	memset(&c, 0, sizeof(c));
+	c.seq = cp->next_seq;
+	memcpy(c.prev, cp->last_self, sizeof(c.prev));
 	c.pos = pos;
 	if (strlen(hash_hex) >= sizeof(c.hash) ||
 	    nrm_time_format(at, c.at, sizeof(c.at)) != NRM_OK)
@@ -105,6 +141,7 @@ nrm_checkpoints_add(
 	if (line == NULL)
 		goto out;
 	n = strlen(line);
+	nrm_audit_line_hash(line, n, c.self);
 	line[n] = '\n';
 	if (write(cp->fd, line, n + 1) != (ssize_t)(n + 1) ||
 	    fdatasync(cp->fd) != 0) {
@@ -113,10 +150,18 @@ nrm_checkpoints_add(
 		goto out;
 	}
 	nrm_audit_cps_push(&cp->list, &c);
+	cp->next_seq++;
+	memcpy(cp->last_self, c.self, sizeof(cp->last_self));
 	rc = NRM_OK;
 out:
 	free(line);
 	return rc;
+}
+
+uint64_t
+nrm_checkpoints_refused_backwards(const struct nrm_checkpoints *cp)
+{
+	return cp != NULL ? cp->refused_backwards : 0;
 }
 
 int

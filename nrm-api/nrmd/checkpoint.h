@@ -6,10 +6,17 @@
  * (position and hash) from the database, signs it with its Ed25519 key
  * and appends one JSON line to audit_checkpoint_file:
  *
- *   {"pos":P,"hash":"<hex>","at":"<RFC 3339>","sig":"<base64>"}
+ *   {"seq":N,"prev":"<hex>","pos":P,"hash":"<hex>","at":"<RFC 3339>",
+ *    "sig":"<base64>"}
  *
- * The signature covers the bytes "nrm-audit-checkpoint\n<P>\n<hex>\n<at>";
- * the format (and its strict parser) is nrm-api/common/auditchain.h's,
+ * numbered and chained to the line before (prev = SHA-256 of its
+ * bytes), so a line removed, reordered or spliced in is found; the
+ * signature covers "nrm-audit-checkpoint-v2\n<N>\n<prev>\n<P>\n<hex>\n<at>".
+ * A file that starts with lines of the old format (issue 6) carries on
+ * with numbered lines after them.  A head lower than the last one
+ * signed is never signed: logged and counted
+ * (nrm_audit_checkpoint_refused_total{reason="head_moved_backwards"}).
+ * The format (and its strict parser) is nrm-api/common/auditchain.h's,
  * shared with nrmctl, so a line nrmd writes is one nrmctl verifies and a
  * file nrmctl would refuse is refused here at start-up too.
  * Someone who rewrites the whole chain consistently inside the database
@@ -22,6 +29,8 @@
  */
 #ifndef NRM_CHECKPOINT_H
 #define NRM_CHECKPOINT_H
+
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -41,7 +50,8 @@ void nrm_checkpoints_free(struct nrm_checkpoints *cp);
 
 /*
  * Sign (pos, hash_hex) at unix time `at` and append it.  Skipped (NRM_OK)
- * when the head has not moved since the last checkpoint.
+ * when the head has not moved since the last checkpoint, or moved
+ * backwards (then logged and counted).
  */
 int nrm_checkpoints_add(struct nrm_checkpoints *cp, int64_t pos,
     const char *hash_hex, int64_t at) NRM_MUSTCHECK;
@@ -53,6 +63,9 @@ char *nrm_checkpoints_json(const struct nrm_checkpoints *cp);
 char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);
 
 int nrm_checkpoints_count(const struct nrm_checkpoints *cp);
+
+/* Heads refused because they moved backwards (0 for NULL). */
+uint64_t nrm_checkpoints_refused_backwards(const struct nrm_checkpoints *cp);
 
 /*
  * The verdict of GET /v1/audit/verify's body (api.audit_verify's, a

@@ -425,6 +425,67 @@ broken ${DB}_purge_unsigned 'unsigned anchor' --checkpoints "$T/cp2.jsonl" \
 ok "the same purge unsigned (SQL only): broken once it skips a checkpoint"
 
 # ---------------------------------------------------------------------
+# Numbered, chained checkpoint lines (issue 14): written here by python
+# (cryptography) from docs/audit.md alone, after the two old-format lines
+# of cp.jsonl (a file that starts in the old format carries on).
+# ---------------------------------------------------------------------
+series() { # OUT POS...: cp.jsonl, then one numbered line per POS
+	local out=$1
+	shift
+	python3 - "$T/key.pem" "$T/cp.jsonl" "$out" "$(url $DB)" "$@" <<'PY'
+import hashlib, base64, json, subprocess, sys
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+key = load_pem_private_key(open(sys.argv[1], 'rb').read(), None)
+lines = [l.rstrip('\n') for l in open(sys.argv[2]) if l.strip()]
+for pos in sys.argv[5:]:
+    h = subprocess.run(['psql', '-XAtq', '-d', sys.argv[4], '-c',
+        "SELECT encode(hash, 'hex') FROM audit.chain WHERE pos = " + pos],
+        capture_output=True, text=True, check=True).stdout.strip()
+    seq = len(lines) + 1
+    prev = hashlib.sha256(lines[-1].encode()).hexdigest() if lines \
+        else '0' * 64
+    at = '2030-01-02T00:00:%02dZ' % seq
+    msg = 'nrm-audit-checkpoint-v2\n%d\n%s\n%s\n%s\n%s' % (
+        seq, prev, pos, h, at)
+    sig = base64.b64encode(key.sign(msg.encode())).decode()
+    lines.append(json.dumps({'seq': seq, 'prev': prev, 'pos': int(pos),
+        'hash': h, 'at': at, 'sig': sig}, separators=(',', ':')))
+open(sys.argv[3], 'w').write('\n'.join(lines) + '\n')
+PY
+}
+PATH=$PGBIN:$PATH series "$T/s.jsonl" 160 170 180 190 200
+expect 0 verify $DB --checkpoints "$T/s.jsonl" --public-key "$T/pub.pem" &&
+    grep -q '7 checkpoint(s) verified' "$T/out" ||
+    fail "old-format lines followed by numbered ones verify"
+ok "a file of old-format lines, then numbered lines: intact (7 verified)"
+sed 4d "$T/s.jsonl" >"$T/s-mid.jsonl"
+broken $DB 'checkpoint sequence' --checkpoints "$T/s-mid.jsonl" \
+    --public-key "$T/pub.pem" && grep -q '^broken: the checkpoint on line 4 ' \
+    "$T/out" || fail "a middle line removed is caught"
+ok "a middle numbered line removed: broken (checkpoint sequence)"
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 5p "$T/s.jsonl"; sed -n 4p "$T/s.jsonl"
+    sed -n '6,$p' "$T/s.jsonl"; } >"$T/s-swap.jsonl"
+broken $DB 'checkpoint sequence' --checkpoints "$T/s-swap.jsonl" \
+    --public-key "$T/pub.pem" || fail "two lines swapped are caught"
+ok "two numbered lines swapped: broken (checkpoint sequence)"
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 2p "$T/cp.jsonl"; } >"$T/s-old.jsonl"
+broken $DB 'old-format line after a numbered one' \
+    --checkpoints "$T/s-old.jsonl" --public-key "$T/pub.pem" ||
+    fail "an old-format line after a numbered one is caught"
+ok "an old-format line spliced in after a numbered one: broken"
+# A line from another series (same key, same seq, another prev).
+PATH=$PGBIN:$PATH series "$T/s2.jsonl" 165 175
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 4p "$T/s2.jsonl"; } >"$T/s-splice.jsonl"
+broken $DB 'checkpoint chain' --checkpoints "$T/s-splice.jsonl" \
+    --public-key "$T/pub.pem" || fail "a line spliced from another series"
+ok "a line spliced in from another series: broken (checkpoint chain)"
+sed '$d' "$T/s.jsonl" >"$T/s-last.jsonl"
+expect 0 verify $DB --checkpoints "$T/s-last.jsonl" \
+    --public-key "$T/pub.pem" ||
+    fail "the last line dropped is not detectable from the file alone"
+ok "the last line dropped: not detectable from the file alone (documented)"
+
+# ---------------------------------------------------------------------
 # The read-only verifier (0014): a LOGIN user in nrm_audit_reader.
 # ---------------------------------------------------------------------
 su_psql postgres -c "DO \$r\$ BEGIN

@@ -9,6 +9,7 @@ append-only, and a forged one must not leak into the shared database.
 """
 
 import base64
+import json
 import os
 import re
 import uuid
@@ -131,3 +132,55 @@ def _judge(nrmd_factory, workdir, own):
     assert v["anchor"]["signature"] == "invalid", v
     assert v["intact"] is False, v
     assert v["first_broken"]["reason"] == "bad anchor signature", v
+
+
+def metric_value(d, name):
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, text[-800:]
+    return int(m.group(1))
+
+
+REFUSED = 'nrm_audit_checkpoint_refused_total{reason="head_moved_backwards"}'
+
+
+def test_a_head_that_moved_backwards_is_not_signed(nrmd_factory, workdir,
+                                                  cluster):
+    own = OwnDb(cluster)
+    try:
+        tag = uuid.uuid4().hex[:8]
+        key_file = workdir / ("op-key-%s.pem" % tag)
+        cp_file = workdir / ("op-cps-%s.jsonl" % tag)
+        run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
+        d = nrmd_factory(config={"database_url": own.app_url,
+                                 "audit_signing_key_file": key_file,
+                                 "audit_checkpoint_file": cp_file,
+                                 "audit_checkpoint_interval": 1})
+        a = own.auditor()
+        assert metric_value(d, REFUSED) == 0
+
+        def signed():
+            verify(d, a)
+            return cp_file.exists() and cp_file.read_text().strip()
+        wait_for(signed, 30, interval=0.5, what="a checkpoint")
+        last = json.loads(cp_file.read_text().splitlines()[-1])
+        # cut the tail behind the triggers: the head moves backwards
+        own.sql("set session_replication_role = replica; "
+                "delete from audit.unsealed; "
+                "delete from audit.event where id in (select event_id "
+                "from audit.chain where pos > 1); "
+                "delete from audit.chain where pos > 1")
+        wait_for(lambda: metric_value(d, REFUSED) >= 1, 20, interval=0.5,
+                 what="a refused checkpoint")
+        lines = cp_file.read_text().splitlines()
+        assert json.loads(lines[-1])["pos"] >= last["pos"], lines[-1]
+        assert all(json.loads(x)["pos"] >= 1 for x in lines)
+        log = d.log_text()
+        assert "the head moved backwards" in log, log[-2000:]
+        # and the daemon's verify says the chain no longer reaches them
+        v = verify(d, a)
+        assert v["intact"] is False, v
+        assert v["checkpoints"]["first_mismatch"]["reason"] == \
+            "beyond head", v
+    finally:
+        own.drop()

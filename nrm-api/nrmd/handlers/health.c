@@ -5,6 +5,7 @@
  * /metrics (Prometheus text; counts only, never personal data; for
  * loopback clients, or with the metrics_token_file token).
  */
+#include "checkpoint.h"
 #include "crypto.h"
 #include "db.h"
 #include "endpoints.h"
@@ -127,6 +128,24 @@ metrics_allowed(struct nrm_req *r)
 	return nrm_ct_equal(hash, r->app->metrics_token_hash, sizeof(hash));
 }
 
+/*
+ * The audit checkpoint signer's refusals (issue 14): a head that moved
+ * backwards is never signed.  Appends to buf; returns what it wrote.
+ */
+static int
+metrics_audit_checkpoints(char *buf, size_t size, const struct nrm_app *app)
+{
+	return snprintf(buf, size,
+	    "# HELP nrm_audit_checkpoint_refused_total Chain heads not "
+	    "signed.\n"
+	    "# TYPE nrm_audit_checkpoint_refused_total counter\n"
+	    "nrm_audit_checkpoint_refused_total{reason=\"head_moved_"
+	    "backwards\"}"
+	    " %llu\n",
+	    (unsigned long long)nrm_checkpoints_refused_backwards(
+		app->checkpoints));
+}
+
 void
 nrm_h_metrics(struct nrm_req *r)
 {
@@ -246,6 +265,9 @@ nrm_h_metrics(struct nrm_req *r)
 		    "nrm_job_ticks_total{job=\"%s\"} %llu\n",
 		    nrm_job_name((enum nrm_job)j),
 		    (unsigned long long)js.ticks[j]);
+	if (n < (int)sizeof(buf))
+		n += metrics_audit_checkpoints(
+		    buf + n, sizeof(buf) - (size_t)n, app);
 	if (n >= (int)sizeof(buf))
 		n = (int)sizeof(buf) - 1;
 	nrm_req_reply(r, 200, "text/plain; version=0.0.4", buf, (size_t)n);
