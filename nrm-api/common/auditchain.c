@@ -4,11 +4,13 @@
  */
 #include "auditchain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 
@@ -407,6 +409,83 @@ out:
 	if (rc != NRM_OK)
 		nrm_audit_cps_free(cps);
 	return rc;
+}
+
+void
+nrm_audit_cps_part_name(const char *path, int k, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%s.%06d", path, k);
+}
+
+/*
+ * The highest k for which `path`.NNNNNN exists in path's directory, 0
+ * for none (a gap below it is the caller's to find).
+ */
+static int
+ac_last_part(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	size_t blen = strlen(base);
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	int last = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(
+		    dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+
+		if (strncmp(n, base, blen) == 0 && n[blen] == '.' &&
+		    strlen(n + blen + 1) == 6 &&
+		    strspn(n + blen + 1, "0123456789") == 6 &&
+		    atoi(n + blen + 1) > last)
+			last = atoi(n + blen + 1);
+	}
+	closedir(d);
+	return last;
+}
+
+int
+nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
+    struct nrm_audit_cps *cps, int *parts, const char *field,
+    struct nrm_error *err)
+{
+	char name[4096];
+	int last = ac_last_part(path);
+	int k;
+
+	*parts = 0;
+	for (k = 1;; k++) {
+		size_t from = cps->n;
+
+		nrm_audit_cps_part_name(path, k, name, sizeof(name));
+		if (access(name, F_OK) != 0 && k <= last) {
+			nrm_error_set(err, NRM_E_VALIDATION, field,
+			    "could not read checkpoints %s: part %06d of %d is "
+			    "missing (checkpoint sequence)",
+			    path, k, last);
+			nrm_audit_cps_free(cps);
+			return NRM_ERR;
+		}
+		if (access(name, F_OK) != 0)
+			break;
+		if (nrm_audit_cps_load(name, pubkey, cps, field, err) != NRM_OK)
+			return NRM_ERR;
+		for (size_t i = from; i < cps->n; i++)
+			cps->v[i].part = k;
+		*parts = k;
+	}
+	if (access(path, F_OK) != 0)
+		return NRM_OK;
+	return nrm_audit_cps_load(path, pubkey, cps, field, err);
 }
 
 EVP_PKEY *

@@ -69,6 +69,7 @@ struct nrm_audit_cp {
 	char at[NRM_AUDIT_AT_MAX + 1];
 	char sig[NRM_AUDIT_SIG_B64_MAX + 1]; /* base64, as read or made */
 	int line; /* its line in the file it was read from, else 0 */
+	int part; /* that file: 0 the current one, k its k-th rotated part */
 	bool sig_bad; /* checked against a key and does not verify */
 };
 
@@ -160,6 +161,21 @@ int nrm_audit_cps_check(const struct nrm_audit_cps *cps, size_t *bad,
 int nrm_audit_cps_load(const char *path, EVP_PKEY *pubkey,
     struct nrm_audit_cps *cps, const char *field,
     struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * The whole series of `path`: its rotated parts path.000001,
+ * path.000002, ... (oldest first, as nrmd rotates; the numbers run
+ * without a gap from 1), then path itself; each line's `part` says
+ * which file (0: path).  A missing path is an empty current file.
+ * *parts is the number of rotated parts.  Otherwise as
+ * nrm_audit_cps_load.
+ */
+int nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
+    struct nrm_audit_cps *cps, int *parts, const char *field,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* The name of rotated part k of `path` (k >= 1) into buf. */
+void nrm_audit_cps_part_name(const char *path, int k, char *buf, size_t bufsz);
 
 /* Append a copy of *cp (aborts when out of memory, as nrm_xmalloc). */
 void nrm_audit_cps_push(

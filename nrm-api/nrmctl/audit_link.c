@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "ctl_db.h"
@@ -280,6 +281,11 @@ link_cp_cmp(const void *a, const void *b)
 
 	if (x->pos != y->pos)
 		return x->pos < y->pos ? -1 : 1;
+	if (x->part != y->part) /* rotated parts (1, 2, ...) before 0 */
+		return (x->part == 0 ? INT32_MAX : x->part) <
+			(y->part == 0 ? INT32_MAX : y->part)
+		    ? -1
+		    : 1;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
@@ -291,6 +297,7 @@ nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
 	EVP_PKEY *pkey = NULL;
 	size_t bad = 0;
 	const char *why = NULL;
+	int parts = 0;
 	int rc = NRM_ERR;
 
 	if (pubkey_path != NULL) {
@@ -298,8 +305,16 @@ nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
 		if (pkey == NULL)
 			return NRM_ERR;
 	}
-	if (nrm_audit_cps_load(path, pkey, cps, NULL, err) != NRM_OK)
+	if (nrm_audit_cps_load_series(path, pkey, cps, &parts, NULL, err) !=
+	    NRM_OK)
 		goto out;
+	if (parts == 0 && access(path, F_OK) != 0) {
+		nrm_error_set(err, NRM_E_VALIDATION, NULL,
+		    "could not open checkpoints %s: %s", path,
+		    strerror(ENOENT));
+		nrm_audit_cps_free(cps);
+		goto out;
+	}
 	if (brk != NULL)
 		memset(brk, 0, sizeof(*brk));
 	if (nrm_audit_cps_check(cps, &bad, &why) != NRM_OK) {
@@ -311,6 +326,7 @@ nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
 			goto out;
 		}
 		brk->line = cps->v[bad].line;
+		brk->part = cps->v[bad].part;
 		brk->seq = cps->v[bad].seq;
 		brk->why = why;
 	}

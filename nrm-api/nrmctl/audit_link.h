@@ -72,12 +72,15 @@ int nrm_audit_link_each(PGconn *conn, int64_t lo, int64_t hi,
 /* Where a checkpoint series does not hold together (line 0: it does). */
 struct nrm_audit_series_break {
 	int line;
+	int part; /* 0: the file named; k: its rotated part k */
 	int64_t seq; /* that line's number, 0 for the old format */
 	const char *why; /* nrm_audit_cps_check's reason */
 };
 
 /*
- * The checkpoints of `path` sorted by position (then line), each
+ * The checkpoints of `path` and its rotated parts (path.000001, ...,
+ * oldest first: nrm_audit_cps_load_series) sorted by position (then
+ * file order), each
  * signature checked when the public key file `pubkey_path` is given;
  * the series is checked first, in file order (nrm_audit_cps_check):
  * with `brk` its first break is reported there, without one it is an

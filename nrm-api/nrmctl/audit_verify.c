@@ -252,7 +252,7 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 	struct nrm_audit_cps cps = {NULL, 0, 0};
 	struct ver_state v;
 	struct nrm_audit_anchor anchor;
-	struct nrm_audit_series_break series = {0, 0, NULL};
+	struct nrm_audit_series_break series = {0, 0, 0, NULL};
 	EVP_PKEY *pkey = NULL;
 	int64_t unchained = 0, unsealed = 0;
 	char first_unchained[32];
@@ -293,11 +293,16 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 		goto out;
 	nrm_ctl_rollback(conn);
 	if (series.line > 0) {
+		char part[32] = "";
+
+		if (series.part > 0)
+			snprintf(
+			    part, sizeof(part), " of part %06d", series.part);
 		fprintf(out,
-		    "broken: the checkpoint on line %d (number %" PRId64
+		    "broken: the checkpoint on line %d%s (number %" PRId64
 		    ") does not continue the series: a line was removed, "
 		    "reordered or spliced in (%s)\n",
-		    series.line, series.seq, series.why);
+		    series.line, part, series.seq, series.why);
 		rc = NRM_AUDIT_BROKEN;
 	} else {
 		rc = ver_report(&v, &anchor,

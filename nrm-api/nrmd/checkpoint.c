@@ -30,29 +30,103 @@
 struct nrm_checkpoints {
 	EVP_PKEY *key;
 	int fd;
-	struct nrm_audit_cps list; /* in file order */
+	char *path;
+	int parts; /* rotated parts so far: path.000001 ... */
+	int rotate_lines; /* 0: never */
+	int file_lines; /* lines in the current file */
+	/*
+	 * The current file's lines, in file order; while it is still empty
+	 * after a rotation, the series' last line (so that verify always has
+	 * the newest checkpoint).
+	 */
+	struct nrm_audit_cps list;
 	int64_t next_seq; /* the number of the next line */
 	char last_self[NRM_AUDIT_HEX_LEN + 1]; /* SHA-256 of the last line */
 	uint64_t refused_backwards;
 };
 
-/* The series must hold together: nrmd never appends to a broken one. */
+/*
+ * Read the whole series (rotated parts and the current file), which
+ * must hold together: nrmd never appends to a broken one.  Keeps the
+ * current file's lines, the next number and the last line's hash.
+ */
 static int
-cp_check(struct nrm_checkpoints *cp, const char *path, struct nrm_error *err)
+cp_load(struct nrm_checkpoints *cp, const char *path, struct nrm_error *err)
 {
+	struct nrm_audit_cps all = {NULL, 0, 0};
 	size_t bad = 0;
 	const char *why = NULL;
+	char part[4200];
+	int rc = NRM_ERR;
 
-	if (nrm_audit_cps_check(&cp->list, &bad, &why) != NRM_OK)
-		return nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
-		    "could not read checkpoints %s: line %d: %s", path,
-		    cp->list.v[bad].line, why);
-	cp->next_seq = (int64_t)cp->list.n + 1;
+	if (nrm_audit_cps_load_series(
+		path, NULL, &all, &cp->parts, CP_FIELD_FILE, err) != NRM_OK)
+		return NRM_ERR;
+	if (nrm_audit_cps_check(&all, &bad, &why) != NRM_OK) {
+		if (all.v[bad].part > 0)
+			nrm_audit_cps_part_name(
+			    path, all.v[bad].part, part, sizeof(part));
+		nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
+		    "could not read checkpoints %s: line %d: %s",
+		    all.v[bad].part > 0 ? part : path, all.v[bad].line, why);
+		goto out;
+	}
+	cp->next_seq = (int64_t)all.n + 1;
 	snprintf(cp->last_self, sizeof(cp->last_self), "%s",
-	    cp->list.n > 0 ? cp->list.v[cp->list.n - 1].self
-			   : "000000000000000000000000000000000000000000000000"
-			     "0000000000000000");
-	return NRM_OK;
+	    all.n > 0 ? all.v[all.n - 1].self
+		      : "000000000000000000000000000000000000000000000000"
+			"0000000000000000");
+	for (size_t i = 0; i < all.n; i++)
+		if (all.v[i].part == 0)
+			nrm_audit_cps_push(&cp->list, &all.v[i]);
+	cp->file_lines = (int)cp->list.n;
+	if (cp->list.n == 0 && all.n > 0)
+		nrm_audit_cps_push(&cp->list, &all.v[all.n - 1]);
+	rc = NRM_OK;
+out:
+	nrm_audit_cps_free(&all);
+	return rc;
+}
+
+/*
+ * Start a new current file once this one holds rotate_lines lines: the
+ * full one becomes the next part; the series (seq, prev) runs on.  On
+ * failure nrmd keeps appending to the file it has.
+ */
+static void
+cp_rotate(struct nrm_checkpoints *cp)
+{
+	char name[4200];
+	int fd;
+
+	if (cp->rotate_lines <= 0 || cp->file_lines < cp->rotate_lines)
+		return;
+	nrm_audit_cps_part_name(cp->path, cp->parts + 1, name, sizeof(name));
+	if (access(name, F_OK) == 0 || rename(cp->path, name) != 0) {
+		nrm_error("could not rotate the audit checkpoint file errno=%d",
+		    errno);
+		return;
+	}
+	fd = open(cp->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		nrm_error("could not open a new audit checkpoint file "
+			  "errno=%d",
+		    errno);
+		return; /* the renamed file stays open: appends go on there */
+	}
+	close(cp->fd);
+	cp->fd = fd;
+	cp->parts++;
+	cp->file_lines = 0;
+	cp->list.v[0] = cp->list.v[cp->list.n - 1];
+	cp->list.n = 1;
+	nrm_info("audit checkpoint file rotated part=%d", cp->parts);
+}
+
+void
+nrm_checkpoints_set_rotation(struct nrm_checkpoints *cp, int lines)
+{
+	cp->rotate_lines = lines;
 }
 
 int
@@ -73,11 +147,8 @@ nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
 			    "; make one with nrmctl audit keygen");
 		goto out;
 	}
-	if (access(path, F_OK) == 0 &&
-	    nrm_audit_cps_load(path, NULL, &cp->list, CP_FIELD_FILE, err) !=
-		NRM_OK)
-		goto out;
-	if (cp_check(cp, path, err) != NRM_OK)
+	cp->path = nrm_xstrdup(path);
+	if (cp_load(cp, path, err) != NRM_OK)
 		goto out;
 	cp->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (cp->fd < 0) {
@@ -101,6 +172,7 @@ nrm_checkpoints_free(struct nrm_checkpoints *cp)
 		close(cp->fd);
 	EVP_PKEY_free(cp->key);
 	nrm_audit_cps_free(&cp->list);
+	free(cp->path);
 	free(cp);
 }
 
@@ -149,9 +221,13 @@ nrm_checkpoints_add(
 		    "could not append an audit checkpoint errno=%d", errno);
 		goto out;
 	}
+	if (cp->file_lines == 0)
+		cp->list.n = 0; /* the previous part's last line leaves */
 	nrm_audit_cps_push(&cp->list, &c);
+	cp->file_lines++;
 	cp->next_seq++;
 	memcpy(cp->last_self, c.self, sizeof(cp->last_self));
+	cp_rotate(cp);
 	rc = NRM_OK;
 out:
 	free(line);
@@ -171,12 +247,14 @@ nrm_checkpoints_count(const struct nrm_checkpoints *cp)
 }
 
 char *
-nrm_checkpoints_json(const struct nrm_checkpoints *cp)
+nrm_checkpoints_json(const struct nrm_checkpoints *cp, size_t newest)
 {
 	cJSON *a = cJSON_CreateArray();
 	bool ok = a != NULL;
+	size_t from =
+	    newest > 0 && cp->list.n > newest ? cp->list.n - newest : 0;
 
-	for (size_t i = 0; ok && i < cp->list.n; i++) {
+	for (size_t i = from; ok && i < cp->list.n; i++) {
 		cJSON *o = nrm_audit_cp_json(&cp->list.v[i]);
 
 		ok = o != NULL;

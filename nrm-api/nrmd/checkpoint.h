@@ -23,7 +23,8 @@
  * cannot forge these lines without the key, so `nrmctl audit verify
  * --checkpoints FILE --public-key PEM` catches the rewrite.
  *
- * The file is read once at start-up (blocking I/O is fine then); later
+ * The file (and its rotated parts, to check the series) is read once at
+ * start-up (blocking I/O is fine then); later
  * lines are appended and fsync'd from the loop (a few hundred bytes per
  * interval); GET /v1/audit/checkpoints is served from memory.
  */
@@ -49,6 +50,15 @@ int nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
 void nrm_checkpoints_free(struct nrm_checkpoints *cp);
 
 /*
+ * Rotate the file after `lines` lines (0: never; audit_checkpoint_
+ * rotate_lines): it becomes FILE.NNNNNN (000001, 000002, ...) and a new
+ * FILE continues the series.  The list in memory (GET
+ * /v1/audit/checkpoints, GET /v1/audit/verify) is the current file's
+ * (until its first line: the previous part's last).
+ */
+void nrm_checkpoints_set_rotation(struct nrm_checkpoints *cp, int lines);
+
+/*
  * Sign (pos, hash_hex) at unix time `at` and append it.  Skipped (NRM_OK)
  * when the head has not moved since the last checkpoint, or moved
  * backwards (then logged and counted).
@@ -56,8 +66,14 @@ void nrm_checkpoints_free(struct nrm_checkpoints *cp);
 int nrm_checkpoints_add(struct nrm_checkpoints *cp, int64_t pos,
     const char *hash_hex, int64_t at) NRM_MUSTCHECK;
 
-/* All checkpoints as a JSON array text (malloc'd; caller frees). */
-char *nrm_checkpoints_json(const struct nrm_checkpoints *cp);
+/*
+ * The checkpoints in memory as a JSON array text (malloc'd; caller
+ * frees): the newest `newest` of them, all for 0.  GET /v1/audit/verify
+ * sends the newest NRM_CHECKPOINTS_VERIFY_MAX: each hash covers the
+ * whole chain before it, so the newest vouch for the older ones.
+ */
+#define NRM_CHECKPOINTS_VERIFY_MAX 1000
+char *nrm_checkpoints_json(const struct nrm_checkpoints *cp, size_t newest);
 
 /* The public key as PEM text (malloc'd; caller frees), for docs/tests. */
 char *nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp);

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import threading
 import uuid
 
 from nrm_e2e.env import NRMCTL, PSQL, clean_env, run, wait_for
@@ -182,5 +183,101 @@ def test_a_head_that_moved_backwards_is_not_signed(nrmd_factory, workdir,
         assert v["intact"] is False, v
         assert v["checkpoints"]["first_mismatch"]["reason"] == \
             "beyond head", v
+    finally:
+        own.drop()
+
+
+def test_one_verification_at_a_time(nrmd_factory, cluster):
+    """Four concurrent GET /v1/audit/verify: one runs, the others get
+    409 with Retry-After (problem+json) at once instead of a pool slot."""
+    own = OwnDb(cluster)
+    try:
+        own.sql("insert into audit.event (action, object_type, object_id, "
+                "purpose, outcome, request_id) select 'case.read', 'case', "
+                "'c' || i, 'care', 'allowed', 'bulk-' || i "
+                "from generate_series(1, 60000) i")
+        for _ in range(7):
+            own.sql("select api.audit_seal(10000)", url=own.app_url)
+        d = nrmd_factory(config={"database_url": own.app_url,
+                                 "db_query_timeout": "60"})
+        a = own.auditor()
+        barrier = threading.Barrier(4)
+        out = []
+
+        def call():
+            barrier.wait()
+            out.append(requests.get(
+                d.url + "/v1/audit/verify",
+                headers={"Authorization": "Bearer " + a.token}, timeout=60))
+        ts = [threading.Thread(target=call) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        codes = sorted(r.status_code for r in out)
+        assert set(codes) <= {200, 409}, [(r.status_code, r.text[:200])
+                                          for r in out]
+        assert codes.count(200) >= 1 and codes.count(409) >= 1, codes
+        for r in out:
+            if r.status_code == 409:
+                assert r.headers["Retry-After"] == "2", r.headers
+                assert r.headers["Content-Type"].startswith(
+                    "application/problem+json"), r.headers
+            else:
+                assert r.json()["intact"] is True, r.text[:300]
+        # and once it is done, the next one runs
+        assert verify(d, a)["events"] >= 60000
+    finally:
+        own.drop()
+
+
+def test_rotation_keeps_verification_passing(nrmd_factory, workdir,
+                                             cluster):
+    """nrmd rotates its checkpoint file every 2 lines; nrmctl follows the
+    parts in order (the series runs on across them) and the daemon's
+    own verify stays intact."""
+    own = OwnDb(cluster)
+    try:
+        tag = uuid.uuid4().hex[:8]
+        key_file = workdir / ("op-key-%s.pem" % tag)
+        pub_file = workdir / ("op-pub-%s.pem" % tag)
+        cp_file = workdir / ("op-cps-%s.jsonl" % tag)
+        pub_file.write_text(run([NRMCTL, "audit", "keygen", "--out",
+                                 key_file], env=clean_env()).stdout)
+        d = nrmd_factory(config={"database_url": own.app_url,
+                                 "audit_signing_key_file": key_file,
+                                 "audit_checkpoint_file": cp_file,
+                                 "audit_checkpoint_interval": 1,
+                                 "audit_checkpoint_rotate_lines": 2})
+        a = own.auditor()
+        part = lambda k: workdir / ("op-cps-%s.jsonl.%06d" % (tag, k))
+
+        def three_parts():
+            v = verify(d, a)
+            assert v["intact"] is True, v
+            return part(3).exists()
+        wait_for(three_parts, 40, interval=0.5, what="three rotated parts")
+        seqs = []
+        for k in (1, 2, 3):
+            lines = part(k).read_text().splitlines()
+            assert len(lines) == 2, (k, lines)
+            seqs += [json.loads(x)["seq"] for x in lines]
+        assert seqs == [1, 2, 3, 4, 5, 6], seqs
+        p = run([NRMCTL, "audit", "verify", "--checkpoints", cp_file,
+                 "--public-key", pub_file],
+                env=clean_env({"NRM_DATABASE_URL": own.owner_url}))
+        assert p.stdout.startswith("intact, "), p.stdout
+        m = re.search(r"(\d+) checkpoint\(s\) verified", p.stdout)
+        assert m and int(m.group(1)) >= 6, p.stdout
+        v = verify(d, a)
+        assert v["intact"] is True and v["checkpoints"]["checked"] >= 1, v
+        # a part taken out of the middle is found
+        part(2).rename(workdir / ("gone-%s" % tag))
+        p = run([NRMCTL, "audit", "verify", "--checkpoints", cp_file,
+                 "--public-key", pub_file], check=False,
+                env=clean_env({"NRM_DATABASE_URL": own.owner_url}))
+        assert p.returncode == 1, (p.stdout, p.stderr)
+        assert re.search(r"part 000002 of \d+ is missing \(checkpoint "
+                         r"sequence\)", p.stderr), p.stderr
     finally:
         own.drop()

@@ -390,7 +390,7 @@ test_nrmd_checkpoints(void **state)
 	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456000), NRM_OK);
 	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456060), NRM_OK);
 	assert_int_equal(nrm_checkpoints_count(cps), 1);
-	json = nrm_checkpoints_json(cps);
+	json = nrm_checkpoints_json(cps, 0);
 	assert_non_null(json);
 	/* numbered and chained (issue 14): the first line's prev is zeros */
 	assert_non_null(strstr(json,
@@ -555,6 +555,105 @@ test_series_compat(void **state)
 	rmdir(dir);
 }
 
+/* Rotation: full files become parts; the series runs on across them. */
+static void
+test_rotation(void **state)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct nrm_checkpoints *cps = NULL;
+	struct nrm_audit_cps read = {NULL, 0, 0};
+	char key_path[64], pub_path[64];
+	char dir[] = "/tmp/test_auditrot.XXXXXX";
+	char path[128], part[160];
+	struct nrm_error err;
+	const char *why = NULL;
+	size_t bad = 0;
+	int parts = 0;
+
+	(void)state;
+	assert_non_null(gen);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
+	write_pem(gen, true, key_path);
+	write_pem(gen, false, pub_path);
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	nrm_checkpoints_set_rotation(cps, 2);
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(
+		    nrm_checkpoints_add(cps, i, H64, 1893456000), NRM_OK);
+	/* in memory: the current file only (1 line: seq 5) */
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_add(cps, 6, H64, 1893456000), NRM_OK);
+	/* rotated at 2: the new file is empty, its part's last line stays */
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	nrm_checkpoints_free(cps);
+	nrm_audit_cps_part_name(path, 3, part, sizeof(part));
+	assert_int_equal(access(part, F_OK), 0);
+	nrm_audit_cps_part_name(path, 4, part, sizeof(part));
+	assert_int_not_equal(access(part, F_OK), 0);
+
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_OK);
+	assert_int_equal(parts, 3);
+	assert_int_equal(read.n, 6);
+	for (size_t i = 0; i < read.n; i++) {
+		assert_int_equal(read.v[i].seq, (int64_t)i + 1);
+		assert_int_equal(read.v[i].part, (int)i / 2 + 1);
+		assert_false(read.v[i].sig_bad);
+	}
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_OK);
+	nrm_audit_cps_free(&read);
+
+	/* reopened, the series carries on at 7 */
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456000), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	nrm_checkpoints_free(cps);
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_OK);
+	assert_int_equal(read.n, 7);
+	assert_int_equal(read.v[6].seq, 7);
+	assert_int_equal(read.v[6].part, 0);
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_OK);
+	nrm_audit_cps_free(&read);
+
+	/* a part removed: the series no longer holds, nrmd will not start */
+	nrm_audit_cps_part_name(path, 1, part, sizeof(part));
+	assert_int_equal(unlink(part), 0);
+	nrm_audit_cps_part_name(path, 2, part, sizeof(part));
+	{
+		char first[160];
+
+		nrm_audit_cps_part_name(path, 1, first, sizeof(first));
+		assert_int_equal(rename(part, first), 0);
+	}
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
+	assert_non_null(strstr(err.detail, "checkpoint sequence"));
+	/* a gap between parts: refused too, never silently cut short */
+	nrm_audit_cps_part_name(path, 1, part, sizeof(part));
+	assert_int_equal(unlink(part), 0);
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_ERR);
+	assert_non_null(strstr(err.detail, "part 000001 of 3 is missing"));
+
+	EVP_PKEY_free(gen);
+	for (int k = 1; k <= 3; k++) {
+		nrm_audit_cps_part_name(path, k, part, sizeof(part));
+		unlink(part);
+	}
+	unlink(path);
+	unlink(key_path);
+	unlink(pub_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -567,6 +666,7 @@ main(void)
 	    cmocka_unit_test(test_cps_load),
 	    cmocka_unit_test(test_nrmd_checkpoints),
 	    cmocka_unit_test(test_series_compat),
+	    cmocka_unit_test(test_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,6 +174,7 @@ audit_verify_answered(struct nrm_req *r, void *arg, const char *text)
 	char *out = NULL;
 
 	NRM_UNUSED(arg);
+	r->app->audit_verifying = false;
 	if (text == NULL)
 		return;
 	root = cJSON_Parse(text);
@@ -199,15 +200,29 @@ audit_verify_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	char *cps = r->app->checkpoints != NULL
-	    ? nrm_checkpoints_json(r->app->checkpoints)
+	    ? nrm_checkpoints_json(
+		  r->app->checkpoints, NRM_CHECKPOINTS_VERIFY_MAX)
 	    : NULL;
-	int rc;
+	char ra[16];
 
+	/*
+	 * One verification at a time per daemon: it is the one long query
+	 * of the API, and concurrent ones would take the pool from intake.
+	 */
+	if (r->app->audit_verifying) {
+		free(cps);
+		snprintf(ra, sizeof(ra), "%d", r->app->cfg.retry_after);
+		nrm_req_add_header(r, "Retry-After", ra);
+		nrm_req_fail(r, NRM_E_CONFLICT, "",
+		    "another audit verification is running; retry later");
+		return;
+	}
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, cps);
-	rc = nrm_dbapi_exec_text(
-	    r, NRM_STMT_AUDIT_VERIFY, &call, audit_verify_answered, NULL);
-	NRM_UNUSED(rc); /* NRM_ERR: replied 503 already */
+	r->app->audit_verifying = true;
+	if (nrm_dbapi_exec_text(r, NRM_STMT_AUDIT_VERIFY, &call,
+		audit_verify_answered, NULL) != NRM_OK)
+		r->app->audit_verifying = false; /* replied 503 */
 	free(cps);
 }
 
@@ -223,7 +238,7 @@ audit_checkpoints_authed(struct nrm_req *r)
 {
 	struct nrm_checkpoints *cp = r->app->checkpoints;
 	cJSON *o = cJSON_CreateObject();
-	char *list = cp != NULL ? nrm_checkpoints_json(cp) : NULL;
+	char *list = cp != NULL ? nrm_checkpoints_json(cp, 0) : NULL;
 	char *pem = cp != NULL ? nrm_checkpoints_public_pem(cp) : NULL;
 
 	cJSON_AddBoolToObject(o, "enabled", cp != NULL);
