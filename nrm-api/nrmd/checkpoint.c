@@ -292,34 +292,14 @@ cp_str(const cJSON *o, const char *name)
 	return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
-int
-nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
+/* Mark body broken at (pos, hash) for `why`; NRM_ERR when out of memory. */
+static int
+cp_break(cJSON *body, double pos, const char *hash, const char *why)
 {
-	cJSON *anchor = cJSON_GetObjectItemCaseSensitive(body, "anchor");
-	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(anchor, "pos");
-	const cJSON *cps =
-	    cJSON_GetObjectItemCaseSensitive(body, "checkpoints");
-	const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(cps, "skipped");
-	const char *hash = cp_str(anchor, "hash");
-	const char *sig = cp_str(anchor, "sig");
-	const char *why;
-	cJSON *broken;
+	cJSON *broken = cJSON_CreateObject();
 
-	if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(pos) || hash == NULL)
-		return NRM_OK;
-	why = nrm_audit_anchor_problem(cp->key, (int64_t)pos->valuedouble, hash,
-	    cp_str(anchor, "signed_at"), sig,
-	    cJSON_IsNumber(skipped) ? (int64_t)skipped->valuedouble : 0);
-	if (cJSON_AddStringToObject(anchor, "signature",
-		sig == NULL       ? "missing"
-		    : why == NULL ? "valid"
-				  : "invalid") == NULL)
-		return NRM_ERR;
-	if (why == NULL)
-		return NRM_OK;
-	broken = cJSON_CreateObject();
 	if (broken == NULL ||
-	    cJSON_AddNumberToObject(broken, "pos", pos->valuedouble) == NULL ||
+	    cJSON_AddNumberToObject(broken, "pos", pos) == NULL ||
 	    cJSON_AddNullToObject(broken, "event_id") == NULL ||
 	    cJSON_AddStringToObject(broken, "expected", hash) == NULL ||
 	    cJSON_AddNullToObject(broken, "found") == NULL ||
@@ -332,4 +312,69 @@ nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "first_broken");
 	cJSON_AddItemToObject(body, "first_broken", broken);
 	return NRM_OK;
+}
+
+/*
+ * The checkpoint an incremental verification started from
+ * ("verified_from", from audit.verified_checkpoint, which the database
+ * owner could write): trusted only when its signature is this key's.
+ */
+static int
+cp_judge_from(const struct nrm_checkpoints *cp, cJSON *body)
+{
+	cJSON *from = cJSON_GetObjectItemCaseSensitive(body, "verified_from");
+	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(from, "pos");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(from, "seq");
+	struct nrm_audit_cp c;
+	bool ok;
+
+	if (!cJSON_IsObject(from))
+		return NRM_OK;
+	memset(&c, 0, sizeof(c));
+	c.pos = cJSON_IsNumber(pos) ? (int64_t)pos->valuedouble : -1;
+	c.seq = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
+	snprintf(c.prev, sizeof(c.prev), "%s",
+	    cp_str(from, "prev") != NULL ? cp_str(from, "prev") : "");
+	snprintf(c.hash, sizeof(c.hash), "%s",
+	    cp_str(from, "hash") != NULL ? cp_str(from, "hash") : "");
+	snprintf(c.at, sizeof(c.at), "%s",
+	    cp_str(from, "at") != NULL ? cp_str(from, "at") : "");
+	snprintf(c.sig, sizeof(c.sig), "%s",
+	    cp_str(from, "sig") != NULL ? cp_str(from, "sig") : "");
+	ok = nrm_audit_cp_verify(cp->key, &c);
+	if (cJSON_AddStringToObject(
+		from, "signature", ok ? "valid" : "invalid") == NULL)
+		return NRM_ERR;
+	return ok ? NRM_OK
+		  : cp_break(body, (double)c.pos, c.hash,
+			"bad verified checkpoint signature");
+}
+
+int
+nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
+{
+	cJSON *anchor = cJSON_GetObjectItemCaseSensitive(body, "anchor");
+	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(anchor, "pos");
+	const cJSON *cps =
+	    cJSON_GetObjectItemCaseSensitive(body, "checkpoints");
+	const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(cps, "skipped");
+	const char *hash = cp_str(anchor, "hash");
+	const char *sig = cp_str(anchor, "sig");
+	const char *why;
+
+	if (cp_judge_from(cp, body) != NRM_OK)
+		return NRM_ERR;
+	if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(pos) || hash == NULL)
+		return NRM_OK;
+	why = nrm_audit_anchor_problem(cp->key, (int64_t)pos->valuedouble, hash,
+	    cp_str(anchor, "signed_at"), sig,
+	    cJSON_IsNumber(skipped) ? (int64_t)skipped->valuedouble : 0);
+	if (cJSON_AddStringToObject(anchor, "signature",
+		sig == NULL       ? "missing"
+		    : why == NULL ? "valid"
+				  : "invalid") == NULL)
+		return NRM_ERR;
+	if (why == NULL)
+		return NRM_OK;
+	return cp_break(body, pos->valuedouble, hash, why);
 }

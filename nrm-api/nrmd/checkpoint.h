@@ -89,7 +89,9 @@ uint64_t nrm_checkpoints_refused_backwards(const struct nrm_checkpoints *cp);
  * daemon's key (auditchain.h's nrm_audit_anchor_problem): when the
  * anchor may not be trusted, "intact" becomes false and "first_broken"
  * names the anchor and the reason; "anchor"."signature" says "valid",
- * "invalid" or "missing".  NRM_ERR only when out of memory.
+ * "invalid" or "missing".  Likewise the checkpoint an incremental
+ * verification started from ("verified_from", reason "bad verified
+ * checkpoint signature").  NRM_ERR only when out of memory.
  */
 int nrm_checkpoints_judge_anchor(
     const struct nrm_checkpoints *cp, cJSON *body) NRM_MUSTCHECK;

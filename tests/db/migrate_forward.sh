@@ -129,7 +129,8 @@ new_cols = {'audit.event': ['person_id'],
             'auth.api_key': ['created_by_key', 'created_by_person']}
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
-              'auth.login_lock', 'audit.anchor_signature'}
+              'auth.login_lock', 'audit.anchor_signature',
+              'audit.verified_checkpoint'}
 seeded = {'stats.config': [['t', '10']],
           'audit.retention_policy': [['t', '5 years']]}
 lines = open(sys.argv[1]).read().split('\n')

@@ -281,3 +281,52 @@ def test_rotation_keeps_verification_passing(nrmd_factory, workdir,
                          r"sequence\)", p.stderr), p.stderr
     finally:
         own.drop()
+
+
+def test_verify_is_incremental_from_a_signed_checkpoint(nrmd_factory,
+                                                        workdir, cluster):
+    """With checkpoints, GET /v1/audit/verify recomputes only the links
+    after the last verified checkpoint (stored in the database), and
+    trusts that checkpoint only when its signature is the daemon's."""
+    own = OwnDb(cluster)
+    try:
+        tag = uuid.uuid4().hex[:8]
+        key_file = workdir / ("op-key-%s.pem" % tag)
+        cp_file = workdir / ("op-cps-%s.jsonl" % tag)
+        run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
+        own.sql("insert into audit.event (action, object_type, purpose, "
+                "outcome) select 'case.read', 'case', 'care', 'allowed' "
+                "from generate_series(1, 3000)")
+        d = nrmd_factory(config={"database_url": own.app_url,
+                                 "audit_signing_key_file": key_file,
+                                 "audit_checkpoint_file": cp_file,
+                                 "audit_checkpoint_interval": 1})
+        a = own.auditor()
+        def past_bulk():
+            lines = cp_file.read_text().splitlines() \
+                if cp_file.exists() else []
+            return lines and json.loads(lines[-1])["pos"] >= 3000
+        wait_for(past_bulk, 30, interval=0.3,
+                 what="a checkpoint past the bulk events")
+        first = verify(d, a)
+        assert first["intact"] is True and first["complete"] is True, first
+        assert first["verified_from"] is None and first["events"] >= 3000
+        second = verify(d, a)
+        assert second["intact"] is True, second
+        assert second["verified_from"]["signature"] == "valid", second
+        assert second["verified_from"]["pos"] >= 3000, second
+        assert second["events"] < 100, second  # only what came after
+        # the owner moves the verified checkpoint to a later link with
+        # a signature that is not the key's: not one of nrmd's lines, so
+        # not trusted: the verification starts from genesis again
+        pos, h = own.sql("select pos || ' ' || encode(hash, 'hex') from "
+                         "audit.chain order by pos desc limit 1").split()
+        own.sql("update audit.verified_checkpoint set pos = %s, "
+                "hash = '%s', sig = '%s'" % (
+                    pos, h, base64.b64encode(os.urandom(64)).decode()),
+                url=own.owner_url)
+        v = verify(d, a)
+        assert v["verified_from"] is None, v
+        assert v["intact"] is True and v["events"] >= 3000, v
+    finally:
+        own.drop()
