@@ -15,9 +15,10 @@
  * Synchronous libpq, admin tool only.  The functions read in one
  * REPEATABLE READ READ ONLY transaction (one snapshot) and leave `conn`
  * idle; verify and export first append their own audit event
- * (audit.verify / audit.export, principal null, purpose audit) in a
- * transaction of its own, so the connecting role needs INSERT on
- * audit.event besides SELECT on the audit tables: run them as the owner.
+ * (audit.verify / audit.export, principal null, purpose audit) through
+ * audit.record_cli, in a transaction of its own: run them as the owner
+ * or as a login in nrm_audit_reader (SELECT on the audit tables and that
+ * function, nothing else; 0014).
  * On NRM_ERR, err->detail holds "could not ...: reason" (no prefix, no
  * newline).  Results go to `out`.
  */
