@@ -4,11 +4,13 @@
  */
 #include "auditchain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 
@@ -98,20 +100,55 @@ ac_pos_valid(int64_t pos)
 	return pos >= 0 && pos <= NRM_AUDIT_POS_MAX;
 }
 
-int
-nrm_audit_cp_message(
-    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+/* "<tag>\n<pos>\n<hash>\n<at>": every signed message's shape. */
+static int
+ac_message(const char *tag, int64_t pos, const char *hash_hex, const char *at,
+    char *buf, size_t bufsz)
 {
 	int n;
 
 	if (!ac_pos_valid(pos) || !nrm_audit_hash_hex_valid(hash_hex) ||
 	    !nrm_audit_at_valid(at))
 		return -1;
-	n = snprintf(buf, bufsz, "%s\n%" PRId64 "\n%s\n%s", NRM_AUDIT_CP_TAG,
-	    pos, hash_hex, at);
+	n = snprintf(
+	    buf, bufsz, "%s\n%" PRId64 "\n%s\n%s", tag, pos, hash_hex, at);
 	if (n < 0 || (size_t)n >= bufsz)
 		return -1;
 	return n;
+}
+
+int
+nrm_audit_cp_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+{
+	return ac_message(NRM_AUDIT_CP_TAG, pos, hash_hex, at, buf, bufsz);
+}
+
+/* The signed bytes of cp, in its own format (old or numbered). */
+static int
+ac_cp_message(const struct nrm_audit_cp *cp, char *buf, size_t bufsz)
+{
+	char head[32 + NRM_AUDIT_HEX_LEN + 24];
+	int n;
+
+	if (cp->seq == 0)
+		return nrm_audit_cp_message(
+		    cp->pos, cp->hash, cp->at, buf, bufsz);
+	if (!ac_pos_valid(cp->seq) || cp->seq == 0 ||
+	    !nrm_audit_hash_hex_valid(cp->prev))
+		return -1;
+	n = snprintf(head, sizeof(head), "%s\n%" PRId64 "\n%s",
+	    NRM_AUDIT_CP2_TAG, cp->seq, cp->prev);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	return ac_message(head, cp->pos, cp->hash, cp->at, buf, bufsz);
+}
+
+int
+nrm_audit_anchor_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz)
+{
+	return ac_message(NRM_AUDIT_ANCHOR_TAG, pos, hash_hex, at, buf, bufsz);
 }
 
 /* The member of a line's object, NULL when absent; *dup when twice. */
@@ -134,9 +171,11 @@ ac_member(const cJSON *o, const char *name, bool *dup)
 int
 nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 {
-	static const char *const names[] = {"pos", "hash", "at", "sig"};
+	static const char *const names[] = {
+	    "pos", "hash", "at", "sig", "seq", "prev"};
 	const cJSON *m[NRM_ARRAY_LEN(names)];
-	const cJSON *pos, *hash, *at, *sig;
+	const cJSON *pos, *hash, *at, *sig, *seq, *prev;
+	int want;
 	bool dup = false;
 	cJSON *o;
 	int rc = NRM_ERR;
@@ -153,14 +192,32 @@ nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 		*why = "a member appears twice";
 		goto out;
 	}
-	if (cJSON_GetArraySize(o) > (int)NRM_ARRAY_LEN(names)) {
-		*why = "unknown member (pos, hash, at, sig only)";
-		goto out;
-	}
 	pos = m[0];
 	hash = m[1];
 	at = m[2];
 	sig = m[3];
+	seq = m[4];
+	prev = m[5];
+	want = seq != NULL || prev != NULL ? 6 : 4;
+	if (cJSON_GetArraySize(o) > want) {
+		*why = want == 4 ? "unknown member (pos, hash, at, sig only)"
+				 : "unknown member (seq, prev, pos, hash, at, "
+				   "sig only)";
+		goto out;
+	}
+	if (want == 6 &&
+	    (!cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
+		seq->valuedouble > (double)NRM_AUDIT_POS_MAX ||
+		seq->valuedouble != (double)(int64_t)seq->valuedouble)) {
+		*why = "\"seq\" is not an integer >= 1";
+		goto out;
+	}
+	if (want == 6 &&
+	    (!cJSON_IsString(prev) ||
+		!nrm_audit_hash_hex_valid(prev->valuestring))) {
+		*why = "\"prev\" is not 64 lowercase hex digits";
+		goto out;
+	}
 	if (!cJSON_IsNumber(pos) || pos->valuedouble < 0 ||
 	    pos->valuedouble > (double)NRM_AUDIT_POS_MAX ||
 	    pos->valuedouble != (double)(int64_t)pos->valuedouble) {
@@ -181,6 +238,10 @@ nrm_audit_cp_parse(const char *text, struct nrm_audit_cp *cp, const char **why)
 		*why = "\"sig\" is not a base64 string";
 		goto out;
 	}
+	if (want == 6) {
+		cp->seq = (int64_t)seq->valuedouble;
+		snprintf(cp->prev, sizeof(cp->prev), "%s", prev->valuestring);
+	}
 	cp->pos = (int64_t)pos->valuedouble;
 	snprintf(cp->hash, sizeof(cp->hash), "%s", hash->valuestring);
 	snprintf(cp->at, sizeof(cp->at), "%s", at->valuestring);
@@ -195,12 +256,16 @@ cJSON *
 nrm_audit_cp_json(const struct nrm_audit_cp *cp)
 {
 	cJSON *o = cJSON_CreateObject();
-	char pos[24];
+	char pos[24], seq[24];
 
 	if (o == NULL)
 		return NULL;
 	snprintf(pos, sizeof(pos), "%" PRId64, cp->pos);
-	if (!cJSON_AddItemToObject(o, "pos", cJSON_CreateRaw(pos)) ||
+	snprintf(seq, sizeof(seq), "%" PRId64, cp->seq);
+	if ((cp->seq > 0 &&
+		(!cJSON_AddItemToObject(o, "seq", cJSON_CreateRaw(seq)) ||
+		    cJSON_AddStringToObject(o, "prev", cp->prev) == NULL)) ||
+	    !cJSON_AddItemToObject(o, "pos", cJSON_CreateRaw(pos)) ||
 	    cJSON_AddStringToObject(o, "hash", cp->hash) == NULL ||
 	    cJSON_AddStringToObject(o, "at", cp->at) == NULL ||
 	    cJSON_AddStringToObject(o, "sig", cp->sig) == NULL) {
@@ -238,6 +303,51 @@ nrm_audit_cps_free(struct nrm_audit_cps *cps)
 	free(cps->v);
 	cps->v = NULL;
 	cps->n = cps->cap = 0;
+}
+
+void
+nrm_audit_line_hash(const char *line, size_t len, char out[65])
+{
+	unsigned char h[32];
+
+	nrm_sha256(line, len, h);
+	nrm_hex(h, 32, out);
+}
+
+int
+nrm_audit_cps_check(
+    const struct nrm_audit_cps *cps, size_t *bad, const char **why)
+{
+	static const char zeros[NRM_AUDIT_HEX_LEN + 1] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+	bool numbered = false;
+
+	for (size_t i = 0; i < cps->n; i++) {
+		const struct nrm_audit_cp *c = &cps->v[i];
+		const char *prev = i == 0 ? zeros : cps->v[i - 1].self;
+
+		*bad = i;
+		if (c->seq == 0 && numbered) {
+			*why = "old-format line after a numbered one";
+			return NRM_ERR;
+		}
+		if (c->seq == 0)
+			continue;
+		numbered = true;
+		if (c->seq != (int64_t)i + 1) {
+			*why = "checkpoint sequence";
+			return NRM_ERR;
+		}
+		if (strcmp(c->prev, prev) != 0) {
+			*why = "checkpoint chain";
+			return NRM_ERR;
+		}
+		if (i > 0 && c->pos < cps->v[i - 1].pos) {
+			*why = "head moved backwards";
+			return NRM_ERR;
+		}
+	}
+	return NRM_OK;
 }
 
 int
@@ -281,6 +391,7 @@ nrm_audit_cps_load(const char *path, EVP_PKEY *pubkey,
 			goto out;
 		}
 		cp.line = lineno;
+		nrm_audit_line_hash(line, (size_t)len, cp.self);
 		cp.sig_bad =
 		    pubkey != NULL && !nrm_audit_cp_verify(pubkey, &cp);
 		nrm_audit_cps_push(cps, &cp);
@@ -298,6 +409,83 @@ out:
 	if (rc != NRM_OK)
 		nrm_audit_cps_free(cps);
 	return rc;
+}
+
+void
+nrm_audit_cps_part_name(const char *path, int k, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%s.%06d", path, k);
+}
+
+/*
+ * The highest k for which `path`.NNNNNN exists in path's directory, 0
+ * for none (a gap below it is the caller's to find).
+ */
+static int
+ac_last_part(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	size_t blen = strlen(base);
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	int last = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(
+		    dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+
+		if (strncmp(n, base, blen) == 0 && n[blen] == '.' &&
+		    strlen(n + blen + 1) == 6 &&
+		    strspn(n + blen + 1, "0123456789") == 6 &&
+		    atoi(n + blen + 1) > last)
+			last = atoi(n + blen + 1);
+	}
+	closedir(d);
+	return last;
+}
+
+int
+nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
+    struct nrm_audit_cps *cps, int *parts, const char *field,
+    struct nrm_error *err)
+{
+	char name[4096];
+	int last = ac_last_part(path);
+	int k;
+
+	*parts = 0;
+	for (k = 1;; k++) {
+		size_t from = cps->n;
+
+		nrm_audit_cps_part_name(path, k, name, sizeof(name));
+		if (access(name, F_OK) != 0 && k <= last) {
+			nrm_error_set(err, NRM_E_VALIDATION, field,
+			    "could not read checkpoints %s: part %06d of %d is "
+			    "missing (checkpoint sequence)",
+			    path, k, last);
+			nrm_audit_cps_free(cps);
+			return NRM_ERR;
+		}
+		if (access(name, F_OK) != 0)
+			break;
+		if (nrm_audit_cps_load(name, pubkey, cps, field, err) != NRM_OK)
+			return NRM_ERR;
+		for (size_t i = from; i < cps->n; i++)
+			cps->v[i].part = k;
+		*parts = k;
+	}
+	if (access(path, F_OK) != 0)
+		return NRM_OK;
+	return nrm_audit_cps_load(path, pubkey, cps, field, err);
 }
 
 EVP_PKEY *
@@ -328,32 +516,48 @@ nrm_audit_key_load(const char *path, bool private_key, const char *field,
 	return pkey;
 }
 
-int
-nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
+/* Sign msg[0..len) into sig (base64, NUL-terminated). */
+static int
+ac_sign(EVP_PKEY *key, const char *msg, int len,
+    char sig_b64[NRM_AUDIT_SIG_B64_MAX + 1])
 {
-	char msg[NRM_AUDIT_CP_MSG_MAX];
 	unsigned char sig[NRM_AUDIT_SIG_LEN];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *ctx = NULL;
-	int msglen;
 	int rc = NRM_ERR;
 
-	msglen =
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
-	if (msglen < 0)
+	if (len < 0)
 		goto out;
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL ||
 	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
 	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg,
-		(size_t)msglen) != 1 ||
+		(size_t)len) != 1 ||
 	    siglen != NRM_AUDIT_SIG_LEN)
 		goto out;
-	EVP_EncodeBlock((unsigned char *)cp->sig, sig, (int)siglen);
+	EVP_EncodeBlock((unsigned char *)sig_b64, sig, (int)siglen);
 	rc = NRM_OK;
 out:
 	EVP_MD_CTX_free(ctx);
 	return rc;
+}
+
+int
+nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_sign(key, msg, ac_cp_message(cp, msg, sizeof(msg)), cp->sig);
+}
+
+int
+nrm_audit_anchor_sign(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, char sig[NRM_AUDIT_SIG_B64_MAX + 1])
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_sign(key, msg,
+	    nrm_audit_anchor_message(pos, hash_hex, at, msg, sizeof(msg)), sig);
 }
 
 /*
@@ -394,28 +598,59 @@ ac_b64_decode(const char *in, unsigned char *out, size_t outsz)
 	return len;
 }
 
-bool
-nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
+/* Whether sig_b64 is a valid signature of msg[0..len) under key. */
+static bool
+ac_verify(EVP_PKEY *key, const char *msg, int len, const char *sig_b64)
 {
-	char msg[NRM_AUDIT_CP_MSG_MAX];
 	unsigned char sig[NRM_AUDIT_SIG_LEN + 3];
-	int msglen;
 	int siglen;
 	EVP_MD_CTX *ctx;
 	bool ok = false;
 
-	msglen =
-	    nrm_audit_cp_message(cp->pos, cp->hash, cp->at, msg, sizeof(msg));
-	siglen = ac_b64_decode(cp->sig, sig, sizeof(sig));
-	if (msglen < 0 || siglen != NRM_AUDIT_SIG_LEN)
+	siglen = ac_b64_decode(sig_b64, sig, sizeof(sig));
+	if (len < 0 || siglen != NRM_AUDIT_SIG_LEN)
 		return false;
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		return false;
 	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
 	    EVP_DigestVerify(ctx, sig, (size_t)siglen,
-		(const unsigned char *)msg, (size_t)msglen) == 1)
+		(const unsigned char *)msg, (size_t)len) == 1)
 		ok = true;
 	EVP_MD_CTX_free(ctx);
 	return ok;
+}
+
+bool
+nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	return ac_verify(
+	    key, msg, ac_cp_message(cp, msg, sizeof(msg)), cp->sig);
+}
+
+bool
+nrm_audit_anchor_verify(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig)
+{
+	char msg[NRM_AUDIT_CP_MSG_MAX];
+
+	if (at == NULL || sig == NULL || strlen(sig) > NRM_AUDIT_SIG_B64_MAX)
+		return false;
+	return ac_verify(key, msg,
+	    nrm_audit_anchor_message(pos, hash_hex, at, msg, sizeof(msg)), sig);
+}
+
+const char *
+nrm_audit_anchor_problem(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig, int64_t skipped)
+{
+	if (pos <= 0)
+		return NULL;
+	if (sig != NULL)
+		return nrm_audit_anchor_verify(key, pos, hash_hex, at, sig)
+		    ? NULL
+		    : "bad anchor signature";
+	return skipped > 0 ? "unsigned anchor" : NULL;
 }

@@ -11,10 +11,18 @@
  *
  * A checkpoint is one JSON line, exactly the members
  *
- *   {"pos":P,"hash":"<64 lowercase hex>","at":"<time>","sig":"<base64>"}
+ *   {"seq":N,"prev":"<64 hex>","pos":P,"hash":"<64 lowercase hex>",
+ *    "at":"<time>","sig":"<base64>"}
  *
  * where sig is the Ed25519 signature of the bytes
- * "nrm-audit-checkpoint\n<P>\n<hash>\n<at>" (the message).  The format is
+ * "nrm-audit-checkpoint-v2\n<N>\n<prev>\n<P>\n<hash>\n<at>" (the
+ * message): N numbers the lines of a checkpoint series (1, 2, ... across
+ * rotated files), prev is the SHA-256 (hex) of the previous line's bytes
+ * as written (no newline; 64 zeros before the first line).  The old
+ * format (issue 6), {"pos","hash","at","sig"} signed as
+ * "nrm-audit-checkpoint\n<P>\n<hash>\n<at>", is still read: a series
+ * may start with old lines, up to its first numbered one
+ * (nrm_audit_cps_check).  The format is
  * strict on both sides, writer and reader: P an integer 0..2^53, `at`
  * 1..64 bytes of printable ASCII (no newline, no control byte, nothing
  * the message could not carry unambiguously), no duplicate, missing or
@@ -40,22 +48,28 @@
 #define NRM_AUDIT_CANON_TAG "nrm.audit.event.v1"
 #define NRM_AUDIT_CANON_TAG_PERSON "nrm.audit.event.v2" /* with person_id */
 #define NRM_AUDIT_CP_TAG "nrm-audit-checkpoint"
+#define NRM_AUDIT_CP2_TAG "nrm-audit-checkpoint-v2" /* numbered, chained */
+#define NRM_AUDIT_ANCHOR_TAG "nrm-audit-anchor"
 #define NRM_AUDIT_FIELDS 14 /* columns of audit.event */
 #define NRM_AUDIT_HEX_LEN 64 /* a SHA-256 in lowercase hex */
 #define NRM_AUDIT_AT_MAX 64
 #define NRM_AUDIT_SIG_LEN 64 /* an Ed25519 signature */
 #define NRM_AUDIT_SIG_B64_MAX 128 /* the longest "sig" the format takes */
-#define NRM_AUDIT_CP_MSG_MAX 256 /* room for any valid message + NUL */
+#define NRM_AUDIT_CP_MSG_MAX 384 /* room for any valid message + NUL */
 #define NRM_AUDIT_CP_LINE_MAX 4096 /* a longer line is refused */
 #define NRM_AUDIT_POS_MAX 9007199254740992LL /* 2^53: exact in JSON */
 
 /* One checkpoint, as signed and as written. */
 struct nrm_audit_cp {
+	int64_t seq; /* its number in the series, 1...; 0: the old format */
+	char prev[NRM_AUDIT_HEX_LEN + 1]; /* SHA-256 of the line before */
+	char self[NRM_AUDIT_HEX_LEN + 1]; /* SHA-256 of its own line, read */
 	int64_t pos;
 	char hash[NRM_AUDIT_HEX_LEN + 1];
 	char at[NRM_AUDIT_AT_MAX + 1];
 	char sig[NRM_AUDIT_SIG_B64_MAX + 1]; /* base64, as read or made */
 	int line; /* its line in the file it was read from, else 0 */
+	int part; /* that file: 0 the current one, k its k-th rotated part */
 	bool sig_bad; /* checked against a key and does not verify */
 };
 
@@ -119,8 +133,26 @@ cJSON *nrm_audit_cp_json(const struct nrm_audit_cp *cp);
 char *nrm_audit_cp_line(const struct nrm_audit_cp *cp);
 
 /*
+ * Check the series `cps` in file order (before any sorting): old-format
+ * lines only before the first numbered one; each numbered line's seq is
+ * its place in the series (1-based) and its prev the `self` of the line
+ * before (64 zeros for the first); positions never go backwards.
+ * NRM_OK, or NRM_ERR with *bad the index of the first line at fault and
+ * *why a static phrase naming the reason ("checkpoint sequence": a
+ * line missing, reordered or spliced; "checkpoint chain": prev does not
+ * match; "old-format line after a numbered one"; "head moved
+ * backwards").
+ */
+/* The SHA-256 (lowercase hex) of a line's bytes: a next line's prev. */
+void nrm_audit_line_hash(const char *line, size_t len, char out[65]);
+
+int nrm_audit_cps_check(const struct nrm_audit_cps *cps, size_t *bad,
+    const char **why) NRM_MUSTCHECK;
+
+/*
  * Read every checkpoint of the file `path` (blank lines and a trailing
- * CR skipped), in file order, with its line number; with `pubkey`,
+ * CR skipped), in file order, with its line number and the SHA-256 of
+ * its bytes (`self`); with `pubkey`,
  * check each signature into sig_bad.  Appends to *cps (zeroed, or from
  * an earlier load); on NRM_ERR *cps is freed.  The messages: "could not
  * open checkpoints P: reason", "could not read checkpoints P: line N:
@@ -129,6 +161,21 @@ char *nrm_audit_cp_line(const struct nrm_audit_cp *cp);
 int nrm_audit_cps_load(const char *path, EVP_PKEY *pubkey,
     struct nrm_audit_cps *cps, const char *field,
     struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * The whole series of `path`: its rotated parts path.000001,
+ * path.000002, ... (oldest first, as nrmd rotates; the numbers run
+ * without a gap from 1), then path itself; each line's `part` says
+ * which file (0: path).  A missing path is an empty current file.
+ * *parts is the number of rotated parts.  Otherwise as
+ * nrm_audit_cps_load.
+ */
+int nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
+    struct nrm_audit_cps *cps, int *parts, const char *field,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
+/* The name of rotated part k of `path` (k >= 1) into buf. */
+void nrm_audit_cps_part_name(const char *path, int k, char *buf, size_t bufsz);
 
 /* Append a copy of *cp (aborts when out of memory, as nrm_xmalloc). */
 void nrm_audit_cps_push(
@@ -158,5 +205,35 @@ int nrm_audit_cp_sign(EVP_PKEY *key, struct nrm_audit_cp *cp) NRM_MUSTCHECK;
  * key, or a private key's public half).
  */
 bool nrm_audit_cp_verify(EVP_PKEY *key, const struct nrm_audit_cp *cp);
+
+/*
+ * A retention anchor's signature (audit.anchor_signature, 0014): the
+ * same key, the same message shape with its own tag, so a checkpoint's
+ * signature can never pass for an anchor's or the other way round:
+ * "nrm-audit-anchor\n<purged_through_pos>\n<anchor hash>\n<at>".
+ * nrmctl audit purge signs; both verifiers check.
+ */
+int nrm_audit_anchor_message(
+    int64_t pos, const char *hash_hex, const char *at, char *buf, size_t bufsz);
+
+int nrm_audit_anchor_sign(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, char sig[NRM_AUDIT_SIG_B64_MAX + 1]) NRM_MUSTCHECK;
+
+/* True when sig (base64) verifies for the anchor (pos, hash_hex, at). */
+bool nrm_audit_anchor_verify(EVP_PKEY *key, int64_t pos, const char *hash_hex,
+    const char *at, const char *sig);
+
+/*
+ * The verifiers' one rule for an anchor (pos > 0) whose signature is
+ * (at, sig), both NULL when it has none, that skips `skipped` signed
+ * checkpoints or verified positions: NULL when it may be trusted, else
+ * the reason: "bad anchor signature" (a signature that does not verify:
+ * always a break) or "unsigned anchor" (no signature and something
+ * skipped; an unsigned anchor that skips nothing hides nothing a
+ * signature vouched for, e.g. one made before 0014 on a log without
+ * checkpoints).
+ */
+const char *nrm_audit_anchor_problem(EVP_PKEY *key, int64_t pos,
+    const char *hash_hex, const char *at, const char *sig, int64_t skipped);
 
 #endif /* NRM_AUDITCHAIN_H */

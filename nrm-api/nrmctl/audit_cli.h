@@ -15,9 +15,10 @@
  * Synchronous libpq, admin tool only.  The functions read in one
  * REPEATABLE READ READ ONLY transaction (one snapshot) and leave `conn`
  * idle; verify and export first append their own audit event
- * (audit.verify / audit.export, principal null, purpose audit) in a
- * transaction of its own, so the connecting role needs INSERT on
- * audit.event besides SELECT on the audit tables: run them as the owner.
+ * (audit.verify / audit.export, principal null, purpose audit) through
+ * audit.record_cli, in a transaction of its own: run them as the owner
+ * or as a login in nrm_audit_reader (SELECT on the audit tables and that
+ * function, nothing else; 0014).
  * On NRM_ERR, err->detail holds "could not ...: reason" (no prefix, no
  * newline).  Results go to `out`.
  */
@@ -80,5 +81,15 @@ int nrm_audit_keygen(
  */
 int nrm_audit_checkpoint(PGconn *conn, const char *key_path, FILE *out,
     struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Purge the audit events older than `before` (audit.purge_before, which
+ * refuses a boundary younger than audit.retention_policy.min_age) and,
+ * in the same transaction, sign the anchor it leaves with the Ed25519
+ * private key in key_path (audit.anchor_signature).  Prints the purge's
+ * answer with the signature's "signed_at" to `out`.  Run as the owner.
+ */
+int nrm_audit_purge(PGconn *conn, const char *before, const char *key_path,
+    FILE *out, struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_AUDIT_CLI_H */

@@ -186,7 +186,7 @@ nrm_audit_export(PGconn *conn, const char *from, const char *to,
 
 	if (checkpoints_path != NULL &&
 	    nrm_audit_link_checkpoints(
-		checkpoints_path, pubkey_path, &cps, err) != NRM_OK)
+		checkpoints_path, pubkey_path, &cps, NULL, err) != NRM_OK)
 		goto out;
 	if (nrm_audit_link_session(conn, "audit.export", err) != NRM_OK ||
 	    exp_range(conn, from, to, &lo, &hi, &unsealed, err) != NRM_OK)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "ctl_db.h"
@@ -106,11 +107,10 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 {
 	const char *p[1] = {action};
 
-	if (nrm_ctl_query(conn,
-		"INSERT INTO audit.event (action, object_type, purpose, "
-		"outcome) VALUES ($1, 'audit', 'audit', 'allowed')",
-		1, p, -1, NULL, err,
-		"record the audit event %s (run as the owner)",
+	if (nrm_ctl_query(conn, "SELECT audit.record_cli($1)", 1, p, -1, NULL,
+		err,
+		"record the audit event %s (run as the owner or a member of "
+		"nrm_audit_reader)",
 		action) != NRM_OK)
 		return NRM_ERR;
 	/* Times without a zone (--from, --to) are UTC. */
@@ -125,26 +125,38 @@ nrm_audit_link_session(PGconn *conn, const char *action, struct nrm_error *err)
 
 int
 nrm_audit_link_anchor(
-    PGconn *conn, int64_t *pos, unsigned char hash[32], struct nrm_error *err)
+    PGconn *conn, struct nrm_audit_anchor *a, struct nrm_error *err)
 {
 	PGresult *res;
 	int rc = NRM_OK;
 
+	memset(a, 0, sizeof(*a));
 	if (nrm_ctl_query(conn,
-		"SELECT purged_through_pos, "
-		"pg_catalog.encode(anchor_hash, 'hex') FROM audit.retention "
-		"ORDER BY purged_through_pos DESC LIMIT 1",
+		"SELECT r.purged_through_pos, "
+		"pg_catalog.encode(r.anchor_hash, 'hex'), s.signed_at, s.sig "
+		"FROM audit.retention r LEFT JOIN audit.anchor_signature s "
+		"ON s.purged_through_pos = r.purged_through_pos "
+		"ORDER BY r.purged_through_pos DESC LIMIT 1",
 		0, NULL, -1, &res, err, "read the anchor") != NRM_OK)
 		return NRM_ERR;
 	if (PQntuples(res) == 0) {
-		*pos = 0;
-		nrm_audit_genesis(hash);
-	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), pos) != NRM_OK ||
+		nrm_audit_genesis(a->hash);
+	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), &a->pos) !=
+		NRM_OK ||
 	    PQgetlength(res, 0, 1) != NRM_AUDIT_HEX_LEN ||
-	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, hash) !=
-		NRM_OK)
+	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, a->hash) !=
+		NRM_OK ||
+	    PQgetlength(res, 0, 2) > NRM_AUDIT_AT_MAX ||
+	    PQgetlength(res, 0, 3) > NRM_AUDIT_SIG_B64_MAX) {
 		rc = nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not read the anchor: unexpected row");
+	} else if (!PQgetisnull(res, 0, 3)) {
+		a->has_sig = true;
+		snprintf(a->signed_at, sizeof(a->signed_at), "%s",
+		    PQgetvalue(res, 0, 2));
+		snprintf(a->sig, sizeof(a->sig), "%s", PQgetvalue(res, 0, 3));
+	}
+	nrm_hex(a->hash, 32, a->hash_hex);
 	PQclear(res);
 	return rc;
 }
@@ -269,14 +281,23 @@ link_cp_cmp(const void *a, const void *b)
 
 	if (x->pos != y->pos)
 		return x->pos < y->pos ? -1 : 1;
+	if (x->part != y->part) /* rotated parts (1, 2, ...) before 0 */
+		return (x->part == 0 ? INT32_MAX : x->part) <
+			(y->part == 0 ? INT32_MAX : y->part)
+		    ? -1
+		    : 1;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
 int
 nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
-    struct nrm_audit_cps *cps, struct nrm_error *err)
+    struct nrm_audit_cps *cps, struct nrm_audit_series_break *brk,
+    struct nrm_error *err)
 {
 	EVP_PKEY *pkey = NULL;
+	size_t bad = 0;
+	const char *why = NULL;
+	int parts = 0;
 	int rc = NRM_ERR;
 
 	if (pubkey_path != NULL) {
@@ -284,8 +305,31 @@ nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
 		if (pkey == NULL)
 			return NRM_ERR;
 	}
-	if (nrm_audit_cps_load(path, pkey, cps, NULL, err) != NRM_OK)
+	if (nrm_audit_cps_load_series(path, pkey, cps, &parts, NULL, err) !=
+	    NRM_OK)
 		goto out;
+	if (parts == 0 && access(path, F_OK) != 0) {
+		nrm_error_set(err, NRM_E_VALIDATION, NULL,
+		    "could not open checkpoints %s: %s", path,
+		    strerror(ENOENT));
+		nrm_audit_cps_free(cps);
+		goto out;
+	}
+	if (brk != NULL)
+		memset(brk, 0, sizeof(*brk));
+	if (nrm_audit_cps_check(cps, &bad, &why) != NRM_OK) {
+		if (brk == NULL) {
+			nrm_error_set(err, NRM_E_VALIDATION, NULL,
+			    "could not read checkpoints %s: line %d: %s", path,
+			    cps->v[bad].line, why);
+			nrm_audit_cps_free(cps);
+			goto out;
+		}
+		brk->line = cps->v[bad].line;
+		brk->part = cps->v[bad].part;
+		brk->seq = cps->v[bad].seq;
+		brk->why = why;
+	}
 	if (cps->n > 0)
 		qsort(cps->v, cps->n, sizeof(*cps->v), link_cp_cmp);
 	rc = NRM_OK;

@@ -48,8 +48,18 @@ typedef int (*nrm_audit_link_cb)(
 int nrm_audit_link_session(
     PGconn *conn, const char *action, struct nrm_error *err) NRM_MUSTCHECK;
 
-/* The anchor verification starts from: (0, genesis) without a purge. */
-int nrm_audit_link_anchor(PGconn *conn, int64_t *pos, unsigned char hash[32],
+/* The retention anchor verification starts from, and its signature. */
+struct nrm_audit_anchor {
+	int64_t pos; /* 0: no purge, hash = genesis */
+	unsigned char hash[32];
+	char hash_hex[NRM_AUDIT_HEX_LEN + 1];
+	bool has_sig; /* audit.anchor_signature holds a row for it */
+	char signed_at[NRM_AUDIT_AT_MAX + 1];
+	char sig[NRM_AUDIT_SIG_B64_MAX + 1];
+};
+
+/* The newest anchor: (0, genesis, no signature) without a purge. */
+int nrm_audit_link_anchor(PGconn *conn, struct nrm_audit_anchor *a,
     struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
@@ -59,12 +69,26 @@ int nrm_audit_link_anchor(PGconn *conn, int64_t *pos, unsigned char hash[32],
 int nrm_audit_link_each(PGconn *conn, int64_t lo, int64_t hi,
     nrm_audit_link_cb cb, void *arg, struct nrm_error *err) NRM_MUSTCHECK;
 
+/* Where a checkpoint series does not hold together (line 0: it does). */
+struct nrm_audit_series_break {
+	int line;
+	int part; /* 0: the file named; k: its rotated part k */
+	int64_t seq; /* that line's number, 0 for the old format */
+	const char *why; /* nrm_audit_cps_check's reason */
+};
+
 /*
- * The checkpoints of `path` sorted by position (then line), each
- * signature checked when the public key file `pubkey_path` is given.
+ * The checkpoints of `path` and its rotated parts (path.000001, ...,
+ * oldest first: nrm_audit_cps_load_series) sorted by position (then
+ * file order), each
+ * signature checked when the public key file `pubkey_path` is given;
+ * the series is checked first, in file order (nrm_audit_cps_check):
+ * with `brk` its first break is reported there, without one it is an
+ * error ("could not read checkpoints P: line N: reason").
  */
 int nrm_audit_link_checkpoints(const char *path, const char *pubkey_path,
-    struct nrm_audit_cps *cps, struct nrm_error *err) NRM_MUSTCHECK;
+    struct nrm_audit_cps *cps, struct nrm_audit_series_break *brk,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 /* A decimal integer (optional '-') that fits int64_t. */
 int nrm_audit_parse_i64(const char *s, int64_t *out) NRM_MUSTCHECK;

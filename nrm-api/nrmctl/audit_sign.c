@@ -1,10 +1,12 @@
 /*
- * audit_sign.c - nrmctl audit keygen and audit checkpoint: make the
- * Ed25519 checkpoint key, sign the chain head (see audit_cli.h).
+ * audit_sign.c - nrmctl audit keygen, checkpoint and purge: make the
+ * Ed25519 checkpoint key, sign the chain head, purge and sign the
+ * retention anchor (see audit_cli.h).
  */
 #include "audit_cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,92 @@ nrm_audit_checkpoint(
 	rc = NRM_OK;
 out:
 	free(line);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* "now" as the anchor's signed_at: UTC, seconds, RFC 3339. */
+static int
+sign_now(char *buf, size_t bufsz)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NRM_ERR;
+	return NRM_OK;
+}
+
+int
+nrm_audit_purge(PGconn *conn, const char *before, const char *key_path,
+    FILE *out, struct nrm_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	PGresult *res = NULL;
+	cJSON *ans = NULL;
+	const cJSON *purged, *pos, *hash;
+	char at[NRM_AUDIT_AT_MAX + 1];
+	char sig[NRM_AUDIT_SIG_B64_MAX + 1];
+	char pos_s[24];
+	const char *p[3] = {pos_s, at, sig};
+	const char *b[1] = {before};
+	int rc = NRM_ERR;
+
+	pkey = nrm_audit_key_load(key_path, true, "key", err);
+	if (pkey == NULL ||
+	    nrm_ctl_begin(conn, err, "begin the purge") != NRM_OK)
+		goto out;
+	if (nrm_ctl_query(conn,
+		"SELECT audit.purge_before($1::timestamptz)::text", 1, b, 1,
+		&res, err, "purge") != NRM_OK)
+		goto out;
+	ans = cJSON_Parse(PQgetvalue(res, 0, 0));
+	purged = cJSON_GetObjectItemCaseSensitive(ans, "purged");
+	pos = cJSON_GetObjectItemCaseSensitive(ans, "purged_through_pos");
+	hash = cJSON_GetObjectItemCaseSensitive(ans, "anchor_hash");
+	if (!cJSON_IsNumber(purged) || !cJSON_IsNumber(pos)) {
+		nrm_error_set(err, NRM_E_INTERNAL, NULL,
+		    "could not purge: unexpected answer");
+		goto out;
+	}
+	/* Something purged: a new anchor, signed before it is committed. */
+	if (purged->valuedouble > 0) {
+		snprintf(pos_s, sizeof(pos_s), "%" PRId64,
+		    (int64_t)pos->valuedouble);
+		if (!cJSON_IsString(hash) ||
+		    sign_now(at, sizeof(at)) != NRM_OK ||
+		    nrm_audit_anchor_sign(pkey, (int64_t)pos->valuedouble,
+			hash->valuestring, at, sig) != NRM_OK) {
+			nrm_error_set(err, NRM_E_INTERNAL, NULL,
+			    "could not sign the retention anchor");
+			goto out;
+		}
+		if (nrm_ctl_query(conn,
+			"INSERT INTO audit.anchor_signature "
+			"(purged_through_pos, signed_at, sig) "
+			"VALUES ($1::bigint, $2, $3)",
+			3, p, -1, NULL, err,
+			"record the anchor's signature") != NRM_OK)
+			goto out;
+		cJSON_AddStringToObject(ans, "signed_at", at);
+	}
+	if (nrm_ctl_commit(conn, err, "commit the purge") != NRM_OK)
+		goto out;
+	{
+		char *text = cJSON_PrintUnformatted(ans);
+
+		if (text != NULL)
+			fprintf(out, "%s\n", text);
+		free(text);
+	}
+	fflush(out);
+	rc = NRM_OK;
+out:
+	if (rc != NRM_OK)
+		nrm_ctl_rollback(conn);
+	cJSON_Delete(ans);
+	PQclear(res);
 	EVP_PKEY_free(pkey);
 	return rc;
 }

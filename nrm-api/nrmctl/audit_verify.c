@@ -148,12 +148,24 @@ ver_unchained(PGconn *conn, int64_t *n, char *first, size_t firstsz,
 	return rc;
 }
 
+/* The anchor's problem (auditchain.h's rule), when there is a key. */
+static const char *
+ver_anchor(const struct nrm_audit_anchor *a, EVP_PKEY *pkey, int64_t skipped)
+{
+	if (pkey == NULL)
+		return NULL;
+	return nrm_audit_anchor_problem(pkey, a->pos, a->hash_hex,
+	    a->has_sig ? a->signed_at : NULL, a->has_sig ? a->sig : NULL,
+	    skipped);
+}
+
 /* The verdict: the first problem found, or the intact report. */
 static int
-ver_report(const struct ver_state *v, int64_t anchor_pos, int64_t unchained,
-    const char *first_unchained, int64_t unsealed, const char *pubkey_path,
-    FILE *out)
+ver_report(const struct ver_state *v, const struct nrm_audit_anchor *anchor,
+    const char *anchor_bad, int64_t unchained, const char *first_unchained,
+    int64_t unsealed, const char *pubkey_path, FILE *out)
 {
+	int64_t anchor_pos = anchor->pos;
 	const struct nrm_audit_cps *cps = v->cps;
 	const struct nrm_audit_cp *sig_bad = NULL;
 	char head_hex[NRM_AUDIT_HEX_LEN + 1];
@@ -167,6 +179,16 @@ ver_report(const struct ver_state *v, int64_t anchor_pos, int64_t unchained,
 		    ") has a signature that does not verify with %s (bad "
 		    "signature)\n",
 		    sig_bad->line, sig_bad->pos, pubkey_path);
+		return NRM_AUDIT_BROKEN;
+	}
+	if (anchor_bad != NULL) {
+		fprintf(out,
+		    "broken at position %" PRId64 ": the retention anchor %s, "
+		    "%" PRId64 " checkpoint(s) before it skipped (%s)\n",
+		    anchor_pos,
+		    anchor->has_sig ? "has a signature that does not verify"
+				    : "is not signed",
+		    v->cp_skipped, anchor_bad);
 		return NRM_AUDIT_BROKEN;
 	}
 	if (v->broken) {
@@ -204,8 +226,13 @@ ver_report(const struct ver_state *v, int64_t anchor_pos, int64_t unchained,
 	fprintf(out, "head position %" PRId64 ", ", v->next_pos - 1);
 	if (anchor_pos > 0)
 		fprintf(out,
-		    "verified from the retention anchor at position %" PRId64,
-		    anchor_pos);
+		    "verified from the retention anchor at position %" PRId64
+		    " (%s)",
+		    anchor_pos,
+		    pubkey_path == NULL ? "signature not checked"
+			: anchor->has_sig
+			? "signed"
+			: "not signed, no checkpoint skipped");
 	else
 		fputs("verified from genesis", out);
 	fprintf(out, "; %" PRId64 " event(s) waiting to be sealed", unsealed);
@@ -224,9 +251,9 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 {
 	struct nrm_audit_cps cps = {NULL, 0, 0};
 	struct ver_state v;
-	int64_t anchor_pos;
-	unsigned char anchor[32];
-	char anchor_hex[NRM_AUDIT_HEX_LEN + 1];
+	struct nrm_audit_anchor anchor;
+	struct nrm_audit_series_break series = {0, 0, 0, NULL};
+	EVP_PKEY *pkey = NULL;
 	int64_t unchained = 0, unsealed = 0;
 	char first_unchained[32];
 	int rc = NRM_ERR;
@@ -239,35 +266,54 @@ nrm_audit_verify(PGconn *conn, const char *checkpoints_path,
 			    "could not check checkpoints: no public key");
 			goto out;
 		}
-		if (nrm_audit_link_checkpoints(
-			checkpoints_path, pubkey_path, &cps, err) != NRM_OK)
+		if (nrm_audit_link_checkpoints(checkpoints_path, pubkey_path,
+			&cps, &series, err) != NRM_OK)
+			goto out;
+		pkey = nrm_audit_key_load(pubkey_path, false, NULL, err);
+		if (pkey == NULL)
 			goto out;
 	}
 	if (nrm_audit_link_session(conn, "audit.verify", err) != NRM_OK ||
-	    nrm_audit_link_anchor(conn, &anchor_pos, anchor, err) != NRM_OK)
+	    nrm_audit_link_anchor(conn, &anchor, err) != NRM_OK)
 		goto out;
-	nrm_hex(anchor, 32, anchor_hex);
-	v.next_pos = anchor_pos + 1;
-	memcpy(v.prev, anchor, 32);
+	v.next_pos = anchor.pos + 1;
+	memcpy(v.prev, anchor.hash, 32);
 
 	/* Checkpoints at or before the anchor: the anchor or purged. */
-	while (v.cp_next < cps.n && cps.v[v.cp_next].pos < anchor_pos) {
+	while (v.cp_next < cps.n && cps.v[v.cp_next].pos < anchor.pos) {
 		v.cp_next++;
 		v.cp_skipped++;
 	}
-	ver_cps_at(&v, anchor_pos, anchor_hex);
+	ver_cps_at(&v, anchor.pos, anchor.hash_hex);
 
 	if (nrm_audit_link_each(
-		conn, anchor_pos + 1, -1, ver_link_cb, &v, err) != NRM_OK ||
+		conn, anchor.pos + 1, -1, ver_link_cb, &v, err) != NRM_OK ||
 	    ver_unchained(conn, &unchained, first_unchained,
 		sizeof(first_unchained), &unsealed, err) != NRM_OK)
 		goto out;
 	nrm_ctl_rollback(conn);
-	rc = ver_report(&v, anchor_pos, unchained, first_unchained, unsealed,
-	    checkpoints_path != NULL ? pubkey_path : NULL, out);
+	if (series.line > 0) {
+		char part[32] = "";
+
+		if (series.part > 0)
+			snprintf(
+			    part, sizeof(part), " of part %06d", series.part);
+		fprintf(out,
+		    "broken: the checkpoint on line %d%s (number %" PRId64
+		    ") does not continue the series: a line was removed, "
+		    "reordered or spliced in (%s)\n",
+		    series.line, part, series.seq, series.why);
+		rc = NRM_AUDIT_BROKEN;
+	} else {
+		rc = ver_report(&v, &anchor,
+		    ver_anchor(&anchor, pkey, v.cp_skipped), unchained,
+		    first_unchained, unsealed,
+		    checkpoints_path != NULL ? pubkey_path : NULL, out);
+	}
 	fflush(out);
 out:
 	nrm_ctl_rollback(conn);
 	nrm_audit_cps_free(&cps);
+	EVP_PKEY_free(pkey);
 	return rc;
 }

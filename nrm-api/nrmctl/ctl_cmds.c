@@ -140,10 +140,12 @@ static const char ctl_usage_audit[] =
     "                           [--checkpoints FILE [--public-key PEM]]\n"
     "       nrmctl audit keygen --out FILE\n"
     "       nrmctl audit checkpoint --key FILE\n"
+    "       nrmctl audit purge --before TIME --key FILE\n"
     "\n"
     "The audit log is hash-chained in the database (docs/audit.md).\n"
-    "verify and export read it as the connecting role (run them as the\n"
-    "owner) and record their own audit event.\n";
+    "verify and export read it as the connecting role (the owner, or a\n"
+    "login in nrm_audit_reader) and record their own audit event; purge\n"
+    "runs as the owner.\n";
 
 static const char ctl_usage_audit_verify[] =
     "usage: nrmctl audit verify [--checkpoints FILE --public-key PEM]\n"
@@ -155,14 +157,18 @@ static const char ctl_usage_audit_verify[] =
     "problem, e.g. \"broken at position P (event E): expected X, found\n"
     "Y (hash mismatch)\", and exits 1.  Reasons: hash mismatch, missing\n"
     "event, order, canonical mismatch, unchained event, bad signature,\n"
-    "checkpoint mismatch, beyond head.\n"
+    "checkpoint mismatch, beyond head, unsigned anchor, bad anchor\n"
+    "signature, checkpoint sequence, checkpoint chain.  Runs as the\n"
+    "owner or as a login in the read-only role nrm_audit_reader.\n"
     "\n"
-    "  --checkpoints FILE  JSON lines {\"pos\",\"hash\",\"at\",\"sig\"} as\n"
-    "                      nrmd writes them: every signature must verify\n"
-    "                      and every (pos, hash) must match the chain;\n"
-    "                      this is what catches a chain rewritten\n"
-    "                      consistently inside the database\n"
-    "  --public-key PEM    the Ed25519 public key of the checkpoints\n"
+    "  --checkpoints FILE  the checkpoint file as nrmd writes it, with\n"
+    "                      its rotated parts FILE.000001, ... (read in\n"
+    "                      order): lines numbered and chained, every\n"
+    "                      signature must verify and every (pos, hash)\n"
+    "                      match the chain; this is what catches a chain\n"
+    "                      rewritten consistently inside the database\n"
+    "  --public-key PEM    the Ed25519 public key of the checkpoints; it\n"
+    "                      also checks the retention anchor's signature\n"
     "                      (required with --checkpoints)\n";
 
 static const char ctl_usage_audit_export[] =
@@ -195,6 +201,18 @@ static const char ctl_usage_audit_checkpoint[] =
     "private key in FILE and print the checkpoint line, exactly as nrmd\n"
     "writes them (append it to a checkpoints file kept outside the\n"
     "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
+
+static const char ctl_usage_audit_purge[] =
+    "usage: nrmctl audit purge --before TIME --key FILE\n"
+    "\n"
+    "Remove the oldest audit events (at < TIME, an RFC 3339 time) with\n"
+    "audit.purge_before, and sign the retention anchor it leaves with the\n"
+    "Ed25519 checkpoint key in FILE, in the same transaction (an anchor\n"
+    "without a valid signature fails verification once it skips a\n"
+    "checkpoint).  Refused, nothing purged, when TIME is younger than\n"
+    "the minimum retention age audit.retention_policy.min_age (default\n"
+    "5 years) or the log does not verify.  Run as the owner; export the\n"
+    "period first (audit export).  Prints the purge's JSON answer.\n";
 
 static const char ctl_usage_config[] =
     "usage: nrmctl [--database-url URL] config check [DIR]\n"
@@ -538,6 +556,22 @@ out:
 	return rc;
 }
 
+static const char *
+cmd_audit_purge_check(const struct nrm_ctl_args *a)
+{
+	if (!cmd_is_rfc3339ish(a->before))
+		return "--before must be an RFC 3339 time "
+		       "(2019-01-01T00:00:00Z)";
+	return NULL;
+}
+
+static int
+cmd_audit_purge_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_audit_purge(conn, a->before, a->key, stdout, err);
+}
+
 static int
 cmd_config_check_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
@@ -589,7 +623,7 @@ cmd_indicators_check_run(
 const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"key", ctl_usage_key, "create, list, revoke"},
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
-    {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint"},
+    {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint, purge"},
     {"config", ctl_usage_config, "check"},
     {"indicators", ctl_usage_indicators, "check"},
     {NULL, NULL, NULL},
@@ -697,6 +731,17 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.opts = {{"key", OPT(key), .required = true}},
 	.db = true,
 	.run_cb = cmd_audit_checkpoint_run},
+    {.group = "audit",
+	.name = "purge",
+	.usage = ctl_usage_audit_purge,
+	.opts =
+	    {
+		{"before", OPT(before), .required = true},
+		{"key", OPT(key), .required = true},
+	    },
+	.db = true,
+	.check_cb = cmd_audit_purge_check,
+	.run_cb = cmd_audit_purge_run},
     {.group = "config",
 	.name = "check",
 	.usage = ctl_usage_config,

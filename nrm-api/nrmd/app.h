@@ -83,6 +83,7 @@ struct nrm_app {
 	struct nrm_backoff *backoff;
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
+	bool audit_verifying; /* GET /v1/audit/verify holds a connection */
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
 	/* blocking work (password hashing) off the loop, see workers.h */
 	struct nrm_workers *workers;

@@ -91,6 +91,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "where signed checkpoints are appended (outside the database)"),
 	CFG_I(audit_checkpoint_interval, "60", 1, 86400, true,
 	    "seconds between signed audit checkpoints"),
+	CFG_I(audit_checkpoint_rotate_lines, "10080", 0, 100000, false,
+	    "lines after which the checkpoint file rotates to FILE.NNNNNN "
+	    "(0: never; 10080 is a week at one a minute)"),
 	CFG_I(audit_seal_interval, "1", 1, 3600, true,
 	    "seconds between audit chain seals"),
 	CFG_S(metrics_token_file, "", false,

@@ -46,6 +46,7 @@ struct nrm_config {
 	char *metrics_token_file; /* "" = /metrics for loopback only */
 	char *audit_checkpoint_file;
 	int audit_checkpoint_interval; /* seconds */
+	int audit_checkpoint_rotate_lines; /* 0: never */
 	int audit_seal_interval; /* seconds */
 	int longpoll_max_wait; /* seconds */
 	int longpoll_recheck; /* seconds */

@@ -465,6 +465,8 @@ nrm_daemon_init(
 			app->cfg.audit_signing_key_file,
 			app->cfg.audit_checkpoint_file, err) != NRM_OK)
 			return NRM_ERR;
+		nrm_checkpoints_set_rotation(
+		    app->checkpoints, app->cfg.audit_checkpoint_rotate_lines);
 		nrm_info("audit checkpoints on file=%s count=%d",
 		    app->cfg.audit_checkpoint_file,
 		    nrm_checkpoints_count(app->checkpoints));

@@ -3,6 +3,7 @@
  * 0.0.4) of what every module counts.  Counts only, never personal data;
  * for loopback clients, or with the metrics_token_file token.
  */
+#include "checkpoint.h"
 #include "conn.h"
 #include "crypto.h"
 #include "db.h"
@@ -220,6 +221,22 @@ metrics_coverage(struct evbuffer *b, const struct nrm_app *app)
 	    b, "nrm_regions_uncovered %d\n", app->coverage.n_uncovered);
 }
 
+/*
+ * The audit checkpoint signer's refusals (issue 14): a head that moved
+ * backwards is never signed.
+ */
+static void
+metrics_audit_checkpoints(struct evbuffer *b, const struct nrm_app *app)
+{
+	metrics_head(b, "nrm_audit_checkpoint_refused_total", "counter",
+	    "Chain heads not signed.");
+	evbuffer_add_printf(b,
+	    "nrm_audit_checkpoint_refused_total{reason=\"head_moved_"
+	    "backwards\"} %llu\n",
+	    (unsigned long long)nrm_checkpoints_refused_backwards(
+		app->checkpoints));
+}
+
 /* Reply with the text in buf, and free it. */
 static void
 metrics_reply(struct nrm_req *r, struct evbuffer *buf)
@@ -370,5 +387,6 @@ nrm_h_metrics(struct nrm_req *r)
 	metrics_durations(buf, &hs);
 	metrics_more(buf, &st, &js, &ws);
 	metrics_coverage(buf, app);
+	metrics_audit_checkpoints(buf, app);
 	metrics_reply(r, buf);
 }

@@ -14,12 +14,13 @@ SELECT results_eq(
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
-        (12, '0012_chain_director.sql'), (13, '0013_statistics.sql')$$,
-    'schema_version records 0001 to 0013 in order');
+        (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
+        (14, '0014_audit_operator.sql')$$,
+    'schema_version records 0001 to 0014 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 13, 'api.schema_version() is 13');
+SELECT is(api.schema_version(), 14, 'api.schema_version() is 14');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -48,7 +49,8 @@ SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
     'person_credential', 'enrolment', 'recovery_code', 'session',
     'login_failure', 'login_lock'], 'auth tables');
 SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
-    'break_glass_policy', 'review'],
+    'break_glass_policy', 'review', 'anchor_signature', 'retention_policy',
+    'verified_checkpoint'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');

@@ -49,10 +49,13 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
         'audit.event_flagged(uuid,uuid,text,text,text,text,text,text,text,'
         'inet,text) nrm_owner',
         'audit.event_purged() nrm_owner', 'audit.head() nrm_audit_sealer',
-        'audit.seal(integer) nrm_audit_sealer'],
+        'audit.record_cli(text) nrm_owner',
+        'audit.seal(integer) nrm_audit_sealer',
+        'audit.verify_incremental(jsonb,bigint) nrm_owner'],
     'SECURITY DEFINER: only the sealer pair (nrm_audit_sealer), the queue '
     'trigger and the break-glass trio of 0007 (policy lookup, flagged '
-    'event, purge of a review)');
+    'event, purge of a review), nrmctl''s own audit event and the '
+    'incremental verification (0014)');
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles
     WHERE rolname = 'nrm_audit_sealer')
     AND NOT pg_has_role('nrm_app', 'nrm_audit_sealer', 'MEMBER'),
@@ -403,7 +406,8 @@ SELECT is((pg_temp.audit_verify('tok-auditor', jsonb_build_array(
     jsonb_build_object('pos', (SELECT pos FROM head),
         'hash', (SELECT hash FROM head), 'at', '2024-05-01T12:00:00Z',
         'sig', 'ignored here')))->'body') - 'events' - 'head_hash'
-    - 'head_pos' - 'unsealed' - 'unchained' - 'anchor',
+    - 'head_pos' - 'unsealed' - 'unchained' - 'anchor'
+    - 'verified_from' - 'verified_to' - 'complete',  -- 0014's members
     jsonb_build_object('intact', false, 'first_broken', NULL,
         'checkpoints', jsonb_build_object('checked', 1, 'skipped', 0,
             'first_mismatch', jsonb_build_object(

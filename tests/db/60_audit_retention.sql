@@ -8,8 +8,20 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(34);
+SELECT plan(59);
 \ir fixtures.psql
+
+-- The minimum retention age (0014): five years by default; this file's
+-- events are 400 days old, so it is lowered for this transaction.
+SELECT is((SELECT min_age FROM audit.retention_policy), interval '5 years',
+    'audit.retention_policy.min_age defaults to 5 years');
+SELECT is(pg_temp.sqlstate_as('nrm_owner',
+    $$SELECT audit.purge_before(now() - interval '400 days')$$), '22023',
+    'a purge boundary younger than min_age is refused (invalid_parameter_value)');
+SELECT throws_like($$SELECT audit.purge_before(now() - interval '4 years')$$,
+    '%minimum retention age (audit.retention_policy.min_age = 5 years)%',
+    '... with a message naming the key and its value');
+UPDATE audit.retention_policy SET min_age = interval '1 day';
 
 SELECT is((SELECT count(*)::int FROM audit.chain), 0,
     'precondition: no committed chain links');
@@ -108,7 +120,49 @@ SELECT is((SELECT count(*)::int FROM audit.retention), 1,
     '... and records no anchor');
 SELECT is((pg_temp.audit_verify()->'body'->'anchor') - 'at',
     jsonb_build_object('pos', 3, 'hash', (SELECT encode(hash, 'hex')
-        FROM link3)), 'so does api.audit_verify, as an auditor');
+        FROM link3), 'signed_at', NULL, 'sig', NULL),
+    'so does api.audit_verify, as an auditor (with no signature: 0014)');
+
+-- The anchor's signature (0014): append-only like the anchor itself.
+INSERT INTO audit.anchor_signature (purged_through_pos, signed_at, sig)
+VALUES (3, '2030-01-01T00:00:00Z', repeat('A', 86) || '==');
+SELECT is(pg_temp.sqlstate_as('nrm_owner',
+    $$UPDATE audit.anchor_signature SET sig = 'AAAA'$$), '42501',
+    'an anchor signature cannot be changed, even by the owner');
+SELECT is(pg_temp.sqlstate_as('nrm_owner',
+    'DELETE FROM audit.anchor_signature'), '42501', '... nor deleted');
+SELECT is(pg_temp.sqlstate_as('nrm_owner', $$INSERT INTO
+    audit.anchor_signature VALUES (99, 'x', 'not base64!')$$), '23514',
+    'a signature is base64');
+SELECT is((pg_temp.audit_verify()->'body'->'anchor'->>'signed_at'),
+    '2030-01-01T00:00:00Z', 'api.audit_verify hands the signature to nrmd');
+
+-- The read-only verifier role (0014): reads, never writes.
+SELECT ok((SELECT NOT rolcanlogin FROM pg_roles
+    WHERE rolname = 'nrm_audit_reader'), 'nrm_audit_reader is NOLOGIN');
+SELECT is(pg_temp.sqlstate_as('nrm_audit_reader', s), 'ok',
+    'nrm_audit_reader: ' || s)
+FROM unnest(ARRAY['SELECT count(*) FROM audit.event',
+    'SELECT count(*) FROM audit.chain', 'SELECT count(*) FROM audit.unsealed',
+    'SELECT count(*) FROM audit.retention',
+    'SELECT count(*) FROM audit.anchor_signature',
+    'SELECT audit.canonical(e) FROM audit.event e LIMIT 1',
+    $$SELECT audit.record_cli('audit.verify')$$]) s;
+SELECT is(pg_temp.sqlstate_as('nrm_audit_reader', s), '42501',
+    'nrm_audit_reader may not: ' || s)
+FROM unnest(ARRAY[$$INSERT INTO audit.event (action, outcome)
+        VALUES ('case.read', 'allowed')$$,
+    'INSERT INTO audit.retention VALUES (99, audit.genesis(), now(), 1)',
+    $$INSERT INTO audit.anchor_signature VALUES (3, 'x', 'AAAA')$$,
+    'UPDATE audit.chain SET sealed_at = now()',
+    'DELETE FROM audit.unsealed',
+    'UPDATE audit.retention_policy SET min_age = interval ''0''',
+    'SELECT count(*) FROM care.subject',
+    'SELECT count(*) FROM auth.api_key',
+    $$SELECT audit.purge_before(now() - interval '10 years')$$]) s;
+SELECT is(pg_temp.sqlstate_as('nrm_audit_reader',
+    $$SELECT audit.record_cli('case.read')$$), '22023',
+    'audit.record_cli writes only audit.verify and audit.export');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -45,6 +45,8 @@ $$;
 -- ---------------------------------------------------------------------
 SELECT is((SELECT count(*)::int FROM audit.chain), 0,
     'precondition: no committed chain links');
+-- 400-day-old events: below 0014's default minimum retention age.
+UPDATE audit.retention_policy SET min_age = interval '1 day';
 INSERT INTO audit.event (at, action, object_type, object_id, purpose,
     outcome, reason, request_id)
 VALUES (now() - interval '400 days', 'case.read', 'case', 'old-glass',

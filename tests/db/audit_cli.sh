@@ -333,6 +333,10 @@ behind "$d" "DO \$r\$
             RETURNING hash INTO v_prev;
         END LOOP;
     END \$r\$"
+# The events are 400 days old: below 0014's default minimum age.
+su_psql "$d" -c "UPDATE audit.retention_policy SET min_age = '1 day'"
+d2=${DB}_purge_signed
+new_db $d2 "$d"
 r=$(su_psql "$d" -c "SET ROLE nrm_owner" \
     -c "SELECT audit.purge_before(now() - interval '1 day')")
 [ "$(jget "$r" "j['purged_through_pos']")" = 120 ] ||
@@ -341,5 +345,169 @@ expect 0 verify "$d" && grep -q "verified from the retention anchor at position 
     "$T/out" ||
     fail "verify after a purge starts from the anchor"
 ok "after purge_before: intact from retention anchor 120"
+
+# ---------------------------------------------------------------------
+# Signed anchors (0014).  The database owner may INSERT an anchor; only
+# the key makes it one the verifiers trust once it skips a checkpoint.
+# ---------------------------------------------------------------------
+# sign_anchor KEY POS HASH AT: base64 Ed25519 by the openssl command line
+sign_anchor() {
+	printf 'nrm-audit-anchor\n%s\n%s\n%s' "$2" "$3" "$4" >"$T/amsg"
+	openssl pkeyutl -sign -rawin -inkey "$1" -in "$T/amsg" -out "$T/asig"
+	base64 -w0 "$T/asig"
+}
+d=$(copy forged)
+hp=$(su_psql "$d" -c "SELECT max(pos) FROM audit.chain")
+hh=$(su_psql "$d" -c "SELECT encode(hash, 'hex') FROM audit.chain
+    WHERE pos = $hp")
+su_psql "$d" -c "SET ROLE nrm_owner" -c "INSERT INTO audit.retention
+    (purged_through_pos, anchor_hash, before, events)
+    VALUES ($hp, '\\x$hh', now(), 1)"
+behind "$d" "UPDATE audit.event SET purpose = 'audit'
+    WHERE id = (SELECT event_id FROM audit.chain WHERE pos = 42)"
+expect 0 verify "$d" ||
+    fail "a forged anchor at the head hides a rewrite from a bare verify"
+ok "a forged anchor at the head: a bare verify starts there (intact)"
+broken "$d" 'unsigned anchor' --checkpoints "$T/cp.jsonl" \
+    --public-key "$T/pub.pem" && grep -q "^broken at position $hp: the \
+retention anchor is not signed" "$T/out" ||
+    fail "an unsigned anchor that skips a checkpoint is caught"
+ok "a forged unsigned anchor at the head: broken (unsigned anchor)"
+sig=$(sign_anchor "$T/other.pem" "$hp" "$hh" 2030-01-01T00:00:00Z)
+su_psql "$d" -c "SET ROLE nrm_owner" -c "INSERT INTO audit.anchor_signature
+    VALUES ($hp, '2030-01-01T00:00:00Z', '$sig')"
+broken "$d" 'bad anchor signature' --checkpoints "$T/cp.jsonl" \
+    --public-key "$T/pub.pem" ||
+    fail "an anchor signed by another key is caught"
+ok "a forged anchor signed by another key: broken (bad anchor signature)"
+
+# nrmctl audit purge: the minimum age, then a signed anchor that verifies.
+expect 2 "$NRMCTL" audit purge --before yesterday --key "$T/key.pem" ||
+    fail "purge: a time that is not RFC 3339 is a usage error"
+ok "purge: --before must be an RFC 3339 time"
+d=$(copy young)
+expect 1 "$NRMCTL" --database-url "$(url "$d")" audit purge \
+    --before "$late_from" --key "$T/key.pem" &&
+    grep -q 'younger than the minimum retention age (audit.retention_policy.min_age = 5 years)' \
+    "$T/err" || fail "purge: younger than min_age is refused, naming the key"
+[ "$(su_psql "$d" -c "SELECT count(*) FROM audit.retention")" = 0 ] ||
+    fail "purge: a refused purge removes nothing"
+ok "purge younger than audit.retention_policy.min_age: refused, key named"
+# $d2: the aged, re-chained copy; a checkpoint before and one after 120.
+early=$(su_psql $d2 -c "SELECT encode(hash, 'hex') FROM audit.chain
+    WHERE pos = 50")
+printf 'nrm-audit-checkpoint\n50\n%s\n%s' "$early" $at >"$T/msg"
+openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$T/msg" -out "$T/sig"
+printf '{"pos": 50, "hash": "%s", "at": "%s", "sig": "%s"}\n' "$early" \
+    $at "$(base64 -w0 "$T/sig")" >"$T/cp2.jsonl"
+"$NRMCTL" --database-url "$(url $d2)" audit checkpoint --key "$T/key.pem" \
+    >>"$T/cp2.jsonl"
+new_db ${DB}_purge_unsigned $d2
+old=$(su_psql $DB -c "SELECT to_char(now() AT TIME ZONE 'UTC' -
+    interval '2 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+expect 0 "$NRMCTL" --database-url "$(url $d2)" audit purge \
+    --before "$old" --key "$T/key.pem" ||
+    fail "nrmctl audit purge purges and signs"
+[ "$(jget "$(cat "$T/out")" "j['purged_through_pos']")" = 120 ] &&
+    [ -n "$(jget "$(cat "$T/out")" "j['signed_at']")" ] ||
+    fail "purge: prints the answer with signed_at"
+ok "nrmctl audit purge: 120 events, anchor signed"
+expect 0 verify $d2 --checkpoints "$T/cp2.jsonl" --public-key "$T/pub.pem" &&
+    grep -q "verified from the retention anchor at position 120 (signed)" \
+    "$T/out" && grep -q "1 checkpoint(s) verified, 1 before the anchor skipped" \
+    "$T/out" || fail "a signed purge verifies, skipping the older checkpoint"
+ok "a properly signed purge: intact, the skipped checkpoint is vouched for"
+su_psql ${DB}_purge_unsigned -c "SET ROLE nrm_owner" \
+    -c "SELECT audit.purge_before(now() - interval '1 day')" >/dev/null
+broken ${DB}_purge_unsigned 'unsigned anchor' --checkpoints "$T/cp2.jsonl" \
+    --public-key "$T/pub.pem" ||
+    fail "the same purge without a signature: unsigned anchor"
+ok "the same purge unsigned (SQL only): broken once it skips a checkpoint"
+
+# ---------------------------------------------------------------------
+# Numbered, chained checkpoint lines (issue 14): written here by python
+# (cryptography) from docs/audit.md alone, after the two old-format lines
+# of cp.jsonl (a file that starts in the old format carries on).
+# ---------------------------------------------------------------------
+series() { # OUT POS...: cp.jsonl, then one numbered line per POS
+	local out=$1
+	shift
+	python3 - "$T/key.pem" "$T/cp.jsonl" "$out" "$(url $DB)" "$@" <<'PY'
+import hashlib, base64, json, subprocess, sys
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+key = load_pem_private_key(open(sys.argv[1], 'rb').read(), None)
+lines = [l.rstrip('\n') for l in open(sys.argv[2]) if l.strip()]
+for pos in sys.argv[5:]:
+    h = subprocess.run(['psql', '-XAtq', '-d', sys.argv[4], '-c',
+        "SELECT encode(hash, 'hex') FROM audit.chain WHERE pos = " + pos],
+        capture_output=True, text=True, check=True).stdout.strip()
+    seq = len(lines) + 1
+    prev = hashlib.sha256(lines[-1].encode()).hexdigest() if lines \
+        else '0' * 64
+    at = '2030-01-02T00:00:%02dZ' % seq
+    msg = 'nrm-audit-checkpoint-v2\n%d\n%s\n%s\n%s\n%s' % (
+        seq, prev, pos, h, at)
+    sig = base64.b64encode(key.sign(msg.encode())).decode()
+    lines.append(json.dumps({'seq': seq, 'prev': prev, 'pos': int(pos),
+        'hash': h, 'at': at, 'sig': sig}, separators=(',', ':')))
+open(sys.argv[3], 'w').write('\n'.join(lines) + '\n')
+PY
+}
+PATH=$PGBIN:$PATH series "$T/s.jsonl" 160 170 180 190 200
+expect 0 verify $DB --checkpoints "$T/s.jsonl" --public-key "$T/pub.pem" &&
+    grep -q '7 checkpoint(s) verified' "$T/out" ||
+    fail "old-format lines followed by numbered ones verify"
+ok "a file of old-format lines, then numbered lines: intact (7 verified)"
+sed 4d "$T/s.jsonl" >"$T/s-mid.jsonl"
+broken $DB 'checkpoint sequence' --checkpoints "$T/s-mid.jsonl" \
+    --public-key "$T/pub.pem" && grep -q '^broken: the checkpoint on line 4 ' \
+    "$T/out" || fail "a middle line removed is caught"
+ok "a middle numbered line removed: broken (checkpoint sequence)"
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 5p "$T/s.jsonl"; sed -n 4p "$T/s.jsonl"
+    sed -n '6,$p' "$T/s.jsonl"; } >"$T/s-swap.jsonl"
+broken $DB 'checkpoint sequence' --checkpoints "$T/s-swap.jsonl" \
+    --public-key "$T/pub.pem" || fail "two lines swapped are caught"
+ok "two numbered lines swapped: broken (checkpoint sequence)"
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 2p "$T/cp.jsonl"; } >"$T/s-old.jsonl"
+broken $DB 'old-format line after a numbered one' \
+    --checkpoints "$T/s-old.jsonl" --public-key "$T/pub.pem" ||
+    fail "an old-format line after a numbered one is caught"
+ok "an old-format line spliced in after a numbered one: broken"
+# A line from another series (same key, same seq, another prev).
+PATH=$PGBIN:$PATH series "$T/s2.jsonl" 165 175
+{ sed -n 1,3p "$T/s.jsonl"; sed -n 4p "$T/s2.jsonl"; } >"$T/s-splice.jsonl"
+broken $DB 'checkpoint chain' --checkpoints "$T/s-splice.jsonl" \
+    --public-key "$T/pub.pem" || fail "a line spliced from another series"
+ok "a line spliced in from another series: broken (checkpoint chain)"
+sed '$d' "$T/s.jsonl" >"$T/s-last.jsonl"
+expect 0 verify $DB --checkpoints "$T/s-last.jsonl" \
+    --public-key "$T/pub.pem" ||
+    fail "the last line dropped is not detectable from the file alone"
+ok "the last line dropped: not detectable from the file alone (documented)"
+
+# ---------------------------------------------------------------------
+# The read-only verifier (0014): a LOGIN user in nrm_audit_reader.
+# ---------------------------------------------------------------------
+su_psql postgres -c "DO \$r\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nrm_cli_reader')
+    THEN CREATE ROLE nrm_cli_reader LOGIN IN ROLE nrm_audit_reader;
+    END IF; END \$r\$"
+su_psql $DB -c "GRANT CONNECT ON DATABASE $DB TO nrm_cli_reader"
+expect 0 "$NRMCTL" --database-url "$(url $DB nrm_cli_reader)" audit verify \
+    --checkpoints "$T/cp.jsonl" --public-key "$T/pub.pem" &&
+    grep -q '^intact, ' "$T/out" ||
+    fail "verify as a login in nrm_audit_reader"
+ok "verify runs as a login in nrm_audit_reader (not the owner): intact"
+for w in "INSERT INTO audit.event (action, outcome) VALUES ('x', 'allowed')" \
+    "DELETE FROM audit.chain" "UPDATE audit.event SET purpose = NULL" \
+    "INSERT INTO audit.retention VALUES (1, audit.genesis(), now(), 1)" \
+    "SELECT api.audit_seal(1)" "SET ROLE nrm_owner"; do
+	if psql_as nrm_cli_reader $DB -c "$w" >"$T/out" 2>"$T/err"; then
+		fail "nrm_audit_reader could: $w"
+	fi
+	grep -q 'permission denied' "$T/err" ||
+	    fail "nrm_audit_reader: $w fails for lack of permission"
+done
+ok "nrm_audit_reader cannot write: insert, delete, update, seal, set role"
 
 echo "1..$n"

@@ -121,7 +121,7 @@ dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
 # What 0009 and 0010 add is left out of the comparison once checked: their
 # tables are empty and their columns NULL in every row that existed.
 # 0013's stats.config holds exactly its one seeded row (the default
-# threshold).
+# threshold), 0014's audit.retention_policy its one (5 years).
 python3 - "$T/data.after" >"$T/data.after.old" <<'EOF'
 import sys
 new_cols = {'audit.event': ['person_id'],
@@ -129,8 +129,10 @@ new_cols = {'audit.event': ['person_id'],
             'auth.api_key': ['created_by_key', 'created_by_person']}
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
-              'auth.login_lock'}
-seeded = {'stats.config': [['t', '10']]}
+              'auth.login_lock', 'audit.anchor_signature',
+              'audit.verified_checkpoint'}
+seeded = {'stats.config': [['t', '10']],
+          'audit.retention_policy': [['t', '5 years']]}
 lines = open(sys.argv[1]).read().split('\n')
 out, i = [], 0
 while i < len(lines):

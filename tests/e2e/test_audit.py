@@ -16,6 +16,7 @@ The shared session cluster is never tampered with: tampering is tested
 in tests/db (pgTAP) and tests/db/audit_cli.sh."""
 
 import base64
+import hashlib
 import datetime
 import json
 import os
@@ -557,8 +558,13 @@ def test_checkpoints_without_a_signing_key(nrmd, ak):
 
 
 def checkpoint_message(cp):
-    return ("nrm-audit-checkpoint\n%d\n%s\n%s"
-            % (cp["pos"], cp["hash"], cp["at"])).encode()
+    if "seq" not in cp:  # the old format (issue 6)
+        return ("nrm-audit-checkpoint\n%d\n%s\n%s"
+                % (cp["pos"], cp["hash"], cp["at"])).encode()
+    # numbered and chained (issue 14)
+    return ("nrm-audit-checkpoint-v2\n%d\n%s\n%d\n%s\n%s"
+            % (cp["seq"], cp["prev"], cp["pos"], cp["hash"],
+               cp["at"])).encode()
 
 
 def test_signed_checkpoints(nrmd_factory, workdir, cluster, ak):
@@ -595,8 +601,13 @@ def test_signed_checkpoints(nrmd_factory, workdir, cluster, ak):
     pub = load_pem_public_key(body["public_key"].encode())
     cps = body["checkpoints"]
     assert [c["pos"] for c in cps] == sorted({c["pos"] for c in cps}), cps
-    for c in cps:
-        assert set(c) == {"pos", "hash", "at", "sig"}, c
+    raw = cp_file.read_text().splitlines()
+    for i, c in enumerate(cps):
+        # each line numbered and chained to the bytes of the one before
+        assert set(c) == {"seq", "prev", "pos", "hash", "at", "sig"}, c
+        assert c["seq"] == i + 1, c
+        assert c["prev"] == (hashlib.sha256(raw[i - 1].encode()).hexdigest()
+                             if i > 0 else "0" * 64), (i, c)
         assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
                         c["at"]), c
         pub.verify(base64.b64decode(c["sig"], validate=True),

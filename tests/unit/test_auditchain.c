@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "crypto.h"
 
+#define Z64 "0000000000000000000000000000000000000000000000000000000000000000"
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SIG88 \
 	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
@@ -389,12 +390,17 @@ test_nrmd_checkpoints(void **state)
 	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456000), NRM_OK);
 	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456060), NRM_OK);
 	assert_int_equal(nrm_checkpoints_count(cps), 1);
-	json = nrm_checkpoints_json(cps);
+	json = nrm_checkpoints_json(cps, 0);
 	assert_non_null(json);
+	/* numbered and chained (issue 14): the first line's prev is zeros */
 	assert_non_null(strstr(json,
-	    "[{\"pos\":7,\"hash\":\"" H64
+	    "[{\"seq\":1,\"prev\":\"" Z64 "\",\"pos\":7,\"hash\":\"" H64
 	    "\",\"at\":\"2030-01-01T00:00:00Z\""));
 	free(json);
+	/* a head lower than the last signed: not signed, counted */
+	assert_int_equal(nrm_checkpoints_add(cps, 6, H64, 1893456000), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_refused_backwards(cps), 1);
 	/* a hash the format cannot carry is never signed */
 	assert_int_equal(
 	    nrm_checkpoints_add(cps, 8, "0123", 1893456000), NRM_ERR);
@@ -408,11 +414,20 @@ test_nrmd_checkpoints(void **state)
 	assert_false(read.v[0].sig_bad);
 	nrm_audit_cps_free(&read);
 
-	/* reopened, it carries on; a refused line stops the start-up */
+	/* reopened, it carries on: line 2 continues line 1 */
 	assert_int_equal(
 	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
 	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_add(cps, 9, H64, 1893456000), NRM_OK);
 	nrm_checkpoints_free(cps);
+	assert_int_equal(
+	    nrm_audit_cps_load(path, pub, &read, NULL, &err), NRM_OK);
+	assert_int_equal(read.n, 2);
+	assert_int_equal(read.v[1].seq, 2);
+	assert_string_equal(read.v[1].prev, read.v[0].self);
+	assert_false(read.v[1].sig_bad);
+	nrm_audit_cps_free(&read);
+	/* a refused line stops the start-up */
 	f = fopen(path, "a");
 	assert_non_null(f);
 	fprintf(f,
@@ -424,7 +439,7 @@ test_nrmd_checkpoints(void **state)
 	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
 	assert_null(cps);
 	assert_string_equal(err.field, "audit_checkpoint_file");
-	assert_non_null(strstr(err.detail, "line 2: a member appears twice"));
+	assert_non_null(strstr(err.detail, "line 3: a member appears twice"));
 	/* a public key is no signing key */
 	assert_int_equal(
 	    nrm_checkpoints_open(&cps, pub_path, path, &err), NRM_ERR);
@@ -434,6 +449,205 @@ test_nrmd_checkpoints(void **state)
 
 	EVP_PKEY_free(pub);
 	EVP_PKEY_free(gen);
+	unlink(path);
+	unlink(key_path);
+	unlink(pub_path);
+	rmdir(dir);
+}
+
+/*
+ * Old-format lines first (issue 6 files): read, and nrmd carries on with
+ * numbered lines after them; a series out of order is refused at
+ * start-up, and by nrm_audit_cps_check for every verifier.
+ */
+static void
+test_series_compat(void **state)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct nrm_checkpoints *cps = NULL;
+	struct nrm_audit_cps read = {NULL, 0, 0};
+	struct nrm_audit_cp old;
+	char key_path[64], pub_path[64];
+	char dir[] = "/tmp/test_auditseries.XXXXXX";
+	char path[128];
+	struct nrm_error err;
+	const char *why = NULL;
+	size_t bad = 0;
+	char *line;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(gen);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
+	write_pem(gen, true, key_path);
+	write_pem(gen, false, pub_path);
+	memset(&old, 0, sizeof(old));
+	old.pos = 3;
+	memcpy(old.hash, H64, sizeof(old.hash));
+	snprintf(old.at, sizeof(old.at), "2029-01-01T00:00:00Z");
+	assert_int_equal(nrm_audit_cp_sign(gen, &old), NRM_OK);
+	line = nrm_audit_cp_line(&old);
+	assert_non_null(line);
+	assert_null(strstr(line, "seq"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", line);
+	fclose(f);
+	free(line);
+
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	assert_int_equal(nrm_checkpoints_add(cps, 5, H64, 1893456000), NRM_OK);
+	assert_int_equal(nrm_checkpoints_add(cps, 8, H64, 1893456060), NRM_OK);
+	nrm_checkpoints_free(cps);
+	assert_int_equal(
+	    nrm_audit_cps_load(path, gen, &read, NULL, &err), NRM_OK);
+	assert_int_equal(read.n, 3);
+	assert_int_equal(read.v[0].seq, 0);
+	assert_int_equal(read.v[1].seq, 2);
+	assert_string_equal(read.v[1].prev, read.v[0].self);
+	assert_int_equal(read.v[2].seq, 3);
+	for (size_t i = 0; i < read.n; i++)
+		assert_false(read.v[i].sig_bad);
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_OK);
+
+	/* swapped: the sequence breaks at the first line out of place */
+	{
+		struct nrm_audit_cp t = read.v[1];
+
+		read.v[1] = read.v[2];
+		read.v[2] = t;
+	}
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_ERR);
+	assert_int_equal(bad, 1);
+	assert_string_equal(why, "checkpoint sequence");
+	/* an old line after a numbered one */
+	read.v[2] = read.v[0];
+	read.v[1].seq = 2;
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_ERR);
+	/* seq 2 with line 3's prev: the chain breaks first */
+	assert_string_equal(why, "checkpoint chain");
+	nrm_audit_cps_free(&read);
+
+	/* nrmd refuses to start on a file whose lines were reordered */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	{
+		char l[3][1024];
+
+		for (int i = 0; i < 3; i++)
+			assert_non_null(fgets(l[i], sizeof(l[i]), f));
+		fclose(f);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, "%s%s%s", l[0], l[2], l[1]);
+		fclose(f);
+	}
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
+	assert_non_null(strstr(err.detail, "line 2: checkpoint sequence"));
+
+	EVP_PKEY_free(gen);
+	unlink(path);
+	unlink(key_path);
+	unlink(pub_path);
+	rmdir(dir);
+}
+
+/* Rotation: full files become parts; the series runs on across them. */
+static void
+test_rotation(void **state)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct nrm_checkpoints *cps = NULL;
+	struct nrm_audit_cps read = {NULL, 0, 0};
+	char key_path[64], pub_path[64];
+	char dir[] = "/tmp/test_auditrot.XXXXXX";
+	char path[128], part[160];
+	struct nrm_error err;
+	const char *why = NULL;
+	size_t bad = 0;
+	int parts = 0;
+
+	(void)state;
+	assert_non_null(gen);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
+	write_pem(gen, true, key_path);
+	write_pem(gen, false, pub_path);
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	nrm_checkpoints_set_rotation(cps, 2);
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(
+		    nrm_checkpoints_add(cps, i, H64, 1893456000), NRM_OK);
+	/* in memory: the current file only (1 line: seq 5) */
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_add(cps, 6, H64, 1893456000), NRM_OK);
+	/* rotated at 2: the new file is empty, its part's last line stays */
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	nrm_checkpoints_free(cps);
+	nrm_audit_cps_part_name(path, 3, part, sizeof(part));
+	assert_int_equal(access(part, F_OK), 0);
+	nrm_audit_cps_part_name(path, 4, part, sizeof(part));
+	assert_int_not_equal(access(part, F_OK), 0);
+
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_OK);
+	assert_int_equal(parts, 3);
+	assert_int_equal(read.n, 6);
+	for (size_t i = 0; i < read.n; i++) {
+		assert_int_equal(read.v[i].seq, (int64_t)i + 1);
+		assert_int_equal(read.v[i].part, (int)i / 2 + 1);
+		assert_false(read.v[i].sig_bad);
+	}
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_OK);
+	nrm_audit_cps_free(&read);
+
+	/* reopened, the series carries on at 7 */
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	assert_int_equal(nrm_checkpoints_add(cps, 7, H64, 1893456000), NRM_OK);
+	assert_int_equal(nrm_checkpoints_count(cps), 1);
+	nrm_checkpoints_free(cps);
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_OK);
+	assert_int_equal(read.n, 7);
+	assert_int_equal(read.v[6].seq, 7);
+	assert_int_equal(read.v[6].part, 0);
+	assert_int_equal(nrm_audit_cps_check(&read, &bad, &why), NRM_OK);
+	nrm_audit_cps_free(&read);
+
+	/* a part removed: the series no longer holds, nrmd will not start */
+	nrm_audit_cps_part_name(path, 1, part, sizeof(part));
+	assert_int_equal(unlink(part), 0);
+	nrm_audit_cps_part_name(path, 2, part, sizeof(part));
+	{
+		char first[160];
+
+		nrm_audit_cps_part_name(path, 1, first, sizeof(first));
+		assert_int_equal(rename(part, first), 0);
+	}
+	assert_int_equal(
+	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
+	assert_non_null(strstr(err.detail, "checkpoint sequence"));
+	/* a gap between parts: refused too, never silently cut short */
+	nrm_audit_cps_part_name(path, 1, part, sizeof(part));
+	assert_int_equal(unlink(part), 0);
+	assert_int_equal(
+	    nrm_audit_cps_load_series(path, gen, &read, &parts, NULL, &err),
+	    NRM_ERR);
+	assert_non_null(strstr(err.detail, "part 000001 of 3 is missing"));
+
+	EVP_PKEY_free(gen);
+	for (int k = 1; k <= 3; k++) {
+		nrm_audit_cps_part_name(path, k, part, sizeof(part));
+		unlink(part);
+	}
 	unlink(path);
 	unlink(key_path);
 	unlink(pub_path);
@@ -451,6 +665,8 @@ main(void)
 	    cmocka_unit_test(test_sign_verify),
 	    cmocka_unit_test(test_cps_load),
 	    cmocka_unit_test(test_nrmd_checkpoints),
+	    cmocka_unit_test(test_series_compat),
+	    cmocka_unit_test(test_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
