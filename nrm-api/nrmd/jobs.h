@@ -15,8 +15,8 @@
  *   schema      every 5 s: read the schema version for the pool's
  *               readiness (nrm_db_schema_seen)
  *   coverage    every coverage_refresh, and at once after a reload:
- *               api.coverage_uncovered into app->coverage (coverage.h),
- *               warning about regions with an office but no coordinator
+ *               api.coverage_uncovered into app->coverage (coverage.h:
+ *               the uncovered regions and the overdue counts), warning about regions with an office but no coordinator
  *               key or person at start, after a reload and when that
  *               list changes
  *

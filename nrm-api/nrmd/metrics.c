@@ -207,7 +207,9 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 /*
  * The live coverage (issue 20): nrm_regions_uncovered, the regions with
  * no active coordinator or none who acted within coverage_silent_after,
- * as of the last refresh (coverage_refresh); absent until the first.
+ * and nrm_cases_overdue, per region the cases past their take and
+ * first-contact deadlines (GET /v1/overview's numbers), as of the last
+ * refresh (coverage_refresh); absent until the first.
  */
 static void
 metrics_coverage(struct evbuffer *b, const struct nrm_app *app)
@@ -219,6 +221,22 @@ metrics_coverage(struct evbuffer *b, const struct nrm_app *app)
 	    "coverage_silent_after.");
 	evbuffer_add_printf(
 	    b, "nrm_regions_uncovered %d\n", app->coverage.n_uncovered);
+	if (app->coverage.n_overdue == 0)
+		return;
+	metrics_head(b, "nrm_cases_overdue", "gauge",
+	    "Cases past their take deadline (open) or first-contact "
+	    "deadline (not closed), per region.");
+	for (int i = 0; i < app->coverage.n_overdue; i++) {
+		const struct nrm_coverage_overdue *o =
+		    &app->coverage.overdue[i];
+
+		evbuffer_add_printf(b,
+		    "nrm_cases_overdue{region=\"%s\",deadline=\"take\"} %d\n"
+		    "nrm_cases_overdue{region=\"%s\",deadline=\"first_"
+		    "contact\"}"
+		    " %d\n",
+		    o->region, o->take, o->region, o->first_contact);
+	}
 }
 
 /*

@@ -173,7 +173,9 @@ REVOKE ALL ON FUNCTION care.overview_coverage(integer),
     care.overview_counts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION care.overview_coverage(integer),
     care.overview_counts() TO nrm_coordinator, nrm_chain_director;
-GRANT EXECUTE ON FUNCTION care.overview_coverage(integer) TO nrm_app;
+-- nrm_app: through api.coverage_uncovered (nrmd's coverage job).
+GRANT EXECUTE ON FUNCTION care.overview_coverage(integer),
+    care.overview_counts() TO nrm_app;
 
 -- The doors every entry point goes through (10_common.sql), for the
 -- chain director.
@@ -263,9 +265,13 @@ GRANT EXECUTE ON FUNCTION api.overview(bytea, text, inet, integer)
 /*
  * The coverage nrmd keeps in memory (refreshed every coverage_refresh
  * seconds, nrm-api/nrmd/jobs.c), called as nrm_app without a token:
- * {"uncovered": [codes], "unstaffed": [codes]}, uncovered the regions
+ * {"uncovered": [codes], "unstaffed": [codes], "overdue": [{"region",
+ * "take", "first_contact"}]}, uncovered the regions
  * care.overview_coverage marks not covered, unstaffed those without any
- * active coordinator key or person.  Region codes only.
+ * active coordinator key or person, overdue every region (in code order)
+ * with care.overview_counts' past_take_deadline and
+ * past_first_contact_deadline (/metrics' nrm_cases_overdue, the same
+ * numbers as GET /v1/overview).  Region codes and counts only.
  */
 CREATE OR REPLACE FUNCTION api.coverage_uncovered(p_silent_after_s integer)
 RETURNS jsonb
@@ -277,12 +283,20 @@ AS $$
 	        ORDER BY v.region) FILTER (WHERE NOT v.covered), '[]'),
 	    'unstaffed', COALESCE(pg_catalog.jsonb_agg(v.region
 	        ORDER BY v.region) FILTER (WHERE v.coordinator_keys
-	            + v.coordinator_persons = 0), '[]'))
+	            + v.coordinator_persons = 0), '[]'),
+	    'overdue', (SELECT COALESCE(pg_catalog.jsonb_agg(
+	        pg_catalog.jsonb_build_object('region', n.region,
+	            'take', n.past_take_deadline,
+	            'first_contact', n.past_first_contact_deadline)
+	        ORDER BY n.region), '[]')
+	        FROM care.overview_counts() n))
 	FROM care.overview_coverage(p_silent_after_s) v
 $$;
 COMMENT ON FUNCTION api.coverage_uncovered(integer) IS
     'The regions not covered (no active coordinator, or none acting within '
-    'p_silent_after_s seconds) and those without any coordinator '
-    'principal: region codes for nrmd''s routing, /metrics and reload '
-    'warnings.  No token: called by nrmd''s periodic job.';
+    'p_silent_after_s seconds), those without any coordinator '
+    'principal, and per region the cases past their take and '
+    'first-contact deadlines (care.overview_counts): region codes and '
+    'counts for nrmd''s routing, /metrics and reload warnings.  No '
+    'token: called by nrmd''s periodic job.';
 GRANT EXECUTE ON FUNCTION api.coverage_uncovered(integer) TO nrm_app;

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 \ir fixtures.psql
 
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
@@ -142,6 +142,31 @@ SELECT is((SELECT ARRAY[(r->>'open')::int, (r->>'untaken')::int,
     'NATIONAL: A open and untaken, one escalation received in 7 days');
 SELECT is(pg_temp.load(pg_temp.row_of(a, 'VR02')), ARRAY[0, 0, 0, 0, 0, 0,
     0], 'VR02: all zero') FROM ans WHERE who = 'chain';
+
+-- The overdue counts nrmd serves in /metrics (nrm_cases_overdue), from
+-- api.coverage_uncovered as nrm_app: every region, the same numbers as
+-- the overview's.
+CREATE TEMP TABLE od AS
+SELECT o->>'region' AS region, (o->>'take')::int AS take,
+    (o->>'first_contact')::int AS first_contact
+FROM jsonb_array_elements(pg_temp.a(
+    'SELECT api.coverage_uncovered(3600)')->'overdue') o;
+SELECT is((SELECT count(*)::int FROM od), (SELECT count(*)::int
+    FROM ref.region), 'overdue: one entry per region');
+SELECT set_eq('SELECT region, take, first_contact FROM od',
+    $$SELECT r->>'region' AS region,
+        (r->>'past_take_deadline')::int AS take,
+        (r->>'past_first_contact_deadline')::int AS first_contact
+    FROM ans, jsonb_array_elements(a->'body'->'regions') r
+    WHERE who = 'chain'$$,
+    'overdue: the overview''s past_take_deadline and '
+    'past_first_contact_deadline, region by region');
+SELECT results_eq($$SELECT region, take, first_contact FROM od
+    WHERE region IN ('VR01', 'VR02', 'VR13') ORDER BY region$$,
+    $$VALUES ('VR01', 0, 1), ('VR02', 0, 0), ('VR13', 1, 0)$$,
+    'overdue: VR01 first contact 1 (E), VR02 none, VR13 take 1 (G)');
+SELECT is((SELECT array_agg(region) FROM od), (SELECT array_agg(region
+    ORDER BY region) FROM od), 'overdue: in region code order');
 
 -- Who sees which rows.
 SELECT is(cardinality(pg_temp.codes(a)), (SELECT count(*)::int

@@ -62,6 +62,8 @@ def full(workdir, cluster, pki):
         "audit_checkpoint_interval": 1})
     wait_for(lambda: "nrm_audit_unsealed_events " in served(d), 15,
              what="the first seal")
+    wait_for(lambda: "\nnrm_cases_overdue{" in served(d), 15,
+             what="the first coverage refresh")
     yield d
     pool.close()
 

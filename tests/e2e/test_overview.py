@@ -6,7 +6,9 @@ every answer for case ids, key ids and the suite's personal data.
 
 Live coverage: a region whose only coordinator is revoked, or silent
 for longer than coverage_silent_after, is uncovered in the overview and
-counted in /metrics; nrmd and `nrmctl config check --database-url` warn
+counted in /metrics (nrm_regions_uncovered), as are the cases past
+their take and first-contact deadlines per region (nrm_cases_overdue,
+the overview's numbers); nrmd and `nrmctl config check --database-url` warn
 about offices without any coordinator.  VR21 and VR23 are this module's
 too.
 
@@ -241,6 +243,58 @@ def test_metrics_counts_uncovered_regions(nrmd, cluster):
     wait_for(lambda: metric(nrmd, "nrm_regions_uncovered")
              == uncovered_in_db(cluster, 3), 15,
              what="nrm_regions_uncovered is the database's count")
+
+
+OVERDUE_LINE = re.compile(r'^nrm_cases_overdue\{region="([A-Z0-9]+)",'
+                          r'deadline="(take|first_contact)"\} (\d+)$', re.M)
+
+
+def overdue_gauges(d):
+    """nrm_cases_overdue on d's /metrics: {(region, deadline): count}."""
+    text = requests.get(d.url + "/metrics", timeout=5).text
+    found = OVERDUE_LINE.findall(text)
+    assert len(found) == text.count("\nnrm_cases_overdue{"), text
+    return {(r, k): int(n) for r, k, n in found}
+
+
+def overdue_in_overview(d, ks):
+    return {(r, k): x[col] for r, x in rows(d, ks["chain"]).items()
+            for k, col in (("take", "past_take_deadline"),
+                           ("first_contact", "past_first_contact_deadline"))}
+
+
+def test_metrics_overdue_cases_per_region(nrmd, cluster, ks):
+    """nrm_cases_overdue: two cases made past their take deadline in
+    VR19 and one past its first-contact deadline in VR18 move exactly
+    those gauges; every region has both, equal to the overview's
+    past_take_deadline and past_first_contact_deadline (0 when none),
+    within the refresh (1 s here)."""
+    d = nrmd
+    before = overdue_in_overview(d, ks)
+    for _ in range(2):
+        overdue(cluster, case_in(d, ks, "VR19"))
+    overdue(cluster, case_in(d, ks, "VR18"), take=False)
+    want = overdue_in_overview(d, ks)
+    changed = {k: want[k] - before[k] for k in want if want[k] != before[k]}
+    assert changed == {("VR19", "take"): 2, ("VR18", "first_contact"): 1}, \
+        changed
+    assert len(want) == 2 * int(cluster.scalar(
+        "select count(*) from ref.region"))
+    wait_for(lambda: overdue_gauges(d) == want, 15,
+             what="nrm_cases_overdue is the overview's, region by region")
+    got = overdue_gauges(d)
+    assert got[("VR19", "take")] == before[("VR19", "take")] + 2
+    assert got[("VR18", "first_contact")] == \
+        before[("VR18", "first_contact")] + 1
+    # a region without any case: present, 0
+    none = cluster.scalar(
+        "select min(code) from ref.region r where not exists (select 1 "
+        "from care.case c where c.region_code = r.code)")
+    assert none, "every region has a case"
+    assert (got[(none, "take")], got[(none, "first_contact")]) == (0, 0)
+    # counts and region codes only
+    text = requests.get(d.url + "/metrics", timeout=5).text
+    assert all(c not in text for c in CASES)
 
 
 def test_nrmd_warns_about_offices_without_coordinators(nrmd, ks):

@@ -2,7 +2,8 @@
  * test_coverage.c - the live coverage nrmd keeps (coverage.c, alone): an
  * answer of api.coverage_uncovered is taken whole or not at all, the
  * unstaffed list's change is reported, a region is uncovered only once
- * a refresh said so.  The refresh job and the reroute are in
+ * a refresh said so, the per-region overdue counts are taken or refused
+ * with the rest.  The refresh job and the reroute are in
  * tests/e2e/test_overview.py.
  */
 #include <stdarg.h>
@@ -79,12 +80,67 @@ test_malformed_keeps_the_state(void **state)
 	}
 }
 
+static void
+test_overdue(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": {}}",
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": "
+	    "[{\"region\": \"VR13\", \"take\": 1}]}",
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": "
+	    "[{\"region\": \"VR13\", \"take\": -1, "
+	    "\"first_contact\": 0}]}",
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": "
+	    "[{\"region\": \"VR13\", \"take\": 1.5, "
+	    "\"first_contact\": 0}]}",
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": "
+	    "[{\"region\": 13, \"take\": 1, \"first_contact\": 0}]}",
+	    "{\"uncovered\": [], \"unstaffed\": [], \"overdue\": "
+	    "[{\"take\": 1, \"first_contact\": 0}]}",
+	};
+	struct nrm_coverage c;
+	bool changed;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	/* absent: no region's counts known */
+	assert_int_equal(
+	    nrm_coverage_take(
+		&c, "{\"uncovered\": [], \"unstaffed\": []}", 1, &changed),
+	    NRM_OK);
+	assert_int_equal(c.n_overdue, 0);
+	assert_int_equal(nrm_coverage_take(&c,
+			     "{\"uncovered\": [], \"unstaffed\": [], "
+			     "\"overdue\": [{\"region\": \"VR01\", "
+			     "\"take\": 0, \"first_contact\": 4}, "
+			     "{\"region\": \"VR13\", \"take\": 2, "
+			     "\"first_contact\": 0}]}",
+			     2, &changed),
+	    NRM_OK);
+	assert_int_equal(c.n_overdue, 2);
+	assert_string_equal(c.overdue[0].region, "VR01");
+	assert_int_equal(c.overdue[0].take, 0);
+	assert_int_equal(c.overdue[0].first_contact, 4);
+	assert_string_equal(c.overdue[1].region, "VR13");
+	assert_int_equal(c.overdue[1].take, 2);
+	assert_int_equal(c.overdue[1].first_contact, 0);
+	/* a malformed entry: the whole answer refused, the counts kept */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    nrm_coverage_take(&c, bad[i], 3, &changed), NRM_ERR);
+		assert_int_equal(c.n_overdue, 2);
+		assert_int_equal(c.overdue[1].take, 2);
+		assert_int_equal(c.refreshed_at, 2);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_take_and_ask),
 	    cmocka_unit_test(test_malformed_keeps_the_state),
+	    cmocka_unit_test(test_overdue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
