@@ -49,7 +49,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
-           nrm-api/common/totp.c
+           nrm-api/common/totp.c nrm-api/common/keyfile.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -186,7 +186,8 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # nor any handler: the modules stand alone.
 HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
                  db.o conn.o problem.o tls.o session.o config.o) \
-                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o)
+                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
+                 keyfile.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
     $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
