@@ -49,7 +49,7 @@ SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
     'person_credential', 'enrolment', 'recovery_code', 'session',
     'login_failure', 'login_lock'], 'auth tables');
 SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
-    'break_glass_policy', 'review'],
+    'break_glass_policy', 'review', 'break_glass_limit'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
