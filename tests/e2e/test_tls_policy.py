@@ -8,6 +8,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 import warnings
 
 import pytest
@@ -180,3 +181,31 @@ def test_fixture_keys_are_owner_only(pki):
     for f in (pki["key"], pki["pseudonym"]):
         assert f.stat().st_mode & 0o077 == 0, f
 
+
+
+# --------------------------------------------------------------------------
+# the database connection: libpq's TLS settings from database_url
+
+
+def test_database_url_sslmode_is_honoured(nrmd_factory, cluster):
+    """sslmode in database_url reaches libpq unchanged (nrmd adds only
+    options and application_name): a value libpq does not know stops
+    every connection, so nrmd never becomes ready, while verify-full
+    connects (the test cluster listens on a Unix socket only, where
+    libpq uses no TLS; over TCP verify-full checks the server's
+    certificate against sslrootcert, docs/security.md)."""
+    sep = "&" if "?" in cluster.app_url else "?"
+    d = nrmd_factory(config={
+        "database_url": cluster.app_url + sep + "sslmode=verify-all",
+        "log_level": "debug"}, wait_ready=False)
+    d.wait_listening()
+    wait_for(lambda: "database connect failed" in d.log_text() or
+             "could not start connection" in d.log_text(), 15,
+             what="a refused database connect")
+    for _ in range(10):
+        r = requests.get(d.url + "/readyz", timeout=5)
+        assert r.status_code == 503, r.text
+        time.sleep(0.2)
+    d2 = nrmd_factory(config={
+        "database_url": cluster.app_url + sep + "sslmode=verify-full"})
+    assert requests.get(d2.url + "/readyz", timeout=5).status_code == 200
