@@ -40,9 +40,10 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_S(listen_tls, "127.0.0.1:8443", false,
 	    "HTTPS host:port, empty to disable"),
 	CFG_S(tls_cert_file, "var/tls/cert.pem", true,
-	    "PEM certificate chain (reloaded on SIGHUP)"),
+	    "PEM certificate chain; a new one that does not load keeps the "
+	    "running pair"),
 	CFG_S(tls_key_file, "var/tls/key.pem", true,
-	    "PEM private key, mode 600 (reloaded on SIGHUP)"),
+	    "PEM private key, readable by its owner only (mode 600)"),
 	CFG_S(tls_client_ca_file, "", true,
 	    "PEM CA certificate(s) that client certificates must chain to; "
 	    "empty: no client certificates asked for"),
