@@ -56,27 +56,32 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
            nrm-core/rules_compile.c nrm-core/role.c \
-           nrm-core/statvocab.c
+           nrm-core/statvocab.c nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
+           nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
-           nrm-api/common/totp.c nrm-api/common/keyfile.c
+           nrm-api/common/totp.c nrm-api/common/indicators_file.c \
+           nrm-api/common/keyfile.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
+           nrm-api/nrmd/framing.c nrm-api/nrmd/hist.c \
            nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
            nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
+           nrm-api/nrmd/metrics.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
-           nrm-api/nrmd/handlers/statistics.c
+           nrm-api/nrmd/handlers/statistics.c \
+           nrm-api/nrmd/handlers/indicators.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
@@ -93,7 +98,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
-             tests/unit/test_statvocab
+             tests/unit/test_statvocab tests/unit/test_indicators \
+             tests/unit/test_framing
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -141,6 +147,9 @@ browser: all
 	@tests/browser/run.sh
 
 $(BUILD)/nrm-api/common/%.o: INC = $(INC_COMMON)
+# pgnotice.c reads libpq's result fields (both programs link libpq)
+$(BUILD)/nrm-api/common/pgnotice.o: INC = $(INC_COMMON) \
+    -I/usr/include/postgresql
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
 $(BUILD)/nrm-api/nrmctl/%.o: INC = $(INC_NRMCTL)
 
@@ -207,10 +216,11 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # test_http_alone links the HTTP edge, auth and the api.* call path with
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
 # nor any handler: the modules stand alone.
-HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o auth.o dbapi.o \
-                 db.o conn.o problem.o tls.o session.o config.o) \
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
+                 auth.o dbapi.o db.o conn.o problem.o tls.o session.o \
+                 config.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
-                 keyfile.o)
+                 pgnotice.o keyfile.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
     $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
@@ -241,6 +251,7 @@ $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
 endef
 $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
+$(eval $(call NRMD_ALONE,test_framing,framing))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.
@@ -263,7 +274,7 @@ asan:
 
 # The fuzzers: those of nrm-core alone, then those that need sources of
 # nrm-api/common (fuzz_<name>.c and its extra sources).
-FUZZ_CORE = signal geo json rules
+FUZZ_CORE = signal geo json rules indicators
 FUZZ_CC = clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined
 
 fuzz:
@@ -278,6 +289,8 @@ fuzz:
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_token \
 	  tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+	$(FUZZ_CC) $(INC_NRMD) -o build/fuzz/bin/fuzz_framing \
+	  tests/fuzz/fuzz_framing.c nrm-api/nrmd/framing.c
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
 	  tests/fuzz/fuzz_totp.c nrm-api/common/totp.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto

@@ -184,3 +184,103 @@ nrm_diag_json(const struct nrm_diag *d)
 	}
 	return nrm_json_print_take(o, ok);
 }
+
+/* Line and column (1-based, columns in bytes) of text[off]. */
+static void
+diag_line_col(const char *text, size_t off, int *line, int *col)
+{
+	size_t i, bol = 0;
+
+	*line = 1;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			bol = i + 1;
+		}
+	}
+	*col = (int)(off - bol) + 1;
+}
+
+cJSON *
+nrm_diag_parse_json(
+    struct nrm_diag *d, const char *file, const char *text, size_t len)
+{
+	struct nrm_error err;
+	char where[48];
+	cJSON *root;
+	size_t at = 0;
+	int line, col;
+
+	if (text == NULL || len == 0) {
+		nrm_diag_add(d, NRM_DIAG_ERROR, file, NULL, "empty file");
+		return NULL;
+	}
+	if (nrm_json_parse(&root, text, len, &at, &err) == NRM_OK)
+		return root;
+	if (err.code != NRM_E_MALFORMED) {
+		nrm_diag_add(
+		    d, NRM_DIAG_ERROR, file, err.field, "%s", err.detail);
+		return NULL;
+	}
+	diag_line_col(text, at, &line, &col);
+	if (strstr(err.detail, "UTF-8") != NULL)
+		snprintf(where, sizeof(where), "line %d", line);
+	else
+		snprintf(where, sizeof(where), "line %d, column %d", line, col);
+	nrm_diag_add(d, NRM_DIAG_ERROR, file, where, "%s", err.detail);
+	return NULL;
+}
+
+/* Where the member reporter writes: a diag and one file. */
+struct diag_at {
+	struct nrm_diag *d;
+	const char *file;
+};
+
+static void
+diag_report(void *arg, const struct nrm_error *err)
+{
+	const struct diag_at *at = arg;
+
+	nrm_diag_add(
+	    at->d, NRM_DIAG_ERROR, at->file, err->field, "%s", err->detail);
+}
+
+int
+nrm_diag_members(struct nrm_diag *d, const char *file, const char *path,
+    const cJSON *obj, const char *const *names, int n, uint32_t required,
+    const cJSON **found)
+{
+	struct diag_at at = {d, file};
+
+	return nrm_json_members(
+	    obj, path, names, n, required, found, diag_report, &at, NULL);
+}
+
+int
+nrm_diag_text_value(struct nrm_diag *d, const char *file, const char *path,
+    const cJSON *v, size_t max, bool lines, char **out)
+{
+	struct nrm_error err;
+
+	*out = NULL;
+	if (nrm_json_text(v, path, max, lines, out, &err) == NRM_OK)
+		return NRM_OK;
+	nrm_diag_add(d, NRM_DIAG_ERROR, file, err.field, "%s", err.detail);
+	return NRM_ERR;
+}
+
+const char *
+nrm_diag_shown(const char *s, char buf[NRM_DIAG_SHOWN_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < NRM_DIAG_SHOWN_MAX; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}

@@ -131,79 +131,17 @@ nrm_ld_report(struct ld *L, enum nrm_diag_severity sev, const char *file,
 const char *
 nrm_ld_shown(const char *s, char buf[LD_SHOWN_MAX + 4])
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < LD_SHOWN_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7F) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-/* Line and column (1-based, columns in bytes) of text[off]. */
-static void
-ld_line_col(const char *text, size_t off, int *line, int *col)
-{
-	size_t i, bol = 0;
-
-	*line = 1;
-	for (i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			bol = i + 1;
-		}
-	}
-	*col = (int)(off - bol) + 1;
+	return nrm_diag_shown(s, buf);
 }
 
 /*
- * Parse one JSON file with the strict reader (json.h).  Reports the
- * problem (a fault in the bytes with its line and column, a duplicate
- * key at its path) and returns NULL on failure.
+ * Parse one JSON file with the strict reader (json.h), reported into
+ * this load's diagnostics (nrm_diag_parse_json).
  */
 cJSON *
 nrm_ld_json(struct ld *L, const char *file, const char *text, size_t len)
 {
-	struct nrm_error err;
-	char where[48];
-	cJSON *root;
-	size_t at = 0;
-	int line, col;
-
-	if (text == NULL || len == 0) {
-		nrm_ld_error(L, file, NULL, "empty file");
-		return NULL;
-	}
-	if (nrm_json_parse(&root, text, len, &at, &err) == NRM_OK)
-		return root;
-	if (err.code != NRM_E_MALFORMED) {
-		nrm_ld_error(L, file, err.field, "%s", err.detail);
-		return NULL;
-	}
-	ld_line_col(text, at, &line, &col);
-	if (strstr(err.detail, "UTF-8") != NULL)
-		snprintf(where, sizeof(where), "line %d", line);
-	else
-		snprintf(where, sizeof(where), "line %d, column %d", line, col);
-	nrm_ld_error(L, file, where, "%s", err.detail);
-	return NULL;
-}
-
-/* Where the member helpers report: this load and one file. */
-struct ld_at {
-	struct ld *L;
-	const char *file;
-};
-
-static void
-ld_report(void *arg, const struct nrm_error *err)
-{
-	const struct ld_at *at = arg;
-
-	nrm_ld_error(at->L, at->file, err->field, "%s", err->detail);
+	return nrm_diag_parse_json(L->diag, file, text, len);
 }
 
 /*
@@ -216,10 +154,8 @@ nrm_ld_members(struct ld *L, const char *file, const char *path,
     const cJSON *obj, const char *const *names, int n, uint32_t required,
     const cJSON **found)
 {
-	struct ld_at at = {L, file};
-
-	return nrm_json_members(
-	    obj, path, names, n, required, found, ld_report, &at, NULL);
+	return nrm_diag_members(
+	    L->diag, file, path, obj, names, n, required, found);
 }
 
 /*
@@ -230,13 +166,7 @@ int
 nrm_ld_text(struct ld *L, const char *file, const char *path, const cJSON *v,
     size_t max, char **out)
 {
-	struct nrm_error err;
-
-	*out = NULL;
-	if (nrm_json_text(v, path, max, false, out, &err) == NRM_OK)
-		return NRM_OK;
-	nrm_ld_error(L, file, err.field, "%s", err.detail);
-	return NRM_ERR;
+	return nrm_diag_text_value(L->diag, file, path, v, max, false, out);
 }
 
 /*

@@ -4,6 +4,7 @@
 #   deps       scripts/deps.sh installs what is missing (Debian packages)
 #   build      make (warnings are errors)
 #   unit       make unit (table-driven C tests, cmocka)
+#   indicators-cli tests/db/indicators_cli.sh: nrmctl indicators check
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
 #   audit-cli  tests/db/audit_cli.sh: nrmctl audit against a real chain
 #   person-cli tests/db/person_cli.sh: nrmctl person against a database
@@ -216,6 +217,8 @@ if step build make -j"$JOBS"; then
 fi
 
 counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
+# nrmctl indicators check: the register's checker (no database).
+counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
 
 # The release programs carry every hardening flag (issue 14).
 if [ "$BUILD_OK" -eq 1 ]; then
@@ -227,6 +230,12 @@ fi
 
 # The pinned .clang-format (STYLE.md rule 13).
 step format make format-check
+
+# The alerting rules (promtool, Debian package prometheus) and the
+# dashboard's JSON; the live scrape is checked in the e2e tier.
+step prom-rules promtool check rules config/prometheus/nrm-rules.yml
+step prom-rules-test promtool test rules tests/prometheus/nrm-rules.test.yml
+step dashboard "$PY" -m json.tool config/grafana/nrm-dashboard.json /dev/null
 
 # The database tier: pgTAP in a throwaway cluster.
 banner "cluster: scripts/pg.sh start $PGDIR"

@@ -26,6 +26,11 @@ PKGS=(
 	wrk docker-compose valgrind openssl ca-certificates
 	libclang-rt-14-dev curl clang-format
 	libqrencode-dev chromium zbar-tools
+	# promtool: make check runs `promtool check rules` on
+	# config/prometheus/nrm-rules.yml and `promtool check metrics` on a
+	# live scrape (tests/e2e/test_metrics_families.py); Debian ships it
+	# only in the whole prometheus package (about 96 MB)
+	prometheus
 )
 
 missing=()

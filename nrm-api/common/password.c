@@ -25,6 +25,8 @@ struct pw_phc {
 
 /* cracklib refuses anything shorter than this as "too short". */
 #define PW_STEM_MIN 6
+/* A login at least this long may not appear inside the password. */
+#define PW_LOGIN_MIN 4
 
 /* Parse a decimal without leading zeros, at most `max`; NULL if none. */
 static const char *
@@ -156,7 +158,13 @@ nrm_password_check(const char *pw, size_t len, const char *login,
 		    "could not check the password: out of memory");
 	memcpy(copy, pw, len);
 	copy[len] = '\0';
-	why = FascistCheckUser(copy, dict, login, display_name);
+	/* cracklib compares mangled forms of the whole password with the
+	 * login; digits stripped around a word can hide a login that ends
+	 * in digits, so containing it is refused outright */
+	why = login != NULL && strlen(login) >= PW_LOGIN_MIN &&
+		strcasestr(copy, login) != NULL
+	    ? "it contains your login"
+	    : FascistCheckUser(copy, dict, login, display_name);
 	/* a word with digits or symbols around it: check the word too */
 	while (lead < len && pw_strippable((unsigned char)pw[lead]))
 		lead++;

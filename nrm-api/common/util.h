@@ -39,4 +39,7 @@ char *nrm_xstrdup(const char *s);
 /* Monotonic clock in milliseconds. */
 int64_t nrm_mono_ms(void);
 
+/* The same in microseconds (for histograms). */
+int64_t nrm_mono_us(void);
+
 #endif /* NRM_UTIL_H */

@@ -16,6 +16,7 @@
 #include "audit_cli.h"
 #include "crypto.h"
 #include "migrate.h"
+#include "indicators_file.h"
 #include "routing.h"
 
 #define OPT(field) offsetof(struct nrm_ctl_args, field)
@@ -214,6 +215,19 @@ static const char ctl_usage_config[] =
     "print the coverage report (per region: municipalities, active,\n"
     "office, fallback, effective target) and every warning and error.\n"
     "Exit 0 when it loads, 1 on any error.  Needs no database.\n";
+
+static const char ctl_usage_indicators[] =
+    "usage: nrmctl indicators check [FILE]\n"
+    "\n"
+    "Load the indicators register FILE (default " NRM_INDICATORS_FILE_DEFAULT
+    ")\n"
+    "exactly as nrmd does and check every entry against the statistics\n"
+    "vocabulary: unknown keys, bad or duplicate ids, missing Dutch or\n"
+    "English texts, unknown measures or dimensions, a dimension the\n"
+    "measure does not allow, more than two dimensions, a unit that does\n"
+    "not fit the measure, a bad schedule (docs/indicators.md).  Exit 0\n"
+    "with a one-line summary when it loads; exit 1 with every problem\n"
+    "(path and message, one per line) otherwise.  Needs no database.\n";
 
 static int
 cmd_migrate_run(
@@ -481,6 +495,29 @@ cmd_audit_checkpoint_run(
 	return nrm_audit_checkpoint(conn, a->key, stdout, err);
 }
 
+/*
+ * The end of a configuration check of `what` (rc from its load): the
+ * diagnostics on stdout when it loaded (with `quiet`, only when there
+ * are warnings), else on stderr with "nrmctl: WHAT refused: N
+ * error(s)"; d is released.  Returns the exit status.
+ */
+static int
+ctl_check_verdict(const char *what, struct nrm_diag *d, int rc, bool quiet)
+{
+	char *text = NULL;
+
+	if (rc != NRM_OK || !quiet || nrm_diag_warnings(d) > 0)
+		text = nrm_diag_text(d);
+	if (text != NULL)
+		fputs(text, rc == NRM_OK ? stdout : stderr);
+	free(text);
+	if (rc != NRM_OK)
+		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", what,
+		    nrm_diag_errors(d));
+	nrm_diag_free(d);
+	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+}
+
 static int
 cmd_config_check_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
@@ -503,16 +540,29 @@ cmd_config_check_run(
 		printf("routing configuration %s: version %s\n", dir,
 		    nrm_router_version(router));
 	}
-	text = nrm_diag_text(&diag);
-	if (text != NULL)
-		fputs(text, rc == NRM_OK ? stdout : stderr);
-	free(text);
-	if (rc != NRM_OK)
-		fprintf(stderr, "nrmctl: %s refused: %d error(s)\n", dir,
-		    nrm_diag_errors(&diag));
-	nrm_diag_free(&diag);
 	nrm_router_free(router);
-	return rc == NRM_OK ? 0 : NRM_CTL_EXIT_FAIL;
+	return ctl_check_verdict(dir, &diag, rc, false);
+}
+
+static int
+cmd_indicators_check_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	const char *file =
+	    a->arg != NULL ? a->arg : NRM_INDICATORS_FILE_DEFAULT;
+	struct nrm_indicators *reg = NULL;
+	struct nrm_diag diag;
+	int rc;
+
+	NRM_UNUSED(conn);
+	NRM_UNUSED(err);
+	nrm_diag_init(&diag);
+	rc = nrm_indicators_load_file(file, &reg, &diag);
+	if (rc == NRM_OK)
+		printf("indicators register %s: %d indicators, %d warnings\n",
+		    file, nrm_indicators_count(reg), nrm_diag_warnings(&diag));
+	nrm_indicators_free(reg);
+	return ctl_check_verdict(file, &diag, rc, true);
 }
 
 const struct nrm_ctl_group nrm_ctl_groups[] = {
@@ -520,6 +570,7 @@ const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
     {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint"},
     {"config", ctl_usage_config, "check"},
+    {"indicators", ctl_usage_indicators, "check"},
     {NULL, NULL, NULL},
 };
 
@@ -637,5 +688,10 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.usage = ctl_usage_config,
 	.arg_optional = true,
 	.run_cb = cmd_config_check_run},
+    {.group = "indicators",
+	.name = "check",
+	.usage = ctl_usage_indicators,
+	.arg_optional = true,
+	.run_cb = cmd_indicators_check_run},
     {.name = NULL},
 };

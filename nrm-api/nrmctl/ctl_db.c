@@ -9,16 +9,16 @@
 #include <string.h>
 
 #include "log.h"
+#include "pgnotice.h"
 
 #define DB_WHY_MAX 512
 
-/* Keep libpq's NOTICE lines off the terminal unless verbose. */
+/* libpq's notices as log lines without their text (pgnotice.h). */
 static void
-db_notice(void *arg, const char *message)
+db_notice(void *arg, const PGresult *res)
 {
 	NRM_UNUSED(arg);
-	nrm_debug(
-	    "server notice msg=%.*s", (int)strcspn(message, "\n"), message);
+	nrm_pg_notice_log(res, "nrmctl", -1, NULL, 0);
 }
 
 int
@@ -63,7 +63,7 @@ nrm_ctl_connect(const char *url, PGconn **out, struct nrm_error *err)
 		return nrm_error_set(err, NRM_E_UNAVAILABLE, NULL,
 		    "could not connect to the database: %s", msg);
 	}
-	PQsetNoticeProcessor(conn, db_notice, NULL);
+	PQsetNoticeReceiver(conn, db_notice, NULL);
 	nrm_debug("connected user=%s db=%s server_version=%d", PQuser(conn),
 	    PQdb(conn), PQserverVersion(conn));
 	*out = conn;

@@ -14,6 +14,7 @@
  *   nrmctl audit keygen --out FILE
  *   nrmctl [--database-url URL] audit checkpoint --key FILE
  *   nrmctl config check [DIR]
+ *   nrmctl indicators check [FILE]
  *
  * This file is the command line: global options, finding the command,
  * parsing its options from its row in ctl_cmds.c, connecting, the exit
@@ -63,6 +64,8 @@ static const char ctl_usage_main[] =
     "               sign the current chain head as a checkpoint\n"
     "  config check check a routing configuration directory and print\n"
     "               its coverage report (no database needed)\n"
+    "  indicators check\n"
+    "               check the indicators register (no database needed)\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"

@@ -5,7 +5,7 @@
  *
  * Single-threaded: everything runs on one libevent loop, so handlers
  * read this struct without locks.  The daemon owns it; a reload swaps
- * `cfg`, `router`, `web` and `limits` between two events, never while a handler
+ * `cfg`, `router`, `indicators`, `web` and `limits` between two events, never while a handler
  * runs, so handlers copy what they need before they wait for the
  * database.  Pointers to `cfg` stay valid across reloads (it is swapped
  * by value).  Every module that is not the daemon reads the live config
@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "nrm/nrm.h"
+#include "nrm/indicators.h"
 #include "nrm/route.h"
 #include "nrm/signal.h"
 
@@ -59,6 +60,8 @@ struct nrm_app {
 	struct nrm_http *http;
 	struct nrm_router *router; /* owns the municipality map */
 	char *routing_csv; /* its municipalities.csv, for candidates */
+	/* the indicators register (indicators.h); swapped like the router */
+	struct nrm_indicators *indicators;
 	int64_t router_loaded_at; /* unix seconds */
 	struct nrm_signal_limits limits;
 	/* the console's files and the API document (webroot.h); NULL when

@@ -71,6 +71,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_S(routing_dir, "config/routing", true,
 	    "routing configuration directory (regions.json, "
 	    "municipalities.csv, rules.json)"),
+	CFG_S(indicators_file, "config/indicators.json", true,
+	    "the indicators register (docs/indicators.md)"),
 	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
 	    "64 hex characters: the HMAC key for subject pseudonyms"),
 	CFG_I(narrative_max, "8000", 100, 8000, true,

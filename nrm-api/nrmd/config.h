@@ -39,6 +39,7 @@ struct nrm_config {
 	int shutdown_timeout; /* seconds */
 	char *log_level;
 	char *routing_dir;
+	char *indicators_file; /* the indicators register */
 	char *pseudonym_key_file;
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct nrm_conns {
 	uint64_t accept_pauses;
 	struct arrival *bucket[CONN_BUCKETS];
 	struct paused *listeners;
+	nrm_conns_own_answer_cb own_answer;
 };
 
 static size_t
@@ -161,6 +163,97 @@ conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		cs->changed(cs->arg);
 }
 
+/* libevent's error page (evhttp_send_error's template, 2.1). */
+#define CONN_PAGE \
+	"<HTML><HEAD>\n<TITLE>%d %s</TITLE>\n</HEAD><BODY>\n<H1>%s</H1>\n" \
+	"</BODY></HTML>\n"
+#define CONN_PAGE_END "</BODY></HTML>\n"
+#define CONN_PAGE_MAX 2048 /* status line, headers and page */
+
+/*
+ * If `text` (len bytes, NUL-terminated) is one whole libevent error
+ * page: its HTTP minor version, status and reason.
+ */
+static bool
+conn_is_page(const char *text, size_t len, int *minor, int *status,
+    char *reason, size_t reasonsz)
+{
+	const char *eol = strstr(text, "\r\n");
+	const char *body = strstr(text, "\r\n\r\n");
+	char page[512];
+	size_t n;
+	int m, st;
+
+	if (eol == NULL || body == NULL ||
+	    sscanf(text, "HTTP/1.%1d %3d ", &m, &st) != 2 || st < 400 ||
+	    st > 599 || eol - text < 13)
+		return false;
+	n = (size_t)(eol - (text + 13));
+	if (n == 0 || n >= reasonsz)
+		return false;
+	memcpy(reason, text + 13, n);
+	reason[n] = '\0';
+	if (snprintf(page, sizeof(page), CONN_PAGE, st, reason, reason) >=
+	    (int)sizeof(page))
+		return false;
+	body += 4;
+	if ((size_t)(text + len - body) != strlen(page) ||
+	    memcmp(body, page, strlen(page)) != 0 ||
+	    strcasestr(text, "\r\nContent-Type: text/html\r\n") == NULL)
+		return false;
+	*minor = m;
+	*status = st;
+	return true;
+}
+
+/* Output was added to a connection's bufferevent (arg). */
+static void
+conn_output(
+    struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	static bool busy; /* our own rewrite calls this again */
+	struct nrm_conns *cs = conn_set;
+	size_t len = evbuffer_get_length(buf);
+	const size_t endlen = strlen(CONN_PAGE_END);
+	struct evbuffer_ptr pos;
+	struct evbuffer *repl;
+	char tail[16], text[CONN_PAGE_MAX + 1], reason[64];
+	int minor, status;
+
+	NRM_UNUSED(arg);
+	if (busy || cs == NULL || cs->own_answer == NULL ||
+	    info->n_added == 0 || len < endlen || len > CONN_PAGE_MAX)
+		return;
+	/* cheap first: does the buffer end the way a page does? */
+	if (evbuffer_ptr_set(buf, &pos, len - endlen, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &pos, tail, endlen) !=
+		(ev_ssize_t)endlen ||
+	    memcmp(tail, CONN_PAGE_END, endlen) != 0)
+		return;
+	if (evbuffer_copyout(buf, text, len) != (ev_ssize_t)len)
+		return;
+	text[len] = '\0';
+	if (!conn_is_page(text, len, &minor, &status, reason, sizeof(reason)))
+		return;
+	repl = evbuffer_new();
+	if (repl == NULL)
+		return; /* libevent's page goes out as it is */
+	cs->own_answer(cs->arg, minor, status, reason, repl);
+	if (evbuffer_get_length(repl) > 0) {
+		busy = true;
+		evbuffer_drain(buf, len);
+		evbuffer_add_buffer(buf, repl);
+		busy = false;
+	}
+	evbuffer_free(repl);
+}
+
+void
+nrm_conns_set_own_answer(struct nrm_conns *cs, nrm_conns_own_answer_cb cb)
+{
+	cs->own_answer = cb;
+}
+
 struct bufferevent *
 nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
 {
@@ -168,7 +261,9 @@ nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
 	if (bev == NULL)
 		return NULL;
 	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input, bev) ==
-	    NULL) {
+		NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(bev), conn_output, bev) ==
+		NULL) {
 		bufferevent_free(bev);
 		return NULL;
 	}
@@ -221,9 +316,8 @@ nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s)
 	cs->timeout_s = client_timeout_s;
 }
 
-/* Descriptors open in this process now; -1 if unknown. */
-static int
-conn_open_fds(void)
+int
+nrm_conns_open_fds(void)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -242,7 +336,7 @@ int
 nrm_conns_limit(int max_connections, int headroom)
 {
 	struct rlimit rl;
-	int open_now = conn_open_fds();
+	int open_now = nrm_conns_open_fds();
 	rlim_t want;
 
 	if (open_now < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)

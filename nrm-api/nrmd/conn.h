@@ -20,6 +20,17 @@
  * No bufferevent is wrapped or replaced: evhttp's own write-completion
  * and close logic stay intact (replies on "Connection: close" and
  * HTTP/1.0 requests are delivered whole).
+ *
+ * libevent 2.1 answers a few requests itself, before any callback of
+ * ours sees them (evhttp_send_error: a malformed request line or head, a
+ * body over its limit, an Expect it does not know, a method it does not
+ * allow), with a text/html page and Connection: close, and it has no
+ * error callback to shape that answer (evhttp_set_errorcb is 2.2).  The
+ * same output hook recognises such a page, whole, in the connection's
+ * output buffer, before any of it is sent (evhttp enables writing only
+ * after the last byte is added), and replaces it with the answer the
+ * own-answer callback writes.  Only a page identical to libevent's
+ * template is replaced, so nothing nrmd sends itself can match.
  */
 #ifndef NRM_CONN_H
 #define NRM_CONN_H
@@ -30,6 +41,8 @@ struct bufferevent;
 struct evconnlistener;
 struct event_base;
 struct nrm_conns;
+
+struct evbuffer;
 
 /* Called when the number of requests in progress changes. */
 typedef void (*nrm_conns_changed_cb)(void *arg);
@@ -50,10 +63,24 @@ void nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s);
  */
 int nrm_conns_limit(int max_connections, int headroom);
 
+/* Descriptors open in this process now; -1 if unknown. */
+int nrm_conns_open_fds(void);
+
 /* Watch a listener: pause it briefly when accept() runs out. */
 void nrm_conns_watch_listener(struct nrm_conns *cs, struct evconnlistener *lev);
 
-/* Install the input hook on a fresh bufferevent; returns it. */
+/*
+ * Replaces a libevent error page (see above): append to `out` the whole
+ * response (status line, headers and body, saying Connection: close)
+ * for HTTP/1.`minor`, `status` and libevent's `reason` phrase.
+ */
+typedef void (*nrm_conns_own_answer_cb)(
+    void *arg, int minor, int status, const char *reason, struct evbuffer *out);
+
+/* Register the own-answer callback (the set's `arg` is passed). */
+void nrm_conns_set_own_answer(struct nrm_conns *cs, nrm_conns_own_answer_cb cb);
+
+/* Install the input and output hooks on a fresh bufferevent; returns it. */
 struct bufferevent *nrm_conns_wrap(
     struct nrm_conns *cs, struct bufferevent *bev);
 

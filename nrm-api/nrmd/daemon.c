@@ -13,8 +13,10 @@
 #include "db.h"
 #include "endpoints.h"
 #include "http.h"
+#include "indicators_file.h"
 #include "jobs.h"
 #include "keyfile.h"
+#include "metrics.h"
 #include "log.h"
 #include "password.h"
 #include "routing.h"
@@ -56,10 +58,34 @@ daemon_parse_key(const char *text, unsigned char key[32])
 	return NRM_OK;
 }
 
+/*
+ * The indicators register named by indicators_file: every problem
+ * appended to dg, and logged (configuration text only) when `log`: the
+ * caller shows no diagnostics of its own (start-up, SIGHUP).
+ */
+static int
+daemon_load_indicators(const struct nrm_config *cfg,
+    struct nrm_indicators **out, struct nrm_diag *dg, bool log,
+    struct nrm_error *err)
+{
+	int first = dg->n, i;
+
+	if (nrm_indicators_load_file(cfg->indicators_file, out, dg) == NRM_OK) {
+		nrm_info("indicators register loaded file=%s indicators=%d",
+		    cfg->indicators_file, nrm_indicators_count(*out));
+		return NRM_OK;
+	}
+	for (i = first; log && i < dg->n; i++)
+		nrm_error("indicators register: %s", dg->entries[i].text);
+	return nrm_error_set(err, NRM_E_VALIDATION, "indicators_file",
+	    "%s: %d error(s), the first: %s", cfg->indicators_file,
+	    nrm_diag_errors(dg), first < dg->n ? dg->entries[first].text : "");
+}
+
 int
 nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
-    char **csv, unsigned char key[32], struct nrm_diag *diag,
-    struct nrm_error *err)
+    char **csv, struct nrm_indicators **indicators, unsigned char key[32],
+    struct nrm_diag *diag, struct nrm_error *err)
 {
 	struct nrm_diag local;
 	struct nrm_diag *dg = diag != NULL ? diag : &local;
@@ -68,6 +94,7 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
 	int rc = NRM_ERR;
 
 	*router = NULL;
+	*indicators = NULL;
 	if (diag == NULL)
 		nrm_diag_init(&local);
 	if (nrm_keyfile_check(
@@ -87,6 +114,16 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
 		nrm_error_set(err, NRM_E_VALIDATION, "routing_dir",
 		    "%s: %d error(s), the first: %s", cfg->routing_dir,
 		    nrm_diag_errors(dg), nrm_routing_first_error(dg));
+		goto out;
+	}
+	if (daemon_load_indicators(cfg, indicators, dg, diag == NULL, err) !=
+	    NRM_OK) {
+		nrm_router_free(*router);
+		*router = NULL;
+		if (csv != NULL) {
+			free(*csv);
+			*csv = NULL;
+		}
 		goto out;
 	}
 	rc = NRM_OK;
@@ -223,6 +260,7 @@ daemon_reload(
 	struct nrm_app *app = &d->app;
 	struct nrm_config fresh;
 	struct nrm_router *router;
+	struct nrm_indicators *indicators;
 	struct nrm_webroot *web = NULL;
 	SSL_CTX *tls = NULL;
 	char *csv = NULL;
@@ -231,8 +269,8 @@ daemon_reload(
 
 	if (nrm_config_load(&fresh, d->config_path, err) != NRM_OK)
 		return NRM_ERR;
-	if (nrm_daemon_load_assets(&fresh, &router, &csv, key, diag, err) !=
-	    NRM_OK) {
+	if (nrm_daemon_load_assets(
+		&fresh, &router, &csv, &indicators, key, diag, err) != NRM_OK) {
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
@@ -242,6 +280,7 @@ daemon_reload(
 		nrm_webroot_free(web);
 		explicit_bzero(key, sizeof(key));
 		nrm_router_free(router);
+		nrm_indicators_free(indicators);
 		free(csv);
 		nrm_config_free(&fresh);
 		return NRM_ERR;
@@ -263,6 +302,8 @@ daemon_reload(
 	app->cfg = fresh;
 	app->router = router;
 	app->routing_csv = csv;
+	nrm_indicators_free(app->indicators);
+	app->indicators = indicators;
 	nrm_webroot_free(app->web);
 	app->web = web;
 	if (tls != NULL && nrm_http_tls_swap(app->http, tls))
@@ -413,7 +454,7 @@ nrm_daemon_init(
 		return NRM_ERR;
 	daemon_apply(app);
 	if (nrm_daemon_load_assets(&app->cfg, &app->router, &app->routing_csv,
-		app->pseudonym_key, NULL, err) != NRM_OK)
+		&app->indicators, app->pseudonym_key, NULL, err) != NRM_OK)
 		return NRM_ERR;
 	if (nrm_hkdf_sha256(app->pseudonym_key, sizeof(app->pseudonym_key),
 		"nrm opaque token v1", app->token_key,
@@ -481,6 +522,7 @@ nrm_daemon_init(
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
 		    "could not start the LISTEN connection");
 	table = nrm_endpoints(&n_endpoints);
+	nrm_metrics_started();
 	if (nrm_http_start(&app->http, app, table, n_endpoints, err) != NRM_OK)
 		return NRM_ERR;
 	nrm_http_set_idle_cb(app->http, daemon_idle, d);
@@ -546,6 +588,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_backoff_free(app->backoff);
 	nrm_router_free(app->router);
+	nrm_indicators_free(app->indicators);
 	free(app->routing_csv);
 	nrm_webroot_free(app->web);
 	nrm_config_free(&app->cfg);

@@ -40,12 +40,15 @@ int nrm_daemon_run(struct nrm_daemon *d);
 void nrm_daemon_free(struct nrm_daemon *d);
 
 /*
- * Load the pseudonym key and the routing configuration named by `cfg`
- * (start-up, reload, --check-config).  Routing problems go to `diag`
- * when not NULL; *err summarises the first one.
+ * Load the pseudonym key, the routing configuration and the indicators
+ * register named by `cfg` (start-up, reload, --check-config).  Routing
+ * and register problems go to `diag` when not NULL (else every register
+ * problem is logged); *err summarises the first one.  On NRM_ERR
+ * *router, *indicators (and *csv when asked for) are NULL.
  */
 int nrm_daemon_load_assets(const struct nrm_config *cfg,
-    struct nrm_router **router, char **csv, unsigned char key[32],
-    struct nrm_diag *diag, struct nrm_error *err) NRM_MUSTCHECK;
+    struct nrm_router **router, char **csv, struct nrm_indicators **indicators,
+    unsigned char key[32], struct nrm_diag *diag,
+    struct nrm_error *err) NRM_MUSTCHECK;
 
 #endif /* NRM_DAEMON_H */

@@ -13,7 +13,9 @@
  * when it completes after being detached).
  */
 #include "db.h"
+#include "hist.h"
 #include "log.h"
+#include "pgnotice.h"
 #include "util.h"
 
 #include <errno.h>
@@ -134,6 +136,7 @@ struct nrm_dbq {
 	struct event timer;
 	PGresult *result; /* first result */
 	bool failed; /* an error result arrived */
+	int64_t queued_us; /* when it was queued (the wait histogram) */
 };
 
 TAILQ_HEAD(db_queue, nrm_dbq);
@@ -153,6 +156,7 @@ struct db_conn {
 	bool want_write; /* PQflush said 1 */
 	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
+	char sqlstate[6]; /* of the last notice (the FATAL before a loss) */
 };
 
 struct nrm_db {
@@ -168,6 +172,7 @@ struct nrm_db {
 	int queued;
 	int n_up;
 	struct nrm_db_stats stats;
+	struct nrm_hist queue_wait;
 	struct db_conn *listener; /* NULL until nrm_db_listen() */
 	char listen_sql[96];
 	nrm_db_notify_cb notify;
@@ -343,10 +348,15 @@ db_conn_down(struct db_conn *c, const char *why)
 	bool was_up = c->state == DB_IDLE || c->state == DB_BUSY;
 	char msg[160] = "";
 
-	if (c->pg != NULL) {
+	if (c->pg != NULL && !was_up) {
 		const char *e = PQerrorMessage(c->pg);
 
-		/* First line only: libpq messages name hosts, never data. */
+		/*
+		 * A connect that failed: libpq's first line names the host
+		 * and what went wrong ("Connection refused"), which the
+		 * operator needs.  A lost connection is logged with the
+		 * SQLSTATE of the server's last notice instead of its text.
+		 */
 		snprintf(msg, sizeof(msg), "%s", e != NULL ? e : "");
 		msg[strcspn(msg, "\n")] = '\0';
 	}
@@ -366,14 +376,14 @@ db_conn_down(struct db_conn *c, const char *why)
 	if (c->is_listener) {
 		if (db->listening)
 			nrm_warn("listen connection lost reason=\"%s\" "
-				 "detail=\"%s\"",
-			    why, msg);
+				 "sqlstate=%s",
+			    why, c->sqlstate[0] != '\0' ? c->sqlstate : "-");
 		db->listening = false;
 	} else if (was_up) {
 		db->n_up--;
 		nrm_warn("database connection lost conn=%d reason=\"%s\" "
-			 "detail=\"%s\"",
-		    c->index, why, msg);
+			 "sqlstate=%s",
+		    c->index, why, c->sqlstate[0] != '\0' ? c->sqlstate : "-");
 	} else {
 		nrm_debug("database connect failed conn=%d reason=\"%s\" "
 			  "detail=\"%s\"",
@@ -391,6 +401,16 @@ db_conn_down(struct db_conn *c, const char *why)
 		c->backoff_ms = db->reconnect_max_ms;
 }
 
+/* A notice of connection arg: logged without its text (pgnotice.h). */
+static void
+db_notice(void *arg, const PGresult *res)
+{
+	struct db_conn *c = arg;
+
+	nrm_pg_notice_log(res, c->is_listener ? "nrmd-listen" : "nrmd",
+	    c->index, c->sqlstate, sizeof(c->sqlstate));
+}
+
 /* Begin a non-blocking connect. */
 static void
 db_conn_start(struct db_conn *c)
@@ -403,11 +423,13 @@ db_conn_start(struct db_conn *c)
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
 	    db->query_timeout_ms);
 	c->state = DB_CONNECTING;
+	c->sqlstate[0] = '\0';
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		db_conn_down(c, "could not start connection");
 		return;
 	}
+	PQsetNoticeReceiver(c->pg, db_notice, c);
 	db->stats.reconnects++;
 	db_timer_restart(c, db->connect_timeout_ms, db_connect_timeout);
 	/* A fresh connection first waits until its socket is writable. */
@@ -465,6 +487,7 @@ db_conn_ready(struct db_conn *c)
 	c->backoff_ms = DB_BACKOFF_MIN_MS;
 	if (c->is_listener) {
 		db->listening = true;
+		db->stats.listen_connects++;
 		nrm_info("listen connection up");
 		db_conn_wait(c, EV_READ);
 		/* Anything sent while we were not listening is lost: say so. */
@@ -651,6 +674,8 @@ db_send(struct db_conn *c, struct nrm_dbq *q)
 	c->q = q;
 	c->state = DB_BUSY;
 	c->db->stats.queries++;
+	nrm_hist_observe(&c->db->queue_wait, &nrm_buckets_queue,
+	    (double)(nrm_mono_us() - q->queued_us) / 1e6);
 	if (c->prepared & (UINT64_C(1) << q->stmt))
 		ok = PQsendQueryPrepared(c->pg, db_stmts[q->stmt].name,
 		    q->nparams, (const char *const *)q->values, q->lengths,
@@ -718,6 +743,7 @@ nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
 	tv.tv_usec = ((db->query_timeout_ms + 1000) % 1000) * 1000;
 	event_add(&q->timer, &tv);
 	q->state = DBQ_QUEUED;
+	q->queued_us = nrm_mono_us();
 	TAILQ_INSERT_TAIL(&db->queue, q, link);
 	db->queued++;
 	db_dispatch(db);
@@ -878,4 +904,11 @@ void
 nrm_db_stats(const struct nrm_db *db, struct nrm_db_stats *out)
 {
 	*out = db->stats;
+	out->pool_size = db->pool_size;
+	out->busy = 0;
+	for (int i = 0; i < db->pool_size; i++)
+		if (db->conns[i].state == DB_BUSY)
+			out->busy++;
+	out->queued = db->queued;
+	out->queue_wait = &db->queue_wait;
 }

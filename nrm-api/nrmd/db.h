@@ -28,6 +28,7 @@
 struct event_base;
 struct nrm_db;
 struct nrm_dbq;
+struct nrm_hist;
 
 /* The statements nrmd prepares on every connection. */
 enum nrm_stmt {
@@ -164,6 +165,12 @@ int nrm_db_schema(const struct nrm_db *db);
 /* Counters for metrics. */
 struct nrm_db_stats {
 	uint64_t queries, errors, timeouts, unavailable, reconnects;
+	uint64_t listen_connects; /* times the LISTEN connection came up */
+	int pool_size; /* connections configured */
+	int busy; /* connections with a query out */
+	int queued; /* queries waiting for a connection */
+	/* seconds each sent query waited in the queue (the pool's memory) */
+	const struct nrm_hist *queue_wait;
 };
 void nrm_db_stats(const struct nrm_db *db, struct nrm_db_stats *out);
 

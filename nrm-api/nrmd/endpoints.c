@@ -39,6 +39,8 @@ static const struct nrm_endpoint endpoints[] = {
     {"GET", "/v1/routing/config", nrm_h_routing_config},
     {"POST", "/v1/routing/explain", nrm_h_routing_explain},
     {"GET", "/v1/statistics", nrm_h_statistics},
+    {"GET", "/v1/indicators", nrm_h_indicator_list},
+    {"GET", "/v1/indicators/{id}", nrm_h_indicator_get},
     {"POST", "/v1/admin/reload", nrm_h_admin_reload},
     {"GET", "/v1/admin/persons", nrm_h_person_list},
     {"POST", "/v1/admin/persons", nrm_h_person_create},

@@ -6,6 +6,8 @@
 #include "conn.h"
 #include "crypto.h"
 #include "db.h"
+#include "framing.h"
+#include "hist.h"
 #include "log.h"
 #include "problem.h"
 #include "tls.h"
@@ -28,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the request's HTTP version */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -49,6 +52,11 @@ struct nrm_http {
 	bool draining; /* listeners closed, replies say Connection: close */
 	uint64_t requests;
 	uint64_t responses[6]; /* by status class, [0] unused */
+	uint64_t framing_refused; /* heads the strict edge refused */
+	uint64_t parser_refused; /* requests libevent refused itself */
+	/* durations by [route][class]: route n_endpoints is "other" (no
+	 * endpoint: 404, 405, the console's files, a refused head) */
+	struct nrm_hist *durations;
 	uint64_t seq;
 	char boot[9]; /* per-process prefix of request ids */
 };
@@ -190,6 +198,52 @@ http_bev_tls(struct event_base *base, void *arg)
 		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
 }
 
+/*
+ * The answer that replaces libevent's own error page (conn.h): the same
+ * status as problem+json, with a request id and the headers every reply
+ * carries, closing the connection.  libevent does not say which part of
+ * the request was at fault, so no field is named.
+ */
+static void
+http_own_answer(
+    void *arg, int minor, int status, const char *reason, struct evbuffer *out)
+{
+	struct nrm_http *h = arg;
+	struct nrm_error err;
+	char id[32], *body;
+
+	nrm_error_clear(&err);
+	err.code = status == 413 ? NRM_E_TOO_LARGE
+	    : status == 501      ? NRM_E_METHOD
+				 : NRM_E_BAD_REQUEST;
+	snprintf(err.detail, sizeof(err.detail), "%s",
+	    status == 413       ? "the body is larger than the limit"
+		: status == 417 ? "the only expectation accepted is "
+				  "100-continue"
+		: status == 501 ? "this method is not implemented"
+				: "the request line or a header is malformed");
+	snprintf(
+	    id, sizeof(id), "%s-%06llu", h->boot, (unsigned long long)++h->seq);
+	body = nrm_problem_json_status(&err, id, status,
+	    nrm_problem_status(err.code) == status ? nrm_problem_title(err.code)
+						   : reason);
+	if (body == NULL)
+		return; /* libevent's page goes out as it is */
+	h->parser_refused++;
+	h->responses[status / 100]++;
+	nrm_info(
+	    "request refused by the HTTP parser req=%s status=%d", id, status);
+	evbuffer_add_printf(out,
+	    "HTTP/1.%d %d %s\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n"
+	    "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: " NRM_HTTP_CSP "\r\n"
+	    "Referrer-Policy: no-referrer\r\n\r\n%s",
+	    minor, status, reason, strlen(body), id, body);
+	free(body);
+}
+
 /* --- requests ---------------------------------------------------------- */
 
 static void
@@ -248,8 +302,16 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	char clen[24];
 
 	r->status = status;
-	if (status >= 100 && status < 600)
+	if (status >= 100 && status < 600) {
+		size_t route = r->endpoint != NULL
+		    ? (size_t)(r->endpoint - h->table)
+		    : h->n_endpoints;
+
 		h->responses[status / 100]++;
+		nrm_hist_observe(&h->durations[route * 5 + status / 100 - 1],
+		    &nrm_buckets_request,
+		    (double)(nrm_mono_us() - r->started_us) / 1e6);
+	}
 	nrm_info("request done req=%s method=%s route=%s status=%d ms=%lld%s",
 	    r->id, http_method_name(evhttp_request_get_command(r->ev)),
 	    r->endpoint != NULL ? r->endpoint->pattern : "-", status,
@@ -276,7 +338,7 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 			snprintf(clen, sizeof(clen), "%zu", len);
 			evhttp_add_header(hdr, "Content-Length", clen);
 		}
-		if (h->draining)
+		if (h->draining || r->close)
 			evhttp_add_header(hdr, "Connection", "close");
 		h->writing++;
 		evhttp_request_set_on_complete_cb(r->ev, http_reply_sent, h);
@@ -336,7 +398,12 @@ nrm_req_problem_ext(struct nrm_req *r, const struct nrm_error *err,
 	if (status == 401)
 		nrm_req_add_header(
 		    r, "WWW-Authenticate", "Bearer realm=\"nrm\"");
-	if (status == 503) {
+	/*
+	 * 503, and 409 retry_later (an earlier request with the same
+	 * Idempotency-Key still holds its lock): the client retries the
+	 * same request after this many seconds and learns the outcome.
+	 */
+	if (status == 503 || err->code == NRM_E_RETRY_LATER) {
 		char ra[16];
 
 		snprintf(ra, sizeof(ra), "%d", r->app->cfg.retry_after);
@@ -658,6 +725,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	const char *method = http_method_name(evhttp_request_get_command(ev));
 	struct nrm_req *r;
+	struct nrm_framing_error fe;
 	char allow[64];
 	bool known;
 
@@ -665,6 +733,7 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	r->app = h->app;
 	r->ev = ev;
 	r->started_ms = nrm_mono_ms();
+	r->started_us = nrm_mono_us();
 	snprintf(r->id, sizeof(r->id), "%s-%06llu", h->boot,
 	    (unsigned long long)++h->seq);
 	h->inflight++;
@@ -683,6 +752,21 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		snprintf(r->client_addr, sizeof(r->client_addr), "%s",
 		    addr != NULL ? addr : "");
 		evhttp_connection_set_closecb(evcon, http_req_closed, r);
+	}
+	/*
+	 * The strict edge (framing.h): a faulty head is refused before any
+	 * handler, and the connection closed, so no byte after it is read
+	 * as a request.
+	 */
+	if (nrm_framing_check(evhttp_request_get_input_headers(ev), ev->major,
+		ev->minor, evhttp_request_get_command(ev) != EVHTTP_REQ_HEAD,
+		h->app->cfg.max_body_size, &fe) != NRM_OK) {
+		h->framing_refused++;
+		r->close = true;
+		nrm_req_fail(r,
+		    fe.status == 413 ? NRM_E_TOO_LARGE : NRM_E_BAD_REQUEST,
+		    fe.field, "%s", fe.detail);
+		return;
 	}
 	/*
 	 * While draining, a request that arrives whole is still served: it
@@ -724,10 +808,10 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 	evhttp_set_max_headers_size(s, c->max_header_size);
 	/*
 	 * Bodies up to four times the limit are read so that the handler
-	 * answers 413 as problem+json.  Beyond that (a declared length or a
-	 * chunked stream) evhttp refuses by itself, with its own 413 page,
-	 * and closes: libevent 2.1 has no hook to shape that answer, and
-	 * reading more would let a client make us buffer what it likes.
+	 * answers 413 naming the field.  Beyond that (a declared length or
+	 * a chunked stream) evhttp refuses by itself and closes, and its
+	 * page is replaced by problem+json (conn.h); reading more would let
+	 * a client make us buffer what it likes.
 	 */
 	evhttp_set_max_body_size(s, body * 4);
 	evhttp_set_timeout(s, c->client_timeout);
@@ -782,7 +866,9 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	h->app = app;
 	h->table = table;
 	h->n_endpoints = n;
+	h->durations = nrm_xcalloc((n + 1) * 5, sizeof(*h->durations));
 	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
+	nrm_conns_set_own_answer(h->conns, http_own_answer);
 	nrm_conns_set_timeout(h->conns, c->client_timeout);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
@@ -855,6 +941,11 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->requests = h->requests;
+	out->framing_refused = h->framing_refused;
+	out->parser_refused = h->parser_refused;
+	out->table = h->table;
+	out->n_endpoints = h->n_endpoints;
+	out->durations = h->durations;
 	memcpy(out->responses, h->responses, sizeof(out->responses));
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;
@@ -873,5 +964,6 @@ nrm_http_free(struct nrm_http *h)
 	nrm_conns_free(h->conns);
 	if (h->ssl_ctx != NULL)
 		SSL_CTX_free(h->ssl_ctx);
+	free(h->durations);
 	free(h);
 }

@@ -37,6 +37,7 @@ struct evhttp_request;
 struct evkeyvalq;
 struct nrm_dbq;
 struct nrm_endpoint;
+struct nrm_hist;
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 struct nrm_req {
@@ -48,11 +49,13 @@ struct nrm_req {
 	char param[80]; /* the {id} segment of the path, if any */
 	char client_addr[64];
 	int64_t started_ms;
+	int64_t started_us; /* for the duration histogram */
 	struct nrm_dbq *q; /* pending database query, if any */
 	unsigned char token_hash[32];
 	bool has_token;
 	bool by_cookie; /* token_hash is of the session cookie (session.h) */
 	bool tls; /* arrived on the TLS listener */
+	bool close; /* the reply says Connection: close (framing.h) */
 	const char *cache_control; /* NULL: "no-store" (see nrm_req_reply) */
 	struct nrm_principal principal; /* set by nrm_auth_require() */
 	char *body; /* NUL-terminated copy of the request body */
@@ -113,10 +116,17 @@ bool nrm_http_draining(const struct nrm_http *h);
 /* What /metrics reports of the edge. */
 struct nrm_http_stats {
 	uint64_t requests; /* received */
+	uint64_t framing_refused; /* heads the strict edge refused */
+	uint64_t parser_refused; /* refused by libevent itself (conn.h) */
 	uint64_t responses[6]; /* by status class 1xx..5xx, [0] unused */
 	uint64_t accept_pauses; /* accept() ran out of descriptors */
 	int inflight; /* not yet answered */
 	int arriving; /* partly received (handler not yet run) */
+	/* request durations, [route * 5 + class - 1]: route i < n_endpoints
+	 * is table[i], route n_endpoints "other"; http's own memory */
+	const struct nrm_endpoint *table;
+	size_t n_endpoints;
+	const struct nrm_hist *durations;
 };
 void nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out);
 

@@ -36,6 +36,10 @@ struct nrm_jobs {
 	struct jobs_job job[NRM_JOB__COUNT];
 	uint64_t escalations;
 	uint64_t audit_sealed;
+	int64_t audit_unsealed; /* after the last seal; -1 not yet known */
+	int64_t seal_behind_since; /* unix s the queue was first left
+				      non-empty, 0 when it was emptied */
+	int64_t checkpoint_ok_at; /* unix s the head was last covered */
 };
 
 /* The table: name, the config key of the interval (or a fixed one), the
@@ -178,10 +182,28 @@ static void
 jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct jobs_job *j = arg;
-	double n = jobs_done(j, outcome, res, "sealed");
+	struct nrm_jobs *jobs = j->jobs;
+	cJSON *o = jobs_answer(j, outcome, res);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "sealed");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "unsealed");
+	double n = cJSON_IsNumber(s) ? s->valuedouble : -1;
 
+	j->pending = false;
 	if (n > 0)
-		j->jobs->audit_sealed += (uint64_t)n;
+		jobs->audit_sealed += (uint64_t)n;
+	/*
+	 * The queue this seal left behind ("busy": another daemon seals,
+	 * and this one learns nothing).  Seal lag: how long it has not been
+	 * left empty.
+	 */
+	if (cJSON_IsNumber(u)) {
+		jobs->audit_unsealed = (int64_t)u->valuedouble;
+		if (jobs->audit_unsealed == 0)
+			jobs->seal_behind_since = 0;
+		else if (jobs->seal_behind_since == 0)
+			jobs->seal_behind_since = (int64_t)time(NULL);
+	}
+	cJSON_Delete(o);
 	/* A full batch: more are waiting, seal on at once. */
 	if (n >= JOBS_SEAL_BATCH)
 		jobs_seal(j);
@@ -213,10 +235,14 @@ jobs_checkpoint_done(
 	double pos = cJSON_IsNumber(pos_n) ? pos_n->valuedouble : -1;
 
 	j->pending = false;
-	if (cp != NULL && cJSON_IsString(hash) && pos > 0 &&
-	    nrm_checkpoints_add(cp, (int64_t)pos, hash->valuestring,
-		(int64_t)time(NULL)) != NRM_OK)
-		nrm_error("could not write an audit checkpoint");
+	if (cp != NULL && cJSON_IsString(hash) && pos > 0) {
+		/* written, or skipped: the head is covered either way */
+		if (nrm_checkpoints_add(cp, (int64_t)pos, hash->valuestring,
+			(int64_t)time(NULL)) == NRM_OK)
+			j->jobs->checkpoint_ok_at = (int64_t)time(NULL);
+		else
+			nrm_error("could not write an audit checkpoint");
+	}
 	cJSON_Delete(o);
 }
 
@@ -295,6 +321,10 @@ nrm_jobs_start(struct nrm_app *app)
 	struct nrm_jobs *jobs = nrm_xcalloc(1, sizeof(*jobs));
 
 	jobs->app = app;
+	jobs->audit_unsealed = -1;
+	/* the age of the first checkpoint counts from start-up */
+	if (app->checkpoints != NULL)
+		jobs->checkpoint_ok_at = (int64_t)time(NULL);
 	for (int i = 0; i < NRM_JOB__COUNT; i++) {
 		struct jobs_job *j = &jobs->job[i];
 
@@ -333,6 +363,9 @@ nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out)
 		out->ticks[i] = jobs->job[i].ticks;
 	out->escalations = jobs->escalations;
 	out->audit_sealed = jobs->audit_sealed;
+	out->audit_unsealed = jobs->audit_unsealed;
+	out->seal_behind_since = jobs->seal_behind_since;
+	out->checkpoint_ok_at = jobs->checkpoint_ok_at;
 }
 
 void

@@ -50,6 +50,10 @@ struct nrm_jobs_stats {
 	uint64_t ticks[NRM_JOB__COUNT];
 	uint64_t escalations; /* cases this daemon escalated */
 	uint64_t audit_sealed; /* audit events this daemon sealed */
+	int64_t audit_unsealed; /* queue left by the last seal; -1 unknown */
+	int64_t seal_behind_since; /* unix s, 0: the last seal emptied it */
+	int64_t checkpoint_ok_at; /* unix s the head was last covered by a
+				     signed checkpoint; 0 never (or off) */
 };
 void nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out);
 

@@ -101,6 +101,7 @@ main(int argc, char **argv)
 	if (check) {
 		struct nrm_config cfg;
 		struct nrm_router *router;
+		struct nrm_indicators *indicators;
 		struct nrm_diag diag;
 		unsigned char key[32];
 		char *text;
@@ -109,7 +110,7 @@ main(int argc, char **argv)
 			goto out;
 		nrm_diag_init(&diag);
 		rc = nrm_daemon_load_assets(
-		    &cfg, &router, NULL, key, &diag, &err);
+		    &cfg, &router, NULL, &indicators, key, &diag, &err);
 		text = nrm_diag_text(&diag);
 		if (text != NULL && (diag.n_errors > 0 || diag.n_warnings > 0))
 			fputs(text, stderr);
@@ -125,6 +126,7 @@ main(int argc, char **argv)
 
 			if (ctx == NULL) {
 				nrm_router_free(router);
+				nrm_indicators_free(indicators);
 				nrm_config_free(&cfg);
 				goto out;
 			}
@@ -136,18 +138,21 @@ main(int argc, char **argv)
 			if (nrm_webroot_load(&web, cfg.web_root, &err) !=
 			    NRM_OK) {
 				nrm_router_free(router);
+				nrm_indicators_free(indicators);
 				nrm_config_free(&cfg);
 				goto out;
 			}
 			nrm_webroot_free(web);
 		}
 		printf("configuration ok: %s (routing %.12s: %d rules, %d "
-		       "municipalities, %d regions)\n",
+		       "municipalities, %d regions; %d indicators)\n",
 		    config_path, nrm_router_version(router),
 		    nrm_router_n_rules(router),
 		    nrm_geo_n_municipalities(nrm_router_geo(router)),
-		    nrm_router_n_regions(router));
+		    nrm_router_n_regions(router),
+		    nrm_indicators_count(indicators));
 		nrm_router_free(router);
+		nrm_indicators_free(indicators);
 		nrm_config_free(&cfg);
 		return 0;
 	}

@@ -32,6 +32,7 @@ static const struct {
     [NRM_E_INTERNAL] = {500, "Internal error"},
     [NRM_E_UNAVAILABLE] = {503, "Service unavailable"},
     [NRM_E_TIMEOUT] = {503, "Database timeout"},
+    [NRM_E_RETRY_LATER] = {409, "In flight: retry later"},
 };
 
 int
@@ -90,6 +91,21 @@ char *
 nrm_problem_json(const struct nrm_error *err, const char *request_id)
 {
 	return nrm_json_print_take(problem_object(err, request_id), true);
+}
+
+char *
+nrm_problem_json_status(const struct nrm_error *err, const char *request_id,
+    int status, const char *title)
+{
+	cJSON *o = problem_object(err, request_id);
+
+	if (o != NULL) {
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    o, "status", cJSON_CreateNumber(status));
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    o, "title", cJSON_CreateString(title));
+	}
+	return nrm_json_print_take(o, true);
 }
 
 char *

@@ -24,6 +24,13 @@ enum nrm_errcode nrm_problem_code_by_name(const char *name);
 char *nrm_problem_json(const struct nrm_error *err, const char *request_id);
 
 /*
+ * The same for an answer whose status is not its code's (one libevent
+ * gave itself: 417, 501): `status` and `title` replace the code's.
+ */
+char *nrm_problem_json_status(const struct nrm_error *err,
+    const char *request_id, int status, const char *title);
+
+/*
  * The same with one extension member `key` whose value is the JSON text
  * `json` (for example the list of configuration errors), or, with `key`
  * NULL, every member of the JSON object `json` that the problem does not

@@ -2,6 +2,7 @@
  * waiters.c - the long-poll waiter registry (see waiters.h).
  */
 #include "waiters.h"
+#include "hist.h"
 #include "http.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ struct nrm_waiters {
 	int n_waiting;
 	struct event reap;
 	uint64_t wakeups;
+	struct nrm_hist wake;
 };
 
 void
@@ -107,6 +109,8 @@ nrm_waiters_notify(struct nrm_waiters *reg, const char *region)
 		if (region != NULL && !waiters_in_scope(w, region))
 			continue;
 		reg->wakeups++;
+		if (w->woken_us == 0)
+			w->woken_us = nrm_mono_us();
 		if (w->querying)
 			w->again = true;
 		else if (n < reg->n_waiting)
@@ -184,6 +188,16 @@ nrm_waiters_stats(const struct nrm_waiters *reg, struct nrm_waiters_stats *out)
 {
 	out->waiting = reg->n_waiting;
 	out->wakeups = reg->wakeups;
+	out->wake = &reg->wake;
+}
+
+void
+nrm_waiter_answered(struct nrm_waiter *w, bool has_items)
+{
+	if (w->woken_us != 0 && has_items)
+		nrm_hist_observe(&w->reg->wake, &nrm_buckets_wake,
+		    (double)(nrm_mono_us() - w->woken_us) / 1e6);
+	w->woken_us = 0;
 }
 
 static void

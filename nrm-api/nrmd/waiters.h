@@ -29,6 +29,7 @@
 struct event_base;
 struct nrm_req;
 struct nrm_waiters;
+struct nrm_hist;
 
 struct nrm_waiter {
 	TAILQ_ENTRY(nrm_waiter) link;
@@ -40,6 +41,7 @@ struct nrm_waiter {
 	bool querying; /* a query is out */
 	bool again; /* woken while querying: query once more */
 	bool expired; /* the wait ran out while querying */
+	int64_t woken_us; /* first wake-up not yet answered, or 0 */
 };
 
 typedef void (*nrm_waiters_requery_cb)(
@@ -82,9 +84,18 @@ void nrm_waiters_recheck(struct nrm_waiters *reg);
 void nrm_waiters_release_all(struct nrm_waiters *reg);
 
 /* What /metrics reports of the long-polls. */
+/*
+ * The handler answered w's query after a wake-up: with `has_items`, the
+ * time since that wake-up is the long-poll's wake-up latency (counted in
+ * the histogram); without, the wake-up is forgotten (the waiter waits on).
+ */
+void nrm_waiter_answered(struct nrm_waiter *w, bool has_items);
+
 struct nrm_waiters_stats {
 	int waiting; /* registered now */
 	uint64_t wakeups; /* notifications and re-checks, per waiter */
+	/* seconds from a wake-up to the answer with cases (the registry's) */
+	const struct nrm_hist *wake;
 };
 void nrm_waiters_stats(
     const struct nrm_waiters *reg, struct nrm_waiters_stats *out);

@@ -51,8 +51,9 @@ BEGIN
 		    api.idempotency_lock_key(v_p.key_id, p_idem_key)) THEN
 			RETURN api.refuse(v_p, 'intake', 'failed',
 			    'idempotency_in_flight',
-			    api.problem(409, 'conflict',
-			        'a request with this key is in flight',
+			    api.problem(409, 'retry_later',
+			        'a request with this key is in flight; retry '
+			        'it after Retry-After seconds for its outcome',
 			        'Idempotency-Key'));
 		END IF;
 		SELECT i.request_hash, i.response INTO v_idem

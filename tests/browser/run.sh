@@ -168,6 +168,7 @@ tls_key_file = $TMP/key.pem
 public_origin = $NRM_URL
 database_url = $NRM_DATABASE_URL
 routing_dir = $ROOT/config/routing
+indicators_file = $ROOT/config/indicators.json
 pseudonym_key_file = $TMP/pseudonym.key
 web_root = $NRM_WEB_ROOT
 log_level = info

@@ -151,10 +151,11 @@ INSERT INTO r SELECT 'busy', pg_temp.intake_as('nrm_app', 'tok-reporter',
     'req-5', 'idem-busy', 'body-5', pg_temp.facts(), pg_temp.subject(),
     pg_temp.route());
 SELECT is((SELECT v FROM r WHERE name = 'busy'),
-    '{"status": 409, "problem": {"code": "conflict",
+    '{"status": 409, "problem": {"code": "retry_later",
       "field": "Idempotency-Key",
-      "detail": "a request with this key is in flight"}}',
-    'in flight: 409 conflict on Idempotency-Key');
+      "detail": "a request with this key is in flight; retry it after '
+      'Retry-After seconds for its outcome"}}',
+    'in flight: 409 retry_later on Idempotency-Key (issue 21: retryable)');
 SELECT is((SELECT reason FROM audit.event WHERE request_id = 'req-5'),
     'idempotency_in_flight', 'in flight: audited as failed');
 SELECT dblink_exec('other', 'ROLLBACK');

@@ -4,8 +4,8 @@
 # its copies are named ${DB}_*): checks them, loads the cluster's
 # environment (NRM_PG_SOCKDIR, NRM_PG_PORT), checks $NRMCTL is built,
 # makes the scratch directory $T, removes it and every database of the
-# test on exit, and defines psql_as, su_psql, url, new_db, ok, fail and
-# expect.
+# test on exit, and defines psql_as, su_psql, url and new_db (and, from
+# tap.sh, ok, fail and expect).
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 NRMCTL=${NRMCTL:-bin/nrmctl}
 
@@ -47,27 +47,4 @@ lib_cleanup() {
 }
 trap lib_cleanup EXIT
 
-# TAP: "ok N - ...", or "not ok N - ..." and exit 1 (the first failure
-# ends the test); the test prints "1..$n" at its end.
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	n=$((n + 1))
-	echo "not ok $n - $*"
-	exit 1
-}
-# expect STATUS CMD...: run, keep stdout in $T/out and stderr in $T/err.
-expect() {
-	local want=$1 got=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || got=$?
-	if [ "$got" != "$want" ]; then
-		echo "# exit $got, wanted $want: $*" >&2
-		sed 's/^/# out: /' "$T/out" >&2
-		sed 's/^/# err: /' "$T/err" >&2
-		return 1
-	fi
-}
+. tests/db/tap.sh

@@ -88,6 +88,9 @@ GET /v1/investigations/{id}        in  r   403 403 403 200 403 403 403 401 401
 GET /v1/investigations/{id}        out r   403 403 403 404 403 403 403 401 401
 PATCH /v1/investigations/{id}      in  w   403 403 403 200 403 403 403 401 401
 PATCH /v1/investigations/{id}      out w   403 403 403 404 403 403 403 401 401
+GET /v1/indicators                 -   r   403 403 403 403 200 200 403 401 401
+GET /v1/indicators/{id}            in  r   403 403 403 403 200 200 403 401 401
+GET /v1/indicators/{id}            out r   403 403 403 403 404 404 403 401 401
 GET /v1/audit                      -   r   403 403 403 403 200 403 403 401 401
 GET /v1/audit/verify               -   r   403 403 403 403 200 403 403 401 401
 GET /v1/audit/checkpoints          -   r   403 403 403 403 200 403 403 401 401
@@ -573,6 +576,11 @@ def target(w, route, obj, fresh):
         return w.signal[obj]
     if path.startswith("/v1/investigations/"):
         return w.record(obj) if fresh else w.rec[obj]
+    if path.startswith("/v1/indicators/"):
+        # no scope: "in" an indicator both readers may compute, "out" an
+        # id the register lacks
+        return "emergency_reads_by_verdict" if obj == "in" else \
+            "no_such_indicator"
     if path.startswith("/v1/audit/reviews/"):
         return w.flagged_event() if fresh else w.event[obj]
     if path.startswith("/v1/admin/persons/"):
@@ -625,6 +633,8 @@ def request_for(w, route, key, obj_id):
             # a session's colleague: an active coordinator of VR13
             kw["json"] = {"person": w.colleague if isinstance(key, Session)
                           else str(uuid.uuid4())}
+    elif path.startswith("/v1/indicators/"):
+        url += "?period=2026"
     elif route == "POST /v1/investigations":
         kw["json"] = {"signal_id": obj_id, "report_filed": False}
     elif method == "PATCH":

@@ -278,11 +278,14 @@ def test_declared_length_over_limit_413_without_reading(nrmd_factory, db,
     status, headers, body = resp
     assert status == 413
     # Beyond four times max_body_size, libevent 2.1 itself refuses the
-    # declared length before any handler runs, with its own 413 page (it
-    # has no error callback to shape it), and closes the connection.  A
-    # body up to four times the limit gets problem+json: see
-    # test_body_over_limit_413 and test_chunked_body_over_limit_413.
+    # declared length before any handler runs and closes the connection;
+    # its text/html page is replaced by problem+json on the way out
+    # (conn.h, issue 21).  A body up to four times the limit reaches
+    # nrmd: see test_body_over_limit_413 and
+    # test_chunked_body_over_limit_413.
     assert headers.get("connection", "").lower() == "close"
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["type"] == "urn:nrm:problem:too_large"
     assert db.counts() == before
     nrmd.assert_running()
 

@@ -2,6 +2,7 @@
 that is behind what nrmd was built for (numbered migrations or api
 functions)."""
 
+import re
 import threading
 import time
 import uuid
@@ -76,6 +77,19 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
         cluster.pg("start", cluster.dir, cluster.port)
 
     d.assert_running()
+    # issue 21: the server's FATAL on each pooled connection is a
+    # structured line with its severity and SQLSTATE (57P01: admin
+    # shutdown), never libpq's raw text on stderr, and the loss is
+    # logged with that SQLSTATE and without the server's message
+    log = d.log_text()
+    assert "terminating connection" not in log, log[-3000:]
+    assert "detail=" not in log
+    lines = "\n".join(x for x in log.splitlines()
+                      if "notice" in x or "lost" in x)
+    assert re.search(r'msg="database notice" who=nrmd conn=\d+ '
+                     r'severity=FATAL sqlstate=57P01$', log, re.M), lines
+    assert re.search(r'msg="database connection lost" conn=\d+ '
+                     r"reason='[^']+' sqlstate=57P01$", log, re.M), lines
     # no request failed at the transport level: the daemon answered all
     transport = [x for x in results if not isinstance(x[2], int)]
     assert not transport, transport[:5]

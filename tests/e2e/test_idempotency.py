@@ -1,12 +1,15 @@
 """Idempotent intake: replays, conflicting reuse, concurrent duplicates,
 and keys scoped per principal."""
 
+import subprocess
 import threading
 import uuid
 
 import requests
 
 from nrm_e2e.api import assert_problem, assert_receipt, post_signal
+from nrm_e2e.env import clean_env, wait_for
+from nrm_e2e.pg import key_id
 from nrm_e2e.signals import adult_signal
 
 
@@ -113,7 +116,9 @@ def test_twenty_concurrent_requests_one_key(nrmd, db, keys):
         assert r.content == first.content
         assert r.headers["Location"] == first.headers["Location"]
     for r in conflicts:
-        assert_problem(r, 409, "conflict", "Idempotency-Key")
+        # issue 21: the in-flight answer is retryable and says when
+        assert_problem(r, 409, "retry_later", "Idempotency-Key")
+        assert r.headers.get("Retry-After", "").isdigit()
     after = db.counts()
     assert after["intake.signal"] == before["intake.signal"] + 1
     assert after["care.case"] == before["care.case"] + 1
@@ -149,3 +154,34 @@ def test_replay_survives_daemon_restart(nrmd_factory, db, keys):
     assert again.status_code == 201
     assert again.content == first.content
     assert signals_with_ref(db, body["reporter_reference"]) == 1
+
+
+def test_in_flight_is_retryable_409(nrmd, db, keys):
+    """An earlier attempt with the same key holds its lock (here a
+    session that took it and sleeps, as a hung backend would): the
+    duplicate gets 409 retry_later with Retry-After, stores nothing, and
+    the same request retried once the lock is gone is answered."""
+    tok = keys["reporter"].token
+    idem = "e2e-inflight-" + uuid.uuid4().hex
+    kid = key_id(db, keys["reporter"])
+    holder = subprocess.Popen(
+        db._psql_cmd(
+            "begin; select pg_advisory_xact_lock(api.idempotency_lock_key("
+            "'%s', '%s')); select 'locked'; select pg_sleep(3); commit"
+            % (kid, idem)),
+        env=clean_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: db.count(
+            "select count(*) from pg_locks where locktype = 'advisory' "
+            "and granted") > 0, 10, what="the lock taken")
+        body = adult_signal()
+        before = db.counts()
+        r = post_signal(nrmd, tok, body, idem=idem)
+        p = assert_problem(r, 409, "retry_later", "Idempotency-Key")
+        assert "retry" in p["detail"]
+        assert r.headers.get("Retry-After", "").isdigit()
+        assert db.counts() == before
+    finally:
+        holder.wait(30)
+    r = post_signal(nrmd, tok, body, idem=idem)
+    assert_receipt(r)

@@ -500,6 +500,7 @@ def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys,
     w17 = watermark(d, k["co17"])
     assert metric(d, "nrm_inbox_longpolls_waiting") == 0
     wakeups = metric(d, "nrm_inbox_wakeups_total")
+    woke = metric(d, "nrm_inbox_wakeup_latency_seconds_count")
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         f13 = ex.submit(timed_inbox, d, k["co13"], wait=10, after=w13)
         f17 = ex.submit(timed_inbox, d, k["co17"], wait=2, after=w17)
@@ -535,6 +536,9 @@ def test_longpoll_wakes_for_its_region_and_not_another(d, case_keys,
     # ... and was not even woken (this daemon has no backstop re-check)
     assert metric(d, "nrm_inbox_wakeups_total") - wakeups == 1
     assert metric(d, "nrm_inbox_longpolls_waiting") == 0
+    # issue 21: one wake-up answered with cases is one observation of the
+    # wake-up latency histogram (the VR17 long-poll was never woken)
+    assert metric(d, "nrm_inbox_wakeup_latency_seconds_count") - woke == 1
 
 
 def test_longpoll_answers_at_once_when_a_newer_case_exists(d, case_keys):

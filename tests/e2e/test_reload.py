@@ -34,6 +34,7 @@ from conftest import (
     read_until_close,
     wait_for,
 )
+from nrm_e2e.env import INDICATORS_FILE
 
 AMSTERDAM = "GM0363"  # VR13
 
@@ -48,6 +49,7 @@ COVERED = {
     "shutdown_timeout": "test_shutdown_timeout",
     "log_level": "test_log_level",
     "routing_dir": "test_routing_dir",
+    "indicators_file": "test_indicators_file",
     "narrative_max": "test_narrative_max",
     "retry_after": "test_retry_after",
     "longpoll_max_wait": "test_longpoll_max_wait",
@@ -408,6 +410,25 @@ def test_routing_dir(nrmd_factory, keys, workdir):
     assert new_case(d, keys["reporter"])["region"] == "VR13"
     reload(d, routing_dir=alt)
     assert new_case(d, keys["reporter"])["region"] == "VR09"
+
+
+def test_indicators_file(nrmd_factory, keys, workdir):
+    alt = workdir / ("indicators-%s.json" % uuid.uuid4().hex[:6])
+    doc = json.loads(INDICATORS_FILE.read_text())
+    ids = [x["id"] for x in doc["indicators"]]
+    doc["indicators"] = doc["indicators"][:3]
+    alt.write_text(json.dumps(doc, ensure_ascii=False))
+    d = nrmd_factory()
+
+    def listed():
+        r = requests.get(d.url + "/v1/indicators",
+                         headers=auth(keys["analyst"]), timeout=10)
+        assert r.status_code == 200, r.text[:300]
+        return [x["id"] for x in r.json()["items"]]
+
+    assert listed() == ids
+    reload(d, indicators_file=alt)
+    assert listed() == ids[:3]
 
 
 def test_narrative_max(nrmd_factory, keys):

@@ -123,7 +123,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *sep = NULL;
 	char *text;
 	size_t i;
-	int k;
 
 	for (i = 0; i + 4 <= size; i++) {
 		if (memcmp(data + i, "\n--\n", 4) == 0) {
@@ -156,15 +155,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		nrm_router_free(r);
 	}
-	for (k = 0; k < d.n; k++)
-		fuzz_check(nrm_utf8_valid(
-		    d.entries[k].text, strlen(d.entries[k].text)));
-	text = nrm_diag_text(&d);
-	fuzz_check(text != NULL);
-	free(text);
-	text = nrm_diag_json(&d);
-	fuzz_check(text != NULL);
-	free(text);
-	nrm_diag_free(&d);
+	fuzz_check_diag(&d);
 	return 0;
 }

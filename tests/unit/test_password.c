@@ -36,6 +36,10 @@ static const struct {
 	    "aaaaaaaaaaaa", "password1234", "1234password", "Sunshine2024!"}},
     /* the person's own login */
     {"too easy to guess", "jvandermeer", {"jvandermeer!!", "jvandermeer2024"}},
+    /* a login ending in digits: stripping the digits around a word must
+     * not hide it (e2e logins are "p" and 12 hex digits) */
+    {"too easy to guess", "p3fa9c2b81d00",
+	{"p3fa9c2b81d002024!!", "!P3FA9C2B81D00x", "my-p3fa9c2b81d00-pw"}},
     {NULL, "jvandermeer",
 	{"correct horse battery staple", "vier blauwe paarden lopen",
 	    "Tr0ub4dor&3xq", "zeven blauwe paarden!"}},

@@ -202,6 +202,7 @@ inbox_deliver(
 	struct nrm_waiter *w = &iw->w;
 
 	w->querying = false;
+	nrm_waiter_answered(w, has_items);
 	if (w->r->gone) {
 		inbox_answer(iw); /* frees; writes nothing */
 		return;

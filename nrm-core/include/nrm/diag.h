@@ -17,9 +17,12 @@
 #ifndef NRM_DIAG_H
 #define NRM_DIAG_H
 
+#include <cjson/cJSON.h>
+
 #include "nrm/nrm.h"
 
 #define NRM_DIAG_KEEP 256
+#define NRM_DIAG_SHOWN_MAX 40 /* bytes of a value quoted in a message */
 
 enum nrm_diag_severity {
 	NRM_DIAG_ERROR = 0,
@@ -78,5 +81,43 @@ char *nrm_diag_text(const struct nrm_diag *d);
  * malloc'd, caller frees; NULL on OOM.
  */
 char *nrm_diag_json(const struct nrm_diag *d);
+
+/*
+ * A configuration value quoted in a message: at most NRM_DIAG_SHOWN_MAX
+ * bytes (then "..."), printable ASCII kept, anything else as '?', so a
+ * message stays one readable line.  Returns buf.
+ */
+const char *nrm_diag_shown(const char *s, char buf[NRM_DIAG_SHOWN_MAX + 4]);
+
+/*
+ * The JSON edge of a configuration load (routing rules, the indicators
+ * register): the strict reader of json.h with every fault reported into
+ * d under `file` instead of stopping at the first.
+ */
+
+/*
+ * Parse one JSON file with nrm_json_parse.  A fault in the bytes is
+ * reported at "line L, column C" ("line L" for bad UTF-8), a duplicate
+ * key at its path, an empty text as "empty file".  NULL on failure (the
+ * caller deletes a tree with cJSON_Delete).
+ */
+cJSON *nrm_diag_parse_json(
+    struct nrm_diag *d, const char *file, const char *text, size_t len);
+
+/*
+ * nrm_json_members with every fault (unknown key, missing required key)
+ * reported; returns how many were.
+ */
+int nrm_diag_members(struct nrm_diag *d, const char *file, const char *path,
+    const cJSON *obj, const char *const *names, int n, uint32_t required,
+    const cJSON **found);
+
+/*
+ * A free-text value (nrm_json_text: 1..max bytes, not blank, no control
+ * characters; line breaks allowed when `lines`) into a malloc'd *out;
+ * reported and NRM_ERR (*out NULL) otherwise.
+ */
+int nrm_diag_text_value(struct nrm_diag *d, const char *file, const char *path,
+    const cJSON *v, size_t max, bool lines, char **out);
 
 #endif /* NRM_DIAG_H */

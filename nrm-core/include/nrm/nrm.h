@@ -36,7 +36,7 @@ enum nrm_errcode {
 	NRM_E_FORBIDDEN, /* 403 */
 	NRM_E_NOT_FOUND, /* 404 */
 	NRM_E_METHOD, /* 405 */
-	NRM_E_CONFLICT, /* 409: state conflict, request in flight */
+	NRM_E_CONFLICT, /* 409: state conflict */
 	NRM_E_PRECONDITION, /* 412 */
 	NRM_E_TOO_LARGE, /* 413 */
 	NRM_E_MEDIA_TYPE, /* 415 */
@@ -45,6 +45,7 @@ enum nrm_errcode {
 	NRM_E_INTERNAL, /* 500 */
 	NRM_E_UNAVAILABLE, /* 503: database down, shutting down */
 	NRM_E_TIMEOUT, /* 503: a query took too long */
+	NRM_E_RETRY_LATER, /* 409: same Idempotency-Key in flight: retry */
 	NRM_E__COUNT
 };
 

@@ -31,7 +31,7 @@
 #define LD_ID_MAX 63
 #define LD_LABEL_MAX (NRM_ROUTE_LABEL_SIZE - 1)
 #define LD_AGE_MAX 120
-#define LD_SHOWN_MAX 40 /* bytes of a bad value shown in a message */
+#define LD_SHOWN_MAX NRM_DIAG_SHOWN_MAX /* bytes of a value in a message */
 #define LD_TEXT_NAME_MAX 80 /* bytes of a name inside explanations */
 #define LD_HEAD_MAX 400
 #define LD_ROUTE_TEXT_MAX 400

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import requests
 
-from .env import NRMD, READY_TIMEOUT, ROOT, ROUTING_DIR, SANITIZER_ENV, \
-    SANITIZER_MARKERS, clean_env, free_port
+from .env import INDICATORS_FILE, NRMD, READY_TIMEOUT, ROOT, ROUTING_DIR, \
+    SANITIZER_ENV, SANITIZER_MARKERS, clean_env, free_port
 from .signals import PERSONAL_FRAGMENTS
 
 def scan_log(text):
@@ -60,6 +60,7 @@ class Daemon:
             "retry_after": "2",
             "log_level": "info",
             "routing_dir": str(ROUTING_DIR),
+            "indicators_file": str(INDICATORS_FILE),
             "pseudonym_key_file": str(pki["pseudonym"]),
         }
         if config:

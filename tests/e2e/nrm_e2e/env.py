@@ -22,6 +22,7 @@ PG_SH = ROOT / "scripts" / "pg.sh"
 PGBIN = Path(os.environ.get("NRM_PGBIN") or "/usr/lib/postgresql/15/bin")
 PSQL = str(PGBIN / "psql") if (PGBIN / "psql").exists() else "psql"
 ROUTING_DIR = ROOT / "config" / "routing"
+INDICATORS_FILE = ROOT / "config" / "indicators.json"
 OPENAPI = ROOT / "nrm-api" / "openapi.yaml"
 
 # How long a fresh nrmd may take to become ready (ASan is slower).

@@ -1,0 +1,356 @@
+/*
+ * metrics.c - GET /metrics: the Prometheus text exposition (format
+ * 0.0.4) of what every module counts.  Counts only, never personal data;
+ * for loopback clients, or with the metrics_token_file token.
+ */
+#include "conn.h"
+#include "crypto.h"
+#include "db.h"
+#include "hist.h"
+#include "endpoints.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+#include "waiters.h"
+#include "workers.h"
+
+#include "schema_version.h" /* generated: NRM_SCHEMA_VERSION */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+
+/*
+ * Who may read /metrics: with metrics_token_file set, whoever presents
+ * that bearer token (compared as SHA-256, in constant time); without,
+ * loopback clients only (a Prometheus agent on the host).  The counts
+ * are operational, but a national intake rate is nobody's business
+ * outside operations.
+ */
+static bool
+metrics_allowed(struct nrm_req *r)
+{
+	const char *h;
+	unsigned char hash[32];
+
+	if (!r->app->metrics_token)
+		return nrm_host_is_loopback(r->client_addr);
+	h = nrm_req_header(r, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	nrm_sha256(h + 7, strlen(h + 7), hash);
+	return nrm_ct_equal(hash, r->app->metrics_token_hash, sizeof(hash));
+}
+
+static double metrics_start; /* unix seconds, with fractions */
+
+void
+nrm_metrics_started(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	metrics_start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One family's HELP and TYPE lines. */
+static void
+metrics_head(
+    struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(
+	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * One histogram series (cumulative buckets, +Inf, _sum, _count);
+ * `labels` is "" or `k="v",...` without braces.
+ */
+static void
+metrics_hist(struct evbuffer *b, const char *name, const char *labels,
+    const struct nrm_hist *h, const struct nrm_buckets *bk)
+{
+	const char *sep = labels[0] != '\0' ? "," : "";
+	uint64_t cum = 0;
+
+	for (int i = 0; i < bk->n; i++) {
+		cum += h->bucket[i];
+		evbuffer_add_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name,
+		    labels, sep, bk->le[i], (unsigned long long)cum);
+	}
+	cum += h->bucket[bk->n];
+	evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
+	    labels, sep, (unsigned long long)cum);
+	if (labels[0] == '\0')
+		evbuffer_add_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+		    h->sum, name, (unsigned long long)h->count);
+	else
+		evbuffer_add_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
+		    name, labels, h->sum, name, labels,
+		    (unsigned long long)h->count);
+}
+
+/*
+ * Request durations by route pattern (never the raw path: no ids) and
+ * status class; only the series that have seen a request.
+ */
+static void
+metrics_durations(struct evbuffer *b, const struct nrm_http_stats *hs)
+{
+	metrics_head(b, "nrm_http_request_duration_seconds", "histogram",
+	    "Time from a request's arrival to its reply, by method, route "
+	    "pattern (route=\"other\": no endpoint) and status class.");
+	for (size_t i = 0; i <= hs->n_endpoints; i++) {
+		for (int c = 1; c <= 5; c++) {
+			const struct nrm_hist *h =
+			    &hs->durations[i * 5 + c - 1];
+			char labels[160];
+
+			if (h->count == 0)
+				continue;
+			snprintf(labels, sizeof(labels),
+			    "method=\"%s\",route=\"%s\",class=\"%dxx\"",
+			    i < hs->n_endpoints ? hs->table[i].method : "any",
+			    i < hs->n_endpoints ? hs->table[i].pattern
+						: "other",
+			    c);
+			metrics_hist(b, "nrm_http_request_duration_seconds",
+			    labels, h, &nrm_buckets_request);
+		}
+	}
+}
+
+/* The pool, the audit jobs, the long-polls, the process. */
+static void
+metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
+    const struct nrm_jobs_stats *js, const struct nrm_waiters_stats *ws)
+{
+	struct rlimit rl;
+	int64_t now = (int64_t)time(NULL);
+	int fds = nrm_conns_open_fds();
+
+	metrics_head(b, "nrm_db_pool_size", "gauge",
+	    "Pool connections configured (db_pool_size).");
+	evbuffer_add_printf(b, "nrm_db_pool_size %d\n", st->pool_size);
+	metrics_head(b, "nrm_db_connections_busy", "gauge",
+	    "Pool connections with a query out.");
+	evbuffer_add_printf(b, "nrm_db_connections_busy %d\n", st->busy);
+	metrics_head(b, "nrm_db_queue_length", "gauge",
+	    "Queries waiting for a pool connection.");
+	evbuffer_add_printf(b, "nrm_db_queue_length %d\n", st->queued);
+	metrics_head(b, "nrm_db_queue_wait_seconds", "histogram",
+	    "Time each query sent waited for a pool connection.");
+	metrics_hist(b, "nrm_db_queue_wait_seconds", "", st->queue_wait,
+	    &nrm_buckets_queue);
+	metrics_head(b, "nrm_db_listen_connects_total", "counter",
+	    "Times the LISTEN connection came up (1 + reconnects).");
+	evbuffer_add_printf(b, "nrm_db_listen_connects_total %llu\n",
+	    (unsigned long long)st->listen_connects);
+	if (js->audit_unsealed >= 0) {
+		metrics_head(b, "nrm_audit_unsealed_events", "gauge",
+		    "Audit events waiting to be sealed, as the last seal "
+		    "left them.");
+		evbuffer_add_printf(b, "nrm_audit_unsealed_events %lld\n",
+		    (long long)js->audit_unsealed);
+		metrics_head(b, "nrm_audit_seal_lag_seconds", "gauge",
+		    "Seconds the seal job has left events unsealed without "
+		    "a pause (0: the last seal emptied the queue).");
+		evbuffer_add_printf(b, "nrm_audit_seal_lag_seconds %lld\n",
+		    (long long)(js->seal_behind_since != 0
+			    ? now - js->seal_behind_since
+			    : 0));
+	}
+	if (js->checkpoint_ok_at != 0) {
+		metrics_head(b, "nrm_audit_checkpoint_age_seconds", "gauge",
+		    "Seconds since the chain head was last covered by a "
+		    "signed checkpoint (or since start-up).");
+		evbuffer_add_printf(b,
+		    "nrm_audit_checkpoint_age_seconds %lld\n",
+		    (long long)(now - js->checkpoint_ok_at));
+	}
+	metrics_head(b, "nrm_inbox_wakeup_latency_seconds", "histogram",
+	    "Time from a long-poll's wake-up (NOTIFY or re-check) to its "
+	    "answer with cases.");
+	metrics_hist(b, "nrm_inbox_wakeup_latency_seconds", "", ws->wake,
+	    &nrm_buckets_wake);
+	metrics_head(b, "nrm_build_info", "gauge",
+	    "The build: nrmd's version and the schema version it needs.");
+	evbuffer_add_printf(b,
+	    "nrm_build_info{version=\"%s\",schema_version=\"%d\"} 1\n",
+	    NRM_VERSION, NRM_SCHEMA_VERSION);
+	metrics_head(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	evbuffer_add_printf(
+	    b, "process_start_time_seconds %.3f\n", metrics_start);
+	if (fds >= 0) {
+		metrics_head(b, "process_open_fds", "gauge",
+		    "Number of open file descriptors.");
+		evbuffer_add_printf(b, "process_open_fds %d\n", fds);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		metrics_head(b, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.");
+		evbuffer_add_printf(b, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
+}
+
+/* Reply with the text in buf, and free it. */
+static void
+metrics_reply(struct nrm_req *r, struct evbuffer *buf)
+{
+	size_t len = evbuffer_get_length(buf);
+	const char *text = (const char *)evbuffer_pullup(buf, -1);
+
+	if (text == NULL && len > 0)
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+	else
+		nrm_req_reply(r, 200, "text/plain; version=0.0.4",
+		    text != NULL ? text : "", len);
+	evbuffer_free(buf);
+}
+
+void
+nrm_h_metrics(struct nrm_req *r)
+{
+	struct nrm_app *app = r->app;
+	struct nrm_db_stats st;
+	struct nrm_http_stats hs;
+	struct nrm_jobs_stats js;
+	struct nrm_waiters_stats ws;
+	struct nrm_workers_stats wk;
+	struct evbuffer *buf;
+
+	if (!metrics_allowed(r)) {
+		if (app->metrics_token)
+			nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "",
+			    "/metrics needs the metrics token");
+		else
+			nrm_req_fail(r, NRM_E_FORBIDDEN, "",
+			    "/metrics answers loopback clients only "
+			    "(or set metrics_token_file)");
+		return;
+	}
+
+	nrm_db_stats(app->db, &st);
+	nrm_http_stats(app->http, &hs);
+	nrm_jobs_stats(app->jobs, &js);
+	nrm_waiters_stats(app->waiters, &ws);
+	nrm_workers_stats(app->workers, &wk);
+	buf = evbuffer_new();
+	if (buf == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+#define M(name, type, help, fmt, val) \
+	evbuffer_add_printf(buf, \
+	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
+	    " " fmt "\n", \
+	    val)
+	M("nrm_http_requests_total", "counter", "Requests received.", "%llu",
+	    (unsigned long long)hs.requests);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_http_responses_total Responses by status class.\n"
+	    "# TYPE nrm_http_responses_total counter\n");
+	for (int c = 1; c <= 5; c++)
+		evbuffer_add_printf(buf,
+		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
+		    (unsigned long long)hs.responses[c]);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_http_edge_refused_total Requests refused before any "
+	    "handler, the connection closed (by: nrmd's framing checks or "
+	    "libevent's parser).\n"
+	    "# TYPE nrm_http_edge_refused_total counter\n"
+	    "nrm_http_edge_refused_total{by=\"nrmd\"} %llu\n"
+	    "nrm_http_edge_refused_total{by=\"libevent\"} %llu\n",
+	    (unsigned long long)hs.framing_refused,
+	    (unsigned long long)hs.parser_refused);
+	M("nrm_signals_created_total", "counter",
+	    "Signals answered 201 (first answers and replays).", "%llu",
+	    (unsigned long long)app->counters.signals_created);
+	M("nrm_http_requests_arriving", "gauge", "Requests partly received.",
+	    "%d", hs.arriving);
+	M("nrm_http_accept_pauses_total", "counter",
+	    "Times accept paused at the connection limit.", "%llu",
+	    (unsigned long long)hs.accept_pauses);
+	M("nrm_http_inflight", "gauge", "Requests not yet answered.", "%d",
+	    hs.inflight);
+	M("nrm_db_connections_up", "gauge", "Usable database connections.",
+	    "%d", nrm_db_n_up(app->db));
+	M("nrm_db_queries_total", "counter", "Queries sent.", "%llu",
+	    (unsigned long long)st.queries);
+	M("nrm_db_errors_total", "counter", "Queries answered with an error.",
+	    "%llu", (unsigned long long)st.errors);
+	M("nrm_db_timeouts_total", "counter", "Queries that timed out.", "%llu",
+	    (unsigned long long)st.timeouts);
+	M("nrm_db_unavailable_total", "counter",
+	    "Queries refused for want of a connection.", "%llu",
+	    (unsigned long long)st.unavailable);
+	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
+	    (unsigned long long)st.reconnects);
+	M("nrm_inbox_longpolls_waiting", "gauge",
+	    "GET /v1/inbox long-polls waiting.", "%d", ws.waiting);
+	M("nrm_inbox_wakeups_total", "counter",
+	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
+	    (unsigned long long)ws.wakeups);
+	M("nrm_cases_escalated_total", "counter",
+	    "Overdue cases this daemon escalated to the national desk.", "%llu",
+	    (unsigned long long)js.escalations);
+	M("nrm_db_listening", "gauge", "The LISTEN connection is up.", "%d",
+	    nrm_db_listening(app->db) ? 1 : 0);
+	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",
+	    (unsigned long long)app->counters.reloads);
+	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",
+	    "%llu", (unsigned long long)app->counters.reload_failures);
+	M("nrm_schema_version", "gauge", "Schema version last seen.", "%d",
+	    nrm_db_schema(app->db));
+	M("nrm_audit_sealed_total", "counter",
+	    "Audit events this daemon sealed into the chain.", "%llu",
+	    (unsigned long long)js.audit_sealed);
+	M("nrm_login_failures_total", "counter",
+	    "Logins refused (POST /v1/session answered 401).", "%llu",
+	    (unsigned long long)app->counters.login_failures);
+	M("nrm_login_locks_total", "counter",
+	    "Refused logins that locked the login or the client address.",
+	    "%llu", (unsigned long long)app->counters.login_locks);
+	M("nrm_login_backoff_total", "counter",
+	    "Refused logins whose answer was held back (backoff).", "%llu",
+	    (unsigned long long)app->counters.login_backoffs);
+	M("nrm_sessions_created_total", "counter",
+	    "Sessions started (POST /v1/session answered 201).", "%llu",
+	    (unsigned long long)app->counters.sessions_created);
+	M("nrm_worker_queue_depth", "gauge",
+	    "Worker jobs waiting for a thread.", "%d", wk.queued);
+	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",
+	    wk.running);
+#undef M
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_worker_jobs_total Worker jobs by outcome (completed: "
+	    "ran to their end; cancelled: their request went away; "
+	    "rejected: queue full or draining).\n"
+	    "# TYPE nrm_worker_jobs_total counter\n"
+	    "nrm_worker_jobs_total{outcome=\"completed\"} %llu\n"
+	    "nrm_worker_jobs_total{outcome=\"cancelled\"} %llu\n"
+	    "nrm_worker_jobs_total{outcome=\"rejected\"} %llu\n",
+	    (unsigned long long)wk.completed, (unsigned long long)wk.cancelled,
+	    (unsigned long long)wk.rejected);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_job_ticks_total Ticks of each periodic job.\n"
+	    "# TYPE nrm_job_ticks_total counter\n");
+	for (int j = 0; j < NRM_JOB__COUNT; j++)
+		evbuffer_add_printf(buf,
+		    "nrm_job_ticks_total{job=\"%s\"} %llu\n",
+		    nrm_job_name((enum nrm_job)j),
+		    (unsigned long long)js.ticks[j]);
+	metrics_durations(buf, &hs);
+	metrics_more(buf, &st, &js, &ws);
+	metrics_reply(r, buf);
+}
