@@ -103,8 +103,11 @@ def _denials(cluster, k):
         "outcome = 'denied' and reason = 'certificate_mismatch'" % k.id)
 
 
-@pytest.mark.parametrize("path", ["/v1/signals",
-                                  "/v1/signals/%s" % uuid.uuid4()])
+# a fixed id: parameters must be the same in every pytest-xdist worker
+UNKNOWN_SIGNAL = "/v1/signals/7d1f1a52-3c1e-4c54-9d0b-5b0b2c6c1e01"
+
+
+@pytest.mark.parametrize("path", ["/v1/signals", UNKNOWN_SIGNAL])
 def test_bound_key_needs_its_certificate(optional, pki, certs, bound,
                                          cluster, path):
     k, free = bound
