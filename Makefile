@@ -10,6 +10,8 @@
 #   make asan       build build/asan/{nrmd,nrmctl} with ASan+UBSan
 #   make fuzz       build the libFuzzer targets (clang)
 #   make format-check
+#   make hardening-check  the built nrmd and nrmctl carry every hardening
+#                   flag (PIE, RELRO, BIND_NOW, canaries, fortify, CET)
 
 CC       ?= cc
 CSTD      = -std=c11 -D_GNU_SOURCE
@@ -17,6 +19,15 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -fno-common \
             -Wformat=2 -Wvla
 OPT      ?= -O2 -g
+# Hardening (issue 14; docs/security.md "Transport and build"): stack
+# canaries, fortified libc calls (-D_FORTIFY_SOURCE=3 needs -O; left out
+# of the sanitizer builds, whose interceptors it would bypass), CET
+# branch protection, position-independent executables with a read-only
+# GOT bound at start.  scripts/check-hardening.sh checks the binaries.
+HARDEN_FORTIFY ?= -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
+HARDEN_CFLAGS   = -fstack-protector-strong -fcf-protection -fPIE \
+                  $(HARDEN_FORTIFY)
+HARDEN_LDFLAGS  = -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 # Include paths, one set per program: nrm-core's headers are reached as
 # "nrm/x.h" (so none shadows the C library); nrmd sees common/ and its own
 # folder, nrmctl common/ and its own, so neither can include the other's
@@ -27,7 +38,8 @@ INC_NRMD   = $(INC_COMMON) -iquote nrm-api/nrmd -iquote $(BUILD)/gen \
              -I/usr/include/postgresql
 INC_NRMCTL = $(INC_COMMON) -iquote nrm-api/nrmctl -I/usr/include/postgresql
 INC       ?= $(INC_CORE)
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) $(INC) -MMD -MP
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(HARDEN_CFLAGS) $(EXTRA_CFLAGS) $(INC) \
+             -MMD -MP
 LDLIBS_CORE = -lcjson
 LDLIBS_CTL  = -lpq -lssl -lcrypto -lcjson -largon2 -lcrack
 LDLIBS_API  = -levent_core -levent_extra -levent_openssl -lpthread -lpq -lssl \
@@ -50,7 +62,8 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
-           nrm-api/common/totp.c nrm-api/common/indicators_file.c
+           nrm-api/common/totp.c nrm-api/common/indicators_file.c \
+           nrm-api/common/keyfile.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -109,8 +122,18 @@ $(shell mkdir -p $(BUILD)/gen; \
   cmp -s $(SCHEMA_H).tmp $(SCHEMA_H) || mv $(SCHEMA_H).tmp $(SCHEMA_H); \
   rm -f $(SCHEMA_H).tmp)
 
+# Objects and programs are rebuilt when the compile or link flags change
+# (a new hardening flag must reach every object): $(FLAGS_STAMP) changes
+# only when they do.
+FLAGS_STAMP = $(BUILD)/gen/flags
+$(shell mkdir -p $(BUILD)/gen; \
+  echo '$(CC) $(CSTD) $(WARN) $(OPT) $(HARDEN_CFLAGS) $(EXTRA_CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS)' \
+    > $(FLAGS_STAMP).tmp; \
+  cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); \
+  rm -f $(FLAGS_STAMP).tmp)
+
 .PHONY: all run check bench asan fuzz unit format format-check clean distclean deps \
-        web browser
+        web browser hardening-check
 
 all: $(BIN)/nrmd $(BIN)/nrmctl web
 
@@ -131,7 +154,7 @@ $(BUILD)/nrm-api/common/pgnotice.o: INC = $(INC_COMMON) \
 $(BUILD)/nrm-api/nrmd/%.o: INC = $(INC_NRMD)
 $(BUILD)/nrm-api/nrmctl/%.o: INC = $(INC_NRMCTL)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -140,11 +163,12 @@ $(BUILD)/libnrmcore.a: $(CORE_OBJ)
 
 $(BIN)/nrmd: $(NRMD_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API) $(LDLIBS_QR)
+	$(CC) $(OPT) $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_API) \
+	  $(LDLIBS_QR)
 
 $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CTL)
+	$(CC) $(OPT) $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CTL)
 
 # Unit tests link nrm-core alone (plus cmocka); test_config also links
 # the config module, which is pure apart from reading its file.
@@ -197,7 +221,7 @@ HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
                  auth.o dbapi.o db.o conn.o problem.o tls.o session.o \
                  config.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
-                 pgnotice.o)
+                 pgnotice.o keyfile.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
 $(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
     $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
@@ -247,6 +271,7 @@ unit: $(UNIT_TESTS:%=$(BUILD)/%)
 
 asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	  HARDEN_FORTIFY= \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 
@@ -256,7 +281,7 @@ FUZZ_CORE = signal geo json rules indicators
 FUZZ_CC = clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined
 
 fuzz:
-	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin \
+	$(MAKE) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin HARDEN_FORTIFY= \
 	  OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
 	  build/fuzz/libnrmcore.a
 	@mkdir -p build/fuzz/bin
@@ -272,6 +297,9 @@ fuzz:
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
 	  tests/fuzz/fuzz_totp.c nrm-api/common/totp.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+
+hardening-check: $(BIN)/nrmd $(BIN)/nrmctl
+	@scripts/check-hardening.sh $(BIN)/nrmd $(BIN)/nrmctl
 
 run:
 	@scripts/run.sh

@@ -220,6 +220,14 @@ counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
 # nrmctl indicators check: the register's checker (no database).
 counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
 
+# The release programs carry every hardening flag (issue 14).
+if [ "$BUILD_OK" -eq 1 ]; then
+	step hardening scripts/check-hardening.sh bin/nrmd bin/nrmctl \
+	    -- build/release
+else
+	skip_tier hardening "build failed"
+fi
+
 # The pinned .clang-format (STYLE.md rule 13).
 step format make format-check
 
@@ -287,7 +295,14 @@ else
 	skip_tier e2e-asan "asan build failed"
 fi
 
-step compose docker-compose -f docker-compose.yml config -q
+# docker-compose.yml has no default passwords: it parses with them set
+# and refuses without them (issue 14).
+step compose env NRM_PG_PASSWORD=check-pg NRM_OWNER_PASSWORD=check-owner \
+    NRM_APP_PASSWORD=check-app docker-compose -f docker-compose.yml \
+    config -q
+step compose-no-passwords sh -c '! env -u NRM_PG_PASSWORD \
+    -u NRM_OWNER_PASSWORD -u NRM_APP_PASSWORD \
+    docker-compose -f docker-compose.yml config -q 2>/dev/null'
 
 # --------------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ static const char ctl_usage_key[] =
     "usage: nrmctl key create --role ROLE --agency NAME --agency-kind KIND\n"
     "                         [--region CODE ...] [--label TEXT]\n"
     "       nrmctl key list\n"
-    "       nrmctl key revoke ID\n";
+    "       nrmctl key revoke ID\n"
+    "       nrmctl key bind --cert FILE ID\n";
 
 static const char ctl_usage_key_create[] =
     "usage: nrmctl key create --role ROLE --agency NAME --agency-kind KIND\n"
@@ -74,6 +75,16 @@ static const char ctl_usage_key_revoke[] =
     "Revoke the API key with this id (see nrmctl key list).  A revoked\n"
     "key is refused from the next request on.  Revoking twice is a\n"
     "no-op.\n";
+
+static const char ctl_usage_key_bind[] =
+    "usage: nrmctl key bind --cert FILE ID\n"
+    "\n"
+    "Bind the API key with this id to the client certificate in FILE\n"
+    "(PEM): from then on nrmd accepts the key only over a TLS connection\n"
+    "that presents this certificate, verified against\n"
+    "tls_client_ca_file (docs/operations.md, mutual TLS), so a stolen\n"
+    "token alone is refused (401).  The certificate's SHA-256 is stored\n"
+    "and printed on stdout.  Binding again replaces the certificate.\n";
 
 static const char ctl_usage_person[] =
     "usage: nrmctl person create --login LOGIN --name NAME --agency AGENCY\n"
@@ -292,6 +303,20 @@ cmd_key_revoke_run(
 		fprintf(stderr, "nrmctl: key %s was already revoked\n", a->arg);
 	else
 		fprintf(stderr, "nrmctl: revoked key %s\n", a->arg);
+	return 0;
+}
+
+static int
+cmd_key_bind_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	char hex[65];
+
+	if (nrm_key_bind(conn, a->arg, a->cert, hex, err) != NRM_OK)
+		return NRM_ERR;
+	printf("%s\n", hex);
+	fprintf(stderr, "nrmctl: bound key %s to certificate sha256 %s\n",
+	    a->arg, hex);
 	return 0;
 }
 
@@ -621,7 +646,7 @@ cmd_indicators_check_run(
 }
 
 const struct nrm_ctl_group nrm_ctl_groups[] = {
-    {"key", ctl_usage_key, "create, list, revoke"},
+    {"key", ctl_usage_key, "create, list, revoke, bind"},
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
     {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint, purge"},
     {"config", ctl_usage_config, "check"},
@@ -659,6 +684,13 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.db = true,
 	.arg = "expected exactly one key id",
 	.run_cb = cmd_key_revoke_run},
+    {.group = "key",
+	.name = "bind",
+	.usage = ctl_usage_key_bind,
+	.opts = {{"cert", OPT(cert), .required = true}},
+	.db = true,
+	.arg = "expected exactly one key id",
+	.run_cb = cmd_key_bind_run},
     {.group = "person",
 	.name = "create",
 	.usage = ctl_usage_person_create,

@@ -37,6 +37,7 @@ struct nrm_ctl_args {
 	const char *key;
 	const char *out;
 	const char *before; /* audit purge */
+	const char *cert; /* key bind: a PEM certificate file */
 	struct nrm_key_spec spec; /* key create; person create's role,
 				   agency, regions */
 	const char *login; /* person create */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "ctl_db.h"
 #include "log.h"
@@ -258,6 +260,67 @@ nrm_key_revoke(
 		1, p, -1, NULL, err, "revoke key") != NRM_OK ||
 	    nrm_ctl_audit_commit(conn, "key.revoke", "api_key", id,
 		"key revocation", err) != NRM_OK)
+		goto out;
+	rc = NRM_OK;
+out:
+	PQclear(res);
+	nrm_ctl_rollback(conn);
+	return rc;
+}
+
+/* The SHA-256 of the DER of the first certificate of a PEM file. */
+static int
+key_cert_sha256(const char *path, unsigned char out[32], struct nrm_error *err)
+{
+	FILE *f = fopen(path, "r");
+	X509 *cert;
+	unsigned int n = 0;
+	int rc;
+
+	if (f == NULL)
+		return nrm_error_set(err, NRM_E_VALIDATION, "cert",
+		    "could not open certificate %s", path);
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	rc = cert != NULL && X509_digest(cert, EVP_sha256(), out, &n) == 1 &&
+		n == 32
+	    ? NRM_OK
+	    : nrm_error_set(err, NRM_E_VALIDATION, "cert",
+		  "could not read %s: not a PEM certificate", path);
+	X509_free(cert);
+	return rc;
+}
+
+int
+nrm_key_bind(PGconn *conn, const char *id, const char *cert_file,
+    char sha256_hex[65], struct nrm_error *err)
+{
+	unsigned char h[32];
+	char bytea[2 + 64 + 1] = "\\x";
+	const char *p[2] = {id, bytea};
+	PGresult *res = NULL;
+	int rc = NRM_ERR;
+
+	if (!nrm_uuid_valid(id))
+		return nrm_error_set(err, NRM_E_VALIDATION, "id",
+		    "could not bind key: not a key id (see nrmctl key list)");
+	if (key_cert_sha256(cert_file, h, err) != NRM_OK)
+		return NRM_ERR;
+	nrm_hex(h, sizeof(h), sha256_hex);
+	memcpy(bytea + 2, sha256_hex, 65);
+	if (nrm_ctl_begin(conn, err, "bind key") != NRM_OK ||
+	    nrm_ctl_query(conn,
+		"UPDATE auth.api_key SET cert_sha256 = $2::bytea "
+		"WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id",
+		2, p, -1, &res, err, "bind key") != NRM_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		nrm_error_set(err, NRM_E_NOT_FOUND, "id",
+		    "could not bind key %s: no such key, or revoked", id);
+		goto out;
+	}
+	if (nrm_ctl_audit_commit(conn, "key.bind", "api_key", id,
+		"key bound to a client certificate", err) != NRM_OK)
 		goto out;
 	rc = NRM_OK;
 out:

@@ -69,4 +69,15 @@ int nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err) NRM_MUSTCHECK;
 int nrm_key_revoke(PGconn *conn, const char *id, bool *already,
     struct nrm_error *err) NRM_MUSTCHECK;
 
+/*
+ * Bind key `id` to the client certificate in the PEM file `cert_file`
+ * (mutual TLS): from then on the key is accepted only over a TLS
+ * connection that presents that certificate (its SHA-256, written to
+ * sha256_hex as 64 lowercase hex digits).  Audited as key.bind.  An
+ * unknown or revoked key is an error; binding again replaces the
+ * certificate.
+ */
+int nrm_key_bind(PGconn *conn, const char *id, const char *cert_file,
+    char sha256_hex[65], struct nrm_error *err) NRM_MUSTCHECK;
+
 #endif /* NRM_KEYS_H */

@@ -6,6 +6,7 @@
  *          --agency-kind KIND [--region CODE ...] [--label TEXT]
  *   nrmctl [--database-url URL] key list
  *   nrmctl [--database-url URL] key revoke ID
+ *   nrmctl [--database-url URL] key bind --cert FILE ID
  *   nrmctl [--database-url URL] audit verify [--checkpoints FILE
  *          --public-key PEM]
  *   nrmctl [--database-url URL] audit export --from TIME --to TIME
@@ -55,6 +56,7 @@ static const char ctl_usage_main[] =
     "  key create   create an API key and print its token\n"
     "  key list     list API keys (never their tokens)\n"
     "  key revoke   revoke an API key\n"
+    "  key bind     bind an API key to a client certificate (mTLS)\n"
     "  audit verify recompute the audit hash chain (and checkpoints)\n"
     "  audit export export audit events as JSON lines for archiving\n"
     "  audit keygen create an Ed25519 key for signed checkpoints\n"

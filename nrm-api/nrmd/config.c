@@ -39,8 +39,17 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
 	CFG_S(listen_tls, "127.0.0.1:8443", false,
 	    "HTTPS host:port, empty to disable"),
-	CFG_S(tls_cert_file, "var/tls/cert.pem", false, "PEM certificate"),
-	CFG_S(tls_key_file, "var/tls/key.pem", false, "PEM private key"),
+	CFG_S(tls_cert_file, "var/tls/cert.pem", true,
+	    "PEM certificate chain; a new one that does not load keeps the "
+	    "running pair"),
+	CFG_S(tls_key_file, "var/tls/key.pem", true,
+	    "PEM private key, readable by its owner only (mode 600)"),
+	CFG_S(tls_client_ca_file, "", true,
+	    "PEM CA certificate(s) that client certificates must chain to; "
+	    "empty: no client certificates asked for"),
+	CFG_B(tls_client_cert_required, "false", true,
+	    "refuse a TLS handshake without a client certificate (needs "
+	    "tls_client_ca_file)"),
 	CFG_B(allow_remote_plain, "false", false,
 	    "allow plain HTTP on a non-loopback address"),
 	CFG_S(database_url, "postgresql:///nrm", false,
@@ -367,6 +376,10 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 			    "listen_tls needs "
 			    "tls_cert_file and tls_key_file");
 	}
+	if (cfg->tls_client_cert_required && cfg->tls_client_ca_file[0] == '\0')
+		return nrm_error_set(err, NRM_E_VALIDATION,
+		    "tls_client_cert_required",
+		    "tls_client_cert_required needs tls_client_ca_file");
 	if (nrm_log_level_parse(cfg->log_level, &lvl) != NRM_OK)
 		return nrm_error_set(err, NRM_E_VALIDATION, "log_level",
 		    "log_level must be debug, info, warn or error");

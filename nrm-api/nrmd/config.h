@@ -24,6 +24,8 @@ struct nrm_config {
 	char *listen_tls; /* host:port of HTTPS, "" = off */
 	char *tls_cert_file;
 	char *tls_key_file;
+	char *tls_client_ca_file; /* "" = no client certificates */
+	bool tls_client_cert_required;
 	bool allow_remote_plain;
 	char *database_url;
 	int db_pool_size;

@@ -15,10 +15,12 @@
 #include "http.h"
 #include "indicators_file.h"
 #include "jobs.h"
+#include "keyfile.h"
 #include "metrics.h"
 #include "log.h"
 #include "password.h"
 #include "routing.h"
+#include "tls.h"
 #include "util.h"
 #include "waiters.h"
 #include "webroot.h"
@@ -95,6 +97,9 @@ nrm_daemon_load_assets(const struct nrm_config *cfg, struct nrm_router **router,
 	*indicators = NULL;
 	if (diag == NULL)
 		nrm_diag_init(&local);
+	if (nrm_keyfile_check(
+		cfg->pseudonym_key_file, "pseudonym_key_file", err) != NRM_OK)
+		goto out;
 	if (nrm_read_file(cfg->pseudonym_key_file, 4096, &text, &len,
 		"pseudonym_key_file", err) != NRM_OK)
 		goto out;
@@ -202,6 +207,35 @@ daemon_load_web(const struct nrm_config *cfg, struct nrm_webroot **out,
 	return NRM_OK;
 }
 
+/*
+ * The audit signing key file must be the owner's alone (keyfile.h):
+ * checked at start-up and on every reload, though the running key is
+ * kept (audit_signing_key_file is not reloadable).
+ */
+static int
+daemon_audit_key_check(const struct nrm_config *cfg, struct nrm_error *err)
+{
+	if (cfg->audit_signing_key_file[0] == '\0')
+		return NRM_OK;
+	return nrm_keyfile_check(
+	    cfg->audit_signing_key_file, "audit_signing_key_file", err);
+}
+
+/*
+ * A new TLS context from the fresh config (reload) when the daemon has
+ * a TLS listener (listen_tls is not reloadable), else *out = NULL.
+ */
+static int
+daemon_load_tls(const struct nrm_app *app, const struct nrm_config *fresh,
+    SSL_CTX **out, struct nrm_error *err)
+{
+	*out = NULL;
+	if (app->cfg.listen_tls[0] == '\0')
+		return NRM_OK;
+	*out = nrm_tls_ctx_new(fresh, err);
+	return *out != NULL ? NRM_OK : NRM_ERR;
+}
+
 static void
 daemon_apply(struct nrm_app *app)
 {
@@ -228,6 +262,7 @@ daemon_reload(
 	struct nrm_router *router;
 	struct nrm_indicators *indicators;
 	struct nrm_webroot *web = NULL;
+	SSL_CTX *tls = NULL;
 	char *csv = NULL;
 	unsigned char key[32];
 	char changed[256];
@@ -239,7 +274,10 @@ daemon_reload(
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
-	if (daemon_load_web(&fresh, &web, err) != NRM_OK) {
+	if (daemon_load_web(&fresh, &web, err) != NRM_OK ||
+	    daemon_audit_key_check(&fresh, err) != NRM_OK ||
+	    daemon_load_tls(app, &fresh, &tls, err) != NRM_OK) {
+		nrm_webroot_free(web);
 		explicit_bzero(key, sizeof(key));
 		nrm_router_free(router);
 		nrm_indicators_free(indicators);
@@ -268,6 +306,9 @@ daemon_reload(
 	app->indicators = indicators;
 	nrm_webroot_free(app->web);
 	app->web = web;
+	if (tls != NULL && nrm_http_tls_swap(app->http, tls))
+		nrm_info(
+		    "tls certificate loaded file=%s", app->cfg.tls_cert_file);
 	app->router_loaded_at = (int64_t)time(NULL);
 	daemon_apply(app);
 	nrm_http_apply_limits(app->http);
@@ -459,6 +500,8 @@ nrm_daemon_init(
 		app->cfg.worker_queue, err) != NRM_OK)
 		return NRM_ERR;
 	if (daemon_metrics_token(app, err) != NRM_OK)
+		return NRM_ERR;
+	if (daemon_audit_key_check(&app->cfg, err) != NRM_OK)
 		return NRM_ERR;
 	if (app->cfg.audit_signing_key_file[0] != '\0') {
 		if (nrm_checkpoints_open(&app->checkpoints,

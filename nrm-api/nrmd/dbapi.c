@@ -21,8 +21,13 @@ struct dbapi_ctx {
 void
 nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r)
 {
+	size_t n = sizeof(r->token_hash);
+
 	memset(c, 0, sizeof(*c));
-	nrm_dbapi_bytes(c, r->token_hash, sizeof(r->token_hash));
+	memcpy(c->credential, r->token_hash, n);
+	if (nrm_req_client_cert(r, c->credential + n) == NRM_OK)
+		n += 32;
+	nrm_dbapi_bytes(c, c->credential, n);
 	nrm_dbapi_text(c, r->id);
 	nrm_dbapi_text(c, r->client_addr[0] != '\0' ? r->client_addr : NULL);
 }

@@ -14,8 +14,16 @@
 
 #define NRM_DBAPI_MAX_PARAMS 16
 
-/* Parameters of one call; the first three are filled by _begin(). */
+/*
+ * Parameters of one call; the first three are filled by _begin().  The
+ * first is the caller's credential: SHA-256(token), followed, when the
+ * request's TLS connection presented a client certificate that
+ * verified, by that certificate's SHA-256 (64 bytes; mutual TLS, see
+ * api.authenticate): every api.* call authenticates with both, so no
+ * route can skip a key's certificate binding.
+ */
 struct nrm_dbapi_call {
+	unsigned char credential[64];
 	int n;
 	const char *values[NRM_DBAPI_MAX_PARAMS];
 	int lengths[NRM_DBAPI_MAX_PARAMS];

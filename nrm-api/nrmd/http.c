@@ -329,6 +329,9 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 		evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
 		evhttp_add_header(hdr, "Content-Security-Policy", NRM_HTTP_CSP);
 		evhttp_add_header(hdr, "Referrer-Policy", "no-referrer");
+		if (r->tls)
+			evhttp_add_header(
+			    hdr, "Strict-Transport-Security", NRM_HTTP_HSTS);
 		if (ctype != NULL)
 			evhttp_add_header(hdr, "Content-Type", ctype);
 		if (head && status != 304) {
@@ -441,6 +444,30 @@ bool
 nrm_req_tls(const struct nrm_req *r)
 {
 	return r->tls;
+}
+
+int
+nrm_req_client_cert(const struct nrm_req *r, unsigned char sha256[32])
+{
+	struct bufferevent *bev;
+
+	if (!r->tls || r->ev == NULL)
+		return NRM_ERR;
+	bev = http_req_bev(r->ev);
+	return nrm_tls_peer_sha256(
+	    bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL, sha256);
+}
+
+bool
+nrm_http_tls_swap(struct nrm_http *h, SSL_CTX *ctx)
+{
+	if (h->ssl_ctx == NULL) {
+		SSL_CTX_free(ctx);
+		return false;
+	}
+	SSL_CTX_free(h->ssl_ctx); /* open connections hold a reference */
+	h->ssl_ctx = ctx;
+	return true;
 }
 
 const char *
@@ -858,8 +885,7 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	    NRM_OK)
 		goto out;
 	if (c->listen_tls[0] != '\0') {
-		h->ssl_ctx =
-		    nrm_tls_ctx_new(c->tls_cert_file, c->tls_key_file, err);
+		h->ssl_ctx = nrm_tls_ctx_new(c, err);
 		if (h->ssl_ctx == NULL)
 			goto out;
 		h->tls = evhttp_new(app->base);

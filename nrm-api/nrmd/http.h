@@ -38,6 +38,7 @@ struct evkeyvalq;
 struct nrm_dbq;
 struct nrm_endpoint;
 struct nrm_hist;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 struct nrm_req {
 	struct nrm_app *app;
@@ -135,12 +136,14 @@ void nrm_http_free(struct nrm_http *h);
  * Send a reply with this body and free the request.  Every reply carries
  * X-Request-Id, Cache-Control (r->cache_control, else no-store) and the
  * security headers of NRM_HTTP_CSP, nosniff and Referrer-Policy:
- * no-referrer.  A HEAD request's reply carries the Content-Length of
- * `body` and not the body itself.
+ * no-referrer; a reply on the TLS listener also Strict-Transport-Security
+ * (NRM_HTTP_HSTS), one on the plain listener never.  A HEAD request's
+ * reply carries the Content-Length of `body` and not the body itself.
  */
 #define NRM_HTTP_CSP \
 	"default-src 'self'; object-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'self'"
+#define NRM_HTTP_HSTS "max-age=31536000"
 
 void nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
     const char *body, size_t len);
@@ -189,6 +192,21 @@ int nrm_req_if_match(
  * which a session cookie may be set (a __Host- cookie is Secure).
  */
 bool nrm_req_tls(const struct nrm_req *r);
+
+/*
+ * The SHA-256 of the client certificate the request's TLS connection
+ * presented and that verified against tls_client_ca_file: NRM_OK; else
+ * (plain listener, no certificate) NRM_ERR.
+ */
+int nrm_req_client_cert(
+    const struct nrm_req *r, unsigned char sha256[32]) NRM_MUSTCHECK;
+
+/*
+ * Serve new TLS connections with `ctx` (taken; reload): true when
+ * swapped, false (ctx freed) when there is no TLS listener.
+ * Connections already open keep the context they started with.
+ */
+bool nrm_http_tls_swap(struct nrm_http *h, struct ssl_ctx_st *ctx);
 
 /* A request header, or NULL. */
 const char *nrm_req_header(const struct nrm_req *r, const char *name);

@@ -122,8 +122,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		if (cfg.listen_tls[0] != '\0') {
-			SSL_CTX *ctx = nrm_tls_ctx_new(
-			    cfg.tls_cert_file, cfg.tls_key_file, &err);
+			SSL_CTX *ctx = nrm_tls_ctx_new(&cfg, &err);
 
 			if (ctx == NULL) {
 				nrm_router_free(router);

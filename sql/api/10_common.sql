@@ -96,7 +96,12 @@ GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
     nrm_auditor, nrm_analyst, nrm_admin;
 
 /*
- * api.authenticate (0001) with the scope and sessions: the scope is
+ * api.authenticate (0001) with the scope and sessions: p_token_hash is
+ * SHA-256(token), or that followed by the SHA-256 of the client
+ * certificate the TLS connection presented and nrmd verified (64
+ * bytes); a key bound to a certificate (auth.api_key.cert_sha256, 0015)
+ * without that certificate is a 401 audited denied certificate_mismatch.
+ * The scope is
  * cleared on entry (a denied call never keeps the scope of an earlier
  * call in the transaction) and published on success, the principal's
  * person (NULL for a key) as nrm.person_id too.  A token hash that is no
@@ -118,17 +123,38 @@ AS $$
 DECLARE
 	v_key record;
 	v_s record;
+	-- the token's hash, then (mutual TLS) the verified client
+	-- certificate's SHA-256 when nrmd has one
+	v_hash constant bytea := substring(p_token_hash FROM 1 FOR 32);
+	v_cert constant bytea := CASE WHEN octet_length(p_token_hash) = 64
+	    THEN substring(p_token_hash FROM 33) END;
 	v_401 constant jsonb := api.problem(401, 'unauthenticated',
 	    'missing, unknown or revoked API token');
 BEGIN
 	PERFORM api.scope(NULL, NULL, NULL, NULL);
-	SELECT k.id, k.agency_id, k.role, k.regions, k.revoked_at, a.kind
+	IF octet_length(p_token_hash) NOT IN (32, 64) THEN
+		denial := v_401;
+		RETURN;
+	END IF;
+	SELECT k.id, k.agency_id, k.role, k.regions, k.revoked_at, a.kind,
+	    k.cert_sha256
 	INTO v_key
 	FROM auth.api_key k
 	JOIN auth.agency a ON a.id = k.agency_id
-	WHERE k.token_hash = p_token_hash;
+	WHERE k.token_hash = v_hash;
+	IF FOUND AND v_key.revoked_at IS NULL
+	    AND v_key.cert_sha256 IS DISTINCT FROM NULL
+	    AND v_key.cert_sha256 IS DISTINCT FROM v_cert THEN
+		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
+		    p_action, p_object_type, p_object_id, NULL, 'denied',
+		    'certificate_mismatch', p_request_id, p_client);
+		denial := api.problem(401, 'unauthenticated',
+		    'this API key is bound to a client certificate: present '
+		    'it over TLS');
+		RETURN;
+	END IF;
 	IF NOT FOUND THEN
-		SELECT * INTO v_s FROM auth.session_principal(p_token_hash);
+		SELECT * INTO v_s FROM auth.session_principal(v_hash);
 		IF v_s.person_id IS NULL THEN
 			PERFORM api.audit(NULL, NULL, NULL, p_action,
 			    p_object_type, p_object_id, NULL, 'denied',

@@ -392,7 +392,10 @@ GRANT EXECUTE ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint)
  * case.read, and when it exists (else the same 404 as ever, audited
  * denied/out_of_scope or not_found).  An emergency read answers the
  * usual body plus "break_glass": {"reason", "beyond_scope",
- * "review": "pending"} and is audited through audit.event_flagged.
+ * "review": "pending"} and is audited through audit.event_flagged.  An
+ * emergency read beyond the caller's limit (audit.break_glass_within,
+ * 0015: per person, else per key, in 24 hours) is refused 403
+ * break_glass_limit, written denied and flagged for review.
  */
 CREATE OR REPLACE FUNCTION api.case_get(p_token_hash bytea, p_request_id text,
     p_client inet, p_case_id uuid, p_purpose text DEFAULT NULL,
@@ -405,6 +408,7 @@ DECLARE
 	v_p record;
 	v_rp record;
 	v_s record;
+	v_lim record;
 	v_beyond boolean := false;
 	v_body jsonb;
 BEGIN
@@ -420,6 +424,23 @@ BEGIN
 	IF v_rp.problem IS NOT NULL THEN
 		RETURN api.refuse(v_p, NULL, 'failed', 'bad_request',
 		    v_rp.problem);
+	END IF;
+
+	IF v_rp.purpose = 'emergency' THEN
+		SELECT * INTO v_lim FROM audit.break_glass_within(v_p.key_id,
+		    v_p.person_id);
+		IF NOT v_lim.within THEN
+			PERFORM audit.event_flagged_denied(v_p.person_id,
+			    v_p.key_id, v_p.agency_id, v_p.role, 'case.read',
+			    'case', p_case_id::text, p_request_id, p_client);
+			RETURN api.leave(v_p, pg_catalog.jsonb_set(
+			    api.problem(403, 'forbidden', pg_catalog.format(
+			        'at most %s emergency reads in 24 hours '
+			        '(break_glass_limit): this one is refused and '
+			        'flagged for review', v_lim.limit), 'purpose'),
+			    '{problem,break_glass_limit}',
+			    pg_catalog.to_jsonb(v_lim.limit)));
+		END IF;
 	END IF;
 
 	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);

@@ -15,12 +15,12 @@ SELECT results_eq(
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
-        (14, '0014_audit_operator.sql')$$,
-    'schema_version records 0001 to 0014 in order');
+        (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql')$$,
+    'schema_version records 0001 to 0015 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 15,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 14, 'api.schema_version() is 14');
+SELECT is(api.schema_version(), 15, 'api.schema_version() is 15');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -50,7 +50,7 @@ SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
     'login_failure', 'login_lock'], 'auth tables');
 SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
     'break_glass_policy', 'review', 'anchor_signature', 'retention_policy',
-    'verified_checkpoint'],
+    'verified_checkpoint', 'break_glass_limit'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');

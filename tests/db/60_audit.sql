@@ -45,17 +45,21 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || r.rolname
     JOIN pg_roles r ON r.oid = p.proowner
     WHERE n.nspname = 'audit' AND p.prosecdef),
     ARRAY['audit.break_glass_allowed(text,text) nrm_owner',
+        'audit.break_glass_within(uuid,uuid) nrm_owner',
         'audit.enqueue() nrm_owner',
         'audit.event_flagged(uuid,uuid,text,text,text,text,text,text,text,'
         'inet,text) nrm_owner',
+        'audit.event_flagged_denied(uuid,uuid,uuid,text,text,text,text,'
+        'text,inet) nrm_owner',
         'audit.event_purged() nrm_owner', 'audit.head() nrm_audit_sealer',
         'audit.record_cli(text) nrm_owner',
         'audit.seal(integer) nrm_audit_sealer',
         'audit.verify_incremental(jsonb,bigint) nrm_owner'],
     'SECURITY DEFINER: only the sealer pair (nrm_audit_sealer), the queue '
-    'trigger and the break-glass trio of 0007 (policy lookup, flagged '
+    'trigger, the break-glass trio of 0007 (policy lookup, flagged '
     'event, purge of a review), nrmctl''s own audit event and the '
-    'incremental verification (0014)');
+    'incremental verification (0014), and the break-glass limit pair of '
+    '0015 (the count, the refused event)');
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles
     WHERE rolname = 'nrm_audit_sealer')
     AND NOT pg_has_role('nrm_app', 'nrm_audit_sealer', 'MEMBER'),

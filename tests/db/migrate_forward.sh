@@ -121,18 +121,22 @@ dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
 # What 0009 and 0010 add is left out of the comparison once checked: their
 # tables are empty and their columns NULL in every row that existed.
 # 0013's stats.config holds exactly its one seeded row (the default
-# threshold), 0014's audit.retention_policy its one (5 years).
+# threshold), 0014's audit.retention_policy its one (5 years), 0015's
+# audit.break_glass_limit its one (the default limit); 0015's
+# auth.api_key.cert_sha256 is NULL in every key that existed.
 python3 - "$T/data.after" >"$T/data.after.old" <<'EOF'
 import sys
 new_cols = {'audit.event': ['person_id'],
             'care."case"': ['holder_person_id'],
-            'auth.api_key': ['created_by_key', 'created_by_person']}
+            'auth.api_key': ['created_by_key', 'created_by_person',
+                             'cert_sha256']}
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
               'auth.login_lock', 'audit.anchor_signature',
               'audit.verified_checkpoint'}
 seeded = {'stats.config': [['t', '10']],
-          'audit.retention_policy': [['t', '5 years']]}
+          'audit.retention_policy': [['t', '5 years']],
+          'audit.break_glass_limit': [['t', '5']]}
 lines = open(sys.argv[1]).read().split('\n')
 out, i = [], 0
 while i < len(lines):
@@ -176,7 +180,7 @@ while i < len(lines):
     out.append('\\.')
 print('\n'.join(out), end='')
 EOF
-check "the data is unchanged (0009's and 0010's tables empty, their columns NULL; 0013's config seeded)" \
+check "the data is unchanged (0009's and 0010's tables empty, their columns NULL; 0013's config and 0015's limit seeded)" \
     diff -u "$T/data.before" "$T/data.after.old"
 answers ${DB}_old >"$T/answers.after"
 check "the api answers are unchanged (but the members later issues add)" \

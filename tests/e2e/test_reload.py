@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -18,6 +19,8 @@ import uuid
 
 import pytest
 import requests
+
+from nrm_e2e.pki import CA
 
 from conftest import (
     NRMD,
@@ -74,6 +77,10 @@ COVERED = {
     "coverage_silent_after": "test_coverage_keys",
     "coverage_refresh": "test_job_interval",
     "route_uncovered_to_national": "test_coverage_keys",
+    "tls_cert_file": "test_tls_certificate",
+    "tls_key_file": "test_tls_certificate",
+    "tls_client_ca_file": "test_tls_client_ca",
+    "tls_client_cert_required": "test_tls_client_ca",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -801,3 +808,97 @@ def test_web_root(nrmd_factory, tmp_path):
     # and empty: no console at all
     reload(d, web_root="")
     assert get("/")[0] == 404
+
+
+# --------------------------------------------------------------------------
+# TLS (issue 14): the certificate, its key and the client CA
+
+
+def _server_cert(d, client=None):
+    """The DER certificate a new TLS connection to d is served, or the
+    handshake's exception; client: (cert, key) files to present."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if client:
+        ctx.load_cert_chain(str(client[0]), str(client[1]))
+    try:
+        with socket.create_connection(("127.0.0.1", d.tls_port),
+                                      timeout=5) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                # TLS 1.3 reports a refused client certificate only
+                # at the first read
+                t.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                          b"Connection: close\r\n\r\n")
+                if not t.recv(12).startswith(b"HTTP/1.1 200"):
+                    return AssertionError("no 200")
+                return t.getpeercert(binary_form=True)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+        return e
+
+
+def _der(path):
+    return ssl.PEM_cert_to_DER_cert(path.read_text())
+
+
+def _refused_reload(d, key):
+    failures = metric(d, "nrm_config_reload_failures_total")
+    log_at = len(d.log_text())
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reload_failures_total") >
+             failures, 10, what="the refused reload")
+    assert "reload refused" in d.log_text()[log_at:]
+    assert "key=%s" % key in d.log_text()[log_at:]
+
+
+def test_tls_certificate(nrmd_factory, tmp_path):
+    """New files at the same paths (a renewal): SIGHUP serves the new
+    certificate to new connections; a broken certificate, or a key that
+    does not match it, refuses the reload and the running pair stays."""
+    ca = CA("reload CA")
+    c1, k1, _ = ca.issue_files(tmp_path, "one", server=True)
+    c2, k2, _ = ca.issue_files(tmp_path, "two", server=True)
+    c3, k3, _ = ca.issue_files(tmp_path, "three", server=True)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(c1, cert)
+    shutil.copy(k1, key)
+    d = nrmd_factory(config={"tls_cert_file": cert, "tls_key_file": key})
+    assert _server_cert(d) == _der(c1)
+    shutil.copy(c2, cert)
+    shutil.copy(k2, key)
+    reload(d)
+    assert _server_cert(d) == _der(c2)
+    assert "tls certificate loaded" in d.log_text()
+    # a broken certificate: refused, the second pair stays
+    cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n"
+                    "-----END CERTIFICATE-----\n")
+    _refused_reload(d, "tls_cert_file")
+    assert _server_cert(d) == _der(c2)
+    # a certificate whose key is not the one in tls_key_file
+    shutil.copy(c3, cert)
+    _refused_reload(d, "tls_key_file")
+    assert _server_cert(d) == _der(c2)
+    # renamed files: the config names the new ones
+    reload(d, tls_cert_file=c3, tls_key_file=k3)
+    assert _server_cert(d) == _der(c3)
+
+
+def test_tls_client_ca(nrmd_factory, tmp_path):
+    """A client CA and the requirement switch on and off by reload."""
+    ca = CA("reload client CA")
+    ca_file = ca.write(tmp_path / "client-ca.pem")
+    cc, ck, _ = ca.issue_files(tmp_path, "client")
+    d = nrmd_factory()
+    assert isinstance(_server_cert(d), bytes)
+    reload(d, tls_client_ca_file=ca_file, tls_client_cert_required="true")
+    assert isinstance(_server_cert(d), Exception)
+    assert isinstance(_server_cert(d, (cc, ck)), bytes)
+    reload(d, tls_client_cert_required="false")
+    assert isinstance(_server_cert(d), bytes)
+    assert isinstance(_server_cert(d, (cc, ck)), bytes)
+    # required without a CA file: refused, the CA stays
+    d.config["tls_client_ca_file"] = ""
+    d.config["tls_client_cert_required"] = "true"
+    d.write_config()
+    _refused_reload(d, "tls_client_cert_required")
+    assert isinstance(_server_cert(d), bytes)

@@ -158,10 +158,22 @@ struct inbox_batch {
 	struct inbox_waiter *w[];
 };
 
+/* The same client certificate (mutual TLS), or neither has one. */
+static bool
+inbox_same_cert(const struct nrm_req *a, const struct nrm_req *b)
+{
+	unsigned char ha[32], hb[32];
+	bool ca = nrm_req_client_cert(a, ha) == NRM_OK;
+	bool cb = nrm_req_client_cert(b, hb) == NRM_OK;
+
+	return ca == cb && (!ca || memcmp(ha, hb, sizeof(ha)) == 0);
+}
+
 static bool
 inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 {
 	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
+	    inbox_same_cert(a->w.r, b->w.r) &&
 	    strcmp(a->state, b->state) == 0 &&
 	    strcmp(a->priority, b->priority) == 0 &&
 	    strcmp(a->after_key, b->after_key) == 0 &&

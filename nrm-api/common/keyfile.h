@@ -1,0 +1,24 @@
+/*
+ * keyfile.h - the rule every secret key file obeys: only its owner may
+ * read it (issue 14).
+ *
+ * nrmd refuses, at start-up and on reload, a pseudonym key, TLS private
+ * key or audit signing key that its group or others may read or write
+ * (mode & 077 != 0): such a file has likely been copied around, and a
+ * key that others can read is no longer a secret.  The refusal names
+ * the configuration key and the path, never the contents.
+ */
+#ifndef NRM_KEYFILE_H
+#define NRM_KEYFILE_H
+
+#include "nrm/nrm.h"
+
+/*
+ * NRM_OK when `path` is a regular file that neither its group nor
+ * others may access; else NRM_ERR with err->field = `cfg_key` and a
+ * detail naming the key, the path and its mode (or why stat failed).
+ */
+int nrm_keyfile_check(
+    const char *path, const char *cfg_key, struct nrm_error *err) NRM_MUSTCHECK;
+
+#endif /* NRM_KEYFILE_H */
