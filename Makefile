@@ -299,7 +299,8 @@ fuzz:
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 
 hardening-check: $(BIN)/nrmd $(BIN)/nrmctl
-	@scripts/check-hardening.sh $(BIN)/nrmd $(BIN)/nrmctl
+	@scripts/check-hardening.sh $(BIN)/nrmd $(BIN)/nrmctl -- \
+	  $(CORE_OBJ) $(COMMON_OBJ) $(NRMD_OBJ) $(NRMCTL_OBJ)
 
 run:
 	@scripts/run.sh

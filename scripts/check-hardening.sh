@@ -17,17 +17,28 @@
 # (crt1.o, crti.o) are built without it, so no program linked there can
 # carry it; our own code is what the flag protects.
 #
-# Usage: scripts/check-hardening.sh PROGRAM... [-- OBJECT_DIR]
-# (OBJECT_DIR defaults to build/release).  Prints one line per check and
+# Usage: scripts/check-hardening.sh PROGRAM... [-- OBJECT...|OBJECT_DIR]
+# (the objects the programs were linked from, as make passes them; or a
+# directory whose every *.o is read, default build/release, which may
+# hold objects of files since removed).  Prints one line per check and
 # exits 1 when any fails.
 set -u
 
 fail=0
 objdir=build/release
+objlist=()
 progs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--) objdir=$2; shift 2 ;;
+	--)
+		shift
+		if [ $# -eq 1 ] && [ -d "$1" ]; then
+			objdir=$1
+		else
+			objlist=("$@")
+		fi
+		break
+		;;
 	*) progs+=("$1"); shift ;;
 	esac
 done
@@ -67,7 +78,12 @@ for p in "${progs[@]}"; do
 	check "fortify source ($n __*_chk imported)" "$p" $?
 done
 
-objs=$(find "$objdir" -name '*.o' | sort)
+if [ ${#objlist[@]} -gt 0 ]; then
+	objdir="the linked objects"
+	objs=$(printf '%s\n' "${objlist[@]}" | sort -u)
+else
+	objs=$(find "$objdir" -name '*.o' | sort)
+fi
 if [ -z "$objs" ]; then
 	echo "FAIL $objdir: no objects"
 	fail=1

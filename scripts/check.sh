@@ -222,8 +222,7 @@ counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
 
 # The release programs carry every hardening flag (issue 14).
 if [ "$BUILD_OK" -eq 1 ]; then
-	step hardening scripts/check-hardening.sh bin/nrmd bin/nrmctl \
-	    -- build/release
+	step hardening make -s hardening-check
 else
 	skip_tier hardening "build failed"
 fi
