@@ -14,12 +14,14 @@ SELECT results_eq(
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
-        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql')$$,
-    'schema_version records 0001 to 0013 in order');
+        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql'),
+        (14, '0014_reserved.sql'), (15, '0015_reserved.sql'),
+        (16, '0016_publications.sql')$$,
+    'schema_version records 0001 to 0016 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 16,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 13, 'api.schema_version() is 13');
+SELECT is(api.schema_version(), 16, 'api.schema_version() is 16');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
