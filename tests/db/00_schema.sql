@@ -28,10 +28,11 @@ SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql')$$,
+        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql'),
+        ('78_publications.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -54,7 +55,7 @@ SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
-SELECT tables_are('stats', ARRAY['config'], 'stats tables');
+SELECT tables_are('stats', ARRAY['config', 'publication'], 'stats tables');
 
 -- Every table is commented; personal-data tables say so.
 SELECT is_empty($$
