@@ -49,7 +49,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
-           nrm-api/common/totp.c nrm-api/common/indicators_file.c
+           nrm-api/common/totp.c nrm-api/common/indicators_file.c \
+           nrm-api/common/pubsign.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -65,13 +66,16 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \
-           nrm-api/nrmd/handlers/indicators.c
+           nrm-api/nrmd/handlers/indicators.c \
+           nrm-api/nrmd/handlers/publications.c \
+           nrm-api/nrmd/handlers/pubrender.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/persons.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
-             nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c
+             nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c \
+             nrm-api/nrmctl/publication.c
 
 UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_signal_codec tests/unit/test_geo \

@@ -82,6 +82,8 @@ struct nrm_app {
 	struct nrm_backoff *backoff;
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
+	/* The audit signing key again, for publications (NULL: none). */
+	struct evp_pkey_st *pub_key;
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
 	/* blocking work (password hashing) off the loop, see workers.h */
 	struct nrm_workers *workers;

@@ -102,6 +102,11 @@ static const struct {
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
     [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
+    [NRM_STMT_PUB_PREPARE] = DB_REQ(publication_prepare, "$4, $5::jsonb"),
+    [NRM_STMT_PUB_CREATE] =
+	DB_REQ(publication_create, "$4, $5::jsonb, $6::jsonb, $7, $8"),
+    [NRM_STMT_PUB_LIST] = DB_API(publication_list, "$1, $2, $3"),
+    [NRM_STMT_PUB_GET] = DB_REQ(publication_get, "$4, $5::boolean"),
 };
 
 enum db_conn_state {

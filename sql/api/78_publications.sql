@@ -215,7 +215,8 @@ BEGIN
 	            p_content->'indicators')), 'the register changed') END)
 	RETURNING * INTO v_row;
 	RETURN pg_catalog.jsonb_build_object('status', 201, 'body',
-	    stats.publication_json(v_row));
+	    stats.publication_json(v_row), 'location',
+	    '/v1/publications/' || v_row.id);
 END
 $$;
 COMMENT ON FUNCTION stats.publication_insert(text, jsonb, jsonb, text, text,
@@ -294,13 +295,14 @@ DECLARE
 	v_per record;
 	v_d jsonb;
 BEGIN
-	SELECT * INTO v_per FROM stats.period(p_period);
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id, p_client,
 	    ARRAY['analyst'], 'publication.create', 'publication',
-	    CASE WHEN v_per.starts IS NOT NULL THEN p_period END);
+	    CASE WHEN p_period ~ '^[2-9][0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$'
+	        THEN p_period END);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
+	SELECT * INTO v_per FROM stats.period(p_period);
 	IF v_per.starts IS NULL THEN
 		RETURN api.refuse(v_p, 'monitoring', 'failed', 'bad_request',
 		    api.problem(400, 'bad_request',
@@ -351,7 +353,7 @@ DECLARE
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id, p_client,
 	    ARRAY['analyst'], 'publication.create', 'publication',
-	    CASE WHEN EXISTS (SELECT 1 FROM stats.period(p_period))
+	    CASE WHEN p_period ~ '^[2-9][0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$'
 	        THEN p_period END);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
