@@ -148,6 +148,12 @@ person auditor auditor "Privacybureau Browser" "Ad Auditor"
 person analyst analyst "Nationaal Rapporteur Browser" "Ana Analist"
 person admin admin "Beheer Browser" "Bert Beheer"
 
+# The audit signing key: checkpoints, and the signature of publications.
+ctl audit keygen --out "$TMP/audit-key.pem" >"$TMP/audit-pub.pem" || {
+	cat "$TMP/nrmctl.log" >&2
+	exit 1
+}
+
 # TLS material and the pseudonym key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -nodes -days 2 -subj "/CN=localhost" \
@@ -171,6 +177,8 @@ routing_dir = $ROOT/config/routing
 indicators_file = $ROOT/config/indicators.json
 pseudonym_key_file = $TMP/pseudonym.key
 web_root = $NRM_WEB_ROOT
+audit_signing_key_file = $TMP/audit-key.pem
+audit_checkpoint_file = $TMP/audit-checkpoints.jsonl
 log_level = info
 EOF
 

@@ -292,7 +292,8 @@ pr_report(FILE *f, const cJSON *pub, bool en)
 
 	fprintf(f,
 	    "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<title>%s ",
+	    "<meta charset=\"utf-8\">\n<link rel=\"icon\" "
+	    "href=\"/img/favicon.svg\" type=\"image/svg+xml\">\n<title>%s ",
 	    en ? "en" : "nl", en ? "Indicators" : "Indicatoren");
 	pr_html(f, period);
 	fputs("</title>\n<link rel=\"stylesheet\" href=\"/css/utrecht.css\">\n"
