@@ -7,7 +7,7 @@
  *                                      period: 201 a new revision, 200
  *                                      the existing one when unchanged
  *   GET /v1/publications               (analyst) every revision
- *   GET /v1/publications/{id}[?compare=1][&lang=nl|en]
+ *   GET /v1/publications/{id}[?compare=1][&lang=nl|en][&format=csv|html]
  *                                      (analyst) one revision as JSON,
  *                                      CSV (Accept: text/csv) or a
  *                                      printable HTML report (Accept:
@@ -183,11 +183,19 @@ nrm_h_publication_list(struct nrm_req *r)
 	    pub_list_authed);
 }
 
-/* The media type asked for by Accept (JSON unless CSV or HTML). */
+/*
+ * The media type: ?format= (csv, html, json: for a link, which cannot
+ * set Accept), else Accept (JSON unless CSV or HTML).
+ */
 static enum nrm_pub_format
-pub_format(const struct nrm_req *r)
+pub_format(const struct nrm_req *r, const char *format)
 {
 	const char *a = nrm_req_header(r, "Accept");
+
+	if (format != NULL)
+		return strcmp(format, "csv") == 0 ? NRM_PUB_CSV
+		    : strcmp(format, "html") == 0 ? NRM_PUB_HTML
+						  : NRM_PUB_JSON;
 
 	if (a == NULL)
 		return NRM_PUB_JSON;
@@ -240,7 +248,7 @@ pub_get_authed(struct nrm_req *r)
 	struct nrm_dbapi_call c;
 	struct evkeyvalq q;
 	struct evkeyval *kv;
-	const char *compare, *lang;
+	const char *compare, *lang, *format;
 
 	if (nrm_req_query(r, &q) != NRM_OK) {
 		free(how);
@@ -250,9 +258,10 @@ pub_get_authed(struct nrm_req *r)
 	TAILQ_FOREACH(kv, &q, next)
 	{
 		if (strcmp(kv->key, "compare") != 0 &&
-		    strcmp(kv->key, "lang") != 0) {
+		    strcmp(kv->key, "lang") != 0 &&
+		    strcmp(kv->key, "format") != 0) {
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "query",
-			    "unknown query parameter (compare, lang)");
+			    "unknown query parameter (compare, lang, format)");
 			goto fail;
 		}
 	}
@@ -268,7 +277,14 @@ pub_get_authed(struct nrm_req *r)
 		nrm_req_fail(r, NRM_E_BAD_REQUEST, "lang", "must be nl or en");
 		goto fail;
 	}
-	how->format = pub_format(r);
+	format = evhttp_find_header(&q, "format");
+	if (format != NULL && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "html") != 0 && strcmp(format, "json") != 0) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "format",
+		    "must be csv, html or json");
+		goto fail;
+	}
+	how->format = pub_format(r, format);
 	how->english = lang != NULL && strcmp(lang, "en") == 0;
 	nrm_dbapi_begin(&c, r);
 	nrm_dbapi_text(&c, r->param);
