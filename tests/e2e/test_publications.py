@@ -155,6 +155,11 @@ def test_csv_matches_the_json(pd, keys, published):
                          ind["values"]["unit"], val, p90,
                          "true" if hidden else "false"])
     assert rows[1:] == want
+    # a link cannot set Accept: ?format=csv gives the same bytes
+    f = get(pd, keys["analyst"], "/v1/publications/" + pid, format="csv")
+    assert f.status_code == 200 and f.content == r.content
+    assert get(pd, keys["analyst"], "/v1/publications/" + pid,
+               format="pdf").json()["field"] == "format"
 
 
 def test_html_report(pd, keys, published):
