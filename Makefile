@@ -86,7 +86,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_totp tests/unit/test_http_alone \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
-             tests/unit/test_statvocab tests/unit/test_indicators
+             tests/unit/test_statvocab tests/unit/test_indicators \
+             tests/unit/test_pubsign
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -160,6 +161,15 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
 $(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_pubsign links a publication's hash and signature (+ crypto, util).
+$(BUILD)/tests/unit/test_pubsign: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_pubsign: tests/unit/test_pubsign.c \
+    $(BUILD)/nrm-api/common/pubsign.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
