@@ -63,7 +63,7 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
            nrm-api/common/totp.c nrm-api/common/indicators_file.c \
-           nrm-api/common/keyfile.c
+           nrm-api/common/keyfile.c nrm-api/common/pubsign.c
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
@@ -82,13 +82,16 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \
            nrm-api/nrmd/handlers/indicators.c \
-           nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c
+           nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c \
+           nrm-api/nrmd/handlers/publications.c \
+           nrm-api/nrmd/handlers/pubrender.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/persons.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
-             nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c
+             nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c \
+             nrm-api/nrmctl/publication.c
 
 UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_signal_codec tests/unit/test_geo \
@@ -100,7 +103,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
-             tests/unit/test_framing tests/unit/test_coverage
+             tests/unit/test_framing tests/unit/test_coverage \
+             tests/unit/test_pubsign
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -188,6 +192,15 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
 $(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_pubsign links a publication's hash and signature (+ crypto, util).
+$(BUILD)/tests/unit/test_pubsign: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_pubsign: tests/unit/test_pubsign.c \
+    $(BUILD)/nrm-api/common/pubsign.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 

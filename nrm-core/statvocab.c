@@ -29,7 +29,7 @@ const struct nrm_stat_measure nrm_stat_measures[] = {
     {"closures", NRM_STAT_COUNT, SV_CASE_EVENT | D(REASON), false},
     {"identification_decisions", NRM_STAT_COUNT,
 	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(AGE_BAND) | D(GENDER) |
-	    D(NATIONALITY_GROUP) | D(OUTCOME) | D(STAGE),
+	    D(NATIONALITY_GROUP) | D(OUTCOME) | D(STAGE) | D(INVESTIGATION),
 	false},
     {"time_initial_to_conclusive", NRM_STAT_DURATION,
 	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(OUTCOME), false},
@@ -52,6 +52,7 @@ const char *const nrm_stat_dim_names[NRM_STAT_DIM__COUNT] = {
     "reason",
     "stage",
     "verdict",
+    "investigation",
 };
 
 const struct nrm_stat_measure *

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "migrate.h"
 #include "indicators_file.h"
+#include "publication.h"
 #include "routing.h"
 
 #define OPT(field) offsetof(struct nrm_ctl_args, field)
@@ -645,12 +646,46 @@ cmd_indicators_check_run(
 	return ctl_check_verdict(file, &diag, rc, true);
 }
 
+static const char ctl_usage_publication[] =
+    "usage: nrmctl publication verify (--file FILE | --id ID)\n"
+    "                                 --public-key PEM\n"
+    "\n"
+    "Check a publication of the indicators register (docs/indicators.md):\n"
+    "the canonical JSON of its content must hash to content_sha256, the\n"
+    "signature must verify with the Ed25519 public key of the audit\n"
+    "signing key (nrmctl audit keygen printed it), and period and\n"
+    "revision must be the signed ones.  Prints \"verified: ...\" and exits\n"
+    "0, or names what failed and exits 1.\n"
+    "\n"
+    "  --file FILE       the JSON of GET /v1/publications/{id}\n"
+    "  --id ID           read the publication from the database instead\n"
+    "                    (--database-url, as the owner)\n"
+    "  --public-key PEM  the Ed25519 public key\n";
+
+/* Exactly one of --file and --id. */
+static const char *
+cmd_publication_verify_check(const struct nrm_ctl_args *a)
+{
+	if ((a->file == NULL) == (a->id == NULL))
+		return "give exactly one of --file and --id";
+	return NULL;
+}
+
+static int
+cmd_publication_verify_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_publication_verify(
+	    conn, a->file, a->id, a->public_key, stdout, err);
+}
+
 const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"key", ctl_usage_key, "create, list, revoke, bind"},
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
     {"audit", ctl_usage_audit, "verify, export, keygen, checkpoint, purge"},
     {"config", ctl_usage_config, "check"},
     {"indicators", ctl_usage_indicators, "check"},
+    {"publication", ctl_usage_publication, "verify"},
     {NULL, NULL, NULL},
 };
 
@@ -785,5 +820,17 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.usage = ctl_usage_indicators,
 	.arg_optional = true,
 	.run_cb = cmd_indicators_check_run},
+    {.group = "publication",
+	.name = "verify",
+	.usage = ctl_usage_publication,
+	.opts =
+	    {
+		{"file", OPT(file)},
+		{"id", OPT(id)},
+		{"public-key", OPT(public_key), .required = true},
+	    },
+	.db_if_id = true,
+	.check_cb = cmd_publication_verify_check,
+	.run_cb = cmd_publication_verify_run},
     {.name = NULL},
 };

@@ -44,6 +44,8 @@ struct nrm_ctl_args {
 	const char *name; /* person create */
 	const char *valid; /* person create, reset: seconds */
 	const char *arg; /* the one argument (key revoke ID, config DIR) */
+	const char *file; /* publication verify */
+	const char *id; /* publication verify: connects when set */
 };
 
 /*
@@ -71,6 +73,7 @@ struct nrm_ctl_cmd {
 	struct nrm_ctl_opt opts[NRM_CTL_OPTS_MAX]; /* up to a NULL name */
 	bool db; /* connects; takes --database-url */
 	bool db_optional; /* connects only when --database-url is given */
+	bool db_if_id; /* connects when --id is given */
 	const char *arg; /* takes exactly one argument; else this error */
 	bool arg_optional; /* takes at most one argument */
 	nrm_ctl_check_cb check_cb; /* NULL: nothing to check */

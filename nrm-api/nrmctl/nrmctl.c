@@ -67,6 +67,8 @@ static const char ctl_usage_main[] =
     "               --database-url, offices with no coordinator)\n"
     "  indicators check\n"
     "               check the indicators register (no database needed)\n"
+    "  publication verify\n"
+    "               check a publication's content hash and signature\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"
@@ -227,7 +229,8 @@ ctl_run(const struct nrm_ctl_cmd *c, int argc, char **argv)
 	rc = ctl_parse(c, argc, argv, &a);
 	if (rc != CTL_PARSED)
 		return rc;
-	if ((c->db || (c->db_optional && ctl_database_url != NULL)) &&
+	if ((c->db || (c->db_optional && ctl_database_url != NULL) ||
+		(c->db_if_id && a.id != NULL)) &&
 	    nrm_ctl_connect(ctl_database_url, &conn, &err) != NRM_OK) {
 		ctl_err("%s", err.detail);
 		return NRM_CTL_EXIT_FAIL;

@@ -84,6 +84,8 @@ struct nrm_app {
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
 	bool audit_verifying; /* GET /v1/audit/verify holds a connection */
+	/* The audit signing key again, for publications (NULL: none). */
+	struct evp_pkey_st *pub_key;
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
 	/* blocking work (password hashing) off the loop, see workers.h */
 	struct nrm_workers *workers;

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "conn.h"
 #include "crypto.h"
+#include "auditchain.h"
 #include "db.h"
 #include "endpoints.h"
 #include "http.h"
@@ -513,6 +514,12 @@ nrm_daemon_init(
 		nrm_info("audit checkpoints on file=%s count=%d",
 		    app->cfg.audit_checkpoint_file,
 		    nrm_checkpoints_count(app->checkpoints));
+		/* Publications are signed with the same key. */
+		app->pub_key =
+		    nrm_audit_key_load(app->cfg.audit_signing_key_file, true,
+			"audit_signing_key_file", err);
+		if (app->pub_key == NULL)
+			return NRM_ERR;
 	} else {
 		nrm_warn("audit checkpoints are off: set "
 			 "audit_signing_key_file so that a rewritten chain "
@@ -587,6 +594,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_waiters_free(app->waiters);
 	nrm_http_free(app->http);
 	nrm_checkpoints_free(app->checkpoints);
+	EVP_PKEY_free(app->pub_key);
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_backoff_free(app->backoff);
 	nrm_router_free(app->router);

@@ -106,6 +106,11 @@ static const struct {
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
     [NRM_STMT_OVERVIEW] = DB_REQ(overview, "$4::integer"),
     [NRM_STMT_COVERAGE] = DB_API(coverage_uncovered, "$1::integer"),
+    [NRM_STMT_PUB_PREPARE] = DB_REQ(publication_prepare, "$4, $5::jsonb"),
+    [NRM_STMT_PUB_CREATE] =
+	DB_REQ(publication_create, "$4, $5::jsonb, $6::jsonb, $7, $8"),
+    [NRM_STMT_PUB_LIST] = DB_API(publication_list, "$1, $2, $3"),
+    [NRM_STMT_PUB_GET] = DB_REQ(publication_get, "$4, $5::boolean"),
 };
 
 enum db_conn_state {

@@ -80,6 +80,10 @@ enum nrm_stmt {
 	NRM_STMT_STATISTICS,
 	NRM_STMT_OVERVIEW,
 	NRM_STMT_COVERAGE,
+	NRM_STMT_PUB_PREPARE,
+	NRM_STMT_PUB_CREATE,
+	NRM_STMT_PUB_LIST,
+	NRM_STMT_PUB_GET,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

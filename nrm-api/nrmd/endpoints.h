@@ -58,6 +58,11 @@ void nrm_h_statistics(struct nrm_req *r);
 /* GET /v1/indicators, /v1/indicators/{id} (handlers/indicators.c). */
 void nrm_h_indicator_list(struct nrm_req *r);
 void nrm_h_indicator_get(struct nrm_req *r);
+/* POST, GET /v1/publications, GET /v1/publications/{id}
+ * (handlers/publications.c). */
+void nrm_h_publication_post(struct nrm_req *r);
+void nrm_h_publication_list(struct nrm_req *r);
+void nrm_h_publication_get(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
 /* GET /v1/admin/persons and GET /v1/admin/keys (handlers/people.c). */
 void nrm_h_person_list(struct nrm_req *r);

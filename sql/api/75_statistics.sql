@@ -40,7 +40,7 @@ AS $$
 	    'minor', 'priority', 'reason'], false),
 	('identification_decisions', 'count', ARRAY['region', 'exploitation',
 	    'minor', 'age_band', 'gender', 'nationality_group', 'outcome',
-	    'stage'], false),
+	    'stage', 'investigation'], false),
 	('time_initial_to_conclusive', 'duration', ARRAY['region',
 	    'exploitation', 'minor', 'outcome'], false),
 	('repeat_signals', 'count', ARRAY['region', 'exploitation',
@@ -84,6 +84,7 @@ AS $$
 	    'other']
 	WHEN 'stage' THEN ARRAY['initial', 'conclusive', 'reconsideration']
 	WHEN 'verdict' THEN ARRAY['justified', 'unjustified', 'pending']
+	WHEN 'investigation' THEN ARRAY['none', 'exists']
 	END
 $$;
 COMMENT ON FUNCTION stats.categories(text) IS
@@ -236,9 +237,24 @@ BEGIN
 		  AND h.action = CASE p_measure WHEN 'transfers'
 		      THEN 'transferred' ELSE 'closed' END;
 	WHEN 'identification_decisions' THEN
+		-- investigation: whether an investigation record about the
+		-- case or its signal existed by the end of the decision's
+		-- day in Amsterdam; existence only (0016's column grant).
 		RETURN QUERY SELECT pg_catalog.to_jsonb(f)
 		        || pg_catalog.jsonb_build_object('stage', d.stage,
-		            'outcome', d.outcome), NULL::numeric
+		            'outcome', d.outcome, 'investigation',
+		            CASE WHEN EXISTS (SELECT 1 FROM invest.record r
+		                WHERE (r.case_id = c.id
+		                    OR r.signal_id = c.signal_id)
+		                  AND r.created_at < pg_catalog.make_timestamptz(
+		                      pg_catalog.date_part('year', d.decided_on
+		                          + 1)::integer,
+		                      pg_catalog.date_part('month', d.decided_on
+		                          + 1)::integer,
+		                      pg_catalog.date_part('day', d.decided_on
+		                          + 1)::integer, 0, 0, 0,
+		                      'Europe/Amsterdam'))
+		            THEN 'exists' ELSE 'none' END), NULL::numeric
 		FROM ident.decision d
 		JOIN care.case c ON c.id = d.case_id
 		JOIN stats.signal_fact f ON f.signal_id = c.signal_id

@@ -5,7 +5,9 @@
  * re-enables them, and explains a routing decision; makes an API key,
  * sees its token once (which works at once), revokes it after a
  * confirmation (and the token is refused); the analyst's screen
- * says statistics come with issue 13 and shows the routing coverage; the
+ * shows the indicators register, one indicator's chart and table over a
+ * closed year, publishes that year and lists it with its report and CSV,
+ * and shows the routing coverage; the
  * API reference renders nrmd's OpenAPI document as text (a hostile
  * string in it stays text).  axe at WCAG 2.1 AA and screenshots of each
  * screen in nl and en at 1280 and 375.
@@ -195,18 +197,48 @@ test('the admin makes an API key, sees the token once, revokes it',
 	await page.context().close();
 });
 
-test('the analyst sees what exists and what issue 13 adds', async () => {
+test('the analyst sees the indicators, publishes, and the routing', async () => {
 	assert.ok(fixture().persons.analyst_ui2, 'the admin test made one');
 	const page = await newPage(browser);
 	await enrolAndLogin(page, 'analyst_ui2');
 	await page.goto(BASE + '/#/stats');
 	const root = page.locator('[data-screen="stats"]');
-	await root.getByText(nl['stats.later']).waitFor();
+	/* the register as a list, one indicator over a closed period */
+	await root.getByLabel(nl['stats.indicator'], {exact: true}).waitFor();
+	assert.ok(await root.locator('.nrm-register li').count() >= 15);
+	await root.getByLabel(nl['stats.indicator'], {exact: true})
+		.selectOption('identification_decoupled');
+	const year = String(new Date().getFullYear() - 1);
+	await root.getByLabel(nl['stats.period'], {exact: true})
+		.selectOption(year);
+	await root.getByRole('button', {name: nl['stats.show']}).click();
+	const title = 'Positieve identificaties zonder opsporingsonderzoek '
+		+ 'of aangifte';
+	await root.getByRole('table', {name: `${title}, ${year}`}).waitFor();
+	await root.getByRole('img', {name: fill(nl['stats.chart_alt'],
+	                                        {title})}).waitFor();
+	await root.getByText(nl['stats.how'], {exact: true}).waitFor();
+	/* the running year is offered, marked provisional */
+	assert.equal(await root.getByLabel(nl['stats.period'], {exact: true})
+		.locator('option').first().textContent(),
+	fill(nl['stats.period_provisional'],
+	     {period: String(new Date().getFullYear())}));
+	/* publish a closed year: a revision, listed with report and CSV */
+	await root.getByLabel(nl['stats.publish_period']).selectOption(year);
+	await root.getByRole('button', {name: nl['stats.publish']}).click();
+	await root.locator('.nrm-alert').filter({hasText: year}).first()
+		.waitFor();
+	await root.getByRole('link', {name: new RegExp(
+		`^Rapport ${year} rev\\. \\d+$`)}).first().waitFor();
+	await root.getByRole('link', {name: new RegExp(
+		`^CSV ${year} rev\\. \\d+$`)}).first().waitFor();
 	await root.getByRole('table', {name: nl['routing.coverage']}).waitFor();
 	await checkScreen(page, 'stats');
 	await switchTo(page, 'en', nl);
 	await page.locator('[data-screen="stats"]')
 		.getByRole('table', {name: en['routing.coverage']}).waitFor();
+	await page.locator('[data-screen="stats"]')
+		.getByLabel(en['stats.indicator'], {exact: true}).waitFor();
 	await checkScreen(page, 'stats-en');
 	assertClean(page);
 	await page.context().close();

@@ -150,6 +150,12 @@ person analyst analyst "Nationaal Rapporteur Browser" "Ana Analist"
 person admin admin "Beheer Browser" "Bert Beheer"
 person chain_director chain_director "Ketenregie Browser" "Kees Ketenregie"
 
+# The audit signing key: checkpoints, and the signature of publications.
+ctl audit keygen --out "$TMP/audit-key.pem" >"$TMP/audit-pub.pem" || {
+	cat "$TMP/nrmctl.log" >&2
+	exit 1
+}
+
 # TLS material and the pseudonym key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -nodes -days 2 -subj "/CN=localhost" \
@@ -173,6 +179,8 @@ routing_dir = $ROOT/config/routing
 indicators_file = $ROOT/config/indicators.json
 pseudonym_key_file = $TMP/pseudonym.key
 web_root = $NRM_WEB_ROOT
+audit_signing_key_file = $TMP/audit-key.pem
+audit_checkpoint_file = $TMP/audit-checkpoints.jsonl
 log_level = info
 EOF
 

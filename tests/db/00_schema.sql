@@ -15,12 +15,13 @@ SELECT results_eq(
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
-        (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql')$$,
-    'schema_version records 0001 to 0015 in order');
+        (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
+        (16, '0016_publications.sql')$$,
+    'schema_version records 0001 to 0016 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 15,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 16,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 15, 'api.schema_version() is 15');
+SELECT is(api.schema_version(), 16, 'api.schema_version() is 16');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -28,10 +29,10 @@ SELECT results_eq(
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
-        ('75_statistics.sql')$$,
+        ('75_statistics.sql'), ('78_publications.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 11,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -55,7 +56,7 @@ SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
 SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
-SELECT tables_are('stats', ARRAY['config'], 'stats tables');
+SELECT tables_are('stats', ARRAY['config', 'publication'], 'stats tables');
 
 -- Every table is commented; personal-data tables say so.
 SELECT is_empty($$

@@ -5,7 +5,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(134);
+SELECT plan(135);
 \ir fixtures.psql
 \ir grants.psql
 
@@ -62,7 +62,10 @@ INSERT INTO track VALUES
 ('ident', '{nrm_coordinator,nrm_assessor,nrm_statistician}',
     'not investigator, reporter, auditor, analyst, admin, nrm_app, '
     'sweeper, sharer'),
-('invest', '{nrm_investigator,nrm_case_sharer}',
+-- nrm_statistician (0016) reads three columns of invest.record: whether
+-- a record exists for a case or signal, and since when (the column
+-- grant below pins them).
+('invest', '{nrm_investigator,nrm_case_sharer,nrm_statistician}',
     'not coordinator, assessor, reporter, auditor, analyst, admin, '
     'nrm_app, sweeper');
 SELECT is_empty(format($$
@@ -121,6 +124,10 @@ FROM (VALUES
 ('nrm_investigator', 'invest.case_share', 'SELECT',
     '{agency_id,case_id,consent_recorded_at}',
     'investigator reads which cases were shared with it, not by whom'),
+('nrm_statistician', 'invest.record', 'SELECT',
+    '{case_id,created_at,signal_id}',
+    'the statistician reads only whether and since when a record exists '
+    'for a case or signal: no reference, report or status'),
 ('nrm_coordinator', 'auth.person', 'SELECT',
     '{agency_id,id,key_id,regions,role,status}',
     'nrm_coordinator reads no login or name of auth.person')
@@ -297,7 +304,9 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case', 'statistician', ARRAY['SELECT']),
     ('case_history', 'statistician', ARRAY['SELECT']),
     ('subject', 'statistician', ARRAY['SELECT']),
-    ('decision', 'statistician', ARRAY['SELECT'])
+    ('decision', 'statistician', ARRAY['SELECT']),
+    -- 0016: the existence of an investigation record (decoupling).
+    ('record', 'statistician', ARRAY['SELECT'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(108);
+SELECT plan(112);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -157,6 +157,25 @@ SELECT pg_temp.decide('s2', 'initial', 'pending', '2025-08-05');
 SELECT pg_temp.decide('s2', 'initial', 'positive', '2025-08-20');
 SELECT pg_temp.decide('s4', 'initial', 'negative', '2025-09-30');
 SELECT pg_temp.decide('s2', 'conclusive', 'negative', '2025-10-10');
+-- Investigation records (existence at the end of the decision's day in
+-- Amsterdam): s1's from 2025-09-01 (its initial decision of 08-01 had
+-- none, its conclusive of 09-15 has one); s2's at 23:30 on 08-20 in
+-- Amsterdam (its positive initial of that day has one, its pending of
+-- 08-05 none); s4's at 00:30 on 1 October in Amsterdam (its decision of
+-- 30 September has none).  Q3: none 3, exists 2.
+INSERT INTO invest.record (agency_id, signal_id, created_by, created_at,
+    updated_at)
+SELECT CASE WHEN f.name = 's4'
+        THEN 'a0000000-0000-4000-8000-000000000002'::uuid
+        ELSE 'a0000000-0000-4000-8000-000000000001' END,
+    f.signal_id,
+    CASE WHEN f.name = 's4'
+        THEN 'b0000000-0000-4000-8000-000000000002'::uuid
+        ELSE 'b0000000-0000-4000-8000-000000000001' END,
+    v.at::timestamptz, v.at::timestamptz
+FROM fx f
+JOIN (VALUES ('s1', '2025-09-01T08:00Z'), ('s2', '2025-08-20T21:30Z'),
+    ('s4', '2025-09-30T22:30Z')) AS v(n, at) ON v.n = f.name;
 
 -- The table as published with threshold p_k (the check constraint is
 -- lifted inside this rolled-back transaction for k = 1: nothing
@@ -265,6 +284,31 @@ SELECT is(pg_temp.nz('identification_decisions', '2025-Q3', 'outcome'),
     'decisions Q3 by outcome');
 SELECT is(pg_temp.total('identification_decisions', '2025-Q4'), '1',
     'decisions Q4');
+SELECT is(pg_temp.nz('identification_decisions', '2025-Q3',
+    'investigation'), '{"none": 3, "exists": 2}',
+    'decisions Q3 by investigation: s1 conclusive and s2 positive '
+    'initial have a record by the end of their day in Amsterdam');
+SELECT is(pg_temp.t('identification_decisions', '2025-Q3',
+    '{outcome,investigation}')->'cells',
+    '[{"outcome": "positive", "investigation": "none", "value": 1},
+      {"outcome": "positive", "investigation": "exists", "value": 2},
+      {"outcome": "negative", "investigation": "none", "value": 1},
+      {"outcome": "negative", "investigation": "exists", "value": 0},
+      {"outcome": "pending", "investigation": "none", "value": 1},
+      {"outcome": "pending", "investigation": "exists", "value": 0}]',
+    'decisions Q3 by outcome and investigation: one positive decision '
+    'without an investigation (s1''s initial), the decoupling cell');
+SELECT is(pg_temp.nz('identification_decisions', '2025-Q4',
+    'investigation'), '{"exists": 1}',
+    'decisions Q4 by investigation: s2''s conclusive (its record)');
+SELECT is(ARRAY(SELECT c.column_name::text
+    FROM information_schema.column_privileges c
+    WHERE c.grantee = 'nrm_statistician' AND c.privilege_type = 'SELECT'
+      AND c.table_schema = 'invest'
+    ORDER BY c.table_name, c.column_name),
+    ARRAY['case_id', 'created_at', 'signal_id'],
+    'of the investigation track the statistician reads only whether a '
+    'record exists for a case or signal, and since when');
 SELECT is(pg_temp.total('time_initial_to_conclusive', '2025-Q3'),
     '{"median": 3888000, "p90": 3888000}',
     'initial to conclusive Q3: s1, 45 days');

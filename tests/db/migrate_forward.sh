@@ -123,7 +123,8 @@ dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
 # 0013's stats.config holds exactly its one seeded row (the default
 # threshold), 0014's audit.retention_policy its one (5 years), 0015's
 # audit.break_glass_limit its one (the default limit); 0015's
-# auth.api_key.cert_sha256 is NULL in every key that existed.
+# auth.api_key.cert_sha256 is NULL in every key that existed; 0016's
+# stats.publication is empty.
 python3 - "$T/data.after" >"$T/data.after.old" <<'EOF'
 import sys
 new_cols = {'audit.event': ['person_id'],
@@ -133,7 +134,7 @@ new_cols = {'audit.event': ['person_id'],
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
               'auth.login_lock', 'audit.anchor_signature',
-              'audit.verified_checkpoint'}
+              'audit.verified_checkpoint', 'stats.publication'}
 seeded = {'stats.config': [['t', '10']],
           'audit.retention_policy': [['t', '5 years']],
           'audit.break_glass_limit': [['t', '5']]}

@@ -23,6 +23,7 @@ from nrm_e2e.env import INDICATORS_FILE, NRMD, ROOT, clean_env, wait_for
 from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.pg import create_key
 from nrm_e2e.signals import adult_signal, minor_signal, notification_signal
+from nrm_e2e.statfix import seed_decisions
 
 REGISTER = json.loads(INDICATORS_FILE.read_text())["indicators"]
 IDS = [x["id"] for x in REGISTER]
@@ -153,6 +154,46 @@ def test_a_count_moves_by_what_was_added(nrmd, keys, fixture_data):
         assert_receipt(post_signal(nrmd, keys["reporter"].token,
                                    notification_signal()))
     assert value() == before + 2
+
+
+def test_decoupling_counts_decisions_without_an_investigation(
+        nrmd, cluster, keys):
+    """identification_decoupled by outcome and investigation over
+    2024-Q2, hand-counted: three positive decisions with no record, two
+    with a record made before, two negative without, and one positive
+    whose record was made at 00:30 the next day in Amsterdam (22:30Z):
+    positive/none 4, positive/exists 2, negative/none 2."""
+    seed_decisions(cluster, [("2024-04-10", "initial", "positive", None)] * 3
+                   + [("2024-04-11", "initial", "positive",
+                       "2024-04-01T10:00:00Z")] * 2
+                   + [("2024-05-02", "initial", "negative", None)] * 2
+                   + [("2024-05-20", "initial", "positive",
+                       "2024-05-20T22:30:00Z")])
+    old = cluster.scalar("SELECT statistics_min_cell FROM stats.config")
+    cluster.sql("UPDATE stats.config SET statistics_min_cell = 2")
+    try:
+        r = get(nrmd, keys["analyst"],
+                "/v1/indicators/identification_decoupled", period="2024-Q2")
+        assert r.status_code == 200, r.text[:500]
+        v = r.json()["values"]
+        assert v["by"] == ["outcome", "investigation"]
+        assert v["provisional"] is False
+        assert v["cells"] == [
+            {"outcome": "positive", "investigation": "none", "value": 4},
+            {"outcome": "positive", "investigation": "exists", "value": 2},
+            {"outcome": "negative", "investigation": "none", "value": 2},
+            {"outcome": "negative", "investigation": "exists", "value": 0},
+            {"outcome": "pending", "investigation": "none", "value": 0},
+            {"outcome": "pending", "investigation": "exists", "value": 0}]
+        s = get(nrmd, keys["analyst"], "/v1/statistics",
+                measure="identification_decisions", period="2024-Q2",
+                by="stage,investigation")
+        assert s.status_code == 200, s.text[:500]
+        assert [c["value"] for c in s.json()["cells"]
+                if c["stage"] == "initial"] == [6, 2]
+    finally:
+        cluster.sql("UPDATE stats.config SET statistics_min_cell = %d"
+                    % int(old))
 
 
 def test_auditor_reads_the_emergency_indicator_only(nrmd, auditor,

@@ -61,7 +61,8 @@ test_dims(void **state)
 {
 	static const char *const names[] = {"region", "exploitation",
 	    "reporter_kind", "minor", "age_band", "gender", "nationality_group",
-	    "priority", "outcome", "reason", "stage", "verdict"};
+	    "priority", "outcome", "reason", "stage", "verdict",
+	    "investigation"};
 
 	(void)state;
 	assert_int_equal(NRM_ARRAY_LEN(names), NRM_STAT_DIM__COUNT);
@@ -102,6 +103,10 @@ static const struct allow_case allow_cases[] = {
     {"repeat_signals", "minor", true},
     {"repeat_signals", "gender", false},
     {"emergency_reads", "verdict", true},
+    {"identification_decisions", "investigation", true},
+    {"time_initial_to_conclusive", "investigation", false},
+    {"signals", "investigation", false},
+    {"emergency_reads", "investigation", false},
     {"emergency_reads", "region", true},
     {"emergency_reads", "gender", false},
     {"signals", "verdict", false},

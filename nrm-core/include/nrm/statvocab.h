@@ -52,20 +52,24 @@
  *  stage              initial, conclusive, reconsideration
  *  verdict            justified, unjustified, pending (review of an
  *                     emergency read)
+ *  investigation      none, exists: whether an investigation record
+ *                     (invest.record) for the case or its signal was
+ *                     created on or before the decision's day; only its
+ *                     existence is read (docs/separation.md)
  *
- *  allowed:     reg expl rep min age gen nat pri out rea sta ver
- *  signals       x   x    x   x   x   x   x   .   .   .   .   .
- *  anonymous_n.  x   x    x   .   x   x   x   .   .   .   .   .
- *  cases         x   x    x   x   x   x   x   x   .   .   .   .
- *  cases_t_i_t.  x   x    x   x   x   x   x   x   .   .   .   .
- *  time_to_take  x   x    x   x   .   .   .   x   .   .   .   .
- *  escalations   x   x    x   x   .   .   .   x   .   .   .   .
- *  transfers     x   x    x   x   .   .   .   x   .   .   .   .
- *  closures      x   x    x   x   .   .   .   x   .   x   .   .
- *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .
- *  time_i_to_c.  x   x    .   x   .   .   .   .   x   .   .   .
- *  repeat_sig.   x   x    x   x   .   .   .   .   .   .   .   .
- *  emergency_r.  x   .    .   .   .   .   .   .   .   .   .   x
+ *  allowed:     reg expl rep min age gen nat pri out rea sta ver inv
+ *  signals       x   x    x   x   x   x   x   .   .   .   .   .   .
+ *  anonymous_n.  x   x    x   .   x   x   x   .   .   .   .   .   .
+ *  cases         x   x    x   x   x   x   x   x   .   .   .   .   .
+ *  cases_t_i_t.  x   x    x   x   x   x   x   x   .   .   .   .   .
+ *  time_to_take  x   x    x   x   .   .   .   x   .   .   .   .   .
+ *  escalations   x   x    x   x   .   .   .   x   .   .   .   .   .
+ *  transfers     x   x    x   x   .   .   .   x   .   .   .   .   .
+ *  closures      x   x    x   x   .   .   .   x   .   x   .   .   .
+ *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .   x
+ *  time_i_to_c.  x   x    .   x   .   .   .   .   x   .   .   .   .
+ *  repeat_sig.   x   x    x   x   .   .   .   .   .   .   .   .   .
+ *  emergency_r.  x   .    .   .   .   .   .   .   .   .   .   x   .
  *
  * Why not more: minor is constant for anonymous notifications (adults
  * only); priority exists for cases only; a duration is a median over at
@@ -73,7 +77,9 @@
  * an emergency read is about a case but the audit event is what is
  * counted, so only the case's region and the verdict apply.  The
  * identification outcome of time_initial_to_conclusive is the
- * conclusive decision's.
+ * conclusive decision's.  investigation exists for identification
+ * decisions only: it is what the decoupling indicator counts (a
+ * decision with no investigation record), read as existence alone.
  */
 #ifndef NRM_STATVOCAB_H
 #define NRM_STATVOCAB_H
@@ -98,6 +104,7 @@ enum nrm_stat_dim {
 	NRM_STAT_DIM_REASON,
 	NRM_STAT_DIM_STAGE,
 	NRM_STAT_DIM_VERDICT,
+	NRM_STAT_DIM_INVESTIGATION,
 	NRM_STAT_DIM__COUNT
 };
 
