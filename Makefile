@@ -60,6 +60,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
+           nrm-api/nrmd/flood.c \
            nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
            nrm-api/nrmd/metrics.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
@@ -86,7 +87,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
-             tests/unit/test_framing
+             tests/unit/test_framing tests/unit/test_flood
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -215,7 +216,8 @@ $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
 
 # Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
 # and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
-# (test_backoff: the login backoff table; test_webroot: the console's tree).
+# (test_backoff: the login backoff table; test_webroot: the console's tree;
+# test_flood: the token buckets and the rejected-token cache).
 define NRMD_ALONE
 $(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
 $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
@@ -228,6 +230,7 @@ endef
 $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
 $(eval $(call NRMD_ALONE,test_framing,framing))
+$(eval $(call NRMD_ALONE,test_flood,flood))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.
