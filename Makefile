@@ -60,7 +60,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
-           nrm-api/nrmd/flood.c \
+           nrm-api/nrmd/flood.c nrm-api/nrmd/guard.c \
            nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
            nrm-api/nrmd/metrics.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
@@ -195,7 +195,7 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # nor any handler: the modules stand alone.
 HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
                  auth.o dbapi.o db.o conn.o problem.o tls.o session.o \
-                 config.o) \
+                 config.o guard.o flood.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
                  pgnotice.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)

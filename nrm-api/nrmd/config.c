@@ -99,6 +99,17 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_I(auth_cache_ttl, "10", 0, 300, true,
 	    "seconds a key's role and agency are cached; data access "
 	    "always re-checks the key"),
+	CFG_I(rate_limit_address, "100", 0, 1000000, true,
+	    "API requests a second per client address, refilled; 0: none"),
+	CFG_I(rate_burst_address, "400", 1, 1000000, true,
+	    "API requests a client address may send at once"),
+	CFG_I(rate_limit_key, "20", 0, 1000000, true,
+	    "requests a second per token (API key or session); 0: none"),
+	CFG_I(rate_burst_key, "100", 1, 1000000, true,
+	    "requests a token may send at once"),
+	CFG_I(reject_cache_ttl, "10", 1, 300, true,
+	    "seconds a token the database refused is refused at the edge; "
+	    "refusals are audited once per this window"),
 	CFG_I(session_idle_timeout, "900", 1, 86400, true,
 	    "seconds a session may stay unused (read by new sessions)"),
 	CFG_I(session_lifetime, "36000", 1, 604800, true,

@@ -42,6 +42,12 @@ struct nrm_config {
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
+	/* floods (guard.h): requests a second and bursts, 0 = no limit */
+	int rate_limit_address;
+	int rate_burst_address;
+	int rate_limit_key;
+	int rate_burst_key;
+	int reject_cache_ttl; /* seconds a refused token is refused at once */
 	char *audit_signing_key_file; /* "" = no checkpoints */
 	char *metrics_token_file; /* "" = /metrics for loopback only */
 	char *audit_checkpoint_file;

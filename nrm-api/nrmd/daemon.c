@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "auth.h"
 #include "backoff.h"
+#include "guard.h"
 #include "checkpoint.h"
 #include "conn.h"
 #include "crypto.h"
@@ -455,6 +456,7 @@ nrm_daemon_init(
 		    "could not create the database pool");
 	app->auth_cache = nrm_auth_cache_new();
 	app->backoff = nrm_backoff_new();
+	app->guard = nrm_guard_new();
 	if (nrm_workers_new(&app->workers, app->base, app->cfg.worker_threads,
 		app->cfg.worker_queue, err) != NRM_OK)
 		return NRM_ERR;
@@ -544,6 +546,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_checkpoints_free(app->checkpoints);
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_backoff_free(app->backoff);
+	nrm_guard_free(app->guard);
 	nrm_router_free(app->router);
 	nrm_indicators_free(app->indicators);
 	free(app->routing_csv);

@@ -6,7 +6,19 @@
  * PQconnectPoll, run non-blocking (PQsetnonblocking), prepare every
  * statement of the statement table when they connect, and are
  * re-established with exponential backoff (100 ms doubling up to
- * reconnect_max) when they break.  Every query carries a timer; the
+ * reconnect_max) when they break.
+ *
+ * Capacity is reserved for what must not starve (issue 14): besides
+ * the pool_size request connections one more connection is opened that
+ * runs only the periodic jobs' statements (schema check, audit seal and
+ * head, escalation sweep, rejected-token summary), and waiting queries
+ * are served by class: those jobs first, then NRM_STMT_INTAKE, then
+ * every other statement, each class in arrival order and each with its
+ * own queue_max.  So a flood of reads delays neither the jobs nor an
+ * intake (which waits only for a request connection to come free).
+ * When the reserved connection is the only one up it runs anything.
+ *
+ * Every query carries a timer; the
  * server also enforces statement_timeout.  A query is one statement in
  * its own implicit transaction, and its callback runs only after
  * PQgetResult has been drained to NULL, so NRM_DB_OK means the server
@@ -78,6 +90,7 @@ enum nrm_stmt {
 	NRM_STMT_CASE_COLLEAGUES,
 	NRM_STMT_CASE_SHARE_TARGETS,
 	NRM_STMT_STATISTICS,
+	NRM_STMT_AUTH_REJECTIONS,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 
@@ -97,7 +110,7 @@ struct nrm_db_opts {
 	int connect_timeout_ms;
 	int query_timeout_ms;
 	int reconnect_max_ms;
-	int queue_max; /* queries waiting for a connection */
+	int queue_max; /* queries of one class waiting for a connection */
 	int schema_needed; /* the schema version this build needs */
 };
 
@@ -147,7 +160,7 @@ int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_cb fn,
 /* True while the LISTEN connection is up. */
 bool nrm_db_listening(const struct nrm_db *db);
 
-/* Connections currently usable (idle or busy). */
+/* Connections currently usable (idle or busy), the reserved one too. */
 int nrm_db_n_up(const struct nrm_db *db);
 
 /*

@@ -197,6 +197,7 @@ nrm_rejects_hit(struct nrm_rejects *c, const unsigned char hash[32],
 			memset(e, 0, sizeof(*e));
 			return false;
 		}
+		e->at_ms = now_ms; /* a token tried again stays refused */
 		c->hits++;
 		c->hits_total++;
 		return true;

@@ -17,7 +17,7 @@
  *
  * Rejected tokens.  nrm_rejects_add() remembers the hash of a token the
  * database refused as unknown or revoked; nrm_rejects_hit() says whether
- * a hash was refused within ttl_ms (and counts the hit).  Only refusals
+ * a hash was refused (or tried again) less than ttl_ms ago, and counts the hit.  Only refusals
  * are held, so a valid key is never refused from here and a revocation
  * is never delayed by it.  NRM_REJECT_SLOTS entries, set by the hash's
  * own bytes (a SHA-256: the client cannot aim at a slot without
@@ -60,8 +60,10 @@ void nrm_rejects_add(
     struct nrm_rejects *c, const unsigned char hash[32], int64_t now_ms);
 
 /*
- * True when hash was refused less than ttl_ms before now_ms; counts the
- * hit.  ttl_ms <= 0: the cache is off (always false).
+ * True when hash was refused, or hit, less than ttl_ms before now_ms;
+ * counts the hit and restarts its ttl_ms (a token tried over and over
+ * stays cached for as long as it is tried, and is looked up once).
+ * ttl_ms <= 0: the cache is off (always false).
  */
 bool nrm_rejects_hit(struct nrm_rejects *c, const unsigned char hash[32],
     int64_t ttl_ms, int64_t now_ms);

@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "framing.h"
+#include "guard.h"
 #include "hist.h"
 #include "log.h"
 #include "problem.h"
@@ -93,6 +94,8 @@ http_reason(int status)
 		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
 	case 500:
 		return "Internal Server Error";
 	case 503:
@@ -765,6 +768,9 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		}
 		return;
 	}
+	/* A flood is refused here, before any work (guard.h). */
+	if (nrm_guard_address(r) != NRM_OK)
+		return;
 	r->endpoint->handler(r);
 }
 

@@ -14,6 +14,9 @@
  *               waiters whose client left, wake every waiter)
  *   schema      every 5 s: read the schema version for the pool's
  *               readiness (nrm_db_schema_seen)
+ *   rejects     every reject_cache_ttl: one audit event summing the
+ *               refusals answered from the rejected-token cache since
+ *               the last tick (guard.h), when there were any
  *
  * Every job re-arms from the application's LIVE config after each tick,
  * and nrm_jobs_reload() re-arms at once a job whose interval changed, so
@@ -32,6 +35,7 @@ enum nrm_job {
 	NRM_JOB_SWEEP,
 	NRM_JOB_RECHECK,
 	NRM_JOB_SCHEMA,
+	NRM_JOB_REJECTS,
 	NRM_JOB__COUNT
 };
 

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "hist.h"
 #include "endpoints.h"
+#include "guard.h"
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
@@ -227,6 +228,7 @@ nrm_h_metrics(struct nrm_req *r)
 	struct nrm_jobs_stats js;
 	struct nrm_waiters_stats ws;
 	struct nrm_workers_stats wk;
+	struct nrm_guard_stats gs;
 	struct evbuffer *buf;
 
 	if (!metrics_allowed(r)) {
@@ -327,6 +329,25 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_sessions_created_total", "counter",
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);
+	nrm_guard_stats(app->guard, &gs);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_ratelimited_total Requests refused 429 by a rate "
+	    "limit (by: the client address's or the token's bucket).\n"
+	    "# TYPE nrm_ratelimited_total counter\n"
+	    "nrm_ratelimited_total{by=\"address\"} %llu\n"
+	    "nrm_ratelimited_total{by=\"key\"} %llu\n",
+	    (unsigned long long)gs.limited_address,
+	    (unsigned long long)gs.limited_key);
+	M("nrm_auth_rejects_cached_total", "counter",
+	    "Refused tokens answered 401 from the rejected-token cache, "
+	    "with no database work.",
+	    "%llu", (unsigned long long)gs.rejects_cached);
+	M("nrm_auth_rejects_stored_total", "counter",
+	    "Token refusals of the database remembered by the cache.", "%llu",
+	    (unsigned long long)gs.rejects_stored);
+	M("nrm_auth_reject_bursts_audited_total", "counter",
+	    "Audit events summing refusals answered from the cache.", "%llu",
+	    (unsigned long long)gs.bursts_audited);
 	M("nrm_worker_queue_depth", "gauge",
 	    "Worker jobs waiting for a thread.", "%d", wk.queued);
 	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",

@@ -4,7 +4,7 @@
  * refills at its rate and never above its burst; names are counted
  * apart; a table flooded with other names keeps a drained bucket; the
  * rejected-token cache holds a hash for its TTL only, counts hits and
- * forgets on clear.  The live 429s are in tests/e2e/test_flood.py.
+ * forgets on clear; a hit restarts the TTL.  The live 429s are in tests/e2e/test_flood.py.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,12 +88,14 @@ test_rejects_ttl_and_clear(void **state)
 	nrm_rejects_add(c, h1, 1000);
 	assert_true(nrm_rejects_hit(c, h1, 10000, 1001));
 	assert_false(nrm_rejects_hit(c, h2, 10000, 1001));
+	/* each hit restarts the TTL: 10999 is within 10 s of 1001 */
 	assert_true(nrm_rejects_hit(c, h1, 10000, 10999));
-	/* the TTL is over */
-	assert_false(nrm_rejects_hit(c, h1, 10000, 11000));
-	assert_int_equal(nrm_rejects_take_hits(c), 2);
+	assert_true(nrm_rejects_hit(c, h1, 10000, 20998));
+	/* the TTL is over: 10 s without a try */
+	assert_false(nrm_rejects_hit(c, h1, 10000, 30998));
+	assert_int_equal(nrm_rejects_take_hits(c), 3);
 	assert_int_equal(nrm_rejects_take_hits(c), 0);
-	assert_int_equal(nrm_rejects_hits_total(c), 2);
+	assert_int_equal(nrm_rejects_hits_total(c), 3);
 	/* off */
 	nrm_rejects_add(c, h2, 20000);
 	assert_false(nrm_rejects_hit(c, h2, 0, 20001));
