@@ -110,6 +110,10 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_I(reject_cache_ttl, "10", 1, 300, true,
 	    "seconds a token the database refused is refused at the edge; "
 	    "refusals are audited once per this window"),
+	CFG_I(longpoll_max_per_key, "8", 1, 100000, true,
+	    "long-polls (GET /v1/inbox?wait=) one key may have waiting"),
+	CFG_I(longpoll_max_per_address, "256", 1, 100000, true,
+	    "long-polls one client address may have waiting"),
 	CFG_I(session_idle_timeout, "900", 1, 86400, true,
 	    "seconds a session may stay unused (read by new sessions)"),
 	CFG_I(session_lifetime, "36000", 1, 604800, true,

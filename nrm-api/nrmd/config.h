@@ -48,6 +48,8 @@ struct nrm_config {
 	int rate_limit_key;
 	int rate_burst_key;
 	int reject_cache_ttl; /* seconds a refused token is refused at once */
+	int longpoll_max_per_key; /* waiting long-polls of one key */
+	int longpoll_max_per_address; /* of one client address */
 	char *audit_signing_key_file; /* "" = no checkpoints */
 	char *metrics_token_file; /* "" = /metrics for loopback only */
 	char *audit_checkpoint_file;

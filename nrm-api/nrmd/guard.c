@@ -96,6 +96,28 @@ nrm_guard_token(struct nrm_req *r)
 	return NRM_ERR;
 }
 
+int
+nrm_guard_longpoll(struct nrm_req *r, int by_key, int by_addr)
+{
+	struct nrm_guard *g = r->app->guard;
+	const struct nrm_config *c = &r->app->cfg;
+	bool key = by_key >= c->longpoll_max_per_key;
+
+	if (!key && by_addr < c->longpoll_max_per_address)
+		return NRM_OK;
+	if (g != NULL) {
+		if (key)
+			g->st.longpoll_key++;
+		else
+			g->st.longpoll_address++;
+	}
+	nrm_info("long-poll refused req=%s by=%s waiting=%d", r->id,
+	    key ? "key" : "address", key ? by_key : by_addr);
+	guard_refuse(r, (int64_t)c->retry_after * 1000,
+	    key ? "key's long-polls" : "address's long-polls");
+	return NRM_ERR;
+}
+
 void
 nrm_guard_rejected(struct nrm_req *r)
 {

@@ -47,6 +47,15 @@ int nrm_guard_address(struct nrm_req *r) NRM_MUSTCHECK;
  */
 int nrm_guard_token(struct nrm_req *r) NRM_MUSTCHECK;
 
+/*
+ * The caps on long-polls: with by_key waiters of r's key and by_addr of
+ * its address registered already, NRM_ERR (after 429 with Retry-After =
+ * retry_after) when one more would pass longpoll_max_per_key or
+ * longpoll_max_per_address.
+ */
+int nrm_guard_longpoll(
+    struct nrm_req *r, int by_key, int by_addr) NRM_MUSTCHECK;
+
 /* The database answered r's token 401: remember its hash. */
 void nrm_guard_rejected(struct nrm_req *r);
 
@@ -58,6 +67,7 @@ uint64_t nrm_guard_take_burst(struct nrm_guard *g);
 
 struct nrm_guard_stats {
 	uint64_t limited_address, limited_key; /* 429s */
+	uint64_t longpoll_key, longpoll_address; /* long-polls refused 429 */
 	uint64_t rejects_cached; /* 401s answered from the cache */
 	uint64_t rejects_stored; /* database 401s remembered */
 	uint64_t bursts_audited; /* summary audit events written */

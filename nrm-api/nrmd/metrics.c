@@ -204,6 +204,18 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 	}
 }
 
+/* A counter family with two series, by="a" and by="b". */
+static void
+metrics_by2(struct evbuffer *b, const char *name, const char *help,
+    const char *a, uint64_t va, const char *bn, uint64_t vb)
+{
+	evbuffer_add_printf(b,
+	    "# HELP %s %s\n# TYPE %s counter\n%s{by=\"%s\"} %llu\n"
+	    "%s{by=\"%s\"} %llu\n",
+	    name, help, name, name, a, (unsigned long long)va, name, bn,
+	    (unsigned long long)vb);
+}
+
 /* Reply with the text in buf, and free it. */
 static void
 metrics_reply(struct nrm_req *r, struct evbuffer *buf)
@@ -266,15 +278,10 @@ nrm_h_metrics(struct nrm_req *r)
 		evbuffer_add_printf(buf,
 		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
 		    (unsigned long long)hs.responses[c]);
-	evbuffer_add_printf(buf,
-	    "# HELP nrm_http_edge_refused_total Requests refused before any "
-	    "handler, the connection closed (by: nrmd's framing checks or "
-	    "libevent's parser).\n"
-	    "# TYPE nrm_http_edge_refused_total counter\n"
-	    "nrm_http_edge_refused_total{by=\"nrmd\"} %llu\n"
-	    "nrm_http_edge_refused_total{by=\"libevent\"} %llu\n",
-	    (unsigned long long)hs.framing_refused,
-	    (unsigned long long)hs.parser_refused);
+	metrics_by2(buf, "nrm_http_edge_refused_total",
+	    "Requests refused before any handler, the connection closed "
+	    "(by: nrmd's framing checks or libevent's parser).",
+	    "nrmd", hs.framing_refused, "libevent", hs.parser_refused);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)app->counters.signals_created);
@@ -330,14 +337,14 @@ nrm_h_metrics(struct nrm_req *r)
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);
 	nrm_guard_stats(app->guard, &gs);
-	evbuffer_add_printf(buf,
-	    "# HELP nrm_ratelimited_total Requests refused 429 by a rate "
-	    "limit (by: the client address's or the token's bucket).\n"
-	    "# TYPE nrm_ratelimited_total counter\n"
-	    "nrm_ratelimited_total{by=\"address\"} %llu\n"
-	    "nrm_ratelimited_total{by=\"key\"} %llu\n",
-	    (unsigned long long)gs.limited_address,
-	    (unsigned long long)gs.limited_key);
+	metrics_by2(buf, "nrm_ratelimited_total",
+	    "Requests refused 429 by a rate limit (by: the client "
+	    "address's or the token's bucket).",
+	    "address", gs.limited_address, "key", gs.limited_key);
+	metrics_by2(buf, "nrm_longpoll_refused_total",
+	    "Long-polls refused 429 at the cap per key or per client "
+	    "address.",
+	    "address", gs.longpoll_address, "key", gs.longpoll_key);
 	M("nrm_auth_rejects_cached_total", "counter",
 	    "Refused tokens answered 401 from the rejected-token cache, "
 	    "with no database work.",

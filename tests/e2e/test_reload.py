@@ -5,6 +5,7 @@ observes the new value take effect through behaviour, the log or
 change their tick rate.  A guard test fails when a key becomes
 reloadable without a test here."""
 
+import concurrent.futures
 import datetime
 import json
 import re
@@ -70,6 +71,13 @@ COVERED = {
     "login_backoff_base_ms": "test_login_backoff",
     "login_backoff_max_ms": "test_login_backoff",
     "web_root": "test_web_root",
+    "rate_limit_address": "test_rate_limits",
+    "rate_burst_address": "test_rate_limits",
+    "rate_limit_key": "test_rate_limits",
+    "rate_burst_key": "test_rate_limits",
+    "reject_cache_ttl": "test_reject_cache_ttl",
+    "longpoll_max_per_key": "test_longpoll_caps",
+    "longpoll_max_per_address": "test_longpoll_caps",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -533,6 +541,78 @@ def test_auth_cache_ttl(nrmd_factory, case_keys):
     reload(d, auth_cache_ttl=0)
     uncached = queries_for_ten()  # api.authorize every time, too
     assert cached <= 12 and uncached >= cached + 8, (cached, uncached)
+
+
+# --------------------------------------------------------------------------
+# floods (issue 14, tests/e2e/test_flood.py)
+
+
+def test_rate_limits(nrmd_factory, case_keys):
+    co = case_keys["co13"]
+    d = nrmd_factory(config={"rate_limit_key": 1, "rate_burst_key": 1})
+
+    def inbox():
+        return requests.get(d.url + "/v1/inbox", params={"limit": 1},
+                            headers=auth(co), timeout=10).status_code
+
+    assert [inbox(), inbox()] == [200, 429]
+    reload(d, rate_limit_key=1000, rate_burst_key=1000)
+    assert [inbox() for _ in range(5)] == [200] * 5
+    # the address (from 127.0.0.9: the reload's own /metrics reads come
+    # from 127.0.0.1 and have a bucket of their own); /healthz counts too
+    from test_flood import get_from
+    reload(d, rate_limit_address=1, rate_burst_address=30)
+    codes = [get_from(d, "127.0.0.9", "/healthz")[0] for _ in range(31)]
+    assert codes == [200] * 30 + [429], codes
+    reload(d, rate_limit_address=0)
+    assert [get_from(d, "127.0.0.9", "/healthz")[0]
+            for _ in range(40)] == [200] * 40
+
+
+def test_reject_cache_ttl(nrmd_factory, cluster):
+    from test_flood import made_up_token
+    d = nrmd_factory(config={"reject_cache_ttl": 300})
+    tok = made_up_token()
+
+    def try_it():
+        r = requests.get(d.url + "/v1/inbox", headers=auth(tok), timeout=5)
+        assert r.status_code == 401
+        return cluster.count("select count(*) from audit.event where "
+                             "request_id = '%s'" % r.headers["X-Request-Id"])
+
+    assert [try_it(), try_it(), try_it()] == [1, 0, 0]
+    reload(d, reject_cache_ttl=1)
+    time.sleep(1.2)
+    assert [try_it(), try_it()] == [1, 0]
+
+
+def test_longpoll_caps(nrmd_factory, case_keys):
+    from test_inbox import watermark
+    co = case_keys["co13"]
+    d = nrmd_factory(config={"longpoll_max_per_key": 1,
+                             "longpoll_max_wait": 3})
+    after = watermark(d, co)
+
+    def poll():
+        return requests.get(d.url + "/v1/inbox",
+                            params={"wait": 3, "after": after},
+                            headers=auth(co), timeout=10)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        first = ex.submit(poll)
+        wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 1, 5)
+        r = poll()
+        assert r.status_code == 429, r.text
+        assert r.headers["Retry-After"] == d.config["retry_after"]
+        assert first.result().status_code == 200
+        reload(d, longpoll_max_per_key=5, longpoll_max_per_address=1)
+        first = ex.submit(poll)
+        wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 1, 5)
+        assert poll().status_code == 429  # now the address's cap
+        assert first.result().status_code == 200
+        reload(d, longpoll_max_per_address=5)
+        both = [ex.submit(poll), ex.submit(poll)]
+        assert [f.result().status_code for f in both] == [200, 200]
 
 
 # --------------------------------------------------------------------------
