@@ -110,6 +110,14 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_I(reject_cache_ttl, "10", 1, 300, true,
 	    "seconds a token the database refused is refused at the edge; "
 	    "refusals are audited once per this window"),
+	CFG_I(conn_max_per_address, "512", 0, 1000000, true,
+	    "open connections per client address; 0: no cap"),
+	CFG_I(handshake_timeout, "10", 0, 3600, true,
+	    "seconds a new connection has to finish its TLS handshake and "
+	    "send a request's first bytes; 0: none"),
+	CFG_I(fd_reserve, "32", 2, 100000, false,
+	    "descriptors kept free of client connections (database "
+	    "reconnects, reloads): new connections are closed below it"),
 	CFG_I(longpoll_max_per_key, "8", 1, 100000, true,
 	    "long-polls (GET /v1/inbox?wait=) one key may have waiting"),
 	CFG_I(longpoll_max_per_address, "256", 1, 100000, true,

@@ -488,7 +488,8 @@ nrm_daemon_init(
 	nrm_http_set_fallback(app->http, nrm_h_static);
 	/* Client connections are bounded by the descriptor limit. */
 	{
-		int n = nrm_conns_limit(app->cfg.max_connections, 2);
+		int n = nrm_conns_limit(
+		    app->cfg.max_connections, app->cfg.fd_reserve);
 
 		if (n < app->cfg.max_connections)
 			nrm_warn("max_connections lowered to the descriptor "

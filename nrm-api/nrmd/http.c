@@ -799,7 +799,11 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 void
 nrm_http_apply_limits(struct nrm_http *h)
 {
-	nrm_conns_set_timeout(h->conns, h->app->cfg.client_timeout);
+	const struct nrm_config *c = &h->app->cfg;
+
+	nrm_conns_set_timeout(h->conns, c->client_timeout);
+	nrm_conns_set_guards(h->conns, c->conn_max_per_address,
+	    c->handshake_timeout, c->fd_reserve);
 	http_limits(h, h->plain);
 	http_limits(h, h->tls);
 }
@@ -849,6 +853,8 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
 	nrm_conns_set_own_answer(h->conns, http_own_answer);
 	nrm_conns_set_timeout(h->conns, c->client_timeout);
+	nrm_conns_set_guards(h->conns, c->conn_max_per_address,
+	    c->handshake_timeout, c->fd_reserve);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
 		goto out;
@@ -930,6 +936,14 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;
 	out->arriving = nrm_conns_arriving(h->conns);
+	{
+		struct nrm_conns_refusals cr;
+
+		nrm_conns_refusals(h->conns, &cr);
+		out->conn_fd_reserve = cr.fd_reserve;
+		out->conn_per_address = cr.per_address;
+		out->conn_handshake = cr.handshake;
+	}
 }
 
 void

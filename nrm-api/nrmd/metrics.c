@@ -337,6 +337,18 @@ nrm_h_metrics(struct nrm_req *r)
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);
 	nrm_guard_stats(app->guard, &gs);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_http_connections_refused_total New connections "
+	    "closed (by: fd_reserve, per_address cap, handshake "
+	    "deadline).\n"
+	    "# TYPE nrm_http_connections_refused_total counter\n"
+	    "nrm_http_connections_refused_total{by=\"fd_reserve\"} %llu\n"
+	    "nrm_http_connections_refused_total{by=\"per_address\"} "
+	    "%llu\n"
+	    "nrm_http_connections_refused_total{by=\"handshake\"} %llu\n",
+	    (unsigned long long)hs.conn_fd_reserve,
+	    (unsigned long long)hs.conn_per_address,
+	    (unsigned long long)hs.conn_handshake);
 	metrics_by2(buf, "nrm_ratelimited_total",
 	    "Requests refused 429 by a rate limit (by: the client "
 	    "address's or the token's bucket).",

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import re
 import signal
+import socket
 import time
 import uuid
 
@@ -31,6 +32,7 @@ import requests
 
 from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
 from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.env import wait_for
 from nrm_e2e.signals import adult_signal
 
 
@@ -208,6 +210,44 @@ def test_flood_leaves_intake_alone(nrmd_factory, db, cluster):
     assert grew < total / 10, (grew, total)
     # the flood's valid reads that passed the buckets were audited as
     # reads are; the rest are 429s, which the database never saw
+    d.assert_running()
+
+
+def test_descriptor_reserve(nrmd_factory, keys):
+    """A connection flood cannot take the last fd_reserve descriptors:
+    new connections into the reserve are closed (and counted), and once
+    the flood goes the daemon serves, reloads and reaches its database."""
+    d = nrmd_factory(config={"max_connections": 16, "fd_reserve": 8,
+                             "handshake_timeout": 0, "client_timeout": 30})
+    socks = []
+    try:
+        for _ in range(60):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", d.port))
+            socks.append(s)
+        time.sleep(1.0)
+        d.assert_running()
+        # while the flood holds every client descriptor, a reload still
+        # reads its files (routing, indicators, the console's tree)
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: "configuration reloaded" in d.log_text(), 10,
+                 what="the reload during the flood")
+        assert "reload refused" not in d.log_text()
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            text = requests.get(d.url + "/metrics", timeout=2).text
+            break
+        except requests.RequestException:
+            time.sleep(0.3)
+    m = re.search(r'(?m)^nrm_http_connections_refused_total'
+                  r'\{by="fd_reserve"\} (\d+)$', text)
+    assert m and int(m.group(1)) > 0, text[-1500:]
+    assert_receipt(post_signal(d, keys["reporter"].token, adult_signal()))
     d.assert_running()
 
 

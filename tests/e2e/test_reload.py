@@ -76,6 +76,8 @@ COVERED = {
     "rate_limit_key": "test_rate_limits",
     "rate_burst_key": "test_rate_limits",
     "reject_cache_ttl": "test_reject_cache_ttl",
+    "conn_max_per_address": "test_conn_max_per_address",
+    "handshake_timeout": "test_handshake_timeout",
     "longpoll_max_per_key": "test_longpoll_caps",
     "longpoll_max_per_address": "test_longpoll_caps",
 }
@@ -584,6 +586,67 @@ def test_reject_cache_ttl(nrmd_factory, cluster):
     reload(d, reject_cache_ttl=1)
     time.sleep(1.2)
     assert [try_it(), try_it()] == [1, 0]
+
+
+def closed_within(s, seconds):
+    """True when the server closes socket s within `seconds`."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_handshake_timeout(nrmd_factory):
+    """A client that opens TCP to the TLS port and never finishes the
+    handshake is closed within handshake_timeout (plus slack); a reload
+    changes it for new connections."""
+    d = nrmd_factory(config={"handshake_timeout": 2})
+    t = time.monotonic()
+    with socket.create_connection(("127.0.0.1", d.tls_port)) as s:
+        assert closed_within(s, 6)
+    took = time.monotonic() - t
+    assert 1.5 <= took <= 4, took
+    # the plain listener too: no request bytes, closed
+    with socket.create_connection(("127.0.0.1", d.port)) as s:
+        assert closed_within(s, 6)
+    # a client that sends its request in time is served as before
+    assert requests.get(d.url + "/healthz", timeout=5).status_code == 200
+    reload(d, handshake_timeout=6)
+    with socket.create_connection(("127.0.0.1", d.tls_port)) as s:
+        assert not closed_within(s, 3.5)
+        assert closed_within(s, 6)
+
+
+def test_conn_max_per_address(nrmd_factory):
+    from test_flood import get_from
+    d = nrmd_factory(config={"conn_max_per_address": 3,
+                             "handshake_timeout": 0})
+
+    def conn(src):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", d.port))
+        return s
+
+    held = [conn("127.0.0.11") for _ in range(3)]
+    try:
+        time.sleep(0.3)
+        with conn("127.0.0.11") as s:  # the fourth: closed at once
+            assert closed_within(s, 3)
+        # another address is not affected
+        assert get_from(d, "127.0.0.12", "/healthz")[0] == 200
+        text = requests.get(d.url + "/metrics", timeout=5).text
+        assert re.search(r'(?m)^nrm_http_connections_refused_total'
+                         r'\{by="per_address"\} [1-9]', text), text[-2000:]
+        reload(d, conn_max_per_address=10)
+        with conn("127.0.0.11") as s:
+            assert not closed_within(s, 1.5)
+    finally:
+        for s in held:
+            s.close()
 
 
 def test_longpoll_caps(nrmd_factory, case_keys):
