@@ -145,6 +145,7 @@ struct nrm_dbq {
 	PGresult *result; /* first result */
 	bool failed; /* an error result arrived */
 	int64_t queued_us; /* when it was queued (the wait histogram) */
+	int cls; /* enum db_class: its queue */
 };
 
 TAILQ_HEAD(db_queue, nrm_dbq);
@@ -156,23 +157,6 @@ enum db_class {
 	DB_CLASS_OTHER, /* every other request */
 	DB_CLASS__COUNT
 };
-
-static enum db_class
-db_class_of(enum nrm_stmt stmt)
-{
-	switch (stmt) {
-	case NRM_STMT_SCHEMA_VERSION:
-	case NRM_STMT_AUDIT_SEAL:
-	case NRM_STMT_AUDIT_HEAD:
-	case NRM_STMT_ESCALATE:
-	case NRM_STMT_AUTH_REJECTIONS:
-		return DB_CLASS_JOB;
-	case NRM_STMT_INTAKE:
-		return DB_CLASS_INTAKE;
-	default:
-		return DB_CLASS_OTHER;
-	}
-}
 
 struct db_conn {
 	struct nrm_db *db;
@@ -300,7 +284,7 @@ db_conn_fail_query(struct db_conn *c, enum nrm_db_outcome outcome)
 static void
 db_unqueue(struct nrm_dbq *q)
 {
-	enum db_class k = db_class_of(q->stmt);
+	enum db_class k = (enum db_class)q->cls;
 
 	TAILQ_REMOVE(&q->db->queue[k], q, link);
 	q->db->queued_class[k]--;
@@ -765,14 +749,13 @@ db_dispatch(struct nrm_db *db)
 	}
 }
 
-struct nrm_dbq *
-nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+static struct nrm_dbq *
+db_exec(struct nrm_db *db, enum db_class k, enum nrm_stmt stmt, int nparams,
     const char *const *values, const int *lengths, const int *formats,
     nrm_db_cb cb, void *arg)
 {
 	struct nrm_dbq *q;
 	struct timeval tv;
-	enum db_class k = db_class_of(stmt);
 
 	if (db->n_up == 0 || db->queued_class[k] >= db->queue_max) {
 		db->stats.unavailable++;
@@ -780,6 +763,7 @@ nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
 	}
 	q = nrm_xcalloc(1, sizeof(*q));
 	q->db = db;
+	q->cls = (int)k;
 	q->stmt = stmt;
 	q->nparams = nparams;
 	q->values = nrm_xcalloc((size_t)nparams, sizeof(char *));
@@ -812,6 +796,24 @@ nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
 	db->queued++;
 	db_dispatch(db);
 	return q;
+}
+
+struct nrm_dbq *
+nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    nrm_db_cb cb, void *arg)
+{
+	return db_exec(db,
+	    stmt == NRM_STMT_INTAKE ? DB_CLASS_INTAKE : DB_CLASS_OTHER, stmt,
+	    nparams, values, lengths, formats, cb, arg);
+}
+
+struct nrm_dbq *
+nrm_db_exec_job(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, nrm_db_cb cb, void *arg)
+{
+	return db_exec(
+	    db, DB_CLASS_JOB, stmt, nparams, values, NULL, NULL, cb, arg);
 }
 
 void

@@ -10,11 +10,11 @@
  *
  * Capacity is reserved for what must not starve (issue 14): besides
  * the pool_size request connections one more connection is opened that
- * runs only the periodic jobs' statements (schema check, audit seal and
- * head, escalation sweep, rejected-token summary), and waiting queries
- * are served by class: those jobs first, then NRM_STMT_INTAKE, then
- * every other statement, each class in arrival order and each with its
- * own queue_max.  So a flood of reads delays neither the jobs nor an
+ * runs only the periodic jobs' queries (nrm_db_exec_job: schema check,
+ * audit seal and head, escalation sweep, rejected-token summary), and
+ * waiting queries are served by class: the jobs' first, then
+ * NRM_STMT_INTAKE, then every other query, each class in arrival order
+ * and each with its own queue_max.  So a flood of reads delays neither the jobs nor an
  * intake (which waits only for a request connection to come free).
  * When the reserved connection is the only one up it runs anything.
  *
@@ -133,6 +133,13 @@ void nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
 struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
     const char *const *values, const int *lengths, const int *formats,
     nrm_db_cb cb, void *arg);
+
+/*
+ * The same for a periodic job (jobs.h), all parameters text: its query
+ * waits in the jobs' class and may run on the reserved connection.
+ */
+struct nrm_dbq *nrm_db_exec_job(struct nrm_db *db, enum nrm_stmt stmt,
+    int nparams, const char *const *values, nrm_db_cb cb, void *arg);
 
 /*
  * The caller is no longer interested (its client went away): the

@@ -138,7 +138,8 @@ jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
 
 	if (j->pending || (ready && !nrm_db_ready(db)))
 		return;
-	if (nrm_db_exec(db, stmt, n, values, NULL, NULL, done, j) != NULL)
+	/* the jobs' class: the reserved connection (db.h) */
+	if (nrm_db_exec_job(db, stmt, n, values, done, j) != NULL)
 		j->pending = true;
 }
 
