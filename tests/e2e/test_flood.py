@@ -156,9 +156,9 @@ def test_flood_leaves_intake_alone(nrmd_factory, db, cluster):
     started = time.time()
     procs = [
         ctx.Process(target=flood_worker, args=(
-            d.port, "127.0.0.2", "/v1/inbox", fakes, stop, out)),
+            d.port, "127.0.0.2", "/v1/inbox", fakes[:4], stop, out)),
         ctx.Process(target=flood_worker, args=(
-            d.port, "127.0.0.3", "/v1/inbox", fakes, stop, out)),
+            d.port, "127.0.0.3", "/v1/inbox", fakes[4:], stop, out)),
         ctx.Process(target=flood_worker, args=(
             d.port, "127.0.0.4", "/v1/inbox", [reader.token], stop, out)),
         ctx.Process(target=flood_worker, args=(
@@ -201,6 +201,8 @@ def test_flood_leaves_intake_alone(nrmd_factory, db, cluster):
     bursts = db.sql(
         "select object_id, request_id from audit.event where " + since +
         " and action = 'auth.rejected_burst'")
+    # (each flooder has tokens of its own and one request out at a time,
+    # so a token's second try always finds its first refusal cached)
     assert unknown <= len(fakes), unknown
     windows = math.ceil((flooded + ttl + 1.5) / ttl) + 1
     assert 1 <= len(bursts) <= windows, bursts
