@@ -676,7 +676,7 @@ http_find(const struct nrm_http *h, const char *method, const char *path,
 		allow[0] = '\0';
 	for (size_t i = 0; i < h->n_endpoints; i++) {
 		const struct nrm_endpoint *e = &h->table[i];
-		char tmp[80];
+		char tmp[80] = ""; /* a pattern without {id} writes none */
 
 		if (!http_match(e->pattern, path, tmp, sizeof(tmp)))
 			continue;
