@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -480,7 +481,18 @@ nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
 	}
 	if (cs != NULL) {
 		struct fresh *f = nrm_xcalloc(1, sizeof(*f));
+		int probe = dup(STDERR_FILENO); /* the lowest free descriptor */
 
+		/*
+		 * Called inside libevent's accept loop: when the next accept
+		 * would take a reserved descriptor, pause the listeners now,
+		 * which ends that loop, so a burst of connections never takes
+		 * the reserve even for one loop turn.
+		 */
+		if (probe < 0 || probe >= conn_fd_limit() - cs->fd_reserve)
+			conn_pause_all(cs);
+		if (probe >= 0)
+			close(probe);
 		bufferevent_incref(bev);
 		f->bev = bev;
 		f->next = cs->fresh;
