@@ -73,6 +73,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
            nrm-api/nrmd/checkpoint.c nrm-api/nrmd/workers.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
+           nrm-api/nrmd/flood.c nrm-api/nrmd/guard.c \
            nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
            nrm-api/nrmd/metrics.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
@@ -104,7 +105,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
              tests/unit/test_framing tests/unit/test_coverage \
-             tests/unit/test_pubsign
+             tests/unit/test_pubsign tests/unit/test_flood
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -232,7 +233,7 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # nor any handler: the modules stand alone.
 HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
                  auth.o dbapi.o db.o conn.o problem.o tls.o session.o \
-                 config.o) \
+                 config.o guard.o flood.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
                  pgnotice.o keyfile.o)
 $(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
@@ -254,7 +255,8 @@ $(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
 # Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
 # and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
 # (test_backoff: the login backoff table; test_webroot: the console's tree;
-# test_coverage: the live coverage nrmd keeps).
+# test_coverage: the live coverage nrmd keeps; test_flood: the token
+# buckets and the rejected-token cache).
 define NRMD_ALONE
 $(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
 $(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
@@ -268,6 +270,7 @@ $(eval $(call NRMD_ALONE,test_backoff,backoff))
 $(eval $(call NRMD_ALONE,test_webroot,webroot))
 $(eval $(call NRMD_ALONE,test_framing,framing))
 $(eval $(call NRMD_ALONE,test_coverage,coverage))
+$(eval $(call NRMD_ALONE,test_flood,flood))
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.

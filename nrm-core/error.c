@@ -31,6 +31,7 @@ static const char *const err_names[NRM_E__COUNT] = {
     [NRM_E_UNAVAILABLE] = "unavailable",
     [NRM_E_TIMEOUT] = "timeout",
     [NRM_E_RETRY_LATER] = "retry_later",
+    [NRM_E_RATE_LIMITED] = "rate_limited",
 };
 
 /* Copy src into dst[dstsz], cutting at a character boundary. */

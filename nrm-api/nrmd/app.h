@@ -30,6 +30,7 @@ struct nrm_backoff;
 struct nrm_checkpoints;
 struct nrm_db;
 struct nrm_diag;
+struct nrm_guard;
 struct nrm_http;
 struct nrm_jobs;
 struct nrm_waiters;
@@ -81,6 +82,8 @@ struct nrm_app {
 	struct nrm_auth_cache *auth_cache;
 	/* consecutive failed logins, for the backoff (backoff.h) */
 	struct nrm_backoff *backoff;
+	/* rate limits and the rejected-token cache (guard.h) */
+	struct nrm_guard *guard;
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
 	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
 	bool audit_verifying; /* GET /v1/audit/verify holds a connection */

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "dbapi.h"
+#include "guard.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -132,7 +133,9 @@ nrm_auth_token(struct nrm_req *r)
 		int rc = auth_session(r, cookie);
 
 		explicit_bzero(cookie, sizeof(cookie));
-		return rc;
+		if (rc != NRM_OK)
+			return rc;
+		return nrm_guard_token(r);
 	}
 	if (h == NULL) {
 		nrm_req_fail(r, NRM_E_UNAUTHENTICATED, "Authorization",
@@ -154,7 +157,8 @@ nrm_auth_token(struct nrm_req *r)
 	}
 	nrm_sha256(tok, strlen(tok), r->token_hash);
 	r->has_token = true;
-	return NRM_OK;
+	/* a token refused a moment ago, or too many requests (guard.h) */
+	return nrm_guard_token(r);
 }
 
 /* Fill *p from api.authorize's body; NRM_ERR on an unexpected shape. */

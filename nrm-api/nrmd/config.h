@@ -44,6 +44,17 @@ struct nrm_config {
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
+	/* floods (guard.h): requests a second and bursts, 0 = no limit */
+	int rate_limit_address;
+	int rate_burst_address;
+	int rate_limit_key;
+	int rate_burst_key;
+	int reject_cache_ttl; /* seconds a refused token is refused at once */
+	int conn_max_per_address; /* open connections of one address */
+	int handshake_timeout; /* seconds to a new connection's first bytes */
+	int fd_reserve; /* descriptors new connections may not take */
+	int longpoll_max_per_key; /* waiting long-polls of one key */
+	int longpoll_max_per_address; /* of one client address */
 	char *audit_signing_key_file; /* "" = no checkpoints */
 	char *metrics_token_file; /* "" = /metrics for loopback only */
 	char *audit_checkpoint_file;

@@ -6,7 +6,9 @@
 #include "log.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +36,22 @@ struct arrival {
 	struct arrival *next; /* hash chain, by fd */
 };
 
+/* An open client connection, by descriptor (see conn.h). */
+struct open_conn {
+	ino_t ino; /* 0: none */
+	bool spoke; /* its first request bytes arrived */
+	char addr[INET6_ADDRSTRLEN];
+	struct event first; /* the handshake deadline */
+	struct nrm_conns *cs;
+	evutil_socket_t fd;
+};
+
+/* A bufferevent evhttp just made, its socket not yet looked at. */
+struct fresh {
+	struct bufferevent *bev; /* referenced */
+	struct fresh *next;
+};
+
 struct paused {
 	struct nrm_conns *cs;
 	struct evconnlistener *lev;
@@ -50,6 +69,13 @@ struct nrm_conns {
 	struct arrival *bucket[CONN_BUCKETS];
 	struct paused *listeners;
 	nrm_conns_own_answer_cb own_answer;
+	/* the guards on new connections */
+	int max_per_address, handshake_s, fd_reserve;
+	int n_open; /* entries of open[], by descriptor */
+	struct open_conn **open; /* grown on demand; NULL: none yet */
+	struct fresh *fresh;
+	struct event fresh_ev;
+	struct nrm_conns_refusals refused;
 };
 
 static size_t
@@ -119,6 +145,192 @@ conn_deadline(evutil_socket_t fd, short what, void *arg)
 		conn_drop(pp);
 }
 
+static void conn_first_deadline(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * The open-connection entry of fd; NULL when there is none and not
+ * `make` (entries are made on demand and kept, so their events never
+ * move).
+ */
+static struct open_conn *
+conn_open_at(struct nrm_conns *cs, evutil_socket_t fd, bool make)
+{
+	if (fd < 0 || fd > 16777215)
+		return NULL;
+	if (fd >= cs->n_open) {
+		int n = cs->n_open > 0 ? cs->n_open : 256;
+
+		if (!make)
+			return NULL;
+		while (n <= fd)
+			n *= 2;
+		{
+			struct open_conn **grown =
+			    nrm_xcalloc((size_t)n, sizeof(*grown));
+
+			if (cs->n_open > 0)
+				memcpy(grown, cs->open,
+				    (size_t)cs->n_open * sizeof(*grown));
+			free(cs->open);
+			cs->open = grown;
+		}
+		cs->n_open = n;
+	}
+	if (cs->open[fd] == NULL && make) {
+		cs->open[fd] = nrm_xcalloc(1, sizeof(**cs->open));
+		cs->open[fd]->cs = cs;
+		cs->open[fd]->fd = fd;
+		event_assign(&cs->open[fd]->first, cs->base, -1, 0,
+		    conn_first_deadline, cs->open[fd]);
+	}
+	return cs->open[fd];
+}
+
+/* The soft descriptor limit now (nrm_conns_limit() may have moved it). */
+static int
+conn_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 16777216)
+		return 16777216;
+	return (int)rl.rlim_cur;
+}
+
+/* The first request bytes arrived on fd: its handshake deadline is over. */
+static void
+conn_spoke(struct nrm_conns *cs, evutil_socket_t fd)
+{
+	struct open_conn *o = conn_open_at(cs, fd, true);
+	ino_t ino;
+
+	if (o == NULL || (o->spoke && o->ino != 0 && o->addr[0] != '\0'))
+		return;
+	ino = conn_inode(fd);
+	if (o->ino != ino) { /* not seen yet (it spoke first): say so */
+		o->ino = ino;
+		o->addr[0] = '\0';
+	}
+	o->spoke = true;
+	event_del(&o->first);
+}
+
+static void
+conn_first_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct open_conn *o = arg;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	if (o->spoke || o->ino == 0 || conn_inode(o->fd) != o->ino)
+		return;
+	o->cs->refused.handshake++;
+	nrm_info("closing a connection that sent no request in time "
+		 "handshake_timeout_s=%d",
+	    o->cs->handshake_s);
+	shutdown(o->fd, SHUT_RDWR);
+}
+
+/* Open connections of client address addr (stale entries dropped). */
+static int
+conn_count_address(struct nrm_conns *cs, const char *addr)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < cs->n_open; fd++) {
+		struct open_conn *o = cs->open[fd];
+
+		if (o == NULL || o->ino == 0 || strcmp(o->addr, addr) != 0)
+			continue;
+		if (conn_inode(fd) != o->ino) {
+			event_del(&o->first);
+			o->ino = 0;
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void conn_pause_all(struct nrm_conns *cs);
+
+/* A new connection's socket is known: the guards of conn.h. */
+static void
+conn_admit(struct nrm_conns *cs, evutil_socket_t fd)
+{
+	struct open_conn *o = conn_open_at(cs, fd, true);
+	int limit = conn_fd_limit();
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "";
+	ino_t ino = conn_inode(fd);
+	bool spoke;
+
+	if (fd >= limit - cs->fd_reserve) {
+		cs->refused.fd_reserve++;
+		nrm_warn("descriptor reserve reached, closing a new "
+			 "connection fd=%d limit=%d reserve=%d",
+		    (int)fd, limit, cs->fd_reserve);
+		shutdown(fd, SHUT_RDWR);
+		conn_pause_all(cs);
+		return;
+	}
+	if (o == NULL || ino == 0)
+		return;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET,
+			    &((struct sockaddr_in *)&ss)->sin_addr, addr,
+			    sizeof(addr));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr, addr,
+			    sizeof(addr));
+	}
+	spoke = o->ino == ino && o->spoke; /* its bytes came first */
+	if (o->ino != 0)
+		event_del(&o->first);
+	o->ino = 0;
+	if (addr[0] != '\0' && cs->max_per_address > 0 &&
+	    conn_count_address(cs, addr) >= cs->max_per_address) {
+		cs->refused.per_address++;
+		nrm_info("closing a new connection over the per-address cap "
+			 "max=%d",
+		    cs->max_per_address);
+		shutdown(fd, SHUT_RDWR);
+		return;
+	}
+	o->ino = ino;
+	o->spoke = spoke;
+	snprintf(o->addr, sizeof(o->addr), "%s", addr);
+	if (!spoke && cs->handshake_s > 0) {
+		struct timeval tv = {cs->handshake_s, 0};
+
+		event_add(&o->first, &tv);
+	}
+}
+
+/* The next loop turn after evhttp made connections: their sockets. */
+static void
+conn_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_conns *cs = arg;
+	struct fresh *f;
+
+	NRM_UNUSED(fd);
+	NRM_UNUSED(what);
+	while ((f = cs->fresh) != NULL) {
+		evutil_socket_t s = bufferevent_getfd(f->bev);
+
+		cs->fresh = f->next;
+		if (s >= 0)
+			conn_admit(cs, s);
+		bufferevent_decref(f->bev);
+		free(f);
+	}
+}
+
 /*
  * The process's connection set.  The input hook's one argument is the
  * bufferevent (nothing is allocated per connection, so nothing leaks
@@ -142,6 +354,7 @@ conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	fd = bufferevent_getfd(bev);
 	if (fd < 0)
 		return;
+	conn_spoke(cs, fd);
 	pp = conn_find(cs, fd);
 	if (*pp != NULL) {
 		if ((*pp)->ino == conn_inode(fd))
@@ -257,7 +470,6 @@ nrm_conns_set_own_answer(struct nrm_conns *cs, nrm_conns_own_answer_cb cb)
 struct bufferevent *
 nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
 {
-	NRM_UNUSED(cs);
 	if (bev == NULL)
 		return NULL;
 	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input, bev) ==
@@ -266,6 +478,26 @@ nrm_conns_wrap(struct nrm_conns *cs, struct bufferevent *bev)
 		NULL) {
 		bufferevent_free(bev);
 		return NULL;
+	}
+	if (cs != NULL) {
+		struct fresh *f = nrm_xcalloc(1, sizeof(*f));
+		int probe = dup(STDERR_FILENO); /* the lowest free descriptor */
+
+		/*
+		 * Called inside libevent's accept loop: when the next accept
+		 * would take a reserved descriptor, pause the listeners now,
+		 * which ends that loop, so a burst of connections never takes
+		 * the reserve even for one loop turn.
+		 */
+		if (probe < 0 || probe >= conn_fd_limit() - cs->fd_reserve)
+			conn_pause_all(cs);
+		if (probe >= 0)
+			close(probe);
+		bufferevent_incref(bev);
+		f->bev = bev;
+		f->next = cs->fresh;
+		cs->fresh = f;
+		event_active(&cs->fresh_ev, EV_TIMEOUT, 0);
 	}
 	return bev;
 }
@@ -308,6 +540,21 @@ uint64_t
 nrm_conns_accept_pauses(const struct nrm_conns *cs)
 {
 	return cs->accept_pauses;
+}
+
+void
+nrm_conns_refusals(const struct nrm_conns *cs, struct nrm_conns_refusals *out)
+{
+	*out = cs->refused;
+}
+
+void
+nrm_conns_set_guards(
+    struct nrm_conns *cs, int max_per_address, int handshake_s, int fd_reserve)
+{
+	cs->max_per_address = max_per_address;
+	cs->handshake_s = handshake_s;
+	cs->fd_reserve = fd_reserve;
 }
 
 void
@@ -366,6 +613,19 @@ conn_resume(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(p->lev);
 }
 
+/* Pause every listener briefly (the descriptor reserve is reached). */
+static void
+conn_pause_all(struct nrm_conns *cs)
+{
+	struct timeval tv = {0, CONN_PAUSE_MS * 1000};
+
+	for (struct paused *p = cs->listeners; p != NULL; p = p->next) {
+		evconnlistener_disable(p->lev);
+		event_add(&p->resume, &tv);
+	}
+	cs->accept_pauses++;
+}
+
 /* accept() failed: out of descriptors means pause, not spin. */
 static void
 conn_accept_error(struct evconnlistener *lev, void *arg)
@@ -418,6 +678,7 @@ nrm_conns_new(struct event_base *base, nrm_conns_changed_cb changed, void *arg)
 	cs->changed = changed;
 	cs->arg = arg;
 	cs->timeout_s = 30;
+	event_assign(&cs->fresh_ev, base, -1, 0, conn_fresh_cb, cs);
 	conn_set = cs;
 	return cs;
 }
@@ -443,6 +704,20 @@ nrm_conns_free(struct nrm_conns *cs)
 		event_del(&p->resume);
 		free(p);
 	}
+	event_del(&cs->fresh_ev);
+	while (cs->fresh != NULL) {
+		struct fresh *f = cs->fresh;
+
+		cs->fresh = f->next;
+		bufferevent_decref(f->bev);
+		free(f);
+	}
+	for (int fd = 0; fd < cs->n_open; fd++) {
+		if (cs->open[fd] != NULL)
+			event_del(&cs->open[fd]->first);
+		free(cs->open[fd]);
+	}
+	free(cs->open);
 	if (conn_set == cs)
 		conn_set = NULL;
 	free(cs);

@@ -17,6 +17,20 @@
  * set from max_connections at start-up; when accept() runs out the
  * listeners pause briefly instead of spinning (as PgBouncer does).
  *
+ * New connections (issue 14).  evhttp hands nrmd a connection's
+ * bufferevent before its socket is set, so nrm_conns_wrap() takes a
+ * reference and looks at the connection on the next loop turn, when
+ * the socket is known (the reference keeps the bufferevent, and so the
+ * descriptor, alive until then): a socket at or above the descriptor
+ * limit less fd_reserve is closed at once and the listeners pause (so a
+ * connection flood leaves descriptors for database reconnects and
+ * reloads); a client address with conn_max_per_address connections open
+ * already gets its new one closed; every other connection must send the
+ * first bytes of a request (over TLS: finish the handshake and send
+ * them) within handshake_timeout seconds, else it is shut down.  Open
+ * connections are tracked in a table by descriptor, each entry checked
+ * by inode like the arrival entries, so nothing needs a close hook.
+ *
  * No bufferevent is wrapped or replaced: evhttp's own write-completion
  * and close logic stay intact (replies on "Connection: close" and
  * HTTP/1.0 requests are delivered whole).
@@ -53,6 +67,13 @@ void nrm_conns_free(struct nrm_conns *cs);
 
 /* The deadline for a request to arrive whole, in seconds. */
 void nrm_conns_set_timeout(struct nrm_conns *cs, int client_timeout_s);
+
+/*
+ * The limits on new connections (see above): connections per client
+ * address, seconds to the first request bytes, descriptors kept free.
+ */
+void nrm_conns_set_guards(
+    struct nrm_conns *cs, int max_per_address, int handshake_s, int fd_reserve);
 
 /*
  * Set the descriptor limit to what is open now (listeners, the pool,
@@ -95,5 +116,14 @@ int nrm_conns_arriving(struct nrm_conns *cs);
 
 /* Times accept() ran out of descriptors. */
 uint64_t nrm_conns_accept_pauses(const struct nrm_conns *cs);
+
+/* Connections closed by the guards on new connections (see above). */
+struct nrm_conns_refusals {
+	uint64_t fd_reserve; /* into the descriptor reserve */
+	uint64_t per_address; /* over conn_max_per_address */
+	uint64_t handshake; /* no request bytes within handshake_timeout */
+};
+void nrm_conns_refusals(
+    const struct nrm_conns *cs, struct nrm_conns_refusals *out);
 
 #endif /* NRM_CONN_H */

@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "auth.h"
 #include "backoff.h"
+#include "guard.h"
 #include "checkpoint.h"
 #include "conn.h"
 #include "crypto.h"
@@ -497,6 +498,7 @@ nrm_daemon_init(
 		    "could not create the database pool");
 	app->auth_cache = nrm_auth_cache_new();
 	app->backoff = nrm_backoff_new();
+	app->guard = nrm_guard_new();
 	if (nrm_workers_new(&app->workers, app->base, app->cfg.worker_threads,
 		app->cfg.worker_queue, err) != NRM_OK)
 		return NRM_ERR;
@@ -538,7 +540,8 @@ nrm_daemon_init(
 	nrm_http_set_fallback(app->http, nrm_h_static);
 	/* Client connections are bounded by the descriptor limit. */
 	{
-		int n = nrm_conns_limit(app->cfg.max_connections, 2);
+		int n = nrm_conns_limit(
+		    app->cfg.max_connections, app->cfg.fd_reserve);
 
 		if (n < app->cfg.max_connections)
 			nrm_warn("max_connections lowered to the descriptor "
@@ -597,6 +600,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	EVP_PKEY_free(app->pub_key);
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_backoff_free(app->backoff);
+	nrm_guard_free(app->guard);
 	nrm_router_free(app->router);
 	nrm_indicators_free(app->indicators);
 	free(app->routing_csv);

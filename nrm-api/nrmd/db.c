@@ -8,9 +8,15 @@
  *   PREPARING --all statements sent and answered--> IDLE <--> BUSY
  *   any state --socket error / bad connection--> DOWN
  *
- * Queries wait in a FIFO when every connection is busy.  A query owns
- * its copied parameters and a timer; it is freed after its callback (or
- * when it completes after being detached).
+ * Queries wait when every connection is busy, in one FIFO per class
+ * (db_class): the periodic jobs first, then intake, then everything
+ * else, so that an intake is never queued behind reads, and a flood of
+ * reads cannot delay the audit sealer, the checkpoint signer or the
+ * escalation sweeper.  Besides the pool_size request connections there
+ * is one reserved connection (index pool_size) that runs only the jobs'
+ * queries (and any query while it is the only connection up).  A query
+ * owns its copied parameters and a timer; it is freed after its
+ * callback (or when it completes after being detached).
  */
 #include "db.h"
 #include "hist.h"
@@ -111,6 +117,8 @@ static const struct {
 	DB_REQ(publication_create, "$4, $5::jsonb, $6::jsonb, $7, $8"),
     [NRM_STMT_PUB_LIST] = DB_API(publication_list, "$1, $2, $3"),
     [NRM_STMT_PUB_GET] = DB_REQ(publication_get, "$4, $5::boolean"),
+    [NRM_STMT_AUTH_REJECTIONS] =
+	DB_API(auth_rejections, "$1::integer, $2::integer"),
 };
 
 enum db_conn_state {
@@ -144,9 +152,18 @@ struct nrm_dbq {
 	PGresult *result; /* first result */
 	bool failed; /* an error result arrived */
 	int64_t queued_us; /* when it was queued (the wait histogram) */
+	int cls; /* enum db_class: its queue */
 };
 
 TAILQ_HEAD(db_queue, nrm_dbq);
+
+/* Who waits first for a connection (the order of the queues). */
+enum db_class {
+	DB_CLASS_JOB = 0, /* the periodic jobs: seal, checkpoint, sweep */
+	DB_CLASS_INTAKE, /* POST /v1/signals */
+	DB_CLASS_OTHER, /* every other request */
+	DB_CLASS__COUNT
+};
 
 struct db_conn {
 	struct nrm_db *db;
@@ -173,9 +190,11 @@ struct nrm_db {
 	int connect_timeout_ms;
 	int query_timeout_ms;
 	int reconnect_max_ms;
-	int queue_max;
+	int queue_max; /* per class */
+	int n_conns; /* pool_size + the reserved one */
 	struct db_conn *conns;
-	struct db_queue queue;
+	struct db_queue queue[DB_CLASS__COUNT];
+	int queued_class[DB_CLASS__COUNT];
 	int queued;
 	int n_up;
 	struct nrm_db_stats stats;
@@ -272,7 +291,10 @@ db_conn_fail_query(struct db_conn *c, enum nrm_db_outcome outcome)
 static void
 db_unqueue(struct nrm_dbq *q)
 {
-	TAILQ_REMOVE(&q->db->queue, q, link);
+	enum db_class k = (enum db_class)q->cls;
+
+	TAILQ_REMOVE(&q->db->queue[k], q, link);
+	q->db->queued_class[k]--;
 	q->db->queued--;
 }
 
@@ -282,9 +304,11 @@ db_fail_queued(struct nrm_db *db)
 {
 	struct nrm_dbq *q;
 
-	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
-		db_unqueue(q);
-		db_query_finish(q, NRM_DB_UNAVAILABLE);
+	for (int k = 0; k < DB_CLASS__COUNT; k++) {
+		while ((q = TAILQ_FIRST(&db->queue[k])) != NULL) {
+			db_unqueue(q);
+			db_query_finish(q, NRM_DB_UNAVAILABLE);
+		}
 	}
 }
 
@@ -695,35 +719,58 @@ db_send(struct db_conn *c, struct nrm_dbq *q)
 		db_conn_down(c, "could not send query");
 }
 
+/*
+ * The next query connection c may run: the first of the highest class
+ * waiting; the reserved connection runs the jobs' only, unless it is
+ * the only connection up.
+ */
+static struct nrm_dbq *
+db_next_for(const struct db_conn *c)
+{
+	const struct nrm_db *db = c->db;
+	int last = c->index == db->pool_size && db->n_up > 1 ? DB_CLASS_JOB
+							     : DB_CLASS_OTHER;
+
+	for (int k = 0; k <= last; k++)
+		if (!TAILQ_EMPTY(&db->queue[k]))
+			return TAILQ_FIRST(&db->queue[k]);
+	return NULL;
+}
+
 static void
 db_dispatch(struct nrm_db *db)
 {
-	for (int i = 0; i < db->pool_size && !TAILQ_EMPTY(&db->queue); i++) {
-		struct db_conn *c = &db->conns[i];
+	/* the reserved connection first: the jobs' queries take it */
+	for (int n = 0; n < db->n_conns && db->queued > 0; n++) {
+		struct db_conn *c =
+		    &db->conns[(db->pool_size + n) % db->n_conns];
 		struct nrm_dbq *q;
 
 		if (c->state != DB_IDLE)
 			continue;
-		q = TAILQ_FIRST(&db->queue);
+		q = db_next_for(c);
+		if (q == NULL)
+			continue;
 		db_unqueue(q);
 		db_send(c, q);
 	}
 }
 
-struct nrm_dbq *
-nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+static struct nrm_dbq *
+db_exec(struct nrm_db *db, enum db_class k, enum nrm_stmt stmt, int nparams,
     const char *const *values, const int *lengths, const int *formats,
     nrm_db_cb cb, void *arg)
 {
 	struct nrm_dbq *q;
 	struct timeval tv;
 
-	if (db->n_up == 0 || db->queued >= db->queue_max) {
+	if (db->n_up == 0 || db->queued_class[k] >= db->queue_max) {
 		db->stats.unavailable++;
 		return NULL;
 	}
 	q = nrm_xcalloc(1, sizeof(*q));
 	q->db = db;
+	q->cls = (int)k;
 	q->stmt = stmt;
 	q->nparams = nparams;
 	q->values = nrm_xcalloc((size_t)nparams, sizeof(char *));
@@ -751,10 +798,29 @@ nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
 	event_add(&q->timer, &tv);
 	q->state = DBQ_QUEUED;
 	q->queued_us = nrm_mono_us();
-	TAILQ_INSERT_TAIL(&db->queue, q, link);
+	TAILQ_INSERT_TAIL(&db->queue[k], q, link);
+	db->queued_class[k]++;
 	db->queued++;
 	db_dispatch(db);
 	return q;
+}
+
+struct nrm_dbq *
+nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    nrm_db_cb cb, void *arg)
+{
+	return db_exec(db,
+	    stmt == NRM_STMT_INTAKE ? DB_CLASS_INTAKE : DB_CLASS_OTHER, stmt,
+	    nparams, values, lengths, formats, cb, arg);
+}
+
+struct nrm_dbq *
+nrm_db_exec_job(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
+    const char *const *values, nrm_db_cb cb, void *arg)
+{
+	return db_exec(
+	    db, DB_CLASS_JOB, stmt, nparams, values, NULL, NULL, cb, arg);
 }
 
 void
@@ -782,11 +848,13 @@ nrm_db_new(struct nrm_db **out, struct event_base *base,
 	db->queue_max = opts->queue_max > 0 ? opts->queue_max : 1024;
 	db->schema_needed = opts->schema_needed;
 	db->schema_seen = -1;
-	TAILQ_INIT(&db->queue);
+	for (int k = 0; k < DB_CLASS__COUNT; k++)
+		TAILQ_INIT(&db->queue[k]);
 	nrm_db_set_timeouts(db, opts->connect_timeout_ms,
 	    opts->query_timeout_ms, opts->reconnect_max_ms);
-	db->conns = nrm_xcalloc((size_t)db->pool_size, sizeof(*db->conns));
-	for (int i = 0; i < db->pool_size; i++) {
+	db->n_conns = db->pool_size + 1; /* the reserved one */
+	db->conns = nrm_xcalloc((size_t)db->n_conns, sizeof(*db->conns));
+	for (int i = 0; i < db->n_conns; i++) {
 		struct db_conn *c = &db->conns[i];
 
 		c->db = db;
@@ -828,7 +896,7 @@ nrm_db_free(struct nrm_db *db)
 	if (db == NULL)
 		return;
 	db_fail_queued(db);
-	for (int i = 0; i < db->pool_size; i++) {
+	for (int i = 0; i < db->n_conns; i++) {
 		struct db_conn *c = &db->conns[i];
 
 		db_conn_fail_query(c, NRM_DB_UNAVAILABLE);

@@ -6,7 +6,19 @@
  * PQconnectPoll, run non-blocking (PQsetnonblocking), prepare every
  * statement of the statement table when they connect, and are
  * re-established with exponential backoff (100 ms doubling up to
- * reconnect_max) when they break.  Every query carries a timer; the
+ * reconnect_max) when they break.
+ *
+ * Capacity is reserved for what must not starve (issue 14): besides
+ * the pool_size request connections one more connection is opened that
+ * runs only the periodic jobs' queries (nrm_db_exec_job: schema check,
+ * audit seal and head, escalation sweep, rejected-token summary), and
+ * waiting queries are served by class: the jobs' first, then
+ * NRM_STMT_INTAKE, then every other query, each class in arrival order
+ * and each with its own queue_max.  So a flood of reads delays neither the jobs nor an
+ * intake (which waits only for a request connection to come free).
+ * When the reserved connection is the only one up it runs anything.
+ *
+ * Every query carries a timer; the
  * server also enforces statement_timeout.  A query is one statement in
  * its own implicit transaction, and its callback runs only after
  * PQgetResult has been drained to NULL, so NRM_DB_OK means the server
@@ -84,6 +96,7 @@ enum nrm_stmt {
 	NRM_STMT_PUB_CREATE,
 	NRM_STMT_PUB_LIST,
 	NRM_STMT_PUB_GET,
+	NRM_STMT_AUTH_REJECTIONS,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 
@@ -103,7 +116,7 @@ struct nrm_db_opts {
 	int connect_timeout_ms;
 	int query_timeout_ms;
 	int reconnect_max_ms;
-	int queue_max; /* queries waiting for a connection */
+	int queue_max; /* queries of one class waiting for a connection */
 	int schema_needed; /* the schema version this build needs */
 };
 
@@ -126,6 +139,13 @@ void nrm_db_set_timeouts(struct nrm_db *db, int connect_timeout_ms,
 struct nrm_dbq *nrm_db_exec(struct nrm_db *db, enum nrm_stmt stmt, int nparams,
     const char *const *values, const int *lengths, const int *formats,
     nrm_db_cb cb, void *arg);
+
+/*
+ * The same for a periodic job (jobs.h), all parameters text: its query
+ * waits in the jobs' class and may run on the reserved connection.
+ */
+struct nrm_dbq *nrm_db_exec_job(struct nrm_db *db, enum nrm_stmt stmt,
+    int nparams, const char *const *values, nrm_db_cb cb, void *arg);
 
 /*
  * The caller is no longer interested (its client went away): the
@@ -153,7 +173,7 @@ int nrm_db_listen(struct nrm_db *db, const char *channel, nrm_db_notify_cb fn,
 /* True while the LISTEN connection is up. */
 bool nrm_db_listening(const struct nrm_db *db);
 
-/* Connections currently usable (idle or busy). */
+/* Connections currently usable (idle or busy), the reserved one too. */
 int nrm_db_n_up(const struct nrm_db *db);
 
 /*

@@ -2,6 +2,7 @@
  * dbapi.c - api.* calls and their answers (see dbapi.h).
  */
 #include "dbapi.h"
+#include "guard.h"
 #include "log.h"
 #include "problem.h"
 #include "util.h"
@@ -132,6 +133,9 @@ nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook)
 	status = cJSON_IsNumber(st) ? st->valueint : 500;
 	if (hook != NULL)
 		hook(r, status);
+	/* unknown, revoked or expired: refused at the edge for a while */
+	if (status == 401 && r->has_token)
+		nrm_guard_rejected(r);
 	prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
 	if (status >= 400 || cJSON_IsObject(prob)) {
 		struct nrm_error err;

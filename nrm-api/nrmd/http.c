@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "framing.h"
+#include "guard.h"
 #include "hist.h"
 #include "log.h"
 #include "problem.h"
@@ -93,6 +94,8 @@ http_reason(int status)
 		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
 	case 500:
 		return "Internal Server Error";
 	case 503:
@@ -700,7 +703,7 @@ http_find(const struct nrm_http *h, const char *method, const char *path,
 		allow[0] = '\0';
 	for (size_t i = 0; i < h->n_endpoints; i++) {
 		const struct nrm_endpoint *e = &h->table[i];
-		char tmp[80];
+		char tmp[80] = ""; /* a pattern without {id} writes none */
 
 		if (!http_match(e->pattern, path, tmp, sizeof(tmp)))
 			continue;
@@ -792,6 +795,9 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		}
 		return;
 	}
+	/* A flood is refused here, before any work (guard.h). */
+	if (nrm_guard_address(r) != NRM_OK)
+		return;
 	r->endpoint->handler(r);
 }
 
@@ -820,7 +826,11 @@ http_limits(struct nrm_http *h, struct evhttp *s)
 void
 nrm_http_apply_limits(struct nrm_http *h)
 {
-	nrm_conns_set_timeout(h->conns, h->app->cfg.client_timeout);
+	const struct nrm_config *c = &h->app->cfg;
+
+	nrm_conns_set_timeout(h->conns, c->client_timeout);
+	nrm_conns_set_guards(h->conns, c->conn_max_per_address,
+	    c->handshake_timeout, c->fd_reserve);
 	http_limits(h, h->plain);
 	http_limits(h, h->tls);
 }
@@ -870,6 +880,8 @@ nrm_http_start(struct nrm_http **out, struct nrm_app *app,
 	h->conns = nrm_conns_new(app->base, http_conns_changed, h);
 	nrm_conns_set_own_answer(h->conns, http_own_answer);
 	nrm_conns_set_timeout(h->conns, c->client_timeout);
+	nrm_conns_set_guards(h->conns, c->conn_max_per_address,
+	    c->handshake_timeout, c->fd_reserve);
 	if (nrm_random_bytes(rnd, sizeof(rnd)) != NRM_OK) {
 		nrm_error_set(err, NRM_E_INTERNAL, "", "no randomness");
 		goto out;
@@ -950,6 +962,14 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;
 	out->arriving = nrm_conns_arriving(h->conns);
+	{
+		struct nrm_conns_refusals cr;
+
+		nrm_conns_refusals(h->conns, &cr);
+		out->conn_fd_reserve = cr.fd_reserve;
+		out->conn_per_address = cr.per_address;
+		out->conn_handshake = cr.handshake;
+	}
 }
 
 void

@@ -120,6 +120,8 @@ struct nrm_http_stats {
 	uint64_t parser_refused; /* refused by libevent itself (conn.h) */
 	uint64_t responses[6]; /* by status class 1xx..5xx, [0] unused */
 	uint64_t accept_pauses; /* accept() ran out of descriptors */
+	/* new connections closed by conn.h's guards */
+	uint64_t conn_fd_reserve, conn_per_address, conn_handshake;
 	int inflight; /* not yet answered */
 	int arriving; /* partly received (handler not yet run) */
 	/* request durations, [route * 5 + class - 1]: route i < n_endpoints

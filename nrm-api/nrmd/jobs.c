@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 #include "coverage.h"
 #include "db.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "routing.h"
@@ -53,6 +54,7 @@ static void jobs_sweep(struct jobs_job *j);
 static void jobs_recheck(struct jobs_job *j);
 static void jobs_schema(struct jobs_job *j);
 static void jobs_coverage(struct jobs_job *j);
+static void jobs_rejects(struct jobs_job *j);
 
 #define JOBS_KEY(k) offsetof(struct nrm_config, k)
 #define JOBS_FIXED ((size_t)-1)
@@ -74,6 +76,8 @@ static const struct {
     [NRM_JOB_SCHEMA] = {"schema", JOBS_FIXED, JOBS_SCHEMA_S, 200, jobs_schema},
     [NRM_JOB_COVERAGE] = {"coverage", JOBS_KEY(coverage_refresh), 0, 500,
 	jobs_coverage},
+    [NRM_JOB_REJECTS] = {"rejects", JOBS_KEY(reject_cache_ttl), 0, -1,
+	jobs_rejects},
 };
 
 const char *
@@ -139,7 +143,8 @@ jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
 
 	if (j->pending || (ready && !nrm_db_ready(db)))
 		return;
-	if (nrm_db_exec(db, stmt, n, values, NULL, NULL, done, j) != NULL)
+	/* the jobs' class: the reserved connection (db.h) */
+	if (nrm_db_exec_job(db, stmt, n, values, done, j) != NULL)
 		j->pending = true;
 }
 
@@ -292,6 +297,44 @@ jobs_recheck(struct jobs_job *j)
 {
 	if (j->jobs->app->waiters != NULL)
 		nrm_waiters_recheck(j->jobs->app->waiters);
+}
+
+/* --- rejected-token bursts ------------------------------------------- */
+
+static void
+jobs_rejects_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+
+	if (jobs_done(j, outcome, res, "recorded") > 0)
+		nrm_guard_burst_audited(j->jobs->app->guard);
+}
+
+/*
+ * One audit event for the refusals answered from the cache in the
+ * window that just closed.  The count is taken (reset) only when the
+ * query goes out; while the pool is down the refusals add up to the
+ * next window's event.
+ */
+static void
+jobs_rejects(struct jobs_job *j)
+{
+	struct nrm_app *app = j->jobs->app;
+	char count[24], window[24];
+	const char *v[2] = {count, window};
+	uint64_t n;
+
+	if (j->pending || !nrm_db_ready(app->db))
+		return;
+	n = nrm_guard_take_burst(app->guard);
+	if (n == 0)
+		return;
+	snprintf(count, sizeof(count), "%llu",
+	    (unsigned long long)(n > 2147483647u ? 2147483647u : n));
+	snprintf(window, sizeof(window), "%d", j->armed_s);
+	nrm_warn("refused unknown tokens from the cache count=%s window_s=%s",
+	    count, window);
+	jobs_send(j, NRM_STMT_AUTH_REJECTIONS, 2, v, true, jobs_rejects_done);
 }
 
 /* --- schema ---------------------------------------------------------- */

@@ -19,6 +19,9 @@
  *               the uncovered regions and the overdue counts), warning about regions with an office but no coordinator
  *               key or person at start, after a reload and when that
  *               list changes
+ *   rejects     every reject_cache_ttl: one audit event summing the
+ *               refusals answered from the rejected-token cache since
+ *               the last tick (guard.h), when there were any
  *
  * Every job re-arms from the application's LIVE config after each tick,
  * and nrm_jobs_reload() re-arms at once a job whose interval changed, so
@@ -38,6 +41,7 @@ enum nrm_job {
 	NRM_JOB_RECHECK,
 	NRM_JOB_SCHEMA,
 	NRM_JOB_COVERAGE,
+	NRM_JOB_REJECTS,
 	NRM_JOB__COUNT
 };
 

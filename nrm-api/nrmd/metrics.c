@@ -9,6 +9,7 @@
 #include "db.h"
 #include "hist.h"
 #include "endpoints.h"
+#include "guard.h"
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
@@ -255,6 +256,18 @@ metrics_audit_checkpoints(struct evbuffer *b, const struct nrm_app *app)
 		app->checkpoints));
 }
 
+/* A counter family with two series, by="a" and by="b". */
+static void
+metrics_by2(struct evbuffer *b, const char *name, const char *help,
+    const char *a, uint64_t va, const char *bn, uint64_t vb)
+{
+	evbuffer_add_printf(b,
+	    "# HELP %s %s\n# TYPE %s counter\n%s{by=\"%s\"} %llu\n"
+	    "%s{by=\"%s\"} %llu\n",
+	    name, help, name, name, a, (unsigned long long)va, name, bn,
+	    (unsigned long long)vb);
+}
+
 /* Reply with the text in buf, and free it. */
 static void
 metrics_reply(struct nrm_req *r, struct evbuffer *buf)
@@ -279,6 +292,7 @@ nrm_h_metrics(struct nrm_req *r)
 	struct nrm_jobs_stats js;
 	struct nrm_waiters_stats ws;
 	struct nrm_workers_stats wk;
+	struct nrm_guard_stats gs;
 	struct evbuffer *buf;
 
 	if (!metrics_allowed(r)) {
@@ -316,15 +330,10 @@ nrm_h_metrics(struct nrm_req *r)
 		evbuffer_add_printf(buf,
 		    "nrm_http_responses_total{class=\"%dxx\"} %llu\n", c,
 		    (unsigned long long)hs.responses[c]);
-	evbuffer_add_printf(buf,
-	    "# HELP nrm_http_edge_refused_total Requests refused before any "
-	    "handler, the connection closed (by: nrmd's framing checks or "
-	    "libevent's parser).\n"
-	    "# TYPE nrm_http_edge_refused_total counter\n"
-	    "nrm_http_edge_refused_total{by=\"nrmd\"} %llu\n"
-	    "nrm_http_edge_refused_total{by=\"libevent\"} %llu\n",
-	    (unsigned long long)hs.framing_refused,
-	    (unsigned long long)hs.parser_refused);
+	metrics_by2(buf, "nrm_http_edge_refused_total",
+	    "Requests refused before any handler, the connection closed "
+	    "(by: nrmd's framing checks or libevent's parser).",
+	    "nrmd", hs.framing_refused, "libevent", hs.parser_refused);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)app->counters.signals_created);
@@ -379,6 +388,37 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_sessions_created_total", "counter",
 	    "Sessions started (POST /v1/session answered 201).", "%llu",
 	    (unsigned long long)app->counters.sessions_created);
+	nrm_guard_stats(app->guard, &gs);
+	evbuffer_add_printf(buf,
+	    "# HELP nrm_http_connections_refused_total New connections "
+	    "closed (by: fd_reserve, per_address cap, handshake "
+	    "deadline).\n"
+	    "# TYPE nrm_http_connections_refused_total counter\n"
+	    "nrm_http_connections_refused_total{by=\"fd_reserve\"} %llu\n"
+	    "nrm_http_connections_refused_total{by=\"per_address\"} "
+	    "%llu\n"
+	    "nrm_http_connections_refused_total{by=\"handshake\"} %llu\n",
+	    (unsigned long long)hs.conn_fd_reserve,
+	    (unsigned long long)hs.conn_per_address,
+	    (unsigned long long)hs.conn_handshake);
+	metrics_by2(buf, "nrm_ratelimited_total",
+	    "Requests refused 429 by a rate limit (by: the client "
+	    "address's or the token's bucket).",
+	    "address", gs.limited_address, "key", gs.limited_key);
+	metrics_by2(buf, "nrm_longpoll_refused_total",
+	    "Long-polls refused 429 at the cap per key or per client "
+	    "address.",
+	    "address", gs.longpoll_address, "key", gs.longpoll_key);
+	M("nrm_auth_rejects_cached_total", "counter",
+	    "Refused tokens answered 401 from the rejected-token cache, "
+	    "with no database work.",
+	    "%llu", (unsigned long long)gs.rejects_cached);
+	M("nrm_auth_rejects_stored_total", "counter",
+	    "Token refusals of the database remembered by the cache.", "%llu",
+	    (unsigned long long)gs.rejects_stored);
+	M("nrm_auth_reject_bursts_audited_total", "counter",
+	    "Audit events summing refusals answered from the cache.", "%llu",
+	    (unsigned long long)gs.bursts_audited);
 	M("nrm_worker_queue_depth", "gauge",
 	    "Worker jobs waiting for a thread.", "%d", wk.queued);
 	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",

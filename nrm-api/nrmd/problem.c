@@ -33,6 +33,7 @@ static const struct {
     [NRM_E_UNAVAILABLE] = {503, "Service unavailable"},
     [NRM_E_TIMEOUT] = {503, "Database timeout"},
     [NRM_E_RETRY_LATER] = {409, "In flight: retry later"},
+    [NRM_E_RATE_LIMITED] = {429, "Too many requests"},
 };
 
 int

@@ -65,6 +65,23 @@ waiters_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+nrm_waiters_count(const struct nrm_waiters *reg, const char *key_id,
+    const char *addr, int *by_key, int *by_addr)
+{
+	const struct nrm_waiter *w;
+
+	*by_key = 0;
+	*by_addr = 0;
+	TAILQ_FOREACH(w, &reg->list, link)
+	{
+		if (strcmp(w->r->principal.key_id, key_id) == 0)
+			(*by_key)++;
+		if (strcmp(w->r->client_addr, addr) == 0)
+			(*by_addr)++;
+	}
+}
+
+void
 nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
 {
 	struct timeval tv = {wait_s, 0};

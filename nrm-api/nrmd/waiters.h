@@ -80,6 +80,13 @@ void nrm_waiters_notify(struct nrm_waiters *reg, const char *region);
  */
 void nrm_waiters_recheck(struct nrm_waiters *reg);
 
+/*
+ * The waiters registered now whose principal is key_id (*by_key) and
+ * whose client is addr (*by_addr): for the caps on long-polls.
+ */
+void nrm_waiters_count(const struct nrm_waiters *reg, const char *key_id,
+    const char *addr, int *by_key, int *by_addr);
+
 /* Answer every waiter now with an empty page (the daemon is stopping). */
 void nrm_waiters_release_all(struct nrm_waiters *reg);
 

@@ -26,13 +26,14 @@ SELECT is(api.schema_version(), 16, 'api.schema_version() is 16');
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
-    $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
+    $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
+        ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
         ('75_statistics.sql'), ('78_publications.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 11,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 12,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),

@@ -5,6 +5,7 @@ observes the new value take effect through behaviour, the log or
 change their tick rate.  A guard test fails when a key becomes
 reloadable without a test here."""
 
+import concurrent.futures
 import datetime
 import json
 import re
@@ -81,6 +82,15 @@ COVERED = {
     "tls_key_file": "test_tls_certificate",
     "tls_client_ca_file": "test_tls_client_ca",
     "tls_client_cert_required": "test_tls_client_ca",
+    "rate_limit_address": "test_rate_limits",
+    "rate_burst_address": "test_rate_limits",
+    "rate_limit_key": "test_rate_limits",
+    "rate_burst_key": "test_rate_limits",
+    "reject_cache_ttl": "test_reject_cache_ttl",
+    "conn_max_per_address": "test_conn_max_per_address",
+    "handshake_timeout": "test_handshake_timeout",
+    "longpoll_max_per_key": "test_longpoll_caps",
+    "longpoll_max_per_address": "test_longpoll_caps",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -583,6 +593,139 @@ def test_auth_cache_ttl(nrmd_factory, case_keys):
     reload(d, auth_cache_ttl=0)
     uncached = queries_for_ten()  # api.authorize every time, too
     assert cached <= 12 and uncached >= cached + 8, (cached, uncached)
+
+
+# --------------------------------------------------------------------------
+# floods (issue 14, tests/e2e/test_flood.py)
+
+
+def test_rate_limits(nrmd_factory, case_keys):
+    co = case_keys["co13"]
+    d = nrmd_factory(config={"rate_limit_key": 1, "rate_burst_key": 1})
+
+    def inbox():
+        return requests.get(d.url + "/v1/inbox", params={"limit": 1},
+                            headers=auth(co), timeout=10).status_code
+
+    assert [inbox(), inbox()] == [200, 429]
+    reload(d, rate_limit_key=1000, rate_burst_key=1000)
+    assert [inbox() for _ in range(5)] == [200] * 5
+    # the address (from 127.0.0.9: the reload's own /metrics reads come
+    # from 127.0.0.1 and have a bucket of their own); /healthz counts too
+    from test_flood import get_from
+    reload(d, rate_limit_address=1, rate_burst_address=30)
+    codes = [get_from(d, "127.0.0.9", "/healthz")[0] for _ in range(31)]
+    assert codes == [200] * 30 + [429], codes
+    reload(d, rate_limit_address=0)
+    assert [get_from(d, "127.0.0.9", "/healthz")[0]
+            for _ in range(40)] == [200] * 40
+
+
+def test_reject_cache_ttl(nrmd_factory, cluster):
+    from test_flood import made_up_token
+    d = nrmd_factory(config={"reject_cache_ttl": 300})
+    tok = made_up_token()
+
+    def try_it():
+        r = requests.get(d.url + "/v1/inbox", headers=auth(tok), timeout=5)
+        assert r.status_code == 401
+        return cluster.count("select count(*) from audit.event where "
+                             "request_id = '%s'" % r.headers["X-Request-Id"])
+
+    assert [try_it(), try_it(), try_it()] == [1, 0, 0]
+    reload(d, reject_cache_ttl=1)
+    time.sleep(1.2)
+    assert [try_it(), try_it()] == [1, 0]
+
+
+def closed_within(s, seconds):
+    """True when the server closes socket s within `seconds`."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_handshake_timeout(nrmd_factory):
+    """A client that opens TCP to the TLS port and never finishes the
+    handshake is closed within handshake_timeout (plus slack); a reload
+    changes it for new connections."""
+    d = nrmd_factory(config={"handshake_timeout": 2})
+    t = time.monotonic()
+    with socket.create_connection(("127.0.0.1", d.tls_port)) as s:
+        assert closed_within(s, 6)
+    took = time.monotonic() - t
+    assert 1.5 <= took <= 4, took
+    # the plain listener too: no request bytes, closed
+    with socket.create_connection(("127.0.0.1", d.port)) as s:
+        assert closed_within(s, 6)
+    # a client that sends its request in time is served as before
+    assert requests.get(d.url + "/healthz", timeout=5).status_code == 200
+    reload(d, handshake_timeout=6)
+    with socket.create_connection(("127.0.0.1", d.tls_port)) as s:
+        assert not closed_within(s, 3.5)
+        assert closed_within(s, 6)
+
+
+def test_conn_max_per_address(nrmd_factory):
+    from test_flood import get_from
+    d = nrmd_factory(config={"conn_max_per_address": 3,
+                             "handshake_timeout": 0})
+
+    def conn(src):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", d.port))
+        return s
+
+    held = [conn("127.0.0.11") for _ in range(3)]
+    try:
+        time.sleep(0.3)
+        with conn("127.0.0.11") as s:  # the fourth: closed at once
+            assert closed_within(s, 3)
+        # another address is not affected
+        assert get_from(d, "127.0.0.12", "/healthz")[0] == 200
+        text = requests.get(d.url + "/metrics", timeout=5).text
+        assert re.search(r'(?m)^nrm_http_connections_refused_total'
+                         r'\{by="per_address"\} [1-9]', text), text[-2000:]
+        reload(d, conn_max_per_address=10)
+        with conn("127.0.0.11") as s:
+            assert not closed_within(s, 1.5)
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_longpoll_caps(nrmd_factory, case_keys):
+    from test_inbox import watermark
+    co = case_keys["co13"]
+    d = nrmd_factory(config={"longpoll_max_per_key": 1,
+                             "longpoll_max_wait": 3})
+    after = watermark(d, co)
+
+    def poll():
+        return requests.get(d.url + "/v1/inbox",
+                            params={"wait": 3, "after": after},
+                            headers=auth(co), timeout=10)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        first = ex.submit(poll)
+        wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 1, 5)
+        r = poll()
+        assert r.status_code == 429, r.text
+        assert r.headers["Retry-After"] == d.config["retry_after"]
+        assert first.result().status_code == 200
+        reload(d, longpoll_max_per_key=5, longpoll_max_per_address=1)
+        first = ex.submit(poll)
+        wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 1, 5)
+        assert poll().status_code == 429  # now the address's cap
+        assert first.result().status_code == 200
+        reload(d, longpoll_max_per_address=5)
+        both = [ex.submit(poll), ex.submit(poll)]
+        assert [f.result().status_code for f in both] == [200, 200]
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "util.h"
 #include "waiters.h"
+#include "guard.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -498,8 +499,19 @@ inbox_authed(struct nrm_req *r)
 			wait_s = app->cfg.longpoll_max_wait;
 	}
 	evhttp_clear_headers(&q);
-	if (wait_s > 0 && w->since[0] != '\0' && !nrm_http_draining(app->http))
+	if (wait_s > 0 && w->since[0] != '\0' &&
+	    !nrm_http_draining(app->http)) {
+		int by_key, by_addr;
+
+		/* one key or address cannot hold every connection */
+		nrm_waiters_count(app->waiters, r->principal.key_id,
+		    r->client_addr, &by_key, &by_addr);
+		if (nrm_guard_longpoll(r, by_key, by_addr) != NRM_OK) {
+			free(w);
+			return;
+		}
 		nrm_waiter_wait(&w->w, (int)wait_s); /* no wake-up is missed */
+	}
 	{
 		struct inbox_waiter *one[1] = {w};
 

@@ -26,6 +26,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "dbapi.h"
+#include "guard.h"
 #include "endpoints.h"
 #include "totp.h"
 #include "util.h"
@@ -125,6 +126,8 @@ person_send_coded(struct nrm_req *r, enum nrm_stmt stmt,
 	nrm_dbapi_bytes(call, pc->hash, sizeof(pc->hash));
 	if (stmt != NRM_STMT_KEY_CREATE)
 		nrm_dbapi_text(call, valid);
+	else /* its token hash may have been refused a moment ago */
+		nrm_guard_keys_changed(r->app->guard);
 	if (nrm_dbapi_exec_text(r, stmt, call, person_coded, pc) != NRM_OK) {
 		OPENSSL_cleanse(pc, sizeof(*pc));
 		free(pc);

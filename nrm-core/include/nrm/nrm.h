@@ -46,6 +46,7 @@ enum nrm_errcode {
 	NRM_E_UNAVAILABLE, /* 503: database down, shutting down */
 	NRM_E_TIMEOUT, /* 503: a query took too long */
 	NRM_E_RETRY_LATER, /* 409: same Idempotency-Key in flight: retry */
+	NRM_E_RATE_LIMITED, /* 429: a rate limit (guard.h): Retry-After */
 	NRM_E__COUNT
 };
 
