@@ -133,10 +133,13 @@ nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook)
 	status = cJSON_IsNumber(st) ? st->valueint : 500;
 	if (hook != NULL)
 		hook(r, status);
-	/* unknown, revoked or expired: refused at the edge for a while */
-	if (status == 401 && r->has_token)
-		nrm_guard_rejected(r);
 	prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
+	/* unknown, revoked or expired: refused at the edge for a while; a
+	 * valid key refused for want of its client certificate is not */
+	if (status == 401 && r->has_token &&
+	    !cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(prob, "certificate_required")))
+		nrm_guard_rejected(r);
 	if (status >= 400 || cJSON_IsObject(prob)) {
 		struct nrm_error err;
 		cJSON *code = cJSON_GetObjectItemCaseSensitive(prob, "code");

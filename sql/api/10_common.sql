@@ -148,9 +148,13 @@ BEGIN
 		PERFORM api.audit(v_key.id, v_key.agency_id, v_key.role,
 		    p_action, p_object_type, p_object_id, NULL, 'denied',
 		    'certificate_mismatch', p_request_id, p_client);
-		denial := api.problem(401, 'unauthenticated',
+		-- certificate_required: the token is valid, so nrmd does not
+		-- file this refusal in its rejected-token cache (its owner,
+		-- with the certificate, must still be served)
+		denial := pg_catalog.jsonb_set(api.problem(401,
+		    'unauthenticated',
 		    'this API key is bound to a client certificate: present '
-		    'it over TLS');
+		    'it over TLS'), '{problem,certificate_required}', 'true');
 		RETURN;
 	END IF;
 	IF NOT FOUND THEN

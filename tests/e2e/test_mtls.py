@@ -121,6 +121,10 @@ def test_bound_key_needs_its_certificate(optional, pki, certs, bound,
                            timeout=5)):
         assert_problem(r, 401, "unauthenticated")
         assert "certificate" in r.json()["detail"]
+        assert r.json().get("certificate_required") is True
+    # each try reached the database and was audited: a valid key's
+    # refusal is not filed in the rejected-token cache (the plain
+    # listener's try repeats the first one's token without a certificate)
     assert _denials(cluster, k) == before + 3
     # with its certificate: served (200 list, 404 unknown signal)
     r = _get(optional, pki, path, cert=certs["good"], headers=auth(k))
