@@ -47,6 +47,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/statvocab.c nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
+           nrm-api/common/fieldcrypt.c \
            nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
@@ -86,7 +87,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_workers tests/unit/test_session_edge \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
-             tests/unit/test_framing
+             tests/unit/test_framing tests/unit/test_fieldcrypt
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -163,6 +164,14 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
 $(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_fieldcrypt links the envelope of personal data and crypto.c.
+$(BUILD)/tests/unit/test_fieldcrypt: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
+    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
@@ -264,6 +273,9 @@ fuzz:
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_token \
 	  tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_fieldcrypt \
+	  tests/fuzz/fuzz_fieldcrypt.c nrm-api/common/fieldcrypt.c \
+	  nrm-api/common/crypto.c build/fuzz/libnrmcore.a -lcjson -lcrypto
 	$(FUZZ_CC) $(INC_NRMD) -o build/fuzz/bin/fuzz_framing \
 	  tests/fuzz/fuzz_framing.c nrm-api/nrmd/framing.c
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
