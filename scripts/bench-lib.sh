@@ -183,6 +183,7 @@ bench_key() { # nrmctl key create ARGS -> the token
 bench_nrmd_conf() { # FILE, extra lines on stdin
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	    >"$TMP/pseudonym.key"
+	(umask 077 && openssl rand -hex 32 >"$TMP/data.kek")
 	HTTP_PORT=$(free_port)
 	URL=http://127.0.0.1:$HTTP_PORT
 	{
@@ -193,6 +194,7 @@ bench_nrmd_conf() { # FILE, extra lines on stdin
 		db_pool_size = $POOL
 		log_level = warn
 		pseudonym_key_file = $TMP/pseudonym.key
+		data_kek_file = $TMP/data.kek
 		EOF
 		cat
 	} >"$1"

@@ -15,6 +15,7 @@
 #define NRM_APP_H
 
 #include "config.h"
+#include "fieldcrypt.h"
 #include "nrm/nrm.h"
 #include "nrm/indicators.h"
 #include "nrm/route.h"
@@ -68,6 +69,8 @@ struct nrm_app {
 	 * web_root is empty.  Swapped on reload like the router. */
 	struct nrm_webroot *web;
 	unsigned char pseudonym_key[32];
+	/* the key-encryption key of personal data (fieldcrypt.h) */
+	struct nrm_kek data_kek;
 	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
 	 * and watermarks, the same in every daemon of a deployment */
 	unsigned char token_key[NRM_TOKEN_KEY_BYTES];

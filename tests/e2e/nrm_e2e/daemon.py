@@ -62,6 +62,7 @@ class Daemon:
             "routing_dir": str(ROUTING_DIR),
             "indicators_file": str(INDICATORS_FILE),
             "pseudonym_key_file": str(pki["pseudonym"]),
+            "data_kek_file": str(pki["kek"]),
         }
         if config:
             for k, v in config.items():
