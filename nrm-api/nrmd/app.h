@@ -52,6 +52,7 @@ struct nrm_app_counters {
 	uint64_t login_locks; /* of those, failures that locked */
 	uint64_t login_backoffs; /* of those, answers held back */
 	uint64_t sessions_created; /* POST /v1/session answered 201 */
+	uint64_t decrypt_failures; /* sealed values that did not open */
 };
 
 struct nrm_app {

@@ -104,6 +104,7 @@ static const struct {
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
     [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
+    [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
 };
 
 enum db_conn_state {

@@ -78,6 +78,7 @@ enum nrm_stmt {
 	NRM_STMT_CASE_COLLEAGUES,
 	NRM_STMT_CASE_SHARE_TARGETS,
 	NRM_STMT_STATISTICS,
+	NRM_STMT_DATA_UNREADABLE,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

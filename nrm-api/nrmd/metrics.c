@@ -273,6 +273,10 @@ nrm_h_metrics(struct nrm_req *r)
 	    "nrm_http_edge_refused_total{by=\"libevent\"} %llu\n",
 	    (unsigned long long)hs.framing_refused,
 	    (unsigned long long)hs.parser_refused);
+	M("nrm_decrypt_failures_total", "counter",
+	    "Reads in which a sealed personal-data value did not open "
+	    "(tampered, misplaced, key missing).",
+	    "%llu", (unsigned long long)app->counters.decrypt_failures);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)app->counters.signals_created);

@@ -14,22 +14,26 @@ SELECT results_eq(
         (7, '0007_break_glass.sql'), (8, '0008_current_state.sql'),
         (9, '0009_people.sql'), (10, '0010_admin_keys.sql'),
         (11, '0011_decision_date_amsterdam.sql'),
-        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql')$$,
-    'schema_version records 0001 to 0013 in order');
+        (12, '0012_reserved_overview.sql'), (13, '0013_statistics.sql'),
+        (14, '0014_placeholder.sql'), (15, '0015_placeholder.sql'),
+        (16, '0016_placeholder.sql'), (17, '0017_placeholder.sql'),
+        (18, '0018_data_at_rest.sql')$$,
+    'schema_version records 0001 to 0018 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 18,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 13, 'api.schema_version() is 13');
+SELECT is(api.schema_version(), 18, 'api.schema_version() is 18');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('20_intake.sql'), ('30_cases.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql')$$,
+        ('62_keys.sql'), ('65_sessions.sql'), ('75_statistics.sql'),
+        ('80_data_protection.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 9,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 10,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -40,7 +44,7 @@ SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest', 'stats'],
     'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
-    'escalation'],
+    'escalation', 'data_key'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',

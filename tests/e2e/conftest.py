@@ -159,7 +159,9 @@ def nrmd(workdir, cluster, pki):
 
 
 @pytest.fixture
-def db(cluster):
+def db(cluster, pki):
+    # the KEK the daemons seal personal data with (nrm_e2e/sealed.py)
+    cluster.kek_file = pki["kek"]
     return cluster
 
 
