@@ -293,6 +293,7 @@ bench:
 	@scripts/bench-inbox.sh
 	@scripts/bench-audit.sh
 	@$(MAKE) --no-print-directory bench-route
+	@$(MAKE) --no-print-directory bench-seal
 
 # The routing micro-benchmark (nrm-core alone, one core).
 .PHONY: bench-route
@@ -302,6 +303,18 @@ $(BUILD)/bench/route_bench: bench/route_bench.c $(BUILD)/libnrmcore.a
 
 bench-route: $(BUILD)/bench/route_bench
 	$(BUILD)/bench/route_bench
+
+# The cost of sealing personal data (fieldcrypt alone, one core).
+.PHONY: bench-seal
+$(BUILD)/bench/seal_bench: INC = $(INC_COMMON)
+$(BUILD)/bench/seal_bench: bench/seal_bench.c \
+    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcrypto
+
+bench-seal: $(BUILD)/bench/seal_bench
+	$(BUILD)/bench/seal_bench
 
 deps:
 	@scripts/deps.sh
