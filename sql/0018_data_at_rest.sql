@@ -138,6 +138,48 @@ COMMENT ON FUNCTION care.data_key_json(uuid) IS
     'The data key p_id as an answer carries it for nrmd: id, KEK id, '
     'wrapped key (base64; null once destroyed).';
 
+-- The rationale of an identification entry: a data key per entry, of
+-- the case's signal (so that erasing a case's keys erases it too).
+ALTER TABLE ident.decision
+    ADD COLUMN data_key_id uuid,
+    ADD COLUMN rationale_ct bytea,
+    ADD CONSTRAINT decision_data_key_id_fkey FOREIGN KEY (data_key_id)
+        REFERENCES care.data_key (id) DEFERRABLE INITIALLY DEFERRED,
+    ADD CONSTRAINT decision_rationale_ct_check
+        CHECK (care.sealed_ok(rationale_ct, 4000)),
+    ADD CONSTRAINT decision_sealed_key_check
+        CHECK (rationale_ct IS NULL OR data_key_id IS NOT NULL);
+COMMENT ON COLUMN ident.decision.rationale_ct IS
+    'PERSONAL DATA, sealed (AAD "ident.decision/rationale/<id>") with the '
+    'entry''s own data key (care.data_key of the case''s signal).  '
+    'rationale holds only the plaintext of entries stored before 0018.';
+
+-- The answer shape of one entry (0006), its sealed rationale in
+-- "sealed" for nrmd (none for an entry stored before 0018).
+CREATE OR REPLACE FUNCTION ident.entry_json(d ident.decision) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('id', d.id,
+	    'case_id', d.case_id, 'stage', d.stage, 'outcome', d.outcome,
+	    'deciding_body', d.deciding_body, 'rationale', d.rationale,
+	    'decided_on', d.decided_on,
+	    'reflection_start', d.reflection_start,
+	    'reflection_end', d.reflection_end,
+	    'recovery_start', d.recovery_start,
+	    'recovery_end', d.recovery_end,
+	    'recorded_by', d.recorded_by,
+	    'recorded_at', api.rfc3339(d.recorded_at),
+	    'profile', d.profile) || CASE WHEN d.data_key_id IS NULL
+	    THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('sealed',
+	    pg_catalog.jsonb_build_object(
+	        'data_key', care.data_key_json(d.data_key_id),
+	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(v.f)
+	            FROM (VALUES (care.sealed_field('rationale',
+	                'ident.decision/rationale', d.id, d.rationale_ct)))
+	            v(f) WHERE v.f IS NOT NULL), '[]'::jsonb))) END
+$$;
+
 -- ---------------------------------------------------------------------
 -- Grants: reporters write data keys with their signals (nrmd made and
 -- wrapped them); the readers of personal data read them.  Nobody
@@ -151,7 +193,8 @@ GRANT EXECUTE ON FUNCTION care.b64(bytea), care.sealed_ok(bytea, integer)
     TO nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor;
 GRANT EXECUTE ON FUNCTION care.sealed_field(text, text, uuid, bytea),
     care.data_key_json(uuid) TO nrm_coordinator, nrm_assessor;
-GRANT INSERT ON care.data_key TO nrm_reporter;
+GRANT INSERT ON care.data_key TO nrm_reporter, nrm_coordinator,
+    nrm_assessor;
 GRANT SELECT ON care.data_key TO nrm_coordinator, nrm_assessor;
 GRANT SELECT (data_key_id, reporter_reference_ct) ON intake.signal
     TO nrm_assessor;

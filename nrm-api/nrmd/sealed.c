@@ -234,27 +234,73 @@ sealed_open_one(
 	return bad;
 }
 
+/*
+ * Open the "sealed" member of `o` (an object) relative to `o`, then
+ * those of its members, SEALED_DEPTH levels deep (the items of a list
+ * carry their own).
+ */
+#define SEALED_DEPTH 4
+
+static int
+sealed_walk(const struct nrm_kek *kek, cJSON *o, int depth, const char **reason)
+{
+	cJSON *s, *c;
+	int bad = 0;
+
+	if (depth > SEALED_DEPTH || !(cJSON_IsObject(o) || cJSON_IsArray(o)))
+		return 0;
+	s = cJSON_IsObject(o)
+	    ? cJSON_DetachItemFromObjectCaseSensitive(o, "sealed")
+	    : NULL;
+	if (cJSON_IsObject(s))
+		bad +=
+		    sealed_open_one(kek, o, s, *reason == NULL ? reason : NULL);
+	cJSON_Delete(s);
+	for (c = o->child; c != NULL; c = c->next)
+		bad += sealed_walk(kek, c, depth + 1, reason);
+	return bad;
+}
+
 int
 nrm_sealed_open(const struct nrm_kek *kek, cJSON *body, const char **reason)
 {
-	cJSON *s = cJSON_DetachItemFromObjectCaseSensitive(body, "sealed");
-	const cJSON *m;
-	int bad = 0;
+	const char *first = NULL;
+	int bad = sealed_walk(kek, body, 0, &first);
 
 	if (reason != NULL)
-		*reason = NULL;
-	if (cJSON_IsObject(s))
-		bad = sealed_open_one(kek, body, s, reason);
-	else if (cJSON_IsArray(s))
-		cJSON_ArrayForEach (m, s) {
-			const char *rm = NULL;
-
-			bad += sealed_open_one(kek, body, m, &rm);
-			if (reason != NULL && *reason == NULL)
-				*reason = rm;
-		}
-	cJSON_Delete(s);
+		*reason = first;
 	return bad;
+}
+
+int
+nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "rationale");
+	struct nrm_data_key dk;
+	char row[NRM_FC_UUID_STR];
+	size_t n;
+	int rc = NRM_ERR;
+
+	if (!cJSON_IsString(v))
+		return NRM_OK; /* null, absent or wrong: the database says */
+	n = strlen(v->valuestring);
+	if (n < 1 || n > NRM_SEALED_RATIONALE_MAX) {
+		/* refused by the database for its length, never sent */
+		OPENSSL_cleanse(v->valuestring, n);
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    entry, "rationale", cJSON_CreateString(""));
+		return NRM_OK;
+	}
+	if (nrm_data_key_new(&dk) != NRM_OK)
+		return NRM_ERR;
+	if (nrm_fc_uuid_new(row) == NRM_OK &&
+	    cJSON_AddStringToObject(entry, "id", row) != NULL &&
+	    sealed_put_key(kek, &dk, entry) == NRM_OK &&
+	    sealed_member(&dk, entry, "rationale", "ident.decision", row) ==
+		NRM_OK)
+		rc = NRM_OK;
+	nrm_data_key_clear(&dk);
+	return rc;
 }
 
 /* A read being answered: the answer with its values opened. */
@@ -287,13 +333,13 @@ sealed_read(struct nrm_req *r, void *arg, const char *text)
 
 	if (text == NULL)
 		goto done;
-	root = cJSON_Parse(text);
-	body = cJSON_GetObjectItemCaseSensitive(root, "body");
-	if (!cJSON_HasObjectItem(body, "sealed")) {
-		cJSON_Delete(root);
+	/* no sealed member anywhere: the answer as it is */
+	if (strstr(text, "\"sealed\"") == NULL) {
 		nrm_dbapi_answer(r, text, NULL);
 		goto done;
 	}
+	root = cJSON_Parse(text);
+	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	bad = nrm_sealed_open(&r->app->data_kek, body, &reason);
 	ctx->answer = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);

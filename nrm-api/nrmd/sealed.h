@@ -29,14 +29,30 @@
 int nrm_sealed_intake(const struct nrm_kek *kek, const char *facts,
     const char *subject, char **facts_out, char **subject_out) NRM_MUSTCHECK;
 
+/* The longest rationale of an identification entry (bytes). */
+#define NRM_SEALED_RATIONALE_MAX 4000
+
 /*
- * Open the "sealed" member of `body` (an object, or an array of them:
- * {"data_key": {id, kek_id, wrapped} or null, "fields": [{"path":
- * "subject.given_name", "aad": "...", "value": base64}]}) in place: each
- * value's plaintext is set at its path, the member is removed.  A value
- * that does not open is set to null at its path and its path appended
- * to body's "decryption_failed" array.  Returns how many did not open;
- * *reason (when not NULL) is the first one's reason word.  Never fails
+ * Seal the "rationale" of an identification entry (api.ident_record's
+ * p_entry) in place: a string of 1 to NRM_SEALED_RATIONALE_MAX bytes
+ * becomes "rationale_ct" with the entry's new "id" and its "data_key";
+ * a string of another length becomes "" (the database refuses it with
+ * its own answer, and the text never leaves nrmd); anything else stays
+ * for the database to judge.  The caller has refused a client's "id",
+ * "data_key" and "rationale_ct".
+ */
+int nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry) NRM_MUSTCHECK;
+
+/*
+ * Open every "sealed" member in `body`, found in body itself and in its
+ * objects and arrays a few levels down (the items of a list carry their
+ * own): {"data_key": {id, kek_id, wrapped} or null, "fields": [{"path":
+ * "subject.given_name", "aad": "...", "value": base64}]}.  Each value's
+ * plaintext is set at its path, relative to the object holding the
+ * member, which is removed.  A value that does not open is set to null
+ * at its path and its path appended to that object's
+ * "decryption_failed" array.  Returns how many did not open; *reason
+ * (when not NULL) is the first one's reason word.  Never fails
  * otherwise: a malformed member counts as failures.
  */
 int nrm_sealed_open(

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 \ir fixtures.psql
 
 -- n random bytes (no pgcrypto here).
@@ -92,6 +92,37 @@ SELECT is((SELECT f->>'value' FROM r,
     WHERE signal_id = (SELECT sig FROM k)), 'the value as stored');
 SELECT is((SELECT v->'body'->'subject'->>'given_name' FROM r
     WHERE name = 'get'), NULL, 'the subject itself holds no plaintext');
+
+-- An identification entry with a sealed rationale: its own data key, of
+-- the case's signal; the answer carries it in the entry's "sealed".
+CREATE TEMP TABLE e AS SELECT gen_random_uuid() AS id,
+    gen_random_uuid() AS key;
+GRANT SELECT ON e TO PUBLIC;
+INSERT INTO r SELECT 'ident', pg_temp.api_as('nrm_app', format(
+    'SELECT api.ident_record(sha256(%L::bytea), %L, %L::inet, %L::uuid, '
+    '%L::jsonb, %L)', 'tok-assessor', 'req-ident-sealed', '192.0.2.10',
+    (SELECT (v->'body'->>'case_id')::uuid FROM r WHERE name = 'sealed'),
+    jsonb_build_object('stage', 'initial', 'outcome', 'pending',
+        'deciding_body', 'assessment_body',
+        'decided_on', current_date, 'id', e.id,
+        'rationale_ct', pg_temp.sealed(e.key, 500),
+        'data_key', jsonb_build_object('id', e.key,
+            'kek_id', '0123456789abcdef',
+            'wrapped', encode(pg_temp.rnd(60), 'base64'))), 'nl'))
+FROM e;
+SELECT is((SELECT v->>'status' FROM r WHERE name = 'ident'), '201',
+    'api.ident_record stores an entry with a sealed rationale');
+SELECT is((SELECT count(*)::int FROM ident.decision d, e, care.data_key k
+    WHERE d.id = e.id AND d.rationale IS NULL AND d.rationale_ct IS NOT NULL
+      AND d.data_key_id = e.key AND k.id = e.key
+      AND k.signal_id = (SELECT sig FROM k)), 1,
+    'under the id nrmd chose, with its own key of the case''s signal');
+SELECT is((SELECT v->'body'->'sealed'->'fields'->0->>'aad' FROM r
+    WHERE name = 'ident'),
+    'ident.decision/rationale/' || (SELECT id::text FROM e),
+    'the entry carries its sealed rationale with its AAD');
+SELECT is((SELECT v->'body'->'rationale' FROM r WHERE name = 'ident'),
+    'null'::jsonb, 'and no plaintext');
 
 -- A case stored the old way answers as before: no "sealed" member.
 DO $$ BEGIN PERFORM pg_temp.named_case('OLD'); END $$;

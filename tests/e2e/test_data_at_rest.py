@@ -6,13 +6,14 @@ another row or column, or with one byte changed, is answered as null with
 the decryption_failed marker and an audit event, and nrmd stays up."""
 
 import base64
+import datetime
 import json
 import subprocess
 import uuid
 
 import requests
 
-from nrm_e2e.api import metric
+from nrm_e2e.api import auth, metric
 from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.env import PGBIN, clean_env
 from nrm_e2e.signals import adult_signal
@@ -35,6 +36,26 @@ def marked_signal():
     })
     body["narrative"] = "Opgesloten in loods %s; paspoort ingenomen." % tag
     return body
+
+
+def record_rationale(d, key, case_id, rationale):
+    """An initial indication with `rationale`, as a coordinator."""
+    today = datetime.date.today().isoformat()
+    r = requests.post(
+        "%s/v1/cases/%s/identification" % (d.url, case_id),
+        json={"stage": "initial", "outcome": "pending",
+              "deciding_body": "care_coordination",
+              "rationale": rationale, "decided_on": today},
+        headers=auth(key), timeout=15)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def identification(d, key, case_id):
+    r = requests.get("%s/v1/cases/%s/identification" % (d.url, case_id),
+                     headers=auth(key), timeout=15)
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def personal_values(body):
@@ -87,7 +108,18 @@ def test_dump_and_wal_hold_no_personal_data(nrmd, case_keys, cluster):
         assert c["subject"]["narrative"] == body["narrative"]
         assert c["signal"]["reporter_reference"] == \
             body["reporter_reference"]
-    values = [v for b in bodies for v in personal_values(b)]
+    # and the rationale of an identification entry
+    rationales = []
+    for cid in cases:
+        text = "Overtuigend: %s werkte onbetaald in loods." % uuid.uuid4().hex
+        e = record_rationale(nrmd, k["co13"], cid, text)
+        assert e["rationale"] == text and "sealed" not in e
+        assert identification(nrmd, k["co13"], cid)["items"][0][
+            "rationale"] == text
+        assert identification(nrmd, k["assessor"], cid)["items"][0][
+            "rationale"] == text
+        rationales.append(text)
+    values = [v for b in bodies for v in personal_values(b)] + rationales
     # the scan itself finds what it looks for
     assert scan(("x %s y" % values[1]).encode(), values)
     assert scan(base64.b64encode(("ab" + values[2]).encode()), values)
@@ -162,6 +194,30 @@ def test_moved_or_tampered_ciphertext_is_refused(nrmd, case_keys,
     assert metric(nrmd, "nrm_decrypt_failures_total") == before + 3
     assert requests.get(nrmd.url + "/healthz", timeout=5).status_code == 200
     assert "Quarnbeekstra" not in nrmd.log_text()
+
+
+def test_moved_rationale_is_refused(nrmd, case_keys, cluster):
+    """One entry's sealed rationale moved to another entry of the same
+    case: refused (another data key), the other entry still reads."""
+    k = case_keys
+    cid = new_case(nrmd, k["reporter"], body=marked_signal())["case_id"]
+    a = record_rationale(nrmd, k["co13"], cid, "eerste " + uuid.uuid4().hex)
+    b = record_rationale(nrmd, k["co13"], cid, "tweede " + uuid.uuid4().hex)
+    assert cluster.count(
+        "select count(*) from ident.decision where case_id = '%s' "
+        "and rationale is null and rationale_ct is not null" % cid) == 2
+    cluster.sql(
+        "update ident.decision set rationale_ct = (select rationale_ct "
+        "from ident.decision where id = '%s') where id = '%s'"
+        % (a["id"], b["id"]))
+    items = {e["id"]: e for e in identification(nrmd, k["co13"],
+                                                cid)["items"]}
+    assert items[b["id"]]["rationale"] is None
+    assert items[b["id"]]["decryption_failed"] == ["rationale"]
+    assert items[a["id"]]["rationale"] == a["rationale"]
+    assert "decryption_failed" not in items[a["id"]]
+    assert unreadable_events(cluster, cid) == [
+        ["failed", "misplaced", "coordinator"]]
 
 
 def test_data_key_wrapped_under_another_kek(nrmd, case_keys, cluster):
