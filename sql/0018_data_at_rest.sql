@@ -181,6 +181,49 @@ AS $$
 $$;
 
 -- ---------------------------------------------------------------------
+-- No new plaintext: the plaintext columns keep only what was stored
+-- before 0018, until `nrmctl data encrypt` (a later stop) seals it; an
+-- INSERT may not fill them and an UPDATE may only clear them.
+-- (ident.decision.rationale: nrmd writes it sealed only, but its direct
+-- write path stays open until the database tests that record plaintext
+-- rationales move over; docs/data-protection.md.)
+-- ---------------------------------------------------------------------
+CREATE FUNCTION care.refuse_plaintext() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_new jsonb := pg_catalog.to_jsonb(NEW);
+	v_old jsonb := CASE WHEN TG_OP = 'UPDATE' THEN pg_catalog.to_jsonb(OLD)
+	    ELSE '{}'::jsonb END;
+	v_col text;
+BEGIN
+	FOREACH v_col IN ARRAY TG_ARGV LOOP
+		IF v_new->v_col IS NOT NULL AND v_new->v_col <> 'null'::jsonb
+		    AND v_new->v_col IS DISTINCT FROM v_old->v_col THEN
+			RAISE EXCEPTION 'personal data are stored sealed: %.% '
+			    'takes no new plaintext (docs/data-protection.md)',
+			    TG_TABLE_NAME, v_col
+			    USING ERRCODE = 'check_violation',
+			    COLUMN = v_col, TABLE = TG_TABLE_NAME,
+			    SCHEMA = TG_TABLE_SCHEMA,
+			    CONSTRAINT = TG_TABLE_NAME || '_plaintext_check';
+		END IF;
+	END LOOP;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION care.refuse_plaintext() IS
+    'Trigger: the columns named in its arguments take no new value '
+    '(INSERT) and no changed one (UPDATE), only NULL: personal data are '
+    'stored sealed (docs/data-protection.md).';
+CREATE TRIGGER subject_plaintext BEFORE INSERT OR UPDATE ON care.subject
+FOR EACH ROW EXECUTE FUNCTION care.refuse_plaintext('given_name',
+    'family_name', 'birth_date', 'phone', 'address', 'narrative');
+CREATE TRIGGER signal_plaintext BEFORE INSERT OR UPDATE ON intake.signal
+FOR EACH ROW EXECUTE FUNCTION care.refuse_plaintext('reporter_reference');
+
+-- ---------------------------------------------------------------------
 -- Grants: reporters write data keys with their signals (nrmd made and
 -- wrapped them); the readers of personal data read them.  Nobody
 -- updates or deletes one yet (erasure is a later stop).

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(21);
+SELECT plan(24);
 \ir fixtures.psql
 
 -- n random bytes (no pgcrypto here).
@@ -124,10 +124,40 @@ SELECT is((SELECT v->'body'->'sealed'->'fields'->0->>'aad' FROM r
 SELECT is((SELECT v->'body'->'rationale' FROM r WHERE name = 'ident'),
     'null'::jsonb, 'and no plaintext');
 
--- A case stored the old way answers as before: no "sealed" member.
-DO $$ BEGIN PERFORM pg_temp.named_case('OLD'); END $$;
+-- A case stored before 0018 (no data key) answers as it did: no
+-- "sealed" (such a row is made here the way 0017 stored it: the
+-- plaintext triggers are bypassed for this one row, as a restored old
+-- database would have it).
+DO $$
+DECLARE
+	v_sig uuid;
+BEGIN
+	PERFORM pg_temp.named_case('OLD');
+	SELECT signal_id INTO v_sig FROM care.case
+	WHERE id = pg_temp.cid('OLD');
+	SET LOCAL session_replication_role = replica;
+	UPDATE care.subject SET given_name = 'Ana', data_key_id = NULL,
+	    given_name_ct = NULL, family_name_ct = NULL, birth_date_ct = NULL,
+	    phone_ct = NULL, address_ct = NULL, narrative_ct = NULL
+	WHERE signal_id = v_sig;
+	UPDATE intake.signal SET data_key_id = NULL,
+	    reporter_reference_ct = NULL WHERE id = v_sig;
+	SET LOCAL session_replication_role = origin;
+END
+$$;
 SELECT ok(NOT (pg_temp.case_get('tok-coordinator', pg_temp.cid('OLD'))
     ->'body' ? 'sealed'), 'a case without a data key has no "sealed"');
+SELECT is(pg_temp.case_get('tok-coordinator', pg_temp.cid('OLD'))
+    ->'body'->'subject'->>'given_name', 'Ana',
+    '... and answers its plaintext as before');
+-- The plaintext write path is closed: nothing new, changed or added;
+-- an UPDATE may clear it (what `nrmctl data encrypt` will do).
+SELECT throws_ok(format($$UPDATE care.subject SET given_name = 'Eva'
+    WHERE signal_id = (SELECT signal_id FROM care.case WHERE id = %L)$$,
+    pg_temp.cid('OLD')), '23514', NULL, 'plaintext is not changed');
+SELECT lives_ok(format($$UPDATE care.subject SET given_name = NULL
+    WHERE signal_id = (SELECT signal_id FROM care.case WHERE id = %L)$$,
+    pg_temp.cid('OLD')), 'plaintext may be cleared');
 
 -- Shapes: a sealed value starts with version 1 and is 45 bytes longer
 -- than its plaintext; a wrapped key is 60 bytes.

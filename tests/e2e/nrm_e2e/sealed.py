@@ -6,6 +6,7 @@ checks the plaintext column is empty).  Also a check of the format."""
 
 import uuid
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 SUBJECT_FIELDS = ("given_name", "family_name", "birth_date", "phone",
@@ -43,7 +44,7 @@ def _rows(db, where):
         "on sub.signal_id = s.id where %s" % (cols, where))
 
 
-def _open_row(kek, row):
+def _open_row(kek, row, only=None):
     signal_id, key_id, kek_id, wrapped = row[:4]
     values = row[4:]
     if not key_id:
@@ -55,7 +56,7 @@ def _open_row(kek, row):
     for i, name in enumerate(names):
         ct, plain = values[2 * i], values[2 * i + 1]
         assert not plain, "%s stored in plaintext" % name
-        if ct:
+        if ct and (only is None or name in only):
             table = "intake.signal" if i == 0 else "care.subject"
             aad = "%s/%s/%s" % (table, name, signal_id)
             out[name] = open_value(dk, key_id, aad, _hex(ct))
@@ -78,6 +79,12 @@ def signal_ids_by_reference(db, kek_path):
     out = {}
     for row in _rows(db, "s.reporter_reference_ct is not null "
                      "or s.reporter_reference is not null"):
-        ref = _open_row(kek, row).get("reporter_reference")
+        try:
+            ref = _open_row(kek, row, ("reporter_reference",)).get(
+                "reporter_reference")
+        except (InvalidTag, AssertionError):
+            # a row test_data_at_rest tampered with on purpose: counted
+            # under None, never as any reference
+            ref = None
         out.setdefault(ref, []).append(row[0])
     return out
