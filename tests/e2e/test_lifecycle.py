@@ -15,6 +15,7 @@ import requests
 from nrm_e2e.api import assert_receipt, post_signal, signal_headers
 from nrm_e2e.env import NRMD, ROOT, clean_env, free_port, wait_for
 from nrm_e2e.rawhttp import read_response
+from nrm_e2e.sealed import signal_ids_by_reference
 from nrm_e2e.signals import adult_signal
 
 
@@ -207,10 +208,10 @@ def test_graceful_shutdown_finishes_in_flight(nrmd_factory, db, keys):
         assert status == 201, (status, body[:300])
     rc = d.proc.wait(15)
     assert rc == 0
+    # the references are stored sealed (issue 15): opened with the KEK
+    by_ref = signal_ids_by_reference(db, db.kek_file)
     for b in bodies:
-        assert db.count("select count(*) from intake.signal where "
-                        "reporter_reference = '%s'"
-                        % b["reporter_reference"]) == 1
+        assert len(by_ref.get(b["reporter_reference"], [])) == 1
 
 
 def test_graceful_shutdown_many_in_flight(nrmd_factory, keys):
