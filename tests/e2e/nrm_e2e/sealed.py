@@ -88,3 +88,28 @@ def signal_ids_by_reference(db, kek_path):
             ref = None
         out.setdefault(ref, []).append(row[0])
     return out
+
+
+def all_values(db, kek_path):
+    """Every personal value stored sealed in `db` that opens with the KEK
+    (subjects, references, rationales), for scans that look for them
+    elsewhere; rows other tests tampered with are skipped."""
+    kek = load_kek(kek_path)
+    out = []
+    for row in _rows(db, "s.data_key_id is not null"):
+        try:
+            out.extend(_open_row(kek, row).values())
+        except (InvalidTag, AssertionError):
+            pass
+    for eid, key_id, kek_id, wrapped, ct in db.sql(
+            "select d.id, k.id, k.kek_id, encode(k.wrapped, 'hex'), "
+            "encode(d.rationale_ct, 'hex') from ident.decision d "
+            "join care.data_key k on k.id = d.data_key_id "
+            "where d.rationale_ct is not null and k.wrapped is not null"):
+        try:
+            dk = unwrap(kek, key_id, kek_id, _hex(wrapped))
+            out.append(open_value(dk, key_id, "ident.decision/rationale/%s"
+                                  % eid, _hex(ct)))
+        except (InvalidTag, AssertionError):
+            pass
+    return out
