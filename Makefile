@@ -59,6 +59,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/statvocab.c nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
+           nrm-api/common/fieldcrypt.c \
            nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
@@ -75,7 +76,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/session.c nrm-api/nrmd/backoff.c \
            nrm-api/nrmd/flood.c nrm-api/nrmd/guard.c \
            nrm-api/nrmd/webroot.c nrm-api/nrmd/qr.c \
-           nrm-api/nrmd/metrics.c \
+           nrm-api/nrmd/metrics.c nrm-api/nrmd/sealed.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
@@ -105,7 +106,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_backoff tests/unit/test_webroot \
              tests/unit/test_statvocab tests/unit/test_indicators \
              tests/unit/test_framing tests/unit/test_coverage \
-             tests/unit/test_pubsign tests/unit/test_flood
+             tests/unit/test_pubsign tests/unit/test_flood \
+             tests/unit/test_fieldcrypt
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -201,6 +203,14 @@ $(BUILD)/tests/unit/test_pubsign: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_pubsign: tests/unit/test_pubsign.c \
     $(BUILD)/nrm-api/common/pubsign.o $(BUILD)/nrm-api/common/crypto.o \
     $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_fieldcrypt links the envelope of personal data and crypto.c.
+$(BUILD)/tests/unit/test_fieldcrypt: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
+    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
     $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
@@ -308,6 +318,9 @@ fuzz:
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_token \
 	  tests/fuzz/fuzz_token.c nrm-api/common/crypto.c \
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
+	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_fieldcrypt \
+	  tests/fuzz/fuzz_fieldcrypt.c nrm-api/common/fieldcrypt.c \
+	  nrm-api/common/crypto.c build/fuzz/libnrmcore.a -lcjson -lcrypto
 	$(FUZZ_CC) $(INC_NRMD) -o build/fuzz/bin/fuzz_framing \
 	  tests/fuzz/fuzz_framing.c nrm-api/nrmd/framing.c
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
@@ -329,6 +342,7 @@ bench:
 	@scripts/bench-inbox.sh
 	@scripts/bench-audit.sh
 	@$(MAKE) --no-print-directory bench-route
+	@$(MAKE) --no-print-directory bench-seal
 
 # The routing micro-benchmark (nrm-core alone, one core).
 .PHONY: bench-route
@@ -338,6 +352,18 @@ $(BUILD)/bench/route_bench: bench/route_bench.c $(BUILD)/libnrmcore.a
 
 bench-route: $(BUILD)/bench/route_bench
 	$(BUILD)/bench/route_bench
+
+# The cost of sealing personal data (fieldcrypt alone, one core).
+.PHONY: bench-seal
+$(BUILD)/bench/seal_bench: INC = $(INC_COMMON)
+$(BUILD)/bench/seal_bench: bench/seal_bench.c \
+    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
+    $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcrypto
+
+bench-seal: $(BUILD)/bench/seal_bench
+	$(BUILD)/bench/seal_bench
 
 deps:
 	@scripts/deps.sh

@@ -183,6 +183,7 @@ bench_key() { # nrmctl key create ARGS -> the token
 bench_nrmd_conf() { # FILE, extra lines on stdin
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	    >"$TMP/pseudonym.key"
+	(umask 077 && openssl rand -hex 32 >"$TMP/data.kek")
 	HTTP_PORT=$(free_port)
 	URL=http://127.0.0.1:$HTTP_PORT
 	{
@@ -197,6 +198,7 @@ bench_nrmd_conf() { # FILE, extra lines on stdin
 		# measures throughput, not the flood limits (docs/operations.md)
 		rate_limit_address = 0
 		rate_limit_key = 0
+		data_kek_file = $TMP/data.kek
 		EOF
 		cat
 	} >"$1"

@@ -14,6 +14,7 @@
 #   var/demo-persons.env  demo persons' one-time enrolment codes, one
 #                   per role, login demo-<role> (mode 600)
 #   var/keys/pseudonym.key  HMAC key for subject pseudonyms (mode 600)
+#   var/keys/data.kek       key-encryption key of personal data (mode 600)
 #   var/tls/{cert,key}.pem  self-signed certificate for localhost
 #   build/web/      the console nrmd serves at https://127.0.0.1:8443/
 #                   (make web, part of make)
@@ -142,6 +143,16 @@ if [ ! -s "$VAR/keys/pseudonym.key" ]; then
 	chmod 600 "$VAR/keys/pseudonym.key.tmp"
 	mv "$VAR/keys/pseudonym.key.tmp" "$VAR/keys/pseudonym.key"
 	say "created $VAR/keys/pseudonym.key"
+fi
+
+# The key-encryption key of personal data at rest: 32 random bytes as 64
+# hex characters, mode 600 (docs/data-protection.md).
+if [ ! -s "$VAR/keys/data.kek" ]; then
+	mkdir -p "$VAR/keys"
+	chmod 700 "$VAR/keys"
+	(umask 077 && openssl rand -hex 32 >"$VAR/keys/data.kek.tmp")
+	mv "$VAR/keys/data.kek.tmp" "$VAR/keys/data.kek"
+	say "created $VAR/keys/data.kek"
 fi
 
 # The key that signs audit checkpoints (Ed25519), kept outside the

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "coverage.h"
+#include "fieldcrypt.h"
 #include "nrm/nrm.h"
 #include "nrm/indicators.h"
 #include "nrm/route.h"
@@ -53,6 +54,7 @@ struct nrm_app_counters {
 	uint64_t login_locks; /* of those, failures that locked */
 	uint64_t login_backoffs; /* of those, answers held back */
 	uint64_t sessions_created; /* POST /v1/session answered 201 */
+	uint64_t decrypt_failures; /* sealed values that did not open */
 };
 
 struct nrm_app {
@@ -70,6 +72,8 @@ struct nrm_app {
 	 * web_root is empty.  Swapped on reload like the router. */
 	struct nrm_webroot *web;
 	unsigned char pseudonym_key[32];
+	/* the key-encryption key of personal data (fieldcrypt.h) */
+	struct nrm_kek data_kek;
 	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
 	 * and watermarks, the same in every daemon of a deployment */
 	unsigned char token_key[NRM_TOKEN_KEY_BYTES];

@@ -41,6 +41,7 @@ struct nrm_config {
 	char *routing_dir;
 	char *indicators_file; /* the indicators register */
 	char *pseudonym_key_file;
+	char *data_kek_file; /* the KEK of personal data at rest */
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */

@@ -441,6 +441,23 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * data_kek_file: the KEK of personal data at rest, refused when group or
+ * others may read it.  The log names the key's id, never the key.
+ */
+static int
+daemon_load_kek(
+    const struct nrm_config *cfg, struct nrm_kek *kek, struct nrm_error *err)
+{
+	char why[160];
+
+	if (nrm_kek_load(kek, cfg->data_kek_file, why, sizeof(why)) != NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION, "data_kek_file",
+		    "%s: %s", cfg->data_kek_file, why);
+	nrm_info("data_kek_file: key-encryption key %s loaded", kek->id_hex);
+	return NRM_OK;
+}
+
 int
 nrm_daemon_init(
     struct nrm_daemon *d, const char *config_path, struct nrm_error *err)
@@ -468,6 +485,8 @@ nrm_daemon_init(
 		return nrm_error_set(
 		    err, NRM_E_INTERNAL, "", "could not derive the csrf key");
 	if (daemon_cracklib_check(&app->cfg, err) != NRM_OK)
+		return NRM_ERR;
+	if (daemon_load_kek(&app->cfg, &app->data_kek, err) != NRM_OK)
 		return NRM_ERR;
 	if (daemon_load_web(&app->cfg, &app->web, err) != NRM_OK)
 		return NRM_ERR;

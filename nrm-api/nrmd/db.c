@@ -119,6 +119,7 @@ static const struct {
     [NRM_STMT_PUB_GET] = DB_REQ(publication_get, "$4, $5::boolean"),
     [NRM_STMT_AUTH_REJECTIONS] =
 	DB_API(auth_rejections, "$1::integer, $2::integer"),
+    [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
 };
 
 enum db_conn_state {

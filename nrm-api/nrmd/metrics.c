@@ -334,6 +334,10 @@ nrm_h_metrics(struct nrm_req *r)
 	    "Requests refused before any handler, the connection closed "
 	    "(by: nrmd's framing checks or libevent's parser).",
 	    "nrmd", hs.framing_refused, "libevent", hs.parser_refused);
+	M("nrm_decrypt_failures_total", "counter",
+	    "Reads in which a sealed personal-data value did not open "
+	    "(tampered, misplaced, key missing).",
+	    "%llu", (unsigned long long)app->counters.decrypt_failures);
 	M("nrm_signals_created_total", "counter",
 	    "Signals answered 201 (first answers and replays).", "%llu",
 	    (unsigned long long)app->counters.signals_created);

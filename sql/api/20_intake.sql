@@ -17,7 +17,8 @@ AS $$
 DECLARE
 	v_p record;
 	v_idem record;
-	v_signal_id uuid := pg_catalog.gen_random_uuid();
+	v_signal_id uuid;
+	v_key jsonb;
 	v_case_id uuid;
 	v_received timestamptz := pg_catalog.now();
 	v_notification boolean;
@@ -109,6 +110,19 @@ BEGIN
 		        'location.municipality_code'));
 	END IF;
 
+	-- nrmd names the signal (the associated data of its sealed values
+	-- binds them to this id) and sends its data key, wrapped
+	-- (docs/data-protection.md); without them the signal is stored as
+	-- before 0017, the way the database tests call it.
+	v_signal_id := COALESCE((p_signal->>'id')::uuid,
+	    pg_catalog.gen_random_uuid());
+	v_key := p_signal->'data_key';
+	IF v_key IS NOT NULL AND pg_catalog.jsonb_typeof(v_key) <> 'object'
+	THEN
+		RAISE EXCEPTION 'p_signal.data_key must be an object'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
 	v_region := p_route->>'region';
 	v_rule_id := p_route->>'rule_id';
 	INSERT INTO intake.signal (id, received_at, observed_at, agency_id,
@@ -116,7 +130,7 @@ BEGIN
 	    ruleset_version, reporter_reference, minor, age_estimate, gender,
 	    nationality, languages, exploitation, control_means,
 	    immediate_danger, needs_shelter, consent, notification_only,
-	    request_id)
+	    request_id, data_key_id, reporter_reference_ct)
 	VALUES (v_signal_id, v_received,
 	    (p_signal->>'observed_at')::timestamptz, v_p.agency_id, v_p.key_id,
 	    v_municipality, v_region, v_rule_id, p_route->>'ruleset_version',
@@ -131,17 +145,31 @@ BEGIN
 	        COALESCE(p_signal->'control_means', '[]'::jsonb))),
 	    (p_signal->>'immediate_danger')::boolean,
 	    (p_signal->>'needs_shelter')::boolean, p_signal->>'consent',
-	    v_notification, p_request_id);
+	    v_notification, p_request_id, (v_key->>'id')::uuid,
+	    pg_catalog.decode(p_signal->>'reporter_reference_ct', 'base64'));
+	IF v_key IS NOT NULL THEN
+		INSERT INTO care.data_key (id, signal_id, kek_id, wrapped,
+		    created_at)
+		VALUES ((v_key->>'id')::uuid, v_signal_id, v_key->>'kek_id',
+		    pg_catalog.decode(v_key->>'wrapped', 'base64'), v_received);
+	END IF;
 
 	IF NOT v_notification THEN
 		INSERT INTO care.subject (signal_id, given_name, family_name,
 		    birth_date, phone, address, narrative, pseudonym,
-		    created_at)
+		    created_at, data_key_id, given_name_ct, family_name_ct,
+		    birth_date_ct, phone_ct, address_ct, narrative_ct)
 		VALUES (v_signal_id, p_subject->>'given_name',
 		    p_subject->>'family_name',
 		    (p_subject->>'birth_date')::date, p_subject->>'phone',
 		    p_subject->>'address', p_subject->>'narrative', p_pseudonym,
-		    v_received);
+		    v_received, (v_key->>'id')::uuid,
+		    pg_catalog.decode(p_subject->>'given_name_ct', 'base64'),
+		    pg_catalog.decode(p_subject->>'family_name_ct', 'base64'),
+		    pg_catalog.decode(p_subject->>'birth_date_ct', 'base64'),
+		    pg_catalog.decode(p_subject->>'phone_ct', 'base64'),
+		    pg_catalog.decode(p_subject->>'address_ct', 'base64'),
+		    pg_catalog.decode(p_subject->>'narrative_ct', 'base64'));
 
 		v_case_id := pg_catalog.gen_random_uuid();
 		v_priority := p_route->>'priority';

@@ -27,6 +27,9 @@ DECLARE
 	v_known constant text[] := ARRAY['stage', 'outcome', 'deciding_body',
 	    'rationale', 'decided_on', 'reflection_start', 'reflection_end',
 	    'recovery_start', 'recovery_end'];
+	-- what nrmd adds when it seals the rationale (it refuses them from
+	-- a client): the entry's id, its data key, the sealed rationale
+	v_sealed constant text[] := ARRAY['id', 'data_key', 'rationale_ct'];
 	v_period text;
 	v_sk text;
 	v_ek text;
@@ -42,7 +45,7 @@ BEGIN
 		    'detail', 'the identification entry must be a JSON object');
 	END IF;
 	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_entry) k
-	    WHERE NOT k = ANY (v_known)) THEN
+	    WHERE NOT k = ANY (v_known || v_sealed)) THEN
 		RETURN pg_catalog.jsonb_build_object('status', 422,
 		    'code', 'validation', 'detail', 'unknown field; known: '
 		    || pg_catalog.array_to_string(v_known, ', '));
@@ -171,7 +174,8 @@ DECLARE
 	v_field text;
 	v_detail text;
 	v_earliest date;
-	v_id uuid := pg_catalog.gen_random_uuid();
+	v_id uuid;
+	v_key jsonb := p_entry->'data_key';
 	v_body jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -274,13 +278,28 @@ BEGIN
 		                'earliest', v_earliest))));
 	END IF;
 
+	-- nrmd names the entry (the associated data of its sealed
+	-- rationale binds it to this id) and sends the rationale's data
+	-- key, wrapped (docs/data-protection.md); the key belongs to the
+	-- case's signal.
+	v_id := COALESCE((p_entry->>'id')::uuid, pg_catalog.gen_random_uuid());
+	IF v_key IS NOT NULL AND pg_catalog.jsonb_typeof(v_key) <> 'null' THEN
+		INSERT INTO care.data_key (id, signal_id, kek_id, wrapped)
+		SELECT (v_key->>'id')::uuid, c.signal_id, v_key->>'kek_id',
+		    pg_catalog.decode(v_key->>'wrapped', 'base64')
+		FROM care.case c WHERE c.id = p_case_id;
+	ELSE
+		v_key := NULL;
+	END IF;
 	INSERT INTO ident.decision (id, case_id, stage, outcome,
 	    deciding_body, rationale, decided_on, reflection_start,
 	    reflection_end, recovery_start, recovery_end, recorded_by,
-	    profile)
+	    profile, data_key_id, rationale_ct)
 	VALUES (v_id, p_case_id, v_stage, p_entry->>'outcome',
 	    p_entry->>'deciding_body', p_entry->>'rationale', v_decided,
-	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code);
+	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code,
+	    (v_key->>'id')::uuid,
+	    pg_catalog.decode(p_entry->>'rationale_ct', 'base64'));
 
 	SELECT ident.entry_json(d) INTO v_body FROM ident.decision d
 	WHERE d.id = v_id;

@@ -162,7 +162,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
     -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null || exit 1
 openssl rand -hex 32 >"$TMP/pseudonym.key"
-chmod 600 "$TMP/key.pem" "$TMP/pseudonym.key"
+openssl rand -hex 32 >"$TMP/data.kek"
+chmod 600 "$TMP/key.pem" "$TMP/pseudonym.key" "$TMP/data.kek"
 
 PORT=$(free_port 45000-45999) || exit 1
 TLS_PORT=$(free_port 46000-46999) || exit 1
@@ -178,6 +179,7 @@ database_url = $NRM_DATABASE_URL
 routing_dir = $ROOT/config/routing
 indicators_file = $ROOT/config/indicators.json
 pseudonym_key_file = $TMP/pseudonym.key
+data_kek_file = $TMP/data.kek
 web_root = $NRM_WEB_ROOT
 audit_signing_key_file = $TMP/audit-key.pem
 audit_checkpoint_file = $TMP/audit-checkpoints.jsonl

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(54);
+SELECT plan(58);
 \ir fixtures.psql
 
 -- A valid intake.signal row as jsonb, with overrides.
@@ -99,19 +99,33 @@ SELECT is(pg_temp.violation(c.stmt), c.want, c.descr) FROM (VALUES
     WHERE id = 'b0000000-0000-4000-8000-000000000003'$$,
     'api_key_regions_exist', 'regions are checked on update too'),
 -- care.subject
-($$INSERT INTO care.subject (signal_id, given_name)
-    VALUES ('c0000000-0000-4000-8000-000000000002', 'Ana')$$,
+($$INSERT INTO care.subject (signal_id)
+    VALUES ('c0000000-0000-4000-8000-000000000002')$$,
     'subject_not_notification',
     'no subject is kept for a notification-only signal'),
 ($$INSERT INTO care.subject (signal_id, pseudonym)
     VALUES ('c0000000-0000-4000-8000-000000000001', '\x0102'::bytea)$$,
     'subject_pseudonym_check', 'a pseudonym is a 32-byte HMAC'),
+-- 0017: personal data are stored sealed; the plaintext columns (and
+-- their CHECKs, which still hold for rows stored before) take nothing new
 ($$INSERT INTO care.subject (signal_id, given_name)
-    VALUES ('c0000000-0000-4000-8000-000000000001', '')$$,
-    'subject_given_name_check', 'names are not empty strings'),
+    VALUES ('c0000000-0000-4000-8000-000000000001', 'Ana')$$,
+    'subject_plaintext_check', 'a name is refused in plaintext'),
 ($$INSERT INTO care.subject (signal_id, birth_date)
-    VALUES ('c0000000-0000-4000-8000-000000000001', '1850-01-01')$$,
-    'subject_birth_date_check', 'birth dates are plausible'),
+    VALUES ('c0000000-0000-4000-8000-000000000001', '1994-03-02')$$,
+    'subject_plaintext_check', 'a birth date is refused in plaintext'),
+($$INSERT INTO care.subject (signal_id, data_key_id, given_name_ct)
+    VALUES ('c0000000-0000-4000-8000-000000000001', gen_random_uuid(),
+    '\x01'::bytea)$$,
+    'subject_sealed_check', 'a sealed name has the sealed shape'),
+($$INSERT INTO care.subject (signal_id, birth_date_ct)
+    VALUES ('c0000000-0000-4000-8000-000000000001',
+    pg_temp.sealed_bytes('1994-03-02'))$$,
+    'subject_sealed_key_check', 'a sealed value names its data key'),
+($$INSERT INTO care.subject (signal_id, data_key_id, birth_date_ct)
+    VALUES ('c0000000-0000-4000-8000-000000000001', gen_random_uuid(),
+    pg_temp.sealed_bytes('1994-03-02 plus'))$$,
+    'subject_sealed_check', 'a sealed birth date is at most 10 bytes'),
 ($$INSERT INTO care.subject (signal_id)
     VALUES ('c0000000-0000-4000-8000-0000000000ff')$$,
     'subject_signal_id_fkey', 'a subject belongs to a stored signal'),
@@ -184,8 +198,12 @@ SELECT is(pg_temp.ins_signal(c.p), c.want, c.descr) FROM (VALUES
     'signal_observed_at_check', 'a signal is not observed in the future'),
 ('{"rule_id": ""}',
     'signal_rule_id_check', 'a signal records the deciding rule'),
-(jsonb_build_object('reporter_reference', repeat('x', 101)),
-    'signal_reporter_reference_check', 'reporter reference is at most 100')
+(jsonb_build_object('reporter_reference', 'PV-1'),
+    'signal_plaintext_check', 'a reporter reference is refused in plaintext'),
+(jsonb_build_object('data_key_id', gen_random_uuid(),
+    'reporter_reference_ct', pg_temp.sealed_bytes(repeat('x', 101))),
+    'signal_reporter_reference_ct_check',
+    'a sealed reporter reference is at most 100 bytes')
 ) AS c(p, want, descr);
 
 -- care.case: the signal and overrides of the valid row.

@@ -56,12 +56,18 @@ SELECT results_eq($$SELECT agency_id, api_key_id, municipality_code,
     'VR13'::text, '{sexual}'::text[], '{debt_bondage}'::text[],
     '{ro,en}'::text[], 'given'::text, false, 'req-1'::text)$$,
     'intake: the signal row holds the facts and the principal');
-SELECT results_eq($$SELECT given_name, family_name, birth_date, narrative,
-    octet_length(pseudonym) FROM care.subject
+-- 0017: the personal data stored sealed, as nrmd sent them; the
+-- plaintext columns empty
+SELECT results_eq($$SELECT given_name_ct, family_name_ct, birth_date_ct,
+    narrative_ct, octet_length(pseudonym),
+    num_nonnulls(given_name, family_name, birth_date, phone, address,
+        narrative)
+    FROM care.subject
     WHERE signal_id = (SELECT signal_id FROM first_ids)$$,
-    $$VALUES ('Ana'::text, 'Test'::text, '1994-03-02'::date,
-    'test narrative'::text, 32)$$,
-    'intake: the subject row holds the personal data and pseudonym');
+    $$VALUES (pg_temp.sealed_bytes('Ana'), pg_temp.sealed_bytes('Test'),
+    pg_temp.sealed_bytes('1994-03-02'),
+    pg_temp.sealed_bytes('test narrative'), 32, 0)$$,
+    'intake: the subject row holds the sealed personal data and pseudonym');
 SELECT results_eq($$SELECT id, region_code, priority, state, holder_key_id,
     version, rule_id, ruleset_version FROM care.case
     WHERE signal_id = (SELECT signal_id FROM first_ids)$$,

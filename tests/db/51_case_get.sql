@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 \ir fixtures.psql
 
 DO $$
@@ -20,12 +20,21 @@ INSERT INTO r SELECT 'get', pg_temp.case_get('tok-coordinator',
     pg_temp.cid('K'), NULL, 'req-get-1');
 SELECT pg_temp.answer_is('get', 200,
     'a coordinator of the case''s region reads it',
-    ARRAY['case', 'history', 'signal', 'subject', 'version']);
+    ARRAY['case', 'history', 'sealed', 'signal', 'subject', 'version']);
+-- 0017: the personal data come sealed, for nrmd to open (no plaintext
+-- in the subject, no pseudonym); each value as it was stored.
 SELECT is((SELECT v->'body'->'subject' FROM r WHERE name = 'get'),
-    '{"given_name": "Ana", "family_name": "Test", "birth_date": "1994-03-02",
-      "phone": "+31 6 0000 0000", "address": "Teststraat 1",
-      "narrative": "test narrative"}',
-    'the subject''s personal data (no pseudonym)');
+    '{"given_name": null, "family_name": null, "birth_date": null,
+      "phone": null, "address": null, "narrative": null}',
+    'the subject''s members, no plaintext (no pseudonym)');
+SELECT is((SELECT jsonb_object_agg(f->>'path', f->>'value') FROM r,
+        jsonb_array_elements(v->'body'->'sealed'->'fields') f
+    WHERE name = 'get'),
+    (SELECT jsonb_object_agg('subject.' || e.key, pg_temp.sealed_b64(e.value))
+        || jsonb_build_object('signal.reporter_reference',
+            pg_temp.sealed_b64('PV-2024-1'))
+    FROM jsonb_each_text(pg_temp.subject_plain()) e),
+    'the subject''s personal data and the reference, sealed as stored');
 SELECT is((SELECT v->'body'->'version' FROM r WHERE name = 'get'), '1',
     'version (the ETag) is the case version');
 SELECT is((SELECT v->'body'->'case' FROM r WHERE name = 'get')
@@ -47,7 +56,7 @@ SELECT is((SELECT (v->'body'->'signal') - 'signal_id' - 'received_at'
     FROM r WHERE name = 'get'),
     '{"observed_at": "2024-05-01T10:00:00Z",
       "reporter": {"agency": "Test Police", "kind": "police"},
-      "reporter_reference": "PV-2024-1", "municipality_code": "GM0363",
+      "reporter_reference": null, "municipality_code": "GM0363",
       "routed_region": "VR13", "minor": true, "age_estimate": 16,
       "gender": "female", "nationality": "RO", "languages": ["ro", "en"],
       "exploitation": ["sexual"], "control_means": ["debt_bondage"],
@@ -126,8 +135,9 @@ SELECT is(pg_temp.case_get('tok-coordinator-vr01', pg_temp.cid('K'))
 -- Assessors read any case.
 INSERT INTO r SELECT 'assessor', pg_temp.case_get('tok-assessor',
     pg_temp.cid('K'), 'identification', 'req-get-5');
-SELECT is((SELECT v->'body'->'subject'->>'given_name' FROM r
-    WHERE name = 'assessor'), 'Ana', 'an assessor reads the full case');
+SELECT is((SELECT pg_temp.sealed_at(v, 'subject.given_name') FROM r
+    WHERE name = 'assessor'), pg_temp.sealed_b64('Ana'),
+    'an assessor reads the full case');
 SELECT results_eq($$SELECT role, action, purpose, outcome FROM audit.event
     WHERE request_id = 'req-get-5'$$,
     $$VALUES ('assessor'::text, 'case.read'::text, 'identification'::text,

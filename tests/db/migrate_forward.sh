@@ -118,7 +118,7 @@ check "a second migrate is a no-op" sh -c \
     "'$NRMCTL' --database-url '$(url ${DB}_old)' migrate --dir sql |
     grep -q '^schema is current at version'"
 dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
-# What 0009 and 0010 add is left out of the comparison once checked: their
+# What 0009, 0010 and 0017 add is left out of the comparison once checked: their
 # tables are empty and their columns NULL in every row that existed.
 # 0013's stats.config holds exactly its one seeded row (the default
 # threshold), 0014's audit.retention_policy its one (5 years), 0015's
@@ -130,11 +130,18 @@ import sys
 new_cols = {'audit.event': ['person_id'],
             'care."case"': ['holder_person_id'],
             'auth.api_key': ['created_by_key', 'created_by_person',
-                             'cert_sha256']}
+                             'cert_sha256'],
+            # 0017: the sealed columns beside the plaintext ones
+            'intake.signal': ['data_key_id', 'reporter_reference_ct'],
+            'care.subject': ['data_key_id', 'given_name_ct',
+                             'family_name_ct', 'birth_date_ct', 'phone_ct',
+                             'address_ct', 'narrative_ct'],
+            'ident.decision': ['data_key_id', 'rationale_ct']}
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
               'auth.login_lock', 'audit.anchor_signature',
-              'audit.verified_checkpoint', 'stats.publication'}
+              'audit.verified_checkpoint', 'stats.publication',
+              'care.data_key'}
 seeded = {'stats.config': [['t', '10']],
           'audit.retention_policy': [['t', '5 years']],
           'audit.break_glass_limit': [['t', '5']]}
@@ -181,7 +188,7 @@ while i < len(lines):
     out.append('\\.')
 print('\n'.join(out), end='')
 EOF
-check "the data is unchanged (0009's and 0010's tables empty, their columns NULL; 0013's config and 0015's limit seeded)" \
+check "the data is unchanged (0009's, 0010's and 0017's tables empty, their columns NULL; 0013's config and 0015's limit seeded)" \
     diff -u "$T/data.before" "$T/data.after.old"
 answers ${DB}_old >"$T/answers.after"
 check "the api answers are unchanged (but the members later issues add)" \

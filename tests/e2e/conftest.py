@@ -131,7 +131,10 @@ def pki(workdir):
     pseudo.write_text(os.urandom(32).hex() + "\n")
     os.chmod(key, 0o600)
     os.chmod(pseudo, 0o600)
-    return {"cert": cert, "key": key, "pseudonym": pseudo}
+    kek = workdir / "data.kek"
+    kek.write_text(os.urandom(32).hex() + "\n")
+    os.chmod(kek, 0o600)
+    return {"cert": cert, "key": key, "pseudonym": pseudo, "kek": kek}
 
 
 # --------------------------------------------------------------------------
@@ -156,7 +159,9 @@ def nrmd(workdir, cluster, pki):
 
 
 @pytest.fixture
-def db(cluster):
+def db(cluster, pki):
+    # the KEK the daemons seal personal data with (nrm_e2e/sealed.py)
+    cluster.kek_file = pki["kek"]
     return cluster
 
 

@@ -11,6 +11,7 @@ import requests
 
 from nrm_e2e.api import assert_problem, assert_receipt, post_signal, wait_http
 from nrm_e2e.env import wait_for
+from nrm_e2e.sealed import signal_ids_by_reference
 from nrm_e2e.signals import adult_signal
 
 
@@ -21,7 +22,8 @@ def readyz(d):
         return None
 
 
-def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
+def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys,
+                                           pki):
     d = nrmd_factory(config={"db_reconnect_max": 1, "retry_after": 2,
                              "db_connect_timeout": 2,
                              "db_query_timeout": 3})
@@ -106,11 +108,9 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
             assert r.headers.get("Retry-After") == "2"
     # every acknowledged signal is in the database exactly once
     acked = [x[1] for x in results if x[2] == 201]
-    refs = ",".join("'%s'" % ref for ref in acked)
-    rows = cluster.sql(
-        "select reporter_reference, count(*) from intake.signal "
-        "where reporter_reference in (%s) group by 1" % refs)
-    found = {ref: int(n) for ref, n in rows}
+    # the references are stored sealed (issue 15): opened with the KEK
+    by_ref = signal_ids_by_reference(cluster, pki["kek"])
+    found = {ref: len(by_ref[ref]) for ref in acked if ref in by_ref}
     missing = [ref for ref in acked if ref not in found]
     assert not missing, "acknowledged but not stored: %s" % missing
     dup = {ref: n for ref, n in found.items() if n != 1}
@@ -119,9 +119,7 @@ def test_postgres_restart_while_submitting(nrmd_factory, cluster, keys):
     for _phase, ref, status, r in results:
         if status == 201:
             sid = r.json()["signal_id"]
-            assert cluster.scalar(
-                "select reporter_reference from intake.signal "
-                "where id = '%s'" % sid) == ref
+            assert by_ref[ref] == [sid]
 
 
 def test_daemon_starts_while_database_is_down(nrmd_factory, cluster, keys):

@@ -10,6 +10,7 @@ import requests
 from nrm_e2e.api import (
     assert_problem, assert_receipt, auth, get_receipt, ok, post_signal)
 from nrm_e2e.openapi import load_openapi, validator
+from nrm_e2e.sealed import signal_values
 from nrm_e2e.signals import (
     PERSONAL, adult_signal, minor_signal, notification_signal, now_utc,
     rfc3339)
@@ -60,24 +61,22 @@ def test_happy_path_adult_with_consent(nrmd, db, keys):
         % rec["case_id"])[0]
     assert rule_id == rec["rule_id"]
     assert version
-    # the personal data went to care.subject, and only there
+    # the personal data went to care.subject, and only there, sealed
+    # (issue 15: once compared in plaintext, now opened with the KEK)
     assert db.count(
         "select count(*) from care.subject where signal_id = '%s' "
-        "and given_name = '%s' and family_name = '%s' "
-        "and birth_date = '%s' and phone = '%s' and narrative = '%s' "
-        "and pseudonym is not null"
-        % (rec["signal_id"], PERSONAL["given_name"],
-           PERSONAL["family_name"], PERSONAL["birth_date"],
-           PERSONAL["phone"], PERSONAL["narrative"])) == 1
+        "and pseudonym is not null" % rec["signal_id"]) == 1
+    vals = signal_values(db, nrmd.config["data_kek_file"], rec["signal_id"])
+    for k in ("given_name", "family_name", "birth_date", "phone",
+              "narrative"):
+        assert vals[k] == PERSONAL[k], k
     for table in ("intake.signal", "care.case"):
         col = "id" if table == "intake.signal" else "signal_id"
         assert db.count(
             "select count(*) from %s t where t.%s = '%s' "
             "and row_to_json(t)::text like '%%%s%%'"
             % (table, col, rec["signal_id"], PERSONAL["family_name"])) == 0
-    assert db.scalar("select reporter_reference from intake.signal "
-                     "where id = '%s'" % rec["signal_id"]) == \
-        body["reporter_reference"]
+    assert vals["reporter_reference"] == body["reporter_reference"]
     # the write was audited with this request's id
     assert db.count(
         "select count(*) from audit.event where request_id = '%s'"
@@ -318,11 +317,10 @@ def test_utf8_names_and_offsets(nrmd, db, keys):
     body["subject"]["given_name"] = PERSONAL["given_name_utf8"]
     body["subject"]["family_name"] = PERSONAL["family_name_utf8"]
     rec = assert_receipt(post_signal(nrmd, keys["reporter"].token, body))
-    assert db.count(
-        "select count(*) from care.subject where signal_id = '%s' "
-        "and given_name = '%s' and family_name = '%s'"
-        % (rec["signal_id"], PERSONAL["given_name_utf8"],
-           PERSONAL["family_name_utf8"])) == 1
+    # stored sealed (issue 15): opened with the KEK, byte for byte
+    vals = signal_values(db, nrmd.config["data_kek_file"], rec["signal_id"])
+    assert vals["given_name"] == PERSONAL["given_name_utf8"]
+    assert vals["family_name"] == PERSONAL["family_name_utf8"]
 
 
 # --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 graceful shutdown."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import requests
 from nrm_e2e.api import assert_receipt, post_signal, signal_headers
 from nrm_e2e.env import NRMD, ROOT, clean_env, free_port, wait_for
 from nrm_e2e.rawhttp import read_response
+from nrm_e2e.sealed import signal_ids_by_reference
 from nrm_e2e.signals import adult_signal
 
 
@@ -101,6 +103,27 @@ def test_bad_pseudonym_key_file_refused(nrmd_factory, tmp_path):
     assert "pseudonym_key_file" in p.stdout + p.stderr
 
 
+def test_kek_file_others_may_read_refused(nrmd_factory, tmp_path):
+    """The key-encryption key of personal data: a file group or others
+    may read is refused at start, and the log names the config key (and
+    never the key itself)."""
+    kek = tmp_path / "data.kek"
+    secret = os.urandom(32).hex()
+    kek.write_text(secret + "\n")
+    os.chmod(kek, 0o644)
+    d = nrmd_factory(config={"data_kek_file": kek}, start=False)
+    p = nrmd_cli(["--config", str(d.config_path)])
+    assert p.returncode == 1
+    assert "data_kek_file" in p.stdout + p.stderr
+    assert "0644" in p.stdout + p.stderr
+    assert secret not in p.stdout + p.stderr
+    # the same file at mode 600 starts
+    os.chmod(kek, 0o600)
+    d2 = nrmd_factory(config={"data_kek_file": kek})
+    assert requests.get(d2.url + "/healthz", timeout=5).status_code == 200
+    assert secret not in d2.log_text()
+
+
 def test_missing_config_file_refused(tmp_path):
     p = nrmd_cli(["--config", str(tmp_path / "nope.conf"), "--check-config"])
     assert p.returncode == 1
@@ -185,10 +208,10 @@ def test_graceful_shutdown_finishes_in_flight(nrmd_factory, db, keys):
         assert status == 201, (status, body[:300])
     rc = d.proc.wait(15)
     assert rc == 0
+    # the references are stored sealed (issue 15): opened with the KEK
+    by_ref = signal_ids_by_reference(db, db.kek_file)
     for b in bodies:
-        assert db.count("select count(*) from intake.signal where "
-                        "reporter_reference = '%s'"
-                        % b["reporter_reference"]) == 1
+        assert len(by_ref.get(b["reporter_reference"], [])) == 1
 
 
 def test_graceful_shutdown_many_in_flight(nrmd_factory, keys):

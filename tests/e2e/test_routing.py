@@ -23,6 +23,7 @@ import nrm_e2e.api
 from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
 from nrm_e2e.env import ROUTING_DIR, wait_for
 from nrm_e2e.pg import create_key
+from nrm_e2e.sealed import signal_ids_by_reference
 from nrm_e2e.signals import (
     PERSONAL, PERSONAL_FRAGMENTS, adult_signal, minor_signal, now_utc)
 
@@ -754,18 +755,21 @@ def test_reload_under_load_loses_nothing(nrmd_factory, db, rkeys,
     refs = [x[0] for x in results]
     assert len(set(refs)) == total
 
-    # every accepted signal is stored exactly once, with one case
+    # every accepted signal is stored exactly once, with one case (the
+    # references are stored sealed, issue 15: opened with the KEK)
+    by_ref = signal_ids_by_reference(db, db.kek_file)
+    for ref in refs:
+        assert len(by_ref.get(ref, [])) <= 1, (ref, by_ref[ref])
+    ref_of = {by_ref[ref][0]: ref for ref in refs if ref in by_ref}
     rows = db.sql(
-        "select s.reporter_reference, count(*) over (partition by "
-        "s.reporter_reference), s.rule_id, s.ruleset_version, "
+        "select s.id, s.rule_id, s.ruleset_version, "
         "c.rule_id, c.ruleset_version, c.region_code, s.municipality_code "
         "from intake.signal s left join care.case c on c.signal_id = s.id "
-        "where s.reporter_reference in (%s)"
-        % ", ".join("'%s'" % ref for ref in refs))
+        "where s.id in (%s)" % ", ".join("'%s'" % i for i in ref_of))
     stored = {}
-    for ref, n, srule, sver, crule, cver, region, muni in rows:
-        assert n == "1", (ref, n)
-        stored[ref] = (srule, sver, crule, cver, region, muni)
+    for sid, srule, sver, crule, cver, region, muni in rows:
+        assert ref_of[sid] not in stored, ref_of[sid]
+        stored[ref_of[sid]] = (srule, sver, crule, cver, region, muni)
     assert set(stored) == set(refs), set(refs) - set(stored)
 
     by_ver = {}

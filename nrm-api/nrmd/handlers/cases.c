@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "dbapi.h"
 #include "endpoints.h"
+#include "sealed.h"
 #include "util.h"
 
 #include "nrm/json.h"
@@ -38,12 +39,17 @@
 static void
 case_get_authed(struct nrm_req *r)
 {
-	const char *purpose, *reason;
+	struct nrm_dbapi_call call;
+	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
 
 	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
-	NRM_DBAPI_SEND_TEXTS(
-	    r, NRM_STMT_CASE_GET, nrm_req_uuid_param(r), purpose, reason);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
+	/* the subject's values come sealed: opened before the reply */
+	nrm_sealed_send(r, NRM_STMT_CASE_GET, &call, "case", id);
 }
 
 void

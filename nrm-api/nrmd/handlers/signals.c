@@ -15,6 +15,7 @@
 #include "dbapi.h"
 #include "log.h"
 #include "endpoints.h"
+#include "sealed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ sig_create_authed(struct nrm_req *r)
 	enum nrm_agency_kind kind;
 	const char *key;
 	char *facts = NULL, *subject = NULL, *canon = NULL, *route = NULL;
+	char *sfacts = NULL, *ssubject = NULL;
 	unsigned char req_hash[32], pseud[32];
 	char pin[1024];
 	size_t pin_len;
@@ -100,6 +102,13 @@ sig_create_authed(struct nrm_req *r)
 		goto out;
 	}
 	nrm_sha256(canon, strlen(canon), req_hash);
+	/* the personal data leave nrmd sealed (docs/data-protection.md) */
+	if (nrm_sealed_intake(
+		&app->data_kek, facts, subject, &sfacts, &ssubject) != NRM_OK) {
+		nrm_req_fail(
+		    r, NRM_E_INTERNAL, "", "could not seal the signal");
+		goto out;
+	}
 	if (!s.notification_only) {
 		pin_len = nrm_signal_pseudonym_input(&s, pin, sizeof(pin));
 		if (pin_len > 0) {
@@ -117,8 +126,8 @@ sig_create_authed(struct nrm_req *r)
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, key);
 	nrm_dbapi_bytes(&call, req_hash, sizeof(req_hash));
-	nrm_dbapi_text(&call, facts);
-	nrm_dbapi_text(&call, s.notification_only ? NULL : subject);
+	nrm_dbapi_text(&call, sfacts);
+	nrm_dbapi_text(&call, s.notification_only ? NULL : ssubject);
 	if (has_pseud)
 		nrm_dbapi_bytes(&call, pseud, sizeof(pseud));
 	else
@@ -131,7 +140,11 @@ out:
 		explicit_bzero(subject, strlen(subject));
 	if (canon != NULL)
 		explicit_bzero(canon, strlen(canon));
+	if (facts != NULL)
+		explicit_bzero(facts, strlen(facts));
 	free(facts);
+	free(sfacts);
+	free(ssubject);
 	free(subject);
 	free(canon);
 	free(route);

@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "dbapi.h"
 #include "endpoints.h"
+#include "sealed.h"
 #include "util.h"
 
 #include "nrm/json.h"
@@ -61,16 +62,47 @@ track_body_text(struct nrm_req *r, char **text)
 	return NRM_OK;
 }
 
+/* The members nrmd adds to an entry when it seals the rationale. */
+static const char *const ident_sealed_keys[] = {
+    "id", "data_key", "rationale_ct"};
+
 static void
 ident_record_authed(struct nrm_req *r)
 {
+	struct nrm_dbapi_call call;
+	const char *id = nrm_req_uuid_param(r);
+	cJSON *root;
 	char *entry;
 
-	if (track_body_text(r, &entry) != NRM_OK)
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return;
+	for (size_t i = 0; i < NRM_ARRAY_LEN(ident_sealed_keys); i++)
+		if (cJSON_HasObjectItem(root, ident_sealed_keys[i])) {
+			cJSON_Delete(root);
+			nrm_req_fail(r, NRM_E_VALIDATION, "",
+			    "unknown field; known: stage, outcome, "
+			    "deciding_body, rationale, decided_on, "
+			    "reflection_start, reflection_end, "
+			    "recovery_start, recovery_end");
+			return;
+		}
+	/* the rationale leaves nrmd sealed (docs/data-protection.md) */
+	if (nrm_sealed_rationale(&r->app->data_kek, root) != NRM_OK) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
+		return;
+	}
+	entry = nrm_json_print_take(root, true);
+	if (entry == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, entry);
+	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
 	/* The parameters are copied by the pool before entry goes. */
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_RECORD, nrm_req_uuid_param(r),
-	    entry, r->app->cfg.jurisdiction_profile);
+	nrm_sealed_send(r, NRM_STMT_IDENT_RECORD, &call, "case", id);
 	free(entry);
 }
 
@@ -84,12 +116,18 @@ nrm_h_ident_record(struct nrm_req *r)
 static void
 ident_list_authed(struct nrm_req *r)
 {
-	const char *purpose, *reason;
+	struct nrm_dbapi_call call;
+	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
 
 	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
 		return;
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_IDENT_LIST, nrm_req_uuid_param(r),
-	    r->app->cfg.jurisdiction_profile, purpose, reason);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
+	/* each entry's rationale comes sealed: opened before the reply */
+	nrm_sealed_send(r, NRM_STMT_IDENT_LIST, &call, "case", id);
 }
 
 void

@@ -68,6 +68,7 @@ class Daemon:
             # limits; they are off here and test_flood.py sets its own.
             "rate_limit_address": "0",
             "rate_limit_key": "0",
+            "data_kek_file": str(pki["kek"]),
         }
         if config:
             for k, v in config.items():

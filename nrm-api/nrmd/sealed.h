@@ -1,0 +1,71 @@
+/*
+ * sealed.h - nrmd's side of personal data at rest (issue 15,
+ * docs/data-protection.md): seal the personal data of a signal before
+ * api.intake stores it, and open the "sealed" member of an api.* answer
+ * before the client sees it.
+ *
+ * The formats of a sealed value and of a wrapped data key are
+ * fieldcrypt.h's; the JSON they travel in is docs/sql-api.md's
+ * ("Ciphertext").  Nothing here logs a value.
+ */
+#ifndef NRM_SEALED_H
+#define NRM_SEALED_H
+
+#include "dbapi.h"
+#include "fieldcrypt.h"
+
+#include <cjson/cJSON.h>
+
+/*
+ * Seal the intake arguments: `facts` (nrm_signal_facts_json) gains the
+ * signal's "id" (a fresh UUID, the row of the associated data) and, when
+ * the signal holds personal data, its "data_key" ({id, kek_id, wrapped});
+ * its reporter_reference and the members of `subject`
+ * (nrm_signal_subject_json, "null" for a notification) become
+ * <name>_ct, base64 of the sealed value.  *facts_out and *subject_out
+ * are malloc'd (the caller frees them, after explicit_bzero if it
+ * likes).  NRM_ERR on OpenSSL or memory failure.
+ */
+int nrm_sealed_intake(const struct nrm_kek *kek, const char *facts,
+    const char *subject, char **facts_out, char **subject_out) NRM_MUSTCHECK;
+
+/* The longest rationale of an identification entry (bytes). */
+#define NRM_SEALED_RATIONALE_MAX 4000
+
+/*
+ * Seal the "rationale" of an identification entry (api.ident_record's
+ * p_entry) in place: a string of 1 to NRM_SEALED_RATIONALE_MAX bytes
+ * becomes "rationale_ct" with the entry's new "id" and its "data_key";
+ * a string of another length becomes "" (the database refuses it with
+ * its own answer, and the text never leaves nrmd); anything else stays
+ * for the database to judge.  The caller has refused a client's "id",
+ * "data_key" and "rationale_ct".
+ */
+int nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry) NRM_MUSTCHECK;
+
+/*
+ * Open every "sealed" member in `body`, found in body itself and in its
+ * objects and arrays a few levels down (the items of a list carry their
+ * own): {"data_key": {id, kek_id, wrapped} or null, "fields": [{"path":
+ * "subject.given_name", "aad": "...", "value": base64}]}.  Each value's
+ * plaintext is set at its path, relative to the object holding the
+ * member, which is removed.  A value that does not open is set to null
+ * at its path and its path appended to that object's
+ * "decryption_failed" array.  Returns how many did not open; *reason
+ * (when not NULL) is the first one's reason word.  Never fails
+ * otherwise: a malformed member counts as failures.
+ */
+int nrm_sealed_open(
+    const struct nrm_kek *kek, cJSON *body, const char **reason);
+
+/*
+ * nrm_dbapi_send() for an answer that may hold sealed values: opened
+ * before the reply; when any did not open, the read is audited
+ * (api.data_unreadable, object_type/object_id of the read) and counted
+ * before the reply is made.
+ */
+void nrm_sealed_send(struct nrm_req *r, enum nrm_stmt stmt,
+    const struct nrm_dbapi_call *c, const char *object_type,
+    const char *object_id);
+
+#endif /* NRM_SEALED_H */

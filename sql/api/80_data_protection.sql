@@ -1,0 +1,42 @@
+-- 80_data_protection.sql - api functions of personal data at rest
+-- (issue 15, docs/data-protection.md).  A repeatable file
+-- (docs/sql-api.md, "Migrations"); the tables are in 0017.
+
+/*
+ * A sealed value nrmd could not open (tampered, moved from another row
+ * or column, its data key gone): one audit event data.decrypt_failed
+ * for the object read, outcome failed, p_reason one word (tampered,
+ * misplaced, malformed, no_key).  Never a value.  The caller is the
+ * principal whose read found it (coordinator or assessor).
+ */
+CREATE OR REPLACE FUNCTION api.data_unreadable(p_token_hash bytea,
+    p_request_id text, p_client inet, p_object_type text,
+    p_object_id text, p_reason text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	IF p_reason IS NULL OR p_reason NOT IN ('tampered', 'misplaced',
+	    'malformed', 'no_key') THEN
+		RAISE EXCEPTION 'p_reason must be tampered, misplaced, '
+		    'malformed or no_key'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'],
+	    'data.decrypt_failed', p_object_type, p_object_id);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	RETURN api.refuse(v_p, NULL, 'failed', p_reason,
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        '{}'::jsonb));
+END
+$$;
+COMMENT ON FUNCTION api.data_unreadable(bytea, text, inet, text, text, text)
+    IS 'nrmd found a sealed value it could not open in an answer: audit '
+    'data.decrypt_failed (outcome failed, the reason word, no value).';
+GRANT EXECUTE ON FUNCTION api.data_unreadable(bytea, text, inet, text, text,
+    text) TO nrm_app;
