@@ -68,8 +68,8 @@ API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
 
 NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/db_queue.c nrm-api/nrmd/db_stmt.c \
-           nrm-api/nrmd/http.c nrm-api/nrmd/conn.c nrm-api/nrmd/config.c \
-           nrm-api/nrmd/framing.c nrm-api/nrmd/hist.c \
+           nrm-api/nrmd/http.c nrm-api/nrmd/req.c nrm-api/nrmd/conn.c \
+           nrm-api/nrmd/config.c nrm-api/nrmd/framing.c nrm-api/nrmd/hist.c \
            nrm-api/nrmd/endpoints.c nrm-api/nrmd/tls.c \
            nrm-api/nrmd/problem.c nrm-api/nrmd/auth.c nrm-api/nrmd/dbapi.c \
            nrm-api/nrmd/waiters.c nrm-api/nrmd/jobs.c \
@@ -242,9 +242,9 @@ $(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
 # test_http_alone links the HTTP edge, auth and the api.* call path with
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
 # nor any handler: the modules stand alone.
-HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o framing.o hist.o \
-                 auth.o dbapi.o db.o db_queue.o db_stmt.o conn.o problem.o \
-                 tls.o session.o \
+HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o req.o framing.o \
+                 hist.o auth.o dbapi.o db.o db_queue.o db_stmt.o conn.o \
+                 problem.o tls.o session.o \
                  config.o guard.o flood.o) \
                  $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
                  pgnotice.o keyfile.o)

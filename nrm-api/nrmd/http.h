@@ -1,7 +1,9 @@
 /*
  * http.h - the HTTP edge: evhttp servers (plain and TLS) on the daemon's
  * loop, request objects, dispatch to the endpoint table's handlers, and
- * replies.
+ * replies.  http.c is the server and sends the one reply that frees a
+ * request (nrm_req_reply); req.c has the helpers a handler reads and
+ * answers its request with (the nrm_req_* functions built on it).
  *
  * Request lifetime: http creates a struct nrm_req for every request that
  * reaches the application and frees it in exactly one place, when the
