@@ -99,6 +99,34 @@ nrm_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Hex digit value, or -1. */
+static int
+crypto_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+nrm_unhex(const char *hex, size_t len, unsigned char *out)
+{
+	if (len % 2 != 0)
+		return NRM_ERR;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = crypto_hexval(hex[i]), lo = crypto_hexval(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return NRM_ERR;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return NRM_OK;
+}
+
 bool
 nrm_ct_equal(const void *a, const void *b, size_t n)
 {

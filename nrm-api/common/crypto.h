@@ -32,6 +32,12 @@ int nrm_hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
 void nrm_hex(const unsigned char *in, size_t n, char *out);
 
 /*
+ * Decode `len` hex characters (either case) into out[len / 2]; NRM_ERR
+ * on an odd length or any other character (out is then undefined).
+ */
+int nrm_unhex(const char *hex, size_t len, unsigned char *out) NRM_MUSTCHECK;
+
+/*
  * base64url without padding of `n` bytes into out (room for 4n/3 + 4),
  * NUL-terminated; returns the length.
  */

@@ -55,32 +55,6 @@ nrm_kek_clear(struct nrm_kek *k)
 	OPENSSL_cleanse(k, sizeof(*k));
 }
 
-static int
-fc_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* 2n hex characters into n bytes; NRM_ERR on any other character. */
-static int
-fc_unhex(const char *s, unsigned char *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = fc_hexval(s[2 * i]), lo = fc_hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return NRM_ERR;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return NRM_OK;
-}
-
 int
 nrm_kek_load(struct nrm_kek *k, const char *path, char *why, size_t whysz)
 {
@@ -116,7 +90,7 @@ nrm_kek_load(struct nrm_kek *k, const char *path, char *why, size_t whysz)
 	if (n == 2 * NRM_FC_KEY_LEN + 1 && buf[n - 1] == '\n')
 		n--;
 	if (n != 2 * NRM_FC_KEY_LEN ||
-	    fc_unhex(buf, key, NRM_FC_KEY_LEN) != NRM_OK) {
+	    nrm_unhex(buf, 2 * NRM_FC_KEY_LEN, key) != NRM_OK) {
 		snprintf(why, whysz,
 		    "not 64 hex characters (32 random bytes) and an optional "
 		    "newline");
@@ -424,7 +398,7 @@ nrm_fc_uuid_parse(const char *s, unsigned char id[NRM_FC_KEY_ID_LEN])
 		}
 		hex[j++] = s[i];
 	}
-	return fc_unhex(hex, id, NRM_FC_KEY_ID_LEN);
+	return nrm_unhex(hex, 2 * NRM_FC_KEY_ID_LEN, id);
 }
 
 int

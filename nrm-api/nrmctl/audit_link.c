@@ -56,36 +56,6 @@ const char *const nrm_audit_field_names[NRM_AUDIT_FIELDS] = {
     "person_id",
 };
 
-/* Hex digit value, or -1. */
-static int
-link_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode `len` hex characters into out[len / 2]; NRM_ERR on bad input. */
-static int
-link_unhex(const char *hex, size_t len, unsigned char *out)
-{
-	if (len % 2 != 0)
-		return NRM_ERR;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = link_hexval(hex[i]);
-		int lo = link_hexval(hex[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return NRM_ERR;
-		out[i / 2] = (unsigned char)(hi << 4 | lo);
-	}
-	return NRM_OK;
-}
-
 int
 nrm_audit_parse_i64(const char *s, int64_t *out)
 {
@@ -144,7 +114,7 @@ nrm_audit_link_anchor(
 	} else if (nrm_audit_parse_i64(PQgetvalue(res, 0, 0), &a->pos) !=
 		NRM_OK ||
 	    PQgetlength(res, 0, 1) != NRM_AUDIT_HEX_LEN ||
-	    link_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, a->hash) !=
+	    nrm_unhex(PQgetvalue(res, 0, 1), NRM_AUDIT_HEX_LEN, a->hash) !=
 		NRM_OK ||
 	    PQgetlength(res, 0, 2) > NRM_AUDIT_AT_MAX ||
 	    PQgetlength(res, 0, 3) > NRM_AUDIT_SIG_B64_MAX) {
@@ -178,7 +148,7 @@ link_rehash(const PGresult *res, struct nrm_audit_link *l)
 	db = PQgetvalue(res, 0, LINK_COL_DBCANON);
 	dblen = (size_t)PQgetlength(res, 0, LINK_COL_DBCANON);
 	dbc = malloc(dblen / 2 + 1);
-	if (dbc == NULL || link_unhex(db, dblen, dbc) != NRM_OK)
+	if (dbc == NULL || nrm_unhex(db, dblen, dbc) != NRM_OK)
 		goto out;
 	l->canon_differs = dblen / 2 != clen || memcmp(dbc, canon, clen) != 0;
 	buf = malloc(32 + clen);
@@ -209,8 +179,8 @@ link_read(const PGresult *res, struct nrm_audit_link *l)
 	l->event_id = PQgetvalue(res, 0, LINK_COL_EVENT);
 	l->prev_hex = PQgetvalue(res, 0, LINK_COL_PREV);
 	l->hash_hex = PQgetvalue(res, 0, LINK_COL_HASH);
-	if (link_unhex(l->prev_hex, NRM_AUDIT_HEX_LEN, l->prev) != NRM_OK ||
-	    link_unhex(l->hash_hex, NRM_AUDIT_HEX_LEN, l->hash) != NRM_OK)
+	if (nrm_unhex(l->prev_hex, NRM_AUDIT_HEX_LEN, l->prev) != NRM_OK ||
+	    nrm_unhex(l->hash_hex, NRM_AUDIT_HEX_LEN, l->hash) != NRM_OK)
 		return NRM_ERR;
 	l->present = strcmp(PQgetvalue(res, 0, LINK_COL_PRESENT), "t") == 0;
 	for (int i = 0; i < NRM_AUDIT_FIELDS; i++)

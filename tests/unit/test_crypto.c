@@ -17,6 +17,27 @@
 static unsigned char key[NRM_TOKEN_KEY_LEN];
 static unsigned char key2[NRM_TOKEN_KEY_LEN];
 
+/* nrm_unhex: the inverse of nrm_hex, either case; odd lengths and any
+ * other character refused. */
+static void
+test_unhex(void **state)
+{
+	const unsigned char want[4] = {0x00, 0xab, 0xCD, 0xff};
+	unsigned char out[4];
+	char hex[9];
+
+	(void)state;
+	nrm_hex(want, sizeof(want), hex);
+	assert_int_equal(nrm_unhex(hex, 8, out), NRM_OK);
+	assert_memory_equal(out, want, sizeof(want));
+	assert_int_equal(nrm_unhex("00ABcdFF", 8, out), NRM_OK);
+	assert_memory_equal(out, want, sizeof(want));
+	assert_int_equal(nrm_unhex("00abc", 5, out), NRM_ERR);
+	assert_int_equal(nrm_unhex("00abcg", 6, out), NRM_ERR);
+	assert_int_equal(nrm_unhex("0 ab", 4, out), NRM_ERR);
+	assert_int_equal(nrm_unhex("", 0, out), NRM_OK);
+}
+
 static void
 test_hkdf_rfc5869_case3(void **state)
 {
@@ -107,6 +128,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_unhex),
 	    cmocka_unit_test(test_hkdf_rfc5869_case3),
 	    cmocka_unit_test(test_token_round_trip),
 	    cmocka_unit_test(test_token_refusals),
