@@ -56,7 +56,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/duration.c nrm-core/diag.c nrm-core/rules.c \
            nrm-core/rules_regions.c nrm-core/rules_parse.c \
            nrm-core/rules_compile.c nrm-core/role.c \
-           nrm-core/statvocab.c nrm-core/indicators.c
+           nrm-core/statvocab.c nrm-core/statlabel.c \
+           nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/fieldcrypt.c \

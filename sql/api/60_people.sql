@@ -28,17 +28,20 @@
 
 -- A person as the admin endpoints show it (no secret).
 CREATE OR REPLACE FUNCTION auth.person_json(p auth.person) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT pg_catalog.jsonb_build_object('id', p.id, 'login', p.login,
 	    'display_name', p.display_name, 'agency_id', p.agency_id,
+	    'agency', (SELECT a.name FROM auth.agency a
+	        WHERE a.id = p.agency_id),
 	    'role', p.role, 'regions', COALESCE(p.regions, '{}'::text[]),
 	    'status', p.status, 'created_at', api.rfc3339(p.created_at),
 	    'disabled_at', api.rfc3339(p.disabled_at))
 $$;
 COMMENT ON FUNCTION auth.person_json(auth.person) IS
-    'A person as the admin endpoints answer it: no secret.';
+    'A person as the admin endpoints answer it, with its agency''s name: '
+    'no secret.';
 GRANT EXECUTE ON FUNCTION auth.person_json(auth.person) TO nrm_admin,
     nrm_people;
 

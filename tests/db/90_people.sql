@@ -76,7 +76,8 @@ WHERE name = 'c1';
 SELECT is((r.v->'body') - '{id,created_at,enrolment_expires_at}'::text[],
     jsonb_build_object('login', 'coord.one', 'display_name',
         'Name of coord.one', 'agency_id',
-        'a0000000-0000-4000-8000-000000000003', 'role', 'coordinator',
+        'a0000000-0000-4000-8000-000000000003', 'agency', 'Test Care',
+        'role', 'coordinator',
         'regions', '["VR13"]'::jsonb, 'status', 'active',
         'disabled_at', NULL),
     'the body is the person, no secret') FROM r WHERE name = 'c1';

@@ -118,6 +118,7 @@ def test_values_are_the_statistics(nrmd, keys, fixture_data, ind):
     got = r.json()
     validator(load_openapi(), "IndicatorValues").validate(got)
     values = got.pop("values")
+    labels = values.pop("labels")
     assert got["id"] == ind["id"] and got["how"] == ind["how"]
     assert got["when"] == ind["when"] and got["by_whom"] == ind["by_whom"]
     by = ind.get("by", [])
@@ -134,6 +135,18 @@ def test_values_are_the_statistics(nrmd, keys, fixture_data, ind):
         assert set(by) <= set(cell), cell
         if cell.get("suppressed"):
             assert cell["value"] is None, cell
+    # words for every category the table names (the console and the
+    # report show them), in both languages; region codes are their own
+    assert sorted(labels) == sorted(by), labels
+    for d in by:
+        for cell in values["cells"]:
+            code = str(cell[d]).lower()
+            if d == "region":
+                assert labels[d] == {}, labels[d]
+                continue
+            word = labels[d].get(code)
+            assert word and word["nl"] and word["en"], (d, code)
+            assert word["nl"] != code and word["en"] != code, word
 
 
 def test_a_count_moves_by_what_was_added(nrmd, keys, fixture_data):

@@ -23,6 +23,7 @@
 #include "endpoints.h"
 
 #include "nrm/indicators.h"
+#include "nrm/statlabel.h"
 #include "nrm/statvocab.h"
 
 #include <stdlib.h>
@@ -62,6 +63,47 @@ ind_not_found(struct nrm_req *r)
 	    "no indicator with this id in the register");
 }
 
+/* One {"nl", "en"} word into the labels object of its dimension. */
+static void
+ind_label_cb(const char *dim, const char *value, const char *nl, const char *en,
+    void *arg)
+{
+	cJSON *labels = arg, *word = cJSON_CreateObject();
+
+	(void)dim;
+	if (word == NULL || cJSON_AddStringToObject(word, "nl", nl) == NULL ||
+	    cJSON_AddStringToObject(word, "en", en) == NULL ||
+	    !cJSON_AddItemToObject(labels, value, word))
+		cJSON_Delete(word);
+}
+
+/*
+ * "labels": {"<dimension>": {"<category>": {"nl", "en"}}} for each
+ * dimension of values.by (statlabel.h; {} for a dimension without
+ * words, the region codes): the console shows words, never codes.
+ * NRM_ERR when out of memory.
+ */
+static int
+ind_add_labels(cJSON *values)
+{
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(values, "by");
+	const cJSON *d;
+	cJSON *labels = cJSON_AddObjectToObject(values, "labels"), *one;
+
+	if (labels == NULL)
+		return NRM_ERR;
+	cJSON_ArrayForEach (d, by) {
+		if (!cJSON_IsString(d) ||
+		    cJSON_GetObjectItemCaseSensitive(labels, d->valuestring))
+			continue;
+		one = cJSON_AddObjectToObject(labels, d->valuestring);
+		if (one == NULL)
+			return NRM_ERR;
+		nrm_stat_label_each(d->valuestring, ind_label_cb, one);
+	}
+	return NRM_OK;
+}
+
 /*
  * The statistics' answer: its body becomes the entry's "values"; any
  * other answer (a refusal, a problem) is passed on as it is.  `arg` is
@@ -84,7 +126,7 @@ ind_values_answer(struct nrm_req *r, void *arg, const char *text)
 		goto out;
 	}
 	entry = cJSON_Parse(arg);
-	if (entry == NULL ||
+	if (entry == NULL || ind_add_labels(body) != NRM_OK ||
 	    !cJSON_AddItemToObject(
 		entry, "values", cJSON_DetachItemViaPointer(ans, body))) {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");

@@ -4,11 +4,15 @@
  */
 #include "pubrender.h"
 
+#include "nrm/statlabel.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PR_BAR_W 360 /* the longest bar, in SVG units */
+#define PR_LABEL_W 320 /* the category column, before the bars */
+#define PR_CHART_W (PR_LABEL_W + PR_BAR_W + 140) /* the value after */
 #define PR_ROW_H 22
 
 /* A JSON member as text into buf ("" when absent or null). */
@@ -169,12 +173,31 @@ pr_label(const cJSON *by, const cJSON *cell, bool en, char *out, size_t n)
 	char buf[2][32];
 
 	pr_dims(by, cell, name, cat, buf);
-	if (cat[0][0] == '\0')
+	if (cat[0][0] == '\0') {
 		snprintf(out, n, "%s", en ? "total" : "totaal");
-	else if (cat[1][0] == '\0')
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *w = nrm_stat_label(
+		    name[i], cat[i], en ? NRM_STAT_EN : NRM_STAT_NL);
+
+		if (w != NULL)
+			cat[i] = w;
+	}
+	if (cat[1][0] == '\0')
 		snprintf(out, n, "%s", cat[0]);
 	else
 		snprintf(out, n, "%s / %s", cat[0], cat[1]);
+}
+
+/* The word for a frequency or unit code (the code when it has none). */
+static const char *
+pr_word(const char *dim, const char *code, bool en)
+{
+	const char *w =
+	    nrm_stat_label(dim, code, en ? NRM_STAT_EN : NRM_STAT_NL);
+
+	return w != NULL ? w : code;
 }
 
 /* One indicator: heading, definition, how/when/by whom, chart, table. */
@@ -185,7 +208,7 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	const cJSON *by = pr_get(values, "by"), *when = pr_get(ind, "when");
 	double max = 1;
 	int n = 0, row = 0;
-	char buf[64], v[32], p90[32], label[80];
+	char buf[64], v[32], p90[32], label[160];
 	const char *supp = en ? "suppressed (&lt; " : "onderdrukt (&lt; ";
 
 	cJSON_ArrayForEach (cell, pr_get(values, "cells")) {
@@ -202,7 +225,9 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	    en ? "How" : "Hoe");
 	pr_html(f, pr_lang(pr_get(ind, "how"), en));
 	fprintf(f, "</dd><dt>%s</dt><dd>", en ? "When" : "Wanneer");
-	pr_html(f, pr_text(pr_get(when, "frequency"), buf, sizeof(buf)));
+	pr_html(f,
+	    pr_word("frequency",
+		pr_text(pr_get(when, "frequency"), buf, sizeof(buf)), en));
 	fprintf(f, ", %s ", en ? "day" : "dag");
 	pr_html(f,
 	    pr_text(
@@ -214,10 +239,10 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	/* The chart: one bar per cell, its number beside it. */
 	fprintf(f,
 	    "<svg class=\"report-chart\" role=\"img\" "
-	    "aria-labelledby=\"chart-%d\" viewBox=\"0 0 640 %d\" width=\"640\" "
+	    "aria-labelledby=\"chart-%d\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 	    "height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">"
 	    "<title id=\"chart-%d\">",
-	    k, n * PR_ROW_H + 4, n * PR_ROW_H + 4, k);
+	    k, PR_CHART_W, n * PR_ROW_H + 4, PR_CHART_W, n * PR_ROW_H + 4, k);
 	pr_html(f, pr_lang(pr_get(ind, "title"), en));
 	fprintf(f, " (%s)</title>\n",
 	    en ? "the numbers are in the table below"
@@ -235,12 +260,13 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 		    y + 15);
 		pr_html(f, label);
 		fprintf(f,
-		    "</text><rect x=\"200\" y=\"%d\" width=\"%d\" "
+		    "</text><rect x=\"%d\" y=\"%d\" width=\"%d\" "
 		    "height=\"%d\" "
 		    "fill=\"#01689b\"/><text x=\"%d\" y=\"%d\" "
 		    "font-size=\"12\" "
 		    "fill=\"#000\">",
-		    y + 2, w, PR_ROW_H - 6, 206 + w, y + 15);
+		    PR_LABEL_W, y + 2, w, PR_ROW_H - 6, PR_LABEL_W + 6 + w,
+		    y + 15);
 		if (hidden)
 			fprintf(f, "%s%.0f)", supp,
 			    pr_get(values, "min_cell") != NULL
@@ -257,7 +283,9 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	    "</caption>\n<thead><tr><th scope=\"col\">%s</th>"
 	    "<th scope=\"col\">%s (",
 	    en ? "Category" : "Categorie", en ? "Value" : "Waarde");
-	pr_html(f, pr_text(pr_get(values, "unit"), buf, sizeof(buf)));
+	pr_html(f,
+	    pr_word(
+		"unit", pr_text(pr_get(values, "unit"), buf, sizeof(buf)), en));
 	fputs(")</th></tr></thead>\n<tbody>\n", f);
 	cJSON_ArrayForEach (cell, pr_get(values, "cells")) {
 		bool hidden = pr_value(cell, v, p90);

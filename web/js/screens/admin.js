@@ -84,7 +84,7 @@ function personsSection(ctx) {
 			{label: t('admin.col.regions'), cell: (p) =>
 				p.regions && p.regions.length ? p.regions.join(', ') : '—'},
 			{label: t('admin.col.agency'), cell: (p) =>
-				h('code', {class: 'utrecht-code nrm-id nrm-small'}, p.agency_id)},
+				h('span', {class: 'nrm-freetext'}, p.agency)},
 			{label: t('admin.col.status'), cell: (p) =>
 				p.status === 'active' ? badge('mine', t('admin.active'))
 				: badge('overdue', t('admin.disabled'))},

@@ -60,8 +60,9 @@ const bodyTypes = (content) => Object.entries(content || {}).map(([ct, v]) =>
 /*
  * The document's descriptions are CommonMark; shown as text, with only
  * its block shape kept: paragraphs (single line breaks joined), "## "
- * headings, "* " / "- " lists, "|" tables as preformatted text, and
- * `code` spans as code elements.  Nothing is parsed as HTML.
+ * headings, "* " / "- " lists, "|" tables as tables (a header row, its
+ * "---" rule, then body rows), and `code` spans as code elements.
+ * Nothing is parsed as HTML.
  */
 function inline(s) {
 	const out = [];
@@ -74,6 +75,31 @@ function inline(s) {
 	return out;
 }
 
+/* The cells of a "| a | b |" line, trimmed. */
+const cellsOf = (line) => line.trim().replace(/^\|/, '').replace(/\|$/, '')
+	.split('|').map((c) => c.trim());
+
+/*
+ * A pipe table's lines as a table: the first row is the header when the
+ * second is its rule ("|---|:--|"); otherwise every row is a body row.
+ */
+function pipeTable(lines) {
+	const rows = lines.map(cellsOf);
+	const ruled = rows.length > 1 &&
+		rows[1].every((c) => /^:?-{3,}:?$/.test(c));
+	const row = (cells, tag) => h('tr', {class: 'utrecht-table__row'},
+		cells.map((c) => h(tag, {class: tag === 'th'
+			? 'utrecht-table__header-cell' : 'utrecht-table__cell',
+		                         scope: tag === 'th' ? 'col' : null},
+		                   inline(c))));
+	const body = (ruled ? rows.slice(2) : rows).map((r) => row(r, 'td'));
+	return h('div', {class: 'nrm-table-wrap'},
+		h('table', {class: 'utrecht-table nrm-doc'},
+		  ruled ? h('thead', {class: 'utrecht-table__header'},
+		            row(rows[0], 'th')) : null,
+		  h('tbody', {class: 'utrecht-table__body'}, body)));
+}
+
 function text(s) {
 	const blocks = [];
 	let para = [], list = null, pre = null;
@@ -81,6 +107,8 @@ function text(s) {
 		if (para.length)
 			blocks.push(h('p', {class: 'utrecht-paragraph nrm-doc'},
 			              inline(para.join(' '))));
+		if (pre)
+			blocks.push(pipeTable(pre));
 		para = [];
 		list = null;
 		pre = null;
@@ -97,10 +125,9 @@ function text(s) {
 		} else if (/^\s*\|/.test(line)) {
 			if (!pre) {
 				flush();
-				pre = h('pre', {class: 'nrm-pre nrm-mono'});
-				blocks.push(pre);
+				pre = [];
 			}
-			pre.append(line + '\n');
+			pre.push(line);
 		} else if (item) {
 			if (!list) {
 				flush();

@@ -15,6 +15,8 @@ import {getLang, dateTime} from '../i18n.js';
 import {routingSection, table, facts, failure, busy} from './parts.js';
 
 const BAR_W = 320; /* the longest bar, in SVG units */
+const LABEL_W = 300; /* the category column, before the bars */
+const CHART_W = LABEL_W + BAR_W + 140; /* the value after the bar */
 const ROW_H = 24;
 
 /* The periods of a frequency, newest first: [value, closed]. */
@@ -44,11 +46,20 @@ function periods(frequency, now = new Date()) {
 	return out;
 }
 
-/* A cell's label: its categories joined by " / " (or "total"). */
-function cellLabel(t, by, cell) {
+/*
+ * A cell's label: its categories' words (values.labels, from the
+ * server's one table of them) joined by " / ", the code where there is
+ * no word (a region code), or "total".
+ */
+function cellLabel(t, values, cell) {
+	const by = values.by || [];
 	if (!by.length)
 		return t('stats.total');
-	return by.map((d) => String(cell[d])).join(' / ');
+	const lang = getLang();
+	return by.map((d) => {
+		const w = ((values.labels || {})[d] || {})[String(cell[d])];
+		return w ? w[lang] : String(cell[d]);
+	}).join(' / ');
 }
 
 /* A cell's value in words: a count, a median and p90, or suppressed. */
@@ -72,7 +83,7 @@ function chart(t, title, values, id) {
 	const height = cells.length * ROW_H + 4;
 	return svg('svg', {class: 'nrm-chart', role: 'img',
 	                   'aria-labelledby': id + '-t', viewBox:
-	                   `0 0 640 ${height}`, width: '640', height},
+	                   `0 0 ${CHART_W} ${height}`, width: String(CHART_W), height},
 		svg('title', {id: id + '-t'},
 		    t('stats.chart_alt', {title})),
 		cells.map((c, i) => {
@@ -80,11 +91,11 @@ function chart(t, title, values, id) {
 			const w = Math.round(num(c) / max * BAR_W);
 			return svg('g', null,
 				svg('text', {x: 0, y: y + 16, class: 'nrm-chart__label'},
-				    cellLabel(t, values.by, c)),
-				svg('rect', {x: 220, y: y + 3, width: w,
+				    cellLabel(t, values, c)),
+				svg('rect', {x: LABEL_W, y: y + 3, width: w,
 				             height: ROW_H - 8,
 				             class: 'nrm-chart__bar'}),
-				svg('text', {x: 226 + w, y: y + 16,
+				svg('text', {x: LABEL_W + 6 + w, y: y + 16,
 				             class: 'nrm-chart__value'},
 				    cellText(t, values, c)));
 		}));
@@ -108,7 +119,7 @@ function indicatorView(t, ind, lang) {
 		provisional,
 		chart(t, title, v, 'chart-' + ind.id),
 		table([{label: t('stats.category'),
-		        cell: (c) => cellLabel(t, v.by, c)},
+		        cell: (c) => cellLabel(t, v, c)},
 		       {label: t('stats.value', {unit: t('stats.unit.' + v.unit)}),
 		        cell: (c) => cellText(t, v, c)}],
 		      v.cells || [],
