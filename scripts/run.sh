@@ -98,6 +98,8 @@ if [ ! -s "$KEYS_ENV" ] || ! demo_listed key "$DEMO_LABEL"; then
 	new_key NRM_DEMO_AUDITOR auditor "Demo Privacy Office" other
 	new_key NRM_DEMO_ANALYST analyst "Demo National Rapporteur" other
 	new_key NRM_DEMO_ADMIN admin "Demo Operations" other
+	new_key NRM_DEMO_CHAIN_DIRECTOR chain_director \
+	    "Demo National Coordination Centre" national_centre
 	chmod 600 "$KEYS_ENV.tmp"
 	mv "$KEYS_ENV.tmp" "$KEYS_ENV"
 	fresh_keys=1
@@ -130,6 +132,7 @@ if ! demo_listed person "demo-reporter "; then
 	new_person auditor "Demo Privacy Office"
 	new_person analyst "Demo National Rapporteur"
 	new_person admin "Demo Operations"
+	new_person chain_director "Demo National Coordination Centre"
 	chmod 600 "$PERSONS_ENV.tmp"
 	mv "$PERSONS_ENV.tmp" "$PERSONS_ENV"
 	fresh_persons=1

@@ -212,14 +212,17 @@ export function totp(secretB32, step) {
 
 /*
  * A code for a step this person has not used (the server refuses a
- * replayed one): waits for the next 30 s step when needed.
+ * replayed one).  The server accepts a code one step ahead of its clock
+ * (NRM_TOTP_DRIFT, as an authenticator running a little fast would send),
+ * so the next unused step is sent at once when it is at most one ahead,
+ * and otherwise only as long as needed for it to be one ahead.
  */
 export async function nextCode(who) {
 	const p = fixture().persons[who];
 	let step = Math.floor(Date.now() / 30000);
 	if (p.last_step !== undefined && step <= p.last_step) {
 		step = p.last_step + 1;
-		const wait = step * 30000 - Date.now() + 200;
+		const wait = (step - 1) * 30000 - Date.now() + 200;
 		if (wait > 0)
 			await new Promise((r) => setTimeout(r, wait));
 	}
