@@ -488,6 +488,38 @@ nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
 	return nrm_audit_cps_load(path, pubkey, cps, field, err);
 }
 
+int
+nrm_audit_cps_tail(const char *path, struct nrm_audit_cps *all, int *parts,
+    int64_t *next_seq, char prev[NRM_AUDIT_HEX_LEN + 1], const char *field,
+    struct nrm_error *err)
+{
+	size_t bad = 0;
+	const char *why = NULL;
+	char part[4200];
+
+	if (nrm_audit_cps_load_series(path, NULL, all, parts, field, err) !=
+	    NRM_OK)
+		return NRM_ERR;
+	if (nrm_audit_cps_check(all, &bad, &why) != NRM_OK) {
+		if (all->v[bad].part > 0)
+			nrm_audit_cps_part_name(
+			    path, all->v[bad].part, part, sizeof(part));
+		nrm_error_set(err, NRM_E_VALIDATION, field,
+		    "could not read checkpoints %s: line %d: %s",
+		    all->v[bad].part > 0 ? part : path, all->v[bad].line, why);
+		nrm_audit_cps_free(all);
+		return NRM_ERR;
+	}
+	*next_seq = (int64_t)all->n + 1;
+	if (all->n > 0)
+		memcpy(prev, all->v[all->n - 1].self, NRM_AUDIT_HEX_LEN + 1);
+	else {
+		memset(prev, '0', NRM_AUDIT_HEX_LEN);
+		prev[NRM_AUDIT_HEX_LEN] = '\0';
+	}
+	return NRM_OK;
+}
+
 EVP_PKEY *
 nrm_audit_key_load(const char *path, bool private_key, const char *field,
     struct nrm_error *err)

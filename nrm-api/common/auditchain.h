@@ -174,6 +174,20 @@ int nrm_audit_cps_load_series(const char *path, EVP_PKEY *pubkey,
     struct nrm_audit_cps *cps, int *parts, const char *field,
     struct nrm_error *err) NRM_MUSTCHECK;
 
+/*
+ * The series of `path` read as one that will be appended to: loaded
+ * (nrm_audit_cps_load_series, no signature check) and checked
+ * (nrm_audit_cps_check), with the number of its next line (n + 1) and
+ * the `prev` that line must carry (the last line's `self`; 64 zeros
+ * for an empty series).  nrmd and `nrmctl audit checkpoint --checkpoints`
+ * both append through this, so neither ever continues a broken series.
+ * On NRM_ERR *err names `field` and says which line (and part) is at
+ * fault, and *all is freed.
+ */
+int nrm_audit_cps_tail(const char *path, struct nrm_audit_cps *all, int *parts,
+    int64_t *next_seq, char prev[NRM_AUDIT_HEX_LEN + 1], const char *field,
+    struct nrm_error *err) NRM_MUSTCHECK;
+
 /* The name of rotated part k of `path` (k >= 1) into buf. */
 void nrm_audit_cps_part_name(const char *path, int k, char *buf, size_t bufsz);
 

@@ -76,11 +76,15 @@ int nrm_audit_keygen(
 
 /*
  * Sign the current chain head (api.audit_head()) with the Ed25519
- * private key in key_path, "at" now (UTC, seconds), and write the
- * checkpoint line to `out`.
+ * private key in key_path, "at" now (UTC, seconds).  With cps_path
+ * (not NULL): under an exclusive flock(2) of that file (refused while
+ * nrmd holds it), check its series (nrm_audit_cps_tail), append the
+ * next numbered, chained line (fsync'd) and print it to `out`.  Without
+ * it: print an unnumbered line to `out` (the first format, valid only
+ * before a file's numbered lines begin).
  */
-int nrm_audit_checkpoint(PGconn *conn, const char *key_path, FILE *out,
-    struct nrm_error *err) NRM_MUSTCHECK;
+int nrm_audit_checkpoint(PGconn *conn, const char *key_path,
+    const char *cps_path, FILE *out, struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
  * Purge the audit events older than `before` (audit.purge_before, which

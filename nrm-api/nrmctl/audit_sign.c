@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,20 +112,51 @@ sign_head(PGconn *conn, struct nrm_audit_cp *cp, struct nrm_error *err)
 	return rc;
 }
 
+/*
+ * The numbered line's place in cps_path's series: the file opened for
+ * appending and locked (*fd), its next seq and prev into *cp.
+ */
+static int
+cp_series_open(const char *cps_path, int *fd, struct nrm_audit_cp *cp,
+    struct nrm_error *err)
+{
+	struct nrm_audit_cps all = {NULL, 0, 0};
+	int parts = 0;
+
+	*fd = open(cps_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (*fd < 0)
+		return nrm_error_set(err, NRM_E_VALIDATION, "checkpoints",
+		    "could not open %s: %s", cps_path, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+		return nrm_error_set(err, NRM_E_VALIDATION, "checkpoints",
+		    "%s is in use (a running nrmd signs its checkpoints "
+		    "itself): one writer per checkpoint file",
+		    cps_path);
+	if (nrm_audit_cps_tail(cps_path, &all, &parts, &cp->seq, cp->prev,
+		"checkpoints", err) != NRM_OK)
+		return NRM_ERR;
+	nrm_audit_cps_free(&all);
+	return NRM_OK;
+}
+
 int
-nrm_audit_checkpoint(
-    PGconn *conn, const char *key_path, FILE *out, struct nrm_error *err)
+nrm_audit_checkpoint(PGconn *conn, const char *key_path, const char *cps_path,
+    FILE *out, struct nrm_error *err)
 {
 	EVP_PKEY *pkey = NULL;
 	struct nrm_audit_cp cp;
 	char *line = NULL;
 	time_t now;
 	struct tm tm;
-	int rc = NRM_ERR;
+	size_t n;
+	int fd = -1, rc = NRM_ERR;
 
 	memset(&cp, 0, sizeof(cp));
 	pkey = nrm_audit_key_load(key_path, true, "key", err);
-	if (pkey == NULL || sign_head(conn, &cp, err) != NRM_OK)
+	if (pkey == NULL ||
+	    (cps_path != NULL &&
+		cp_series_open(cps_path, &fd, &cp, err) != NRM_OK) ||
+	    sign_head(conn, &cp, err) != NRM_OK)
 		goto out;
 	now = time(NULL);
 	if (gmtime_r(&now, &tm) == NULL ||
@@ -135,14 +167,27 @@ nrm_audit_checkpoint(
 		goto out;
 	}
 	line = nrm_audit_cp_line(&cp);
-	if (line == NULL || fprintf(out, "%s\n", line) < 0 ||
-	    fflush(out) != 0) {
+	if (line == NULL) {
+		nrm_error_set(err, NRM_E_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	n = strlen(line);
+	line[n] = '\n';
+	if (fd >= 0 &&
+	    (write(fd, line, n + 1) != (ssize_t)(n + 1) || fsync(fd) != 0)) {
+		nrm_error_set(err, NRM_E_INTERNAL, "checkpoints",
+		    "could not append to %s: %s", cps_path, strerror(errno));
+		goto out;
+	}
+	if (fwrite(line, 1, n + 1, out) != n + 1 || fflush(out) != 0) {
 		nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not write the checkpoint: %s", strerror(errno));
 		goto out;
 	}
 	rc = NRM_OK;
 out:
+	if (fd >= 0)
+		close(fd);
 	free(line);
 	EVP_PKEY_free(pkey);
 	return rc;

@@ -207,12 +207,16 @@ static const char ctl_usage_audit_keygen[] =
     "nrmctl audit verify --public-key.  Needs no database.\n";
 
 static const char ctl_usage_audit_checkpoint[] =
-    "usage: nrmctl audit checkpoint --key FILE\n"
+    "usage: nrmctl audit checkpoint --key FILE [--checkpoints CPFILE]\n"
     "\n"
     "Sign the current chain head (api.audit_head()) with the Ed25519\n"
-    "private key in FILE and print the checkpoint line, exactly as nrmd\n"
-    "writes them (append it to a checkpoints file kept outside the\n"
-    "database).  Seals nothing: the head is what nrmd's sealer reached.\n";
+    "private key in FILE.  With --checkpoints: append the next numbered\n"
+    "line, chained to the file's last one exactly as nrmd writes them,\n"
+    "to CPFILE (created if missing; its series checked first; refused\n"
+    "while a running nrmd holds the file: nrmd signs its own) and print\n"
+    "it.  Without: print an unnumbered line (the first format, valid\n"
+    "only before a file's numbered lines begin).  Seals nothing: the\n"
+    "head is what nrmd's sealer reached.\n";
 
 static const char ctl_usage_audit_purge[] =
     "usage: nrmctl audit purge --before TIME --key FILE\n"
@@ -516,7 +520,7 @@ static int
 cmd_audit_checkpoint_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
 {
-	return nrm_audit_checkpoint(conn, a->key, stdout, err);
+	return nrm_audit_checkpoint(conn, a->key, a->checkpoints, stdout, err);
 }
 
 /*
@@ -795,7 +799,8 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
     {.group = "audit",
 	.name = "checkpoint",
 	.usage = ctl_usage_audit_checkpoint,
-	.opts = {{"key", OPT(key), .required = true}},
+	.opts = {{"key", OPT(key), .required = true},
+	    {"checkpoints", OPT(checkpoints)}},
 	.db = true,
 	.run_cb = cmd_audit_checkpoint_run},
     {.group = "audit",

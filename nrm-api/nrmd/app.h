@@ -89,10 +89,9 @@ struct nrm_app {
 	/* rate limits and the rejected-token cache (guard.h) */
 	struct nrm_guard *guard;
 	struct nrm_waiters *waiters; /* GET /v1/inbox long-polls */
-	struct nrm_checkpoints *checkpoints; /* NULL: disabled */
+	/* NULL: disabled; its key signs publications too */
+	struct nrm_checkpoints *checkpoints;
 	bool audit_verifying; /* GET /v1/audit/verify holds a connection */
-	/* The audit signing key again, for publications (NULL: none). */
-	struct evp_pkey_st *pub_key;
 	struct nrm_jobs *jobs; /* the periodic jobs, for /metrics */
 	/* blocking work (password hashing) off the loop, see workers.h */
 	struct nrm_workers *workers;

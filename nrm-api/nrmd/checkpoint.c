@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,38 +55,18 @@ static int
 cp_load(struct nrm_checkpoints *cp, const char *path, struct nrm_error *err)
 {
 	struct nrm_audit_cps all = {NULL, 0, 0};
-	size_t bad = 0;
-	const char *why = NULL;
-	char part[4200];
-	int rc = NRM_ERR;
 
-	if (nrm_audit_cps_load_series(
-		path, NULL, &all, &cp->parts, CP_FIELD_FILE, err) != NRM_OK)
+	if (nrm_audit_cps_tail(path, &all, &cp->parts, &cp->next_seq,
+		cp->last_self, CP_FIELD_FILE, err) != NRM_OK)
 		return NRM_ERR;
-	if (nrm_audit_cps_check(&all, &bad, &why) != NRM_OK) {
-		if (all.v[bad].part > 0)
-			nrm_audit_cps_part_name(
-			    path, all.v[bad].part, part, sizeof(part));
-		nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
-		    "could not read checkpoints %s: line %d: %s",
-		    all.v[bad].part > 0 ? part : path, all.v[bad].line, why);
-		goto out;
-	}
-	cp->next_seq = (int64_t)all.n + 1;
-	snprintf(cp->last_self, sizeof(cp->last_self), "%s",
-	    all.n > 0 ? all.v[all.n - 1].self
-		      : "000000000000000000000000000000000000000000000000"
-			"0000000000000000");
 	for (size_t i = 0; i < all.n; i++)
 		if (all.v[i].part == 0)
 			nrm_audit_cps_push(&cp->list, &all.v[i]);
 	cp->file_lines = (int)cp->list.n;
 	if (cp->list.n == 0 && all.n > 0)
 		nrm_audit_cps_push(&cp->list, &all.v[all.n - 1]);
-	rc = NRM_OK;
-out:
 	nrm_audit_cps_free(&all);
-	return rc;
+	return NRM_OK;
 }
 
 /*
@@ -114,6 +95,10 @@ cp_rotate(struct nrm_checkpoints *cp)
 		    errno);
 		return; /* the renamed file stays open: appends go on there */
 	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		nrm_warn("could not lock the new audit checkpoint file "
+			 "errno=%d",
+		    errno);
 	close(cp->fd);
 	cp->fd = fd;
 	cp->parts++;
@@ -148,19 +133,33 @@ nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
 		goto out;
 	}
 	cp->path = nrm_xstrdup(path);
-	if (cp_load(cp, path, err) != NRM_OK)
-		goto out;
+	/* Locked before it is read: nothing appends between the two. */
 	cp->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (cp->fd < 0) {
 		nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
 		    "could not open %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (flock(cp->fd, LOCK_EX | LOCK_NB) != 0) {
+		nrm_error_set(err, NRM_E_VALIDATION, CP_FIELD_FILE,
+		    "%s is in use by another process (another nrmd, or nrmctl "
+		    "audit checkpoint): one writer per checkpoint file",
+		    path);
+		goto out;
+	}
+	if (cp_load(cp, path, err) != NRM_OK)
+		goto out;
 	*out = cp;
 	cp = NULL;
 out:
 	nrm_checkpoints_free(cp);
 	return *out != NULL ? NRM_OK : NRM_ERR;
+}
+
+struct evp_pkey_st *
+nrm_checkpoints_key(const struct nrm_checkpoints *cp)
+{
+	return cp != NULL ? cp->key : NULL;
 }
 
 void

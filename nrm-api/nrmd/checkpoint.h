@@ -23,8 +23,11 @@
  * cannot forge these lines without the key, so `nrmctl audit verify
  * --checkpoints FILE --public-key PEM` catches the rewrite.
  *
- * The file (and its rotated parts, to check the series) is read once at
- * start-up (blocking I/O is fine then); later
+ * nrmd holds an exclusive flock(2) on the file for its lifetime (taken
+ * before the file is read; a second writer, another nrmd or `nrmctl
+ * audit checkpoint --checkpoints`, is refused instead of forking the
+ * series).  The file (and its rotated parts, to check the series) is
+ * read once at start-up (blocking I/O is fine then); later
  * lines are appended and fsync'd from the loop (a few hundred bytes per
  * interval); GET /v1/audit/checkpoints is served from memory.
  */
@@ -48,6 +51,13 @@ int nrm_checkpoints_open(struct nrm_checkpoints **out, const char *key_file,
     const char *path, struct nrm_error *err) NRM_MUSTCHECK;
 
 void nrm_checkpoints_free(struct nrm_checkpoints *cp);
+
+/*
+ * The signing key the checkpoints were opened with, borrowed (valid
+ * until nrm_checkpoints_free): publications are signed with it too, so
+ * the key file is read once.  NULL when cp is NULL.
+ */
+struct evp_pkey_st *nrm_checkpoints_key(const struct nrm_checkpoints *cp);
 
 /*
  * Rotate the file after `lines` lines (0: never; audit_checkpoint_

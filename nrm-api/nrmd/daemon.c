@@ -535,12 +535,6 @@ nrm_daemon_init(
 		nrm_info("audit checkpoints on file=%s count=%d",
 		    app->cfg.audit_checkpoint_file,
 		    nrm_checkpoints_count(app->checkpoints));
-		/* Publications are signed with the same key. */
-		app->pub_key =
-		    nrm_audit_key_load(app->cfg.audit_signing_key_file, true,
-			"audit_signing_key_file", err);
-		if (app->pub_key == NULL)
-			return NRM_ERR;
 	} else {
 		nrm_warn("audit checkpoints are off: set "
 			 "audit_signing_key_file so that a rewritten chain "
@@ -616,7 +610,6 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_waiters_free(app->waiters);
 	nrm_http_free(app->http);
 	nrm_checkpoints_free(app->checkpoints);
-	EVP_PKEY_free(app->pub_key);
 	nrm_auth_cache_free(app->auth_cache);
 	nrm_backoff_free(app->backoff);
 	nrm_guard_free(app->guard);

@@ -136,6 +136,35 @@ grep -q '2 checkpoint(s) verified' "$T/out" ||
     fail "verify: both checkpoints verified"
 ok "verify: checkpoints by nrmctl and by openssl pkeyutl both verify"
 
+# --checkpoints: numbered, chained lines appended to a series, one writer.
+cpn="$T/cpn.jsonl"
+for i in 1 2; do
+	expect 0 "$NRMCTL" --database-url "$(url $DB)" audit checkpoint \
+	    --key "$T/key.pem" --checkpoints "$cpn" ||
+	    fail "checkpoint --checkpoints appends line $i"
+	[ "$(jget "$(tail -n 1 "$cpn")" "j['seq']")" = "$i" ] ||
+	    fail "checkpoint --checkpoints: line $i carries seq $i"
+	cmp -s <(tail -n 1 "$cpn") "$T/out" ||
+	    fail "checkpoint --checkpoints prints the line it appended"
+done
+[ "$(jget "$(tail -n 1 "$cpn")" "j['prev']")" = \
+    "$(head -n 1 "$cpn" | tr -d '\n' | sha256sum | cut -c1-64)" ] ||
+    fail "checkpoint --checkpoints: line 2's prev is line 1's SHA-256"
+expect 0 verify $DB --checkpoints "$cpn" --public-key "$T/pub.pem" ||
+    fail "verify the appended series"
+ok "checkpoint --checkpoints: seq 1, 2, chained, and it verifies"
+flock -n "$cpn" sleep 5 &
+holder=$!
+sleep 0.5
+expect 1 "$NRMCTL" --database-url "$(url $DB)" audit checkpoint \
+    --key "$T/key.pem" --checkpoints "$cpn" ||
+    fail "checkpoint --checkpoints: refused while the file is locked"
+grep -q "is in use" "$T/err" || fail "checkpoint: says the file is in use"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+[ "$(wc -l <"$cpn")" = 2 ] || fail "checkpoint: nothing appended while locked"
+ok "checkpoint --checkpoints: refused while another writer holds the file"
+
 # ---------------------------------------------------------------------
 # export
 # ---------------------------------------------------------------------

@@ -12,9 +12,11 @@ import base64
 import json
 import os
 import re
+import subprocess
 import threading
 import uuid
 
+from nrm_e2e.daemon import NRMD, ROOT
 from nrm_e2e.env import NRMCTL, PSQL, clean_env, run, wait_for
 from nrm_e2e.pg import Key
 
@@ -335,3 +337,32 @@ def test_verify_is_incremental_from_a_signed_checkpoint(nrmd_factory,
         assert v["intact"] is True and v["events"] >= 3000, v
     finally:
         own.drop()
+
+
+def test_one_writer_per_checkpoint_file(nrmd_factory, workdir):
+    """nrmd locks its checkpoint file for its lifetime: a second daemon
+    (or nrmctl audit checkpoint --checkpoints) given the same file is
+    refused, naming the field, instead of forking the numbered series."""
+    tag = uuid.uuid4().hex[:8]
+    key_file = workdir / ("one-key-%s.pem" % tag)
+    cp_file = workdir / ("one-cps-%s.jsonl" % tag)
+    run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
+    cfg = {"audit_signing_key_file": key_file,
+           "audit_checkpoint_file": cp_file,
+           "audit_checkpoint_interval": 1}
+    first = nrmd_factory(config=cfg)
+    second = nrmd_factory(config=cfg, start=False)
+    p = subprocess.run([str(NRMD), "--config", str(second.config_path)],
+                       capture_output=True, text=True, env=clean_env(),
+                       timeout=20, cwd=str(ROOT))
+    assert p.returncode == 1, (p.returncode, p.stderr[-2000:])
+    out = p.stdout + p.stderr
+    assert "audit_checkpoint_file" in out and "in use" in out, out[-2000:]
+    c = subprocess.run([str(NRMCTL), "audit", "checkpoint", "--key",
+                        str(key_file), "--checkpoints", str(cp_file)],
+                       capture_output=True, text=True,
+                       env=clean_env({"NRM_DATABASE_URL":
+                                      first.config["database_url"]}),
+                       timeout=20)
+    assert c.returncode == 1 and "in use" in c.stderr, c.stderr[-2000:]
+    first.assert_running()

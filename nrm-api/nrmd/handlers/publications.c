@@ -20,6 +20,7 @@
  * inserts.  The database authenticates, authorises and audits both.
  */
 #include "auth.h"
+#include "checkpoint.h"
 #include "dbapi.h"
 #include "endpoints.h"
 #include "pubrender.h"
@@ -93,6 +94,7 @@ pub_prepared(struct nrm_req *r, void *arg, const char *text)
 	cJSON *ans = NULL;
 	const cJSON *status, *draft;
 	char hex[NRM_PUB_HEX_LEN + 1], sig[NRM_PUB_SIG_B64_LEN + 1];
+	struct evp_pkey_st *key;
 	char *content = NULL;
 
 	if (text == NULL)
@@ -105,14 +107,15 @@ pub_prepared(struct nrm_req *r, void *arg, const char *text)
 		nrm_dbapi_answer(r, text, NULL);
 		goto out;
 	}
-	if (r->app->pub_key == NULL) {
+	key = nrm_checkpoints_key(r->app->checkpoints);
+	if (key == NULL) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "publications need audit_signing_key_file");
 		goto out;
 	}
 	content = cJSON_PrintUnformatted(draft);
 	if (content == NULL || nrm_pub_hash(draft, hex) != NRM_OK ||
-	    nrm_pub_sign(r->app->pub_key, hex, sig) != NRM_OK) {
+	    nrm_pub_sign(key, hex, sig) != NRM_OK) {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not sign");
 		goto out;
 	}
