@@ -63,7 +63,8 @@ NRMD_PID=
 NRMD_EXIT_BAD=
 LOADGEN_PID=
 FAILED=0
-declare -a R_ORDER R_I_RPS R_I_LAT R_I_CPU R_P_TPS R_P_LAT R_P_CPU
+declare -a R_ORDER R_I_RPS R_I_LAT R_I_CPU R_P_TPS R_P_LAT R_P_CPU R_F_TPS \
+    R_F_LAT
 D_TPS='' D_LAT='' D_CPU=''
 
 say() { printf '==> [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
@@ -326,7 +327,8 @@ bench_pgbench() {
 	if ! run_bg "$PGBIN/pgbench" "${PGB_ARGS[@]}" -c "$clients" \
 	    -j $((clients < THREADS ? clients : THREADS)) -T "$secs" \
 	    -D "base=${digit}00000000000000" --log \
-	    --log-prefix="$TMP/pgblog-$tag" "$NRM_DATABASE_URL" >"$out" 2>&1; then
+	    --log-prefix="$TMP/pgblog-$tag" "${PGB_URL:-$NRM_DATABASE_URL}" \
+	    >"$out" 2>&1; then
 		cat "$out" >&2
 		fail "pgbench ($tag) failed"
 	fi
@@ -431,6 +433,34 @@ cpu_report() {
 # into D_TPS D_LAT D_CPU: nrmd / that isolates what nrmd itself costs from
 # what its pool size costs.
 # shellcheck disable=SC2034,SC2153 # set and read by the sourcing script
+# The physical floor (issue 16; bench/floor.sql): the same durable
+# writes with nothing of nrm around them, run by pgbench as the
+# superuser.  bench_floor_setup makes its schema; run_floor TAG SECONDS
+# runs FLOOR_SCRIPT (with FLOOR_DEFS, -D arguments) and sets F_TPS,
+# F_P50, F_P99, F_N, F_CPU.  bench_rounds runs it as a third side of
+# every round when FLOOR_SCRIPT is set.
+bench_floor_setup() {
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$NRM_SUPERUSER_URL" \
+	    -f bench/floor.sql >/dev/null
+}
+run_floor() {
+	local saved=("${PGB_ARGS[@]}") p=("${P_TPS:-}" "${P_P50:-}" \
+	    "${P_P99:-}" "${P_N:-}" "${P_CPU:-}" "${P_FAILED:-}")
+	PGB_ARGS=(-n -M prepared -f "$FLOOR_SCRIPT" -D n=0 "${FLOOR_DEFS[@]}")
+	# keys: base 4, 5, 6 for the warm-up and rounds 1, 2 (unique
+	# across runs; the nrm side uses 9, 1, 2, 3)
+	PGB_URL=$NRM_SUPERUSER_URL bench_pgbench "f$1" $((4 + $1)) "$2" "$CONNS"
+	PGB_ARGS=("${saved[@]}")
+	F_TPS=$P_TPS F_P50=$P_P50 F_P99=$P_P99 F_N=$P_N F_CPU=$P_CPU
+	if [ "$P_FAILED" != 0 ]; then
+		fail "floor pgbench ($1): $P_FAILED failed transactions"
+	fi
+	# the nrm-statement pgbench's figures stay what they were
+	P_TPS=${p[0]} P_P50=${p[1]} P_P99=${p[2]} P_N=${p[3]} P_CPU=${p[4]}
+	P_FAILED=${p[5]}
+	say "floor $1 ($CONNS clients, $FLOOR_SCRIPT): $F_N transactions, $F_TPS tps, p50 $F_P50 ms, p99 $F_P99 ms"
+}
+
 bench_rounds() {
 	local label=$1 run=$2 round diag_secs
 	if [ "$WARM" -gt 0 ]; then
@@ -438,16 +468,31 @@ bench_rounds() {
 		"$run" w0 "$WARM"
 		run_pgbench p0 9 "$WARM"
 	fi
+	if [ -n "${FLOOR_SCRIPT:-}" ] && [ "$WARM" -gt 0 ]; then
+		run_floor 0 "$WARM"
+	fi
 	for round in 1 2; do
 		say "$label round $round: $SECS s each, $CONNS connections, $THREADS threads"
 		if [ "$round" = 1 ]; then
 			"$run" "w$round" "$SECS"
 			run_pgbench "p$round" "$round" "$SECS"
 			R_ORDER[round]="$label, pgbench"
+			if [ -n "${FLOOR_SCRIPT:-}" ]; then
+				run_floor "$round" "$SECS"
+				R_ORDER[round]+=", floor"
+			fi
 		else
+			R_ORDER[round]="pgbench, $label"
+			if [ -n "${FLOOR_SCRIPT:-}" ]; then
+				run_floor "$round" "$SECS"
+				R_ORDER[round]="floor, ${R_ORDER[round]}"
+			fi
 			run_pgbench "p$round" "$round" "$SECS"
 			"$run" "w$round" "$SECS"
-			R_ORDER[round]="pgbench, $label"
+		fi
+		if [ -n "${FLOOR_SCRIPT:-}" ]; then
+			R_F_TPS[round]=$F_TPS
+			R_F_LAT[round]="$F_P50 / $F_P99"
 		fi
 		R_I_RPS[round]=$I_RPS
 		R_I_LAT[round]="$I_P50 / $I_P99"

@@ -23,8 +23,13 @@
 #            values nrmd sends (captured once from the database's
 #            statement log by bench/params.py) and a unique key per
 #            transaction
-# Round 1 runs intake then pgbench, round 2 the reverse, after a short
-# warm-up of each.  Then, for diagnosis, pgbench with as many clients as
+#   floor    pgbench -j2 -c16 -M prepared with bench/floor_intake.pgbench
+#            as the superuser: a signal, a case and an audit row in one
+#            durable transaction on a plain schema (bench/floor.sql), the
+#            physical limit issue 16 measures nrmd against (target
+#            intake req/s / floor tps >= 0.5, reported, not enforced)
+# Round 1 runs intake, pgbench, floor; round 2 the reverse, after a
+# short warm-up of each.  Then, for diagnosis, pgbench with as many clients as
 # nrmd has database connections (half as long).
 #
 # Checks (any failure: exit status 1): every wrk answer is 201, no socket
@@ -59,6 +64,7 @@ bench_init bench
 
 bench_cluster
 bench_migrate
+bench_floor_setup
 TOKEN=$(bench_key --role reporter --agency bench --agency-kind police)
 TOKEN_HASH="\\x$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)"
 bench_nrmd_conf "$TMP/nrmd.conf" </dev/null
@@ -103,6 +109,9 @@ PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
 	-D "subject=$(cat "$TMP/params/7")"
 	-D "pseudonym=$(cat "$TMP/params/8")"
 	-D "route=$(cat "$TMP/params/9")")
+# The floor: the same facts, stored with nothing of nrm around them.
+FLOOR_SCRIPT=bench/floor_intake.pgbench
+FLOOR_DEFS=(-D "facts=$(cat "$TMP/params/6")")
 
 
 n_signals() {
@@ -194,16 +203,26 @@ mean=$(awk -v a="${R_I_RPS[1]}" -v b="${R_P_TPS[1]}" -v c="${R_I_RPS[2]}" \
 echo
 printf 'nrm intake benchmark: %s s per run, %d connections, %d threads, nrmd db_pool_size = %d, pgbench -M prepared, %d CPUs\n' \
     "$SECS" "$CONNS" "$THREADS" "$POOL" "$NCPU"
-printf '%-6s %-16s %12s %12s %6s %18s %19s\n' round order 'intake req/s' \
-    'pgbench tps' ratio 'intake p50/p99 ms' 'pgbench p50/p99 ms'
+printf '%-6s %-24s %12s %12s %6s %10s %6s %18s %19s %17s\n' round order \
+    'intake req/s' 'pgbench tps' ratio 'floor tps' /floor \
+    'intake p50/p99 ms' 'pgbench p50/p99 ms' 'floor p50/p99 ms'
 for round in 1 2; do
 	ratio=$(awk -v a="${R_I_RPS[round]}" -v b="${R_P_TPS[round]}" \
 	    'BEGIN { printf "%.2f", a / b }')
-	printf '%-6s %-16s %12s %12s %6s %18s %19s\n' "$round" \
+	fratio=$(awk -v a="${R_I_RPS[round]}" -v b="${R_F_TPS[round]}" \
+	    'BEGIN { printf "%.2f", a / b }')
+	printf '%-6s %-24s %12s %12s %6s %10s %6s %18s %19s %17s\n' "$round" \
 	    "${R_ORDER[round]}" "${R_I_RPS[round]}" "${R_P_TPS[round]}" \
-	    "$ratio" "${R_I_LAT[round]}" "${R_P_LAT[round]}"
+	    "$ratio" "${R_F_TPS[round]}" "$fratio" "${R_I_LAT[round]}" \
+	    "${R_P_LAT[round]}" "${R_F_LAT[round]}"
 done
-printf '%-6s %-16s %12s %12s %6s\n' mean '' '' '' "$mean"
+fmean=$(awk -v a="${R_I_RPS[1]}" -v b="${R_F_TPS[1]}" -v c="${R_I_RPS[2]}" \
+    -v d="${R_F_TPS[2]}" 'BEGIN { printf "%.2f", (a / b + c / d) / 2 }')
+printf '%-6s %-24s %12s %12s %6s %10s %6s\n' mean '' '' '' "$mean" '' "$fmean"
+printf '\nfloor = pgbench running bench/floor_intake.pgbench: a signal, a case and an\n'
+printf 'audit row in one durable transaction with nothing of nrm around them (issue\n'
+printf '16: target intake req/s / floor tps >= 0.5; now %s, reported, not enforced)\n' \
+    "$fmean"
 if [ -n "${D_TPS:-}" ]; then
 	mean_i=$(awk -v a="${R_I_RPS[1]}" -v b="${R_I_RPS[2]}" \
 	    'BEGIN { printf "%.1f", (a + b) / 2 }')
