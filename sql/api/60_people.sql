@@ -329,7 +329,9 @@ $$;
 COMMENT ON FUNCTION auth.session_principal(bytea) IS
     'A session''s principal for api.authenticate (problem: why it may '
     'not act); all NULL for an unknown hash.  Moves last_seen_at.';
-GRANT EXECUTE ON FUNCTION auth.session_principal(bytea) TO nrm_app,
+-- api.authenticate and api.principal_role (SECURITY DEFINER of nrm_gate)
+-- call it; the API roles keep it from before the doors (issue 14).
+GRANT EXECUTE ON FUNCTION auth.session_principal(bytea) TO nrm_gate,
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 
@@ -481,7 +483,7 @@ COMMENT ON FUNCTION api.person_act(bytea, text, inet, text, uuid, text,
     bytea, integer) IS
     'Read, disable, enable or reset one person (admin), audited p_action.';
 GRANT EXECUTE ON FUNCTION api.person_act(bytea, text, inet, text, uuid,
-    text, bytea, integer) TO nrm_app;
+    text, bytea, integer) TO nrm_admin;
 
 CREATE OR REPLACE FUNCTION api.person_get(p_token_hash bytea,
     p_request_id text, p_client inet, p_person_id uuid) RETURNS jsonb
