@@ -36,12 +36,15 @@ $$;
 COMMENT ON FUNCTION api.problem(integer, text, text, text) IS
     'The jsonb answer of a refused request.';
 GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
-    nrm_gate, nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 -- nrm_people (0009) in a GRANT of its own: the access list then reads
--- the same in a database migrated forward and in a fresh one.
+-- the same in a database migrated forward and in a fresh one.  So is
+-- nrm_gate (0018).
 GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
     nrm_people;
+GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
+    nrm_gate;
 
 CREATE OR REPLACE FUNCTION api.audit(p_key_id uuid, p_agency_id uuid,
     p_role text,
@@ -64,8 +67,7 @@ COMMENT ON FUNCTION api.audit(uuid, uuid, text, text, text, text, text,
     'through it and api.audit_person).';
 GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
     text, text, text, text, inet) TO nrm_reporter, nrm_coordinator,
-    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin,
-    nrm_chain_director;
+    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
 GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
     text, text, text, text, inet) TO nrm_people;
 
@@ -97,7 +99,7 @@ COMMENT ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text,
 GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
     text, text, text, text, text, text, inet) TO nrm_people,
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
-    nrm_auditor, nrm_analyst, nrm_admin, nrm_chain_director;
+    nrm_auditor, nrm_analyst, nrm_admin;
 
 /*
  * api.authenticate (0001) with the scope and sessions: p_token_hash is
@@ -218,10 +220,12 @@ COMMENT ON FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
     'its own body.';
 GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
     text, text) TO nrm_reporter, nrm_coordinator,
-    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin,
-    nrm_chain_director;
+    nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
 GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
     text, text) TO nrm_people;
+-- The chain director's door (api.overview) enters through it too.
+GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
+    text, text) TO nrm_chain_director;
 
 -- The advisory lock key of an (API key, Idempotency-Key) pair.
 CREATE OR REPLACE FUNCTION api.idempotency_lock_key(p_key_id uuid,
@@ -245,7 +249,11 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.schema_version() IS
     'The highest applied migration, for nrmd''s start-up check.';
--- a door of nrm_gate (99_doors.sql)
+-- A door of nrm_gate (99_doors.sql); the API roles, which could call it
+-- before the doors (issue 14), no longer need to.
+REVOKE ALL ON FUNCTION api.schema_version() FROM nrm_reporter,
+    nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
+    nrm_analyst, nrm_admin;
 
 CREATE OR REPLACE FUNCTION api.schema_checksum() RETURNS text
 LANGUAGE sql STABLE
@@ -300,7 +308,11 @@ COMMENT ON FUNCTION api.scope(uuid, uuid, text, text[]) IS
     'nrm.key_id, nrm.agency_id, nrm.role, nrm.regions, nrm.case_id that '
     'the row-level security policies read, and clear nrm.person_id.  '
     'Called by api.authenticate.';
--- nrm_gate's alone (the owner, see the end of this file).
+-- nrm_gate's alone (the owner, see the end of this file): the roles that
+-- could call it before the doors (issue 14) no longer may.
+REVOKE ALL ON FUNCTION api.scope(uuid, uuid, text, text[]) FROM
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_auditor, nrm_analyst, nrm_admin, nrm_people;
 
 -- A JSON string holding a calendar date YYYY-MM-DD, as a date; NULL for
 -- anything else (another type, another format, 2024-02-30).
