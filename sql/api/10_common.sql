@@ -9,17 +9,18 @@
 -- new signature, a dropped function or anything a table, view, policy
 -- or trigger needs at creation time belongs in a numbered migration.
 
--- Role switch: set_config('role', ..., true) inside a function with a
--- SET search_path clause works (privileges are checked as the new role
--- from the next statement on) but is NOT undone when the function
--- returns: it lasts until the end of the transaction.  Every entry point
--- therefore enters through api.enter, which saves current_setting('role')
--- and switches, and returns through api.leave, api.refuse or api.answer,
--- which restore it, so a caller running several statements in one
--- transaction never inherits an API role.  An error aborts the
--- (sub)transaction, which restores the role by itself.  The helpers are
--- SECURITY INVOKER: they run with the caller's privileges, which after
--- the switch are those of the API role.
+-- Doors (issue 14 part 1; docs/sql-api.md, "Doors"): every function
+-- nrmd calls is SECURITY DEFINER, owned by the NOLOGIN role it serves
+-- (sql/api/99_doors.sql holds the one list), so inside it current_user
+-- is that role and the role's grants and row-level-security policies
+-- apply; nrm_app, a member of no role, may execute the doors and nothing
+-- else.  api.enter authenticates (api.authenticate, SECURITY DEFINER of
+-- nrm_gate, which alone reads the keys and writes audit events) and
+-- checks that the principal's role is the door's; it switches no role
+-- (PostgreSQL forbids setting role inside a SECURITY DEFINER function).
+-- api.leave, api.refuse and api.answer return the answer (refuse and
+-- answer audit it).  The helpers are SECURITY INVOKER: they run as the
+-- door's role.
 
 -- {"status": s, "problem": {"code", "detail"[, "field"]}}
 CREATE OR REPLACE FUNCTION api.problem(p_status integer, p_code text,
@@ -34,20 +35,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.problem(integer, text, text, text) IS
     'The jsonb answer of a refused request.';
-GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO nrm_app,
+GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 -- nrm_people (0009) in a GRANT of its own: the access list then reads
--- the same in a database migrated forward and in a fresh one.
+-- the same in a database migrated forward and in a fresh one.  So is
+-- nrm_gate (0018).
 GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
     nrm_people;
+GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text) TO
+    nrm_gate;
 
 CREATE OR REPLACE FUNCTION api.audit(p_key_id uuid, p_agency_id uuid,
     p_role text,
     p_action text, p_object_type text, p_object_id text, p_purpose text,
     p_outcome text, p_reason text, p_request_id text, p_client inet)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	INSERT INTO audit.event (api_key_id, agency_id, role, action,
@@ -58,9 +62,11 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.audit(uuid, uuid, text, text, text, text, text,
     text, text, text, inet) IS
-    'Append one audit event in the caller''s transaction.';
+    'Append one audit event in the caller''s transaction (SECURITY '
+    'DEFINER of nrm_gate: the API roles insert into audit.event only '
+    'through it and api.audit_person).';
 GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
-    text, text, text, text, inet) TO nrm_app, nrm_reporter, nrm_coordinator,
+    text, text, text, text, inet) TO nrm_reporter, nrm_coordinator,
     nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
 GRANT EXECUTE ON FUNCTION api.audit(uuid, uuid, text, text, text, text,
     text, text, text, text, inet) TO nrm_people;
@@ -76,7 +82,7 @@ CREATE OR REPLACE FUNCTION api.audit_person(p_person_id uuid, p_key_id uuid,
     p_object_id text, p_purpose text, p_outcome text, p_reason text,
     p_request_id text, p_client inet)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	INSERT INTO audit.event (person_id, api_key_id, agency_id, role,
@@ -91,7 +97,7 @@ COMMENT ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text,
     'Append one audit event naming p_person_id (NULL: none) in the '
     'caller''s transaction.';
 GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
-    text, text, text, text, text, text, inet) TO nrm_app, nrm_people,
+    text, text, text, text, text, text, inet) TO nrm_people,
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 
@@ -111,13 +117,16 @@ GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
  * same 401 as an unknown token (audited denied: session_expired,
  * session_ended, person_disabled, with the person).  A person's
  * principal carries the person's own key (auth.person.key_id) as key_id.
+ * SECURITY DEFINER of nrm_gate: the one reader of auth.api_key (token
+ * hashes) a door reaches; the scope it publishes overwrites whatever the
+ * session set (the doors also clear it on entry, 99_doors.sql).
  */
 CREATE OR REPLACE FUNCTION api.authenticate(p_token_hash bytea,
     p_request_id text, p_client inet, p_roles text[], p_action text,
     p_object_type text, p_object_id text, OUT key_id uuid,
     OUT agency_id uuid, OUT role text, OUT regions text[],
     OUT agency_kind text, OUT denial jsonb, OUT person_id uuid)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -210,10 +219,13 @@ COMMENT ON FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
     'audit.event.person_id); does not switch role: the caller does, in '
     'its own body.';
 GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
-    text, text) TO nrm_app, nrm_reporter, nrm_coordinator,
+    text, text) TO nrm_reporter, nrm_coordinator,
     nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
 GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
     text, text) TO nrm_people;
+-- The chain director's door (api.overview) enters through it too.
+GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
+    text, text) TO nrm_chain_director;
 
 -- The advisory lock key of an (API key, Idempotency-Key) pair.
 CREATE OR REPLACE FUNCTION api.idempotency_lock_key(p_key_id uuid,
@@ -225,7 +237,7 @@ AS $$
 	SELECT pg_catalog.hashtextextended(
 	    'nrm.idempotency/' || p_key_id::text || '/' || p_idem_key, 0)
 $$;
-GRANT EXECUTE ON FUNCTION api.idempotency_lock_key(uuid, text) TO nrm_app,
+GRANT EXECUTE ON FUNCTION api.idempotency_lock_key(uuid, text) TO
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 
@@ -237,7 +249,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.schema_version() IS
     'The highest applied migration, for nrmd''s start-up check.';
-GRANT EXECUTE ON FUNCTION api.schema_version() TO nrm_app, nrm_reporter,
+-- A door of nrm_gate (99_doors.sql); the API roles, which could call it
+-- before the doors (issue 14), no longer need to.
+REVOKE ALL ON FUNCTION api.schema_version() FROM nrm_reporter,
     nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
     nrm_analyst, nrm_admin;
 
@@ -255,7 +269,7 @@ COMMENT ON FUNCTION api.schema_checksum() IS
     'SHA-256 of the lines "CHECKSUM NAME" of the repeatable files as '
     'applied, in name order: what the build of nrmd expects '
     '(NRM_SCHEMA_CHECKSUM), for /readyz.';
-GRANT EXECUTE ON FUNCTION api.schema_checksum() TO nrm_app;
+-- a door of nrm_gate (99_doors.sql)
 
 /*
  * Publish the principal's scope as transaction-local settings that the
@@ -263,12 +277,13 @@ GRANT EXECUTE ON FUNCTION api.schema_checksum() TO nrm_app;
  * nrm.role, nrm.regions (region codes joined by commas; codes never
  * contain one) and nrm.case_id (cleared here; api.case_lock sets it to
  * the case a lifecycle action locked).  NULL arguments clear the scope.
- * Called by api.authenticate, so every entry point, old and new, sets
- * its scope before it switches role.  The settings are not secrets: a
- * session that can SET ROLE to an API role can set them too.  They keep
- * a bug in an api function (a forgotten WHERE) and a bare SET ROLE from
- * reading across scopes; they are no defence against a hostile session
- * of nrm_app (docs/separation.md).
+ * Called by api.authenticate (SECURITY DEFINER of nrm_gate, which alone
+ * may execute this), so every door publishes the scope of the principal
+ * its token names.  A session may SET nrm.regions itself, but it reaches
+ * the policies that read it only through a door, which clears the scope
+ * on entry (a SET clause of each door, 99_doors.sql) and restores the
+ * session's value on return; nrm_app can SET ROLE to no role that the
+ * policies name (docs/security.md).
  */
 CREATE OR REPLACE FUNCTION api.scope(p_key_id uuid, p_agency_id uuid,
     p_role text,
@@ -293,10 +308,11 @@ COMMENT ON FUNCTION api.scope(uuid, uuid, text, text[]) IS
     'nrm.key_id, nrm.agency_id, nrm.role, nrm.regions, nrm.case_id that '
     'the row-level security policies read, and clear nrm.person_id.  '
     'Called by api.authenticate.';
-GRANT EXECUTE ON FUNCTION api.scope(uuid, uuid, text, text[]) TO nrm_app,
+-- nrm_gate's alone (the owner, see the end of this file): the roles that
+-- could call it before the doors (issue 14) no longer may.
+REVOKE ALL ON FUNCTION api.scope(uuid, uuid, text, text[]) FROM
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
-    nrm_auditor, nrm_analyst, nrm_admin;
-GRANT EXECUTE ON FUNCTION api.scope(uuid, uuid, text, text[]) TO nrm_people;
+    nrm_auditor, nrm_analyst, nrm_admin, nrm_people;
 
 -- A JSON string holding a calendar date YYYY-MM-DD, as a date; NULL for
 -- anything else (another type, another format, 2024-02-30).
@@ -441,8 +457,7 @@ COMMENT ON FUNCTION api.authorize(bytea, text, inet, text[], text, text,
     'The principal of a token hash if its role is one of p_roles, else '
     'the audited 401/403 answer naming the object (p_object_type, '
     'p_object_id).  Reads no personal data; switches no role.';
-GRANT EXECUTE ON FUNCTION api.authorize(bytea, text, inet, text[], text,
-    text, text) TO nrm_app;
+-- a door of nrm_gate (99_doors.sql); api.record calls it as nrm_gate.
 
 -- An allowed action that touches no table of its own (explaining a
 -- routing decision, reading the routing configuration, reloading it):
@@ -470,8 +485,7 @@ $$;
 COMMENT ON FUNCTION api.record(bytea, text, inet, text[], text, text, text)
     IS 'Authenticate for p_roles and audit an allowed action that stores '
     'nothing else (routing explain, configuration read and reload).';
-GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
-    text) TO nrm_app;
+-- a door of nrm_gate (99_doors.sql)
 
 /*
  * The steps every entry point takes, once.  An entry point runs:
@@ -486,18 +500,18 @@ GRANT EXECUTE ON FUNCTION api.record(bytea, text, inet, text[], text, text,
  *	RETURN api.answer(v_p, purpose, api.case_answer(id));
  *
  * api.enter authenticates (api.authenticate: the audited 401/403 in
- * denial, the scope published) and, for a principal, saves the role to
- * restore (prev_role) and switches to nrm_<role>: set_config('role',
- * ..., true) in a helper lasts past its return, as in the entry point's
- * own body (see the top of this file).  The principal record also keeps
+ * denial, the scope published) and checks that the principal's role is
+ * the one the door runs as (current_user nrm_<role>, the door's owner,
+ * 99_doors.sql); a principal of another role is refused with the same
+ * audited 403 as a role p_roles does not name.  It switches no role:
+ * the door already runs as its role.  The principal record also keeps
  * what the call's audit events name (action, object_type, object_id,
  * request_id, client), so api.refuse (audit a failed or denied outcome),
- * api.answer (audit an allowed one) and
- * api.leave (no audit) record the same fields the entry point was
- * called for, restore prev_role and return the answer.  The answer is an
- * argument: it is computed before the role is restored, as the API role.
- * All PL/pgSQL: a LANGUAGE sql helper called from PL/pgSQL keeps its plan
- * (row-level security quals included) for the rest of the transaction.
+ * api.answer (audit an allowed one) and api.leave (no audit) record the
+ * same fields the entry point was called for and return the answer.
+ * prev_role is kept for the record's shape: NULL.  All PL/pgSQL: a
+ * LANGUAGE sql helper called from PL/pgSQL keeps its plan (row-level
+ * security quals included) for the rest of the transaction.
  */
 CREATE OR REPLACE FUNCTION api.enter(p_token_hash bytea, p_request_id text,
     p_client inet, p_roles text[], p_action text, p_object_type text,
@@ -510,7 +524,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	prev_role := pg_catalog.current_setting('role');
 	SELECT a.key_id, a.agency_id, a.role, a.regions, a.agency_kind,
 	    a.denial, a.person_id
 	INTO key_id, agency_id, role, regions, agency_kind, denial, person_id
@@ -521,36 +534,43 @@ BEGIN
 	object_id := p_object_id;
 	request_id := p_request_id;
 	client := p_client;
-	IF denial IS NULL THEN
-		PERFORM pg_catalog.set_config('role', 'nrm_' || role, true);
+	IF denial IS NULL AND 'nrm_' || role IS DISTINCT FROM current_user THEN
+		PERFORM api.audit_person(person_id, key_id, agency_id, role,
+		    p_action, p_object_type, p_object_id, NULL, 'denied',
+		    'role_not_permitted', p_request_id, p_client);
+		PERFORM api.scope(NULL, NULL, NULL, NULL);
+		denial := api.problem(403, 'forbidden',
+		    'this API role may not perform this action');
+		key_id := NULL;
+		agency_id := NULL;
+		role := NULL;
+		regions := NULL;
+		agency_kind := NULL;
+		person_id := NULL;
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION api.enter(bytea, text, inet, text[], text, text, text)
-    IS 'An entry point''s start: api.authenticate (denial: the audited '
-    '401/403), then the switch to the principal''s API role; the record '
-    'keeps the role to restore and the call''s audit fields for '
-    'api.refuse, api.answer and api.leave, and the person (NULL for '
-    'an API key).';
-GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
-    text) TO nrm_app;
+    IS 'A door''s start: api.authenticate (denial: the audited 401/403), '
+    'then the check that the principal''s role is the door''s (current_'
+    'user; else the audited 403); the record keeps the call''s audit '
+    'fields for api.refuse, api.answer and api.leave, and the person '
+    '(NULL for an API key).  Switches no role.';
 
--- Restore the role api.enter switched from; return p_answer.
+-- Return p_answer (no audit event; no role to restore).
 CREATE OR REPLACE FUNCTION api.leave(p_p record, p_answer jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM pg_catalog.set_config('role', p_p.prev_role, true);
 	RETURN p_answer;
 END
 $$;
 COMMENT ON FUNCTION api.leave(record, jsonb) IS
-    'An entry point''s return without an audit event: restore the role '
-    'api.enter saved (p_p.prev_role), return p_answer.';
+    'An entry point''s return without an audit event: return p_answer.';
 
--- Audit the call's outcome, restore the role, return p_answer.
+-- Audit the call's outcome, return p_answer.
 CREATE OR REPLACE FUNCTION api.refuse(p_p record, p_purpose text,
     p_outcome text, p_reason text, p_answer jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -565,10 +585,10 @@ END
 $$;
 COMMENT ON FUNCTION api.refuse(record, text, text, text, jsonb) IS
     'An entry point''s refusal: audit (the action and object api.enter '
-    'was called for, p_purpose, p_outcome, p_reason), restore the role, '
-    'return p_answer (the problem).';
+    'was called for, p_purpose, p_outcome, p_reason), return p_answer '
+    '(the problem).';
 
--- Audit the call allowed (p_purpose), restore the role, return p_answer.
+-- Audit the call allowed (p_purpose), return p_answer.
 CREATE OR REPLACE FUNCTION api.answer(p_p record, p_purpose text,
     p_answer jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -579,8 +599,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.answer(record, text, jsonb) IS
-    'An entry point''s success: audit it allowed (p_purpose), restore the '
-    'role, return p_answer.';
+    'An entry point''s success: audit it allowed (p_purpose), return '
+    'p_answer.';
 /*
  * The case p_case_id as the caller p_p may see it: region (NULL when no
  * such case, or row-level security hides it), created_at, and visible:
@@ -663,7 +683,66 @@ COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer) IS
 GRANT EXECUTE ON FUNCTION api.answer_page(record, text, jsonb, integer) TO
     nrm_auditor;
 
-GRANT EXECUTE ON FUNCTION api.leave(record, jsonb), api.refuse(record, text,
-    text, text, jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
+GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
+    text), api.leave(record, jsonb), api.refuse(record, text, text, text,
+    jsonb), api.answer(record, text, jsonb) TO nrm_reporter,
     nrm_coordinator, nrm_assessor, nrm_investigator, nrm_auditor,
-    nrm_analyst, nrm_admin;
+    nrm_analyst, nrm_admin, nrm_chain_director;
+
+/*
+ * The role of the principal a token hash names (an API key's, revoked
+ * or not, or a session's person's), NULL for none; no audit event, no
+ * scope.  Only the doors that serve two roles call it (as nrm_gate, 99_
+ * doors.sql), to pick the implementation owned by the principal's role;
+ * that implementation authenticates again and audits as every door.
+ */
+CREATE OR REPLACE FUNCTION api.principal_role(p_token_hash bytea)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_hash constant bytea := substring(p_token_hash FROM 1 FOR 32);
+	v_role text;
+BEGIN
+	SELECT k.role INTO v_role FROM auth.api_key k
+	WHERE k.token_hash = v_hash;
+	IF NOT FOUND AND octet_length(p_token_hash) IN (32, 64) THEN
+		SELECT s.role INTO v_role FROM auth.session_principal(v_hash) s;
+	END IF;
+	RETURN v_role;
+END
+$$;
+COMMENT ON FUNCTION api.principal_role(bytea) IS
+    'The role of the key or session a token hash names (NULL: none), '
+    'unaudited: how a door of two roles picks its implementation.';
+
+/*
+ * Clear the scope (api.scope with NULLs): the first statement of a door
+ * that takes no token (99_doors.sql), so that settings the session SET
+ * itself (nrm.person_id, the default of audit.event.person_id;
+ * nrm.regions ...) reach no policy and no audit event.
+ */
+CREATE OR REPLACE FUNCTION api.scope_clear() RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT api.scope(NULL, NULL, NULL, NULL)
+$$;
+COMMENT ON FUNCTION api.scope_clear() IS
+    'Clear the scope settings: a door without a token starts with it.';
+GRANT EXECUTE ON FUNCTION api.scope_clear() TO nrm_sweeper,
+    nrm_audit_sealer, nrm_overview, nrm_people;
+
+-- nrm_gate owns what reads the keys and writes the audit log.
+GRANT CREATE ON SCHEMA api TO nrm_gate;
+ALTER FUNCTION api.audit(uuid, uuid, text, text, text, text, text, text,
+    text, text, inet) OWNER TO nrm_gate;
+ALTER FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text, text,
+    text, text, text, text, inet) OWNER TO nrm_gate;
+ALTER FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
+    text) OWNER TO nrm_gate;
+ALTER FUNCTION api.scope(uuid, uuid, text, text[]) OWNER TO nrm_gate;
+ALTER FUNCTION api.principal_role(bytea) OWNER TO nrm_gate;
+ALTER FUNCTION api.scope_clear() OWNER TO nrm_gate;
+REVOKE CREATE ON SCHEMA api FROM nrm_gate;

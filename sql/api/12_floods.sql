@@ -21,6 +21,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM api.scope_clear();
 	IF p_count IS NULL OR p_count < 1 OR p_window_s IS NULL
 	    OR p_window_s < 1 THEN
 		RETURN pg_catalog.jsonb_build_object('recorded', 0);

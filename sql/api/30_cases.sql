@@ -397,7 +397,8 @@ GRANT EXECUTE ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint)
  * 0015: per person, else per key, in 24 hours) is refused 403
  * break_glass_limit, written denied and flagged for review.
  */
-CREATE OR REPLACE FUNCTION api.case_get(p_token_hash bytea, p_request_id text,
+CREATE OR REPLACE FUNCTION api.case_get_body(p_token_hash bytea,
+    p_request_id text,
     p_client inet, p_case_id uuid, p_purpose text DEFAULT NULL,
     p_reason text DEFAULT NULL)
 RETURNS jsonb
@@ -478,15 +479,15 @@ BEGIN
 	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
-COMMENT ON FUNCTION api.case_get(bytea, text, inet, uuid, text, text) IS
+COMMENT ON FUNCTION api.case_get_body(bytea, text, inet, uuid, text, text) IS
     'GET /v1/cases/{id}: the full case with the subject''s PERSONAL DATA '
     'and its history, for coordinators of its region and assessors; an '
     'audited read (case.read) with a purpose (api.read_purpose); an '
     'emergency read may go beyond the caller''s regions where '
     'audit.break_glass_policy allows, and is flagged for review; 404 '
     'for unknown and out-of-scope alike otherwise.';
-GRANT EXECUTE ON FUNCTION api.case_get(bytea, text, inet, uuid, text, text)
-    TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.case_get_body(bytea, text, inet, uuid, text,
+    text) TO nrm_coordinator, nrm_assessor;
 
 CREATE OR REPLACE FUNCTION api.case_take(p_token_hash bytea, p_request_id text,
     p_client inet, p_case_id uuid, p_if_match integer DEFAULT NULL)
@@ -795,6 +796,7 @@ CREATE OR REPLACE FUNCTION api.escalate_overdue(p_limit integer) RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT care.escalate_overdue(p_limit)
 $$;
 COMMENT ON FUNCTION api.escalate_overdue(integer) IS

@@ -13,6 +13,7 @@ CREATE OR REPLACE FUNCTION api.audit_seal(p_limit integer) RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT audit.seal(p_limit)
 $$;
 COMMENT ON FUNCTION api.audit_seal(integer) IS

@@ -151,7 +151,7 @@ GRANT EXECUTE ON FUNCTION ident.entry_problem(jsonb) TO nrm_coordinator,
  * a transaction advisory lock (6, hash of the case id).  Reads the case
  * and earlier identification entries only.
  */
-CREATE OR REPLACE FUNCTION api.ident_record(p_token_hash bytea,
+CREATE OR REPLACE FUNCTION api.ident_record_body(p_token_hash bytea,
     p_request_id text,
     p_client inet, p_case_id uuid, p_entry jsonb,
     p_profile text DEFAULT 'nl') RETURNS jsonb
@@ -309,12 +309,12 @@ BEGIN
 	        '/v1/cases/' || p_case_id::text || '/identification'));
 END
 $$;
-COMMENT ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb, text)
-    IS 'POST /v1/cases/{id}/identification: coordinators of the case''s '
+COMMENT ON FUNCTION api.ident_record_body(bytea, text, inet, uuid, jsonb,
+    text) IS 'POST /v1/cases/{id}/identification: coordinators of the case''s '
     'region record initial indications, assessors every stage, under the '
     'profile p_profile''s rules; audited identification.create.';
-GRANT EXECUTE ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb,
-    text) TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.ident_record_body(bytea, text, inet, uuid,
+    jsonb, text) TO nrm_coordinator, nrm_assessor;
 
 /*
  * GET /v1/cases/{id}/identification as 0006 left it, plus the purpose
@@ -325,7 +325,8 @@ GRANT EXECUTE ON FUNCTION api.ident_record(bytea, text, inet, uuid, jsonb,
  * out-of-scope case's identification is the usual 404; an emergency
  * read in scope is flagged for review like any other.
  */
-CREATE OR REPLACE FUNCTION api.ident_list(p_token_hash bytea, p_request_id text,
+CREATE OR REPLACE FUNCTION api.ident_list_body(p_token_hash bytea,
+    p_request_id text,
     p_client inet, p_case_id uuid, p_profile text DEFAULT 'nl',
     p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL)
 RETURNS jsonb
@@ -398,14 +399,14 @@ BEGIN
 	RETURN api.leave(v_p, v_resp);
 END
 $$;
-COMMENT ON FUNCTION api.ident_list(bytea, text, inet, uuid, text, text,
+COMMENT ON FUNCTION api.ident_list_body(bytea, text, inet, uuid, text, text,
     text) IS
     'GET /v1/cases/{id}/identification: the identification history, '
     'newest first, with the profile''s dates for the case; coordinators '
     'of its region and assessors; audited identification.read with a '
     'purpose (api.read_purpose).';
-GRANT EXECUTE ON FUNCTION api.ident_list(bytea, text, inet, uuid, text,
-    text, text) TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.ident_list_body(bytea, text, inet, uuid, text,
+    text, text) TO nrm_coordinator, nrm_assessor;
 
 /*
  * POST /v1/investigations (investigator).  Order: 401/403; the body

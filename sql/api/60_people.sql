@@ -332,9 +332,13 @@ $$;
 COMMENT ON FUNCTION auth.session_principal(bytea) IS
     'A session''s principal for api.authenticate (problem: why it may '
     'not act); all NULL for an unknown hash.  Moves last_seen_at.';
-GRANT EXECUTE ON FUNCTION auth.session_principal(bytea) TO nrm_app,
+GRANT EXECUTE ON FUNCTION auth.session_principal(bytea) TO
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
+-- api.authenticate and api.principal_role (SECURITY DEFINER of nrm_gate,
+-- 0018) call it; a GRANT of its own keeps the access list the same in a
+-- database migrated forward and in a fresh one.
+GRANT EXECUTE ON FUNCTION auth.session_principal(bytea) TO nrm_gate;
 
 -- Handed to nrm_people, which may create in schema auth only meanwhile
 -- (a new owner needs CREATE on the schema, as in 0004-0006).
@@ -484,7 +488,7 @@ COMMENT ON FUNCTION api.person_act(bytea, text, inet, text, uuid, text,
     bytea, integer) IS
     'Read, disable, enable or reset one person (admin), audited p_action.';
 GRANT EXECUTE ON FUNCTION api.person_act(bytea, text, inet, text, uuid,
-    text, bytea, integer) TO nrm_app;
+    text, bytea, integer) TO nrm_admin;
 
 CREATE OR REPLACE FUNCTION api.person_get(p_token_hash bytea,
     p_request_id text, p_client inet, p_person_id uuid) RETURNS jsonb

@@ -491,6 +491,7 @@ RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT auth.enrol_lookup(p_request_id, p_client, p_code_hash)
 $$;
 COMMENT ON FUNCTION api.enrol_lookup(text, inet, bytea) IS
@@ -505,6 +506,7 @@ RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT auth.enrol(p_request_id, p_client, p_code_hash, p_password_phc,
 	    p_totp_secret, p_recovery_hashes)
 $$;
@@ -521,6 +523,7 @@ RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT auth.login_lookup(p_request_id, p_client, p_login)
 $$;
 COMMENT ON FUNCTION api.login_lookup(text, inet, text) IS
@@ -537,6 +540,7 @@ RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT auth.login_finish(p_request_id, p_client, p_login, p_person_id,
 	    p_password_ok, p_totp_step, p_recovery_hash, p_session_token_hash,
 	    p_idle_s, p_lifetime_s, p_lock_after, p_lock_window_s,

@@ -198,7 +198,8 @@ GRANT EXECUTE ON FUNCTION api.problem(integer, text, text, text),
  * id, no key or person, no personal data.  Audited overview.read
  * (object overview), purpose monitoring, one event per call.
  */
-CREATE OR REPLACE FUNCTION api.overview(p_token_hash bytea, p_request_id text,
+CREATE OR REPLACE FUNCTION api.overview_body(p_token_hash bytea,
+    p_request_id text,
     p_client inet, p_silent_after_s integer) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -255,12 +256,12 @@ BEGIN
 	            'regions', v_rows)));
 END
 $$;
-COMMENT ON FUNCTION api.overview(bytea, text, inet, integer) IS
+COMMENT ON FUNCTION api.overview_body(bytea, text, inet, integer) IS
     'GET /v1/overview: live counts and coverage per region and for the '
     'national desk (chain_director and the national desk: every row; '
     'a coordinator: its regions); counts only; audited overview.read.';
-GRANT EXECUTE ON FUNCTION api.overview(bytea, text, inet, integer)
-    TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.overview_body(bytea, text, inet, integer)
+    TO nrm_coordinator, nrm_chain_director;
 
 /*
  * The coverage nrmd keeps in memory (refreshed every coverage_refresh
@@ -275,9 +276,10 @@ GRANT EXECUTE ON FUNCTION api.overview(bytea, text, inet, integer)
  */
 CREATE OR REPLACE FUNCTION api.coverage_uncovered(p_silent_after_s integer)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT pg_catalog.jsonb_build_object(
 	    'uncovered', COALESCE(pg_catalog.jsonb_agg(v.region
 	        ORDER BY v.region) FILTER (WHERE NOT v.covered), '[]'),

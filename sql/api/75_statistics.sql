@@ -764,7 +764,7 @@ COMMENT ON FUNCTION stats.emergency_reads(text, text[]) IS
  * statistics/<measure>, purpose monitoring (auditor: audit); no
  * personal data.
  */
-CREATE OR REPLACE FUNCTION api.statistics(p_token_hash bytea,
+CREATE OR REPLACE FUNCTION api.statistics_body(p_token_hash bytea,
     p_request_id text, p_client inet, p_measure text, p_period text,
     p_by text)
 RETURNS jsonb
@@ -823,11 +823,12 @@ BEGIN
 	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
 END
 $$;
-COMMENT ON FUNCTION api.statistics(bytea, text, inet, text, text, text) IS
+COMMENT ON FUNCTION api.statistics_body(bytea, text, inet, text, text,
+    text) IS
     'GET /v1/statistics: one suppressed table (analyst; auditor for '
     'emergency_reads), audited statistics.read.';
-GRANT EXECUTE ON FUNCTION api.statistics(bytea, text, inet, text, text,
-    text) TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.statistics_body(bytea, text, inet, text, text,
+    text) TO nrm_analyst, nrm_auditor;
 
 -- ---------------------------------------------------------------------
 -- Ownership and grants.  The helpers run inside the SECURITY DEFINER

@@ -9,7 +9,7 @@
  * misplaced, malformed, no_key).  Never a value.  The caller is the
  * principal whose read found it (coordinator or assessor).
  */
-CREATE OR REPLACE FUNCTION api.data_unreadable(p_token_hash bytea,
+CREATE OR REPLACE FUNCTION api.data_unreadable_body(p_token_hash bytea,
     p_request_id text, p_client inet, p_object_type text,
     p_object_id text, p_reason text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -35,8 +35,8 @@ BEGIN
 	        '{}'::jsonb));
 END
 $$;
-COMMENT ON FUNCTION api.data_unreadable(bytea, text, inet, text, text, text)
-    IS 'nrmd found a sealed value it could not open in an answer: audit '
+COMMENT ON FUNCTION api.data_unreadable_body(bytea, text, inet, text, text,
+    text) IS 'nrmd found a sealed value it could not open in an answer: audit '
     'data.decrypt_failed (outcome failed, the reason word, no value).';
-GRANT EXECUTE ON FUNCTION api.data_unreadable(bytea, text, inet, text, text,
-    text) TO nrm_app;
+GRANT EXECUTE ON FUNCTION api.data_unreadable_body(bytea, text, inet, text,
+    text, text) TO nrm_coordinator, nrm_assessor;

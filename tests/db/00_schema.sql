@@ -16,12 +16,13 @@ SELECT results_eq(
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
-        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql')$$,
-    'schema_version records 0001 to 0017 in order');
+        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
+        (18, '0018_least_privilege.sql')$$,
+    'schema_version records 0001 to 0018 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 18,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 17, 'api.schema_version() is 17');
+SELECT is(api.schema_version(), 18, 'api.schema_version() is 18');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -31,10 +32,10 @@ SELECT results_eq(
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
         ('75_statistics.sql'), ('78_publications.sql'),
-        ('80_data_protection.sql')$$,
+        ('80_data_protection.sql'), ('99_doors.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -105,8 +106,13 @@ SELECT is_empty($$SELECT sig FROM fn
     WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats')
       AND NOT pinned$$,
     'every function pins search_path = pg_catalog, pg_temp');
-SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef$$,
-    'api functions are SECURITY INVOKER (privileges of the switched role)');
+-- Issue 14 changed this: the doors (nrm.door), their per-role
+-- implementations and nrm_gate's functions are SECURITY DEFINER.
+SELECT is_empty($$SELECT sig FROM fn WHERE schema = 'api' AND secdef
+      AND sig NOT IN (SELECT d.name::regprocedure::text FROM nrm.door d)
+      AND name !~ '__[a-z_]+$'
+      AND owner <> 'nrm_gate'::regrole$$,
+    'api functions are SECURITY INVOKER but the doors and the gate''s');
 SELECT is_empty($$SELECT sig FROM fn
     WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats')
       AND public_exec$$,
@@ -121,12 +127,13 @@ SELECT is_empty($$
     WHERE nspowner = 'nrm_app'::regrole$$,
     'nrm_app owns nothing');
 SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
-    'nrm_app is NOINHERIT: API role privileges only after the switch');
+    'nrm_app is NOINHERIT');
+-- Issue 14 changed this: nrm_app is a member of no API role (nor any).
 SELECT is((SELECT count(*)::int FROM pg_roles r
     WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
-      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
-    'the eight NOLOGIN API roles exist and nrm_app is a member of each');
+      AND NOT pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
+    'the eight NOLOGIN API roles exist and nrm_app is a member of none');
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
     'nrm_app can log in');
 SELECT is_empty($$

@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(51);
+SELECT plan(52);
 \ir fixtures.psql
 
 -- The complete table-level grant matrix of nrm_app and the API roles
@@ -77,9 +77,14 @@ FROM (SELECT 'nrm_app' UNION ALL SELECT role FROM api_role) AS a(r),
 SELECT is(pg_temp.sqlstate_as('nrm_owner',
     'DELETE FROM audit.event WHERE false'), 'ok',
     'the owner may (the refusals above are about privileges)');
+-- Issue 14 changed this: nrm_app writes audit events only through the
+-- doors; nrm_gate's api.audit is the writer.
 SELECT is(pg_temp.sqlstate_as('nrm_app', $$INSERT INTO audit.event (action,
+    outcome) VALUES ('test.probe', 'allowed')$$), '42501',
+    'nrm_app may not append audit events itself');
+SELECT is(pg_temp.sqlstate_as('nrm_gate', $$INSERT INTO audit.event (action,
     outcome) VALUES ('test.probe', 'allowed')$$), 'ok',
-    'nrm_app may append audit events');
+    'nrm_gate (api.audit''s owner) may append audit events');
 
 -- Reads really refused / allowed when acting as the role.
 SELECT is(pg_temp.sqlstate_as(c.role, c.stmt), c.want, c.descr) FROM (VALUES

@@ -69,7 +69,7 @@ SELECT ok((SELECT (v->>'intact')::boolean FROM pg_temp.verify_body() v),
 -- ---------------------------------------------------------------------
 -- 1. Two sealers: the second answers busy at once and seals nothing.
 -- ---------------------------------------------------------------------
-SELECT dblink_exec('x', $$SELECT set_config('role', 'nrm_app', false);
+SELECT dblink_exec('x', $$SELECT set_config('role', 'nrm_gate', false);
     SELECT api.audit(NULL, NULL, NULL, 'test.race', NULL, NULL, NULL,
     'allowed', NULL, 'aud-busy', NULL); RESET ROLE$$) \g /dev/null
 SELECT dblink_exec('s1', 'BEGIN') \g /dev/null
@@ -115,7 +115,7 @@ FROM unnest(ARRAY['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 's1',
 SELECT dblink_send_query(c, format($q$DO $d$
     BEGIN
         FOR i IN 1..1000 LOOP
-            PERFORM set_config('role', 'nrm_app', true);
+            PERFORM set_config('role', 'nrm_gate', true);
             PERFORM api.audit(NULL, NULL, NULL, 'test.race', 'case',
                 %L || '-' || i, 'care', 'allowed', NULL,
                 'aud-' || %L || '-' || i, '192.0.2.99');
