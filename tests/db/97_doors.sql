@@ -244,12 +244,16 @@ SELECT set_eq($$SELECT role, r.rel FROM nrm_rel r,
         ('nrm_audit_reader', 'audit.anchor_signature')$$,
     'analyst, auditor, audit reader: SELECT on what their doors and '
     'verification read, nothing else (the analyst: no table)');
-SELECT is_empty($$SELECT role, r.rel, p FROM nrm_rel r,
+SELECT set_eq($$SELECT role, r.rel, p FROM nrm_rel r,
         unnest(ARRAY['nrm_analyst', 'nrm_auditor', 'nrm_audit_reader'])
         role, unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
     WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f')
-      AND has_table_privilege(role, r.oid, p)$$,
-    'analyst, auditor, audit reader: they write no table (no audit row)');
+      AND (has_table_privilege(role, r.oid, p)
+          OR (p IN ('INSERT', 'UPDATE')
+              AND has_any_column_privilege(role, r.oid, p)))$$,
+    $$VALUES ('nrm_auditor', 'audit.review', 'UPDATE')$$,
+    'analyst, auditor, audit reader: they write nothing (no audit row) but '
+    'the auditor''s review verdict (columns of audit.review)');
 SELECT is_empty($$SELECT m.member::regrole::text, m.roleid::regrole::text
     FROM pg_auth_members m
     WHERE m.member IN ('nrm_analyst'::regrole, 'nrm_auditor'::regrole,
