@@ -5,7 +5,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 \ir fixtures.psql
 
 -- Every relation of the nrm schemas, enumerated from the catalog.
@@ -143,6 +143,11 @@ SELECT is_empty($$SELECT d.name, r FROM nrm.door d, unnest(d.roles) r
             AND fn.secdef AND fn.pinned AND fn.owner = r::regrole
             AND NOT has_function_privilege('nrm_app', fn.oid, 'EXECUTE'))$$,
     'a door of two roles has an implementation per role, owned by it');
+
+SELECT is((SELECT provolatile::text FROM pg_proc
+    WHERE oid = 'api.principal_role(bytea)'::regprocedure), 's',
+    'api.principal_role is STABLE: picking the implementation writes '
+    'nothing (an expired session is ended by the authentication alone)');
 
 -- Calling what is no door, with NULL arguments: permission denied for
 -- every function of the nrm schemas (trigger functions aside: only a
