@@ -14,8 +14,8 @@ psql -X -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
     -v owner_pw="$NRM_OWNER_PASSWORD" -v app_pw="$NRM_APP_PASSWORD" <<'EOSQL'
 -- nrm_owner owns the database and every object, and creates the API roles.
 CREATE ROLE nrm_owner LOGIN CREATEROLE PASSWORD :'owner_pw';
--- nrm_app is nrmd's login role: NOINHERIT, it acts as an API role only
--- after the explicit role switch inside an api function.
+-- nrm_app is nrmd's login role: member of no role, it executes only the
+-- doors (SECURITY DEFINER api functions; sql/0018, sql/api/99_doors.sql).
 CREATE ROLE nrm_app LOGIN NOINHERIT PASSWORD :'app_pw';
 CREATE DATABASE nrm OWNER nrm_owner;
 REVOKE CONNECT, TEMPORARY ON DATABASE nrm FROM PUBLIC;

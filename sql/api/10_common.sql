@@ -690,34 +690,6 @@ GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
     nrm_analyst, nrm_admin, nrm_chain_director;
 
 /*
- * The role of the principal a token hash names (an API key's, revoked
- * or not, or a session's person's), NULL for none; no audit event, no
- * scope.  Only the doors that serve two roles call it (as nrm_gate, 99_
- * doors.sql), to pick the implementation owned by the principal's role;
- * that implementation authenticates again and audits as every door.
- */
-CREATE OR REPLACE FUNCTION api.principal_role(p_token_hash bytea)
-RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_hash constant bytea := substring(p_token_hash FROM 1 FOR 32);
-	v_role text;
-BEGIN
-	SELECT k.role INTO v_role FROM auth.api_key k
-	WHERE k.token_hash = v_hash;
-	IF NOT FOUND AND octet_length(p_token_hash) IN (32, 64) THEN
-		SELECT s.role INTO v_role FROM auth.session_principal(v_hash) s;
-	END IF;
-	RETURN v_role;
-END
-$$;
-COMMENT ON FUNCTION api.principal_role(bytea) IS
-    'The role of the key or session a token hash names (NULL: none), '
-    'unaudited: how a door of two roles picks its implementation.';
-
-/*
  * Clear the scope (api.scope with NULLs): the first statement of a door
  * that takes no token (99_doors.sql), so that settings the session SET
  * itself (nrm.person_id, the default of audit.event.person_id;
@@ -734,6 +706,44 @@ COMMENT ON FUNCTION api.scope_clear() IS
 GRANT EXECUTE ON FUNCTION api.scope_clear() TO nrm_sweeper,
     nrm_audit_sealer, nrm_overview, nrm_people;
 
+/*
+ * The role of the principal a token hash names (an API key's, revoked
+ * or not, or a session's person's, ended or not), NULL for none; no
+ * audit event, no scope, no write (STABLE: unlike
+ * auth.session_principal it neither moves last_seen_at nor ends an
+ * expired session, so the authentication that follows sees the session
+ * as a door of one role would).  Only the doors that serve two roles
+ * call it (as nrm_gate, 99_doors.sql), to pick the implementation owned
+ * by the principal's role; that implementation authenticates and
+ * audits as every door.  SECURITY DEFINER of nrm_people, which reads
+ * auth.session and auth.person.
+ */
+CREATE OR REPLACE FUNCTION api.principal_role(p_token_hash bytea)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_hash constant bytea := substring(p_token_hash FROM 1 FOR 32);
+	v_role text;
+BEGIN
+	SELECT k.role INTO v_role FROM auth.api_key k
+	WHERE k.token_hash = v_hash;
+	IF NOT FOUND THEN
+		SELECT p.role INTO v_role
+		FROM auth.session s
+		JOIN auth.person p ON p.id = s.person_id
+		WHERE s.token_hash = v_hash;
+	END IF;
+	RETURN v_role;
+END
+$$;
+COMMENT ON FUNCTION api.principal_role(bytea) IS
+    'The role of the key or session a token hash names (NULL: none), '
+    'unaudited, writing nothing: how a door of two roles picks its '
+    'implementation.';
+GRANT EXECUTE ON FUNCTION api.principal_role(bytea) TO nrm_gate;
+
 -- nrm_gate owns what reads the keys and writes the audit log.
 GRANT CREATE ON SCHEMA api TO nrm_gate;
 ALTER FUNCTION api.audit(uuid, uuid, text, text, text, text, text, text,
@@ -743,6 +753,8 @@ ALTER FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text, text,
 ALTER FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
     text) OWNER TO nrm_gate;
 ALTER FUNCTION api.scope(uuid, uuid, text, text[]) OWNER TO nrm_gate;
-ALTER FUNCTION api.principal_role(bytea) OWNER TO nrm_gate;
 ALTER FUNCTION api.scope_clear() OWNER TO nrm_gate;
 REVOKE CREATE ON SCHEMA api FROM nrm_gate;
+GRANT CREATE ON SCHEMA api TO nrm_people;
+ALTER FUNCTION api.principal_role(bytea) OWNER TO nrm_people;
+REVOKE CREATE ON SCHEMA api FROM nrm_people;

@@ -35,4 +35,4 @@ $$;
 COMMENT ON FUNCTION api.auth_rejections(integer, integer) IS
     'One audit event summing p_count token refusals nrmd answered from '
     'its cache over p_window_s seconds (no token, no key).';
-GRANT EXECUTE ON FUNCTION api.auth_rejections(integer, integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -221,7 +221,7 @@ COMMENT ON FUNCTION api.intake(bytea, text, inet, text, bytea, jsonb, jsonb,
     'signal and, unless a notification, subject, case and history; audit; '
     'return the receipt.';
 GRANT EXECUTE ON FUNCTION api.intake(bytea, text, inet, text, bytea, jsonb,
-    jsonb, bytea, jsonb) TO nrm_app, nrm_reporter, nrm_coordinator,
+    jsonb, bytea, jsonb) TO nrm_reporter, nrm_coordinator,
     nrm_assessor, nrm_investigator, nrm_auditor, nrm_analyst, nrm_admin;
 
 CREATE OR REPLACE FUNCTION api.signal_receipt(p_token_hash bytea,
@@ -268,7 +268,7 @@ COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
     'agency (reporter), else 404 (audited denied, out_of_scope or '
     'not_found); audited.';
 GRANT EXECUTE ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) TO
-    nrm_app, nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
 
 /*
@@ -348,5 +348,4 @@ COMMENT ON FUNCTION api.signal_list(bytea, text, inet, uuid, integer) IS
     'GET /v1/signals: the receipts of the caller''s agency''s signals '
     '(reporter), newest first, keyset-paged; no personal data; one audit '
     'event (signal.list) per call.';
-GRANT EXECUTE ON FUNCTION api.signal_list(bytea, text, inet, uuid, integer)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -347,8 +347,7 @@ COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
     'p_mine: only those the caller holds), '
     'keyset-paged in (priority, take_by, inbox_seq) order, with the '
     'inbox watermark; one audit event per call.';
-GRANT EXECUTE ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb,
-    bigint, integer, boolean) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.inbox_wakeup_check(p_token_hash bytea,
     p_request_id text, p_client inet, p_since bigint) RETURNS jsonb
@@ -381,8 +380,7 @@ COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint) IS
     'Long-poll re-check: whether a case of the caller''s regions entered '
     'an inbox after watermark p_since, and the current watermark.  Reads '
     'no case data; not audited (denials are).';
-GRANT EXECUTE ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/cases/{id} as 0006 left it, plus: p_reason (NRM-Reason);
@@ -523,8 +521,7 @@ $$;
 COMMENT ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) IS
     'POST /v1/cases/{id}/take: open -> taken by the caller; of concurrent '
     'takers exactly one wins, the others get 409 naming the holder.';
-GRANT EXECUTE ON FUNCTION api.case_take(bytea, text, inet, uuid, integer) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.case_decline(p_token_hash bytea,
     p_request_id text,
@@ -621,8 +618,7 @@ COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
     'back in its region''s inbox, or at the national desk once declined '
     'p_decline_limit times in its region or by every active coordinator '
     'key and person of the region.';
-GRANT EXECUTE ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer,
-    text, integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.case_transfer(p_token_hash bytea,
     p_request_id text,
@@ -693,8 +689,7 @@ COMMENT ON FUNCTION api.case_transfer(bytea, text, inet, uuid, integer,
     text, text, integer, integer) IS
     'POST /v1/cases/{id}/transfer: open or taken by the caller -> open in '
     'another region''s inbox, with the deadlines nrmd computed for it.';
-GRANT EXECUTE ON FUNCTION api.case_transfer(bytea, text, inet, uuid,
-    integer, text, text, integer, integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.case_close(p_token_hash bytea, p_request_id text,
     p_client inet, p_case_id uuid, p_if_match integer, p_reason text)
@@ -731,8 +726,7 @@ $$;
 COMMENT ON FUNCTION api.case_close(bytea, text, inet, uuid, integer, text)
     IS 'POST /v1/cases/{id}/close: taken by the caller -> closed, with a '
     'reason from the documented list.';
-GRANT EXECUTE ON FUNCTION api.case_close(bytea, text, inet, uuid, integer,
-    text) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.case_reopen(p_token_hash bytea,
     p_request_id text,
@@ -789,8 +783,7 @@ COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,
     'POST /v1/cases/{id}/reopen: closed -> open in its region''s inbox; '
     'new deadlines when given, else the old ones (an overdue reopened '
     'case is escalated by the next sweep unless escalated before).';
-GRANT EXECUTE ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer,
-    text, integer, integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.escalate_overdue(p_limit integer) RETURNS jsonb
 LANGUAGE sql VOLATILE
@@ -802,7 +795,7 @@ $$;
 COMMENT ON FUNCTION api.escalate_overdue(integer) IS
     'Called by every nrmd''s sweeper as nrm_app (no token): escalate up '
     'to p_limit overdue cases; {"escalated": n, "case_ids": [...]}.';
-GRANT EXECUTE ON FUNCTION api.escalate_overdue(integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * The agencies a case may be shared with: those with an active
@@ -896,8 +889,7 @@ COMMENT ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid, boolean)
     IS 'POST /v1/cases/{id}/share: a coordinator of the case''s region '
     'shares the case id with an investigating agency, with the victim''s '
     'consent (422 without); audited case.share.';
-GRANT EXECUTE ON FUNCTION api.case_share(bytea, text, inet, uuid, uuid,
-    boolean) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/cases/{id}/share-targets (coordinator of the case's region):
@@ -941,5 +933,4 @@ $$;
 COMMENT ON FUNCTION api.case_share_targets(bytea, text, inet, uuid) IS
     'GET /v1/cases/{id}/share-targets (coordinator of the case''s '
     'region): the agencies the case may be shared with (id, name, kind).';
-GRANT EXECUTE ON FUNCTION api.case_share_targets(bytea, text, inet, uuid)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -20,7 +20,7 @@ COMMENT ON FUNCTION api.audit_seal(integer) IS
     'Called by every nrmd about once a second as nrm_app (no token): seal '
     'up to p_limit queued audit events; {"sealed", "busy", "head_pos", '
     '"head_hash", "unsealed"} or {"sealed": 0, "busy": true}.';
-GRANT EXECUTE ON FUNCTION api.audit_seal(integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.audit_head() RETURNS jsonb
 LANGUAGE sql STABLE
@@ -31,7 +31,7 @@ $$;
 COMMENT ON FUNCTION api.audit_head() IS
     'nrm_app, no token: the chain head {"pos", "hash"} to sign as a '
     'checkpoint.';
-GRANT EXECUTE ON FUNCTION api.audit_head() TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.audit_verify(p_token_hash bytea,
     p_request_id text,
@@ -84,8 +84,7 @@ COMMENT ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) IS
     'GET /v1/audit/verify (auditor): recompute the audit chain, report '
     'the first broken link; optionally compare signed checkpoints; '
     'audited audit.verify.';
-GRANT EXECUTE ON FUNCTION api.audit_verify(bytea, text, inet, jsonb) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/audit.  Filters (all optional, JSON strings, combined with
@@ -180,8 +179,7 @@ COMMENT ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
     integer) IS
     'GET /v1/audit (auditor): filtered audit events, newest first, keyset '
     'on id; audited audit.search.';
-GRANT EXECUTE ON FUNCTION api.audit_search(bytea, text, inet, jsonb, bigint,
-    integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/audit/reviews (auditor): flagged events, oldest first (a
@@ -254,8 +252,7 @@ COMMENT ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
     integer) IS
     'GET /v1/audit/reviews (auditor): events flagged for review, oldest '
     'first, by state; keyset on event id; audited audit.reviews.';
-GRANT EXECUTE ON FUNCTION api.audit_reviews(bytea, text, inet, text, bigint,
-    integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * POST /v1/audit/reviews/{event_id} (auditor): record the verdict
@@ -328,5 +325,4 @@ $$;
 COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS
     'POST /v1/audit/reviews/{event_id} (auditor): the verdict on a '
     'flagged event, once; audited audit.review.';
-GRANT EXECUTE ON FUNCTION api.audit_review(bytea, text, inet, bigint, text)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -504,8 +504,7 @@ COMMENT ON FUNCTION api.invest_create(bytea, text, inet, jsonb) IS
     'POST /v1/investigations: an investigator records an investigation of '
     'its agency about a signal the agency submitted or a case shared '
     'with it; audited investigation.create.';
-GRANT EXECUTE ON FUNCTION api.invest_create(bytea, text, inet, jsonb) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/investigations/{id} (investigator): 200 with the record when
@@ -545,8 +544,7 @@ $$;
 COMMENT ON FUNCTION api.invest_get(bytea, text, inet, uuid) IS
     'GET /v1/investigations/{id}: the record, for investigators of its '
     'agency; 404 alike for other agencies'' and unknown ids; audited.';
-GRANT EXECUTE ON FUNCTION api.invest_get(bytea, text, inet, uuid) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * PATCH /v1/investigations/{id} (investigator), a JSON merge patch of
@@ -662,8 +660,7 @@ COMMENT ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
     'PATCH /v1/investigations/{id}: merge-patch references, report and '
     'status of a record of the caller''s agency, with If-Match; 404 alike '
     'for other agencies'' and unknown ids; audited investigation.update.';
-GRANT EXECUTE ON FUNCTION api.invest_patch(bytea, text, inet, uuid, integer,
-    jsonb) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/identifications (assessor): the queue of cases awaiting an
@@ -791,5 +788,4 @@ COMMENT ON FUNCTION api.ident_queue(bytea, text, inet, text, uuid, integer,
     'cases without a conclusive decision, keyset-paged oldest first, '
     'with the profile''s initial due date and earliest conclusive date; '
     'no personal data; one audit event (identification.queue) per call.';
-GRANT EXECUTE ON FUNCTION api.ident_queue(bytea, text, inet, text, uuid,
-    integer, text) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

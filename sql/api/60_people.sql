@@ -539,10 +539,5 @@ COMMENT ON FUNCTION api.person_reset(bytea, text, inet, uuid, bytea,
     'recovery codes, ends every session, issues a new enrolment code; '
     'audited person.reset.';
 
-GRANT EXECUTE ON FUNCTION api.person_create(bytea, text, inet, text, text,
-    uuid, text, text[], bytea, integer), api.person_list(bytea, text, inet,
-    text, integer), api.person_get(bytea, text, inet, uuid),
-    api.person_disable(bytea, text, inet, uuid), api.person_enable(bytea,
-    text, inet, uuid), api.person_reset(bytea, text, inet, uuid, bytea,
-    integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 

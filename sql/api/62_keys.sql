@@ -181,6 +181,4 @@ COMMENT ON FUNCTION api.key_revoke(bytea, text, inet, uuid) IS
     'POST /v1/admin/keys/{id}/revoke (admin): revoke a key (not a '
     'person''s own); audited key.revoke.';
 
-GRANT EXECUTE ON FUNCTION api.key_create(bytea, text, inet, text, uuid,
-    text, text[], bytea), api.key_list(bytea, text, inet, uuid, integer),
-    api.key_revoke(bytea, text, inet, uuid) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -496,8 +496,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.enrol_lookup(text, inet, bytea) IS
     'See auth.enrol_lookup.';
-GRANT EXECUTE ON FUNCTION api.enrol_lookup(text, inet, bytea) TO nrm_app;
-GRANT EXECUTE ON FUNCTION auth.enrol_lookup(text, inet, bytea) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
+-- nrm_app calls it only through its door (99_doors.sql).
 
 CREATE OR REPLACE FUNCTION api.enrol(p_request_id text, p_client inet,
     p_code_hash bytea, p_password_phc text, p_totp_secret bytea,
@@ -512,10 +512,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.enrol(text, inet, bytea, text, bytea, bytea[]) IS
     'See auth.enrol.';
-GRANT EXECUTE ON FUNCTION api.enrol(text, inet, bytea, text, bytea,
-    bytea[]) TO nrm_app;
-GRANT EXECUTE ON FUNCTION auth.enrol(text, inet, bytea, text, bytea,
-    bytea[]) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
+-- nrm_app calls it only through its door (99_doors.sql).
 
 CREATE OR REPLACE FUNCTION api.login_lookup(p_request_id text,
     p_client inet, p_login text)
@@ -528,8 +526,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION api.login_lookup(text, inet, text) IS
     'See auth.login_lookup.';
-GRANT EXECUTE ON FUNCTION api.login_lookup(text, inet, text) TO nrm_app;
-GRANT EXECUTE ON FUNCTION auth.login_lookup(text, inet, text) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
+-- nrm_app calls it only through its door (99_doors.sql).
 
 CREATE OR REPLACE FUNCTION api.login_finish(p_request_id text, p_client inet,
     p_login text, p_person_id uuid, p_password_ok boolean,
@@ -549,17 +547,11 @@ $$;
 COMMENT ON FUNCTION api.login_finish(text, inet, text, uuid, boolean, bigint,
     bytea, bytea, integer, integer, integer, integer, integer, text) IS
     'See auth.login_finish.';
-GRANT EXECUTE ON FUNCTION api.login_finish(text, inet, text, uuid, boolean,
-    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
-    TO nrm_app;
-GRANT EXECUTE ON FUNCTION auth.login_finish(text, inet, text, uuid, boolean,
-    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
+-- nrm_app calls it only through its door (99_doors.sql).
 
-GRANT EXECUTE ON FUNCTION api.session_get(bytea, text, inet),
-    api.session_end(bytea, text, inet) TO nrm_app;
-GRANT EXECUTE ON FUNCTION auth.session_act(bytea, text, inet, boolean) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
+-- nrm_app calls it only through its door (99_doors.sql).
 
 -- ---------------------------------------------------------------------
 -- The handover of a held case (role coordinator, a person)
@@ -629,8 +621,7 @@ $$;
 COMMENT ON FUNCTION api.case_handover(bytea, text, inet, uuid, text, uuid) IS
     'POST /v1/cases/{id}/handover (coordinator person holding the case): '
     'hand it to another active coordinator person of its region.';
-GRANT EXECUTE ON FUNCTION api.case_handover(bytea, text, inet, uuid, text,
-    uuid) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 GRANT EXECUTE ON FUNCTION auth.session_json(auth.person, auth.session) TO
     nrm_people;
 REVOKE CREATE ON SCHEMA auth FROM nrm_people;
@@ -709,5 +700,4 @@ COMMENT ON FUNCTION api.case_colleagues(bytea, text, inet, uuid) IS
     'GET /v1/cases/{id}/colleagues (coordinator of the case''s region): '
     'id and display name of the active coordinator persons of the '
     'case''s region but the caller: whom a handover may go to.';
-GRANT EXECUTE ON FUNCTION api.case_colleagues(bytea, text, inet, uuid) TO
-    nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -174,8 +174,7 @@ REVOKE ALL ON FUNCTION care.overview_coverage(integer),
 GRANT EXECUTE ON FUNCTION care.overview_coverage(integer),
     care.overview_counts() TO nrm_coordinator, nrm_chain_director;
 -- nrm_app: through api.coverage_uncovered (nrmd's coverage job).
-GRANT EXECUTE ON FUNCTION care.overview_coverage(integer),
-    care.overview_counts() TO nrm_app;
+-- nrm_app calls it only through its door (99_doors.sql).
 
 -- The doors every entry point goes through (10_common.sql), for the
 -- chain director.
@@ -301,4 +300,4 @@ COMMENT ON FUNCTION api.coverage_uncovered(integer) IS
     'first-contact deadlines (care.overview_counts): region codes and '
     'counts for nrmd''s routing, /metrics and reload warnings.  No '
     'token: called by nrmd''s periodic job.';
-GRANT EXECUTE ON FUNCTION api.coverage_uncovered(integer) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

@@ -859,7 +859,7 @@ GRANT EXECUTE ON FUNCTION stats.measures(), stats.categories(text),
     stats.compute(text, text, text[])
     TO nrm_statistician;
 -- api.statistics checks the request as the API role before the door.
-GRANT EXECUTE ON FUNCTION stats.measures() TO nrm_app;
+-- nrm_app calls it only through its door (99_doors.sql).
 GRANT EXECUTE ON FUNCTION stats.measures(), stats.period(text)
     TO nrm_analyst, nrm_auditor;
 GRANT EXECUTE ON FUNCTION stats.table(text, text, text[]) TO nrm_analyst;

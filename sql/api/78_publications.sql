@@ -331,8 +331,7 @@ $$;
 COMMENT ON FUNCTION api.publication_prepare(bytea, text, inet, text, jsonb)
     IS 'POST /v1/publications, first call: the content to sign, or the '
     'unchanged latest revision (200).';
-GRANT EXECUTE ON FUNCTION api.publication_prepare(bytea, text, inet, text,
-    jsonb) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * POST /v1/publications, second call: the content as nrmd hashed and
@@ -375,8 +374,7 @@ $$;
 COMMENT ON FUNCTION api.publication_create(bytea, text, inet, text, jsonb,
     jsonb, text, text) IS
     'POST /v1/publications, second call: insert the signed revision.';
-GRANT EXECUTE ON FUNCTION api.publication_create(bytea, text, inet, text,
-    jsonb, jsonb, text, text) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 -- GET /v1/publications: analyst; audited publication.list.
 CREATE OR REPLACE FUNCTION api.publication_list(p_token_hash bytea,
@@ -400,8 +398,7 @@ END
 $$;
 COMMENT ON FUNCTION api.publication_list(bytea, text, inet) IS
     'GET /v1/publications: every revision, without content.';
-GRANT EXECUTE ON FUNCTION api.publication_list(bytea, text, inet)
-    TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
  * GET /v1/publications/{id}[?compare=1]: analyst; 404 naming id when no
@@ -444,8 +441,7 @@ $$;
 COMMENT ON FUNCTION api.publication_get(bytea, text, inet, text, boolean) IS
     'GET /v1/publications/{id}: one publication (and its differences '
     'from a fresh computation with compare).';
-GRANT EXECUTE ON FUNCTION api.publication_get(bytea, text, inet, text,
-    boolean) TO nrm_app;
+-- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 -- ---------------------------------------------------------------------
 -- Ownership and grants.
