@@ -232,7 +232,7 @@ cmd_run() {
 		    kill -0 "$(cat "$DIR/nrmd-$n.pid")" 2>/dev/null; then
 			continue
 		fi
-		NRM_LISTEN="127.0.0.1:$((http + n - 1))" NRM_LISTEN_TLS= \
+		NRM_LISTEN="127.0.0.1:$((http + n - 1))" NRM_LISTEN_TLS='' \
 		NRM_DATABASE_URL=$NRM_DATABASE_URL NRM_DB_SYNCHRONOUS=require \
 		NRM_DB_CONNECT_TIMEOUT=2 NRM_DB_RECONNECT_MAX=1 \
 		NRM_PSEUDONYM_KEY_FILE="$DIR/keys/pseudonym.key" \
