@@ -138,12 +138,14 @@ def test_unconfirmed_commit_is_not_acknowledged(nrmd_factory, cluster,
     try:
         t.start()
         # the intake's commit waits for a standby that never comes
+        # (the jobs' commits wait too; only the intake's is cancelled)
         wait_for(lambda: cluster.count(
-            "select count(*) from pg_stat_activity "
-            "where wait_event = 'SyncRep'") >= 1, 20,
-            what="a commit waiting for the standby")
+            "select count(*) from pg_stat_activity where wait_event = "
+            "'SyncRep' and query like '%api.intake%'") == 1, 20,
+            what="the intake's commit waiting for the standby")
         cluster.sql("select pg_cancel_backend(pid) from pg_stat_activity "
-                    "where wait_event = 'SyncRep'")
+                    "where wait_event = 'SyncRep' and "
+                    "query like '%api.intake%'")
         t.join(30)
         assert "r" in answer, answer
         assert answer["r"].status_code == 503, answer["r"].text
