@@ -96,7 +96,7 @@ wait_for() {
 # The state the monitor gives node NAME ("primary", "secondary", ...).
 node_state() {
 	autoctl show state --pgdata "$DIR/monitor" --json 2>/dev/null |
-	    python3 -c 'import json,sys
+	    /usr/bin/python3 -c 'import json,sys
 for n in json.load(sys.stdin):
     if n.get("nodename") == sys.argv[1]:
         print(n.get("current_group_state", "")); break' "$1"
@@ -201,7 +201,7 @@ formation_has_primary() {
 # The port of the node the monitor names primary (or single).
 primary_port() {
 	autoctl show state --pgdata "$DIR/monitor" --json 2>/dev/null |
-	    python3 -c 'import json,sys
+	    /usr/bin/python3 -c 'import json,sys
 for n in json.load(sys.stdin):
     if n.get("current_group_state") in ("single", "primary",
                                         "wait_primary"):

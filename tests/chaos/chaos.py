@@ -21,6 +21,7 @@ import random
 import re
 import resource
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -545,7 +546,9 @@ def sc_longpolls(b, n):
     for i in range(n):
         d = b.daemons[i % 2]
         s = socket.create_connection(("127.0.0.1", d.port))
-        s.sendall(("GET /v1/inbox?after=%s&wait=30&limit=1 HTTP/1.1\r\n"
+        # wait under client_timeout (30 s), which bounds a request's
+        # whole life on the connection
+        s.sendall(("GET /v1/inbox?after=%s&wait=20&limit=1 HTTP/1.1\r\n"
                    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                    "Connection: close\r\n\r\n" % (after, co.token)).encode())
         s.setblocking(False)
@@ -710,13 +713,16 @@ def main():
         for k, v in json.loads(a.counts).items():
             COUNTS[k] = (v, v) if not isinstance(v, list) else (tuple(v),) * 2
     only = set(filter(None, a.only.split(",")))
+    # SIGTERM (timeout, Ctrl-C from chaos.sh) unwinds: daemons stopped,
+    # the formation dropped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # the long-polls' sockets, here and in the daemons started from here
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < \
-            2 * COUNTS["longpolls"][0 if a.scale == "short" else 1] + 1024:
+            COUNTS["longpolls"][0 if a.scale == "short" else 1] + 1024:
         say("the descriptor limit (ulimit -n) is too low for the "
             "long-polls: %d" % resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         return 2
