@@ -7,6 +7,10 @@
 #   make run        install what is missing, start ./var cluster, run nrmd
 #   make check      install what is missing, run every test tier
 #   make bench      benchmarks (not part of check)
+#   make ha         a pg_auto_failover formation in ./var/ha and two nrmd
+#                   on it (not part of make run); make ha-stop ends it
+#   make chaos      the fault battery on a formation of its own (bounded,
+#                   loopback only, not part of check)
 #   make asan       build build/asan/{nrmd,nrmctl} with ASan+UBSan
 #   make fuzz       build the libFuzzer targets (clang)
 #   make format-check
@@ -142,7 +146,7 @@ $(shell mkdir -p $(BUILD)/gen; \
   rm -f $(FLAGS_STAMP).tmp)
 
 .PHONY: all run check bench asan fuzz unit format format-check clean distclean deps \
-        web browser hardening-check
+        web browser hardening-check ha ha-stop chaos
 
 all: $(BIN)/nrmd $(BIN)/nrmctl web
 
@@ -370,6 +374,21 @@ bench-seal: $(BUILD)/bench/seal_bench
 
 deps:
 	@scripts/deps.sh
+
+# High availability (docs/operations.md): NRM_HA_PORT is the monitor's
+# port (the nodes take the next two), NRM_HA_HTTP_PORT the first nrmd's.
+NRM_HA_PORT ?= 54350
+NRM_HA_HTTP_PORT ?= 8180
+ha: all
+	@scripts/deps.sh
+	@scripts/ha.sh run var/ha $(NRM_HA_PORT) $(NRM_HA_HTTP_PORT)
+
+ha-stop:
+	@scripts/ha.sh down var/ha
+
+chaos: all
+	@scripts/deps.sh
+	@scripts/chaos.sh
 
 FORMAT_FILES = $(wildcard nrm-core/*.c nrm-core/include/nrm/*.h \
                nrm-api/*/*.[ch] nrm-api/nrmd/handlers/*.c \

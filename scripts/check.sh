@@ -15,7 +15,11 @@
 #   e2e-asan   tests/e2e again against build/asan/bin/nrmd
 #   browser    tests/browser/run.sh: the console in chromium (Playwright)
 #              against the release build, one TAP line per test
-#   compose    docker-compose -f docker-compose.yml config -q
+#   compose    docker-compose -f docker-compose.yml config -q (and with
+#              the ha profile)
+#   chaos-short scripts/chaos.sh at the short scale: one fault of each
+#              kind on a pg_auto_failover formation (make chaos is the
+#              full battery)
 #
 # Every tier runs even when an earlier one failed (unless it depends on
 # it), so one run shows every failure.  A short summary per tier, then the
@@ -299,9 +303,22 @@ fi
 step compose env NRM_PG_PASSWORD=check-pg NRM_OWNER_PASSWORD=check-owner \
     NRM_APP_PASSWORD=check-app docker-compose -f docker-compose.yml \
     config -q
+step compose-ha env NRM_PG_PASSWORD=check-pg \
+    NRM_OWNER_PASSWORD=check-owner NRM_APP_PASSWORD=check-app \
+    docker-compose -f docker-compose.yml --profile ha config -q
 step compose-no-passwords sh -c '! env -u NRM_PG_PASSWORD \
     -u NRM_OWNER_PASSWORD -u NRM_APP_PASSWORD \
     docker-compose -f docker-compose.yml config -q 2>/dev/null'
+
+# The fault battery's short version (issue 17): its own formation and
+# daemons, one fault of each kind, the laws checked against the database.
+if [ "$BUILD_OK" -eq 1 ]; then
+	step chaos-short env NRM_CHAOS_SCALE=short NRM_CHAOS_RUNS=1 \
+	    NRM_CHAOS_README= NRM_CHAOS_TIMEOUT=600 \
+	    NRM_CHAOS_PORT="$(shuf -i 47000-47990 -n1)" scripts/chaos.sh
+else
+	skip_tier chaos-short "build failed"
+fi
 
 # --------------------------------------------------------------------------
 

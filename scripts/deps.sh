@@ -20,6 +20,9 @@ PKGS=(
 	libevent-dev libpq-dev libssl-dev libcjson-dev libcmocka-dev
 	libargon2-dev libcrack2-dev cracklib-runtime
 	postgresql-15 postgresql-client-15 postgresql-15-pgtap
+	# pg_autoctl: make ha, make chaos and the ha tier of make check
+	# (docs/operations.md, "High availability")
+	postgresql-15-auto-failover
 	libtap-parser-sourcehandler-pgtap-perl
 	python3 python3-pytest python3-requests python3-yaml
 	python3-jsonschema python3-pytest-xdist

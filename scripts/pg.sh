@@ -7,6 +7,8 @@
 #   scripts/pg.sh env DIR PORT     print sourceable NRM_* connection lines
 #   scripts/pg.sh psql DIR PORT [psql args]   psql as postgres into nrm
 #   scripts/pg.sh drop DIR         stop and remove DIR
+#   scripts/pg.sh roles HOST PORT  ensure the roles and database on another
+#                                  server (a primary of scripts/ha.sh)
 #
 # The cluster listens on a Unix socket only (listen_addresses = ''), in
 # DIR/run, or /tmp/nrm-pg-<hash of DIR> when DIR/run is too long for a
@@ -26,7 +28,7 @@ die() {
 }
 
 usage() {
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -121,6 +123,33 @@ EOF
 	chmod 600 "$data/nrm.conf"
 }
 
+# The roles nrm_owner / nrm_app and the database nrm owned by nrm_owner,
+# on the server at HOST (a socket directory or an address) and PORT,
+# as its superuser postgres: created when missing, reasserted otherwise.
+ensure_roles() {
+	su_psql "$1" "$2" -d postgres <<'EOF'
+SET client_min_messages = warning;
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nrm_owner') THEN
+		CREATE ROLE nrm_owner LOGIN CREATEROLE;
+	END IF;
+	-- NOINHERIT: nrm_app holds only its own grants and acts as an API
+	-- role only after an explicit role switch inside an api function.
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nrm_app') THEN
+		CREATE ROLE nrm_app LOGIN NOINHERIT;
+	END IF;
+END
+$$;
+SELECT 'CREATE DATABASE nrm OWNER nrm_owner'
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'nrm')
+\gexec
+REVOKE CONNECT, TEMPORARY ON DATABASE nrm FROM PUBLIC;
+GRANT CONNECT ON DATABASE nrm TO nrm_owner, nrm_app;
+EOF
+	su_psql "$1" "$2" -d postgres -c 'ALTER DATABASE nrm OWNER TO nrm_owner'
+}
+
 cmd_start() {
 	local dir port data sock
 	[ $# -eq 2 ] || usage
@@ -161,26 +190,7 @@ cmd_start() {
 		    die "could not start the cluster (see $dir/log/postgresql.log)"
 	fi
 
-	su_psql "$sock" "$port" -d postgres <<'EOF'
-SET client_min_messages = warning;
-DO $$
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nrm_owner') THEN
-		CREATE ROLE nrm_owner LOGIN CREATEROLE;
-	END IF;
-	-- NOINHERIT: nrm_app holds only its own grants and acts as an API
-	-- role only after an explicit role switch inside an api function.
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nrm_app') THEN
-		CREATE ROLE nrm_app LOGIN NOINHERIT;
-	END IF;
-END
-$$;
-SELECT 'CREATE DATABASE nrm OWNER nrm_owner'
-WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'nrm')
-\gexec
-REVOKE CONNECT, TEMPORARY ON DATABASE nrm FROM PUBLIC;
-GRANT CONNECT ON DATABASE nrm TO nrm_owner, nrm_app;
-EOF
+	ensure_roles "$sock" "$port"
 }
 
 cmd_stop() {
@@ -245,6 +255,10 @@ stop) cmd_stop "$@" ;;
 env) cmd_env "$@" ;;
 psql) cmd_psql "$@" ;;
 drop) cmd_drop "$@" ;;
+roles)
+	[ $# -eq 2 ] || usage
+	ensure_roles "$1" "$2"
+	;;
 -h | --help | help) usage ;;
-*) die "unknown command: $cmd (start, stop, env, psql, drop)" ;;
+*) die "unknown command: $cmd (start, stop, env, psql, drop, roles)" ;;
 esac

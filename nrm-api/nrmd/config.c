@@ -59,6 +59,11 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
 	CFG_I(db_reconnect_max, "5", 1, 300, true,
 	    "longest reconnect backoff, seconds"),
+	CFG_S(db_synchronous, "off", true,
+	    "off, warn or require: what nrmd demands of the database's "
+	    "synchronous replication (docs/operations.md, High "
+	    "availability); require: not ready while commits are not "
+	    "replicated synchronously"),
 	CFG_I(max_body_size, "65536", 1024, 16777216, true, "bytes"),
 	CFG_I(max_header_size, "8192", 1024, 1048576, true, "bytes"),
 	CFG_I(max_connections, "1024", 16, 100000, false,
@@ -412,6 +417,9 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 	if (cfg->database_url[0] == '\0')
 		return nrm_error_set(err, NRM_E_VALIDATION, "database_url",
 		    "database_url is empty");
+	if (nrm_config_db_synchronous(cfg) < 0)
+		return nrm_error_set(err, NRM_E_VALIDATION, "db_synchronous",
+		    "db_synchronous must be off, warn or require");
 	if (cfg->public_origin[0] != '\0' &&
 	    !cfg_origin_valid(cfg->public_origin))
 		return nrm_error_set(err, NRM_E_VALIDATION, "public_origin",
@@ -542,4 +550,15 @@ nrm_config_describe(void *stream)
 		    k->def[0] != '\0' ? k->def : "\"\"", range,
 		    k->reloadable ? ", reloadable" : "", k->help);
 	}
+}
+
+int
+nrm_config_db_synchronous(const struct nrm_config *cfg)
+{
+	static const char *const modes[] = {"off", "warn", "require"};
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(cfg->db_synchronous, modes[i]) == 0)
+			return i;
+	return -1;
 }

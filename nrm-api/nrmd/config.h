@@ -32,6 +32,7 @@ struct nrm_config {
 	int db_connect_timeout; /* seconds */
 	int db_query_timeout; /* seconds */
 	int db_reconnect_max; /* seconds */
+	char *db_synchronous; /* off, warn or require */
 	int max_body_size; /* bytes */
 	int max_header_size; /* bytes */
 	int max_connections;
@@ -116,5 +117,11 @@ const char *nrm_config_origin(
 
 /* Print the key table (name, default, range, reloadable) for --help. */
 void nrm_config_describe(void *stream);
+
+/*
+ * db_synchronous as a number: 0 off, 1 warn, 2 require (enum
+ * nrm_db_sync in db.h); -1 for anything else (refused when parsing).
+ */
+int nrm_config_db_synchronous(const struct nrm_config *cfg);
 
 #endif /* NRM_CONFIG_H */

@@ -316,6 +316,8 @@ daemon_reload(
 	nrm_http_apply_limits(app->http);
 	nrm_db_set_timeouts(app->db, app->cfg.db_connect_timeout * 1000,
 	    app->cfg.db_query_timeout * 1000, app->cfg.db_reconnect_max * 1000);
+	nrm_db_set_sync_mode(
+	    app->db, (enum nrm_db_sync)nrm_config_db_synchronous(&app->cfg));
 	nrm_jobs_reload(app->jobs);
 	return NRM_OK;
 }
@@ -512,6 +514,7 @@ nrm_daemon_init(
 	dbo.reconnect_max_ms = app->cfg.db_reconnect_max * 1000;
 	dbo.queue_max = 4096;
 	dbo.schema_needed = NRM_SCHEMA_VERSION;
+	dbo.sync_mode = (enum nrm_db_sync)nrm_config_db_synchronous(&app->cfg);
 	if (nrm_db_new(&app->db, app->base, &dbo) != NRM_OK)
 		return nrm_error_set(err, NRM_E_INTERNAL, "database_url",
 		    "could not create the database pool");

@@ -148,14 +148,51 @@ nrm_db_conn_down(struct db_conn *c, const char *why)
 		c->backoff_ms = db->reconnect_max_ms;
 }
 
-/* A notice of connection arg: logged without its text (pgnotice.h). */
+/*
+ * A notice of connection arg: logged without its text (pgnotice.h).
+ * The WARNING a commit gives when it stops waiting for the synchronous
+ * standby ("canceling wait for synchronous replication": a cancel or
+ * the statement_timeout) is recognised by the server function that
+ * raises it, which no translation changes: that commit is on this
+ * server only, and a failover now would lose it.
+ */
 static void
 db_notice(void *arg, const PGresult *res)
 {
 	struct db_conn *c = arg;
+	const char *fn = PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION);
 
 	nrm_pg_notice_log(res, c->is_listener ? "nrmd-listen" : "nrmd",
 	    c->index, c->sqlstate, sizeof(c->sqlstate));
+	if (fn != NULL && strcmp(fn, "SyncRepWaitForLSN") == 0)
+		c->unreplicated = true;
+}
+
+/*
+ * The server a connection reached (host or socket directory, and
+ * port): with a multi-host conninfo and target_session_attrs=read-write
+ * it is the primary; another one than last time is a switch (a
+ * failover, or a switchover).  The first connection to reach the new
+ * primary counts it; the others then agree.
+ */
+static void
+db_note_server(struct db_conn *c)
+{
+	struct nrm_db *db = c->db;
+	const char *host = PQhost(c->pg);
+	const char *port = PQport(c->pg);
+	char id[sizeof(db->primary)];
+
+	snprintf(id, sizeof(id), "%s:%s", host != NULL ? host : "",
+	    port != NULL ? port : "");
+	if (strcmp(id, db->primary) == 0)
+		return;
+	if (db->primary[0] != '\0') {
+		db->stats.primary_switches++;
+		nrm_warn(
+		    "database server changed from=%s to=%s", db->primary, id);
+	}
+	snprintf(db->primary, sizeof(db->primary), "%s", id);
 }
 
 /* Begin a non-blocking connect. */
@@ -232,6 +269,7 @@ db_conn_ready(struct db_conn *c)
 		event_del(&c->timer);
 	c->state = DB_IDLE;
 	c->backoff_ms = DB_BACKOFF_MIN_MS;
+	db_note_server(c);
 	if (c->is_listener) {
 		db->listening = true;
 		db->stats.listen_connects++;
@@ -400,7 +438,23 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		c->q = NULL;
 		c->state = DB_IDLE;
-		nrm_db_query_finish(q, q->failed ? NRM_DB_ERROR : NRM_DB_OK);
+		if (c->unreplicated && !q->failed) {
+			/*
+			 * Committed here but not confirmed by the standby:
+			 * not acknowledged (503); a retry with the same
+			 * Idempotency-Key finds it, or re-creates it on the
+			 * new primary when a failover lost it.
+			 */
+			c->db->stats.unreplicated++;
+			nrm_warn("commit not confirmed by the synchronous "
+				 "standby conn=%d stmt=%s; answered as "
+				 "unavailable",
+			    c->index, nrm_db_stmts[q->stmt].name);
+			nrm_db_query_finish(q, NRM_DB_UNAVAILABLE);
+		} else {
+			nrm_db_query_finish(
+			    q, q->failed ? NRM_DB_ERROR : NRM_DB_OK);
+		}
 		if (c->state == DB_IDLE)
 			nrm_db_dispatch(c->db);
 		return;
@@ -420,6 +474,7 @@ nrm_db_send(struct db_conn *c, struct nrm_dbq *q)
 	q->conn = c;
 	c->q = q;
 	c->state = DB_BUSY;
+	c->unreplicated = false;
 	c->db->stats.queries++;
 	nrm_hist_observe(&c->db->queue_wait, &nrm_buckets_queue,
 	    (double)(nrm_mono_us() - q->queued_us) / 1e6);
@@ -448,6 +503,8 @@ nrm_db_new(struct nrm_db **out, struct event_base *base,
 	db->queue_max = opts->queue_max > 0 ? opts->queue_max : 1024;
 	db->schema_needed = opts->schema_needed;
 	db->schema_seen = -1;
+	db->sync_mode = opts->sync_mode;
+	db->sync_seen = -1;
 	for (int k = 0; k < DB_CLASS__COUNT; k++)
 		TAILQ_INIT(&db->queue[k]);
 	nrm_db_set_timeouts(db, opts->connect_timeout_ms,
@@ -550,7 +607,48 @@ nrm_db_n_up(const struct nrm_db *db)
 bool
 nrm_db_ready(const struct nrm_db *db)
 {
-	return db->n_up > 0 && db->schema_seen >= db->schema_needed;
+	return db->n_up > 0 && db->schema_seen >= db->schema_needed &&
+	    !nrm_db_sync_refused(db);
+}
+
+bool
+nrm_db_sync_settings_ok(const char *commit, const char *standby_names)
+{
+	return (strcmp(commit, "on") == 0 ||
+		   strcmp(commit, "remote_apply") == 0) &&
+	    standby_names[strspn(standby_names, " \t")] != '\0';
+}
+
+void
+nrm_db_set_sync_mode(struct nrm_db *db, enum nrm_db_sync mode)
+{
+	db->sync_mode = mode;
+}
+
+void
+nrm_db_sync_seen(struct nrm_db *db, bool synchronous)
+{
+	int now = synchronous ? 1 : 0;
+
+	if (now != db->sync_seen && db->sync_mode != NRM_DB_SYNC_OFF) {
+		if (synchronous)
+			nrm_info("database commits are replicated "
+				 "synchronously");
+		else
+			nrm_warn("database commits are not replicated "
+				 "synchronously (synchronous_standby_names is "
+				 "empty or synchronous_commit is off)%s",
+			    db->sync_mode == NRM_DB_SYNC_REQUIRE
+				? "; not ready (db_synchronous = require)"
+				: "");
+	}
+	db->sync_seen = now;
+}
+
+bool
+nrm_db_sync_refused(const struct nrm_db *db)
+{
+	return db->sync_mode == NRM_DB_SYNC_REQUIRE && db->sync_seen != 1;
 }
 
 void

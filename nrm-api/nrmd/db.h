@@ -111,6 +111,17 @@ enum nrm_db_outcome {
 typedef void (*nrm_db_cb)(
     void *arg, enum nrm_db_outcome outcome, const PGresult *res);
 
+/*
+ * What nrmd demands of the database's replication (db_synchronous):
+ * nothing; a warning while commits are not synchronously replicated;
+ * or not ready (/readyz 503, the jobs paused) until they are.
+ */
+enum nrm_db_sync {
+	NRM_DB_SYNC_OFF = 0,
+	NRM_DB_SYNC_WARN,
+	NRM_DB_SYNC_REQUIRE,
+};
+
 struct nrm_db_opts {
 	const char *conninfo;
 	int pool_size;
@@ -119,6 +130,7 @@ struct nrm_db_opts {
 	int reconnect_max_ms;
 	int queue_max; /* queries of one class waiting for a connection */
 	int schema_needed; /* the schema version this build needs */
+	enum nrm_db_sync sync_mode;
 };
 
 int nrm_db_new(struct nrm_db **out, struct event_base *base,
@@ -186,6 +198,23 @@ int nrm_db_n_up(const struct nrm_db *db);
 bool nrm_db_ready(const struct nrm_db *db);
 void nrm_db_schema_seen(struct nrm_db *db, int version);
 
+/*
+ * The server's replication settings, as read with the schema version
+ * (its 3rd and 4th columns): synchronous when synchronous_commit is on
+ * or remote_apply and synchronous_standby_names names a standby.  Logs
+ * a change of state per the sync mode; with NRM_DB_SYNC_REQUIRE an
+ * unsynchronous server makes nrm_db_ready() false.
+ */
+bool nrm_db_sync_settings_ok(const char *commit, const char *standby_names);
+void nrm_db_sync_seen(struct nrm_db *db, bool synchronous);
+void nrm_db_set_sync_mode(struct nrm_db *db, enum nrm_db_sync mode);
+
+/*
+ * True when the server last read does not meet the sync mode's demand
+ * (NRM_DB_SYNC_REQUIRE and not synchronous).
+ */
+bool nrm_db_sync_refused(const struct nrm_db *db);
+
 /* The schema version last seen, -1 when unknown. */
 int nrm_db_schema(const struct nrm_db *db);
 
@@ -193,6 +222,10 @@ int nrm_db_schema(const struct nrm_db *db);
 struct nrm_db_stats {
 	uint64_t queries, errors, timeouts, unavailable, reconnects;
 	uint64_t listen_connects; /* times the LISTEN connection came up */
+	/* a connection came up on another server than the last one did */
+	uint64_t primary_switches;
+	/* commits the server did not confirm as replicated: answered 503 */
+	uint64_t unreplicated;
 	int pool_size; /* connections configured */
 	int busy; /* connections with a query out */
 	int queued; /* queries waiting for a connection */

@@ -90,6 +90,12 @@ struct db_conn {
 	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
 	char sqlstate[6]; /* of the last notice (the FATAL before a loss) */
+	/*
+	 * The query in flight's commit stopped waiting for the synchronous
+	 * standby (a cancel or statement_timeout in SyncRepWaitForLSN): it
+	 * committed on this server only and is not acknowledged.
+	 */
+	bool unreplicated;
 };
 
 struct nrm_db {
@@ -115,6 +121,9 @@ struct nrm_db {
 	bool listening;
 	int schema_needed;
 	int schema_seen; /* -1 unknown */
+	enum nrm_db_sync sync_mode;
+	int sync_seen; /* 1 synchronous, 0 not, -1 unknown */
+	char primary[128]; /* host:port of the last server connected to */
 };
 
 /* Connections (db.c). */

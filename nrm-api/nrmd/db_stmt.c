@@ -16,7 +16,9 @@
 
 const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SCHEMA_VERSION] = {"schema_version",
-	"SELECT api.schema_version(), api.schema_checksum()"},
+	"SELECT api.schema_version(), api.schema_checksum(), "
+	"current_setting('synchronous_commit'), "
+	"current_setting('synchronous_standby_names')"},
     [NRM_STMT_INTAKE] = DB_REQ(intake, "$4, $5, $6, $7, $8, $9"),
     [NRM_STMT_SIGNAL_RECEIPT] = DB_REQ(signal_receipt, "$4"),
     [NRM_STMT_AUTHORIZE] = DB_REQ(authorize, "$4, $5, $6, $7"),

@@ -347,9 +347,12 @@ jobs_schema_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	j->pending = false;
 	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
+	    PQnfields(res) == 4 && !PQgetisnull(res, 0, 0)) {
 		v = atoi(PQgetvalue(res, 0, 0));
-	else if (outcome == NRM_DB_ERROR)
+		nrm_db_sync_seen(j->jobs->app->db,
+		    nrm_db_sync_settings_ok(
+			PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3)));
+	} else if (outcome == NRM_DB_ERROR)
 		v = 0; /* no schema at all */
 	nrm_db_schema_seen(j->jobs->app->db, v);
 }

@@ -155,6 +155,16 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 	    "Times the LISTEN connection came up (1 + reconnects).");
 	evbuffer_add_printf(b, "nrm_db_listen_connects_total %llu\n",
 	    (unsigned long long)st->listen_connects);
+	metrics_head(b, "nrm_db_primary_switches_total", "counter",
+	    "Times a connection came up on another database server than "
+	    "the last one (a failover or switchover followed).");
+	evbuffer_add_printf(b, "nrm_db_primary_switches_total %llu\n",
+	    (unsigned long long)st->primary_switches);
+	metrics_head(b, "nrm_db_unreplicated_commits_total", "counter",
+	    "Commits the synchronous standby did not confirm, answered as "
+	    "unavailable.");
+	evbuffer_add_printf(b, "nrm_db_unreplicated_commits_total %llu\n",
+	    (unsigned long long)st->unreplicated);
 	if (js->audit_unsealed >= 0) {
 		metrics_head(b, "nrm_audit_unsealed_events", "gauge",
 		    "Audit events waiting to be sealed, as the last seal "

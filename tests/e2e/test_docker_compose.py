@@ -83,3 +83,33 @@ def test_pseudonym_key_is_a_secret(compose):
     names = [s if isinstance(s, str) else s["source"]
              for s in nrmd["secrets"]]
     assert env["NRM_PSEUDONYM_KEY_FILE"].rsplit("/", 1)[1] in names
+
+
+HA_SERVICES = {"pg-monitor", "pg-node1", "pg-node2", "ha-roles",
+               "migrate-ha", "nrmd-ha"}
+
+
+def test_ha_profile_config_is_valid():
+    """The "ha" profile (issue 17) parses too, and names its services."""
+    exe = shutil.which("docker-compose")
+    p = subprocess.run([exe, "-f", str(COMPOSE), "--profile", "ha",
+                        "config", "--services"], capture_output=True,
+                       text=True, cwd=str(ROOT), env=clean_env(PASSWORDS),
+                       timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert set(p.stdout.split()) >= HA_SERVICES | {"db", "nrmd"}
+
+
+def test_ha_profile_wiring(compose):
+    s = compose["services"]
+    for name in HA_SERVICES:
+        assert s[name].get("profiles") == ["ha"], name
+    env = s["nrmd-ha"]["environment"]
+    url = env["NRM_DATABASE_URL"]
+    assert "host=pg-node1,pg-node2" in url
+    assert "target_session_attrs=read-write" in url
+    assert env["NRM_DB_SYNCHRONOUS"] == "require"
+    assert "target_session_attrs=read-write" in \
+        s["migrate-ha"]["environment"]["NRM_DATABASE_URL"]
+    for p in s["nrmd-ha"]["ports"]:
+        assert str(p).startswith("127.0.0.1:"), p

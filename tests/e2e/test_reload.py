@@ -45,6 +45,7 @@ COVERED = {
     "db_connect_timeout": "test_db_connect_timeout",
     "db_query_timeout": "test_db_query_timeout",
     "db_reconnect_max": "test_db_reconnect_max",
+    "db_synchronous": "test_db_synchronous",
     "max_body_size": "test_max_body_size",
     "max_header_size": "test_max_header_size",
     "client_timeout": "test_client_timeout",
@@ -263,6 +264,24 @@ def test_db_reconnect_max(nrmd_factory):
     time.sleep(3.5)  # the attempts already scheduled
     fast = connects_per_s(d, 3)
     assert fast >= 2 * slow and fast >= 2.5, (slow, fast)
+
+
+def test_db_synchronous(nrmd_factory):
+    """The suite's cluster replicates nothing: ready under off, not
+    ready once a reload demands synchronous replication, ready again
+    when the demand is lifted."""
+    d = nrmd_factory(config={"db_synchronous": "off"})
+    assert requests.get(d.url + "/readyz", timeout=5).status_code == 200
+    reload(d, db_synchronous="require")
+
+    def refused():
+        r = requests.get(d.url + "/readyz", timeout=5)
+        return r.status_code == 503 and "synchronous" in r.json()["detail"]
+    wait_for(refused, 10, what="503 naming synchronous replication")
+    reload(d, db_synchronous="off")
+    wait_for(lambda: requests.get(d.url + "/readyz",
+                                  timeout=5).status_code == 200, 10,
+             what="ready again")
 
 
 def test_db_connect_timeout(nrmd_factory):

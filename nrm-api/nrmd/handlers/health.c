@@ -1,7 +1,8 @@
 /*
- * handlers/health.c - /healthz (the process is up), /readyz (the
- * database answers and its schema, numbered migrations and repeatable
- * files, is the one this build expects); /metrics is metrics.c.
+ * handlers/health.c - /healthz (the process is up), /readyz (a writable
+ * primary answers, its schema, numbered migrations and repeatable
+ * files, is the one this build expects, and its replication is what
+ * db_synchronous demands); /metrics is metrics.c.
  */
 #include "db.h"
 #include "endpoints.h"
@@ -49,7 +50,7 @@ health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	r->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
-	    PQnfields(res) != 2 || PQgetisnull(res, 0, 0)) {
+	    PQnfields(res) != 4 || PQgetisnull(res, 0, 0)) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    outcome == NRM_DB_ERROR
 			? "the database schema is missing or older than "
@@ -77,6 +78,15 @@ health_ready_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
 		    "the database's api functions (sql/api) are not the ones "
 		    "nrmd was built with; run nrmctl migrate");
+		return;
+	}
+	nrm_db_sync_seen(r->app->db,
+	    nrm_db_sync_settings_ok(
+		PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3)));
+	if (nrm_db_sync_refused(r->app->db)) {
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database does not replicate commits synchronously "
+		    "and db_synchronous is require");
 		return;
 	}
 	snprintf(body, sizeof(body),

@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# ha.sh - a local high-availability formation for nrm on pg_auto_failover
+# (Debian's postgresql-15-auto-failover): a monitor, a primary and a
+# synchronous standby on loopback ports, under a project folder.
+#
+#   scripts/ha.sh up DIR PORT      monitor on PORT, nodes on PORT+1 and
+#                                  PORT+2; roles, database nrm, migrations
+#   scripts/ha.sh down DIR         stop the daemons, the keepers and
+#                                  their servers
+#   scripts/ha.sh run DIR PORT HTTP  up, then two nrmd daemons on
+#                                  127.0.0.1:HTTP and HTTP+1 (make ha)
+#   scripts/ha.sh env DIR PORT     print sourceable NRM_* connection lines
+#                                  (multi-host, target_session_attrs)
+#   scripts/ha.sh state DIR        pg_autoctl show state
+#   scripts/ha.sh failover DIR     pg_autoctl perform failover
+#   scripts/ha.sh primary-pid DIR  the postmaster pid of the current primary
+#   scripts/ha.sh drop DIR         down, then remove DIR
+#
+# Every server runs as the postgres OS user (through runuser, as
+# scripts/pg.sh does), each under a `pg_autoctl run` keeper that restarts
+# it and follows the monitor's orders; DIR/log holds their output.  The
+# formation listens on 127.0.0.1 only and trusts loopback connections
+# (--auth trust --no-ssl): a development formation, not a deployment
+# (docs/operations.md, "High availability").
+set -euo pipefail
+
+PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
+PGUSER_OS=postgres
+AUTOCTL=${NRM_PG_AUTOCTL:-pg_autoctl}
+HOST=127.0.0.1
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+
+die() {
+	printf 'ha.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+say() {
+	printf 'ha.sh: %s\n' "$*" >&2
+}
+
+usage() {
+	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+abspath() {
+	case $1 in
+	/*) printf '%s\n' "${1%/}" ;;
+	*) printf '%s/%s\n' "$(pwd -P)" "${1%/}" ;;
+	esac
+}
+
+# pg_autoctl as the postgres OS user, its configuration and state kept
+# under DIR (XDG_*), not in the postgres user's home.
+autoctl() {
+	runuser -u "$PGUSER_OS" -- env PATH="$PGBIN:$PATH" \
+	    XDG_CONFIG_HOME="$DIR/xdg/config" XDG_DATA_HOME="$DIR/xdg/data" \
+	    XDG_RUNTIME_DIR="$DIR/xdg/run" PG_CONFIG="$PGBIN/pg_config" \
+	    "$AUTOCTL" "$@"
+}
+
+# Start the keeper of DIR/NAME in the background (its own session, so
+# that a terminal's Ctrl-C does not reach it), pid in DIR/NAME.pid.
+keeper_start() {
+	local name=$1
+	if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
+		return 0
+	fi
+	setsid runuser -u "$PGUSER_OS" -- env PATH="$PGBIN:$PATH" \
+	    XDG_CONFIG_HOME="$DIR/xdg/config" XDG_DATA_HOME="$DIR/xdg/data" \
+	    XDG_RUNTIME_DIR="$DIR/xdg/run" \
+	    "$AUTOCTL" run --pgdata "$DIR/$name" \
+	    >>"$DIR/log/$name.log" 2>&1 </dev/null &
+	echo $! >"$DIR/$name.pid"
+}
+
+monitor_uri() {
+	printf 'postgres://autoctl_node@%s:%s/pg_auto_failover?sslmode=disable\n' \
+	    "$HOST" "$1"
+}
+
+# wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds.
+wait_for() {
+	local t=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < t * 5; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "timed out after ${t}s waiting for $what (see $DIR/log)"
+}
+
+# The state the monitor gives node NAME ("primary", "secondary", ...).
+node_state() {
+	autoctl show state --pgdata "$DIR/monitor" --json 2>/dev/null |
+	    /usr/bin/python3 -c 'import json,sys
+for n in json.load(sys.stdin):
+    if n.get("nodename") == sys.argv[1]:
+        print(n.get("current_group_state", "")); break' "$1"
+}
+
+is_state() {
+	[ "$(node_state "$1")" = "$2" ]
+}
+
+# The primary and the secondary both settled: a failover may be asked.
+formation_settled() {
+	local a b
+	a=$(node_state node1)
+	b=$(node_state node2)
+	case "$a/$b" in
+	primary/secondary | secondary/primary) return 0 ;;
+	esac
+	return 1
+}
+
+# Settings nrm wants on every node (pg.sh's logging policy: no
+# statement text, no error detail), kept in a file the nodes include.
+node_conf() {
+	local data=$1
+	cat >"$data/nrm.conf" <<'EOF'
+# Written by scripts/ha.sh; edit ha.sh, not this file.
+# Acknowledged means committed on the primary and the standby: the
+# monitor sets synchronous_standby_names; commits wait for it.
+synchronous_commit = on
+fsync = on
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_min_error_statement = panic
+log_error_verbosity = terse
+log_statement = 'none'
+log_min_duration_statement = -1
+EOF
+	chown "$PGUSER_OS:" "$data/nrm.conf"
+	grep -q "include_if_exists = 'nrm.conf'" "$data/postgresql.conf" ||
+	    echo "include_if_exists = 'nrm.conf'" >>"$data/postgresql.conf"
+}
+
+create_node() {
+	local name=$1 port=$2 mport=$3
+	if [ ! -f "$DIR/$name/PG_VERSION" ]; then
+		say "creating $name on $HOST:$port"
+		autoctl create postgres --pgdata "$DIR/$name" --pgport "$port" \
+		    --pgctl "$PGBIN/pg_ctl" --hostname "$HOST" --listen "$HOST" \
+		    --name "$name" \
+		    --dbname nrm --monitor "$(monitor_uri "$mport")" \
+		    --auth trust --no-ssl >>"$DIR/log/create-$name.log" 2>&1 ||
+		    die "could not create $name (see $DIR/log/create-$name.log)"
+		node_conf "$DIR/$name"
+	fi
+	keeper_start "$name"
+}
+
+cmd_up() {
+	local port mport p1 p2
+	[ $# -eq 2 ] || usage
+	DIR=$(abspath "$1")
+	port=$2
+	case $port in
+	'' | *[!0-9]*) die "port must be a number: $port" ;;
+	esac
+	command -v "$AUTOCTL" >/dev/null 2>&1 ||
+	    die "pg_autoctl is not installed (run scripts/deps.sh)"
+	mport=$port
+	p1=$((port + 1))
+	p2=$((port + 2))
+	mkdir -p "$DIR/log" "$DIR/xdg/config" "$DIR/xdg/data" "$DIR/xdg/run"
+	chown -R "$PGUSER_OS:" "$DIR"
+	chmod 700 "$DIR/xdg/run"
+
+	if [ ! -f "$DIR/monitor/PG_VERSION" ]; then
+		say "creating the monitor on $HOST:$mport"
+		autoctl create monitor --pgdata "$DIR/monitor" --pgport "$mport" \
+		    --pgctl "$PGBIN/pg_ctl" --hostname "$HOST" --listen "$HOST" \
+		    --auth trust \
+		    --no-ssl >>"$DIR/log/create-monitor.log" 2>&1 ||
+		    die "could not create the monitor (see $DIR/log/create-monitor.log)"
+	fi
+	keeper_start monitor
+	wait_for 60 "the monitor" "$PGBIN/pg_isready" -q -h "$HOST" -p "$mport"
+
+	create_node node1 "$p1" "$mport"
+	wait_for 120 "node1 to be primary" formation_has_primary
+	"$HERE/pg.sh" roles "$HOST" "$(primary_port)"
+	create_node node2 "$p2" "$mport"
+	wait_for 180 "node2 to be a synchronous secondary" formation_settled
+	say "formation up: $(autoctl show uri --pgdata "$DIR/monitor" --formation default 2>/dev/null)"
+}
+
+formation_has_primary() {
+	local a b
+	a=$(node_state node1)
+	b=$(node_state node2)
+	[ "$a" = primary ] || [ "$a" = single ] || [ "$a" = wait_primary ] ||
+	    [ "$b" = primary ] || [ "$b" = wait_primary ]
+}
+
+# The port of the node the monitor names primary (or single).
+primary_port() {
+	autoctl show state --pgdata "$DIR/monitor" --json 2>/dev/null |
+	    /usr/bin/python3 -c 'import json,sys
+for n in json.load(sys.stdin):
+    if n.get("current_group_state") in ("single", "primary",
+                                        "wait_primary"):
+        print(n["nodeport"]); break'
+}
+
+# A key file of 32 random bytes as 64 hex characters, mode 600.
+key_file() {
+	[ -s "$1" ] && return 0
+	(umask 077 && openssl rand -hex 32 >"$1.tmp")
+	mv "$1.tmp" "$1"
+}
+
+# up, then two nrmd daemons on the formation (db_synchronous = require),
+# in the background, their logs in DIR/log/nrmd-N.log.
+cmd_run() {
+	local port=$2 http=$3 n url
+	[ $# -eq 3 ] || usage
+	cmd_up "$1" "$port"
+	eval "$(cmd_env "$1" "$port")"
+	NRM_DATABASE_URL=$NRM_OWNER_URL "$HERE/../bin/nrmctl" migrate >&2
+	mkdir -p "$DIR/keys"
+	chmod 700 "$DIR/keys"
+	key_file "$DIR/keys/pseudonym.key"
+	key_file "$DIR/keys/data.kek"
+	for n in 1 2; do
+		if [ -f "$DIR/nrmd-$n.pid" ] &&
+		    kill -0 "$(cat "$DIR/nrmd-$n.pid")" 2>/dev/null; then
+			continue
+		fi
+		NRM_LISTEN="127.0.0.1:$((http + n - 1))" NRM_LISTEN_TLS='' \
+		NRM_DATABASE_URL=$NRM_DATABASE_URL NRM_DB_SYNCHRONOUS=require \
+		NRM_DB_CONNECT_TIMEOUT=2 NRM_DB_RECONNECT_MAX=1 \
+		NRM_PSEUDONYM_KEY_FILE="$DIR/keys/pseudonym.key" \
+		NRM_DATA_KEK_FILE="$DIR/keys/data.kek" \
+		    setsid "$HERE/../bin/nrmd" --config "$HERE/../config/nrmd.conf" \
+		    >>"$DIR/log/nrmd-$n.log" 2>&1 </dev/null &
+		echo $! >"$DIR/nrmd-$n.pid"
+	done
+	for n in 1 2; do
+		url="http://127.0.0.1:$((http + n - 1))"
+		wait_for 60 "nrmd $n at $url/readyz" curl -fsS "$url/readyz"
+		printf 'nrmd %d: %s (log %s)\n' "$n" "$url" "$DIR/log/nrmd-$n.log"
+	done
+	printf 'database_url: %s\n' "$NRM_DATABASE_URL"
+	printf 'state: scripts/ha.sh state %s; failover: scripts/ha.sh failover %s\n' \
+	    "$DIR" "$DIR"
+}
+
+cmd_down() {
+	local name pid
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	[ -d "$DIR" ] || return 0
+	for name in nrmd-1 nrmd-2; do
+		[ -f "$DIR/$name.pid" ] || continue
+		kill -TERM "$(cat "$DIR/$name.pid")" 2>/dev/null || true
+		rm -f "$DIR/$name.pid"
+	done
+	for name in node2 node1 monitor; do
+		[ -f "$DIR/$name/PG_VERSION" ] || continue
+		autoctl stop --pgdata "$DIR/$name" >/dev/null 2>&1 || true
+	done
+	for name in node2 node1 monitor; do
+		[ -f "$DIR/$name.pid" ] || continue
+		pid=$(cat "$DIR/$name.pid")
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -TERM "$pid" 2>/dev/null || true
+		rm -f "$DIR/$name.pid"
+	done
+	for name in node2 node1 monitor; do
+		[ -f "$DIR/$name/PG_VERSION" ] || continue
+		runuser -u "$PGUSER_OS" -- "$PGBIN/pg_ctl" -D "$DIR/$name" \
+		    status >/dev/null 2>&1 || continue
+		runuser -u "$PGUSER_OS" -- "$PGBIN/pg_ctl" -D "$DIR/$name" \
+		    -m fast -w -t 60 -s stop || true
+	done
+}
+
+cmd_env() {
+	local port
+	[ $# -eq 2 ] || usage
+	port=$2
+	local hosts="$HOST,$HOST" ports="$((port + 1)),$((port + 2))"
+	local q="host=$hosts port=$ports dbname=nrm target_session_attrs=read-write connect_timeout=2"
+	printf "NRM_OWNER_URL='%s user=nrm_owner'\n" "$q"
+	printf "NRM_DATABASE_URL='%s user=nrm_app'\n" "$q"
+	printf "NRM_SUPERUSER_URL='%s user=postgres'\n" "$q"
+	printf "NRM_MONITOR_URL='%s'\n" "$(monitor_uri "$port")"
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+up) cmd_up "$@" ;;
+run) cmd_run "$@" ;;
+down) cmd_down "$@" ;;
+env) cmd_env "$@" ;;
+state)
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	autoctl show state --pgdata "$DIR/monitor"
+	;;
+failover)
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	autoctl perform failover --pgdata "$DIR/monitor" --wait 120
+	;;
+primary-pid)
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	p=$(primary_port)
+	for name in node1 node2; do
+		if grep -q "^port = $p\$\|^port = '$p'\$" \
+		    "$DIR/$name/postgresql-auto-failover.conf" 2>/dev/null; then
+			head -1 "$DIR/$name/postmaster.pid"
+			exit 0
+		fi
+	done
+	die "no primary found"
+	;;
+settled)
+	[ $# -eq 1 ] || usage
+	DIR=$(abspath "$1")
+	formation_settled
+	;;
+drop)
+	[ $# -eq 1 ] || usage
+	cmd_down "$1"
+	rm -rf "$(abspath "$1")"
+	;;
+-h | --help | help) usage ;;
+*) die "unknown command: $cmd (up, run, down, env, state, failover, primary-pid, settled, drop)" ;;
+esac
