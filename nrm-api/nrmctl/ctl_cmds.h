@@ -46,6 +46,11 @@ struct nrm_ctl_args {
 	const char *arg; /* the one argument (key revoke ID, config DIR) */
 	const char *file; /* publication verify */
 	const char *id; /* publication verify: connects when set */
+	const char *kek; /* keys rotate, data encrypt: the current KEK */
+	const char *old_keks; /* the older KEK files, comma-separated */
+	const char *pseudonym_key; /* data encrypt */
+	const char *batch; /* keys rotate, data encrypt: rows a batch */
+	const char *pause_ms; /* between batches */
 };
 
 /*

@@ -75,9 +75,12 @@ static const struct cfg_key cfg_keys[] = {
 	    "the indicators register (docs/indicators.md)"),
 	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
 	    "64 hex characters: the HMAC key for subject pseudonyms"),
-	CFG_S(data_kek_file, "var/keys/data.kek", false,
-	    "64 hex characters, mode 600: the key-encryption key of "
-	    "personal data at rest (docs/data-protection.md)"),
+	CFG_S(data_kek_file, "var/keys/data.kek", true,
+	    "64 hex characters, mode 600: the current key-encryption key "
+	    "of personal data at rest (docs/data-protection.md)"),
+	CFG_S(data_kek_old_files, "", true,
+	    "older key-encryption key files (comma-separated), readable "
+	    "until `nrmctl keys rotate` is done and they are retired"),
 	CFG_I(narrative_max, "8000", 100, 8000, true,
 	    "bytes (the database refuses more)"),
 	CFG_I(retry_after, "5", 1, 3600, true,

@@ -41,7 +41,8 @@ struct nrm_config {
 	char *routing_dir;
 	char *indicators_file; /* the indicators register */
 	char *pseudonym_key_file;
-	char *data_kek_file; /* the KEK of personal data at rest */
+	char *data_kek_file; /* the current KEK of personal data at rest */
+	char *data_kek_old_files; /* older KEKs, readable until retired */
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */
