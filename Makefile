@@ -60,6 +60,7 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
            nrm-api/common/fieldcrypt.c nrm-api/common/kekset.c \
+           nrm-api/common/kekhsm.c \
            nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
@@ -220,7 +221,8 @@ $(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
 # test_kekset links the KEK set on top of the envelope.
 $(BUILD)/tests/unit/test_kekset: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_kekset: tests/unit/test_kekset.c \
-    $(BUILD)/nrm-api/common/kekset.o $(BUILD)/nrm-api/common/fieldcrypt.o \
+    $(BUILD)/nrm-api/common/kekset.o $(BUILD)/nrm-api/common/kekhsm.o \
+    $(BUILD)/nrm-api/common/fieldcrypt.o \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto

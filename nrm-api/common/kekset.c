@@ -4,8 +4,12 @@
  */
 #include "kekset.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -41,15 +45,63 @@ nrm_kek_set_add(struct nrm_kek_set *s, const struct nrm_kek *k)
 	return NRM_OK;
 }
 
-/* Load one file into the set; `what` names it in `why`. */
+/* A KEK file wrapped by a token key: read it (owner-only), unwrap it. */
 static int
-ks_load_one(struct nrm_kek_set *s, const char *path, char *why, size_t whysz)
+ks_load_wrapped(struct nrm_kek *k, const char *path,
+    const struct nrm_kek_token *tok, char *why, size_t whysz)
+{
+	unsigned char buf[NRM_KEK_WRAPPED_MAX + 1], key[NRM_FC_KEY_LEN];
+	struct stat st;
+	ssize_t n = 0, got;
+	int fd, rc = NRM_ERR;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(why, whysz, "could not open it: %s", strerror(errno));
+		return NRM_ERR;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		snprintf(why, whysz,
+		    "not a regular file only its owner may access (chmod 600)");
+		goto out;
+	}
+	while (n < (ssize_t)sizeof(buf)) {
+		got = read(fd, buf + n, sizeof(buf) - (size_t)n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	if (n == 0 || n > NRM_KEK_WRAPPED_MAX) {
+		snprintf(why, whysz, "not a wrapped KEK (%zd bytes)", n);
+		goto out;
+	}
+	if (nrm_kek_token_unwrap(tok, buf, (size_t)n, key, why, whysz) !=
+	    NRM_OK)
+		goto out;
+	nrm_kek_set(k, key);
+	rc = NRM_OK;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	close(fd);
+	return rc;
+}
+
+/* Load one file into the set; `why` names it. */
+static int
+ks_load_one(struct nrm_kek_set *s, const char *path,
+    const struct nrm_kek_token *tok, char *why, size_t whysz)
 {
 	struct nrm_kek k;
-	char r[160];
+	char r[200];
 	int rc = NRM_ERR;
 
-	if (nrm_kek_load(&k, path, r, sizeof(r)) != NRM_OK) {
+	memset(&k, 0, sizeof(k));
+	if ((nrm_kek_token_on(tok)
+		    ? ks_load_wrapped(&k, path, tok, r, sizeof(r))
+		    : nrm_kek_load(&k, path, r, sizeof(r))) != NRM_OK) {
 		snprintf(why, whysz, "%s: %s", path, r);
 		goto out;
 	}
@@ -72,14 +124,14 @@ out:
 
 int
 nrm_kek_set_load(struct nrm_kek_set *s, const char *current, const char *old,
-    char *why, size_t whysz)
+    const struct nrm_kek_token *tok, char *why, size_t whysz)
 {
 	char path[KS_PATH_MAX];
 	const char *p = old != NULL ? old : "";
 	size_t len;
 
 	memset(s, 0, sizeof(*s));
-	if (ks_load_one(s, current, why, whysz) != NRM_OK)
+	if (ks_load_one(s, current, tok, why, whysz) != NRM_OK)
 		goto fail;
 	while (*p != '\0') {
 		len = strcspn(p, ", \t\n");
@@ -94,7 +146,7 @@ nrm_kek_set_load(struct nrm_kek_set *s, const char *current, const char *old,
 		memcpy(path, p, len);
 		path[len] = '\0';
 		p += len;
-		if (ks_load_one(s, path, why, whysz) != NRM_OK)
+		if (ks_load_one(s, path, tok, why, whysz) != NRM_OK)
 			goto fail;
 	}
 	return NRM_OK;

@@ -12,6 +12,7 @@
 #define NRM_KEKSET_H
 
 #include "fieldcrypt.h"
+#include "kekhsm.h"
 
 #define NRM_KEK_SET_MAX 8
 
@@ -23,13 +24,16 @@ struct nrm_kek_set {
 /*
  * Load the current KEK from `current` and the older ones from `old`, a
  * list of paths separated by commas or blanks (NULL or "" for none);
- * each file as nrm_kek_load() reads it (mode checked).  Refused, with
+ * each file as nrm_kek_load() reads it (mode checked), or, when `tok`
+ * is on (kekhsm.h), the KEK encrypted to the token's key (mode checked
+ * likewise) and decrypted inside the token.  Refused, with
  * `why` naming the path at fault, when a file does not load, when two
  * files hold the same key, or when there are more than NRM_KEK_SET_MAX.
  * On NRM_ERR the set is cleared.
  */
 int nrm_kek_set_load(struct nrm_kek_set *s, const char *current,
-    const char *old, char *why, size_t whysz) NRM_MUSTCHECK;
+    const char *old, const struct nrm_kek_token *tok, char *why,
+    size_t whysz) NRM_MUSTCHECK;
 
 /* Add k (copied) as an older key; NRM_ERR when full or already there. */
 int nrm_kek_set_add(

@@ -42,7 +42,9 @@ const char nrm_ctl_usage_data_encrypt[] =
     "  --old-keks FILES      nrmd's data_kek_old_files\n"
     "  --pseudonym-key FILE  nrmd's pseudonym_key_file\n"
     "  --batch N             rows per transaction (1..10000, default 500)\n"
-    "  --pause-ms MS         pause between batches (0..60000, default 0)\n";
+    "  --pause-ms MS         pause between batches (0..60000, default 0)\n"
+    "  --pkcs11-uri URI, --pkcs11-pin-file FILE, --pkcs11-module LIB\n"
+    "                        nrmd's data_kek_pkcs11_* keys\n";
 
 static const char *const data_subject_cols[DATA_SUBJECT_COLS] = {
     "given_name", "family_name", "birth_date", "phone", "address", "narrative"};

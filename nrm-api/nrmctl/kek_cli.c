@@ -28,7 +28,9 @@ const char nrm_ctl_usage_keys[] =
 
 const char nrm_ctl_usage_keys_rotate[] =
     "usage: nrmctl keys rotate --kek FILE --old-keks FILES [--batch N]\n"
-    "                          [--pause-ms MS]\n"
+    "                          [--pause-ms MS] [--pkcs11-uri URI\n"
+    "                          --pkcs11-pin-file FILE\n"
+    "                          [--pkcs11-module LIB]]\n"
     "\n"
     "Re-wrap every data key (care.data_key) that an older KEK wraps under\n"
     "the current KEK, in batches of N (one transaction each), printing a\n"
@@ -44,7 +46,10 @@ const char nrm_ctl_usage_keys_rotate[] =
     "  --old-keks FILES  the older KEKs, comma-separated\n"
     "  --batch N         data keys per transaction (1..10000, default 500)\n"
     "  --pause-ms MS     pause between batches, to spare a busy database\n"
-    "                    (0..60000, default 0)\n";
+    "                    (0..60000, default 0)\n"
+    "  --pkcs11-uri URI, --pkcs11-pin-file FILE, --pkcs11-module LIB\n"
+    "                    nrmd's data_kek_pkcs11_* keys: the KEK files are\n"
+    "                    wrapped by that token key (docs/security.md)\n";
 
 const char nrm_ctl_usage_keys_retire[] =
     "usage: nrmctl keys retire KEK_ID\n"
@@ -101,10 +106,12 @@ int
 nrm_ctl_load_keks(const struct nrm_ctl_args *a, struct nrm_kek_set *set,
     struct nrm_error *err)
 {
+	struct nrm_kek_token tok = {
+	    a->pkcs11_uri, a->pkcs11_pin_file, a->pkcs11_module};
 	char why[200];
 
-	if (nrm_kek_set_load(set, a->kek, a->old_keks, why, sizeof(why)) !=
-	    NRM_OK)
+	if (nrm_kek_set_load(
+		set, a->kek, a->old_keks, &tok, why, sizeof(why)) != NRM_OK)
 		return nrm_error_set(err, NRM_E_VALIDATION, "kek",
 		    "could not load the key-encryption keys: %s", why);
 	return NRM_OK;

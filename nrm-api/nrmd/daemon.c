@@ -232,15 +232,17 @@ static int
 daemon_load_keks(const struct nrm_config *cfg, struct nrm_kek_set *set,
     struct nrm_error *err)
 {
+	struct nrm_kek_token tok = {cfg->data_kek_pkcs11_uri,
+	    cfg->data_kek_pkcs11_pin_file, cfg->data_kek_pkcs11_module};
 	char why[200], ids[NRM_KEK_SET_MAX * 17 + 1];
 
 	if (nrm_kek_set_load(set, cfg->data_kek_file, cfg->data_kek_old_files,
-		why, sizeof(why)) != NRM_OK)
+		&tok, why, sizeof(why)) != NRM_OK)
 		return nrm_error_set(err, NRM_E_VALIDATION, "data_kek_file",
 		    "key-encryption keys: %s", why);
 	nrm_kek_set_ids(set, ids, sizeof(ids));
-	nrm_info("key-encryption keys loaded current=%s all=%s",
-	    set->keks[0].id_hex, ids);
+	nrm_info("key-encryption keys loaded current=%s all=%s pkcs11=%s",
+	    set->keks[0].id_hex, ids, nrm_kek_token_on(&tok) ? "yes" : "no");
 	return NRM_OK;
 }
 

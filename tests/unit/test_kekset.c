@@ -70,7 +70,7 @@ test_load_current_and_old(void **state)
 	(void)state;
 	snprintf(list, sizeof(list), "%s, %s", b, c);
 	assert_int_equal(
-	    nrm_kek_set_load(&s, a, list, why, sizeof(why)), NRM_OK);
+	    nrm_kek_set_load(&s, a, list, NULL, why, sizeof(why)), NRM_OK);
 	assert_int_equal(s.n, 3);
 	assert_non_null(nrm_kek_set_current(&s));
 	assert_ptr_equal(nrm_kek_set_current(&s), &s.keks[0]);
@@ -83,10 +83,11 @@ test_load_current_and_old(void **state)
 	nrm_kek_set_clear(&s);
 	assert_int_equal(s.n, 0);
 	/* no old files: one key */
-	assert_int_equal(nrm_kek_set_load(&s, a, "", why, sizeof(why)), NRM_OK);
+	assert_int_equal(
+	    nrm_kek_set_load(&s, a, "", NULL, why, sizeof(why)), NRM_OK);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(
-	    nrm_kek_set_load(&s, a, NULL, why, sizeof(why)), NRM_OK);
+	    nrm_kek_set_load(&s, a, NULL, NULL, why, sizeof(why)), NRM_OK);
 	assert_int_equal(s.n, 1);
 	nrm_kek_set_clear(&s);
 }
@@ -104,16 +105,18 @@ test_refusals(void **state)
 	open_mode = kfile("r2.kek", 0x55, 0640);
 	/* an old file others may read: refused, naming it, set cleared */
 	assert_int_equal(
-	    nrm_kek_set_load(&s, a, open_mode, why, sizeof(why)), NRM_ERR);
+	    nrm_kek_set_load(&s, a, open_mode, NULL, why, sizeof(why)),
+	    NRM_ERR);
 	assert_non_null(strstr(why, "r2.kek"));
 	assert_non_null(strstr(why, "mode"));
 	assert_int_equal(s.n, 0);
 	/* the same key twice */
-	assert_int_equal(nrm_kek_set_load(&s, a, a, why, sizeof(why)), NRM_ERR);
+	assert_int_equal(
+	    nrm_kek_set_load(&s, a, a, NULL, why, sizeof(why)), NRM_ERR);
 	assert_non_null(strstr(why, "twice"));
 	/* a missing file */
-	assert_int_equal(
-	    nrm_kek_set_load(&s, a, "/nonexistent/x.kek", why, sizeof(why)),
+	assert_int_equal(nrm_kek_set_load(&s, a, "/nonexistent/x.kek", NULL,
+			     why, sizeof(why)),
 	    NRM_ERR);
 	assert_non_null(strstr(why, "/nonexistent/x.kek"));
 	/* more than NRM_KEK_SET_MAX */
@@ -125,7 +128,7 @@ test_refusals(void **state)
 		    "%s,", kfile(name, (unsigned char)(0x60 + i), 0600));
 	}
 	assert_int_equal(
-	    nrm_kek_set_load(&s, a, list, why, sizeof(why)), NRM_ERR);
+	    nrm_kek_set_load(&s, a, list, NULL, why, sizeof(why)), NRM_ERR);
 	assert_non_null(strstr(why, "more than"));
 	assert_int_equal(s.n, 0);
 }
