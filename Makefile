@@ -64,7 +64,8 @@ CORE_SRC = nrm-core/error.c nrm-core/utf8.c nrm-core/timefmt.c \
            nrm-core/indicators.c
 
 API_COMMON_SRC = nrm-api/common/log.c nrm-api/common/crypto.c \
-           nrm-api/common/fieldcrypt.c \
+           nrm-api/common/fieldcrypt.c nrm-api/common/kekset.c \
+           nrm-api/common/kekhsm.c \
            nrm-api/common/pgnotice.c \
            nrm-api/common/util.c nrm-api/common/routing.c \
            nrm-api/common/auditchain.c nrm-api/common/password.c \
@@ -99,7 +100,8 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/persons.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
              nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c \
-             nrm-api/nrmctl/publication.c
+             nrm-api/nrmctl/publication.c nrm-api/nrmctl/kek_cli.c \
+             nrm-api/nrmctl/data_cli.c
 
 UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_signal_codec tests/unit/test_geo \
@@ -113,7 +115,7 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_statvocab tests/unit/test_indicators \
              tests/unit/test_framing tests/unit/test_coverage \
              tests/unit/test_pubsign tests/unit/test_flood \
-             tests/unit/test_fieldcrypt
+             tests/unit/test_fieldcrypt tests/unit/test_kekset
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -218,6 +220,15 @@ $(BUILD)/tests/unit/test_fieldcrypt: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
     $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
     $(BUILD)/libnrmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
+
+# test_kekset links the KEK set on top of the envelope.
+$(BUILD)/tests/unit/test_kekset: INC = $(INC_COMMON)
+$(BUILD)/tests/unit/test_kekset: tests/unit/test_kekset.c \
+    $(BUILD)/nrm-api/common/kekset.o $(BUILD)/nrm-api/common/kekhsm.o \
+    $(BUILD)/nrm-api/common/fieldcrypt.o \
+    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 

@@ -34,6 +34,10 @@ PKGS=(
 	# live scrape (tests/e2e/test_metrics_families.py); Debian ships it
 	# only in the whole prometheus package (about 96 MB)
 	prometheus
+	# the KEK in a PKCS#11 token (issue 15, docs/security.md): the
+	# OpenSSL pkcs11 engine nrmd uses, and a software token and its
+	# tools for tests/e2e/test_kek_pkcs11.py
+	libengine-pkcs11-openssl softhsm2 opensc
 )
 
 missing=()

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "migrate.h"
 #include "indicators_file.h"
+#include "kek_cli.h"
 #include "publication.h"
 #include "routing.h"
 
@@ -690,6 +691,8 @@ const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"config", ctl_usage_config, "check"},
     {"indicators", ctl_usage_indicators, "check"},
     {"publication", ctl_usage_publication, "verify"},
+    {"keys", nrm_ctl_usage_keys, "rotate, retire, status"},
+    {"data", nrm_ctl_usage_data, "encrypt"},
     {NULL, NULL, NULL},
 };
 
@@ -837,5 +840,37 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.db_if_id = true,
 	.check_cb = cmd_publication_verify_check,
 	.run_cb = cmd_publication_verify_run},
+    {.group = "keys",
+	.name = "rotate",
+	.usage = nrm_ctl_usage_keys_rotate,
+	.opts = {{"kek", OPT(kek), .required = true},
+	    {"old-keks", OPT(old_keks), .required = true},
+	    {"batch", OPT(batch)}, {"pause-ms", OPT(pause_ms)},
+	    {"pkcs11-uri", OPT(pkcs11_uri)},
+	    {"pkcs11-pin-file", OPT(pkcs11_pin_file)},
+	    {"pkcs11-module", OPT(pkcs11_module)}},
+	.db = true,
+	.check_cb = nrm_ctl_batch_check,
+	.run_cb = nrm_ctl_keys_rotate_run},
+    {.group = "keys",
+	.name = "retire",
+	.usage = nrm_ctl_usage_keys_retire,
+	.db = true,
+	.arg = "expected exactly one KEK id",
+	.run_cb = nrm_ctl_keys_retire_run},
+    {.group = "keys",
+	.name = "status",
+	.usage = nrm_ctl_usage_keys_status,
+	.db = true,
+	.run_cb = nrm_ctl_keys_status_run},
+    {.group = "data",
+	.name = "encrypt",
+	.usage = nrm_ctl_usage_data_encrypt,
+	.opts = {{"kek", OPT(kek), .required = true},
+	    {"old-keks", OPT(old_keks)}, {"pseudonym-key", OPT(pseudonym_key)},
+	    {"batch", OPT(batch)}, {"pause-ms", OPT(pause_ms)}},
+	.db = true,
+	.check_cb = nrm_ctl_batch_check,
+	.run_cb = nrm_ctl_data_encrypt_run},
     {.name = NULL},
 };

@@ -25,7 +25,7 @@
 
 #define NRM_CTL_EXIT_FAIL 1
 #define NRM_CTL_EXIT_USAGE 2
-#define NRM_CTL_OPTS_MAX 6
+#define NRM_CTL_OPTS_MAX 8
 
 /* Every option value of every subcommand (each uses a few). */
 struct nrm_ctl_args {
@@ -46,6 +46,14 @@ struct nrm_ctl_args {
 	const char *arg; /* the one argument (key revoke ID, config DIR) */
 	const char *file; /* publication verify */
 	const char *id; /* publication verify: connects when set */
+	const char *kek; /* keys rotate, data encrypt: the current KEK */
+	const char *old_keks; /* the older KEK files, comma-separated */
+	const char *pseudonym_key; /* data encrypt */
+	const char *batch; /* keys rotate, data encrypt: rows a batch */
+	const char *pause_ms; /* between batches */
+	const char *pkcs11_uri; /* the KEK files wrapped by a token key */
+	const char *pkcs11_pin_file;
+	const char *pkcs11_module;
 };
 
 /*

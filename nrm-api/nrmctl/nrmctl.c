@@ -15,6 +15,11 @@
  *   nrmctl [--database-url URL] audit checkpoint --key FILE
  *   nrmctl [--database-url URL] config check [DIR]
  *   nrmctl indicators check [FILE]
+ *   nrmctl [--database-url URL] keys rotate --kek FILE --old-keks FILES
+ *          [--batch N] [--pause-ms MS]
+ *   nrmctl [--database-url URL] keys retire KEK_ID
+ *   nrmctl [--database-url URL] keys status
+ *   nrmctl [--database-url URL] data encrypt --kek FILE [...]
  *
  * This file is the command line: global options, finding the command,
  * parsing its options from its row in ctl_cmds.c, connecting, the exit
@@ -69,6 +74,11 @@ static const char ctl_usage_main[] =
     "               check the indicators register (no database needed)\n"
     "  publication verify\n"
     "               check a publication's content hash and signature\n"
+    "  keys rotate  re-wrap every data key under the current KEK\n"
+    "  keys retire  retire an old KEK no data key uses any more\n"
+    "  keys status  data keys per KEK, retired KEKs\n"
+    "  data encrypt seal the personal data stored in plaintext before\n"
+    "               0017 (and key old idempotency hashes)\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"

@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "coverage.h"
-#include "fieldcrypt.h"
+#include "kekset.h"
 #include "nrm/nrm.h"
 #include "nrm/indicators.h"
 #include "nrm/route.h"
@@ -72,8 +72,14 @@ struct nrm_app {
 	 * web_root is empty.  Swapped on reload like the router. */
 	struct nrm_webroot *web;
 	unsigned char pseudonym_key[32];
-	/* the key-encryption key of personal data (fieldcrypt.h) */
-	struct nrm_kek data_kek;
+	/* the key-encryption keys of personal data (kekset.h): the
+	 * current one wraps new data keys, the older ones still open
+	 * theirs; swapped on reload */
+	struct nrm_kek_set data_keks;
+	/* HKDF(pseudonym key, "nrm idempotency v1"): the HMAC key of
+	 * intake.idempotency.request_hash (no plain hash of a body that
+	 * holds personal data reaches the database) */
+	unsigned char idem_key[32];
 	/* HKDF(pseudonym key, "nrm opaque token v1"): seals inbox cursors
 	 * and watermarks, the same in every daemon of a deployment */
 	unsigned char token_key[NRM_TOKEN_KEY_BYTES];

@@ -80,9 +80,21 @@ static const struct cfg_key cfg_keys[] = {
 	    "the indicators register (docs/indicators.md)"),
 	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
 	    "64 hex characters: the HMAC key for subject pseudonyms"),
-	CFG_S(data_kek_file, "var/keys/data.kek", false,
-	    "64 hex characters, mode 600: the key-encryption key of "
-	    "personal data at rest (docs/data-protection.md)"),
+	CFG_S(data_kek_file, "var/keys/data.kek", true,
+	    "64 hex characters, mode 600: the current key-encryption key "
+	    "of personal data at rest (docs/data-protection.md)"),
+	CFG_S(data_kek_old_files, "", true,
+	    "older key-encryption key files (comma-separated), readable "
+	    "until `nrmctl keys rotate` is done and they are retired"),
+	CFG_S(data_kek_pkcs11_uri, "", false,
+	    "pkcs11: URI of an RSA key in a PKCS#11 token; when set, the "
+	    "KEK files hold the KEK encrypted to it (RSA-OAEP SHA-256) and "
+	    "the token decrypts them (docs/security.md)"),
+	CFG_S(data_kek_pkcs11_pin_file, "", false,
+	    "mode 600: the token user's PIN, for data_kek_pkcs11_uri"),
+	CFG_S(data_kek_pkcs11_module, "", false,
+	    "the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); "
+	    "empty: the pkcs11 engine's default"),
 	CFG_I(narrative_max, "8000", 100, 8000, true,
 	    "bytes (the database refuses more)"),
 	CFG_I(retry_after, "5", 1, 3600, true,

@@ -42,7 +42,12 @@ struct nrm_config {
 	char *routing_dir;
 	char *indicators_file; /* the indicators register */
 	char *pseudonym_key_file;
-	char *data_kek_file; /* the KEK of personal data at rest */
+	char *data_kek_file; /* the current KEK of personal data at rest */
+	char *data_kek_old_files; /* older KEKs, readable until retired */
+	/* the KEK files wrapped by a key in a PKCS#11 token (kekhsm.h) */
+	char *data_kek_pkcs11_uri;
+	char *data_kek_pkcs11_pin_file;
+	char *data_kek_pkcs11_module;
 	int narrative_max; /* bytes */
 	int retry_after; /* seconds */
 	int auth_cache_ttl; /* seconds, 0 = no cache */

@@ -224,6 +224,29 @@ daemon_audit_key_check(const struct nrm_config *cfg, struct nrm_error *err)
 }
 
 /*
+ * data_kek_file and data_kek_old_files: the key-encryption keys of
+ * personal data at rest, each refused when group or others may read it.
+ * The log names the keys' ids, never a key.
+ */
+static int
+daemon_load_keks(const struct nrm_config *cfg, struct nrm_kek_set *set,
+    struct nrm_error *err)
+{
+	struct nrm_kek_token tok = {cfg->data_kek_pkcs11_uri,
+	    cfg->data_kek_pkcs11_pin_file, cfg->data_kek_pkcs11_module};
+	char why[200], ids[NRM_KEK_SET_MAX * 17 + 1];
+
+	if (nrm_kek_set_load(set, cfg->data_kek_file, cfg->data_kek_old_files,
+		&tok, why, sizeof(why)) != NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION, "data_kek_file",
+		    "key-encryption keys: %s", why);
+	nrm_kek_set_ids(set, ids, sizeof(ids));
+	nrm_info("key-encryption keys loaded current=%s all=%s pkcs11=%s",
+	    set->keks[0].id_hex, ids, nrm_kek_token_on(&tok) ? "yes" : "no");
+	return NRM_OK;
+}
+
+/*
  * A new TLS context from the fresh config (reload) when the daemon has
  * a TLS listener (listen_tls is not reloadable), else *out = NULL.
  */
@@ -265,6 +288,7 @@ daemon_reload(
 	struct nrm_indicators *indicators;
 	struct nrm_webroot *web = NULL;
 	SSL_CTX *tls = NULL;
+	struct nrm_kek_set keks;
 	char *csv = NULL;
 	unsigned char key[32];
 	char changed[256];
@@ -276,9 +300,12 @@ daemon_reload(
 		nrm_config_free(&fresh);
 		return NRM_ERR;
 	}
+	memset(&keks, 0, sizeof(keks));
 	if (daemon_load_web(&fresh, &web, err) != NRM_OK ||
 	    daemon_audit_key_check(&fresh, err) != NRM_OK ||
+	    daemon_load_keks(&fresh, &keks, err) != NRM_OK ||
 	    daemon_load_tls(app, &fresh, &tls, err) != NRM_OK) {
+		nrm_kek_set_clear(&keks);
 		nrm_webroot_free(web);
 		explicit_bzero(key, sizeof(key));
 		nrm_router_free(router);
@@ -308,6 +335,10 @@ daemon_reload(
 	app->indicators = indicators;
 	nrm_webroot_free(app->web);
 	app->web = web;
+	/* the KEK set: a rotation's new current key, a retired old one */
+	nrm_kek_set_clear(&app->data_keks);
+	app->data_keks = keks;
+	nrm_kek_set_clear(&keks);
 	if (tls != NULL && nrm_http_tls_swap(app->http, tls))
 		nrm_info(
 		    "tls certificate loaded file=%s", app->cfg.tls_cert_file);
@@ -443,23 +474,6 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/*
- * data_kek_file: the KEK of personal data at rest, refused when group or
- * others may read it.  The log names the key's id, never the key.
- */
-static int
-daemon_load_kek(
-    const struct nrm_config *cfg, struct nrm_kek *kek, struct nrm_error *err)
-{
-	char why[160];
-
-	if (nrm_kek_load(kek, cfg->data_kek_file, why, sizeof(why)) != NRM_OK)
-		return nrm_error_set(err, NRM_E_VALIDATION, "data_kek_file",
-		    "%s: %s", cfg->data_kek_file, why);
-	nrm_info("data_kek_file: key-encryption key %s loaded", kek->id_hex);
-	return NRM_OK;
-}
-
 int
 nrm_daemon_init(
     struct nrm_daemon *d, const char *config_path, struct nrm_error *err)
@@ -486,9 +500,14 @@ nrm_daemon_init(
 		"nrm csrf v1", app->csrf_key, sizeof(app->csrf_key)) != NRM_OK)
 		return nrm_error_set(
 		    err, NRM_E_INTERNAL, "", "could not derive the csrf key");
+	if (nrm_hkdf_sha256(app->pseudonym_key, sizeof(app->pseudonym_key),
+		"nrm idempotency v1", app->idem_key,
+		sizeof(app->idem_key)) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, "",
+		    "could not derive the idempotency key");
 	if (daemon_cracklib_check(&app->cfg, err) != NRM_OK)
 		return NRM_ERR;
-	if (daemon_load_kek(&app->cfg, &app->data_kek, err) != NRM_OK)
+	if (daemon_load_keks(&app->cfg, &app->data_keks, err) != NRM_OK)
 		return NRM_ERR;
 	if (daemon_load_web(&app->cfg, &app->web, err) != NRM_OK)
 		return NRM_ERR;
@@ -622,6 +641,8 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_webroot_free(app->web);
 	nrm_config_free(&app->cfg);
 	explicit_bzero(app->pseudonym_key, sizeof(app->pseudonym_key));
+	explicit_bzero(app->idem_key, sizeof(app->idem_key));
+	nrm_kek_set_clear(&app->data_keks);
 	explicit_bzero(app->token_key, sizeof(app->token_key));
 	explicit_bzero(app->csrf_key, sizeof(app->csrf_key));
 	if (app->base != NULL)

@@ -98,6 +98,7 @@ enum nrm_stmt {
 	NRM_STMT_PUB_GET,
 	NRM_STMT_AUTH_REJECTIONS,
 	NRM_STMT_DATA_UNREADABLE,
+	NRM_STMT_PLAINTEXT_LEFT,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

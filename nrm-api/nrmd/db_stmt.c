@@ -89,4 +89,5 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_AUTH_REJECTIONS] =
 	DB_API(auth_rejections, "$1::integer, $2::integer"),
     [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
+    [NRM_STMT_PLAINTEXT_LEFT] = DB_API(data_plaintext_left, ""),
 };

@@ -23,6 +23,9 @@
 
 #define JOBS_SEAL_BATCH 5000 /* audit events sealed per call */
 #define JOBS_SCHEMA_S 5
+/* the plaintext job looks every 5 s until it has an answer, then hourly */
+#define JOBS_PLAINTEXT_S 5
+#define JOBS_PLAINTEXT_EVERY_S 3600
 
 struct nrm_jobs;
 
@@ -44,6 +47,7 @@ struct nrm_jobs {
 	int64_t seal_behind_since; /* unix s the queue was first left
 				      non-empty, 0 when it was emptied */
 	int64_t checkpoint_ok_at; /* unix s the head was last covered */
+	int64_t plaintext_next; /* unix s of the next plaintext count */
 };
 
 /* The table: name, the config key of the interval (or a fixed one), the
@@ -55,6 +59,7 @@ static void jobs_recheck(struct jobs_job *j);
 static void jobs_schema(struct jobs_job *j);
 static void jobs_coverage(struct jobs_job *j);
 static void jobs_rejects(struct jobs_job *j);
+static void jobs_plaintext(struct jobs_job *j);
 
 #define JOBS_KEY(k) offsetof(struct nrm_config, k)
 #define JOBS_FIXED ((size_t)-1)
@@ -78,6 +83,8 @@ static const struct {
 	jobs_coverage},
     [NRM_JOB_REJECTS] = {"rejects", JOBS_KEY(reject_cache_ttl), 0, -1,
 	jobs_rejects},
+    [NRM_JOB_PLAINTEXT] = {"plaintext", JOBS_FIXED, JOBS_PLAINTEXT_S, 700,
+	jobs_plaintext},
 };
 
 const char *
@@ -416,6 +423,49 @@ jobs_coverage(struct jobs_job *j)
 	snprintf(silent, sizeof(silent), "%d",
 	    j->jobs->app->cfg.coverage_silent_after);
 	jobs_send(j, NRM_STMT_COVERAGE, 1, v, true, jobs_coverage_done);
+}
+
+/* --- plaintext ------------------------------------------------------- */
+
+static long
+jobs_count(const cJSON *o, const char *key)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(n) ? (long)n->valuedouble : -1;
+}
+
+static void
+jobs_plaintext_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	cJSON *o = jobs_answer(j, outcome, res);
+	long sub, sig, dec, idem;
+
+	j->pending = false;
+	if (o == NULL)
+		return;
+	j->jobs->plaintext_next = (int64_t)time(NULL) + JOBS_PLAINTEXT_EVERY_S;
+	sub = jobs_count(o, "subjects");
+	sig = jobs_count(o, "signals");
+	dec = jobs_count(o, "decisions");
+	idem = jobs_count(o, "idempotency");
+	cJSON_Delete(o);
+	/* counts only: never a value */
+	if (sub != 0 || sig != 0 || dec != 0 || idem != 0)
+		nrm_warn("personal data stored in plaintext before 0017 is "
+			 "left, run nrmctl data encrypt subjects=%ld "
+			 "signals=%ld decisions=%ld unkeyed_idempotency=%ld",
+		    sub, sig, dec, idem);
+}
+
+static void
+jobs_plaintext(struct jobs_job *j)
+{
+	if (!jobs_draining(j->jobs) &&
+	    (int64_t)time(NULL) >= j->jobs->plaintext_next)
+		jobs_send(j, NRM_STMT_PLAINTEXT_LEFT, 0, NULL, true,
+		    jobs_plaintext_done);
 }
 
 /* --- the timers ------------------------------------------------------ */

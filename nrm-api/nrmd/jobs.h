@@ -22,6 +22,10 @@
  *   rejects     every reject_cache_ttl: one audit event summing the
  *               refusals answered from the rejected-token cache since
  *               the last tick (guard.h), when there were any
+ *   plaintext   at start-up and then hourly: api.data_plaintext_left,
+ *               a warning with the counts of rows still holding
+ *               personal data in plaintext (stored before 0017) while
+ *               any are left (`nrmctl data encrypt` seals them)
  *
  * Every job re-arms from the application's LIVE config after each tick,
  * and nrm_jobs_reload() re-arms at once a job whose interval changed, so
@@ -42,6 +46,7 @@ enum nrm_job {
 	NRM_JOB_SCHEMA,
 	NRM_JOB_COVERAGE,
 	NRM_JOB_REJECTS,
+	NRM_JOB_PLAINTEXT,
 	NRM_JOB__COUNT
 };
 

@@ -123,7 +123,8 @@ out:
 
 /* Unwrap the data key of one sealed member: NRM_FC_OK or why not. */
 static enum nrm_fc_result
-sealed_key(const struct nrm_kek *kek, const cJSON *k, struct nrm_data_key *dk)
+sealed_key(
+    const struct nrm_kek_set *keks, const cJSON *k, struct nrm_data_key *dk)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(k, "id");
 	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(k, "kek_id");
@@ -134,14 +135,14 @@ sealed_key(const struct nrm_kek *kek, const cJSON *k, struct nrm_data_key *dk)
 	enum nrm_fc_result r;
 
 	if (!cJSON_IsString(id) || !cJSON_IsString(kid) || !cJSON_IsString(w) ||
-	    strcmp(kid->valuestring, kek->id_hex) != 0)
-		return NRM_FC_FAILED; /* destroyed, or another KEK's */
+	    nrm_kek_set_find(keks, kid->valuestring) == NULL)
+		return NRM_FC_FAILED; /* destroyed, or a KEK not held */
 	if (nrm_fc_uuid_parse(id->valuestring, kid_raw) != NRM_OK)
 		return NRM_FC_MALFORMED;
 	raw = nrm_b64_decode(w->valuestring, &n);
 	if (raw == NULL)
 		return NRM_FC_MALFORMED;
-	r = nrm_data_key_unwrap(kek, kid_raw, raw, n, dk);
+	r = nrm_kek_set_unwrap(keks, kid->valuestring, kid_raw, raw, n, dk);
 	free(raw);
 	return r;
 }
@@ -191,8 +192,8 @@ sealed_failed(cJSON *body, const char *path)
 
 /* Open the fields of one sealed member; returns how many failed. */
 static int
-sealed_open_one(
-    const struct nrm_kek *kek, cJSON *body, const cJSON *m, const char **reason)
+sealed_open_one(const struct nrm_kek_set *keks, cJSON *body, const cJSON *m,
+    const char **reason)
 {
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(m, "fields");
 	const cJSON *f;
@@ -202,7 +203,7 @@ sealed_open_one(
 
 	memset(&dk, 0, sizeof(dk));
 	kr = sealed_key(
-	    kek, cJSON_GetObjectItemCaseSensitive(m, "data_key"), &dk);
+	    keks, cJSON_GetObjectItemCaseSensitive(m, "data_key"), &dk);
 	cJSON_ArrayForEach (f, fields) {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "aad");
@@ -242,7 +243,8 @@ sealed_open_one(
 #define SEALED_DEPTH 4
 
 static int
-sealed_walk(const struct nrm_kek *kek, cJSON *o, int depth, const char **reason)
+sealed_walk(
+    const struct nrm_kek_set *keks, cJSON *o, int depth, const char **reason)
 {
 	cJSON *s, *c;
 	int bad = 0;
@@ -253,19 +255,20 @@ sealed_walk(const struct nrm_kek *kek, cJSON *o, int depth, const char **reason)
 	    ? cJSON_DetachItemFromObjectCaseSensitive(o, "sealed")
 	    : NULL;
 	if (cJSON_IsObject(s))
-		bad +=
-		    sealed_open_one(kek, o, s, *reason == NULL ? reason : NULL);
+		bad += sealed_open_one(
+		    keks, o, s, *reason == NULL ? reason : NULL);
 	cJSON_Delete(s);
 	for (c = o->child; c != NULL; c = c->next)
-		bad += sealed_walk(kek, c, depth + 1, reason);
+		bad += sealed_walk(keks, c, depth + 1, reason);
 	return bad;
 }
 
 int
-nrm_sealed_open(const struct nrm_kek *kek, cJSON *body, const char **reason)
+nrm_sealed_open(
+    const struct nrm_kek_set *keks, cJSON *body, const char **reason)
 {
 	const char *first = NULL;
-	int bad = sealed_walk(kek, body, 0, &first);
+	int bad = sealed_walk(keks, body, 0, &first);
 
 	if (reason != NULL)
 		*reason = first;
@@ -340,7 +343,7 @@ sealed_read(struct nrm_req *r, void *arg, const char *text)
 	}
 	root = cJSON_Parse(text);
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
-	bad = nrm_sealed_open(&r->app->data_kek, body, &reason);
+	bad = nrm_sealed_open(&r->app->data_keks, body, &reason);
 	ctx->answer = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (ctx->answer == NULL) {

@@ -12,7 +12,7 @@
 #define NRM_SEALED_H
 
 #include "dbapi.h"
-#include "fieldcrypt.h"
+#include "kekset.h"
 
 #include <cjson/cJSON.h>
 
@@ -51,12 +51,15 @@ int nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry) NRM_MUSTCHECK;
  * plaintext is set at its path, relative to the object holding the
  * member, which is removed.  A value that does not open is set to null
  * at its path and its path appended to that object's
- * "decryption_failed" array.  Returns how many did not open; *reason
+ * "decryption_failed" array.  Each data key is unwrapped with the KEK
+ * of `keks` its kek_id names (the current one or an older one during a
+ * rotation); one not held counts as "no_key".  Returns how many did not
+ * open; *reason
  * (when not NULL) is the first one's reason word.  Never fails
  * otherwise: a malformed member counts as failures.
  */
 int nrm_sealed_open(
-    const struct nrm_kek *kek, cJSON *body, const char **reason);
+    const struct nrm_kek_set *keks, cJSON *body, const char **reason);
 
 /*
  * nrm_dbapi_send() for an answer that may hold sealed values: opened

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(138);
+SELECT plan(139);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -54,13 +54,15 @@ RETURN jsonb_build_object('status', p_status, 'problem',
     jsonb_build_object('code', p_code, 'field', p_field, 'detail', p_detail)
     || p_more);
 
--- An identification entry, with overrides.
+-- An identification entry, with overrides, its rationale sealed as
+-- nrmd sends it (fixtures.psql; the database takes no plaintext
+-- rationale since 0020).
 CREATE FUNCTION pg_temp.entry(p jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql AS $$
-	SELECT '{"stage": "initial", "outcome": "positive",
+	SELECT pg_temp.seal_entry('{"stage": "initial", "outcome": "positive",
 	    "deciding_body": "care_coordination",
 	    "rationale": "indications of debt bondage",
-	    "decided_on": "2024-05-01"}'::jsonb || p
+	    "decided_on": "2024-05-01"}'::jsonb || p)
 $$;
 
 -- The audit events of a request: action, object_id, purpose, outcome,
@@ -134,16 +136,22 @@ SELECT is(current_setting('nrm_test.role_after'), 'nrm_app',
 SELECT is((SELECT v->>'location' FROM r WHERE name = 'i1'),
     '/v1/cases/' || pg_temp.cid('A') || '/identification',
     'location: the case''s identification history');
-SELECT is((SELECT (v->'body') - 'id' - 'recorded_at' FROM r WHERE name = 'i1'),
+SELECT is((SELECT (v->'body') - 'id' - 'recorded_at' - 'sealed' FROM r
+    WHERE name = 'i1'),
     jsonb_build_object('case_id', pg_temp.cid('A'), 'stage', 'initial',
         'outcome', 'positive', 'deciding_body', 'care_coordination',
-        'rationale', 'indications of debt bondage',
+        'rationale', NULL,
         'decided_on', '2024-05-01', 'reflection_start', NULL,
         'reflection_end', NULL, 'recovery_start', NULL,
         'recovery_end', NULL,
         'recorded_by', 'b0000000-0000-4000-8000-000000000003',
         'profile', 'nl'),
-    'body: the entry as stored, recorded by the caller''s key');
+    'body: the entry as stored, recorded by the caller''s key, its '
+    'rationale sealed');
+SELECT is((SELECT v->'body'->'sealed'->'fields'->0->>'aad' FROM r
+    WHERE name = 'i1'), 'ident.decision/rationale/'
+    || (SELECT v->'body'->>'id' FROM r WHERE name = 'i1'),
+    'the sealed rationale travels in "sealed", bound to the entry');
 SELECT is((SELECT count(*)::int FROM ident.decision d, r
     WHERE r.name = 'i1' AND d.id = (r.v->'body'->>'id')::uuid
       AND ident.entry_json(d) = r.v->'body'), 1,

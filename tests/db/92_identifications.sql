@@ -24,9 +24,9 @@ LANGUAGE sql AS $$
 	SELECT pg_temp.api_as('nrm_app', format('SELECT api.ident_record('
 	    'sha256(%L::bytea), %L, %L::inet, %L::uuid, %L::jsonb, %L)',
 	    'tok-assessor', 'req-rec', '192.0.2.10', p_case,
-	    jsonb_build_object('stage', p_stage, 'outcome', 'positive',
-	        'deciding_body', 'assessment_body', 'rationale', 'private',
-	        'decided_on', p_on), 'nl'))
+	    pg_temp.seal_entry(jsonb_build_object('stage', p_stage,
+	        'outcome', 'positive', 'deciding_body', 'assessment_body',
+	        'rationale', 'private', 'decided_on', p_on)), 'nl'))
 $$;
 CREATE FUNCTION pg_temp.names(p_answer jsonb) RETURNS text[]
 LANGUAGE sql STABLE AS $$

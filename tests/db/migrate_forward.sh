@@ -118,7 +118,7 @@ check "a second migrate is a no-op" sh -c \
     "'$NRMCTL' --database-url '$(url ${DB}_old)' migrate --dir sql |
     grep -q '^schema is current at version'"
 dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
-# What 0009, 0010 and 0017 add is left out of the comparison once checked: their
+# What 0009, 0010, 0017 and 0020 add is left out of the comparison once checked: their
 # tables are empty and their columns NULL in every row that existed.
 # 0013's stats.config holds exactly its one seeded row (the default
 # threshold), 0014's audit.retention_policy its one (5 years), 0015's
@@ -136,12 +136,15 @@ new_cols = {'audit.event': ['person_id'],
             'care.subject': ['data_key_id', 'given_name_ct',
                              'family_name_ct', 'birth_date_ct', 'phone_ct',
                              'address_ct', 'narrative_ct'],
-            'ident.decision': ['data_key_id', 'rationale_ct']}
+            'ident.decision': ['data_key_id', 'rationale_ct'],
+            # 0020: false in every row from before (not yet keyed)
+            'intake.idempotency': ['request_keyed']}
+old_value = {('intake.idempotency', 'request_keyed'): 'f'}
 new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'auth.recovery_code', 'auth.session', 'auth.login_failure',
               'auth.login_lock', 'audit.anchor_signature',
               'audit.verified_checkpoint', 'stats.publication',
-              'care.data_key'}
+              'care.data_key', 'care.kek_retired'}
 seeded = {'stats.config': [['t', '10']],
           'audit.retention_policy': [['t', '5 years']],
           'audit.break_glass_limit': [['t', '5']]}
@@ -176,7 +179,8 @@ while i < len(lines):
         continue
     for col in new_cols.get(table, []):
         drop = cols.index(col)
-        assert all(r[drop] == '\\N' for r in rows), (table, col)
+        want = old_value.get((table, col), '\\N')
+        assert all(r[drop] == want for r in rows), (table, col)
         cols.pop(drop)
         for r in rows:
             r.pop(drop)

@@ -92,6 +92,8 @@ COVERED = {
     "handshake_timeout": "test_handshake_timeout",
     "longpoll_max_per_key": "test_longpoll_caps",
     "longpoll_max_per_address": "test_longpoll_caps",
+    "data_kek_file": "test_data_kek_files",
+    "data_kek_old_files": "test_data_kek_files",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -463,6 +465,55 @@ def test_indicators_file(nrmd_factory, keys, workdir):
     assert listed() == ids
     reload(d, indicators_file=alt)
     assert listed() == ids[:3]
+
+
+def test_data_kek_files(nrmd_factory, keys, db, pki, workdir):
+    """A new current KEK and the old one readable (a rotation's first
+    step): new data keys are wrapped by the new KEK, the cases of the old
+    one still open; a KEK file others may read is refused on reload and
+    the running keys stay."""
+    import hashlib
+    import os
+
+    new = workdir / ("kek-%s" % uuid.uuid4().hex[:6])
+    new.write_text(os.urandom(32).hex() + "\n")
+    os.chmod(new, 0o600)
+    new_id = hashlib.sha256(bytes.fromhex(
+        new.read_text().strip())).digest()[:8].hex()
+    d = nrmd_factory()
+    before = new_case(d, keys["reporter"])
+    reload(d, data_kek_file=new, data_kek_old_files=pki["kek"])
+    after = new_case(d, keys["reporter"])
+
+    def kek_of(case_id):
+        return db.scalar("select k.kek_id from care.case c join "
+                         "intake.signal s on s.id = c.signal_id join "
+                         "care.data_key k on k.id = s.data_key_id "
+                         "where c.id = '%s'" % case_id)
+
+    assert kek_of(after["case_id"]) == new_id
+    assert kek_of(before["case_id"]) != new_id
+    for rec in (before, after):
+        r = requests.get("%s/v1/cases/%s" % (d.url, rec["case_id"]),
+                         headers=auth(keys["coordinator"]), timeout=10)
+        assert r.status_code == 200, r.text[:300]
+        assert "decryption_failed" not in r.json()
+        assert r.json()["subject"]["given_name"]
+    # an old KEK file others may read: refused, the running keys stay
+    loose = workdir / ("kek-%s" % uuid.uuid4().hex[:6])
+    shutil.copy(pki["kek"], loose)
+    os.chmod(loose, 0o644)
+    failures = metric(d, "nrm_config_reload_failures_total")
+    d.config["data_kek_old_files"] = str(loose)
+    d.write_config()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reload_failures_total") >
+             failures, 10, what="the refused reload")
+    r = requests.get("%s/v1/cases/%s" % (d.url, before["case_id"]),
+                     headers=auth(keys["coordinator"]), timeout=10)
+    assert r.status_code == 200 and "decryption_failed" not in r.json()
+    d.config["data_kek_old_files"] = str(pki["kek"])
+    d.write_config()
 
 
 def test_narrative_max(nrmd_factory, keys):

@@ -62,7 +62,7 @@ sig_create_authed(struct nrm_req *r)
 	const char *key;
 	char *facts = NULL, *subject = NULL, *canon = NULL, *route = NULL;
 	char *sfacts = NULL, *ssubject = NULL;
-	unsigned char req_hash[32], pseud[32];
+	unsigned char body_hash[32], req_hash[32], pseud[32];
 	char pin[1024];
 	size_t pin_len;
 	bool has_pseud = false;
@@ -101,10 +101,23 @@ sig_create_authed(struct nrm_req *r)
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
 		goto out;
 	}
-	nrm_sha256(canon, strlen(canon), req_hash);
+	/*
+	 * The request's fingerprint: HMAC(idem_key, SHA-256(canonical
+	 * body)), so the database never holds a plain hash of a body that
+	 * holds personal data (guessable from a few candidate names), and
+	 * rows from before 0020 can be converted without their bodies
+	 * (`nrmctl data encrypt`, docs/data-protection.md).
+	 */
+	nrm_sha256(canon, strlen(canon), body_hash);
+	if (nrm_hmac_sha256(app->idem_key, sizeof(app->idem_key), body_hash,
+		sizeof(body_hash), req_hash) != NRM_OK) {
+		nrm_req_fail(
+		    r, NRM_E_INTERNAL, "", "could not hash the request");
+		goto out;
+	}
 	/* the personal data leave nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_intake(
-		&app->data_kek, facts, subject, &sfacts, &ssubject) != NRM_OK) {
+	if (nrm_sealed_intake(nrm_kek_set_current(&app->data_keks), facts,
+		subject, &sfacts, &ssubject) != NRM_OK) {
 		nrm_req_fail(
 		    r, NRM_E_INTERNAL, "", "could not seal the signal");
 		goto out;

@@ -87,7 +87,8 @@ ident_record_authed(struct nrm_req *r)
 			return;
 		}
 	/* the rationale leaves nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_rationale(&r->app->data_kek, root) != NRM_OK) {
+	if (nrm_sealed_rationale(
+		nrm_kek_set_current(&r->app->data_keks), root) != NRM_OK) {
 		cJSON_Delete(root);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
 		return;

@@ -1,0 +1,96 @@
+-- 0020_key_rotation.sql - the keys of personal data at rest rotate, and
+-- the last plaintext write paths close (issue 15, docs/data-protection.md):
+-- the retired key-encryption keys, the identification rationale refused
+-- in plaintext like care.subject's columns, the idempotency fingerprint
+-- keyed by nrmd, and the count of what is still plaintext.
+--
+-- Applied by `nrmctl migrate` in one transaction as nrm_owner; no
+-- BEGIN/COMMIT here.
+
+-- ---------------------------------------------------------------------
+-- ident.decision.rationale takes no new plaintext: nrmd seals every
+-- rationale (0017); `nrmctl data encrypt` seals the ones stored before.
+-- ---------------------------------------------------------------------
+CREATE TRIGGER decision_plaintext BEFORE INSERT OR UPDATE ON ident.decision
+FOR EACH ROW EXECUTE FUNCTION care.refuse_plaintext('rationale');
+
+-- ---------------------------------------------------------------------
+-- The idempotency fingerprint: nrmd now stores HMAC(its idempotency key,
+-- SHA-256(canonical body)) instead of the plain SHA-256, which anyone
+-- reading the table could confirm guesses of a body's names against.
+-- The rows stored before (request_keyed false) are keyed by `nrmctl data
+-- encrypt`, which computes the same HMAC over the stored SHA-256.
+-- ---------------------------------------------------------------------
+ALTER TABLE intake.idempotency
+    ADD COLUMN request_keyed boolean NOT NULL DEFAULT false;
+ALTER TABLE intake.idempotency ALTER COLUMN request_keyed SET DEFAULT true;
+COMMENT ON COLUMN intake.idempotency.request_keyed IS
+    'Whether request_hash is keyed (HMAC-SHA-256 under nrmd''s idempotency '
+    'key of the body''s SHA-256, every row since 0020) or still the plain '
+    'SHA-256 of a body holding personal data (rows from before 0020, '
+    'until `nrmctl data encrypt` keys them).';
+
+-- ---------------------------------------------------------------------
+-- Retired key-encryption keys: `nrmctl keys retire` records one once no
+-- data key is wrapped by it any more; no data key may be wrapped by a
+-- retired KEK again: the database refuses it (docs/operations.md).
+-- ---------------------------------------------------------------------
+CREATE TABLE care.kek_retired (
+	kek_id text NOT NULL,
+	retired_at timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT kek_retired_pkey PRIMARY KEY (kek_id),
+	CONSTRAINT kek_retired_kek_id_check CHECK (kek_id ~ '^[0-9a-f]{16}$')
+);
+COMMENT ON TABLE care.kek_retired IS
+    'Key-encryption keys retired after a rotation (their ids, the first 8 '
+    'bytes of SHA-256 of the key, hex; never a key).  Written by `nrmctl '
+    'keys retire` only.';
+REVOKE ALL ON care.kek_retired FROM PUBLIC;
+
+-- SECURITY DEFINER: the roles that write data keys need not read the
+-- retired list themselves.
+CREATE FUNCTION care.data_key_not_retired() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.wrapped IS NOT NULL AND EXISTS (SELECT 1 FROM care.kek_retired r
+	    WHERE r.kek_id = NEW.kek_id) THEN
+		RAISE EXCEPTION 'key-encryption key % is retired', NEW.kek_id
+		    USING ERRCODE = 'check_violation', COLUMN = 'kek_id',
+		    TABLE = 'data_key', SCHEMA = 'care',
+		    CONSTRAINT = 'data_key_kek_id_retired_check';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION care.data_key_not_retired() IS
+    'Trigger: a data key is never wrapped by a retired KEK.';
+CREATE TRIGGER data_key_not_retired BEFORE INSERT OR UPDATE ON care.data_key
+FOR EACH ROW EXECUTE FUNCTION care.data_key_not_retired();
+
+-- ---------------------------------------------------------------------
+-- What is still stored in plaintext: counts only, for nrmd's start-up
+-- warning (api.data_plaintext_left) and `nrmctl data encrypt`.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION care.plaintext_left() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object(
+	    'subjects', (SELECT pg_catalog.count(*) FROM care.subject s
+	        WHERE pg_catalog.num_nonnulls(s.given_name, s.family_name,
+	            s.birth_date, s.phone, s.address, s.narrative) > 0),
+	    'signals', (SELECT pg_catalog.count(*) FROM intake.signal s
+	        WHERE s.reporter_reference IS NOT NULL),
+	    'decisions', (SELECT pg_catalog.count(*) FROM ident.decision d
+	        WHERE d.rationale IS NOT NULL),
+	    'idempotency', (SELECT pg_catalog.count(*)
+	        FROM intake.idempotency i WHERE NOT i.request_keyed))
+$$;
+COMMENT ON FUNCTION care.plaintext_left() IS
+    'How many rows still hold personal data in plaintext (subjects, '
+    'signals'' references, identification rationales) or an unkeyed '
+    'idempotency hash: counts only, never a value.';
+REVOKE ALL ON FUNCTION care.plaintext_left() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_app;
