@@ -46,6 +46,7 @@ struct nrm_ctl_args {
 	const char *arg; /* the one argument (key revoke ID, config DIR) */
 	const char *file; /* publication verify */
 	const char *id; /* publication verify: connects when set */
+	const char *next; /* retention status: how many to list */
 };
 
 /*

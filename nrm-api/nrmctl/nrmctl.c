@@ -15,6 +15,7 @@
  *   nrmctl [--database-url URL] audit checkpoint --key FILE
  *   nrmctl [--database-url URL] config check [DIR]
  *   nrmctl indicators check [FILE]
+ *   nrmctl [--database-url URL] retention status [--next N]
  *
  * This file is the command line: global options, finding the command,
  * parsing its options from its row in ctl_cmds.c, connecting, the exit
@@ -69,6 +70,8 @@ static const char ctl_usage_main[] =
     "               check the indicators register (no database needed)\n"
     "  publication verify\n"
     "               check a publication's content hash and signature\n"
+    "  retention status\n"
+    "               what the retention schedule makes due, and when\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"

@@ -16,12 +16,13 @@ SELECT results_eq(
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
-        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql')$$,
-    'schema_version records 0001 to 0017 in order');
+        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
+        (18, '0018_placeholder_h_priv.sql'), (19, '0019_privacy.sql')$$,
+    'schema_version records 0001 to 0019 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 19,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 17, 'api.schema_version() is 17');
+SELECT is(api.schema_version(), 19, 'api.schema_version() is 19');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -31,10 +32,10 @@ SELECT results_eq(
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
         ('75_statistics.sql'), ('78_publications.sql'),
-        ('80_data_protection.sql')$$,
+        ('80_data_protection.sql'), ('82_privacy.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -45,7 +46,8 @@ SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest', 'stats'],
     'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
-    'escalation', 'data_key'],
+    'escalation', 'data_key', 'erasure', 'rectification',
+    'retention_schedule'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
@@ -125,8 +127,8 @@ SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
 SELECT is((SELECT count(*)::int FROM pg_roles r
     WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
-      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
-    'the eight NOLOGIN API roles exist and nrm_app is a member of each');
+      AND pg_has_role('nrm_app', r.oid, 'MEMBER')), 9,
+    'the nine NOLOGIN API roles exist and nrm_app is a member of each');
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
     'nrm_app can log in');
 SELECT is_empty($$
