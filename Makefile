@@ -84,6 +84,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \
+           nrm-api/nrmd/handlers/privacy.c \
            nrm-api/nrmd/handlers/indicators.c \
            nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c \
            nrm-api/nrmd/handlers/publications.c \
