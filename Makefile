@@ -90,6 +90,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \
+           nrm-api/nrmd/handlers/privacy.c \
            nrm-api/nrmd/handlers/indicators.c \
            nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c \
            nrm-api/nrmd/handlers/publications.c \
@@ -101,7 +102,7 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
              nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c \
              nrm-api/nrmctl/publication.c nrm-api/nrmctl/kek_cli.c \
-             nrm-api/nrmctl/data_cli.c
+             nrm-api/nrmctl/data_cli.c nrm-api/nrmctl/retention.c
 
 UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_signal_codec tests/unit/test_geo \

@@ -12,6 +12,7 @@ const char *const nrm_role_names[NRM_ROLE_COUNT] = {
     "analyst",
     "admin",
     "chain_director",
+    "privacy_officer",
 };
 
 enum nrm_role

@@ -19,6 +19,7 @@
 #include "indicators_file.h"
 #include "kek_cli.h"
 #include "publication.h"
+#include "retention.h"
 #include "routing.h"
 
 #define OPT(field) offsetof(struct nrm_ctl_args, field)
@@ -56,7 +57,8 @@ static const char ctl_usage_key_create[] =
     "agency is created on first use.\n"
     "\n"
     "  --role ROLE         reporter, coordinator, assessor, investigator,\n"
-    "                      auditor, analyst, admin, chain_director\n"
+    "                      auditor, analyst, admin, chain_director,\n"
+    "                      privacy_officer\n"
     "  --agency NAME       the agency the key belongs to\n"
     "  --agency-kind KIND  police, kmar, labour_inspectorate, care_agency,\n"
     "                      ngo, municipality, national_centre,\n"
@@ -114,7 +116,8 @@ static const char ctl_usage_person_create[] =
     "  --name NAME       the display name, 1 to 200 characters\n"
     "  --agency AGENCY   an existing agency's name or id\n"
     "  --role ROLE       reporter, coordinator, assessor, investigator,\n"
-    "                    auditor, analyst, admin, chain_director\n"
+    "                    auditor, analyst, admin, chain_director,\n"
+    "                    privacy_officer\n"
     "  --region CODE     a coordinator's region (VR13); repeat for\n"
     "                    several; coordinators need one\n"
     "  --valid SECONDS   how long the code works (default 86400, 60 to\n"
@@ -346,8 +349,8 @@ cmd_person_create_check(const struct nrm_ctl_args *a)
 {
 	if (!nrm_key_role_valid(a->spec.role))
 		return "--role must be reporter, coordinator, assessor, "
-		       "investigator, auditor, analyst, admin or "
-		       "chain_director";
+		       "investigator, auditor, analyst, admin, "
+		       "chain_director or privacy_officer";
 	if (cmd_valid(a) < 0)
 		return "--valid must be 60 to 2592000 seconds";
 	return NULL;
@@ -684,6 +687,13 @@ cmd_publication_verify_run(
 	    conn, a->file, a->id, a->public_key, stdout, err);
 }
 
+static int
+cmd_retention_status_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err)
+{
+	return nrm_retention_status(conn, a->next, stdout, err);
+}
+
 const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"key", ctl_usage_key, "create, list, revoke, bind"},
     {"person", ctl_usage_person, "create, list, disable, enable, reset"},
@@ -693,6 +703,7 @@ const struct nrm_ctl_group nrm_ctl_groups[] = {
     {"publication", ctl_usage_publication, "verify"},
     {"keys", nrm_ctl_usage_keys, "rotate, retire, status"},
     {"data", nrm_ctl_usage_data, "encrypt"},
+    {"retention", nrm_ctl_usage_retention, "status"},
     {NULL, NULL, NULL},
 };
 
@@ -872,5 +883,11 @@ const struct nrm_ctl_cmd nrm_ctl_cmds[] = {
 	.db = true,
 	.check_cb = nrm_ctl_batch_check,
 	.run_cb = nrm_ctl_data_encrypt_run},
+    {.group = "retention",
+	.name = "status",
+	.usage = nrm_ctl_usage_retention,
+	.opts = {{"next", OPT(next)}},
+	.db = true,
+	.run_cb = cmd_retention_status_run},
     {.name = NULL},
 };

@@ -54,6 +54,7 @@ struct nrm_ctl_args {
 	const char *pkcs11_uri; /* the KEK files wrapped by a token key */
 	const char *pkcs11_pin_file;
 	const char *pkcs11_module;
+	const char *next; /* retention status: how many to list */
 };
 
 /*

@@ -53,7 +53,7 @@ key_check_spec(const struct nrm_key_spec *spec, char *regions, size_t rlen,
 		return nrm_error_set(err, NRM_E_VALIDATION, "role",
 		    "could not create key: unknown role "
 		    "(reporter, coordinator, assessor, investigator, auditor, "
-		    "analyst, admin, chain_director)");
+		    "analyst, admin, chain_director, privacy_officer)");
 	if (!nrm_key_kind_valid(spec->agency_kind))
 		return nrm_error_set(err, NRM_E_VALIDATION, "agency-kind",
 		    "could not create key: unknown "

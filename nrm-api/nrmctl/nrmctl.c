@@ -20,6 +20,7 @@
  *   nrmctl [--database-url URL] keys retire KEK_ID
  *   nrmctl [--database-url URL] keys status
  *   nrmctl [--database-url URL] data encrypt --kek FILE [...]
+ *   nrmctl [--database-url URL] retention status [--next N]
  *
  * This file is the command line: global options, finding the command,
  * parsing its options from its row in ctl_cmds.c, connecting, the exit
@@ -79,6 +80,8 @@ static const char ctl_usage_main[] =
     "  keys status  data keys per KEK, retired KEKs\n"
     "  data encrypt seal the personal data stored in plaintext before\n"
     "               0017 (and key old idempotency hashes)\n"
+    "  retention status\n"
+    "               what the retention schedule makes due, and when\n"
     "\n"
     "options:\n"
     "  --database-url URL  PostgreSQL URL (default: $NRM_DATABASE_URL)\n"

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -194,6 +195,20 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_B(route_uncovered_to_national, "false", true,
 	    "route a signal whose region is uncovered to the national desk, "
 	    "saying so in the decision's explanation"),
+	CFG_I(retention_after_close, "157788000", 1, 2147483647, true,
+	    "seconds a closed case keeps its personal data (default 5 years "
+	    "of 365.25 days); then the retention job erases them"),
+	CFG_S(retention_by_reason, "", true,
+	    "per closing reason, instead of retention_after_close: "
+	    "\"reason=seconds,...\" (duplicate=2592000); empty: none"),
+	CFG_I(retention_anonymous, "31557600", 1, 2147483647, true,
+	    "seconds an anonymous notification keeps its personal data (the "
+	    "reporter's reference) after receipt (default 1 year)"),
+	CFG_I(retention_interval, "3600", 1, 86400, true,
+	    "seconds between runs of the retention job"),
+	CFG_I(retention_batch, "100", 1, 10000, true,
+	    "signals the retention job erases per transaction; a full batch "
+	    "runs again at once"),
 };
 /* clang-format on */
 
@@ -389,6 +404,50 @@ nrm_config_origin(const struct nrm_config *cfg, char *buf, size_t n)
 	return buf;
 }
 
+/* The closing reasons of a case (docs/case-lifecycle.md; the database's
+ * case_closed_reason_check is the authority, api.retention_run checks
+ * again). */
+static const char *const cfg_close_reasons[] = {"victim_supported",
+    "referred_elsewhere", "no_indication_of_trafficking", "duplicate",
+    "unreachable", "other"};
+
+char *
+nrm_config_retention_json(const char *by_reason, struct nrm_error *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *copy = nrm_xstrdup(by_reason), *save = NULL, *out = NULL;
+
+	for (char *it = strtok_r(copy, ",", &save); it != NULL;
+	     it = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(it, '='), *name, *end;
+		long v;
+
+		if (eq == NULL)
+			goto bad;
+		*eq = '\0';
+		name = cfg_trim(it);
+		errno = 0;
+		v = strtol(cfg_trim(eq + 1), &end, 10);
+		if (nrm_name_index(cfg_close_reasons,
+			NRM_ARRAY_LEN(cfg_close_reasons), name) < 0 ||
+		    errno != 0 || end == cfg_trim(eq + 1) || *end != '\0' ||
+		    v < 1 || v > 2147483647 || cJSON_HasObjectItem(o, name) ||
+		    cJSON_AddNumberToObject(o, name, (double)v) == NULL)
+			goto bad;
+	}
+	out = cJSON_PrintUnformatted(o);
+	goto out;
+bad:
+	nrm_error_set(err, NRM_E_VALIDATION, "retention_by_reason",
+	    "retention_by_reason must be reason=seconds pairs separated by "
+	    "commas, each reason a closing reason named once (%s, ...)",
+	    cfg_close_reasons[0]);
+out:
+	cJSON_Delete(o);
+	free(copy);
+	return out;
+}
+
 /* Cross-key checks, after file and environment. */
 static int
 cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
@@ -396,6 +455,7 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 	char host[256];
 	int port;
 	enum nrm_log_level lvl;
+	char *json;
 
 	if (nrm_parse_hostport(cfg->listen, host, sizeof(host), &port) !=
 	    NRM_OK)
@@ -437,6 +497,10 @@ cfg_validate(const struct nrm_config *cfg, struct nrm_error *err)
 		return nrm_error_set(err, NRM_E_VALIDATION, "public_origin",
 		    "public_origin must be scheme://host[:port] (https or "
 		    "http, no path)");
+	json = nrm_config_retention_json(cfg->retention_by_reason, err);
+	if (json == NULL)
+		return NRM_ERR;
+	free(json);
 	if (cfg->session_idle_timeout > cfg->session_lifetime)
 		return nrm_error_set(err, NRM_E_VALIDATION,
 		    "session_idle_timeout",

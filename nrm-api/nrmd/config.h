@@ -94,6 +94,12 @@ struct nrm_config {
 	int coverage_silent_after; /* seconds without an act: uncovered */
 	int coverage_refresh; /* seconds between coverage refreshes */
 	bool route_uncovered_to_national; /* reroute to the national desk */
+	/* retention of personal data (issue 15, docs/data-protection.md) */
+	int retention_after_close; /* seconds after a case's closing */
+	char *retention_by_reason; /* "reason=seconds,...", "" = none */
+	int retention_anonymous; /* seconds after a notification's receipt */
+	int retention_interval; /* seconds between retention runs */
+	int retention_batch; /* signals erased per run */
 };
 
 /* Fill *cfg with defaults, then the file at `path`, then the environment. */
@@ -119,6 +125,16 @@ void nrm_config_merge_reload(struct nrm_config *fresh,
  */
 const char *nrm_config_origin(
     const struct nrm_config *cfg, char *buf, size_t n);
+
+/*
+ * retention_by_reason as the JSON object api.retention_run takes,
+ * {"duplicate": 2592000, ...} ({} when empty), malloc'd; NULL with err
+ * set (field retention_by_reason) when it is not "reason=seconds" pairs
+ * of closing reasons (docs/case-lifecycle.md) and 1..2147483647 seconds
+ * separated by commas, or names a reason twice.
+ */
+char *nrm_config_retention_json(
+    const char *by_reason, struct nrm_error *err) NRM_MUSTCHECK;
 
 /* Print the key table (name, default, range, reloadable) for --help. */
 void nrm_config_describe(void *stream);

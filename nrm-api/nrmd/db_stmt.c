@@ -90,4 +90,12 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
 	DB_API(auth_rejections, "$1::integer, $2::integer"),
     [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
     [NRM_STMT_PLAINTEXT_LEFT] = DB_API(data_plaintext_left, ""),
+    [NRM_STMT_RETENTION] = DB_API(
+	retention_run, "$1::integer, $2::jsonb, $3::integer, $4::integer"),
+    [NRM_STMT_PRIVACY_EXPORT] = DB_REQ(privacy_export, "$4::uuid, $5::bytea"),
+    [NRM_STMT_PRIVACY_RECTIFY_PREPARE] =
+	DB_REQ(privacy_rectify_prepare, "$4::uuid, $5"),
+    [NRM_STMT_PRIVACY_RECTIFY] =
+	DB_REQ(privacy_rectify, "$4::uuid, $5, $6, $7::bytea, $8::boolean, $9"),
+    [NRM_STMT_PRIVACY_ERASE] = DB_REQ(privacy_erase, "$4::uuid, $5"),
 };

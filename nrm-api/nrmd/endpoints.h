@@ -55,6 +55,11 @@ void nrm_h_routing_config(struct nrm_req *r);
 void nrm_h_routing_explain(struct nrm_req *r);
 /* GET /v1/statistics: one suppressed table (handlers/statistics.c). */
 void nrm_h_statistics(struct nrm_req *r);
+/* handlers/privacy.c: the privacy officer (issue 15) */
+void nrm_h_privacy_export(struct nrm_req *r);
+void nrm_h_privacy_search(struct nrm_req *r);
+void nrm_h_privacy_rectify(struct nrm_req *r);
+void nrm_h_privacy_erase(struct nrm_req *r);
 /* GET /v1/indicators, /v1/indicators/{id} (handlers/indicators.c). */
 void nrm_h_indicator_list(struct nrm_req *r);
 void nrm_h_indicator_get(struct nrm_req *r);

@@ -43,6 +43,7 @@ struct nrm_jobs {
 	struct jobs_job job[NRM_JOB__COUNT];
 	uint64_t escalations;
 	uint64_t audit_sealed;
+	uint64_t retention_erased;
 	int64_t audit_unsealed; /* after the last seal; -1 not yet known */
 	int64_t seal_behind_since; /* unix s the queue was first left
 				      non-empty, 0 when it was emptied */
@@ -60,6 +61,7 @@ static void jobs_schema(struct jobs_job *j);
 static void jobs_coverage(struct jobs_job *j);
 static void jobs_rejects(struct jobs_job *j);
 static void jobs_plaintext(struct jobs_job *j);
+static void jobs_retention(struct jobs_job *j);
 
 #define JOBS_KEY(k) offsetof(struct nrm_config, k)
 #define JOBS_FIXED ((size_t)-1)
@@ -85,6 +87,8 @@ static const struct {
 	jobs_rejects},
     [NRM_JOB_PLAINTEXT] = {"plaintext", JOBS_FIXED, JOBS_PLAINTEXT_S, 700,
 	jobs_plaintext},
+    [NRM_JOB_RETENTION] = {"retention", JOBS_KEY(retention_interval), 0, 3000,
+	jobs_retention},
 };
 
 const char *
@@ -344,6 +348,48 @@ jobs_rejects(struct jobs_job *j)
 	jobs_send(j, NRM_STMT_AUTH_REJECTIONS, 2, v, true, jobs_rejects_done);
 }
 
+/* --- retention ------------------------------------------------------ */
+
+static void
+jobs_retention_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct jobs_job *j = arg;
+	double n = jobs_done(j, outcome, res, "erased");
+
+	if (n <= 0)
+		return;
+	j->jobs->retention_erased += (uint64_t)n;
+	nrm_info("erased personal data on schedule count=%d", (int)n);
+	/* A full batch: more are due, erase on at once. */
+	if (n >= j->jobs->app->cfg.retention_batch)
+		jobs_retention(j);
+}
+
+/* The schedule of the live config; the database records it as well. */
+static void
+jobs_retention(struct jobs_job *j)
+{
+	const struct nrm_config *cfg = &j->jobs->app->cfg;
+	char close[16], anon[16], batch[16];
+	const char *v[4] = {close, NULL, anon, batch};
+	struct nrm_error err;
+	char *by;
+
+	if (jobs_draining(j->jobs))
+		return;
+	nrm_error_clear(&err);
+	/* checked when the config was loaded: cannot fail but for memory */
+	by = nrm_config_retention_json(cfg->retention_by_reason, &err);
+	if (by == NULL)
+		return;
+	snprintf(close, sizeof(close), "%d", cfg->retention_after_close);
+	snprintf(anon, sizeof(anon), "%d", cfg->retention_anonymous);
+	snprintf(batch, sizeof(batch), "%d", cfg->retention_batch);
+	v[1] = by;
+	jobs_send(j, NRM_STMT_RETENTION, 4, v, true, jobs_retention_done);
+	free(by);
+}
+
 /* --- schema ---------------------------------------------------------- */
 
 static void
@@ -524,6 +570,7 @@ nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out)
 		out->ticks[i] = jobs->job[i].ticks;
 	out->escalations = jobs->escalations;
 	out->audit_sealed = jobs->audit_sealed;
+	out->retention_erased = jobs->retention_erased;
 	out->audit_unsealed = jobs->audit_unsealed;
 	out->seal_behind_since = jobs->seal_behind_since;
 	out->checkpoint_ok_at = jobs->checkpoint_ok_at;

@@ -26,6 +26,11 @@
  *               a warning with the counts of rows still holding
  *               personal data in plaintext (stored before 0017) while
  *               any are left (`nrmctl data encrypt` seals them)
+ *   retention   every retention_interval: api.retention_run() erases up
+ *               to retention_batch signals whose personal data the
+ *               schedule (retention_after_close, retention_by_reason,
+ *               retention_anonymous) makes due, one audit event each
+ *               (one daemon at a time); a full batch runs on at once
  *
  * Every job re-arms from the application's LIVE config after each tick,
  * and nrm_jobs_reload() re-arms at once a job whose interval changed, so
@@ -47,6 +52,7 @@ enum nrm_job {
 	NRM_JOB_COVERAGE,
 	NRM_JOB_REJECTS,
 	NRM_JOB_PLAINTEXT,
+	NRM_JOB_RETENTION,
 	NRM_JOB__COUNT
 };
 
@@ -65,6 +71,7 @@ struct nrm_jobs_stats {
 	uint64_t ticks[NRM_JOB__COUNT];
 	uint64_t escalations; /* cases this daemon escalated */
 	uint64_t audit_sealed; /* audit events this daemon sealed */
+	uint64_t retention_erased; /* signals this daemon's job erased */
 	int64_t audit_unsealed; /* queue left by the last seal; -1 unknown */
 	int64_t seal_behind_since; /* unix s, 0: the last seal emptied it */
 	int64_t checkpoint_ok_at; /* unix s the head was last covered by a

@@ -147,6 +147,20 @@ sealed_key(
 	return r;
 }
 
+char *
+nrm_sealed_value(const struct nrm_kek *kek, const cJSON *data_key,
+    const char *aad, const char *plain)
+{
+	struct nrm_data_key dk;
+	char *b64 = NULL;
+
+	memset(&dk, 0, sizeof(dk));
+	if (sealed_key(kek, data_key, &dk) == NRM_FC_OK)
+		b64 = nrm_field_seal_b64(&dk, aad, plain);
+	nrm_data_key_clear(&dk);
+	return b64;
+}
+
 /* Set body's member at the dotted `path` to v (taken), if its parent is
  * an object; else free v. */
 static void

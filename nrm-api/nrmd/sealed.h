@@ -62,6 +62,17 @@ int nrm_sealed_open(
     const struct nrm_kek_set *keks, cJSON *body, const char **reason);
 
 /*
+ * Seal `plain` with the data key `data_key` of an answer ({id, kek_id,
+ * wrapped}, unwrapped with kek) and the associated data `aad`: base64
+ * of the sealed value, malloc'd, or NULL when the key does not unwrap
+ * (destroyed, another KEK's, tampered) or on OpenSSL or memory failure.
+ * For a value that must join the others of its row under their key (a
+ * rectification).
+ */
+char *nrm_sealed_value(const struct nrm_kek *kek, const cJSON *data_key,
+    const char *aad, const char *plain);
+
+/*
  * nrm_dbapi_send() for an answer that may hold sealed values: opened
  * before the reply; when any did not open, the read is audited
  * (api.data_unreadable, object_type/object_id of the read) and counted

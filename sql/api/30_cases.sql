@@ -458,7 +458,8 @@ BEGIN
 		END IF;
 	END IF;
 
-	v_body := care.case_json(p_case_id);
+	-- an erased case says so: "erased": {at, ground} (82_privacy.sql)
+	v_body := care.case_json(p_case_id) || care.erasure_json(p_case_id);
 	-- held_by_me: whether the caller (its key; a person's own key)
 	-- holds the case, so a screen offers only the actions that fit.
 	v_body := pg_catalog.jsonb_set(v_body, '{case,held_by_me}',

@@ -64,10 +64,11 @@ BEGIN
 	END IF;
 	IF p_role IS NULL OR p_role NOT IN ('reporter', 'coordinator',
 	    'assessor', 'investigator', 'auditor', 'analyst', 'admin',
-	    'chain_director') THEN
+	    'chain_director', 'privacy_officer') THEN
 		RETURN pg_catalog.jsonb_build_object('field', 'role',
 		    'detail', 'role must be reporter, coordinator, assessor, '
-		    'investigator, auditor, analyst, admin or chain_director');
+		    'investigator, auditor, analyst, admin, chain_director or '
+		    'privacy_officer');
 	END IF;
 	IF (p_role = 'coordinator') <> (COALESCE(
 	    pg_catalog.cardinality(p_regions), 0) > 0) THEN

@@ -418,7 +418,7 @@ BEGIN
 	SELECT * INTO v_a FROM api.authenticate(p_token_hash, p_request_id,
 	    p_client, ARRAY['reporter', 'coordinator', 'assessor',
 	        'investigator', 'auditor', 'analyst', 'admin',
-	        'chain_director'], v_action,
+	        'chain_director', 'privacy_officer'], v_action,
 	    'session', NULL);
 	IF v_a.denial IS NOT NULL THEN
 		RETURN v_a.denial;

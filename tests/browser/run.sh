@@ -15,7 +15,8 @@
 #
 # The persons: coordinator_vr13, coordinator_vr13b (a second one of the
 # same region, for conflicts), coordinator_vr09, coordinator_national,
-# reporter, assessor, auditor, analyst, admin, chain_director; one API
+# reporter, assessor, auditor, analyst, admin, chain_director,
+# privacy_officer; one API
 # key per role as well (tests that set up data through the API use
 # them), investigator included (its agency, Recherche Browser, is one a
 # case may be shared with).
@@ -118,6 +119,8 @@ key auditor auditor "Privacybureau Browser" other
 key analyst analyst "Nationaal Rapporteur Browser" other
 key admin admin "Beheer Browser" other
 key chain_director chain_director "Ketenregie Browser" national_centre
+key privacy_officer privacy_officer "Gegevensbescherming Browser" \
+    national_centre
 # An investigating agency (a case may be shared with it).
 key investigator investigator "Recherche Browser" kmar
 
@@ -149,6 +152,8 @@ person auditor auditor "Privacybureau Browser" "Ad Auditor"
 person analyst analyst "Nationaal Rapporteur Browser" "Ana Analist"
 person admin admin "Beheer Browser" "Bert Beheer"
 person chain_director chain_director "Ketenregie Browser" "Kees Ketenregie"
+person privacy_officer privacy_officer "Gegevensbescherming Browser" \
+    "Petra Privacy"
 
 # The audit signing key: checkpoints, and the signature of publications.
 ctl audit keygen --out "$TMP/audit-key.pem" >"$TMP/audit-pub.pem" || {

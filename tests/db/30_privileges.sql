@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(52);
+SELECT plan(55);
 \ir fixtures.psql
 
 -- The complete table-level grant matrix of nrm_app and the API roles

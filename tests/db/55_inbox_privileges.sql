@@ -25,8 +25,9 @@ SELECT is_empty($$
 SELECT set_eq($$SELECT r.rolname::text FROM pg_roles r
     WHERE r.rolname LIKE 'nrm\_%' AND r.rolname <> 'nrm_owner'
       AND has_table_privilege(r.oid, 'care.case_item', 'SELECT')$$,
-    ARRAY['nrm_coordinator', 'nrm_assessor'],
-    'care.case_item: readable by coordinators and assessors only');
+    ARRAY['nrm_coordinator', 'nrm_assessor', 'nrm_privacy'],
+    'care.case_item: readable by coordinators and assessors only (and '
+    'nrm_privacy''s export, 0019)');
 SELECT is_empty($$SELECT r.rolname FROM pg_roles r
     WHERE r.rolname LIKE 'nrm\_%' AND r.rolname <> 'nrm_owner'
       AND has_sequence_privilege(r.oid, 'care.case_inbox_seq',

@@ -507,7 +507,8 @@ SELECT is(pg_temp.sqlstate_as('nrm_gate', $$INSERT INTO audit.event (action,
 -- Purposes.
 -- ---------------------------------------------------------------------
 SELECT is(audit.purpose_codes(), ARRAY['care', 'intake', 'identification',
-    'investigation', 'audit', 'monitoring', 'emergency', 'nrmctl'],
+    'investigation', 'audit', 'monitoring', 'emergency', 'nrmctl',
+    'data_protection'],
     'the documented purpose codes');
 SELECT is((SELECT array_agg(m[1] ORDER BY m[1]) FROM regexp_matches(
     pg_get_constraintdef((SELECT oid FROM pg_constraint
@@ -526,7 +527,7 @@ SELECT pg_temp.named_case('P') \g /dev/null
 SELECT is(pg_temp.case_get('tok-coordinator', pg_temp.cid('P'), 'research',
     'req-purpose-1'),
     '{"status": 400, "problem": {"code": "bad_request",
-      "detail": "purpose must be one of: care, intake, identification, investigation, audit, monitoring, emergency, nrmctl",
+      "detail": "purpose must be one of: care, intake, identification, investigation, audit, monitoring, emergency, nrmctl, data_protection",
       "field": "purpose"}}', 'case read: a purpose outside the list: 400');
 SELECT results_eq($$SELECT purpose, outcome, reason FROM audit.event
     WHERE request_id = 'req-purpose-1'$$,

@@ -195,7 +195,7 @@ SELECT is((SELECT count(*)::int FROM audit.event
     'every bad search is audited (failed, bad_request)');
 SELECT is(pg_temp.audit_search('{"purpose": "curiosity"}'),
     '{"status": 400, "problem": {"code": "bad_request",
-      "detail": "purpose must be one of: care, intake, identification, investigation, audit, monitoring, emergency, nrmctl",
+      "detail": "purpose must be one of: care, intake, identification, investigation, audit, monitoring, emergency, nrmctl, data_protection",
       "field": "purpose"}}', 'a 400 names the field and what is expected');
 SELECT is_empty($$SELECT 1 FROM audit.event WHERE request_id
     = 'req-search-bad' AND concat_ws('|', object_id, reason) ~ 'Ana'$$,

@@ -59,7 +59,9 @@ CREATE TEMP TABLE track (schema text, roles text[], others text);
 INSERT INTO track VALUES
 -- nrm_statistician (0013) reads five columns of ident.decision for the
 -- counts, never the rationale: 95_statistics.sql pins exactly which.
-('ident', '{nrm_coordinator,nrm_assessor,nrm_statistician}',
+-- nrm_privacy (0019) reads and clears a case's rationales for an export
+-- or an erasure (SECURITY DEFINER functions only).
+('ident', '{nrm_coordinator,nrm_assessor,nrm_statistician,nrm_privacy}',
     'not investigator, reporter, auditor, analyst, admin, nrm_app, '
     'sweeper, sharer'),
 -- nrm_statistician (0016) reads three columns of invest.record: whether
@@ -306,7 +308,14 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('subject', 'statistician', ARRAY['SELECT']),
     ('decision', 'statistician', ARRAY['SELECT']),
     -- 0016: the existence of an investigation record (decoupling).
-    ('record', 'statistician', ARRAY['SELECT'])
+    ('record', 'statistician', ARRAY['SELECT']),
+    -- 0019: export, rectification and erasure (nrm_privacy's SECURITY
+    -- DEFINER functions), every region.
+    ('case', 'privacy', ARRAY['SELECT']),
+    ('case_history', 'privacy', ARRAY['SELECT']),
+    ('subject', 'privacy', ARRAY['SELECT', 'UPDATE']),
+    ('signal', 'privacy', ARRAY['SELECT', 'UPDATE']),
+    ('decision', 'privacy', ARRAY['SELECT', 'UPDATE'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');

@@ -29,5 +29,8 @@ export const routes = {
 	        nav: 'nav.stats'},
 	admin: {module: './screens/admin.js', roles: ['admin'],
 	        nav: 'nav.admin'},
+	/* the privacy officer (issue 15) */
+	privacy: {module: './screens/privacy.js', roles: ['privacy_officer'],
+	          nav: 'nav.privacy'},
 	api: {module: './screens/api.js', public: true, nav: 'nav.api'}
 };

@@ -21,8 +21,10 @@ enum nrm_role {
 	NRM_ROLE_ADMIN = 1u << 6,
 	/* national, live counts only: never a case id or personal data */
 	NRM_ROLE_CHAIN_DIRECTOR = 1u << 7,
+	/* national: a data subject's export, rectification, erasure */
+	NRM_ROLE_PRIVACY_OFFICER = 1u << 8,
 };
-#define NRM_ROLE_COUNT 8
+#define NRM_ROLE_COUNT 9
 
 /* "reporter", "coordinator", ...: indexed by the bit's position. */
 extern const char *const nrm_role_names[NRM_ROLE_COUNT];

@@ -14,7 +14,8 @@ import {table, loadPage, failure, shortId, badge, formAlert, busy,
         routingSection} from './parts.js';
 
 const ROLES = ['reporter', 'coordinator', 'assessor', 'investigator',
-               'auditor', 'analyst', 'admin', 'chain_director'];
+               'auditor', 'analyst', 'admin', 'chain_director',
+               'privacy_officer'];
 
 /* The one-time enrolment code of a created or reset person. */
 function codeBox(t, p) {

@@ -17,7 +17,8 @@ import {table, facts, loadPage, failure, shortId, badge, formAlert,
 const FILTERS = ['object_id', 'object_type', 'action', 'purpose', 'outcome',
                  'principal', 'person', 'agency', 'from', 'to'];
 const PURPOSES = ['care', 'intake', 'identification', 'investigation',
-                  'audit', 'monitoring', 'emergency', 'nrmctl'];
+                  'audit', 'monitoring', 'emergency', 'nrmctl',
+                  'data_protection'];
 
 function outcomeBadge(t, o) {
 	return badge(o === 'allowed' ? 'mine' : o === 'denied' ? 'overdue'

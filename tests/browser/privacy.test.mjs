@@ -1,0 +1,103 @@
+/*
+ * privacy.test.mjs - the privacy officer's screen (issue 15) in a real
+ * browser: an export by case number shows the case and downloads a JSON
+ * file holding it; a rectification is confirmed; an erasure needs the
+ * confirmation box, then is confirmed; axe at WCAG 2.1 AA and
+ * screenshots at 1280 and 375.
+ */
+import assert from 'node:assert/strict';
+import {randomUUID} from 'node:crypto';
+import {readFile} from 'node:fs/promises';
+import {after, before, test} from 'node:test';
+
+import {
+	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, enrolViaApi,
+	fixture, launch, loginViaApi, newPage,
+} from './lib.mjs';
+
+let browser;
+let nl;
+let caseId;
+const family = 'Privacytest' + randomUUID().slice(0, 6);
+
+before(async () => {
+	browser = await launch();
+	nl = await catalogue('nl');
+	/* a case about a named person, from the reporter */
+	const page = await newPage(browser);
+	if (!fixture().persons.reporter.enrolled)
+		await enrolViaApi(page, 'reporter');
+	const b = await loginViaApi(page, 'reporter');
+	const r = await page.request.fetch(BASE + '/v1/signals', {
+		method: 'POST',
+		headers: {'X-CSRF-Token': b.csrf_token, Origin: BASE,
+		          'Idempotency-Key': randomUUID()},
+		data: {observed_at: new Date(Date.now() - 60000).toISOString()
+			.replace(/\.\d+Z$/, 'Z'),
+		       location: {municipality_code: 'GM0363'},
+		       subject: {given_name: 'Ilse', family_name: family,
+		                 birth_date: '1991-04-05'},
+		       exploitation: ['labour'], consent: 'given'}});
+	assert.equal(r.status(), 201, await r.text());
+	caseId = (await r.json()).case_id;
+	await page.context().close();
+});
+after(async () => {
+	await browser?.close();
+});
+
+test('the privacy officer exports, rectifies and erases a case',
+     async () => {
+	const page = await newPage(browser);
+	await enrolAndLogin(page, 'privacy_officer');
+	/* the privacy officer's home screen */
+	const root = page.locator('[data-screen="privacy"]');
+	await root.getByRole('heading', {level: 1, name: nl['pv.title']})
+		.waitFor();
+
+	/* export by case number: the case, and a JSON file to save */
+	const byCase = root.getByRole('form', {name: nl['pv.export.case']});
+	await byCase.getByLabel(nl['pv.case_id']).fill(caseId);
+	await byCase.getByRole('button', {name: nl['pv.export.submit']})
+		.click();
+	await root.getByText(caseId).waitFor();
+	await root.getByText('Ilse ' + family).waitFor();
+	const [dl] = await Promise.all([
+		page.waitForEvent('download'),
+		root.getByRole('button', {name: nl['pv.download']}).click()]);
+	assert.match(dl.suggestedFilename(), /^nrm-export-\d{4}-\d\d-\d\d\.json$/);
+	const file = JSON.parse(await readFile(await dl.path(), 'utf8'));
+	assert.equal(file.format, 'nrm.subject-export.v1');
+	assert.equal(file.cases[0].case.case_id, caseId);
+	assert.equal(file.cases[0].subject.family_name, family);
+	await checkScreen(page, 'privacy-export');
+
+	/* rectify the birth date */
+	const rect = root.getByRole('form', {name: nl['pv.rectify']});
+	await rect.getByLabel(nl['pv.case_id']).fill(caseId);
+	await rect.getByLabel(nl['pv.field']).selectOption('birth_date');
+	await rect.getByLabel(nl['pv.value']).fill('1991-05-04');
+	await rect.getByLabel(nl['pv.ground']).selectOption('inaccurate');
+	await rect.getByRole('button', {name: nl['pv.rectify.submit']}).click();
+	await root.getByText(nl['pv.rectified'].replace('{field}',
+		nl['pv.f.birth_date']).split('{')[0].trim()).waitFor();
+
+	/* erase: refused without the confirmation, done with it */
+	const er = root.getByRole('form', {name: nl['pv.erase']});
+	await er.getByLabel(nl['pv.case_id']).fill(caseId);
+	await er.getByLabel(nl['pv.ground']).selectOption('consent_withdrawn');
+	await er.getByRole('button', {name: nl['pv.erase.submit']}).click();
+	await er.getByText(nl['err.confirm']).first().waitFor();
+	await er.getByLabel(nl['pv.erase.confirm']).check();
+	await er.getByRole('button', {name: nl['pv.erase.submit']}).click();
+	await root.getByText(nl['pv.erased'].split('{')[0].trim()).waitFor();
+	await checkScreen(page, 'privacy-erased');
+
+	/* the export now says the data were erased */
+	await byCase.getByRole('button', {name: nl['pv.export.submit']})
+		.click();
+	await root.getByText(nl['pv.erased_line'].split('{')[0].trim())
+		.waitFor();
+	assertClean(page);
+	await page.context().close();
+});
