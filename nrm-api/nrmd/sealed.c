@@ -148,14 +148,14 @@ sealed_key(
 }
 
 char *
-nrm_sealed_value(const struct nrm_kek *kek, const cJSON *data_key,
+nrm_sealed_value(const struct nrm_kek_set *keks, const cJSON *data_key,
     const char *aad, const char *plain)
 {
 	struct nrm_data_key dk;
 	char *b64 = NULL;
 
 	memset(&dk, 0, sizeof(dk));
-	if (sealed_key(kek, data_key, &dk) == NRM_FC_OK)
+	if (sealed_key(keks, data_key, &dk) == NRM_FC_OK)
 		b64 = nrm_field_seal_b64(&dk, aad, plain);
 	nrm_data_key_clear(&dk);
 	return b64;

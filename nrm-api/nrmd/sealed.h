@@ -63,13 +63,14 @@ int nrm_sealed_open(
 
 /*
  * Seal `plain` with the data key `data_key` of an answer ({id, kek_id,
- * wrapped}, unwrapped with kek) and the associated data `aad`: base64
+ * wrapped}, unwrapped with whichever KEK of keks wrapped it) and the
+ * associated data `aad`: base64
  * of the sealed value, malloc'd, or NULL when the key does not unwrap
  * (destroyed, another KEK's, tampered) or on OpenSSL or memory failure.
  * For a value that must join the others of its row under their key (a
  * rectification).
  */
-char *nrm_sealed_value(const struct nrm_kek *kek, const cJSON *data_key,
+char *nrm_sealed_value(const struct nrm_kek_set *keks, const cJSON *data_key,
     const char *aad, const char *plain);
 
 /*

@@ -261,7 +261,7 @@ priv_rectify_send(struct nrm_req *r, struct priv_rectify *rx, cJSON *body)
 		return;
 	}
 	snprintf(aad, sizeof(aad), "care.subject/%s/%s", rx->field->name, sig);
-	ct = nrm_sealed_value(&r->app->data_kek,
+	ct = nrm_sealed_value(&r->app->data_keks,
 	    cJSON_GetObjectItemCaseSensitive(body, "data_key"), aad, rx->value);
 	if (ct == NULL) {
 		nrm_warn("could not seal a rectified value req=%s", r->id);
@@ -317,7 +317,7 @@ priv_rectify_prepared(struct nrm_req *r, void *arg, const char *text)
 	if (!cJSON_IsNumber(status) || status->valuedouble != 200 ||
 	    !cJSON_IsObject(body)) {
 		nrm_dbapi_answer(r, text, NULL);
-	} else if (nrm_sealed_open(&r->app->data_kek, body, &reason) != 0) {
+	} else if (nrm_sealed_open(&r->app->data_keks, body, &reason) != 0) {
 		nrm_warn("sealed values did not open req=%s object=case "
 			 "reason=%s",
 		    r->id, reason != NULL ? reason : "-");
