@@ -19,9 +19,16 @@ BEGIN
 	    WHERE rolname = 'nrm_privacy_officer') THEN
 		CREATE ROLE nrm_privacy_officer NOLOGIN;
 	END IF;
-	IF NOT pg_catalog.pg_has_role('nrm_app', 'nrm_privacy_officer',
+	-- nrm_app is no member (0018: it executes the doors only); the
+	-- owner is, so that it can hand the role its doors (99_doors.sql).
+	IF pg_catalog.pg_has_role('nrm_app', 'nrm_privacy_officer',
 	    'MEMBER') THEN
-		GRANT nrm_privacy_officer TO nrm_app;
+		REVOKE nrm_privacy_officer FROM nrm_app;
+	END IF;
+	IF NOT pg_catalog.pg_has_role(current_user, 'nrm_privacy_officer',
+	    'MEMBER') THEN
+		EXECUTE pg_catalog.format('GRANT nrm_privacy_officer TO %I',
+		    current_user);
 	END IF;
 END
 $roles$;
@@ -32,7 +39,7 @@ COMMENT ON ROLE nrm_privacy_officer IS
 
 GRANT USAGE ON SCHEMA api, ref, audit, care TO nrm_privacy_officer;
 GRANT SELECT ON ref.region, ref.municipality TO nrm_privacy_officer;
-GRANT INSERT ON audit.event TO nrm_privacy_officer;
+-- no INSERT on audit.event (0018): it audits through api.audit.
 
 -- ---------------------------------------------------------------------
 -- nrm_privacy: NOLOGIN, nrm_app is NOT a member (as nrm_sweeper, 0004):

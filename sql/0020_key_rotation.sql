@@ -93,4 +93,7 @@ COMMENT ON FUNCTION care.plaintext_left() IS
     'signals'' references, identification rationales) or an unkeyed '
     'idempotency hash: counts only, never a value.';
 REVOKE ALL ON FUNCTION care.plaintext_left() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_app;
+-- nrmd reaches it through the door api.data_plaintext_left (0018:
+-- nrm_app executes doors only; 99_doors.sql makes it nrm_gate's).
+GRANT USAGE ON SCHEMA care TO nrm_gate;
+GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_gate;

@@ -17,4 +17,4 @@ $$;
 COMMENT ON FUNCTION api.data_plaintext_left() IS
     'Counts of rows still holding plaintext personal data or an unkeyed '
     'idempotency hash (care.plaintext_left), for nrmd''s warning.';
-GRANT EXECUTE ON FUNCTION api.data_plaintext_left() TO nrm_app;
+-- A door of nrm_gate (99_doors.sql).

@@ -226,6 +226,7 @@ RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT api.scope_clear();
 	SELECT care.retention_run(p_after_close, p_by_reason, p_anonymous,
 	    p_limit)
 $$;
@@ -484,9 +485,9 @@ REVOKE ALL ON FUNCTION care.erase_signal(uuid, uuid, text, uuid),
     care.privacy_rectify_input(uuid),
     care.privacy_rectify(uuid, text, bytea, bytea, boolean, text, uuid),
     api.retention_run(integer, jsonb, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.retention_run(integer, jsonb, integer,
-    integer), api.retention_run(integer, jsonb, integer, integer)
-    TO nrm_app;
+-- api.retention_run is a door of nrm_privacy (99_doors.sql): nrm_app
+-- executes it and nothing else of this file.
+GRANT EXECUTE ON FUNCTION api.scope_clear() TO nrm_privacy;
 GRANT EXECUTE ON FUNCTION care.erase_signal(uuid, uuid, text, uuid),
     care.privacy_case_json(uuid), care.privacy_cases_of(bytea),
     care.privacy_case(uuid), care.privacy_rectify_input(uuid),
@@ -786,9 +787,9 @@ COMMENT ON FUNCTION api.privacy_erase(bytea, text, inet, uuid, text) IS
     '(reason the ground code).';
 
 GRANT EXECUTE ON FUNCTION care.erasure_json(uuid) TO nrm_privacy_officer;
-GRANT EXECUTE ON FUNCTION
-    api.privacy_export(bytea, text, inet, uuid, bytea),
-    api.privacy_rectify_prepare(bytea, text, inet, uuid, text),
-    api.privacy_rectify(bytea, text, inet, uuid, text, text, bytea, boolean,
-        text),
-    api.privacy_erase(bytea, text, inet, uuid, text) TO nrm_app;
+-- api.privacy_export, _rectify_prepare, _rectify and _erase are doors
+-- of nrm_privacy_officer (99_doors.sql), entered through api.enter.
+GRANT EXECUTE ON FUNCTION api.enter(bytea, text, inet, text[], text, text,
+    text) TO nrm_privacy_officer;
+GRANT EXECUTE ON FUNCTION api.authenticate(bytea, text, inet, text[], text,
+    text, text) TO nrm_privacy_officer;

@@ -49,6 +49,8 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.audit_seal(integer)', '{nrm_audit_sealer}'),
     ('api.audit_head()', '{nrm_audit_sealer}'),
     ('api.coverage_uncovered(integer)', '{nrm_overview}'),
+    ('api.retention_run(integer,jsonb,integer,integer)', '{nrm_privacy}'),
+    ('api.data_plaintext_left()', '{nrm_gate}'),
     -- enrolment, login and the session (no API role)
     ('api.enrol_lookup(text,inet,bytea)', '{nrm_people}'),
     ('api.enrol(text,inet,bytea,text,bytea,bytea[])', '{nrm_people}'),
@@ -126,7 +128,16 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.key_create(bytea,text,inet,text,uuid,text,text[],bytea)',
      '{nrm_admin}'),
     ('api.key_list(bytea,text,inet,uuid,integer)', '{nrm_admin}'),
-    ('api.key_revoke(bytea,text,inet,uuid)', '{nrm_admin}');
+    ('api.key_revoke(bytea,text,inet,uuid)', '{nrm_admin}'),
+    -- privacy officer (issue 15)
+    ('api.privacy_export(bytea,text,inet,uuid,bytea)',
+     '{nrm_privacy_officer}'),
+    ('api.privacy_rectify_prepare(bytea,text,inet,uuid,text)',
+     '{nrm_privacy_officer}'),
+    ('api.privacy_rectify(bytea,text,inet,uuid,text,text,bytea,boolean,'
+     'text)', '{nrm_privacy_officer}'),
+    ('api.privacy_erase(bytea,text,inet,uuid,text)',
+     '{nrm_privacy_officer}');
 
 /*
  * Make every listed function a door.  nrm_app first loses EXECUTE on

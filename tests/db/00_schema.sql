@@ -17,25 +17,26 @@ SELECT results_eq(
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
         (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
-        (18, '0018_least_privilege.sql')$$,
-    'schema_version records 0001 to 0018 in order');
+        (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
+        (20, '0020_key_rotation.sql')$$,
+    'schema_version records 0001 to 0020 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 18,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 20,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 18, 'api.schema_version() is 18');
+SELECT is(api.schema_version(), 20, 'api.schema_version() is 20');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
-        ('30_cases.sql'),
-        ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
-        ('75_statistics.sql'), ('78_publications.sql'),
-        ('80_data_protection.sql'), ('99_doors.sql')$$,
+        ('30_cases.sql'), ('40_audit.sql'), ('50_tracks.sql'),
+        ('60_people.sql'), ('62_keys.sql'), ('65_sessions.sql'),
+        ('70_overview.sql'), ('75_statistics.sql'),
+        ('78_publications.sql'), ('80_data_protection.sql'),
+        ('81_kek.sql'), ('82_privacy.sql'), ('99_doors.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 16,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -46,7 +47,8 @@ SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest', 'stats'],
     'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
-    'escalation', 'data_key'],
+    'escalation', 'data_key', 'erasure', 'rectification',
+    'retention_schedule', 'kek_retired'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
@@ -134,8 +136,9 @@ SELECT is((SELECT rolinherit FROM pg_roles WHERE rolname = 'nrm_app'), false,
 SELECT is((SELECT count(*)::int FROM pg_roles r
     WHERE r.rolname IN (SELECT role FROM api_role)
       AND NOT r.rolcanlogin
-      AND NOT pg_has_role('nrm_app', r.oid, 'MEMBER')), 8,
-    'the eight NOLOGIN API roles exist and nrm_app is a member of none');
+      AND NOT pg_has_role('nrm_app', r.oid, 'MEMBER')),
+    (SELECT count(*)::int FROM api_role),
+    'every NOLOGIN API role exists and nrm_app is a member of none');
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'nrm_app'), true,
     'nrm_app can log in');
 SELECT is_empty($$
