@@ -102,7 +102,8 @@ NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
              nrm-api/nrmctl/audit_export.c nrm-api/nrmctl/audit_sign.c \
              nrm-api/nrmctl/publication.c nrm-api/nrmctl/kek_cli.c \
-             nrm-api/nrmctl/data_cli.c nrm-api/nrmctl/retention.c
+             nrm-api/nrmctl/data_cli.c nrm-api/nrmctl/pseud_cli.c \
+             nrm-api/nrmctl/retention.c
 
 UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_signal_codec tests/unit/test_geo \

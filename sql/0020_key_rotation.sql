@@ -97,3 +97,32 @@ REVOKE ALL ON FUNCTION care.plaintext_left() FROM PUBLIC;
 -- nrm_app executes doors only; 99_doors.sql makes it nrm_gate's).
 GRANT USAGE ON SCHEMA care TO nrm_gate;
 GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_gate;
+
+-- ---------------------------------------------------------------------
+-- The pseudonym key rotates too: each pseudonym names its key (the
+-- first 8 bytes of SHA-256 of the key, hex; NULL for those stored before
+-- 0020), and while nrmd holds a previous pseudonym key a new subject
+-- also carries its pseudonym under that key (pseudonym_prev), so that it
+-- links to subjects not yet re-keyed.  `nrmctl keys pseudonyms` re-keys
+-- every subject under the current key and clears pseudonym_prev.
+-- ---------------------------------------------------------------------
+ALTER TABLE care.subject
+    ADD COLUMN pseudonym_key_id text,
+    ADD COLUMN pseudonym_prev bytea,
+    ADD CONSTRAINT subject_pseudonym_key_id_check
+        CHECK (pseudonym_key_id ~ '^[0-9a-f]{16}$'),
+    ADD CONSTRAINT subject_pseudonym_prev_check
+        CHECK (pseudonym_prev IS NULL OR (octet_length(pseudonym_prev) = 32
+            AND pseudonym IS NOT NULL));
+CREATE INDEX subject_pseudonym_prev_idx ON care.subject (pseudonym_prev)
+    WHERE pseudonym_prev IS NOT NULL;
+COMMENT ON COLUMN care.subject.pseudonym_key_id IS
+    'The id of the pseudonym key of pseudonym (first 8 bytes of SHA-256 '
+    'of the key, hex); NULL: stored before 0020, under the key of that '
+    'time.';
+COMMENT ON COLUMN care.subject.pseudonym_prev IS
+    'The pseudonym under the previous pseudonym key while a rotation of '
+    'that key runs (links to subjects not yet re-keyed); NULL otherwise.';
+-- the statistician links repeat signals by pseudonym (0013), and during a
+-- rotation by the previous key's pseudonym too
+GRANT SELECT (pseudonym_prev) ON care.subject TO nrm_statistician;

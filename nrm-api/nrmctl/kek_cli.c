@@ -22,9 +22,10 @@ const char nrm_ctl_usage_keys[] =
     "                          [--pause-ms MS]\n"
     "       nrmctl keys retire KEK_ID\n"
     "       nrmctl keys status\n"
+    "       nrmctl keys pseudonyms --pseudonym-key FILE --kek FILE\n"
     "\n"
-    "The key-encryption keys (KEKs) of personal data at rest.  (API keys\n"
-    "are `nrmctl key`.)\n";
+    "The key-encryption keys (KEKs) of personal data at rest and the\n"
+    "pseudonym key.  (API keys are `nrmctl key`.)\n";
 
 const char nrm_ctl_usage_keys_rotate[] =
     "usage: nrmctl keys rotate --kek FILE --old-keks FILES [--batch N]\n"

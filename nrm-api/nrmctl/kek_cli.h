@@ -5,6 +5,7 @@
  *   keys rotate   re-wrap every data key under the current KEK
  *   keys retire   record an old KEK as retired once nothing uses it
  *   keys status   data keys per KEK, and the retired KEKs
+ *   keys pseudonyms  re-key every pseudonym under the current key
  *   data encrypt  seal the personal data stored in plaintext before 0017
  *
  * The `key` group is the API keys' (keys.h); `keys` is the KEKs'.  Each
@@ -25,6 +26,7 @@ extern const char nrm_ctl_usage_keys[];
 extern const char nrm_ctl_usage_keys_rotate[];
 extern const char nrm_ctl_usage_keys_retire[];
 extern const char nrm_ctl_usage_keys_status[];
+extern const char nrm_ctl_usage_keys_pseudonyms[];
 extern const char nrm_ctl_usage_data[];
 extern const char nrm_ctl_usage_data_encrypt[];
 
@@ -34,6 +36,8 @@ const char *nrm_ctl_batch_check(const struct nrm_ctl_args *a);
 int nrm_ctl_keys_rotate_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);
 int nrm_ctl_keys_retire_run(
+    PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);
+int nrm_ctl_keys_pseudonyms_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);
 int nrm_ctl_keys_status_run(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);

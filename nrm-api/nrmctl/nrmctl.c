@@ -78,6 +78,8 @@ static const char ctl_usage_main[] =
     "  keys rotate  re-wrap every data key under the current KEK\n"
     "  keys retire  retire an old KEK no data key uses any more\n"
     "  keys status  data keys per KEK, retired KEKs\n"
+    "  keys pseudonyms\n"
+    "               re-key every pseudonym under the new pseudonym key\n"
     "  data encrypt seal the personal data stored in plaintext before\n"
     "               0017 (and key old idempotency hashes)\n"
     "  retention status\n"

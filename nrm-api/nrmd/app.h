@@ -72,6 +72,10 @@ struct nrm_app {
 	 * web_root is empty.  Swapped on reload like the router. */
 	struct nrm_webroot *web;
 	unsigned char pseudonym_key[32];
+	char pseudonym_key_id[17]; /* SHA-256 of the key, 8 bytes, hex */
+	/* the previous pseudonym key during a rotation (has_pseudonym_old) */
+	unsigned char pseudonym_old_key[32];
+	bool has_pseudonym_old;
 	/* the key-encryption keys of personal data (kekset.h): the
 	 * current one wraps new data keys, the older ones still open
 	 * theirs; swapped on reload */

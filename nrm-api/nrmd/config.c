@@ -81,6 +81,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "the indicators register (docs/indicators.md)"),
 	CFG_S(pseudonym_key_file, "var/keys/pseudonym.key", false,
 	    "64 hex characters: the HMAC key for subject pseudonyms"),
+	CFG_S(pseudonym_key_old_file, "", false,
+	    "the previous pseudonym key while `nrmctl keys pseudonyms` "
+	    "re-keys the subjects: new subjects link under both"),
 	CFG_S(data_kek_file, "var/keys/data.kek", true,
 	    "64 hex characters, mode 600: the current key-encryption key "
 	    "of personal data at rest (docs/data-protection.md)"),

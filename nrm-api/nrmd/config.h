@@ -42,6 +42,7 @@ struct nrm_config {
 	char *routing_dir;
 	char *indicators_file; /* the indicators register */
 	char *pseudonym_key_file;
+	char *pseudonym_key_old_file; /* the previous one, during a rotation */
 	char *data_kek_file; /* the current KEK of personal data at rest */
 	char *data_kek_old_files; /* older KEKs, readable until retired */
 	/* the KEK files wrapped by a key in a PKCS#11 token (kekhsm.h) */

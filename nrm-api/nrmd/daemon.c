@@ -474,6 +474,36 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * The pseudonym key's id, and the previous key during a rotation
+ * (pseudonym_key_old_file, mode checked): new subjects carry their
+ * pseudonym under both until `nrmctl keys pseudonyms` is done.
+ */
+static int
+daemon_pseudonym_ids(struct nrm_app *app, struct nrm_error *err)
+{
+	struct nrm_kek old;
+	unsigned char h[32];
+	char why[160];
+
+	nrm_sha256(app->pseudonym_key, sizeof(app->pseudonym_key), h);
+	nrm_hex(h, 8, app->pseudonym_key_id);
+	if (app->cfg.pseudonym_key_old_file[0] == '\0')
+		return NRM_OK;
+	/* the same file shape as a KEK file: 64 hex characters */
+	if (nrm_kek_load(&old, app->cfg.pseudonym_key_old_file, why,
+		sizeof(why)) != NRM_OK)
+		return nrm_error_set(err, NRM_E_VALIDATION,
+		    "pseudonym_key_old_file", "%s: %s",
+		    app->cfg.pseudonym_key_old_file, why);
+	memcpy(app->pseudonym_old_key, old.key, sizeof(old.key));
+	app->has_pseudonym_old = true;
+	nrm_info("pseudonym keys loaded current=%s previous=%.16s",
+	    app->pseudonym_key_id, old.id_hex);
+	nrm_kek_clear(&old);
+	return NRM_OK;
+}
+
 int
 nrm_daemon_init(
     struct nrm_daemon *d, const char *config_path, struct nrm_error *err)
@@ -490,6 +520,8 @@ nrm_daemon_init(
 	daemon_apply(app);
 	if (nrm_daemon_load_assets(&app->cfg, &app->router, &app->routing_csv,
 		&app->indicators, app->pseudonym_key, NULL, err) != NRM_OK)
+		return NRM_ERR;
+	if (daemon_pseudonym_ids(app, err) != NRM_OK)
 		return NRM_ERR;
 	if (nrm_hkdf_sha256(app->pseudonym_key, sizeof(app->pseudonym_key),
 		"nrm opaque token v1", app->token_key,
@@ -642,6 +674,7 @@ nrm_daemon_free(struct nrm_daemon *d)
 	nrm_config_free(&app->cfg);
 	explicit_bzero(app->pseudonym_key, sizeof(app->pseudonym_key));
 	explicit_bzero(app->idem_key, sizeof(app->idem_key));
+	explicit_bzero(app->pseudonym_old_key, sizeof(app->pseudonym_old_key));
 	nrm_kek_set_clear(&app->data_keks);
 	explicit_bzero(app->token_key, sizeof(app->token_key));
 	explicit_bzero(app->csrf_key, sizeof(app->csrf_key));

@@ -158,7 +158,8 @@ BEGIN
 		INSERT INTO care.subject (signal_id, given_name, family_name,
 		    birth_date, phone, address, narrative, pseudonym,
 		    created_at, data_key_id, given_name_ct, family_name_ct,
-		    birth_date_ct, phone_ct, address_ct, narrative_ct)
+		    birth_date_ct, phone_ct, address_ct, narrative_ct,
+		    pseudonym_key_id, pseudonym_prev)
 		VALUES (v_signal_id, p_subject->>'given_name',
 		    p_subject->>'family_name',
 		    (p_subject->>'birth_date')::date, p_subject->>'phone',
@@ -169,7 +170,12 @@ BEGIN
 		    pg_catalog.decode(p_subject->>'birth_date_ct', 'base64'),
 		    pg_catalog.decode(p_subject->>'phone_ct', 'base64'),
 		    pg_catalog.decode(p_subject->>'address_ct', 'base64'),
-		    pg_catalog.decode(p_subject->>'narrative_ct', 'base64'));
+		    pg_catalog.decode(p_subject->>'narrative_ct', 'base64'),
+		    CASE WHEN p_pseudonym IS NOT NULL
+		        THEN p_subject->>'pseudonym_key_id' END,
+		    CASE WHEN p_pseudonym IS NOT NULL
+		        THEN pg_catalog.decode(p_subject->>'pseudonym_prev',
+		            'hex') END);
 
 		v_case_id := pg_catalog.gen_random_uuid();
 		v_priority := p_route->>'priority';

@@ -283,7 +283,11 @@ BEGIN
 		  AND s.pseudonym IS NOT NULL
 		  AND EXISTS (SELECT 1 FROM care.subject s2
 		      JOIN intake.signal x ON x.id = s2.signal_id
-		      WHERE s2.pseudonym = s.pseudonym
+		      -- during a pseudonym key rotation a subject also
+		      -- carries its pseudonym under the previous key (0020)
+		      WHERE (s2.pseudonym = s.pseudonym
+		          OR s2.pseudonym = s.pseudonym_prev
+		          OR s2.pseudonym_prev = s.pseudonym)
 		        AND x.id <> f.signal_id
 		        AND x.received_at < f.received_at
 		        AND x.received_at >= f.received_at

@@ -460,7 +460,9 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
         'care.case_history.detail', 'care.case_history.id',
         'care.escalation.at',
         'care.escalation.case_id', 'care.escalation.from_region',
-        'care.subject.pseudonym', 'care.subject.signal_id',
+        'care.subject.pseudonym',
+        -- 0020: the previous pseudonym key's pseudonym, during a rotation
+        'care.subject.pseudonym_prev', 'care.subject.signal_id',
         'ident.decision.case_id', 'ident.decision.decided_on',
         'ident.decision.outcome', 'ident.decision.recorded_at',
         'ident.decision.stage', 'intake.signal.age_estimate',

@@ -5,7 +5,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 \ir fixtures.psql
 
 SELECT pg_temp.named_case('K');
@@ -84,6 +84,26 @@ SELECT is(pg_temp.api_as('nrm_app',
     'nrm_app reads the counts');
 SELECT is((SELECT count(*)::int FROM jsonb_each(care.plaintext_left())
     WHERE jsonb_typeof(value) <> 'number'), 0, 'numbers only');
+
+-- Pseudonyms name their key; during a rotation api.intake stores the
+-- previous key's pseudonym beside the new one (nrmd sends both).
+SELECT throws_ok($$SELECT pg_temp.intake_as('nrm_app', 'tok-reporter',
+    'req-pseud-bad', NULL, 'body-pseud-bad', pg_temp.facts(),
+    pg_temp.subject() || '{"pseudonym_key_id": "not-an-id"}',
+    pg_temp.route())$$, '23514', NULL,
+    'a pseudonym key id is 16 hex characters');
+INSERT INTO r SELECT 'ok', pg_temp.intake_as('nrm_app', 'tok-reporter',
+    'req-pseud-ok', NULL, 'body-pseud-ok', pg_temp.facts(),
+    pg_temp.subject() || jsonb_build_object('pseudonym_key_id',
+        '00000000000000f2', 'pseudonym_prev', repeat('ab', 32)),
+    pg_temp.route());
+SELECT is((SELECT v->>'status' FROM r WHERE name = 'ok'), '201',
+    'a subject with its pseudonym key id and previous pseudonym is stored');
+SELECT is((SELECT s.pseudonym_key_id || '/' || encode(s.pseudonym_prev,
+        'hex') FROM care.subject s, r
+    WHERE r.name = 'ok' AND s.signal_id = (r.v->'body'->>'signal_id')::uuid),
+    '00000000000000f2/' || repeat('ab', 32),
+    'both stored beside the pseudonym');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -135,7 +135,8 @@ new_cols = {'audit.event': ['person_id'],
             'intake.signal': ['data_key_id', 'reporter_reference_ct'],
             'care.subject': ['data_key_id', 'given_name_ct',
                              'family_name_ct', 'birth_date_ct', 'phone_ct',
-                             'address_ct', 'narrative_ct'],
+                             'address_ct', 'narrative_ct',
+                             'pseudonym_key_id', 'pseudonym_prev'],
             'ident.decision': ['data_key_id', 'rationale_ct'],
             # 0020: false in every row from before (not yet keyed)
             'intake.idempotency': ['request_keyed']}

@@ -400,3 +400,51 @@ def test_data_encrypt_seals_old_plaintext(own):
                    "intake.idempotency where idem_key = 'before-0020'")
     assert got == hmac.new(idem_key(pki["pseudonym"]), plain,
                            hashlib.sha256).hexdigest()
+
+
+def test_pseudonym_key_rotation(own):
+    """A new pseudonym key: while nrmd holds the previous one too, a new
+    subject carries its pseudonym under both (so it links to subjects not
+    yet re-keyed); `nrmctl keys pseudonyms` re-keys every subject from its
+    sealed names and birth date, after which both pseudonyms agree."""
+    c, keys, pki = own["cluster"], own["keys"], own["pki"]
+    kek3 = own["dir"] / "kek-3"
+    p1 = pki["pseudonym"]
+    p2 = new_kek(own["dir"] / "pseudonym-2")
+    person = marked()
+    person["subject"]["family_name"] = "Pseudoniemstra-%s" % \
+        uuid.uuid4().hex[:6]
+    d1 = own["pool"](config={"data_kek_file": kek3})
+    a = new_case(d1, keys["reporter"], body=person)["case_id"]
+    d2 = own["pool"](config={"data_kek_file": kek3,
+                             "pseudonym_key_file": p2,
+                             "pseudonym_key_old_file": p1})
+    assert 'pseudonym keys loaded" current=%s previous=%s' % (
+        kek_id(p2), kek_id(p1)) in d2.log_text()
+    again = marked()
+    again["subject"].update({k: person["subject"][k] for k in (
+        "given_name", "family_name", "birth_date")})
+    b = new_case(d2, keys["reporter"], body=again)["case_id"]
+
+    def row(cid):
+        return c.sql("select encode(s.pseudonym, 'hex'), "
+                     "s.pseudonym_key_id, encode(s.pseudonym_prev, 'hex') "
+                     "from care.subject s join care.case k on "
+                     "k.signal_id = s.signal_id where k.id = '%s'" % cid)[0]
+
+    pa, pb = row(a), row(b)
+    assert pa[1] == kek_id(p1) and pa[2] == ""
+    assert pb[1] == kek_id(p2) and pb[0] != pa[0]
+    assert pb[2] == pa[0], "the new subject links under the previous key"
+    p = ctl(c, "keys", "pseudonyms", "--pseudonym-key", p2, "--kek", kek3,
+            "--batch", "3")
+    assert "re-keyed" in p.stderr, p.stderr
+    assert p.stdout.strip() == "every pseudonym is under %s" % kek_id(p2)
+    ra, rb = row(a), row(b)
+    assert ra[0] == rb[0] == pb[0], "re-keyed as nrmd keys it"
+    assert ra[1] == rb[1] == kek_id(p2) and ra[2] == rb[2] == ""
+    assert c.count("select count(*) from care.subject where pseudonym "
+                   "is not null and (pseudonym_key_id is distinct from "
+                   "'%s' or pseudonym_prev is not null)" % kek_id(p2)) == 0
+    p = ctl(c, "keys", "pseudonyms", "--pseudonym-key", p2, "--kek", kek3)
+    assert "0 subjects to re-key" in p.stderr

@@ -49,6 +49,39 @@ sig_answered(struct nrm_req *r, int status)
 		nrm_auth_cache_evict(r->app->auth_cache, r->token_hash);
 }
 
+/*
+ * The subject JSON (sealed) gains "pseudonym_key_id" and, during a
+ * rotation of the pseudonym key, "pseudonym_prev" (hex): the pseudonym
+ * under the previous key, which api.intake stores beside it (0020).
+ */
+static int
+sig_pseudonym_members(
+    char **subject, const char *key_id, const unsigned char *prev)
+{
+	cJSON *o = cJSON_Parse(*subject);
+	char hex[65];
+	char *out;
+
+	if (!cJSON_IsObject(o) ||
+	    cJSON_AddStringToObject(o, "pseudonym_key_id", key_id) == NULL)
+		goto fail;
+	if (prev != NULL) {
+		nrm_hex(prev, 32, hex);
+		if (cJSON_AddStringToObject(o, "pseudonym_prev", hex) == NULL)
+			goto fail;
+	}
+	out = cJSON_PrintUnformatted(o);
+	if (out == NULL)
+		goto fail;
+	cJSON_Delete(o);
+	free(*subject);
+	*subject = out;
+	return NRM_OK;
+fail:
+	cJSON_Delete(o);
+	return NRM_ERR;
+}
+
 /* The caller is a reporter (r->principal): validate, route, store. */
 static void
 sig_create_authed(struct nrm_req *r)
@@ -62,7 +95,7 @@ sig_create_authed(struct nrm_req *r)
 	const char *key;
 	char *facts = NULL, *subject = NULL, *canon = NULL, *route = NULL;
 	char *sfacts = NULL, *ssubject = NULL;
-	unsigned char body_hash[32], req_hash[32], pseud[32];
+	unsigned char body_hash[32], req_hash[32], pseud[32], prev[32];
 	char pin[1024];
 	size_t pin_len;
 	bool has_pseud = false;
@@ -133,6 +166,18 @@ sig_create_authed(struct nrm_req *r)
 				goto out;
 			}
 			has_pseud = true;
+		}
+		if (has_pseud && app->has_pseudonym_old &&
+		    nrm_hmac_sha256(app->pseudonym_old_key,
+			sizeof(app->pseudonym_old_key), pin, pin_len,
+			prev) != NRM_OK)
+			has_pseud = false;
+		if (has_pseud &&
+		    sig_pseudonym_members(&ssubject, app->pseudonym_key_id,
+			app->has_pseudonym_old ? prev : NULL) != NRM_OK) {
+			nrm_req_fail(r, NRM_E_INTERNAL, "",
+			    "could not derive the pseudonym");
+			goto out;
 		}
 		explicit_bzero(pin, sizeof(pin));
 	}
