@@ -80,7 +80,7 @@ static const struct {
 	jobs_coverage},
     [NRM_JOB_REJECTS] = {"rejects", JOBS_KEY(reject_cache_ttl), 0, -1,
 	jobs_rejects},
-    [NRM_JOB_RETENTION] = {"retention", JOBS_KEY(retention_interval), 0, 3000,
+    [NRM_JOB_RETENTION] = {"retention", JOBS_KEY(retention_interval), 0, 1500,
 	jobs_retention},
 };
 
