@@ -87,7 +87,7 @@ static const struct {
 	jobs_rejects},
     [NRM_JOB_PLAINTEXT] = {"plaintext", JOBS_FIXED, JOBS_PLAINTEXT_S, 700,
 	jobs_plaintext},
-    [NRM_JOB_RETENTION] = {"retention", JOBS_KEY(retention_interval), 0, 3000,
+    [NRM_JOB_RETENTION] = {"retention", JOBS_KEY(retention_interval), 0, 1500,
 	jobs_retention},
 };
 

@@ -379,6 +379,9 @@ nrm_h_metrics(struct nrm_req *r)
 	M("nrm_cases_escalated_total", "counter",
 	    "Overdue cases this daemon escalated to the national desk.", "%llu",
 	    (unsigned long long)js.escalations);
+	M("nrm_retention_erased_total", "counter",
+	    "Signals whose personal data this daemon's retention job erased.",
+	    "%llu", (unsigned long long)js.retention_erased);
 	M("nrm_db_listening", "gauge", "The LISTEN connection is up.", "%d",
 	    nrm_db_listening(app->db) ? 1 : 0);
 	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",

@@ -43,97 +43,104 @@ DOC = ROOT / "docs" / "authorization.md"
 
 # The expected status of every cell.  Columns: rep reporter, crd
 # coordinator (VR13), asr assessor, inv investigator, aud auditor, ana
-# analyst, adm admin, chd chain director, non no token, rvk a revoked key (of the role that
+# analyst, adm admin, chd chain director, prv privacy officer, non no
+# token, rvk a revoked key (of the role that
 # may use the route, same agency and regions).  obj: "in" an object in
 # the caller's scope, "out" one outside it, "-" a route without object.
 # r/w: read or write.  Every object id is a real one; docs/
 # authorization.md says which object each row uses.
 MATRIX = """
-route                              obj r/w rep crd asr inv aud ana adm chd non rvk
-GET /healthz                       -   r   200 200 200 200 200 200 200 200 200 200
-GET /readyz                        -   r   200 200 200 200 200 200 200 200 200 200
-GET /metrics                       -   r   200 200 200 200 200 200 200 200 200 200
-POST /v1/signals                   -   w   201 403 403 403 403 403 403 403 401 401
-GET /v1/signals/{id}               in  r   200 403 403 403 403 403 403 403 401 401
-GET /v1/signals/{id}               out r   404 403 403 403 403 403 403 403 401 401
-GET /v1/inbox                      -   r   403 200 403 403 403 403 403 403 401 401
-GET /v1/cases/{id}                 in  r   403 200 200 403 403 403 403 403 401 401
-GET /v1/cases/{id}                 out r   403 404 200 403 403 403 403 403 401 401
-POST /v1/cases/{id}/take           in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/take           out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/decline        in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/decline        out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/transfer       in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/transfer       out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/close          in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/close          out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/reopen         in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/reopen         out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 403 401 401
-POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 401 401
-GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 401 401
-GET /v1/cases/{id}/identification  out r   403 404 200 403 403 403 403 403 401 401
-GET /v1/identifications            -   r   403 403 200 403 403 403 403 403 401 401
-POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 403 401 401
-POST /v1/cases/{id}/handover       out w   403 403 403 403 403 403 403 403 401 401
-GET /v1/cases/{id}/colleagues      in  r   403 200 403 403 403 403 403 403 401 401
-GET /v1/cases/{id}/colleagues      out r   403 404 403 403 403 403 403 403 401 401
-GET /v1/cases/{id}/share-targets   in  r   403 200 403 403 403 403 403 403 401 401
-GET /v1/cases/{id}/share-targets   out r   403 404 403 403 403 403 403 403 401 401
-GET /v1/signals                    -   r   200 403 403 403 403 403 403 403 401 401
-POST /v1/investigations            in  w   403 403 403 201 403 403 403 403 401 401
-POST /v1/investigations            out w   403 403 403 422 403 403 403 403 401 401
-GET /v1/investigations/{id}        in  r   403 403 403 200 403 403 403 403 401 401
-GET /v1/investigations/{id}        out r   403 403 403 404 403 403 403 403 401 401
-PATCH /v1/investigations/{id}      in  w   403 403 403 200 403 403 403 403 401 401
-PATCH /v1/investigations/{id}      out w   403 403 403 404 403 403 403 403 401 401
-GET /v1/indicators                 -   r   403 403 403 403 200 200 403 403 401 401
-GET /v1/indicators/{id}            in  r   403 403 403 403 200 200 403 403 401 401
-GET /v1/indicators/{id}            out r   403 403 403 403 404 404 403 403 401 401
-GET /v1/audit                      -   r   403 403 403 403 200 403 403 403 401 401
-GET /v1/audit/verify               -   r   403 403 403 403 200 403 403 403 401 401
-GET /v1/audit/checkpoints          -   r   403 403 403 403 200 403 403 403 401 401
-GET /v1/audit/reviews              -   r   403 403 403 403 200 403 403 403 401 401
-POST /v1/audit/reviews/{id}        in  w   403 403 403 403 200 403 403 403 401 401
-POST /v1/audit/reviews/{id}        out w   403 403 403 403 404 403 403 403 401 401
-GET /v1/overview                   -   r   403 200 403 403 403 403 403 200 401 401
-GET /v1/routing/config             -   r   403 403 403 403 403 200 200 403 401 401
-POST /v1/routing/explain           -   r   403 200 403 403 403 200 200 403 401 401
-GET /v1/statistics                 -   r   403 403 403 403 200 200 403 403 401 401
-POST /v1/publications              -   w   403 403 403 403 403 409 403 403 401 401
-GET /v1/publications               -   r   403 403 403 403 403 200 403 403 401 401
-GET /v1/publications/{id}          in  r   403 403 403 403 403 200 403 403 401 401
-GET /v1/publications/{id}          out r   403 403 403 403 403 404 403 403 401 401
-POST /v1/admin/reload              -   w   403 403 403 403 403 403 200 403 401 401
-GET /v1/admin/persons              -   r   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons             -   w   403 403 403 403 403 403 201 403 401 401
-GET /v1/admin/persons/{id}         in  r   403 403 403 403 403 403 200 403 401 401
-GET /v1/admin/persons/{id}         out r   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/disable in w   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/disable out w  403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/enable in  w   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/enable out w   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/reset  in  w   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/persons/{id}/reset  out w   403 403 403 403 403 403 200 403 401 401
-GET /v1/admin/keys                 -   r   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/keys                -   w   403 403 403 403 403 403 201 403 401 401
-POST /v1/admin/keys/{id}/revoke    in  w   403 403 403 403 403 403 200 403 401 401
-POST /v1/admin/keys/{id}/revoke    out w   403 403 403 403 403 403 200 403 401 401
-POST /v1/enrol                     -   w   400 400 400 400 400 400 400 400 400 400
-POST /v1/session                   -   w   401 401 401 401 401 401 401 401 401 401
-GET /v1/session                    -   r   404 404 404 404 404 404 404 404 401 401
-DELETE /v1/session                 -   w   404 404 404 404 404 404 404 404 401 401
-GET /v1/openapi.yaml               -   r   200 200 200 200 200 200 200 200 200 200
-GET /v1/openapi.json               -   r   200 200 200 200 200 200 200 200 200 200
+route                              obj r/w rep crd asr inv aud ana adm chd prv non rvk
+GET /healthz                       -   r   200 200 200 200 200 200 200 200 200 200 200
+GET /readyz                        -   r   200 200 200 200 200 200 200 200 200 200 200
+GET /metrics                       -   r   200 200 200 200 200 200 200 200 200 200 200
+POST /v1/signals                   -   w   201 403 403 403 403 403 403 403 403 401 401
+GET /v1/signals/{id}               in  r   200 403 403 403 403 403 403 403 403 401 401
+GET /v1/signals/{id}               out r   404 403 403 403 403 403 403 403 403 401 401
+GET /v1/inbox                      -   r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}                 in  r   403 200 200 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}                 out r   403 404 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/take           in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/take           out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/decline        in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/decline        out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer       in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer       out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/close          in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/close          out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/reopen         in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/reopen         out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/identification  out r   403 404 200 403 403 403 403 403 403 401 401
+GET /v1/identifications            -   r   403 403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/handover       out w   403 403 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/colleagues      in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/colleagues      out r   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/share-targets   in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/share-targets   out r   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/signals                    -   r   200 403 403 403 403 403 403 403 403 401 401
+POST /v1/investigations            in  w   403 403 403 201 403 403 403 403 403 401 401
+POST /v1/investigations            out w   403 403 403 422 403 403 403 403 403 401 401
+GET /v1/investigations/{id}        in  r   403 403 403 200 403 403 403 403 403 401 401
+GET /v1/investigations/{id}        out r   403 403 403 404 403 403 403 403 403 401 401
+PATCH /v1/investigations/{id}      in  w   403 403 403 200 403 403 403 403 403 401 401
+PATCH /v1/investigations/{id}      out w   403 403 403 404 403 403 403 403 403 401 401
+GET /v1/indicators                 -   r   403 403 403 403 200 200 403 403 403 401 401
+GET /v1/indicators/{id}            in  r   403 403 403 403 200 200 403 403 403 401 401
+GET /v1/indicators/{id}            out r   403 403 403 403 404 404 403 403 403 401 401
+GET /v1/audit                      -   r   403 403 403 403 200 403 403 403 403 401 401
+GET /v1/audit/verify               -   r   403 403 403 403 200 403 403 403 403 401 401
+GET /v1/audit/checkpoints          -   r   403 403 403 403 200 403 403 403 403 401 401
+GET /v1/audit/reviews              -   r   403 403 403 403 200 403 403 403 403 401 401
+POST /v1/audit/reviews/{id}        in  w   403 403 403 403 200 403 403 403 403 401 401
+POST /v1/audit/reviews/{id}        out w   403 403 403 403 404 403 403 403 403 401 401
+GET /v1/overview                   -   r   403 200 403 403 403 403 403 200 403 401 401
+GET /v1/privacy/subjects           -   r   403 403 403 403 403 403 403 403 200 401 401
+POST /v1/privacy/subjects          -   w   403 403 403 403 403 403 403 403 200 401 401
+POST /v1/privacy/cases/{id}/rectify in w   403 403 403 403 403 403 403 403 200 401 401
+POST /v1/privacy/cases/{id}/rectify out w  403 403 403 403 403 403 403 403 200 401 401
+POST /v1/privacy/cases/{id}/erase in  w   403 403 403 403 403 403 403 403 200 401 401
+POST /v1/privacy/cases/{id}/erase out w   403 403 403 403 403 403 403 403 200 401 401
+GET /v1/routing/config             -   r   403 403 403 403 403 200 200 403 403 401 401
+POST /v1/routing/explain           -   r   403 200 403 403 403 200 200 403 403 401 401
+GET /v1/statistics                 -   r   403 403 403 403 200 200 403 403 403 401 401
+POST /v1/publications              -   w   403 403 403 403 403 409 403 403 403 401 401
+GET /v1/publications               -   r   403 403 403 403 403 200 403 403 403 401 401
+GET /v1/publications/{id}          in  r   403 403 403 403 403 200 403 403 403 401 401
+GET /v1/publications/{id}          out r   403 403 403 403 403 404 403 403 403 401 401
+POST /v1/admin/reload              -   w   403 403 403 403 403 403 200 403 403 401 401
+GET /v1/admin/persons              -   r   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons             -   w   403 403 403 403 403 403 201 403 403 401 401
+GET /v1/admin/persons/{id}         in  r   403 403 403 403 403 403 200 403 403 401 401
+GET /v1/admin/persons/{id}         out r   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/disable in w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/disable out w  403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/enable in  w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/enable out w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/reset  in  w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/persons/{id}/reset  out w   403 403 403 403 403 403 200 403 403 401 401
+GET /v1/admin/keys                 -   r   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/keys                -   w   403 403 403 403 403 403 201 403 403 401 401
+POST /v1/admin/keys/{id}/revoke    in  w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/admin/keys/{id}/revoke    out w   403 403 403 403 403 403 200 403 403 401 401
+POST /v1/enrol                     -   w   400 400 400 400 400 400 400 400 400 400 400
+POST /v1/session                   -   w   401 401 401 401 401 401 401 401 401 401 401
+GET /v1/session                    -   r   404 404 404 404 404 404 404 404 404 401 401
+DELETE /v1/session                 -   w   404 404 404 404 404 404 404 404 404 401 401
+GET /v1/openapi.yaml               -   r   200 200 200 200 200 200 200 200 200 200 200
+GET /v1/openapi.json               -   r   200 200 200 200 200 200 200 200 200 200 200
 """
 
 ROLES = ("reporter", "coordinator", "assessor", "investigator", "auditor",
-         "analyst", "admin", "chain_director")
+         "analyst", "admin", "chain_director", "privacy_officer")
 COLUMNS = ROLES + ("none", "revoked")
 SHORT = dict(zip(("rep", "crd", "asr", "inv", "aud", "ana", "adm", "chd",
-                  "non", "rvk"), COLUMNS))
+                  "prv", "non", "rvk"), COLUMNS))
 # The headers of docs/authorization.md's table.
 DOC_HEADERS = ("route", "object", "access") + ROLES + ("no token",
                                                        "revoked key")
@@ -442,7 +449,9 @@ class World:
              "(select md5(string_agg(e.code_hash::text, ';' "
              " order by e.code_hash)) from auth.enrolment e), "
              "(select count(*) || '/' || count(revoked_at) "
-             " from auth.api_key)"
+             " from auth.api_key), "
+             "(select count(*) from care.rectification), "
+             "(select count(*) from care.erasure)"
              % (ids(self.cases), ids(self.records),
                 ids(self.events, "bigint")))
         return self.cluster.sql(q)[0]
@@ -452,7 +461,8 @@ class World:
 def nrmd(workdir, cluster, pki):
     """The module's daemon.  Every column sends one failed login (the
     POST /v1/session row) from the suite's one address; with the eighth
-    role there are ten columns, and login_lock_after (10 by default)
+    role there are ten columns (eleven with the ninth, privacy_officer),
+    and login_lock_after (10 by default)
     would lock the address before the session columns log in.  The
     address lock itself is test_people.py's."""
     pool = DaemonPool(workdir, cluster, pki)
@@ -487,6 +497,8 @@ def world(nrmd, cluster):
         "admin": ("Beheer Matrix " + sfx, "other", ()),
         "chain_director": ("Ketenregie Matrix " + sfx, "national_centre",
                            ()),
+        "privacy_officer": ("Gegevensbescherming Matrix " + sfx,
+                            "national_centre", ()),
     }
     w.keys = {role: create_key(cluster, role, *spec[role]) for role in ROLES}
     w.revoked = {role: create_key(cluster, role, *spec[role])
@@ -560,6 +572,9 @@ def world(nrmd, cluster):
             nrmd.url + "/v1/routing/config", headers=auth(k), timeout=15),
         "chain_director": lambda k: requests.get(
             nrmd.url + "/v1/overview", headers=auth(k), timeout=15),
+        "privacy_officer": lambda k: requests.get(
+            nrmd.url + "/v1/privacy/subjects?case=" + nil, headers=auth(k),
+            timeout=15),
     }
     for role, key in w.revoked.items():
         r = warm[role](key)
@@ -631,6 +646,9 @@ def target(w, route, obj, fresh):
         return w.persons[obj]
     if path.startswith("/v1/admin/keys/"):
         return w.apikey(obj) if fresh else w.apikeys[obj]
+    if path.startswith("/v1/privacy/cases/"):
+        # national: any case; an allowed write acts on a new one
+        return w.case(obj, "open") if fresh else w.open[obj]
     if path.startswith("/v1/cases/"):
         action = path.rsplit("/", 1)[1]
         state = CASE_STATE.get(action, "open")
@@ -691,6 +709,15 @@ def request_for(w, route, key, obj_id):
     elif route == "GET /v1/statistics":
         # the one measure both the auditor and the analyst may read
         url += "?measure=emergency_reads&period=2026&by=verdict"
+    elif route == "GET /v1/privacy/subjects":
+        url += "?case=" + w.open["in"]
+    elif route == "POST /v1/privacy/subjects":
+        kw["json"] = {"family_name": "Matrix", "birth_date": "1990-01-01"}
+    elif path == "/v1/privacy/cases/{id}/rectify":
+        kw["json"] = {"field": "phone", "value": "+31 6 1111 2222",
+                      "ground": "inaccurate"}
+    elif path == "/v1/privacy/cases/{id}/erase":
+        kw["json"] = {"ground": "objection"}
     elif route == "POST /v1/routing/explain":
         kw["json"] = {"signal": adult_signal(), "reporter_kind": "police"}
     elif route == "POST /v1/admin/persons":
@@ -785,8 +812,10 @@ def test_matrix_column(nrmd, world, column):
     assert not wrong, "%d cells wrong:\n%s" % (len(wrong), "\n".join(wrong))
 
 
-# Allowed writes that change nothing the fingerprint covers.
-NO_CHANGE = ("POST /v1/admin/reload", "DELETE /v1/session")
+# Allowed writes that change nothing the fingerprint covers (an export
+# by name is a POST for its body: it writes only the audit log).
+NO_CHANGE = ("POST /v1/admin/reload", "DELETE /v1/session",
+             "POST /v1/privacy/subjects")
 
 
 def column_wrong(w, column, expected_of, key_of):
@@ -838,11 +867,11 @@ def column_wrong(w, column, expected_of, key_of):
 # token and the Origin), but on these rows, where a session is what the
 # route is about.  docs/authorization.md holds the same list.
 SESSION_CELLS = """
-route                              obj rep crd asr inv aud ana adm chd
-POST /v1/cases/{id}/handover       in  403 200 403 403 403 403 403 403
-POST /v1/cases/{id}/handover       out 403 404 403 403 403 403 403 403
-GET /v1/session                    -   200 200 200 200 200 200 200 200
-DELETE /v1/session                 -   204 204 204 204 204 204 204 204
+route                              obj rep crd asr inv aud ana adm chd prv
+POST /v1/cases/{id}/handover       in  403 200 403 403 403 403 403 403 403
+POST /v1/cases/{id}/handover       out 403 404 403 403 403 403 403 403 403
+GET /v1/session                    -   200 200 200 200 200 200 200 200 200
+DELETE /v1/session                 -   204 204 204 204 204 204 204 204 204
 """
 
 

@@ -15,13 +15,15 @@ modules' cases."""
 
 import datetime
 import json
+import signal
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
-from nrm_e2e.api import assert_problem, auth, post_signal
+from nrm_e2e.api import assert_problem, auth, metric, post_signal
 from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import wait_for
@@ -230,6 +232,7 @@ def test_retention_erases_due_cases(pool, pcluster, pkeys):
         for v in values_of(b):
             assert v not in text and v not in dump
     assert "erased personal data on schedule" in text
+    assert metric(d, "nrm_retention_erased_total") == 4
     d.assert_clean_exit()  # its schedule erases whatever closes later
 
 
@@ -489,3 +492,71 @@ def test_other_roles_are_refused(pd, pcluster, pkeys, role):
     assert pcluster.count(
         "select count(*) from audit.event where action like 'privacy.%%' "
         "and object_id = '%s' and outcome = 'denied'" % cid) >= 2
+
+
+def test_retention_keys_reload(pool, pcluster, pkeys):
+    """The schedule's keys reload on SIGHUP: nothing is due under the
+    defaults (years); after a reload to retention_after_close = 1 and
+    retention_batch = 1 the closed cases are erased one per batch; a
+    retention_by_reason naming no closing reason is refused and the
+    running schedule stays; retention_by_reason and retention_anonymous
+    take effect after their own reload.  Last in the module: from here
+    on every closed case of the module's cluster is due."""
+    k = pkeys
+    d = pool(config={"retention_interval": "1"})
+
+    def reload(**changes):
+        before = metric(d, "nrm_config_reloads_total")
+        for key, v in changes.items():
+            d.config[key] = str(v)
+        d.write_config()
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric(d, "nrm_config_reloads_total") > before,
+                 15, what="the reload")
+
+    def schedule():
+        return pcluster.sql("select after_close, by_reason::text, "
+                            "anonymous from care.retention_schedule")[0]
+
+    cases = [new_case(d, k["reporter"], body=marked())["case_id"]
+             for _ in range(2)]
+    for cid in cases:
+        close(d, k["co13"], cid)
+    wait_for(lambda: schedule()[0] == "157788000", 30, interval=0.5,
+             what="the default schedule recorded")
+    time.sleep(1.5)  # a run under the defaults: nothing due
+    assert [erased_row(pcluster, c)[3] for c in cases] == ["-", "-"]
+
+    log_at = len(d.log_text())
+    reload(retention_after_close=1, retention_batch=1)
+    for cid in cases:
+        wait_for(lambda: erased_row(pcluster, cid)[3] == "retention", 30,
+                 interval=0.5, what="erased after the reload")
+    text = d.log_text()[log_at:]
+    assert 'on schedule" count=1' in text
+    assert 'on schedule" count=2' not in text  # one per batch: reloaded
+
+    log_at = len(d.log_text())
+    refused = metric(d, "nrm_config_reload_failures_total")
+    d.config["retention_by_reason"] = "forgotten=5"
+    d.write_config()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(d, "nrm_config_reload_failures_total") >
+             refused, 15, what="the refused reload")
+    assert "retention_by_reason" in d.log_text()[log_at:]
+    time.sleep(1.5)
+    assert schedule()[0] == "1"
+
+    reload(retention_after_close=3600, retention_by_reason="duplicate=1",
+           retention_anonymous=1)
+    wait_for(lambda: schedule() == ["3600", '{"duplicate": 1}', "1"], 30,
+             interval=0.5, what="the new schedule recorded")
+    dup, kept = [new_case(d, k["reporter"], body=marked())["case_id"]
+                 for _ in range(2)]
+    close(d, k["co13"], dup, reason="duplicate")
+    close(d, k["co13"], kept)
+    wait_for(lambda: erased_row(pcluster, dup)[3] == "retention", 30,
+             interval=0.5, what="the duplicate erased by its override")
+    assert erased_row(pcluster, kept)[3] == "-"
+    d.assert_clean_exit()
+

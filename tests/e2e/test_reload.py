@@ -37,6 +37,8 @@ from conftest import (
 )
 from nrm_e2e.env import INDICATORS_FILE
 from nrm_e2e.pg import create_key
+from test_privacy import test_retention_keys_reload as \
+    retention_keys_in_test_privacy  # noqa: F401 (named in COVERED)
 
 AMSTERDAM = "GM0363"  # VR13
 
@@ -94,6 +96,13 @@ COVERED = {
     "longpoll_max_per_address": "test_longpoll_caps",
     "data_kek_file": "test_data_kek_files",
     "data_kek_old_files": "test_data_kek_files",
+    "retention_interval": "test_job_interval",
+    # the retention schedule erases every due case of its database: its
+    # reload is proven on a cluster of its own (test_privacy.py)
+    "retention_after_close": "retention_keys_in_test_privacy",
+    "retention_by_reason": "retention_keys_in_test_privacy",
+    "retention_anonymous": "retention_keys_in_test_privacy",
+    "retention_batch": "retention_keys_in_test_privacy",
 }
 
 # The periodic jobs' interval keys and their names in /metrics.
@@ -103,6 +112,7 @@ JOBS = {
     "sweep_interval": "sweep",
     "longpoll_recheck": "recheck",
     "coverage_refresh": "coverage",
+    "retention_interval": "retention",
 }
 
 
