@@ -16,25 +16,30 @@ SELECT results_eq(
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
-        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql')$$,
-    'schema_version records 0001 to 0017 in order');
+        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
+        -- 0018..0022: placeholders on branch h-panel (the merge drops them)
+        (18, '0018_reserved.sql'), (19, '0019_reserved.sql'),
+        (20, '0020_reserved.sql'), (21, '0021_reserved.sql'),
+        (22, '0022_reserved.sql'), (23, '0023_panel.sql')$$,
+    'schema_version records 0001 to 0023 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 23,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 17, 'api.schema_version() is 17');
+SELECT is(api.schema_version(), 23, 'api.schema_version() is 23');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
         ('30_cases.sql'),
-        ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
+        ('40_audit.sql'), ('50_tracks.sql'), ('55_panel.sql'),
+        ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
         ('75_statistics.sql'), ('78_publications.sql'),
         ('80_data_protection.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -56,7 +61,8 @@ SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
     'verified_checkpoint', 'break_glass_limit'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
-SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
+SELECT tables_are('ident', ARRAY['profile', 'decision', 'panel',
+    'panel_member', 'panel_vote'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
 SELECT tables_are('stats', ARRAY['config', 'publication'], 'stats tables');
 
