@@ -328,3 +328,22 @@ GRANT SELECT, INSERT ON ident.panel_vote TO nrm_assessor;
 -- The panel names its members: who they are (staff data), not secrets.
 GRANT SELECT (id, display_name, role, status) ON auth.person
     TO nrm_assessor;
+
+-- ---------------------------------------------------------------------
+-- Statistics (0013): the statistician counts panel decisions, their
+-- dissent and the time from referral to decision (measures
+-- panel_decisions and time_to_panel_decision, docs/statistics.md); it
+-- reads no rationale, no member and no reason.
+-- ---------------------------------------------------------------------
+CREATE POLICY panel_statistician_select ON ident.panel
+FOR SELECT TO nrm_statistician USING (true);
+CREATE POLICY panel_vote_statistician_select ON ident.panel_vote
+FOR SELECT TO nrm_statistician USING (true);
+COMMENT ON POLICY panel_statistician_select ON ident.panel IS
+    'The statistician counts decided panels (its SECURITY DEFINER doors '
+    'answer suppressed tables only).';
+COMMENT ON POLICY panel_vote_statistician_select ON ident.panel_vote IS
+    'The statistician counts dissent (outcomes only).';
+GRANT SELECT (id, case_id, model, outcome, assigned_at, decided_at)
+    ON ident.panel TO nrm_statistician;
+GRANT SELECT (panel_id, outcome) ON ident.panel_vote TO nrm_statistician;

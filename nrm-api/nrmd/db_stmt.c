@@ -87,4 +87,10 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_AUTH_REJECTIONS] =
 	DB_API(auth_rejections, "$1::integer, $2::integer"),
     [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
+    /* Identification panels (issue 19). */
+    [NRM_STMT_PANEL_ASSIGN] = DB_REQ(panel_assign, "$4::uuid, $5::jsonb, $6"),
+    [NRM_STMT_PANEL_GET] = DB_REQ(panel_get, "$4::uuid"),
+    [NRM_STMT_PANEL_RECUSE] = DB_REQ(panel_recuse, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_PANEL_VOTE] = DB_REQ(panel_vote, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_PANEL_PENDING] = DB_API(panel_pending, "$1, $2, $3"),
 };

@@ -309,6 +309,9 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_history', 'statistician', ARRAY['SELECT']),
     ('subject', 'statistician', ARRAY['SELECT']),
     ('decision', 'statistician', ARRAY['SELECT']),
+    -- 0023: decided panels and their dissent, counted
+    ('panel', 'statistician', ARRAY['SELECT']),
+    ('panel_vote', 'statistician', ARRAY['SELECT']),
     -- 0016: the existence of an investigation record (decoupling).
     ('record', 'statistician', ARRAY['SELECT'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,

@@ -9,7 +9,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(90);
+SELECT plan(94);
 \ir fixtures.psql
 SELECT pg_temp.sep_investigators();
 
@@ -602,6 +602,26 @@ SELECT is((SELECT count(*)::int FROM unnest(ARRAY['nrm_coordinator',
     'nrm_reporter', 'nrm_analyst', 'nrm_auditor']) ro
     WHERE has_table_privilege(ro, 'ident.panel_vote', 'SELECT')), 0,
     'no other role reads the votes');
+
+-- ---------------------------------------------------------------------
+-- Statistics: panel decisions, dissent, time to decision.
+-- ---------------------------------------------------------------------
+SELECT is((SELECT count(*)::int FROM stats.units('panel_decisions',
+    now() - interval '1 day', now() + interval '1 day')),
+    (SELECT count(*)::int FROM ident.panel WHERE status = 'decided'),
+    'panel_decisions counts every decided panel');
+SELECT is((SELECT array_agg(u.dims->>'dissent' ORDER BY u.dims->>'dissent')
+    FROM stats.units('panel_decisions', now() - interval '1 day',
+        now() + interval '1 day') u WHERE u.dims->>'model' = 'single'),
+    ARRAY['none', 'none', 'some'],
+    'dissent: the overturned uk negative, none in the other two');
+SELECT is((SELECT count(*)::int FROM stats.units('time_to_panel_decision',
+    now() - interval '1 day', now() + interval '1 day') u
+    WHERE u.seconds >= 0), (SELECT count(*)::int FROM ident.panel
+    WHERE status = 'decided'), 'a time to decision for each');
+SELECT is((stats.table('panel_decisions', to_char(now() AT TIME ZONE
+    'Europe/Amsterdam', 'YYYY-MM'), '{dissent}')->>'measure'),
+    'panel_decisions', 'the analyst''s door answers the measure');
 
 SELECT * FROM finish();
 ROLLBACK;
