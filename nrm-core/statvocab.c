@@ -36,6 +36,12 @@ const struct nrm_stat_measure nrm_stat_measures[] = {
     {"repeat_signals", NRM_STAT_COUNT,
 	D(REGION) | D(EXPLOITATION) | D(REPORTER_KIND) | D(MINOR), false},
     {"emergency_reads", NRM_STAT_COUNT, D(REGION) | D(VERDICT), true},
+    {"panel_decisions", NRM_STAT_COUNT,
+	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(OUTCOME) | D(MODEL) |
+	    D(DISSENT),
+	false},
+    {"time_to_panel_decision", NRM_STAT_DURATION,
+	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(OUTCOME) | D(MODEL), false},
 };
 const size_t nrm_stat_measure_count = NRM_ARRAY_LEN(nrm_stat_measures);
 
@@ -53,6 +59,8 @@ const char *const nrm_stat_dim_names[NRM_STAT_DIM__COUNT] = {
     "stage",
     "verdict",
     "investigation",
+    "model",
+    "dissent",
 };
 
 const struct nrm_stat_measure *

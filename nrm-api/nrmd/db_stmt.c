@@ -98,4 +98,10 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_PRIVACY_RECTIFY] =
 	DB_REQ(privacy_rectify, "$4::uuid, $5, $6, $7::bytea, $8::boolean, $9"),
     [NRM_STMT_PRIVACY_ERASE] = DB_REQ(privacy_erase, "$4::uuid, $5"),
+    /* Identification panels (issue 19). */
+    [NRM_STMT_PANEL_ASSIGN] = DB_REQ(panel_assign, "$4::uuid, $5::jsonb, $6"),
+    [NRM_STMT_PANEL_GET] = DB_REQ(panel_get, "$4::uuid"),
+    [NRM_STMT_PANEL_RECUSE] = DB_REQ(panel_recuse, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_PANEL_VOTE] = DB_REQ(panel_vote, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_PANEL_PENDING] = DB_API(panel_pending, "$1, $2, $3"),
 };

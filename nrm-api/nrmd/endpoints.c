@@ -3,6 +3,7 @@
  * requests against it.
  */
 #include "endpoints.h"
+#include "handlers/panel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,11 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/cases/{id}/identification", nrm_h_ident_record},
     {"GET", "/v1/cases/{id}/identification", nrm_h_ident_list},
     {"GET", "/v1/identifications", nrm_h_ident_queue},
+    {"POST", "/v1/cases/{id}/panel", nrm_h_panel_assign},
+    {"GET", "/v1/cases/{id}/panel", nrm_h_panel_get},
+    {"POST", "/v1/cases/{id}/panel/recusal", nrm_h_panel_recusal},
+    {"POST", "/v1/cases/{id}/panel/vote", nrm_h_panel_vote},
+    {"GET", "/v1/panels/pending", nrm_h_panel_pending},
     {"POST", "/v1/cases/{id}/share", nrm_h_case_share},
     {"POST", "/v1/cases/{id}/handover", nrm_h_case_act},
     {"GET", "/v1/cases/{id}/colleagues", nrm_h_case_colleagues},

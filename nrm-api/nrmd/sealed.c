@@ -289,8 +289,19 @@ nrm_sealed_open(
 	return bad;
 }
 
+bool
+nrm_sealed_client_keys(const cJSON *o)
+{
+	static const char *const keys[] = {"id", "data_key", "rationale_ct"};
+
+	for (size_t i = 0; i < NRM_ARRAY_LEN(keys); i++)
+		if (cJSON_HasObjectItem(o, keys[i]))
+			return true;
+	return false;
+}
+
 int
-nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry)
+nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
 {
 	cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "rationale");
 	struct nrm_data_key dk;
@@ -313,8 +324,7 @@ nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry)
 	if (nrm_fc_uuid_new(row) == NRM_OK &&
 	    cJSON_AddStringToObject(entry, "id", row) != NULL &&
 	    sealed_put_key(kek, &dk, entry) == NRM_OK &&
-	    sealed_member(&dk, entry, "rationale", "ident.decision", row) ==
-		NRM_OK)
+	    sealed_member(&dk, entry, "rationale", table, row) == NRM_OK)
 		rc = NRM_OK;
 	nrm_data_key_clear(&dk);
 	return rc;

@@ -15,6 +15,7 @@
 #include "kekset.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 /*
  * Seal the intake arguments: `facts` (nrm_signal_facts_json) gains the
@@ -34,14 +35,24 @@ int nrm_sealed_intake(const struct nrm_kek *kek, const char *facts,
 
 /*
  * Seal the "rationale" of an identification entry (api.ident_record's
- * p_entry) in place: a string of 1 to NRM_SEALED_RATIONALE_MAX bytes
- * becomes "rationale_ct" with the entry's new "id" and its "data_key";
- * a string of another length becomes "" (the database refuses it with
- * its own answer, and the text never leaves nrmd); anything else stays
- * for the database to judge.  The caller has refused a client's "id",
- * "data_key" and "rationale_ct".
+ * p_entry, table "ident.decision") or of a panel vote (api.panel_vote's
+ * body, table "ident.panel_vote") in place: a string of 1 to
+ * NRM_SEALED_RATIONALE_MAX bytes becomes "rationale_ct" (AAD
+ * "<table>/rationale/<id>") with the row's new "id" and its
+ * "data_key"; a string of another length becomes "" (the database
+ * refuses it with its own answer, and the text never leaves nrmd);
+ * anything else stays for the database to judge.  The caller has
+ * refused a client's "id", "data_key" and "rationale_ct"
+ * (nrm_sealed_client_keys).
  */
-int nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry) NRM_MUSTCHECK;
+int nrm_sealed_rationale(
+    const struct nrm_kek *kek, cJSON *entry, const char *table) NRM_MUSTCHECK;
+
+/*
+ * Whether a client's object carries a member only nrmd may set when it
+ * seals a rationale ("id", "data_key", "rationale_ct").
+ */
+bool nrm_sealed_client_keys(const cJSON *o);
 
 /*
  * Open every "sealed" member in `body`, found in body itself and in its

@@ -148,7 +148,10 @@ GRANT EXECUTE ON FUNCTION ident.entry_problem(jsonb) TO nrm_coordinator,
  * out-of-scope alike); the profile's rules (422, field stage,
  * reflection_end or recovery_end, extension "rule"; audited failed with
  * the rule as reason); then 201.  Entries on one case are serialised by
- * a transaction advisory lock (6, hash of the case id).  Reads the case
+ * a transaction advisory lock (6, hash of the case id); a conclusive
+ * decision or reconsideration while a panel is at work on the case is a
+ * 409 conflict (field stage, failed/panel_active: the panel decides,
+ * sql/api/55_panel.sql).  Reads the case
  * and earlier identification entries only.
  */
 CREATE OR REPLACE FUNCTION api.ident_record_body(p_token_hash bytea,
@@ -227,6 +230,20 @@ BEGIN
 	-- One entry per case at a time: the rules below read the others.
 	PERFORM pg_catalog.pg_advisory_xact_lock(6,
 	    pg_catalog.hashtext(p_case_id::text));
+
+	-- A panel at work decides its case (0023, api.panel_vote): no
+	-- single conclusive decision or reconsideration beside it.
+	-- (Nested: a coordinator, who reads no panel, never gets here.)
+	IF v_stage <> 'initial' THEN
+		IF EXISTS (SELECT 1 FROM ident.panel pn
+		    WHERE pn.case_id = p_case_id
+		      AND pn.status IN ('open', 'second_review')) THEN
+			RETURN api.refuse(v_p, 'identification', 'failed',
+			    'panel_active', api.problem(409, 'conflict',
+			    'a panel is at work on this case: the panel '
+			    'decides', 'stage'));
+		END IF;
+	END IF;
 
 	-- The profile's rules.
 	IF v_stage = 'conclusive' THEN

@@ -45,7 +45,11 @@ AS $$
 	    'exploitation', 'minor', 'outcome'], false),
 	('repeat_signals', 'count', ARRAY['region', 'exploitation',
 	    'reporter_kind', 'minor'], false),
-	('emergency_reads', 'count', ARRAY['region', 'verdict'], true)
+	('emergency_reads', 'count', ARRAY['region', 'verdict'], true),
+	('panel_decisions', 'count', ARRAY['region', 'exploitation', 'minor',
+	    'outcome', 'model', 'dissent'], false),
+	('time_to_panel_decision', 'duration', ARRAY['region',
+	    'exploitation', 'minor', 'outcome', 'model'], false)
 $$;
 COMMENT ON FUNCTION stats.measures() IS
     'The measures, their kind (count or duration), the dimensions each '
@@ -85,6 +89,8 @@ AS $$
 	WHEN 'stage' THEN ARRAY['initial', 'conclusive', 'reconsideration']
 	WHEN 'verdict' THEN ARRAY['justified', 'unjustified', 'pending']
 	WHEN 'investigation' THEN ARRAY['none', 'exists']
+	WHEN 'model' THEN ARRAY['panel', 'single']
+	WHEN 'dissent' THEN ARRAY['none', 'some']
 	END
 $$;
 COMMENT ON FUNCTION stats.categories(text) IS
@@ -275,6 +281,21 @@ BEGIN
 		    WHERE d.case_id = c.id AND d.stage = 'initial') i
 		WHERE k.decided_on >= v_d0 AND k.decided_on < v_d1
 		  AND i.first_initial <= k.decided_on;
+	WHEN 'panel_decisions', 'time_to_panel_decision' THEN
+		-- a decided panel (0023), dated by its decision; dissent:
+		-- whether any vote went against the outcome
+		RETURN QUERY SELECT pg_catalog.to_jsonb(f)
+		        || pg_catalog.jsonb_build_object('outcome', p.outcome,
+		            'model', p.model, 'dissent', CASE WHEN EXISTS (
+		                SELECT 1 FROM ident.panel_vote v
+		                WHERE v.panel_id = p.id
+		                  AND v.outcome <> p.outcome)
+		            THEN 'some' ELSE 'none' END),
+		    EXTRACT(epoch FROM p.decided_at - p.assigned_at)
+		FROM ident.panel p
+		JOIN care.case c ON c.id = p.case_id
+		JOIN stats.signal_fact f ON f.signal_id = c.signal_id
+		WHERE p.decided_at >= p_from AND p.decided_at < p_to;
 	WHEN 'repeat_signals' THEN
 		RETURN QUERY SELECT pg_catalog.to_jsonb(f), NULL::numeric
 		FROM stats.signal_fact f

@@ -13,8 +13,8 @@ import {randomUUID} from 'node:crypto';
 import {after, before, test} from 'node:test';
 
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, enrolViaApi,
-	expect, fixture, launch, loginViaApi, newPage,
+	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
+	enrolAndLogin, expect, launch, newPage,
 } from './lib.mjs';
 
 let browser;
@@ -22,29 +22,8 @@ let caseId;
 let nl;
 let en;
 
-/*
- * A person's session for setting up and checking through the API (a page
- * of its own; enrolled through the API unless it already is).
- */
-async function sessionOf(who) {
-	const page = await newPage(browser);
-	if (!fixture().persons[who].enrolled)
-		await enrolViaApi(page, who);
-	const b = await loginViaApi(page, who);
-	return {page, csrf: b.csrf_token};
-}
-
-/* A call in that session (CSRF token and Origin on unsafe methods). */
-async function call(s, method, path, data, headers = {}) {
-	const h = {...headers};
-	if (method !== 'GET') {
-		h['X-CSRF-Token'] = s.csrf;
-		h.Origin = BASE;
-	}
-	const r = await s.page.request.fetch(BASE + path, {method, data,
-		headers: h});
-	return {status: r.status(), body: await r.json().catch(() => null)};
-}
+const sessionOf = (who) => apiSession(browser, who);
+const call = apiCall;
 
 const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
 

@@ -326,3 +326,28 @@ export async function enrolAndLogin(page, who) {
 		await (api ? enrolViaApi : enrolViaUi)(page, who);
 	await (api ? loginViaApi : loginViaUi)(page, who);
 }
+
+/*
+ * A person's session for setting up and checking through the API (a
+ * page of its own; enrolled through the API unless it already is):
+ * {page, csrf, id}.
+ */
+export async function apiSession(browser, who) {
+	const page = await newPage(browser);
+	if (!fixture().persons[who].enrolled)
+		await enrolViaApi(page, who);
+	const b = await loginViaApi(page, who);
+	return {page, csrf: b.csrf_token, id: b.person.id};
+}
+
+/* A call in such a session (CSRF token and Origin on unsafe methods). */
+export async function apiCall(s, method, path, data, headers = {}) {
+	const h = {...headers};
+	if (method !== 'GET') {
+		h['X-CSRF-Token'] = s.csrf;
+		h.Origin = BASE;
+	}
+	const r = await s.page.request.fetch(BASE + path, {method, data,
+		headers: h});
+	return {status: r.status(), body: await r.json().catch(() => null)};
+}

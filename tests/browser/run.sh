@@ -154,6 +154,10 @@ person admin admin "Beheer Browser" "Bert Beheer"
 person chain_director chain_director "Ketenregie Browser" "Kees Ketenregie"
 person privacy_officer privacy_officer "Gegevensbescherming Browser" \
     "Petra Privacy"
+# an identification panel (issue 19, panels.test.mjs): three assessors
+person panel_chair assessor "Beoordelingsinstantie Browser" "Paula Paneel"
+person panel_care assessor "Beoordelingsinstantie Browser" "Piet Zorg"
+person panel_med assessor "Beoordelingsinstantie Browser" "Pim Arts"
 
 # The audit signing key: checkpoints, and the signature of publications.
 ctl audit keygen --out "$TMP/audit-key.pem" >"$TMP/audit-pub.pem" || {

@@ -18,25 +18,25 @@ SELECT results_eq(
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
         (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
         (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
-        (20, '0020_key_rotation.sql')$$,
-    'schema_version records 0001 to 0020 in order');
+        (20, '0020_key_rotation.sql'), (23, '0023_panel.sql')$$,
+    'schema_version records 0001 to 0021 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 20,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 21,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 20, 'api.schema_version() is 20');
+SELECT is(api.schema_version(), 21, 'api.schema_version() is 21');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
         ('30_cases.sql'), ('40_audit.sql'), ('50_tracks.sql'),
-        ('60_people.sql'), ('62_keys.sql'), ('65_sessions.sql'),
-        ('70_overview.sql'), ('75_statistics.sql'),
+        ('55_panel.sql'), ('60_people.sql'), ('62_keys.sql'),
+        ('65_sessions.sql'), ('70_overview.sql'), ('75_statistics.sql'),
         ('78_publications.sql'), ('80_data_protection.sql'),
         ('81_kek.sql'), ('82_privacy.sql'), ('99_doors.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 16,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -59,7 +59,8 @@ SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
     'verified_checkpoint', 'break_glass_limit'],
     'audit tables');
 SELECT tables_are('ref', ARRAY['region', 'municipality'], 'ref tables');
-SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
+SELECT tables_are('ident', ARRAY['profile', 'decision', 'panel',
+    'panel_member', 'panel_vote'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
 SELECT tables_are('stats', ARRAY['config', 'publication'], 'stats tables');
 

@@ -39,7 +39,8 @@ $$;
 -- ---------------------------------------------------------------------
 -- The complete table-level matrix of schemas ident and invest.
 -- ---------------------------------------------------------------------
-SELECT tables_are('ident', ARRAY['profile', 'decision'], 'ident tables');
+SELECT tables_are('ident', ARRAY['profile', 'decision', 'panel',
+    'panel_member', 'panel_vote'], 'ident tables');
 SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
 SELECT set_eq($$
     SELECT r.rolname, n.nspname || '.' || c.relname, p.p
@@ -297,6 +298,9 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_history', 'overview', ARRAY['SELECT']),
     ('decision', 'coordinator', ARRAY['SELECT', 'INSERT']),
     ('decision', 'assessor', ARRAY['SELECT', 'INSERT']),
+    ('panel', 'assessor', ARRAY['SELECT', 'INSERT', 'UPDATE']),
+    ('panel_member', 'assessor', ARRAY['SELECT', 'INSERT', 'UPDATE']),
+    ('panel_vote', 'assessor', ARRAY['SELECT', 'INSERT']),
     ('case_share', 'investigator', ARRAY['SELECT']),
     ('case_share', 'case_sharer', ARRAY['SELECT', 'INSERT']),
     ('record', 'investigator', ARRAY['SELECT', 'INSERT', 'UPDATE']),
@@ -307,6 +311,9 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_history', 'statistician', ARRAY['SELECT']),
     ('subject', 'statistician', ARRAY['SELECT']),
     ('decision', 'statistician', ARRAY['SELECT']),
+    -- 0023: decided panels and their dissent, counted
+    ('panel', 'statistician', ARRAY['SELECT']),
+    ('panel_vote', 'statistician', ARRAY['SELECT']),
     -- 0016: the existence of an investigation record (decoupling).
     ('record', 'statistician', ARRAY['SELECT']),
     -- 0019: export, rectification and erasure (nrm_privacy's SECURITY
@@ -423,6 +430,7 @@ SELECT set_eq($$
           'recovery_code', 'session', 'login_failure', 'login_lock')
       AND pg_temp.any_priv(r.oid, c.oid) <> '{}'$$,
     $$VALUES ('nrm_admin', 'person', '{SELECT}'),
+        ('nrm_assessor', 'person', '{SELECT}'),
         ('nrm_coordinator', 'person', '{SELECT}'),
         ('nrm_overview', 'person', '{SELECT}'),
         ('nrm_people', 'person', '{INSERT,SELECT,UPDATE}'),
@@ -434,7 +442,8 @@ SELECT set_eq($$
         ('nrm_people', 'login_lock', '{DELETE,INSERT,SELECT,UPDATE}')$$,
     'auth people tables: only nrm_people touches the secrets; admins, '
     'and the overview (role, regions, status, key_id) '
-    'read persons, coordinators the columns a handover checks');
+    'read persons, coordinators the columns a handover checks, '
+    'assessors the names of panel members (0023)');
 -- (its functions: every SECURITY DEFINER one of auth, below)
 SELECT pg_temp.definer_role('nrm_people', NULL);
 SELECT is_empty($$SELECT sig FROM fn

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(112);
+SELECT plan(114);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -465,7 +465,11 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
         'care.subject.pseudonym_prev', 'care.subject.signal_id',
         'ident.decision.case_id', 'ident.decision.decided_on',
         'ident.decision.outcome', 'ident.decision.recorded_at',
-        'ident.decision.stage', 'intake.signal.age_estimate',
+        'ident.decision.stage', 'ident.panel.assigned_at',
+        'ident.panel.case_id', 'ident.panel.decided_at', 'ident.panel.id',
+        'ident.panel.model', 'ident.panel.outcome',
+        'ident.panel_vote.outcome', 'ident.panel_vote.panel_id',
+        'intake.signal.age_estimate',
         'intake.signal.agency_id', 'intake.signal.exploitation',
         'intake.signal.gender', 'intake.signal.id', 'intake.signal.minor',
         'intake.signal.nationality', 'intake.signal.notification_only',

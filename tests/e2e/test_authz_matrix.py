@@ -75,6 +75,15 @@ POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 403 4
 GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  out r   403 404 200 403 403 403 403 403 403 401 401
 GET /v1/identifications            -   r   403 403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel          in  w   403 403 422 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel          out w   403 403 422 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/panel           in  r   403 403 200 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/panel           out r   403 403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel/recusal  in  w   403 403 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel/recusal  out w   403 403 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel/vote     in  w   403 403 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/panel/vote     out w   403 403 403 403 403 403 403 403 403 401 401
+GET /v1/panels/pending             -   r   403 403 200 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/share          in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/share          out w   403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/handover       in  w   403 403 403 403 403 403 403 403 403 401 401
@@ -162,7 +171,10 @@ PUBLIC_V1 = ("GET /v1/openapi.yaml", "GET /v1/openapi.json")
 # handover, which no key may make (a person's session may,
 # test_people.py), and the login, which no token changes.
 REVOKED_ROLE = {"POST /v1/cases/{id}/handover": "coordinator",
-                "POST /v1/session": "reporter"}
+                "POST /v1/session": "reporter",
+                # a member's own act (issue 19): no key may vote or recuse
+                "POST /v1/cases/{id}/panel/recusal": "assessor",
+                "POST /v1/cases/{id}/panel/vote": "assessor"}
 REGION = {"in": "VR13", "out": "VR17"}
 
 
@@ -688,6 +700,16 @@ def request_for(w, route, key, obj_id):
                 "rationale": None, "decided_on": day(0)}
         elif action == "share":
             kw["json"] = {"agency_id": w.agency_a, "consent": True}
+        elif action == "panel":
+            # no member: the assessor gets past authorization to the
+            # body's 422 (known and unknown case alike)
+            kw["json"] = {"members": [], "chair": str(uuid.uuid4())}
+        elif action == "recusal":
+            # a member's own act: a key is no person (403); a session's
+            # body is checked first (422), before the case and its panel
+            kw["json"] = {"reason": "matrix"}
+        elif action == "vote":
+            kw["json"] = {"outcome": "matrix", "reason": "other"}
         elif action == "handover":
             # a session's colleague: an active coordinator of VR13
             kw["json"] = {"person": w.colleague if isinstance(key, Session)
@@ -868,6 +890,10 @@ def column_wrong(w, column, expected_of, key_of):
 # route is about.  docs/authorization.md holds the same list.
 SESSION_CELLS = """
 route                              obj rep crd asr inv aud ana adm chd prv
+POST /v1/cases/{id}/panel/recusal  in  403 403 422 403 403 403 403 403 403
+POST /v1/cases/{id}/panel/recusal  out 403 403 422 403 403 403 403 403 403
+POST /v1/cases/{id}/panel/vote     in  403 403 422 403 403 403 403 403 403
+POST /v1/cases/{id}/panel/vote     out 403 403 422 403 403 403 403 403 403
 POST /v1/cases/{id}/handover       in  403 200 403 403 403 403 403 403 403
 POST /v1/cases/{id}/handover       out 403 404 403 403 403 403 403 403 403
 GET /v1/session                    -   200 200 200 200 200 200 200 200 200

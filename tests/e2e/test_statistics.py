@@ -54,12 +54,12 @@ def allowed_table():
     text = HEADER.read_text(encoding="utf-8")
     dims = ["region", "exploitation", "reporter_kind", "minor", "age_band",
             "gender", "nationality_group", "priority", "outcome", "reason",
-            "stage", "verdict", "investigation"]
+            "stage", "verdict", "investigation", "model", "dissent"]
     measures = re.findall(r"^ \*  ([a-z_]+)\s+(?:count|duration)\s",
                           text, re.M)
-    rows = re.findall(r"^ \*  ([a-z_.]+)\s+((?:[x.]\s+){12}[x.])\s*$",
+    rows = re.findall(r"^ \*  ([a-z_.]+)\s+((?:[x.]\s+){14}[x.])\s*$",
                       text, re.M)
-    assert len(measures) == 12 and len(rows) == 12, (measures, rows)
+    assert len(measures) == 14 and len(rows) == 14, (measures, rows)
     out = {}
     for m, (_, marks) in zip(measures, rows):
         out[m] = [d for d, x in zip(dims, marks.split()) if x == "x"]
@@ -201,7 +201,7 @@ def test_every_allowed_breakdown_answers(nrmd, st_keys):
     table = allowed_table()
     dims = ["region", "exploitation", "reporter_kind", "minor", "age_band",
             "gender", "nationality_group", "priority", "outcome", "reason",
-            "stage", "verdict", "investigation"]
+            "stage", "verdict", "investigation", "model", "dissent"]
     for m, allowed in table.items():
         for d in dims:
             r = get(nrmd, st_keys["analyst"], measure=m, period="2026-Q4",

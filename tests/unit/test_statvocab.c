@@ -32,6 +32,8 @@ static const struct {
     {"time_initial_to_conclusive", NRM_STAT_DURATION, false},
     {"repeat_signals", NRM_STAT_COUNT, false},
     {"emergency_reads", NRM_STAT_COUNT, true},
+    {"panel_decisions", NRM_STAT_COUNT, false},
+    {"time_to_panel_decision", NRM_STAT_DURATION, false},
 };
 
 static void
@@ -62,7 +64,7 @@ test_dims(void **state)
 	static const char *const names[] = {"region", "exploitation",
 	    "reporter_kind", "minor", "age_band", "gender", "nationality_group",
 	    "priority", "outcome", "reason", "stage", "verdict",
-	    "investigation"};
+	    "investigation", "model", "dissent"};
 
 	(void)state;
 	assert_int_equal(NRM_ARRAY_LEN(names), NRM_STAT_DIM__COUNT);
@@ -110,6 +112,13 @@ static const struct allow_case allow_cases[] = {
     {"emergency_reads", "region", true},
     {"emergency_reads", "gender", false},
     {"signals", "verdict", false},
+    {"panel_decisions", "dissent", true},
+    {"panel_decisions", "model", true},
+    {"panel_decisions", "stage", false},
+    {"time_to_panel_decision", "model", true},
+    {"time_to_panel_decision", "dissent", false},
+    {"identification_decisions", "dissent", false},
+    {"signals", "model", false},
 };
 
 static void

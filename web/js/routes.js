@@ -23,6 +23,9 @@ export const routes = {
 	/* assessor, auditor, analyst, admin, API reference: helper ui2 */
 	queue: {module: './screens/queue.js', roles: ['assessor'],
 	        nav: 'nav.queue'},
+	/* identification panels (issue 19) */
+	panels: {module: './screens/panels.js', roles: ['assessor'],
+	         nav: 'nav.panels'},
 	audit: {module: './screens/audit.js', roles: ['auditor'],
 	        nav: 'nav.audit'},
 	stats: {module: './screens/stats.js', roles: ['analyst'],

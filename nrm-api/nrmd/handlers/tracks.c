@@ -62,10 +62,6 @@ track_body_text(struct nrm_req *r, char **text)
 	return NRM_OK;
 }
 
-/* The members nrmd adds to an entry when it seals the rationale. */
-static const char *const ident_sealed_keys[] = {
-    "id", "data_key", "rationale_ct"};
-
 static void
 ident_record_authed(struct nrm_req *r)
 {
@@ -76,19 +72,18 @@ ident_record_authed(struct nrm_req *r)
 
 	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return;
-	for (size_t i = 0; i < NRM_ARRAY_LEN(ident_sealed_keys); i++)
-		if (cJSON_HasObjectItem(root, ident_sealed_keys[i])) {
-			cJSON_Delete(root);
-			nrm_req_fail(r, NRM_E_VALIDATION, "",
-			    "unknown field; known: stage, outcome, "
-			    "deciding_body, rationale, decided_on, "
-			    "reflection_start, reflection_end, "
-			    "recovery_start, recovery_end");
-			return;
-		}
+	if (nrm_sealed_client_keys(root)) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_VALIDATION, "",
+		    "unknown field; known: stage, outcome, "
+		    "deciding_body, rationale, decided_on, "
+		    "reflection_start, reflection_end, "
+		    "recovery_start, recovery_end");
+		return;
+	}
 	/* the rationale leaves nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_rationale(
-		nrm_kek_set_current(&r->app->data_keks), root) != NRM_OK) {
+	if (nrm_sealed_rationale(nrm_kek_set_current(&r->app->data_keks), root,
+		"ident.decision") != NRM_OK) {
 		cJSON_Delete(root);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
 		return;

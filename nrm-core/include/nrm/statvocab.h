@@ -33,6 +33,9 @@
  *                                        before)
  *  emergency_reads             count     the break-glass read's audit
  *                                        event (auditors may read it)
+ *  panel_decisions             count     the panel's decision (issue 19)
+ *  time_to_panel_decision      duration  the panel's decision (from its
+ *                                        referral; median, p90 s)
  *
  *  dimension          values (from)
  *  -----------------  ------------------------------------------------
@@ -56,20 +59,25 @@
  *                     (invest.record) for the case or its signal was
  *                     created on or before the decision's day; only its
  *                     existence is read (docs/separation.md)
+ *  model              panel, single: who decided (the profile's model)
+ *  dissent            none, some: whether a vote went against the
+ *                     panel's decision
  *
- *  allowed:     reg expl rep min age gen nat pri out rea sta ver inv
- *  signals       x   x    x   x   x   x   x   .   .   .   .   .   .
- *  anonymous_n.  x   x    x   .   x   x   x   .   .   .   .   .   .
- *  cases         x   x    x   x   x   x   x   x   .   .   .   .   .
- *  cases_t_i_t.  x   x    x   x   x   x   x   x   .   .   .   .   .
- *  time_to_take  x   x    x   x   .   .   .   x   .   .   .   .   .
- *  escalations   x   x    x   x   .   .   .   x   .   .   .   .   .
- *  transfers     x   x    x   x   .   .   .   x   .   .   .   .   .
- *  closures      x   x    x   x   .   .   .   x   .   x   .   .   .
- *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .   x
- *  time_i_to_c.  x   x    .   x   .   .   .   .   x   .   .   .   .
- *  repeat_sig.   x   x    x   x   .   .   .   .   .   .   .   .   .
- *  emergency_r.  x   .    .   .   .   .   .   .   .   .   .   x   .
+ *  allowed:     reg expl rep min age gen nat pri out rea sta ver inv mod dis
+ *  signals       x   x    x   x   x   x   x   .   .   .   .   .   .   .   .
+ *  anonymous_n.  x   x    x   .   x   x   x   .   .   .   .   .   .   .   .
+ *  cases         x   x    x   x   x   x   x   x   .   .   .   .   .   .   .
+ *  cases_t_i_t.  x   x    x   x   x   x   x   x   .   .   .   .   .   .   .
+ *  time_to_take  x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
+ *  escalations   x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
+ *  transfers     x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
+ *  closures      x   x    x   x   .   .   .   x   .   x   .   .   .   .   .
+ *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .   x   .   .
+ *  time_i_to_c.  x   x    .   x   .   .   .   .   x   .   .   .   .   .   .
+ *  repeat_sig.   x   x    x   x   .   .   .   .   .   .   .   .   .   .   .
+ *  emergency_r.  x   .    .   .   .   .   .   .   .   .   .   x   .   .   .
+ *  panel_dec.    x   x    .   x   .   .   .   .   x   .   .   .   .   x   x
+ *  time_to_p_d.  x   x    .   x   .   .   .   .   x   .   .   .   .   x   .
  *
  * Why not more: minor is constant for anonymous notifications (adults
  * only); priority exists for cases only; a duration is a median over at
@@ -80,6 +88,8 @@
  * conclusive decision's.  investigation exists for identification
  * decisions only: it is what the decoupling indicator counts (a
  * decision with no investigation record), read as existence alone.
+ * model and dissent exist for panel decisions only (a panel's members,
+ * reasons and rationales are never counted).
  */
 #ifndef NRM_STATVOCAB_H
 #define NRM_STATVOCAB_H
@@ -105,6 +115,8 @@ enum nrm_stat_dim {
 	NRM_STAT_DIM_STAGE,
 	NRM_STAT_DIM_VERDICT,
 	NRM_STAT_DIM_INVESTIGATION,
+	NRM_STAT_DIM_MODEL,
+	NRM_STAT_DIM_DISSENT,
 	NRM_STAT_DIM__COUNT
 };
 

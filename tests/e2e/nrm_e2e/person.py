@@ -51,3 +51,34 @@ class Session:
             h["Origin"] = self.d.config.get("public_origin") or \
                 self.d.tls_url
         return h
+
+
+def enrolled_session(d, admin, agency_id, role, regions=(), name=None):
+    """A new person of the agency and role, made by the admin key over
+    HTTP, enrolled and logged in on d: (Session, person id)."""
+    import base64
+    import time
+    import uuid
+
+    login = "p" + uuid.uuid4().hex[:12]
+    r = requests.post(d.url + "/v1/admin/persons", timeout=30,
+                      headers={"Authorization": "Bearer " + admin.token},
+                      json={"login": login,
+                            "display_name": name or "Medewerker " + login[-4:],
+                            "agency_id": agency_id, "role": role,
+                            "regions": list(regions)})
+    assert r.status_code == 201, (r.status_code, r.text[:300])
+    pid, code = r.json()["id"], r.json()["enrolment_code"]
+    for _ in range(5):  # the dictionary check refuses a random few
+        password = "Paneel-" + base64.b32encode(
+            uuid.uuid4().bytes).decode().rstrip("=").lower()
+        r = requests.post(d.url + "/v1/enrol", timeout=30, json={
+            "enrolment_code": code, "password": password})
+        if r.status_code != 422:
+            break
+    assert r.status_code == 201, (r.status_code, r.text[:300])
+    secret = re.search(r"secret=([A-Z2-7]+)",
+                       r.json()["otpauth_uri"]).group(1)
+    s = Session(d, login, password, r.json()["recovery_codes"])
+    s.login(totp=totp(secret, int(time.time()) // 30))
+    return s, pid

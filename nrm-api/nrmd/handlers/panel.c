@@ -1,0 +1,152 @@
+/*
+ * panel.c - the identification panel's routes (see panel.h).
+ *
+ *   POST /v1/cases/{id}/panel          assessor -> api.panel_assign
+ *   GET  /v1/cases/{id}/panel          assessor -> api.panel_get
+ *   POST /v1/cases/{id}/panel/recusal  assessor (a member's session)
+ *                                      -> api.panel_recuse
+ *   POST /v1/cases/{id}/panel/vote     assessor (a member's session)
+ *                                      -> api.panel_vote
+ *   GET  /v1/panels/pending            assessor -> api.panel_pending
+ *
+ * Whether the caller is a person (a session) and a member is the
+ * database's to say: an API key of the assessor role gets its 403 there.
+ */
+#include "panel.h"
+#include "auth.h"
+#include "dbapi.h"
+#include "sealed.h"
+#include "util.h"
+
+#include "nrm/json.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+/*
+ * Send the JSON object body of the request as the jsonb parameter after
+ * the case id; `seal`: the vote's rationale is sealed first, and the
+ * answer, which holds sealed rationales, is opened.
+ */
+static void
+panel_send_body(
+    struct nrm_req *r, enum nrm_stmt stmt, bool seal, const char *profile)
+{
+	struct nrm_dbapi_call call;
+	const char *id = nrm_req_uuid_param(r);
+	cJSON *root;
+	char *text;
+
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
+		return;
+	if (seal && nrm_sealed_client_keys(root)) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_VALIDATION, "",
+		    "unknown field; known: outcome, reason, rationale");
+		return;
+	}
+	if (seal &&
+	    nrm_sealed_rationale(nrm_kek_set_current(&r->app->data_keks), root,
+		"ident.panel_vote") !=
+		NRM_OK) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the vote");
+		return;
+	}
+	text = nrm_json_print_take(root, true);
+	if (text == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, text);
+	if (profile != NULL)
+		nrm_dbapi_text(&call, profile);
+	/* The parameters are copied by the pool before text goes. */
+	nrm_sealed_send(r, stmt, &call, "case", id);
+	free(text);
+}
+
+static void
+panel_assign_authed(struct nrm_req *r)
+{
+	panel_send_body(
+	    r, NRM_STMT_PANEL_ASSIGN, false, r->app->cfg.jurisdiction_profile);
+}
+
+void
+nrm_h_panel_assign(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ASSESSOR, "panel.create", "case", panel_assign_authed);
+}
+
+static void
+panel_get_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const char *id = nrm_req_uuid_param(r);
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	/* visible votes carry their rationale sealed: opened here */
+	nrm_sealed_send(r, NRM_STMT_PANEL_GET, &call, "case", id);
+}
+
+void
+nrm_h_panel_get(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ASSESSOR, "panel.read", "case", panel_get_authed);
+}
+
+static void
+panel_recusal_authed(struct nrm_req *r)
+{
+	panel_send_body(r, NRM_STMT_PANEL_RECUSE, false, NULL);
+}
+
+void
+nrm_h_panel_recusal(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ASSESSOR, "panel.recuse", "case", panel_recusal_authed);
+}
+
+static void
+panel_vote_authed(struct nrm_req *r)
+{
+	panel_send_body(r, NRM_STMT_PANEL_VOTE, true, NULL);
+}
+
+void
+nrm_h_panel_vote(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_ASSESSOR, "panel.vote", "case", panel_vote_authed);
+}
+
+/* No query parameter: any is a 400 naming it. */
+static void
+panel_pending_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	struct evkeyvalq q;
+
+	if (nrm_req_page_query(r, &q, NULL, 0) != NRM_OK)
+		return;
+	evhttp_clear_headers(&q);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_send(r, NRM_STMT_PANEL_PENDING, &call, NULL);
+}
+
+void
+nrm_h_panel_pending(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_ASSESSOR, "panel.pending", "panel",
+	    panel_pending_authed);
+}
