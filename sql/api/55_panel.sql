@@ -563,8 +563,7 @@ COMMENT ON FUNCTION api.panel_assign(bytea, text, inet, uuid, jsonb, text)
     'panel (or single decision-maker) under the profile''s rules; a new '
     'panel of a case excludes the members of its earlier ones; audited '
     'panel.create.';
-GRANT EXECUTE ON FUNCTION api.panel_assign(bytea, text, inet, uuid, jsonb,
-    text) TO nrm_app;
+-- A door of nrm_assessor (99_doors.sql).
 
 /*
  * GET /v1/cases/{id}/panel (assessor): {"case_id", "panel": the newest
@@ -607,7 +606,7 @@ $$;
 COMMENT ON FUNCTION api.panel_get(bytea, text, inet, uuid) IS
     'GET /v1/cases/{id}/panel: the case''s panel and earlier panels as '
     'the caller may see them (blind voting); audited panel.read.';
-GRANT EXECUTE ON FUNCTION api.panel_get(bytea, text, inet, uuid) TO nrm_app;
+-- A door of nrm_assessor (99_doors.sql).
 
 /*
  * The panel at work on p_case_id that the acting person may act on, or
@@ -722,8 +721,7 @@ $$;
 COMMENT ON FUNCTION api.panel_recuse(bytea, text, inet, uuid, jsonb) IS
     'POST /v1/cases/{id}/panel/recusal: a member declares a conflict of '
     'interest (reason code) before voting; audited panel.recuse.';
-GRANT EXECUTE ON FUNCTION api.panel_recuse(bytea, text, inet, uuid, jsonb)
-    TO nrm_app;
+-- A door of nrm_assessor (99_doors.sql).
 
 /*
  * POST /v1/cases/{id}/panel/vote {"outcome", "reason", "rationale"} (a
@@ -847,8 +845,7 @@ COMMENT ON FUNCTION api.panel_vote(bytea, text, inet, uuid, jsonb) IS
     'POST /v1/cases/{id}/panel/vote: a member''s (or the second '
     'reviewer''s) vote with a reason code and a sealed rationale; the '
     'decision once quorum and rule are met; audited panel.vote.';
-GRANT EXECUTE ON FUNCTION api.panel_vote(bytea, text, inet, uuid, jsonb)
-    TO nrm_app;
+-- A door of nrm_assessor (99_doors.sql).
 
 /*
  * GET /v1/panels/pending (assessor): the inbox of pending decisions
@@ -940,4 +937,4 @@ COMMENT ON FUNCTION api.panel_pending(bytea, text, inet) IS
     'GET /v1/panels/pending: the inbox of undecided panels with their '
     'clocks (a person''s own; all for the body''s API key), overdue and '
     'stalled ones escalated to the chair; audited panel.pending.';
-GRANT EXECUTE ON FUNCTION api.panel_pending(bytea, text, inet) TO nrm_app;
+-- A door of nrm_assessor (99_doors.sql).

@@ -129,6 +129,12 @@ INSERT INTO nrm.door (name, roles) VALUES
      '{nrm_admin}'),
     ('api.key_list(bytea,text,inet,uuid,integer)', '{nrm_admin}'),
     ('api.key_revoke(bytea,text,inet,uuid)', '{nrm_admin}'),
+    -- identification panels (issue 19): a member acts in its own session
+    ('api.panel_assign(bytea,text,inet,uuid,jsonb,text)', '{nrm_assessor}'),
+    ('api.panel_get(bytea,text,inet,uuid)', '{nrm_assessor}'),
+    ('api.panel_recuse(bytea,text,inet,uuid,jsonb)', '{nrm_assessor}'),
+    ('api.panel_vote(bytea,text,inet,uuid,jsonb)', '{nrm_assessor}'),
+    ('api.panel_pending(bytea,text,inet)', '{nrm_assessor}'),
     -- privacy officer (issue 15)
     ('api.privacy_export(bytea,text,inet,uuid,bytea)',
      '{nrm_privacy_officer}'),
