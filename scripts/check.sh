@@ -19,7 +19,7 @@
 #              the ha profile)
 #   chaos-short scripts/chaos.sh at the short scale: one fault of each
 #              kind on a pg_auto_failover formation (make chaos is the
-#              full battery)
+#              full battery; NRM_CHECK_CHAOS=0 skips it)
 #
 # Every tier runs even when an earlier one failed (unless it depends on
 # it), so one run shows every failure.  A short summary per tier, then the
@@ -312,9 +312,14 @@ step compose-no-passwords sh -c '! env -u NRM_PG_PASSWORD \
 
 # The fault battery's short version (issue 17): its own formation and
 # daemons, one fault of each kind, the laws checked against the database.
-if [ "$BUILD_OK" -eq 1 ]; then
+# Creating a pg_auto_failover formation takes 85 s or more on a busy
+# 2-core host and each failover about a minute: NRM_CHECK_CHAOS=0 skips
+# the tier.
+if [ "${NRM_CHECK_CHAOS:-1}" = 0 ]; then
+	record chaos-short SKIP 0 0 0 "NRM_CHECK_CHAOS=0"
+elif [ "$BUILD_OK" -eq 1 ]; then
 	step chaos-short env NRM_CHAOS_SCALE=short NRM_CHAOS_RUNS=1 \
-	    NRM_CHAOS_README= NRM_CHAOS_TIMEOUT=600 \
+	    NRM_CHAOS_README= NRM_CHAOS_TIMEOUT=1200 \
 	    NRM_CHAOS_PORT="$(shuf -i 47000-47990 -n1)" scripts/chaos.sh
 else
 	skip_tier chaos-short "build failed"

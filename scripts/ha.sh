@@ -184,6 +184,8 @@ cmd_up() {
 
 	create_node node1 "$p1" "$mport"
 	wait_for 120 "node1 to be primary" formation_has_primary
+	# the keeper may still be restarting it: roles once it accepts
+	wait_for 120 "node1 to accept connections" primary_accepts
 	"$HERE/pg.sh" roles "$HOST" "$(primary_port)"
 	create_node node2 "$p2" "$mport"
 	wait_for 180 "node2 to be a synchronous secondary" formation_settled
@@ -196,6 +198,13 @@ formation_has_primary() {
 	b=$(node_state node2)
 	[ "$a" = primary ] || [ "$a" = single ] || [ "$a" = wait_primary ] ||
 	    [ "$b" = primary ] || [ "$b" = wait_primary ]
+}
+
+primary_accepts() {
+	local p
+	p=$(primary_port)
+	[ -n "$p" ] && "$PGBIN/psql" -X -q -h "$HOST" -p "$p" -U postgres \
+	    -d postgres -c 'select 1'
 }
 
 # The port of the node the monitor names primary (or single).
