@@ -65,10 +65,16 @@ POST /v1/cases/{id}/decline        in  w   403 200 403 403 403 403 403 403 401 4
 POST /v1/cases/{id}/decline        out w   403 404 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/transfer       in  w   403 200 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/transfer       out w   403 404 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/accept in w   403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/accept out w  403 404 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/refuse in w   403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/refuse out w  403 404 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/close          in  w   403 200 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/close          out w   403 404 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/reopen         in  w   403 200 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/reopen         out w   403 404 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/contact        in  w   403 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/contact        out w   403 404 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 401 401
@@ -318,6 +324,14 @@ class World:
         case_id = self.submit(reporter, scope)["case_id"]
         holder = (self.holder or self.keys["coordinator"]) \
             if scope == "in" else self.other["coordinator"]
+        if state == "pending":
+            # a VR17 case its coordinator sent to VR13 ("in": the
+            # matrix's coordinator may answer it) or to VR09 ("out")
+            case_id = self.submit(self.other["reporter"], "out")["case_id"]
+            self.act(self.other["coordinator"], case_id, "transfer",
+                     {"target_region": "VR13" if scope == "in" else "VR09",
+                      "reason": "wrong_region"})
+            return case_id
         if state in ("taken", "closed"):
             self.act(holder, case_id, "take", {})
         if state == "closed":
@@ -514,6 +528,7 @@ def world(nrmd, cluster):
         w.signal[scope], w.open[scope] = rec["signal_id"], rec["case_id"]
     w.taken = {s: w.case(s, "taken") for s in ("in", "out")}
     w.closed = {s: w.case(s, "closed") for s in ("in", "out")}
+    w.pending = {s: w.case(s, "pending") for s in ("in", "out")}
     w.rec = {s: w.record(s) for s in ("in", "out")}
     # people of agency A and of another agency (an admin sees both)
     w.person_agency = {"in": w.agency_a, "out": cluster.scalar(
@@ -578,10 +593,13 @@ CASE_BODY = {
     "transfer": {"target_region": "VR09", "reason": "wrong_region"},
     "close": {"reason": "victim_supported"},
     "reopen": {"reason": "new_information"},
+    "accept": {},
+    "refuse": {"reason": "no_capacity"},
 }
 # The state a case must be in for the action to succeed in scope.
 CASE_STATE = {"take": "open", "decline": "open", "transfer": "open",
-              "close": "taken", "reopen": "closed", "handover": "taken"}
+              "close": "taken", "reopen": "closed", "handover": "taken",
+              "contact": "taken", "accept": "pending", "refuse": "pending"}
 
 
 def column_key(w, route_row, column):
@@ -636,8 +654,8 @@ def target(w, route, obj, fresh):
         state = CASE_STATE.get(action, "open")
         if fresh:
             return w.case(obj, state)
-        return {"open": w.open, "taken": w.taken,
-                "closed": w.closed}[state][obj]
+        return {"open": w.open, "taken": w.taken, "closed": w.closed,
+                "pending": w.pending}[state][obj]
     return None
 
 
@@ -662,6 +680,10 @@ def request_for(w, route, key, obj_id):
         action = path.rsplit("/", 1)[1]
         if action in CASE_BODY:
             kw["json"] = CASE_BODY[action]
+        elif action == "contact":
+            # now: not in the future, not before the case's signal
+            kw["json"] = {"mode": "phone", "at": datetime.datetime.now(
+                datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         elif action == "identification":
             kw["json"] = {
                 "stage": "initial", "outcome": "positive",

@@ -33,7 +33,9 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 # The inbox item (docs/sql-api.md, "The inbox item"): triage facts only.
 ITEM_KEYS = {
     "case_id", "region", "priority", "state", "holder", "holder_agency",
-    "take_by", "first_contact_by", "minor", "exploitation", "urgency",
+    "take_by", "first_contact_by", "first_contact_at",
+    "first_contact_in_time", "first_contact_escalated", "minor",
+    "exploitation", "urgency",
     "declines", "escalated", "closed_reason", "created_at",
     "version",
 }
