@@ -488,50 +488,6 @@ GRANT CREATE ON SCHEMA care TO nrm_sweeper;
 ALTER FUNCTION care.escalate_transfers(integer) OWNER TO nrm_sweeper;
 REVOKE CREATE ON SCHEMA care FROM nrm_sweeper;
 
--- ---------------------------------------------------------------------
--- The inbox item (the view as 0004 made it) gains the first contact
--- (first_contact_at, first_contact_in_time, first_contact_escalated)
--- and the pending transfer ("transfer": null or its receiving region,
--- reason and answer deadline), and its columns the receiving region (so
--- that region's coordinators find what awaits them).
--- ---------------------------------------------------------------------
-CREATE OR REPLACE VIEW care.case_item WITH (security_invoker = true) AS
-SELECT c.id, c.region_code, c.state, c.priority,
-    CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
-        AS prio_rank,
-    c.take_by, c.inbox_seq,
-    pg_catalog.jsonb_build_object(
-        'case_id', c.id,
-        'region', c.region_code,
-        'priority', c.priority,
-        'state', c.state,
-        'holder', c.holder_key_id,
-        'holder_agency', a.name,
-        'take_by', api.rfc3339(c.take_by),
-        'first_contact_by', api.rfc3339(c.first_contact_by),
-        'first_contact_at', api.rfc3339(c.first_contact_at),
-        'first_contact_in_time', c.first_contact_at <= c.first_contact_by,
-        'first_contact_escalated', c.first_contact_escalated_at IS NOT NULL,
-        'transfer', CASE WHEN c.transfer_to IS NOT NULL THEN
-            pg_catalog.jsonb_build_object('to_region', c.transfer_to,
-                'reason', c.transfer_reason,
-                'requested_at', api.rfc3339(c.transfer_requested_at),
-                'answer_by', api.rfc3339(c.transfer_answer_by)) END,
-        'minor', s.minor,
-        'exploitation', pg_catalog.to_jsonb(s.exploitation),
-        'urgency', pg_catalog.jsonb_build_object(
-            'immediate_danger', s.immediate_danger,
-            'needs_shelter', s.needs_shelter),
-        'declines', c.declines,
-        'escalated', c.escalated_at IS NOT NULL,
-        'closed_reason', c.closed_reason,
-        'created_at', api.rfc3339(c.created_at),
-        'version', c.version) AS item,
-    c.transfer_to
-FROM care.case c
-JOIN intake.signal s ON s.id = c.signal_id
-LEFT JOIN auth.api_key k ON k.id = c.holder_key_id
-LEFT JOIN auth.agency a ON a.id = k.agency_id;
 
 /*
  * A transfer to one of p_regions that was just answered (the case's
@@ -566,3 +522,214 @@ COMMENT ON FUNCTION care.transfer_answered(uuid, text[]) IS
 REVOKE ALL ON FUNCTION care.transfer_answered(uuid, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION care.transfer_answered(uuid, text[])
     TO nrm_coordinator;
+
+-- ---------------------------------------------------------------------
+-- Readable references: every signal (so every case and every anonymous
+-- notification) gets a short random reference that can be read over
+-- the phone, e.g. "K7QM-4TXR-9": 8 characters drawn from the 31 of
+-- 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L) and a check character
+-- (the sum of position x value, weights 1..8, modulo the prime 31:
+-- every single-character error and every swap of two different
+-- neighbours changes it, so is caught).  No national counter: nothing in it counts
+-- or orders the signals.  31^8 = 8.5e11 references: with n stored, a
+-- new one collides with probability n / 8.5e11 (1.2e-6 at a million),
+-- and is then drawn again; the unique constraint is the last word.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION care.reference_check(p_body text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_alpha constant text := '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+	v_sum integer := 0;
+	v_cp integer;
+BEGIN
+	-- sum of position x value, weights 1..n, modulo the prime 31
+	FOR i IN 1 .. pg_catalog.length(p_body) LOOP
+		v_cp := pg_catalog.strpos(v_alpha,
+		    pg_catalog.substr(p_body, i, 1)) - 1;
+		IF v_cp < 0 THEN
+			RETURN NULL;
+		END IF;
+		v_sum := v_sum + i * v_cp;
+	END LOOP;
+	RETURN pg_catalog.substr(v_alpha, (31 - v_sum % 31) % 31 + 1, 1);
+END
+$$;
+COMMENT ON FUNCTION care.reference_check(text) IS
+    'The check character (weighted sum modulo 31) of a reference body of the '
+    'reference alphabet; NULL when a character is not of it.';
+
+/*
+ * The normal form of a reference as typed ("k7qm 4txr9" -> "K7QM-4TXR-9"),
+ * or NULL when it is not one (length, alphabet, check character).
+ */
+CREATE FUNCTION care.reference_normal(p_text text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN pg_catalog.length(x.t) = 9
+	    AND care.reference_check(pg_catalog.substr(x.t, 1, 8))
+	        = pg_catalog.substr(x.t, 9, 1)
+	    THEN pg_catalog.substr(x.t, 1, 4) || '-'
+	        || pg_catalog.substr(x.t, 5, 4) || '-'
+	        || pg_catalog.substr(x.t, 9, 1) END
+	FROM (SELECT pg_catalog.upper(pg_catalog.regexp_replace(p_text,
+	    '[\s-]', '', 'g')) AS t) x
+$$;
+COMMENT ON FUNCTION care.reference_normal(text) IS
+    'A typed reference in its normal form XXXX-XXXX-C, or NULL.';
+
+-- A fresh random reference (not checked against the stored ones).
+CREATE FUNCTION care.new_reference() RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_alpha constant text := '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+	v_b bytea := pg_catalog.sha256(
+	    pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+	    || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()));
+	v_body text := '';
+BEGIN
+	FOR i IN 0 .. 7 LOOP
+		v_body := v_body || pg_catalog.substr(v_alpha,
+		    (pg_catalog.get_byte(v_b, 2 * i) * 256
+		        + pg_catalog.get_byte(v_b, 2 * i + 1)) % 31 + 1, 1);
+	END LOOP;
+	RETURN pg_catalog.substr(v_body, 1, 4) || '-'
+	    || pg_catalog.substr(v_body, 5, 4) || '-'
+	    || care.reference_check(v_body);
+END
+$$;
+COMMENT ON FUNCTION care.new_reference() IS
+    'A random reference XXXX-XXXX-C (8 characters of 31, check '
+    'character); uniqueness is the caller''s (care.signal_reference).';
+
+ALTER TABLE intake.signal ADD COLUMN reference text;
+COMMENT ON COLUMN intake.signal.reference IS
+    'The readable reference of the signal and its case (XXXX-XXXX-C, '
+    'random, care.new_reference); in the receipt, the inbox item and the '
+    'case; searchable by the roles that may see the case.  Not personal '
+    'data: it says nothing about the person.';
+
+/*
+ * BEFORE INSERT on intake.signal: a reference no stored signal has
+ * (drawn again on a collision, at most 20 times).  SECURITY DEFINER:
+ * the check sees every signal, past the reporter's row-level security.
+ * Two transactions drawing the same one at once: the unique constraint
+ * refuses the second (an intake error the reporter retries with the
+ * same Idempotency-Key; 1 in 8.5e11 per pair).
+ */
+CREATE FUNCTION care.signal_reference() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.reference IS NULL THEN
+		FOR i IN 1 .. 20 LOOP
+			NEW.reference := care.new_reference();
+			EXIT WHEN NOT EXISTS (SELECT 1 FROM intake.signal s
+			    WHERE s.reference = NEW.reference);
+		END LOOP;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER signal_reference BEFORE INSERT ON intake.signal
+FOR EACH ROW EXECUTE FUNCTION care.signal_reference();
+COMMENT ON TRIGGER signal_reference ON intake.signal IS
+    'Gives every new signal its readable reference.';
+
+-- Existing signals get theirs (the references drawn one by one, each
+-- checked against those drawn before it).
+ALTER TABLE intake.signal DISABLE TRIGGER USER;
+DO $refs$
+DECLARE
+	v_id uuid;
+	v_ref text;
+BEGIN
+	FOR v_id IN SELECT id FROM intake.signal ORDER BY received_at, id LOOP
+		LOOP
+			v_ref := care.new_reference();
+			EXIT WHEN NOT EXISTS (SELECT 1 FROM intake.signal s
+			    WHERE s.reference = v_ref);
+		END LOOP;
+		UPDATE intake.signal SET reference = v_ref WHERE id = v_id;
+	END LOOP;
+END
+$refs$;
+ALTER TABLE intake.signal ENABLE TRIGGER USER;
+ALTER TABLE intake.signal
+	ALTER COLUMN reference SET NOT NULL,
+	ADD CONSTRAINT signal_reference_key UNIQUE (reference),
+	ADD CONSTRAINT signal_reference_check CHECK (
+	    reference ~ '^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]$');
+
+-- The case a reference names, past row-level security: for the audit
+-- reason (not_found or out_of_scope) of a refused search only.
+CREATE FUNCTION care.reference_case(p_reference text) RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.id FROM intake.signal s JOIN care.case c ON c.signal_id = s.id
+	WHERE s.reference = p_reference
+$$;
+COMMENT ON FUNCTION care.reference_case(text) IS
+    'The id of the case whose signal has this reference (SECURITY '
+    'DEFINER, past row-level security), for the audit of a refused '
+    'search only; the answer to the client is the same 404.';
+
+REVOKE ALL ON FUNCTION care.reference_check(text), care.reference_normal(text),
+    care.new_reference(), care.signal_reference(),
+    care.reference_case(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.reference_check(text),
+    care.reference_normal(text), care.reference_case(text)
+    TO nrm_coordinator, nrm_assessor;
+GRANT SELECT (reference) ON intake.signal TO nrm_reporter, nrm_assessor;
+
+-- ---------------------------------------------------------------------
+-- The inbox item (the view as 0004 made it) gains the first contact
+-- (first_contact_at, first_contact_in_time, first_contact_escalated)
+-- the readable reference, and the pending transfer ("transfer": null or its receiving region,
+-- reason and answer deadline), and its columns the receiving region (so
+-- that region's coordinators find what awaits them).
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE VIEW care.case_item WITH (security_invoker = true) AS
+SELECT c.id, c.region_code, c.state, c.priority,
+    CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
+        AS prio_rank,
+    c.take_by, c.inbox_seq,
+    pg_catalog.jsonb_build_object(
+        'case_id', c.id,
+        'reference', s.reference,
+        'region', c.region_code,
+        'priority', c.priority,
+        'state', c.state,
+        'holder', c.holder_key_id,
+        'holder_agency', a.name,
+        'take_by', api.rfc3339(c.take_by),
+        'first_contact_by', api.rfc3339(c.first_contact_by),
+        'first_contact_at', api.rfc3339(c.first_contact_at),
+        'first_contact_in_time', c.first_contact_at <= c.first_contact_by,
+        'first_contact_escalated', c.first_contact_escalated_at IS NOT NULL,
+        'transfer', CASE WHEN c.transfer_to IS NOT NULL THEN
+            pg_catalog.jsonb_build_object('to_region', c.transfer_to,
+                'reason', c.transfer_reason,
+                'requested_at', api.rfc3339(c.transfer_requested_at),
+                'answer_by', api.rfc3339(c.transfer_answer_by)) END,
+        'minor', s.minor,
+        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+        'urgency', pg_catalog.jsonb_build_object(
+            'immediate_danger', s.immediate_danger,
+            'needs_shelter', s.needs_shelter),
+        'declines', c.declines,
+        'escalated', c.escalated_at IS NOT NULL,
+        'closed_reason', c.closed_reason,
+        'created_at', api.rfc3339(c.created_at),
+        'version', c.version) AS item,
+    c.transfer_to
+FROM care.case c
+JOIN intake.signal s ON s.id = c.signal_id
+LEFT JOIN auth.api_key k ON k.id = c.holder_key_id
+LEFT JOIN auth.agency a ON a.id = k.agency_id;

@@ -101,6 +101,7 @@ enum nrm_stmt {
 	NRM_STMT_CASE_CONTACT,
 	NRM_STMT_CASE_TRANSFER_ACCEPT,
 	NRM_STMT_CASE_TRANSFER_REFUSE,
+	NRM_STMT_CASE_FIND,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

@@ -83,6 +83,7 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
 	DB_REQ(case_transfer_accept, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_TRANSFER_REFUSE] =
 	DB_REQ(case_transfer_refuse, "$4::uuid, $5::integer, $6"),
+    [NRM_STMT_CASE_FIND] = DB_REQ(case_find, "$4"),
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
     [NRM_STMT_OVERVIEW] = DB_REQ(overview, "$4::integer"),
     [NRM_STMT_COVERAGE] = DB_API(coverage_uncovered, "$1::integer"),

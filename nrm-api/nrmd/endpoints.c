@@ -15,6 +15,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"GET", "/v1/signals", nrm_h_signal_list},
     {"GET", "/v1/signals/{id}", nrm_h_signal_get},
     {"GET", "/v1/inbox", nrm_h_inbox},
+    {"GET", "/v1/cases", nrm_h_case_find},
     {"GET", "/v1/cases/{id}", nrm_h_case_get},
     {"POST", "/v1/cases/{id}/take", nrm_h_case_act},
     {"POST", "/v1/cases/{id}/decline", nrm_h_case_act},

@@ -227,3 +227,61 @@ COMMENT ON FUNCTION api.case_transfer_refuse(bytea, text, inet, uuid,
     'to the sender as it was.';
 GRANT EXECUTE ON FUNCTION api.case_transfer_refuse(bytea, text, inet, uuid,
     integer, text) TO nrm_app;
+
+/*
+ * GET /v1/cases?reference=R: the case with this readable reference, for
+ * the roles that may see it (a coordinator of its region, an assessor).
+ * R as typed (case, spaces and dashes do not matter); 400 naming
+ * reference when it is not one (length, alphabet, check character: a
+ * misheard character is caught here).  Not visible or no such case: the
+ * same 404, audited denied (not_found or out_of_scope, the case as
+ * object when there is one).  Found: 200 {"items": [the case item]},
+ * audited case.find allowed with the case as object.
+ */
+CREATE OR REPLACE FUNCTION api.case_find(p_token_hash bytea,
+    p_request_id text, p_client inet, p_reference text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_ref text;
+	v_case uuid;
+	v_s record;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator', 'assessor'], 'case.find', 'case',
+	    NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	v_ref := care.reference_normal(p_reference);
+	IF v_ref IS NULL THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'bad_request',
+		    api.problem(400, 'bad_request', 'reference must be a case '
+		        'reference (XXXX-XXXX-C, its check character right)',
+		        'reference'));
+	END IF;
+	v_case := care.reference_case(v_ref);
+	v_p.object_id := v_case::text;
+	IF v_case IS NOT NULL THEN
+		SELECT * INTO v_s FROM api.case_scope(v_p, v_case);
+	END IF;
+	IF v_case IS NULL OR NOT v_s.visible THEN
+		RETURN api.refuse(v_p, 'care', 'denied', CASE WHEN v_case IS NULL
+		    THEN 'not_found' ELSE 'out_of_scope' END,
+		    api.problem(404, 'not_found',
+		        'no case with this reference in your regions'));
+	END IF;
+	RETURN api.answer(v_p, 'care',
+	    pg_catalog.jsonb_build_object('status', 200, 'body',
+	        pg_catalog.jsonb_build_object('items',
+	            (SELECT pg_catalog.jsonb_agg(i.item) FROM care.case_item i
+	             WHERE i.id = v_case))));
+END
+$$;
+COMMENT ON FUNCTION api.case_find(bytea, text, inet, text) IS
+    'GET /v1/cases?reference=: the case item of a readable reference, '
+    'for a coordinator of its region or an assessor; 400 for a malformed '
+    'reference, 404 otherwise (audited denied).';
+GRANT EXECUTE ON FUNCTION api.case_find(bytea, text, inet, text) TO nrm_app;

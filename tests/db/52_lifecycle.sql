@@ -107,7 +107,7 @@ SELECT max(inbox_seq) AS w_before FROM care.case \gset
 INSERT INTO r SELECT 'decline', pg_temp.case_decline('tok-coordinator',
     pg_temp.cid('T'), 'no_capacity', 2, 3, 'req-decline-1');
 SELECT is((SELECT (v->'body') - 'take_by' - 'first_contact_by'
-    - 'created_at' - 'case_id' FROM r WHERE name = 'decline'),
+    - 'created_at' - 'case_id' - 'reference' FROM r WHERE name = 'decline'),
     '{"region": "VR13", "priority": "urgent", "state": "open",
       "holder": null, "holder_agency": null, "minor": false,
       "exploitation": ["sexual"],

@@ -57,6 +57,8 @@ POST /v1/signals                   -   w   201 403 403 403 403 403 403 403 401 4
 GET /v1/signals/{id}               in  r   200 403 403 403 403 403 403 403 401 401
 GET /v1/signals/{id}               out r   404 403 403 403 403 403 403 403 401 401
 GET /v1/inbox                      -   r   403 200 403 403 403 403 403 403 401 401
+GET /v1/cases                      in  r   403 200 200 403 403 403 403 403 401 401
+GET /v1/cases                      out r   403 404 200 403 403 403 403 403 401 401
 GET /v1/cases/{id}                 in  r   403 200 200 403 403 403 403 403 401 401
 GET /v1/cases/{id}                 out r   403 404 200 403 403 403 403 403 401 401
 POST /v1/cases/{id}/take           in  w   403 200 403 403 403 403 403 403 401 401
@@ -627,6 +629,11 @@ def target(w, route, obj, fresh):
     """The object id a cell acts on: the shared one, or (fresh: an
     allowed write) a new one in the state the write needs."""
     method, path = route.split()
+    if route == "GET /v1/cases":
+        # the readable reference of the shared open case
+        return w.cluster.scalar(
+            "select s.reference from intake.signal s join care.case c on "
+            "c.signal_id = s.id where c.id = '%s'" % w.open[obj])
     if path == "/v1/signals/{id}" or route == "POST /v1/investigations":
         return w.signal[obj]
     if path.startswith("/v1/investigations/"):
@@ -708,6 +715,8 @@ def request_for(w, route, key, obj_id):
         kw["json"] = {"police_reference": "PL-" + uuid.uuid4().hex[:10]}
     elif route == "POST /v1/audit/reviews/{id}":
         kw["json"] = {"verdict": "justified"}
+    elif route == "GET /v1/cases":
+        url += "?reference=" + obj_id
     elif route in ("GET /v1/audit", "GET /v1/audit/reviews"):
         url += "?limit=1"
     elif route == "GET /v1/statistics":
@@ -782,9 +791,23 @@ def comparable(r):
     return r.status_code, headers, body
 
 
+REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def reference_of(body):
+    """A readable reference (docs/case-lifecycle.md) with body's 8
+    characters and its check character (weights 1..8, modulo 31)."""
+    n = sum((i + 1) * REF_ALPHABET.index(c) for i, c in enumerate(body))
+    return "%s-%s-%s" % (body[:4], body[4:], REF_ALPHABET[(31 - n % 31) % 31])
+
+
 def unknown_variants(route):
     """Ids that name nothing: a random UUID and, in a path, a malformed
-    one (both answer like an object the caller may not see)."""
+    one (both answer like an object the caller may not see); for the
+    search by reference a random well-formed reference."""
+    if route == "GET /v1/cases":
+        return [reference_of("".join(random.choice(REF_ALPHABET)
+                                     for _ in range(8)))]
     if route.startswith("POST /v1/audit/reviews/"):  # a bigint
         out = [str(random.randrange(10 ** 15, 10 ** 17))]
     else:

@@ -634,7 +634,7 @@ def test_reasons_are_the_documented_codes(d, case_keys, cluster, doc):
         cid = put_case_in(d, k, "open")
         assert ok(act(d, k["co13"], cid, "transfer",
                       {"target_region": "VR17", "reason": reason}))[
-            "region"] == "VR17"
+            "transfer"]["to_region"] == "VR17"
 
     cid = put_case_in(d, k, "taken_by_caller")
     for action in ("decline", "close"):

@@ -2,6 +2,8 @@
  * handler_cases.c - one case and its lifecycle (role coordinator; the
  * read also assessor):
  *
+ *   GET  /v1/cases?reference=R      the case item of a readable
+ *                                   reference (also assessor)
  *   GET  /v1/cases/{id}             the full case, personal data and
  *                                   history (an audited read); ETag
  *   POST /v1/cases/{id}/take        open -> taken by the caller
@@ -41,6 +43,10 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 static void
 case_get_authed(struct nrm_req *r)
@@ -63,6 +69,47 @@ nrm_h_case_get(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
 	    "case.read", "case", case_get_authed);
+}
+
+/*
+ * ?reference=R and nothing else; the database checks its form (400
+ * naming reference) and the caller's scope (404).
+ */
+static void
+case_find_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	const char *ref;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		if (strcmp(kv->key, "reference") != 0 ||
+		    evhttp_find_header(&q, kv->key) != kv->value) {
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, "reference",
+			    "the only parameter is reference, once");
+			goto out;
+		}
+	}
+	ref = evhttp_find_header(&q, "reference");
+	if (ref == NULL || strlen(ref) > 64)
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "reference",
+		    "reference must be a case reference");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_FIND, ref);
+out:
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_case_find(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "case.find", "case", case_find_authed);
 }
 
 /*
