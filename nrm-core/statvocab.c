@@ -25,6 +25,7 @@ const struct nrm_stat_measure nrm_stat_measures[] = {
     {"cases_taken_in_time", NRM_STAT_COUNT, SV_SIGNAL | D(PRIORITY), false},
     {"time_to_take", NRM_STAT_DURATION, SV_CASE_EVENT, false},
     {"escalations", NRM_STAT_COUNT, SV_CASE_EVENT, false},
+    {"first_contact_escalations", NRM_STAT_COUNT, SV_CASE_EVENT, false},
     {"transfers", NRM_STAT_COUNT, SV_CASE_EVENT, false},
     {"closures", NRM_STAT_COUNT, SV_CASE_EVENT | D(REASON), false},
     {"identification_decisions", NRM_STAT_COUNT,

@@ -115,6 +115,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "seconds a transferred case has to be taken"),
 	CFG_I(transfer_first_contact_within, "86400", 60, 31622400, true,
 	    "seconds a transferred case has to first contact"),
+	CFG_I(transfer_answer_within, "14400", 60, 31622400, true,
+	    "seconds the receiving region has to accept or refuse a "
+	    "transfer before it is escalated to the national desk"),
 	CFG_S(jurisdiction_profile, "nl", true,
 	    "identification rules profile (ident.profile code: nl, uk)"),
 	CFG_S(audit_signing_key_file, "", false,

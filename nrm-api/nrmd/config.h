@@ -74,6 +74,7 @@ struct nrm_config {
 	int sweep_interval; /* seconds */
 	int decline_limit;
 	int transfer_take_within; /* seconds */
+	int transfer_answer_within; /* seconds */
 	int transfer_first_contact_within; /* seconds */
 	char *jurisdiction_profile; /* ident.profile code */
 	/* people and sessions (issue 11) */

@@ -30,7 +30,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_CASE_DECLINE] =
 	DB_REQ(case_decline, "$4::uuid, $5::integer, $6, $7::integer"),
     [NRM_STMT_CASE_TRANSFER] = DB_REQ(case_transfer,
-	"$4::uuid, $5::integer, $6, $7, $8::integer, $9::integer"),
+	"$4::uuid, $5::integer, $6, $7, $8::integer, $9::integer, "
+	"$10::integer"),
     [NRM_STMT_CASE_CLOSE] = DB_REQ(case_close, "$4::uuid, $5::integer, $6"),
     [NRM_STMT_CASE_REOPEN] = DB_REQ(
 	case_reopen, "$4::uuid, $5::integer, $6, $7::integer, $8::integer"),
@@ -78,6 +79,13 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SIGNAL_LIST] = DB_REQ(signal_list, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_COLLEAGUES] = DB_REQ(case_colleagues, "$4::uuid"),
     [NRM_STMT_CASE_SHARE_TARGETS] = DB_REQ(case_share_targets, "$4::uuid"),
+    [NRM_STMT_CASE_CONTACT] =
+	DB_REQ(case_contact, "$4::uuid, $5::integer, $6, $7"),
+    [NRM_STMT_CASE_TRANSFER_ACCEPT] =
+	DB_REQ(case_transfer_accept, "$4::uuid, $5::integer"),
+    [NRM_STMT_CASE_TRANSFER_REFUSE] =
+	DB_REQ(case_transfer_refuse, "$4::uuid, $5::integer, $6"),
+    [NRM_STMT_CASE_FIND] = DB_REQ(case_find, "$4"),
     [NRM_STMT_STATISTICS] = DB_REQ(statistics, "$4, $5, $6"),
     [NRM_STMT_OVERVIEW] = DB_REQ(overview, "$4::integer"),
     [NRM_STMT_COVERAGE] = DB_API(coverage_uncovered, "$1::integer"),

@@ -33,6 +33,7 @@ void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 void nrm_h_case_get(struct nrm_req *r);
 /* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
 void nrm_h_case_act(struct nrm_req *r);
+void nrm_h_case_find(struct nrm_req *r);
 /* GET /v1/cases/{id}/colleagues: whom a handover may go to. */
 void nrm_h_case_colleagues(struct nrm_req *r);
 /* GET /v1/cases/{id}/share-targets: whom a share may go to. */

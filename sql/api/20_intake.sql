@@ -207,7 +207,10 @@ BEGIN
 	v_body := pg_catalog.jsonb_build_object('signal_id', v_signal_id,
 	    'case_id', v_case_id, 'region', v_region, 'priority', v_priority,
 	    'rule_id', v_rule_id, 'received_at', api.rfc3339(v_received),
-	    'notification_only', v_notification);
+	    'notification_only', v_notification,
+	    -- the readable reference (0021), drawn by the insert's trigger
+	    'reference', (SELECT s.reference FROM intake.signal s
+	        WHERE s.id = v_signal_id));
 	v_resp := pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
 	    'location', '/v1/signals/' || v_signal_id::text);
 
@@ -247,7 +250,7 @@ BEGIN
 	END IF;
 
 	SELECT s.id, s.received_at, s.region_code, s.rule_id,
-	    s.notification_only, c.id AS case_id, c.priority
+	    s.notification_only, c.id AS case_id, c.priority, s.reference
 	INTO v_r
 	FROM intake.signal s
 	LEFT JOIN care.case c ON c.signal_id = s.id
@@ -266,7 +269,8 @@ BEGIN
 	            'case_id', v_r.case_id, 'region', v_r.region_code,
 	            'priority', v_r.priority, 'rule_id', v_r.rule_id,
 	            'received_at', api.rfc3339(v_r.received_at),
-	            'notification_only', v_r.notification_only)));
+	            'notification_only', v_r.notification_only,
+	            'reference', v_r.reference)));
 END
 $$;
 COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
@@ -335,7 +339,8 @@ BEGIN
 	            'case_id', c.id, 'region', s.region_code,
 	            'priority', c.priority, 'rule_id', s.rule_id,
 	            'received_at', api.rfc3339(s.received_at),
-	            'notification_only', s.notification_only) AS item
+	            'notification_only', s.notification_only,
+	            'reference', s.reference) AS item
 	    FROM intake.signal s
 	    LEFT JOIN care.case c ON c.signal_id = s.id
 	    WHERE s.agency_id = v_p.agency_id

@@ -12,9 +12,13 @@
 /*
  * The lifecycle state table (docs/case-lifecycle.md).  p_from is the
  * case's position as seen by the caller: open, taken_by_caller,
- * taken_by_other or closed.  Returns the state the action leads to, or
- * NULL when the action is illegal there (answered 409).  0004 created
- * it; 0009 added the handover.
+ * taken_by_other, closed, and for a pending transfer pending_held_by_caller
+ * (the sender holding it), pending_sent (any other coordinator of the
+ * sending region) or pending_received (a coordinator of the receiving
+ * region).  Returns the state the action leads to ('returned': the
+ * state before the transfer), or NULL when the action is illegal there
+ * (answered 409).  0004 created it; 0009 added the handover; 0021 the
+ * contact and the transfers the receiver answers.
  */
 CREATE OR REPLACE FUNCTION care.transition(p_from text, p_action text)
 RETURNS text
@@ -25,11 +29,15 @@ AS $$
 	FROM (VALUES
 	    ('open', 'take', 'taken'),
 	    ('open', 'decline', 'open'),
-	    ('open', 'transfer', 'open'),
+	    ('open', 'transfer', 'transfer_pending'),
 	    ('taken_by_caller', 'decline', 'open'),
-	    ('taken_by_caller', 'transfer', 'open'),
+	    ('taken_by_caller', 'transfer', 'transfer_pending'),
 	    ('taken_by_caller', 'close', 'closed'),
 	    ('taken_by_caller', 'handover', 'taken'),
+	    ('taken_by_caller', 'contact', 'taken'),
+	    ('pending_held_by_caller', 'contact', 'transfer_pending'),
+	    ('pending_received', 'accept', 'open'),
+	    ('pending_received', 'refuse', 'returned'),
 	    ('closed', 'reopen', 'open')) AS t(from_pos, action, to_state)
 	WHERE t.from_pos = p_from AND t.action = p_action
 $$;
@@ -63,10 +71,37 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_audit_action text := 'case.' || p_action;
+	v_audit_action text := 'case.' || CASE p_action
+	    WHEN 'accept' THEN 'transfer_accept'
+	    WHEN 'refuse' THEN 'transfer_refuse' ELSE p_action END;
+	v_ans record;
 BEGIN
 	SELECT * INTO c FROM care.case x WHERE x.id = p_case_id FOR UPDATE;
-	IF NOT FOUND OR (c.region_code = ANY (p_regions)) IS NOT TRUE THEN
+	IF NOT FOUND AND p_action IN ('accept', 'refuse') THEN
+		-- the transfer to the caller's region was answered (or
+		-- escalated) just now: 409 with the state it left, not 404
+		SELECT * INTO v_ans
+		FROM care.transfer_answered(p_case_id, p_regions);
+		IF FOUND THEN
+			PERFORM api.audit(p_key_id, p_agency_id, p_role,
+			    v_audit_action, 'case', p_case_id::text, 'care',
+			    'failed', 'illegal_transition', p_request_id,
+			    p_client);
+			problem := api.problem(409, 'conflict', pg_catalog.format(
+			    'cannot %s: the transfer was answered already (state '
+			    '%s, version %s)', p_action, v_ans.state,
+			    v_ans.version));
+			problem := pg_catalog.jsonb_set(problem, '{problem}',
+			    problem->'problem' || pg_catalog.jsonb_build_object(
+			        'state', v_ans.state, 'holder', v_ans.holder,
+			        'version', v_ans.version));
+			RETURN;
+		END IF;
+	END IF;
+	-- In scope: a case of the caller's regions, or one whose transfer
+	-- to one of them is pending.
+	IF NOT FOUND OR (c.region_code = ANY (p_regions)
+	    OR c.transfer_to = ANY (p_regions)) IS NOT TRUE THEN
 		PERFORM api.audit(p_key_id, p_agency_id, p_role,
 		    v_audit_action, 'case', p_case_id::text, 'care', 'denied',
 		    CASE WHEN c.id IS NULL AND NOT care.case_exists(p_case_id)
@@ -83,6 +118,10 @@ BEGIN
 	from_pos := CASE c.state
 	    WHEN 'taken' THEN CASE WHEN c.holder_key_id = p_key_id
 	        THEN 'taken_by_caller' ELSE 'taken_by_other' END
+	    WHEN 'transfer_pending' THEN CASE
+	        WHEN c.transfer_to = ANY (p_regions) THEN 'pending_received'
+	        WHEN c.holder_key_id = p_key_id THEN 'pending_held_by_caller'
+	        ELSE 'pending_sent' END
 	    ELSE c.state END;
 	IF p_if_match IS NOT NULL AND p_if_match <> c.version THEN
 		PERFORM api.audit(p_key_id, p_agency_id, p_role,
@@ -106,6 +145,11 @@ BEGIN
 		        WHEN 'taken_by_caller' THEN 'taken by you'
 		        WHEN 'taken_by_other'
 		            THEN 'taken by another coordinator'
+		        WHEN 'pending_held_by_caller'
+		            THEN 'yours, its transfer pending'
+		        WHEN 'pending_sent' THEN 'pending transfer'
+		        WHEN 'pending_received'
+		            THEN 'pending transfer to your region'
 		        ELSE from_pos END, c.state,
 		        COALESCE(c.holder_key_id::text, 'none'), c.version));
 		problem := pg_catalog.jsonb_set(problem, '{problem}',
@@ -261,9 +305,11 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	IF v_state NOT IN ('open', 'taken', 'closed', 'all') THEN
+	IF v_state NOT IN ('open', 'taken', 'closed', 'transfer_pending',
+	    'all') THEN
 		v_field := 'state';
-		v_detail := 'state must be open, taken, closed or all';
+		v_detail := 'state must be open, taken, closed, '
+		    'transfer_pending or all';
 	ELSIF p_priority IS NOT NULL
 	    AND p_priority NOT IN ('urgent', 'high', 'normal') THEN
 		v_field := 'priority';
@@ -322,7 +368,8 @@ BEGIN
 	INTO v_page
 	FROM (SELECT i.item, i.prio_rank, i.take_by, i.inbox_seq
 	    FROM care.case_item i
-	    WHERE i.region_code = ANY (v_p.regions)
+	    WHERE (i.region_code = ANY (v_p.regions)
+	          OR i.transfer_to = ANY (v_p.regions))
 	      AND (v_state = 'all' OR i.state = v_state)
 	      AND (p_priority IS NULL OR i.priority = p_priority)
 	      AND (p_since IS NULL OR i.inbox_seq > p_since)
@@ -443,6 +490,15 @@ BEGIN
 	END IF;
 
 	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible AND v_p.role = 'coordinator' AND EXISTS (SELECT 1
+	    FROM care.case x WHERE x.id = p_case_id
+	      AND x.transfer_to = ANY (v_p.regions)) THEN
+		-- a transfer to the caller's region is pending: its
+		-- coordinators read the case to answer it
+		PERFORM pg_catalog.set_config('nrm.case_id', p_case_id::text,
+		    true);
+		v_s.visible := true;
+	END IF;
 	IF NOT v_s.visible THEN
 		IF v_rp.purpose = 'emergency'
 		    AND audit.break_glass_allowed(v_p.role, 'case.read')
@@ -566,7 +622,8 @@ BEGIN
 	SELECT COALESCE(pg_catalog.max(h.id), 0) INTO v_since
 	FROM care.case_history h
 	WHERE h.case_id = p_case_id
-	  AND (h.action IN ('routed', 'transferred', 'escalated', 'reopened')
+	  AND (h.action IN ('routed', 'transferred', 'escalated', 'reopened',
+	      'transfer_accepted')
 	      OR (h.action = 'declined'
 	          AND h.detail->>'to_region' IS DISTINCT FROM
 	              h.detail->>'region'));
@@ -621,11 +678,21 @@ COMMENT ON FUNCTION api.case_decline(bytea, text, inet, uuid, integer, text,
     'key and person of the region.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
+/*
+ * POST /v1/cases/{id}/transfer: open, or taken by the caller ->
+ * transfer_pending to p_target_region.  The case stays where it is, with
+ * its holder, until a coordinator of the target region accepts it (open
+ * there, with the deadlines p_take_within_s / p_first_contact_within_s
+ * counted from the acceptance) or refuses it (back as it was), or the
+ * sweeper escalates it unanswered after p_answer_within_s (nrmd's
+ * transfer_answer_within).
+ */
 CREATE OR REPLACE FUNCTION api.case_transfer(p_token_hash bytea,
     p_request_id text,
     p_client inet, p_case_id uuid, p_if_match integer,
     p_target_region text, p_reason text, p_take_within_s integer,
-    p_first_contact_within_s integer) RETURNS jsonb
+    p_first_contact_within_s integer, p_answer_within_s integer)
+RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -643,9 +710,10 @@ BEGIN
 	END IF;
 	IF p_take_within_s IS NULL OR p_take_within_s < 0
 	    OR p_first_contact_within_s IS NULL
-	    OR p_first_contact_within_s < 0 THEN
-		RAISE EXCEPTION 'p_take_within_s and p_first_contact_within_s '
-		    'must be seconds >= 0'
+	    OR p_first_contact_within_s < 0
+	    OR p_answer_within_s IS NULL OR p_answer_within_s < 0 THEN
+		RAISE EXCEPTION 'p_take_within_s, p_first_contact_within_s and '
+		    'p_answer_within_s must be seconds >= 0'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
@@ -671,25 +739,33 @@ BEGIN
 		        'the case is already in this region', 'target_region'));
 	END IF;
 
-	UPDATE care.case SET state = 'open', holder_key_id = NULL,
-	    region_code = p_target_region,
-	    take_by = v_now + pg_catalog.make_interval(secs => p_take_within_s),
-	    first_contact_by = v_now
-	        + pg_catalog.make_interval(secs => p_first_contact_within_s),
+	UPDATE care.case SET state = 'transfer_pending',
+	    transfer_to = p_target_region,
+	    transfer_from_state = (v_l.c).state,
+	    transfer_reason = p_reason,
+	    transfer_requested_at = v_now,
+	    transfer_answer_by = v_now
+	        + pg_catalog.make_interval(secs => p_answer_within_s),
+	    transfer_take_within_s = p_take_within_s,
+	    transfer_first_contact_within_s = p_first_contact_within_s,
 	    version = version + 1, updated_at = v_now
 	WHERE id = p_case_id;
 	RETURN api.case_done(v_p, p_case_id, 'transferred',
 	    pg_catalog.jsonb_build_object('reason', p_reason,
 	        'from_region', (v_l.c).region_code,
 	        'to_region', p_target_region,
+	        'pending', true,
+	        'answer_within_s', p_answer_within_s,
 	        'take_within_s', p_take_within_s,
 	        'first_contact_within_s', p_first_contact_within_s));
 END
 $$;
 COMMENT ON FUNCTION api.case_transfer(bytea, text, inet, uuid, integer,
-    text, text, integer, integer) IS
-    'POST /v1/cases/{id}/transfer: open or taken by the caller -> open in '
-    'another region''s inbox, with the deadlines nrmd computed for it.';
+    text, text, integer, integer, integer) IS
+    'POST /v1/cases/{id}/transfer: open or taken by the caller -> '
+    'transfer_pending to another region, which accepts or refuses it '
+    '(the sender keeps it meanwhile); escalated when unanswered after '
+    'p_answer_within_s.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.case_close(p_token_hash bytea, p_request_id text,
@@ -787,15 +863,34 @@ COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.escalate_overdue(p_limit integer) RETURNS jsonb
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT api.scope_clear();
-	SELECT care.escalate_overdue(p_limit)
+DECLARE
+	v_t jsonb;
+	v_f jsonb;
+	v_x jsonb;
+BEGIN
+	PERFORM api.scope_clear();
+	-- Each kind in turn, each up to p_limit: the take deadline first
+	-- (an open case past both deadlines is escalated for the take and
+	-- is then at the national desk, which the second kind skips).
+	v_t := care.escalate_overdue(p_limit);
+	v_f := care.escalate_first_contact(p_limit);
+	v_x := care.escalate_transfers(p_limit);
+	RETURN pg_catalog.jsonb_build_object(
+	    'escalated', (v_t->>'escalated')::integer
+	        + (v_f->>'escalated')::integer
+	        + (v_x->>'escalated')::integer,
+	    'case_ids', (v_t->'case_ids') || (v_f->'case_ids')
+	        || (v_x->'case_ids'));
+END
 $$;
 COMMENT ON FUNCTION api.escalate_overdue(integer) IS
     'Called by every nrmd''s sweeper as nrm_app (no token): escalate up '
-    'to p_limit overdue cases; {"escalated": n, "case_ids": [...]}.';
+    'to p_limit cases past their take deadline, up to p_limit past '
+    'their first-contact deadline and up to p_limit transfers unanswered '
+    'in time; {"escalated": n, "case_ids": [...]}.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*

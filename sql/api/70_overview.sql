@@ -69,17 +69,21 @@ COMMENT ON FUNCTION care.overview_coverage(integer) IS
  *   untaken                       cases open (nobody holds them)
  *   past_take_deadline            open cases whose take_by has passed
  *   past_first_contact_deadline   cases not closed whose first_contact_by
- *                                 has passed without a first_contact
- *                                 history entry (nothing records one
- *                                 yet, so today: every such case)
+ *                                 has passed without a first contact
+ *                                 made (first_contact_at, recorded by
+ *                                 POST /v1/cases/{id}/contact; a failed
+ *                                 attempt is none)
  *   escalated_7d                  escalations by the sweeper in the last
  *                                 7 days: from the region; for the
  *                                 national desk, every one (it received
  *                                 them)
  *   transferred_untaken           open cases whose last entry into an
- *                                 inbox was a transfer: a transfer is
- *                                 immediate, so "pending" means the
- *                                 receiving region has not taken it yet
+ *                                 inbox was an accepted transfer (or an
+ *                                 immediate one from before 0021): the
+ *                                 receiving region has not taken it yet;
+ *                                 a transfer still awaiting its answer
+ *                                 is state transfer_pending, counted in
+ *                                 open (of the sending region)
  *   taken_30d, median_take_s      takes in the region in the last 30
  *                                 days and their median time from the
  *                                 case's last entry into an inbox
@@ -99,11 +103,10 @@ AS $$
 		SELECT c.region_code, c.state, c.take_by, c.first_contact_by,
 		    (SELECT h.action FROM care.case_history h
 		        WHERE h.case_id = c.id AND h.action IN ('routed',
-		            'transferred', 'escalated', 'reopened', 'declined')
+		            'transferred', 'escalated', 'reopened', 'declined',
+		            'transfer_accepted', 'transfer_refused')
 		        ORDER BY h.id DESC LIMIT 1) AS entered_by,
-		    EXISTS (SELECT 1 FROM care.case_history h
-		        WHERE h.case_id = c.id AND h.action = 'first_contact')
-		        AS contacted
+		    c.first_contact_at IS NOT NULL AS contacted
 		FROM care.case c
 		WHERE c.state <> 'closed'
 	), load AS (
@@ -117,7 +120,8 @@ AS $$
 		        AND l.first_contact_by < pg_catalog.now())
 		        AS past_contact,
 		    pg_catalog.count(*) FILTER (WHERE l.state = 'open'
-		        AND l.entered_by = 'transferred') AS transferred
+		        AND l.entered_by IN ('transferred', 'transfer_accepted'))
+		        AS transferred
 		FROM live l
 		GROUP BY l.region_code
 	), esc AS (
@@ -131,6 +135,7 @@ AS $$
 		        FROM care.case_history h
 		        WHERE h.case_id = t.case_id AND h.id < t.id
 		          AND h.action IN ('routed', 'transferred', 'escalated',
+		              'transfer_accepted', 'transfer_refused',
 		              'reopened', 'declined')
 		        ORDER BY h.id DESC LIMIT 1)) AS s
 		FROM care.case_history t

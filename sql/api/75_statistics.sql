@@ -34,6 +34,8 @@ AS $$
 	    'reporter_kind', 'minor', 'priority'], false),
 	('escalations', 'count', ARRAY['region', 'exploitation',
 	    'reporter_kind', 'minor', 'priority'], false),
+	('first_contact_escalations', 'count', ARRAY['region', 'exploitation',
+	    'reporter_kind', 'minor', 'priority'], false),
 	('transfers', 'count', ARRAY['region', 'exploitation',
 	    'reporter_kind', 'minor', 'priority'], false),
 	('closures', 'count', ARRAY['region', 'exploitation', 'reporter_kind',
@@ -221,14 +223,19 @@ BEGIN
 		      ELSE t.taken_at <= c.created_at
 		          + pg_catalog.make_interval(secs => r.take_within)
 		      END;
-	WHEN 'escalations' THEN
+	WHEN 'escalations', 'first_contact_escalations' THEN
+		-- each kind its measure: the take deadline's, the first
+		-- contact's (0021)
 		RETURN QUERY SELECT pg_catalog.to_jsonb(f)
 		        || pg_catalog.jsonb_build_object('priority', c.priority,
 		            'region', e.from_region), NULL::numeric
 		FROM care.escalation e
 		JOIN care.case c ON c.id = e.case_id
 		JOIN stats.signal_fact f ON f.signal_id = c.signal_id
-		WHERE e.at >= p_from AND e.at < p_to;
+		WHERE e.at >= p_from AND e.at < p_to
+		  AND e.reason = CASE p_measure WHEN 'escalations'
+		      THEN 'take_deadline_missed'
+		      ELSE 'first_contact_deadline_missed' END;
 	WHEN 'transfers', 'closures' THEN
 		RETURN QUERY SELECT pg_catalog.to_jsonb(f)
 		        || pg_catalog.jsonb_build_object('priority', c.priority,

@@ -18,25 +18,27 @@ SELECT results_eq(
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
         (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
         (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
-        (20, '0020_key_rotation.sql'), (23, '0023_panel.sql')$$,
-    'schema_version records 0001 to 0021 in order');
+        (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
+        (23, '0023_panel.sql')$$,
+    'schema_version records 0001 to 0022 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 21,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 22,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 21, 'api.schema_version() is 21');
+SELECT is(api.schema_version(), 22, 'api.schema_version() is 22');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
-        ('30_cases.sql'), ('40_audit.sql'), ('50_tracks.sql'),
-        ('55_panel.sql'), ('60_people.sql'), ('62_keys.sql'),
-        ('65_sessions.sql'), ('70_overview.sql'), ('75_statistics.sql'),
-        ('78_publications.sql'), ('80_data_protection.sql'),
-        ('81_kek.sql'), ('82_privacy.sql'), ('99_doors.sql')$$,
+        ('30_cases.sql'), ('32_care.sql'), ('40_audit.sql'),
+        ('50_tracks.sql'), ('55_panel.sql'), ('60_people.sql'),
+        ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
+        ('75_statistics.sql'), ('78_publications.sql'),
+        ('80_data_protection.sql'), ('81_kek.sql'), ('82_privacy.sql'),
+        ('99_doors.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 18,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),

@@ -19,7 +19,7 @@ SELECT is((SELECT v->'status' FROM r WHERE name = 'first'), '201',
 SELECT is((SELECT (SELECT array_agg(k ORDER BY k)
     FROM jsonb_object_keys(v->'body') k) FROM r WHERE name = 'first'),
     ARRAY['case_id', 'notification_only', 'priority', 'received_at',
-        'region', 'rule_id', 'signal_id'],
+        'reference', 'region', 'rule_id', 'signal_id'],
     'intake: the receipt has exactly the documented keys');
 SELECT is((SELECT v->>'location' FROM r WHERE name = 'first'),
     (SELECT '/v1/signals/' || (v->'body'->>'signal_id') FROM r

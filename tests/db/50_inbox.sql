@@ -70,17 +70,22 @@ WHERE r.name = 'all' AND (x->>'case_id')::uuid = pg_temp.cid('C');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM item_c,
     jsonb_object_keys(item) k),
     ARRAY['case_id', 'closed_reason', 'created_at', 'declines', 'escalated',
-        'exploitation', 'first_contact_by', 'holder', 'holder_agency',
-        'minor', 'priority', 'region', 'state', 'take_by',
+        'exploitation', 'first_contact_at', 'first_contact_by',
+        'first_contact_escalated', 'first_contact_in_time', 'holder',
+        'holder_agency',
+        'minor', 'priority', 'reference', 'region', 'state', 'take_by',
+        'transfer',
         'urgency', 'version'],
     'item: exactly the documented triage fields (no inbox_seq: 0007)');
 SELECT is((SELECT item - 'case_id' - 'take_by'
-    - 'first_contact_by' - 'created_at' FROM item_c),
+    - 'first_contact_by' - 'created_at' - 'reference' FROM item_c),
     '{"region": "VR13", "priority": "urgent", "state": "open",
       "holder": null, "holder_agency": null, "minor": false,
       "exploitation": ["sexual"],
       "urgency": {"immediate_danger": true, "needs_shelter": false},
       "declines": 0, "escalated": false, "closed_reason": null,
+      "first_contact_at": null, "first_contact_in_time": null,
+      "first_contact_escalated": false, "transfer": null,
       "version": 1}'::jsonb, 'item: the triage values');
 SELECT is((SELECT item->>'take_by' FROM item_c),
     api.rfc3339(now() + interval '3600 seconds'),
@@ -235,7 +240,7 @@ SELECT is((pg_temp.inbox('tok-coordinator', 'open', 'normal')
 -- ---------------------------------------------------------------------
 SELECT is(pg_temp.inbox('tok-coordinator', 'lost', p_request_id =>
     'req-bad-1'), '{"status": 400, "problem": {"code": "bad_request",
-    "detail": "state must be open, taken, closed or all",
+    "detail": "state must be open, taken, closed, transfer_pending or all",
     "field": "state"}}', 'state outside the list: 400 on state');
 SELECT is((SELECT outcome || '/' || reason FROM audit.event
     WHERE request_id = 'req-bad-1'), 'failed/bad_request',

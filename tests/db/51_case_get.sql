@@ -127,6 +127,9 @@ SELECT is(pg_temp.case_get('tok-coordinator-multi', pg_temp.cid('K'))
 -- Scope follows the case: after a transfer only the target reads it.
 SELECT is(pg_temp.case_transfer('tok-coordinator', pg_temp.cid('K'), 'VR01')
     ->'status', '200', 'K transferred to VR01');
+-- (0021: the transfer is pending until VR01 accepts it)
+SELECT pg_temp.transfer_accept('tok-coordinator-vr01', pg_temp.cid('K'))
+    ->>'status' AS k_accepted \gset
 SELECT is(pg_temp.case_get('tok-coordinator', pg_temp.cid('K'))->'status',
     '404', 'the source region no longer reads it');
 SELECT is(pg_temp.case_get('tok-coordinator-vr01', pg_temp.cid('K'))

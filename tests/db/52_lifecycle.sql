@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(109);
+SELECT plan(110);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.history(p_name text) RETURNS text[]
@@ -107,12 +107,14 @@ SELECT max(inbox_seq) AS w_before FROM care.case \gset
 INSERT INTO r SELECT 'decline', pg_temp.case_decline('tok-coordinator',
     pg_temp.cid('T'), 'no_capacity', 2, 3, 'req-decline-1');
 SELECT is((SELECT (v->'body') - 'take_by' - 'first_contact_by'
-    - 'created_at' - 'case_id' FROM r WHERE name = 'decline'),
+    - 'created_at' - 'case_id' - 'reference' FROM r WHERE name = 'decline'),
     '{"region": "VR13", "priority": "urgent", "state": "open",
       "holder": null, "holder_agency": null, "minor": false,
       "exploitation": ["sexual"],
       "urgency": {"immediate_danger": true, "needs_shelter": false},
       "declines": 1, "escalated": false, "closed_reason": null,
+      "first_contact_at": null, "first_contact_in_time": null,
+      "first_contact_escalated": false, "transfer": null,
       "version": 3}', 'decline by the holder: open, unheld, declines 1, v3');
 SELECT cmp_ok((pg_temp.row_of('T')).inbox_seq, '>', :w_before::bigint,
     'decline: the case re-enters the inbox (new inbox_seq)');
@@ -195,6 +197,9 @@ SELECT is(pg_temp.case_decline('tok-coordinator-2', pg_temp.cid('V1'))
     ->'body'->>'region', 'VR13', 'V1 declined once in VR13');
 SELECT is(pg_temp.case_transfer('tok-coordinator', pg_temp.cid('V1'),
     'VR01')->'status', '200', 'V1 transferred to VR01');
+-- (0021: a transfer waits for the receiver; VR01 accepts it)
+SELECT pg_temp.transfer_accept('tok-coordinator-vr01', pg_temp.cid('V1'))
+    ->>'status' AS v1_accepted \gset
 SELECT is(pg_temp.case_decline('tok-coordinator-vr01', pg_temp.cid('V1'))
     ->'body'->>'region', 'VR01', 'one of the two active VR01 keys declines');
 SELECT is((SELECT detail->>'region_declines' FROM care.case_history
@@ -219,7 +224,14 @@ INSERT INTO r SELECT 'transfer', pg_temp.case_transfer('tok-coordinator',
 SELECT is((SELECT v->'body'->>'region' || '/' || (v->'body'->>'state') || '/'
     || coalesce(v->'body'->>'holder', 'none') || '/'
     || (v->'body'->>'version') FROM r WHERE name = 'transfer'),
-    'VR01/open/none/3', 'transfer: open and unheld in the target, v3');
+    'VR13/transfer_pending/b0000000-0000-4000-8000-000000000003/3',
+    'transfer: pending, the sender keeps region and holder, v3');
+INSERT INTO r SELECT 'accept', pg_temp.transfer_accept('tok-coordinator-vr01',
+    pg_temp.cid('TR'), NULL, 'req-accept-1');
+SELECT is((SELECT v->'body'->>'region' || '/' || (v->'body'->>'state') || '/'
+    || coalesce(v->'body'->>'holder', 'none') || '/'
+    || (v->'body'->>'version') FROM r WHERE name = 'accept'),
+    'VR01/open/none/4', 'accepted: open and unheld in the target, v4');
 SELECT is(((pg_temp.row_of('TR')).take_by, (pg_temp.row_of('TR'))
     .first_contact_by), (now() + interval '7200 s',
     now() + interval '172800 s'), 'transfer: the target''s deadlines');
@@ -227,7 +239,8 @@ SELECT cmp_ok((pg_temp.row_of('TR')).inbox_seq, '>', :tr_seq::bigint,
     'transfer: the case enters the target''s inbox');
 SELECT is(pg_temp.detail('TR', 'transferred'),
     '{"reason": "victim_relocated", "from_region": "VR13",
-      "to_region": "VR01", "take_within_s": 7200,
+      "to_region": "VR01", "take_within_s": 7200, "pending": true,
+      "answer_within_s": 14400,
       "first_contact_within_s": 172800}', 'transfer: history');
 SELECT results_eq($$SELECT action, object_id, outcome FROM audit.event
     WHERE request_id = 'req-transfer-1'$$,
@@ -261,11 +274,11 @@ SELECT is(pg_temp.case_transfer('tok-coordinator-vr01', pg_temp.cid('TR'),
 SELECT throws_ok(format($$SELECT pg_temp.case_transfer('tok-coordinator-vr01',
     %L, 'VR02', 'other', NULL, NULL)$$, pg_temp.cid('TR')), '22023', NULL,
     'transfer without deadlines is a daemon bug: 22023');
-SELECT is((pg_temp.row_of('TR')).version, 3, 'refused transfers changed '
+SELECT is((pg_temp.row_of('TR')).version, 4, 'refused transfers changed '
     'nothing');
 SELECT is(pg_temp.case_transfer('tok-coordinator-vr01', pg_temp.cid('TR'),
-    'NATIONAL', 'specialist_care')->'body'->>'region', 'NATIONAL',
-    'a transfer to the national desk is allowed');
+    'NATIONAL', 'specialist_care')->'body'->'transfer'->>'to_region',
+    'NATIONAL', 'a transfer to the national desk is allowed');
 
 -- ---------------------------------------------------------------------
 -- close and reopen

@@ -8,7 +8,7 @@
 \set QUIET 1
 \set state_table `sed -n '/state-table:begin/,/state-table:end/p' docs/case-lifecycle.md`
 BEGIN;
-SELECT plan(34);
+SELECT plan(70);
 \ir fixtures.psql
 
 -- The documented table: (from, action, to state or NULL for 409).
@@ -22,24 +22,29 @@ SELECT r.cells[1] AS from_pos, h.cells[i] AS action,
     nullif(r.cells[i], '409') AS to_state
 FROM doc_row r
 CROSS JOIN (SELECT cells FROM doc_row ORDER BY ord LIMIT 1) h
-CROSS JOIN generate_series(2, 6) i
+CROSS JOIN generate_series(2, cardinality(h.cells)) i
 WHERE r.ord > (SELECT min(ord) FROM doc_row);
 
 SELECT is((SELECT cells FROM doc_row ORDER BY ord LIMIT 1),
-    ARRAY['from \ action', 'take', 'decline', 'transfer', 'close', 'reopen'],
-    'the documented table has the five actions as columns');
+    ARRAY['from \ action', 'take', 'decline', 'transfer', 'close', 'reopen',
+        'contact', 'accept', 'refuse'],
+    'the documented table has the eight actions as columns');
 SELECT is(ARRAY(SELECT DISTINCT from_pos FROM doc_cell ORDER BY 1),
-    ARRAY['closed', 'open', 'taken_by_caller', 'taken_by_other'],
-    'and the four positions as rows');
-SELECT is((SELECT count(*)::int FROM doc_cell), 20, 'twenty cells');
+    ARRAY['closed', 'open', 'pending_held_by_caller', 'pending_received',
+        'pending_sent', 'taken_by_caller', 'taken_by_other'],
+    'and the seven positions as rows');
+SELECT is((SELECT count(*)::int FROM doc_cell), 56, 'fifty-six cells');
 SELECT ok((SELECT bool_and(to_state IS NULL
-    OR to_state IN ('open', 'taken', 'closed')) FROM doc_cell),
-    'every cell is a state or 409');
+    OR to_state IN ('open', 'taken', 'closed', 'transfer_pending',
+        'returned')) FROM doc_cell),
+    'every cell is a state, returned (the state before) or 409');
 SELECT set_eq($$SELECT from_pos, action, to_state FROM doc_cell$$,
     $$SELECT f, a, care.transition(f, a)
     FROM unnest(ARRAY['open', 'taken_by_caller', 'taken_by_other',
-        'closed']) f,
-    unnest(ARRAY['take', 'decline', 'transfer', 'close', 'reopen']) a$$,
+        'closed', 'pending_held_by_caller', 'pending_sent',
+        'pending_received']) f,
+    unnest(ARRAY['take', 'decline', 'transfer', 'close', 'reopen',
+        'contact', 'accept', 'refuse']) a$$,
     'care.transition is exactly the documented table');
 SELECT is(care.transition('open', 'shred'), NULL,
     'an unknown action is never allowed');
@@ -60,15 +65,28 @@ DECLARE
 	v_version int;
 BEGIN
 	FOR c IN SELECT * FROM doc_cell ORDER BY from_pos, action LOOP
-		v_case := pg_temp.named_case(c.from_pos || '/' || c.action);
-		IF c.from_pos IN ('taken_by_caller', 'closed') THEN
+		-- pending_received: a national desk case sent to VR13
+		v_case := pg_temp.named_case(c.from_pos || '/' || c.action,
+		    CASE c.from_pos WHEN 'pending_received'
+		    THEN '{"region": "NATIONAL"}' ELSE '{}' END::jsonb);
+		IF c.from_pos IN ('taken_by_caller', 'closed',
+		    'pending_held_by_caller') THEN
 			PERFORM pg_temp.case_take('tok-coordinator', v_case);
-		ELSIF c.from_pos = 'taken_by_other' THEN
+		ELSIF c.from_pos IN ('taken_by_other', 'pending_sent') THEN
 			PERFORM pg_temp.case_take('tok-coordinator-2', v_case);
 		END IF;
 		IF c.from_pos = 'closed' THEN
 			PERFORM pg_temp.case_close('tok-coordinator', v_case,
 			    'duplicate');
+		ELSIF c.from_pos = 'pending_held_by_caller' THEN
+			PERFORM pg_temp.case_transfer('tok-coordinator', v_case,
+			    'VR01');
+		ELSIF c.from_pos = 'pending_sent' THEN
+			PERFORM pg_temp.case_transfer('tok-coordinator-2', v_case,
+			    'VR01');
+		ELSIF c.from_pos = 'pending_received' THEN
+			PERFORM pg_temp.case_transfer(
+			    'tok-coordinator-national', v_case, 'VR13');
 		END IF;
 		SELECT version INTO v_version FROM care.case WHERE id = v_case;
 		v := CASE c.action
@@ -82,9 +100,18 @@ BEGIN
 		        v_case)
 		    WHEN 'reopen' THEN pg_temp.case_reopen('tok-coordinator',
 		        v_case)
+		    WHEN 'contact' THEN pg_temp.case_contact('tok-coordinator',
+		        v_case)
+		    WHEN 'accept' THEN pg_temp.transfer_accept('tok-coordinator',
+		        v_case)
+		    WHEN 'refuse' THEN pg_temp.transfer_refuse('tok-coordinator',
+		        v_case)
 		    END;
+		-- returned: the state before the transfer (here open: the
+		-- national desk sent an open case)
 		INSERT INTO walk SELECT c.from_pos, c.action,
-		    coalesce(c.to_state, '409'), (v->>'status')::int,
+		    coalesce(CASE c.to_state WHEN 'returned' THEN 'open'
+		        ELSE c.to_state END, '409'), (v->>'status')::int,
 		    v->'problem'->>'state', x.state, v_version, x.version
 		FROM care.case x WHERE x.id = v_case;
 	END LOOP;
@@ -124,9 +151,10 @@ SELECT ok((SELECT prosrc FROM pg_proc WHERE oid =
     'api.case_lock asks care.transition');
 SELECT is_empty($$SELECT name FROM fn
     WHERE schema = 'api' AND name IN ('case_take', 'case_decline',
-        'case_transfer', 'case_close', 'case_reopen')
+        'case_transfer', 'case_close', 'case_reopen', 'case_contact',
+        'case_transfer_accept', 'case_transfer_refuse')
       AND src NOT LIKE '%api.case_lock(%'$$,
-    'all five lifecycle functions go through api.case_lock');
+    'all eight lifecycle functions go through api.case_lock');
 SELECT is_empty($$SELECT name FROM fn
     WHERE schema IN ('api', 'care') AND name <> 'transition'
       AND src ~ '''taken_by_caller'', ''(decline|close)'''

@@ -103,6 +103,9 @@ SELECT is((SELECT count(*)::int FROM care.case_history
 SELECT is(pg_temp.case_transfer('tok-coordinator-national',
     pg_temp.cid('O1'), 'VR13', 'wrong_region')->'status', '200',
     'O1 transferred back to VR13');
+-- (0021: pending until VR13 accepts it)
+SELECT pg_temp.transfer_accept('tok-coordinator', pg_temp.cid('O1'))
+    ->>'status' AS o1_accepted \gset
 DO $$ BEGIN PERFORM pg_temp.make_overdue(pg_temp.cid('O1')); END $$;
 SELECT is(pg_temp.escalate(100)->'escalated', '0',
     'an escalated case is never escalated again');
@@ -130,7 +133,9 @@ BEGIN
 	WHERE id = pg_temp.cid('L2');
 	PERFORM pg_temp.named_case('TR');
 	PERFORM pg_temp.case_transfer('tok-coordinator', pg_temp.cid('TR'),
-	    'VR02', 'wrong_region', NULL, 90, 86400);
+	    'VR01', 'wrong_region', NULL, 90, 86400);
+	PERFORM pg_temp.transfer_accept('tok-coordinator-vr01',
+	    pg_temp.cid('TR'));
 	PERFORM pg_temp.make_overdue(pg_temp.cid('TR'));
 	UPDATE care.case SET take_by = take_by + interval '2 minutes'
 	WHERE id = pg_temp.cid('TR');
@@ -148,7 +153,7 @@ SELECT is((SELECT detail->>'why' FROM care.case_history WHERE case_id =
     'not taken within PT1M30S',
     'why: the take_within the transfer set, as a duration');
 SELECT is((SELECT detail->>'from_region' FROM care.case_history WHERE
-    case_id = pg_temp.cid('TR') AND action = 'escalated'), 'VR02',
+    case_id = pg_temp.cid('TR') AND action = 'escalated'), 'VR01',
     'from the region it was transferred to');
 SELECT throws_ok($$SELECT pg_temp.escalate(0)$$, '22023', NULL,
     'p_limit 0 is a daemon bug: 22023');

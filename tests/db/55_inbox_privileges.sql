@@ -85,7 +85,7 @@ FROM unnest(ARRAY[
     'api.case_get(bytea, text, inet, uuid, text, text)',
     'api.case_take(bytea, text, inet, uuid, integer)',
     'api.case_decline(bytea, text, inet, uuid, integer, text, integer)',
-    'api.case_transfer(bytea, text, inet, uuid, integer, text, text, integer, integer)',
+    'api.case_transfer(bytea, text, inet, uuid, integer, text, text, integer, integer, integer)',
     'api.case_close(bytea, text, inet, uuid, integer, text)',
     'api.case_reopen(bytea, text, inet, uuid, integer, text, integer, integer)',
     'api.escalate_overdue(integer)']) f;

@@ -8,7 +8,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 \ir fixtures.psql
 
 DO $$
@@ -109,15 +109,18 @@ JOIN intake.signal s ON s.id = c.signal_id
 WHERE s.request_id = 'race-n3' \gset
 
 -- 2. Take: no inbox entered, no notification.  3. Decline: back into
--- VR05.  4. Transfer: into VR07 (the target, not the source).
+-- VR05.  4. Transfer: pending, then accepted into VR07.
 SELECT pg_temp.step(s.fn, 'race-c1', :'vr05_case', s.args, s.what,
     s.regions)
 FROM (VALUES
 ('case_take', '', 'w takes the VR05 case', '{}'::text[]),
 ('case_decline', ', ''no_capacity''', 'w declines it', '{VR05}'),
-('case_transfer', ', ''VR07'', ''wrong_region'', 3600, 86400',
-    'w transfers it to VR07', '{VR07}')
+('case_transfer', ', ''VR07'', ''wrong_region'', 3600, 86400, 3600',
+    'w transfers it to VR07 (pending: no inbox entered)', '{}')
 ) AS s(fn, args, what, regions);
+-- 4b. VR07 accepts it: into VR07 (the target, not the source).
+SELECT pg_temp.step('case_transfer_accept', 'race-c7', :'vr05_case', '',
+    'a VR07 coordinator accepts it', '{VR07}');
 
 -- 5. Deadline edit: nothing; escalation: the national desk.
 SELECT dblink_exec('w', format($$UPDATE care.case

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(114);
+SELECT plan(115);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -460,6 +460,7 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
         'care.case_history.detail', 'care.case_history.id',
         'care.escalation.at',
         'care.escalation.case_id', 'care.escalation.from_region',
+        'care.escalation.reason',
         'care.subject.pseudonym',
         -- 0020: the previous pseudonym key's pseudonym, during a rotation
         'care.subject.pseudonym_prev', 'care.subject.signal_id',

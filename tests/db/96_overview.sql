@@ -105,6 +105,20 @@ SELECT pg_temp.case_close('tok-coordinator', (SELECT id FROM k
     WHERE name = 'C')) \g /dev/null
 SELECT pg_temp.case_transfer('tok-coordinator', (SELECT id FROM k
     WHERE name = 'D'), 'VR01') \g /dev/null
+-- (0021: a transfer waits for the receiver; VR01's acceptance is
+-- written here as api.case_transfer_accept writes it, without a VR01
+-- key acting: VR01 stays uncovered for the coverage tests below)
+UPDATE care.case SET state = 'open', holder_key_id = NULL,
+    region_code = transfer_to, transfer_to = NULL,
+    transfer_from_state = NULL, transfer_reason = NULL,
+    transfer_requested_at = NULL, transfer_answer_by = NULL,
+    transfer_take_within_s = NULL, transfer_first_contact_within_s = NULL,
+    version = version + 1
+WHERE id = (SELECT id FROM k WHERE name = 'D');
+INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+SELECT id, 'transfer_accepted', 'b0000000-0000-4000-8000-000000000006',
+    '{"reason": "wrong_region", "from_region": "VR13", "to_region": "VR01"}'
+FROM k WHERE name = 'D';
 UPDATE care.case SET first_contact_by = now() - interval '1 minute',
     created_at = now() - interval '2 minutes'
 WHERE id = (SELECT id FROM k WHERE name = 'E');

@@ -70,6 +70,14 @@ POST /v1/cases/{id}/close          in  w   403 200 403 403 403 403 403 403 403 4
 POST /v1/cases/{id}/close          out w   403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/reopen         in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/reopen         out w   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases                      in  r   403 200 200 403 403 403 403 403 403 401 401
+GET /v1/cases                      out r   403 404 200 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/accept in w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/accept out w  403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/refuse in w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/transfer/refuse out w  403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/contact        in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/contact        out w   403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 403 401 401
@@ -337,6 +345,14 @@ class World:
         case_id = self.submit(reporter, scope)["case_id"]
         holder = (self.holder or self.keys["coordinator"]) \
             if scope == "in" else self.other["coordinator"]
+        if state == "pending":
+            # a VR17 case its coordinator sent to VR13 ("in": the
+            # matrix's coordinator may answer it) or to VR09 ("out")
+            case_id = self.submit(self.other["reporter"], "out")["case_id"]
+            self.act(self.other["coordinator"], case_id, "transfer",
+                     {"target_region": "VR13" if scope == "in" else "VR09",
+                      "reason": "wrong_region"})
+            return case_id
         if state in ("taken", "closed"):
             self.act(holder, case_id, "take", {})
         if state == "closed":
@@ -538,6 +554,7 @@ def world(nrmd, cluster):
         w.signal[scope], w.open[scope] = rec["signal_id"], rec["case_id"]
     w.taken = {s: w.case(s, "taken") for s in ("in", "out")}
     w.closed = {s: w.case(s, "closed") for s in ("in", "out")}
+    w.pending = {s: w.case(s, "pending") for s in ("in", "out")}
     w.rec = {s: w.record(s) for s in ("in", "out")}
     # people of agency A and of another agency (an admin sees both)
     w.person_agency = {"in": w.agency_a, "out": cluster.scalar(
@@ -605,10 +622,13 @@ CASE_BODY = {
     "transfer": {"target_region": "VR09", "reason": "wrong_region"},
     "close": {"reason": "victim_supported"},
     "reopen": {"reason": "new_information"},
+    "accept": {},
+    "refuse": {"reason": "no_capacity"},
 }
 # The state a case must be in for the action to succeed in scope.
 CASE_STATE = {"take": "open", "decline": "open", "transfer": "open",
-              "close": "taken", "reopen": "closed", "handover": "taken"}
+              "close": "taken", "reopen": "closed", "handover": "taken",
+              "contact": "taken", "accept": "pending", "refuse": "pending"}
 
 
 def column_key(w, route_row, column):
@@ -636,6 +656,11 @@ def target(w, route, obj, fresh):
     """The object id a cell acts on: the shared one, or (fresh: an
     allowed write) a new one in the state the write needs."""
     method, path = route.split()
+    if route == "GET /v1/cases":
+        # the readable reference of the shared open case
+        return w.cluster.scalar(
+            "select s.reference from intake.signal s join care.case c on "
+            "c.signal_id = s.id where c.id = '%s'" % w.open[obj])
     if path == "/v1/signals/{id}" or route == "POST /v1/investigations":
         return w.signal[obj]
     if path.startswith("/v1/investigations/"):
@@ -666,8 +691,8 @@ def target(w, route, obj, fresh):
         state = CASE_STATE.get(action, "open")
         if fresh:
             return w.case(obj, state)
-        return {"open": w.open, "taken": w.taken,
-                "closed": w.closed}[state][obj]
+        return {"open": w.open, "taken": w.taken, "closed": w.closed,
+                "pending": w.pending}[state][obj]
     return None
 
 
@@ -692,6 +717,10 @@ def request_for(w, route, key, obj_id):
         action = path.rsplit("/", 1)[1]
         if action in CASE_BODY:
             kw["json"] = CASE_BODY[action]
+        elif action == "contact":
+            # now: not in the future, not before the case's signal
+            kw["json"] = {"mode": "phone", "at": datetime.datetime.now(
+                datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         elif action == "identification":
             kw["json"] = {
                 "stage": "initial", "outcome": "positive",
@@ -726,6 +755,8 @@ def request_for(w, route, key, obj_id):
         kw["json"] = {"police_reference": "PL-" + uuid.uuid4().hex[:10]}
     elif route == "POST /v1/audit/reviews/{id}":
         kw["json"] = {"verdict": "justified"}
+    elif route == "GET /v1/cases":
+        url += "?reference=" + obj_id
     elif route in ("GET /v1/audit", "GET /v1/audit/reviews"):
         url += "?limit=1"
     elif route == "GET /v1/statistics":
@@ -809,9 +840,23 @@ def comparable(r):
     return r.status_code, headers, body
 
 
+REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def reference_of(body):
+    """A readable reference (docs/case-lifecycle.md) with body's 8
+    characters and its check character (weights 1..8, modulo 31)."""
+    n = sum((i + 1) * REF_ALPHABET.index(c) for i, c in enumerate(body))
+    return "%s-%s-%s" % (body[:4], body[4:], REF_ALPHABET[(31 - n % 31) % 31])
+
+
 def unknown_variants(route):
     """Ids that name nothing: a random UUID and, in a path, a malformed
-    one (both answer like an object the caller may not see)."""
+    one (both answer like an object the caller may not see); for the
+    search by reference a random well-formed reference."""
+    if route == "GET /v1/cases":
+        return [reference_of("".join(random.choice(REF_ALPHABET)
+                                     for _ in range(8)))]
     if route.startswith("POST /v1/audit/reviews/"):  # a bigint
         out = [str(random.randrange(10 ** 15, 10 ** 17))]
     else:

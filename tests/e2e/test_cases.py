@@ -31,10 +31,20 @@ from nrm_e2e.signals import PERSONAL, adult_signal
 
 LIFECYCLE_DOC = ROOT / "docs" / "case-lifecycle.md"
 
-ACTIONS = ("take", "decline", "transfer", "close", "reopen")
+ACTIONS = ("take", "decline", "transfer", "close", "reopen", "contact",
+           "accept", "refuse")
 HISTORY_ACTION = {"take": "taken", "decline": "declined",
                   "transfer": "transferred", "close": "closed",
-                  "reopen": "reopened"}
+                  "reopen": "reopened", "contact": "first_contact",
+                  "accept": "transfer_accepted",
+                  "refuse": "transfer_refused"}
+# The route of an action below /v1/cases/{id}/ (its name otherwise).
+ROUTE = {"accept": "transfer/accept", "refuse": "transfer/refuse"}
+
+
+def audited(action):
+    """The audit event's action of a lifecycle action."""
+    return "case." + ROUTE.get(action, action).replace("/", "_")
 
 # The daemon of this module gives transferred and reopened cases these
 # deadlines (seconds), distinct from every routing rule's.
@@ -61,8 +71,9 @@ def state_table():
     for row in rows:
         for action, cell in zip(ACTIONS, row[1:]):
             table[(row[0], action)] = None if cell == "409" else cell
-    assert {p for p, _ in table} == {"open", "taken_by_caller",
-                                     "taken_by_other", "closed"}, table
+    assert {p for p, _ in table} == {
+        "open", "taken_by_caller", "taken_by_other", "closed",
+        "pending_held_by_caller", "pending_sent", "pending_received"}, table
     return table
 
 
@@ -90,7 +101,19 @@ BODY = {
     "transfer": {"target_region": "VR09", "reason": "wrong_region"},
     "close": {"reason": "victim_supported"},
     "reopen": {"reason": "new_information"},
+    "contact": {"mode": "phone"},  # "at": now, added by body_of()
+    "accept": None,
+    "refuse": {"reason": "no_capacity"},
 }
+
+
+def body_of(action):
+    """The action's body; a contact's "at" is the moment of the call."""
+    body = BODY[action]
+    if action == "contact":
+        body = dict(body, at=datetime.datetime.now(
+            datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return body
 
 
 # --------------------------------------------------------------------------
@@ -113,7 +136,7 @@ def act(d, key, case_id, action, body=None, if_match=None, session=None,
     if headers:
         h.update(headers)
     http = session or requests
-    url = "%s/v1/cases/%s/%s" % (d.url, case_id, action)
+    url = "%s/v1/cases/%s/%s" % (d.url, case_id, ROUTE.get(action, action))
     if body is None:
         return http.post(url, headers=h, timeout=15)
     if isinstance(body, (bytes, str)):
@@ -186,14 +209,24 @@ def d(workdir, cluster, pki):
 
 
 def put_case_in(d, k, position):
-    """A fresh VR13 case in `position`, as seen by co13 (the caller)."""
+    """A fresh VR13 case in `position`, as seen by co13 (the caller); for
+    pending_received a VR09 case its coordinator sent to VR13."""
+    if position == "pending_received":
+        cid = new_case(d, k["reporter"], "VR09")["case_id"]
+        ok(act(d, k["co09"], cid, "transfer",
+               {"target_region": "VR13", "reason": "wrong_region"}))
+        return cid
     cid = new_case(d, k["reporter"])["case_id"]
-    if position in ("taken_by_caller", "closed"):
+    if position in ("taken_by_caller", "closed", "pending_held_by_caller"):
         ok(act(d, k["co13"], cid, "take"))
-    elif position == "taken_by_other":
+    elif position in ("taken_by_other", "pending_sent"):
         ok(act(d, k["co13b"], cid, "take"))
     if position == "closed":
         ok(act(d, k["co13"], cid, "close", {"reason": "other"}))
+    elif position.startswith("pending_"):
+        sender = k["co13"] if position == "pending_held_by_caller" else \
+            k["co13b"]
+        ok(act(d, sender, cid, "transfer", BODY["transfer"]))
     return cid
 
 
@@ -316,10 +349,12 @@ def test_case_read_by_roles(d, case_keys, cluster):
 def test_state_table_cell(d, case_keys, cluster, doc, position, action):
     k = case_keys
     to = STATE_TABLE[(position, action)]
+    if to == "returned":  # the state before the transfer: open here
+        to = "open"
     cid = put_case_in(d, k, position)
     before = db_case(cluster, cid)
     n_hist = len(history(cluster, cid))
-    r = act(d, k["co13"], cid, action, BODY[action])  # no If-Match
+    r = act(d, k["co13"], cid, action, body_of(action))  # no If-Match
     rid = r.headers.get("X-Request-Id")
     after = db_case(cluster, cid)
     if to is None:
@@ -332,7 +367,7 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
         assert len(history(cluster, cid)) == n_hist
         rows = audit(cluster, rid)
         assert [row[:5] for row in rows] == [
-            ["case." + action, cid, "care", "failed",
+            [audited(action), cid, "care", "failed",
              "illegal_transition"]], rows
         return
     item = ok(r)
@@ -340,8 +375,12 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
     assert item["state"] == to, item
     assert r.headers.get("ETag") == '"%d"' % item["version"]
     assert item["version"] == before["version"] + 1
-    assert item["region"] == ("VR09" if action == "transfer" else "VR13")
-    holder = {"take": k["co13"].id, "close": k["co13"].id}.get(action)
+    # a refused transfer returns to VR09, which sent it; a transfer waits
+    assert item["region"] == ("VR09" if action == "refuse" else "VR13")
+    holder = {"take": k["co13"].id, "close": k["co13"].id,
+              "contact": k["co13"].id}.get(action)
+    if action == "transfer" and position == "taken_by_caller":
+        holder = k["co13"].id  # the sender keeps it while pending
     assert item["holder"] == holder, item
     assert item["closed_reason"] == (
         BODY["close"]["reason"] if action == "close" else None)
@@ -351,10 +390,14 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
     h = history(cluster, cid)
     assert len(h) == n_hist + 1
     assert h[-1][0] == HISTORY_ACTION[action] and h[-1][1] == k["co13"].id
-    if action in BODY and BODY[action]:
+    if action == "contact":
+        assert h[-1][2]["mode"] == "phone", h[-1]
+    elif BODY[action]:
         assert h[-1][2]["reason"] == BODY[action]["reason"], h[-1]
+    if action == "transfer":
+        assert item["transfer"]["to_region"] == "VR09", item
     assert audit(cluster, rid) == [
-        ["case." + action, cid, "care", "allowed", "", k["co13"].id]]
+        [audited(action), cid, "care", "allowed", "", k["co13"].id]]
     # re-entering an inbox is a new arrival there
     if to == "open":
         assert after["inbox_seq"] > before["inbox_seq"]
@@ -501,11 +544,22 @@ def test_transfer_moves_the_case_between_inboxes(d, case_keys, cluster):
                          headers=auth(k["co09"]), timeout=30)
         return r, time.monotonic()
 
+    # the transfer waits for VR09 (issue 18): the sender keeps it
+    item = ok(act(d, k["co13"], cid, "transfer",
+                  {"target_region": "VR09", "reason": "victim_relocated"}))
+    assert (item["state"], item["region"], item["holder"]) == (
+        "transfer_pending", "VR13", None), item
+    assert item["transfer"]["to_region"] == "VR09"
+    assert item["take_by"] == old["take_by"]
+    assert cid in [it["case_id"] for it in inbox_ids(d, k["co13"],
+                                                     state="all")]
+    assert cid in [it["case_id"] for it in inbox_ids(
+        d, k["co09"], state="transfer_pending")]
+    assert cid not in [it["case_id"] for it in inbox_ids(d, k["co09"])]
     with concurrent.futures.ThreadPoolExecutor(1) as ex:
         f = ex.submit(longpoll)
         wait_for(lambda: metric(d, "nrm_inbox_longpolls_waiting") == 1, 5)
-        r = act(d, k["co13"], cid, "transfer",
-                {"target_region": "VR09", "reason": "victim_relocated"})
+        r = act(d, k["co09"], cid, "accept")
         done = time.monotonic()
         item = ok(r)
         lp, end = f.result(timeout=20)
@@ -525,11 +579,12 @@ def test_transfer_moves_the_case_between_inboxes(d, case_keys, cluster):
                                                          state="all")]
     assert cid in [it["case_id"] for it in inbox_ids(d, k["co09"])]
     c = ok(get_case(d, k["co09"], cid))
-    top = c["history"][0]
-    assert top["action"] == "transferred" and top["by"] == k["co13"].id
-    assert (top["detail"]["reason"], top["detail"]["from_region"],
-            top["detail"]["to_region"]) == ("victim_relocated", "VR13",
-                                           "VR09"), top
+    top, sent = c["history"][0], c["history"][1]
+    assert top["action"] == "transfer_accepted" and top["by"] == k["co09"].id
+    assert sent["action"] == "transferred" and sent["by"] == k["co13"].id
+    assert (sent["detail"]["reason"], sent["detail"]["from_region"],
+            sent["detail"]["to_region"]) == ("victim_relocated", "VR13",
+                                            "VR09"), sent
     assert_problem(get_case(d, k["co13"], cid), 404, "not_found")
     assert_problem(act(d, k["co13"], cid, "take"), 404, "not_found")
 
@@ -548,6 +603,8 @@ def test_transfer_moves_the_case_between_inboxes(d, case_keys, cluster):
     # the national desk is a target like any region
     item = ok(act(d, k["co09"], cid, "transfer",
                   {"target_region": "NATIONAL", "reason": "specialist_care"}))
+    assert (item["region"], item["state"]) == ("VR09", "transfer_pending")
+    item = ok(act(d, k["national"], cid, "accept"))
     assert (item["region"], item["state"]) == ("NATIONAL", "open")
     assert cid in [it["case_id"] for it in inbox_ids(d, k["national"])]
 
@@ -577,7 +634,7 @@ def test_reasons_are_the_documented_codes(d, case_keys, cluster, doc):
         cid = put_case_in(d, k, "open")
         assert ok(act(d, k["co13"], cid, "transfer",
                       {"target_region": "VR17", "reason": reason}))[
-            "region"] == "VR17"
+            "transfer"]["to_region"] == "VR17"
 
     cid = put_case_in(d, k, "taken_by_caller")
     for action in ("decline", "close"):
@@ -638,7 +695,7 @@ def test_other_region_gets_404_on_every_action(d, case_keys, cluster, doc):
     unknown = str(uuid.uuid4())
     for action in ACTIONS:
         target = closed if action == "reopen" else cid
-        body = BODY[action]
+        body = body_of(action)
         if action == "transfer":
             body = {"target_region": "VR17", "reason": "wrong_region"}
         shapes = []
@@ -653,7 +710,7 @@ def test_other_region_gets_404_on_every_action(d, case_keys, cluster, doc):
                 shapes.append({x: p[x] for x in p if x != "request_id"})
                 assert [row[:5] for row in
                         audit(cluster, r.headers["X-Request-Id"])] == [
-                    ["case." + action, case_id, "care", "denied", why]]
+                    [audited(action), case_id, "care", "denied", why]]
         assert all(s == shapes[0] for s in shapes), shapes
     for c, b in before.items():
         assert db_case(cluster, c) == b, "a 404 changed the case"

@@ -32,8 +32,11 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 
 # The inbox item (docs/sql-api.md, "The inbox item"): triage facts only.
 ITEM_KEYS = {
-    "case_id", "region", "priority", "state", "holder", "holder_agency",
-    "take_by", "first_contact_by", "minor", "exploitation", "urgency",
+    "case_id", "reference", "region", "priority", "state", "holder",
+    "holder_agency", "transfer",
+    "take_by", "first_contact_by", "first_contact_at",
+    "first_contact_in_time", "first_contact_escalated", "minor",
+    "exploitation", "urgency",
     "declines", "escalated", "closed_reason", "created_at",
     "version",
 }
@@ -321,9 +324,12 @@ def test_inbox_filters_state_and_priority(d, case_keys):
     assert closed in ids(cl) and {it["state"] for it in cl} == {"closed"}
     assert [it for it in cl if it["case_id"] == closed][0][
         "closed_reason"] == "duplicate"
+    # issue 18: a fourth state, transfers awaiting an answer
+    pend = inbox_all(d, k["co13"], state="transfer_pending")
+    assert {it["state"] for it in pend} <= {"transfer_pending"}
     every = ids(inbox_all(d, k["co13"], state="all"))
     assert {urgent, taken, closed} <= set(every)
-    assert len(every) == len(open_) + len(t) + len(cl)
+    assert len(every) == len(open_) + len(t) + len(cl) + len(pend)
 
     for prio in ("urgent", "high", "normal"):
         items = inbox_all(d, k["co13"], priority=prio)
@@ -423,7 +429,8 @@ BAD_PARAMS = [
     ("after_changed", {"after": CHANGED_AFTER}, "after"),
     ("cursor_is_an_after", {"cursor": REAL_AFTER}, "cursor"),
     ("cursor_changed", {"cursor": CHANGED_CURSOR}, "cursor"),
-    ("state_unknown", {"state": "pending"}, "state"),
+    # (not "pending": the allowed list names transfer_pending, issue 18)
+    ("state_unknown", {"state": "shredded"}, "state"),
     ("state_upper", {"state": "OPEN"}, "state"),
     ("state_too_long", {"state": "open-and-taken"}, "state"),
     ("priority_unknown", {"priority": "low"}, "priority"),

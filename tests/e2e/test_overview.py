@@ -127,7 +127,8 @@ def test_counts_per_region(nrmd, cluster, ks):
     """Cases in known states, the exact change of every count:
     VR18: A open; B taken 600 s after it was routed; C taken 200 s after
     and closed; D past its take deadline, escalated to the national desk;
-    G past its take deadline; E transferred to VR19 (not yet taken there).
+    G past its take deadline; E transferred to VR19, accepted there (not yet
+    taken).
     VR19: F past its first-contact deadline."""
     d = nrmd
     before = rows(d, ks["chain"])
@@ -141,6 +142,7 @@ def test_counts_per_region(nrmd, cluster, ks):
     act(d, ks["co18"], c, "close", {"reason": "duplicate"})
     act(d, ks["co18"], e, "transfer",
         {"target_region": "VR19", "reason": "wrong_region"})
+    act(d, ks["co19"], e, "transfer/accept")  # issue 18: VR19 accepts
     overdue(cluster, dd)
     cluster.sql("select api.escalate_overdue(1000)")
     assert cluster.scalar("select region_code from care.case where id = "

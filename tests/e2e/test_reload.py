@@ -65,6 +65,7 @@ COVERED = {
     "decline_limit": "test_decline_limit",
     "transfer_take_within": "test_transfer_deadlines",
     "transfer_first_contact_within": "test_transfer_deadlines",
+    "transfer_answer_within": "test_transfer_answer_within",
     "jurisdiction_profile": "test_jurisdiction_profile",
     "auth_cache_ttl": "test_auth_cache_ttl",
     "public_origin": "test_public_origin",
@@ -622,6 +623,9 @@ def test_transfer_deadlines(nrmd_factory, case_keys, key, field, other):
         r = act(d, k["co13"], cid, "transfer",
                 {"target_region": "VR09", "reason": "victim_relocated"})
         assert r.status_code == 200, r.text
+        # the deadlines are counted from the acceptance (issue 18)
+        r = act(d, k["co09"], cid, "transfer/accept", {})
+        assert r.status_code == 200, r.text
         return r.json()
 
     item = transfer()
@@ -630,6 +634,24 @@ def test_transfer_deadlines(nrmd_factory, case_keys, key, field, other):
     item = transfer()
     assert abs(seconds_from_now(item[field]) - 7777) < 60, item
     assert abs(seconds_from_now(item[other]) - default[other]) < 60, item
+
+
+def test_transfer_answer_within(nrmd_factory, case_keys):
+    """The receiving region's time to answer a transfer (default 14400 s)
+    is read at the transfer; a reload changes it for the next one."""
+    k = case_keys
+    d = nrmd_factory()
+
+    def answer_by():
+        cid = new_case(d, k["reporter"])["case_id"]
+        r = act(d, k["co13"], cid, "transfer",
+                {"target_region": "VR09", "reason": "victim_relocated"})
+        assert r.status_code == 200, r.text
+        return seconds_from_now(r.json()["transfer"]["answer_by"])
+
+    assert abs(answer_by() - 14400) < 60
+    reload(d, transfer_answer_within=4321)
+    assert abs(answer_by() - 4321) < 60
 
 
 def test_jurisdiction_profile(nrmd_factory, case_keys):

@@ -26,6 +26,7 @@ static const struct {
     {"cases_taken_in_time", NRM_STAT_COUNT, false},
     {"time_to_take", NRM_STAT_DURATION, false},
     {"escalations", NRM_STAT_COUNT, false},
+    {"first_contact_escalations", NRM_STAT_COUNT, false},
     {"transfers", NRM_STAT_COUNT, false},
     {"closures", NRM_STAT_COUNT, false},
     {"identification_decisions", NRM_STAT_COUNT, false},

@@ -2,13 +2,20 @@
  * handler_cases.c - one case and its lifecycle (role coordinator; the
  * read also assessor):
  *
+ *   GET  /v1/cases?reference=R      the case item of a readable
+ *                                   reference (also assessor)
  *   GET  /v1/cases/{id}             the full case, personal data and
  *                                   history (an audited read); ETag
  *   POST /v1/cases/{id}/take        open -> taken by the caller
  *   POST /v1/cases/{id}/decline     {"reason"}
- *   POST /v1/cases/{id}/transfer    {"target_region", "reason"}
+ *   POST /v1/cases/{id}/transfer    {"target_region", "reason"}: pending
+ *                                   until the receiving region answers
+ *   POST /v1/cases/{id}/transfer/accept   (receiving region)
+ *   POST /v1/cases/{id}/transfer/refuse   {"reason"} (receiving region)
  *   POST /v1/cases/{id}/close       {"reason"}
  *   POST /v1/cases/{id}/reopen      {"reason"}
+ *   POST /v1/cases/{id}/contact     {"at", "mode"}: the holder records
+ *                                   a contact (or a failed attempt)
  *   POST /v1/cases/{id}/handover    {"person"}: from the person who
  *                                   holds it to an active coordinator
  *                                   person of the case's region
@@ -31,10 +38,15 @@
 #include "util.h"
 
 #include "nrm/json.h"
+#include "nrm/timefmt.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 static void
 case_get_authed(struct nrm_req *r)
@@ -57,6 +69,47 @@ nrm_h_case_get(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
 	    "case.read", "case", case_get_authed);
+}
+
+/*
+ * ?reference=R and nothing else; the database checks its form (400
+ * naming reference) and the caller's scope (404).
+ */
+static void
+case_find_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	const char *ref;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	{
+		if (strcmp(kv->key, "reference") != 0 ||
+		    evhttp_find_header(&q, kv->key) != kv->value) {
+			nrm_req_fail(r, NRM_E_BAD_REQUEST, "reference",
+			    "the only parameter is reference, once");
+			goto out;
+		}
+	}
+	ref = evhttp_find_header(&q, "reference");
+	if (ref == NULL || strlen(ref) > 64)
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "reference",
+		    "reference must be a case reference");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_FIND, ref);
+out:
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_case_find(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
+	    "case.find", "case", case_find_authed);
 }
 
 /*
@@ -99,6 +152,9 @@ enum case_action {
 	CASE_CLOSE,
 	CASE_REOPEN,
 	CASE_HANDOVER,
+	CASE_CONTACT,
+	CASE_ACCEPT,
+	CASE_REFUSE,
 };
 
 /* Each action: the last segment of its route, its audited name, its
@@ -114,6 +170,11 @@ static const struct case_action_def {
     [CASE_CLOSE] = {"close", "case.close", NRM_STMT_CASE_CLOSE},
     [CASE_REOPEN] = {"reopen", "case.reopen", NRM_STMT_CASE_REOPEN},
     [CASE_HANDOVER] = {"handover", "case.handover", NRM_STMT_CASE_HANDOVER},
+    [CASE_CONTACT] = {"contact", "case.contact", NRM_STMT_CASE_CONTACT},
+    [CASE_ACCEPT] = {"accept", "case.transfer_accept",
+	NRM_STMT_CASE_TRANSFER_ACCEPT},
+    [CASE_REFUSE] = {"refuse", "case.transfer_refuse",
+	NRM_STMT_CASE_TRANSFER_REFUSE},
 };
 
 /* The action of the request's route (the table holds only these). */
@@ -136,7 +197,7 @@ case_act(struct nrm_req *r, enum case_action act)
 	static const char *const keys[] = {"target_region", "reason"};
 	const struct nrm_config *cfg = &r->app->cfg;
 	struct nrm_dbapi_call call;
-	char ifm[16], n1[16], n2[16];
+	char ifm[16], n1[16], n2[16], n3[16];
 	const cJSON *slot[2] = {NULL, NULL};
 	cJSON *body = NULL;
 	int rc;
@@ -147,8 +208,9 @@ case_act(struct nrm_req *r, enum case_action act)
 	if (act == CASE_TRANSFER)
 		rc = case_body(r, keys, 2, slot, &body);
 	else
-		rc = case_body(
-		    r, keys + 1, act == CASE_TAKE ? 0 : 1, slot + 1, &body);
+		rc = case_body(r, keys + 1,
+		    act == CASE_TAKE || act == CASE_ACCEPT ? 0 : 1, slot + 1,
+		    &body);
 	if (rc != NRM_OK)
 		return;
 	nrm_dbapi_begin(&call, r);
@@ -156,7 +218,7 @@ case_act(struct nrm_req *r, enum case_action act)
 	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
 	if (act == CASE_TRANSFER)
 		nrm_dbapi_text(&call, case_str(slot[0]));
-	if (act != CASE_TAKE)
+	if (act != CASE_TAKE && act != CASE_ACCEPT)
 		nrm_dbapi_text(&call, case_str(slot[1]));
 	if (act == CASE_DECLINE) {
 		snprintf(n1, sizeof(n1), "%d", cfg->decline_limit);
@@ -168,6 +230,11 @@ case_act(struct nrm_req *r, enum case_action act)
 		    n2, sizeof(n2), "%d", cfg->transfer_first_contact_within);
 		nrm_dbapi_text(&call, n1);
 		nrm_dbapi_text(&call, n2);
+	}
+	if (act == CASE_TRANSFER) {
+		/* The receiving region's time to answer it. */
+		snprintf(n3, sizeof(n3), "%d", cfg->transfer_answer_within);
+		nrm_dbapi_text(&call, n3);
 	}
 	/* The parameters are copied by the pool before body goes. */
 	nrm_dbapi_send(r, case_actions[act].stmt, &call, NULL);
@@ -197,6 +264,36 @@ case_handover_authed(struct nrm_req *r)
 	cJSON_Delete(body);
 }
 
+/*
+ * {"at", "mode"}: at an RFC 3339 timestamp (normalized to UTC seconds
+ * here), mode a code the database checks (422 naming the field).
+ */
+static void
+case_contact_authed(struct nrm_req *r)
+{
+	static const char *const keys[] = {"at", "mode"};
+	const cJSON *slot[2] = {NULL, NULL};
+	cJSON *body = NULL;
+	const char *at;
+	char ifm[16], utc[NRM_TIME_TEXT_SIZE];
+	int64_t t;
+
+	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
+		NRM_OK ||
+	    case_body(r, keys, 2, slot, &body) != NRM_OK)
+		return;
+	at = case_str(slot[0]);
+	if (at == NULL || nrm_time_parse(at, strlen(at), &t, NULL) != NRM_OK ||
+	    nrm_time_format(t, utc, sizeof(utc)) != NRM_OK)
+		nrm_req_fail(r, NRM_E_VALIDATION, "at",
+		    "at must be an RFC 3339 timestamp");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_CONTACT,
+		    nrm_req_uuid_param(r), ifm[0] != '\0' ? ifm : NULL, utc,
+		    case_str(slot[1]));
+	cJSON_Delete(body);
+}
+
 static void
 case_act_authed(struct nrm_req *r)
 {
@@ -204,6 +301,8 @@ case_act_authed(struct nrm_req *r)
 
 	if (act == CASE_HANDOVER)
 		case_handover_authed(r);
+	else if (act == CASE_CONTACT)
+		case_contact_authed(r);
 	else
 		case_act(r, act);
 }

@@ -2,7 +2,9 @@
  * handlers/inbox.c - GET /v1/inbox (role coordinator): the cases routed
  * to the caller's regions, paged, and long-polled.
  *
- *   ?state=open|taken|closed|all  ?priority=urgent|high|normal
+ *   ?state=open|taken|closed|transfer_pending|all (transfer_pending:
+ *                                 also those pending to the caller's
+ *                                 regions)  ?priority=urgent|high|normal
  *   ?limit=1..200  ?cursor=C      keyset pages (C from next_cursor)
  *   ?wait=S&after=A               long-poll: answer as soon as a case
  *                                 newer than A (from "after" of an
@@ -37,7 +39,7 @@
 
 struct inbox_waiter {
 	struct nrm_waiter w; /* the registry's part */
-	char state[8];
+	char state[24];
 	char priority[8];
 	char after_key[512]; /* JSON sort key or "" */
 	char since[24]; /* watermark or "" */

@@ -22,6 +22,9 @@
  *  time_to_take                duration  case created (signal received
  *                                        to first take; median, p90 s)
  *  escalations                 count     escalation to the national desk
+ *                                        (take deadline missed)
+ *  first_contact_escalations   count     escalation to the national desk
+ *                                        (first-contact deadline missed)
  *  transfers                   count     transfer (history entry)
  *  closures                    count     closure (history entry)
  *  identification_decisions    count     decision's date (decided_on)
@@ -70,6 +73,7 @@
  *  cases_t_i_t.  x   x    x   x   x   x   x   x   .   .   .   .   .   .   .
  *  time_to_take  x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
  *  escalations   x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
+ *  first_c._esc. x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
  *  transfers     x   x    x   x   .   .   .   x   .   .   .   .   .   .   .
  *  closures      x   x    x   x   .   .   .   x   .   x   .   .   .   .   .
  *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .   x   .   .

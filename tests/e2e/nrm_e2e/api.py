@@ -96,6 +96,7 @@ RECEIPT_KEYS = {
     "rule_id",
     "received_at",
     "notification_only",
+    "reference",
 }
 
 def rule_ids():
