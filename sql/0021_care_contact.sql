@@ -252,7 +252,7 @@ USING (EXISTS (SELECT 1 FROM care.case c
     WHERE c.id = case_id AND c.state IN ('open', 'taken')));
 
 REVOKE ALL ON FUNCTION care.escalate_first_contact(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.escalate_first_contact(integer) TO nrm_app;
+GRANT EXECUTE ON FUNCTION care.escalate_first_contact(integer) TO nrm_sweeper;
 GRANT SELECT (holder_key_id, first_contact_by, first_contact_at,
     first_contact_escalated_at) ON care.case TO nrm_sweeper;
 GRANT UPDATE (state, holder_key_id, holder_person_id,
@@ -473,7 +473,7 @@ COMMENT ON POLICY case_coordinator_select ON care.case IS
     'current lifecycle action locked (nrm.case_id).';
 
 REVOKE ALL ON FUNCTION care.escalate_transfers(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.escalate_transfers(integer) TO nrm_app;
+GRANT EXECUTE ON FUNCTION care.escalate_transfers(integer) TO nrm_sweeper;
 GRANT SELECT (transfer_to, transfer_answer_by, transfer_from_state)
     ON care.case TO nrm_sweeper;
 GRANT UPDATE (transfer_to, transfer_from_state, transfer_reason,

@@ -110,8 +110,7 @@ COMMENT ON FUNCTION api.case_contact(bytea, text, inet, uuid, integer, text,
     'POST /v1/cases/{id}/contact: the holder records a contact (mode '
     'code, at); the first one made sets first_contact_at and meets the '
     'first-contact deadline when at <= first_contact_by.';
-GRANT EXECUTE ON FUNCTION api.case_contact(bytea, text, inet, uuid, integer,
-    text, text) TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * POST /v1/cases/{id}/transfer/accept: a coordinator of the receiving
@@ -170,8 +169,7 @@ COMMENT ON FUNCTION api.case_transfer_accept(bytea, text, inet, uuid,
     integer) IS
     'POST /v1/cases/{id}/transfer/accept: a coordinator of the receiving '
     'region accepts a pending transfer: open there, fresh deadlines.';
-GRANT EXECUTE ON FUNCTION api.case_transfer_accept(bytea, text, inet, uuid,
-    integer) TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * POST /v1/cases/{id}/transfer/refuse {reason}: a coordinator of the
@@ -225,8 +223,7 @@ COMMENT ON FUNCTION api.case_transfer_refuse(bytea, text, inet, uuid,
     'POST /v1/cases/{id}/transfer/refuse: a coordinator of the receiving '
     'region refuses a pending transfer (reason code): the case returns '
     'to the sender as it was.';
-GRANT EXECUTE ON FUNCTION api.case_transfer_refuse(bytea, text, inet, uuid,
-    integer, text) TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * GET /v1/cases?reference=R: the case with this readable reference, for
@@ -238,7 +235,7 @@ GRANT EXECUTE ON FUNCTION api.case_transfer_refuse(bytea, text, inet, uuid,
  * object when there is one).  Found: 200 {"items": [the case item]},
  * audited case.find allowed with the case as object.
  */
-CREATE OR REPLACE FUNCTION api.case_find(p_token_hash bytea,
+CREATE OR REPLACE FUNCTION api.case_find_body(p_token_hash bytea,
     p_request_id text, p_client inet, p_reference text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -280,8 +277,13 @@ BEGIN
 	             WHERE i.id = v_case))));
 END
 $$;
-COMMENT ON FUNCTION api.case_find(bytea, text, inet, text) IS
+COMMENT ON FUNCTION api.case_find_body(bytea, text, inet, text) IS
     'GET /v1/cases?reference=: the case item of a readable reference, '
     'for a coordinator of its region or an assessor; 400 for a malformed '
     'reference, 404 otherwise (audited denied).';
-GRANT EXECUTE ON FUNCTION api.case_find(bytea, text, inet, text) TO nrm_app;
+-- The body of the door api.case_find of the coordinator and the assessor
+-- (99_doors.sql writes the door and one implementation per role).
+REVOKE ALL ON FUNCTION api.case_find_body(bytea, text, inet, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.case_find_body(bytea, text, inet, text) TO
+    nrm_coordinator, nrm_assessor;

@@ -72,7 +72,13 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.case_decline(bytea,text,inet,uuid,integer,text,integer)',
      '{nrm_coordinator}'),
     ('api.case_transfer(bytea,text,inet,uuid,integer,text,text,integer,'
-     'integer)', '{nrm_coordinator}'),
+     'integer,integer)', '{nrm_coordinator}'),
+    ('api.case_transfer_accept(bytea,text,inet,uuid,integer)',
+     '{nrm_coordinator}'),
+    ('api.case_transfer_refuse(bytea,text,inet,uuid,integer,text)',
+     '{nrm_coordinator}'),
+    ('api.case_contact(bytea,text,inet,uuid,integer,text,text)',
+     '{nrm_coordinator}'),
     ('api.case_close(bytea,text,inet,uuid,integer,text)',
      '{nrm_coordinator}'),
     ('api.case_reopen(bytea,text,inet,uuid,integer,text,integer,integer)',
@@ -85,6 +91,8 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.case_colleagues(bytea,text,inet,uuid)', '{nrm_coordinator}'),
     -- two roles: implementations per role
     ('api.case_get(bytea,text,inet,uuid,text,text)',
+     '{nrm_coordinator,nrm_assessor}'),
+    ('api.case_find(bytea,text,inet,text)',
      '{nrm_coordinator,nrm_assessor}'),
     ('api.ident_record(bytea,text,inet,uuid,jsonb,text)',
      '{nrm_coordinator,nrm_assessor}'),
