@@ -19,7 +19,8 @@
 #              the ha profile)
 #   chaos-short scripts/chaos.sh at the short scale: one fault of each
 #              kind on a pg_auto_failover formation (make chaos is the
-#              full battery; NRM_CHECK_CHAOS=0 skips it)
+#              full battery; only with NRM_CHECK_CHAOS=1: it takes
+#              about 11 minutes here, over make check's budget)
 #
 # Every tier runs even when an earlier one failed (unless it depends on
 # it), so one run shows every failure.  A short summary per tier, then the
@@ -313,10 +314,12 @@ step compose-no-passwords sh -c '! env -u NRM_PG_PASSWORD \
 # The fault battery's short version (issue 17): its own formation and
 # daemons, one fault of each kind, the laws checked against the database.
 # Creating a pg_auto_failover formation takes 85 s or more on a busy
-# 2-core host and each failover about a minute: NRM_CHECK_CHAOS=0 skips
-# the tier.
-if [ "${NRM_CHECK_CHAOS:-1}" = 0 ]; then
-	record chaos-short SKIP 0 0 0 "NRM_CHECK_CHAOS=0"
+# 2-core host and each failover about a minute: the tier took 11 minutes
+# on this machine, which the 20-minute budget of make check cannot hold,
+# so it runs only with NRM_CHECK_CHAOS=1 (make chaos is the full battery;
+# issue 17 stays open on this).
+if [ "${NRM_CHECK_CHAOS:-0}" != 1 ]; then
+	record chaos-short SKIP 0 0 0 "over the make check budget: NRM_CHECK_CHAOS=1 runs it"
 elif [ "$BUILD_OK" -eq 1 ]; then
 	step chaos-short env NRM_CHAOS_SCALE=short NRM_CHAOS_RUNS=1 \
 	    NRM_CHAOS_README= NRM_CHAOS_TIMEOUT=1200 \
