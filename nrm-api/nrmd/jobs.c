@@ -23,6 +23,8 @@
 
 #define JOBS_SEAL_BATCH 5000 /* audit events sealed per call */
 #define JOBS_SCHEMA_S 5
+/* a tick that found the pool not ready runs again this soon (seconds) */
+#define JOBS_DEFER_S 1
 /* the plaintext job looks every 5 s until it has an answer, then hourly */
 #define JOBS_PLAINTEXT_S 5
 #define JOBS_PLAINTEXT_EVERY_S 3600
@@ -35,6 +37,7 @@ struct jobs_job {
 	struct event ev;
 	int armed_s; /* the interval the timer was last armed with */
 	bool pending; /* its query is out */
+	bool deferred; /* this tick found the pool not ready */
 	uint64_t ticks;
 };
 
@@ -138,8 +141,16 @@ jobs_tick(evutil_socket_t fd, short what, void *arg)
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
 	j->ticks++;
+	j->deferred = false;
 	jobs_table[j->id].run(j);
-	jobs_arm(j); /* from the live config */
+	if (j->deferred && jobs_interval(j) > JOBS_DEFER_S) {
+		/* the pool was not ready (start-up, a reconnect): try again
+		 * soon rather than a whole interval later */
+		j->armed_s = jobs_interval(j);
+		jobs_arm_ms(j, JOBS_DEFER_S * 1000);
+	} else {
+		jobs_arm(j); /* from the live config */
+	}
 }
 
 /*
@@ -152,8 +163,12 @@ jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
 {
 	struct nrm_db *db = j->jobs->app->db;
 
-	if (j->pending || (ready && !nrm_db_ready(db)))
+	if (j->pending)
 		return;
+	if (ready && !nrm_db_ready(db)) {
+		j->deferred = true;
+		return;
+	}
 	/* the jobs' class: the reserved connection (db.h) */
 	if (nrm_db_exec_job(db, stmt, n, values, done, j) != NULL)
 		j->pending = true;

@@ -84,7 +84,10 @@ def set_system(cluster, **settings):
 
 
 def readyz_detail(d):
-    r = requests.get(d.url + "/readyz", timeout=5)
+    try:
+        r = requests.get(d.url + "/readyz", timeout=5)
+    except requests.ConnectionError:
+        return ""  # not listening yet (wait_ready=False)
     return r.json().get("detail", "") if r.status_code == 503 else ""
 
 
