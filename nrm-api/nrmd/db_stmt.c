@@ -87,4 +87,11 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_AUTH_REJECTIONS] =
 	DB_API(auth_rejections, "$1::integer, $2::integer"),
     [NRM_STMT_DATA_UNREADABLE] = DB_REQ(data_unreadable, "$4, $5, $6"),
+    /* The care work of a case (issue 18, handlers/carework.c). */
+    [NRM_STMT_NOTE_ADD] = DB_REQ(case_note_add, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_NOTE_LIST] = DB_REQ(case_note_list, "$4::uuid, $5, $6"),
+    [NRM_STMT_SUPPORT_POST] = DB_REQ(support_post, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_SUPPORT_LIST] = DB_REQ(support_list, "$4::uuid"),
+    [NRM_STMT_REFERRAL_LIST] = DB_REQ(referral_list, "$4"),
+    [NRM_STMT_REFERRAL_ANSWER] = DB_REQ(referral_answer, "$4::uuid, $5, $6"),
 };

@@ -16,25 +16,28 @@ SELECT results_eq(
         (11, '0011_decision_date_amsterdam.sql'),
         (12, '0012_chain_director.sql'), (13, '0013_statistics.sql'),
         (14, '0014_audit_operator.sql'), (15, '0015_key_cert_binding.sql'),
-        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql')$$,
-    'schema_version records 0001 to 0017 in order');
+        (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
+        (18, '0018_placeholder.sql'), (19, '0019_placeholder.sql'),
+        (20, '0020_placeholder.sql'), (21, '0021_placeholder.sql'),
+        (22, '0022_care_work.sql')$$,
+    'schema_version records 0001 to 0022 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 17,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 22,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 17, 'api.schema_version() is 17');
+SELECT is(api.schema_version(), 22, 'api.schema_version() is 22');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
-        ('30_cases.sql'),
+        ('30_cases.sql'), ('35_care_work.sql'),
         ('40_audit.sql'), ('50_tracks.sql'), ('60_people.sql'),
         ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
         ('75_statistics.sql'), ('78_publications.sql'),
         ('80_data_protection.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 13,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 14,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -45,7 +48,8 @@ SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
     'audit', 'api', 'ident', 'invest', 'stats'],
     'the nrm schemas exist (and no others)');
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
-    'escalation', 'data_key'],
+    'escalation', 'data_key', 'case_note', 'support_item',
+    'support_transition'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',

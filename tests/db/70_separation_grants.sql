@@ -306,7 +306,10 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('subject', 'statistician', ARRAY['SELECT']),
     ('decision', 'statistician', ARRAY['SELECT']),
     -- 0016: the existence of an investigation record (decoupling).
-    ('record', 'statistician', ARRAY['SELECT'])
+    ('record', 'statistician', ARRAY['SELECT']),
+    -- 0022: notes and the support plan (issue 18).
+    ('case_note', 'coordinator', ARRAY['SELECT', 'INSERT']),
+    ('support_item', 'coordinator', ARRAY['SELECT', 'INSERT', 'UPDATE'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');

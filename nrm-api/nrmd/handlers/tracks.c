@@ -62,41 +62,20 @@ track_body_text(struct nrm_req *r, char **text)
 	return NRM_OK;
 }
 
-/* The members nrmd adds to an entry when it seals the rationale. */
-static const char *const ident_sealed_keys[] = {
-    "id", "data_key", "rationale_ct"};
-
 static void
 ident_record_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	const char *id = nrm_req_uuid_param(r);
-	cJSON *root;
 	char *entry;
 
-	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
+	if (nrm_sealed_body(r, "rationale", "ident.decision",
+		NRM_SEALED_RATIONALE_MAX,
+		"stage, outcome, deciding_body, rationale, decided_on, "
+		"reflection_start, reflection_end, recovery_start, "
+		"recovery_end",
+		&entry) != NRM_OK)
 		return;
-	for (size_t i = 0; i < NRM_ARRAY_LEN(ident_sealed_keys); i++)
-		if (cJSON_HasObjectItem(root, ident_sealed_keys[i])) {
-			cJSON_Delete(root);
-			nrm_req_fail(r, NRM_E_VALIDATION, "",
-			    "unknown field; known: stage, outcome, "
-			    "deciding_body, rationale, decided_on, "
-			    "reflection_start, reflection_end, "
-			    "recovery_start, recovery_end");
-			return;
-		}
-	/* the rationale leaves nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_rationale(&r->app->data_kek, root) != NRM_OK) {
-		cJSON_Delete(root);
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
-		return;
-	}
-	entry = nrm_json_print_take(root, true);
-	if (entry == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return;
-	}
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, id);
 	nrm_dbapi_text(&call, entry);
