@@ -104,6 +104,7 @@ enum nrm_stmt {
 	NRM_STMT_SUPPORT_LIST,
 	NRM_STMT_REFERRAL_LIST,
 	NRM_STMT_REFERRAL_ANSWER,
+	NRM_STMT_CASE_RELATED,
 	NRM_STMT__COUNT /* at most 64: a bit each per connection */
 };
 

@@ -746,3 +746,68 @@ COMMENT ON FUNCTION api.referral_answer(bytea, text, inet, uuid, text, text)
     'answer to a referral (refusal with a reason code).';
 GRANT EXECUTE ON FUNCTION api.referral_answer(bytea, text, inet, uuid, text,
     text) TO nrm_app;
+
+-- ---------------------------------------------------------------------
+-- Repeat signals
+-- ---------------------------------------------------------------------
+
+/*
+ * GET /v1/cases/{id}/related (coordinator of the case's region): the
+ * other cases of the same person (the keyed pseudonym of their
+ * subjects, care.subject.pseudonym) that the caller may see: those in
+ * its regions (row-level security; the national desk's are the
+ * NATIONAL ones), newest first, at most 50.  Dates and regions only:
+ * case id, region, received and created.  A case without a pseudonym
+ * (no family name and birth date) has none; an anonymous notification
+ * stores no subject, so no pseudonym, and is never related.  Audited
+ * case.related (purpose care: the link itself is about a person).
+ */
+CREATE OR REPLACE FUNCTION api.case_related(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_s record;
+	v_pseudonym bytea;
+	v_items jsonb;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.related', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+	IF NOT v_s.visible THEN
+		RETURN api.refuse_case(v_p, 'care', p_case_id, v_s.region);
+	END IF;
+	SELECT sub.pseudonym INTO v_pseudonym
+	FROM care.case c JOIN care.subject sub ON sub.signal_id = c.signal_id
+	WHERE c.id = p_case_id;
+	SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+	        'case_id', x.id, 'region', x.region_code,
+	        'received_at', api.rfc3339(x.received_at),
+	        'created_at', api.rfc3339(x.created_at))
+	        ORDER BY x.received_at DESC, x.id), '[]'::jsonb)
+	INTO v_items
+	FROM (SELECT c.id, c.region_code, s.received_at, c.created_at
+	    FROM care.subject sub
+	    JOIN care.case c ON c.signal_id = sub.signal_id
+	    JOIN intake.signal s ON s.id = c.signal_id
+	    WHERE v_pseudonym IS NOT NULL AND sub.pseudonym = v_pseudonym
+	      AND c.id <> p_case_id
+	      AND c.region_code = ANY (v_p.regions)
+	    ORDER BY s.received_at DESC, c.id LIMIT 50) x;
+	RETURN api.answer(v_p, 'care', pg_catalog.jsonb_build_object(
+	    'status', 200, 'body', pg_catalog.jsonb_build_object(
+	        'case_id', p_case_id, 'items', v_items)));
+END
+$$;
+COMMENT ON FUNCTION api.case_related(bytea, text, inet, uuid) IS
+    'GET /v1/cases/{id}/related: the caller''s other cases of the same '
+    'pseudonym, dates and regions only; audited case.related.';
+GRANT EXECUTE ON FUNCTION api.case_related(bytea, text, inet, uuid) TO
+    nrm_app;

@@ -90,6 +90,8 @@ POST /v1/cases/{id}/support        in  w   403 201 403 403 403 403 403 403 401 4
 POST /v1/cases/{id}/support        out w   403 404 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/support         in  r   403 200 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/support         out r   403 404 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/related         in  r   403 200 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/related         out r   403 404 403 403 403 403 403 403 401 401
 GET /v1/referrals                  -   r   403 200 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     in  w   403 200 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     out w   403 404 403 403 403 403 403 403 401 401

@@ -4,6 +4,7 @@ database, corrected by new notes; the support plan with its legal status
 changes; referrals answered by the provider agency, which sees only what
 the referral shares; two answers at once, one wins."""
 
+import copy
 import json
 import subprocess
 import threading
@@ -375,3 +376,45 @@ def test_two_answers_at_once_one_wins(nrmd, case_keys, providers):
                             headers=auth(k["co13"]), timeout=15).json()
         won = [r.json()["status"] for r in out if r.status_code == 200]
         assert sorted(i["status"] for i in plan["items"]) == sorted(won)
+
+
+def related(d, key, case_id):
+    return requests.get(url(d, case_id, "related"), headers=auth(key),
+                        timeout=15)
+
+
+def test_related_cases_of_the_same_person(nrmd, case_keys, cluster, doc):
+    """Three signals about one person (VR13, VR13, VR17) and one about
+    another: each coordinator sees the other cases of the same
+    pseudonym in its own regions, dates and regions only; audited."""
+    k = case_keys
+    person = marked_signal()
+    ids = {}
+    for name, region in (("a", "VR13"), ("b", "VR13"), ("c", "VR17")):
+        ids[name] = new_case(nrmd, k["reporter"], region=region,
+                             body=copy.deepcopy(person))["case_id"]
+    ids["other"] = new_case(nrmd, k["reporter"],
+                            body=marked_signal())["case_id"]
+    r = related(nrmd, k["co13"], ids["a"])
+    assert r.status_code == 200, r.text
+    validator(doc, "RelatedCases").validate(r.json())
+    assert [i["case_id"] for i in r.json()["items"]] == [ids["b"]]
+    item = r.json()["items"][0]
+    assert set(item) == {"case_id", "region", "received_at", "created_at"}
+    assert item["region"] == "VR13"
+    assert person["subject"]["family_name"] not in r.text
+    # a coordinator of both regions sees both others, newest first
+    r = related(nrmd, k["co13_17"], ids["a"])
+    assert [i["case_id"] for i in r.json()["items"]] == [ids["c"], ids["b"]]
+    assert [i["region"] for i in r.json()["items"]] == ["VR17", "VR13"]
+    # VR17's coordinator: the VR17 case's relatives in VR17 (none)
+    assert related(nrmd, k["co17"], ids["c"]).json()["items"] == []
+    # another person's case has no relatives; out of scope is 404
+    assert related(nrmd, k["co13"], ids["other"]).json()["items"] == []
+    assert_problem(related(nrmd, k["co17"], ids["a"]), 404, "not_found")
+    assert_problem(related(nrmd, k["assessor"], ids["a"]), 403,
+                   "forbidden")
+    assert cluster.count(
+        "select count(*) from audit.event where action = 'case.related' "
+        "and object_id = '%s' and outcome = 'allowed' and purpose = "
+        "'care'" % ids["a"]) == 2

@@ -12,6 +12,9 @@
  *                                    caller's agency (?status=)
  *   POST /v1/referrals/{id}/accept   coordinator of the provider
  *   POST /v1/referrals/{id}/refuse   agency: {"reason"} (refuse only)
+ *   GET  /v1/cases/{id}/related      coordinator: the caller's other
+ *                                    cases of the same pseudonym (dates
+ *                                    and regions only)
  */
 #include "carework.h"
 #include "auth.h"
@@ -191,4 +194,17 @@ nrm_h_referral_answer(struct nrm_req *r)
 	    strcmp(cw_answer_of(r), "accept") == 0 ? "referral.accept"
 						   : "referral.refuse",
 	    "referral", cw_referral_answer_authed);
+}
+
+static void
+cw_related_authed(struct nrm_req *r)
+{
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_RELATED, nrm_req_uuid_param(r));
+}
+
+void
+nrm_h_case_related(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_COORDINATOR, "case.related", "case", cw_related_authed);
 }

@@ -25,5 +25,7 @@ void nrm_h_support_list(struct nrm_req *r);
 void nrm_h_referral_list(struct nrm_req *r);
 /* POST /v1/referrals/{id}/accept and /refuse {"reason"} */
 void nrm_h_referral_answer(struct nrm_req *r);
+/* GET /v1/cases/{id}/related -> api.case_related */
+void nrm_h_case_related(struct nrm_req *r);
 
 #endif /* NRM_CAREWORK_H */
