@@ -95,7 +95,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/indicators.c \
            nrm-api/nrmd/handlers/overview.c nrm-api/nrmd/coverage.c \
            nrm-api/nrmd/handlers/publications.c \
-           nrm-api/nrmd/handlers/pubrender.c
+           nrm-api/nrmd/handlers/pubrender.c \
+           nrm-api/nrmd/handlers/carework.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \

@@ -112,4 +112,12 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_PANEL_RECUSE] = DB_REQ(panel_recuse, "$4::uuid, $5::jsonb"),
     [NRM_STMT_PANEL_VOTE] = DB_REQ(panel_vote, "$4::uuid, $5::jsonb"),
     [NRM_STMT_PANEL_PENDING] = DB_API(panel_pending, "$1, $2, $3"),
+    /* The care work of a case (issue 18, handlers/carework.c). */
+    [NRM_STMT_NOTE_ADD] = DB_REQ(case_note_add, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_NOTE_LIST] = DB_REQ(case_note_list, "$4::uuid, $5, $6"),
+    [NRM_STMT_SUPPORT_POST] = DB_REQ(support_post, "$4::uuid, $5::jsonb"),
+    [NRM_STMT_SUPPORT_LIST] = DB_REQ(support_list, "$4::uuid"),
+    [NRM_STMT_REFERRAL_LIST] = DB_REQ(referral_list, "$4"),
+    [NRM_STMT_REFERRAL_ANSWER] = DB_REQ(referral_answer, "$4::uuid, $5, $6"),
+    [NRM_STMT_CASE_RELATED] = DB_REQ(case_related, "$4::uuid"),
 };

@@ -4,6 +4,7 @@
  */
 #include "endpoints.h"
 #include "handlers/panel.h"
+#include "handlers/carework.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,14 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/cases/{id}/handover", nrm_h_case_act},
     {"GET", "/v1/cases/{id}/colleagues", nrm_h_case_colleagues},
     {"GET", "/v1/cases/{id}/share-targets", nrm_h_case_share_targets},
+    {"POST", "/v1/cases/{id}/notes", nrm_h_note_add},
+    {"GET", "/v1/cases/{id}/notes", nrm_h_note_list},
+    {"POST", "/v1/cases/{id}/support", nrm_h_support_post},
+    {"GET", "/v1/cases/{id}/support", nrm_h_support_list},
+    {"GET", "/v1/referrals", nrm_h_referral_list},
+    {"POST", "/v1/referrals/{id}/accept", nrm_h_referral_answer},
+    {"POST", "/v1/referrals/{id}/refuse", nrm_h_referral_answer},
+    {"GET", "/v1/cases/{id}/related", nrm_h_case_related},
     {"POST", "/v1/investigations", nrm_h_invest_create},
     {"GET", "/v1/investigations/{id}", nrm_h_invest_get},
     {"PATCH", "/v1/investigations/{id}", nrm_h_invest_patch},

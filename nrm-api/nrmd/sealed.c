@@ -301,9 +301,10 @@ nrm_sealed_client_keys(const cJSON *o)
 }
 
 int
-nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
+nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
+    const char *table, size_t max)
 {
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "rationale");
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, name);
 	struct nrm_data_key dk;
 	char row[NRM_FC_UUID_STR];
 	size_t n;
@@ -312,11 +313,11 @@ nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
 	if (!cJSON_IsString(v))
 		return NRM_OK; /* null, absent or wrong: the database says */
 	n = strlen(v->valuestring);
-	if (n < 1 || n > NRM_SEALED_RATIONALE_MAX) {
+	if (n < 1 || n > max) {
 		/* refused by the database for its length, never sent */
 		OPENSSL_cleanse(v->valuestring, n);
 		cJSON_ReplaceItemInObjectCaseSensitive(
-		    entry, "rationale", cJSON_CreateString(""));
+		    entry, name, cJSON_CreateString(""));
 		return NRM_OK;
 	}
 	if (nrm_data_key_new(&dk) != NRM_OK)
@@ -324,10 +325,51 @@ nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
 	if (nrm_fc_uuid_new(row) == NRM_OK &&
 	    cJSON_AddStringToObject(entry, "id", row) != NULL &&
 	    sealed_put_key(kek, &dk, entry) == NRM_OK &&
-	    sealed_member(&dk, entry, "rationale", table, row) == NRM_OK)
+	    sealed_member(&dk, entry, name, table, row) == NRM_OK)
 		rc = NRM_OK;
 	nrm_data_key_clear(&dk);
 	return rc;
+}
+
+int
+nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
+{
+	return nrm_sealed_entry(
+	    kek, entry, "rationale", table, NRM_SEALED_RATIONALE_MAX);
+}
+
+int
+nrm_sealed_body(struct nrm_req *r, const char *name, const char *table,
+    size_t max, const char *known, char **out)
+{
+	char ctname[40];
+	const char *own[] = {"id", "data_key", ctname};
+	cJSON *root;
+
+	*out = NULL;
+	snprintf(ctname, sizeof(ctname), "%s_ct", name);
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
+		return NRM_ERR;
+	for (size_t i = 0; i < NRM_ARRAY_LEN(own); i++)
+		if (cJSON_HasObjectItem(root, own[i])) {
+			cJSON_Delete(root);
+			nrm_req_fail(r, NRM_E_VALIDATION, own[i],
+			    "unknown field; known: %s", known);
+			return NRM_ERR;
+		}
+	/* the text leaves nrmd sealed (docs/data-protection.md) */
+	if (nrm_sealed_entry(nrm_kek_set_current(&r->app->data_keks), root,
+		name, table, max) != NRM_OK) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
+		return NRM_ERR;
+	}
+	*out = nrm_json_print_take(root, true);
+	if (*out == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return NRM_ERR;
+	}
+	return NRM_OK;
 }
 
 /* A read being answered: the answer with its values opened. */

@@ -55,6 +55,28 @@ int nrm_sealed_rationale(
 bool nrm_sealed_client_keys(const cJSON *o);
 
 /*
+ * The same for any entry with one sealed text: the string member `name`
+ * of 1 to `max` bytes becomes <name>_ct, sealed with AAD
+ * "<table>/<name>/<id>", beside the entry's new "id" and "data_key"; a
+ * string of another length becomes "" (never sent); anything else stays
+ * for the database to judge.  The caller has refused a client's "id",
+ * "data_key" and "<name>_ct".  (nrm_sealed_rationale is this with
+ * "rationale", its table and NRM_SEALED_RATIONALE_MAX.)
+ */
+int nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
+    const char *table, size_t max) NRM_MUSTCHECK;
+
+/*
+ * Read the request's JSON object body for an entry with one sealed text
+ * (nrm_sealed_entry: `name`, `table`, `max`) and return it printed
+ * compactly in *out (the caller frees it).  A client's "id", "data_key"
+ * or "<name>_ct" is refused (422 naming it; `known` lists the fields the
+ * route takes).  Replies and returns NRM_ERR on any fault.
+ */
+int nrm_sealed_body(struct nrm_req *r, const char *name, const char *table,
+    size_t max, const char *known, char **out) NRM_MUSTCHECK;
+
+/*
  * Open every "sealed" member in `body`, found in body itself and in its
  * objects and arrays a few levels down (the items of a list carry their
  * own): {"data_key": {id, kek_id, wrapped} or null, "fields": [{"path":

@@ -322,7 +322,10 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_history', 'privacy', ARRAY['SELECT']),
     ('subject', 'privacy', ARRAY['SELECT', 'UPDATE']),
     ('signal', 'privacy', ARRAY['SELECT', 'UPDATE']),
-    ('decision', 'privacy', ARRAY['SELECT', 'UPDATE'])
+    ('decision', 'privacy', ARRAY['SELECT', 'UPDATE']),
+    -- 0022: notes and the support plan (issue 18).
+    ('case_note', 'coordinator', ARRAY['SELECT', 'INSERT']),
+    ('support_item', 'coordinator', ARRAY['SELECT', 'INSERT', 'UPDATE'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');

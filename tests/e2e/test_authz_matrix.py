@@ -78,6 +78,21 @@ POST /v1/cases/{id}/transfer/refuse in w   403 200 403 403 403 403 403 403 403 4
 POST /v1/cases/{id}/transfer/refuse out w  403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/contact        in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/contact        out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/notes          in  w   403 201 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/notes          out w   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/notes           in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/notes           out r   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/support        in  w   403 201 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/support        out w   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/support         in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/support         out r   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/related         in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/related         out r   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/referrals                  -   r   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/referrals/{id}/accept     in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/referrals/{id}/accept     out w   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/referrals/{id}/refuse     in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/referrals/{id}/refuse     out w   403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification in  w   403 201 201 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/identification out w   403 404 201 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/identification  in  r   403 200 200 403 403 403 403 403 403 401 401
@@ -359,6 +374,20 @@ class World:
             self.act(holder, case_id, "close", {"reason": "duplicate"})
         return case_id
 
+    def referral(self, scope):
+        """A new requested referral to the matrix coordinator's agency
+        ("in") or to VR17's care agency ("out"), made by VR17's
+        coordinator on a VR17 case it holds (both agencies have an active
+        coordinator key: the provider answers)."""
+        case_id = self.case("out", "taken")
+        r = requests.post(
+            "%s/v1/cases/%s/support" % (self.d.url, case_id), timeout=15,
+            headers=auth(self.other["coordinator"]),
+            json={"service": "shelter_placement",
+                  "provider_agency": self.provider_agency[scope]})
+        assert r.status_code == 201 and r.json()["referral"], r.text[:300]
+        return r.json()["id"]
+
     def record(self, scope):
         """A new investigation record of agency A ("in") or B ("out")."""
         inv = self.same["investigator"] if scope == "in" else \
@@ -479,7 +508,10 @@ class World:
              "(select count(*) || '/' || count(revoked_at) "
              " from auth.api_key), "
              "(select count(*) from care.rectification), "
-             "(select count(*) from care.erasure)"
+             "(select count(*) from care.erasure), "
+             "(select count(*) from care.case_note), "
+             "(select md5(string_agg(i.id::text || i.status, ';' "
+             " order by i.id)) from care.support_item i)"
              % (ids(self.cases), ids(self.records),
                 ids(self.events, "bigint")))
         return self.cluster.sql(q)[0]
@@ -561,6 +593,11 @@ def world(nrmd, cluster):
         "select agency_id from auth.api_key where id = '%s'"
         % key_id(cluster, w.other["coordinator"]))}
     w.persons = {s: w.person(s) for s in ("in", "out")}
+    # referrals to the coordinator's agency and to another (issue 18)
+    w.provider_agency = {"in": cluster.scalar(
+        "select id from auth.agency where name = '%s'" % care13),
+        "out": w.person_agency["out"]}
+    w.referrals = {s: w.referral(s) for s in ("in", "out")}
     w.apikeys = {s: w.apikey(s) for s in ("in", "out")}
     # an audit event awaiting review, and an ordinary one
     w.event = {"in": w.flagged_event(), "out": cluster.scalar(
@@ -624,11 +661,14 @@ CASE_BODY = {
     "reopen": {"reason": "new_information"},
     "accept": {},
     "refuse": {"reason": "no_capacity"},
+    "notes": {"text": "Matrix: gesprek gevoerd"},
+    "support": {"service": "other"},
 }
 # The state a case must be in for the action to succeed in scope.
 CASE_STATE = {"take": "open", "decline": "open", "transfer": "open",
               "close": "taken", "reopen": "closed", "handover": "taken",
-              "contact": "taken", "accept": "pending", "refuse": "pending"}
+              "contact": "taken", "accept": "pending", "refuse": "pending",
+              "notes": "taken", "support": "taken"}
 
 
 def column_key(w, route_row, column):
@@ -686,6 +726,8 @@ def target(w, route, obj, fresh):
     if path.startswith("/v1/privacy/cases/"):
         # national: any case; an allowed write acts on a new one
         return w.case(obj, "open") if fresh else w.open[obj]
+    if path.startswith("/v1/referrals/"):
+        return w.referral(obj) if fresh else w.referrals[obj]
     if path.startswith("/v1/cases/"):
         action = path.rsplit("/", 1)[1]
         state = CASE_STATE.get(action, "open")
@@ -757,6 +799,8 @@ def request_for(w, route, key, obj_id):
         kw["json"] = {"verdict": "justified"}
     elif route == "GET /v1/cases":
         url += "?reference=" + obj_id
+    elif route == "POST /v1/referrals/{id}/refuse":
+        kw["json"] = {"reason": "no_capacity"}
     elif route in ("GET /v1/audit", "GET /v1/audit/reviews"):
         url += "?limit=1"
     elif route == "GET /v1/statistics":

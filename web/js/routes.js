@@ -17,6 +17,9 @@ export const routes = {
 	inbox: {module: './screens/inbox.js', roles: ['coordinator'],
 	        nav: 'nav.inbox'},
 	case: {module: './screens/case.js', roles: ['coordinator', 'assessor']},
+	/* a provider agency's coordinators (issue 18) */
+	referrals: {module: './screens/referrals.js', roles: ['coordinator'],
+	            nav: 'nav.referrals'},
 	/* chain director, national desk and regional coordinators (issue 20) */
 	overview: {module: './screens/overview.js',
 	           roles: ['chain_director', 'coordinator'], nav: 'nav.overview'},

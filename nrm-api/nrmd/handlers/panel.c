@@ -50,8 +50,7 @@ panel_send_body(
 	}
 	if (seal &&
 	    nrm_sealed_rationale(nrm_kek_set_current(&r->app->data_keks), root,
-		"ident.panel_vote") !=
-		NRM_OK) {
+		"ident.panel_vote") != NRM_OK) {
 		cJSON_Delete(root);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the vote");
 		return;

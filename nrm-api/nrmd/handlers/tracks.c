@@ -67,32 +67,15 @@ ident_record_authed(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	const char *id = nrm_req_uuid_param(r);
-	cJSON *root;
 	char *entry;
 
-	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
+	if (nrm_sealed_body(r, "rationale", "ident.decision",
+		NRM_SEALED_RATIONALE_MAX,
+		"stage, outcome, deciding_body, rationale, decided_on, "
+		"reflection_start, reflection_end, recovery_start, "
+		"recovery_end",
+		&entry) != NRM_OK)
 		return;
-	if (nrm_sealed_client_keys(root)) {
-		cJSON_Delete(root);
-		nrm_req_fail(r, NRM_E_VALIDATION, "",
-		    "unknown field; known: stage, outcome, "
-		    "deciding_body, rationale, decided_on, "
-		    "reflection_start, reflection_end, "
-		    "recovery_start, recovery_end");
-		return;
-	}
-	/* the rationale leaves nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_rationale(nrm_kek_set_current(&r->app->data_keks), root,
-		"ident.decision") != NRM_OK) {
-		cJSON_Delete(root);
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
-		return;
-	}
-	entry = nrm_json_print_take(root, true);
-	if (entry == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return;
-	}
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, id);
 	nrm_dbapi_text(&call, entry);

@@ -11,8 +11,8 @@
  * colleague from GET /v1/cases/{id}/colleagues.
  * Also the initial identification record and sharing the case id with an
  * investigating agency picked from GET /v1/cases/{id}/share-targets when
- * the victim consents.  Every text of the case is
- * shown as text, isolated from the page's direction.
+ * the victim consents.  Its notes and support plan (carework.js).  Every
+ * text of the case is shown as text, isolated from the page's direction.
  */
 import {h, heading, para, field, select, check, button, alert, clear,
         announce, append} from '../dom.js';
@@ -20,6 +20,7 @@ import {code, dateTime, date, showProblem, clearProblems, problemMessage,
         amsterdamToday} from '../i18n.js';
 import {regionName, regionOptions} from '../regions.js';
 import {marks, deadline, tick, shortId, conflictAlert} from './inbox.js';
+import {notesSection, supportSection} from './carework.js';
 
 const REASONS = {
 	decline: ['no_capacity', 'conflict_of_interest', 'outside_expertise',
@@ -276,6 +277,11 @@ export async function render(root, ctx) {
 				['case.f.danger', s.immediate_danger ? t('common.yes') : t('common.no')],
 				['case.f.shelter', s.needs_shelter ? t('common.yes') : t('common.no')],
 				['case.f.consent', code('consent', s.consent)]]),
+			coordinator && !(bg && bg.beyond_scope) ? notesSection(ctx, id,
+				c.held_by_me || (ctx.session.person.regions || [])
+					.includes('NATIONAL'), free) : null,
+			coordinator && !(bg && bg.beyond_scope) ? supportSection(ctx, id,
+				c.state === 'taken' && c.held_by_me) : null,
 			heading(2, t('case.history')),
 			historyTable(t, body.history),
 			coordinator && !(bg && bg.beyond_scope) ? identification(c) : null,

@@ -1,0 +1,210 @@
+/*
+ * carework.c - the care work of a case (see carework.h):
+ *
+ *   POST /v1/cases/{id}/notes        coordinator: {"text", "corrects"};
+ *                                    the text is sealed here
+ *   GET  /v1/cases/{id}/notes        coordinator: an audited read, the
+ *                                    texts opened here
+ *   POST /v1/cases/{id}/support      coordinator (the holder): a new
+ *                                    item, or an item's status
+ *   GET  /v1/cases/{id}/support      coordinator: the plan
+ *   GET  /v1/referrals               coordinator: the referrals to the
+ *                                    caller's agency (?status=)
+ *   POST /v1/referrals/{id}/accept   coordinator of the provider
+ *   POST /v1/referrals/{id}/refuse   agency: {"reason"} (refuse only)
+ *   GET  /v1/cases/{id}/related      coordinator: the caller's other
+ *                                    cases of the same pseudonym (dates
+ *                                    and regions only)
+ */
+#include "carework.h"
+#include "auth.h"
+#include "dbapi.h"
+#include "sealed.h"
+#include "util.h"
+
+#include "nrm/json.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+/* The longest note (bytes of UTF-8). */
+#define CW_NOTE_MAX 8000
+
+static void
+cw_note_add_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const char *id = nrm_req_uuid_param(r);
+	char *note;
+
+	if (nrm_sealed_body(r, "text", "care.case_note", CW_NOTE_MAX,
+		"text, corrects", &note) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, note);
+	/* The parameters are copied by the pool before note goes. */
+	nrm_sealed_send(r, NRM_STMT_NOTE_ADD, &call, "case", id);
+	free(note);
+}
+
+void
+nrm_h_note_add(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.note.create", "case",
+	    cw_note_add_authed);
+}
+
+static void
+cw_note_list_authed(struct nrm_req *r)
+{
+	struct nrm_dbapi_call call;
+	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
+
+	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
+	/* each note's text comes sealed: opened before the reply */
+	nrm_sealed_send(r, NRM_STMT_NOTE_LIST, &call, "case", id);
+}
+
+void
+nrm_h_note_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.note.read", "case",
+	    cw_note_list_authed);
+}
+
+/*
+ * Send the request's JSON object body (printed compactly, any keys: the
+ * database names the unknown ones) after the route's id.
+ */
+static void
+cw_send_body(struct nrm_req *r, enum nrm_stmt stmt, bool empty_ok)
+{
+	cJSON *root;
+	char *text;
+
+	if (nrm_req_body_object(r, empty_ok, NULL, -1, NULL, &root) != NRM_OK)
+		return;
+	text = nrm_json_print_take(root, true);
+	if (text == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+	NRM_DBAPI_SEND_TEXTS(r, stmt, nrm_req_uuid_param(r), text);
+	free(text);
+}
+
+static void
+cw_support_post_authed(struct nrm_req *r)
+{
+	cw_send_body(r, NRM_STMT_SUPPORT_POST, false);
+}
+
+void
+nrm_h_support_post(struct nrm_req *r)
+{
+	/* case.support.create or .update: the body decides, the database
+	 * audits which; a denial at the edge names the route's first. */
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.support.create", "case",
+	    cw_support_post_authed);
+}
+
+static void
+cw_support_list_authed(struct nrm_req *r)
+{
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_SUPPORT_LIST, nrm_req_uuid_param(r));
+}
+
+void
+nrm_h_support_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.support.read", "case",
+	    cw_support_list_authed);
+}
+
+static void
+cw_referral_list_authed(struct nrm_req *r)
+{
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+
+	if (nrm_req_query(r, &q) != NRM_OK) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "", "malformed query");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+	if (strcmp(kv->key, "status") != 0) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, kv->key,
+		    "unknown parameter; known: status");
+		evhttp_clear_headers(&q);
+		return;
+	}
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_REFERRAL_LIST, evhttp_find_header(&q, "status"));
+	evhttp_clear_headers(&q);
+}
+
+void
+nrm_h_referral_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "referral.list", "referral",
+	    cw_referral_list_authed);
+}
+
+/* "accept" or "refuse": the last segment of the route. */
+static const char *
+cw_answer_of(const struct nrm_req *r)
+{
+	return strrchr(r->endpoint->pattern, '/') + 1;
+}
+
+static void
+cw_referral_answer_authed(struct nrm_req *r)
+{
+	static const char *const keys[] = {"reason"};
+	const cJSON *slot[1] = {NULL};
+	cJSON *body = NULL;
+
+	if (nrm_req_body_object(r, true, keys, 1, slot, &body) != NRM_OK)
+		return;
+	if (slot[0] != NULL && !cJSON_IsString(slot[0]))
+		nrm_req_fail(r, NRM_E_VALIDATION, "reason",
+		    "reason must be a string (a code)");
+	else
+		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_REFERRAL_ANSWER,
+		    nrm_req_uuid_param(r), cw_answer_of(r),
+		    slot[0] != NULL ? slot[0]->valuestring : NULL);
+	cJSON_Delete(body);
+}
+
+void
+nrm_h_referral_answer(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR,
+	    strcmp(cw_answer_of(r), "accept") == 0 ? "referral.accept"
+						   : "referral.refuse",
+	    "referral", cw_referral_answer_authed);
+}
+
+static void
+cw_related_authed(struct nrm_req *r)
+{
+	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_RELATED, nrm_req_uuid_param(r));
+}
+
+void
+nrm_h_case_related(struct nrm_req *r)
+{
+	nrm_auth_require(
+	    r, NRM_ROLE_COORDINATOR, "case.related", "case", cw_related_authed);
+}
