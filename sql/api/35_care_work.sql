@@ -156,8 +156,7 @@ COMMENT ON FUNCTION api.case_note_add(bytea, text, inet, uuid, jsonb) IS
     'POST /v1/cases/{id}/notes: append a note (sealed by nrmd) by the '
     'holder or a national-desk coordinator; a correction names the note '
     'it corrects.';
-GRANT EXECUTE ON FUNCTION api.case_note_add(bytea, text, inet, uuid, jsonb)
-    TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * GET /v1/cases/{id}/notes (coordinator of the case's region): every
@@ -214,8 +213,7 @@ $$;
 COMMENT ON FUNCTION api.case_note_list(bytea, text, inet, uuid, text, text)
     IS 'GET /v1/cases/{id}/notes: the case''s notes (PERSONAL DATA, '
     'sealed for nrmd), oldest first; an audited read with a purpose.';
-GRANT EXECUTE ON FUNCTION api.case_note_list(bytea, text, inet, uuid, text,
-    text) TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 -- ---------------------------------------------------------------------
 -- Support plan and referrals
@@ -573,8 +571,7 @@ $$;
 COMMENT ON FUNCTION api.support_post(bytea, text, inet, uuid, jsonb) IS
     'POST /v1/cases/{id}/support: add a service to the plan, or change '
     'an item''s status, by the holder of the case.';
-GRANT EXECUTE ON FUNCTION api.support_post(bytea, text, inet, uuid, jsonb)
-    TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * GET /v1/cases/{id}/support (coordinator of the case's region): the
@@ -619,8 +616,7 @@ END
 $$;
 COMMENT ON FUNCTION api.support_list(bytea, text, inet, uuid) IS
     'GET /v1/cases/{id}/support: the case''s support plan.';
-GRANT EXECUTE ON FUNCTION api.support_list(bytea, text, inet, uuid) TO
-    nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * GET /v1/referrals (coordinator): the referrals made to the caller's
@@ -669,8 +665,7 @@ $$;
 COMMENT ON FUNCTION api.referral_list(bytea, text, inet, text) IS
     'GET /v1/referrals: the referrals to the caller''s agency, what the '
     'referral shares only.';
-GRANT EXECUTE ON FUNCTION api.referral_list(bytea, text, inet, text) TO
-    nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 /*
  * POST /v1/referrals/{id}/accept and /refuse (coordinator of the
@@ -744,8 +739,7 @@ $$;
 COMMENT ON FUNCTION api.referral_answer(bytea, text, inet, uuid, text, text)
     IS 'POST /v1/referrals/{id}/accept|refuse: the provider agency''s '
     'answer to a referral (refusal with a reason code).';
-GRANT EXECUTE ON FUNCTION api.referral_answer(bytea, text, inet, uuid, text,
-    text) TO nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).
 
 -- ---------------------------------------------------------------------
 -- Repeat signals
@@ -809,5 +803,4 @@ $$;
 COMMENT ON FUNCTION api.case_related(bytea, text, inet, uuid) IS
     'GET /v1/cases/{id}/related: the caller''s other cases of the same '
     'pseudonym, dates and regions only; audited case.related.';
-GRANT EXECUTE ON FUNCTION api.case_related(bytea, text, inet, uuid) TO
-    nrm_app;
+-- A door of nrm_coordinator (99_doors.sql).

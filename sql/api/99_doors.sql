@@ -89,6 +89,16 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.case_handover(bytea,text,inet,uuid,text,uuid)',
      '{nrm_coordinator}'),
     ('api.case_colleagues(bytea,text,inet,uuid)', '{nrm_coordinator}'),
+    -- care work (issue 18): notes, the support plan, referrals, related
+    ('api.case_note_add(bytea,text,inet,uuid,jsonb)', '{nrm_coordinator}'),
+    ('api.case_note_list(bytea,text,inet,uuid,text,text)',
+     '{nrm_coordinator}'),
+    ('api.support_post(bytea,text,inet,uuid,jsonb)', '{nrm_coordinator}'),
+    ('api.support_list(bytea,text,inet,uuid)', '{nrm_coordinator}'),
+    ('api.referral_list(bytea,text,inet,text)', '{nrm_coordinator}'),
+    ('api.referral_answer(bytea,text,inet,uuid,text,text)',
+     '{nrm_coordinator}'),
+    ('api.case_related(bytea,text,inet,uuid)', '{nrm_coordinator}'),
     -- two roles: implementations per role
     ('api.case_get(bytea,text,inet,uuid,text,text)',
      '{nrm_coordinator,nrm_assessor}'),
