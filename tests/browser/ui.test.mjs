@@ -3,7 +3,8 @@
  * screens (issue 12) against the real nrmd and PostgreSQL started by
  * run.sh: a signal and its receipt; the coordinator's inbox receiving it
  * live and taking it; a second coordinator's take showing the conflict;
- * a transfer arriving in the other region's inbox; an anonymous
+ * a first contact recorded, a transfer the other region accepts
+ * arriving in its inbox; an anonymous
  * notification; a validation answer at its field; session expiry keeping
  * what was typed; keyboard-only runs; hostile text shown as typed; axe
  * (WCAG 2.1 AA) and screenshots of every screen in nl and en at 1280 and
@@ -165,19 +166,47 @@ test('reporter sends a signal, the coordinator sees it arrive live and takes it;
 	seen.signal13 = r.signal;
 });
 
-test('transfer to another region: it arrives in that region\'s inbox', async () => {
+test('a first contact, then a transfer the receiving region accepts (issue 18)', async () => {
 	const co = pages[0];
 	const co09 = await open('co09');
 	await co09.locator('[data-screen="inbox"] #inbox-live').waitFor();
 	await go(co, '#/case/' + seen.case13);
 	await co.getByRole('button', {name: nl['case.open']}).click();
 	await co.locator('#case-state[data-state="taken"]').waitFor();
+	/* the holder records the first contact: shown, in time */
+	const contact = co.locator('form[data-action="contact"]');
+	await contact.getByLabel(nl['case.contact.mode']).selectOption('phone');
+	await contact.getByRole('button', {name: nl['case.contact']}).click();
+	await co.locator('#case-first-contact', {hasText: nl['case.contact.in_time']})
+		.waitFor();
+	await checkScreen(co, 'case-first-contact-nl');
+	/* the transfer waits for VR09; the sender keeps the case */
 	const form = co.locator('form[data-action="transfer"]');
 	await form.locator('#f-target_region').selectOption('VR09');
 	await form.locator('#f-transfer-reason').selectOption('victim_relocated');
 	await form.getByRole('button', {name: nl['case.transfer']}).click();
-	await co.locator('.utrecht-alert--ok').waitFor();
+	await co.locator('#case-state[data-state="transfer_pending"]').waitFor();
+	await co.locator('#case-transfer-waiting').waitFor();
+	/* a coordinator of VR09 reads it and accepts it */
+	await go(co09, '#/case/' + seen.case13);
+	await co09.getByRole('button', {name: nl['case.open']}).click();
+	await co09.locator('form[data-action="accept"]').waitFor();
+	await checkScreen(co09, 'case-transfer-accept-nl');
+	await co09.locator('form[data-action="accept"]')
+		.getByRole('button', {name: nl['case.accept']}).click();
+	await co09.locator('#case-state[data-state="open"]').waitFor();
+	assert.match(await co09.locator('#case-region').textContent(), /Utrecht|VR09/);
+	const ref = (await co09.locator('#case-reference').textContent()).trim();
+	assert.match(ref, /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]$/);
+	await go(co09, '#/inbox');
 	await co09.locator(`tr[data-case="${seen.case13}"]`).waitFor({timeout: 30000});
+	/* found by its reference as heard over the phone */
+	await co09.getByLabel(nl['inbox.find.reference']).fill(
+		ref.toLowerCase().replace(/-/g, ' '));
+	await co09.locator('#inbox-find').getByRole('button', {name: nl['inbox.find']})
+		.click();
+	await co09.locator('[data-screen="case"]').waitFor();
+	await checkScreen(co09, 'case-found-by-reference-nl');
 	seen.case09 = seen.case13;
 });
 

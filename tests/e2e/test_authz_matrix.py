@@ -257,13 +257,15 @@ def test_every_route_has_its_rows():
     """The table covers exactly the routes nrmd serves (a new route
     without a row fails here), a route with an {id} has one "in" and one
     "out" row, POST /v1/investigations (whose object is the signal it
-    refers to) too, every other route one "-" row."""
+    refers to) and GET /v1/cases (whose object is the case a reference
+    names) too, every other route one "-" row."""
     served = routes_served()
     assert len(served) == len(set(served)), served
     assert {r for r, _, _, _ in ROWS} == set(served)
     for route in served:
         objects = sorted(o for r, o, _, _ in ROWS if r == route)
-        has_object = "{id}" in route or route == "POST /v1/investigations"
+        has_object = "{id}" in route or route in (
+            "POST /v1/investigations", "GET /v1/cases")
         assert objects == (["in", "out"] if has_object else ["-"]), \
             (route, objects)
     for route, obj, access, _ in ROWS:

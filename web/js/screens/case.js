@@ -3,7 +3,9 @@
  * data is audited with a purpose, so the screen first asks for it; the
  * break-glass read (NRM-Purpose emergency with a reason code) is a
  * separate, clearly marked form and its answer is shown under a banner.
- * Actions (take, decline, transfer, handover, close, reopen) send the
+ * Actions (take, decline, transfer, handover, close, reopen, contact,
+ * and a pending transfer's accept and refuse by the receiving region:
+ * issue 18) send the
  * ETag of the read as If-Match; a 409 or 412 shows the case as it is now
  * and changes nothing (the screen never retries with the newer version).
  * Only the actions that fit are offered: a taken case's by its holder
@@ -29,8 +31,21 @@ const REASONS = {
 	           'capacity', 'other'],
 	close: ['victim_supported', 'referred_elsewhere',
 	        'no_indication_of_trafficking', 'duplicate', 'unreachable', 'other'],
-	reopen: ['new_information', 'victim_returned', 'closed_in_error', 'other']
+	reopen: ['new_information', 'victim_returned', 'closed_in_error', 'other'],
+	refuse: ['no_capacity', 'wrong_region', 'outside_expertise',
+	         'conflict_of_interest', 'other']
 };
+const CONTACT_MODES = ['in_person', 'phone', 'interpreter', 'via_reporter',
+                       'failed_attempt'];
+/* The route below /v1/cases/{id}/ of an action (its name otherwise). */
+const ROUTE = {accept: 'transfer/accept', refuse: 'transfer/refuse'};
+
+/* Now as a datetime-local value (the browser's time zone, minutes). */
+function localNow() {
+	const d = new Date();
+	d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+	return d.toISOString().slice(0, 16);
+}
 const BREAK_GLASS = ['immediate_danger', 'person_relocated',
                      'region_unreachable', 'continuity_of_care'];
 
@@ -163,7 +178,7 @@ export async function render(root, ctx) {
 		current = {purpose, reason, body: r.body, version: r.body.version,
 		           colleagues: null, targets: null};
 		const c = r.body.case;
-		if (coordinator && !(r.body.break_glass &&
+		if (coordinator && ownRegion(c) && !(r.body.break_glass &&
 		                     r.body.break_glass.beyond_scope)) {
 			const tr = await api.get('/v1/cases/' + encodeURIComponent(id) +
 			                         '/share-targets');
@@ -207,6 +222,15 @@ export async function render(root, ctx) {
 			focusView();
 	});
 
+	/*
+	 * Whether the case is of the caller's regions (not so for a case whose
+	 * transfer to the caller's region awaits its answer: read to decide,
+	 * nothing else to do with it yet).
+	 */
+	function ownRegion(c) {
+		return (ctx.session.person.regions || []).includes(c.region);
+	}
+
 	function focusView() {
 		const h2 = view.querySelector('h2');
 		if (h2) {
@@ -234,12 +258,27 @@ export async function render(root, ctx) {
 				['case.f.state', [code('state', c.state),
 				 c.closed_reason ? ' (' + code('close', c.closed_reason) + ')' : ''],
 				 {id: 'case-state', dataset: {state: c.state}}],
+				['case.f.case_reference', c.reference, {id: 'case-reference',
+				 class: 'nrm-mono'}],
 				['case.f.region', regionName(c.region), {id: 'case-region'}],
 				['case.f.holder', c.holder ? [c.holder_agency || '', ' ',
 				 h('span', {class: 'nrm-mono'}, shortId(c.holder))] : t('common.none')],
 				['case.f.take_by', deadline(c.take_by, c.state === 'open')],
 				['case.f.first_contact_by', deadline(c.first_contact_by,
-				                                     c.state !== 'closed')],
+				                                     c.state !== 'closed' &&
+				                                     !c.first_contact_at)],
+				['case.f.first_contact_at', c.first_contact_at ?
+				 [dateTime(c.first_contact_at), ' (',
+				  t(c.first_contact_in_time ? 'case.contact.in_time'
+				                            : 'case.contact.late'), ')'] :
+				 t(c.first_contact_escalated ? 'case.contact.escalated'
+				                             : 'common.none'),
+				 {id: 'case-first-contact'}],
+				c.transfer ? ['case.f.transfer', t('case.transfer.pending', {
+					region: regionName(c.transfer.to_region),
+					reason: code('transfer', c.transfer.reason),
+					by: dateTime(c.transfer.answer_by)}),
+					{id: 'case-transfer'}] : null,
 				['case.f.version', String(current.version), {id: 'case-version'}],
 				['case.f.rule', c.rule_id, {class: 'nrm-mono'}],
 				['case.f.explanation', free(c.explanation)],
@@ -284,8 +323,10 @@ export async function render(root, ctx) {
 				c.state === 'taken' && c.held_by_me) : null,
 			heading(2, t('case.history')),
 			historyTable(t, body.history),
-			coordinator && !(bg && bg.beyond_scope) ? identification(c) : null,
-			coordinator && !(bg && bg.beyond_scope) ? share(c) : null]);
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				identification(c) : null,
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				share(c) : null]);
 		/* read in scope: the emergency form is no longer needed */
 		glass.hidden = !bg;
 	}
@@ -317,6 +358,21 @@ export async function render(root, ctx) {
 		const reasonOf = (name) => (form) => ({reason:
 			form.querySelector('#f-' + name + '-reason').value});
 		const cols = h('div', {class: 'nrm-columns'});
+		if (c.state === 'transfer_pending') {
+			const mine = ctx.session.person.regions || [];
+			if (mine.includes(c.transfer.to_region)) {
+				/* the receiving region answers */
+				cols.append(actionForm('accept', para(t('case.accept.help')),
+				                       () => ({})));
+				cols.append(actionForm('refuse', reasonSelect('refuse'),
+				                       reasonOf('refuse')));
+			} else if (c.held_by_me) {
+				cols.append(contactForm());
+			}
+			box.append(para(t('case.transfer.waiting'), {id: 'case-transfer-waiting'}),
+			           cols);
+			return box;
+		}
 		if (c.state === 'taken' && !c.held_by_me) {
 			box.append(para(t('case.held.other'), {id: 'case-held-other'}));
 			return box;
@@ -334,6 +390,7 @@ export async function render(root, ctx) {
 				reason: form.querySelector('#f-transfer-reason').value})));
 		}
 		if (c.state === 'taken') {
+			cols.append(contactForm());
 			cols.append(handoverForm());
 			cols.append(actionForm('close', reasonSelect('close'), reasonOf('close')));
 		}
@@ -341,6 +398,22 @@ export async function render(root, ctx) {
 			cols.append(actionForm('reopen', reasonSelect('reopen'), reasonOf('reopen')));
 		box.append(cols);
 		return box;
+	}
+
+	/* A contact with the person: when (not in the future) and how. */
+	function contactForm() {
+		return actionForm('contact', [
+			field('at', t('case.contact.at'), {id: 'f-contact-at',
+				type: 'datetime-local', attrs: {value: localNow(),
+				                                max: localNow()}}),
+			select('mode', t('case.contact.mode'), CONTACT_MODES.map((m) =>
+				[m, t('mode.' + m)]), {id: 'f-contact-mode',
+				empty: t('case.choose')})],
+		(form) => {
+			const at = form.querySelector('#f-contact-at').value;
+			return {at: at ? new Date(at).toISOString() : '',
+			        mode: form.querySelector('#f-contact-mode').value};
+		});
 	}
 
 	/* The handover: a colleague of the region to pick, if any. */
@@ -358,7 +431,8 @@ export async function render(root, ctx) {
 	}
 
 	async function act(name, body, form) {
-		const r = await api.post('/v1/cases/' + encodeURIComponent(id) + '/' + name,
+		const r = await api.post('/v1/cases/' + encodeURIComponent(id) + '/' +
+		                         (ROUTE[name] || name),
 			body, {headers: {'If-Match': '"' + current.version + '"'}});
 		if (!ctx.alive() || r.expired)
 			return;
@@ -379,8 +453,8 @@ export async function render(root, ctx) {
 		const done = t('case.done.' + name, {id: shortId(id),
 			region: regionName(r.body.region)});
 		announce(done);
-		if (name === 'transfer' && !(ctx.session.person.regions || [])
-		    .includes(r.body.region)) {
+		if ((name === 'transfer' || name === 'refuse') &&
+		    !(ctx.session.person.regions || []).includes(r.body.region)) {
 			/* the case left the caller's regions: it can no longer be read */
 			clear(view).append(alert('ok', done),
 				h('p', {class: 'utrecht-paragraph'},

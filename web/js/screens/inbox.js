@@ -7,9 +7,10 @@
  * arrives and the list is read again; the new rows are marked and
  * announced.  A row can be taken here (POST take with If-Match of the
  * row's version); a 409/412 shows the case's current state and changes
- * nothing.
+ * nothing.  A case is found by its readable reference (GET
+ * /v1/cases?reference=, issue 18) and opened.
  */
-import {h, heading, para, select, check, button, alert, clear,
+import {h, heading, para, field, select, check, button, alert, clear,
         announce} from '../dom.js';
 import {code, dateTime, countdown, problemMessage} from '../i18n.js';
 import {regionName} from '../regions.js';
@@ -64,7 +65,7 @@ export function render(root, ctx) {
 	const {t, api} = ctx;
 	const filters = h('form', {class: 'nrm-inline-form', id: 'inbox-filters'},
 		select('state', t('inbox.filter.state'),
-		       ['open', 'taken', 'closed', 'all'].map((s) =>
+		       ['open', 'taken', 'closed', 'transfer_pending', 'all'].map((s) =>
 			       [s, t('inbox.state.' + s)]), {value: 'open'}),
 		select('priority', t('inbox.filter.priority'),
 		       ['urgent', 'high', 'normal'].map((p) => [p, code('priority', p)]),
@@ -72,6 +73,27 @@ export function render(root, ctx) {
 		check('mine', t('inbox.filter.mine')),
 		h('div', {class: 'nrm-actions'},
 		  button(t('common.refresh'), {type: 'submit'})));
+	/* find a case by its readable reference, as heard */
+	const find = h('form', {class: 'nrm-inline-form', id: 'inbox-find',
+	                        novalidate: true},
+		field('reference', t('inbox.find.reference'), {id: 'f-find-reference',
+			attrs: {autocomplete: 'off', maxlength: '20'}}),
+		h('div', {class: 'nrm-actions'},
+		  button(t('inbox.find'), {type: 'submit'})),
+		h('div', {id: 'inbox-find-result', role: 'status'}));
+	find.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const out = find.querySelector('#inbox-find-result');
+		clear(out);
+		const r = await api.get('/v1/cases?reference=' + encodeURIComponent(
+			find.querySelector('#f-find-reference').value));
+		if (r.expired)
+			return;
+		if (r.status === 200 && r.body.items.length)
+			ctx.navigate('#/case/' + r.body.items[0].case_id);
+		else
+			out.append(alert('error', problemMessage(r.body, r.status)));
+	});
 	const live = h('p', {class: 'utrecht-paragraph nrm-live', id: 'inbox-live'});
 	const notice = h('div', {id: 'inbox-alert'});
 	const loadErr = h('div', {id: 'inbox-error'});
@@ -81,7 +103,7 @@ export function render(root, ctx) {
 	root.append(heading(1, t('inbox.title')),
 	            para(t('inbox.intro', {regions: (ctx.session.person.regions || [])
 	                 .map(regionName).join(', ')})),
-	            filters, live, loadErr, notice, table, more);
+	            filters, find, live, loadErr, notice, table, more);
 	let after = null;
 	let seen = null;	/* case ids shown before, to mark new ones */
 	let cursor = null;
