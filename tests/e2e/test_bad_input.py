@@ -376,9 +376,14 @@ def test_unknown_route_404(nrmd, keys):
                  "/healthz/x", "/v1/signals/"):
         r = requests.get(nrmd.url + path, headers=h, timeout=5)
         assert_problem(r, 404, "not_found")
-    r = requests.post(nrmd.url + "/v1/cases", headers=h, data=b"{}",
+    r = requests.post(nrmd.url + "/v1/case", headers=h, data=b"{}",
                       timeout=5)
     assert_problem(r, 404, "not_found")
+    # /v1/cases is a route since issue 18 (GET ?reference=): a POST to
+    # it is the wrong method, not an unknown route
+    r = requests.post(nrmd.url + "/v1/cases", headers=h, data=b"{}",
+                      timeout=5)
+    assert_problem(r, 405, "method")
 
 
 def test_wrong_method_405_with_allow(nrmd, keys):
