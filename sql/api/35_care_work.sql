@@ -489,6 +489,14 @@ BEGIN
 		    ELSE 'invalid_support' END, v_problem);
 	END IF;
 
+	-- A change of an existing item takes the item's lock before the
+	-- case's, as the provider's answer does (api.referral_answer): in
+	-- the opposite order the two deadlock, since the answer's history
+	-- row checks its foreign key on the case this path holds.
+	IF v_update THEN
+		PERFORM pg_catalog.pg_advisory_xact_lock(7,
+		    pg_catalog.hashtext(lower(p_body->>'item')));
+	END IF;
 	SELECT * INTO v_c FROM care.case c WHERE c.id = p_case_id FOR UPDATE;
 	IF NOT FOUND OR (v_c.region_code = ANY (v_p.regions)) IS NOT TRUE THEN
 		RETURN api.refuse_case(v_p, 'care', p_case_id, v_c.region_code);
@@ -712,6 +720,10 @@ BEGIN
 		            care.support_reasons('refused'), ', ') END,
 		        'reason'));
 	END IF;
+	-- the item's lock first, as the holder's change takes it
+	-- (api.support_post)
+	PERFORM pg_catalog.pg_advisory_xact_lock(7,
+	    pg_catalog.hashtext(p_id::text));
 	SELECT * INTO v_i FROM care.support_item i
 	WHERE i.id = p_id AND i.referral
 	  AND i.provider_agency_id = v_p.agency_id
