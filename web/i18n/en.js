@@ -1020,7 +1020,7 @@ export default {
 	'panels.discipline.prosecution': 'prosecution',
 	'panels.discipline.academia': 'academia',
 	'panels.discipline.lived_experience': 'lived experience',
-	'panels.discipline.other': 'other'
+	'panels.discipline.other': 'other',
 	'nav.referrals': 'Referrals',
 	'history.note': 'Note added',
 	'history.support': 'Support plan changed',

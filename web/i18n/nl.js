@@ -1022,7 +1022,7 @@ export default {
 	'panels.discipline.prosecution': 'openbaar ministerie',
 	'panels.discipline.academia': 'wetenschap',
 	'panels.discipline.lived_experience': 'ervaringsdeskundigheid',
-	'panels.discipline.other': 'anders'
+	'panels.discipline.other': 'anders',
 	'nav.referrals': 'Verwijzingen',
 	'history.note': 'Notitie toegevoegd',
 	'history.support': 'Hulpplan gewijzigd',
