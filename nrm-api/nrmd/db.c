@@ -118,7 +118,7 @@ nrm_db_conn_down(struct db_conn *c, const char *why)
 	c->fd = -1;
 	c->ev_what = 0;
 	c->state = DB_DOWN;
-	c->prepared = 0;
+	memset(c->prepared, 0, sizeof(c->prepared));
 	c->want_write = false;
 	if (c->is_listener) {
 		if (db->listening)
@@ -282,7 +282,7 @@ db_conn_ready(struct db_conn *c)
 	}
 	db->n_up++;
 	nrm_info("database connection up conn=%d prepared=%d/%d", c->index,
-	    __builtin_popcountll(c->prepared), NRM_STMT__COUNT);
+	    db_prep_count(c), NRM_STMT__COUNT);
 	db_conn_wait(c, EV_READ); /* notice a server-side close while idle */
 	nrm_db_dispatch(db);
 }
@@ -393,7 +393,7 @@ db_conn_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (!failed && c->prep_next < NRM_STMT__COUNT)
-			c->prepared |= UINT64_C(1) << c->prep_next;
+			db_prep_set(c, c->prep_next);
 		else if (failed)
 			nrm_debug("statement not prepared stmt=%s "
 				  "reason=\"schema not migrated?\"",
@@ -478,7 +478,7 @@ nrm_db_send(struct db_conn *c, struct nrm_dbq *q)
 	c->db->stats.queries++;
 	nrm_hist_observe(&c->db->queue_wait, &nrm_buckets_queue,
 	    (double)(nrm_mono_us() - q->queued_us) / 1e6);
-	if (c->prepared & (UINT64_C(1) << q->stmt))
+	if (db_prep_has(c, (int)q->stmt))
 		ok = PQsendQueryPrepared(c->pg, nrm_db_stmts[q->stmt].name,
 		    q->nparams, (const char *const *)q->values, q->lengths,
 		    q->formats, 0);

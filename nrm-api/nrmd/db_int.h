@@ -74,6 +74,9 @@ enum db_class {
 	DB_CLASS__COUNT
 };
 
+/* The words of a connection's prepared-statement bitset. */
+#define DB_PREP_WORDS ((NRM_STMT__COUNT + 63) / 64)
+
 struct db_conn {
 	struct nrm_db *db;
 	int index;
@@ -85,7 +88,8 @@ struct db_conn {
 	struct event timer; /* backoff or connect timeout */
 	int backoff_ms;
 	int prep_next; /* next statement to prepare */
-	uint64_t prepared; /* bit per statement */
+	/* a bit per statement (db_prep_*): more than 64 since issue 18 */
+	uint64_t prepared[DB_PREP_WORDS];
 	bool want_write; /* PQflush said 1 */
 	bool is_listener; /* the LISTEN connection, not in the pool */
 	struct nrm_dbq *q; /* in flight */
@@ -97,6 +101,30 @@ struct db_conn {
 	 */
 	bool unreplicated;
 };
+
+/* Whether statement `stmt` is prepared on connection c. */
+static inline bool
+db_prep_has(const struct db_conn *c, int stmt)
+{
+	return (c->prepared[stmt / 64] >> (stmt % 64)) & 1u;
+}
+
+static inline void
+db_prep_set(struct db_conn *c, int stmt)
+{
+	c->prepared[stmt / 64] |= UINT64_C(1) << (stmt % 64);
+}
+
+/* How many statements are prepared on c. */
+static inline int
+db_prep_count(const struct db_conn *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < DB_PREP_WORDS; i++)
+		n += __builtin_popcountll(c->prepared[i]);
+	return n;
+}
 
 struct nrm_db {
 	struct event_base *base;
