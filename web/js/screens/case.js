@@ -316,10 +316,14 @@ export async function render(root, ctx) {
 				['case.f.danger', s.immediate_danger ? t('common.yes') : t('common.no')],
 				['case.f.shelter', s.needs_shelter ? t('common.yes') : t('common.no')],
 				['case.f.consent', code('consent', s.consent)]]),
-			coordinator && !(bg && bg.beyond_scope) ? notesSection(ctx, id,
+			/* notes and plan: the case's own region only (a receiving
+			 * region reads a pending transfer, not its care work) */
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				notesSection(ctx, id,
 				c.held_by_me || (ctx.session.person.regions || [])
 					.includes('NATIONAL'), free) : null,
-			coordinator && !(bg && bg.beyond_scope) ? supportSection(ctx, id,
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				supportSection(ctx, id,
 				c.state === 'taken' && c.held_by_me) : null,
 			heading(2, t('case.history')),
 			historyTable(t, body.history),
@@ -405,13 +409,19 @@ export async function render(root, ctx) {
 		return actionForm('contact', [
 			field('at', t('case.contact.at'), {id: 'f-contact-at',
 				type: 'datetime-local', attrs: {value: localNow(),
-				                                max: localNow()}}),
+				                                max: localNow(),
+				                                'data-initial': localNow()}}),
 			select('mode', t('case.contact.mode'), CONTACT_MODES.map((m) =>
 				[m, t('mode.' + m)]), {id: 'f-contact-mode',
 				empty: t('case.choose')})],
 		(form) => {
-			const at = form.querySelector('#f-contact-at').value;
-			return {at: at ? new Date(at).toISOString() : '',
+			const input = form.querySelector('#f-contact-at');
+			const at = input.value;
+			/* Left at its default (this minute), it means now: the
+			 * instant itself, since the field's minute may begin
+			 * before the signal arrived (a contact right after it). */
+			return {at: !at ? '' : at === input.dataset.initial
+				? new Date().toISOString() : new Date(at).toISOString(),
 			        mode: form.querySelector('#f-contact-mode').value};
 		});
 	}
