@@ -89,9 +89,18 @@ class Cluster:
             return [PSQL, "-d", self.env["NRM_SUPERUSER_URL"], *opts]
         return [PG_SH, "psql", self.dir, self.port, *opts]
 
+    # A longer text goes through psql's standard input: an argument over
+    # the kernel's limit (MAX_ARG_STRLEN, 128 KiB) cannot be executed,
+    # and the personal-data scans grow with every value stored.
+    ARG_MAX = 100000
+
     def sql(self, sql, check=True):
         """Run SQL as superuser in the nrm database; rows of strings."""
-        p = run(self._psql_cmd(sql), env=clean_env(), check=check)
+        if len(sql.encode()) > self.ARG_MAX:
+            cmd = self._psql_cmd("")[:-2] + ["-f", "-"]
+            p = run(cmd, env=clean_env(), check=check, input=sql)
+        else:
+            p = run(self._psql_cmd(sql), env=clean_env(), check=check)
         if not check and p.returncode != 0:
             return None
         return [line.split("\t") for line in p.stdout.splitlines()
