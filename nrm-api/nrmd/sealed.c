@@ -289,17 +289,6 @@ nrm_sealed_open(
 	return bad;
 }
 
-bool
-nrm_sealed_client_keys(const cJSON *o)
-{
-	static const char *const keys[] = {"id", "data_key", "rationale_ct"};
-
-	for (size_t i = 0; i < NRM_ARRAY_LEN(keys); i++)
-		if (cJSON_HasObjectItem(o, keys[i]))
-			return true;
-	return false;
-}
-
 int
 nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
     const char *table, size_t max)
@@ -329,13 +318,6 @@ nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
 		rc = NRM_OK;
 	nrm_data_key_clear(&dk);
 	return rc;
-}
-
-int
-nrm_sealed_rationale(const struct nrm_kek *kek, cJSON *entry, const char *table)
-{
-	return nrm_sealed_entry(
-	    kek, entry, "rationale", table, NRM_SEALED_RATIONALE_MAX);
 }
 
 int

@@ -34,34 +34,13 @@ int nrm_sealed_intake(const struct nrm_kek *kek, const char *facts,
 #define NRM_SEALED_RATIONALE_MAX 4000
 
 /*
- * Seal the "rationale" of an identification entry (api.ident_record's
- * p_entry, table "ident.decision") or of a panel vote (api.panel_vote's
- * body, table "ident.panel_vote") in place: a string of 1 to
- * NRM_SEALED_RATIONALE_MAX bytes becomes "rationale_ct" (AAD
- * "<table>/rationale/<id>") with the row's new "id" and its
- * "data_key"; a string of another length becomes "" (the database
- * refuses it with its own answer, and the text never leaves nrmd);
- * anything else stays for the database to judge.  The caller has
- * refused a client's "id", "data_key" and "rationale_ct"
- * (nrm_sealed_client_keys).
- */
-int nrm_sealed_rationale(
-    const struct nrm_kek *kek, cJSON *entry, const char *table) NRM_MUSTCHECK;
-
-/*
- * Whether a client's object carries a member only nrmd may set when it
- * seals a rationale ("id", "data_key", "rationale_ct").
- */
-bool nrm_sealed_client_keys(const cJSON *o);
-
-/*
- * The same for any entry with one sealed text: the string member `name`
- * of 1 to `max` bytes becomes <name>_ct, sealed with AAD
- * "<table>/<name>/<id>", beside the entry's new "id" and "data_key"; a
- * string of another length becomes "" (never sent); anything else stays
- * for the database to judge.  The caller has refused a client's "id",
- * "data_key" and "<name>_ct".  (nrm_sealed_rationale is this with
- * "rationale", its table and NRM_SEALED_RATIONALE_MAX.)
+ * Seal an entry with one sealed text (an identification entry's or a
+ * panel vote's "rationale", NRM_SEALED_RATIONALE_MAX; a note's "text"):
+ * the string member `name` of 1 to `max` bytes becomes <name>_ct, sealed
+ * with AAD "<table>/<name>/<id>", beside the entry's new "id" and
+ * "data_key"; a string of another length becomes "" (never sent);
+ * anything else stays for the database to judge.  The caller has refused a client's "id",
+ * "data_key" and "<name>_ct" (nrm_sealed_body does).
  */
 int nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
     const char *table, size_t max) NRM_MUSTCHECK;

@@ -133,9 +133,7 @@ BEGIN
 	END IF;
 
 	-- The note's data key belongs to the case's signal (erasure).
-	INSERT INTO care.data_key (id, signal_id, kek_id, wrapped)
-	VALUES ((v_key->>'id')::uuid, v_c.signal_id, v_key->>'kek_id',
-	    pg_catalog.decode(v_key->>'wrapped', 'base64'));
+	PERFORM care.case_data_key(p_case_id, v_key);
 	INSERT INTO care.case_note (id, case_id, author_key_id, author_role,
 	    corrects, data_key_id, text_ct)
 	VALUES ((p_note->>'id')::uuid, p_case_id, v_p.key_id, v_author,

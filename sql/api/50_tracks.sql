@@ -179,6 +179,7 @@ DECLARE
 	v_earliest date;
 	v_id uuid;
 	v_key jsonb := p_entry->'data_key';
+	v_key_id uuid;
 	v_body jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -300,22 +301,14 @@ BEGIN
 	-- key, wrapped (docs/data-protection.md); the key belongs to the
 	-- case's signal.
 	v_id := COALESCE((p_entry->>'id')::uuid, pg_catalog.gen_random_uuid());
-	IF v_key IS NOT NULL AND pg_catalog.jsonb_typeof(v_key) <> 'null' THEN
-		INSERT INTO care.data_key (id, signal_id, kek_id, wrapped)
-		SELECT (v_key->>'id')::uuid, c.signal_id, v_key->>'kek_id',
-		    pg_catalog.decode(v_key->>'wrapped', 'base64')
-		FROM care.case c WHERE c.id = p_case_id;
-	ELSE
-		v_key := NULL;
-	END IF;
+	v_key_id := care.case_data_key(p_case_id, v_key);
 	INSERT INTO ident.decision (id, case_id, stage, outcome,
 	    deciding_body, rationale, decided_on, reflection_start,
 	    reflection_end, recovery_start, recovery_end, recorded_by,
 	    profile, data_key_id, rationale_ct)
 	VALUES (v_id, p_case_id, v_stage, p_entry->>'outcome',
 	    p_entry->>'deciding_body', p_entry->>'rationale', v_decided,
-	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code,
-	    (v_key->>'id')::uuid,
+	    v_rs, v_re, v_cs, v_ce, v_p.key_id, v_prof.code, v_key_id,
 	    pg_catalog.decode(p_entry->>'rationale_ct', 'base64'));
 
 	SELECT ident.entry_json(d) INTO v_body FROM ident.decision d

@@ -748,6 +748,7 @@ DECLARE
 	v_field text;
 	v_detail text;
 	v_key jsonb := p_body->'data_key';
+	v_key_id uuid;
 	v_id uuid;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -821,18 +822,11 @@ BEGIN
 	END IF;
 
 	v_id := COALESCE((p_body->>'id')::uuid, pg_catalog.gen_random_uuid());
-	IF v_key IS NOT NULL AND pg_catalog.jsonb_typeof(v_key) <> 'null' THEN
-		INSERT INTO care.data_key (id, signal_id, kek_id, wrapped)
-		SELECT (v_key->>'id')::uuid, c.signal_id, v_key->>'kek_id',
-		    pg_catalog.decode(v_key->>'wrapped', 'base64')
-		FROM care.case c WHERE c.id = p_case_id;
-	ELSE
-		v_key := NULL;
-	END IF;
+	v_key_id := care.case_data_key(p_case_id, v_key);
 	INSERT INTO ident.panel_vote (id, panel_id, person_id, kind, outcome,
 	    reason, data_key_id, rationale_ct, recorded_by)
 	VALUES (v_id, (v_f.panel).id, v_p.person_id, v_kind,
-	    p_body->>'outcome', p_body->>'reason', (v_key->>'id')::uuid,
+	    p_body->>'outcome', p_body->>'reason', v_key_id,
 	    pg_catalog.decode(p_body->>'rationale_ct', 'base64'), v_p.key_id);
 	PERFORM ident.panel_settle((v_f.panel).id, v_p.key_id);
 	RETURN api.answer(v_p, 'identification',

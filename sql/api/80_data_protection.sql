@@ -3,6 +3,37 @@
 -- (docs/sql-api.md, "Migrations"); the tables are in 0017.
 
 /*
+ * Register the data key nrmd sent with a sealed entry of a case (an
+ * identification entry, a panel vote, a note: {"id", "kek_id",
+ * "wrapped"}, wrapped under the KEK); the key belongs to the case's
+ * signal, so that erasing the signal's keys shreds the entry too.
+ * Returns the key's id, or NULL when p_key is absent or JSON null (the
+ * entry has nothing sealed).  Runs as the door's role.
+ */
+CREATE OR REPLACE FUNCTION care.case_data_key(p_case_id uuid, p_key jsonb)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_key IS NULL OR pg_catalog.jsonb_typeof(p_key) = 'null' THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO care.data_key (id, signal_id, kek_id, wrapped)
+	SELECT (p_key->>'id')::uuid, c.signal_id, p_key->>'kek_id',
+	    pg_catalog.decode(p_key->>'wrapped', 'base64')
+	FROM care.case c WHERE c.id = p_case_id;
+	RETURN (p_key->>'id')::uuid;
+END
+$$;
+COMMENT ON FUNCTION care.case_data_key(uuid, jsonb) IS
+    'Register the wrapped data key nrmd sent with a sealed entry of a '
+    'case, under the case''s signal; its id, or NULL without one.';
+REVOKE ALL ON FUNCTION care.case_data_key(uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.case_data_key(uuid, jsonb) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
  * A sealed value nrmd could not open (tampered, moved from another row
  * or column, its data key gone): one audit event data.decrypt_failed
  * for the object read, outcome failed, p_reason one word (tampered,

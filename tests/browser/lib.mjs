@@ -145,11 +145,29 @@ export async function shot(page, name) {
 	await page.setViewportSize(vp);
 }
 
-/* axe and screenshots at both widths: every screen's routine. */
+/*
+ * axe, no sideways scrolling of the page, and screenshots at both
+ * widths: every screen's routine.  (A wide table scrolls inside its
+ * own .nrm-table-wrap; the page itself never does.)
+ */
 export async function checkScreen(page, name) {
 	for (const w of WIDTHS) {
 		await page.setViewportSize({width: w, height: 900});
 		await axeCheck(page, `${name} at ${w} px`);
+		const [over, wide] = await page.evaluate(() => {
+			const d = document.documentElement;
+			const out = [];
+			for (const e of document.querySelectorAll('body *')) {
+				const b = e.getBoundingClientRect();
+				if (b.width > 0 && b.right > d.clientWidth + 0.5)
+					out.push(`${e.tagName.toLowerCase()}.${e.className}` +
+					         ` (${Math.round(b.right)} px: ` +
+					         `${(e.textContent || '').slice(0, 30)})`);
+			}
+			return [d.scrollWidth - d.clientWidth, out.slice(0, 5)];
+		});
+		assert.ok(over <= 0, `${name} at ${w} px: the page is ${over} px ` +
+		          `wider than the window: ${wide.join('; ')}`);
 	}
 	await page.setViewportSize({width: 1280, height: 900});
 	await shot(page, name);

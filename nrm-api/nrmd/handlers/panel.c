@@ -40,25 +40,20 @@ panel_send_body(
 	cJSON *root;
 	char *text;
 
-	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
-		return;
-	if (seal && nrm_sealed_client_keys(root)) {
-		cJSON_Delete(root);
-		nrm_req_fail(r, NRM_E_VALIDATION, "",
-		    "unknown field; known: outcome, reason, rationale");
-		return;
-	}
-	if (seal &&
-	    nrm_sealed_rationale(nrm_kek_set_current(&r->app->data_keks), root,
-		"ident.panel_vote") != NRM_OK) {
-		cJSON_Delete(root);
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the vote");
-		return;
-	}
-	text = nrm_json_print_take(root, true);
-	if (text == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return;
+	if (seal) {
+		if (nrm_sealed_body(r, "rationale", "ident.panel_vote",
+			NRM_SEALED_RATIONALE_MAX, "outcome, reason, rationale",
+			&text) != NRM_OK)
+			return;
+	} else {
+		if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) !=
+		    NRM_OK)
+			return;
+		text = nrm_json_print_take(root, true);
+		if (text == NULL) {
+			nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+			return;
+		}
 	}
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, id);

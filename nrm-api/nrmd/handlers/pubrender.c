@@ -10,10 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PR_BAR_W 360 /* the longest bar, in SVG units */
-#define PR_LABEL_W 320 /* the category column, before the bars */
-#define PR_CHART_W (PR_LABEL_W + PR_BAR_W + 140) /* the value after */
-#define PR_ROW_H 22
+/*
+ * The chart, in SVG units: each category's words on a line above its
+ * bar, so that it stays readable when a phone scales it to its width
+ * (the console's chart, web/js/screens/stats.js, is drawn the same way).
+ */
+#define PR_BAR_W 260 /* the longest bar */
+#define PR_CHART_W (PR_BAR_W + 130) /* and the value after it */
+#define PR_ROW_H 36 /* a label line and a bar */
 
 /* A JSON member as text into buf ("" when absent or null). */
 static const char *
@@ -257,16 +261,13 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 		pr_label(by, cell, en, label, sizeof(label));
 		fprintf(f,
 		    "<text x=\"0\" y=\"%d\" font-size=\"12\" fill=\"#000\">",
-		    y + 15);
+		    y + 12);
 		pr_html(f, label);
 		fprintf(f,
-		    "</text><rect x=\"%d\" y=\"%d\" width=\"%d\" "
-		    "height=\"%d\" "
-		    "fill=\"#01689b\"/><text x=\"%d\" y=\"%d\" "
-		    "font-size=\"12\" "
-		    "fill=\"#000\">",
-		    PR_LABEL_W, y + 2, w, PR_ROW_H - 6, PR_LABEL_W + 6 + w,
-		    y + 15);
+		    "</text><rect x=\"0\" y=\"%d\" width=\"%d\" "
+		    "height=\"12\" fill=\"#01689b\"/><text x=\"%d\" "
+		    "y=\"%d\" font-size=\"12\" fill=\"#000\">",
+		    y + 17, w, w + 6, y + 28);
 		if (hidden)
 			fprintf(f, "%s%.0f)", supp,
 			    pr_get(values, "min_cell") != NULL

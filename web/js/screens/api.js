@@ -61,16 +61,25 @@ const bodyTypes = (content) => Object.entries(content || {}).map(([ct, v]) =>
  * The document's descriptions are CommonMark; shown as text, with only
  * its block shape kept: paragraphs (single line breaks joined), "## "
  * headings, "* " / "- " lists, "|" tables as tables (a header row, its
- * "---" rule, then body rows), and `code` spans as code elements.
+ * "---" rule, then body rows), `code` spans as code elements and
+ * **strong** / *emphasis* as such.
  * Nothing is parsed as HTML.
  */
 function inline(s) {
 	const out = [];
-	String(s).replace(/\*\*/g, '').split('`').forEach((part, i) => {
-		if (i % 2)
+	String(s).split('`').forEach((part, i) => {
+		if (i % 2) {
 			out.push(h('code', {class: 'utrecht-code'}, part));
-		else if (part)
-			out.push(part);
+			return;
+		}
+		/* **strong** and *emphasis*; any other asterisk stays text */
+		part.split(/(\*\*[^*]+\*\*|\*[^*\s][^*]*\*)/).forEach((t, j) => {
+			if (j % 2)
+				out.push(t.startsWith('**') ? h('strong', null, t.slice(2, -2))
+				                            : h('em', null, t.slice(1, -1)));
+			else if (t)
+				out.push(t);
+		});
 	});
 	return out;
 }
@@ -93,8 +102,11 @@ function pipeTable(lines) {
 		                         scope: tag === 'th' ? 'col' : null},
 		                   inline(c))));
 	const body = (ruled ? rows.slice(2) : rows).map((r) => row(r, 'td'));
-	return h('div', {class: 'nrm-table-wrap'},
-		h('table', {class: 'utrecht-table nrm-doc'},
+	/* a region of its own, named by its header (the document's own
+	 * words): it scrolls sideways when it must, by keyboard too */
+	return h('div', {class: 'nrm-table-wrap', tabindex: '0', role: 'region',
+	                 'aria-label': rows[0].join(', ')},
+		h('table', {class: 'utrecht-table nrm-doc-table'},
 		  ruled ? h('thead', {class: 'utrecht-table__header'},
 		            row(rows[0], 'th')) : null,
 		  h('tbody', {class: 'utrecht-table__body'}, body)));

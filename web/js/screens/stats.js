@@ -14,10 +14,15 @@ import {h, svg, heading, para, alert, select, button, clear, link,
 import {getLang, dateTime} from '../i18n.js';
 import {routingSection, table, facts, failure, busy} from './parts.js';
 
-const BAR_W = 320; /* the longest bar, in SVG units */
-const LABEL_W = 300; /* the category column, before the bars */
-const CHART_W = LABEL_W + BAR_W + 140; /* the value after the bar */
-const ROW_H = 24;
+/*
+ * The chart's geometry, in SVG units: each category's words on a line
+ * of their own above its bar, so the chart stays narrow enough to be
+ * read at 375 px (a label column beside the bars was scaled down to
+ * unreadable text there).
+ */
+const BAR_W = 260; /* the longest bar */
+const CHART_W = BAR_W + 130; /* and the value after it */
+const ROW_H = 36; /* a label line and a bar */
 
 /* The periods of a frequency, newest first: [value, closed]. */
 function periods(frequency, now = new Date()) {
@@ -90,12 +95,11 @@ function chart(t, title, values, id) {
 			const y = i * ROW_H + 2;
 			const w = Math.round(num(c) / max * BAR_W);
 			return svg('g', null,
-				svg('text', {x: 0, y: y + 16, class: 'nrm-chart__label'},
+				svg('text', {x: 0, y: y + 12, class: 'nrm-chart__label'},
 				    cellLabel(t, values, c)),
-				svg('rect', {x: LABEL_W, y: y + 3, width: w,
-				             height: ROW_H - 8,
+				svg('rect', {x: 0, y: y + 17, width: w, height: 12,
 				             class: 'nrm-chart__bar'}),
-				svg('text', {x: LABEL_W + 6 + w, y: y + 16,
+				svg('text', {x: w + 6, y: y + 28,
 				             class: 'nrm-chart__value'},
 				    cellText(t, values, c)));
 		}));
