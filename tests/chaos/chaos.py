@@ -22,6 +22,7 @@ import re
 import resource
 import selectors
 import signal
+import shutil
 import socket
 import subprocess
 import sys
@@ -426,11 +427,21 @@ def pg_ctl(args):
 
 
 def sc_pg_restart(b, n):
+    # pg_ctl runs as the postgres OS user and the server it starts
+    # writes this log: it must be that user's to write, or the restart
+    # stops the server and fails to start it again (the keeper and the
+    # monitor then recover it, a failover later: minutes, not seconds).
+    log = b.top / "restart.log"
+    log.touch()
+    shutil.chown(log, user="postgres")
     for i in range(n):
         data, _ = b.db.primary_dir()
         mode = "fast" if i % 2 == 0 else "immediate"
-        pg_ctl(["-D", str(data), "-m", mode, "-w", "-t", "120",
-                "restart", "-l", str(b.top / "restart.log")])
+        r = pg_ctl(["-D", str(data), "-m", mode, "-w", "-t", "120",
+                    "restart", "-l", str(log)])
+        if r.returncode != 0:
+            b.extra_fails.append("pg_ctl restart (%s) failed: %s" % (
+                mode, (r.stdout + r.stderr).strip()[-200:]))
         b.db.wait_settled()
         b.wait_ready()
         time.sleep(1)
