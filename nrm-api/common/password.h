@@ -104,4 +104,43 @@ void nrm_password_verify_dummy(const char *pw, size_t len);
  */
 bool nrm_password_needs_rehash(const char *encoded);
 
+/*
+ * The login as the database decides it (0024, docs/people.md): the
+ * database keeps a password's Argon2id parameters, salt and the SHA-256
+ * of its tag; nrmd derives the raw tag of the password typed with the
+ * parameters and salt the database gives (api.login_begin) and sends
+ * it, and the database compares.  A stored PHC string's tag is the raw
+ * tag of the same inputs, so hashes stored before keep working.
+ */
+#define NRM_ARGON2_SALT_MAX 64
+#define NRM_ARGON2_TAG_MAX 64
+
+/* One password's Argon2id parameters and salt (nothing secret). */
+struct nrm_argon2 {
+	uint32_t m_kib, t_cost, lanes;
+	size_t saltlen, taglen;
+	unsigned char salt[NRM_ARGON2_SALT_MAX];
+};
+
+/*
+ * Derive the raw Argon2id tag (a->taglen bytes) of `pw` (len bytes, at
+ * most NRM_PASSWORD_MAX_BYTES) with a's parameters and salt into tag,
+ * with libargon2's argon2id_hash_raw.  NRM_ERR (err set, tag wiped)
+ * when a is outside this module's limits (those of a PHC string it
+ * reads) or libargon2 fails.
+ */
+int nrm_password_derive(const char *pw, size_t len, const struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * A fresh random salt and the current parameters into *a, and the tag
+ * of `pw` with them (NRM_ARGON2_TAG_LEN bytes) into tag: what enrolment
+ * and a rehash store.  Does not apply the policy.
+ */
+int nrm_password_new(const char *pw, size_t len, struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* True when any of a's parameters or lengths is below the current one. */
+bool nrm_password_outdated(const struct nrm_argon2 *a);
+
 #endif /* NRM_PASSWORD_H */
