@@ -446,11 +446,14 @@ DECLARE
 	v_locks integer;
 	v_locked_now boolean;
 BEGIN
+	-- the numbers within the ranges nrmd's configuration allows
+	-- (config.c): no caller lifts the lock out of reach
 	IF pg_catalog.octet_length(p_session_token_hash) IS DISTINCT FROM 32
-	    OR p_idle_s IS NULL OR p_idle_s < 1 OR p_lifetime_s IS NULL
-	    OR p_lifetime_s < 1 OR p_lock_after IS NULL OR p_lock_after < 1
-	    OR p_lock_window_s IS NULL OR p_lock_window_s < 1
-	    OR p_lock_for_s IS NULL OR p_lock_for_s < 1
+	    OR p_idle_s IS NULL OR p_idle_s NOT BETWEEN 1 AND 86400
+	    OR p_lifetime_s IS NULL OR p_lifetime_s NOT BETWEEN 1 AND 604800
+	    OR p_lock_after IS NULL OR p_lock_after NOT BETWEEN 1 AND 1000
+	    OR p_lock_window_s IS NULL OR p_lock_window_s NOT BETWEEN 1 AND 86400
+	    OR p_lock_for_s IS NULL OR p_lock_for_s NOT BETWEEN 1 AND 86400
 	    OR pg_catalog.octet_length(p_password_tag) > 64
 	    OR (p_new_tag IS NOT NULL AND (
 	        pg_catalog.cardinality(p_new_params) IS DISTINCT FROM 3

@@ -9,7 +9,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(50);
+SELECT plan(52);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -157,6 +157,15 @@ SELECT is((SELECT count(*)::int FROM auth.session
     WHERE person_id = (SELECT id FROM auth.person
         WHERE login = 'login.one')), 0,
     'none of these opened a session');
+SELECT is(pg_temp.violation(format($$SELECT pg_temp.a('SELECT '
+    'api.login_finish(''r'', NULL, ''login.one'', sha256(''right''), '
+    '''%s'', NULL, sha256(''t''), 900, 36000, 1001, 900, 900, NULL, '
+    'NULL, NULL)')$$, pg_temp.now_code())), '22023',
+    'a lock after more failures than the configuration allows: 22023');
+SELECT is(pg_temp.violation($$SELECT pg_temp.a('SELECT api.login_finish('
+    '''r'', NULL, ''login.one'', sha256(''right''), NULL, NULL, '
+    'sha256(''t''), 900, 36000, 10, 900, 0, NULL, NULL, NULL)')$$),
+    '22023', 'a lock of 0 seconds: 22023');
 SELECT is(pg_temp.finish(sha256('right'), pg_temp.now_code())->>'status',
     '201', 'the right tag and the code of now: 201');
 SELECT is(pg_temp.finish(sha256('right'), pg_temp.now_code(), NULL,
