@@ -235,23 +235,6 @@ nrm_password_verify(
 	return NRM_OK;
 }
 
-void
-nrm_password_verify_dummy(const char *pw, size_t len)
-{
-	/* a valid hash with the current parameters that nothing matches:
-	 * the tag is all zero bytes, salt "saltsaltsaltsalt" */
-	char dummy[NRM_PASSWORD_HASH_MAX];
-	bool match;
-
-	snprintf(dummy, sizeof(dummy), "$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s",
-	    NRM_ARGON2_M_KIB, NRM_ARGON2_T_COST, NRM_ARGON2_LANES,
-	    "c2FsdHNhbHRzYWx0c2FsdA",
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-	if (nrm_password_verify(dummy, pw, len, &match) != NRM_OK)
-		match = false;
-	NRM_UNUSED(match);
-}
-
 bool
 nrm_password_needs_rehash(const char *encoded)
 {

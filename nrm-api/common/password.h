@@ -1,16 +1,17 @@
 /*
  * password.h - personal passwords: the policy a new password must meet,
- * Argon2id hashing into a PHC string, verification, and the rehash
- * predicate that lets the parameters be raised later.
+ * the raw Argon2id tag the database verifies a login by (0024), the PHC
+ * string form (stored before 0024: a PHC string's tag is the raw tag of
+ * its salt and parameters, which tests hold the two to), and the
+ * predicates that let the parameters be raised later.
  *
  * Hashing: Argon2id (Debian's libargon2), version 0x13, with the
  * parameters below, which meet OWASP's Password Storage Cheat Sheet
  * minimum for Argon2id (m = 19 MiB, t = 2, p = 1), a 16-byte random salt
- * and a 32-byte tag.  The result is the PHC string
- *   $argon2id$v=19$m=19456,t=2,p=1$<salt b64>$<tag b64>
- * which carries its parameters: a stored hash keeps verifying after the
- * constants are raised, and nrm_password_needs_rehash() tells the caller
- * to store a new hash at the next successful login.
+ * and a 32-byte tag.  nrmd sends the tag (nrm_password_derive) with the
+ * salt and parameters the database keeps; the database keeps only the
+ * tag's SHA-256.  nrm_password_outdated() tells the login to send a
+ * rehash with the current parameters.
  *
  * Policy (nrm_password_check): at most NRM_PASSWORD_MAX_BYTES bytes
  * (bounds the hashing cost of what a client sends), strict UTF-8 without
@@ -88,13 +89,6 @@ int nrm_password_hash(const char *pw, size_t len, char *out, size_t outsz,
  */
 int nrm_password_verify(
     const char *encoded, const char *pw, size_t len, bool *match) NRM_MUSTCHECK;
-
-/*
- * Spend the time of one verification with the current parameters and
- * match nothing: what a login with an unknown name does instead of
- * nrm_password_verify(), so that both take the same time.
- */
-void nrm_password_verify_dummy(const char *pw, size_t len);
 
 /*
  * True when `encoded` should be replaced by a new hash of the same
