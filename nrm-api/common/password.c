@@ -1,6 +1,7 @@
 /*
  * password.c - password policy (cracklib), Argon2id hashing and
- * verification (libargon2) and the rehash predicate (see password.h).
+ * verification (libargon2), the raw tag the database verifies a login
+ * by, and the rehash predicates (see password.h).
  */
 #include "password.h"
 
@@ -234,23 +235,6 @@ nrm_password_verify(
 	return NRM_OK;
 }
 
-void
-nrm_password_verify_dummy(const char *pw, size_t len)
-{
-	/* a valid hash with the current parameters that nothing matches:
-	 * the tag is all zero bytes, salt "saltsaltsaltsalt" */
-	char dummy[NRM_PASSWORD_HASH_MAX];
-	bool match;
-
-	snprintf(dummy, sizeof(dummy), "$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s",
-	    NRM_ARGON2_M_KIB, NRM_ARGON2_T_COST, NRM_ARGON2_LANES,
-	    "c2FsdHNhbHRzYWx0c2FsdA",
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-	if (nrm_password_verify(dummy, pw, len, &match) != NRM_OK)
-		match = false;
-	NRM_UNUSED(match);
-}
-
 bool
 nrm_password_needs_rehash(const char *encoded)
 {
@@ -261,4 +245,55 @@ nrm_password_needs_rehash(const char *encoded)
 	return phc.m < NRM_ARGON2_M_KIB || phc.t < NRM_ARGON2_T_COST ||
 	    phc.p < NRM_ARGON2_LANES || phc.saltlen < NRM_ARGON2_SALT_LEN ||
 	    phc.taglen < NRM_ARGON2_TAG_LEN;
+}
+
+int
+nrm_password_derive(const char *pw, size_t len, const struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err)
+{
+	int rc;
+
+	if (len > NRM_PASSWORD_MAX_BYTES)
+		return nrm_error_set(err, NRM_E_VALIDATION, "password",
+		    "must be at most %d bytes", NRM_PASSWORD_MAX_BYTES);
+	if (a->t_cost < 1 || a->t_cost > NRM_ARGON2_T_COST_MAX ||
+	    a->lanes < 1 || a->lanes > NRM_ARGON2_LANES_MAX ||
+	    a->m_kib < 8 * a->lanes || a->m_kib > NRM_ARGON2_M_KIB_MAX ||
+	    a->saltlen < 8 || a->saltlen > NRM_ARGON2_SALT_MAX ||
+	    a->taglen < 4 || a->taglen > NRM_ARGON2_TAG_MAX)
+		return nrm_error_set(err, NRM_E_INTERNAL, "password",
+		    "could not hash the password: parameters out of range");
+	rc = argon2id_hash_raw(a->t_cost, a->m_kib, a->lanes, len > 0 ? pw : "",
+	    len, a->salt, a->saltlen, tag, a->taglen);
+	if (rc != ARGON2_OK) {
+		OPENSSL_cleanse(tag, a->taglen);
+		return nrm_error_set(err, NRM_E_INTERNAL, "password",
+		    "could not hash the password: %s",
+		    argon2_error_message(rc));
+	}
+	return NRM_OK;
+}
+
+int
+nrm_password_new(const char *pw, size_t len, struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->m_kib = NRM_ARGON2_M_KIB;
+	a->t_cost = NRM_ARGON2_T_COST;
+	a->lanes = NRM_ARGON2_LANES;
+	a->saltlen = NRM_ARGON2_SALT_LEN;
+	a->taglen = NRM_ARGON2_TAG_LEN;
+	if (nrm_random_bytes(a->salt, a->saltlen) != NRM_OK)
+		return nrm_error_set(err, NRM_E_INTERNAL, "password",
+		    "could not hash the password: no random salt");
+	return nrm_password_derive(pw, len, a, tag, err);
+}
+
+bool
+nrm_password_outdated(const struct nrm_argon2 *a)
+{
+	return a->m_kib < NRM_ARGON2_M_KIB || a->t_cost < NRM_ARGON2_T_COST ||
+	    a->lanes < NRM_ARGON2_LANES || a->saltlen < NRM_ARGON2_SALT_LEN ||
+	    a->taglen < NRM_ARGON2_TAG_LEN;
 }

@@ -1,16 +1,17 @@
 /*
  * password.h - personal passwords: the policy a new password must meet,
- * Argon2id hashing into a PHC string, verification, and the rehash
- * predicate that lets the parameters be raised later.
+ * the raw Argon2id tag the database verifies a login by (0024), the PHC
+ * string form (stored before 0024: a PHC string's tag is the raw tag of
+ * its salt and parameters, which tests hold the two to), and the
+ * predicates that let the parameters be raised later.
  *
  * Hashing: Argon2id (Debian's libargon2), version 0x13, with the
  * parameters below, which meet OWASP's Password Storage Cheat Sheet
  * minimum for Argon2id (m = 19 MiB, t = 2, p = 1), a 16-byte random salt
- * and a 32-byte tag.  The result is the PHC string
- *   $argon2id$v=19$m=19456,t=2,p=1$<salt b64>$<tag b64>
- * which carries its parameters: a stored hash keeps verifying after the
- * constants are raised, and nrm_password_needs_rehash() tells the caller
- * to store a new hash at the next successful login.
+ * and a 32-byte tag.  nrmd sends the tag (nrm_password_derive) with the
+ * salt and parameters the database keeps; the database keeps only the
+ * tag's SHA-256.  nrm_password_outdated() tells the login to send a
+ * rehash with the current parameters.
  *
  * Policy (nrm_password_check): at most NRM_PASSWORD_MAX_BYTES bytes
  * (bounds the hashing cost of what a client sends), strict UTF-8 without
@@ -90,18 +91,50 @@ int nrm_password_verify(
     const char *encoded, const char *pw, size_t len, bool *match) NRM_MUSTCHECK;
 
 /*
- * Spend the time of one verification with the current parameters and
- * match nothing: what a login with an unknown name does instead of
- * nrm_password_verify(), so that both take the same time.
- */
-void nrm_password_verify_dummy(const char *pw, size_t len);
-
-/*
  * True when `encoded` should be replaced by a new hash of the same
  * password: not an Argon2id v=19 string this module can read, or any of
  * its memory, passes, parallelism, salt or tag length below the current
  * constants.
  */
 bool nrm_password_needs_rehash(const char *encoded);
+
+/*
+ * The login as the database decides it (0024, docs/people.md): the
+ * database keeps a password's Argon2id parameters, salt and the SHA-256
+ * of its tag; nrmd derives the raw tag of the password typed with the
+ * parameters and salt the database gives (api.login_begin) and sends
+ * it, and the database compares.  A stored PHC string's tag is the raw
+ * tag of the same inputs, so hashes stored before keep working.
+ */
+#define NRM_ARGON2_SALT_MAX 64
+#define NRM_ARGON2_TAG_MAX 64
+
+/* One password's Argon2id parameters and salt (nothing secret). */
+struct nrm_argon2 {
+	uint32_t m_kib, t_cost, lanes;
+	size_t saltlen, taglen;
+	unsigned char salt[NRM_ARGON2_SALT_MAX];
+};
+
+/*
+ * Derive the raw Argon2id tag (a->taglen bytes) of `pw` (len bytes, at
+ * most NRM_PASSWORD_MAX_BYTES) with a's parameters and salt into tag,
+ * with libargon2's argon2id_hash_raw.  NRM_ERR (err set, tag wiped)
+ * when a is outside this module's limits (those of a PHC string it
+ * reads) or libargon2 fails.
+ */
+int nrm_password_derive(const char *pw, size_t len, const struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * A fresh random salt and the current parameters into *a, and the tag
+ * of `pw` with them (NRM_ARGON2_TAG_LEN bytes) into tag: what enrolment
+ * and a rehash store.  Does not apply the policy.
+ */
+int nrm_password_new(const char *pw, size_t len, struct nrm_argon2 *a,
+    unsigned char *tag, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* True when any of a's parameters or lengths is below the current one. */
+bool nrm_password_outdated(const struct nrm_argon2 *a);
 
 #endif /* NRM_PASSWORD_H */

@@ -65,12 +65,12 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_KEY_LIST] = DB_REQ(key_list, "$4::uuid, $5::integer"),
     [NRM_STMT_KEY_REVOKE] = DB_REQ(key_revoke, "$4::uuid"),
     [NRM_STMT_ENROL_LOOKUP] = DB_API(enrol_lookup, "$1, $2, $3"),
-    [NRM_STMT_ENROL] = DB_API(enrol, "$1, $2, $3, $4, $5, $6::bytea[]"),
-    [NRM_STMT_LOGIN_LOOKUP] = DB_API(login_lookup, "$1, $2, $3"),
+    [NRM_STMT_ENROL] =
+	DB_API(enrol, "$1, $2, $3, $4, $5::integer[], $6, $7, $8::bytea[]"),
+    [NRM_STMT_LOGIN_BEGIN] = DB_API(login_begin, "$1, $2, $3"),
     [NRM_STMT_LOGIN_FINISH] = DB_API(login_finish,
-	"$1, $2, $3, $4::uuid, $5::boolean, $6::bigint, $7, $8, "
-	"$9::integer, $10::integer, $11::integer, $12::integer, "
-	"$13::integer, $14"),
+	"$1, $2, $3, $4, $5, $6, $7, $8::integer, $9::integer, "
+	"$10::integer, $11::integer, $12::integer, $13, $14::integer[], $15"),
     [NRM_STMT_SESSION_GET] = DB_API(session_get, "$1, $2, $3"),
     [NRM_STMT_SESSION_END] = DB_API(session_end, "$1, $2, $3"),
     [NRM_STMT_CASE_HANDOVER] = DB_REQ(case_handover, "$4::uuid, $5, $6::uuid"),

@@ -34,7 +34,7 @@ void nrm_dbapi_begin(struct nrm_dbapi_call *c, const struct nrm_req *r);
 
 /*
  * The same for the functions that take no token (api.enrol_lookup,
- * api.enrol, api.login_lookup, api.login_finish): request id and client
+ * api.enrol, api.login_begin, api.login_finish): request id and client
  * address only.
  */
 void nrm_dbapi_begin_anon(struct nrm_dbapi_call *c, const struct nrm_req *r);

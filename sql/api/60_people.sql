@@ -19,8 +19,7 @@
 -- the one role that reads auth.person_credential, auth.enrolment,
 -- auth.recovery_code and auth.session (a SECURITY DEFINER function may
 -- not switch role, so these never call api.enter).  No secret is ever
--- put in an answer (but login_lookup's, to nrmd), an audit event or an
--- error message.
+-- put in an answer, an audit event or an error message.
 
 -- ---------------------------------------------------------------------
 -- Helpers

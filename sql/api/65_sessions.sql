@@ -9,8 +9,9 @@
 -- its SHA-256 in nrm.schema_repeatable.  Each function stands here once,
 -- as CREATE OR REPLACE, with its comment, grants and owner; change it
 -- here.  The functions without an API role are SECURITY DEFINER owned
--- by nrm_people (see 60_people.sql); nothing secret goes into an answer
--- (but login_lookup's, to nrmd), an audit event or an error.
+-- by nrm_people (see 60_people.sql); nothing secret goes into an answer,
+-- an audit event or an error (since 0024 not even to nrmd: the database
+-- verifies the password's Argon2id tag and the TOTP code itself).
 -- The SECURITY DEFINER functions below are handed to nrm_people, which
 -- may create in schema auth only while this file runs (a new owner
 -- needs CREATE on the schema, as in 0004-0006); revoked at the end.
@@ -81,23 +82,49 @@ COMMENT ON FUNCTION auth.enrol_lookup(text, inet, bytea) IS
     'that does not say why a code is not usable.';
 
 /*
- * POST /v1/enrol: store the password hash, the TOTP secret and the
- * recovery code hashes of the code's person and use the code up.  201
- * {login}; 400 as api.enrol_lookup (audited failed/invalid_code).
- * Audited person.enrol on the person.  Raises 22023 on arguments nrmd
- * cannot have sent (not an Argon2id string, a secret not 20 bytes, a
- * recovery hash not 32 bytes, not 1..20 of them).
+ * The weakest Argon2id parameters and lengths the database takes at
+ * enrolment (nrmd's, password.h NRM_ARGON2_*; OWASP's minimum), and the
+ * parameters an unknown login is answered with when nobody is enrolled.
+ */
+CREATE OR REPLACE FUNCTION auth.argon2_floor(OUT m_kib integer,
+    OUT t_cost integer, OUT lanes integer, OUT salt_len integer,
+    OUT tag_len integer)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT 19456, 2, 1, 16, 32
+$$;
+COMMENT ON FUNCTION auth.argon2_floor() IS
+    'The weakest Argon2id parameters enrolment accepts (nrmd''s own).';
+GRANT EXECUTE ON FUNCTION auth.argon2_floor() TO nrm_people;
+
+/*
+ * POST /v1/enrol: store the password verifier (SHA-256 of the Argon2id
+ * tag nrmd derived with p_salt and p_params {m_kib, t_cost, lanes}), the
+ * TOTP secret and the recovery code hashes of the code's person and use
+ * the code up.  201 {login}; 400 as api.enrol_lookup (audited failed/
+ * invalid_code).  Audited person.enrol on the person.  Raises 22023 on
+ * arguments nrmd cannot have sent (parameters or salt or tag weaker
+ * than auth.argon2_floor or beyond the table's limits, a secret not 20
+ * bytes, a recovery hash not 32 bytes, not 1..20 of them).  The tag is
+ * hashed here and kept nowhere.
  */
 CREATE OR REPLACE FUNCTION auth.enrol(p_request_id text, p_client inet,
-    p_code_hash bytea, p_password_phc text, p_totp_secret bytea,
-    p_recovery_hashes bytea[]) RETURNS jsonb
+    p_code_hash bytea, p_salt bytea, p_params integer[], p_tag bytea,
+    p_totp_secret bytea, p_recovery_hashes bytea[]) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p auth.person;
+	v_f record := auth.argon2_floor();
 BEGIN
-	IF p_password_phc IS NULL OR p_password_phc NOT LIKE '$argon2id$%'
+	IF pg_catalog.cardinality(p_params) IS DISTINCT FROM 3
+	    OR p_params[1] IS NULL OR p_params[1] < v_f.m_kib
+	    OR p_params[2] IS NULL OR p_params[2] < v_f.t_cost
+	    OR p_params[3] IS NULL OR p_params[3] < v_f.lanes
+	    OR COALESCE(pg_catalog.octet_length(p_salt), 0) < v_f.salt_len
+	    OR COALESCE(pg_catalog.octet_length(p_tag), 0) < v_f.tag_len
 	    OR pg_catalog.octet_length(p_totp_secret) IS DISTINCT FROM 20
 	    OR COALESCE(pg_catalog.cardinality(p_recovery_hashes), 0)
 	        NOT BETWEEN 1 AND 20
@@ -115,11 +142,19 @@ BEGIN
 		    'invalid or expired enrolment code', 'enrolment_code');
 	END IF;
 	DELETE FROM auth.recovery_code r WHERE r.person_id = v_p.id;
-	INSERT INTO auth.person_credential (person_id, password_phc,
-	    totp_secret)
-	VALUES (v_p.id, p_password_phc, p_totp_secret)
+	INSERT INTO auth.person_credential (person_id, password_salt,
+	    password_m_kib, password_t_cost, password_lanes, password_tag_len,
+	    password_verifier, totp_secret)
+	VALUES (v_p.id, p_salt, p_params[1], p_params[2], p_params[3],
+	    pg_catalog.octet_length(p_tag), pg_catalog.sha256(p_tag),
+	    p_totp_secret)
 	ON CONFLICT (person_id) DO UPDATE SET
-	    password_phc = EXCLUDED.password_phc,
+	    password_salt = EXCLUDED.password_salt,
+	    password_m_kib = EXCLUDED.password_m_kib,
+	    password_t_cost = EXCLUDED.password_t_cost,
+	    password_lanes = EXCLUDED.password_lanes,
+	    password_tag_len = EXCLUDED.password_tag_len,
+	    password_verifier = EXCLUDED.password_verifier,
 	    totp_secret = EXCLUDED.totp_secret, totp_last_step = 0,
 	    enrolled_at = pg_catalog.now(), updated_at = pg_catalog.now();
 	INSERT INTO auth.recovery_code (person_id, code_hash)
@@ -131,7 +166,8 @@ BEGIN
 	    pg_catalog.jsonb_build_object('login', v_p.login));
 END
 $$;
-COMMENT ON FUNCTION auth.enrol(text, inet, bytea, text, bytea, bytea[]) IS
+COMMENT ON FUNCTION auth.enrol(text, inet, bytea, bytea, integer[], bytea,
+    bytea, bytea[]) IS
     'POST /v1/enrol: set a person''s credentials with a one-time '
     'enrolment code (works once, also under concurrency); audited '
     'person.enrol.';
@@ -165,41 +201,149 @@ COMMENT ON FUNCTION auth.login_locked(text, inet) IS
 ALTER FUNCTION auth.login_locked(text, inet) OWNER TO nrm_people;
 
 /*
- * POST /v1/session, first step: what nrmd verifies the password and
- * the TOTP code against.  200 {person_id, password_phc, totp_secret
- * (hex), totp_last_step, locked} for an enrolled person (any status:
- * api.login_finish refuses a disabled one), else 200 {person_id: null}
- * (unknown login, not enrolled; nrmd then runs a dummy verification so
- * that both take the same time).  The one answer that carries secrets,
- * to nrmd only; never logged.  Not audited (api.login_finish is).
+ * POST /v1/session, first step: what nrmd derives the password's
+ * Argon2id tag with, none of it secret.  200 {salt (hex), m_kib,
+ * t_cost, lanes, tag_len}, always of this shape: for an unknown login
+ * or a person not enrolled the salt is HMAC-SHA-256 of the login under
+ * auth.login_secret (16 bytes: stable, unguessable without the secret)
+ * and the parameters those of the newest credential (the floor when
+ * there is none), so that nrmd does the same work and the answer does
+ * not say whether the login exists.  Reads only; not audited
+ * (api.login_finish is).
  */
-CREATE OR REPLACE FUNCTION auth.login_lookup(p_request_id text,
+CREATE OR REPLACE FUNCTION auth.login_begin(p_request_id text,
     p_client inet, p_login text) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v record;
 BEGIN
-	SELECT p.id, c.password_phc, c.totp_secret, c.totp_last_step INTO v
+	SELECT c.password_salt AS salt, c.password_m_kib AS m_kib,
+	    c.password_t_cost AS t_cost, c.password_lanes AS lanes,
+	    c.password_tag_len AS tag_len INTO v
 	FROM auth.person p
 	JOIN auth.person_credential c ON c.person_id = p.id
 	WHERE p.login = p_login;
 	IF NOT FOUND THEN
-		RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-		    pg_catalog.jsonb_build_object('person_id', NULL));
+		SELECT pg_catalog.substr(pgcrypto.hmac(pg_catalog.convert_to(
+		        COALESCE(p_login, ''), 'UTF8'), s.secret, 'sha256'),
+		        1, 16) AS salt, x.m_kib, x.t_cost, x.lanes, x.tag_len
+		INTO v
+		FROM auth.login_secret s,
+		LATERAL (SELECT c.password_m_kib AS m_kib,
+		        c.password_t_cost AS t_cost,
+		        c.password_lanes AS lanes,
+		        c.password_tag_len AS tag_len, c.updated_at
+		    FROM auth.person_credential c
+		    UNION ALL
+		    SELECT f.m_kib, f.t_cost, f.lanes, f.tag_len, NULL
+		    FROM auth.argon2_floor() f
+		    ORDER BY 5 DESC NULLS LAST LIMIT 1) x;
 	END IF;
 	RETURN pg_catalog.jsonb_build_object('status', 200, 'body',
-	    pg_catalog.jsonb_build_object('person_id', v.id,
-	        'password_phc', v.password_phc,
-	        'totp_secret', pg_catalog.encode(v.totp_secret, 'hex'),
-	        'totp_last_step', v.totp_last_step,
-	        'locked', auth.login_locked(p_login, p_client)));
+	    pg_catalog.jsonb_build_object('salt',
+	        pg_catalog.encode(v.salt, 'hex'), 'm_kib', v.m_kib,
+	        't_cost', v.t_cost, 'lanes', v.lanes, 'tag_len', v.tag_len));
 END
 $$;
-COMMENT ON FUNCTION auth.login_lookup(text, inet, text) IS
-    'The credentials nrmd verifies a login against (to nrmd only), or '
-    '{"person_id": null}; not audited.';
+COMMENT ON FUNCTION auth.login_begin(text, inet, text) IS
+    'The Argon2id salt and parameters of a login (a stable fake salt for '
+    'an unknown one: the same shape); nothing secret; not audited.';
+
+/*
+ * HOTP (RFC 4226): the p_digits-digit code of key p_key at counter
+ * p_counter, HMAC-SHA-1 with dynamic truncation (totp.c's nrm_hotp).
+ */
+CREATE OR REPLACE FUNCTION auth.hotp(p_key bytea, p_counter bigint,
+    p_digits integer) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_mac bytea := pgcrypto.hmac(pg_catalog.int8send(p_counter), p_key,
+	    'sha1');
+	v_off integer := pg_catalog.get_byte(v_mac, 19) & 15;
+BEGIN
+	IF p_digits NOT BETWEEN 6 AND 8 THEN
+		RAISE EXCEPTION 'hotp digits must be 6 to 8'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- (PostgreSQL gives << and | the same precedence: parenthesised)
+	RETURN ((((pg_catalog.get_byte(v_mac, v_off) & 127)::bigint << 24)
+	    | (pg_catalog.get_byte(v_mac, v_off + 1) << 16)
+	    | (pg_catalog.get_byte(v_mac, v_off + 2) << 8)
+	    | pg_catalog.get_byte(v_mac, v_off + 3))
+	    % (ARRAY[1000000, 10000000, 100000000])[p_digits - 5])::integer;
+END
+$$;
+COMMENT ON FUNCTION auth.hotp(bytea, bigint, integer) IS
+    'HOTP (RFC 4226) of a key at a counter, 6 to 8 digits.';
+
+/*
+ * The TOTP check (RFC 6238, totp.c's rules): p_code is 6 digits, spaces
+ * anywhere ignored, at most 16 bytes; every step of the window (the
+ * step of p_at and one either side, none below 0) is computed.  step:
+ * the latest matching step later than p_last_step (fresh true), else
+ * the latest matching one (fresh false: a replay), else NULL.
+ */
+CREATE OR REPLACE FUNCTION auth.totp_check(p_secret bytea, p_code text,
+    p_last_step bigint, p_at timestamptz, OUT step bigint,
+    OUT fresh boolean)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c_period constant integer := 30;
+	c_drift constant integer := 1;
+	v_code text := pg_catalog.replace(p_code, ' ', '');
+	v_cur bigint := pg_catalog.floor(
+	    EXTRACT(EPOCH FROM p_at) / c_period)::bigint;
+	v_at bigint;
+	v_same boolean;
+BEGIN
+	fresh := false;
+	IF p_secret IS NULL OR p_code IS NULL OR p_at IS NULL
+	    OR pg_catalog.octet_length(p_code) > 16
+	    OR v_code !~ '^[0-9]{6}$' THEN
+		RETURN;
+	END IF;
+	FOR v_at IN v_cur - c_drift .. v_cur + c_drift LOOP
+		CONTINUE WHEN v_at < 0;
+		v_same := auth.hotp(p_secret, v_at, 6) = v_code::integer;
+		IF v_same AND v_at > COALESCE(p_last_step, -1) THEN
+			step := v_at;
+			fresh := true;
+		ELSIF v_same AND NOT fresh THEN
+			step := v_at;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION auth.totp_check(bytea, text, bigint, timestamptz) IS
+    'The TOTP step a code matches in the window around p_at (fresh: later '
+    'than the last one used), or NULL.';
+
+/*
+ * The SHA-256 of a recovery code as typed (totp.c's
+ * nrm_recovery_code_hash: '-' and spaces dropped, case folded, i and l
+ * read as 1, o as 0, 16 of Crockford's base32 letters), or NULL when
+ * it cannot be one.
+ */
+CREATE OR REPLACE FUNCTION auth.recovery_code_hash(p_code text)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.sha256(pg_catalog.convert_to(n, 'UTF8'))
+	FROM (SELECT pg_catalog.translate(pg_catalog.translate(p_code,
+	        'ABCDEFGHIJKLMNOPQRSTUVWXYZ- ',
+	        'abcdefghijklmnopqrstuvwxyz'), 'ilo', '110') AS n) x
+	WHERE pg_catalog.octet_length(p_code) <= 64
+	  AND n ~ '^[0-9a-hjkmnp-tv-z]{16}$'
+$$;
+COMMENT ON FUNCTION auth.recovery_code_hash(text) IS
+    'SHA-256 of a normalised recovery code, or NULL.';
 
 /*
  * Record a failed login and lock the login (and the client address)
@@ -260,25 +404,32 @@ ALTER FUNCTION auth.login_failed(text, inet, auth.person, integer, integer,
     integer, text) OWNER TO nrm_people;
 
 /*
- * POST /v1/session, second step (docs/sql-api.md "People"): nrmd has
- * verified the password (p_password_ok) and the TOTP code (p_totp_step:
- * the step it matched, NULL when it matched none) or hashed a recovery
- * code (p_recovery_hash).  201 with a new session (p_session_token_hash)
- * when the person is active, neither login nor address is locked, the
- * password was right and the step is later than the last one (stored)
- * or the recovery code is unused (used up).  Otherwise the failure is
- * counted (auth.login_failed) and the answer is the same 401 for every
- * reason (audited person.login denied: bad_credentials, locked,
- * disabled, replay), with one member beside status and problem for
- * nrmd alone: locked_now, true when this failure locked the login or
- * the client address (nrmd counts it in nrm_login_locks_total and does
- * not pass it on; the client's 401 body is the same either way).
+ * POST /v1/session, second step (docs/sql-api.md "People"): the
+ * database decides.  p_password_tag is the Argon2id tag nrmd derived
+ * from the password typed with what api.login_begin gave; it is right
+ * when its SHA-256 is the stored verifier.  p_totp is the code as typed
+ * (auth.totp_check, at the database's clock), p_recovery_code a
+ * recovery code as typed (auth.recovery_code_hash); one of them.  201
+ * with a new session (p_session_token_hash) when the person is active,
+ * neither login nor address is locked, the password is right and the
+ * TOTP step is later than the last one (stored) or the recovery code is
+ * unused (used up).  Otherwise the failure is counted
+ * (auth.login_failed) and the answer is the same 401 for every reason
+ * (audited person.login denied: bad_credentials, locked, disabled,
+ * replay), with one member beside status and problem for nrmd alone:
+ * locked_now, true when this failure locked the login or the client
+ * address (nrmd counts it in nrm_login_locks_total and does not pass it
+ * on; the client's 401 body is the same either way).  After a right
+ * password and second factor, p_new_salt, p_new_params {m_kib, t_cost,
+ * lanes} and p_new_tag, when given, replace the stored salt, parameters
+ * and verifier (nrmd's rehash to stronger parameters, derived from the
+ * same password; never weaker than the stored ones).
  */
 CREATE OR REPLACE FUNCTION auth.login_finish(p_request_id text, p_client inet,
-    p_login text, p_person_id uuid, p_password_ok boolean,
-    p_totp_step bigint, p_recovery_hash bytea, p_session_token_hash bytea,
-    p_idle_s integer, p_lifetime_s integer, p_lock_after integer,
-    p_lock_window_s integer, p_lock_for_s integer, p_new_phc text)
+    p_login text, p_password_tag bytea, p_totp text, p_recovery_code text,
+    p_session_token_hash bytea, p_idle_s integer, p_lifetime_s integer,
+    p_lock_after integer, p_lock_window_s integer, p_lock_for_s integer,
+    p_new_salt bytea, p_new_params integer[], p_new_tag bytea)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -286,43 +437,63 @@ AS $$
 DECLARE
 	v_p auth.person;
 	v_c auth.person_credential;
+	v_f record := auth.argon2_floor();
 	v_reason text;
 	v_used timestamptz;
+	v_rhash bytea;
+	v_t record;
 	v_s auth.session;
 	v_locks integer;
 	v_locked_now boolean;
 BEGIN
+	-- the numbers within the ranges nrmd's configuration allows
+	-- (config.c): no caller lifts the lock out of reach
 	IF pg_catalog.octet_length(p_session_token_hash) IS DISTINCT FROM 32
-	    OR p_idle_s IS NULL OR p_idle_s < 1 OR p_lifetime_s IS NULL
-	    OR p_lifetime_s < 1 OR p_lock_after IS NULL OR p_lock_after < 1
-	    OR p_lock_window_s IS NULL OR p_lock_window_s < 1
-	    OR p_lock_for_s IS NULL OR p_lock_for_s < 1
-	    OR (p_new_phc IS NOT NULL AND p_new_phc NOT LIKE '$argon2id$%')
+	    OR p_idle_s IS NULL OR p_idle_s NOT BETWEEN 1 AND 86400
+	    OR p_lifetime_s IS NULL OR p_lifetime_s NOT BETWEEN 1 AND 604800
+	    OR p_lock_after IS NULL OR p_lock_after NOT BETWEEN 1 AND 1000
+	    OR p_lock_window_s IS NULL OR p_lock_window_s NOT BETWEEN 1 AND 86400
+	    OR p_lock_for_s IS NULL OR p_lock_for_s NOT BETWEEN 1 AND 86400
+	    OR pg_catalog.octet_length(p_password_tag) > 64
+	    OR (p_new_tag IS NOT NULL AND (
+	        pg_catalog.cardinality(p_new_params) IS DISTINCT FROM 3
+	        OR pg_catalog.array_position(p_new_params, NULL) IS NOT NULL
+	        OR p_new_params[1] < v_f.m_kib OR p_new_params[2] < v_f.t_cost
+	        OR p_new_params[3] < v_f.lanes
+	        OR COALESCE(pg_catalog.octet_length(p_new_salt), 0)
+	            < v_f.salt_len
+	        OR pg_catalog.octet_length(p_new_tag) < v_f.tag_len))
 	THEN
 		RAISE EXCEPTION 'login arguments invalid'
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT * INTO v_p FROM auth.person p
-	WHERE p.login = p_login AND p.id = p_person_id;
+	SELECT * INTO v_p FROM auth.person p WHERE p.login = p_login;
 	SELECT * INTO v_c FROM auth.person_credential c
 	WHERE c.person_id = v_p.id FOR UPDATE;
 	IF auth.login_locked(p_login, p_client) THEN
 		v_reason := 'locked';
-	ELSIF v_c.person_id IS NULL OR p_password_ok IS NOT TRUE THEN
+	ELSIF v_c.person_id IS NULL
+	    OR pg_catalog.sha256(p_password_tag) IS DISTINCT FROM
+	        v_c.password_verifier THEN
 		v_reason := 'bad_credentials';
 	ELSIF v_p.status <> 'active' THEN
 		v_reason := 'disabled';
-	ELSIF p_totp_step IS NOT NULL THEN
-		IF p_totp_step <= v_c.totp_last_step THEN
+	ELSIF p_totp IS NOT NULL THEN
+		v_t := auth.totp_check(v_c.totp_secret, p_totp,
+		    v_c.totp_last_step, pg_catalog.now());
+		IF v_t.step IS NULL THEN
+			v_reason := 'bad_credentials';
+		ELSIF NOT v_t.fresh THEN
 			v_reason := 'replay';
 		ELSE
 			UPDATE auth.person_credential c
-			SET totp_last_step = p_totp_step
+			SET totp_last_step = v_t.step
 			WHERE c.person_id = v_p.id;
 		END IF;
-	ELSIF p_recovery_hash IS NOT NULL THEN
+	ELSIF p_recovery_code IS NOT NULL THEN
+		v_rhash := auth.recovery_code_hash(p_recovery_code);
 		SELECT r.used_at INTO v_used FROM auth.recovery_code r
-		WHERE r.person_id = v_p.id AND r.code_hash = p_recovery_hash
+		WHERE r.person_id = v_p.id AND r.code_hash = v_rhash
 		FOR UPDATE;
 		IF NOT FOUND THEN
 			v_reason := 'bad_credentials';
@@ -331,8 +502,7 @@ BEGIN
 		ELSE
 			UPDATE auth.recovery_code r
 			SET used_at = pg_catalog.now()
-			WHERE r.person_id = v_p.id
-			  AND r.code_hash = p_recovery_hash;
+			WHERE r.person_id = v_p.id AND r.code_hash = v_rhash;
 		END IF;
 	ELSE
 		v_reason := 'bad_credentials';
@@ -350,8 +520,16 @@ BEGIN
 		RETURN api.problem(401, 'unauthenticated', 'login failed')
 		    || pg_catalog.jsonb_build_object('locked_now', v_locked_now);
 	END IF;
-	IF p_new_phc IS NOT NULL THEN
-		UPDATE auth.person_credential c SET password_phc = p_new_phc,
+	IF p_new_tag IS NOT NULL AND p_new_params[1] >= v_c.password_m_kib
+	    AND p_new_params[2] >= v_c.password_t_cost
+	    AND p_new_params[3] >= v_c.password_lanes THEN
+		UPDATE auth.person_credential c
+		SET password_salt = p_new_salt,
+		    password_m_kib = p_new_params[1],
+		    password_t_cost = p_new_params[2],
+		    password_lanes = p_new_params[3],
+		    password_tag_len = pg_catalog.octet_length(p_new_tag),
+		    password_verifier = pg_catalog.sha256(p_new_tag),
 		    updated_at = pg_catalog.now()
 		WHERE c.person_id = v_p.id;
 	END IF;
@@ -363,17 +541,19 @@ BEGIN
 	RETURNING * INTO v_s;
 	PERFORM api.audit_person(v_p.id, v_p.key_id, v_p.agency_id, v_p.role,
 	    'person.login', 'person', v_p.id::text, NULL, 'allowed',
-	    CASE WHEN p_totp_step IS NULL THEN 'recovery_code' END,
+	    CASE WHEN p_totp IS NULL THEN 'recovery_code' END,
 	    p_request_id, p_client);
 	RETURN pg_catalog.jsonb_build_object('status', 201, 'body',
 	    auth.session_json(v_p, v_s));
 END
 $$;
-COMMENT ON FUNCTION auth.login_finish(text, inet, text, uuid, boolean, bigint,
-    bytea, bytea, integer, integer, integer, integer, integer, text) IS
-    'POST /v1/session: a new session when the verified credentials hold, '
-    'else the counted, audited 401 "login failed" (locked_now: this '
-    'failure locked the login or the address; for nrmd only).';
+COMMENT ON FUNCTION auth.login_finish(text, inet, text, bytea, text, text,
+    bytea, integer, integer, integer, integer, integer, bytea, integer[],
+    bytea) IS
+    'POST /v1/session: the database verifies the password''s Argon2id '
+    'tag, the TOTP code or recovery code and opens a session, else the '
+    'counted, audited 401 "login failed" (locked_now: this failure '
+    'locked the login or the address; for nrmd only).';
 
 -- A session as GET /v1/session and the login answer show it.
 CREATE OR REPLACE FUNCTION auth.session_json(p auth.person, s auth.session)
@@ -477,12 +657,21 @@ COMMENT ON FUNCTION api.session_end(bytea, text, inet) IS
     'key; audited session.end.';
 
 ALTER FUNCTION auth.enrol_lookup(text, inet, bytea) OWNER TO nrm_people;
-ALTER FUNCTION auth.enrol(text, inet, bytea, text, bytea, bytea[]) OWNER TO
-    nrm_people;
-ALTER FUNCTION auth.login_lookup(text, inet, text) OWNER TO nrm_people;
-ALTER FUNCTION auth.login_finish(text, inet, text, uuid, boolean,
-    bigint, bytea, bytea, integer, integer, integer, integer, integer, text)
+ALTER FUNCTION auth.enrol(text, inet, bytea, bytea, integer[], bytea, bytea,
+    bytea[]) OWNER TO nrm_people;
+ALTER FUNCTION auth.login_begin(text, inet, text) OWNER TO nrm_people;
+ALTER FUNCTION auth.login_finish(text, inet, text, bytea, text, text, bytea,
+    integer, integer, integer, integer, integer, bytea, integer[], bytea)
     OWNER TO nrm_people;
+-- The TOTP and recovery code helpers use pgcrypto (nrm_people's schema)
+-- and are called by nrm_people's functions only.
+ALTER FUNCTION auth.hotp(bytea, bigint, integer) OWNER TO nrm_people;
+ALTER FUNCTION auth.totp_check(bytea, text, bigint, timestamptz) OWNER TO
+    nrm_people;
+ALTER FUNCTION auth.recovery_code_hash(text) OWNER TO nrm_people;
+REVOKE ALL ON FUNCTION auth.hotp(bytea, bigint, integer),
+    auth.totp_check(bytea, text, bigint, timestamptz),
+    auth.recovery_code_hash(text) FROM PUBLIC;
 -- The api entry points: SECURITY INVOKER, as every api function; the
 -- work is the SECURITY DEFINER auth.* function's.
 CREATE OR REPLACE FUNCTION api.enrol_lookup(p_request_id text,
@@ -500,56 +689,55 @@ COMMENT ON FUNCTION api.enrol_lookup(text, inet, bytea) IS
 -- nrm_app calls it only through its door (99_doors.sql).
 
 CREATE OR REPLACE FUNCTION api.enrol(p_request_id text, p_client inet,
-    p_code_hash bytea, p_password_phc text, p_totp_secret bytea,
-    p_recovery_hashes bytea[])
+    p_code_hash bytea, p_salt bytea, p_params integer[], p_tag bytea,
+    p_totp_secret bytea, p_recovery_hashes bytea[])
 RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT api.scope_clear();
-	SELECT auth.enrol(p_request_id, p_client, p_code_hash, p_password_phc,
-	    p_totp_secret, p_recovery_hashes)
+	SELECT auth.enrol(p_request_id, p_client, p_code_hash, p_salt,
+	    p_params, p_tag, p_totp_secret, p_recovery_hashes)
 $$;
-COMMENT ON FUNCTION api.enrol(text, inet, bytea, text, bytea, bytea[]) IS
+COMMENT ON FUNCTION api.enrol(text, inet, bytea, bytea, integer[], bytea,
+    bytea, bytea[]) IS
     'See auth.enrol.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 -- nrm_app calls it only through its door (99_doors.sql).
 
-CREATE OR REPLACE FUNCTION api.login_lookup(p_request_id text,
+CREATE OR REPLACE FUNCTION api.login_begin(p_request_id text,
     p_client inet, p_login text)
 RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT api.scope_clear();
-	SELECT auth.login_lookup(p_request_id, p_client, p_login)
+	SELECT auth.login_begin(p_request_id, p_client, p_login)
 $$;
-COMMENT ON FUNCTION api.login_lookup(text, inet, text) IS
-    'See auth.login_lookup.';
+COMMENT ON FUNCTION api.login_begin(text, inet, text) IS
+    'See auth.login_begin.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 -- nrm_app calls it only through its door (99_doors.sql).
 
 CREATE OR REPLACE FUNCTION api.login_finish(p_request_id text, p_client inet,
-    p_login text, p_person_id uuid, p_password_ok boolean,
-    p_totp_step bigint, p_recovery_hash bytea, p_session_token_hash bytea,
-    p_idle_s integer, p_lifetime_s integer, p_lock_after integer,
-    p_lock_window_s integer, p_lock_for_s integer, p_new_phc text)
+    p_login text, p_password_tag bytea, p_totp text, p_recovery_code text,
+    p_session_token_hash bytea, p_idle_s integer, p_lifetime_s integer,
+    p_lock_after integer, p_lock_window_s integer, p_lock_for_s integer,
+    p_new_salt bytea, p_new_params integer[], p_new_tag bytea)
 RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT api.scope_clear();
-	SELECT auth.login_finish(p_request_id, p_client, p_login, p_person_id,
-	    p_password_ok, p_totp_step, p_recovery_hash, p_session_token_hash,
+	SELECT auth.login_finish(p_request_id, p_client, p_login,
+	    p_password_tag, p_totp, p_recovery_code, p_session_token_hash,
 	    p_idle_s, p_lifetime_s, p_lock_after, p_lock_window_s,
-	    p_lock_for_s, p_new_phc)
+	    p_lock_for_s, p_new_salt, p_new_params, p_new_tag)
 $$;
-COMMENT ON FUNCTION api.login_finish(text, inet, text, uuid, boolean, bigint,
-    bytea, bytea, integer, integer, integer, integer, integer, text) IS
+COMMENT ON FUNCTION api.login_finish(text, inet, text, bytea, text, text,
+    bytea, integer, integer, integer, integer, integer, bytea, integer[],
+    bytea) IS
     'See auth.login_finish.';
--- A door: sql/api/99_doors.sql grants it to nrm_app.
--- nrm_app calls it only through its door (99_doors.sql).
-
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 -- nrm_app calls it only through its door (99_doors.sql).
 

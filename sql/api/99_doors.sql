@@ -53,10 +53,12 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.data_plaintext_left()', '{nrm_gate}'),
     -- enrolment, login and the session (no API role)
     ('api.enrol_lookup(text,inet,bytea)', '{nrm_people}'),
-    ('api.enrol(text,inet,bytea,text,bytea,bytea[])', '{nrm_people}'),
-    ('api.login_lookup(text,inet,text)', '{nrm_people}'),
-    ('api.login_finish(text,inet,text,uuid,boolean,bigint,bytea,bytea,'
-     'integer,integer,integer,integer,integer,text)', '{nrm_people}'),
+    ('api.enrol(text,inet,bytea,bytea,integer[],bytea,bytea,bytea[])',
+     '{nrm_people}'),
+    ('api.login_begin(text,inet,text)', '{nrm_people}'),
+    ('api.login_finish(text,inet,text,bytea,text,text,bytea,integer,'
+     'integer,integer,integer,integer,bytea,integer[],bytea)',
+     '{nrm_people}'),
     ('api.session_get(bytea,text,inet)', '{nrm_people}'),
     ('api.session_end(bytea,text,inet)', '{nrm_people}'),
     -- reporter

@@ -19,12 +19,13 @@ SELECT results_eq(
         (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
         (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
         (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
-        (22, '0022_care_work.sql'), (23, '0023_panel.sql')$$,
-    'schema_version records 0001 to 0023 in order');
+        (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
+        (24, '0024_login_in_database.sql')$$,
+    'schema_version records 0001 to 0024 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 23,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 24,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 23, 'api.schema_version() is 23');
+SELECT is(api.schema_version(), 24, 'api.schema_version() is 24');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
@@ -56,7 +57,7 @@ SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',
     'person_credential', 'enrolment', 'recovery_code', 'session',
-    'login_failure', 'login_lock'], 'auth tables');
+    'login_failure', 'login_lock', 'login_secret'], 'auth tables');
 SELECT tables_are('audit', ARRAY['event', 'chain', 'unsealed', 'retention',
     'break_glass_policy', 'review', 'anchor_signature', 'retention_policy',
     'verified_checkpoint', 'break_glass_limit'],

@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(131);
+SELECT plan(137);
 \ir fixtures.psql
 
 -- An admin key (the auditor key tok-auditor is the fixtures').
@@ -31,33 +31,76 @@ LANGUAGE sql AS $$
 	    '192.0.2.10', p_login, 'Name of ' || p_login, p_agency, p_role,
 	    p_regions, 'code-' || p_login))
 $$;
--- api.enrol with code "code-<p_code>" and fixed credentials: TOTP secret
--- 20 bytes 0x01.., two recovery codes rc1-/rc2-<login>.
+-- Recovery code n of a login as shown (four groups of four of
+-- Crockford's base32, derived from the login) and normalised.
+CREATE FUNCTION pg_temp.rc_norm(p_n integer, p_login text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT substr(encode(sha256(convert_to(p_n || p_login, 'UTF8')),
+	    'hex'), 1, 16)
+$$;
+CREATE FUNCTION pg_temp.rc(p_n integer, p_login text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT upper(substr(c, 1, 4) || '-' || substr(c, 5, 4) || '-'
+	    || substr(c, 9, 4) || ' ' || substr(c, 13, 4))
+	FROM pg_temp.rc_norm(p_n, p_login) c
+$$;
+-- api.enrol with code "code-<p_code>" and fixed credentials: salt 16
+-- bytes 0x05, the password's Argon2id tag SHA-256('tag'), TOTP secret
+-- 20 bytes 0x01.., two recovery codes (pg_temp.rc(1|2, login)).
 CREATE FUNCTION pg_temp.enrol(p_code text, p_secret bytea DEFAULT
     '\x0101010101010101010101010101010101010101') RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT pg_temp.a(format('SELECT api.enrol(%L, %L::inet, '
-	    'sha256(%L::bytea), %L, %L::bytea, ARRAY[sha256(%L::bytea), '
-	    'sha256(%L::bytea)])', 'req-enrol', '192.0.2.10', 'code-' || p_code,
-	    '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$dGFndGFn', p_secret,
-	    'rc1-' || p_code, 'rc2-' || p_code))
+	    'sha256(%L::bytea), %L::bytea, %L, sha256(''tag''), %L::bytea, '
+	    'ARRAY[%L::bytea, %L::bytea])', 'req-enrol', '192.0.2.10',
+	    'code-' || p_code, '\x05050505050505050505050505050505',
+	    '{19456,2,1}', p_secret, sha256(convert_to(pg_temp.rc_norm(1,
+	        p_code), 'UTF8')), sha256(convert_to(pg_temp.rc_norm(2,
+	        p_code), 'UTF8'))))
+$$;
+-- The TOTP step of the database's clock in this transaction.
+CREATE FUNCTION pg_temp.step() RETURNS bigint
+LANGUAGE sql STABLE AS $$
+	SELECT floor(extract(epoch FROM now()) / 30)::bigint
+$$;
+-- The 6-digit TOTP code of a login's secret at step now + p_d (as an
+-- authenticator app shows it; an unknown login: of a secret of 0x09s).
+CREATE FUNCTION pg_temp.code(p_login text, p_d integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT lpad(auth.hotp(coalesce((SELECT c.totp_secret
+	    FROM auth.person_credential c JOIN auth.person p
+	        ON p.id = c.person_id WHERE p.login = p_login),
+	    '\x0909090909090909090909090909090909090909'),
+	    pg_temp.step() + p_d, 6)::text, 6, '0')
+$$;
+-- Time passes: the login's last TOTP step is a minute back, so that the
+-- code of this half minute is fresh for one more login.
+CREATE FUNCTION pg_temp.later(p_login text) RETURNS void
+LANGUAGE sql AS $$
+	UPDATE auth.person_credential c
+	SET totp_last_step = least(c.totp_last_step, pg_temp.step() - 2)
+	FROM auth.person p WHERE p.id = c.person_id AND p.login = p_login
 $$;
 CREATE FUNCTION pg_temp.pid(p_login text) RETURNS uuid
 LANGUAGE sql STABLE AS $$
 	SELECT id FROM auth.person WHERE login = p_login
 $$;
--- api.login_finish as nrmd calls it after its checks: session token
--- "p_token" (hashed), lock after p_lock failures in 900 s, for 900 s.
+-- api.login_finish as nrmd calls it: the password's tag (the right one
+-- when p_password_ok), the TOTP code of step now + p_step (NULL: none)
+-- or recovery code p_recovery as typed, session token "p_token"
+-- (hashed), lock after p_lock failures in 900 s, for 900 s.
 CREATE FUNCTION pg_temp.login(p_login text, p_token text,
-    p_step bigint DEFAULT NULL, p_recovery text DEFAULT NULL,
+    p_step integer DEFAULT NULL, p_recovery text DEFAULT NULL,
     p_password_ok boolean DEFAULT true,
     p_client text DEFAULT '192.0.2.10', p_lock integer DEFAULT 100)
 RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT pg_temp.a(format('SELECT api.login_finish(%L, %L::inet, %L, '
-	    '%L::uuid, %L, %L::bigint, sha256(%L::bytea), sha256(%L::bytea), '
-	    '900, 36000, %s, 900, 900, NULL)', 'req-login', p_client, p_login,
-	    pg_temp.pid(p_login), p_password_ok, p_step, p_recovery, p_token,
+	    'sha256(%L), %L, %L, sha256(%L::bytea), 900, 36000, %s, 900, 900, '
+	    'NULL, NULL, NULL)', 'req-login', p_client, p_login,
+	    CASE WHEN p_password_ok THEN 'tag' ELSE 'wrong' END,
+	    CASE WHEN p_step IS NOT NULL
+	        THEN pg_temp.code(p_login, p_step) END, p_recovery, p_token,
 	    p_lock))
 $$;
 CREATE FUNCTION pg_temp.last_event(p_action text) RETURNS audit.event
@@ -211,20 +254,37 @@ SELECT is((SELECT count(*)::int FROM auth.person_credential), 10,
 -- ---------------------------------------------------------------------
 -- Login: lookup, success, every refusal counted and audited.
 -- ---------------------------------------------------------------------
-SELECT is(pg_temp.a($$SELECT api.login_lookup('r', NULL, 'nobody')$$),
-    '{"status": 200, "body": {"person_id": null}}'::jsonb,
-    'login_lookup: an unknown login, person_id null');
-SELECT is((pg_temp.a($$SELECT api.login_lookup('r', NULL, 'coord.one')$$)
-    ->'body') - 'person_id'::text, jsonb_build_object('password_phc',
-    '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$dGFndGFn', 'totp_secret',
-    '0101010101010101010101010101010101010101', 'totp_last_step', 0,
-    'locked', false), 'login_lookup: what nrmd verifies against');
+SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(
+    pg_temp.a($$SELECT api.login_begin('r', NULL, 'nobody')$$)->'body') k),
+    '{lanes,m_kib,salt,t_cost,tag_len}',
+    'login_begin: an unknown login, the shape of a known one');
+SELECT is((pg_temp.a($$SELECT api.login_begin('r', NULL, 'coord.one')$$)
+    ->'body'), jsonb_build_object('salt',
+    '05050505050505050505050505050505', 'm_kib', 19456, 't_cost', 2,
+    'lanes', 1, 'tag_len', 32),
+    'login_begin: the salt and parameters, nothing secret');
+SELECT is((pg_temp.a($$SELECT api.login_begin('r', NULL, 'nobody')$$)
+    ->'body') - 'salt', (pg_temp.a($$SELECT api.login_begin('r', NULL,
+    'coord.one')$$)->'body') - 'salt',
+    'an unknown login: the parameters of the enrolled ones');
+SELECT is(pg_temp.a($$SELECT api.login_begin('r', NULL, 'nobody')$$)
+    ->'body'->>'salt', pg_temp.a($$SELECT api.login_begin('r', '192.0.2.1',
+    'nobody')$$)->'body'->>'salt',
+    'an unknown login''s salt is stable (not random per call)');
+SELECT is(pg_temp.a($$SELECT api.login_begin('r', NULL, 'nobody')$$)
+    ->'body'->>'salt', encode(substr(x.mac, 1, 16), 'hex'),
+    'it is HMAC-SHA-256 of the login under auth.login_secret, 16 bytes')
+FROM (SELECT pgcrypto.hmac('nobody'::bytea, secret, 'sha256') AS mac
+    FROM auth.login_secret) x;
+SELECT isnt(pg_temp.a($$SELECT api.login_begin('r', NULL, 'nobody')$$)
+    ->'body'->>'salt', pg_temp.a($$SELECT api.login_begin('r', NULL,
+    'nobody2')$$)->'body'->>'salt', 'another unknown login, another salt');
 SELECT pg_temp.create('not.enrolled', 'analyst') \g /dev/null
-SELECT is(pg_temp.a($$SELECT api.login_lookup('r', NULL,
-    'not.enrolled')$$)->'body'->'person_id', 'null'::jsonb,
-    'login_lookup: a person not enrolled, person_id null');
+SELECT is(length(pg_temp.a($$SELECT api.login_begin('r', NULL,
+    'not.enrolled')$$)->'body'->>'salt'), 32,
+    'login_begin: a person not enrolled, a 16-byte fake salt too');
 
-INSERT INTO r VALUES ('s1', pg_temp.login('coord.one', 'sess-c1', 1000));
+INSERT INTO r VALUES ('s1', pg_temp.login('coord.one', 'sess-c1', 0));
 SELECT is(r.v->>'status', '201', 'login_finish: 201') FROM r
 WHERE name = 's1';
 SELECT is(r.v->'body'->'person', jsonb_build_object('id',
@@ -239,8 +299,8 @@ SELECT is(r.v->'body'->>'idle_expires_at',
     api.rfc3339(now() + interval '900 seconds'),
     'idle expiry: now + idle') FROM r WHERE name = 's1';
 SELECT is((SELECT totp_last_step FROM auth.person_credential
-    WHERE person_id = pg_temp.pid('coord.one')), 1000::bigint,
-    'the step is stored');
+    WHERE person_id = pg_temp.pid('coord.one')), pg_temp.step(),
+    'the step of the database''s clock is stored');
 SELECT is((SELECT row(s.person_id, s.idle_seconds, s.client_addr)::text
     FROM auth.session s WHERE s.token_hash = sha256('sess-c1')),
     row(pg_temp.pid('coord.one'), 900, '192.0.2.10'::inet)::text,
@@ -250,23 +310,25 @@ SELECT is((SELECT row(person_id, outcome, reason)::text
     row(pg_temp.pid('coord.one'), 'allowed', NULL::text)::text,
     'audited person.login allowed with the person');
 
-SELECT is(pg_temp.login('coord.one', 'sess-x', 1000),
+SELECT is(pg_temp.login('coord.one', 'sess-x', 0),
     '{"status": 401, "problem": {"code": "unauthenticated",
       "detail": "login failed"}, "locked_now": false}'::jsonb,
     'a replayed step: 401 "login failed"');
 SELECT is((pg_temp.last_event('person.login')).reason, 'replay',
     'audited denied/replay');
-SELECT is(pg_temp.login('coord.one', 'sess-x', 999)->>'status', '401',
+SELECT is(pg_temp.login('coord.one', 'sess-x', -1)->>'status', '401',
     'an older step: 401');
-SELECT is(pg_temp.login('coord.one', 'sess-x', 1001, NULL, false)
+SELECT is((pg_temp.last_event('person.login')).reason, 'replay',
+    'audited denied/replay (older)');
+SELECT is(pg_temp.login('coord.one', 'sess-x', 1, NULL, false)
     ->'problem'->>'detail', 'login failed', 'a wrong password: 401');
 SELECT is((pg_temp.last_event('person.login')).reason, 'bad_credentials',
     'audited denied/bad_credentials');
 SELECT is(pg_temp.login('coord.one', 'sess-x')->'problem'->>'detail',
     'login failed', 'no second factor (a wrong code): 401');
 SELECT is(pg_temp.a($$SELECT api.login_finish('r', '192.0.2.10', 'nobody',
-    NULL, false, NULL, NULL, sha256('sess-y'), 900, 36000, 100, 900, 900,
-    NULL)$$)->'problem'->>'detail', 'login failed',
+    sha256('tag'), '123456', NULL, sha256('sess-y'), 900, 36000, 100, 900,
+    900, NULL, NULL, NULL)$$)->'problem'->>'detail', 'login failed',
     'an unknown login: the same 401');
 SELECT is((SELECT row(person_id, reason)::text
     FROM pg_temp.last_event('person.login')),
@@ -278,23 +340,27 @@ SELECT is((SELECT count(*)::int FROM auth.login_failure
 SELECT is((SELECT count(*)::int FROM auth.session
     WHERE token_hash IN (sha256('sess-x'), sha256('sess-y'))), 0,
     'no session for a refused login');
-SELECT is(pg_temp.login('coord.one', 'sess-rc', NULL, 'rc1-coord.one')
+SELECT is(pg_temp.login('coord.one', 'sess-rc', NULL,
+    pg_temp.rc(1, 'coord.one'))
     ->>'status', '201', 'a recovery code: 201');
 SELECT is((SELECT used_at IS NOT NULL FROM auth.recovery_code
-    WHERE code_hash = sha256('rc1-coord.one')), true,
+    WHERE code_hash = sha256(convert_to(pg_temp.rc_norm(1, 'coord.one'),
+        'UTF8'))), true,
     'the recovery code is used up');
 SELECT is((SELECT count(*)::int FROM auth.login_failure
     WHERE login = 'coord.one'), 0, 'a success clears the login''s failures');
-SELECT is(pg_temp.login('coord.one', 'sess-x', NULL, 'rc1-coord.one')
+SELECT is(pg_temp.login('coord.one', 'sess-x', NULL,
+    lower(pg_temp.rc(1, 'coord.one')))
     ->>'status', '401', 'a used recovery code: 401');
 SELECT is((pg_temp.last_event('person.login')).reason, 'replay',
     'audited denied/replay');
-SELECT is(pg_temp.login('coord.one', 'sess-x', NULL, 'rc9-coord.one')
+SELECT is(pg_temp.login('coord.one', 'sess-x', NULL,
+    pg_temp.rc(9, 'coord.one'))
     ->>'status', '401', 'an unknown recovery code: 401');
 
 -- The lock: three failures in the window lock the login, not the others.
 INSERT INTO r SELECT 'lockfail' || g, pg_temp.login('locked.one', 'sess-x',
-    5, NULL, false, '203.0.113.5', 3) FROM generate_series(1, 3) g;
+    0, NULL, false, '203.0.113.5', 3) FROM generate_series(1, 3) g;
 SELECT is((SELECT array_agg(v->>'locked_now' ORDER BY name) FROM r
     WHERE name LIKE 'lockfail%'), ARRAY['false', 'false', 'true'],
     'locked_now: true for the failure that locked, only');
@@ -309,34 +375,35 @@ SELECT is((SELECT array_agg(row(person_id, object_type, reason)::text
         row(NULL::uuid, 'client', 'too_many_failures')::text],
     'the third failure locks the login and its address (audited '
     'person.lock)');
-SELECT is(pg_temp.a($$SELECT api.login_lookup('r', NULL, 'locked.one')$$)
-    ->'body'->'locked', 'true'::jsonb, 'login_lookup says locked');
-SELECT is(pg_temp.login('locked.one', 'sess-l', 6, NULL, true,
+SELECT ok(NOT pg_temp.a($$SELECT api.login_begin('r', NULL,
+    'locked.one')$$)->'body' ? 'locked',
+    'login_begin does not tell of the lock (login_finish refuses)');
+SELECT is(pg_temp.login('locked.one', 'sess-l', 0, NULL, true,
     '192.0.2.99', 3)->>'locked_now', 'false',
     'a failure while locked does not lock again: locked_now false');
-SELECT is(pg_temp.login('locked.one', 'sess-l', 6, NULL, true,
+SELECT is(pg_temp.login('locked.one', 'sess-l', 0, NULL, true,
     '192.0.2.99', 3)->>'status', '401',
     'the right password and code while locked: 401');
 SELECT is((pg_temp.last_event('person.login')).reason, 'locked',
     'audited denied/locked');
 UPDATE auth.login_lock SET locked_until = now() - interval '1 second'
 WHERE kind = 'login' AND subject = 'locked.one';
-SELECT is(pg_temp.login('locked.one', 'sess-l', 7, NULL, true,
+SELECT is(pg_temp.login('locked.one', 'sess-l', 0, NULL, true,
     '192.0.2.99', 3)->>'status', '201', 'after the lock expired: 201');
 
 -- Per address: failures of any login from one address lock it.
 SELECT pg_temp.a(format($$SELECT api.login_finish('r', '198.51.100.7',
-    %L, NULL, false, NULL, NULL, sha256('x'), 900, 36000, 3, 900, 900,
-    NULL)$$, l)) FROM unnest(ARRAY['guess.a', 'guess.b', 'guess.c']) l
+    %L, sha256('tag'), '123456', NULL, sha256('x'), 900, 36000, 3, 900,
+    900, NULL, NULL, NULL)$$, l)) FROM unnest(ARRAY['guess.a', 'guess.b', 'guess.c']) l
 \g /dev/null
 SELECT is((SELECT row(object_type, reason, client_addr)::text
     FROM pg_temp.last_event('person.lock')),
     row('client', 'too_many_failures', '198.51.100.7'::inet)::text,
     'three failures from one address lock the address');
-SELECT is(pg_temp.login('addr.one', 'sess-a', 5, NULL, true,
+SELECT is(pg_temp.login('addr.one', 'sess-a', 0, NULL, true,
     '198.51.100.7', 3)->>'status', '401',
     'a right login from the locked address: 401');
-SELECT is(pg_temp.login('addr.one', 'sess-a', 6, NULL, true,
+SELECT is(pg_temp.login('addr.one', 'sess-a', 0, NULL, true,
     '198.51.100.8', 3)->>'status', '201', 'from another address: 201');
 
 -- ---------------------------------------------------------------------
@@ -365,7 +432,7 @@ SELECT is((SELECT array_agg(x->>'case_id') FROM jsonb_array_elements(
 SELECT is(jsonb_array_length(pg_temp.a($$SELECT api.inbox(
     sha256('tok-coordinator'), 'r', NULL, 'all', NULL, NULL, NULL, 50,
     true)$$)->'body'->'items'), 0, 'inbox mine of another key: none');
-SELECT pg_temp.login('an.admin', 'sess-adm', 1) \g /dev/null
+SELECT pg_temp.login('an.admin', 'sess-adm', 0) \g /dev/null
 SELECT is(pg_temp.a($$SELECT api.person_list(sha256('sess-adm'), 'r', NULL,
     NULL, 5)$$)->>'status', '200', 'an admin person''s session lists');
 SELECT is(pg_temp.a($$SELECT api.person_list(sha256('sess-c1'), 'r', NULL,
@@ -407,13 +474,14 @@ SELECT is((pg_temp.use_c1(8, '3 seconds')).status, '200',
     'idle 8 s, used 3 s ago: still alive');
 UPDATE auth.session SET idle_seconds = 900
 WHERE token_hash = sha256('sess-c1');
--- pg_temp.aged(token, n, set): coord.one logs in (session token, login
--- n), the session is aged (set: a SET list of auth.session), and it
+-- pg_temp.aged(token, n, set): coord.one logs in (session token; n
+-- unused: a minute after the last login), the session is aged (set: a SET list of auth.session), and it
 -- makes a request: its status.
 CREATE FUNCTION pg_temp.aged(p_token text, p_n integer, p_set text)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_temp.login('coord.one', p_token, p_n);
+	PERFORM pg_temp.later('coord.one');
+	PERFORM pg_temp.login('coord.one', p_token, 0);
 	EXECUTE format('UPDATE auth.session SET %s WHERE token_hash = '
 	    'sha256(%L)', p_set, p_token);
 	RETURN pg_temp.inbox(p_token)->>'status';
@@ -434,28 +502,30 @@ SELECT is(pg_temp.aged('sess-abs', 2001, $$created_at = now()
     '401', 'past the absolute lifetime: 401');
 
 -- Logout, disable, reset.
-SELECT pg_temp.login('coord.one', 'sess-out', 2002) \g /dev/null
+SELECT pg_temp.later('coord.one') \g /dev/null
+SELECT is(pg_temp.login('coord.one', 'sess-out', 0)->>'status', '201',
+    'a minute later, the code of the half minute logs in again');
 SELECT is(pg_temp.a($$SELECT api.session_end(sha256('sess-out'), 'r',
     NULL)$$), '{"status": 204}'::jsonb, 'session_end: 204');
 SELECT is(pg_temp.inbox('sess-out')->>'status', '401',
     'an ended session: 401');
 SELECT is((pg_temp.last_event('inbox.list')).reason, 'session_ended',
     'audited denied/session_ended');
-SELECT pg_temp.login('disable.one', 'sess-d', 1) \g /dev/null
+SELECT pg_temp.login('disable.one', 'sess-d', 0) \g /dev/null
 SELECT is(pg_temp.a(format($$SELECT api.person_disable(sha256('tok-admin'),
     'r', NULL, %L)$$, pg_temp.pid('disable.one')))->'body'->>'status',
     'disabled', 'person_disable: 200, disabled');
 SELECT is((SELECT end_reason FROM auth.session
     WHERE token_hash = sha256('sess-d')), 'disabled',
     'disable ends every session');
-SELECT is(pg_temp.login('disable.one', 'sess-d2', 2)->>'status', '401',
+SELECT is(pg_temp.login('disable.one', 'sess-d2', 1)->>'status', '401',
     'a disabled person cannot log in');
 SELECT is((pg_temp.last_event('person.login')).reason, 'disabled',
     'audited denied/disabled');
 SELECT is(pg_temp.a(format($$SELECT api.person_enable(sha256('tok-admin'),
     'r', NULL, %L)$$, pg_temp.pid('disable.one')))->'body'->>'status',
     'active', 'person_enable: active again');
-SELECT pg_temp.login('reset.one', 'sess-r', 1) \g /dev/null
+SELECT pg_temp.login('reset.one', 'sess-r', 0) \g /dev/null
 INSERT INTO r VALUES ('reset', pg_temp.a(format($$SELECT api.person_reset(
     sha256('tok-admin'), 'r', NULL, %L, sha256('code-reset.two'), 600)$$,
     pg_temp.pid('reset.one'))));
@@ -480,7 +550,7 @@ SELECT is(pg_temp.a(format($$SELECT api.person_disable(sha256('tok-auditor'),
 -- ---------------------------------------------------------------------
 -- Handover.
 -- ---------------------------------------------------------------------
-SELECT pg_temp.login('coord.two', 'sess-c2', 1) \g /dev/null
+SELECT pg_temp.login('coord.two', 'sess-c2', 0) \g /dev/null
 UPDATE auth.person SET status = 'disabled', disabled_at = now()
 WHERE login = 'coord.disabled';
 CREATE FUNCTION pg_temp.handover(p_token text, p_to text,
@@ -551,6 +621,7 @@ SELECT is((SELECT substring(audit.canonical(e) FROM 5 FOR 18)
 SELECT is_empty($$SELECT e.id FROM audit.event e, auth.person_credential c
     WHERE e::text LIKE '%argon2id%'
        OR e::text LIKE '%' || encode(c.totp_secret, 'hex') || '%'
+       OR e::text LIKE '%' || encode(c.password_verifier, 'hex') || '%'
        OR e::text ~ '(code|rc[0-9]|sess)-'
        OR e::text LIKE '%' || encode(sha256('sess-c1'), 'hex') || '%'$$,
     'no audit row holds a password hash, secret, code or token');

@@ -42,11 +42,12 @@ $$;
 -- One enrolment call with code p_code, as nrmd sends it.
 CREATE FUNCTION pg_temp.enrol_sql(p_code text, p_rid text) RETURNS text
 LANGUAGE sql AS $$
-	SELECT format('SELECT api.enrol(%L, NULL, sha256(%L::bytea), %L, '
+	SELECT format('SELECT api.enrol(%L, NULL, sha256(%L::bytea), '
+	    '''\x05050505050505050505050505050505''::bytea, ''{19456,2,1}'', '
+	    'sha256(%L::bytea), '
 	    '''\x0202020202020202020202020202020202020202''::bytea, '
 	    'ARRAY[sha256(%L::bytea)])::text', p_rid, p_code,
-	    '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$dGFndGFn',
-	    'rc-' || p_rid)
+	    'tag-' || p_rid, 'rc-' || p_rid)
 $$;
 
 DO $$

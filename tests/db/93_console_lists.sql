@@ -124,15 +124,18 @@ FROM (VALUES ('coord.a', 'Bram', 'coordinator', '{VR13}'),
 UPDATE auth.person SET status = 'disabled', disabled_at = now()
 WHERE login = 'coord.off';
 SELECT pg_temp.a(format('SELECT api.enrol(%L, %L::inet, '
-    'sha256(%L::bytea), %L, %L::bytea, ARRAY[sha256(%L::bytea)])',
-    'req-enrol', '192.0.2.10', 'code-coord.a',
-    '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$dGFndGFn',
+    'sha256(%L::bytea), %L::bytea, %L, sha256(''tag''), %L::bytea, '
+    'ARRAY[sha256(%L::bytea)])', 'req-enrol', '192.0.2.10',
+    'code-coord.a', '\x05050505050505050505050505050505', '{19456,2,1}',
     '\x0101010101010101010101010101010101010101', 'rc1-coord.a'))
 \g /dev/null
+-- the login as nrmd sends it: the password's tag, the TOTP code of now
 SELECT pg_temp.a(format('SELECT api.login_finish(%L, %L::inet, %L, '
-    '%L::uuid, true, 1, NULL, sha256(%L::bytea), 900, 36000, 100, 900, '
-    '900, NULL)', 'req-login', '192.0.2.10', 'coord.a',
-    (SELECT id FROM auth.person WHERE login = 'coord.a'), 'sess-a'))
+    'sha256(''tag''), %L, NULL, sha256(%L::bytea), 900, 36000, 100, 900, '
+    '900, NULL, NULL, NULL)', 'req-login', '192.0.2.10', 'coord.a',
+    lpad(auth.hotp('\x0101010101010101010101010101010101010101',
+        floor(extract(epoch FROM now()) / 30)::bigint, 6)::text, 6, '0'),
+    'sess-a'))
 \g /dev/null
 
 CREATE FUNCTION pg_temp.colleagues(p_token text, p_case uuid,

@@ -3,14 +3,24 @@ nrm_app's password reaches the data only through the doors, as nrmd
 does.  Connected with the very URL nrmd uses, nrm_app is refused every
 table of the nrm schemas (enumerated from the catalog), every SET ROLE
 and every function that is no door; it cannot set itself a wider scope;
+it cannot open a person's session without the person's password (0024:
+the database verifies the password's Argon2id tag and the TOTP code);
 and nrmd, which runs as nrm_app, still answers the same requests.
 """
 
+import base64
+import hashlib
 import json
 import re
+import time
+import uuid
+
+import requests
 
 from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.env import PSQL, clean_env, run
+from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.person import totp
 
 # One DO block run by nrm_app: each probe's outcome as a JSON object
 # {"probe": "sqlstate or ok"} in a NOTICE (a DO block needs no privilege
@@ -130,3 +140,79 @@ def test_a_session_scope_reaches_nothing(nrmd, cluster, keys):
     p = app_psql(cluster, "SET nrm.regions = 'VR17';"
                  " SELECT count(*) FROM care.case", check=False)
     assert p.returncode != 0 and "permission denied" in p.stderr
+
+
+def test_nrm_app_opens_no_session_without_the_password(nrmd, cluster):
+    """Whoever holds nrm_app's password, and so calls the login doors as
+    nrmd does, learns no hash or TOTP secret and opens no session of an
+    enrolled person without the person's password, even with a right
+    TOTP code; nrmd, given the password, still does."""
+    sfx = uuid.uuid4().hex[:6]
+    admin = create_key(cluster, "admin", "Beheer LP " + sfx, "other")
+    agency = cluster.scalar("select agency_id from auth.api_key "
+                            "where id = '%s'" % key_id(cluster, admin))
+    login = "lp" + sfx
+    r = requests.post(nrmd.url + "/v1/admin/persons", timeout=30,
+                      headers={"Authorization": "Bearer " + admin.token},
+                      json={"login": login, "display_name": "LP " + sfx,
+                            "agency_id": agency, "role": "analyst",
+                            "regions": []})
+    assert r.status_code == 201, r.text
+    pid, code = r.json()["id"], r.json()["enrolment_code"]
+    for _ in range(5):  # the dictionary check refuses a random few
+        password = "Sleutel-" + base64.b32encode(
+            uuid.uuid4().bytes).decode().rstrip("=").lower()
+        r = requests.post(nrmd.url + "/v1/enrol", timeout=30, json={
+            "enrolment_code": code, "password": password})
+        if r.status_code != 422:
+            break
+    assert r.status_code == 201, r.text
+    secret = re.search(r"secret=([A-Z2-7]+)",
+                       r.json()["otpauth_uri"]).group(1)
+    secret_hex = base64.b32decode(secret + "=" * (-len(secret) % 8)).hex()
+
+    # the first door answers nothing secret, in the shape of an unknown
+    # login's answer
+    def begin(name):
+        out = app_psql(cluster, "SELECT api.login_begin('lp-b', NULL, "
+                       "'%s')" % name).stdout
+        assert secret_hex not in out and secret not in out, out
+        assert "argon2id" not in out, out
+        return json.loads(out)
+    known, unknown = begin(login), begin("nobody-" + sfx)
+    assert known["status"] == unknown["status"] == 200
+    assert set(known["body"]) == set(unknown["body"]) == {
+        "salt", "m_kib", "t_cost", "lanes", "tag_len"}, known
+
+    # the stored secrets are out of reach
+    p = app_psql(cluster, "SELECT password_verifier, totp_secret "
+                 "FROM auth.person_credential", check=False)
+    assert p.returncode != 0 and "permission denied" in p.stderr
+
+    # a session without the password: a guessed tag, none, the empty
+    # password's hash; each with the right code of now
+    step = int(time.time()) // 30
+    for tag in ("'\\x%s'::bytea" % hashlib.sha256(b"guess").hexdigest(),
+                "NULL", "sha256(''::bytea)"):
+        out = app_psql(cluster, "SELECT api.login_finish('lp-f', NULL, "
+                       "'%s', %s, '%s', NULL, sha256(gen_random_uuid()::"
+                       "text::bytea), 900, 36000, 100, 900, 900, NULL, "
+                       "NULL, NULL)" % (login, tag, totp(secret, step))
+                       ).stdout
+        b = json.loads(out)
+        assert b["status"] == 401 and \
+            b["problem"]["detail"] == "login failed", (tag, b)
+    assert cluster.scalar("select count(*) from auth.session "
+                          "where person_id = '%s'" % pid) == "0"
+    assert cluster.scalar(
+        "select count(*) from audit.event where action = 'person.login' "
+        "and person_id = '%s' and reason = 'bad_credentials'" % pid) == "3"
+
+    # nrmd, given the password, opens one (the code was a right one)
+    r = requests.post(nrmd.tls_url + "/v1/session", timeout=30,
+                      verify=str(nrmd.pki["cert"]), json={
+                          "login": login, "password": password,
+                          "totp": totp(secret, int(time.time()) // 30)})
+    assert r.status_code == 201, r.text
+    assert cluster.scalar("select count(*) from auth.session "
+                          "where person_id = '%s'" % pid) == "1"

@@ -3,7 +3,9 @@
  * code points, UTF-8, maximum, cracklib with the word inside digits and
  * symbols, the person's login) as a table, Argon2id hashing into a PHC
  * string that carries its parameters, verification, the rehash
- * predicate, and error messages that never hold the password.
+ * predicate, the raw tag the database verifies a login by (the tag of
+ * a stored PHC string, so stored hashes keep working), and error
+ * messages that never hold the password.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include <argon2.h>
+#include <openssl/evp.h>
 
 #include "password.h"
 
@@ -162,6 +165,78 @@ test_hash_round_trip(void **state)
 	assert_int_equal(err.code, NRM_E_INTERNAL);
 }
 
+/* Decode unpadded standard base64 (a PHC field) into out; its length. */
+static int
+b64_field(const char *s, size_t n, unsigned char *out)
+{
+	char buf[128];
+	size_t pad = (4 - n % 4) % 4;
+	int len;
+
+	assert_true(n + pad < sizeof(buf));
+	memcpy(buf, s, n);
+	memset(buf + n, '=', pad);
+	buf[n + pad] = '\0';
+	len = EVP_DecodeBlock(out, (const unsigned char *)buf, (int)(n + pad));
+	assert_true(len >= 0);
+	return len - (int)pad;
+}
+
+static void
+test_derive_matches_phc(void **state)
+{
+	static const char pw[] = "correct horse battery staple";
+	char h[NRM_PASSWORD_HASH_MAX];
+	unsigned char tag[NRM_ARGON2_TAG_MAX], want[96];
+	struct nrm_argon2 a, b;
+	struct nrm_error err;
+	const char *salt, *t;
+
+	(void)state;
+	assert_int_equal(
+	    nrm_password_hash(pw, sizeof(pw) - 1, h, sizeof(h), &err), NRM_OK);
+	/* $argon2id$v=19$m=19456,t=2,p=1$<salt>$<tag> */
+	salt = strrchr(h, '$');
+	t = salt + 1;
+	while (salt[-1] != '$')
+		salt--;
+	memset(&a, 0, sizeof(a));
+	a.m_kib = NRM_ARGON2_M_KIB;
+	a.t_cost = NRM_ARGON2_T_COST;
+	a.lanes = NRM_ARGON2_LANES;
+	a.saltlen = (size_t)b64_field(salt, (size_t)(t - 1 - salt), a.salt);
+	assert_int_equal(a.saltlen, NRM_ARGON2_SALT_LEN);
+	a.taglen = (size_t)b64_field(t, strlen(t), want);
+	assert_int_equal(a.taglen, NRM_ARGON2_TAG_LEN);
+	/* the stored hash's tag is the raw tag of its salt and parameters */
+	assert_int_equal(
+	    nrm_password_derive(pw, sizeof(pw) - 1, &a, tag, &err), NRM_OK);
+	assert_memory_equal(tag, want, a.taglen);
+	assert_false(nrm_password_outdated(&a));
+	/* another password, another tag */
+	assert_int_equal(
+	    nrm_password_derive(pw, sizeof(pw) - 2, &a, tag, &err), NRM_OK);
+	assert_memory_not_equal(tag, want, a.taglen);
+	/* a new credential: current parameters, a fresh salt */
+	assert_int_equal(
+	    nrm_password_new(pw, sizeof(pw) - 1, &b, tag, &err), NRM_OK);
+	assert_int_equal(b.m_kib, NRM_ARGON2_M_KIB);
+	assert_int_equal(b.saltlen, NRM_ARGON2_SALT_LEN);
+	assert_int_equal(b.taglen, NRM_ARGON2_TAG_LEN);
+	assert_memory_not_equal(b.salt, a.salt, a.saltlen);
+	/* weaker parameters are outdated; out of range ones refused */
+	b.t_cost = 1;
+	assert_true(nrm_password_outdated(&b));
+	b.taglen = NRM_ARGON2_TAG_MAX + 1;
+	assert_int_equal(
+	    nrm_password_derive(pw, sizeof(pw) - 1, &b, tag, &err), NRM_ERR);
+	assert_int_equal(err.code, NRM_E_INTERNAL);
+	b.taglen = NRM_ARGON2_TAG_LEN;
+	b.m_kib = NRM_ARGON2_M_KIB_MAX + 1;
+	assert_int_equal(
+	    nrm_password_derive(pw, sizeof(pw) - 1, &b, tag, &err), NRM_ERR);
+}
+
 static void
 test_verify_refusals(void **state)
 {
@@ -284,6 +359,7 @@ main(void)
 	    cmocka_unit_test(test_policy_maximum),
 	    cmocka_unit_test(test_dictionary_missing),
 	    cmocka_unit_test(test_hash_round_trip),
+	    cmocka_unit_test(test_derive_matches_phc),
 	    cmocka_unit_test(test_verify_refusals),
 	    cmocka_unit_test(test_verify_bad_stored),
 	    cmocka_unit_test(test_needs_rehash),

@@ -8,11 +8,18 @@
  *   GET    /v1/session  the caller's session (who am I)
  *   DELETE /v1/session  end it and clear the cookie
  *
- * The password work runs on the worker pool (workers.h), never on the
- * loop: enrolment's policy check (cracklib, under the pool's lock) and
- * Argon2id hash, a login's verification, or for an unknown login the
- * dummy verification that takes the same time.  A full queue answers 503
- * with Retry-After.  Every failed login is the database's one 401 'login
+ * The database decides a login (0024, docs/people.md "Login"): it gives
+ * the login's Argon2id salt and parameters (api.login_begin: a stable
+ * fake salt for an unknown login, the same shape), nrmd derives the raw
+ * tag of the password typed and sends it with the TOTP or recovery code
+ * as typed (api.login_finish), and the database compares the tag with
+ * its verifier, computes the TOTP codes and opens the session.  No
+ * password hash or TOTP secret reaches nrmd but at enrolment, which
+ * makes them.  The password work runs on the worker pool (workers.h),
+ * never on the loop: enrolment's policy check (cracklib, under the
+ * pool's lock) and Argon2id tag, a login's tag (and, for a password
+ * stored with weaker parameters, the tag of a rehash).  A full queue
+ * answers 503 with Retry-After.  Every failed login is the database's one 401 'login
  * failed'; from the login_backoff_after-th consecutive failure of the
  * login or of the client address on, it is held back on an evtimer for
  * a doubling delay (backoff.h), while the loop goes on.  Passwords,
@@ -52,14 +59,14 @@ struct login_ctx {
 	char login[LOGIN_FIELD_MAX + 1];
 	char code[LOGIN_FIELD_MAX + 1]; /* the TOTP or recovery code */
 	bool by_recovery;
-	bool known; /* login: an enrolled person */
-	bool match; /* login: the password verified */
-	char person_id[NRM_UUID_LEN + 1];
-	int64_t last_step;
+	bool derived; /* login: tag holds the password's tag */
+	bool rehash; /* login: new_a and new_tag hold a rehash */
 	unsigned char code_hash[32]; /* enrolment code */
 	unsigned char secret[NRM_TOTP_SECRET_LEN];
-	char phc[NRM_PASSWORD_HASH_MAX]; /* stored hash, or the new one */
-	char new_phc[NRM_PASSWORD_HASH_MAX]; /* login: a rehash, or "" */
+	struct nrm_argon2 a; /* stored (login) or new (enrolment) */
+	unsigned char tag[NRM_ARGON2_TAG_MAX]; /* the password's tag */
+	struct nrm_argon2 new_a; /* login: the rehash's */
+	unsigned char new_tag[NRM_ARGON2_TAG_MAX];
 	char codes[NRM_RECOVERY_CODES][NRM_RECOVERY_CODE_LEN + 1];
 	char tok[NRM_SESSION_TOKEN_LEN + 1];
 	unsigned char tok_hash[32];
@@ -272,8 +279,15 @@ enrol_work(void *arg)
 	nrm_workers_cracklib_unlock();
 	if (rc != NRM_OK)
 		return NRM_ERR;
-	return nrm_password_hash(
-	    x->pw, x->pwlen, x->phc, sizeof(x->phc), &x->err);
+	return nrm_password_new(x->pw, x->pwlen, &x->a, x->tag, &x->err);
+}
+
+/* "{m,t,p}": the Argon2id parameters of a as an integer[] literal. */
+static void
+login_params(const struct nrm_argon2 *a, char *buf, size_t n)
+{
+	snprintf(buf, n, "{%u,%u,%u}", (unsigned)a->m_kib, (unsigned)a->t_cost,
+	    (unsigned)a->lanes);
 }
 
 static void
@@ -284,6 +298,7 @@ enrol_hashed(void *arg, int rc, bool gone)
 	struct nrm_dbapi_call call;
 	/* {"\\x<64 hex>",...}: the bytea[] of the recovery code hashes */
 	char arr[NRM_RECOVERY_CODES * 72 + 4];
+	char params[48];
 	size_t off = 0;
 
 	if (gone)
@@ -315,8 +330,11 @@ enrol_hashed(void *arg, int rc, bool gone)
 	arr[off++] = '}';
 	arr[off] = '\0';
 	nrm_dbapi_begin_anon(&call, r);
+	login_params(&x->a, params, sizeof(params));
 	nrm_dbapi_bytes(&call, x->code_hash, sizeof(x->code_hash));
-	nrm_dbapi_text(&call, x->phc);
+	nrm_dbapi_bytes(&call, x->a.salt, x->a.saltlen);
+	nrm_dbapi_text(&call, params);
+	nrm_dbapi_bytes(&call, x->tag, x->a.taglen);
 	nrm_dbapi_bytes(&call, x->secret, sizeof(x->secret));
 	nrm_dbapi_text(&call, arr);
 	if (nrm_dbapi_exec_text(r, NRM_STMT_ENROL, &call, enrol_done, x) ==
@@ -478,108 +496,111 @@ out:
 	login_ctx_free(x);
 }
 
-/* Worker thread: verify (or the dummy for an unknown login); rehash a
- * right password stored with older parameters. */
+/*
+ * Worker thread: the tag of the password typed with the login's salt
+ * and parameters (an unknown login's are alike: the same work); for a
+ * password stored with weaker parameters, a rehash too, which the
+ * database stores only if the password was right.
+ */
 static int
 login_work(void *arg)
 {
 	struct login_ctx *x = arg;
 
-	x->match = false;
-	if (!x->known) {
-		nrm_password_verify_dummy(x->pw, x->pwlen);
-		return NRM_OK;
-	}
-	if (nrm_password_verify(x->phc, x->pw, x->pwlen, &x->match) != NRM_OK)
-		x->match = false;
-	if (x->match && nrm_password_needs_rehash(x->phc) &&
-	    nrm_password_hash(x->pw, x->pwlen, x->new_phc, sizeof(x->new_phc),
-		&x->err) != NRM_OK)
-		x->new_phc[0] = '\0';
+	x->derived = nrm_password_derive(
+			 x->pw, x->pwlen, &x->a, x->tag, &x->err) == NRM_OK;
+	x->rehash = x->derived && nrm_password_outdated(&x->a) &&
+	    nrm_password_new(x->pw, x->pwlen, &x->new_a, x->new_tag, &x->err) ==
+		NRM_OK;
 	return NRM_OK;
 }
 
 static void
-login_verified(void *arg, int rc, bool gone)
+login_derived(void *arg, int rc, bool gone)
 {
 	struct login_ctx *x = arg;
 	struct nrm_req *r = x->r;
 	const struct nrm_config *cfg = &r->app->cfg;
 	struct nrm_dbapi_call call;
-	unsigned char rhash[32];
-	char step[24], n[5][16];
-	int64_t s = 0;
-	bool has_step = false, has_rhash = false;
+	char n[5][16], params[48];
 
 	NRM_UNUSED(rc);
 	if (gone)
 		goto out;
-	if (x->known && x->by_recovery)
-		has_rhash = nrm_recovery_code_hash(
-				x->code, strlen(x->code), rhash) == NRM_OK;
-	else if (x->known) {
-		int64_t now = (int64_t)time(NULL);
-
-		/* A replayed code is matched without the last step so that
-		 * the database refuses (and audits) it as a replay. */
-		has_step =
-		    nrm_totp_verify(x->secret, sizeof(x->secret), x->code,
-			strlen(x->code), now, x->last_step, &s) == NRM_OK ||
-		    nrm_totp_verify(x->secret, sizeof(x->secret), x->code,
-			strlen(x->code), now, NRM_TOTP_NO_STEP, &s) == NRM_OK;
-	}
 	if (nrm_session_new(r->app->csrf_key, x->tok, x->tok_hash, x->csrf) !=
 	    NRM_OK) {
 		nrm_req_fail(
 		    r, NRM_E_INTERNAL, "", "could not start a session");
 		goto out;
 	}
-	snprintf(step, sizeof(step), "%lld", (long long)s);
 	snprintf(n[0], sizeof(n[0]), "%d", cfg->session_idle_timeout);
 	snprintf(n[1], sizeof(n[1]), "%d", cfg->session_lifetime);
 	snprintf(n[2], sizeof(n[2]), "%d", cfg->login_lock_after);
 	snprintf(n[3], sizeof(n[3]), "%d", cfg->login_lock_window);
 	snprintf(n[4], sizeof(n[4]), "%d", cfg->login_lock_duration);
+	login_params(&x->new_a, params, sizeof(params));
 	nrm_dbapi_begin_anon(&call, r);
 	nrm_dbapi_text(&call, x->login);
-	nrm_dbapi_text(&call, x->known ? x->person_id : NULL);
-	nrm_dbapi_text(&call, x->known && x->match ? "true" : "false");
-	nrm_dbapi_text(&call, has_step ? step : NULL);
-	nrm_dbapi_bytes(&call, has_rhash ? rhash : NULL, sizeof(rhash));
+	/* no tag (libargon2 failed): the database refuses and counts it */
+	nrm_dbapi_bytes(&call, x->derived ? x->tag : NULL, x->a.taglen);
+	nrm_dbapi_text(&call, x->by_recovery ? NULL : x->code);
+	nrm_dbapi_text(&call, x->by_recovery ? x->code : NULL);
 	nrm_dbapi_bytes(&call, x->tok_hash, sizeof(x->tok_hash));
 	for (int i = 0; i < 5; i++)
 		nrm_dbapi_text(&call, n[i]);
-	nrm_dbapi_text(&call, x->new_phc[0] != '\0' ? x->new_phc : NULL);
+	nrm_dbapi_bytes(
+	    &call, x->rehash ? x->new_a.salt : NULL, x->new_a.saltlen);
+	nrm_dbapi_text(&call, x->rehash ? params : NULL);
+	nrm_dbapi_bytes(&call, x->rehash ? x->new_tag : NULL, x->new_a.taglen);
 	if (nrm_dbapi_exec_text(
 		r, NRM_STMT_LOGIN_FINISH, &call, login_finished, x) == NRM_OK)
 		x = NULL;
 out:
-	OPENSSL_cleanse(rhash, sizeof(rhash));
 	login_ctx_free(x);
 }
 
+/* A non-negative integer member of o, at most max, into *v. */
+static bool
+login_uint(const cJSON *o, const char *name, uint32_t max, uint32_t *v)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > max)
+		return false;
+	*v = (uint32_t)n->valuedouble;
+	return true;
+}
+
+/* The login's salt and parameters (nothing secret): derive on the pool. */
 static void
-login_looked_up(struct nrm_req *r, void *arg, const char *text)
+login_began(struct nrm_req *r, void *arg, const char *text)
 {
 	struct login_ctx *x = arg;
-	cJSON *root, *body, *v;
-	char hex[2 * NRM_TOTP_SECRET_LEN + 1];
+	struct nrm_argon2 *a = &x->a;
+	char hex[2 * NRM_ARGON2_SALT_MAX + 1];
+	uint32_t taglen = 0;
+	cJSON *root, *body;
 
 	if (text == NULL ||
 	    (root = login_answer(r, text, 200, &body)) == NULL) {
 		login_ctx_free(x);
 		return;
 	}
-	login_copy(body, "person_id", x->person_id, sizeof(x->person_id));
-	login_copy(body, "password_phc", x->phc, sizeof(x->phc));
-	login_copy(body, "totp_secret", hex, sizeof(hex));
-	v = cJSON_GetObjectItemCaseSensitive(body, "totp_last_step");
-	x->last_step = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-	x->known = x->person_id[0] != '\0' &&
-	    login_unhex(hex, x->secret, sizeof(x->secret)) == NRM_OK;
-	login_body_free(root);
-	OPENSSL_cleanse(hex, sizeof(hex));
-	login_submit(x, login_work, login_verified);
+	login_copy(body, "salt", hex, sizeof(hex));
+	a->saltlen = strlen(hex) / 2;
+	if (!login_uint(body, "m_kib", NRM_ARGON2_M_KIB_MAX, &a->m_kib) ||
+	    !login_uint(body, "t_cost", NRM_ARGON2_T_COST_MAX, &a->t_cost) ||
+	    !login_uint(body, "lanes", NRM_ARGON2_LANES_MAX, &a->lanes) ||
+	    !login_uint(body, "tag_len", NRM_ARGON2_TAG_MAX, &taglen) ||
+	    login_unhex(hex, a->salt, a->saltlen) != NRM_OK) {
+		cJSON_Delete(root);
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not log in");
+		login_ctx_free(x);
+		return;
+	}
+	a->taglen = taglen;
+	cJSON_Delete(root);
+	login_submit(x, login_work, login_derived);
 }
 
 void
@@ -612,7 +633,7 @@ nrm_h_session_create(struct nrm_req *r)
 	nrm_dbapi_begin_anon(&call, r);
 	nrm_dbapi_text(&call, x->login);
 	if (nrm_dbapi_exec_text(
-		r, NRM_STMT_LOGIN_LOOKUP, &call, login_looked_up, x) == NRM_OK)
+		r, NRM_STMT_LOGIN_BEGIN, &call, login_began, x) == NRM_OK)
 		x = NULL;
 out:
 	login_ctx_free(x);
