@@ -99,6 +99,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/carework.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
+             nrm-api/nrmctl/ctl_key.c nrm-api/nrmctl/ctl_person.c \
+             nrm-api/nrmctl/ctl_audit.c nrm-api/nrmctl/ctl_check.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/persons.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
