@@ -99,6 +99,8 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/carework.c
 
 NRMCTL_SRC = nrm-api/nrmctl/nrmctl.c nrm-api/nrmctl/ctl_cmds.c \
+             nrm-api/nrmctl/ctl_key.c nrm-api/nrmctl/ctl_person.c \
+             nrm-api/nrmctl/ctl_audit.c nrm-api/nrmctl/ctl_check.c \
              nrm-api/nrmctl/ctl_db.c nrm-api/nrmctl/migrate.c \
              nrm-api/nrmctl/keys.c nrm-api/nrmctl/persons.c \
              nrm-api/nrmctl/audit_link.c nrm-api/nrmctl/audit_verify.c \
@@ -223,7 +225,7 @@ $(BUILD)/tests/unit/test_pubsign: tests/unit/test_pubsign.c \
 $(BUILD)/tests/unit/test_fieldcrypt: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
     $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/libnrmcore.a
+    $(BUILD)/nrm-api/common/keyfile.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
 
@@ -231,7 +233,7 @@ $(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
 $(BUILD)/tests/unit/test_kekset: INC = $(INC_COMMON)
 $(BUILD)/tests/unit/test_kekset: tests/unit/test_kekset.c \
     $(BUILD)/nrm-api/common/kekset.o $(BUILD)/nrm-api/common/kekhsm.o \
-    $(BUILD)/nrm-api/common/fieldcrypt.o \
+    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/keyfile.o \
     $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
@@ -342,7 +344,8 @@ fuzz:
 	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_fieldcrypt \
 	  tests/fuzz/fuzz_fieldcrypt.c nrm-api/common/fieldcrypt.c \
-	  nrm-api/common/crypto.c build/fuzz/libnrmcore.a -lcjson -lcrypto
+	  nrm-api/common/crypto.c nrm-api/common/keyfile.c \
+	  build/fuzz/libnrmcore.a -lcjson -lcrypto
 	$(FUZZ_CC) $(INC_NRMD) -o build/fuzz/bin/fuzz_framing \
 	  tests/fuzz/fuzz_framing.c nrm-api/nrmd/framing.c
 	$(FUZZ_CC) $(INC_COMMON) -o build/fuzz/bin/fuzz_totp \
@@ -380,7 +383,7 @@ bench-route: $(BUILD)/bench/route_bench
 $(BUILD)/bench/seal_bench: INC = $(INC_COMMON)
 $(BUILD)/bench/seal_bench: bench/seal_bench.c \
     $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/libnrmcore.a
+    $(BUILD)/nrm-api/common/keyfile.o $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcrypto
 

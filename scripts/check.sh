@@ -3,6 +3,11 @@
 #
 #   deps       scripts/deps.sh installs what is missing (Debian packages)
 #   build      make (warnings are errors)
+#   format     make format-check (clang-format 14, the pinned style)
+#   schema-lists scripts/schema-lists --check: tests/db/00_schema.sql
+#              lists every file of sql/ and sql/api/
+#   authz-doc  scripts/authz-doc --check: docs/authorization.md's tables
+#              are the e2e matrix's
 #   unit       make unit (table-driven C tests, cmocka)
 #   indicators-cli tests/db/indicators_cli.sh: nrmctl indicators check
 #   db         scripts/test-db.sh (pgTAP) in a throwaway cluster
@@ -257,6 +262,12 @@ fi
 
 # The pinned .clang-format (STYLE.md rule 13).
 step format make format-check
+
+# Generated lists are current: 00_schema.sql's lists of sql/ files and
+# docs/authorization.md's tables of the e2e matrix (each says what to
+# run when stale).
+step schema-lists "$PY" scripts/schema-lists --check
+step authz-doc "$PY" scripts/authz-doc --check
 
 # The alerting rules (promtool, Debian package prometheus) and the
 # dashboard's JSON; the live scrape is checked in the e2e tier.

@@ -338,97 +338,12 @@ COMMENT ON VIEW care.case_item IS
 -- Escalation of overdue cases: the sweeper.
 -- ---------------------------------------------------------------------
 
-/*
- * Move up to p_limit open cases past take_by, never escalated and not
- * at the national desk, to the national desk.  Runs with nrm_sweeper's
- * privileges (SECURITY DEFINER, owned by nrm_sweeper).
- *
- * Every daemon runs this; exactly-once comes from the database, not a
- * leader: FOR UPDATE SKIP LOCKED hands each candidate row to one
- * sweeper (another sweeper skips it, a coordinator busy with it makes
- * the sweeper skip it too), and at READ COMMITTED a row changed and
- * committed meanwhile is re-checked against the WHERE clause, so a
- * case just taken or escalated drops out.  The care.escalation primary
- * key makes a second escalation impossible even if escalated_at were
- * ever cleared.
- */
-CREATE FUNCTION care.escalate_overdue(p_limit integer) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_now timestamptz := pg_catalog.now();
-	v_ids uuid[] := '{}';
-	v_r record;
-	v_within bigint;
-	v_why text;
-BEGIN
-	IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
-		RAISE EXCEPTION 'p_limit must be 1 to 1000'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR v_r IN
-		SELECT c.id, c.region_code, c.take_by
-		FROM care.case c
-		WHERE c.state = 'open' AND c.escalated_at IS NULL
-		  AND c.region_code <> 'NATIONAL' AND c.take_by < v_now
-		ORDER BY c.take_by, c.id
-		LIMIT p_limit
-		FOR UPDATE SKIP LOCKED
-	LOOP
-		INSERT INTO care.escalation (case_id, at, from_region, reason)
-		VALUES (v_r.id, v_now, v_r.region_code, 'take_deadline_missed')
-		ON CONFLICT (case_id) DO NOTHING;
-		IF NOT FOUND THEN
-			CONTINUE;
-		END IF;
-
-		-- The take_within that set take_by: the routing decision, or
-		-- the last transfer / reopening with new deadlines.
-		SELECT pg_catalog.round(w.n)::bigint INTO v_within
-		FROM (SELECT CASE WHEN pg_catalog.jsonb_typeof(h.v) = 'number'
-		        THEN h.v::numeric END AS n, h.id
-		    FROM (SELECT COALESCE(x.detail->'decision'->'take_within',
-		            x.detail->'take_within_s') AS v, x.id
-		        FROM care.case_history x
-		        WHERE x.case_id = v_r.id
-		          AND x.action IN ('routed', 'transferred', 'reopened'))
-		        h) w
-		WHERE w.n BETWEEN 0 AND 1e9
-		ORDER BY w.id DESC
-		LIMIT 1;
-		v_why := CASE WHEN v_within IS NULL
-		    THEN 'not taken by its take_by deadline'
-		    ELSE 'not taken within ' || care.iso_duration(v_within) END;
-
-		UPDATE care.case SET region_code = 'NATIONAL',
-		    escalated_at = v_now, version = version + 1,
-		    updated_at = v_now
-		WHERE id = v_r.id;
-		INSERT INTO care.case_history (case_id, action, api_key_id,
-		    detail)
-		VALUES (v_r.id, 'escalated', NULL,
-		    pg_catalog.jsonb_build_object('reason',
-		        'take_deadline_missed', 'why', v_why,
-		        'from_region', v_r.region_code, 'to_region', 'NATIONAL',
-		        'take_by', pg_catalog.to_char(v_r.take_by
-		            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-		INSERT INTO audit.event (api_key_id, agency_id, role, action,
-		    object_type, object_id, purpose, outcome, reason,
-		    request_id, client_addr)
-		VALUES (NULL, NULL, NULL, 'case.escalate', 'case',
-		    v_r.id::text, 'care', 'allowed', NULL, NULL, NULL);
-		v_ids := v_ids || v_r.id;
-	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
-END
-$$;
-COMMENT ON FUNCTION care.escalate_overdue(integer) IS
-    'The sweeper: escalate up to p_limit overdue open cases to the '
-    'national desk, each exactly once (SKIP LOCKED, care.escalation '
-    'primary key).  SECURITY DEFINER owned by nrm_sweeper.';
+-- care.escalate_overdue (SECURITY DEFINER, owned by nrm_sweeper) moves
+-- up to p_limit open cases past take_by, never escalated and not at the
+-- national desk, to the national desk, each exactly once.  Its body, its
+-- grants and its owner stand in sql/api/33_escalation.sql with the other
+-- escalations (0021 changed it, a body that changes lives in a
+-- repeatable file).
 
 -- ---------------------------------------------------------------------
 -- Grants.  Table grants for the seven API roles are unchanged (the
@@ -439,16 +354,13 @@ REVOKE ALL ON FUNCTION care.reason_allowed(text, text),
     care.iso_duration(bigint),
     care.next_inbox_seq(),
     care.case_inbox_entry(),
-    care.case_inbox_notify(),
-    care.escalate_overdue(integer)
+    care.case_inbox_notify()
     FROM PUBLIC;
 REVOKE ALL ON SEQUENCE care.case_inbox_seq FROM PUBLIC;
 
--- nrm_app: the entry points, and the sweeper function behind
--- api.escalate_overdue (USAGE on care names it; no table privilege).
+-- nrm_app: the entry points (USAGE on care names the sweeper function
+-- behind api.escalate_overdue; no table privilege).
 GRANT USAGE ON SCHEMA care TO nrm_app;
-GRANT EXECUTE ON FUNCTION care.escalate_overdue(integer)
-    TO nrm_app;
 
 -- coordinator: the helpers it runs after the switch; the holder's and
 -- reporter's agency and, for "every coordinator declined", the
@@ -495,8 +407,5 @@ GRANT SELECT (case_id), INSERT ON care.escalation TO nrm_sweeper;
 GRANT INSERT ON audit.event TO nrm_sweeper;
 GRANT EXECUTE ON FUNCTION care.iso_duration(bigint) TO nrm_sweeper;
 
--- care.escalate_overdue runs as nrm_sweeper.  A new owner needs CREATE
--- on the schema at the moment of the change only.
-GRANT CREATE ON SCHEMA care TO nrm_sweeper;
-ALTER FUNCTION care.escalate_overdue(integer) OWNER TO nrm_sweeper;
-REVOKE CREATE ON SCHEMA care FROM nrm_sweeper;
+-- care.escalate_overdue runs as nrm_sweeper: sql/api/33_escalation.sql
+-- hands it over.

@@ -51,185 +51,13 @@ COMMENT ON TABLE care.escalation IS
     'makes each kind happen at most once per case, whatever the number '
     'of daemons.  No personal data.';
 
-/*
- * The take-deadline sweeper of 0004, unchanged but for the conflict
- * target of the new primary key (case_id, reason).
- */
-CREATE OR REPLACE FUNCTION care.escalate_overdue(p_limit integer)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_now timestamptz := pg_catalog.now();
-	v_ids uuid[] := '{}';
-	v_r record;
-	v_within bigint;
-	v_why text;
-BEGIN
-	IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
-		RAISE EXCEPTION 'p_limit must be 1 to 1000'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR v_r IN
-		SELECT c.id, c.region_code, c.take_by
-		FROM care.case c
-		WHERE c.state = 'open' AND c.escalated_at IS NULL
-		  AND c.region_code <> 'NATIONAL' AND c.take_by < v_now
-		ORDER BY c.take_by, c.id
-		LIMIT p_limit
-		FOR UPDATE SKIP LOCKED
-	LOOP
-		INSERT INTO care.escalation (case_id, at, from_region, reason)
-		VALUES (v_r.id, v_now, v_r.region_code, 'take_deadline_missed')
-		ON CONFLICT (case_id, reason) DO NOTHING;
-		IF NOT FOUND THEN
-			CONTINUE;
-		END IF;
-
-		-- The take_within that set take_by: the routing decision, or
-		-- the last transfer / reopening with new deadlines.
-		SELECT pg_catalog.round(w.n)::bigint INTO v_within
-		FROM (SELECT CASE WHEN pg_catalog.jsonb_typeof(h.v) = 'number'
-		        THEN h.v::numeric END AS n, h.id
-		    FROM (SELECT COALESCE(x.detail->'decision'->'take_within',
-		            x.detail->'take_within_s') AS v, x.id
-		        FROM care.case_history x
-		        WHERE x.case_id = v_r.id
-		          AND x.action IN ('routed', 'transferred', 'reopened'))
-		        h) w
-		WHERE w.n BETWEEN 0 AND 1e9
-		ORDER BY w.id DESC
-		LIMIT 1;
-		v_why := CASE WHEN v_within IS NULL
-		    THEN 'not taken by its take_by deadline'
-		    ELSE 'not taken within ' || care.iso_duration(v_within) END;
-
-		UPDATE care.case SET region_code = 'NATIONAL',
-		    escalated_at = v_now, version = version + 1,
-		    updated_at = v_now
-		WHERE id = v_r.id;
-		INSERT INTO care.case_history (case_id, action, api_key_id,
-		    detail)
-		VALUES (v_r.id, 'escalated', NULL,
-		    pg_catalog.jsonb_build_object('reason',
-		        'take_deadline_missed', 'why', v_why,
-		        'from_region', v_r.region_code, 'to_region', 'NATIONAL',
-		        'take_by', pg_catalog.to_char(v_r.take_by
-		            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-		INSERT INTO audit.event (api_key_id, agency_id, role, action,
-		    object_type, object_id, purpose, outcome, reason,
-		    request_id, client_addr)
-		VALUES (NULL, NULL, NULL, 'case.escalate', 'case',
-		    v_r.id::text, 'care', 'allowed', NULL, NULL, NULL);
-		v_ids := v_ids || v_r.id;
-	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
-END
-$$;
-
-/*
- * The first-contact sweeper: move up to p_limit cases that are open or
- * taken, have no first contact, are past first_contact_by, were never
- * escalated for it and are not at the national desk, to the national
- * desk: open there, nobody holding them (the national desk takes over
- * the contact).  Exactly once per case, as the take sweeper: SKIP
- * LOCKED hands each row to one sweeper and skips a row a coordinator is
- * changing (a contact being recorded right now), READ COMMITTED
- * re-checks a row changed meanwhile (a contact just committed drops it
- * out), and the care.escalation primary key refuses a second one.
- * SECURITY DEFINER owned by nrm_sweeper.
- */
-CREATE FUNCTION care.escalate_first_contact(p_limit integer)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_now timestamptz := pg_catalog.now();
-	v_ids uuid[] := '{}';
-	v_r record;
-	v_within bigint;
-BEGIN
-	IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
-		RAISE EXCEPTION 'p_limit must be 1 to 1000'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR v_r IN
-		SELECT c.id, c.region_code, c.state, c.first_contact_by
-		FROM care.case c
-		WHERE c.state IN ('open', 'taken')
-		  AND c.first_contact_at IS NULL
-		  AND c.first_contact_escalated_at IS NULL
-		  AND c.region_code <> 'NATIONAL'
-		  AND c.first_contact_by < v_now
-		ORDER BY c.first_contact_by, c.id
-		LIMIT p_limit
-		FOR UPDATE SKIP LOCKED
-	LOOP
-		INSERT INTO care.escalation (case_id, at, from_region, reason)
-		VALUES (v_r.id, v_now, v_r.region_code,
-		    'first_contact_deadline_missed')
-		ON CONFLICT (case_id, reason) DO NOTHING;
-		IF NOT FOUND THEN
-			CONTINUE;
-		END IF;
-
-		-- The first_contact_within that set first_contact_by.
-		SELECT pg_catalog.round(w.n)::bigint INTO v_within
-		FROM (SELECT CASE WHEN pg_catalog.jsonb_typeof(h.v) = 'number'
-		        THEN h.v::numeric END AS n, h.id
-		    FROM (SELECT COALESCE(
-		            x.detail->'decision'->'first_contact_within',
-		            x.detail->'first_contact_within_s') AS v, x.id
-		        FROM care.case_history x
-		        WHERE x.case_id = v_r.id
-		          AND x.action IN ('routed', 'transferred', 'reopened'))
-		        h) w
-		WHERE w.n BETWEEN 0 AND 1e9
-		ORDER BY w.id DESC
-		LIMIT 1;
-
-		UPDATE care.case SET region_code = 'NATIONAL', state = 'open',
-		    holder_key_id = NULL, holder_person_id = NULL,
-		    first_contact_escalated_at = v_now, version = version + 1,
-		    updated_at = v_now
-		WHERE id = v_r.id;
-		INSERT INTO care.case_history (case_id, action, api_key_id,
-		    detail)
-		VALUES (v_r.id, 'escalated', NULL,
-		    pg_catalog.jsonb_build_object('reason',
-		        'first_contact_deadline_missed',
-		        'why', CASE WHEN v_within IS NULL
-		            THEN 'no first contact by its first_contact_by '
-		                'deadline'
-		            ELSE 'no first contact within '
-		                || care.iso_duration(v_within) END,
-		        'from_region', v_r.region_code, 'to_region', 'NATIONAL',
-		        'from_state', v_r.state,
-		        'first_contact_by', pg_catalog.to_char(
-		            v_r.first_contact_by AT TIME ZONE 'UTC',
-		            'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-		INSERT INTO audit.event (api_key_id, agency_id, role, action,
-		    object_type, object_id, purpose, outcome, reason,
-		    request_id, client_addr)
-		VALUES (NULL, NULL, NULL, 'case.escalate', 'case',
-		    v_r.id::text, 'care', 'allowed',
-		    'first_contact_deadline_missed', NULL, NULL);
-		v_ids := v_ids || v_r.id;
-	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
-END
-$$;
-COMMENT ON FUNCTION care.escalate_first_contact(integer) IS
-    'The sweeper: escalate up to p_limit cases without a first contact '
-    'past first_contact_by to the national desk (open, no holder), each '
-    'exactly once (SKIP LOCKED, care.escalation primary key).  SECURITY '
-    'DEFINER owned by nrm_sweeper.';
+-- The take-deadline sweeper of 0004 (care.escalate_overdue) takes the
+-- conflict target of the new primary key (case_id, reason), and
+-- care.escalate_first_contact moves up to p_limit cases open or taken,
+-- without a first contact, past first_contact_by and not at the
+-- national desk, to the national desk (open, no holder), each exactly
+-- once: both stand in sql/api/33_escalation.sql, with their grants and
+-- owner (nrm_sweeper).
 
 -- The sweeper reads open and taken cases now; it only moves a case to
 -- the national desk, open, without a holder, marked escalated.
@@ -251,16 +79,11 @@ ALTER POLICY case_history_sweeper_select ON care.case_history
 USING (EXISTS (SELECT 1 FROM care.case c
     WHERE c.id = case_id AND c.state IN ('open', 'taken')));
 
-REVOKE ALL ON FUNCTION care.escalate_first_contact(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.escalate_first_contact(integer) TO nrm_sweeper;
 GRANT SELECT (holder_key_id, first_contact_by, first_contact_at,
     first_contact_escalated_at) ON care.case TO nrm_sweeper;
 GRANT UPDATE (state, holder_key_id, holder_person_id,
     first_contact_escalated_at) ON care.case TO nrm_sweeper;
 GRANT SELECT (reason) ON care.escalation TO nrm_sweeper;
-GRANT CREATE ON SCHEMA care TO nrm_sweeper;
-ALTER FUNCTION care.escalate_first_contact(integer) OWNER TO nrm_sweeper;
-REVOKE CREATE ON SCHEMA care FROM nrm_sweeper;
 
 -- The coordinator records the first contact; the readers see it.
 GRANT UPDATE (first_contact_at) ON care.case TO nrm_coordinator;
@@ -352,75 +175,11 @@ $$;
 DROP FUNCTION IF EXISTS api.case_transfer(bytea, text, inet, uuid, integer, text, text,
     integer, integer);
 
-/*
- * The unanswered-transfer sweeper: up to p_limit pending transfers past
- * transfer_answer_by go to the national desk, open, no holder, the
- * transfer ended.  Once per transfer: SKIP LOCKED hands each row to one
- * sweeper and skips one a receiving coordinator is answering right now;
- * READ COMMITTED re-checks a row changed meanwhile (accepted or refused:
- * no longer pending).  History escalated {reason transfer_unanswered}.
- */
-CREATE FUNCTION care.escalate_transfers(p_limit integer) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_now timestamptz := pg_catalog.now();
-	v_ids uuid[] := '{}';
-	v_r record;
-BEGIN
-	IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 THEN
-		RAISE EXCEPTION 'p_limit must be 1 to 1000'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR v_r IN
-		SELECT c.id, c.region_code, c.transfer_to, c.transfer_answer_by,
-		    c.transfer_from_state
-		FROM care.case c
-		WHERE c.state = 'transfer_pending'
-		  AND c.transfer_answer_by < v_now
-		ORDER BY c.transfer_answer_by, c.id
-		LIMIT p_limit
-		FOR UPDATE SKIP LOCKED
-	LOOP
-		UPDATE care.case SET region_code = 'NATIONAL', state = 'open',
-		    holder_key_id = NULL, holder_person_id = NULL,
-		    transfer_to = NULL, transfer_from_state = NULL,
-		    transfer_reason = NULL, transfer_requested_at = NULL,
-		    transfer_answer_by = NULL, transfer_take_within_s = NULL,
-		    transfer_first_contact_within_s = NULL,
-		    version = version + 1, updated_at = v_now
-		WHERE id = v_r.id;
-		INSERT INTO care.case_history (case_id, action, api_key_id,
-		    detail)
-		VALUES (v_r.id, 'escalated', NULL,
-		    pg_catalog.jsonb_build_object('reason',
-		        'transfer_unanswered',
-		        'why', 'the receiving region did not answer the transfer',
-		        'from_region', v_r.region_code, 'to_region', 'NATIONAL',
-		        'transfer_to', v_r.transfer_to,
-		        'from_state', v_r.transfer_from_state,
-		        'answer_by', pg_catalog.to_char(
-		            v_r.transfer_answer_by AT TIME ZONE 'UTC',
-		            'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-		INSERT INTO audit.event (api_key_id, agency_id, role, action,
-		    object_type, object_id, purpose, outcome, reason,
-		    request_id, client_addr)
-		VALUES (NULL, NULL, NULL, 'case.escalate', 'case',
-		    v_r.id::text, 'care', 'allowed', 'transfer_unanswered', NULL,
-		    NULL);
-		v_ids := v_ids || v_r.id;
-	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
-END
-$$;
-COMMENT ON FUNCTION care.escalate_transfers(integer) IS
-    'The sweeper: up to p_limit transfers unanswered by transfer_answer_by '
-    'go to the national desk (open, no holder), once each (SKIP LOCKED, '
-    're-checked at READ COMMITTED).  SECURITY DEFINER owned by '
-    'nrm_sweeper.';
+-- The unanswered-transfer sweeper care.escalate_transfers (up to
+-- p_limit pending transfers past transfer_answer_by go to the national
+-- desk, open, no holder, the transfer ended; history escalated {reason
+-- transfer_unanswered}) stands in sql/api/33_escalation.sql with its
+-- grants and owner (nrm_sweeper).
 
 -- The sweeper reads and escalates pending transfers too; what it writes
 -- is always open at the national desk, without a holder or a transfer.
@@ -472,8 +231,6 @@ COMMENT ON POLICY case_coordinator_select ON care.case IS
     'transfer to one of their regions is pending, plus the case the '
     'current lifecycle action locked (nrm.case_id).';
 
-REVOKE ALL ON FUNCTION care.escalate_transfers(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION care.escalate_transfers(integer) TO nrm_sweeper;
 GRANT SELECT (transfer_to, transfer_answer_by, transfer_from_state)
     ON care.case TO nrm_sweeper;
 GRANT UPDATE (transfer_to, transfer_from_state, transfer_reason,
@@ -484,9 +241,6 @@ GRANT UPDATE (transfer_to, transfer_from_state, transfer_reason,
     transfer_first_contact_within_s) ON care.case TO nrm_coordinator;
 GRANT SELECT (transfer_to, transfer_reason, transfer_requested_at,
     transfer_answer_by) ON care.case TO nrm_assessor;
-GRANT CREATE ON SCHEMA care TO nrm_sweeper;
-ALTER FUNCTION care.escalate_transfers(integer) OWNER TO nrm_sweeper;
-REVOKE CREATE ON SCHEMA care FROM nrm_sweeper;
 
 
 /*

@@ -4,6 +4,7 @@
  */
 #include "fieldcrypt.h"
 #include "crypto.h"
+#include "keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,33 +61,12 @@ nrm_kek_load(struct nrm_kek *k, const char *path, char *why, size_t whysz)
 {
 	char buf[FC_KEK_FILE_MAX + 1];
 	unsigned char key[NRM_FC_KEY_LEN];
-	struct stat st;
-	ssize_t n = 0, got;
-	int fd, rc = NRM_ERR;
+	ssize_t n;
+	int rc = NRM_ERR;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(why, whysz, "could not open it: %s", strerror(errno));
-		return NRM_ERR;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whysz, "not a regular file");
+	n = nrm_keyfile_read(path, buf, sizeof(buf), why, whysz);
+	if (n < 0)
 		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(why, whysz,
-		    "group or others may access it (mode %04o; chmod 600)",
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (n < (ssize_t)sizeof(buf)) {
-		got = read(fd, buf + n, sizeof(buf) - (size_t)n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += got;
-	}
 	if (n == 2 * NRM_FC_KEY_LEN + 1 && buf[n - 1] == '\n')
 		n--;
 	if (n != 2 * NRM_FC_KEY_LEN ||
@@ -101,7 +81,6 @@ nrm_kek_load(struct nrm_kek *k, const char *path, char *why, size_t whysz)
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	OPENSSL_cleanse(key, sizeof(key));
-	close(fd);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include "kekhsm.h"
+#include "keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,48 +33,25 @@ nrm_kek_token_on(const struct nrm_kek_token *t)
 static int
 hsm_pin(const char *path, char *pin, char *why, size_t whysz)
 {
-	struct stat st;
-	ssize_t n = 0, got;
-	int fd, rc = NRM_ERR;
+	char r[160];
+	ssize_t n;
 
 	if (path == NULL || path[0] == '\0') {
 		snprintf(why, whysz, "data_kek_pkcs11_pin_file is not set");
 		return NRM_ERR;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(why, whysz, "%s: could not open it: %s", path,
-		    strerror(errno));
+	n = nrm_keyfile_read(path, pin, HSM_PIN_MAX - 1, r, sizeof(r));
+	if (n < 0) {
+		snprintf(why, whysz, "%s: %s", path, r);
 		return NRM_ERR;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whysz, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(why, whysz,
-		    "%s: group or others may access it (mode %04o; chmod 600)",
-		    path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (n < HSM_PIN_MAX - 1) {
-		got = read(fd, pin + n, (size_t)(HSM_PIN_MAX - 1 - n));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += got;
 	}
 	pin[n] = '\0';
 	pin[strcspn(pin, "\r\n")] = '\0';
 	if (pin[0] == '\0') {
 		snprintf(why, whysz, "%s: empty", path);
-		goto out;
+		return NRM_ERR;
 	}
-	rc = NRM_OK;
-out:
-	close(fd);
-	return rc;
+	return NRM_OK;
 }
 
 /* The pkcs11 engine, set up with the module and PIN, initialised. */

@@ -3,6 +3,7 @@
  * kekset.h).
  */
 #include "kekset.h"
+#include "keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,29 +52,12 @@ ks_load_wrapped(struct nrm_kek *k, const char *path,
     const struct nrm_kek_token *tok, char *why, size_t whysz)
 {
 	unsigned char buf[NRM_KEK_WRAPPED_MAX + 1], key[NRM_FC_KEY_LEN];
-	struct stat st;
-	ssize_t n = 0, got;
-	int fd, rc = NRM_ERR;
+	ssize_t n;
+	int rc = NRM_ERR;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(why, whysz, "could not open it: %s", strerror(errno));
-		return NRM_ERR;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		snprintf(why, whysz,
-		    "not a regular file only its owner may access (chmod 600)");
+	n = nrm_keyfile_read(path, buf, sizeof(buf), why, whysz);
+	if (n < 0)
 		goto out;
-	}
-	while (n < (ssize_t)sizeof(buf)) {
-		got = read(fd, buf + n, sizeof(buf) - (size_t)n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += got;
-	}
 	if (n == 0 || n > NRM_KEK_WRAPPED_MAX) {
 		snprintf(why, whysz, "not a wrapped KEK (%zd bytes)", n);
 		goto out;
@@ -85,7 +69,6 @@ ks_load_wrapped(struct nrm_kek *k, const char *path,
 	rc = NRM_OK;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
-	close(fd);
 	return rc;
 }
 

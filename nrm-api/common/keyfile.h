@@ -11,6 +11,8 @@
 #ifndef NRM_KEYFILE_H
 #define NRM_KEYFILE_H
 
+#include <sys/types.h>
+
 #include "nrm/nrm.h"
 
 /*
@@ -20,5 +22,16 @@
  */
 int nrm_keyfile_check(
     const char *path, const char *cfg_key, struct nrm_error *err) NRM_MUSTCHECK;
+
+/*
+ * Read the secret file `path` (checked on the open descriptor: a regular
+ * file that neither its group nor others may access) into buf, at most
+ * `cap` bytes (a longer file's rest is not read).  Returns the bytes
+ * read, or -1 with `why` (whysz bytes) saying what is wrong: "could not
+ * open it: <errno text>", "not a regular file", "group or others may
+ * access it (mode 0644; chmod 600)".  Never the contents.
+ */
+ssize_t nrm_keyfile_read(
+    const char *path, void *buf, size_t cap, char *why, size_t whysz);
 
 #endif /* NRM_KEYFILE_H */

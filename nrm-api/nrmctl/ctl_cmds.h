@@ -3,7 +3,11 @@
  * command, its usage, its options (where their values go), whether it
  * talks to the database, the checks across options, and what it runs.
  * nrmctl.c parses a row's options, connects when the row says so, and
- * turns the result into the exit status; ctl_cmds.c holds the rows.
+ * turns the result into the exit status.  The rows stand in one table
+ * per group (struct nrm_ctl_group), beside the group's commands:
+ * ctl_key.c, ctl_person.c, ctl_audit.c, ctl_check.c; ctl_cmds.c holds
+ * the top-level command, the groups whose work has its own module (keys,
+ * data, retention) and the list of groups.
  *
  * Contract of the callbacks: check_cb sees every parsed option and
  * returns NULL, or the message of a usage error (exit 2, usage shown);
@@ -57,6 +61,14 @@ struct nrm_ctl_args {
 	const char *next; /* retention status: how many to list */
 };
 
+/* Where option --NAME's value goes: NRM_CTL_OPT(field of nrm_ctl_args). */
+#define NRM_CTL_OPT(field) offsetof(struct nrm_ctl_args, field)
+/* --region CODE, repeatable: appended to spec.regions. */
+#define NRM_CTL_OPT_REGION \
+	{ \
+		"region", 0, .regions = true \
+	}
+
 /*
  * One option, --NAME VALUE (every option takes a value): the value goes
  * to the const char * at offset `off` of struct nrm_ctl_args (the last
@@ -76,7 +88,6 @@ typedef int (*nrm_ctl_run_cb)(
     PGconn *conn, const struct nrm_ctl_args *a, struct nrm_error *err);
 
 struct nrm_ctl_cmd {
-	const char *group; /* "key", "audit"; NULL for a top-level command */
 	const char *name;
 	const char *usage;
 	struct nrm_ctl_opt opts[NRM_CTL_OPTS_MAX]; /* up to a NULL name */
@@ -89,15 +100,38 @@ struct nrm_ctl_cmd {
 	nrm_ctl_run_cb run_cb;
 };
 
-/* A group of subcommands ("key", "audit"). */
+/*
+ * A row: --NAME, usage, run_cb, then any other member (.db = true,
+ * .opts = {...}); NRM_CTL_END closes a table.
+ */
+#define NRM_CTL_CMD(n, u, run, ...) \
+	{ \
+		.name = (n), .usage = (u), .run_cb = (run), __VA_ARGS__ \
+	}
+#define NRM_CTL_END \
+	{ \
+		.name = NULL \
+	}
+
+/* A group of subcommands ("key", "audit") and its table. */
 struct nrm_ctl_group {
 	const char *name;
 	const char *usage;
 	const char *names; /* "create, list, revoke" */
+	const struct nrm_ctl_cmd *cmds; /* up to a row with a NULL name */
 };
 
-/* The rows, up to one with a NULL name. */
+/* The top-level commands (migrate), up to a row with a NULL name. */
 extern const struct nrm_ctl_cmd nrm_ctl_cmds[];
-extern const struct nrm_ctl_group nrm_ctl_groups[];
+/* Every group, up to NULL. */
+extern const struct nrm_ctl_group *const nrm_ctl_groups[];
+
+/* The groups of ctl_key.c, ctl_person.c, ctl_audit.c and ctl_check.c. */
+extern const struct nrm_ctl_group nrm_ctl_key_group;
+extern const struct nrm_ctl_group nrm_ctl_person_group;
+extern const struct nrm_ctl_group nrm_ctl_audit_group;
+extern const struct nrm_ctl_group nrm_ctl_config_group;
+extern const struct nrm_ctl_group nrm_ctl_indicators_group;
+extern const struct nrm_ctl_group nrm_ctl_publication_group;
 
 #endif /* NRM_CTL_CMDS_H */

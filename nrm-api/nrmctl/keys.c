@@ -225,6 +225,37 @@ nrm_key_list(PGconn *conn, FILE *out, struct nrm_error *err)
 	    head, (int)NRM_ARRAY_LEN(head), err, "list keys");
 }
 
+/* NRM_OK when id is a key id in text form, else why `verb` could not. */
+static int
+key_id_check(const char *id, const char *verb, struct nrm_error *err)
+{
+	if (nrm_uuid_valid(id))
+		return NRM_OK;
+	return nrm_error_set(err, NRM_E_VALIDATION, "id",
+	    "could not %s key: not a key id (see nrmctl key list)", verb);
+}
+
+/*
+ * Begin `verb`'s transaction and run `sql` on the key p[0] (n
+ * parameters): NRM_OK with its row in *res; NRM_ERR with err set when
+ * the query failed or matched no key ("could not VERB key ID:
+ * MISSING").
+ */
+static int
+key_row(PGconn *conn, const char *verb, const char *sql, int n,
+    const char *const *p, const char *missing, PGresult **res,
+    struct nrm_error *err)
+{
+	if (nrm_ctl_begin(conn, err, "%s key", verb) != NRM_OK ||
+	    nrm_ctl_query(conn, sql, n, p, -1, res, err, "%s key", verb) !=
+		NRM_OK)
+		return NRM_ERR;
+	if (PQntuples(*res) == 0)
+		return nrm_error_set(err, NRM_E_NOT_FOUND, "id",
+		    "could not %s key %s: %s", verb, p[0], missing);
+	return NRM_OK;
+}
+
 int
 nrm_key_revoke(
     PGconn *conn, const char *id, bool *already, struct nrm_error *err)
@@ -234,21 +265,13 @@ nrm_key_revoke(
 	int rc = NRM_ERR;
 
 	*already = false;
-	if (!nrm_uuid_valid(id))
-		return nrm_error_set(err, NRM_E_VALIDATION, "id",
-		    "could not revoke key: not a key id "
-		    "(see nrmctl key list)");
-	if (nrm_ctl_begin(conn, err, "revoke key") != NRM_OK ||
-	    nrm_ctl_query(conn,
+	if (key_id_check(id, "revoke", err) != NRM_OK)
+		return NRM_ERR;
+	if (key_row(conn, "revoke",
 		"SELECT revoked_at IS NOT NULL FROM auth.api_key "
 		"WHERE id = $1::uuid FOR UPDATE",
-		1, p, -1, &res, err, "revoke key") != NRM_OK)
+		1, p, "no such key", &res, err) != NRM_OK)
 		goto out;
-	if (PQntuples(res) == 0) {
-		nrm_error_set(err, NRM_E_NOT_FOUND, "id",
-		    "could not revoke key %s: no such key", id);
-		goto out;
-	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
 		*already = true;
 		rc = NRM_OK;
@@ -301,24 +324,16 @@ nrm_key_bind(PGconn *conn, const char *id, const char *cert_file,
 	PGresult *res = NULL;
 	int rc = NRM_ERR;
 
-	if (!nrm_uuid_valid(id))
-		return nrm_error_set(err, NRM_E_VALIDATION, "id",
-		    "could not bind key: not a key id (see nrmctl key list)");
-	if (key_cert_sha256(cert_file, h, err) != NRM_OK)
+	if (key_id_check(id, "bind", err) != NRM_OK ||
+	    key_cert_sha256(cert_file, h, err) != NRM_OK)
 		return NRM_ERR;
 	nrm_hex(h, sizeof(h), sha256_hex);
 	memcpy(bytea + 2, sha256_hex, 65);
-	if (nrm_ctl_begin(conn, err, "bind key") != NRM_OK ||
-	    nrm_ctl_query(conn,
+	if (key_row(conn, "bind",
 		"UPDATE auth.api_key SET cert_sha256 = $2::bytea "
 		"WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id",
-		2, p, -1, &res, err, "bind key") != NRM_OK)
+		2, p, "no such key, or revoked", &res, err) != NRM_OK)
 		goto out;
-	if (PQntuples(res) == 0) {
-		nrm_error_set(err, NRM_E_NOT_FOUND, "id",
-		    "could not bind key %s: no such key, or revoked", id);
-		goto out;
-	}
 	if (nrm_ctl_audit_commit(conn, "key.bind", "api_key", id,
 		"key bound to a client certificate", err) != NRM_OK)
 		goto out;

@@ -167,8 +167,8 @@ ctl_set(const struct nrm_ctl_cmd *c, const struct nrm_ctl_opt *o,
  * error.
  */
 static int
-ctl_parse(
-    const struct nrm_ctl_cmd *c, int argc, char **argv, struct nrm_ctl_args *a)
+ctl_parse(const char *group, const struct nrm_ctl_cmd *c, int argc, char **argv,
+    struct nrm_ctl_args *a)
 {
 	struct option lo[NRM_CTL_OPTS_MAX + 3];
 	char prog[64];
@@ -189,8 +189,7 @@ ctl_parse(
 	lo[n] = (struct option){NULL, 0, NULL, 0};
 	/* getopt names the command in its messages */
 	snprintf(prog, sizeof(prog), "nrmctl %s%s%s",
-	    c->group != NULL ? c->group : "", c->group != NULL ? " " : "",
-	    c->name);
+	    group != NULL ? group : "", group != NULL ? " " : "", c->name);
 	argv[0] = prog;
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
@@ -232,7 +231,7 @@ ctl_parse(
  * exit status.
  */
 static int
-ctl_run(const struct nrm_ctl_cmd *c, int argc, char **argv)
+ctl_run(const char *group, const struct nrm_ctl_cmd *c, int argc, char **argv)
 {
 	struct nrm_ctl_args a;
 	struct nrm_error err;
@@ -241,7 +240,7 @@ ctl_run(const struct nrm_ctl_cmd *c, int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	nrm_error_clear(&err);
-	rc = ctl_parse(c, argc, argv, &a);
+	rc = ctl_parse(group, c, argc, argv, &a);
 	if (rc != CTL_PARSED)
 		return rc;
 	if ((c->db || (c->db_optional && ctl_database_url != NULL) ||
@@ -269,10 +268,9 @@ ctl_dispatch(const struct nrm_ctl_group *g, int argc, char **argv)
 	if (argc < 2)
 		return ctl_usage_error(
 		    g->usage, "missing %s command (%s)", g->name, g->names);
-	for (const struct nrm_ctl_cmd *c = nrm_ctl_cmds; c->name != NULL; c++)
-		if (c->group != NULL && strcmp(c->group, g->name) == 0 &&
-		    strcmp(argv[1], c->name) == 0)
-			return ctl_run(c, argc - 1, argv + 1);
+	for (const struct nrm_ctl_cmd *c = g->cmds; c->name != NULL; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return ctl_run(g->name, c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs(g->usage, stdout);
 		return 0;
@@ -319,12 +317,12 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	for (const struct nrm_ctl_cmd *k = nrm_ctl_cmds; k->name != NULL; k++)
-		if (k->group == NULL && strcmp(argv[0], k->name) == 0)
-			return ctl_run(k, argc, argv);
-	for (const struct nrm_ctl_group *g = nrm_ctl_groups; g->name != NULL;
+		if (strcmp(argv[0], k->name) == 0)
+			return ctl_run(NULL, k, argc, argv);
+	for (const struct nrm_ctl_group *const *g = nrm_ctl_groups; *g != NULL;
 	     g++)
-		if (strcmp(argv[0], g->name) == 0)
-			return ctl_dispatch(g, argc, argv);
+		if (strcmp(argv[0], (*g)->name) == 0)
+			return ctl_dispatch(*g, argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		fputs(ctl_usage_main, stdout);
 		return 0;

@@ -115,6 +115,24 @@ nrm_dbapi_fail(
 	nrm_req_fail(r, NRM_E_INTERNAL, "", "the request could not be stored");
 }
 
+cJSON *
+nrm_dbapi_answer_member(struct nrm_req *r, const char *text, int status,
+    const char *name, cJSON **root)
+{
+	cJSON *st, *member;
+
+	*root = cJSON_Parse(text);
+	st = cJSON_GetObjectItemCaseSensitive(*root, "status");
+	member = cJSON_GetObjectItemCaseSensitive(*root, name);
+	if (cJSON_IsNumber(st) && st->valueint == status &&
+	    cJSON_IsObject(member))
+		return member;
+	cJSON_Delete(*root);
+	*root = NULL;
+	nrm_dbapi_answer(r, text, NULL);
+	return NULL;
+}
+
 /* Reply from {"status","body","location","problem"}. */
 void
 nrm_dbapi_answer(struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook)

@@ -100,6 +100,16 @@ void nrm_dbapi_answer(
     struct nrm_req *r, const char *text, nrm_dbapi_answer_cb hook);
 
 /*
+ * For a handler that works on an answer before replying: the member
+ * `name` (an object) of the answer `text` when its status is `status`,
+ * with the parsed answer in *root (the caller deletes it); else NULL,
+ * *root NULL, and the reply made from the text (nrm_dbapi_answer: a
+ * refusal or problem passed on as it is).
+ */
+cJSON *nrm_dbapi_answer_member(struct nrm_req *r, const char *text, int status,
+    const char *name, cJSON **root);
+
+/*
  * Map a failed query to a reply: 503 (with Retry-After) for
  * unavailability, timeouts, serialization failures and a connection
  * lost; 500 otherwise.  Logs the SQLSTATE only, never the message

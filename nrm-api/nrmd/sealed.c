@@ -431,3 +431,20 @@ nrm_sealed_send(struct nrm_req *r, enum nrm_stmt stmt,
 	if (nrm_dbapi_exec_text(r, stmt, c, sealed_read, ctx) != NRM_OK)
 		free(ctx);
 }
+
+void
+nrm_sealed_case_read(struct nrm_req *r, enum nrm_stmt stmt, const char *extra)
+{
+	struct nrm_dbapi_call call;
+	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
+
+	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
+		return;
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	if (extra != NULL)
+		nrm_dbapi_text(&call, extra);
+	nrm_dbapi_text(&call, purpose);
+	nrm_dbapi_text(&call, reason);
+	nrm_sealed_send(r, stmt, &call, "case", id);
+}

@@ -95,4 +95,13 @@ void nrm_sealed_send(struct nrm_req *r, enum nrm_stmt stmt,
     const struct nrm_dbapi_call *c, const char *object_type,
     const char *object_id);
 
+/*
+ * A read of the case named in the path, with a purpose: ?purpose= and
+ * ?reason= checked (nrm_req_purpose answers a bad one), then `stmt` with
+ * the case id, `extra` when not NULL, the purpose and the reason,
+ * through nrm_sealed_send (object case, that id).
+ */
+void nrm_sealed_case_read(
+    struct nrm_req *r, enum nrm_stmt stmt, const char *extra);
+
 #endif /* NRM_SEALED_H */

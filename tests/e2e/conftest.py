@@ -80,8 +80,7 @@ def cluster(request, workdir):
         rundir.register_cluster(worker_id(request.config), c)
     c.start()
     try:
-        c.not_durable()
-        c.nrmctl("migrate")
+        c.prepare()
         yield c
     finally:
         if rundir is None:  # else the controller drops it (see below)

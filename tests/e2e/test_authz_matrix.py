@@ -35,7 +35,7 @@ from nrm_e2e.api import assert_receipt, auth, post_signal, signal_headers
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import NRMD, ROOT
 from nrm_e2e.openapi import validator
-from nrm_e2e.person import Session, totp
+from nrm_e2e.person import Session, enrolled_session
 from nrm_e2e.pg import create_key, key_id
 from nrm_e2e.signals import PERSONAL_FRAGMENTS, adult_signal
 
@@ -436,27 +436,8 @@ class World:
         role), enrolled and logged in: a Session."""
         aid = self.cluster.scalar(
             "select id from auth.agency where name = '%s'" % agency)
-        r = requests.post(self.d.url + "/v1/admin/persons",
-                          headers=auth(self.keys["admin"]), timeout=15,
-                          json={"login": "s" + uuid.uuid4().hex[:12],
-                                "display_name": "Matrix Sessie",
-                                "agency_id": aid, "role": role,
-                                "regions": list(regions)})
-        assert r.status_code == 201, (r.status_code, r.text[:300])
-        login, code = r.json()["login"], r.json()["enrolment_code"]
-        for _ in range(5):  # the dictionary check refuses a random few
-            password = "Matrix-" + base64.b32encode(
-                uuid.uuid4().bytes).decode().rstrip("=").lower()
-            r = requests.post(self.d.url + "/v1/enrol", timeout=30, json={
-                "enrolment_code": code, "password": password})
-            if r.status_code != 422:
-                break
-        assert r.status_code == 201, (r.status_code, r.text[:300])
-        secret = re.search(r"secret=([A-Z2-7]+)",
-                           r.json()["otpauth_uri"]).group(1)
-        s = Session(self.d, login, password, r.json()["recovery_codes"])
-        s.login(totp=totp(secret, int(time.time()) // 30))
-        return s
+        return enrolled_session(self.d, self.keys["admin"], aid, role,
+                                regions, name="Matrix Sessie")[0]
 
     def flagged_event(self):
         """A new audit event awaiting an auditor's review: an emergency

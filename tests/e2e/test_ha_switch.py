@@ -29,17 +29,8 @@ def multi_host(a, b, user="nrm_app"):
 
 @pytest.fixture
 def second_cluster(workdir):
-    top = workdir / ("second-" + uuid.uuid4().hex[:6])
-    top.mkdir()
-    top.chmod(0o755)
-    c = Cluster(top)
-    c.start()
-    try:
-        c.not_durable()
-        c.nrmctl("migrate")
+    with Cluster.migrated(workdir / ("second-" + uuid.uuid4().hex[:6])) as c:
         yield c
-    finally:
-        c.pg("drop", c.dir, check=False)
 
 
 def test_multi_host_follows_the_writable_server(nrmd_factory, cluster,

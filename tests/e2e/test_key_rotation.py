@@ -51,13 +51,7 @@ def kek_id(path):
 def own(workdir, pki):
     """A cluster, keys and KEK files of this module alone."""
     top = workdir / ("rotation-%s" % uuid.uuid4().hex[:6])
-    top.mkdir()
-    os.chmod(top, 0o755)
-    c = Cluster(top)
-    c.start()
-    try:
-        c.not_durable()
-        c.nrmctl("migrate")
+    with Cluster.migrated(top) as c:
         mypki = dict(pki)
         mypki["kek"] = new_kek(top / "kek-1")
         suffix = uuid.uuid4().hex[:6]
@@ -71,9 +65,6 @@ def own(workdir, pki):
         yield {"cluster": c, "pki": mypki, "keys": keys, "pool": pool,
                "dir": top}
         pool.close()
-    finally:
-        c.pg("stop", c.dir, check=False)
-        c.pg("drop", c.dir, check=False)
 
 
 def wait_gone(cluster):

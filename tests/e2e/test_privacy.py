@@ -37,16 +37,8 @@ SUBJECT_FIELDS = ("given_name", "family_name", "birth_date", "phone",
 
 @pytest.fixture(scope="module")
 def pcluster(workdir):
-    c = Cluster(workdir / ("privacy-%s" % uuid.uuid4().hex[:6]))
-    c.top.mkdir()
-    c.start()
-    try:
-        c.not_durable()
-        c.nrmctl("migrate")
+    with Cluster.migrated(workdir / ("privacy-%s" % uuid.uuid4().hex[:6])) as c:
         yield c
-    finally:
-        c.pg("stop", c.dir, check=False)
-        c.pg("drop", c.dir, check=False)
 
 
 @pytest.fixture(scope="module")

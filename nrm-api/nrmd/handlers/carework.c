@@ -63,17 +63,8 @@ nrm_h_note_add(struct nrm_req *r)
 static void
 cw_note_list_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
-	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
-
-	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
-		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
 	/* each note's text comes sealed: opened before the reply */
-	nrm_sealed_send(r, NRM_STMT_NOTE_LIST, &call, "case", id);
+	nrm_sealed_case_read(r, NRM_STMT_NOTE_LIST, NULL);
 }
 
 void

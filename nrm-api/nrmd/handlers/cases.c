@@ -51,17 +51,8 @@
 static void
 case_get_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
-	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
-
-	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
-		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
 	/* the subject's values come sealed: opened before the reply */
-	nrm_sealed_send(r, NRM_STMT_CASE_GET, &call, "case", id);
+	nrm_sealed_case_read(r, NRM_STMT_CASE_GET, NULL);
 }
 
 void

@@ -113,18 +113,12 @@ static void
 ind_values_answer(struct nrm_req *r, void *arg, const char *text)
 {
 	cJSON *ans = NULL, *entry = NULL, *body;
-	const cJSON *status;
 
 	if (text == NULL)
 		goto out;
-	ans = cJSON_Parse(text);
-	status = cJSON_GetObjectItemCaseSensitive(ans, "status");
-	body = cJSON_GetObjectItemCaseSensitive(ans, "body");
-	if (!cJSON_IsNumber(status) || status->valueint != 200 ||
-	    !cJSON_IsObject(body)) {
-		nrm_dbapi_answer(r, text, NULL);
+	body = nrm_dbapi_answer_member(r, text, 200, "body", &ans);
+	if (body == NULL)
 		goto out;
-	}
 	entry = cJSON_Parse(arg);
 	if (entry == NULL || ind_add_labels(body) != NRM_OK ||
 	    !cJSON_AddItemToObject(

@@ -92,21 +92,16 @@ pub_prepared(struct nrm_req *r, void *arg, const char *text)
 	struct pub_post *p = arg;
 	struct nrm_dbapi_call c;
 	cJSON *ans = NULL;
-	const cJSON *status, *draft;
+	const cJSON *draft;
 	char hex[NRM_PUB_HEX_LEN + 1], sig[NRM_PUB_SIG_B64_LEN + 1];
 	struct evp_pkey_st *key;
 	char *content = NULL;
 
 	if (text == NULL)
 		goto out;
-	ans = cJSON_Parse(text);
-	status = cJSON_GetObjectItemCaseSensitive(ans, "status");
-	draft = cJSON_GetObjectItemCaseSensitive(ans, "draft");
-	if (!cJSON_IsNumber(status) || status->valueint != 0 ||
-	    !cJSON_IsObject(draft)) {
-		nrm_dbapi_answer(r, text, NULL);
+	draft = nrm_dbapi_answer_member(r, text, 0, "draft", &ans);
+	if (draft == NULL)
 		goto out;
-	}
 	key = nrm_checkpoints_key(r->app->checkpoints);
 	if (key == NULL) {
 		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
@@ -215,20 +210,15 @@ pub_got(struct nrm_req *r, void *arg, const char *text)
 {
 	struct nrm_pub_render *how = arg;
 	cJSON *ans = NULL;
-	const cJSON *status, *body;
+	const cJSON *body;
 	char *out = NULL;
 	size_t len = 0;
 
 	if (text == NULL)
 		goto out;
-	ans = cJSON_Parse(text);
-	status = cJSON_GetObjectItemCaseSensitive(ans, "status");
-	body = cJSON_GetObjectItemCaseSensitive(ans, "body");
-	if (!cJSON_IsNumber(status) || status->valueint != 200 ||
-	    !cJSON_IsObject(body)) {
-		nrm_dbapi_answer(r, text, NULL);
+	body = nrm_dbapi_answer_member(r, text, 200, "body", &ans);
+	if (body == NULL)
 		goto out;
-	}
 	if (nrm_pub_render(body, how, &out, &len) != NRM_OK) {
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
 		goto out;

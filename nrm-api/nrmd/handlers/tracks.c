@@ -95,18 +95,9 @@ nrm_h_ident_record(struct nrm_req *r)
 static void
 ident_list_authed(struct nrm_req *r)
 {
-	struct nrm_dbapi_call call;
-	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
-
-	if (nrm_req_purpose(r, &purpose, &reason) != NRM_OK)
-		return;
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	nrm_dbapi_text(&call, r->app->cfg.jurisdiction_profile);
-	nrm_dbapi_text(&call, purpose);
-	nrm_dbapi_text(&call, reason);
 	/* each entry's rationale comes sealed: opened before the reply */
-	nrm_sealed_send(r, NRM_STMT_IDENT_LIST, &call, "case", id);
+	nrm_sealed_case_read(
+	    r, NRM_STMT_IDENT_LIST, r->app->cfg.jurisdiction_profile);
 }
 
 void

@@ -2,6 +2,7 @@
 API keys nrmctl creates in it.
 """
 
+import contextlib
 import hashlib
 import shlex
 from pathlib import Path
@@ -30,6 +31,23 @@ class Cluster:
         self.pg("stop", self.dir)
 
     @classmethod
+    @contextlib.contextmanager
+    def migrated(cls, top):
+        """A cluster of a test's own in `top` (made here, mode 755):
+        started, not durable, migrated; stopped and removed after."""
+        top = Path(top)
+        top.mkdir()
+        top.chmod(0o755)
+        c = cls(top)
+        c.start()
+        try:
+            c.prepare()
+            yield c
+        finally:
+            c.pg("stop", c.dir, check=False)
+            c.pg("drop", c.dir, check=False)
+
+    @classmethod
     def attach(cls, pgdir, port):
         """The running cluster in `pgdir` (another worker's)."""
         c = cls(Path(pgdir).parent, port)
@@ -43,6 +61,12 @@ class Cluster:
     # own settings keep durability on.
     NOT_DURABLE = ("fsync = off", "synchronous_commit = off",
                    "full_page_writes = off")
+
+    def prepare(self):
+        """A started cluster made ready for a suite: not durable,
+        migrated with today's sql/."""
+        self.not_durable()
+        self.nrmctl("migrate")
 
     def not_durable(self):
         for setting in self.NOT_DURABLE:
