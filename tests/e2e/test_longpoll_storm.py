@@ -203,3 +203,48 @@ def test_a_longpoll_whose_requery_fails_gets_an_empty_page(
         assert st == 200, raw[:300]
         assert body == ('{"items":[],"next_cursor":null,"after":"%s"}'
                         % w).encode(), body
+
+
+def test_one_region_page_for_many_readers_each_audited(
+        nrmd_factory, cluster, keys):
+    """Long-polls of different coordinators of one region, the same
+    filters: woken by one case, they are answered from one api.inbox_many
+    call (one page for the region), and every reader has its own
+    allowed inbox.list audit events (its first query's and the
+    wake-up's) under its own request id and key."""
+    dd = nrmd_factory(config={"longpoll_recheck": 3600})
+    suffix = uuid.uuid4().hex[:6]
+    cos = [create_key(cluster, "coordinator", "Fan %s %d" % (suffix, i),
+                      "care_agency", regions=("VR13",)) for i in range(4)]
+    after = {k.token: requests.get(
+        dd.url + "/v1/inbox", params={"limit": 1}, headers=auth(k),
+        timeout=30).json()["after"] for k in cos}
+    sel = selectors.DefaultSelector()
+    for k in cos:
+        s = open_longpoll(dd, k, after[k.token], 50, 30)
+        sel.register(s, selectors.EVENT_READ, bytearray())
+    wait_for(lambda: metric(dd, "nrm_inbox_longpolls_waiting") == 4
+             and metric(dd, "nrm_inbox_longpolls_queued") == 0, 60,
+             what="4 long-polls held")
+    case = new_case(dd, keys["reporter"], "VR13")
+    done = collect(sel, 4, time.monotonic() + 30)
+    assert len(done) == 4
+    rids = []
+    bodies = set()
+    for raw in done.values():
+        st, body = parse(raw)
+        assert st == 200 and case.encode() in body, raw[:300]
+        bodies.add(body)
+        rids.append(re.search(rb"X-Request-Id: (\S+)", raw).group(1)
+                    .decode())
+    # one page of VR13, the same for the four
+    assert len(bodies) == 1, bodies
+    rows = cluster.sql(
+        "select request_id, api_key_id::text, outcome, purpose "
+        "from audit.event where action = 'inbox.list' and "
+        "request_id in (%s)" % ", ".join("'%s'" % r for r in rids))
+    # two reads each: its first query (nothing newer) and the wake-up's
+    assert sorted(r[0] for r in rows) == sorted(rids * 2), rows
+    assert {r[2] for r in rows} == {"allowed"}
+    assert {r[3] for r in rows} == {"care"}
+    assert len({r[1] for r in rows}) == 4, "each reader's own key"

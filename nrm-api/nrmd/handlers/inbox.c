@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -172,15 +173,17 @@ struct inbox_batch {
 	struct inbox_waiter *w[];
 };
 
+/*
+ * Long-polls with the same filters share one api.inbox_many call, whoever
+ * asks and whatever their watermark: the database authenticates and
+ * audits each and renders one page per scope (sql/api/31_inbox_fanout).
+ */
 static bool
 inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 {
-	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
-	    nrm_req_same_cert(a->w.r, b->w.r) &&
-	    strcmp(a->state, b->state) == 0 &&
+	return strcmp(a->state, b->state) == 0 &&
 	    strcmp(a->priority, b->priority) == 0 &&
 	    strcmp(a->after_key, b->after_key) == 0 &&
-	    strcmp(a->since, b->since) == 0 &&
 	    strcmp(a->limit, b->limit) == 0 && strcmp(a->mine, b->mine) == 0;
 }
 
@@ -209,11 +212,9 @@ inbox_question(const struct inbox_waiter *iw)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
-	h = inbox_hash(h, iw->w.r->token_hash, 32);
 	h = INBOX_HASH_STR(h, iw->state);
 	h = INBOX_HASH_STR(h, iw->priority);
 	h = INBOX_HASH_STR(h, iw->after_key);
-	h = INBOX_HASH_STR(h, iw->since);
 	h = INBOX_HASH_STR(h, iw->limit);
 	return INBOX_HASH_STR(h, iw->mine);
 }
@@ -279,15 +280,15 @@ inbox_batch_failed(
 	}
 }
 
-/* Answer every waiter of the batch with the refusal `root` (not 200). */
-static void
-inbox_batch_refused(struct inbox_batch *b, cJSON *root)
+/*
+ * The refusal `root` (an api.inbox answer, not 200) as the text to answer
+ * with: the database's argument names turned into the client's.
+ */
+static char *
+inbox_refusal_text(cJSON *root)
 {
-	struct nrm_req *lead = b->w[0]->w.r;
 	cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
 	cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
-	cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	char *text;
 
 	/*
 	 * The database names its arguments: p_after_key is the client's
@@ -298,16 +299,39 @@ inbox_batch_refused(struct inbox_batch *b, cJSON *root)
 	else if (cJSON_IsString(field) &&
 	    strcmp(field->valuestring, "since") == 0)
 		cJSON_SetValuestring(field, "after");
-	if (cJSON_IsNumber(st) && st->valueint == 401)
-		nrm_auth_cache_evict(lead->app->auth_cache, lead->token_hash);
-	text = cJSON_PrintUnformatted(root);
-	for (int i = 0; i < b->n; i++) {
-		struct nrm_req *r = b->w[i]->w.r;
+	return cJSON_PrintUnformatted(root);
+}
 
-		b->w[i]->w.querying = false;
-		inbox_waiter_free(b->w[i]);
-		nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
-	}
+/* Answer waiter iw with the refusal text (a 401 leaves the cache). */
+static void
+inbox_refuse(struct inbox_waiter *iw, const char *text, int status)
+{
+	struct nrm_req *r = iw->w.r;
+
+	iw->w.querying = false;
+	if (status == 401)
+		nrm_auth_cache_evict(r->app->auth_cache, r->token_hash);
+	inbox_waiter_free(iw);
+	nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
+}
+
+/* The status of an api.* answer (500 when it has none). */
+static int
+inbox_status(const cJSON *root)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
+
+	return cJSON_IsNumber(st) ? st->valueint : 500;
+}
+
+/* Answer every waiter of the batch with the refusal `root` (not 200). */
+static void
+inbox_batch_refused(struct inbox_batch *b, cJSON *root)
+{
+	char *text = inbox_refusal_text(root);
+
+	for (int i = 0; i < b->n; i++)
+		inbox_refuse(b->w[i], text, inbox_status(root));
 	free(text);
 }
 
@@ -346,6 +370,165 @@ out:
 	free(b);
 	if (group)
 		nrm_waiters_query_done(reg);
+}
+
+/*
+ * api.inbox_many's answer for a group: {"pages": [answer], "of": [index
+ * per waiter]}.  Each page is rendered once (inbox_page, or the refusal's
+ * text) and written to every waiter whose index names it.
+ */
+static void
+inbox_many_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct inbox_batch *b = arg;
+	struct nrm_waiters *reg = b->w[0]->w.reg;
+	cJSON *root = NULL, *pages, *of;
+	char **text = NULL;
+	bool *items = NULL;
+	int n_pages;
+
+	b->w[0]->w.r->q = NULL;
+	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		root = cJSON_Parse(PQgetvalue(res, 0, 0));
+	pages = cJSON_GetObjectItemCaseSensitive(root, "pages");
+	of = cJSON_GetObjectItemCaseSensitive(root, "of");
+	n_pages = cJSON_GetArraySize(pages);
+	if (!cJSON_IsArray(pages) || cJSON_GetArraySize(of) != b->n) {
+		inbox_batch_failed(
+		    b, outcome == NRM_DB_OK ? NRM_DB_ERROR : outcome, res);
+		goto out;
+	}
+	text = nrm_xcalloc((size_t)n_pages + 1, sizeof(*text));
+	items = nrm_xcalloc((size_t)n_pages + 1, sizeof(*items));
+	for (int k = 0; k < n_pages; k++) {
+		cJSON *page = cJSON_GetArrayItem(pages, k);
+		cJSON *body = cJSON_GetObjectItemCaseSensitive(page, "body");
+
+		if (inbox_status(page) != 200) {
+			text[k] = inbox_refusal_text(page);
+			continue;
+		}
+		items[k] = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			       body, "items")) > 0;
+		text[k] = inbox_page(b->w[0]->w.r->app, body);
+	}
+	for (int i = 0; i < b->n; i++) {
+		const cJSON *o = cJSON_GetArrayItem(of, i);
+		int k = cJSON_IsNumber(o) ? o->valueint : -1;
+		cJSON *page = cJSON_GetArrayItem(pages, k);
+
+		if (k < 0 || k >= n_pages || text[k] == NULL)
+			inbox_answer(b->w[i]); /* nothing new: ask again */
+		else if (inbox_status(page) != 200)
+			inbox_refuse(b->w[i], text[k], inbox_status(page));
+		else
+			inbox_deliver(b->w[i], text[k], items[k]);
+	}
+	for (int k = 0; k < n_pages; k++)
+		free(text[k]);
+out:
+	free(text);
+	free(items);
+	cJSON_Delete(root);
+	free(b);
+	nrm_waiters_query_done(reg);
+}
+
+/* Append s to a PostgreSQL array literal as one quoted element. */
+static void
+inbox_elem(struct evbuffer *buf, const char *s)
+{
+	evbuffer_add_printf(
+	    buf, "%s\"", evbuffer_get_length(buf) > 1 ? "," : "");
+	for (; *s != '\0'; s++)
+		evbuffer_add_printf(
+		    buf, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
+	evbuffer_add(buf, "\"", 1);
+}
+
+/* An array literal's text (NUL-terminated, the caller frees). */
+static char *
+inbox_array(struct evbuffer *buf)
+{
+	size_t n;
+	char *s;
+
+	evbuffer_add(buf, "}", 1);
+	n = evbuffer_get_length(buf);
+	s = nrm_xmalloc(n + 1);
+	evbuffer_remove(buf, s, n);
+	s[n] = '\0';
+	evbuffer_add(buf, "{", 1);
+	return s;
+}
+
+/*
+ * One api.inbox_many call for the group b (same filters): the arrays of
+ * its waiters' credentials, request ids, clients and watermarks.
+ */
+static struct nrm_dbq *
+inbox_send_many(struct inbox_batch *b)
+{
+	struct inbox_waiter *iw = b->w[0];
+	struct nrm_app *app = iw->w.r->app;
+	struct evbuffer *buf = evbuffer_new();
+	char *arr[4];
+	const char *values[9];
+	struct nrm_dbq *q = NULL;
+
+	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
+		goto out;
+	for (int a = 0; a < 4; a++) {
+		evbuffer_add(buf, "{", 1);
+		for (int i = 0; i < b->n; i++) {
+			struct nrm_dbapi_call c;
+			char hex[2 * 64 + 3] = "\\x";
+			struct nrm_req *r = b->w[i]->w.r;
+
+			switch (a) {
+			case 0: /* the credential, as nrm_dbapi_begin has it */
+				nrm_dbapi_begin(&c, r);
+				for (int k = 0; k < c.lengths[0]; k++)
+					snprintf(hex + 2 + 2 * k, 3, "%02x",
+					    c.credential[k]);
+				inbox_elem(buf, hex);
+				break;
+			case 1:
+				inbox_elem(buf, r->id);
+				break;
+			case 2:
+				if (r->client_addr[0] == '\0')
+					evbuffer_add_printf(
+					    buf, "%sNULL", i > 0 ? "," : "");
+				else
+					inbox_elem(buf, r->client_addr);
+				break;
+			default:
+				inbox_elem(buf, b->w[i]->since);
+				break;
+			}
+		}
+		arr[a] = inbox_array(buf);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	}
+	values[0] = arr[0];
+	values[1] = arr[1];
+	values[2] = arr[2];
+	values[3] = arr[3];
+	values[4] = iw->state;
+	values[5] = iw->priority[0] != '\0' ? iw->priority : NULL;
+	values[6] = iw->after_key[0] != '\0' ? iw->after_key : NULL;
+	values[7] = iw->limit;
+	values[8] = iw->mine;
+	q = nrm_db_exec(app->db, NRM_STMT_INBOX_MANY, 9, values, NULL, NULL,
+	    inbox_many_done, b);
+	for (int a = 0; a < 4; a++)
+		free(arr[a]);
+out:
+	if (buf != NULL)
+		evbuffer_free(buf);
+	return q;
 }
 
 /* Send the batch's query (its waiters ask the same); NULL: not sent. */
@@ -398,7 +581,7 @@ nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 		nrm_waiters_query_done(reg);
 		return;
 	}
-	b->w[0]->w.r->q = inbox_send(b);
+	b->w[0]->w.r->q = inbox_send_many(b);
 	if (b->w[0]->w.r->q == NULL) {
 		inbox_batch_failed(b, NRM_DB_UNAVAILABLE, NULL);
 		free(b);
