@@ -377,15 +377,20 @@ def req(method, path, token, body=None, extra=""):
 def quiesce(b, cl, want_waiting, min_queries, timeout):
     """Until nrmd holds want_waiting long-polls and has sent at least
     min_queries queries in all, with no new query for 60 ms (its queue
-    is empty), keeping the client's loop turning.  The metrics then."""
+    is empty), keeping the client's loop turning.  The metrics then.
+    An nrmd that queues the long-polls' queries (and sends one per group
+    of waiters with the same filters) reports nrm_inbox_longpolls_queued:
+    then no long-poll waiting for its query replaces min_queries."""
     end = time.time() + timeout
     prev = None
     m = None
     while time.time() < end:
         m = b.metrics()
         q = m["nrm_db_queries_total"]
-        if m["nrm_inbox_longpolls_waiting"] == want_waiting and \
-                q >= min_queries:
+        sent = m["nrm_inbox_longpolls_queued"] == 0 and \
+            m["nrm_db_queue_length"] == 0 \
+            if "nrm_inbox_longpolls_queued" in m else q >= min_queries
+        if m["nrm_inbox_longpolls_waiting"] == want_waiting and sent:
             if prev == q:
                 return m
             prev = q

@@ -6,6 +6,9 @@
 #   BENCH_WARMUP=3           seconds of untimed warm-up of each side
 #   BENCH_INBOX_WAITERS=1000 long-polls held for the wake-up latency
 #   BENCH_INBOX_SIGNALS=30   signals submitted for the wake-up latency
+#   BENCH_INBOX_COLD_EACH=10 long-polls of each region but the busy one
+#                            (1: 991 of 1,000 in one region; 100: 100 in
+#                            each of the ten regions)
 #   BENCH_INBOX_CONNS=10000  idle long-polls held for the memory figure
 #   BENCH_INBOX_PHASES="wakeup page memory"   which parts to run
 #   BENCH_POOL=4             nrmd's db_pool_size
@@ -17,7 +20,9 @@
 # migrations, a reporter key and ten coordinator keys (VR13, the busy
 # region, and VR01..VR09, one key each), a pseudonym key, and bin/nrmd
 # on a free loopback port (plain HTTP, log_level warn, db_pool_size 4,
-# max_connections = BENCH_INBOX_CONNS + 200, longpoll_max_wait 300,
+# max_connections = BENCH_INBOX_CONNS + 200 (and the long-polls' and
+# connections' caps per key and address: one client holds them all),
+# longpoll_max_wait 300,
 # shutdown_timeout 3: nrmd waits that long on SIGTERM when a load
 # generator left a request half sent; nothing is measured then).  Each
 # part runs on a fresh nrmd.
@@ -86,6 +91,7 @@ cd "$(dirname "$0")/.."
 SECS=${BENCH_INBOX_SECONDS:-10}
 WAITERS=${BENCH_INBOX_WAITERS:-1000}
 SIGNALS=${BENCH_INBOX_SIGNALS:-30}
+COLD_EACH=${BENCH_INBOX_COLD_EACH:-10}
 NCONNS=${BENCH_INBOX_CONNS:-10000}
 PHASES=${BENCH_INBOX_PHASES:-wakeup page memory}
 HOT=VR13
@@ -94,7 +100,7 @@ COLD="VR01 VR02 VR03 VR04 VR05 VR06 VR07 VR08 VR09"
 BENCH_NAME=bench-inbox.sh
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
-bench_check_ints SECS WAITERS SIGNALS NCONNS
+bench_check_ints SECS WAITERS SIGNALS NCONNS COLD_EACH
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
@@ -133,6 +139,9 @@ CO_HASH="\\x$(printf '%s' "$CO_TOKEN" | sha256sum | cut -c1-64)"
 bench_nrmd_conf "$TMP/nrmd.conf" <<EOF
 max_connections = $((NCONNS + 200))
 longpoll_max_wait = 300
+longpoll_max_per_key = $((NCONNS + 200))
+longpoll_max_per_address = $((NCONNS + 200))
+conn_max_per_address = $((NCONNS + 200))
 shutdown_timeout = 3
 EOF
 
@@ -161,7 +170,8 @@ if has_phase wakeup; then
 	before=$(snapshot)
 	run_bg python3 bench/longpoll.py wakeup --url "$URL" \
 	    --keys "$TMP/keys" --out "$TMP/wakeup.json" \
-	    --waiters "$WAITERS" --signals "$SIGNALS" ||
+	    --waiters "$WAITERS" --signals "$SIGNALS" \
+	    --cold-each "$COLD_EACH" ||
 		die "the wake-up benchmark failed"
 	after=$(snapshot)
 	ids=$(python3 -c 'import json, sys

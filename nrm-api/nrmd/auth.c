@@ -17,8 +17,11 @@
 
 #define AUTH_CACHE_SLOTS 4096 /* direct-mapped; a collision evicts */
 
+struct auth_pending;
+
 struct nrm_auth_cache {
 	struct nrm_principal slot[AUTH_CACHE_SLOTS];
+	struct auth_pending *flights; /* lookups out (nrm_auth_require) */
 };
 
 struct nrm_auth_cache *
@@ -195,11 +198,66 @@ auth_parse_principal(const cJSON *body, struct nrm_principal *p)
 	return NRM_OK;
 }
 
+/*
+ * One api.authorize out for a request (the leader), and the requests
+ * with the same token (and client certificate) that wait for its
+ * answer: the followers, a list through `next`.
+ */
 struct auth_pending {
 	struct nrm_req *r;
 	unsigned roles;
 	nrm_auth_cb cont;
+	const char *action, *object_type;
+	bool flight; /* on the cache's list of flights */
+	struct auth_pending *next; /* the next flight, or follower */
+	struct auth_pending *followers;
 };
+
+static void auth_ask(struct nrm_req *r, unsigned roles, const char *action,
+    const char *object_type, const char *object_id, bool record,
+    nrm_auth_cb cont);
+static const char *auth_object_id(const struct nrm_req *r);
+
+/* The lookup out for r's token, or NULL. */
+static struct auth_pending *
+auth_flight_find(struct nrm_auth_cache *c, const struct nrm_req *r)
+{
+	for (struct auth_pending *f = c->flights; f != NULL; f = f->next)
+		if (memcmp(f->r->token_hash, r->token_hash, 32) == 0 &&
+		    nrm_req_same_cert(f->r, r))
+			return f;
+	return NULL;
+}
+
+/*
+ * Take the flight ap off the list and hand its followers the principal
+ * p (NULL: the lookup gave none; each then asks for itself).
+ */
+static void
+auth_flight_land(struct auth_pending *ap, const struct nrm_principal *p)
+{
+	struct nrm_auth_cache *c = ap->r->app->auth_cache;
+	struct auth_pending **pp, *f, *next;
+
+	if (!ap->flight)
+		return;
+	for (pp = &c->flights; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == ap) {
+			*pp = ap->next;
+			break;
+		}
+	for (f = ap->followers; f != NULL; f = next) {
+		next = f->next;
+		if (p != NULL && (p->role & f->roles)) {
+			f->r->principal = *p;
+			f->cont(f->r);
+		} else {
+			auth_ask(f->r, f->roles, f->action, f->object_type,
+			    auth_object_id(f->r), false, f->cont);
+		}
+		free(f);
+	}
+}
 
 static void
 auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
@@ -211,28 +269,35 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	struct nrm_principal p;
 	cJSON *root = NULL, *st, *body;
 
-	free(ap);
 	r->q = NULL;
 	if (outcome != NRM_DB_OK) {
+		auth_flight_land(ap, NULL);
+		free(ap);
 		nrm_dbapi_fail(r, outcome, res);
 		return;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		auth_flight_land(ap, NULL);
+		free(ap);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
 		return;
 	}
 	root = cJSON_Parse(PQgetvalue(res, 0, 0));
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	if (!cJSON_IsNumber(st) || st->valueint != 200) {
-		cJSON_Delete(root);
-		/* A denial: let the generic path render the problem. */
-		nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), NULL);
-		return;
-	}
 	memset(&p, 0, sizeof(p));
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
-	if (auth_parse_principal(body, &p) != NRM_OK) {
+	if (!cJSON_IsNumber(st) || st->valueint != 200 ||
+	    auth_parse_principal(body, &p) != NRM_OK) {
+		bool denial = !cJSON_IsNumber(st) || st->valueint != 200;
+
 		cJSON_Delete(root);
+		auth_flight_land(ap, NULL);
+		free(ap);
+		if (denial) {
+			/* let the generic path render the problem */
+			nrm_dbapi_answer(r, PQgetvalue(res, 0, 0), NULL);
+			return;
+		}
 		nrm_error("unexpected principal shape req=%s", r->id);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
 		return;
@@ -242,6 +307,8 @@ auth_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	p.cached_ms = nrm_mono_ms();
 	if (r->app->cfg.auth_cache_ttl > 0)
 		*auth_slot(r->app->auth_cache, r->token_hash) = p;
+	auth_flight_land(ap, &p);
+	free(ap);
 	if (!(p.role & roles)) {
 		/* Cannot happen: api.authorize checked the role list. */
 		nrm_req_fail(r, NRM_E_FORBIDDEN, "",
@@ -278,6 +345,7 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
     const char *object_type, const char *object_id, bool record,
     nrm_auth_cb cont)
 {
+	struct nrm_auth_cache *c = r->app->auth_cache;
 	struct nrm_dbapi_call call;
 	struct auth_pending *ap;
 	char list[128] = "{";
@@ -293,13 +361,20 @@ auth_ask(struct nrm_req *r, unsigned roles, const char *action,
 	nrm_dbapi_text(&call, action);
 	nrm_dbapi_text(&call, object_type);
 	nrm_dbapi_text(&call, object_id);
-	ap = nrm_xmalloc(sizeof(*ap));
+	ap = nrm_xcalloc(1, sizeof(*ap));
 	ap->r = r;
 	ap->roles = roles;
 	ap->cont = cont;
 	if (nrm_dbapi_exec(r, record ? NRM_STMT_RECORD : NRM_STMT_AUTHORIZE,
-		&call, auth_done, ap) != NRM_OK)
+		&call, auth_done, ap) != NRM_OK) {
 		free(ap);
+		return;
+	}
+	if (!record) { /* later misses for this token wait for it */
+		ap->flight = true;
+		ap->next = c->flights;
+		c->flights = ap;
+	}
 }
 
 void
@@ -326,6 +401,24 @@ nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
 		r->principal = *p;
 		cont(r);
 		return;
+	}
+	/* A lookup for this token is out: its answer serves this one too. */
+	{
+		struct auth_pending *f =
+		    auth_flight_find(r->app->auth_cache, r);
+
+		if (f != NULL && object_type != NULL) {
+			struct auth_pending *w = nrm_xcalloc(1, sizeof(*w));
+
+			w->r = r;
+			w->roles = roles;
+			w->cont = cont;
+			w->action = action;
+			w->object_type = object_type;
+			w->next = f->followers;
+			f->followers = w;
+			return;
+		}
 	}
 	/* Unknown, or a role that may not: the database decides and audits. */
 	auth_ask(r, roles, action, object_type, auth_object_id(r), false, cont);

@@ -15,6 +15,13 @@
  * revoked key never reads or writes anything after revocation; at most
  * it still gets a validation answer for auth_cache_ttl seconds.  A 401
  * from the database evicts the entry.
+ *
+ * Requests that miss the cache for a token whose lookup is already out
+ * wait for that lookup instead of sending their own (so a thousand
+ * long-polls opened at once with one key cost one api.authorize, not a
+ * thousand queued queries): when it answers with the principal, each
+ * follower whose role may act goes on with it; any other follower asks
+ * the database itself (a denial is audited per request).
  */
 #ifndef NRM_AUTH_H
 #define NRM_AUTH_H

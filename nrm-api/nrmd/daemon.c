@@ -594,8 +594,13 @@ nrm_daemon_init(
 			 "audit_signing_key_file so that a rewritten chain "
 			 "can be caught");
 	}
-	app->waiters = nrm_waiters_new(
-	    app->base, nrm_h_inbox_requery, nrm_h_inbox_answer_empty);
+	/*
+	 * The long-polls' queries take at most all request connections
+	 * but one: the rest of the API is never queued behind a wake-up.
+	 */
+	app->waiters = nrm_waiters_new(app->base, nrm_h_inbox_requery,
+	    nrm_h_inbox_answer_empty, nrm_h_inbox_same,
+	    app->cfg.db_pool_size > 1 ? app->cfg.db_pool_size - 1 : 1);
 	if (nrm_db_listen(app->db, "nrm_inbox", daemon_notify, d) != NRM_OK)
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
 		    "could not start the LISTEN connection");

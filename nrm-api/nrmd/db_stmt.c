@@ -120,4 +120,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_REFERRAL_LIST] = DB_REQ(referral_list, "$4"),
     [NRM_STMT_REFERRAL_ANSWER] = DB_REQ(referral_answer, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_RELATED] = DB_REQ(case_related, "$4::uuid"),
+    /* The long-polls' fan-out: one element per waiter in $1..$4. */
+    [NRM_STMT_INBOX_MANY] = DB_API(inbox_many,
+	"$1::bytea[], $2::text[], $3::inet[], $4::bigint[], $5, $6, "
+	"$7::jsonb, $8::integer, $9::boolean"),
 };

@@ -30,6 +30,7 @@ void nrm_h_inbox(struct nrm_req *r);
 void nrm_h_inbox_requery(
     struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
 void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
+bool nrm_h_inbox_same(const struct nrm_waiter *a, const struct nrm_waiter *b);
 void nrm_h_case_get(struct nrm_req *r);
 /* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
 void nrm_h_case_act(struct nrm_req *r);

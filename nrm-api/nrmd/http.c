@@ -369,6 +369,16 @@ nrm_req_client_cert(const struct nrm_req *r, unsigned char sha256[32])
 }
 
 bool
+nrm_req_same_cert(const struct nrm_req *a, const struct nrm_req *b)
+{
+	unsigned char ha[32], hb[32];
+	bool ca = nrm_req_client_cert(a, ha) == NRM_OK;
+	bool cb = nrm_req_client_cert(b, hb) == NRM_OK;
+
+	return ca == cb && (!ca || memcmp(ha, hb, sizeof(ha)) == 0);
+}
+
+bool
 nrm_http_tls_swap(struct nrm_http *h, SSL_CTX *ctx)
 {
 	if (h->ssl_ctx == NULL) {

@@ -205,6 +205,9 @@ bool nrm_req_tls(const struct nrm_req *r);
 int nrm_req_client_cert(
     const struct nrm_req *r, unsigned char sha256[32]) NRM_MUSTCHECK;
 
+/* a and b presented the same client certificate, or neither has one. */
+bool nrm_req_same_cert(const struct nrm_req *a, const struct nrm_req *b);
+
 /*
  * Serve new TLS connections with `ctx` (taken; reload): true when
  * swapped, false (ctx freed) when there is no TLS listener.

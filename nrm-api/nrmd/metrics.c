@@ -373,6 +373,8 @@ nrm_h_metrics(struct nrm_req *r)
 	    (unsigned long long)st.reconnects);
 	M("nrm_inbox_longpolls_waiting", "gauge",
 	    "GET /v1/inbox long-polls waiting.", "%d", ws.waiting);
+	M("nrm_inbox_longpolls_queued", "gauge",
+	    "Long-polls waiting for their turn to query.", "%d", ws.queued);
 	M("nrm_inbox_wakeups_total", "counter",
 	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
 	    (unsigned long long)ws.wakeups);

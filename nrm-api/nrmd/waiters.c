@@ -23,8 +23,14 @@ struct nrm_waiters {
 	struct event_base *base;
 	nrm_waiters_requery_cb requery;
 	nrm_waiters_answer_cb answer;
+	nrm_waiters_same_cb same;
 	struct waiters_list list;
 	int n_waiting;
+	struct waiters_list queue; /* waiting for a query slot (qlink) */
+	int n_queued;
+	int inflight; /* groups with a query out */
+	int max_inflight;
+	bool pumping; /* in waiters_pump: do not re-enter */
 	struct event reap;
 	uint64_t wakeups;
 	struct nrm_hist wake;
@@ -38,9 +44,20 @@ nrm_waiter_init(
 	w->r = r;
 }
 
+static void
+waiters_unqueue(struct nrm_waiter *w)
+{
+	if (w->queued) {
+		TAILQ_REMOVE(&w->reg->queue, w, qlink);
+		w->reg->n_queued--;
+		w->queued = false;
+	}
+}
+
 void
 nrm_waiter_remove(struct nrm_waiter *w)
 {
+	waiters_unqueue(w);
 	if (w->waiting) {
 		TAILQ_REMOVE(&w->reg->list, w, link);
 		w->reg->n_waiting--;
@@ -96,6 +113,62 @@ nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
 	w->waiting = true;
 }
 
+/*
+ * Send queries while fewer than max_inflight groups have one out: the
+ * first waiter of the queue and every queued waiter that may share its
+ * query (up to NRM_WAITERS_GROUP_MAX) make one group.  Re-entered from
+ * a requery that finishes at once, it returns: the outer loop goes on.
+ */
+static void
+waiters_pump(struct nrm_waiters *reg)
+{
+	struct nrm_waiter *ws[NRM_WAITERS_GROUP_MAX];
+
+	if (reg->pumping)
+		return;
+	reg->pumping = true;
+	while (reg->inflight < reg->max_inflight && reg->n_queued > 0) {
+		struct nrm_waiter *first = TAILQ_FIRST(&reg->queue);
+		struct nrm_waiter *w, *next;
+		int n = 0;
+
+		for (w = first; w != NULL && n < NRM_WAITERS_GROUP_MAX;
+		     w = next) {
+			next = TAILQ_NEXT(w, qlink);
+			if (w != first &&
+			    (w->question != first->question ||
+				!reg->same(first, w)))
+				continue;
+			waiters_unqueue(w);
+			w->querying = true;
+			ws[n++] = w;
+		}
+		reg->inflight++;
+		reg->requery(reg, ws, n);
+	}
+	reg->pumping = false;
+}
+
+void
+nrm_waiter_enqueue(struct nrm_waiter *w)
+{
+	struct nrm_waiters *reg = w->reg;
+
+	if (!w->queued && !w->querying) {
+		TAILQ_INSERT_TAIL(&reg->queue, w, qlink);
+		reg->n_queued++;
+		w->queued = true;
+	}
+	waiters_pump(reg);
+}
+
+void
+nrm_waiters_query_done(struct nrm_waiters *reg)
+{
+	reg->inflight--;
+	waiters_pump(reg);
+}
+
 static bool
 waiters_in_scope(const struct nrm_waiter *w, const char *region)
 {
@@ -110,32 +183,33 @@ waiters_in_scope(const struct nrm_waiter *w, const char *region)
 void
 nrm_waiters_notify(struct nrm_waiters *reg, const char *region)
 {
-	struct nrm_waiter *w, **ws;
-	int n = 0;
+	struct nrm_waiter *w;
+	int64_t now;
 
 	if (reg->n_waiting == 0)
 		return;
 	/*
 	 * Waiters stay in the list while they query; one that is woken
 	 * during its query queries once more afterwards, so no wake-up is
-	 * lost.
+	 * lost.  The others join the queue, drained at the bound's pace.
 	 */
-	ws = nrm_xcalloc((size_t)reg->n_waiting, sizeof(*ws));
+	now = nrm_mono_us();
 	TAILQ_FOREACH(w, &reg->list, link)
 	{
 		if (region != NULL && !waiters_in_scope(w, region))
 			continue;
 		reg->wakeups++;
 		if (w->woken_us == 0)
-			w->woken_us = nrm_mono_us();
+			w->woken_us = now;
 		if (w->querying)
 			w->again = true;
-		else if (n < reg->n_waiting)
-			ws[n++] = w;
+		else if (!w->queued) {
+			TAILQ_INSERT_TAIL(&reg->queue, w, qlink);
+			reg->n_queued++;
+			w->queued = true;
+		}
 	}
-	if (n > 0)
-		reg->requery(reg, ws, n);
-	free(ws);
+	waiters_pump(reg);
 }
 
 /*
@@ -204,6 +278,8 @@ void
 nrm_waiters_stats(const struct nrm_waiters *reg, struct nrm_waiters_stats *out)
 {
 	out->waiting = reg->n_waiting;
+	out->queued = reg->n_queued;
+	out->inflight = reg->inflight;
 	out->wakeups = reg->wakeups;
 	out->wake = &reg->wake;
 }
@@ -227,7 +303,7 @@ waiters_reap_tick(evutil_socket_t fd, short what, void *arg)
 
 struct nrm_waiters *
 nrm_waiters_new(struct event_base *base, nrm_waiters_requery_cb requery,
-    nrm_waiters_answer_cb answer)
+    nrm_waiters_answer_cb answer, nrm_waiters_same_cb same, int max_inflight)
 {
 	struct nrm_waiters *reg = nrm_xcalloc(1, sizeof(*reg));
 	struct timeval tv = {WAITERS_REAP_S, 0};
@@ -235,7 +311,10 @@ nrm_waiters_new(struct event_base *base, nrm_waiters_requery_cb requery,
 	reg->base = base;
 	reg->requery = requery;
 	reg->answer = answer;
+	reg->same = same;
+	reg->max_inflight = max_inflight > 0 ? max_inflight : 1;
 	TAILQ_INIT(&reg->list);
+	TAILQ_INIT(&reg->queue);
 	event_assign(&reg->reap, base, -1, EV_PERSIST, waiters_reap_tick, reg);
 	event_add(&reg->reap, &tv);
 	return reg;

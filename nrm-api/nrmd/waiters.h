@@ -5,12 +5,22 @@
  * client has gone.
  *
  * The registry knows nothing of what a waiter asks: the handler embeds a
- * struct nrm_waiter in its own waiter and registers two callbacks.
- * `requery` is handed waiters that were woken and have no query out; it
- * must send their query (setting `querying`), or answer them.  `answer`
- * must answer one waiter with an empty page, remove it and free it; it
- * runs when the wait ran out, when the daemon stops and when the client
- * has gone (the reply then writes nothing).
+ * struct nrm_waiter in its own waiter, sets its `question` (waiters with
+ * equal questions and `same` true may share one query) and registers
+ * three callbacks.  `requery` is handed one group of waiters that the
+ * registry has marked `querying`: it must send one query for them, and
+ * call nrm_waiters_query_done() exactly once when that query is over
+ * (from its callback, or at once when it could not be sent, after
+ * answering the waiters).  `answer` must answer one waiter with an empty
+ * page, remove it and free it; it runs when the wait ran out, when the
+ * daemon stops and when the client has gone (the reply then writes
+ * nothing).
+ *
+ * A wake-up never turns into a storm: waiters that need a query wait in
+ * the registry's queue (FIFO, no timer but their own wait), and at most
+ * `max_inflight` groups have a query out; the queue is drained as their
+ * answers come.  So the pool never holds more of the long-polls' queries
+ * than it can run, and none times out behind the long-polls' own backlog.
  *
  * A waiter that is woken while its query is out gets `again` set: its
  * handler queries once more when the answer comes, so no wake-up is
@@ -33,23 +43,42 @@ struct nrm_hist;
 
 struct nrm_waiter {
 	TAILQ_ENTRY(nrm_waiter) link;
+	TAILQ_ENTRY(nrm_waiter) qlink; /* in the queue for a query */
 	struct nrm_waiters *reg;
 	struct nrm_req *r;
 	struct event timer;
 	bool long_poll; /* registered: waits for a wake-up */
 	bool waiting; /* in the list of waiters: may be woken */
-	bool querying; /* a query is out */
+	bool queued; /* in the queue for a query */
+	bool querying; /* a query is out (or it is being sent) */
 	bool again; /* woken while querying: query once more */
 	bool expired; /* the wait ran out while querying */
 	int64_t woken_us; /* first wake-up not yet answered, or 0 */
+	uint64_t question; /* the handler's hash of what it asks */
 };
 
 typedef void (*nrm_waiters_requery_cb)(
     struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
 typedef void (*nrm_waiters_answer_cb)(struct nrm_waiter *w);
+/* Whether a and b (equal questions) may share one query. */
+typedef bool (*nrm_waiters_same_cb)(
+    const struct nrm_waiter *a, const struct nrm_waiter *b);
+
+/* The most waiters one query answers. */
+#define NRM_WAITERS_GROUP_MAX 256
 
 struct nrm_waiters *nrm_waiters_new(struct event_base *base,
-    nrm_waiters_requery_cb requery, nrm_waiters_answer_cb answer);
+    nrm_waiters_requery_cb requery, nrm_waiters_answer_cb answer,
+    nrm_waiters_same_cb same, int max_inflight);
+
+/*
+ * Queue w for a query (its first, or after a wake-up) unless it is
+ * queued or querying already, and send what the bound allows.
+ */
+void nrm_waiter_enqueue(struct nrm_waiter *w);
+
+/* One group's query is over (see requery above): send the next. */
+void nrm_waiters_query_done(struct nrm_waiters *reg);
 
 /* Answer every waiter (see nrm_waiters_release_all), then free. */
 void nrm_waiters_free(struct nrm_waiters *reg);
@@ -64,7 +93,10 @@ void nrm_waiter_init(
  */
 void nrm_waiter_wait(struct nrm_waiter *w, int wait_s);
 
-/* Take w out of the registry and stop its timer (before freeing it). */
+/*
+ * Take w out of the registry and its queue and stop its timer (before
+ * freeing it).
+ */
 void nrm_waiter_remove(struct nrm_waiter *w);
 
 /*
@@ -100,6 +132,8 @@ void nrm_waiter_answered(struct nrm_waiter *w, bool has_items);
 
 struct nrm_waiters_stats {
 	int waiting; /* registered now */
+	int queued; /* waiting for a query slot */
+	int inflight; /* groups with a query out */
 	uint64_t wakeups; /* notifications and re-checks, per waiter */
 	/* seconds from a wake-up to the answer with cases (the registry's) */
 	const struct nrm_hist *wake;

@@ -70,6 +70,8 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.inbox(bytea,text,inet,text,text,jsonb,bigint,integer,boolean)',
      '{nrm_coordinator}'),
     ('api.inbox_wakeup_check(bytea,text,inet,bigint)', '{nrm_coordinator}'),
+    ('api.inbox_many(bytea[],text[],inet[],bigint[],text,text,jsonb,'
+     'integer,boolean)', '{nrm_coordinator}'),
     ('api.case_take(bytea,text,inet,uuid,integer)', '{nrm_coordinator}'),
     ('api.case_decline(bytea,text,inet,uuid,integer,text,integer)',
      '{nrm_coordinator}'),

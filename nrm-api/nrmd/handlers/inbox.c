@@ -28,9 +28,11 @@
 #include "guard.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -51,6 +53,13 @@ static struct inbox_waiter *
 inbox_of(struct nrm_waiter *w)
 {
 	return nrm_container_of(w, struct inbox_waiter, w);
+}
+
+static const struct inbox_waiter *
+inbox_of_const(const struct nrm_waiter *w)
+{
+	return (const struct inbox_waiter *)(const void *)((const char *)w -
+	    offsetof(struct inbox_waiter, w));
 }
 
 static void
@@ -154,34 +163,60 @@ nrm_h_inbox_answer_empty(struct nrm_waiter *w)
 /*
  * One query answers a batch of waiters that ask the same question (same
  * key, filters, cursor and watermark): a thousand long-polls of one
- * coordinator woken by one case cost one query, not a thousand.
+ * coordinator woken by one case cost one query, not a thousand.  The
+ * registry forms the batches of long-polls (its queue, waiters.h);
+ * a request that does not wait is a batch of one.
  */
 struct inbox_batch {
+	bool group; /* the registry's: nrm_waiters_query_done() after */
 	int n;
 	struct inbox_waiter *w[];
 };
 
-/* The same client certificate (mutual TLS), or neither has one. */
-static bool
-inbox_same_cert(const struct nrm_req *a, const struct nrm_req *b)
-{
-	unsigned char ha[32], hb[32];
-	bool ca = nrm_req_client_cert(a, ha) == NRM_OK;
-	bool cb = nrm_req_client_cert(b, hb) == NRM_OK;
-
-	return ca == cb && (!ca || memcmp(ha, hb, sizeof(ha)) == 0);
-}
-
+/*
+ * Long-polls with the same filters share one api.inbox_many call, whoever
+ * asks and whatever their watermark: the database authenticates and
+ * audits each and renders one page per scope (sql/api/31_inbox_fanout).
+ */
 static bool
 inbox_same(const struct inbox_waiter *a, const struct inbox_waiter *b)
 {
-	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
-	    inbox_same_cert(a->w.r, b->w.r) &&
-	    strcmp(a->state, b->state) == 0 &&
+	return strcmp(a->state, b->state) == 0 &&
 	    strcmp(a->priority, b->priority) == 0 &&
 	    strcmp(a->after_key, b->after_key) == 0 &&
-	    strcmp(a->since, b->since) == 0 &&
 	    strcmp(a->limit, b->limit) == 0 && strcmp(a->mine, b->mine) == 0;
+}
+
+bool
+nrm_h_inbox_same(const struct nrm_waiter *a, const struct nrm_waiter *b)
+{
+	return inbox_same(inbox_of_const(a), inbox_of_const(b));
+}
+
+/* FNV-1a over s and its terminating NUL, from h. */
+static uint64_t
+inbox_hash(uint64_t h, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+#define INBOX_HASH_STR(h, s) inbox_hash((h), (s), strlen(s) + 1)
+
+/* The hash of what inbox_same compares (the registry's `question`). */
+static uint64_t
+inbox_question(const struct inbox_waiter *iw)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	h = INBOX_HASH_STR(h, iw->state);
+	h = INBOX_HASH_STR(h, iw->priority);
+	h = INBOX_HASH_STR(h, iw->after_key);
+	h = INBOX_HASH_STR(h, iw->limit);
+	return INBOX_HASH_STR(h, iw->mine);
 }
 
 /* Answer a waiter with a page already rendered, and free it. */
@@ -199,8 +234,7 @@ inbox_answer_text(struct inbox_waiter *iw, const char *page)
  * rendered once for the whole batch (its waiters asked the same).
  */
 static void
-inbox_deliver(
-    struct inbox_waiter *iw, const char *page, bool has_items, bool *requery)
+inbox_deliver(struct inbox_waiter *iw, const char *page, bool has_items)
 {
 	struct nrm_waiter *w = &iw->w;
 
@@ -218,169 +252,341 @@ inbox_deliver(
 	/* Woken while the query was out: what woke it may be newer. */
 	if (w->again) {
 		w->again = false;
-		*requery = true;
+		nrm_waiter_enqueue(w);
 	}
 }
 
-static void inbox_query_many(struct inbox_waiter **ws, int n, bool initial);
+/*
+ * The batch's query failed.  A request that does not wait gets the 503
+ * (or 500) it always got; a long-poll gets what is true of it: nothing
+ * newer than its watermark has been found, ask again (an empty page
+ * with its own "after"), never a 503 for a query it did not ask for.
+ */
+static void
+inbox_batch_failed(
+    struct inbox_batch *b, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	for (int i = 0; i < b->n; i++) {
+		struct inbox_waiter *iw = b->w[i];
+		struct nrm_req *r = iw->w.r;
+
+		iw->w.querying = false;
+		if (iw->w.long_poll) {
+			inbox_answer(iw);
+			continue;
+		}
+		inbox_waiter_free(iw);
+		nrm_dbapi_fail(r, outcome, res);
+	}
+}
+
+/*
+ * The refusal `root` (an api.inbox answer, not 200) as the text to answer
+ * with: the database's argument names turned into the client's.
+ */
+static char *
+inbox_refusal_text(cJSON *root)
+{
+	cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
+	cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
+
+	/*
+	 * The database names its arguments: p_after_key is the client's
+	 * cursor, p_since the client's after.
+	 */
+	if (cJSON_IsString(field) && strcmp(field->valuestring, "after") == 0)
+		cJSON_SetValuestring(field, "cursor");
+	else if (cJSON_IsString(field) &&
+	    strcmp(field->valuestring, "since") == 0)
+		cJSON_SetValuestring(field, "after");
+	return cJSON_PrintUnformatted(root);
+}
+
+/* Answer waiter iw with the refusal text (a 401 leaves the cache). */
+static void
+inbox_refuse(struct inbox_waiter *iw, const char *text, int status)
+{
+	struct nrm_req *r = iw->w.r;
+
+	iw->w.querying = false;
+	if (status == 401)
+		nrm_auth_cache_evict(r->app->auth_cache, r->token_hash);
+	inbox_waiter_free(iw);
+	nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
+}
+
+/* The status of an api.* answer (500 when it has none). */
+static int
+inbox_status(const cJSON *root)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
+
+	return cJSON_IsNumber(st) ? st->valueint : 500;
+}
+
+/* Answer every waiter of the batch with the refusal `root` (not 200). */
+static void
+inbox_batch_refused(struct inbox_batch *b, cJSON *root)
+{
+	char *text = inbox_refusal_text(root);
+
+	for (int i = 0; i < b->n; i++)
+		inbox_refuse(b->w[i], text, inbox_status(root));
+	free(text);
+}
 
 static void
 inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct inbox_batch *b = arg;
 	struct nrm_req *lead = b->w[0]->w.r;
+	struct nrm_waiters *reg = b->w[0]->w.reg;
+	bool group = b->group;
 	cJSON *root = NULL, *st, *body, *items;
 	bool has_items;
-	int status;
+	char *page;
 
 	lead->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
 	    PQgetisnull(res, 0, 0)) {
-		for (int i = 0; i < b->n; i++) {
-			struct nrm_req *r = b->w[i]->w.r;
-
-			inbox_waiter_free(b->w[i]);
-			nrm_dbapi_fail(r, outcome, res);
-		}
-		free(b);
-		return;
+		inbox_batch_failed(b, outcome, res);
+		goto out;
 	}
 	root = cJSON_Parse(PQgetvalue(res, 0, 0));
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	status = cJSON_IsNumber(st) ? st->valueint : 500;
-	if (status != 200) {
-		cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "problem");
-		cJSON *field = cJSON_GetObjectItemCaseSensitive(prob, "field");
-		char *text;
-
-		/*
-		 * The database names its arguments: p_after_key is the
-		 * client's cursor, p_since the client's after.
-		 */
-		if (cJSON_IsString(field) &&
-		    strcmp(field->valuestring, "after") == 0)
-			cJSON_SetValuestring(field, "cursor");
-		else if (cJSON_IsString(field) &&
-		    strcmp(field->valuestring, "since") == 0)
-			cJSON_SetValuestring(field, "after");
-		text = cJSON_PrintUnformatted(root);
-		cJSON_Delete(root);
-		if (status == 401)
-			nrm_auth_cache_evict(
-			    lead->app->auth_cache, lead->token_hash);
-		for (int i = 0; i < b->n; i++) {
-			struct nrm_req *r = b->w[i]->w.r;
-
-			inbox_waiter_free(b->w[i]);
-			nrm_dbapi_answer(r, text != NULL ? text : "{}", NULL);
-		}
-		free(text);
-		free(b);
-		return;
+	if (!cJSON_IsNumber(st) || st->valueint != 200) {
+		inbox_batch_refused(b, root);
+		goto out;
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	items = cJSON_GetObjectItemCaseSensitive(body, "items");
 	has_items = cJSON_GetArraySize(items) > 0;
-	{
-		struct inbox_waiter **again =
-		    nrm_xcalloc((size_t)b->n, sizeof(*again));
-		int n_again = 0;
-		char *page = inbox_page(lead->app, body); /* once per batch */
-
-		for (int i = 0; i < b->n; i++) {
-			bool requery = false;
-			struct inbox_waiter *w = b->w[i];
-
-			inbox_deliver(
-			    w, page != NULL ? page : "{}", has_items, &requery);
-			if (requery)
-				again[n_again++] = w;
-		}
-		free(page);
-		cJSON_Delete(root);
-		if (n_again > 0)
-			inbox_query_many(again, n_again, false);
-		free(again);
-	}
+	page = inbox_page(lead->app, body); /* once per batch */
+	for (int i = 0; i < b->n; i++)
+		inbox_deliver(b->w[i], page != NULL ? page : "{}", has_items);
+	free(page);
+out:
+	cJSON_Delete(root);
 	free(b);
+	if (group)
+		nrm_waiters_query_done(reg);
 }
 
 /*
- * Query for these waiters (none querying), one query per group that asks
- * the same.  `initial`: a request's first query (one waiter), answered
- * 503 when the database cannot take it; a re-check that cannot be sent
- * just waits for the next wake-up or the backstop.
+ * api.inbox_many's answer for a group: {"pages": [answer], "of": [index
+ * per waiter]}.  Each page is rendered once (inbox_page, or the refusal's
+ * text) and written to every waiter whose index names it.
  */
 static void
-inbox_query_many(struct inbox_waiter **ws, int n, bool initial)
+inbox_many_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
-	for (int i = 0; i < n; i++) {
-		struct inbox_waiter *iw = ws[i];
-		struct inbox_batch *b;
-		struct nrm_dbapi_call call;
-		struct nrm_req *r;
-		int m = 0;
+	struct inbox_batch *b = arg;
+	struct nrm_waiters *reg = b->w[0]->w.reg;
+	cJSON *root = NULL, *pages, *of;
+	char **text = NULL;
+	bool *items = NULL;
+	int n_pages;
 
-		if (iw == NULL)
-			continue;
-		if (iw->w.r->gone) {
-			ws[i] = NULL;
-			inbox_answer(iw); /* frees; writes nothing */
-			continue;
-		}
-		b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
-		for (int j = i; j < n; j++) {
-			if (ws[j] != NULL && !ws[j]->w.r->gone &&
-			    inbox_same(iw, ws[j])) {
-				b->w[m++] = ws[j];
-				ws[j] = NULL;
-			}
-		}
-		b->n = m;
-		r = iw->w.r;
-		nrm_dbapi_begin(&call, r);
-		nrm_dbapi_text(&call, iw->state);
-		nrm_dbapi_text(
-		    &call, iw->priority[0] != '\0' ? iw->priority : NULL);
-		nrm_dbapi_text(
-		    &call, iw->after_key[0] != '\0' ? iw->after_key : NULL);
-		nrm_dbapi_text(&call, iw->since[0] != '\0' ? iw->since : NULL);
-		nrm_dbapi_text(&call, iw->limit);
-		nrm_dbapi_text(&call, iw->mine);
-		if (initial) {
-			/* On failure it has replied 503 to r. */
-			if (nrm_dbapi_exec(r, NRM_STMT_INBOX, &call, inbox_done,
-				b) != NRM_OK) {
-				inbox_waiter_free(iw);
-				free(b);
-				continue;
-			}
-		} else {
-			r->q = nrm_db_exec(r->app->db, NRM_STMT_INBOX, call.n,
-			    call.values, call.lengths, call.formats, inbox_done,
-			    b);
-			if (r->q == NULL) {
-				for (int k = 0; k < m; k++)
-					b->w[k]->w.again = false; /* backstop */
-				free(b);
-				continue;
-			}
-		}
-		for (int k = 0; k < m; k++)
-			b->w[k]->w.querying = true;
+	b->w[0]->w.r->q = NULL;
+	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		root = cJSON_Parse(PQgetvalue(res, 0, 0));
+	pages = cJSON_GetObjectItemCaseSensitive(root, "pages");
+	of = cJSON_GetObjectItemCaseSensitive(root, "of");
+	n_pages = cJSON_GetArraySize(pages);
+	if (!cJSON_IsArray(pages) || cJSON_GetArraySize(of) != b->n) {
+		inbox_batch_failed(
+		    b, outcome == NRM_DB_OK ? NRM_DB_ERROR : outcome, res);
+		goto out;
 	}
+	text = nrm_xcalloc((size_t)n_pages + 1, sizeof(*text));
+	items = nrm_xcalloc((size_t)n_pages + 1, sizeof(*items));
+	for (int k = 0; k < n_pages; k++) {
+		cJSON *page = cJSON_GetArrayItem(pages, k);
+		cJSON *body = cJSON_GetObjectItemCaseSensitive(page, "body");
+
+		if (inbox_status(page) != 200) {
+			text[k] = inbox_refusal_text(page);
+			continue;
+		}
+		items[k] = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			       body, "items")) > 0;
+		text[k] = inbox_page(b->w[0]->w.r->app, body);
+	}
+	for (int i = 0; i < b->n; i++) {
+		const cJSON *o = cJSON_GetArrayItem(of, i);
+		int k = cJSON_IsNumber(o) ? o->valueint : -1;
+		cJSON *page = cJSON_GetArrayItem(pages, k);
+
+		if (k < 0 || k >= n_pages || text[k] == NULL)
+			inbox_answer(b->w[i]); /* nothing new: ask again */
+		else if (inbox_status(page) != 200)
+			inbox_refuse(b->w[i], text[k], inbox_status(page));
+		else
+			inbox_deliver(b->w[i], text[k], items[k]);
+	}
+	for (int k = 0; k < n_pages; k++)
+		free(text[k]);
+out:
+	free(text);
+	free(items);
+	cJSON_Delete(root);
+	free(b);
+	nrm_waiters_query_done(reg);
 }
 
+/* Append s to a PostgreSQL array literal as one quoted element. */
+static void
+inbox_elem(struct evbuffer *buf, const char *s)
+{
+	evbuffer_add_printf(
+	    buf, "%s\"", evbuffer_get_length(buf) > 1 ? "," : "");
+	for (; *s != '\0'; s++)
+		evbuffer_add_printf(
+		    buf, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
+	evbuffer_add(buf, "\"", 1);
+}
+
+/* An array literal's text (NUL-terminated, the caller frees). */
+static char *
+inbox_array(struct evbuffer *buf)
+{
+	size_t n;
+	char *s;
+
+	evbuffer_add(buf, "}", 1);
+	n = evbuffer_get_length(buf);
+	s = nrm_xmalloc(n + 1);
+	evbuffer_remove(buf, s, n);
+	s[n] = '\0';
+	evbuffer_add(buf, "{", 1);
+	return s;
+}
+
+/*
+ * One api.inbox_many call for the group b (same filters): the arrays of
+ * its waiters' credentials, request ids, clients and watermarks.
+ */
+static struct nrm_dbq *
+inbox_send_many(struct inbox_batch *b)
+{
+	struct inbox_waiter *iw = b->w[0];
+	struct nrm_app *app = iw->w.r->app;
+	struct evbuffer *buf = evbuffer_new();
+	char *arr[4];
+	const char *values[9];
+	struct nrm_dbq *q = NULL;
+
+	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
+		goto out;
+	for (int a = 0; a < 4; a++) {
+		evbuffer_add(buf, "{", 1);
+		for (int i = 0; i < b->n; i++) {
+			struct nrm_dbapi_call c;
+			char hex[2 * 64 + 3] = "\\x";
+			struct nrm_req *r = b->w[i]->w.r;
+
+			switch (a) {
+			case 0: /* the credential, as nrm_dbapi_begin has it */
+				nrm_dbapi_begin(&c, r);
+				for (int k = 0; k < c.lengths[0]; k++)
+					snprintf(hex + 2 + 2 * k, 3, "%02x",
+					    c.credential[k]);
+				inbox_elem(buf, hex);
+				break;
+			case 1:
+				inbox_elem(buf, r->id);
+				break;
+			case 2:
+				if (r->client_addr[0] == '\0')
+					evbuffer_add_printf(
+					    buf, "%sNULL", i > 0 ? "," : "");
+				else
+					inbox_elem(buf, r->client_addr);
+				break;
+			default:
+				inbox_elem(buf, b->w[i]->since);
+				break;
+			}
+		}
+		arr[a] = inbox_array(buf);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	}
+	values[0] = arr[0];
+	values[1] = arr[1];
+	values[2] = arr[2];
+	values[3] = arr[3];
+	values[4] = iw->state;
+	values[5] = iw->priority[0] != '\0' ? iw->priority : NULL;
+	values[6] = iw->after_key[0] != '\0' ? iw->after_key : NULL;
+	values[7] = iw->limit;
+	values[8] = iw->mine;
+	q = nrm_db_exec(app->db, NRM_STMT_INBOX_MANY, 9, values, NULL, NULL,
+	    inbox_many_done, b);
+	for (int a = 0; a < 4; a++)
+		free(arr[a]);
+out:
+	if (buf != NULL)
+		evbuffer_free(buf);
+	return q;
+}
+
+/* Send the batch's query (its waiters ask the same); NULL: not sent. */
+static struct nrm_dbq *
+inbox_send(struct inbox_batch *b)
+{
+	struct inbox_waiter *iw = b->w[0];
+	struct nrm_req *r = iw->w.r;
+	struct nrm_dbapi_call call;
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, iw->state);
+	nrm_dbapi_text(&call, iw->priority[0] != '\0' ? iw->priority : NULL);
+	nrm_dbapi_text(&call, iw->after_key[0] != '\0' ? iw->after_key : NULL);
+	nrm_dbapi_text(&call, iw->since[0] != '\0' ? iw->since : NULL);
+	nrm_dbapi_text(&call, iw->limit);
+	nrm_dbapi_text(&call, iw->mine);
+	if (r->app->db == NULL || !nrm_db_ready(r->app->db))
+		return NULL;
+	return nrm_db_exec(r->app->db, NRM_STMT_INBOX, call.n, call.values,
+	    call.lengths, call.formats, inbox_done, b);
+}
+
+/*
+ * The registry's requery: one query for the group ws (all querying, all
+ * asking the same).  When it cannot be sent the waiters are answered
+ * at once (inbox_batch_failed) and the slot given back.
+ */
 void
 nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 {
-	struct inbox_waiter **iws = nrm_xcalloc((size_t)n, sizeof(*iws));
+	struct inbox_batch *b;
+	int m = 0;
 
-	NRM_UNUSED(reg);
-	for (int i = 0; i < n; i++)
-		iws[i] = inbox_of(ws[i]);
-	inbox_query_many(iws, n, false);
-	free(iws);
+	b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
+	b->group = true;
+	for (int i = 0; i < n; i++) {
+		struct inbox_waiter *iw = inbox_of(ws[i]);
+
+		if (iw->w.r->gone) {
+			iw->w.querying = false;
+			inbox_answer(iw); /* frees; writes nothing */
+			continue;
+		}
+		b->w[m++] = iw;
+	}
+	b->n = m;
+	if (m == 0) {
+		free(b);
+		nrm_waiters_query_done(reg);
+		return;
+	}
+	b->w[0]->w.r->q = inbox_send_many(b);
+	if (b->w[0]->w.r->q == NULL) {
+		inbox_batch_failed(b, NRM_DB_UNAVAILABLE, NULL);
+		free(b);
+		nrm_waiters_query_done(reg);
+	}
 }
 
 /* Copy query parameter `name` into buf; NRM_ERR (replied) when too long. */
@@ -513,11 +719,30 @@ inbox_authed(struct nrm_req *r)
 			return;
 		}
 		nrm_waiter_wait(&w->w, (int)wait_s); /* no wake-up is missed */
+		w->w.question = inbox_question(w);
+		if (app->db == NULL || !nrm_db_ready(app->db)) {
+			inbox_waiter_free(w);
+			nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+			    "the database is unavailable; retry later");
+			return;
+		}
+		nrm_waiter_enqueue(&w->w); /* its first query, in turn */
+		return;
 	}
 	{
-		struct inbox_waiter *one[1] = {w};
+		struct inbox_batch *b = nrm_xmalloc(sizeof(*b) + sizeof(w));
 
-		inbox_query_many(one, 1, true);
+		b->group = false;
+		b->n = 1;
+		b->w[0] = w;
+		w->w.querying = true;
+		r->q = inbox_send(b);
+		if (r->q == NULL) {
+			free(b);
+			inbox_waiter_free(w);
+			nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+			    "the database is unavailable; retry later");
+		}
 	}
 	return;
 out:

@@ -1,0 +1,88 @@
+-- 31_inbox_fanout.sql - api functions: the long-polls' fan-out, many
+-- waiters' inbox pages in one round trip (issue 16).  A repeatable file
+-- (docs/sql-api.md, "Migrations").
+
+/*
+ * GET /v1/inbox for many long-poll waiters that ask with the same filters
+ * (state, priority, cursor, limit, mine), each with its own credential,
+ * request id, client and watermark (the arrays, one element per waiter,
+ * in nrmd's order).  Each waiter is authenticated (api.enter: a denial is
+ * its answer, audited as ever); the page of a scope is rendered once by
+ * api.inbox itself (its body, its audit event) for the first waiter of
+ * that scope, and every other waiter of the same scope (the same set of
+ * regions, the same watermark, and with p_mine the same key: the inputs
+ * of the page, care.case's policy reads nrm.regions only) is audited
+ * allowed like api.inbox audits its reader, and answered with that page.
+ * So every reader has its own audit event, and N waiters of one region
+ * cost one page.
+ *
+ * Answer: {"pages": [answer, ...], "of": [k, ...]}: waiter i's answer is
+ * pages[of[i]], an api.inbox answer ({"status", "body"} or a problem).
+ */
+CREATE OR REPLACE FUNCTION api.inbox_many(p_token_hashes bytea[],
+    p_request_ids text[], p_clients inet[], p_since bigint[],
+    p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
+    p_after_key jsonb DEFAULT NULL, p_limit integer DEFAULT 50,
+    p_mine boolean DEFAULT false) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_n constant integer := COALESCE(
+	    pg_catalog.array_length(p_token_hashes, 1), 0);
+	v_p record;
+	v_pages jsonb[] := '{}';
+	v_of integer[] := '{}';
+	v_scope text;
+	v_seen jsonb := '{}';
+	v_answer jsonb;
+BEGIN
+	IF pg_catalog.array_length(p_request_ids, 1) IS DISTINCT FROM v_n
+	    OR pg_catalog.array_length(p_clients, 1) IS DISTINCT FROM v_n
+	    OR pg_catalog.array_length(p_since, 1) IS DISTINCT FROM v_n THEN
+		RAISE EXCEPTION 'api.inbox_many: arrays of unequal length'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR i IN 1 .. v_n LOOP
+		SELECT * INTO v_p FROM api.enter(p_token_hashes[i],
+		    p_request_ids[i], p_clients[i], ARRAY['coordinator'],
+		    'inbox.list', 'inbox', NULL);
+		IF v_p.denial IS NOT NULL THEN
+			v_pages := v_pages || v_p.denial;
+			v_of := v_of || pg_catalog.array_length(v_pages, 1);
+			CONTINUE;
+		END IF;
+		SELECT pg_catalog.string_agg(r, ',' ORDER BY r COLLATE "C")
+		    || '/' || COALESCE(p_since[i]::text, '-')
+		    || CASE WHEN p_mine THEN '/' || v_p.key_id::text ELSE '' END
+		INTO v_scope
+		FROM pg_catalog.unnest(v_p.regions) r;
+		IF v_seen ? v_scope THEN
+			-- the scope's page is rendered: audit this reader
+			PERFORM api.answer(v_p, 'care', NULL);
+			v_of := v_of || (v_seen->>v_scope)::integer;
+			CONTINUE;
+		END IF;
+		v_answer := api.inbox(p_token_hashes[i], p_request_ids[i],
+		    p_clients[i], p_state, p_priority, p_after_key, p_since[i],
+		    p_limit, p_mine);
+		v_pages := v_pages || v_answer;
+		v_of := v_of || pg_catalog.array_length(v_pages, 1);
+		v_seen := v_seen || pg_catalog.jsonb_build_object(v_scope,
+		    pg_catalog.array_length(v_pages, 1));
+	END LOOP;
+	-- 0-based indexes for the client
+	RETURN pg_catalog.jsonb_build_object(
+	    'pages', pg_catalog.to_jsonb(v_pages),
+	    'of', (SELECT COALESCE(pg_catalog.jsonb_agg(o - 1 ORDER BY n),
+	        '[]'::jsonb)
+	        FROM pg_catalog.unnest(v_of) WITH ORDINALITY AS u(o, n)));
+END
+$$;
+COMMENT ON FUNCTION api.inbox_many(bytea[], text[], inet[], bigint[], text,
+    text, jsonb, integer, boolean) IS
+    'GET /v1/inbox for many long-poll waiters with the same filters: each '
+    'authenticated and audited (one event per reader), one page per '
+    'scope (regions, watermark, key with p_mine) rendered by api.inbox; '
+    '{"pages": [...], "of": [page index per waiter]}.';
+-- A door: sql/api/99_doors.sql grants it to nrm_app.

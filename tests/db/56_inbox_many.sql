@@ -1,0 +1,60 @@
+-- 56_inbox_many.sql - api.inbox_many (issue 16, the long-polls'
+-- fan-out): each waiter authenticated and audited, one page per scope,
+-- the page api.inbox gives each, a denial answered to its waiter only.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+BEGIN;
+SELECT plan(11);
+\ir fixtures.psql
+
+DO $$
+BEGIN
+	PERFORM pg_temp.named_case('A', '{"priority": "urgent"}');
+	PERFORM pg_temp.named_case('B', '{"priority": "high"}');
+	PERFORM pg_temp.named_case('F', '{"region": "VR01"}');
+END
+$$;
+
+-- Five waiters: two VR13 keys, one unknown token, the VR01 key, and
+-- VR13's first key again (its second long-poll).
+CREATE TEMP TABLE m AS SELECT pg_temp.a(format(
+    'SELECT api.inbox_many(ARRAY[sha256(%L), sha256(%L), sha256(%L), '
+    'sha256(%L), sha256(%L)], ARRAY[%L, %L, %L, %L, %L], '
+    'ARRAY[%L, %L, %L, %L, %L]::inet[], ARRAY[0, 0, 0, 0, 0]::bigint[], '
+    '%L, NULL, NULL, 50, false)',
+    'tok-coordinator', 'tok-coordinator-2', 'tok-nobody',
+    'tok-coordinator-vr01', 'tok-coordinator',
+    'req-many-1', 'req-many-2', 'req-many-3', 'req-many-4', 'req-many-5',
+    '192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5',
+    'open')) AS v;
+
+SELECT is((SELECT v->'of' FROM m), '[0, 0, 1, 2, 0]'::jsonb,
+    'inbox_many: the VR13 waiters share one page, the others have theirs');
+SELECT is((SELECT jsonb_array_length(v->'pages') FROM m), 3,
+    'inbox_many: three pages for three scopes');
+SELECT is((SELECT v->'pages'->0 FROM m),
+    pg_temp.inbox('tok-coordinator-2', p_since => 0,
+        p_request_id => 'req-single'),
+    'inbox_many: the shared page is the one api.inbox gives');
+SELECT is((SELECT (v->'pages'->1->>'status')::int FROM m), 401,
+    'inbox_many: an unknown token gets its 401, not the page');
+SELECT is((SELECT pg_temp.item_names(v->'pages'->2->'body'->'items')
+    FROM m), ARRAY['F'], 'inbox_many: the VR01 waiter gets VR01''s page');
+SELECT is((SELECT pg_temp.item_names(v->'pages'->0->'body'->'items')
+    FROM m), ARRAY['A', 'B'],
+    'inbox_many: the VR13 page holds the VR13 cases');
+
+-- Every reader is audited as api.inbox audits one: one event each.
+SELECT is(pg_temp.events(r), ARRAY['inbox.list/inbox/-/care/allowed/-'],
+    'inbox_many: one allowed inbox.list event for ' || r)
+FROM unnest(ARRAY['req-many-1', 'req-many-2', 'req-many-5']) r;
+SELECT is(pg_temp.events('req-many-3'),
+    ARRAY['inbox.list/inbox/-/-/denied/unknown_token'],
+    'inbox_many: the unknown token''s denial is audited');
+SELECT is((SELECT api_key_id::text || ' ' || host(client_addr)
+    FROM audit.event WHERE request_id = 'req-many-2'),
+    'b0000000-0000-4000-8000-000000000005 192.0.2.2',
+    'inbox_many: a reader sharing a page is audited as itself');
+
+SELECT * FROM finish();
+ROLLBACK;
