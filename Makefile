@@ -6,7 +6,9 @@
 #   make browser    the browser tests (tests/browser, chromium)
 #   make run        install what is missing, start ./var cluster, run nrmd
 #   make check      install what is missing, run every test tier
-#   make bench      benchmarks (not part of check)
+#   make bench      benchmarks (not part of check); make bench-seal builds
+#                   the bench-only build/bench-noseal/bin/nrmd (never
+#                   installed) and weighs sealing against it
 #   make ha         a pg_auto_failover formation in ./var/ha and two nrmd
 #                   on it (not part of make run); make ha-stop ends it
 #   make chaos      the fault battery on a formation of its own (bounded,
@@ -387,8 +389,20 @@ $(BUILD)/bench/seal_bench: bench/seal_bench.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcrypto
 
-bench-seal: $(BUILD)/bench/seal_bench
+# The bench-only nrmd whose sealing is an identity copy of the same byte
+# layout (fieldcrypt.c, NRM_BENCH_NOSEAL): built under build/bench-noseal,
+# never installed, refuses to start unless NRM_BENCH_NOSEAL=1; then
+# scripts/bench-seal.sh runs intake and case reads against it and bin/nrmd
+# in alternate rounds and prints the throughput ratio.
+NOSEAL = build/bench-noseal
+.PHONY: bench-noseal
+bench-noseal:
+	$(MAKE) BUILD=$(NOSEAL) BIN=$(NOSEAL)/bin \
+	  EXTRA_CFLAGS=-DNRM_BENCH_NOSEAL $(NOSEAL)/bin/nrmd
+
+bench-seal: $(BUILD)/bench/seal_bench bench-noseal
 	$(BUILD)/bench/seal_bench
+	@scripts/bench-seal.sh
 
 deps:
 	@scripts/deps.sh

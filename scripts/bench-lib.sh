@@ -33,9 +33,9 @@
 #                        config: plain HTTP on a free loopback port ($URL),
 #                        db_pool_size $POOL, log_level warn; lines on
 #                        stdin are appended; sets NRMD_CONF to FILE
-#   start_nrmd           bin/nrmd --config $NRMD_CONF in the background
-#                        (NRMD_PID), logging to $TMP/nrmd.log, until
-#                        /readyz answers
+#   start_nrmd           bin/nrmd (or $NRMD_BIN) --config $NRMD_CONF in
+#                        the background (NRMD_PID), logging to
+#                        $TMP/nrmd.log, until /readyz answers
 #   stop_nrmd            SIGTERM; a non-zero exit sets NRMD_EXIT_BAD
 #
 # and during the runs: sql (as superuser), post (one intake with
@@ -208,7 +208,7 @@ bench_nrmd_conf() { # FILE, extra lines on stdin
 
 start_nrmd() {
 	local _
-	bin/nrmd --config "$NRMD_CONF" >>"$TMP/nrmd.log" 2>&1 &
+	"${NRMD_BIN:-bin/nrmd}" --config "$NRMD_CONF" >>"$TMP/nrmd.log" 2>&1 &
 	NRMD_PID=$!
 	for _ in $(seq 1 100); do
 		kill -0 "$NRMD_PID" 2>/dev/null || {

@@ -27,9 +27,11 @@ const char nrm_ctl_usage_data_encrypt[] =
     "                           [--pause-ms MS]\n"
     "\n"
     "Seal the personal data stored in plaintext before migration 0017\n"
-    "(subjects, reporters' references, identification rationales) as\n"
-    "nrmd seals new data: a data key per signal wrapped by the current\n"
-    "KEK, AES-256-GCM bound to table, column and row; the plaintext\n"
+    "(subjects, reporters' references, identification rationales) and\n"
+    "0025 (investigation records' police and prosecution references) as\n"
+    "nrmd seals new data: a data key per signal (per record) wrapped by\n"
+    "the current KEK, AES-256-GCM bound to table, column and row; the\n"
+    "plaintext\n"
     "columns are cleared.  With --pseudonym-key (nrmd's\n"
     "pseudonym_key_file), also key the idempotency hashes stored before\n"
     "0020.  In batches of N rows, one transaction each, with a progress\n"
@@ -64,14 +66,24 @@ data_seal(const struct nrm_data_key *dk, const char *table, const char *col,
 	return *out != NULL ? NRM_OK : NRM_ERR;
 }
 
+/* A new data key of a signal (care.data_key) or of an investigation
+ * record (invest.data_key): $1 id, $2 the row, $3 KEK id, $4 wrapped. */
+#define DATA_KEY_CARE \
+	"INSERT INTO care.data_key (id, signal_id, kek_id, wrapped) " \
+	"VALUES ($1, $2, $3, decode($4, 'base64'))"
+#define DATA_KEY_INVEST \
+	"INSERT INTO invest.data_key (id, record_id, kek_id, wrapped) " \
+	"VALUES ($1, $2, $3, decode($4, 'base64'))"
+
 /*
- * The data key of signal `sig`: its own (unwrapped from kek_id/wrapped
- * when it has one), or a new one stored now (care.data_key).
+ * The data key of row `sig` (a signal, or an investigation record with
+ * insert_sql DATA_KEY_INVEST): its own (unwrapped from kek_id/wrapped
+ * when it has one), or a new one stored now by insert_sql.
  */
 static int
-data_key_of(PGconn *conn, const struct nrm_kek_set *set, const char *sig,
-    const char *key_id, const char *kek_id, const char *wrapped,
-    struct nrm_data_key *dk, struct nrm_error *err)
+data_key_of(PGconn *conn, const struct nrm_kek_set *set, const char *insert_sql,
+    const char *sig, const char *key_id, const char *kek_id,
+    const char *wrapped, struct nrm_data_key *dk, struct nrm_error *err)
 {
 	const struct nrm_kek *cur = nrm_kek_set_current(set);
 	unsigned char raw[NRM_FC_KEY_ID_LEN], w[NRM_FC_WRAPPED_LEN];
@@ -105,10 +117,8 @@ data_key_of(PGconn *conn, const struct nrm_kek_set *set, const char *sig,
 	p[1] = sig;
 	p[2] = cur->id_hex;
 	p[3] = b64;
-	rc = nrm_ctl_query(conn,
-	    "INSERT INTO care.data_key (id, signal_id, kek_id, wrapped) "
-	    "VALUES ($1, $2, $3, decode($4, 'base64'))",
-	    4, p, -1, NULL, err, "store a data key of signal %s", sig);
+	rc = nrm_ctl_query(conn, insert_sql, 4, p, -1, NULL, err,
+	    "store a data key of %s", sig);
 	free(b64);
 	return rc;
 }
@@ -132,7 +142,7 @@ data_signal_one(PGconn *conn, const struct nrm_kek_set *set,
 	int rc = NRM_ERR;
 
 	memset(&dk, 0, sizeof(dk));
-	if (data_key_of(conn, set, sig, data_val(res, i, 1),
+	if (data_key_of(conn, set, DATA_KEY_CARE, sig, data_val(res, i, 1),
 		data_val(res, i, 2), data_val(res, i, 3), &dk, err) != NRM_OK)
 		goto out;
 	nrm_fc_uuid_str(dk.id, key);
@@ -197,7 +207,8 @@ data_decision_one(PGconn *conn, const struct nrm_kek_set *set,
 
 	memset(&dk, 0, sizeof(dk));
 	/* an entry's own data key, of its case's signal (0017) */
-	if (data_key_of(conn, set, sig, NULL, NULL, NULL, &dk, err) != NRM_OK)
+	if (data_key_of(conn, set, DATA_KEY_CARE, sig, NULL, NULL, NULL, &dk,
+		err) != NRM_OK)
 		goto out;
 	if (data_seal(&dk, "ident.decision", "rationale", id,
 		PQgetvalue(res, i, 2), &ct) != NRM_OK) {
@@ -216,6 +227,52 @@ data_decision_one(PGconn *conn, const struct nrm_kek_set *set,
 	    3, p, -1, NULL, err, "seal entry %s", id);
 out:
 	free(ct);
+	nrm_data_key_clear(&dk);
+	return rc;
+}
+
+/* Seal one investigation record's references (res columns: see the
+ * "investigation references" pass). */
+static int
+data_invest_one(PGconn *conn, const struct nrm_kek_set *set,
+    const PGresult *res, int i, struct nrm_error *err)
+{
+	const char *id = PQgetvalue(res, i, 0);
+	struct nrm_data_key dk;
+	char key[NRM_FC_UUID_STR];
+	char *ct[2] = {NULL, NULL};
+	const char *p[4];
+	int rc = NRM_ERR;
+
+	memset(&dk, 0, sizeof(dk));
+	if (data_key_of(conn, set, DATA_KEY_INVEST, id, data_val(res, i, 1),
+		data_val(res, i, 2), data_val(res, i, 3), &dk, err) != NRM_OK)
+		goto out;
+	if (data_seal(&dk, "invest.record", "police_reference", id,
+		data_val(res, i, 4), &ct[0]) != NRM_OK ||
+	    data_seal(&dk, "invest.record", "prosecution_reference", id,
+		data_val(res, i, 5), &ct[1]) != NRM_OK) {
+		nrm_error_set(err, NRM_E_INTERNAL, "",
+		    "could not seal investigation record %s", id);
+		goto out;
+	}
+	nrm_fc_uuid_str(dk.id, key);
+	p[0] = id;
+	p[1] = key;
+	p[2] = ct[0];
+	p[3] = ct[1];
+	rc = nrm_ctl_query(conn,
+	    "UPDATE invest.record SET data_key_id = $2, "
+	    "police_reference_ct = COALESCE(decode($3, 'base64'), "
+	    "police_reference_ct), "
+	    "prosecution_reference_ct = COALESCE(decode($4, 'base64'), "
+	    "prosecution_reference_ct), "
+	    "police_reference = NULL, prosecution_reference = NULL "
+	    "WHERE id = $1",
+	    4, p, -1, NULL, err, "seal investigation record %s", id);
+out:
+	free(ct[0]);
+	free(ct[1]);
 	nrm_data_key_clear(&dk);
 	return rc;
 }
@@ -248,7 +305,7 @@ struct data_pass {
 	const char *name; /* in progress lines */
 	const char *count_sql;
 	const char *batch_sql; /* $1: the batch size */
-	int kind; /* 0 signal, 1 decision, 2 idempotency */
+	int kind; /* 0 signal, 1 decision, 2 idempotency, 3 investigation */
 };
 
 static const struct data_pass data_passes[] = {
@@ -276,6 +333,15 @@ static const struct data_pass data_passes[] = {
 	"WHERE d.rationale IS NOT NULL ORDER BY d.id LIMIT $1 "
 	"FOR UPDATE OF d SKIP LOCKED",
 	1},
+    {"investigation references",
+	"SELECT count(*) FROM invest.record "
+	"WHERE num_nonnulls(police_reference, prosecution_reference) > 0",
+	"SELECT r.id, r.data_key_id, k.kek_id, care.b64(k.wrapped), "
+	"r.police_reference, r.prosecution_reference FROM invest.record r "
+	"LEFT JOIN invest.data_key k ON k.id = r.data_key_id "
+	"WHERE num_nonnulls(r.police_reference, r.prosecution_reference) > 0 "
+	"ORDER BY r.id LIMIT $1 FOR UPDATE OF r SKIP LOCKED",
+	3},
     {"idempotency hashes",
 	"SELECT count(*) FROM intake.idempotency WHERE NOT request_keyed",
 	"SELECT api_key_id, idem_key, encode(request_hash, 'hex') "
@@ -316,6 +382,8 @@ data_pass_run(PGconn *conn, const struct nrm_ctl_args *a,
 			    ? data_signal_one(conn, set, res, i, err)
 			    : ps->kind == 1
 			    ? data_decision_one(conn, set, res, i, err)
+			    : ps->kind == 3
+			    ? data_invest_one(conn, set, res, i, err)
 			    : data_idem_one(conn, idem_key, res, i, err);
 		PQclear(res);
 		if (rc != NRM_OK ||

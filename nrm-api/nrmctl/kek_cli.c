@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #define KEK_BATCH_DEFAULT 500
+#define KEK_SQL_MAX 256
 #define KEK_BATCH_MAX 10000
 #define KEK_PAUSE_MAX 60000
 
@@ -33,10 +34,11 @@ const char nrm_ctl_usage_keys_rotate[] =
     "                          --pkcs11-pin-file FILE\n"
     "                          [--pkcs11-module LIB]]\n"
     "\n"
-    "Re-wrap every data key (care.data_key) that an older KEK wraps under\n"
-    "the current KEK, in batches of N (one transaction each), printing a\n"
-    "progress line to stderr after each.  Interrupted, it is simply run\n"
-    "again: it goes on with the keys still wrapped by an older KEK.  First\n"
+    "Re-wrap every data key (care.data_key, invest.data_key) that an older\n"
+    "KEK wraps under the current KEK, in batches of N (one transaction\n"
+    "each), printing a progress line to stderr after each.  Interrupted,\n"
+    "it is simply run again: it goes on with the keys still wrapped by an\n"
+    "older KEK.  First\n"
     "make the new KEK nrmd's data_kek_file and the old ones its\n"
     "data_kek_old_files, and reload nrmd (SIGHUP), so that it wraps new\n"
     "keys under the new KEK and still reads the old ones.  Exits 1 when\n"
@@ -65,6 +67,9 @@ const char nrm_ctl_usage_keys_status[] =
     "usage: nrmctl keys status\n"
     "\n"
     "Print the number of live data keys per KEK id and the retired KEKs.\n";
+
+/* The tables of data keys, each of care.data_key's shape (0017, 0025). */
+static const char *const kek_tables[] = {"care.data_key", "invest.data_key"};
 
 const char *
 nrm_ctl_batch_check(const struct nrm_ctl_args *a)
@@ -142,8 +147,10 @@ kek_left(PGconn *conn, const char *cur, struct nrm_error *err)
 	long n;
 
 	if (nrm_ctl_query(conn,
-		"SELECT count(*) FROM care.data_key "
-		"WHERE wrapped IS NOT NULL AND kek_id <> $1",
+		"SELECT (SELECT count(*) FROM care.data_key "
+		"WHERE wrapped IS NOT NULL AND kek_id <> $1) + "
+		"(SELECT count(*) FROM invest.data_key "
+		"WHERE wrapped IS NOT NULL AND kek_id <> $1)",
 		1, &cur, 1, &res, err, "count the data keys") != NRM_OK)
 		return -1;
 	n = atol(PQgetvalue(res, 0, 0));
@@ -151,11 +158,13 @@ kek_left(PGconn *conn, const char *cur, struct nrm_error *err)
 	return n;
 }
 
-/* Re-wrap one data key (row i of res: id, kek_id, base64 wrapped). */
+/* Re-wrap one data key of `table` (row i of res: id, kek_id, base64
+ * wrapped). */
 static int
-kek_rewrap_one(PGconn *conn, const struct nrm_kek_set *set, const PGresult *res,
-    int i, struct nrm_error *err)
+kek_rewrap_one(PGconn *conn, const char *table, const struct nrm_kek_set *set,
+    const PGresult *res, int i, struct nrm_error *err)
 {
+	char sql[KEK_SQL_MAX];
 	const char *id = PQgetvalue(res, i, 0), *kid = PQgetvalue(res, i, 1);
 	const struct nrm_kek *cur = nrm_kek_set_current(set);
 	unsigned char raw_id[NRM_FC_KEY_ID_LEN], w[NRM_FC_WRAPPED_LEN];
@@ -194,41 +203,44 @@ kek_rewrap_one(PGconn *conn, const struct nrm_kek_set *set, const PGresult *res,
 	p[1] = kid;
 	p[2] = cur->id_hex;
 	p[3] = b64;
-	rc = nrm_ctl_query(conn,
-	    "UPDATE care.data_key SET kek_id = $3, "
-	    "wrapped = decode($4, 'base64') "
+	snprintf(sql, sizeof(sql),
+	    "UPDATE %s SET kek_id = $3, wrapped = decode($4, 'base64') "
 	    "WHERE id = $1 AND kek_id = $2 AND wrapped IS NOT NULL",
-	    4, p, -1, NULL, err, "store data key %s", id);
+	    table);
+	rc = nrm_ctl_query(
+	    conn, sql, 4, p, -1, NULL, err, "store data key %s", id);
 out:
 	nrm_data_key_clear(&dk);
 	free(b64);
 	return rc;
 }
 
-/* One batch: lock up to `batch` keys, re-wrap, commit.  Returns how many
- * (0: nothing left that is not locked), or -1. */
+/* One batch of `table`: lock up to `batch` keys, re-wrap, commit.
+ * Returns how many (0: nothing left that is not locked), or -1. */
 static long
-kek_batch(PGconn *conn, const struct nrm_kek_set *set, int batch,
-    struct nrm_error *err)
+kek_batch(PGconn *conn, const char *table, const struct nrm_kek_set *set,
+    int batch, struct nrm_error *err)
 {
 	const char *cur = nrm_kek_set_current(set)->id_hex;
-	char lim[16];
+	char lim[16], sql[KEK_SQL_MAX];
 	const char *p[2] = {cur, lim};
 	PGresult *res;
 	long n;
 
 	snprintf(lim, sizeof(lim), "%d", batch);
+	snprintf(sql, sizeof(sql),
+	    "SELECT id, kek_id, care.b64(wrapped) FROM %s "
+	    "WHERE wrapped IS NOT NULL AND kek_id <> $1 ORDER BY id "
+	    "LIMIT $2 FOR UPDATE SKIP LOCKED",
+	    table);
 	if (nrm_ctl_begin(conn, err, "begin a batch") != NRM_OK)
 		return -1;
-	if (nrm_ctl_query(conn,
-		"SELECT id, kek_id, care.b64(wrapped) FROM care.data_key "
-		"WHERE wrapped IS NOT NULL AND kek_id <> $1 ORDER BY id "
-		"LIMIT $2 FOR UPDATE SKIP LOCKED",
-		2, p, -1, &res, err, "read a batch of data keys") != NRM_OK)
+	if (nrm_ctl_query(conn, sql, 2, p, -1, &res, err,
+		"read a batch of data keys") != NRM_OK)
 		goto fail;
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++)
-		if (kek_rewrap_one(conn, set, res, i, err) != NRM_OK) {
+		if (kek_rewrap_one(conn, table, set, res, i, err) != NRM_OK) {
 			PQclear(res);
 			goto fail;
 		}
@@ -265,17 +277,19 @@ nrm_ctl_keys_rotate_run(
 		goto out;
 	fprintf(stderr, "keys rotate: %ld data keys to re-wrap under %s\n",
 	    total, cur);
-	for (;;) {
-		n = kek_batch(conn, &set, nrm_ctl_batch(a), err);
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		done += n;
-		fprintf(stderr, "keys rotate: %ld of %ld re-wrapped\n", done,
-		    total > done ? total : done);
-		nrm_ctl_pause(a);
-	}
+	for (size_t t = 0; t < NRM_ARRAY_LEN(kek_tables); t++)
+		for (;;) {
+			n = kek_batch(
+			    conn, kek_tables[t], &set, nrm_ctl_batch(a), err);
+			if (n < 0)
+				goto out;
+			if (n == 0)
+				break;
+			done += n;
+			fprintf(stderr, "keys rotate: %ld of %ld re-wrapped\n",
+			    done, total > done ? total : done);
+			nrm_ctl_pause(a);
+		}
 	left = kek_left(conn, cur, err);
 	if (left < 0)
 		goto out;
@@ -323,8 +337,10 @@ nrm_ctl_keys_retire_run(
 		return NRM_ERR;
 	/* no new key under it while we look: the rows' locks */
 	if (nrm_ctl_query(conn,
-		"SELECT count(*) FROM (SELECT 1 FROM care.data_key "
-		"WHERE kek_id = $1 AND wrapped IS NOT NULL FOR UPDATE) k",
+		"SELECT (SELECT count(*) FROM (SELECT 1 FROM care.data_key "
+		"WHERE kek_id = $1 AND wrapped IS NOT NULL FOR UPDATE) k) + "
+		"(SELECT count(*) FROM (SELECT 1 FROM invest.data_key "
+		"WHERE kek_id = $1 AND wrapped IS NOT NULL FOR UPDATE) k)",
 		1, &id, 1, &res, err, "count the data keys of %s",
 		id) != NRM_OK)
 		goto fail;
@@ -364,9 +380,12 @@ nrm_ctl_keys_status_run(
 	    "COALESCE(to_char(r.retired_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
 	    "FROM (SELECT kek_id FROM care.data_key UNION "
+	    "SELECT kek_id FROM invest.data_key UNION "
 	    "SELECT kek_id FROM care.kek_retired) k "
-	    "LEFT JOIN care.data_key d ON d.kek_id = k.kek_id "
-	    "AND d.wrapped IS NOT NULL "
+	    "LEFT JOIN (SELECT id, kek_id FROM care.data_key "
+	    "WHERE wrapped IS NOT NULL UNION ALL SELECT id, kek_id "
+	    "FROM invest.data_key WHERE wrapped IS NOT NULL) d "
+	    "ON d.kek_id = k.kek_id "
 	    "LEFT JOIN care.kek_retired r ON r.kek_id = k.kek_id "
 	    "GROUP BY k.kek_id, r.retired_at ORDER BY k.kek_id",
 	    head, 3, err, "list the KEKs");

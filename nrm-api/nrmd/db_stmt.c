@@ -124,4 +124,6 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_INBOX_MANY] = DB_API(inbox_many,
 	"$1::bytea[], $2::text[], $3::inet[], $4::bigint[], $5, $6, "
 	"$7::jsonb, $8::integer, $9::boolean"),
+    /* An investigation record's data key (issue 15, handlers/tracks.c). */
+    [NRM_STMT_INVEST_SEAL_KEY] = DB_REQ(invest_seal_key, "$4::uuid"),
 };

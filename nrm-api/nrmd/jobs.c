@@ -501,7 +501,7 @@ jobs_plaintext_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct jobs_job *j = arg;
 	cJSON *o = jobs_answer(j, outcome, res);
-	long sub, sig, dec, idem;
+	long sub, sig, dec, idem, inv;
 
 	j->pending = false;
 	if (o == NULL)
@@ -511,13 +511,15 @@ jobs_plaintext_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	sig = jobs_count(o, "signals");
 	dec = jobs_count(o, "decisions");
 	idem = jobs_count(o, "idempotency");
+	inv = jobs_count(o, "investigations");
 	cJSON_Delete(o);
 	/* counts only: never a value */
-	if (sub != 0 || sig != 0 || dec != 0 || idem != 0)
+	if (sub != 0 || sig != 0 || dec != 0 || idem != 0 || inv != 0)
 		nrm_warn("personal data stored in plaintext before 0017 is "
 			 "left, run nrmctl data encrypt subjects=%ld "
-			 "signals=%ld decisions=%ld unkeyed_idempotency=%ld",
-		    sub, sig, dec, idem);
+			 "signals=%ld decisions=%ld unkeyed_idempotency=%ld "
+			 "investigations=%ld",
+		    sub, sig, dec, idem, inv);
 }
 
 static void

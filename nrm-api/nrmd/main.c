@@ -97,6 +97,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "nrmd: unexpected argument %s\n", argv[optind]);
 		return 2;
 	}
+#ifdef NRM_BENCH_NOSEAL
+	/* a benchmark's nrmd that stores personal data unencrypted */
+	if (getenv("NRM_BENCH_NOSEAL") == NULL ||
+	    strcmp(getenv("NRM_BENCH_NOSEAL"), "1") != 0) {
+		fprintf(stderr,
+		    "nrmd: this is the bench-noseal build, which "
+		    "stores personal data unencrypted (make "
+		    "bench-seal); it runs only with "
+		    "NRM_BENCH_NOSEAL=1, never in production\n");
+		return 1;
+	}
+	fprintf(stderr,
+	    "nrmd: bench-noseal build: personal data are NOT "
+	    "encrypted\n");
+#endif
 	nrm_error_clear(&err);
 	if (check) {
 		struct nrm_config cfg;

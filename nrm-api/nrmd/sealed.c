@@ -289,59 +289,145 @@ nrm_sealed_open(
 	return bad;
 }
 
-int
-nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
-    const char *table, size_t max)
+/* Whether `v` is 1 to max bytes: the default check of a sealed text. */
+static bool
+sealed_len_ok(const char *v, size_t max)
 {
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, name);
+	size_t n = strlen(v);
+
+	return n >= 1 && n <= max;
+}
+
+/*
+ * The data key of nrm_sealed_fields: the answer's data_key unwrapped
+ * with keks, or a new one wrapped by kek and added to entry.
+ */
+static int
+sealed_fields_key(const struct nrm_kek *kek, const struct nrm_kek_set *keks,
+    const cJSON *data_key, cJSON *entry, struct nrm_data_key *dk)
+{
+	if (data_key != NULL && !cJSON_IsNull(data_key))
+		return sealed_key(keks, data_key, dk) == NRM_FC_OK ? NRM_OK
+								   : NRM_ERR;
+	if (nrm_data_key_new(dk) != NRM_OK)
+		return NRM_ERR;
+	return sealed_put_key(kek, dk, entry);
+}
+
+/* nrm_sealed_fields with the KEK of a new key named apart (see there). */
+static int
+sealed_fields(const struct nrm_kek *kek, const struct nrm_kek_set *keks,
+    const cJSON *data_key, cJSON *entry, const struct nrm_sealed_spec *spec,
+    const char *row)
+{
+	nrm_sealed_ok_cb ok = spec->ok != NULL ? spec->ok : sealed_len_ok;
 	struct nrm_data_key dk;
-	char row[NRM_FC_UUID_STR];
-	size_t n;
+	char id[NRM_FC_UUID_STR];
+	size_t todo = 0;
 	int rc = NRM_ERR;
 
-	if (!cJSON_IsString(v))
-		return NRM_OK; /* null, absent or wrong: the database says */
-	n = strlen(v->valuestring);
-	if (n < 1 || n > max) {
-		/* refused by the database for its length, never sent */
-		OPENSSL_cleanse(v->valuestring, n);
+	for (size_t i = 0; i < spec->n; i++) {
+		cJSON *v =
+		    cJSON_GetObjectItemCaseSensitive(entry, spec->names[i]);
+
+		if (!cJSON_IsString(v)) /* null, absent or wrong: the db says */
+			continue;
+		if (ok(v->valuestring, spec->max)) {
+			todo++;
+			continue;
+		}
+		/* refused by the database for its shape, never sent */
+		OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
 		cJSON_ReplaceItemInObjectCaseSensitive(
-		    entry, name, cJSON_CreateString(""));
-		return NRM_OK;
+		    entry, spec->names[i], cJSON_CreateString(""));
 	}
-	if (nrm_data_key_new(&dk) != NRM_OK)
-		return NRM_ERR;
-	if (nrm_fc_uuid_new(row) == NRM_OK &&
-	    cJSON_AddStringToObject(entry, "id", row) != NULL &&
-	    sealed_put_key(kek, &dk, entry) == NRM_OK &&
-	    sealed_member(&dk, entry, name, table, row) == NRM_OK)
-		rc = NRM_OK;
+	if (todo == 0)
+		return NRM_OK;
+	memset(&dk, 0, sizeof(dk));
+	if (row == NULL) {
+		if (nrm_fc_uuid_new(id) != NRM_OK ||
+		    cJSON_AddStringToObject(entry, "id", id) == NULL)
+			return NRM_ERR;
+		row = id;
+	}
+	if (sealed_fields_key(kek, keks, data_key, entry, &dk) != NRM_OK)
+		goto out;
+	for (size_t i = 0; i < spec->n; i++) {
+		const cJSON *v =
+		    cJSON_GetObjectItemCaseSensitive(entry, spec->names[i]);
+
+		/* "" is a refused one, left for the database to name */
+		if (cJSON_IsString(v) && v->valuestring[0] != '\0' &&
+		    sealed_member(
+			&dk, entry, spec->names[i], spec->table, row) != NRM_OK)
+			goto out;
+	}
+	rc = NRM_OK;
+out:
 	nrm_data_key_clear(&dk);
 	return rc;
 }
 
 int
-nrm_sealed_body(struct nrm_req *r, const char *name, const char *table,
-    size_t max, const char *known, char **out)
+nrm_sealed_fields(const struct nrm_kek_set *keks, const cJSON *data_key,
+    cJSON *entry, const struct nrm_sealed_spec *spec, const char *row)
 {
-	char ctname[40];
-	const char *own[] = {"id", "data_key", ctname};
+	return sealed_fields(
+	    nrm_kek_set_current(keks), keks, data_key, entry, spec, row);
+}
+
+int
+nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
+    const char *table, size_t max)
+{
+	const struct nrm_sealed_spec spec = {&name, 1, table, max, NULL};
+
+	return sealed_fields(kek, NULL, NULL, entry, &spec, NULL);
+}
+
+/*
+ * Refuse a client's "id", "data_key" and <name>_ct of spec's names (422
+ * naming it; `known` lists the route's fields): nrmd adds them.
+ */
+int
+nrm_sealed_refuse_own(struct nrm_req *r, const cJSON *root,
+    const struct nrm_sealed_spec *spec, const char *known)
+{
+	char ctname[48];
+	const char *bad = NULL;
+
+	if (cJSON_HasObjectItem(root, "id"))
+		bad = "id";
+	else if (cJSON_HasObjectItem(root, "data_key"))
+		bad = "data_key";
+	for (size_t i = 0; bad == NULL && i < spec->n; i++) {
+		snprintf(ctname, sizeof(ctname), "%s_ct", spec->names[i]);
+		if (cJSON_HasObjectItem(root, ctname))
+			bad = ctname;
+	}
+	if (bad == NULL)
+		return NRM_OK;
+	nrm_req_fail(
+	    r, NRM_E_VALIDATION, bad, "unknown field; known: %s", known);
+	return NRM_ERR;
+}
+
+int
+nrm_sealed_body_spec(struct nrm_req *r, const struct nrm_sealed_spec *spec,
+    const char *known, char **out)
+{
 	cJSON *root;
 
 	*out = NULL;
-	snprintf(ctname, sizeof(ctname), "%s_ct", name);
 	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
 		return NRM_ERR;
-	for (size_t i = 0; i < NRM_ARRAY_LEN(own); i++)
-		if (cJSON_HasObjectItem(root, own[i])) {
-			cJSON_Delete(root);
-			nrm_req_fail(r, NRM_E_VALIDATION, own[i],
-			    "unknown field; known: %s", known);
-			return NRM_ERR;
-		}
+	if (nrm_sealed_refuse_own(r, root, spec, known) != NRM_OK) {
+		cJSON_Delete(root);
+		return NRM_ERR;
+	}
 	/* the text leaves nrmd sealed (docs/data-protection.md) */
-	if (nrm_sealed_entry(nrm_kek_set_current(&r->app->data_keks), root,
-		name, table, max) != NRM_OK) {
+	if (nrm_sealed_fields(&r->app->data_keks, NULL, root, spec, NULL) !=
+	    NRM_OK) {
 		cJSON_Delete(root);
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
 		return NRM_ERR;
@@ -352,6 +438,15 @@ nrm_sealed_body(struct nrm_req *r, const char *name, const char *table,
 		return NRM_ERR;
 	}
 	return NRM_OK;
+}
+
+int
+nrm_sealed_body(struct nrm_req *r, const char *name, const char *table,
+    size_t max, const char *known, char **out)
+{
+	const struct nrm_sealed_spec spec = {&name, 1, table, max, NULL};
+
+	return nrm_sealed_body_spec(r, &spec, known, out);
 }
 
 /* A read being answered: the answer with its values opened. */

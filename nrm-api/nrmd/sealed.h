@@ -45,6 +45,53 @@ int nrm_sealed_intake(const struct nrm_kek *kek, const char *facts,
 int nrm_sealed_entry(const struct nrm_kek *kek, cJSON *entry, const char *name,
     const char *table, size_t max) NRM_MUSTCHECK;
 
+/* Whether a text of at most `max` (bytes, or what the caller counts) may
+ * be sealed; false: the database refuses it (nrm_sealed_fields). */
+typedef bool (*nrm_sealed_ok_cb)(const char *value, size_t max);
+
+/*
+ * The sealed texts of one kind of row: the string members names[0..n)
+ * of table `table` (AAD "<table>/<name>/<row>"), each checked by ok
+ * against max (NULL: 1 to max bytes).
+ */
+struct nrm_sealed_spec {
+	const char *const *names;
+	size_t n;
+	const char *table;
+	size_t max;
+	nrm_sealed_ok_cb ok;
+};
+
+/*
+ * Seal the texts of spec in `entry` for the row `row` (NULL: a new
+ * UUID, added as entry's "id"): a string that ok refuses becomes ""
+ * (never sent; the database refuses it naming the field); the others
+ * become <name>_ct, sealed under data_key ({id, kek_id, wrapped} of an
+ * answer, unwrapped with keks) or, when data_key is NULL or JSON null,
+ * under a new data key wrapped by keks' current KEK and added as
+ * entry's "data_key".  Nothing is added when there is nothing to seal.
+ * NRM_ERR on OpenSSL or memory failure, or a data_key that does not
+ * unwrap (destroyed, a KEK not held).
+ */
+int nrm_sealed_fields(const struct nrm_kek_set *keks, const cJSON *data_key,
+    cJSON *entry, const struct nrm_sealed_spec *spec,
+    const char *row) NRM_MUSTCHECK;
+
+/*
+ * Refuse (422 naming it, `known` listing the route's fields; replied,
+ * NRM_ERR) a client's "id", "data_key" or <name>_ct of spec's names in
+ * root: nrmd adds them when it seals.
+ */
+int nrm_sealed_refuse_own(struct nrm_req *r, const cJSON *root,
+    const struct nrm_sealed_spec *spec, const char *known) NRM_MUSTCHECK;
+
+/*
+ * nrm_sealed_body for the texts of spec, sealed under one new data key
+ * (nrm_sealed_fields with a new row id).
+ */
+int nrm_sealed_body_spec(struct nrm_req *r, const struct nrm_sealed_spec *spec,
+    const char *known, char **out) NRM_MUSTCHECK;
+
 /*
  * Read the request's JSON object body for an entry with one sealed text
  * (nrm_sealed_entry: `name`, `table`, `max`) and return it printed

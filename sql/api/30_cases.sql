@@ -831,10 +831,28 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
+	-- The signal's erasure lock (15, hashtext(signal id)) before the
+	-- case's row, in care.erase_signal's order: an erasure running now
+	-- goes first or after, never half.
+	PERFORM pg_catalog.pg_advisory_xact_lock(15,
+	    pg_catalog.hashtext(c.signal_id::text))
+	FROM care.case c WHERE c.id = p_case_id;
 	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
 	    'reopen', p_reason);
 	IF v_l.answer IS NOT NULL THEN
 		RETURN v_l.answer;
+	END IF;
+	-- A case whose personal data were erased stays closed: care without
+	-- the person's data cannot resume, and a reopened case would run
+	-- its clocks for nobody.
+	IF EXISTS (SELECT 1 FROM care.erasure e
+	    WHERE e.signal_id = (v_l.c).signal_id) THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'erased',
+		    pg_catalog.jsonb_set(api.problem(409, 'conflict',
+		    'the personal data of this case were erased, so it cannot '
+		    'be reopened: record the person''s return as a new signal',
+		    'case'), '{problem,erased}',
+		    care.erasure_json(p_case_id)->'erased'));
 	END IF;
 
 	UPDATE care.case SET state = 'open', holder_key_id = NULL,
@@ -859,7 +877,8 @@ COMMENT ON FUNCTION api.case_reopen(bytea, text, inet, uuid, integer, text,
     integer, integer) IS
     'POST /v1/cases/{id}/reopen: closed -> open in its region''s inbox; '
     'new deadlines when given, else the old ones (an overdue reopened '
-    'case is escalated by the next sweep unless escalated before).';
+    'case is escalated by the next sweep unless escalated before); 409 '
+    'when its personal data were erased.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.escalate_overdue(p_limit integer) RETURNS jsonb

@@ -38,7 +38,8 @@ GRANT EXECUTE ON FUNCTION care.case_data_key(uuid, jsonb) TO
  * or column, its data key gone): one audit event data.decrypt_failed
  * for the object read, outcome failed, p_reason one word (tampered,
  * misplaced, malformed, no_key).  Never a value.  The caller is the
- * principal whose read found it (coordinator or assessor).
+ * principal whose read found it (coordinator, assessor, or since 0025
+ * investigator: a sealed reference of an investigation record).
  */
 CREATE OR REPLACE FUNCTION api.data_unreadable_body(p_token_hash bytea,
     p_request_id text, p_client inet, p_object_type text,
@@ -56,7 +57,7 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator', 'assessor'],
+	    p_client, ARRAY['coordinator', 'assessor', 'investigator'],
 	    'data.decrypt_failed', p_object_type, p_object_id);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
@@ -70,4 +71,4 @@ COMMENT ON FUNCTION api.data_unreadable_body(bytea, text, inet, text, text,
     text) IS 'nrmd found a sealed value it could not open in an answer: audit '
     'data.decrypt_failed (outcome failed, the reason word, no value).';
 GRANT EXECUTE ON FUNCTION api.data_unreadable_body(bytea, text, inet, text,
-    text, text) TO nrm_coordinator, nrm_assessor;
+    text, text) TO nrm_coordinator, nrm_assessor, nrm_investigator;

@@ -18,3 +18,32 @@ COMMENT ON FUNCTION api.data_plaintext_left() IS
     'Counts of rows still holding plaintext personal data or an unkeyed '
     'idempotency hash (care.plaintext_left), for nrmd''s warning.';
 -- A door of nrm_gate (99_doors.sql).
+
+/*
+ * What is still stored in plaintext (0020; 0025 added the investigation
+ * records' references, stored before 0025): counts only, never a value.
+ * SECURITY DEFINER of the owner, who reads past row-level security.
+ */
+CREATE OR REPLACE FUNCTION care.plaintext_left() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object(
+	    'subjects', (SELECT pg_catalog.count(*) FROM care.subject s
+	        WHERE pg_catalog.num_nonnulls(s.given_name, s.family_name,
+	            s.birth_date, s.phone, s.address, s.narrative) > 0),
+	    'signals', (SELECT pg_catalog.count(*) FROM intake.signal s
+	        WHERE s.reporter_reference IS NOT NULL),
+	    'decisions', (SELECT pg_catalog.count(*) FROM ident.decision d
+	        WHERE d.rationale IS NOT NULL),
+	    'idempotency', (SELECT pg_catalog.count(*)
+	        FROM intake.idempotency i WHERE NOT i.request_keyed),
+	    'investigations', (SELECT pg_catalog.count(*) FROM invest.record r
+	        WHERE pg_catalog.num_nonnulls(r.police_reference,
+	            r.prosecution_reference) > 0))
+$$;
+COMMENT ON FUNCTION care.plaintext_left() IS
+    'How many rows still hold personal data in plaintext (subjects, '
+    'signals'' references, identification rationales, investigation '
+    'records'' references) or an unkeyed idempotency hash: counts only, '
+    'never a value.';

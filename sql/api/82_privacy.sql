@@ -57,13 +57,61 @@ GRANT EXECUTE ON FUNCTION care.erasure_json(uuid) TO nrm_coordinator,
     nrm_assessor, nrm_privacy;
 
 /*
+ * The investigation track's part of an erasure (0025): destroy the data
+ * keys of the investigation records about the signal p_signal_id or the
+ * case p_case_id (any agency) and clear their references, sealed and
+ * plaintext.  SECURITY DEFINER owned by nrm_invest_eraser, which may
+ * read the records' ids only: the caller (care.erase_signal, as
+ * nrm_privacy) learns how many records it shredded, nothing of them.
+ * The records keep their non-personal facts (status, report filed).
+ */
+CREATE OR REPLACE FUNCTION invest.erase_signal(p_signal_id uuid,
+    p_case_id uuid) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_n integer;
+BEGIN
+	UPDATE invest.record SET police_reference = NULL,
+	    prosecution_reference = NULL, police_reference_ct = NULL,
+	    prosecution_reference_ct = NULL
+	WHERE signal_id = p_signal_id
+	   OR (p_case_id IS NOT NULL AND case_id = p_case_id);
+	GET DIAGNOSTICS v_n = ROW_COUNT;
+	UPDATE invest.data_key SET wrapped = NULL,
+	    destroyed_at = pg_catalog.now()
+	WHERE destroyed_at IS NULL AND record_id IN (SELECT r.id
+	    FROM invest.record r WHERE r.signal_id = p_signal_id
+	       OR (p_case_id IS NOT NULL AND r.case_id = p_case_id));
+	RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION invest.erase_signal(uuid, uuid) IS
+    'Crypto-shred the references of the investigation records about an '
+    'erased signal or case (their data keys destroyed, references '
+    'cleared); how many records.  SECURITY DEFINER owned by '
+    'nrm_invest_eraser; called by care.erase_signal.';
+REVOKE ALL ON FUNCTION invest.erase_signal(uuid, uuid) FROM PUBLIC;
+GRANT CREATE ON SCHEMA invest TO nrm_invest_eraser;
+ALTER FUNCTION invest.erase_signal(uuid, uuid) OWNER TO nrm_invest_eraser;
+REVOKE CREATE ON SCHEMA invest FROM nrm_invest_eraser;
+GRANT USAGE ON SCHEMA invest TO nrm_privacy;
+GRANT EXECUTE ON FUNCTION invest.erase_signal(uuid, uuid) TO nrm_privacy;
+
+/*
  * Erase the personal data of the signal p_signal_id (and of its case
  * p_case_id, NULL for an anonymous notification): destroy every data
  * key of the signal (its subject's and reporter reference's, and those
  * of the case's identification entries), clear the ciphertexts, the
  * plaintexts stored before 0017, the pseudonym and the sealed old values
- * of rectifications, and record the erasure.  False (and nothing done)
- * when the signal was erased already.  The caller audits.
+ * of rectifications, shred the references of the investigation records
+ * about them (invest.erase_signal, 0025), and record the erasure.  False
+ * (and nothing done) when the signal was erased already, or, for the
+ * schedule (ground retention), when its case is no longer closed
+ * (reopened since the schedule found it due: the signal's lock (15,
+ * hashtext(signal id)), which a reopening takes too, orders the two).
+ * The caller audits.
  */
 CREATE OR REPLACE FUNCTION care.erase_signal(p_signal_id uuid,
     p_case_id uuid, p_ground text, p_key_id uuid) RETURNS boolean
@@ -71,6 +119,15 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- the signal's erasure lock, which a reopening takes too: the
+	-- schedule erases a case only while it is still closed
+	PERFORM pg_catalog.pg_advisory_xact_lock(15,
+	    pg_catalog.hashtext(p_signal_id::text));
+	IF p_ground = 'retention' AND p_case_id IS NOT NULL
+	    AND NOT EXISTS (SELECT 1 FROM care.case c
+	        WHERE c.id = p_case_id AND c.state = 'closed') THEN
+		RETURN false;
+	END IF;
 	INSERT INTO care.erasure (signal_id, case_id, ground, api_key_id)
 	VALUES (p_signal_id, p_case_id, p_ground, p_key_id)
 	ON CONFLICT (signal_id) DO NOTHING;
@@ -97,6 +154,8 @@ BEGIN
 	WHERE signal_id = p_signal_id AND old_ct IS NOT NULL;
 	UPDATE care.data_key SET wrapped = NULL, destroyed_at = pg_catalog.now()
 	WHERE signal_id = p_signal_id AND wrapped IS NOT NULL;
+	-- the investigation records about it (0025), without reading them
+	PERFORM invest.erase_signal(p_signal_id, p_case_id);
 	RETURN true;
 END
 $$;
@@ -653,10 +712,19 @@ BEGIN
 	IF v_r IS NOT NULL THEN
 		RETURN v_r;
 	END IF;
-	IF NOT v_c.has_subject OR v_c.data_key_id IS NULL THEN
+	IF NOT v_c.has_subject THEN
+		RETURN api.refuse(v_p, 'data_protection', 'failed',
+		    'no_subject', api.problem(409, 'conflict',
+		    'this case holds no subject to rectify', 'case'));
+	END IF;
+	-- stored before 0017 and not yet sealed: no key to keep the old
+	-- value sealed with (docs/data-protection.md, "Existing rows")
+	IF v_c.data_key_id IS NULL THEN
 		RETURN api.refuse(v_p, 'data_protection', 'failed',
 		    'no_data_key', api.problem(409, 'conflict',
-		    'this case holds no sealed subject to rectify', 'case'));
+		    'this case''s subject was stored before 0017 and is not '
+		    'sealed yet: run nrmctl data encrypt, then rectify it',
+		    'case'));
 	END IF;
 	RETURN api.leave(v_p, pg_catalog.jsonb_build_object('status', 200,
 	    'body', care.privacy_rectify_input(p_case_id)));

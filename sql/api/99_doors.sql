@@ -113,7 +113,7 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.ident_list(bytea,text,inet,uuid,text,text,text)',
      '{nrm_coordinator,nrm_assessor}'),
     ('api.data_unreadable(bytea,text,inet,text,text,text)',
-     '{nrm_coordinator,nrm_assessor}'),
+     '{nrm_coordinator,nrm_assessor,nrm_investigator}'),
     ('api.overview(bytea,text,inet,integer)',
      '{nrm_coordinator,nrm_chain_director}'),
     ('api.statistics(bytea,text,inet,text,text,text)',
@@ -126,6 +126,7 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.invest_get(bytea,text,inet,uuid)', '{nrm_investigator}'),
     ('api.invest_patch(bytea,text,inet,uuid,integer,jsonb)',
      '{nrm_investigator}'),
+    ('api.invest_seal_key(bytea,text,inet,uuid)', '{nrm_investigator}'),
     -- auditor
     ('api.audit_verify(bytea,text,inet,jsonb)', '{nrm_auditor}'),
     ('api.audit_search(bytea,text,inet,jsonb,bigint,integer)',

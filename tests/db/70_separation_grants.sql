@@ -5,7 +5,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(135);
+SELECT plan(138);
 \ir fixtures.psql
 \ir grants.psql
 
@@ -41,7 +41,8 @@ $$;
 -- ---------------------------------------------------------------------
 SELECT tables_are('ident', ARRAY['profile', 'decision', 'panel',
     'panel_member', 'panel_vote'], 'ident tables');
-SELECT tables_are('invest', ARRAY['case_share', 'record'], 'invest tables');
+SELECT tables_are('invest', ARRAY['case_share', 'record', 'data_key'],
+    'invest tables');
 SELECT set_eq($$
     SELECT r.rolname, n.nspname || '.' || c.relname, p.p
     FROM nrm_role r CROSS JOIN pg_class c
@@ -68,7 +69,12 @@ INSERT INTO track VALUES
 -- nrm_statistician (0016) reads three columns of invest.record: whether
 -- a record exists for a case or signal, and since when (the column
 -- grant below pins them).
-('invest', '{nrm_investigator,nrm_case_sharer,nrm_statistician}',
+-- nrm_invest_eraser (0025) reads the ids of invest.record and
+-- invest.data_key and clears their sealed columns (invest.erase_signal,
+-- its SECURITY DEFINER function, which nrm_privacy's erasure calls:
+-- nrm_privacy may execute that one function of schema invest).
+('invest', '{nrm_investigator,nrm_case_sharer,nrm_statistician,'
+    'nrm_invest_eraser,nrm_privacy}',
     'not coordinator, assessor, reporter, auditor, analyst, admin, '
     'nrm_app, sweeper');
 SELECT is_empty(format($$
@@ -120,10 +126,19 @@ FROM (VALUES
     'investigator reads exactly intake.signal (id, agency_id)'),
 -- Investigator: which columns of its own track it may change or read.
 ('nrm_investigator', 'invest.record', 'UPDATE',
-    '{police_reference,prosecution_reference,report_filed,'
+    '{data_key_id,police_reference,police_reference_ct,'
+    'prosecution_reference,prosecution_reference_ct,report_filed,'
     'report_filed_on,status,updated_at,version}',
-    'investigator updates references, report and status of a record; '
-    'never its agency, signal, case, creator'),
+    'investigator updates references (sealed, 0025), report and status of '
+    'a record; never its agency, signal, case, creator'),
+('nrm_invest_eraser', 'invest.record', 'SELECT', '{case_id,id,signal_id}',
+    'the eraser reads which records are about a signal or case, nothing '
+    'of them'),
+('nrm_invest_eraser', 'invest.data_key', 'SELECT',
+    '{destroyed_at,id,record_id}',
+    'the eraser reads no wrapped key'),
+('nrm_privacy', 'invest.record', 'SELECT', '{}',
+    'the privacy officer''s functions read nothing of a record'),
 ('nrm_investigator', 'invest.case_share', 'SELECT',
     '{agency_id,case_id,consent_recorded_at}',
     'investigator reads which cases were shared with it, not by whom'),
@@ -258,12 +273,14 @@ SELECT results_eq($$
     WHERE c.oid IN ('care.case'::regclass, 'care.subject'::regclass,
         'care.case_history'::regclass, 'intake.signal'::regclass,
         'intake.idempotency'::regclass, 'ident.decision'::regclass,
-        'invest.record'::regclass, 'invest.case_share'::regclass)
+        'invest.record'::regclass, 'invest.case_share'::regclass,
+        'invest.data_key'::regclass)
     ORDER BY 1$$,
     $$VALUES ('care.case', true, false), ('care.case_history', true, false),
         ('care.subject', true, false), ('ident.decision', true, false),
         ('intake.idempotency', true, false), ('intake.signal', true, false),
-        ('invest.case_share', true, false), ('invest.record', true, false)$$,
+        ('invest.case_share', true, false),
+        ('invest.data_key', true, false), ('invest.record', true, false)$$,
     'row-level security is enabled (not forced: the owner runs '
     'migrations and the SECURITY DEFINER helpers)');
 SELECT is_empty($$SELECT rolname FROM pg_roles
@@ -304,6 +321,11 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('case_share', 'investigator', ARRAY['SELECT']),
     ('case_share', 'case_sharer', ARRAY['SELECT', 'INSERT']),
     ('record', 'investigator', ARRAY['SELECT', 'INSERT', 'UPDATE']),
+    -- 0025: a record's data key, its agency's investigators; the
+    -- eraser finds the records of an erased case and shreds them.
+    ('data_key', 'investigator', ARRAY['SELECT', 'INSERT']),
+    ('record', 'invest_eraser', ARRAY['SELECT', 'UPDATE']),
+    ('data_key', 'invest_eraser', ARRAY['SELECT', 'UPDATE']),
     -- 0013: the statistics functions' owner counts; the analyst reads
     -- no row.
     ('signal', 'statistician', ARRAY['SELECT']),

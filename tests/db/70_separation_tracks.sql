@@ -32,19 +32,40 @@ CREATE FUNCTION pg_temp.case_share(p_token text, p_case uuid,
 RETURNS jsonb
 RETURN pg_temp.api_call('case_share', p_token, p_request_id, '192.0.2.10',
     p_case::text, p_agency::text, p_consent::text);
+-- The references go sealed and come back opened, as nrmd does (0025,
+-- fixtures.psql pg_temp.invest_seal/_open); a patch that changes one
+-- first asks for the record's data key (api.invest_seal_key).
 CREATE FUNCTION pg_temp.invest_create(p_token text, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-create') RETURNS jsonb
-RETURN pg_temp.api_call('invest_create', p_token, p_request_id,
-    '192.0.2.10', p_body::text);
+RETURN pg_temp.invest_open(pg_temp.api_call('invest_create', p_token,
+    p_request_id, '192.0.2.10', pg_temp.invest_seal(p_body)::text));
 CREATE FUNCTION pg_temp.invest_get(p_token text, p_id uuid,
     p_request_id text DEFAULT 'req-inv-get') RETURNS jsonb
-RETURN pg_temp.api_call('invest_get', p_token, p_request_id, '192.0.2.10',
-    p_id::text);
+RETURN pg_temp.invest_open(pg_temp.api_call('invest_get', p_token,
+    p_request_id, '192.0.2.10', p_id::text));
 CREATE FUNCTION pg_temp.invest_patch(p_token text, p_id uuid,
     p_if_match integer, p_body jsonb,
     p_request_id text DEFAULT 'req-inv-patch') RETURNS jsonb
-RETURN pg_temp.api_call('invest_patch', p_token, p_request_id,
-    '192.0.2.10', p_id::text, p_if_match::text, p_body::text);
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_key jsonb;
+BEGIN
+	IF jsonb_typeof(p_body) = 'object' AND (jsonb_typeof(
+	    p_body->'police_reference') = 'string' OR jsonb_typeof(
+	    p_body->'prosecution_reference') = 'string') THEN
+		v_key := pg_temp.api_call('invest_seal_key', p_token,
+		    p_request_id, '192.0.2.10', p_id::text);
+		IF (v_key->>'status')::integer <> 200 THEN
+			RETURN v_key;
+		END IF;
+		p_body := pg_temp.invest_seal(p_body, p_id,
+		    v_key->'body'->'data_key');
+	END IF;
+	RETURN pg_temp.invest_open(pg_temp.api_call('invest_patch', p_token,
+	    p_request_id, '192.0.2.10', p_id::text, p_if_match::text,
+	    p_body::text));
+END
+$$;
 
 -- An api answer refused with status p_status: a problem of this code,
 -- field and detail, and the members p_more.

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(50);
+SELECT plan(58);
 \ir fixtures.psql
 
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
@@ -241,6 +241,42 @@ SELECT is(pg_temp.events('req-erase'), ARRAY['privacy.erase/case/'
 SELECT is((pg_temp.api_call('privacy_erase', 'tok-privacy', 'req-er409',
     '192.0.2.10', (SELECT id::text FROM c WHERE name = 'B'),
     'objection')->>'status')::int, 409, 'a second erasure is a 409');
+
+-- An erased case is never reopened (issue 15, docs/case-lifecycle.md):
+-- A (erased by the schedule) and B (on request) answer 409 naming the
+-- erasure; a closed case that was not erased reopens, and the schedule
+-- then leaves it alone even when called for it.
+INSERT INTO r SELECT 'reopenA', pg_temp.case_reopen('tok-coordinator',
+    (SELECT id FROM c WHERE name = 'A'), p_request_id => 'req-reopen-a');
+SELECT is((SELECT ARRAY[v->>'status', v->'problem'->>'code',
+    v->'problem'->>'field', v->'problem'->'erased'->>'ground'] FROM r
+    WHERE name = 'reopenA'), ARRAY['409', 'conflict', 'case', 'retention'],
+    'reopening an erased case: 409 naming the case and its erasure');
+SELECT is((SELECT v->'problem'->>'detail' FROM r WHERE name = 'reopenA'),
+    'the personal data of this case were erased, so it cannot be reopened: '
+    'record the person''s return as a new signal', '... saying why');
+SELECT is(pg_temp.events('req-reopen-a'), ARRAY['case.reopen/case/'
+    || (SELECT id::text FROM c WHERE name = 'A') || '/care/failed/erased'],
+    '... audited failed/erased');
+SELECT is((SELECT state FROM care.case WHERE id = (SELECT id FROM c
+    WHERE name = 'A')), 'closed', '... and the case stays closed');
+SELECT is((pg_temp.case_reopen('tok-coordinator', (SELECT id FROM c
+    WHERE name = 'B'))->'problem'->'erased'->>'ground'), 'consent_withdrawn',
+    'the same after an erasure on request');
+INSERT INTO r SELECT 'takeE', pg_temp.case_take('tok-coordinator',
+    (SELECT id FROM c WHERE name = 'E'));
+INSERT INTO r SELECT 'closeE', pg_temp.case_close('tok-coordinator',
+    (SELECT id FROM c WHERE name = 'E'));
+SELECT is((pg_temp.case_reopen('tok-coordinator', (SELECT id FROM c
+    WHERE name = 'E'))->>'status')::int, 200,
+    'a closed case that was not erased reopens');
+SELECT is(pg_temp.api_as('nrm_privacy_officer', format($$SELECT
+    to_jsonb(care.erase_signal(%L, %L, 'retention', NULL))$$,
+    (SELECT sig FROM c WHERE name = 'E'), (SELECT id FROM c
+    WHERE name = 'E'))), 'false'::jsonb,
+    'the schedule never erases a case that is open again');
+SELECT is((SELECT count(*)::int FROM care.erasure e JOIN c
+    ON c.sig = e.signal_id WHERE c.name = 'E'), 0, '... E keeps its data');
 
 SELECT * FROM finish();
 ROLLBACK;

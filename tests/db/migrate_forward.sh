@@ -123,7 +123,7 @@ check "a second migrate is a no-op" sh -c \
     "'$NRMCTL' --database-url '$(url ${DB}_old)' migrate --dir sql |
     grep -q '^schema is current at version'"
 dump --data-only -N nrm ${DB}_old 2>/dev/null >"$T/data.after"
-# What 0009, 0010, 0017 and 0019-0023 add is left out of the comparison
+# What 0009, 0010, 0017, 0019-0023 and 0025 add is left out of the comparison
 # once checked: their tables are empty and their columns NULL in every row
 # that existed (0020's request_keyed false; 0021's reference and 0023's
 # profile columns of the form given by `pattern`; 0022's support
@@ -160,7 +160,11 @@ new_cols = {'audit.event': ['person_id'],
             'ident.profile': ['panel_model', 'panel_quorum',
                               'panel_disciplines', 'panel_rule',
                               'panel_blind', 'panel_working_days',
-                              'second_review_negative']}
+                              'second_review_negative'],
+            # 0025: the sealed references beside the plaintext ones,
+            # NULL until `nrmctl data encrypt` seals a record
+            'invest.record': ['data_key_id', 'police_reference_ct',
+                              'prosecution_reference_ct']}
 # 0021 gives every existing signal a readable reference; 0023 gives each
 # profile its decision model: a value of this form, not NULL.
 new_cols['intake.signal'].append('reference')
@@ -179,7 +183,9 @@ new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               # 0019, 0022, 0023: empty until used
               'care.erasure', 'care.rectification', 'care.retention_schedule',
               'care.case_note', 'care.support_item', 'ident.panel',
-              'ident.panel_member', 'ident.panel_vote'}
+              'ident.panel_member', 'ident.panel_vote',
+              # 0025: empty until a record is sealed
+              'invest.data_key'}
 # 0024: one row, a random 32-byte key (its form checked, not its value)
 random_row = {'auth.login_secret': [r't', r'\\\\x[0-9a-f]{64}', r'.+']}
 seeded = {'stats.config': [['t', '10']],

@@ -16,6 +16,7 @@ import requests
 from nrm_e2e.api import auth, metric
 from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.env import PGBIN, clean_env
+from nrm_e2e.pg import create_key
 from nrm_e2e.signals import adult_signal
 
 
@@ -88,6 +89,30 @@ def scan(blob, values):
     return hits
 
 
+def investigation_references(d, cluster):
+    """Two records of a police agency about a signal it filed, with
+    known references: the references, as the investigator read them."""
+    police = "Politie Scan %s" % uuid.uuid4().hex[:6]
+    reporter = create_key(cluster, "reporter", police, "police")
+    inv = create_key(cluster, "investigator", police, "police")
+    sig = new_case(d, reporter, body=marked_signal())["signal_id"]
+    out = []
+    for _ in range(2):
+        tag = uuid.uuid4().hex[:10]
+        body = {"signal_id": sig, "police_reference": "PL-SCAN-%s" % tag,
+                "prosecution_reference": "OM-Parket-%s" % tag}
+        r = requests.post(d.url + "/v1/investigations", json=body,
+                          headers=auth(inv), timeout=15)
+        assert r.status_code == 201, r.text
+        r = requests.get("%s/v1/investigations/%s" % (d.url, r.json()["id"]),
+                         headers=auth(inv), timeout=15)
+        assert r.status_code == 200, r.text
+        for name in ("police_reference", "prosecution_reference"):
+            assert r.json()[name] == body[name]
+            out.append(body[name])
+    return out
+
+
 def test_dump_and_wal_hold_no_personal_data(nrmd, case_keys, cluster):
     k = case_keys
     bodies = [marked_signal() for _ in range(3)]
@@ -119,7 +144,11 @@ def test_dump_and_wal_hold_no_personal_data(nrmd, case_keys, cluster):
         assert identification(nrmd, k["assessor"], cid)["items"][0][
             "rationale"] == text
         rationales.append(text)
+    # and an investigation record's police and prosecution references
+    # (0025), read back by the investigator of the agency
+    refs = investigation_references(nrmd, cluster)
     values = [v for b in bodies for v in personal_values(b)] + rationales
+    values += refs
     # the scan itself finds what it looks for
     assert scan(("x %s y" % values[1]).encode(), values)
     assert scan(base64.b64encode(("ab" + values[2]).encode()), values)
@@ -128,6 +157,7 @@ def test_dump_and_wal_hold_no_personal_data(nrmd, case_keys, cluster):
         [str(PGBIN / "pg_dump"), "-d", cluster.env["NRM_SUPERUSER_URL"]],
         env=clean_env(), capture_output=True, check=True).stdout
     assert b"care.subject" in dump and len(dump) > 10000
+    assert b"invest.record" in dump
     assert scan(dump, values) == []
     wal = cluster.dir / "data" / "pg_wal"
     segments = [p for p in wal.iterdir() if p.is_file()]

@@ -32,14 +32,9 @@ from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import NRMCTL, clean_env
 from nrm_e2e.pg import Cluster, create_key
-from nrm_e2e.sealed import open_value, signal_values, unwrap
+from nrm_e2e.sealed import (ctl, make_plaintext, new_kek, open_value,
+                            signal_values, unwrap)
 from nrm_e2e.signals import adult_signal
-
-
-def new_kek(path):
-    path.write_text(os.urandom(32).hex() + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 def kek_id(path):
@@ -75,16 +70,6 @@ def wait_gone(cluster):
                         "where application_name = 'nrmctl'"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-
-
-def ctl(cluster, *args, check=True):
-    p = subprocess.run(
-        [str(NRMCTL), *map(str, args)],
-        env=clean_env({"NRM_DATABASE_URL": cluster.owner_url}),
-        capture_output=True, text=True, timeout=300)
-    if check:
-        assert p.returncode == 0, (args, p.stdout, p.stderr)
-    return p
 
 
 def marked():
@@ -269,29 +254,6 @@ def idem_key(pseudonym_path):
                 info=b"nrm idempotency v1").derive(ikm)
 
 
-def make_plaintext(c, sig, body, rationale):
-    """Turn a signal nrmd stored sealed into a row as stored before 0017
-    (plaintext, no data key), and its case's entry into one with a
-    plaintext rationale, the plaintext triggers bypassed as a restored
-    old database would have them."""
-    s = body["subject"]
-    c.sql(
-        "begin; set local session_replication_role = replica; "
-        "update care.subject set data_key_id = null, given_name = '%s', "
-        "family_name = '%s', birth_date = '%s', given_name_ct = null, "
-        "family_name_ct = null, birth_date_ct = null, phone_ct = null, "
-        "address_ct = null, narrative_ct = null where signal_id = '%s'; "
-        "update intake.signal set data_key_id = null, "
-        "reporter_reference = '%s', reporter_reference_ct = null "
-        "where id = '%s'; "
-        "update ident.decision set data_key_id = null, rationale_ct = "
-        "null, rationale = '%s' where case_id = (select id from care.case "
-        "where signal_id = '%s'); "
-        "delete from care.data_key where signal_id = '%s'; commit"
-        % (s["given_name"], s["family_name"], s["birth_date"], sig,
-           body["reporter_reference"], sig, rationale, sig, sig))
-
-
 def test_data_encrypt_seals_old_plaintext(own):
     c, keys, pki = own["cluster"], own["keys"], own["pki"]
     kek3 = own["dir"] / "kek-3"
@@ -359,7 +321,8 @@ def test_data_encrypt_seals_old_plaintext(own):
             pki["pseudonym"], "--batch", "2")
     assert "plaintext left: " in p.stdout
     assert c.scalar("select care.plaintext_left()::text") == \
-        '{"signals": 0, "subjects": 0, "decisions": 0, "idempotency": 0}'
+        '{"signals": 0, "subjects": 0, "decisions": 0, "idempotency": 0, ' \
+        '"investigations": 0}'
     # idempotent: nothing more to do
     p = ctl(c, "data", "encrypt", "--kek", kek3, "--pseudonym-key",
             pki["pseudonym"])

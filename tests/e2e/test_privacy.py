@@ -29,6 +29,7 @@ from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import wait_for
 from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.pg import Cluster, create_key, key_id
+from nrm_e2e.sealed import make_plaintext
 from nrm_e2e.signals import adult_signal, notification_signal
 
 SUBJECT_FIELDS = ("given_name", "family_name", "birth_date", "phone",
@@ -456,6 +457,73 @@ def test_erase_on_request(pd, pcluster, pkeys):
     text = pd.log_text()
     for v in values_of(body):
         assert v not in text
+
+
+def test_rectify_after_data_encrypt(pd, pcluster, pkeys, pki):
+    """A subject stored before 0017 (plaintext, no data key) cannot be
+    rectified: 409 saying to run `nrmctl data encrypt`; after it, the
+    rectification works and keeps the old value sealed."""
+    k = pkeys
+    body = marked()
+    rec = new_case(pd, k["reporter"], body=body)
+    cid = rec["case_id"]
+    make_plaintext(pcluster, rec["signal_id"], body, "-")
+    url = "%s/v1/privacy/cases/%s/rectify" % (pd.url, cid)
+    new_given = "Mirela-R%s" % uuid.uuid4().hex[:6]
+    change = {"field": "given_name", "value": new_given,
+              "ground": "inaccurate"}
+    r = requests.post(url, json=change, headers=auth(k["privacy"]),
+                      timeout=30)
+    p = assert_problem(r, 409, "conflict", "case")
+    assert "nrmctl data encrypt" in p["detail"], p
+    assert privacy_events(pcluster, "privacy.rectify", cid) == [
+        ["failed", "no_data_key", "privacy_officer", "data_protection"]]
+    out = pcluster.nrmctl("data", "encrypt", "--kek", str(pki["kek"]))
+    assert "plaintext left" in out.stdout, out.stderr
+    r = requests.post(url, json=change, headers=auth(k["privacy"]),
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    c = get_case(pd, k["co13"], cid).json()
+    assert c["subject"]["given_name"] == new_given
+    assert c["subject"]["family_name"] == body["subject"]["family_name"]
+    assert "decryption_failed" not in c
+    x = export_case(pd, k["privacy"], cid).json()["cases"][0]
+    assert x["rectifications"][0]["old_value"] == \
+        body["subject"]["given_name"]
+
+
+def test_erased_case_is_not_reopened(pd, pcluster, pkeys):
+    """A closed case whose personal data were erased answers 409 to a
+    reopening, naming why, and stays closed (docs/case-lifecycle.md, "An
+    erased case stays closed"); one that was not erased reopens."""
+    k = pkeys
+    erased, kept = (new_case(pd, k["reporter"], body=marked())["case_id"]
+                    for _ in range(2))
+    for cid in (erased, kept):
+        close(pd, k["co13"], cid)
+    r = requests.post("%s/v1/privacy/cases/%s/erase" % (pd.url, erased),
+                      json={"ground": "no_longer_necessary"},
+                      headers=auth(k["privacy"]), timeout=30)
+    assert r.status_code == 200, r.text
+    url = "%s/v1/cases/%s/reopen"
+    r = requests.post(url % (pd.url, erased),
+                      json={"reason": "victim_returned"},
+                      headers=auth(k["co13"]), timeout=30)
+    p = assert_problem(r, 409, "conflict", "case")
+    assert p["erased"]["ground"] == "no_longer_necessary", p
+    assert "erased" in p["detail"] and "new signal" in p["detail"]
+    validator(load_openapi(), "CaseProblem").validate(p)
+    c = get_case(pd, k["co13"], erased).json()
+    assert c["case"]["state"] == "closed"
+    assert c["erased"]["ground"] == "no_longer_necessary"
+    assert pcluster.sql(
+        "select outcome, reason from audit.event where action = "
+        "'case.reopen' and object_id = '%s'" % erased) == [
+        ["failed", "erased"]]
+    r = requests.post(url % (pd.url, kept), json={"reason": "victim_returned"},
+                      headers=auth(k["co13"]), timeout=30)
+    assert r.status_code == 200, r.text
+    assert get_case(pd, k["co13"], kept).json()["case"]["state"] == "open"
 
 
 @pytest.mark.parametrize("role", ["reporter", "co13", "analyst", "auditor",

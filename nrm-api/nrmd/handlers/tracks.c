@@ -16,7 +16,14 @@
  *   POST  /v1/investigations             investigator -> invest_create
  *   GET   /v1/investigations/{id}        investigator -> invest_get
  *   PATCH /v1/investigations/{id}        investigator, If-Match ->
+ *                                        api.invest_seal_key when a
+ *                                        reference changes, then
  *                                        api.invest_patch
+ *
+ * The police and prosecution references leave nrmd sealed with the
+ * record's data key (invest.data_key, docs/data-protection.md "The
+ * investigation track") and are opened on the way back, as the care
+ * side's values are (sealed.h).
  *
  * Each is one api.* call; the database validates the entries and
  * enforces the separation (roles, row-level security).  The
@@ -40,27 +47,7 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-
-/*
- * Read a JSON object body and print it back compactly for a jsonb
- * parameter (the caller frees *text).  Replies and returns NRM_ERR on
- * any fault.
- */
-static int
-track_body_text(struct nrm_req *r, char **text)
-{
-	cJSON *root;
-
-	*text = NULL;
-	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
-		return NRM_ERR;
-	*text = nrm_json_print_take(root, true);
-	if (*text == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return NRM_ERR;
-	}
-	return NRM_OK;
-}
+#include <openssl/crypto.h>
 
 static void
 ident_record_authed(struct nrm_req *r)
@@ -184,14 +171,54 @@ nrm_h_case_share(struct nrm_req *r)
 	    r, NRM_ROLE_COORDINATOR, "case.share", "case", case_share_authed);
 }
 
+/* --- investigation records: their references leave nrmd sealed ------ */
+
+#define INVEST_REF_MAX 100 /* characters (invest.record's check) */
+#define INVEST_KNOWN \
+	"signal_id, case_id, police_reference, prosecution_reference, " \
+	"report_filed, report_filed_on, status"
+
+/*
+ * A reference the database would take: 1 to max characters of UTF-8
+ * (the body parser checked the encoding) without a control character
+ * (C0, DEL, C1: PostgreSQL's [[:cntrl:]]).
+ */
+static bool
+invest_ref_ok(const char *v, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t chars = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return false;
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	return chars >= 1 && chars <= max;
+}
+
+static const char *const invest_ref_names[] = {
+    "police_reference", "prosecution_reference"};
+static const struct nrm_sealed_spec invest_spec = {invest_ref_names,
+    NRM_ARRAY_LEN(invest_ref_names), "invest.record", INVEST_REF_MAX,
+    invest_ref_ok};
+
 static void
 invest_create_authed(struct nrm_req *r)
 {
+	struct nrm_dbapi_call call;
 	char *text;
 
-	if (track_body_text(r, &text) != NRM_OK)
+	/* each reference sealed, the record's id its row (sealed.h) */
+	if (nrm_sealed_body_spec(r, &invest_spec, INVEST_KNOWN, &text) !=
+	    NRM_OK)
 		return;
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_CREATE, text);
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, text);
+	/* The parameters are copied by the pool before text goes. */
+	nrm_sealed_send(r, NRM_STMT_INVEST_CREATE, &call, "investigation", "");
 	free(text);
 }
 
@@ -205,7 +232,13 @@ nrm_h_invest_create(struct nrm_req *r)
 static void
 invest_get_authed(struct nrm_req *r)
 {
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_GET, nrm_req_uuid_param(r));
+	struct nrm_dbapi_call call;
+	const char *id = nrm_req_uuid_param(r);
+
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	/* the references come sealed: opened before the reply */
+	nrm_sealed_send(r, NRM_STMT_INVEST_GET, &call, "investigation", id);
 }
 
 void
@@ -215,20 +248,112 @@ nrm_h_invest_get(struct nrm_req *r)
 	    "investigation", invest_get_authed);
 }
 
+/* A patch between its two calls (one when no reference changes). */
+struct invest_patch {
+	char id[40];
+	char ifm[16];
+	cJSON *body; /* PERSONAL DATA until sealed */
+};
+
+static void
+invest_patch_free(struct invest_patch *p)
+{
+	const cJSON *v;
+
+	for (size_t i = 0; p->body != NULL && i < invest_spec.n; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(
+		    p->body, invest_spec.names[i]);
+		if (cJSON_IsString(v))
+			OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	}
+	cJSON_Delete(p->body);
+	free(p);
+}
+
+/* Send api.invest_patch with the (sealed) body; the answer opened. */
+static void
+invest_patch_send(struct nrm_req *r, struct invest_patch *p)
+{
+	struct nrm_dbapi_call call;
+	char *text = cJSON_PrintUnformatted(p->body);
+
+	if (text == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, p->id);
+	nrm_dbapi_text(&call, p->ifm[0] != '\0' ? p->ifm : NULL);
+	nrm_dbapi_text(&call, text);
+	/* The parameters are copied by the pool before text goes. */
+	nrm_sealed_send(
+	    r, NRM_STMT_INVEST_PATCH, &call, "investigation", p->id);
+	free(text);
+}
+
+/* The record's data key is back: a refusal is the reply; else seal. */
+static void
+invest_patch_keyed(struct nrm_req *r, void *arg, const char *text)
+{
+	struct invest_patch *p = arg;
+	cJSON *root, *status, *body, *key;
+
+	if (text == NULL)
+		goto out;
+	root = cJSON_Parse(text);
+	status = cJSON_GetObjectItemCaseSensitive(root, "status");
+	body = cJSON_GetObjectItemCaseSensitive(root, "body");
+	key = cJSON_GetObjectItemCaseSensitive(body, "data_key");
+	if (!cJSON_IsNumber(status) || status->valuedouble != 200 ||
+	    !cJSON_IsObject(body))
+		nrm_dbapi_answer(r, text, NULL);
+	else if (cJSON_IsObject(key) &&
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(key, "wrapped")))
+		nrm_req_fail(r, NRM_E_CONFLICT, "police_reference",
+		    "the references of this record were erased with the "
+		    "personal data of its case or signal");
+	else if (nrm_sealed_fields(&r->app->data_keks, key, p->body,
+		     &invest_spec, p->id) != NRM_OK)
+		nrm_req_fail(r, NRM_E_INTERNAL, "",
+		    "could not seal the references with the record's data key");
+	else
+		invest_patch_send(r, p);
+	cJSON_Delete(root);
+out:
+	invest_patch_free(p);
+}
+
 static void
 invest_patch_authed(struct nrm_req *r)
 {
-	char ifm[16];
-	char *text;
+	struct nrm_dbapi_call call;
+	struct invest_patch *p = nrm_xcalloc(1, sizeof(*p));
+	bool refs = false;
 
-	if (nrm_req_if_match(
-		r, "the version of the record", ifm, sizeof(ifm)) != NRM_OK)
+	snprintf(p->id, sizeof(p->id), "%s", nrm_req_uuid_param(r));
+	if (nrm_req_if_match(r, "the version of the record", p->ifm,
+		sizeof(p->ifm)) != NRM_OK ||
+	    nrm_req_body_object(r, false, NULL, -1, NULL, &p->body) != NRM_OK ||
+	    nrm_sealed_refuse_own(r, p->body, &invest_spec, INVEST_KNOWN) !=
+		NRM_OK)
+		goto out;
+	for (size_t i = 0; i < invest_spec.n; i++)
+		refs = refs ||
+		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+			p->body, invest_spec.names[i]));
+	if (!refs) {
+		/* nothing to seal: one call */
+		invest_patch_send(r, p);
+		goto out;
+	}
+	/* a reference changes: sealed with the record's own data key */
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, p->id);
+	if (nrm_dbapi_exec_text(r, NRM_STMT_INVEST_SEAL_KEY, &call,
+		invest_patch_keyed, p) == NRM_OK)
 		return;
-	if (track_body_text(r, &text) != NRM_OK)
-		return;
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_INVEST_PATCH, nrm_req_uuid_param(r),
-	    ifm[0] != '\0' ? ifm : NULL, text);
-	free(text);
+out:
+	invest_patch_free(p);
 }
 
 void

@@ -4,10 +4,14 @@ the database holds with the KEK file of the daemon under test, so a test
 that once compared a plaintext column now compares the opened value (and
 checks the plaintext column is empty).  Also a check of the format."""
 
+import os
+import subprocess
 import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from nrm_e2e.env import NRMCTL, clean_env
 
 SUBJECT_FIELDS = ("given_name", "family_name", "birth_date", "phone",
                   "address", "narrative")
@@ -116,3 +120,44 @@ def all_values(db, kek_path):
         except (InvalidTag, AssertionError):
             pass
     return out
+
+
+def make_plaintext(c, sig, body, rationale):
+    """Turn a signal nrmd stored sealed into a row as stored before 0017
+    (plaintext, no data key), and its case's entry into one with a
+    plaintext rationale, the plaintext triggers bypassed as a restored
+    old database would have them."""
+    s = body["subject"]
+    c.sql(
+        "begin; set local session_replication_role = replica; "
+        "update care.subject set data_key_id = null, given_name = '%s', "
+        "family_name = '%s', birth_date = '%s', given_name_ct = null, "
+        "family_name_ct = null, birth_date_ct = null, phone_ct = null, "
+        "address_ct = null, narrative_ct = null where signal_id = '%s'; "
+        "update intake.signal set data_key_id = null, "
+        "reporter_reference = '%s', reporter_reference_ct = null "
+        "where id = '%s'; "
+        "update ident.decision set data_key_id = null, rationale_ct = "
+        "null, rationale = '%s' where case_id = (select id from care.case "
+        "where signal_id = '%s'); "
+        "delete from care.data_key where signal_id = '%s'; commit"
+        % (s["given_name"], s["family_name"], s["birth_date"], sig,
+           body["reporter_reference"], sig, rationale, sig, sig))
+
+
+def new_kek(path):
+    """A new KEK file at path (64 hex characters, mode 600)."""
+    path.write_text(os.urandom(32).hex() + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def ctl(cluster, *args, check=True):
+    """nrmctl as the owner, text output; asserts exit 0 when check."""
+    p = subprocess.run(
+        [str(NRMCTL), *map(str, args)],
+        env=clean_env({"NRM_DATABASE_URL": cluster.owner_url}),
+        capture_output=True, text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return p
