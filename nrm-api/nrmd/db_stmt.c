@@ -23,8 +23,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SIGNAL_RECEIPT] = DB_REQ(signal_receipt, "$4"),
     [NRM_STMT_AUTHORIZE] = DB_REQ(authorize, "$4, $5, $6, $7"),
     [NRM_STMT_RECORD] = DB_REQ(record, "$4, $5, $6, $7"),
-    [NRM_STMT_INBOX] = DB_REQ(
-	inbox, "$4, $5, $6::jsonb, $7::bigint, $8::integer, $9::boolean"),
+    [NRM_STMT_INBOX] =
+	DB_REQ(inbox, "$4, $5, $6::jsonb, $7::text, $8::integer, $9::boolean"),
     [NRM_STMT_CASE_GET] = DB_REQ(case_get, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_TAKE] = DB_REQ(case_take, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_DECLINE] =
