@@ -107,3 +107,61 @@ FROM care.case c
 JOIN intake.signal s ON s.id = c.signal_id
 LEFT JOIN auth.api_key k ON k.id = c.holder_key_id
 LEFT JOIN auth.agency a ON a.id = k.agency_id;
+
+-- ---------------------------------------------------------------------
+-- Row-level security reads the caller's scope once per statement
+-- (issue 16, docs/performance.md).  The policies compared each row with
+-- string_to_array(current_setting('nrm.regions', true), ',') and
+-- NULLIF(current_setting('nrm.x', true), '')::uuid, evaluated again for
+-- every row (and for every row of every EXISTS they run).  Each such
+-- expression becomes a scalar subquery of itself: the same value (the
+-- settings do not change within a statement), computed once as an
+-- InitPlan, and an index condition where it compares an indexed
+-- column.  Same policies, same roles, same rows; only the expressions
+-- are wrapped.
+-- ---------------------------------------------------------------------
+-- A policy expression (pg_policies' text) with each scope read wrapped
+-- in a scalar subquery (the array one cast, or "= ANY ((SELECT ...))"
+-- would read as ANY over the subquery's rows).  Used here only, then
+-- dropped.
+CREATE FUNCTION care.scope_hoisted(p_expr text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.regexp_replace(pg_catalog.regexp_replace(p_expr,
+	    'string_to_array\(current_setting\(''(nrm\.[a-z_]+)''::text, '
+	    'true\), '',''::text\)',
+	    '( SELECT string_to_array(current_setting(''\1''::text, true), '
+	    ''',''::text))::text[]', 'g'),
+	    '\(NULLIF\(current_setting\(''(nrm\.[a-z_]+)''::text, true\), '
+	    '''''::text\)\)::uuid',
+	    '( SELECT (NULLIF(current_setting(''\1''::text, true), '
+	    '''''::text))::uuid)', 'g')
+$$;
+DO $hoist$
+DECLARE
+	v record;
+	v_sql text;
+BEGIN
+	FOR v IN
+		SELECT p.schemaname, p.tablename, p.policyname,
+		    p.qual, p.with_check
+		FROM pg_catalog.pg_policies p
+		WHERE p.qual ~ 'current_setting\(''nrm\.'
+		   OR p.with_check ~ 'current_setting\(''nrm\.'
+	LOOP
+		v_sql := pg_catalog.format('ALTER POLICY %I ON %I.%I',
+		    v.policyname, v.schemaname, v.tablename);
+		IF v.qual IS NOT NULL THEN
+			v_sql := v_sql || ' USING (' || care.scope_hoisted(v.qual)
+			    || ')';
+		END IF;
+		IF v.with_check IS NOT NULL THEN
+			v_sql := v_sql || ' WITH CHECK ('
+			    || care.scope_hoisted(v.with_check) || ')';
+		END IF;
+		EXECUTE v_sql;
+	END LOOP;
+END
+$hoist$;
+DROP FUNCTION care.scope_hoisted(text);

@@ -351,35 +351,41 @@ COMMENT ON FUNCTION care.case_inbox_entry() IS
  * leave it as it was.  STABLE: the caller's snapshot.
  */
 CREATE OR REPLACE FUNCTION care.inbox_mark(p_regions text[]) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH top AS (
-		SELECT COALESCE(pg_catalog.max(l.x), 0) AS x,
-		    COALESCE((pg_catalog.array_agg(l.s ORDER BY l.x DESC,
-		        l.s DESC))[1], 0) AS s
-		FROM pg_catalog.unnest(p_regions) r(code)
-		CROSS JOIN LATERAL (SELECT c.inbox_xid::text::bigint AS x,
-		        c.inbox_seq AS s
-		    FROM care.case c
-		    WHERE c.region_code = r.code
-		    ORDER BY c.inbox_xid DESC, c.inbox_seq DESC
-		    LIMIT 1) l),
-	running AS (
-		SELECT p.x::text::bigint AS x,
-		    pg_catalog.row_number() OVER (ORDER BY p.x) AS n
-		FROM top, pg_catalog.pg_snapshot_xip(
-		    pg_catalog.pg_current_snapshot()) p(x)
-		WHERE p.x::text::bigint < top.x),
-	cut AS (
-		SELECT COALESCE((SELECT x FROM running WHERE n = 9),
-		    top.x + 1) AS xmax,
-		    ARRAY(SELECT x FROM running WHERE n <= 8 ORDER BY x) AS xip,
-		    top.s
-		FROM top)
-	SELECT COALESCE(cut.xip[1], cut.xmax) || ':' || cut.xmax || ':'
-	    || pg_catalog.array_to_string(cut.xip, ',') || ':' || cut.s
-	FROM cut
+DECLARE
+	v_m bigint;
+	v_s bigint;
+	v_run bigint[];
+	v_xmax bigint;
+BEGIN
+	-- The newest entry: one backward index probe per region.
+	SELECT l.x, l.s INTO v_m, v_s
+	FROM pg_catalog.unnest(p_regions) r(code)
+	CROSS JOIN LATERAL (SELECT c.inbox_xid::text::bigint AS x,
+	        c.inbox_seq AS s
+	    FROM care.case c
+	    WHERE c.region_code = r.code
+	    ORDER BY c.inbox_xid DESC, c.inbox_seq DESC
+	    LIMIT 1) l
+	ORDER BY l.x DESC, l.s DESC
+	LIMIT 1;
+	v_m := COALESCE(v_m, 0);
+	-- The transactions below it still running, lowest first: nine at
+	-- most (the ninth only bounds xmax).
+	v_run := ARRAY(SELECT p.x::text::bigint
+	    FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot())
+	        p(x)
+	    WHERE p.x::text::bigint < v_m
+	    ORDER BY 1
+	    LIMIT 9);
+	v_xmax := COALESCE(v_run[9], v_m + 1);
+	v_run := v_run[1:8];
+	RETURN COALESCE(v_run[1], v_xmax) || ':' || v_xmax || ':'
+	    || pg_catalog.array_to_string(v_run, ',') || ':'
+	    || COALESCE(v_s, 0);
+END
 $$;
 COMMENT ON FUNCTION care.inbox_mark(text[]) IS
     'The inbox watermark of the regions as this statement sees them: '
@@ -432,6 +438,10 @@ DECLARE
 	v_ap integer;
 	v_ad timestamptz;
 	v_as bigint;
+	v_states text[];
+	v_kp integer;
+	v_kd timestamptz;
+	v_ks bigint;
 	v_snap pg_snapshot;
 	v_last xid8;
 	v_lseq bigint;
@@ -498,6 +508,13 @@ BEGIN
 		RETURN api.refuse(v_p, 'care', 'failed', 'bad_request',
 		    api.problem(400, 'bad_request', v_detail, v_field));
 	END IF;
+	v_states := CASE v_state WHEN 'all' THEN ARRAY['open', 'taken',
+	    'closed', 'transfer_pending'] ELSE ARRAY[v_state] END;
+	-- No cursor: a key below every key (rank 0..2), so that the cursor
+	-- stays one index condition.
+	v_kp := COALESCE(v_ap, -1);
+	v_kd := COALESCE(v_ad, '-infinity');
+	v_ks := COALESCE(v_as, -1);
 
 	-- Keyset page in (prio_rank, take_by, inbox_seq) order: the key is
 	-- unique (inbox_seq is), so pages neither repeat nor skip a case
@@ -507,36 +524,72 @@ BEGIN
 	-- "Newer than since": the entry's transaction is not visible in
 	-- since's snapshot, or is its newest with a later inbox_seq
 	-- (care.inbox_mark; docs/inbox.md).
-	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.prio_rank,
+	--
+	-- Set-based (issue 16, docs/performance.md): the keys come first,
+	-- at most v_limit from each (region, state) of the question in the
+	-- order of case_inbox_idx (an index scan that stops at v_limit, the
+	-- cursor an index condition), and the cases pending transfer to the
+	-- caller's regions; the first v_limit of those are the page, and
+	-- only their items are built.
+	WITH k AS (
+		SELECT x.id, x.prio_rank, x.take_by, x.inbox_seq
+		FROM pg_catalog.unnest(v_p.regions) r(code)
+		CROSS JOIN pg_catalog.unnest(v_states) st(state)
+		CROSS JOIN LATERAL (SELECT c.id, CASE c.priority
+		        WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
+		        AS prio_rank, c.take_by, c.inbox_seq
+		    FROM care.case c
+		    WHERE c.region_code = r.code AND c.state = st.state
+		      AND (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+		          ELSE 2 END, c.take_by, c.inbox_seq) > (v_kp, v_kd, v_ks)
+		      AND (p_priority IS NULL OR c.priority = p_priority)
+		      AND (p_mine IS NOT TRUE OR c.holder_key_id = v_p.key_id)
+		      AND (v_snap IS NULL OR (c.inbox_xid >= v_low
+		          AND (NOT pg_catalog.pg_visible_in_snapshot(c.inbox_xid,
+		              v_snap)
+		          OR (c.inbox_xid = v_last AND c.inbox_seq > v_lseq))))
+		    ORDER BY CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high'
+		        THEN 1 ELSE 2 END, c.take_by, c.inbox_seq
+		    LIMIT v_limit) x
+		UNION ALL
+		SELECT c.id, CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high'
+		        THEN 1 ELSE 2 END, c.take_by, c.inbox_seq
+		FROM care.case c
+		WHERE c.transfer_to = ANY (v_p.regions)
+		  AND NOT c.region_code = ANY (v_p.regions)
+		  AND c.state = ANY (v_states)
+		  AND (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+		      ELSE 2 END, c.take_by, c.inbox_seq) > (v_kp, v_kd, v_ks)
+		  AND (p_priority IS NULL OR c.priority = p_priority)
+		  AND (p_mine IS NOT TRUE OR c.holder_key_id = v_p.key_id)
+		  AND (v_snap IS NULL OR (c.inbox_xid >= v_low
+		      AND (NOT pg_catalog.pg_visible_in_snapshot(c.inbox_xid,
+		          v_snap)
+		      OR (c.inbox_xid = v_last AND c.inbox_seq > v_lseq))))),
+	page AS (
+		SELECT k.id, k.prio_rank, k.take_by, k.inbox_seq FROM k
+		ORDER BY k.prio_rank, k.take_by, k.inbox_seq
+		LIMIT v_limit)
+	SELECT COALESCE(pg_catalog.jsonb_agg(i.item ORDER BY q.prio_rank,
 	        q.take_by, q.inbox_seq), '[]'::jsonb) AS items,
 	    pg_catalog.count(*) AS n,
-	    (pg_catalog.array_agg(api.sort_key(q.prio_rank, q.take_by,
-	        q.inbox_seq) ORDER BY q.prio_rank DESC, q.take_by DESC,
-	        q.inbox_seq DESC))[1] AS last_key,
+	    (pg_catalog.array_agg(q.prio_rank ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_p,
+	    (pg_catalog.array_agg(q.take_by ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_d,
+	    (pg_catalog.array_agg(q.inbox_seq ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_s,
 	    (SELECT care.inbox_mark(v_p.regions)) AS watermark
 	INTO v_page
-	FROM (SELECT i.item, i.prio_rank, i.take_by, i.inbox_seq
-	    FROM care.case_item i
-	    WHERE (i.region_code = ANY (v_p.regions)
-	          OR i.transfer_to = ANY (v_p.regions))
-	      AND (v_state = 'all' OR i.state = v_state)
-	      AND (p_priority IS NULL OR i.priority = p_priority)
-	      AND (v_snap IS NULL OR (i.inbox_xid >= v_low
-	          AND (NOT pg_catalog.pg_visible_in_snapshot(i.inbox_xid,
-	              v_snap)
-	          OR (i.inbox_xid = v_last AND i.inbox_seq > v_lseq))))
-	      AND (p_mine IS NOT TRUE
-	          OR i.item->>'holder' = v_p.key_id::text)
-	      AND (v_ap IS NULL
-	          OR (i.prio_rank, i.take_by, i.inbox_seq) > (v_ap, v_ad, v_as))
-	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
-	    LIMIT v_limit) q;
+	FROM page q
+	JOIN care.case_item i ON i.id = q.id;
 
 	RETURN api.answer(v_p, 'care',
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
 	        pg_catalog.jsonb_build_object('items', v_page.items,
 	            'next_key', CASE WHEN v_page.n = v_limit
-	                THEN v_page.last_key END,
+	                THEN api.sort_key(v_page.last_p, v_page.last_d,
+	                    v_page.last_s) END,
 	            'watermark', v_page.watermark)));
 END
 $$;
