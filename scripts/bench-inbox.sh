@@ -231,7 +231,7 @@ if has_phase page; then
 	    "$URL/v1/inbox?limit=50" | python3 -c 'import json, sys
 print(" ".join(i["case_id"] for i in json.load(sys.stdin)["items"]))')
 	b=$("$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$NRM_DATABASE_URL" \
-	    -c "SELECT api.inbox('$CO_HASH', 'bench-check', '127.0.0.1', 'open', NULL, NULL::jsonb, NULL::bigint, 50)" |
+	    -c "SELECT api.inbox('$CO_HASH', 'bench-check', '127.0.0.1', 'open', NULL, NULL::jsonb, NULL::text, 50)" |
 	    python3 -c 'import json, sys
 d = json.load(sys.stdin); assert d["status"] == 200, d
 print(" ".join(i["case_id"] for i in d["body"]["items"]))')

@@ -23,8 +23,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_SIGNAL_RECEIPT] = DB_REQ(signal_receipt, "$4"),
     [NRM_STMT_AUTHORIZE] = DB_REQ(authorize, "$4, $5, $6, $7"),
     [NRM_STMT_RECORD] = DB_REQ(record, "$4, $5, $6, $7"),
-    [NRM_STMT_INBOX] = DB_REQ(
-	inbox, "$4, $5, $6::jsonb, $7::bigint, $8::integer, $9::boolean"),
+    [NRM_STMT_INBOX] =
+	DB_REQ(inbox, "$4, $5, $6::jsonb, $7::text, $8::integer, $9::boolean"),
     [NRM_STMT_CASE_GET] = DB_REQ(case_get, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_TAKE] = DB_REQ(case_take, "$4::uuid, $5::integer"),
     [NRM_STMT_CASE_DECLINE] =
@@ -122,7 +122,7 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_CASE_RELATED] = DB_REQ(case_related, "$4::uuid"),
     /* The long-polls' fan-out: one element per waiter in $1..$4. */
     [NRM_STMT_INBOX_MANY] = DB_API(inbox_many,
-	"$1::bytea[], $2::text[], $3::inet[], $4::bigint[], $5, $6, "
+	"$1::bytea[], $2::text[], $3::inet[], $4::text[], $5, $6, "
 	"$7::jsonb, $8::integer, $9::boolean"),
     /* An investigation record's data key (issue 15, handlers/tracks.c). */
     [NRM_STMT_INVEST_SEAL_KEY] = DB_REQ(invest_seal_key, "$4::uuid"),

@@ -281,9 +281,152 @@ COMMENT ON FUNCTION api.case_done(record, uuid, text, jsonb) IS
 GRANT EXECUTE ON FUNCTION api.case_done(record, uuid, text, jsonb) TO
     nrm_coordinator;
 
+/*
+ * Entering an inbox (0004's functions, new bodies since 0028, issue 16;
+ * docs/inbox.md).  inbox_seq is drawn without the old national lock: it
+ * is unique, and orders the keyset, but it is not in commit order.  The
+ * long-poll watermark does not use it: every entry records its
+ * transaction (inbox_xid), and a watermark is a snapshot of those
+ * (care.inbox_mark), so entries commit side by side.
+ */
+CREATE OR REPLACE FUNCTION care.next_inbox_seq() RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.nextval('care.case_inbox_seq')
+$$;
+COMMENT ON FUNCTION care.next_inbox_seq() IS
+    'The next inbox_seq: unique, not in commit order (0028: no lock; the '
+    'watermark is care.inbox_mark).';
+
+/*
+ * BEFORE INSERT OR UPDATE on care.case (0004's trigger).  A case enters
+ * an inbox when it is created, and when after an update it is open and
+ * it was not open before (declined while taken, reopened), or it
+ * changed region (transferred, escalated, declined to the national
+ * desk), or it was declined (declines grew).  Entering draws a new
+ * inbox_seq and records the transaction (inbox_xid); otherwise both
+ * stay.  SECURITY DEFINER: the writer's role needs no privilege on the
+ * sequence.  An explicit NULL for declines becomes 0.
+ */
+CREATE OR REPLACE FUNCTION care.case_inbox_entry() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' OR (NEW.state = 'open' AND (OLD.state <> 'open'
+	    OR NEW.region_code <> OLD.region_code
+	    OR NEW.declines > OLD.declines)) THEN
+		IF TG_OP = 'INSERT' THEN
+			NEW.declines := COALESCE(NEW.declines, 0);
+		END IF;
+		NEW.inbox_seq := care.next_inbox_seq();
+		NEW.inbox_xid := pg_catalog.pg_current_xact_id();
+	ELSE
+		NEW.inbox_seq := OLD.inbox_seq;
+		NEW.inbox_xid := OLD.inbox_xid;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION care.case_inbox_entry() IS
+    'Trigger: draws a new inbox_seq and records the transaction '
+    '(inbox_xid) when a case enters an inbox (the one place that decides '
+    'what "entering" is); keeps both otherwise.';
+
+/*
+ * The inbox watermark of regions p_regions, as the calling statement's
+ * snapshot sees them: "xmin:xmax:xip:seq" (docs/inbox.md, "The
+ * watermark").  m is the newest visible entry's transaction (the
+ * greatest inbox_xid of the regions' cases), s the greatest inbox_seq
+ * among the entries of m.  The first three fields are a pg_snapshot S
+ * in which m is visible, every transaction below m that was running
+ * is not (at most eight of them, lowest first; past the eighth, xmax
+ * stops at the ninth, which only makes more entries count as new), and
+ * every later one is not.  An entry is newer than the watermark when
+ * its inbox_xid is not visible in S, or is m with an inbox_seq above s
+ * (the reader's own transaction only: a committed m has no later
+ * entries).  It depends on the regions' entries only (and on the
+ * transactions older than m still running): other regions' arrivals
+ * leave it as it was.  STABLE: the caller's snapshot.
+ */
+CREATE OR REPLACE FUNCTION care.inbox_mark(p_regions text[]) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_m bigint;
+	v_s bigint;
+	v_run bigint[];
+	v_xmax bigint;
+BEGIN
+	-- The newest entry: one backward index probe per region.
+	SELECT l.x, l.s INTO v_m, v_s
+	FROM pg_catalog.unnest(p_regions) r(code)
+	CROSS JOIN LATERAL (SELECT c.inbox_xid::text::bigint AS x,
+	        c.inbox_seq AS s
+	    FROM care.case c
+	    WHERE c.region_code = r.code
+	    ORDER BY c.inbox_xid DESC, c.inbox_seq DESC
+	    LIMIT 1) l
+	ORDER BY l.x DESC, l.s DESC
+	LIMIT 1;
+	v_m := COALESCE(v_m, 0);
+	-- The transactions below it still running, lowest first: nine at
+	-- most (the ninth only bounds xmax).
+	v_run := ARRAY(SELECT p.x::text::bigint
+	    FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot())
+	        p(x)
+	    WHERE p.x::text::bigint < v_m
+	    ORDER BY 1
+	    LIMIT 9);
+	v_xmax := COALESCE(v_run[9], v_m + 1);
+	v_run := v_run[1:8];
+	RETURN COALESCE(v_run[1], v_xmax) || ':' || v_xmax || ':'
+	    || pg_catalog.array_to_string(v_run, ',') || ':'
+	    || COALESCE(v_s, 0);
+END
+$$;
+COMMENT ON FUNCTION care.inbox_mark(text[]) IS
+    'The inbox watermark of the regions as this statement sees them: '
+    '"xmin:xmax:xip:seq" (a snapshot of the entries'' transactions and a '
+    'tie-break; docs/inbox.md).  Opaque to nrmd, which seals it.';
+GRANT EXECUTE ON FUNCTION care.inbox_mark(text[]) TO nrm_coordinator;
+
+/*
+ * A watermark care.inbox_mark wrote, read back: its snapshot, the
+ * newest entry's transaction m (xmax - 1), the tie-break s and the
+ * lowest transaction id that can be newer (an index bound).  Raises
+ * 22P02 on any other text (api.inbox answers 400 on since).
+ */
+CREATE OR REPLACE FUNCTION care.inbox_since(p_mark text,
+    OUT snap pg_snapshot, OUT last xid8, OUT last_seq bigint, OUT low xid8)
+LANGUAGE plpgsql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_mark !~ '^[0-9]{1,19}:[0-9]{1,19}:[0-9,]{0,200}:[0-9]{1,19}$'
+	THEN
+		RAISE EXCEPTION 'not a watermark'
+		    USING ERRCODE = 'invalid_text_representation';
+	END IF;
+	snap := pg_catalog.substring(p_mark,
+	    '^([0-9]+:[0-9]+:[0-9,]*):')::pg_snapshot;
+	last := (pg_catalog.pg_snapshot_xmax(snap)::text::bigint - 1)::text
+	    ::xid8;
+	last_seq := pg_catalog.substring(p_mark, ':([0-9]+)$')::bigint;
+	low := LEAST(pg_catalog.pg_snapshot_xmin(snap), last);
+END
+$$;
+COMMENT ON FUNCTION care.inbox_since(text) IS
+    'A watermark (care.inbox_mark) read back: snapshot, newest '
+    'transaction, tie-break, lowest newer transaction id; 22P02 if the '
+    'text is not one.';
+GRANT EXECUTE ON FUNCTION care.inbox_since(text) TO nrm_coordinator;
+
 CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
     p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
-    p_after_key jsonb DEFAULT NULL, p_since bigint DEFAULT NULL,
+    p_after_key jsonb DEFAULT NULL, p_since text DEFAULT NULL,
     p_limit integer DEFAULT 50, p_mine boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -295,6 +438,14 @@ DECLARE
 	v_ap integer;
 	v_ad timestamptz;
 	v_as bigint;
+	v_states text[];
+	v_kp integer;
+	v_kd timestamptz;
+	v_ks bigint;
+	v_snap pg_snapshot;
+	v_last xid8;
+	v_lseq bigint;
+	v_low xid8;
 	v_field text;
 	v_detail text;
 	v_page record;
@@ -317,9 +468,6 @@ BEGIN
 	ELSIF v_limit NOT BETWEEN 1 AND 200 THEN
 		v_field := 'limit';
 		v_detail := 'limit must be 1 to 200';
-	ELSIF p_since IS NOT NULL AND p_since < 0 THEN
-		v_field := 'since';
-		v_detail := 'since must not be negative';
 	ELSIF p_after_key IS NOT NULL THEN
 		-- {"p": 0..2, "d": timestamp, "s": integer >= 0}, nothing else.
 		BEGIN
@@ -347,86 +495,159 @@ BEGIN
 			v_detail := 'the cursor is not valid';
 		END;
 	END IF;
+	IF v_field IS NULL AND p_since IS NOT NULL THEN
+		BEGIN
+			SELECT * INTO v_snap, v_last, v_lseq, v_low
+			FROM care.inbox_since(p_since);
+		EXCEPTION WHEN OTHERS THEN
+			v_field := 'since';
+			v_detail := 'since is not a watermark';
+		END;
+	END IF;
 	IF v_field IS NOT NULL THEN
 		RETURN api.refuse(v_p, 'care', 'failed', 'bad_request',
 		    api.problem(400, 'bad_request', v_detail, v_field));
 	END IF;
+	v_states := CASE v_state WHEN 'all' THEN ARRAY['open', 'taken',
+	    'closed', 'transfer_pending'] ELSE ARRAY[v_state] END;
+	-- No cursor: a key below every key (rank 0..2), so that the cursor
+	-- stays one index condition.
+	v_kp := COALESCE(v_ap, -1);
+	v_kd := COALESCE(v_ad, '-infinity');
+	v_ks := COALESCE(v_as, -1);
 
 	-- Keyset page in (prio_rank, take_by, inbox_seq) order: the key is
 	-- unique (inbox_seq is), so pages neither repeat nor skip a case
 	-- whose key did not change, whatever arrives meanwhile.  The page
 	-- and the watermark come from one statement, so one snapshot: no
 	-- case can be counted in the watermark but missing from the page.
-	SELECT COALESCE(pg_catalog.jsonb_agg(q.item ORDER BY q.prio_rank,
+	-- "Newer than since": the entry's transaction is not visible in
+	-- since's snapshot, or is its newest with a later inbox_seq
+	-- (care.inbox_mark; docs/inbox.md).
+	--
+	-- Set-based (issue 16, docs/performance.md): the keys come first,
+	-- at most v_limit from each (region, state) of the question in the
+	-- order of case_inbox_idx (an index scan that stops at v_limit, the
+	-- cursor an index condition), and the cases pending transfer to the
+	-- caller's regions; the first v_limit of those are the page, and
+	-- only their items are built.
+	WITH k AS (
+		SELECT x.id, x.prio_rank, x.take_by, x.inbox_seq
+		FROM pg_catalog.unnest(v_p.regions) r(code)
+		CROSS JOIN pg_catalog.unnest(v_states) st(state)
+		CROSS JOIN LATERAL (SELECT c.id, CASE c.priority
+		        WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END
+		        AS prio_rank, c.take_by, c.inbox_seq
+		    FROM care.case c
+		    WHERE c.region_code = r.code AND c.state = st.state
+		      AND (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+		          ELSE 2 END, c.take_by, c.inbox_seq) > (v_kp, v_kd, v_ks)
+		      AND (p_priority IS NULL OR c.priority = p_priority)
+		      AND (p_mine IS NOT TRUE OR c.holder_key_id = v_p.key_id)
+		      AND (v_snap IS NULL OR (c.inbox_xid >= v_low
+		          AND (NOT pg_catalog.pg_visible_in_snapshot(c.inbox_xid,
+		              v_snap)
+		          OR (c.inbox_xid = v_last AND c.inbox_seq > v_lseq))))
+		    ORDER BY CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high'
+		        THEN 1 ELSE 2 END, c.take_by, c.inbox_seq
+		    LIMIT v_limit) x
+		UNION ALL
+		SELECT c.id, CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high'
+		        THEN 1 ELSE 2 END, c.take_by, c.inbox_seq
+		FROM care.case c
+		WHERE c.transfer_to = ANY (v_p.regions)
+		  AND NOT c.region_code = ANY (v_p.regions)
+		  AND c.state = ANY (v_states)
+		  AND (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+		      ELSE 2 END, c.take_by, c.inbox_seq) > (v_kp, v_kd, v_ks)
+		  AND (p_priority IS NULL OR c.priority = p_priority)
+		  AND (p_mine IS NOT TRUE OR c.holder_key_id = v_p.key_id)
+		  AND (v_snap IS NULL OR (c.inbox_xid >= v_low
+		      AND (NOT pg_catalog.pg_visible_in_snapshot(c.inbox_xid,
+		          v_snap)
+		      OR (c.inbox_xid = v_last AND c.inbox_seq > v_lseq))))),
+	page AS (
+		SELECT k.id, k.prio_rank, k.take_by, k.inbox_seq FROM k
+		ORDER BY k.prio_rank, k.take_by, k.inbox_seq
+		LIMIT v_limit)
+	SELECT COALESCE(pg_catalog.jsonb_agg(i.item ORDER BY q.prio_rank,
 	        q.take_by, q.inbox_seq), '[]'::jsonb) AS items,
 	    pg_catalog.count(*) AS n,
-	    (pg_catalog.array_agg(api.sort_key(q.prio_rank, q.take_by,
-	        q.inbox_seq) ORDER BY q.prio_rank DESC, q.take_by DESC,
-	        q.inbox_seq DESC))[1] AS last_key,
-	    (SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) FROM care.case c
-	        WHERE c.region_code = ANY (v_p.regions)) AS watermark
+	    (pg_catalog.array_agg(q.prio_rank ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_p,
+	    (pg_catalog.array_agg(q.take_by ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_d,
+	    (pg_catalog.array_agg(q.inbox_seq ORDER BY q.prio_rank DESC,
+	        q.take_by DESC, q.inbox_seq DESC))[1] AS last_s,
+	    (SELECT care.inbox_mark(v_p.regions)) AS watermark
 	INTO v_page
-	FROM (SELECT i.item, i.prio_rank, i.take_by, i.inbox_seq
-	    FROM care.case_item i
-	    WHERE (i.region_code = ANY (v_p.regions)
-	          OR i.transfer_to = ANY (v_p.regions))
-	      AND (v_state = 'all' OR i.state = v_state)
-	      AND (p_priority IS NULL OR i.priority = p_priority)
-	      AND (p_since IS NULL OR i.inbox_seq > p_since)
-	      AND (p_mine IS NOT TRUE
-	          OR i.item->>'holder' = v_p.key_id::text)
-	      AND (v_ap IS NULL
-	          OR (i.prio_rank, i.take_by, i.inbox_seq) > (v_ap, v_ad, v_as))
-	    ORDER BY i.prio_rank, i.take_by, i.inbox_seq
-	    LIMIT v_limit) q;
+	FROM page q
+	JOIN care.case_item i ON i.id = q.id;
 
 	RETURN api.answer(v_p, 'care',
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
 	        pg_catalog.jsonb_build_object('items', v_page.items,
 	            'next_key', CASE WHEN v_page.n = v_limit
-	                THEN v_page.last_key END,
+	                THEN api.sort_key(v_page.last_p, v_page.last_d,
+	                    v_page.last_s) END,
 	            'watermark', v_page.watermark)));
 END
 $$;
-COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, bigint,
+COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, text,
     integer, boolean) IS
     'GET /v1/inbox: the cases of the caller''s regions (coordinator; '
     'p_mine: only those the caller holds), '
     'keyset-paged in (priority, take_by, inbox_seq) order, with the '
-    'inbox watermark; one audit event per call.';
+    'inbox watermark (care.inbox_mark; p_since: only the entries newer '
+    'than one); one audit event per call.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 CREATE OR REPLACE FUNCTION api.inbox_wakeup_check(p_token_hash bytea,
-    p_request_id text, p_client inet, p_since bigint) RETURNS jsonb
+    p_request_id text, p_client inet, p_since text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_watermark bigint;
+	v_snap pg_snapshot;
+	v_last xid8;
+	v_lseq bigint;
+	v_low xid8;
+	v_newer boolean;
+	v_watermark text;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'inbox.check', 'inbox', NULL);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	IF p_since IS NOT NULL AND p_since < 0 THEN
+	BEGIN
+		SELECT * INTO v_snap, v_last, v_lseq, v_low
+			FROM care.inbox_since(p_since);
+	EXCEPTION WHEN OTHERS THEN
 		RETURN api.leave(v_p, api.problem(400, 'bad_request',
-		    'since must not be negative', 'since'));
-	END IF;
-	SELECT COALESCE(pg_catalog.max(c.inbox_seq), 0) INTO v_watermark
-	FROM care.case c WHERE c.region_code = ANY (v_p.regions);
+		    'since is not a watermark', 'since'));
+	END;
+	-- One statement, one snapshot: "newer" and the watermark agree.
+	SELECT EXISTS (SELECT 1 FROM care.case c
+	        WHERE c.region_code = ANY (v_p.regions)
+	          AND (v_snap IS NULL OR (c.inbox_xid >= v_low
+	          AND (NOT pg_catalog.pg_visible_in_snapshot(c.inbox_xid,
+	              v_snap)
+	          OR (c.inbox_xid = v_last
+	              AND c.inbox_seq > v_lseq))))),
+	    care.inbox_mark(v_p.regions)
+	INTO v_newer, v_watermark;
 	RETURN api.leave(v_p,
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
-	        pg_catalog.jsonb_build_object(
-	            'newer', v_watermark > COALESCE(p_since, 0),
+	        pg_catalog.jsonb_build_object('newer', v_newer,
 	            'watermark', v_watermark)));
 END
 $$;
-COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, bigint) IS
+COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, text) IS
     'Long-poll re-check: whether a case of the caller''s regions entered '
-    'an inbox after watermark p_since, and the current watermark.  Reads '
-    'no case data; not audited (denials are).';
+    'an inbox after watermark p_since (null: from the start), and the '
+    'current watermark.  Reads no case data; not audited (denials are).';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*

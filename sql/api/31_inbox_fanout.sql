@@ -20,7 +20,7 @@
  * pages[of[i]], an api.inbox answer ({"status", "body"} or a problem).
  */
 CREATE OR REPLACE FUNCTION api.inbox_many(p_token_hashes bytea[],
-    p_request_ids text[], p_clients inet[], p_since bigint[],
+    p_request_ids text[], p_clients inet[], p_since text[],
     p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
     p_after_key jsonb DEFAULT NULL, p_limit integer DEFAULT 50,
     p_mine boolean DEFAULT false) RETURNS jsonb
@@ -79,7 +79,7 @@ BEGIN
 	        FROM pg_catalog.unnest(v_of) WITH ORDINALITY AS u(o, n)));
 END
 $$;
-COMMENT ON FUNCTION api.inbox_many(bytea[], text[], inet[], bigint[], text,
+COMMENT ON FUNCTION api.inbox_many(bytea[], text[], inet[], text[], text,
     text, jsonb, integer, boolean) IS
     'GET /v1/inbox for many long-poll waiters with the same filters: each '
     'authenticated and audited (one event per reader), one page per '

@@ -67,10 +67,10 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.signal_receipt(bytea,text,inet,uuid)', '{nrm_reporter}'),
     ('api.signal_list(bytea,text,inet,uuid,integer)', '{nrm_reporter}'),
     -- coordinator
-    ('api.inbox(bytea,text,inet,text,text,jsonb,bigint,integer,boolean)',
+    ('api.inbox(bytea,text,inet,text,text,jsonb,text,integer,boolean)',
      '{nrm_coordinator}'),
-    ('api.inbox_wakeup_check(bytea,text,inet,bigint)', '{nrm_coordinator}'),
-    ('api.inbox_many(bytea[],text[],inet[],bigint[],text,text,jsonb,'
+    ('api.inbox_wakeup_check(bytea,text,inet,text)', '{nrm_coordinator}'),
+    ('api.inbox_many(bytea[],text[],inet[],text[],text,text,jsonb,'
      'integer,boolean)', '{nrm_coordinator}'),
     ('api.case_take(bytea,text,inet,uuid,integer)', '{nrm_coordinator}'),
     ('api.case_decline(bytea,text,inet,uuid,integer,text,integer)',

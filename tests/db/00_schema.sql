@@ -20,13 +20,13 @@ SELECT results_eq(
         (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
         (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
         (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
-        (24, '0024_login_in_database.sql'),
-        (25, '0025_invest_sealed.sql')$$,
-    'schema_version records 0001 to 0025 in order');
+        (24, '0024_login_in_database.sql'), (25, '0025_invest_sealed.sql'),
+        (28, '0028_inbox_order.sql')$$,
+    'schema_version records 0001 to 0028 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 25,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 26,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 25, 'api.schema_version() is 25');
+SELECT is(api.schema_version(), 28, 'api.schema_version() is 28');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(

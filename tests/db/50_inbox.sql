@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(69);
+SELECT plan(75);
 \ir fixtures.psql
 
 
@@ -46,6 +46,11 @@ SELECT isnt((SELECT inbox_seq FROM care.case WHERE id = pg_temp.cid('B')),
 SELECT col_is_unique('care', 'case', 'inbox_seq', 'inbox_seq is unique');
 SELECT has_index('care', 'case', 'case_region_inbox_seq_idx',
     'inbox_seq is indexed per region (watermark)');
+-- inbox_xid: the entering transaction (0028), indexed per region.
+SELECT is((SELECT inbox_xid FROM care.case WHERE id = pg_temp.cid('B')),
+    pg_current_xact_id(), 'inbox_xid is the entering transaction');
+SELECT has_index('care', 'case', 'case_region_inbox_xid_idx',
+    'inbox_xid is indexed per region (watermark, newer than it)');
 
 -- ---------------------------------------------------------------------
 -- The first page.
@@ -59,11 +64,20 @@ SELECT is((SELECT pg_temp.item_names(v->'body'->'items') FROM r
     'inbox: the caller''s regions only, by priority, take_by, arrival');
 SELECT is((SELECT v->'body'->'next_key' FROM r WHERE name = 'all'), 'null',
     'inbox: next_key is null when the page is not full');
-SELECT is((SELECT (v->'body'->>'watermark')::bigint FROM r
-    WHERE name = 'all'),
-    (SELECT max(inbox_seq) FROM care.case WHERE region_code = 'VR13'),
-    'inbox: watermark is the highest inbox_seq of the caller''s cases');
+SELECT is((SELECT v->'body'->>'watermark' FROM r WHERE name = 'all'),
+    pg_temp.mark(ARRAY['VR13']),
+    'inbox: watermark is the newest entry of the caller''s cases '
+    '(its transaction, then the highest inbox_seq: 0028)');
 
+-- 0028 writes the item's times with to_char inline: the same text as
+-- api.rfc3339.
+SELECT is((SELECT count(*)::int FROM r, jsonb_array_elements(
+        v->'body'->'items') x JOIN care.case c ON c.id = (x->>'case_id')::uuid
+    WHERE r.name = 'all' AND x->>'take_by' = api.rfc3339(c.take_by)
+      AND x->>'created_at' = api.rfc3339(c.created_at)
+      AND x->>'first_contact_by' IS NOT DISTINCT FROM
+          api.rfc3339(c.first_contact_by)), 5,
+    'item times: the text of api.rfc3339');
 CREATE TEMP VIEW item_c AS
 SELECT x AS item FROM r, jsonb_array_elements(v->'body'->'items') x
 WHERE r.name = 'all' AND (x->>'case_id')::uuid = pg_temp.cid('C');
@@ -116,9 +130,11 @@ SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator-national')
 SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator-multi')
     ->'body'->'items'), ARRAY['C', 'E', 'F', 'B', 'D', 'A'],
     'a coordinator of two regions sees both, in one order');
-SELECT is((pg_temp.inbox('tok-coordinator-vr01')->'body'->>'watermark')
-    ::bigint, (SELECT inbox_seq FROM care.case WHERE id = pg_temp.cid('F')),
-    'the watermark is per caller''s regions');
+SELECT is(pg_temp.inbox('tok-coordinator-vr01')->'body'->>'watermark',
+    pg_temp.mark(ARRAY['VR01']), 'the watermark is per caller''s regions');
+SELECT ok(pg_temp.mark(ARRAY['VR01']) LIKE '%:' || (SELECT inbox_seq
+    FROM care.case WHERE id = pg_temp.cid('F')),
+    '... (VR01''s newest entry is F)');
 
 -- ---------------------------------------------------------------------
 -- Keyset pagination, stable while cases arrive.
@@ -159,8 +175,7 @@ SELECT is((SELECT pg_temp.item_names(v->'body'->'items') FROM r
     WHERE name = 'p3'), ARRAY['A', 'I'], 'page 3: A, then the new I');
 SELECT is((SELECT v->'body' FROM r WHERE name = 'p4'),
     jsonb_build_object('items', '[]'::jsonb, 'next_key', NULL,
-        'watermark', (SELECT max(inbox_seq) FROM care.case
-            WHERE region_code = 'VR13')),
+        'watermark', pg_temp.mark(ARRAY['VR13'])),
     'page 4: empty, no next_key: the end');
 SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator')
     ->'body'->'items'), ARRAY['H', 'C', 'E', 'B', 'D', 'A', 'I'],
@@ -171,37 +186,35 @@ SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator')
 -- ---------------------------------------------------------------------
 SELECT v->'body'->>'watermark' AS w1 FROM r WHERE name = 'all' \gset
 SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator',
-    p_since => :'w1'::bigint)->'body'->'items'),
+    p_since => :'w1')->'body'->'items'),
     ARRAY['H', 'I'], 'since: only the cases that arrived after the '
     'watermark, in inbox order');
 SELECT is(pg_temp.wakeup('tok-coordinator',
-    :'w1'::bigint, 'req-wake-1'),
+    :'w1', 'req-wake-1'),
     jsonb_build_object('status', 200, 'body', jsonb_build_object(
-        'newer', true, 'watermark', (SELECT max(inbox_seq) FROM care.case
-            WHERE region_code = 'VR13'))),
+        'newer', true, 'watermark', pg_temp.mark(ARRAY['VR13']))),
     'wakeup check: newer, with the new watermark');
 SELECT is(current_setting('nrm_test.role_after'), 'nrm_app',
     'wakeup check: the caller''s role is restored');
-SELECT is(pg_temp.wakeup('tok-coordinator', (SELECT max(inbox_seq)
-    FROM care.case WHERE region_code = 'VR13'))->'body'->'newer', 'false',
+SELECT is(pg_temp.wakeup('tok-coordinator', pg_temp.mark(ARRAY['VR13']))
+    ->'body'->'newer', 'false',
     'wakeup check: nothing newer than the current watermark');
-SELECT is(pg_temp.wakeup('tok-coordinator-vr01', (SELECT inbox_seq
-    FROM care.case WHERE id = pg_temp.cid('F')))->'body'->'newer', 'false',
+SELECT is(pg_temp.wakeup('tok-coordinator-vr01', pg_temp.mark(
+    ARRAY['VR01']))->'body'->'newer', 'false',
     'wakeup check: VR13 arrivals do not wake a VR01 coordinator');
 SELECT is(pg_temp.wakeup('tok-coordinator', NULL)->'body'->'newer', 'true',
     'wakeup check: since null means from the start');
 SELECT is((SELECT count(*)::int FROM audit.event
     WHERE request_id = 'req-wake-1'), 0,
     'wakeup check: not audited (it returns no case data)');
-SELECT is(pg_temp.wakeup('tok-reporter', 0, 'req-wake-2')->'status', '403',
+SELECT is(pg_temp.wakeup('tok-reporter', '0', 'req-wake-2')->'status', '403',
     'wakeup check: reporters are refused');
 SELECT is((SELECT reason FROM audit.event WHERE request_id = 'req-wake-2'),
     'role_not_permitted', 'wakeup check: the denial is audited');
-SELECT is(pg_temp.wakeup('tok-coordinator', -1)->'problem'->>'field',
+SELECT is(pg_temp.wakeup('tok-coordinator', '-1')->'problem'->>'field',
     'since', 'wakeup check: a negative since is a 400 on since');
 SELECT is(pg_temp.inbox('tok-coordinator-national')->'body'->>'watermark',
-    (SELECT inbox_seq::text FROM care.case WHERE id = pg_temp.cid('G')),
-    'national desk watermark');
+    pg_temp.mark(ARRAY['NATIONAL']), 'national desk watermark');
 
 -- ---------------------------------------------------------------------
 -- Filters.
@@ -230,9 +243,8 @@ SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator', 'open',
     'urgent')->'body'->'items'), ARRAY['H', 'E', 'B'], 'priority urgent');
 SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator', 'all',
     'high')->'body'->'items'), ARRAY['D'], 'priority high');
-SELECT is((pg_temp.inbox('tok-coordinator', 'open', 'normal')
-    ->'body'->>'watermark')::bigint, (SELECT max(inbox_seq) FROM care.case
-    WHERE region_code = 'VR13'),
+SELECT is(pg_temp.inbox('tok-coordinator', 'open', 'normal')
+    ->'body'->>'watermark', pg_temp.mark(ARRAY['VR13']),
     'the watermark ignores the filters (all states, all priorities)');
 
 -- ---------------------------------------------------------------------
@@ -253,8 +265,14 @@ SELECT is(pg_temp.inbox('tok-coordinator', p_limit => 201)
     ->'problem'->>'field', 'limit', 'limit 201: 400');
 SELECT is((pg_temp.inbox('tok-coordinator', p_limit => 200)->'status'),
     '200', 'limit 200 is allowed');
-SELECT is(pg_temp.inbox('tok-coordinator', p_since => -1)
+SELECT is(pg_temp.inbox('tok-coordinator', p_since => '-1')
     ->'problem'->>'field', 'since', 'negative since: 400');
+SELECT is(pg_temp.inbox('tok-coordinator', p_since => '9:5::1')
+    ->'problem', '{"code": "bad_request", "detail": "since is not a '
+    'watermark", "field": "since"}', 'since with xmin above xmax: 400');
+SELECT is(pg_temp.inbox('tok-coordinator', p_since => '5:9:3:1')
+    ->'problem'->>'field', 'since', 'since naming a running transaction '
+    'below xmin: 400');
 SELECT is(pg_temp.inbox('tok-coordinator', p_after => k)
     ->'problem', '{"code": "bad_request", "detail": "the cursor is not valid",
     "field": "after"}', 'bad cursor ' || k::text || ': 400 on after')

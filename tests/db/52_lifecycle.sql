@@ -104,6 +104,8 @@ SELECT is(current_setting('nrm_test.role_after'), 'nrm_app',
 -- decline: back to the region's inbox, marked.
 -- ---------------------------------------------------------------------
 SELECT max(inbox_seq) AS w_before FROM care.case \gset
+SELECT pg_temp.inbox('tok-coordinator', 'all')->'body'->>'watermark'
+    AS w_before_mark \gset
 INSERT INTO r SELECT 'decline', pg_temp.case_decline('tok-coordinator',
     pg_temp.cid('T'), 'no_capacity', 2, 3, 'req-decline-1');
 SELECT is((SELECT (v->'body') - 'take_by' - 'first_contact_by'
@@ -128,7 +130,7 @@ SELECT results_eq($$SELECT action, outcome FROM audit.event
     WHERE request_id = 'req-decline-1'$$,
     $$VALUES ('case.decline'::text, 'allowed'::text)$$, 'decline: audited');
 SELECT is(pg_temp.item_names(pg_temp.inbox('tok-coordinator', p_since =>
-    :w_before::bigint)->'body'->'items'), ARRAY['T'],
+    :'w_before_mark')->'body'->'items'), ARRAY['T'],
     'decline: a long-poll waiting after the old position sees it');
 SELECT is(pg_temp.case_decline('tok-coordinator-2', pg_temp.cid('D1'))
     ->'body'->>'declines', '1', 'an open case can be declined untaken');

@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(48);
+SELECT plan(49);
 \ir fixtures.psql
 
 -- Nobody but nrm_sweeper touches care.escalation; nobody but
@@ -66,7 +66,8 @@ FROM unnest(ARRAY['declines', 'closed_reason', 'take_by',
     'first_contact_by']) c;
 SELECT ok(NOT has_column_privilege('nrm_coordinator', 'care.case', c,
     'UPDATE'), 'coordinator may not update care.case.' || c)
-FROM unnest(ARRAY['inbox_seq', 'escalated_at', 'priority', 'created_at']) c;
+FROM unnest(ARRAY['inbox_seq', 'inbox_xid', 'escalated_at', 'priority',
+    'created_at']) c;
 SELECT ok(NOT has_column_privilege('nrm_coordinator', 'auth.api_key', c,
     'SELECT'), 'coordinator may not read auth.api_key.' || c)
 FROM unnest(ARRAY['token_hash', 'label']) c;
@@ -80,8 +81,8 @@ SELECT is(pg_temp.sqlstate_as('nrm_assessor',
 SELECT ok(has_function_privilege('nrm_app', f, 'EXECUTE'),
     'nrm_app may execute ' || f)
 FROM unnest(ARRAY[
-    'api.inbox(bytea, text, inet, text, text, jsonb, bigint, integer, boolean)',
-    'api.inbox_wakeup_check(bytea, text, inet, bigint)',
+    'api.inbox(bytea, text, inet, text, text, jsonb, text, integer, boolean)',
+    'api.inbox_wakeup_check(bytea, text, inet, text)',
     'api.case_get(bytea, text, inet, uuid, text, text)',
     'api.case_take(bytea, text, inet, uuid, integer)',
     'api.case_decline(bytea, text, inet, uuid, integer, text, integer)',
@@ -107,7 +108,8 @@ SELECT is_empty($$SELECT sig FROM fn
         'case_inbox_entry', 'case_inbox_notify', 'escalate_overdue',
         'sort_key', 'case_lock', 'case_answer', 'inbox',
         'inbox_wakeup_check', 'case_get', 'case_take', 'case_decline',
-        'case_transfer', 'case_close', 'case_reopen') AND comment = ''$$,
+        'case_transfer', 'case_close', 'case_reopen', 'inbox_mark',
+        'inbox_since') AND comment = ''$$,
     'every 0004 function has a comment');
 SELECT ok(obj_description('care.case_item'::regclass, 'pg_class') <> ''
     AND obj_description('care.case_inbox_seq'::regclass, 'pg_class') <> ''
@@ -115,7 +117,7 @@ SELECT ok(obj_description('care.case_item'::regclass, 'pg_class') <> ''
     'the view, the sequence and care.escalation have comments');
 SELECT is_empty($$SELECT a.attname FROM pg_attribute a
     WHERE a.attrelid = 'care.case'::regclass AND a.attname IN ('inbox_seq',
-        'declines', 'closed_reason', 'escalated_at')
+        'inbox_xid', 'declines', 'closed_reason', 'escalated_at')
       AND coalesce(col_description(a.attrelid, a.attnum), '') = ''$$,
     'the new case columns have comments');
 SELECT has_index('care', 'case', 'case_escalation_due_idx',

@@ -20,7 +20,7 @@ $$;
 CREATE TEMP TABLE m AS SELECT pg_temp.a(format(
     'SELECT api.inbox_many(ARRAY[sha256(%L), sha256(%L), sha256(%L), '
     'sha256(%L), sha256(%L)], ARRAY[%L, %L, %L, %L, %L], '
-    'ARRAY[%L, %L, %L, %L, %L]::inet[], ARRAY[0, 0, 0, 0, 0]::bigint[], '
+    'ARRAY[%L, %L, %L, %L, %L]::inet[], array_fill(''1:1::0''::text, ARRAY[5]), '
     '%L, NULL, NULL, 50, false)',
     'tok-coordinator', 'tok-coordinator-2', 'tok-nobody',
     'tok-coordinator-vr01', 'tok-coordinator',
@@ -33,7 +33,7 @@ SELECT is((SELECT v->'of' FROM m), '[0, 0, 1, 2, 0]'::jsonb,
 SELECT is((SELECT jsonb_array_length(v->'pages') FROM m), 3,
     'inbox_many: three pages for three scopes');
 SELECT is((SELECT v->'pages'->0 FROM m),
-    pg_temp.inbox('tok-coordinator-2', p_since => 0,
+    pg_temp.inbox('tok-coordinator-2', p_since => '1:1::0',
         p_request_id => 'req-single'),
     'inbox_many: the shared page is the one api.inbox gives');
 SELECT is((SELECT (v->'pages'->1->>'status')::int FROM m), 401,

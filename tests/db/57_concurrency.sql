@@ -2,7 +2,8 @@
 -- cases: exactly one taker wins (whether the first commits or rolls
 -- back), a stale If-Match loses with 412, a four-way race over ten cases
 -- ends with one holder each, sweepers skip locked rows and escalate each
--- case once, and inbox entries commit in inbox_seq order.
+-- case once, and inbox entries do not wait for each other, yet a
+-- long-poll never skips one that commits late (0028).
 --
 -- The cases are committed by session w and removed at the end (see
 -- pg_temp.race_cleanup_sql in fixtures.psql).  Sessions a..d act; this
@@ -10,7 +11,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 \ir fixtures.psql
 
 SELECT pg_temp.dblink_open(ARRAY['w', 'a', 'b', 'c', 'd'], '20s')
@@ -195,25 +196,61 @@ SELECT is((SELECT count(*)::int FROM care.case_history h JOIN rc
     'four escalated history rows');
 
 -- ---------------------------------------------------------------------
--- 6. Inbox entries commit in inbox_seq order: a second entry waits for
---    the first to commit, so a watermark is final.
+-- 6. Inbox entries do not wait for each other (0028: the national inbox
+--    lock is gone), and a long-poll never skips an entry that commits
+--    late: a enters R18 and holds its transaction open, b enters R19
+--    and commits first; a long-poll after the watermark w0 (before
+--    both) gets R19 alone, and its watermark w1 still finds R18 newer
+--    once a commits (docs/inbox.md).
 -- ---------------------------------------------------------------------
+CREATE TEMP TABLE lp (name text PRIMARY KEY, v jsonb);
+CREATE FUNCTION pg_temp.lp_ids(p_name text) RETURNS uuid[]
+LANGUAGE sql AS $$
+	SELECT array_agg((x->>'case_id')::uuid ORDER BY o)
+	FROM lp, jsonb_array_elements(v->'body'->'items') WITH ORDINALITY
+	    AS t(x, o)
+	WHERE lp.name = p_name
+$$;
+-- The inbox of race-c1 (VR05), all states, after watermark p_since (or
+-- from the start), read by session c: this session writes no audit row
+-- that would hold the committed key.
+CREATE FUNCTION pg_temp.lp_inbox(p_since text) RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT pg_temp.on('c', format('SELECT api.inbox(sha256(%L::bytea), '
+	    '%L, NULL, %L, NULL, NULL, %L::text, 200)::text', 'race-c1',
+	    'race-inbox', 'all', p_since))
+$$;
+INSERT INTO lp SELECT 'w0', pg_temp.lp_inbox(NULL);
 SELECT dblink_exec('a', 'BEGIN') \g /dev/null
 SELECT is(pg_temp.on('a', pg_temp.race_call_sql('case_decline', 'race-c1',
     pg_temp.rc('R18'), NULL, ', ''no_capacity'''))->'status', '200',
-    'a declines R18 (enters the inbox, not committed)');
-SELECT dblink_send_query('b', pg_temp.race_call_sql('case_decline',
-    'race-c2', pg_temp.rc('R19'), NULL, ', ''no_capacity''')) \g /dev/null
-SELECT ok(pg_temp.wait_blocked(pg_temp.pid('b')),
-    'b''s entry (another case) waits for a''s commit');
-SELECT is((SELECT mode || '/' || locktype FROM pg_locks
-    WHERE pid = pg_temp.pid('b') AND NOT granted),
-    'ExclusiveLock/advisory', '... on the inbox lock');
+    'a declines R18 (enters the inbox first, not committed)');
+-- Synchronous: were there still a lock, b would wait for a, which waits
+-- for this session, and the statement would time out.
+SELECT is(pg_temp.on('b', pg_temp.race_call_sql('case_decline',
+    'race-c2', pg_temp.rc('R19'), NULL, ', ''no_capacity'''))->'status',
+    '200', 'b declines R19 and commits at once (no inbox lock)');
+INSERT INTO lp SELECT 'p1', pg_temp.lp_inbox((SELECT
+    v->'body'->>'watermark' FROM lp WHERE name = 'w0'));
+SELECT is(pg_temp.lp_ids('p1'), ARRAY[pg_temp.rc('R19')],
+    'a long-poll after w0 gets R19, which committed; not R18');
+SELECT is(pg_temp.on('c', format('SELECT api.inbox_wakeup_check('
+    'sha256(%L::bytea), %L, NULL, %L)::text', 'race-c1', 'race-wake',
+    (SELECT v->'body'->>'watermark' FROM lp WHERE name = 'p1')))
+    ->'body'->'newer', 'false',
+    'nothing newer than its watermark w1 while a runs');
 SELECT dblink_exec('a', 'COMMIT') \g /dev/null
-SELECT is(pg_temp.result('b')->'status', '200', 'then b enters');
+INSERT INTO lp SELECT 'p2', pg_temp.lp_inbox((SELECT
+    v->'body'->>'watermark' FROM lp WHERE name = 'p1'));
+SELECT is(pg_temp.lp_ids('p2'), ARRAY[pg_temp.rc('R18')],
+    'a commits: the long-poll after w1 gets R18 (not skipped)');
+INSERT INTO lp SELECT 'p3', pg_temp.lp_inbox((SELECT
+    v->'body'->>'watermark' FROM lp WHERE name = 'p2'));
+SELECT is(pg_temp.lp_ids('p3'), NULL::uuid[],
+    '... once: nothing is newer than its watermark');
 SELECT cmp_ok((SELECT inbox_seq FROM care.case WHERE id = pg_temp.rc('R19')),
     '>', (SELECT inbox_seq FROM care.case WHERE id = pg_temp.rc('R18')),
-    'in commit order');
+    'R18 drew the lower inbox_seq and committed last');
 
 -- Clean up the committed rows.
 SELECT dblink_exec('w', pg_temp.race_cleanup_sql()) \g /dev/null

@@ -109,8 +109,10 @@ SELECT api.case_get(sha256('tok-coordinator'), 'req-a2', NULL,
     #- '{body,case,reference}' #- '{body,case,first_contact_at}'
     #- '{body,case,first_contact_escalated}'
     #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}';
+-- The watermark's form is 0028's (a snapshot of transaction ids, text):
+-- compared apart, below.
 SELECT api.inbox(sha256('tok-coordinator'), 'req-a3', NULL, NULL, NULL,
-    NULL, NULL, 50) #- '{body,next_since}';
+    NULL, NULL, 50) #- '{body,next_since}' #- '{body,watermark}';
 SELECT api.audit_head() - 'at';
 EOF
 }
@@ -154,7 +156,9 @@ new_cols = {'audit.event': ['person_id'],
                             'transfer_from_state', 'transfer_reason',
                             'transfer_requested_at', 'transfer_answer_by',
                             'transfer_take_within_s',
-                            'transfer_first_contact_within_s'],
+                            'transfer_first_contact_within_s',
+                            # 0028: the migration's transaction, a number
+                            'inbox_xid'],
             # 0023: the decision model of each profile (configuration
             # the migration writes: checked by pattern below)
             'ident.profile': ['panel_model', 'panel_quorum',
@@ -171,7 +175,8 @@ new_cols['intake.signal'].append('reference')
 old_value = {('intake.idempotency', 'request_keyed'): 'f'}
 pattern = {('intake.signal', 'reference'):
            r'[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]',
-           ('ident.profile', 'panel_model'): r'none|panel|single'}
+           ('ident.profile', 'panel_model'): r'none|panel|single',
+           ('care."case"', 'inbox_xid'): r'[0-9]+'}
 for c in ('panel_quorum', 'panel_disciplines', 'panel_rule', 'panel_blind',
           'panel_working_days', 'second_review_negative'):
     pattern[('ident.profile', c)] = r'.*'
@@ -260,6 +265,19 @@ check "the data is unchanged (later issues' tables empty, their columns NULL or 
 answers ${DB}_old >"$T/answers.after"
 check "the api answers are unchanged (but the members later issues add)" \
     diff -u "$T/answers.before" "$T/answers.after"
+# 0028's watermark, left out above: the case that existed entered with
+# the migration's transaction, so "x+1:x+1::seq" (care.inbox_mark).
+watermark_0028() {
+	su_psql ${DB}_old <<'EOF' | grep -qx t
+SELECT (c.inbox_xid::text::bigint + 1) || ':' || (c.inbox_xid::text::bigint
+    + 1) || '::' || c.inbox_seq AS want
+FROM care.case c JOIN public.fwd_ids f ON f.case_id = c.id \gset
+SET ROLE nrm_app;
+SELECT api.inbox(sha256('tok-coordinator'), 'req-a5', NULL, 'all', NULL,
+    NULL, NULL, 50) #>> '{body,watermark}' = :'want';
+EOF
+}
+check "the inbox watermark is 0028's, of the case that existed" watermark_0028
 # The member issue 12 adds to the case answer, left out above: there, and
 # true for the coordinator who took the case before the migration.
 held_by_me() {

@@ -13,6 +13,8 @@ import base64
 import concurrent.futures
 import json
 import re
+import subprocess
+import threading
 import time
 
 import pytest
@@ -22,7 +24,7 @@ from nrm_e2e.api import (
     assert_problem, assert_receipt, auth, metric, post_signal)
 from nrm_e2e.cases import MUNICIPALITY
 from nrm_e2e.daemon import DaemonPool
-from nrm_e2e.env import wait_for
+from nrm_e2e.env import clean_env, wait_for
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key
 from nrm_e2e.signals import (
@@ -703,3 +705,106 @@ def test_inbox_tokens_do_not_tell_the_size_of_the_count(d, case_keys,
             cursors.add(body["next_cursor"])
     assert len(cursors) >= 2
     assert len({len(c) for c in cursors}) == 1, sorted(cursors, key=len)
+
+
+# --------------------------------------------------------------------------
+# 3. entries that commit out of order (issue 16: no national inbox lock)
+
+
+class HeldEntry:
+    """A psql session that declines a case (api.case_decline as nrm_app,
+    with its token: the case enters its region's inbox again) in a
+    transaction it holds open until commit()."""
+
+    def __init__(self, cluster, key, case_id, name):
+        self.cluster, self.name = cluster, name
+        cmd = cluster._psql_cmd("")[:-2]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env=clean_env())
+        self.send("SET application_name = '%s';\nSET ROLE nrm_app;\n"
+                  "BEGIN;\nSELECT api.case_decline(sha256('%s'::bytea), "
+                  "'req-%s', NULL, '%s'::uuid, NULL, 'no_capacity');\n"
+                  % (name, key.token, name, case_id))
+        # entered: its transaction has an id and waits for the commit
+        wait_for(lambda: cluster.count(
+            "select count(*) from pg_stat_activity where application_name"
+            " = '%s' and state = 'idle in transaction' and backend_xid is "
+            "not null" % name) == 1, 15, what="%s entered" % name)
+
+    def send(self, text):
+        self.p.stdin.write(text)
+        self.p.stdin.flush()
+
+    def commit(self):
+        self.send("COMMIT;\n")
+        self.p.stdin.close()
+        assert self.p.wait(timeout=30) == 0, self.p.stderr.read()
+
+
+def test_longpoll_skips_no_entry_that_commits_late(d, case_keys, cluster):
+    """Six transactions decline six VR13 cases and stay open, in order
+    (each draws a higher inbox_seq than the one before); then they
+    commit in the reverse order, with a new VR13 case committed before
+    each.  Entries no longer wait for each other, and a coordinator who
+    long-polls all along (each request after the last answer's `after`)
+    gets every one of them exactly once: the late commits are not
+    skipped, nothing comes twice (docs/inbox.md)."""
+    k = case_keys
+    n = 6
+    cases = [submit(d, k["reporter"], "VR13")["case_id"] for _ in range(n)]
+    after = watermark(d, k["co13"])
+    seen = []
+    stop = threading.Event()
+    failures = []
+
+    def consume():
+        cur = after
+        while not stop.is_set():
+            r = get_inbox(d, k["co13"], timeout=60, state="all", limit=200,
+                          wait=3, after=cur)
+            if r.status_code != 200:
+                failures.append((r.status_code, r.text[:300]))
+                return
+            body = r.json()
+            assert body["next_cursor"] is None, "more than 200 newer cases"
+            seen.extend(ids(body["items"]))
+            cur = body["after"]
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    held, fresh = [], []
+    try:
+        for i, case_id in enumerate(cases):
+            held.append(HeldEntry(cluster, k["co13b"], case_id,
+                                  "late-%d-%s" % (i, case_id[:8])))
+        # the held entries drew their numbers in order, none committed
+        assert not set(cases) & set(seen), seen
+        for h in reversed(held):
+            fresh.append(submit(d, k["reporter"], "VR13")["case_id"])
+            wait_for(lambda: fresh[-1] in seen, 10,
+                     what="the fresh case delivered")
+            h.commit()
+        mine = set(cases) | set(fresh)
+        wait_for(lambda: mine <= set(seen), 15,
+                 what="every late entry delivered")
+    finally:
+        stop.set()
+        for h in held:
+            if h.p.poll() is None:
+                h.p.kill()
+        consumer.join(timeout=30)
+    assert not failures, failures
+    assert mine <= set(seen), mine - set(seen)
+    got = [c for c in seen if c in mine]
+    assert len(got) == len(set(got)), "an entry came twice: %s" % got
+    # the case that drew first committed last: it came after the others
+    seqs = [db_seq(cluster, c) for c in cases]
+    assert seqs == sorted(seqs), seqs
+    assert got.index(cases[0]) > got.index(cases[-1]), got
+    # and each came as declined, open in VR13
+    states = cluster.sql("select state, region_code, declines from care.case"
+                         " where id in (%s)"
+                         % ", ".join("'%s'" % c for c in cases))
+    assert states == [["open", "VR13", "1"]] * n, states

@@ -39,12 +39,29 @@
 #define INBOX_LIMIT_MAX 200
 #define INBOX_LIMIT_DEFAULT 50
 
+/*
+ * The cursor and the watermark travel sealed (nrm_token_seal with the
+ * daemon's token key): the keyset key holds inbox_seq values, which come
+ * from one national sequence, and the watermark transaction ids and one
+ * such value (care.inbox_mark, docs/inbox.md); the difference of two
+ * would count what happened in other regions in between.  Sealed, they
+ * are opaque and cannot be forged.  The watermark is text of digits,
+ * ':' and ',' that only the database reads.
+ */
+#define INBOX_CURSOR_LABEL "nrm.inbox.cursor"
+#define INBOX_AFTER_LABEL "nrm.inbox.after"
+#define INBOX_CURSOR_PLAIN 400 /* cursors are padded to this length */
+#define INBOX_AFTER_PLAIN 240 /* watermarks are padded to this length */
+#define INBOX_AFTER_CHARS "0123456789:,"
+#define INBOX_MARK_NONE "1:1::0" /* care.inbox_mark of no entries */
+#define INBOX_TOKEN_MAX NRM_TOKEN_SEALED_MAX(INBOX_CURSOR_PLAIN)
+
 struct inbox_waiter {
 	struct nrm_waiter w; /* the registry's part */
 	char state[24];
 	char priority[8];
 	char after_key[512]; /* JSON sort key or "" */
-	char since[24]; /* watermark or "" */
+	char since[INBOX_AFTER_PLAIN + 1]; /* watermark or "" */
 	char limit[8];
 	char mine[8]; /* "true": only the cases the caller holds */
 };
@@ -69,31 +86,24 @@ inbox_waiter_free(struct inbox_waiter *iw)
 	free(iw);
 }
 
-/*
- * The cursor and the watermark travel sealed (nrm_token_seal with the
- * daemon's token key): the keyset key and the watermark hold inbox_seq
- * values, which come from one national sequence, and the difference of
- * two would count the cases that entered other regions' inboxes in
- * between.  Sealed, they are opaque and cannot be forged.
- */
-#define INBOX_CURSOR_LABEL "nrm.inbox.cursor"
-#define INBOX_AFTER_LABEL "nrm.inbox.after"
-#define INBOX_CURSOR_PLAIN 400 /* cursors are padded to this length */
-#define INBOX_AFTER_PLAIN 20 /* watermarks to this many digits */
-#define INBOX_TOKEN_MAX NRM_TOKEN_SEALED_MAX(INBOX_CURSOR_PLAIN)
-
-/* Seal the watermark `since` (decimal) as the "after" of an answer. */
+/* Seal the watermark `since` (text) as the "after" of an answer. */
 static void
 inbox_seal_after(
     const struct nrm_app *app, const char *since, char *out, size_t outsz)
 {
-	char fixed[INBOX_AFTER_PLAIN + 1];
+	char fixed[INBOX_AFTER_PLAIN];
+	size_t len = strlen(since);
 
-	/* Fixed width: the token's length must not tell the count's size. */
-	snprintf(fixed, sizeof(fixed), "%0*lld", INBOX_AFTER_PLAIN,
-	    strtoll(since, NULL, 10));
+	/*
+	 * Fixed width, padded with spaces: the token's length must not tell
+	 * the watermark's.  care.inbox_mark never writes a longer one.
+	 */
+	if (len > sizeof(fixed))
+		len = 0;
+	memset(fixed, ' ', sizeof(fixed));
+	memcpy(fixed, since, len);
 	if (nrm_token_seal(app->token_key, INBOX_AFTER_LABEL, fixed,
-		INBOX_AFTER_PLAIN, out, outsz) != NRM_OK)
+		sizeof(fixed), out, outsz) != NRM_OK)
 		snprintf(out, outsz, "%s", ""); /* never: OpenSSL failed */
 }
 
@@ -103,7 +113,7 @@ inbox_page(const struct nrm_app *app, cJSON *body)
 {
 	cJSON *next = cJSON_DetachItemFromObjectCaseSensitive(body, "next_key");
 	cJSON *wm = cJSON_GetObjectItemCaseSensitive(body, "watermark");
-	char since[32], tok[INBOX_TOKEN_MAX];
+	char tok[INBOX_TOKEN_MAX];
 	char *out;
 
 	cJSON_AddNullToObject(body, "next_cursor");
@@ -126,10 +136,10 @@ inbox_page(const struct nrm_app *app, cJSON *body)
 		free(txt);
 	}
 	cJSON_Delete(next);
-	snprintf(since, sizeof(since), "%.0f",
-	    cJSON_IsNumber(wm) ? wm->valuedouble : 0.0);
+	inbox_seal_after(app,
+	    cJSON_IsString(wm) ? wm->valuestring : INBOX_MARK_NONE, tok,
+	    sizeof(tok));
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "watermark");
-	inbox_seal_after(app, since, tok, sizeof(tok));
 	cJSON_AddStringToObject(body, "after", tok);
 	out = cJSON_PrintUnformatted(body);
 	return out;
@@ -146,8 +156,9 @@ inbox_answer(struct inbox_waiter *iw)
 	struct nrm_req *r = iw->w.r;
 	char tok[INBOX_TOKEN_MAX], empty[INBOX_TOKEN_MAX + 64];
 
-	inbox_seal_after(
-	    r->app, iw->since[0] != '\0' ? iw->since : "0", tok, sizeof(tok));
+	inbox_seal_after(r->app,
+	    iw->since[0] != '\0' ? iw->since : INBOX_MARK_NONE, tok,
+	    sizeof(tok));
 	snprintf(empty, sizeof(empty),
 	    "{\"items\":[],\"next_cursor\":null,\"after\":\"%s\"}", tok);
 	inbox_waiter_free(iw);
@@ -679,21 +690,22 @@ inbox_authed(struct nrm_req *r)
 		w->after_key[n] = '\0';
 	}
 	if (after[0] != '\0') {
-		unsigned char dec[32];
+		unsigned char dec[INBOX_AFTER_PLAIN + 1];
 		int n = nrm_token_open(app->token_key, INBOX_AFTER_LABEL, after,
 		    dec, sizeof(dec) - 1);
+		size_t len = n > 0 ? (size_t)n : 0;
 
-		if (n > 0)
-			dec[n] = '\0';
-		if (n != INBOX_AFTER_PLAIN ||
-		    !inbox_digits((const char *)dec, INBOX_AFTER_PLAIN)) {
+		/* without the padding: equal watermarks, equal questions */
+		while (len > 0 && dec[len - 1] == ' ')
+			len--;
+		dec[len] = '\0';
+		if (n != INBOX_AFTER_PLAIN || len == 0 ||
+		    strspn((const char *)dec, INBOX_AFTER_CHARS) != len) {
 			nrm_req_fail(r, NRM_E_BAD_REQUEST, "after",
 			    "after is not one this server gave");
 			goto out;
 		}
-		/* without the padding: equal watermarks, equal questions */
-		snprintf(w->since, sizeof(w->since), "%lld",
-		    strtoll((const char *)dec, NULL, 10));
+		memcpy(w->since, dec, len + 1);
 	}
 	if (wait[0] != '\0') {
 		if (!inbox_digits(wait, 6)) {
