@@ -65,7 +65,7 @@ typedef bool (*nrm_waiters_same_cb)(
     const struct nrm_waiter *a, const struct nrm_waiter *b);
 
 /* The most waiters one query answers. */
-#define NRM_WAITERS_GROUP_MAX 256
+#define NRM_WAITERS_GROUP_MAX 128
 
 struct nrm_waiters *nrm_waiters_new(struct event_base *base,
     nrm_waiters_requery_cb requery, nrm_waiters_answer_cb answer,

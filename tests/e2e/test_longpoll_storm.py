@@ -211,7 +211,8 @@ def test_one_region_page_for_many_readers_each_audited(
     filters: woken by one case, they are answered from one api.inbox_many
     call (one page for the region), and every reader has its own
     allowed inbox.list audit events (its first query's and the
-    wake-up's) under its own request id and key."""
+    wake-up's) under its own request id and key (waiters of one key
+    with one watermark are one read, as before the fan-out)."""
     dd = nrmd_factory(config={"longpoll_recheck": 3600})
     suffix = uuid.uuid4().hex[:6]
     cos = [create_key(cluster, "coordinator", "Fan %s %d" % (suffix, i),
@@ -243,8 +244,11 @@ def test_one_region_page_for_many_readers_each_audited(
         "select request_id, api_key_id::text, outcome, purpose "
         "from audit.event where action = 'inbox.list' and "
         "request_id in (%s)" % ", ".join("'%s'" % r for r in rids))
-    # two reads each: its first query (nothing newer) and the wake-up's
-    assert sorted(r[0] for r in rows) == sorted(rids * 2), rows
+    # its first query's read (nothing newer, or already the case when
+    # that query ran after the commit) and the wake-up's: one or two
+    per = {rid: sum(1 for r in rows if r[0] == rid) for rid in rids}
+    assert set(r[0] for r in rows) == set(rids), rows
+    assert all(n in (1, 2) for n in per.values()), per
     assert {r[2] for r in rows} == {"allowed"}
     assert {r[3] for r in rows} == {"care"}
     assert len({r[1] for r in rows}) == 4, "each reader's own key"

@@ -181,6 +181,13 @@ nrm_h_inbox_answer_empty(struct nrm_waiter *w)
 struct inbox_batch {
 	bool group; /* the registry's: nrm_waiters_query_done() after */
 	int n;
+	/*
+	 * api.inbox_many's element of each waiter: waiters of one key (and
+	 * client certificate) with one watermark share one, as one query
+	 * answered them before the fan-out (one read, one audit event).
+	 */
+	int *elem;
+	int n_elem;
 	struct inbox_waiter *w[];
 };
 
@@ -405,7 +412,8 @@ inbox_many_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	pages = cJSON_GetObjectItemCaseSensitive(root, "pages");
 	of = cJSON_GetObjectItemCaseSensitive(root, "of");
 	n_pages = cJSON_GetArraySize(pages);
-	if (!cJSON_IsArray(pages) || cJSON_GetArraySize(of) != b->n) {
+	if (!cJSON_IsArray(pages) || b->elem == NULL ||
+	    cJSON_GetArraySize(of) != b->n_elem) {
 		inbox_batch_failed(
 		    b, outcome == NRM_DB_OK ? NRM_DB_ERROR : outcome, res);
 		goto out;
@@ -425,7 +433,7 @@ inbox_many_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 		text[k] = inbox_page(b->w[0]->w.r->app, body);
 	}
 	for (int i = 0; i < b->n; i++) {
-		const cJSON *o = cJSON_GetArrayItem(of, i);
+		const cJSON *o = cJSON_GetArrayItem(of, b->elem[i]);
 		int k = cJSON_IsNumber(o) ? o->valueint : -1;
 		cJSON *page = cJSON_GetArrayItem(pages, k);
 
@@ -442,8 +450,28 @@ out:
 	free(text);
 	free(items);
 	cJSON_Delete(root);
+	free(b->elem);
 	free(b);
 	nrm_waiters_query_done(reg);
+}
+
+/* The same key, client certificate and watermark: one read. */
+static bool
+inbox_same_reader(const struct inbox_waiter *a, const struct inbox_waiter *b)
+{
+	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
+	    nrm_req_same_cert(a->w.r, b->w.r) &&
+	    strcmp(a->since, b->since) == 0;
+}
+
+/* Waiter i is the first of its element (it is sent). */
+static bool
+inbox_elem_first(const struct inbox_batch *b, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (b->elem[j] == b->elem[i])
+			return false;
+	return true;
 }
 
 /* Append s to a PostgreSQL array literal as one quoted element. */
@@ -490,6 +518,18 @@ inbox_send_many(struct inbox_batch *b)
 
 	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
 		goto out;
+	b->elem = nrm_xcalloc((size_t)b->n, sizeof(*b->elem));
+	for (int i = 0, m = 0; i < b->n; i++) {
+		b->elem[i] = m;
+		for (int j = 0; j < i; j++)
+			if (inbox_same_reader(b->w[i], b->w[j])) {
+				b->elem[i] = b->elem[j];
+				break;
+			}
+		if (b->elem[i] == m)
+			m++;
+		b->n_elem = m;
+	}
 	for (int a = 0; a < 4; a++) {
 		evbuffer_add(buf, "{", 1);
 		for (int i = 0; i < b->n; i++) {
@@ -497,6 +537,8 @@ inbox_send_many(struct inbox_batch *b)
 			char hex[2 * 64 + 3] = "\\x";
 			struct nrm_req *r = b->w[i]->w.r;
 
+			if (!inbox_elem_first(b, i))
+				continue; /* its reader is sent already */
 			switch (a) {
 			case 0: /* the credential, as nrm_dbapi_begin has it */
 				nrm_dbapi_begin(&c, r);
@@ -510,8 +552,9 @@ inbox_send_many(struct inbox_batch *b)
 				break;
 			case 2:
 				if (r->client_addr[0] == '\0')
-					evbuffer_add_printf(
-					    buf, "%sNULL", i > 0 ? "," : "");
+					evbuffer_add_printf(buf, "%sNULL",
+					    evbuffer_get_length(buf) > 1 ? ","
+									 : "");
 				else
 					inbox_elem(buf, r->client_addr);
 				break;
@@ -576,6 +619,7 @@ nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 
 	b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
 	b->group = true;
+	b->elem = NULL;
 	for (int i = 0; i < n; i++) {
 		struct inbox_waiter *iw = inbox_of(ws[i]);
 
@@ -595,6 +639,7 @@ nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 	b->w[0]->w.r->q = inbox_send_many(b);
 	if (b->w[0]->w.r->q == NULL) {
 		inbox_batch_failed(b, NRM_DB_UNAVAILABLE, NULL);
+		free(b->elem);
 		free(b);
 		nrm_waiters_query_done(reg);
 	}
@@ -745,6 +790,7 @@ inbox_authed(struct nrm_req *r)
 		struct inbox_batch *b = nrm_xmalloc(sizeof(*b) + sizeof(w));
 
 		b->group = false;
+		b->elem = NULL;
 		b->n = 1;
 		b->w[0] = w;
 		w->w.querying = true;
