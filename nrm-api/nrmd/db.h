@@ -120,6 +120,7 @@ enum nrm_stmt {
 	NRM_STMT_REFERRAL_LIST,
 	NRM_STMT_REFERRAL_ANSWER,
 	NRM_STMT_CASE_RELATED,
+	NRM_STMT_CASE_MERGE,
 	NRM_STMT__COUNT /* a bit each per connection (db_int.h) */
 };
 

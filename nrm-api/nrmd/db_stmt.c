@@ -120,4 +120,5 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_REFERRAL_LIST] = DB_REQ(referral_list, "$4"),
     [NRM_STMT_REFERRAL_ANSWER] = DB_REQ(referral_answer, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_RELATED] = DB_REQ(case_related, "$4::uuid"),
+    [NRM_STMT_CASE_MERGE] = DB_REQ(case_merge, "$4::uuid, $5::integer, $6, $7"),
 };

@@ -19,12 +19,13 @@ SELECT results_eq(
         (16, '0016_publications.sql'), (17, '0017_data_at_rest.sql'),
         (18, '0018_least_privilege.sql'), (19, '0019_privacy.sql'),
         (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
-        (22, '0022_care_work.sql'), (23, '0023_panel.sql')$$,
-    'schema_version records 0001 to 0023 in order');
+        (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
+        (26, '0026_case_merge.sql')$$,
+    'schema_version records 0001 to 0026 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 23,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 24,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 23, 'api.schema_version() is 23');
+SELECT is(api.schema_version(), 26, 'api.schema_version() is 26');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(
