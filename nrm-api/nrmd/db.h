@@ -122,6 +122,7 @@ enum nrm_stmt {
 	NRM_STMT_CASE_RELATED,
 	NRM_STMT_INBOX_MANY,
 	NRM_STMT_INVEST_SEAL_KEY,
+	NRM_STMT_CASE_MERGE,
 	NRM_STMT__COUNT /* a bit each per connection (db_int.h) */
 };
 

@@ -126,4 +126,5 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
 	"$7::jsonb, $8::integer, $9::boolean"),
     /* An investigation record's data key (issue 15, handlers/tracks.c). */
     [NRM_STMT_INVEST_SEAL_KEY] = DB_REQ(invest_seal_key, "$4::uuid"),
+    [NRM_STMT_CASE_MERGE] = DB_REQ(case_merge, "$4::uuid, $5::integer, $6, $7"),
 };

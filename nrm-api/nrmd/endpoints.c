@@ -47,6 +47,7 @@ static const struct nrm_endpoint endpoints[] = {
     {"POST", "/v1/referrals/{id}/accept", nrm_h_referral_answer},
     {"POST", "/v1/referrals/{id}/refuse", nrm_h_referral_answer},
     {"GET", "/v1/cases/{id}/related", nrm_h_case_related},
+    {"POST", "/v1/cases/{id}/merge", nrm_h_case_act},
     {"POST", "/v1/investigations", nrm_h_invest_create},
     {"GET", "/v1/investigations/{id}", nrm_h_invest_get},
     {"PATCH", "/v1/investigations/{id}", nrm_h_invest_patch},

@@ -18,7 +18,8 @@
  * region).  Returns the state the action leads to ('returned': the
  * state before the transfer), or NULL when the action is illegal there
  * (answered 409).  0004 created it; 0009 added the handover; 0021 the
- * contact and the transfers the receiver answers.
+ * contact and the transfers the receiver answers; 0026 the merge of a
+ * duplicate (merged: every action 409).
  */
 CREATE OR REPLACE FUNCTION care.transition(p_from text, p_action text)
 RETURNS text
@@ -35,6 +36,8 @@ AS $$
 	    ('taken_by_caller', 'close', 'closed'),
 	    ('taken_by_caller', 'handover', 'taken'),
 	    ('taken_by_caller', 'contact', 'taken'),
+	    ('open', 'merge', 'merged'),
+	    ('taken_by_caller', 'merge', 'merged'),
 	    ('pending_held_by_caller', 'contact', 'transfer_pending'),
 	    ('pending_received', 'accept', 'open'),
 	    ('pending_received', 'refuse', 'returned'),
@@ -45,6 +48,39 @@ COMMENT ON FUNCTION care.transition(text, text) IS
     'The state table: the state (from_position, action) leads to, or '
     'NULL when illegal.  Used by every lifecycle function.';
 GRANT EXECUTE ON FUNCTION care.transition(text, text) TO nrm_coordinator;
+
+/*
+ * The reason codes of each action (docs/case-lifecycle.md, "Reason
+ * codes"; tests/e2e/test_cases.py reads them there).  0004 created it,
+ * 0021 added the refusal of a transfer; it stands here since 0026, which
+ * added the merge's.  The closing list is also case_closed_reason_check.
+ */
+CREATE OR REPLACE FUNCTION care.reason_allowed(p_action text, p_reason text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1
+	FROM (VALUES
+	    ('decline', 'no_capacity'), ('decline', 'conflict_of_interest'),
+	    ('decline', 'outside_expertise'), ('decline', 'wrong_region'),
+	    ('decline', 'other'),
+	    ('transfer', 'victim_relocated'), ('transfer', 'wrong_region'),
+	    ('transfer', 'specialist_care'), ('transfer', 'safety'),
+	    ('transfer', 'capacity'), ('transfer', 'other'),
+	    ('close', 'victim_supported'), ('close', 'referred_elsewhere'),
+	    ('close', 'no_indication_of_trafficking'), ('close', 'duplicate'),
+	    ('close', 'unreachable'), ('close', 'other'),
+	    ('reopen', 'new_information'), ('reopen', 'victim_returned'),
+	    ('reopen', 'closed_in_error'), ('reopen', 'other'),
+	    ('refuse', 'no_capacity'), ('refuse', 'wrong_region'),
+	    ('refuse', 'outside_expertise'), ('refuse', 'conflict_of_interest'),
+	    ('refuse', 'other'),
+	    ('merge', 'same_situation'), ('merge', 'repeat_report'),
+	    ('merge', 'new_information'), ('merge', 'other'))
+	    AS r(action, reason)
+	WHERE r.action = p_action AND r.reason = p_reason)
+$$;
 
 -- Timestamps in sort keys need microseconds to round-trip exactly.
 CREATE OR REPLACE FUNCTION api.sort_key(p_rank integer, p_take_by timestamptz,
@@ -678,6 +714,7 @@ DECLARE
 	v_lim record;
 	v_beyond boolean := false;
 	v_body jsonb;
+	v_merge jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator', 'assessor'], 'case.read', 'case',
@@ -742,6 +779,18 @@ BEGIN
 	v_body := pg_catalog.jsonb_set(v_body, '{case,held_by_me}',
 	    pg_catalog.to_jsonb(COALESCE(
 	        v_body->'case'->>'holder' = v_p.key_id::text, false)));
+	-- a merged case names its target ("merged"); a target lists the
+	-- cases merged into it that the caller sees ("merged_from"); both
+	-- only when there is something to say (0026)
+	v_merge := care.merge_json(p_case_id);
+	IF v_merge IS NOT NULL THEN
+		v_body := pg_catalog.jsonb_set(v_body, '{case,merged}', v_merge);
+	END IF;
+	v_merge := care.merged_from_json(p_case_id);
+	IF v_merge IS NOT NULL THEN
+		v_body := pg_catalog.jsonb_set(v_body, '{case,merged_from}',
+		    v_merge);
+	END IF;
 
 	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
 	    'case.read', 'case', p_case_id::text, v_rp.purpose, v_rp.reason,

@@ -287,3 +287,211 @@ REVOKE ALL ON FUNCTION api.case_find_body(bytea, text, inet, text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.case_find_body(bytea, text, inet, text) TO
     nrm_coordinator, nrm_assessor;
+
+-- ---------------------------------------------------------------------
+-- Merging a duplicate (0026): a repeat signal's case joined to the case
+-- it repeats (docs/case-lifecycle.md, "Merging a duplicate").
+-- ---------------------------------------------------------------------
+
+/*
+ * Whether the subjects of cases p_a and p_b have the same keyed
+ * pseudonym (during a pseudonym key rotation either may carry it under
+ * the previous key, 0020): the link GET /v1/cases/{id}/related shows.
+ * Read with the caller's privileges and row-level security (PL/pgSQL,
+ * as every helper that more than one role runs: a LANGUAGE sql one keeps
+ * its first caller's plan, row-level security quals included).
+ */
+CREATE OR REPLACE FUNCTION care.same_person(p_a uuid, p_b uuid)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN COALESCE((SELECT sa.pseudonym = sb.pseudonym
+	        OR sa.pseudonym = sb.pseudonym_prev
+	        OR sa.pseudonym_prev = sb.pseudonym
+	    FROM care.case a
+	    JOIN care.subject sa ON sa.signal_id = a.signal_id
+	    CROSS JOIN care.case b
+	    JOIN care.subject sb ON sb.signal_id = b.signal_id
+	    WHERE a.id = p_a AND b.id = p_b), false);
+END
+$$;
+COMMENT ON FUNCTION care.same_person(uuid, uuid) IS
+    'Whether two cases'' subjects share the keyed pseudonym (the related '
+    'link); false when either has none.';
+GRANT EXECUTE ON FUNCTION care.same_person(uuid, uuid) TO nrm_coordinator;
+
+/*
+ * The merge of a merged case as answers show it: {"into", "reference"
+ * (the target's, NULL when the caller cannot see it), "at", "reason"};
+ * NULL for a case that is not merged.
+ */
+CREATE OR REPLACE FUNCTION care.merge_json(p_case_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN (SELECT pg_catalog.jsonb_build_object('into', c.merged_into,
+	    'reference', (SELECT s.reference FROM care.case t
+	        JOIN intake.signal s ON s.id = t.signal_id
+	        WHERE t.id = c.merged_into),
+	    'at', api.rfc3339(c.merged_at), 'reason', c.merge_reason)
+	FROM care.case c WHERE c.id = p_case_id AND c.state = 'merged');
+END
+$$;
+COMMENT ON FUNCTION care.merge_json(uuid) IS
+    'A merged case''s merge {into, reference, at, reason}; NULL otherwise.';
+GRANT EXECUTE ON FUNCTION care.merge_json(uuid) TO nrm_coordinator,
+    nrm_assessor;
+
+/*
+ * The cases merged directly into p_case_id that the caller sees, oldest
+ * merge first: {"case_id", "reference", "region", "received_at",
+ * "merged_at", "reason"} (no personal data); NULL when none.
+ */
+CREATE OR REPLACE FUNCTION care.merged_from_json(p_case_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+	        'case_id', c.id, 'reference', s.reference,
+	        'region', c.region_code,
+	        'received_at', api.rfc3339(s.received_at),
+	        'merged_at', api.rfc3339(c.merged_at),
+	        'reason', c.merge_reason) ORDER BY c.merged_at, c.id)
+	FROM care.case c JOIN intake.signal s ON s.id = c.signal_id
+	WHERE c.merged_into = p_case_id);
+END
+$$;
+COMMENT ON FUNCTION care.merged_from_json(uuid) IS
+    'The cases merged into p_case_id (those the caller sees): ids, '
+    'references, regions and dates; NULL when none.';
+GRANT EXECUTE ON FUNCTION care.merged_from_json(uuid) TO nrm_coordinator,
+    nrm_assessor;
+
+/*
+ * POST /v1/cases/{id}/merge {"into", "reason"}: a coordinator who cares
+ * for both cases (each in one of its regions: the holder and the
+ * region's other coordinators; the national desk for NATIONAL ones)
+ * merges this case, a duplicate signal's, into the case of the same
+ * person it repeats.  Order of the checks: 401/403; 422 field reason
+ * (not a merge reason); 422 field into (not a case id, or this case);
+ * then both rows locked in id order (two merges of one pair in opposite
+ * directions, or a merge and any action on either case, are taken in
+ * turn and never deadlock); 404 / 412 / 409 for this case (api.case_lock:
+ * the state table allows a merge of an open case and of one the caller
+ * holds; of two merges at once the second finds it merged: 409); 422
+ * field into (no such case in the caller's regions, the same for
+ * unknown and out of scope; or not the same person: the pseudonyms
+ * differ or either has none); 409 field into (the target is merged
+ * itself: merge into its target).  Then the duplicate is merged
+ * (holder none, merged_into, merged_at, merge_reason; left every inbox)
+ * and its target's version grows by one; history 'merged' {into,
+ * reason, region, into_region} on the duplicate and 'merged_in' {from,
+ * reason, region, from_region} on the target; audited case.merge (the
+ * duplicate) and case.merge_into (the target).  200 with the duplicate's
+ * item and its "merged".
+ */
+CREATE OR REPLACE FUNCTION api.case_merge(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid, p_if_match integer,
+    p_into text, p_reason text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_l record;
+	v_a jsonb;
+	v_into uuid;
+	v_t care.case;
+	v_now timestamptz := pg_catalog.now();
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.merge', 'case',
+	    p_case_id::text);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial;
+	END IF;
+	v_a := api.case_reason(v_p, 'merge', p_reason);
+	IF v_a IS NOT NULL THEN
+		RETURN v_a;
+	END IF;
+	IF p_into IS NULL OR p_into !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-'
+	    '[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_target',
+		    api.problem(422, 'validation', 'into must be the id of the '
+		        'case this one repeats', 'into'));
+	END IF;
+	v_into := p_into::uuid;
+	IF v_into = p_case_id THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'invalid_target',
+		    api.problem(422, 'validation',
+		        'a case is not merged into itself', 'into'));
+	END IF;
+
+	-- Both rows, in id order, before anything else is locked.
+	PERFORM 1 FROM care.case c WHERE c.id IN (p_case_id, v_into)
+	ORDER BY c.id FOR UPDATE;
+	SELECT * INTO v_l FROM api.case_lock(v_p, p_case_id, p_if_match,
+	    'merge');
+	IF v_l.answer IS NOT NULL THEN
+		RETURN v_l.answer;
+	END IF;
+
+	SELECT * INTO v_t FROM care.case c WHERE c.id = v_into;
+	IF NOT FOUND OR (v_t.region_code = ANY (v_p.regions)) IS NOT TRUE THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'unknown_target',
+		    api.problem(422, 'validation',
+		        'into: no case with this id in your regions', 'into'));
+	END IF;
+	IF v_t.state = 'merged' THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'target_merged',
+		    pg_catalog.jsonb_set(api.problem(409, 'conflict',
+		        pg_catalog.format('that case was merged into %s itself: '
+		            'merge into that one', v_t.merged_into), 'into'),
+		        '{problem,merged_into}',
+		        pg_catalog.to_jsonb(v_t.merged_into)));
+	END IF;
+	IF NOT care.same_person(p_case_id, v_into) THEN
+		RETURN api.refuse(v_p, 'care', 'failed', 'not_related',
+		    api.problem(422, 'validation', 'into must be a case of the '
+		        'same person (GET /v1/cases/{id}/related lists them)',
+		        'into'));
+	END IF;
+
+	UPDATE care.case SET state = 'merged', holder_key_id = NULL,
+	    holder_person_id = NULL, merged_into = v_into, merged_at = v_now,
+	    merge_reason = p_reason, version = version + 1, updated_at = v_now
+	WHERE id = p_case_id;
+	UPDATE care.case SET version = version + 1, updated_at = v_now
+	WHERE id = v_into;
+	INSERT INTO care.case_history (case_id, action, api_key_id, detail)
+	VALUES (p_case_id, 'merged', v_p.key_id,
+	    pg_catalog.jsonb_build_object('into', v_into, 'reason', p_reason,
+	        'region', (v_l.c).region_code, 'into_region', v_t.region_code,
+	        'from_state', (v_l.c).state)),
+	    (v_into, 'merged_in', v_p.key_id,
+	    pg_catalog.jsonb_build_object('from', p_case_id,
+	        'reason', p_reason, 'region', v_t.region_code,
+	        'from_region', (v_l.c).region_code));
+	PERFORM api.audit_person(v_p.person_id, v_p.key_id, v_p.agency_id,
+	    v_p.role, 'case.merge_into', 'case', v_into::text, 'care',
+	    'allowed', NULL, v_p.request_id, v_p.client);
+	RETURN api.answer(v_p, 'care', pg_catalog.jsonb_build_object(
+	    'status', 200, 'body', (SELECT i.item FROM care.case_item i
+	        WHERE i.id = p_case_id)
+	        || pg_catalog.jsonb_build_object('merged',
+	            care.merge_json(p_case_id))));
+END
+$$;
+COMMENT ON FUNCTION api.case_merge(bytea, text, inet, uuid, integer, text,
+    text) IS
+    'POST /v1/cases/{id}/merge: a duplicate signal''s case (open, or held '
+    'by the caller) merged into a case of the same person in the '
+    'caller''s regions: terminal state merged, both histories and both '
+    'audited.';
+-- A door of nrm_coordinator (99_doors.sql).

@@ -761,7 +761,9 @@ COMMENT ON FUNCTION api.referral_answer(bytea, text, inet, uuid, text, text)
  * subjects, care.subject.pseudonym) that the caller may see: those in
  * its regions (row-level security; the national desk's are the
  * NATIONAL ones), newest first, at most 50.  Dates and regions only:
- * case id, region, received and created.  A case without a pseudonym
+ * case id, region, received and created; and merged_into, the case it
+ * was merged into (0026), else null, so a screen offers a merge only
+ * into a case that is not merged.  A case without a pseudonym
  * (no family name and birth date) has none; an anonymous notification
  * stores no subject, so no pseudonym, and is never related.  Audited
  * case.related (purpose care: the link itself is about a person).
@@ -794,10 +796,12 @@ BEGIN
 	SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 	        'case_id', x.id, 'region', x.region_code,
 	        'received_at', api.rfc3339(x.received_at),
-	        'created_at', api.rfc3339(x.created_at))
+	        'created_at', api.rfc3339(x.created_at),
+	        'merged_into', x.merged_into)
 	        ORDER BY x.received_at DESC, x.id), '[]'::jsonb)
 	INTO v_items
-	FROM (SELECT c.id, c.region_code, s.received_at, c.created_at
+	FROM (SELECT c.id, c.region_code, s.received_at, c.created_at,
+	        c.merged_into
 	    FROM care.subject sub
 	    JOIN care.case c ON c.signal_id = sub.signal_id
 	    JOIN intake.signal s ON s.id = c.signal_id

@@ -1084,7 +1084,8 @@ BEGIN
 	    CROSS JOIN LATERAL (SELECT ident.add_working_days(
 	        (c.created_at AT TIME ZONE 'UTC')::date,
 	        v_prof.initial_target_working_days) AS on_date) due
-	    WHERE c.state <> 'closed'
+	    -- a merged case left every inbox, this one too (0026)
+	    WHERE c.state NOT IN ('closed', 'merged')
 	      AND d.concluded IS NOT TRUE
 	      AND (v_awaiting = 'any'
 	          OR (v_awaiting = 'initial') = (d.first_initial IS NULL))

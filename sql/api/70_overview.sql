@@ -108,7 +108,8 @@ AS $$
 		        ORDER BY h.id DESC LIMIT 1) AS entered_by,
 		    c.first_contact_at IS NOT NULL AS contacted
 		FROM care.case c
-		WHERE c.state <> 'closed'
+		-- a merged case is no load: its target is (0026)
+		WHERE c.state NOT IN ('closed', 'merged')
 	), load AS (
 		SELECT l.region_code,
 		    pg_catalog.count(*) AS open,

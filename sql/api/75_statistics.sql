@@ -217,6 +217,9 @@ BEGIN
 		    WHERE h.case_id = c.id AND h.action = 'routed'
 		    ORDER BY h.at, h.id LIMIT 1) r ON true
 		WHERE c.created_at >= p_from AND c.created_at < p_to
+		  -- a case merged into another is the same person's: its
+		  -- target counts them once (0026; its signal still counts)
+		  AND c.state <> 'merged'
 		  AND CASE p_measure
 		      WHEN 'cases' THEN true
 		      WHEN 'time_to_take' THEN t.taken_at IS NOT NULL

@@ -168,7 +168,9 @@ COMMENT ON FUNCTION care.erase_signal(uuid, uuid, text, uuid) IS
 /*
  * What the schedule makes due, erased or not yet: each closed case
  * (its closing: the newest "closed" history entry) after p_after_close
- * seconds, or p_by_reason->>closed_reason seconds when that is set, and
+ * seconds, or p_by_reason->>closed_reason seconds when that is set;
+ * each merged case when the closed case at the end of its merge chain
+ * is due (0026: erased with its target); and
  * each anonymous notification that holds personal data (a data key)
  * p_anonymous seconds after it was received.  Not yet erased only.
  */
@@ -179,16 +181,27 @@ RETURNS TABLE (kind text, signal_id uuid, case_id uuid,
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT 'case', c.signal_id, c.id,
+	-- a merged case goes with the case at the end of its merge chain
+	-- (0026): root is the case whose closing makes it due
+	WITH RECURSIVE chain (id, signal_id, root, depth) AS (
+		SELECT c.id, c.signal_id, c.id, 0
+		FROM care.case c WHERE c.state IN ('closed', 'merged')
+		UNION ALL
+		SELECT ch.id, ch.signal_id, t.merged_into, ch.depth + 1
+		FROM chain ch JOIN care.case t ON t.id = ch.root
+		WHERE t.state = 'merged' AND ch.depth < 1000
+	)
+	SELECT 'case', ch.signal_id, ch.id,
 	    h.closed_at + pg_catalog.make_interval(secs => COALESCE(
-	        (p_by_reason->>c.closed_reason)::integer, p_after_close))
-	FROM care.case c
+	        (p_by_reason->>r.closed_reason)::integer, p_after_close))
+	FROM chain ch
+	JOIN care.case r ON r.id = ch.root
 	CROSS JOIN LATERAL (SELECT pg_catalog.max(h.at) AS closed_at
 	    FROM care.case_history h
-	    WHERE h.case_id = c.id AND h.action = 'closed') h
-	WHERE c.state = 'closed' AND h.closed_at IS NOT NULL
+	    WHERE h.case_id = r.id AND h.action = 'closed') h
+	WHERE r.state = 'closed' AND h.closed_at IS NOT NULL
 	  AND NOT EXISTS (SELECT 1 FROM care.erasure e
-	      WHERE e.signal_id = c.signal_id)
+	      WHERE e.signal_id = ch.signal_id)
 	UNION ALL
 	SELECT 'notification', s.id, NULL::uuid,
 	    s.received_at + pg_catalog.make_interval(secs => p_anonymous)

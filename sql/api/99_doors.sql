@@ -103,6 +103,9 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.referral_answer(bytea,text,inet,uuid,text,text)',
      '{nrm_coordinator}'),
     ('api.case_related(bytea,text,inet,uuid)', '{nrm_coordinator}'),
+    -- merging a duplicate (issue 18, 0026)
+    ('api.case_merge(bytea,text,inet,uuid,integer,text,text)',
+     '{nrm_coordinator}'),
     -- two roles: implementations per role
     ('api.case_get(bytea,text,inet,uuid,text,text)',
      '{nrm_coordinator,nrm_assessor}'),

@@ -21,10 +21,10 @@ SELECT results_eq(
         (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
         (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
         (24, '0024_login_in_database.sql'), (25, '0025_invest_sealed.sql'),
-        (28, '0028_inbox_order.sql')$$,
+        (26, '0026_case_merge.sql'), (28, '0028_inbox_order.sql')$$,
     'schema_version records 0001 to 0028 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 26,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 27,
     'every applied migration has a sha256 hex checksum and a time');
 SELECT is(api.schema_version(), 28, 'api.schema_version() is 28');
 

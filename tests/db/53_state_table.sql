@@ -8,7 +8,7 @@
 \set QUIET 1
 \set state_table `sed -n '/state-table:begin/,/state-table:end/p' docs/case-lifecycle.md`
 BEGIN;
-SELECT plan(70);
+SELECT plan(86);
 \ir fixtures.psql
 
 -- The documented table: (from, action, to state or NULL for 409).
@@ -27,24 +27,25 @@ WHERE r.ord > (SELECT min(ord) FROM doc_row);
 
 SELECT is((SELECT cells FROM doc_row ORDER BY ord LIMIT 1),
     ARRAY['from \ action', 'take', 'decline', 'transfer', 'close', 'reopen',
-        'contact', 'accept', 'refuse'],
-    'the documented table has the eight actions as columns');
+        'contact', 'accept', 'refuse', 'merge'],
+    'the documented table has the nine actions as columns');
 SELECT is(ARRAY(SELECT DISTINCT from_pos FROM doc_cell ORDER BY 1),
-    ARRAY['closed', 'open', 'pending_held_by_caller', 'pending_received',
-        'pending_sent', 'taken_by_caller', 'taken_by_other'],
-    'and the seven positions as rows');
-SELECT is((SELECT count(*)::int FROM doc_cell), 56, 'fifty-six cells');
+    ARRAY['closed', 'merged', 'open', 'pending_held_by_caller',
+        'pending_received', 'pending_sent', 'taken_by_caller',
+        'taken_by_other'],
+    'and the eight positions as rows');
+SELECT is((SELECT count(*)::int FROM doc_cell), 72, 'seventy-two cells');
 SELECT ok((SELECT bool_and(to_state IS NULL
     OR to_state IN ('open', 'taken', 'closed', 'transfer_pending',
-        'returned')) FROM doc_cell),
+        'merged', 'returned')) FROM doc_cell),
     'every cell is a state, returned (the state before) or 409');
 SELECT set_eq($$SELECT from_pos, action, to_state FROM doc_cell$$,
     $$SELECT f, a, care.transition(f, a)
     FROM unnest(ARRAY['open', 'taken_by_caller', 'taken_by_other',
         'closed', 'pending_held_by_caller', 'pending_sent',
-        'pending_received']) f,
+        'pending_received', 'merged']) f,
     unnest(ARRAY['take', 'decline', 'transfer', 'close', 'reopen',
-        'contact', 'accept', 'refuse']) a$$,
+        'contact', 'accept', 'refuse', 'merge']) a$$,
     'care.transition is exactly the documented table');
 SELECT is(care.transition('open', 'shred'), NULL,
     'an unknown action is never allowed');
@@ -87,6 +88,10 @@ BEGIN
 		ELSIF c.from_pos = 'pending_received' THEN
 			PERFORM pg_temp.case_transfer(
 			    'tok-coordinator-national', v_case, 'VR13');
+		ELSIF c.from_pos = 'merged' THEN
+			PERFORM pg_temp.case_merge('tok-coordinator', v_case,
+			    pg_temp.named_case(c.from_pos || '/' || c.action
+			        || '/first'));
 		END IF;
 		SELECT version INTO v_version FROM care.case WHERE id = v_case;
 		v := CASE c.action
@@ -106,6 +111,10 @@ BEGIN
 		        v_case)
 		    WHEN 'refuse' THEN pg_temp.transfer_refuse('tok-coordinator',
 		        v_case)
+		    -- into a fresh VR13 case of the same person
+		    WHEN 'merge' THEN pg_temp.case_merge('tok-coordinator',
+		        v_case, pg_temp.named_case(c.from_pos || '/' || c.action
+		            || '/target'))
 		    END;
 		-- returned: the state before the transfer (here open: the
 		-- national desk sent an open case)
@@ -152,9 +161,9 @@ SELECT ok((SELECT prosrc FROM pg_proc WHERE oid =
 SELECT is_empty($$SELECT name FROM fn
     WHERE schema = 'api' AND name IN ('case_take', 'case_decline',
         'case_transfer', 'case_close', 'case_reopen', 'case_contact',
-        'case_transfer_accept', 'case_transfer_refuse')
+        'case_transfer_accept', 'case_transfer_refuse', 'case_merge')
       AND src NOT LIKE '%api.case_lock(%'$$,
-    'all eight lifecycle functions go through api.case_lock');
+    'all nine lifecycle functions go through api.case_lock');
 SELECT is_empty($$SELECT name FROM fn
     WHERE schema IN ('api', 'care') AND name <> 'transition'
       AND src ~ '''taken_by_caller'', ''(decline|close)'''

@@ -455,7 +455,9 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
       AND c.table_schema IN ('care', 'ident', 'intake')
     ORDER BY 1),
     ARRAY['care.case.created_at', 'care.case.id', 'care.case.priority',
-        'care.case.signal_id', 'care.case_history.action',
+        'care.case.signal_id',
+        -- 0026: whether a case was merged (the person counted once)
+        'care.case.state', 'care.case_history.action',
         'care.case_history.at', 'care.case_history.case_id',
         'care.case_history.detail', 'care.case_history.id',
         'care.escalation.at',

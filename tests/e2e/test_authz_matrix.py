@@ -88,6 +88,8 @@ GET /v1/cases/{id}/support         in  r   403 200 403 403 403 403 403 403 403 4
 GET /v1/cases/{id}/support         out r   403 404 403 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/related         in  r   403 200 403 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}/related         out r   403 404 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/merge          in  w   403 200 403 403 403 403 403 403 403 401 401
+POST /v1/cases/{id}/merge          out w   403 404 403 403 403 403 403 403 403 401 401
 GET /v1/referrals                  -   r   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     out w   403 404 403 403 403 403 403 403 403 401 401
@@ -581,6 +583,9 @@ def world(nrmd, cluster):
         "select id from auth.agency where name = '%s'" % care13),
         "out": w.person_agency["out"]}
     w.referrals = {s: w.referral(s) for s in ("in", "out")}
+    # the case a merge cell merges into: VR13, the same person as every
+    # case of the module (adult_signal())
+    w.merge_target = w.case("in")
     w.apikeys = {s: w.apikey(s) for s in ("in", "out")}
     # an audit event awaiting review, and an ordinary one
     w.event = {"in": w.flagged_event(), "out": cluster.scalar(
@@ -764,6 +769,9 @@ def request_for(w, route, key, obj_id):
             kw["json"] = {"reason": "matrix"}
         elif action == "vote":
             kw["json"] = {"outcome": "matrix", "reason": "other"}
+        elif action == "merge":
+            kw["json"] = {"into": w.merge_target,
+                          "reason": "same_situation"}
         elif action == "handover":
             # a session's colleague: an active coordinator of VR13
             kw["json"] = {"person": w.colleague if isinstance(key, Session)

@@ -400,7 +400,11 @@ def test_related_cases_of_the_same_person(nrmd, case_keys, cluster, doc):
     validator(doc, "RelatedCases").validate(r.json())
     assert [i["case_id"] for i in r.json()["items"]] == [ids["b"]]
     item = r.json()["items"][0]
-    assert set(item) == {"case_id", "region", "received_at", "created_at"}
+    # dates and regions; and (issue 18's merge) the case it was merged
+    # into, null here
+    assert set(item) == {"case_id", "region", "received_at", "created_at",
+                         "merged_into"}
+    assert item["merged_into"] is None
     assert item["region"] == "VR13"
     assert person["subject"]["family_name"] not in r.text
     # a coordinator of both regions sees both others, newest first

@@ -32,12 +32,12 @@ from nrm_e2e.signals import PERSONAL, adult_signal
 LIFECYCLE_DOC = ROOT / "docs" / "case-lifecycle.md"
 
 ACTIONS = ("take", "decline", "transfer", "close", "reopen", "contact",
-           "accept", "refuse")
+           "accept", "refuse", "merge")
 HISTORY_ACTION = {"take": "taken", "decline": "declined",
                   "transfer": "transferred", "close": "closed",
                   "reopen": "reopened", "contact": "first_contact",
                   "accept": "transfer_accepted",
-                  "refuse": "transfer_refused"}
+                  "refuse": "transfer_refused", "merge": "merged"}
 # The route of an action below /v1/cases/{id}/ (its name otherwise).
 ROUTE = {"accept": "transfer/accept", "refuse": "transfer/refuse"}
 
@@ -73,7 +73,8 @@ def state_table():
             table[(row[0], action)] = None if cell == "409" else cell
     assert {p for p, _ in table} == {
         "open", "taken_by_caller", "taken_by_other", "closed",
-        "pending_held_by_caller", "pending_sent", "pending_received"}, table
+        "pending_held_by_caller", "pending_sent", "pending_received",
+        "merged"}, table
     return table
 
 
@@ -104,7 +105,14 @@ BODY = {
     "contact": {"mode": "phone"},  # "at": now, added by body_of()
     "accept": None,
     "refuse": {"reason": "no_capacity"},
+    "merge": {"reason": "same_situation"},  # "into": by merge_body()
 }
+
+
+def merge_body(d, k):
+    """A merge's body: into a fresh VR13 case (every adult_signal() is
+    the same person)."""
+    return dict(BODY["merge"], into=new_case(d, k["reporter"])["case_id"])
 
 
 def body_of(action):
@@ -223,6 +231,8 @@ def put_case_in(d, k, position):
         ok(act(d, k["co13b"], cid, "take"))
     if position == "closed":
         ok(act(d, k["co13"], cid, "close", {"reason": "other"}))
+    elif position == "merged":
+        ok(act(d, k["co13"], cid, "merge", merge_body(d, k)))
     elif position.startswith("pending_"):
         sender = k["co13"] if position == "pending_held_by_caller" else \
             k["co13b"]
@@ -354,7 +364,8 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
     cid = put_case_in(d, k, position)
     before = db_case(cluster, cid)
     n_hist = len(history(cluster, cid))
-    r = act(d, k["co13"], cid, action, body_of(action))  # no If-Match
+    body = merge_body(d, k) if action == "merge" else body_of(action)
+    r = act(d, k["co13"], cid, action, body)  # no If-Match
     rid = r.headers.get("X-Request-Id")
     after = db_case(cluster, cid)
     if to is None:
@@ -378,7 +389,7 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
     # a refused transfer returns to VR09, which sent it; a transfer waits
     assert item["region"] == ("VR09" if action == "refuse" else "VR13")
     holder = {"take": k["co13"].id, "close": k["co13"].id,
-              "contact": k["co13"].id}.get(action)
+              "contact": k["co13"].id}.get(action)  # merge: none
     if action == "transfer" and position == "taken_by_caller":
         holder = k["co13"].id  # the sender keeps it while pending
     assert item["holder"] == holder, item
@@ -396,8 +407,11 @@ def test_state_table_cell(d, case_keys, cluster, doc, position, action):
         assert h[-1][2]["reason"] == BODY[action]["reason"], h[-1]
     if action == "transfer":
         assert item["transfer"]["to_region"] == "VR09", item
-    assert audit(cluster, rid) == [
-        [audited(action), cid, "care", "allowed", "", k["co13"].id]]
+    events = [[audited(action), cid, "care", "allowed", "", k["co13"].id]]
+    if action == "merge":  # and its target
+        events.insert(0, ["case.merge_into", body["into"], "care",
+                          "allowed", "", k["co13"].id])
+    assert audit(cluster, rid) == events
     # re-entering an inbox is a new arrival there
     if to == "open":
         assert after["inbox_seq"] > before["inbox_seq"]
@@ -696,6 +710,8 @@ def test_other_region_gets_404_on_every_action(d, case_keys, cluster, doc):
     for action in ACTIONS:
         target = closed if action == "reopen" else cid
         body = body_of(action)
+        if action == "merge":  # into some case: the 404 comes first
+            body = dict(body, into=closed)
         if action == "transfer":
             body = {"target_region": "VR17", "reason": "wrong_region"}
         shapes = []

@@ -16,6 +16,9 @@
  *   POST /v1/cases/{id}/reopen      {"reason"}
  *   POST /v1/cases/{id}/contact     {"at", "mode"}: the holder records
  *                                   a contact (or a failed attempt)
+ *   POST /v1/cases/{id}/merge       {"into", "reason"}: this duplicate
+ *                                   signal's case merged into the case
+ *                                   of the same person it repeats
  *   POST /v1/cases/{id}/handover    {"person"}: from the person who
  *                                   holds it to an active coordinator
  *                                   person of the case's region
@@ -146,6 +149,7 @@ enum case_action {
 	CASE_CONTACT,
 	CASE_ACCEPT,
 	CASE_REFUSE,
+	CASE_MERGE,
 };
 
 /* Each action: the last segment of its route, its audited name, its
@@ -166,6 +170,7 @@ static const struct case_action_def {
 	NRM_STMT_CASE_TRANSFER_ACCEPT},
     [CASE_REFUSE] = {"refuse", "case.transfer_refuse",
 	NRM_STMT_CASE_TRANSFER_REFUSE},
+    [CASE_MERGE] = {"merge", "case.merge", NRM_STMT_CASE_MERGE},
 };
 
 /* The action of the request's route (the table holds only these). */
@@ -232,27 +237,61 @@ case_act(struct nrm_req *r, enum case_action act)
 	cJSON_Delete(body);
 }
 
+/*
+ * A body whose first member names a case or person by id (422 naming it,
+ * with `what`, when it is none) and whose others are strings the
+ * database checks: handover {"person"}, merge {"into", "reason"}.  Sends
+ * the route's id, If-Match and the members, in order, to `stmt`.
+ */
+static void
+case_by_id(struct nrm_req *r, const char *const *keys, int n, const char *what,
+    enum nrm_stmt stmt)
+{
+	struct nrm_dbapi_call call;
+	const cJSON *slot[2] = {NULL, NULL};
+	cJSON *body = NULL;
+	const char *id;
+	char ifm[16];
+	int i;
+
+	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
+		NRM_OK ||
+	    case_body(r, keys, n, slot, &body) != NRM_OK)
+		return;
+	id = case_str(slot[0]);
+	if (id == NULL || !nrm_uuid_valid(id)) {
+		nrm_req_fail(r, NRM_E_VALIDATION, keys[0], "%s", what);
+		goto out;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, nrm_req_uuid_param(r));
+	nrm_dbapi_text(&call, ifm[0] != '\0' ? ifm : NULL);
+	for (i = 0; i < n; i++)
+		nrm_dbapi_text(&call, case_str(slot[i]));
+	/* The parameters are copied by the pool before body goes. */
+	nrm_dbapi_send(r, stmt, &call, NULL);
+out:
+	cJSON_Delete(body);
+}
+
 static void
 case_handover_authed(struct nrm_req *r)
 {
 	static const char *const keys[] = {"person"};
-	const cJSON *slot[1] = {NULL};
-	cJSON *body = NULL;
-	const char *person;
-	char ifm[16];
 
-	if (nrm_req_if_match(r, "the ETag of the case", ifm, sizeof(ifm)) !=
-		NRM_OK ||
-	    case_body(r, keys, 1, slot, &body) != NRM_OK)
-		return;
-	person = case_str(slot[0]);
-	if (person == NULL || !nrm_uuid_valid(person))
-		nrm_req_fail(r, NRM_E_VALIDATION, "person",
-		    "person must be the id of a coordinator person");
-	else
-		NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_HANDOVER,
-		    nrm_req_uuid_param(r), ifm[0] != '\0' ? ifm : NULL, person);
-	cJSON_Delete(body);
+	case_by_id(r, keys, 1, "person must be the id of a coordinator person",
+	    NRM_STMT_CASE_HANDOVER);
+}
+
+/* {"into", "reason"}: into the case this one repeats, reason a code. */
+static void
+case_merge_authed(struct nrm_req *r)
+{
+	static const char *const keys[] = {"into", "reason"};
+
+	case_by_id(r, keys, 2,
+	    "into must be the id of the case this one repeats",
+	    NRM_STMT_CASE_MERGE);
 }
 
 /*
@@ -294,6 +333,8 @@ case_act_authed(struct nrm_req *r)
 		case_handover_authed(r);
 	else if (act == CASE_CONTACT)
 		case_contact_authed(r);
+	else if (act == CASE_MERGE)
+		case_merge_authed(r);
 	else
 		case_act(r, act);
 }

@@ -13,7 +13,9 @@
  * colleague from GET /v1/cases/{id}/colleagues.
  * Also the initial identification record and sharing the case id with an
  * investigating agency picked from GET /v1/cases/{id}/share-targets when
- * the victim consents.  Its notes and support plan (carework.js).  Every
+ * the victim consents.  Its notes and support plan (carework.js); its
+ * related cases and the merge of a duplicate, and a merged case's link to
+ * its target (merge.js).  Every
  * text of the case is shown as text, isolated from the page's direction.
  */
 import {h, heading, para, field, select, check, button, alert, clear,
@@ -23,6 +25,7 @@ import {code, dateTime, date, showProblem, clearProblems, problemMessage,
 import {regionName, regionOptions} from '../regions.js';
 import {marks, deadline, tick, shortId, conflictAlert} from './inbox.js';
 import {notesSection, supportSection} from './carework.js';
+import {relatedSection, mergeFacts} from './merge.js';
 
 const REASONS = {
 	decline: ['no_capacity', 'conflict_of_interest', 'outside_expertise',
@@ -266,6 +269,7 @@ export async function render(root, ctx) {
 				['case.f.take_by', deadline(c.take_by, c.state === 'open')],
 				['case.f.first_contact_by', deadline(c.first_contact_by,
 				                                     c.state !== 'closed' &&
+				                                     c.state !== 'merged' &&
 				                                     !c.first_contact_at)],
 				['case.f.first_contact_at', c.first_contact_at ?
 				 [dateTime(c.first_contact_at), ' (',
@@ -279,6 +283,7 @@ export async function render(root, ctx) {
 					reason: code('transfer', c.transfer.reason),
 					by: dateTime(c.transfer.answer_by)}),
 					{id: 'case-transfer'}] : null,
+				...mergeFacts(t, c),
 				['case.f.version', String(current.version), {id: 'case-version'}],
 				['case.f.rule', c.rule_id, {class: 'nrm-mono'}],
 				['case.f.explanation', free(c.explanation)],
@@ -319,12 +324,14 @@ export async function render(root, ctx) {
 			/* notes and plan: the case's own region only (a receiving
 			 * region reads a pending transfer, not its care work) */
 			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
-				notesSection(ctx, id,
-				c.held_by_me || (ctx.session.person.regions || [])
-					.includes('NATIONAL'), free) : null,
+				notesSection(ctx, id, c.state !== 'merged' &&
+				(c.held_by_me || (ctx.session.person.regions || [])
+					.includes('NATIONAL')), free) : null,
 			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
 				supportSection(ctx, id,
 				c.state === 'taken' && c.held_by_me) : null,
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				relatedSection(ctx, c, act) : null,
 			heading(2, t('case.history')),
 			historyTable(t, body.history),
 			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
@@ -379,6 +386,11 @@ export async function render(root, ctx) {
 		}
 		if (c.state === 'taken' && !c.held_by_me) {
 			box.append(para(t('case.held.other'), {id: 'case-held-other'}));
+			return box;
+		}
+		if (c.state === 'merged') {
+			/* terminal: its care goes on in the case it was merged into */
+			box.append(para(t('case.merged.final'), {id: 'case-merged-final'}));
 			return box;
 		}
 		if (c.state === 'open')
@@ -440,12 +452,13 @@ export async function render(root, ctx) {
 		(form) => ({person: form.querySelector('#f-person').value}));
 	}
 
+	/* An action's call; answers its status (0: the session expired). */
 	async function act(name, body, form) {
 		const r = await api.post('/v1/cases/' + encodeURIComponent(id) + '/' +
 		                         (ROUTE[name] || name),
 			body, {headers: {'If-Match': '"' + current.version + '"'}});
 		if (!ctx.alive() || r.expired)
-			return;
+			return 0;
 		const notice = view.querySelector('#case-alert');
 		clear(notice);
 		if (r.status === 409 || r.status === 412) {
@@ -454,11 +467,11 @@ export async function render(root, ctx) {
 				              read(current.purpose, current.reason, ask)}));
 			notice.querySelector('.nrm-alert').setAttribute('tabindex', '-1');
 			notice.querySelector('.nrm-alert').focus();
-			return;
+			return r.status;
 		}
 		if (r.status !== 200) {
 			showProblem(form, r.body, r.status);
-			return;
+			return r.status;
 		}
 		const done = t('case.done.' + name, {id: shortId(id),
 			region: regionName(r.body.region)});
@@ -470,12 +483,13 @@ export async function render(root, ctx) {
 				h('p', {class: 'utrecht-paragraph'},
 				  h('a', {class: 'utrecht-link utrecht-link--html-a',
 				          href: '#/inbox'}, t('case.back'))));
-			return;
+			return r.status;
 		}
 		if (await read(current.purpose, current.reason, ask)) {
 			const n = view.querySelector('#case-alert');
 			n.append(alert('ok', done));
 		}
+		return r.status;
 	}
 
 	function identification(c) {
