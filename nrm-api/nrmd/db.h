@@ -120,6 +120,8 @@ enum nrm_stmt {
 	NRM_STMT_REFERRAL_LIST,
 	NRM_STMT_REFERRAL_ANSWER,
 	NRM_STMT_CASE_RELATED,
+	NRM_STMT_SIGNAL_FOLLOWUP,
+	NRM_STMT_FOLLOWUP_LIST,
 	NRM_STMT__COUNT /* a bit each per connection (db_int.h) */
 };
 

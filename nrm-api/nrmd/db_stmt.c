@@ -120,4 +120,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     [NRM_STMT_REFERRAL_LIST] = DB_REQ(referral_list, "$4"),
     [NRM_STMT_REFERRAL_ANSWER] = DB_REQ(referral_answer, "$4::uuid, $5, $6"),
     [NRM_STMT_CASE_RELATED] = DB_REQ(case_related, "$4::uuid"),
+    /* Follow-ups from the reporter (issue 18, handlers/followup.c). */
+    [NRM_STMT_SIGNAL_FOLLOWUP] =
+	DB_REQ(signal_followup, "$4::uuid, $5, $6::bytea, $7::jsonb"),
+    [NRM_STMT_FOLLOWUP_LIST] = DB_REQ(case_followup_list, "$4::uuid, $5, $6"),
 };

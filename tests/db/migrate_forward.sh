@@ -101,14 +101,15 @@ answers() {
 SELECT signal_id, case_id FROM public.fwd_ids \gset
 SET ROLE nrm_app;
 -- less the members later issues add (12: held_by_me; 18: the readable
--- reference, first contact and transfer)
+-- reference, first contact, transfer and the follow-ups)
 SELECT api.signal_receipt(sha256('tok-reporter'), 'req-a1', NULL,
     :'signal_id') #- '{body,reference}';
 SELECT api.case_get(sha256('tok-coordinator'), 'req-a2', NULL,
     :'case_id', 'care', NULL) #- '{body,case,held_by_me}'
     #- '{body,case,reference}' #- '{body,case,first_contact_at}'
     #- '{body,case,first_contact_escalated}'
-    #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}';
+    #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}'
+    #- '{body,case,followups}' #- '{body,case,last_followup_at}';
 SELECT api.inbox(sha256('tok-coordinator'), 'req-a3', NULL, NULL, NULL,
     NULL, NULL, 50) #- '{body,next_since}';
 SELECT api.audit_head() - 'at';
@@ -154,7 +155,9 @@ new_cols = {'audit.event': ['person_id'],
                             'transfer_from_state', 'transfer_reason',
                             'transfer_requested_at', 'transfer_answer_by',
                             'transfer_take_within_s',
-                            'transfer_first_contact_within_s'],
+                            'transfer_first_contact_within_s',
+                            # 0027: follow-ups (0 and NULL before)
+                            'followups', 'last_followup_at'],
             # 0023: the decision model of each profile (configuration
             # the migration writes: checked by pattern below)
             'ident.profile': ['panel_model', 'panel_quorum',
@@ -164,7 +167,10 @@ new_cols = {'audit.event': ['person_id'],
 # 0021 gives every existing signal a readable reference; 0023 gives each
 # profile its decision model: a value of this form, not NULL.
 new_cols['intake.signal'].append('reference')
-old_value = {('intake.idempotency', 'request_keyed'): 'f'}
+old_value = {('intake.idempotency', 'request_keyed'): 'f',
+             ('care."case"', 'followups'): '0'}
+# 0027: later consent, NULL before
+new_cols['intake.signal'] += ['cites_reference', 'cites_signal_id']
 pattern = {('intake.signal', 'reference'):
            r'[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]',
            ('ident.profile', 'panel_model'): r'none|panel|single'}
@@ -179,7 +185,9 @@ new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               # 0019, 0022, 0023: empty until used
               'care.erasure', 'care.rectification', 'care.retention_schedule',
               'care.case_note', 'care.support_item', 'ident.panel',
-              'ident.panel_member', 'ident.panel_vote'}
+              'ident.panel_member', 'ident.panel_vote',
+              # 0027
+              'care.signal_followup'}
 seeded = {'stats.config': [['t', '10']],
           'audit.retention_policy': [['t', '5 years']],
           'audit.break_glass_limit': [['t', '5']],

@@ -15,6 +15,8 @@
  *   GET  /v1/cases/{id}/related      coordinator: the caller's other
  *                                    cases of the same pseudonym (dates
  *                                    and regions only)
+ *   GET  /v1/cases/{id}/followups    coordinator: an audited read of the
+ *                                    reporter's follow-ups, opened here
  */
 #include "carework.h"
 #include "auth.h"
@@ -60,8 +62,9 @@ nrm_h_note_add(struct nrm_req *r)
 	    cw_note_add_authed);
 }
 
+/* An audited read of a case's sealed texts, with NRM-Purpose. */
 static void
-cw_note_list_authed(struct nrm_req *r)
+cw_sealed_list(struct nrm_req *r, enum nrm_stmt stmt)
 {
 	struct nrm_dbapi_call call;
 	const char *purpose, *reason, *id = nrm_req_uuid_param(r);
@@ -72,8 +75,14 @@ cw_note_list_authed(struct nrm_req *r)
 	nrm_dbapi_text(&call, id);
 	nrm_dbapi_text(&call, purpose);
 	nrm_dbapi_text(&call, reason);
-	/* each note's text comes sealed: opened before the reply */
-	nrm_sealed_send(r, NRM_STMT_NOTE_LIST, &call, "case", id);
+	/* each item's text comes sealed: opened before the reply */
+	nrm_sealed_send(r, stmt, &call, "case", id);
+}
+
+static void
+cw_note_list_authed(struct nrm_req *r)
+{
+	cw_sealed_list(r, NRM_STMT_NOTE_LIST);
 }
 
 void
@@ -81,6 +90,19 @@ nrm_h_note_list(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.note.read", "case",
 	    cw_note_list_authed);
+}
+
+static void
+cw_followup_list_authed(struct nrm_req *r)
+{
+	cw_sealed_list(r, NRM_STMT_FOLLOWUP_LIST);
+}
+
+void
+nrm_h_followup_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.followup.read", "case",
+	    cw_followup_list_authed);
 }
 
 /*
