@@ -277,3 +277,6 @@ COMMENT ON FUNCTION care.reference_signal(text) IS
     'row-level security), for api.intake''s cites_signal_id only.';
 REVOKE ALL ON FUNCTION care.reference_signal(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION care.reference_signal(text) TO nrm_reporter;
+-- The statistics count the notifications a later case cited
+-- (notifications_became_case, sql/api/75_statistics.sql).
+GRANT SELECT (cites_signal_id) ON intake.signal TO nrm_statistician;

@@ -21,7 +21,7 @@ from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import clean_env, wait_for
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key
-from nrm_e2e.signals import notification_signal
+from nrm_e2e.signals import adult_signal, notification_signal
 from test_care_work import take
 from test_inbox import (ids, inbox_page, metric, timed_inbox,
                         watermark)
@@ -220,3 +220,43 @@ def test_followup_wakes_the_regions_long_poll(d, case_keys):
             if it["case_id"] == rec["case_id"]] == [1]
     # answered by the wake-up, well before its wait ran out
     assert end - t0 < 15, end - t0
+
+
+# --------------------------------------------------------------------------
+# later consent: cites_reference
+
+
+def test_a_later_signal_cites_the_notification(nrmd, case_keys, cluster):
+    k = case_keys
+    n = assert_receipt(post_signal(nrmd, k["reporter"].token,
+                                   notification_signal()))
+    # typed as read over the phone: lower case, spaces
+    typed = n["reference"].lower().replace("-", " ")
+    body = adult_signal()
+    body["cites_reference"] = typed
+    rec = assert_receipt(post_signal(nrmd, k["reporter"].token, body))
+    row = cluster.sql("select cites_reference, cites_signal_id from "
+                      "intake.signal where id = '%s'" % rec["signal_id"])
+    assert row == [[n["reference"], n["signal_id"]]], row
+    # a well-formed reference that names nothing: the same answer (the
+    # reporter is not told whether it exists), stored unlinked
+    other = adult_signal()
+    other["cites_reference"] = "2222-2222-2"
+    rec2 = assert_receipt(post_signal(nrmd, k["reporter"].token, other))
+    assert set(rec2) == set(rec)
+    row = cluster.sql("select cites_reference, coalesce(cites_signal_id::"
+                      "text, '-') from intake.signal where id = '%s'"
+                      % rec2["signal_id"])
+    assert row == [["2222-2222-2", "-"]], row
+    # malformed and mistyped: 422 naming the field, different details
+    bad = adult_signal()
+    bad["cites_reference"] = "2222-2222"
+    p1 = assert_problem(post_signal(nrmd, k["reporter"].token, bad), 422,
+                        "validation", "cites_reference")
+    bad["cites_reference"] = "2222-2222-3"
+    p2 = assert_problem(post_signal(nrmd, k["reporter"].token, bad), 422,
+                        "validation", "cites_reference")
+    assert "check character" in p2["detail"] and p1["detail"] != p2["detail"]
+    bad["cites_reference"] = 22222222
+    assert_problem(post_signal(nrmd, k["reporter"].token, bad), 422,
+                   "validation", "cites_reference")
