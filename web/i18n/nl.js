@@ -1110,4 +1110,18 @@ export default {
 	'err.status': 'Deze statuswijziging kan nu niet.',
 	'err.on': 'Vul een datum in niet voor de aanvraag of de start.',
 	'err.item': 'Deze hulp staat niet in het plan.',
+	/* issue 18: follow-ups and later consent */
+	'history.followup': 'Aanvulling van de melder',
+	'followup.title': 'Aanvullingen van de melder',
+	'followup.none': 'De melder stuurde geen aanvullingen.',
+	'followup.unreadable': '(deze aanvulling kon niet worden gelezen)',
+	'followup.new': 'Informatie aanvullen',
+	'followup.help': 'De informatie gaat naar wie de casus behandelt. U hoort alleen of de casus is opgepakt.',
+	'followup.text': 'Aanvullende informatie',
+	'followup.submit': 'Informatie versturen',
+	'followup.sent.taken': 'Verstuurd. De casus is opgepakt.',
+	'followup.sent.open': 'Verstuurd. De casus is nog niet opgepakt.',
+	'signal.cites_reference': 'Kenmerk van een eerdere anonieme melding',
+	'signal.cites_reference.help': 'Alleen als deze persoon eerder anoniem is gemeld en nu toestemming geeft: het kenmerk op dat ontvangstbewijs, zoals K7QM-4TXR-U.',
+	'err.cites_reference': 'Dit is geen kenmerk van een ontvangstbewijs (8 tekens en een controleteken); controleer het op typefouten.',
 };
