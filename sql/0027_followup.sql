@@ -211,6 +211,21 @@ COMMENT ON FUNCTION care.signal_taken_up(uuid) IS
 REVOKE ALL ON FUNCTION care.signal_taken_up(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION care.signal_taken_up(uuid) TO nrm_reporter;
 
+-- Whether the signal's personal data were erased (care.erasure, 0019):
+-- a follow-up then stores nothing (the reporter reads no erasure row).
+CREATE FUNCTION care.signal_erased(p_signal_id uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM care.erasure e
+	    WHERE e.signal_id = p_signal_id)
+$$;
+COMMENT ON FUNCTION care.signal_erased(uuid) IS
+    'Whether signal p_signal_id was erased (art. 17): no follow-up is '
+    'stored for it.';
+REVOKE ALL ON FUNCTION care.signal_erased(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.signal_erased(uuid) TO nrm_reporter;
+
 -- ---------------------------------------------------------------------
 -- The inbox item gains "followups" and "last_followup_at".  The view's
 -- definition is read in place and its item extended (as the history

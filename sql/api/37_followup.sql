@@ -36,7 +36,8 @@ GRANT EXECUTE ON FUNCTION care.followup_json(care.signal_followup) TO
  * (400 unknown field, 422 field text); the signal (404 alike for an
  * unknown one and another agency's, as the receipt); an anonymous
  * notification (409: it has no case, nobody to tell; a later signal
- * with consent cites its reference instead); then 201: the follow-up is
+ * with consent cites its reference instead); an erased signal (409:
+ * no personal data is stored again); then 201: the follow-up is
  * stored, counted on the case (which re-enters its region's inbox and
  * wakes its long-polls), a 'followup' history entry written.  The
  * answer tells the reporter what the receipt tells and whether the case
@@ -117,6 +118,12 @@ BEGIN
 		    api.problem(409, 'conflict', 'an anonymous notification '
 		        'has no case to follow up; a later signal with consent '
 		        'may cite its reference (cites_reference)'));
+	END IF;
+
+	IF care.signal_erased(p_signal_id) THEN
+		RETURN api.refuse(v_p, 'intake', 'failed', 'erased',
+		    api.problem(409, 'conflict', 'the personal data of this '
+		        'signal were erased: a follow-up is not stored'));
 	END IF;
 
 	-- The follow-up's data key belongs to the signal (erasure).

@@ -9,7 +9,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.followup(p_token text, p_signal uuid, p_text text,
@@ -107,6 +107,14 @@ SELECT is((SELECT pg_temp.followup('tok-reporter',
 SELECT is((SELECT count(*)::int FROM care.signal_followup
     WHERE signal_id = (SELECT (v->'body'->>'signal_id')::uuid FROM t
         WHERE name = 'n')), 0, '... nothing stored');
+
+-- An erased signal (art. 17) takes no new personal data.
+CREATE TEMP TABLE e AS SELECT pg_temp.new_case() AS a;
+INSERT INTO care.erasure (signal_id, case_id, ground)
+SELECT signal_id, id, 'retention' FROM care.case WHERE id = (SELECT a FROM e);
+SELECT is((SELECT pg_temp.followup('tok-reporter', k.signal_id, 'x')
+    ->>'status' FROM e JOIN care.case k ON k.id = e.a), '409',
+    'an erased signal: 409, nothing stored');
 
 -- Idempotency-Key: a replay stores nothing; another request is a 422.
 INSERT INTO t SELECT 'i1', pg_temp.followup('tok-reporter', s, 'drie',
