@@ -28,6 +28,10 @@
  *   - The subject's age is taken on the calendar date of observed_at in
  *     the offset it was written in (what the reporter saw on the
  *     calendar); birth_date may not be after that date.
+ *   - cites_reference: a readable reference (nrm_reference_normal),
+ *     stored in its normal form; a malformed one and one whose check
+ *     character does not match are refused with different details.
+ *     Whether it names a signal is the database's, never told.
  */
 #include "nrm/signal.h"
 
@@ -222,6 +226,7 @@ enum {
 	SIG_K_URGENCY,
 	SIG_K_CONSENT,
 	SIG_K_NARRATIVE,
+	SIG_K_CITES_REFERENCE,
 	SIG_K__TOP
 };
 
@@ -235,6 +240,7 @@ static const char *const sig_top_keys[SIG_K__TOP] = {
     [SIG_K_URGENCY] = "urgency",
     [SIG_K_CONSENT] = "consent",
     [SIG_K_NARRATIVE] = "narrative",
+    [SIG_K_CITES_REFERENCE] = "cites_reference",
 };
 
 enum {
@@ -268,6 +274,63 @@ static const char *const sig_urgency_keys[] = {
     "immediate_danger",
     "needs_shelter",
 };
+
+static const char sig_ref_alpha[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+#define SIG_REF_BODY 8
+
+int
+nrm_reference_normal(const char *in, char *out)
+{
+	char t[SIG_REF_BODY + 1];
+	const char *p;
+	int n = 0, sum = 0;
+
+	out[0] = '\0';
+	for (; *in != '\0'; in++) {
+		char ch = *in;
+
+		if (ch == ' ' || ch == '-')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		p = ch != '\0' ? strchr(sig_ref_alpha, ch) : NULL;
+		if (p == NULL || n == SIG_REF_BODY + 1)
+			return NRM_REF_MALFORMED;
+		t[n++] = ch;
+		if (n <= SIG_REF_BODY)
+			sum += n * (int)(p - sig_ref_alpha);
+	}
+	if (n != SIG_REF_BODY + 1)
+		return NRM_REF_MALFORMED;
+	if (t[SIG_REF_BODY] != sig_ref_alpha[(31 - sum % 31) % 31])
+		return NRM_REF_CHECK;
+	snprintf(out, NRM_REFERENCE_LEN + 1, "%.4s-%.4s-%c", t, t + 4,
+	    t[SIG_REF_BODY]);
+	return NRM_OK;
+}
+
+/* cites_reference: a string, a well-formed reference, absent or null. */
+static int
+sig_parse_cites(struct sig_ctx *c, const cJSON *v)
+{
+	const char *path = "cites_reference";
+	int rc;
+
+	if (v == NULL)
+		return NRM_OK;
+	if (!cJSON_IsString(v))
+		return SIG_FAIL(c, path, "must be a string");
+	rc = nrm_reference_normal(v->valuestring, c->s->cites_reference);
+	if (rc == NRM_REF_CHECK)
+		return SIG_FAIL(c, path,
+		    "the check character does not match: the reference is "
+		    "mistyped");
+	if (rc != NRM_OK)
+		return SIG_FAIL(c, path,
+		    "must be a reference from a receipt, like 4HJW-P2XB-4 "
+		    "(8 characters and a check character)");
+	return NRM_OK;
+}
 
 /* observed_at: RFC 3339, 2000-01-01 .. now + clock_skew. */
 static int
@@ -642,6 +705,8 @@ sig_parse_tree(struct sig_ctx *c, const cJSON *root, int64_t now)
 	if (nrm_json_text(slot[SIG_K_NARRATIVE], "narrative",
 		c->lim->narrative_max, true, &c->s->narrative,
 		c->err) != NRM_OK)
+		return NRM_ERR;
+	if (sig_parse_cites(c, slot[SIG_K_CITES_REFERENCE]) != NRM_OK)
 		return NRM_ERR;
 	return sig_derive(c);
 }

@@ -26,6 +26,19 @@ sig_put_str(cJSON *o, const char *k, const char *v)
 	return cJSON_AddStringToObject(o, k, v) != NULL;
 }
 
+/*
+ * "cites_reference" only when the signal cites one: the encodings of a
+ * signal without one stay as they were before it existed (the stored
+ * idempotency fingerprints of earlier requests still match).
+ */
+static bool
+sig_put_cites(cJSON *o, const struct nrm_signal *s)
+{
+	return s->cites_reference[0] == '\0' ||
+	    cJSON_AddStringToObject(o, "cites_reference", s->cites_reference) !=
+	    NULL;
+}
+
 static bool
 sig_put_bool(cJSON *o, const char *k, bool v)
 {
@@ -135,6 +148,7 @@ nrm_signal_facts_json(const struct nrm_signal *s)
 	ok = ok && sig_put_languages(o, sub);
 	ok = ok && sig_put_case_facts(o, s);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);
+	ok = ok && sig_put_cites(o, s);
 	return nrm_json_print_take(o, ok);
 }
 
@@ -206,6 +220,7 @@ nrm_signal_canonical_json(const struct nrm_signal *s)
 	ok = ok && sig_put_str(o, "narrative", s->narrative);
 	ok = ok && sig_put_bool(o, "minor", s->minor);
 	ok = ok && sig_put_bool(o, "notification_only", s->notification_only);
+	ok = ok && sig_put_cites(o, s);
 	return nrm_json_print_take(o, ok);
 }
 

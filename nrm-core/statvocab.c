@@ -36,6 +36,7 @@ const struct nrm_stat_measure nrm_stat_measures[] = {
 	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(OUTCOME), false},
     {"repeat_signals", NRM_STAT_COUNT,
 	D(REGION) | D(EXPLOITATION) | D(REPORTER_KIND) | D(MINOR), false},
+    {"notifications_became_case", NRM_STAT_COUNT, SV_SIGNAL & ~D(MINOR), false},
     {"emergency_reads", NRM_STAT_COUNT, D(REGION) | D(VERDICT), true},
     {"panel_decisions", NRM_STAT_COUNT,
 	D(REGION) | D(EXPLOITATION) | D(MINOR) | D(OUTCOME) | D(MODEL) |

@@ -55,7 +55,7 @@ DROP FUNCTION IF EXISTS api.inbox(bytea, text, inet, text, text, jsonb, bigint,
 DROP FUNCTION IF EXISTS api.inbox_wakeup_check(bytea, text, inet, bigint);
 
 -- ---------------------------------------------------------------------
--- The inbox item (the view as 0021 left it) gains inbox_xid, last (a
+-- The inbox item (the view as 0021 and 0027 left it) gains inbox_xid, last (a
 -- view keeps its columns in place), for "newer than the watermark".
 -- Its timestamps are written with to_char inline rather than through
 -- api.rfc3339: a function with a SET clause is never inlined, and the
@@ -100,7 +100,11 @@ SELECT c.id, c.region_code, c.state, c.priority,
         'closed_reason', c.closed_reason,
         'created_at', pg_catalog.to_char(c.created_at AT TIME ZONE 'UTC',
             'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        'version', c.version) AS item,
+        'version', c.version,
+        -- 0027's follow-ups from the reporter
+        'followups', c.followups,
+        'last_followup_at', pg_catalog.to_char(c.last_followup_at
+            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) AS item,
     c.transfer_to,
     c.inbox_xid
 FROM care.case c

@@ -123,6 +123,8 @@ enum nrm_stmt {
 	NRM_STMT_INBOX_MANY,
 	NRM_STMT_INVEST_SEAL_KEY,
 	NRM_STMT_CASE_MERGE,
+	NRM_STMT_SIGNAL_FOLLOWUP,
+	NRM_STMT_FOLLOWUP_LIST,
 	NRM_STMT__COUNT /* a bit each per connection (db_int.h) */
 };
 

@@ -127,4 +127,8 @@ const struct nrm_db_stmt nrm_db_stmts[NRM_STMT__COUNT] = {
     /* An investigation record's data key (issue 15, handlers/tracks.c). */
     [NRM_STMT_INVEST_SEAL_KEY] = DB_REQ(invest_seal_key, "$4::uuid"),
     [NRM_STMT_CASE_MERGE] = DB_REQ(case_merge, "$4::uuid, $5::integer, $6, $7"),
+    /* Follow-ups from the reporter (issue 18, handlers/followup.c). */
+    [NRM_STMT_SIGNAL_FOLLOWUP] =
+	DB_REQ(signal_followup, "$4::uuid, $5, $6::bytea, $7::jsonb"),
+    [NRM_STMT_FOLLOWUP_LIST] = DB_REQ(case_followup_list, "$4::uuid, $5, $6"),
 };

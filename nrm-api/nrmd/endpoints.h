@@ -25,6 +25,8 @@ void nrm_h_metrics(struct nrm_req *r);
 void nrm_h_signal_create(struct nrm_req *r);
 void nrm_h_signal_get(struct nrm_req *r);
 void nrm_h_signal_list(struct nrm_req *r);
+/* POST /v1/signals/{id}/followups {"text"} (Idempotency-Key) */
+void nrm_h_followup_add(struct nrm_req *r);
 void nrm_h_inbox(struct nrm_req *r);
 /* The inbox's callbacks for the waiter registry (waiters.h). */
 void nrm_h_inbox_requery(

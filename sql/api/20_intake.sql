@@ -8,6 +8,71 @@
 -- new signature, a dropped function or anything a table, view, policy
 -- or trigger needs at creation time belongs in a numbered migration.
 
+/*
+ * Idempotency of a reporter's POST (intake, a follow-up): NULL when the
+ * request may go on (no key, or a key not used yet: the advisory lock
+ * on it is held until commit); else the answer: the stored response of
+ * the same request (audited p_replay_action on the signal of its body),
+ * 409 retry_later while one with this key is in flight, 422 when the
+ * key was used with a different request, 400 for a key of the wrong
+ * length; each field Idempotency-Key.  p_request_hash: nrmd's HMAC of
+ * the request (32 bytes).  The caller stores its answer in
+ * intake.idempotency under the key.
+ */
+CREATE OR REPLACE FUNCTION api.idempotency_check(p_p record, p_idem_key text,
+    p_request_hash bytea, p_replay_action text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_idem record;
+BEGIN
+	IF p_idem_key IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF pg_catalog.char_length(p_idem_key) NOT BETWEEN 1 AND 200 THEN
+		RETURN api.leave(p_p, api.problem(400, 'bad_request',
+		    'Idempotency-Key must be 1 to 200 characters',
+		    'Idempotency-Key'));
+	END IF;
+	IF p_request_hash IS NULL
+	    OR pg_catalog.octet_length(p_request_hash) <> 32 THEN
+		RAISE EXCEPTION 'p_request_hash must be 32 bytes'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(
+	    api.idempotency_lock_key(p_p.key_id, p_idem_key)) THEN
+		RETURN api.refuse(p_p, 'intake', 'failed',
+		    'idempotency_in_flight',
+		    api.problem(409, 'retry_later',
+		        'a request with this key is in flight; retry '
+		        'it after Retry-After seconds for its outcome',
+		        'Idempotency-Key'));
+	END IF;
+	SELECT i.request_hash, i.response INTO v_idem
+	FROM intake.idempotency i
+	WHERE i.api_key_id = p_p.key_id AND i.idem_key = p_idem_key;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF v_idem.request_hash = p_request_hash THEN
+		PERFORM api.audit(p_p.key_id, p_p.agency_id, p_p.role,
+		    p_replay_action, 'signal',
+		    v_idem.response->'body'->>'signal_id', 'intake', 'allowed',
+		    NULL, p_p.request_id, p_p.client);
+		RETURN api.leave(p_p, v_idem.response);
+	END IF;
+	RETURN api.refuse(p_p, 'intake', 'failed', 'idempotency_mismatch',
+	    api.problem(422, 'idempotency', 'this Idempotency-Key was used '
+	        'with a different request', 'Idempotency-Key'));
+END
+$$;
+COMMENT ON FUNCTION api.idempotency_check(record, text, bytea, text) IS
+    'A reporter POST''s idempotency: NULL to go on (the key locked), or '
+    'the answer (replay, 409 in flight, 422 mismatch, 400).';
+GRANT EXECUTE ON FUNCTION api.idempotency_check(record, text, bytea, text)
+    TO nrm_reporter;
+
 CREATE OR REPLACE FUNCTION api.intake(p_token_hash bytea, p_request_id text,
     p_client inet, p_idem_key text, p_request_hash bytea, p_signal jsonb,
     p_subject jsonb, p_pseudonym bytea, p_route jsonb) RETURNS jsonb
@@ -16,7 +81,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_idem record;
 	v_signal_id uuid;
 	v_key jsonb;
 	v_case_id uuid;
@@ -37,44 +101,10 @@ BEGIN
 	END IF;
 
 	-- Idempotency: one request per (key, Idempotency-Key) at a time.
-	IF p_idem_key IS NOT NULL THEN
-		IF pg_catalog.char_length(p_idem_key) NOT BETWEEN 1 AND 200 THEN
-			RETURN api.leave(v_p, api.problem(400, 'bad_request',
-			    'Idempotency-Key must be 1 to 200 characters',
-			    'Idempotency-Key'));
-		END IF;
-		IF p_request_hash IS NULL
-		    OR pg_catalog.octet_length(p_request_hash) <> 32 THEN
-			RAISE EXCEPTION 'p_request_hash must be 32 bytes'
-			    USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		IF NOT pg_catalog.pg_try_advisory_xact_lock(
-		    api.idempotency_lock_key(v_p.key_id, p_idem_key)) THEN
-			RETURN api.refuse(v_p, 'intake', 'failed',
-			    'idempotency_in_flight',
-			    api.problem(409, 'retry_later',
-			        'a request with this key is in flight; retry '
-			        'it after Retry-After seconds for its outcome',
-			        'Idempotency-Key'));
-		END IF;
-		SELECT i.request_hash, i.response INTO v_idem
-		FROM intake.idempotency i
-		WHERE i.api_key_id = v_p.key_id AND i.idem_key = p_idem_key;
-		IF FOUND THEN
-			IF v_idem.request_hash = p_request_hash THEN
-				PERFORM api.audit(v_p.key_id, v_p.agency_id,
-				    v_p.role, 'signal.replay', 'signal',
-				    v_idem.response->'body'->>'signal_id',
-				    'intake', 'allowed', NULL, p_request_id,
-				    p_client);
-				RETURN api.leave(v_p, v_idem.response);
-			END IF;
-			RETURN api.refuse(v_p, 'intake', 'failed',
-			    'idempotency_mismatch',
-			    api.problem(422, 'idempotency', 'this '
-			        'Idempotency-Key was used with a different '
-			        'request', 'Idempotency-Key'));
-		END IF;
+	v_resp := api.idempotency_check(v_p, p_idem_key, p_request_hash,
+	    'signal.replay');
+	IF v_resp IS NOT NULL THEN
+		RETURN v_resp;
 	END IF;
 
 	-- Arguments nrmd computed: a mismatch is a daemon bug, not input.
@@ -130,7 +160,8 @@ BEGIN
 	    ruleset_version, reporter_reference, minor, age_estimate, gender,
 	    nationality, languages, exploitation, control_means,
 	    immediate_danger, needs_shelter, consent, notification_only,
-	    request_id, data_key_id, reporter_reference_ct)
+	    request_id, data_key_id, reporter_reference_ct, cites_reference,
+	    cites_signal_id)
 	VALUES (v_signal_id, v_received,
 	    (p_signal->>'observed_at')::timestamptz, v_p.agency_id, v_p.key_id,
 	    v_municipality, v_region, v_rule_id, p_route->>'ruleset_version',
@@ -146,7 +177,11 @@ BEGIN
 	    (p_signal->>'immediate_danger')::boolean,
 	    (p_signal->>'needs_shelter')::boolean, p_signal->>'consent',
 	    v_notification, p_request_id, (v_key->>'id')::uuid,
-	    pg_catalog.decode(p_signal->>'reporter_reference_ct', 'base64'));
+	    pg_catalog.decode(p_signal->>'reporter_reference_ct', 'base64'),
+	    -- later consent (0027): the cited reference, and the signal it
+	    -- names if any; the answer says neither whether it did
+	    p_signal->>'cites_reference',
+	    care.reference_signal(p_signal->>'cites_reference'));
 	IF v_key IS NOT NULL THEN
 		INSERT INTO care.data_key (id, signal_id, kek_id, wrapped,
 		    created_at)

@@ -340,7 +340,8 @@ COMMENT ON FUNCTION care.next_inbox_seq() IS
  * an inbox when it is created, and when after an update it is open and
  * it was not open before (declined while taken, reopened), or it
  * changed region (transferred, escalated, declined to the national
- * desk), or it was declined (declines grew).  Entering draws a new
+ * desk), or it was declined (declines grew); and, whatever its state,
+ * when the reporter sent a follow-up (followups grew).  Entering draws a new
  * inbox_seq and records the transaction (inbox_xid); otherwise both
  * stay.  SECURITY DEFINER: the writer's role needs no privilege on the
  * sequence.  An explicit NULL for declines becomes 0.
@@ -352,9 +353,12 @@ AS $$
 BEGIN
 	IF TG_OP = 'INSERT' OR (NEW.state = 'open' AND (OLD.state <> 'open'
 	    OR NEW.region_code <> OLD.region_code
-	    OR NEW.declines > OLD.declines)) THEN
+	    OR NEW.declines > OLD.declines))
+	    -- a follow-up from the reporter (0027), whatever the state
+	    OR NEW.followups > OLD.followups THEN
 		IF TG_OP = 'INSERT' THEN
 			NEW.declines := COALESCE(NEW.declines, 0);
+			NEW.followups := COALESCE(NEW.followups, 0);
 		END IF;
 		NEW.inbox_seq := care.next_inbox_seq();
 		NEW.inbox_xid := pg_catalog.pg_current_xact_id();

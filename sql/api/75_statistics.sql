@@ -47,6 +47,8 @@ AS $$
 	    'exploitation', 'minor', 'outcome'], false),
 	('repeat_signals', 'count', ARRAY['region', 'exploitation',
 	    'reporter_kind', 'minor'], false),
+	('notifications_became_case', 'count', ARRAY['region', 'exploitation',
+	    'reporter_kind', 'age_band', 'gender', 'nationality_group'], false),
 	('emergency_reads', 'count', ARRAY['region', 'verdict'], true),
 	('panel_decisions', 'count', ARRAY['region', 'exploitation', 'minor',
 	    'outcome', 'model', 'dissent'], false),
@@ -323,6 +325,18 @@ BEGIN
 		        AND x.received_at < f.received_at
 		        AND x.received_at >= f.received_at
 		            - pg_catalog.make_interval(months => 12));
+	WHEN 'notifications_became_case' THEN
+		-- an anonymous notification (its own facts) that a later signal
+		-- with a case cited (cites_reference, 0027), dated by the
+		-- first such signal: each notification counts once
+		RETURN QUERY SELECT pg_catalog.to_jsonb(f), NULL::numeric
+		FROM stats.signal_fact f
+		CROSS JOIN LATERAL (SELECT pg_catalog.min(x.received_at) AS at
+		    FROM intake.signal x
+		    JOIN care.case c ON c.signal_id = x.id
+		    WHERE x.cites_signal_id = f.signal_id) b
+		WHERE f.notification_only
+		  AND b.at >= p_from AND b.at < p_to;
 	WHEN 'emergency_reads' THEN
 		RETURN QUERY SELECT pg_catalog.jsonb_build_object('region',
 		        f.region, 'verdict', COALESCE(r.verdict, 'pending')),

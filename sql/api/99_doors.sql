@@ -66,6 +66,8 @@ INSERT INTO nrm.door (name, roles) VALUES
      '{nrm_reporter}'),
     ('api.signal_receipt(bytea,text,inet,uuid)', '{nrm_reporter}'),
     ('api.signal_list(bytea,text,inet,uuid,integer)', '{nrm_reporter}'),
+    ('api.signal_followup(bytea,text,inet,uuid,text,bytea,jsonb)',
+     '{nrm_reporter}'),
     -- coordinator
     ('api.inbox(bytea,text,inet,text,text,jsonb,text,integer,boolean)',
      '{nrm_coordinator}'),
@@ -95,6 +97,8 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.case_colleagues(bytea,text,inet,uuid)', '{nrm_coordinator}'),
     -- care work (issue 18): notes, the support plan, referrals, related
     ('api.case_note_add(bytea,text,inet,uuid,jsonb)', '{nrm_coordinator}'),
+    ('api.case_followup_list(bytea,text,inet,uuid,text,text)',
+     '{nrm_coordinator}'),
     ('api.case_note_list(bytea,text,inet,uuid,text,text)',
      '{nrm_coordinator}'),
     ('api.support_post(bytea,text,inet,uuid,jsonb)', '{nrm_coordinator}'),

@@ -21,10 +21,11 @@ SELECT results_eq(
         (20, '0020_key_rotation.sql'), (21, '0021_care_contact.sql'),
         (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
         (24, '0024_login_in_database.sql'), (25, '0025_invest_sealed.sql'),
-        (26, '0026_case_merge.sql'), (28, '0028_inbox_order.sql')$$,
+        (26, '0026_case_merge.sql'), (27, '0027_followup.sql'),
+        (28, '0028_inbox_order.sql')$$,
     'schema_version records 0001 to 0028 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 27,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 28,
     'every applied migration has a sha256 hex checksum and a time');
 SELECT is(api.schema_version(), 28, 'api.schema_version() is 28');
 
@@ -33,15 +34,15 @@ SELECT results_eq(
     $$SELECT name FROM nrm.schema_repeatable ORDER BY name COLLATE "C"$$,
     $$VALUES ('10_common.sql'), ('12_floods.sql'), ('20_intake.sql'),
         ('30_cases.sql'), ('31_inbox_fanout.sql'), ('32_care.sql'),
-        ('33_escalation.sql'), ('35_care_work.sql'), ('40_audit.sql'),
-        ('50_tracks.sql'), ('55_panel.sql'), ('60_people.sql'),
-        ('62_keys.sql'), ('65_sessions.sql'), ('70_overview.sql'),
-        ('75_statistics.sql'), ('78_publications.sql'),
-        ('80_data_protection.sql'), ('81_kek.sql'), ('82_privacy.sql'),
-        ('99_doors.sql')$$,
+        ('33_escalation.sql'), ('35_care_work.sql'), ('37_followup.sql'),
+        ('40_audit.sql'), ('50_tracks.sql'), ('55_panel.sql'),
+        ('60_people.sql'), ('62_keys.sql'), ('65_sessions.sql'),
+        ('70_overview.sql'), ('75_statistics.sql'),
+        ('78_publications.sql'), ('80_data_protection.sql'),
+        ('81_kek.sql'), ('82_privacy.sql'), ('99_doors.sql')$$,
     'schema_repeatable records the repeatable files');
 SELECT is((SELECT count(*)::int FROM nrm.schema_repeatable
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 21,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 22,
     'every repeatable file has a sha256 hex checksum and a time');
 SELECT is(api.schema_checksum(), encode(sha256(convert_to(string_agg(
     checksum || ' ' || name || E'\n', '' ORDER BY name COLLATE "C"),
@@ -54,7 +55,7 @@ SELECT schemas_are(ARRAY['public', 'nrm', 'ref', 'auth', 'intake', 'care',
 SELECT tables_are('care', ARRAY['subject', 'case', 'case_history',
     'escalation', 'data_key', 'erasure', 'rectification',
     'retention_schedule', 'kek_retired', 'case_note', 'support_item',
-    'support_transition'],
+    'support_transition', 'signal_followup'],
     'care tables');
 SELECT tables_are('intake', ARRAY['signal', 'idempotency'], 'intake tables');
 SELECT tables_are('auth', ARRAY['agency', 'api_key', 'person',

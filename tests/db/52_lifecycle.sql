@@ -117,6 +117,7 @@ SELECT is((SELECT (v->'body') - 'take_by' - 'first_contact_by'
       "declines": 1, "escalated": false, "closed_reason": null,
       "first_contact_at": null, "first_contact_in_time": null,
       "first_contact_escalated": false, "transfer": null,
+      "followups": 0, "last_followup_at": null,
       "version": 3}', 'decline by the holder: open, unheld, declines 1, v3');
 SELECT cmp_ok((pg_temp.row_of('T')).inbox_seq, '>', :w_before::bigint,
     'decline: the case re-enters the inbox (new inbox_seq)');

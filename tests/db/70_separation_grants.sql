@@ -347,7 +347,10 @@ SELECT set_eq($$SELECT tablename::text, policyname::text,
     ('decision', 'privacy', ARRAY['SELECT', 'UPDATE']),
     -- 0022: notes and the support plan (issue 18).
     ('case_note', 'coordinator', ARRAY['SELECT', 'INSERT']),
-    ('support_item', 'coordinator', ARRAY['SELECT', 'INSERT', 'UPDATE'])
+    ('support_item', 'coordinator', ARRAY['SELECT', 'INSERT', 'UPDATE']),
+    -- 0027: follow-ups from the reporter (issue 18).
+    ('signal_followup', 'reporter', ARRAY['INSERT']),
+    ('signal_followup', 'coordinator', ARRAY['SELECT'])
     ) AS p(t, r, cmds), unnest(cmds) c$$,
     'the row-level security policies are exactly the documented ones '
     '(one role each; nothing for auditor, admin, PUBLIC)');

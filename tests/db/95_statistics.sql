@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(115);
+SELECT plan(116);
 \ir fixtures.psql
 
 -- ---------------------------------------------------------------------
@@ -473,7 +473,8 @@ SELECT is(ARRAY(SELECT c.table_schema || '.' || c.table_name || '.'
         'ident.panel.model', 'ident.panel.outcome',
         'ident.panel_vote.outcome', 'ident.panel_vote.panel_id',
         'intake.signal.age_estimate',
-        'intake.signal.agency_id', 'intake.signal.exploitation',
+        'intake.signal.agency_id', 'intake.signal.cites_signal_id',
+        'intake.signal.exploitation',
         'intake.signal.gender', 'intake.signal.id', 'intake.signal.minor',
         'intake.signal.nationality', 'intake.signal.notification_only',
         'intake.signal.received_at', 'intake.signal.region_code'],

@@ -101,14 +101,15 @@ answers() {
 SELECT signal_id, case_id FROM public.fwd_ids \gset
 SET ROLE nrm_app;
 -- less the members later issues add (12: held_by_me; 18: the readable
--- reference, first contact and transfer)
+-- reference, first contact, transfer and the follow-ups)
 SELECT api.signal_receipt(sha256('tok-reporter'), 'req-a1', NULL,
     :'signal_id') #- '{body,reference}';
 SELECT api.case_get(sha256('tok-coordinator'), 'req-a2', NULL,
     :'case_id', 'care', NULL) #- '{body,case,held_by_me}'
     #- '{body,case,reference}' #- '{body,case,first_contact_at}'
     #- '{body,case,first_contact_escalated}'
-    #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}';
+    #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}'
+    #- '{body,case,followups}' #- '{body,case,last_followup_at}';
 -- The watermark's form is 0028's (a snapshot of transaction ids, text):
 -- compared apart, below.
 SELECT api.inbox(sha256('tok-coordinator'), 'req-a3', NULL, NULL, NULL,
@@ -159,6 +160,8 @@ new_cols = {'audit.event': ['person_id'],
                             'transfer_first_contact_within_s',
                             # 0026: a merge, NULL before
                             'merged_into', 'merged_at', 'merge_reason',
+                            # 0027: follow-ups (0 and NULL before)
+                            'followups', 'last_followup_at',
                             # 0028: the migration's transaction, a number
                             'inbox_xid'],
             # 0023: the decision model of each profile (configuration
@@ -174,7 +177,10 @@ new_cols = {'audit.event': ['person_id'],
 # 0021 gives every existing signal a readable reference; 0023 gives each
 # profile its decision model: a value of this form, not NULL.
 new_cols['intake.signal'].append('reference')
-old_value = {('intake.idempotency', 'request_keyed'): 'f'}
+old_value = {('intake.idempotency', 'request_keyed'): 'f',
+             ('care."case"', 'followups'): '0'}
+# 0027: later consent, NULL before
+new_cols['intake.signal'] += ['cites_reference', 'cites_signal_id']
 pattern = {('intake.signal', 'reference'):
            r'[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]',
            ('ident.profile', 'panel_model'): r'none|panel|single',
@@ -192,7 +198,9 @@ new_tables = {'auth.person', 'auth.person_credential', 'auth.enrolment',
               'care.case_note', 'care.support_item', 'ident.panel',
               'ident.panel_member', 'ident.panel_vote',
               # 0025: empty until a record is sealed
-              'invest.data_key'}
+              'invest.data_key',
+              # 0027
+              'care.signal_followup'}
 # 0024: one row, a random 32-byte key (its form checked, not its value)
 random_row = {'auth.login_secret': [r't', r'\\\\x[0-9a-f]{64}', r'.+']}
 seeded = {'stats.config': [['t', '10']],

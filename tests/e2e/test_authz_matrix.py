@@ -57,6 +57,8 @@ GET /metrics                       -   r   200 200 200 200 200 200 200 200 200 2
 POST /v1/signals                   -   w   201 403 403 403 403 403 403 403 403 401 401
 GET /v1/signals/{id}               in  r   200 403 403 403 403 403 403 403 403 401 401
 GET /v1/signals/{id}               out r   404 403 403 403 403 403 403 403 403 401 401
+POST /v1/signals/{id}/followups    in  w   201 403 403 403 403 403 403 403 403 401 401
+POST /v1/signals/{id}/followups    out w   404 403 403 403 403 403 403 403 403 401 401
 GET /v1/inbox                      -   r   403 200 403 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}                 in  r   403 200 200 403 403 403 403 403 403 401 401
 GET /v1/cases/{id}                 out r   403 404 200 403 403 403 403 403 403 401 401
@@ -90,6 +92,8 @@ GET /v1/cases/{id}/related         in  r   403 200 403 403 403 403 403 403 403 4
 GET /v1/cases/{id}/related         out r   403 404 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/merge          in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/cases/{id}/merge          out w   403 404 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/followups       in  r   403 200 403 403 403 403 403 403 403 401 401
+GET /v1/cases/{id}/followups       out r   403 404 403 403 403 403 403 403 403 401 401
 GET /v1/referrals                  -   r   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     in  w   403 200 403 403 403 403 403 403 403 401 401
 POST /v1/referrals/{id}/accept     out w   403 404 403 403 403 403 403 403 403 401 401
@@ -689,7 +693,8 @@ def target(w, route, obj, fresh):
         return w.cluster.scalar(
             "select s.reference from intake.signal s join care.case c on "
             "c.signal_id = s.id where c.id = '%s'" % w.open[obj])
-    if path == "/v1/signals/{id}" or route == "POST /v1/investigations":
+    if path.startswith("/v1/signals/{id}") or \
+            route == "POST /v1/investigations":
         return w.signal[obj]
     if path.startswith("/v1/investigations/"):
         return w.record(obj) if fresh else w.rec[obj]
@@ -743,6 +748,12 @@ def request_for(w, route, key, obj_id):
             None, extra=key.headers(method)) if isinstance(key, Session) \
             else signal_headers(key.token if key else None)
         kw["json"] = adult_signal()
+    elif route == "POST /v1/signals/{id}/followups":
+        # an Idempotency-Key, as intake (issue 18)
+        kw["headers"] = signal_headers(
+            None, extra=key.headers(method)) if isinstance(key, Session) \
+            else signal_headers(key.token if key else None)
+        kw["json"] = {"text": "Matrix: nieuw telefoonnummer"}
     elif path.startswith("/v1/cases/{id}/") and method == "POST":
         action = path.rsplit("/", 1)[1]
         if action in CASE_BODY:

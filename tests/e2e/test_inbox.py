@@ -40,7 +40,7 @@ ITEM_KEYS = {
     "first_contact_in_time", "first_contact_escalated", "minor",
     "exploitation", "urgency",
     "declines", "escalated", "closed_reason", "created_at",
-    "version",
+    "version", "followups", "last_followup_at",
 }
 PAGE_KEYS = {"items", "next_cursor", "after"}
 

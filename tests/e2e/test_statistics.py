@@ -59,7 +59,7 @@ def allowed_table():
                           text, re.M)
     rows = re.findall(r"^ \*  ([a-z_.]+)\s+((?:[x.]\s+){14}[x.])\s*$",
                       text, re.M)
-    assert len(measures) == 15 and len(rows) == 15, (measures, rows)
+    assert len(measures) == 16 and len(rows) == 16, (measures, rows)
     out = {}
     for m, (_, marks) in zip(measures, rows):
         out[m] = [d for d, x in zip(dims, marks.split()) if x == "x"]

@@ -356,6 +356,25 @@ static const struct bad_case bad_cases[] = {
     {"needs_shelter number", WITH(",\"urgency\":{\"needs_shelter\":1}"), 0, VAL,
 	"urgency.needs_shelter", "true or false"},
     {"consent bool", BODY(O, S, E, "true", ""), 0, VAL, "consent", "one of"},
+    /* cites_reference (later consent): wrong type, malformed, mistyped */
+    {"cites_reference number", WITH(",\"cites_reference\":5"), 0, VAL,
+	"cites_reference", "string"},
+    {"cites_reference array", WITH(",\"cites_reference\":[\"K7QM-4TXR-U\"]"), 0,
+	VAL, "cites_reference", "string"},
+    {"cites_reference too short", WITH(",\"cites_reference\":\"K7QM-4TXR\""), 0,
+	VAL, "cites_reference", "like 4HJW-P2XB-4"},
+    {"cites_reference too long", WITH(",\"cites_reference\":\"K7QM-4TXR-UU\""),
+	0, VAL, "cites_reference", "like 4HJW-P2XB-4"},
+    {"cites_reference letter O", WITH(",\"cites_reference\":\"K7QO-4TXR-U\""),
+	0, VAL, "cites_reference", "like 4HJW-P2XB-4"},
+    {"cites_reference empty", WITH(",\"cites_reference\":\"\""), 0, VAL,
+	"cites_reference", "like 4HJW-P2XB-4"},
+    {"cites_reference check character wrong",
+	WITH(",\"cites_reference\":\"K7QM-4TXR-V\""), 0, VAL, "cites_reference",
+	"check character"},
+    {"cites_reference two characters swapped",
+	WITH(",\"cites_reference\":\"K7QM-4TRX-U\""), 0, VAL, "cites_reference",
+	"check character"},
     {"narrative number", WITH(",\"narrative\":5"), 0, VAL, "narrative",
 	"string"},
     {"narrative object", WITH(",\"narrative\":{}"), 0, VAL, "narrative",
@@ -761,6 +780,55 @@ test_custom_limits(void **state)
 	custom_refused(&small, 1795900499, "observed_at");
 }
 
+/* A cited reference is kept in its normal form and encoded. */
+static void
+test_cites_reference(void **state)
+{
+	static const char *const typed[] = {
+	    "K7QM-4TXR-U", "k7qm 4txr u", "K7QM4TXRU", " k7-qm4t-xr-u "};
+	char out[NRM_REFERENCE_LEN + 1];
+	struct nrm_signal s;
+	struct nrm_error err;
+	const char *body;
+	char *facts, *canon;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+		assert_int_equal(nrm_reference_normal(typed[i], out), NRM_OK);
+		assert_string_equal(out, "K7QM-4TXR-U");
+	}
+	assert_int_equal(nrm_reference_normal("2222-2222-2", out), NRM_OK);
+	assert_int_equal(nrm_reference_normal("ZZZZ-ZZZZ-7", out), NRM_OK);
+	assert_int_equal(
+	    nrm_reference_normal("ZZZZ-ZZZZ-8", out), NRM_REF_CHECK);
+	assert_string_equal(out, "");
+	assert_int_equal(
+	    nrm_reference_normal("K7QM-4TXR-U1", out), NRM_REF_MALFORMED);
+	assert_int_equal(
+	    nrm_reference_normal("K7QM.4TXR-U", out), NRM_REF_MALFORMED);
+	body = WITH(",\"cites_reference\":\"k7qm 4txr-u\"");
+	assert_int_equal(parse(&s, body, strlen(body), &err), NRM_OK);
+	assert_string_equal(s.cites_reference, "K7QM-4TXR-U");
+	facts = nrm_signal_facts_json(&s);
+	canon = nrm_signal_canonical_json(&s);
+	assert_non_null(strstr(facts, "\"cites_reference\":\"K7QM-4TXR-U\""));
+	assert_non_null(strstr(canon, "\"cites_reference\":\"K7QM-4TXR-U\""));
+	free(facts);
+	free(canon);
+	nrm_signal_free(&s);
+	/* null is absent: no citation, nothing in the encodings */
+	body = WITH(",\"cites_reference\":null");
+	assert_int_equal(parse(&s, body, strlen(body), &err), NRM_OK);
+	assert_string_equal(s.cites_reference, "");
+	facts = nrm_signal_facts_json(&s);
+	canon = nrm_signal_canonical_json(&s);
+	assert_null(strstr(facts, "cites_reference"));
+	assert_null(strstr(canon, "cites_reference"));
+	free(facts);
+	free(canon);
+	nrm_signal_free(&s);
+}
+
 /* Two bodies differing only in key order and whitespace. */
 
 int
@@ -774,6 +842,7 @@ main(void)
 	    cmocka_unit_test(test_length_counts_bytes),
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_custom_limits),
+	    cmocka_unit_test(test_cites_reference),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

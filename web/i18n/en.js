@@ -1143,4 +1143,18 @@ export default {
 	'case.merged.final': 'This case was merged into another case of the same person; its care goes on there.',
 	'case.done.merge': 'Case {id} was merged.',
 	'err.into': 'Choose a case of the same person in your regions that is not merged itself.',
+	/* issue 18: follow-ups and later consent */
+	'history.followup': 'Follow-up from the reporter',
+	'followup.title': 'Follow-ups from the reporter',
+	'followup.none': 'The reporter sent no follow-ups.',
+	'followup.unreadable': '(this follow-up could not be read)',
+	'followup.new': 'Add information',
+	'followup.help': 'The information goes to whoever holds the case. You only hear whether the case has been taken up.',
+	'followup.text': 'Additional information',
+	'followup.submit': 'Send information',
+	'followup.sent.taken': 'Sent. The case has been taken up.',
+	'followup.sent.open': 'Sent. The case has not been taken up yet.',
+	'signal.cites_reference': 'Reference of an earlier anonymous notification',
+	'signal.cites_reference.help': 'Only when this person was reported anonymously before and now consents: the reference on that receipt, such as K7QM-4TXR-U.',
+	'err.cites_reference': 'This is not a reference from a receipt (8 characters and a check character); check it for typing errors.',
 };

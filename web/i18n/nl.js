@@ -1145,4 +1145,18 @@ export default {
 	'case.merged.final': 'Deze zaak is samengevoegd met een andere zaak van dezelfde persoon; de zorg gaat daar verder.',
 	'case.done.merge': 'Zaak {id} is samengevoegd.',
 	'err.into': 'Kies een zaak van dezelfde persoon in uw regio\'s die zelf niet is samengevoegd.',
+	/* issue 18: follow-ups and later consent */
+	'history.followup': 'Aanvulling van de melder',
+	'followup.title': 'Aanvullingen van de melder',
+	'followup.none': 'De melder stuurde geen aanvullingen.',
+	'followup.unreadable': '(deze aanvulling kon niet worden gelezen)',
+	'followup.new': 'Informatie aanvullen',
+	'followup.help': 'De informatie gaat naar wie de casus behandelt. U hoort alleen of de casus is opgepakt.',
+	'followup.text': 'Aanvullende informatie',
+	'followup.submit': 'Informatie versturen',
+	'followup.sent.taken': 'Verstuurd. De casus is opgepakt.',
+	'followup.sent.open': 'Verstuurd. De casus is nog niet opgepakt.',
+	'signal.cites_reference': 'Kenmerk van een eerdere anonieme melding',
+	'signal.cites_reference.help': 'Alleen als deze persoon eerder anoniem is gemeld en nu toestemming geeft: het kenmerk op dat ontvangstbewijs, zoals K7QM-4TXR-U.',
+	'err.cites_reference': 'Dit is geen kenmerk van een ontvangstbewijs (8 tekens en een controleteken); controleer het op typefouten.',
 };

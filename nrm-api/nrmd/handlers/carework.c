@@ -15,6 +15,8 @@
  *   GET  /v1/cases/{id}/related      coordinator: the caller's other
  *                                    cases of the same pseudonym (dates
  *                                    and regions only)
+ *   GET  /v1/cases/{id}/followups    coordinator: an audited read of the
+ *                                    reporter's follow-ups, opened here
  */
 #include "carework.h"
 #include "auth.h"
@@ -60,10 +62,11 @@ nrm_h_note_add(struct nrm_req *r)
 	    cw_note_add_authed);
 }
 
+/* An audited read of a case's notes, with NRM-Purpose; each text comes
+ * sealed and is opened before the reply. */
 static void
 cw_note_list_authed(struct nrm_req *r)
 {
-	/* each note's text comes sealed: opened before the reply */
 	nrm_sealed_case_read(r, NRM_STMT_NOTE_LIST, NULL);
 }
 
@@ -72,6 +75,20 @@ nrm_h_note_list(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.note.read", "case",
 	    cw_note_list_authed);
+}
+
+/* The same for the reporter's follow-ups of a case. */
+static void
+cw_followup_list_authed(struct nrm_req *r)
+{
+	nrm_sealed_case_read(r, NRM_STMT_FOLLOWUP_LIST, NULL);
+}
+
+void
+nrm_h_followup_list(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.followup.read", "case",
+	    cw_followup_list_authed);
 }
 
 /*

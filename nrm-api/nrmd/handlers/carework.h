@@ -28,4 +28,11 @@ void nrm_h_referral_answer(struct nrm_req *r);
 /* GET /v1/cases/{id}/related -> api.case_related */
 void nrm_h_case_related(struct nrm_req *r);
 
+/*
+ * GET /v1/cases/{id}/followups (NRM-Purpose) -> api.case_followup_list:
+ * the reporter's follow-ups (POST /v1/signals/{id}/followups, signals.c),
+ * their texts opened here.
+ */
+void nrm_h_followup_list(struct nrm_req *r);
+
 #endif /* NRM_CAREWORK_H */

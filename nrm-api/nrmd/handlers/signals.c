@@ -1,7 +1,9 @@
 /*
  * handler_signals.c - POST /v1/signals (intake), GET /v1/signals/{id}
- * (the intake receipt) and GET /v1/signals (the agency's receipts,
- * ?limit= &cursor= keyset pages -> api.signal_list).
+ * (the intake receipt), GET /v1/signals (the agency's receipts,
+ * ?limit= &cursor= keyset pages -> api.signal_list) and POST
+ * /v1/signals/{id}/followups (a follow-up to the case holder, its text
+ * sealed here -> api.signal_followup).
  *
  * Intake: authenticate the shape of the token, check the headers, read
  * and validate the body in nrm-core, route it, then make ONE database
@@ -16,7 +18,9 @@
 #include "log.h"
 #include "endpoints.h"
 #include "sealed.h"
+#include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +29,8 @@
 #include <event2/keyvalq_struct.h>
 
 #define SIG_IDEM_KEY_MAX 200
+/* The longest follow-up text (bytes of UTF-8), as a note. */
+#define SIG_FOLLOWUP_MAX 8000
 
 /* 1..200 printable ASCII characters, no spaces. */
 static bool
@@ -82,6 +88,22 @@ fail:
 	return NRM_ERR;
 }
 
+/* The Idempotency-Key of a reporter's POST, or NULL after a 400. */
+static const char *
+sig_idem_key(struct nrm_req *r)
+{
+	const char *key = nrm_req_header(r, "Idempotency-Key");
+
+	if (key == NULL || !sig_idem_key_ok(key)) {
+		nrm_req_fail(r, NRM_E_BAD_REQUEST, "Idempotency-Key",
+		    "an Idempotency-Key header of 1 to %d printable ASCII "
+		    "characters is required",
+		    SIG_IDEM_KEY_MAX);
+		return NULL;
+	}
+	return key;
+}
+
 /* The caller is a reporter (r->principal): validate, route, store. */
 static void
 sig_create_authed(struct nrm_req *r)
@@ -100,14 +122,9 @@ sig_create_authed(struct nrm_req *r)
 	size_t pin_len;
 	bool has_pseud = false;
 
-	key = nrm_req_header(r, "Idempotency-Key");
-	if (key == NULL || !sig_idem_key_ok(key)) {
-		nrm_req_fail(r, NRM_E_BAD_REQUEST, "Idempotency-Key",
-		    "an Idempotency-Key header of 1 to %d printable ASCII "
-		    "characters is required",
-		    SIG_IDEM_KEY_MAX);
+	key = sig_idem_key(r);
+	if (key == NULL)
 		return;
-	}
 	if (nrm_req_read_body(r, true) != NRM_OK)
 		return;
 	memset(&s, 0, sizeof(s));
@@ -248,4 +265,57 @@ nrm_h_signal_list(struct nrm_req *r)
 {
 	nrm_auth_require(
 	    r, NRM_ROLE_REPORTER, "signal.list", "signal", sig_list_authed);
+}
+
+/*
+ * A follow-up: the text sealed (nrm_sealed_body), the request's
+ * fingerprint HMAC(idem_key, SHA-256("followup/" id "/" body bytes)):
+ * a retry with the same bytes replays, other bytes under the same key
+ * are a 422 (docs/case-lifecycle.md, "Follow-ups from the reporter").
+ */
+static void
+sig_followup_authed(struct nrm_req *r)
+{
+	struct nrm_app *app = r->app;
+	struct nrm_dbapi_call call;
+	const char *key, *id = nrm_req_uuid_param(r);
+	unsigned char body_hash[32], req_hash[32];
+	char *followup = NULL, *pre = NULL;
+	size_t pre_len;
+
+	key = sig_idem_key(r);
+	if (key == NULL)
+		return;
+	if (nrm_sealed_body(r, "text", "care.signal_followup", SIG_FOLLOWUP_MAX,
+		"text", &followup) != NRM_OK)
+		return;
+	pre_len = strlen("followup/") + strlen(id) + 1 + r->body_len;
+	pre = nrm_xcalloc(1, pre_len + 1);
+	snprintf(pre, pre_len + 1, "followup/%s/", id);
+	memcpy(pre + strlen(pre), r->body, r->body_len);
+	nrm_sha256(pre, pre_len, body_hash);
+	explicit_bzero(pre, pre_len);
+	if (nrm_hmac_sha256(app->idem_key, sizeof(app->idem_key), body_hash,
+		sizeof(body_hash), req_hash) != NRM_OK) {
+		nrm_req_fail(
+		    r, NRM_E_INTERNAL, "", "could not hash the request");
+		goto out;
+	}
+	nrm_dbapi_begin(&call, r);
+	nrm_dbapi_text(&call, id);
+	nrm_dbapi_text(&call, key);
+	nrm_dbapi_bytes(&call, req_hash, sizeof(req_hash));
+	nrm_dbapi_text(&call, followup);
+	/* nrm_db_exec copies the parameters: ours can go right after. */
+	nrm_dbapi_send(r, NRM_STMT_SIGNAL_FOLLOWUP, &call, NULL);
+out:
+	free(pre);
+	free(followup);
+}
+
+void
+nrm_h_followup_add(struct nrm_req *r)
+{
+	nrm_auth_require(r, NRM_ROLE_REPORTER, "signal.followup.create",
+	    "signal", sig_followup_authed);
 }

@@ -20,6 +20,26 @@
 #include "nrm/nrm.h"
 #include "nrm/geo.h"
 
+/* A readable reference's normal form "XXXX-XXXX-C": 11 characters. */
+#define NRM_REFERENCE_LEN 11
+
+/*
+ * A readable reference as typed (any case; spaces and hyphens anywhere
+ * are ignored: "k7qm 4txr9") in its normal form "K7QM-4TXR-9" into
+ * out[NRM_REFERENCE_LEN + 1]: 8 characters of the alphabet
+ * 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L) and a check character
+ * (the sum of position x value, weights 1..8, modulo 31: the value
+ * (31 - sum % 31) % 31), as the database draws them (0021,
+ * care.new_reference).  Returns NRM_OK, else NRM_REF_MALFORMED (not 9
+ * characters of the alphabet) or NRM_REF_CHECK (the check character
+ * does not match: a mistyped reference); out is then "".
+ */
+enum {
+	NRM_REF_MALFORMED = 1,
+	NRM_REF_CHECK = 2
+};
+int nrm_reference_normal(const char *in, char *out) NRM_MUSTCHECK;
+
 /* Exploitation types (bit flags), names as on the wire. */
 enum nrm_exploitation {
 	NRM_EXPL_SEXUAL = 1u << 0,
@@ -120,6 +140,12 @@ struct nrm_signal {
 	bool needs_shelter;
 	enum nrm_consent consent;
 	char *narrative; /* PERSONAL DATA */
+	/*
+	 * cites_reference: the readable reference of an earlier signal (an
+	 * anonymous notification's receipt) in its normal form
+	 * "XXXX-XXXX-C", "" when absent.  Not personal data.
+	 */
+	char cites_reference[NRM_REFERENCE_LEN + 1];
 
 	/* Derived by nrm_signal_parse(). */
 	bool minor; /* any indication of under 18 */
@@ -163,7 +189,9 @@ void nrm_signal_free(struct nrm_signal *s);
  * signal and used for statistics: observed_at, municipality_code (or
  * null), reporter_reference, minor, age_estimate, gender, nationality,
  * languages, exploitation, control_means, immediate_danger,
- * needs_shelter, consent, notification_only.
+ * needs_shelter, consent, notification_only, and cites_reference when
+ * the signal cites one (so also in the canonical encoding: a signal
+ * without one encodes as before it existed).
  *
  * nrm_signal_subject_json(): the personal data (given_name, family_name,
  * birth_date, phone, address, narrative), keys present only when sent;

@@ -34,6 +34,10 @@
  *  repeat_signals              count     signal received (same pseudonym
  *                                        as a signal of the 12 months
  *                                        before)
+ *  notifications_became_case   count     the first later signal with a
+ *                                        case that cited the anonymous
+ *                                        notification's reference (the
+ *                                        notification's own facts)
  *  emergency_reads             count     the break-glass read's audit
  *                                        event (auditors may read it)
  *  panel_decisions             count     the panel's decision (issue 19)
@@ -79,6 +83,7 @@
  *  ident._dec.   x   x    .   x   x   x   x   .   x   .   x   .   x   .   .
  *  time_i_to_c.  x   x    .   x   .   .   .   .   x   .   .   .   .   .   .
  *  repeat_sig.   x   x    x   x   .   .   .   .   .   .   .   .   .   .   .
+ *  notif._case.  x   x    x   .   x   x   x   .   .   .   .   .   .   .   .
  *  emergency_r.  x   .    .   .   .   .   .   .   .   .   .   x   .   .   .
  *  panel_dec.    x   x    .   x   .   .   .   .   x   .   .   .   .   x   x
  *  time_to_p_d.  x   x    .   x   .   .   .   .   x   .   .   .   .   x   .

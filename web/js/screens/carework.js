@@ -5,8 +5,9 @@
  * corrects) and its support plan (GET/POST /v1/cases/{id}/support:
  * services, their provider agency and status).  Only the holder keeps
  * the plan and writes notes (the national desk writes notes too); the
- * server decides, the screen offers what fits.  Text only through
- * dom.js.
+ * server decides, the screen offers what fits.  And the reporter's
+ * follow-ups (GET /v1/cases/{id}/followups, an audited read: made only
+ * when the case counts any).  Text only through dom.js.
  */
 import {h, heading, para, field, select, button, alert, clear,
         announce} from '../dom.js';
@@ -28,6 +29,39 @@ const NEXT = {requested: ['accepted', 'refused', 'ended'],
 
 const caseUrl = (id, what) =>
 	'/v1/cases/' + encodeURIComponent(id) + '/' + what;
+
+/*
+ * The reporter's follow-ups of case c (read-only; free(s) as for the
+ * notes).  Read only when the case counts any: every read is audited.
+ */
+export function followupsSection(ctx, c, free) {
+	const {t, api} = ctx;
+	const list = h('div', {id: 'followups-list', 'aria-live': 'polite'});
+	async function show() {
+		const r = await api.get(caseUrl(c.case_id, 'followups'),
+		                        {headers: {'NRM-Purpose': 'care'}});
+		if (!ctx.alive() || r.expired)
+			return;
+		clear(list);
+		if (r.status !== 200) {
+			list.append(alert('error', problemMessage(r.body, r.status)));
+			return;
+		}
+		list.append(h('ol', {class: 'nrm-notes'}, r.body.items.map((f) =>
+			h('li', {class: 'nrm-note', dataset: {followup: f.id}},
+			  h('p', {class: 'nrm-note__meta'}, dateTime(f.at)),
+			  h('p', {class: 'utrecht-paragraph nrm-note__text'},
+			    f.text === null ? t('followup.unreadable')
+			                    : free(f.text))))));
+	}
+	if (c.followups > 0)
+		show();
+	else
+		list.append(para(t('followup.none')));
+	return h('section', {class: 'nrm-section', id: 'followups',
+	                     'aria-labelledby': 'followups-title'},
+		heading(2, t('followup.title'), {id: 'followups-title'}), list);
+}
 
 /*
  * The notes section.  free(s) shows the server's free text (bidi

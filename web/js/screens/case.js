@@ -24,7 +24,7 @@ import {code, dateTime, date, showProblem, clearProblems, problemMessage,
         amsterdamToday} from '../i18n.js';
 import {regionName, regionOptions} from '../regions.js';
 import {marks, deadline, tick, shortId, conflictAlert} from './inbox.js';
-import {notesSection, supportSection} from './carework.js';
+import {followupsSection, notesSection, supportSection} from './carework.js';
 import {relatedSection, mergeFacts} from './merge.js';
 
 const REASONS = {
@@ -323,6 +323,8 @@ export async function render(root, ctx) {
 				['case.f.consent', code('consent', s.consent)]]),
 			/* notes and plan: the case's own region only (a receiving
 			 * region reads a pending transfer, not its care work) */
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
+				followupsSection(ctx, c, free) : null,
 			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
 				notesSection(ctx, id, c.state !== 'merged' &&
 				(c.held_by_me || (ctx.session.person.regions || [])

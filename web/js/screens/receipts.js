@@ -2,10 +2,14 @@
  * screens/receipts.js - the reporter's receipts: the agency's signals,
  * newest first, from GET /v1/signals (each item is what the receipt
  * shows, no personal data; "more" pages by next_cursor), and a look-up
- * of one receipt by its signal number (GET /v1/signals/{id}).
+ * of one receipt by its signal number (GET /v1/signals/{id}).  A receipt
+ * with a case offers a follow-up (POST /v1/signals/{id}/followups,
+ * issue 18): more information for whoever holds the case; the answer
+ * says only whether the case was taken up.
  */
-import {h, heading, para, field, button, alert, clear} from '../dom.js';
+import {h, heading, para, field, button, alert, clear, announce} from '../dom.js';
 import {code, dateTime, showProblem, clearProblems, problemMessage} from '../i18n.js';
+import {newKey} from '../api.js';
 import {regionName} from '../regions.js';
 
 /* A receipt as a description list. */
@@ -22,6 +26,54 @@ export function receiptView(r, t, idPrefix) {
 		row('receipt.received_at', dateTime(r.received_at)),
 		row('receipt.signal_id', r.signal_id, {class: 'nrm-mono'}),
 		r.case_id ? row('receipt.case_id', r.case_id, {class: 'nrm-mono'}) : null);
+}
+
+/*
+ * The follow-up form of receipt r (a case): a disclosure, so a long list
+ * stays short.  One Idempotency-Key per text sent: kept until an answer
+ * says the follow-up was stored or refused, so a retry after a network
+ * failure sends the same request.
+ */
+export function followupForm(r, ctx, n) {
+	const {t, api} = ctx;
+	const id = 'fu-' + n;
+	const status = h('div', {'aria-live': 'polite'});
+	const form = h('form', {class: 'nrm-form', novalidate: true,
+	                        dataset: {followup: r.signal_id}},
+		h('div', {class: 'utrecht-alert utrecht-alert--error nrm-form-alert',
+		          role: 'alert', tabindex: '-1', hidden: true}),
+		para(t('followup.help')),
+		field('text', t('followup.text'), {id, multiline: true, rows: 3,
+			attrs: {maxlength: '8000'}}),
+		h('div', {class: 'nrm-actions'},
+		  button(t('followup.submit'), {type: 'submit'})),
+		status);
+	let key = null;
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		clearProblems(form);
+		clear(status);
+		key = key || newKey();
+		const res = await api.post('/v1/signals/' +
+			encodeURIComponent(r.signal_id) + '/followups',
+			{text: form.querySelector('#' + id).value},
+			{headers: {'Idempotency-Key': key}});
+		if (!ctx.alive() || res.expired)
+			return;
+		if (res.status !== 0 && res.status !== 409 && res.status < 500)
+			key = null;
+		if (res.status === 201) {
+			form.querySelector('#' + id).value = '';
+			const msg = t(res.body.taken_up ? 'followup.sent.taken'
+			                                : 'followup.sent.open');
+			status.append(alert('ok', msg));
+			announce(msg);
+			return;
+		}
+		showProblem(form, res.body, res.status);
+	});
+	return h('details', {class: 'nrm-followup'},
+		h('summary', null, t('followup.new')), form);
 }
 
 export async function render(root, ctx) {
@@ -52,7 +104,8 @@ export async function render(root, ctx) {
 		if (!ctx.alive() || r.expired)
 			return;
 		if (r.status === 200) {
-			found.append(receiptView(r.body, t));
+			found.append(receiptView(r.body, t), r.body.case_id ?
+				followupForm(r.body, ctx, 'found') : null);
 			return;
 		}
 		showProblem(lookup, r.status === 404 ?
@@ -81,7 +134,8 @@ export async function render(root, ctx) {
 			                          'aria-labelledby': 'rh-' + n},
 				heading(3, t('receipts.item', {
 					when: dateTime(item.received_at)}), {id: 'rh-' + n}),
-				receiptView(item, t)));
+				receiptView(item, t),
+				item.case_id ? followupForm(item, ctx, n) : null));
 		}
 		if (r.body.next_cursor)
 			list.append(h('div', {class: 'nrm-actions nrm-more'},

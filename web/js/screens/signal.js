@@ -74,7 +74,11 @@ function build(t) {
 			attrs: {autocomplete: 'off', spellcheck: 'false', maxlength: '6'}}),
 		  field('reporter_reference', t('signal.reference'), {
 			description: t('signal.reference.help'),
-			attrs: {autocomplete: 'off', maxlength: '100'}})),
+			attrs: {autocomplete: 'off', maxlength: '100'}}),
+		  field('cites_reference', t('signal.cites_reference'), {
+			description: t('signal.cites_reference.help'),
+			attrs: {autocomplete: 'off', spellcheck: 'false',
+			        maxlength: '20'}})),
 		h('fieldset', {class: 'utrecht-form-fieldset nrm-fieldset'},
 		  h('legend', {class: 'utrecht-form-fieldset__legend'}, t('signal.sec.age')),
 		  check('subject.minor', t('signal.minor')),
@@ -135,6 +139,8 @@ function body(form) {
 		b.location = {municipality_code: v('f-location-municipality_code').toUpperCase()};
 	if (v('f-reporter_reference'))
 		b.reporter_reference = v('f-reporter_reference');
+	if (v('f-cites_reference'))
+		b.cites_reference = v('f-cites_reference');
 	const s = {};
 	const put = (k, id) => {
 		if (v(id))
