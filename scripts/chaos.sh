@@ -6,7 +6,9 @@
 #
 #   NRM_CHAOS_SCALE    full (default) or short (the make check tier)
 #   NRM_CHAOS_RUNS     battery runs in a row (default 2)
-#   NRM_CHAOS_PORT     the monitor's port, nodes +1 and +2 (default 54370)
+#   NRM_CHAOS_PORT     the monitor's port, nodes +1 and +2 (default 28370:
+#                      below the kernel's ephemeral ports, 32768-60999,
+#                      which loopback clients may hold when a node binds)
 #   NRM_CHAOS_TIMEOUT  seconds for everything (default 1800)
 #   NRM_CHAOS_COUNTS   JSON overriding the scale's fault counts, e.g.
 #                      '{"pg_restart": 6, "failover": [3, 2]}'
@@ -17,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 SCALE=${NRM_CHAOS_SCALE:-full}
 RUNS=${NRM_CHAOS_RUNS:-2}
-PORT=${NRM_CHAOS_PORT:-54370}
+PORT=${NRM_CHAOS_PORT:-28370}
 LIMIT=${NRM_CHAOS_TIMEOUT:-1800}
 README=${NRM_CHAOS_README-README.md}
 

@@ -45,11 +45,13 @@ from nrm_e2e.signals import adult_signal  # noqa: E402
 HA_SH = ROOT / "scripts" / "ha.sh"
 PGBIN = "/usr/lib/postgresql/15/bin"
 
-# faults per scenario: (short, full)
+# faults per scenario: (short, full); the short scale still injects
+# every kind once (a fast and an immediate restart, a failover and a
+# kill -9 of the primary's postmaster)
 COUNTS = {
-    "pg_restart": (1, 20),
+    "pg_restart": (2, 20),
     "kill_nrmd": (3, 100),
-    "failover": ((1, 0), (10, 5)),
+    "failover": ((1, 1), (10, 5)),
     "listen_kill": (1, 10),
     "race3": (5, 60),
     "longpolls": (200, 10000),
@@ -614,6 +616,8 @@ SCENARIOS = [
 
 
 class Battery:
+    tap = 0  # scenarios run, over every run
+
     def __init__(self, top, port, scale, ha_dir=None):
         self.top = Path(top)
         self.scale = scale
@@ -666,6 +670,10 @@ class Battery:
         counts.update(scenario=name, what=what, faults=faults,
                       seconds=time.monotonic() - t0, ok=not fails)
         self.rows.append(counts)
+        # a TAP line (make check counts them)
+        Battery.tap += 1
+        print("%sok %d - %s" % ("" if not fails else "not ", Battery.tap,
+                                name), flush=True)
         say("%s: %s in %.0fs%s" % (
             name, "ok" if not fails else "FAILED",
             counts["seconds"], "".join("\n  - " + f for f in fails)))
