@@ -25,7 +25,24 @@ README=${NRM_CHAOS_README-README.md}
 
 TMP=$(mktemp -d /tmp/nrm-chaos.XXXXXX)
 chmod 755 "$TMP" # the formation runs as the postgres OS user
+# On a failure the logs (each nrmd's, the keepers', each server's) are
+# kept in a directory of their own, named on stderr; the formation goes.
 cleanup() {
+	local rc=$? d run keep
+	if [ "$rc" -ne 0 ]; then
+		keep=$(mktemp -d /tmp/nrm-chaos-logs.XXXXXX)
+		for run in "$TMP"/run-*; do
+			[ -d "$run" ] || continue
+			d=$keep/${run##*/}
+			mkdir -p "$d"
+			cp "$run"/*.log "$d"/ 2>/dev/null
+			cp -r "$run/ha/log" "$d/ha" 2>/dev/null
+			for n in monitor node1 node2; do
+				cp -r "$run/ha/$n/log" "$d/ha/$n" 2>/dev/null
+			done
+		done
+		printf 'chaos.sh: exit %d; logs kept in %s\n' "$rc" "$keep" >&2
+	fi
 	for d in "$TMP"/run-*/ha; do
 		[ -d "$d" ] && scripts/ha.sh drop "$d" >/dev/null 2>&1
 	done

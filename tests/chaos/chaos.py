@@ -621,7 +621,6 @@ class Battery:
     def __init__(self, top, port, scale, ha_dir=None):
         self.top = Path(top)
         self.scale = scale
-        self.keep = ha_dir is not None
         self.db = Formation(top, port, ha_dir)
         self.daemons = []
         self.coordinators = []
@@ -682,10 +681,12 @@ class Battery:
             self.daemons.pop().stop()
 
     def close(self):
+        """Daemons and formation stopped; the formation's directory and
+        logs stay for scripts/chaos.sh, which keeps the logs of a failed
+        battery and then removes it."""
         for d in self.daemons:
             d.stop()
-        if not self.keep:
-            self.db.down()
+        self.db.down(keep=True)
 
 
 def table(rows, scale, runs):
@@ -715,7 +716,8 @@ def write_readme(path, text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", required=True, help="work directory")
+    ap.add_argument("--dir", required=True,
+                    help="work directory (left for the caller to remove)")
     ap.add_argument("--port", type=int, required=True,
                     help="the monitor's port (nodes: +1, +2)")
     ap.add_argument("--scale", choices=("short", "full"), default="short")
