@@ -145,8 +145,10 @@ class Nrmd:
             "NRM_RATE_LIMIT_KEY": "0",
             "NRM_MAX_CONNECTIONS": "12000",
             # one client address and one key hold every long-poll here
+            # (and every connection: 127.0.0.1)
             "NRM_LONGPOLL_MAX_PER_KEY": "20000",
             "NRM_LONGPOLL_MAX_PER_ADDRESS": "20000",
+            "NRM_CONN_MAX_PER_ADDRESS": "20000",
             "NRM_ROUTING_DIR": str(ROUTING_DIR),
             "NRM_INDICATORS_FILE": str(INDICATORS_FILE),
             "NRM_PSEUDONYM_KEY_FILE": str(self.top / "pseudonym.key"),
