@@ -571,8 +571,11 @@ def sc_race3(b, n):
 
 def sc_longpolls(b, n):
     """n long-polls held (raw sockets) while the load runs; every one
-    must be answered, and the load must keep getting 201s."""
-    co = b.coordinators[1]
+    must be answered, and the load must keep getting 201s.  They wait on
+    a region the load sends nothing to (VR12; the load's cases are
+    VR13's), so each is held its whole wait while the load's cases wake
+    the daemons, not answered by the first new case."""
+    co = b.held
     sel = selectors.DefaultSelector()
     after = requests.get(b.daemons[0].url + "/v1/inbox",
                          params={"limit": 1},
@@ -667,6 +670,9 @@ class Battery:
         self.coordinators = [
             create_key(self.db, "coordinator", "Chaos Zorg %d %s" % (i, tag),
                        "care_agency", regions=("VR13",)) for i in range(3)]
+        self.held = create_key(self.db, "coordinator",
+                               "Chaos Zorg VR12 %s" % tag, "care_agency",
+                               regions=("VR12",))
         self.daemons = [Nrmd(self.top, self.db, "nrmd-%d" % i).start()
                         for i in (1, 2)]
         self.wait_ready()
