@@ -139,17 +139,62 @@ EOF
 	    echo "include_if_exists = 'nrm.conf'" >>"$data/postgresql.conf"
 }
 
+# The test formation's timings (docs/operations.md, "Test-formation
+# timings": for a loopback formation, not production advice).  The
+# monitor checks health every second and acts on a silent node after
+# 8 s; a primary cut off from the monitor and the standby demotes itself
+# after network_partition_timeout (8 s), before the monitor may promote
+# the standby (primary_demote_timeout, 15 s): never two primaries.
+monitor_conf() {
+	local data=$1
+	cat >"$data/nrm-monitor.conf" <<'EOF'
+# Written by scripts/ha.sh; edit ha.sh, not this file.  Test-formation
+# timings (loopback); pg_auto_failover's defaults are in comments.
+pgautofailover.health_check_period = 1000		# 5000
+pgautofailover.health_check_timeout = 2000		# 5000
+pgautofailover.health_check_max_retries = 2		# 2
+pgautofailover.health_check_retry_delay = 500		# 2000
+pgautofailover.node_considered_unhealthy_timeout = 8000	# 20000
+pgautofailover.startup_grace_period = 5000		# 10000
+pgautofailover.primary_demote_timeout = 15000		# 30000
+EOF
+	chown "$PGUSER_OS:" "$data/nrm-monitor.conf"
+	grep -q "include_if_exists = 'nrm-monitor.conf'" "$data/postgresql.conf" ||
+	    echo "include_if_exists = 'nrm-monitor.conf'" >>"$data/postgresql.conf"
+}
+
+# The keeper's side of the same timings (defaults: 20, 30, 5, 20).
+keeper_conf() {
+	local data=$1 kv
+	for kv in network_partition_timeout=8 prepare_promotion_catchup=15 \
+	    prepare_promotion_walreceiver=2 \
+	    postgresql_restart_failure_timeout=10; do
+		autoctl config set --pgdata "$data" "timeout.${kv%%=*}" \
+		    "${kv#*=}" >/dev/null 2>&1 ||
+		    die "could not set timeout.${kv%%=*} in $data"
+	done
+}
+
 create_node() {
-	local name=$1 port=$2 mport=$3
+	local name=$1 port=$2 mport=$3 try
 	if [ ! -f "$DIR/$name/PG_VERSION" ]; then
 		say "creating $name on $HOST:$port"
-		autoctl create postgres --pgdata "$DIR/$name" --pgport "$port" \
-		    --pgctl "$PGBIN/pg_ctl" --hostname "$HOST" --listen "$HOST" \
-		    --name "$name" \
-		    --dbname nrm --monitor "$(monitor_uri "$mport")" \
-		    --auth trust --no-ssl >>"$DIR/log/create-$name.log" 2>&1 ||
-		    die "could not create $name (see $DIR/log/create-$name.log)"
+		# pg_autoctl create resumes a failed attempt: on a loaded
+		# machine its own Postgres start may race the node-init
+		# service's, once
+		for try in 1 2; do
+			autoctl create postgres --pgdata "$DIR/$name" \
+			    --pgport "$port" --pgctl "$PGBIN/pg_ctl" \
+			    --hostname "$HOST" --listen "$HOST" --name "$name" \
+			    --dbname nrm --monitor "$(monitor_uri "$mport")" \
+			    --auth trust --no-ssl \
+			    >>"$DIR/log/create-$name.log" 2>&1 && break
+			[ "$try" = 2 ] &&
+			    die "could not create $name (see $DIR/log/create-$name.log)"
+			say "creating $name again (see $DIR/log/create-$name.log)"
+		done
 		node_conf "$DIR/$name"
+		keeper_conf "$DIR/$name"
 	fi
 	keeper_start "$name"
 }
@@ -178,9 +223,13 @@ cmd_up() {
 		    --auth trust \
 		    --no-ssl >>"$DIR/log/create-monitor.log" 2>&1 ||
 		    die "could not create the monitor (see $DIR/log/create-monitor.log)"
+		monitor_conf "$DIR/monitor"
 	fi
 	keeper_start monitor
 	wait_for 60 "the monitor" "$PGBIN/pg_isready" -q -h "$HOST" -p "$mport"
+	# nrm-monitor.conf, also when the monitor was already running
+	"$PGBIN/psql" -X -q -h "$HOST" -p "$mport" -U postgres -d postgres \
+	    -c 'select pg_reload_conf()' >/dev/null
 
 	create_node node1 "$p1" "$mport"
 	wait_for 120 "node1 to be primary" formation_has_primary
