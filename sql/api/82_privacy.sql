@@ -358,13 +358,16 @@ COMMENT ON FUNCTION care.retention_status(integer) IS
 
 /*
  * The care work of one case as the export carries it: {"notes": [...],
- * "followups": [...]}, oldest first.  A note is care.note_json without
+ * "followups": [...], "support": [...]}, oldest first.  A note is care.note_json without
  * its author's key id ("by": the export names people by role only,
  * "author_role"), with corrects and corrected_by; a follow-up is
  * care.followup_json with "author_role": "reporter" (never the
  * reporter's key).  Each text sealed for nrmd.  Of an erased case
  * (p_erased) the items keep their dates and roles and "text": null,
- * nothing sealed: the keys are gone, the case's "erased" says so.
+ * nothing sealed: the keys are gone, the case's "erased" says so.  The
+ * support plan holds codes and dates only (no free text, nothing
+ * sealed), still the person's data (the care they receive): each item
+ * care.support_json without "created_by" (a key id), erased or not.
  * SECURITY DEFINER owned by the owner (both tables are the
  * coordinators' under row-level security): nrm_privacy alone may
  * execute it, from care.privacy_case_json.
@@ -387,10 +390,16 @@ AS $$
 	            - CASE WHEN p_erased THEN 'sealed' ELSE '' END
 	        ORDER BY f.at, f.id)
 	        FROM care.signal_followup f
-	        WHERE f.case_id = p_case_id), '[]'::jsonb))
+	        WHERE f.case_id = p_case_id), '[]'::jsonb),
+	    'support', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        care.support_json(i) - 'created_by'
+	        ORDER BY i.requested_on, i.created_at, i.id)
+	        FROM care.support_item i WHERE i.case_id = p_case_id),
+	        '[]'::jsonb))
 $$;
 COMMENT ON FUNCTION care.privacy_care_json(uuid, boolean) IS
-    'The notes and follow-ups of one case for a subject export (PERSONAL '
+    'The notes, follow-ups and support plan of one case for a subject '
+    'export (PERSONAL '
     'DATA, sealed for nrmd; dates and roles only when p_erased).  '
     'SECURITY DEFINER owned by the owner; nrm_privacy executes it.';
 REVOKE ALL ON FUNCTION care.privacy_care_json(uuid, boolean) FROM PUBLIC;

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(64);
+SELECT plan(65);
 \ir fixtures.psql
 
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
@@ -274,6 +274,22 @@ SELECT is((SELECT v->'body'->'cases'->0->'notes' FROM r
     WHERE name = 'exp3'), (SELECT jsonb_agg(e ORDER BY e->>'at')
     FROM r, jsonb_array_elements(v->'body'->'cases'->0->'notes') e
     WHERE name = 'exp3'), 'notes are in time order');
+INSERT INTO care.support_item (case_id, service, referral, requested_on,
+    created_by, referring_agency_id, region_code)
+SELECT k.id, 'legal_aid', false, current_date,
+    'b0000000-0000-4000-8000-000000000003', a.agency_id, k.region_code
+FROM c JOIN care.case k ON k.id = c.id
+CROSS JOIN (SELECT agency_id FROM auth.api_key
+    WHERE id = 'b0000000-0000-4000-8000-000000000003') a
+WHERE c.name = 'B';
+SELECT is((SELECT jsonb_agg(jsonb_build_array(x->>'service',
+        x->>'status', x ? 'created_by'))
+    FROM jsonb_array_elements(pg_temp.api_call('privacy_export',
+        'tok-privacy', 'req-exp3s', '192.0.2.10',
+        (SELECT id::text FROM c WHERE name = 'B'), NULL)
+        ->'body'->'cases'->0->'support') x),
+    '[["legal_aid", "requested", false]]'::jsonb,
+    'the export carries the support plan, without who wrote it');
 SELECT is(pg_temp.sqlstate_as('nrm_privacy_officer',
     $$SELECT care.privacy_care_json(gen_random_uuid(), false)$$), '42501',
     'the privacy officer cannot call the notes reader itself');
