@@ -357,11 +357,62 @@ COMMENT ON FUNCTION care.retention_status(integer) IS
     'Ids and times only.';
 
 /*
+ * The care work of one case as the export carries it: {"notes": [...],
+ * "followups": [...], "support": [...]}, oldest first.  A note is care.note_json without
+ * its author's key id ("by": the export names people by role only,
+ * "author_role"), with corrects and corrected_by; a follow-up is
+ * care.followup_json with "author_role": "reporter" (never the
+ * reporter's key).  Each text sealed for nrmd.  Of an erased case
+ * (p_erased) the items keep their dates and roles and "text": null,
+ * nothing sealed: the keys are gone, the case's "erased" says so.  The
+ * support plan holds codes and dates only (no free text, nothing
+ * sealed), still the person's data (the care they receive): each item
+ * care.support_json without "created_by" (a key id), erased or not.
+ * SECURITY DEFINER owned by the owner (both tables are the
+ * coordinators' under row-level security): nrm_privacy alone may
+ * execute it, from care.privacy_case_json.
+ */
+CREATE OR REPLACE FUNCTION care.privacy_care_json(p_case_id uuid,
+    p_erased boolean) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object(
+	    'notes', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        care.note_json(n, x.id) - 'by'
+	            - CASE WHEN p_erased THEN 'sealed' ELSE '' END
+	        ORDER BY n.at, n.id)
+	        FROM care.case_note n
+	        LEFT JOIN care.case_note x ON x.corrects = n.id
+	        WHERE n.case_id = p_case_id), '[]'::jsonb),
+	    'followups', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        (care.followup_json(f) || '{"author_role": "reporter"}')
+	            - CASE WHEN p_erased THEN 'sealed' ELSE '' END
+	        ORDER BY f.at, f.id)
+	        FROM care.signal_followup f
+	        WHERE f.case_id = p_case_id), '[]'::jsonb),
+	    'support', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        care.support_json(i) - 'created_by'
+	        ORDER BY i.requested_on, i.created_at, i.id)
+	        FROM care.support_item i WHERE i.case_id = p_case_id),
+	        '[]'::jsonb))
+$$;
+COMMENT ON FUNCTION care.privacy_care_json(uuid, boolean) IS
+    'The notes, follow-ups and support plan of one case for a subject '
+    'export (PERSONAL '
+    'DATA, sealed for nrmd; dates and roles only when p_erased).  '
+    'SECURITY DEFINER owned by the owner; nrm_privacy executes it.';
+REVOKE ALL ON FUNCTION care.privacy_care_json(uuid, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.privacy_care_json(uuid, boolean)
+    TO nrm_privacy;
+
+/*
  * One case as the export carries it: the case read (care.case_json, its
  * sealed values for nrmd to open), its identification entries (each
  * with its sealed rationale), the rectifications (each old value sealed
- * under "old_value"), the erasure, and the audit events about the case
- * (codes only: who by role, what, why, when).
+ * under "old_value"), its notes and the reporter's follow-ups
+ * (care.privacy_care_json), the erasure, and the audit events about the
+ * case (codes only: who by role, what, why, when).
  */
 CREATE OR REPLACE FUNCTION care.privacy_case_json(p_case_id uuid)
 RETURNS jsonb
@@ -369,6 +420,8 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT care.case_json(c.id) || care.erasure_json(c.id)
+	    || care.privacy_care_json(c.id, EXISTS (SELECT 1
+	        FROM care.erasure e WHERE e.signal_id = c.signal_id))
 	    || pg_catalog.jsonb_build_object(
 	    'identification', COALESCE((SELECT pg_catalog.jsonb_agg(
 	        ident.entry_json(d) ORDER BY d.decided_on, d.recorded_at)
@@ -400,8 +453,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION care.privacy_case_json(uuid) IS
     'One case of a subject export (PERSONAL DATA, sealed for nrmd): the '
-    'case read, identification entries, rectifications, erasure and the '
-    'audit events about the case (at most 5000).  SECURITY DEFINER owned '
+    'case read, identification entries, rectifications, notes, '
+    'follow-ups, erasure and the audit events about the case (at most '
+    '5000).  SECURITY DEFINER owned '
     'by nrm_privacy.';
 
 /* The cases whose subject has the pseudonym p_pseudonym (not erased). */

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(58);
+SELECT plan(65);
 \ir fixtures.psql
 
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
@@ -221,6 +221,79 @@ SELECT is((SELECT x->'sealed'->'fields'->0->>'aad' FROM r,
     || (SELECT sig::text FROM c WHERE name = 'B'),
     'the export carries the old value sealed with its column''s AAD');
 
+-- The export carries B's notes (one corrected) and the reporter's
+-- follow-up, each text sealed with its own AAD, dates and roles only
+-- (never the author's key).
+CREATE TEMP TABLE w (name text PRIMARY KEY, id uuid);
+GRANT ALL ON w TO PUBLIC;
+INSERT INTO w VALUES ('n1', gen_random_uuid()), ('n2', gen_random_uuid()),
+    ('f1', gen_random_uuid());
+INSERT INTO care.case_note (id, case_id, at, author_key_id, author_role,
+    corrects, data_key_id, text_ct)
+SELECT w.id, c.id, now() - (length(w.name) || ' minutes')::interval
+        + (right(w.name, 1) || ' seconds')::interval,
+    'b0000000-0000-4000-8000-000000000003', 'holder',
+    CASE w.name WHEN 'n2' THEN (SELECT id FROM w WHERE name = 'n1') END,
+    s.data_key_id, '\x01'::bytea || uuid_send(s.data_key_id)
+        || decode(repeat('cd', 40), 'hex')
+FROM w, c JOIN care.subject s ON s.signal_id = c.sig
+WHERE c.name = 'B' AND w.name IN ('n1', 'n2') ORDER BY w.name;
+INSERT INTO care.signal_followup (id, signal_id, case_id, api_key_id,
+    data_key_id, text_ct)
+SELECT w.id, c.sig, c.id, 'b0000000-0000-4000-8000-000000000001',
+    s.data_key_id, '\x01'::bytea || uuid_send(s.data_key_id)
+        || decode(repeat('ef', 40), 'hex')
+FROM w, c JOIN care.subject s ON s.signal_id = c.sig
+WHERE c.name = 'B' AND w.name = 'f1';
+INSERT INTO r SELECT 'exp3', pg_temp.api_call('privacy_export',
+    'tok-privacy', 'req-exp3', '192.0.2.10',
+    (SELECT id::text FROM c WHERE name = 'B'), NULL);
+SELECT is((SELECT jsonb_agg(jsonb_build_array(x->>'id', x->>'author_role',
+        x->>'corrects', x->>'corrected_by', x ? 'by', x->>'text',
+        x->'sealed'->'fields'->0->>'aad', x->'sealed'->'fields'->0->>'path',
+        x->'sealed'->'data_key'->>'wrapped' IS NOT NULL))
+    FROM r, jsonb_array_elements(v->'body'->'cases'->0->'notes') x
+    WHERE name = 'exp3'),
+    (SELECT jsonb_agg(jsonb_build_array(w.id, 'holder', p.id, q.id, false,
+        NULL, 'care.case_note/text/' || w.id, 'text', true) ORDER BY w.name)
+    FROM w LEFT JOIN w p ON p.name = 'n1' AND w.name = 'n2'
+    LEFT JOIN w q ON q.name = 'n2' AND w.name = 'n1'
+    WHERE w.name IN ('n1', 'n2')),
+    'the export carries the notes, oldest first: the correction, roles '
+    'only, each text sealed with its AAD');
+SELECT is((SELECT jsonb_agg(jsonb_build_array(x->>'id', x->>'author_role',
+        x ? 'api_key_id', x->>'text', x->'sealed'->'fields'->0->>'aad',
+        x->>'at' IS NOT NULL))
+    FROM r, jsonb_array_elements(v->'body'->'cases'->0->'followups') x
+    WHERE name = 'exp3'),
+    (SELECT jsonb_build_array(jsonb_build_array(w.id, 'reporter', false,
+        NULL, 'care.signal_followup/text/' || w.id, true)) FROM w
+    WHERE w.name = 'f1'),
+    'and the reporter''s follow-up, its text sealed with its AAD');
+SELECT is((SELECT v->'body'->'cases'->0->'notes' FROM r
+    WHERE name = 'exp3'), (SELECT jsonb_agg(e ORDER BY e->>'at')
+    FROM r, jsonb_array_elements(v->'body'->'cases'->0->'notes') e
+    WHERE name = 'exp3'), 'notes are in time order');
+INSERT INTO care.support_item (case_id, service, referral, requested_on,
+    created_by, referring_agency_id, region_code)
+SELECT k.id, 'legal_aid', false, current_date,
+    'b0000000-0000-4000-8000-000000000003', a.agency_id, k.region_code
+FROM c JOIN care.case k ON k.id = c.id
+CROSS JOIN (SELECT agency_id FROM auth.api_key
+    WHERE id = 'b0000000-0000-4000-8000-000000000003') a
+WHERE c.name = 'B';
+SELECT is((SELECT jsonb_agg(jsonb_build_array(x->>'service',
+        x->>'status', x ? 'created_by'))
+    FROM jsonb_array_elements(pg_temp.api_call('privacy_export',
+        'tok-privacy', 'req-exp3s', '192.0.2.10',
+        (SELECT id::text FROM c WHERE name = 'B'), NULL)
+        ->'body'->'cases'->0->'support') x),
+    '[["legal_aid", "requested", false]]'::jsonb,
+    'the export carries the support plan, without who wrote it');
+SELECT is(pg_temp.sqlstate_as('nrm_privacy_officer',
+    $$SELECT care.privacy_care_json(gen_random_uuid(), false)$$), '42501',
+    'the privacy officer cannot call the notes reader itself');
+
 -- Erasure on request.
 SELECT is((pg_temp.api_call('privacy_erase', 'tok-privacy', 'req-er400',
     '192.0.2.10', (SELECT id::text FROM c WHERE name = 'B'),
@@ -241,6 +314,23 @@ SELECT is(pg_temp.events('req-erase'), ARRAY['privacy.erase/case/'
 SELECT is((pg_temp.api_call('privacy_erase', 'tok-privacy', 'req-er409',
     '192.0.2.10', (SELECT id::text FROM c WHERE name = 'B'),
     'objection')->>'status')::int, 409, 'a second erasure is a 409');
+
+-- After the erasure, the export keeps the notes' and follow-up's dates
+-- and roles, no text and nothing sealed (the keys are gone).
+INSERT INTO r SELECT 'exp4', pg_temp.api_call('privacy_export',
+    'tok-privacy', 'req-exp4', '192.0.2.10',
+    (SELECT id::text FROM c WHERE name = 'B'), NULL);
+SELECT is((SELECT jsonb_agg(jsonb_build_array(x->>'author_role',
+        x ? 'sealed', x->'text'))
+    FROM r, jsonb_array_elements((v->'body'->'cases'->0->'notes')
+        || (v->'body'->'cases'->0->'followups')) x WHERE name = 'exp4'),
+    '[["holder", false, null], ["holder", false, null],
+      ["reporter", false, null]]'::jsonb,
+    'an erased case''s notes and follow-ups: roles, no text, nothing '
+    'sealed');
+SELECT is((SELECT v->'body'->'cases'->0->'erased'->>'ground' FROM r
+    WHERE name = 'exp4'), 'consent_withdrawn', '... and the export says '
+    'why');
 
 -- An erased case is never reopened (issue 15, docs/case-lifecycle.md):
 -- A (erased by the schedule) and B (on request) answer 409 naming the

@@ -352,6 +352,93 @@ def test_export_by_case_and_by_pseudonym(pd, pcluster, pkeys):
     assert_problem(r, 422, "validation", "birth_date")
 
 
+def test_export_holds_notes_and_followups(pd, pcluster, pkeys):
+    """The export (art. 15, 20) holds the case's notes, with their
+    correction, and the reporter's follow-ups, texts opened, authors by
+    role only; after an erasure it holds none of the texts."""
+    k = pkeys
+    rec = new_case(pd, k["reporter"], body=marked())
+    sid, cid = rec["signal_id"], rec["case_id"]
+    tag = uuid.uuid4().hex
+    ftext = "Nieuw adres bekend: Loodsweg %s." % tag
+    h = auth(k["reporter"])
+    h["Idempotency-Key"] = "fu-" + tag
+    r = requests.post("%s/v1/signals/%s/followups" % (pd.url, sid),
+                      json={"text": ftext}, headers=h, timeout=15)
+    assert r.status_code == 201, r.text
+    r = requests.post("%s/v1/cases/%s/take" % (pd.url, cid),
+                      headers=auth(k["co13"]), timeout=15)
+    assert r.status_code == 200, r.text
+    n1, n2 = "Gesprek gevoerd %s." % tag, "Correctie: gesprek %s." % tag
+    r = requests.post("%s/v1/cases/%s/notes" % (pd.url, cid),
+                      json={"text": n1}, headers=auth(k["co13"]), timeout=15)
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    r = requests.post("%s/v1/cases/%s/notes" % (pd.url, cid),
+                      json={"text": n2, "corrects": first},
+                      headers=auth(k["co13"]), timeout=15)
+    assert r.status_code == 201, r.text
+    second = r.json()["id"]
+
+    r = export_case(pd, k["privacy"], cid)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), "SubjectExport").validate(r.json())
+    c = r.json()["cases"][0]
+    assert "decryption_failed" not in r.text and '"sealed"' not in r.text
+    assert [(n["id"], n["text"], n["author_role"], n["corrects"],
+             n["corrected_by"]) for n in c["notes"]] == [
+        (first, n1, "holder", None, second),
+        (second, n2, "holder", first, None)]
+    assert all("by" not in n for n in c["notes"])
+    assert [(f["text"], f["author_role"]) for f in c["followups"]] == [
+        (ftext, "reporter")]
+    assert k["co13"].id not in json.dumps(c["notes"])
+    assert k["reporter"].id not in json.dumps(c["followups"])
+
+    # a text that does not open (a copy of the follow-up under another
+    # id: its AAD names the other row) is never shown, and audited
+    pcluster.sql(
+        "insert into care.signal_followup (id, signal_id, case_id, "
+        "api_key_id, data_key_id, text_ct) select gen_random_uuid(), "
+        "signal_id, case_id, api_key_id, data_key_id, text_ct "
+        "from care.signal_followup where case_id = '%s'" % cid)
+    r = export_case(pd, k["privacy"], cid)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), "SubjectExport").validate(r.json())
+    fs = r.json()["cases"][0]["followups"]
+    assert [(f["text"], f.get("decryption_failed")) for f in fs] == [
+        (ftext, None), (None, ["text"])]
+    assert r.text.count(ftext) == 1
+    # (one event about the case by the privacy officer; its outcome is
+    # denied/role_not_permitted until nrm.door's roles check admits a
+    # fourth role of api.data_unreadable: a migration, left for later)
+    assert pcluster.sql(
+        "select action, role from audit.event "
+        "where action = 'data.decrypt_failed' and object_type = 'case' "
+        "and object_id = '%s' order by id" % cid) == [
+        ["data.decrypt_failed", "privacy_officer"]]
+
+    # erased: the dates and roles stay, no text, nothing to open
+    r = requests.post("%s/v1/privacy/cases/%s/erase" % (pd.url, cid),
+                      json={"ground": "consent_withdrawn"},
+                      headers=auth(k["privacy"]), timeout=30)
+    assert r.status_code == 200, r.text
+    r = export_case(pd, k["privacy"], cid)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), "SubjectExport").validate(r.json())
+    for t in (n1, n2, ftext, tag):
+        assert t not in r.text
+    assert "decryption_failed" not in r.text
+    c = r.json()["cases"][0]
+    assert [(n["id"], n["text"]) for n in c["notes"]] == [
+        (first, None), (second, None)]
+    assert [f["text"] for f in c["followups"]] == [None, None]
+    assert c["erased"]["ground"] == "consent_withdrawn"
+    text = pd.log_text()
+    for t in (n1, n2, ftext):
+        assert t not in text
+
+
 def test_rectify(pd, pcluster, pkeys):
     k = pkeys
     body = marked()
