@@ -179,4 +179,4 @@ COMMENT ON POLICY data_key_invest_eraser_update ON invest.data_key IS
 ALTER TABLE nrm.door
     DROP CONSTRAINT door_roles_check,
     ADD CONSTRAINT door_roles_check
-        CHECK (pg_catalog.cardinality(roles) BETWEEN 1 AND 3);
+        CHECK (pg_catalog.cardinality(roles) BETWEEN 1 AND 4);

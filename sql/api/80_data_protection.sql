@@ -38,8 +38,9 @@ GRANT EXECUTE ON FUNCTION care.case_data_key(uuid, jsonb) TO
  * or column, its data key gone): one audit event data.decrypt_failed
  * for the object read, outcome failed, p_reason one word (tampered,
  * misplaced, malformed, no_key).  Never a value.  The caller is the
- * principal whose read found it (coordinator, assessor, or since 0025
- * investigator: a sealed reference of an investigation record).
+ * principal whose read found it (coordinator, assessor, since 0025
+ * investigator: a sealed reference of an investigation record, and the
+ * privacy officer: a sealed text of a subject export).
  */
 CREATE OR REPLACE FUNCTION api.data_unreadable_body(p_token_hash bytea,
     p_request_id text, p_client inet, p_object_type text,
@@ -57,8 +58,9 @@ BEGIN
 		    USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator', 'assessor', 'investigator'],
-	    'data.decrypt_failed', p_object_type, p_object_id);
+	    p_client, ARRAY['coordinator', 'assessor', 'investigator',
+	    'privacy_officer'], 'data.decrypt_failed', p_object_type,
+	    p_object_id);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
@@ -71,4 +73,5 @@ COMMENT ON FUNCTION api.data_unreadable_body(bytea, text, inet, text, text,
     text) IS 'nrmd found a sealed value it could not open in an answer: audit '
     'data.decrypt_failed (outcome failed, the reason word, no value).';
 GRANT EXECUTE ON FUNCTION api.data_unreadable_body(bytea, text, inet, text,
-    text, text) TO nrm_coordinator, nrm_assessor, nrm_investigator;
+    text, text) TO nrm_coordinator, nrm_assessor, nrm_investigator,
+    nrm_privacy_officer;

@@ -120,7 +120,7 @@ INSERT INTO nrm.door (name, roles) VALUES
     ('api.ident_list(bytea,text,inet,uuid,text,text,text)',
      '{nrm_coordinator,nrm_assessor}'),
     ('api.data_unreadable(bytea,text,inet,text,text,text)',
-     '{nrm_coordinator,nrm_assessor,nrm_investigator}'),
+     '{nrm_coordinator,nrm_assessor,nrm_investigator,nrm_privacy_officer}'),
     ('api.overview(bytea,text,inet,integer)',
      '{nrm_coordinator,nrm_chain_director}'),
     ('api.statistics(bytea,text,inet,text,text,text)',

@@ -135,14 +135,14 @@ SELECT is_empty($$SELECT d.name FROM nrm.door d
     WHERE o.rolcanlogin OR o.rolsuper
        OR o.rolname <> CASE WHEN cardinality(d.roles) = 1 THEN d.roles[1]
            ELSE 'nrm_gate' END$$,
-    'every door is owned by its NOLOGIN role (two or three: nrm_gate)');
+    'every door is owned by its NOLOGIN role (two to four: nrm_gate)');
 SELECT is_empty($$SELECT d.name, r FROM nrm.door d, unnest(d.roles) r
     WHERE cardinality(d.roles) >= 2
       AND NOT EXISTS (SELECT 1 FROM fn
           WHERE fn.sig = replace(d.name, '(', '__' || substr(r, 5) || '(')
             AND fn.secdef AND fn.pinned AND fn.owner = r::regrole
             AND NOT has_function_privilege('nrm_app', fn.oid, 'EXECUTE'))$$,
-    'a door of two or three roles has an implementation per role, '
+    'a door of two to four roles has an implementation per role, '
     'owned by it');
 
 SELECT is((SELECT provolatile::text FROM pg_proc

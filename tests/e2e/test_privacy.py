@@ -409,14 +409,14 @@ def test_export_holds_notes_and_followups(pd, pcluster, pkeys):
     assert [(f["text"], f.get("decryption_failed")) for f in fs] == [
         (ftext, None), (None, ["text"])]
     assert r.text.count(ftext) == 1
-    # (one event about the case by the privacy officer; its outcome is
-    # denied/role_not_permitted until nrm.door's roles check admits a
-    # fourth role of api.data_unreadable: a migration, left for later)
+    # one event about the case by the privacy officer, outcome failed
+    # with the reason word (never a value): another row's ciphertext
+    # fails GCM's tag like a changed byte
     assert pcluster.sql(
-        "select action, role from audit.event "
+        "select action, role, outcome, reason from audit.event "
         "where action = 'data.decrypt_failed' and object_type = 'case' "
         "and object_id = '%s' order by id" % cid) == [
-        ["data.decrypt_failed", "privacy_officer"]]
+        ["data.decrypt_failed", "privacy_officer", "failed", "tampered"]]
 
     # erased: the dates and roles stay, no text, nothing to open
     r = requests.post("%s/v1/privacy/cases/%s/erase" % (pd.url, cid),
