@@ -97,16 +97,20 @@ def nofile():
 def test_a_wakeup_of_2000_longpolls_answers_every_one_200(
         nrmd_factory, cluster, keys, nofile):
     # 2,000 first queries and 2,000 re-queries of different questions
-    # on a loaded 2-core machine: more than the suite's 120 s per test
-    signal.alarm(400)
+    # on a loaded 2-core machine: more than the suite's 120 s per test.
+    # In make check the browser tier runs beside the e2e workers, and the
+    # first queries alone took over 100 s there (CI, stop 26): the
+    # waits below are bounds of a slow machine, not of nrmd's speed (the
+    # laws are the assertions at the end).
+    signal.alarm(900)
     dd = nrmd_factory(config={
         "max_connections": 3 * WAITERS,
         "conn_max_per_address": 3 * WAITERS,
         "longpoll_max_per_key": WAITERS,
         "longpoll_max_per_address": WAITERS,
-        "longpoll_max_wait": 120,
+        "longpoll_max_wait": 600,
         "longpoll_recheck": 3600,  # no backstop: the wake-up alone
-        "client_timeout": 300,  # bounds a request's whole life
+        "client_timeout": 900,  # bounds a request's whole life
     })
     suffix = uuid.uuid4().hex[:6]
     coords = {r: [create_key(cluster, "coordinator",
@@ -130,7 +134,7 @@ def test_a_wakeup_of_2000_longpolls_answers_every_one_200(
         k = all_keys[i % len(all_keys)]
         # key and page size: 2,000 different questions, no two batched
         limit = 1 + (i // len(all_keys)) % 200
-        s = open_longpoll(dd, k, after[k.token], limit, 120)
+        s = open_longpoll(dd, k, after[k.token], limit, 600)
         sel.register(s, selectors.EVENT_READ, bytearray())
         region_of[s] = REGIONS[0] if k in coords[REGIONS[0]] else \
             REGIONS[1]
@@ -139,12 +143,12 @@ def test_a_wakeup_of_2000_longpolls_answers_every_one_200(
     def held():
         return metric(dd, "nrm_inbox_longpolls_waiting") == WAITERS \
             and metric(dd, "nrm_inbox_longpolls_queued") == 0
-    wait_for(held, 100,
+    wait_for(held, 400,
              what="%d long-polls held, their first queries run" % WAITERS)
 
     case = {r: new_case(dd, keys["reporter"], r) for r in REGIONS}
     t0 = time.monotonic()
-    done = collect(sel, WAITERS, time.monotonic() + 110)
+    done = collect(sel, WAITERS, time.monotonic() + 300)
     took = time.monotonic() - t0
     for key in list(sel.get_map().values()):
         key.fileobj.close()
