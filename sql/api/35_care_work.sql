@@ -157,26 +157,34 @@ COMMENT ON FUNCTION api.case_note_add(bytea, text, inet, uuid, jsonb) IS
 -- A door of nrm_coordinator (99_doors.sql).
 
 /*
- * GET /v1/cases/{id}/notes (coordinator of the case's region): every
- * note, oldest first, each with corrected_by (the note correcting it,
- * or null).  A read of personal data: purpose (api.read_purpose,
- * default care), audited case.note.read.
+ * A sealed part of a case, listed for a coordinator of the case's region
+ * (a region a transfer is pending to reads none): p_part 'note' (the
+ * notes, each with corrected_by: the note correcting it, or null) or
+ * 'followup' (the reporter's follow-ups, 0027), oldest first.  A read of
+ * personal data: purpose (api.read_purpose, default care), audited
+ * case.<part>.read.  The body of api.case_note_list and
+ * api.case_followup_list (sql/api/37_followup.sql).
  */
-CREATE OR REPLACE FUNCTION api.case_note_list(p_token_hash bytea,
-    p_request_id text, p_client inet, p_case_id uuid,
-    p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION api.case_part_list(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid, p_purpose text,
+    p_reason text, p_part text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	v_action constant text := 'case.' || p_part || '.read';
 	v_p record;
 	v_rp record;
 	v_s record;
 	v_items jsonb;
 BEGIN
+	IF p_part IS NULL OR p_part NOT IN ('note', 'followup') THEN
+		RAISE EXCEPTION 'p_part must be note or followup'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'case.note.read', 'case',
+	    p_client, ARRAY['coordinator'], v_action, 'case',
 	    p_case_id::text);
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
@@ -193,20 +201,50 @@ BEGIN
 		    v_s.region);
 	END IF;
 
-	SELECT COALESCE(pg_catalog.jsonb_agg(care.note_json(n, x.id)
-	        ORDER BY n.at, n.id), '[]'::jsonb)
-	INTO v_items
-	FROM care.case_note n
-	LEFT JOIN care.case_note x ON x.corrects = n.id
-	WHERE n.case_id = p_case_id;
+	IF p_part = 'note' THEN
+		SELECT COALESCE(pg_catalog.jsonb_agg(care.note_json(n, x.id)
+		        ORDER BY n.at, n.id), '[]'::jsonb)
+		INTO v_items
+		FROM care.case_note n
+		LEFT JOIN care.case_note x ON x.corrects = n.id
+		WHERE n.case_id = p_case_id;
+	ELSE
+		SELECT COALESCE(pg_catalog.jsonb_agg(care.followup_json(f)
+		        ORDER BY f.at, f.id), '[]'::jsonb)
+		INTO v_items
+		FROM care.signal_followup f
+		WHERE f.case_id = p_case_id;
+	END IF;
 
 	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
-	    'case.note.read', 'case', p_case_id::text, v_rp.purpose,
-	    v_rp.reason, p_request_id, p_client);
+	    v_action, 'case', p_case_id::text, v_rp.purpose, v_rp.reason,
+	    p_request_id, p_client);
 	RETURN api.leave(v_p, pg_catalog.jsonb_build_object('status', 200,
 	    'body', pg_catalog.jsonb_build_object('case_id', p_case_id,
 	        'items', v_items)));
 END
+$$;
+COMMENT ON FUNCTION api.case_part_list(bytea, text, inet, uuid, text, text,
+    text) IS
+    'The notes or the reporter''s follow-ups of a case (PERSONAL DATA, '
+    'sealed for nrmd), oldest first, for a coordinator of its region; an '
+    'audited read with a purpose.  Body of case_note_list and '
+    'case_followup_list.';
+REVOKE ALL ON FUNCTION api.case_part_list(bytea, text, inet, uuid, text,
+    text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.case_part_list(bytea, text, inet, uuid, text,
+    text, text) TO nrm_coordinator;
+
+/* GET /v1/cases/{id}/notes: api.case_part_list of the notes. */
+CREATE OR REPLACE FUNCTION api.case_note_list(p_token_hash bytea,
+    p_request_id text, p_client inet, p_case_id uuid,
+    p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT api.case_part_list(p_token_hash, p_request_id, p_client,
+	    p_case_id, p_purpose, p_reason, 'note')
 $$;
 COMMENT ON FUNCTION api.case_note_list(bytea, text, inet, uuid, text, text)
     IS 'GET /v1/cases/{id}/notes: the case''s notes (PERSONAL DATA, '

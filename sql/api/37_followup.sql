@@ -163,54 +163,18 @@ COMMENT ON FUNCTION api.signal_followup(bytea, text, inet, uuid, text, bytea,
 
 /*
  * GET /v1/cases/{id}/followups (coordinator of the case's region, as
- * the notes; a region a transfer is pending to reads none): every
- * follow-up, oldest first.  A read of personal data:
- * purpose (api.read_purpose, default care), audited case.followup.read.
+ * the notes): every follow-up, oldest first, audited
+ * case.followup.read; api.case_part_list (35_care_work.sql) does it.
  */
 CREATE OR REPLACE FUNCTION api.case_followup_list(p_token_hash bytea,
     p_request_id text, p_client inet, p_case_id uuid,
     p_purpose text DEFAULT NULL, p_reason text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	v_p record;
-	v_rp record;
-	v_s record;
-	v_items jsonb;
-BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'case.followup.read', 'case',
-	    p_case_id::text);
-	IF v_p.denial IS NOT NULL THEN
-		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_rp FROM api.read_purpose(v_p.role, p_purpose,
-	    p_reason, 'care');
-	IF v_rp.problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, NULL, 'failed', 'bad_request',
-		    v_rp.problem);
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, v_rp.purpose, p_case_id,
-		    v_s.region);
-	END IF;
-
-	SELECT COALESCE(pg_catalog.jsonb_agg(care.followup_json(f)
-	        ORDER BY f.at, f.id), '[]'::jsonb)
-	INTO v_items
-	FROM care.signal_followup f
-	WHERE f.case_id = p_case_id;
-
-	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
-	    'case.followup.read', 'case', p_case_id::text, v_rp.purpose,
-	    v_rp.reason, p_request_id, p_client);
-	RETURN api.leave(v_p, pg_catalog.jsonb_build_object('status', 200,
-	    'body', pg_catalog.jsonb_build_object('case_id', p_case_id,
-	        'items', v_items)));
-END
+	SELECT api.case_part_list(p_token_hash, p_request_id, p_client,
+	    p_case_id, p_purpose, p_reason, 'followup')
 $$;
 COMMENT ON FUNCTION api.case_followup_list(bytea, text, inet, uuid, text,
     text) IS

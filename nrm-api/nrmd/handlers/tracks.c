@@ -38,6 +38,7 @@
 #include "util.h"
 
 #include "nrm/json.h"
+#include "nrm/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -179,22 +180,21 @@ nrm_h_case_share(struct nrm_req *r)
 	"report_filed, report_filed_on, status"
 
 /*
- * A reference the database would take: 1 to max characters of UTF-8
- * (the body parser checked the encoding) without a control character
- * (C0, DEL, C1: PostgreSQL's [[:cntrl:]]).
+ * A reference the database would take: 1 to max characters of strict
+ * UTF-8 (nrm_utf8_next) without a control character (C0, DEL, C1:
+ * PostgreSQL's [[:cntrl:]]).
  */
 static bool
 invest_ref_ok(const char *v, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)v;
-	size_t chars = 0;
+	size_t len = strlen(v), pos = 0, chars = 0;
+	int32_t cp;
 
-	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f ||
-		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
-			return false;
-		if ((*p & 0xc0) != 0x80)
-			chars++;
+	while (pos < len) {
+		cp = nrm_utf8_next(v, len, &pos);
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return false; /* -1: not UTF-8 */
+		chars++;
 	}
 	return chars >= 1 && chars <= max;
 }
