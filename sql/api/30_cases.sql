@@ -1262,6 +1262,11 @@ BEGIN
 		RETURN api.refuse_case(v_p, 'investigation', p_case_id,
 		    v_s.region);
 	END IF;
+	-- A merged case is shared as the case it was merged into.
+	v_share := api.refuse_merged(v_p, 'investigation', p_case_id);
+	IF v_share IS NOT NULL THEN
+		RETURN v_share;
+	END IF;
 
 	v_share := care.share_case(p_case_id, p_agency_id);
 	IF (v_share->>'new')::boolean THEN

@@ -346,6 +346,39 @@ GRANT EXECUTE ON FUNCTION care.merge_json(uuid) TO nrm_coordinator,
     nrm_assessor;
 
 /*
+ * The 409 of an action that belongs on the case a merged case was
+ * merged into (an identification entry, a panel, a share with the
+ * police: the person's record goes on in that case), audited failed
+ * case_merged, the problem naming merged_into; NULL when p_case_id is not
+ * merged.  The callers ask after the case's identification lock (6,
+ * case), which api.case_merge takes too, so a merge and an entry are
+ * taken in turn.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_merged(p_p record, p_purpose text,
+    p_case_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_m jsonb := care.merge_json(p_case_id);
+BEGIN
+	IF v_m IS NULL THEN
+		RETURN NULL;
+	END IF;
+	RETURN api.refuse(p_p, p_purpose, 'failed', 'case_merged',
+	    pg_catalog.jsonb_set(api.problem(409, 'conflict',
+	        pg_catalog.format('this case was merged into %s: it goes on '
+	            'there', v_m->>'into')),
+	        '{problem,merged_into}', v_m->'into'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_merged(record, text, uuid) IS
+    'The audited 409 (merged_into) of an action on a merged case that '
+    'belongs on its target; NULL when the case is not merged.';
+GRANT EXECUTE ON FUNCTION api.refuse_merged(record, text, uuid) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
  * The cases merged directly into p_case_id that the caller sees, oldest
  * merge first: {"case_id", "reference", "region", "received_at",
  * "merged_at", "reason"} (no personal data); NULL when none.
@@ -433,6 +466,11 @@ BEGIN
 		        'a case is not merged into itself', 'into'));
 	END IF;
 
+	-- The duplicate's identification lock first (an identification
+	-- entry or a panel takes it before the case row: the same order),
+	-- so an entry on it never lands after its merge (api.refuse_merged).
+	PERFORM pg_catalog.pg_advisory_xact_lock(6,
+	    pg_catalog.hashtext(p_case_id::text));
 	-- Both rows, in id order, before anything else is locked.
 	PERFORM 1 FROM care.case c WHERE c.id IN (p_case_id, v_into)
 	ORDER BY c.id FOR UPDATE;

@@ -231,6 +231,11 @@ BEGIN
 	-- One entry per case at a time: the rules below read the others.
 	PERFORM pg_catalog.pg_advisory_xact_lock(6,
 	    pg_catalog.hashtext(p_case_id::text));
+	-- A merged case's identification goes on in its target.
+	v_body := api.refuse_merged(v_p, 'identification', p_case_id);
+	IF v_body IS NOT NULL THEN
+		RETURN v_body;
+	END IF;
 
 	-- A panel at work decides its case (0023, api.panel_vote): no
 	-- single conclusive decision or reconsideration beside it.

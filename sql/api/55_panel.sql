@@ -409,6 +409,7 @@ DECLARE
 	v_prof record;
 	v_s record;
 	v_problem jsonb;
+	v_refused jsonb;
 	v_members jsonb;
 	v_ids uuid[];
 	v_chair uuid;
@@ -451,6 +452,10 @@ BEGIN
 	END IF;
 	PERFORM pg_catalog.pg_advisory_xact_lock(6,
 	    pg_catalog.hashtext(p_case_id::text));
+	v_refused := api.refuse_merged(v_p, 'identification', p_case_id);
+	IF v_refused IS NOT NULL THEN
+		RETURN v_refused;
+	END IF;
 
 	IF EXISTS (SELECT 1 FROM ident.panel p WHERE p.case_id = p_case_id
 	    AND p.status IN ('open', 'second_review')) THEN

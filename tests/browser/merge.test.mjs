@@ -99,6 +99,10 @@ test('a repeat signal is merged into the case it repeats', async () => {
 	/* no action but the terminal note; notes are not written here */
 	assert.equal(await co.locator('form.nrm-action').count(), 0);
 	assert.equal(await co.locator('#note-form').count(), 0);
+	/* identification and the police share go on in the target (409 here) */
+	await co.locator('#ident-merged').waitFor();
+	assert.equal(await co.locator('#ident-form').count(), 0);
+	assert.equal(await co.locator('#share-form').count(), 0);
 	await checkScreen(co, 'case-merged');
 
 	/* the link to the target, which lists the duplicate */

@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(54);
+SELECT plan(64);
 \ir fixtures.psql
 
 -- Every pg_temp.new_case is the same person (one pseudonym); OTHER is
@@ -180,6 +180,61 @@ SELECT is((SELECT x->>'merged_into' FROM jsonb_array_elements(
         pg_temp.cid('T')::text)->'body'->'items') x
     WHERE x->>'case_id' = pg_temp.cid('D')::text), pg_temp.cid('T')::text,
     'related shows each case''s merged_into');
+
+-- ---------------------------------------------------------------------
+-- What belongs on the target is refused on a merged case (409 naming
+-- merged_into, audited failed case_merged): an identification entry, a
+-- panel, a share with the police.  The target takes them.
+-- ---------------------------------------------------------------------
+SELECT pg_temp.sep_investigators() \g /dev/null
+CREATE TEMP TABLE mg (k text PRIMARY KEY, v jsonb);
+INSERT INTO mg SELECT 'ident_c', pg_temp.api_call('ident_record',
+    'tok-coordinator', 'req-mg-ic', '192.0.2.10', pg_temp.cid('D')::text,
+    pg_temp.seal_entry('{"stage": "initial", "outcome": "positive",
+        "deciding_body": "care_coordination", "rationale": "r",
+        "decided_on": "2024-05-01"}')::text, 'nl');
+INSERT INTO mg SELECT 'ident_a', pg_temp.api_call('ident_record',
+    'tok-assessor', 'req-mg-ia', '192.0.2.10', pg_temp.cid('D')::text,
+    pg_temp.seal_entry('{"stage": "initial", "outcome": "positive",
+        "deciding_body": "assessment_body", "rationale": "r",
+        "decided_on": "2024-05-01"}')::text, 'nl');
+INSERT INTO mg SELECT 'share', pg_temp.api_call('case_share',
+    'tok-coordinator', 'req-mg-sh', '192.0.2.10', pg_temp.cid('D')::text,
+    'a0000000-0000-4000-8000-000000000001', 'true');
+INSERT INTO mg SELECT 'panel', pg_temp.api_call('panel_assign',
+    'tok-assessor', 'req-mg-pa', '192.0.2.10', pg_temp.cid('D')::text,
+    '{"members": ["b0000000-0000-4000-8000-000000000001",
+        "b0000000-0000-4000-8000-000000000002",
+        "b0000000-0000-4000-8000-000000000003"],
+      "chair": "b0000000-0000-4000-8000-000000000001"}', 'nl');
+INSERT INTO mg SELECT 'ident_t', pg_temp.api_call('ident_record',
+    'tok-coordinator', 'req-mg-it', '192.0.2.10', pg_temp.cid('T')::text,
+    pg_temp.seal_entry('{"stage": "initial", "outcome": "positive",
+        "deciding_body": "care_coordination", "rationale": "r",
+        "decided_on": "2024-05-01"}')::text, 'nl');
+SELECT is((SELECT v->>'status' FROM mg WHERE k = 'ident_c'), '409',
+    'an initial indication on a merged case: 409');
+SELECT is((SELECT v->'problem'->>'merged_into' FROM mg WHERE k = 'ident_c'),
+    pg_temp.cid('T')::text, 'naming the case it goes on in');
+SELECT is((SELECT v->>'status' FROM mg WHERE k = 'ident_a'), '409',
+    'the assessor''s entry on a merged case: 409');
+SELECT is((SELECT v->'problem'->>'merged_into' FROM mg WHERE k = 'share'),
+    pg_temp.cid('T')::text, 'a share of a merged case: 409 naming its target');
+SELECT is((SELECT v->'problem'->>'merged_into' FROM mg WHERE k = 'panel'),
+    pg_temp.cid('T')::text, 'a panel for a merged case: 409 naming its target');
+SELECT is((SELECT count(*)::int FROM ident.panel
+    WHERE case_id = pg_temp.cid('D')), 0, 'no panel on it');
+SELECT is((SELECT count(*)::int FROM ident.decision
+    WHERE case_id = pg_temp.cid('D')), 0, 'no decision on the merged case');
+SELECT is((SELECT count(*)::int FROM invest.case_share
+    WHERE case_id = pg_temp.cid('D')), 0, 'no share of it');
+SELECT is((SELECT array_agg(outcome || '/' || reason ORDER BY id)
+    FROM audit.event WHERE request_id IN ('req-mg-ic', 'req-mg-sh')
+      AND action IN ('identification.create', 'case.share')),
+    ARRAY['failed/case_merged', 'failed/case_merged'],
+    'each refusal audited failed case_merged');
+SELECT is((SELECT v->>'status' FROM mg WHERE k = 'ident_t'), '201',
+    'the target takes the entry');
 
 -- ---------------------------------------------------------------------
 -- Out of every inbox, queue and load; never escalated.

@@ -107,6 +107,15 @@ def test_merge_a_repeat_signal(nrmd, case_keys, cluster, doc):
         assert p["state"] == "merged"
     r = post(nrmd, k["co13"], dup, "notes", {"text": "nog iets"})
     assert r.status_code == 409, r.text
+    # identification goes on in the target: 409 naming it, the target
+    # takes the same entry
+    entry = {"stage": "initial", "outcome": "positive",
+             "deciding_body": "care_coordination", "decided_on": "2024-05-01"}
+    p = assert_problem(post(nrmd, k["co13"], dup, "identification", entry),
+                       409, "conflict", None)
+    assert p["merged_into"] == first
+    r = post(nrmd, k["co13"], first, "identification", entry)
+    assert r.status_code == 201, r.text
 
 
 def test_merge_refusals_name_the_field(nrmd, case_keys, cluster):

@@ -1141,6 +1141,7 @@ export default {
 	'case.f.merged_from': 'Merged into this case',
 	'case.merged.into': 'into case',
 	'case.merged.final': 'This case was merged into another case of the same person; its care goes on there.',
+	'ident.merged': 'Identification and sharing with the police go on in the case this one was merged into.',
 	'case.done.merge': 'Case {id} was merged.',
 	'err.into': 'Choose a case of the same person in your regions that is not merged itself.',
 	/* issue 18: follow-ups and later consent */

@@ -1143,6 +1143,7 @@ export default {
 	'case.f.merged_from': 'Hierin samengevoegd',
 	'case.merged.into': 'met zaak',
 	'case.merged.final': 'Deze zaak is samengevoegd met een andere zaak van dezelfde persoon; de zorg gaat daar verder.',
+	'ident.merged': 'Identificatie en delen met de politie gaan verder in de zaak waarmee deze is samengevoegd.',
 	'case.done.merge': 'Zaak {id} is samengevoegd.',
 	'err.into': 'Kies een zaak van dezelfde persoon in uw regio\'s die zelf niet is samengevoegd.',
 	/* issue 18: follow-ups and later consent */

@@ -338,8 +338,8 @@ export async function render(root, ctx) {
 			historyTable(t, body.history),
 			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
 				identification(c) : null,
-			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) ?
-				share(c) : null]);
+			coordinator && ownRegion(c) && !(bg && bg.beyond_scope) &&
+			c.state !== 'merged' ? share(c) : null]);
 		/* read in scope: the emergency form is no longer needed */
 		glass.hidden = !bg;
 	}
@@ -571,7 +571,10 @@ export async function render(root, ctx) {
 			heading(2, t('ident.title'), {id: 'ident-title'}),
 			h('div', {class: 'nrm-actions'},
 			  button(t('ident.show'), {onclick: showList})),
-			list, form);
+			list,
+			/* a merged case's identification goes on in its target (409) */
+			c.state === 'merged' ? para(t('ident.merged'), {id: 'ident-merged'})
+			                     : form);
 	}
 
 	/* Sharing: an agency of GET .../share-targets (name, kind) to pick. */
