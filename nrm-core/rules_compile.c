@@ -239,19 +239,6 @@ ld_analyse(struct ld *L)
 	free(used);
 }
 
-/* FNV-1a over a candidate list. */
-static uint32_t
-ld_hash(const uint16_t *a, uint32_t n)
-{
-	uint32_t h = 2166136261u, i;
-
-	for (i = 0; i < n; i++) {
-		h = (h ^ (a[i] & 0xFF)) * 16777619u;
-		h = (h ^ (uint32_t)(a[i] >> 8)) * 16777619u;
-	}
-	return h;
-}
-
 /*
  * Build each slot's candidate list (the live rules whose location
  * includes the slot, in rule order), storing equal lists once: a hash
@@ -284,7 +271,8 @@ ld_index(struct ld *L)
 			if (!L->lr[i].dead && ld_loc_has(&L->lr[i], s))
 				tmp[n++] = (uint16_t)i;
 		}
-		h = ld_hash(tmp, n);
+		h = (uint32_t)nrm_fnv1a64(NRM_FNV1A64_BASIS, tmp,
+		    n * sizeof(*tmp));
 		for (pos = h & mask; table[pos] >= 0; pos = (pos + 1) & mask) {
 			const struct rules_slot *o = &r->slots[table[pos]];
 

@@ -149,17 +149,22 @@ waiters_pump(struct nrm_waiters *reg)
 	reg->pumping = false;
 }
 
+/* Put w at the end of the queue unless it is queued or querying. */
+static void
+waiters_queue(struct nrm_waiter *w)
+{
+	if (!w->queued && !w->querying) {
+		TAILQ_INSERT_TAIL(&w->reg->queue, w, qlink);
+		w->reg->n_queued++;
+		w->queued = true;
+	}
+}
+
 void
 nrm_waiter_enqueue(struct nrm_waiter *w)
 {
-	struct nrm_waiters *reg = w->reg;
-
-	if (!w->queued && !w->querying) {
-		TAILQ_INSERT_TAIL(&reg->queue, w, qlink);
-		reg->n_queued++;
-		w->queued = true;
-	}
-	waiters_pump(reg);
+	waiters_queue(w);
+	waiters_pump(w->reg);
 }
 
 void
@@ -203,11 +208,8 @@ nrm_waiters_notify(struct nrm_waiters *reg, const char *region)
 			w->woken_us = now;
 		if (w->querying)
 			w->again = true;
-		else if (!w->queued) {
-			TAILQ_INSERT_TAIL(&reg->queue, w, qlink);
-			reg->n_queued++;
-			w->queued = true;
-		}
+		else
+			waiters_queue(w);
 	}
 	waiters_pump(reg);
 }

@@ -75,8 +75,7 @@ inbox_of(struct nrm_waiter *w)
 static const struct inbox_waiter *
 inbox_of_const(const struct nrm_waiter *w)
 {
-	return (const struct inbox_waiter *)(const void *)((const char *)w -
-	    offsetof(struct inbox_waiter, w));
+	return nrm_container_of_const(w, struct inbox_waiter, w);
 }
 
 static void
@@ -211,24 +210,14 @@ nrm_h_inbox_same(const struct nrm_waiter *a, const struct nrm_waiter *b)
 	return inbox_same(inbox_of_const(a), inbox_of_const(b));
 }
 
-/* FNV-1a over s and its terminating NUL, from h. */
-static uint64_t
-inbox_hash(uint64_t h, const void *s, size_t n)
-{
-	const unsigned char *p = s;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-	return h;
-}
-
-#define INBOX_HASH_STR(h, s) inbox_hash((h), (s), strlen(s) + 1)
+/* s and its terminating NUL hashed on from h. */
+#define INBOX_HASH_STR(h, s) nrm_fnv1a64((h), (s), strlen(s) + 1)
 
 /* The hash of what inbox_same compares (the registry's `question`). */
 static uint64_t
 inbox_question(const struct inbox_waiter *iw)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = NRM_FNV1A64_BASIS;
 
 	h = INBOX_HASH_STR(h, iw->state);
 	h = INBOX_HASH_STR(h, iw->priority);

@@ -26,6 +26,26 @@
 /* The object that embeds `ptr` as its `member` (libevent structs). */
 #define nrm_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+/* The same for a const `ptr`: a const object. */
+#define nrm_container_of_const(ptr, type, member) \
+	((const type *)(const void *)((const char *)(ptr)-offsetof( \
+	    type, member)))
+
+/*
+ * FNV-1a (64 bits) over n bytes at p, continuing from h (start with
+ * NRM_FNV1A64_BASIS): the one hash of in-memory tables and grouping
+ * keys.  Not for anything an adversary may choose to collide.
+ */
+#define NRM_FNV1A64_BASIS UINT64_C(0xcbf29ce484222325)
+static inline uint64_t
+nrm_fnv1a64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
 
 /* Kinds of failure a request can meet; each maps to one HTTP status. */
 enum nrm_errcode {
