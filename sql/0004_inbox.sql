@@ -141,34 +141,9 @@ COMMENT ON TABLE care.escalation IS
 -- stands in sql/api/30_cases.sql with its comment and grant: 0009 added
 -- a row, and a table that changes lives in a repeatable file.
 
--- The reason codes each action accepts (docs/case-lifecycle.md).  Codes,
--- never free text: history and audit never hold text about a person.
--- The close list is also case_closed_reason_check (tests/db keep the
--- two equal).
-CREATE FUNCTION care.reason_allowed(p_action text, p_reason text)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT EXISTS (SELECT 1
-	FROM (VALUES
-	    ('decline', 'no_capacity'), ('decline', 'conflict_of_interest'),
-	    ('decline', 'outside_expertise'), ('decline', 'wrong_region'),
-	    ('decline', 'other'),
-	    ('transfer', 'victim_relocated'), ('transfer', 'wrong_region'),
-	    ('transfer', 'specialist_care'), ('transfer', 'safety'),
-	    ('transfer', 'capacity'), ('transfer', 'other'),
-	    ('close', 'victim_supported'), ('close', 'referred_elsewhere'),
-	    ('close', 'no_indication_of_trafficking'), ('close', 'duplicate'),
-	    ('close', 'unreachable'), ('close', 'other'),
-	    ('reopen', 'new_information'), ('reopen', 'victim_returned'),
-	    ('reopen', 'closed_in_error'), ('reopen', 'other'))
-	    AS r(action, reason)
-	WHERE r.action = p_action AND r.reason = p_reason)
-$$;
-COMMENT ON FUNCTION care.reason_allowed(text, text) IS
-    'Whether p_reason is one of the documented reason codes of a '
-    'lifecycle action (decline, transfer, close, reopen).';
+-- The reason codes each action accepts, care.reason_allowed, stand in
+-- sql/api/30_cases.sql with their comment and grant: 0021 and 0026
+-- added codes, and a function that changes lives in a repeatable file.
 
 -- Seconds as an ISO 8601 duration: 3600 -> PT1H, 90000 -> P1DT1H.
 CREATE FUNCTION care.iso_duration(p_seconds bigint) RETURNS text
@@ -350,8 +325,7 @@ COMMENT ON VIEW care.case_item IS
 -- matrix of tests/db/30_privileges.sql); what the inbox needs beyond
 -- 0001 is granted per column.
 -- ---------------------------------------------------------------------
-REVOKE ALL ON FUNCTION care.reason_allowed(text, text),
-    care.iso_duration(bigint),
+REVOKE ALL ON FUNCTION care.iso_duration(bigint),
     care.next_inbox_seq(),
     care.case_inbox_entry(),
     care.case_inbox_notify()
@@ -365,8 +339,6 @@ GRANT USAGE ON SCHEMA care TO nrm_app;
 -- coordinator: the helpers it runs after the switch; the holder's and
 -- reporter's agency and, for "every coordinator declined", the
 -- coordinator keys (never token hashes or labels); new case columns.
-GRANT EXECUTE ON FUNCTION care.reason_allowed(text, text)
-    TO nrm_coordinator;
 GRANT SELECT ON care.case_item TO nrm_coordinator;
 GRANT USAGE ON SCHEMA auth TO nrm_coordinator;
 GRANT SELECT (id, agency_id, role, regions, revoked_at) ON auth.api_key

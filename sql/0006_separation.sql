@@ -679,110 +679,10 @@ COMMENT ON FUNCTION invest.record_json(invest.record) IS
     'An investigation record as the api answers it.';
 
 /*
- * Check the body of api.invest_create (p_create) or api.invest_patch:
- * NULL when fine, else {"status", "code", "field", "detail"} of the
- * first problem: not an object (400); an unknown key (422, no field);
- * on a patch, signal_id or case_id (they never change); signal_id and
- * case_id (uuid strings or null; a create needs one of them);
- * police_reference, prosecution_reference (1 to 100 characters without
- * control characters, or null); report_filed (true or false);
- * report_filed_on (a date from 2000-01-01 up to today, or null);
- * status.  The rule that report_filed_on needs report_filed is checked
- * on the merged record by the caller.  A detail never quotes a value.
+ * The shape check of an investigation record body, invest.body_problem,
+ * stands in sql/api/50_tracks.sql with its comment and grant (0025
+ * changed it; a function that changes lives in a repeatable file).
  */
-CREATE FUNCTION invest.body_problem(p_body jsonb, p_create boolean)
-RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_known constant text[] := ARRAY['signal_id', 'case_id',
-	    'police_reference', 'prosecution_reference', 'report_filed',
-	    'report_filed_on', 'status'];
-	v_uuid constant text :=
-	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
-	    '[0-9a-fA-F]{12}$';
-	v_key text;
-	v_on date;
-BEGIN
-	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the body must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-	    WHERE NOT k = ANY (v_known)) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'detail', 'unknown field; known: '
-		    || pg_catalog.array_to_string(v_known, ', '));
-	END IF;
-	FOREACH v_key IN ARRAY ARRAY['signal_id', 'case_id'] LOOP
-		IF NOT p_create AND p_body ? v_key THEN
-			RETURN pg_catalog.jsonb_build_object('status', 422,
-			    'code', 'validation', 'field', v_key,
-			    'detail', v_key || ' cannot be changed');
-		END IF;
-		IF COALESCE(pg_catalog.jsonb_typeof(p_body->v_key), 'null')
-		    <> 'null' AND (pg_catalog.jsonb_typeof(p_body->v_key)
-		        <> 'string' OR (p_body->>v_key) !~ v_uuid) THEN
-			RETURN pg_catalog.jsonb_build_object('status', 422,
-			    'code', 'validation', 'field', v_key,
-			    'detail', v_key || ' must be a uuid, or null');
-		END IF;
-	END LOOP;
-	IF p_create AND p_body->>'signal_id' IS NULL
-	    AND p_body->>'case_id' IS NULL THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'field', 'signal_id', 'detail',
-		    'a record refers to a signal_id or a case_id');
-	END IF;
-	FOREACH v_key IN ARRAY ARRAY['police_reference',
-	    'prosecution_reference'] LOOP
-		IF COALESCE(pg_catalog.jsonb_typeof(p_body->v_key), 'null')
-		    <> 'null' AND (pg_catalog.jsonb_typeof(p_body->v_key)
-		        <> 'string'
-		    OR pg_catalog.char_length(p_body->>v_key)
-		        NOT BETWEEN 1 AND 100
-		    OR (p_body->>v_key) ~ '[[:cntrl:]]') THEN
-			RETURN pg_catalog.jsonb_build_object('status', 422,
-			    'code', 'validation', 'field', v_key,
-			    'detail', v_key || ' must be 1 to 100 characters '
-			    'without control characters, or null');
-		END IF;
-	END LOOP;
-	IF p_body ? 'report_filed'
-	    AND pg_catalog.jsonb_typeof(p_body->'report_filed') <> 'boolean'
-	THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'field', 'report_filed',
-		    'detail', 'report_filed must be true or false');
-	END IF;
-	IF COALESCE(pg_catalog.jsonb_typeof(p_body->'report_filed_on'),
-	    'null') <> 'null' THEN
-		v_on := api.json_date(p_body->'report_filed_on');
-		IF v_on IS NULL OR v_on < DATE '2000-01-01'
-		    OR v_on > pg_catalog.now()::date THEN
-			RETURN pg_catalog.jsonb_build_object('status', 422,
-			    'code', 'validation', 'field', 'report_filed_on',
-			    'detail', 'report_filed_on must be a date '
-			    '(YYYY-MM-DD) from 2000-01-01 up to today, '
-			    'or null');
-		END IF;
-	END IF;
-	IF p_body ? 'status' AND (pg_catalog.jsonb_typeof(p_body->'status')
-	    <> 'string' OR NOT (p_body->>'status') IN ('open', 'suspended',
-	        'closed', 'handed_to_prosecution')) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'field', 'status',
-		    'detail', 'status must be open, suspended, closed or '
-		    'handed_to_prosecution');
-	END IF;
-	RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION invest.body_problem(jsonb, boolean) IS
-    'Shape check of an investigation record body (create or patch): '
-    'NULL, or {"status", "code", "field", "detail"} of the first problem.';
 
 -- ---------------------------------------------------------------------
 -- The one bridge from care to police: a consented case share.
@@ -844,8 +744,7 @@ REVOKE ALL ON FUNCTION care.case_exists(uuid),
     ident.entry_json(ident.decision),
     invest.record_signal_agency(),
     invest.record_exists(uuid),
-    invest.record_json(invest.record),
-    invest.body_problem(jsonb, boolean)
+    invest.record_json(invest.record)
     FROM PUBLIC;
 
 -- nrm_app: the entry points, and api.scope (api.authenticate calls it
@@ -876,8 +775,7 @@ GRANT SELECT (case_id, agency_id, consent_recorded_at)
     ON invest.case_share TO nrm_investigator;
 GRANT SELECT (id, agency_id) ON intake.signal TO nrm_investigator;
 GRANT EXECUTE ON FUNCTION invest.record_exists(uuid),
-    invest.record_json(invest.record),
-    invest.body_problem(jsonb, boolean)
+    invest.record_json(invest.record)
     TO nrm_investigator;
 
 -- nrm_case_sharer: exactly what care.share_case does.

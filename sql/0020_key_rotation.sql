@@ -73,30 +73,11 @@ FOR EACH ROW EXECUTE FUNCTION care.data_key_not_retired();
 -- What is still stored in plaintext: counts only, for nrmd's start-up
 -- warning (api.data_plaintext_left) and `nrmctl data encrypt`.
 -- ---------------------------------------------------------------------
-CREATE FUNCTION care.plaintext_left() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.jsonb_build_object(
-	    'subjects', (SELECT pg_catalog.count(*) FROM care.subject s
-	        WHERE pg_catalog.num_nonnulls(s.given_name, s.family_name,
-	            s.birth_date, s.phone, s.address, s.narrative) > 0),
-	    'signals', (SELECT pg_catalog.count(*) FROM intake.signal s
-	        WHERE s.reporter_reference IS NOT NULL),
-	    'decisions', (SELECT pg_catalog.count(*) FROM ident.decision d
-	        WHERE d.rationale IS NOT NULL),
-	    'idempotency', (SELECT pg_catalog.count(*)
-	        FROM intake.idempotency i WHERE NOT i.request_keyed))
-$$;
-COMMENT ON FUNCTION care.plaintext_left() IS
-    'How many rows still hold personal data in plaintext (subjects, '
-    'signals'' references, identification rationales) or an unkeyed '
-    'idempotency hash: counts only, never a value.';
-REVOKE ALL ON FUNCTION care.plaintext_left() FROM PUBLIC;
--- nrmd reaches it through the door api.data_plaintext_left (0018:
--- nrm_app executes doors only; 99_doors.sql makes it nrm_gate's).
+-- care.plaintext_left stands in sql/api/81_kek.sql with its comment and
+-- grant (0025 counted investigation records too).  nrmd reaches it
+-- through the door api.data_plaintext_left (0018: nrm_app executes
+-- doors only; 99_doors.sql makes it nrm_gate's).
 GRANT USAGE ON SCHEMA care TO nrm_gate;
-GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_gate;
 
 -- ---------------------------------------------------------------------
 -- The pseudonym key rotates too: each pseudonym names its key (the

@@ -145,31 +145,8 @@ ALTER TABLE care.case_history
 	    'closed', 'reopened', 'first_contact', 'shared', 'handed_over',
 	    'contact', 'transfer_accepted', 'transfer_refused'));
 
--- The reason codes gain the refusal of a transfer.
-CREATE OR REPLACE FUNCTION care.reason_allowed(p_action text, p_reason text)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT EXISTS (SELECT 1
-	FROM (VALUES
-	    ('decline', 'no_capacity'), ('decline', 'conflict_of_interest'),
-	    ('decline', 'outside_expertise'), ('decline', 'wrong_region'),
-	    ('decline', 'other'),
-	    ('transfer', 'victim_relocated'), ('transfer', 'wrong_region'),
-	    ('transfer', 'specialist_care'), ('transfer', 'safety'),
-	    ('transfer', 'capacity'), ('transfer', 'other'),
-	    ('close', 'victim_supported'), ('close', 'referred_elsewhere'),
-	    ('close', 'no_indication_of_trafficking'), ('close', 'duplicate'),
-	    ('close', 'unreachable'), ('close', 'other'),
-	    ('reopen', 'new_information'), ('reopen', 'victim_returned'),
-	    ('reopen', 'closed_in_error'), ('reopen', 'other'),
-	    ('refuse', 'no_capacity'), ('refuse', 'wrong_region'),
-	    ('refuse', 'outside_expertise'), ('refuse', 'conflict_of_interest'),
-	    ('refuse', 'other'))
-	    AS r(action, reason)
-	WHERE r.action = p_action AND r.reason = p_reason)
-$$;
+-- The reason codes gain the refusal of a transfer: care.reason_allowed,
+-- which stands in sql/api/30_cases.sql.
 
 -- The transfer takes the time to answer it: a new signature.
 DROP FUNCTION IF EXISTS api.case_transfer(bytea, text, inet, uuid, integer, text, text,

@@ -52,8 +52,10 @@ GRANT EXECUTE ON FUNCTION care.transition(text, text) TO nrm_coordinator;
 /*
  * The reason codes of each action (docs/case-lifecycle.md, "Reason
  * codes"; tests/e2e/test_cases.py reads them there).  0004 created it,
- * 0021 added the refusal of a transfer; it stands here since 0026, which
- * added the merge's.  The closing list is also case_closed_reason_check.
+ * 0021 added the refusal of a transfer, 0026 the merge's; its one body,
+ * comment and grant stand here.  Codes, never free text: history and
+ * audit never hold text about a person.  The closing list is also
+ * case_closed_reason_check (tests/db keep the two equal).
  */
 CREATE OR REPLACE FUNCTION care.reason_allowed(p_action text, p_reason text)
 RETURNS boolean
@@ -81,6 +83,12 @@ AS $$
 	    AS r(action, reason)
 	WHERE r.action = p_action AND r.reason = p_reason)
 $$;
+COMMENT ON FUNCTION care.reason_allowed(text, text) IS
+    'Whether p_reason is one of the documented reason codes of a '
+    'lifecycle action (decline, transfer, refuse, close, reopen, merge).';
+REVOKE ALL ON FUNCTION care.reason_allowed(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.reason_allowed(text, text)
+    TO nrm_coordinator;
 
 -- Timestamps in sort keys need microseconds to round-trip exactly.
 CREATE OR REPLACE FUNCTION api.sort_key(p_rank integer, p_take_by timestamptz,

@@ -596,6 +596,9 @@ $$;
 COMMENT ON FUNCTION invest.body_problem(jsonb, boolean) IS
     'Shape check of an investigation record body (create or patch): '
     'NULL, or {"status", "code", "field", "detail"} of the first problem.';
+REVOKE ALL ON FUNCTION invest.body_problem(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION invest.body_problem(jsonb, boolean)
+    TO nrm_investigator;
 
 /*
  * Register the data key nrmd sent with a record's sealed references

@@ -3,26 +3,11 @@
 -- (docs/sql-api.md, "Migrations"); the tables are in 0017 and 0020.
 
 /*
- * How many rows still hold personal data in plaintext, stored before
- * 0017 ({subjects, signals, decisions, idempotency}): counts only, for
- * nrmd's warning at start-up until `nrmctl data encrypt` has run.  No
- * token: called by nrmd's periodic job.
- */
-CREATE OR REPLACE FUNCTION api.data_plaintext_left() RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT care.plaintext_left()
-$$;
-COMMENT ON FUNCTION api.data_plaintext_left() IS
-    'Counts of rows still holding plaintext personal data or an unkeyed '
-    'idempotency hash (care.plaintext_left), for nrmd''s warning.';
--- A door of nrm_gate (99_doors.sql).
-
-/*
- * What is still stored in plaintext (0020; 0025 added the investigation
- * records' references, stored before 0025): counts only, never a value.
- * SECURITY DEFINER of the owner, who reads past row-level security.
+ * What is still stored in plaintext (0020 created it; 0025 added the
+ * investigation records' references, stored before 0025): counts only,
+ * never a value.  SECURITY DEFINER of the owner, who reads past
+ * row-level security.  Before api.data_plaintext_left, whose body
+ * (LANGUAGE sql) is checked against it when it is created.
  */
 CREATE OR REPLACE FUNCTION care.plaintext_left() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -47,3 +32,22 @@ COMMENT ON FUNCTION care.plaintext_left() IS
     'signals'' references, identification rationales, investigation '
     'records'' references) or an unkeyed idempotency hash: counts only, '
     'never a value.';
+REVOKE ALL ON FUNCTION care.plaintext_left() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.plaintext_left() TO nrm_gate;
+
+/*
+ * How many rows still hold personal data in plaintext, stored before
+ * 0017 ({subjects, signals, decisions, idempotency}): counts only, for
+ * nrmd's warning at start-up until `nrmctl data encrypt` has run.  No
+ * token: called by nrmd's periodic job.
+ */
+CREATE OR REPLACE FUNCTION api.data_plaintext_left() RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT care.plaintext_left()
+$$;
+COMMENT ON FUNCTION api.data_plaintext_left() IS
+    'Counts of rows still holding plaintext personal data or an unkeyed '
+    'idempotency hash (care.plaintext_left), for nrmd''s warning.';
+-- A door of nrm_gate (99_doors.sql).

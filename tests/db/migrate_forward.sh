@@ -39,7 +39,7 @@ check() { # check DESCRIPTION CMD...
 	fi
 }
 
-echo "1..14"
+echo "1..16"
 new_db ${DB}_old
 new_db ${DB}_new
 
@@ -407,26 +407,34 @@ phc_login() {
 check "a password stored before 0024 logs in with its tag and the code of now" \
     phc_login
 
-# A database as stop 25 left it (commit $NRM_STOP25, 8464346: the three
-# escalations' bodies, grants and owner still in 0004 and 0021) migrates
-# forward to today's schema (sql/api/33_escalation.sql), the same
-# function access lists included.
-STOP25=${NRM_STOP25:-8464346}
-new_db ${DB}_s25
-mkdir -p "$T/s25"
-git archive "$STOP25" sql | tar -x -C "$T/s25"
 acl() {
 	su_psql "$1" -c "SELECT oid::regprocedure::text AS f, proowner::regrole,
 	    proacl FROM pg_proc WHERE pronamespace::regnamespace::text NOT IN
 	    ('pg_catalog', 'information_schema') ORDER BY 1"
 }
-stop25() {
-	"$NRMCTL" --database-url "$(url ${DB}_s25)" migrate --dir "$T/s25/sql" &&
-	    "$NRMCTL" --database-url "$(url ${DB}_s25)" migrate --dir sql &&
-	    diff -u "$T/schema.new" <(dump --schema-only ${DB}_s25) &&
-	    diff -u <(acl ${DB}_new) <(acl ${DB}_s25)
+# released_forward TAG COMMIT: a database migrated with the sql/ of
+# COMMIT migrates forward with today's to a fresh one's schema and
+# function access lists.
+released_forward() {
+	local db=${DB}_$1
+	new_db "$db"
+	mkdir -p "$T/$1"
+	git archive "$2" sql | tar -x -C "$T/$1" &&
+	    "$NRMCTL" --database-url "$(url "$db")" migrate \
+	        --dir "$T/$1/sql" &&
+	    "$NRMCTL" --database-url "$(url "$db")" migrate --dir sql &&
+	    diff -u "$T/schema.new" <(dump --schema-only "$db") &&
+	    diff -u <(acl ${DB}_new) <(acl "$db")
 }
+
+# A database as stop 25 left it (commit $NRM_STOP25, 8464346: the three
+# escalations' bodies, grants and owner still in 0004 and 0021).
 check "a database migrated at stop 25 migrates forward to a fresh one's schema and access lists" \
-    stop25
+    released_forward s25 "${NRM_STOP25:-8464346}"
+# A database as stop 26 left it (commit $NRM_STOP26, 6898679:
+# care.reason_allowed in 0004 and 0021, invest.body_problem in 0006,
+# care.plaintext_left in 0020, each with its grants).
+check "a database migrated at stop 26 migrates forward to a fresh one's schema and access lists" \
+    released_forward s26 "${NRM_STOP26:-6898679}"
 
 [ "$failed" -eq 0 ]
