@@ -271,8 +271,8 @@ ld_index(struct ld *L)
 			if (!L->lr[i].dead && ld_loc_has(&L->lr[i], s))
 				tmp[n++] = (uint16_t)i;
 		}
-		h = (uint32_t)nrm_fnv1a64(NRM_FNV1A64_BASIS, tmp,
-		    n * sizeof(*tmp));
+		h = (uint32_t)nrm_fnv1a64(
+		    NRM_FNV1A64_BASIS, tmp, n * sizeof(*tmp));
 		for (pos = h & mask; table[pos] >= 0; pos = (pos + 1) & mask) {
 			const struct rules_slot *o = &r->slots[table[pos]];
 

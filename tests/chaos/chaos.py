@@ -441,36 +441,64 @@ def sc_pg_restart(b, n):
     for i in range(n):
         data, pid = b.db.primary_dir()
         mode = "fast" if i % 2 == 0 else "immediate"
-        r = pg_ctl(["-D", str(data), "-m", mode, "-w", "-t", "120",
-                    "restart", "-l", str(log)])
+        fail = pg_restart(data, pid, mode, log)
         b.db.wait_settled()
-        if r.returncode != 0 and not keeper_restarted(b, data, pid, r):
+        if fail:
             b.extra_fails.append("pg_ctl restart (%s) failed: %s" % (
-                mode, (r.stdout + r.stderr).strip()[-200:]))
+                mode, fail[-200:]))
         b.wait_ready()
         time.sleep(1)
     return n
 
 
-def keeper_restarted(b, data, pid, r):
-    """pg_ctl stopped the server and its start lost the race to the
-    node's keeper (`lock file "postmaster.pid" already exists`): the
-    restart happened all the same when a new postmaster runs there."""
-    if "server stopped" not in r.stdout + r.stderr:
-        return False
+def pid_alive(pid):
+    """A process that runs (a zombie its parent has not reaped yet has
+    stopped: it counts as gone)."""
     try:
-        now = int((data / "postmaster.pid").read_text().split("\n")[0])
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def postmaster_of(data):
+    try:
+        return int((data / "postmaster.pid").read_text().split("\n")[0])
     except (OSError, ValueError):
-        return False
-    if now == pid:
-        return False
-    try:
-        os.kill(now, 0)
-    except OSError:
-        return False
-    say("pg_restart: the keeper restarted %s first (pid %d, was %d)"
-        % (data.name, now, pid))
-    return True
+        return None
+
+
+def pg_restart(data, pid, mode, log):
+    """Stop the server in data (postmaster pid) in mode and start it
+    again; None when a new postmaster runs there, else what went wrong.
+    The node's keeper (pg_autoctl supervises its postgres) may start the
+    server again before pg_ctl does: `pg_ctl restart -w` then waits on a
+    postmaster.pid that never goes away ("server does not shut down")
+    or cannot start (the lock file exists).  So: signal the stop without
+    waiting, wait for the old postmaster itself to be gone, and start the
+    server unless the keeper already has."""
+    r = pg_ctl(["-D", str(data), "-m", mode, "-W", "stop"])
+    if r.returncode != 0:
+        return "pg_ctl stop: " + (r.stdout + r.stderr).strip()
+    t0 = time.monotonic()
+    while pid_alive(pid):
+        if time.monotonic() - t0 > 120:
+            return "the postmaster (pid %d) did not stop in 120 s" % pid
+        time.sleep(0.05)
+    now = postmaster_of(data)
+    if now is not None and now != pid and pid_alive(now):
+        say("pg_restart: the keeper restarted %s first (pid %d, was %d)"
+            % (data.name, now, pid))
+        return None
+    r = pg_ctl(["-D", str(data), "-w", "-t", "120", "start", "-l",
+                str(log)])
+    now = postmaster_of(data)
+    if now is not None and now != pid and pid_alive(now):
+        if r.returncode != 0:
+            say("pg_restart: the keeper restarted %s first (pid %d, was %d)"
+                % (data.name, now, pid))
+        return None
+    return "pg_ctl start: " + (r.stdout + r.stderr).strip()
 
 
 def sc_kill_nrmd(b, n):
