@@ -102,16 +102,28 @@ for n in json.load(sys.stdin):
         print(n.get("current_group_state", "")); break' "$1"
 }
 
+# "current assigned" of both nodes, one line.
+nodes_states() {
+	autoctl show state --pgdata "$DIR/monitor" --json 2>/dev/null |
+	    /usr/bin/python3 -c 'import json,sys
+s = {n.get("nodename"): n for n in json.load(sys.stdin)}
+print(" ".join("%s %s" % (s.get(k, {}).get("current_group_state", "-"),
+    s.get(k, {}).get("assigned_group_state", "-"))
+    for k in ("node1", "node2")))'
+}
+
 is_state() {
 	[ "$(node_state "$1")" = "$2" ]
 }
 
-# The primary and the secondary both settled: a failover may be asked.
+# The primary and the secondary both settled (each node is in the state
+# the monitor assigned it, no transition under way): a failover may be
+# asked.
 formation_settled() {
-	local a b
-	a=$(node_state node1)
-	b=$(node_state node2)
-	case "$a/$b" in
+	local a1 g1 a2 g2
+	read -r a1 g1 a2 g2 <<<"$(nodes_states)"
+	[ "$a1" = "$g1" ] && [ "$a2" = "$g2" ] || return 1
+	case "$a1/$a2" in
 	primary/secondary | secondary/primary) return 0 ;;
 	esac
 	return 1

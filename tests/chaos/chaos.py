@@ -95,25 +95,42 @@ class Formation(Cluster):
         return self.ha("settled", self.dir, check=False).returncode == 0
 
     def wait_settled(self, timeout=240):
+        """Settled on two looks 2 s apart: right after a fault the
+        monitor may not have noticed it yet, and the first look would
+        see the formation as it was before."""
         t0 = time.monotonic()
+        seen = False
         while time.monotonic() - t0 < timeout:
             if self.settled():
-                return
-            time.sleep(1)
+                if seen:
+                    return
+                seen = True
+            else:
+                seen = False
+            time.sleep(2 if seen else 1)
         raise AssertionError("formation not settled within %ss" % timeout)
 
-    def primary_dir(self):
-        """The data directory of the node that is primary now."""
-        port = self.scalar("show port")
-        for node in ("node1", "node2"):
-            pidfile = self.dir / node / "postmaster.pid"
+    def primary_dir(self, timeout=120):
+        """The data directory of the node that is primary now, and its
+        postmaster's pid (waits for a writable primary to answer)."""
+        t0 = time.monotonic()
+        while True:
             try:
-                lines = pidfile.read_text().splitlines()
-            except OSError:
+                port = self.scalar("show port")
+            except AssertionError:
+                if time.monotonic() - t0 > timeout:
+                    raise
+                time.sleep(1)
                 continue
-            if len(lines) > 3 and lines[3].strip() == port:
-                return self.dir / node, int(lines[0])
-        raise AssertionError("no node serves port %s" % port)
+            for node in ("node1", "node2"):
+                pidfile = self.dir / node / "postmaster.pid"
+                try:
+                    lines = pidfile.read_text().splitlines()
+                except OSError:
+                    continue
+                if len(lines) > 3 and lines[3].strip() == port:
+                    return self.dir / node, int(lines[0])
+            raise AssertionError("no node serves port %s" % port)
 
 
 # --------------------------------------------------------------------------
@@ -439,6 +456,7 @@ def sc_pg_restart(b, n):
     log.touch()
     shutil.chown(log, user="postgres")
     for i in range(n):
+        b.db.wait_settled()
         data, pid = b.db.primary_dir()
         mode = "fast" if i % 2 == 0 else "immediate"
         fail = pg_restart(data, pid, mode, log)
