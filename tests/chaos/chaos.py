@@ -486,15 +486,31 @@ def postmaster_of(data):
         return None
 
 
+def new_postmaster(data, pid, timeout):
+    """The pid of a live postmaster in data other than pid, waiting up
+    to timeout seconds for one; None when none came."""
+    t0 = time.monotonic()
+    while True:
+        now = postmaster_of(data)
+        if now is not None and now != pid and pid_alive(now):
+            return now
+        if time.monotonic() - t0 > timeout:
+            return None
+        time.sleep(0.1)
+
+
 def pg_restart(data, pid, mode, log):
-    """Stop the server in data (postmaster pid) in mode and start it
-    again; None when a new postmaster runs there, else what went wrong.
-    The node's keeper (pg_autoctl supervises its postgres) may start the
-    server again before pg_ctl does: `pg_ctl restart -w` then waits on a
-    postmaster.pid that never goes away ("server does not shut down")
-    or cannot start (the lock file exists).  So: signal the stop without
-    waiting, wait for the old postmaster itself to be gone, and start the
-    server unless the keeper already has."""
+    """Stop the server in data (postmaster pid) in mode and have it
+    start again; None when a new postmaster runs there, else what went
+    wrong.  On a pg_auto_failover node the keeper supervises postgres
+    and starts it again as soon as it stops: that is how a restart
+    happens there, and racing it with `pg_ctl start` (or `pg_ctl
+    restart -w`) makes one of the two postmasters fail on the lock file
+    and pg_ctl report a failed start, or wait on a postmaster.pid that
+    the keeper renewed ("server does not shut down").  So: signal the
+    stop without waiting, wait for the old postmaster itself to be
+    gone, and give the keeper 30 s to start the new one; only if it has
+    not, start it with pg_ctl."""
     r = pg_ctl(["-D", str(data), "-m", mode, "-W", "stop"])
     if r.returncode != 0:
         return "pg_ctl stop: " + (r.stdout + r.stderr).strip()
@@ -503,18 +519,13 @@ def pg_restart(data, pid, mode, log):
         if time.monotonic() - t0 > 120:
             return "the postmaster (pid %d) did not stop in 120 s" % pid
         time.sleep(0.05)
-    now = postmaster_of(data)
-    if now is not None and now != pid and pid_alive(now):
-        say("pg_restart: the keeper restarted %s first (pid %d, was %d)"
-            % (data.name, now, pid))
+    if new_postmaster(data, pid, 30) is not None:
         return None
+    say("pg_restart: no keeper restarted %s in 30 s: pg_ctl start"
+        % data.name)
     r = pg_ctl(["-D", str(data), "-w", "-t", "120", "start", "-l",
                 str(log)])
-    now = postmaster_of(data)
-    if now is not None and now != pid and pid_alive(now):
-        if r.returncode != 0:
-            say("pg_restart: the keeper restarted %s first (pid %d, was %d)"
-                % (data.name, now, pid))
+    if new_postmaster(data, pid, 30) is not None:
         return None
     return "pg_ctl start: " + (r.stdout + r.stderr).strip()
 
