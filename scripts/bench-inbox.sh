@@ -11,7 +11,7 @@
 #                            each of the ten regions)
 #   BENCH_INBOX_CONNS=10000  idle long-polls held for the memory figure
 #   BENCH_INBOX_PHASES="wakeup page memory"   which parts to run
-#   BENCH_POOL=4             nrmd's db_pool_size
+#   BENCH_POOL=N             nrmd's db_pool_size (default 2 x CPUs + 1)
 #   BENCH_ENFORCE=1          also exit non-zero when a target is missed
 #
 # Set-up (scripts/bench-lib.sh, as bench.sh): scripts/deps.sh, make, a
@@ -19,7 +19,7 @@
 # free port, with track_commit_timestamp = on (for the commit times below),
 # migrations, a reporter key and ten coordinator keys (VR13, the busy
 # region, and VR01..VR09, one key each), a pseudonym key, and bin/nrmd
-# on a free loopback port (plain HTTP, log_level warn, db_pool_size 4,
+# on a free loopback port (plain HTTP, log_level warn, db_pool_size 2 x CPUs + 1,
 # max_connections = BENCH_INBOX_CONNS + 200 (and the long-polls' and
 # connections' caps per key and address: one client holds them all),
 # longpoll_max_wait 300,

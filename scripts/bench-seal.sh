@@ -16,7 +16,7 @@
 # and a coordinator key of the region bench/body.json routes to; each
 # binary first stores 64 signals of its own (bench/body.json), the case
 # ids it then reads (a binary opens only what it sealed).  Each round
-# runs A then B, one after the other, each for:
+# runs A then B, one after the other (scripts/bench-ab.sh), each for:
 #   intake  wrk -t2 -c16 with bench/intake.lua (POST /v1/signals, a new
 #           Idempotency-Key each)
 #   read    wrk -t2 -c16 with bench/case_read.lua (GET /v1/cases/{id},
@@ -49,16 +49,12 @@ if env -u NRM_BENCH_NOSEAL "$NOSEAL_BIN" --config /dev/null \
     ! grep -q 'runs only with NRM_BENCH_NOSEAL=1' "$TMP/refused.out"; then
 	die "$NOSEAL_BIN started without NRM_BENCH_NOSEAL=1"
 fi
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-bench_cluster
-bench_migrate
-TOKEN=$(bench_key --role reporter --agency bench --agency-kind police)
-COORD=$(bench_key --role coordinator --agency bench-care \
-    --agency-kind care_agency --region VR13)
-bench_nrmd_conf "$TMP/nrmd.conf" </dev/null
+# shellcheck source=scripts/bench-ab.sh
+. scripts/bench-ab.sh
+bench_ab_setup
 
-# use_binary A|B: which nrmd start_nrmd runs
-use_binary() {
+# ab_use A|B: which nrmd start_nrmd runs
+ab_use() {
 	if [ "$1" = A ]; then
 		NRMD_BIN=bin/nrmd
 		unset NRM_BENCH_NOSEAL
@@ -68,82 +64,23 @@ use_binary() {
 	fi
 }
 
-# The case ids each binary reads: 64 signals of its own.
-for b in A B; do
-	use_binary "$b"
-	start_nrmd
-	: >"$TMP/ids-$b"
-	for i in $(seq 1 "$READ_SET"); do
-		post "seal-set-$b-$i"
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])' \
-		    <"$TMP/post.out" >>"$TMP/ids-$b"
-	done
-	stop_nrmd
-done
-
-# run KIND BINARY ROUND -> RPS
-run() {
-	local kind=$1 b=$2 r=$3 out=$TMP/wrk-$1-$2-$3.out bad
-	if [ "$kind" = intake ]; then
-		BENCH_TOKEN=$TOKEN run_bg wrk -t "$THREADS" -c "$CONNS" \
-		    -d "${SECS}s" -s bench/intake.lua "$URL" -- \
-		    "seal-$b-$r" bench/body.json >"$out" 2>&1 || true
-		bad=non201
-	else
-		BENCH_TOKEN=$COORD run_bg wrk -t "$THREADS" -c "$CONNS" \
-		    -d "${SECS}s" -s bench/case_read.lua "$URL" -- \
-		    "$TMP/ids-$b" >"$out" 2>&1 || true
-		bad=non200
-	fi
-	wrk_result "$out" "$kind $b $r" "$bad"
-	say "round $r $b $kind: $I_N requests, $I_RPS req/s, p50 $I_P50 ms, p99 $I_P99 ms, $bad $I_BAD, socket errors $I_ERRS"
-	if [ "$I_BAD" != 0 ] || [ "$I_ERRS" != 0 ]; then
-		grep '^BENCH_WRK_FIRST_BAD' "$out" >&2 || true
-		fail "$kind on $b, round $r: $I_BAD unexpected answers, $I_ERRS socket errors"
-	fi
-	RPS=$I_RPS
-}
-
-declare -A SUM
-for k in intake-A intake-B read-A read-B; do SUM[$k]=0; done
-for r in $(seq 1 "$ROUNDS"); do
-	for b in A B; do
-		use_binary "$b"
-		start_nrmd
-		if [ "$WARM" -gt 0 ]; then
-			SECS_SAVED=$SECS
-			SECS=$WARM
-			run intake "$b" "warm$r" >/dev/null 2>&1 || true
-			SECS=$SECS_SAVED
-		fi
-		for kind in intake read; do
-			run "$kind" "$b" "$r"
-			SUM[$kind-$b]=$(awk -v s="${SUM[$kind-$b]}" -v x="$RPS" \
-			    'BEGIN { print s + x }')
-		done
-		stop_nrmd
-	done
-done
+AB_TAG=seal
+bench_ab
 unset NRM_BENCH_NOSEAL
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
 echo "bench-seal: A = bin/nrmd (AES-256-GCM), B = $NOSEAL_BIN (identity copy),"
 echo "  $ROUNDS rounds of ${SECS} s each, A and B alternated, wrk -t$THREADS -c$CONNS"
-printf '  %-7s %12s %12s %10s\n' kind "A req/s" "B req/s" "A/B"
+bench_ab_table
 for kind in intake read; do
-	awk -v k="$kind" -v a="${SUM[$kind-A]}" -v b="${SUM[$kind-B]}" \
-	    -v n="$ROUNDS" -v t="$TARGET" 'BEGIN {
-		ra = a / n; rb = b / n; q = rb > 0 ? ra / rb : 0
-		printf "  %-7s %12.1f %12.1f %10.3f  (cost %.1f%%, target < %.0f%%)\n",
-		    k, ra, rb, q, (1 - q) * 100, (1 - t) * 100
-	}'
-	if [ "$ENFORCE" = 1 ] && awk -v a="${SUM[$kind-A]}" \
-	    -v b="${SUM[$kind-B]}" -v t="$TARGET" \
+	awk -v k="$kind" -v a="${AB_RPS[$kind-A]}" -v b="${AB_RPS[$kind-B]}" \
+	    -v t="$TARGET" 'BEGIN { q = b > 0 ? a / b : 0
+		printf "  %-7s cost %.1f%%, target < %.0f%%\n", k, (1 - q) * 100,
+		    (1 - t) * 100 }'
+	if [ "$ENFORCE" = 1 ] && awk -v a="${AB_RPS[$kind-A]}" \
+	    -v b="${AB_RPS[$kind-B]}" -v t="$TARGET" \
 	    'BEGIN { exit !(b > 0 && a / b < t) }'; then
 		fail "$kind: A/B under $TARGET"
 	fi
 done
-echo "  load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1 on $NCPU CPUs"
-echo "  (a shared or busy machine blurs the ratio: compare the rounds above)"
 [ "$FAILED" = 0 ] || exit 1
