@@ -8,7 +8,9 @@
 #   make check      install what is missing, run every test tier
 #   make bench      benchmarks (not part of check); make bench-seal builds
 #                   the bench-only build/bench-noseal/bin/nrmd (never
-#                   installed) and weighs sealing against it
+#                   installed) and weighs sealing against it; make
+#                   bench-pool weighs a pool of 4 against the default
+#                   (2 x CPUs + 1)
 #   make ha         a pg_auto_failover formation in ./var/ha and two nrmd
 #                   on it (not part of make run); make ha-stop ends it
 #   make chaos      the fault battery on a formation of its own (bounded,
@@ -370,6 +372,12 @@ bench:
 	@scripts/bench-audit.sh
 	@$(MAKE) --no-print-directory bench-route
 	@$(MAKE) --no-print-directory bench-seal
+	@scripts/bench-pool.sh
+
+# A pool of 4 against nrmd's default pool (2 x CPUs + 1), side by side.
+.PHONY: bench-pool
+bench-pool:
+	@scripts/bench-pool.sh
 
 # The routing micro-benchmark (nrm-core alone, one core).
 .PHONY: bench-route

@@ -29,10 +29,13 @@ wakeup   WAITERS long-polls (GET /v1/inbox?wait=W&after=A, one per
          region, signal id, 201 time, answer times; the caller adds the
          commit times (pg_xact_commit_timestamp) and the summary.
 memory   reads nrmd's VmRSS, opens CONNS connections with one long-poll
-         each (wait=W), in batches, each batch waited for until nrmd
-         holds it and its database queue is empty, reading VmRSS after
-         every batch; then closes them all and follows VmRSS, the number
-         of long-polls held and /readyz for a while.
+         each (wait=W) of the keys of FILE but the first (regions that
+         get no case meanwhile), in batches, each opened in waves (a
+         wave's connections accepted and their requests sent before the
+         next), each batch waited for until nrmd holds it and its
+         database queue is empty, reading VmRSS after every batch; then
+         closes them all and follows VmRSS, the number of long-polls
+         held and /readyz for a while.
 """
 import argparse
 import csv
@@ -596,19 +599,41 @@ def cmd_memory(a):
     conns = []
     t0 = time.time()
     base_q = m["nrm_db_queries_total"]
+    # The regions that get no case while the long-polls are held (the
+    # first, the busy one, gets the wake-up check's signal afterwards).
+    quiet = keys[1:] or keys
     i = 0
     while len(conns) < a.conns:
         n = min(a.batch, a.conns - len(conns))
-        new = cl.open(n)
-        for c in new:
-            region, token = keys[i % len(keys)]
-            i += 1
-            c.region, c.token, c.after = region, token, wm[region]
-            c.cb = on_answer
-            c.armed = True
-            cl.send(c, req("GET", "/v1/inbox?wait=%d&after=%s" %
-                           (a.wait, c.after), token))
-        conns += new
+        batch = []
+        # In waves: nrmd holds each wave's long-polls before the next
+        # opens, so its accept queue (the listen backlog) never
+        # overflows and no SYN or request waits for a retransmission
+        # (seconds, doubling), which a loaded machine turned into
+        # handshake_timeout closes.
+        while len(batch) < n:
+            new = cl.open(min(a.wave, n - len(batch)))
+            for c in new:
+                region, token = quiet[i % len(quiet)]
+                i += 1
+                c.region, c.token, c.after = region, token, wm[region]
+                c.cb = on_answer
+                c.armed = True
+                cl.send(c, req("GET", "/v1/inbox?wait=%d&after=%s" %
+                               (a.wait, c.after), token))
+            batch += new
+            want = len(conns) + len(batch)
+            end = time.time() + 60
+            while b.metrics()["nrm_inbox_longpolls_waiting"] < want:
+                if cl.errors or answered["n"] or time.time() > end:
+                    die("a wave of %d long-polls was not held in 60 s "
+                        "(%d held of %d): %d client errors (%s), %d "
+                        "answers (%s)" % (len(new), b.metrics()[
+                            "nrm_inbox_longpolls_waiting"], want,
+                            cl.errors, cl.error_sample, answered["n"],
+                            answered["sample"]))
+                cl.poll(0.02)
+        conns += batch
         quiesce(b, cl, len(conns), base_q + len(conns), 60)
         if cl.errors or answered["n"]:
             die("while opening: %d client errors (%s), %d early answers "
@@ -810,8 +835,8 @@ def main():
     s.add_argument("--tag", default="s")
     load_parser(sub, "wakeup", 60, waiters=1000, cold_each=10, signals=30,
                 timeout=10)
-    m = load_parser(sub, "memory", 300, conns=10000, batch=1000, hold=2.0,
-                    follow=10.0)
+    m = load_parser(sub, "memory", 300, conns=10000, batch=1000, wave=100,
+                    hold=2.0, follow=10.0)
     m.add_argument("--pid", type=int, required=True)
     s = sub.add_parser("summary")
     s.add_argument("wakeup")

@@ -7,7 +7,7 @@
 #                          too; its default there is 20)
 #   BENCH_WARMUP=3         seconds of untimed warm-up of each mode first
 #   BENCH_AUDIT_BLOCKS=4   blocks of four runs (see below)
-#   BENCH_POOL=4           nrmd's db_pool_size
+#   BENCH_POOL=N           nrmd's db_pool_size (default 2 x CPUs + 1)
 #   BENCH_ENFORCE=1        also exit non-zero when the cost is above 10%
 #
 # Set-up (scripts/bench-lib.sh, as bench.sh): scripts/deps.sh, make, a
@@ -16,7 +16,7 @@
 # audit.enqueue, from pg_stat_user_functions; it costs every run alike),
 # migrations, one reporter key, a pseudonym key, an Ed25519 checkpoint
 # key (nrmctl audit keygen), and bin/nrmd on a free loopback port (plain
-# HTTP, log_level warn, db_pool_size 4, audit_seal_interval 1: the
+# HTTP, log_level warn, db_pool_size 2 x CPUs + 1, audit_seal_interval 1: the
 # default; checkpoints every 60 s into $TMP, the default interval).
 #
 # The load is bench.sh's: wrk -t2 -c16 with bench/intake.lua, POST

@@ -11,7 +11,7 @@
 #                            each of the ten regions)
 #   BENCH_INBOX_CONNS=10000  idle long-polls held for the memory figure
 #   BENCH_INBOX_PHASES="wakeup page memory"   which parts to run
-#   BENCH_POOL=4             nrmd's db_pool_size
+#   BENCH_POOL=N             nrmd's db_pool_size (default 2 x CPUs + 1)
 #   BENCH_ENFORCE=1          also exit non-zero when a target is missed
 #
 # Set-up (scripts/bench-lib.sh, as bench.sh): scripts/deps.sh, make, a
@@ -19,7 +19,7 @@
 # free port, with track_commit_timestamp = on (for the commit times below),
 # migrations, a reporter key and ten coordinator keys (VR13, the busy
 # region, and VR01..VR09, one key each), a pseudonym key, and bin/nrmd
-# on a free loopback port (plain HTTP, log_level warn, db_pool_size 4,
+# on a free loopback port (plain HTTP, log_level warn, db_pool_size 2 x CPUs + 1,
 # max_connections = BENCH_INBOX_CONNS + 200 (and the long-polls' and
 # connections' caps per key and address: one client holds them all),
 # longpoll_max_wait 300,
@@ -63,10 +63,15 @@
 #              10,000 queries, more than nrmd's database queue takes,
 #              every 30 s by default; it must not fall inside the
 #              measurement); bench/longpoll.py memory: VmRSS, then 10,000
-#              connections each with one long-poll (wait=300), opened in
-#              batches of 1,000, each batch waited for until nrmd holds
-#              it; VmRSS after each batch.  (after - before) / 10,000 in
-#              KiB, target < 8 KiB.  Then every connection is closed and
+#              connections each with one long-poll (wait=300) of the
+#              coordinators of VR01..VR09 (no case arrives there), opened
+#              in batches of 1,000, each in waves of 100 (nrmd holds a
+#              wave before the next opens: its listen backlog is 128),
+#              each batch waited for until nrmd holds it (the gauge
+#              nrm_inbox_longpolls_waiting) and its database queue is
+#              empty; VmRSS after each batch.  (after - before) / 10,000
+#              in KiB, target < 8 KiB; the load average is printed with
+#              it.  Then every connection is closed and
 #              nrmd followed (VmRSS, long-polls held, sockets in
 #              CLOSE_WAIT, descriptors) until it let them go (at most
 #              10 s); /readyz and one more long-poll wake-up must work
@@ -250,10 +255,12 @@ if has_phase memory; then
 	say "memory: a fresh nrmd (pid $NRMD_PID, longpoll_recheck = 300), $NCONNS idle long-polls (wait=300)"
 	curl -fsS -o /dev/null -H "Authorization: Bearer $CO_TOKEN" \
 	    "$URL/v1/inbox?limit=50" || die "GET /v1/inbox failed"
+	M_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 	run_bg python3 bench/longpoll.py memory --url "$URL" \
 	    --keys "$TMP/keys" --pid "$NRMD_PID" --out "$TMP/memory.json" \
 	    --conns "$NCONNS" ||
 		die "the memory benchmark failed"
+	M_LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 	M_LINE=$(python3 bench/longpoll.py memsummary "$TMP/memory.json")
 	indent <<<"$M_LINE" >&2
 	grep -q ' ok=1' <<<"$M_LINE" || FAILED=1
@@ -353,6 +360,8 @@ if [ -n "$M_LINE" ]; then
 	    "$(field fds_end "$M_LINE") ($(field fds0 "$M_LINE"))"
 	printf '%-44s %-26s\n' "  then /readyz; a long-poll wake-up (ms)" \
 	    "$(field readyz "$M_LINE"); $(field wake "$M_LINE") ($(field wake_ms "$M_LINE"))"
+	printf '%-44s %-26s\n' "  load average before; after" \
+	    "$M_LOAD0; $M_LOAD1"
 fi
 if has_phase page; then
 	echo

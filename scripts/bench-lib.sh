@@ -9,7 +9,8 @@
 # The sourcing script sets BENCH_NAME (the prefix of its messages) and
 # SECS (the length of a measured run); this file sets what every
 # benchmark shares: WARM (BENCH_WARMUP, default 3 s of warm-up), POOL
-# (BENCH_POOL, nrmd's db_pool_size, default 4), ENFORCE (BENCH_ENFORCE=1:
+# (BENCH_POOL, nrmd's db_pool_size, default nrmd's own: 2 x CPUs + 1),
+# ENFORCE (BENCH_ENFORCE=1:
 # a target not met fails the run), CONNS (16 client connections) and
 # THREADS (2 load generator threads).  The script then calls, in order:
 #
@@ -50,7 +51,10 @@
 
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 WARM=${BENCH_WARMUP:-3}
-POOL=${BENCH_POOL:-4}
+# nrmd's own default pool (config.h: 2 x online CPUs + 1, at most 64),
+# written out so that every report says what it ran with
+NCPU_ONLN=$(getconf _NPROCESSORS_ONLN)
+POOL=${BENCH_POOL:-$((2 * NCPU_ONLN + 1 > 64 ? 64 : 2 * NCPU_ONLN + 1))}
 ENFORCE=${BENCH_ENFORCE:-0}
 CONNS=16
 THREADS=2

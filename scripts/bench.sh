@@ -5,14 +5,14 @@
 #   BENCH_SECONDS=20   length of each measured run
 #   BENCH_WARMUP=3     seconds of untimed warm-up of each side first
 #   BENCH_ENFORCE=1    also exit non-zero when the mean ratio < 0.7
-#   BENCH_POOL=4       nrmd's db_pool_size (4 is the measured setting;
-#                      other values are for diagnosis)
+#   BENCH_POOL=N       nrmd's db_pool_size (default nrmd's own, 2 x
+#                      CPUs + 1; other values are for diagnosis)
 #
 # Set-up (scripts/bench-lib.sh, shared with bench-inbox.sh and
 # bench-audit.sh): scripts/deps.sh, make, a throwaway cluster
 # (scripts/pg.sh) in a mktemp directory under /tmp on a free port,
 # migrations, one reporter key, a pseudonym key, and bin/nrmd on a free
-# loopback port (plain HTTP only, log_level warn, db_pool_size 4).
+# loopback port (plain HTTP only, log_level warn, db_pool_size as nrmd's default).
 #
 # Each round runs, one after the other on the same database:
 #   intake   wrk -t2 -c16 with bench/intake.lua: POST /v1/signals with

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum cfg_type {
 	CFG_STR,
@@ -27,14 +28,25 @@ struct cfg_key {
 	long min, max; /* for CFG_INT */
 	bool reloadable;
 	const char *help;
+	/* CFG_INT: computes the default at load time (def then says how) */
+	int (*def_fn)(void);
 };
+
+/* db_pool_size's default: nrm_config_pool_default() of the online CPUs. */
+static int
+cfg_pool_default(void)
+{
+	return nrm_config_pool_default(sysconf(_SC_NPROCESSORS_ONLN));
+}
 
 /* clang-format off */
 #define CFG_KEY(n, t, d, lo, hi, r, h) \
-	{#n, t, offsetof(struct nrm_config, n), d, lo, hi, r, h}
+	{#n, t, offsetof(struct nrm_config, n), d, lo, hi, r, h, NULL}
 #define CFG_S(n, d, r, h) CFG_KEY(n, CFG_STR, d, 0, 0, r, h)
 #define CFG_I(n, d, lo, hi, r, h) CFG_KEY(n, CFG_INT, d, lo, hi, r, h)
 #define CFG_B(n, d, r, h) CFG_KEY(n, CFG_BOOL, d, 0, 1, r, h)
+#define CFG_IF(n, fn, how, lo, hi, r, h) \
+	{#n, CFG_INT, offsetof(struct nrm_config, n), how, lo, hi, r, h, fn}
 
 static const struct cfg_key cfg_keys[] = {
 	CFG_S(listen, "127.0.0.1:8080", false, "plain HTTP host:port"),
@@ -55,7 +67,11 @@ static const struct cfg_key cfg_keys[] = {
 	    "allow plain HTTP on a non-loopback address"),
 	CFG_S(database_url, "postgresql:///nrm", false,
 	    "libpq connection string of the nrm_app role"),
-	CFG_I(db_pool_size, "4", 1, 64, false, "database connections"),
+	CFG_IF(db_pool_size, cfg_pool_default, "2 x online CPUs + 1", 1,
+	    NRM_CONFIG_POOL_MAX, false,
+	    "request connections to the database (PostgreSQL's rule for a "
+	    "local server: 2 x its cores + 1; with a remote one, or several "
+	    "nrmd, set it from the server's cores)"),
 	CFG_I(db_connect_timeout, "5", 1, 300, true, "seconds"),
 	CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
 	CFG_I(db_reconnect_max, "5", 1, 300, true,
@@ -522,10 +538,14 @@ nrm_config_load(struct nrm_config *cfg, const char *path, struct nrm_error *err)
 	int rc = NRM_ERR;
 
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++)
-		if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].def, "default",
-			err) != NRM_OK)
+	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
+		if (cfg_keys[i].def_fn != NULL)
+			*(int *)cfg_slot(cfg, &cfg_keys[i]) =
+			    cfg_keys[i].def_fn();
+		else if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].def, "default",
+			     err) != NRM_OK)
 			goto out;
+	}
 	if (path != NULL) {
 		if (nrm_read_file(path, 1 << 20, &text, &len, "config", err) !=
 		    NRM_OK)
@@ -623,15 +643,28 @@ nrm_config_describe(void *stream)
 	    "NRM_<KEY> overrides):\n");
 	for (size_t i = 0; i < NRM_ARRAY_LEN(cfg_keys); i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		char range[48] = "";
+		char range[64] = "";
 
-		if (k->type == CFG_INT)
+		if (k->def_fn != NULL)
+			snprintf(range, sizeof(range), " (here %d) [%ld..%ld]",
+			    k->def_fn(), k->min, k->max);
+		else if (k->type == CFG_INT)
 			snprintf(range, sizeof(range), " [%ld..%ld]", k->min,
 			    k->max);
 		fprintf(f, "  %-22s default %s%s%s; %s\n", k->name,
 		    k->def[0] != '\0' ? k->def : "\"\"", range,
 		    k->reloadable ? ", reloadable" : "", k->help);
 	}
+}
+
+int
+nrm_config_pool_default(long cpus)
+{
+	if (cpus < 1)
+		cpus = 1; /* sysconf failed: one core */
+	if (cpus > (NRM_CONFIG_POOL_MAX - 1) / 2)
+		return NRM_CONFIG_POOL_MAX;
+	return 2 * (int)cpus + 1;
 }
 
 int

@@ -28,7 +28,7 @@ struct nrm_config {
 	bool tls_client_cert_required;
 	bool allow_remote_plain;
 	char *database_url;
-	int db_pool_size;
+	int db_pool_size; /* default nrm_config_pool_default(online CPUs) */
 	int db_connect_timeout; /* seconds */
 	int db_query_timeout; /* seconds */
 	int db_reconnect_max; /* seconds */
@@ -137,6 +137,19 @@ const char *nrm_config_origin(
  */
 char *nrm_config_retention_json(
     const char *by_reason, struct nrm_error *err) NRM_MUSTCHECK;
+
+/* The most request connections db_pool_size may ask for. */
+#define NRM_CONFIG_POOL_MAX 64
+
+/*
+ * db_pool_size's default on a machine with `cpus` online CPUs (sysconf's
+ * answer; below 1 counts as 1): PostgreSQL's rule of thumb for a server's
+ * connections, 2 x cores + 1 (the + 1 is the spindle of the rule, for a
+ * database that mostly runs from its cache), at most NRM_CONFIG_POOL_MAX.
+ * A database on this machine has these cores; one elsewhere, or shared
+ * by several nrmd, needs an explicit value.
+ */
+int nrm_config_pool_default(long cpus);
 
 /* Print the key table (name, default, range, reloadable) for --help. */
 void nrm_config_describe(void *stream);

@@ -232,9 +232,16 @@ conn_first_deadline(evutil_socket_t fd, short what, void *arg)
 	shutdown(o->fd, SHUT_RDWR);
 }
 
-/* Open connections of client address addr (stale entries dropped). */
+/*
+ * Open connections of client address addr.  With `verify`, each entry's
+ * socket is looked at (an fstat) and stale entries are dropped; without,
+ * the entries are counted as they stand, which is never fewer: the cap
+ * needs the exact count only when that one reaches it (thousands of
+ * connections from one address, a NAT or a proxy, cost an fstat each
+ * for every new one otherwise).
+ */
 static int
-conn_count_address(struct nrm_conns *cs, const char *addr)
+conn_count_address(struct nrm_conns *cs, const char *addr, bool verify)
 {
 	int n = 0;
 
@@ -243,7 +250,7 @@ conn_count_address(struct nrm_conns *cs, const char *addr)
 
 		if (o == NULL || o->ino == 0 || strcmp(o->addr, addr) != 0)
 			continue;
-		if (conn_inode(fd) != o->ino) {
+		if (verify && conn_inode(fd) != o->ino) {
 			event_del(&o->first);
 			o->ino = 0;
 			continue;
@@ -293,7 +300,8 @@ conn_admit(struct nrm_conns *cs, evutil_socket_t fd)
 		event_del(&o->first);
 	o->ino = 0;
 	if (addr[0] != '\0' && cs->max_per_address > 0 &&
-	    conn_count_address(cs, addr) >= cs->max_per_address) {
+	    conn_count_address(cs, addr, false) >= cs->max_per_address &&
+	    conn_count_address(cs, addr, true) >= cs->max_per_address) {
 		cs->refused.per_address++;
 		nrm_info("closing a new connection over the per-address cap "
 			 "max=%d",

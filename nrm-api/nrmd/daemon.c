@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -621,8 +622,11 @@ nrm_daemon_init(
 			    n);
 	}
 	app->jobs = nrm_jobs_start(app);
-	nrm_info("nrmd started version=%s schema_needed=%d pool=%d workers=%d",
+	/* pool: db_pool_size, by default from cpus (config.h) */
+	nrm_info("nrmd started version=%s schema_needed=%d pool=%d cpus=%ld "
+		 "workers=%d",
 	    NRM_VERSION, NRM_SCHEMA_VERSION, app->cfg.db_pool_size,
+	    sysconf(_SC_NPROCESSORS_ONLN),
 	    app->cfg.worker_threads > 0 ? app->cfg.worker_threads
 					: nrm_workers_default_threads());
 	return NRM_OK;

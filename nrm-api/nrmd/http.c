@@ -580,6 +580,20 @@ http_bind(struct nrm_http *h, struct evhttp *s, const char *hostport,
 		return nrm_error_set(err, NRM_E_INTERNAL, key,
 		    "could not listen on %s", hostport);
 	*lev = evhttp_bound_socket_get_listener(bs);
+	/*
+	 * evhttp listens with a backlog of 128.  When every console's
+	 * long-poll reconnects at once (a restart), the kernel drops the
+	 * connections beyond it, and one whose handshake or first request
+	 * bytes were dropped waits for its client's retransmission (seconds,
+	 * doubling), which handshake_timeout may end.  Room for
+	 * max_connections, as PostgreSQL sizes its own (the kernel caps it
+	 * at net.core.somaxconn).
+	 */
+	if (listen(evconnlistener_get_fd(*lev), h->app->cfg.max_connections) !=
+	    0)
+		nrm_warn(
+		    "could not widen the listen backlog addr=%s backlog=%d",
+		    hostport, h->app->cfg.max_connections);
 	nrm_conns_watch_listener(h->conns, *lev);
 	evhttp_set_allowed_methods(s,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

@@ -139,7 +139,8 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 	int fds = nrm_conns_open_fds();
 
 	metrics_head(b, "nrm_db_pool_size", "gauge",
-	    "Pool connections configured (db_pool_size).");
+	    "Pool request connections (db_pool_size; by default 2 x "
+	    "online CPUs + 1).");
 	evbuffer_add_printf(b, "nrm_db_pool_size %d\n", st->pool_size);
 	metrics_head(b, "nrm_db_connections_busy", "gauge",
 	    "Pool connections with a query out.");

@@ -699,6 +699,124 @@ COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, text) IS
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
 
 /*
+ * The JSON of GET /v1/cases/{id}: the case (its inbox item and more), the
+ * signal, the subject, the history (newest first) and the version, read
+ * with the caller's privileges and row-level security; the sealed
+ * values in "sealed" ({"data_key", "fields": [{path, aad, value}]}) for
+ * nrmd to open, absent for a case stored before 0017 (its plaintext
+ * columns answer).  0007 created it, 0017 added "sealed"; its body
+ * stands here since issue 16: one statement (PL/pgSQL, so that its plan
+ * is cached on the connection: a LANGUAGE sql function with a SET
+ * clause is planned again at every call), every timestamp written
+ * with to_char inline (as care.case_item's, 0028) and the sealed fields
+ * and data key built in the statement, no function call per history
+ * entry or sealed value (api.rfc3339, care.sealed_field,
+ * care.data_key_json and care.b64 have a SET clause and are never
+ * inlined).  The text is the same (tests/db/51_case_json.sql).
+ */
+CREATE OR REPLACE FUNCTION care.case_json(p_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb;
+BEGIN
+	SELECT pg_catalog.jsonb_build_object(
+	    'case', i.item || pg_catalog.jsonb_build_object(
+	        'signal_id', c.signal_id,
+	        'rule_id', c.rule_id,
+	        'ruleset_version', c.ruleset_version,
+	        'explanation', c.explanation,
+	        'escalated_at', pg_catalog.to_char(c.escalated_at
+	            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+	        'updated_at', pg_catalog.to_char(c.updated_at
+	            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+	    'signal', pg_catalog.jsonb_build_object(
+	        'signal_id', s.id,
+	        'received_at', pg_catalog.to_char(s.received_at
+	            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+	        'observed_at', pg_catalog.to_char(s.observed_at
+	            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
+	            'kind', ra.kind),
+	        'reporter_reference', s.reporter_reference,
+	        'municipality_code', s.municipality_code,
+	        'routed_region', s.region_code,
+	        'minor', s.minor,
+	        'age_estimate', s.age_estimate,
+	        'gender', s.gender,
+	        'nationality', s.nationality,
+	        'languages', pg_catalog.to_jsonb(s.languages),
+	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+	        'control_means', pg_catalog.to_jsonb(s.control_means),
+	        'immediate_danger', s.immediate_danger,
+	        'needs_shelter', s.needs_shelter,
+	        'consent', s.consent),
+	    'subject', pg_catalog.jsonb_build_object(
+	        'given_name', sub.given_name,
+	        'family_name', sub.family_name,
+	        'birth_date', sub.birth_date,
+	        'phone', sub.phone,
+	        'address', sub.address,
+	        'narrative', sub.narrative),
+	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        pg_catalog.jsonb_build_object('at', pg_catalog.to_char(h.at
+	            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+	            'action', h.action, 'by', h.api_key_id,
+	            'detail', h.detail) ORDER BY h.id DESC)
+	        FROM care.case_history h WHERE h.case_id = c.id),
+	        '[]'::jsonb),
+	    'version', c.version)
+	    || CASE WHEN s.data_key_id IS NOT NULL THEN
+	    pg_catalog.jsonb_build_object('sealed',
+	        pg_catalog.jsonb_build_object(
+	        'data_key', CASE WHEN k.id IS NOT NULL THEN
+	            pg_catalog.jsonb_build_object('id', k.id,
+	                'kek_id', k.kek_id,
+	                'wrapped', pg_catalog.translate(pg_catalog.encode(
+	                    k.wrapped, 'base64'), E'\n', '')) END,
+	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(
+	            pg_catalog.jsonb_build_object('path', f.path,
+	                'aad', f.col || '/' || s.id::text,
+	                'value', pg_catalog.translate(pg_catalog.encode(
+	                    f.ct, 'base64'), E'\n', '')) ORDER BY f.n)
+	            FROM (VALUES
+	            (1, 'signal.reporter_reference',
+	                'intake.signal/reporter_reference',
+	                s.reporter_reference_ct),
+	            (2, 'subject.given_name', 'care.subject/given_name',
+	                sub.given_name_ct),
+	            (3, 'subject.family_name', 'care.subject/family_name',
+	                sub.family_name_ct),
+	            (4, 'subject.birth_date', 'care.subject/birth_date',
+	                sub.birth_date_ct),
+	            (5, 'subject.phone', 'care.subject/phone', sub.phone_ct),
+	            (6, 'subject.address', 'care.subject/address',
+	                sub.address_ct),
+	            (7, 'subject.narrative', 'care.subject/narrative',
+	                sub.narrative_ct)) f(n, path, col, ct)
+	            WHERE f.ct IS NOT NULL), '[]'::jsonb)))
+	    ELSE '{}'::jsonb END
+	INTO v
+	FROM care.case c
+	JOIN care.case_item i ON i.id = c.id
+	JOIN intake.signal s ON s.id = c.signal_id
+	JOIN auth.agency ra ON ra.id = s.agency_id
+	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
+	LEFT JOIN care.data_key k ON k.id = s.data_key_id
+	WHERE c.id = p_id;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION care.case_json(uuid) IS
+    'The JSON of GET /v1/cases/{id} (PERSONAL DATA, the sealed values in '
+    '"sealed" for nrmd to open), read with the caller''s privileges and '
+    'row-level security; not audited itself.';
+REVOKE ALL ON FUNCTION care.case_json(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION care.case_json(uuid) TO nrm_coordinator,
+    nrm_assessor, nrm_privacy;
+
+/*
  * GET /v1/cases/{id} as 0006 left it, plus: p_reason (NRM-Reason);
  * purpose and reason checked by api.read_purpose (400, audited failed/
  * bad_request); a case outside the caller's scope is read only with
@@ -726,7 +844,9 @@ DECLARE
 	v_lim record;
 	v_beyond boolean := false;
 	v_body jsonb;
-	v_merge jsonb;
+	v_erased jsonb;
+	v_merged jsonb;
+	v_merged_from jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator', 'assessor'], 'case.read', 'case',
@@ -784,25 +904,25 @@ BEGIN
 		END IF;
 	END IF;
 
-	-- an erased case says so: "erased": {at, ground} (82_privacy.sql)
-	v_body := care.case_json(p_case_id) || care.erasure_json(p_case_id);
-	-- held_by_me: whether the caller (its key; a person's own key)
-	-- holds the case, so a screen offers only the actions that fit.
-	v_body := pg_catalog.jsonb_set(v_body, '{case,held_by_me}',
-	    pg_catalog.to_jsonb(COALESCE(
-	        v_body->'case'->>'holder' = v_p.key_id::text, false)));
-	-- a merged case names its target ("merged"); a target lists the
-	-- cases merged into it that the caller sees ("merged_from"); both
-	-- only when there is something to say (0026)
-	v_merge := care.merge_json(p_case_id);
-	IF v_merge IS NOT NULL THEN
-		v_body := pg_catalog.jsonb_set(v_body, '{case,merged}', v_merge);
-	END IF;
-	v_merge := care.merged_from_json(p_case_id);
-	IF v_merge IS NOT NULL THEN
-		v_body := pg_catalog.jsonb_set(v_body, '{case,merged_from}',
-		    v_merge);
-	END IF;
+	-- The body's parts in one statement: the case (care.case_json); an
+	-- erased case says so: "erased": {at, ground} (82_privacy.sql); a
+	-- merged case names its target ("merged"), a target lists the cases
+	-- merged into it that the caller sees ("merged_from"), both only
+	-- when there is something to say (0026).  held_by_me: whether the
+	-- caller (its key; a person's own key) holds the case, so a screen
+	-- offers only the actions that fit.
+	SELECT care.case_json(p_case_id), care.erasure_json(p_case_id),
+	    care.merge_json(p_case_id), care.merged_from_json(p_case_id)
+	INTO v_body, v_erased, v_merged, v_merged_from;
+	v_body := pg_catalog.jsonb_set(v_body, '{case}', (v_body->'case')
+	    || pg_catalog.jsonb_build_object('held_by_me', COALESCE(
+	        v_body->'case'->>'holder' = v_p.key_id::text, false))
+	    || CASE WHEN v_merged IS NOT NULL THEN
+	        pg_catalog.jsonb_build_object('merged', v_merged)
+	        ELSE '{}'::jsonb END
+	    || CASE WHEN v_merged_from IS NOT NULL THEN
+	        pg_catalog.jsonb_build_object('merged_from', v_merged_from)
+	        ELSE '{}'::jsonb END) || v_erased;
 
 	PERFORM api.audit_read(v_p.key_id, v_p.agency_id, v_p.role,
 	    'case.read', 'case', p_case_id::text, v_rp.purpose, v_rp.reason,

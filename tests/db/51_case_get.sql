@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 \ir fixtures.psql
 
 DO $$
@@ -173,6 +173,103 @@ SELECT is_empty($$SELECT 1 FROM care.case_history h
     WHERE h.detail::text ~
         '(Ana|Teststraat|test narrative|1994-03-02|0000 0000|PV-2024)'$$,
     'no personal data in any history detail');
+
+-- Issue 16: care.case_json is one statement now (sql/api/30_cases.sql);
+-- its text is the one 0017's body wrote, for every case here (history
+-- of several entries, transferred, national desk, sealed values).
+CREATE FUNCTION pg_temp.case_json_0017(p_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb;
+BEGIN
+	SELECT pg_catalog.jsonb_build_object(
+	    'case', i.item || pg_catalog.jsonb_build_object(
+	        'signal_id', c.signal_id,
+	        'rule_id', c.rule_id,
+	        'ruleset_version', c.ruleset_version,
+	        'explanation', c.explanation,
+	        'escalated_at', api.rfc3339(c.escalated_at),
+	        'updated_at', api.rfc3339(c.updated_at)),
+	    'signal', pg_catalog.jsonb_build_object(
+	        'signal_id', s.id,
+	        'received_at', api.rfc3339(s.received_at),
+	        'observed_at', api.rfc3339(s.observed_at),
+	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
+	            'kind', ra.kind),
+	        'reporter_reference', s.reporter_reference,
+	        'municipality_code', s.municipality_code,
+	        'routed_region', s.region_code,
+	        'minor', s.minor,
+	        'age_estimate', s.age_estimate,
+	        'gender', s.gender,
+	        'nationality', s.nationality,
+	        'languages', pg_catalog.to_jsonb(s.languages),
+	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
+	        'control_means', pg_catalog.to_jsonb(s.control_means),
+	        'immediate_danger', s.immediate_danger,
+	        'needs_shelter', s.needs_shelter,
+	        'consent', s.consent),
+	    'subject', pg_catalog.jsonb_build_object(
+	        'given_name', sub.given_name,
+	        'family_name', sub.family_name,
+	        'birth_date', sub.birth_date,
+	        'phone', sub.phone,
+	        'address', sub.address,
+	        'narrative', sub.narrative),
+	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
+	        pg_catalog.jsonb_build_object('at', api.rfc3339(h.at),
+	            'action', h.action, 'by', h.api_key_id,
+	            'detail', h.detail) ORDER BY h.id DESC)
+	        FROM care.case_history h WHERE h.case_id = c.id),
+	        '[]'::jsonb),
+	    'version', c.version,
+	    'sealed', CASE WHEN s.data_key_id IS NOT NULL THEN
+	        pg_catalog.jsonb_build_object(
+	        'data_key', care.data_key_json(s.data_key_id),
+	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(v.f)
+	            FROM (VALUES
+	            (care.sealed_field('signal.reporter_reference',
+	                'intake.signal/reporter_reference', s.id,
+	                s.reporter_reference_ct)),
+	            (care.sealed_field('subject.given_name',
+	                'care.subject/given_name', s.id, sub.given_name_ct)),
+	            (care.sealed_field('subject.family_name',
+	                'care.subject/family_name', s.id,
+	                sub.family_name_ct)),
+	            (care.sealed_field('subject.birth_date',
+	                'care.subject/birth_date', s.id, sub.birth_date_ct)),
+	            (care.sealed_field('subject.phone',
+	                'care.subject/phone', s.id, sub.phone_ct)),
+	            (care.sealed_field('subject.address',
+	                'care.subject/address', s.id, sub.address_ct)),
+	            (care.sealed_field('subject.narrative',
+	                'care.subject/narrative', s.id, sub.narrative_ct)))
+	            v(f) WHERE v.f IS NOT NULL), '[]'::jsonb))
+	        END)
+	INTO v
+	FROM care.case c
+	JOIN care.case_item i ON i.id = c.id
+	JOIN intake.signal s ON s.id = c.signal_id
+	JOIN auth.agency ra ON ra.id = s.agency_id
+	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
+	WHERE c.id = p_id;
+	-- a case stored before 0017 answers as it did
+	IF v->'sealed' = 'null'::jsonb THEN
+		v := v - 'sealed';
+	END IF;
+	RETURN v;
+END
+$$;
+SELECT ok((SELECT count(*) FROM care.case c
+    JOIN care.case_history h ON h.case_id = c.id) >= 6
+    AND (SELECT count(*) FROM care.case) >= 2,
+    'cases with histories to compare');
+SELECT is_empty($$SELECT c.id FROM care.case c
+    WHERE care.case_json(c.id) IS DISTINCT FROM
+        pg_temp.case_json_0017(c.id)$$,
+    'care.case_json writes what 0017''s body wrote, for every case');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,6 +2,8 @@
 beyond the limit.  The daemon must survive all of them and serve again."""
 
 import os
+import select
+import signal
 import socket
 import time
 
@@ -179,3 +181,46 @@ def test_client_disconnect_mid_request_is_harmless(nrmd_factory, keys, db):
     assert db.count("select count(*) from care.case c where not exists "
                     "(select 1 from intake.signal s where s.id = "
                     "c.signal_id)") == 0
+
+
+def test_listen_backlog_holds_a_reconnect_storm(nrmd_factory):
+    """Issue 16: while nrmd accepts nothing (stopped), the kernel still
+    completes the handshakes of 300 new connections: the listen backlog
+    is max_connections (the kernel caps it at net.core.somaxconn), not
+    libevent's 128, so when every console reconnects at once none waits
+    for a dropped SYN's retransmission.  Then nrmd serves them."""
+    with open("/proc/sys/net/core/somaxconn") as f:
+        somaxconn = int(f.read())
+    n = min(300, somaxconn)
+    d = nrmd_factory(config={"max_connections": 1024})
+    socks = []
+    d.proc.send_signal(signal.SIGSTOP)
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", d.port))
+            socks.append(s)
+        # A dropped SYN is sent again after 1 s and 3 s: wait past both.
+        deadline = time.monotonic() + 4
+        done = set()
+        while time.monotonic() < deadline and len(done) < n:
+            _, w, _ = select.select([], [s for s in socks
+                                         if s not in done], [], 0.2)
+            for s in w:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    done.add(s)
+        assert len(done) == n, (
+            "%d of %d handshakes completed while nrmd was stopped (a "
+            "backlog of 128 completes 129)" % (len(done), n))
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+    for s in socks[:50]:
+        s.setblocking(True)
+        s.settimeout(10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    for s in socks[:50]:
+        assert s.recv(64).startswith(b"HTTP/1.1 200"), "not served"
+    for s in socks:
+        s.close()
+    assert requests.get(d.url + "/healthz", timeout=5).status_code == 200

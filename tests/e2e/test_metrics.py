@@ -3,13 +3,15 @@ presents the token of metrics_token_file once one is set.  The counts
 hold no personal data, but a national intake rate is operations'
 business only (issue 5: nothing leaks through counts)."""
 
+import os
+import re
 import socket
 import subprocess
 
 import pytest
 import requests
 
-from nrm_e2e.env import NRMD, ROOT, clean_env, free_port
+from nrm_e2e.env import NRMD, ROOT, clean_env, free_port, wait_for
 
 TOKEN = "metrics-" + "k3Jq9vT2xW7pL5mN8rB4cZ6yH1dF0gA"
 
@@ -101,6 +103,34 @@ def test_worker_pool_metrics(nrmd_factory):
         assert '\nnrm_worker_jobs_total{outcome="%s"} 0\n' % outcome \
             in text, outcome
     assert "workers=2" in d.log_text()
+
+
+def gauge(d, name):
+    text = requests.get(d.url + "/metrics", timeout=5).text
+    m = re.search(r"(?m)^%s (\S+)$" % re.escape(name), text)
+    assert m, name
+    return float(m.group(1))
+
+
+def test_pool_follows_the_cores(nrmd_factory):
+    """db_pool_size left out (issue 16): 2 x the online CPUs + 1 (at
+    most 64), logged at start-up with the CPU count, reported on
+    /metrics, and opened (connections up: the pool and the jobs' own
+    one).  An explicit value wins over the formula."""
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    want = min(2 * cpus + 1, 64)
+    d = nrmd_factory(config={"db_pool_size": None})
+    assert "db_pool_size" not in d.config_path.read_text()
+    assert gauge(d, "nrm_db_pool_size") == want
+    assert "pool=%d cpus=%d " % (want, cpus) in d.log_text()
+    wait_for(lambda: gauge(d, "nrm_db_connections_up") == want + 1, 20,
+             what="%d connections up" % (want + 1))
+    explicit = 3 if want != 3 else 2
+    d = nrmd_factory(config={"db_pool_size": explicit})
+    assert gauge(d, "nrm_db_pool_size") == explicit
+    assert "pool=%d cpus=%d " % (explicit, cpus) in d.log_text()
+    wait_for(lambda: gauge(d, "nrm_db_connections_up") == explicit + 1, 20,
+             what="%d connections up" % (explicit + 1))
 
 
 def test_sigterm_joins_the_workers(nrmd_factory):

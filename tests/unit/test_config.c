@@ -192,6 +192,53 @@ test_environment_wins(void **state)
 	unsetenv("NRM_DATABASE_URL");
 }
 
+/* PostgreSQL's 2 x cores + 1, from one core up, at most 64. */
+static void
+test_pool_default_formula(void **state)
+{
+	static const struct {
+		long cpus;
+		int pool;
+	} cases[] = {{-1, 3}, {0, 3}, {1, 3}, {2, 5}, {4, 9}, {8, 17}, {31, 63},
+	    {32, 64}, {33, 64}, {1024, 64}, {2147483647L, 64}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (nrm_config_pool_default(cases[i].cpus) != cases[i].pool)
+			fail_msg("%ld CPUs: pool %d, want %d", cases[i].cpus,
+			    nrm_config_pool_default(cases[i].cpus),
+			    cases[i].pool);
+}
+
+/*
+ * Without db_pool_size the pool follows this machine's online CPUs; a
+ * value in the file wins over that, the environment over both.
+ */
+static void
+test_pool_default_follows_cores(void **state)
+{
+	struct nrm_config cfg;
+	struct nrm_error err;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 3 : cpus > 31 ? 64 : 2 * (int)cpus + 1;
+
+	(void)state;
+	write_config("listen = 127.0.0.1:1000\n");
+	assert_int_equal(nrm_config_load(&cfg, cfg_path, &err), NRM_OK);
+	assert_int_equal(cfg.db_pool_size, want);
+	nrm_config_free(&cfg);
+	/* an explicit value wins, even one the formula gives nowhere */
+	write_config("listen = 127.0.0.1:1000\ndb_pool_size = 2\n");
+	assert_int_equal(nrm_config_load(&cfg, cfg_path, &err), NRM_OK);
+	assert_int_equal(cfg.db_pool_size, 2);
+	nrm_config_free(&cfg);
+	setenv("NRM_DB_POOL_SIZE", "64", 1);
+	assert_int_equal(nrm_config_load(&cfg, cfg_path, &err), NRM_OK);
+	assert_int_equal(cfg.db_pool_size, 64);
+	nrm_config_free(&cfg);
+	unsetenv("NRM_DB_POOL_SIZE");
+}
+
 static void
 test_reload_merge(void **state)
 {
@@ -200,7 +247,9 @@ test_reload_merge(void **state)
 	char changed[128];
 
 	(void)state;
-	write_config("listen = 127.0.0.1:1000\nlog_level = info\n");
+	/* An explicit pool: its default follows the machine's cores. */
+	write_config("listen = 127.0.0.1:1000\nlog_level = info\n"
+		     "db_pool_size = 4\n");
 	assert_int_equal(nrm_config_load(&run, cfg_path, &err), NRM_OK);
 	write_config("listen = 127.0.0.1:3000\nlog_level = debug\n"
 		     "db_pool_size = 9\n");
@@ -239,6 +288,8 @@ main(void)
 	    cmocka_unit_test(test_defaults_and_file),
 	    cmocka_unit_test(test_remote_plain_allowed),
 	    cmocka_unit_test(test_environment_wins),
+	    cmocka_unit_test(test_pool_default_formula),
+	    cmocka_unit_test(test_pool_default_follows_cores),
 	    cmocka_unit_test(test_reload_merge),
 	    cmocka_unit_test(test_missing_file),
 	};
