@@ -373,13 +373,30 @@ export async function enrolAndLogin(page, who) {
 /*
  * A person's session for setting up and checking through the API (a
  * page of its own; enrolled through the API unless it already is):
- * {page, csrf, id}.
+ * {page, csrf, id}.  The session is kept in the fixture and used again
+ * by later calls (of any test file) while nrmd still knows it: a new
+ * login would need a TOTP step of its own (nextCode), and the setup of
+ * one file after another waited up to 30 s for one (23 s seen).
  */
 export async function apiSession(browser, who) {
 	const page = await newPage(browser);
+	const kept = fixture().persons[who].api_session;
+	if (kept) {
+		await page.context().addCookies([{name: kept.name,
+			value: kept.value, url: BASE}]);
+		const r = await page.request.get(BASE + '/v1/session');
+		if (r.status() === 200)
+			return {page, csrf: kept.csrf, id: (await r.json()).person.id};
+		await page.context().clearCookies();
+	}
 	if (!fixture().persons[who].enrolled)
 		await enrolViaApi(page, who);
 	const b = await loginViaApi(page, who);
+	const c = (await page.context().cookies(BASE))
+		.find((x) => x.name.endsWith('nrm_session'));
+	assert.ok(c, `no session cookie for ${who}`);
+	remember(who, {api_session: {name: c.name, value: c.value,
+	                             csrf: b.csrf_token}});
 	return {page, csrf: b.csrf_token, id: b.person.id};
 }
 
