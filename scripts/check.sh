@@ -16,7 +16,8 @@
 #   migrate-fwd tests/db/migrate_forward.sh: a released database migrates
 #              forward without loss
 #   e2e        tests/e2e (pytest) against bin/nrmd and a private cluster
-#   asan-build make asan (ASan + UBSan)
+#   asan-build make asan (ASan + UBSan), in the background (nice 10)
+#              while unit .. migrate-fwd run
 #   e2e-asan   tests/e2e again against build/asan/bin/nrmd
 #   browser    tests/browser/run.sh: the console in chromium (Playwright)
 #              against the release build, one TAP line per test
@@ -248,6 +249,22 @@ if step build make -j"$JOBS"; then
 	BUILD_OK=1
 fi
 
+# The ASan build (for e2e-asan) compiles in the background at nice 10
+# while the unit and database tiers run, which leave a core idle much
+# of their time; the e2e tier waits for it (build/web is rebuilt by it
+# too).  NRM_CHECK_SERIAL=1 builds it in its place, after the browser.
+ASAN_PID=
+if [ "${NRM_CHECK_SERIAL:-0}" != 1 ]; then
+	banner "asan-build: make -j$JOBS asan (nice 10, beside the unit and database tiers; log $LOGDIR/asan-build.log)"
+	(
+		t0=$(date +%s)
+		nice -n 10 make -j"$JOBS" asan >"$LOGDIR/asan-build.log" 2>&1
+		rc=$?
+		echo "$rc $(($(date +%s) - t0))" >"$LOGDIR/asan-build.rc"
+	) &
+	ASAN_PID=$!
+fi
+
 counted unit "$LOGDIR/unit.log" make -j"$JOBS" unit
 # nrmctl indicators check: the register's checker (no database).
 counted indicators-cli "$LOGDIR/indicators-cli.log" tests/db/indicators_cli.sh
@@ -305,6 +322,15 @@ if step cluster scripts/pg.sh start "$PGDIR" "$PGPORT"; then
 	    NRM_SUPERUSER_URL NRM_PG_DIR
 else
 	skip_tier db "no cluster"
+fi
+
+ASAN_OK=0
+if [ -n "$ASAN_PID" ]; then
+	wait "$ASAN_PID"
+	background_tier asan-build "$LOGDIR/asan-build.log" \
+	    "$LOGDIR/asan-build.rc" "beside unit and db, nice 10"
+	read -r rc _ <"$LOGDIR/asan-build.rc" 2>/dev/null && [ "$rc" -eq 0 ] &&
+		ASAN_OK=1
 fi
 
 # End-to-end, against the release build (the suite starts its own
@@ -369,7 +395,10 @@ elif [ "${NRM_CHECK_SERIAL:-0}" != 1 ]; then
 fi
 
 # End-to-end again, against the ASan + UBSan build.
-if step asan-build make -j"$JOBS" asan; then
+if [ -z "$ASAN_PID" ] && step asan-build make -j"$JOBS" asan; then
+	ASAN_OK=1
+fi
+if [ "$ASAN_OK" -eq 1 ]; then
 	pytest_tier e2e-asan NRM_NRMD="$ROOT/build/asan/bin/nrmd" \
 	    NRM_E2E_READY_TIMEOUT=40
 else

@@ -26,7 +26,8 @@ export const ROOT = resolve(HERE, '..', '..');
 /* The packages live in web/node_modules (web/package-lock.json). */
 const require = createRequire(join(ROOT, 'web', 'package.json'));
 const {chromium} = require('playwright-core');
-const AxeBuilder = require('@axe-core/playwright').default;
+/* axe-core as @axe-core/playwright pins it (its dependency) */
+const axe = createRequire(require.resolve('@axe-core/playwright'))('axe-core');
 
 export const BASE = process.env.NRM_URL;
 export const FIXTURE = process.env.NRM_FIXTURE;
@@ -120,13 +121,34 @@ export function assertClean(page) {
 
 /* --- checks ------------------------------------------------------------ */
 
-/* axe at WCAG 2.1 AA: zero violations. */
+/*
+ * axe at WCAG 2.1 AA: zero violations.  axe.run in the page itself,
+ * its source put in once per document: @axe-core/playwright put it in
+ * two or three times per scan (and by default opened a second page to
+ * merge the frames' results), which cost more than a scan of most
+ * screens.  axe.run reaches same-origin frames only, so a frame of
+ * another origin fails the check.  Only the violations are worked out
+ * in full (resultTypes): the passes are not looked at.
+ */
+const AXE_OPTIONS = {
+	runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
+	                                'wcag21aa']},
+	resultTypes: ['violations'],
+};
+
 export async function axeCheck(page, name) {
-	const r = await new AxeBuilder({page})
-		.withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-		.analyze();
-	const v = r.violations.map((x) => `${x.id} (${x.impact}): ${x.help} ` +
-		x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
+	const origin = new URL(page.url()).origin;
+	const foreign = page.frames().map((f) => f.url())
+		.filter((u) => u !== '' && u !== 'about:blank' &&
+		        new URL(u).origin !== origin);
+	assert.deepEqual(foreign, [], `frames of another origin on ${name}`);
+	if (await page.evaluate(() => window.axe?.version) !== axe.version)
+		await page.evaluate(axe.source);
+	const v = await page.evaluate(async (options) => {
+		const r = await window.axe.run(document, options);
+		return r.violations.map((x) => `${x.id} (${x.impact}): ${x.help} ` +
+			x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
+	}, AXE_OPTIONS);
 	assert.deepEqual(v, [], `axe violations on ${name}`);
 }
 
@@ -148,9 +170,11 @@ export async function shot(page, name) {
 /*
  * axe, no sideways scrolling of the page, and screenshots at both
  * widths: every screen's routine.  (A wide table scrolls inside its
- * own .nrm-table-wrap; the page itself never does.)
+ * own .nrm-table-wrap; the page itself never does.)  Each width is set
+ * once for its three checks; the viewport is 1280 px wide after.
  */
 export async function checkScreen(page, name) {
+	mkdirSync(SHOTS, {recursive: true});
 	for (const w of WIDTHS) {
 		await page.setViewportSize({width: w, height: 900});
 		await axeCheck(page, `${name} at ${w} px`);
@@ -168,9 +192,10 @@ export async function checkScreen(page, name) {
 		});
 		assert.ok(over <= 0, `${name} at ${w} px: the page is ${over} px ` +
 		          `wider than the window: ${wide.join('; ')}`);
+		await page.screenshot({path: join(SHOTS, `${name}-${w}.png`),
+		                       fullPage: true});
 	}
 	await page.setViewportSize({width: 1280, height: 900});
-	await shot(page, name);
 }
 
 /*
@@ -348,13 +373,30 @@ export async function enrolAndLogin(page, who) {
 /*
  * A person's session for setting up and checking through the API (a
  * page of its own; enrolled through the API unless it already is):
- * {page, csrf, id}.
+ * {page, csrf, id}.  The session is kept in the fixture and used again
+ * by later calls (of any test file) while nrmd still knows it: a new
+ * login would need a TOTP step of its own (nextCode), and the setup of
+ * one file after another waited up to 30 s for one (23 s seen).
  */
 export async function apiSession(browser, who) {
 	const page = await newPage(browser);
+	const kept = fixture().persons[who].api_session;
+	if (kept) {
+		await page.context().addCookies([{name: kept.name,
+			value: kept.value, url: BASE}]);
+		const r = await page.request.get(BASE + '/v1/session');
+		if (r.status() === 200)
+			return {page, csrf: kept.csrf, id: (await r.json()).person.id};
+		await page.context().clearCookies();
+	}
 	if (!fixture().persons[who].enrolled)
 		await enrolViaApi(page, who);
 	const b = await loginViaApi(page, who);
+	const c = (await page.context().cookies(BASE))
+		.find((x) => x.name.endsWith('nrm_session'));
+	assert.ok(c, `no session cookie for ${who}`);
+	remember(who, {api_session: {name: c.name, value: c.value,
+	                             csrf: b.csrf_token}});
 	return {page, csrf: b.csrf_token, id: b.person.id};
 }
 
