@@ -12,7 +12,8 @@
 # defines ab_use A|B (what start_nrmd then starts: NRMD_BIN, NRMD_CONF,
 # the environment).  bench_ab then:
 #   - lets each side store READ_SET signals of its own (bench/body.json),
-#     the case ids it reads (a side may open only what it sealed);
+#     the case ids it reads (a side may open only what it sealed), then
+#     turns autovacuum off (ALTER SYSTEM: the cluster is the bench's own);
 #   - runs ROUNDS rounds, A then B in odd rounds and B then A in even
 #     ones, each side on a fresh nrmd: an
 #     untimed warm-up of WARM s of intake, then
@@ -21,8 +22,10 @@
 #       read    wrk -t2 -c16 with bench/case_read.lua (GET /v1/cases/{id}
 #               round-robin over the side's ids), every answer 200
 #   - fails (fail) on an unexpected answer or a socket error;
-#   - starts every measured run right after a CHECKPOINT, so that no
-#     run pays for another's full-page writes, and takes the CPU time of
+#   - starts every measured run right after VACUUM ANALYZE and a
+#     CHECKPOINT, so that no run pays for another's dead rows or
+#     full-page writes, nor for an autovacuum pass that happens to fall
+#     in it, and takes the CPU time of
 #     nrmd and PostgreSQL around it (bench-lib.sh's snapshot);
 #   - sets AB_RPS[kind-side] (mean req/s over the rounds),
 #     AB_LAT[kind-side] (the rounds' "p50/p99" ms), AB_CPU[kind-side]
@@ -45,6 +48,7 @@ bench_ab_setup() {
 # ab_run KIND SIDE ROUND -> RPS, CPU (us of nrmd + PostgreSQL a request)
 ab_run() {
 	local kind=$1 b=$2 r=$3 out=$TMP/wrk-$1-$2-$3.out bad before after
+	sql "VACUUM ANALYZE" >/dev/null
 	sql "CHECKPOINT" >/dev/null
 	before=$(snapshot)
 	if [ "$kind" = intake ]; then
@@ -84,6 +88,13 @@ bench_ab() {
 		done
 		stop_nrmd
 	done
+	# Autovacuum off while the runs are measured: its passes over the
+	# growing tables landed in some runs and not in others (seen: one
+	# binary's intake at 4.3-4.7 ms of CPU a request in some rounds and
+	# 3.1-3.7 ms in the others).  Each run starts from a database that
+	# ab_run vacuums, analyses and checkpoints instead.
+	sql "ALTER SYSTEM SET autovacuum = off" >/dev/null
+	sql "SELECT pg_reload_conf()" >/dev/null
 	for kind in intake read; do
 		for b in A B; do
 			AB_RPS[$kind-$b]=0
