@@ -114,30 +114,49 @@ nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
 }
 
 /*
+ * Whether reader is among the group's first n readers; if not, and there
+ * is room, it is added.  False: a new reader and the group is full.
+ */
+static bool
+waiters_reader_fits(uint64_t *readers, int *n, uint64_t reader)
+{
+	for (int i = 0; i < *n; i++)
+		if (readers[i] == reader)
+			return true;
+	if (*n == NRM_WAITERS_GROUP_MAX)
+		return false;
+	readers[(*n)++] = reader;
+	return true;
+}
+
+/*
  * Send queries while fewer than max_inflight groups have one out: the
  * first waiter of the queue and every queued waiter that may share its
- * query (up to NRM_WAITERS_GROUP_MAX) make one group.  Re-entered from
- * a requery that finishes at once, it returns: the outer loop goes on.
+ * query (of at most NRM_WAITERS_GROUP_MAX readers) make one group.
+ * Re-entered from a requery that finishes at once, it returns: the outer
+ * loop goes on.
  */
 static void
 waiters_pump(struct nrm_waiters *reg)
 {
-	struct nrm_waiter *ws[NRM_WAITERS_GROUP_MAX];
-
 	if (reg->pumping)
 		return;
 	reg->pumping = true;
 	while (reg->inflight < reg->max_inflight && reg->n_queued > 0) {
 		struct nrm_waiter *first = TAILQ_FIRST(&reg->queue);
-		struct nrm_waiter *w, *next;
-		int n = 0;
+		struct nrm_waiter **ws, *w, *next;
+		uint64_t readers[NRM_WAITERS_GROUP_MAX];
+		int n = 0, n_readers = 0;
 
-		for (w = first; w != NULL && n < NRM_WAITERS_GROUP_MAX;
-		     w = next) {
+		ws = nrm_xcalloc((size_t)reg->n_queued, sizeof(*ws));
+		for (w = first; w != NULL; w = next) {
 			next = TAILQ_NEXT(w, qlink);
 			if (w != first &&
 			    (w->question != first->question ||
 				!reg->same(first, w)))
+				continue;
+			if (!waiters_reader_fits(
+				readers, &n_readers, w->reader))
 				continue;
 			waiters_unqueue(w);
 			w->querying = true;
@@ -145,6 +164,7 @@ waiters_pump(struct nrm_waiters *reg)
 		}
 		reg->inflight++;
 		reg->requery(reg, ws, n);
+		free(ws);
 	}
 	reg->pumping = false;
 }

@@ -55,6 +55,7 @@ struct nrm_waiter {
 	bool expired; /* the wait ran out while querying */
 	int64_t woken_us; /* first wake-up not yet answered, or 0 */
 	uint64_t question; /* the handler's hash of what it asks */
+	uint64_t reader; /* the handler's hash of who reads (see below) */
 };
 
 typedef void (*nrm_waiters_requery_cb)(
@@ -64,7 +65,12 @@ typedef void (*nrm_waiters_answer_cb)(struct nrm_waiter *w);
 typedef bool (*nrm_waiters_same_cb)(
     const struct nrm_waiter *a, const struct nrm_waiter *b);
 
-/* The most waiters one query answers. */
+/*
+ * The most readers one query serves.  Waiters of a group with equal
+ * `reader` hashes count once: the handler reads once for them (one
+ * coordinator's thousand long-polls are one group and one read, answered
+ * from one query).  A collision only makes a group larger, never wrong.
+ */
 #define NRM_WAITERS_GROUP_MAX 128
 
 struct nrm_waiters *nrm_waiters_new(struct event_base *base,

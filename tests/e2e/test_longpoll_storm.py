@@ -256,3 +256,55 @@ def test_one_region_page_for_many_readers_each_audited(
     assert {r[2] for r in rows} == {"allowed"}
     assert {r[3] for r in rows} == {"care"}
     assert len({r[1] for r in rows}) == 4, "each reader's own key"
+
+
+def test_one_readers_many_longpolls_are_one_query(
+        nrmd_factory, cluster, keys, nofile):
+    """300 long-polls of one coordinator with one watermark are one
+    reader: woken by one case they are one group of the registry (its
+    cap of 128 counts readers, not waiters) and are answered from one
+    query, each with the same page holding the case.  The case is
+    submitted through another daemon, so every query this one sends
+    after the long-polls are held is the wake-up's."""
+    n = 300
+    jobs_off = {"longpoll_recheck": 3600, "sweep_interval": 3600,
+                "audit_seal_interval": 3600, "coverage_refresh": 3600,
+                "audit_checkpoint_interval": 3600}
+    dd = nrmd_factory(config=dict(jobs_off, **{
+        "longpoll_max_per_key": n, "longpoll_max_per_address": n,
+        "conn_max_per_address": 2 * n}))
+    other = nrmd_factory(config=jobs_off)
+    co = create_key(cluster, "coordinator", "One reader %s"
+                    % uuid.uuid4().hex[:6], "care_agency",
+                    regions=("VR13",))
+    after = requests.get(dd.url + "/v1/inbox", params={"limit": 1},
+                         headers=auth(co), timeout=30).json()["after"]
+    sel = selectors.DefaultSelector()
+    for _ in range(n):
+        sel.register(open_longpoll(dd, co, after, 50, 60),
+                     selectors.EVENT_READ, bytearray())
+    wait_for(lambda: metric(dd, "nrm_inbox_longpolls_waiting") == n
+             and metric(dd, "nrm_inbox_longpolls_queued") == 0, 120,
+             what="%d long-polls held" % n)
+
+    def ticks():
+        text = requests.get(dd.url + "/metrics", timeout=10).text
+        return sum(int(t) for t in re.findall(
+            r"^nrm_job_ticks_total\{[^}]*\} (\d+)$", text, re.M))
+
+    # the periodic jobs with a fixed interval (schema check, plaintext
+    # count) send at most one query a tick: those are not the wake-up's
+    t0, q0 = ticks(), metric(dd, "nrm_db_queries_total")
+    case = new_case(other, keys["reporter"], "VR13")
+    done = collect(sel, n, time.monotonic() + 60)
+    q1, t1 = metric(dd, "nrm_db_queries_total"), ticks()
+    assert len(done) == n, "%d of %d answered" % (len(done), n)
+    bodies = set()
+    for raw in done.values():
+        st, body = parse(raw)
+        assert st == 200 and case.encode() in body, raw[:300]
+        bodies.add(body)
+    assert len(bodies) == 1, "one page for one reader"
+    assert 1 <= q1 - q0 <= 1 + (t1 - t0), \
+        "%d queries for one reader's wake-up (%d job ticks)" % (
+            q1 - q0, t1 - t0)

@@ -226,6 +226,19 @@ inbox_question(const struct inbox_waiter *iw)
 	return INBOX_HASH_STR(h, iw->mine);
 }
 
+/*
+ * The hash of who reads (the registry's `reader`): what inbox_same_reader
+ * compares but the client certificate (waiters that differ only in it
+ * count once toward a group's cap, and are still sent apart).
+ */
+static uint64_t
+inbox_reader(const struct inbox_waiter *iw)
+{
+	uint64_t h = nrm_fnv1a64(NRM_FNV1A64_BASIS, iw->w.r->token_hash, 32);
+
+	return INBOX_HASH_STR(h, iw->since);
+}
+
 /* Answer a waiter with a page already rendered, and free it. */
 static void
 inbox_answer_text(struct inbox_waiter *iw, const char *page)
@@ -453,16 +466,6 @@ inbox_same_reader(const struct inbox_waiter *a, const struct inbox_waiter *b)
 	    strcmp(a->since, b->since) == 0;
 }
 
-/* Waiter i is the first of its element (it is sent). */
-static bool
-inbox_elem_first(const struct inbox_batch *b, int i)
-{
-	for (int j = 0; j < i; j++)
-		if (b->elem[j] == b->elem[i])
-			return false;
-	return true;
-}
-
 /* Append s to a PostgreSQL array literal as one quoted element. */
 static void
 inbox_elem(struct evbuffer *buf, const char *s)
@@ -504,30 +507,32 @@ inbox_send_many(struct inbox_batch *b)
 	char *arr[4];
 	const char *values[9];
 	struct nrm_dbq *q = NULL;
+	int *first = NULL;
 
 	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
 		goto out;
+	/* Each waiter's element; first[e]: the waiter element e is sent as
+	 * (compared with each element's first, not with every waiter). */
 	b->elem = nrm_xcalloc((size_t)b->n, sizeof(*b->elem));
-	for (int i = 0, m = 0; i < b->n; i++) {
-		b->elem[i] = m;
-		for (int j = 0; j < i; j++)
-			if (inbox_same_reader(b->w[i], b->w[j])) {
-				b->elem[i] = b->elem[j];
-				break;
-			}
-		if (b->elem[i] == m)
-			m++;
-		b->n_elem = m;
+	first = nrm_xcalloc((size_t)b->n, sizeof(*first));
+	b->n_elem = 0;
+	for (int i = 0; i < b->n; i++) {
+		int e = 0;
+
+		while (e < b->n_elem &&
+		    !inbox_same_reader(b->w[i], b->w[first[e]]))
+			e++;
+		if (e == b->n_elem)
+			first[b->n_elem++] = i;
+		b->elem[i] = e;
 	}
 	for (int a = 0; a < 4; a++) {
 		evbuffer_add(buf, "{", 1);
-		for (int i = 0; i < b->n; i++) {
+		for (int e = 0; e < b->n_elem; e++) {
 			struct nrm_dbapi_call c;
 			char hex[2 * 64 + 3] = "\\x";
-			struct nrm_req *r = b->w[i]->w.r;
+			struct nrm_req *r = b->w[first[e]]->w.r;
 
-			if (!inbox_elem_first(b, i))
-				continue; /* its reader is sent already */
 			switch (a) {
 			case 0: /* the credential, as nrm_dbapi_begin has it */
 				nrm_dbapi_begin(&c, r);
@@ -548,7 +553,7 @@ inbox_send_many(struct inbox_batch *b)
 					inbox_elem(buf, r->client_addr);
 				break;
 			default:
-				inbox_elem(buf, b->w[i]->since);
+				inbox_elem(buf, b->w[first[e]]->since);
 				break;
 			}
 		}
@@ -569,6 +574,7 @@ inbox_send_many(struct inbox_batch *b)
 	for (int a = 0; a < 4; a++)
 		free(arr[a]);
 out:
+	free(first);
 	if (buf != NULL)
 		evbuffer_free(buf);
 	return q;
@@ -766,6 +772,7 @@ inbox_authed(struct nrm_req *r)
 		}
 		nrm_waiter_wait(&w->w, (int)wait_s); /* no wake-up is missed */
 		w->w.question = inbox_question(w);
+		w->w.reader = inbox_reader(w);
 		if (app->db == NULL || !nrm_db_ready(app->db)) {
 			inbox_waiter_free(w);
 			nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
