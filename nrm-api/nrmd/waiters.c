@@ -16,8 +16,21 @@
 #include <event2/http.h>
 
 #define WAITERS_REAP_S 2
+#define WAITERS_TALLY_SLOTS 1024 /* a power of two */
 
 TAILQ_HEAD(waiters_list, nrm_waiter);
+
+/*
+ * How many waiters one key, or one client address, has: kept as waiters
+ * come and go, so the caps on long-polls cost a lookup, not a walk over
+ * every waiter (10,000 long-polls opened from one address were 10^8
+ * string comparisons).
+ */
+struct waiters_tally {
+	struct waiters_tally *next; /* hash chain */
+	int n;
+	char name[];
+};
 
 struct nrm_waiters {
 	struct event_base *base;
@@ -34,7 +47,80 @@ struct nrm_waiters {
 	struct event reap;
 	uint64_t wakeups;
 	struct nrm_hist wake;
+	struct waiters_tally *by_key[WAITERS_TALLY_SLOTS];
+	struct waiters_tally *by_addr[WAITERS_TALLY_SLOTS];
 };
+
+static size_t
+waiters_tally_slot(const char *name)
+{
+	return nrm_fnv1a64(NRM_FNV1A64_BASIS, name, strlen(name)) &
+	    (WAITERS_TALLY_SLOTS - 1);
+}
+
+/* The link that holds name's tally in slots, or the chain's end. */
+static struct waiters_tally **
+waiters_tally_link(struct waiters_tally **slots, const char *name)
+{
+	struct waiters_tally **pp = &slots[waiters_tally_slot(name)];
+
+	while (*pp != NULL && strcmp((*pp)->name, name) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int
+waiters_tally_get(struct waiters_tally *const *slots, const char *name)
+{
+	const struct waiters_tally *t = slots[waiters_tally_slot(name)];
+
+	while (t != NULL && strcmp(t->name, name) != 0)
+		t = t->next;
+	return t != NULL ? t->n : 0;
+}
+
+/* Count one more (delta 1) or one less (-1) of name; none left: freed. */
+static void
+waiters_tally_add(struct waiters_tally **slots, const char *name, int delta)
+{
+	struct waiters_tally **pp = waiters_tally_link(slots, name);
+	struct waiters_tally *t = *pp;
+
+	if (t == NULL) {
+		size_t len = strlen(name) + 1;
+
+		if (delta < 0)
+			return; /* never: every remove follows an add */
+		t = nrm_xcalloc(1, sizeof(*t) + len);
+		memcpy(t->name, name, len);
+		*pp = t;
+	}
+	t->n += delta;
+	if (t->n <= 0) {
+		*pp = t->next;
+		free(t);
+	}
+}
+
+static void
+waiters_tally_free(struct waiters_tally **slots)
+{
+	for (int i = 0; i < WAITERS_TALLY_SLOTS; i++)
+		while (slots[i] != NULL) {
+			struct waiters_tally *t = slots[i];
+
+			slots[i] = t->next;
+			free(t);
+		}
+}
+
+/* w comes into (delta 1) or leaves (-1) the list of waiters. */
+static void
+waiters_tally(struct nrm_waiter *w, int delta)
+{
+	waiters_tally_add(w->reg->by_key, w->r->principal.key_id, delta);
+	waiters_tally_add(w->reg->by_addr, w->r->client_addr, delta);
+}
 
 void
 nrm_waiter_init(
@@ -62,6 +148,7 @@ nrm_waiter_remove(struct nrm_waiter *w)
 		TAILQ_REMOVE(&w->reg->list, w, link);
 		w->reg->n_waiting--;
 		w->waiting = false;
+		waiters_tally(w, -1);
 	}
 	if (event_initialized(&w->timer))
 		event_del(&w->timer);
@@ -85,17 +172,8 @@ void
 nrm_waiters_count(const struct nrm_waiters *reg, const char *key_id,
     const char *addr, int *by_key, int *by_addr)
 {
-	const struct nrm_waiter *w;
-
-	*by_key = 0;
-	*by_addr = 0;
-	TAILQ_FOREACH(w, &reg->list, link)
-	{
-		if (strcmp(w->r->principal.key_id, key_id) == 0)
-			(*by_key)++;
-		if (strcmp(w->r->client_addr, addr) == 0)
-			(*by_addr)++;
-	}
+	*by_key = waiters_tally_get(reg->by_key, key_id);
+	*by_addr = waiters_tally_get(reg->by_addr, addr);
 }
 
 void
@@ -111,6 +189,7 @@ nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
 	TAILQ_INSERT_TAIL(&w->reg->list, w, link);
 	w->reg->n_waiting++;
 	w->waiting = true;
+	waiters_tally(w, 1);
 }
 
 /*
@@ -349,5 +428,7 @@ nrm_waiters_free(struct nrm_waiters *reg)
 		return;
 	event_del(&reg->reap);
 	nrm_waiters_release_all(reg);
+	waiters_tally_free(reg->by_key);
+	waiters_tally_free(reg->by_addr);
 	free(reg);
 }
