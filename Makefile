@@ -366,13 +366,18 @@ run:
 check:
 	@scripts/check.sh
 
+# Every benchmark, then issue 16's one table (scripts/bench-table.sh) of
+# what bench.sh and bench-inbox.sh measured in this run.
+BENCH_SUMMARY_FILE = build/bench-summary.txt
 bench:
-	@scripts/bench.sh
-	@scripts/bench-inbox.sh
+	@mkdir -p build && : >$(BENCH_SUMMARY_FILE)
+	@BENCH_SUMMARY=$(CURDIR)/$(BENCH_SUMMARY_FILE) scripts/bench.sh
+	@BENCH_SUMMARY=$(CURDIR)/$(BENCH_SUMMARY_FILE) scripts/bench-inbox.sh
 	@scripts/bench-audit.sh
 	@$(MAKE) --no-print-directory bench-route
 	@$(MAKE) --no-print-directory bench-seal
 	@scripts/bench-pool.sh
+	@scripts/bench-table.sh $(BENCH_SUMMARY_FILE)
 
 # A pool of 4 against nrmd's default pool (2 x CPUs + 1), side by side.
 .PHONY: bench-pool

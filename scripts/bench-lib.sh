@@ -602,3 +602,35 @@ bench_idle_check() {
 	[ "$BUSY0" -le 10 ] ||
 		say "WARNING: the machine is not idle; the numbers will be disturbed"
 }
+
+# The one table of `make bench` (issue 16; scripts/bench-table.sh): with
+# BENCH_SUMMARY set to a file, each benchmark appends "KEY VALUE" lines.
+bench_summary() { # KEY VALUE
+	if [ -n "${BENCH_SUMMARY:-}" ]; then
+		printf '%s %s\n' "$1" "$2" >>"$BENCH_SUMMARY"
+	fi
+}
+# bench_summary_rounds NAME: bench_rounds' figures under NAME_: the mean
+# req/s and floor tps, the mean of the rounds' ratios to the floor, and
+# the worst round's p99 of each side.
+bench_summary_rounds() {
+	local p99a p99b fa fb
+	[ -n "${BENCH_SUMMARY:-}" ] || return 0
+	p99a=${R_I_LAT[1]##*/ } p99b=${R_I_LAT[2]##*/ }
+	bench_summary "$1_rps" "$(awk -v a="${R_I_RPS[1]}" -v b="${R_I_RPS[2]}" \
+	    'BEGIN { printf "%.1f", (a + b) / 2 }')"
+	bench_summary "$1_p99" "$(awk -v a="$p99a" -v b="$p99b" \
+	    'BEGIN { printf "%.2f", a > b ? a : b }')"
+	if [ -n "${R_F_TPS[1]:-}" ]; then
+		fa=${R_F_LAT[1]##*/ } fb=${R_F_LAT[2]##*/ }
+		bench_summary "$1_floor_tps" "$(awk -v a="${R_F_TPS[1]}" \
+		    -v b="${R_F_TPS[2]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
+		bench_summary "$1_floor_ratio" "$(awk -v a="${R_I_RPS[1]}" \
+		    -v b="${R_F_TPS[1]}" -v c="${R_I_RPS[2]}" \
+		    -v d="${R_F_TPS[2]}" \
+		    'BEGIN { printf "%.3f", (a / b + c / d) / 2 }')"
+		bench_summary "$1_floor_p99" "$(awk -v a="$fa" -v b="$fb" \
+		    'BEGIN { printf "%.2f", a > b ? a : b }')"
+	fi
+	bench_summary "$1_load" "$(cut -d' ' -f1 /proc/loadavg)"
+}

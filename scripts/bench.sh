@@ -155,6 +155,7 @@ run_pgbench() {
 bench_idle_check
 
 bench_rounds intake run_intake
+bench_summary_rounds intake
 
 # ---------------------------------------------------------------------
 # same content whichever side wrote it
