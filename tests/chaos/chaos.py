@@ -681,6 +681,12 @@ def sc_longpolls(b, n):
     if answered != n:
         b.extra_fails.append("long-polls answered: %d of %d (%s)"
                              % (answered, n, statuses))
+    # a 503 is an answer, not a page: say how many of each
+    b.notes.append("%d long-polls: %d answered 200, %d answered 503, "
+                   "%d otherwise" % (n, statuses.get(200, 0),
+                                     statuses.get(503, 0),
+                                     n - statuses.get(200, 0) -
+                                     statuses.get(503, 0)))
     if acked_after <= acked_before:
         b.extra_fails.append("no 201 while the long-polls were held")
     return n
@@ -709,6 +715,7 @@ class Battery:
         self.coordinators = []
         self.rows = []
         self.extra_fails = []
+        self.notes = []
 
     def wait_ready(self, timeout=240):
         for d in self.daemons:
@@ -737,6 +744,7 @@ class Battery:
     def run(self, name, what, fn):
         count = COUNTS[name][0 if self.scale == "short" else 1]
         self.extra_fails = []
+        self.notes = []
         rep = create_key(self.db, "reporter", "Chaos Politie " + name,
                          "police")
         self.rep_id = key_id(self.db, rep)
@@ -753,7 +761,8 @@ class Battery:
         counts, fails = check(self.db, self.load, self.rep_id, overdue)
         fails += self.extra_fails
         counts.update(scenario=name, what=what, faults=faults,
-                      seconds=time.monotonic() - t0, ok=not fails)
+                      seconds=time.monotonic() - t0, ok=not fails,
+                      notes=list(self.notes))
         self.rows.append(counts)
         # a TAP line (make check counts them)
         Battery.tap += 1
@@ -761,7 +770,8 @@ class Battery:
                                 name), flush=True)
         say("%s: %s in %.0fs%s" % (
             name, "ok" if not fails else "FAILED",
-            counts["seconds"], "".join("\n  - " + f for f in fails)))
+            counts["seconds"], "".join("\n  - " + f for f in fails)
+            + "".join("\n  (%s)" % t for t in self.notes)))
         # race3 added a third daemon: back to two
         while len(self.daemons) > 2:
             self.daemons.pop().stop()
@@ -785,6 +795,10 @@ def table(rows, scale, runs):
             r["lost"], r["duplicated"], r["longest"],
             "green" if r["ok"] else "**FAILED**"))
     out.append("")
+    for r in rows:
+        for t in r.get("notes", ()):
+            out.append("%s: %s." % (r["what"][:1].upper() + r["what"][1:], t))
+            out.append("")
     out.append("Scale `%s`, %s; %s." % (
         scale, runs, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     return "\n".join(out)
