@@ -53,7 +53,9 @@ COMMENT ON ROLE nrm_audit_sealer IS
 -- Purpose of access: a closed vocabulary (docs/audit.md#purposes).
 -- The list is spelled twice, here and in audit.purpose_codes() (a CHECK
 -- must not call a function every inserting role would need EXECUTE
--- on); tests/db/60_audit.sql keeps the two equal.  'nrmctl' is the
+-- on); tests/db/60_audit.sql keeps the two equal.  audit.purpose_codes
+-- stands in sql/api/10_common.sql with its comment and grants (0019
+-- added a code).  'nrmctl' is the
 -- purpose nrmctl has written for key management since 0001.
 -- ---------------------------------------------------------------------
 ALTER TABLE audit.event
@@ -66,17 +68,6 @@ COMMENT ON COLUMN audit.event.purpose IS
     'Why the principal acted: a code from audit.purpose_codes() '
     '(docs/audit.md#purposes), or null (a denial before the purpose is '
     'known, an action that reads no personal data).';
-
-CREATE FUNCTION audit.purpose_codes() RETURNS text[]
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
-	    'audit', 'monitoring', 'emergency', 'nrmctl']::text[]
-$$;
-COMMENT ON FUNCTION audit.purpose_codes() IS
-    'The purpose-of-access codes audit.event.purpose accepts (the same '
-    'list as event_purpose_check).';
 
 -- Event search filters by agency and by action; key and object are
 -- indexed since 0001, time by event_at_idx.
@@ -764,92 +755,15 @@ COMMENT ON FUNCTION audit.search_problem(jsonb, bigint, integer) IS
 -- Retention: the one way rows leave the audit log.
 -- ---------------------------------------------------------------------
 
-/*
- * Purge the oldest part of the audit log: the longest prefix of the
- * chain (after the current anchor) whose events all have at <
- * p_before, with those events.  Only the owner may run it (EXECUTE is
- * revoked from everyone else); it takes the sealer's lock (waiting for
- * a running sealer), refuses (SQLSTATE XX001) unless the whole log
- * verifies intact, so evidence of tampering is never purged, records
- * the anchor (the hash of the last purged link) in audit.retention,
- * deletes with nrm.audit_retention = 'on' for those statements only,
- * and audits itself as audit.purge.  Unsealed events are never purged.
- * Returns {"purged": N, "purged_through_pos": P, "anchor_hash": hex}
- * (purged 0 and the current anchor when nothing is old enough).
- */
-CREATE FUNCTION audit.purge_before(p_before timestamptz) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_check jsonb;
-	v_anchor_pos bigint;
-	v_through bigint;
-	v_hash bytea;
-	v_links bigint;
-	v_events bigint;
-BEGIN
-	IF p_before IS NULL OR p_before > pg_catalog.now() THEN
-		RAISE EXCEPTION 'p_before must be a time in the past'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM pg_catalog.pg_advisory_xact_lock(5, 1);
-	v_check := audit.verify_chain(NULL);
-	IF NOT (v_check->>'intact')::boolean THEN
-		RAISE EXCEPTION
-		    'the audit log does not verify (%): nothing purged',
-		    v_check->'first_broken'->>'reason'
-		    USING ERRCODE = 'data_corrupted';
-	END IF;
-	v_anchor_pos := COALESCE((v_check->'anchor'->>'pos')::bigint, 0);
-
-	SELECT pg_catalog.min(c.pos) - 1 INTO v_through
-	FROM audit.chain c JOIN audit.event e ON e.id = c.event_id
-	WHERE c.pos > v_anchor_pos AND e.at >= p_before;
-	IF v_through IS NULL THEN
-		SELECT pg_catalog.max(c.pos) INTO v_through FROM audit.chain c;
-	END IF;
-	IF v_through IS NULL OR v_through <= v_anchor_pos THEN
-		RETURN pg_catalog.jsonb_build_object('purged', 0,
-		    'purged_through_pos', v_anchor_pos,
-		    'anchor_hash', v_check->'anchor'->'hash');
-	END IF;
-
-	SELECT c.hash INTO v_hash FROM audit.chain c WHERE c.pos = v_through;
-	PERFORM pg_catalog.set_config('nrm.audit_retention', 'on', true);
-	WITH d AS (
-		DELETE FROM audit.chain c WHERE c.pos <= v_through
-		RETURNING c.event_id)
-	DELETE FROM audit.event e WHERE e.id IN (SELECT d.event_id FROM d);
-	GET DIAGNOSTICS v_events = ROW_COUNT;
-	PERFORM pg_catalog.set_config('nrm.audit_retention', 'off', true);
-	v_links := v_through - v_anchor_pos;
-	IF v_events <> v_links THEN
-		RAISE EXCEPTION 'purge removed % events for % links', v_events,
-		    v_links USING ERRCODE = 'internal_error';
-	END IF;
-
-	INSERT INTO audit.retention (purged_through_pos, anchor_hash, before,
-	    events)
-	VALUES (v_through, v_hash, p_before, v_events);
-	INSERT INTO audit.event (action, object_type, object_id, purpose,
-	    outcome)
-	VALUES ('audit.purge', 'audit', v_through::text, 'audit', 'allowed');
-	RETURN pg_catalog.jsonb_build_object('purged', v_events,
-	    'purged_through_pos', v_through,
-	    'anchor_hash', pg_catalog.encode(v_hash, 'hex'));
-END
-$$;
-COMMENT ON FUNCTION audit.purge_before(timestamptz) IS
-    'The retention procedure (owner only): purge the chain prefix whose '
-    'events are older than p_before, with its events, after verifying '
-    'the log; record the anchor in audit.retention; audited audit.purge.';
+-- audit.purge_before, the retention procedure, stands in
+-- sql/api/40_audit.sql with its comment and grants (0014 added the
+-- minimum retention age: a function that changes lives in a repeatable
+-- file).
 
 -- ---------------------------------------------------------------------
 -- Grants.
 -- ---------------------------------------------------------------------
-REVOKE ALL ON FUNCTION audit.purpose_codes(),
-    audit.genesis(),
+REVOKE ALL ON FUNCTION audit.genesis(),
     audit.canonical(audit.event),
     audit.refuse_change(),
     audit.enqueue(),
@@ -858,8 +772,7 @@ REVOKE ALL ON FUNCTION audit.purpose_codes(),
     audit.head(),
     audit.verify_chain(jsonb),
     audit.checkpoints_valid(jsonb),
-    audit.search_problem(jsonb, bigint, integer),
-    audit.purge_before(timestamptz)
+    audit.search_problem(jsonb, bigint, integer)
     FROM PUBLIC;
 
 -- nrm_app: the entry points, and the two sealer functions behind
@@ -875,8 +788,6 @@ GRANT EXECUTE ON FUNCTION audit.genesis(), audit.canonical(audit.event),
     audit.verify_chain(jsonb), audit.checkpoints_valid(jsonb),
     audit.search_problem(jsonb, bigint, integer)
     TO nrm_auditor;
-GRANT EXECUTE ON FUNCTION audit.purpose_codes()
-    TO nrm_app, nrm_coordinator, nrm_assessor, nrm_auditor;
 
 -- nrm_audit_sealer: exactly what sealing and the head read need.
 GRANT USAGE ON SCHEMA audit TO nrm_audit_sealer;

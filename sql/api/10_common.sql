@@ -336,6 +336,29 @@ GRANT EXECUTE ON FUNCTION api.json_date(jsonb) TO nrm_coordinator,
     nrm_assessor, nrm_investigator;
 
 /*
+ * The purpose-of-access codes (docs/audit.md#purposes; 0005 created the
+ * list, 0019 added data_protection).  Spelled twice: here and in
+ * audit.event's event_purpose_check (a CHECK must not call a function
+ * every inserting role would need EXECUTE on); tests/db/60_audit.sql
+ * keeps the two equal.  'nrmctl' is the purpose nrmctl has written for
+ * key management since 0001.
+ */
+CREATE OR REPLACE FUNCTION audit.purpose_codes() RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
+	    'audit', 'monitoring', 'emergency', 'nrmctl',
+	    'data_protection']::text[]
+$$;
+COMMENT ON FUNCTION audit.purpose_codes() IS
+    'The purpose-of-access codes audit.event.purpose accepts (the same '
+    'list as event_purpose_check).';
+REVOKE ALL ON FUNCTION audit.purpose_codes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.purpose_codes()
+    TO nrm_coordinator, nrm_assessor, nrm_auditor;
+
+/*
  * The purpose and reason of a personal-data read from the headers
  * (NULL: absent): purpose defaults to p_default (a read whose content
  * has one sound purpose, like a track's history), else to the role's

@@ -139,6 +139,43 @@ GRANT EXECUTE ON FUNCTION ident.entry_problem(jsonb) TO nrm_coordinator,
     nrm_assessor;
 
 /*
+ * The answer shape of one identification entry (0006 created it; 0017
+ * added the sealed rationale in "sealed" for nrmd, absent for an entry
+ * stored before 0017; 0023 the panel that decided it, "panel_id", when
+ * one did).  Dates YYYY-MM-DD.
+ */
+CREATE OR REPLACE FUNCTION ident.entry_json(d ident.decision) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('id', d.id,
+	    'case_id', d.case_id, 'stage', d.stage, 'outcome', d.outcome,
+	    'deciding_body', d.deciding_body, 'rationale', d.rationale,
+	    'decided_on', d.decided_on,
+	    'reflection_start', d.reflection_start,
+	    'reflection_end', d.reflection_end,
+	    'recovery_start', d.recovery_start,
+	    'recovery_end', d.recovery_end,
+	    'recorded_by', d.recorded_by,
+	    'recorded_at', api.rfc3339(d.recorded_at),
+	    'profile', d.profile) || CASE WHEN d.data_key_id IS NULL
+	    THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('sealed',
+	    pg_catalog.jsonb_build_object(
+	        'data_key', care.data_key_json(d.data_key_id),
+	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(v.f)
+	            FROM (VALUES (care.sealed_field('rationale',
+	                'ident.decision/rationale', d.id, d.rationale_ct)))
+	            v(f) WHERE v.f IS NOT NULL), '[]'::jsonb))) END
+	    || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+	        'panel_id', ident.decision_panel(d.id)))
+$$;
+COMMENT ON FUNCTION ident.entry_json(ident.decision) IS
+    'An identification entry as the api answers it (dates YYYY-MM-DD).';
+REVOKE ALL ON FUNCTION ident.entry_json(ident.decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ident.entry_json(ident.decision)
+    TO nrm_coordinator, nrm_assessor;
+
+/*
  * POST /v1/cases/{id}/identification.  Order of checks: 401/403
  * (api.authenticate); the shape of p_entry (400/422, audited
  * failed/bad_request or invalid_entry); a coordinator recording
@@ -484,6 +521,9 @@ $$;
 COMMENT ON FUNCTION invest.record_json(invest.record) IS
     'An investigation record as the api answers it (PERSONAL DATA: its '
     'references sealed in "sealed" for nrmd to open).';
+REVOKE ALL ON FUNCTION invest.record_json(invest.record) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION invest.record_json(invest.record)
+    TO nrm_investigator;
 
 /*
  * Check the body of api.invest_create (p_create) or api.invest_patch:
