@@ -139,6 +139,36 @@ GRANT EXECUTE ON FUNCTION ident.entry_problem(jsonb) TO nrm_coordinator,
     nrm_assessor;
 
 /*
+ * The jurisdiction profile p_code (NULL: nl) whose rules an entry point
+ * applies.  The code comes from nrmd's configuration, never from a
+ * client: an unknown one is a bug (22023, no answer).  SECURITY INVOKER:
+ * read with the caller's grant on ident.profile.
+ */
+CREATE OR REPLACE FUNCTION ident.profile_of(p_code text)
+RETURNS ident.profile
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v ident.profile;
+BEGIN
+	SELECT * INTO v FROM ident.profile pr
+	WHERE pr.code = COALESCE(p_code, 'nl');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown profile'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION ident.profile_of(text) IS
+    'The jurisdiction profile p_code (NULL: nl); an unknown code raises '
+    '22023 (it comes from nrmd''s configuration).';
+REVOKE ALL ON FUNCTION ident.profile_of(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ident.profile_of(text) TO nrm_coordinator,
+    nrm_assessor;
+
+/*
  * The answer shape of one identification entry (0006 created it; 0017
  * added the sealed rationale in "sealed" for nrmd, absent for an entry
  * stored before 0017; 0023 the panel that decided it, "panel_id", when
@@ -226,13 +256,7 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	-- The profile comes from nrmd's configuration: unknown is a bug.
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	v_problem := ident.entry_problem(p_entry);
 	IF v_problem IS NOT NULL THEN
@@ -408,12 +432,7 @@ BEGIN
 		    v_rp.problem);
 	END IF;
 
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	SELECT * INTO v_c FROM api.case_scope(v_p, p_case_id);
 	IF NOT v_c.visible THEN
@@ -1076,12 +1095,7 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	IF v_awaiting NOT IN ('initial', 'conclusive', 'any') THEN
 		v_field := 'awaiting';
