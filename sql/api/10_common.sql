@@ -676,6 +676,33 @@ GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
     nrm_coordinator, nrm_assessor;
 
 /*
+ * The refusal of a request body that fails its shape check: p_problem
+ * is what the check returned ({"status", "code", "field", "detail"}: a
+ * 400 for a body that is not an object or has an unknown key, else a
+ * 422).  Audited failed, reason bad_request for a 400, else p_reason;
+ * the answer is p_problem as api.problem writes it.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_body(p_p record, p_purpose text,
+    p_reason text, p_problem jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'failed',
+	    CASE WHEN (p_problem->>'status')::integer = 400
+	    THEN 'bad_request' ELSE p_reason END,
+	    api.problem((p_problem->>'status')::integer, p_problem->>'code',
+	        p_problem->>'detail', p_problem->>'field'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_body(record, text, text, jsonb) IS
+    'An entry point''s refusal of a body''s shape problem {"status", '
+    '"code", "field", "detail"}: audited failed, bad_request for a 400, '
+    'else p_reason.';
+GRANT EXECUTE ON FUNCTION api.refuse_body(record, text, text, jsonb) TO
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator;
+
+/*
  * The 200 of a keyset page on "id" (GET /v1/audit, GET /v1/audit/
  * reviews): p_items holds up to p_limit + 1 items, each with an "id";
  * more than p_limit means a next page, whose cursor (next_after) is the

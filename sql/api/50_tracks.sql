@@ -260,12 +260,8 @@ BEGIN
 
 	v_problem := ident.entry_problem(p_entry);
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'identification', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_entry' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'identification', 'invalid_entry',
+		    v_problem);
 	END IF;
 	v_stage := p_entry->>'stage';
 	v_decided := api.json_date(p_entry->'decided_on');
@@ -798,12 +794,8 @@ BEGIN
 		END IF;
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'investigation', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'investigation', 'invalid_body',
+		    v_problem);
 	END IF;
 
 	IF v_signal IS NOT NULL AND NOT EXISTS (SELECT 1 FROM intake.signal s
@@ -943,12 +935,8 @@ BEGIN
 		    'detail', 'report_filed must be true or false');
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'investigation', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'investigation', 'invalid_body',
+		    v_problem);
 	END IF;
 
 	SELECT r.police_reference, r.prosecution_reference, r.report_filed,
