@@ -703,28 +703,46 @@ GRANT EXECUTE ON FUNCTION api.refuse_body(record, text, text, jsonb) TO
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator;
 
 /*
- * The 200 of a keyset page on "id" (GET /v1/audit, GET /v1/audit/
- * reviews): p_items holds up to p_limit + 1 items, each with an "id";
- * more than p_limit means a next page, whose cursor (next_after) is the
- * id of the page's last item.  Audited allowed (api.answer).
+ * The 200 of a keyset page (GET /v1/audit, GET /v1/audit/reviews, GET
+ * /v1/admin/persons, GET /v1/admin/keys): p_items holds up to p_limit +
+ * 1 items, in page order; more than p_limit means a next page, whose
+ * cursor (next_after) is the member p_key of the page's last item, as
+ * the item has it (null on the last page).  Audited allowed
+ * (api.answer).
  */
 CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
-    p_items jsonb, p_limit integer) RETURNS jsonb
+    p_items jsonb, p_limit integer, p_key text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_items jsonb := p_items;
-	v_next bigint;
+	v_next jsonb;
 BEGIN
 	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
 		v_items := v_items - p_limit;
-		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
+		v_next := v_items->(p_limit - 1)->p_key;
 	END IF;
 	RETURN api.answer(p_p, p_purpose,
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
 	        pg_catalog.jsonb_build_object('items', v_items,
 	            'next_after', v_next)));
+END
+$$;
+COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer, text) IS
+    'The audited 200 of a keyset page: at most p_limit items and '
+    'next_after (the last item''s p_key when there are more).';
+GRANT EXECUTE ON FUNCTION api.answer_page(record, text, jsonb, integer,
+    text) TO nrm_auditor, nrm_admin;
+
+-- The same on "id" (the audit lists).
+CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
+    p_items jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.answer_page(p_p, p_purpose, p_items, p_limit, 'id');
 END
 $$;
 COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer) IS

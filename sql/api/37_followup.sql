@@ -83,11 +83,7 @@ BEGIN
 	LEFT JOIN care.case c ON c.signal_id = s.id
 	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'intake', 'denied',
-		    CASE WHEN intake.signal_exists(p_signal_id)
-		    THEN 'out_of_scope' ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no signal with this id was submitted by your agency'));
+		RETURN api.refuse_signal(v_p, p_signal_id);
 	END IF;
 	IF v_s.case_id IS NULL THEN
 		RETURN api.refuse(v_p, 'intake', 'failed', 'notification_only',
