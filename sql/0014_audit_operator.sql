@@ -142,59 +142,9 @@ COMMENT ON TABLE audit.verified_checkpoint IS
     'which GET /v1/audit/verify recomputed the chain intact; the next '
     'verification starts there.  No personal data.';
 
-/*
- * Recompute links p_from_pos < pos <= p_to_pos from (p_from_pos,
- * p_from_hash), with the checks and reasons of audit.verify_chain.
- * {"events", "broken"} (broken null when intact).
- */
-CREATE FUNCTION audit.verify_range(p_from_pos bigint, p_from_hash bytea,
-    p_to_pos bigint) RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	WITH l AS (
-		SELECT c.pos, c.event_id, c.prev_hash, c.hash,
-		    COALESCE(pg_catalog.lag(c.pos) OVER w, p_from_pos) AS ppos,
-		    COALESCE(pg_catalog.lag(c.hash) OVER w, p_from_hash)
-		        AS phash,
-		    e.id IS NOT NULL AS present,
-		    CASE WHEN e.id IS NOT NULL THEN pg_catalog.sha256(
-		        c.prev_hash || audit.canonical(e)) END AS rehash
-		FROM audit.chain c
-		LEFT JOIN audit.event e ON e.id = c.event_id
-		WHERE c.pos > p_from_pos AND c.pos <= p_to_pos
-		WINDOW w AS (ORDER BY c.pos)),
-	k AS (
-		SELECT l.pos, CASE
-		    WHEN l.pos <> l.ppos + 1 THEN pg_catalog.jsonb_build_object(
-		        'pos', l.ppos + 1, 'event_id', NULL,
-		        'expected', pg_catalog.encode(l.prev_hash, 'hex'),
-		        'found', NULL, 'reason', 'missing event')
-		    WHEN l.prev_hash <> l.phash
-		    THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.phash, 'hex'),
-		        'found', pg_catalog.encode(l.prev_hash, 'hex'),
-		        'reason', 'order')
-		    WHEN NOT l.present THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.hash, 'hex'),
-		        'found', NULL, 'reason', 'missing event')
-		    WHEN l.rehash <> l.hash THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.hash, 'hex'),
-		        'found', pg_catalog.encode(l.rehash, 'hex'),
-		        'reason', 'hash mismatch')
-		    END AS broken
-		FROM l)
-	SELECT pg_catalog.jsonb_build_object('events', pg_catalog.count(*),
-	    'broken', (pg_catalog.array_agg(k.broken ORDER BY k.pos)
-	        FILTER (WHERE k.broken IS NOT NULL))[1])
-	FROM k
-$$;
-COMMENT ON FUNCTION audit.verify_range(bigint, bytea, bigint) IS
-    'Recompute the links after p_from_pos up to p_to_pos from '
-    '(p_from_pos, p_from_hash): {"events", "broken"}.';
+-- audit.verify_range, the per-link checks of links p_from_pos < pos <=
+-- p_to_pos, stands in sql/api/40_audit.sql with its comment and grants
+-- (audit.verify_chain shares it since issue 10).
 
 /*
  * GET /v1/audit/verify with checkpoints (nrmd signs them): recompute at
@@ -337,7 +287,6 @@ COMMENT ON FUNCTION audit.verify_incremental(jsonb, bigint) IS
     'GET /v1/audit/verify with checkpoints: at most p_batch links from '
     'the last verified signed checkpoint (audit.verified_checkpoint); '
     'SECURITY DEFINER (owner) to remember the new one.';
-REVOKE ALL ON FUNCTION audit.verify_range(bigint, bytea, bigint),
-    audit.verify_incremental(jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.verify_incremental(jsonb, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit.verify_incremental(jsonb, bigint)
     TO nrm_auditor;

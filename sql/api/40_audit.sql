@@ -9,6 +9,206 @@
 -- new signature, a dropped function or anything a table, view, policy
 -- or trigger needs at creation time belongs in a numbered migration.
 
+-- ---------------------------------------------------------------------
+-- Verification: the per-link checks once (audit.verify_range), used by
+-- the whole-chain recomputation (audit.verify_chain) and the
+-- incremental one (audit.verify_incremental, 0014).
+-- ---------------------------------------------------------------------
+
+/*
+ * Recompute links p_from_pos < pos <= p_to_pos from (p_from_pos,
+ * p_from_hash) in one statement (set-based: each link is checked
+ * against its own stored prev_hash and its predecessor's stored hash,
+ * which by induction proves the range, so no sequential loop is
+ * needed).  Per link, in this order, the first failing check names the
+ * break:
+ *
+ *   position gap             "missing event"  pos = the missing
+ *                            position, expected = the prev_hash its
+ *                            successor records, found null
+ *   prev_hash <> the hash    "order"          expected = predecessor's
+ *   of the predecessor                        hash, found = prev_hash
+ *   event row gone           "missing event"  expected = stored hash
+ *   recomputed hash <>       "hash mismatch"  expected = stored hash,
+ *   stored hash                               found = recomputed
+ *
+ * {"events", "broken"} (broken null when intact).  0014 created it;
+ * audit.verify_chain calls it since issue 10.
+ */
+CREATE OR REPLACE FUNCTION audit.verify_range(p_from_pos bigint, p_from_hash bytea,
+    p_to_pos bigint) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH l AS (
+		SELECT c.pos, c.event_id, c.prev_hash, c.hash,
+		    COALESCE(pg_catalog.lag(c.pos) OVER w, p_from_pos) AS ppos,
+		    COALESCE(pg_catalog.lag(c.hash) OVER w, p_from_hash)
+		        AS phash,
+		    e.id IS NOT NULL AS present,
+		    CASE WHEN e.id IS NOT NULL THEN pg_catalog.sha256(
+		        c.prev_hash || audit.canonical(e)) END AS rehash
+		FROM audit.chain c
+		LEFT JOIN audit.event e ON e.id = c.event_id
+		WHERE c.pos > p_from_pos AND c.pos <= p_to_pos
+		WINDOW w AS (ORDER BY c.pos)),
+	k AS (
+		SELECT l.pos, CASE
+		    WHEN l.pos <> l.ppos + 1 THEN pg_catalog.jsonb_build_object(
+		        'pos', l.ppos + 1, 'event_id', NULL,
+		        'expected', pg_catalog.encode(l.prev_hash, 'hex'),
+		        'found', NULL, 'reason', 'missing event')
+		    WHEN l.prev_hash <> l.phash
+		    THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.phash, 'hex'),
+		        'found', pg_catalog.encode(l.prev_hash, 'hex'),
+		        'reason', 'order')
+		    WHEN NOT l.present THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.hash, 'hex'),
+		        'found', NULL, 'reason', 'missing event')
+		    WHEN l.rehash <> l.hash THEN pg_catalog.jsonb_build_object(
+		        'pos', l.pos, 'event_id', l.event_id,
+		        'expected', pg_catalog.encode(l.hash, 'hex'),
+		        'found', pg_catalog.encode(l.rehash, 'hex'),
+		        'reason', 'hash mismatch')
+		    END AS broken
+		FROM l)
+	SELECT pg_catalog.jsonb_build_object('events', pg_catalog.count(*),
+	    'broken', (pg_catalog.array_agg(k.broken ORDER BY k.pos)
+	        FILTER (WHERE k.broken IS NOT NULL))[1])
+	FROM k
+$$;
+COMMENT ON FUNCTION audit.verify_range(bigint, bytea, bigint) IS
+    'Recompute the links after p_from_pos up to p_to_pos from '
+    '(p_from_pos, p_from_hash): {"events", "broken"}.';
+REVOKE ALL ON FUNCTION audit.verify_range(bigint, bytea, bigint)
+    FROM PUBLIC;
+-- The auditor's audit.verify_chain (SECURITY INVOKER) calls it: it reads
+-- audit.chain and audit.event, which the auditor reads already.
+GRANT EXECUTE ON FUNCTION audit.verify_range(bigint, bytea, bigint)
+    TO nrm_auditor;
+
+/*
+ * Recompute the chain from the newest retention anchor (or genesis):
+ * the links with audit.verify_range, and, after all links, an event
+ * neither chained nor queued is an "unchained event" (pos null).
+ * p_checkpoints (NULL, or an array of {"pos", "hash"} checked by the
+ * caller) are compared with the stored hashes: a position past the head
+ * is "beyond head", a different hash "hash mismatch"; positions purged
+ * before the anchor are skipped.  Returns the body documented for
+ * api.audit_verify.  STABLE: every statement reads the caller's
+ * snapshot, so the links, the head and the counts agree.  0005 created
+ * it.
+ */
+CREATE OR REPLACE FUNCTION audit.verify_chain(p_checkpoints jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_anchor record;
+	v_anchor_hash text;
+	v_r jsonb;
+	v_head_pos bigint;
+	v_head_hash text;
+	v_unchained jsonb;
+	v_broken jsonb;
+	v_cp jsonb;
+	v_intact boolean;
+BEGIN
+	SELECT x.pos, x.hash, x.at INTO v_anchor FROM (
+	    SELECT r.purged_through_pos AS pos, r.anchor_hash AS hash, r.at
+	    FROM audit.retention r
+	    UNION ALL SELECT 0, audit.genesis(), NULL::timestamptz) x
+	ORDER BY x.pos DESC LIMIT 1;
+	v_anchor_hash := pg_catalog.encode(v_anchor.hash, 'hex');
+	v_r := audit.verify_range(v_anchor.pos, v_anchor.hash,
+	    9223372036854775807);
+	SELECT c.pos, pg_catalog.encode(c.hash, 'hex')
+	INTO v_head_pos, v_head_hash
+	FROM audit.chain c WHERE c.pos > v_anchor.pos
+	ORDER BY c.pos DESC LIMIT 1;
+	IF NOT FOUND THEN
+		v_head_pos := v_anchor.pos;
+		v_head_hash := v_anchor_hash;
+	END IF;
+	SELECT pg_catalog.jsonb_build_object('n', pg_catalog.count(*),
+	    'first', pg_catalog.min(e.id)) INTO v_unchained
+	FROM audit.event e
+	WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = e.id)
+	  AND NOT EXISTS (SELECT 1 FROM audit.unsealed u
+	    WHERE u.event_id = e.id);
+
+	v_broken := NULLIF(v_r->'broken', 'null'::jsonb);
+	IF v_broken IS NULL AND (v_unchained->>'n')::bigint > 0 THEN
+		v_broken := pg_catalog.jsonb_build_object('pos', NULL,
+		    'event_id', (v_unchained->>'first')::bigint,
+		    'expected', NULL, 'found', NULL,
+		    'reason', 'unchained event');
+	END IF;
+	v_intact := v_broken IS NULL;
+
+	-- Checkpoints: the stored hash at each position (the same snapshot
+	-- as the links and the head above).
+	IF p_checkpoints IS NOT NULL THEN
+		WITH cp AS (
+			SELECT (x->>'pos')::bigint AS pos, x->>'hash' AS hash
+			FROM pg_catalog.jsonb_array_elements(p_checkpoints) x),
+		m AS (
+			SELECT cp.pos, cp.hash, CASE
+			    WHEN cp.pos > v_head_pos THEN 'beyond head'
+			    WHEN cp.pos < v_anchor.pos THEN 'skipped'
+			    WHEN cp.pos = v_anchor.pos THEN CASE
+			        WHEN cp.hash = v_anchor_hash THEN NULL
+			        ELSE 'hash mismatch' END
+			    WHEN c.hash IS NULL THEN 'missing event'
+			    WHEN pg_catalog.encode(c.hash, 'hex') = cp.hash
+			        THEN NULL
+			    ELSE 'hash mismatch' END AS reason,
+			    CASE WHEN cp.pos = v_anchor.pos THEN v_anchor_hash
+			    ELSE pg_catalog.encode(c.hash, 'hex') END AS found
+			FROM cp
+			LEFT JOIN audit.chain c ON c.pos = cp.pos)
+		SELECT pg_catalog.jsonb_build_object(
+		    'checked', pg_catalog.count(*) FILTER (WHERE m.reason
+		        IS DISTINCT FROM 'skipped'),
+		    'skipped', pg_catalog.count(*) FILTER (WHERE m.reason
+		        = 'skipped'),
+		    'first_mismatch', (pg_catalog.array_agg(
+		        pg_catalog.jsonb_build_object('pos', m.pos,
+		            'expected', m.hash,
+		            'found', CASE WHEN m.reason = 'beyond head'
+		                THEN NULL ELSE m.found END,
+		            'reason', m.reason) ORDER BY m.pos)
+		        FILTER (WHERE m.reason IS NOT NULL
+		            AND m.reason <> 'skipped'))[1])
+		INTO v_cp
+		FROM m;
+		v_intact := v_intact AND v_cp->'first_mismatch' = 'null'::jsonb;
+	END IF;
+
+	RETURN pg_catalog.jsonb_build_object('intact', v_intact,
+	    'events', (v_r->>'events')::bigint, 'head_pos', v_head_pos,
+	    'head_hash', v_head_hash,
+	    'unsealed', (SELECT pg_catalog.count(*) FROM audit.unsealed),
+	    'unchained', (v_unchained->>'n')::bigint,
+	    'first_broken', v_broken,
+	    'anchor', CASE WHEN v_anchor.pos > 0 THEN
+	        pg_catalog.jsonb_build_object('pos', v_anchor.pos,
+	            'hash', v_anchor_hash,
+	            'at', api.rfc3339(v_anchor.at)) END,
+	    'checkpoints', v_cp);
+END
+$$;
+COMMENT ON FUNCTION audit.verify_chain(jsonb) IS
+    'Recompute the audit chain from the retention anchor (or genesis) and '
+    'report the first broken link and any unchained event; optionally '
+    'compare checkpoints {"pos", "hash"} with it.';
+REVOKE ALL ON FUNCTION audit.verify_chain(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.verify_chain(jsonb) TO nrm_auditor;
+
 CREATE OR REPLACE FUNCTION api.audit_seal(p_limit integer) RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
