@@ -441,10 +441,10 @@ COMMENT ON FUNCTION audit.head() IS
 -- ---------------------------------------------------------------------
 
 -- audit.verify_chain, the recomputation of the chain from the newest
--- retention anchor (or genesis), stands in sql/api/40_audit.sql with its
--- comment and grants: it shares the per-link checks with
--- audit.verify_range (0014), and a function that changes lives in a
--- repeatable file.
+-- retention anchor (or genesis), stands in sql/api/41_audit_verify.sql
+-- with its comment and grants: it shares its steps with
+-- audit.verify_incremental (0014), and a function that changes lives in
+-- a repeatable file.
 
 /*
  * Whether p_checkpoints is NULL / JSON null or an array of at most

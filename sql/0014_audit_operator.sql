@@ -143,10 +143,8 @@ COMMENT ON TABLE audit.verified_checkpoint IS
     'verification starts there.  No personal data.';
 
 -- audit.verify_range, the per-link checks of links p_from_pos < pos <=
--- p_to_pos, stands in sql/api/40_audit.sql with its comment and grants
--- (audit.verify_chain shares it since issue 10).
-
--- audit.verify_incremental, GET /v1/audit/verify from the last verified
--- signed checkpoint, stands in sql/api/40_audit.sql with its comment and
--- grants (it shares the anchor, the link checks, the unchained events
--- and the checkpoint comparison with audit.verify_chain since issue 10).
+-- p_to_pos, and audit.verify_incremental, GET /v1/audit/verify from the
+-- last verified signed checkpoint, stand in sql/api/41_audit_verify.sql
+-- with their comments and grants (they share the anchor, the link
+-- checks, the unchained events and the checkpoint comparison with
+-- audit.verify_chain since issue 10).
