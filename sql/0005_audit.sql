@@ -53,7 +53,9 @@ COMMENT ON ROLE nrm_audit_sealer IS
 -- Purpose of access: a closed vocabulary (docs/audit.md#purposes).
 -- The list is spelled twice, here and in audit.purpose_codes() (a CHECK
 -- must not call a function every inserting role would need EXECUTE
--- on); tests/db/60_audit.sql keeps the two equal.  'nrmctl' is the
+-- on); tests/db/60_audit.sql keeps the two equal.  audit.purpose_codes
+-- stands in sql/api/10_common.sql with its comment and grants (0019
+-- added a code).  'nrmctl' is the
 -- purpose nrmctl has written for key management since 0001.
 -- ---------------------------------------------------------------------
 ALTER TABLE audit.event
@@ -66,17 +68,6 @@ COMMENT ON COLUMN audit.event.purpose IS
     'Why the principal acted: a code from audit.purpose_codes() '
     '(docs/audit.md#purposes), or null (a denial before the purpose is '
     'known, an action that reads no personal data).';
-
-CREATE FUNCTION audit.purpose_codes() RETURNS text[]
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
-	    'audit', 'monitoring', 'emergency', 'nrmctl']::text[]
-$$;
-COMMENT ON FUNCTION audit.purpose_codes() IS
-    'The purpose-of-access codes audit.event.purpose accepts (the same '
-    'list as event_purpose_check).';
 
 -- Event search filters by agency and by action; key and object are
 -- indexed since 0001, time by event_at_idx.
@@ -449,175 +440,11 @@ COMMENT ON FUNCTION audit.head() IS
 -- Verification.
 -- ---------------------------------------------------------------------
 
-/*
- * Recompute the chain from the newest retention anchor (or genesis) in
- * ONE statement (one snapshot; set-based: each link is checked against
- * its own stored prev_hash and its predecessor's stored hash, which by
- * induction proves the whole chain, so no sequential loop is needed).
- * Per link, in this order, the first failing check names the break:
- *
- *   position gap             "missing event"  pos = the missing
- *                            position, expected = the prev_hash its
- *                            successor records, found null
- *   prev_hash <> the hash    "order"          expected = predecessor's
- *   of the predecessor                        hash, found = prev_hash
- *   event row gone           "missing event"  expected = stored hash
- *   recomputed hash <>       "hash mismatch"  expected = stored hash,
- *   stored hash                               found = recomputed
- *
- * and, after all links, an event neither chained nor queued is an
- * "unchained event" (pos null).  p_checkpoints (NULL, or an array of
- * {"pos", "hash"} checked by the caller) are compared with the stored
- * hashes: a position past the head is "beyond head", a different hash
- * "hash mismatch"; positions purged before the anchor are skipped.
- * Returns the body documented for api.audit_verify.
- */
-CREATE FUNCTION audit.verify_chain(p_checkpoints jsonb DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v record;
-	v_head_pos bigint;
-	v_head_hash text;
-	v_broken jsonb;
-	v_cp jsonb;
-	v_intact boolean;
-BEGIN
-	WITH a AS MATERIALIZED (
-		SELECT x.pos, x.hash, x.at FROM (
-		    SELECT r.purged_through_pos AS pos, r.anchor_hash AS hash,
-		        r.at
-		    FROM audit.retention r
-		    UNION ALL
-		    SELECT 0, audit.genesis(), NULL::timestamptz) x
-		ORDER BY x.pos DESC
-		LIMIT 1),
-	l AS (
-		SELECT c.pos, c.event_id, c.prev_hash, c.hash,
-		    COALESCE(pg_catalog.lag(c.pos) OVER w, a.pos) AS ppos,
-		    COALESCE(pg_catalog.lag(c.hash) OVER w, a.hash) AS phash,
-		    e.id IS NOT NULL AS present,
-		    CASE WHEN e.id IS NOT NULL THEN pg_catalog.sha256(
-		        c.prev_hash || audit.canonical(e)) END AS rehash
-		FROM a
-		JOIN audit.chain c ON c.pos > a.pos
-		LEFT JOIN audit.event e ON e.id = c.event_id
-		WINDOW w AS (ORDER BY c.pos)),
-	k AS (
-		SELECT l.pos, l.hash, CASE
-		    WHEN l.pos <> l.ppos + 1 THEN pg_catalog.jsonb_build_object(
-		        'pos', l.ppos + 1, 'event_id', NULL,
-		        'expected', pg_catalog.encode(l.prev_hash, 'hex'),
-		        'found', NULL, 'reason', 'missing event')
-		    WHEN l.prev_hash <> l.phash
-		    THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.phash, 'hex'),
-		        'found', pg_catalog.encode(l.prev_hash, 'hex'),
-		        'reason', 'order')
-		    WHEN NOT l.present THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.hash, 'hex'),
-		        'found', NULL, 'reason', 'missing event')
-		    WHEN l.rehash <> l.hash THEN pg_catalog.jsonb_build_object(
-		        'pos', l.pos, 'event_id', l.event_id,
-		        'expected', pg_catalog.encode(l.hash, 'hex'),
-		        'found', pg_catalog.encode(l.rehash, 'hex'),
-		        'reason', 'hash mismatch')
-		    END AS broken
-		FROM l)
-	SELECT pg_catalog.count(k.pos) AS events,
-	    pg_catalog.max(pg_catalog.lpad(k.pos::text, 19, '0')
-	        || pg_catalog.encode(k.hash, 'hex')) AS head,
-	    (pg_catalog.array_agg(k.broken ORDER BY k.pos)
-	        FILTER (WHERE k.broken IS NOT NULL))[1] AS broken,
-	    (SELECT pg_catalog.jsonb_build_object('pos', a.pos,
-	        'hash', pg_catalog.encode(a.hash, 'hex'),
-	        'at', api.rfc3339(a.at)) FROM a WHERE a.pos > 0) AS anchor,
-	    (SELECT a.pos FROM a) AS anchor_pos,
-	    (SELECT pg_catalog.encode(a.hash, 'hex') FROM a) AS anchor_hash,
-	    (SELECT pg_catalog.count(*) FROM audit.unsealed) AS unsealed,
-	    (SELECT pg_catalog.jsonb_build_object('n', pg_catalog.count(*),
-	        'first', pg_catalog.min(e.id))
-	    FROM audit.event e
-	    WHERE NOT EXISTS (SELECT 1 FROM audit.chain c
-	        WHERE c.event_id = e.id)
-	      AND NOT EXISTS (SELECT 1 FROM audit.unsealed u
-	        WHERE u.event_id = e.id)) AS unchained
-	INTO v
-	FROM k;
-
-	IF v.head IS NULL THEN
-		v_head_pos := v.anchor_pos;
-		v_head_hash := v.anchor_hash;
-	ELSE
-		v_head_pos := pg_catalog.substr(v.head, 1, 19)::bigint;
-		v_head_hash := pg_catalog.substr(v.head, 20);
-	END IF;
-	v_broken := v.broken;
-	IF v_broken IS NULL AND (v.unchained->>'n')::bigint > 0 THEN
-		v_broken := pg_catalog.jsonb_build_object('pos', NULL,
-		    'event_id', (v.unchained->>'first')::bigint,
-		    'expected', NULL, 'found', NULL,
-		    'reason', 'unchained event');
-	END IF;
-	v_intact := v_broken IS NULL;
-
-	-- Checkpoints: stored hash at each position (links are append-only:
-	-- a second snapshot cannot see a link the first one lacked, only
-	-- new ones past the head, which count as "beyond head" only if the
-	-- first statement did not reach them either).
-	IF p_checkpoints IS NOT NULL THEN
-		WITH cp AS (
-			SELECT (x->>'pos')::bigint AS pos, x->>'hash' AS hash
-			FROM pg_catalog.jsonb_array_elements(p_checkpoints) x),
-		m AS (
-			SELECT cp.pos, cp.hash, CASE
-			    WHEN cp.pos > v_head_pos THEN 'beyond head'
-			    WHEN cp.pos < v.anchor_pos THEN 'skipped'
-			    WHEN cp.pos = v.anchor_pos THEN CASE
-			        WHEN cp.hash = v.anchor_hash THEN NULL
-			        ELSE 'hash mismatch' END
-			    WHEN c.hash IS NULL THEN 'missing event'
-			    WHEN pg_catalog.encode(c.hash, 'hex') = cp.hash
-			        THEN NULL
-			    ELSE 'hash mismatch' END AS reason,
-			    CASE WHEN cp.pos = v.anchor_pos THEN v.anchor_hash
-			    ELSE pg_catalog.encode(c.hash, 'hex') END AS found
-			FROM cp
-			LEFT JOIN audit.chain c ON c.pos = cp.pos)
-		SELECT pg_catalog.jsonb_build_object(
-		    'checked', pg_catalog.count(*) FILTER (WHERE m.reason
-		        IS DISTINCT FROM 'skipped'),
-		    'skipped', pg_catalog.count(*) FILTER (WHERE m.reason
-		        = 'skipped'),
-		    'first_mismatch', (pg_catalog.array_agg(
-		        pg_catalog.jsonb_build_object('pos', m.pos,
-		            'expected', m.hash,
-		            'found', CASE WHEN m.reason = 'beyond head'
-		                THEN NULL ELSE m.found END,
-		            'reason', m.reason) ORDER BY m.pos)
-		        FILTER (WHERE m.reason IS NOT NULL
-		            AND m.reason <> 'skipped'))[1])
-		INTO v_cp
-		FROM m;
-		v_intact := v_intact AND v_cp->'first_mismatch' = 'null'::jsonb;
-	END IF;
-
-	RETURN pg_catalog.jsonb_build_object('intact', v_intact,
-	    'events', v.events, 'head_pos', v_head_pos,
-	    'head_hash', v_head_hash, 'unsealed', v.unsealed,
-	    'unchained', (v.unchained->>'n')::bigint,
-	    'first_broken', v_broken, 'anchor', v.anchor,
-	    'checkpoints', v_cp);
-END
-$$;
-COMMENT ON FUNCTION audit.verify_chain(jsonb) IS
-    'Recompute the audit chain from the retention anchor (or genesis) and '
-    'report the first broken link and any unchained event; optionally '
-    'compare checkpoints {"pos", "hash"} with it.';
+-- audit.verify_chain, the recomputation of the chain from the newest
+-- retention anchor (or genesis), stands in sql/api/41_audit_verify.sql
+-- with its comment and grants: it shares its steps with
+-- audit.verify_incremental (0014), and a function that changes lives in
+-- a repeatable file.
 
 /*
  * Whether p_checkpoints is NULL / JSON null or an array of at most
@@ -764,102 +591,23 @@ COMMENT ON FUNCTION audit.search_problem(jsonb, bigint, integer) IS
 -- Retention: the one way rows leave the audit log.
 -- ---------------------------------------------------------------------
 
-/*
- * Purge the oldest part of the audit log: the longest prefix of the
- * chain (after the current anchor) whose events all have at <
- * p_before, with those events.  Only the owner may run it (EXECUTE is
- * revoked from everyone else); it takes the sealer's lock (waiting for
- * a running sealer), refuses (SQLSTATE XX001) unless the whole log
- * verifies intact, so evidence of tampering is never purged, records
- * the anchor (the hash of the last purged link) in audit.retention,
- * deletes with nrm.audit_retention = 'on' for those statements only,
- * and audits itself as audit.purge.  Unsealed events are never purged.
- * Returns {"purged": N, "purged_through_pos": P, "anchor_hash": hex}
- * (purged 0 and the current anchor when nothing is old enough).
- */
-CREATE FUNCTION audit.purge_before(p_before timestamptz) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_check jsonb;
-	v_anchor_pos bigint;
-	v_through bigint;
-	v_hash bytea;
-	v_links bigint;
-	v_events bigint;
-BEGIN
-	IF p_before IS NULL OR p_before > pg_catalog.now() THEN
-		RAISE EXCEPTION 'p_before must be a time in the past'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM pg_catalog.pg_advisory_xact_lock(5, 1);
-	v_check := audit.verify_chain(NULL);
-	IF NOT (v_check->>'intact')::boolean THEN
-		RAISE EXCEPTION
-		    'the audit log does not verify (%): nothing purged',
-		    v_check->'first_broken'->>'reason'
-		    USING ERRCODE = 'data_corrupted';
-	END IF;
-	v_anchor_pos := COALESCE((v_check->'anchor'->>'pos')::bigint, 0);
-
-	SELECT pg_catalog.min(c.pos) - 1 INTO v_through
-	FROM audit.chain c JOIN audit.event e ON e.id = c.event_id
-	WHERE c.pos > v_anchor_pos AND e.at >= p_before;
-	IF v_through IS NULL THEN
-		SELECT pg_catalog.max(c.pos) INTO v_through FROM audit.chain c;
-	END IF;
-	IF v_through IS NULL OR v_through <= v_anchor_pos THEN
-		RETURN pg_catalog.jsonb_build_object('purged', 0,
-		    'purged_through_pos', v_anchor_pos,
-		    'anchor_hash', v_check->'anchor'->'hash');
-	END IF;
-
-	SELECT c.hash INTO v_hash FROM audit.chain c WHERE c.pos = v_through;
-	PERFORM pg_catalog.set_config('nrm.audit_retention', 'on', true);
-	WITH d AS (
-		DELETE FROM audit.chain c WHERE c.pos <= v_through
-		RETURNING c.event_id)
-	DELETE FROM audit.event e WHERE e.id IN (SELECT d.event_id FROM d);
-	GET DIAGNOSTICS v_events = ROW_COUNT;
-	PERFORM pg_catalog.set_config('nrm.audit_retention', 'off', true);
-	v_links := v_through - v_anchor_pos;
-	IF v_events <> v_links THEN
-		RAISE EXCEPTION 'purge removed % events for % links', v_events,
-		    v_links USING ERRCODE = 'internal_error';
-	END IF;
-
-	INSERT INTO audit.retention (purged_through_pos, anchor_hash, before,
-	    events)
-	VALUES (v_through, v_hash, p_before, v_events);
-	INSERT INTO audit.event (action, object_type, object_id, purpose,
-	    outcome)
-	VALUES ('audit.purge', 'audit', v_through::text, 'audit', 'allowed');
-	RETURN pg_catalog.jsonb_build_object('purged', v_events,
-	    'purged_through_pos', v_through,
-	    'anchor_hash', pg_catalog.encode(v_hash, 'hex'));
-END
-$$;
-COMMENT ON FUNCTION audit.purge_before(timestamptz) IS
-    'The retention procedure (owner only): purge the chain prefix whose '
-    'events are older than p_before, with its events, after verifying '
-    'the log; record the anchor in audit.retention; audited audit.purge.';
+-- audit.purge_before, the retention procedure, stands in
+-- sql/api/40_audit.sql with its comment and grants (0014 added the
+-- minimum retention age: a function that changes lives in a repeatable
+-- file).
 
 -- ---------------------------------------------------------------------
 -- Grants.
 -- ---------------------------------------------------------------------
-REVOKE ALL ON FUNCTION audit.purpose_codes(),
-    audit.genesis(),
+REVOKE ALL ON FUNCTION audit.genesis(),
     audit.canonical(audit.event),
     audit.refuse_change(),
     audit.enqueue(),
     audit.head_link(),
     audit.seal(integer),
     audit.head(),
-    audit.verify_chain(jsonb),
     audit.checkpoints_valid(jsonb),
-    audit.search_problem(jsonb, bigint, integer),
-    audit.purge_before(timestamptz)
+    audit.search_problem(jsonb, bigint, integer)
     FROM PUBLIC;
 
 -- nrm_app: the entry points, and the two sealer functions behind
@@ -872,11 +620,9 @@ GRANT EXECUTE ON FUNCTION audit.seal(integer),
 GRANT SELECT ON audit.chain, audit.retention, audit.unsealed
     TO nrm_auditor;
 GRANT EXECUTE ON FUNCTION audit.genesis(), audit.canonical(audit.event),
-    audit.verify_chain(jsonb), audit.checkpoints_valid(jsonb),
+    audit.checkpoints_valid(jsonb),
     audit.search_problem(jsonb, bigint, integer)
     TO nrm_auditor;
-GRANT EXECUTE ON FUNCTION audit.purpose_codes()
-    TO nrm_app, nrm_coordinator, nrm_assessor, nrm_auditor;
 
 -- nrm_audit_sealer: exactly what sealing and the head read need.
 GRANT USAGE ON SCHEMA audit TO nrm_audit_sealer;

@@ -476,25 +476,9 @@ COMMENT ON POLICY decision_assessor_select ON ident.decision IS
 COMMENT ON POLICY decision_assessor_insert ON ident.decision IS
     'Assessors record every stage, as their own key.';
 
--- The answer shape of one entry.
-CREATE FUNCTION ident.entry_json(d ident.decision) RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.jsonb_build_object('id', d.id,
-	    'case_id', d.case_id, 'stage', d.stage, 'outcome', d.outcome,
-	    'deciding_body', d.deciding_body, 'rationale', d.rationale,
-	    'decided_on', d.decided_on,
-	    'reflection_start', d.reflection_start,
-	    'reflection_end', d.reflection_end,
-	    'recovery_start', d.recovery_start,
-	    'recovery_end', d.recovery_end,
-	    'recorded_by', d.recorded_by,
-	    'recorded_at', api.rfc3339(d.recorded_at),
-	    'profile', d.profile)
-$$;
-COMMENT ON FUNCTION ident.entry_json(ident.decision) IS
-    'An identification entry as the api answers it (dates YYYY-MM-DD).';
+-- The answer shape of one entry, ident.entry_json, stands in
+-- sql/api/50_tracks.sql with its comment and grants (0017 and 0023
+-- changed it: a function that changes lives in a repeatable file).
 
 -- ---------------------------------------------------------------------
 -- invest: consented case shares and investigation records.
@@ -660,23 +644,8 @@ COMMENT ON FUNCTION invest.record_exists(uuid) IS
     'row-level security).  For the audit reason only; the answer to the '
     'client is the same 404.';
 
--- The answer shape of a record: its own columns, nothing of the care
--- side.
-CREATE FUNCTION invest.record_json(r invest.record) RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.jsonb_build_object('id', r.id,
-	    'agency_id', r.agency_id, 'signal_id', r.signal_id,
-	    'case_id', r.case_id, 'police_reference', r.police_reference,
-	    'prosecution_reference', r.prosecution_reference,
-	    'report_filed', r.report_filed,
-	    'report_filed_on', r.report_filed_on, 'status', r.status,
-	    'created_at', api.rfc3339(r.created_at),
-	    'updated_at', api.rfc3339(r.updated_at), 'version', r.version)
-$$;
-COMMENT ON FUNCTION invest.record_json(invest.record) IS
-    'An investigation record as the api answers it.';
+-- The answer shape of a record, invest.record_json, stands in
+-- sql/api/50_tracks.sql with its comment and grants (0025 changed it).
 
 /*
  * The shape check of an investigation record body, invest.body_problem,
@@ -741,10 +710,8 @@ COMMENT ON FUNCTION care.share_case(uuid, uuid) IS
 REVOKE ALL ON FUNCTION care.case_exists(uuid),
     care.share_case(uuid, uuid),
     ident.add_working_days(date, integer),
-    ident.entry_json(ident.decision),
     invest.record_signal_agency(),
-    invest.record_exists(uuid),
-    invest.record_json(invest.record)
+    invest.record_exists(uuid)
     FROM PUBLIC;
 
 -- nrm_app: the entry points, and api.scope (api.authenticate calls it
@@ -757,8 +724,7 @@ GRANT USAGE ON SCHEMA ident TO nrm_coordinator, nrm_assessor;
 GRANT SELECT ON ident.profile TO nrm_coordinator, nrm_assessor;
 GRANT SELECT, INSERT ON ident.decision TO nrm_coordinator, nrm_assessor;
 GRANT EXECUTE ON FUNCTION care.case_exists(uuid),
-    ident.add_working_days(date, integer),
-    ident.entry_json(ident.decision)
+    ident.add_working_days(date, integer)
     TO nrm_coordinator, nrm_assessor;
 -- The consented share: through care.share_case only.
 GRANT EXECUTE ON FUNCTION care.share_case(uuid, uuid) TO nrm_coordinator;
@@ -774,9 +740,7 @@ GRANT UPDATE (police_reference, prosecution_reference, report_filed,
 GRANT SELECT (case_id, agency_id, consent_recorded_at)
     ON invest.case_share TO nrm_investigator;
 GRANT SELECT (id, agency_id) ON intake.signal TO nrm_investigator;
-GRANT EXECUTE ON FUNCTION invest.record_exists(uuid),
-    invest.record_json(invest.record)
-    TO nrm_investigator;
+GRANT EXECUTE ON FUNCTION invest.record_exists(uuid) TO nrm_investigator;
 
 -- nrm_case_sharer: exactly what care.share_case does.
 GRANT USAGE ON SCHEMA care, invest TO nrm_case_sharer;

@@ -236,84 +236,11 @@ COMMENT ON FUNCTION audit.event_flagged(uuid, uuid, text, text, text, text,
 -- ---------------------------------------------------------------------
 -- The body of GET /v1/cases/{id}, in one place.  0004, 0005 and 0006
 -- each carried a whole copy of it inside api.case_get (forward-only
--- migrations replace whole functions); from here on a change to the
--- case's JSON replaces this function alone.
+-- migrations replace whole functions).  0007 created care.case_json for
+-- it; the function stands in sql/api/30_cases.sql with its comment and
+-- grants (0017 changed it: a function that changes lives in a
+-- repeatable file).
 -- ---------------------------------------------------------------------
-/*
- * The full case as GET /v1/cases/{id} answers it: the inbox item and
- * routing decision, the signal's facts, the subject's PERSONAL DATA and
- * the history, newest first, and the version.  SECURITY INVOKER: it
- * reads under the caller's privileges and row-level security (NULL for
- * a case the caller cannot see); the caller audits.
- *
- * PL/pgSQL, not a SQL function, on purpose: a SQL function called from
- * a PL/pgSQL expression keeps its plan for the rest of the transaction,
- * row-level security quals included, so a second call under another role
- * (as tests/db/80_break_glass.sql makes: a coordinator, then an
- * assessor) would read with the first role's policies.  PL/pgSQL's plan
- * cache re-plans when the role changes.
- */
-CREATE FUNCTION care.case_json(p_id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v jsonb;
-BEGIN
-	SELECT pg_catalog.jsonb_build_object(
-	    'case', i.item || pg_catalog.jsonb_build_object(
-	        'signal_id', c.signal_id,
-	        'rule_id', c.rule_id,
-	        'ruleset_version', c.ruleset_version,
-	        'explanation', c.explanation,
-	        'escalated_at', api.rfc3339(c.escalated_at),
-	        'updated_at', api.rfc3339(c.updated_at)),
-	    'signal', pg_catalog.jsonb_build_object(
-	        'signal_id', s.id,
-	        'received_at', api.rfc3339(s.received_at),
-	        'observed_at', api.rfc3339(s.observed_at),
-	        'reporter', pg_catalog.jsonb_build_object('agency', ra.name,
-	            'kind', ra.kind),
-	        'reporter_reference', s.reporter_reference,
-	        'municipality_code', s.municipality_code,
-	        'routed_region', s.region_code,
-	        'minor', s.minor,
-	        'age_estimate', s.age_estimate,
-	        'gender', s.gender,
-	        'nationality', s.nationality,
-	        'languages', pg_catalog.to_jsonb(s.languages),
-	        'exploitation', pg_catalog.to_jsonb(s.exploitation),
-	        'control_means', pg_catalog.to_jsonb(s.control_means),
-	        'immediate_danger', s.immediate_danger,
-	        'needs_shelter', s.needs_shelter,
-	        'consent', s.consent),
-	    'subject', pg_catalog.jsonb_build_object(
-	        'given_name', sub.given_name,
-	        'family_name', sub.family_name,
-	        'birth_date', sub.birth_date,
-	        'phone', sub.phone,
-	        'address', sub.address,
-	        'narrative', sub.narrative),
-	    'history', COALESCE((SELECT pg_catalog.jsonb_agg(
-	        pg_catalog.jsonb_build_object('at', api.rfc3339(h.at),
-	            'action', h.action, 'by', h.api_key_id,
-	            'detail', h.detail) ORDER BY h.id DESC)
-	        FROM care.case_history h WHERE h.case_id = c.id),
-	        '[]'::jsonb),
-	    'version', c.version)
-	INTO v
-	FROM care.case c
-	JOIN care.case_item i ON i.id = c.id
-	JOIN intake.signal s ON s.id = c.signal_id
-	JOIN auth.agency ra ON ra.id = s.agency_id
-	LEFT JOIN care.subject sub ON sub.signal_id = c.signal_id
-	WHERE c.id = p_id;
-	RETURN v;
-END
-$$;
-COMMENT ON FUNCTION care.case_json(uuid) IS
-    'The JSON of GET /v1/cases/{id} (PERSONAL DATA), read with the '
-    'caller''s privileges and row-level security; not audited itself.';
 
 -- ---------------------------------------------------------------------
 -- api.case_get with the reason and break-glass.
@@ -357,7 +284,6 @@ REVOKE ALL ON FUNCTION audit.default_purpose(text),
     audit.event_purged(),
     audit.event_flagged(uuid, uuid, text, text, text, text, text, text, text,
     inet, text),
-    care.case_json(uuid),
     intake.signal_exists(uuid)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION intake.signal_exists(uuid) TO nrm_reporter;
@@ -366,7 +292,6 @@ GRANT EXECUTE ON FUNCTION intake.signal_exists(uuid) TO nrm_reporter;
 -- the role switch.
 GRANT EXECUTE ON FUNCTION audit.default_purpose(text),
     audit.break_glass_reasons(),
-    care.case_json(uuid),
     audit.event_flagged(uuid, uuid, text, text, text, text, text, text, text,
     inet, text)
     TO nrm_coordinator, nrm_assessor;

@@ -85,21 +85,14 @@ ALTER TABLE audit.event
 	    'analyst', 'admin', 'chain_director', 'privacy_officer'));
 
 -- A new purpose of access: data_protection (the data subject's rights
--- and the retention schedule).  Spelled twice, as in 0005.
+-- and the retention schedule).  Spelled twice, as in 0005: here and in
+-- audit.purpose_codes (sql/api/10_common.sql).
 ALTER TABLE audit.event
 	DROP CONSTRAINT event_purpose_check,
 	ADD CONSTRAINT event_purpose_check CHECK (purpose IS NULL
 	    OR purpose IN ('care', 'intake', 'identification',
 	        'investigation', 'audit', 'monitoring', 'emergency',
 	        'nrmctl', 'data_protection'));
-CREATE OR REPLACE FUNCTION audit.purpose_codes() RETURNS text[]
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
-	    'audit', 'monitoring', 'emergency', 'nrmctl',
-	    'data_protection']::text[]
-$$;
 
 -- ---------------------------------------------------------------------
 -- care.erasure: what an erased signal keeps of its erasure.

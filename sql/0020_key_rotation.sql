@@ -47,25 +47,20 @@ COMMENT ON TABLE care.kek_retired IS
     'keys retire` only.';
 REVOKE ALL ON care.kek_retired FROM PUBLIC;
 
--- SECURITY DEFINER: the roles that write data keys need not read the
--- retired list themselves.
+-- A data key is never wrapped by a retired KEK: the trigger function,
+-- care.data_key_not_retired, stands in sql/api/81_kek.sql with its
+-- comment (0025 changed it).  CREATE TRIGGER needs the function to exist,
+-- so this placeholder (same signature) refuses every row until
+-- 81_kek.sql, applied by nrmctl migrate in the same transaction,
+-- replaces it.
 CREATE FUNCTION care.data_key_not_retired() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
 AS $$
 BEGIN
-	IF NEW.wrapped IS NOT NULL AND EXISTS (SELECT 1 FROM care.kek_retired r
-	    WHERE r.kek_id = NEW.kek_id) THEN
-		RAISE EXCEPTION 'key-encryption key % is retired', NEW.kek_id
-		    USING ERRCODE = 'check_violation', COLUMN = 'kek_id',
-		    TABLE = 'data_key', SCHEMA = 'care',
-		    CONSTRAINT = 'data_key_kek_id_retired_check';
-	END IF;
-	RETURN NEW;
+	RAISE EXCEPTION 'care.data_key_not_retired: a placeholder'
+	    USING ERRCODE = 'feature_not_supported';
 END
 $$;
-COMMENT ON FUNCTION care.data_key_not_retired() IS
-    'Trigger: a data key is never wrapped by a retired KEK.';
 CREATE TRIGGER data_key_not_retired BEFORE INSERT OR UPDATE ON care.data_key
 FOR EACH ROW EXECUTE FUNCTION care.data_key_not_retired();
 

@@ -240,32 +240,8 @@ REVOKE ALL ON FUNCTION ident.decision_panel(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ident.decision_panel(uuid) TO nrm_coordinator,
     nrm_assessor;
 
--- The decision a panel made names it (GET /v1/cases/{id}/identification).
-CREATE OR REPLACE FUNCTION ident.entry_json(d ident.decision) RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.jsonb_build_object('id', d.id,
-	    'case_id', d.case_id, 'stage', d.stage, 'outcome', d.outcome,
-	    'deciding_body', d.deciding_body, 'rationale', d.rationale,
-	    'decided_on', d.decided_on,
-	    'reflection_start', d.reflection_start,
-	    'reflection_end', d.reflection_end,
-	    'recovery_start', d.recovery_start,
-	    'recovery_end', d.recovery_end,
-	    'recorded_by', d.recorded_by,
-	    'recorded_at', api.rfc3339(d.recorded_at),
-	    'profile', d.profile) || CASE WHEN d.data_key_id IS NULL
-	    THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('sealed',
-	    pg_catalog.jsonb_build_object(
-	        'data_key', care.data_key_json(d.data_key_id),
-	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(v.f)
-	            FROM (VALUES (care.sealed_field('rationale',
-	                'ident.decision/rationale', d.id, d.rationale_ct)))
-	            v(f) WHERE v.f IS NOT NULL), '[]'::jsonb))) END
-	    || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-	        'panel_id', ident.decision_panel(d.id)))
-$$;
+-- The decision a panel made names it (GET /v1/cases/{id}/identification):
+-- ident.entry_json (0006) stands in sql/api/50_tracks.sql.
 
 -- ---------------------------------------------------------------------
 -- Row-level security and grants: the assessment body only (assessors

@@ -43,22 +43,7 @@ COMMENT ON TABLE invest.data_key IS
     'when the case or signal the record is about is erased.';
 
 -- A data key is never wrapped by a retired KEK (0020), here either; the
--- trigger function names the table it refuses for.
-CREATE OR REPLACE FUNCTION care.data_key_not_retired() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF NEW.wrapped IS NOT NULL AND EXISTS (SELECT 1 FROM care.kek_retired r
-	    WHERE r.kek_id = NEW.kek_id) THEN
-		RAISE EXCEPTION 'key-encryption key % is retired', NEW.kek_id
-		    USING ERRCODE = 'check_violation', COLUMN = 'kek_id',
-		    TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA,
-		    CONSTRAINT = 'data_key_kek_id_retired_check';
-	END IF;
-	RETURN NEW;
-END
-$$;
+-- trigger function (sql/api/81_kek.sql) names the table it refuses for.
 CREATE TRIGGER data_key_not_retired BEFORE INSERT OR UPDATE
 ON invest.data_key
 FOR EACH ROW EXECUTE FUNCTION care.data_key_not_retired();

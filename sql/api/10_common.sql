@@ -336,6 +336,29 @@ GRANT EXECUTE ON FUNCTION api.json_date(jsonb) TO nrm_coordinator,
     nrm_assessor, nrm_investigator;
 
 /*
+ * The purpose-of-access codes (docs/audit.md#purposes; 0005 created the
+ * list, 0019 added data_protection).  Spelled twice: here and in
+ * audit.event's event_purpose_check (a CHECK must not call a function
+ * every inserting role would need EXECUTE on); tests/db/60_audit.sql
+ * keeps the two equal.  'nrmctl' is the purpose nrmctl has written for
+ * key management since 0001.
+ */
+CREATE OR REPLACE FUNCTION audit.purpose_codes() RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY['care', 'intake', 'identification', 'investigation',
+	    'audit', 'monitoring', 'emergency', 'nrmctl',
+	    'data_protection']::text[]
+$$;
+COMMENT ON FUNCTION audit.purpose_codes() IS
+    'The purpose-of-access codes audit.event.purpose accepts (the same '
+    'list as event_purpose_check).';
+REVOKE ALL ON FUNCTION audit.purpose_codes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.purpose_codes()
+    TO nrm_coordinator, nrm_assessor, nrm_auditor;
+
+/*
  * The purpose and reason of a personal-data read from the headers
  * (NULL: absent): purpose defaults to p_default (a read whose content
  * has one sound purpose, like a track's history), else to the role's
@@ -653,28 +676,73 @@ GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
     nrm_coordinator, nrm_assessor;
 
 /*
- * The 200 of a keyset page on "id" (GET /v1/audit, GET /v1/audit/
- * reviews): p_items holds up to p_limit + 1 items, each with an "id";
- * more than p_limit means a next page, whose cursor (next_after) is the
- * id of the page's last item.  Audited allowed (api.answer).
+ * The refusal of a request body that fails its shape check: p_problem
+ * is what the check returned ({"status", "code", "field", "detail"}: a
+ * 400 for a body that is not an object or has an unknown key, else a
+ * 422).  Audited failed, reason bad_request for a 400, else p_reason;
+ * the answer is p_problem as api.problem writes it.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_body(p_p record, p_purpose text,
+    p_reason text, p_problem jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'failed',
+	    CASE WHEN (p_problem->>'status')::integer = 400
+	    THEN 'bad_request' ELSE p_reason END,
+	    api.problem((p_problem->>'status')::integer, p_problem->>'code',
+	        p_problem->>'detail', p_problem->>'field'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_body(record, text, text, jsonb) IS
+    'An entry point''s refusal of a body''s shape problem {"status", '
+    '"code", "field", "detail"}: audited failed, bad_request for a 400, '
+    'else p_reason.';
+GRANT EXECUTE ON FUNCTION api.refuse_body(record, text, text, jsonb) TO
+    nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator;
+
+/*
+ * The 200 of a keyset page (GET /v1/audit, GET /v1/audit/reviews, GET
+ * /v1/admin/persons, GET /v1/admin/keys): p_items holds up to p_limit +
+ * 1 items, in page order; more than p_limit means a next page, whose
+ * cursor (next_after) is the member p_key of the page's last item, as
+ * the item has it (null on the last page).  Audited allowed
+ * (api.answer).
  */
 CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
-    p_items jsonb, p_limit integer) RETURNS jsonb
+    p_items jsonb, p_limit integer, p_key text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_items jsonb := p_items;
-	v_next bigint;
+	v_next jsonb;
 BEGIN
 	IF pg_catalog.jsonb_array_length(v_items) > p_limit THEN
 		v_items := v_items - p_limit;
-		v_next := (v_items->(p_limit - 1)->>'id')::bigint;
+		v_next := v_items->(p_limit - 1)->p_key;
 	END IF;
 	RETURN api.answer(p_p, p_purpose,
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
 	        pg_catalog.jsonb_build_object('items', v_items,
 	            'next_after', v_next)));
+END
+$$;
+COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer, text) IS
+    'The audited 200 of a keyset page: at most p_limit items and '
+    'next_after (the last item''s p_key when there are more).';
+GRANT EXECUTE ON FUNCTION api.answer_page(record, text, jsonb, integer,
+    text) TO nrm_auditor, nrm_admin;
+
+-- The same on "id" (the audit lists).
+CREATE OR REPLACE FUNCTION api.answer_page(p_p record, p_purpose text,
+    p_items jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.answer_page(p_p, p_purpose, p_items, p_limit, 'id');
 END
 $$;
 COMMENT ON FUNCTION api.answer_page(record, text, jsonb, integer) IS

@@ -73,6 +73,30 @@ COMMENT ON FUNCTION api.idempotency_check(record, text, bytea, text) IS
 GRANT EXECUTE ON FUNCTION api.idempotency_check(record, text, bytea, text)
     TO nrm_reporter;
 
+/*
+ * The 404 of a signal the calling reporter's agency did not submit (the
+ * receipt, a follow-up): audited denied, reason out_of_scope when the
+ * signal exists (intake.signal_exists), else not_found; the same answer
+ * for both.
+ */
+CREATE OR REPLACE FUNCTION api.refuse_signal(p_p record, p_signal_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, 'intake', 'denied',
+	    CASE WHEN intake.signal_exists(p_signal_id)
+	    THEN 'out_of_scope' ELSE 'not_found' END,
+	    api.problem(404, 'not_found',
+	        'no signal with this id was submitted by your agency'));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_signal(record, uuid) IS
+    'A reporter''s 404 for a signal not of its agency or unknown, '
+    'audited denied out_of_scope or not_found.';
+GRANT EXECUTE ON FUNCTION api.refuse_signal(record, uuid) TO nrm_reporter;
+
 CREATE OR REPLACE FUNCTION api.intake(p_token_hash bytea, p_request_id text,
     p_client inet, p_idem_key text, p_request_hash bytea, p_signal jsonb,
     p_subject jsonb, p_pseudonym bytea, p_route jsonb) RETURNS jsonb
@@ -291,11 +315,7 @@ BEGIN
 	LEFT JOIN care.case c ON c.signal_id = s.id
 	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'intake', 'denied',
-		    CASE WHEN intake.signal_exists(p_signal_id)
-		    THEN 'out_of_scope' ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no signal with this id was submitted by your agency'));
+		RETURN api.refuse_signal(v_p, p_signal_id);
 	END IF;
 
 	RETURN api.answer(v_p, 'intake',

@@ -712,7 +712,15 @@ COMMENT ON FUNCTION api.inbox_wakeup_check(bytea, text, inet, text) IS
  * and data key built in the statement, no function call per history
  * entry or sealed value (api.rfc3339, care.sealed_field,
  * care.data_key_json and care.b64 have a SET clause and are never
- * inlined).  The text is the same (tests/db/51_case_json.sql).
+ * inlined).  The text is the same (tests/db/51_case_get.sql).
+ * SECURITY INVOKER: it reads under the caller's privileges and
+ * row-level security (NULL for a case the caller cannot see); the
+ * caller audits.  PL/pgSQL, not a SQL function, also because a SQL
+ * function called from a PL/pgSQL expression keeps its plan for the
+ * rest of the transaction, row-level security quals included, so a
+ * second call under another role (as tests/db/80_break_glass.sql makes:
+ * a coordinator, then an assessor) would read with the first role's
+ * policies; PL/pgSQL's plan cache re-plans when the role changes.
  */
 CREATE OR REPLACE FUNCTION care.case_json(p_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE

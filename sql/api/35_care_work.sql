@@ -30,6 +30,63 @@ GRANT EXECUTE ON FUNCTION care.note_json(care.case_note, uuid) TO
     nrm_coordinator;
 
 /*
+ * The shape check of a body that carries a sealed text (a note, a
+ * follow-up): nrmd sends {"id", "data_key", "text_ct"} (the text
+ * sealed), or "text": "" when the client's text had the wrong length
+ * (nrmd never forwards it), beside the client's other fields p_fields
+ * (their own checks are the caller's).  NULL when fine, else {"status",
+ * "code", "field", "detail"} of the first problem: not an object or an
+ * unknown key (400, field ""), then text (422: required, 1 to 8000
+ * bytes, a string).  A detail never quotes a value.
+ */
+CREATE OR REPLACE FUNCTION api.sealed_text_problem(p_body jsonb,
+    p_fields text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_status integer := 422;
+	v_field text;
+	v_detail text;
+BEGIN
+	IF pg_catalog.jsonb_typeof(p_body) IS DISTINCT FROM 'object' THEN
+		v_status := 400;
+		v_field := '';
+		v_detail := 'the body must be a JSON object';
+	ELSIF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
+	    WHERE NOT k = ANY (ARRAY['id', 'data_key', 'text_ct'] || p_fields))
+	THEN
+		v_status := 400;
+		v_field := '';
+		v_detail := 'unknown field; known: '
+		    || pg_catalog.array_to_string(p_fields, ', ');
+	ELSIF NOT p_body ? 'text_ct' AND NOT p_body ? 'text' THEN
+		v_field := 'text';
+		v_detail := 'text is required';
+	ELSIF p_body ? 'text' AND pg_catalog.jsonb_typeof(p_body->'text')
+	    = 'string' THEN
+		v_field := 'text';
+		v_detail := 'text must be 1 to 8000 bytes';
+	ELSIF NOT p_body ? 'text_ct' THEN
+		v_field := 'text';
+		v_detail := 'text must be a string';
+	ELSE
+		RETURN NULL;
+	END IF;
+	RETURN pg_catalog.jsonb_build_object('status', v_status,
+	    'code', CASE v_status WHEN 400 THEN 'bad_request'
+	        ELSE 'validation' END,
+	    'field', v_field, 'detail', v_detail);
+END
+$$;
+COMMENT ON FUNCTION api.sealed_text_problem(jsonb, text[]) IS
+    'Shape check of a body carrying a sealed text (note, follow-up) '
+    'beside the fields p_fields: NULL, or {"status", "code", "field", '
+    '"detail"} of the first problem.';
+GRANT EXECUTE ON FUNCTION api.sealed_text_problem(jsonb, text[]) TO
+    nrm_reporter, nrm_coordinator;
+
+/*
  * POST /v1/cases/{id}/notes (coordinator).  p_note comes from nrmd:
  * {"id", "data_key", "text_ct"} (the text sealed), "text": "" when the
  * client's text had the wrong length (nrmd never forwards it), and the
@@ -55,9 +112,7 @@ DECLARE
 	v_author text;
 	v_key jsonb := p_note->'data_key';
 	v_corrects uuid;
-	v_field text;
-	v_detail text;
-	v_status integer := 422;
+	v_problem jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['coordinator'], 'case.note.create', 'case',
@@ -66,40 +121,18 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	IF pg_catalog.jsonb_typeof(p_note) IS DISTINCT FROM 'object' THEN
-		v_status := 400;
-		v_field := '';
-		v_detail := 'the body must be a JSON object';
-	ELSIF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_note) k
-	    WHERE k NOT IN ('id', 'data_key', 'text_ct', 'text', 'corrects'))
-	THEN
-		v_status := 400;
-		v_field := '';
-		v_detail := 'unknown field; known: text, corrects';
-	ELSIF NOT p_note ? 'text_ct' AND NOT p_note ? 'text' THEN
-		v_field := 'text';
-		v_detail := 'text is required';
-	ELSIF p_note ? 'text' AND pg_catalog.jsonb_typeof(p_note->'text')
-	    = 'string' THEN
-		v_field := 'text';
-		v_detail := 'text must be 1 to 8000 bytes';
-	ELSIF NOT p_note ? 'text_ct' THEN
-		v_field := 'text';
-		v_detail := 'text must be a string';
-	ELSIF p_note->'corrects' IS NOT NULL
+	v_problem := api.sealed_text_problem(p_note, ARRAY['text', 'corrects']);
+	IF v_problem IS NULL AND p_note->'corrects' IS NOT NULL
 	    AND pg_catalog.jsonb_typeof(p_note->'corrects') <> 'null'
 	    AND (pg_catalog.jsonb_typeof(p_note->'corrects') <> 'string'
 	        OR (p_note->>'corrects') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-'
 	            '[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$') THEN
-		v_field := 'corrects';
-		v_detail := 'corrects must be the id of a note of this case';
+		v_problem := pg_catalog.jsonb_build_object('status', 422,
+		    'code', 'validation', 'field', 'corrects',
+		    'detail', 'corrects must be the id of a note of this case');
 	END IF;
-	IF v_field IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'care', 'failed', CASE v_status
-		    WHEN 400 THEN 'bad_request' ELSE 'invalid_note' END,
-		    api.problem(v_status, CASE v_status WHEN 400
-		        THEN 'bad_request' ELSE 'validation' END, v_detail,
-		        v_field));
+	IF v_problem IS NOT NULL THEN
+		RETURN api.refuse_body(v_p, 'care', 'invalid_note', v_problem);
 	END IF;
 	v_corrects := (p_note->>'corrects')::uuid;
 

@@ -56,9 +56,7 @@ DECLARE
 	v_key jsonb := p_followup->'data_key';
 	v_id uuid;
 	v_at timestamptz := pg_catalog.clock_timestamp();
-	v_field text;
-	v_detail text;
-	v_status integer := 422;
+	v_problem jsonb;
 	v_resp jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
@@ -73,32 +71,10 @@ BEGIN
 		RETURN v_resp;
 	END IF;
 
-	IF pg_catalog.jsonb_typeof(p_followup) IS DISTINCT FROM 'object' THEN
-		v_status := 400;
-		v_field := '';
-		v_detail := 'the body must be a JSON object';
-	ELSIF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_followup) k
-	    WHERE k NOT IN ('id', 'data_key', 'text_ct', 'text')) THEN
-		v_status := 400;
-		v_field := '';
-		v_detail := 'unknown field; known: text';
-	ELSIF NOT p_followup ? 'text_ct' AND NOT p_followup ? 'text' THEN
-		v_field := 'text';
-		v_detail := 'text is required';
-	ELSIF p_followup ? 'text'
-	    AND pg_catalog.jsonb_typeof(p_followup->'text') = 'string' THEN
-		v_field := 'text';
-		v_detail := 'text must be 1 to 8000 bytes';
-	ELSIF NOT p_followup ? 'text_ct' THEN
-		v_field := 'text';
-		v_detail := 'text must be a string';
-	END IF;
-	IF v_field IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'intake', 'failed', CASE v_status
-		    WHEN 400 THEN 'bad_request' ELSE 'invalid_followup' END,
-		    api.problem(v_status, CASE v_status WHEN 400
-		        THEN 'bad_request' ELSE 'validation' END, v_detail,
-		        v_field));
+	v_problem := api.sealed_text_problem(p_followup, ARRAY['text']);
+	IF v_problem IS NOT NULL THEN
+		RETURN api.refuse_body(v_p, 'intake', 'invalid_followup',
+		    v_problem);
 	END IF;
 
 	SELECT s.id, s.reference, s.notification_only, c.id AS case_id
@@ -107,11 +83,7 @@ BEGIN
 	LEFT JOIN care.case c ON c.signal_id = s.id
 	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'intake', 'denied',
-		    CASE WHEN intake.signal_exists(p_signal_id)
-		    THEN 'out_of_scope' ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no signal with this id was submitted by your agency'));
+		RETURN api.refuse_signal(v_p, p_signal_id);
 	END IF;
 	IF v_s.case_id IS NULL THEN
 		RETURN api.refuse(v_p, 'intake', 'failed', 'notification_only',

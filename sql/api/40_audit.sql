@@ -1,5 +1,6 @@
 -- 40_audit.sql - api functions: the audit chain (seal, head, verify),
--- search and the review queue. A repeatable file (docs/sql-api.md,
+-- search, the review queue and retention (the recomputation behind
+-- verify is 41_audit_verify.sql). A repeatable file (docs/sql-api.md,
 -- "Migrations").
 --
 -- Applied by `nrmctl migrate` after the numbered migrations, in the same
@@ -326,3 +327,102 @@ COMMENT ON FUNCTION api.audit_review(bytea, text, inet, bigint, text) IS
     'POST /v1/audit/reviews/{event_id} (auditor): the verdict on a '
     'flagged event, once; audited audit.review.';
 -- A door: sql/api/99_doors.sql grants it to nrm_app.
+
+/*
+ * Retention, the one way rows leave the audit log (0005; 0014 added the
+ * minimum age).  Purge the oldest part of the audit log: the longest
+ * prefix of the chain (after the current anchor) whose events all have
+ * at < p_before, with those events.  Refuses a boundary younger than
+ * audit.retention_policy.min_age (SQLSTATE 22023, the key named).  Only
+ * the owner may run it (EXECUTE is revoked from everyone else); it takes
+ * the sealer's lock (waiting for a running sealer), refuses (SQLSTATE
+ * XX001) unless the whole log verifies intact, so evidence of tampering
+ * is never purged, records the anchor (the hash of the last purged link)
+ * in audit.retention, deletes with nrm.audit_retention = 'on' for those
+ * statements only, and audits itself as audit.purge.  Unsealed events
+ * are never purged.  Returns {"purged": N, "purged_through_pos": P,
+ * "anchor_hash": hex} (purged 0 and the current anchor when nothing is
+ * old enough).
+ */
+CREATE OR REPLACE FUNCTION audit.purge_before(p_before timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_min interval;
+	v_check jsonb;
+	v_anchor_pos bigint;
+	v_through bigint;
+	v_hash bytea;
+	v_links bigint;
+	v_events bigint;
+BEGIN
+	IF p_before IS NULL OR p_before > pg_catalog.now() THEN
+		RAISE EXCEPTION 'p_before must be a time in the past'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT p.min_age INTO v_min FROM audit.retention_policy p;
+	IF p_before > pg_catalog.now() - COALESCE(v_min, interval '5 years')
+	THEN
+		RAISE EXCEPTION 'the purge boundary is younger than the minimum '
+		    'retention age (audit.retention_policy.min_age = %): '
+		    'nothing purged', COALESCE(v_min, interval '5 years')
+		    USING ERRCODE = 'invalid_parameter_value',
+		    HINT = 'purge only events older than '
+		        'audit.retention_policy.min_age';
+	END IF;
+	PERFORM pg_catalog.pg_advisory_xact_lock(5, 1);
+	v_check := audit.verify_chain(NULL);
+	IF NOT (v_check->>'intact')::boolean THEN
+		RAISE EXCEPTION
+		    'the audit log does not verify (%): nothing purged',
+		    v_check->'first_broken'->>'reason'
+		    USING ERRCODE = 'data_corrupted';
+	END IF;
+	v_anchor_pos := COALESCE((v_check->'anchor'->>'pos')::bigint, 0);
+
+	SELECT pg_catalog.min(c.pos) - 1 INTO v_through
+	FROM audit.chain c JOIN audit.event e ON e.id = c.event_id
+	WHERE c.pos > v_anchor_pos AND e.at >= p_before;
+	IF v_through IS NULL THEN
+		SELECT pg_catalog.max(c.pos) INTO v_through FROM audit.chain c;
+	END IF;
+	IF v_through IS NULL OR v_through <= v_anchor_pos THEN
+		RETURN pg_catalog.jsonb_build_object('purged', 0,
+		    'purged_through_pos', v_anchor_pos,
+		    'anchor_hash', v_check->'anchor'->'hash');
+	END IF;
+
+	SELECT c.hash INTO v_hash FROM audit.chain c WHERE c.pos = v_through;
+	PERFORM pg_catalog.set_config('nrm.audit_retention', 'on', true);
+	WITH d AS (
+		DELETE FROM audit.chain c WHERE c.pos <= v_through
+		RETURNING c.event_id)
+	DELETE FROM audit.event e WHERE e.id IN (SELECT d.event_id FROM d);
+	GET DIAGNOSTICS v_events = ROW_COUNT;
+	PERFORM pg_catalog.set_config('nrm.audit_retention', 'off', true);
+	v_links := v_through - v_anchor_pos;
+	IF v_events <> v_links THEN
+		RAISE EXCEPTION 'purge removed % events for % links', v_events,
+		    v_links USING ERRCODE = 'internal_error';
+	END IF;
+
+	INSERT INTO audit.retention (purged_through_pos, anchor_hash, before,
+	    events)
+	VALUES (v_through, v_hash, p_before, v_events);
+	INSERT INTO audit.event (action, object_type, object_id, purpose,
+	    outcome)
+	VALUES ('audit.purge', 'audit', v_through::text, 'audit', 'allowed');
+	RETURN pg_catalog.jsonb_build_object('purged', v_events,
+	    'purged_through_pos', v_through,
+	    'anchor_hash', pg_catalog.encode(v_hash, 'hex'));
+END
+$$;
+COMMENT ON FUNCTION audit.purge_before(timestamptz) IS
+    'The retention procedure (owner only): purge the chain prefix whose '
+    'events are older than p_before (and older than '
+    'audit.retention_policy.min_age), with its events, after verifying '
+    'the log; record the anchor in audit.retention (nrmctl audit purge '
+    'signs it in the same transaction); audited audit.purge.';
+REVOKE ALL ON FUNCTION audit.purge_before(timestamptz) FROM PUBLIC;

@@ -139,6 +139,73 @@ GRANT EXECUTE ON FUNCTION ident.entry_problem(jsonb) TO nrm_coordinator,
     nrm_assessor;
 
 /*
+ * The jurisdiction profile p_code (NULL: nl) whose rules an entry point
+ * applies.  The code comes from nrmd's configuration, never from a
+ * client: an unknown one is a bug (22023, no answer).  SECURITY INVOKER:
+ * read with the caller's grant on ident.profile.
+ */
+CREATE OR REPLACE FUNCTION ident.profile_of(p_code text)
+RETURNS ident.profile
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v ident.profile;
+BEGIN
+	SELECT * INTO v FROM ident.profile pr
+	WHERE pr.code = COALESCE(p_code, 'nl');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown profile'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION ident.profile_of(text) IS
+    'The jurisdiction profile p_code (NULL: nl); an unknown code raises '
+    '22023 (it comes from nrmd''s configuration).';
+REVOKE ALL ON FUNCTION ident.profile_of(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ident.profile_of(text) TO nrm_coordinator,
+    nrm_assessor;
+
+/*
+ * The answer shape of one identification entry (0006 created it; 0017
+ * added the sealed rationale in "sealed" for nrmd, absent for an entry
+ * stored before 0017; 0023 the panel that decided it, "panel_id", when
+ * one did).  Dates YYYY-MM-DD.
+ */
+CREATE OR REPLACE FUNCTION ident.entry_json(d ident.decision) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('id', d.id,
+	    'case_id', d.case_id, 'stage', d.stage, 'outcome', d.outcome,
+	    'deciding_body', d.deciding_body, 'rationale', d.rationale,
+	    'decided_on', d.decided_on,
+	    'reflection_start', d.reflection_start,
+	    'reflection_end', d.reflection_end,
+	    'recovery_start', d.recovery_start,
+	    'recovery_end', d.recovery_end,
+	    'recorded_by', d.recorded_by,
+	    'recorded_at', api.rfc3339(d.recorded_at),
+	    'profile', d.profile) || CASE WHEN d.data_key_id IS NULL
+	    THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('sealed',
+	    pg_catalog.jsonb_build_object(
+	        'data_key', care.data_key_json(d.data_key_id),
+	        'fields', COALESCE((SELECT pg_catalog.jsonb_agg(v.f)
+	            FROM (VALUES (care.sealed_field('rationale',
+	                'ident.decision/rationale', d.id, d.rationale_ct)))
+	            v(f) WHERE v.f IS NOT NULL), '[]'::jsonb))) END
+	    || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+	        'panel_id', ident.decision_panel(d.id)))
+$$;
+COMMENT ON FUNCTION ident.entry_json(ident.decision) IS
+    'An identification entry as the api answers it (dates YYYY-MM-DD).';
+REVOKE ALL ON FUNCTION ident.entry_json(ident.decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ident.entry_json(ident.decision)
+    TO nrm_coordinator, nrm_assessor;
+
+/*
  * POST /v1/cases/{id}/identification.  Order of checks: 401/403
  * (api.authenticate); the shape of p_entry (400/422, audited
  * failed/bad_request or invalid_entry); a coordinator recording
@@ -189,22 +256,12 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	-- The profile comes from nrmd's configuration: unknown is a bug.
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	v_problem := ident.entry_problem(p_entry);
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'identification', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_entry' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'identification', 'invalid_entry',
+		    v_problem);
 	END IF;
 	v_stage := p_entry->>'stage';
 	v_decided := api.json_date(p_entry->'decided_on');
@@ -371,12 +428,7 @@ BEGIN
 		    v_rp.problem);
 	END IF;
 
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	SELECT * INTO v_c FROM api.case_scope(v_p, p_case_id);
 	IF NOT v_c.visible THEN
@@ -484,6 +536,9 @@ $$;
 COMMENT ON FUNCTION invest.record_json(invest.record) IS
     'An investigation record as the api answers it (PERSONAL DATA: its '
     'references sealed in "sealed" for nrmd to open).';
+REVOKE ALL ON FUNCTION invest.record_json(invest.record) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION invest.record_json(invest.record)
+    TO nrm_investigator;
 
 /*
  * Check the body of api.invest_create (p_create) or api.invest_patch:
@@ -739,12 +794,8 @@ BEGIN
 		END IF;
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'investigation', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'investigation', 'invalid_body',
+		    v_problem);
 	END IF;
 
 	IF v_signal IS NOT NULL AND NOT EXISTS (SELECT 1 FROM intake.signal s
@@ -884,12 +935,8 @@ BEGIN
 		    'detail', 'report_filed must be true or false');
 	END IF;
 	IF v_problem IS NOT NULL THEN
-		RETURN api.refuse(v_p, 'investigation', 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    api.problem((v_problem->>'status')::integer,
-		        v_problem->>'code', v_problem->>'detail',
-		        v_problem->>'field'));
+		RETURN api.refuse_body(v_p, 'investigation', 'invalid_body',
+		    v_problem);
 	END IF;
 
 	SELECT r.police_reference, r.prosecution_reference, r.report_filed,
@@ -1036,12 +1083,7 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 
 	IF v_awaiting NOT IN ('initial', 'conclusive', 'any') THEN
 		v_field := 'awaiting';

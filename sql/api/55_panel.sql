@@ -425,12 +425,7 @@ BEGIN
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
-	SELECT * INTO v_prof FROM ident.profile pr
-	WHERE pr.code = COALESCE(p_profile, 'nl');
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'unknown profile'
-		    USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	v_prof := ident.profile_of(p_profile);
 	IF v_prof.panel_model = 'none' THEN
 		RETURN ident.panel_refuse(v_p, 'failed', 'no_panel_model', 409,
 		    'conflict', 'the jurisdiction profile decides without a '

@@ -438,11 +438,7 @@ BEGIN
 	FROM (SELECT * FROM auth.person p
 	    WHERE p_after IS NULL OR p.login COLLATE "C" > p_after
 	    ORDER BY p.login COLLATE "C" LIMIT v_lim + 1) x;
-	RETURN api.answer(v_p, NULL, pg_catalog.jsonb_build_object(
-	    'status', 200, 'body', pg_catalog.jsonb_build_object(
-	        'items', v_items - v_lim,
-	        'next_after', CASE WHEN pg_catalog.jsonb_array_length(v_items)
-	            > v_lim THEN v_items->(v_lim - 1)->>'login' END)));
+	RETURN api.answer_page(v_p, NULL, v_items, v_lim, 'login');
 END
 $$;
 COMMENT ON FUNCTION api.person_list(bytea, text, inet, text, integer) IS

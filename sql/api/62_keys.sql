@@ -132,11 +132,7 @@ BEGIN
 	        AND (p_after IS NULL OR (k.created_at, k.id) > (v_from,
 	            p_after))
 	    ORDER BY k.created_at, k.id LIMIT v_lim + 1) x;
-	RETURN api.answer(v_p, NULL, pg_catalog.jsonb_build_object(
-	    'status', 200, 'body', pg_catalog.jsonb_build_object(
-	        'items', v_items - v_lim,
-	        'next_after', CASE WHEN pg_catalog.jsonb_array_length(v_items)
-	            > v_lim THEN v_items->(v_lim - 1)->>'id' END)));
+	RETURN api.answer_page(v_p, NULL, v_items, v_lim, 'id');
 END
 $$;
 COMMENT ON FUNCTION api.key_list(bytea, text, inet, uuid, integer) IS

@@ -3,6 +3,30 @@
 -- (docs/sql-api.md, "Migrations"); the tables are in 0017 and 0020.
 
 /*
+ * Trigger on care.data_key (0020) and invest.data_key (0025): a data key
+ * is never wrapped by a retired KEK (care.kek_retired); the error names
+ * the table it refuses for.  SECURITY DEFINER: the roles that write
+ * data keys need not read the retired list themselves.
+ */
+CREATE OR REPLACE FUNCTION care.data_key_not_retired() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.wrapped IS NOT NULL AND EXISTS (SELECT 1 FROM care.kek_retired r
+	    WHERE r.kek_id = NEW.kek_id) THEN
+		RAISE EXCEPTION 'key-encryption key % is retired', NEW.kek_id
+		    USING ERRCODE = 'check_violation', COLUMN = 'kek_id',
+		    TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA,
+		    CONSTRAINT = 'data_key_kek_id_retired_check';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION care.data_key_not_retired() IS
+    'Trigger: a data key is never wrapped by a retired KEK.';
+
+/*
  * What is still stored in plaintext (0020 created it; 0025 added the
  * investigation records' references, stored before 0025): counts only,
  * never a value.  SECURITY DEFINER of the owner, who reads past

@@ -39,7 +39,7 @@ check() { # check DESCRIPTION CMD...
 	fi
 }
 
-echo "1..16"
+echo "1..17"
 new_db ${DB}_old
 new_db ${DB}_new
 
@@ -436,5 +436,12 @@ check "a database migrated at stop 25 migrates forward to a fresh one's schema a
 # care.plaintext_left in 0020, each with its grants).
 check "a database migrated at stop 26 migrates forward to a fresh one's schema and access lists" \
     released_forward s26 "${NRM_STOP26:-6898679}"
+# A database as stop 27 left it (commit $NRM_STOP27, f0a5ffa:
+# care.case_json in 0007 and 0017, ident.entry_json in 0006, 0017 and
+# 0023, invest.record_json in 0006, audit.purge_before in 0005 and 0014,
+# audit.purpose_codes in 0005 and 0019, care.data_key_not_retired in
+# 0020 and 0025, each with its grants).
+check "a database migrated at stop 27 migrates forward to a fresh one's schema and access lists" \
+    released_forward s27 "${NRM_STOP27:-f0a5ffa}"
 
 [ "$failed" -eq 0 ]
