@@ -19,21 +19,12 @@ import {readFileSync, writeFileSync} from 'node:fs';
 
 import {
 	BASE, FIXTURE, assertClean, catalogue, checkScreen, enrolAndLogin,
-	expect, fixture, launch, newPage,
+	expect, fill, fixture, launch, newPage, switchTo,
 } from './lib.mjs';
 
 let browser;
 let nl;
 let en;
-
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
-async function switchTo(page, lang, t) {
-	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
-		.click();
-	await page.waitForFunction((l) => document.documentElement.lang === l,
-	                           lang);
-}
 
 before(async () => {
 	browser = await launch();

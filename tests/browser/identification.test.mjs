@@ -9,12 +9,11 @@
  * 2.1 AA and screenshots of both screens in nl and en at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
 import {after, before, test} from 'node:test';
 
 import {
 	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, expect, launch, newPage,
+	enrolAndLogin, expect, fill, launch, newPage, reportSignal, switchTo,
 } from './lib.mjs';
 
 let browser;
@@ -25,33 +24,13 @@ let en;
 const sessionOf = (who) => apiSession(browser, who);
 const call = apiCall;
 
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
-/* Switch the console's language with the header's button. */
-async function switchTo(page, lang, t) {
-	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
-		.click();
-	await page.waitForFunction((l) => document.documentElement.lang === l,
-	                           lang);
-}
-
 before(async () => {
 	browser = await launch();
 	nl = await catalogue('nl');
 	en = await catalogue('en');
 	/* a fresh case in VR13 (Amsterdam) from the reporter */
-	const rep = await sessionOf('reporter');
-	const r = await call(rep, 'POST', '/v1/signals', {
-		observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		location: {municipality_code: 'GM0363'},
-		subject: {age_estimate: 30},
-		exploitation: ['labour'],
-		consent: 'given'}, {'Idempotency-Key': randomUUID()});
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	caseId = r.body.case_id;
+	caseId = (await reportSignal(browser)).case_id;
 	assert.ok(caseId, 'the signal became a case');
-	await rep.page.context().close();
 });
 after(async () => {
 	await browser?.close();

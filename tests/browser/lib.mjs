@@ -5,8 +5,10 @@
  * codes), enrolment and login through the console's own screens (labels
  * from the message catalogue) or, as a fallback, through the API,
  * TOTP codes (RFC 6238, node:crypto), axe (WCAG 2.1 AA), screenshots at
- * 1280 and 375 px, and a collector that fails a test on any console
- * error or failed request.
+ * 1280 and 375 px, a collector that fails a test on any console
+ * error or failed request, and what several test files do: open a
+ * screen afresh (go), switch the language (switchTo), fill in a
+ * catalogue template (fill), report a fresh signal (reportSignal).
  *
  * Environment (set by run.sh): NRM_URL (https://127.0.0.1:PORT),
  * NRM_FIXTURE (the JSON file), NRM_SHOTS (screenshot folder),
@@ -15,7 +17,7 @@
  * the API instead of the screens).
  */
 import assert from 'node:assert/strict';
-import {createHmac} from 'node:crypto';
+import {createHmac, randomUUID} from 'node:crypto';
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, join, resolve} from 'node:path';
@@ -410,4 +412,43 @@ export async function apiCall(s, method, path, data, headers = {}) {
 	const r = await s.page.request.fetch(BASE + path, {method, data,
 		headers: h});
 	return {status: r.status(), body: await r.json().catch(() => null)};
+}
+
+/* A catalogue template filled in: fill('{login} ...', {login: 'x'}). */
+export const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
+
+/* Switch the console's language with the header's button (t: the
+ * catalogue the console shows now). */
+export async function switchTo(page, lang, t) {
+	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
+		.click();
+	await page.waitForFunction((l) => document.documentElement.lang === l,
+	                           lang);
+}
+
+/* Open a screen afresh (a new document: the same hash would not re-render). */
+export async function go(page, hash) {
+	await page.goto('about:blank');
+	await page.goto(BASE + '/' + hash);
+	await page.locator('#main > [data-screen] h1').first().waitFor();
+}
+
+/*
+ * A fresh signal from the reporter, through the API: seen a minute ago
+ * in Amsterdam (GM0363, region VR13), a subject of about 30, labour
+ * exploitation, consent given; the members of `facts` take the place of
+ * these.  Asserts the 201 and answers its body ({signal_id, case_id}).
+ */
+export async function reportSignal(browser, facts = {}) {
+	const s = await apiSession(browser, 'reporter');
+	const r = await apiCall(s, 'POST', '/v1/signals', {
+		observed_at: new Date(Date.now() - 60000).toISOString()
+			.replace(/\.\d+Z$/, 'Z'),
+		location: {municipality_code: 'GM0363'},
+		subject: {age_estimate: 30},
+		exploitation: ['labour'], consent: 'given', ...facts},
+		{'Idempotency-Key': randomUUID()});
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	await s.page.context().close();
+	return r.body;
 }

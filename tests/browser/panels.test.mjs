@@ -9,12 +9,11 @@
  * 2.1 AA and screenshots in nl and en at 1280 and 375 px.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
 import {after, before, test} from 'node:test';
 
 import {
 	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, launch, newPage,
+	enrolAndLogin, fill, launch, newPage, reportSignal,
 } from './lib.mjs';
 
 let browser;
@@ -27,23 +26,12 @@ const sessions = {};
 const sessionOf = (who) => apiSession(browser, who);
 const call = apiCall;
 
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
 before(async () => {
 	browser = await launch();
 	nl = await catalogue('nl');
 	en = await catalogue('en');
-	const rep = await sessionOf('reporter');
-	const r = await call(rep, 'POST', '/v1/signals', {
-		observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		location: {municipality_code: 'GM0363'},
-		subject: {age_estimate: 24},
-		exploitation: ['sexual'],
-		consent: 'given'}, {'Idempotency-Key': randomUUID()});
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	caseId = r.body.case_id;
-	await rep.page.context().close();
+	caseId = (await reportSignal(browser, {subject: {age_estimate: 24},
+	                                       exploitation: ['sexual']})).case_id;
 
 	/* the care and medicine members log in through the API; the chair's
 	 * id comes from her own login in the test */

@@ -11,8 +11,8 @@ import {readFile} from 'node:fs/promises';
 import {after, before, test} from 'node:test';
 
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, enrolViaApi,
-	fixture, launch, loginViaApi, newPage,
+	assertClean, catalogue, checkScreen, enrolAndLogin, launch, newPage,
+	reportSignal,
 } from './lib.mjs';
 
 let browser;
@@ -24,23 +24,8 @@ before(async () => {
 	browser = await launch();
 	nl = await catalogue('nl');
 	/* a case about a named person, from the reporter */
-	const page = await newPage(browser);
-	if (!fixture().persons.reporter.enrolled)
-		await enrolViaApi(page, 'reporter');
-	const b = await loginViaApi(page, 'reporter');
-	const r = await page.request.fetch(BASE + '/v1/signals', {
-		method: 'POST',
-		headers: {'X-CSRF-Token': b.csrf_token, Origin: BASE,
-		          'Idempotency-Key': randomUUID()},
-		data: {observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		       location: {municipality_code: 'GM0363'},
-		       subject: {given_name: 'Ilse', family_name: family,
-		                 birth_date: '1991-04-05'},
-		       exploitation: ['labour'], consent: 'given'}});
-	assert.equal(r.status(), 201, await r.text());
-	caseId = (await r.json()).case_id;
-	await page.context().close();
+	caseId = (await reportSignal(browser, {subject: {given_name: 'Ilse',
+		family_name: family, birth_date: '1991-04-05'}})).case_id;
 });
 after(async () => {
 	await browser?.close();

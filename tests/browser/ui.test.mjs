@@ -14,7 +14,7 @@ import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
 import {launch, newPage, enrolAndLogin, enrolViaUi, loginViaUi, checkScreen,
         assertClean, expect, nextCode, fixture, catalogue,
-        BASE as URL} from './lib.mjs';
+        go, BASE as URL} from './lib.mjs';
 
 const nl = await catalogue('nl');
 const en = await catalogue('en');
@@ -77,13 +77,6 @@ afterEach(() => {
 	for (const p of pages)
 		assertClean(p);
 });
-
-/* Open a screen afresh (a new document: the same hash would not re-render). */
-async function go(page, hash) {
-	await page.goto('about:blank');
-	await page.goto(URL + '/' + hash);
-	await page.locator('#main > [data-screen] h1').first().waitFor();
-}
 
 /* Press Tab until `loc` has the focus (keyboard-only runs). */
 async function tabTo(page, loc, max = 200) {

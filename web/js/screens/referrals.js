@@ -9,10 +9,9 @@
  */
 import {h, heading, para, select, button, alert, clear,
         announce} from '../dom.js';
-import {code, dateTime, date, showProblem, clearProblems,
-        problemMessage} from '../i18n.js';
+import {code, dateTime, date, showProblem, clearProblems} from '../i18n.js';
 import {regionName} from '../regions.js';
-import {formAlert, shortId} from './parts.js';
+import {formAlert, shortId, getInto} from './parts.js';
 import {REFUSALS} from './carework.js';
 
 export async function render(root, ctx) {
@@ -69,19 +68,14 @@ export async function render(root, ctx) {
 	}
 
 	async function show() {
-		const r = await api.get('/v1/referrals');
-		if (!ctx.alive() || r.expired)
+		const b = await getInto(ctx, list, '/v1/referrals');
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
-		if (!r.body.items.length) {
+		if (!b.items.length) {
 			list.append(para(t('ref.none')));
 			return;
 		}
-		list.append(h('ul', {class: 'nrm-supports'}, r.body.items.map((x, n) =>
+		list.append(h('ul', {class: 'nrm-supports'}, b.items.map((x, n) =>
 			h('li', {class: 'nrm-support', dataset: {referral: x.id,
 			                                         status: x.status}},
 			  h('p', {class: 'nrm-support__head'},
