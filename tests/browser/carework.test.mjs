@@ -8,27 +8,20 @@
  * and screenshots of both screens at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	assertClean, catalogue, checkScreen, enrolAndLogin, go, launch,
-	newPage, reportSignal,
+	assertClean, browser, checkScreen, enrolAndLogin, go, newPage, nl,
+	reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
 let caseId;
-let nl;
 
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a fresh VR13 case from the reporter, through the API */
 	caseId = (await reportSignal(browser, {subject: {age_estimate: 30,
 	                                                 given_name: 'Ilse'}}))
 		.case_id;
-});
-after(async () => {
-	await browser?.close();
 });
 
 test('the holder writes notes and a support plan; the provider accepts ' +

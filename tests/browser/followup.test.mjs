@@ -8,26 +8,19 @@
  * and 375.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	assertClean, catalogue, checkScreen, enrolAndLogin, expect, go,
-	launch, newPage, reportSignal,
+	assertClean, browser, checkScreen, enrolAndLogin, expect, go, newPage,
+	nl, reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
 let rec;
-let nl;
 
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a fresh VR13 case from the reporter, through the API */
 	rec = await reportSignal(browser, {subject: {age_estimate: 31,
 	                                             given_name: 'Mirela'}});
-});
-after(async () => {
-	await browser?.close();
 });
 
 test('the reporter sends a follow-up; the coordinator reads it on the case',

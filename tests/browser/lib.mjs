@@ -21,6 +21,7 @@ import {createHmac, randomUUID} from 'node:crypto';
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, join, resolve} from 'node:path';
+import {after, before} from 'node:test';
 import {fileURLToPath} from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -452,3 +453,26 @@ export async function reportSignal(browser, facts = {}) {
 	await s.page.context().close();
 	return r.body;
 }
+
+/*
+ * The browser of a test file: withBrowser(setup), called once in the
+ * file, launches chromium before the file's tests, then runs the file's
+ * own setup (async, optional), and closes chromium after the tests;
+ * `browser` is that chromium (a live binding: read it in setup and
+ * tests).  node --test runs each file in a process of its own.
+ */
+export let browser = null;
+export function withBrowser(setup) {
+	before(async () => {
+		browser = await launch();
+		if (setup)
+			await setup();
+	});
+	after(async () => {
+		await browser?.close();
+	});
+}
+
+/* The message catalogues, Dutch and English, for labels and texts. */
+export const nl = await catalogue('nl');
+export const en = await catalogue('en');

@@ -10,26 +10,16 @@
  */
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	assertClean, catalogue, checkScreen, enrolAndLogin, expect, go,
-	launch, newPage, reportSignal,
+	assertClean, browser, checkScreen, enrolAndLogin, expect, go, newPage,
+	nl, reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
 const ids = [];
 
-async function open(page, id) {
-	await go(page, '#/case/' + id);
-	await page.getByRole('button', {name: nl['case.open']}).click();
-	await page.locator('#case-state').waitFor();
-}
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* one person, two signals (the second a repeat), through the API */
 	const family = 'Dubbel' + randomUUID().slice(0, 8);
 	for (let i = 0; i < 2; i++)
@@ -37,9 +27,12 @@ before(async () => {
 			given_name: 'Mira', family_name: family,
 			birth_date: '1993-04-05'}})).case_id);
 });
-after(async () => {
-	await browser?.close();
-});
+
+async function open(page, id) {
+	await go(page, '#/case/' + id);
+	await page.getByRole('button', {name: nl['case.open']}).click();
+	await page.locator('#case-state').waitFor();
+}
 
 test('a repeat signal is merged into the case it repeats', async () => {
 	const [first, dup] = ids;

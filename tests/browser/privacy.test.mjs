@@ -8,27 +8,20 @@
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	assertClean, catalogue, checkScreen, enrolAndLogin, launch, newPage,
-	reportSignal,
+	assertClean, browser, checkScreen, enrolAndLogin, newPage, nl,
+	reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
 let caseId;
 const family = 'Privacytest' + randomUUID().slice(0, 6);
 
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a case about a named person, from the reporter */
 	caseId = (await reportSignal(browser, {subject: {given_name: 'Ilse',
 		family_name: family, birth_date: '1991-04-05'}})).case_id;
-});
-after(async () => {
-	await browser?.close();
 });
 
 test('the privacy officer exports, rectifies and erases a case',

@@ -13,11 +13,8 @@
 import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
 import {launch, newPage, enrolAndLogin, enrolViaUi, loginViaUi, checkScreen,
-        assertClean, expect, nextCode, fixture, catalogue,
+        assertClean, expect, nextCode, fixture, nl, en,
         go, BASE as URL} from './lib.mjs';
-
-const nl = await catalogue('nl');
-const en = await catalogue('en');
 
 /* Fixture names of the people (tests/browser/run.sh makes them). */
 const WHO = {

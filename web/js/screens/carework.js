@@ -172,6 +172,18 @@ function changeForm(ctx, id, item, n, reload) {
 	return form;
 }
 
+/*
+ * The head line of a support item or a referral (the same row seen by
+ * the provider): service, status badge, reason.
+ */
+export function supportHead(s) {
+	return h('p', {class: 'nrm-support__head'},
+		h('strong', null, code('service', s.service)), ' · ',
+		h('span', {class: 'nrm-badge nrm-badge--' + s.status},
+		  code('sstatus', s.status)),
+		s.reason ? ' (' + code('sreason', s.reason) + ')' : '');
+}
+
 /* The support plan section; canWrite: the caller holds the taken case. */
 export function supportSection(ctx, id, canWrite) {
 	const {t} = ctx;
@@ -182,11 +194,7 @@ export function supportSection(ctx, id, canWrite) {
 	function item(s, n) {
 		return h('li', {class: 'nrm-support', dataset: {item: s.id,
 		                                                status: s.status}},
-			h('p', {class: 'nrm-support__head'},
-			  h('strong', null, code('service', s.service)), ' · ',
-			  h('span', {class: 'nrm-badge nrm-badge--' + s.status},
-			    code('sstatus', s.status)),
-			  s.reason ? ' (' + code('sreason', s.reason) + ')' : ''),
+			supportHead(s),
 			h('p', {class: 'utrecht-paragraph'},
 			  s.provider_name ? s.provider_name : t('support.no_provider'),
 			  s.referral ? [' · ', t('support.referral')] : null),

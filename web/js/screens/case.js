@@ -26,7 +26,7 @@ import {regionName, regionOptions} from '../regions.js';
 import {marks, deadline, tick, shortId, conflictAlert} from './inbox.js';
 import {followupsSection, notesSection, supportSection} from './carework.js';
 import {relatedSection, mergeFacts} from './merge.js';
-import {getInto, postForm} from './parts.js';
+import {getInto, postForm, tableHead} from './parts.js';
 
 const REASONS = {
 	decline: ['no_capacity', 'conflict_of_interest', 'outside_expertise',
@@ -87,10 +87,7 @@ function historyTable(t, history) {
 		h('table', {class: 'utrecht-table nrm-table nrm-table--cards', id: 'case-history'},
 		  h('caption', {class: 'utrecht-table__caption nrm-visually-hidden'},
 		    t('case.history')),
-		  h('thead', {class: 'utrecht-table__header'},
-		    h('tr', {class: 'utrecht-table__row'}, cols.map((c) =>
-			h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-			  t('case.history.' + c))))),
+		  tableHead(cols.map((c) => t('case.history.' + c))),
 		  h('tbody', {class: 'utrecht-table__body'}, history.map((e) =>
 			h('tr', {class: 'utrecht-table__row'},
 			  h('td', {class: 'utrecht-table__cell', 'data-label': t('case.history.at')},

@@ -13,6 +13,12 @@ import {h, heading, para, alert, field, select, button, clear,
 import {dateTime, code, problemMessage, showProblem, clearProblems,
         amsterdamNowLocal, amsterdamToRfc3339} from '../i18n.js';
 
+/* The <thead> of a table: one column head a label (text or node). */
+export const tableHead = (labels) =>
+	h('thead', {class: 'utrecht-table__header'},
+	  h('tr', {class: 'utrecht-table__row'}, labels.map((l) =>
+		h('th', {class: 'utrecht-table__header-cell', scope: 'col'}, l))));
+
 /*
  * table(columns, rows, opts): columns [{label, cell: (row) -> node or
  * text}], rows an array.  opts.caption (text, for screen readers and
@@ -30,10 +36,7 @@ export function table(columns, rows, opts = {}) {
 		  opts.caption ? h('caption', {class: 'utrecht-table__caption'
 		                               + ' nrm-caption'}, opts.caption)
 		               : null,
-		  h('thead', {class: 'utrecht-table__header'},
-		    h('tr', {class: 'utrecht-table__row'}, columns.map((c) =>
-			h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-			  c.label)))),
+		  tableHead(columns.map((c) => c.label)),
 		  h('tbody', {class: 'utrecht-table__body'}, rows.map((r) =>
 			h('tr', {class: 'utrecht-table__row', ...(opts.rowAttrs ?
 			          opts.rowAttrs(r) : {})}, columns.map((c) =>

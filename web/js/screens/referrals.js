@@ -12,7 +12,7 @@ import {h, heading, para, select, button, alert, clear,
 import {code, dateTime, date, showProblem, clearProblems} from '../i18n.js';
 import {regionName} from '../regions.js';
 import {formAlert, shortId, getInto} from './parts.js';
-import {REFUSALS} from './carework.js';
+import {REFUSALS, supportHead} from './carework.js';
 
 export async function render(root, ctx) {
 	const {t, api} = ctx;
@@ -78,11 +78,7 @@ export async function render(root, ctx) {
 		list.append(h('ul', {class: 'nrm-supports'}, b.items.map((x, n) =>
 			h('li', {class: 'nrm-support', dataset: {referral: x.id,
 			                                         status: x.status}},
-			  h('p', {class: 'nrm-support__head'},
-			    h('strong', null, code('service', x.service)), ' · ',
-			    h('span', {class: 'nrm-badge nrm-badge--' + x.status},
-			      code('sstatus', x.status)),
-			    x.reason ? ' (' + code('sreason', x.reason) + ')' : ''),
+			  supportHead(x),
 			  h('p', {class: 'utrecht-paragraph'},
 			    t('ref.from', {agency: x.referred_by.agency,
 			                   region: regionName(x.referred_by.region)})),
