@@ -91,7 +91,7 @@ NRMD_SRC = nrm-api/nrmd/main.c nrm-api/nrmd/daemon.c nrm-api/nrmd/db.c \
            nrm-api/nrmd/handlers/signals.c nrm-api/nrmd/handlers/routing.c \
            nrm-api/nrmd/handlers/inbox.c nrm-api/nrmd/handlers/cases.c \
            nrm-api/nrmd/handlers/audit.c nrm-api/nrmd/handlers/tracks.c \
-           nrm-api/nrmd/handlers/panel.c \
+           nrm-api/nrmd/handlers/panel.c nrm-api/nrmd/handlers/idread.c \
            nrm-api/nrmd/handlers/health.c nrm-api/nrmd/handlers/people.c \
            nrm-api/nrmd/handlers/login.c nrm-api/nrmd/handlers/web.c \
            nrm-api/nrmd/handlers/statistics.c \

@@ -11,18 +11,10 @@
 package.path = "bench/?.lua;" .. package.path
 local report = require("wrk_report")
 
-local threads = {}
-
-function setup(thread)
-	threads[#threads + 1] = thread
-	thread:set("tid", #threads)
-end
+setup = report.setup
 
 function init(args)
-	local token = os.getenv("BENCH_TOKEN")
-	if token == nil or token == "" then
-		error("BENCH_TOKEN is not set")
-	end
+	local token = report.token()
 	ids = {}
 	for line in io.lines(args[1]) do
 		if line ~= "" then
@@ -47,18 +39,10 @@ end
 
 function response(status, hdrs, resp_body)
 	if status ~= 200 then
-		non200 = non200 + 1
-		if first_bad == "" then
-			first_bad = report.bad_answer(status, resp_body)
-		end
+		report.count_bad("non200", status, resp_body)
 	end
 end
 
 function done(summary, latency, requests)
-	local bad = report.sum(threads, "non200")
-	local lines = {}
-	if bad > 0 then
-		lines[1] = "BENCH_WRK_FIRST_BAD " .. report.first_bad(threads)
-	end
-	report.print(summary, latency, string.format("non200=%d", bad), lines)
+	report.done(summary, latency, "non200")
 end

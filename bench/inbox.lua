@@ -15,17 +15,10 @@
 package.path = "bench/?.lua;" .. package.path
 local report = require("wrk_report")
 
-local threads = {}
-
-function setup(thread)
-	threads[#threads + 1] = thread
-end
+setup = report.setup
 
 function init(args)
-	local token = os.getenv("BENCH_TOKEN")
-	if token == nil or token == "" then
-		error("BENCH_TOKEN is not set")
-	end
+	local token = report.token()
 	path = args[1] or "/v1/inbox?limit=50"
 	req = wrk.format("GET", path, {["Authorization"] = "Bearer " .. token})
 	non200 = 0
@@ -39,21 +32,13 @@ end
 
 function response(status, hdrs, body)
 	if status ~= 200 then
-		non200 = non200 + 1
-		if first_bad == "" then
-			first_bad = report.bad_answer(status, body)
-		end
+		report.count_bad("non200", status, body)
 	elseif not string.find(body, '"next_cursor":"', 1, true) then
 		short = short + 1
 	end
 end
 
 function done(summary, latency, requests)
-	local bad = report.sum(threads, "non200")
-	local lines = {}
-	if bad > 0 then
-		lines[1] = "BENCH_WRK_FIRST_BAD " .. report.first_bad(threads)
-	end
-	report.print(summary, latency, string.format("non200=%d short=%d",
-	    bad, report.sum(threads, "short")), lines)
+	report.done(summary, latency, "non200", string.format(" short=%d",
+	    report.sum(report.threads, "short")))
 end

@@ -18,20 +18,12 @@
 package.path = "bench/?.lua;" .. package.path
 local report = require("wrk_report")
 
-local threads = {}
-
-function setup(thread)
-	threads[#threads + 1] = thread
-	thread:set("tid", #threads)
-end
+setup = report.setup
 
 function init(args)
 	local prefix = args[1] or "wrk"
 	local path = args[2] or "bench/body.json"
-	local token = os.getenv("BENCH_TOKEN")
-	if token == nil or token == "" then
-		error("BENCH_TOKEN is not set")
-	end
+	local token = report.token()
 	local f = assert(io.open(path, "rb"))
 	body = f:read("*a")
 	f:close()
@@ -56,11 +48,8 @@ end
 
 function response(status, hdrs, resp_body)
 	if status ~= 201 then
-		non201 = non201 + 1
 		statuses[status] = (statuses[status] or 0) + 1
-		if first_bad == "" then
-			first_bad = report.bad_answer(status, resp_body)
-		end
+		report.count_bad("non201", status, resp_body)
 	end
 end
 
@@ -74,17 +63,12 @@ local function status_text(t)
 end
 
 function done(summary, latency, requests)
-	local bad = report.sum(threads, "non201")
 	local by_status = {}
-	for _, t in ipairs(threads) do
+	for _, t in ipairs(report.threads) do
 		for s, n in pairs(t:get("statuses") or {}) do
 			by_status[s] = (by_status[s] or 0) + n
 		end
 	end
-	local lines = {}
-	if bad > 0 then
-		lines[1] = "BENCH_WRK_STATUSES " .. status_text(by_status)
-		lines[2] = "BENCH_WRK_FIRST_BAD " .. report.first_bad(threads)
-	end
-	report.print(summary, latency, string.format("non201=%d", bad), lines)
+	report.done(summary, latency, "non201", nil,
+	    {"BENCH_WRK_STATUSES " .. status_text(by_status)})
 end

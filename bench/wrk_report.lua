@@ -1,15 +1,44 @@
--- wrk_report.lua - what bench/intake.lua and bench/inbox.lua share: the
--- first unexpected answer of a thread, and the summary done() prints.
--- Loaded with require() from the repository root (where the bench
--- scripts run wrk), by every thread's Lua state and the main one.
+-- wrk_report.lua - what the wrk scripts (bench/intake.lua, inbox.lua,
+-- case_read.lua) share: the threads and their setup(), the token, the
+-- count of unexpected answers and the first of them, and the summary
+-- done() prints.  Loaded with require() from the repository root (where
+-- the bench scripts run wrk), by every thread's Lua state and the main
+-- one.
 
 local M = {}
+
+-- The threads wrk made (main state): a script's setup is M.setup, which
+-- numbers them (the thread's global tid).
+M.threads = {}
+function M.setup(thread)
+	M.threads[#M.threads + 1] = thread
+	thread:set("tid", #M.threads)
+end
+
+-- BENCH_TOKEN: the token comes from the environment, not argv, so it
+-- does not show in ps.
+function M.token()
+	local token = os.getenv("BENCH_TOKEN")
+	if token == nil or token == "" then
+		error("BENCH_TOKEN is not set")
+	end
+	return token
+end
 
 -- The text a thread keeps of its first unexpected answer: the status
 -- and the body's first 300 characters, white space folded.
 function M.bad_answer(status, body)
 	local b = string.gsub(body or "", "%s+", " ")
 	return tostring(status) .. " " .. string.sub(b, 1, 300)
+end
+
+-- In a thread: one more unexpected answer in its counter `name` (a
+-- global), the first of them kept in first_bad (bad_answer).
+function M.count_bad(name, status, body)
+	_G[name] = _G[name] + 1
+	if first_bad == "" then
+		first_bad = M.bad_answer(status, body)
+	end
 end
 
 -- The first thread's first_bad that is not empty ("" when none is).
@@ -56,6 +85,20 @@ function M.print(summary, latency, counts, lines)
 		    "BENCH_WRK_ERRORS connect=%d read=%d write=%d timeout=%d\n",
 		    e.connect, e.read, e.write, e.timeout))
 	end
+end
+
+-- done() of a script whose threads count the unexpected answers in
+-- `name`: M.print with the counts name=K and `more` (" word=N ..."),
+-- and, when K > 0, `lines` (nil: none) and the first unexpected answer.
+function M.done(summary, latency, name, more, lines)
+	local bad = M.sum(M.threads, name)
+	local out = {}
+	if bad > 0 then
+		out = lines or {}
+		out[#out + 1] = "BENCH_WRK_FIRST_BAD " .. M.first_bad(M.threads)
+	end
+	M.print(summary, latency, string.format("%s=%d", name, bad) ..
+	    (more or ""), out)
 end
 
 return M

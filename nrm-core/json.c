@@ -458,6 +458,14 @@ nrm_json_parse_object(cJSON **out, const char *text, size_t len, bool empty_ok,
 	return NRM_OK;
 }
 
+const char *
+nrm_json_str(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
 char *
 nrm_json_print_take(cJSON *o, bool ok)
 {

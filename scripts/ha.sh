@@ -29,26 +29,13 @@ PGUSER_OS=postgres
 AUTOCTL=${NRM_PG_AUTOCTL:-pg_autoctl}
 HOST=127.0.0.1
 HERE=$(cd "$(dirname "$0")" && pwd -P)
-
-die() {
-	printf 'ha.sh: %s\n' "$*" >&2
-	exit 1
-}
+ME=ha.sh
+USAGE_END=17
+# shellcheck source=scripts/cluster-lib.sh
+. "$HERE/cluster-lib.sh"
 
 say() {
 	printf 'ha.sh: %s\n' "$*" >&2
-}
-
-usage() {
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-abspath() {
-	case $1 in
-	/*) printf '%s\n' "${1%/}" ;;
-	*) printf '%s/%s\n' "$(pwd -P)" "${1%/}" ;;
-	esac
 }
 
 # pg_autoctl as the postgres OS user, its configuration and state kept
@@ -129,23 +116,16 @@ formation_settled() {
 	return 1
 }
 
-# Settings nrm wants on every node (pg.sh's logging policy: no
-# statement text, no error detail), kept in a file the nodes include.
+# Settings nrm wants on every node (nrm_server_conf, as pg.sh's), kept
+# in a file the nodes include.  Acknowledged means committed on the
+# primary and the standby: the monitor sets synchronous_standby_names;
+# commits wait for it.
 node_conf() {
 	local data=$1
-	cat >"$data/nrm.conf" <<'EOF'
-# Written by scripts/ha.sh; edit ha.sh, not this file.
-# Acknowledged means committed on the primary and the standby: the
-# monitor sets synchronous_standby_names; commits wait for it.
-synchronous_commit = on
-fsync = on
-timezone = 'UTC'
-log_timezone = 'UTC'
-log_min_error_statement = panic
-log_error_verbosity = terse
-log_statement = 'none'
-log_min_duration_statement = -1
-EOF
+	{
+		echo "# Written by scripts/ha.sh; edit ha.sh, not this file."
+		nrm_server_conf
+	} >"$data/nrm.conf"
 	chown "$PGUSER_OS:" "$data/nrm.conf"
 	grep -q "include_if_exists = 'nrm.conf'" "$data/postgresql.conf" ||
 	    echo "include_if_exists = 'nrm.conf'" >>"$data/postgresql.conf"
@@ -213,12 +193,8 @@ create_node() {
 
 cmd_up() {
 	local port mport p1 p2
-	[ $# -eq 2 ] || usage
-	DIR=$(abspath "$1")
-	port=$2
-	case $port in
-	'' | *[!0-9]*) die "port must be a number: $port" ;;
-	esac
+	dir_port "$@"
+	DIR=$ARG_DIR port=$ARG_PORT
 	command -v "$AUTOCTL" >/dev/null 2>&1 ||
 	    die "pg_autoctl is not installed (run scripts/deps.sh)"
 	mport=$port

@@ -21,24 +21,10 @@ set -euo pipefail
 PGBIN=${NRM_PGBIN:-/usr/lib/postgresql/15/bin}
 PGUSER_OS=postgres
 SOCK_MAX=90
-
-die() {
-	printf 'pg.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-# Absolute path of DIR without requiring it to exist.
-abspath() {
-	case $1 in
-	/*) printf '%s\n' "${1%/}" ;;
-	*) printf '%s/%s\n' "$(pwd -P)" "${1%/}" ;;
-	esac
-}
+ME=pg.sh
+USAGE_END=12
+# shellcheck source=scripts/cluster-lib.sh
+. "$(dirname "$0")/cluster-lib.sh"
 
 # The socket directory for cluster DIR (absolute).
 sockdir_of() {
@@ -92,7 +78,8 @@ su_psql() {
 write_conf() {
 	local data=$1 sock=$2 port=$3
 	# Rewritten on each start so the port and socket follow the arguments.
-	cat >"$data/nrm.conf" <<EOF
+	{
+		cat <<EOF
 # Written by scripts/pg.sh on each start; edit pg.sh, not this file.
 listen_addresses = ''
 port = $port
@@ -103,22 +90,13 @@ shared_buffers = 128MB
 effective_cache_size = 512MB
 work_mem = 4MB
 maintenance_work_mem = 64MB
-# Acknowledged means committed: durability stays on.
-fsync = on
-synchronous_commit = on
 full_page_writes = on
 max_wal_size = 1GB
 jit = off
-timezone = 'UTC'
-log_timezone = 'UTC'
-# No personal data in logs: never log statement text or error detail
-# (a failing statement or a constraint's DETAIL can carry its values).
-log_min_error_statement = panic
-log_error_verbosity = terse
-log_statement = 'none'
-log_min_duration_statement = -1
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
+		nrm_server_conf
+	} >"$data/nrm.conf"
 	chown "$PGUSER_OS:" "$data/nrm.conf"
 	chmod 600 "$data/nrm.conf"
 }
@@ -152,12 +130,8 @@ EOF
 
 cmd_start() {
 	local dir port data sock
-	[ $# -eq 2 ] || usage
-	dir=$(abspath "$1")
-	port=$2
-	case $port in
-	'' | *[!0-9]*) die "port must be a number: $port" ;;
-	esac
+	dir_port "$@"
+	dir=$ARG_DIR port=$ARG_PORT
 	[ -x "$PGBIN/initdb" ] || die "PostgreSQL 15 is not installed in $PGBIN (run scripts/deps.sh)"
 	id "$PGUSER_OS" >/dev/null 2>&1 || die "there is no $PGUSER_OS OS user (run scripts/deps.sh)"
 	data=$dir/data

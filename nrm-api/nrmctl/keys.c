@@ -149,7 +149,7 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
     char token[NRM_TOKEN_LEN + 1], char key_id[NRM_UUID_LEN + 1],
     struct nrm_error *err)
 {
-	char regions[NRM_KEY_MAX_REGIONS * 17 + 4];
+	char regions[NRM_KEY_REGIONS_TEXT_LEN];
 	unsigned char hash[NRM_SHA256_LEN];
 	char hash_text[2 + 2 * NRM_SHA256_LEN + 1] = "\\x"; /* bytea input */
 	const char *p[5];

@@ -44,8 +44,10 @@ bool nrm_key_region_code_valid(const char *code);
 /*
  * The region codes as a text[] literal "{VR13,VR01}" into buf[len] (""
  * for none); a malformed code or too many for buf is a validation error
- * "could not create <what>: ..." (field region).
+ * "could not create <what>: ..." (field region).  A buffer of
+ * NRM_KEY_REGIONS_TEXT_LEN holds NRM_KEY_MAX_REGIONS codes.
  */
+#define NRM_KEY_REGIONS_TEXT_LEN (NRM_KEY_MAX_REGIONS * 17 + 4)
 int nrm_key_regions_text(const char *const *codes, int n_codes, char *buf,
     size_t len, const char *what, struct nrm_error *err) NRM_MUSTCHECK;
 

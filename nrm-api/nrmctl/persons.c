@@ -78,7 +78,7 @@ nrm_person_create(PGconn *conn, const struct nrm_person_spec *spec,
     char code[NRM_PERSON_CODE_LEN + 1], char id[NRM_UUID_LEN + 1],
     struct nrm_error *err)
 {
-	char regions[NRM_KEY_MAX_REGIONS * 17 + 4];
+	char regions[NRM_KEY_REGIONS_TEXT_LEN];
 	char hash_text[PERSON_HASH_TEXT_LEN];
 	char valid[16];
 	const char *p[7];

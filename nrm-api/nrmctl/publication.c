@@ -9,6 +9,8 @@
 #include "pubsign.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,14 +39,6 @@ pub_fetch(PGconn *conn, const char *id, char **out, struct nrm_error *err)
 	return NRM_OK;
 }
 
-static const char *
-pub_str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int
 nrm_publication_verify(PGconn *conn, const char *file, const char *id,
     const char *pubkey_path, FILE *out, struct nrm_error *err)
@@ -70,10 +64,10 @@ nrm_publication_verify(PGconn *conn, const char *file, const char *id,
 		goto out;
 	pub = cJSON_Parse(text);
 	content = cJSON_GetObjectItemCaseSensitive(pub, "content");
-	sha = pub_str(pub, "content_sha256");
-	sig = pub_str(pub, "signature");
-	period = pub_str(pub, "period");
-	cperiod = pub_str(content, "period");
+	sha = nrm_json_str(pub, "content_sha256");
+	sig = nrm_json_str(pub, "signature");
+	period = nrm_json_str(pub, "period");
+	cperiod = nrm_json_str(content, "period");
 	rev = cJSON_GetObjectItemCaseSensitive(pub, "revision");
 	crev = cJSON_GetObjectItemCaseSensitive(content, "revision");
 	if (!cJSON_IsObject(content) || sha == NULL || sig == NULL) {

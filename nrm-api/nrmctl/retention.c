@@ -5,6 +5,8 @@
 #include "ctl_db.h"
 #include "util.h"
 
+#include "nrm/json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +40,9 @@ ret_num(const cJSON *o, const char *name)
 static const char *
 ret_str(const cJSON *o, const char *name)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *s = nrm_json_str(o, name);
 
-	return cJSON_IsString(v) ? v->valuestring : "-";
+	return s != NULL ? s : "-";
 }
 
 /* The schedule, one line, and the overrides by closing reason. */

@@ -282,15 +282,6 @@ nrm_checkpoints_public_pem(const struct nrm_checkpoints *cp)
 	return out;
 }
 
-/* A string member, or NULL. */
-static const char *
-cp_str(const cJSON *o, const char *name)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(m) ? m->valuestring : NULL;
-}
-
 /* Mark body broken at (pos, hash) for `why`; NRM_ERR when out of memory. */
 static int
 cp_break(cJSON *body, double pos, const char *hash, const char *why)
@@ -333,13 +324,15 @@ cp_judge_from(const struct nrm_checkpoints *cp, cJSON *body)
 	c.pos = cJSON_IsNumber(pos) ? (int64_t)pos->valuedouble : -1;
 	c.seq = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
 	snprintf(c.prev, sizeof(c.prev), "%s",
-	    cp_str(from, "prev") != NULL ? cp_str(from, "prev") : "");
+	    nrm_json_str(from, "prev") != NULL ? nrm_json_str(from, "prev")
+					       : "");
 	snprintf(c.hash, sizeof(c.hash), "%s",
-	    cp_str(from, "hash") != NULL ? cp_str(from, "hash") : "");
+	    nrm_json_str(from, "hash") != NULL ? nrm_json_str(from, "hash")
+					       : "");
 	snprintf(c.at, sizeof(c.at), "%s",
-	    cp_str(from, "at") != NULL ? cp_str(from, "at") : "");
+	    nrm_json_str(from, "at") != NULL ? nrm_json_str(from, "at") : "");
 	snprintf(c.sig, sizeof(c.sig), "%s",
-	    cp_str(from, "sig") != NULL ? cp_str(from, "sig") : "");
+	    nrm_json_str(from, "sig") != NULL ? nrm_json_str(from, "sig") : "");
 	ok = nrm_audit_cp_verify(cp->key, &c);
 	if (cJSON_AddStringToObject(
 		from, "signature", ok ? "valid" : "invalid") == NULL)
@@ -357,8 +350,8 @@ nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
 	const cJSON *cps =
 	    cJSON_GetObjectItemCaseSensitive(body, "checkpoints");
 	const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(cps, "skipped");
-	const char *hash = cp_str(anchor, "hash");
-	const char *sig = cp_str(anchor, "sig");
+	const char *hash = nrm_json_str(anchor, "hash");
+	const char *sig = nrm_json_str(anchor, "sig");
 	const char *why;
 
 	if (cp_judge_from(cp, body) != NRM_OK)
@@ -366,7 +359,7 @@ nrm_checkpoints_judge_anchor(const struct nrm_checkpoints *cp, cJSON *body)
 	if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(pos) || hash == NULL)
 		return NRM_OK;
 	why = nrm_audit_anchor_problem(cp->key, (int64_t)pos->valuedouble, hash,
-	    cp_str(anchor, "signed_at"), sig,
+	    nrm_json_str(anchor, "signed_at"), sig,
 	    cJSON_IsNumber(skipped) ? (int64_t)skipped->valuedouble : 0);
 	if (cJSON_AddStringToObject(anchor, "signature",
 		sig == NULL       ? "missing"

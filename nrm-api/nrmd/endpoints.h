@@ -33,14 +33,9 @@ void nrm_h_inbox_requery(
     struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
 void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 bool nrm_h_inbox_same(const struct nrm_waiter *a, const struct nrm_waiter *b);
-void nrm_h_case_get(struct nrm_req *r);
 /* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
 void nrm_h_case_act(struct nrm_req *r);
 void nrm_h_case_find(struct nrm_req *r);
-/* GET /v1/cases/{id}/colleagues: whom a handover may go to. */
-void nrm_h_case_colleagues(struct nrm_req *r);
-/* GET /v1/cases/{id}/share-targets: whom a share may go to. */
-void nrm_h_case_share_targets(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
 void nrm_h_ident_queue(struct nrm_req *r);
@@ -48,7 +43,6 @@ void nrm_h_case_share(struct nrm_req *r);
 /* GET /v1/overview: counts and coverage per region (handlers/overview.c). */
 void nrm_h_overview(struct nrm_req *r);
 void nrm_h_invest_create(struct nrm_req *r);
-void nrm_h_invest_get(struct nrm_req *r);
 void nrm_h_invest_patch(struct nrm_req *r);
 void nrm_h_audit_search(struct nrm_req *r);
 void nrm_h_audit_verify(struct nrm_req *r);

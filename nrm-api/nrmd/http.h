@@ -71,11 +71,15 @@ struct nrm_req {
  */
 typedef void (*nrm_handler_cb)(struct nrm_req *r);
 
-/* One HTTP endpoint: a method on a path pattern, and its handler. */
+/*
+ * One HTTP endpoint: a method on a path pattern, and its handler, which
+ * finds its own parameters, when it takes any, in `arg` (r->endpoint).
+ */
 struct nrm_endpoint {
 	const char *method; /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/signals/{id}": {id} is one segment */
 	nrm_handler_cb handler;
+	const void *arg; /* the handler's parameters, or NULL */
 };
 
 /* Called when http is draining and has become quiet (see above). */
@@ -246,6 +250,21 @@ int nrm_req_read_body(struct nrm_req *r, bool json) NRM_MUSTCHECK;
 int nrm_req_body_object(struct nrm_req *r, bool empty_ok,
     const char *const *keys, int n, const struct cJSON **slot,
     struct cJSON **out) NRM_MUSTCHECK;
+
+/*
+ * A request body made ready for an api.* call: `root` printed compactly
+ * into *out (malloc'd: the caller frees it) and deleted.  Out of memory:
+ * replied 500, NRM_ERR.
+ */
+int nrm_req_print_take(
+    struct nrm_req *r, struct cJSON *root, char **out) NRM_MUSTCHECK;
+
+/*
+ * The request's JSON object body, any keys let through (the database
+ * names the unknown ones), printed (nrm_req_print_take).  On failure it
+ * has already replied: return.
+ */
+int nrm_req_body_text(struct nrm_req *r, char **out) NRM_MUSTCHECK;
 
 /* Query-string parameters of the request URI (caller frees with evhttp_clear_headers). */
 int nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out) NRM_MUSTCHECK;

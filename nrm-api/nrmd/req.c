@@ -242,6 +242,28 @@ nrm_req_body_object(struct nrm_req *r, bool empty_ok, const char *const *keys,
 }
 
 int
+nrm_req_print_take(struct nrm_req *r, cJSON *root, char **out)
+{
+	*out = nrm_json_print_take(root, true);
+	if (*out == NULL) {
+		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
+		return NRM_ERR;
+	}
+	return NRM_OK;
+}
+
+int
+nrm_req_body_text(struct nrm_req *r, char **out)
+{
+	cJSON *root;
+
+	*out = NULL;
+	if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) != NRM_OK)
+		return NRM_ERR;
+	return nrm_req_print_take(r, root, out);
+}
+
+int
 nrm_req_query(const struct nrm_req *r, struct evkeyvalq *out)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r->ev);

@@ -432,12 +432,7 @@ nrm_sealed_body_spec(struct nrm_req *r, const struct nrm_sealed_spec *spec,
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "could not seal the entry");
 		return NRM_ERR;
 	}
-	*out = nrm_json_print_take(root, true);
-	if (*out == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return NRM_ERR;
-	}
-	return NRM_OK;
+	return nrm_req_print_take(r, root, out);
 }
 
 int

@@ -13,36 +13,16 @@
  * screen in nl and en at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {readFileSync, writeFileSync} from 'node:fs';
 
 import {
-	BASE, FIXTURE, assertClean, catalogue, checkScreen, enrolAndLogin,
-	expect, fixture, launch, newPage,
+	BASE, FIXTURE, assertClean, browser, checkScreen, en, enrolAndLogin,
+	expect, fill, fixture, newPage, nl, switchTo, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
-let en;
-
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
-async function switchTo(page, lang, t) {
-	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
-		.click();
-	await page.waitForFunction((l) => document.documentElement.lang === l,
-	                           lang);
-}
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
-	en = await catalogue('en');
-});
-after(async () => {
-	await browser?.close();
-});
+withBrowser();
 
 test('the admin creates a person and sees the enrolment code', async () => {
 	const page = await newPage(browser);

@@ -8,47 +8,20 @@
  * and screenshots of both screens at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, enrolViaApi,
-	fixture, launch, loginViaApi, newPage,
+	assertClean, browser, checkScreen, enrolAndLogin, go, newPage, nl,
+	reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
 let caseId;
-let nl;
 
-async function go(page, hash) {
-	await page.goto('about:blank');
-	await page.goto(BASE + '/' + hash);
-	await page.locator('#main > [data-screen] h1').first().waitFor();
-}
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a fresh VR13 case from the reporter, through the API */
-	const page = await newPage(browser);
-	if (!fixture().persons.reporter.enrolled)
-		await enrolViaApi(page, 'reporter');
-	const b = await loginViaApi(page, 'reporter');
-	const r = await page.request.fetch(BASE + '/v1/signals', {
-		method: 'POST', headers: {'X-CSRF-Token': b.csrf_token,
-		                          Origin: BASE,
-		                          'Idempotency-Key': randomUUID()},
-		data: {observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		       location: {municipality_code: 'GM0363'},
-		       subject: {age_estimate: 30, given_name: 'Ilse'},
-		       exploitation: ['labour'], consent: 'given'}});
-	assert.equal(r.status(), 201, await r.text());
-	caseId = (await r.json()).case_id;
-	await page.context().close();
-});
-after(async () => {
-	await browser?.close();
+	caseId = (await reportSignal(browser, {subject: {age_estimate: 30,
+	                                                 given_name: 'Ilse'}}))
+		.case_id;
 });
 
 test('the holder writes notes and a support plan; the provider accepts ' +

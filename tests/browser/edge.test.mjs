@@ -7,23 +7,17 @@
  * session the console can use.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, assertClean, checkScreen, enrolAndLogin, enrolViaApi,
-	expect, firstLoad, launch, loginViaApi, newPage,
+	BASE, assertClean, browser, checkScreen, enrolAndLogin, enrolViaApi,
+	expect, firstLoad, loginViaApi, newPage, withBrowser,
 } from './lib.mjs';
 
 const CSP = "default-src 'self'; object-src 'none'; " +
 	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-let browser;
-before(async () => {
-	browser = await launch();
-});
-after(async () => {
-	await browser?.close();
-});
+withBrowser();
 
 test('the first page loads clean under the CSP', async () => {
 	const page = await newPage(browser);

@@ -8,42 +8,19 @@
  * and 375.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, expect, launch, newPage,
+	assertClean, browser, checkScreen, enrolAndLogin, expect, go, newPage,
+	nl, reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
 let rec;
-let nl;
 
-async function go(page, hash) {
-	await page.goto('about:blank');
-	await page.goto(BASE + '/' + hash);
-	await page.locator('#main > [data-screen] h1').first().waitFor();
-}
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a fresh VR13 case from the reporter, through the API */
-	const s = await apiSession(browser, 'reporter');
-	const r = await apiCall(s, 'POST', '/v1/signals', {
-		observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		location: {municipality_code: 'GM0363'},
-		subject: {age_estimate: 31, given_name: 'Mirela'},
-		exploitation: ['labour'], consent: 'given'},
-		{'Idempotency-Key': randomUUID()});
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	rec = r.body;
-	await s.page.context().close();
-});
-after(async () => {
-	await browser?.close();
+	rec = await reportSignal(browser, {subject: {age_estimate: 31,
+	                                             given_name: 'Mirela'}});
 });
 
 test('the reporter sends a follow-up; the coordinator reads it on the case',

@@ -9,52 +9,20 @@
  * 2.1 AA and screenshots of both screens in nl and en at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, expect, launch, newPage,
+	BASE, apiCall, apiSession, assertClean, browser, checkScreen, en,
+	enrolAndLogin, expect, fill, newPage, nl, reportSignal, switchTo,
+	withBrowser,
 } from './lib.mjs';
 
-let browser;
 let caseId;
-let nl;
-let en;
 
-const sessionOf = (who) => apiSession(browser, who);
-const call = apiCall;
-
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
-/* Switch the console's language with the header's button. */
-async function switchTo(page, lang, t) {
-	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
-		.click();
-	await page.waitForFunction((l) => document.documentElement.lang === l,
-	                           lang);
-}
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
-	en = await catalogue('en');
+withBrowser(async () => {
 	/* a fresh case in VR13 (Amsterdam) from the reporter */
-	const rep = await sessionOf('reporter');
-	const r = await call(rep, 'POST', '/v1/signals', {
-		observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		location: {municipality_code: 'GM0363'},
-		subject: {age_estimate: 30},
-		exploitation: ['labour'],
-		consent: 'given'}, {'Idempotency-Key': randomUUID()});
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	caseId = r.body.case_id;
+	caseId = (await reportSignal(browser)).case_id;
 	assert.ok(caseId, 'the signal became a case');
-	await rep.page.context().close();
-});
-after(async () => {
-	await browser?.close();
 });
 
 test('the assessor records a decision from the queue', async () => {
@@ -107,14 +75,14 @@ test('the assessor records a decision from the queue', async () => {
 		.first().waitFor();
 	/* stored as typed, and the case now awaits the conclusive decision */
 	const me = {page};
-	const h = await call(me, 'GET', '/v1/cases/' + caseId +
+	const h = await apiCall(me, 'GET', '/v1/cases/' + caseId +
 	                     '/identification');
 	assert.equal(h.status, 200);
 	assert.equal(h.body.items.length, 1);
 	assert.equal(h.body.items[0].stage, 'initial');
 	assert.equal(h.body.items[0].rationale,
 	             '<script>alert(1)</script> "><img src=x onerror=alert(2)>');
-	const q = await call(me, 'GET',
+	const q = await apiCall(me, 'GET',
 	                     '/v1/identifications?awaiting=conclusive&limit=200');
 	assert.ok(q.body.items.some((i) => i.case_id === caseId &&
 		i.initial_decided_on && i.conclusive_earliest_on));
@@ -130,8 +98,8 @@ test('the assessor records a decision from the queue', async () => {
 test('the auditor finds the read and judges an emergency read', async () => {
 	assert.ok(caseId, 'the assessor test made the case');
 	/* a coordinator of VR09 breaks the glass on the VR13 case */
-	const co = await sessionOf('coordinator_vr09');
-	const bg = await call(co, 'GET', '/v1/cases/' + caseId, undefined,
+	const co = await apiSession(browser, 'coordinator_vr09');
+	const bg = await apiCall(co, 'GET', '/v1/cases/' + caseId, undefined,
 		{'NRM-Purpose': 'emergency', 'NRM-Reason': 'immediate_danger'});
 	assert.equal(bg.status, 200, JSON.stringify(bg.body));
 	assert.equal(bg.body.break_glass.review, 'pending');
@@ -159,7 +127,7 @@ test('the auditor finds the read and judges an emergency read', async () => {
 		'identification.create'}).first().waitFor());
 
 	/* the review queue: the emergency read, judged justified */
-	const pending = await call(me, 'GET',
+	const pending = await apiCall(me, 'GET',
 	                           '/v1/audit/reviews?state=pending&limit=200');
 	const ev = pending.body.items.find((e) => e.object_id === caseId);
 	assert.ok(ev, 'the emergency read is flagged for review');
@@ -180,7 +148,7 @@ test('the auditor finds the read and judges an emergency read', async () => {
 		.waitFor();
 	assert.equal(await row.getByRole('button').count(), 0,
 	             'a verdict is given once');
-	const done = await call(me, 'GET',
+	const done = await apiCall(me, 'GET',
 	                        '/v1/audit/reviews?state=reviewed&limit=200');
 	const judged = done.body.items.find((e) => e.id === ev.id);
 	assert.equal(judged && judged.verdict, 'justified');

@@ -5,8 +5,10 @@
  * codes), enrolment and login through the console's own screens (labels
  * from the message catalogue) or, as a fallback, through the API,
  * TOTP codes (RFC 6238, node:crypto), axe (WCAG 2.1 AA), screenshots at
- * 1280 and 375 px, and a collector that fails a test on any console
- * error or failed request.
+ * 1280 and 375 px, a collector that fails a test on any console
+ * error or failed request, and what several test files do: open a
+ * screen afresh (go), switch the language (switchTo), fill in a
+ * catalogue template (fill), report a fresh signal (reportSignal).
  *
  * Environment (set by run.sh): NRM_URL (https://127.0.0.1:PORT),
  * NRM_FIXTURE (the JSON file), NRM_SHOTS (screenshot folder),
@@ -15,10 +17,11 @@
  * the API instead of the screens).
  */
 import assert from 'node:assert/strict';
-import {createHmac} from 'node:crypto';
+import {createHmac, randomUUID} from 'node:crypto';
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, join, resolve} from 'node:path';
+import {after, before} from 'node:test';
 import {fileURLToPath} from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -411,3 +414,65 @@ export async function apiCall(s, method, path, data, headers = {}) {
 		headers: h});
 	return {status: r.status(), body: await r.json().catch(() => null)};
 }
+
+/* A catalogue template filled in: fill('{login} ...', {login: 'x'}). */
+export const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
+
+/* Switch the console's language with the header's button (t: the
+ * catalogue the console shows now). */
+export async function switchTo(page, lang, t) {
+	await page.getByRole('button', {name: t['lang.switch_to.' + lang]})
+		.click();
+	await page.waitForFunction((l) => document.documentElement.lang === l,
+	                           lang);
+}
+
+/* Open a screen afresh (a new document: the same hash would not re-render). */
+export async function go(page, hash) {
+	await page.goto('about:blank');
+	await page.goto(BASE + '/' + hash);
+	await page.locator('#main > [data-screen] h1').first().waitFor();
+}
+
+/*
+ * A fresh signal from the reporter, through the API: seen a minute ago
+ * in Amsterdam (GM0363, region VR13), a subject of about 30, labour
+ * exploitation, consent given; the members of `facts` take the place of
+ * these.  Asserts the 201 and answers its body ({signal_id, case_id}).
+ */
+export async function reportSignal(browser, facts = {}) {
+	const s = await apiSession(browser, 'reporter');
+	const r = await apiCall(s, 'POST', '/v1/signals', {
+		observed_at: new Date(Date.now() - 60000).toISOString()
+			.replace(/\.\d+Z$/, 'Z'),
+		location: {municipality_code: 'GM0363'},
+		subject: {age_estimate: 30},
+		exploitation: ['labour'], consent: 'given', ...facts},
+		{'Idempotency-Key': randomUUID()});
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	await s.page.context().close();
+	return r.body;
+}
+
+/*
+ * The browser of a test file: withBrowser(setup), called once in the
+ * file, launches chromium before the file's tests, then runs the file's
+ * own setup (async, optional), and closes chromium after the tests;
+ * `browser` is that chromium (a live binding: read it in setup and
+ * tests).  node --test runs each file in a process of its own.
+ */
+export let browser = null;
+export function withBrowser(setup) {
+	before(async () => {
+		browser = await launch();
+		if (setup)
+			await setup();
+	});
+	after(async () => {
+		await browser?.close();
+	});
+}
+
+/* The message catalogues, Dutch and English, for labels and texts. */
+export const nl = await catalogue('nl');
+export const en = await catalogue('en');

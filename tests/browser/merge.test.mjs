@@ -10,52 +10,29 @@
  */
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, expect, launch, newPage,
+	assertClean, browser, checkScreen, enrolAndLogin, expect, go, newPage,
+	nl, reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
 const ids = [];
 
-async function go(page, hash) {
-	await page.goto('about:blank');
-	await page.goto(BASE + '/' + hash);
-	await page.locator('#main > [data-screen] h1').first().waitFor();
-}
+withBrowser(async () => {
+	/* one person, two signals (the second a repeat), through the API */
+	const family = 'Dubbel' + randomUUID().slice(0, 8);
+	for (let i = 0; i < 2; i++)
+		ids.push((await reportSignal(browser, {subject: {age_estimate: 30,
+			given_name: 'Mira', family_name: family,
+			birth_date: '1993-04-05'}})).case_id);
+});
 
 async function open(page, id) {
 	await go(page, '#/case/' + id);
 	await page.getByRole('button', {name: nl['case.open']}).click();
 	await page.locator('#case-state').waitFor();
 }
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
-	/* one person, two signals (the second a repeat), through the API */
-	const s = await apiSession(browser, 'reporter');
-	const family = 'Dubbel' + randomUUID().slice(0, 8);
-	for (let i = 0; i < 2; i++) {
-		const r = await apiCall(s, 'POST', '/v1/signals', {
-			observed_at: new Date(Date.now() - 60000).toISOString()
-				.replace(/\.\d+Z$/, 'Z'),
-			location: {municipality_code: 'GM0363'},
-			subject: {age_estimate: 30, given_name: 'Mira',
-			          family_name: family, birth_date: '1993-04-05'},
-			exploitation: ['labour'], consent: 'given'},
-			{'Idempotency-Key': randomUUID()});
-		assert.equal(r.status, 201, JSON.stringify(r.body));
-		ids.push(r.body.case_id);
-	}
-	await s.page.context().close();
-});
-after(async () => {
-	await browser?.close();
-});
 
 test('a repeat signal is merged into the case it repeats', async () => {
 	const [first, dup] = ids;

@@ -7,27 +7,16 @@
  * in nl and en at 1280 and 375.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, launch,
-	newPage,
+	BASE, assertClean, browser, checkScreen, en, enrolAndLogin, newPage,
+	nl, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
-let en;
-
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
-	en = await catalogue('en');
-});
-after(async () => {
-	await browser?.close();
-});
-
 const prefix = (s) => s.split('{')[0].trim();
+
+withBrowser();
 
 test('the chain director sees every region, coverage in words',
      async () => {

@@ -9,50 +9,31 @@
  * 2.1 AA and screenshots in nl and en at 1280 and 375 px.
  */
 import assert from 'node:assert/strict';
-import {randomUUID} from 'node:crypto';
 import {after, before, test} from 'node:test';
 
 import {
-	BASE, apiCall, apiSession, assertClean, catalogue, checkScreen,
-	enrolAndLogin, launch, newPage,
+	BASE, apiCall, apiSession, assertClean, checkScreen, en, enrolAndLogin,
+	fill, launch, newPage, nl, reportSignal,
 } from './lib.mjs';
 
 let browser;
 let caseId;
-let nl;
-let en;
 const ids = {};
 const sessions = {};
 
-const sessionOf = (who) => apiSession(browser, who);
-const call = apiCall;
-
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => vars[k]);
-
 before(async () => {
 	browser = await launch();
-	nl = await catalogue('nl');
-	en = await catalogue('en');
-	const rep = await sessionOf('reporter');
-	const r = await call(rep, 'POST', '/v1/signals', {
-		observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		location: {municipality_code: 'GM0363'},
-		subject: {age_estimate: 24},
-		exploitation: ['sexual'],
-		consent: 'given'}, {'Idempotency-Key': randomUUID()});
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	caseId = r.body.case_id;
-	await rep.page.context().close();
+	caseId = (await reportSignal(browser, {subject: {age_estimate: 24},
+	                                       exploitation: ['sexual']})).case_id;
 
 	/* the care and medicine members log in through the API; the chair's
 	 * id comes from her own login in the test */
 	for (const who of ['panel_care', 'panel_med']) {
-		sessions[who] = await sessionOf(who);
+		sessions[who] = await apiSession(browser, who);
 		ids[who] = sessions[who].id;
 	}
 	const care = sessions.panel_care;
-	const init = await call(care, 'POST', '/v1/cases/' + caseId +
+	const init = await apiCall(care, 'POST', '/v1/cases/' + caseId +
 		'/identification', {stage: 'initial', outcome: 'positive',
 		deciding_body: 'assessment_body', rationale: null,
 		decided_on: new Date(Date.now() - 86400000).toISOString()
@@ -74,7 +55,7 @@ test('the chair votes blind, then sees the decision and its dissent',
 
 	/* the assessment body refers the case (any assessor may) */
 	const care = sessions.panel_care;
-	const ref = await call(care, 'POST', '/v1/cases/' + caseId + '/panel', {
+	const ref = await apiCall(care, 'POST', '/v1/cases/' + caseId + '/panel', {
 		members: [
 			{person_id: ids.panel_chair, discipline: 'law'},
 			{person_id: ids.panel_care, discipline: 'care'},
@@ -82,7 +63,7 @@ test('the chair votes blind, then sees the decision and its dissent',
 		chair: ids.panel_chair});
 	assert.equal(ref.status, 201, JSON.stringify(ref.body));
 	/* the care member votes first, negative, with a rationale */
-	const v1 = await call(care, 'POST', '/v1/cases/' + caseId +
+	const v1 = await apiCall(care, 'POST', '/v1/cases/' + caseId +
 		'/panel/vote', {outcome: 'negative',
 		reason: 'insufficient_information',
 		rationale: 'Te weinig gegevens over de werkgever.'});
@@ -127,7 +108,7 @@ test('the chair votes blind, then sees the decision and its dissent',
 
 	/* the medicine member votes; the chair refreshes the panel */
 	const med = sessions.panel_med;
-	const v3 = await call(med, 'POST', '/v1/cases/' + caseId +
+	const v3 = await apiCall(med, 'POST', '/v1/cases/' + caseId +
 		'/panel/vote', {outcome: 'positive', reason: 'indicators_met'});
 	assert.equal(v3.status, 201, JSON.stringify(v3.body));
 	assert.equal(v3.body.status, 'decided');

@@ -8,42 +8,20 @@
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {
-	BASE, assertClean, catalogue, checkScreen, enrolAndLogin, enrolViaApi,
-	fixture, launch, loginViaApi, newPage,
+	assertClean, browser, checkScreen, enrolAndLogin, newPage, nl,
+	reportSignal, withBrowser,
 } from './lib.mjs';
 
-let browser;
-let nl;
 let caseId;
 const family = 'Privacytest' + randomUUID().slice(0, 6);
 
-before(async () => {
-	browser = await launch();
-	nl = await catalogue('nl');
+withBrowser(async () => {
 	/* a case about a named person, from the reporter */
-	const page = await newPage(browser);
-	if (!fixture().persons.reporter.enrolled)
-		await enrolViaApi(page, 'reporter');
-	const b = await loginViaApi(page, 'reporter');
-	const r = await page.request.fetch(BASE + '/v1/signals', {
-		method: 'POST',
-		headers: {'X-CSRF-Token': b.csrf_token, Origin: BASE,
-		          'Idempotency-Key': randomUUID()},
-		data: {observed_at: new Date(Date.now() - 60000).toISOString()
-			.replace(/\.\d+Z$/, 'Z'),
-		       location: {municipality_code: 'GM0363'},
-		       subject: {given_name: 'Ilse', family_name: family,
-		                 birth_date: '1991-04-05'},
-		       exploitation: ['labour'], consent: 'given'}});
-	assert.equal(r.status(), 201, await r.text());
-	caseId = (await r.json()).case_id;
-	await page.context().close();
-});
-after(async () => {
-	await browser?.close();
+	caseId = (await reportSignal(browser, {subject: {given_name: 'Ilse',
+		family_name: family, birth_date: '1991-04-05'}})).case_id;
 });
 
 test('the privacy officer exports, rectifies and erases a case',

@@ -8,20 +8,19 @@
  * 2.1 AA at 1280 and 375 px, screenshots; page.pdf() makes a PDF.
  */
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {
-	BASE, SHOTS, assertClean, checkScreen, fixture, launch, newPage,
+	BASE, SHOTS, assertClean, browser, checkScreen, fixture, newPage,
+	withBrowser,
 } from './lib.mjs';
 
-let browser;
 let pubId;
 
-before(async () => {
-	browser = await launch();
+withBrowser(async () => {
 	const page = await newPage(browser);
 	const r = await page.request.post(BASE + '/v1/publications', {
 		headers: {Authorization: 'Bearer ' + fixture().keys.analyst},
@@ -30,10 +29,6 @@ before(async () => {
 	assert.ok([200, 201].includes(r.status()), await r.text());
 	pubId = (await r.json()).id;
 	await page.context().close();
-});
-
-after(async () => {
-	await browser?.close();
 });
 
 for (const lang of ['nl', 'en']) {

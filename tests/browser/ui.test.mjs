@@ -13,11 +13,8 @@
 import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
 import {launch, newPage, enrolAndLogin, enrolViaUi, loginViaUi, checkScreen,
-        assertClean, expect, nextCode, fixture, catalogue,
-        BASE as URL} from './lib.mjs';
-
-const nl = await catalogue('nl');
-const en = await catalogue('en');
+        assertClean, expect, nextCode, fixture, nl, en,
+        go, BASE as URL} from './lib.mjs';
 
 /* Fixture names of the people (tests/browser/run.sh makes them). */
 const WHO = {
@@ -77,13 +74,6 @@ afterEach(() => {
 	for (const p of pages)
 		assertClean(p);
 });
-
-/* Open a screen afresh (a new document: the same hash would not re-render). */
-async function go(page, hash) {
-	await page.goto('about:blank');
-	await page.goto(URL + '/' + hash);
-	await page.locator('#main > [data-screen] h1').first().waitFor();
-}
 
 /* Press Tab until `loc` has the focus (keyboard-only runs). */
 async function tabTo(page, loc, max = 200) {

@@ -23,7 +23,6 @@ import resource
 import selectors
 import signal
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import requests  # noqa: E402
 
 from nrm_e2e.api import encode, signal_headers  # noqa: E402
+from nrm_e2e.rawhttp import collect, open_longpoll  # noqa: E402
 from nrm_e2e.env import (INDICATORS_FILE, NRMD, ROUTING_DIR,  # noqa: E402
                          clean_env, free_port, run)
 from nrm_e2e.pg import Cluster, create_key, key_id  # noqa: E402
@@ -638,43 +638,21 @@ def sc_longpolls(b, n):
                          params={"limit": 1},
                          headers={"Authorization": "Bearer " + co.token},
                          timeout=10).json()["after"]
-    socks = []
     for i in range(n):
-        d = b.daemons[i % 2]
-        s = socket.create_connection(("127.0.0.1", d.port))
         # wait under client_timeout (30 s), which bounds a request's
         # whole life on the connection
-        s.sendall(("GET /v1/inbox?after=%s&wait=20&limit=1 HTTP/1.1\r\n"
-                   "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                   "Connection: close\r\n\r\n" % (after, co.token)).encode())
-        s.setblocking(False)
+        s = open_longpoll(b.daemons[i % 2], co, after, 1, 20)
         sel.register(s, selectors.EVENT_READ, bytearray())
-        socks.append(s)
     acked_before = sum(1 for r in b.load.requests if r.signal_id)
     answered = 0
     statuses = {}
-    t0 = time.monotonic()
-    open_ = len(socks)
-    while open_ and time.monotonic() - t0 < 90:
-        for key, _ in sel.select(1):
-            try:
-                data = key.fileobj.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if data:
-                key.data.extend(data)
-                continue
-            m = re.match(rb"HTTP/1\.1 (\d+)", bytes(key.data))
-            st = int(m.group(1)) if m else 0
-            statuses[st] = statuses.get(st, 0) + 1
-            # answered: 200, or 503 when the pool's queue is full at the
-            # wake-up (a retryable answer); never a dropped connection
-            answered += 1 if st in (200, 503) else 0
-            sel.unregister(key.fileobj)
-            key.fileobj.close()
-            open_ -= 1
+    for raw in collect(sel, n, time.monotonic() + 90).values():
+        m = re.match(rb"HTTP/1\.1 (\d+)", raw)
+        st = int(m.group(1)) if m else 0
+        statuses[st] = statuses.get(st, 0) + 1
+        # answered: 200, or 503 when the pool's queue is full at the
+        # wake-up (a retryable answer); never a dropped connection
+        answered += 1 if st in (200, 503) else 0
     for key in list(sel.get_map().values()):
         key.fileobj.close()
     acked_after = sum(1 for r in b.load.requests if r.signal_id)

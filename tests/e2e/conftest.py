@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import DaemonPool, one_daemon
 from nrm_e2e.env import NRMCTL, NRMD, run
 from nrm_e2e.openapi import load_openapi
 from nrm_e2e.parallel import FileScheduling, RunDir, slow_first, worker_id
@@ -151,10 +151,7 @@ def nrmd_factory(workdir, cluster, pki):
 @pytest.fixture(scope="module")
 def nrmd(workdir, cluster, pki):
     """One daemon shared by a module's tests that do not disturb it."""
-    pool = DaemonPool(workdir, cluster, pki)
-    d = pool()
-    yield d
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki)
 
 
 @pytest.fixture

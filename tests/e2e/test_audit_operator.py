@@ -69,6 +69,20 @@ def verify(d, key):
     return r.json()
 
 
+def signing_nrmd(nrmd_factory, workdir, own):
+    """A daemon on own's database that signs a checkpoint every second
+    with a new key: (daemon, key file, checkpoint file, auditor key)."""
+    tag = uuid.uuid4().hex[:8]
+    key_file = workdir / ("op-key-%s.pem" % tag)
+    cp_file = workdir / ("op-cps-%s.jsonl" % tag)
+    run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
+    d = nrmd_factory(config={"database_url": own.app_url,
+                             "audit_signing_key_file": key_file,
+                             "audit_checkpoint_file": cp_file,
+                             "audit_checkpoint_interval": 1})
+    return d, key_file, cp_file, own.auditor()
+
+
 def test_verify_judges_the_anchor_signature(nrmd_factory, workdir, cluster):
     own = OwnDb(cluster)
     try:
@@ -78,15 +92,7 @@ def test_verify_judges_the_anchor_signature(nrmd_factory, workdir, cluster):
 
 
 def _judge(nrmd_factory, workdir, own):
-    tag = uuid.uuid4().hex[:8]
-    key_file = workdir / ("op-key-%s.pem" % tag)
-    cp_file = workdir / ("op-cps-%s.jsonl" % tag)
-    run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
-    d = nrmd_factory(config={"database_url": own.app_url,
-                             "audit_signing_key_file": key_file,
-                             "audit_checkpoint_file": cp_file,
-                             "audit_checkpoint_interval": 1})
-    a = own.auditor()
+    d, key_file, cp_file, a = signing_nrmd(nrmd_factory, workdir, own)
 
     def two_checkpoints():
         verify(d, a)  # every call adds an event: the head moves
@@ -151,15 +157,7 @@ def test_a_head_that_moved_backwards_is_not_signed(nrmd_factory, workdir,
                                                   cluster):
     own = OwnDb(cluster)
     try:
-        tag = uuid.uuid4().hex[:8]
-        key_file = workdir / ("op-key-%s.pem" % tag)
-        cp_file = workdir / ("op-cps-%s.jsonl" % tag)
-        run([NRMCTL, "audit", "keygen", "--out", key_file], env=clean_env())
-        d = nrmd_factory(config={"database_url": own.app_url,
-                                 "audit_signing_key_file": key_file,
-                                 "audit_checkpoint_file": cp_file,
-                                 "audit_checkpoint_interval": 1})
-        a = own.auditor()
+        d, _, cp_file, a = signing_nrmd(nrmd_factory, workdir, own)
         assert metric_value(d, REFUSED) == 0
 
         def signed():

@@ -32,7 +32,7 @@ import pytest
 import requests
 
 from nrm_e2e.api import assert_receipt, auth, post_signal, signal_headers
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import one_daemon
 from nrm_e2e.env import NRMD, ROOT
 from nrm_e2e.openapi import validator
 from nrm_e2e.person import Session, enrolled_session
@@ -514,10 +514,8 @@ def nrmd(workdir, cluster, pki):
     and login_lock_after (10 by default)
     would lock the address before the session columns log in.  The
     address lock itself is test_people.py's."""
-    pool = DaemonPool(workdir, cluster, pki)
-    d = pool(config={"login_lock_after": "40"})
-    yield d
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki,
+                          config={"login_lock_after": "40"})
 
 
 @pytest.fixture(scope="module")

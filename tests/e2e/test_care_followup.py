@@ -8,7 +8,6 @@ anonymous notification takes none (409); another agency's signal is the
 same 404 as an unknown one; Idempotency-Key as intake."""
 
 import concurrent.futures
-import subprocess
 import time
 import uuid
 
@@ -17,8 +16,8 @@ import requests
 
 from nrm_e2e.api import assert_problem, assert_receipt, auth, post_signal
 from nrm_e2e.cases import new_case
-from nrm_e2e.daemon import DaemonPool
-from nrm_e2e.env import clean_env, wait_for
+from nrm_e2e.daemon import one_daemon
+from nrm_e2e.env import wait_for
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key
 from nrm_e2e.signals import adult_signal, notification_signal
@@ -109,13 +108,7 @@ def test_followup_reaches_the_holder_sealed_and_audited(nrmd, case_keys,
     assert_problem(followups(nrmd, k["co17"], str(uuid.uuid4())), 404,
                    "not_found")
     # append-only in the database, for the superuser too (a trigger)
-    for sql in ("update care.signal_followup set at = now() where "
-                "case_id = '%s'" % cid,
-                "delete from care.signal_followup where case_id = '%s'" % cid,
-                "truncate care.signal_followup cascade"):
-        p = subprocess.run(cluster._psql_cmd(sql), env=clean_env(),
-                           capture_output=True, text=True)
-        assert p.returncode != 0 and "append-only" in p.stderr, (sql, p)
+    cluster.assert_append_only("care.signal_followup", cid)
 
 
 def test_followup_only_on_the_agencys_own_case_signal(nrmd, case_keys,
@@ -194,9 +187,8 @@ def test_followup_idempotency(nrmd, case_keys, cluster):
 def d(workdir, cluster, pki):
     """A daemon without the backstop re-check: a long-poll is woken by a
     notification only (as test_inbox's)."""
-    pool = DaemonPool(workdir, cluster, pki)
-    yield pool(config={"longpoll_recheck": 3600, "longpoll_max_wait": 30})
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki, config={
+        "longpoll_recheck": 3600, "longpoll_max_wait": 30})
 
 
 def test_followup_wakes_the_regions_long_poll(d, case_keys):

@@ -23,7 +23,7 @@ import requests
 from nrm_e2e.api import (
     assert_problem, assert_receipt, auth, metric, ok, post_signal)
 from nrm_e2e.cases import get_case, new_case
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import one_daemon
 from nrm_e2e.env import ROOT, wait_for
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key, key_id
@@ -208,12 +208,10 @@ def seconds_from_now(text):
 
 @pytest.fixture(scope="module")
 def d(workdir, cluster, pki):
-    pool = DaemonPool(workdir, cluster, pki)
-    daemon = pool(config={"transfer_take_within": TRANSFER_TAKE,
-                          "transfer_first_contact_within": TRANSFER_CONTACT,
-                          "longpoll_recheck": 3600})
-    yield daemon
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki, config={
+        "transfer_take_within": TRANSFER_TAKE,
+        "transfer_first_contact_within": TRANSFER_CONTACT,
+        "longpoll_recheck": 3600})
 
 
 def put_case_in(d, k, position):

@@ -8,7 +8,7 @@ import uuid
 import requests
 
 from nrm_e2e.api import (
-    assert_problem, assert_receipt, auth, get_receipt, ok, post_signal)
+    assert_problem, assert_receipt, auth, get_receipt, pages, post_signal)
 from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.sealed import signal_values
 from nrm_e2e.signals import (
@@ -330,21 +330,12 @@ def test_utf8_names_and_offsets(nrmd, db, keys):
 def signal_pages(d, key, limit):
     """Every receipt the key's agency may list, page by page; and the
     answers."""
-    items, answers, cursor = [], [], None
-    for _ in range(10000):
-        p = {"limit": limit}
-        if cursor:
-            p["cursor"] = cursor
-        r = requests.get(d.url + "/v1/signals", params=p,
-                         headers=auth(key), timeout=15)
+    items, answers = [], []
+    for r, body in pages(d, key, "/v1/signals", limit, 10000):
         answers.append(r)
-        body = ok(r)
         assert len(body["items"]) <= limit
         items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items, answers
-    raise AssertionError("more than 10000 pages")
+    return items, answers
 
 
 def test_signal_list_is_the_agency_receipts(nrmd, db, keys):
@@ -374,12 +365,8 @@ def test_signal_list_is_the_agency_receipts(nrmd, db, keys):
     v = validator(load_openapi(), "ReceiptList")
     for r in answers:
         v.validate(r.json())
-    rid = answers[0].headers["X-Request-Id"]
-    assert db.count("select count(*) from audit.event where request_id = "
-                    "'%s' and action = 'signal.list' and purpose = 'intake' "
-                    "and outcome = 'allowed'" % rid) == 1
-    assert db.count("select count(*) from audit.event where request_id = "
-                    "'%s'" % rid) == 1
+    db.assert_one_event(answers[0].headers["X-Request-Id"], "signal.list",
+                        "intake")
     other = [i["signal_id"] for i in signal_pages(
         nrmd, keys["reporter_other"], 200)[0]]
     assert theirs["signal_id"] in other

@@ -28,6 +28,7 @@ from nrm_e2e.cases import new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.pg import Cluster, create_key, key_id
 from nrm_e2e.sealed import ctl, load_kek, new_kek, open_value, unwrap
+from test_tracks import invest_create, invest_get, invest_patch
 
 REFS = ("police_reference", "prosecution_reference")
 
@@ -74,21 +75,6 @@ def refs(tag=None):
             "prosecution_reference": "OM-Ä%s-parket" % tag}
 
 
-def create(d, key, body):
-    return requests.post(d.url + "/v1/investigations", json=body,
-                         headers=auth(key), timeout=15)
-
-
-def get(d, key, rid):
-    return requests.get("%s/v1/investigations/%s" % (d.url, rid),
-                        headers=auth(key), timeout=15)
-
-
-def patch(d, key, rid, body):
-    return requests.patch("%s/v1/investigations/%s" % (d.url, rid),
-                          json=body, headers=auth(key), timeout=15)
-
-
 def stored(cluster, kek_path, rid):
     """{reference: plaintext} of a record opened from its ciphertext
     columns with the KEK file (the plaintext columns must be empty), and
@@ -116,7 +102,7 @@ def own_record(own, values):
     d, k = own["d"], own["keys"]
     sig = new_case(d, k["reporter"])["signal_id"]
     body = dict(values, signal_id=sig)
-    return ok(create(d, k["inv"], body), 201)
+    return ok(invest_create(d, k["inv"], body), 201)
 
 
 def test_references_sealed_and_opened(own):
@@ -126,7 +112,7 @@ def test_references_sealed_and_opened(own):
     assert {n: rec[n] for n in REFS} == v
     assert "sealed" not in rec and "decryption_failed" not in rec
     rid = rec["id"]
-    got = ok(get(d, k["inv"], rid))
+    got = ok(invest_get(d, k["inv"], rid))
     assert got == rec
     s = stored(c, own["pki"]["kek"], rid)
     assert {n: s[n] for n in REFS} == v
@@ -136,7 +122,7 @@ def test_references_sealed_and_opened(own):
                    % rid) == 0
     # a changed reference is sealed with the record's own key; null clears
     new_police = "PL-OOST-%s-b" % uuid.uuid4().hex[:6]
-    p = ok(patch(d, k["inv"], rid, {"police_reference": new_police}))
+    p = ok(invest_patch(d, k["inv"], rid, {"police_reference": new_police}))
     assert p["police_reference"] == new_police
     assert p["prosecution_reference"] == v["prosecution_reference"]
     assert p["version"] == 2
@@ -145,17 +131,18 @@ def test_references_sealed_and_opened(own):
     assert c.count("select count(*) from invest.data_key k join "
                    "invest.record r on r.id = k.record_id "
                    "where r.id = '%s'" % rid) == 1
-    p = ok(patch(d, k["inv"], rid, {"prosecution_reference": None}))
+    p = ok(invest_patch(d, k["inv"], rid, {"prosecution_reference": None}))
     assert p["prosecution_reference"] is None and p["version"] == 3
     assert "prosecution_reference" not in stored(c, own["pki"]["kek"], rid)
     # a patch without a reference is one call, and changes nothing sealed
-    p = ok(patch(d, k["inv"], rid, {"status": "suspended"}))
+    p = ok(invest_patch(d, k["inv"], rid, {"status": "suspended"}))
     assert p["police_reference"] == new_police and p["version"] == 4
     # another agency: 404 on read and on a sealing patch alike
-    assert_problem(get(d, k["inv_b"], rid), 404, "not_found")
-    assert_problem(patch(d, k["inv_b"], rid, {"police_reference": "X-1"}),
+    assert_problem(invest_get(d, k["inv_b"], rid), 404, "not_found")
+    assert_problem(invest_patch(d, k["inv_b"], rid,
+                                {"police_reference": "X-1"}),
                    404, "not_found")
-    assert ok(get(d, k["inv"], rid))["police_reference"] == new_police
+    assert ok(invest_get(d, k["inv"], rid))["police_reference"] == new_police
     # nothing of it in the log
     assert new_police not in d.log_text()
     assert v["prosecution_reference"] not in d.log_text()
@@ -165,21 +152,21 @@ def test_reference_shape_and_own_fields_refused(own):
     d, k = own["d"], own["keys"]
     sig = new_case(d, k["reporter"])["signal_id"]
     for bad in ("", "x" * 101, "PL\x07bell", "PL\u0085nel"):
-        r = create(d, k["inv"], {"signal_id": sig,
+        r = invest_create(d, k["inv"], {"signal_id": sig,
                                  "prosecution_reference": bad})
         p = assert_problem(r, 422, "validation", "prosecution_reference")
         assert bad not in p["detail"] or bad == ""
     # 100 characters of several bytes each are fine
-    rec = ok(create(d, k["inv"], {"signal_id": sig,
+    rec = ok(invest_create(d, k["inv"], {"signal_id": sig,
                                   "police_reference": "é" * 100}), 201)
     assert rec["police_reference"] == "é" * 100
     for own_field in ("id", "data_key", "police_reference_ct",
                       "prosecution_reference_ct"):
-        r = create(d, k["inv"], {"signal_id": sig, own_field: "AAAA"})
+        r = invest_create(d, k["inv"], {"signal_id": sig, own_field: "AAAA"})
         assert_problem(r, 422, "validation", own_field)
-        r = patch(d, k["inv"], rec["id"], {own_field: "AAAA"})
+        r = invest_patch(d, k["inv"], rec["id"], {own_field: "AAAA"})
         assert_problem(r, 422, "validation", own_field)
-    r = patch(d, k["inv"], rec["id"], {"police_reference": "y" * 101})
+    r = invest_patch(d, k["inv"], rec["id"], {"police_reference": "y" * 101})
     assert_problem(r, 422, "validation", "police_reference")
 
 
@@ -189,7 +176,7 @@ def test_moved_reference_is_refused(own):
     c.sql("update invest.record set police_reference_ct = (select "
           "police_reference_ct from invest.record where id = '%s') "
           "where id = '%s'" % (a["id"], b["id"]))
-    r = get(d, k["inv"], b["id"])
+    r = invest_get(d, k["inv"], b["id"])
     assert r.status_code == 200, r.text
     got = r.json()
     assert got["police_reference"] is None
@@ -220,15 +207,15 @@ def test_record_from_before_0025_and_data_encrypt(own):
     left = c.scalar("select care.plaintext_left()->>'investigations'")
     assert int(left) >= 3
     rid, v = olds[0]
-    got = ok(get(d, k["inv"], rid))
+    got = ok(invest_get(d, k["inv"], rid))
     assert {n: got[n] for n in REFS} == v
     # a patched reference gets a new key; the other stays as it was
-    ok(patch(d, k["inv"], rid, {"police_reference": "PL-NIEUW-1"}))
+    ok(invest_patch(d, k["inv"], rid, {"police_reference": "PL-NIEUW-1"}))
     assert c.sql("select police_reference is null, "
                  "prosecution_reference is not null, "
                  "data_key_id is not null from invest.record "
                  "where id = '%s'" % rid) == [["t", "t", "t"]]
-    got = ok(get(d, k["inv"], rid))
+    got = ok(invest_get(d, k["inv"], rid))
     assert got["police_reference"] == "PL-NIEUW-1"
     assert got["prosecution_reference"] == v["prosecution_reference"]
     # the database refuses new plaintext
@@ -241,7 +228,7 @@ def test_record_from_before_0025_and_data_encrypt(own):
     olds[0] = (rid, dict(v, police_reference="PL-NIEUW-1"))
     for rid, v in olds:
         assert {n: stored(c, own["pki"]["kek"], rid)[n] for n in REFS} == v
-        got = ok(get(d, k["inv"], rid))
+        got = ok(invest_get(d, k["inv"], rid))
         assert {n: got[n] for n in REFS} == v
     p = ctl(c, "data", "encrypt", "--kek", own["pki"]["kek"])
     assert "0 investigation references to do" in p.stderr
@@ -256,9 +243,9 @@ def test_erasure_shreds_the_records_about_a_case(own):
                       json={"agency_id": agency, "consent": True},
                       headers=auth(k["co13"]), timeout=15)
     assert r.status_code == 200, r.text
-    about_case = ok(create(d, k["inv"], dict(refs(),
+    about_case = ok(invest_create(d, k["inv"], dict(refs(),
                                              case_id=case["case_id"])), 201)
-    about_signal = ok(create(d, k["inv"], dict(
+    about_signal = ok(invest_create(d, k["inv"], dict(
         refs(), signal_id=case["signal_id"])), 201)
     other = own_record(own, refs())
     # the privacy officer's roles read nothing of the investigation track
@@ -278,7 +265,7 @@ def test_erasure_shreds_the_records_about_a_case(own):
                      "r.prosecution_reference) from invest.record r "
                      "join invest.data_key k on k.id = r.data_key_id "
                      "where r.id = '%s'" % rec["id"]) == [["t", "t", "0"]]
-        got = ok(get(d, k["inv"], rec["id"]))
+        got = ok(invest_get(d, k["inv"], rec["id"]))
         assert got["police_reference"] is None
         assert got["prosecution_reference"] is None
         assert got["references_erased_at"]
@@ -286,11 +273,11 @@ def test_erasure_shreds_the_records_about_a_case(own):
         # the record keeps its non-personal facts
         assert got["status"] == rec["status"]
         # and takes no new reference under a destroyed key
-        assert_problem(patch(d, k["inv"], rec["id"],
+        assert_problem(invest_patch(d, k["inv"], rec["id"],
                              {"police_reference": "PL-NA"}),
                        409, "conflict", "police_reference")
     # a record about another case is untouched
-    got = ok(get(d, k["inv"], other["id"]))
+    got = ok(invest_get(d, k["inv"], other["id"]))
     assert got["police_reference"] == other["police_reference"]
 
 
@@ -309,7 +296,8 @@ def test_rotation_rewraps_record_keys(own):
     assert s["kek_id"] != id1 and {n: s[n] for n in REFS} == v
     # d still wraps new keys under the old KEK: a record's key alone (its
     # signal has its key already) keeps the old KEK from retiring
-    ok(create(d, k["inv"], dict(refs(), signal_id=rec["signal_id"])), 201)
+    ok(invest_create(d, k["inv"], dict(refs(), signal_id=rec["signal_id"])),
+       201)
     assert c.count("select count(*) from care.data_key "
                    "where wrapped is not null and kek_id = '%s'" % id1) == 0
     p = ctl(c, "keys", "retire", id1, check=False)
@@ -323,5 +311,5 @@ def test_rotation_rewraps_record_keys(own):
     assert p.stdout.strip() == "retired %s" % id1
     # a daemon with the new KEK alone reads the record
     d2 = own["pool"](config={"data_kek_file": kek2})
-    got = ok(get(d2, k["inv"], rec["id"]))
+    got = ok(invest_get(d2, k["inv"], rec["id"]))
     assert {n: got[n] for n in REFS} == v

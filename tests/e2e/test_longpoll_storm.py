@@ -16,7 +16,6 @@ import re
 import resource
 import selectors
 import signal
-import socket
 import time
 import uuid
 
@@ -27,6 +26,7 @@ from nrm_e2e.api import assert_receipt, auth, metric, post_signal
 from nrm_e2e.cases import MUNICIPALITY
 from nrm_e2e.env import wait_for
 from nrm_e2e.pg import create_key
+from nrm_e2e.rawhttp import collect, open_longpoll
 from nrm_e2e.signals import adult_signal
 
 WAITERS = 2000
@@ -40,37 +40,6 @@ def new_case(d, reporter, region):
     rec = assert_receipt(post_signal(d, reporter.token, body))
     assert rec["region"] == region, rec
     return rec["case_id"]
-
-
-def open_longpoll(d, key, after, limit, wait):
-    s = socket.create_connection(("127.0.0.1", d.port))
-    s.sendall(("GET /v1/inbox?after=%s&wait=%d&limit=%d HTTP/1.1\r\n"
-               "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-               "Connection: close\r\n\r\n"
-               % (after, wait, limit, key.token)).encode())
-    s.setblocking(False)
-    return s
-
-
-def collect(sel, n, deadline):
-    """Read every registered socket to its end: {sock: bytes}."""
-    done = {}
-    while len(done) < n and time.monotonic() < deadline:
-        for key, _ in sel.select(1):
-            s = key.fileobj
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if data:
-                key.data.extend(data)
-                continue
-            done[s] = bytes(key.data)
-            sel.unregister(s)
-            s.close()
-    return done
 
 
 def parse(raw):

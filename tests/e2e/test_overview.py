@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from nrm_e2e.api import assert_receipt, auth, metric, post_signal
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import one_daemon
 from nrm_e2e.env import NRMCTL, ROUTING_DIR, clean_env, wait_for
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key, key_id
@@ -42,11 +42,9 @@ MUNI = {"VR18": "GM0505", "VR19": "GM0664"}
 
 @pytest.fixture(scope="module")
 def nrmd(workdir, cluster, pki):
-    pool = DaemonPool(workdir, cluster, pki)
-    d = pool(config={"sweep_interval": "3600", "coverage_silent_after": "3",
-                     "coverage_refresh": "1"})
-    yield d
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki, config={
+        "sweep_interval": "3600", "coverage_silent_after": "3",
+        "coverage_refresh": "1"})
 
 
 @pytest.fixture(scope="module")

@@ -504,6 +504,27 @@ def test_session_acts_like_a_key_of_its_role(w):
     assert all(i["person_id"] == a.id for i in r.json()["items"])
 
 
+def case_choices(w, cookie, what, schema):
+    """GET /v1/cases/{id}/<what> of a new VR13 case in the session of
+    cookie, valid against `schema`: (case id, path, items)."""
+    case_id = new_case(w.d, w.reporter, "VR13")["case_id"]
+    path = "/v1/cases/%s/%s" % (case_id, what)
+    r = with_cookie(w.d, "GET", path, cookie)
+    assert r.status_code == 200, r.text
+    validator(load_openapi(), schema).validate(r.json())
+    return case_id, path, r.json()["items"]
+
+
+def assert_out_of_reach(w, path, c17):
+    """path is a 404 for c17, a coordinator of VR17 only, and a 403 for
+    the reporter."""
+    c17_cookie, _, _ = w.session(c17)
+    r = with_cookie(w.d, "GET", path, c17_cookie)
+    assert_problem(r, 404, "not_found")
+    r = requests.get(w.d.url + path, headers=auth(w.reporter), timeout=15)
+    assert_problem(r, 403, "forbidden")
+
+
 def test_colleagues_and_held_by_me(w):
     """GET /v1/cases/{id}/colleagues names the active coordinator persons
     of the case's region but the caller (id and display name only): not
@@ -518,12 +539,8 @@ def test_colleagues_and_held_by_me(w):
                       headers=auth(w.admin), timeout=15)
     assert r.status_code == 200, r.text
     cookie, csrf, _ = w.session(a)
-    case_id = new_case(w.d, w.reporter, "VR13")["case_id"]
-    path = "/v1/cases/%s/colleagues" % case_id
-    r = with_cookie(w.d, "GET", path, cookie)
-    assert r.status_code == 200, r.text
-    validator(load_openapi(), "Colleagues").validate(r.json())
-    items = r.json()["items"]
+    case_id, path, items = case_choices(w, cookie, "colleagues",
+                                        "Colleagues")
     assert all(set(i) == {"person_id", "display_name"} for i in items)
     by_id = {i["person_id"]: i["display_name"] for i in items}
     assert by_id.get(b.id) == "Bea Colleague", items
@@ -531,11 +548,7 @@ def test_colleagues_and_held_by_me(w):
     assert c17.id not in by_id
     names = [i["display_name"] for i in items]
     assert names == sorted(names), names
-    c17_cookie, _, _ = w.session(c17)
-    r = with_cookie(w.d, "GET", path, c17_cookie)
-    assert_problem(r, 404, "not_found")
-    r = requests.get(w.d.url + path, headers=auth(w.reporter), timeout=15)
-    assert_problem(r, 403, "forbidden")
+    assert_out_of_reach(w, path, c17)
 
     def held(ck):
         g = with_cookie(w.d, "GET", "/v1/cases/%s" % case_id, ck,
@@ -574,12 +587,8 @@ def test_share_targets(w):
         % key_id(w.cluster, w.reporter))
     a = w.person(name="Ada Sharer")
     cookie, csrf, _ = w.session(a)
-    case_id = new_case(w.d, w.reporter, "VR13")["case_id"]
-    path = "/v1/cases/%s/share-targets" % case_id
-    r = with_cookie(w.d, "GET", path, cookie)
-    assert r.status_code == 200, r.text
-    validator(load_openapi(), "ShareTargets").validate(r.json())
-    items = r.json()["items"]
+    case_id, path, items = case_choices(w, cookie, "share-targets",
+                                        "ShareTargets")
     assert all(set(i) == {"agency_id", "name", "kind"} for i in items)
     by_id = {i["agency_id"]: i for i in items}
     assert by_id.get(inv_agency) == {
@@ -597,12 +606,7 @@ def test_share_targets(w):
                     csrf=csrf, json={"agency_id": reporter_agency,
                                      "consent": True})
     assert_problem(r, 422, "validation")
-    c17 = w.person(regions=("VR17",))
-    c17_cookie, _, _ = w.session(c17)
-    r = with_cookie(w.d, "GET", path, c17_cookie)
-    assert_problem(r, 404, "not_found")
-    r = requests.get(w.d.url + path, headers=auth(w.reporter), timeout=15)
-    assert_problem(r, 403, "forbidden")
+    assert_out_of_reach(w, path, w.person(regions=("VR17",)))
 
 
 def test_answers_match_the_openapi_schemas(w):

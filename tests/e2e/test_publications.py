@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from nrm_e2e.api import auth
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import one_daemon
 from nrm_e2e.env import INDICATORS_FILE, NRMCTL, clean_env, run
 from nrm_e2e.pg import create_key
 from nrm_e2e.statfix import seed_decisions
@@ -42,11 +42,9 @@ def keyfiles(workdir):
 
 @pytest.fixture(scope="module")
 def pd(workdir, cluster, pki, keyfiles):
-    pool = DaemonPool(workdir, cluster, pki)
-    d = pool(config={"audit_signing_key_file": keyfiles["key"],
-                     "audit_checkpoint_file": keyfiles["cp"]})
-    yield d
-    pool.close()
+    yield from one_daemon(workdir, cluster, pki, config={
+        "audit_signing_key_file": keyfiles["key"],
+        "audit_checkpoint_file": keyfiles["cp"]})
 
 
 @pytest.fixture(scope="module")

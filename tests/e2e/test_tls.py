@@ -2,13 +2,12 @@
 
 import socket
 import ssl
-import warnings
 
 import requests
 
 from nrm_e2e.api import (
     assert_problem, assert_receipt, get_receipt, post_signal)
-from nrm_e2e.rawhttp import raw_exchange
+from nrm_e2e.rawhttp import raw_exchange, tls_client
 from nrm_e2e.signals import adult_signal
 
 
@@ -31,17 +30,7 @@ def test_https_serves_the_api(nrmd, pki, keys):
 
 
 def _tls_context(max_version, min_version=ssl.TLSVersion.TLSv1):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        ctx.minimum_version = min_version
-        ctx.maximum_version = max_version
-        # let this client offer old protocols at all (OpenSSL 3 refuses
-        # TLS < 1.2 at its default security level)
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    return ctx
+    return tls_client(max_version, min_version)
 
 
 def _handshake(port, ctx):

@@ -9,7 +9,6 @@ import socket
 import ssl
 import subprocess
 import time
-import warnings
 
 import pytest
 import requests
@@ -17,19 +16,12 @@ import requests
 from nrm_e2e.api import metric
 from nrm_e2e.env import NRMD, clean_env, wait_for
 from nrm_e2e.pki import CA
+from nrm_e2e.rawhttp import tls_client
 
 
 def _client(version, ciphers=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        ctx.minimum_version = version
-        ctx.maximum_version = version
-        # this client offers what it is told, weak or not
-        ctx.set_ciphers((ciphers or "DEFAULT") + ":@SECLEVEL=0")
-    return ctx
+    # this client offers what it is told, weak or not
+    return tls_client(version, ciphers=ciphers or "DEFAULT")
 
 
 def _handshake(port, ctx):
@@ -56,12 +48,9 @@ def rsa_pki(workdir):
 
 @pytest.fixture(scope="module")
 def rsa_nrmd(workdir, cluster, pki, rsa_pki):
-    from nrm_e2e.daemon import DaemonPool
-    pool = DaemonPool(workdir, cluster, pki)
-    d = pool(config={"tls_cert_file": rsa_pki["cert"],
-                     "tls_key_file": rsa_pki["key"]})
-    yield d
-    pool.close()
+    from nrm_e2e.daemon import one_daemon
+    yield from one_daemon(workdir, cluster, pki, config={
+        "tls_cert_file": rsa_pki["cert"], "tls_key_file": rsa_pki["key"]})
 
 
 @pytest.mark.parametrize("cipher", [

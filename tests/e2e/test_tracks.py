@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from nrm_e2e.api import assert_problem, auth, ok
+from nrm_e2e.api import assert_problem, auth, ok, pages
 from nrm_e2e.cases import new_case
 from nrm_e2e.openapi import validator
 from nrm_e2e.pg import create_key, key_id
@@ -391,21 +391,12 @@ QUEUE_ITEM_KEYS = {"case_id", "region", "priority", "state", "created_at",
 
 def queue_all(d, key, **params):
     """Every item of the queue, page by page (limit 2), and the answers."""
-    items, answers, cursor = [], [], None
-    for _ in range(1000):
-        p = dict(params, limit=2)
-        if cursor:
-            p["cursor"] = cursor
-        r = requests.get(d.url + "/v1/identifications", params=p,
-                         headers=auth(key), timeout=15)
+    items, answers = [], []
+    for r, body in pages(d, key, "/v1/identifications", 2, 1000, **params):
         answers.append(r)
-        body = ok(r)
         assert len(body["items"]) <= 2
         items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items, answers
-    raise AssertionError("more than 1000 queue pages")
+    return items, answers
 
 
 def test_identification_queue(nrmd, track_keys, db, doc):
@@ -444,12 +435,8 @@ def test_identification_queue(nrmd, track_keys, db, doc):
         nrmd, k["assessor"], awaiting="conclusive")[0]]
     assert begun in only and fresh not in only
     # one audit event per page, not per case
-    rid = answers[0].headers["X-Request-Id"]
-    assert db.count("select count(*) from audit.event where request_id = "
-                    "'%s' and action = 'identification.queue' and purpose "
-                    "= 'identification' and outcome = 'allowed'" % rid) == 1
-    assert db.count("select count(*) from audit.event where request_id = "
-                    "'%s'" % rid) == 1
+    db.assert_one_event(answers[0].headers["X-Request-Id"],
+                        "identification.queue", "identification")
     # a conclusive decision takes the case out of the queue
     ok(record(nrmd, k["assessor"], begun, entry("conclusive", day(0))), 201)
     after = [i["case_id"] for i in queue_all(nrmd, k["assessor"])[0]]

@@ -242,6 +242,50 @@ write_pem(EVP_PKEY *key, bool priv, char *path)
 	fclose(f);
 }
 
+/*
+ * The setting of the tests of nrmd's checkpoint file: a generated
+ * Ed25519 key in two PEM files (private, public) and a fresh directory
+ * for the file `path` (dir/cp.jsonl); the teardown removes them all (a
+ * test removes what else it writes there).
+ */
+struct ac_files {
+	EVP_PKEY *gen;
+	char key_path[64], pub_path[64];
+	char dir[32];
+	char path[64];
+};
+
+static int
+ac_files_setup(void **state)
+{
+	struct ac_files *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(fx->gen);
+	strcpy(fx->dir, "/tmp/test_auditchain.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/cp.jsonl", fx->dir);
+	write_pem(fx->gen, true, fx->key_path);
+	write_pem(fx->gen, false, fx->pub_path);
+	*state = fx;
+	return 0;
+}
+
+static int
+ac_files_teardown(void **state)
+{
+	struct ac_files *fx = *state;
+
+	EVP_PKEY_free(fx->gen);
+	unlink(fx->path);
+	unlink(fx->key_path);
+	unlink(fx->pub_path);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
 static void
 test_sign_verify(void **state)
 {
@@ -364,23 +408,16 @@ test_cps_load(void **state)
 static void
 test_nrmd_checkpoints(void **state)
 {
-	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct ac_files *fx = *state;
+	const char *key_path = fx->key_path, *pub_path = fx->pub_path;
+	const char *path = fx->path;
 	struct nrm_checkpoints *cps = NULL;
 	struct nrm_audit_cps read = {NULL, 0, 0};
-	char key_path[64], pub_path[64];
-	char dir[] = "/tmp/test_auditchain.XXXXXX";
-	char path[128];
 	struct nrm_error err;
 	EVP_PKEY *pub;
 	char *json;
 	FILE *f;
 
-	(void)state;
-	assert_non_null(gen);
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
-	write_pem(gen, true, key_path);
-	write_pem(gen, false, pub_path);
 	pub = nrm_audit_key_load(pub_path, false, NULL, &err);
 	assert_non_null(pub);
 
@@ -448,11 +485,6 @@ test_nrmd_checkpoints(void **state)
 	    strstr(err.detail, "make one with nrmctl audit keygen"));
 
 	EVP_PKEY_free(pub);
-	EVP_PKEY_free(gen);
-	unlink(path);
-	unlink(key_path);
-	unlink(pub_path);
-	rmdir(dir);
 }
 
 /*
@@ -463,25 +495,18 @@ test_nrmd_checkpoints(void **state)
 static void
 test_series_compat(void **state)
 {
-	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct ac_files *fx = *state;
+	EVP_PKEY *gen = fx->gen;
+	const char *key_path = fx->key_path, *path = fx->path;
 	struct nrm_checkpoints *cps = NULL;
 	struct nrm_audit_cps read = {NULL, 0, 0};
 	struct nrm_audit_cp old;
-	char key_path[64], pub_path[64];
-	char dir[] = "/tmp/test_auditseries.XXXXXX";
-	char path[128];
 	struct nrm_error err;
 	const char *why = NULL;
 	size_t bad = 0;
 	char *line;
 	FILE *f;
 
-	(void)state;
-	assert_non_null(gen);
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
-	write_pem(gen, true, key_path);
-	write_pem(gen, false, pub_path);
 	memset(&old, 0, sizeof(old));
 	old.pos = 3;
 	memcpy(old.hash, H64, sizeof(old.hash));
@@ -547,35 +572,23 @@ test_series_compat(void **state)
 	assert_int_equal(
 	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_ERR);
 	assert_non_null(strstr(err.detail, "line 2: checkpoint sequence"));
-
-	EVP_PKEY_free(gen);
-	unlink(path);
-	unlink(key_path);
-	unlink(pub_path);
-	rmdir(dir);
 }
 
 /* Rotation: full files become parts; the series runs on across them. */
 static void
 test_rotation(void **state)
 {
-	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct ac_files *fx = *state;
+	EVP_PKEY *gen = fx->gen;
+	const char *key_path = fx->key_path, *path = fx->path;
 	struct nrm_checkpoints *cps = NULL;
 	struct nrm_audit_cps read = {NULL, 0, 0};
-	char key_path[64], pub_path[64];
-	char dir[] = "/tmp/test_auditrot.XXXXXX";
-	char path[128], part[160];
+	char part[160];
 	struct nrm_error err;
 	const char *why = NULL;
 	size_t bad = 0;
 	int parts = 0;
 
-	(void)state;
-	assert_non_null(gen);
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/cp.jsonl", dir);
-	write_pem(gen, true, key_path);
-	write_pem(gen, false, pub_path);
 	assert_int_equal(
 	    nrm_checkpoints_open(&cps, key_path, path, &err), NRM_OK);
 	nrm_checkpoints_set_rotation(cps, 2);
@@ -643,15 +656,10 @@ test_rotation(void **state)
 	    NRM_ERR);
 	assert_non_null(strstr(err.detail, "part 000001 of 3 is missing"));
 
-	EVP_PKEY_free(gen);
 	for (int k = 1; k <= 3; k++) {
 		nrm_audit_cps_part_name(path, k, part, sizeof(part));
 		unlink(part);
 	}
-	unlink(path);
-	unlink(key_path);
-	unlink(pub_path);
-	rmdir(dir);
 }
 
 int
@@ -664,9 +672,12 @@ main(void)
 	    cmocka_unit_test(test_canonical),
 	    cmocka_unit_test(test_sign_verify),
 	    cmocka_unit_test(test_cps_load),
-	    cmocka_unit_test(test_nrmd_checkpoints),
-	    cmocka_unit_test(test_series_compat),
-	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test_setup_teardown(
+		test_nrmd_checkpoints, ac_files_setup, ac_files_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_series_compat, ac_files_setup, ac_files_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_rotation, ac_files_setup, ac_files_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

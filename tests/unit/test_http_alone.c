@@ -99,14 +99,14 @@ test_h_cookie(struct nrm_req *r)
 }
 
 static const struct nrm_endpoint test_endpoints[] = {
-    {"GET", "/auth", test_h_auth},
-    {"GET", "/sess", test_h_auth},
-    {"POST", "/sess", test_h_auth},
-    {"DELETE", "/sess", test_h_auth},
-    {"POST", "/cookie", test_h_cookie},
-    {"POST", "/call", test_h_call},
-    {"GET", "/hold", test_h_hold},
-    {"GET", "/things/{id}", test_h_auth},
+    {"GET", "/auth", test_h_auth, NULL},
+    {"GET", "/sess", test_h_auth, NULL},
+    {"POST", "/sess", test_h_auth, NULL},
+    {"DELETE", "/sess", test_h_auth, NULL},
+    {"POST", "/cookie", test_h_cookie, NULL},
+    {"POST", "/call", test_h_call, NULL},
+    {"GET", "/hold", test_h_hold, NULL},
+    {"GET", "/things/{id}", test_h_auth, NULL},
 };
 
 /* --- a client on the same loop ----------------------------------------- */

@@ -416,6 +416,29 @@ test_text_and_bool(void **state)
 	cJSON_Delete(v);
 }
 
+/* nrm_json_str: a string member, or NULL for anything else. */
+static void
+test_str(void **state)
+{
+	static const char doc[] =
+	    "{\"s\":\"Ilva\",\"e\":\"\",\"n\":3,\"z\":null,\"o\":{}}";
+	struct nrm_error err;
+	cJSON *v;
+
+	(void)state;
+	assert_int_equal(
+	    nrm_json_parse(&v, doc, strlen(doc), NULL, &err), NRM_OK);
+	assert_string_equal(nrm_json_str(v, "s"), "Ilva");
+	assert_string_equal(nrm_json_str(v, "e"), "");
+	assert_null(nrm_json_str(v, "S")); /* names are case-sensitive */
+	assert_null(nrm_json_str(v, "n"));
+	assert_null(nrm_json_str(v, "z"));
+	assert_null(nrm_json_str(v, "o"));
+	assert_null(nrm_json_str(v, "absent"));
+	assert_null(nrm_json_str(NULL, "s"));
+	cJSON_Delete(v);
+}
+
 int
 main(void)
 {
@@ -428,6 +451,7 @@ main(void)
 	    cmocka_unit_test(test_members),
 	    cmocka_unit_test(test_parse_object),
 	    cmocka_unit_test(test_text_and_bool),
+	    cmocka_unit_test(test_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,8 +24,6 @@
 #include "sealed.h"
 #include "util.h"
 
-#include "nrm/json.h"
-
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,60 +60,17 @@ nrm_h_note_add(struct nrm_req *r)
 	    cw_note_add_authed);
 }
 
-/* An audited read of a case's notes, with NRM-Purpose; each text comes
- * sealed and is opened before the reply. */
-static void
-cw_note_list_authed(struct nrm_req *r)
-{
-	nrm_sealed_case_read(r, NRM_STMT_NOTE_LIST, NULL);
-}
-
-void
-nrm_h_note_list(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.note.read", "case",
-	    cw_note_list_authed);
-}
-
-/* The same for the reporter's follow-ups of a case. */
-static void
-cw_followup_list_authed(struct nrm_req *r)
-{
-	nrm_sealed_case_read(r, NRM_STMT_FOLLOWUP_LIST, NULL);
-}
-
-void
-nrm_h_followup_list(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.followup.read", "case",
-	    cw_followup_list_authed);
-}
-
-/*
- * Send the request's JSON object body (printed compactly, any keys: the
- * database names the unknown ones) after the route's id.
- */
-static void
-cw_send_body(struct nrm_req *r, enum nrm_stmt stmt, bool empty_ok)
-{
-	cJSON *root;
-	char *text;
-
-	if (nrm_req_body_object(r, empty_ok, NULL, -1, NULL, &root) != NRM_OK)
-		return;
-	text = nrm_json_print_take(root, true);
-	if (text == NULL) {
-		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-		return;
-	}
-	NRM_DBAPI_SEND_TEXTS(r, stmt, nrm_req_uuid_param(r), text);
-	free(text);
-}
-
+/* The body after the route's id: the database judges its keys. */
 static void
 cw_support_post_authed(struct nrm_req *r)
 {
-	cw_send_body(r, NRM_STMT_SUPPORT_POST, false);
+	char *text;
+
+	if (nrm_req_body_text(r, &text) != NRM_OK)
+		return;
+	NRM_DBAPI_SEND_TEXTS(
+	    r, NRM_STMT_SUPPORT_POST, nrm_req_uuid_param(r), text);
+	free(text);
 }
 
 void
@@ -125,19 +80,6 @@ nrm_h_support_post(struct nrm_req *r)
 	 * audits which; a denial at the edge names the route's first. */
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.support.create", "case",
 	    cw_support_post_authed);
-}
-
-static void
-cw_support_list_authed(struct nrm_req *r)
-{
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_SUPPORT_LIST, nrm_req_uuid_param(r));
-}
-
-void
-nrm_h_support_list(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.support.read", "case",
-	    cw_support_list_authed);
 }
 
 static void
@@ -202,17 +144,4 @@ nrm_h_referral_answer(struct nrm_req *r)
 	    strcmp(cw_answer_of(r), "accept") == 0 ? "referral.accept"
 						   : "referral.refuse",
 	    "referral", cw_referral_answer_authed);
-}
-
-static void
-cw_related_authed(struct nrm_req *r)
-{
-	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_RELATED, nrm_req_uuid_param(r));
-}
-
-void
-nrm_h_case_related(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.related", "case", cw_related_authed);
 }

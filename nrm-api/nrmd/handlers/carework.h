@@ -15,24 +15,16 @@
 
 /* POST /v1/cases/{id}/notes  {"text", "corrects"} -> api.case_note_add */
 void nrm_h_note_add(struct nrm_req *r);
-/* GET /v1/cases/{id}/notes (NRM-Purpose) -> api.case_note_list */
-void nrm_h_note_list(struct nrm_req *r);
 /* POST /v1/cases/{id}/support  add an item, or {"item", "status", ...} */
 void nrm_h_support_post(struct nrm_req *r);
-/* GET /v1/cases/{id}/support -> api.support_list */
-void nrm_h_support_list(struct nrm_req *r);
 /* GET /v1/referrals?status= -> api.referral_list */
 void nrm_h_referral_list(struct nrm_req *r);
 /* POST /v1/referrals/{id}/accept and /refuse {"reason"} */
 void nrm_h_referral_answer(struct nrm_req *r);
-/* GET /v1/cases/{id}/related -> api.case_related */
-void nrm_h_case_related(struct nrm_req *r);
 
 /*
- * GET /v1/cases/{id}/followups (NRM-Purpose) -> api.case_followup_list:
- * the reporter's follow-ups (POST /v1/signals/{id}/followups, signals.c),
- * their texts opened here.
+ * The reads by the case id (GET .../notes, .../followups, .../support,
+ * .../related) are rows of the endpoint table served by idread.h.
  */
-void nrm_h_followup_list(struct nrm_req *r);
 
 #endif /* NRM_CAREWORK_H */

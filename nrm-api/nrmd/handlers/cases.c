@@ -51,20 +51,6 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-static void
-case_get_authed(struct nrm_req *r)
-{
-	/* the subject's values come sealed: opened before the reply */
-	nrm_sealed_case_read(r, NRM_STMT_CASE_GET, NULL);
-}
-
-void
-nrm_h_case_get(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "case.read", "case", case_get_authed);
-}
-
 /*
  * ?reference=R and nothing else; the database checks its form (400
  * naming reference) and the caller's scope (404).
@@ -344,32 +330,4 @@ nrm_h_case_act(struct nrm_req *r)
 {
 	nrm_auth_require(r, NRM_ROLE_COORDINATOR,
 	    case_actions[case_action_of(r)].action, "case", case_act_authed);
-}
-
-static void
-case_colleagues_authed(struct nrm_req *r)
-{
-	NRM_DBAPI_SEND_TEXTS(
-	    r, NRM_STMT_CASE_COLLEAGUES, nrm_req_uuid_param(r));
-}
-
-void
-nrm_h_case_colleagues(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.colleagues", "case",
-	    case_colleagues_authed);
-}
-
-static void
-case_share_targets_authed(struct nrm_req *r)
-{
-	NRM_DBAPI_SEND_TEXTS(
-	    r, NRM_STMT_CASE_SHARE_TARGETS, nrm_req_uuid_param(r));
-}
-
-void
-nrm_h_case_share_targets(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR, "case.share_targets", "case",
-	    case_share_targets_authed);
 }

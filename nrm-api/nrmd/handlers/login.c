@@ -39,6 +39,8 @@
 #include "util.h"
 #include "workers.h"
 
+#include "nrm/json.h"
+
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -199,9 +201,9 @@ login_submit(struct login_ctx *x, nrm_work_cb work, nrm_work_done_cb done)
 static void
 login_copy(const cJSON *o, const char *name, char *buf, size_t n)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *s = nrm_json_str(o, name);
 
-	snprintf(buf, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
+	snprintf(buf, n, "%s", s != NULL ? s : "");
 }
 
 /* Decode exactly 2n lower- or upper-case hex digits into out[n]. */

@@ -18,9 +18,6 @@
 #include "sealed.h"
 #include "util.h"
 
-#include "nrm/json.h"
-
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 
 #include <event2/http.h>
@@ -37,24 +34,13 @@ panel_send_body(
 {
 	struct nrm_dbapi_call call;
 	const char *id = nrm_req_uuid_param(r);
-	cJSON *root;
 	char *text;
 
-	if (seal) {
-		if (nrm_sealed_body(r, "rationale", "ident.panel_vote",
-			NRM_SEALED_RATIONALE_MAX, "outcome, reason, rationale",
-			&text) != NRM_OK)
-			return;
-	} else {
-		if (nrm_req_body_object(r, false, NULL, -1, NULL, &root) !=
-		    NRM_OK)
-			return;
-		text = nrm_json_print_take(root, true);
-		if (text == NULL) {
-			nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
-			return;
-		}
-	}
+	if (seal ? nrm_sealed_body(r, "rationale", "ident.panel_vote",
+		       NRM_SEALED_RATIONALE_MAX, "outcome, reason, rationale",
+		       &text) != NRM_OK
+		 : nrm_req_body_text(r, &text) != NRM_OK)
+		return;
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_text(&call, id);
 	nrm_dbapi_text(&call, text);
@@ -77,25 +63,6 @@ nrm_h_panel_assign(struct nrm_req *r)
 {
 	nrm_auth_require(
 	    r, NRM_ROLE_ASSESSOR, "panel.create", "case", panel_assign_authed);
-}
-
-static void
-panel_get_authed(struct nrm_req *r)
-{
-	struct nrm_dbapi_call call;
-	const char *id = nrm_req_uuid_param(r);
-
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	/* visible votes carry their rationale sealed: opened here */
-	nrm_sealed_send(r, NRM_STMT_PANEL_GET, &call, "case", id);
-}
-
-void
-nrm_h_panel_get(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ASSESSOR, "panel.read", "case", panel_get_authed);
 }
 
 static void

@@ -19,8 +19,7 @@
 /* POST /v1/cases/{id}/panel {"members", "chair", "second_reviewer"} */
 void nrm_h_panel_assign(struct nrm_req *r);
 
-/* GET /v1/cases/{id}/panel */
-void nrm_h_panel_get(struct nrm_req *r);
+/* GET /v1/cases/{id}/panel: a row of the endpoint table (idread.h) */
 
 /* POST /v1/cases/{id}/panel/recusal {"reason"} */
 void nrm_h_panel_recusal(struct nrm_req *r);

@@ -26,6 +26,7 @@
 #include "sealed.h"
 #include "util.h"
 
+#include "nrm/json.h"
 #include "nrm/signal.h"
 #include "nrm/timefmt.h"
 
@@ -61,15 +62,6 @@ priv_field(const char *name)
 		if (strcmp(priv_fields[i].name, name) == 0)
 			return &priv_fields[i];
 	return NULL;
-}
-
-/* The string member `name` of o, or NULL. */
-static const char *
-priv_str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /*
@@ -179,9 +171,9 @@ priv_search_authed(struct nrm_req *r)
 
 	if (nrm_req_body_object(r, false, keys, 3, slot, &body) != NRM_OK)
 		return;
-	given = priv_str(body, "given_name");
-	family = priv_str(body, "family_name");
-	birth = priv_str(body, "birth_date");
+	given = nrm_json_str(body, "given_name");
+	family = nrm_json_str(body, "family_name");
+	birth = nrm_json_str(body, "birth_date");
 	if (slot[0] != NULL &&
 	    (given == NULL || strlen(given) < 1 ||
 		strlen(given) > PRIV_NAME_MAX)) {
@@ -246,10 +238,10 @@ static void
 priv_rectify_send(struct nrm_req *r, struct priv_rectify *rx, cJSON *body)
 {
 	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(body, "subject");
-	const char *sig = priv_str(body, "signal_id");
-	const char *given = priv_str(sub, "given_name");
-	const char *family = priv_str(sub, "family_name");
-	const char *birth = priv_str(sub, "birth_date");
+	const char *sig = nrm_json_str(body, "signal_id");
+	const char *given = nrm_json_str(sub, "given_name");
+	const char *family = nrm_json_str(sub, "family_name");
+	const char *birth = nrm_json_str(sub, "birth_date");
 	struct nrm_dbapi_call call;
 	unsigned char pseud[32];
 	bool has_pseud = false;
@@ -345,9 +337,9 @@ priv_rectify_authed(struct nrm_req *r)
 
 	if (nrm_req_body_object(r, false, keys, 3, slot, &body) != NRM_OK)
 		return;
-	name = priv_str(body, "field");
-	value = priv_str(body, "value");
-	ground = priv_str(body, "ground");
+	name = nrm_json_str(body, "field");
+	value = nrm_json_str(body, "value");
+	ground = nrm_json_str(body, "ground");
 	f = name != NULL ? priv_field(name) : NULL;
 	if (f == NULL) {
 		nrm_req_fail(r, NRM_E_VALIDATION, "field",
@@ -399,7 +391,7 @@ priv_erase_authed(struct nrm_req *r)
 
 	if (nrm_req_body_object(r, false, keys, 1, slot, &body) != NRM_OK)
 		return;
-	ground = priv_str(body, "ground");
+	ground = nrm_json_str(body, "ground");
 	if (ground == NULL)
 		nrm_req_fail(r, NRM_E_VALIDATION, "ground",
 		    "ground is required: the art. 17 GDPR ground as a code "

@@ -229,25 +229,6 @@ nrm_h_invest_create(struct nrm_req *r)
 	    "investigation", invest_create_authed);
 }
 
-static void
-invest_get_authed(struct nrm_req *r)
-{
-	struct nrm_dbapi_call call;
-	const char *id = nrm_req_uuid_param(r);
-
-	nrm_dbapi_begin(&call, r);
-	nrm_dbapi_text(&call, id);
-	/* the references come sealed: opened before the reply */
-	nrm_sealed_send(r, NRM_STMT_INVEST_GET, &call, "investigation", id);
-}
-
-void
-nrm_h_invest_get(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.read",
-	    "investigation", invest_get_authed);
-}
-
 /* A patch between its two calls (one when no reference changes). */
 struct invest_patch {
 	char id[40];

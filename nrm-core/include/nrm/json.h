@@ -111,6 +111,10 @@ int nrm_json_text(const cJSON *v, const char *path, size_t max, bool lines,
 int nrm_json_bool(const cJSON *v, const char *path, bool *out,
     struct nrm_error *err) NRM_MUSTCHECK;
 
+/* The string member `name` of object o, or NULL (absent, not a string,
+ * o NULL). */
+const char *nrm_json_str(const cJSON *o, const char *name);
+
 /*
  * The compact text of o when `ok` (every member went in), malloc'd
  * (caller frees); NULL when o is NULL, !ok or out of memory.  Deletes o:

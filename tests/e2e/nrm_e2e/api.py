@@ -165,6 +165,25 @@ def ok(r, status=200):
     return r.json()
 
 
+def pages(d, key, path, limit, most, **params):
+    """GET path with key page by page (limit, the cursor from each
+    answer's next_cursor) until the last: yields (answer, its JSON body)
+    for each, every one a 200; fails after `most` pages."""
+    cursor = None
+    for _ in range(most):
+        p = dict(params, limit=limit)
+        if cursor:
+            p["cursor"] = cursor
+        r = requests.get(d.url + path, params=p, headers=auth(key),
+                         timeout=15)
+        body = ok(r)
+        yield r, body
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return
+    raise AssertionError("more than %d pages of %s" % (most, path))
+
+
 def metric(d, name):
     """The value of counter `name` on daemon `d`'s /metrics page."""
     text = requests.get(d.url + "/metrics", timeout=5).text

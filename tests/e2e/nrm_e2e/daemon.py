@@ -199,6 +199,14 @@ class Daemon:
             self.name, "; ".join(problems), self.log_text()[-6000:])
 
 
+def one_daemon(workdir, cluster, pki, config=None):
+    """For a fixture of one daemon of `config`: `yield from one_daemon(
+    ...)` yields it, then stops and checks it (DaemonPool.close)."""
+    pool = DaemonPool(workdir, cluster, pki)
+    yield pool(config=config)
+    pool.close()
+
+
 class DaemonPool:
     """Starts daemons; on close stops them all and checks each one."""
 

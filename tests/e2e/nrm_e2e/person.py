@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import struct
+import uuid
 
 import requests
 
@@ -53,12 +54,26 @@ class Session:
         return h
 
 
+def enrol(d, code):
+    """Enrol the person of enrolment code `code` on d with a new random
+    password: (password, the 201 answer's body)."""
+    import uuid
+
+    for _ in range(5):  # the dictionary check refuses a random few
+        password = "Paneel-" + base64.b32encode(
+            uuid.uuid4().bytes).decode().rstrip("=").lower()
+        r = requests.post(d.url + "/v1/enrol", timeout=30, json={
+            "enrolment_code": code, "password": password})
+        if r.status_code != 422:
+            break
+    assert r.status_code == 201, (r.status_code, r.text[:300])
+    return password, r.json()
+
+
 def enrolled_session(d, admin, agency_id, role, regions=(), name=None):
     """A new person of the agency and role, made by the admin key over
     HTTP, enrolled and logged in on d: (Session, person id)."""
-    import base64
     import time
-    import uuid
 
     login = "p" + uuid.uuid4().hex[:12]
     r = requests.post(d.url + "/v1/admin/persons", timeout=30,
@@ -69,16 +84,9 @@ def enrolled_session(d, admin, agency_id, role, regions=(), name=None):
                             "regions": list(regions)})
     assert r.status_code == 201, (r.status_code, r.text[:300])
     pid, code = r.json()["id"], r.json()["enrolment_code"]
-    for _ in range(5):  # the dictionary check refuses a random few
-        password = "Paneel-" + base64.b32encode(
-            uuid.uuid4().bytes).decode().rstrip("=").lower()
-        r = requests.post(d.url + "/v1/enrol", timeout=30, json={
-            "enrolment_code": code, "password": password})
-        if r.status_code != 422:
-            break
-    assert r.status_code == 201, (r.status_code, r.text[:300])
+    password, enrolled = enrol(d, code)
     secret = re.search(r"secret=([A-Z2-7]+)",
-                       r.json()["otpauth_uri"]).group(1)
-    s = Session(d, login, password, r.json()["recovery_codes"])
+                       enrolled["otpauth_uri"]).group(1)
+    s = Session(d, login, password, enrolled["recovery_codes"])
     s.login(totp=totp(secret, int(time.time()) // 30))
     return s, pid

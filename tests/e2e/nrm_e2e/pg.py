@@ -156,6 +156,27 @@ class Cluster:
         row = self.sql(q)[0]
         return dict(zip(self.TABLES, (int(x) for x in row)))
 
+    def assert_one_event(self, request_id, action, purpose):
+        """The request wrote exactly one audit event: `action`, allowed,
+        for `purpose`."""
+        assert self.count(
+            "select count(*) from audit.event where request_id = '%s' and "
+            "action = '%s' and purpose = '%s' and outcome = 'allowed'"
+            % (request_id, action, purpose)) == 1
+        assert self.count("select count(*) from audit.event where "
+                          "request_id = '%s'" % request_id) == 1
+
+    def assert_append_only(self, table, case_id):
+        """No UPDATE, DELETE or TRUNCATE of `table` (its rows of the case
+        case_id), not even by the superuser: a trigger refuses them
+        ("append-only"), not only missing grants."""
+        for sql in ("update %s set at = now() where case_id = '%s'"
+                    % (table, case_id),
+                    "delete from %s where case_id = '%s'" % (table, case_id),
+                    "truncate %s cascade" % table):
+            p = run(self._psql_cmd(sql), env=clean_env(), check=False)
+            assert p.returncode != 0 and "append-only" in p.stderr, (sql, p)
+
     def nrmctl(self, *args, check=True):
         return run([NRMCTL, *args],
                    env=clean_env({"NRM_DATABASE_URL": self.owner_url}),

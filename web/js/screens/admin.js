@@ -17,25 +17,46 @@ const ROLES = ['reporter', 'coordinator', 'assessor', 'investigator',
                'auditor', 'analyst', 'admin', 'chain_director',
                'privacy_officer'];
 
+/* An alert for a section's notice area, which focuses what it shows. */
+function focusable(el) {
+	el.setAttribute('tabindex', '-1');
+	return el;
+}
+
 /* The one-time enrolment code of a created or reset person. */
 function codeBox(t, p) {
-	const el = alert('warning', [
+	return focusable(alert('warning', [
 		h('strong', null, t('admin.code.title', {login: p.login})), h('br'),
 		t('admin.code.text'), ' ',
 		h('code', {class: 'utrecht-code nrm-mono nrm-enrolment-code',
 		           id: 'enrolment-code'}, p.enrolment_code),
 		p.enrolment_expires_at ? [h('br'), t('admin.code.expires', {
-			at: dateTime(p.enrolment_expires_at)})] : null]);
-	el.setAttribute('tabindex', '-1');
-	return el;
+			at: dateTime(p.enrolment_expires_at)})] : null]));
 }
 
-function personsSection(ctx) {
+/* The one-time token of a key just made. */
+function tokenBox(t, k) {
+	return focusable(alert('warning', [
+		h('strong', null, t('admin.token.title', {label: k.label})), h('br'),
+		t('admin.token.text'),
+		h('code', {class: 'utrecht-code nrm-mono nrm-token', id: 'key-token'},
+		  k.token)]));
+}
+
+/*
+ * What the persons and the keys sections share: the keyset-paged list of
+ * `path` (state, list, a "more" button labelled `moreLabel`, load(fresh);
+ * draw() redraws it), a notice area whose show(el) replaces what it holds
+ * and focuses it, and act(row, url, btn, done): POST url {} while btn is
+ * busy; on a 200 with a body the row takes the answer, show(done(row,
+ * answer)) and draw(), else the failure is shown.
+ */
+function adminList(ctx, path, moreLabel, draw) {
 	const {t, api} = ctx;
 	const state = {items: [], next: null};
 	const list = h('div');
 	const notice = h('div');
-	const more = button(t('admin.more'), {hidden: true,
+	const more = button(moreLabel, {hidden: true,
 		onclick: () => load(false)});
 
 	function show(el) {
@@ -43,27 +64,90 @@ function personsSection(ctx) {
 		el.focus();
 	}
 
-	async function act(p, what, btn) {
-		const r = await busy(btn, () => api.post('/v1/admin/persons/'
-			+ encodeURIComponent(p.id) + '/' + what, {}));
+	async function act(row, url, btn, done) {
+		const r = await busy(btn, () => api.post(url, {}));
 		if (!ctx.alive())
 			return;
 		if (r.status !== 200 || !r.body) {
-			const f = failure(t, r);
-			f.setAttribute('tabindex', '-1');
-			show(f);
+			show(focusable(failure(t, r)));
 			return;
 		}
-		Object.assign(p, r.body);
-		if (what === 'reset') {
-			show(codeBox(t, r.body));
-		} else {
-			const a = alert('ok', t('admin.done.' + what, {login: p.login}));
-			a.setAttribute('tabindex', '-1');
-			show(a);
-		}
+		Object.assign(row, r.body);
+		show(done(row, r.body));
 		draw();
 	}
+
+	const load = (fresh) => loadPage(ctx, {path,
+		q: new URLSearchParams({limit: '50'}), cursor: 'after',
+		next: 'next_after', state, fresh, list, draw});
+	return {state, list, notice, more, show, act, load};
+}
+
+/*
+ * The fields a person and a key are made with besides their own: role,
+ * regions and agency, each with the element id `prefix` + name.
+ */
+function grantFields(ctx, prefix) {
+	const {t} = ctx;
+	return [
+		select('role', t('admin.f.role'), ROLES.map((r) =>
+			[r, code('role', r)]), {required: true, value: 'reporter',
+			id: prefix + 'role'}),
+		field('regions', t('admin.f.regions'), {id: prefix + 'regions',
+			description: t('admin.f.regions.help'),
+			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+		field('agency_id', t('admin.f.agency_id'), {required: true,
+			id: prefix + 'agency_id',
+			description: t('admin.f.agency_id.help'),
+			value: ctx.session ? ctx.session.person.agency_id : '',
+			attrs: {autocomplete: 'off', spellcheck: 'false'}})];
+}
+
+/*
+ * The create form's submit: POST path with the trimmed fields `names`
+ * and the regions (split, upper case; left out when none).  On a 201
+ * the fields `emptied` are emptied, the list shows box(answer) and
+ * announces said(answer), and reloads; otherwise the form shows the
+ * problem.
+ */
+function onCreate(ctx, form, lst, {path, prefix, names, emptied, box,
+                                   said}) {
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		clearProblems(form);
+		const v = (n) => form.querySelector('#' + prefix + n).value.trim();
+		const body = {};
+		for (const n of names)
+			body[n] = v(n);
+		const regions = v('regions').split(/[\s,]+/).filter(Boolean)
+			.map((x) => x.toUpperCase());
+		if (regions.length)
+			body.regions = regions;
+		const btn = form.querySelector('button[type="submit"]');
+		const r = await busy(btn, () => ctx.api.post(path, body));
+		if (!ctx.alive())
+			return;
+		if (r.status === 201 && r.body) {
+			for (const n of emptied)
+				form.querySelector('#' + prefix + n).value = '';
+			lst.show(box(ctx.t, r.body));
+			announce(said(r.body));
+			lst.load(true);
+			return;
+		}
+		showProblem(form, r.status === 0 ?
+			{type: 'urn:nrm:problem:network'} : r.body, r.status);
+	});
+}
+
+function personsSection(ctx) {
+	const {t} = ctx;
+	const lst = adminList(ctx, '/v1/admin/persons', t('admin.more'), draw);
+
+	const act = (p, what, btn) => lst.act(p, '/v1/admin/persons/'
+		+ encodeURIComponent(p.id) + '/' + what, btn, (row, answer) =>
+		what === 'reset' ? codeBox(t, answer) : focusable(alert('ok',
+			t('admin.done.' + what, {login: row.login}))));
 
 	function actions(p) {
 		const out = h('div', {class: 'nrm-actions'});
@@ -76,7 +160,7 @@ function personsSection(ctx) {
 	}
 
 	function draw() {
-		clear(list).append(table([
+		clear(lst.list).append(table([
 			{label: t('admin.col.login'), cell: (p) =>
 				h('span', {class: 'nrm-isolate'}, p.login)},
 			{label: t('admin.col.name'), cell: (p) =>
@@ -90,14 +174,10 @@ function personsSection(ctx) {
 				p.status === 'active' ? badge('mine', t('admin.active'))
 				: badge('overdue', t('admin.disabled'))},
 			{label: t('admin.col.actions'), cell: actions}
-		], state.items, {caption: t('admin.persons.caption'),
-		                 empty: t('admin.persons.none')}));
-		more.hidden = !state.next;
+		], lst.state.items, {caption: t('admin.persons.caption'),
+		                     empty: t('admin.persons.none')}));
+		lst.more.hidden = !lst.state.next;
 	}
-
-	const load = (fresh) => loadPage(ctx, {path: '/v1/admin/persons',
-		q: new URLSearchParams({limit: '50'}), cursor: 'after',
-		next: 'next_after', state, fresh, list, draw});
 
 	const form = h('form', {class: 'nrm-form', novalidate: true,
 	                        'aria-labelledby': 'create-h'},
@@ -108,115 +188,50 @@ function personsSection(ctx) {
 			        autocapitalize: 'none'}}),
 		field('display_name', t('admin.f.display_name'), {required: true,
 			attrs: {autocomplete: 'off'}}),
-		select('role', t('admin.f.role'), ROLES.map((r) =>
-			[r, code('role', r)]), {required: true, value: 'reporter'}),
-		field('regions', t('admin.f.regions'), {
-			description: t('admin.f.regions.help'),
-			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
-		field('agency_id', t('admin.f.agency_id'), {required: true,
-			description: t('admin.f.agency_id.help'),
-			value: ctx.session ? ctx.session.person.agency_id : '',
-			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+		grantFields(ctx, 'f-'),
 		h('div', {class: 'utrecht-button-group nrm-actions'},
 		  button(t('admin.f.submit'), {type: 'submit'}, 'primary-action')));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		clearProblems(form);
-		const v = (n) => form.querySelector('#f-' + n).value.trim();
-		const body = {login: v('login'), display_name: v('display_name'),
-		              agency_id: v('agency_id'), role: v('role')};
-		const regions = v('regions').split(/[\s,]+/).filter(Boolean)
-			.map((x) => x.toUpperCase());
-		if (regions.length)
-			body.regions = regions;
-		const btn = form.querySelector('button[type="submit"]');
-		const r = await busy(btn, () => api.post('/v1/admin/persons', body));
-		if (!ctx.alive())
-			return;
-		if (r.status === 201 && r.body) {
-			for (const n of ['login', 'display_name', 'regions'])
-				form.querySelector('#f-' + n).value = '';
-			show(codeBox(t, r.body));
-			announce(t('admin.code.title', {login: r.body.login}));
-			load(true);
-			return;
-		}
-		showProblem(form, r.status === 0 ?
-			{type: 'urn:nrm:problem:network'} : r.body, r.status);
-	});
+	onCreate(ctx, form, lst, {path: '/v1/admin/persons', prefix: 'f-',
+		names: ['login', 'display_name', 'agency_id', 'role'],
+		emptied: ['login', 'display_name', 'regions'], box: codeBox,
+		said: (p) => t('admin.code.title', {login: p.login})});
 
 	const sec = h('section', {class: 'nrm-section',
 	                          'aria-labelledby': 'persons-h'},
-		heading(2, t('admin.persons'), {id: 'persons-h'}), notice,
-		list, h('div', {class: 'nrm-actions'}, more),
+		heading(2, t('admin.persons'), {id: 'persons-h'}), lst.notice,
+		lst.list, h('div', {class: 'nrm-actions'}, lst.more),
 		heading(3, t('admin.create'), {id: 'create-h'}),
 		para(t('admin.create.intro')), form);
-	return {sec, load};
-}
-
-/* The one-time token of a key just made. */
-function tokenBox(t, k) {
-	const el = alert('warning', [
-		h('strong', null, t('admin.token.title', {label: k.label})), h('br'),
-		t('admin.token.text'),
-		h('code', {class: 'utrecht-code nrm-mono nrm-token', id: 'key-token'},
-		  k.token)]);
-	el.setAttribute('tabindex', '-1');
-	return el;
+	return {sec, load: lst.load};
 }
 
 function keysSection(ctx) {
-	const {t, api} = ctx;
-	const state = {items: [], next: null};
-	const list = h('div');
-	const notice = h('div');
-	const more = button(t('admin.keys.more'), {hidden: true,
-		onclick: () => load(false)});
+	const {t} = ctx;
+	const lst = adminList(ctx, '/v1/admin/keys', t('admin.keys.more'), draw);
 
-	function show(el) {
-		clear(notice).append(el);
-		el.focus();
-	}
-
-	async function revoke(k, btn) {
-		const r = await busy(btn, () => api.post('/v1/admin/keys/'
-			+ encodeURIComponent(k.id) + '/revoke', {}));
-		if (!ctx.alive())
-			return;
-		if (r.status !== 200 || !r.body) {
-			const f = failure(t, r);
-			f.setAttribute('tabindex', '-1');
-			show(f);
-			return;
-		}
-		Object.assign(k, r.body);
-		const a = alert('ok', t('admin.keys.revoked', {label: k.label}));
-		a.setAttribute('tabindex', '-1');
-		show(a);
-		draw();
-	}
+	const revoke = (k, btn) => lst.act(k, '/v1/admin/keys/'
+		+ encodeURIComponent(k.id) + '/revoke', btn, (row) =>
+		focusable(alert('ok', t('admin.keys.revoked', {label: row.label}))));
 
 	/* Ask first: the key's systems stop working at once. */
 	function confirmRevoke(k) {
 		const yes = button(t('admin.keys.confirm.yes'), {
 			onclick: (e) => revoke(k, e.currentTarget)}, 'primary-action');
 		const no = button(t('admin.keys.confirm.no'), {onclick: () => {
-			clear(notice);
-			const back = list.querySelector('[data-key="' + k.id + '"]');
+			clear(lst.notice);
+			const back = lst.list.querySelector('[data-key="' + k.id + '"]');
 			if (back)
 				back.focus();
 		}});
-		const el = alert('warning', [
+		lst.show(focusable(alert('warning', [
 			h('strong', null, t('admin.keys.confirm.title',
 			                    {label: k.label})), h('br'),
 			t('admin.keys.confirm.text'),
-			h('div', {class: 'utrecht-button-group nrm-actions'}, yes, no)]);
-		el.setAttribute('tabindex', '-1');
-		show(el);
+			h('div', {class: 'utrecht-button-group nrm-actions'}, yes, no)])));
 	}
 
 	function draw() {
-		clear(list).append(table([
+		clear(lst.list).append(table([
 			{label: t('admin.keys.col.label'), cell: (k) =>
 				h('span', {class: 'nrm-freetext'}, k.label || '—')},
 			{label: t('admin.col.role'), cell: (k) => code('role', k.role)},
@@ -236,14 +251,10 @@ function keysSection(ctx) {
 					                {label: k.label || shortId(k.id)}),
 					dataset: {key: k.id},
 					onclick: () => confirmRevoke(k)})}
-		], state.items, {caption: t('admin.keys.caption'),
-		                 empty: t('admin.keys.none')}));
-		more.hidden = !state.next;
+		], lst.state.items, {caption: t('admin.keys.caption'),
+		                     empty: t('admin.keys.none')}));
+		lst.more.hidden = !lst.state.next;
 	}
-
-	const load = (fresh) => loadPage(ctx, {path: '/v1/admin/keys',
-		q: new URLSearchParams({limit: '50'}), cursor: 'after',
-		next: 'next_after', state, fresh, list, draw});
 
 	const form = h('form', {class: 'nrm-form', novalidate: true,
 	                        'aria-labelledby': 'key-create-h'},
@@ -251,52 +262,21 @@ function keysSection(ctx) {
 		field('label', t('admin.keys.f.label'), {required: true,
 			id: 'k-label', description: t('admin.keys.f.label.help'),
 			attrs: {autocomplete: 'off'}}),
-		select('role', t('admin.f.role'), ROLES.map((r) =>
-			[r, code('role', r)]), {required: true, value: 'reporter',
-			id: 'k-role'}),
-		field('regions', t('admin.f.regions'), {id: 'k-regions',
-			description: t('admin.f.regions.help'),
-			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
-		field('agency_id', t('admin.f.agency_id'), {required: true,
-			id: 'k-agency_id', description: t('admin.f.agency_id.help'),
-			value: ctx.session ? ctx.session.person.agency_id : '',
-			attrs: {autocomplete: 'off', spellcheck: 'false'}}),
+		grantFields(ctx, 'k-'),
 		h('div', {class: 'utrecht-button-group nrm-actions'},
 		  button(t('admin.keys.f.submit'), {type: 'submit'},
 		         'primary-action')));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		clearProblems(form);
-		const v = (n) => form.querySelector('#k-' + n).value.trim();
-		const body = {label: v('label'), agency_id: v('agency_id'),
-		              role: v('role')};
-		const regions = v('regions').split(/[\s,]+/).filter(Boolean)
-			.map((x) => x.toUpperCase());
-		if (regions.length)
-			body.regions = regions;
-		const btn = form.querySelector('button[type="submit"]');
-		const r = await busy(btn, () => api.post('/v1/admin/keys', body));
-		if (!ctx.alive())
-			return;
-		if (r.status === 201 && r.body) {
-			for (const n of ['label', 'regions'])
-				form.querySelector('#k-' + n).value = '';
-			show(tokenBox(t, r.body));
-			announce(t('admin.token.title', {label: r.body.label}));
-			load(true);
-			return;
-		}
-		showProblem(form, r.status === 0 ?
-			{type: 'urn:nrm:problem:network'} : r.body, r.status);
-	});
+	onCreate(ctx, form, lst, {path: '/v1/admin/keys', prefix: 'k-',
+		names: ['label', 'agency_id', 'role'], emptied: ['label', 'regions'],
+		box: tokenBox, said: (k) => t('admin.token.title', {label: k.label})});
 
 	const sec = h('section', {class: 'nrm-section',
 	                          'aria-labelledby': 'keys-h'},
 		heading(2, t('admin.keys'), {id: 'keys-h'}),
-		para(t('admin.keys.text')), notice,
-		list, h('div', {class: 'nrm-actions'}, more),
+		para(t('admin.keys.text')), lst.notice,
+		lst.list, h('div', {class: 'nrm-actions'}, lst.more),
 		heading(3, t('admin.keys.create'), {id: 'key-create-h'}), form);
-	return {sec, load};
+	return {sec, load: lst.load};
 }
 
 export async function render(root, ctx) {

@@ -9,11 +9,10 @@
  * follow-ups (GET /v1/cases/{id}/followups, an audited read: made only
  * when the case counts any).  Text only through dom.js.
  */
-import {h, heading, para, field, select, button, alert, clear,
+import {h, heading, para, field, select, button, clear,
         announce} from '../dom.js';
-import {code, dateTime, date, showProblem, clearProblems,
-        problemMessage} from '../i18n.js';
-import {formAlert, shortId} from './parts.js';
+import {code, dateTime, date} from '../i18n.js';
+import {formAlert, shortId, getInto, postForm} from './parts.js';
 
 export const SERVICES = ['shelter_placement', 'categorical_shelter',
 	'medical_care', 'mental_health', 'legal_aid', 'interpreter',
@@ -35,19 +34,14 @@ const caseUrl = (id, what) =>
  * notes).  Read only when the case counts any: every read is audited.
  */
 export function followupsSection(ctx, c, free) {
-	const {t, api} = ctx;
+	const {t} = ctx;
 	const list = h('div', {id: 'followups-list', 'aria-live': 'polite'});
 	async function show() {
-		const r = await api.get(caseUrl(c.case_id, 'followups'),
+		const b = await getInto(ctx, list, caseUrl(c.case_id, 'followups'),
 		                        {headers: {'NRM-Purpose': 'care'}});
-		if (!ctx.alive() || r.expired)
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
-		list.append(h('ol', {class: 'nrm-notes'}, r.body.items.map((f) =>
+		list.append(h('ol', {class: 'nrm-notes'}, b.items.map((f) =>
 			h('li', {class: 'nrm-note', dataset: {followup: f.id}},
 			  h('p', {class: 'nrm-note__meta'}, dateTime(f.at)),
 			  h('p', {class: 'utrecht-paragraph nrm-note__text'},
@@ -69,7 +63,7 @@ export function followupsSection(ctx, c, free) {
  * national desk.
  */
 export function notesSection(ctx, id, canWrite, free) {
-	const {t, api} = ctx;
+	const {t} = ctx;
 	const list = h('div', {id: 'notes-list', 'aria-live': 'polite'});
 	let corrects = null;
 	const target = h('p', {class: 'utrecht-paragraph', id: 'note-corrects',
@@ -97,20 +91,15 @@ export function notesSection(ctx, id, canWrite, free) {
 	}
 
 	async function show() {
-		const r = await api.get(caseUrl(id, 'notes'),
+		const b = await getInto(ctx, list, caseUrl(id, 'notes'),
 		                        {headers: {'NRM-Purpose': 'care'}});
-		if (!ctx.alive() || r.expired)
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
-		if (!r.body.items.length) {
+		if (!b.items.length) {
 			list.append(para(t('note.none')));
 			return;
 		}
-		list.append(h('ol', {class: 'nrm-notes'}, r.body.items.map((n) =>
+		list.append(h('ol', {class: 'nrm-notes'}, b.items.map((n) =>
 			h('li', {class: 'nrm-note' + (n.corrected_by ?
 			          ' nrm-note--corrected' : ''),
 			         dataset: {note: n.id}},
@@ -126,19 +115,12 @@ export function notesSection(ctx, id, canWrite, free) {
 			  'subtle-button') : null))));
 	}
 
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		clearProblems(form);
+	postForm(ctx, form, caseUrl(id, 'notes'), 201, () => {
 		const body = {text: form.querySelector('#f-text').value};
 		if (corrects)
 			body.corrects = corrects;
-		const r = await api.post(caseUrl(id, 'notes'), body);
-		if (!ctx.alive() || r.expired)
-			return;
-		if (r.status !== 201) {
-			showProblem(form, r.body, r.status);
-			return;
-		}
+		return body;
+	}, async () => {
 		form.reset();
 		corrects = null;
 		target.hidden = true;
@@ -154,7 +136,7 @@ export function notesSection(ctx, id, canWrite, free) {
 
 /* One item's status change (the holder): status, date, reason. */
 function changeForm(ctx, id, item, n, reload) {
-	const {t, api} = ctx;
+	const {t} = ctx;
 	const next = (NEXT[item.status] || []).filter((s) => !item.referral ||
 		item.status !== 'requested' || s === 'ended');
 	if (!next.length)
@@ -173,9 +155,7 @@ function changeForm(ctx, id, item, n, reload) {
 		{id: 'f-sreason-' + n, empty: t('support.reason.none')}),
 		h('div', {class: 'nrm-actions'},
 		  button(t('support.change'), {type: 'submit'}, 'secondary-action')));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		clearProblems(form);
+	postForm(ctx, form, caseUrl(id, 'support'), 200, () => {
 		const body = {item: item.id,
 		              status: form.querySelector('#' + sid).value};
 		const on = form.querySelector('#f-on-' + n).value;
@@ -184,22 +164,29 @@ function changeForm(ctx, id, item, n, reload) {
 			body.on = on;
 		if (reason)
 			body.reason = reason;
-		const r = await api.post(caseUrl(id, 'support'), body);
-		if (!ctx.alive() || r.expired)
-			return;
-		if (r.status !== 200) {
-			showProblem(form, r.body, r.status);
-			return;
-		}
+		return body;
+	}, async () => {
 		announce(t('support.changed'));
 		await reload();
 	});
 	return form;
 }
 
+/*
+ * The head line of a support item or a referral (the same row seen by
+ * the provider): service, status badge, reason.
+ */
+export function supportHead(s) {
+	return h('p', {class: 'nrm-support__head'},
+		h('strong', null, code('service', s.service)), ' · ',
+		h('span', {class: 'nrm-badge nrm-badge--' + s.status},
+		  code('sstatus', s.status)),
+		s.reason ? ' (' + code('sreason', s.reason) + ')' : '');
+}
+
 /* The support plan section; canWrite: the caller holds the taken case. */
 export function supportSection(ctx, id, canWrite) {
-	const {t, api} = ctx;
+	const {t} = ctx;
 	const list = h('div', {id: 'support-list', 'aria-live': 'polite'});
 	const box = h('div');
 	let providers = [];
@@ -207,11 +194,7 @@ export function supportSection(ctx, id, canWrite) {
 	function item(s, n) {
 		return h('li', {class: 'nrm-support', dataset: {item: s.id,
 		                                                status: s.status}},
-			h('p', {class: 'nrm-support__head'},
-			  h('strong', null, code('service', s.service)), ' · ',
-			  h('span', {class: 'nrm-badge nrm-badge--' + s.status},
-			    code('sstatus', s.status)),
-			  s.reason ? ' (' + code('sreason', s.reason) + ')' : ''),
+			supportHead(s),
 			h('p', {class: 'utrecht-paragraph'},
 			  s.provider_name ? s.provider_name : t('support.no_provider'),
 			  s.referral ? [' · ', t('support.referral')] : null),
@@ -225,17 +208,12 @@ export function supportSection(ctx, id, canWrite) {
 	}
 
 	async function show() {
-		const r = await api.get(caseUrl(id, 'support'));
-		if (!ctx.alive() || r.expired)
+		const b = await getInto(ctx, list, caseUrl(id, 'support'));
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
-		providers = r.body.providers || [];
-		list.append(r.body.items.length ?
-			h('ul', {class: 'nrm-supports'}, r.body.items.map(item)) :
+		providers = b.providers || [];
+		list.append(b.items.length ?
+			h('ul', {class: 'nrm-supports'}, b.items.map(item)) :
 			para(t('support.none')));
 		if (canWrite)
 			clear(box).append(addForm());
@@ -255,20 +233,13 @@ export function supportSection(ctx, id, canWrite) {
 				description: t('support.provider.help')}),
 			h('div', {class: 'nrm-actions'},
 			  button(t('support.submit'), {type: 'submit'})));
-		form.addEventListener('submit', async (ev) => {
-			ev.preventDefault();
-			clearProblems(form);
+		postForm(ctx, form, caseUrl(id, 'support'), 201, () => {
 			const body = {service: form.querySelector('#f-service').value};
 			const p = form.querySelector('#f-provider_agency').value;
 			if (p)
 				body.provider_agency = p;
-			const r = await api.post(caseUrl(id, 'support'), body);
-			if (!ctx.alive() || r.expired)
-				return;
-			if (r.status !== 201) {
-				showProblem(form, r.body, r.status);
-				return;
-			}
+			return body;
+		}, async () => {
 			announce(t('support.saved'));
 			await show();
 		});

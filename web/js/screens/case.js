@@ -20,12 +20,13 @@
  */
 import {h, heading, para, field, select, check, button, alert, clear,
         announce, append} from '../dom.js';
-import {code, dateTime, date, showProblem, clearProblems, problemMessage,
+import {code, dateTime, date, showProblem, clearProblems,
         amsterdamToday} from '../i18n.js';
 import {regionName, regionOptions} from '../regions.js';
 import {marks, deadline, tick, shortId, conflictAlert} from './inbox.js';
 import {followupsSection, notesSection, supportSection} from './carework.js';
 import {relatedSection, mergeFacts} from './merge.js';
+import {getInto, postForm, tableHead} from './parts.js';
 
 const REASONS = {
 	decline: ['no_capacity', 'conflict_of_interest', 'outside_expertise',
@@ -86,10 +87,7 @@ function historyTable(t, history) {
 		h('table', {class: 'utrecht-table nrm-table nrm-table--cards', id: 'case-history'},
 		  h('caption', {class: 'utrecht-table__caption nrm-visually-hidden'},
 		    t('case.history')),
-		  h('thead', {class: 'utrecht-table__header'},
-		    h('tr', {class: 'utrecht-table__row'}, cols.map((c) =>
-			h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-			  t('case.history.' + c))))),
+		  tableHead(cols.map((c) => t('case.history.' + c))),
 		  h('tbody', {class: 'utrecht-table__body'}, history.map((e) =>
 			h('tr', {class: 'utrecht-table__row'},
 			  h('td', {class: 'utrecht-table__cell', 'data-label': t('case.history.at')},
@@ -514,9 +512,8 @@ export async function render(root, ctx) {
 				attrs: {maxlength: '4000'}}),
 			h('div', {class: 'nrm-actions'},
 			  button(t('ident.submit'), {type: 'submit'})));
-		form.addEventListener('submit', async (ev) => {
-			ev.preventDefault();
-			clearProblems(form);
+		postForm(ctx, form, '/v1/cases/' + encodeURIComponent(id) +
+		         '/identification', 201, () => {
 			const v = (n) => form.querySelector('#f-' + n).value;
 			const b = {stage: 'initial', outcome: v('outcome'),
 			           deciding_body: v('deciding_body'), decided_on: v('decided_on'),
@@ -525,14 +522,8 @@ export async function render(root, ctx) {
 			           reflection_end: v('reflection_end') || null};
 			if (!b.outcome)
 				delete b.outcome;
-			const r = await api.post('/v1/cases/' + encodeURIComponent(id) +
-			                         '/identification', b);
-			if (!ctx.alive() || r.expired)
-				return;
-			if (r.status !== 201) {
-				showProblem(form, r.body, r.status);
-				return;
-			}
+			return b;
+		}, async () => {
 			form.reset();
 			form.querySelector('#f-decided_on').value = amsterdamToday();
 			announce(t('ident.saved'));
@@ -540,26 +531,21 @@ export async function render(root, ctx) {
 			list.prepend(alert('ok', t('ident.saved')));
 		});
 		async function showList() {
-			const r = await api.get('/v1/cases/' + encodeURIComponent(id) +
-			                        '/identification',
+			const b = await getInto(ctx, list, '/v1/cases/' +
+			                        encodeURIComponent(id) + '/identification',
 			                        {headers: {'NRM-Purpose': 'identification'}});
-			if (!ctx.alive() || r.expired)
+			if (!b)
 				return;
-			clear(list);
-			if (r.status !== 200) {
-				list.append(alert('error', problemMessage(r.body, r.status)));
-				return;
-			}
-			const rules = r.body.rules || {};
+			const rules = b.rules || {};
 			list.append(facts(t, [
 				['ident.profile', rules.profile || t('common.none')],
 				['ident.initial_due', rules.initial_due_on ? date(rules.initial_due_on)
 				                                           : t('common.none')],
 				['ident.conclusive_earliest', rules.conclusive_earliest_on ?
 					date(rules.conclusive_earliest_on) : t('common.none')]]));
-			if (!r.body.items.length)
+			if (!b.items.length)
 				list.append(para(t('ident.none')));
-			for (const e of r.body.items)
+			for (const e of b.items)
 				list.append(facts(t, [
 					['ident.stage', t('stage.' + e.stage)],
 					['ident.outcome', t('outcome.' + e.outcome)],
@@ -596,25 +582,18 @@ export async function render(root, ctx) {
 			check('consent', t('share.consent'), {id: 'f-share-consent'}),
 			h('div', {class: 'nrm-actions'},
 			  button(t('share.submit'), {type: 'submit'})));
-		form.addEventListener('submit', async (ev) => {
-			ev.preventDefault();
-			clearProblems(form);
+		postForm(ctx, form, '/v1/cases/' + encodeURIComponent(id) + '/share',
+		         200, () => {
 			const consent = form.querySelector('#f-share-consent').checked;
 			if (!consent) {
 				showProblem(form, {type: 'urn:nrm:problem:validation',
 				                   field: 'share-consent'}, 0);
-				return;
+				return null;
 			}
-			const r = await api.post('/v1/cases/' + encodeURIComponent(id) + '/share',
-				{agency_id: form.querySelector('#f-agency_id').value,
-				 consent: true});
-			if (!ctx.alive() || r.expired)
-				return;
-			if (r.status !== 200) {
-				showProblem(form, r.body, r.status);
-				return;
-			}
-			const msg = r.body.new === false ? t('share.again') : t('share.done');
+			return {agency_id: form.querySelector('#f-agency_id').value,
+			        consent: true};
+		}, (answer) => {
+			const msg = answer.new === false ? t('share.again') : t('share.done');
 			form.querySelector('.nrm-actions').after(alert('ok', msg));
 			announce(msg);
 		});

@@ -14,6 +14,7 @@ import {h, heading, para, field, select, check, button, alert, clear,
         announce} from '../dom.js';
 import {code, dateTime, countdown, problemMessage} from '../i18n.js';
 import {regionName} from '../regions.js';
+import {tableHead} from './parts.js';
 
 const WAIT = 20;	/* seconds a long-poll waits (the daemon may cut it) */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -167,10 +168,7 @@ export function render(root, ctx) {
 			                         id: 'inbox-table'},
 				h('caption', {class: 'utrecht-table__caption nrm-visually-hidden'},
 				  t('inbox.caption')),
-				h('thead', {class: 'utrecht-table__header'},
-				  h('tr', {class: 'utrecht-table__row'}, cols.map((c) =>
-					h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-					  t('inbox.col.' + c))))),
+				tableHead(cols.map((c) => t('inbox.col.' + c))),
 				tbody));
 		}
 		for (const it of items)

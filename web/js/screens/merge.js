@@ -9,11 +9,10 @@
  * itself.  The merged state with its link is drawn by case.js.  Text
  * only through dom.js.
  */
-import {h, heading, para, select, button, alert, clear,
-        link} from '../dom.js';
-import {code, dateTime, clearProblems, problemMessage} from '../i18n.js';
+import {h, heading, para, select, button, link} from '../dom.js';
+import {code, dateTime, clearProblems} from '../i18n.js';
 import {regionName} from '../regions.js';
-import {formAlert, shortId, table} from './parts.js';
+import {formAlert, shortId, table, getInto} from './parts.js';
 
 export const MERGE_REASONS = ['same_situation', 'repeat_report',
 	'new_information', 'other'];
@@ -23,7 +22,7 @@ export const MERGE_REASONS = ['same_situation', 'repeat_report',
  * action call (If-Match, conflicts, re-read); it answers the status.
  */
 export function relatedSection(ctx, c, act) {
-	const {t, api} = ctx;
+	const {t} = ctx;
 	const list = h('div', {id: 'related-list', 'aria-live': 'polite'});
 	const mergeable = c.state === 'open' ||
 		(c.state === 'taken' && c.held_by_me);
@@ -97,22 +96,17 @@ export function relatedSection(ctx, c, act) {
 	}
 
 	async function show() {
-		const r = await api.get('/v1/cases/' + encodeURIComponent(c.case_id) +
-		                        '/related');
-		if (!ctx.alive() || r.expired)
+		const b = await getInto(ctx, list, '/v1/cases/' +
+		                        encodeURIComponent(c.case_id) + '/related');
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
 		list.append(table([
 			{label: t('related.received'), cell: (x) => dateTime(x.received_at)},
 			{label: t('related.region'), cell: (x) => regionName(x.region)},
 			{label: t('related.case'), cell: (x) => link('#/case/' +
 				encodeURIComponent(x.case_id), shortId(x.case_id))},
 			{label: t('related.state'), cell: row}],
-			r.body.items, {caption: t('related.caption'),
+			b.items, {caption: t('related.caption'),
 			               empty: t('related.none'),
 			               attrs: {id: 'related-table'}}));
 	}

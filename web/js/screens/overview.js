@@ -11,7 +11,7 @@
  */
 import {h, heading, para, alert, append, clear, text} from '../dom.js';
 import {dateTime} from '../i18n.js';
-import {badge, failure} from './parts.js';
+import {badge, failure, tableHead} from './parts.js';
 
 const POLL_MS = 30000;
 
@@ -75,10 +75,7 @@ function regionsTable(t, rows) {
 		            + ' nrm-table nrm-table--cards', id: 'overview-table'},
 		  h('caption', {class: 'utrecht-table__caption nrm-caption'},
 		    t('ov.caption')),
-		  h('thead', {class: 'utrecht-table__header'},
-		    h('tr', {class: 'utrecht-table__row'}, cols.map((c) =>
-			h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-			  t('ov.col.' + c))))),
+		  tableHead(cols.map((c) => t('ov.col.' + c))),
 		  h('tbody', {class: 'utrecht-table__body'},
 		    rows.map((r) => row(t, r)))));
 }

@@ -1,15 +1,23 @@
 /*
- * screens/parts.js - pieces shared by the assessor, auditor, analyst,
- * admin and API reference screens: a table that turns into stacked cards
- * on a narrow screen (each cell labelled with its column), a description
- * list, the alert of a failed call, and the routing configuration with its
- * coverage report and the "explain a decision" form (analyst and admin).
+ * screens/parts.js - pieces shared by the screens: a table that turns
+ * into stacked cards on a narrow screen (each cell labelled with its
+ * column), a description list, the alert of a failed call, a section's
+ * list read with one GET (getInto) or page by page (loadPage), a form
+ * that POSTs (postForm), and the
+ * routing configuration with its coverage report and the "explain a
+ * decision" form (analyst and admin).
  * Text only ever through dom.js (text nodes).
  */
 import {h, heading, para, alert, field, select, button, clear,
         announce} from '../dom.js';
 import {dateTime, code, problemMessage, showProblem, clearProblems,
         amsterdamNowLocal, amsterdamToRfc3339} from '../i18n.js';
+
+/* The <thead> of a table: one column head a label (text or node). */
+export const tableHead = (labels) =>
+	h('thead', {class: 'utrecht-table__header'},
+	  h('tr', {class: 'utrecht-table__row'}, labels.map((l) =>
+		h('th', {class: 'utrecht-table__header-cell', scope: 'col'}, l))));
 
 /*
  * table(columns, rows, opts): columns [{label, cell: (row) -> node or
@@ -28,10 +36,7 @@ export function table(columns, rows, opts = {}) {
 		  opts.caption ? h('caption', {class: 'utrecht-table__caption'
 		                               + ' nrm-caption'}, opts.caption)
 		               : null,
-		  h('thead', {class: 'utrecht-table__header'},
-		    h('tr', {class: 'utrecht-table__row'}, columns.map((c) =>
-			h('th', {class: 'utrecht-table__header-cell', scope: 'col'},
-			  c.label)))),
+		  tableHead(columns.map((c) => c.label)),
 		  h('tbody', {class: 'utrecht-table__body'}, rows.map((r) =>
 			h('tr', {class: 'utrecht-table__row', ...(opts.rowAttrs ?
 			          opts.rowAttrs(r) : {})}, columns.map((c) =>
@@ -51,6 +56,49 @@ export function failure(t, r) {
 	if (r.status === 0)
 		return alert('error', t('err.network'));
 	return alert('error', problemMessage(r.body, r.status));
+}
+
+/*
+ * GET url (opts as api.get's) for the element `list` of a section: null
+ * once the screen is left or the session expired; otherwise list is
+ * emptied and the answer's body returned when it is a 200, else list
+ * shows the answer's problem and null is returned.
+ */
+export async function getInto(ctx, list, url, opts) {
+	const r = await ctx.api.get(url, opts);
+	if (!ctx.alive() || r.expired)
+		return null;
+	clear(list);
+	if (r.status !== 200) {
+		list.append(alert('error', problemMessage(r.body, r.status)));
+		return null;
+	}
+	return r.body;
+}
+
+/*
+ * A form that POSTs: on submit its problems are cleared and body(form)
+ * builds the request body (null: nothing is sent, body has shown the
+ * form's problem); an answer of status `want` goes to done(answer's
+ * body), any other one is shown on the form.  Nothing happens once the
+ * screen is left or the session expired.
+ */
+export function postForm(ctx, form, url, want, body, done) {
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		clearProblems(form);
+		const b = body(form);
+		if (b === null)
+			return;
+		const r = await ctx.api.post(url, b);
+		if (!ctx.alive() || r.expired)
+			return;
+		if (r.status !== want) {
+			showProblem(form, r.body, r.status);
+			return;
+		}
+		await done(r.body);
+	});
 }
 
 /*

@@ -9,11 +9,10 @@
  */
 import {h, heading, para, select, button, alert, clear,
         announce} from '../dom.js';
-import {code, dateTime, date, showProblem, clearProblems,
-        problemMessage} from '../i18n.js';
+import {code, dateTime, date, showProblem, clearProblems} from '../i18n.js';
 import {regionName} from '../regions.js';
-import {formAlert, shortId} from './parts.js';
-import {REFUSALS} from './carework.js';
+import {formAlert, shortId, getInto} from './parts.js';
+import {REFUSALS, supportHead} from './carework.js';
 
 export async function render(root, ctx) {
 	const {t, api} = ctx;
@@ -69,26 +68,17 @@ export async function render(root, ctx) {
 	}
 
 	async function show() {
-		const r = await api.get('/v1/referrals');
-		if (!ctx.alive() || r.expired)
+		const b = await getInto(ctx, list, '/v1/referrals');
+		if (!b)
 			return;
-		clear(list);
-		if (r.status !== 200) {
-			list.append(alert('error', problemMessage(r.body, r.status)));
-			return;
-		}
-		if (!r.body.items.length) {
+		if (!b.items.length) {
 			list.append(para(t('ref.none')));
 			return;
 		}
-		list.append(h('ul', {class: 'nrm-supports'}, r.body.items.map((x, n) =>
+		list.append(h('ul', {class: 'nrm-supports'}, b.items.map((x, n) =>
 			h('li', {class: 'nrm-support', dataset: {referral: x.id,
 			                                         status: x.status}},
-			  h('p', {class: 'nrm-support__head'},
-			    h('strong', null, code('service', x.service)), ' · ',
-			    h('span', {class: 'nrm-badge nrm-badge--' + x.status},
-			      code('sstatus', x.status)),
-			    x.reason ? ' (' + code('sreason', x.reason) + ')' : ''),
+			  supportHead(x),
 			  h('p', {class: 'utrecht-paragraph'},
 			    t('ref.from', {agency: x.referred_by.agency,
 			                   region: regionName(x.referred_by.region)})),
