@@ -391,7 +391,13 @@ nrm_waiter_answered(struct nrm_waiter *w, bool has_items)
 	if (w->woken_us != 0 && has_items)
 		nrm_hist_observe(&w->reg->wake, &nrm_buckets_wake,
 		    (double)(nrm_mono_us() - w->woken_us) / 1e6);
-	w->woken_us = 0;
+	/*
+	 * An empty answer forgets the wake-up, unless one came while the
+	 * query was out (again): the query may have been sent before that
+	 * commit, and the next one answers it.
+	 */
+	if (has_items || !w->again)
+		w->woken_us = 0;
 }
 
 static void

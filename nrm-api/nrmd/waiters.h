@@ -132,7 +132,9 @@ void nrm_waiters_release_all(struct nrm_waiters *reg);
 /*
  * The handler answered w's query after a wake-up: with `has_items`, the
  * time since that wake-up is the long-poll's wake-up latency (counted in
- * the histogram); without, the wake-up is forgotten (the waiter waits on).
+ * the histogram); without, the wake-up is forgotten (the waiter waits on)
+ * unless it was woken again while the query was out: the next query
+ * answers that wake-up and counts it.
  */
 void nrm_waiter_answered(struct nrm_waiter *w, bool has_items);
 
