@@ -5,6 +5,9 @@ API keys nrmctl creates in it.
 import contextlib
 import hashlib
 import shlex
+import subprocess
+import tempfile
+import uuid
 from pathlib import Path
 
 from .env import NRMCTL, PG_SH, PSQL, clean_env, free_pg_port, run
@@ -135,6 +138,10 @@ class Cluster:
         assert len(rows) == 1 and len(rows[0]) == 1, rows
         return rows[0][0]
 
+    def psql(self):
+        """A Psql of this cluster: one connection for many queries."""
+        return Psql(self._psql_cmd("select 1")[:-2])
+
     def count(self, sql):
         return int(self.scalar(sql))
 
@@ -152,6 +159,50 @@ class Cluster:
         return run([NRMCTL, *args],
                    env=clean_env({"NRM_DATABASE_URL": self.owner_url}),
                    check=check)
+
+
+class Psql:
+    """One psql process kept open (autocommit, as Cluster.sql): each
+    query goes to its standard input and its rows are read up to a
+    marker line.  For a test that queries the database hundreds of times
+    (the authorization matrix's fingerprints), where starting psql and
+    connecting for each query would cost more than the query.  Not for a
+    test that stops or restarts the cluster."""
+
+    def __init__(self, cmd):
+        self.cmd = [str(c) for c in cmd]
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.mark = "--end-%s--" % uuid.uuid4().hex
+        self.p = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=self.err,
+                                  text=True, env=clean_env())
+
+    def sql(self, sql):
+        """Run SQL (ON_ERROR_STOP: an error ends psql and fails here);
+        rows of strings, as Cluster.sql."""
+        self.p.stdin.write("%s\n;\n\\echo %s\n" % (sql, self.mark))
+        self.p.stdin.flush()
+        rows = []
+        for line in self.p.stdout:
+            line = line.rstrip("\n")
+            if line == self.mark:
+                return rows
+            if line != "":
+                rows.append(line.split("\t"))
+        self.err.seek(0)
+        raise AssertionError("psql ended (%s): %s\nstderr:\n%s" % (
+            self.p.wait(10), " ".join(self.cmd), self.err.read()))
+
+    def scalar(self, sql):
+        rows = self.sql(sql)
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            self.p.wait(10)
+        self.err.close()
 
 
 class Key:
