@@ -319,6 +319,9 @@ class World:
     def __init__(self, d, cluster):
         self.d = d
         self.cluster = cluster
+        # the cells' queries (a fingerprint before and after every write
+        # cell) on one connection: a psql per query cost more than it
+        self.db = cluster.psql()
         self.cases = []
         self.holder = None  # a session that takes "in" cases, or the key
         self.sessions = {}
@@ -330,7 +333,7 @@ class World:
     def publication(self):
         """A publication of 2001 (written as the superuser: the matrix
         daemon has no signing key; the row's shape is what counts)."""
-        return self.cluster.scalar(
+        return self.db.scalar(
             "WITH ins AS (INSERT INTO stats.publication (period, revision, "
             "created_by, content, content_sha256, signature) "
             "SELECT '2001', 1, (SELECT id FROM auth.api_key LIMIT 1), "
@@ -455,7 +458,7 @@ class World:
                                          "NRM-Reason": "immediate_danger"}),
                          timeout=15)
         assert r.status_code == 200, (r.status_code, r.text[:300])
-        event = self.cluster.scalar(
+        event = self.db.scalar(
             "select r.event_id from audit.review r join audit.event e "
             "on e.id = r.event_id where e.request_id = '%s'"
             % r.headers["X-Request-Id"])
@@ -503,7 +506,7 @@ class World:
              " order by i.id)) from care.support_item i)"
              % (ids(self.cases), ids(self.records),
                 ids(self.events, "bigint")))
-        return self.cluster.sql(q)[0]
+        return self.db.sql(q)[0]
 
 
 @pytest.fixture(scope="module")
@@ -636,7 +639,8 @@ def world(nrmd, cluster):
         r = warm[role](key)
         assert r.status_code in (200, 201, 404), (role, r.status_code)
         cluster.nrmctl("key", "revoke", key_id(cluster, key))
-    return w
+    yield w
+    w.db.close()
 
 
 # --------------------------------------------------------------------------
@@ -688,7 +692,7 @@ def target(w, route, obj, fresh):
     method, path = route.split()
     if route == "GET /v1/cases":
         # the readable reference of the shared open case
-        return w.cluster.scalar(
+        return w.db.scalar(
             "select s.reference from intake.signal s join care.case c on "
             "c.signal_id = s.id where c.id = '%s'" % w.open[obj])
     if path.startswith("/v1/signals/{id}") or \

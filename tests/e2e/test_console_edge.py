@@ -17,10 +17,10 @@ import subprocess
 
 import pytest
 import requests
-import yaml
 
 from nrm_e2e.api import assert_problem
 from nrm_e2e.env import OPENAPI, ROOT
+from nrm_e2e.openapi import safe_load
 from nrm_e2e.rawhttp import parse_http, read_until_close
 
 WEB = ROOT / "build" / "web"
@@ -318,7 +318,7 @@ def test_security_headers_on_api_answers(nrmd):
 
 def test_openapi_documents(nrmd):
     cert = str(nrmd.pki["cert"])
-    src = yaml.safe_load(OPENAPI.read_text())
+    src = safe_load(OPENAPI.read_text())
     for base, verify in ((nrmd.url, True), (nrmd.tls_url, cert)):
         y = requests.get(base + "/v1/openapi.yaml", verify=verify,
                          timeout=5)
@@ -328,7 +328,7 @@ def test_openapi_documents(nrmd):
         assert y.headers["Content-Type"] == "application/yaml"
         assert j.headers["Content-Type"] == "application/json"
         assert y.content == OPENAPI.read_bytes()
-        assert yaml.safe_load(y.text) == src
+        assert safe_load(y.text) == src
         assert j.json() == src
         assert y.headers["ETag"] and j.headers["ETag"]
         assert_security_headers(y.headers)

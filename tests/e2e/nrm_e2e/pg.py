@@ -5,6 +5,9 @@ API keys nrmctl creates in it.
 import contextlib
 import hashlib
 import shlex
+import subprocess
+import tempfile
+import uuid
 from pathlib import Path
 
 from .env import NRMCTL, PG_SH, PSQL, clean_env, free_pg_port, run
@@ -135,24 +138,28 @@ class Cluster:
         assert len(rows) == 1 and len(rows[0]) == 1, rows
         return rows[0][0]
 
+    def psql(self):
+        """A Psql of this cluster: one connection for many queries."""
+        return Psql(self._psql_cmd("select 1")[:-2])
+
     def count(self, sql):
         return int(self.scalar(sql))
 
     TABLES = ("intake.signal", "intake.idempotency", "care.subject",
               "care.case", "care.case_history")
 
-    # The rows of a table an intake writes (its history entry is
-    # 'routed'): other daemons on the cluster (module fixtures) escalate
-    # overdue cases at any time, adding 'escalated' entries that no
-    # request of the test wrote.
-    WHERE = {"care.case_history": "action = 'routed'"}
+    # The sweeper's escalations aside (as test_authz_matrix's
+    # fingerprint): every daemon of the worker sweeps, whenever its timer
+    # comes, the cases earlier tests left past a deadline, and only the
+    # sweeper (api.escalate_overdue) writes an 'escalated' entry.
+    WHERE = {"care.case_history": "action <> 'escalated'"}
 
     def counts(self):
-        """Row counts of every table an intake writes (the rows of the
-        kind it writes)."""
+        """Row counts of every table an intake writes (the sweeper's
+        escalations aside)."""
         q = "select " + ", ".join(
-            "(select count(*) from %s where %s)"
-            % (t, self.WHERE.get(t, "true")) for t in self.TABLES)
+            "(select count(*) from %s where %s)" % (
+                t, self.WHERE.get(t, "true")) for t in self.TABLES)
         row = self.sql(q)[0]
         return dict(zip(self.TABLES, (int(x) for x in row)))
 
@@ -181,6 +188,50 @@ class Cluster:
         return run([NRMCTL, *args],
                    env=clean_env({"NRM_DATABASE_URL": self.owner_url}),
                    check=check)
+
+
+class Psql:
+    """One psql process kept open (autocommit, as Cluster.sql): each
+    query goes to its standard input and its rows are read up to a
+    marker line.  For a test that queries the database hundreds of times
+    (the authorization matrix's fingerprints), where starting psql and
+    connecting for each query would cost more than the query.  Not for a
+    test that stops or restarts the cluster."""
+
+    def __init__(self, cmd):
+        self.cmd = [str(c) for c in cmd]
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.mark = "--end-%s--" % uuid.uuid4().hex
+        self.p = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=self.err,
+                                  text=True, env=clean_env())
+
+    def sql(self, sql):
+        """Run SQL (ON_ERROR_STOP: an error ends psql and fails here);
+        rows of strings, as Cluster.sql."""
+        self.p.stdin.write("%s\n;\n\\echo %s\n" % (sql, self.mark))
+        self.p.stdin.flush()
+        rows = []
+        for line in self.p.stdout:
+            line = line.rstrip("\n")
+            if line == self.mark:
+                return rows
+            if line != "":
+                rows.append(line.split("\t"))
+        self.err.seek(0)
+        raise AssertionError("psql ended (%s): %s\nstderr:\n%s" % (
+            self.p.wait(10), " ".join(self.cmd), self.err.read()))
+
+    def scalar(self, sql):
+        rows = self.sql(sql)
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            self.p.wait(10)
+        self.err.close()
 
 
 class Key:
