@@ -616,13 +616,15 @@ bench_summary() { # KEY VALUE
 bench_summary_rounds() {
 	local p99a p99b fa fb
 	[ -n "${BENCH_SUMMARY:-}" ] || return 0
-	p99a=${R_I_LAT[1]##*/ } p99b=${R_I_LAT[2]##*/ }
+	p99a=$(awk -F' / ' '{ print $2 }' <<<"${R_I_LAT[1]}")
+	p99b=$(awk -F' / ' '{ print $2 }' <<<"${R_I_LAT[2]}")
 	bench_summary "$1_rps" "$(awk -v a="${R_I_RPS[1]}" -v b="${R_I_RPS[2]}" \
 	    'BEGIN { printf "%.1f", (a + b) / 2 }')"
 	bench_summary "$1_p99" "$(awk -v a="$p99a" -v b="$p99b" \
-	    'BEGIN { printf "%.2f", a > b ? a : b }')"
+	    'BEGIN { printf "%.2f", (a + 0 > b + 0 ? a : b) }')"
 	if [ -n "${R_F_TPS[1]:-}" ]; then
-		fa=${R_F_LAT[1]##*/ } fb=${R_F_LAT[2]##*/ }
+		fa=$(awk -F' / ' '{ print $2 }' <<<"${R_F_LAT[1]}")
+		fb=$(awk -F' / ' '{ print $2 }' <<<"${R_F_LAT[2]}")
 		bench_summary "$1_floor_tps" "$(awk -v a="${R_F_TPS[1]}" \
 		    -v b="${R_F_TPS[2]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')"
 		bench_summary "$1_floor_ratio" "$(awk -v a="${R_I_RPS[1]}" \
@@ -630,7 +632,7 @@ bench_summary_rounds() {
 		    -v d="${R_F_TPS[2]}" \
 		    'BEGIN { printf "%.3f", (a / b + c / d) / 2 }')"
 		bench_summary "$1_floor_p99" "$(awk -v a="$fa" -v b="$fb" \
-		    'BEGIN { printf "%.2f", a > b ? a : b }')"
+		    'BEGIN { printf "%.2f", (a + 0 > b + 0 ? a : b) }')"
 	fi
 	bench_summary "$1_load" "$(cut -d' ' -f1 /proc/loadavg)"
 }
