@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from nrm_e2e.daemon import DaemonPool, one_daemon
+from nrm_e2e.daemon import DaemonPool, live_daemons, one_daemon
 from nrm_e2e.env import NRMCTL, NRMD, run
 from nrm_e2e.openapi import load_openapi
 from nrm_e2e.parallel import FileScheduling, RunDir, slow_first, worker_id
@@ -166,6 +166,21 @@ def db(cluster, pki):
 # daemon fails its test instead of stalling the whole run
 
 TEST_TIMEOUT = int(os.environ.get("NRM_E2E_TEST_TIMEOUT", "120"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_daemon_left():
+    """Every daemon a test or fixture started is stopped and checked by
+    its pool's close(); one still running at the end belongs to a pool
+    nobody closed (its exit status and log were never checked).  It is
+    stopped here, and the run fails."""
+    yield
+    left = live_daemons()
+    for d in left:
+        d.proc.kill()
+        d.proc.wait()
+    assert not left, "daemons never stopped by their pool: %s" % ", ".join(
+        d.name for d in left)
 
 
 class TestTimeout(Exception):

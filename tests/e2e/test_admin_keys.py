@@ -13,16 +13,18 @@ import pytest
 import requests
 
 from nrm_e2e.api import assert_problem, auth
-from nrm_e2e.daemon import DaemonPool
+from nrm_e2e.daemon import one_daemon
 from nrm_e2e.openapi import load_openapi, validator
 from nrm_e2e.pg import create_key, key_id
 
 
 @pytest.fixture(scope="module")
 def kd(workdir, cluster, pki):
-    pool = DaemonPool(workdir, cluster, pki)
-    # A long cache: a revocation must not wait for it.
-    yield pool(config={"auth_cache_ttl": "300"})
+    # A long cache: a revocation must not wait for it.  one_daemon stops
+    # and checks it at the module's end (a bare DaemonPool left it
+    # running, its exit status and stderr never checked).
+    yield from one_daemon(workdir, cluster, pki,
+                          config={"auth_cache_ttl": "300"})
 
 
 @pytest.fixture(scope="module")

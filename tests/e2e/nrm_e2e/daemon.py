@@ -207,6 +207,17 @@ def one_daemon(workdir, cluster, pki, config=None):
     pool.close()
 
 
+# Every pool made in this process: a pool a fixture forgot to close
+# leaves its daemons running, unchecked (live_daemons, conftest.py).
+_POOLS = []
+
+
+def live_daemons():
+    """The daemons of pools never closed that still run."""
+    return [d for p in _POOLS for d in p.daemons
+            if d.proc is not None and d.proc.poll() is None]
+
+
 class DaemonPool:
     """Starts daemons; on close stops them all and checks each one."""
 
@@ -215,6 +226,7 @@ class DaemonPool:
         self.cluster = cluster
         self.pki = pki
         self.daemons = []
+        _POOLS.append(self)
 
     def __call__(self, config=None, env=None, wait_ready=True,
                  binary=None, start=True):
@@ -243,6 +255,8 @@ class DaemonPool:
             except AssertionError as e:
                 errors.append(str(e))
         self.daemons = []
+        if self in _POOLS:
+            _POOLS.remove(self)
         if errors:
             raise AssertionError("\n\n".join(errors))
 
