@@ -48,8 +48,7 @@ bench_ab_setup() {
 # ab_run KIND SIDE ROUND -> RPS, CPU (us of nrmd + PostgreSQL a request)
 ab_run() {
 	local kind=$1 b=$2 r=$3 out=$TMP/wrk-$1-$2-$3.out bad before after
-	sql "VACUUM ANALYZE" >/dev/null
-	sql "CHECKPOINT" >/dev/null
+	bench_settle
 	before=$(snapshot)
 	if [ "$kind" = intake ]; then
 		BENCH_TOKEN=$TOKEN run_bg wrk -t "$THREADS" -c "$CONNS" \
@@ -88,13 +87,9 @@ bench_ab() {
 		done
 		stop_nrmd
 	done
-	# Autovacuum off while the runs are measured: its passes over the
-	# growing tables landed in some runs and not in others (seen: one
-	# binary's intake at 4.3-4.7 ms of CPU a request in some rounds and
-	# 3.1-3.7 ms in the others).  Each run starts from a database that
-	# ab_run vacuums, analyses and checkpoints instead.
-	sql "ALTER SYSTEM SET autovacuum = off" >/dev/null
-	sql "SELECT pg_reload_conf()" >/dev/null
+	# Autovacuum off while the runs are measured, each run settled
+	# first (bench_autovacuum_off, bench_settle: scripts/bench-lib.sh).
+	bench_autovacuum_off
 	for kind in intake read; do
 		for b in A B; do
 			AB_RPS[$kind-$b]=0

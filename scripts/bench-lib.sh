@@ -465,8 +465,25 @@ run_floor() {
 	say "floor $1 ($CONNS clients, $FLOOR_SCRIPT): $F_N transactions, $F_TPS tps, p50 $F_P50 ms, p99 $F_P99 ms"
 }
 
+# Measured runs start from a settled database (bench-ab.sh found why):
+# autovacuum off while the runs are measured, since its passes over the
+# growing tables landed in some runs and not in others (one binary's
+# intake at 4.3-4.7 ms of CPU a request in some rounds, 3.1-3.7 ms in the
+# others), and each run right after VACUUM ANALYZE and a CHECKPOINT, so
+# that no run pays for another's dead rows or full-page writes.  The
+# cluster is the bench's own.
+bench_autovacuum_off() {
+	sql "ALTER SYSTEM SET autovacuum = off" >/dev/null
+	sql "SELECT pg_reload_conf()" >/dev/null
+}
+bench_settle() {
+	sql "VACUUM ANALYZE" >/dev/null
+	sql "CHECKPOINT" >/dev/null
+}
+
 bench_rounds() {
 	local label=$1 run=$2 round diag_secs
+	bench_autovacuum_off
 	if [ "$WARM" -gt 0 ]; then
 		say "$label: warm-up, $WARM s of each side"
 		"$run" w0 "$WARM"
@@ -478,20 +495,26 @@ bench_rounds() {
 	for round in 1 2; do
 		say "$label round $round: $SECS s each, $CONNS connections, $THREADS threads"
 		if [ "$round" = 1 ]; then
+			bench_settle
 			"$run" "w$round" "$SECS"
+			bench_settle
 			run_pgbench "p$round" "$round" "$SECS"
 			R_ORDER[round]="$label, pgbench"
 			if [ -n "${FLOOR_SCRIPT:-}" ]; then
+				bench_settle
 				run_floor "$round" "$SECS"
 				R_ORDER[round]+=", floor"
 			fi
 		else
 			R_ORDER[round]="pgbench, $label"
 			if [ -n "${FLOOR_SCRIPT:-}" ]; then
+				bench_settle
 				run_floor "$round" "$SECS"
 				R_ORDER[round]="floor, ${R_ORDER[round]}"
 			fi
+			bench_settle
 			run_pgbench "p$round" "$round" "$SECS"
+			bench_settle
 			"$run" "w$round" "$SECS"
 		fi
 		if [ -n "${FLOOR_SCRIPT:-}" ]; then

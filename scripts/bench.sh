@@ -29,7 +29,9 @@
 #            physical limit issue 16 measures nrmd against (target
 #            intake req/s / floor tps >= 0.5, reported, not enforced)
 # Round 1 runs intake, pgbench, floor; round 2 the reverse, after a
-# short warm-up of each.  Then, for diagnosis, pgbench with as many clients as
+# short warm-up of each.  Autovacuum is off while runs are measured, and
+# each run starts after VACUUM ANALYZE and a CHECKPOINT (bench_settle,
+# scripts/bench-lib.sh).  Then, for diagnosis, pgbench with as many clients as
 # nrmd has database connections (half as long).
 #
 # Checks (any failure: exit status 1): every wrk answer is 201, no socket
