@@ -22,7 +22,8 @@ import uuid
 import pytest
 import requests
 
-from nrm_e2e.api import assert_receipt, auth, metric, post_signal
+from nrm_e2e.api import (assert_receipt, auth, metric, post_signal,
+                          queries_and_ticks)
 from nrm_e2e.cases import MUNICIPALITY
 from nrm_e2e.env import wait_for
 from nrm_e2e.pg import create_key
@@ -256,17 +257,12 @@ def test_one_readers_many_longpolls_are_one_query(
              and metric(dd, "nrm_inbox_longpolls_queued") == 0, 120,
              what="%d long-polls held" % n)
 
-    def ticks():
-        text = requests.get(dd.url + "/metrics", timeout=10).text
-        return sum(int(t) for t in re.findall(
-            r"^nrm_job_ticks_total\{[^}]*\} (\d+)$", text, re.M))
-
     # the periodic jobs with a fixed interval (schema check, plaintext
     # count) send at most one query a tick: those are not the wake-up's
-    t0, q0 = ticks(), metric(dd, "nrm_db_queries_total")
+    q0, t0 = queries_and_ticks(dd)
     case = new_case(other, keys["reporter"], "VR13")
     done = collect(sel, n, time.monotonic() + 60)
-    q1, t1 = metric(dd, "nrm_db_queries_total"), ticks()
+    q1, t1 = queries_and_ticks(dd)
     assert len(done) == n, "%d of %d answered" % (len(done), n)
     bodies = set()
     for raw in done.values():

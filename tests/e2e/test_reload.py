@@ -36,6 +36,7 @@ from conftest import (
     wait_for,
 )
 from nrm_e2e.env import INDICATORS_FILE
+from nrm_e2e.api import metric, queries_and_ticks
 from nrm_e2e.pg import create_key
 from test_privacy import test_retention_keys_reload as \
     retention_keys_in_test_privacy  # noqa: F401 (named in COVERED)
@@ -119,13 +120,6 @@ JOBS = {
 
 # --------------------------------------------------------------------------
 # helpers
-
-
-def metric(d, name):
-    text = requests.get(d.url + "/metrics", timeout=5).text
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    assert m, "no metric %s in:\n%s" % (name, text[:3000])
-    return int(m.group(1))
 
 
 def reload(d, **changes):
@@ -683,27 +677,18 @@ def test_auth_cache_ttl(nrmd_factory, case_keys):
                              "audit_seal_interval": 3600,
                              "audit_checkpoint_interval": 3600})
 
-    def counts():
-        """Queries sent and periodic-job ticks, from one /metrics read."""
-        text = requests.get(d.url + "/metrics", timeout=5).text
-        q = re.search(r"^nrm_db_queries_total (\d+)$", text, re.M)
-        ticks = re.findall(r"^nrm_job_ticks_total\{[^}]*\} (\d+)$", text,
-                           re.M)
-        assert q and ticks, text[:3000]
-        return int(q.group(1)), sum(int(t) for t in ticks)
-
     def queries_for_ten():
         # The periodic jobs (schema check and plaintext count every 5 s)
         # query the database too: a window in which one ticked is
         # measured again, so the count is the requests' own.
         for _ in range(6):
             requests.get(d.url + "/v1/inbox", headers=auth(co), timeout=10)
-            q0, t0 = counts()
+            q0, t0 = queries_and_ticks(d)
             for _ in range(10):
                 r = requests.get(d.url + "/v1/inbox", params={"limit": 1},
                                  headers=auth(co), timeout=10)
                 assert r.status_code == 200, r.text
-            q1, t1 = counts()
+            q1, t1 = queries_and_ticks(d)
             if t1 == t0:
                 return q1 - q0
         raise AssertionError("a periodic job ticked in every window")

@@ -184,6 +184,19 @@ def pages(d, key, path, limit, most, **params):
     raise AssertionError("more than %d pages of %s" % (most, path))
 
 
+def queries_and_ticks(d):
+    """From one /metrics read of daemon `d`: the queries it has sent and
+    its periodic jobs' ticks in all.  The jobs query on their own clocks:
+    a test that counts its own queries takes only a window in which the
+    ticks did not move (or allows one query a tick)."""
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    q = re.search(r"^nrm_db_queries_total (\d+)$", text, re.M)
+    ticks = re.findall(r"^nrm_job_ticks_total\{[^}]*\} (\d+)$", text,
+                       re.M)
+    assert q and ticks, text[:3000]
+    return int(q.group(1)), sum(int(t) for t in ticks)
+
+
 def metric(d, name):
     """The value of counter `name` on daemon `d`'s /metrics page."""
     text = requests.get(d.url + "/metrics", timeout=5).text
