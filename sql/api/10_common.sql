@@ -51,14 +51,19 @@ CREATE OR REPLACE FUNCTION api.audit(p_key_id uuid, p_agency_id uuid,
     p_action text, p_object_type text, p_object_id text, p_purpose text,
     p_outcome text, p_reason text, p_request_id text, p_client inet)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+	-- PL/pgSQL, not LANGUAGE sql: the INSERT's plan is kept for the
+	-- session; a SQL function's was made again at every call
+	-- (docs/performance.md).
 	INSERT INTO audit.event (api_key_id, agency_id, role, action,
 	    object_type, object_id, purpose, outcome, reason, request_id,
 	    client_addr)
 	VALUES (p_key_id, p_agency_id, p_role, p_action, p_object_type,
-	    p_object_id, p_purpose, p_outcome, p_reason, p_request_id, p_client)
+	    p_object_id, p_purpose, p_outcome, p_reason, p_request_id, p_client);
+END
 $$;
 COMMENT ON FUNCTION api.audit(uuid, uuid, text, text, text, text, text,
     text, text, text, inet) IS
@@ -139,6 +144,7 @@ DECLARE
 	    THEN substring(p_token_hash FROM 33) END;
 	v_401 constant jsonb := api.problem(401, 'unauthenticated',
 	    'missing, unknown or revoked API token');
+	v_set text; -- set_config's answer, unused (an assignment: api.scope)
 BEGIN
 	PERFORM api.scope(NULL, NULL, NULL, NULL);
 	IF octet_length(p_token_hash) NOT IN (32, 64) THEN
@@ -207,7 +213,7 @@ BEGIN
 	regions := v_key.regions;
 	agency_kind := v_key.kind;
 	PERFORM api.scope(key_id, agency_id, role, regions);
-	PERFORM pg_catalog.set_config('nrm.person_id',
+	v_set := pg_catalog.set_config('nrm.person_id',
 	    COALESCE(person_id::text, ''), true);
 END
 $$;
@@ -232,11 +238,10 @@ CREATE OR REPLACE FUNCTION api.idempotency_lock_key(p_key_id uuid,
     p_idem_key text)
 RETURNS bigint
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.hashtextextended(
-	    'nrm.idempotency/' || p_key_id::text || '/' || p_idem_key, 0)
-$$;
+-- A standard-SQL body, bound when created, and no SET clause: PostgreSQL
+-- inlines it into the caller's expression (docs/performance.md).
+RETURN pg_catalog.hashtextextended(
+    'nrm.idempotency/' || p_key_id::text || '/' || p_idem_key, 0);
 GRANT EXECUTE ON FUNCTION api.idempotency_lock_key(uuid, text) TO
     nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator,
     nrm_auditor, nrm_analyst, nrm_admin;
@@ -291,16 +296,22 @@ CREATE OR REPLACE FUNCTION api.scope(p_key_id uuid, p_agency_id uuid,
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	-- Assignments, not PERFORMs: PL/pgSQL evaluates an assignment of a
+	-- table-free expression without starting the executor, a PERFORM
+	-- is a query (six of them were 12 of an intake's ~50 executor runs;
+	-- docs/performance.md).
+	v text;
 BEGIN
-	PERFORM pg_catalog.set_config('nrm.key_id',
+	v := pg_catalog.set_config('nrm.key_id',
 	    COALESCE(p_key_id::text, ''), true);
-	PERFORM pg_catalog.set_config('nrm.agency_id',
+	v := pg_catalog.set_config('nrm.agency_id',
 	    COALESCE(p_agency_id::text, ''), true);
-	PERFORM pg_catalog.set_config('nrm.role', COALESCE(p_role, ''), true);
-	PERFORM pg_catalog.set_config('nrm.regions',
+	v := pg_catalog.set_config('nrm.role', COALESCE(p_role, ''), true);
+	v := pg_catalog.set_config('nrm.regions',
 	    COALESCE(pg_catalog.array_to_string(p_regions, ','), ''), true);
-	PERFORM pg_catalog.set_config('nrm.case_id', '', true);
-	PERFORM pg_catalog.set_config('nrm.person_id', '', true);
+	v := pg_catalog.set_config('nrm.case_id', '', true);
+	v := pg_catalog.set_config('nrm.person_id', '', true);
 END
 $$;
 COMMENT ON FUNCTION api.scope(uuid, uuid, text, text[]) IS

@@ -335,10 +335,9 @@ GRANT EXECUTE ON FUNCTION api.case_done(record, uuid, text, jsonb) TO
  */
 CREATE OR REPLACE FUNCTION care.next_inbox_seq() RETURNS bigint
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.nextval('care.case_inbox_seq')
-$$;
+-- A standard-SQL body (the sequence bound when created), no SET clause:
+-- inlined into care.case_inbox_entry's expression (docs/performance.md).
+RETURN pg_catalog.nextval('care.case_inbox_seq');
 COMMENT ON FUNCTION care.next_inbox_seq() IS
     'The next inbox_seq: unique, not in commit order (0028: no lock; the '
     'watermark is care.inbox_mark).';

@@ -3,6 +3,22 @@
 -- (docs/sql-api.md, "Migrations"); the tables are in 0017.
 
 /*
+ * The shape of a sealed value (0017): NULL, or 0x01 | data key id[16] |
+ * nonce[12] | ciphertext | tag[16], 45 bytes more than the plaintext
+ * (at most p_max bytes).  The CHECK constraints of every sealed column
+ * call it (care.subject's six, intake.signal's, the notes'...).  A
+ * standard-SQL body, bound when created, and no SET clause: PostgreSQL
+ * inlines it into each constraint's expression.  0017's body had a SET
+ * search_path, so each of an intake's seven calls ran as a SQL function
+ * of its own, planned every time (docs/performance.md).
+ */
+CREATE OR REPLACE FUNCTION care.sealed_ok(p_v bytea, p_max integer)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_v IS NULL OR (pg_catalog.octet_length(p_v)
+    BETWEEN 45 AND 45 + p_max AND pg_catalog.get_byte(p_v, 0) = 1);
+
+/*
  * Register the data key nrmd sent with a sealed entry of a case (an
  * identification entry, a panel vote, a note: {"id", "kek_id",
  * "wrapped"}, wrapped under the KEK); the key belongs to the case's

@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 \ir catalog.psql
 
 -- nrm.schema_version: one row per file, in order, with checksums.
@@ -112,11 +112,45 @@ SELECT is_empty($$
           WHERE oid = c.conrelid) || '_[a-z_]+_(check|fkey|key)$')$$,
     'check, foreign and unique constraints are named <table>_<what>_<kind>');
 
--- Functions: search_path pinned, none SECURITY DEFINER in api, owner.
+-- Functions: search_path pinned (or a bound body), none SECURITY
+-- DEFINER in api, owner.  A function with a standard-SQL body resolves
+-- no name when it runs, so it needs no SET clause, and without one
+-- PostgreSQL inlines it (the hot helpers of an intake, issue 16); a
+-- SECURITY DEFINER function pins search_path all the same.
 SELECT is_empty($$SELECT sig FROM fn
     WHERE schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats')
-      AND NOT pinned$$,
-    'every function pins search_path = pg_catalog, pg_temp');
+      AND NOT pinned AND NOT (bound AND NOT secdef)$$,
+    'every function pins search_path = pg_catalog, pg_temp, or has a '
+    'standard-SQL body and is SECURITY INVOKER');
+SELECT is_empty($$SELECT sig FROM fn WHERE secdef AND NOT pinned
+      AND schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats',
+          'audit')$$,
+    'every SECURITY DEFINER function pins search_path');
+-- The helpers an intake calls in expressions and CHECK constraints are
+-- inlined: bound, no SET clause (docs/performance.md).
+SELECT set_eq($$SELECT sig FROM fn JOIN pg_proc p ON p.oid = fn.oid
+      WHERE bound AND p.proconfig IS NULL
+        AND schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats',
+            'audit')$$,
+    ARRAY['care.sealed_ok(bytea,integer)', 'care.next_inbox_seq()',
+        'api.idempotency_lock_key(uuid,text)'],
+    'the inlined helpers: bound bodies without a SET clause');
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+	t text := '';
+BEGIN
+	FOR r IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+		t := t || r || E'\n';
+	END LOOP;
+	RETURN t;
+END
+$$;
+SELECT ok(pg_temp.plan_of($$SELECT care.sealed_ok(b, 5),
+        api.idempotency_lock_key(k, 'x'), care.next_inbox_seq()
+    FROM (VALUES ('\x01'::bytea, gen_random_uuid())) v(b, k)$$)
+    ~ 'get_byte.*hashtextextended.*nextval',
+    'the planner inlines the three helpers (their bodies in the plan)');
 -- Issue 14 changed this: the doors (nrm.door), their per-role
 -- implementations, nrm_gate's functions and api.principal_role (of
 -- nrm_people) are SECURITY DEFINER.
