@@ -208,6 +208,38 @@ GRANT EXECUTE ON FUNCTION ident.entry_json(ident.decision)
     TO nrm_coordinator, nrm_assessor;
 
 /*
+ * The case an identification act (an entry, a panel and its members'
+ * acts) works on, run as the caller: the 404 of api.refuse_case when
+ * the caller cannot see it (audited under purpose identification), else
+ * NULL once the case's identification lock (transaction advisory lock
+ * 6, hash of the case id) is held, which serialises the acts on one
+ * case and api.case_merge (api.refuse_merged asks after it).
+ */
+CREATE OR REPLACE FUNCTION api.ident_case_lock(p_p record, p_case_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_s record;
+BEGIN
+	SELECT * INTO v_s FROM api.case_scope(p_p, p_case_id);
+	IF NOT v_s.visible THEN
+		RETURN api.refuse_case(p_p, 'identification', p_case_id,
+		    v_s.region);
+	END IF;
+	PERFORM pg_catalog.pg_advisory_xact_lock(6,
+	    pg_catalog.hashtext(p_case_id::text));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.ident_case_lock(record, uuid) IS
+    'The audited 404 of an identification act on a case the caller cannot '
+    'see, else NULL with the case''s identification lock (6, case) held.';
+GRANT EXECUTE ON FUNCTION api.ident_case_lock(record, uuid) TO
+    nrm_coordinator, nrm_assessor;
+
+/*
  * POST /v1/cases/{id}/identification.  Order of checks: 401/403
  * (api.authenticate); the shape of p_entry (400/422, audited
  * failed/bad_request or invalid_entry); a coordinator recording
@@ -234,7 +266,6 @@ DECLARE
 	v_p record;
 	v_prof record;
 	v_problem jsonb;
-	v_s record;
 	v_stage text;
 	v_decided date;
 	v_rs date;
@@ -281,15 +312,12 @@ BEGIN
 		    'stage'));
 	END IF;
 
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'identification', p_case_id,
-		    v_s.region);
+	-- The case, then one entry per case at a time: the rules below
+	-- read the others.
+	v_body := api.ident_case_lock(v_p, p_case_id);
+	IF v_body IS NOT NULL THEN
+		RETURN v_body;
 	END IF;
-
-	-- One entry per case at a time: the rules below read the others.
-	PERFORM pg_catalog.pg_advisory_xact_lock(6,
-	    pg_catalog.hashtext(p_case_id::text));
 	-- A merged case's identification goes on in its target.
 	v_body := api.refuse_merged(v_p, 'identification', p_case_id);
 	IF v_body IS NOT NULL THEN

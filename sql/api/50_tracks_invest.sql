@@ -239,6 +239,30 @@ GRANT EXECUTE ON FUNCTION invest.sealed_with(text, uuid)
     TO nrm_investigator;
 
 /*
+ * The 404 of an investigation record the caller's agency does not hold
+ * (another agency's and an unknown id alike), audited denied
+ * out_of_scope or not_found under purpose investigation.
+ */
+CREATE OR REPLACE FUNCTION api.invest_refuse_record(p_p record, p_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, 'investigation', 'denied',
+	    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
+	    ELSE 'not_found' END,
+	    api.problem(404, 'not_found',
+	        'no investigation with this id for your agency'));
+END
+$$;
+COMMENT ON FUNCTION api.invest_refuse_record(record, uuid) IS
+    'The audited 404 of an investigation record not of the caller''s '
+    'agency (or unknown).';
+GRANT EXECUTE ON FUNCTION api.invest_refuse_record(record, uuid) TO
+    nrm_investigator;
+
+/*
  * PATCH /v1/investigations/{id}, first step (nrmd, before it seals a
  * changed reference): the record's data key ({"data_key": {id, kek_id,
  * wrapped} or null}; null for a record stored before 0025 without one:
@@ -267,11 +291,7 @@ BEGIN
 	FROM invest.record r
 	WHERE r.id = p_id AND r.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'investigation', 'denied',
-		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-		    ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no investigation with this id for your agency'));
+		RETURN api.invest_refuse_record(v_p, p_id);
 	END IF;
 	RETURN api.leave(v_p, pg_catalog.jsonb_build_object('status', 200,
 	    'body', pg_catalog.jsonb_build_object('data_key', v_key)));
@@ -409,11 +429,7 @@ BEGIN
 	SELECT invest.record_json(r) INTO v_body FROM invest.record r
 	WHERE r.id = p_id AND r.agency_id = v_p.agency_id;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'investigation', 'denied',
-		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-		    ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no investigation with this id for your agency'));
+		RETURN api.invest_refuse_record(v_p, p_id);
 	END IF;
 	RETURN api.answer(v_p, 'investigation',
 	    pg_catalog.jsonb_build_object('status', 200, 'body', v_body));
@@ -483,11 +499,7 @@ BEGIN
 	WHERE r.id = p_id AND r.agency_id = v_p.agency_id
 	FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'investigation', 'denied',
-		    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-		    ELSE 'not_found' END,
-		    api.problem(404, 'not_found',
-		        'no investigation with this id for your agency'));
+		RETURN api.invest_refuse_record(v_p, p_id);
 	END IF;
 	IF p_if_match IS NOT NULL AND p_if_match <> v_r.version THEN
 		v_problem := api.problem(412, 'precondition',
