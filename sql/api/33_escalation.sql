@@ -4,7 +4,7 @@
 -- receiving region did not answer by transfer_answer_by.  A repeatable
 -- file (docs/sql-api.md, "Migrations"): 0004 and 0021 created these
 -- functions; their bodies stand here once, with the helpers they share.
--- api.escalate_overdue (30_cases.sql) calls the three in turn.
+-- api.escalate_overdue (30_cases_actions.sql) calls the three in turn.
 --
 -- Each escalate_* function is SECURITY DEFINER, owned by nrm_sweeper
 -- (NOLOGIN; nrm_app is no member): it writes what the sweeper's grants

@@ -407,7 +407,6 @@ AS $$
 DECLARE
 	v_p record;
 	v_prof record;
-	v_s record;
 	v_problem jsonb;
 	v_refused jsonb;
 	v_members jsonb;
@@ -440,14 +439,8 @@ BEGIN
 		    (v_problem->>'status')::integer, v_problem->>'code',
 		    v_problem->>'detail', v_problem->>'field');
 	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'identification', p_case_id,
-		    v_s.region);
-	END IF;
-	PERFORM pg_catalog.pg_advisory_xact_lock(6,
-	    pg_catalog.hashtext(p_case_id::text));
-	v_refused := api.refuse_merged(v_p, 'identification', p_case_id);
+	v_refused := COALESCE(api.ident_case_lock(v_p, p_case_id),
+	    api.refuse_merged(v_p, 'identification', p_case_id));
 	IF v_refused IS NOT NULL THEN
 		RETURN v_refused;
 	END IF;
@@ -619,8 +612,6 @@ CREATE OR REPLACE FUNCTION ident.panel_for_member(p_p record,
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	v_s record;
 BEGIN
 	IF p_p.person_id IS NULL THEN
 		refusal := ident.panel_refuse(p_p, 'denied', 'not_a_person', 403,
@@ -628,14 +619,10 @@ BEGIN
 		    'API key is not a person');
 		RETURN;
 	END IF;
-	SELECT * INTO v_s FROM api.case_scope(p_p, p_case_id);
-	IF NOT v_s.visible THEN
-		refusal := api.refuse_case(p_p, 'identification', p_case_id,
-		    v_s.region);
+	refusal := api.ident_case_lock(p_p, p_case_id);
+	IF refusal IS NOT NULL THEN
 		RETURN;
 	END IF;
-	PERFORM pg_catalog.pg_advisory_xact_lock(6,
-	    pg_catalog.hashtext(p_case_id::text));
 	SELECT * INTO panel FROM ident.panel p WHERE p.case_id = p_case_id
 	    AND p.status IN ('open', 'second_review')
 	FOR UPDATE;

@@ -453,45 +453,37 @@ DECLARE
 	v_best integer;
 	v_cnt integer;
 	v_i integer;
+	v_col boolean;
+	a integer;
+	b integer;
 	r integer;
 	c integer;
 BEGIN
 	LOOP
 		v_changed := false;
-		-- 1. lines with exactly one suppressed cell.
-		FOR r IN 0 .. p_nr - 1 LOOP
-			v_cnt := 0;
-			v_best := NULL;
-			FOR c IN 0 .. p_nc - 1 LOOP
-				v_i := r * p_nc + c + 1;
-				IF v_s[v_i] THEN
-					v_cnt := v_cnt + 1;
-				ELSIF p_free[v_i] AND (v_best IS NULL
-				    OR p_v[v_i] < p_v[v_best]) THEN
-					v_best := v_i;
+		-- 1. lines with exactly one suppressed cell: every row, then
+		-- every column (v_col); cell b of line a.
+		FOREACH v_col IN ARRAY ARRAY[false, true] LOOP
+			FOR a IN 0 .. CASE WHEN v_col THEN p_nc ELSE p_nr END - 1
+			LOOP
+				v_cnt := 0;
+				v_best := NULL;
+				FOR b IN 0 .. CASE WHEN v_col THEN p_nr ELSE p_nc END - 1
+				LOOP
+					v_i := CASE WHEN v_col THEN b * p_nc + a
+					    ELSE a * p_nc + b END + 1;
+					IF v_s[v_i] THEN
+						v_cnt := v_cnt + 1;
+					ELSIF p_free[v_i] AND (v_best IS NULL
+					    OR p_v[v_i] < p_v[v_best]) THEN
+						v_best := v_i;
+					END IF;
+				END LOOP;
+				IF v_cnt = 1 AND v_best IS NOT NULL THEN
+					v_s[v_best] := true;
+					v_changed := true;
 				END IF;
 			END LOOP;
-			IF v_cnt = 1 AND v_best IS NOT NULL THEN
-				v_s[v_best] := true;
-				v_changed := true;
-			END IF;
-		END LOOP;
-		FOR c IN 0 .. p_nc - 1 LOOP
-			v_cnt := 0;
-			v_best := NULL;
-			FOR r IN 0 .. p_nr - 1 LOOP
-				v_i := r * p_nc + c + 1;
-				IF v_s[v_i] THEN
-					v_cnt := v_cnt + 1;
-				ELSIF p_free[v_i] AND (v_best IS NULL
-				    OR p_v[v_i] < p_v[v_best]) THEN
-					v_best := v_i;
-				END IF;
-			END LOOP;
-			IF v_cnt = 1 AND v_best IS NOT NULL THEN
-				v_s[v_best] := true;
-				v_changed := true;
-			END IF;
 		END LOOP;
 		CONTINUE WHEN v_changed;
 		-- 2. the first bridge left: close a cycle through it.

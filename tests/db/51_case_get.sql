@@ -174,7 +174,7 @@ SELECT is_empty($$SELECT 1 FROM care.case_history h
         '(Ana|Teststraat|test narrative|1994-03-02|0000 0000|PV-2024)'$$,
     'no personal data in any history detail');
 
--- Issue 16: care.case_json is one statement now (sql/api/30_cases.sql);
+-- Issue 16: care.case_json is one statement now (sql/api/30_cases_read.sql);
 -- its text is the one 0017's body wrote, for every case here (history
 -- of several entries, transferred, national desk, sealed values).
 CREATE FUNCTION pg_temp.case_json_0017(p_id uuid) RETURNS jsonb

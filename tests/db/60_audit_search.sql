@@ -42,8 +42,7 @@ SELECT pg_temp.audit_seal() \g /dev/null
 -- The request ids of a result, in order.
 CREATE FUNCTION pg_temp.rids(p jsonb) RETURNS text[]
 LANGUAGE sql AS $$
-	SELECT coalesce(array_agg(x->>'request_id' ORDER BY o), '{}')
-	FROM jsonb_array_elements(p->'body'->'items') WITH ORDINALITY t(x, o)
+	SELECT pg_temp.item_field(p, 'request_id')
 $$;
 CREATE FUNCTION pg_temp.win(p jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql AS $$

@@ -103,11 +103,6 @@ LANGUAGE sql AS $$
 	        THEN pg_temp.code(p_login, p_step) END, p_recovery, p_token,
 	    p_lock))
 $$;
-CREATE FUNCTION pg_temp.last_event(p_action text) RETURNS audit.event
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM audit.event WHERE action = p_action
-	ORDER BY id DESC LIMIT 1
-$$;
 
 -- ---------------------------------------------------------------------
 -- Administration: create, refusals, list, get.

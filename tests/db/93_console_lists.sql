@@ -145,20 +145,14 @@ LANGUAGE sql AS $$
 	    'sha256(%L::bytea), %L, %L::inet, %L::uuid)', p_token,
 	    p_request_id, '192.0.2.10', p_case))
 $$;
-CREATE FUNCTION pg_temp.col_names(p_answer jsonb) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(t.x->>'display_name' ORDER BY t.ord), '{}')
-	FROM jsonb_array_elements(p_answer->'body'->'items')
-	    WITH ORDINALITY AS t(x, ord)
-$$;
 SELECT pg_temp.named_case('K') \g /dev/null
 SELECT pg_temp.named_case('V1', '{"region": "VR01"}') \g /dev/null
 
-SELECT is(pg_temp.col_names(pg_temp.colleagues('tok-coordinator',
-    pg_temp.cid('K'))), ARRAY['Anna', 'Bram', 'Els'],
+SELECT is(pg_temp.item_field(pg_temp.colleagues('tok-coordinator',
+    pg_temp.cid('K')), 'display_name'), ARRAY['Anna', 'Bram', 'Els'],
     'a key of VR13: the active coordinator persons of VR13, by name');
-SELECT is(pg_temp.col_names(pg_temp.colleagues('sess-a',
-    pg_temp.cid('K'))), ARRAY['Anna', 'Els'],
+SELECT is(pg_temp.item_field(pg_temp.colleagues('sess-a',
+    pg_temp.cid('K')), 'display_name'), ARRAY['Anna', 'Els'],
     'a person: its colleagues, not itself');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(
     pg_temp.colleagues('sess-a', pg_temp.cid('K'))->'body'->'items'->0)
@@ -168,8 +162,8 @@ SELECT is(pg_temp.colleagues('sess-a', pg_temp.cid('K'))->'body'
     ->'items'->0->>'person_id',
     (SELECT id::text FROM auth.person WHERE login = 'coord.b'),
     'person_id is the person''s id (what a handover takes)');
-SELECT is(pg_temp.col_names(pg_temp.colleagues('tok-coordinator-vr01',
-    pg_temp.cid('V1'))), ARRAY['Dirk', 'Els'],
+SELECT is(pg_temp.item_field(pg_temp.colleagues('tok-coordinator-vr01',
+    pg_temp.cid('V1')), 'display_name'), ARRAY['Dirk', 'Els'],
     'VR01''s case: VR01''s coordinators');
 SELECT pg_temp.colleagues('tok-coordinator-vr01', pg_temp.cid('K'),
     'req-col-out') \g /dev/null

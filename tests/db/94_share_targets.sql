@@ -21,12 +21,6 @@ LANGUAGE sql AS $$
 	    'sha256(%L::bytea), %L, %L::inet, %L::uuid)', p_token,
 	    p_request_id, '192.0.2.10', p_case))
 $$;
-CREATE FUNCTION pg_temp.names(p_answer jsonb) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(t.x->>'name' ORDER BY t.ord), '{}')
-	FROM jsonb_array_elements(p_answer->'body'->'items')
-	    WITH ORDINALITY AS t(x, ord)
-$$;
 CREATE FUNCTION pg_temp.share(p_case uuid, p_agency uuid) RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT pg_temp.a(format('SELECT api.case_share(sha256(%L::bytea), '
@@ -60,8 +54,8 @@ WHERE login = 'inv.off';
 
 SELECT pg_temp.named_case('K') \g /dev/null
 
-SELECT is(pg_temp.names(pg_temp.targets('tok-coordinator',
-    pg_temp.cid('K'))), ARRAY['KMar Unit', 'Sep Police Two',
+SELECT is(pg_temp.item_field(pg_temp.targets('tok-coordinator',
+    pg_temp.cid('K')), 'name'), ARRAY['KMar Unit', 'Sep Police Two',
     'Test Police'],
     'the agencies with an active investigator key or person, by name');
 SELECT is(pg_temp.targets('tok-coordinator', pg_temp.cid('K'))->'body'
@@ -82,8 +76,8 @@ SELECT is((SELECT array_agg(s) FROM (
         'a0000000-0000-4000-8000-000000000002')) q),
     ARRAY['agency_id', 'agency_id', 'agency_id'],
     'and refuses the unlisted ones (422 agency_id)');
-SELECT is(pg_temp.names(pg_temp.targets('tok-coordinator',
-    pg_temp.cid('K'))), ARRAY['KMar Unit', 'Sep Police Two',
+SELECT is(pg_temp.item_field(pg_temp.targets('tok-coordinator',
+    pg_temp.cid('K')), 'name'), ARRAY['KMar Unit', 'Sep Police Two',
     'Test Police'], 'a case already shared lists them still');
 
 SELECT pg_temp.targets('tok-coordinator-vr01', pg_temp.cid('K'),

@@ -50,24 +50,19 @@ SELECT cmp_ok((SELECT count(*)::int FROM nrm_rel WHERE relkind = 'r'), '>',
 -- ---------------------------------------------------------------------
 -- nrm_app: permission denied on every relation, for every command.
 -- ---------------------------------------------------------------------
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'SELECT 1 FROM %s LIMIT 1', '{r,p,v,m,f,S}')$$,
-    'nrm_app: SELECT on every table, view and sequence is denied');
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'INSERT INTO %s DEFAULT VALUES', '{r,p,v,f}')$$,
-    'nrm_app: INSERT into every table is denied');
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'UPDATE %1$s SET %2$s = %2$s WHERE false', '{r,p,v,f}')$$,
-    'nrm_app: UPDATE of every table is denied');
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'DELETE FROM %s WHERE false', '{r,p,v,f}')$$,
-    'nrm_app: DELETE from every table is denied');
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'TRUNCATE %s', '{r,p}')$$,
-    'nrm_app: TRUNCATE of every table is denied');
-SELECT is_empty($$SELECT * FROM pg_temp.not_denied('nrm_app',
-    'SELECT nextval(%L)', '{S}')$$,
-    'nrm_app: nextval of every sequence is denied');
+SELECT is_empty(format($$SELECT * FROM pg_temp.not_denied('nrm_app', %L,
+    %L)$$, t.sql, t.kinds), 'nrm_app: ' || t.what || ' is denied')
+FROM (VALUES
+    ('SELECT 1 FROM %s LIMIT 1', '{r,p,v,m,f,S}',
+        'SELECT on every table, view and sequence'),
+    ('INSERT INTO %s DEFAULT VALUES', '{r,p,v,f}',
+        'INSERT into every table'),
+    ('UPDATE %1$s SET %2$s = %2$s WHERE false', '{r,p,v,f}',
+        'UPDATE of every table'),
+    ('DELETE FROM %s WHERE false', '{r,p,v,f}', 'DELETE from every table'),
+    ('TRUNCATE %s', '{r,p}', 'TRUNCATE of every table'),
+    ('SELECT nextval(%L)', '{S}', 'nextval of every sequence')) t(sql, kinds,
+    what);
 SELECT is_empty($$
     SELECT r.rel, p FROM nrm_rel r,
         unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']) p

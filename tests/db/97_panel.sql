@@ -39,11 +39,6 @@ BEGIN
 	RETURN v_id;
 END
 $$;
-CREATE FUNCTION pg_temp.last_event(p_action text) RETURNS audit.event
-LANGUAGE sql STABLE AS $$
-	SELECT * FROM audit.event WHERE action = p_action
-	ORDER BY id DESC LIMIT 1
-$$;
 CREATE FUNCTION pg_temp.pid(p_name text) RETURNS uuid
 LANGUAGE sql STABLE AS $$
 	SELECT id FROM auth.person WHERE login = 'panel.' || p_name
@@ -75,6 +70,15 @@ LANGUAGE sql AS $$
 	    '192.0.2.10', p_case, jsonb_build_object('outcome', p_outcome,
 	        'reason', CASE p_outcome WHEN 'positive' THEN 'indicators_met'
 	        ELSE 'insufficient_information' END) || p_extra))
+$$;
+-- Members a1, a2, ... vote p_outcomes[1], p_outcomes[2], ... in turn.
+CREATE FUNCTION pg_temp.votes(p_case uuid, p_outcomes text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1 .. cardinality(p_outcomes) LOOP
+		PERFORM pg_temp.vote('sess-a' || i, p_case, p_outcomes[i]);
+	END LOOP;
+END
 $$;
 CREATE FUNCTION pg_temp.recuse(p_token text, p_case uuid,
     p_reason text DEFAULT 'conflict_of_interest') RETURNS jsonb
@@ -378,8 +382,7 @@ SELECT is((SELECT row(e.object_id, e.person_id, e.outcome)::text
     'audited panel.recuse, with the person');
 SELECT is(pg_temp.vote('sess-a3', pg_temp.cid('Q'), 'positive')
     ->'problem'->>'code', 'conflict', 'a recused member does not vote');
-SELECT pg_temp.vote('sess-a1', pg_temp.cid('Q'), 'positive');
-SELECT pg_temp.vote('sess-a2', pg_temp.cid('Q'), 'positive');
+SELECT pg_temp.votes(pg_temp.cid('Q'), ARRAY['positive', 'positive']);
 SELECT is(pg_temp.status(pg_temp.cid('Q')), 'stalled/inquorate',
     'two voters of a quorum of three: no decision (inquorate)');
 SELECT is((SELECT count(*)::int FROM ident.decision d
@@ -410,20 +413,16 @@ SELECT is(pg_temp.status(pg_temp.cid('QD')), 'stalled/inquorate',
 -- ---------------------------------------------------------------------
 SELECT pg_temp.ready('TIE');
 SELECT pg_temp.assign('tok-assessor', pg_temp.cid('TIE'), pg_temp.four());
-SELECT pg_temp.vote('sess-a1', pg_temp.cid('TIE'), 'positive');
-SELECT pg_temp.vote('sess-a2', pg_temp.cid('TIE'), 'negative');
-SELECT pg_temp.vote('sess-a3', pg_temp.cid('TIE'), 'positive');
-SELECT pg_temp.vote('sess-a4', pg_temp.cid('TIE'), 'negative');
+SELECT pg_temp.votes(pg_temp.cid('TIE'),
+    ARRAY['positive', 'negative', 'positive', 'negative']);
 SELECT is(pg_temp.status(pg_temp.cid('TIE')), 'stalled/tie',
     'majority: two against two stalls');
 
 SELECT pg_temp.ready('CAST');
 SELECT pg_temp.assign('tok-assessor', pg_temp.cid('CAST'), pg_temp.four(),
     't_casting');
-SELECT pg_temp.vote('sess-a1', pg_temp.cid('CAST'), 'negative');
-SELECT pg_temp.vote('sess-a2', pg_temp.cid('CAST'), 'positive');
-SELECT pg_temp.vote('sess-a3', pg_temp.cid('CAST'), 'positive');
-SELECT pg_temp.vote('sess-a4', pg_temp.cid('CAST'), 'negative');
+SELECT pg_temp.votes(pg_temp.cid('CAST'),
+    ARRAY['negative', 'positive', 'positive', 'negative']);
 SELECT is(pg_temp.status(pg_temp.cid('CAST')), 'decided/negative',
     'chair''s casting vote: a tie goes the chair''s way');
 SELECT is(jsonb_array_length(pg_temp.pget('tok-assessor',
@@ -438,9 +437,8 @@ SELECT is(pg_temp.assign('tok-assessor', pg_temp.cid('CAST2'),
 SELECT pg_temp.ready('UN');
 SELECT pg_temp.assign('tok-assessor', pg_temp.cid('UN'), pg_temp.three(),
     't_unanimity');
-SELECT pg_temp.vote('sess-a1', pg_temp.cid('UN'), 'positive');
-SELECT pg_temp.vote('sess-a2', pg_temp.cid('UN'), 'positive');
-SELECT pg_temp.vote('sess-a3', pg_temp.cid('UN'), 'negative');
+SELECT pg_temp.votes(pg_temp.cid('UN'),
+    ARRAY['positive', 'positive', 'negative']);
 SELECT is(pg_temp.status(pg_temp.cid('UN')), 'stalled/split',
     'unanimity: one dissent and no decision');
 SELECT pg_temp.ready('UN2');

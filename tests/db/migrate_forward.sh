@@ -412,9 +412,16 @@ acl() {
 	    proacl FROM pg_proc WHERE pronamespace::regnamespace::text NOT IN
 	    ('pg_catalog', 'information_schema') ORDER BY 1"
 }
+# The repeatable files a database records, with their checksums.
+reps() {
+	su_psql "$1" -c "SELECT name, checksum FROM nrm.schema_repeatable
+	    ORDER BY name COLLATE \"C\""
+}
 # released_forward TAG COMMIT: a database migrated with the sql/ of
-# COMMIT migrates forward with today's to a fresh one's schema and
-# function access lists.
+# COMMIT migrates forward with today's to a fresh one's schema, function
+# access lists and record of repeatable files (a file renamed or split
+# since, as 30_cases.sql and 50_tracks.sql at stop 29, leaves no row and
+# no function behind).
 released_forward() {
 	local db=${DB}_$1
 	new_db "$db"
@@ -424,7 +431,8 @@ released_forward() {
 	        --dir "$T/$1/sql" &&
 	    "$NRMCTL" --database-url "$(url "$db")" migrate --dir sql &&
 	    diff -u "$T/schema.new" <(dump --schema-only "$db") &&
-	    diff -u <(acl ${DB}_new) <(acl "$db")
+	    diff -u <(acl ${DB}_new) <(acl "$db") &&
+	    diff -u <(reps ${DB}_new) <(reps "$db")
 }
 
 # A database as stop 25 left it (commit $NRM_STOP25, 8464346: the three
