@@ -87,15 +87,18 @@ CREATE OR REPLACE FUNCTION api.audit_person(p_person_id uuid, p_key_id uuid,
     p_object_id text, p_purpose text, p_outcome text, p_reason text,
     p_request_id text, p_client inet)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+	-- PL/pgSQL, as api.audit: the INSERT planned once a session.
 	INSERT INTO audit.event (person_id, api_key_id, agency_id, role,
 	    action, object_type, object_id, purpose, outcome, reason,
 	    request_id, client_addr)
 	VALUES (p_person_id, p_key_id, p_agency_id, p_role, p_action,
 	    p_object_type, p_object_id, p_purpose, p_outcome, p_reason,
-	    p_request_id, p_client)
+	    p_request_id, p_client);
+END
 $$;
 COMMENT ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text,
     text, text, text, text, text, inet) IS

@@ -480,6 +480,11 @@ CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
     p_limit integer DEFAULT 50, p_mine boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- One plan a session for the page's statement: with the planner's
+-- default, PostgreSQL judged the generic plan costlier than a custom one
+-- and planned the page again at every call, 30% of its CPU
+-- (docs/performance.md).  The plan is the same index walk either way.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
 	v_p record;

@@ -2,7 +2,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 \ir catalog.psql
 
 -- nrm.schema_version: one row per file, in order, with checksums.
@@ -153,6 +153,11 @@ SELECT ok(pg_temp.plan_of($$SELECT care.sealed_ok(b, 5),
     FROM (VALUES ('\x01'::bytea, gen_random_uuid())) v(b, k)$$)
     ~ 'get_byte.*hashtextextended.*nextval',
     'the planner inlines the three helpers (their bodies in the plan)');
+-- The inbox page is planned once a session, not at every call
+-- (docs/performance.md).
+SELECT ok((SELECT p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan']
+    FROM pg_proc p WHERE p.oid = 'api.inbox(bytea,text,inet,text,text,jsonb,text,integer,boolean)'::regprocedure),
+    'api.inbox keeps one generic plan a session');
 -- Issue 14 changed this: the doors and the gate's functions are
 -- SECURITY DEFINER (api_definer_extra, catalog.psql).
 SELECT is_empty($$SELECT sig FROM api_definer_extra$$,
