@@ -3,7 +3,7 @@
 # PostgreSQL CPU per call of the statement nrmd sends, in two databases
 # of one cluster (issue 16, docs/performance.md).
 #
-#   scripts/bench-sql.sh intake|inbox FILE...
+#   scripts/bench-sql.sh intake|inbox|case FILE...
 #
 #   BENCH_SECONDS=8        length of each measured run
 #   BENCH_MODES="A B B A A B"  the runs, in order (A: the database as
@@ -13,17 +13,18 @@
 #
 # Set-up (scripts/bench-lib.sh): a throwaway cluster, migrations, a
 # reporter key, a coordinator key of VR13 (where bench/body.json routes);
-# for inbox, 500 signals stored into VR13 through bin/nrmd
-# (bench/longpoll.py seed); for intake, the parameters of one real
-# intake captured from nrmd (bench/params.py, as scripts/bench.sh).
+# for inbox and case, 500 signals stored into VR13 through bin/nrmd
+# (bench/longpoll.py seed; case reads the first of their cases, as the
+# coordinator); for intake, the parameters of one real intake captured
+# from nrmd (bench/params.py, as scripts/bench.sh).
 # Then database nrm_b is made from nrm (CREATE DATABASE ... TEMPLATE) and
 # FILE... are applied to it with psql as nrm_owner, in order, stopping
 # at the first error: the old or new definitions to compare, for example
 # `git show REV:sql/api/10_common.sql` saved to a file, followed by
 # sql/api/99_doors.sql (a repeatable file re-applied alone re-grants
 # only its own functions; the doors' file restores the whole set).
-# Each run is pgbench -M prepared (bench/intake.pgbench or
-# bench/inbox.pgbench, -c BENCH_CONNS -j 2) after VACUUM ANALYZE and a
+# Each run is pgbench -M prepared (bench/intake.pgbench,
+# bench/inbox.pgbench or bench/case_get.pgbench, -c BENCH_CONNS -j 2) after VACUUM ANALYZE and a
 # CHECKPOINT, with the CPU time of the cluster's processes taken around
 # it; a failed transaction fails the script.  Output: one line per run
 # (RESULT side tps, PostgreSQL CPU per call in microseconds, p50 and
@@ -40,7 +41,7 @@ usage() {
 }
 case ${1:-} in
 -h | --help) usage 0 ;;
-intake | inbox) KIND=$1 ;;
+intake | inbox | case) KIND=$1 ;;
 *) usage ;;
 esac
 shift
@@ -96,9 +97,17 @@ else
 	BENCH_TOKEN=$TOKEN python3 bench/longpoll.py seed --url "$URL" \
 	    --count 500 --region VR13 --tag hot >/dev/null
 	stop_nrmd
-	PGB_ARGS=(-n -M prepared -f bench/inbox.pgbench -D n=0
-		-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open
-		-D limit=50)
+	if [ "$KIND" = inbox ]; then
+		PGB_ARGS=(-n -M prepared -f bench/inbox.pgbench -D n=0
+			-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open
+			-D limit=50)
+	else
+		CASE_ID=$(sql "SELECT id FROM care.case
+		    WHERE region_code = 'VR13' ORDER BY inbox_seq LIMIT 1")
+		PGB_ARGS=(-n -M prepared -f bench/case_get.pgbench -D n=0
+			-D "token_hash=$CO_HASH" -D client=127.0.0.1
+			-D "case_id=$CASE_ID")
+	fi
 fi
 
 sql "CREATE DATABASE nrm_b TEMPLATE nrm" >/dev/null
