@@ -265,6 +265,74 @@ json_lex_value(struct json_lex *lx, int depth)
 }
 
 /*
+ * Within the object at lx->p, the value of member path[0] (descending
+ * through path[1..n) as objects): its first byte in *start, the byte
+ * after it in *end.  Keys are compared byte for byte as written (a key
+ * spelled with an escape does not match).
+ */
+static bool
+json_lex_member(struct json_lex *lx, const char *const *path, int n, int depth,
+    const char **start, const char **end)
+{
+	size_t want = strlen(path[0]);
+
+	if (depth > NRM_JSON_MAX_DEPTH)
+		return json_lex_fail(lx, lx->p, "nested too deeply");
+	json_lex_ws(lx);
+	if (lx->p >= lx->end || *lx->p != '{')
+		return json_lex_fail(lx, lx->p, "expected an object");
+	lx->p++;
+	for (;;) {
+		const char *key;
+		bool match;
+
+		json_lex_ws(lx);
+		if (lx->p >= lx->end || *lx->p != '"')
+			return json_lex_fail(lx, lx->p, "no such member");
+		key = lx->p + 1;
+		if (!json_lex_string(lx))
+			return false;
+		match = (size_t)(lx->p - 1 - key) == want &&
+		    memcmp(key, path[0], want) == 0;
+		json_lex_ws(lx);
+		if (lx->p >= lx->end || *lx->p != ':')
+			return json_lex_fail(lx, lx->p, "expected ':'");
+		lx->p++;
+		json_lex_ws(lx);
+		if (match && n > 1)
+			return json_lex_member(
+			    lx, path + 1, n - 1, depth + 1, start, end);
+		*start = lx->p;
+		if (!json_lex_value(lx, depth + 1))
+			return false;
+		if (match) {
+			*end = lx->p;
+			return true;
+		}
+		json_lex_ws(lx);
+		if (lx->p < lx->end && *lx->p == ',') {
+			lx->p++;
+			continue;
+		}
+		return json_lex_fail(lx, lx->p, "no such member");
+	}
+}
+
+int
+nrm_json_member_span(const char *text, size_t len, const char *const *path,
+    int n, size_t *start, size_t *end)
+{
+	struct json_lex lx = {.p = text, .end = text + len};
+	const char *s = NULL, *e = NULL;
+
+	if (n < 1 || !json_lex_member(&lx, path, n, 0, &s, &e))
+		return NRM_ERR;
+	*start = (size_t)(s - text);
+	*end = (size_t)(e - text);
+	return NRM_OK;
+}
+
+/*
  * The first byte of text[0..len) that breaks strict UTF-8 (or is NUL),
  * or len.
  */

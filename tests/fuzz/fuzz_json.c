@@ -1,6 +1,7 @@
 /*
  * fuzz_json.c - libFuzzer target for the strict JSON reader
- * (nrm_json_parse and the member/text helpers): any bytes must be
+ * (nrm_json_parse, the member/text helpers and nrm_json_member_span):
+ * any bytes must be
  * accepted or refused without a crash, a leak or undefined behaviour;
  * a refusal fills the error; an accepted text is valid UTF-8, and the
  * tree cJSON prints back from it is accepted again (no duplicate keys,
@@ -49,6 +50,33 @@ fuzz_walk(const cJSON *v, const char *path, int depth)
 	}
 }
 
+/*
+ * nrm_json_member_span over any bytes: a span it finds lies inside the
+ * text and is itself one strict JSON value.
+ */
+static void
+fuzz_span(const char *text, size_t size)
+{
+	static const char *const path[] = {"body", "items"};
+	struct nrm_error err;
+	cJSON *v = NULL;
+	size_t s, e;
+
+	for (int n = 1; n <= 2; n++) {
+		if (nrm_json_member_span(text, size, path + 2 - n, n, &s, &e) !=
+		    NRM_OK)
+			continue;
+		fuzz_check(s < e && e <= size);
+		if (nrm_utf8_valid(text + s, e - s)) {
+			fuzz_check(nrm_json_parse(&v, text + s, e - s, NULL,
+				       &err) == NRM_OK ||
+			    err.code == NRM_E_VALIDATION);
+			cJSON_Delete(v);
+			v = NULL;
+		}
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t at = 0;
 
 	nrm_error_clear(&err);
+	fuzz_span((const char *)data, size);
 	if (nrm_json_parse(&root, (const char *)data, size, &at, &err) !=
 	    NRM_OK) {
 		fuzz_check(root == NULL);

@@ -1,8 +1,8 @@
 /*
  * test_json.c - the strict JSON reader (nrm-core/json.c), table-driven:
  * every refusal with its code, field and detail, the byte offset of a
- * fault, the one definition of blank, paths, member matching and the
- * text and boolean helpers.
+ * fault, the one definition of blank, paths, member matching, the
+ * text and boolean helpers and where a member's value stands.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,6 +439,52 @@ test_str(void **state)
 	cJSON_Delete(v);
 }
 
+/* nrm_json_member_span: where a member's value stands, or a refusal. */
+static void
+test_member_span(void **state)
+{
+	static const char *const body_items[] = {"body", "items"};
+	static const char *const top_b[] = {"b"};
+	static const struct {
+		const char *text;
+		const char *const *path;
+		int n;
+		const char *value; /* NULL: refused */
+	} cases[] = {
+	    {"{\"body\": {\"items\": [{\"a\": \"]}\"}], \"x\": 1}, "
+	     "\"status\": 200}",
+		body_items, 2, "[{\"a\": \"]}\"}]"},
+	    {"{\"status\":200,\"body\":{\"n\":[1,{\"items\":2}],\"items\":[]}}",
+		body_items, 2, "[]"},
+	    {"{\"a\":\"b\\\"\",\"b\":true}", top_b, 1, "true"},
+	    {"{\"a\":1,\"b\":-2.5e3,\"c\":", top_b, 1, "-2.5e3"},
+	    {"{\"b\":{} , \"b\":1}", top_b, 1, "{}"},
+	    {"{\"a\":1}", top_b, 1, NULL},
+	    {"{\"\\u0062\":1}", top_b, 1, NULL},
+	    {"{\"body\":[],\"items\":1}", body_items, 2, NULL},
+	    {"[{\"b\":1}]", top_b, 1, NULL},
+	    {"{\"a\":tru,\"b\":1}", top_b, 1, NULL},
+	    {"{\"a\":\"unterminated", top_b, 1, NULL},
+	    {"", top_b, 1, NULL},
+	    {"{\"b\":1}", top_b, 0, NULL},
+	};
+	size_t i, s, e;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = nrm_json_member_span(cases[i].text,
+		    strlen(cases[i].text), cases[i].path, cases[i].n, &s, &e);
+
+		if (cases[i].value == NULL) {
+			assert_int_equal(rc, NRM_ERR);
+			continue;
+		}
+		assert_int_equal(rc, NRM_OK);
+		assert_int_equal(e - s, strlen(cases[i].value));
+		assert_memory_equal(cases[i].text + s, cases[i].value, e - s);
+	}
+}
+
 int
 main(void)
 {
@@ -452,6 +498,7 @@ main(void)
 	    cmocka_unit_test(test_parse_object),
 	    cmocka_unit_test(test_text_and_bool),
 	    cmocka_unit_test(test_str),
+	    cmocka_unit_test(test_member_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,6 +80,19 @@ int nrm_json_parse_object(cJSON **out, const char *text, size_t len,
     struct nrm_error *err) NRM_MUSTCHECK;
 
 /*
+ * Where the value of member path[0].path[1]...path[n-1] stands in the
+ * JSON text text[0..len) (an object, each path element but the last an
+ * object member): text[*start..*end).  The text is read with the strict
+ * syntax check of nrm_json_parse, up to the member's end only (what
+ * follows is not read); keys are compared byte for byte as written.
+ * NRM_OK, or NRM_ERR when the text is not such an object up to there
+ * or holds no such member.  No tree is built: how nrmd passes a
+ * large member through (the inbox's items) while it reshapes the rest.
+ */
+int nrm_json_member_span(const char *text, size_t len, const char *const *path,
+    int n, size_t *start, size_t *end) NRM_MUSTCHECK;
+
+/*
  * Paths: "parent.key" ("key" at the top) into buf[NRM_JSON_PATH_MAX];
  * when the key may not be shown, buf is the parent and the result false.
  * nrm_json_path_index writes "parent[i]".  Over-long paths are cut.
