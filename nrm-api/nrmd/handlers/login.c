@@ -665,8 +665,6 @@ nrm_h_session(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 
-	if (nrm_auth_token(r) != NRM_OK)
-		return;
 	nrm_dbapi_begin(&call, r);
 	if (strcmp(r->endpoint->method, "GET") == 0)
 		nrm_dbapi_send(r, NRM_STMT_SESSION_GET, &call, NULL);
