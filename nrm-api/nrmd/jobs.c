@@ -38,19 +38,12 @@ struct jobs_job {
 	int armed_s; /* the interval the timer was last armed with */
 	bool pending; /* its query is out */
 	bool deferred; /* this tick found the pool not ready */
-	uint64_t ticks;
 };
 
 struct nrm_jobs {
 	struct nrm_app *app;
 	struct jobs_job job[NRM_JOB__COUNT];
-	uint64_t escalations;
-	uint64_t audit_sealed;
-	uint64_t retention_erased;
-	int64_t audit_unsealed; /* after the last seal; -1 not yet known */
-	int64_t seal_behind_since; /* unix s the queue was first left
-				      non-empty, 0 when it was emptied */
-	int64_t checkpoint_ok_at; /* unix s the head was last covered */
+	struct nrm_jobs_stats st; /* what nrm_jobs_stats() reports */
 	int64_t plaintext_next; /* unix s of the next plaintext count */
 };
 
@@ -140,7 +133,7 @@ jobs_tick(evutil_socket_t fd, short what, void *arg)
 
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
-	j->ticks++;
+	j->jobs->st.ticks[j->id]++;
 	j->deferred = false;
 	jobs_table[j->id].run(j);
 	if (j->deferred && jobs_interval(j) > JOBS_DEFER_S) {
@@ -227,18 +220,18 @@ jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	j->pending = false;
 	if (n > 0)
-		jobs->audit_sealed += (uint64_t)n;
+		jobs->st.audit_sealed += (uint64_t)n;
 	/*
 	 * The queue this seal left behind ("busy": another daemon seals,
 	 * and this one learns nothing).  Seal lag: how long it has not been
 	 * left empty.
 	 */
 	if (cJSON_IsNumber(u)) {
-		jobs->audit_unsealed = (int64_t)u->valuedouble;
-		if (jobs->audit_unsealed == 0)
-			jobs->seal_behind_since = 0;
-		else if (jobs->seal_behind_since == 0)
-			jobs->seal_behind_since = (int64_t)time(NULL);
+		jobs->st.audit_unsealed = (int64_t)u->valuedouble;
+		if (jobs->st.audit_unsealed == 0)
+			jobs->st.seal_behind_since = 0;
+		else if (jobs->st.seal_behind_since == 0)
+			jobs->st.seal_behind_since = (int64_t)time(NULL);
 	}
 	cJSON_Delete(o);
 	/* A full batch: more are waiting, seal on at once. */
@@ -276,7 +269,7 @@ jobs_checkpoint_done(
 		/* written, or skipped: the head is covered either way */
 		if (nrm_checkpoints_add(cp, (int64_t)pos, hash->valuestring,
 			(int64_t)time(NULL)) == NRM_OK)
-			j->jobs->checkpoint_ok_at = (int64_t)time(NULL);
+			j->jobs->st.checkpoint_ok_at = (int64_t)time(NULL);
 		else
 			nrm_error("could not write an audit checkpoint");
 	}
@@ -300,7 +293,7 @@ jobs_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	double n = jobs_done(j, outcome, res, "escalated");
 
 	if (n > 0) {
-		j->jobs->escalations += (uint64_t)n;
+		j->jobs->st.escalations += (uint64_t)n;
 		nrm_info("escalated overdue cases to the national desk "
 			 "count=%d",
 		    (int)n);
@@ -373,7 +366,7 @@ jobs_retention_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	if (n <= 0)
 		return;
-	j->jobs->retention_erased += (uint64_t)n;
+	j->jobs->st.retention_erased += (uint64_t)n;
 	nrm_info("erased personal data on schedule count=%d", (int)n);
 	/* A full batch: more are due, erase on at once. */
 	if (n >= j->jobs->app->cfg.retention_batch)
@@ -539,10 +532,10 @@ nrm_jobs_start(struct nrm_app *app)
 	struct nrm_jobs *jobs = nrm_xcalloc(1, sizeof(*jobs));
 
 	jobs->app = app;
-	jobs->audit_unsealed = -1;
+	jobs->st.audit_unsealed = -1;
 	/* the age of the first checkpoint counts from start-up */
 	if (app->checkpoints != NULL)
-		jobs->checkpoint_ok_at = (int64_t)time(NULL);
+		jobs->st.checkpoint_ok_at = (int64_t)time(NULL);
 	app->coverage.warn = true;
 	for (int i = 0; i < NRM_JOB__COUNT; i++) {
 		struct jobs_job *j = &jobs->job[i];
@@ -583,14 +576,7 @@ nrm_jobs_reload(struct nrm_jobs *jobs)
 void
 nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out)
 {
-	for (int i = 0; i < NRM_JOB__COUNT; i++)
-		out->ticks[i] = jobs->job[i].ticks;
-	out->escalations = jobs->escalations;
-	out->audit_sealed = jobs->audit_sealed;
-	out->retention_erased = jobs->retention_erased;
-	out->audit_unsealed = jobs->audit_unsealed;
-	out->seal_behind_since = jobs->seal_behind_since;
-	out->checkpoint_ok_at = jobs->checkpoint_ok_at;
+	*out = jobs->st;
 }
 
 void
