@@ -439,20 +439,8 @@ test_str(void **state)
 	cJSON_Delete(v);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_table),
-	    cmocka_unit_test(test_many_keys),
-	    cmocka_unit_test(test_blank),
-	    cmocka_unit_test(test_control),
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_members),
-	    cmocka_unit_test(test_parse_object),
-	    cmocka_unit_test(test_text_and_bool),
-	    cmocka_unit_test(test_str),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_parse_table),
+    cmocka_unit_test(test_many_keys), cmocka_unit_test(test_blank),
+    cmocka_unit_test(test_control), cmocka_unit_test(test_paths),
+    cmocka_unit_test(test_members), cmocka_unit_test(test_parse_object),
+    cmocka_unit_test(test_text_and_bool), cmocka_unit_test(test_str))
