@@ -167,6 +167,19 @@ jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
 		j->pending = true;
 }
 
+/* jobs_send() with one integer parameter, unless the daemon drains. */
+static void
+jobs_send_int(struct jobs_job *j, enum nrm_stmt stmt, int value, nrm_db_cb done)
+{
+	char text[16];
+	const char *v[1] = {text};
+
+	if (jobs_draining(j->jobs))
+		return;
+	snprintf(text, sizeof(text), "%d", value);
+	jobs_send(j, stmt, 1, v, true, done);
+}
+
 /*
  * The jsonb answer of a job's query, parsed; NULL (after a warning
  * unless the pool was only unavailable) when the query failed.
@@ -242,13 +255,7 @@ jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 static void
 jobs_seal(struct jobs_job *j)
 {
-	char limit[16];
-	const char *v[1] = {limit};
-
-	if (jobs_draining(j->jobs))
-		return;
-	snprintf(limit, sizeof(limit), "%d", JOBS_SEAL_BATCH);
-	jobs_send(j, NRM_STMT_AUDIT_SEAL, 1, v, true, jobs_seal_done);
+	jobs_send_int(j, NRM_STMT_AUDIT_SEAL, JOBS_SEAL_BATCH, jobs_seal_done);
 }
 
 /* --- checkpoint ------------------------------------------------------ */
@@ -300,13 +307,11 @@ jobs_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	}
 }
 
+/* At most 100 cases a sweep. */
 static void
 jobs_sweep(struct jobs_job *j)
 {
-	const char *v[1] = {"100"};
-
-	if (!jobs_draining(j->jobs))
-		jobs_send(j, NRM_STMT_ESCALATE, 1, v, true, jobs_sweep_done);
+	jobs_send_int(j, NRM_STMT_ESCALATE, 100, jobs_sweep_done);
 }
 
 /* --- long-poll recheck ----------------------------------------------- */
@@ -469,14 +474,8 @@ jobs_coverage_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 static void
 jobs_coverage(struct jobs_job *j)
 {
-	char silent[16];
-	const char *v[1] = {silent};
-
-	if (jobs_draining(j->jobs))
-		return;
-	snprintf(silent, sizeof(silent), "%d",
-	    j->jobs->app->cfg.coverage_silent_after);
-	jobs_send(j, NRM_STMT_COVERAGE, 1, v, true, jobs_coverage_done);
+	jobs_send_int(j, NRM_STMT_COVERAGE,
+	    j->jobs->app->cfg.coverage_silent_after, jobs_coverage_done);
 }
 
 /* --- plaintext ------------------------------------------------------- */
