@@ -195,75 +195,47 @@ $(BIN)/nrmctl: $(NRMCTL_OBJ) $(COMMON_OBJ) $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_CTL)
 
-# Unit tests link nrm-core alone (plus cmocka); test_config also links
-# the config module, which is pure apart from reading its file.
+# Unit tests link nrm-core alone (plus cmocka) by this one rule.  A test
+# that needs more names the objects it links as prerequisites, its
+# libraries in UNIT_LIBS and its include path in INC.
+UNIT_LIBS = $(LDLIBS_CORE)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libnrmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
-
-$(BUILD)/tests/unit/test_config: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_config: tests/unit/test_config.c \
-    $(BUILD)/nrm-api/nrmd/config.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE)
-
-# test_crypto links the crypto module and OpenSSL.
-$(BUILD)/tests/unit/test_crypto: INC = $(INC_COMMON)
-$(BUILD)/tests/unit/test_crypto: tests/unit/test_crypto.c \
-    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# test_pubsign links a publication's hash and signature (+ crypto, util).
-$(BUILD)/tests/unit/test_pubsign: INC = $(INC_COMMON)
-$(BUILD)/tests/unit/test_pubsign: tests/unit/test_pubsign.c \
-    $(BUILD)/nrm-api/common/pubsign.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# test_fieldcrypt links the envelope of personal data and crypto.c.
-$(BUILD)/tests/unit/test_fieldcrypt: INC = $(INC_COMMON)
-$(BUILD)/tests/unit/test_fieldcrypt: tests/unit/test_fieldcrypt.c \
-    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/nrm-api/common/keyfile.o $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# test_kekset links the KEK set on top of the envelope.
-$(BUILD)/tests/unit/test_kekset: INC = $(INC_COMMON)
-$(BUILD)/tests/unit/test_kekset: tests/unit/test_kekset.c \
-    $(BUILD)/nrm-api/common/kekset.o $(BUILD)/nrm-api/common/kekhsm.o \
-    $(BUILD)/nrm-api/common/fieldcrypt.o $(BUILD)/nrm-api/common/keyfile.o \
-    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# test_auditchain links the audit-chain formats (+ crypto, util, log)
-# and nrmd's checkpoint file on top of them.
-$(BUILD)/tests/unit/test_auditchain: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_auditchain: tests/unit/test_auditchain.c \
-    $(BUILD)/nrm-api/common/auditchain.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/nrm-api/nrmd/checkpoint.o \
-    $(BUILD)/nrm-api/common/util.o $(BUILD)/nrm-api/common/log.o \
-    $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# test_password and test_totp link their credential module, crypto,
-# OpenSSL, libargon2 and cracklib.
-CRED_TESTS = $(BUILD)/tests/unit/test_password $(BUILD)/tests/unit/test_totp
-$(BUILD)/tests/unit/test_password: $(BUILD)/nrm-api/common/password.o
-$(BUILD)/tests/unit/test_totp: $(BUILD)/nrm-api/common/totp.o
-$(CRED_TESTS): INC = $(INC_COMMON)
-$(CRED_TESTS): $(BUILD)/tests/unit/%: tests/unit/%.c \
-    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h %.a,$^) \
-	  $(BUILD)/libnrmcore.a -lcmocka $(LDLIBS_CORE) -lcrypto -largon2 -lcrack
+	  $(BUILD)/libnrmcore.a -lcmocka $(UNIT_LIBS)
+
+UNIT_DIR = $(BUILD)/tests/unit
+COMMON_DIR = $(BUILD)/nrm-api/common
+
+# test_config also links the config module, which is pure apart from
+# reading its file.
+$(UNIT_DIR)/test_config: INC = $(INC_NRMD)
+$(UNIT_DIR)/test_config: $(BUILD)/nrm-api/nrmd/config.o \
+    $(COMMON_DIR)/log.o $(COMMON_DIR)/util.o
+
+# The tests of common/ modules that link crypto.c and OpenSSL: crypto
+# alone; a publication's hash and signature; the envelope of personal
+# data; the KEK set on top of it; the audit-chain formats and nrmd's
+# checkpoint file on top of them; the credentials (+ libargon2, cracklib).
+CRYPTO_TESTS = $(addprefix $(UNIT_DIR)/test_,crypto pubsign fieldcrypt \
+               kekset auditchain password totp)
+$(CRYPTO_TESTS): INC = $(INC_COMMON)
+$(CRYPTO_TESTS): UNIT_LIBS = $(LDLIBS_CORE) -lcrypto
+$(CRYPTO_TESTS): $(COMMON_DIR)/crypto.o
+$(UNIT_DIR)/test_pubsign: $(COMMON_DIR)/pubsign.o $(COMMON_DIR)/util.o \
+    $(COMMON_DIR)/log.o
+$(UNIT_DIR)/test_fieldcrypt: $(COMMON_DIR)/fieldcrypt.o \
+    $(COMMON_DIR)/keyfile.o
+$(UNIT_DIR)/test_kekset: $(COMMON_DIR)/kekset.o $(COMMON_DIR)/kekhsm.o \
+    $(COMMON_DIR)/fieldcrypt.o $(COMMON_DIR)/keyfile.o
+$(UNIT_DIR)/test_auditchain: INC = $(INC_NRMD)
+$(UNIT_DIR)/test_auditchain: $(COMMON_DIR)/auditchain.o \
+    $(BUILD)/nrm-api/nrmd/checkpoint.o $(COMMON_DIR)/util.o \
+    $(COMMON_DIR)/log.o
+$(UNIT_DIR)/test_password: $(COMMON_DIR)/password.o
+$(UNIT_DIR)/test_totp: $(COMMON_DIR)/totp.o
+$(UNIT_DIR)/test_password $(UNIT_DIR)/test_totp: \
+    UNIT_LIBS = $(LDLIBS_CORE) -lcrypto -largon2 -lcrack
 
 # test_http_alone links the HTTP edge, auth and the api.* call path with
 # the pool and what they need from common/ and nrm-core, but NOT daemon.o
@@ -272,53 +244,38 @@ HTTP_ALONE_OBJ = $(addprefix $(BUILD)/nrm-api/nrmd/,http.o req.o framing.o \
                  hist.o auth.o dbapi.o db.o db_queue.o db_stmt.o conn.o \
                  problem.o tls.o session.o \
                  config.o guard.o flood.o) \
-                 $(addprefix $(BUILD)/nrm-api/common/,log.o util.o crypto.o \
+                 $(addprefix $(COMMON_DIR)/,log.o util.o crypto.o \
                  pgnotice.o keyfile.o)
-$(BUILD)/tests/unit/test_http_alone: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_http_alone: tests/unit/test_http_alone.c \
-    $(HTTP_ALONE_OBJ) $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) -lcmocka $(LDLIBS_API)
+$(UNIT_DIR)/test_http_alone: INC = $(INC_NRMD)
+$(UNIT_DIR)/test_http_alone: UNIT_LIBS = $(LDLIBS_API)
+$(UNIT_DIR)/test_http_alone: $(HTTP_ALONE_OBJ)
 
-# test_session_edge links the session edge alone: session.c, crypto.c
-# and OpenSSL, no daemon and no libevent.
-$(BUILD)/tests/unit/test_session_edge: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_session_edge: tests/unit/test_session_edge.c \
-    $(BUILD)/nrm-api/nrmd/session.o $(BUILD)/nrm-api/common/crypto.o \
-    $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
-	  -lcmocka $(LDLIBS_CORE) -lcrypto
-
-# Unit tests that link one nrmd module alone with crypto.c, util.c, log.c
-# and OpenSSL: no daemon, no libevent.  $(1): the test, $(2): the module
-# (test_backoff: the login backoff table; test_webroot: the console's tree;
-# test_coverage: the live coverage nrmd keeps; test_flood: the token
-# buckets and the rejected-token cache).
-define NRMD_ALONE
-$(BUILD)/tests/unit/$(1): INC = $(INC_NRMD)
-$(BUILD)/tests/unit/$(1): tests/unit/$(1).c $(BUILD)/nrm-api/nrmd/$(2).o \
-    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/nrm-api/common/util.o \
-    $(BUILD)/nrm-api/common/log.o $(BUILD)/libnrmcore.a
-	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) $$(EXTRA_LDFLAGS) -o $$@ $$(filter-out %.h,$$^) \
-	  -lcmocka $$(LDLIBS_CORE) -lcrypto
-endef
-$(eval $(call NRMD_ALONE,test_backoff,backoff))
-$(eval $(call NRMD_ALONE,test_webroot,webroot))
-$(eval $(call NRMD_ALONE,test_framing,framing))
-$(eval $(call NRMD_ALONE,test_coverage,coverage))
-$(eval $(call NRMD_ALONE,test_flood,flood))
+# Unit tests that link one nrmd module alone with crypto.c (and util.c,
+# log.c) and OpenSSL: no daemon, no libevent.  test_session_edge: the
+# session edge; test_backoff: the login backoff table; test_webroot: the
+# console's tree; test_framing: the strict edge; test_coverage: the live
+# coverage nrmd keeps; test_flood: the token buckets and the
+# rejected-token cache.
+NRMD_ALONE = $(addprefix $(UNIT_DIR)/test_,session_edge backoff webroot \
+             framing coverage flood)
+$(UNIT_DIR)/test_session_edge: $(BUILD)/nrm-api/nrmd/session.o
+$(UNIT_DIR)/test_backoff: $(BUILD)/nrm-api/nrmd/backoff.o
+$(UNIT_DIR)/test_webroot: $(BUILD)/nrm-api/nrmd/webroot.o
+$(UNIT_DIR)/test_framing: $(BUILD)/nrm-api/nrmd/framing.o
+$(UNIT_DIR)/test_coverage: $(BUILD)/nrm-api/nrmd/coverage.o
+$(UNIT_DIR)/test_flood: $(BUILD)/nrm-api/nrmd/flood.o
+$(NRMD_ALONE): INC = $(INC_NRMD)
+$(NRMD_ALONE): UNIT_LIBS = $(LDLIBS_CORE) -lcrypto
+$(NRMD_ALONE): $(COMMON_DIR)/crypto.o $(COMMON_DIR)/util.o \
+    $(COMMON_DIR)/log.o
 
 # test_workers links the pool alone (no daemon), libevent and pthreads,
 # and the password module for a real Argon2id verification through it.
-$(BUILD)/tests/unit/test_workers: INC = $(INC_NRMD)
-$(BUILD)/tests/unit/test_workers: tests/unit/test_workers.c \
-    $(BUILD)/nrm-api/nrmd/workers.o $(BUILD)/nrm-api/common/password.o \
-    $(BUILD)/nrm-api/common/crypto.o $(BUILD)/libnrmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(EXTRA_LDFLAGS) -o $@ $(filter-out %.h,$^) \
-	  -lcmocka $(LDLIBS_CORE) -levent_core -lpthread -lcrypto -largon2 -lcrack
+$(UNIT_DIR)/test_workers: INC = $(INC_NRMD)
+$(UNIT_DIR)/test_workers: UNIT_LIBS = $(LDLIBS_CORE) -levent_core -lpthread \
+    -lcrypto -largon2 -lcrack
+$(UNIT_DIR)/test_workers: $(BUILD)/nrm-api/nrmd/workers.o \
+    $(COMMON_DIR)/password.o $(COMMON_DIR)/crypto.o
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # cluster-lib.sh - what the cluster scripts (scripts/pg.sh, scripts/ha.sh)
 # share; sourced by them after they set ME (the name their messages
-# start with) and USAGE_END (the last line of their head comment, which
-# usage() prints).
+# start with), USAGE_END (the last line of their head comment, which
+# usage() prints) and COMMANDS (their subcommands, for dispatch()).
 
 die() {
 	printf '%s: %s\n' "$ME" "$*" >&2
@@ -12,6 +12,22 @@ die() {
 usage() {
 	sed -n "2,${USAGE_END}p" "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
+}
+
+# Run the sourcing script's subcommand $1 with the other arguments: the
+# function cmd_<$1, dashes as underscores> for a name in COMMANDS (set by
+# the sourcing script, in the order its messages list them); no command
+# or help: usage; another name: die naming the commands.
+dispatch() {
+	[ $# -ge 1 ] || usage
+	local cmd=$1
+	shift
+	case $cmd in
+	-h | --help | help) usage ;;
+	*' '*) ;;
+	*) case " $COMMANDS " in *" $cmd "*) "cmd_${cmd//-/_}" "$@"; return ;; esac ;;
+	esac
+	die "unknown command: $cmd (${COMMANDS// /, })"
 }
 
 # Absolute path of DIR without requiring it to exist.

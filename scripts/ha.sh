@@ -31,6 +31,7 @@ HOST=127.0.0.1
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 ME=ha.sh
 USAGE_END=17
+COMMANDS="up run down env state failover primary-pid settled drop"
 # shellcheck source=scripts/cluster-lib.sh
 . "$HERE/cluster-lib.sh"
 
@@ -342,20 +343,13 @@ cmd_env() {
 	printf "NRM_MONITOR_URL='%s'\n" "$(monitor_uri "$port")"
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case $cmd in
-up) cmd_up "$@" ;;
-run) cmd_run "$@" ;;
-down) cmd_down "$@" ;;
-env) cmd_env "$@" ;;
-state)
+cmd_state() {
 	[ $# -eq 1 ] || usage
 	DIR=$(abspath "$1")
 	autoctl show state --pgdata "$DIR/monitor"
-	;;
-failover)
+}
+
+cmd_failover() {
 	[ $# -eq 1 ] || usage
 	DIR=$(abspath "$1")
 	# The monitor's perform_failover may meet a deadlock with a keeper's
@@ -375,8 +369,9 @@ failover)
 		sleep 2
 	done
 	exit 1
-	;;
-primary-pid)
+}
+
+cmd_primary_pid() {
 	[ $# -eq 1 ] || usage
 	DIR=$(abspath "$1")
 	p=$(primary_port)
@@ -388,17 +383,18 @@ primary-pid)
 		fi
 	done
 	die "no primary found"
-	;;
-settled)
+}
+
+cmd_settled() {
 	[ $# -eq 1 ] || usage
 	DIR=$(abspath "$1")
 	formation_settled
-	;;
-drop)
+}
+
+cmd_drop() {
 	[ $# -eq 1 ] || usage
 	cmd_down "$1"
 	rm -rf "$(abspath "$1")"
-	;;
--h | --help | help) usage ;;
-*) die "unknown command: $cmd (up, run, down, env, state, failover, primary-pid, settled, drop)" ;;
-esac
+}
+
+dispatch "$@"

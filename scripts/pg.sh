@@ -23,6 +23,7 @@ PGUSER_OS=postgres
 SOCK_MAX=90
 ME=pg.sh
 USAGE_END=12
+COMMANDS="start stop env psql drop roles"
 # shellcheck source=scripts/cluster-lib.sh
 . "$(dirname "$0")/cluster-lib.sh"
 
@@ -220,19 +221,9 @@ cmd_drop() {
 	rm -rf "$dir"
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case $cmd in
-start) cmd_start "$@" ;;
-stop) cmd_stop "$@" ;;
-env) cmd_env "$@" ;;
-psql) cmd_psql "$@" ;;
-drop) cmd_drop "$@" ;;
-roles)
+cmd_roles() {
 	[ $# -eq 2 ] || usage
 	ensure_roles "$1" "$2"
-	;;
--h | --help | help) usage ;;
-*) die "unknown command: $cmd (start, stop, env, psql, drop, roles)" ;;
-esac
+}
+
+dispatch "$@"

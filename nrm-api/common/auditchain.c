@@ -553,25 +553,12 @@ static int
 ac_sign(EVP_PKEY *key, const char *msg, int len,
     char sig_b64[NRM_AUDIT_SIG_B64_MAX + 1])
 {
-	unsigned char sig[NRM_AUDIT_SIG_LEN];
-	size_t siglen = sizeof(sig);
-	EVP_MD_CTX *ctx = NULL;
-	int rc = NRM_ERR;
+	unsigned char sig[NRM_ED25519_SIG_LEN];
 
-	if (len < 0)
-		goto out;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg,
-		(size_t)len) != 1 ||
-	    siglen != NRM_AUDIT_SIG_LEN)
-		goto out;
-	EVP_EncodeBlock((unsigned char *)sig_b64, sig, (int)siglen);
-	rc = NRM_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	if (len < 0 || nrm_ed25519_sign(key, msg, (size_t)len, sig) != NRM_OK)
+		return NRM_ERR;
+	EVP_EncodeBlock((unsigned char *)sig_b64, sig, (int)sizeof(sig));
+	return NRM_OK;
 }
 
 int
@@ -635,22 +622,11 @@ static bool
 ac_verify(EVP_PKEY *key, const char *msg, int len, const char *sig_b64)
 {
 	unsigned char sig[NRM_AUDIT_SIG_LEN + 3];
-	int siglen;
-	EVP_MD_CTX *ctx;
-	bool ok = false;
+	int siglen = ac_b64_decode(sig_b64, sig, sizeof(sig));
 
-	siglen = ac_b64_decode(sig_b64, sig, sizeof(sig));
 	if (len < 0 || siglen != NRM_AUDIT_SIG_LEN)
 		return false;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
-		return false;
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
-	    EVP_DigestVerify(ctx, sig, (size_t)siglen,
-		(const unsigned char *)msg, (size_t)len) == 1)
-		ok = true;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	return nrm_ed25519_verify(key, msg, (size_t)len, sig, (size_t)siglen);
 }
 
 bool

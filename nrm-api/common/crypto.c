@@ -277,3 +277,33 @@ nrm_token_open(const unsigned char *key, const char *label, const char *tok,
 		OPENSSL_cleanse(out, outsz);
 	return rc;
 }
+
+int
+nrm_ed25519_sign(struct evp_pkey_st *key, const void *msg, size_t len,
+    unsigned char sig[NRM_ED25519_SIG_LEN])
+{
+	size_t siglen = NRM_ED25519_SIG_LEN;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = NRM_ERR;
+
+	if (ctx != NULL &&
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 &&
+	    siglen == NRM_ED25519_SIG_LEN)
+		rc = NRM_OK;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+bool
+nrm_ed25519_verify(struct evp_pkey_st *key, const void *msg, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL &&
+	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}

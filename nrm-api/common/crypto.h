@@ -53,6 +53,20 @@ int nrm_b64url_decode(
 /* Fill buf with n random bytes; NRM_ERR if the RNG fails. */
 int nrm_random_bytes(unsigned char *buf, size_t n) NRM_MUSTCHECK;
 
+/*
+ * Ed25519, for the signed formats (audit checkpoints and anchors,
+ * publications), which each give the signature their own text form:
+ * sign msg[0..len) with the private `key` into sig (NRM_ERR on any
+ * failure, sig then undefined), and whether sig[0..siglen) is a valid
+ * signature of msg[0..len) under `key`.
+ */
+#define NRM_ED25519_SIG_LEN 64
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+int nrm_ed25519_sign(struct evp_pkey_st *key, const void *msg, size_t len,
+    unsigned char sig[NRM_ED25519_SIG_LEN]) NRM_MUSTCHECK;
+bool nrm_ed25519_verify(struct evp_pkey_st *key, const void *msg, size_t len,
+    const unsigned char *sig, size_t siglen);
+
 /* Constant-time equality of two equal-length buffers. */
 bool nrm_ct_equal(const void *a, const void *b, size_t n);
 

@@ -148,26 +148,14 @@ int
 nrm_pub_sign(EVP_PKEY *key, const char *hex, char sig[NRM_PUB_SIG_B64_LEN + 1])
 {
 	char msg[128];
-	unsigned char raw[64];
-	size_t rawlen = sizeof(raw);
-	EVP_MD_CTX *ctx = NULL;
+	unsigned char raw[NRM_ED25519_SIG_LEN];
 	int n = ps_message(hex, msg, sizeof(msg));
-	int rc = NRM_ERR;
 
-	if (n < 0 || strlen(hex) != NRM_PUB_HEX_LEN)
-		goto out;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, raw, &rawlen, (const unsigned char *)msg,
-		(size_t)n) != 1 ||
-	    rawlen != sizeof(raw))
-		goto out;
-	EVP_EncodeBlock((unsigned char *)sig, raw, (int)rawlen);
-	rc = NRM_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	if (n < 0 || strlen(hex) != NRM_PUB_HEX_LEN ||
+	    nrm_ed25519_sign(key, msg, (size_t)n, raw) != NRM_OK)
+		return NRM_ERR;
+	EVP_EncodeBlock((unsigned char *)sig, raw, (int)sizeof(raw));
+	return NRM_OK;
 }
 
 bool
@@ -175,9 +163,7 @@ nrm_pub_verify(EVP_PKEY *key, const char *hex, const char *sig_b64)
 {
 	char msg[128];
 	unsigned char raw[NRM_PUB_SIG_B64_LEN];
-	EVP_MD_CTX *ctx = NULL;
 	int n = ps_message(hex, msg, sizeof(msg));
-	bool ok = false;
 
 	if (n < 0 || key == NULL || strlen(sig_b64) != NRM_PUB_SIG_B64_LEN ||
 	    strcmp(sig_b64 + NRM_PUB_SIG_B64_LEN - 2, "==") != 0)
@@ -186,11 +172,6 @@ nrm_pub_verify(EVP_PKEY *key, const char *hex, const char *sig_b64)
 	if (EVP_DecodeBlock(
 		raw, (const unsigned char *)sig_b64, NRM_PUB_SIG_B64_LEN) != 66)
 		return false;
-	ctx = EVP_MD_CTX_new();
-	ok = ctx != NULL &&
-	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
-	    EVP_DigestVerify(
-		ctx, raw, 64, (const unsigned char *)msg, (size_t)n) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	return nrm_ed25519_verify(
+	    key, msg, (size_t)n, raw, NRM_ED25519_SIG_LEN);
 }

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "pgnotice.h"
+
+#include <openssl/crypto.h>
 
 #define DB_WHY_MAX 512
 
@@ -210,6 +213,33 @@ nrm_ctl_rollback(PGconn *conn)
 		res = PQexec(conn, "ROLLBACK");
 		PQclear(res);
 	}
+}
+
+int
+nrm_ctl_done(PGconn *conn, PGresult *res, int rc)
+{
+	PQclear(res);
+	nrm_ctl_rollback(conn);
+	return rc;
+}
+
+int
+nrm_ctl_secret_done(PGconn *conn, PGresult *res, char *hash_text, size_t hlen,
+    char *secret, size_t slen, int rc)
+{
+	OPENSSL_cleanse(hash_text, hlen);
+	if (rc != NRM_OK) {
+		OPENSSL_cleanse(secret, slen);
+		secret[0] = '\0';
+	}
+	return nrm_ctl_done(conn, res, rc);
+}
+
+void
+nrm_ctl_bytea(const unsigned char *hash, size_t n, char *out)
+{
+	memcpy(out, "\\x", 2);
+	nrm_hex(hash, n, out + 2);
 }
 
 int

@@ -71,6 +71,19 @@ int nrm_ctl_db_error(const PGresult *res, PGconn *conn, struct nrm_error *err,
 void nrm_ctl_rollback(PGconn *conn);
 
 /*
+ * The end of a change: PQclear(res) (NULL is fine), leave `conn` idle
+ * (nrm_ctl_rollback), return rc.  With `secret`: wipe hash_text[hlen]
+ * (the bytea text of its hash) and, when rc is not NRM_OK, the secret
+ * itself (a key's token, an enrolment code: secret[slen], left "").
+ */
+int nrm_ctl_done(PGconn *conn, PGresult *res, int rc);
+int nrm_ctl_secret_done(PGconn *conn, PGresult *res, char *hash_text,
+    size_t hlen, char *secret, size_t slen, int rc);
+
+/* The bytea input text "\x<hex>" of hash[n] into out[2 + 2n + 1]. */
+void nrm_ctl_bytea(const unsigned char *hash, size_t n, char *out);
+
+/*
  * Audit one change nrmctl made as the operator (action key.create,
  * person.reset, ...: api_key_id and person_id NULL, purpose nrmctl,
  * outcome allowed) on object_type/object_id, in the caller's

@@ -151,7 +151,7 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 {
 	char regions[NRM_KEY_REGIONS_TEXT_LEN];
 	unsigned char hash[NRM_SHA256_LEN];
-	char hash_text[2 + 2 * NRM_SHA256_LEN + 1] = "\\x"; /* bytea input */
+	char hash_text[2 + 2 * NRM_SHA256_LEN + 1]; /* bytea input */
 	const char *p[5];
 	PGresult *res = NULL;
 	char agency_id[NRM_UUID_LEN + 1];
@@ -165,7 +165,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		    "could not create key: the random "
 		    "number generator failed");
 	nrm_sha256(token, NRM_TOKEN_LEN, hash);
-	nrm_hex(hash, sizeof(hash), hash_text + 2);
+	nrm_ctl_bytea(hash, sizeof(hash), hash_text);
+	OPENSSL_cleanse(hash, sizeof(hash));
 
 	if (nrm_ctl_begin(conn, err, "create key") != NRM_OK ||
 	    key_agency(conn, spec, agency_id, err) != NRM_OK)
@@ -187,15 +188,8 @@ nrm_key_create(PGconn *conn, const struct nrm_key_spec *spec,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	OPENSSL_cleanse(hash_text, sizeof(hash_text));
-	if (rc != NRM_OK) {
-		nrm_ctl_rollback(conn);
-		OPENSSL_cleanse(token, NRM_TOKEN_LEN + 1);
-		token[0] = '\0';
-	}
-	return rc;
+	return nrm_ctl_secret_done(conn, res, hash_text, sizeof(hash_text),
+	    token, NRM_TOKEN_LEN + 1, rc);
 }
 
 int
@@ -286,9 +280,7 @@ nrm_key_revoke(
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	nrm_ctl_rollback(conn);
-	return rc;
+	return nrm_ctl_done(conn, res, rc);
 }
 
 /* The SHA-256 of the DER of the first certificate of a PEM file. */
@@ -339,7 +331,5 @@ nrm_key_bind(PGconn *conn, const char *id, const char *cert_file,
 		goto out;
 	rc = NRM_OK;
 out:
-	PQclear(res);
-	nrm_ctl_rollback(conn);
-	return rc;
+	return nrm_ctl_done(conn, res, rc);
 }

@@ -30,28 +30,18 @@ person_code_new(char code[NRM_PERSON_CODE_LEN + 1],
 		return nrm_error_set(err, NRM_E_INTERNAL, NULL,
 		    "could not make an enrolment code: the random number "
 		    "generator failed");
-	memcpy(hash_text, "\\x", 2);
-	nrm_hex(hash, sizeof(hash), hash_text + 2);
+	nrm_ctl_bytea(hash, sizeof(hash), hash_text);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return NRM_OK;
 }
 
-/*
- * The end of a change: free the result, wipe the hash, leave the
- * connection idle, and on failure wipe the code; returns rc.
- */
+/* The end of a change (nrm_ctl_secret_done): the code is the secret. */
 static int
 person_done(PGconn *conn, PGresult *res, char hash_text[PERSON_HASH_TEXT_LEN],
     char code[NRM_PERSON_CODE_LEN + 1], int rc)
 {
-	PQclear(res);
-	OPENSSL_cleanse(hash_text, PERSON_HASH_TEXT_LEN);
-	nrm_ctl_rollback(conn);
-	if (rc != NRM_OK) {
-		OPENSSL_cleanse(code, NRM_PERSON_CODE_LEN + 1);
-		code[0] = '\0';
-	}
-	return rc;
+	return nrm_ctl_secret_done(conn, res, hash_text, PERSON_HASH_TEXT_LEN,
+	    code, NRM_PERSON_CODE_LEN + 1, rc);
 }
 
 /* The database's verdict on the fields, as a validation error. */

@@ -21,7 +21,7 @@ struct auth_pending;
 
 struct nrm_auth_cache {
 	struct nrm_principal slot[AUTH_CACHE_SLOTS];
-	struct auth_pending *flights; /* lookups out (nrm_auth_require) */
+	struct auth_pending *flights; /* lookups out (auth_require) */
 };
 
 struct nrm_auth_cache *
@@ -387,8 +387,13 @@ nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
 	    object_id, true, cont);
 }
 
-void
-nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
+/*
+ * ROLE: r->principal for a caller whose role is in `roles`, then
+ * cont(r); a cached principal of another role, or none, is the
+ * database's to decide (and audit).
+ */
+static void
+auth_require(struct nrm_req *r, unsigned roles, const char *action,
     const char *object_type, nrm_auth_cb cont)
 {
 	const struct nrm_principal *p;
@@ -422,4 +427,28 @@ nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
 	}
 	/* Unknown, or a role that may not: the database decides and audits. */
 	auth_ask(r, roles, action, object_type, auth_object_id(r), false, cont);
+}
+
+void
+nrm_auth_gate(struct nrm_req *r)
+{
+	const struct nrm_endpoint *e = r->endpoint;
+
+	switch (e->auth) {
+	case NRM_AUTH_OPEN:
+		e->handler(r);
+		break;
+	case NRM_AUTH_TOKEN:
+		if (nrm_auth_token(r) == NRM_OK)
+			e->handler(r);
+		break;
+	case NRM_AUTH_ROLE:
+		auth_require(
+		    r, e->roles, e->action, e->object_type, e->handler);
+		break;
+	case NRM_AUTH_RECORD:
+		nrm_auth_record(
+		    r, e->roles, e->action, e->object_type, NULL, e->handler);
+		break;
+	}
 }

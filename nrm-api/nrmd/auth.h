@@ -67,22 +67,25 @@ int nrm_auth_set_session_cookie(
 typedef void (*nrm_auth_cb)(struct nrm_req *r);
 
 /*
- * Establish r->principal for a caller whose role is in `roles` (a mask
- * of enum nrm_role), then call cont(r).  Parses the bearer token, uses
- * the cache or asks api.authorize (which audits a denial).  On failure
- * it replies 401/403/503 itself and cont is not called.  `action` and
- * `object_type` name the attempted action and its object in the denial
- * audit event; the object id is the route's {id} when it is well formed
- * (a uuid or a decimal number: never free text from the path), else
- * none.
+ * The router's gate (http.c calls it for every request that found its
+ * endpoint): apply r->endpoint's auth column (http.h), then call the endpoint's
+ * handler.  OPEN calls it at once; TOKEN after nrm_auth_token().  ROLE
+ * establishes r->principal for a caller whose role is in `roles`: it
+ * parses the credential, uses the cache or asks api.authorize (which
+ * audits a denial).  RECORD always asks the database (api.record), which
+ * also writes an allowed audit event.  On failure it replies
+ * 401/403/429/503 itself and the handler is not called.  `action` and
+ * `object_type` name the attempted action and its object in the audit
+ * event; the object id is the route's {id} when it is well formed (a
+ * uuid or a decimal number: never free text from the path), else none.
  */
-void nrm_auth_require(struct nrm_req *r, unsigned roles, const char *action,
-    const char *object_type, nrm_auth_cb cont);
+void nrm_auth_gate(struct nrm_req *r);
 
 /*
- * Like nrm_auth_require(), but always asks the database (api.record),
- * which also writes an allowed audit event for `action` on
- * (object_type, object_id): for actions that store nothing else.
+ * What RECORD does, on its own: for a handler that finds, after its
+ * gate, that only the database may answer (an unknown object: 401 or
+ * 404, never from the principal cache).  Writes an allowed audit event
+ * for `action` on (object_type, object_id), then calls cont(r).
  */
 void nrm_auth_record(struct nrm_req *r, unsigned roles, const char *action,
     const char *object_type, const char *object_id, nrm_auth_cb cont);

@@ -1,6 +1,8 @@
 /*
  * endpoints.h - the table of every HTTP endpoint nrmd serves (method,
- * path pattern, handler), and the handlers' entry points.  `nrmd
+ * path pattern, handler, who may call it: the auth column http.c
+ * applies before the handler), and the handlers' entry points.  A
+ * handler is called only for a caller its row lets through.  `nrmd
  * --list-routes` prints the table; a test checks it against
  * nrm-api/openapi.yaml.
  */
@@ -33,8 +35,14 @@ void nrm_h_inbox_requery(
     struct nrm_waiters *reg, struct nrm_waiter **ws, int n);
 void nrm_h_inbox_answer_empty(struct nrm_waiter *w);
 bool nrm_h_inbox_same(const struct nrm_waiter *a, const struct nrm_waiter *b);
-/* POST /v1/cases/{id}/take, decline, transfer, close, reopen, handover. */
+/* POST /v1/cases/{id}/take, decline, transfer (and its accept, refuse),
+ * close, reopen. */
 void nrm_h_case_act(struct nrm_req *r);
+/* POST /v1/cases/{id}/handover {"person"}, merge {"into", "reason"},
+ * contact {"at", "mode"}. */
+void nrm_h_case_handover(struct nrm_req *r);
+void nrm_h_case_merge(struct nrm_req *r);
+void nrm_h_case_contact(struct nrm_req *r);
 void nrm_h_case_find(struct nrm_req *r);
 void nrm_h_ident_record(struct nrm_req *r);
 void nrm_h_ident_list(struct nrm_req *r);
@@ -69,10 +77,10 @@ void nrm_h_publication_get(struct nrm_req *r);
 void nrm_h_admin_reload(struct nrm_req *r);
 /* GET /v1/admin/persons and GET /v1/admin/keys (handlers/people.c). */
 void nrm_h_person_list(struct nrm_req *r);
-void nrm_h_key_create(struct nrm_req *r);
+/* POST /v1/admin/persons and POST /v1/admin/keys. */
 void nrm_h_key_revoke(struct nrm_req *r);
 void nrm_h_person_create(struct nrm_req *r);
-/* GET /v1/admin/persons/{id} and its POST .../disable, enable, reset. */
+/* POST /v1/admin/persons/{id}/disable, enable, reset. */
 void nrm_h_person_act(struct nrm_req *r);
 void nrm_h_enrol(struct nrm_req *r);
 void nrm_h_session_create(struct nrm_req *r);

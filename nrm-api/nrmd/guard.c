@@ -52,23 +52,36 @@ guard_refuse(struct nrm_req *r, int64_t wait_ms, const char *what)
 	    "too many requests from this %s; retry after %s s", what, ra);
 }
 
+/*
+ * Take a token from name's bucket in b at rate/burst: NRM_OK, or count
+ * the refusal in *limited and answer 429 naming `what`.
+ */
+static int
+guard_take(struct nrm_req *r, struct nrm_buckets *b, const void *name,
+    size_t len, int rate, int burst, int64_t now, uint64_t *limited,
+    const char *what)
+{
+	int64_t wait = nrm_buckets_take(b, name, len, (double)rate, burst, now);
+
+	if (wait == 0)
+		return NRM_OK;
+	(*limited)++;
+	guard_refuse(r, wait, what);
+	return NRM_ERR;
+}
+
 int
 nrm_guard_address(struct nrm_req *r)
 {
 	struct nrm_guard *g = r->app->guard;
 	const struct nrm_config *c = &r->app->cfg;
-	int64_t wait;
 
 	if (g == NULL)
 		return NRM_OK;
-	wait = nrm_buckets_take(g->by_address, r->client_addr,
-	    strlen(r->client_addr), (double)c->rate_limit_address,
-	    c->rate_burst_address, nrm_mono_ms());
-	if (wait == 0)
-		return NRM_OK;
-	g->st.limited_address++;
-	guard_refuse(r, wait, "address");
-	return NRM_ERR;
+	return guard_take(r, g->by_address, r->client_addr,
+	    strlen(r->client_addr), c->rate_limit_address,
+	    c->rate_burst_address, nrm_mono_ms(), &g->st.limited_address,
+	    "address");
 }
 
 int
@@ -76,7 +89,7 @@ nrm_guard_token(struct nrm_req *r)
 {
 	struct nrm_guard *g = r->app->guard;
 	const struct nrm_config *c = &r->app->cfg;
-	int64_t now = nrm_mono_ms(), wait;
+	int64_t now = nrm_mono_ms();
 
 	if (g == NULL)
 		return NRM_OK;
@@ -87,13 +100,9 @@ nrm_guard_token(struct nrm_req *r)
 		    "missing, unknown or revoked API token");
 		return NRM_ERR;
 	}
-	wait = nrm_buckets_take(g->by_key, r->token_hash, sizeof(r->token_hash),
-	    (double)c->rate_limit_key, c->rate_burst_key, now);
-	if (wait == 0)
-		return NRM_OK;
-	g->st.limited_key++;
-	guard_refuse(r, wait, "key");
-	return NRM_ERR;
+	return guard_take(r, g->by_key, r->token_hash, sizeof(r->token_hash),
+	    c->rate_limit_key, c->rate_burst_key, now, &g->st.limited_key,
+	    "key");
 }
 
 int

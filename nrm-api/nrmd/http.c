@@ -6,6 +6,7 @@
  * handlers' helpers for reading and answering a request are in req.c.
  */
 #include "http.h"
+#include "auth.h"
 #include "conn.h"
 #include "crypto.h"
 #include "db.h"
@@ -529,7 +530,8 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	/* A flood is refused here, before any work (guard.h). */
 	if (nrm_guard_address(r) != NRM_OK)
 		return;
-	r->endpoint->handler(r);
+	/* The endpoint's auth column, then its handler (auth.h). */
+	nrm_auth_gate(r);
 }
 
 /* --- servers ----------------------------------------------------------- */

@@ -59,7 +59,7 @@ struct nrm_req {
 	bool tls; /* arrived on the TLS listener */
 	bool close; /* the reply says Connection: close (framing.h) */
 	const char *cache_control; /* NULL: "no-store" (see nrm_req_reply) */
-	struct nrm_principal principal; /* set by nrm_auth_require() */
+	struct nrm_principal principal; /* set by the auth column */
 	char *body; /* NUL-terminated copy of the request body */
 	size_t body_len;
 	int status;
@@ -72,14 +72,41 @@ struct nrm_req {
 typedef void (*nrm_handler_cb)(struct nrm_req *r);
 
 /*
- * One HTTP endpoint: a method on a path pattern, and its handler, which
- * finds its own parameters, when it takes any, in `arg` (r->endpoint).
+ * Who may call an endpoint: its auth column, applied by the router
+ * (nrm_auth_gate(), auth.h) after the flood guard and before the
+ * handler, so that every request is authenticated, then authorized,
+ * and only then has its body read.
+ */
+enum nrm_auth_kind {
+	/* anyone: the handler authenticates itself, if at all */
+	NRM_AUTH_OPEN,
+	/* a well-formed credential (nrm_auth_token); the handler's one
+	 * api.* call authenticates it and decides what it may see */
+	NRM_AUTH_TOKEN,
+	/* a principal of one of `roles` (cache or api.authorize, which
+	 * audits a denial of `action` on the route's object) */
+	NRM_AUTH_ROLE,
+	/* the same, always asked of the database (api.record), which also
+	 * audits the allowed `action`: for endpoints that store nothing */
+	NRM_AUTH_RECORD,
+};
+
+/*
+ * One HTTP endpoint: a method on a path pattern, who may call it, and
+ * its handler, which finds its own parameters, when it takes any, in
+ * `arg` (r->endpoint).  The handler runs only for a caller its auth
+ * column let through, with r->principal set for ROLE and RECORD.
  */
 struct nrm_endpoint {
 	const char *method; /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/signals/{id}": {id} is one segment */
 	nrm_handler_cb handler;
 	const void *arg; /* the handler's parameters, or NULL */
+	/* the auth column; the last three for ROLE and RECORD only */
+	enum nrm_auth_kind auth;
+	unsigned roles; /* mask of enum nrm_role */
+	const char *action; /* audited as: "case.take" */
+	const char *object_type; /* the route's object: "case" */
 };
 
 /* Called when http is draining and has become quiet (see above). */

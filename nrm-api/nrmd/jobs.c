@@ -38,19 +38,12 @@ struct jobs_job {
 	int armed_s; /* the interval the timer was last armed with */
 	bool pending; /* its query is out */
 	bool deferred; /* this tick found the pool not ready */
-	uint64_t ticks;
 };
 
 struct nrm_jobs {
 	struct nrm_app *app;
 	struct jobs_job job[NRM_JOB__COUNT];
-	uint64_t escalations;
-	uint64_t audit_sealed;
-	uint64_t retention_erased;
-	int64_t audit_unsealed; /* after the last seal; -1 not yet known */
-	int64_t seal_behind_since; /* unix s the queue was first left
-				      non-empty, 0 when it was emptied */
-	int64_t checkpoint_ok_at; /* unix s the head was last covered */
+	struct nrm_jobs_stats st; /* what nrm_jobs_stats() reports */
 	int64_t plaintext_next; /* unix s of the next plaintext count */
 };
 
@@ -140,7 +133,7 @@ jobs_tick(evutil_socket_t fd, short what, void *arg)
 
 	NRM_UNUSED(fd);
 	NRM_UNUSED(what);
-	j->ticks++;
+	j->jobs->st.ticks[j->id]++;
 	j->deferred = false;
 	jobs_table[j->id].run(j);
 	if (j->deferred && jobs_interval(j) > JOBS_DEFER_S) {
@@ -172,6 +165,19 @@ jobs_send(struct jobs_job *j, enum nrm_stmt stmt, int n,
 	/* the jobs' class: the reserved connection (db.h) */
 	if (nrm_db_exec_job(db, stmt, n, values, done, j) != NULL)
 		j->pending = true;
+}
+
+/* jobs_send() with one integer parameter, unless the daemon drains. */
+static void
+jobs_send_int(struct jobs_job *j, enum nrm_stmt stmt, int value, nrm_db_cb done)
+{
+	char text[16];
+	const char *v[1] = {text};
+
+	if (jobs_draining(j->jobs))
+		return;
+	snprintf(text, sizeof(text), "%d", value);
+	jobs_send(j, stmt, 1, v, true, done);
 }
 
 /*
@@ -227,18 +233,18 @@ jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	j->pending = false;
 	if (n > 0)
-		jobs->audit_sealed += (uint64_t)n;
+		jobs->st.audit_sealed += (uint64_t)n;
 	/*
 	 * The queue this seal left behind ("busy": another daemon seals,
 	 * and this one learns nothing).  Seal lag: how long it has not been
 	 * left empty.
 	 */
 	if (cJSON_IsNumber(u)) {
-		jobs->audit_unsealed = (int64_t)u->valuedouble;
-		if (jobs->audit_unsealed == 0)
-			jobs->seal_behind_since = 0;
-		else if (jobs->seal_behind_since == 0)
-			jobs->seal_behind_since = (int64_t)time(NULL);
+		jobs->st.audit_unsealed = (int64_t)u->valuedouble;
+		if (jobs->st.audit_unsealed == 0)
+			jobs->st.seal_behind_since = 0;
+		else if (jobs->st.seal_behind_since == 0)
+			jobs->st.seal_behind_since = (int64_t)time(NULL);
 	}
 	cJSON_Delete(o);
 	/* A full batch: more are waiting, seal on at once. */
@@ -249,13 +255,7 @@ jobs_seal_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 static void
 jobs_seal(struct jobs_job *j)
 {
-	char limit[16];
-	const char *v[1] = {limit};
-
-	if (jobs_draining(j->jobs))
-		return;
-	snprintf(limit, sizeof(limit), "%d", JOBS_SEAL_BATCH);
-	jobs_send(j, NRM_STMT_AUDIT_SEAL, 1, v, true, jobs_seal_done);
+	jobs_send_int(j, NRM_STMT_AUDIT_SEAL, JOBS_SEAL_BATCH, jobs_seal_done);
 }
 
 /* --- checkpoint ------------------------------------------------------ */
@@ -276,7 +276,7 @@ jobs_checkpoint_done(
 		/* written, or skipped: the head is covered either way */
 		if (nrm_checkpoints_add(cp, (int64_t)pos, hash->valuestring,
 			(int64_t)time(NULL)) == NRM_OK)
-			j->jobs->checkpoint_ok_at = (int64_t)time(NULL);
+			j->jobs->st.checkpoint_ok_at = (int64_t)time(NULL);
 		else
 			nrm_error("could not write an audit checkpoint");
 	}
@@ -300,20 +300,18 @@ jobs_sweep_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	double n = jobs_done(j, outcome, res, "escalated");
 
 	if (n > 0) {
-		j->jobs->escalations += (uint64_t)n;
+		j->jobs->st.escalations += (uint64_t)n;
 		nrm_info("escalated overdue cases to the national desk "
 			 "count=%d",
 		    (int)n);
 	}
 }
 
+/* At most 100 cases a sweep. */
 static void
 jobs_sweep(struct jobs_job *j)
 {
-	const char *v[1] = {"100"};
-
-	if (!jobs_draining(j->jobs))
-		jobs_send(j, NRM_STMT_ESCALATE, 1, v, true, jobs_sweep_done);
+	jobs_send_int(j, NRM_STMT_ESCALATE, 100, jobs_sweep_done);
 }
 
 /* --- long-poll recheck ----------------------------------------------- */
@@ -373,7 +371,7 @@ jobs_retention_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 
 	if (n <= 0)
 		return;
-	j->jobs->retention_erased += (uint64_t)n;
+	j->jobs->st.retention_erased += (uint64_t)n;
 	nrm_info("erased personal data on schedule count=%d", (int)n);
 	/* A full batch: more are due, erase on at once. */
 	if (n >= j->jobs->app->cfg.retention_batch)
@@ -476,14 +474,8 @@ jobs_coverage_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 static void
 jobs_coverage(struct jobs_job *j)
 {
-	char silent[16];
-	const char *v[1] = {silent};
-
-	if (jobs_draining(j->jobs))
-		return;
-	snprintf(silent, sizeof(silent), "%d",
-	    j->jobs->app->cfg.coverage_silent_after);
-	jobs_send(j, NRM_STMT_COVERAGE, 1, v, true, jobs_coverage_done);
+	jobs_send_int(j, NRM_STMT_COVERAGE,
+	    j->jobs->app->cfg.coverage_silent_after, jobs_coverage_done);
 }
 
 /* --- plaintext ------------------------------------------------------- */
@@ -539,10 +531,10 @@ nrm_jobs_start(struct nrm_app *app)
 	struct nrm_jobs *jobs = nrm_xcalloc(1, sizeof(*jobs));
 
 	jobs->app = app;
-	jobs->audit_unsealed = -1;
+	jobs->st.audit_unsealed = -1;
 	/* the age of the first checkpoint counts from start-up */
 	if (app->checkpoints != NULL)
-		jobs->checkpoint_ok_at = (int64_t)time(NULL);
+		jobs->st.checkpoint_ok_at = (int64_t)time(NULL);
 	app->coverage.warn = true;
 	for (int i = 0; i < NRM_JOB__COUNT; i++) {
 		struct jobs_job *j = &jobs->job[i];
@@ -583,14 +575,7 @@ nrm_jobs_reload(struct nrm_jobs *jobs)
 void
 nrm_jobs_stats(const struct nrm_jobs *jobs, struct nrm_jobs_stats *out)
 {
-	for (int i = 0; i < NRM_JOB__COUNT; i++)
-		out->ticks[i] = jobs->job[i].ticks;
-	out->escalations = jobs->escalations;
-	out->audit_sealed = jobs->audit_sealed;
-	out->retention_erased = jobs->retention_erased;
-	out->audit_unsealed = jobs->audit_unsealed;
-	out->seal_behind_since = jobs->seal_behind_since;
-	out->checkpoint_ok_at = jobs->checkpoint_ok_at;
+	*out = jobs->st;
 }
 
 void

@@ -138,34 +138,10 @@ metrics_more(struct evbuffer *b, const struct nrm_db_stats *st,
 	int64_t now = (int64_t)time(NULL);
 	int fds = nrm_conns_open_fds();
 
-	metrics_head(b, "nrm_db_pool_size", "gauge",
-	    "Pool request connections (db_pool_size; by default 2 x "
-	    "online CPUs + 1).");
-	evbuffer_add_printf(b, "nrm_db_pool_size %d\n", st->pool_size);
-	metrics_head(b, "nrm_db_connections_busy", "gauge",
-	    "Pool connections with a query out.");
-	evbuffer_add_printf(b, "nrm_db_connections_busy %d\n", st->busy);
-	metrics_head(b, "nrm_db_queue_length", "gauge",
-	    "Queries waiting for a pool connection.");
-	evbuffer_add_printf(b, "nrm_db_queue_length %d\n", st->queued);
 	metrics_head(b, "nrm_db_queue_wait_seconds", "histogram",
 	    "Time each query sent waited for a pool connection.");
 	metrics_hist(b, "nrm_db_queue_wait_seconds", "", st->queue_wait,
 	    &nrm_buckets_queue);
-	metrics_head(b, "nrm_db_listen_connects_total", "counter",
-	    "Times the LISTEN connection came up (1 + reconnects).");
-	evbuffer_add_printf(b, "nrm_db_listen_connects_total %llu\n",
-	    (unsigned long long)st->listen_connects);
-	metrics_head(b, "nrm_db_primary_switches_total", "counter",
-	    "Times a connection came up on another database server than "
-	    "the last one (a failover or switchover followed).");
-	evbuffer_add_printf(b, "nrm_db_primary_switches_total %llu\n",
-	    (unsigned long long)st->primary_switches);
-	metrics_head(b, "nrm_db_unreplicated_commits_total", "counter",
-	    "Commits the synchronous standby did not confirm, answered as "
-	    "unavailable.");
-	evbuffer_add_printf(b, "nrm_db_unreplicated_commits_total %llu\n",
-	    (unsigned long long)st->unreplicated);
 	if (js->audit_unsealed >= 0) {
 		metrics_head(b, "nrm_audit_unsealed_events", "gauge",
 		    "Audit events waiting to be sealed, as the last seal "
@@ -267,6 +243,33 @@ metrics_audit_checkpoints(struct evbuffer *b, const struct nrm_app *app)
 		app->checkpoints));
 }
 
+/*
+ * A family of one unlabelled series: a counter (printed %llu) or a
+ * gauge (an int, printed as such).
+ */
+struct metrics_line {
+	const char *name, *help;
+	bool gauge;
+	unsigned long long count; /* a counter's value */
+	long long level; /* a gauge's value */
+};
+/* A row of a table of them: {COUNTER(...)} or {GAUGE(...)}. */
+#define COUNTER(name, help, v) name, help, false, (unsigned long long)(v), 0
+#define GAUGE(name, help, v) name, help, true, 0, (long long)(v)
+
+static void
+metrics_lines(struct evbuffer *b, const struct metrics_line *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++, l++) {
+		metrics_head(
+		    b, l->name, l->gauge ? "gauge" : "counter", l->help);
+		if (l->gauge)
+			evbuffer_add_printf(b, "%s %lld\n", l->name, l->level);
+		else
+			evbuffer_add_printf(b, "%s %llu\n", l->name, l->count);
+	}
+}
+
 /* A counter family with two series, by="a" and by="b". */
 static void
 metrics_by2(struct evbuffer *b, const char *name, const char *help,
@@ -327,13 +330,120 @@ nrm_h_metrics(struct nrm_req *r)
 		nrm_req_fail(r, NRM_E_INTERNAL, "", "out of memory");
 		return;
 	}
-#define M(name, type, help, fmt, val) \
-	evbuffer_add_printf(buf, \
-	    "# HELP " name " " help "\n# TYPE " name " " type "\n" name \
-	    " " fmt "\n", \
-	    val)
-	M("nrm_http_requests_total", "counter", "Requests received.", "%llu",
-	    (unsigned long long)hs.requests);
+	nrm_guard_stats(app->guard, &gs);
+	{
+		/* The families of one unlabelled series, in this order. */
+		const struct metrics_line lines[] = {
+		    {COUNTER("nrm_http_requests_total", "Requests received.",
+			hs.requests)},
+		    {COUNTER("nrm_decrypt_failures_total",
+			"Reads in which a sealed personal-data value did not "
+			"open (tampered, misplaced, key missing).",
+			app->counters.decrypt_failures)},
+		    {COUNTER("nrm_signals_created_total",
+			"Signals answered 201 (first answers and replays).",
+			app->counters.signals_created)},
+		    {GAUGE("nrm_http_requests_arriving",
+			"Requests partly received.", hs.arriving)},
+		    {COUNTER("nrm_http_accept_pauses_total",
+			"Times accept paused at the connection limit.",
+			hs.accept_pauses)},
+		    {GAUGE("nrm_http_inflight", "Requests not yet answered.",
+			hs.inflight)},
+		    {GAUGE("nrm_db_connections_up",
+			"Usable database connections.", nrm_db_n_up(app->db))},
+		    {COUNTER(
+			"nrm_db_queries_total", "Queries sent.", st.queries)},
+		    {COUNTER("nrm_db_errors_total",
+			"Queries answered with an error.", st.errors)},
+		    {COUNTER("nrm_db_timeouts_total", "Queries that timed out.",
+			st.timeouts)},
+		    {COUNTER("nrm_db_unavailable_total",
+			"Queries refused for want of a connection.",
+			st.unavailable)},
+		    {COUNTER("nrm_db_connects_total", "Connection attempts.",
+			st.reconnects)},
+		    {GAUGE("nrm_inbox_longpolls_waiting",
+			"GET /v1/inbox long-polls waiting.", ws.waiting)},
+		    {GAUGE("nrm_inbox_longpolls_queued",
+			"Long-polls waiting for their turn to query.",
+			ws.queued)},
+		    {COUNTER("nrm_inbox_wakeups_total",
+			"Long-poll wake-ups (notifications and re-checks).",
+			ws.wakeups)},
+		    {COUNTER("nrm_cases_escalated_total",
+			"Overdue cases this daemon escalated to the national "
+			"desk.",
+			js.escalations)},
+		    {COUNTER("nrm_retention_erased_total",
+			"Signals whose personal data this daemon's retention "
+			"job erased.",
+			js.retention_erased)},
+		    {GAUGE("nrm_db_listening", "The LISTEN connection is up.",
+			nrm_db_listening(app->db) ? 1 : 0)},
+		    {COUNTER("nrm_config_reloads_total", "Successful reloads.",
+			app->counters.reloads)},
+		    {COUNTER("nrm_config_reload_failures_total",
+			"Refused reloads.", app->counters.reload_failures)},
+		    {GAUGE("nrm_schema_version", "Schema version last seen.",
+			nrm_db_schema(app->db))},
+		    {COUNTER("nrm_audit_sealed_total",
+			"Audit events this daemon sealed into the chain.",
+			js.audit_sealed)},
+		    {COUNTER("nrm_login_failures_total",
+			"Logins refused (POST /v1/session answered 401).",
+			app->counters.login_failures)},
+		    {COUNTER("nrm_login_locks_total",
+			"Refused logins that locked the login or the client "
+			"address.",
+			app->counters.login_locks)},
+		    {COUNTER("nrm_login_backoff_total",
+			"Refused logins whose answer was held back (backoff).",
+			app->counters.login_backoffs)},
+		    {COUNTER("nrm_sessions_created_total",
+			"Sessions started (POST /v1/session answered 201).",
+			app->counters.sessions_created)},
+		    {COUNTER("nrm_auth_rejects_cached_total",
+			"Refused tokens answered 401 from the rejected-token "
+			"cache, with no database work.",
+			gs.rejects_cached)},
+		    {COUNTER("nrm_auth_rejects_stored_total",
+			"Token refusals of the database remembered by the "
+			"cache.",
+			gs.rejects_stored)},
+		    {COUNTER("nrm_auth_reject_bursts_audited_total",
+			"Audit events summing refusals answered from the "
+			"cache.",
+			gs.bursts_audited)},
+		    {GAUGE("nrm_worker_queue_depth",
+			"Worker jobs waiting for a thread.", wk.queued)},
+		    {GAUGE("nrm_worker_running", "Worker jobs running now.",
+			wk.running)},
+		    {GAUGE("nrm_db_pool_size",
+			"Pool request connections (db_pool_size; by default 2 "
+			"x online CPUs + 1).",
+			st.pool_size)},
+		    {GAUGE("nrm_db_connections_busy",
+			"Pool connections with a query out.", st.busy)},
+		    {GAUGE("nrm_db_queue_length",
+			"Queries waiting for a pool connection.", st.queued)},
+		    {COUNTER("nrm_db_listen_connects_total",
+			"Times the LISTEN connection came up (1 + "
+			"reconnects).",
+			st.listen_connects)},
+		    {COUNTER("nrm_db_primary_switches_total",
+			"Times a connection came up on another database "
+			"server than the last one (a failover or switchover "
+			"followed).",
+			st.primary_switches)},
+		    {COUNTER("nrm_db_unreplicated_commits_total",
+			"Commits the synchronous standby did not confirm, "
+			"answered as unavailable.",
+			st.unreplicated)},
+		};
+
+		metrics_lines(buf, lines, NRM_ARRAY_LEN(lines));
+	}
 	evbuffer_add_printf(buf,
 	    "# HELP nrm_http_responses_total Responses by status class.\n"
 	    "# TYPE nrm_http_responses_total counter\n");
@@ -345,70 +455,6 @@ nrm_h_metrics(struct nrm_req *r)
 	    "Requests refused before any handler, the connection closed "
 	    "(by: nrmd's framing checks or libevent's parser).",
 	    "nrmd", hs.framing_refused, "libevent", hs.parser_refused);
-	M("nrm_decrypt_failures_total", "counter",
-	    "Reads in which a sealed personal-data value did not open "
-	    "(tampered, misplaced, key missing).",
-	    "%llu", (unsigned long long)app->counters.decrypt_failures);
-	M("nrm_signals_created_total", "counter",
-	    "Signals answered 201 (first answers and replays).", "%llu",
-	    (unsigned long long)app->counters.signals_created);
-	M("nrm_http_requests_arriving", "gauge", "Requests partly received.",
-	    "%d", hs.arriving);
-	M("nrm_http_accept_pauses_total", "counter",
-	    "Times accept paused at the connection limit.", "%llu",
-	    (unsigned long long)hs.accept_pauses);
-	M("nrm_http_inflight", "gauge", "Requests not yet answered.", "%d",
-	    hs.inflight);
-	M("nrm_db_connections_up", "gauge", "Usable database connections.",
-	    "%d", nrm_db_n_up(app->db));
-	M("nrm_db_queries_total", "counter", "Queries sent.", "%llu",
-	    (unsigned long long)st.queries);
-	M("nrm_db_errors_total", "counter", "Queries answered with an error.",
-	    "%llu", (unsigned long long)st.errors);
-	M("nrm_db_timeouts_total", "counter", "Queries that timed out.", "%llu",
-	    (unsigned long long)st.timeouts);
-	M("nrm_db_unavailable_total", "counter",
-	    "Queries refused for want of a connection.", "%llu",
-	    (unsigned long long)st.unavailable);
-	M("nrm_db_connects_total", "counter", "Connection attempts.", "%llu",
-	    (unsigned long long)st.reconnects);
-	M("nrm_inbox_longpolls_waiting", "gauge",
-	    "GET /v1/inbox long-polls waiting.", "%d", ws.waiting);
-	M("nrm_inbox_longpolls_queued", "gauge",
-	    "Long-polls waiting for their turn to query.", "%d", ws.queued);
-	M("nrm_inbox_wakeups_total", "counter",
-	    "Long-poll wake-ups (notifications and re-checks).", "%llu",
-	    (unsigned long long)ws.wakeups);
-	M("nrm_cases_escalated_total", "counter",
-	    "Overdue cases this daemon escalated to the national desk.", "%llu",
-	    (unsigned long long)js.escalations);
-	M("nrm_retention_erased_total", "counter",
-	    "Signals whose personal data this daemon's retention job erased.",
-	    "%llu", (unsigned long long)js.retention_erased);
-	M("nrm_db_listening", "gauge", "The LISTEN connection is up.", "%d",
-	    nrm_db_listening(app->db) ? 1 : 0);
-	M("nrm_config_reloads_total", "counter", "Successful reloads.", "%llu",
-	    (unsigned long long)app->counters.reloads);
-	M("nrm_config_reload_failures_total", "counter", "Refused reloads.",
-	    "%llu", (unsigned long long)app->counters.reload_failures);
-	M("nrm_schema_version", "gauge", "Schema version last seen.", "%d",
-	    nrm_db_schema(app->db));
-	M("nrm_audit_sealed_total", "counter",
-	    "Audit events this daemon sealed into the chain.", "%llu",
-	    (unsigned long long)js.audit_sealed);
-	M("nrm_login_failures_total", "counter",
-	    "Logins refused (POST /v1/session answered 401).", "%llu",
-	    (unsigned long long)app->counters.login_failures);
-	M("nrm_login_locks_total", "counter",
-	    "Refused logins that locked the login or the client address.",
-	    "%llu", (unsigned long long)app->counters.login_locks);
-	M("nrm_login_backoff_total", "counter",
-	    "Refused logins whose answer was held back (backoff).", "%llu",
-	    (unsigned long long)app->counters.login_backoffs);
-	M("nrm_sessions_created_total", "counter",
-	    "Sessions started (POST /v1/session answered 201).", "%llu",
-	    (unsigned long long)app->counters.sessions_created);
-	nrm_guard_stats(app->guard, &gs);
 	evbuffer_add_printf(buf,
 	    "# HELP nrm_http_connections_refused_total New connections "
 	    "closed (by: fd_reserve, per_address cap, handshake "
@@ -429,21 +475,6 @@ nrm_h_metrics(struct nrm_req *r)
 	    "Long-polls refused 429 at the cap per key or per client "
 	    "address.",
 	    "address", gs.longpoll_address, "key", gs.longpoll_key);
-	M("nrm_auth_rejects_cached_total", "counter",
-	    "Refused tokens answered 401 from the rejected-token cache, "
-	    "with no database work.",
-	    "%llu", (unsigned long long)gs.rejects_cached);
-	M("nrm_auth_rejects_stored_total", "counter",
-	    "Token refusals of the database remembered by the cache.", "%llu",
-	    (unsigned long long)gs.rejects_stored);
-	M("nrm_auth_reject_bursts_audited_total", "counter",
-	    "Audit events summing refusals answered from the cache.", "%llu",
-	    (unsigned long long)gs.bursts_audited);
-	M("nrm_worker_queue_depth", "gauge",
-	    "Worker jobs waiting for a thread.", "%d", wk.queued);
-	M("nrm_worker_running", "gauge", "Worker jobs running now.", "%d",
-	    wk.running);
-#undef M
 	evbuffer_add_printf(buf,
 	    "# HELP nrm_worker_jobs_total Worker jobs by outcome (completed: "
 	    "ran to their end; cancelled: their request went away; "

@@ -18,8 +18,9 @@ import {test} from 'node:test';
 import {readFileSync, writeFileSync} from 'node:fs';
 
 import {
-	BASE, FIXTURE, assertClean, browser, checkScreen, en, enrolAndLogin,
-	expect, fill, fixture, newPage, nl, switchTo, withBrowser,
+	BASE, FIXTURE, assertClean, browser, button, checkScreen, en,
+	enrolAndLogin, expect, fill, fixture, formOf, newPage, nl, switchTo,
+	withBrowser,
 } from './lib.mjs';
 
 withBrowser();
@@ -34,8 +35,7 @@ test('the admin creates a person and sees the enrolment code', async () => {
 	await checkScreen(page, 'admin');
 
 	const login = 'b-new-' + Date.now().toString(36);
-	const form = root.locator('form', {has: page.getByRole('button',
-		{name: nl['admin.f.submit'], exact: true})});
+	const form = formOf(page, root, nl['admin.f.submit']);
 	await form.getByLabel(nl['admin.f.login'], {exact: true}).fill(login);
 	await form.getByLabel(nl['admin.f.display_name'], {exact: true})
 		.fill('Nina <b>Nieuw</b> \u202Eesrever');
@@ -43,8 +43,7 @@ test('the admin creates a person and sees the enrolment code', async () => {
 		.selectOption('coordinator');
 	await form.getByLabel(nl['admin.f.regions'], {exact: true})
 		.fill('vr13');
-	await form.getByRole('button', {name: nl['admin.f.submit'],
-	                                exact: true}).click();
+	await button(form, nl['admin.f.submit']).click();
 	const code = root.locator('#enrolment-code');
 	await code.waitFor();
 	const text = (await code.textContent()).trim();
@@ -111,19 +110,16 @@ test('the admin makes an API key, sees the token once, revokes it',
 		.waitFor();
 
 	const label = 'Koppeling <i>' + Date.now().toString(36) + '</i>';
-	const form = root.locator('form', {has: page.getByRole('button',
-		{name: nl['admin.keys.f.submit'], exact: true})});
+	const form = formOf(page, root, nl['admin.keys.f.submit']);
 	/* a field at fault is named */
 	expect(page, 422, '/v1/admin/keys');
-	await form.getByRole('button', {name: nl['admin.keys.f.submit'],
-	                                exact: true}).click();
+	await button(form, nl['admin.keys.f.submit']).click();
 	await form.locator('#k-label-err').waitFor();
 	await form.getByLabel(nl['admin.keys.f.label'], {exact: true})
 		.fill(label);
 	await form.getByLabel(nl['admin.f.role'], {exact: true})
 		.selectOption('auditor');
-	await form.getByRole('button', {name: nl['admin.keys.f.submit'],
-	                                exact: true}).click();
+	await button(form, nl['admin.keys.f.submit']).click();
 	const tok = root.locator('#key-token');
 	await tok.waitFor();
 	const token = (await tok.textContent()).trim();

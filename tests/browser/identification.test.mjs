@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {
-	BASE, apiCall, apiSession, assertClean, browser, checkScreen, en,
-	enrolAndLogin, expect, fill, newPage, nl, reportSignal, switchTo,
-	withBrowser,
+	BASE, apiCall, apiSession, assertClean, browser, button, checkScreen,
+	en, enrolAndLogin, expect, fill, formOf, newPage, nl, reportSignal,
+	switchTo, withBrowser,
 } from './lib.mjs';
 
 let caseId;
@@ -51,16 +51,14 @@ test('the assessor records a decision from the queue', async () => {
 	await checkScreen(page, 'queue');
 
 	await decide.click();
-	const form = root.locator('form', {has: page.getByRole('button',
-		{name: nl['queue.f.submit'], exact: true})});
+	const form = formOf(page, root, nl['queue.f.submit']);
 	await root.getByRole('heading', {name: nl['queue.decide.form']})
 		.waitFor();
 	await root.getByText(nl['queue.history.empty']).waitFor();
 	/* a conclusive decision before any initial one: the profile's rule */
 	expect(page, 422, '/identification');
 	await form.getByLabel(nl['queue.f.stage']).selectOption('conclusive');
-	await form.getByRole('button', {name: nl['queue.f.submit'],
-	                                exact: true}).click();
+	await button(form, nl['queue.f.submit']).click();
 	await form.getByText(nl['queue.rule.conclusive_requires_initial'])
 		.waitFor();
 	await checkScreen(page, 'queue-decision');
@@ -68,8 +66,7 @@ test('the assessor records a decision from the queue', async () => {
 	await form.getByLabel(nl['queue.f.stage']).selectOption('initial');
 	await form.getByLabel(nl['queue.f.rationale'])
 		.fill('<script>alert(1)</script> "><img src=x onerror=alert(2)>');
-	await form.getByRole('button', {name: nl['queue.f.submit'],
-	                                exact: true}).click();
+	await button(form, nl['queue.f.submit']).click();
 	await root.getByText(fill(nl['queue.recorded'], {
 		stage: nl['queue.stage.initial'], id: caseId.slice(0, 8)}))
 		.first().waitFor();

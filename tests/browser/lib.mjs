@@ -103,6 +103,13 @@ export function collect(page) {
 	});
 }
 
+/* The button whose name is exactly `name` in `within` (a page or a
+ * locator), and the form of `root` that holds such a button. */
+export const button = (within, name) =>
+	within.getByRole('button', {name, exact: true});
+export const formOf = (page, root, submit) =>
+	root.locator('form', {has: button(page, submit)});
+
 /* Answers a test provokes: expect(page, 401, '/v1/session'). */
 export function expect(page, status, urlPart) {
 	page.expected.push([status, urlPart]);

@@ -5,13 +5,12 @@ catches up and the chain holds every one of those events exactly once,
 at contiguous positions, and verifies (GET /v1/audit/verify)."""
 
 import threading
-import uuid
 
 import requests
 
 from nrm_e2e.api import assert_receipt, post_signal
 from nrm_e2e.env import wait_for
-from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.pg import create_keys, key_id
 from nrm_e2e.signals import adult_signal
 
 CLIENTS = 8
@@ -19,13 +18,12 @@ PER_CLIENT = 1000
 
 
 def test_eight_writers_every_event_chained_once(nrmd, db, cluster, keys):
-    suffix = uuid.uuid4().hex[:6]
-    reader = create_key(cluster, "coordinator", "Zorg Conc " + suffix,
-                        "care_agency", regions=("VR13",))
-    outsider = create_key(cluster, "coordinator", "Zorg Conc Z " + suffix,
-                          "care_agency", regions=("VR17",))
-    auditor = create_key(cluster, "auditor", "Toezicht Conc " + suffix,
-                         "other")
+    k = create_keys(
+        cluster,
+        reader=("coordinator", "Zorg Conc", "care_agency", ("VR13",)),
+        outsider=("coordinator", "Zorg Conc Z", "care_agency", ("VR17",)),
+        auditor=("auditor", "Toezicht Conc", "other"))
+    reader, outsider, auditor = k["reader"], k["outsider"], k["auditor"]
     ids = {key_id(cluster, k) for k in (reader, outsider)}
     body = adult_signal()
     body["location"] = {"municipality_code": "GM0363"}

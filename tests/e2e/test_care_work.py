@@ -17,7 +17,7 @@ from nrm_e2e.api import assert_problem, auth
 from nrm_e2e.cases import new_case
 from nrm_e2e.env import PGBIN, clean_env
 from nrm_e2e.openapi import validator
-from nrm_e2e.pg import create_key, key_id
+from nrm_e2e.pg import create_keys, key_id
 from test_cases import national_case
 from test_data_at_rest import marked_signal, scan
 
@@ -72,17 +72,14 @@ def providers(cluster):
     """A shelter with two coordinator keys (it answers referrals; its
     keys' region is VR05, not the cases'), and an agency with only a
     reporter key (its items are kept by the holder alone)."""
-    s = uuid.uuid4().hex[:6]
-    a = create_key(cluster, "coordinator", "Opvang Noord " + s,
-                   "care_agency", regions=("VR05",))
-    b = create_key(cluster, "coordinator", "Opvang Noord " + s,
-                   "care_agency", regions=("VR05",))
-    other = create_key(cluster, "coordinator", "Opvang Zuid " + s,
-                       "care_agency", regions=("VR05",))
-    lone = create_key(cluster, "reporter", "Juridisch Loket " + s, "ngo")
-    return {"a": a, "b": b, "other": other,
-            "agency": agency_of(cluster, a),
-            "lone_agency": agency_of(cluster, lone)}
+    shelter = ("coordinator", "Opvang Noord", "care_agency", ("VR05",))
+    k = create_keys(
+        cluster, a=shelter, b=shelter,
+        other=("coordinator", "Opvang Zuid", "care_agency", ("VR05",)),
+        lone=("reporter", "Juridisch Loket", "ngo"))
+    return {"a": k["a"], "b": k["b"], "other": k["other"],
+            "agency": agency_of(cluster, k["a"]),
+            "lone_agency": agency_of(cluster, k["lone"])}
 
 
 def test_notes_sealed_corrected_and_audited(nrmd, case_keys, cluster,

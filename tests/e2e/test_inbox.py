@@ -438,7 +438,7 @@ BAD_PARAMS = [
     ("priority_unknown", {"priority": "low"}, "priority"),
     ("wait_word", {"wait": "forever", "after": REAL_AFTER}, "wait"),
     ("wait_negative", {"wait": "-5", "after": REAL_AFTER}, "wait"),
-    # `after` is checked before `wait` (nrmd/handlers/inbox.c inbox_authed)
+    # `after` is checked before `wait` (nrmd/handlers/inbox.c nrm_h_inbox)
     ("wait_word_after_made_up", {"wait": "forever", "after": "0"},
      "after"),
 ]

@@ -31,7 +31,7 @@ from nrm_e2e.api import auth
 from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import NRMCTL, clean_env
-from nrm_e2e.pg import Cluster, create_key
+from nrm_e2e.pg import Cluster, create_keys
 from nrm_e2e.sealed import (ctl, make_plaintext, new_kek, open_value,
                             signal_values, unwrap)
 from nrm_e2e.signals import adult_signal
@@ -49,13 +49,9 @@ def own(workdir, pki):
     with Cluster.migrated(top) as c:
         mypki = dict(pki)
         mypki["kek"] = new_kek(top / "kek-1")
-        suffix = uuid.uuid4().hex[:6]
-        keys = {
-            "reporter": create_key(c, "reporter", "Politie " + suffix,
-                                   "police"),
-            "co13": create_key(c, "coordinator", "Zorg " + suffix,
-                               "care_agency", regions=("VR13",)),
-        }
+        keys = create_keys(
+            c, reporter=("reporter", "Politie", "police"),
+            co13=("coordinator", "Zorg", "care_agency", ("VR13",)))
         pool = DaemonPool(top, c, mypki)
         yield {"cluster": c, "pki": mypki, "keys": keys, "pool": pool,
                "dir": top}

@@ -28,7 +28,7 @@ from nrm_e2e.cases import get_case, new_case
 from nrm_e2e.daemon import DaemonPool
 from nrm_e2e.env import wait_for
 from nrm_e2e.openapi import load_openapi, validator
-from nrm_e2e.pg import Cluster, create_key, key_id
+from nrm_e2e.pg import Cluster, create_keys, key_id
 from nrm_e2e.sealed import make_plaintext
 from nrm_e2e.signals import adult_signal, notification_signal
 
@@ -44,25 +44,17 @@ def pcluster(workdir):
 
 @pytest.fixture(scope="module")
 def pkeys(pcluster):
-    sfx = uuid.uuid4().hex[:6]
-    k = {
-        "reporter": create_key(pcluster, "reporter", "Politie P " + sfx,
-                               "police"),
-        "co13": create_key(pcluster, "coordinator", "Zorg P " + sfx,
-                           "care_agency", regions=("VR13",)),
-        "co17": create_key(pcluster, "coordinator", "Zorg R " + sfx,
-                           "care_agency", regions=("VR17",)),
-        "privacy": create_key(pcluster, "privacy_officer",
-                              "Functionaris Gegevensbescherming " + sfx,
-                              "national_centre"),
-        "analyst": create_key(pcluster, "analyst", "Rapporteur P " + sfx,
-                              "national_centre"),
-        "auditor": create_key(pcluster, "auditor", "Audit P " + sfx,
-                              "other"),
-        "admin": create_key(pcluster, "admin", "Beheer P " + sfx, "other"),
-        "assessor": create_key(pcluster, "assessor", "Beoordeling P " + sfx,
-                               "assessment_body"),
-    }
+    k = create_keys(
+        pcluster,
+        reporter=("reporter", "Politie P", "police"),
+        co13=("coordinator", "Zorg P", "care_agency", ("VR13",)),
+        co17=("coordinator", "Zorg R", "care_agency", ("VR17",)),
+        privacy=("privacy_officer", "Functionaris Gegevensbescherming",
+                 "national_centre"),
+        analyst=("analyst", "Rapporteur P", "national_centre"),
+        auditor=("auditor", "Audit P", "other"),
+        admin=("admin", "Beheer P", "other"),
+        assessor=("assessor", "Beoordeling P", "assessment_body"))
     for key in k.values():
         key.id = key_id(pcluster, key)
     return k

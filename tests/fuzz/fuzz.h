@@ -24,6 +24,14 @@ fuzz_check(int cond)
 		abort();
 }
 
+/* A rendering that must have been made (text not NULL); then freed. */
+static inline void
+fuzz_check_made(char *text)
+{
+	fuzz_check(text != NULL);
+	free(text);
+}
+
 /*
  * The diagnostics of a configuration load: every entry valid UTF-8, both
  * renderings made; then released.
@@ -31,18 +39,13 @@ fuzz_check(int cond)
 static inline void
 fuzz_check_diag(struct nrm_diag *d)
 {
-	char *text;
 	int k;
 
 	for (k = 0; k < d->n; k++)
 		fuzz_check(nrm_utf8_valid(
 		    d->entries[k].text, strlen(d->entries[k].text)));
-	text = nrm_diag_text(d);
-	fuzz_check(text != NULL);
-	free(text);
-	text = nrm_diag_json(d);
-	fuzz_check(text != NULL);
-	free(text);
+	fuzz_check_made(nrm_diag_text(d));
+	fuzz_check_made(nrm_diag_json(d));
 	nrm_diag_free(d);
 }
 

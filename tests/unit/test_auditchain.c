@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -662,23 +664,13 @@ test_rotation(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_message),
-	    cmocka_unit_test(test_parse_ok_and_round_trip),
-	    cmocka_unit_test(test_parse_errors),
-	    cmocka_unit_test(test_canonical),
-	    cmocka_unit_test(test_sign_verify),
-	    cmocka_unit_test(test_cps_load),
-	    cmocka_unit_test_setup_teardown(
-		test_nrmd_checkpoints, ac_files_setup, ac_files_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_series_compat, ac_files_setup, ac_files_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_rotation, ac_files_setup, ac_files_teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_message),
+    cmocka_unit_test(test_parse_ok_and_round_trip),
+    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_canonical),
+    cmocka_unit_test(test_sign_verify), cmocka_unit_test(test_cps_load),
+    cmocka_unit_test_setup_teardown(
+	test_nrmd_checkpoints, ac_files_setup, ac_files_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_series_compat, ac_files_setup, ac_files_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_rotation, ac_files_setup, ac_files_teardown))

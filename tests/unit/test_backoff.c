@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "backoff.h"
 
 static void
@@ -81,14 +83,6 @@ test_flood_keeps_the_key_in_use(void **state)
 	nrm_backoff_free(b);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_delay_doubles_to_the_cap),
-	    cmocka_unit_test(test_counts_per_login_and_address),
-	    cmocka_unit_test(test_flood_keeps_the_key_in_use),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_delay_doubles_to_the_cap),
+    cmocka_unit_test(test_counts_per_login_and_address),
+    cmocka_unit_test(test_flood_keeps_the_key_in_use))

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "coverage.h"
 
 static void
@@ -134,14 +136,6 @@ test_overdue(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_take_and_ask),
-	    cmocka_unit_test(test_malformed_keeps_the_state),
-	    cmocka_unit_test(test_overdue),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_take_and_ask),
+    cmocka_unit_test(test_malformed_keeps_the_state),
+    cmocka_unit_test(test_overdue))

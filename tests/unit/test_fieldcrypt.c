@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "fieldcrypt.h"
 
 #define AAD_A "care.subject/given_name/0b0f5c9e-1d2a-4c53-9a61-7f2e8d3b4a10"
@@ -267,19 +269,8 @@ test_kek_file(void **state)
 	assert_int_equal(nrm_kek_load(&k, path, why, sizeof(why)), NRM_ERR);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_random_nonce),
-	    cmocka_unit_test(test_other_aad_fails),
-	    cmocka_unit_test(test_damaged_fails),
-	    cmocka_unit_test(test_wrap_unwrap),
-	    cmocka_unit_test(test_b64_forms),
-	    cmocka_unit_test(test_uuid),
-	    cmocka_unit_test(test_kek_file),
-	};
-
-	return cmocka_run_group_tests(tests, setup, NULL);
-}
+UNIT_MAIN(setup, NULL, cmocka_unit_test(test_round_trip),
+    cmocka_unit_test(test_random_nonce), cmocka_unit_test(test_other_aad_fails),
+    cmocka_unit_test(test_damaged_fails), cmocka_unit_test(test_wrap_unwrap),
+    cmocka_unit_test(test_b64_forms), cmocka_unit_test(test_uuid),
+    cmocka_unit_test(test_kek_file))

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "flood.h"
 
 static int64_t
@@ -132,15 +134,7 @@ test_rejects_bounded(void **state)
 	nrm_rejects_free(c);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_burst_then_wait),
-	    cmocka_unit_test(test_drained_bucket_survives_churn),
-	    cmocka_unit_test(test_rejects_ttl_and_clear),
-	    cmocka_unit_test(test_rejects_bounded),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_burst_then_wait),
+    cmocka_unit_test(test_drained_bucket_survives_churn),
+    cmocka_unit_test(test_rejects_ttl_and_clear),
+    cmocka_unit_test(test_rejects_bounded))

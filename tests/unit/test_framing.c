@@ -15,6 +15,8 @@
 #include <sys/queue.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <event2/keyvalq_struct.h>
 
 #include "framing.h"
@@ -123,12 +125,4 @@ test_heads(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_heads),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_heads))

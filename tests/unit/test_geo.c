@@ -313,19 +313,11 @@ test_csv_quoting(void **state)
 	nrm_geo_free(geo);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-		test_real_lookup, setup_real, teardown_real),
-	    cmocka_unit_test_setup_teardown(
-		test_real_regions, setup_real, teardown_real),
-	    cmocka_unit_test_setup_teardown(
-		test_real_counts, setup_real, teardown_real),
-	    cmocka_unit_test(test_csv_table),
-	    cmocka_unit_test(test_csv_quoting),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test_setup_teardown(
+	test_real_lookup, setup_real, teardown_real),
+    cmocka_unit_test_setup_teardown(
+	test_real_regions, setup_real, teardown_real),
+    cmocka_unit_test_setup_teardown(
+	test_real_counts, setup_real, teardown_real),
+    cmocka_unit_test(test_csv_table), cmocka_unit_test(test_csv_quoting))

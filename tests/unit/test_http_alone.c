@@ -57,17 +57,11 @@ static struct test_env *env;
 
 /* --- the endpoints ----------------------------------------------------- */
 
+/* Reached only past its row's auth column. */
 static void
 test_authed(struct nrm_req *r)
 {
 	nrm_req_json(r, 200, "{\"reached\":true}", NULL);
-}
-
-/* Needs a principal: the cache is empty, so auth asks the database. */
-static void
-test_h_auth(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_ADMIN, "test.read", "test", test_authed);
 }
 
 /* An api.* call straight through the exec helper. */
@@ -98,15 +92,24 @@ test_h_cookie(struct nrm_req *r)
 	nrm_req_json(r, 200, set ? "{\"set\":true}" : "{\"set\":false}", NULL);
 }
 
+/* Needs a principal: the cache is empty, so the gate asks the database;
+ * the other rows are open (NRM_AUTH_OPEN, 0). */
+#define TEST_ROLE \
+	.auth = NRM_AUTH_ROLE, .roles = NRM_ROLE_ADMIN, .action = "test.read", \
+	.object_type = "test"
+
 static const struct nrm_endpoint test_endpoints[] = {
-    {"GET", "/auth", test_h_auth, NULL},
-    {"GET", "/sess", test_h_auth, NULL},
-    {"POST", "/sess", test_h_auth, NULL},
-    {"DELETE", "/sess", test_h_auth, NULL},
-    {"POST", "/cookie", test_h_cookie, NULL},
-    {"POST", "/call", test_h_call, NULL},
-    {"GET", "/hold", test_h_hold, NULL},
-    {"GET", "/things/{id}", test_h_auth, NULL},
+    {.method = "GET", .pattern = "/auth", .handler = test_authed, TEST_ROLE},
+    {.method = "GET", .pattern = "/sess", .handler = test_authed, TEST_ROLE},
+    {.method = "POST", .pattern = "/sess", .handler = test_authed, TEST_ROLE},
+    {.method = "DELETE", .pattern = "/sess", .handler = test_authed, TEST_ROLE},
+    {.method = "POST", .pattern = "/cookie", .handler = test_h_cookie},
+    {.method = "POST", .pattern = "/call", .handler = test_h_call},
+    {.method = "GET", .pattern = "/hold", .handler = test_h_hold},
+    {.method = "GET",
+	.pattern = "/things/{id}",
+	.handler = test_authed,
+	TEST_ROLE},
 };
 
 /* --- a client on the same loop ----------------------------------------- */

@@ -304,14 +304,5 @@ test_shipped(void **state)
 	free(text);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_minimal),
-	    cmocka_unit_test(test_shipped),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_refusals),
+    cmocka_unit_test(test_minimal), cmocka_unit_test(test_shipped))

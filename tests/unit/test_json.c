@@ -485,21 +485,9 @@ test_member_span(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_table),
-	    cmocka_unit_test(test_many_keys),
-	    cmocka_unit_test(test_blank),
-	    cmocka_unit_test(test_control),
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_members),
-	    cmocka_unit_test(test_parse_object),
-	    cmocka_unit_test(test_text_and_bool),
-	    cmocka_unit_test(test_str),
-	    cmocka_unit_test(test_member_span),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_parse_table),
+    cmocka_unit_test(test_many_keys), cmocka_unit_test(test_blank),
+    cmocka_unit_test(test_control), cmocka_unit_test(test_paths),
+    cmocka_unit_test(test_members), cmocka_unit_test(test_parse_object),
+    cmocka_unit_test(test_text_and_bool), cmocka_unit_test(test_str),
+    cmocka_unit_test(test_member_span))

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "kekset.h"
 
 static char dir[] = "/tmp/nrm-kekset-XXXXXX";
@@ -185,14 +187,6 @@ test_unwrap_by_id_and_rewrap(void **state)
 	nrm_kek_set_clear(&s);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_load_current_and_old),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_unwrap_by_id_and_rewrap),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN(setup, teardown, cmocka_unit_test(test_load_current_and_old),
+    cmocka_unit_test(test_refusals),
+    cmocka_unit_test(test_unwrap_by_id_and_rewrap))

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <argon2.h>
 #include <openssl/evp.h>
 
@@ -349,19 +351,11 @@ test_needs_rehash(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_policy_table),
-	    cmocka_unit_test(test_policy_maximum),
-	    cmocka_unit_test(test_dictionary_missing),
-	    cmocka_unit_test(test_hash_round_trip),
-	    cmocka_unit_test(test_derive_matches_phc),
-	    cmocka_unit_test(test_verify_refusals),
-	    cmocka_unit_test(test_verify_bad_stored),
-	    cmocka_unit_test(test_needs_rehash),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_policy_table),
+    cmocka_unit_test(test_policy_maximum),
+    cmocka_unit_test(test_dictionary_missing),
+    cmocka_unit_test(test_hash_round_trip),
+    cmocka_unit_test(test_derive_matches_phc),
+    cmocka_unit_test(test_verify_refusals),
+    cmocka_unit_test(test_verify_bad_stored),
+    cmocka_unit_test(test_needs_rehash))

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
@@ -101,14 +103,5 @@ test_sign_verify(void **state)
 	EVP_PKEY_free(other);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_canonical),
-	    cmocka_unit_test(test_hash),
-	    cmocka_unit_test(test_sign_verify),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_canonical),
+    cmocka_unit_test(test_hash), cmocka_unit_test(test_sign_verify))

@@ -704,19 +704,9 @@ test_long_names(void **state)
 	nrm_diag_free(&d);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_clean),
-	    cmocka_unit_test(test_every_municipality),
-	    cmocka_unit_test(test_decision_json),
-	    cmocka_unit_test(test_reroute_uncovered),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_odd_inputs),
-	    cmocka_unit_test(test_case_files),
-	    cmocka_unit_test(test_long_names),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN(setup, teardown, cmocka_unit_test(test_default_clean),
+    cmocka_unit_test(test_every_municipality),
+    cmocka_unit_test(test_decision_json),
+    cmocka_unit_test(test_reroute_uncovered), cmocka_unit_test(test_names),
+    cmocka_unit_test(test_odd_inputs), cmocka_unit_test(test_case_files),
+    cmocka_unit_test(test_long_names))

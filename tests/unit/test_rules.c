@@ -642,22 +642,10 @@ test_diag_shared(void **state)
 	nrm_diag_free(&d);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_broken_base_is_valid),
-	    cmocka_unit_test(test_broken_configs),
-	    cmocka_unit_test(test_refused_reload_keeps_old),
-	    cmocka_unit_test(test_load_edges),
-	    cmocka_unit_test(test_durations),
-	    cmocka_unit_test(test_duration_format),
-	    cmocka_unit_test(test_diag),
-	    cmocka_unit_test(test_coverage),
-	    cmocka_unit_test(test_coverage_warnings),
-	    cmocka_unit_test(test_shadowing),
-	    cmocka_unit_test(test_diag_shared),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_broken_base_is_valid),
+    cmocka_unit_test(test_broken_configs),
+    cmocka_unit_test(test_refused_reload_keeps_old),
+    cmocka_unit_test(test_load_edges), cmocka_unit_test(test_durations),
+    cmocka_unit_test(test_duration_format), cmocka_unit_test(test_diag),
+    cmocka_unit_test(test_coverage), cmocka_unit_test(test_coverage_warnings),
+    cmocka_unit_test(test_shadowing), cmocka_unit_test(test_diag_shared))

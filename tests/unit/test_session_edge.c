@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "crypto.h"
 #include "session.h"
 
@@ -245,20 +247,11 @@ test_set_cookie(void **state)
 	    "Path=/; Max-Age=0");
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cookie_valid),
-	    cmocka_unit_test(test_cookie_malformed_is_absent),
-	    cmocka_unit_test(test_cookie_duplicates_are_absent),
-	    cmocka_unit_test(test_csrf_known_answer),
-	    cmocka_unit_test(test_new_session),
-	    cmocka_unit_test(test_csrf_rules),
-	    cmocka_unit_test(test_safe_methods_unaffected),
-	    cmocka_unit_test(test_no_origin_configured_matches_nothing),
-	    cmocka_unit_test(test_set_cookie),
-	};
-
-	return cmocka_run_group_tests(tests, se_setup, NULL);
-}
+UNIT_MAIN(se_setup, NULL, cmocka_unit_test(test_cookie_valid),
+    cmocka_unit_test(test_cookie_malformed_is_absent),
+    cmocka_unit_test(test_cookie_duplicates_are_absent),
+    cmocka_unit_test(test_csrf_known_answer),
+    cmocka_unit_test(test_new_session), cmocka_unit_test(test_csrf_rules),
+    cmocka_unit_test(test_safe_methods_unaffected),
+    cmocka_unit_test(test_no_origin_configured_matches_nothing),
+    cmocka_unit_test(test_set_cookie))

@@ -831,19 +831,9 @@ test_cites_reference(void **state)
 
 /* Two bodies differing only in key order and whitespace. */
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ok_table),
-	    cmocka_unit_test(test_full_adult_fields),
-	    cmocka_unit_test(test_bad_table),
-	    cmocka_unit_test(test_length_limits),
-	    cmocka_unit_test(test_length_counts_bytes),
-	    cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_custom_limits),
-	    cmocka_unit_test(test_cites_reference),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN(setup, teardown, cmocka_unit_test(test_ok_table),
+    cmocka_unit_test(test_full_adult_fields), cmocka_unit_test(test_bad_table),
+    cmocka_unit_test(test_length_limits),
+    cmocka_unit_test(test_length_counts_bytes),
+    cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_custom_limits),
+    cmocka_unit_test(test_cites_reference))

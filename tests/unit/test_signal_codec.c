@@ -345,18 +345,8 @@ test_every_control_means(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_canonical_equal),
-	    cmocka_unit_test(test_facts_not_personal),
-	    cmocka_unit_test(test_subject_json),
-	    cmocka_unit_test(test_pseudonym),
-	    cmocka_unit_test(test_pseudonym_from_body),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_every_control_means),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN(setup, teardown, cmocka_unit_test(test_canonical_equal),
+    cmocka_unit_test(test_facts_not_personal),
+    cmocka_unit_test(test_subject_json), cmocka_unit_test(test_pseudonym),
+    cmocka_unit_test(test_pseudonym_from_body), cmocka_unit_test(test_names),
+    cmocka_unit_test(test_every_control_means))

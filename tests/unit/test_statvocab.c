@@ -293,17 +293,7 @@ test_period_format(void **state)
 	assert_int_equal(nrm_stat_period_format(&p, buf, sizeof(buf)), NRM_ERR);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_measures),
-	    cmocka_unit_test(test_dims),
-	    cmocka_unit_test(test_allows),
-	    cmocka_unit_test(test_by),
-	    cmocka_unit_test(test_period),
-	    cmocka_unit_test(test_period_format),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_measures),
+    cmocka_unit_test(test_dims), cmocka_unit_test(test_allows),
+    cmocka_unit_test(test_by), cmocka_unit_test(test_period),
+    cmocka_unit_test(test_period_format))

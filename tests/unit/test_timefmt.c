@@ -248,17 +248,7 @@ test_age(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_date),
-	    cmocka_unit_test(test_days),
-	    cmocka_unit_test(test_age),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_parse),
+    cmocka_unit_test(test_format), cmocka_unit_test(test_round_trip),
+    cmocka_unit_test(test_date), cmocka_unit_test(test_days),
+    cmocka_unit_test(test_age))

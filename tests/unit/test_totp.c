@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "crypto.h"
 #include "totp.h"
 
@@ -451,23 +453,13 @@ test_recovery_hash(void **state)
 	    nrm_recovery_code_hash("abcd-efgh-jkmn", 14, b), NRM_ERR);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hotp_rfc4226),
-	    cmocka_unit_test(test_totp_rfc6238),
-	    cmocka_unit_test(test_drift_window),
-	    cmocka_unit_test(test_replay),
-	    cmocka_unit_test(test_parse_code),
-	    cmocka_unit_test(test_base32_rfc4648),
-	    cmocka_unit_test(test_base32_refusals),
-	    cmocka_unit_test(test_base32_round_trip),
-	    cmocka_unit_test(test_secret_and_uri),
-	    cmocka_unit_test(test_recovery_codes_new),
-	    cmocka_unit_test(test_recovery_normalise),
-	    cmocka_unit_test(test_recovery_hash),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_hotp_rfc4226),
+    cmocka_unit_test(test_totp_rfc6238), cmocka_unit_test(test_drift_window),
+    cmocka_unit_test(test_replay), cmocka_unit_test(test_parse_code),
+    cmocka_unit_test(test_base32_rfc4648),
+    cmocka_unit_test(test_base32_refusals),
+    cmocka_unit_test(test_base32_round_trip),
+    cmocka_unit_test(test_secret_and_uri),
+    cmocka_unit_test(test_recovery_codes_new),
+    cmocka_unit_test(test_recovery_normalise),
+    cmocka_unit_test(test_recovery_hash))

@@ -204,16 +204,6 @@ test_errcode_names(void **state)
 		assert_non_null(nrm_errcode_name((enum nrm_errcode)k));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid),
-	    cmocka_unit_test(test_next),
-	    cmocka_unit_test(test_trim),
-	    cmocka_unit_test(test_error_truncation),
-	    cmocka_unit_test(test_errcode_names),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_valid), cmocka_unit_test(test_next),
+    cmocka_unit_test(test_trim), cmocka_unit_test(test_error_truncation),
+    cmocka_unit_test(test_errcode_names))

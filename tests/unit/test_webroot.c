@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "webroot.h"
 
 static char dir[64];
@@ -231,16 +233,9 @@ test_if_none_match(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_load_keeps_plain_files_of_known_types),
-	    cmocka_unit_test(test_trailing_slash_and_missing_root),
-	    cmocka_unit_test(test_content_types),
-	    cmocka_unit_test(test_accept_encoding),
-	    cmocka_unit_test(test_if_none_match),
-	};
-
-	return cmocka_run_group_tests(tests, wr_setup, wr_teardown);
-}
+UNIT_MAIN(wr_setup, wr_teardown,
+    cmocka_unit_test(test_load_keeps_plain_files_of_known_types),
+    cmocka_unit_test(test_trailing_slash_and_missing_root),
+    cmocka_unit_test(test_content_types),
+    cmocka_unit_test(test_accept_encoding),
+    cmocka_unit_test(test_if_none_match))

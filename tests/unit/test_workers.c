@@ -21,6 +21,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <event2/event.h>
 
 #include "password.h"
@@ -720,29 +722,21 @@ test_argon2_off_the_loop(void **state)
 	nrm_workers_free(w);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-		test_done_on_loop_thread, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_many_jobs_once_each, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_full_queue_refuses_at_once, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_stop_drains, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_cancel_queued_and_running, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_cancel_inside_done, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_free_with_jobs_in_flight, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_cracklib_through_pool, tw_setup, tw_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_argon2_off_the_loop, tw_setup, tw_teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test_setup_teardown(
+	test_done_on_loop_thread, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_many_jobs_once_each, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_full_queue_refuses_at_once, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(test_stop_drains, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_cancel_queued_and_running, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_cancel_inside_done, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_free_with_jobs_in_flight, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_cracklib_through_pool, tw_setup, tw_teardown),
+    cmocka_unit_test_setup_teardown(
+	test_argon2_off_the_loop, tw_setup, tw_teardown))

@@ -1,7 +1,7 @@
 /*
- * unit.h - what the unit tests share: a case-table walk, the check of a
- * refusal's error, a whole-file reader, a directory walk and the three
- * texts of a routing configuration.
+ * unit.h - what the unit tests share: their main(), a case-table walk,
+ * the check of a refusal's error, a whole-file reader, a directory walk
+ * and the three texts of a routing configuration.
  * Header-only (static inline), included by the test programs after
  * <cmocka.h>; paths are relative to the repository root, where
  * `make unit` runs them.
@@ -16,6 +16,17 @@
 #include <string.h>
 
 #include "nrm/route.h"
+
+/*
+ * The test program's main(): run the tests given (cmocka_unit_test(...)
+ * entries) as one group with its setup and teardown (NULL: none).
+ */
+#define UNIT_MAIN(setup, teardown, ...) \
+	int main(void) \
+	{ \
+		const struct CMUnitTest tests[] = {__VA_ARGS__}; \
+		return cmocka_run_group_tests(tests, setup, teardown); \
+	}
 
 /* Run the loop's body for each element c (a `const type *`) of table. */
 #define UNIT_EACH(type, c, table) \

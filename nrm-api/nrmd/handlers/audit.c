@@ -18,7 +18,6 @@
  *
  * Sealing the chain and signing its head are periodic jobs (jobs.c).
  */
-#include "auth.h"
 #include "checkpoint.h"
 #include "dbapi.h"
 #include "log.h"
@@ -124,8 +123,8 @@ audit_query(struct nrm_req *r, const char *const *known, struct evkeyvalq *q)
 	return NRM_OK;
 }
 
-static void
-audit_search_authed(struct nrm_req *r)
+void
+nrm_h_audit_search(struct nrm_req *r)
 {
 	struct evkeyvalq q;
 	cJSON *filters;
@@ -151,13 +150,6 @@ audit_search_authed(struct nrm_req *r)
 	evhttp_clear_headers(&q);
 	free(ftext);
 	cJSON_Delete(filters);
-}
-
-void
-nrm_h_audit_search(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.search", "audit", audit_search_authed);
 }
 
 /*
@@ -195,8 +187,8 @@ audit_verify_answered(struct nrm_req *r, void *arg, const char *text)
 	cJSON_Delete(root);
 }
 
-static void
-audit_verify_authed(struct nrm_req *r)
+void
+nrm_h_audit_verify(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	char *cps = r->app->checkpoints != NULL
@@ -227,14 +219,7 @@ audit_verify_authed(struct nrm_req *r)
 }
 
 void
-nrm_h_audit_verify(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_AUDITOR, "audit.verify", "audit", audit_verify_authed);
-}
-
-static void
-audit_checkpoints_authed(struct nrm_req *r)
+nrm_h_audit_checkpoints(struct nrm_req *r)
 {
 	struct nrm_checkpoints *cp = r->app->checkpoints;
 	cJSON *o = cJSON_CreateObject();
@@ -254,17 +239,10 @@ audit_checkpoints_authed(struct nrm_req *r)
 	cJSON_Delete(o);
 }
 
-void
-nrm_h_audit_checkpoints(struct nrm_req *r)
-{
-	nrm_auth_record(r, NRM_ROLE_AUDITOR, "audit.checkpoints.read", "audit",
-	    NULL, audit_checkpoints_authed);
-}
-
 /* --- the review queue -------------------------------------------------- */
 
-static void
-audit_reviews_authed(struct nrm_req *r)
+void
+nrm_h_audit_reviews(struct nrm_req *r)
 {
 	struct evkeyvalq q;
 	const char *state, *limit, *cursor;
@@ -281,14 +259,7 @@ audit_reviews_authed(struct nrm_req *r)
 }
 
 void
-nrm_h_audit_reviews(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.reviews", "audit",
-	    audit_reviews_authed);
-}
-
-static void
-audit_review_authed(struct nrm_req *r)
+nrm_h_audit_review(struct nrm_req *r)
 {
 	static const char *const keys[] = {"verdict"};
 	const cJSON *slot[1];
@@ -311,11 +282,4 @@ audit_review_authed(struct nrm_req *r)
 	verdict = slot[0] != NULL ? slot[0]->valuestring : NULL;
 	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_AUDIT_REVIEW, id, verdict);
 	cJSON_Delete(root);
-}
-
-void
-nrm_h_audit_review(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_AUDITOR, "audit.review", "audit_event",
-	    audit_review_authed);
 }

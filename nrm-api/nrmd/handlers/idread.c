@@ -2,7 +2,6 @@
  * idread.c - the reads of one object by the route's {id} (see idread.h).
  */
 #include "idread.h"
-#include "auth.h"
 #include "sealed.h"
 
 static const struct nrm_id_read *
@@ -11,8 +10,8 @@ idread_of(const struct nrm_req *r)
 	return r->endpoint->arg;
 }
 
-static void
-idread_authed(struct nrm_req *r)
+void
+nrm_h_id_read(struct nrm_req *r)
 {
 	const struct nrm_id_read *rd = idread_of(r);
 	const char *id = nrm_req_uuid_param(r);
@@ -25,19 +24,11 @@ idread_authed(struct nrm_req *r)
 	case NRM_ID_READ_SEALED:
 		nrm_dbapi_begin(&call, r);
 		nrm_dbapi_text(&call, id);
-		nrm_sealed_send(r, rd->stmt, &call, rd->object_type, id);
+		nrm_sealed_send(
+		    r, rd->stmt, &call, r->endpoint->object_type, id);
 		break;
 	case NRM_ID_READ_PURPOSE:
 		nrm_sealed_case_read(r, rd->stmt, NULL);
 		break;
 	}
-}
-
-void
-nrm_h_id_read(struct nrm_req *r)
-{
-	const struct nrm_id_read *rd = idread_of(r);
-
-	nrm_auth_require(
-	    r, rd->roles, rd->action, rd->object_type, idread_authed);
 }

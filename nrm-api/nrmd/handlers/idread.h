@@ -1,9 +1,10 @@
 /*
- * idread.h - the endpoints that only authorise the caller and pass the
- * route's {id} to one api.* read: what differs between them (roles,
- * audited action, statement, how the answer is treated) is data, a
- * struct nrm_id_read in the endpoint table (endpoints.c) reached
- * through r->endpoint->arg; the code is here, once.
+ * idread.h - the endpoints that only pass the route's {id} to one api.*
+ * read: what differs between them is data in the endpoint table
+ * (endpoints.c): who may read, audited as what, in the row's auth
+ * column (http.h); the statement and how the answer is treated in a
+ * struct nrm_id_read reached through r->endpoint->arg.  The code is
+ * here, once.
  *
  * The database checks scope and existence; nothing here logs a body.
  */
@@ -24,10 +25,9 @@ enum nrm_id_read_kind {
 	NRM_ID_READ_PURPOSE,
 };
 
+/* Who may read is the endpoint's auth column (http.h), whose
+ * object_type is the {id}'s kind: "case", ... */
 struct nrm_id_read {
-	unsigned roles; /* mask of enum nrm_role (nrm_auth_require) */
-	const char *action; /* audited in a denial */
-	const char *object_type; /* the {id}'s kind: "case", ... */
 	enum nrm_stmt stmt;
 	enum nrm_id_read_kind kind;
 };

@@ -734,8 +734,8 @@ inbox_digits(const char *s, size_t max)
 	return n > 0 && n <= max && strspn(s, "0123456789") == n;
 }
 
-static void
-inbox_authed(struct nrm_req *r)
+void
+nrm_h_inbox(struct nrm_req *r)
 {
 	struct nrm_app *app = r->app;
 	struct evkeyvalq q;
@@ -869,11 +869,4 @@ inbox_authed(struct nrm_req *r)
 out:
 	evhttp_clear_headers(&q);
 	free(w);
-}
-
-void
-nrm_h_inbox(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "inbox.list", "inbox", inbox_authed);
 }

@@ -34,25 +34,16 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#define IND_ROLES (NRM_ROLE_ANALYST | NRM_ROLE_AUDITOR)
-
-static void
-ind_list_authed(struct nrm_req *r)
-{
-	nrm_req_json(
-	    r, 200, nrm_indicators_list_json(r->app->indicators), NULL);
-}
-
 /*
- * The list needs no query of its own, so the database authenticates
- * (and audits) it: a revoked key still in the principal cache is 401
- * here as everywhere.
+ * The list needs no query of its own, so its endpoint is RECORD (the
+ * database authenticates and audits it): a revoked key still in the
+ * principal cache is 401 here as everywhere.
  */
 void
 nrm_h_indicator_list(struct nrm_req *r)
 {
-	nrm_auth_record(r, IND_ROLES, "indicators.read", "indicators", NULL,
-	    ind_list_authed);
+	nrm_req_json(
+	    r, 200, nrm_indicators_list_json(r->app->indicators), NULL);
 }
 
 /* An unknown id, once the database has authenticated the caller. */
@@ -159,11 +150,12 @@ ind_period(struct evkeyvalq *q, const char **period, struct nrm_error *err)
 	return NRM_OK;
 }
 
-static void
-ind_get_authed(struct nrm_req *r)
+void
+nrm_h_indicator_get(struct nrm_req *r)
 {
 	const struct nrm_indicator *it =
 	    nrm_indicators_find(r->app->indicators, r->param);
+	const struct nrm_endpoint *e = r->endpoint;
 	struct nrm_dbapi_call c;
 	struct nrm_error err;
 	struct evkeyvalq q;
@@ -182,8 +174,8 @@ ind_get_authed(struct nrm_req *r)
 	}
 	if (it == NULL) {
 		/* the database says 401 or 404: never the principal cache */
-		nrm_auth_record(r, IND_ROLES, "indicators.read", "indicators",
-		    NULL, ind_not_found);
+		nrm_auth_record(r, e->roles, e->action, e->object_type, NULL,
+		    ind_not_found);
 		goto out;
 	}
 	entry = strdup(it->json);
@@ -200,11 +192,4 @@ ind_get_authed(struct nrm_req *r)
 		free(entry);
 out:
 	evhttp_clear_headers(&q);
-}
-
-void
-nrm_h_indicator_get(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, IND_ROLES, "indicators.read", "indicators", ind_get_authed);
 }

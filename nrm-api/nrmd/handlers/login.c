@@ -105,6 +105,17 @@ login_ctx_free(struct login_ctx *x)
 }
 
 /*
+ * Send a step's query, whose callback then owns x: NULL when sent,
+ * else x (the request has been answered 503), for the caller to free.
+ */
+static struct login_ctx *
+login_send(struct nrm_req *r, enum nrm_stmt stmt, struct nrm_dbapi_call *call,
+    nrm_dbapi_text_cb cb, struct login_ctx *x)
+{
+	return nrm_dbapi_exec_text(r, stmt, call, cb, x) == NRM_OK ? NULL : x;
+}
+
+/*
  * Read the strict body: only keys[0..n), each a string of at most
  * LOGIN_FIELD_MAX bytes (the password: NRM_PASSWORD_MAX_BYTES), the
  * first nreq required.  Replies 400/422 naming the field and returns
@@ -339,9 +350,7 @@ enrol_hashed(void *arg, int rc, bool gone)
 	nrm_dbapi_bytes(&call, x->tag, x->a.taglen);
 	nrm_dbapi_bytes(&call, x->secret, sizeof(x->secret));
 	nrm_dbapi_text(&call, arr);
-	if (nrm_dbapi_exec_text(r, NRM_STMT_ENROL, &call, enrol_done, x) ==
-	    NRM_OK)
-		x = NULL;
+	x = login_send(r, NRM_STMT_ENROL, &call, enrol_done, x);
 out:
 	login_ctx_free(x);
 }
@@ -388,9 +397,7 @@ nrm_h_enrol(struct nrm_req *r)
 	}
 	nrm_dbapi_begin_anon(&call, r);
 	nrm_dbapi_bytes(&call, x->code_hash, sizeof(x->code_hash));
-	if (nrm_dbapi_exec_text(
-		r, NRM_STMT_ENROL_LOOKUP, &call, enrol_looked_up, x) == NRM_OK)
-		x = NULL;
+	x = login_send(r, NRM_STMT_ENROL_LOOKUP, &call, enrol_looked_up, x);
 out:
 	login_ctx_free(x);
 	login_body_free(body);
@@ -554,9 +561,7 @@ login_derived(void *arg, int rc, bool gone)
 	    &call, x->rehash ? x->new_a.salt : NULL, x->new_a.saltlen);
 	nrm_dbapi_text(&call, x->rehash ? params : NULL);
 	nrm_dbapi_bytes(&call, x->rehash ? x->new_tag : NULL, x->new_a.taglen);
-	if (nrm_dbapi_exec_text(
-		r, NRM_STMT_LOGIN_FINISH, &call, login_finished, x) == NRM_OK)
-		x = NULL;
+	x = login_send(r, NRM_STMT_LOGIN_FINISH, &call, login_finished, x);
 out:
 	login_ctx_free(x);
 }
@@ -634,9 +639,7 @@ nrm_h_session_create(struct nrm_req *r)
 	    (x->by_recovery ? slot[3] : slot[2])->valuestring);
 	nrm_dbapi_begin_anon(&call, r);
 	nrm_dbapi_text(&call, x->login);
-	if (nrm_dbapi_exec_text(
-		r, NRM_STMT_LOGIN_BEGIN, &call, login_began, x) == NRM_OK)
-		x = NULL;
+	x = login_send(r, NRM_STMT_LOGIN_BEGIN, &call, login_began, x);
 out:
 	login_ctx_free(x);
 	login_body_free(body);
@@ -665,8 +668,6 @@ nrm_h_session(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 
-	if (nrm_auth_token(r) != NRM_OK)
-		return;
 	nrm_dbapi_begin(&call, r);
 	if (strcmp(r->endpoint->method, "GET") == 0)
 		nrm_dbapi_send(r, NRM_STMT_SESSION_GET, &call, NULL);

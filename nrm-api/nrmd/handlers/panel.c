@@ -13,7 +13,6 @@
  * database's to say: an API key of the assessor role gets its 403 there.
  */
 #include "panel.h"
-#include "auth.h"
 #include "dbapi.h"
 #include "sealed.h"
 #include "util.h"
@@ -51,49 +50,28 @@ panel_send_body(
 	free(text);
 }
 
-static void
-panel_assign_authed(struct nrm_req *r)
+void
+nrm_h_panel_assign(struct nrm_req *r)
 {
 	panel_send_body(
 	    r, NRM_STMT_PANEL_ASSIGN, false, r->app->cfg.jurisdiction_profile);
 }
 
 void
-nrm_h_panel_assign(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ASSESSOR, "panel.create", "case", panel_assign_authed);
-}
-
-static void
-panel_recusal_authed(struct nrm_req *r)
+nrm_h_panel_recusal(struct nrm_req *r)
 {
 	panel_send_body(r, NRM_STMT_PANEL_RECUSE, false, NULL);
 }
 
 void
-nrm_h_panel_recusal(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ASSESSOR, "panel.recuse", "case", panel_recusal_authed);
-}
-
-static void
-panel_vote_authed(struct nrm_req *r)
+nrm_h_panel_vote(struct nrm_req *r)
 {
 	panel_send_body(r, NRM_STMT_PANEL_VOTE, true, NULL);
 }
 
-void
-nrm_h_panel_vote(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_ASSESSOR, "panel.vote", "case", panel_vote_authed);
-}
-
 /* No query parameter: any is a 400 naming it. */
-static void
-panel_pending_authed(struct nrm_req *r)
+void
+nrm_h_panel_pending(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	struct evkeyvalq q;
@@ -103,11 +81,4 @@ panel_pending_authed(struct nrm_req *r)
 	evhttp_clear_headers(&q);
 	nrm_dbapi_begin(&call, r);
 	nrm_dbapi_send(r, NRM_STMT_PANEL_PENDING, &call, NULL);
-}
-
-void
-nrm_h_panel_pending(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_ASSESSOR, "panel.pending", "panel",
-	    panel_pending_authed);
 }

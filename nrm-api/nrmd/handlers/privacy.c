@@ -18,7 +18,6 @@
  * key and recomputes the pseudonym when a name or the birth date
  * changes.  No value of a request or an answer is ever logged.
  */
-#include "auth.h"
 #include "crypto.h"
 #include "dbapi.h"
 #include "endpoints.h"
@@ -125,8 +124,8 @@ priv_value_ok(
 /* --- export ---------------------------------------------------------- */
 
 /* ?case=ID, the one parameter; a malformed id is a 400 naming it. */
-static void
-priv_export_authed(struct nrm_req *r)
+void
+nrm_h_privacy_export(struct nrm_req *r)
 {
 	static const char *const known[] = {"case"};
 	struct nrm_dbapi_call call;
@@ -150,16 +149,9 @@ priv_export_authed(struct nrm_req *r)
 	evhttp_clear_headers(&q);
 }
 
-void
-nrm_h_privacy_export(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_PRIVACY_OFFICER, "privacy.export", "case",
-	    priv_export_authed);
-}
-
 /* {given_name?, family_name, birth_date}: the pseudonym, then export. */
-static void
-priv_search_authed(struct nrm_req *r)
+void
+nrm_h_privacy_search(struct nrm_req *r)
 {
 	static const char *const keys[] = {
 	    "given_name", "family_name", "birth_date"};
@@ -201,13 +193,6 @@ priv_search_authed(struct nrm_req *r)
 		explicit_bzero(pseud, sizeof(pseud));
 	}
 	cJSON_Delete(body);
-}
-
-void
-nrm_h_privacy_search(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_PRIVACY_OFFICER, "privacy.export",
-	    "subject", priv_search_authed);
 }
 
 /* --- rectify --------------------------------------------------------- */
@@ -324,8 +309,8 @@ out:
 	priv_rectify_free(rx);
 }
 
-static void
-priv_rectify_authed(struct nrm_req *r)
+void
+nrm_h_privacy_rectify(struct nrm_req *r)
 {
 	static const char *const keys[] = {"field", "value", "ground"};
 	const cJSON *slot[3] = {NULL, NULL, NULL};
@@ -372,17 +357,10 @@ priv_rectify_authed(struct nrm_req *r)
 	cJSON_Delete(body);
 }
 
-void
-nrm_h_privacy_rectify(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_PRIVACY_OFFICER, "privacy.rectify", "case",
-	    priv_rectify_authed);
-}
-
 /* --- erase ----------------------------------------------------------- */
 
-static void
-priv_erase_authed(struct nrm_req *r)
+void
+nrm_h_privacy_erase(struct nrm_req *r)
 {
 	static const char *const keys[] = {"ground"};
 	const cJSON *slot[1] = {NULL};
@@ -400,11 +378,4 @@ priv_erase_authed(struct nrm_req *r)
 		NRM_DBAPI_SEND_TEXTS(
 		    r, NRM_STMT_PRIVACY_ERASE, nrm_req_uuid_param(r), ground);
 	cJSON_Delete(body);
-}
-
-void
-nrm_h_privacy_erase(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_PRIVACY_OFFICER, "privacy.erase", "case",
-	    priv_erase_authed);
 }

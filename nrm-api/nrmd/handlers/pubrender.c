@@ -137,23 +137,16 @@ pr_csv(FILE *f, const cJSON *pub)
 static void
 pr_html(FILE *f, const char *s)
 {
+	static const char special[] = "&<>\"";
+	static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;"};
+
 	for (; s != NULL && *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
+		const char *p = strchr(special, *s);
+
+		if (p != NULL)
+			fputs(entity[p - special], f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 

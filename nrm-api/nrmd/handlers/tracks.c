@@ -31,7 +31,6 @@
  * profile; nothing here reads or forwards investigation data, and the
  * reverse.  Bodies are never logged (they hold personal data).
  */
-#include "auth.h"
 #include "dbapi.h"
 #include "endpoints.h"
 #include "sealed.h"
@@ -50,8 +49,8 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
-static void
-ident_record_authed(struct nrm_req *r)
+void
+nrm_h_ident_record(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	const char *id = nrm_req_uuid_param(r);
@@ -74,25 +73,11 @@ ident_record_authed(struct nrm_req *r)
 }
 
 void
-nrm_h_ident_record(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "identification.create", "case", ident_record_authed);
-}
-
-static void
-ident_list_authed(struct nrm_req *r)
+nrm_h_ident_list(struct nrm_req *r)
 {
 	/* each entry's rationale comes sealed: opened before the reply */
 	nrm_sealed_case_read(
 	    r, NRM_STMT_IDENT_LIST, r->app->cfg.jurisdiction_profile);
-}
-
-void
-nrm_h_ident_list(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_COORDINATOR | NRM_ROLE_ASSESSOR,
-	    "identification.read", "case", ident_list_authed);
 }
 
 /*
@@ -101,8 +86,8 @@ nrm_h_ident_list(struct nrm_req *r)
  * next_cursor of the previous page); any other parameter is a 400
  * naming it.
  */
-static void
-ident_queue_authed(struct nrm_req *r)
+void
+nrm_h_ident_queue(struct nrm_req *r)
 {
 	static const char *const known[] = {"awaiting", "limit", "cursor"};
 	struct evkeyvalq q;
@@ -114,13 +99,6 @@ ident_queue_authed(struct nrm_req *r)
 	    evhttp_find_header(&q, "cursor"), evhttp_find_header(&q, "limit"),
 	    r->app->cfg.jurisdiction_profile);
 	evhttp_clear_headers(&q);
-}
-
-void
-nrm_h_ident_queue(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_ASSESSOR, "identification.queue",
-	    "identification", ident_queue_authed);
 }
 
 /* A JSON boolean as a text parameter: "true", "false", NULL when absent. */
@@ -136,8 +114,8 @@ track_bool_text(const cJSON *v)
  * {"agency_id": uuid, "consent": bool}: only these keys; a missing
  * consent is passed as NULL (the database answers 422 "consent").
  */
-static void
-case_share_authed(struct nrm_req *r)
+void
+nrm_h_case_share(struct nrm_req *r)
 {
 	static const char *const keys[] = {"agency_id", "consent"};
 	const cJSON *slot[2], *agency, *consent;
@@ -163,13 +141,6 @@ case_share_authed(struct nrm_req *r)
 	NRM_DBAPI_SEND_TEXTS(r, NRM_STMT_CASE_SHARE, nrm_req_uuid_param(r),
 	    agency->valuestring, track_bool_text(consent));
 	cJSON_Delete(body);
-}
-
-void
-nrm_h_case_share(struct nrm_req *r)
-{
-	nrm_auth_require(
-	    r, NRM_ROLE_COORDINATOR, "case.share", "case", case_share_authed);
 }
 
 /* --- investigation records: their references leave nrmd sealed ------ */
@@ -205,8 +176,8 @@ static const struct nrm_sealed_spec invest_spec = {invest_ref_names,
     NRM_ARRAY_LEN(invest_ref_names), "invest.record", INVEST_REF_MAX,
     invest_ref_ok};
 
-static void
-invest_create_authed(struct nrm_req *r)
+void
+nrm_h_invest_create(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	char *text;
@@ -220,13 +191,6 @@ invest_create_authed(struct nrm_req *r)
 	/* The parameters are copied by the pool before text goes. */
 	nrm_sealed_send(r, NRM_STMT_INVEST_CREATE, &call, "investigation", "");
 	free(text);
-}
-
-void
-nrm_h_invest_create(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.create",
-	    "investigation", invest_create_authed);
 }
 
 /* A patch between its two calls (one when no reference changes). */
@@ -304,8 +268,8 @@ out:
 	invest_patch_free(p);
 }
 
-static void
-invest_patch_authed(struct nrm_req *r)
+void
+nrm_h_invest_patch(struct nrm_req *r)
 {
 	struct nrm_dbapi_call call;
 	struct invest_patch *p = nrm_xcalloc(1, sizeof(*p));
@@ -335,11 +299,4 @@ invest_patch_authed(struct nrm_req *r)
 		return;
 out:
 	invest_patch_free(p);
-}
-
-void
-nrm_h_invest_patch(struct nrm_req *r)
-{
-	nrm_auth_require(r, NRM_ROLE_INVESTIGATOR, "investigation.update",
-	    "investigation", invest_patch_authed);
 }

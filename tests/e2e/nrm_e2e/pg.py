@@ -257,6 +257,15 @@ def create_key(cluster, role, agency, kind, regions=()):
     return Key(token, role, agency, kind)
 
 
+def create_keys(cluster, **specs):
+    """Keys of agencies of the caller's own: name=(role, agency, kind) or
+    (role, agency, kind, regions).  One random suffix follows every
+    agency name, so the keys given one agency name share that agency."""
+    sfx = uuid.uuid4().hex[:6]
+    return {name: create_key(cluster, s[0], "%s %s" % (s[1], sfx), *s[2:])
+            for name, s in specs.items()}
+
+
 def key_id(cluster, key):
     """The auth.api_key id of a key (looked up by its token's SHA-256)."""
     h = hashlib.sha256(key.token.encode("ascii")).hexdigest()
