@@ -177,6 +177,42 @@ bench_migrate() {
 	NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl migrate >/dev/null
 }
 
+# The parameters nrmd sends for bench/body.json, captured once: the
+# cluster logs nrm_app's statements with their parameters while a first
+# nrmd answers one request, and bench/params.py reads them back into
+# $TMP/params.  The log holds only this synthetic body and goes away
+# with $TMP.  Needs TOKEN_HASH (the reporter's) and nrmd's configuration;
+# sets PGB_ARGS for pgbench of bench/intake.pgbench: $1 the token hash
+# (checked equal to what nrmd sent), $3 the client address and $5..$9
+# as nrmd sent them; $2 (the request id) and $4 (the Idempotency-Key)
+# are unique per transaction (the script).  nrmd is stopped after.
+bench_intake_capture() {
+	sql "ALTER ROLE nrm_app SET log_statement = 'all'" >/dev/null
+	sql "ALTER ROLE nrm_app SET log_error_verbosity = 'default'" >/dev/null
+	start_nrmd
+	post bench-capture
+	stop_nrmd
+	sql "ALTER ROLE nrm_app RESET log_statement" >/dev/null
+	sql "ALTER ROLE nrm_app RESET log_error_verbosity" >/dev/null
+	mkdir "$TMP/params"
+	python3 bench/params.py "$PGDIR/log/postgresql.log" "$TMP/params"
+	if ls "$TMP/params/"*.null >/dev/null 2>&1; then
+		die "nrmd sent a NULL parameter; bench/body.json must create a case"
+	fi
+	[ "$(cat "$TMP/params/1")" = "$TOKEN_HASH" ] ||
+		die "the captured token hash is not the SHA-256 of the token"
+	[ "$(cat "$TMP/params/4")" = bench-capture ] ||
+		die "the captured Idempotency-Key is not the one sent"
+	PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
+		-D n=0 -D "token_hash=$TOKEN_HASH"
+		-D "client=$(cat "$TMP/params/3")"
+		-D "request_hash=$(cat "$TMP/params/5")"
+		-D "facts=$(cat "$TMP/params/6")"
+		-D "subject=$(cat "$TMP/params/7")"
+		-D "pseudonym=$(cat "$TMP/params/8")"
+		-D "route=$(cat "$TMP/params/9")")
+}
+
 bench_key() { # nrmctl key create ARGS -> the token
 	local t
 	t=$(NRM_DATABASE_URL=$NRM_OWNER_URL bin/nrmctl key create "$@" \

@@ -74,23 +74,7 @@ CO_HASH="\\x$(printf '%s' "$CO_TOKEN" | sha256sum | cut -c1-64)"
 bench_nrmd_conf "$TMP/nrmd.conf" </dev/null
 
 if [ "$KIND" = intake ]; then
-	sql "ALTER ROLE nrm_app SET log_statement = 'all'" >/dev/null
-	sql "ALTER ROLE nrm_app SET log_error_verbosity = 'default'" >/dev/null
-	start_nrmd
-	post bench-capture
-	stop_nrmd
-	sql "ALTER ROLE nrm_app RESET log_statement" >/dev/null
-	sql "ALTER ROLE nrm_app RESET log_error_verbosity" >/dev/null
-	mkdir "$TMP/params"
-	python3 bench/params.py "$PGDIR/log/postgresql.log" "$TMP/params"
-	PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
-		-D n=0 -D "token_hash=$TOKEN_HASH"
-		-D "client=$(cat "$TMP/params/3")"
-		-D "request_hash=$(cat "$TMP/params/5")"
-		-D "facts=$(cat "$TMP/params/6")"
-		-D "subject=$(cat "$TMP/params/7")"
-		-D "pseudonym=$(cat "$TMP/params/8")"
-		-D "route=$(cat "$TMP/params/9")")
+	bench_intake_capture
 else
 	start_nrmd
 	say "storing 500 signals into VR13"

@@ -71,26 +71,7 @@ TOKEN=$(bench_key --role reporter --agency bench --agency-kind police)
 TOKEN_HASH="\\x$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)"
 bench_nrmd_conf "$TMP/nrmd.conf" </dev/null
 
-# The parameters nrmd sends for bench/body.json, captured once: the
-# cluster logs nrm_app's statements with their parameters while a first
-# nrmd answers one request, and bench/params.py reads them back.  The
-# log holds only this synthetic body and goes away with $TMP.
-sql "ALTER ROLE nrm_app SET log_statement = 'all'" >/dev/null
-sql "ALTER ROLE nrm_app SET log_error_verbosity = 'default'" >/dev/null
-start_nrmd
-post bench-capture
-stop_nrmd
-sql "ALTER ROLE nrm_app RESET log_statement" >/dev/null
-sql "ALTER ROLE nrm_app RESET log_error_verbosity" >/dev/null
-mkdir "$TMP/params"
-python3 bench/params.py "$PGDIR/log/postgresql.log" "$TMP/params"
-if ls "$TMP/params/"*.null >/dev/null 2>&1; then
-	die "nrmd sent a NULL parameter; bench/body.json must create a case"
-fi
-[ "$(cat "$TMP/params/1")" = "$TOKEN_HASH" ] ||
-	die "the captured token hash is not the SHA-256 of the token"
-[ "$(cat "$TMP/params/4")" = bench-capture ] ||
-	die "the captured Idempotency-Key is not the one sent"
+bench_intake_capture
 
 # The nrmd that is measured: new sessions, nothing logged.
 start_nrmd
@@ -100,17 +81,6 @@ say "nrmd pid $NRMD_PID on $URL (db_pool_size = $POOL, log_level warn)"
 # ---------------------------------------------------------------------
 # the two sides
 
-# $1 the token hash (computed above, equal to what nrmd sent), $3 the
-# client address and $5..$9 as nrmd sent them; $2 (the request id) and
-# $4 (the Idempotency-Key) are unique per transaction (the script).
-PGB_ARGS=(-n -M prepared -f bench/intake.pgbench
-	-D n=0 -D "token_hash=$TOKEN_HASH"
-	-D "client=$(cat "$TMP/params/3")"
-	-D "request_hash=$(cat "$TMP/params/5")"
-	-D "facts=$(cat "$TMP/params/6")"
-	-D "subject=$(cat "$TMP/params/7")"
-	-D "pseudonym=$(cat "$TMP/params/8")"
-	-D "route=$(cat "$TMP/params/9")")
 # The floor: the same facts, stored with nothing of nrm around them.
 FLOOR_SCRIPT=bench/floor_intake.pgbench
 FLOOR_DEFS=(-D "facts=$(cat "$TMP/params/6")")
