@@ -147,7 +147,7 @@ DECLARE
 	    THEN substring(p_token_hash FROM 33) END;
 	v_401 constant jsonb := api.problem(401, 'unauthenticated',
 	    'missing, unknown or revoked API token');
-	v_set text; -- set_config's answer, unused (an assignment: api.scope)
+	v_set text; -- set_config's answer, unused (assigned: see api.scope)
 BEGIN
 	PERFORM api.scope(NULL, NULL, NULL, NULL);
 	IF octet_length(p_token_hash) NOT IN (32, 64) THEN

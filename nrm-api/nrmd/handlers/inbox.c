@@ -372,6 +372,20 @@ inbox_array_empty(const char *text, size_t n)
 	return i < n && text[i] == ']';
 }
 
+/* text[0..len) with its bytes [s, e) replaced by with[0..n), NUL-ended. */
+static char *
+inbox_splice(const char *text, size_t len, size_t s, size_t e, const char *with,
+    size_t n)
+{
+	char *out = nrm_xmalloc(len - (e - s) + n + 1);
+
+	memcpy(out, text, s);
+	memcpy(out + s, with, n);
+	memcpy(out + s + n, text + e, len - e);
+	out[len - (e - s) + n] = '\0';
+	return out;
+}
+
 /*
  * The page `page` (inbox_page's text, its "items" empty) with items[0..n)
  * put in place of its empty items; frees `page`.  NULL when page is NULL
@@ -387,12 +401,8 @@ inbox_items_put(char *page, const char *items, size_t n)
 	if (page == NULL)
 		return NULL;
 	len = strlen(page);
-	if (nrm_json_member_span(page, len, path, 1, &s, &e) == NRM_OK) {
-		out = nrm_xmalloc(len - (e - s) + n + 1);
-		memcpy(out, page, s);
-		memcpy(out + s, items, n);
-		memcpy(out + s + n, page + e, len - e + 1);
-	}
+	if (nrm_json_member_span(page, len, path, 1, &s, &e) == NRM_OK)
+		out = inbox_splice(page, len, s, e, items, n);
 	free(page);
 	return out;
 }
@@ -408,7 +418,8 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	bool has_items;
 	char *page, *shell = NULL;
 	const char *text;
-	size_t len, is, ie;
+	size_t len, is = 0, ie = 0;
+	bool through; /* the items pass through, text[is..ie) */
 
 	lead->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
@@ -424,18 +435,11 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	 * (parsing and printing the items was 60% of nrmd's CPU for a
 	 * page; docs/performance.md).
 	 */
-	if (nrm_json_member_span(text, len, inbox_items_path, 2, &is, &ie) ==
-	    NRM_OK) {
-		shell = nrm_xmalloc(len - (ie - is) + 3);
-		memcpy(shell, text, is);
-		memcpy(shell + is, "[]", 2);
-		memcpy(shell + is + 2, text + ie, len - ie);
-		shell[len - (ie - is) + 2] = '\0';
-		root = cJSON_Parse(shell);
-	} else {
-		is = ie = 0;
-		root = cJSON_Parse(text);
-	}
+	through = nrm_json_member_span(
+		      text, len, inbox_items_path, 2, &is, &ie) == NRM_OK;
+	if (through)
+		shell = inbox_splice(text, len, is, ie, "[]", 2);
+	root = cJSON_Parse(through ? shell : text);
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
 	if (!cJSON_IsNumber(st) || st->valueint != 200) {
 		inbox_batch_refused(b, root);
@@ -443,10 +447,10 @@ inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 	}
 	body = cJSON_GetObjectItemCaseSensitive(root, "body");
 	items = cJSON_GetObjectItemCaseSensitive(body, "items");
-	has_items = ie > is ? !inbox_array_empty(text + is, ie - is)
+	has_items = through ? !inbox_array_empty(text + is, ie - is)
 			    : cJSON_GetArraySize(items) > 0;
 	page = inbox_page(lead->app, body); /* once per batch */
-	if (ie > is)
+	if (through)
 		page = inbox_items_put(page, text + is, ie - is);
 	for (int i = 0; i < b->n; i++)
 		inbox_deliver(b->w[i], page != NULL ? page : "{}", has_items);
