@@ -51,6 +51,7 @@ struct nrm_http {
 	SSL_CTX *ssl_ctx;
 	int inflight;
 	int writing; /* replies handed to evhttp, not yet fully sent */
+	int in_evhttp; /* inside evhttp's own callback (http_gencb) */
 	bool draining; /* listeners closed, replies say Connection: close */
 	uint64_t requests;
 	uint64_t responses[6]; /* by status class, [0] unused */
@@ -271,6 +272,42 @@ http_reply_sent(struct evhttp_request *ev, void *arg)
 	http_check_idle(h);
 }
 
+/*
+ * Write a reply to its socket now, as the loop's next turn would, and
+ * let evhttp finish it.  A socket bufferevent only writes when epoll
+ * says the socket is writable: one epoll_ctl to ask, a loop turn, a
+ * second epoll_ctl to stop asking, per reply.  A long-poll wake-up
+ * answers a thousand waiters in one callback, so the first answer left
+ * only after the last was built (docs/performance.md).  Written here,
+ * each leaves as it is built, and the ask and its withdrawal cancel out
+ * in the loop's change list (daemon.c) before any syscall.
+ *
+ * What is not written now (a full socket, an error) is left exactly as
+ * it was: the bufferevent's own write event, still pending, takes it up.
+ * Only for a plain socket, and never inside evhttp's own callback
+ * (http_gencb), where evhttp does not expect the request it is handing
+ * over to be finished, and its connection perhaps freed, before the
+ * callback returns.
+ */
+static void
+http_write_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	int n;
+
+	if (bufferevent_getfd(bev) < 0 ||
+	    (bufferevent_get_enabled(bev) & EV_WRITE) == 0 ||
+	    evbuffer_get_length(out) == 0)
+		return;
+	/* the socket bufferevent keeps its output frozen at the front */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	/* as the bufferevent's write callback: drained, so tell evhttp */
+	if (n > 0 && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
 /* Release everything the request owns: the one place it is freed. */
 static void
 http_req_free(struct nrm_req *r)
@@ -345,14 +382,16 @@ nrm_req_reply(struct nrm_req *r, int status, const char *ctype,
 	/* For a detached request (client gone) this only frees it. */
 	evhttp_send_reply(r->ev, status, http_reason(status), buf);
 	/*
-	 * A filter bufferevent only moves output that was added while
+	 * An OpenSSL bufferevent only moves output that was added while
 	 * writing was enabled; evhttp adds the reply first and enables
-	 * writing after, so push it through.  The connection is still
-	 * alive here: evhttp frees it only after the write completes, from
-	 * the loop.
+	 * writing after, so push it through (the connection is still alive:
+	 * evhttp frees it only after the write completes, from the loop).
+	 * A plain socket's reply is written now (http_write_now).
 	 */
-	if (bev != NULL)
+	if (bev != NULL && r->tls)
 		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+	else if (bev != NULL && h->in_evhttp == 0)
+		http_write_now(bev); /* may free the connection, and bev */
 	if (buf != NULL)
 		evbuffer_free(buf);
 	r->ev = NULL;
@@ -452,7 +491,7 @@ http_find(const struct nrm_http *h, const char *method, const char *path,
 }
 
 static void
-http_gencb(struct evhttp_request *ev, void *arg)
+http_serve(struct evhttp_request *ev, void *arg)
 {
 	struct nrm_http *h = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
@@ -532,6 +571,17 @@ http_gencb(struct evhttp_request *ev, void *arg)
 		return;
 	/* The endpoint's auth column, then its handler (auth.h). */
 	nrm_auth_gate(r);
+}
+
+/* evhttp's callback for every request (http_write_now: in_evhttp). */
+static void
+http_gencb(struct evhttp_request *ev, void *arg)
+{
+	struct nrm_http *h = arg;
+
+	h->in_evhttp++;
+	http_serve(ev, arg);
+	h->in_evhttp--;
 }
 
 /* --- servers ----------------------------------------------------------- */
