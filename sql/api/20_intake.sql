@@ -75,9 +75,8 @@ GRANT EXECUTE ON FUNCTION api.idempotency_check(record, text, bytea, text)
 
 /*
  * The 404 of a signal the calling reporter's agency did not submit (the
- * receipt, a follow-up): audited denied, reason out_of_scope when the
- * signal exists (intake.signal_exists), else not_found; the same answer
- * for both.
+ * receipt, a follow-up): api.refuse_unseen under purpose intake, the
+ * signal existing when intake.signal_exists finds it.
  */
 CREATE OR REPLACE FUNCTION api.refuse_signal(p_p record, p_signal_id uuid)
 RETURNS jsonb
@@ -85,11 +84,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN api.refuse(p_p, 'intake', 'denied',
-	    CASE WHEN intake.signal_exists(p_signal_id)
-	    THEN 'out_of_scope' ELSE 'not_found' END,
-	    api.problem(404, 'not_found',
-	        'no signal with this id was submitted by your agency'));
+	RETURN api.refuse_unseen(p_p, 'intake',
+	    intake.signal_exists(p_signal_id),
+	    'no signal with this id was submitted by your agency');
 END
 $$;
 COMMENT ON FUNCTION api.refuse_signal(record, uuid) IS

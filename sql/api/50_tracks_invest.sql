@@ -240,8 +240,9 @@ GRANT EXECUTE ON FUNCTION invest.sealed_with(text, uuid)
 
 /*
  * The 404 of an investigation record the caller's agency does not hold
- * (another agency's and an unknown id alike), audited denied
- * out_of_scope or not_found under purpose investigation.
+ * (another agency's and an unknown id alike): api.refuse_unseen under
+ * purpose investigation, the record existing when invest.record_exists
+ * finds it.
  */
 CREATE OR REPLACE FUNCTION api.invest_refuse_record(p_p record, p_id uuid)
 RETURNS jsonb
@@ -249,11 +250,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN api.refuse(p_p, 'investigation', 'denied',
-	    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-	    ELSE 'not_found' END,
-	    api.problem(404, 'not_found',
-	        'no investigation with this id for your agency'));
+	RETURN api.refuse_unseen(p_p, 'investigation',
+	    invest.record_exists(p_id),
+	    'no investigation with this id for your agency');
 END
 $$;
 COMMENT ON FUNCTION api.invest_refuse_record(record, uuid) IS

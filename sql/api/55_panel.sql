@@ -571,19 +571,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_s record;
 	v_list jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['assessor'], 'panel.read', 'case',
-	    p_case_id::text);
+	SELECT * INTO v_p FROM api.enter_case(p_token_hash, p_request_id,
+	    p_client, ARRAY['assessor'], 'panel.read', p_case_id,
+	    'identification');
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'identification', p_case_id,
-		    v_s.region);
 	END IF;
 	SELECT COALESCE(pg_catalog.jsonb_agg(ident.panel_json(p.id,
 	    v_p.person_id) ORDER BY p.round DESC), '[]'::jsonb)
