@@ -765,6 +765,43 @@ GRANT EXECUTE ON FUNCTION api.enter_case(bytea, text, inet, text[], text,
     uuid, text) TO nrm_coordinator, nrm_assessor;
 
 /*
+ * The first two steps of a request body's shape check as the
+ * identification entry, the panel referral and the investigation record
+ * take them: NULL when p_body is a JSON object whose keys are all in
+ * p_known or p_taken (what nrmd adds when it seals: taken, never listed
+ * as known), else {"status", "code", "detail"} (no field: a key is
+ * client text): not an object, 400 bad_request "<p_what> must be a JSON
+ * object"; an unknown key, 422 validation "unknown field; known: " and
+ * p_known.  (A care-work body, api.sealed_text_problem and
+ * care.support_problem, answers an unknown key with a 400 of its own.)
+ */
+CREATE OR REPLACE FUNCTION api.object_problem(p_body jsonb, p_what text,
+    p_known text[], p_taken text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
+		RETURN pg_catalog.jsonb_build_object('status', 400,
+		    'code', 'bad_request',
+		    'detail', p_what || ' must be a JSON object');
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
+	    WHERE NOT k = ANY (p_known || p_taken)) THEN
+		RETURN pg_catalog.jsonb_build_object('status', 422,
+		    'code', 'validation', 'detail', 'unknown field; known: '
+		    || pg_catalog.array_to_string(p_known, ', '));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.object_problem(jsonb, text, text[], text[]) IS
+    'A body''s first shape checks: NULL, or the 400 of a body that is no '
+    'JSON object or the 422 of a key neither in p_known nor p_taken.';
+GRANT EXECUTE ON FUNCTION api.object_problem(jsonb, text, text[], text[])
+    TO nrm_coordinator, nrm_assessor, nrm_investigator;
+
+/*
  * The refusal of a request body that fails its shape check: p_problem
  * is what the check returned ({"status", "code", "field", "detail"}: a
  * 400 for a body that is not an object or has an unknown key, else a

@@ -107,18 +107,12 @@ DECLARE
 	    '[0-9a-fA-F]{12}$';
 	v_key text;
 	v_on date;
+	v_problem jsonb;
 BEGIN
-	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the body must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-	    WHERE NOT k = ANY (v_known || v_sealed
-	        || CASE WHEN p_create THEN ARRAY['id'] ELSE '{}' END)) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'detail', 'unknown field; known: '
-		    || pg_catalog.array_to_string(v_known, ', '));
+	v_problem := api.object_problem(p_body, 'the body', v_known,
+	    v_sealed || CASE WHEN p_create THEN ARRAY['id'] ELSE '{}' END);
+	IF v_problem IS NOT NULL THEN
+		RETURN v_problem;
 	END IF;
 	FOREACH v_key IN ARRAY ARRAY['signal_id', 'case_id'] LOOP
 		IF NOT p_create AND p_body ? v_key THEN

@@ -282,18 +282,12 @@ DECLARE
 	v_uuid constant text :=
 	    '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 	v_seen text[] := '{}';
+	v_problem jsonb;
 BEGIN
-	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the body must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-	    WHERE k NOT IN ('members', 'chair', 'second_reviewer')) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation',
-		    'detail', 'unknown field; known: members, chair, '
-		    'second_reviewer');
+	v_problem := api.object_problem(p_body, 'the body',
+	    ARRAY['members', 'chair', 'second_reviewer'], '{}');
+	IF v_problem IS NOT NULL THEN
+		RETURN v_problem;
 	END IF;
 	IF pg_catalog.jsonb_typeof(p_body->'members') IS DISTINCT FROM 'array'
 	    OR pg_catalog.jsonb_array_length(p_body->'members')

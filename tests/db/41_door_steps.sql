@@ -1,13 +1,14 @@
--- 41_door_steps.sql - two shared steps of the doors (sql/api/10_common.sql):
+-- 41_door_steps.sql - shared steps of the doors (sql/api/10_common.sql):
 -- api.refuse_unseen, the one audited 404 of an object the caller may not
--- see (out_of_scope when it exists, else not_found), and api.enter_case,
--- a door's start about one case (api.enter, then the case's scope; a case
--- out of sight is api.refuse_case's 404 in denial).  Called as the role a
--- door runs as (nrm_coordinator), as the doors call them.
+-- see (out_of_scope when it exists, else not_found); api.enter_case, a
+-- door's start about one case (api.enter, then the case's scope; a case
+-- out of sight is api.refuse_case's 404 in denial); api.object_problem,
+-- a body's first shape checks (an object; known keys only).  Called as
+-- the role a door runs as (nrm_coordinator), as the doors call them.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(12);
+SELECT plan(17);
 \ir fixtures.psql
 
 -- api.refuse_unseen for the principal of p_token (api.enter's record).
@@ -79,6 +80,28 @@ SELECT is((pg_temp.enter_case('tok-reporter', 'req-de-4',
     'a principal of another role: api.enter''s 403, the case unread');
 SELECT is(cardinality(pg_temp.events('req-de-4')), 1,
     'one audit event, api.enter''s');
+
+-- api.object_problem(p_body) with known keys a, b and taken key c.
+CREATE FUNCTION pg_temp.object_problem(p_body jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT pg_temp.api_as('nrm_coordinator', format('SELECT '
+	    'api.object_problem(%L::jsonb, %L, ARRAY[%L, %L], ARRAY[%L])',
+	    p_body, 'the thing', 'a', 'b', 'c'))
+$$;
+
+SELECT is(pg_temp.object_problem('{"a": 1, "c": "x"}'), NULL,
+    'object_problem: an object of known and taken keys is fine');
+SELECT is(pg_temp.object_problem('{}'), NULL, 'so is an empty object');
+SELECT is(pg_temp.object_problem('[1]'),
+    '{"status": 400, "code": "bad_request", "detail": "the thing must be '
+    'a JSON object"}'::jsonb, 'not an object: 400, named by p_what');
+SELECT is(pg_temp.object_problem(NULL),
+    '{"status": 400, "code": "bad_request", "detail": "the thing must be '
+    'a JSON object"}'::jsonb, 'no body: the same 400');
+SELECT is(pg_temp.object_problem('{"a": 1, "zz": 2}'),
+    '{"status": 422, "code": "validation", "detail": "unknown field; '
+    'known: a, b"}'::jsonb,
+    'an unknown key: 422 without a field, listing the known keys only');
 
 SELECT * FROM finish();
 ROLLBACK;
