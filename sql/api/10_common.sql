@@ -766,8 +766,8 @@ GRANT EXECUTE ON FUNCTION api.enter_case(bytea, text, inet, text[], text,
 
 /*
  * The first two steps of a request body's shape check as the
- * identification entry, the panel referral and the investigation record
- * take them: NULL when p_body is a JSON object whose keys are all in
+ * identification entry, the panel referral, the panel vote and the
+ * investigation record take them: NULL when p_body is a JSON object whose keys are all in
  * p_known or p_taken (what nrmd adds when it seals: taken, never listed
  * as known), else {"status", "code", "detail"} (no field: a key is
  * client text): not an object, 400 bad_request "<p_what> must be a JSON

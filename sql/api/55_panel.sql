@@ -427,11 +427,8 @@ BEGIN
 	END IF;
 	v_problem := ident.panel_body_problem(p_body);
 	IF v_problem IS NOT NULL THEN
-		RETURN ident.panel_refuse(v_p, 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    (v_problem->>'status')::integer, v_problem->>'code',
-		    v_problem->>'detail', v_problem->>'field');
+		RETURN api.refuse_body(v_p, 'identification', 'invalid_body',
+		    v_problem);
 	END IF;
 	v_refused := COALESCE(api.ident_case_lock(v_p, p_case_id),
 	    api.refuse_merged(v_p, 'identification', p_case_id));
@@ -719,6 +716,7 @@ AS $$
 DECLARE
 	v_p record;
 	v_f record;
+	v_problem jsonb;
 	v_kind text;
 	v_field text;
 	v_detail text;
@@ -733,17 +731,14 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 	IF v_p.person_id IS NOT NULL THEN
-		IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object'
-		THEN
-			RETURN ident.panel_refuse(v_p, 'failed', 'bad_request',
-			    400, 'bad_request', 'the body must be a JSON object');
+		v_problem := api.object_problem(p_body, 'the body',
+		    ARRAY['outcome', 'reason', 'rationale'],
+		    ARRAY['id', 'data_key', 'rationale_ct']);
+		IF v_problem IS NOT NULL THEN
+			RETURN api.refuse_body(v_p, 'identification',
+			    'invalid_body', v_problem);
 		END IF;
-		IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-		    WHERE k NOT IN ('outcome', 'reason', 'rationale', 'id',
-		        'data_key', 'rationale_ct')) THEN
-			v_detail := 'unknown field; known: outcome, reason, '
-			    'rationale';
-		ELSIF NOT COALESCE(p_body->>'outcome', '')
+		IF NOT COALESCE(p_body->>'outcome', '')
 		    IN ('positive', 'negative') THEN
 			v_field := 'outcome';
 			v_detail := 'outcome must be positive or negative';

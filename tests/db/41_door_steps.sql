@@ -3,12 +3,14 @@
 -- see (out_of_scope when it exists, else not_found); api.enter_case, a
 -- door's start about one case (api.enter, then the case's scope; a case
 -- out of sight is api.refuse_case's 404 in denial); api.object_problem,
--- a body's first shape checks (an object; known keys only).  Called as
--- the role a door runs as (nrm_coordinator), as the doors call them.
+-- a body's first shape checks (an object; known keys only), also through
+-- doors that use it (the panel vote and referral, their refusal
+-- api.refuse_body).  Called as the role a door runs
+-- as (nrm_coordinator), as the doors call them.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(17);
+SELECT plan(25);
 \ir fixtures.psql
 
 -- api.refuse_unseen for the principal of p_token (api.enter's record).
@@ -102,6 +104,70 @@ SELECT is(pg_temp.object_problem('{"a": 1, "zz": 2}'),
     '{"status": 422, "code": "validation", "detail": "unknown field; '
     'known: a, b"}'::jsonb,
     'an unknown key: 422 without a field, listing the known keys only');
+
+-- Through a door: the panel vote of an assessor person (a session of
+-- its own) refuses a body that is no object, or has an unknown key,
+-- before it reads the case.
+INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label,
+    revoked_at)
+VALUES ('d5000000-0000-4000-8000-000000000001', sha256('nokey-ds'),
+    'a0000000-0000-4000-8000-000000000005', 'assessor', NULL, NULL, now());
+INSERT INTO auth.person (id, login, display_name, agency_id, role, regions,
+    key_id)
+VALUES ('d5100000-0000-4000-8000-000000000001', 'steps.assessor',
+    'Lid S', 'a0000000-0000-4000-8000-000000000005', 'assessor', NULL,
+    'd5000000-0000-4000-8000-000000000001');
+INSERT INTO auth.session (token_hash, person_id, idle_seconds, expires_at)
+VALUES (sha256('sess-ds'), 'd5100000-0000-4000-8000-000000000001', 3600,
+    now() + interval '1 day');
+CREATE FUNCTION pg_temp.vote(p_request_id text, p_body jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT pg_temp.a(format('SELECT api.panel_vote(sha256(%L::bytea), %L, '
+	    '%L::inet, %L::uuid, %L::jsonb)', 'sess-ds', p_request_id,
+	    '192.0.2.10', 'de000000-0000-4000-8000-000000000007', p_body))
+$$;
+
+SELECT is(pg_temp.vote('req-dv-1', '"yes"'),
+    api.problem(400, 'bad_request', 'the body must be a JSON object'),
+    'panel vote: a body that is no object, 400');
+SELECT is(pg_temp.events('req-dv-1'),
+    ARRAY['panel.vote/case/de000000-0000-4000-8000-000000000007'
+        || '/identification/failed/bad_request'],
+    'audited failed/bad_request');
+SELECT is(pg_temp.vote('req-dv-2', '{"outcome": "positive", "x": 1}'),
+    api.problem(422, 'validation',
+        'unknown field; known: outcome, reason, rationale'),
+    'an unknown key: 422 without a field (id, data_key, rationale_ct '
+    'taken, not listed)');
+SELECT is(pg_temp.events('req-dv-2'),
+    ARRAY['panel.vote/case/de000000-0000-4000-8000-000000000007'
+        || '/identification/failed/invalid_body'],
+    'audited failed/invalid_body');
+
+-- The panel referral (an assessor key) refuses its body's problems as
+-- api.refuse_body does: failed/bad_request for a 400, else invalid_body.
+CREATE FUNCTION pg_temp.assign(p_request_id text, p_body jsonb)
+RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT pg_temp.a(format('SELECT api.panel_assign(sha256(%L::bytea), '
+	    '%L, %L::inet, %L::uuid, %L::jsonb)', 'tok-assessor', p_request_id,
+	    '192.0.2.10', 'de000000-0000-4000-8000-000000000008', p_body))
+$$;
+SELECT is(pg_temp.assign('req-da-1', '[]'),
+    api.problem(400, 'bad_request', 'the body must be a JSON object'),
+    'panel referral: a body that is no object, 400');
+SELECT is(pg_temp.events('req-da-1'),
+    ARRAY['panel.create/case/de000000-0000-4000-8000-000000000008'
+        || '/identification/failed/bad_request'],
+    'audited failed/bad_request');
+SELECT is(pg_temp.assign('req-da-2', '{"members": []}'),
+    api.problem(422, 'validation',
+        'members must be a list of 1 to 15 persons', 'members'),
+    'members out of range: 422 naming members');
+SELECT is(pg_temp.events('req-da-2'),
+    ARRAY['panel.create/case/de000000-0000-4000-8000-000000000008'
+        || '/identification/failed/invalid_body'],
+    'audited failed/invalid_body');
 
 SELECT * FROM finish();
 ROLLBACK;
