@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(25);
+SELECT plan(21);
 \ir fixtures.psql
 
 -- api.refuse_unseen for the principal of p_token (api.enter's record).
@@ -120,54 +120,56 @@ VALUES ('d5100000-0000-4000-8000-000000000001', 'steps.assessor',
 INSERT INTO auth.session (token_hash, person_id, idle_seconds, expires_at)
 VALUES (sha256('sess-ds'), 'd5100000-0000-4000-8000-000000000001', 3600,
     now() + interval '1 day');
-CREATE FUNCTION pg_temp.vote(p_request_id text, p_body jsonb) RETURNS jsonb
+-- api.panel_<p_fn> as nrmd calls it for case de..07 with body p_body:
+-- {"answer", "events"} (the request's audit events, read after it).
+CREATE FUNCTION pg_temp.panel_body(p_fn text, p_token text,
+    p_request_id text, p_body jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	v jsonb;
+BEGIN
+	v := pg_temp.a(format('SELECT api.panel_%s(sha256(%L::bytea), %L, '
+	    '%L::inet, %L::uuid, %L::jsonb)', p_fn, p_token, p_request_id,
+	    '192.0.2.10', 'de000000-0000-4000-8000-000000000007', p_body));
+	RETURN jsonb_build_object('answer', v,
+	    'events', pg_temp.events(p_request_id));
+END
+$$;
+-- {"answer", "events"} of a refusal: api.problem(...) and one event
+-- panel.<p_action> of the case, purpose identification, failed/p_reason.
+CREATE FUNCTION pg_temp.refusal(p_action text, p_reason text,
+    p_answer jsonb) RETURNS jsonb
 LANGUAGE sql AS $$
-	SELECT pg_temp.a(format('SELECT api.panel_vote(sha256(%L::bytea), %L, '
-	    '%L::inet, %L::uuid, %L::jsonb)', 'sess-ds', p_request_id,
-	    '192.0.2.10', 'de000000-0000-4000-8000-000000000007', p_body))
+	SELECT jsonb_build_object('answer', p_answer, 'events',
+	    jsonb_build_array('panel.' || p_action
+	        || '/case/de000000-0000-4000-8000-000000000007'
+	        || '/identification/failed/' || p_reason))
 $$;
 
-SELECT is(pg_temp.vote('req-dv-1', '"yes"'),
-    api.problem(400, 'bad_request', 'the body must be a JSON object'),
-    'panel vote: a body that is no object, 400');
-SELECT is(pg_temp.events('req-dv-1'),
-    ARRAY['panel.vote/case/de000000-0000-4000-8000-000000000007'
-        || '/identification/failed/bad_request'],
-    'audited failed/bad_request');
-SELECT is(pg_temp.vote('req-dv-2', '{"outcome": "positive", "x": 1}'),
-    api.problem(422, 'validation',
-        'unknown field; known: outcome, reason, rationale'),
+SELECT is(pg_temp.panel_body('vote', 'sess-ds', 'req-dv-1', '"yes"'),
+    pg_temp.refusal('vote', 'bad_request',
+        api.problem(400, 'bad_request', 'the body must be a JSON object')),
+    'panel vote: a body that is no object, 400 audited failed/bad_request');
+SELECT is(pg_temp.panel_body('vote', 'sess-ds', 'req-dv-2',
+    '{"outcome": "positive", "x": 1}'),
+    pg_temp.refusal('vote', 'invalid_body', api.problem(422, 'validation',
+        'unknown field; known: outcome, reason, rationale')),
     'an unknown key: 422 without a field (id, data_key, rationale_ct '
-    'taken, not listed)');
-SELECT is(pg_temp.events('req-dv-2'),
-    ARRAY['panel.vote/case/de000000-0000-4000-8000-000000000007'
-        || '/identification/failed/invalid_body'],
-    'audited failed/invalid_body');
+    'taken, not listed), audited failed/invalid_body');
 
 -- The panel referral (an assessor key) refuses its body's problems as
 -- api.refuse_body does: failed/bad_request for a 400, else invalid_body.
-CREATE FUNCTION pg_temp.assign(p_request_id text, p_body jsonb)
-RETURNS jsonb
-LANGUAGE sql AS $$
-	SELECT pg_temp.a(format('SELECT api.panel_assign(sha256(%L::bytea), '
-	    '%L, %L::inet, %L::uuid, %L::jsonb)', 'tok-assessor', p_request_id,
-	    '192.0.2.10', 'de000000-0000-4000-8000-000000000008', p_body))
-$$;
-SELECT is(pg_temp.assign('req-da-1', '[]'),
-    api.problem(400, 'bad_request', 'the body must be a JSON object'),
-    'panel referral: a body that is no object, 400');
-SELECT is(pg_temp.events('req-da-1'),
-    ARRAY['panel.create/case/de000000-0000-4000-8000-000000000008'
-        || '/identification/failed/bad_request'],
-    'audited failed/bad_request');
-SELECT is(pg_temp.assign('req-da-2', '{"members": []}'),
-    api.problem(422, 'validation',
-        'members must be a list of 1 to 15 persons', 'members'),
-    'members out of range: 422 naming members');
-SELECT is(pg_temp.events('req-da-2'),
-    ARRAY['panel.create/case/de000000-0000-4000-8000-000000000008'
-        || '/identification/failed/invalid_body'],
-    'audited failed/invalid_body');
+SELECT is(pg_temp.panel_body('assign', 'tok-assessor', 'req-da-1', '[]'),
+    pg_temp.refusal('create', 'bad_request',
+        api.problem(400, 'bad_request', 'the body must be a JSON object')),
+    'panel referral: a body that is no object, 400 audited '
+    'failed/bad_request');
+SELECT is(pg_temp.panel_body('assign', 'tok-assessor', 'req-da-2',
+    '{"members": []}'),
+    pg_temp.refusal('create', 'invalid_body', api.problem(422, 'validation',
+        'members must be a list of 1 to 15 persons', 'members')),
+    'members out of range: 422 naming members, audited '
+    'failed/invalid_body');
 
 SELECT * FROM finish();
 ROLLBACK;
