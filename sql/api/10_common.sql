@@ -664,10 +664,36 @@ GRANT EXECUTE ON FUNCTION api.case_scope(record, uuid) TO
     nrm_coordinator, nrm_assessor;
 
 /*
- * The 404 of a case the caller may not see: audited denied, reason
- * not_found when no such case exists (p_region NULL: the caller's read
- * found no row, and care.case_exists finds none either), else
- * out_of_scope; the same answer for both.
+ * The 404 of an object the caller may not see, one answer for "not
+ * yours" and "no such": audited denied under p_purpose, reason
+ * out_of_scope when the object exists (p_exists true), else not_found;
+ * the answer api.problem(404, 'not_found', p_detail).  The caller says
+ * how it knows the object exists; p_detail never names the object.
+ * The one statement of that refusal (api.refuse_case, api.refuse_signal,
+ * api.invest_refuse_record, the case by reference, a referral).
+ */
+CREATE OR REPLACE FUNCTION api.refuse_unseen(p_p record, p_purpose text,
+    p_exists boolean, p_detail text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN api.refuse(p_p, p_purpose, 'denied',
+	    CASE WHEN p_exists THEN 'out_of_scope' ELSE 'not_found' END,
+	    api.problem(404, 'not_found', p_detail));
+END
+$$;
+COMMENT ON FUNCTION api.refuse_unseen(record, text, boolean, text) IS
+    'An entry point''s 404 for an object the caller may not see or that '
+    'does not exist: audited denied out_of_scope (p_exists) or '
+    'not_found, the problem''s detail p_detail.';
+GRANT EXECUTE ON FUNCTION api.refuse_unseen(record, text, boolean, text)
+    TO nrm_reporter, nrm_coordinator, nrm_assessor, nrm_investigator;
+
+/*
+ * The 404 of a case the caller may not see: api.refuse_unseen, the case
+ * existing when the caller's read found it (p_region not NULL) or
+ * care.case_exists finds it.
  */
 CREATE OR REPLACE FUNCTION api.refuse_case(p_p record, p_purpose text,
     p_case_id uuid, p_region text) RETURNS jsonb
@@ -675,11 +701,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN api.refuse(p_p, p_purpose, 'denied',
-	    CASE WHEN p_region IS NULL AND NOT care.case_exists(p_case_id)
-	    THEN 'not_found' ELSE 'out_of_scope' END,
-	    api.problem(404, 'not_found',
-	        'no case with this id in your regions'));
+	RETURN api.refuse_unseen(p_p, p_purpose,
+	    p_region IS NOT NULL OR care.case_exists(p_case_id),
+	    'no case with this id in your regions');
 END
 $$;
 COMMENT ON FUNCTION api.refuse_case(record, text, uuid, text) IS
@@ -688,6 +712,94 @@ COMMENT ON FUNCTION api.refuse_case(record, text, uuid, text) IS
     'audited denied out_of_scope or not_found.';
 GRANT EXECUTE ON FUNCTION api.refuse_case(record, text, uuid, text) TO
     nrm_coordinator, nrm_assessor;
+
+/*
+ * The start of a door about one case that the caller must see before
+ * anything else is checked: api.enter (object case p_case_id), then, when
+ * it lets the caller in, api.case_scope; a case the caller may not see
+ * is api.refuse_case's audited 404 under p_purpose, in denial as
+ * api.enter's own refusals are.  The record is api.enter's, with the
+ * case's region as api.case_scope read it (NULL when api.enter denied
+ * or the caller's read found no row).  A door that
+ * checks its body or its read purpose before the case calls api.enter
+ * and api.case_scope itself, in its own order.
+ */
+CREATE OR REPLACE FUNCTION api.enter_case(p_token_hash bytea,
+    p_request_id text, p_client inet, p_roles text[], p_action text,
+    p_case_id uuid, p_purpose text, OUT key_id uuid, OUT agency_id uuid,
+    OUT role text, OUT regions text[], OUT agency_kind text,
+    OUT denial jsonb, OUT prev_role text, OUT action text,
+    OUT object_type text, OUT object_id text, OUT request_id text,
+    OUT client inet, OUT person_id uuid, OUT region text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+	v_s record;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, p_roles, p_action, 'case', p_case_id::text);
+	IF v_p.denial IS NULL THEN
+		SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
+		region := v_s.region;
+		IF NOT v_s.visible THEN
+			v_p.denial := api.refuse_case(v_p, p_purpose, p_case_id,
+			    v_s.region);
+		END IF;
+	END IF;
+	SELECT v_p.key_id, v_p.agency_id, v_p.role, v_p.regions,
+	    v_p.agency_kind, v_p.denial, v_p.prev_role, v_p.action,
+	    v_p.object_type, v_p.object_id, v_p.request_id, v_p.client,
+	    v_p.person_id
+	INTO key_id, agency_id, role, regions, agency_kind, denial, prev_role,
+	    action, object_type, object_id, request_id, client, person_id;
+END
+$$;
+COMMENT ON FUNCTION api.enter_case(bytea, text, inet, text[], text, uuid,
+    text) IS
+    'A door''s start about one case: api.enter, then the case''s scope '
+    '(denial: api.enter''s, or the audited 404 of a case the caller may '
+    'not see under p_purpose); api.enter''s record and the case''s region.';
+GRANT EXECUTE ON FUNCTION api.enter_case(bytea, text, inet, text[], text,
+    uuid, text) TO nrm_coordinator, nrm_assessor;
+
+/*
+ * The first two steps of a request body's shape check as the
+ * identification entry, the panel referral, the panel vote and the
+ * investigation record take them: NULL when p_body is a JSON object whose keys are all in
+ * p_known or p_taken (what nrmd adds when it seals: taken, never listed
+ * as known), else {"status", "code", "detail"} (no field: a key is
+ * client text): not an object, 400 bad_request "<p_what> must be a JSON
+ * object"; an unknown key, 422 validation "unknown field; known: " and
+ * p_known.  (A care-work body, api.sealed_text_problem and
+ * care.support_problem, answers an unknown key with a 400 of its own.)
+ */
+CREATE OR REPLACE FUNCTION api.object_problem(p_body jsonb, p_what text,
+    p_known text[], p_taken text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
+		RETURN pg_catalog.jsonb_build_object('status', 400,
+		    'code', 'bad_request',
+		    'detail', p_what || ' must be a JSON object');
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
+	    WHERE NOT k = ANY (p_known || p_taken)) THEN
+		RETURN pg_catalog.jsonb_build_object('status', 422,
+		    'code', 'validation', 'detail', 'unknown field; known: '
+		    || pg_catalog.array_to_string(p_known, ', '));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.object_problem(jsonb, text, text[], text[]) IS
+    'A body''s first shape checks: NULL, or the 400 of a body that is no '
+    'JSON object or the 422 of a key neither in p_known nor p_taken.';
+GRANT EXECUTE ON FUNCTION api.object_problem(jsonb, text, text[], text[])
+    TO nrm_coordinator, nrm_assessor, nrm_investigator;
 
 /*
  * The refusal of a request body that fails its shape check: p_problem

@@ -75,9 +75,8 @@ GRANT EXECUTE ON FUNCTION api.idempotency_check(record, text, bytea, text)
 
 /*
  * The 404 of a signal the calling reporter's agency did not submit (the
- * receipt, a follow-up): audited denied, reason out_of_scope when the
- * signal exists (intake.signal_exists), else not_found; the same answer
- * for both.
+ * receipt, a follow-up): api.refuse_unseen under purpose intake, the
+ * signal existing when intake.signal_exists finds it.
  */
 CREATE OR REPLACE FUNCTION api.refuse_signal(p_p record, p_signal_id uuid)
 RETURNS jsonb
@@ -85,17 +84,69 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN api.refuse(p_p, 'intake', 'denied',
-	    CASE WHEN intake.signal_exists(p_signal_id)
-	    THEN 'out_of_scope' ELSE 'not_found' END,
-	    api.problem(404, 'not_found',
-	        'no signal with this id was submitted by your agency'));
+	RETURN api.refuse_unseen(p_p, 'intake',
+	    intake.signal_exists(p_signal_id),
+	    'no signal with this id was submitted by your agency');
 END
 $$;
 COMMENT ON FUNCTION api.refuse_signal(record, uuid) IS
     'A reporter''s 404 for a signal not of its agency or unknown, '
     'audited denied out_of_scope or not_found.';
 GRANT EXECUTE ON FUNCTION api.refuse_signal(record, uuid) TO nrm_reporter;
+
+/*
+ * The signal p_signal_id when the agency p_agency_id submitted it, with
+ * its case (case_id and priority NULL for an anonymous notification):
+ * one row, or none for another agency's signal or an unknown id.  Run
+ * as the reporter (row-level security applies too).  What GET
+ * /v1/signals/{id} and POST /v1/signals/{id}/followups read first.
+ */
+CREATE OR REPLACE FUNCTION intake.own_signal(p_signal_id uuid,
+    p_agency_id uuid)
+RETURNS TABLE (id uuid, received_at timestamptz, region_code text,
+    rule_id text, notification_only boolean, reference text,
+    case_id uuid, priority text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.id, s.received_at, s.region_code, s.rule_id,
+	    s.notification_only, s.reference, c.id, c.priority
+	FROM intake.signal s
+	LEFT JOIN care.case c ON c.signal_id = s.id
+	WHERE s.id = p_signal_id AND s.agency_id = p_agency_id
+$$;
+COMMENT ON FUNCTION intake.own_signal(uuid, uuid) IS
+    'A signal of the agency p_agency_id with its case, or no row.';
+REVOKE ALL ON FUNCTION intake.own_signal(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION intake.own_signal(uuid, uuid) TO nrm_reporter;
+
+/*
+ * The receipt of a signal as its reporting agency reads it: the body of
+ * the 201 of POST /v1/signals, of GET /v1/signals/{id} and each item of
+ * GET /v1/signals, {"signal_id", "case_id" (null for an anonymous
+ * notification), "region", "priority" (the case's), "rule_id",
+ * "received_at" (RFC 3339, UTC), "notification_only", "reference"};
+ * nothing of the subject, not the reporter's own reference.  A standard-SQL body without a SET clause:
+ * the planner inlines it (api.intake's plan is the expression it wrote
+ * before; docs/performance.md).
+ */
+CREATE OR REPLACE FUNCTION intake.receipt_json(p_signal_id uuid,
+    p_case_id uuid, p_region text, p_priority text, p_rule_id text,
+    p_received_at timestamptz, p_notification_only boolean,
+    p_reference text) RETURNS jsonb
+LANGUAGE sql STABLE
+RETURN pg_catalog.jsonb_build_object('signal_id', p_signal_id,
+    'case_id', p_case_id, 'region', p_region, 'priority', p_priority,
+    'rule_id', p_rule_id, 'received_at', api.rfc3339(p_received_at),
+    'notification_only', p_notification_only, 'reference', p_reference);
+COMMENT ON FUNCTION intake.receipt_json(uuid, uuid, text, text, text,
+    timestamptz, boolean, text) IS
+    'A signal''s receipt as its reporting agency reads it (the 201 of '
+    'POST /v1/signals, GET /v1/signals/{id}, an item of GET /v1/signals).';
+REVOKE ALL ON FUNCTION intake.receipt_json(uuid, uuid, text, text, text,
+    timestamptz, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION intake.receipt_json(uuid, uuid, text, text, text,
+    timestamptz, boolean, text) TO nrm_reporter;
 
 CREATE OR REPLACE FUNCTION api.intake(p_token_hash bytea, p_request_id text,
     p_client inet, p_idem_key text, p_request_hash bytea, p_signal jsonb,
@@ -263,12 +314,10 @@ BEGIN
 	    'signal', v_signal_id::text, 'intake', 'allowed', NULL,
 	    p_request_id, p_client);
 
-	v_body := pg_catalog.jsonb_build_object('signal_id', v_signal_id,
-	    'case_id', v_case_id, 'region', v_region, 'priority', v_priority,
-	    'rule_id', v_rule_id, 'received_at', api.rfc3339(v_received),
-	    'notification_only', v_notification,
+	v_body := intake.receipt_json(v_signal_id, v_case_id, v_region,
+	    v_priority, v_rule_id, v_received, v_notification,
 	    -- the readable reference (0021), drawn by the insert's trigger
-	    'reference', (SELECT s.reference FROM intake.signal s
+	    (SELECT s.reference FROM intake.signal s
 	        WHERE s.id = v_signal_id));
 	v_resp := pg_catalog.jsonb_build_object('status', 201, 'body', v_body,
 	    'location', '/v1/signals/' || v_signal_id::text);
@@ -299,7 +348,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_r record;
+	v_receipt jsonb;
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
 	    p_client, ARRAY['reporter'], 'signal.read_receipt', 'signal',
@@ -308,24 +357,17 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 
-	SELECT s.id, s.received_at, s.region_code, s.rule_id,
-	    s.notification_only, c.id AS case_id, c.priority, s.reference
-	INTO v_r
-	FROM intake.signal s
-	LEFT JOIN care.case c ON c.signal_id = s.id
-	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
+	SELECT intake.receipt_json(s.id, s.case_id, s.region_code,
+	    s.priority, s.rule_id, s.received_at, s.notification_only,
+	    s.reference)
+	INTO v_receipt
+	FROM intake.own_signal(p_signal_id, v_p.agency_id) s;
 	IF NOT FOUND THEN
 		RETURN api.refuse_signal(v_p, p_signal_id);
 	END IF;
 
 	RETURN api.answer(v_p, 'intake',
-	    pg_catalog.jsonb_build_object('status', 200, 'body',
-	        pg_catalog.jsonb_build_object('signal_id', v_r.id,
-	            'case_id', v_r.case_id, 'region', v_r.region_code,
-	            'priority', v_r.priority, 'rule_id', v_r.rule_id,
-	            'received_at', api.rfc3339(v_r.received_at),
-	            'notification_only', v_r.notification_only,
-	            'reference', v_r.reference)));
+	    pg_catalog.jsonb_build_object('status', 200, 'body', v_receipt));
 END
 $$;
 COMMENT ON FUNCTION api.signal_receipt(bytea, text, inet, uuid) IS
@@ -390,12 +432,9 @@ BEGIN
 	        AS last_id
 	INTO v_page
 	FROM (SELECT s.id, s.received_at,
-	        pg_catalog.jsonb_build_object('signal_id', s.id,
-	            'case_id', c.id, 'region', s.region_code,
-	            'priority', c.priority, 'rule_id', s.rule_id,
-	            'received_at', api.rfc3339(s.received_at),
-	            'notification_only', s.notification_only,
-	            'reference', s.reference) AS item
+	        intake.receipt_json(s.id, c.id, s.region_code, c.priority,
+	            s.rule_id, s.received_at, s.notification_only,
+	            s.reference) AS item
 	    FROM intake.signal s
 	    LEFT JOIN care.case c ON c.signal_id = s.id
 	    WHERE s.agency_id = v_p.agency_id

@@ -265,10 +265,8 @@ BEGIN
 		SELECT * INTO v_s FROM api.case_scope(v_p, v_case);
 	END IF;
 	IF v_case IS NULL OR NOT v_s.visible THEN
-		RETURN api.refuse(v_p, 'care', 'denied', CASE WHEN v_case IS NULL
-		    THEN 'not_found' ELSE 'out_of_scope' END,
-		    api.problem(404, 'not_found',
-		        'no case with this reference in your regions'));
+		RETURN api.refuse_unseen(v_p, 'care', v_case IS NOT NULL,
+		    'no case with this reference in your regions');
 	END IF;
 	RETURN api.answer(v_p, 'care',
 	    pg_catalog.jsonb_build_object('status', 200, 'body',

@@ -119,6 +119,47 @@ COMMENT ON FUNCTION care.sweep_limit(integer) IS
     'p_limit when it is 1 to 1000, else invalid_parameter_value.';
 
 /*
+ * Claim the one escalation of case p_case_id for the deadline kind
+ * p_reason (take_deadline_missed, first_contact_deadline_missed): write
+ * its care.escalation row (at p_at, from p_from_region) and return
+ * true, or return false when the case has one for that reason already
+ * (the primary key (case, reason): escalated once, ever, whatever
+ * another sweeper or an earlier call did).
+ */
+CREATE OR REPLACE FUNCTION care.escalation_claim(p_case_id uuid,
+    p_at timestamptz, p_from_region text, p_reason text)
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH claimed AS (
+		INSERT INTO care.escalation (case_id, at, from_region, reason)
+		VALUES (p_case_id, p_at, p_from_region, p_reason)
+		ON CONFLICT (case_id, reason) DO NOTHING
+		RETURNING 1)
+	SELECT EXISTS (SELECT 1 FROM claimed);
+$$;
+COMMENT ON FUNCTION care.escalation_claim(uuid, timestamptz, text, text) IS
+    'A deadline escalation''s care.escalation row, once per case and '
+    'reason: true when this call wrote it, false when it was there.';
+
+/*
+ * What a sweep answers: {"escalated": the number of cases, "case_ids":
+ * p_ids in the order they were escalated}.
+ */
+CREATE OR REPLACE FUNCTION care.sweep_answer(p_ids uuid[])
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_object('escalated',
+	    pg_catalog.cardinality(p_ids), 'case_ids',
+	    pg_catalog.to_jsonb(p_ids));
+$$;
+COMMENT ON FUNCTION care.sweep_answer(uuid[]) IS
+    'A sweep''s answer: {"escalated": n, "case_ids": [...]}.';
+
+/*
  * The take deadline: up to p_limit open cases past take_by, never
  * escalated for it and not at the national desk, go to the national
  * desk (open there; nobody held them).
@@ -143,10 +184,8 @@ BEGIN
 		LIMIT care.sweep_limit(p_limit)
 		FOR UPDATE SKIP LOCKED
 	LOOP
-		INSERT INTO care.escalation (case_id, at, from_region, reason)
-		VALUES (v_r.id, v_now, v_r.region_code, 'take_deadline_missed')
-		ON CONFLICT (case_id, reason) DO NOTHING;
-		CONTINUE WHEN NOT FOUND;
+		CONTINUE WHEN NOT care.escalation_claim(v_r.id, v_now,
+		    v_r.region_code, 'take_deadline_missed');
 		v_why := care.deadline_why(v_r.id, 'take', 'not taken');
 		UPDATE care.case SET region_code = 'NATIONAL',
 		    escalated_at = v_now, version = version + 1,
@@ -159,9 +198,7 @@ BEGIN
 		            AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
 		v_ids := v_ids || v_r.id;
 	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
+	RETURN care.sweep_answer(v_ids);
 END
 $$;
 COMMENT ON FUNCTION care.escalate_overdue(integer) IS
@@ -198,11 +235,8 @@ BEGIN
 		LIMIT care.sweep_limit(p_limit)
 		FOR UPDATE SKIP LOCKED
 	LOOP
-		INSERT INTO care.escalation (case_id, at, from_region, reason)
-		VALUES (v_r.id, v_now, v_r.region_code,
-		    'first_contact_deadline_missed')
-		ON CONFLICT (case_id, reason) DO NOTHING;
-		CONTINUE WHEN NOT FOUND;
+		CONTINUE WHEN NOT care.escalation_claim(v_r.id, v_now,
+		    v_r.region_code, 'first_contact_deadline_missed');
 		v_why := care.deadline_why(v_r.id, 'first_contact',
 		    'no first contact');
 		UPDATE care.case SET region_code = 'NATIONAL', state = 'open',
@@ -220,9 +254,7 @@ BEGIN
 		            'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
 		v_ids := v_ids || v_r.id;
 	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
+	RETURN care.sweep_answer(v_ids);
 END
 $$;
 COMMENT ON FUNCTION care.escalate_first_contact(integer) IS
@@ -277,9 +309,7 @@ BEGIN
 		            'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
 		v_ids := v_ids || v_r.id;
 	END LOOP;
-	RETURN pg_catalog.jsonb_build_object('escalated',
-	    pg_catalog.cardinality(v_ids), 'case_ids',
-	    pg_catalog.to_jsonb(v_ids));
+	RETURN care.sweep_answer(v_ids);
 END
 $$;
 COMMENT ON FUNCTION care.escalate_transfers(integer) IS
@@ -292,11 +322,13 @@ COMMENT ON FUNCTION care.escalate_transfers(integer) IS
 REVOKE ALL ON FUNCTION care.deadline_within(uuid, text),
     care.deadline_why(uuid, text, text),
     care.escalated(uuid, text, text, jsonb),
-    care.sweep_limit(integer) FROM PUBLIC;
+    care.escalation_claim(uuid, timestamptz, text, text),
+    care.sweep_limit(integer), care.sweep_answer(uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION care.deadline_within(uuid, text),
     care.deadline_why(uuid, text, text),
     care.escalated(uuid, text, text, jsonb),
-    care.sweep_limit(integer) TO nrm_sweeper;
+    care.escalation_claim(uuid, timestamptz, text, text),
+    care.sweep_limit(integer), care.sweep_answer(uuid[]) TO nrm_sweeper;
 
 -- The escalations run as nrm_sweeper, executable by it alone (nrm_app
 -- reaches them through the door api.escalate_overdue).  A new owner

@@ -664,18 +664,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_s record;
 	v_items jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'case.support.read', 'case',
-	    p_case_id::text);
+	SELECT * INTO v_p FROM api.enter_case(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.support.read', p_case_id,
+	    'care');
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'care', p_case_id, v_s.region);
 	END IF;
 	SELECT COALESCE(pg_catalog.jsonb_agg(care.support_json(i)
 	        ORDER BY i.created_at, i.id), '[]'::jsonb)
@@ -798,11 +793,9 @@ BEGIN
 	  AND i.provider_agency_id = v_p.agency_id
 	FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN api.refuse(v_p, 'care', 'denied', CASE WHEN NOT
-		    EXISTS (SELECT 1 FROM care.support_item i WHERE i.id = p_id)
-		    THEN 'not_found' ELSE 'out_of_scope' END,
-		    api.problem(404, 'not_found',
-		        'no referral with this id to your agency'));
+		RETURN api.refuse_unseen(v_p, 'care', EXISTS (SELECT 1
+		    FROM care.support_item i WHERE i.id = p_id),
+		    'no referral with this id to your agency');
 	END IF;
 	IF v_i.status <> 'requested' THEN
 		RETURN api.refuse(v_p, 'care', 'failed', 'illegal_transition',
@@ -847,19 +840,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_s record;
 	v_pseudonym bytea;
 	v_items jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'case.related', 'case',
-	    p_case_id::text);
+	SELECT * INTO v_p FROM api.enter_case(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.related', p_case_id,
+	    'care');
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'care', p_case_id, v_s.region);
 	END IF;
 	SELECT sub.pseudonym INTO v_pseudonym
 	FROM care.case c JOIN care.subject sub ON sub.signal_id = c.signal_id

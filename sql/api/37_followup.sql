@@ -77,11 +77,7 @@ BEGIN
 		    v_problem);
 	END IF;
 
-	SELECT s.id, s.reference, s.notification_only, c.id AS case_id
-	INTO v_s
-	FROM intake.signal s
-	LEFT JOIN care.case c ON c.signal_id = s.id
-	WHERE s.id = p_signal_id AND s.agency_id = v_p.agency_id;
+	SELECT * INTO v_s FROM intake.own_signal(p_signal_id, v_p.agency_id);
 	IF NOT FOUND THEN
 		RETURN api.refuse_signal(v_p, p_signal_id);
 	END IF;

@@ -40,17 +40,12 @@ DECLARE
 	v_start date;
 	v_end date;
 	v_decided date;
+	v_problem jsonb;
 BEGIN
-	IF p_entry IS NULL OR pg_catalog.jsonb_typeof(p_entry) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the identification entry must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_entry) k
-	    WHERE NOT k = ANY (v_known || v_sealed)) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'detail', 'unknown field; known: '
-		    || pg_catalog.array_to_string(v_known, ', '));
+	v_problem := api.object_problem(p_entry, 'the identification entry',
+	    v_known, v_sealed);
+	IF v_problem IS NOT NULL THEN
+		RETURN v_problem;
 	END IF;
 	IF pg_catalog.jsonb_typeof(p_entry->'stage') IS DISTINCT FROM 'string'
 	    OR NOT (p_entry->>'stage') IN ('initial', 'conclusive',

@@ -107,18 +107,12 @@ DECLARE
 	    '[0-9a-fA-F]{12}$';
 	v_key text;
 	v_on date;
+	v_problem jsonb;
 BEGIN
-	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the body must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-	    WHERE NOT k = ANY (v_known || v_sealed
-	        || CASE WHEN p_create THEN ARRAY['id'] ELSE '{}' END)) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation', 'detail', 'unknown field; known: '
-		    || pg_catalog.array_to_string(v_known, ', '));
+	v_problem := api.object_problem(p_body, 'the body', v_known,
+	    v_sealed || CASE WHEN p_create THEN ARRAY['id'] ELSE '{}' END);
+	IF v_problem IS NOT NULL THEN
+		RETURN v_problem;
 	END IF;
 	FOREACH v_key IN ARRAY ARRAY['signal_id', 'case_id'] LOOP
 		IF NOT p_create AND p_body ? v_key THEN
@@ -240,8 +234,9 @@ GRANT EXECUTE ON FUNCTION invest.sealed_with(text, uuid)
 
 /*
  * The 404 of an investigation record the caller's agency does not hold
- * (another agency's and an unknown id alike), audited denied
- * out_of_scope or not_found under purpose investigation.
+ * (another agency's and an unknown id alike): api.refuse_unseen under
+ * purpose investigation, the record existing when invest.record_exists
+ * finds it.
  */
 CREATE OR REPLACE FUNCTION api.invest_refuse_record(p_p record, p_id uuid)
 RETURNS jsonb
@@ -249,11 +244,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN api.refuse(p_p, 'investigation', 'denied',
-	    CASE WHEN invest.record_exists(p_id) THEN 'out_of_scope'
-	    ELSE 'not_found' END,
-	    api.problem(404, 'not_found',
-	        'no investigation with this id for your agency'));
+	RETURN api.refuse_unseen(p_p, 'investigation',
+	    invest.record_exists(p_id),
+	    'no investigation with this id for your agency');
 END
 $$;
 COMMENT ON FUNCTION api.invest_refuse_record(record, uuid) IS

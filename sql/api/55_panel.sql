@@ -282,18 +282,12 @@ DECLARE
 	v_uuid constant text :=
 	    '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 	v_seen text[] := '{}';
+	v_problem jsonb;
 BEGIN
-	IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object' THEN
-		RETURN pg_catalog.jsonb_build_object('status', 400,
-		    'code', 'bad_request',
-		    'detail', 'the body must be a JSON object');
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-	    WHERE k NOT IN ('members', 'chair', 'second_reviewer')) THEN
-		RETURN pg_catalog.jsonb_build_object('status', 422,
-		    'code', 'validation',
-		    'detail', 'unknown field; known: members, chair, '
-		    'second_reviewer');
+	v_problem := api.object_problem(p_body, 'the body',
+	    ARRAY['members', 'chair', 'second_reviewer'], '{}');
+	IF v_problem IS NOT NULL THEN
+		RETURN v_problem;
 	END IF;
 	IF pg_catalog.jsonb_typeof(p_body->'members') IS DISTINCT FROM 'array'
 	    OR pg_catalog.jsonb_array_length(p_body->'members')
@@ -433,11 +427,8 @@ BEGIN
 	END IF;
 	v_problem := ident.panel_body_problem(p_body);
 	IF v_problem IS NOT NULL THEN
-		RETURN ident.panel_refuse(v_p, 'failed',
-		    CASE WHEN (v_problem->>'status')::integer = 400
-		    THEN 'bad_request' ELSE 'invalid_body' END,
-		    (v_problem->>'status')::integer, v_problem->>'code',
-		    v_problem->>'detail', v_problem->>'field');
+		RETURN api.refuse_body(v_p, 'identification', 'invalid_body',
+		    v_problem);
 	END IF;
 	v_refused := COALESCE(api.ident_case_lock(v_p, p_case_id),
 	    api.refuse_merged(v_p, 'identification', p_case_id));
@@ -571,19 +562,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_s record;
 	v_list jsonb;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['assessor'], 'panel.read', 'case',
-	    p_case_id::text);
+	SELECT * INTO v_p FROM api.enter_case(p_token_hash, p_request_id,
+	    p_client, ARRAY['assessor'], 'panel.read', p_case_id,
+	    'identification');
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'identification', p_case_id,
-		    v_s.region);
 	END IF;
 	SELECT COALESCE(pg_catalog.jsonb_agg(ident.panel_json(p.id,
 	    v_p.person_id) ORDER BY p.round DESC), '[]'::jsonb)
@@ -731,6 +716,7 @@ AS $$
 DECLARE
 	v_p record;
 	v_f record;
+	v_problem jsonb;
 	v_kind text;
 	v_field text;
 	v_detail text;
@@ -745,17 +731,14 @@ BEGIN
 		RETURN v_p.denial;
 	END IF;
 	IF v_p.person_id IS NOT NULL THEN
-		IF p_body IS NULL OR pg_catalog.jsonb_typeof(p_body) <> 'object'
-		THEN
-			RETURN ident.panel_refuse(v_p, 'failed', 'bad_request',
-			    400, 'bad_request', 'the body must be a JSON object');
+		v_problem := api.object_problem(p_body, 'the body',
+		    ARRAY['outcome', 'reason', 'rationale'],
+		    ARRAY['id', 'data_key', 'rationale_ct']);
+		IF v_problem IS NOT NULL THEN
+			RETURN api.refuse_body(v_p, 'identification',
+			    'invalid_body', v_problem);
 		END IF;
-		IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_body) k
-		    WHERE k NOT IN ('outcome', 'reason', 'rationale', 'id',
-		        'data_key', 'rationale_ct')) THEN
-			v_detail := 'unknown field; known: outcome, reason, '
-			    'rationale';
-		ELSIF NOT COALESCE(p_body->>'outcome', '')
+		IF NOT COALESCE(p_body->>'outcome', '')
 		    IN ('positive', 'negative') THEN
 			v_field := 'outcome';
 			v_detail := 'outcome must be positive or negative';

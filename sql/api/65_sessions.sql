@@ -866,22 +866,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_p record;
-	v_s record;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'case.colleagues', 'case',
-	    p_case_id::text);
+	SELECT * INTO v_p FROM api.enter_case(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'case.colleagues', p_case_id,
+	    'care');
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
-	END IF;
-	SELECT * INTO v_s FROM api.case_scope(v_p, p_case_id);
-	IF NOT v_s.visible THEN
-		RETURN api.refuse_case(v_p, 'care', p_case_id, v_s.region);
 	END IF;
 	RETURN api.answer(v_p, 'care',
 	    pg_catalog.jsonb_build_object('status', 200, 'body',
 	        pg_catalog.jsonb_build_object('items',
-	            auth.person_colleagues(v_s.region, v_p.person_id))));
+	            auth.person_colleagues(v_p.region, v_p.person_id))));
 END
 $$;
 COMMENT ON FUNCTION api.case_colleagues(bytea, text, inet, uuid) IS

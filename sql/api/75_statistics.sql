@@ -131,6 +131,22 @@ COMMENT ON FUNCTION stats.period(text) IS
     'The start and end instants of a calendar period in Europe/Amsterdam '
     '(2026-11, 2026-Q4, 2026); no row for anything else.';
 
+/*
+ * p_text when it names a calendar period stats.period knows (2026-11,
+ * 2026-Q4, 2026), else NULL: what a publication's audit event names as
+ * its object (any other text a client sent is never audited).
+ */
+CREATE OR REPLACE FUNCTION stats.period_name(p_text text) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p_text FROM stats.period(p_text)
+$$;
+COMMENT ON FUNCTION stats.period_name(text) IS
+    'p_text when stats.period knows it as a period, else NULL.';
+REVOKE ALL ON FUNCTION stats.period_name(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stats.period_name(text) TO nrm_analyst;
+
 CREATE OR REPLACE FUNCTION stats.age_band(p_age integer) RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp

@@ -297,8 +297,7 @@ DECLARE
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id, p_client,
 	    ARRAY['analyst'], 'publication.create', 'publication',
-	    CASE WHEN p_period ~ '^[2-9][0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$'
-	        THEN p_period END);
+	    stats.period_name(p_period));
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;
@@ -352,8 +351,7 @@ DECLARE
 BEGIN
 	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id, p_client,
 	    ARRAY['analyst'], 'publication.create', 'publication',
-	    CASE WHEN p_period ~ '^[2-9][0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$'
-	        THEN p_period END);
+	    stats.period_name(p_period));
 	IF v_p.denial IS NOT NULL THEN
 		RETURN v_p.denial;
 	END IF;

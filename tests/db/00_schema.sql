@@ -133,9 +133,11 @@ SELECT is_empty($$SELECT sig FROM fn WHERE secdef AND NOT pinned
 SELECT set_eq($$SELECT sig FROM fn JOIN pg_proc p ON p.oid = fn.oid
       WHERE bound AND p.proconfig IS NULL
         AND schema IN ('api', 'auth', 'care', 'ident', 'invest', 'stats',
-            'audit')$$,
+            'audit', 'intake')$$,
     ARRAY['care.sealed_ok(bytea,integer)', 'care.next_inbox_seq()',
-        'api.idempotency_lock_key(uuid,text)'],
+        'api.idempotency_lock_key(uuid,text)',
+        'intake.receipt_json(uuid,uuid,text,text,text,timestamp with time '
+        'zone,boolean,text)'],
     'the inlined helpers: bound bodies without a SET clause');
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -149,10 +151,11 @@ BEGIN
 END
 $$;
 SELECT ok(pg_temp.plan_of($$SELECT care.sealed_ok(b, 5),
-        api.idempotency_lock_key(k, 'x'), care.next_inbox_seq()
+        api.idempotency_lock_key(k, 'x'), care.next_inbox_seq(),
+        intake.receipt_json(k, k, 'r', 'p', 'x', now(), false, 'f')
     FROM (VALUES ('\x01'::bytea, gen_random_uuid())) v(b, k)$$)
-    ~ 'get_byte.*hashtextextended.*nextval',
-    'the planner inlines the three helpers (their bodies in the plan)');
+    ~ 'get_byte.*hashtextextended.*nextval.*jsonb_build_object',
+    'the planner inlines the four helpers (their bodies in the plan)');
 -- The inbox page is planned once a session, not at every call
 -- (docs/performance.md).
 SELECT ok((SELECT p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan']
