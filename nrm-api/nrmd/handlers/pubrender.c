@@ -12,12 +12,16 @@
 
 /*
  * The chart, in SVG units: each category's words on a line above its
- * bar, so that it stays readable when a phone scales it to its width
- * (the console's chart, web/js/screens/stats.js, is drawn the same way).
+ * bar, one line per dimension, so that it stays readable when a phone
+ * scales it to its width (the console's chart, web/js/screens/stats.js,
+ * is drawn the same way).  The text is the page's size: at 375 px the
+ * chart is scaled to about 0.85, its text to about 14 px.
  */
 #define PR_BAR_W 260 /* the longest bar */
 #define PR_CHART_W (PR_BAR_W + 130) /* and the value after it */
-#define PR_ROW_H 36 /* a label line and a bar */
+#define PR_FONT 16 /* labels and values */
+#define PR_LINE 20 /* a label line */
+#define PR_ROW_H(lines) ((lines)*PR_LINE + 24) /* label lines, a bar */
 
 /* A JSON member as text into buf ("" when absent or null). */
 static const char *
@@ -162,29 +166,43 @@ pr_lang(const cJSON *v, bool en)
 	return cJSON_IsString(s) ? s->valuestring : "";
 }
 
-/* A cell's label: its categories joined by " / " (or "total"). */
+/*
+ * A cell's label in words, one part per dimension (part[1] "" for one
+ * dimension; "total" for none).
+ */
 static void
-pr_label(const cJSON *by, const cJSON *cell, bool en, char *out, size_t n)
+pr_label_parts(const cJSON *by, const cJSON *cell, bool en, const char *part[2],
+    char buf[2][32])
 {
-	const char *name[2], *cat[2];
-	char buf[2][32];
+	const char *name[2];
 
-	pr_dims(by, cell, name, cat, buf);
-	if (cat[0][0] == '\0') {
-		snprintf(out, n, "%s", en ? "total" : "totaal");
+	pr_dims(by, cell, name, part, buf);
+	if (part[0][0] == '\0') {
+		part[0] = en ? "total" : "totaal";
+		part[1] = "";
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
 		const char *w = nrm_stat_label(
-		    name[i], cat[i], en ? NRM_STAT_EN : NRM_STAT_NL);
+		    name[i], part[i], en ? NRM_STAT_EN : NRM_STAT_NL);
 
 		if (w != NULL)
-			cat[i] = w;
+			part[i] = w;
 	}
-	if (cat[1][0] == '\0')
-		snprintf(out, n, "%s", cat[0]);
+}
+
+/* A cell's label on one line: its words joined by " / ". */
+static void
+pr_label(const cJSON *by, const cJSON *cell, bool en, char *out, size_t n)
+{
+	const char *part[2];
+	char buf[2][32];
+
+	pr_label_parts(by, cell, en, part, buf);
+	if (part[1][0] == '\0')
+		snprintf(out, n, "%s", part[0]);
 	else
-		snprintf(out, n, "%s / %s", cat[0], cat[1]);
+		snprintf(out, n, "%s / %s", part[0], part[1]);
 }
 
 /* The word for a frequency or unit code (the code when it has none). */
@@ -205,6 +223,8 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	const cJSON *by = pr_get(values, "by"), *when = pr_get(ind, "when");
 	double max = 1;
 	int n = 0, row = 0;
+	/* a label line per dimension (none: "total", one line) */
+	int lines = cJSON_GetArraySize(by) > 1 ? 2 : 1;
 	char buf[64], v[32], p90[32], label[160];
 	const char *supp = en ? "suppressed (&lt; " : "onderdrukt (&lt; ";
 
@@ -233,34 +253,45 @@ pr_indicator(FILE *f, const cJSON *ind, bool en, int k)
 	pr_html(f, pr_lang(pr_get(ind, "by_whom"), en));
 	fputs("</dd></dl>\n", f);
 
-	/* The chart: one bar per cell, its number beside it. */
+	/*
+	 * The chart: one bar per cell, its number beside it, the label's
+	 * parts above it, one line each.
+	 */
 	fprintf(f,
 	    "<svg class=\"report-chart\" role=\"img\" "
 	    "aria-labelledby=\"chart-%d\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 	    "height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">"
 	    "<title id=\"chart-%d\">",
-	    k, PR_CHART_W, n * PR_ROW_H + 4, PR_CHART_W, n * PR_ROW_H + 4, k);
+	    k, PR_CHART_W, n * PR_ROW_H(lines) + 4, PR_CHART_W,
+	    n * PR_ROW_H(lines) + 4, k);
 	pr_html(f, pr_lang(pr_get(ind, "title"), en));
 	fprintf(f, " (%s)</title>\n",
 	    en ? "the numbers are in the table below"
 	       : "de getallen staan in de tabel hieronder");
 	cJSON_ArrayForEach (cell, pr_get(values, "cells")) {
 		bool hidden = pr_value(cell, v, p90);
-		int y = row * PR_ROW_H + 2;
+		int y = row * PR_ROW_H(lines) + 2,
+		    bar = y + lines * PR_LINE + 3;
 		int w = hidden || v[0] == '\0'
 		    ? 0
 		    : (int)(atof(v) / max * PR_BAR_W);
+		const char *part[2];
+		char pbuf[2][32];
 
-		pr_label(by, cell, en, label, sizeof(label));
+		pr_label_parts(by, cell, en, part, pbuf);
+		for (int i = 0; i < lines; i++) {
+			fprintf(f,
+			    "<text x=\"0\" y=\"%d\" font-size=\"%d\" "
+			    "fill=\"#000\">",
+			    y + 15 + i * PR_LINE, PR_FONT);
+			pr_html(f, part[i]);
+			fputs(i + 1 < lines ? " /</text>" : "</text>", f);
+		}
 		fprintf(f,
-		    "<text x=\"0\" y=\"%d\" font-size=\"12\" fill=\"#000\">",
-		    y + 12);
-		pr_html(f, label);
-		fprintf(f,
-		    "</text><rect x=\"0\" y=\"%d\" width=\"%d\" "
-		    "height=\"12\" fill=\"#01689b\"/><text x=\"%d\" "
-		    "y=\"%d\" font-size=\"12\" fill=\"#000\">",
-		    y + 17, w, w + 6, y + 28);
+		    "<rect x=\"0\" y=\"%d\" width=\"%d\" height=\"14\" "
+		    "fill=\"#01689b\"/><text x=\"%d\" y=\"%d\" "
+		    "font-size=\"%d\" fill=\"#000\">",
+		    bar, w, w + 6, bar + 13, PR_FONT);
 		if (hidden)
 			fprintf(f, "%s%.0f)", supp,
 			    pr_get(values, "min_cell") != NULL

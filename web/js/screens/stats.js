@@ -16,13 +16,16 @@ import {routingSection, table, facts, failure, busy} from './parts.js';
 
 /*
  * The chart's geometry, in SVG units: each category's words on a line
- * of their own above its bar, so the chart stays narrow enough to be
- * read at 375 px (a label column beside the bars was scaled down to
- * unreadable text there).
+ * of their own above its bar, one line per dimension, so the chart
+ * stays narrow enough to be read at 375 px (a label column beside the
+ * bars was scaled down to unreadable text there).  The text is the
+ * page's size (console.css): about 14 px once a phone scales the chart.
+ * The publication report draws the same chart (pubrender.c).
  */
 const BAR_W = 260; /* the longest bar */
 const CHART_W = BAR_W + 130; /* and the value after it */
-const ROW_H = 36; /* a label line and a bar */
+const LINE = 20; /* a label line */
+const rowHeight = (lines) => lines * LINE + 24; /* label lines, a bar */
 
 /* The periods of a frequency, newest first: [value, closed]. */
 function periods(frequency, now = new Date()) {
@@ -56,15 +59,19 @@ function periods(frequency, now = new Date()) {
  * server's one table of them) joined by " / ", the code where there is
  * no word (a region code), or "total".
  */
-function cellLabel(t, values, cell) {
+function cellLabelParts(t, values, cell) {
 	const by = values.by || [];
 	if (!by.length)
-		return t('stats.total');
+		return [t('stats.total')];
 	const lang = getLang();
 	return by.map((d) => {
 		const w = ((values.labels || {})[d] || {})[String(cell[d])];
 		return w ? w[lang] : String(cell[d]);
-	}).join(' / ');
+	});
+}
+
+function cellLabel(t, values, cell) {
+	return cellLabelParts(t, values, cell).join(' / ');
 }
 
 /* A cell's value in words: a count, a median and p90, or suppressed. */
@@ -85,21 +92,25 @@ function chart(t, title, values, id) {
 	const num = (c) => (c.suppressed || c.value === null ? 0
 		: typeof c.value === 'object' ? c.value.median : c.value);
 	const max = Math.max(1, ...cells.map(num));
-	const height = cells.length * ROW_H + 4;
+	const lines = (values.by || []).length > 1 ? 2 : 1;
+	const height = cells.length * rowHeight(lines) + 4;
 	return svg('svg', {class: 'nrm-chart', role: 'img',
 	                   'aria-labelledby': id + '-t', viewBox:
 	                   `0 0 ${CHART_W} ${height}`, width: String(CHART_W), height},
 		svg('title', {id: id + '-t'},
 		    t('stats.chart_alt', {title})),
 		cells.map((c, i) => {
-			const y = i * ROW_H + 2;
+			const y = i * rowHeight(lines) + 2;
+			const bar = y + lines * LINE + 3;
 			const w = Math.round(num(c) / max * BAR_W);
+			const parts = cellLabelParts(t, values, c);
 			return svg('g', null,
-				svg('text', {x: 0, y: y + 12, class: 'nrm-chart__label'},
-				    cellLabel(t, values, c)),
-				svg('rect', {x: 0, y: y + 17, width: w, height: 12,
+				parts.map((p, k) => svg('text', {x: 0, y: y + 15 + k * LINE,
+				                                 class: 'nrm-chart__label'},
+				    k + 1 < parts.length ? p + ' /' : p)),
+				svg('rect', {x: 0, y: bar, width: w, height: 14,
 				             class: 'nrm-chart__bar'}),
-				svg('text', {x: w + 6, y: y + 28,
+				svg('text', {x: w + 6, y: bar + 13,
 				             class: 'nrm-chart__value'},
 				    cellText(t, values, c)));
 		}));
