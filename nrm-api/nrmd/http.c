@@ -768,6 +768,7 @@ nrm_http_stats(struct nrm_http *h, struct nrm_http_stats *out)
 	memcpy(out->responses, h->responses, sizeof(out->responses));
 	out->accept_pauses = nrm_conns_accept_pauses(h->conns);
 	out->inflight = h->inflight;
+	out->writing = h->writing;
 	out->arriving = nrm_conns_arriving(h->conns);
 	{
 		struct nrm_conns_refusals cr;

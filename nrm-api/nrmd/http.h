@@ -156,6 +156,7 @@ struct nrm_http_stats {
 	/* new connections closed by conn.h's guards */
 	uint64_t conn_fd_reserve, conn_per_address, conn_handshake;
 	int inflight; /* not yet answered */
+	int writing; /* answered, the reply not yet all in the socket */
 	int arriving; /* partly received (handler not yet run) */
 	/* request durations, [route * 5 + class - 1]: route i < n_endpoints
 	 * is table[i], route n_endpoints "other"; http's own memory */

@@ -8,7 +8,8 @@
  * draining closes connections and calls the idle callback once quiet;
  * the session cookie stands in for a bearer token, and its unsafe
  * requests need X-CSRF-Token and Origin before anything reaches the
- * database; a session cookie is never set on the plain listener.
+ * database; a session cookie is never set on the plain listener; a reply
+ * made outside evhttp's callback is written before nrm_req_reply returns.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,7 +50,8 @@ struct test_env {
 	struct nrm_app app;
 	int port;
 	int idle_calls;
-	struct nrm_req *held; /* a request /hold has not answered yet */
+	struct nrm_req *held; /* a request /hold or /later has not answered */
+	bool written_at_once; /* test_release_now's finding */
 	const char *extra[8]; /* name, value, ... added by test_request */
 };
 
@@ -83,6 +85,13 @@ test_h_hold(struct nrm_req *r)
 	nrm_http_drain(r->app->http);
 }
 
+/* Answered later, from a timer, as a database answer is (no drain). */
+static void
+test_h_later(struct nrm_req *r)
+{
+	env->held = r;
+}
+
 /* Tries to set a session cookie: 200 {"set":true|false}. */
 static void
 test_h_cookie(struct nrm_req *r)
@@ -106,6 +115,7 @@ static const struct nrm_endpoint test_endpoints[] = {
     {.method = "POST", .pattern = "/cookie", .handler = test_h_cookie},
     {.method = "POST", .pattern = "/call", .handler = test_h_call},
     {.method = "GET", .pattern = "/hold", .handler = test_h_hold},
+    {.method = "GET", .pattern = "/later", .handler = test_h_later},
     {.method = "GET",
 	.pattern = "/things/{id}",
 	.handler = test_authed,
@@ -171,6 +181,26 @@ test_release(evutil_socket_t fd, short what, void *arg)
 	assert_int_equal(env->idle_calls, 0); /* a reply is still owed */
 	nrm_req_json(env->held, 200, "{\"held\":true}", NULL);
 	env->held = NULL;
+}
+
+/*
+ * Answer the held request from the loop (outside evhttp's callback) and
+ * note whether the reply was written and the request finished before
+ * nrm_req_json returned (http.c, http_write_now).
+ */
+static void
+test_release_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct nrm_http_stats st;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	assert_non_null(env->held);
+	nrm_req_json(env->held, 200, "{\"later\":true}", NULL);
+	env->held = NULL;
+	nrm_http_stats(env->app.http, &st);
+	env->written_at_once = st.writing == 0 && st.inflight == 0;
 }
 
 static void
@@ -433,6 +463,28 @@ test_drain(void **state)
 	assert_true(st.responses[2] >= 1);
 }
 
+/*
+ * A reply made outside evhttp's own callback (a database answer, a
+ * timer, a long-poll wake-up) is in the socket, and its request
+ * finished, when nrm_req_reply returns: it does not wait for the loop
+ * to report the socket writable (issue 16: a wake-up answering a
+ * thousand waiters sent none before it had built them all).
+ */
+static void
+test_reply_written_at_once(void **state)
+{
+	struct test_reply rep;
+	struct timeval soon = {0, 50000};
+
+	(void)state;
+	event_base_once(
+	    env->base, -1, EV_TIMEOUT, test_release_now, NULL, &soon);
+	test_request(EVHTTP_REQ_GET, "/later", false, &rep);
+	assert_int_equal(rep.status, 200);
+	assert_true(env->written_at_once);
+	assert_false(nrm_http_draining(env->app.http));
+}
+
 int
 main(void)
 {
@@ -443,6 +495,7 @@ main(void)
 	    T(test_session_cookie),
 	    T(test_dispatch),
 	    T(test_drain),
+	    T(test_reply_written_at_once),
 	};
 #undef T
 
