@@ -126,9 +126,10 @@ GRANT EXECUTE ON FUNCTION intake.own_signal(uuid, uuid) TO nrm_reporter;
  * GET /v1/signals, {"signal_id", "case_id" (null for an anonymous
  * notification), "region", "priority" (the case's), "rule_id",
  * "received_at" (RFC 3339, UTC), "notification_only", "reference"};
- * nothing of the subject, not the reporter's own reference.  A standard-SQL body without a SET clause:
- * the planner inlines it (api.intake's plan is the expression it wrote
- * before; docs/performance.md).
+ * nothing of the subject, not the reporter's own reference.  A
+ * standard-SQL body without a SET clause: the planner inlines it
+ * (api.intake's plan is the expression it wrote before;
+ * docs/performance.md).
  */
 CREATE OR REPLACE FUNCTION intake.receipt_json(p_signal_id uuid,
     p_case_id uuid, p_region text, p_priority text, p_rule_id text,

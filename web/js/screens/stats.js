@@ -55,9 +55,9 @@ function periods(frequency, now = new Date()) {
 }
 
 /*
- * A cell's label: its categories' words (values.labels, from the
- * server's one table of them) joined by " / ", the code where there is
- * no word (a region code), or "total".
+ * A cell's label, one part per dimension: its categories' words
+ * (values.labels, from the server's one table of them), the code where
+ * there is no word (a region code), or ["total"].
  */
 function cellLabelParts(t, values, cell) {
 	const by = values.by || [];
@@ -70,6 +70,7 @@ function cellLabelParts(t, values, cell) {
 	});
 }
 
+/* The same on one line, the parts joined by " / " (the table's). */
 function cellLabel(t, values, cell) {
 	return cellLabelParts(t, values, cell).join(' / ');
 }
