@@ -125,7 +125,8 @@ UNIT_TESTS = tests/unit/test_json tests/unit/test_signal \
              tests/unit/test_statvocab tests/unit/test_indicators \
              tests/unit/test_framing tests/unit/test_coverage \
              tests/unit/test_pubsign tests/unit/test_flood \
-             tests/unit/test_fieldcrypt tests/unit/test_kekset
+             tests/unit/test_fieldcrypt tests/unit/test_kekset \
+             tests/unit/test_waiters
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ = $(API_COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -276,6 +277,13 @@ $(UNIT_DIR)/test_workers: UNIT_LIBS = $(LDLIBS_CORE) -levent_core -lpthread \
     -lcrypto -largon2 -lcrack
 $(UNIT_DIR)/test_workers: $(BUILD)/nrm-api/nrmd/workers.o \
     $(COMMON_DIR)/password.o $(COMMON_DIR)/crypto.o
+
+# test_waiters links the inbox reads' queue alone (no daemon, no
+# database) with libevent.
+$(UNIT_DIR)/test_waiters: INC = $(INC_NRMD)
+$(UNIT_DIR)/test_waiters: UNIT_LIBS = $(LDLIBS_CORE) -levent
+$(UNIT_DIR)/test_waiters: $(BUILD)/nrm-api/nrmd/waiters.o \
+    $(BUILD)/nrm-api/nrmd/hist.o $(COMMON_DIR)/util.o $(COMMON_DIR)/log.o
 
 unit: $(UNIT_TESTS:%=$(BUILD)/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

@@ -332,6 +332,48 @@ nrm_json_member_span(const char *text, size_t len, const char *const *path,
 	return NRM_OK;
 }
 
+int
+nrm_json_element_spans(const char *text, size_t len, size_t *starts,
+    size_t *ends, int max, int *count)
+{
+	struct json_lex lx = {.p = text, .end = text + len};
+	int n = 0;
+
+	json_lex_ws(&lx);
+	if (lx.p >= lx.end || *lx.p != '[')
+		return NRM_ERR;
+	lx.p++;
+	json_lex_ws(&lx);
+	if (lx.p < lx.end && *lx.p == ']') {
+		lx.p++;
+	} else {
+		for (;;) {
+			if (n == max)
+				return NRM_ERR;
+			json_lex_ws(&lx);
+			starts[n] = (size_t)(lx.p - text);
+			if (!json_lex_value(&lx, 2))
+				return NRM_ERR;
+			ends[n++] = (size_t)(lx.p - text);
+			json_lex_ws(&lx);
+			if (lx.p < lx.end && *lx.p == ',') {
+				lx.p++;
+				continue;
+			}
+			if (lx.p < lx.end && *lx.p == ']') {
+				lx.p++;
+				break;
+			}
+			return NRM_ERR;
+		}
+	}
+	json_lex_ws(&lx);
+	if (lx.p != lx.end)
+		return NRM_ERR;
+	*count = n;
+	return NRM_OK;
+}
+
 /*
  * The first byte of text[0..len) that breaks strict UTF-8 (or is NUL),
  * or len.

@@ -619,12 +619,17 @@ nrm_daemon_init(
 			 "can be caught");
 	}
 	/*
-	 * The long-polls' queries take at most all request connections
-	 * but one: the rest of the API is never queued behind a wake-up.
+	 * The inbox's queries (long-polls and reads) take at most half the
+	 * request connections, at least one: the rest of the API is never
+	 * queued behind a wake-up.  With the default pool (2 x cores + 1)
+	 * that is one a core: PostgreSQL runs these CPU-bound queries no
+	 * faster with more at once, and reads that wait for a slot share
+	 * one query (docs/performance.md, "Reads of one question share a
+	 * query": 2 slots served 1.5 x the pages of 4).
 	 */
 	app->waiters = nrm_waiters_new(app->base, nrm_h_inbox_requery,
 	    nrm_h_inbox_answer_empty, nrm_h_inbox_same,
-	    app->cfg.db_pool_size > 1 ? app->cfg.db_pool_size - 1 : 1);
+	    nrm_waiters_slots(app->cfg.db_pool_size));
 	if (nrm_db_listen(app->db, "nrm_inbox", daemon_notify, d) != NRM_OK)
 		return nrm_error_set(err, NRM_E_INTERNAL, "",
 		    "could not start the LISTEN connection");

@@ -366,7 +366,8 @@ nrm_h_metrics(struct nrm_req *r)
 		    {GAUGE("nrm_inbox_longpolls_waiting",
 			"GET /v1/inbox long-polls waiting.", ws.waiting)},
 		    {GAUGE("nrm_inbox_longpolls_queued",
-			"Long-polls waiting for their turn to query.",
+			"Inbox reads and long-polls waiting for their turn to "
+			"query.",
 			ws.queued)},
 		    {COUNTER("nrm_inbox_wakeups_total",
 			"Long-poll wake-ups (notifications and re-checks).",

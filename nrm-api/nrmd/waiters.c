@@ -177,6 +177,15 @@ nrm_waiters_count(const struct nrm_waiters *reg, const char *key_id,
 }
 
 void
+nrm_waiter_deadline(struct nrm_waiter *w, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_assign(&w->timer, w->reg->base, -1, 0, waiters_timeout, w);
+	event_add(&w->timer, &tv);
+}
+
+void
 nrm_waiter_wait(struct nrm_waiter *w, int wait_s)
 {
 	struct timeval tv = {wait_s, 0};
@@ -408,6 +417,12 @@ waiters_reap_tick(evutil_socket_t fd, short what, void *arg)
 	waiters_reap(arg);
 }
 
+int
+nrm_waiters_slots(int db_pool_size)
+{
+	return db_pool_size / 2 > 1 ? db_pool_size / 2 : 1;
+}
+
 struct nrm_waiters *
 nrm_waiters_new(struct event_base *base, nrm_waiters_requery_cb requery,
     nrm_waiters_answer_cb answer, nrm_waiters_same_cb same, int max_inflight)
@@ -434,6 +449,9 @@ nrm_waiters_free(struct nrm_waiters *reg)
 		return;
 	event_del(&reg->reap);
 	nrm_waiters_release_all(reg);
+	/* reads that do not wait, still queued (never after a drain) */
+	while (!TAILQ_EMPTY(&reg->queue))
+		reg->answer(TAILQ_FIRST(&reg->queue));
 	waiters_tally_free(reg->by_key);
 	waiters_tally_free(reg->by_addr);
 	free(reg);

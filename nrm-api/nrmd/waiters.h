@@ -4,6 +4,13 @@
  * wait timers, wake-ups by region, and the reaping of waiters whose
  * client has gone.
  *
+ * Reads that do not wait (a page) pass through the same queue: a read
+ * whose question a queued group already asks joins it, so reads that
+ * arrive while every query slot is busy share one query when one frees
+ * (handlers/inbox.c keeps each its own reader, so each is authenticated
+ * and audited).  One that is not answered in time is handed to `answer`
+ * (nrm_waiter_deadline).
+ *
  * The registry knows nothing of what a waiter asks: the handler embeds a
  * struct nrm_waiter in its own waiter, sets its `question` (waiters with
  * equal questions and `same` true may share one query) and registers
@@ -12,8 +19,9 @@
  * call nrm_waiters_query_done() exactly once when that query is over
  * (from its callback, or at once when it could not be sent, after
  * answering the waiters).  `answer` must answer one waiter with an empty
- * page, remove it and free it; it runs when the wait ran out, when the
- * daemon stops and when the client has gone (the reply then writes
+ * page (a read that does not wait: with the 503 of a query not answered
+ * in time), remove it and free it; it runs when the wait ran out, when
+ * the daemon stops and when the client has gone (the reply then writes
  * nothing).
  *
  * A wake-up never turns into a storm: waiters that need a query wait in
@@ -73,6 +81,13 @@ typedef bool (*nrm_waiters_same_cb)(
  */
 #define NRM_WAITERS_GROUP_MAX 128
 
+/*
+ * The query slots (`max_inflight`) for a pool of db_pool_size request
+ * connections: half of them, at least one.  With the default pool
+ * (2 x cores + 1) that is one a core.
+ */
+int nrm_waiters_slots(int db_pool_size);
+
 struct nrm_waiters *nrm_waiters_new(struct event_base *base,
     nrm_waiters_requery_cb requery, nrm_waiters_answer_cb answer,
     nrm_waiters_same_cb same, int max_inflight);
@@ -98,6 +113,14 @@ void nrm_waiter_init(
  * wake-up is missed.
  */
 void nrm_waiter_wait(struct nrm_waiter *w, int wait_s);
+
+/*
+ * For a read that does not wait: if it is still queued (not querying)
+ * after ms milliseconds, it is handed to `answer`; querying, it is marked
+ * `expired` (its query's own timeout applies).  Not a long-poll: never
+ * woken, not counted in the caps.
+ */
+void nrm_waiter_deadline(struct nrm_waiter *w, int ms);
 
 /*
  * Take w out of the registry and its queue and stop its timer (before

@@ -1,6 +1,7 @@
 /*
  * fuzz_json.c - libFuzzer target for the strict JSON reader
- * (nrm_json_parse, the member/text helpers and nrm_json_member_span):
+ * (nrm_json_parse, the member/text helpers, nrm_json_member_span and
+ * nrm_json_element_spans):
  * any bytes must be
  * accepted or refused without a crash, a leak or undefined behaviour;
  * a refusal fills the error; an accepted text is valid UTF-8, and the
@@ -77,6 +78,39 @@ fuzz_span(const char *text, size_t size)
 	}
 }
 
+/*
+ * nrm_json_element_spans over any bytes: each element it finds lies
+ * inside the text, after the one before, and is one strict JSON value;
+ * when the text is valid UTF-8 the whole is an array nrm_json_parse
+ * accepts with as many elements.
+ */
+static void
+fuzz_elements(const char *text, size_t size)
+{
+	size_t starts[8], ends[8];
+	struct nrm_error err;
+	cJSON *v = NULL;
+	int n = -1;
+
+	if (nrm_json_element_spans(text, size, starts, ends, 8, &n) != NRM_OK)
+		return;
+	fuzz_check(n >= 0 && n <= 8);
+	for (int i = 0; i < n; i++) {
+		fuzz_check(starts[i] < ends[i] && ends[i] <= size);
+		fuzz_check(i == 0 || starts[i] > ends[i - 1]);
+	}
+	if (!nrm_utf8_valid(text, size))
+		return;
+	if (nrm_json_parse(&v, text, size, NULL, &err) == NRM_OK) {
+		fuzz_check(cJSON_IsArray(v) && cJSON_GetArraySize(v) == n);
+	} else {
+		/* the syntax is the array's: only a duplicate key or "\u0000" */
+		fuzz_check(err.code == NRM_E_VALIDATION ||
+		    err.code == NRM_E_MALFORMED);
+	}
+	cJSON_Delete(v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,6 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	nrm_error_clear(&err);
 	fuzz_span((const char *)data, size);
+	fuzz_elements((const char *)data, size);
 	if (nrm_json_parse(&root, (const char *)data, size, &at, &err) !=
 	    NRM_OK) {
 		fuzz_check(root == NULL);

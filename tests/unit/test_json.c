@@ -485,9 +485,56 @@ test_member_span(void **state)
 	}
 }
 
+static void
+test_element_spans(void **state)
+{
+	static const struct {
+		const char *text;
+		int max;
+		int n; /* -1: refused */
+		const char *elems[3];
+	} cases[] = {
+	    {"[{\"status\": 200, \"body\": {\"items\": [1, 2]}}, "
+	     "{\"status\": 401} ]",
+		3, 2,
+		{"{\"status\": 200, \"body\": {\"items\": [1, 2]}}",
+		    "{\"status\": 401}"}},
+	    {" [ ] ", 3, 0, {NULL}},
+	    {"[\"a,]\",-1.5e2,null]", 3, 3, {"\"a,]\"", "-1.5e2", "null"}},
+	    {"[1,2,3]", 2, -1, {NULL}},
+	    {"[1,]", 3, -1, {NULL}},
+	    {"[1 2]", 3, -1, {NULL}},
+	    {"[1] x", 3, -1, {NULL}},
+	    {"{\"a\":1}", 3, -1, {NULL}},
+	    {"[[1]", 3, -1, {NULL}},
+	    {"", 3, -1, {NULL}},
+	};
+	size_t s[3], e[3];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = -7;
+		int rc = nrm_json_element_spans(cases[i].text,
+		    strlen(cases[i].text), s, e, cases[i].max, &n);
+
+		if (cases[i].n < 0) {
+			assert_int_equal(rc, NRM_ERR);
+			continue;
+		}
+		assert_int_equal(rc, NRM_OK);
+		assert_int_equal(n, cases[i].n);
+		for (int k = 0; k < n; k++) {
+			assert_int_equal(
+			    e[k] - s[k], strlen(cases[i].elems[k]));
+			assert_memory_equal(cases[i].text + s[k],
+			    cases[i].elems[k], e[k] - s[k]);
+		}
+	}
+}
+
 UNIT_MAIN(NULL, NULL, cmocka_unit_test(test_parse_table),
     cmocka_unit_test(test_many_keys), cmocka_unit_test(test_blank),
     cmocka_unit_test(test_control), cmocka_unit_test(test_paths),
     cmocka_unit_test(test_members), cmocka_unit_test(test_parse_object),
     cmocka_unit_test(test_text_and_bool), cmocka_unit_test(test_str),
-    cmocka_unit_test(test_member_span))
+    cmocka_unit_test(test_member_span), cmocka_unit_test(test_element_spans))

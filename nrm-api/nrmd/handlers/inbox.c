@@ -165,21 +165,33 @@ inbox_answer(struct inbox_waiter *iw)
 	nrm_req_json(r, 200, empty, NULL);
 }
 
+/*
+ * The registry's `answer`: a long-poll gets its empty page; a read that
+ * does not wait and was not sent in time (or the daemon is stopping)
+ * gets the 503 a query that timed out in the pool's queue gets.
+ */
 void
 nrm_h_inbox_answer_empty(struct nrm_waiter *w)
 {
-	inbox_answer(inbox_of(w));
+	struct inbox_waiter *iw = inbox_of(w);
+	struct nrm_req *r = w->r;
+
+	if (w->long_poll || r->gone) {
+		inbox_answer(iw);
+		return;
+	}
+	inbox_waiter_free(iw);
+	nrm_dbapi_fail(r, NRM_DB_TIMEOUT, NULL);
 }
 
 /*
  * One query answers a batch of waiters that ask the same question (same
- * key, filters, cursor and watermark): a thousand long-polls of one
- * coordinator woken by one case cost one query, not a thousand.  The
- * registry forms the batches of long-polls (its queue, waiters.h);
- * a request that does not wait is a batch of one.
+ * filters and cursor): a thousand long-polls of one coordinator woken by
+ * one case cost one query, not a thousand.  The registry forms the
+ * batches from its queue (waiters.h), reads that do not wait as well as
+ * long-polls; a read alone in the queue is a batch of one.
  */
 struct inbox_batch {
-	bool group; /* the registry's: nrm_waiters_query_done() after */
 	int n;
 	/*
 	 * api.inbox_many's element of each waiter: waiters of one key (and
@@ -302,6 +314,27 @@ inbox_batch_failed(
 }
 
 /*
+ * A waiter whose page an answer lacks (never: api.inbox_many names one
+ * for every element): a long-poll asks again (an empty page, its own
+ * "after"); a read that does not wait gets a 500, never an empty page
+ * that would say its inbox is empty.
+ */
+static void
+inbox_unanswered(struct inbox_waiter *iw)
+{
+	struct nrm_req *r = iw->w.r;
+
+	iw->w.querying = false;
+	if (iw->w.long_poll) {
+		inbox_answer(iw);
+		return;
+	}
+	nrm_error("inbox answer without a page req=%s", r->id);
+	inbox_waiter_free(iw);
+	nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+}
+
+/*
  * The refusal `root` (an api.inbox answer, not 200) as the text to answer
  * with: the database's argument names turned into the client's.
  */
@@ -343,17 +376,6 @@ inbox_status(const cJSON *root)
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
 
 	return cJSON_IsNumber(st) ? st->valueint : 500;
-}
-
-/* Answer every waiter of the batch with the refusal `root` (not 200). */
-static void
-inbox_batch_refused(struct inbox_batch *b, cJSON *root)
-{
-	char *text = inbox_refusal_text(root);
-
-	for (int i = 0; i < b->n; i++)
-		inbox_refuse(b->w[i], text, inbox_status(root));
-	free(text);
 }
 
 /* Where an api.inbox answer holds the page's items. */
@@ -407,132 +429,178 @@ inbox_items_put(char *page, const char *items, size_t n)
 	return out;
 }
 
+/*
+ * One api.inbox answer, text[0..len), as the client gets it: *status
+ * its status (500 when it has none), *out the page (200: its items
+ * passed through, the envelope reshaped by inbox_page) or the refusal's
+ * text (the caller frees it), *has_items whether the page has items.
+ * NRM_ERR (nothing in *out) when the text is not such an answer.
+ *
+ * The items, most of the page, pass through as the database wrote them:
+ * only the envelope around them is parsed and reshaped (parsing and
+ * printing the items was 60% of nrmd's CPU for a page;
+ * docs/performance.md).
+ */
+static int
+inbox_render(const struct nrm_app *app, const char *text, size_t len,
+    char **out, int *status, bool *has_items)
+{
+	cJSON *root, *body;
+	char *shell = NULL;
+	size_t is = 0, ie = 0;
+	bool through = nrm_json_member_span(
+			   text, len, inbox_items_path, 2, &is, &ie) == NRM_OK;
+
+	*out = NULL;
+	*has_items = false;
+	if (through)
+		shell = inbox_splice(text, len, is, ie, "[]", 2);
+	root = through ? cJSON_Parse(shell) : cJSON_ParseWithLength(text, len);
+	free(shell);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return NRM_ERR;
+	}
+	*status = inbox_status(root);
+	if (*status != 200) {
+		*out = inbox_refusal_text(root);
+	} else {
+		body = cJSON_GetObjectItemCaseSensitive(root, "body");
+		*has_items = through
+		    ? !inbox_array_empty(text + is, ie - is)
+		    : cJSON_GetArraySize(
+			  cJSON_GetObjectItemCaseSensitive(body, "items")) > 0;
+		*out = inbox_page(app, body);
+		if (through)
+			*out = inbox_items_put(*out, text + is, ie - is);
+	}
+	cJSON_Delete(root);
+	return *out != NULL ? NRM_OK : NRM_ERR;
+}
+
+/*
+ * Hand waiter iw the page or refusal `text` with `status`, rendered once
+ * for every waiter it serves.
+ */
+static void
+inbox_hand(
+    struct inbox_waiter *iw, const char *text, int status, bool has_items)
+{
+	if (status != 200)
+		inbox_refuse(iw, text, status);
+	else
+		inbox_deliver(iw, text, has_items);
+}
+
 static void
 inbox_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct inbox_batch *b = arg;
-	struct nrm_req *lead = b->w[0]->w.r;
 	struct nrm_waiters *reg = b->w[0]->w.reg;
-	bool group = b->group;
-	cJSON *root = NULL, *st, *body, *items;
+	char *text = NULL;
+	int status;
 	bool has_items;
-	char *page, *shell = NULL;
-	const char *text;
-	size_t len, is = 0, ie = 0;
-	bool through; /* the items pass through, text[is..ie) */
 
-	lead->q = NULL;
+	b->w[0]->w.r->q = NULL;
 	if (outcome != NRM_DB_OK || PQntuples(res) != 1 ||
-	    PQgetisnull(res, 0, 0)) {
-		inbox_batch_failed(b, outcome, res);
-		goto out;
+	    PQgetisnull(res, 0, 0) ||
+	    inbox_render(b->w[0]->w.r->app, PQgetvalue(res, 0, 0),
+		(size_t)PQgetlength(res, 0, 0), &text, &status,
+		&has_items) != NRM_OK) {
+		inbox_batch_failed(
+		    b, outcome == NRM_DB_OK ? NRM_DB_ERROR : outcome, res);
+	} else {
+		for (int i = 0; i < b->n; i++)
+			inbox_hand(b->w[i], text, status, has_items);
 	}
-	text = PQgetvalue(res, 0, 0);
-	len = (size_t)PQgetlength(res, 0, 0);
-	/*
-	 * The items, most of the page, pass through as the database wrote
-	 * them: only the envelope around them is parsed and reshaped
-	 * (parsing and printing the items was 60% of nrmd's CPU for a
-	 * page; docs/performance.md).
-	 */
-	through = nrm_json_member_span(
-		      text, len, inbox_items_path, 2, &is, &ie) == NRM_OK;
-	if (through)
-		shell = inbox_splice(text, len, is, ie, "[]", 2);
-	root = cJSON_Parse(through ? shell : text);
-	st = cJSON_GetObjectItemCaseSensitive(root, "status");
-	if (!cJSON_IsNumber(st) || st->valueint != 200) {
-		inbox_batch_refused(b, root);
-		goto out;
-	}
-	body = cJSON_GetObjectItemCaseSensitive(root, "body");
-	items = cJSON_GetObjectItemCaseSensitive(body, "items");
-	has_items = through ? !inbox_array_empty(text + is, ie - is)
-			    : cJSON_GetArraySize(items) > 0;
-	page = inbox_page(lead->app, body); /* once per batch */
-	if (through)
-		page = inbox_items_put(page, text + is, ie - is);
-	for (int i = 0; i < b->n; i++)
-		inbox_deliver(b->w[i], page != NULL ? page : "{}", has_items);
-	free(page);
-out:
-	free(shell);
-	cJSON_Delete(root);
+	free(text);
 	free(b);
-	if (group)
-		nrm_waiters_query_done(reg);
+	nrm_waiters_query_done(reg);
 }
+
+/* Where api.inbox_many's answer holds its pages, and their index. */
+static const char *const inbox_pages_path[] = {"pages"};
+static const char *const inbox_of_path[] = {"of"};
 
 /*
  * api.inbox_many's answer for a group: {"pages": [answer], "of": [index
- * per waiter]}.  Each page is rendered once (inbox_page, or the refusal's
- * text) and written to every waiter whose index names it.
+ * per element]}.  Each page is rendered once (inbox_render: its items
+ * pass through, as a lone read's) and handed to every waiter whose
+ * element's index names it.
  */
 static void
 inbox_many_done(void *arg, enum nrm_db_outcome outcome, const PGresult *res)
 {
 	struct inbox_batch *b = arg;
 	struct nrm_waiters *reg = b->w[0]->w.reg;
-	cJSON *root = NULL, *pages, *of;
-	char **text = NULL;
+	const char *text = NULL;
+	size_t len = 0, ps = 0, pe = 0, os = 0, oe = 0;
+	size_t *starts = nrm_xcalloc((size_t)b->n_elem + 1, sizeof(size_t));
+	size_t *ends = nrm_xcalloc((size_t)b->n_elem + 1, sizeof(size_t));
+	char **page = NULL;
+	int *status = NULL;
 	bool *items = NULL;
-	int n_pages;
+	cJSON *of = NULL;
+	int n_pages = 0;
 
 	b->w[0]->w.r->q = NULL;
 	if (outcome == NRM_DB_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		root = cJSON_Parse(PQgetvalue(res, 0, 0));
-	pages = cJSON_GetObjectItemCaseSensitive(root, "pages");
-	of = cJSON_GetObjectItemCaseSensitive(root, "of");
-	n_pages = cJSON_GetArraySize(pages);
-	if (!cJSON_IsArray(pages) || b->elem == NULL ||
+	    !PQgetisnull(res, 0, 0)) {
+		text = PQgetvalue(res, 0, 0);
+		len = (size_t)PQgetlength(res, 0, 0);
+	}
+	if (text == NULL || b->elem == NULL ||
+	    nrm_json_member_span(text, len, inbox_pages_path, 1, &ps, &pe) !=
+		NRM_OK ||
+	    nrm_json_element_spans(text + ps, pe - ps, starts, ends, b->n_elem,
+		&n_pages) != NRM_OK ||
+	    nrm_json_member_span(text, len, inbox_of_path, 1, &os, &oe) !=
+		NRM_OK ||
+	    (of = cJSON_ParseWithLength(text + os, oe - os)) == NULL ||
 	    cJSON_GetArraySize(of) != b->n_elem) {
 		inbox_batch_failed(
 		    b, outcome == NRM_DB_OK ? NRM_DB_ERROR : outcome, res);
 		goto out;
 	}
-	text = nrm_xcalloc((size_t)n_pages + 1, sizeof(*text));
+	page = nrm_xcalloc((size_t)n_pages + 1, sizeof(*page));
+	status = nrm_xcalloc((size_t)n_pages + 1, sizeof(*status));
 	items = nrm_xcalloc((size_t)n_pages + 1, sizeof(*items));
-	for (int k = 0; k < n_pages; k++) {
-		cJSON *page = cJSON_GetArrayItem(pages, k);
-		cJSON *body = cJSON_GetObjectItemCaseSensitive(page, "body");
-
-		if (inbox_status(page) != 200) {
-			text[k] = inbox_refusal_text(page);
-			continue;
-		}
-		items[k] = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-			       body, "items")) > 0;
-		text[k] = inbox_page(b->w[0]->w.r->app, body);
-	}
+	for (int k = 0; k < n_pages; k++)
+		(void)inbox_render(b->w[0]->w.r->app, text + ps + starts[k],
+		    ends[k] - starts[k], &page[k], &status[k], &items[k]);
 	for (int i = 0; i < b->n; i++) {
 		const cJSON *o = cJSON_GetArrayItem(of, b->elem[i]);
 		int k = cJSON_IsNumber(o) ? o->valueint : -1;
-		cJSON *page = cJSON_GetArrayItem(pages, k);
 
-		if (k < 0 || k >= n_pages || text[k] == NULL)
-			inbox_answer(b->w[i]); /* nothing new: ask again */
-		else if (inbox_status(page) != 200)
-			inbox_refuse(b->w[i], text[k], inbox_status(page));
+		if (k >= 0 && k < n_pages && page[k] != NULL)
+			inbox_hand(b->w[i], page[k], status[k], items[k]);
 		else
-			inbox_deliver(b->w[i], text[k], items[k]);
+			inbox_unanswered(b->w[i]);
 	}
 	for (int k = 0; k < n_pages; k++)
-		free(text[k]);
+		free(page[k]);
 out:
-	free(text);
+	free(page);
+	free(status);
 	free(items);
-	cJSON_Delete(root);
+	free(starts);
+	free(ends);
+	cJSON_Delete(of);
 	free(b->elem);
 	free(b);
 	nrm_waiters_query_done(reg);
 }
 
-/* The same key, client certificate and watermark: one read. */
+/*
+ * Long-polls of the same key, client certificate and watermark: one
+ * read.  A read that does not wait is always its own (one audit event
+ * per request).
+ */
 static bool
 inbox_same_reader(const struct inbox_waiter *a, const struct inbox_waiter *b)
 {
-	return memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
+	return a->w.long_poll && b->w.long_poll &&
+	    memcmp(a->w.r->token_hash, b->w.r->token_hash, 32) == 0 &&
 	    nrm_req_same_cert(a->w.r, b->w.r) &&
 	    strcmp(a->since, b->since) == 0;
 }
@@ -547,6 +615,17 @@ inbox_elem(struct evbuffer *buf, const char *s)
 		evbuffer_add_printf(
 		    buf, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
 	evbuffer_add(buf, "\"", 1);
+}
+
+/* As inbox_elem, with NULL for an empty s. */
+static void
+inbox_elem_or_null(struct evbuffer *buf, const char *s)
+{
+	if (s[0] == '\0')
+		evbuffer_add_printf(
+		    buf, "%sNULL", evbuffer_get_length(buf) > 1 ? "," : "");
+	else
+		inbox_elem(buf, s);
 }
 
 /* An array literal's text (NUL-terminated, the caller frees). */
@@ -566,26 +645,16 @@ inbox_array(struct evbuffer *buf)
 }
 
 /*
- * One api.inbox_many call for the group b (same filters): the arrays of
- * its waiters' credentials, request ids, clients and watermarks.
+ * Each waiter's element of api.inbox_many (b->elem, b->n_elem); returns
+ * first[e], the waiter element e is sent as (each waiter is compared with
+ * each element's first, not with every waiter).  The caller frees it.
  */
-static struct nrm_dbq *
-inbox_send_many(struct inbox_batch *b)
+static int *
+inbox_elements(struct inbox_batch *b)
 {
-	struct inbox_waiter *iw = b->w[0];
-	struct nrm_app *app = iw->w.r->app;
-	struct evbuffer *buf = evbuffer_new();
-	char *arr[4];
-	const char *values[9];
-	struct nrm_dbq *q = NULL;
-	int *first = NULL;
+	int *first = nrm_xcalloc((size_t)b->n, sizeof(*first));
 
-	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
-		goto out;
-	/* Each waiter's element; first[e]: the waiter element e is sent as
-	 * (compared with each element's first, not with every waiter). */
 	b->elem = nrm_xcalloc((size_t)b->n, sizeof(*b->elem));
-	first = nrm_xcalloc((size_t)b->n, sizeof(*first));
 	b->n_elem = 0;
 	for (int i = 0; i < b->n; i++) {
 		int e = 0;
@@ -597,6 +666,26 @@ inbox_send_many(struct inbox_batch *b)
 			first[b->n_elem++] = i;
 		b->elem[i] = e;
 	}
+	return first;
+}
+
+/*
+ * One api.inbox_many call for the group b (same filters): the arrays of
+ * its elements' credentials, request ids, clients and watermarks (first:
+ * from inbox_elements).
+ */
+static struct nrm_dbq *
+inbox_send_many(struct inbox_batch *b, const int *first)
+{
+	struct inbox_waiter *iw = b->w[0];
+	struct nrm_app *app = iw->w.r->app;
+	struct evbuffer *buf = evbuffer_new();
+	char *arr[4];
+	const char *values[9];
+	struct nrm_dbq *q = NULL;
+
+	if (buf == NULL || app->db == NULL || !nrm_db_ready(app->db))
+		goto out;
 	for (int a = 0; a < 4; a++) {
 		evbuffer_add(buf, "{", 1);
 		for (int e = 0; e < b->n_elem; e++) {
@@ -616,15 +705,10 @@ inbox_send_many(struct inbox_batch *b)
 				inbox_elem(buf, r->id);
 				break;
 			case 2:
-				if (r->client_addr[0] == '\0')
-					evbuffer_add_printf(buf, "%sNULL",
-					    evbuffer_get_length(buf) > 1 ? ","
-									 : "");
-				else
-					inbox_elem(buf, r->client_addr);
+				inbox_elem_or_null(buf, r->client_addr);
 				break;
-			default:
-				inbox_elem(buf, b->w[first[e]]->since);
+			default: /* a read that does not wait may have none */
+				inbox_elem_or_null(buf, b->w[first[e]]->since);
 				break;
 			}
 		}
@@ -645,7 +729,6 @@ inbox_send_many(struct inbox_batch *b)
 	for (int a = 0; a < 4; a++)
 		free(arr[a]);
 out:
-	free(first);
 	if (buf != NULL)
 		evbuffer_free(buf);
 	return q;
@@ -681,10 +764,10 @@ void
 nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 {
 	struct inbox_batch *b;
+	int *first;
 	int m = 0;
 
 	b = nrm_xmalloc(sizeof(*b) + (size_t)n * sizeof(b->w[0]));
-	b->group = true;
 	b->elem = NULL;
 	for (int i = 0; i < n; i++) {
 		struct inbox_waiter *iw = inbox_of(ws[i]);
@@ -702,7 +785,21 @@ nrm_h_inbox_requery(struct nrm_waiters *reg, struct nrm_waiter **ws, int n)
 		nrm_waiters_query_done(reg);
 		return;
 	}
-	b->w[0]->w.r->q = inbox_send_many(b);
+	/*
+	 * One reader (a lone read, or one coordinator's long-polls with one
+	 * watermark): its api.inbox.  More: one api.inbox_many, which
+	 * authenticates and audits each.  Both answers' pages are rendered
+	 * alike (inbox_render).
+	 */
+	first = inbox_elements(b);
+	if (b->n_elem == 1) {
+		free(b->elem);
+		b->elem = NULL;
+		b->w[0]->w.r->q = inbox_send(b);
+	} else {
+		b->w[0]->w.r->q = inbox_send_many(b, first);
+	}
+	free(first);
 	if (b->w[0]->w.r->q == NULL) {
 		inbox_batch_failed(b, NRM_DB_UNAVAILABLE, NULL);
 		free(b->elem);
@@ -853,22 +950,24 @@ nrm_h_inbox(struct nrm_req *r)
 		nrm_waiter_enqueue(&w->w); /* its first query, in turn */
 		return;
 	}
-	{
-		struct inbox_batch *b = nrm_xmalloc(sizeof(*b) + sizeof(w));
-
-		b->group = false;
-		b->elem = NULL;
-		b->n = 1;
-		b->w[0] = w;
-		w->w.querying = true;
-		r->q = inbox_send(b);
-		if (r->q == NULL) {
-			free(b);
-			inbox_waiter_free(w);
-			nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
-			    "the database is unavailable; retry later");
-		}
+	/*
+	 * A read that does not wait takes its turn in the registry's queue
+	 * (its own reader: authenticated and audited on its own): while
+	 * every slot is busy, reads of the same question queue together and
+	 * share one query, and one page per scope (docs/performance.md,
+	 * "Reads of one question share a query").  Sent after it arrived,
+	 * that query sees every commit the client saw acknowledged.
+	 */
+	if (app->db == NULL || !nrm_db_ready(app->db)) {
+		free(w);
+		nrm_req_fail(r, NRM_E_UNAVAILABLE, "",
+		    "the database is unavailable; retry later");
+		return;
 	}
+	w->w.question = inbox_question(w);
+	w->w.reader = nrm_fnv1a64(NRM_FNV1A64_BASIS, r->id, strlen(r->id));
+	nrm_waiter_deadline(&w->w, app->cfg.db_query_timeout * 1000 + 1000);
+	nrm_waiter_enqueue(&w->w);
 	return;
 out:
 	evhttp_clear_headers(&q);

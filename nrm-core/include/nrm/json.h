@@ -93,6 +93,19 @@ int nrm_json_member_span(const char *text, size_t len, const char *const *path,
     int n, size_t *start, size_t *end) NRM_MUSTCHECK;
 
 /*
+ * Where each element of an array stands in the JSON text text[0..len):
+ * the whole text is the array (text[0..len) may be a span that
+ * nrm_json_member_span found).  Element i is text[starts[i]..ends[i]),
+ * *count of them; at most max.  The array is read with the strict syntax
+ * check of nrm_json_parse, and nothing but white space may follow it.
+ * NRM_OK, or NRM_ERR when the text is not such an array or holds more
+ * than max elements.  No tree is built: how nrmd passes each page of
+ * api.inbox_many's answer through.
+ */
+int nrm_json_element_spans(const char *text, size_t len, size_t *starts,
+    size_t *ends, int max, int *count) NRM_MUSTCHECK;
+
+/*
  * Paths: "parent.key" ("key" at the top) into buf[NRM_JSON_PATH_MAX];
  * when the key may not be shown, buf is the parent and the result false.
  * nrm_json_path_index writes "parent[i]".  Over-long paths are cut.
