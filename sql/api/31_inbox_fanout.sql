@@ -23,7 +23,7 @@ CREATE OR REPLACE FUNCTION api.inbox_many(p_token_hashes bytea[],
     p_request_ids text[], p_clients inet[], p_since text[],
     p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
     p_after_key jsonb DEFAULT NULL, p_limit integer DEFAULT 50,
-    p_mine boolean DEFAULT false) RETURNS jsonb
+    p_mine boolean DEFAULT false) RETURNS json
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -31,11 +31,11 @@ DECLARE
 	v_n constant integer := COALESCE(
 	    pg_catalog.array_length(p_token_hashes, 1), 0);
 	v_p record;
-	v_pages jsonb[] := '{}';
+	v_pages json[] := '{}';
 	v_of integer[] := '{}';
 	v_scope text;
 	v_seen jsonb := '{}';
-	v_answer jsonb;
+	v_answer json;
 BEGIN
 	IF pg_catalog.array_length(p_request_ids, 1) IS DISTINCT FROM v_n
 	    OR pg_catalog.array_length(p_clients, 1) IS DISTINCT FROM v_n
@@ -48,7 +48,7 @@ BEGIN
 		    p_request_ids[i], p_clients[i], ARRAY['coordinator'],
 		    'inbox.list', 'inbox', NULL);
 		IF v_p.denial IS NOT NULL THEN
-			v_pages := v_pages || v_p.denial;
+			v_pages := v_pages || v_p.denial::json;
 			v_of := v_of || pg_catalog.array_length(v_pages, 1);
 			CONTINUE;
 		END IF;
@@ -71,11 +71,12 @@ BEGIN
 		v_seen := v_seen || pg_catalog.jsonb_build_object(v_scope,
 		    pg_catalog.array_length(v_pages, 1));
 	END LOOP;
-	-- 0-based indexes for the client
-	RETURN pg_catalog.jsonb_build_object(
-	    'pages', pg_catalog.to_jsonb(v_pages),
-	    'of', (SELECT COALESCE(pg_catalog.jsonb_agg(o - 1 ORDER BY n),
-	        '[]'::jsonb)
+	-- 0-based indexes for the client; each page's text as api.inbox
+	-- wrote it (json, 0029)
+	RETURN pg_catalog.json_build_object(
+	    'pages', pg_catalog.array_to_json(v_pages),
+	    'of', (SELECT COALESCE(pg_catalog.json_agg(o - 1 ORDER BY n),
+	        '[]'::json)
 	        FROM pg_catalog.unnest(v_of) WITH ORDINALITY AS u(o, n)));
 END
 $$;

@@ -111,9 +111,10 @@ SELECT api.case_get(sha256('tok-coordinator'), 'req-a2', NULL,
     #- '{body,case,first_contact_in_time}' #- '{body,case,transfer}'
     #- '{body,case,followups}' #- '{body,case,last_followup_at}';
 -- The watermark's form is 0028's (a snapshot of transaction ids, text):
--- compared apart, below.
+-- compared apart, below.  The answer is json since 0029 (jsonb before):
+-- compared as jsonb.
 SELECT api.inbox(sha256('tok-coordinator'), 'req-a3', NULL, NULL, NULL,
-    NULL, NULL, 50) #- '{body,next_since}' #- '{body,watermark}';
+    NULL, NULL, 50)::jsonb #- '{body,next_since}' #- '{body,watermark}';
 SELECT api.audit_head() - 'at';
 EOF
 }
