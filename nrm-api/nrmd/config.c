@@ -71,7 +71,8 @@ static const struct cfg_key cfg_keys[] = {
 	    NRM_CONFIG_POOL_MAX, false,
 	    "request connections to the database (PostgreSQL's rule for a "
 	    "local server: 2 x its cores + 1; with a remote one, or several "
-	    "nrmd, set it from the server's cores)"),
+	    "nrmd, set it from the server's cores); half of them, at least "
+	    "one, carry the inbox's queries"),
 	CFG_I(db_connect_timeout, "5", 1, 300, true, "seconds"),
 	CFG_I(db_query_timeout, "5", 1, 300, true, "seconds per query"),
 	CFG_I(db_reconnect_max, "5", 1, 300, true,
