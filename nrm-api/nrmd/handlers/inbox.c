@@ -166,6 +166,29 @@ inbox_answer(struct inbox_waiter *iw)
 }
 
 /*
+ * Answer waiter iw, whose query failed (`outcome`, `res`) or was never
+ * sent, and free it.  A request that does not wait gets the 503 (or
+ * 500) a failed query always gave; a long-poll gets what is true of it:
+ * nothing newer than its watermark has been found, ask again (an empty
+ * page with its own "after"), never a 503 for a query it did not ask
+ * for.  The one place that choice is made.
+ */
+static void
+inbox_fail(
+    struct inbox_waiter *iw, enum nrm_db_outcome outcome, const PGresult *res)
+{
+	struct nrm_req *r = iw->w.r;
+
+	iw->w.querying = false;
+	if (iw->w.long_poll || r->gone) {
+		inbox_answer(iw);
+		return;
+	}
+	inbox_waiter_free(iw);
+	nrm_dbapi_fail(r, outcome, res);
+}
+
+/*
  * The registry's `answer`: a long-poll gets its empty page; a read that
  * does not wait and was not sent in time (or the daemon is stopping)
  * gets the 503 a query that timed out in the pool's queue gets.
@@ -173,15 +196,7 @@ inbox_answer(struct inbox_waiter *iw)
 void
 nrm_h_inbox_answer_empty(struct nrm_waiter *w)
 {
-	struct inbox_waiter *iw = inbox_of(w);
-	struct nrm_req *r = w->r;
-
-	if (w->long_poll || r->gone) {
-		inbox_answer(iw);
-		return;
-	}
-	inbox_waiter_free(iw);
-	nrm_dbapi_fail(r, NRM_DB_TIMEOUT, NULL);
+	inbox_fail(inbox_of(w), NRM_DB_TIMEOUT, NULL);
 }
 
 /*
@@ -289,49 +304,26 @@ inbox_deliver(struct inbox_waiter *iw, const char *page, bool has_items)
 	}
 }
 
-/*
- * The batch's query failed.  A request that does not wait gets the 503
- * (or 500) it always got; a long-poll gets what is true of it: nothing
- * newer than its watermark has been found, ask again (an empty page
- * with its own "after"), never a 503 for a query it did not ask for.
- */
+/* The batch's query failed: each waiter as inbox_fail says. */
 static void
 inbox_batch_failed(
     struct inbox_batch *b, enum nrm_db_outcome outcome, const PGresult *res)
 {
-	for (int i = 0; i < b->n; i++) {
-		struct inbox_waiter *iw = b->w[i];
-		struct nrm_req *r = iw->w.r;
-
-		iw->w.querying = false;
-		if (iw->w.long_poll) {
-			inbox_answer(iw);
-			continue;
-		}
-		inbox_waiter_free(iw);
-		nrm_dbapi_fail(r, outcome, res);
-	}
+	for (int i = 0; i < b->n; i++)
+		inbox_fail(b->w[i], outcome, res);
 }
 
 /*
  * A waiter whose page an answer lacks (never: api.inbox_many names one
- * for every element): a long-poll asks again (an empty page, its own
- * "after"); a read that does not wait gets a 500, never an empty page
- * that would say its inbox is empty.
+ * for every element): a long-poll asks again, a read that does not wait
+ * gets a 500 (inbox_fail), never an empty page that would say its inbox
+ * is empty.
  */
 static void
 inbox_unanswered(struct inbox_waiter *iw)
 {
-	struct nrm_req *r = iw->w.r;
-
-	iw->w.querying = false;
-	if (iw->w.long_poll) {
-		inbox_answer(iw);
-		return;
-	}
-	nrm_error("inbox answer without a page req=%s", r->id);
-	inbox_waiter_free(iw);
-	nrm_req_fail(r, NRM_E_INTERNAL, "", "unexpected answer");
+	nrm_error("inbox answer without a page req=%s", iw->w.r->id);
+	inbox_fail(iw, NRM_DB_ERROR, NULL);
 }
 
 /*
