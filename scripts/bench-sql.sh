@@ -3,19 +3,23 @@
 # PostgreSQL CPU per call of the statement nrmd sends, in two databases
 # of one cluster (issue 16, docs/performance.md).
 #
-#   scripts/bench-sql.sh intake|inbox|case FILE...
+#   scripts/bench-sql.sh intake|inbox|shared|case FILE...
 #
 #   BENCH_SECONDS=8        length of each measured run
 #   BENCH_MODES="A B B A A B"  the runs, in order (A: the database as
 #                          migrated from this tree; B: its copy with
 #                          FILE... applied)
 #   BENCH_CONNS=16         pgbench clients
+#   BENCH_READERS=8        shared: the reads one api.inbox_many call answers
 #
 # Set-up (scripts/bench-lib.sh): a throwaway cluster, migrations, a
 # reporter key, a coordinator key of VR13 (where bench/body.json routes);
-# for inbox and case, 500 signals stored into VR13 through bin/nrmd
+# for inbox, shared and case, 500 signals stored into VR13 through bin/nrmd
 # (bench/longpoll.py seed; case reads the first of their cases, as the
-# coordinator); for intake, the parameters of one real intake captured
+# coordinator; shared is BENCH_READERS reads of the first page by that
+# coordinator in one api.inbox_many call, as nrmd sends reads of one
+# question that queued: CPU per call / BENCH_READERS is a read's);
+# for intake, the parameters of one real intake captured
 # from nrmd (bench/params.py, as scripts/bench.sh).
 # Then database nrm_b is made from nrm (CREATE DATABASE ... TEMPLATE) and
 # FILE... are applied to it with psql as nrm_owner, in order, stopping
@@ -24,7 +28,8 @@
 # sql/api/99_doors.sql (a repeatable file re-applied alone re-grants
 # only its own functions; the doors' file restores the whole set).
 # Each run is pgbench -M prepared (bench/intake.pgbench,
-# bench/inbox.pgbench or bench/case_get.pgbench, -c BENCH_CONNS -j 2) after VACUUM ANALYZE and a
+# bench/inbox.pgbench, bench/inbox_many.pgbench or bench/case_get.pgbench,
+# -c BENCH_CONNS -j 2) after VACUUM ANALYZE and a
 # CHECKPOINT, with the CPU time of the cluster's processes taken around
 # it; a failed transaction fails the script.  Output: one line per run
 # (RESULT side tps, PostgreSQL CPU per call in microseconds, p50 and
@@ -36,12 +41,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 case ${1:-} in
 -h | --help) usage 0 ;;
-intake | inbox | case) KIND=$1 ;;
+intake | inbox | shared | case) KIND=$1 ;;
 *) usage ;;
 esac
 shift
@@ -53,7 +58,8 @@ done
 SECS=${BENCH_SECONDS:-8}
 MODES=${BENCH_MODES:-A B B A A B}
 CONNS=${BENCH_CONNS:-16}
-for v in SECS CONNS; do
+READERS=${BENCH_READERS:-8}
+for v in SECS CONNS READERS; do
 	case ${!v} in '' | *[!0-9]* | 0)
 		echo "bench-sql.sh: BENCH_${v/SECS/SECONDS} must be a positive integer" >&2
 		exit 2
@@ -85,6 +91,10 @@ else
 		PGB_ARGS=(-n -M prepared -f bench/inbox.pgbench -D n=0
 			-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open
 			-D limit=50)
+	elif [ "$KIND" = shared ]; then
+		PGB_ARGS=(-n -M prepared -f bench/inbox_many.pgbench -D n=0
+			-D "token_hash=$CO_HASH" -D client=127.0.0.1 -D state=open
+			-D limit=50 -D "readers=$READERS")
 	else
 		CASE_ID=$(sql "SELECT id FROM care.case
 		    WHERE region_code = 'VR13' ORDER BY inbox_seq LIMIT 1")
