@@ -587,7 +587,8 @@ BEGIN
 	-- order of case_inbox_idx (an index scan that stops at v_limit, the
 	-- cursor an index condition), and the cases pending transfer to the
 	-- caller's regions; the first v_limit of those are the page, and
-	-- only their items are built.
+	-- their items are the stored text of each case (care.case.item,
+	-- written when the case is; 0030).
 	WITH k AS (
 		SELECT x.id, x.prio_rank, x.take_by, x.inbox_seq
 		FROM pg_catalog.unnest(v_p.regions) r(code)
@@ -627,7 +628,7 @@ BEGIN
 		SELECT k.id, k.prio_rank, k.take_by, k.inbox_seq FROM k
 		ORDER BY k.prio_rank, k.take_by, k.inbox_seq
 		LIMIT v_limit)
-	SELECT COALESCE(pg_catalog.json_agg(i.item ORDER BY q.prio_rank,
+	SELECT COALESCE(pg_catalog.json_agg(c.item ORDER BY q.prio_rank,
 	        q.take_by, q.inbox_seq), '[]'::json) AS items,
 	    pg_catalog.count(*) AS n,
 	    (pg_catalog.array_agg(q.prio_rank ORDER BY q.prio_rank DESC,
@@ -639,7 +640,7 @@ BEGIN
 	    (SELECT care.inbox_mark(v_p.regions)) AS watermark
 	INTO v_page
 	FROM page q
-	JOIN care.case_item i ON i.id = q.id;
+	JOIN care.case c ON c.id = q.id;
 
 	PERFORM api.answer(v_p, 'care', NULL); /* the audit event */
 	RETURN pg_catalog.json_build_object('status', 200, 'body',

@@ -22,12 +22,13 @@ SELECT results_eq(
         (22, '0022_care_work.sql'), (23, '0023_panel.sql'),
         (24, '0024_login_in_database.sql'), (25, '0025_invest_sealed.sql'),
         (26, '0026_case_merge.sql'), (27, '0027_followup.sql'),
-        (28, '0028_inbox_order.sql'), (29, '0029_inbox_answer_json.sql')$$,
-    'schema_version records 0001 to 0029 in order');
+        (28, '0028_inbox_order.sql'), (29, '0029_inbox_answer_json.sql'),
+        (30, '0030_case_item_stored.sql')$$,
+    'schema_version records 0001 to 0030 in order');
 SELECT is((SELECT count(*)::int FROM nrm.schema_version
-    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 29,
+    WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_at <= now()), 30,
     'every applied migration has a sha256 hex checksum and a time');
-SELECT is(api.schema_version(), 29, 'api.schema_version() is 29');
+SELECT is(api.schema_version(), 30, 'api.schema_version() is 30');
 
 -- nrm.schema_repeatable: every file of sql/api/, with its checksum.
 SELECT results_eq(

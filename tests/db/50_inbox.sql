@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(75);
+SELECT plan(76);
 \ir fixtures.psql
 
 
@@ -296,6 +296,11 @@ SELECT results_eq($$SELECT action, outcome, reason FROM audit.event
 SELECT is(pg_temp.inbox('tok-assessor')->'status', '403',
     'assessors have no inbox');
 SELECT is(pg_temp.inbox('tok-nobody')->'status', '401', 'unknown token: 401');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(110);
+SELECT plan(111);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.history(p_name text) RETURNS text[]
@@ -426,6 +426,11 @@ SELECT is_empty($$SELECT 1 FROM audit.event e
     WHERE concat_ws('|', e.object_id, e.purpose, e.reason, e.request_id)
         ~ '(Ana|Teststraat|narrative|1994-03-02|she moved)'$$,
     'no personal data (nor the refused free text) in the audit log');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -8,7 +8,7 @@
 \set QUIET 1
 \set state_table `sed -n '/state-table:begin/,/state-table:end/p' docs/case-lifecycle.md`
 BEGIN;
-SELECT plan(86);
+SELECT plan(87);
 \ir fixtures.psql
 
 -- The documented table: (from, action, to state or NULL for 409).
@@ -168,6 +168,11 @@ SELECT is_empty($$SELECT name FROM fn
     WHERE schema IN ('api', 'care') AND name <> 'transition'
       AND src ~ '''taken_by_caller'', ''(decline|close)'''
     $$, 'no other function spells out the table');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

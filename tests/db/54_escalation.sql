@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 \ir fixtures.psql
 
 
@@ -180,6 +180,11 @@ SELECT pg_temp.definer_role('nrm_sweeper',
 SELECT is(pg_temp.sqlstate_as('nrm_sweeper',
     'SELECT count(*) FROM care.subject'), '42501',
     'nrm_sweeper reads no personal data');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -11,7 +11,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 \ir fixtures.psql
 
 SELECT pg_temp.dblink_open(ARRAY['w', 'a', 'b', 'c', 'd'], '20s')
@@ -258,6 +258,11 @@ SELECT is((SELECT count(*)::int FROM auth.agency
     WHERE id = 'e0000000-0000-4000-8000-000000000002'), 0,
     'the committed test data is gone');
 SELECT dblink_disconnect(name) FROM conn \g /dev/null
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

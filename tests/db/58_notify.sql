@@ -8,7 +8,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 \ir fixtures.psql
 
 DO $$
@@ -171,6 +171,11 @@ BEGIN
 	PERFORM dblink_disconnect('l');
 END
 $$;
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

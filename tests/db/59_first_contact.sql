@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.ts(p timestamptz) RETURNS text
@@ -175,6 +175,11 @@ SELECT is((SELECT count(*)::int FROM stats.units(
 SELECT is((SELECT count(*)::int FROM stats.units('escalations',
     now() - interval '1 day', now() + interval '1 day')), 0,
     'and not as take-deadline escalations');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

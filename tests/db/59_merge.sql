@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(64);
+SELECT plan(65);
 \ir fixtures.psql
 
 -- Every pg_temp.new_case is the same person (one pseudonym); OTHER is
@@ -315,6 +315,11 @@ SELECT is((SELECT count(*)::int FROM care.retention_due(60,
     '{"other": 120}', 60) WHERE case_id IN (pg_temp.cid('CH1'),
     pg_temp.cid('CH2'), pg_temp.cid('CH3'))), 3,
     'each case of the chain once');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

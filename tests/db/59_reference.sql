@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.find(p_token text, p_ref text) RETURNS jsonb
@@ -90,6 +90,11 @@ SELECT is(pg_temp.find('tok-reporter', :'ref_a')->>'status', '403',
     'a reporter does not search cases: 403');
 SELECT is(pg_temp.find('tok-coordinator', 'x')->'problem'->>'field',
     'reference', 'not a reference: 400');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

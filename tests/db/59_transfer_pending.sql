@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 \ir fixtures.psql
 
 -- The detail of the newest p_action entry in case p_name's history.
@@ -163,6 +163,11 @@ SELECT is(pg_temp.probe($$UPDATE care.case SET state = 'transfer_pending'
 SELECT is(pg_temp.probe($$UPDATE care.case SET transfer_to = 'VR02'
     WHERE id = '$$ || pg_temp.cid('A') || $$'$$), 'case_transfer_check',
     'a transfer on a case not pending is refused');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -10,7 +10,7 @@
 \set QUIET 1
 \set support_table `sed -n '/support-table:begin/,/support-table:end/p' docs/case-lifecycle.md`
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 \ir fixtures.psql
 
 -- A provider agency with a coordinator key of VR01 (the cases are
@@ -217,6 +217,11 @@ SELECT is((SELECT api_key_id FROM care.case_history
 SELECT is((SELECT count(*)::int FROM care.case_history
     WHERE case_id = (SELECT a FROM c) AND action = 'support'), 4,
     'every change of the plan is in the history');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

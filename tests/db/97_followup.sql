@@ -9,7 +9,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 \ir fixtures.psql
 
 CREATE FUNCTION pg_temp.followup(p_token text, p_signal uuid, p_text text,
@@ -155,6 +155,11 @@ SELECT is((SELECT count(*)::int FROM stats.units('notifications_became_case',
 SELECT is((SELECT count(*)::int FROM stats.units('notifications_became_case',
     now() + interval '1 day', now() + interval '2 days')), 0,
     '... dated by the first citing signal');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(65);
+SELECT plan(66);
 \ir fixtures.psql
 
 INSERT INTO auth.api_key (id, token_hash, agency_id, role, regions, label)
@@ -367,6 +367,11 @@ SELECT is(pg_temp.api_as('nrm_privacy_officer', format($$SELECT
     'the schedule never erases a case that is open again');
 SELECT is((SELECT count(*)::int FROM care.erasure e JOIN c
     ON c.sig = e.signal_id WHERE c.name = 'E'), 0, '... E keeps its data');
+
+-- every case this file wrote carries its item as defined
+-- (tests/db/case_item_ref.psql; 0030)
+SELECT is(pg_temp.case_items_stale(), '{}'::uuid[],
+    'each case''s stored item is the item of its row, signal and holder');
 
 SELECT * FROM finish();
 ROLLBACK;

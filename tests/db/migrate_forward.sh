@@ -39,7 +39,7 @@ check() { # check DESCRIPTION CMD...
 	fi
 }
 
-echo "1..17"
+echo "1..18"
 new_db ${DB}_old
 new_db ${DB}_new
 
@@ -164,7 +164,10 @@ new_cols = {'audit.event': ['person_id'],
                             # 0027: follow-ups (0 and NULL before)
                             'followups', 'last_followup_at',
                             # 0028: the migration's transaction, a number
-                            'inbox_xid'],
+                            'inbox_xid',
+                            # 0030: the stored item (checked against its
+                            # definition below)
+                            'item'],
             # 0023: the decision model of each profile (configuration
             # the migration writes: checked by pattern below)
             'ident.profile': ['panel_model', 'panel_quorum',
@@ -185,7 +188,8 @@ new_cols['intake.signal'] += ['cites_reference', 'cites_signal_id']
 pattern = {('intake.signal', 'reference'):
            r'[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]',
            ('ident.profile', 'panel_model'): r'none|panel|single',
-           ('care."case"', 'inbox_xid'): r'[0-9]+'}
+           ('care."case"', 'inbox_xid'): r'[0-9]+',
+           ('care."case"', 'item'): r'\{"case_id" : "[0-9a-f-]{36}", .*\}'}
 for c in ('panel_quorum', 'panel_disciplines', 'panel_rule', 'panel_blind',
           'panel_working_days', 'second_review_negative'):
     pattern[('ident.profile', c)] = r'.*'
@@ -300,6 +304,15 @@ SELECT api.case_get(sha256('tok-coordinator'), 'req-a4', NULL,
 EOF
 }
 check "the case answer says held_by_me for the holder" held_by_me
+# 0030 wrote the item of every case that existed: its definition
+# (tests/db/case_item_ref.psql), as a fresh intake's would be.
+items_0030() {
+	{ cat tests/db/case_item_ref.psql
+	  echo "SELECT pg_temp.case_items_stale() = '{}'::uuid[]"
+	  echo "    AND (SELECT count(*) FROM care.case) > 0;"
+	} | su_psql ${DB}_old | grep -qx t
+}
+check "0030 stored every existing case's item as its definition" items_0030
 
 check "a fresh database migrates with today's files" \
     "$NRMCTL" --database-url "$(url ${DB}_new)" migrate --dir sql

@@ -183,6 +183,18 @@ def _no_daemon_left():
         d.name for d in left)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _case_items_right(cluster):
+    """At the end, every case the worker's tests made, through every
+    daemon and every path a case is written by, carries its inbox item
+    as defined (0030 stores it with the case; tests/db/case_item_ref.psql)."""
+    yield
+    cases, stale = cluster.stale_case_items()
+    assert not stale, "cases whose stored item is not their item: %s" % (
+        ", ".join(stale[:10]))
+    print("case items checked: %d cases" % cases)
+
+
 class TestTimeout(Exception):
     pass
 

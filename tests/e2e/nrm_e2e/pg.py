@@ -10,7 +10,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from .env import NRMCTL, PG_SH, PSQL, clean_env, free_pg_port, run
+from .env import NRMCTL, PG_SH, PSQL, ROOT, clean_env, free_pg_port, run
+
+# The inbox item as the tests define it (0030 stores it with its case).
+CASE_ITEM_REF = ROOT / "tests" / "db" / "case_item_ref.psql"
 
 class Cluster:
     """A private cluster run by scripts/pg.sh in a temp dir."""
@@ -144,6 +147,16 @@ class Cluster:
 
     def count(self, sql):
         return int(self.scalar(sql))
+
+    def stale_case_items(self):
+        """(cases, ids): how many cases there are, and the ids of those
+        whose stored item (care.case.item) is not its definition
+        (tests/db/case_item_ref.psql)."""
+        row = self.sql(CASE_ITEM_REF.read_text() +
+                       "\nSELECT (SELECT count(*) FROM care.case), "
+                       "array_to_string(pg_temp.case_items_stale(), ' ');")
+        assert len(row) == 1, row
+        return int(row[0][0]), row[0][1].split()
 
     TABLES = ("intake.signal", "intake.idempotency", "care.subject",
               "care.case", "care.case_history")
