@@ -110,6 +110,57 @@ GRANT EXECUTE ON FUNCTION api.audit_person(uuid, uuid, uuid, text, text,
     nrm_auditor, nrm_analyst, nrm_admin;
 
 /*
+ * Append one audit event per principal of the arrays (person, key,
+ * agency, role, request id, client: element i is one request's), all of
+ * one action, object, purpose, outcome and reason, in array order, in one
+ * INSERT.  For api.inbox_many, whose readers of one page are audited
+ * together: one statement's start-up (its CHECK constraints prepared
+ * once) instead of one per reader (docs/performance.md).
+ */
+CREATE OR REPLACE FUNCTION api.audit_many(p_person_ids uuid[],
+    p_key_ids uuid[], p_agency_ids uuid[], p_roles text[], p_action text,
+    p_object_type text, p_object_id text, p_purpose text, p_outcome text,
+    p_reason text, p_request_ids text[], p_clients inet[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF pg_catalog.cardinality(p_key_ids) IS DISTINCT FROM
+	        pg_catalog.cardinality(p_person_ids)
+	    OR pg_catalog.cardinality(p_key_ids) IS DISTINCT FROM
+	        pg_catalog.cardinality(p_agency_ids)
+	    OR pg_catalog.cardinality(p_key_ids) IS DISTINCT FROM
+	        pg_catalog.cardinality(p_roles)
+	    OR pg_catalog.cardinality(p_key_ids) IS DISTINCT FROM
+	        pg_catalog.cardinality(p_request_ids)
+	    OR pg_catalog.cardinality(p_key_ids) IS DISTINCT FROM
+	        pg_catalog.cardinality(p_clients) THEN
+		RAISE EXCEPTION 'api.audit_many: arrays of unequal length'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO audit.event (person_id, api_key_id, agency_id, role,
+	    action, object_type, object_id, purpose, outcome, reason,
+	    request_id, client_addr)
+	SELECT u.person_id, u.key_id, u.agency_id, u.role, p_action,
+	    p_object_type, p_object_id, p_purpose, p_outcome, p_reason,
+	    u.request_id, u.client
+	FROM ROWS FROM (pg_catalog.unnest(p_person_ids),
+	    pg_catalog.unnest(p_key_ids), pg_catalog.unnest(p_agency_ids),
+	    pg_catalog.unnest(p_roles), pg_catalog.unnest(p_request_ids),
+	    pg_catalog.unnest(p_clients)) WITH ORDINALITY
+	    AS u(person_id, key_id, agency_id, role, request_id, client, n)
+	ORDER BY u.n;
+END
+$$;
+COMMENT ON FUNCTION api.audit_many(uuid[], uuid[], uuid[], text[], text,
+    text, text, text, text, text, text[], inet[]) IS
+    'Append one audit event per element of the arrays (one request each), '
+    'of one action and outcome, in array order, in one INSERT.';
+GRANT EXECUTE ON FUNCTION api.audit_many(uuid[], uuid[], uuid[], text[],
+    text, text, text, text, text, text, text[], inet[]) TO nrm_coordinator;
+
+/*
  * api.authenticate (0001) with the scope and sessions: p_token_hash is
  * SHA-256(token), or that followed by the SHA-256 of the client
  * certificate the TLS connection presented and nrmd verified (64
@@ -944,6 +995,8 @@ ALTER FUNCTION api.audit(uuid, uuid, text, text, text, text, text, text,
     text, text, inet) OWNER TO nrm_gate;
 ALTER FUNCTION api.audit_person(uuid, uuid, uuid, text, text, text, text,
     text, text, text, text, inet) OWNER TO nrm_gate;
+ALTER FUNCTION api.audit_many(uuid[], uuid[], uuid[], text[], text, text,
+    text, text, text, text, text[], inet[]) OWNER TO nrm_gate;
 ALTER FUNCTION api.authenticate(bytea, text, inet, text[], text, text,
     text) OWNER TO nrm_gate;
 ALTER FUNCTION api.scope(uuid, uuid, text, text[]) OWNER TO nrm_gate;

@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(11);
+SELECT plan(22);
 \ir fixtures.psql
 
 DO $$
@@ -55,6 +55,53 @@ SELECT is((SELECT api_key_id::text || ' ' || host(client_addr)
     FROM audit.event WHERE request_id = 'req-many-2'),
     'b0000000-0000-4000-8000-000000000005 192.0.2.2',
     'inbox_many: a reader sharing a page is audited as itself');
+
+-- Waiters of one key come together from nrmd's queue: a token that
+-- authenticated for the waiter before is that principal again (one
+-- transaction, one answer), each waiter still audited as itself, in
+-- order; a denied token is looked up (and its denial audited) each time.
+UPDATE auth.api_key SET revoked_at = now()
+WHERE id = 'b0000000-0000-4000-8000-000000000005';
+CREATE TEMP TABLE m2 AS SELECT pg_temp.a(format(
+    'SELECT api.inbox_many(ARRAY[sha256(%L), sha256(%L), sha256(%L), '
+    'sha256(%L), sha256(%L), sha256(%L)], ARRAY[%L, %L, %L, %L, %L, %L], '
+    'ARRAY[%L, %L, %L, %L, %L, %L]::inet[], '
+    'array_fill(''1:1::0''::text, ARRAY[6]), %L, NULL, NULL, 50, false)',
+    'tok-coordinator', 'tok-coordinator', 'tok-coordinator',
+    'tok-coordinator-2', 'tok-coordinator-2', 'tok-coordinator',
+    'req-run-1', 'req-run-2', 'req-run-3', 'req-run-4', 'req-run-5',
+    'req-run-6',
+    '198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4',
+    '198.51.100.5', '198.51.100.6', 'open')) AS v;
+SELECT is((SELECT v->'of' FROM m2), '[0, 0, 0, 1, 2, 0]'::jsonb,
+    'inbox_many: a run of one key shares its page; a revoked key in the '
+    'run has its own answer each time');
+SELECT is((SELECT (v->'pages'->1->>'status')::int FROM m2), 401,
+    'inbox_many: the revoked key is refused');
+SELECT is(pg_temp.events(r), ARRAY['inbox.list/inbox/-/care/allowed/-'],
+    'inbox_many: one allowed event for ' || r || ', of a run of one key')
+FROM unnest(ARRAY['req-run-1', 'req-run-2', 'req-run-3', 'req-run-6']) r;
+SELECT is(pg_temp.events(r),
+    ARRAY['inbox.list/inbox/-/-/denied/revoked_key'],
+    'inbox_many: the revoked key''s denial is audited for ' || r)
+FROM unnest(ARRAY['req-run-4', 'req-run-5']) r;
+SELECT is((SELECT array_agg(request_id || ' ' || host(client_addr) || ' '
+        || api_key_id::text ORDER BY request_id)
+    FROM audit.event WHERE request_id IN ('req-run-2', 'req-run-3')),
+    ARRAY['req-run-2 198.51.100.2 b0000000-0000-4000-8000-000000000003',
+        'req-run-3 198.51.100.3 b0000000-0000-4000-8000-000000000003'],
+    'inbox_many: a waiter whose key authenticated before it is audited '
+    'with its own request id and client');
+
+-- api.audit_many: nrm_gate's, for the coordinator's door only
+SELECT is((SELECT proowner::regrole::text FROM pg_proc
+    WHERE oid = 'api.audit_many(uuid[],uuid[],uuid[],text[],text,text,'
+        'text,text,text,text,text[],inet[])'::regprocedure), 'nrm_gate',
+    'api.audit_many is nrm_gate''s');
+SELECT ok(NOT has_function_privilege('nrm_app',
+    'api.audit_many(uuid[],uuid[],uuid[],text[],text,text,text,text,text,'
+    'text,text[],inet[])', 'EXECUTE'),
+    'nrm_app cannot write audit events through api.audit_many');
 
 SELECT * FROM finish();
 ROLLBACK;
