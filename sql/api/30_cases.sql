@@ -474,8 +474,17 @@ COMMENT ON FUNCTION care.inbox_since(text) IS
     'text is not one.';
 GRANT EXECUTE ON FUNCTION care.inbox_since(text) TO nrm_coordinator;
 
-CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
-    p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
+/*
+ * The inbox page of GET /v1/inbox for a principal p_p that api.enter
+ * authenticated in this transaction, whose scope is the one published
+ * (its last api.enter): the checks of the filters, the page, its audit
+ * event and the answer.  api.inbox (the door) calls it after its
+ * api.enter; api.inbox_many for the first reader of each scope, whom it
+ * has authenticated already (stop 32: once, not twice).  Executable by
+ * nrm_coordinator only, the role the two doors run as.
+ */
+CREATE OR REPLACE FUNCTION api.inbox_page(p_p record,
+    p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
     p_after_key jsonb DEFAULT NULL, p_since text DEFAULT NULL,
     p_limit integer DEFAULT 50, p_mine boolean DEFAULT false) RETURNS json
 LANGUAGE plpgsql VOLATILE
@@ -489,7 +498,7 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-	v_p record;
+	v_p record := p_p;
 	v_state text := COALESCE(p_state, 'open');
 	v_limit integer := COALESCE(p_limit, 50);
 	v_ap integer;
@@ -507,12 +516,6 @@ DECLARE
 	v_detail text;
 	v_page record;
 BEGIN
-	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
-	    p_client, ARRAY['coordinator'], 'inbox.list', 'inbox', NULL);
-	IF v_p.denial IS NOT NULL THEN
-		RETURN v_p.denial::json;
-	END IF;
-
 	IF v_state NOT IN ('open', 'taken', 'closed', 'transfer_pending',
 	    'all') THEN
 		v_field := 'state';
@@ -649,6 +652,35 @@ BEGIN
 	            THEN api.sort_key(v_page.last_p, v_page.last_d,
 	                v_page.last_s) END,
 	        'watermark', v_page.watermark));
+END
+$$;
+COMMENT ON FUNCTION api.inbox_page(record, text, text, jsonb, text, integer,
+    boolean) IS
+    'The inbox page (checks, page, audit event, answer) for a principal '
+    'api.enter authenticated in this transaction; api.inbox and '
+    'api.inbox_many call it.';
+REVOKE ALL ON FUNCTION api.inbox_page(record, text, text, jsonb, text,
+    integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.inbox_page(record, text, text, jsonb, text,
+    integer, boolean) TO nrm_coordinator;
+
+CREATE OR REPLACE FUNCTION api.inbox(p_token_hash bytea, p_request_id text,
+    p_client inet, p_state text DEFAULT 'open', p_priority text DEFAULT NULL,
+    p_after_key jsonb DEFAULT NULL, p_since text DEFAULT NULL,
+    p_limit integer DEFAULT 50, p_mine boolean DEFAULT false) RETURNS json
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_p record;
+BEGIN
+	SELECT * INTO v_p FROM api.enter(p_token_hash, p_request_id,
+	    p_client, ARRAY['coordinator'], 'inbox.list', 'inbox', NULL);
+	IF v_p.denial IS NOT NULL THEN
+		RETURN v_p.denial::json;
+	END IF;
+	RETURN api.inbox_page(v_p, p_state, p_priority, p_after_key, p_since,
+	    p_limit, p_mine);
 END
 $$;
 COMMENT ON FUNCTION api.inbox(bytea, text, inet, text, text, jsonb, text,

@@ -8,8 +8,8 @@
  * request id, client and watermark (the arrays, one element per waiter,
  * in nrmd's order).  Each waiter is authenticated (api.enter: a denial is
  * its answer, audited as ever); the page of a scope is rendered once by
- * api.inbox itself (its body, its audit event) for the first waiter of
- * that scope, and every other waiter of the same scope (the same set of
+ * api.inbox_page (api.inbox's body: its checks, page and audit event)
+ * for the first waiter of that scope, and every other waiter of the same scope (the same set of
  * regions, the same watermark, and with p_mine the same key: the inputs
  * of the page, care.case's policy reads nrm.regions only) is audited
  * allowed like api.inbox audits its reader, and answered with that page.
@@ -94,9 +94,10 @@ BEGIN
 			v_of := v_of || (v_seen->>v_scope)::integer;
 			CONTINUE;
 		END IF;
-		v_answer := api.inbox(p_token_hashes[i], p_request_ids[i],
-		    p_clients[i], p_state, p_priority, p_after_key, p_since[i],
-		    p_limit, p_mine);
+		-- v_p is authenticated, its scope the one published (the last
+		-- api.enter above was for its token)
+		v_answer := api.inbox_page(v_p, p_state, p_priority, p_after_key,
+		    p_since[i], p_limit, p_mine);
 		v_pages := v_pages || v_answer;
 		v_of := v_of || pg_catalog.array_length(v_pages, 1);
 		v_seen := v_seen || pg_catalog.jsonb_build_object(v_scope,

@@ -160,8 +160,8 @@ SELECT ok(pg_temp.plan_of($$SELECT care.sealed_ok(b, 5),
 -- The inbox page is planned once a session, not at every call
 -- (docs/performance.md).
 SELECT ok((SELECT p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan']
-    FROM pg_proc p WHERE p.oid = 'api.inbox(bytea,text,inet,text,text,jsonb,text,integer,boolean)'::regprocedure),
-    'api.inbox keeps one generic plan a session');
+    FROM pg_proc p WHERE p.oid = 'api.inbox_page(record,text,text,jsonb,text,integer,boolean)'::regprocedure),
+    'api.inbox_page (api.inbox''s page) keeps one generic plan a session');
 -- Issue 14 changed this: the doors and the gate's functions are
 -- SECURITY DEFINER (api_definer_extra, catalog.psql).
 SELECT is_empty($$SELECT sig FROM api_definer_extra$$,

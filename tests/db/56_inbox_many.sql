@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 \ir fixtures.psql
 
 DO $$
@@ -92,6 +92,29 @@ SELECT is((SELECT array_agg(request_id || ' ' || host(client_addr) || ' '
         'req-run-3 198.51.100.3 b0000000-0000-4000-8000-000000000003'],
     'inbox_many: a waiter whose key authenticated before it is audited '
     'with its own request id and client');
+
+-- One look-up per run of a key, the renderer included (stop 32): five
+-- waiters of two keys of two regions, in runs, are two authentications
+-- and two pages.  (pg_stat_xact_user_functions counts this transaction's
+-- calls.)
+SET LOCAL track_functions = 'all';
+SELECT COALESCE((SELECT calls FROM pg_stat_xact_user_functions
+    WHERE schemaname = 'api' AND funcname = 'authenticate'), 0) AS auth0 \gset
+CREATE TEMP TABLE m3 AS SELECT pg_temp.a(format(
+    'SELECT api.inbox_many(ARRAY[sha256(%L), sha256(%L), sha256(%L), '
+    'sha256(%L), sha256(%L)], ARRAY[%L, %L, %L, %L, %L], '
+    'array_fill(''192.0.2.9''::inet, ARRAY[5]), '
+    'array_fill(''1:1::0''::text, ARRAY[5]), %L, NULL, NULL, 50, false)',
+    'tok-coordinator', 'tok-coordinator', 'tok-coordinator',
+    'tok-coordinator-vr01', 'tok-coordinator-vr01',
+    'req-once-1', 'req-once-2', 'req-once-3', 'req-once-4', 'req-once-5',
+    'open')) AS v;
+SELECT is((SELECT v->'of' FROM m3), '[0, 0, 0, 1, 1]'::jsonb,
+    'inbox_many: two runs of two keys, two pages');
+SELECT is((SELECT calls FROM pg_stat_xact_user_functions
+    WHERE schemaname = 'api' AND funcname = 'authenticate') - :auth0, 2::bigint,
+    'inbox_many: one authentication per run of a key, the renderer''s '
+    'included');
 
 -- api.audit_many: nrm_gate's, for the coordinator's door only
 SELECT is((SELECT proowner::regrole::text FROM pg_proc
