@@ -14,9 +14,10 @@
 -- What the item reads outside the case is kept in step by triggers of
 -- its own: the signal's facts (reference, minor, exploitation,
 -- immediate_danger, needs_shelter), the holder key's agency and that
--- agency's name.  tests/db/58_case_item_stored.sql checks the item
--- against its definition after every kind of write, and the e2e suite
--- checks every case it made (tests/e2e/conftest.py).
+-- agency's name.  Every pgTAP file that writes cases ends by checking
+-- each item against its definition (tests/db/case_item_ref.psql;
+-- tests/db/58_case_item_stored.sql tests the triggers), and the e2e
+-- suite checks every case it made (tests/e2e/conftest.py).
 --
 -- Applied by `nrmctl migrate` in one transaction as nrm_owner; no
 -- BEGIN/COMMIT here.

@@ -498,7 +498,7 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-	v_p record := p_p;
+	v_p ALIAS FOR p_p;
 	v_state text := COALESCE(p_state, 'open');
 	v_limit integer := COALESCE(p_limit, 50);
 	v_ap integer;

@@ -9,8 +9,9 @@
  * in nrmd's order).  Each waiter is authenticated (api.enter: a denial is
  * its answer, audited as ever); the page of a scope is rendered once by
  * api.inbox_page (api.inbox's body: its checks, page and audit event)
- * for the first waiter of that scope, and every other waiter of the same scope (the same set of
- * regions, the same watermark, and with p_mine the same key: the inputs
+ * for the first waiter of that scope, and every other waiter of the
+ * same scope (the same set of regions, the same watermark, and with
+ * p_mine the same key: the inputs
  * of the page, care.case's policy reads nrm.regions only) is audited
  * allowed like api.inbox audits its reader, and answered with that page.
  * So every reader has its own audit event, and N waiters of one region

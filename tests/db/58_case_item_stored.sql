@@ -74,18 +74,13 @@ SELECT set_config('nrm.regions', 'VR13', true) IS NOT NULL AS scoped \gset
 SELECT ok(jsonb_array_length(pg_temp.api_as('nrm_coordinator',
         $$SELECT to_jsonb(ARRAY(SELECT id FROM care.case_item))$$)) >= 2,
     'a coordinator of VR13 sees its region''s cases through the view');
-SELECT is(pg_temp.api_as('nrm_coordinator', $$SELECT to_jsonb(ARRAY(
+SELECT is(pg_temp.api_as(r, $$SELECT to_jsonb(ARRAY(
         SELECT id FROM care.case_item ORDER BY id))$$),
-    pg_temp.api_as('nrm_coordinator', $$SELECT to_jsonb(ARRAY(
+    pg_temp.api_as(r, $$SELECT to_jsonb(ARRAY(
         SELECT c.id FROM care.case c JOIN intake.signal s
         ON s.id = c.signal_id ORDER BY c.id))$$),
-    'a coordinator sees through the view the cases it saw with the join');
-SELECT is(pg_temp.api_as('nrm_assessor', $$SELECT to_jsonb(ARRAY(
-        SELECT id FROM care.case_item ORDER BY id))$$),
-    pg_temp.api_as('nrm_assessor', $$SELECT to_jsonb(ARRAY(
-        SELECT c.id FROM care.case c JOIN intake.signal s
-        ON s.id = c.signal_id ORDER BY c.id))$$),
-    'so does the assessor');
+    r || ' sees through the view the cases it saw with the join')
+FROM unnest(ARRAY['nrm_coordinator', 'nrm_assessor']) r;
 
 -- the inbox page is the stored items, in the inbox's order
 SELECT pg_temp.inbox('tok-coordinator', 'all') AS page \gset
